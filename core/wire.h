@@ -1,0 +1,172 @@
+/*  wire.h -- the one wire codec of glunix.
+
+    Every message between agents, and between a client and its local agent,
+    is a msgpack structure built and parsed here and nowhere else.  The
+    decoder trusts nothing: every type, length and count is checked against
+    the bytes actually present, nothing is allocated because a length field
+    asks for it, and trailing bytes are an error.
+
+    Layout of a packet on the wire (see seal.h for the cryptography):
+
+        envelope  = [version, cluster_id(bin 8), sender(str), generation,
+                     seq, time_ms, nonce(bin 24), ciphertext(bin)]
+        plaintext = body, the msgpack encoding of one gl_msg_t
+
+    The header fields (all but the ciphertext) are the AEAD's additional
+    data, so they are authenticated without being secret.
+*/
+#ifndef GL_WIRE_H
+#define GL_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define GL_PROTO_VERSION   1
+#define GL_NAME_MAX        63      /* node names: [A-Za-z0-9._-], 1..63 */
+#define GL_ADDR_MAX        255     /* ZeroMQ endpoints */
+#define GL_PKT_MAX         (4u << 20)  /* largest packet we accept or send */
+#define GL_UPDATES_MAX     65536   /* hard cap on updates in one message */
+#define GL_NONCE_BYTES     24
+#define GL_CLUSTER_ID_BYTES 8
+#define GL_PUBKEY_BYTES    32
+#define GL_SIG_BYTES       64
+
+/* ---- resource estimate (sched/ fills it, gossip/ carries it) ------------- */
+
+typedef enum {
+    GL_RES_IDLE = 0,          /* owner away, load low: takes guests */
+    GL_RES_BUSY = 1,          /* owner active or owner load high */
+    GL_RES_UNAVAILABLE = 2,   /* out of memory, draining, or not measured */
+} gl_res_state_t;
+
+typedef struct {
+    uint32_t cores;
+    uint32_t load1_milli;        /* 1-minute load average x 1000 */
+    uint32_t load_recent_milli;  /* runnable tasks over the last sample x 1000 */
+    uint32_t owner_load_milli;   /* the part of load_recent not caused by guests */
+    uint64_t mem_total_kb;
+    uint64_t mem_avail_kb;
+    uint32_t owner_idle_s;       /* seconds since the owner last typed */
+    uint8_t  state;              /* gl_res_state_t */
+} gl_res_t;
+
+/* ---- records a node signs about itself ----------------------------------- */
+
+typedef enum {
+    GL_REC_ALIVE = 1,   /* "I am alive at addr, incarnation seq, key pubkey" */
+    GL_REC_LEAVE = 2,   /* "I leave, as of incarnation seq" */
+    GL_REC_RES   = 3,   /* "my resource estimate, number seq" */
+} gl_rec_kind_t;
+
+typedef struct {
+    uint8_t  kind;                        /* gl_rec_kind_t */
+    char     origin[GL_NAME_MAX + 1];     /* the node that said it */
+    uint64_t generation;                  /* the origin's start number */
+    uint64_t seq;                         /* ALIVE/LEAVE: incarnation; RES: counter */
+    uint64_t time_ms;                     /* origin's clock when said */
+    char     addr[GL_ADDR_MAX + 1];       /* ALIVE: advertised endpoint, else "" */
+    uint8_t  pubkey[GL_PUBKEY_BYTES];     /* ALIVE: origin's Ed25519 key, else 0 */
+    gl_res_t res;                         /* RES: the estimate, else 0 */
+    uint8_t  sig[GL_SIG_BYTES];           /* Ed25519 over gl_rec_signed_bytes() */
+} gl_rec_t;
+
+/* ---- gossip updates, piggybacked on every gossip message ------------------ */
+
+typedef enum {
+    GL_UPD_REC     = 1,  /* a signed record (alive, leave or resources) */
+    GL_UPD_SUSPECT = 2,  /* `from` suspects `node` at (generation, incarnation) */
+    GL_UPD_DEAD    = 3,  /* `from` declares `node` dead at (generation, incarnation) */
+} gl_upd_kind_t;
+
+typedef struct {
+    uint8_t  kind;                        /* gl_upd_kind_t */
+    char     node[GL_NAME_MAX + 1];       /* SUSPECT/DEAD: the subject */
+    uint64_t generation;                  /* SUSPECT/DEAD */
+    uint64_t incarnation;                 /* SUSPECT/DEAD */
+    char     from[GL_NAME_MAX + 1];       /* SUSPECT/DEAD: who says so */
+    gl_rec_t rec;                         /* REC */
+} gl_update_t;
+
+/* ---- messages ------------------------------------------------------------- */
+
+typedef enum {
+    GL_MSG_PING      = 1,   /* direct probe of `target` */
+    GL_MSG_ACK       = 2,   /* answer to a PING (or relayed for a PING_REQ) */
+    GL_MSG_PING_REQ  = 3,   /* please probe `target` at `target_addr` for me */
+    GL_MSG_NACK      = 4,   /* Lifeguard: I relayed your PING_REQ, no answer */
+    GL_MSG_SYNC_REQ  = 5,   /* push-pull: here is my whole state, send yours */
+    GL_MSG_SYNC_RESP = 6,   /* push-pull: here is mine */
+    GL_MSG_GOSSIP    = 7,   /* updates only */
+} gl_msg_type_t;
+
+typedef struct {
+    uint8_t  type;                        /* gl_msg_type_t */
+    uint32_t probe_seq;                   /* PING/ACK/PING_REQ/NACK: matches answers */
+    char     target[GL_NAME_MAX + 1];     /* PING: intended receiver; PING_REQ: to probe;
+                                             ACK/NACK: who was probed */
+    char     target_addr[GL_ADDR_MAX + 1];/* PING_REQ: where to probe it */
+    uint32_t n_updates;
+    gl_update_t *updates;                 /* owned by the message (malloc) */
+} gl_msg_t;
+
+/* The envelope as it stands on the wire (ct points into the decoded buffer). */
+typedef struct {
+    uint32_t version;
+    uint8_t  cluster_id[GL_CLUSTER_ID_BYTES];
+    char     sender[GL_NAME_MAX + 1];
+    uint64_t generation;
+    uint64_t seq;
+    uint64_t time_ms;
+    uint8_t  nonce[GL_NONCE_BYTES];
+    const uint8_t *ct;
+    size_t   ct_len;
+} gl_env_t;
+
+/* ---- client <-> local agent control messages ----------------------------- */
+
+#define GL_CTL_ARGS_MAX 64
+typedef struct {
+    char     cmd[32];                     /* "status", "leave", ... */
+    uint32_t argc;
+    char    *argv[GL_CTL_ARGS_MAX];       /* owned (malloc) */
+} gl_ctl_req_t;
+
+typedef struct {
+    int32_t  code;                        /* 0 ok, else an error code */
+    char    *text;                        /* owned (malloc), NUL-terminated */
+    size_t   text_len;
+} gl_ctl_resp_t;
+
+/* ---- functions ------------------------------------------------------------
+   Encoders return 0 and a malloc'ed buffer in *out/*len, or -1 (ENOMEM or a
+   field out of range).  Decoders return 0, or -1 with a static reason in
+   *why (may be NULL) when the input is malformed; on error nothing needs
+   freeing.  A decoded gl_msg_t is released with gl_msg_clear(). */
+
+int  gl_msg_encode (const gl_msg_t *msg, uint8_t **out, size_t *len);
+int  gl_msg_decode (const uint8_t *buf, size_t len, gl_msg_t *msg, const char **why);
+void gl_msg_clear  (gl_msg_t *msg);
+const char *gl_msg_type_name (int type);
+
+/* Envelope: encode the header part alone (the AEAD's additional data), or
+   the whole envelope with its ciphertext; decode points env->ct into buf. */
+int  gl_env_encode_header (const gl_env_t *env, uint8_t **out, size_t *len);
+int  gl_env_encode (const gl_env_t *env, uint8_t **out, size_t *len);
+int  gl_env_decode (const uint8_t *buf, size_t len, gl_env_t *env, const char **why);
+
+/* The canonical bytes a record's signature covers: every field but sig,
+   prefixed by a domain string so a signature can't be reused elsewhere. */
+int  gl_rec_signed_bytes (const gl_rec_t *rec, uint8_t **out, size_t *len);
+
+int  gl_ctl_req_encode  (const gl_ctl_req_t *req, uint8_t **out, size_t *len);
+int  gl_ctl_req_decode  (const uint8_t *buf, size_t len, gl_ctl_req_t *req, const char **why);
+void gl_ctl_req_clear   (gl_ctl_req_t *req);
+int  gl_ctl_resp_encode (const gl_ctl_resp_t *resp, uint8_t **out, size_t *len);
+int  gl_ctl_resp_decode (const uint8_t *buf, size_t len, gl_ctl_resp_t *resp, const char **why);
+void gl_ctl_resp_clear  (gl_ctl_resp_t *resp);
+
+/* Node names: 1..63 chars of [A-Za-z0-9._-], not starting with '-' or '.'. */
+bool gl_name_valid (const char *name);
+
+#endif
