@@ -19,7 +19,8 @@ typedef struct gl_ident_t gl_ident_t;
    returns NULL and writes a message naming the file into err. */
 gl_ident_t *gl_ident_open (const char *state_dir, uint64_t now_wall_ms,
                            char *err, size_t errlen);
-/* A key held only in memory (tests, the simulator); generation given. */
+/* A key held only in memory (tests, the simulator); generation given.
+   The key is derived from seed, or random when seed is NULL. */
 gl_ident_t *gl_ident_new_ephemeral (uint64_t generation, const uint8_t seed[32]);
 void gl_ident_destroy (gl_ident_t **self_p);
 

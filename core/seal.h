@@ -43,13 +43,15 @@ gl_seal_t *gl_seal_new (const uint8_t key[GL_KEY_BYTES], const char *cluster,
 void gl_seal_destroy (gl_seal_t **self_p);
 
 /* Seal body into a packet (malloc'ed), stamping wall time now_ms and the
-   next sequence number.  Returns 0, or -1 when out of memory. */
+   next sequence number.  Returns 0, or -1 when out of memory or when the
+   packet would exceed GL_PKT_MAX. */
 int gl_seal_pack (gl_seal_t *self, uint64_t now_ms,
                   const uint8_t *body, size_t body_len,
                   uint8_t **pkt, size_t *pkt_len);
 
 /* Open a packet.  Returns 0 with the body (malloc'ed) and the sender's
-   name and generation, or -1 with *reason set and the drop counted. */
+   name and generation, or -1 with *reason set and the drop counted (then
+   *body is NULL and sender is "").  sender, sender_gen, reason may be NULL. */
 int gl_seal_open (gl_seal_t *self, uint64_t now_ms,
                   const uint8_t *pkt, size_t pkt_len,
                   uint8_t **body, size_t *body_len,

@@ -139,10 +139,11 @@ typedef struct {
 } gl_ctl_resp_t;
 
 /* ---- functions ------------------------------------------------------------
-   Encoders return 0 and a malloc'ed buffer in *out/*len, or -1 (ENOMEM or a
-   field out of range).  Decoders return 0, or -1 with a static reason in
-   *why (may be NULL) when the input is malformed; on error nothing needs
-   freeing.  A decoded gl_msg_t is released with gl_msg_clear(). */
+   Encoders return 0 and a malloc'ed buffer in *out and *len, or -1
+   (ENOMEM or a field out of range).  Decoders return 0, or -1 with a
+   static reason in *why (may be NULL) when the input is malformed; on
+   error nothing needs freeing.  A decoded gl_msg_t is released with
+   gl_msg_clear(). */
 
 int  gl_msg_encode (const gl_msg_t *msg, uint8_t **out, size_t *len);
 int  gl_msg_decode (const uint8_t *buf, size_t len, gl_msg_t *msg, const char **why);

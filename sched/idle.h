@@ -1,15 +1,24 @@
 /*  idle.h -- how idle is this machine?  (idle-resource detection)
 
     Samples, every time it is asked:
-      - cores (online CPUs) and the 1-minute load (<proc>/loadavg);
-      - recent load: runnable tasks averaged over the last sample interval,
-        from the procs_running line of <proc>/stat and busy CPU time;
+      - cores (the cpuN lines of <proc>/stat: the online CPUs) and the
+        1-minute load (<proc>/loadavg);
+      - recent load: CPUs busy on average over the interval since the last
+        sample, from the aggregate "cpu" line of <proc>/stat.  The first
+        sample has no interval, so it takes procs_running less one (the
+        agent itself), at most one per core;
       - guest load: CPU used by processes registered as glunix guests
-        (<proc>/<pid>/stat), subtracted to get the owner's load;
+        (<proc>/<pid>/stat, utime + stime), subtracted to get the owner's
+        load; guests that have exited are dropped;
       - memory available (<proc>/meminfo, MemAvailable);
-      - owner idle time: seconds since the newest access or modification
-        time of the configured activity files (input devices, terminals),
-        as HTCondor's KeyboardIdle;
+      - owner idle time: seconds since the newest time on the configured
+        activity files (input devices, terminals), as HTCondor's
+        KeyboardIdle.  A terminal counts by its access time alone: the
+        kernel sets it on input, but sets the modification time on output,
+        which our own jobs produce.  Other files count by the newer of the
+        two.  /dev/tty, /dev/console and /dev/ptmx are skipped: nobody
+        types on an alias.  With no activity file at all (a headless
+        server) owner_idle_s is IDLE_NEVER;
     and derives a state (wire.h gl_res_state_t):
       - unavailable when memory available is below min_mem_avail_kb;
       - busy when the owner was active within owner_idle_min_s, or the
@@ -24,6 +33,7 @@
 #include "wire.h"
 
 #define IDLE_PATHS_MAX 16
+#define IDLE_NEVER     UINT32_MAX   /* owner_idle_s: no activity file exists */
 
 typedef struct {
     char     proc_dir[256];                /* "/proc" */
@@ -41,11 +51,16 @@ void idle_config_default (idle_config_t *config);
 
 typedef struct idle_t idle_t;
 
+/* NULL when memory is short or the config is unusable (no proc_dir,
+   n_activity above IDLE_PATHS_MAX). */
 idle_t *idle_new (const idle_config_t *config);
 void idle_destroy (idle_t **self_p);
 
-/* Processes whose CPU time counts as guest load. */
-void idle_add_guest (idle_t *self, int pid);
+/* Processes whose CPU time counts as guest load.  Adding reads the
+   process's CPU time at once, so its next sample counts only what it uses
+   from now on.  Returns 0, or -1 when the process can't be read (it is
+   gone) or memory is short: its load would then count as the owner's. */
+int  idle_add_guest (idle_t *self, int pid);
 void idle_remove_guest (idle_t *self, int pid);
 
 /* Take a sample at monotonic time now_ms, wall time wall_s.  Returns 0, or
@@ -54,7 +69,8 @@ void idle_remove_guest (idle_t *self, int pid);
 int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
                  char *err, size_t errlen);
 
-/* Why the last sample's state is what it is, e.g. "owner active 12 s ago". */
+/* Why the last sample's state is what it is, e.g. "owner active 12 s ago";
+   valid until the next sample. */
 const char *idle_reason (idle_t *self);
 const char *idle_state_name (int state);   /* "idle", "busy", "unavailable" */
 

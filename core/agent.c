@@ -1,0 +1,687 @@
+/*  agent.c -- the glpeer agent loop.  See agent.h. */
+#include "agent.h"
+#include "clock.h"
+#include "ctl.h"
+#include "ident.h"
+#include "idle.h"
+#include "log.h"
+#include "seal.h"
+#include "swim.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LINK_IDLE_MS   300000   /* close a PUSH socket unused this long */
+#define LEAVE_FLUSH_MS 1000     /* how long a leaving agent lets its LEAVE drain */
+#define RECV_BUDGET    512      /* packets handled per loop turn */
+#define POLL_MAX       80
+
+typedef struct {
+    zsock_t *sock;
+    uint64_t last_used_ms;
+} link_t;
+
+typedef struct {
+    const gl_conf_t *conf;
+    gl_ident_t   *ident;
+    gl_seal_t    *seal;
+    swim_t       *swim;
+    idle_t       *idle;
+    ctl_server_t *ctl;
+    zsock_t      *in;
+    zhashx_t     *links;          /* endpoint -> link_t */
+    int           sigfd;
+    int           lock_fd;
+
+    bool          leaving;
+    uint64_t      leave_at_ms;
+    uint64_t      next_sample_ms;
+    uint64_t      next_reap_ms;
+    uint64_t      started_wall_ms;
+    gl_res_t      res;            /* our last sample */
+    char          res_reason[128];
+
+    uint64_t      msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
+} agent_t;
+
+/* ---- signing, handed to the gossip state machine ---------------------------- */
+
+static int agent_sign (void *ctx, gl_rec_t *rec)
+{
+    return gl_ident_sign ((gl_ident_t *) ctx, rec);
+}
+
+static int agent_verify (void *ctx, const gl_rec_t *rec, const uint8_t pubkey[GL_PUBKEY_BYTES])
+{
+    return gl_rec_verify (rec, pubkey);
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+static void link_free (void **item)
+{
+    link_t *link = (link_t *) *item;
+    if (link) {
+        zsock_destroy (&link->sock);
+        free (link);
+        *item = NULL;
+    }
+}
+
+/* A PUSH socket per destination.  Messages to a peer that is down queue up
+   to a small high-water mark and are then dropped, as datagrams would be:
+   the protocol above retries what matters. */
+static link_t *link_get (agent_t *a, const char *endpoint, uint64_t now)
+{
+    link_t *link = (link_t *) zhashx_lookup (a->links, endpoint);
+    if (!link) {
+        zsock_t *sock = zsock_new (ZMQ_PUSH);
+        if (!sock)
+            return NULL;
+        zsock_set_sndhwm (sock, 64);
+        zsock_set_linger (sock, 0);
+        zsock_set_sndtimeo (sock, 0);
+        zsock_set_reconnect_ivl (sock, 100);
+        zsock_set_reconnect_ivl_max (sock, 2000);
+        zsock_set_heartbeat_ivl (sock, 1000);
+        zsock_set_heartbeat_timeout (sock, 3000);
+        if (zsock_connect (sock, "%s", endpoint)) {
+            gl_warning ("cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+            zsock_destroy (&sock);
+            return NULL;
+        }
+        link = calloc (1, sizeof *link);
+        if (!link) {
+            zsock_destroy (&sock);
+            return NULL;
+        }
+        link->sock = sock;
+        zhashx_insert (a->links, endpoint, link);
+    }
+    link->last_used_ms = now;
+    return link;
+}
+
+static void links_reap (agent_t *a, uint64_t now)
+{
+    zlist_t *stale = zlist_new ();
+    for (link_t *l = (link_t *) zhashx_first (a->links); l; l = (link_t *) zhashx_next (a->links))
+        if (now - l->last_used_ms > LINK_IDLE_MS)
+            zlist_append (stale, (void *) zhashx_cursor (a->links));
+    for (char *key = (char *) zlist_first (stale); key; key = (char *) zlist_next (stale))
+        zhashx_delete (a->links, key);
+    zlist_destroy (&stale);
+}
+
+static void send_one (agent_t *a, swim_out_t *out, uint64_t now)
+{
+    uint8_t *body = NULL, *pkt = NULL;
+    size_t body_len, pkt_len;
+    if (gl_msg_encode (&out->msg, &body, &body_len)) {
+        gl_error ("cannot encode %s for %s", gl_msg_type_name (out->msg.type), out->to_addr);
+        return;
+    }
+    if (gl_seal_pack (a->seal, gl_wall_ms (), body, body_len, &pkt, &pkt_len) == 0) {
+        link_t *link = link_get (a, out->to_addr, now);
+        if (link && zmq_send (zsock_resolve (link->sock), pkt, pkt_len, ZMQ_DONTWAIT) >= 0) {
+            a->msgs_out++;
+            a->bytes_out += pkt_len;
+        }
+        else
+            a->send_dropped++;
+    }
+    free (pkt);
+    free (body);
+}
+
+/* Drain what the state machine wants said: messages and events. */
+static void pump (agent_t *a, uint64_t now)
+{
+    swim_out_t out;
+    while (swim_pop (a->swim, &out)) {
+        send_one (a, &out, now);
+        gl_msg_clear (&out.msg);
+    }
+    swim_event_t ev;
+    while (swim_pop_event (a->swim, &ev)) {
+        gl_log_level_t level = ev.kind == SWIM_EV_BAD_RECORD || ev.kind == SWIM_EV_REFUTED
+                             ? GL_LOG_WARNING : GL_LOG_INFO;
+        gl_log (level, "%s: %s (generation %llu, incarnation %llu%s%s)",
+                swim_event_name (ev.kind), ev.node, (unsigned long long) ev.generation,
+                (unsigned long long) ev.incarnation, ev.from[0] ? ", from " : "", ev.from);
+    }
+}
+
+/* ---- receiving ---------------------------------------------------------------- */
+
+static void recv_all (agent_t *a, uint64_t now)
+{
+    void *sock = zsock_resolve (a->in);
+    for (int i = 0; i < RECV_BUDGET; i++) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
+            return;
+        }
+        const uint8_t *pkt = zmq_msg_data (&m);
+        size_t pkt_len = zmq_msg_size (&m);
+        bool more = zmq_msg_more (&m);
+        a->msgs_in++;
+        a->bytes_in += pkt_len;
+
+        uint8_t *body = NULL;
+        size_t body_len;
+        char sender[GL_NAME_MAX + 1];
+        uint64_t sender_gen;
+        gl_drop_t reason;
+        if (more || pkt_len > GL_PKT_MAX)
+            gl_seal_count (a->seal, GL_DROP_MALFORMED);
+        else if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len,
+                               sender, &sender_gen, &reason) == 0) {
+            gl_msg_t msg;
+            const char *why = NULL;
+            if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
+                swim_recv (a->swim, sender, &msg, now);
+                gl_msg_clear (&msg);
+            }
+            else {
+                gl_seal_count (a->seal, GL_DROP_MALFORMED);
+                gl_debug ("malformed message from %s: %s", sender, why ? why : "?");
+            }
+            free (body);
+        }
+        zmq_msg_close (&m);
+        /* Drain the rest of a multipart message we don't speak. */
+        while (more) {
+            zmq_msg_init (&m);
+            if (zmq_msg_recv (&m, sock, ZMQ_DONTWAIT) < 0)
+                more = false;
+            else
+                more = zmq_msg_more (&m);
+            zmq_msg_close (&m);
+        }
+    }
+}
+
+/* ---- status ------------------------------------------------------------------- */
+
+/* A growing string (czmq has none that appends cheaply). */
+typedef struct {
+    char  *buf;
+    size_t len, cap;
+} text_t;
+
+static void text_add (text_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void text_add (text_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start (ap, fmt);
+        int n = vsnprintf (t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
+        va_end (ap);
+        if (n < 0)
+            return;
+        if (t->buf && t->len + (size_t) n < t->cap) {
+            t->len += (size_t) n;
+            return;
+        }
+        size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t) n;
+        char *buf = realloc (t->buf, cap);
+        if (!buf)
+            return;
+        t->buf = buf;
+        t->cap = cap;
+    }
+}
+
+/* JSON string body: our names are plain, but endpoints may hold anything. */
+static void text_json_str (text_t *t, const char *s)
+{
+    text_add (t, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c == '"' || c == '\\')
+            text_add (t, "\\%c", c);
+        else if (c < 0x20)
+            text_add (t, "\\u%04x", c);
+        else
+            text_add (t, "%c", c);
+    }
+    text_add (t, "\"");
+}
+
+static void status_json (agent_t *a, text_t *t, uint64_t now)
+{
+    text_add (t, "{\"version\":1,\"cluster\":");
+    text_json_str (t, a->conf->cluster);
+    text_add (t, ",\"node\":");
+    text_json_str (t, a->conf->name);
+    text_add (t, ",\"generation\":%llu,\"members\":[",
+              (unsigned long long) gl_ident_generation (a->ident));
+    swim_member_t m;
+    for (size_t i = 0; swim_member_at (a->swim, i, &m); i++) {
+        text_add (t, "%s{\"name\":", i ? "," : "");
+        text_json_str (t, m.name);
+        text_add (t, ",\"endpoint\":");
+        text_json_str (t, m.addr);
+        text_add (t, ",\"state\":\"%s\",\"self\":%s,\"generation\":%llu,\"incarnation\":%llu,"
+                  "\"state_age_ms\":%llu,\"resources\":",
+                  swim_state_name (m.state), m.is_self ? "true" : "false",
+                  (unsigned long long) m.generation, (unsigned long long) m.incarnation,
+                  (unsigned long long) (now - m.state_since_ms));
+        if (!m.has_res) {
+            text_add (t, "null}");
+            continue;
+        }
+        text_add (t, "{\"state\":\"%s\",\"cores\":%u,\"load1\":%.3f,\"load_recent\":%.3f,"
+                  "\"owner_load\":%.3f,\"mem_total_kb\":%llu,\"mem_avail_kb\":%llu,"
+                  "\"owner_idle_s\":%u,\"seq\":%llu,\"age_ms\":%llu}}",
+                  idle_state_name (m.res.state), m.res.cores, m.res.load1_milli / 1000.0,
+                  m.res.load_recent_milli / 1000.0, m.res.owner_load_milli / 1000.0,
+                  (unsigned long long) m.res.mem_total_kb, (unsigned long long) m.res.mem_avail_kb,
+                  m.res.owner_idle_s, (unsigned long long) m.res_seq,
+                  (unsigned long long) (now - m.res_recv_ms));
+    }
+    swim_stats_t st;
+    swim_stats (a->swim, &st);
+    text_add (t, "],\"counters\":{\"msgs_in\":%llu,\"bytes_in\":%llu,\"msgs_out\":%llu,"
+              "\"bytes_out\":%llu,\"send_dropped\":%llu,\"dropped\":{",
+              (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
+              (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
+              (unsigned long long) a->send_dropped);
+    for (int r = 0; r < GL_DROP__COUNT; r++)
+        text_add (t, "%s\"%s\":%llu", r ? "," : "", gl_drop_name ((gl_drop_t) r),
+                  (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
+    text_add (t, "},\"gossip\":{\"probes\":%llu,\"probe_failures\":%llu,\"indirect_probes\":%llu,"
+              "\"suspicions\":%llu,\"deaths\":%llu,\"refutations\":%llu,\"syncs\":%llu,"
+              "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u}}}\n",
+              (unsigned long long) st.probes, (unsigned long long) st.probe_failures,
+              (unsigned long long) st.indirect_probes, (unsigned long long) st.suspicions,
+              (unsigned long long) st.deaths, (unsigned long long) st.refutations,
+              (unsigned long long) st.syncs, (unsigned long long) st.bad_records,
+              (unsigned long long) st.old_records, st.awareness);
+}
+
+static void fmt_age (char *out, size_t len, uint64_t ms)
+{
+    if (ms < 10000)
+        snprintf (out, len, "%.1fs", ms / 1000.0);
+    else if (ms < 3600000)
+        snprintf (out, len, "%llus", (unsigned long long) ms / 1000);
+    else
+        snprintf (out, len, "%lluh", (unsigned long long) ms / 3600000);
+}
+
+static void status_text (agent_t *a, text_t *t, uint64_t now)
+{
+    size_t n = swim_count (a->swim);
+    text_add (t, "cluster %s, node %s (generation %llu): %zu members, %zu alive, %zu suspect, "
+              "%zu dead, %zu left\n\n", a->conf->cluster, a->conf->name,
+              (unsigned long long) gl_ident_generation (a->ident), n,
+              swim_count_state (a->swim, SWIM_ALIVE), swim_count_state (a->swim, SWIM_SUSPECT),
+              swim_count_state (a->swim, SWIM_DEAD), swim_count_state (a->swim, SWIM_LEFT));
+    text_add (t, "%-16s %-26s %-8s %4s  %-11s %5s %6s %6s %10s %9s %6s\n", "NAME", "ENDPOINT",
+              "STATE", "INC", "RESOURCES", "CORES", "LOAD", "OWNER", "OWNER-IDLE", "MEM-AVAIL", "AGE");
+    swim_member_t m;
+    for (size_t i = 0; swim_member_at (a->swim, i, &m); i++) {
+        char name[GL_NAME_MAX + 3];
+        snprintf (name, sizeof name, "%s%s", m.name, m.is_self ? " *" : "");
+        text_add (t, "%-16s %-26s %-8s %4llu  ", name, m.addr, swim_state_name (m.state),
+                  (unsigned long long) m.incarnation);
+        if (!m.has_res) {
+            text_add (t, "%-11s\n", "-");
+            continue;
+        }
+        char idle[32], age[32], mem[32];
+        if (m.res.owner_idle_s >= UINT32_MAX / 2)
+            snprintf (idle, sizeof idle, "never");
+        else
+            fmt_age (idle, sizeof idle, (uint64_t) m.res.owner_idle_s * 1000);
+        fmt_age (age, sizeof age, now - m.res_recv_ms);
+        snprintf (mem, sizeof mem, "%.1fG", m.res.mem_avail_kb / 1048576.0);
+        text_add (t, "%-11s %5u %6.2f %6.2f %10s %9s %6s\n", idle_state_name (m.res.state),
+                  m.res.cores, m.res.load1_milli / 1000.0, m.res.owner_load_milli / 1000.0,
+                  idle, mem, age);
+    }
+    text_add (t, "\nmessages in %llu (%llu bytes), out %llu (%llu bytes), send dropped %llu\n"
+              "dropped:", (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
+              (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
+              (unsigned long long) a->send_dropped);
+    for (int r = 0; r < GL_DROP__COUNT; r++)
+        text_add (t, " %s %llu", gl_drop_name ((gl_drop_t) r),
+                  (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
+    text_add (t, "\nthis node: %s\n", a->res_reason);
+}
+
+static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
+{
+    agent_t *a = (agent_t *) arg;
+    uint64_t now = gl_mono_ms ();
+    text_t t = { 0 };
+    if (!strcmp (req->cmd, "status")) {
+        bool json = req->argc > 0 && !strcmp (req->argv[0], "json");
+        if (json)
+            status_json (a, &t, now);
+        else
+            status_text (a, &t, now);
+        resp->code = 0;
+    }
+    else if (!strcmp (req->cmd, "leave")) {
+        text_add (&t, "%s: leaving the cluster\n", a->conf->name);
+        if (!a->leaving) {
+            gl_info ("leave requested through the control socket");
+            a->leaving = true;
+        }
+        resp->code = 0;
+    }
+    else {
+        text_add (&t, "unknown command '%s'\n", req->cmd);
+        resp->code = 2;
+    }
+    resp->text = t.buf ? t.buf : strdup ("");
+}
+
+/* ---- set-up --------------------------------------------------------------------- */
+
+static int mkdir_private (const char *dir, char *err, size_t errlen)
+{
+    char path[GL_PATH_MAX];
+    snprintf (path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir (path, 0755);
+            *p = '/';
+        }
+    if (mkdir (path, 0700) && errno != EEXIST) {
+        snprintf (err, errlen, "%s: %s", dir, strerror (errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat (path, &st) || !S_ISDIR (st.st_mode) || st.st_uid != getuid ()) {
+        snprintf (err, errlen, "%s: not a directory owned by this user", dir);
+        return -1;
+    }
+    if (st.st_mode & 0077)
+        chmod (path, 0700);
+    return 0;
+}
+
+/* One agent per runtime directory: hold a lock on glpeer.pid for life. */
+static int lock_runtime (agent_t *a, char *err, size_t errlen)
+{
+    char path[GL_PATH_MAX + 16];
+    snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
+    a->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (a->lock_fd < 0) {
+        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (flock (a->lock_fd, LOCK_EX | LOCK_NB)) {
+        char pid[32] = "";
+        ssize_t n = read (a->lock_fd, pid, sizeof pid - 1);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn (pid, "\n")] = '\0';
+        snprintf (err, errlen, "another agent (pid %s) is running in %s; stop it with "
+                  "'glpeer leave' or use another --runtime-dir", pid[0] ? pid : "?",
+                  a->conf->runtime_dir);
+        close (a->lock_fd);
+        a->lock_fd = -1;
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+    if (ftruncate (a->lock_fd, 0) || write (a->lock_fd, pid, (size_t) n) != n)
+        gl_warning ("%s: cannot write pid", path);
+    return 0;
+}
+
+static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errlen)
+{
+    a->conf = conf;
+    a->lock_fd = -1;
+    a->sigfd = -1;
+    a->started_wall_ms = gl_wall_ms ();
+    snprintf (a->res_reason, sizeof a->res_reason, "not measured yet");
+    if (mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
+        return -1;
+    a->ident = gl_ident_open (conf->state_dir, gl_wall_ms (), err, errlen);
+    if (!a->ident)
+        return -1;
+    a->seal = gl_seal_new (conf->key, conf->cluster, conf->name,
+                           gl_ident_generation (a->ident), conf->clock_window_ms);
+    if (!a->seal) {
+        snprintf (err, errlen, "cannot set up sealing");
+        return -1;
+    }
+
+    /* czmq would install its own SIGINT/SIGTERM handlers; we take signals
+       through a signalfd instead, so they are seen by the poll loop. */
+    zsys_handler_set (NULL);
+    sigset_t sigs;
+    sigemptyset (&sigs);
+    sigaddset (&sigs, SIGINT);
+    sigaddset (&sigs, SIGTERM);
+    sigprocmask (SIG_BLOCK, &sigs, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    a->sigfd = signalfd (-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+
+    a->in = zsock_new (ZMQ_PULL);
+    if (!a->in) {
+        snprintf (err, errlen, "cannot create a ZeroMQ socket");
+        return -1;
+    }
+    zsock_set_rcvhwm (a->in, 10000);
+    zsock_set_maxmsgsize (a->in, GL_PKT_MAX);
+    zsock_set_heartbeat_ivl (a->in, 1000);
+    zsock_set_heartbeat_timeout (a->in, 3000);
+    if (zsock_bind (a->in, "%s", conf->bind) < 0) {
+        snprintf (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
+                  zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    a->links = zhashx_new ();
+    zhashx_set_destructor (a->links, link_free);
+
+    char sock_path[GL_PATH_MAX + 16];
+    snprintf (sock_path, sizeof sock_path, "%s/glpeer.sock", conf->runtime_dir);
+    a->ctl = ctl_server_new (sock_path, ctl_handle, a, err, errlen);
+    if (!a->ctl)
+        return -1;
+
+    idle_config_t ic;
+    idle_config_default (&ic);
+    snprintf (ic.proc_dir, sizeof ic.proc_dir, "%s", conf->proc_dir);
+    if (conf->n_activity) {
+        ic.n_activity = conf->n_activity;
+        for (uint32_t i = 0; i < conf->n_activity; i++)
+            snprintf (ic.activity[i], sizeof ic.activity[i], "%s", conf->activity[i]);
+    }
+    ic.owner_idle_min_s = conf->owner_idle_min_s;
+    ic.owner_load_max_milli = conf->owner_load_max_milli;
+    ic.min_mem_avail_kb = conf->min_mem_avail_kb;
+    a->idle = idle_new (&ic);
+
+    swim_config_t sc;
+    swim_config_default (&sc);
+    sc.probe_interval_ms = conf->probe_interval_ms;
+    sc.probe_timeout_ms = conf->probe_timeout_ms;
+    sc.indirect_checks = conf->indirect_checks;
+    sc.suspicion_mult = conf->suspicion_mult;
+    sc.suspicion_max_mult = conf->suspicion_max_mult;
+    sc.retransmit_mult = conf->retransmit_mult;
+    sc.gossip_interval_ms = conf->gossip_interval_ms;
+    sc.gossip_nodes = conf->gossip_nodes;
+    sc.pushpull_interval_ms = conf->pushpull_interval_ms;
+    sc.awareness_max = conf->awareness_max;
+    sc.dead_reap_ms = conf->dead_reap_ms;
+    sc.join_retry_ms = conf->join_retry_ms;
+    sc.max_piggyback = conf->max_piggyback;
+    swim_signer_t signer = { a->ident, agent_sign, agent_verify };
+    uint64_t seed;
+    randombytes_buf (&seed, sizeof seed);
+    a->swim = swim_new (&sc, conf->name, conf->advertise, gl_ident_generation (a->ident),
+                        gl_ident_pubkey (a->ident), &signer, seed, gl_mono_ms ());
+    if (!a->idle || !a->swim) {
+        snprintf (err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void agent_close (agent_t *a)
+{
+    swim_destroy (&a->swim);
+    idle_destroy (&a->idle);
+    ctl_server_destroy (&a->ctl);
+    zhashx_destroy (&a->links);
+    zsock_destroy (&a->in);
+    gl_seal_destroy (&a->seal);
+    gl_ident_destroy (&a->ident);
+    if (a->sigfd >= 0)
+        close (a->sigfd);
+    if (a->lock_fd >= 0) {
+        char path[GL_PATH_MAX + 16];
+        snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
+        unlink (path);
+        close (a->lock_fd);
+    }
+}
+
+/* ---- the loop --------------------------------------------------------------------- */
+
+static void sample (agent_t *a, uint64_t now)
+{
+    char err[256] = "";
+    gl_res_t res;
+    int rc = idle_sample (a->idle, now, gl_wall_ms () / 1000, &res, err, sizeof err);
+    if (rc)
+        gl_warning ("idle sample: %s", err);
+    if (res.state != a->res.state || !a->next_sample_ms)
+        gl_info ("this node is %s: %s", idle_state_name (res.state), idle_reason (a->idle));
+    a->res = res;
+    snprintf (a->res_reason, sizeof a->res_reason, "%s (%s)", idle_state_name (res.state),
+              idle_reason (a->idle));
+    swim_set_res (a->swim, &res, now);
+    a->next_sample_ms = now + a->conf->sample_interval_ms;
+}
+
+static void start_leave (agent_t *a, uint64_t now)
+{
+    gl_info ("leaving the cluster");
+    swim_leave (a->swim, now);
+    pump (a, now);
+    a->leave_at_ms = now + LEAVE_FLUSH_MS;
+    a->leaving = true;
+}
+
+int agent_run (const gl_conf_t *conf, int ready_fd)
+{
+    agent_t a = { 0 };
+    char err[2 * GL_PATH_MAX + 512] = "";
+    if (agent_open (&a, conf, err, sizeof err)) {
+        gl_error ("%s", err);
+        if (ready_fd >= 0 && write (ready_fd, err, strlen (err)) < 0)
+            gl_error ("cannot report to the parent process");
+        agent_close (&a);
+        return 1;
+    }
+    gl_info ("node %s (generation %llu) listening on %s, advertised as %s, cluster %s",
+             conf->name, (unsigned long long) gl_ident_generation (a.ident), conf->bind,
+             conf->advertise, conf->cluster);
+    if (ready_fd >= 0) {
+        if (write (ready_fd, "ok", 2) < 0)
+            gl_error ("cannot report to the parent process");
+        close (ready_fd);
+    }
+
+    uint64_t now = gl_mono_ms ();
+    sample (&a, now);
+    const char *seeds[GL_SEEDS_MAX];
+    size_t n_seeds = 0;
+    for (uint32_t i = 0; i < conf->n_seeds; i++)
+        if (strcmp (conf->seeds[i], conf->advertise))
+            seeds[n_seeds++] = conf->seeds[i];
+    if (n_seeds)
+        swim_join (a.swim, seeds, n_seeds, now);
+    a.next_reap_ms = now + LINK_IDLE_MS;
+    bool leave_started = false;
+
+    for (;;) {
+        now = gl_mono_ms ();
+        if (a.leaving && !leave_started) {
+            start_leave (&a, now);
+            leave_started = true;
+        }
+        if (leave_started && now >= a.leave_at_ms)
+            break;
+        swim_tick (a.swim, now);
+        if (!a.leaving && now >= a.next_sample_ms)
+            sample (&a, now);
+        if (now >= a.next_reap_ms) {
+            links_reap (&a, now);
+            a.next_reap_ms = now + 60000;
+        }
+        pump (&a, now);
+
+        uint64_t deadline = swim_next_deadline (a.swim);
+        if (a.next_sample_ms < deadline)
+            deadline = a.next_sample_ms;
+        if (leave_started && a.leave_at_ms < deadline)
+            deadline = a.leave_at_ms;
+        long timeout = deadline > now ? (long) (deadline - now) : 0;
+        if (timeout > 1000)
+            timeout = 1000;
+
+        zmq_pollitem_t items[POLL_MAX];
+        int fds[POLL_MAX];
+        short evs[POLL_MAX];
+        size_t n = 0;
+        items[n++] = (zmq_pollitem_t) { zsock_resolve (a.in), 0, ZMQ_POLLIN, 0 };
+        items[n++] = (zmq_pollitem_t) { NULL, a.sigfd, ZMQ_POLLIN, 0 };
+        size_t n_ctl = ctl_server_fds (a.ctl, fds, evs, POLL_MAX - n);
+        for (size_t i = 0; i < n_ctl; i++)
+            items[n++] = (zmq_pollitem_t) { NULL, fds[i], evs[i], 0 };
+        if (zmq_poll (items, (int) n, timeout) < 0 && zmq_errno () != EINTR) {
+            gl_error ("poll: %s", zmq_strerror (zmq_errno ()));
+            break;
+        }
+        now = gl_mono_ms ();
+        if (items[0].revents & ZMQ_POLLIN)
+            recv_all (&a, now);
+        if (items[1].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            while (read (a.sigfd, &si, sizeof si) == sizeof si)
+                if (!a.leaving) {
+                    gl_info ("signal %u: leaving", si.ssi_signo);
+                    a.leaving = true;
+                }
+        }
+        for (size_t i = 2; i < n; i++)
+            if (items[i].revents) {
+                short re = 0;
+                if (items[i].revents & ZMQ_POLLIN) re |= POLLIN;
+                if (items[i].revents & ZMQ_POLLOUT) re |= POLLOUT;
+                if (items[i].revents & ZMQ_POLLERR) re |= POLLERR;
+                ctl_server_ready (a.ctl, items[i].fd, re);
+            }
+    }
+
+    /* Let the LEAVE already handed to ZeroMQ go out before the context ends. */
+    for (link_t *l = (link_t *) zhashx_first (a.links); l; l = (link_t *) zhashx_next (a.links))
+        zsock_set_linger (l->sock, LEAVE_FLUSH_MS);
+    gl_info ("left");
+    agent_close (&a);
+    return 0;
+}

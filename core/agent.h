@@ -1,0 +1,23 @@
+/*  agent.h -- the glpeer agent: the wiring of one node.
+
+    It owns the sockets and the clock, and feeds the protocol state
+    machines (gossip/swim.h) and the idle sampler (sched/idle.h):
+
+      ZeroMQ PULL (bind)  --open (seal.h)--> decode (wire.h) --> swim_recv
+      swim_pop --> encode --> seal --> ZeroMQ PUSH, one per peer address
+      every sample_interval: idle_sample --> swim_set_res
+      <runtime_dir>/glpeer.sock: status, leave (ctl.h)
+      SIGTERM, SIGINT: leave gracefully, then exit
+
+    Nothing protocol-specific is decided here.                          */
+#ifndef GL_AGENT_H
+#define GL_AGENT_H
+
+#include "conf.h"
+
+/* Run the agent until it leaves.  Returns the process exit status.
+   When ready_fd >= 0 the agent writes "ok" to it once it is up, or the
+   reason it could not start, and closes it (glpeer join -d waits on it). */
+int agent_run (const gl_conf_t *conf, int ready_fd);
+
+#endif

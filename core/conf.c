@@ -1,0 +1,610 @@
+/*  conf.c -- cluster.conf: reading, checking, overriding.  See conf.h.
+
+    zconfig parses the ZPL text; this file only walks the tree it returns
+    and checks each field against one table.  zconfig does not remember
+    line numbers, so for error messages we find a field's line ourselves
+    with a small scan of the file's indentation (conf_line_of). */
+#include "conf.h"
+#include <czmq.h>
+#include <sodium.h>
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum {
+    F_STR,        /* free text, bounded */
+    F_NAME,       /* node or cluster name */
+    F_ENDPOINT,   /* tcp://host:port or ipc://path */
+    F_SEED,       /* an endpoint, appended */
+    F_PATH,
+    F_KEY,        /* 64 hex digits */
+    F_U32,
+    F_DURATION,   /* stored as uint32 milliseconds */
+    F_SECONDS,    /* a duration stored as uint32 seconds */
+    F_SIZE_KB,    /* stored as uint64 KiB */
+    F_MILLI,      /* a decimal stored x 1000 */
+    F_ACTIVITY,   /* a path or glob, appended */
+    F_LOGLEVEL,
+} field_type_t;
+
+typedef struct {
+    const char  *path;
+    field_type_t type;
+    size_t       offset;
+    size_t       size;       /* for strings: buffer size */
+    uint64_t     min, max;   /* for numbers, in stored units */
+} field_t;
+
+#define STR(p, t, f)        { p, t, offsetof (gl_conf_t, f), sizeof (((gl_conf_t *) 0)->f), 0, 0 }
+#define NUM(p, t, f, lo, hi) { p, t, offsetof (gl_conf_t, f), sizeof (((gl_conf_t *) 0)->f), lo, hi }
+
+static const field_t fields[] = {
+    STR ("cluster/name",       F_NAME,     cluster),
+    STR ("cluster/key",        F_KEY,      key),
+    STR ("cluster/key_file",   F_PATH,     key_file),
+    STR ("cluster/seed",       F_SEED,     seeds),
+    NUM ("cluster/clock_window", F_DURATION, clock_window_ms, 1000, 86400000),
+    STR ("node/name",          F_NAME,     name),
+    STR ("node/bind",          F_ENDPOINT, bind),
+    STR ("node/advertise",     F_ENDPOINT, advertise),
+    STR ("node/runtime_dir",   F_PATH,     runtime_dir),
+    STR ("node/state_dir",     F_PATH,     state_dir),
+    NUM ("gossip/probe_interval",     F_DURATION, probe_interval_ms, 10, 600000),
+    NUM ("gossip/probe_timeout",      F_DURATION, probe_timeout_ms, 5, 600000),
+    NUM ("gossip/indirect_checks",    F_U32,      indirect_checks, 0, 16),
+    NUM ("gossip/suspicion_mult",     F_U32,      suspicion_mult, 1, 100),
+    NUM ("gossip/suspicion_max_mult", F_U32,      suspicion_max_mult, 1, 100),
+    NUM ("gossip/retransmit_mult",    F_U32,      retransmit_mult, 1, 100),
+    NUM ("gossip/gossip_interval",    F_DURATION, gossip_interval_ms, 10, 600000),
+    NUM ("gossip/gossip_nodes",       F_U32,      gossip_nodes, 1, 64),
+    NUM ("gossip/pushpull_interval",  F_DURATION, pushpull_interval_ms, 100, 86400000),
+    NUM ("gossip/awareness_max",      F_U32,      awareness_max, 1, 64),
+    NUM ("gossip/dead_reap",          F_DURATION, dead_reap_ms, 1000, 604800000),
+    NUM ("gossip/join_retry",         F_DURATION, join_retry_ms, 10, 600000),
+    NUM ("gossip/max_piggyback",      F_U32,      max_piggyback, 1, 1024),
+    STR ("idle/proc_dir",         F_PATH,     proc_dir),
+    STR ("idle/activity",         F_ACTIVITY, activity),
+    NUM ("idle/owner_idle_min",   F_SECONDS,  owner_idle_min_s, 0, 604800),
+    NUM ("idle/owner_load_max",   F_MILLI,    owner_load_max_milli, 0, 1000000),
+    NUM ("idle/min_mem_avail",    F_SIZE_KB,  min_mem_avail_kb, 0, UINT64_MAX / 2),
+    NUM ("idle/sample_interval",  F_DURATION, sample_interval_ms, 100, 3600000),
+    STR ("log/level",             F_LOGLEVEL, log_level),
+};
+#define N_FIELDS (sizeof fields / sizeof fields[0])
+
+void gl_conf_defaults (gl_conf_t *c)
+{
+    memset (c, 0, sizeof *c);
+    c->clock_window_ms = 60000;
+    snprintf (c->bind, sizeof c->bind, "tcp://*:7946");
+    /* memberlist's LAN profile */
+    c->probe_interval_ms = 1000;
+    c->probe_timeout_ms = 500;
+    c->indirect_checks = 3;
+    c->suspicion_mult = 4;
+    c->suspicion_max_mult = 6;
+    c->retransmit_mult = 4;
+    c->gossip_interval_ms = 200;
+    c->gossip_nodes = 3;
+    c->pushpull_interval_ms = 30000;
+    c->awareness_max = 8;
+    c->dead_reap_ms = 3600000;
+    c->join_retry_ms = 1000;
+    c->max_piggyback = 16;
+    /* HTCondor's desktop policy: owner away 15 minutes, owner load <= 0.3 */
+    snprintf (c->proc_dir, sizeof c->proc_dir, "/proc");
+    c->owner_idle_min_s = 900;
+    c->owner_load_max_milli = 300;
+    c->min_mem_avail_kb = 65536;
+    c->sample_interval_ms = 5000;
+    snprintf (c->log_level, sizeof c->log_level, "info");
+}
+
+/* ---- parsing single values ----------------------------------------------- */
+
+static int parse_u64 (const char *s, uint64_t *out, const char **rest)
+{
+    if (!isdigit ((unsigned char) *s))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull (s, &end, 10);
+    if (errno)
+        return -1;
+    *out = v;
+    *rest = end;
+    return 0;
+}
+
+int gl_parse_duration_ms (const char *text, uint64_t *ms)
+{
+    uint64_t v;
+    const char *unit;
+    if (parse_u64 (text, &v, &unit))
+        return -1;
+    uint64_t mult;
+    if (!*unit || !strcmp (unit, "ms")) mult = 1;
+    else if (!strcmp (unit, "s"))      mult = 1000;
+    else if (!strcmp (unit, "m"))      mult = 60000;
+    else if (!strcmp (unit, "h"))      mult = 3600000;
+    else return -1;
+    if (v > UINT64_MAX / mult)
+        return -1;
+    *ms = v * mult;
+    return 0;
+}
+
+int gl_parse_size_kb (const char *text, uint64_t *kb)
+{
+    uint64_t v;
+    const char *unit;
+    if (parse_u64 (text, &v, &unit))
+        return -1;
+    uint64_t mult;
+    if (!*unit || !strcmp (unit, "k") || !strcmp (unit, "K")) mult = 1;
+    else if (!strcmp (unit, "M")) mult = 1024;
+    else if (!strcmp (unit, "G")) mult = 1024 * 1024;
+    else return -1;
+    if (v > UINT64_MAX / mult)
+        return -1;
+    *kb = v * mult;
+    return 0;
+}
+
+int gl_parse_milli (const char *text, uint64_t *milli)
+{
+    uint64_t whole, frac = 0;
+    const char *rest;
+    if (parse_u64 (text, &whole, &rest) || whole > UINT64_MAX / 1000 - 1)
+        return -1;
+    if (*rest == '.') {
+        rest++;
+        uint64_t scale = 100;
+        if (!isdigit ((unsigned char) *rest))
+            return -1;
+        for (; isdigit ((unsigned char) *rest); rest++) {
+            frac += (uint64_t) (*rest - '0') * scale;
+            scale /= 10;    /* digits past the third are dropped */
+        }
+    }
+    if (*rest)
+        return -1;
+    *milli = whole * 1000 + frac;
+    return 0;
+}
+
+/* tcp://HOST:PORT (HOST may be *, a name, an IPv4 or [IPv6]) or ipc://PATH */
+static bool endpoint_valid (const char *s)
+{
+    if (!strncmp (s, "ipc://", 6))
+        return s[6] != '\0';
+    if (strncmp (s, "tcp://", 6))
+        return false;
+    const char *host = s + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host)
+        return false;
+    for (const char *p = host; p < colon; p++)
+        if (!(isalnum ((unsigned char) *p) || strchr ("*.-_[]:", *p)))
+            return false;
+    uint64_t port;
+    const char *rest;
+    return parse_u64 (colon + 1, &port, &rest) == 0 && !*rest && port >= 1 && port <= 65535;
+}
+
+/* ---- one field ------------------------------------------------------------ */
+
+static const field_t *field_find (const char *path)
+{
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (!strcmp (fields[i].path, path))
+            return &fields[i];
+    return NULL;
+}
+
+/* Set one field from text.  On error writes the reason (without location). */
+static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, size_t whylen)
+{
+    char *base = (char *) c + f->offset;
+    uint64_t n = 0;
+    switch (f->type) {
+    case F_STR:
+    case F_PATH:
+    case F_LOGLEVEL:
+        if (strlen (v) >= f->size) {
+            snprintf (why, whylen, "value longer than %zu characters", f->size - 1);
+            return -1;
+        }
+        if (f->type == F_LOGLEVEL && strcmp (v, "error") && strcmp (v, "warning")
+            && strcmp (v, "info") && strcmp (v, "debug")) {
+            snprintf (why, whylen, "'%s' is not one of error, warning, info, debug", v);
+            return -1;
+        }
+        if (f->type == F_PATH && !*v) {
+            snprintf (why, whylen, "empty path");
+            return -1;
+        }
+        snprintf (base, f->size, "%s", v);
+        return 0;
+    case F_NAME:
+        if (!gl_name_valid (v)) {
+            snprintf (why, whylen, "'%s' is not a valid name (1-63 of A-Z a-z 0-9 . _ -, "
+                      "not starting with . or -)", v);
+            return -1;
+        }
+        snprintf (base, f->size, "%s", v);
+        return 0;
+    case F_ENDPOINT:
+    case F_SEED:
+        if (strlen (v) > GL_ADDR_MAX || !endpoint_valid (v)) {
+            snprintf (why, whylen, "'%s' is not an endpoint like tcp://HOST:PORT or ipc://PATH", v);
+            return -1;
+        }
+        if (f->type == F_ENDPOINT) {
+            snprintf (base, f->size, "%s", v);
+            return 0;
+        }
+        if (c->n_seeds >= GL_SEEDS_MAX) {
+            snprintf (why, whylen, "more than %d seeds", GL_SEEDS_MAX);
+            return -1;
+        }
+        snprintf (c->seeds[c->n_seeds++], GL_ADDR_MAX + 1, "%s", v);
+        return 0;
+    case F_ACTIVITY:
+        if (!*v || strlen (v) >= sizeof c->activity[0]) {
+            snprintf (why, whylen, "empty or longer than %zu characters", sizeof c->activity[0] - 1);
+            return -1;
+        }
+        if (c->n_activity >= GL_ACTIVITY_MAX) {
+            snprintf (why, whylen, "more than %d activity sources", GL_ACTIVITY_MAX);
+            return -1;
+        }
+        snprintf (c->activity[c->n_activity++], sizeof c->activity[0], "%s", v);
+        return 0;
+    case F_KEY:
+        if (gl_key_parse (v, c->key)) {
+            snprintf (why, whylen, "not a key: expected 64 hex digits (glpeer keygen makes one)");
+            return -1;
+        }
+        c->key_file[0] = '\0';
+        return 0;
+    case F_U32: {
+        const char *rest;
+        if (parse_u64 (v, &n, &rest) || *rest) {
+            snprintf (why, whylen, "'%s' is not a whole number", v);
+            return -1;
+        }
+        break;
+    }
+    case F_DURATION:
+    case F_SECONDS:
+        if (gl_parse_duration_ms (v, &n)) {
+            snprintf (why, whylen, "'%s' is not a duration (like 500ms, 2s, 5m, 1h)", v);
+            return -1;
+        }
+        if (f->type == F_SECONDS)
+            n /= 1000;
+        break;
+    case F_SIZE_KB:
+        if (gl_parse_size_kb (v, &n)) {
+            snprintf (why, whylen, "'%s' is not a size (like 512k, 64M, 2G)", v);
+            return -1;
+        }
+        break;
+    case F_MILLI:
+        if (gl_parse_milli (v, &n)) {
+            snprintf (why, whylen, "'%s' is not a decimal number (like 0.3)", v);
+            return -1;
+        }
+        break;
+    }
+    if (n < f->min || n > f->max) {
+        snprintf (why, whylen, "'%s' is out of range", v);
+        return -1;
+    }
+    if (f->size == sizeof (uint64_t))
+        *(uint64_t *) base = n;
+    else
+        *(uint32_t *) base = (uint32_t) n;
+    return 0;
+}
+
+/* ---- locating a field in the file, for messages --------------------------- */
+
+/* Line number of the `nth` occurrence (0-based) of section/key, or 0. */
+static int conf_line_of (const char *file, const char *path, int nth)
+{
+    FILE *fp = fopen (file, "r");
+    if (!fp)
+        return 0;
+    char section[128] = "", line[4096];
+    int lineno = 0, found = 0;
+    while (fgets (line, sizeof line, fp)) {
+        lineno++;
+        size_t indent = strspn (line, " ");
+        char *word = line + indent;
+        size_t wlen = strcspn (word, " =\t\r\n#");
+        if (wlen == 0)
+            continue;
+        char here[256];
+        if (indent == 0) {
+            snprintf (section, sizeof section, "%.*s", (int) wlen, word);
+            snprintf (here, sizeof here, "%s", section);
+        }
+        else
+            snprintf (here, sizeof here, "%s/%.*s", section, (int) wlen, word);
+        if (!strcmp (here, path) && found++ == nth) {
+            fclose (fp);
+            return lineno;
+        }
+    }
+    fclose (fp);
+    return 0;
+}
+
+static void conf_error (char *err, size_t errlen, const char *file, const char *path,
+                        int nth, const char *why)
+{
+    int line = conf_line_of (file, path, nth);
+    if (line)
+        snprintf (err, errlen, "%s:%d: %s: %s", file, line, path, why);
+    else
+        snprintf (err, errlen, "%s: %s: %s", file, path, why);
+}
+
+/* zconfig reports a syntax error only by printing "(LINE) reason" on
+   stdout: catch that print in a temporary file so we can say it in our own
+   words, naming the file. */
+static zconfig_t *conf_parse (const char *file, char *err, size_t errlen)
+{
+    fflush (stdout);
+    FILE *tmp = tmpfile ();
+    int saved = tmp ? dup (STDOUT_FILENO) : -1;
+    if (saved >= 0)
+        dup2 (fileno (tmp), STDOUT_FILENO);
+    zconfig_t *root = zconfig_load (file);
+    if (saved >= 0) {
+        fflush (stdout);
+        dup2 (saved, STDOUT_FILENO);
+        close (saved);
+    }
+    if (!root) {
+        char said[512] = "", reason[256] = "syntax error";
+        int line = 0;
+        if (tmp) {
+            rewind (tmp);
+            size_t n = fread (said, 1, sizeof said - 1, tmp);
+            said[n] = '\0';
+        }
+        const char *paren = strstr (said, "(zconfig): (");
+        if (paren && sscanf (paren, "(zconfig): (%d) %255[^\n]", &line, reason) >= 1)
+            snprintf (err, errlen, "%s:%d: %s", file, line, reason);
+        else
+            snprintf (err, errlen, "%s: syntax error", file);
+    }
+    if (tmp)
+        fclose (tmp);
+    return root;
+}
+
+int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
+{
+    if (access (file, R_OK) != 0) {
+        snprintf (err, errlen, "%s: %s", file, strerror (errno));
+        return -1;
+    }
+    zconfig_t *root = conf_parse (file, err, errlen);
+    if (!root)
+        return -1;
+    snprintf (c->file, sizeof c->file, "%s", file);
+
+    /* Repeatable fields given in the file replace the defaults. */
+    bool seeds_seen = false, activity_seen = false;
+    int rc = 0;
+    char why[512];
+    for (zconfig_t *sec = zconfig_child (root); sec && !rc; sec = zconfig_next (sec)) {
+        const char *sname = zconfig_name (sec);
+        if (strcmp (sname, "cluster") && strcmp (sname, "node") && strcmp (sname, "gossip")
+            && strcmp (sname, "idle") && strcmp (sname, "log")) {
+            conf_error (err, errlen, file, sname, 0,
+                        "unknown section (expected cluster, node, gossip, idle or log)");
+            rc = -1;
+            break;
+        }
+        for (zconfig_t *item = zconfig_child (sec); item; item = zconfig_next (item)) {
+            char path[256];
+            snprintf (path, sizeof path, "%s/%s", sname, zconfig_name (item));
+            const field_t *f = field_find (path);
+            if (!f) {
+                conf_error (err, errlen, file, path, 0, "unknown field");
+                rc = -1;
+                break;
+            }
+            if (zconfig_child (item)) {
+                conf_error (err, errlen, file, path, 0, "a field cannot have sub-fields");
+                rc = -1;
+                break;
+            }
+            const char *value = zconfig_value (item);
+            if (!value || !*value) {
+                conf_error (err, errlen, file, path, 0, "needs a value");
+                rc = -1;
+                break;
+            }
+            int nth = 0;
+            if (f->type == F_SEED) {
+                if (!seeds_seen)
+                    c->n_seeds = 0;
+                seeds_seen = true;
+                nth = (int) c->n_seeds;
+            }
+            if (f->type == F_ACTIVITY) {
+                if (!activity_seen)
+                    c->n_activity = 0;
+                activity_seen = true;
+                nth = (int) c->n_activity;
+            }
+            if (field_set (c, f, value, why, sizeof why)) {
+                conf_error (err, errlen, file, path, nth, why);
+                rc = -1;
+                break;
+            }
+            if (f->type == F_PATH && !strcmp (path, "cluster/key_file"))
+                memset (c->key, 0, sizeof c->key);
+        }
+    }
+    zconfig_destroy (&root);
+    return rc;
+}
+
+int gl_conf_set (gl_conf_t *c, const char *path, const char *value, char *err, size_t errlen)
+{
+    const field_t *f = field_find (path);
+    char why[512];
+    if (!f) {
+        snprintf (err, errlen, "%s: unknown field", path);
+        return -1;
+    }
+    if (field_set (c, f, value, why, sizeof why)) {
+        snprintf (err, errlen, "%s: %s", path, why);
+        return -1;
+    }
+    if (!strcmp (path, "cluster/key_file"))
+        memset (c->key, 0, sizeof c->key);
+    return 0;
+}
+
+/* ---- derived fields -------------------------------------------------------- */
+
+static const char *home_dir (void)
+{
+    const char *home = getenv ("HOME");
+    if (home && *home)
+        return home;
+    struct passwd *pw = getpwuid (getuid ());
+    return pw ? pw->pw_dir : "/tmp";
+}
+
+void gl_default_runtime_dir (char *out, size_t len)
+{
+    const char *env = getenv ("GLUNIX_RUNTIME_DIR");
+    const char *xdg = getenv ("XDG_RUNTIME_DIR");
+    if (env && *env)
+        snprintf (out, len, "%s", env);
+    else if (getuid () == 0)
+        snprintf (out, len, "/run/glunix");
+    else if (xdg && *xdg)
+        snprintf (out, len, "%s/glunix", xdg);
+    else
+        snprintf (out, len, "/tmp/glunix-%u", (unsigned) getuid ());
+}
+
+/* Read the key file (relative paths are relative to the conf file). */
+static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
+{
+    char path[GL_PATH_MAX];
+    if (c->key_file[0] != '/' && c->file[0]) {
+        char dir[GL_PATH_MAX];
+        snprintf (dir, sizeof dir, "%s", c->file);
+        char *slash = strrchr (dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf (dir, sizeof dir, ".");
+        snprintf (path, sizeof path, "%.2000s/%.2000s", dir, c->key_file);
+    }
+    else
+        snprintf (path, sizeof path, "%s", c->key_file);
+
+    FILE *fp = fopen (path, "r");
+    if (!fp) {
+        snprintf (err, errlen, "cluster/key_file: %s: %s", path, strerror (errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat (fileno (fp), &st) == 0 && (st.st_mode & 0077)) {
+        snprintf (err, errlen, "cluster/key_file: %s: readable by others (mode %03o); "
+                  "chmod 600 it", path, (unsigned) (st.st_mode & 0777));
+        fclose (fp);
+        return -1;
+    }
+    char text[256] = "";
+    size_t n = fread (text, 1, sizeof text - 1, fp);
+    text[n] = '\0';
+    fclose (fp);
+    if (gl_key_parse (text, c->key)) {
+        snprintf (err, errlen, "cluster/key_file: %s: not a key (expected 64 hex digits; "
+                  "glpeer keygen makes one)", path);
+        sodium_memzero (text, sizeof text);
+        return -1;
+    }
+    sodium_memzero (text, sizeof text);
+    return 0;
+}
+
+int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
+{
+    const char *where = c->file[0] ? c->file : "configuration";
+    if (!c->cluster[0]) {
+        snprintf (err, errlen, "%s: cluster/name is required", where);
+        return -1;
+    }
+    static const uint8_t zero[GL_KEY_BYTES];
+    if (c->key_file[0]) {
+        if (load_key_file (c, err, errlen))
+            return -1;
+    }
+    else if (!memcmp (c->key, zero, sizeof zero)) {
+        snprintf (err, errlen, "%s: cluster/key or cluster/key_file is required", where);
+        return -1;
+    }
+    if (!c->name[0]) {
+        char host[256] = "";
+        gethostname (host, sizeof host - 1);
+        host[strcspn (host, ".")] = '\0';
+        if (!gl_name_valid (host)) {
+            snprintf (err, errlen, "host name '%s' is not a valid node name: set node/name", host);
+            return -1;
+        }
+        snprintf (c->name, sizeof c->name, "%.63s", host);
+    }
+    if (!c->advertise[0]) {
+        if (strchr (c->bind, '*') || strstr (c->bind, "0.0.0.0")) {
+            snprintf (err, errlen, "%s: node/advertise is required when node/bind (%s) "
+                      "is a wildcard: other nodes need an address to reach this one",
+                      where, c->bind);
+            return -1;
+        }
+        snprintf (c->advertise, sizeof c->advertise, "%s", c->bind);
+    }
+    if (strchr (c->advertise, '*')) {
+        snprintf (err, errlen, "%s: node/advertise (%s) must be a reachable address, not a wildcard",
+                  where, c->advertise);
+        return -1;
+    }
+    if (!c->runtime_dir[0])
+        gl_default_runtime_dir (c->runtime_dir, sizeof c->runtime_dir);
+    if (!c->state_dir[0]) {
+        const char *xdg = getenv ("XDG_STATE_HOME");
+        if (getuid () == 0)
+            snprintf (c->state_dir, sizeof c->state_dir, "/var/lib/glunix/%s", c->name);
+        else if (xdg && *xdg)
+            snprintf (c->state_dir, sizeof c->state_dir, "%.3000s/glunix/%s", xdg, c->name);
+        else
+            snprintf (c->state_dir, sizeof c->state_dir, "%.3000s/.local/state/glunix/%s",
+                      home_dir (), c->name);
+    }
+    if (c->probe_timeout_ms >= c->probe_interval_ms) {
+        snprintf (err, errlen, "%s: gossip/probe_timeout (%u ms) must be shorter than "
+                  "gossip/probe_interval (%u ms)", where, c->probe_timeout_ms, c->probe_interval_ms);
+        return -1;
+    }
+    if (c->suspicion_max_mult < 1) {
+        snprintf (err, errlen, "%s: gossip/suspicion_max_mult must be at least 1", where);
+        return -1;
+    }
+    return 0;
+}

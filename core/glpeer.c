@@ -1,0 +1,345 @@
+/*  glpeer -- the glunix agent and its client commands.
+
+        glpeer keygen [-o FILE]
+        glpeer join CLUSTER.CONF [-d] [--name N] [--bind E] [--advertise E]
+                    [--seed E]... [--runtime-dir D] [--state-dir D]
+                    [--key-file F] [--log-level L]
+        glpeer status [--json] [--runtime-dir D]
+        glpeer leave [--runtime-dir D]
+
+    This file only parses the command line and wires the pieces: the agent
+    itself is in agent.c.  See glpeer(8). */
+#include "agent.h"
+#include "conf.h"
+#include "ctl.h"
+#include "log.h"
+#include "seal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static const char *usage_text =
+    "usage: glpeer COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  keygen [-o FILE]           write a new cluster key (to stdout, or FILE with mode 0600)\n"
+    "  join CLUSTER.CONF [-d]     run this machine's agent (foreground, or detached with -d)\n"
+    "  status [--json]            the cluster as the local agent sees it\n"
+    "  leave                      make the local agent leave the cluster and exit\n"
+    "\n"
+    "Run 'glpeer COMMAND --help' for a command's options; see glpeer(8).\n";
+
+static const char *join_usage =
+    "usage: glpeer join CLUSTER.CONF [OPTIONS]\n"
+    "\n"
+    "Run this machine's agent.  Options override the file's fields:\n"
+    "  -d, --detach            run in the background, logging to RUNTIME_DIR/glpeer.log\n"
+    "  --name NAME             node/name\n"
+    "  --bind ENDPOINT         node/bind, e.g. tcp://*:7946\n"
+    "  --advertise ENDPOINT    node/advertise, e.g. tcp://10.0.0.2:7946\n"
+    "  --seed ENDPOINT         cluster/seed (repeatable; replaces the file's seeds)\n"
+    "  --runtime-dir DIR       node/runtime_dir\n"
+    "  --state-dir DIR         node/state_dir\n"
+    "  --key-file FILE         cluster/key_file\n"
+    "  --log-level LEVEL       log/level: error, warning, info or debug\n"
+    "  --set PATH=VALUE        any field, e.g. --set gossip/probe_interval=500ms\n"
+    "  -h, --help              this help\n";
+
+static const char *client_usage =
+    "usage: glpeer status [--json] [--runtime-dir DIR]\n"
+    "       glpeer leave [--runtime-dir DIR]\n"
+    "\n"
+    "  --json             machine-readable status (see glpeer(8) for its fields)\n"
+    "  --runtime-dir DIR  the local agent's runtime directory (default: $GLUNIX_RUNTIME_DIR,\n"
+    "                     else /run/glunix for root, $XDG_RUNTIME_DIR/glunix or\n"
+    "                     /tmp/glunix-UID for others)\n"
+    "  -h, --help         this help\n";
+
+/* ---- keygen ----------------------------------------------------------------- */
+
+static int cmd_keygen (int argc, char **argv)
+{
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp (argv[i], "-h") || !strcmp (argv[i], "--help")) {
+            printf ("usage: glpeer keygen [-o FILE]\n\nWrite a new random cluster key "
+                    "(64 hex digits).  With -o the file is created with mode 0600 and "
+                    "never overwritten.\n");
+            return 0;
+        }
+        else if (!strcmp (argv[i], "-o") && i + 1 < argc)
+            out = argv[++i];
+        else {
+            fprintf (stderr, "glpeer keygen: unexpected '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (sodium_init () < 0) {
+        fprintf (stderr, "glpeer keygen: libsodium failed to initialise\n");
+        return 1;
+    }
+    uint8_t key[GL_KEY_BYTES];
+    char hex[2 * GL_KEY_BYTES + 1];
+    gl_key_generate (key);
+    gl_key_format (key, hex);
+    sodium_memzero (key, sizeof key);
+    if (!out) {
+        printf ("%s\n", hex);
+        return 0;
+    }
+    int fd = open (out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf (stderr, "glpeer keygen: %s: %s\n", out, strerror (errno));
+        return 1;
+    }
+    hex[2 * GL_KEY_BYTES] = '\n';
+    if (write (fd, hex, sizeof hex) != (ssize_t) sizeof hex || close (fd)) {
+        fprintf (stderr, "glpeer keygen: %s: %s\n", out, strerror (errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- join ----------------------------------------------------------------------- */
+
+/* Fork into the background; the parent waits until the agent says it is
+   up (or why it is not), so errors still reach the terminal. */
+static int detach (const gl_conf_t *conf, int *ready_fd)
+{
+    int pipefd[2];
+    if (pipe (pipefd))
+        return -1;
+    pid_t pid = fork ();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        close (pipefd[1]);
+        char msg[1024];
+        ssize_t n, total = 0;
+        while ((n = read (pipefd[0], msg + total, sizeof msg - 1 - (size_t) total)) > 0)
+            total += n;
+        msg[total] = '\0';
+        if (!strcmp (msg, "ok")) {
+            printf ("glpeer: %s joined; logs in %s/glpeer.log\n", conf->name, conf->runtime_dir);
+            exit (0);
+        }
+        fprintf (stderr, "glpeer join: %s\n", total ? msg : "the agent died while starting");
+        exit (1);
+    }
+    close (pipefd[0]);
+    setsid ();
+    /* The log goes next to the socket; the directory may not exist yet. */
+    mkdir (conf->runtime_dir, 0700);
+    char log_path[GL_PATH_MAX + 16];
+    snprintf (log_path, sizeof log_path, "%s/glpeer.log", conf->runtime_dir);
+    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int null_fd = open ("/dev/null", O_RDWR);
+    if (log_fd < 0 || null_fd < 0) {
+        dprintf (pipefd[1], "%s: %s", log_path, strerror (errno));
+        exit (1);
+    }
+    dup2 (null_fd, 0);
+    dup2 (log_fd, 1);
+    dup2 (log_fd, 2);
+    close (null_fd);
+    close (log_fd);
+    *ready_fd = pipefd[1];
+    return 0;
+}
+
+static int cmd_join (int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "detach", no_argument, 0, 'd' },
+        { "name", required_argument, 0, 'n' },
+        { "bind", required_argument, 0, 'b' },
+        { "advertise", required_argument, 0, 'a' },
+        { "seed", required_argument, 0, 's' },
+        { "runtime-dir", required_argument, 0, 'r' },
+        { "state-dir", required_argument, 0, 'S' },
+        { "key-file", required_argument, 0, 'k' },
+        { "log-level", required_argument, 0, 'l' },
+        { "set", required_argument, 0, 'x' },
+        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
+    };
+    /* Overrides are applied after the file is read, so collect them first. */
+    const char *paths[128], *values[128];
+    char *owned[128];
+    int n_over = 0, n_owned = 0;
+    bool do_detach = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "+dh", opts, NULL)) != -1) {
+        const char *path = NULL;
+        switch (c) {
+        case 'd': do_detach = true; continue;
+        case 'h': printf ("%s", join_usage); return 0;
+        case 'n': path = "node/name"; break;
+        case 'b': path = "node/bind"; break;
+        case 'a': path = "node/advertise"; break;
+        case 's': path = "cluster/seed"; break;
+        case 'r': path = "node/runtime_dir"; break;
+        case 'S': path = "node/state_dir"; break;
+        case 'k': path = "cluster/key_file"; break;
+        case 'l': path = "log/level"; break;
+        case 'x': {
+            char *eq = strchr (optarg, '=');
+            if (!eq) {
+                fprintf (stderr, "glpeer join: --set needs PATH=VALUE, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            char *copy = strdup (optarg);
+            copy[eq - optarg] = '\0';
+            owned[n_owned++] = copy;
+            if (n_over < 128) {
+                paths[n_over] = copy;
+                values[n_over++] = copy + (eq - optarg) + 1;
+            }
+            continue;
+        }
+        default:
+            fprintf (stderr, "%s", join_usage);
+            return EXIT_USAGE;
+        }
+        if (n_over < 128) {
+            paths[n_over] = path;
+            values[n_over++] = optarg;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf (stderr, "glpeer join: expected one CLUSTER.CONF\n%s", join_usage);
+        return EXIT_USAGE;
+    }
+
+    gl_conf_t *conf = calloc (1, sizeof *conf);
+    char err[1024];
+    int rc = 1;
+    gl_conf_defaults (conf);
+    if (gl_conf_load (conf, argv[optind], err, sizeof err)) {
+        fprintf (stderr, "glpeer join: %s\n", err);
+        goto done;
+    }
+    bool seeds_overridden = false;
+    for (int i = 0; i < n_over; i++) {
+        /* --seed replaces the file's seeds rather than adding to them */
+        if (!strcmp (paths[i], "cluster/seed") && !seeds_overridden) {
+            conf->n_seeds = 0;
+            seeds_overridden = true;
+        }
+        if (gl_conf_set (conf, paths[i], values[i], err, sizeof err)) {
+            fprintf (stderr, "glpeer join: command line: %s\n", err);
+            goto done;
+        }
+    }
+    if (gl_conf_finish (conf, err, sizeof err)) {
+        fprintf (stderr, "glpeer join: %s\n", err);
+        goto done;
+    }
+    gl_log_level_t level = GL_LOG_INFO;
+    gl_log_level_parse (conf->log_level, &level);
+    char ident[GL_NAME_MAX + 16];
+    snprintf (ident, sizeof ident, "glpeer[%s]", conf->name);
+    gl_log_init (ident, stderr, level);
+    if (sodium_init () < 0) {
+        fprintf (stderr, "glpeer join: libsodium failed to initialise\n");
+        goto done;
+    }
+    int ready_fd = -1;
+    if (do_detach && detach (conf, &ready_fd)) {
+        fprintf (stderr, "glpeer join: cannot detach: %s\n", strerror (errno));
+        goto done;
+    }
+    rc = agent_run (conf, ready_fd);
+done:
+    sodium_memzero (conf->key, sizeof conf->key);
+    free (conf);
+    for (int i = 0; i < n_owned; i++)
+        free (owned[i]);
+    return rc;
+}
+
+/* ---- status, leave --------------------------------------------------------------- */
+
+static int cmd_client (int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, 0, 'j' },
+        { "runtime-dir", required_argument, 0, 'r' },
+        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
+    };
+    char runtime_dir[GL_PATH_MAX] = "";
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = true; break;
+        case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
+        case 'h': printf ("%s", client_usage); return 0;
+        default: fprintf (stderr, "%s", client_usage); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf (stderr, "glpeer %s: unexpected '%s'\n%s", argv[0], argv[optind], client_usage);
+        return EXIT_USAGE;
+    }
+    if (json && strcmp (argv[0], "status")) {
+        fprintf (stderr, "glpeer %s: --json is for status\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    if (!runtime_dir[0])
+        gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
+    char sock[GL_PATH_MAX + 16];
+    snprintf (sock, sizeof sock, "%s/glpeer.sock", runtime_dir);
+
+    gl_ctl_req_t req = { 0 };
+    snprintf (req.cmd, sizeof req.cmd, "%s", argv[0]);
+    char json_arg[] = "json";
+    if (json) {
+        req.argv[0] = json_arg;
+        req.argc = 1;
+    }
+    gl_ctl_resp_t resp = { 0 };
+    char err[GL_PATH_MAX + 256];
+    if (ctl_call (sock, &req, &resp, 5000, err, sizeof err)) {
+        fprintf (stderr, "glpeer %s: %s\n", argv[0], err);
+        return 1;
+    }
+    fwrite (resp.text, 1, resp.text_len, resp.code ? stderr : stdout);
+    int rc = resp.code ? 1 : 0;
+    gl_ctl_resp_clear (&resp);
+    return rc;
+}
+
+int main (int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf (stderr, "%s", usage_text);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp (cmd, "-h") || !strcmp (cmd, "--help") || !strcmp (cmd, "help")) {
+        printf ("%s", usage_text);
+        return 0;
+    }
+    if (!strcmp (cmd, "keygen"))
+        return cmd_keygen (argc - 1, argv + 1);
+    if (!strcmp (cmd, "join"))
+        return cmd_join (argc - 1, argv + 1);
+    if (!strcmp (cmd, "status") || !strcmp (cmd, "leave"))
+        return cmd_client (argc - 1, argv + 1);
+    fprintf (stderr, "glpeer: unknown command '%s'\n%s", cmd, usage_text);
+    return EXIT_USAGE;
+}

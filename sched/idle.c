@@ -1,0 +1,678 @@
+/*  idle.c -- how idle is this machine?  (see idle.h for what is measured)
+
+    Everything comes from small text files under the proc directory, read
+    into fixed-size buffers.  A line too long for its buffer is skipped
+    whole (the "intr" line of /proc/stat runs to kilobytes; we need none of
+    it), every number is checked before it is used, and a file we need
+    that is missing or malformed is reported by name.  No file stays open
+    between samples, so a job forked by the agent inherits none of them.  */
+
+#include "idle.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define LINE_SIZE   512     /* a "cpu" line is about 100 characters */
+#define PATH_SIZE   512     /* proc_dir and activity paths are under 256 */
+#define REASON_SIZE 640     /* room for a path and an error around it */
+
+/* Character-device majors, from the kernel's list of devices. */
+#define MAJOR_TTY       4       /* virtual consoles (and serial lines) */
+#define MAJOR_TTYAUX    5       /* /dev/tty, /dev/console, /dev/ptmx */
+#define MAJOR_PTS_FIRST 136     /* Unix98 pty slaves, /dev/pts/N */
+#define MAJOR_PTS_LAST  143
+
+typedef struct {
+    int      pid;
+    uint64_t start;     /* start time: a new process under a reused pid differs */
+    uint64_t ticks;     /* utime + stime when last read */
+} guest_t;
+
+struct idle_t {
+    idle_config_t config;
+    long     hz;                /* clock ticks per second in <proc> files */
+
+    /* The previous sample, the start of the next interval. */
+    bool     have_prev;
+    uint64_t prev_ms;
+    uint64_t prev_busy;         /* jiffies, all CPUs together */
+    uint64_t prev_total;
+
+    /* The last figures, kept when a sample comes too soon to change them. */
+    uint32_t recent_milli;
+    uint32_t guest_milli;
+
+    guest_t *guests;
+    size_t   n_guests;
+    size_t   max_guests;
+
+    char     reason[REASON_SIZE];
+};
+
+/* What <proc>/stat tells us. */
+typedef struct {
+    uint32_t cores;
+    uint64_t busy;              /* jiffies, all CPUs together */
+    uint64_t total;
+    uint64_t running;           /* procs_running */
+} cpu_times_t;
+
+/* ---- small helpers -------------------------------------------------------- */
+
+/* Records a failure in msg, unless one is there already: the first is the
+   one worth reporting, later ones often follow from it. */
+static void fail (char *msg, size_t size, const char *fmt, ...)
+{
+    if (size == 0 || msg[0] != '\0')
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (msg, size, fmt, ap);
+    va_end (ap);
+}
+
+static const char *skip_blanks (const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* Parses an unsigned decimal at *s (after blanks) that ends at a blank or
+   the end of the string, and moves *s past it.  strtoull alone would take
+   "-4" or "12abc". */
+static bool parse_u64 (const char **s, uint64_t *out)
+{
+    const char *p = skip_blanks (*s);
+    if (!isdigit ((unsigned char) *p))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull (p, &end, 10);
+    if (errno == ERANGE || (*end != '\0' && *end != ' ' && *end != '\t'))
+        return false;
+    *out = v;
+    *s = end;
+    return true;
+}
+
+/* Parses a decimal such as "1.25" into thousandths (1250), without floating
+   point.  Digits past the third decimal are ignored. */
+static bool parse_milli (const char *s, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (!isdigit ((unsigned char) *s))
+        return false;
+    for (; isdigit ((unsigned char) *s); s++) {
+        v = v * 10 + (uint64_t) (*s - '0');
+        if (v > UINT32_MAX / 1000)
+            return false;
+    }
+    v *= 1000;
+    if (*s == '.') {
+        s++;
+        if (!isdigit ((unsigned char) *s))
+            return false;
+        for (uint64_t place = 100; isdigit ((unsigned char) *s); s++, place /= 10)
+            v += (uint64_t) (*s - '0') * place;
+    }
+    if ((*s != '\0' && !isspace ((unsigned char) *s)) || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t) v;
+    return true;
+}
+
+/* a / b rounded to the nearest, capped to fit a uint32_t. */
+static uint32_t ratio (uint64_t a, uint64_t b)
+{
+    uint64_t v = (a + b / 2) / b;
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t) v;
+}
+
+/* Reads one line into buf without its newline.  Returns 1, 0 at the end of
+   the file, or -1 for a line too long for buf, whose rest is skipped so the
+   next call starts on the next line. */
+static int read_line (FILE *f, char *buf, size_t size)
+{
+    if (!fgets (buf, (int) size, f))
+        return 0;
+    size_t len = strlen (buf);
+    if (len > 0 && buf[len - 1] == '\n') {
+        buf[len - 1] = '\0';
+        return 1;
+    }
+    if (feof (f))
+        return 1;               /* the last line, without a newline */
+    int c;
+    while ((c = getc (f)) != EOF && c != '\n')
+        ;
+    return -1;
+}
+
+/* Reads a whole small file into buf, NUL-terminated, at most size - 1
+   bytes.  Returns the length, or -1 with errno set. */
+static ssize_t read_small (const char *path, char *buf, size_t size)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = 0;
+    while (len < size - 1) {
+        ssize_t n = read (fd, buf + len, size - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            close (fd);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        len += (size_t) n;
+    }
+    close (fd);
+    buf[len] = '\0';
+    return (ssize_t) len;
+}
+
+/* ---- the proc files ------------------------------------------------------- */
+
+/* The aggregate line: "cpu  user nice system idle iowait irq softirq steal
+   guest guest_nice".  Old kernels give only the first four, new ones may
+   add more; guest time is already inside user and nice, so only the first
+   eight add up to the total.  Waiting for I/O counts as idle: that CPU is
+   free to run something.  Steal counts as busy: that time was not ours. */
+static bool parse_cpu_line (const char *s, cpu_times_t *ct)
+{
+    uint64_t v[8] = { 0 };
+    uint64_t x;
+    int n = 0;
+    while (parse_u64 (&s, &x)) {
+        if (n < 8)
+            v[n] = x;
+        n++;
+    }
+    if (n < 4 || *skip_blanks (s) != '\0')
+        return false;
+    uint64_t total = 0;
+    for (int i = 0; i < 8; i++) {
+        if (v[i] > UINT64_MAX - total)
+            return false;
+        total += v[i];
+    }
+    ct->total = total;
+    ct->busy = total - v[3] - v[4];
+    return true;
+}
+
+static int read_stat (const char *path, cpu_times_t *ct, char *msg, size_t size)
+{
+    FILE *f = fopen (path, "re");
+    if (!f) {
+        fail (msg, size, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    memset (ct, 0, sizeof *ct);
+    bool have_cpu = false, have_running = false, bad = false;
+    char line[LINE_SIZE];
+    int rc;
+    while ((rc = read_line (f, line, sizeof line)) != 0) {
+        if (rc < 0)
+            continue;
+        if (strncmp (line, "cpu", 3) == 0 && isdigit ((unsigned char) line[3]))
+            ct->cores++;
+        else if (strncmp (line, "cpu ", 4) == 0) {
+            if (have_cpu || !parse_cpu_line (line + 4, ct))
+                bad = true;
+            have_cpu = true;
+        }
+        else if (strncmp (line, "procs_running ", 14) == 0) {
+            const char *s = line + 14;
+            if (have_running || !parse_u64 (&s, &ct->running) || *skip_blanks (s) != '\0')
+                bad = true;
+            have_running = true;
+        }
+    }
+    fclose (f);
+
+    if (bad || !have_cpu || !have_running || ct->cores == 0) {
+        fail (msg, size, "%s: %s", path,
+              bad ? "malformed \"cpu\" or \"procs_running\" line"
+                  : "no \"cpu\", \"cpuN\" or \"procs_running\" line");
+        return -1;
+    }
+    return 0;
+}
+
+/* "0.52 0.58 0.59 1/467 12345": we take the first. */
+static int read_loadavg (const char *path, uint32_t *load1, char *msg, size_t size)
+{
+    char buf[LINE_SIZE];
+    if (read_small (path, buf, sizeof buf) < 0) {
+        fail (msg, size, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (!parse_milli (buf, load1)) {
+        fail (msg, size, "%s: malformed load average", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* "MemTotal:       16318148 kB": the number, which must be in kB. */
+static bool parse_kb (const char *s, uint64_t *out)
+{
+    if (!parse_u64 (&s, out))
+        return false;
+    s = skip_blanks (s);
+    return strcmp (s, "kB") == 0;
+}
+
+static int read_meminfo (const char *path, uint64_t *total, uint64_t *avail,
+                         char *msg, size_t size)
+{
+    FILE *f = fopen (path, "re");
+    if (!f) {
+        fail (msg, size, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    bool have_total = false, have_avail = false, bad = false;
+    char line[LINE_SIZE];
+    int rc;
+    while ((rc = read_line (f, line, sizeof line)) != 0) {
+        if (rc < 0)
+            continue;
+        if (strncmp (line, "MemTotal:", 9) == 0) {
+            bad |= have_total || !parse_kb (line + 9, total);
+            have_total = true;
+        }
+        else if (strncmp (line, "MemAvailable:", 13) == 0) {
+            bad |= have_avail || !parse_kb (line + 13, avail);
+            have_avail = true;
+        }
+    }
+    fclose (f);
+
+    if (bad || !have_total || !have_avail) {
+        fail (msg, size, "%s: %s", path,
+              bad ? "malformed MemTotal or MemAvailable line"
+                  : "no MemTotal or MemAvailable line");
+        return -1;
+    }
+    return 0;
+}
+
+/* Moves *s past n blank-separated fields; false when the line ends first. */
+static bool skip_fields (const char **s, int n)
+{
+    const char *p = *s;
+    for (int i = 0; i < n; i++) {
+        p = skip_blanks (p);
+        if (*p == '\0')
+            return false;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+            p++;
+    }
+    *s = p;
+    return true;
+}
+
+/* <proc>/<pid>/stat: "pid (comm) state ppid ...", where utime and stime are
+   fields 14 and 15 and starttime is field 22.  The command name may hold
+   spaces, parentheses and even newlines, so it is never parsed: the fields
+   start after the last ')'.  Returns 0, 1 when the process is gone, or -1
+   with msg set when the file is not what the kernel writes. */
+static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start,
+                          char *msg, size_t size)
+{
+    char buf[1024];
+    ssize_t len = read_small (path, buf, sizeof buf);
+    if (len < 0 && (errno == ENOENT || errno == ESRCH))
+        return 1;
+    if (len < 0) {
+        fail (msg, size, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (len == 0)
+        return 1;               /* it exited while we opened it */
+
+    const char *s = strrchr (buf, ')');
+    uint64_t utime, stime;
+    if (s)
+        s++;
+    if (!s || !skip_fields (&s, 11)                            /* fields 3..13 */
+        || !parse_u64 (&s, &utime) || !parse_u64 (&s, &stime)  /* 14, 15 */
+        || !skip_fields (&s, 6)                                /* 16..21 */
+        || !parse_u64 (&s, start)                              /* 22 */
+        || utime > UINT64_MAX - stime) {
+        fail (msg, size, "%s: malformed process status", path);
+        return -1;
+    }
+    *ticks = utime + stime;
+    return 0;
+}
+
+/* ---- guests --------------------------------------------------------------- */
+
+static void guest_path (const idle_t *self, int pid, char *path, size_t size)
+{
+    snprintf (path, size, "%s/%d/stat", self->config.proc_dir, pid);
+}
+
+static void drop_guest (idle_t *self, size_t i)
+{
+    self->guests[i] = self->guests[--self->n_guests];
+}
+
+/* Reads every guest's CPU time, moves its baseline to now and returns the
+   ticks all of them used since the last read.  Guests that have exited, or
+   whose pid now belongs to another process, are dropped. */
+static uint64_t update_guests (idle_t *self, char *msg, size_t size)
+{
+    uint64_t used = 0;
+    size_t i = 0;
+    while (i < self->n_guests) {
+        guest_t *g = &self->guests[i];
+        char path[PATH_SIZE];
+        uint64_t ticks, start;
+        guest_path (self, g->pid, path, sizeof path);
+        if (read_pid_stat (path, &ticks, &start, msg, size) != 0 || start != g->start) {
+            drop_guest (self, i);
+            continue;
+        }
+        if (ticks > g->ticks)
+            used += ticks - g->ticks;
+        g->ticks = ticks;
+        i++;
+    }
+    return used;
+}
+
+int idle_add_guest (idle_t *self, int pid)
+{
+    if (pid <= 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < self->n_guests; i++)
+        if (self->guests[i].pid == pid)
+            return 0;
+
+    guest_t g = { .pid = pid };
+    char path[PATH_SIZE], why[8] = "";
+    guest_path (self, pid, path, sizeof path);
+    if (read_pid_stat (path, &g.ticks, &g.start, why, sizeof why) != 0) {
+        errno = ESRCH;
+        return -1;
+    }
+    if (self->n_guests == self->max_guests) {
+        size_t max = self->max_guests ? self->max_guests * 2 : 8;
+        guest_t *more = realloc (self->guests, max * sizeof *more);
+        if (!more)
+            return -1;
+        self->guests = more;
+        self->max_guests = max;
+    }
+    self->guests[self->n_guests++] = g;
+    return 0;
+}
+
+void idle_remove_guest (idle_t *self, int pid)
+{
+    for (size_t i = 0; i < self->n_guests; i++)
+        if (self->guests[i].pid == pid) {
+            drop_guest (self, i);
+            return;
+        }
+}
+
+/* ---- load ----------------------------------------------------------------- */
+
+/* Sets the recent and the owner's load from this sample of <proc>/stat. */
+static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms,
+                          gl_res_t *out, char *msg, size_t size)
+{
+    uint64_t cap = (uint64_t) ct->cores * 1000;
+    bool restart = !self->have_prev || ct->busy < self->prev_busy
+                || ct->total < self->prev_total;
+    /* Too soon to see anything new: keep the last figures and the start of
+       the interval, so the next sample covers the whole span. */
+    bool too_soon = !restart && (ct->total == self->prev_total || now_ms <= self->prev_ms);
+
+    if (restart) {
+        /* No interval to average over (the first sample, or the counters
+           were reset): take what runs right now, less ourselves. */
+        uint64_t running = ct->running > 0 ? (ct->running - 1) * 1000 : 0;
+        self->recent_milli = (uint32_t) (running < cap ? running : cap);
+        self->guest_milli = 0;
+        update_guests (self, msg, size);
+    }
+    else if (!too_soon) {
+        uint64_t busy = ct->busy - self->prev_busy;
+        uint64_t total = ct->total - self->prev_total;
+        self->recent_milli = ratio (busy * cap, total);
+        if (self->recent_milli > cap)
+            self->recent_milli = (uint32_t) cap;
+        uint64_t used = update_guests (self, msg, size);
+        self->guest_milli = ratio (used * 1000 * 1000,
+                                   (now_ms - self->prev_ms) * (uint64_t) self->hz);
+    }
+    if (!too_soon) {
+        self->have_prev = true;
+        self->prev_ms = now_ms;
+        self->prev_busy = ct->busy;
+        self->prev_total = ct->total;
+    }
+    out->load_recent_milli = self->recent_milli;
+    out->owner_load_milli = self->recent_milli > self->guest_milli
+                          ? self->recent_milli - self->guest_milli : 0;
+}
+
+/* ---- the owner ------------------------------------------------------------ */
+
+static bool is_terminal (unsigned m)
+{
+    return m == MAJOR_TTY || (m >= MAJOR_PTS_FIRST && m <= MAJOR_PTS_LAST);
+}
+
+/* Folds one file's evidence of the owner into *newest (seconds since the
+   epoch, -1 while nothing was seen). */
+static void note_activity (const struct stat *st, int64_t *newest)
+{
+    unsigned m = S_ISCHR (st->st_mode) ? major (st->st_rdev) : 0;
+    int64_t t;
+    if (m == MAJOR_TTYAUX)
+        return;
+    if (is_terminal (m))
+        t = st->st_atim.tv_sec;
+    else
+        t = st->st_atim.tv_sec > st->st_mtim.tv_sec ? st->st_atim.tv_sec : st->st_mtim.tv_sec;
+    if (t < 0)
+        t = 0;
+    if (t > *newest)
+        *newest = t;
+}
+
+/* A file counts by its own times; a directory by those of its entries. */
+static void scan_source (const char *path, int64_t *newest)
+{
+    struct stat st;
+    if (stat (path, &st) != 0)
+        return;
+    if (!S_ISDIR (st.st_mode)) {
+        note_activity (&st, newest);
+        return;
+    }
+    DIR *dir = opendir (path);
+    if (!dir)
+        return;
+    struct dirent *e;
+    while ((e = readdir (dir)) != NULL) {
+        char child[PATH_SIZE];
+        if (e->d_name[0] == '.')
+            continue;
+        if (snprintf (child, sizeof child, "%s/%s", path, e->d_name) >= (int) sizeof child)
+            continue;
+        if (stat (child, &st) == 0)
+            note_activity (&st, newest);
+    }
+    closedir (dir);
+}
+
+static uint32_t owner_idle (const idle_config_t *config, uint64_t wall_s)
+{
+    int64_t newest = -1;
+    for (uint32_t i = 0; i < config->n_activity; i++) {
+        glob_t g;
+        memset (&g, 0, sizeof g);       /* so globfree is safe after any failure */
+        if (glob (config->activity[i], 0, NULL, &g) == 0)
+            for (size_t k = 0; k < g.gl_pathc; k++)
+                scan_source (g.gl_pathv[k], &newest);
+        globfree (&g);
+    }
+    if (newest < 0)
+        return IDLE_NEVER;
+    if ((uint64_t) newest >= wall_s)
+        return 0;               /* a clock set back, or a touch from the future */
+    uint64_t idle = wall_s - (uint64_t) newest;
+    return idle < IDLE_NEVER ? (uint32_t) idle : IDLE_NEVER - 1;
+}
+
+/* ---- the verdict ---------------------------------------------------------- */
+
+static uint8_t judge (idle_t *self, const gl_res_t *r)
+{
+    const idle_config_t *c = &self->config;
+    if (r->mem_avail_kb < c->min_mem_avail_kb) {
+        snprintf (self->reason, sizeof self->reason, "memory available %llu MB < %llu MB",
+                  (unsigned long long) r->mem_avail_kb / 1024,
+                  (unsigned long long) c->min_mem_avail_kb / 1024);
+        return GL_RES_UNAVAILABLE;
+    }
+    if (r->owner_idle_s < c->owner_idle_min_s) {
+        snprintf (self->reason, sizeof self->reason, "owner active %u s ago",
+                  (unsigned) r->owner_idle_s);
+        return GL_RES_BUSY;
+    }
+    if (r->owner_load_milli > c->owner_load_max_milli) {
+        snprintf (self->reason, sizeof self->reason, "owner load %u.%02u > %u.%02u",
+                  (unsigned) r->owner_load_milli / 1000, (unsigned) r->owner_load_milli % 1000 / 10,
+                  (unsigned) c->owner_load_max_milli / 1000, (unsigned) c->owner_load_max_milli % 1000 / 10);
+        return GL_RES_BUSY;
+    }
+    snprintf (self->reason, sizeof self->reason, "idle");
+    return GL_RES_IDLE;
+}
+
+int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
+                 char *err, size_t errlen)
+{
+    const char *dir = self->config.proc_dir;
+    char path[PATH_SIZE];
+    char msg[REASON_SIZE] = "";
+    memset (out, 0, sizeof *out);
+
+    snprintf (path, sizeof path, "%s/loadavg", dir);
+    read_loadavg (path, &out->load1_milli, msg, sizeof msg);
+
+    snprintf (path, sizeof path, "%s/meminfo", dir);
+    read_meminfo (path, &out->mem_total_kb, &out->mem_avail_kb, msg, sizeof msg);
+
+    cpu_times_t ct;
+    snprintf (path, sizeof path, "%s/stat", dir);
+    if (read_stat (path, &ct, msg, sizeof msg) == 0) {
+        out->cores = ct.cores;
+        measure_load (self, &ct, now_ms, out, msg, sizeof msg);
+    }
+    else
+        self->have_prev = false;        /* start afresh once it reads again */
+
+    out->owner_idle_s = owner_idle (&self->config, wall_s);
+
+    if (msg[0] != '\0') {
+        out->state = GL_RES_UNAVAILABLE;
+        snprintf (self->reason, sizeof self->reason, "%s", msg);
+        if (err && errlen)
+            snprintf (err, errlen, "%s", msg);
+        return -1;
+    }
+    out->state = judge (self, out);
+    if (err && errlen)
+        err[0] = '\0';
+    return 0;
+}
+
+/* ---- life ----------------------------------------------------------------- */
+
+void idle_config_default (idle_config_t *config)
+{
+    static const char *activity[] = {
+        "/dev/input/event*",    /* keyboards, mice, touchpads */
+        "/dev/tty[0-9]*",       /* virtual consoles */
+        "/dev/pts",             /* terminals: ssh sessions, terminal windows */
+    };
+    memset (config, 0, sizeof *config);
+    snprintf (config->proc_dir, sizeof config->proc_dir, "/proc");
+    config->n_activity = sizeof activity / sizeof activity[0];
+    for (uint32_t i = 0; i < config->n_activity; i++)
+        snprintf (config->activity[i], sizeof config->activity[i], "%s", activity[i]);
+    config->owner_idle_min_s = 15 * 60;
+    config->owner_load_max_milli = 300;
+    config->min_mem_avail_kb = 64 * 1024;
+}
+
+idle_t *idle_new (const idle_config_t *config)
+{
+    if (config->proc_dir[0] == '\0' || config->n_activity > IDLE_PATHS_MAX) {
+        errno = EINVAL;
+        return NULL;
+    }
+    idle_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    /* The strings are fixed arrays filled by the caller: make sure they end. */
+    self->config.proc_dir[sizeof self->config.proc_dir - 1] = '\0';
+    for (uint32_t i = 0; i < self->config.n_activity; i++)
+        self->config.activity[i][sizeof self->config.activity[i] - 1] = '\0';
+    self->hz = sysconf (_SC_CLK_TCK);
+    if (self->hz <= 0)
+        self->hz = 100;         /* USER_HZ on every Linux architecture */
+    snprintf (self->reason, sizeof self->reason, "not measured yet");
+    return self;
+}
+
+void idle_destroy (idle_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->guests);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+const char *idle_reason (idle_t *self)
+{
+    return self->reason;
+}
+
+const char *idle_state_name (int state)
+{
+    switch (state) {
+    case GL_RES_IDLE:        return "idle";
+    case GL_RES_BUSY:        return "busy";
+    case GL_RES_UNAVAILABLE: return "unavailable";
+    default:                 return "unknown";
+    }
+}

@@ -1,0 +1,106 @@
+# lib.sh -- helpers for integration tests with real glpeer processes.
+#
+# A test sources this file, then starts peers with start_peer and checks
+# what they see with jq over `glpeer status --json`.  Everything lives in
+# a fresh directory $T; every process started is killed and $T removed on
+# exit, whatever happens.  $GLPEER is the binary under test.
+set -euo pipefail
+: "${GLPEER:?GLPEER must name the glpeer binary under test}"
+BUILD=${BUILD:-$(dirname "$GLPEER")}
+T=$(mktemp -d /tmp/glunix-t.XXXXXX)
+declare -A PID=()
+EXTRA_CLEANUP=${EXTRA_CLEANUP:-}
+
+cleanup() {
+    local rc=$?
+    for p in "${PID[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done
+    [ -n "$EXTRA_CLEANUP" ] && eval "$EXTRA_CLEANUP" || true
+    if [ $rc -ne 0 ]; then
+        for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 25 "$f"; }; done
+    fi
+    rm -rf "$T"
+    exit $rc
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+say() { echo "[$(date +%T)] $*"; }
+
+# A base port with 64 free ports above it.
+BASE=$(( 20000 + (RANDOM * 7 + $$) % 40000 ))
+while ss -ltn 2>/dev/null | awk '{print $4}' | grep -qE ":($BASE|$((BASE+1))|$((BASE+2)))\$"; do
+    BASE=$((BASE + 64))
+done
+
+"$GLPEER" keygen -o "$T/cluster.key"
+
+# write_conf [EXTRA ZPL LINES...]: the shared cluster.conf; the first peer is the seed.
+write_conf() {
+    {
+        echo "cluster"
+        echo "    name = \"test\""
+        echo "    key_file = \"cluster.key\""
+        echo "    seed = \"tcp://127.0.0.1:$BASE\""
+        echo "idle"
+        echo "    owner_idle_min = 0"
+        echo "    owner_load_max = 1000"
+        echo "    sample_interval = 1s"
+        for line in "$@"; do echo "$line"; done
+    } > "$T/cluster.conf"
+}
+write_conf
+
+port_of() { echo $((BASE + $1)); }
+
+# start_peer NAME INDEX [glpeer join options...]: a peer on 127.0.0.1:BASE+INDEX
+start_peer() {
+    local name=$1 idx=$2; shift 2
+    mkdir -p "$T/$name"
+    "$GLPEER" join "$T/cluster.conf" --name "$name" \
+        --bind "tcp://127.0.0.1:$(port_of "$idx")" \
+        --runtime-dir "$T/$name/run" --state-dir "$T/$name/state" "$@" \
+        2>> "$T/$name.log" &
+    PID[$name]=$!
+}
+
+status() { "$GLPEER" status --json --runtime-dir "$T/$1/run"; }
+
+# state OBSERVER NAME: what OBSERVER thinks of NAME ("" if unknown)
+state() {
+    status "$1" 2>/dev/null | jq -r --arg n "$2" '.members[] | select(.name == $n) | .state' || true
+}
+
+# count OBSERVER STATE: how many members OBSERVER sees in STATE
+count() {
+    status "$1" 2>/dev/null | jq --arg s "$2" '[.members[] | select(.state == $s)] | length' || echo 0
+}
+
+counter() {  # counter OBSERVER REASON: a dropped-message counter
+    status "$1" | jq -r --arg r "$2" '.counters.dropped[$r]'
+}
+
+# wait_until SECONDS COMMAND...: poll every 0.2 s; 0 if it became true
+wait_until() {
+    local limit=$1; shift
+    local end=$(( $(date +%s%N) + limit * 1000000000 ))
+    while [ "$(date +%s%N)" -lt "$end" ]; do
+        "$@" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# elapsed_since NANOS: seconds with one decimal
+elapsed_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+
+# everyone_sees STATE NAME OBSERVERS...: true when every observer agrees
+everyone_sees() {
+    local want=$1 name=$2; shift 2
+    for o in "$@"; do [ "$(state "$o" "$name")" = "$want" ] || return 1; done
+}
+
+# all_alive N OBSERVERS...: every observer sees exactly N alive members
+all_alive() {
+    local n=$1; shift
+    for o in "$@"; do [ "$(count "$o" alive)" = "$n" ] || return 1; done
+}

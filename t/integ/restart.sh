@@ -1,0 +1,20 @@
+# A killed peer restarted with the same name and state directory rejoins
+# with a higher generation, and is never shadowed by its dead record.
+# sanitizers: yes
+. "$(dirname "$0")/lib.sh"
+names=(a b c d)
+for i in "${!names[@]}"; do start_peer "${names[$i]}" "$i"; done
+wait_until 30 all_alive 4 "${names[@]}" || fail "no convergence"
+gen1=$(status a | jq '.members[] | select(.name == "d") | .generation')
+kill -9 "${PID[d]}"
+wait_until 60 everyone_sees dead d a b c || fail "d not declared dead"
+sleep 1.1   # generations count seconds at least
+start_peer d 3
+wait_until 30 all_alive 4 "${names[@]}" || fail "d did not rejoin"
+for o in a b c; do
+    gen2=$(status "$o" | jq '.members[] | select(.name == "d") | .generation')
+    [ "$gen2" -gt "$gen1" ] || fail "$o sees d at generation $gen2, not above $gen1"
+done
+say "d rejoined with generation $gen2 > $gen1"
+sleep 5
+all_alive 4 "${names[@]}" || fail "d was shadowed after rejoining"
