@@ -52,7 +52,7 @@ static uint64_t read_be (const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
+        v = (v << 8) | p [i];
     return v;
 }
 

@@ -814,6 +814,13 @@ static void test_map_keys (void)
     const uint8_t dup2 [] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x05, 0x91,
                               0x82, 0x01, 0x01, 0x01, 0x01 };
     CHECK (!strcmp (refused (dec_msg, dup2, sizeof dup2), "duplicate map key"));
+    /* {0:nil, 1:nil, ... 64:nil}: more keys than there can be */
+    uint8_t wide [3 + 2 * 65] = { 0xde, 0x00, 65 };
+    for (int i = 0; i < 65; i++) {
+        wide [3 + 2 * i] = (uint8_t) i;
+        wide [4 + 2 * i] = 0xc0;
+    }
+    CHECK (!strcmp (refused (dec_msg, wide, sizeof wide), "map has more than 64 keys"));
     /* ctl maps too */
     const uint8_t dup3 [] = { 0x83, 0x00, 0x01, 0x01, 0xa1, 'x', 0x01, 0xa1, 'y' };
     CHECK (!strcmp (refused (dec_req, dup3, sizeof dup3), "duplicate map key"));
