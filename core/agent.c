@@ -394,7 +394,7 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 
 /* ---- set-up --------------------------------------------------------------------- */
 
-static int mkdir_private (const char *dir, char *err, size_t errlen)
+int agent_mkdir_private (const char *dir, char *err, size_t errlen)
 {
     char path[GL_PATH_MAX];
     snprintf (path, sizeof path, "%s", dir);
@@ -413,8 +413,12 @@ static int mkdir_private (const char *dir, char *err, size_t errlen)
         snprintf (err, errlen, "%s: not a directory owned by this user", dir);
         return -1;
     }
-    if (st.st_mode & 0077)
-        chmod (path, 0700);
+    /* Never loosen or tighten a directory we did not make: say so instead. */
+    if (st.st_mode & 0077) {
+        snprintf (err, errlen, "%s: open to other users (mode %03o); give the agent a "
+                  "directory of its own, or chmod 700 it", dir, (unsigned) (st.st_mode & 0777));
+        return -1;
+    }
     return 0;
 }
 
@@ -454,7 +458,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     a->sigfd = -1;
     a->started_wall_ms = gl_wall_ms ();
     snprintf (a->res_reason, sizeof a->res_reason, "not measured yet");
-    if (mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
+    if (agent_mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
         return -1;
     a->ident = gl_ident_open (conf->state_dir, gl_wall_ms (), err, errlen);
     if (!a->ident)
@@ -477,6 +481,9 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     signal (SIGPIPE, SIG_IGN);
     a->sigfd = signalfd (-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 
+    /* ZeroMQ speaks IPv6 only when asked to. */
+    if (strchr (conf->bind, '[') || strchr (conf->advertise, '['))
+        zsys_set_ipv6 (1);
     a->in = zsock_new (ZMQ_PULL);
     if (!a->in) {
         snprintf (err, errlen, "cannot create a ZeroMQ socket");
@@ -651,8 +658,9 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         items[n++] = (zmq_pollitem_t) { zsock_resolve (a.in), 0, ZMQ_POLLIN, 0 };
         items[n++] = (zmq_pollitem_t) { NULL, a.sigfd, ZMQ_POLLIN, 0 };
         size_t n_ctl = ctl_server_fds (a.ctl, fds, evs, POLL_MAX - n);
-        for (size_t i = 0; i < n_ctl; i++)
-            items[n++] = (zmq_pollitem_t) { NULL, fds[i], evs[i], 0 };
+        for (size_t i = 0; i < n_ctl; i++)   /* poll(2) flags are not ZeroMQ's */
+            items[n++] = (zmq_pollitem_t) { NULL, fds[i],
+                (short) ((evs[i] & POLLIN ? ZMQ_POLLIN : 0) | (evs[i] & POLLOUT ? ZMQ_POLLOUT : 0)), 0 };
         if (zmq_poll (items, (int) n, timeout) < 0 && zmq_errno () != EINTR) {
             gl_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
@@ -673,7 +681,7 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
                 short re = 0;
                 if (items[i].revents & ZMQ_POLLIN) re |= POLLIN;
                 if (items[i].revents & ZMQ_POLLOUT) re |= POLLOUT;
-                if (items[i].revents & ZMQ_POLLERR) re |= POLLERR;
+                if (items[i].revents & ZMQ_POLLERR) re |= POLLERR | POLLHUP;
                 ctl_server_ready (a.ctl, items[i].fd, re);
             }
     }

@@ -20,4 +20,8 @@
    reason it could not start, and closes it (glpeer join -d waits on it). */
 int agent_run (const gl_conf_t *conf, int ready_fd);
 
+/* Make dir (and its parents) for the agent's private files: it must end
+   up owned by us and closed to others.  0, or -1 with a message. */
+int agent_mkdir_private (const char *dir, char *err, size_t errlen);
+
 #endif

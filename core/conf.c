@@ -195,6 +195,12 @@ static bool endpoint_valid (const char *s)
     return parse_u64 (colon + 1, &port, &rest) == 0 && !*rest && port >= 1 && port <= 65535;
 }
 
+/* An address that means "every interface": fine to bind, useless to advertise. */
+static bool endpoint_wildcard (const char *s)
+{
+    return strchr (s, '*') || strstr (s, "//0.0.0.0:") || strstr (s, "//[::]:");
+}
+
 /* ---- one field ------------------------------------------------------------ */
 
 static const field_t *field_find (const char *path)
@@ -285,8 +291,8 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
             snprintf (why, whylen, "'%s' is not a duration (like 500ms, 2s, 5m, 1h)", v);
             return -1;
         }
-        if (f->type == F_SECONDS)
-            n /= 1000;
+        if (f->type == F_SECONDS)   /* a bare number here means seconds */
+            n = isdigit ((unsigned char) v[strlen (v) - 1]) ? n : n / 1000;
         break;
     case F_SIZE_KB:
         if (gl_parse_size_kb (v, &n)) {
@@ -561,6 +567,16 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
         snprintf (err, errlen, "%s: cluster/key or cluster/key_file is required", where);
         return -1;
     }
+    else if (c->file[0]) {
+        /* an inline key deserves the same care as a key file */
+        struct stat st;
+        if (stat (c->file, &st) == 0 && (st.st_mode & 0077)) {
+            snprintf (err, errlen, "%s: holds cluster/key but is readable by others (mode %03o); "
+                      "chmod 600 it, or move the key to a key_file", c->file,
+                      (unsigned) (st.st_mode & 0777));
+            return -1;
+        }
+    }
     if (!c->name[0]) {
         char host[256] = "";
         gethostname (host, sizeof host - 1);
@@ -572,7 +588,7 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
         snprintf (c->name, sizeof c->name, "%.63s", host);
     }
     if (!c->advertise[0]) {
-        if (strchr (c->bind, '*') || strstr (c->bind, "0.0.0.0")) {
+        if (endpoint_wildcard (c->bind)) {
             snprintf (err, errlen, "%s: node/advertise is required when node/bind (%s) "
                       "is a wildcard: other nodes need an address to reach this one",
                       where, c->bind);
@@ -580,7 +596,7 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
         }
         snprintf (c->advertise, sizeof c->advertise, "%s", c->bind);
     }
-    if (strchr (c->advertise, '*')) {
+    if (endpoint_wildcard (c->advertise)) {
         snprintf (err, errlen, "%s: node/advertise (%s) must be a reachable address, not a wildcard",
                   where, c->advertise);
         return -1;

@@ -139,7 +139,11 @@ static int detach (const gl_conf_t *conf, int *ready_fd)
     close (pipefd[0]);
     setsid ();
     /* The log goes next to the socket; the directory may not exist yet. */
-    mkdir (conf->runtime_dir, 0700);
+    char err[GL_PATH_MAX + 256];
+    if (agent_mkdir_private (conf->runtime_dir, err, sizeof err)) {
+        dprintf (pipefd[1], "%s", err);
+        exit (1);
+    }
     char log_path[GL_PATH_MAX + 16];
     snprintf (log_path, sizeof log_path, "%s/glpeer.log", conf->runtime_dir);
     int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -180,7 +184,7 @@ static int cmd_join (int argc, char **argv)
     bool do_detach = false;
     int c;
     optind = 1;
-    while ((c = getopt_long (argc, argv, "+dh", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "dh", opts, NULL)) != -1) {
         const char *path = NULL;
         switch (c) {
         case 'd': do_detach = true; continue;
@@ -199,23 +203,27 @@ static int cmd_join (int argc, char **argv)
                 fprintf (stderr, "glpeer join: --set needs PATH=VALUE, got '%s'\n", optarg);
                 return EXIT_USAGE;
             }
-            char *copy = strdup (optarg);
+            char *copy = n_owned < 128 ? strdup (optarg) : NULL;
+            if (!copy) {
+                fprintf (stderr, "glpeer join: too many --set options\n");
+                return EXIT_USAGE;
+            }
             copy[eq - optarg] = '\0';
             owned[n_owned++] = copy;
-            if (n_over < 128) {
-                paths[n_over] = copy;
-                values[n_over++] = copy + (eq - optarg) + 1;
-            }
+            paths[n_over] = copy;
+            values[n_over++] = copy + (eq - optarg) + 1;
             continue;
         }
         default:
             fprintf (stderr, "%s", join_usage);
             return EXIT_USAGE;
         }
-        if (n_over < 128) {
-            paths[n_over] = path;
-            values[n_over++] = optarg;
+        if (n_over == 128) {
+            fprintf (stderr, "glpeer join: too many options\n");
+            return EXIT_USAGE;
         }
+        paths[n_over] = path;
+        values[n_over++] = optarg;
     }
     if (optind != argc - 1) {
         fprintf (stderr, "glpeer join: expected one CLUSTER.CONF\n%s", join_usage);

@@ -34,6 +34,11 @@
 #define GOSSIP_TO_DEAD_PROBES 30
 /* Push-pull slows down above this many members (memberlist). */
 #define PUSHPULL_SCALE_NODES  32
+/* An encoded update is never longer than this (two names, an address, a
+   key, a signature, an estimate and their keys), and a push-pull must
+   leave room in the packet for the envelope. */
+#define UPDATE_BYTES_MAX      1024
+#define SYNC_BYTES_MAX        (GL_PKT_MAX - 65536)
 
 /* The broadcast queue holds at most one update per node and class, so a
    newer update about a node replaces the older one still waiting. */
@@ -707,16 +712,23 @@ static void queue_sent (swim_t *self, size_t n)
 
 /* ---- output ------------------------------------------------------------------ */
 
+/* What we think of m when it is worse than alive, as a SUSPECT or DEAD
+   update from whoever said so first; 1 if written, else 0. */
+static size_t status_of (swim_t *self, const member_t *m, gl_update_t *u)
+{
+    if (m->state != SWIM_SUSPECT && m->state != SWIM_DEAD)
+        return 0;
+    set_status_update (u, m->state == SWIM_SUSPECT ? GL_UPD_SUSPECT : GL_UPD_DEAD, m->name,
+                       m->generation, m->incarnation, m->accuser[0] ? m->accuser : self->me.name);
+    return 1;
+}
+
 /* What a message to `m` should tell it about itself: that we think it is
    suspect or dead (so it can refute at once, as memberlist does when it
    probes a suspect), or, the first few times, who we are. */
 static size_t news_for (swim_t *self, member_t *m, gl_update_t *u, bool our_record_sent)
 {
-    size_t n = 0;
-    if (m->state == SWIM_SUSPECT || m->state == SWIM_DEAD)
-        set_status_update (&u[n++], m->state == SWIM_SUSPECT ? GL_UPD_SUSPECT : GL_UPD_DEAD,
-                           m->name, m->generation, m->incarnation,
-                           m->accuser[0] ? m->accuser : self->me.name);
+    size_t n = status_of (self, m, u);
     if (m->intro) {
         m->intro--;
         if (!our_record_sent) {
@@ -783,10 +795,7 @@ static size_t state_updates (swim_t *self, const member_t *m, gl_update_t *u)
     gl_rec_t rec;
     member_record (m, &rec);
     set_rec_update (&u[n++], &rec);
-    if (m->state == SWIM_SUSPECT || m->state == SWIM_DEAD)
-        set_status_update (&u[n++], m->state == SWIM_SUSPECT ? GL_UPD_SUSPECT : GL_UPD_DEAD,
-                           m->name, m->generation, m->incarnation,
-                           m->accuser[0] ? m->accuser : self->me.name);
+    n += status_of (self, m, &u[n]);
     if (m->has_res) {
         member_res_record (m, &rec);
         set_rec_update (&u[n++], &rec);
@@ -794,8 +803,32 @@ static size_t state_updates (swim_t *self, const member_t *m, gl_update_t *u)
     return n;
 }
 
+/* Us and the first `max_members` members, as updates. */
+static size_t fill_state (swim_t *self, gl_update_t *u, size_t cap, size_t max_members)
+{
+    size_t n = state_updates (self, &self->me, u);
+    for (size_t i = 0; i < self->n_members && i < max_members && n + 3 <= cap; i++)
+        n += state_updates (self, &self->members[i], u + n);
+    return n;
+}
+
+/* Whether msg, encoded, fits in a packet with room for the envelope.  Only
+   states of a couple of thousand members are big enough to need a look. */
+static bool fits_packet (const gl_msg_t *msg)
+{
+    if ((size_t) msg->n_updates * UPDATE_BYTES_MAX <= SYNC_BYTES_MAX)
+        return true;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    bool fits = gl_msg_encode (msg, &buf, &len) == 0 && len <= SYNC_BYTES_MAX;
+    free (buf);
+    return fits;
+}
+
 /* Push-pull: our whole state, us first.  Dead and left members go too, so
-   that their fate spreads; a state too big for one message is cut. */
+   that their fate spreads.  A state too big for one packet is cut to the
+   members that fit; the probe order is reshuffled every round, so the
+   others go another time. */
 static void send_sync (swim_t *self, uint8_t type, const char *to_name, const char *to_addr)
 {
     size_t cap = 3 * (self->n_members + 1);
@@ -809,10 +842,12 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
     out.msg.updates = malloc (cap * sizeof *out.msg.updates);
     if (!out.msg.updates)
         return;
-    size_t n = state_updates (self, &self->me, out.msg.updates);
-    for (size_t i = 0; i < self->n_members && n + 3 <= cap; i++)
-        n += state_updates (self, &self->members[i], out.msg.updates + n);
-    out.msg.n_updates = (uint32_t) n;
+    size_t members = self->n_members;
+    out.msg.n_updates = (uint32_t) fill_state (self, out.msg.updates, cap, members);
+    while (members && !fits_packet (&out.msg)) {
+        members /= 2;
+        out.msg.n_updates = (uint32_t) fill_state (self, out.msg.updates, cap, members);
+    }
     if (!fifo_push (&self->out, &out))
         free (out.msg.updates);
 }

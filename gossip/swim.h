@@ -21,7 +21,7 @@
     Records a node says about itself (ALIVE, LEAVE, RES) are signed by it
     (through swim_signer_t) and relayed unchanged; a record whose signature
     does not verify under the key first seen for that node is refused and
-    counted (stats.bad_sig).  A node's key may change only when its old
+    counted (stats.bad_records).  A node's key may change only when its old
     self is dead or has left (it lost its state directory).
 
     Sans-I/O: nothing here reads a clock, touches a socket or draws from a
@@ -89,8 +89,9 @@ uint64_t swim_next_deadline (swim_t *self);
 /* Sign and spread this node's resource estimate. */
 void swim_set_res (swim_t *self, const gl_res_t *res, uint64_t now_ms);
 
-/* Sign a LEAVE record and send it to up to `fanout` live members at once
-   (plus normal dissemination).  After this the node stops probing. */
+/* Sign a LEAVE record and send it at once to every live member, or to
+   3 * gossip_nodes of them in a larger cluster (plus normal dissemination).
+   After this the node stops probing and answering. */
 void swim_leave (swim_t *self, uint64_t now_ms);
 
 /* ---- output ---- */

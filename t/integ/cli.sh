@@ -6,12 +6,14 @@ for c in "" keygen join status leave; do
     "$GLPEER" $c --help | grep -q "usage: glpeer" || fail "glpeer $c --help"
 done
 "$GLPEER" 2>/dev/null && fail "glpeer without a command succeeded"
-"$GLPEER" frobnicate 2>&1 | grep -q "unknown command 'frobnicate'" || fail "unknown command"
+out=$("$GLPEER" frobnicate 2>&1) && fail "an unknown command succeeded"
+echo "$out" | grep -q "unknown command 'frobnicate'" || fail "unknown command: $out"
 
 # keygen: 64 hex digits; -o makes a 0600 file and never overwrites
 "$GLPEER" keygen | grep -qE '^[0-9a-f]{64}$' || fail "keygen output"
 [ "$(stat -c %a "$T/cluster.key")" = 600 ] || fail "key file mode"
-"$GLPEER" keygen -o "$T/cluster.key" 2>&1 | grep -q "File exists" || fail "keygen overwrote a key"
+out=$("$GLPEER" keygen -o "$T/cluster.key" 2>&1) && fail "keygen overwrote a key"
+echo "$out" | grep -q "File exists" || fail "keygen message: $out"
 
 # configuration errors name the file, the line and the field
 printf 'cluster\n    name = "x"\n    colour = "red"\n' > "$T/bad.conf"

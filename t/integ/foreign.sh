@@ -15,6 +15,7 @@ for x in otherkey othername; do
     "$GLPEER" join "$T/$x.conf" --name "$x" --bind "tcp://127.0.0.1:$(port_of $idx)" \
         --runtime-dir "$T/$x/run" --state-dir "$T/$x/state" 2>> "$T/$x.log" &
     PID[$x]=$!
+    disown "$!"
 done
 dropped() { [ "$(counter a forged)" -gt 0 ] && [ "$(counter a cluster)" -gt 0 ]; }
 wait_until 15 dropped || fail "a did not count the intruders' packets: $(status a | jq -c .counters.dropped)"

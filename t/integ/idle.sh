@@ -3,10 +3,10 @@
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
 touch -d '1 hour ago' "$T/tty-a" "$T/tty-b"
-write_conf "    activity = \"$T/tty-*\""
 sed -i 's/owner_idle_min = 0/owner_idle_min = 60s/' "$T/cluster.conf"
-start_peer a 0
-start_peer b 1
+# each machine's owner has a terminal of its own
+start_peer a 0 --set "idle/activity=$T/tty-a"
+start_peer b 1 --set "idle/activity=$T/tty-b"
 wait_until 30 all_alive 2 a b || fail "no convergence"
 res_state() { status "$1" | jq -r --arg n "$2" '.members[] | select(.name == $n) | .resources.state'; }
 wait_until 10 bash -c "[ \"\$(\"$GLPEER\" status --json --runtime-dir $T/a/run | jq -r '.members[] | select(.name == \"b\") | .resources.state')\" = idle ]" \

@@ -61,6 +61,7 @@ start_peer() {
         --runtime-dir "$T/$name/run" --state-dir "$T/$name/state" "$@" \
         2>> "$T/$name.log" &
     PID[$name]=$!
+    disown "$!"
 }
 
 status() { "$GLPEER" status --json --runtime-dir "$T/$1/run"; }

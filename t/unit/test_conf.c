@@ -24,7 +24,7 @@ static const char *write_file (const char *name, const char *text, mode_t mode)
 static int load (gl_conf_t *c, const char *text, char *err, size_t errlen)
 {
     gl_conf_defaults (c);
-    const char *path = write_file ("c.conf", text, 0644);
+    const char *path = write_file ("c.conf", text, 0600);
     return gl_conf_load (c, path, err, errlen);
 }
 
@@ -164,6 +164,34 @@ static void test_finish_errors (void)
     CHECK_EQ (gl_conf_set (&c, "node/colour", "red", err, sizeof err), -1);
 }
 
+static void test_more (void)
+{
+    gl_conf_t c;
+    char err[1024], text[512];
+    /* a bare number of seconds is seconds, not milliseconds */
+    CHECK_EQ (load (&c, "idle\n    owner_idle_min = 900\n", err, sizeof err), 0);
+    CHECK_EQ (c.owner_idle_min_s, 900);
+    CHECK_EQ (load (&c, "idle\n    owner_idle_min = 15m\n", err, sizeof err), 0);
+    CHECK_EQ (c.owner_idle_min_s, 900);
+
+    /* an inline key in a file others can read is refused */
+    snprintf (text, sizeof text, "cluster\n    name = \"x\"\n    key = \"%s\"\nnode\n"
+              "    name = \"a\"\n    bind = \"tcp://127.0.0.1:7000\"\n", key_hex);
+    CHECK_EQ (load (&c, text, err, sizeof err), 0);
+    CHECK_EQ (gl_conf_finish (&c, err, sizeof err), 0);
+    CHECK_EQ (load (&c, text, err, sizeof err), 0);
+    chmod (c.file, 0644);
+    CHECK_EQ (gl_conf_finish (&c, err, sizeof err), -1);
+    CHECK (strstr (err, "readable by others") != NULL);
+
+    /* wildcards are not addresses to advertise */
+    CHECK_EQ (gl_conf_set (&c, "node/bind", "tcp://0.0.0.0:7000", err, sizeof err), 0);
+    chmod (c.file, 0600);
+    c.advertise[0] = '\0';
+    CHECK_EQ (gl_conf_finish (&c, err, sizeof err), -1);
+    CHECK (strstr (err, "node/advertise") != NULL);
+}
+
 static void test_parsers (void)
 {
     uint64_t v;
@@ -190,6 +218,7 @@ int main (void)
     test_good ();
     test_errors ();
     test_finish_errors ();
+    test_more ();
     test_parsers ();
     char cmd[600];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
