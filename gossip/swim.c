@@ -26,7 +26,7 @@
    so that it learns us too. */
 #define INTRO_MSGS            3
 /* Indirect probes we run for others at once; more requests are dropped. */
-#define RELAYS_MAX            64
+#define RELAYS_MAX            32
 /* Most random members picked at once (helpers, gossip and leave targets). */
 #define PICK_MAX              64
 /* We keep gossiping to a member this many probe intervals after it died

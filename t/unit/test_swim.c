@@ -1004,6 +1004,51 @@ static void test_suspicion_timeout (void)
     swim_destroy (&a);
 }
 
+/* A push-pull of thousands of members is cut to fit in one packet. */
+static void test_big_sync (void)
+{
+    swim_config_t cfg;
+    swim_config_default (&cfg);
+    fakekey_t ka, kb;
+    make_key (&ka, 1);
+    make_key (&kb, 2);
+    swim_signer_t signer = { &ka, fake_sign, fake_verify };
+    swim_t *a = swim_new (&cfg, "a", "tcp://a", 1, ka.key, &signer, 3, 0);
+    char addr[GL_ADDR_MAX + 1], name[GL_NAME_MAX + 1], pad[241];
+    memset (pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = 0;
+    const int n = 10000;                    /* about 520 bytes each: over 5 MB */
+    for (int i = 0; i < n; i++) {
+        snprintf (name, sizeof name, "member-%05d-%.40s", i, pad);
+        snprintf (addr, sizeof addr, "tcp://%s", pad);
+        tell (a, "b", rec_update (make_rec (&kb, GL_REC_ALIVE, name, 1, 0, addr)), 1);
+        tell (a, "b", status_update (GL_UPD_DEAD, name, 1, 0, "b"), 1);
+    }
+    CHECK_EQ (swim_count (a), n + 1);
+    CHECK_EQ (swim_count_state (a, SWIM_DEAD), n);
+    drop_output (a);
+    snprintf (name, sizeof name, "member-%05d-%.40s", 0, pad);
+    gl_msg_t req;
+    memset (&req, 0, sizeof req);
+    req.type = GL_MSG_SYNC_REQ;
+    swim_recv (a, name, &req, 2);
+    swim_out_t out;
+    CHECK (swim_pop (a, &out));
+    CHECK_EQ (out.msg.type, GL_MSG_SYNC_RESP);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    CHECK_EQ (gl_msg_encode (&out.msg, &buf, &len), 0);
+    CHECK (len <= GL_PKT_MAX - 65536);
+    CHECK (out.msg.n_updates > (uint32_t) n);       /* over half the members, 2 updates each */
+    CHECK (out.msg.n_updates < 2 * (uint32_t) n);
+    free (buf);
+    gl_msg_clear (&out.msg);
+    swim_event_t ev;
+    while (swim_pop_event (a, &ev))
+        ;
+    swim_destroy (&a);
+}
+
 /* ---- the network tests ---------------------------------------------------------- */
 
 static void test_two_nodes (void)
@@ -1458,6 +1503,7 @@ int main (void)
     test_piggyback ();
     test_probe ();
     test_suspicion_timeout ();
+    test_big_sync ();
     test_two_nodes ();
     test_converge ();
     test_crash ();
