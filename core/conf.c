@@ -371,7 +371,13 @@ static zconfig_t *conf_parse (const char *file, char *err, size_t errlen)
     int saved = tmp ? dup (STDOUT_FILENO) : -1;
     if (saved >= 0)
         dup2 (fileno (tmp), STDOUT_FILENO);
-    zconfig_t *root = zconfig_load (file);
+    /* Read the file ourselves: zconfig_load leaks its zfile on a syntax error. */
+    zconfig_t *root = NULL;
+    zchunk_t *chunk = zchunk_slurp (file, 1 << 20);
+    if (chunk) {
+        root = zconfig_chunk_load (chunk);
+        zchunk_destroy (&chunk);
+    }
     if (saved >= 0) {
         fflush (stdout);
         dup2 (saved, STDOUT_FILENO);
@@ -400,6 +406,11 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
 {
     if (access (file, R_OK) != 0) {
         snprintf (err, errlen, "%s: %s", file, strerror (errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat (file, &st) == 0 && st.st_size > (1 << 20)) {
+        snprintf (err, errlen, "%s: larger than 1 MiB: not a cluster.conf", file);
         return -1;
     }
     zconfig_t *root = conf_parse (file, err, errlen);
