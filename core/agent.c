@@ -49,6 +49,8 @@ typedef struct {
     uint64_t      next_reap_ms;
     uint64_t      started_wall_ms;
     gl_res_t      res;            /* our last sample */
+    gl_res_t      published;      /* the estimate the cluster has from us */
+    uint64_t      published_ms;   /* 0: none yet */
     char          res_reason[128];
 
     uint64_t      msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
@@ -580,7 +582,13 @@ static void sample (agent_t *a, uint64_t now)
     a->res = res;
     snprintf (a->res_reason, sizeof a->res_reason, "%s (%s)", idle_state_name (res.state),
               idle_reason (a->idle));
-    swim_set_res (a->swim, &res, now);
+    /* Sample often, speak seldom: only news, or a refresh of the old. */
+    if (!a->published_ms || idle_res_differs (&a->published, &res)
+        || now - a->published_ms >= a->conf->refresh_interval_ms) {
+        swim_set_res (a->swim, &res, now);
+        a->published = res;
+        a->published_ms = now;
+    }
     a->next_sample_ms = now + a->conf->sample_interval_ms;
 }
 

@@ -71,6 +71,7 @@ static const field_t fields[] = {
     NUM ("idle/owner_load_max",   F_MILLI,    owner_load_max_milli, 0, 1000000),
     NUM ("idle/min_mem_avail",    F_SIZE_KB,  min_mem_avail_kb, 0, UINT64_MAX / 2),
     NUM ("idle/sample_interval",  F_DURATION, sample_interval_ms, 100, 3600000),
+    NUM ("idle/refresh_interval", F_DURATION, refresh_interval_ms, 1000, 86400000),
     STR ("log/level",             F_LOGLEVEL, log_level),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -99,7 +100,8 @@ void gl_conf_defaults (gl_conf_t *c)
     c->owner_idle_min_s = 900;
     c->owner_load_max_milli = 300;
     c->min_mem_avail_kb = 65536;
-    c->sample_interval_ms = 5000;
+    c->sample_interval_ms = 1000;
+    c->refresh_interval_ms = 60000;
     snprintf (c->log_level, sizeof c->log_level, "info");
 }
 

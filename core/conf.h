@@ -62,6 +62,7 @@ typedef struct {
     uint32_t owner_load_max_milli;
     uint64_t min_mem_avail_kb;
     uint32_t sample_interval_ms;
+    uint32_t refresh_interval_ms;          /* re-spread an unchanged estimate this often */
 
     /* log */
     char     log_level[16];                /* error, warning, info, debug */

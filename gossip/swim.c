@@ -165,6 +165,8 @@ struct swim_t {
     char        **seeds;
     size_t        n_seeds;
     uint64_t      next_join_at;
+    bool          buried_once;              /* bury_past_self ran, at buried_at */
+    uint64_t      buried_at;
 
     fifo_t        out, events;
     swim_stats_t  stats;
@@ -1217,6 +1219,43 @@ static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, ui
     queue_record (self, m, CLASS_RES, rec);
 }
 
+/* Someone still believes an earlier life of ours is alive: we restarted
+   before it was declared dead (perhaps with a new key, after losing our
+   state directory, which nobody would accept while the old life lives).
+   Declare that life dead, with our current ALIVE record right behind it,
+   to every live member; at most once per probe interval. */
+static void bury_past_self (swim_t *self, const gl_rec_t *old, uint64_t now)
+{
+    member_t *me = &self->me;
+    if (me->state == SWIM_LEFT
+    || (self->buried_once && now < self->buried_at + self->cfg.probe_interval_ms))
+        return;
+    self->buried_once = true;
+    self->buried_at = now;
+    gl_update_t u[2];
+    gl_rec_t mine;
+    set_status_update (&u[0], GL_UPD_DEAD, me->name, old->generation, old->seq, me->name);
+    member_record (me, &mine);
+    set_rec_update (&u[1], &mine);
+    for (size_t i = 0; i < self->n_members; i++) {
+        const member_t *m = &self->members[i];
+        if (!is_live (m))
+            continue;
+        swim_out_t out;
+        memset (&out, 0, sizeof out);
+        set_str (out.to_name, sizeof out.to_name, m->name);
+        set_str (out.to_addr, sizeof out.to_addr, m->addr);
+        out.msg.type = GL_MSG_GOSSIP;
+        out.msg.updates = malloc (sizeof u);
+        if (!out.msg.updates)
+            return;
+        memcpy (out.msg.updates, u, sizeof u);
+        out.msg.n_updates = 2;
+        if (!fifo_push (&self->out, &out))
+            free (out.msg.updates);
+    }
+}
+
 static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
     if (!record_sane (rec)) {
@@ -1224,7 +1263,7 @@ static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender,
         return;
     }
     if (streq (rec->origin, self->me.name))
-        return;                 /* about us: we know better, and an older self is past */
+        return;                 /* about us: we know better (see past_self_alive) */
     if (rec->kind == GL_REC_ALIVE)
         apply_alive (self, rec, sender, now);
     else if (rec->kind == GL_REC_LEAVE)
@@ -1681,6 +1720,28 @@ void swim_join (swim_t *self, const char *const *seed_addrs, size_t n_seeds, uin
     self->next_join_at = now_ms + self->cfg.join_retry_ms;
 }
 
+/* The ALIVE record of an earlier life of ours, when the message carries
+   one without also saying that life is dead or gone. */
+static const gl_rec_t *past_self_alive (swim_t *self, const gl_msg_t *msg)
+{
+    const gl_rec_t *old = NULL;
+    for (uint32_t i = 0; i < msg->n_updates && !old; i++) {
+        const gl_update_t *u = &msg->updates[i];
+        if (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_ALIVE
+        &&  streq (u->rec.origin, self->me.name) && u->rec.generation < self->me.generation)
+            old = &u->rec;
+    }
+    for (uint32_t i = 0; i < msg->n_updates && old; i++) {
+        const gl_update_t *u = &msg->updates[i];
+        if ((u->kind == GL_UPD_DEAD && streq (u->node, self->me.name)
+             && u->generation == old->generation)
+        ||  (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_LEAVE
+             && streq (u->rec.origin, self->me.name) && u->rec.generation == old->generation))
+            return NULL;
+    }
+    return old;
+}
+
 void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t now_ms)
 {
     /* A message under our own name comes from an older self, or from a
@@ -1692,6 +1753,9 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
         self->stats.unknown_sender++;
     for (uint32_t i = 0; i < msg->n_updates; i++)
         apply_update (self, &msg->updates[i], from, now_ms);
+    const gl_rec_t *past = past_self_alive (self, msg);
+    if (past)
+        bury_past_self (self, past, now_ms);
     if (!name_ok (msg->target) && msg->target[0])
         return;
     switch (msg->type) {

@@ -74,4 +74,13 @@ int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
 const char *idle_reason (idle_t *self);
 const char *idle_state_name (int state);   /* "idle", "busy", "unavailable" */
 
+/* Does b tell the cluster something a does not?  True when the state or
+   the core count changed, a load moved by IDLE_LOAD_STEP_MILLI or more, or
+   available memory moved by IDLE_MEM_STEP_PCT percent of the total or more.
+   The agent spreads a new estimate only then (and on a slow refresh), so
+   steady machines cost the gossip nothing. */
+#define IDLE_LOAD_STEP_MILLI 250
+#define IDLE_MEM_STEP_PCT 5
+bool idle_res_differs (const gl_res_t *a, const gl_res_t *b);
+
 #endif

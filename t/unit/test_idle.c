@@ -641,9 +641,38 @@ static void test_real_proc (void)
     idle_destroy (&idle);
 }
 
+/* Only news is spread: small wobbles are not. */
+static void test_differs (void)
+{
+    gl_res_t a = { .cores = 4, .load1_milli = 1000, .load_recent_milli = 1000,
+                   .owner_load_milli = 500, .mem_total_kb = 1000000,
+                   .mem_avail_kb = 500000, .owner_idle_s = 100, .state = GL_RES_IDLE };
+    gl_res_t b = a;
+    CHECK (!idle_res_differs (&a, &b));
+    b.owner_idle_s = 5000;                        /* time passing is not news */
+    b.load_recent_milli = 1249;
+    b.mem_avail_kb = 549999;
+    CHECK (!idle_res_differs (&a, &b));
+    b.load_recent_milli = 1250;
+    CHECK (idle_res_differs (&a, &b));
+    b = a;
+    b.owner_load_milli = 250;
+    CHECK (idle_res_differs (&a, &b));
+    b = a;
+    b.mem_avail_kb = 450000;
+    CHECK (idle_res_differs (&a, &b));
+    b = a;
+    b.state = GL_RES_BUSY;
+    CHECK (idle_res_differs (&a, &b));
+    b = a;
+    b.cores = 2;
+    CHECK (idle_res_differs (&a, &b));
+}
+
 int main (void)
 {
     hz = sysconf (_SC_CLK_TCK);
+    test_differs ();
     make_fake_proc ();
 
     test_defaults ();
