@@ -18,3 +18,22 @@ done
 say "d rejoined with generation $gen2 > $gen1"
 sleep 5
 all_alive 4 "${names[@]}" || fail "d was shadowed after rejoining"
+
+# A machine reinstalled in a hurry: d loses its state directory (and so
+# its key) and comes back before its old life was declared dead.  It must
+# bury that life itself, and be taken with its new key.
+kill -9 "${PID[d]}"
+rm -rf "$T/d/state"
+sleep 1.1
+start_peer d 3
+new_gen() {
+    for o in a b c; do
+        g=$(status "$o" | jq '.members[] | select(.name == "d" and .state == "alive") | .generation')
+        [ -n "$g" ] && [ "$g" -gt "$gen2" ] || return 1
+    done
+}
+# Left alone, the old life would be declared dead only once the new
+# process stops answering its pings, if ever; buried, it goes at once.
+start=$(date +%s%N)
+wait_until 8 new_gen || fail "d with a new key was not taken within 8 s: $(status a | jq -c '.members[] | select(.name == "d")')"
+say "d with a new key taken everywhere in $(elapsed_since "$start") s"
