@@ -44,7 +44,6 @@ write_conf() {
         echo "idle"
         echo "    owner_idle_min = 0"
         echo "    owner_load_max = 1000"
-        echo "    sample_interval = 1s"
         for line in "$@"; do echo "$line"; done
     } > "$T/cluster.conf"
 }
