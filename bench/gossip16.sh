@@ -53,9 +53,9 @@ echo "estimate change (owner typed on p5) visible at every peer: $(secs "$t0" "$
 # traffic at steady state
 sleep 5
 b0=$(for o in "${names[@]}"; do status "$o" | jq '.counters.bytes_out'; done | paste -sd+ | bc)
-sleep 30
+sleep 60
 b1=$(for o in "${names[@]}"; do status "$o" | jq '.counters.bytes_out'; done | paste -sd+ | bc)
-echo "gossip traffic: $(( (b1 - b0) / 30 / N )) bytes/s sent per node (same received), 30 s window"
+echo "gossip traffic: $(( (b1 - b0) / 60 / N )) bytes/s sent per node (same received), 60 s window"
 
 # crash detection trials
 times=()

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "seal.h"
 #include "swim.h"
+#include "swim_conf.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -523,20 +524,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     a->idle = idle_new (&ic);
 
     swim_config_t sc;
-    swim_config_default (&sc);
-    sc.probe_interval_ms = conf->probe_interval_ms;
-    sc.probe_timeout_ms = conf->probe_timeout_ms;
-    sc.indirect_checks = conf->indirect_checks;
-    sc.suspicion_mult = conf->suspicion_mult;
-    sc.suspicion_max_mult = conf->suspicion_max_mult;
-    sc.retransmit_mult = conf->retransmit_mult;
-    sc.gossip_interval_ms = conf->gossip_interval_ms;
-    sc.gossip_nodes = conf->gossip_nodes;
-    sc.pushpull_interval_ms = conf->pushpull_interval_ms;
-    sc.awareness_max = conf->awareness_max;
-    sc.dead_reap_ms = conf->dead_reap_ms;
-    sc.join_retry_ms = conf->join_retry_ms;
-    sc.max_piggyback = conf->max_piggyback;
+    swim_config_from_conf (&sc, conf);
     swim_signer_t signer = { a->ident, agent_sign, agent_verify };
     uint64_t seed;
     randombytes_buf (&seed, sizeof seed);

@@ -686,8 +686,6 @@ bool idle_res_differs (const gl_res_t *a, const gl_res_t *b)
 {
     return a->state != b->state || a->cores != b->cores
         || absdiff (a->load1_milli, b->load1_milli) >= IDLE_LOAD_STEP_MILLI
-        || absdiff (a->load_recent_milli, b->load_recent_milli) >= IDLE_LOAD_STEP_MILLI
-        || absdiff (a->owner_load_milli, b->owner_load_milli) >= IDLE_LOAD_STEP_MILLI
         || absdiff (a->mem_avail_kb, b->mem_avail_kb) * 100
            >= (a->mem_total_kb > b->mem_total_kb ? a->mem_total_kb : b->mem_total_kb) * IDLE_MEM_STEP_PCT;
 }

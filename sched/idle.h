@@ -75,11 +75,14 @@ const char *idle_reason (idle_t *self);
 const char *idle_state_name (int state);   /* "idle", "busy", "unavailable" */
 
 /* Does b tell the cluster something a does not?  True when the state or
-   the core count changed, a load moved by IDLE_LOAD_STEP_MILLI or more, or
-   available memory moved by IDLE_MEM_STEP_PCT percent of the total or more.
-   The agent spreads a new estimate only then (and on a slow refresh), so
-   steady machines cost the gossip nothing. */
-#define IDLE_LOAD_STEP_MILLI 250
+   the core count changed, the 1-minute load moved by IDLE_LOAD_STEP_MILLI
+   or more, or available memory moved by IDLE_MEM_STEP_PCT percent of the
+   total or more.  The recent and owner loads are left out on purpose: they
+   jitter from second to second, and what of them matters (the owner's load
+   crossing its threshold) shows as a change of state.  The agent spreads a
+   new estimate only then (and on a slow refresh), so steady machines cost
+   the gossip nothing. */
+#define IDLE_LOAD_STEP_MILLI 500
 #define IDLE_MEM_STEP_PCT 5
 bool idle_res_differs (const gl_res_t *a, const gl_res_t *b);
 

@@ -650,13 +650,15 @@ static void test_differs (void)
     gl_res_t b = a;
     CHECK (!idle_res_differs (&a, &b));
     b.owner_idle_s = 5000;                        /* time passing is not news */
-    b.load_recent_milli = 1249;
+    b.load1_milli = 1499;
+    b.load_recent_milli = 1900;                   /* nor jitter */
+    b.owner_load_milli = 0;
     b.mem_avail_kb = 549999;
     CHECK (!idle_res_differs (&a, &b));
-    b.load_recent_milli = 1250;
+    b.load1_milli = 1500;
     CHECK (idle_res_differs (&a, &b));
     b = a;
-    b.owner_load_milli = 250;
+    b.load1_milli = 500;
     CHECK (idle_res_differs (&a, &b));
     b = a;
     b.mem_avail_kb = 450000;

@@ -1,0 +1,83 @@
+/*  world.h -- a simulated cluster: N real swim_t on one clock and network.
+
+    Each node is driven exactly as glpeer's agent drives its swim_t: a
+    message is handed to swim_recv and the outputs drained at once; the
+    node's timer is set at swim_next_deadline and swim_tick runs when it is
+    due; the resource estimate is published at start and every
+    refresh_interval.  Time is simulated in microseconds; a node sees its
+    own clock in milliseconds, which can run offset and at a drifting rate.
+
+    Faults act on this world: a crashed node stops (its swim_t is freed and
+    what is sent to it is lost); a restarted one is a new swim_t with the
+    next generation under the same name and address; a paused one holds its
+    timers and deliveries until it resumes, as a process under SIGSTOP.
+
+    Everything the run shows goes through watch.h, which measures and
+    checks the invariants; report.h prints it.                          */
+#ifndef GLSIM_WORLD_H
+#define GLSIM_WORLD_H
+
+#include "evq.h"
+#include "net.h"
+#include "scenario.h"
+#include "swim.h"
+#include "conf.h"
+
+#include <stdio.h>
+
+typedef struct {
+    swim_t  *swim;                  /* NULL while down */
+    uint64_t generation;
+    bool     up;
+    uint32_t epoch;                 /* bumped on crash and restart: stale timers skip */
+    uint64_t paused_until;          /* µs; deliveries and timers wait until then */
+    uint64_t tick_at;               /* when our pending tick event fires */
+    uint64_t up_since, down_since;  /* µs */
+    bool     restarted;             /* has been restarted at least once */
+    uint64_t res_seq;               /* estimates published by this life */
+    /* The node's clock: anchor_ms at anchor_us, then at rate 1 + drift. */
+    uint64_t anchor_us, anchor_ms;
+    double   drift;
+    uint8_t  pubkey[GL_PUBKEY_BYTES];
+    swim_signer_t signer;
+} node_t;
+
+typedef struct watch watch_t;
+
+typedef struct world {
+    const scen_t   *scen;
+    swim_config_t   cfg;
+    uint64_t        refresh_us;     /* resource estimate period (idle/refresh_interval) */
+    uint32_t        n;
+    node_t         *nodes;
+    char          (*names)[16];
+    char          (*addrs)[24];
+    net_t           net;
+    evq_t           q;
+    uint64_t        now;            /* µs */
+    uint64_t        node_seed;      /* base of the per-node swim seeds */
+    size_t          next_scen;
+    uint64_t        last_fault_us;  /* of the last event that disturbs membership */
+    size_t          envelope_bytes; /* added to every encoded message */
+    watch_t        *watch;
+    FILE           *trace;          /* every membership event, when asked */
+
+    /* Traffic, counted from the end of the warmup. */
+    uint64_t        msgs, bytes, lost;
+    uint64_t        msgs_by_type[8], bytes_by_type[8];
+    double          node_seconds;   /* up-time of all nodes after the warmup */
+    uint64_t        events_run;
+} world_t;
+
+/* The timing of `conf`'s gossip section; 0, or -1 with a message. */
+int  world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *trace,
+                 char *err, size_t errlen);
+void world_free (world_t *w);
+/* Run to the scenario's end (0), or stop early after `max_violations`
+   violations when that is non-zero (1). */
+int  world_run (world_t *w, size_t max_violations);
+
+/* The node's own clock now, in ms. */
+uint64_t world_local_ms (const world_t *w, uint32_t i);
+
+#endif
