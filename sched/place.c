@@ -1,0 +1,632 @@
+/*  place.c -- where should a new job run?  (see place.h for the design)
+
+    The home side judges every member of the view, draws d of those that
+    fit with weighted sampling without replacement, and remembers what it
+    promised in a small fixed ledger.  The candidate side counts its slots.
+    Neither allocates after its _new, so neither can fail halfway.     */
+
+#include "place.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An owner who left minutes ago is likelier to come back (and evict the
+   job) than one gone for hours: a node's score grows from half to full
+   over this long of owner absence. */
+#define OWNER_GONE_S 3600
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static void say (char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (buf, size, fmt, ap);
+    va_end (ap);
+}
+
+/* Copies a name into a GL_NAME_MAX + 1 buffer, cutting what does not fit. */
+static void copy_name (char *dst, const char *src)
+{
+    snprintf (dst, GL_NAME_MAX + 1, "%s", src);
+}
+
+/* "1 free core", "2 free cores", "1.4 free cores": load averages make
+   free cores fractional, and a user reads whole numbers best. */
+static void say_cores (char *buf, size_t size, double cores, const char *what)
+{
+    long whole = lround (cores);
+    if (fabs (cores - (double) whole) < 0.05)
+        say (buf, size, "%ld %s core%s", whole, what, whole == 1 ? "" : "s");
+    else
+        say (buf, size, "%.1f %s cores", cores, what);
+}
+
+static const char *member_state_name (int state)
+{
+    switch (state) {
+        case SWIM_ALIVE:   return "alive";
+        case SWIM_SUSPECT: return "suspect";
+        case SWIM_DEAD:    return "dead";
+        case SWIM_LEFT:    return "left";
+        default:           return "in an unknown state";
+    }
+}
+
+/* ---- the home side -------------------------------------------------------- */
+
+/* Cores and memory this home sent to a node recently.  ticket 0: unused. */
+typedef struct {
+    uint64_t ticket;
+    char     node[GL_NAME_MAX + 1];
+    uint32_t cores;
+    uint64_t mem_kb;
+    uint64_t at_ms;
+} promise_t;
+
+struct place_t {
+    place_config_t config;
+    uint64_t  rng;
+    uint64_t  last_ticket;
+    promise_t ledger[PLACE_LEDGER_MAX];
+};
+
+/* One node of the draw. */
+typedef struct {
+    size_t index;       /* into the candidates */
+    double weight;      /* its score */
+    double key;         /* its draw: the d largest keys win */
+} drawn_t;
+
+void place_config_default (place_config_t *config)
+{
+    config->d = 3;
+    config->max_res_age_ms = 90000;
+    config->ledger_ms = 5000;
+}
+
+place_t *place_new (const place_config_t *config, uint64_t seed)
+{
+    if (config->d < 1 || config->d > PLACE_D_MAX)
+        return NULL;
+    place_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    self->rng = seed;
+    return self;
+}
+
+void place_destroy (place_t **self_p)
+{
+    if (*self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void place_cand_from_member (place_cand_t *cand, const swim_member_t *member,
+                             uint64_t now_ms)
+{
+    memset (cand, 0, sizeof *cand);
+    copy_name (cand->name, member->name);
+    cand->state = member->state;
+    cand->is_self = member->is_self;
+    cand->has_res = member->has_res;
+    cand->res = member->res;
+    /* Our own clock on both ends: the origin's clock may be off by seconds. */
+    cand->res_age_ms = now_ms > member->res_recv_ms ? now_ms - member->res_recv_ms : 0;
+}
+
+/* splitmix64, as in gossip/: small, fast, and enough to draw nodes. */
+static uint64_t rng_next (place_t *self)
+{
+    uint64_t z = (self->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1]: never 0, whose logarithm the draw takes. */
+static double rng_unit (place_t *self)
+{
+    return (double) ((rng_next (self) >> 11) + 1) * 0x1p-53;
+}
+
+static bool decayed (const place_t *self, const promise_t *p, uint64_t now_ms)
+{
+    return p->ticket == 0 || now_ms >= p->at_ms + self->config.ledger_ms;
+}
+
+/* Writes a promise into a free or decayed entry, or over the oldest one
+   when the ledger is full (it is the next to decay anyway). */
+static uint64_t promise (place_t *self, const char *node, uint32_t cores,
+                         uint64_t mem_kb, uint64_t now_ms)
+{
+    promise_t *slot = &self->ledger[0];
+    for (size_t i = 0; i < PLACE_LEDGER_MAX; i++) {
+        promise_t *p = &self->ledger[i];
+        if (decayed (self, p, now_ms)) {
+            slot = p;
+            break;
+        }
+        if (p->at_ms < slot->at_ms)
+            slot = p;
+    }
+    slot->ticket = ++self->last_ticket;
+    copy_name (slot->node, node);
+    slot->cores = cores;
+    slot->mem_kb = mem_kb;
+    slot->at_ms = now_ms;
+    return slot->ticket;
+}
+
+static void promised (place_t *self, const char *node, uint64_t now_ms,
+                      uint32_t *cores, uint64_t *mem_kb)
+{
+    *cores = 0;
+    *mem_kb = 0;
+    for (size_t i = 0; i < PLACE_LEDGER_MAX; i++) {
+        const promise_t *p = &self->ledger[i];
+        if (!decayed (self, p, now_ms) && strcmp (p->node, node) == 0) {
+            *cores += p->cores;
+            *mem_kb += p->mem_kb;
+        }
+    }
+}
+
+uint32_t place_promised (place_t *self, const char *node, uint64_t now_ms)
+{
+    uint32_t cores;
+    uint64_t mem_kb;
+    promised (self, node, now_ms, &cores, &mem_kb);
+    return cores;
+}
+
+void place_done (place_t *self, uint64_t ticket)
+{
+    for (size_t i = 0; ticket && i < PLACE_LEDGER_MAX; i++)
+        if (self->ledger[i].ticket == ticket)
+            self->ledger[i].ticket = 0;
+}
+
+/* The refusal this job already had from node, or NULL. */
+static const place_note_t *excluded (const place_req_t *req, const char *node)
+{
+    for (size_t i = 0; i < req->n_exclude; i++)
+        if (strcmp (req->exclude[i].node, node) == 0)
+            return &req->exclude[i];
+    return NULL;
+}
+
+static void say_refused (char *buf, size_t size, const place_note_t *refusal)
+{
+    /* An earlier plan's ask[] already reads "refused: ..." */
+    if (strncmp (refusal->why, "refused", 7) == 0)
+        say (buf, size, "%s", refusal->why);
+    else if (refusal->why[0])
+        say (buf, size, "refused: %s", refusal->why);
+    else
+        say (buf, size, "refused this job");
+}
+
+/* Can the candidate take the job?  Returns its score, above 0, with what
+   made it fit in why; or 0 with the reason it can't.  Pure: the same
+   view, request, ledger and time give the same answer. */
+static double judge (place_t *self, const place_cand_t *c, const place_req_t *req,
+                     bool allow_local, uint64_t now_ms, char *why, size_t size)
+{
+    const gl_res_t *r = &c->res;
+    uint32_t want = req->cores ? req->cores : 1;
+
+    if (c->is_self && !allow_local) {
+        say (why, size, "local node (use --local)");
+        return 0;
+    }
+    if (c->state != SWIM_ALIVE) {
+        say (why, size, "%s", member_state_name (c->state));
+        return 0;
+    }
+    if (!c->has_res) {
+        say (why, size, "no estimate yet");
+        return 0;
+    }
+    if (c->res_age_ms > self->config.max_res_age_ms) {
+        say (why, size, "estimate %llu s old", (unsigned long long) (c->res_age_ms / 1000));
+        return 0;
+    }
+    if (r->state == GL_RES_BUSY) {
+        say (why, size, "owner active");
+        return 0;
+    }
+    if (r->state != GL_RES_IDLE) {
+        say (why, size, "unavailable");
+        return 0;
+    }
+
+    uint32_t promised_cores;
+    uint64_t promised_kb;
+    promised (self, c->name, now_ms, &promised_cores, &promised_kb);
+
+    uint64_t avail_kb = r->mem_avail_kb > promised_kb ? r->mem_avail_kb - promised_kb : 0;
+    if (avail_kb < req->mem_kb) {
+        say (why, size, "not enough memory");
+        return 0;
+    }
+    double free_cores = (double) r->cores - r->load1_milli / 1000.0 - promised_cores;
+    if (free_cores < 0)
+        free_cores = 0;
+    /* Load averages are noisy: a core three quarters free is a free core,
+       one a quarter free is not.  The candidate's slots have the last word. */
+    if (free_cores + 0.5 < want) {
+        if (free_cores < 0.5)
+            say (why, size, "no free core");
+        else {
+            char have[48];
+            say_cores (have, sizeof have, free_cores, "free");
+            say (why, size, "%s, %u wanted", have, want);
+        }
+        return 0;
+    }
+
+    /* Memory left after the job, as a share of the machine, weighs in by
+       up to half; so does how long the owner has been away. */
+    double mem_share = r->mem_total_kb
+                     ? (double) (avail_kb - req->mem_kb) / (double) r->mem_total_kb : 0;
+    double mem_factor = 0.5 + 0.5 * fmin (mem_share, 1.0);
+    double away_s = r->owner_idle_s >= OWNER_GONE_S ? OWNER_GONE_S : r->owner_idle_s;
+    double idle_factor = 0.5 + 0.5 * away_s / OWNER_GONE_S;
+
+    say_cores (why, size, free_cores, "free");
+    return fmax (free_cores, 0.5) * mem_factor * idle_factor;
+}
+
+static void pass (place_plan_t *plan, const char *node, const char *why)
+{
+    if (plan->n_passed == PLACE_PASSED_MAX) {
+        plan->n_unlisted++;
+        return;
+    }
+    place_note_t *note = &plan->passed[plan->n_passed++];
+    copy_name (note->node, node);
+    say (note->why, sizeof note->why, "%s", why);
+}
+
+static void add_ask (place_plan_t *plan, const char *node, const char *why)
+{
+    place_note_t *note = &plan->ask[plan->n_ask++];
+    copy_name (note->node, node);
+    say (note->why, sizeof note->why, "%s", why);
+}
+
+/* Promises the job to the node about to be asked; returns its name. */
+static const char *ask_next (place_t *self, place_plan_t *plan, uint64_t now_ms)
+{
+    plan->ticket = 0;
+    if (plan->next >= plan->n_ask)
+        return NULL;
+    const char *node = plan->ask[plan->next].node;
+    plan->ticket = promise (self, node, plan->cores, plan->mem_kb, now_ms);
+    return node;
+}
+
+/* glx -w: the pinned node is asked even when it looks unfit, since it
+   knows its state better than our gossip does.  Only a node that cannot
+   answer (dead, left, unknown) or has already refused is not asked. */
+static const char *choose_pinned (place_t *self, const place_cand_t *cands, size_t n,
+                                  const place_req_t *req, uint64_t now_ms,
+                                  place_plan_t *plan)
+{
+    const place_cand_t *c = NULL;
+    for (size_t i = 0; i < n && !c; i++)
+        if (strcmp (cands[i].name, req->pin) == 0)
+            c = &cands[i];
+
+    char why[PLACE_WHY_MAX];
+    const place_note_t *refusal = excluded (req, req->pin);
+    if (!c)
+        pass (plan, req->pin, "not a member of the cluster");
+    else if (refusal) {
+        say_refused (why, sizeof why, refusal);
+        pass (plan, c->name, why);
+    }
+    else if (c->state == SWIM_DEAD || c->state == SWIM_LEFT)
+        pass (plan, c->name, member_state_name (c->state));
+    else {
+        judge (self, c, req, true, now_ms, why, sizeof why);
+        add_ask (plan, c->name, why);
+    }
+    return ask_next (self, plan, now_ms);
+}
+
+const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
+                          const place_req_t *req, uint64_t now_ms,
+                          place_plan_t *plan)
+{
+    memset (plan, 0, sizeof *plan);
+    plan->cores = req->cores ? req->cores : 1;
+    plan->mem_kb = req->mem_kb;
+    if (req->pin && req->pin[0])
+        return choose_pinned (self, cands, n, req, now_ms, plan);
+
+    /* Draw d of the fitting nodes, each with odds in proportion to its
+       score and none twice: give each a key u^(1/w) for u uniform in (0,1]
+       and keep the d largest (Efraimidis and Spirakis' one-pass weighted
+       sampling; we compare log(u)/w, which orders the same).  One pass,
+       no allocation, however large the view. */
+    drawn_t draw[PLACE_D_MAX];
+    size_t n_draw = 0;
+    char why[PLACE_WHY_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (excluded (req, cands[i].name))
+            continue;
+        double w = judge (self, &cands[i], req, req->allow_local, now_ms, why, sizeof why);
+        if (w <= 0)
+            continue;
+        double key = log (rng_unit (self)) / w;
+        size_t at = n_draw;             /* keep draw[] sorted by key, largest first */
+        while (at > 0 && draw[at - 1].key < key)
+            at--;
+        if (at >= self->config.d)
+            continue;
+        if (n_draw < self->config.d)
+            n_draw++;
+        memmove (&draw[at + 1], &draw[at], (n_draw - 1 - at) * sizeof draw[0]);
+        draw[at] = (drawn_t) { .index = i, .weight = w, .key = key };
+    }
+
+    /* Ask the best of the draw first.  Insertion sort: d is tiny, and it
+       is stable, so ties keep the order of the draw. */
+    for (size_t i = 1; i < n_draw; i++) {
+        drawn_t x = draw[i];
+        size_t j = i;
+        for (; j > 0 && draw[j - 1].weight < x.weight; j--)
+            draw[j] = draw[j - 1];
+        draw[j] = x;
+    }
+    for (size_t i = 0; i < n_draw; i++) {
+        const place_cand_t *c = &cands[draw[i].index];
+        judge (self, c, req, req->allow_local, now_ms, why, sizeof why);
+        add_ask (plan, c->name, why);
+    }
+
+    /* Then say why each other node was passed over, in the view's order. */
+    for (size_t i = 0; i < n; i++) {
+        bool asked = false;
+        for (size_t k = 0; k < n_draw && !asked; k++)
+            asked = draw[k].index == i;
+        if (asked)
+            continue;
+        const place_note_t *refusal = excluded (req, cands[i].name);
+        if (refusal)
+            say_refused (why, sizeof why, refusal);
+        else {
+            char fit[PLACE_WHY_MAX - 16];
+            if (judge (self, &cands[i], req, req->allow_local, now_ms, fit, sizeof fit) > 0)
+                say (why, sizeof why, "not drawn (%s)", fit);
+            else
+                say (why, sizeof why, "%s", fit);
+        }
+        pass (plan, cands[i].name, why);
+    }
+    return ask_next (self, plan, now_ms);
+}
+
+const char *place_refused (place_t *self, place_plan_t *plan, const char *why,
+                           uint64_t now_ms)
+{
+    if (plan->next >= plan->n_ask)
+        return NULL;
+    place_note_t *note = &plan->ask[plan->next++];
+    say (note->why, sizeof note->why, "refused: %s", why && why[0] ? why : "no reason given");
+    return ask_next (self, plan, now_ms);
+}
+
+/* ---- the candidate side --------------------------------------------------- */
+
+/* A job holding slots here: reserved until until_ms, or running. */
+typedef struct {
+    char     job[PLACE_JOB_MAX + 1];
+    uint32_t cores;
+    uint64_t mem_kb;
+    bool     running;
+    uint64_t until_ms;
+} hold_t;
+
+struct slots_t {
+    uint32_t slots;
+    uint32_t reserve_ms;
+    bool     have_res;
+    gl_res_t res;
+    /* Every job takes at least one slot, so `slots` holds are enough. */
+    hold_t  *holds;
+    size_t   n_holds;
+    char     why[PLACE_WHY_MAX];
+};
+
+void slots_config_default (slots_config_t *config)
+{
+    config->slots = 0;
+    config->reserve_ms = 5000;
+}
+
+slots_t *slots_new (const slots_config_t *config, uint32_t cores)
+{
+    slots_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->slots = config->slots ? config->slots : cores ? cores : 1;
+    self->reserve_ms = config->reserve_ms;
+    self->holds = calloc (self->slots, sizeof self->holds[0]);
+    if (!self->holds) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void slots_destroy (slots_t **self_p)
+{
+    slots_t *self = *self_p;
+    if (self) {
+        free (self->holds);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void slots_set_res (slots_t *self, const gl_res_t *res)
+{
+    self->res = *res;
+    self->have_res = true;
+}
+
+static bool expired (const hold_t *h, uint64_t now_ms)
+{
+    return !h->running && now_ms >= h->until_ms;
+}
+
+static void drop (slots_t *self, size_t i)
+{
+    self->holds[i] = self->holds[--self->n_holds];
+}
+
+static hold_t *find (slots_t *self, const char *job_id, size_t *index)
+{
+    for (size_t i = 0; i < self->n_holds; i++)
+        if (strcmp (self->holds[i].job, job_id) == 0) {
+            if (index)
+                *index = i;
+            return &self->holds[i];
+        }
+    return NULL;
+}
+
+size_t slots_expire (slots_t *self, uint64_t now_ms)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; i < self->n_holds; )
+        if (expired (&self->holds[i], now_ms)) {
+            drop (self, i);
+            dropped++;
+        }
+        else
+            i++;
+    return dropped;
+}
+
+uint32_t slots_free (slots_t *self, uint64_t now_ms)
+{
+    uint32_t used = 0;
+    for (size_t i = 0; i < self->n_holds; i++)
+        if (!expired (&self->holds[i], now_ms))
+            used += self->holds[i].cores;
+    return used < self->slots ? self->slots - used : 0;
+}
+
+uint64_t slots_next_deadline (slots_t *self)
+{
+    uint64_t next = UINT64_MAX;
+    for (size_t i = 0; i < self->n_holds; i++)
+        if (!self->holds[i].running && self->holds[i].until_ms < next)
+            next = self->holds[i].until_ms;
+    return next;
+}
+
+static bool refuse (slots_t *self, const char **why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (self->why, sizeof self->why, fmt, ap);
+    va_end (ap);
+    if (why)
+        *why = self->why;
+    return false;
+}
+
+bool slots_offer (slots_t *self, const char *job_id, uint32_t cores,
+                  uint64_t mem_kb, uint64_t now_ms, const char **why)
+{
+    if (why)
+        *why = "";
+    if (cores == 0)
+        cores = 1;
+    if (!job_id || !job_id[0] || strlen (job_id) > PLACE_JOB_MAX)
+        return refuse (self, why, "bad job id");
+
+    slots_expire (self, now_ms);
+    size_t index;
+    hold_t *held = find (self, job_id, &index);
+    if (held && held->running)
+        return refuse (self, why, "already running here");
+    if (held)
+        drop (self, index);         /* judged again below, as new */
+
+    /* Our own latest measurement, not gossip: the owner may have come
+       back a second ago, which no other node knows yet. */
+    if (!self->have_res)
+        return refuse (self, why, "not measured yet");
+    if (self->res.state == GL_RES_BUSY)
+        return refuse (self, why, "owner active");
+    if (self->res.state != GL_RES_IDLE)
+        return refuse (self, why, "unavailable");
+    if (cores > self->slots)
+        return refuse (self, why, "wants %u cores, %u slot%s here",
+                       cores, self->slots, self->slots == 1 ? "" : "s");
+    uint32_t free_slots = slots_free (self, now_ms);
+    if (free_slots < cores) {
+        if (free_slots == 0)
+            return refuse (self, why, "no free slot");
+        return refuse (self, why, "%u free slot%s, %u wanted",
+                       free_slots, free_slots == 1 ? "" : "s", cores);
+    }
+    /* Running guests' memory shows in the measurement already; reserved
+       jobs have not started, so theirs is taken off by hand. */
+    uint64_t reserved_kb = 0;
+    for (size_t i = 0; i < self->n_holds; i++)
+        if (!self->holds[i].running)
+            reserved_kb += self->holds[i].mem_kb;
+    uint64_t avail_kb = self->res.mem_avail_kb > reserved_kb
+                      ? self->res.mem_avail_kb - reserved_kb : 0;
+    if (avail_kb < mem_kb)
+        return refuse (self, why, "not enough memory (%llu MiB free, %llu MiB wanted)",
+                       (unsigned long long) (avail_kb / 1024),
+                       (unsigned long long) ((mem_kb + 1023) / 1024));
+
+    /* free_slots >= cores >= 1 means fewer than `slots` holds: room. */
+    hold_t *h = &self->holds[self->n_holds++];
+    memset (h, 0, sizeof *h);
+    snprintf (h->job, sizeof h->job, "%s", job_id);
+    h->cores = cores;
+    h->mem_kb = mem_kb;
+    h->until_ms = now_ms + self->reserve_ms;
+    return true;
+}
+
+int slots_start (slots_t *self, const char *job_id, uint64_t now_ms)
+{
+    size_t index;
+    hold_t *h = find (self, job_id, &index);
+    if (!h)
+        return -1;
+    if (h->running)
+        return 0;
+    if (expired (h, now_ms)) {
+        drop (self, index);
+        return -1;
+    }
+    h->running = true;
+    return 0;
+}
+
+int slots_release (slots_t *self, const char *job_id)
+{
+    size_t index;
+    if (!find (self, job_id, &index))
+        return -1;
+    drop (self, index);
+    return 0;
+}
