@@ -1,0 +1,699 @@
+/*  exec.c -- run one job on this node  (see exec.h for what the job gets)
+
+    exec_start works in three stages:
+
+      1. prepare, in the agent: check the user and list their groups, list
+         the paths to try for the program, open the pipes or the pty.
+         Everything that allocates or reads a file happens here;
+      2. fork, and in the child make system calls only until execve: the
+         agent may have threads (libzmq's), and after fork only
+         async-signal-safe functions are safe to call;
+      3. wait for the outcome on a close-on-exec pipe: it reads end of
+         file when execve succeeds, or a child_report_t naming the step
+         that failed and its errno.
+
+    The child's steps, in order: default signal dispositions (the agent's
+    mask still blocks everything, so no handler of the agent can run in the
+    child), a new session (a new process group too; with a pty, the slave
+    becomes its controlling terminal), stdio onto 0, 1, 2, every other
+    descriptor marked close-on-exec, the user, the directory (entered as
+    the user, so the user's permissions apply), the umask, an empty signal
+    mask, and execve on each candidate path in turn.
+
+    Why a session for pipe jobs too, not just a process group: it detaches
+    the job from the agent's controlling terminal, if the agent has one, so
+    a job that opens /dev/tty fails at once (as under ssh without -t)
+    instead of stopping on SIGTTIN or reading from the agent's terminal. */
+
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct exec_t {
+    pid_t pid;              /* also the job's session and process group id */
+    bool  pty;
+    int   fd_in;            /* the caller's ends; with a pty all three are */
+    int   fd_out;           /* the master (fd_err stays -1) */
+    int   fd_err;
+    bool  exited;           /* status is known (the job is a zombie) */
+    bool  lost;             /* someone else reaped it: leave its pid alone */
+    exec_status_t status;
+};
+
+/* Where exec_start puts its verdict. */
+typedef struct {
+    exec_err_t *code;
+    char       *msg;
+    size_t      size;
+} verdict_t;
+
+/* What the child needs, all of it ready before fork. */
+typedef struct {
+    const exec_spec_t *spec;
+    char  **paths;          /* where to try the program, in order */
+    size_t  n_paths;
+    char   *const *argv;
+    char   *const *envp;
+    bool    switch_user;    /* the agent is root: set groups, gid and uid */
+    gid_t  *groups;
+    int     n_groups;
+    int     in, out, err;   /* the child's stdio (a pty slave: all three) */
+    int     report;         /* the write end of the report pipe */
+    int     max_fd;         /* for the fallback of mark_cloexec */
+} launch_t;
+
+/* The steps of the child that can fail, as the child reports them. */
+enum { STEP_SESSION, STEP_TTY, STEP_STDIO, STEP_GROUPS, STEP_GID, STEP_UID,
+       STEP_CWD, STEP_EXEC };
+
+typedef struct {
+    int step;
+    int err;                /* errno */
+    int path;               /* STEP_EXEC: index in paths, or -1 */
+} child_report_t;
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static void fail (verdict_t *v, exec_err_t code, const char *fmt, ...)
+{
+    *v->code = code;
+    if (v->size == 0)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (v->msg, v->size, fmt, ap);
+    va_end (ap);
+}
+
+static void close_fd (int *fd)
+{
+    if (*fd >= 0)
+        close (*fd);
+    *fd = -1;
+}
+
+static int set_nonblock (int fd)
+{
+    int flags = fcntl (fd, F_GETFL);
+    return flags < 0 ? -1 : fcntl (fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+static void free_paths (launch_t *l)
+{
+    for (size_t i = 0; i < l->n_paths; i++)
+        free (l->paths[i]);
+    free (l->paths);
+    l->paths = NULL;
+    l->n_paths = 0;
+}
+
+/* ---- stage 1: prepare ----------------------------------------------------- */
+
+void exec_spec_init (exec_spec_t *spec)
+{
+    memset (spec, 0, sizeof *spec);
+    spec->umask = 022;
+    spec->uid = geteuid ();
+    spec->gid = getegid ();
+}
+
+/* Anyone may run a job as themselves; only root may run one as someone
+   else, root included.  Root takes the user's supplementary groups from
+   the user database now, as initgroups(3) would, since reading it is no
+   business for a forked child. */
+static int prepare_user (launch_t *l, verdict_t *v)
+{
+    const exec_spec_t *spec = l->spec;
+    if (geteuid () != 0) {
+        if (spec->uid != geteuid () || spec->gid != getegid ()) {
+            fail (v, EXEC_ERR_USER, "cannot run a job as uid %u gid %u: the agent "
+                  "runs as uid %u gid %u, and only root may run jobs as another user",
+                  (unsigned) spec->uid, (unsigned) spec->gid,
+                  (unsigned) geteuid (), (unsigned) getegid ());
+            return -1;
+        }
+        return 0;
+    }
+    char buf[4096];
+    struct passwd pw, *found = NULL;
+    int rc = getpwuid_r (spec->uid, &pw, buf, sizeof buf, &found);
+    if (!found) {
+        fail (v, EXEC_ERR_USER, "cannot run a job as uid %u: %s", (unsigned) spec->uid,
+              rc ? strerror (rc) : "no such user on this node");
+        return -1;
+    }
+    int n = 32;
+    for (;;) {
+        gid_t *groups = realloc (l->groups, (size_t) n * sizeof *groups);
+        if (!groups) {
+            fail (v, EXEC_ERR_SYSTEM, "out of memory");
+            return -1;
+        }
+        l->groups = groups;
+        int want = n;
+        if (getgrouplist (pw.pw_name, spec->gid, l->groups, &want) >= 0) {
+            l->n_groups = want;
+            break;
+        }
+        if (want <= n)          /* no growth asked for: don't loop forever */
+            want = n * 2;
+        n = want;
+    }
+    l->switch_user = true;
+    return 0;
+}
+
+static int add_path (launch_t *l, const char *dir, size_t dir_len, const char *file)
+{
+    size_t file_len = strlen (file);
+    if (dir_len + 1 + file_len >= PATH_MAX)
+        return 0;               /* execve would refuse it; so does execvp */
+    char **paths = realloc (l->paths, (l->n_paths + 1) * sizeof *paths);
+    if (!paths)
+        return -1;
+    l->paths = paths;
+    char *path = malloc (dir_len + 1 + file_len + 1);
+    if (!path)
+        return -1;
+    memcpy (path, dir, dir_len);
+    path[dir_len] = '/';
+    memcpy (path + dir_len + 1, file, file_len + 1);
+    l->paths[l->n_paths++] = path;
+    return 0;
+}
+
+/* The PATH to search: the spec's, else the job's environment's. */
+static const char *search_path (const exec_spec_t *spec)
+{
+    if (spec->path)
+        return spec->path;
+    for (char *const *e = spec->envp; e && *e; e++)
+        if (strncmp (*e, "PATH=", 5) == 0)
+            return *e + 5;
+    return EXEC_DEFAULT_PATH;
+}
+
+/* The paths to try, as execvp(3) does: the file itself when it names a
+   path, else each PATH directory in turn, an empty one meaning the
+   working directory. */
+static int prepare_program (launch_t *l, verdict_t *v)
+{
+    const char *file = l->spec->file;
+    if (!file || !*file) {
+        fail (v, EXEC_ERR_NOT_FOUND, "no program given");
+        return -1;
+    }
+    int rc = 0;
+    if (strchr (file, '/')) {
+        char *path = strdup (file);
+        l->paths = malloc (sizeof *l->paths);
+        if (path && l->paths)
+            l->paths[l->n_paths++] = path;
+        else {
+            free (path);
+            rc = -1;
+        }
+    }
+    else {
+        const char *dir = search_path (l->spec);
+        for (;;) {
+            size_t len = strcspn (dir, ":");
+            rc = len ? add_path (l, dir, len, file) : add_path (l, ".", 1, file);
+            if (rc < 0 || dir[len] == '\0')
+                break;
+            dir += len + 1;
+        }
+    }
+    if (rc < 0) {
+        fail (v, EXEC_ERR_SYSTEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int open_pipes (exec_t *self, launch_t *l, verdict_t *v)
+{
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+    if (pipe2 (in, O_CLOEXEC) < 0 || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0
+        /* non-blocking on the caller's ends only: the job expects
+           ordinary blocking stdio */
+        || set_nonblock (in[1]) < 0 || set_nonblock (out[0]) < 0 || set_nonblock (err[0]) < 0) {
+        fail (v, EXEC_ERR_SYSTEM, "cannot make pipes for the job's stdio: %s", strerror (errno));
+        for (int i = 0; i < 2; i++) {
+            close_fd (&in[i]);
+            close_fd (&out[i]);
+            close_fd (&err[i]);
+        }
+        return -1;
+    }
+    l->in = in[0];
+    l->out = out[1];
+    l->err = err[1];
+    self->fd_in = in[1];
+    self->fd_out = out[0];
+    self->fd_err = err[0];
+    return 0;
+}
+
+static int open_pty (exec_t *self, launch_t *l, verdict_t *v)
+{
+    const exec_spec_t *spec = l->spec;
+    const char *what = "posix_openpt";
+    char name[64];
+    int slave = -1;
+    int master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        goto failed;
+    what = "grantpt";
+    if (grantpt (master) < 0)
+        goto failed;
+    what = "unlockpt";
+    if (unlockpt (master) < 0)
+        goto failed;
+    what = "ptsname";
+    int rc = ptsname_r (master, name, sizeof name);
+    if (rc != 0) {
+        errno = rc;
+        goto failed;
+    }
+    what = name;
+    slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        goto failed;
+    struct winsize ws = { .ws_row = spec->rows ? spec->rows : 24,
+                          .ws_col = spec->cols ? spec->cols : 80 };
+    what = "TIOCSWINSZ";
+    if (ioctl (slave, TIOCSWINSZ, &ws) < 0)
+        goto failed;
+    /* The terminal belongs to the job's user, as a login's does, so it
+       can reopen it by name (ssh, sudo, screen do); grantpt gave it to
+       the agent's user. */
+    what = "fchown";
+    if (l->switch_user && (fchown (slave, spec->uid, (gid_t) -1) < 0 || fchmod (slave, 0620) < 0))
+        goto failed;
+    what = "O_NONBLOCK";
+    if (set_nonblock (master) < 0)
+        goto failed;
+    l->in = l->out = l->err = slave;
+    self->fd_in = self->fd_out = master;
+    return 0;
+
+failed:
+    fail (v, EXEC_ERR_SYSTEM, "cannot make a pseudo-terminal for the job: %s: %s",
+          what, strerror (errno));
+    close_fd (&slave);
+    close_fd (&master);
+    return -1;
+}
+
+/* ---- stage 2: the child, system calls only -------------------------------- */
+
+static _Noreturn void child_fail (int report, int step, int err, int path)
+{
+    child_report_t r = { .step = step, .err = err, .path = path };
+    /* One write under PIPE_BUF is atomic; if it fails, the parent sees
+       end of file and then the exit code 127. */
+    ssize_t n = write (report, &r, sizeof r);
+    (void) n;
+    _exit (127);
+}
+
+/* Move fd above stdio, so setting up 0, 1, 2 can't overwrite it: an agent
+   started with one of them closed gets it back from pipe2 or open. */
+static int above_stdio (int fd)
+{
+    return fd > 2 ? fd : fcntl (fd, F_DUPFD_CLOEXEC, 3);
+}
+
+/* Every descriptor from 3 up closes at execve, whatever the agent opened
+   without O_CLOEXEC; the report pipe stays open until then. */
+static void mark_cloexec (int max_fd)
+{
+#ifdef SYS_close_range
+    if (syscall (SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+#endif
+    /* Kernels before 5.11: one by one, up to the descriptor limit. */
+    for (int fd = 3; fd < max_fd; fd++)
+        fcntl (fd, F_SETFD, FD_CLOEXEC);
+}
+
+static _Noreturn void child (const launch_t *l)
+{
+    const exec_spec_t *spec = l->spec;
+    int report = above_stdio (l->report);
+    if (report < 0)
+        _exit (127);
+
+    struct sigaction dfl;
+    memset (&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset (&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction (sig, &dfl, NULL);    /* fails harmlessly for SIGKILL, SIGSTOP
+                                           and the C library's own signals */
+
+    if (setsid () < 0)
+        child_fail (report, STEP_SESSION, errno, -1);
+    if (spec->pty && ioctl (l->in, TIOCSCTTY, 0) < 0)
+        child_fail (report, STEP_TTY, errno, -1);
+
+    int in = above_stdio (l->in);
+    int out = above_stdio (l->out);
+    int err = above_stdio (l->err);
+    if (in < 0 || out < 0 || err < 0
+        || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
+        child_fail (report, STEP_STDIO, errno, -1);
+    mark_cloexec (l->max_fd);
+
+    /* Groups and gid first: changing them takes the root privilege that
+       setuid gives up. */
+    if (l->switch_user) {
+        if (setgroups ((size_t) l->n_groups, l->groups) < 0)
+            child_fail (report, STEP_GROUPS, errno, -1);
+        if (setgid (spec->gid) < 0)
+            child_fail (report, STEP_GID, errno, -1);
+        if (setuid (spec->uid) < 0)
+            child_fail (report, STEP_UID, errno, -1);
+    }
+    if (spec->cwd && chdir (spec->cwd) < 0)
+        child_fail (report, STEP_CWD, errno, -1);
+    umask (spec->umask);
+
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+
+    /* As execvp: a path that isn't there is skipped, one we may not run
+       is remembered and skipped (a later directory may have a program we
+       may run), and any other error ends the search. */
+    int denied = -1;
+    for (size_t i = 0; i < l->n_paths; i++) {
+        execve (l->paths[i], l->argv, l->envp);
+        switch (errno) {
+        case EACCES:
+            if (denied < 0)
+                denied = (int) i;
+            continue;
+        case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT:
+            continue;
+        default:
+            child_fail (report, STEP_EXEC, errno, (int) i);
+        }
+    }
+    if (denied >= 0)
+        child_fail (report, STEP_EXEC, EACCES, denied);
+    child_fail (report, STEP_EXEC, ENOENT, -1);
+}
+
+/* ---- stage 3: the outcome ------------------------------------------------- */
+
+static void explain (const launch_t *l, const child_report_t *r, verdict_t *v)
+{
+    const exec_spec_t *spec = l->spec;
+    const char *path = r->path >= 0 && (size_t) r->path < l->n_paths
+                     ? l->paths[r->path] : spec->file;
+    static const char *const setup[] = {
+        [STEP_SESSION] = "a new session (setsid)",
+        [STEP_TTY]     = "the terminal as controlling terminal (TIOCSCTTY)",
+        [STEP_STDIO]   = "stdio (dup2)",
+    };
+    static const char *const user_step[] = {
+        [STEP_GROUPS] = "setgroups", [STEP_GID] = "setgid", [STEP_UID] = "setuid",
+    };
+    switch (r->step) {
+    case STEP_SESSION: case STEP_TTY: case STEP_STDIO:
+        fail (v, EXEC_ERR_SYSTEM, "cannot set up %s for %s: %s",
+              setup[r->step], spec->file, strerror (r->err));
+        break;
+    case STEP_GROUPS: case STEP_GID: case STEP_UID:
+        fail (v, EXEC_ERR_USER, "cannot run %s as uid %u gid %u: %s: %s", spec->file,
+              (unsigned) spec->uid, (unsigned) spec->gid, user_step[r->step], strerror (r->err));
+        break;
+    case STEP_CWD:
+        fail (v, EXEC_ERR_CWD, "cannot enter working directory %s: %s", spec->cwd,
+              strerror (r->err));
+        break;
+    case STEP_EXEC:
+        if (r->err == ENOENT || r->err == ENOTDIR) {
+            if (strchr (spec->file, '/'))
+                fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s", spec->file);
+            else
+                fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s (PATH %s)",
+                      spec->file, search_path (spec));
+        }
+        else if (r->err == EACCES || r->err == EPERM)
+            fail (v, EXEC_ERR_DENIED, "permission denied: %s", path);
+        else
+            fail (v, EXEC_ERR_SYSTEM, "cannot run %s: %s", path, strerror (r->err));
+        break;
+    default:
+        fail (v, EXEC_ERR_SYSTEM, "cannot run %s: the child failed at step %d: %s",
+              spec->file, r->step, strerror (r->err));
+    }
+}
+
+/* ---- exec_start ----------------------------------------------------------- */
+
+exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t errlen)
+{
+    exec_err_t ignored;
+    verdict_t v = { .code = code ? code : &ignored, .msg = err, .size = errlen };
+    *v.code = EXEC_OK;
+    if (errlen)
+        err[0] = '\0';
+
+    static char *const no_env[] = { NULL };
+    char *argv_default[] = { (char *) spec->file, NULL };
+    launch_t l = {
+        .spec = spec,
+        .argv = spec->argv ? spec->argv : argv_default,
+        .envp = spec->envp ? spec->envp : no_env,
+        .in = -1, .out = -1, .err = -1, .report = -1,
+    };
+    int report_r = -1;
+    exec_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        fail (&v, EXEC_ERR_SYSTEM, "out of memory");
+        return NULL;
+    }
+    self->pid = -1;
+    self->pty = spec->pty;
+    self->fd_in = self->fd_out = self->fd_err = -1;
+
+    if (prepare_user (&l, &v) < 0 || prepare_program (&l, &v) < 0)
+        goto failed;
+    if ((spec->pty ? open_pty (self, &l, &v) : open_pipes (self, &l, &v)) < 0)
+        goto failed;
+    int report[2];
+    if (pipe2 (report, O_CLOEXEC) < 0) {
+        fail (&v, EXEC_ERR_SYSTEM, "cannot make a pipe: %s", strerror (errno));
+        goto failed;
+    }
+    report_r = report[0];
+    l.report = report[1];
+    struct rlimit lim;
+    l.max_fd = getrlimit (RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < INT_MAX
+             ? (int) lim.rlim_cur : 65536;
+
+    /* Block every signal across fork, so that none of the agent's
+       handlers runs in the child before it resets them. */
+    sigset_t all, old;
+    sigfillset (&all);
+    sigprocmask (SIG_SETMASK, &all, &old);
+    self->pid = fork ();
+    int fork_errno = errno;
+    if (self->pid == 0)
+        child (&l);
+    sigprocmask (SIG_SETMASK, &old, NULL);
+    if (self->pid < 0) {
+        fail (&v, EXEC_ERR_SYSTEM, "cannot fork for %s: %s", spec->file, strerror (fork_errno));
+        goto failed;
+    }
+
+    /* Close our copies of the child's ends, now: the report pipe reads end
+       of file only once no process holds its write end, and later the
+       job's output ends only when the job closes its own. */
+    close_fd (&l.report);
+    if (l.err != l.in)
+        close_fd (&l.err);
+    if (l.out != l.in)
+        close_fd (&l.out);
+    close_fd (&l.in);
+
+    child_report_t r;
+    ssize_t n;
+    do
+        n = read (report_r, &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+    if (n != 0) {
+        if (n == (ssize_t) sizeof r)
+            explain (&l, &r, &v);
+        else
+            fail (&v, EXEC_ERR_SYSTEM, "cannot run %s: no word from the child: %s",
+                  spec->file, n < 0 ? strerror (errno) : "short report");
+        /* The child has exited or is about to (_exit right after its
+           report); this wait is short. */
+        kill (self->pid, SIGKILL);
+        while (waitpid (self->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        self->pid = -1;
+        goto failed;
+    }
+    close_fd (&report_r);
+    free_paths (&l);
+    free (l.groups);
+    return self;
+
+failed:
+    close_fd (&report_r);
+    close_fd (&l.report);
+    if (l.err != l.in)
+        close_fd (&l.err);
+    if (l.out != l.in)
+        close_fd (&l.out);
+    close_fd (&l.in);
+    free_paths (&l);
+    free (l.groups);
+    exec_destroy (&self);
+    return NULL;
+}
+
+/* ---- the running job ------------------------------------------------------ */
+
+void exec_destroy (exec_t **self_p)
+{
+    exec_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->pid > 0 && !self->lost) {
+        /* The job's pid is unreaped until here, so its process group can't
+           have been reused: whatever is in it is the job's. */
+        kill (-self->pid, SIGKILL);
+        /* SIGKILL can't be caught; the wait lasts only as long as the
+           kernel takes to end the job (long only for a process stuck in
+           an uninterruptible wait, on a dead NFS server say). */
+        while (waitpid (self->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (self->fd_out != self->fd_in)
+        close_fd (&self->fd_out);
+    close_fd (&self->fd_in);
+    close_fd (&self->fd_err);
+    free (self);
+    *self_p = NULL;
+}
+
+pid_t exec_pid (exec_t *self)
+{
+    return self->pid;
+}
+
+int exec_fd_stdin (exec_t *self)
+{
+    return self->fd_in;
+}
+
+int exec_fd_stdout (exec_t *self)
+{
+    return self->fd_out;
+}
+
+int exec_fd_stderr (exec_t *self)
+{
+    return self->fd_err;
+}
+
+int exec_close_stdin (exec_t *self)
+{
+    if (!self->pty) {
+        close_fd (&self->fd_in);
+        return 0;
+    }
+    /* The master reads and sets the terminal's modes as the slave would. */
+    struct termios t;
+    if (tcgetattr (self->fd_in, &t) < 0)
+        return -1;
+    unsigned char eof = t.c_cc[VEOF];
+    if (eof == _POSIX_VDISABLE)
+        eof = 4;                /* ^D, the usual */
+    ssize_t n = write (self->fd_in, &eof, 1);
+    return n == 1 ? 0 : -1;
+}
+
+int exec_winsize (exec_t *self, uint16_t rows, uint16_t cols)
+{
+    if (!self->pty) {
+        errno = ENOTTY;
+        return -1;
+    }
+    struct winsize ws = { .ws_row = rows, .ws_col = cols };
+    return ioctl (self->fd_in, TIOCSWINSZ, &ws);
+}
+
+int exec_signal (exec_t *self, int sig)
+{
+    if (self->lost) {
+        errno = ESRCH;
+        return -1;
+    }
+    return kill (-self->pid, sig);
+}
+
+bool exec_poll_exit (exec_t *self, exec_status_t *status)
+{
+    if (!self->exited) {
+        /* WNOWAIT: learn the status but leave the job a zombie, which
+           keeps its pid, and so its process group id, from reuse. */
+        siginfo_t si;
+        memset (&si, 0, sizeof si);
+        if (waitid (P_PID, (id_t) self->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+            if (errno != ECHILD)
+                return false;   /* EINTR: ask again later */
+            /* Reaped behind our back (waitpid(-1) elsewhere): the status
+               is lost and the pid may be someone else's already. */
+            self->lost = true;
+            self->exited = true;
+            self->status.code = 255;
+        }
+        else if (si.si_pid == 0)
+            return false;       /* still running */
+        else {
+            self->exited = true;
+            if (si.si_code == CLD_EXITED)
+                self->status.code = si.si_status;
+            else {
+                self->status.signal = si.si_status;
+                self->status.core = si.si_code == CLD_DUMPED;
+            }
+        }
+    }
+    if (status)
+        *status = self->status;
+    return true;
+}
+
+int exec_status_code (const exec_status_t *status)
+{
+    return status->signal ? 128 + status->signal : status->code;
+}

@@ -1,0 +1,131 @@
+/*  exec.h -- run one job on this node  (local execution)
+
+    The agent starts a job from an exec_spec_t and gets back an exec_t: a
+    running process with its stdio as non-blocking file descriptors for the
+    agent's poll loop.  The agent does its own read() and write() on them,
+    so it decides when to stop reading (a slow peer) and the job then
+    blocks on a full pipe: flow control costs nothing here.
+
+    What the job gets:
+      - the program, found as execvp(3) would, in the PATH of the spec
+        (not the agent's), with the given argv and the full given envp;
+      - its working directory, its umask and its user: a job runs as the
+        agent's own user, or, when the agent runs as root, as any user the
+        spec names (supplementary groups included);
+      - a session and process group of its own, led by the job, so a signal
+        reaches everything it started (exec_signal) and nothing else;
+      - stdin, stdout and stderr as three pipes, or one pseudo-terminal
+        that is its controlling terminal;
+      - default signal dispositions, an empty signal mask and no file
+        descriptor beyond 0, 1 and 2, whatever the agent holds.
+
+    exec_start returns only once the program is running, or with the reason
+    it could not be: the child reports a failed chdir or execve back through
+    a close-on-exec pipe, so "not found" is told from "permission denied"
+    and from a bad directory before the caller answers its client.
+
+    The job's pid stays reserved until exec_destroy: its exit is read
+    without reaping it (waitid WNOWAIT), so its process group can't be
+    reused by a stranger while exec_signal or exec_destroy may still aim at
+    it.  The caller must therefore not reap children with waitpid(-1). */
+#ifndef GL_EXEC_H
+#define GL_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum {
+    EXEC_OK = 0,
+    EXEC_ERR_NOT_FOUND,     /* no such program (in any PATH directory) */
+    EXEC_ERR_DENIED,        /* the program is there but may not be run */
+    EXEC_ERR_CWD,           /* the working directory can't be entered */
+    EXEC_ERR_USER,          /* not allowed, or unable, to run as that user */
+    EXEC_ERR_SYSTEM         /* anything else: fork, pipes, pty, execve's
+                               other errors ("Exec format error", ...) */
+} exec_err_t;
+
+typedef struct {
+    const char  *file;      /* a path when it holds a '/', else a name to
+                               look up in path */
+    char *const *argv;      /* NULL-terminated; NULL means { file, NULL } */
+    char *const *envp;      /* the whole environment; NULL means empty */
+    const char  *path;      /* where to look file up; NULL: the PATH in
+                               envp, or EXEC_DEFAULT_PATH without one */
+    const char  *cwd;       /* NULL: stay in the agent's directory */
+    mode_t       umask;
+    uid_t        uid;       /* the caller's own, unless the caller is root */
+    gid_t        gid;
+    bool         pty;       /* a pseudo-terminal instead of three pipes */
+    uint16_t     rows;      /* its window size; 0 means 24 x 80 */
+    uint16_t     cols;
+} exec_spec_t;
+
+#define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+/* A spec with no program yet: the caller's uid and gid, umask 022, pipes,
+   24 x 80 should a pty be asked for. */
+void exec_spec_init (exec_spec_t *spec);
+
+typedef struct exec_t exec_t;
+
+/* Start the job.  Returns it running, or NULL with *code (may be NULL)
+   set and a message in err naming the program, directory or user at
+   fault, e.g. "program not found: fortune (PATH /usr/bin:/bin)".  Waits
+   for the child's execve, no longer: the time it takes to load a program. */
+exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t errlen);
+
+/* Kill whatever is left in the job's process group with SIGKILL, reap the
+   job and close its descriptors.  Waits only for the kernel to end the
+   job, which is quick unless a process of it is stuck in the kernel (an
+   unreachable NFS server, say). */
+void exec_destroy (exec_t **self_p);
+
+pid_t exec_pid (exec_t *self);
+
+/* The caller's ends, non-blocking and close-on-exec; they belong to the
+   exec_t, never close them.  With a pty, stdin and stdout are both the
+   master and stderr is -1 (the job's stderr goes to its terminal).
+   End of output: read() returns 0 on a pipe once the job and everything
+   it started have closed it; a pty master fails with EIO instead once
+   every process has closed the terminal, after what they wrote is read.
+   exec_fd_stdin is -1 once exec_close_stdin closed a pipe. */
+int exec_fd_stdin (exec_t *self);
+int exec_fd_stdout (exec_t *self);
+int exec_fd_stderr (exec_t *self);
+
+/* End the job's input.  Pipes: closes stdin, so the job reads end of file
+   (later calls do nothing).  Pty: writes the terminal's end-of-file
+   character (VEOF, usually ^D); a program reading lines sees end of file
+   when it comes at the start of a line, while after a partial line it
+   only ends that line, so a caller that did not last write a newline
+   calls this twice.  Returns 0, or -1 with errno (EAGAIN: the terminal's
+   input is full, call again when the master is writable). */
+int exec_close_stdin (exec_t *self);
+
+/* Set the terminal's window size; the kernel sends SIGWINCH to the job's
+   foreground process group when it changes.  Returns 0, or -1 with errno
+   (ENOTTY for a job on pipes). */
+int exec_winsize (exec_t *self, uint16_t rows, uint16_t cols);
+
+/* Send sig to every process in the job's process group.  Returns 0, or -1
+   with errno (ESRCH: nobody left in the group). */
+int exec_signal (exec_t *self, int sig);
+
+typedef struct {
+    int  code;              /* exit code, when signal is 0 */
+    int  signal;            /* the signal that killed the job, or 0 */
+    bool core;              /* and it dumped core */
+} exec_status_t;
+
+/* Never blocks.  True once the job has ended, with status filled (status
+   may be NULL); it then stays true with the same status.  Should the job
+   have been reaped elsewhere, against the rule above, its status is lost:
+   it reads as exit code 255. */
+bool exec_poll_exit (exec_t *self, exec_status_t *status);
+
+/* The status as a shell reports it: the exit code, or 128 + the signal. */
+int exec_status_code (const exec_status_t *status);
+
+#endif

@@ -1,0 +1,617 @@
+/*  test_exec.c -- local execution with real programs: stdio through pipes
+    and a pty, exit codes and signals, whole process groups killed, the
+    errors told apart, and what a job must not inherit from the agent (its
+    descriptors, its blocked and ignored signals).  Run as root it also
+    runs a job as nobody, and checks that nobody can't run one as root. */
+
+#include "exec.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEADLINE_MS 3000        /* for any one job */
+
+static char *env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "FOO=bar baz", NULL };
+static char dir[] = "/tmp/test_exec-XXXXXX";
+
+/* ---- helpers -------------------------------------------------------------- */
+
+typedef struct {
+    char  *data;
+    size_t len;
+    size_t cap;
+} buf_t;
+
+static void buf_add (buf_t *b, const char *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        b->cap = (b->len + len + 1) * 2;
+        b->data = realloc (b->data, b->cap);
+        if (!b->data)
+            abort ();
+    }
+    memcpy (b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';     /* so text can be compared as a string */
+}
+
+static void buf_free (buf_t *b)
+{
+    free (b->data);
+    memset (b, 0, sizeof *b);
+}
+
+static long long now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static exec_spec_t spec_for (char *const *argv)
+{
+    exec_spec_t spec;
+    exec_spec_init (&spec);
+    spec.file = argv[0];
+    spec.argv = argv;
+    spec.envp = env;
+    return spec;
+}
+
+static exec_t *start (const exec_spec_t *spec)
+{
+    char err[256];
+    exec_t *job = exec_start (spec, NULL, err, sizeof err);
+    if (!job)
+        fprintf (stderr, "exec_start %s: %s\n", spec->file, err);
+    return job;
+}
+
+/* Reads what fd has; false once it has ended (a pty master says EIO). */
+static bool drain (int fd, buf_t *b)
+{
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read (fd, chunk, sizeof chunk);
+        if (n > 0)
+            buf_add (b, chunk, (size_t) n);
+        else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return true;
+        else
+            return false;
+    }
+}
+
+/* The agent's poll loop in small: feeds in (then ends stdin when
+   close_in), collects stdout and stderr until both end and the job has
+   exited.  Returns 0, or -1 when the job overruns DEADLINE_MS. */
+static int run (exec_t *job, const char *in, size_t in_len, bool close_in,
+                buf_t *out, buf_t *err, exec_status_t *status)
+{
+    long long deadline = now_ms () + DEADLINE_MS;
+    int fd_in = exec_fd_stdin (job), fd_out = exec_fd_stdout (job), fd_err = exec_fd_stderr (job);
+    size_t off = 0;
+    bool exited = false;
+    if (off == in_len) {
+        if (close_in)
+            exec_close_stdin (job);
+        fd_in = -1;
+    }
+    while (fd_out >= 0 || fd_err >= 0 || !exited) {
+        struct pollfd p[3];
+        nfds_t n = 0;
+        if (fd_in >= 0)
+            p[n++] = (struct pollfd) { .fd = fd_in, .events = POLLOUT };
+        if (fd_out >= 0)
+            p[n++] = (struct pollfd) { .fd = fd_out, .events = POLLIN };
+        if (fd_err >= 0)
+            p[n++] = (struct pollfd) { .fd = fd_err, .events = POLLIN };
+        poll (p, n, 5);
+        for (nfds_t i = 0; i < n; i++) {
+            if (!p[i].revents)
+                continue;
+            if (p[i].events == POLLOUT) {
+                size_t want = in_len - off < 65536 ? in_len - off : 65536;
+                ssize_t w = write (fd_in, in + off, want);
+                if (w > 0)
+                    off += (size_t) w;
+                else if (errno != EAGAIN && errno != EINTR)
+                    fd_in = -1;         /* EPIPE: the job stopped reading */
+                if (off == in_len) {
+                    if (close_in)
+                        exec_close_stdin (job);
+                    fd_in = -1;
+                }
+            }
+            else if (p[i].fd == fd_out && !drain (fd_out, out))
+                fd_out = -1;
+            else if (p[i].fd == fd_err && !drain (fd_err, err))
+                fd_err = -1;
+        }
+        if (!exited)
+            exited = exec_poll_exit (job, status);
+        if (now_ms () > deadline)
+            return -1;
+    }
+    return 0;
+}
+
+/* Runs argv to completion with no input; out and err (may be NULL) get
+   its output.  Returns the shell's view of its status, or -1. */
+static int run_spec (const exec_spec_t *spec, buf_t *out, buf_t *err)
+{
+    buf_t o = { 0 }, e = { 0 };
+    exec_status_t st;
+    exec_t *job = start (spec);
+    int rc = -1;
+    if (job && run (job, "", 0, true, out ? out : &o, err ? err : &e, &st) == 0)
+        rc = exec_status_code (&st);
+    exec_destroy (&job);
+    buf_free (&o);
+    buf_free (&e);
+    return rc;
+}
+
+static int run_argv (char *const *argv, buf_t *out, buf_t *err)
+{
+    exec_spec_t spec = spec_for (argv);
+    return run_spec (&spec, out, err);
+}
+
+static bool wait_exit (exec_t *job, exec_status_t *st)
+{
+    long long deadline = now_ms () + DEADLINE_MS;
+    while (!exec_poll_exit (job, st)) {
+        if (now_ms () > deadline)
+            return false;
+        usleep (1000);
+    }
+    return true;
+}
+
+/* Alive: the process exists and is no zombie (an orphan's zombie may wait
+   long for a reaper in a container). */
+static bool alive (pid_t pid)
+{
+    char path[64], stat[256];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read (fd, stat, sizeof stat - 1);
+    close (fd);
+    if (n <= 0)
+        return false;
+    stat[n] = '\0';
+    char *paren = strrchr (stat, ')');
+    return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+static bool gone_soon (pid_t pid)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (!alive (pid))
+            return true;
+        usleep (1000);
+    }
+    return false;
+}
+
+/* Reads the job's stdout up to its first newline: the pid it printed. */
+static pid_t read_pid (exec_t *job)
+{
+    buf_t b = { 0 };
+    long long deadline = now_ms () + DEADLINE_MS;
+    while (!memchr (b.data ? b.data : "", '\n', b.len) && now_ms () < deadline) {
+        struct pollfd p = { .fd = exec_fd_stdout (job), .events = POLLIN };
+        poll (&p, 1, 10);
+        drain (p.fd, &b);
+    }
+    pid_t pid = b.data ? (pid_t) atoi (b.data) : 0;
+    buf_free (&b);
+    return pid;
+}
+
+/* ---- pipes ---------------------------------------------------------------- */
+
+static void test_stdio (void)
+{
+    buf_t out = { 0 }, err = { 0 };
+    CHECK_EQ (run_argv ((char *[]) { "sh", "-c", "echo out; echo err >&2; echo out2", NULL },
+                        &out, &err), 0);
+    CHECK (out.data && strcmp (out.data, "out\nout2\n") == 0);
+    CHECK (err.data && strcmp (err.data, "err\n") == 0);
+    buf_free (&out);
+    buf_free (&err);
+
+    /* A megabyte of every byte value through cat, both ways at once:
+       neither side may wait for the other to finish. */
+    size_t len = 1 << 20;
+    char *data = malloc (len);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1103515245 + 12345;
+        data[i] = (char) (x >> 16);
+    }
+    exec_t *job = start (&(exec_spec_t) { .file = "cat", .envp = env,
+                                          .uid = geteuid (), .gid = getegid () });
+    CHECK (job != NULL);
+    if (job) {
+        exec_status_t st = { .code = -1 };
+        CHECK_EQ (run (job, data, len, true, &out, &err, &st), 0);
+        CHECK_EQ (out.len, len);
+        CHECK (out.len == len && memcmp (out.data, data, len) == 0);
+        CHECK_EQ (err.len, 0);
+        CHECK_EQ (st.code, 0);
+        exec_destroy (&job);
+        CHECK (job == NULL);
+    }
+    free (data);
+    buf_free (&out);
+    buf_free (&err);
+
+    /* End of input reaches the job: cat waits for it, then exits. */
+    job = start (&(exec_spec_t) { .file = "cat", .envp = env,
+                                  .uid = geteuid (), .gid = getegid () });
+    CHECK (job != NULL);
+    if (job) {
+        exec_status_t st;
+        usleep (20000);
+        CHECK (!exec_poll_exit (job, &st));
+        CHECK_EQ (exec_close_stdin (job), 0);
+        CHECK_EQ (exec_fd_stdin (job), -1);
+        CHECK_EQ (exec_close_stdin (job), 0);   /* again: nothing to do */
+        CHECK (wait_exit (job, &st));
+        CHECK_EQ (st.code, 0);
+        CHECK_EQ (exec_winsize (job, 10, 10), -1);   /* no terminal */
+        CHECK_EQ (errno, ENOTTY);
+        exec_destroy (&job);
+    }
+}
+
+static void test_status (void)
+{
+    CHECK_EQ (run_argv ((char *[]) { "true", NULL }, NULL, NULL), 0);
+    CHECK_EQ (run_argv ((char *[]) { "false", NULL }, NULL, NULL), 1);
+    CHECK_EQ (run_argv ((char *[]) { "sh", "-c", "exit 42", NULL }, NULL, NULL), 42);
+
+    exec_t *job = start (&(exec_spec_t) { .file = "sleep", .argv = (char *[]) { "sleep", "100", NULL },
+                                          .envp = env, .uid = geteuid (), .gid = getegid () });
+    CHECK (job != NULL);
+    if (job) {
+        CHECK (exec_pid (job) > 0);
+        CHECK_EQ (getpgid (exec_pid (job)), exec_pid (job));   /* leads its group */
+        CHECK_EQ (getsid (exec_pid (job)), exec_pid (job));
+        exec_status_t st;
+        CHECK (!exec_poll_exit (job, &st));
+        CHECK_EQ (exec_signal (job, SIGINT), 0);
+        CHECK (wait_exit (job, &st));
+        CHECK_EQ (st.signal, SIGINT);
+        CHECK (!st.core);
+        CHECK_EQ (exec_status_code (&st), 130);
+        exec_status_t again;
+        CHECK (exec_poll_exit (job, &again) && again.signal == SIGINT);
+        exec_destroy (&job);
+    }
+}
+
+/* A job's children go down with it, by exec_signal and by exec_destroy. */
+static void test_group (void)
+{
+    char *argv[] = { "sh", "-c", "sleep 100 & echo $!; wait", NULL };
+    exec_spec_t spec = spec_for (argv);
+
+    exec_t *job = start (&spec);
+    CHECK (job != NULL);
+    if (job) {
+        pid_t grandchild = read_pid (job);
+        CHECK (grandchild > 0 && alive (grandchild));
+        CHECK_EQ (exec_signal (job, SIGTERM), 0);
+        exec_status_t st;
+        CHECK (wait_exit (job, &st));
+        CHECK_EQ (st.signal, SIGTERM);
+        CHECK (grandchild > 0 && gone_soon (grandchild));
+        exec_destroy (&job);
+    }
+
+    job = start (&spec);
+    CHECK (job != NULL);
+    if (job) {
+        pid_t child = exec_pid (job);
+        pid_t grandchild = read_pid (job);
+        CHECK (grandchild > 0 && alive (grandchild));
+        exec_destroy (&job);
+        CHECK (!alive (child));
+        CHECK (grandchild > 0 && gone_soon (grandchild));
+    }
+}
+
+static void expect_error (exec_spec_t *spec, exec_err_t want, const char *in_message)
+{
+    exec_err_t code = EXEC_OK;
+    char err[256] = "";
+    exec_t *job = exec_start (spec, &code, err, sizeof err);
+    CHECK (job == NULL);
+    CHECK_EQ (code, want);
+    CHECK (strstr (err, in_message) != NULL);
+    if (!strstr (err, in_message))
+        fprintf (stderr, "  message: %s\n", err);
+    exec_destroy (&job);
+}
+
+static void test_errors (void)
+{
+    char script[64], true_copy[64];
+    snprintf (script, sizeof script, "%s/script", dir);
+    snprintf (true_copy, sizeof true_copy, "%s/true", dir);
+    int fd = open (script, O_WRONLY | O_CREAT | O_TRUNC, 0644);   /* not executable */
+    CHECK (fd >= 0 && write (fd, "#!/bin/sh\n", 10) == 10);
+    close (fd);
+    CHECK (link (script, true_copy) == 0);
+
+    exec_spec_t spec = spec_for ((char *[]) { "glunix-no-such-program", NULL });
+    expect_error (&spec, EXEC_ERR_NOT_FOUND, "program not found: glunix-no-such-program (PATH /usr");
+    spec.file = "/nonexistent/prog";
+    expect_error (&spec, EXEC_ERR_NOT_FOUND, "program not found: /nonexistent/prog");
+    spec.file = "";
+    expect_error (&spec, EXEC_ERR_NOT_FOUND, "no program");
+    spec.file = script;
+    expect_error (&spec, EXEC_ERR_DENIED, script);
+    spec.file = "true";
+    spec.path = dir;
+    expect_error (&spec, EXEC_ERR_DENIED, true_copy);
+    spec.file = "sh";
+    spec.path = NULL;
+    spec.cwd = "/nonexistent-dir";
+    expect_error (&spec, EXEC_ERR_CWD, "/nonexistent-dir");
+    spec.cwd = script;
+    expect_error (&spec, EXEC_ERR_CWD, "Not a directory");
+    spec.cwd = NULL;
+    spec.uid = 12345;
+    spec.gid = 12345;
+    if (geteuid () == 0)
+        expect_error (&spec, EXEC_ERR_USER, "uid 12345: no such user");
+    else
+        expect_error (&spec, EXEC_ERR_USER, "only root");
+
+    /* A program we may not run is passed over for a later one we may. */
+    spec = spec_for ((char *[]) { "true", NULL });
+    char path[128];
+    snprintf (path, sizeof path, "%s:/usr/bin:/bin", dir);
+    spec.path = path;
+    CHECK_EQ (run_spec (&spec, NULL, NULL), 0);
+
+    /* Failed starts leave no zombie behind. */
+    CHECK (waitpid (-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    unlink (true_copy);
+    unlink (script);
+}
+
+/* What travels, and what must not leak from the agent. */
+static void test_inheritance (void)
+{
+    buf_t out = { 0 };
+    exec_spec_t spec = spec_for ((char *[]) { "sh", "-c", "echo $FOO; pwd; umask", NULL });
+    spec.cwd = dir;
+    spec.umask = 027;
+    CHECK_EQ (run_spec (&spec, &out, NULL), 0);
+    char want[128];
+    snprintf (want, sizeof want, "bar baz\n%s\n0027\n", dir);
+    CHECK (out.data && strcmp (out.data, want) == 0);
+    buf_free (&out);
+
+    /* Descriptors the agent opened without O_CLOEXEC, as sockets from
+       libraries may be, stay out of the job. */
+    int leak = open ("/dev/null", O_RDONLY);
+    int pair[2] = { -1, -1 };
+    CHECK (leak >= 0 && socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    CHECK_EQ (run_argv ((char *[]) { "ls", "/proc/self/fd", NULL }, &out, NULL), 0);
+    CHECK (out.data && strcmp (out.data, "0\n1\n2\n3\n") == 0);   /* 3: ls's own */
+    if (out.data && strcmp (out.data, "0\n1\n2\n3\n") != 0)
+        fprintf (stderr, "  the job's fds: %s", out.data);
+    buf_free (&out);
+    close (leak);
+    close (pair[0]);
+    close (pair[1]);
+
+    /* main() blocked SIGINT and SIGTERM and ignored SIGPIPE, as the agent
+       does; the job starts with neither. */
+    CHECK_EQ (run_argv ((char *[]) { "grep", "Sig", "/proc/self/status", NULL }, &out, NULL), 0);
+    CHECK (out.data && strstr (out.data, "SigBlk:\t0000000000000000\n"));
+    CHECK (out.data && strstr (out.data, "SigIgn:\t0000000000000000\n"));
+    buf_free (&out);
+}
+
+/* ---- pty ------------------------------------------------------------------ */
+
+static exec_t *start_pty (char *const *argv, uint16_t rows, uint16_t cols)
+{
+    exec_spec_t spec = spec_for (argv);
+    spec.pty = true;
+    spec.rows = rows;
+    spec.cols = cols;
+    return start (&spec);
+}
+
+/* Reads the master until text shows up; true if it did. */
+static bool expect_output (exec_t *job, buf_t *out, const char *text)
+{
+    long long deadline = now_ms () + DEADLINE_MS;
+    while (!(out->data && strstr (out->data, text)) && now_ms () < deadline) {
+        struct pollfd p = { .fd = exec_fd_stdout (job), .events = POLLIN };
+        poll (&p, 1, 10);
+        drain (p.fd, out);
+    }
+    return out->data && strstr (out->data, text);
+}
+
+static void test_pty (void)
+{
+    buf_t out = { 0 }, err = { 0 };
+    exec_status_t st;
+
+    exec_t *job = start_pty ((char *[]) { "tty", NULL }, 0, 0);
+    CHECK (job != NULL);
+    if (job) {
+        CHECK_EQ (exec_fd_stdin (job), exec_fd_stdout (job));
+        CHECK_EQ (exec_fd_stderr (job), -1);
+        CHECK_EQ (run (job, "", 0, false, &out, &err, &st), 0);
+        CHECK_EQ (st.code, 0);
+        CHECK (out.data && strncmp (out.data, "/dev/pts/", 9) == 0);
+        exec_destroy (&job);
+    }
+    buf_free (&out);
+
+    job = start_pty ((char *[]) { "stty", "size", NULL }, 33, 101);
+    CHECK (job != NULL);
+    if (job) {
+        CHECK_EQ (run (job, "", 0, false, &out, &err, &st), 0);
+        CHECK (out.data && strcmp (out.data, "33 101\r\n") == 0);
+        exec_destroy (&job);
+    }
+    buf_free (&out);
+
+    job = start_pty ((char *[]) { "sh", "-c", "stty size; read x; stty size", NULL }, 0, 0);
+    CHECK (job != NULL);
+    if (job) {
+        CHECK (expect_output (job, &out, "24 80\r\n"));
+        CHECK_EQ (exec_winsize (job, 50, 132), 0);
+        CHECK_EQ (run (job, "\n", 1, false, &out, &err, &st), 0);
+        CHECK (out.data && strstr (out.data, "50 132\r\n"));
+        exec_destroy (&job);
+    }
+    buf_free (&out);
+
+    /* An interactive cat: the terminal echoes the line, cat repeats it,
+       and the end-of-file character ends it. */
+    job = start_pty ((char *[]) { "cat", NULL }, 0, 0);
+    CHECK (job != NULL);
+    if (job) {
+        CHECK_EQ (write (exec_fd_stdin (job), "hello\n", 6), 6);
+        CHECK (expect_output (job, &out, "hello\r\nhello\r\n"));
+        CHECK (!exec_poll_exit (job, &st));
+        CHECK_EQ (exec_close_stdin (job), 0);
+        CHECK_EQ (run (job, "", 0, false, &out, &err, &st), 0);
+        CHECK_EQ (st.code, 0);
+        CHECK_EQ (st.signal, 0);
+        exec_destroy (&job);
+    }
+    buf_free (&out);
+
+    /* The job is the terminal's foreground group: ^C interrupts it. */
+    job = start_pty ((char *[]) { "cat", NULL }, 0, 0);
+    CHECK (job != NULL);
+    if (job) {
+        CHECK_EQ (write (exec_fd_stdin (job), "\003", 1), 1);
+        CHECK (wait_exit (job, &st));
+        CHECK_EQ (st.signal, SIGINT);
+        exec_destroy (&job);
+    }
+}
+
+/* ---- users ---------------------------------------------------------------- */
+
+static void test_users (void)
+{
+    struct passwd *nobody = getpwnam ("nobody");
+    if (!nobody) {
+        printf ("# no user nobody: skipping the user tests\n");
+        return;
+    }
+    uid_t uid = nobody->pw_uid;
+    gid_t gid = nobody->pw_gid;
+
+    if (geteuid () == 0) {
+        buf_t out = { 0 };
+        exec_spec_t spec = spec_for ((char *[]) { "id", "-u", NULL });
+        spec.uid = uid;
+        spec.gid = gid;
+        CHECK_EQ (run_spec (&spec, &out, NULL), 0);
+        char want[32];
+        snprintf (want, sizeof want, "%u\n", (unsigned) uid);
+        CHECK (out.data && strcmp (out.data, want) == 0);
+        buf_free (&out);
+
+        /* nobody's terminal is nobody's. */
+        spec = spec_for ((char *[]) { "sh", "-c", "stat -c %u $(tty)", NULL });
+        spec.uid = uid;
+        spec.gid = gid;
+        spec.pty = true;
+        CHECK_EQ (run_spec (&spec, &out, NULL), 0);
+        snprintf (want, sizeof want, "%u\r\n", (unsigned) uid);
+        CHECK (out.data && strcmp (out.data, want) == 0);
+        buf_free (&out);
+
+        /* A directory only root may enter is refused to nobody. */
+        spec = spec_for ((char *[]) { "true", NULL });
+        spec.uid = uid;
+        spec.gid = gid;
+        chmod (dir, 0700);
+        spec.cwd = dir;
+        expect_error (&spec, EXEC_ERR_CWD, "Permission denied");
+    }
+
+    /* Not root: only our own uid.  As root, become nobody first. */
+    pid_t pid = fork ();
+    if (pid == 0) {
+        if (geteuid () == 0 && (setgroups (0, NULL) < 0 || setgid (gid) < 0 || setuid (uid) < 0))
+            _exit (10);
+        exec_spec_t spec = spec_for ((char *[]) { "true", NULL });
+        exec_err_t code = EXEC_OK;
+        char err[256];
+        spec.uid = 0;
+        spec.gid = 0;
+        if (exec_start (&spec, &code, err, sizeof err) != NULL)
+            _exit (11);
+        if (code != EXEC_ERR_USER || !strstr (err, "only root"))
+            _exit (12);
+        spec.uid = geteuid ();
+        spec.gid = getegid ();
+        if (run_spec (&spec, NULL, NULL) != 0)
+            _exit (13);
+        _exit (0);
+    }
+    int status = -1;
+    CHECK (pid > 0 && waitpid (pid, &status, 0) == pid);
+    CHECK (WIFEXITED (status));
+    CHECK_EQ (WEXITSTATUS (status), 0);
+}
+
+int main (void)
+{
+    /* Set up as the agent is, so the test sees that jobs don't inherit it. */
+    sigset_t sigs;
+    sigemptyset (&sigs);
+    sigaddset (&sigs, SIGINT);
+    sigaddset (&sigs, SIGTERM);
+    sigprocmask (SIG_BLOCK, &sigs, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    if (!mkdtemp (dir)) {
+        perror ("mkdtemp");
+        return 2;
+    }
+    chmod (dir, 0755);
+
+    test_errors ();
+    test_stdio ();
+    test_status ();
+    test_group ();
+    test_inheritance ();
+    test_pty ();
+    test_users ();
+
+    rmdir (dir);
+    return tap_done ("test_exec");
+}
