@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +14,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CTL_CLIENTS_MAX 64
+#define CTL_CLIENTS_MAX 256
 
 typedef struct {
     int      fd;
-    uint8_t *in;          /* bytes read so far */
+    uint64_t id;
+    bool     stream;      /* past its "stream" request: frames both ways */
+    bool     closing;     /* close once `out` is written */
+    uint8_t *in;          /* bytes read and not yet handled */
     size_t   in_len, in_cap;
-    uint8_t *out;         /* bytes still to write */
-    size_t   out_len, out_off;
+    uint8_t *out;         /* bytes to write, from out_off */
+    size_t   out_len, out_off, out_cap;
 } ctl_client_t;
 
 struct ctl_server_t {
@@ -28,6 +32,10 @@ struct ctl_server_t {
     char           path[sizeof ((struct sockaddr_un *) 0)->sun_path];
     ctl_handler_fn *handler;
     void          *arg;
+    ctl_open_fn   *on_open;
+    ctl_frame_fn  *on_frame;
+    ctl_closed_fn *on_closed;
+    uint64_t       next_id;
     ctl_client_t   clients[CTL_CLIENTS_MAX];
     size_t         n_clients;
 };
@@ -57,6 +65,7 @@ ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *a
     }
     self->handler = handler;
     self->arg = arg;
+    self->next_id = 1;
     snprintf (self->path, sizeof self->path, "%s", path);
     self->fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     /* The caller holds the agent's lock, so a socket file left here belongs
@@ -65,7 +74,7 @@ ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *a
     mode_t old = umask (0177);
     int rc = self->fd < 0 ? -1 : bind (self->fd, (struct sockaddr *) &sa, sizeof sa);
     umask (old);
-    if (rc || listen (self->fd, 16)) {
+    if (rc || listen (self->fd, 64)) {
         snprintf (err, errlen, "%s: %s", path, strerror (errno));
         if (self->fd >= 0)
             close (self->fd);
@@ -75,13 +84,23 @@ ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *a
     return self;
 }
 
+void ctl_server_set_stream (ctl_server_t *self, ctl_open_fn *on_open, ctl_frame_fn *on_frame,
+                            ctl_closed_fn *on_closed)
+{
+    self->on_open = on_open;
+    self->on_frame = on_frame;
+    self->on_closed = on_closed;
+}
+
 static void client_close (ctl_server_t *self, size_t i)
 {
-    ctl_client_t *c = &self->clients[i];
-    close (c->fd);
-    free (c->in);
-    free (c->out);
+    ctl_client_t c = self->clients[i];
     self->clients[i] = self->clients[--self->n_clients];
+    close (c.fd);
+    free (c.in);
+    free (c.out);
+    if (c.stream && self->on_closed)
+        self->on_closed (self->arg, c.id);
 }
 
 void ctl_server_destroy (ctl_server_t **self_p)
@@ -89,6 +108,7 @@ void ctl_server_destroy (ctl_server_t **self_p)
     ctl_server_t *self = *self_p;
     if (!self)
         return;
+    self->on_closed = NULL;     /* the owner is going away too */
     while (self->n_clients)
         client_close (self, 0);
     close (self->fd);
@@ -105,8 +125,12 @@ size_t ctl_server_fds (ctl_server_t *self, int *fds, short *events, size_t cap)
         events[n++] = POLLIN;
     }
     for (size_t i = 0; i < self->n_clients && n < cap; i++) {
-        fds[n] = self->clients[i].fd;
-        events[n++] = self->clients[i].out ? POLLOUT : POLLIN;
+        ctl_client_t *c = &self->clients[i];
+        bool writing = c->out_len > c->out_off;
+        fds[n] = c->fd;
+        /* A request/response client is not read once it has its answer. */
+        events[n++] = (short) ((writing ? POLLOUT : 0)
+                             | ((c->stream || !writing) && !c->closing ? POLLIN : 0));
     }
     return n;
 }
@@ -130,7 +154,7 @@ static void server_accept (ctl_server_t *self)
         close (fd);
         return;
     }
-    self->clients[self->n_clients++] = (ctl_client_t) { .fd = fd };
+    self->clients[self->n_clients++] = (ctl_client_t) { .fd = fd, .id = self->next_id++ };
 }
 
 static void frame_put_len (uint8_t *p, uint32_t n)
@@ -146,15 +170,54 @@ static uint32_t frame_get_len (const uint8_t *p)
     return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
 }
 
-/* A whole request has arrived: answer it. Returns -1 to drop the client. */
-static int client_answer (ctl_server_t *self, ctl_client_t *c, uint32_t len)
+/* Append one frame to a client's output. */
+static int client_queue (ctl_client_t *c, const uint8_t *body, size_t len)
+{
+    if (len > GL_CTL_FRAME_MAX)
+        return -1;
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (c->out_cap - c->out_len < len + 4) {
+        if (c->out_off) {       /* reuse the room already written out */
+            memmove (c->out, c->out + c->out_off, c->out_len - c->out_off);
+            c->out_len -= c->out_off;
+            c->out_off = 0;
+        }
+        size_t cap = c->out_cap ? c->out_cap : 8192;
+        while (cap - c->out_len < len + 4)
+            cap *= 2;
+        uint8_t *out = realloc (c->out, cap);
+        if (!out)
+            return -1;
+        c->out = out;
+        c->out_cap = cap;
+    }
+    frame_put_len (c->out + c->out_len, (uint32_t) len);
+    memcpy (c->out + c->out_len + 4, body, len);
+    c->out_len += len + 4;
+    return 0;
+}
+
+/* A request on a fresh connection: answer it, or turn it into a stream. */
+static int client_request (ctl_server_t *self, ctl_client_t *c, const uint8_t *body, size_t len)
 {
     gl_ctl_req_t req;
     gl_ctl_resp_t resp = { 0 };
     const char *why = NULL;
-    if (gl_ctl_req_decode (c->in + 4, len, &req, &why)) {
+    if (gl_ctl_req_decode (body, len, &req, &why)) {
         resp.code = 2;
         resp.text = strdup (why ? why : "malformed request");
+    }
+    else if (!strcmp (req.cmd, "stream")) {
+        why = "this agent takes no streams";
+        if (self->on_open && self->on_open (self->arg, c->id, &req, &why) == 0) {
+            c->stream = true;
+            gl_ctl_req_clear (&req);
+            return 0;
+        }
+        resp.code = 2;
+        resp.text = strdup (why);
+        gl_ctl_req_clear (&req);
     }
     else {
         self->handler (self->arg, &req, &resp);
@@ -163,30 +226,57 @@ static int client_answer (ctl_server_t *self, ctl_client_t *c, uint32_t len)
     if (!resp.text)
         resp.text = strdup ("");
     resp.text_len = resp.text ? strlen (resp.text) : 0;
-    uint8_t *body;
-    size_t body_len;
-    int rc = gl_ctl_resp_encode (&resp, &body, &body_len);
+    uint8_t *out;
+    size_t out_len;
+    int rc = gl_ctl_resp_encode (&resp, &out, &out_len);
     gl_ctl_resp_clear (&resp);
     if (rc)
         return -1;
-    c->out = malloc (body_len + 4);
-    if (!c->out) {
-        free (body);
-        return -1;
-    }
-    frame_put_len (c->out, (uint32_t) body_len);
-    memcpy (c->out + 4, body, body_len);
-    free (body);
-    c->out_len = body_len + 4;
-    c->out_off = 0;
-    return 0;
+    rc = client_queue (c, out, out_len);
+    free (out);
+    c->closing = true;          /* one request per connection */
+    return rc;
 }
 
-static int client_read (ctl_server_t *self, ctl_client_t *c)
+/* Handle every whole frame read so far.  -1 drops the client. */
+static int client_frames (ctl_server_t *self, size_t i)
 {
-    if (c->in_cap - c->in_len < 4096) {
-        size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
-        if (cap > GL_CTL_FRAME_MAX + 4)
+    size_t used = 0;
+    int rc = 0;
+    uint64_t id = self->clients[i].id;
+    while (rc == 0) {
+        ctl_client_t *c = &self->clients[i];
+        if (c->in_len - used < 4)
+            break;
+        uint32_t len = frame_get_len (c->in + used);
+        if (len > GL_CTL_FRAME_MAX)
+            return -1;
+        if (c->in_len - used < 4 + (size_t) len)
+            break;
+        const uint8_t *body = c->in + used + 4;
+        used += 4 + (size_t) len;
+        if (c->closing)
+            break;
+        if (!c->stream)
+            rc = client_request (self, c, body, len);
+        else
+            rc = self->on_frame (self->arg, id, body, len);
+        /* the callback may have queued to or closed clients: find ours again */
+        if (i >= self->n_clients || self->clients[i].id != id)
+            return 0;
+    }
+    ctl_client_t *c = &self->clients[i];
+    memmove (c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+    return rc;
+}
+
+static int client_read (ctl_server_t *self, size_t i)
+{
+    ctl_client_t *c = &self->clients[i];
+    if (c->in_cap - c->in_len < 65536) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : 65536 * 2;
+        if (cap > 2 * ((size_t) GL_CTL_FRAME_MAX + 4))
             return -1;
         uint8_t *in = realloc (c->in, cap);
         if (!in)
@@ -199,14 +289,7 @@ static int client_read (ctl_server_t *self, ctl_client_t *c)
         return -1;
     if (n > 0)
         c->in_len += (size_t) n;
-    if (c->in_len < 4)
-        return 0;
-    uint32_t len = frame_get_len (c->in);
-    if (len > GL_CTL_FRAME_MAX)
-        return -1;
-    if (c->in_len < 4 + (size_t) len)
-        return 0;
-    return client_answer (self, c, len);
+    return client_frames (self, i);
 }
 
 static int client_write (ctl_client_t *c)
@@ -215,8 +298,15 @@ static int client_write (ctl_client_t *c)
     if (n < 0)
         return errno == EAGAIN || errno == EINTR ? 0 : -1;
     c->out_off += (size_t) n;
-    /* One request per connection: once answered, we are done with it. */
-    return c->out_off == c->out_len ? -1 : 0;
+    return c->out_off == c->out_len && c->closing ? -1 : 0;
+}
+
+static size_t client_find (ctl_server_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->n_clients; i++)
+        if (self->clients[i].id == id)
+            return i;
+    return SIZE_MAX;
 }
 
 void ctl_server_ready (ctl_server_t *self, int fd, short revents)
@@ -229,15 +319,44 @@ void ctl_server_ready (ctl_server_t *self, int fd, short revents)
         ctl_client_t *c = &self->clients[i];
         if (c->fd != fd)
             continue;
-        int rc;
-        if (c->out)
-            rc = (revents & (POLLOUT | POLLERR | POLLHUP)) ? client_write (c) : 0;
-        else
-            rc = (revents & (POLLIN | POLLERR | POLLHUP)) ? client_read (self, c) : 0;
-        if (rc)
-            client_close (self, i);
+        uint64_t id = c->id;
+        int rc = 0;
+        if ((revents & POLLOUT) && c->out_len > c->out_off)
+            rc = client_write (c);
+        if (rc == 0 && (revents & (POLLIN | POLLERR | POLLHUP)))
+            rc = client_read (self, i);
+        if (rc) {
+            size_t j = client_find (self, id);
+            if (j != SIZE_MAX)
+                client_close (self, j);
+        }
         return;
     }
+}
+
+int ctl_server_send (ctl_server_t *self, uint64_t conn, const uint8_t *frame, size_t len)
+{
+    size_t i = client_find (self, conn);
+    if (i == SIZE_MAX || !self->clients[i].stream || self->clients[i].closing)
+        return -1;
+    return client_queue (&self->clients[i], frame, len);
+}
+
+void ctl_server_close (ctl_server_t *self, uint64_t conn)
+{
+    size_t i = client_find (self, conn);
+    if (i == SIZE_MAX)
+        return;
+    ctl_client_t *c = &self->clients[i];
+    c->closing = true;
+    if (c->out_len == c->out_off)
+        client_close (self, i);
+}
+
+long ctl_server_pending (ctl_server_t *self, uint64_t conn)
+{
+    size_t i = client_find (self, conn);
+    return i == SIZE_MAX ? -1 : (long) (self->clients[i].out_len - self->clients[i].out_off);
 }
 
 /* ---- client ---------------------------------------------------------------- */
@@ -274,8 +393,7 @@ static int io_all (int fd, uint8_t *buf, size_t len, bool writing, const struct 
     return 0;
 }
 
-int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp,
-              int timeout_ms, char *err, size_t errlen)
+int ctl_connect (const char *path, char *err, size_t errlen)
 {
     struct sockaddr_un sa;
     if (make_addr (path, &sa, err, errlen))
@@ -288,6 +406,61 @@ int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp,
             close (fd);
         return -1;
     }
+    return fd;
+}
+
+static int rw_all (int fd, uint8_t *buf, size_t len, bool writing)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
+        if (n == 0)
+            return -1;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                struct pollfd p = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
+                poll (&p, 1, -1);
+                continue;
+            }
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    return 0;
+}
+
+uint8_t *ctl_frame_read (int fd, size_t *len)
+{
+    uint8_t hdr[4];
+    if (rw_all (fd, hdr, 4, false))
+        return NULL;
+    uint32_t n = frame_get_len (hdr);
+    uint8_t *body = n <= GL_CTL_FRAME_MAX ? malloc (n ? n : 1) : NULL;
+    if (!body || rw_all (fd, body, n, false)) {
+        free (body);
+        return NULL;
+    }
+    *len = n;
+    return body;
+}
+
+int ctl_frame_write (int fd, const uint8_t *frame, size_t len)
+{
+    uint8_t hdr[4];
+    if (len > GL_CTL_FRAME_MAX)
+        return -1;
+    frame_put_len (hdr, (uint32_t) len);
+    return rw_all (fd, hdr, 4, true) || rw_all (fd, (uint8_t *) frame, len, true) ? -1 : 0;
+}
+
+int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp,
+              int timeout_ms, char *err, size_t errlen)
+{
+    int fd = ctl_connect (path, err, errlen);
+    if (fd < 0)
+        return -1;
     fcntl (fd, F_SETFL, O_NONBLOCK);
     struct timespec deadline;
     clock_gettime (CLOCK_MONOTONIC, &deadline);

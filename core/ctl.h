@@ -12,6 +12,7 @@
 
 #include "wire.h"
 #include <stddef.h>
+#include <stdint.h>
 
 #define GL_CTL_FRAME_MAX (16u << 20)
 
@@ -22,12 +23,38 @@ typedef void (ctl_handler_fn) (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t
 
 ctl_server_t *ctl_server_new (const char *socket_path, ctl_handler_fn *handler, void *arg,
                               char *err, size_t errlen);
+
+/* Streams: a client whose request is "stream" keeps its connection, and
+   frames then flow both ways until either side closes (glx uses this for
+   a job's stdio).  on_open may refuse (return -1 and set *why); on_frame
+   returning -1 drops the client; on_closed is called once per stream that
+   ends, whoever ended it.  Connection ids are never reused. */
+typedef int  (ctl_open_fn) (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why);
+typedef int  (ctl_frame_fn) (void *arg, uint64_t conn, const uint8_t *frame, size_t len);
+typedef void (ctl_closed_fn) (void *arg, uint64_t conn);
+void ctl_server_set_stream (ctl_server_t *self, ctl_open_fn *on_open, ctl_frame_fn *on_frame,
+                            ctl_closed_fn *on_closed);
+/* Queue a frame to a stream; -1 if it is gone.  The caller bounds what it
+   queues (flow control), so the queue has no limit of its own. */
+int ctl_server_send (ctl_server_t *self, uint64_t conn, const uint8_t *frame, size_t len);
+/* Close a stream once what is queued has been written. */
+void ctl_server_close (ctl_server_t *self, uint64_t conn);
+/* Bytes queued to a stream but not yet written (-1 if it is gone). */
+long ctl_server_pending (ctl_server_t *self, uint64_t conn);
 void ctl_server_destroy (ctl_server_t **self_p);
 
 /* The fds to poll and what for (POLLIN/POLLOUT); at most `cap` of them. */
 size_t ctl_server_fds (ctl_server_t *self, int *fds, short *events, size_t cap);
 /* Call after poll with each fd that had events. */
 void ctl_server_ready (ctl_server_t *self, int fd, short revents);
+
+/* Frames on a connected stream socket, for clients: 4-byte big-endian
+   length then the bytes.  ctl_frame_read returns the frame (malloc'ed) or
+   NULL at end or error; ctl_frame_write returns 0 or -1.  Blocking. */
+uint8_t *ctl_frame_read (int fd, size_t *len);
+int ctl_frame_write (int fd, const uint8_t *frame, size_t len);
+/* Connect to an agent's socket: the fd, or -1 with a message. */
+int ctl_connect (const char *socket_path, char *err, size_t errlen);
 
 /* Client: send one request and wait for the answer (timeout in ms).
    Returns 0, or -1 with a message in err ("no agent at PATH", ...). */
