@@ -4,6 +4,7 @@
 #include "ctl.h"
 #include "ident.h"
 #include "idle.h"
+#include "jobs.h"
 #include "log.h"
 #include "seal.h"
 #include "swim.h"
@@ -25,7 +26,7 @@
 #define LINK_IDLE_MS   300000   /* close a PUSH socket unused this long */
 #define LEAVE_FLUSH_MS 1000     /* how long a leaving agent lets its LEAVE drain */
 #define RECV_BUDGET    512      /* packets handled per loop turn */
-#define POLL_MAX       80
+#define POLL_MAX       1024
 
 typedef struct {
     zsock_t *sock;
@@ -39,6 +40,7 @@ typedef struct {
     swim_t       *swim;
     idle_t       *idle;
     ctl_server_t *ctl;
+    jobs_t       *jobs;
     zsock_t      *in;
     zhashx_t     *links;          /* endpoint -> link_t */
     int           sigfd;
@@ -91,7 +93,8 @@ static link_t *link_get (agent_t *a, const char *endpoint, uint64_t now)
         zsock_t *sock = zsock_new (ZMQ_PUSH);
         if (!sock)
             return NULL;
-        zsock_set_sndhwm (sock, 64);
+        /* room for a few jobs' output windows besides the gossip */
+        zsock_set_sndhwm (sock, 1024);
         zsock_set_linger (sock, 0);
         zsock_set_sndtimeo (sock, 0);
         zsock_set_reconnect_ivl (sock, 100);
@@ -126,16 +129,16 @@ static void links_reap (agent_t *a, uint64_t now)
     zlist_destroy (&stale);
 }
 
-static void send_one (agent_t *a, swim_out_t *out, uint64_t now)
+static void send_msg (agent_t *a, const char *addr, const gl_msg_t *msg, uint64_t now)
 {
     uint8_t *body = NULL, *pkt = NULL;
     size_t body_len, pkt_len;
-    if (gl_msg_encode (&out->msg, &body, &body_len)) {
-        gl_error ("cannot encode %s for %s", gl_msg_type_name (out->msg.type), out->to_addr);
+    if (gl_msg_encode (msg, &body, &body_len)) {
+        gl_error ("cannot encode %s for %s", gl_msg_type_name (msg->type), addr);
         return;
     }
     if (gl_seal_pack (a->seal, gl_wall_ms (), body, body_len, &pkt, &pkt_len) == 0) {
-        link_t *link = link_get (a, out->to_addr, now);
+        link_t *link = link_get (a, addr, now);
         if (link && zmq_send (zsock_resolve (link->sock), pkt, pkt_len, ZMQ_DONTWAIT) >= 0) {
             a->msgs_out++;
             a->bytes_out += pkt_len;
@@ -152,7 +155,7 @@ static void pump (agent_t *a, uint64_t now)
 {
     swim_out_t out;
     while (swim_pop (a->swim, &out)) {
-        send_one (a, &out, now);
+        send_msg (a, out.to_addr, &out.msg, now);
         gl_msg_clear (&out.msg);
     }
     swim_event_t ev;
@@ -162,7 +165,93 @@ static void pump (agent_t *a, uint64_t now)
         gl_log (level, "%s: %s (generation %llu, incarnation %llu%s%s)",
                 swim_event_name (ev.kind), ev.node, (unsigned long long) ev.generation,
                 (unsigned long long) ev.incarnation, ev.from[0] ? ", from " : "", ev.from);
+        if (ev.kind == SWIM_EV_DEAD || ev.kind == SWIM_EV_LEFT)
+            jobs_node_lost (a->jobs, ev.node, now);
     }
+}
+
+/* ---- the job plane: callbacks for jobs.c ------------------------------------------ */
+
+static void job_send_node (void *arg, const char *node, const gl_msg_t *msg)
+{
+    agent_t *a = (agent_t *) arg;
+    swim_member_t m;
+    if (swim_lookup (a->swim, node, &m) && m.addr[0])
+        send_msg (a, m.addr, msg, gl_mono_ms ());
+    else
+        a->send_dropped++;
+}
+
+static int job_send_local (void *arg, uint64_t conn, const gl_msg_t *msg)
+{
+    agent_t *a = (agent_t *) arg;
+    uint8_t *body;
+    size_t len;
+    if (gl_msg_encode (msg, &body, &len))
+        return -1;
+    int rc = ctl_server_send (a->ctl, conn, body, len);
+    free (body);
+    return rc;
+}
+
+static void job_close_local (void *arg, uint64_t conn)
+{
+    ctl_server_close (((agent_t *) arg)->ctl, conn);
+}
+
+static void job_guest (void *arg, int pid, bool started)
+{
+    agent_t *a = (agent_t *) arg;
+    if (started)
+        idle_add_guest (a->idle, pid);
+    else
+        idle_remove_guest (a->idle, pid);
+}
+
+/* glx opens a stream for its job; its frames are job messages. */
+static int stream_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why)
+{
+    agent_t *a = (agent_t *) arg;
+    if (a->leaving) {
+        *why = "this agent is leaving the cluster";
+        return -1;
+    }
+    return 0;
+}
+
+static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t len)
+{
+    agent_t *a = (agent_t *) arg;
+    gl_msg_t msg;
+    const char *why = NULL;
+    if (gl_msg_decode (frame, len, &msg, &why) || msg.type != GL_MSG_JOB) {
+        if (!why)
+            gl_msg_clear (&msg);
+        gl_warning ("local client sent a bad job message: %s", why ? why : "not a job message");
+        return -1;
+    }
+    uint64_t now = gl_mono_ms ();
+    place_cand_t *cands = NULL;
+    size_t n = 0;
+    if (msg.job->type == GL_JOB_RUN) {
+        /* the whole view, as placement candidates */
+        size_t count = swim_count (a->swim);
+        cands = calloc (count ? count : 1, sizeof *cands);
+        swim_member_t m;
+        for (size_t i = 0; cands && swim_member_at (a->swim, i, &m); i++)
+            place_cand_from_member (&cands[n++], &m, now);
+    }
+    jobs_local_msg (a->jobs, conn, msg.job, cands, n, now);
+    free (cands);
+    gl_msg_clear (&msg);
+    return 0;
+}
+
+static void stream_closed (void *arg, uint64_t conn)
+{
+    agent_t *a = (agent_t *) arg;
+    if (a->jobs)
+        jobs_local_closed (a->jobs, conn, gl_mono_ms ());
 }
 
 /* ---- receiving ---------------------------------------------------------------- */
@@ -195,7 +284,10 @@ static void recv_all (agent_t *a, uint64_t now)
             gl_msg_t msg;
             const char *why = NULL;
             if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
-                swim_recv (a->swim, sender, &msg, now);
+                if (msg.type == GL_MSG_JOB)
+                    jobs_node_msg (a->jobs, sender, msg.job, now);
+                else
+                    swim_recv (a->swim, sender, &msg, now);
                 gl_msg_clear (&msg);
             }
             else {
@@ -530,15 +622,21 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     randombytes_buf (&seed, sizeof seed);
     a->swim = swim_new (&sc, conf->name, conf->advertise, gl_ident_generation (a->ident),
                         gl_ident_pubkey (a->ident), &signer, seed, gl_mono_ms ());
-    if (!a->idle || !a->swim) {
+    jobs_io_t io = { a, job_send_node, job_send_local, job_close_local, job_guest };
+    a->jobs = jobs_new (conf->name, gl_ident_generation (a->ident),
+                        (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
+    if (!a->idle || !a->swim || !a->jobs) {
         snprintf (err, errlen, "out of memory");
         return -1;
     }
+    ctl_server_set_stream (a->ctl, stream_open, stream_frame, stream_closed);
     return 0;
 }
 
 static void agent_close (agent_t *a)
 {
+    ctl_server_destroy (&a->ctl);       /* before the jobs its streams feed */
+    jobs_destroy (&a->jobs);
     swim_destroy (&a->swim);
     idle_destroy (&a->idle);
     ctl_server_destroy (&a->ctl);
@@ -568,6 +666,7 @@ static void sample (agent_t *a, uint64_t now)
     if (res.state != a->res.state || !a->next_sample_ms)
         gl_info ("this node is %s: %s", idle_state_name (res.state), idle_reason (a->idle));
     a->res = res;
+    jobs_set_res (a->jobs, &res);
     snprintf (a->res_reason, sizeof a->res_reason, "%s (%s)", idle_state_name (res.state),
               idle_reason (a->idle));
     /* Sample often, speak seldom: only news, or a refresh of the old. */
@@ -636,9 +735,13 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
             links_reap (&a, now);
             a.next_reap_ms = now + 60000;
         }
+        jobs_tick (a.jobs, now);
         pump (&a, now);
 
         uint64_t deadline = swim_next_deadline (a.swim);
+        uint64_t jobs_at = jobs_next_deadline (a.jobs, now);
+        if (jobs_at < deadline)
+            deadline = jobs_at;
         if (a.next_sample_ms < deadline)
             deadline = a.next_sample_ms;
         if (leave_started && a.leave_at_ms < deadline)
@@ -654,6 +757,8 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         items[n++] = (zmq_pollitem_t) { zsock_resolve (a.in), 0, ZMQ_POLLIN, 0 };
         items[n++] = (zmq_pollitem_t) { NULL, a.sigfd, ZMQ_POLLIN, 0 };
         size_t n_ctl = ctl_server_fds (a.ctl, fds, evs, POLL_MAX - n);
+        size_t n_jobs_first = n_ctl;
+        n_ctl += jobs_fds (a.jobs, fds + n_ctl, evs + n_ctl, POLL_MAX - n - n_ctl);
         for (size_t i = 0; i < n_ctl; i++)   /* poll(2) flags are not ZeroMQ's */
             items[n++] = (zmq_pollitem_t) { NULL, fds[i],
                 (short) ((evs[i] & POLLIN ? ZMQ_POLLIN : 0) | (evs[i] & POLLOUT ? ZMQ_POLLOUT : 0)), 0 };
@@ -678,7 +783,10 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
                 if (items[i].revents & ZMQ_POLLIN) re |= POLLIN;
                 if (items[i].revents & ZMQ_POLLOUT) re |= POLLOUT;
                 if (items[i].revents & ZMQ_POLLERR) re |= POLLERR | POLLHUP;
-                ctl_server_ready (a.ctl, items[i].fd, re);
+                if (i < 2 + n_jobs_first)
+                    ctl_server_ready (a.ctl, items[i].fd, re);
+                else
+                    jobs_ready (a.jobs, items[i].fd, re, now);
             }
     }
 

@@ -349,6 +349,7 @@ void ctl_server_close (ctl_server_t *self, uint64_t conn)
         return;
     ctl_client_t *c = &self->clients[i];
     c->closing = true;
+    c->stream = false;          /* the owner knows: no on_closed for it */
     if (c->out_len == c->out_off)
         client_close (self, i);
 }

@@ -27,8 +27,10 @@ ctl_server_t *ctl_server_new (const char *socket_path, ctl_handler_fn *handler, 
 /* Streams: a client whose request is "stream" keeps its connection, and
    frames then flow both ways until either side closes (glx uses this for
    a job's stdio).  on_open may refuse (return -1 and set *why); on_frame
-   returning -1 drops the client; on_closed is called once per stream that
-   ends, whoever ended it.  Connection ids are never reused. */
+   returning -1 drops the client; on_closed is called once for a stream
+   that the client ended or that failed, never for one the owner closed
+   with ctl_server_close (so it never runs inside the owner's own call).
+   Connection ids are never reused. */
 typedef int  (ctl_open_fn) (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why);
 typedef int  (ctl_frame_fn) (void *arg, uint64_t conn, const uint8_t *frame, size_t len);
 typedef void (ctl_closed_fn) (void *arg, uint64_t conn);

@@ -6,7 +6,7 @@
     for; the decoder fills absent fields with zero, so nothing is lost.
 
         message  { 0 version, 1 type, 2 probe_seq, 3 target,
-                   4 target_addr, 5 [update, ...] }
+                   4 target_addr, 5 [update, ...], 6 job }
         update   { 1 kind, 2 node, 3 generation, 4 incarnation, 5 from,
                    6 record }
         record   { 1 kind, 2 origin, 3 generation, 4 seq, 5 time_ms,
@@ -14,8 +14,21 @@
         res      { 1 cores, 2 load1_milli, 3 load_recent_milli,
                    4 owner_load_milli, 5 mem_total_kb, 6 mem_avail_kb,
                    7 owner_idle_s, 8 state }
+        job      { 1 type, 2 gpid, 3 home, 4 node, 5 rank, 6 size, 7 seq,
+                   8 stream, 9 eof, 10 data(bin), 11 credit, 12 code(int),
+                   13 signo(int), 14 core, 15 rows, 16 cols, 17 pid,
+                   18 text, 19 [arg, ...], 20 ["NAME=value", ...], 21 cwd,
+                   22 umask, 23 uid, 24 gid, 25 user, 26 pty, 27 cores,
+                   28 mem_kb, 29 pin, 30 allow_local }
         ctl req  { 0 version, 1 cmd, 2 [arg, ...] }
         ctl resp { 0 version, 1 code, 2 text }
+
+    Booleans are msgpack booleans, written only when true.  An empty
+    string, bin or array decodes as an absent field (a NULL pointer and a
+    zero count), so a job has one encoding.  A GL_MSG_JOB message holds a
+    job and no gossip field; the others never hold a job.  Which job
+    fields each job type needs, and which it may carry, is one table
+    (job_rules) checked by both sides.
 
     Map keys are 0..63, so a 64-bit mask catches duplicates; keys we do
     not know are skipped, so a later version may add fields.
@@ -289,12 +302,21 @@ static bool cstr_ok (const char *s, size_t size)
 typedef enum {
     F_VERSION,      /* GL_PROTO_VERSION, always written, checked on read */
     F_U8,           /* uint8_t, at most `size` */
-    F_U32,
+    F_U32,          /* uint32_t, at most `size` (0: UINT32_MAX) */
     F_U64,
+    F_I32,          /* int32_t, negative or not */
+    F_BOOL,         /* bool, a msgpack boolean */
     F_NAME,         /* char[size], empty or a valid node name */
+    F_GPID,         /* char[size], empty or a valid GPID */
     F_STR,          /* char[size], no NUL inside */
     F_BIN,          /* uint8_t[size], exactly */
+    F_TEXT,         /* char *, owned, at most `size` bytes, no NUL inside */
+    F_BYTES,        /* uint8_t *, owned, at most `size` bytes; the
+                       uint32_t at `count_off` holds the length */
+    F_STRV,         /* char **, owned, at most `size` strings without NUL;
+                       the uint32_t at `count_off` holds the count */
     F_MAP,          /* a nested struct, described by `sub` */
+    F_JOB,          /* gl_msg_t's job, a gl_job_t * */
     F_UPDATES,      /* gl_msg_t's updates array */
 } ftype_t;
 
@@ -306,6 +328,7 @@ typedef struct {
     size_t size;
     const schema_t *sub;
     const char *bad;        /* reason given when the field is malformed */
+    size_t count_off;       /* F_BYTES, F_STRV: where the length lives */
 } field_t;
 
 struct schema_s {
@@ -315,7 +338,9 @@ struct schema_s {
 };
 
 #define FIELD(key, type, st, member, size, sub, bad) \
-    { key, type, offsetof (st, member), size, sub, bad }
+    { key, type, offsetof (st, member), size, sub, bad, 0 }
+#define FIELDN(key, type, st, member, count, size, bad) \
+    { key, type, offsetof (st, member), size, NULL, bad, offsetof (st, count) }
 #define NFIELDS(table) (sizeof (table) / sizeof (table) [0])
 
 static const field_t res_fields [] = {
@@ -353,14 +378,57 @@ static const field_t upd_fields [] = {
 };
 static const schema_t upd_schema = { upd_fields, NFIELDS (upd_fields), "update: not a map" };
 
+/* Job keys, named: job_rules below speaks of them. */
+enum {
+    J_TYPE = 1, J_GPID, J_HOME, J_NODE, J_RANK, J_SIZE, J_SEQ, J_STREAM,
+    J_EOF, J_DATA, J_CREDIT, J_CODE, J_SIGNO, J_CORE, J_ROWS, J_COLS, J_PID,
+    J_TEXT, J_ARGV, J_ENVV, J_CWD, J_UMASK, J_UID, J_GID, J_USER, J_PTY,
+    J_CORES, J_MEM_KB, J_PIN, J_ALLOW_LOCAL, J_KEYS
+};
+
+static const field_t job_fields [] = {
+    FIELD (J_TYPE, F_U8, gl_job_t, type, GL_JOB_LIST_REPLY, NULL, "job type: expected 1..13"),
+    FIELD (J_GPID, F_GPID, gl_job_t, gpid, GL_GPID_MAX + 1, NULL, "job gpid: not a GPID"),
+    FIELD (J_HOME, F_NAME, gl_job_t, home, GL_NAME_MAX + 1, NULL, "job home: not a node name"),
+    FIELD (J_NODE, F_NAME, gl_job_t, node, GL_NAME_MAX + 1, NULL, "job node: not a node name"),
+    FIELD (J_RANK, F_U32, gl_job_t, rank, 0, NULL, "job rank: expected uint32"),
+    FIELD (J_SIZE, F_U32, gl_job_t, size, 0, NULL, "job size: expected uint32"),
+    FIELD (J_SEQ, F_U64, gl_job_t, seq, 0, NULL, "job seq: expected uint64"),
+    FIELD (J_STREAM, F_U8, gl_job_t, stream, 2, NULL, "job stream: expected 0..2"),
+    FIELD (J_EOF, F_BOOL, gl_job_t, eof, 0, NULL, "job eof: expected a boolean"),
+    FIELDN (J_DATA, F_BYTES, gl_job_t, data, len, GL_JOB_DATA_MAX, "job data: expected bin of at most 256 KiB"),
+    FIELD (J_CREDIT, F_U64, gl_job_t, credit, 0, NULL, "job credit: expected uint64"),
+    FIELD (J_CODE, F_I32, gl_job_t, code, 0, NULL, "job code: expected int32"),
+    FIELD (J_SIGNO, F_I32, gl_job_t, signo, 0, NULL, "job signo: expected int32"),
+    FIELD (J_CORE, F_BOOL, gl_job_t, core, 0, NULL, "job core: expected a boolean"),
+    FIELD (J_ROWS, F_U32, gl_job_t, rows, GL_JOB_WIN_MAX, NULL, "job rows: expected 1..65535"),
+    FIELD (J_COLS, F_U32, gl_job_t, cols, GL_JOB_WIN_MAX, NULL, "job cols: expected 1..65535"),
+    FIELD (J_PID, F_U32, gl_job_t, pid, INT32_MAX, NULL, "job pid: expected 1..2^31-1"),
+    FIELD (J_TEXT, F_TEXT, gl_job_t, text, GL_JOB_TEXT_MAX, NULL, "job text: expected a string of at most 4096 bytes without NUL"),
+    FIELDN (J_ARGV, F_STRV, gl_job_t, argv, argc, GL_JOB_ARGS_MAX, "job argv: expected an array of at most 65536 strings without NUL"),
+    FIELDN (J_ENVV, F_STRV, gl_job_t, envv, envc, GL_JOB_ARGS_MAX, "job envv: expected an array of at most 65536 strings without NUL"),
+    FIELD (J_CWD, F_TEXT, gl_job_t, cwd, GL_JOB_PATH_MAX, NULL, "job cwd: expected a string of at most 4096 bytes without NUL"),
+    FIELD (J_UMASK, F_U32, gl_job_t, umask, 0777, NULL, "job umask: expected 0..0777"),
+    FIELD (J_UID, F_U32, gl_job_t, uid, UINT32_MAX - 1, NULL, "job uid: expected 0..2^32-2"),
+    FIELD (J_GID, F_U32, gl_job_t, gid, UINT32_MAX - 1, NULL, "job gid: expected 0..2^32-2"),
+    FIELD (J_USER, F_STR, gl_job_t, user, GL_JOB_USER_MAX + 1, NULL, "job user: expected a string of at most 32 bytes"),
+    FIELD (J_PTY, F_BOOL, gl_job_t, pty, 0, NULL, "job pty: expected a boolean"),
+    FIELD (J_CORES, F_U32, gl_job_t, cores, 0, NULL, "job cores: expected uint32"),
+    FIELD (J_MEM_KB, F_U64, gl_job_t, mem_kb, 0, NULL, "job mem_kb: expected uint64"),
+    FIELD (J_PIN, F_NAME, gl_job_t, pin, GL_NAME_MAX + 1, NULL, "job pin: not a node name"),
+    FIELD (J_ALLOW_LOCAL, F_BOOL, gl_job_t, allow_local, 0, NULL, "job allow_local: expected a boolean"),
+};
+static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
+
 static const field_t msg_fields [] = {
     /* the version has no member of its own; `type` is only a placeholder */
     FIELD (0, F_VERSION, gl_msg_t, type, 0, NULL, "message: unsupported protocol version"),
-    FIELD (1, F_U8, gl_msg_t, type, GL_MSG_GOSSIP, NULL, "message type: expected 1..7"),
+    FIELD (1, F_U8, gl_msg_t, type, GL_MSG_JOB, NULL, "message type: expected 1..7 or 16"),
     FIELD (2, F_U32, gl_msg_t, probe_seq, 0, NULL, "message probe_seq: expected uint32"),
     FIELD (3, F_NAME, gl_msg_t, target, GL_NAME_MAX + 1, NULL, "message target: not a node name"),
     FIELD (4, F_STR, gl_msg_t, target_addr, GL_ADDR_MAX + 1, NULL, "message target_addr: expected a string of at most 255 bytes"),
     FIELD (5, F_UPDATES, gl_msg_t, updates, 0, NULL, "message updates: malformed"),
+    FIELD (6, F_JOB, gl_msg_t, job, 0, NULL, "message job: malformed"),
 };
 static const schema_t msg_schema = { msg_fields, NFIELDS (msg_fields), "message: not a map" };
 
@@ -394,10 +462,140 @@ static int check_update (const gl_update_t *upd, const char **why)
     }
 }
 
+/* Job rules: what each type needs and what else it may carry (see wire.h).
+   Presence is the encoder's: a field is there when it is not zero. */
+
+#define K(key) ((uint64_t) 1 << (key))
+#define ANY_JOB (K (J_HOME) | K (J_NODE) | K (J_RANK) | K (J_SIZE) | K (J_SEQ))
+
+static const struct {
+    uint64_t need, may;
+} job_rules [GL_JOB_LIST_REPLY + 1] = {
+    /* glx sends RUN without a GPID: its home gives it one */
+    [GL_JOB_RUN]        = { K (J_ARGV) | K (J_CWD),
+                            K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER)
+                            | K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES)
+                            | K (J_MEM_KB) | K (J_PIN) | K (J_ALLOW_LOCAL) },
+    [GL_JOB_STARTED]    = { K (J_GPID) | K (J_NODE) | K (J_PID), 0 },
+    [GL_JOB_REFUSED]    = { K (J_GPID) | K (J_TEXT), 0 },
+    [GL_JOB_FAILED]     = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
+    [GL_JOB_DATA]       = { K (J_GPID), K (J_STREAM) | K (J_DATA) | K (J_EOF) },
+    [GL_JOB_CREDIT]     = { K (J_GPID) | K (J_CREDIT), K (J_STREAM) },
+    [GL_JOB_SIGNAL]     = { K (J_GPID) | K (J_SIGNO), 0 },
+    [GL_JOB_WINSIZE]    = { K (J_GPID) | K (J_ROWS) | K (J_COLS), 0 },
+    [GL_JOB_EXIT]       = { K (J_GPID), K (J_CODE) | K (J_SIGNO) | K (J_CORE) },
+    [GL_JOB_KILL]       = { K (J_GPID), K (J_TEXT) },
+    [GL_JOB_PING]       = { 0, K (J_GPID) },
+    [GL_JOB_LIST]       = { 0, 0 },
+    [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) },
+};
+
+/* The reasons, per key, for a field a job type needs and lacks, and for
+   one it should not carry. */
+#define JOB_KEY(key, name) [key] = { "job: " name " missing for this type", \
+                                     "job: " name " does not belong to this type" }
+static const char *const job_key_why [J_KEYS][2] = {
+    JOB_KEY (J_TYPE, "type"), JOB_KEY (J_GPID, "gpid"), JOB_KEY (J_HOME, "home"),
+    JOB_KEY (J_NODE, "node"), JOB_KEY (J_RANK, "rank"), JOB_KEY (J_SIZE, "size"),
+    JOB_KEY (J_SEQ, "seq"), JOB_KEY (J_STREAM, "stream"), JOB_KEY (J_EOF, "eof"),
+    JOB_KEY (J_DATA, "data"), JOB_KEY (J_CREDIT, "credit"), JOB_KEY (J_CODE, "code"),
+    JOB_KEY (J_SIGNO, "signo"), JOB_KEY (J_CORE, "core"), JOB_KEY (J_ROWS, "rows"),
+    JOB_KEY (J_COLS, "cols"), JOB_KEY (J_PID, "pid"), JOB_KEY (J_TEXT, "text"),
+    JOB_KEY (J_ARGV, "argv"), JOB_KEY (J_ENVV, "envv"), JOB_KEY (J_CWD, "cwd"),
+    JOB_KEY (J_UMASK, "umask"), JOB_KEY (J_UID, "uid"), JOB_KEY (J_GID, "gid"),
+    JOB_KEY (J_USER, "user"), JOB_KEY (J_PTY, "pty"), JOB_KEY (J_CORES, "cores"),
+    JOB_KEY (J_MEM_KB, "mem_kb"), JOB_KEY (J_PIN, "pin"),
+    JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
+};
+
+static bool field_present (const field_t *f, const void *base);
+
+/* A string array the encoder may be handed: n non-NULL strings. */
+static bool strv_ok (char *const *v, uint32_t n)
+{
+    if (n > GL_JOB_ARGS_MAX || (n && !v))
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (!v [i])
+            return false;
+    return true;
+}
+
+static int check_job (const gl_job_t *job, const char **why)
+{
+    if (job->type < GL_JOB_RUN || job->type > GL_JOB_LIST_REPLY)
+        return fail (why, "job: unknown type");
+    uint64_t has = 0;
+    for (size_t i = 0; i < NFIELDS (job_fields); i++)
+        if (field_present (&job_fields [i], job))
+            has |= K (job_fields [i].key);
+    uint64_t need = job_rules [job->type].need | K (J_TYPE);
+    uint64_t may = need | job_rules [job->type].may | ANY_JOB;
+    for (unsigned key = 1; key < J_KEYS; key++) {
+        if ((need & K (key)) && !(has & K (key)))
+            return fail (why, job_key_why [key][0]);
+        if ((has & K (key)) && !(may & K (key)))
+            return fail (why, job_key_why [key][1]);
+    }
+    if (!cstr_ok (job->gpid, sizeof job->gpid) || (job->gpid [0] && !gl_gpid_valid (job->gpid)))
+        return fail (why, "job gpid: not a GPID");
+    if (job->size ? job->rank >= job->size : job->rank != 0)
+        return fail (why, "job: rank not below size");
+    if (job->signo < 0 || job->signo > GL_JOB_SIGNO_MAX)
+        return fail (why, "job signo: expected 1..64");
+    if ((job->rows == 0) != (job->cols == 0))
+        return fail (why, "job: rows and cols go together");
+    if (job->text && strlen (job->text) > GL_JOB_TEXT_MAX)
+        return fail (why, "job text: longer than 4096 bytes");
+    switch (job->type) {
+        case GL_JOB_RUN:
+            if (!strv_ok (job->argv, job->argc) || !strv_ok (job->envv, job->envc))
+                return fail (why, "job run: argv or envv malformed");
+            if (job->argv [0][0] == 0)
+                return fail (why, "job run: empty program name");
+            for (uint32_t i = 0; i < job->envc; i++)
+                if (job->envv [i][0] == '=' || !strchr (job->envv [i], '='))
+                    return fail (why, "job run: envv entry not NAME=value");
+            if (job->cwd [0] != '/' || strlen (job->cwd) > GL_JOB_PATH_MAX)
+                return fail (why, "job run: cwd not an absolute path");
+            break;
+        case GL_JOB_DATA:
+            if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
+                return fail (why, "job data: expected bin of at most 256 KiB");
+            if (job->len == 0 && !job->eof)
+                return fail (why, "job data: no bytes and no eof");
+            break;
+        case GL_JOB_FAILED:
+            if (job->code < 0)
+                return fail (why, "job failed: code must be positive");
+            break;
+        case GL_JOB_EXIT:
+            if (job->code < 0 || job->code > 255)
+                return fail (why, "job exit: code expected 0..255");
+            if (job->signo && job->code)
+                return fail (why, "job exit: both a code and a signal");
+            if (job->core && !job->signo)
+                return fail (why, "job exit: core without a signal");
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
 static int check_msg (const gl_msg_t *msg, const char **why)
 {
-    if (msg->type < GL_MSG_PING || msg->type > GL_MSG_GOSSIP)
+    if (msg->type < GL_MSG_PING || (msg->type > GL_MSG_GOSSIP && msg->type != GL_MSG_JOB))
         return fail (why, "message: unknown type");
+    if (msg->type == GL_MSG_JOB) {
+        if (!msg->job)
+            return fail (why, "message: job type without a job");
+        if (msg->probe_seq || msg->target [0] || msg->target_addr [0] || msg->n_updates)
+            return fail (why, "message: job with gossip fields");
+        return check_job (msg->job, why);
+    }
+    if (msg->job)
+        return fail (why, "message: a job in a gossip message");
     bool has_target = cstr_ok (msg->target, sizeof msg->target)
                    && gl_name_valid (msg->target);
     if ((msg->type == GL_MSG_PING || msg->type == GL_MSG_PING_REQ) && !has_target)
@@ -429,9 +627,16 @@ static bool field_present (const field_t *f, const void *base)
         case F_U8:      return *(const uint8_t *) p != 0;
         case F_U32:     return *(const uint32_t *) p != 0;
         case F_U64:     return *(const uint64_t *) p != 0;
+        case F_I32:     return *(const int32_t *) p != 0;
+        case F_BOOL:    return *(const bool *) p;
         case F_NAME:
+        case F_GPID:
         case F_STR:     return p [0] != 0;
         case F_BIN:     return !bytes_zero ((const uint8_t *) p, f->size);
+        case F_TEXT:    return *(char *const *) p && (*(char *const *) p) [0];
+        case F_BYTES:
+        case F_STRV:    return *(const uint32_t *) ((const char *) base + f->count_off) > 0;
+        case F_JOB:     return *(gl_job_t *const *) p != NULL;
         case F_UPDATES: return ((const gl_msg_t *) base)->n_updates > 0;
         case F_MAP:
             for (size_t i = 0; i < f->sub->count; i++)
@@ -459,6 +664,9 @@ static void put_updates (enc_t *e, const gl_msg_t *msg)
 static void put_field (enc_t *e, const field_t *f, const void *base)
 {
     const char *p = (const char *) base + f->off;
+    uint32_t n = 0;
+    if (f->type == F_BYTES || f->type == F_STRV)
+        n = *(const uint32_t *) ((const char *) base + f->count_off);
     switch (f->type) {
         case F_VERSION:
             put_uint (e, GL_PROTO_VERSION);
@@ -469,14 +677,25 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
             put_uint (e, *(const uint8_t *) p);
             break;
         case F_U32:
+            if (f->size && *(const uint32_t *) p > f->size)
+                e->err = -1;
             put_uint (e, *(const uint32_t *) p);
             break;
         case F_U64:
             put_uint (e, *(const uint64_t *) p);
             break;
+        case F_I32:
+            put_int (e, *(const int32_t *) p);
+            break;
+        case F_BOOL:
+            if (msgpack_pack_true (&e->pk))
+                e->err = -1;
+            break;
         case F_NAME:
+        case F_GPID:
         case F_STR:
-            if (!cstr_ok (p, f->size) || (f->type == F_NAME && !gl_name_valid (p)))
+            if (!cstr_ok (p, f->size) || (f->type == F_NAME && !gl_name_valid (p))
+            ||  (f->type == F_GPID && !gl_gpid_valid (p)))
                 e->err = -1;
             else
                 put_str (e, p, strlen (p));
@@ -484,8 +703,39 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
         case F_BIN:
             put_bin (e, p, f->size);
             break;
+        case F_TEXT: {
+            const char *s = *(char *const *) p;
+            size_t len = strlen (s);
+            if (len > f->size)
+                e->err = -1;
+            else
+                put_str (e, s, len);
+            break;
+        }
+        case F_BYTES: {
+            const uint8_t *b = *(uint8_t *const *) p;
+            if (n > f->size || !b)
+                e->err = -1;
+            else
+                put_bin (e, b, n);
+            break;
+        }
+        case F_STRV: {
+            char *const *v = *(char **const *) p;
+            if (n > f->size || !strv_ok (v, n)) {
+                e->err = -1;
+                break;
+            }
+            put_array (e, n);
+            for (uint32_t i = 0; i < n && !e->err; i++)
+                put_str (e, v [i], strlen (v [i]));
+            break;
+        }
         case F_MAP:
             put_fields (e, f->sub, p);
+            break;
+        case F_JOB:
+            put_fields (e, &job_schema, *(gl_job_t *const *) p);
             break;
         case F_UPDATES:
             put_updates (e, base);
@@ -536,10 +786,52 @@ static int get_updates (const msgpack_object *o, gl_msg_t *msg, const char **why
     return 0;
 }
 
+/* An owned copy of a bin of at most f->size bytes; an empty one stays
+   NULL.  The bin is in the input, so its size is real. */
+static int get_bytes (const field_t *f, const msgpack_object *o, uint8_t **dst,
+                      uint32_t *len, const char **why)
+{
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > f->size)
+        return fail (why, f->bad);
+    if (o->via.bin.size == 0)
+        return 0;
+    if (!(*dst = malloc (o->via.bin.size)))
+        return fail (why, "out of memory");
+    memcpy (*dst, o->via.bin.ptr, o->via.bin.size);
+    *len = o->via.bin.size;
+    return 0;
+}
+
+/* An owned array of owned strings, at most f->size; an empty one stays
+   NULL.  The array's elements exist (the scan saw them), so its size is
+   real. */
+static int get_strv (const field_t *f, const msgpack_object *o, char ***dst,
+                     uint32_t *count, const char **why)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > f->size)
+        return fail (why, f->bad);
+    uint32_t n = o->via.array.size;
+    for (uint32_t i = 0; i < n; i++)
+        if (!str_ok (&o->via.array.ptr [i], GL_PKT_MAX))
+            return fail (why, f->bad);
+    if (n == 0)
+        return 0;
+    if (!(*dst = calloc (n, sizeof (char *))))
+        return fail (why, "out of memory");
+    *count = n;                 /* from here on, gl_job_clear frees them */
+    for (uint32_t i = 0; i < n; i++)
+        if (!((*dst) [i] = dup_str (&o->via.array.ptr [i])))
+            return fail (why, "out of memory");
+    return 0;
+}
+
+static bool get_int32 (const msgpack_object *o, int32_t *v);
+
 static int get_field (const field_t *f, const msgpack_object *o, void *base,
                       const char **why)
 {
     char *p = (char *) base + f->off;
+    uint32_t *count = (uint32_t *) ((char *) base + f->count_off);
     uint64_t v;
     bool ok = true;
     switch (f->type) {
@@ -551,14 +843,24 @@ static int get_field (const field_t *f, const msgpack_object *o, void *base,
                 *(uint8_t *) p = (uint8_t) v;
             break;
         case F_U32:
-            if ((ok = get_uint (o, UINT32_MAX, &v)))
+            if ((ok = get_uint (o, f->size ? f->size : UINT32_MAX, &v)))
                 *(uint32_t *) p = (uint32_t) v;
             break;
         case F_U64:
             ok = get_uint (o, UINT64_MAX, (uint64_t *) p);
             break;
+        case F_I32:
+            ok = get_int32 (o, (int32_t *) p);
+            break;
+        case F_BOOL:
+            if ((ok = o->type == MSGPACK_OBJECT_BOOLEAN))
+                *(bool *) p = o->via.boolean;
+            break;
         case F_NAME:
             ok = get_cstr (o, p, f->size) && gl_name_valid (p);
+            break;
+        case F_GPID:
+            ok = get_cstr (o, p, f->size) && gl_gpid_valid (p);
             break;
         case F_STR:
             ok = get_cstr (o, p, f->size);
@@ -566,9 +868,29 @@ static int get_field (const field_t *f, const msgpack_object *o, void *base,
         case F_BIN:
             ok = get_bin (o, (uint8_t *) p, f->size);
             break;
+        case F_TEXT:
+            /* An empty string is an absent field: the pointer stays NULL. */
+            ok = str_ok (o, f->size);
+            if (ok && o->via.str.size && !(*(char **) p = dup_str (o)))
+                return fail (why, "out of memory");
+            break;
+        case F_BYTES:
+            return get_bytes (f, o, (uint8_t **) p, count, why);
+        case F_STRV:
+            return get_strv (f, o, (char ***) p, count, why);
         case F_MAP: {
             uint64_t seen = 0;
             return get_fields (o, f->sub, p, &seen, why);
+        }
+        case F_JOB: {
+            if (o->type != MSGPACK_OBJECT_MAP)
+                return fail (why, job_schema.not_map);
+            gl_job_t *job = calloc (1, sizeof *job);
+            if (!job)
+                return fail (why, "out of memory");
+            *(gl_job_t **) p = job;     /* gl_msg_clear frees it, whatever happens */
+            uint64_t seen = 0;
+            return get_fields (o, &job_schema, job, &seen, why);
         }
         case F_UPDATES:
             return get_updates (o, base, why);
@@ -629,7 +951,28 @@ void gl_msg_clear (gl_msg_t *msg)
 {
     if (msg) {
         free (msg->updates);
+        gl_job_clear (msg->job);
+        free (msg->job);
         memset (msg, 0, sizeof *msg);
+    }
+}
+
+static void free_strv (char **v, uint32_t n)
+{
+    for (uint32_t i = 0; v && i < n; i++)
+        free (v [i]);
+    free (v);
+}
+
+void gl_job_clear (gl_job_t *job)
+{
+    if (job) {
+        free (job->data);
+        free (job->text);
+        free_strv (job->argv, job->argc);
+        free_strv (job->envv, job->envc);
+        free (job->cwd);
+        memset (job, 0, sizeof *job);
     }
 }
 
@@ -643,7 +986,28 @@ const char *gl_msg_type_name (int type)
         case GL_MSG_SYNC_REQ:  return "sync-req";
         case GL_MSG_SYNC_RESP: return "sync-resp";
         case GL_MSG_GOSSIP:    return "gossip";
+        case GL_MSG_JOB:       return "job";
         default:               return "unknown";
+    }
+}
+
+const char *gl_job_type_name (int type)
+{
+    switch (type) {
+        case GL_JOB_RUN:        return "run";
+        case GL_JOB_STARTED:    return "started";
+        case GL_JOB_REFUSED:    return "refused";
+        case GL_JOB_FAILED:     return "failed";
+        case GL_JOB_DATA:       return "data";
+        case GL_JOB_CREDIT:     return "credit";
+        case GL_JOB_SIGNAL:     return "signal";
+        case GL_JOB_WINSIZE:    return "winsize";
+        case GL_JOB_EXIT:       return "exit";
+        case GL_JOB_KILL:       return "kill";
+        case GL_JOB_PING:       return "ping";
+        case GL_JOB_LIST:       return "list";
+        case GL_JOB_LIST_REPLY: return "list-reply";
+        default:                return "unknown";
     }
 }
 
@@ -945,13 +1309,22 @@ static bool name_char (char c)
         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-bool gl_name_valid (const char *name)
+static bool id_valid (const char *id, size_t max)
 {
-    if (!name || name [0] == 0 || name [0] == '-' || name [0] == '.')
+    if (!id || id [0] == 0 || id [0] == '-' || id [0] == '.')
         return false;
-    size_t i;
-    for (i = 0; name [i]; i++)
-        if (i >= GL_NAME_MAX || !name_char (name [i]))
+    for (size_t i = 0; id [i]; i++)
+        if (i >= max || !name_char (id [i]))
             return false;
     return true;
+}
+
+bool gl_name_valid (const char *name)
+{
+    return id_valid (name, GL_NAME_MAX);
+}
+
+bool gl_gpid_valid (const char *gpid)
+{
+    return id_valid (gpid, GL_GPID_MAX);
 }

@@ -88,6 +88,103 @@ typedef struct {
     gl_rec_t rec;                         /* REC */
 } gl_update_t;
 
+/* ---- the job plane: glx, a job's home and its host ------------------------
+   glx hands a job to its local agent, the job's home; the home asks
+   candidates to RUN it; the host that takes it answers STARTED and from
+   then on the two exchange stdio (DATA, CREDIT), signals, window sizes and
+   keepalives until the host sends EXIT.  Every job message but PING,
+   LIST and LIST_REPLY names its job by GPID.
+
+   A field equal to zero (0, false, "", a NULL pointer or a zero count)
+   is absent: it is not sent, and a decoded job never holds an empty text,
+   cwd, data, argv or envv, only NULL.  Per type, the fields it needs and
+   those it may carry besides; home, node, rank, size and seq may go with
+   any type, and any other field is refused where it does not belong:
+
+     RUN         argv, cwd; may: gpid (glx leaves it to the home), envv,
+                 umask, uid, gid, user, pty, rows and cols (together),
+                 cores, mem_kb, pin, allow_local
+     STARTED     gpid, node, pid
+     REFUSED     gpid, text
+     FAILED      gpid, code > 0, text
+     DATA        gpid, data or eof or both; may: stream
+     CREDIT      gpid, credit; may: stream
+     SIGNAL      gpid, signo
+     WINSIZE     gpid, rows, cols
+     EXIT        gpid; may: code 0..255, or signo and core (never a code
+                 and a signal; core only with a signal)
+     KILL        gpid; may: text
+     PING        nothing; may: gpid
+     LIST        nothing
+     LIST_REPLY  nothing; may: text
+
+   Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
+
+#define GL_GPID_MAX        95      /* GPIDs: [A-Za-z0-9._-], 1..95 */
+#define GL_JOB_DATA_MAX    (256u << 10)    /* stdio bytes in one DATA */
+#define GL_JOB_TEXT_MAX    4096    /* reasons and replies */
+#define GL_JOB_PATH_MAX    4096    /* the working directory */
+#define GL_JOB_ARGS_MAX    65536   /* entries in argv, and in envv */
+#define GL_JOB_USER_MAX    32      /* user names */
+#define GL_JOB_SIGNO_MAX   64      /* signals are 1..64 */
+#define GL_JOB_WIN_MAX     65535   /* rows and cols are 1..65535 */
+
+typedef enum {
+    GL_JOB_RUN        = 1,  /* home -> candidate: run this (the spec) */
+    GL_JOB_STARTED    = 2,  /* host -> home: it runs on `node` as `pid` */
+    GL_JOB_REFUSED    = 3,  /* candidate -> home: no room now (`text`); ask another */
+    GL_JOB_FAILED     = 4,  /* host -> home: it could not start (`code`, `text`) */
+    GL_JOB_DATA       = 5,  /* stdio bytes, either way */
+    GL_JOB_CREDIT     = 6,  /* flow control: the reader of `stream` takes `credit` more */
+    GL_JOB_SIGNAL     = 7,  /* home -> host: send `signo` to the job */
+    GL_JOB_WINSIZE    = 8,  /* home -> host: the terminal is now rows x cols */
+    GL_JOB_EXIT       = 9,  /* host -> home: it ended (code, or signo and core) */
+    GL_JOB_KILL       = 10, /* home -> host: the launcher is gone, kill it */
+    GL_JOB_PING       = 11, /* home <-> host keepalive */
+    GL_JOB_LIST       = 12, /* glpeer ps: which jobs do you hold? (reserved) */
+    GL_JOB_LIST_REPLY = 13, /* glpeer ps: the answer, as `text` (reserved) */
+} gl_job_type_t;
+
+typedef struct {
+    uint8_t  type;                        /* gl_job_type_t */
+    char     gpid[GL_GPID_MAX + 1];       /* the job's cluster-wide id, "a-1795725266-17" */
+    char     home[GL_NAME_MAX + 1];       /* the node glx asked: "" or a name */
+    char     node[GL_NAME_MAX + 1];       /* the node that runs it (or refused it) */
+    uint32_t rank;                        /* parallel jobs: this process, < size */
+    uint32_t size;                        /* parallel jobs: processes; 0: not parallel */
+    uint64_t seq;                         /* DATA: per-stream sequence number */
+    uint8_t  stream;                      /* DATA, CREDIT: 0 stdin, 1 stdout, 2 stderr */
+    bool     eof;                         /* DATA: the stream ends after these bytes */
+    uint8_t *data;                        /* DATA: the bytes, owned (malloc) */
+    uint32_t len;                         /* DATA: at most GL_JOB_DATA_MAX; 0 only with eof */
+    uint64_t credit;                      /* CREDIT: bytes granted */
+    int32_t  code;                        /* FAILED: an error kind > 0; EXIT: status 0..255 */
+    int32_t  signo;                       /* SIGNAL: 1..64; EXIT: the signal that ended it */
+    bool     core;                        /* EXIT: it dumped core (only with signo) */
+    uint32_t rows, cols;                  /* WINSIZE, RUN: window size, 1..65535 each */
+    uint32_t pid;                         /* STARTED: its pid on node, 1..INT32_MAX */
+    char    *text;                        /* REFUSED, FAILED, KILL: why; LIST_REPLY: the
+                                             list; owned, NUL-free, at most
+                                             GL_JOB_TEXT_MAX bytes; NULL when absent */
+    /* RUN: the spec */
+    uint32_t argc;                        /* >= 1, at most GL_JOB_ARGS_MAX; the whole
+                                             RUN must fit in GL_PKT_MAX */
+    char   **argv;                        /* owned; NUL-free strings; argv[0], the
+                                             program, not empty */
+    uint32_t envc;                        /* at most GL_JOB_ARGS_MAX */
+    char   **envv;                        /* owned; the whole environment, "NAME=value",
+                                             NAME not empty */
+    char    *cwd;                         /* owned; absolute, at most GL_JOB_PATH_MAX bytes */
+    uint32_t umask;                       /* at most 0777 */
+    uint32_t uid, gid;                    /* whom it runs as; never (uint32_t) -1 */
+    char     user[GL_JOB_USER_MAX + 1];   /* uid's name, for ps; "": not said */
+    bool     pty;                         /* a pseudo-terminal instead of pipes */
+    uint32_t cores;                       /* cores it takes; 0 means 1 */
+    uint64_t mem_kb;                      /* memory it takes; 0: not said */
+    char     pin[GL_NAME_MAX + 1];        /* run on this node only; "": anywhere */
+    bool     allow_local;                 /* the home itself may run it */
+} gl_job_t;
+
 /* ---- messages ------------------------------------------------------------- */
 
 typedef enum {
@@ -98,6 +195,7 @@ typedef enum {
     GL_MSG_SYNC_REQ  = 5,   /* push-pull: here is my whole state, send yours */
     GL_MSG_SYNC_RESP = 6,   /* push-pull: here is mine */
     GL_MSG_GOSSIP    = 7,   /* updates only */
+    GL_MSG_JOB       = 16,  /* the job plane: `job`, and nothing else */
 } gl_msg_type_t;
 
 typedef struct {
@@ -108,6 +206,8 @@ typedef struct {
     char     target_addr[GL_ADDR_MAX + 1];/* PING_REQ: where to probe it */
     uint32_t n_updates;
     gl_update_t *updates;                 /* owned by the message (malloc) */
+    gl_job_t *job;                        /* JOB: required, owned (malloc);
+                                             NULL for every other type */
 } gl_msg_t;
 
 /* The envelope as it stands on the wire (ct points into the decoded buffer). */
@@ -150,6 +250,11 @@ int  gl_msg_decode (const uint8_t *buf, size_t len, gl_msg_t *msg, const char **
 void gl_msg_clear  (gl_msg_t *msg);
 const char *gl_msg_type_name (int type);
 
+/* Free what a job owns (text, data, argv, envv, cwd) and zero it.  A
+   message's job is freed, struct and all, by gl_msg_clear(). */
+void gl_job_clear (gl_job_t *job);
+const char *gl_job_type_name (int type);
+
 /* Envelope: encode the header part alone (the AEAD's additional data), or
    the whole envelope with its ciphertext; decode points env->ct into buf. */
 int  gl_env_encode_header (const gl_env_t *env, uint8_t **out, size_t *len);
@@ -169,5 +274,8 @@ void gl_ctl_resp_clear  (gl_ctl_resp_t *resp);
 
 /* Node names: 1..63 chars of [A-Za-z0-9._-], not starting with '-' or '.'. */
 bool gl_name_valid (const char *name);
+
+/* GPIDs: 1..95 chars of [A-Za-z0-9._-], not starting with '-' or '.'. */
+bool gl_gpid_valid (const char *gpid);
 
 #endif

@@ -58,27 +58,34 @@ typedef struct bcast bcast_t;
 
 typedef struct {
     char     name[GL_NAME_MAX + 1];         /* first: the name index reads it here */
-    char    *addr;                          /* from its latest ALIVE record (malloc) */
+
+    /* What every incoming update looks at, together in one cache line:
+       in a large cluster the table is far bigger than the caches. */
     uint8_t  state;                         /* swim_state_t */
     uint8_t  intro;                         /* messages left that introduce us to it */
+    uint8_t  rec_kind;                      /* of its latest ALIVE or LEAVE record */
+    bool     has_res;
     uint64_t generation;
     uint64_t incarnation;                   /* a suspicion can raise it above rec_seq */
-    uint64_t state_since;
-    uint8_t  pubkey[GL_PUBKEY_BYTES];       /* pinned from its ALIVE record */
-    char     accuser[GL_NAME_MAX + 1];      /* SUSPECT, DEAD: who said so first */
-    suspicion_t *suspicion;                 /* while SUSPECT */
+    uint64_t rec_seq;
+    uint64_t res_generation, res_seq;
     bcast_t *queued[CLASSES];               /* our pending broadcast about it */
 
-    /* Its latest ALIVE or LEAVE record, less the fields kept above already
-       (member_record puts it back together): the table stays small. */
-    uint8_t  rec_kind;
-    uint64_t rec_seq, rec_time;
+    char    *addr;                          /* from its latest ALIVE record (malloc) */
+    uint64_t state_since;
+    suspicion_t *suspicion;                 /* while SUSPECT */
+    uint8_t  pubkey[GL_PUBKEY_BYTES];       /* pinned from its ALIVE record */
+    char     accuser[GL_NAME_MAX + 1];      /* SUSPECT, DEAD: who said so first */
+
+    /* The rest of its latest ALIVE or LEAVE record, less the fields kept
+       above already (member_record puts it back together): the table
+       stays small. */
+    uint64_t rec_time;
     uint8_t  rec_sig[GL_SIG_BYTES];
 
-    /* Its latest RES record, likewise. */
-    bool     has_res;
+    /* The rest of its latest RES record, likewise. */
     gl_res_t res;
-    uint64_t res_generation, res_seq, res_time, res_recv;
+    uint64_t res_time, res_recv;
     uint8_t  res_sig[GL_SIG_BYTES];
 } member_t;
 
@@ -91,9 +98,11 @@ typedef struct {
 } tomb_t;
 
 /* Open addressing with linear probing over an array whose elements start
-   with their name.  Slots hold position + 1; 0 is empty. */
+   with their name.  A slot holds position + 1 in its low half (0 is
+   empty) and the upper half of the name's hash in its high half, so a
+   probe that meets another name rarely has to read that name. */
 typedef struct {
-    uint32_t *slots;
+    uint64_t *slots;
     size_t    cap;                          /* a power of two, over twice the entries */
 } name_index_t;
 
@@ -284,12 +293,12 @@ static void push_event (swim_t *self, int kind, const char *node, const char *fr
 
 /* ---- the name index ------------------------------------------------------- */
 
-static size_t name_hash (const char *name)
+static uint64_t name_hash (const char *name)
 {
     uint64_t h = 0xcbf29ce484222325ull;             /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *) name; *p; p++)
         h = (h ^ *p) * 0x100000001b3ull;
-    return (size_t) (h ^ (h >> 32));
+    return h ^ (h >> 32);
 }
 
 static const char *name_at (const void *base, size_t stride, uint32_t pos)
@@ -297,15 +306,20 @@ static const char *name_at (const void *base, size_t stride, uint32_t pos)
     return (const char *) base + (size_t) pos * stride;
 }
 
+#define SLOT_POS(slot) ((uint32_t) (slot))
+#define SLOT_TAG(hash) ((uint64_t) (hash) & 0xffffffff00000000ull)
+
 static bool index_find (const name_index_t *ix, const void *base, size_t stride,
                         const char *name, uint32_t *pos)
 {
     if (!ix->cap)
         return false;
     size_t mask = ix->cap - 1;
-    for (size_t i = name_hash (name) & mask; ix->slots[i]; i = (i + 1) & mask)
-        if (streq (name_at (base, stride, ix->slots[i] - 1), name)) {
-            *pos = ix->slots[i] - 1;
+    uint64_t h = name_hash (name), tag = SLOT_TAG (h);
+    for (size_t i = h & mask; ix->slots[i]; i = (i + 1) & mask)
+        if (SLOT_TAG (ix->slots[i]) == tag
+        &&  streq (name_at (base, stride, SLOT_POS (ix->slots[i]) - 1), name)) {
+            *pos = SLOT_POS (ix->slots[i]) - 1;
             return true;
         }
     return false;
@@ -314,20 +328,22 @@ static bool index_find (const name_index_t *ix, const void *base, size_t stride,
 /* Add an entry that is not there yet (there is always room, see below). */
 static void index_add (name_index_t *ix, const char *name, uint32_t pos)
 {
-    size_t mask = ix->cap - 1, i = name_hash (name) & mask;
+    uint64_t h = name_hash (name);
+    size_t mask = ix->cap - 1, i = h & mask;
     while (ix->slots[i])
         i = (i + 1) & mask;
-    ix->slots[i] = pos + 1;
+    ix->slots[i] = SLOT_TAG (h) | (pos + 1);
 }
 
 /* The entry for `name` moved from position `from` to `to`.  Its slot is
    found by value, since the name at `from` is no longer this name. */
 static void index_move (name_index_t *ix, const char *name, uint32_t from, uint32_t to)
 {
-    size_t mask = ix->cap - 1, i = name_hash (name) & mask;
-    while (ix->slots[i] != from + 1)
+    uint64_t h = name_hash (name);
+    size_t mask = ix->cap - 1, i = h & mask;
+    while (SLOT_POS (ix->slots[i]) != from + 1)
         i = (i + 1) & mask;
-    ix->slots[i] = to + 1;
+    ix->slots[i] = SLOT_TAG (h) | (to + 1);
 }
 
 static void index_fill (name_index_t *ix, const void *base, size_t stride, size_t count)
@@ -346,7 +362,7 @@ static int index_reserve (name_index_t *ix, const void *base, size_t stride,
     size_t cap = ix->cap ? ix->cap : 16;
     while (2 * want >= cap)
         cap *= 2;
-    uint32_t *slots = realloc (ix->slots, cap * sizeof *slots);
+    uint64_t *slots = realloc (ix->slots, cap * sizeof *slots);
     if (!slots)
         return -1;
     ix->slots = slots;
@@ -930,6 +946,42 @@ static bool gossip_ok (swim_t *self, const member_t *m, const void *now_p)
         || now - m->state_since < (uint64_t) GOSSIP_TO_DEAD_PROBES * self->cfg.probe_interval_ms;
 }
 
+/* One update straight to member m, outside dissemination. */
+static void send_update (swim_t *self, const member_t *m, const gl_update_t *u)
+{
+    swim_out_t out;
+    memset (&out, 0, sizeof out);
+    set_str (out.to_name, sizeof out.to_name, m->name);
+    set_str (out.to_addr, sizeof out.to_addr, m->addr ? m->addr : "");
+    out.msg.type = GL_MSG_GOSSIP;
+    out.msg.updates = malloc (sizeof *out.msg.updates);
+    if (!out.msg.updates)
+        return;
+    out.msg.updates[0] = *u;
+    out.msg.n_updates = 1;
+    if (!fifo_push (&self->out, &out))
+        free (out.msg.updates);
+}
+
+/* One update straight to every live member, or to 3 * gossip_nodes of them
+   in a larger cluster; dissemination tells the rest. */
+static void tell_many (swim_t *self, const gl_update_t *u)
+{
+    size_t fanout = 3 * (size_t) self->cfg.gossip_nodes;
+    size_t live = live_count (self) - 1;
+    uint32_t picks[PICK_MAX];
+    size_t n = 0;
+    if (live <= fanout && live <= PICK_MAX) {
+        for (size_t i = 0; i < self->n_members; i++)
+            if (is_live (&self->members[i]))
+                picks[n++] = (uint32_t) i;
+    }
+    else
+        n = pick_members (self, fanout, live_ok, NULL, picks);
+    for (size_t i = 0; i < n; i++)
+        send_update (self, &self->members[picks[i]], u);
+}
+
 /* ---- suspicion (Lifeguard) -------------------------------------------------- */
 
 static uint64_t suspicion_timeout (const suspicion_t *s)
@@ -1072,14 +1124,42 @@ static int sign_alive (swim_t *self, uint64_t inc, uint64_t now)
 
 /* Someone suspects us or says we are dead: if it is about this life and
    not already refuted, out-bid it. */
-static void accused (swim_t *self, const gl_update_t *u, uint64_t now)
+/* Our current ALIVE record, as an update. */
+static void my_alive (swim_t *self, gl_update_t *u)
+{
+    gl_rec_t rec;
+    member_record (&self->me, &rec);
+    set_rec_update (u, &rec);
+}
+
+static void accused (swim_t *self, const gl_update_t *u, const char *sender, uint64_t now)
 {
     member_t *me = &self->me;
-    if (me->state == SWIM_LEFT || u->generation != me->generation
-    ||  u->incarnation < me->incarnation || u->incarnation == UINT64_MAX)
+    if (me->state == SWIM_LEFT || u->generation != me->generation || u->incarnation == UINT64_MAX)
         return;
+    /* An accusation we refuted already: whoever handed it to us has not
+       heard the refutation.  Dissemination sends it only so many times,
+       and a node that missed all of them (often the accuser itself, which
+       keeps telling us) would declare us dead when its timer runs out.
+       Answer it directly; glsim found this with a 4 s pause in 7 nodes. */
+    if (u->incarnation < me->incarnation) {
+        member_t *m = member_find (self, sender);
+        if (m && is_live (m)) {
+            gl_update_t mine;
+            my_alive (self, &mine);
+            send_update (self, m, &mine);
+        }
+        return;
+    }
     if (sign_alive (self, u->incarnation + 1, now))
         return;
+    /* The refutation races timers already running everywhere; in a small
+       cluster dissemination sends it only four times a node, and a node
+       that misses them all declares us dead.  So, like a LEAVE, it also
+       goes straight to every member (a few in a large cluster). */
+    gl_update_t mine;
+    my_alive (self, &mine);
+    tell_many (self, &mine);
     self->stats.refutations++;
     awareness_add (self, +1);       /* Lifeguard: being suspected hints that we are slow */
     push_event (self, SWIM_EV_REFUTED, me->name, u->from, me->generation, me->incarnation, now);
@@ -1329,7 +1409,7 @@ static void apply_update (swim_t *self, const gl_update_t *u, const char *sender
     ||  !name_ok (u->node) || !name_ok (u->from))
         return;
     if (streq (u->node, self->me.name))
-        accused (self, u, now);
+        accused (self, u, sender, now);
     else if (u->kind == GL_UPD_SUSPECT)
         apply_suspect (self, u, now);
     else
@@ -1856,31 +1936,7 @@ void swim_leave (swim_t *self, uint64_t now_ms)
 
     gl_update_t u;
     set_rec_update (&u, &rec);
-    size_t fanout = 3 * (size_t) self->cfg.gossip_nodes;
-    size_t live = live_count (self) - 1;
-    uint32_t picks[PICK_MAX];
-    size_t n = 0;
-    if (live <= fanout && live <= PICK_MAX) {
-        for (size_t i = 0; i < self->n_members; i++)
-            if (is_live (&self->members[i]))
-                picks[n++] = (uint32_t) i;
-    }
-    else
-        n = pick_members (self, fanout, live_ok, NULL, picks);
-    for (size_t i = 0; i < n; i++) {
-        swim_out_t out;
-        memset (&out, 0, sizeof out);
-        set_str (out.to_name, sizeof out.to_name, self->members[picks[i]].name);
-        set_str (out.to_addr, sizeof out.to_addr, self->members[picks[i]].addr);
-        out.msg.type = GL_MSG_GOSSIP;
-        out.msg.updates = malloc (sizeof u);
-        if (!out.msg.updates)
-            break;
-        out.msg.updates[0] = u;
-        out.msg.n_updates = 1;
-        if (!fifo_push (&self->out, &out))
-            free (out.msg.updates);
-    }
+    tell_many (self, &u);
 }
 
 bool swim_pop (swim_t *self, swim_out_t *out)

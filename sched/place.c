@@ -256,21 +256,21 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
         say (why, size, "not enough memory");
         return 0;
     }
+    /* Only what we promised rules a node out: its load only makes it less
+       attractive.  Load is not a count of free slots (the guests it runs
+       load it too, and peers sharing one machine all see its whole load);
+       the owner's share of it already decides idle or busy, and the
+       candidate's own slots have the last word. */
+    if ((double) r->cores - promised_cores + 0.5 < want) {
+        if (promised_cores >= r->cores)
+            say (why, size, "no free core (%u promised)", promised_cores);
+        else
+            say (why, size, "%u free cores, %u wanted", r->cores - promised_cores, want);
+        return 0;
+    }
     double free_cores = (double) r->cores - r->load1_milli / 1000.0 - promised_cores;
     if (free_cores < 0)
         free_cores = 0;
-    /* Load averages are noisy: a core three quarters free is a free core,
-       one a quarter free is not.  The candidate's slots have the last word. */
-    if (free_cores + 0.5 < want) {
-        if (free_cores < 0.5)
-            say (why, size, "no free core");
-        else {
-            char have[48];
-            say_cores (have, sizeof have, free_cores, "free");
-            say (why, size, "%s, %u wanted", have, want);
-        }
-        return 0;
-    }
 
     /* Memory left after the job, as a share of the machine, weighs in by
        up to half; so does how long the owner has been away. */
@@ -281,7 +281,7 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
     double idle_factor = 0.5 + 0.5 * away_s / OWNER_GONE_S;
 
     say_cores (why, size, free_cores, "free");
-    return fmax (free_cores, 0.5) * mem_factor * idle_factor;
+    return fmax (free_cores, 0.25) * mem_factor * idle_factor;
 }
 
 static void pass (place_plan_t *plan, const char *node, const char *why)

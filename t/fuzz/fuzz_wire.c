@@ -45,12 +45,69 @@ static bool upd_eq (const gl_update_t *a, const gl_update_t *b)
         && !strcmp (a->from, b->from) && rec_eq (&a->rec, &b->rec);
 }
 
+static bool str_eq (const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp (a, b));
+}
+
+static bool strv_eq (char **a, char **b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!str_eq (a [i], b [i]))
+            return false;
+    return true;
+}
+
+static bool job_eq (const gl_job_t *a, const gl_job_t *b)
+{
+    return a->type == b->type && !strcmp (a->gpid, b->gpid)
+        && !strcmp (a->home, b->home) && !strcmp (a->node, b->node)
+        && a->rank == b->rank && a->size == b->size && a->seq == b->seq
+        && a->stream == b->stream && a->eof == b->eof
+        && a->len == b->len && (a->len == 0 || !memcmp (a->data, b->data, a->len))
+        && a->credit == b->credit && a->code == b->code && a->signo == b->signo
+        && a->core == b->core && a->rows == b->rows && a->cols == b->cols
+        && a->pid == b->pid && str_eq (a->text, b->text)
+        && a->argc == b->argc && strv_eq (a->argv, b->argv, a->argc)
+        && a->envc == b->envc && strv_eq (a->envv, b->envv, a->envc)
+        && str_eq (a->cwd, b->cwd) && a->umask == b->umask
+        && a->uid == b->uid && a->gid == b->gid && !strcmp (a->user, b->user)
+        && a->pty == b->pty && a->cores == b->cores && a->mem_kb == b->mem_kb
+        && !strcmp (a->pin, b->pin) && a->allow_local == b->allow_local;
+}
+
+/* What a decoded job promises its reader, whatever the input was. */
+static void job_sane (const gl_job_t *j)
+{
+    MUST (strcmp (gl_job_type_name (j->type), "unknown"));
+    MUST (j->gpid [0] == 0 || gl_gpid_valid (j->gpid));
+    MUST ((j->len == 0) == (j->data == NULL) && j->len <= GL_JOB_DATA_MAX);
+    MUST ((j->argc == 0) == (j->argv == NULL) && (j->envc == 0) == (j->envv == NULL));
+    MUST (j->text == NULL || (j->text [0] && strlen (j->text) <= GL_JOB_TEXT_MAX));
+    MUST (j->cwd == NULL || j->cwd [0] == '/');
+    MUST (j->stream <= 2 && j->signo >= 0 && j->signo <= GL_JOB_SIGNO_MAX);
+    MUST (j->umask <= 0777 && j->rows <= GL_JOB_WIN_MAX && j->cols <= GL_JOB_WIN_MAX);
+    MUST (j->size ? j->rank < j->size : j->rank == 0);
+    if (j->type == GL_JOB_RUN)
+        MUST (j->argc >= 1 && j->argv [0][0] && j->cwd);
+    for (uint32_t i = 0; i < j->envc; i++)
+        MUST (j->envv [i][0] != '=' && strchr (j->envv [i], '='));
+    if (j->type == GL_JOB_DATA)
+        MUST (j->len > 0 || j->eof);
+    if (j->type == GL_JOB_SIGNAL)
+        MUST (j->signo >= 1);
+    if (j->type == GL_JOB_EXIT)
+        MUST (j->code >= 0 && j->code <= 255 && !(j->code && j->signo) && (!j->core || j->signo));
+}
+
 static bool msg_eq (const gl_msg_t *a, const gl_msg_t *b)
 {
     if (a->type != b->type || a->probe_seq != b->probe_seq
     ||  strcmp (a->target, b->target) || strcmp (a->target_addr, b->target_addr)
     ||  a->n_updates != b->n_updates)
         return false;
+    if (a->job || b->job)
+        return a->job && b->job && job_eq (a->job, b->job);
     for (uint32_t i = 0; i < a->n_updates; i++)
         if (!upd_eq (&a->updates [i], &b->updates [i]))
             return false;
@@ -79,9 +136,12 @@ static void fuzz_msg (const uint8_t *data, size_t size)
     gl_msg_t one, two;
     const char *why = NULL;
     if (gl_msg_decode (data, size, &one, &why)) {
-        MUST (why != NULL && one.updates == NULL && one.n_updates == 0);
+        MUST (why != NULL && one.updates == NULL && one.n_updates == 0 && one.job == NULL);
         return;
     }
+    MUST ((one.type == GL_MSG_JOB) == (one.job != NULL));
+    if (one.job)
+        job_sane (one.job);
     uint8_t *a, *b;
     size_t a_len, b_len;
     MUST (gl_msg_encode (&one, &a, &a_len) == 0);

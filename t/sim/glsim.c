@@ -33,19 +33,21 @@ static const char *usage =
     "  --pauses K           pause K random nodes at random times ...\n"
     "  --pause-len T        ... for this long (5s)\n"
     "  --updates K          K fresh updates from random nodes, spread evenly\n"
-    "  --warmup T           drawn faults and measures start after this (30s)\n"
+    "  --warmup T           drawn faults and measures start after this (30s + 0.1s/node)\n"
     "  --start-spread T     nodes start at random times within this (5s)\n"
     "  --settle T           quiet time before the final convergence check (derived)\n"
+    "  --exact-bytes        encode every message to count bytes (else 1 in 8 of each type)\n"
     "  --json               the report as one JSON object\n"
     "  --no-host            leave out wall time, speed and memory (for comparing runs)\n"
     "  --trace FILE         every membership event of every node, one a line\n"
     "  --print-scenario     print the scenario with its drawn events, and exit\n"
+    "  --minimize           when an invariant breaks, print a smaller scenario that breaks it\n"
     "  --search K           run seeds S..S+K-1 with random faults; minimize failures\n"
     "  -h, --help           this text\n"
     "Exit status: 0 when every invariant held, 1 when one was violated, 2 on error.\n";
 
 typedef struct {
-    bool json, no_host, print, search;
+    bool json, no_host, print, search, exact, minimize;
     uint32_t search_runs;
     const char *trace_file;
     gl_conf_t conf;
@@ -73,7 +75,7 @@ static int run_one (world_t *w, const scen_t *s, const opts_t *o, FILE *trace,
     char err[256];
     size_t heap0 = mallinfo2 ().uordblks;
     double t0 = wall_now ();
-    if (world_init (w, s, &o->conf, trace, err, sizeof err))
+    if (world_init (w, s, &o->conf, trace, o->exact, err, sizeof err))
         die ("%s", err);
     int rc = world_run (w, stop_after);
     if (host) {
@@ -122,7 +124,7 @@ static void random_scenario (scen_t *s, uint64_t seed)
                 break;
             case 3:
                 e.kind = SE_SKEW;
-                e.len_us = rng_below (&r, 2000) * 1000;
+                e.len_us = gentle ? 0 : rng_below (&r, 2000) * 1000;   /* a jump */
                 e.value = (rng_unit (&r) - 0.5) * (gentle ? 0.02 : 0.2);
                 break;
             case 4: {
@@ -155,7 +157,7 @@ static void random_scenario (scen_t *s, uint64_t seed)
     gl_conf_t conf;
     gl_conf_defaults (&conf);
     scen_expand (s);
-    if (world_init (&w, s, &conf, NULL, err, sizeof err) == 0) {
+    if (world_init (&w, s, &conf, NULL, false, err, sizeof err) == 0) {
         uint64_t last = 0;
         for (size_t i = 0; i < s->n_evs; i++) {
             uint64_t end = s->evs[i].at_us + (s->evs[i].kind == SE_PAUSE ? s->evs[i].len_us : 0);
@@ -258,6 +260,10 @@ static uint64_t time_arg (const char *text)
 
 int main (int argc, char **argv)
 {
+    /* Push-pull messages of a large cluster are megabytes: keep such blocks
+       in the heap instead of mapping and faulting in fresh pages each time. */
+    mallopt (M_MMAP_THRESHOLD, 64 << 20);
+    mallopt (M_TRIM_THRESHOLD, 256 << 20);
     scen_t s;
     opts_t o = { 0 };
     scen_init (&s);
@@ -271,6 +277,8 @@ int main (int argc, char **argv)
         }
         else if (!strcmp (a, "--json"))           o.json = true;
         else if (!strcmp (a, "--no-host"))        o.no_host = true;
+        else if (!strcmp (a, "--exact-bytes"))    o.exact = true;
+        else if (!strcmp (a, "--minimize"))       o.minimize = true;
         else if (!strcmp (a, "--print-scenario")) o.print = true;
         else if (!strcmp (a, "--trace"))          o.trace_file = need (argc, argv, &i);
         else if (!strcmp (a, "--search")) {
@@ -327,7 +335,16 @@ int main (int argc, char **argv)
     int rc = w.watch->n_violations ? 1 : 0;
     if (trace)
         fclose (trace);
-    world_free (&w);
+    if (rc && o.minimize) {
+        char what[16];
+        snprintf (what, sizeof what, "%s", w.watch->violations[0].what);
+        world_free (&w);
+        minimize (&s, &o, what);
+        printf ("\n# a minimized scenario that breaks '%s':\n", what);
+        scen_write (&s, stdout);
+    }
+    else
+        world_free (&w);
     scen_free (&s);
     return rc;
 }

@@ -156,7 +156,16 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
     fprintf (f, "\"spread\":{");
     for (int l = 0; l < LEVELS; l++)
         json_stat (f, level_names[l], &fg.spread[l], l == LEVELS - 1);
-    fprintf (f, "},");
+    fprintf (f, "},\"updates\":[");
+    for (size_t i = 0; i < wt->n_upds; i++) {
+        const upd_track_t *u = &wt->upds[i];
+        fprintf (f, "%s{\"origin\":\"%s\",\"at_s\":%.3f,\"nodes\":%u", i ? "," : "",
+                 w->names[u->origin], u->t0 / 1e6, u->need);
+        for (int l = 0; l < LEVELS; l++)
+            fprintf (f, ",\"%s_s\":%.3f", level_names[l], u->at[l] == UINT64_MAX ? -1.0 : u->at[l] / 1e6);
+        fprintf (f, "}");
+    }
+    fprintf (f, "],");
     json_stat (f, "crash_detection", &fg.detect, false);
     fprintf (f, "\"false_deaths\":%" PRIu64 ",\"partition_deaths\":%" PRIu64
              ",\"false_death_s\":%.3f,\"false_death_max_s\":%.3f,", wt->false_deaths,

@@ -16,7 +16,6 @@ void scen_init (scen_t *s)
     s->delay_min_us = 200;              /* a switched LAN: 0.2 ms at best, */
     s->delay_mean_us = 1000;            /* 1 ms on average, a long tail */
     s->start_spread_us = 5 * 1000000ull;
-    s->warmup_us = 30 * 1000000ull;
     s->pause_len_us = 5 * 1000000ull;
 }
 
@@ -262,7 +261,7 @@ void scen_write (const scen_t *s, FILE *f)
     fprintf (f, "nodes %u\nseed %" PRIu64 "\n", s->nodes, s->seed);
     scen_format_time (s->duration_us, t1, sizeof t1);
     fprintf (f, "duration %s\n", t1);
-    scen_format_time (s->warmup_us, t1, sizeof t1);
+    scen_format_time (scen_warmup (s), t1, sizeof t1);
     fprintf (f, "warmup %s\n", t1);
     scen_format_time (s->start_spread_us, t1, sizeof t1);
     fprintf (f, "start-spread %s\n", t1);
@@ -321,8 +320,14 @@ static void sort_events (scen_t *s)
 
 /* Drawn faults fall between the warmup and a tail long enough to see
    their outcome: detection at the largest cluster sizes takes a minute. */
+uint64_t scen_warmup (const scen_t *s)
+{
+    return s->warmup_us ? s->warmup_us : 30 * 1000000ull + (uint64_t) s->nodes * 100000;
+}
+
 void scen_expand (scen_t *s)
 {
+    s->warmup_us = scen_warmup (s);
     rng_t r = rng_stream (s->seed, RNG_FAULTS);
     uint64_t start = s->warmup_us, end = s->duration_us;
     uint64_t tail = (end - start) / 4;

@@ -51,7 +51,8 @@ typedef struct {
     double    loss;
     uint64_t  delay_min_us, delay_mean_us;
     uint64_t  start_spread_us;      /* nodes start at random times in [0, this) */
-    uint64_t  warmup_us;            /* drawn faults and measures start after it */
+    uint64_t  warmup_us;            /* drawn faults and measures start after it;
+                                       0: 30 s + 0.1 s per node, for the joins */
     uint64_t  settle_us;            /* quiet time before the final convergence check;
                                        0: derived from the timing */
     /* Faults drawn from the seed by scen_expand. */
@@ -77,6 +78,7 @@ void scen_write (const scen_t *s, FILE *f);
 /* Turn --crashes, --pauses, --updates into events, then sort all events
    by time (stable).  Clears the counts, so expanding twice is harmless. */
 void scen_expand (scen_t *s);
+uint64_t scen_warmup (const scen_t *s);
 
 /* "1.5s" -> 1500000; "250" -> 250000 (ms); -1 when malformed. */
 int  scen_parse_time (const char *text, uint64_t *us);

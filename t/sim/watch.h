@@ -8,10 +8,13 @@
 
     Invariants, each violation kept with its time (the report adds the seed):
       1. "healthy": when loss <= 1 %, pauses <= 5 s, no partition and
-         clocks drift <= 1 %, no node that is up is declared dead;
+         clocks drift <= 1 %, no node that is up is declared dead (below
+         18 nodes the pause limit is the shortest suspicion plus the probe
+         timeout, as a longer pause can be found dead by any SWIM);
       2. "converge": a settle time after the last fault, every live node
-         sees every live node alive at its current generation, and no
-         crashed node alive;
+         sees every live node as a member (alive, or suspect: loss makes
+         passing suspicions) at its current generation, and no crashed
+         node so;
       3. "restart": a restarted node is then alive at its new generation
          everywhere;
       4. "monotonic": what a node reports about a member never goes back to
@@ -59,6 +62,7 @@ typedef struct {
 struct watch {
     world_t       *w;
     bool           benign;              /* invariant 1 is armed */
+    uint64_t       max_pause_us;        /* for it: 5 s, less in tiny clusters */
     upd_track_t   *upds;
     size_t         n_upds, cap_upds;
     crash_track_t *crashes;

@@ -62,16 +62,19 @@ typedef struct world {
     watch_t        *watch;
     FILE           *trace;          /* every membership event, when asked */
 
-    /* Traffic, counted from the end of the warmup. */
+    /* Traffic, counted from the end of the warmup; bytes are estimated
+       from the messages encoded (all, when bytes_exact). */
+    bool            bytes_exact;
     uint64_t        msgs, bytes, lost;
     uint64_t        msgs_by_type[8], bytes_by_type[8];
+    uint64_t        sampled_msgs[8], sampled_bytes[8];
     double          node_seconds;   /* up-time of all nodes after the warmup */
     uint64_t        events_run;
 } world_t;
 
 /* The timing of `conf`'s gossip section; 0, or -1 with a message. */
 int  world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *trace,
-                 char *err, size_t errlen);
+                 bool bytes_exact, char *err, size_t errlen);
 void world_free (world_t *w);
 /* Run to the scenario's end (0), or stop early after `max_violations`
    violations when that is non-zero (1). */

@@ -146,8 +146,8 @@ static void test_burst_one_home (void)
         place_req_t req = { .cores = 1 };
         CHECK (place_choose (p, cands, 5, &req, 1010, &plan) == NULL);
         CHECK_EQ (plan.n_ask, 0);
-        CHECK (says (&plan, "a", "no free core"));
-        CHECK (says (&plan, "d", "no free core"));
+        CHECK (says (&plan, "a", "no free core (2 promised)"));
+        CHECK (says (&plan, "d", "no free core (2 promised)"));
         CHECK (says (&plan, "home", "local node (use --local)"));
 
         /* Once the ledger decays, the home trusts gossip again, and the
@@ -218,15 +218,16 @@ static void test_unfit_nodes (void)
         place_req_t req = { .cores = 1, .mem_kb = 2 * GIB,
                             .exclude = &refused, .n_exclude = 1 };
         const char *name = place_choose (p, cands, 12, &req, 5000, &plan);
-        /* l has 1.5 free cores: it fits, but a has 4 and goes first. */
+        /* l has 1.5 free cores and c, loaded, 0.2: they fit (load only
+           weighs), but a has 4 and goes first. */
         CHECK (name && strcmp (name, "a") == 0);
-        CHECK_EQ (plan.n_ask, 2);
-        CHECK_EQ (plan.n_passed, 10);
+        CHECK_EQ (plan.n_ask, 3);
+        CHECK_EQ (plan.n_passed, 9);
         CHECK_EQ (plan.n_unlisted, 0);
         CHECK (says (&plan, "a", "4 free cores"));
         CHECK (says (&plan, "l", "1.5 free cores"));
         CHECK (says (&plan, "b", "owner active"));
-        CHECK (says (&plan, "c", "no free core"));
+        CHECK (says (&plan, "c", "0.2 free cores"));
         CHECK (says (&plan, "d", "suspect"));
         CHECK (says (&plan, "e", "estimate 95 s old"));
         CHECK (says (&plan, "f", "not enough memory"));
@@ -238,13 +239,13 @@ static void test_unfit_nodes (void)
         place_destroy (&p);
     }
 
-    /* More cores than any node has free; and one fit node not drawn. */
+    /* More cores than any node has; and one fit node not drawn. */
     place_t *p = new_place (1, 3);
     place_cand_t two[2] = { node ("x", 4, 2600), node ("y", 4, 2600) };
     place_plan_t plan;
-    place_req_t req = { .cores = 2 };
+    place_req_t req = { .cores = 5 };
     CHECK (place_choose (p, two, 2, &req, 0, &plan) == NULL);
-    CHECK (says (&plan, "x", "1.4 free cores, 2 wanted"));
+    CHECK (says (&plan, "x", "4 free cores, 5 wanted"));
     req.cores = 1;
     const char *name = place_choose (p, two, 2, &req, 0, &plan);
     CHECK (name != NULL);

@@ -108,12 +108,45 @@ static bool upd_eq (const gl_update_t *a, const gl_update_t *b)
         && !strcmp (a->from, b->from) && rec_eq (&a->rec, &b->rec);
 }
 
+static bool str_eq (const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp (a, b));
+}
+
+static bool strv_eq (char **a, char **b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!str_eq (a [i], b [i]))
+            return false;
+    return true;
+}
+
+static bool job_eq (const gl_job_t *a, const gl_job_t *b)
+{
+    return a->type == b->type && !strcmp (a->gpid, b->gpid)
+        && !strcmp (a->home, b->home) && !strcmp (a->node, b->node)
+        && a->rank == b->rank && a->size == b->size && a->seq == b->seq
+        && a->stream == b->stream && a->eof == b->eof
+        && a->len == b->len && (a->len == 0 || !memcmp (a->data, b->data, a->len))
+        && a->credit == b->credit && a->code == b->code && a->signo == b->signo
+        && a->core == b->core && a->rows == b->rows && a->cols == b->cols
+        && a->pid == b->pid && str_eq (a->text, b->text)
+        && a->argc == b->argc && strv_eq (a->argv, b->argv, a->argc)
+        && a->envc == b->envc && strv_eq (a->envv, b->envv, a->envc)
+        && str_eq (a->cwd, b->cwd) && a->umask == b->umask
+        && a->uid == b->uid && a->gid == b->gid && !strcmp (a->user, b->user)
+        && a->pty == b->pty && a->cores == b->cores && a->mem_kb == b->mem_kb
+        && !strcmp (a->pin, b->pin) && a->allow_local == b->allow_local;
+}
+
 static bool msg_eq (const gl_msg_t *a, const gl_msg_t *b)
 {
     if (a->type != b->type || a->probe_seq != b->probe_seq
     ||  strcmp (a->target, b->target) || strcmp (a->target_addr, b->target_addr)
     ||  a->n_updates != b->n_updates)
         return false;
+    if (a->job || b->job)
+        return a->job && b->job && job_eq (a->job, b->job);
     for (uint32_t i = 0; i < a->n_updates; i++)
         if (!upd_eq (&a->updates [i], &b->updates [i]))
             return false;
@@ -893,6 +926,760 @@ static void test_depth (void)
     gl_msg_clear (&m);
 }
 
+/* ---- the job plane ------------------------------------------------------------------ */
+
+/* The job map's keys (wire.c's header comment), and what each job type
+   needs and may carry besides (wire.h), written out again as the test's
+   own statement of the rules. */
+enum {
+    K_TYPE = 1, K_GPID, K_HOME, K_NODE, K_RANK, K_SIZE, K_SEQ, K_STREAM,
+    K_EOF, K_DATA, K_CREDIT, K_CODE, K_SIGNO, K_CORE, K_ROWS, K_COLS, K_PID,
+    K_TEXT, K_ARGV, K_ENVV, K_CWD, K_UMASK, K_UID, K_GID, K_USER, K_PTY,
+    K_CORES, K_MEM_KB, K_PIN, K_ALLOW_LOCAL, K_END
+};
+
+static const char *const key_name [K_END] = {
+    [K_TYPE] = "type", [K_GPID] = "gpid", [K_HOME] = "home", [K_NODE] = "node",
+    [K_RANK] = "rank", [K_SIZE] = "size", [K_SEQ] = "seq", [K_STREAM] = "stream",
+    [K_EOF] = "eof", [K_DATA] = "data", [K_CREDIT] = "credit", [K_CODE] = "code",
+    [K_SIGNO] = "signo", [K_CORE] = "core", [K_ROWS] = "rows", [K_COLS] = "cols",
+    [K_PID] = "pid", [K_TEXT] = "text", [K_ARGV] = "argv", [K_ENVV] = "envv",
+    [K_CWD] = "cwd", [K_UMASK] = "umask", [K_UID] = "uid", [K_GID] = "gid",
+    [K_USER] = "user", [K_PTY] = "pty", [K_CORES] = "cores", [K_MEM_KB] = "mem_kb",
+    [K_PIN] = "pin", [K_ALLOW_LOCAL] = "allow_local",
+};
+
+#define B(key) ((uint64_t) 1 << (key))
+#define ANY (B (K_HOME) | B (K_NODE) | B (K_RANK) | B (K_SIZE) | B (K_SEQ))
+
+static const struct {
+    uint64_t need, may;
+} rules [GL_JOB_LIST_REPLY + 1] = {
+    [GL_JOB_RUN]        = { B (K_ARGV) | B (K_CWD),
+                            B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) | B (K_GID) | B (K_USER)
+                            | B (K_PTY) | B (K_ROWS) | B (K_COLS) | B (K_CORES)
+                            | B (K_MEM_KB) | B (K_PIN) | B (K_ALLOW_LOCAL) },
+    [GL_JOB_STARTED]    = { B (K_GPID) | B (K_NODE) | B (K_PID), 0 },
+    [GL_JOB_REFUSED]    = { B (K_GPID) | B (K_TEXT), 0 },
+    [GL_JOB_FAILED]     = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
+    [GL_JOB_DATA]       = { B (K_GPID), B (K_STREAM) | B (K_DATA) | B (K_EOF) },
+    [GL_JOB_CREDIT]     = { B (K_GPID) | B (K_CREDIT), B (K_STREAM) },
+    [GL_JOB_SIGNAL]     = { B (K_GPID) | B (K_SIGNO), 0 },
+    [GL_JOB_WINSIZE]    = { B (K_GPID) | B (K_ROWS) | B (K_COLS), 0 },
+    [GL_JOB_EXIT]       = { B (K_GPID), B (K_CODE) | B (K_SIGNO) | B (K_CORE) },
+    [GL_JOB_KILL]       = { B (K_GPID), B (K_TEXT) },
+    [GL_JOB_PING]       = { 0, B (K_GPID) },
+    [GL_JOB_LIST]       = { 0, 0 },
+    [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) },
+};
+
+/* Every field a type may carry (an EXIT by signal: no code). */
+static uint64_t all_keys (uint8_t type)
+{
+    uint64_t keys = rules [type].need | rules [type].may | ANY;
+    return type == GL_JOB_EXIT ? keys & ~B (K_CODE) : keys;
+}
+
+static char *dup_cstr (const char *s)
+{
+    char *d = malloc (strlen (s) + 1);
+    if (d)
+        strcpy (d, s);
+    return d;
+}
+
+/* Set one field to a value near the edge of its range.  RUN's argv and
+   envv get n entries; DATA gets data_len bytes. */
+static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
+{
+    char s [64];
+    switch (key) {
+        case K_GPID: strcpy (job->gpid, "a-1795725266-17"); break;
+        case K_HOME: strcpy (job->home, "home.lab_1"); break;
+        case K_NODE: strcpy (job->node, "Node-B"); break;
+        case K_RANK: job->rank = UINT32_MAX - 1; break;
+        case K_SIZE: job->size = UINT32_MAX; break;
+        case K_SEQ: job->seq = UINT64_MAX - job->type; break;
+        case K_STREAM: job->stream = 2; break;
+        case K_EOF: job->eof = true; break;
+        case K_DATA:
+            job->len = data_len;
+            job->data = malloc (data_len);
+            for (uint32_t i = 0; i < data_len; i++)
+                job->data [i] = (uint8_t) (i * 131 + (i >> 9));
+            break;
+        case K_CREDIT: job->credit = UINT64_MAX; break;
+        case K_CODE: job->code = INT32_MAX; break;
+        case K_SIGNO: job->signo = GL_JOB_SIGNO_MAX; break;
+        case K_CORE: job->core = true; break;
+        case K_ROWS: job->rows = GL_JOB_WIN_MAX; break;
+        case K_COLS: job->cols = 1; break;
+        case K_PID: job->pid = INT32_MAX; break;
+        case K_TEXT:
+            job->text = dup_cstr ("b: owner active\nc: no free core \xc3\xa9\t");
+            break;
+        case K_ARGV:
+            job->argc = n;
+            job->argv = calloc (n, sizeof (char *));
+            for (uint32_t i = 0; i < n; i++) {
+                if (i == 0)
+                    snprintf (s, sizeof s, "/usr/bin/prog");
+                else if (i % 7 == 3)
+                    s [0] = 0;                      /* "" is an argument too */
+                else
+                    snprintf (s, sizeof s, "arg %u \xc3\xa9\n", i);
+                job->argv [i] = dup_cstr (s);
+            }
+            break;
+        case K_ENVV:
+            job->envc = n;
+            job->envv = calloc (n, sizeof (char *));
+            for (uint32_t i = 0; i < n; i++) {
+                if (i % 5 == 1)
+                    snprintf (s, sizeof s, "EMPTY_%u=", i);
+                else
+                    snprintf (s, sizeof s, "VAR_%u=a=b %u", i, i);
+                job->envv [i] = dup_cstr (s);
+            }
+            break;
+        case K_CWD: job->cwd = dup_cstr ("/home/alice/work dir"); break;
+        case K_UMASK: job->umask = 0777; break;
+        case K_UID: job->uid = UINT32_MAX - 1; break;
+        case K_GID: job->gid = 1000; break;
+        case K_USER: memset (job->user, 'u', GL_JOB_USER_MAX); break;
+        case K_PTY: job->pty = true; break;
+        case K_CORES: job->cores = UINT32_MAX; break;
+        case K_MEM_KB: job->mem_kb = UINT64_MAX; break;
+        case K_PIN: memset (job->pin, 'p', GL_NAME_MAX); break;
+        case K_ALLOW_LOCAL: job->allow_local = true; break;
+    }
+}
+
+static gl_job_t *new_job (uint8_t type, uint64_t keys, uint32_t n, uint32_t data_len)
+{
+    gl_job_t *job = calloc (1, sizeof *job);
+    job->type = type;
+    for (unsigned k = K_GPID; k < K_END; k++)
+        if (keys & B (k))
+            set_key (job, k, n, data_len);
+    return job;
+}
+
+static gl_job_t *full_job (uint8_t type)
+{
+    return new_job (type, all_keys (type), 3, 100);
+}
+
+static void job_msg (gl_msg_t *msg, gl_job_t *job)
+{
+    memset (msg, 0, sizeof *msg);
+    msg->type = GL_MSG_JOB;
+    msg->job = job;
+}
+
+static bool job_encodes (gl_job_t *job)
+{
+    gl_msg_t msg;
+    job_msg (&msg, job);
+    uint8_t *buf = NULL;
+    size_t len;
+    int rc = gl_msg_encode (&msg, &buf, &len);
+    free (buf);
+    return rc == 0;
+}
+
+/* Encode, decode, compare field by field, encode again: the same bytes.
+   Frees job. */
+static bool job_round_trip (gl_job_t *job, size_t *len_out)
+{
+    gl_msg_t msg, back;
+    job_msg (&msg, job);
+    uint8_t *a = NULL, *b = NULL;
+    size_t a_len = 0, b_len = 0;
+    const char *why = NULL;
+    bool ok = gl_msg_encode (&msg, &a, &a_len) == 0
+           && gl_msg_decode (a, a_len, &back, &why) == 0;
+    if (!ok)
+        fprintf (stderr, "  %s: %s\n", gl_job_type_name (job->type), why ? why : "not encoded");
+    else {
+        ok = msg_eq (&msg, &back) && gl_msg_encode (&back, &b, &b_len) == 0
+          && a_len == b_len && !memcmp (a, b, a_len);
+        gl_msg_clear (&back);
+    }
+    if (len_out)
+        *len_out = a_len;
+    free (a);
+    free (b);
+    gl_msg_clear (&msg);
+    return ok;
+}
+
+static void test_job_round_trips (void)
+{
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+        CHECK (strcmp (gl_job_type_name (type), "unknown"));
+        /* every field the type may carry, then only those it needs */
+        CHECK (job_round_trip (full_job (type), NULL));
+        uint64_t need = rules [type].need | (type == GL_JOB_DATA ? B (K_EOF) : 0);
+        CHECK (job_round_trip (new_job (type, need, 1, 0), NULL));
+    }
+    CHECK (!strcmp (gl_job_type_name (GL_JOB_LIST_REPLY), "list-reply"));
+    CHECK (!strcmp (gl_job_type_name (0), "unknown"));
+    CHECK (!strcmp (gl_job_type_name (GL_JOB_LIST_REPLY + 1), "unknown"));
+    CHECK (!strcmp (gl_msg_type_name (GL_MSG_JOB), "job"));
+
+    /* A big spec, a full DATA, and the other edges. */
+    gl_job_t *job = new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 1000, 0);
+    CHECK (job->argc == 1000 && job->envc == 1000);
+    CHECK (job_round_trip (job, NULL));
+    CHECK (job_round_trip (new_job (GL_JOB_DATA, all_keys (GL_JOB_DATA), 0, GL_JOB_DATA_MAX), NULL));
+    job = new_job (GL_JOB_EXIT, B (K_GPID) | B (K_CODE), 0, 0);
+    job->code = 255;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_EXIT, B (K_GPID) | B (K_SIGNO), 0, 0);
+    job->signo = 1;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_LIST_REPLY, 0, 0, 0);
+    job->text = malloc (GL_JOB_TEXT_MAX + 1);
+    memset (job->text, 'x', GL_JOB_TEXT_MAX);
+    job->text [GL_JOB_TEXT_MAX] = 0;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_RUN, B (K_GPID) | B (K_ARGV) | B (K_CWD), 1, 0);
+    memset (job->gpid, 'g', GL_GPID_MAX);
+    free (job->cwd);
+    job->cwd = malloc (GL_JOB_PATH_MAX + 1);
+    memset (job->cwd, '/', GL_JOB_PATH_MAX);
+    job->cwd [GL_JOB_PATH_MAX] = 0;
+    CHECK (job_round_trip (job, NULL));
+
+    /* stdio is what the job plane pays for: one byte costs little */
+    size_t len;
+    job = new_job (GL_JOB_DATA, B (K_GPID) | B (K_STREAM) | B (K_SEQ), 0, 0);
+    job->stream = 1;
+    job->len = 1;
+    job->data = (uint8_t *) dup_cstr ("x");
+    job->seq = 1000;
+    CHECK (job_round_trip (job, &len));
+    CHECK (len <= 40);
+
+    /* gl_job_clear leaves nothing behind */
+    job = full_job (GL_JOB_RUN);
+    gl_job_clear (job);
+    CHECK (job->argv == NULL && job->argc == 0 && job->cwd == NULL && job->gpid [0] == 0);
+    gl_job_clear (job);
+    gl_job_clear (NULL);
+    free (job);
+}
+
+/* The encoding of a JOB message holding job, with the map at path
+   (the top level "" or the job "6") changed: `key` dropped when v is NULL,
+   else added with value v.  Returns the decoder's reason, or "(accepted)". */
+static const char *variant_why (gl_job_t *job, const char *path, unsigned key,
+                                const msgpack_object *v)
+{
+    gl_msg_t msg;
+    job_msg (&msg, job);
+    size_t len;
+    uint8_t *buf = enc_msg (&msg, &len);
+    if (!buf)
+        return "(not encoded)";
+    tree_t t;
+    tree_open (&t, buf, len);
+    msgpack_object *map = at (&t.up.data, path);
+    CHECK (map && map->type == MSGPACK_OBJECT_MAP);
+    uint32_t n = map->via.map.size, m = 0;
+    msgpack_object_kv *saved = map->via.map.ptr;
+    msgpack_object_kv *kv = calloc (n + 1, sizeof *kv);
+    for (uint32_t i = 0; i < n; i++)
+        if (v || saved [i].key.via.u64 != key)
+            kv [m++] = saved [i];
+    CHECK (m == (v ? n : n - 1));
+    if (v) {
+        kv [m].key = o_uint (key);
+        kv [m++].val = *v;
+    }
+    map->via.map.ptr = kv;
+    map->via.map.size = m;
+    msgpack_sbuffer sb = pack_tree (&t);
+    map->via.map.ptr = saved;
+    map->via.map.size = n;
+    const char *why = NULL;
+    bool ok = dec_msg ((const uint8_t *) sb.data, sb.size, &why);
+    msgpack_sbuffer_destroy (&sb);
+    free (kv);
+    tree_close (&t);
+    return ok ? "(accepted)" : why ? why : "(no reason)";
+}
+
+static msgpack_object o_bool (bool b)
+{
+    msgpack_object o = { .type = MSGPACK_OBJECT_BOOLEAN };
+    o.via.boolean = b;
+    return o;
+}
+
+/* A valid value for every job key, to put where it does not belong. */
+static msgpack_object donor (unsigned key)
+{
+    static msgpack_object arg, env, arr;
+    arg = o_str ("prog", 4);
+    env = o_str ("A=b", 3);
+    arr = (msgpack_object) { .type = MSGPACK_OBJECT_ARRAY };
+    arr.via.array.size = 1;
+    switch (key) {
+        case K_GPID: return o_str ("g-1", 3);
+        case K_HOME: case K_NODE: case K_PIN: return o_str ("n1", 2);
+        case K_EOF: case K_CORE: case K_PTY: case K_ALLOW_LOCAL: return o_bool (true);
+        case K_DATA: return o_bin ("x", 1);
+        case K_TEXT: return o_str ("why", 3);
+        case K_USER: return o_str ("u", 1);
+        case K_CWD: return o_str ("/", 1);
+        case K_ARGV: arr.via.array.ptr = &arg; return arr;
+        case K_ENVV: arr.via.array.ptr = &env; return arr;
+        default: return o_uint (1);
+    }
+}
+
+/* What each type needs and what it must not carry, both ways. */
+static void test_job_rules (void)
+{
+    char expect [128];
+    int tried = 0;
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+        gl_job_t *job = full_job (type);
+        for (unsigned key = K_GPID; key < K_END; key++) {
+            const char *why = NULL;
+            if (rules [type].need & B (key)) {
+                snprintf (expect, sizeof expect, "job: %s missing for this type", key_name [key]);
+                why = variant_why (job, "6", key, NULL);
+                gl_job_t *less = new_job (type, all_keys (type) & ~B (key), 3, 100);
+                CHECK (!job_encodes (less));
+                gl_job_clear (less);
+                free (less);
+            }
+            else if (!((rules [type].may | ANY) & B (key))) {
+                snprintf (expect, sizeof expect, "job: %s does not belong to this type", key_name [key]);
+                msgpack_object v = donor (key);
+                why = variant_why (job, "6", key, &v);
+                gl_job_t *more = new_job (type, all_keys (type) | B (key), 3, 100);
+                CHECK (!job_encodes (more));
+                gl_job_clear (more);
+                free (more);
+            }
+            if (why) {
+                if (strcmp (why, expect))
+                    fprintf (stderr, "  %s, key %u: \"%s\", expected \"%s\"\n",
+                             gl_job_type_name (type), key, why, expect);
+                CHECK (!strcmp (why, expect));
+                tried++;
+            }
+        }
+        /* The job carries no gossip, and a gossip message no job. */
+        msgpack_object v = o_uint (5);
+        CHECK (!strcmp (variant_why (job, "", 2, &v), "message: job with gossip fields"));
+        v = o_str ("n1", 2);
+        CHECK (!strcmp (variant_why (job, "", 3, &v), "message: job with gossip fields"));
+        CHECK (!strcmp (variant_why (job, "", 4, &v), "message: job with gossip fields"));
+        gl_msg_t msg;
+        fill_msg (&msg, GL_MSG_GOSSIP, 1);
+        msgpack_object *upd = NULL;
+        size_t len;
+        uint8_t *buf = enc_msg (&msg, &len);
+        tree_t t;
+        tree_open (&t, buf, len);
+        upd = at (&t.up.data, "5");
+        CHECK (!strcmp (variant_why (job, "", 5, upd), "message: job with gossip fields"));
+        tree_close (&t);
+        gl_msg_clear (&msg);
+        job_msg (&msg, job);
+        msg.probe_seq = 1;
+        CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
+        msg.probe_seq = 0;
+        strcpy (msg.target, "n1");
+        CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
+        gl_job_clear (job);
+        free (job);
+    }
+    CHECK (tried > 200);
+
+    /* A JOB message needs its job; the others can't have one. */
+    const uint8_t nojob [] = { 0x82, 0x00, 0x01, 0x01, 0x10 };     /* {0:1, 1:16} */
+    CHECK (!strcmp (refused (dec_msg, nojob, sizeof nojob), "message: job type without a job"));
+    gl_msg_t msg = { .type = GL_MSG_JOB };
+    uint8_t *buf;
+    size_t len;
+    CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
+    gl_job_t *job = full_job (GL_JOB_PING);
+    job_msg (&msg, job);
+    buf = enc_msg (&msg, &len);
+    tree_t t;
+    tree_open (&t, buf, len);
+    for (uint64_t type = GL_MSG_PING; type <= GL_MSG_JOB + 1; type++) {
+        if (type == GL_MSG_JOB)
+            continue;
+        const char *why = NULL;
+        bool ok = try_with (dec_msg, &t, "1", o_uint (type), &why);
+        CHECK (!ok && why);
+        if (!ok && why && type <= GL_MSG_GOSSIP)
+            CHECK (!strcmp (why, "message: a job in a gossip message"));
+    }
+    tree_close (&t);
+    for (uint8_t type = GL_MSG_PING; type <= GL_MSG_GOSSIP; type++) {
+        msg.type = type;
+        strcpy (msg.target, "n1");
+        strcpy (msg.target_addr, "tcp://n1:1");
+        CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
+    }
+    msg.type = GL_MSG_JOB;
+    msg.target [0] = msg.target_addr [0] = 0;
+    CHECK (gl_msg_encode (&msg, &buf, &len) == 0);
+    free (buf);
+    gl_msg_clear (&msg);
+    CHECK (msg.job == NULL);
+}
+
+/* Right type, wrong value, field by field and type by type. */
+static void test_job_ranges (void)
+{
+    static char big [GL_JOB_DATA_MAX + 1];
+    memset (big, 'a', sizeof big);
+    char slash [GL_JOB_PATH_MAX + 1];
+    memset (slash, '/', sizeof slash);
+    struct {
+        uint8_t type;
+        const char *path;
+        msgpack_object v;
+        bool ok;
+    } cases [] = {
+        { GL_JOB_RUN, "6.1", o_uint (0), false },                   /* type */
+        { GL_JOB_RUN, "6.1", o_uint (GL_JOB_LIST_REPLY + 1), false },
+        { GL_JOB_RUN, "6.2", o_str ("", 0), false },                /* gpid */
+        { GL_JOB_RUN, "6.2", o_str ("-a", 2), false },
+        { GL_JOB_RUN, "6.2", o_str (".a", 2), false },
+        { GL_JOB_RUN, "6.2", o_str ("a b", 3), false },
+        { GL_JOB_RUN, "6.2", o_str ("a/b", 3), false },
+        { GL_JOB_RUN, "6.2", o_str ("a\0b", 3), false },
+        { GL_JOB_RUN, "6.2", o_str (big, GL_GPID_MAX + 1), false },
+        { GL_JOB_RUN, "6.2", o_str (big, GL_GPID_MAX), true },
+        { GL_JOB_RUN, "6.3", o_str ("a b", 3), false },             /* home */
+        { GL_JOB_RUN, "6.4", o_str (big, GL_NAME_MAX + 1), false }, /* node */
+        { GL_JOB_RUN, "6.5", o_uint (UINT32_MAX), false },          /* rank = size */
+        { GL_JOB_RUN, "6.5", o_uint (0), true },
+        { GL_JOB_RUN, "6.6", o_uint (0), false },                   /* rank without size */
+        { GL_JOB_RUN, "6.15", o_uint (0), false },                  /* rows without cols */
+        { GL_JOB_RUN, "6.15", o_uint (GL_JOB_WIN_MAX + 1), false },
+        { GL_JOB_RUN, "6.16", o_uint (GL_JOB_WIN_MAX + 1), false },
+        { GL_JOB_RUN, "6.16", o_uint (GL_JOB_WIN_MAX), true },
+        { GL_JOB_RUN, "6.19.0", o_str ("", 0), false },             /* no program */
+        { GL_JOB_RUN, "6.19.0", o_str ("a\0b", 3), false },
+        { GL_JOB_RUN, "6.19.1", o_str ("a\0b", 3), false },
+        { GL_JOB_RUN, "6.19.1", o_str ("", 0), true },
+        { GL_JOB_RUN, "6.19.2", o_uint (1), false },
+        { GL_JOB_RUN, "6.20.0", o_str ("NOEQUALS", 8), false },     /* envv */
+        { GL_JOB_RUN, "6.20.0", o_str ("=x", 2), false },
+        { GL_JOB_RUN, "6.20.0", o_str ("", 0), false },
+        { GL_JOB_RUN, "6.20.1", o_str ("X=\0", 3), false },
+        { GL_JOB_RUN, "6.20.1", o_str ("X=", 2), true },
+        { GL_JOB_RUN, "6.21", o_str ("relative", 8), false },       /* cwd */
+        { GL_JOB_RUN, "6.21", o_str ("", 0), false },
+        { GL_JOB_RUN, "6.21", o_str (slash, GL_JOB_PATH_MAX + 1), false },
+        { GL_JOB_RUN, "6.21", o_str (slash, GL_JOB_PATH_MAX), true },
+        { GL_JOB_RUN, "6.22", o_uint (01000), false },              /* umask */
+        { GL_JOB_RUN, "6.22", o_uint (0), true },
+        { GL_JOB_RUN, "6.23", o_uint (UINT32_MAX), false },         /* uid */
+        { GL_JOB_RUN, "6.24", o_uint (UINT32_MAX), false },         /* gid */
+        { GL_JOB_RUN, "6.24", o_uint (0), true },
+        { GL_JOB_RUN, "6.25", o_str (big, GL_JOB_USER_MAX + 1), false },   /* user */
+        { GL_JOB_RUN, "6.25", o_str ("a\0", 2), false },
+        { GL_JOB_RUN, "6.26", o_bool (false), true },               /* pty */
+        { GL_JOB_RUN, "6.27", o_uint (1ull << 32), false },         /* cores */
+        { GL_JOB_RUN, "6.29", o_str ("bad pin", 7), false },        /* pin */
+        { GL_JOB_RUN, "6.29", o_str ("", 0), false },               /* names are left out, not empty */
+        { GL_JOB_STARTED, "6.17", o_uint (0), false },              /* pid */
+        { GL_JOB_STARTED, "6.17", o_uint ((uint64_t) INT32_MAX + 1), false },
+        { GL_JOB_STARTED, "6.17", o_uint (1), true },
+        { GL_JOB_STARTED, "6.4", o_str ("", 0), false },            /* node */
+        { GL_JOB_REFUSED, "6.18", o_str ("", 0), false },           /* text */
+        { GL_JOB_REFUSED, "6.18", o_str ("a\0b", 3), false },
+        { GL_JOB_REFUSED, "6.18", o_str (big, GL_JOB_TEXT_MAX + 1), false },
+        { GL_JOB_REFUSED, "6.18", o_str (big, GL_JOB_TEXT_MAX), true },
+        { GL_JOB_FAILED, "6.12", o_uint (0), false },               /* code */
+        { GL_JOB_FAILED, "6.12", o_int (-1), false },
+        { GL_JOB_FAILED, "6.12", o_uint ((uint64_t) INT32_MAX + 1), false },
+        { GL_JOB_FAILED, "6.12", o_uint (1), true },
+        { GL_JOB_DATA, "6.8", o_uint (3), false },                  /* stream */
+        { GL_JOB_DATA, "6.8", o_uint (0), true },
+        { GL_JOB_DATA, "6.10", o_bin (big, GL_JOB_DATA_MAX + 1), false },
+        { GL_JOB_DATA, "6.10", o_bin (big, GL_JOB_DATA_MAX), true },
+        { GL_JOB_DATA, "6.10", o_bin (big, 0), true },              /* eof alone */
+        { GL_JOB_DATA, "6.9", o_bool (false), true },               /* data alone */
+        { GL_JOB_CREDIT, "6.11", o_uint (0), false },               /* credit */
+        { GL_JOB_CREDIT, "6.8", o_uint (3), false },
+        { GL_JOB_SIGNAL, "6.13", o_uint (0), false },               /* signo */
+        { GL_JOB_SIGNAL, "6.13", o_uint (GL_JOB_SIGNO_MAX + 1), false },
+        { GL_JOB_SIGNAL, "6.13", o_int (-9), false },
+        { GL_JOB_SIGNAL, "6.13", o_uint (1), true },
+        { GL_JOB_WINSIZE, "6.15", o_uint (0), false },
+        { GL_JOB_WINSIZE, "6.16", o_uint (GL_JOB_WIN_MAX + 1), false },
+        { GL_JOB_EXIT, "6.13", o_uint (GL_JOB_SIGNO_MAX + 1), false },
+        { GL_JOB_EXIT, "6.13", o_uint (0), false },                 /* core without signo */
+        { GL_JOB_EXIT, "6.13", o_int (-1), false },
+        { GL_JOB_EXIT, "6.14", o_bool (false), true },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        gl_job_t *job = full_job (cases [i].type);
+        gl_msg_t msg;
+        job_msg (&msg, job);
+        size_t len;
+        uint8_t *buf = enc_msg (&msg, &len);
+        gl_msg_clear (&msg);
+        tree_t t;
+        tree_open (&t, buf, len);
+        const char *why = NULL;
+        bool ok = try_with (dec_msg, &t, cases [i].path, cases [i].v, &why);
+        if (ok != cases [i].ok)
+            fprintf (stderr, "  %s %s: %s\n", gl_job_type_name (cases [i].type), cases [i].path,
+                     ok ? "accepted" : why);
+        CHECK (ok == cases [i].ok);
+        CHECK (ok || why);
+        tree_close (&t);
+    }
+
+    /* An EXIT has a code or a signal; DATA has bytes or eof. */
+    gl_job_t *job = new_job (GL_JOB_EXIT, B (K_GPID) | B (K_SIGNO), 0, 0);
+    msgpack_object v = o_uint (1);
+    CHECK (!strcmp (variant_why (job, "6", K_CODE, &v), "job exit: both a code and a signal"));
+    v = o_uint (256);
+    gl_job_clear (job);
+    job->type = GL_JOB_EXIT;
+    strcpy (job->gpid, "g");
+    CHECK (!strcmp (variant_why (job, "6", K_CODE, &v), "job exit: code expected 0..255"));
+    v = o_int (-1);
+    CHECK (!strcmp (variant_why (job, "6", K_CODE, &v), "job exit: code expected 0..255"));
+    gl_job_clear (job);
+    free (job);
+    job = new_job (GL_JOB_DATA, B (K_GPID) | B (K_EOF), 0, 0);
+    CHECK (!strcmp (variant_why (job, "6", K_EOF, NULL), "job data: no bytes and no eof"));
+    gl_job_clear (job);
+    free (job);
+}
+
+/* What only a struct can get wrong: the encoder refuses it. */
+static void test_job_encoder_refuses (void)
+{
+    for (int bad = 0; bad < 27; bad++) {
+        uint8_t type = bad < 14 ? GL_JOB_RUN : bad < 18 ? GL_JOB_DATA : bad < 22 ? GL_JOB_EXIT
+                     : GL_JOB_STARTED;
+        gl_job_t *job = full_job (type);
+        void *keep = NULL, **slot = NULL;
+        switch (bad) {
+            case 0: keep = job->argv; slot = (void **) &job->argv; job->argv = NULL; break;
+            case 1: keep = job->argv [1]; slot = (void **) &job->argv [1]; job->argv [1] = NULL; break;
+            case 2: keep = job->envv [2]; slot = (void **) &job->envv [2]; job->envv [2] = NULL; break;
+            case 3: keep = job->envv; slot = (void **) &job->envv; job->envv = NULL; break;
+            case 4: job->argc = GL_JOB_ARGS_MAX + 1; break;
+            case 5: job->envc = GL_JOB_ARGS_MAX + 1; break;
+            case 6: memset (job->gpid, 'g', sizeof job->gpid); break;        /* no NUL */
+            case 7: strcpy (job->gpid, "a b"); break;
+            case 8: memset (job->user, 'u', sizeof job->user); break;
+            case 9: job->cwd [0] = 'x'; break;
+            case 10: job->umask = 01000; break;
+            case 11: job->uid = UINT32_MAX; break;
+            case 12: job->rows = GL_JOB_WIN_MAX + 1; break;
+            case 13: job->argv [0][0] = 0; break;
+            case 14: keep = job->data; slot = (void **) &job->data; job->data = NULL; break;
+            case 15: job->len = GL_JOB_DATA_MAX + 1; break;
+            case 16: job->stream = 3; break;
+            case 17: job->eof = false; job->len = 0; break;
+            case 18: job->signo = -1; break;
+            case 19: job->signo = GL_JOB_SIGNO_MAX + 1; break;
+            case 20: job->signo = 0; break;                          /* core without signal */
+            case 21: job->code = 1; break;                           /* and a signal */
+            case 22: job->pid = (uint32_t) INT32_MAX + 1; break;
+            case 23: strcpy (job->node, "no/slash"); break;
+            case 24: job->type = 0; break;
+            case 25: job->type = GL_JOB_LIST_REPLY + 1; break;
+            case 26: job->rank = job->size; break;
+        }
+        bool sent = job_encodes (job);
+        if (sent)
+            fprintf (stderr, "  encoder accepted case %d\n", bad);
+        CHECK (!sent);
+        if (slot)
+            *slot = keep;
+        if (bad == 4 || bad == 5) {
+            job->argc = job->envc = 3;
+        }
+        if (bad == 15)
+            job->len = 100;
+        gl_job_clear (job);
+        free (job);
+    }
+    gl_job_t *job = new_job (GL_JOB_KILL, B (K_GPID), 0, 0);
+    job->text = malloc (GL_JOB_TEXT_MAX + 2);
+    memset (job->text, 't', GL_JOB_TEXT_MAX + 1);
+    job->text [GL_JOB_TEXT_MAX + 1] = 0;
+    CHECK (!job_encodes (job));
+    job->text [GL_JOB_TEXT_MAX] = 0;
+    CHECK (job_encodes (job));
+    job->type = GL_JOB_FAILED;
+    job->code = -1;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+
+    /* A spec must fit a packet: five arguments of 1 MiB don't. */
+    job = new_job (GL_JOB_RUN, rules [GL_JOB_RUN].need, 5, 0);
+    for (uint32_t i = 0; i < job->argc; i++) {
+        free (job->argv [i]);
+        job->argv [i] = malloc ((1u << 20) + 1);
+        memset (job->argv [i], 'a', 1u << 20);
+        job->argv [i][1u << 20] = 0;
+    }
+    CHECK (!job_encodes (job));
+    job->argv [3][0] = job->argv [4][0] = 0;        /* three do */
+    CHECK (job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+}
+
+/* Every prefix of a RUN, and the whole plus one byte. */
+static void test_job_truncation (void)
+{
+    gl_msg_t msg;
+    job_msg (&msg, new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 5, 0));
+    size_t len;
+    uint8_t *buf = enc_msg (&msg, &len);
+    gl_msg_clear (&msg);
+    int clean = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *copy = malloc (cut + 1);       /* exact size: ASan sees overreads */
+        memcpy (copy, buf, cut);
+        const char *why = refused (dec_msg, copy, cut);
+        clean += !strcmp (why, "truncated") || !strcmp (why, "container count exceeds the input");
+        free (copy);
+    }
+    CHECK_EQ (clean, len);
+    uint8_t *longer = malloc (len + 1);
+    memcpy (longer, buf, len);
+    longer [len] = 0xc0;
+    CHECK (!strcmp (refused (dec_msg, longer, len + 1), "trailing bytes after the message"));
+    free (longer);
+    free (buf);
+}
+
+/* Claims in a few bytes, and real arrays at and past the limit. */
+static void test_job_huge_counts (void)
+{
+    /* {0:1, 1:16, 6:{1:1, 2:"g", 21:"/", 19:[2^32-1 args]}} */
+    const uint8_t argv [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x84, 0x01, 0x01, 0x02, 0xa1, 'g',
+                              0x15, 0xa1, '/', 0x13, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xa1, 'a' };
+    /* ... 20:[65535 entries] */
+    const uint8_t envv [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x84, 0x01, 0x01, 0x02, 0xa1, 'g',
+                              0x15, 0xa1, '/', 0x14, 0xdc, 0xff, 0xff, 0xc0 };
+    /* {0:1, 1:16, 6:{1:5, 2:"g", 10:bin of 2^32-1}} */
+    const uint8_t data [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x83, 0x01, 0x05, 0x02, 0xa1, 'g',
+                              0x0a, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00 };
+    /* {0:1, 1:16, 6:{1:3, 2:"g", 18:str of 2^32-1}} */
+    const uint8_t text [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x83, 0x01, 0x03, 0x02, 0xa1, 'g',
+                              0x12, 0xdb, 0xff, 0xff, 0xff, 0xff, 'a' };
+    clock_t start = clock ();
+    CHECK (!strcmp (refused (dec_msg, argv, sizeof argv), "container count exceeds the input"));
+    CHECK (!strcmp (refused (dec_msg, envv, sizeof envv), "container count exceeds the input"));
+    CHECK (!strcmp (refused (dec_msg, data, sizeof data), "truncated"));
+    CHECK (!strcmp (refused (dec_msg, text, sizeof text), "truncated"));
+    CHECK ((clock () - start) * 10 < CLOCKS_PER_SEC);
+
+    /* GL_JOB_ARGS_MAX real arguments pass; one more is refused. */
+    for (uint32_t n = GL_JOB_ARGS_MAX; n <= GL_JOB_ARGS_MAX + 1; n++) {
+        size_t len = 0;
+        uint8_t *buf = malloc (32 + 2 * (size_t) n);
+        memcpy (buf, argv, 16);
+        len = 16;
+        buf [len++] = 0xdd;
+        buf [len++] = (uint8_t) (n >> 24);
+        buf [len++] = (uint8_t) (n >> 16);
+        buf [len++] = (uint8_t) (n >> 8);
+        buf [len++] = (uint8_t) n;
+        for (uint32_t i = 0; i < n; i++) {
+            buf [len++] = 0xa1;
+            buf [len++] = 'a';
+        }
+        gl_msg_t msg;
+        const char *why = NULL;
+        int rc = gl_msg_decode (buf, len, &msg, &why);
+        if (n == GL_JOB_ARGS_MAX)
+            CHECK (rc == 0 && msg.job && msg.job->argc == n && !strcmp (msg.job->argv [n - 1], "a"));
+        else
+            CHECK (rc == -1 && why && !strcmp (why, "job argv: expected an array of at most 65536 strings without NUL"));
+        gl_msg_clear (&msg);
+        free (buf);
+    }
+}
+
+/* Every job field, of every type, given a value of every other type. */
+static void test_job_wrong_types (void)
+{
+    size_t n_wrong;
+    const msgpack_object *wrong = wrong_values (&n_wrong);
+    int tried = 0;
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+        gl_msg_t msg;
+        job_msg (&msg, full_job (type));
+        size_t len;
+        uint8_t *buf = enc_msg (&msg, &len);
+        gl_msg_clear (&msg);
+        tree_t t;
+        tree_open (&t, buf, len);
+        char paths [K_END + 3][16];
+        size_t n_paths = 0;
+        snprintf (paths [n_paths++], sizeof paths [0], "6");
+        for (unsigned key = K_TYPE; key < K_END; key++)
+            if (at (&t.up.data, (snprintf (paths [n_paths], sizeof paths [0], "6.%u", key), paths [n_paths])))
+                n_paths++;
+        if (type == GL_JOB_RUN) {
+            snprintf (paths [n_paths++], sizeof paths [0], "6.%u.0", K_ARGV);
+            snprintf (paths [n_paths++], sizeof paths [0], "6.%u.2", K_ENVV);
+        }
+        for (size_t p = 0; p < n_paths; p++) {
+            msgpack_object *o = at (&t.up.data, paths [p]);
+            CHECK (o != NULL);
+            for (size_t w = 0; o && w < n_wrong; w++)
+                if (wrong [w].type != o->type) {
+                    bool ok = refused_with (dec_msg, &t, paths [p], wrong [w]);
+                    if (!ok)
+                        fprintf (stderr, "  %s: accepted type %d at %s\n",
+                                 gl_job_type_name (type), wrong [w].type, paths [p]);
+                    CHECK (ok);
+                    tried++;
+                }
+        }
+        tree_close (&t);
+    }
+    CHECK (tried > 500);
+}
+
+static void test_gpids (void)
+{
+    char longest [GL_GPID_MAX + 2];
+    memset (longest, 'g', GL_GPID_MAX);
+    longest [GL_GPID_MAX] = 0;
+    CHECK (gl_gpid_valid ("a-1795725266-17"));
+    CHECK (gl_gpid_valid ("node_1.lab-9"));
+    CHECK (gl_gpid_valid ("7"));
+    CHECK (gl_gpid_valid (longest));
+    longest [GL_GPID_MAX] = 'g';
+    longest [GL_GPID_MAX + 1] = 0;
+    CHECK (!gl_gpid_valid (longest));
+    CHECK (!gl_gpid_valid (NULL));
+    CHECK (!gl_gpid_valid (""));
+    CHECK (!gl_gpid_valid ("-a"));
+    CHECK (!gl_gpid_valid (".a"));
+    CHECK (!gl_gpid_valid ("a b"));
+    CHECK (!gl_gpid_valid ("a:1"));
+    CHECK (!gl_gpid_valid ("a/1"));
+}
+
 int main (void)
 {
     test_msg_round_trips ();
@@ -908,5 +1695,13 @@ int main (void)
     test_map_keys ();
     test_huge_counts ();
     test_depth ();
+    test_gpids ();
+    test_job_round_trips ();
+    test_job_rules ();
+    test_job_ranges ();
+    test_job_encoder_refuses ();
+    test_job_truncation ();
+    test_job_huge_counts ();
+    test_job_wrong_types ();
     return tap_done ("test_wire");
 }

@@ -1,6 +1,6 @@
 /*  gen_corpus.c -- write the fuzzer's seed corpus: one valid encoding of
-    each message type, update kind and record kind, an envelope, and the
-    control messages.
+    each message type, update kind and record kind, each job type (with
+    every field it may carry), an envelope, and the control messages.
 
         gen_corpus DIR          writes DIR/msg-ping, DIR/env, ... */
 #include "wire.h"
@@ -59,6 +59,58 @@ static void fill_update (gl_update_t *upd, int i)
     }
 }
 
+/* A job of the given type with every field it may carry (see wire.h). */
+static void fill_job (gl_job_t *job, int type)
+{
+    static char *args [] = { "/bin/sh", "-c", "echo hi; cat", "" };
+    static char *env [] = { "PATH=/usr/bin:/bin", "HOME=/home/alice", "EMPTY=" };
+    static uint8_t bytes [] = "line one\nline two\n\0\xff";
+    memset (job, 0, sizeof *job);
+    job->type = (uint8_t) type;
+    if (type != GL_JOB_LIST && type != GL_JOB_LIST_REPLY)
+        strcpy (job->gpid, "node1-1700000000-17");
+    strcpy (job->home, "node1");
+    strcpy (job->node, "node2");
+    job->rank = 1;
+    job->size = 4;
+    job->seq = 5;
+    switch (type) {
+        case GL_JOB_RUN:
+            job->argc = 4;
+            job->argv = args;
+            job->envc = 3;
+            job->envv = env;
+            job->cwd = "/home/alice";
+            job->umask = 022;
+            job->uid = job->gid = 1000;
+            strcpy (job->user, "alice");
+            job->pty = true;
+            job->rows = 24;
+            job->cols = 80;
+            job->cores = 2;
+            job->mem_kb = 1 << 20;
+            strcpy (job->pin, "node3");
+            job->allow_local = true;
+            break;
+        case GL_JOB_STARTED: job->pid = 4242; break;
+        case GL_JOB_REFUSED: job->text = "owner active"; break;
+        case GL_JOB_FAILED: job->code = 1; job->text = "program not found: fortune"; break;
+        case GL_JOB_DATA:
+            job->stream = 1;
+            job->data = bytes;
+            job->len = sizeof bytes;
+            job->eof = true;
+            break;
+        case GL_JOB_CREDIT: job->stream = 0; job->credit = 65536; break;
+        case GL_JOB_SIGNAL: job->signo = 2; break;
+        case GL_JOB_WINSIZE: job->rows = 50; job->cols = 132; break;
+        case GL_JOB_EXIT: job->signo = 11; job->core = true; break;
+        case GL_JOB_KILL: job->text = "launcher gone"; break;
+        case GL_JOB_LIST_REPLY: job->text = "node1-1700000000-17 alice node2 running sh\n"; break;
+        default: break;
+    }
+}
+
 int main (int argc, char **argv)
 {
     if (argc != 2) {
@@ -89,6 +141,27 @@ int main (int argc, char **argv)
         snprintf (name, sizeof name, "update-%d", i);
         save (name, gl_msg_encode (&msg, &buf, &len));
     }
+
+    for (int type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+        gl_job_t job;
+        fill_job (&job, type);
+        gl_msg_t msg = { .type = GL_MSG_JOB, .job = &job };
+        char name [64];
+        snprintf (name, sizeof name, "job-%s", gl_job_type_name (type));
+        save (name, gl_msg_encode (&msg, &buf, &len));
+    }
+    gl_job_t job;                               /* an exit code, a bare eof */
+    fill_job (&job, GL_JOB_EXIT);
+    job.signo = 0;
+    job.core = false;
+    job.code = 3;
+    gl_msg_t job_msg = { .type = GL_MSG_JOB, .job = &job };
+    save ("job-exit-code", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_DATA);
+    job.len = 0;
+    job.data = NULL;
+    job.stream = 0;
+    save ("job-data-eof", gl_msg_encode (&job_msg, &buf, &len));
 
     gl_env_t env = { .version = GL_PROTO_VERSION, .sender = "node1", .generation = 1700000000,
                      .seq = 99, .time_ms = 1700000000123ull,

@@ -1,0 +1,334 @@
+/*  glx -- run a program somewhere in the cluster, as if it ran here.
+
+        glx [-v] [-w NODE] [--local] [--runtime-dir DIR] [--] PROG [ARGS...]
+
+    glx hands the job to the local agent (its home) over the agent's
+    socket, then pumps: our stdin to the job under the credit the host
+    grants, the job's stdout and stderr to ours (granting credit back as we
+    write them out, so a slow reader slows the job instead of filling
+    memory anywhere), and our signals to the job.  It exits as the job
+    did.  See glx(1) for the exit codes of its own failures. */
+#include "conf.h"
+#include "ctl.h"
+#include "jobs.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* glx's own exit codes (a job's own code passes through unchanged) */
+enum {
+    GLX_USAGE = 2,
+    GLX_NO_AGENT = 120,         /* no agent to talk to */
+    GLX_NO_NODE = 121,          /* no node can take the job */
+    GLX_NODE_LOST = 122,        /* the node running it died or left */
+    GLX_BROKEN = 123,           /* the agent went away, or output was lost */
+    GLX_START = 124,            /* it could not start: directory, user, system */
+    GLX_DENIED = 126,           /* program found but not runnable (as in sh) */
+    GLX_NOT_FOUND = 127,        /* program not found (as in sh) */
+};
+
+static const char *usage_text =
+    "usage: glx [OPTIONS] [--] PROG [ARGS...]\n"
+    "\n"
+    "Run PROG on the best node of the cluster, as if it ran here: stdin,\n"
+    "stdout, stderr, signals and the exit status travel.\n"
+    "\n"
+    "  -w, --node NODE      run on NODE only\n"
+    "  --local              this node may be chosen too\n"
+    "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
+    "  --runtime-dir DIR    the local agent's runtime directory\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Exit status: the job's own, 128+S if signal S killed it; 120 no agent,\n"
+    "121 no node can take it, 122 its node was lost, 123 the agent went away,\n"
+    "124 it could not start, 126 not runnable, 127 not found.  See glx(1).\n";
+
+/* Signals we pass on to the job. */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                 SIGWINCH, SIGTSTP, SIGCONT };
+#define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
+
+typedef struct {
+    int      sock;
+    bool     verbose;
+    char     gpid[GL_GPID_MAX + 1];
+    bool     started;
+    uint64_t in_credit;         /* stdin bytes the host will take */
+    uint64_t in_seq;
+    bool     in_done;
+    uint64_t out_seq[3];        /* the next DATA sequence number we expect */
+} glx_t;
+
+static int send_job (glx_t *g, const gl_job_t *job)
+{
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
+    uint8_t *body;
+    size_t len;
+    if (gl_msg_encode (&msg, &body, &len))
+        return -1;
+    int rc = ctl_frame_write (g->sock, body, len);
+    free (body);
+    return rc;
+}
+
+static int write_all (int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write (fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                struct pollfd pf = { .fd = fd, .events = POLLOUT };
+                poll (&pf, 1, -1);
+                continue;
+            }
+            return -1;
+        }
+        p += w;
+        n -= (size_t) w;
+    }
+    return 0;
+}
+
+/* The RUN request: everything the job needs to behave as if run here. */
+static int send_run (glx_t *g, int argc, char **argv, const char *pin, bool local)
+{
+    gl_job_t run = { .type = GL_JOB_RUN };      /* the home gives it its GPID */
+    char cwd[GL_JOB_PATH_MAX + 1];
+    if (!getcwd (cwd, sizeof cwd)) {
+        fprintf (stderr, "glx: cannot read the working directory: %s\n", strerror (errno));
+        return -1;
+    }
+    /* Pass the environment on, less what only makes sense here. */
+    size_t n_env = 0;
+    for (char **e = environ; *e; e++)
+        n_env++;
+    char **env = calloc (n_env + 1, sizeof *env);
+    if (!env)
+        return -1;
+    size_t k = 0;
+    for (char **e = environ; *e; e++)
+        if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_GPID=", 12)
+        &&  strncmp (*e, "GLUNIX_HOME=", 12) && strncmp (*e, "GLUNIX_NODE=", 12))
+            env[k++] = *e;
+    mode_t mask = umask (0);
+    umask (mask);
+    struct passwd *pw = getpwuid (getuid ());
+    run.argc = (uint32_t) argc;
+    run.argv = argv;
+    run.envc = (uint32_t) k;
+    run.envv = env;
+    run.cwd = cwd;
+    run.umask = (uint32_t) mask;
+    run.uid = (uint32_t) getuid ();
+    run.gid = (uint32_t) getgid ();
+    snprintf (run.user, sizeof run.user, "%s", pw ? pw->pw_name : "");
+    snprintf (run.pin, sizeof run.pin, "%s", pin ? pin : "");
+    run.allow_local = local;
+    int rc = send_job (g, &run);
+    free (env);
+    return rc;
+}
+
+/* Read what stdin has, as far as credit allows. */
+static int pump_stdin (glx_t *g)
+{
+    static uint8_t buf[JOBS_CHUNK];
+    size_t want = g->in_credit < sizeof buf ? (size_t) g->in_credit : sizeof buf;
+    ssize_t n = read (STDIN_FILENO, buf, want);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    gl_job_t data = { .type = GL_JOB_DATA, .stream = 0, .seq = g->in_seq++ };
+    snprintf (data.gpid, sizeof data.gpid, "%s", g->gpid);
+    if (n <= 0) {
+        data.eof = true;
+        g->in_done = true;
+    }
+    else {
+        data.data = buf;
+        data.len = (uint32_t) n;
+        g->in_credit -= (uint64_t) n;
+    }
+    return send_job (g, &data);
+}
+
+/* A message from the home.  Returns -1 to go on, or the exit status. */
+static int on_message (glx_t *g, const gl_job_t *job)
+{
+    switch (job->type) {
+    case GL_JOB_STARTED:
+        g->started = true;
+        g->in_credit = JOBS_WINDOW;
+        snprintf (g->gpid, sizeof g->gpid, "%s", job->gpid);
+        if (g->verbose)
+            fprintf (stderr, "glx: job %s runs on %s as pid %u\n", job->gpid, job->node, job->pid);
+        return -1;
+    case GL_JOB_FAILED: {
+        int code = job->code == JOBS_ERR_NO_NODE ? GLX_NO_NODE
+                 : job->code == JOBS_ERR_NOT_FOUND ? GLX_NOT_FOUND
+                 : job->code == JOBS_ERR_DENIED ? GLX_DENIED
+                 : job->code == JOBS_ERR_NODE_LOST ? GLX_NODE_LOST
+                 : job->code == JOBS_ERR_STREAM ? GLX_BROKEN : GLX_START;
+        fprintf (stderr, "glx: %s\n", job->text ? job->text : "the job failed");
+        return code;
+    }
+    case GL_JOB_DATA: {
+        if (job->stream != 1 && job->stream != 2)
+            return -1;
+        if (job->seq != g->out_seq[job->stream]++) {
+            fprintf (stderr, "glx: output of job %s was lost on the way\n", g->gpid);
+            return GLX_BROKEN;
+        }
+        if (job->len && write_all (job->stream, job->data, job->len) == 0) {
+            gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = job->stream, .credit = job->len };
+            snprintf (credit.gpid, sizeof credit.gpid, "%s", g->gpid);
+            send_job (g, &credit);
+        }
+        return -1;
+    }
+    case GL_JOB_CREDIT:
+        if (job->stream == 0)
+            g->in_credit += job->credit;
+        return -1;
+    case GL_JOB_EXIT:
+        if (job->signo) {
+            if (g->verbose)
+                fprintf (stderr, "glx: job %s killed by signal %d%s\n", g->gpid, job->signo,
+                         job->core ? " (core dumped)" : "");
+            return 128 + job->signo;
+        }
+        return job->code;
+    default:
+        return -1;
+    }
+}
+
+int main (int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "node", required_argument, 0, 'w' },
+        { "local", no_argument, 0, 'l' },
+        { "verbose", no_argument, 0, 'v' },
+        { "runtime-dir", required_argument, 0, 'r' },
+        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
+    };
+    glx_t g = { .sock = -1 };
+    const char *pin = NULL;
+    bool local = false;
+    char runtime_dir[GL_PATH_MAX] = "";
+    int c;
+    while ((c = getopt_long (argc, argv, "+w:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': pin = optarg; break;
+        case 'l': local = true; break;
+        case 'v': g.verbose = true; break;
+        case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
+        case 'h': printf ("%s", usage_text); return 0;
+        default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf (stderr, "glx: no program given\n%s", usage_text);
+        return GLX_USAGE;
+    }
+    if (pin && !gl_name_valid (pin)) {
+        fprintf (stderr, "glx: '%s' is not a node name\n", pin);
+        return GLX_USAGE;
+    }
+    if (!runtime_dir[0])
+        gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
+    char path[GL_PATH_MAX + 16], err[GL_PATH_MAX + 256];
+    snprintf (path, sizeof path, "%s/glpeer.sock", runtime_dir);
+
+    /* Signals arrive through a descriptor, so none is lost between polls. */
+    sigset_t sigs;
+    sigemptyset (&sigs);
+    for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaddset (&sigs, forwarded[i]);
+    sigprocmask (SIG_BLOCK, &sigs, NULL);
+    int sigfd = signalfd (-1, &sigs, SFD_CLOEXEC);
+    signal (SIGPIPE, SIG_IGN);
+
+    g.sock = ctl_connect (path, err, sizeof err);
+    if (g.sock < 0) {
+        fprintf (stderr, "glx: %s\n", err);
+        return GLX_NO_AGENT;
+    }
+    gl_ctl_req_t req = { .cmd = "stream" };
+    uint8_t *body;
+    size_t len;
+    if (gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (g.sock, body, len)
+    ||  send_run (&g, argc - optind, argv + optind, pin, local)) {
+        fprintf (stderr, "glx: the agent at %s does not take the job\n", path);
+        return GLX_NO_AGENT;
+    }
+    free (body);
+
+    int status = -1;
+    while (status < 0) {
+        struct pollfd p[3] = {
+            { .fd = g.sock, .events = POLLIN },
+            { .fd = sigfd, .events = POLLIN },
+            { .fd = STDIN_FILENO, .events = POLLIN },
+        };
+        /* stdin is read only once the job runs, and only within credit */
+        nfds_t n = (g.started && !g.in_done && g.in_credit > 0) ? 3 : 2;
+        if (poll (p, n, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read (sigfd, &si, sizeof si) == (ssize_t) sizeof si) {
+                if (!g.started) {
+                    /* nothing runs yet: give up, and the agent kills it if it starts */
+                    if (si.ssi_signo != SIGWINCH && si.ssi_signo != SIGCONT
+                    &&  si.ssi_signo != SIGTSTP)
+                        return 128 + (int) si.ssi_signo;
+                    continue;
+                }
+                gl_job_t sig = { .type = GL_JOB_SIGNAL, .signo = (int32_t) si.ssi_signo };
+                snprintf (sig.gpid, sizeof sig.gpid, "%s", g.gpid);
+                send_job (&g, &sig);
+            }
+        }
+        /* A failed send means the agent hung up: what it said before
+           (the output, the exit) is still to be read below. */
+        if (n == 3 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)) && pump_stdin (&g))
+            g.in_done = true;
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            uint8_t *frame = ctl_frame_read (g.sock, &len);
+            if (!frame) {
+                fprintf (stderr, "glx: the agent closed the connection%s%s\n",
+                         g.gpid[0] ? "; job " : "", g.gpid);
+                status = GLX_BROKEN;
+                break;
+            }
+            gl_msg_t msg;
+            const char *why = NULL;
+            if (gl_msg_decode (frame, len, &msg, &why) || msg.type != GL_MSG_JOB) {
+                fprintf (stderr, "glx: the agent sent a bad message: %s\n", why ? why : "?");
+                status = GLX_BROKEN;
+            }
+            else {
+                status = on_message (&g, msg.job);
+                gl_msg_clear (&msg);
+            }
+            free (frame);
+        }
+    }
+    close (g.sock);
+    return status;
+}

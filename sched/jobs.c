@@ -1,0 +1,782 @@
+/*  jobs.c -- the jobs of one agent: home and host roles.  See jobs.h. */
+#include "jobs.h"
+#include "exec.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_POLL_MS 20         /* how often a host looks for exits */
+
+/* ---- the two kinds of job record ------------------------------------------ */
+
+typedef struct home_job {
+    char          gpid[GL_GPID_MAX + 1];
+    uint64_t      conn;             /* the glx; 0 once it went away */
+    char          node[GL_NAME_MAX + 1];    /* asked, then running, there */
+    bool          started;
+    place_plan_t  plan;
+    gl_msg_t      run;              /* the RUN, kept to ask the next node */
+    uint64_t      next_ping_ms;
+    struct home_job *next;
+} home_job_t;
+
+typedef struct host_job {
+    char          gpid[GL_GPID_MAX + 1];
+    char          home[GL_NAME_MAX + 1];
+    exec_t       *exec;
+    int           pid;
+    uint64_t      credit[3];        /* [1], [2]: output bytes we may still send */
+    uint64_t      seq_out[3];       /* next sequence number per output stream */
+    uint64_t      seq_in;           /* the stdin sequence number we expect */
+    bool          out_done[3];
+    uint8_t      *in;               /* stdin bytes not yet written to the job */
+    size_t        in_len, in_off;
+    bool          in_eof, in_closed;
+    bool          killed;
+    uint64_t      last_ping_ms;
+    struct host_job *next;
+} host_job_t;
+
+/* Messages to ourselves (home and host on one node), delivered on tick. */
+typedef struct loop_msg {
+    uint8_t *bytes;
+    size_t   len;
+    struct loop_msg *next;
+} loop_msg_t;
+
+struct jobs_t {
+    char          name[GL_NAME_MAX + 1];
+    uint64_t      generation;
+    uint64_t      counter;          /* GPIDs handed out by this home */
+    jobs_io_t     io;
+    place_t      *place;
+    slots_t      *slots;
+    home_job_t   *homes;
+    host_job_t   *hosts;
+    loop_msg_t   *loop_head, *loop_tail;
+};
+
+static bool streq (const char *a, const char *b)
+{
+    return strcmp (a, b) == 0;
+}
+
+jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores,
+                  const jobs_io_t *io, uint64_t seed)
+{
+    jobs_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf (self->name, sizeof self->name, "%s", self_name);
+    self->generation = generation;
+    self->io = *io;
+    place_config_t pc;
+    place_config_default (&pc);
+    slots_config_t sc;
+    slots_config_default (&sc);
+    self->place = place_new (&pc, seed);
+    self->slots = slots_new (&sc, cores ? cores : 1);
+    if (!self->place || !self->slots)
+        jobs_destroy (&self);
+    return self;
+}
+
+static void host_free (jobs_t *self, host_job_t *h)
+{
+    if (h->exec) {
+        if (self->io.guest)
+            self->io.guest (self->io.arg, h->pid, false);
+        exec_destroy (&h->exec);        /* kills what is left of it */
+    }
+    slots_release (self->slots, h->gpid);
+    free (h->in);
+    free (h);
+}
+
+static void home_free (home_job_t *j)
+{
+    gl_msg_clear (&j->run);
+    free (j);
+}
+
+void jobs_destroy (jobs_t **self_p)
+{
+    jobs_t *self = *self_p;
+    if (!self)
+        return;
+    while (self->hosts) {
+        host_job_t *h = self->hosts;
+        self->hosts = h->next;
+        host_free (self, h);
+    }
+    while (self->homes) {
+        home_job_t *j = self->homes;
+        self->homes = j->next;
+        home_free (j);
+    }
+    while (self->loop_head) {
+        loop_msg_t *m = self->loop_head;
+        self->loop_head = m->next;
+        free (m->bytes);
+        free (m);
+    }
+    place_destroy (&self->place);
+    slots_destroy (&self->slots);
+    free (self);
+    *self_p = NULL;
+}
+
+void jobs_set_res (jobs_t *self, const gl_res_t *res)
+{
+    slots_set_res (self->slots, res);
+}
+
+/* ---- sending ----------------------------------------------------------------- */
+
+static void to_node (jobs_t *self, const char *node, const gl_job_t *job)
+{
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
+    if (!streq (node, self->name)) {
+        self->io.send_node (self->io.arg, node, &msg);
+        return;
+    }
+    /* To ourselves: through the codec and a queue, exactly as it would
+       travel, but never by calling back into the caller's stack. */
+    loop_msg_t *m = calloc (1, sizeof *m);
+    if (!m || gl_msg_encode (&msg, &m->bytes, &m->len)) {
+        free (m);
+        return;
+    }
+    if (self->loop_tail)
+        self->loop_tail->next = m;
+    else
+        self->loop_head = m;
+    self->loop_tail = m;
+}
+
+static void to_local (jobs_t *self, uint64_t conn, const gl_job_t *job)
+{
+    if (!conn)
+        return;
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
+    self->io.send_local (self->io.arg, conn, &msg);
+}
+
+/* A short job message about gpid. */
+static void job_init (gl_job_t *job, uint8_t type, const char *gpid, const char *home)
+{
+    memset (job, 0, sizeof *job);
+    job->type = type;
+    snprintf (job->gpid, sizeof job->gpid, "%s", gpid);
+    snprintf (job->home, sizeof job->home, "%s", home);
+}
+
+/* Tell glx the job could not run (or was lost), and let it go. */
+static void home_fail (jobs_t *self, home_job_t *j, int code, const char *text)
+{
+    gl_job_t job;
+    job_init (&job, GL_JOB_FAILED, j->gpid, self->name);
+    snprintf (job.node, sizeof job.node, "%s", j->node);
+    job.code = code;
+    job.text = (char *) text;
+    to_local (self, j->conn, &job);
+    if (j->conn)
+        self->io.close_local (self->io.arg, j->conn);
+    j->conn = 0;
+}
+
+/* ---- home ------------------------------------------------------------------- */
+
+static home_job_t *home_by_gpid (jobs_t *self, const char *gpid)
+{
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (streq (j->gpid, gpid))
+            return j;
+    return NULL;
+}
+
+static home_job_t *home_by_conn (jobs_t *self, uint64_t conn)
+{
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->conn == conn)
+            return j;
+    return NULL;
+}
+
+static void home_remove (jobs_t *self, home_job_t *gone)
+{
+    for (home_job_t **p = &self->homes; *p; p = &(*p)->next)
+        if (*p == gone) {
+            *p = gone->next;
+            place_done (self->place, gone->plan.ticket);
+            home_free (gone);
+            return;
+        }
+}
+
+/* Every node that was passed over or refused, as one line for glx. */
+static void plan_reasons (const place_plan_t *plan, char *out, size_t len)
+{
+    size_t n = (size_t) snprintf (out, len, "no node can take it");
+    for (size_t i = 0; i < plan->n_passed && n < len; i++)
+        n += (size_t) snprintf (out + n, len - n, "%s %s", i ? ";" : ":", plan->passed[i].why);
+    for (size_t i = 0; i < plan->n_ask && n < len; i++)
+        if (plan->ask[i].why[0])
+            n += (size_t) snprintf (out + n, len - n, "; %s", plan->ask[i].why);
+}
+
+static void home_ask (jobs_t *self, home_job_t *j, const char *node)
+{
+    snprintf (j->node, sizeof j->node, "%s", node);
+    snprintf (j->run.job->node, sizeof j->run.job->node, "%s", node);
+    to_node (self, node, j->run.job);
+}
+
+static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req,
+                      const place_cand_t *cands, size_t n_cands, uint64_t now)
+{
+    home_job_t *j = calloc (1, sizeof *j);
+    uint8_t *bytes = NULL;
+    size_t len;
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) req };
+    const char *why = NULL;
+    /* Keep our own copy of the request, through the codec. */
+    if (!j || gl_msg_encode (&msg, &bytes, &len) || gl_msg_decode (bytes, len, &j->run, &why)) {
+        free (bytes);
+        free (j);
+        self->io.close_local (self->io.arg, conn);   /* out of memory */
+        return;
+    }
+    free (bytes);
+    j->conn = conn;
+    snprintf (j->gpid, sizeof j->gpid, "%s-%llu-%llu", self->name,
+              (unsigned long long) self->generation, (unsigned long long) ++self->counter);
+    snprintf (j->run.job->gpid, sizeof j->run.job->gpid, "%s", j->gpid);
+    snprintf (j->run.job->home, sizeof j->run.job->home, "%s", self->name);
+    j->next = self->homes;
+    self->homes = j;
+
+    place_req_t pr = {
+        .cores = req->cores, .mem_kb = req->mem_kb,
+        .pin = req->pin, .allow_local = req->allow_local,
+    };
+    const char *node = place_choose (self->place, cands, n_cands, &pr, now, &j->plan);
+    if (!node) {
+        char text[2048];
+        plan_reasons (&j->plan, text, sizeof text);
+        home_fail (self, j, JOBS_ERR_NO_NODE, text);
+        home_remove (self, j);
+        return;
+    }
+    home_ask (self, j, node);
+}
+
+void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job,
+                     const place_cand_t *cands, size_t n_cands, uint64_t now)
+{
+    if (job->type == GL_JOB_RUN) {
+        if (home_by_conn (self, conn)) {
+            self->io.close_local (self->io.arg, conn);  /* one job per stream */
+            return;
+        }
+        home_run (self, conn, job, cands, n_cands, now);
+        return;
+    }
+    home_job_t *j = home_by_conn (self, conn);
+    if (!j || !j->started)
+        return;                 /* glx speaks only after STARTED */
+    if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT
+    ||  job->type == GL_JOB_SIGNAL || job->type == GL_JOB_WINSIZE) {
+        gl_job_t fwd = *job;
+        snprintf (fwd.gpid, sizeof fwd.gpid, "%s", j->gpid);
+        snprintf (fwd.home, sizeof fwd.home, "%s", self->name);
+        to_node (self, j->node, &fwd);
+    }
+}
+
+void jobs_local_closed (jobs_t *self, uint64_t conn, uint64_t now)
+{
+    home_job_t *j = home_by_conn (self, conn);
+    if (!j)
+        return;
+    j->conn = 0;
+    gl_job_t kill;
+    job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+    to_node (self, j->node, &kill);
+    /* A job still being placed is kept until its node answers, so that a
+       late STARTED can be answered with a KILL. */
+    if (j->started)
+        home_remove (self, j);
+}
+
+/* A message from the host of one of our jobs. */
+static void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
+{
+    home_job_t *j = home_by_gpid (self, job->gpid);
+    if (!j || !streq (from, j->node))
+        return;                 /* not ours, or from a node we did not ask */
+    switch (job->type) {
+    case GL_JOB_STARTED:
+        if (!j->conn) {         /* glx went away while we were placing */
+            gl_job_t kill;
+            job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+            to_node (self, j->node, &kill);
+            home_remove (self, j);
+            return;
+        }
+        j->started = true;
+        j->next_ping_ms = now + JOBS_PING_MS;
+        to_local (self, j->conn, job);
+        return;
+    case GL_JOB_REFUSED: {
+        const char *next = place_refused (self->place, &j->plan, job->text, now);
+        if (!j->conn)
+            home_remove (self, j);
+        else if (next)
+            home_ask (self, j, next);
+        else {
+            char text[2048];
+            plan_reasons (&j->plan, text, sizeof text);
+            home_fail (self, j, JOBS_ERR_NO_NODE, text);
+            home_remove (self, j);
+        }
+        return;
+    }
+    case GL_JOB_FAILED:
+        to_local (self, j->conn, job);
+        if (j->conn)
+            self->io.close_local (self->io.arg, j->conn);
+        home_remove (self, j);
+        return;
+    case GL_JOB_DATA:
+    case GL_JOB_CREDIT:
+        to_local (self, j->conn, job);
+        return;
+    case GL_JOB_EXIT:
+        to_local (self, j->conn, job);
+        if (j->conn)
+            self->io.close_local (self->io.arg, j->conn);
+        home_remove (self, j);
+        return;
+    default:
+        return;
+    }
+}
+
+/* ---- host ------------------------------------------------------------------- */
+
+static host_job_t *host_by_gpid (jobs_t *self, const char *gpid)
+{
+    for (host_job_t *h = self->hosts; h; h = h->next)
+        if (streq (h->gpid, gpid))
+            return h;
+    return NULL;
+}
+
+static void host_send (jobs_t *self, host_job_t *h, gl_job_t *job)
+{
+    snprintf (job->gpid, sizeof job->gpid, "%s", h->gpid);
+    snprintf (job->home, sizeof job->home, "%s", h->home);
+    snprintf (job->node, sizeof job->node, "%s", self->name);
+    to_node (self, h->home, job);
+}
+
+static int err_code (exec_err_t e)
+{
+    return e == EXEC_ERR_NOT_FOUND ? JOBS_ERR_NOT_FOUND
+         : e == EXEC_ERR_DENIED ? JOBS_ERR_DENIED : JOBS_ERR_START;
+}
+
+static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint64_t now)
+{
+    gl_job_t reply;
+    job_init (&reply, GL_JOB_REFUSED, req->gpid, req->home);
+    snprintf (reply.node, sizeof reply.node, "%s", self->name);
+    if (host_by_gpid (self, req->gpid))
+        return;                 /* a duplicate: it runs already */
+    const char *why = NULL;
+    if (!streq (from, req->home) || !req->argc || !req->cwd) {
+        reply.type = GL_JOB_FAILED;
+        reply.code = JOBS_ERR_BAD_REQUEST;
+        reply.text = (char *) "malformed request";
+        to_node (self, from, &reply);
+        return;
+    }
+    if (!slots_offer (self->slots, req->gpid, req->cores, req->mem_kb, now, &why)) {
+        char text[256];
+        snprintf (text, sizeof text, "%s: %s", self->name, why ? why : "no room");
+        reply.text = text;
+        to_node (self, from, &reply);
+        return;
+    }
+
+    /* argv and the environment, NULL-terminated, with our variables. */
+    char **argv = calloc ((size_t) req->argc + 1, sizeof *argv);
+    char **envp = calloc ((size_t) req->envc + 4, sizeof *envp);
+    char gpid_var[GL_GPID_MAX + 16], home_var[GL_NAME_MAX + 16], node_var[GL_NAME_MAX + 16];
+    snprintf (gpid_var, sizeof gpid_var, "GLUNIX_GPID=%s", req->gpid);
+    snprintf (home_var, sizeof home_var, "GLUNIX_HOME=%s", req->home);
+    snprintf (node_var, sizeof node_var, "GLUNIX_NODE=%s", self->name);
+    host_job_t *h = calloc (1, sizeof *h);
+    exec_err_t code = EXEC_ERR_SYSTEM;
+    char err[512] = "out of memory";
+    if (argv && envp && h) {
+        memcpy (argv, req->argv, req->argc * sizeof *argv);
+        size_t n = 0;
+        for (uint32_t i = 0; i < req->envc; i++)
+            if (strncmp (req->envv[i], "GLUNIX_GPID=", 12) && strncmp (req->envv[i], "GLUNIX_HOME=", 12)
+            &&  strncmp (req->envv[i], "GLUNIX_NODE=", 12))
+                envp[n++] = req->envv[i];
+        envp[n++] = gpid_var;
+        envp[n++] = home_var;
+        envp[n++] = node_var;
+        exec_spec_t spec;
+        exec_spec_init (&spec);
+        spec.file = req->argv[0];
+        spec.argv = argv;
+        spec.envp = envp;
+        spec.cwd = req->cwd;
+        spec.umask = (mode_t) req->umask;
+        spec.uid = (uid_t) req->uid;
+        spec.gid = (gid_t) req->gid;
+        spec.pty = req->pty;
+        spec.rows = (uint16_t) req->rows;
+        spec.cols = (uint16_t) req->cols;
+        h->exec = exec_start (&spec, &code, err, sizeof err);
+    }
+    free (argv);
+    free (envp);
+    if (!h || !h->exec) {
+        free (h);
+        slots_release (self->slots, req->gpid);
+        reply.type = GL_JOB_FAILED;
+        reply.code = err_code (code);
+        char text[600];
+        snprintf (text, sizeof text, "%s: %s", self->name, err);
+        reply.text = text;
+        to_node (self, from, &reply);
+        return;
+    }
+    slots_start (self->slots, req->gpid, now);
+    snprintf (h->gpid, sizeof h->gpid, "%s", req->gpid);
+    snprintf (h->home, sizeof h->home, "%s", req->home);
+    h->pid = exec_pid (h->exec);
+    h->credit[1] = h->credit[2] = JOBS_WINDOW;
+    h->out_done[0] = true;
+    h->out_done[2] = exec_fd_stderr (h->exec) < 0;
+    h->last_ping_ms = now;
+    h->next = self->hosts;
+    self->hosts = h;
+    if (self->io.guest)
+        self->io.guest (self->io.arg, h->pid, true);
+    reply.type = GL_JOB_STARTED;        /* glx may now send JOBS_WINDOW of stdin */
+    reply.pid = (uint32_t) h->pid;
+    to_node (self, from, &reply);
+}
+
+/* Write what we hold for the job's stdin; grant the sender as much again. */
+static void host_write_stdin (jobs_t *self, host_job_t *h)
+{
+    int fd = exec_fd_stdin (h->exec);
+    while (h->in_off < h->in_len && fd >= 0) {
+        ssize_t n = write (fd, h->in + h->in_off, h->in_len - h->in_off);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            /* the job closed its stdin: what is left cannot go anywhere */
+            h->in_off = h->in_len;
+            h->in_eof = true;
+            break;
+        }
+        h->in_off += (size_t) n;
+        gl_job_t credit;
+        job_init (&credit, GL_JOB_CREDIT, h->gpid, h->home);
+        credit.stream = 0;
+        credit.credit = (uint64_t) n;
+        host_send (self, h, &credit);
+    }
+    if (h->in_off == h->in_len)
+        h->in_off = h->in_len = 0;
+    if (h->in_eof && !h->in_closed && h->in_len == 0) {
+        if (exec_close_stdin (h->exec) == 0 || errno != EAGAIN)
+            h->in_closed = true;
+    }
+}
+
+static void host_stdin (jobs_t *self, host_job_t *h, const gl_job_t *job)
+{
+    if (job->seq != h->seq_in || h->in_eof) {
+        exec_signal (h->exec, SIGKILL);     /* a lost message: don't feed it garbage */
+        h->killed = true;
+        return;
+    }
+    h->seq_in++;
+    if (job->len) {
+        if (h->in_len - h->in_off + job->len > JOBS_WINDOW) {
+            exec_signal (h->exec, SIGKILL); /* the sender broke the window */
+            h->killed = true;
+            return;
+        }
+        if (h->in_off) {                    /* drop what was written already */
+            memmove (h->in, h->in + h->in_off, h->in_len - h->in_off);
+            h->in_len -= h->in_off;
+            h->in_off = 0;
+        }
+        uint8_t *in = realloc (h->in, h->in_len + job->len);
+        if (!in)
+            return;
+        h->in = in;
+        memcpy (h->in + h->in_len, job->data, job->len);
+        h->in_len += job->len;
+    }
+    if (job->eof)
+        h->in_eof = true;
+    host_write_stdin (self, h);
+}
+
+static void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
+{
+    if (job->type == GL_JOB_RUN) {
+        host_run (self, from, job, now);
+        return;
+    }
+    host_job_t *h = host_by_gpid (self, job->gpid);
+    if (!h || !streq (from, h->home))
+        return;
+    h->last_ping_ms = now;      /* any word from home says it still cares */
+    switch (job->type) {
+    case GL_JOB_DATA:
+        if (job->stream == 0)
+            host_stdin (self, h, job);
+        break;
+    case GL_JOB_CREDIT:
+        if (job->stream == 1 || job->stream == 2)
+            h->credit[job->stream] += job->credit;
+        break;
+    case GL_JOB_SIGNAL:
+        exec_signal (h->exec, job->signo);
+        break;
+    case GL_JOB_WINSIZE:
+        exec_winsize (h->exec, (uint16_t) job->rows, (uint16_t) job->cols);
+        break;
+    case GL_JOB_KILL:
+        exec_signal (h->exec, SIGKILL);
+        h->killed = true;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Read what the job wrote, as far as credit allows. */
+static void host_read (jobs_t *self, host_job_t *h, int stream)
+{
+    int fd = stream == 1 ? exec_fd_stdout (h->exec) : exec_fd_stderr (h->exec);
+    static uint8_t buf[JOBS_CHUNK];
+    while (!h->out_done[stream] && h->credit[stream] > 0) {
+        size_t want = h->credit[stream] < sizeof buf ? (size_t) h->credit[stream] : sizeof buf;
+        ssize_t n = read (fd, buf, want);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        gl_job_t data;
+        job_init (&data, GL_JOB_DATA, h->gpid, h->home);
+        data.stream = (uint8_t) stream;
+        data.seq = h->seq_out[stream]++;
+        if (n <= 0) {           /* end of output (EIO: a pty whose job is gone) */
+            h->out_done[stream] = true;
+            data.eof = true;
+        }
+        else {
+            data.data = buf;
+            data.len = (uint32_t) n;
+            h->credit[stream] -= (uint64_t) n;
+        }
+        host_send (self, h, &data);
+    }
+}
+
+static void host_remove (jobs_t *self, host_job_t *gone)
+{
+    for (host_job_t **p = &self->hosts; *p; p = &(*p)->next)
+        if (*p == gone) {
+            *p = gone->next;
+            host_free (self, gone);
+            return;
+        }
+}
+
+/* Exits, and jobs whose home went silent. */
+static void host_tick (jobs_t *self, uint64_t now)
+{
+    host_job_t *next;
+    for (host_job_t *h = self->hosts; h; h = next) {
+        next = h->next;
+        if (!h->killed && now - h->last_ping_ms > JOBS_ORPHAN_MS) {
+            exec_signal (h->exec, SIGKILL);
+            h->killed = true;
+        }
+        exec_status_t st;
+        if (!exec_poll_exit (h->exec, &st))
+            continue;
+        /* All output first, then the exit: nothing may overtake it.  A
+           killed job's output is not waited for: nobody reads it. */
+        if (!h->killed && !(h->out_done[1] && h->out_done[2]))
+            continue;
+        gl_job_t ex;
+        job_init (&ex, GL_JOB_EXIT, h->gpid, h->home);
+        ex.code = st.code;
+        ex.signo = st.signal;
+        ex.core = st.core;
+        host_send (self, h, &ex);
+        host_remove (self, h);
+    }
+}
+
+/* ---- common ------------------------------------------------------------------ */
+
+void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
+{
+    switch (job->type) {
+    case GL_JOB_RUN: case GL_JOB_SIGNAL: case GL_JOB_WINSIZE:
+    case GL_JOB_KILL: case GL_JOB_PING:
+        host_from_home (self, from, job, now);
+        return;
+    case GL_JOB_DATA: case GL_JOB_CREDIT:
+        /* both ways: stdin and output credit go to the host, the rest home */
+        if ((job->type == GL_JOB_DATA && job->stream == 0)
+        ||  (job->type == GL_JOB_CREDIT && job->stream != 0))
+            host_from_home (self, from, job, now);
+        else
+            home_from_host (self, from, job, now);
+        return;
+    default:
+        home_from_host (self, from, job, now);
+        return;
+    }
+}
+
+void jobs_node_lost (jobs_t *self, const char *node, uint64_t now)
+{
+    home_job_t *jn;
+    for (home_job_t *j = self->homes; j; j = jn) {
+        jn = j->next;
+        if (!streq (j->node, node))
+            continue;
+        if (j->started) {
+            char text[GL_NAME_MAX + 64];
+            snprintf (text, sizeof text, "node %s, which ran the job, was lost", node);
+            home_fail (self, j, JOBS_ERR_NODE_LOST, text);
+            home_remove (self, j);
+        }
+        else {                  /* still placing: ask the next one */
+            const char *next = place_refused (self->place, &j->plan, "lost", now);
+            if (next && j->conn)
+                home_ask (self, j, next);
+            else {
+                home_fail (self, j, JOBS_ERR_NO_NODE, "no node can take it");
+                home_remove (self, j);
+            }
+        }
+    }
+    for (host_job_t *h = self->hosts; h; h = h->next)
+        if (streq (h->home, node) && !h->killed) {
+            exec_signal (h->exec, SIGKILL);   /* its home is gone: no one to serve */
+            h->killed = true;
+        }
+}
+
+size_t jobs_fds (jobs_t *self, int *fds, short *events, size_t cap)
+{
+    size_t n = 0;
+    for (host_job_t *h = self->hosts; h && n + 3 <= cap; h = h->next) {
+        if (h->killed)
+            continue;
+        int in = exec_fd_stdin (h->exec), out = exec_fd_stdout (h->exec);
+        int err = exec_fd_stderr (h->exec);
+        short ev_out = (!h->out_done[1] && h->credit[1]) ? POLLIN : 0;
+        short ev_in = (in >= 0 && (h->in_len > h->in_off || (h->in_eof && !h->in_closed)))
+                    ? POLLOUT : 0;
+        if (in >= 0 && in == out) {         /* a pty: one fd both ways */
+            if (ev_in | ev_out) {
+                fds[n] = out;
+                events[n++] = (short) (ev_in | ev_out);
+            }
+        }
+        else {
+            if (ev_out) {
+                fds[n] = out;
+                events[n++] = ev_out;
+            }
+            if (ev_in) {
+                fds[n] = in;
+                events[n++] = ev_in;
+            }
+        }
+        if (err >= 0 && !h->out_done[2] && h->credit[2]) {
+            fds[n] = err;
+            events[n++] = POLLIN;
+        }
+    }
+    return n;
+}
+
+void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now)
+{
+    for (host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->killed)
+            continue;
+        if (fd == exec_fd_stdout (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR)))
+            host_read (self, h, 1);
+        if (fd == exec_fd_stderr (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR)))
+            host_read (self, h, 2);
+        if (fd == exec_fd_stdin (h->exec) && (revents & (POLLOUT | POLLERR | POLLHUP)))
+            host_write_stdin (self, h);
+    }
+}
+
+void jobs_tick (jobs_t *self, uint64_t now)
+{
+    /* our own messages to ourselves */
+    while (self->loop_head) {
+        loop_msg_t *m = self->loop_head;
+        self->loop_head = m->next;
+        if (!self->loop_head)
+            self->loop_tail = NULL;
+        gl_msg_t msg;
+        if (gl_msg_decode (m->bytes, m->len, &msg, NULL) == 0) {
+            if (msg.type == GL_MSG_JOB && msg.job)
+                jobs_node_msg (self, self->name, msg.job, now);
+            gl_msg_clear (&msg);
+        }
+        free (m->bytes);
+        free (m);
+    }
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->started && now >= j->next_ping_ms) {
+            gl_job_t ping;
+            job_init (&ping, GL_JOB_PING, j->gpid, self->name);
+            to_node (self, j->node, &ping);
+            j->next_ping_ms = now + JOBS_PING_MS;
+        }
+    host_tick (self, now);
+    slots_expire (self->slots, now);
+}
+
+uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
+{
+    if (self->loop_head)
+        return now;
+    uint64_t next = slots_next_deadline (self->slots);
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->started && j->next_ping_ms < next)
+            next = j->next_ping_ms;
+    /* exits are found by looking, often enough to feel instant */
+    if (self->hosts && now + EXIT_POLL_MS < next)
+        next = now + EXIT_POLL_MS;
+    return next;
+}

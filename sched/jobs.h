@@ -1,0 +1,87 @@
+/*  jobs.h -- the jobs of one agent, in both of their roles.
+
+    home: the agent a glx talks to.  It gives the job its GPID, places it
+          (place.h), relays stdio, signals and the exit between glx and
+          the host, pings the host every second, and tells glx when the
+          host's node is lost.  When glx goes away it kills the job.
+    host: the agent that runs the job (exec.h) if it has room (slots).
+          It reads the job's output only as far as the home has granted
+          credit (flow control), writes what arrives for its stdin, and
+          kills a job whose home has stopped pinging.
+
+    The module does its own I/O on the job's pipes (they are local and
+    non-blocking); everything it says to glx or to other agents goes
+    through the callbacks in jobs_io_t, so the agent keeps the sockets.
+    A job placed on the home's own node talks to itself through a queue,
+    never by calling back into itself.
+
+    Stream protocol (wire.h gl_job_t): output flows host -> home -> glx
+    in DATA messages of at most JOBS_CHUNK bytes; glx grants CREDIT as it
+    writes them out, and the host never has more than JOBS_WINDOW bytes
+    of a stream unacknowledged.  Input flows the other way under the
+    same rule.  A sequence number per stream catches a lost message: the
+    job is then ended with an error rather than silently corrupted. */
+#ifndef GL_JOBS_H
+#define GL_JOBS_H
+
+#include "place.h"
+#include "wire.h"
+
+#define JOBS_WINDOW   (1u << 20)    /* bytes in flight per stream */
+#define JOBS_CHUNK    (64u << 10)   /* bytes per DATA message */
+#define JOBS_PING_MS  1000          /* home -> host keepalive */
+#define JOBS_ORPHAN_MS 5000         /* a host kills a job unpinged this long */
+
+/* What glx is told when a job cannot run or is lost (gl_job_t.code of a
+   FAILED message); glx turns them into its exit codes. */
+typedef enum {
+    JOBS_ERR_NO_NODE = 1,       /* no node can take it */
+    JOBS_ERR_NOT_FOUND,         /* program not found on the node */
+    JOBS_ERR_DENIED,            /* program there but not runnable */
+    JOBS_ERR_START,             /* cwd, user or system error at start */
+    JOBS_ERR_NODE_LOST,         /* the node running it died or left */
+    JOBS_ERR_STREAM,            /* a message was lost: output incomplete */
+    JOBS_ERR_BAD_REQUEST,       /* glx asked something malformed */
+} jobs_err_t;
+
+typedef struct {
+    void *arg;
+    /* send to another agent by name (sealed by the agent) */
+    void (*send_node) (void *arg, const char *node, const gl_msg_t *msg);
+    /* send to / close the glx connection conn */
+    int  (*send_local) (void *arg, uint64_t conn, const gl_msg_t *msg);
+    void (*close_local) (void *arg, uint64_t conn);
+    /* a guest process started or ended here (idle detection) */
+    void (*guest) (void *arg, int pid, bool started);
+} jobs_io_t;
+
+typedef struct jobs_t jobs_t;
+
+jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores,
+                  const jobs_io_t *io, uint64_t seed);
+void jobs_destroy (jobs_t **self_p);
+
+/* Our own latest measurement, for the slots (owner active, memory). */
+void jobs_set_res (jobs_t *self, const gl_res_t *res);
+
+/* From glx over the local socket.  RUN needs the view's candidates. */
+void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job,
+                     const place_cand_t *cands, size_t n_cands, uint64_t now_ms);
+void jobs_local_closed (jobs_t *self, uint64_t conn, uint64_t now_ms);
+
+/* From another agent (the envelope's authenticated sender). */
+void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now_ms);
+
+/* Gossip says node is dead or has left. */
+void jobs_node_lost (jobs_t *self, const char *node, uint64_t now_ms);
+
+/* The job pipes to poll, and what happened on them. */
+size_t jobs_fds (jobs_t *self, int *fds, short *events, size_t cap);
+void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now_ms);
+
+/* Timers: pings, orphans, exits, the loopback queue.  Call at the
+   deadline, and after any of the calls above. */
+void jobs_tick (jobs_t *self, uint64_t now_ms);
+uint64_t jobs_next_deadline (jobs_t *self, uint64_t now_ms);
+
+#endif
