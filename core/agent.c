@@ -572,6 +572,10 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     sigemptyset (&sigs);
     sigaddset (&sigs, SIGINT);
     sigaddset (&sigs, SIGTERM);
+    /* started in the background by a shell, SIGINT comes ignored, and an
+       ignored signal never reaches a signalfd */
+    signal (SIGINT, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
     sigprocmask (SIG_BLOCK, &sigs, NULL);
     signal (SIGPIPE, SIG_IGN);
     a->sigfd = signalfd (-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -257,10 +257,14 @@ int main (int argc, char **argv)
     /* Signals arrive through a descriptor, so none is lost between polls. */
     sigset_t sigs;
     sigemptyset (&sigs);
-    for (size_t i = 0; i < N_FORWARDED; i++)
+    for (size_t i = 0; i < N_FORWARDED; i++) {
+        /* an ignored signal never becomes pending (a shell ignores SIGINT
+           for background jobs): take it back, blocked, to pass it on */
+        signal (forwarded[i], SIG_DFL);
         sigaddset (&sigs, forwarded[i]);
+    }
     sigprocmask (SIG_BLOCK, &sigs, NULL);
-    int sigfd = signalfd (-1, &sigs, SFD_CLOEXEC);
+    int sigfd = signalfd (-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     signal (SIGPIPE, SIG_IGN);
 
     g.sock = ctl_connect (path, err, sizeof err);

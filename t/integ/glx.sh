@@ -1,0 +1,82 @@
+# glx runs programs on other nodes as if here: stdio (binary, complete,
+# separate), exit status, signals, environment and directory; placement
+# spreads jobs by slots; a job dies with its glx; a lost node is reported.
+# sanitizers: yes
+. "$(dirname "$0")/lib.sh"
+GLX="$BUILD/glx"
+set +e      # exit codes are what this test looks at
+names=(a b c d)
+for i in "${!names[@]}"; do start_peer "${names[$i]}" "$i"; done
+wait_until 30 all_alive 4 "${names[@]}" || fail "no convergence"
+has_estimates() { [ "$(status a | jq '[.members[] | select(.resources != null)] | length')" = 4 ]; }
+wait_until 10 has_estimates || fail "estimates missing"
+glx() { "$GLX" --runtime-dir "$T/a/run" "$@"; }
+export GLUNIX_RUNTIME_DIR="$T/a/run"     # for "$GLX" run in the background:
+                                         # $! must be glx itself, not a subshell
+
+# output, separate streams, exit codes
+out=$(glx sh -c 'echo out; echo err >&2; exit 7' 2> "$T/err"); rc=$?
+[ "$rc" = 7 ] || fail "exit code $rc, expected 7"
+[ "$out" = out ] && [ "$(cat "$T/err")" = err ] || fail "stdout/stderr mixed: '$out' / '$(cat "$T/err")'"
+glx false && fail "glx false succeeded"
+glx false; [ $? = 1 ] || fail "glx false did not exit 1"
+glx true || fail "glx true failed"
+out=$(glx no-such-program-here 2>&1); rc=$?
+[ "$rc" = 127 ] || fail "missing program: exit $rc, expected 127 ($out)"
+echo "$out" | grep -q "program not found" || fail "missing program message: $out"
+say "exit codes and streams"
+
+# 50 MB of random bytes through stdin and back, identical
+head -c 50000000 /dev/urandom > "$T/in.bin"
+glx cat < "$T/in.bin" > "$T/out.bin" || fail "cat through glx failed"
+cmp "$T/in.bin" "$T/out.bin" || fail "50 MB came back different"
+rm -f "$T/in.bin" "$T/out.bin"
+say "50 MB binary stream identical"
+
+# environment, working directory, umask
+mkdir -p "$T/work dir"
+out=$(cd "$T/work dir" && umask 027 && GLX_TEST_VAR='a b$c' glx sh -c 'echo "$GLX_TEST_VAR"; pwd; umask; echo "$GLUNIX_GPID"')
+[ "$(echo "$out" | sed -n 1p)" = 'a b$c' ] || fail "environment: $out"
+[ "$(echo "$out" | sed -n 2p)" = "$T/work dir" ] || fail "directory: $out"
+[ "$(echo "$out" | sed -n 3p)" = 0027 ] || fail "umask: $out"
+echo "$out" | sed -n 4p | grep -qE '^a-[0-9]+-[0-9]+$' || fail "GLUNIX_GPID: $out"
+say "environment, directory, umask and GPID arrive"
+
+# SIGINT to glx reaches the job; glx exits as the shell would (130)
+"$GLX" sleep 30 & g=$!
+sleep 1.5
+kill -INT $g
+wait $g; rc=$?
+[ "$rc" = 130 ] || fail "SIGINT: glx exited $rc, expected 130"
+say "SIGINT forwarded: 130"
+
+# 8 jobs at once on 4 peers of 2 slots (the local one allowed): 2 each
+for i in $(seq 8); do glx -v --local sleep 3 2> "$T/place.$i" & done
+wait
+for n in "${names[@]}"; do
+    k=$(cat "$T"/place.* | grep -c "runs on $n as")
+    [ "$k" = 2 ] || fail "node $n got $k of 8 jobs: $(cat "$T"/place.*)"
+done
+say "8 jobs landed 2 per peer"
+
+# SIGKILL of glx: its job dies within a few seconds
+"$GLX" -w b sleep 1001 & g=$!
+wait_until 5 pgrep -f "^sleep 1001" >/dev/null || fail "the job did not start"
+kill -9 $g
+wait_until 8 bash -c '! pgrep -f "^sleep 1001" >/dev/null' || fail "the job outlived its glx"
+say "job killed after its glx was"
+
+# the node under a running job dies: glx says so
+"$GLX" -w c sleep 1002 2> "$T/lost" & g=$!
+wait_until 5 pgrep -f "^sleep 1002" >/dev/null || fail "the job did not start on c"
+kill -9 "${PID[c]}"
+pkill -f "^sleep 1002" || true      # c's jobs die with their machine
+wait $g; rc=$?
+[ "$rc" = 122 ] || fail "lost node: glx exited $rc, expected 122: $(cat "$T/lost")"
+grep -q "node c, which ran the job, was lost" "$T/lost" || fail "lost node message: $(cat "$T/lost")"
+say "a lost node is reported (122)"
+
+# no node can take it: pinned to a node that is gone
+out=$(glx -w c true 2>&1); rc=$?
+[ "$rc" = 121 ] || fail "pinned to a dead node: exit $rc ($out)"
+say "no node: 121 ($out)"
