@@ -21,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -45,6 +47,7 @@ static const char *usage_text =
     "Run PROG on the best node of the cluster, as if it ran here: stdin,\n"
     "stdout, stderr, signals and the exit status travel.\n"
     "\n"
+    "  -t, --tty            give the job a terminal (shells, editors); ours goes raw\n"
     "  -w, --node NODE      run on NODE only\n"
     "  --local              this node may be chosen too\n"
     "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
@@ -63,6 +66,7 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 typedef struct {
     int      sock;
     bool     verbose;
+    bool     tty;               /* -t: the job has a pseudo-terminal */
     char     gpid[GL_GPID_MAX + 1];
     bool     started;
     uint64_t in_credit;         /* stdin bytes the host will take */
@@ -70,6 +74,42 @@ typedef struct {
     bool     in_done;
     uint64_t out_seq[3];        /* the next DATA sequence number we expect */
 } glx_t;
+
+/* -t puts our terminal in raw mode: every key goes to the job's terminal,
+   whose line discipline makes Ctrl-C a SIGINT there.  Always restored. */
+static struct termios saved_termios;
+static bool termios_saved;
+
+static void terminal_restore (void)
+{
+    if (termios_saved)
+        tcsetattr (STDIN_FILENO, TCSADRAIN, &saved_termios);
+    termios_saved = false;
+}
+
+static void terminal_raw (void)
+{
+    if (!isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &saved_termios))
+        return;
+    termios_saved = true;
+    atexit (terminal_restore);
+    struct termios raw = saved_termios;
+    cfmakeraw (&raw);
+    tcsetattr (STDIN_FILENO, TCSADRAIN, &raw);
+}
+
+static void window_size (uint32_t *rows, uint32_t *cols)
+{
+    struct winsize ws;
+    if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+        *rows = ws.ws_row;
+        *cols = ws.ws_col;
+    }
+    else {
+        *rows = 24;
+        *cols = 80;
+    }
+}
 
 static int send_job (glx_t *g, const gl_job_t *job)
 {
@@ -138,6 +178,10 @@ static int send_run (glx_t *g, int argc, char **argv, const char *pin, bool loca
     snprintf (run.user, sizeof run.user, "%s", pw ? pw->pw_name : "");
     snprintf (run.pin, sizeof run.pin, "%s", pin ? pin : "");
     run.allow_local = local;
+    if (g->tty) {
+        run.pty = true;
+        window_size (&run.rows, &run.cols);
+    }
     int rc = send_job (g, &run);
     free (env);
     return rc;
@@ -172,11 +216,15 @@ static int on_message (glx_t *g, const gl_job_t *job)
     case GL_JOB_STARTED:
         g->started = true;
         g->in_credit = JOBS_WINDOW;
+        if (g->tty)
+            terminal_raw ();
         snprintf (g->gpid, sizeof g->gpid, "%s", job->gpid);
         if (g->verbose)
-            fprintf (stderr, "glx: job %s runs on %s as pid %u\n", job->gpid, job->node, job->pid);
+            fprintf (stderr, "glx: job %s runs on %s as pid %u%s%s\n", job->gpid, job->node,
+                     job->pid, job->text ? "; placement: " : "", job->text ? job->text : "");
         return -1;
     case GL_JOB_FAILED: {
+        terminal_restore ();
         int code = job->code == JOBS_ERR_NO_NODE ? GLX_NO_NODE
                  : job->code == JOBS_ERR_NOT_FOUND ? GLX_NOT_FOUND
                  : job->code == JOBS_ERR_DENIED ? GLX_DENIED
@@ -204,6 +252,7 @@ static int on_message (glx_t *g, const gl_job_t *job)
             g->in_credit += job->credit;
         return -1;
     case GL_JOB_EXIT:
+        terminal_restore ();
         if (job->signo) {
             if (g->verbose)
                 fprintf (stderr, "glx: job %s killed by signal %d%s\n", g->gpid, job->signo,
@@ -219,6 +268,7 @@ static int on_message (glx_t *g, const gl_job_t *job)
 int main (int argc, char **argv)
 {
     static const struct option opts[] = {
+        { "tty", no_argument, 0, 't' },
         { "node", required_argument, 0, 'w' },
         { "local", no_argument, 0, 'l' },
         { "verbose", no_argument, 0, 'v' },
@@ -231,8 +281,9 @@ int main (int argc, char **argv)
     bool local = false;
     char runtime_dir[GL_PATH_MAX] = "";
     int c;
-    while ((c = getopt_long (argc, argv, "+w:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "+tw:vh", opts, NULL)) != -1) {
         switch (c) {
+        case 't': g.tty = true; break;
         case 'w': pin = optarg; break;
         case 'l': local = true; break;
         case 'v': g.verbose = true; break;
@@ -304,6 +355,12 @@ int main (int argc, char **argv)
                     continue;
                 }
                 gl_job_t sig = { .type = GL_JOB_SIGNAL, .signo = (int32_t) si.ssi_signo };
+                if (g.tty && si.ssi_signo == SIGWINCH) {
+                    /* a terminal job learns its new size from its terminal */
+                    sig.type = GL_JOB_WINSIZE;
+                    sig.signo = 0;
+                    window_size (&sig.rows, &sig.cols);
+                }
                 snprintf (sig.gpid, sizeof sig.gpid, "%s", g.gpid);
                 send_job (&g, &sig);
             }
@@ -334,5 +391,6 @@ int main (int argc, char **argv)
         }
     }
     close (g.sock);
+    terminal_restore ();
     return status;
 }

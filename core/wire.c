@@ -476,7 +476,7 @@ static const struct {
                             K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER)
                             | K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES)
                             | K (J_MEM_KB) | K (J_PIN) | K (J_ALLOW_LOCAL) },
-    [GL_JOB_STARTED]    = { K (J_GPID) | K (J_NODE) | K (J_PID), 0 },
+    [GL_JOB_STARTED]    = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) },
     [GL_JOB_REFUSED]    = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED]     = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
     [GL_JOB_DATA]       = { K (J_GPID), K (J_STREAM) | K (J_DATA) | K (J_EOF) },

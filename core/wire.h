@@ -104,7 +104,7 @@ typedef struct {
      RUN         argv, cwd; may: gpid (glx leaves it to the home), envv,
                  umask, uid, gid, user, pty, rows and cols (together),
                  cores, mem_kb, pin, allow_local
-     STARTED     gpid, node, pid
+     STARTED     gpid, node, pid; may: text (the home's placement notes)
      REFUSED     gpid, text
      FAILED      gpid, code > 0, text
      DATA        gpid, data or eof or both; may: stream

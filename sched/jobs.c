@@ -222,12 +222,23 @@ static void home_remove (jobs_t *self, home_job_t *gone)
 /* Every node that was passed over or refused, as one line for glx. */
 static void plan_reasons (const place_plan_t *plan, char *out, size_t len)
 {
-    size_t n = (size_t) snprintf (out, len, "no node can take it");
-    for (size_t i = 0; i < plan->n_passed && n < len; i++)
-        n += (size_t) snprintf (out + n, len - n, "%s %s", i ? ";" : ":", plan->passed[i].why);
+    size_t n = 0;
+    out[0] = '\0';
     for (size_t i = 0; i < plan->n_ask && n < len; i++)
         if (plan->ask[i].why[0])
-            n += (size_t) snprintf (out + n, len - n, "; %s", plan->ask[i].why);
+            n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "",
+                                    plan->ask[i].node, plan->ask[i].why);
+    for (size_t i = 0; i < plan->n_passed && n < len; i++)
+        n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "",
+                                plan->passed[i].node, plan->passed[i].why);
+}
+
+static void no_node (jobs_t *self, home_job_t *j)
+{
+    char notes[2048], text[2100];
+    plan_reasons (&j->plan, notes, sizeof notes);
+    snprintf (text, sizeof text, "no node can take it%s%s", notes[0] ? ": " : "", notes);
+    home_fail (self, j, JOBS_ERR_NO_NODE, text);
 }
 
 static void home_ask (jobs_t *self, home_job_t *j, const char *node)
@@ -267,9 +278,7 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req,
     };
     const char *node = place_choose (self->place, cands, n_cands, &pr, now, &j->plan);
     if (!node) {
-        char text[2048];
-        plan_reasons (&j->plan, text, sizeof text);
-        home_fail (self, j, JOBS_ERR_NO_NODE, text);
+        no_node (self, j);
         home_remove (self, j);
         return;
     }
@@ -331,7 +340,12 @@ static void home_from_host (jobs_t *self, const char *from, const gl_job_t *job,
         }
         j->started = true;
         j->next_ping_ms = now + JOBS_PING_MS;
-        to_local (self, j->conn, job);
+        /* glx -v says why the other nodes were passed over */
+        char notes[2048];
+        plan_reasons (&j->plan, notes, sizeof notes);
+        gl_job_t fwd = *job;
+        fwd.text = notes;
+        to_local (self, j->conn, &fwd);
         return;
     case GL_JOB_REFUSED: {
         const char *next = place_refused (self->place, &j->plan, job->text, now);
@@ -340,9 +354,7 @@ static void home_from_host (jobs_t *self, const char *from, const gl_job_t *job,
         else if (next)
             home_ask (self, j, next);
         else {
-            char text[2048];
-            plan_reasons (&j->plan, text, sizeof text);
-            home_fail (self, j, JOBS_ERR_NO_NODE, text);
+            no_node (self, j);
             home_remove (self, j);
         }
         return;

@@ -959,7 +959,7 @@ static const struct {
                             B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) | B (K_GID) | B (K_USER)
                             | B (K_PTY) | B (K_ROWS) | B (K_COLS) | B (K_CORES)
                             | B (K_MEM_KB) | B (K_PIN) | B (K_ALLOW_LOCAL) },
-    [GL_JOB_STARTED]    = { B (K_GPID) | B (K_NODE) | B (K_PID), 0 },
+    [GL_JOB_STARTED]    = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) },
     [GL_JOB_REFUSED]    = { B (K_GPID) | B (K_TEXT), 0 },
     [GL_JOB_FAILED]     = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
     [GL_JOB_DATA]       = { B (K_GPID), B (K_STREAM) | B (K_DATA) | B (K_EOF) },
