@@ -1,6 +1,7 @@
 /*  glx -- run a program somewhere in the cluster, as if it ran here.
 
-        glx [-v] [-w NODE] [--local] [--runtime-dir DIR] [--] PROG [ARGS...]
+        glx [-t] [-v] [-w NODE] [--local] [-n N [--label] [--keep-going]]
+            [--runtime-dir DIR] [--] PROG [ARGS...]
 
     glx hands the job to the local agent (its home) over the agent's
     socket, then pumps: our stdin to the job under the credit the host
@@ -49,6 +50,10 @@ static const char *usage_text =
     "\n"
     "  -t, --tty            give the job a terminal (shells, editors); ours goes raw\n"
     "  -w, --node NODE      run on NODE only\n"
+    "  -n, --procs N        start N processes spread over the cluster, each with\n"
+    "                       GLUNIX_RANK, GLUNIX_SIZE and GLUNIX_JOB; stdin goes to rank 0\n"
+    "  --label              prefix each output line with its rank (with -n)\n"
+    "  --keep-going         when one process fails, let the others run on (with -n)\n"
     "  --local              this node may be chosen too\n"
     "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
     "  --runtime-dir DIR    the local agent's runtime directory\n"
@@ -63,16 +68,27 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
                                  SIGWINCH, SIGTSTP, SIGCONT };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
 
+/* One process of the job (one, unless -n), with its own stream. */
 typedef struct {
-    int      sock;
-    bool     verbose;
-    bool     tty;               /* -t: the job has a pseudo-terminal */
+    int      sock;              /* its stream to the home; -1 once done */
+    uint32_t rank;
     char     gpid[GL_GPID_MAX + 1];
     bool     started;
+    bool     done;
+    int      status;            /* how it ended, once done */
     uint64_t in_credit;         /* stdin bytes the host will take */
     uint64_t in_seq;
     bool     in_done;
     uint64_t out_seq[3];        /* the next DATA sequence number we expect */
+    bool     mid_line[3];       /* --label: a line was begun without its prefix due */
+} proc_t;
+
+typedef struct {
+    bool     verbose;
+    bool     tty;               /* -t: the job has a pseudo-terminal */
+    bool     label;
+    uint32_t size;              /* processes */
+    proc_t  *procs;
 } glx_t;
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
@@ -111,14 +127,14 @@ static void window_size (uint32_t *rows, uint32_t *cols)
     }
 }
 
-static int send_job (glx_t *g, const gl_job_t *job)
+static int send_job (proc_t *p, const gl_job_t *job)
 {
     gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
     uint8_t *body;
     size_t len;
     if (gl_msg_encode (&msg, &body, &len))
         return -1;
-    int rc = ctl_frame_write (g->sock, body, len);
+    int rc = ctl_frame_write (p->sock, body, len);
     free (body);
     return rc;
 }
@@ -144,7 +160,8 @@ static int write_all (int fd, const uint8_t *p, size_t n)
 }
 
 /* The RUN request: everything the job needs to behave as if run here. */
-static int send_run (glx_t *g, int argc, char **argv, const char *pin, bool local)
+static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin, bool local,
+                     const char *job_name)
 {
     gl_job_t run = { .type = GL_JOB_RUN };      /* the home gives it its GPID */
     char cwd[GL_JOB_PATH_MAX + 1];
@@ -156,14 +173,24 @@ static int send_run (glx_t *g, int argc, char **argv, const char *pin, bool loca
     size_t n_env = 0;
     for (char **e = environ; *e; e++)
         n_env++;
-    char **env = calloc (n_env + 1, sizeof *env);
+    char **env = calloc (n_env + 4, sizeof *env);
     if (!env)
         return -1;
     size_t k = 0;
     for (char **e = environ; *e; e++)
-        if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_GPID=", 12)
-        &&  strncmp (*e, "GLUNIX_HOME=", 12) && strncmp (*e, "GLUNIX_NODE=", 12))
+        if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7))
             env[k++] = *e;
+    char rank[48], size[48], job[GL_GPID_MAX + 16];
+    if (g->size > 1) {          /* a parallel job: who am I among how many */
+        snprintf (rank, sizeof rank, "GLUNIX_RANK=%u", p->rank);
+        snprintf (size, sizeof size, "GLUNIX_SIZE=%u", g->size);
+        snprintf (job, sizeof job, "GLUNIX_JOB=%s", job_name);
+        env[k++] = rank;
+        env[k++] = size;
+        env[k++] = job;
+        run.rank = p->rank;
+        run.size = g->size;
+    }
     mode_t mask = umask (0);
     umask (mask);
     struct passwd *pw = getpwuid (getuid ());
@@ -182,13 +209,13 @@ static int send_run (glx_t *g, int argc, char **argv, const char *pin, bool loca
         run.pty = true;
         window_size (&run.rows, &run.cols);
     }
-    int rc = send_job (g, &run);
+    int rc = send_job (p, &run);
     free (env);
     return rc;
 }
 
 /* Read what stdin has, as far as credit allows. */
-static int pump_stdin (glx_t *g)
+static int pump_stdin (proc_t *g)
 {
     static uint8_t buf[JOBS_CHUNK];
     size_t want = g->in_credit < sizeof buf ? (size_t) g->in_credit : sizeof buf;
@@ -209,19 +236,46 @@ static int pump_stdin (glx_t *g)
     return send_job (g, &data);
 }
 
-/* A message from the home.  Returns -1 to go on, or the exit status. */
-static int on_message (glx_t *g, const gl_job_t *job)
+/* Output of one process; with --label each line starts "RANK: ". */
+static int write_output (glx_t *g, proc_t *p, int fd, const uint8_t *data, size_t len)
+{
+    if (!g->label)
+        return write_all (fd, data, len);
+    char prefix[32];
+    int plen = snprintf (prefix, sizeof prefix, "%u: ", p->rank);
+    while (len) {
+        if (!p->mid_line[fd] && write_all (fd, (const uint8_t *) prefix, (size_t) plen))
+            return -1;
+        const uint8_t *nl = memchr (data, '\n', len);
+        size_t n = nl ? (size_t) (nl - data) + 1 : len;
+        if (write_all (fd, data, n))
+            return -1;
+        p->mid_line[fd] = !nl;
+        data += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* A message from the home about process p.  Returns -1 to go on, or how
+   the process ended (its exit status). */
+static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
 {
     switch (job->type) {
     case GL_JOB_STARTED:
-        g->started = true;
-        g->in_credit = JOBS_WINDOW;
+        p->started = true;
+        p->in_credit = JOBS_WINDOW;
         if (g->tty)
             terminal_raw ();
-        snprintf (g->gpid, sizeof g->gpid, "%s", job->gpid);
-        if (g->verbose)
-            fprintf (stderr, "glx: job %s runs on %s as pid %u%s%s\n", job->gpid, job->node,
-                     job->pid, job->text ? "; placement: " : "", job->text ? job->text : "");
+        snprintf (p->gpid, sizeof p->gpid, "%s", job->gpid);
+        if (g->verbose) {
+            char who[32] = "";
+            if (g->size > 1)
+                snprintf (who, sizeof who, "rank %u: ", p->rank);
+            fprintf (stderr, "glx: %sjob %s runs on %s as pid %u%s%s\n", who, job->gpid,
+                     job->node, job->pid, job->text && job->text[0] ? "; passed over: " : "",
+                     job->text ? job->text : "");
+        }
         return -1;
     case GL_JOB_FAILED: {
         terminal_restore ();
@@ -230,32 +284,35 @@ static int on_message (glx_t *g, const gl_job_t *job)
                  : job->code == JOBS_ERR_DENIED ? GLX_DENIED
                  : job->code == JOBS_ERR_NODE_LOST ? GLX_NODE_LOST
                  : job->code == JOBS_ERR_STREAM ? GLX_BROKEN : GLX_START;
-        fprintf (stderr, "glx: %s\n", job->text ? job->text : "the job failed");
+        if (g->size > 1)
+            fprintf (stderr, "glx: rank %u: %s\n", p->rank, job->text ? job->text : "failed");
+        else
+            fprintf (stderr, "glx: %s\n", job->text ? job->text : "the job failed");
         return code;
     }
     case GL_JOB_DATA: {
         if (job->stream != 1 && job->stream != 2)
             return -1;
-        if (job->seq != g->out_seq[job->stream]++) {
-            fprintf (stderr, "glx: output of job %s was lost on the way\n", g->gpid);
+        if (job->seq != p->out_seq[job->stream]++) {
+            fprintf (stderr, "glx: output of job %s was lost on the way\n", p->gpid);
             return GLX_BROKEN;
         }
-        if (job->len && write_all (job->stream, job->data, job->len) == 0) {
+        if (job->len && write_output (g, p, job->stream, job->data, job->len) == 0) {
             gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = job->stream, .credit = job->len };
-            snprintf (credit.gpid, sizeof credit.gpid, "%s", g->gpid);
-            send_job (g, &credit);
+            snprintf (credit.gpid, sizeof credit.gpid, "%s", p->gpid);
+            send_job (p, &credit);
         }
         return -1;
     }
     case GL_JOB_CREDIT:
         if (job->stream == 0)
-            g->in_credit += job->credit;
+            p->in_credit += job->credit;
         return -1;
     case GL_JOB_EXIT:
         terminal_restore ();
         if (job->signo) {
             if (g->verbose)
-                fprintf (stderr, "glx: job %s killed by signal %d%s\n", g->gpid, job->signo,
+                fprintf (stderr, "glx: job %s killed by signal %d%s\n", p->gpid, job->signo,
                          job->core ? " (core dumped)" : "");
             return 128 + job->signo;
         }
@@ -265,26 +322,76 @@ static int on_message (glx_t *g, const gl_job_t *job)
     }
 }
 
+/* Open a stream to the home and ask it to run process p. */
+static int proc_start (glx_t *g, proc_t *p, const char *path, int argc, char **argv,
+                       const char *pin, bool local, const char *job_name)
+{
+    char err[GL_PATH_MAX + 256];
+    p->sock = ctl_connect (path, err, sizeof err);
+    if (p->sock < 0) {
+        fprintf (stderr, "glx: %s\n", err);
+        return GLX_NO_AGENT;
+    }
+    gl_ctl_req_t req = { .cmd = "stream" };
+    uint8_t *body;
+    size_t len;
+    int rc = gl_ctl_req_encode (&req, &body, &len);
+    if (rc == 0) {
+        rc = ctl_frame_write (p->sock, body, len);
+        free (body);
+    }
+    if (rc || send_run (g, p, argc, argv, pin, local, job_name)) {
+        fprintf (stderr, "glx: the agent at %s does not take the job\n", path);
+        return GLX_NO_AGENT;
+    }
+    return 0;
+}
+
+static void proc_end (proc_t *p, int status)
+{
+    if (p->sock >= 0)
+        close (p->sock);        /* the home kills what still runs */
+    p->sock = -1;
+    p->done = true;
+    p->status = status;
+}
+
 int main (int argc, char **argv)
 {
     static const struct option opts[] = {
         { "tty", no_argument, 0, 't' },
         { "node", required_argument, 0, 'w' },
+        { "procs", required_argument, 0, 'n' },
+        { "label", no_argument, 0, 'L' },
+        { "keep-going", no_argument, 0, 'k' },
         { "local", no_argument, 0, 'l' },
         { "verbose", no_argument, 0, 'v' },
         { "runtime-dir", required_argument, 0, 'r' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
     };
-    glx_t g = { .sock = -1 };
+    glx_t g = { .size = 1 };
     const char *pin = NULL;
-    bool local = false;
+    bool local = false, keep_going = false;
     char runtime_dir[GL_PATH_MAX] = "";
     int c;
-    while ((c = getopt_long (argc, argv, "+tw:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
         switch (c) {
         case 't': g.tty = true; break;
         case 'w': pin = optarg; break;
+        case 'n': {
+            char *end;
+            long n = strtol (optarg, &end, 10);
+            if (*end || n < 1 || n > 4096) {
+                fprintf (stderr, "glx: -n wants a number of processes from 1 to 4096, not '%s'\n",
+                         optarg);
+                return GLX_USAGE;
+            }
+            g.size = (uint32_t) n;
+            break;
+        }
+        case 'L': g.label = true; break;
+        case 'k': keep_going = true; break;
         case 'l': local = true; break;
         case 'v': g.verbose = true; break;
         case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
@@ -300,9 +407,13 @@ int main (int argc, char **argv)
         fprintf (stderr, "glx: '%s' is not a node name\n", pin);
         return GLX_USAGE;
     }
+    if (g.tty && g.size > 1) {
+        fprintf (stderr, "glx: -t gives one process a terminal: it does not go with -n\n");
+        return GLX_USAGE;
+    }
     if (!runtime_dir[0])
         gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
-    char path[GL_PATH_MAX + 16], err[GL_PATH_MAX + 256];
+    char path[GL_PATH_MAX + 16];
     snprintf (path, sizeof path, "%s/glpeer.sock", runtime_dir);
 
     /* Signals arrive through a descriptor, so none is lost between polls. */
@@ -318,79 +429,126 @@ int main (int argc, char **argv)
     int sigfd = signalfd (-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     signal (SIGPIPE, SIG_IGN);
 
-    g.sock = ctl_connect (path, err, sizeof err);
-    if (g.sock < 0) {
-        fprintf (stderr, "glx: %s\n", err);
-        return GLX_NO_AGENT;
-    }
-    gl_ctl_req_t req = { .cmd = "stream" };
-    uint8_t *body;
-    size_t len;
-    if (gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (g.sock, body, len)
-    ||  send_run (&g, argc - optind, argv + optind, pin, local)) {
-        fprintf (stderr, "glx: the agent at %s does not take the job\n", path);
-        return GLX_NO_AGENT;
-    }
-    free (body);
+    /* A name the processes of one parallel job share. */
+    char job_name[GL_GPID_MAX + 1], host[64] = "";
+    gethostname (host, sizeof host - 1);
+    host[strcspn (host, ".")] = '\0';
+    snprintf (job_name, sizeof job_name, "%s-%d", host[0] ? host : "glx", (int) getpid ());
 
-    int status = -1;
-    while (status < 0) {
-        struct pollfd p[3] = {
-            { .fd = g.sock, .events = POLLIN },
-            { .fd = sigfd, .events = POLLIN },
-            { .fd = STDIN_FILENO, .events = POLLIN },
-        };
-        /* stdin is read only once the job runs, and only within credit */
-        nfds_t n = (g.started && !g.in_done && g.in_credit > 0) ? 3 : 2;
-        if (poll (p, n, -1) < 0 && errno != EINTR)
+    g.procs = calloc (g.size, sizeof *g.procs);
+    struct pollfd *pfd = calloc ((size_t) g.size + 2, sizeof *pfd);
+    if (!g.procs || !pfd) {
+        fprintf (stderr, "glx: out of memory\n");
+        return GLX_START;
+    }
+    for (uint32_t r = 0; r < g.size; r++) {
+        g.procs[r].rank = r;
+        g.procs[r].sock = -1;
+        int rc = proc_start (&g, &g.procs[r], path, argc - optind, argv + optind, pin, local,
+                             job_name);
+        if (rc)
+            return rc;          /* closing the streams already open kills their jobs */
+    }
+
+    int status = 0;             /* the first non-zero way a process ended */
+    uint32_t running = g.size;
+    while (running) {
+        proc_t *reader = &g.procs[0];   /* stdin goes to rank 0 */
+        nfds_t n = 0;
+        pfd[n++] = (struct pollfd) { .fd = sigfd, .events = POLLIN };
+        bool read_stdin = reader->started && !reader->done && !reader->in_done
+                       && reader->in_credit > 0;
+        pfd[n++] = (struct pollfd) { .fd = read_stdin ? STDIN_FILENO : -1, .events = POLLIN };
+        for (uint32_t r = 0; r < g.size; r++)
+            pfd[n++] = (struct pollfd) { .fd = g.procs[r].sock, .events = POLLIN };
+        if (poll (pfd, n, -1) < 0 && errno != EINTR)
             break;
-        if (p[1].revents & POLLIN) {
+
+        if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read (sigfd, &si, sizeof si) == (ssize_t) sizeof si) {
-                if (!g.started) {
-                    /* nothing runs yet: give up, and the agent kills it if it starts */
-                    if (si.ssi_signo != SIGWINCH && si.ssi_signo != SIGCONT
-                    &&  si.ssi_signo != SIGTSTP)
-                        return 128 + (int) si.ssi_signo;
+                int signo = (int) si.ssi_signo;
+                bool any_started = false;
+                for (uint32_t r = 0; r < g.size; r++)
+                    any_started |= g.procs[r].started && !g.procs[r].done;
+                if (!any_started) {
+                    /* nothing runs yet: give up; a job that starts later is
+                       killed by its home when our stream closes */
+                    if (signo != SIGWINCH && signo != SIGCONT && signo != SIGTSTP)
+                        return 128 + signo;
                     continue;
                 }
-                gl_job_t sig = { .type = GL_JOB_SIGNAL, .signo = (int32_t) si.ssi_signo };
-                if (g.tty && si.ssi_signo == SIGWINCH) {
-                    /* a terminal job learns its new size from its terminal */
-                    sig.type = GL_JOB_WINSIZE;
-                    sig.signo = 0;
-                    window_size (&sig.rows, &sig.cols);
+                for (uint32_t r = 0; r < g.size; r++) {
+                    proc_t *p = &g.procs[r];
+                    if (!p->started || p->done)
+                        continue;
+                    gl_job_t sig = { .type = GL_JOB_SIGNAL, .signo = signo };
+                    if (g.tty && signo == SIGWINCH) {
+                        /* a terminal job learns its new size from its terminal */
+                        sig.type = GL_JOB_WINSIZE;
+                        sig.signo = 0;
+                        window_size (&sig.rows, &sig.cols);
+                    }
+                    snprintf (sig.gpid, sizeof sig.gpid, "%s", p->gpid);
+                    send_job (p, &sig);
                 }
-                snprintf (sig.gpid, sizeof sig.gpid, "%s", g.gpid);
-                send_job (&g, &sig);
             }
         }
-        /* A failed send means the agent hung up: what it said before
-           (the output, the exit) is still to be read below. */
-        if (n == 3 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)) && pump_stdin (&g))
-            g.in_done = true;
-        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            uint8_t *frame = ctl_frame_read (g.sock, &len);
+        /* A failed send means the agent hung up: what it said before (the
+           output, the exit) is still to be read below. */
+        if (read_stdin && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && pump_stdin (reader))
+            reader->in_done = true;
+
+        for (uint32_t r = 0; r < g.size; r++) {
+            proc_t *p = &g.procs[r];
+            if (p->done || !(pfd[2 + r].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            size_t len;
+            uint8_t *frame = ctl_frame_read (p->sock, &len);
+            int end = -1;
             if (!frame) {
                 fprintf (stderr, "glx: the agent closed the connection%s%s\n",
-                         g.gpid[0] ? "; job " : "", g.gpid);
-                status = GLX_BROKEN;
-                break;
-            }
-            gl_msg_t msg;
-            const char *why = NULL;
-            if (gl_msg_decode (frame, len, &msg, &why) || msg.type != GL_MSG_JOB) {
-                fprintf (stderr, "glx: the agent sent a bad message: %s\n", why ? why : "?");
-                status = GLX_BROKEN;
+                         p->gpid[0] ? "; job " : "", p->gpid);
+                end = GLX_BROKEN;
             }
             else {
-                status = on_message (&g, msg.job);
-                gl_msg_clear (&msg);
+                gl_msg_t msg;
+                const char *why = NULL;
+                if (gl_msg_decode (frame, len, &msg, &why) || msg.type != GL_MSG_JOB) {
+                    fprintf (stderr, "glx: the agent sent a bad message: %s\n", why ? why : "?");
+                    end = GLX_BROKEN;
+                }
+                else {
+                    bool was_started = p->started;
+                    end = on_message (&g, p, msg.job);
+                    gl_msg_clear (&msg);
+                    /* ranks other than 0 read no stdin: they see its end at once */
+                    if (!was_started && p->started && p->rank > 0) {
+                        gl_job_t eof = { .type = GL_JOB_DATA, .stream = 0, .eof = true };
+                        snprintf (eof.gpid, sizeof eof.gpid, "%s", p->gpid);
+                        send_job (p, &eof);
+                        p->in_done = true;
+                    }
+                }
+                free (frame);
             }
-            free (frame);
+            if (end < 0)
+                continue;
+            proc_end (p, end);
+            running--;
+            if (end != 0 && status == 0) {
+                status = end;
+                if (!keep_going)        /* one failed: the others go too */
+                    for (uint32_t o = 0; o < g.size; o++)
+                        if (!g.procs[o].done) {
+                            proc_end (&g.procs[o], 0);
+                            running--;
+                        }
+            }
         }
     }
-    close (g.sock);
     terminal_restore ();
+    free (g.procs);
+    free (pfd);
     return status;
 }

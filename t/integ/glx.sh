@@ -59,6 +59,27 @@ for n in "${names[@]}"; do
 done
 say "8 jobs landed 2 per peer"
 
+# -n: processes spread over the cluster, each knowing its rank
+out=$(glx -n 6 --local --label sh -c 'echo "r=$GLUNIX_RANK s=$GLUNIX_SIZE j=$GLUNIX_JOB n=$GLUNIX_NODE"')
+[ $? = 0 ] || fail "glx -n 6 failed: $out"
+for r in 0 1 2 3 4 5; do
+    echo "$out" | grep -q "^$r: r=$r s=6 j=" || fail "rank $r missing or unlabelled: $out"
+done
+[ "$(echo "$out" | sed 's/.*j=\([^ ]*\).*/\1/' | sort -u | wc -l)" = 1 ] || fail "ranks disagree on GLUNIX_JOB: $out"
+[ "$(echo "$out" | sed 's/.* n=//' | sort -u | wc -l)" -ge 3 ] || fail "6 processes not spread: $out"
+# stdin goes to rank 0 only
+out=$(echo hello | glx -n 3 --local sh -c 'read x; echo "$GLUNIX_RANK:$x"' | sort)
+[ "$out" = "$(printf '0:hello\n1:\n2:')" ] || fail "stdin for -n: $out"
+# the first failure is the exit status, and the others are killed...
+start=$(date +%s)
+glx -n 3 --local sh -c '[ "$GLUNIX_RANK" = 1 ] && exit 5; sleep 30'; rc=$?
+[ "$rc" = 5 ] || fail "glx -n: exit $rc, expected 5"
+[ $(( $(date +%s) - start )) -lt 15 ] || fail "the other processes were not killed"
+# ...unless --keep-going
+glx -n 3 --local --keep-going sh -c '[ "$GLUNIX_RANK" = 1 ] && exit 5; sleep 1; echo done' > "$T/kg"; rc=$?
+[ "$rc" = 5 ] && [ "$(grep -c done "$T/kg")" = 2 ] || fail "--keep-going: exit $rc, $(cat "$T/kg")"
+say "parallel jobs: ranks, labels, spread, stdin, failure"
+
 # SIGKILL of glx: its job dies within a few seconds
 "$GLX" -w b sleep 1001 & g=$!
 wait_until 5 pgrep -f "^sleep 1001" >/dev/null || fail "the job did not start"
