@@ -224,7 +224,8 @@ static void plan_reasons (const place_plan_t *plan, char *out, size_t len)
 {
     size_t n = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < plan->n_ask && n < len; i++)
+    /* the nodes asked before the one that took it (or all, when none did) */
+    for (size_t i = 0; i < plan->next && i < plan->n_ask && n < len; i++)
         if (plan->ask[i].why[0])
             n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "",
                                     plan->ask[i].node, plan->ask[i].why);
