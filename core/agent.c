@@ -233,8 +233,8 @@ static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t 
     uint64_t now = gl_mono_ms ();
     place_cand_t *cands = NULL;
     size_t n = 0;
-    if (msg.job->type == GL_JOB_RUN) {
-        /* the whole view, as placement candidates */
+    if (msg.job->type == GL_JOB_RUN || msg.job->type == GL_JOB_LIST) {
+        /* the whole view: placement candidates, or the nodes to ask */
         size_t count = swim_count (a->swim);
         cands = calloc (count ? count : 1, sizeof *cands);
         swim_member_t m;

@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "seal.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_USAGE 2
@@ -36,6 +39,8 @@ static const char *usage_text =
     "  join CLUSTER.CONF [-d]     run this machine's agent (foreground, or detached with -d)\n"
     "  status [--json]            the cluster as the local agent sees it\n"
     "  leave                      make the local agent leave the cluster and exit\n"
+    "  ps [--json]                every job running in the cluster\n"
+    "  kill [-SIGNAL] GPID        signal a job, from any node (default SIGTERM)\n"
     "\n"
     "Run 'glpeer COMMAND --help' for a command's options; see glpeer(8).\n";
 
@@ -57,6 +62,8 @@ static const char *join_usage =
 
 static const char *client_usage =
     "usage: glpeer status [--json] [--runtime-dir DIR]\n"
+    "       glpeer ps [--json] [--runtime-dir DIR]\n"
+    "       glpeer kill [-SIGNAL] GPID [--runtime-dir DIR]\n"
     "       glpeer leave [--runtime-dir DIR]\n"
     "\n"
     "  --json             machine-readable status (see glpeer(8) for its fields)\n"
@@ -279,6 +286,183 @@ done:
 
 /* ---- status, leave --------------------------------------------------------------- */
 
+/* ---- ps, kill: a stream of job messages with the local agent --------------------- */
+
+/* Send one job message on a fresh stream; hand every answer to fn until the
+   agent closes the stream.  Returns 0, or 1 with a message printed. */
+static int job_call (const char *runtime_dir, const char *what, const gl_job_t *job,
+                     void (*fn) (void *arg, const gl_job_t *reply), void *arg)
+{
+    char sock[GL_PATH_MAX + 16], err[GL_PATH_MAX + 256];
+    snprintf (sock, sizeof sock, "%s/glpeer.sock", runtime_dir);
+    int fd = ctl_connect (sock, err, sizeof err);
+    if (fd < 0) {
+        fprintf (stderr, "glpeer %s: %s\n", what, err);
+        return 1;
+    }
+    gl_ctl_req_t req = { .cmd = "stream" };
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
+    uint8_t *body = NULL;
+    size_t len;
+    int rc = gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (fd, body, len);
+    free (body);
+    body = NULL;
+    if (!rc)
+        rc = gl_msg_encode (&msg, &body, &len) || ctl_frame_write (fd, body, len);
+    free (body);
+    if (rc) {
+        fprintf (stderr, "glpeer %s: the agent at %s does not answer\n", what, sock);
+        close (fd);
+        return 1;
+    }
+    int status = 0;
+    uint8_t *frame;
+    while ((frame = ctl_frame_read (fd, &len))) {
+        gl_msg_t reply;
+        if (gl_msg_decode (frame, len, &reply, NULL) == 0) {
+            if (reply.type == GL_MSG_JOB && reply.job->type == GL_JOB_FAILED) {
+                fprintf (stderr, "glpeer %s: %s\n", what, reply.job->text ? reply.job->text : "failed");
+                status = 1;
+            }
+            else if (reply.type == GL_MSG_JOB)
+                fn (arg, reply.job);
+            gl_msg_clear (&reply);
+        }
+        free (frame);
+    }
+    close (fd);
+    return status;
+}
+
+typedef struct {
+    char  **lines;
+    size_t  n, cap;
+} lines_t;
+
+static void collect (void *arg, const gl_job_t *reply)
+{
+    lines_t *l = (lines_t *) arg;
+    if (reply->type != GL_JOB_LIST_REPLY || !reply->text)
+        return;
+    char *copy = strdup (reply->text), *save = NULL;
+    for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        if (l->n == l->cap) {
+            l->cap = l->cap ? 2 * l->cap : 64;
+            l->lines = realloc (l->lines, l->cap * sizeof *l->lines);
+        }
+        l->lines[l->n++] = strdup (line);
+    }
+    free (copy);
+}
+
+static int by_text (const void *a, const void *b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static void json_str (const char *s)
+{
+    putchar ('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c == '"' || c == '\\')
+            printf ("\\%c", c);
+        else if (c < 0x20)
+            printf ("\\u%04x", c);
+        else
+            putchar (c);
+    }
+    putchar ('"');
+}
+
+static int cmd_ps (const char *runtime_dir, bool json)
+{
+    gl_job_t ask = { .type = GL_JOB_LIST };
+    lines_t l = { 0 };
+    int rc = job_call (runtime_dir, "ps", &ask, collect, &l);
+    if (rc)
+        return rc;
+    qsort (l.lines, l.n, sizeof *l.lines, by_text);
+    if (!json)
+        printf ("%-28s %-10s %-12s %-12s %-8s %s\n", "GPID", "USER", "NODE", "HOME", "STARTED", "COMMAND");
+    else
+        printf ("{\"version\":1,\"jobs\":[");
+    for (size_t i = 0; i < l.n; i++) {
+        char *f[6] = { 0 }, *save = NULL;
+        char *line = l.lines[i];
+        for (int k = 0; k < 6; k++)
+            f[k] = strtok_r (k ? NULL : line, "\t", &save);
+        if (!f[5])
+            continue;
+        time_t start = (time_t) strtoll (f[4], NULL, 10);
+        if (json) {
+            printf ("%s{\"gpid\":", i ? "," : "");
+            json_str (f[0]);
+            printf (",\"user\":");
+            json_str (f[1]);
+            printf (",\"node\":");
+            json_str (f[2]);
+            printf (",\"home\":");
+            json_str (f[3]);
+            printf (",\"state\":\"running\",\"start\":%lld,\"command\":", (long long) start);
+            json_str (f[5]);
+            putchar ('}');
+        }
+        else {
+            struct tm tm;
+            char when[16];
+            localtime_r (&start, &tm);
+            strftime (when, sizeof when, "%H:%M:%S", &tm);
+            printf ("%-28s %-10s %-12s %-12s %-8s %s\n", f[0], f[1], f[2], f[3], when, f[5]);
+        }
+    }
+    if (json)
+        printf ("]}\n");
+    for (size_t i = 0; i < l.n; i++)
+        free (l.lines[i]);
+    free (l.lines);
+    return 0;
+}
+
+static void say_reply (void *arg, const gl_job_t *reply)
+{
+    if (reply->text)
+        printf ("%s\n", reply->text);
+}
+
+static int signal_number (const char *name)
+{
+    static const struct { const char *name; int signo; } table[] = {
+        { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
+        { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "WINCH", SIGWINCH }, { "ALRM", SIGALRM },
+    };
+    if (!strncmp (name, "SIG", 3))
+        name += 3;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp (name, table[i].name))
+            return table[i].signo;
+    char *end;
+    long n = strtol (name, &end, 10);
+    return (*name && !*end && n >= 1 && n <= 64) ? (int) n : -1;
+}
+
+static int cmd_kill (const char *runtime_dir, const char *sig, const char *gpid)
+{
+    int signo = sig ? signal_number (sig) : SIGTERM;
+    if (signo < 0) {
+        fprintf (stderr, "glpeer kill: '%s' is not a signal (name like TERM, or 1..64)\n", sig);
+        return EXIT_USAGE;
+    }
+    if (!gl_gpid_valid (gpid)) {
+        fprintf (stderr, "glpeer kill: '%s' is not a GPID (see glpeer ps)\n", gpid);
+        return EXIT_USAGE;
+    }
+    gl_job_t job = { .type = GL_JOB_SIGNAL, .signo = signo };
+    snprintf (job.gpid, sizeof job.gpid, "%s", gpid);
+    return job_call (runtime_dir, "kill", &job, say_reply, NULL);
+}
+
 static int cmd_client (int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -290,6 +474,33 @@ static int cmd_client (int argc, char **argv)
     char runtime_dir[GL_PATH_MAX] = "";
     bool json = false;
     int c;
+    if (!strcmp (argv[0], "kill")) {
+        /* "-KILL" is a signal here, not options: read the words by hand */
+        const char *sig = NULL, *gpid = NULL;
+        for (int i = 1; i < argc; i++) {
+            if (!strcmp (argv[i], "-h") || !strcmp (argv[i], "--help")) {
+                printf ("%s", client_usage);
+                return 0;
+            }
+            if (!strcmp (argv[i], "--runtime-dir") && i + 1 < argc)
+                snprintf (runtime_dir, sizeof runtime_dir, "%s", argv[++i]);
+            else if (argv[i][0] == '-' && !sig && !gpid)
+                sig = argv[i] + 1;
+            else if (!gpid)
+                gpid = argv[i];
+            else {
+                fprintf (stderr, "glpeer kill: unexpected '%s'\n%s", argv[i], client_usage);
+                return EXIT_USAGE;
+            }
+        }
+        if (!gpid) {
+            fprintf (stderr, "glpeer kill: expected [-SIGNAL] GPID\n%s", client_usage);
+            return EXIT_USAGE;
+        }
+        if (!runtime_dir[0])
+            gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
+        return cmd_kill (runtime_dir, sig, gpid);
+    }
     optind = 1;
     while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
@@ -299,10 +510,14 @@ static int cmd_client (int argc, char **argv)
         default: fprintf (stderr, "%s", client_usage); return EXIT_USAGE;
         }
     }
+    if (!runtime_dir[0])
+        gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
     if (optind != argc) {
         fprintf (stderr, "glpeer %s: unexpected '%s'\n%s", argv[0], argv[optind], client_usage);
         return EXIT_USAGE;
     }
+    if (!strcmp (argv[0], "ps"))
+        return cmd_ps (runtime_dir, json);
     if (json && strcmp (argv[0], "status")) {
         fprintf (stderr, "glpeer %s: --json is for status\n", argv[0]);
         return EXIT_USAGE;
@@ -346,7 +561,8 @@ int main (int argc, char **argv)
         return cmd_keygen (argc - 1, argv + 1);
     if (!strcmp (cmd, "join"))
         return cmd_join (argc - 1, argv + 1);
-    if (!strcmp (cmd, "status") || !strcmp (cmd, "leave"))
+    if (!strcmp (cmd, "status") || !strcmp (cmd, "leave") || !strcmp (cmd, "ps")
+        || !strcmp (cmd, "kill"))
         return cmd_client (argc - 1, argv + 1);
     fprintf (stderr, "glpeer: unknown command '%s'\n%s", cmd, usage_text);
     return EXIT_USAGE;

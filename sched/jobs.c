@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_POLL_MS 20         /* how often a host looks for exits */
@@ -28,6 +29,9 @@ typedef struct home_job {
 typedef struct host_job {
     char          gpid[GL_GPID_MAX + 1];
     char          home[GL_NAME_MAX + 1];
+    char          user[GL_JOB_USER_MAX + 1];
+    char          cmd[200];         /* argv, joined, cut: for ps */
+    uint64_t      start_wall_s;
     exec_t       *exec;
     int           pid;
     uint64_t      credit[3];        /* [1], [2]: output bytes we may still send */
@@ -41,6 +45,17 @@ typedef struct host_job {
     uint64_t      last_ping_ms;
     struct host_job *next;
 } host_job_t;
+
+/* A glpeer ps waiting for the answers of every node. */
+typedef struct list_req {
+    uint64_t      conn;
+    uint64_t      id;               /* the LIST's seq, echoed in replies */
+    uint32_t      expected, got;
+    uint64_t      deadline_ms;
+    struct list_req *next;
+} list_req_t;
+
+#define LIST_WAIT_MS 1500
 
 /* Messages to ourselves (home and host on one node), delivered on tick. */
 typedef struct loop_msg {
@@ -59,6 +74,8 @@ struct jobs_t {
     home_job_t   *homes;
     host_job_t   *hosts;
     loop_msg_t   *loop_head, *loop_tail;
+    list_req_t   *lists;
+    uint64_t      next_list_id;
 };
 
 static bool streq (const char *a, const char *b)
@@ -124,6 +141,11 @@ void jobs_destroy (jobs_t **self_p)
         self->loop_head = m->next;
         free (m->bytes);
         free (m);
+    }
+    while (self->lists) {
+        list_req_t *l = self->lists;
+        self->lists = l->next;
+        free (l);
     }
     place_destroy (&self->place);
     slots_destroy (&self->slots);
@@ -286,6 +308,129 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req,
     home_ask (self, j, node);
 }
 
+/* ---- glpeer ps and glpeer kill ---------------------------------------------- */
+
+/* Ask every live member which jobs it runs; replies go to conn as they
+   come, and the stream closes when all have answered or time is up. */
+static void list_start (jobs_t *self, uint64_t conn, const place_cand_t *cands, size_t n,
+                        uint64_t now)
+{
+    list_req_t *l = calloc (1, sizeof *l);
+    if (!l) {
+        self->io.close_local (self->io.arg, conn);
+        return;
+    }
+    l->conn = conn;
+    l->id = ++self->next_list_id;
+    l->deadline_ms = now + LIST_WAIT_MS;
+    l->next = self->lists;
+    self->lists = l;
+    gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id };
+    snprintf (ask.home, sizeof ask.home, "%s", self->name);
+    for (size_t i = 0; i < n; i++)
+        if (cands[i].state == 0) {          /* alive (swim_state_t) */
+            to_node (self, cands[i].name, &ask);
+            l->expected++;
+        }
+    if (!l->expected)
+        l->deadline_ms = now;
+}
+
+static void list_remove (jobs_t *self, list_req_t *gone, bool close_it)
+{
+    for (list_req_t **p = &self->lists; *p; p = &(*p)->next)
+        if (*p == gone) {
+            *p = gone->next;
+            if (close_it)
+                self->io.close_local (self->io.arg, gone->conn);
+            free (gone);
+            return;
+        }
+}
+
+/* A node asks which jobs we run: one line each, fields by tabs:
+   GPID USER NODE HOME START(unix s) COMMAND */
+static void list_answer (jobs_t *self, const char *from, const gl_job_t *ask)
+{
+    char text[GL_JOB_TEXT_MAX + 1];
+    size_t n = 0;
+    text[0] = '\0';
+    for (host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->killed)
+            continue;
+        char line[512];
+        int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\n", h->gpid,
+                          h->user[0] ? h->user : "-", self->name, h->home,
+                          (unsigned long long) h->start_wall_s, h->cmd);
+        if (k < 0 || n + (size_t) k > GL_JOB_TEXT_MAX)
+            break;              /* what does not fit is left out */
+        memcpy (text + n, line, (size_t) k + 1);
+        n += (size_t) k;
+    }
+    gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = ask->seq, .text = n ? text : NULL };
+    snprintf (reply.node, sizeof reply.node, "%s", self->name);
+    to_node (self, from, &reply);
+}
+
+static void list_reply (jobs_t *self, const char *from, const gl_job_t *reply)
+{
+    for (list_req_t *l = self->lists; l; l = l->next)
+        if (l->id == reply->seq) {
+            gl_job_t fwd = *reply;
+            snprintf (fwd.node, sizeof fwd.node, "%s", from);
+            to_local (self, l->conn, &fwd);
+            if (++l->got >= l->expected)
+                list_remove (self, l, true);
+            return;
+        }
+}
+
+/* glpeer kill: a signal for a job this stream did not start.  Its GPID
+   names its home (HOME-GENERATION-N), which knows where it runs. */
+static void kill_request (jobs_t *self, uint64_t conn, const gl_job_t *job)
+{
+    char home[GL_GPID_MAX + 1];
+    snprintf (home, sizeof home, "%s", job->gpid);
+    char *dash = strrchr (home, '-');
+    if (dash) {
+        *dash = '\0';
+        dash = strrchr (home, '-');
+    }
+    if (dash)
+        *dash = '\0';
+    gl_job_t reply;
+    job_init (&reply, GL_JOB_FAILED, job->gpid, self->name);
+    if (!dash || !gl_name_valid (home)) {
+        reply.code = JOBS_ERR_BAD_REQUEST;
+        reply.text = (char *) "not a GPID (HOME-GENERATION-NUMBER)";
+        to_local (self, conn, &reply);
+        self->io.close_local (self->io.arg, conn);
+        return;
+    }
+    gl_job_t sig = *job;        /* node stays empty: "to the home, to relay" */
+    snprintf (sig.home, sizeof sig.home, "%.63s", home);
+    sig.node[0] = '\0';
+    to_node (self, home, &sig);
+    char text[256];
+    snprintf (text, sizeof text, "signal %d sent to %s through its home %s",
+              job->signo, job->gpid, home);
+    gl_job_t ok = { .type = GL_JOB_LIST_REPLY, .text = text };
+    to_local (self, conn, &ok);
+    self->io.close_local (self->io.arg, conn);
+}
+
+/* A kill request reaches the job's home: pass it to the host. */
+static void home_relay_signal (jobs_t *self, const gl_job_t *job)
+{
+    home_job_t *j = home_by_gpid (self, job->gpid);
+    if (!j || !j->started)
+        return;
+    gl_job_t fwd = *job;
+    snprintf (fwd.home, sizeof fwd.home, "%s", self->name);
+    snprintf (fwd.node, sizeof fwd.node, "%s", j->node);
+    to_node (self, j->node, &fwd);
+}
+
 void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job,
                      const place_cand_t *cands, size_t n_cands, uint64_t now)
 {
@@ -297,7 +442,15 @@ void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job,
         home_run (self, conn, job, cands, n_cands, now);
         return;
     }
+    if (job->type == GL_JOB_LIST) {
+        list_start (self, conn, cands, n_cands, now);
+        return;
+    }
     home_job_t *j = home_by_conn (self, conn);
+    if (!j && job->type == GL_JOB_SIGNAL) {
+        kill_request (self, conn, job);
+        return;
+    }
     if (!j || !j->started)
         return;                 /* glx speaks only after STARTED */
     if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT
@@ -305,12 +458,18 @@ void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job,
         gl_job_t fwd = *job;
         snprintf (fwd.gpid, sizeof fwd.gpid, "%s", j->gpid);
         snprintf (fwd.home, sizeof fwd.home, "%s", self->name);
+        snprintf (fwd.node, sizeof fwd.node, "%s", j->node);   /* for the host */
         to_node (self, j->node, &fwd);
     }
 }
 
 void jobs_local_closed (jobs_t *self, uint64_t conn, uint64_t now)
 {
+    for (list_req_t *l = self->lists; l; l = l->next)
+        if (l->conn == conn) {
+            list_remove (self, l, false);
+            break;
+        }
     home_job_t *j = home_by_conn (self, conn);
     if (!j)
         return;
@@ -478,6 +637,15 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     slots_start (self->slots, req->gpid, now);
     snprintf (h->gpid, sizeof h->gpid, "%s", req->gpid);
     snprintf (h->home, sizeof h->home, "%s", req->home);
+    snprintf (h->user, sizeof h->user, "%s", req->user);
+    size_t used = 0;
+    for (uint32_t i = 0; i < req->argc && used + 1 < sizeof h->cmd; i++)
+        used += (size_t) snprintf (h->cmd + used, sizeof h->cmd - used, "%s%s",
+                                   i ? " " : "", req->argv[i]);
+    for (char *c = h->cmd; *c; c++)     /* one line per job, fields by tabs */
+        if (*c == '\t' || *c == '\n')
+            *c = ' ';
+    h->start_wall_s = (uint64_t) time (NULL);
     h->pid = exec_pid (h->exec);
     h->credit[1] = h->credit[2] = JOBS_WINDOW;
     h->out_done[0] = true;
@@ -655,9 +823,21 @@ static void host_tick (jobs_t *self, uint64_t now)
 void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
 {
     switch (job->type) {
-    case GL_JOB_RUN: case GL_JOB_SIGNAL: case GL_JOB_WINSIZE:
+    case GL_JOB_SIGNAL:
+        if (!job->node[0])      /* glpeer kill, at the job's home */
+            home_relay_signal (self, job);
+        else
+            host_from_home (self, from, job, now);
+        return;
+    case GL_JOB_RUN: case GL_JOB_WINSIZE:
     case GL_JOB_KILL: case GL_JOB_PING:
         host_from_home (self, from, job, now);
+        return;
+    case GL_JOB_LIST:
+        list_answer (self, from, job);
+        return;
+    case GL_JOB_LIST_REPLY:
+        list_reply (self, from, job);
         return;
     case GL_JOB_DATA: case GL_JOB_CREDIT:
         /* both ways: stdin and output credit go to the host, the rest home */
@@ -778,6 +958,12 @@ void jobs_tick (jobs_t *self, uint64_t now)
         }
     host_tick (self, now);
     slots_expire (self->slots, now);
+    list_req_t *ln;
+    for (list_req_t *l = self->lists; l; l = ln) {
+        ln = l->next;
+        if (now >= l->deadline_ms)
+            list_remove (self, l, true);    /* whoever did not answer is left out */
+    }
 }
 
 uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
@@ -785,6 +971,9 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
     if (self->loop_head)
         return now;
     uint64_t next = slots_next_deadline (self->slots);
+    for (list_req_t *l = self->lists; l; l = l->next)
+        if (l->deadline_ms < next)
+            next = l->deadline_ms;
     for (home_job_t *j = self->homes; j; j = j->next)
         if (j->started && j->next_ping_ms < next)
             next = j->next_ping_ms;

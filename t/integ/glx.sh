@@ -80,6 +80,20 @@ glx -n 3 --local --keep-going sh -c '[ "$GLUNIX_RANK" = 1 ] && exit 5; sleep 1; 
 [ "$rc" = 5 ] && [ "$(grep -c done "$T/kg")" = 2 ] || fail "--keep-going: exit $rc, $(cat "$T/kg")"
 say "parallel jobs: ranks, labels, spread, stdin, failure"
 
+# glpeer ps, from any node, lists the cluster's jobs; glpeer kill signals one
+"$GLX" -w c sleep 1003 & g=$!
+wait_until 5 pgrep -f "^sleep 1003" >/dev/null || fail "the job did not start on c"
+wait_until 5 bash -c "\"$GLPEER\" ps --runtime-dir $T/d/run | grep -q 'sleep 1003'" \
+    || fail "ps on d does not show the job: $("$GLPEER" ps --runtime-dir "$T/d/run")"
+job=$("$GLPEER" ps --json --runtime-dir "$T/b/run" | jq -c '.jobs[] | select(.command == "sleep 1003")')
+gpid=$(echo "$job" | jq -r .gpid)
+[ "$(echo "$job" | jq -r '.node + " " + .home + " " + .user')" = "c a $(id -un)" ] || fail "ps: $job"
+"$GLPEER" kill -INT "$gpid" --runtime-dir "$T/d/run" | grep -q "signal 2 sent to $gpid" || fail "kill did not answer"
+wait $g; rc=$?
+[ "$rc" = 130 ] || fail "glpeer kill -INT: glx exited $rc, expected 130"
+out=$("$GLPEER" kill nonsense --runtime-dir "$T/d/run" 2>&1) && fail "kill of a bad GPID succeeded"
+say "glpeer ps and kill from other nodes"
+
 # SIGKILL of glx: its job dies within a few seconds
 "$GLX" -w b sleep 1001 & g=$!
 wait_until 5 pgrep -f "^sleep 1001" >/dev/null || fail "the job did not start"
