@@ -167,7 +167,7 @@ static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin
     char cwd[GL_JOB_PATH_MAX + 1];
     if (!getcwd (cwd, sizeof cwd)) {
         fprintf (stderr, "glx: cannot read the working directory: %s\n", strerror (errno));
-        return -1;
+        return -2;
     }
     /* Pass the environment on, less what only makes sense here. */
     size_t n_env = 0;
@@ -297,7 +297,13 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
             fprintf (stderr, "glx: output of job %s was lost on the way\n", p->gpid);
             return GLX_BROKEN;
         }
-        if (job->len && write_output (g, p, job->stream, job->data, job->len) == 0) {
+        if (job->len && write_output (g, p, job->stream, job->data, job->len)) {
+            /* nobody reads us any more (glx ... | head): end as a local
+               program would, by SIGPIPE; closing the stream kills the job */
+            terminal_restore ();
+            return 128 + SIGPIPE;
+        }
+        if (job->len) {
             gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = job->stream, .credit = job->len };
             snprintf (credit.gpid, sizeof credit.gpid, "%s", p->gpid);
             send_job (p, &credit);
@@ -340,7 +346,9 @@ static int proc_start (glx_t *g, proc_t *p, const char *path, int argc, char **a
         rc = ctl_frame_write (p->sock, body, len);
         free (body);
     }
-    if (rc || send_run (g, p, argc, argv, pin, local, job_name)) {
+    if (rc == 0 && (rc = send_run (g, p, argc, argv, pin, local, job_name)) == -2)
+        return GLX_START;       /* said why already */
+    if (rc) {
         fprintf (stderr, "glx: the agent at %s does not take the job\n", path);
         return GLX_NO_AGENT;
     }

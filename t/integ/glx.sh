@@ -24,6 +24,9 @@ glx true || fail "glx true failed"
 out=$(glx no-such-program-here 2>&1); rc=$?
 [ "$rc" = 127 ] || fail "missing program: exit $rc, expected 127 ($out)"
 echo "$out" | grep -q "program not found" || fail "missing program message: $out"
+# a reader that goes away ends glx (and the job) as a pipe would: SIGPIPE
+timeout 20 bash -c "\"$GLX\" yes | head -2 > $T/yes; echo \${PIPESTATUS[0]} > $T/yes.rc"
+[ "$(cat "$T/yes.rc")" = 141 ] && [ "$(wc -l < "$T/yes")" = 2 ] || fail "glx yes | head: rc $(cat "$T/yes.rc")"
 say "exit codes and streams"
 
 # 50 MB of random bytes through stdin and back, identical
