@@ -686,6 +686,7 @@ static void sample (agent_t *a, uint64_t now)
 static void start_leave (agent_t *a, uint64_t now)
 {
     gl_info ("leaving the cluster");
+    jobs_leave (a->jobs, now);
     swim_leave (a->swim, now);
     pump (a, now);
     a->leave_at_ms = now + LEAVE_FLUSH_MS;

@@ -853,6 +853,22 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
     }
 }
 
+void jobs_leave (jobs_t *self, uint64_t now)
+{
+    char text[GL_NAME_MAX + 64];
+    snprintf (text, sizeof text, "the home agent %s is leaving the cluster", self->name);
+    while (self->homes) {
+        home_job_t *j = self->homes;
+        if (j->node[0]) {
+            gl_job_t kill;
+            job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+            to_node (self, j->node, &kill);
+        }
+        home_fail (self, j, JOBS_ERR_STREAM, text);
+        home_remove (self, j);
+    }
+}
+
 void jobs_node_lost (jobs_t *self, const char *node, uint64_t now)
 {
     home_job_t *jn;

@@ -72,6 +72,10 @@ void jobs_local_closed (jobs_t *self, uint64_t conn, uint64_t now_ms);
 /* From another agent (the envelope's authenticated sender). */
 void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now_ms);
 
+/* This agent is leaving: tell every glx whose home it is, and stop
+   (the jobs it hosts die with it, and their homes hear it left). */
+void jobs_leave (jobs_t *self, uint64_t now_ms);
+
 /* Gossip says node is dead or has left. */
 void jobs_node_lost (jobs_t *self, const char *node, uint64_t now_ms);
 

@@ -114,6 +114,16 @@ wait $g; rc=$?
 grep -q "node c, which ran the job, was lost" "$T/lost" || fail "lost node message: $(cat "$T/lost")"
 say "a lost node is reported (122)"
 
+# the home itself leaves: glx is told, and its job does not outlive it
+"$GLX" --runtime-dir "$T/d/run" -w b sleep 1004 2> "$T/homeleft" & g=$!
+wait_until 5 pgrep -f "^sleep 1004" >/dev/null || fail "the job did not start on b"
+"$GLPEER" leave --runtime-dir "$T/d/run" >/dev/null
+wait $g; rc=$?
+[ "$rc" = 123 ] || fail "home left: glx exited $rc, expected 123: $(cat "$T/homeleft")"
+grep -q "home agent d is leaving" "$T/homeleft" || fail "home left message: $(cat "$T/homeleft")"
+wait_until 8 bash -c '! pgrep -f "^sleep 1004" >/dev/null' || fail "the job outlived its home"
+say "the home leaving ends its glx (123) and its job"
+
 # no node can take it: pinned to a node that is gone
 out=$(glx -w c true 2>&1); rc=$?
 [ "$rc" = 121 ] || fail "pinned to a dead node: exit $rc ($out)"
