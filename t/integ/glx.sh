@@ -63,7 +63,8 @@ done
 say "8 jobs landed 2 per peer"
 
 # -n: processes spread over the cluster, each knowing its rank
-out=$(glx -n 6 --local --label sh -c 'echo "r=$GLUNIX_RANK s=$GLUNIX_SIZE j=$GLUNIX_JOB n=$GLUNIX_NODE"')
+# (each lasts a second, so the six share the nodes' 2 slots at once)
+out=$(glx -n 6 --local --label sh -c 'echo "r=$GLUNIX_RANK s=$GLUNIX_SIZE j=$GLUNIX_JOB n=$GLUNIX_NODE"; sleep 1')
 [ $? = 0 ] || fail "glx -n 6 failed: $out"
 for r in 0 1 2 3 4 5; do
     echo "$out" | grep -q "^$r: r=$r s=6 j=" || fail "rank $r missing or unlabelled: $out"
