@@ -6,6 +6,8 @@
                     [--key-file F] [--log-level L]
         glpeer status [--json] [--runtime-dir D]
         glpeer leave [--runtime-dir D]
+        glpeer ps [--json] [--runtime-dir D]
+        glpeer kill [-SIGNAL] GPID [--runtime-dir D]
 
     This file only parses the command line and wires the pieces: the agent
     itself is in agent.c.  See glpeer(8). */
@@ -387,6 +389,7 @@ static int cmd_ps (const char *runtime_dir, bool json)
         printf ("%-28s %-10s %-12s %-12s %-8s %s\n", "GPID", "USER", "NODE", "HOME", "STARTED", "COMMAND");
     else
         printf ("{\"version\":1,\"jobs\":[");
+    size_t shown = 0;
     for (size_t i = 0; i < l.n; i++) {
         char *f[6] = { 0 }, *save = NULL;
         char *line = l.lines[i];
@@ -396,7 +399,7 @@ static int cmd_ps (const char *runtime_dir, bool json)
             continue;
         time_t start = (time_t) strtoll (f[4], NULL, 10);
         if (json) {
-            printf ("%s{\"gpid\":", i ? "," : "");
+            printf ("%s{\"gpid\":", shown++ ? "," : "");
             json_str (f[0]);
             printf (",\"user\":");
             json_str (f[1]);
@@ -454,7 +457,13 @@ static int cmd_kill (const char *runtime_dir, const char *sig, const char *gpid)
         fprintf (stderr, "glpeer kill: '%s' is not a signal (name like TERM, or 1..64)\n", sig);
         return EXIT_USAGE;
     }
-    if (!gl_gpid_valid (gpid)) {
+    /* HOME-GENERATION-NUMBER: the home's name, then two numbers */
+    const char *last = strrchr (gpid, '-');
+    const char *mid = last ? memrchr (gpid, '-', (size_t) (last - gpid)) : NULL;
+    bool shape = mid && mid > gpid && last[1] && mid + 1 < last
+              && strspn (last + 1, "0123456789") == strlen (last + 1)
+              && strspn (mid + 1, "0123456789") == (size_t) (last - mid - 1);
+    if (!gl_gpid_valid (gpid) || !shape) {
         fprintf (stderr, "glpeer kill: '%s' is not a GPID (see glpeer ps)\n", gpid);
         return EXIT_USAGE;
     }
