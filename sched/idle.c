@@ -329,7 +329,9 @@ static bool skip_fields (const char **s, int n)
 }
 
 /* <proc>/<pid>/stat: "pid (comm) state ppid ...", where utime and stime are
-   fields 14 and 15 and starttime is field 22.  The command name may hold
+   fields 14 and 15, cutime and cstime (children it has waited for) 16 and
+   17, and starttime is field 22.  A guest's ticks count its children too,
+   once they are reaped: a job is usually a shell and what it runs.  The command name may hold
    spaces, parentheses and even newlines, so it is never parsed: the fields
    start after the last ')'.  Returns 0, 1 when the process is gone, or -1
    with msg set when the file is not what the kernel writes. */
@@ -348,18 +350,20 @@ static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start,
         return 1;               /* it exited while we opened it */
 
     const char *s = strrchr (buf, ')');
-    uint64_t utime, stime;
+    uint64_t utime, stime, cutime, cstime;
     if (s)
         s++;
     if (!s || !skip_fields (&s, 11)                            /* fields 3..13 */
         || !parse_u64 (&s, &utime) || !parse_u64 (&s, &stime)  /* 14, 15 */
-        || !skip_fields (&s, 6)                                /* 16..21 */
+        || !parse_u64 (&s, &cutime) || !parse_u64 (&s, &cstime) /* 16, 17 */
+        || !skip_fields (&s, 4)                                /* 18..21 */
         || !parse_u64 (&s, start)                              /* 22 */
-        || utime > UINT64_MAX - stime) {
+        || utime > UINT64_MAX / 4 || stime > UINT64_MAX / 4
+        || cutime > UINT64_MAX / 4 || cstime > UINT64_MAX / 4) {
         fail (msg, size, "%s: malformed process status", path);
         return -1;
     }
-    *ticks = utime + stime;
+    *ticks = utime + stime + cutime + cstime;
     return 0;
 }
 
