@@ -500,6 +500,13 @@ int main (int argc, char **argv)
                     snprintf (sig.gpid, sizeof sig.gpid, "%s", p->gpid);
                     send_job (p, &sig);
                 }
+                /* Stopped (Ctrl-Z in the shell that runs us): the job is
+                   stopped over there; stop here too, so the shell sees it,
+                   until SIGCONT (fg, bg) wakes us and we pass that on. */
+                if (signo == SIGTSTP && !g.tty) {
+                    terminal_restore ();
+                    raise (SIGSTOP);
+                }
             }
         }
         /* A failed send means the agent hung up: what it said before (the

@@ -42,6 +42,7 @@ typedef struct host_job {
     size_t        in_len, in_off;
     bool          in_eof, in_closed;
     bool          killed;
+    bool          pty;
     uint64_t      last_ping_ms;
     struct host_job *next;
 } host_job_t;
@@ -647,6 +648,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
             *c = ' ';
     h->start_wall_s = (uint64_t) time (NULL);
     h->pid = exec_pid (h->exec);
+    h->pty = req->pty;
     h->credit[1] = h->credit[2] = JOBS_WINDOW;
     h->out_done[0] = true;
     h->out_done[2] = exec_fd_stderr (h->exec) < 0;
@@ -740,7 +742,10 @@ static void host_from_home (jobs_t *self, const char *from, const gl_job_t *job,
             h->credit[job->stream] += job->credit;
         break;
     case GL_JOB_SIGNAL:
-        exec_signal (h->exec, job->signo);
+        /* A job without a terminal leads a session of its own, so the kernel
+           treats it as an orphaned process group and drops SIGTSTP: stop it
+           with SIGSTOP instead, which nothing can drop. */
+        exec_signal (h->exec, job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo);
         break;
     case GL_JOB_WINSIZE:
         exec_winsize (h->exec, (uint16_t) job->rows, (uint16_t) job->cols);

@@ -53,6 +53,19 @@ wait $g; rc=$?
 [ "$rc" = 130 ] || fail "SIGINT: glx exited $rc, expected 130"
 say "SIGINT forwarded: 130"
 
+# SIGTSTP stops the job (and glx), SIGCONT lets both go on
+"$GLX" -w b sh -c 'sleep 3; echo woke' > "$T/tstp" & g=$!
+wait_until 5 pgrep -f "^sleep 3$" >/dev/null || fail "the job did not start"
+kill -TSTP $g
+stopped() { [ "$(awk '{print $3}' /proc/$(pgrep -f "^sleep 3$" | head -1)/stat)" = T ]; }
+wait_until 5 stopped || fail "SIGTSTP did not stop the job"
+sleep 3.5
+[ -s "$T/tstp" ] && fail "the job ran on while stopped"
+kill -CONT $g
+wait $g; rc=$?
+[ "$rc" = 0 ] && grep -q woke "$T/tstp" || fail "SIGCONT: rc $rc, output '$(cat "$T/tstp")'"
+say "SIGTSTP and SIGCONT reach the job"
+
 # 8 jobs at once on 4 peers of 2 slots (the local one allowed): 2 each
 for i in $(seq 8); do glx -v --local sleep 3 2> "$T/place.$i" & done
 wait
