@@ -219,6 +219,19 @@ static int stream_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const
     return 0;
 }
 
+/* The gossip view as placement candidates, for jobs.c. */
+static place_cand_t *job_view (void *arg, size_t *n, uint64_t now)
+{
+    agent_t *a = (agent_t *) arg;
+    size_t count = swim_count (a->swim);
+    place_cand_t *cands = calloc (count ? count : 1, sizeof *cands);
+    swim_member_t m;
+    *n = 0;
+    for (size_t i = 0; cands && swim_member_at (a->swim, i, &m); i++)
+        place_cand_from_member (&cands[(*n)++], &m, now);
+    return cands;
+}
+
 static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t len)
 {
     agent_t *a = (agent_t *) arg;
@@ -230,19 +243,7 @@ static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t 
         gl_warning ("local client sent a bad job message: %s", why ? why : "not a job message");
         return -1;
     }
-    uint64_t now = gl_mono_ms ();
-    place_cand_t *cands = NULL;
-    size_t n = 0;
-    if (msg.job->type == GL_JOB_RUN || msg.job->type == GL_JOB_LIST) {
-        /* the whole view: placement candidates, or the nodes to ask */
-        size_t count = swim_count (a->swim);
-        cands = calloc (count ? count : 1, sizeof *cands);
-        swim_member_t m;
-        for (size_t i = 0; cands && swim_member_at (a->swim, i, &m); i++)
-            place_cand_from_member (&cands[n++], &m, now);
-    }
-    jobs_local_msg (a->jobs, conn, msg.job, cands, n, now);
-    free (cands);
+    jobs_local_msg (a->jobs, conn, msg.job, gl_mono_ms ());
     gl_msg_clear (&msg);
     return 0;
 }
@@ -626,7 +627,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     randombytes_buf (&seed, sizeof seed);
     a->swim = swim_new (&sc, conf->name, conf->advertise, gl_ident_generation (a->ident),
                         gl_ident_pubkey (a->ident), &signer, seed, gl_mono_ms ());
-    jobs_io_t io = { a, job_send_node, job_send_local, job_close_local, job_guest };
+    jobs_io_t io = { a, job_send_node, job_send_local, job_close_local, job_guest, job_view };
     a->jobs = jobs_new (conf->name, gl_ident_generation (a->ident),
                         (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
     if (!a->idle || !a->swim || !a->jobs) {

@@ -20,6 +20,7 @@ typedef struct home_job {
     uint64_t      conn;             /* the glx; 0 once it went away */
     char          node[GL_NAME_MAX + 1];    /* asked, then running, there */
     bool          started;
+    uint64_t      retry_at_ms;      /* waiting for room: place again then */
     place_plan_t  plan;
     gl_msg_t      run;              /* the RUN, kept to ask the next node */
     uint64_t      next_ping_ms;
@@ -272,8 +273,56 @@ static void home_ask (jobs_t *self, home_job_t *j, const char *node)
     to_node (self, node, j->run.job);
 }
 
-static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req,
-                      const place_cand_t *cands, size_t n_cands, uint64_t now)
+/* Was some node fit but full?  Then room will come: wait for it. */
+static bool plan_full (const place_plan_t *plan)
+{
+    for (size_t i = 0; i < plan->n_ask; i++)
+        if (!strncmp (plan->ask[i].why, "refused:", 8))
+            return true;
+    for (size_t i = 0; i < plan->n_passed; i++)
+        if (!strncmp (plan->passed[i].why, "no free core (", 14)
+        ||  !strncmp (plan->passed[i].why, "refused:", 8))
+            return true;
+    return false;
+}
+
+/* No node took the job: wait for room, or tell glx it cannot run.
+   Returns true when the job was let go (removed). */
+static bool home_wait_or_fail (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    if (j->conn && plan_full (&j->plan)) {
+        j->node[0] = '\0';
+        j->retry_at_ms = now + JOBS_RETRY_MS;
+        return false;
+    }
+    no_node (self, j);
+    home_remove (self, j);
+    return true;
+}
+
+/* Place j (again) with the view as it is now. */
+static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    size_t n = 0;
+    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
+    const gl_job_t *req = j->run.job;
+    place_req_t pr = {
+        .cores = req->cores, .mem_kb = req->mem_kb,
+        .pin = req->pin, .allow_local = req->allow_local,
+    };
+    place_done (self->place, j->plan.ticket);
+    const char *node = place_choose (self->place, cands, cands ? n : 0,
+                                     &pr, now, &j->plan);
+    free (cands);
+    j->retry_at_ms = 0;
+    if (node)
+        home_ask (self, j, node);
+    else
+        home_wait_or_fail (self, j, now);
+}
+
+
+static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t now)
 {
     home_job_t *j = calloc (1, sizeof *j);
     uint8_t *bytes = NULL;
@@ -295,27 +344,17 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req,
     snprintf (j->run.job->home, sizeof j->run.job->home, "%s", self->name);
     j->next = self->homes;
     self->homes = j;
-
-    place_req_t pr = {
-        .cores = req->cores, .mem_kb = req->mem_kb,
-        .pin = req->pin, .allow_local = req->allow_local,
-    };
-    const char *node = place_choose (self->place, cands, n_cands, &pr, now, &j->plan);
-    if (!node) {
-        no_node (self, j);
-        home_remove (self, j);
-        return;
-    }
-    home_ask (self, j, node);
+    home_place (self, j, now);
 }
 
 /* ---- glpeer ps and glpeer kill ---------------------------------------------- */
 
 /* Ask every live member which jobs it runs; replies go to conn as they
    come, and the stream closes when all have answered or time is up. */
-static void list_start (jobs_t *self, uint64_t conn, const place_cand_t *cands, size_t n,
-                        uint64_t now)
+static void list_start (jobs_t *self, uint64_t conn, uint64_t now)
 {
+    size_t n = 0;
+    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
     list_req_t *l = calloc (1, sizeof *l);
     if (!l) {
         self->io.close_local (self->io.arg, conn);
@@ -328,11 +367,12 @@ static void list_start (jobs_t *self, uint64_t conn, const place_cand_t *cands, 
     self->lists = l;
     gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id };
     snprintf (ask.home, sizeof ask.home, "%s", self->name);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; cands && i < n; i++)
         if (cands[i].state == 0) {          /* alive (swim_state_t) */
             to_node (self, cands[i].name, &ask);
             l->expected++;
         }
+    free (cands);
     if (!l->expected)
         l->deadline_ms = now;
 }
@@ -432,19 +472,18 @@ static void home_relay_signal (jobs_t *self, const gl_job_t *job)
     to_node (self, j->node, &fwd);
 }
 
-void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job,
-                     const place_cand_t *cands, size_t n_cands, uint64_t now)
+void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
 {
     if (job->type == GL_JOB_RUN) {
         if (home_by_conn (self, conn)) {
             self->io.close_local (self->io.arg, conn);  /* one job per stream */
             return;
         }
-        home_run (self, conn, job, cands, n_cands, now);
+        home_run (self, conn, job, now);
         return;
     }
     if (job->type == GL_JOB_LIST) {
-        list_start (self, conn, cands, n_cands, now);
+        list_start (self, conn, now);
         return;
     }
     home_job_t *j = home_by_conn (self, conn);
@@ -475,12 +514,14 @@ void jobs_local_closed (jobs_t *self, uint64_t conn, uint64_t now)
     if (!j)
         return;
     j->conn = 0;
-    gl_job_t kill;
-    job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
-    to_node (self, j->node, &kill);
-    /* A job still being placed is kept until its node answers, so that a
-       late STARTED can be answered with a KILL. */
-    if (j->started)
+    if (j->node[0]) {
+        gl_job_t kill;
+        job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+        to_node (self, j->node, &kill);
+    }
+    /* A job still being asked for is kept until its node answers, so that
+       a late STARTED can be answered with a KILL; a waiting one just goes. */
+    if (j->started || j->retry_at_ms)
         home_remove (self, j);
 }
 
@@ -514,10 +555,8 @@ static void home_from_host (jobs_t *self, const char *from, const gl_job_t *job,
             home_remove (self, j);
         else if (next)
             home_ask (self, j, next);
-        else {
-            no_node (self, j);
-            home_remove (self, j);
-        }
+        else
+            home_wait_or_fail (self, j, now);
         return;
     }
     case GL_JOB_FAILED:
@@ -887,14 +926,12 @@ void jobs_node_lost (jobs_t *self, const char *node, uint64_t now)
             home_fail (self, j, JOBS_ERR_NODE_LOST, text);
             home_remove (self, j);
         }
-        else {                  /* still placing: ask the next one */
+        else if (j->retry_at_ms == 0) {     /* being asked: ask the next one */
             const char *next = place_refused (self->place, &j->plan, "lost", now);
             if (next && j->conn)
                 home_ask (self, j, next);
-            else {
-                home_fail (self, j, JOBS_ERR_NO_NODE, "no node can take it");
-                home_remove (self, j);
-            }
+            else
+                home_wait_or_fail (self, j, now);
         }
     }
     for (host_job_t *h = self->hosts; h; h = h->next)
@@ -970,6 +1007,16 @@ void jobs_tick (jobs_t *self, uint64_t now)
         free (m->bytes);
         free (m);
     }
+    home_job_t *jn;
+    for (home_job_t *j = self->homes; j; j = jn) {
+        jn = j->next;
+        if (j->retry_at_ms && now >= j->retry_at_ms) {
+            if (j->conn)
+                home_place (self, j, now);      /* may remove j */
+            else
+                home_remove (self, j);
+        }
+    }
     for (home_job_t *j = self->homes; j; j = j->next)
         if (j->started && now >= j->next_ping_ms) {
             gl_job_t ping;
@@ -995,9 +1042,12 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
     for (list_req_t *l = self->lists; l; l = l->next)
         if (l->deadline_ms < next)
             next = l->deadline_ms;
-    for (home_job_t *j = self->homes; j; j = j->next)
+    for (home_job_t *j = self->homes; j; j = j->next) {
         if (j->started && j->next_ping_ms < next)
             next = j->next_ping_ms;
+        if (j->retry_at_ms && j->retry_at_ms < next)
+            next = j->retry_at_ms;
+    }
     /* exits are found by looking, often enough to feel instant */
     if (self->hosts && now + EXIT_POLL_MS < next)
         next = now + EXIT_POLL_MS;

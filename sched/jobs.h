@@ -27,10 +27,11 @@
 #include "place.h"
 #include "wire.h"
 
-#define JOBS_WINDOW   (1u << 20)    /* bytes in flight per stream */
-#define JOBS_CHUNK    (64u << 10)   /* bytes per DATA message */
+#define JOBS_WINDOW   (4u << 20)    /* bytes in flight per stream */
+#define JOBS_CHUNK    (256u << 10)  /* bytes per DATA message */
 #define JOBS_PING_MS  1000          /* home -> host keepalive */
 #define JOBS_ORPHAN_MS 5000         /* a host kills a job unpinged this long */
+#define JOBS_RETRY_MS 250           /* a job waiting for room is placed again */
 
 /* What glx is told when a job cannot run or is lost (gl_job_t.code of a
    FAILED message); glx turns them into its exit codes. */
@@ -53,6 +54,8 @@ typedef struct {
     void (*close_local) (void *arg, uint64_t conn);
     /* a guest process started or ended here (idle detection) */
     void (*guest) (void *arg, int pid, bool started);
+    /* the gossip view as placement candidates (malloc'ed, *n of them) */
+    place_cand_t *(*view) (void *arg, size_t *n, uint64_t now_ms);
 } jobs_io_t;
 
 typedef struct jobs_t jobs_t;
@@ -64,9 +67,10 @@ void jobs_destroy (jobs_t **self_p);
 /* Our own latest measurement, for the slots (owner active, memory). */
 void jobs_set_res (jobs_t *self, const gl_res_t *res);
 
-/* From glx over the local socket.  RUN needs the view's candidates. */
-void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job,
-                     const place_cand_t *cands, size_t n_cands, uint64_t now_ms);
+/* From glx over the local socket.  A job that finds every fit node full
+   waits, placed again every JOBS_RETRY_MS, for as long as its glx does
+   (as a batch system queues it); one that no node could ever take fails. */
+void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now_ms);
 void jobs_local_closed (jobs_t *self, uint64_t conn, uint64_t now_ms);
 
 /* From another agent (the envelope's authenticated sender). */

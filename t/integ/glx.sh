@@ -75,6 +75,12 @@ for n in "${names[@]}"; do
 done
 say "8 jobs landed 2 per peer"
 
+# more processes than slots: the rest wait for room, as a batch system queues
+start=$(date +%s%N)
+glx -n 12 --local sh -c 'sleep 1; echo "$GLUNIX_RANK"' > "$T/many" || fail "glx -n 12 failed"
+[ "$(sort -n "$T/many" | tr '\n' ' ')" = "0 1 2 3 4 5 6 7 8 9 10 11 " ] || fail "glx -n 12: $(cat "$T/many")"
+say "12 processes on 8 slots: the last 4 waited ($(elapsed_since "$start") s)"
+
 # -n: processes spread over the cluster, each knowing its rank
 # (each lasts a second, so the six share the nodes' 2 slots at once)
 out=$(glx -n 6 --local --label sh -c 'echo "r=$GLUNIX_RANK s=$GLUNIX_SIZE j=$GLUNIX_JOB n=$GLUNIX_NODE"; sleep 1')
