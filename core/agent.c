@@ -573,6 +573,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     sigemptyset (&sigs);
     sigaddset (&sigs, SIGINT);
     sigaddset (&sigs, SIGTERM);
+    sigaddset (&sigs, SIGCHLD);         /* a job ended: look at once */
     /* started in the background by a shell, SIGINT comes ignored, and an
        ignored signal never reaches a signalfd */
     signal (SIGINT, SIG_DFL);
@@ -778,7 +779,9 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
             while (read (a.sigfd, &si, sizeof si) == sizeof si)
-                if (!a.leaving) {
+                if (si.ssi_signo == SIGCHLD)
+                    jobs_tick (a.jobs, now);
+                else if (!a.leaving) {
                     gl_info ("signal %u: leaving", si.ssi_signo);
                     a.leaving = true;
                 }

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_POLL_MS 20         /* how often a host looks for exits */
+#define EXIT_POLL_MS 200        /* a host looks for exits on SIGCHLD, and this often */
 
 /* ---- the two kinds of job record ------------------------------------------ */
 
@@ -574,6 +574,10 @@ static void home_from_host (jobs_t *self, const char *from, const gl_job_t *job,
         if (j->conn)
             self->io.close_local (self->io.arg, j->conn);
         home_remove (self, j);
+        /* a slot came free: jobs waiting for room try again now */
+        for (home_job_t *w = self->homes; w; w = w->next)
+            if (w->retry_at_ms)
+                w->retry_at_ms = now;
         return;
     default:
         return;
