@@ -54,6 +54,7 @@ typedef struct {
     gl_res_t      res;            /* our last sample */
     gl_res_t      published;      /* the estimate the cluster has from us */
     uint64_t      published_ms;   /* 0: none yet */
+    uint64_t      refresh_ms;     /* this round's refresh interval, jittered */
     char          res_reason[128];
 
     uint64_t      msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
@@ -677,10 +678,13 @@ static void sample (agent_t *a, uint64_t now)
               idle_reason (a->idle));
     /* Sample often, speak seldom: only news, or a refresh of the old. */
     if (!a->published_ms || idle_res_differs (&a->published, &res)
-        || now - a->published_ms >= a->conf->refresh_interval_ms) {
+        || now - a->published_ms >= a->refresh_ms) {
         swim_set_res (a->swim, &res, now);
         a->published = res;
         a->published_ms = now;
+        /* within +-10 %: nodes started together must not refresh together */
+        a->refresh_ms = a->conf->refresh_interval_ms / 10 * 9
+                      + randombytes_uniform (a->conf->refresh_interval_ms / 5 + 1);
     }
     a->next_sample_ms = now + a->conf->sample_interval_ms;
 }

@@ -6,7 +6,8 @@
         the members we forgot, so that their old records can't bring them
         back;
       - the broadcast queue: updates waiting to ride on outgoing messages,
-        filed by how many times each was sent already;
+        membership news ahead of estimates, then by how many times each
+        was sent already;
       - the current probe, the indirect probes we run for others, and the
         suspicion deadlines (a min-heap);
       - two FIFOs the caller drains: messages to send, and events.
@@ -113,6 +114,13 @@ struct bcast {
     bcast_t *prev, *next;
 };
 
+/* One class of the broadcast queue: entries by how many times they were
+   sent, each level a list. */
+typedef struct {
+    bcast_t **head, **tail;
+    uint32_t  n;
+} levels_t;
+
 /* An indirect probe we run for `requester`. */
 typedef struct {
     char     requester[GL_NAME_MAX + 1];
@@ -166,8 +174,7 @@ struct swim_t {
     size_t        n_alarms, cap_alarms;
     uint32_t      awareness;
 
-    bcast_t     **level_head, **level_tail; /* the queue, by transmit count */
-    uint32_t      n_levels;
+    levels_t      queue[CLASSES];           /* the broadcast queue, by class */
     bcast_t     **picked;                   /* scratch: max_piggyback entries */
     uint64_t      next_gossip_at, next_pushpull_at;
 
@@ -567,9 +574,10 @@ static int sign_own (swim_t *self, gl_rec_t *rec, uint8_t kind, uint64_t seq,
 }
 
 /* ---- the broadcast queue ---------------------------------------------------
-   Entries are filed in levels by how many times they were sent, newest
-   first in level 0.  A message takes the least-sent ones; after its
-   retransmit limit an entry is forgotten. */
+   Entries are filed by class (membership, then resources), and within a
+   class in levels by how many times they were sent, newest first in level
+   0.  A message takes the least-sent membership news, then the least-sent
+   estimates; after its retransmit limit an entry is forgotten. */
 
 static void set_rec_update (gl_update_t *u, const gl_rec_t *rec)
 {
@@ -597,52 +605,54 @@ static uint32_t retransmit_limit (const swim_t *self)
 
 static int level_link (swim_t *self, bcast_t *e, uint32_t level, bool at_head)
 {
-    if (level >= self->n_levels) {
+    levels_t *q = &self->queue[e->cls];
+    if (level >= q->n) {
         uint32_t n = level + 1;
-        bcast_t **head = realloc (self->level_head, n * sizeof *head);
+        bcast_t **head = realloc (q->head, n * sizeof *head);
         if (head)
-            self->level_head = head;
-        bcast_t **tail = realloc (self->level_tail, n * sizeof *tail);
+            q->head = head;
+        bcast_t **tail = realloc (q->tail, n * sizeof *tail);
         if (tail)
-            self->level_tail = tail;
+            q->tail = tail;
         if (!head || !tail)
             return -1;
-        for (uint32_t i = self->n_levels; i < n; i++)
-            self->level_head[i] = self->level_tail[i] = NULL;
-        self->n_levels = n;
+        for (uint32_t i = q->n; i < n; i++)
+            q->head[i] = q->tail[i] = NULL;
+        q->n = n;
     }
     e->transmits = level;
     if (at_head) {
         e->prev = NULL;
-        e->next = self->level_head[level];
+        e->next = q->head[level];
         if (e->next)
             e->next->prev = e;
         else
-            self->level_tail[level] = e;
-        self->level_head[level] = e;
+            q->tail[level] = e;
+        q->head[level] = e;
     }
     else {
         e->next = NULL;
-        e->prev = self->level_tail[level];
+        e->prev = q->tail[level];
         if (e->prev)
             e->prev->next = e;
         else
-            self->level_head[level] = e;
-        self->level_tail[level] = e;
+            q->head[level] = e;
+        q->tail[level] = e;
     }
     return 0;
 }
 
 static void level_unlink (swim_t *self, bcast_t *e)
 {
+    levels_t *q = &self->queue[e->cls];
     if (e->prev)
         e->prev->next = e->next;
     else
-        self->level_head[e->transmits] = e->next;
+        q->head[e->transmits] = e->next;
     if (e->next)
         e->next->prev = e->prev;
     else
-        self->level_tail[e->transmits] = e->prev;
+        q->tail[e->transmits] = e->prev;
     e->prev = e->next = NULL;
 }
 
@@ -688,29 +698,38 @@ static void queue_drop (swim_t *self, member_t *m, int cls)
 
 static bool queue_empty (const swim_t *self)
 {
-    for (uint32_t i = 0; i < self->n_levels; i++)
-        if (self->level_head[i])
-            return false;
+    for (int cls = 0; cls < CLASSES; cls++)
+        for (uint32_t i = 0; i < self->queue[cls].n; i++)
+            if (self->queue[cls].head[i])
+                return false;
     return true;
 }
 
-/* Choose up to `max` least-sent entries into self->picked; nothing is
-   counted as sent until queue_sent. */
+/* Choose up to `max` least-sent entries into self->picked, membership
+   news first: memberlist likewise fills a message with its own
+   broadcasts before the delegate's (Serf's events).  Resource estimates
+   come every minute from every node and can fill every message of a large
+   cluster; refutations and deaths must not wait behind them (glsim: a
+   thousand nodes whose refreshes ran in step declared healthy nodes dead).
+   Nothing is counted as sent until queue_sent. */
 static size_t queue_select (swim_t *self, size_t max)
 {
     uint32_t limit = retransmit_limit (self);
     size_t n = 0;
-    for (uint32_t level = 0; level < self->n_levels && n < max; level++) {
-        bcast_t *e = self->level_head[level];
-        while (e && n < max) {
-            bcast_t *next = e->next;
-            if (level >= limit) {           /* the cluster shrank: sent enough */
-                level_unlink (self, e);
-                queue_forget (self, e);
+    for (int cls = 0; cls < CLASSES && n < max; cls++) {
+        levels_t *q = &self->queue[cls];
+        for (uint32_t level = 0; level < q->n && n < max; level++) {
+            bcast_t *e = q->head[level];
+            while (e && n < max) {
+                bcast_t *next = e->next;
+                if (level >= limit) {       /* the cluster shrank: sent enough */
+                    level_unlink (self, e);
+                    queue_forget (self, e);
+                }
+                else
+                    self->picked[n++] = e;
+                e = next;
             }
-            else
-                self->picked[n++] = e;
-            e = next;
         }
     }
     return n;
@@ -1140,8 +1159,9 @@ static void accused (swim_t *self, const gl_update_t *u, const char *sender, uin
     /* An accusation we refuted already: whoever handed it to us has not
        heard the refutation.  Dissemination sends it only so many times,
        and a node that missed all of them (often the accuser itself, which
-       keeps telling us) would declare us dead when its timer runs out.
-       Answer it directly; glsim found this with a 4 s pause in 7 nodes. */
+       keeps telling us) would declare us dead when its timer runs out, or
+       keep us dead until a push-pull.  Answer it directly (regression:
+       t/sim/scenarios/refute-old-news.scen). */
     if (u->incarnation < me->incarnation) {
         member_t *m = member_find (self, sender);
         if (m && is_live (m)) {
@@ -1156,7 +1176,8 @@ static void accused (swim_t *self, const gl_update_t *u, const char *sender, uin
     /* The refutation races timers already running everywhere; in a small
        cluster dissemination sends it only four times a node, and a node
        that misses them all declares us dead.  So, like a LEAVE, it also
-       goes straight to every member (a few in a large cluster). */
+       goes straight to every member (a few in a large cluster; regression:
+       t/sim/scenarios/refute-between-pauses.scen). */
     gl_update_t mine;
     my_alive (self, &mine);
     tell_many (self, &mine);
@@ -1733,11 +1754,16 @@ swim_t *swim_new (const swim_config_t *config, const char *name, const char *add
     me->state = SWIM_ALIVE;
     me->state_since = now_ms;
 
-    self->level_head = calloc (1, sizeof *self->level_head);
-    self->level_tail = calloc (1, sizeof *self->level_tail);
-    self->n_levels = 1;
+    bool queues_ok = true;
+    for (int cls = 0; cls < CLASSES; cls++) {
+        levels_t *q = &self->queue[cls];
+        q->head = calloc (1, sizeof *q->head);
+        q->tail = calloc (1, sizeof *q->tail);
+        q->n = 1;
+        queues_ok = queues_ok && q->head && q->tail;
+    }
     self->picked = malloc ((config->max_piggyback + 1) * sizeof *self->picked);
-    if (!me->addr || !self->level_head || !self->level_tail || !self->picked
+    if (!me->addr || !queues_ok || !self->picked
     ||  sign_alive (self, 0, now_ms)) {
         swim_destroy (&self);
         return NULL;
@@ -1765,13 +1791,16 @@ void swim_destroy (swim_t **self_p)
     free (self->tomb_index.slots);
     free (self->me.addr);
     free (self->alarms);
-    for (uint32_t i = 0; i < self->n_levels; i++)
-        for (bcast_t *e = self->level_head[i], *next; e; e = next) {
-            next = e->next;
-            free (e);
-        }
-    free (self->level_head);
-    free (self->level_tail);
+    for (int cls = 0; cls < CLASSES; cls++) {
+        levels_t *q = &self->queue[cls];
+        for (uint32_t i = 0; i < q->n; i++)
+            for (bcast_t *e = q->head[i], *next; e; e = next) {
+                next = e->next;
+                free (e);
+            }
+        free (q->head);
+        free (q->tail);
+    }
     free (self->picked);
     free_seeds (self);
     swim_out_t out;

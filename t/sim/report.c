@@ -100,8 +100,9 @@ void report_text (FILE *f, const world_t *w, const host_t *host)
              "every live node marks it dead:\n  median %.1f   p99 %.1f   max %.1f\n",
              fg.detect.n + fg.detect.never, fg.detect.never, fg.detect.median, fg.detect.p99,
              fg.detect.max);
-    fprintf (f, "\nfalse deaths: %" PRIu64 " (%" PRIu64 " more across partitions); "
-             "%.1f s in all, longest %.1f s\n", wt->false_deaths, wt->partition_deaths,
+    fprintf (f, "\nfalse deaths: %" PRIu64 " (more: %" PRIu64 " across partitions, %" PRIu64
+             " of nodes paused over %.1f s); %.1f s in all, longest %.1f s\n", wt->false_deaths,
+             wt->partition_deaths, wt->pause_deaths, wt->max_pause_us / 1e6,
              wt->false_death_us / 1e6, wt->false_death_max_us / 1e6);
     fprintf (f, "suspicions %" PRIu64 ", refutations %" PRIu64 "\n", wt->suspicions,
              wt->refutations);
@@ -168,8 +169,9 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
     fprintf (f, "],");
     json_stat (f, "crash_detection", &fg.detect, false);
     fprintf (f, "\"false_deaths\":%" PRIu64 ",\"partition_deaths\":%" PRIu64
-             ",\"false_death_s\":%.3f,\"false_death_max_s\":%.3f,", wt->false_deaths,
-             wt->partition_deaths, wt->false_death_us / 1e6, wt->false_death_max_us / 1e6);
+             ",\"pause_deaths\":%" PRIu64 ",\"false_death_s\":%.3f,\"false_death_max_s\":%.3f,",
+             wt->false_deaths, wt->partition_deaths, wt->pause_deaths,
+             wt->false_death_us / 1e6, wt->false_death_max_us / 1e6);
     fprintf (f, "\"suspicions\":%" PRIu64 ",\"refutations\":%" PRIu64 ",", wt->suspicions,
              wt->refutations);
     fprintf (f, "\"msgs_per_node_s\":%.3f,\"bytes_per_node_s\":%.1f,\"lost\":%" PRIu64 ",",

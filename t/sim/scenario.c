@@ -354,10 +354,24 @@ void scen_expand (scen_t *s)
         }
     }
     free (order);
+    /* A node paused twice in a row would be paused for longer than asked:
+       draw again (a few times) when a pause of the same node lies within
+       a minute of another. */
+    size_t first_pause = s->n_evs;
     for (uint32_t i = 0; i < s->pauses; i++) {
         scen_ev_t ev = { .kind = SE_PAUSE, .len_us = s->pause_len_us };
-        ev.a = ev.a_end = (uint32_t) rng_below (&r, s->nodes);
-        ev.at_us = start + rng_below (&r, span);
+        for (int tries = 0; tries < 8; tries++) {
+            ev.a = ev.a_end = (uint32_t) rng_below (&r, s->nodes);
+            ev.at_us = start + rng_below (&r, span);
+            bool near = false;
+            for (size_t j = first_pause; j < s->n_evs && !near; j++) {
+                const scen_ev_t *o = &s->evs[j];
+                uint64_t gap = o->at_us > ev.at_us ? o->at_us - ev.at_us : ev.at_us - o->at_us;
+                near = o->a == ev.a && gap < s->pause_len_us + 60 * 1000000ull;
+            }
+            if (!near)
+                break;
+        }
         scen_add (s, &ev);
     }
     /* Updates are spaced evenly, so their spread never overlaps. */

@@ -7,10 +7,12 @@
     long each lasts until the accuser sees it alive again.
 
     Invariants, each violation kept with its time (the report adds the seed):
-      1. "healthy": when loss <= 1 %, pauses <= 5 s, no partition and
-         clocks drift <= 1 %, no node that is up is declared dead (below
-         18 nodes the pause limit is the shortest suspicion plus the probe
-         timeout, as a longer pause can be found dead by any SWIM);
+      1. "healthy": when loss <= 1 %, no partition and clocks drift <= 1 %,
+         no node that is up is declared dead, unless it was paused longer
+         than 5 s (overlapping pauses merged) within the longest suspicion
+         time; below 18 nodes the pause limit is the shortest suspicion
+         plus the probe timeout, as a longer pause can be found dead by
+         any SWIM.  Deaths of such nodes are counted apart;
       2. "converge": a settle time after the last fault, every live node
          sees every live node as a member (alive, or suspect: loss makes
          passing suspicions) at its current generation, and no crashed
@@ -69,7 +71,8 @@ struct watch {
     size_t         n_crashes, cap_crashes;
     open_death_t  *open;
     size_t         n_open, cap_open;
-    uint64_t       false_deaths, partition_deaths;
+    uint64_t       false_deaths, partition_deaths, pause_deaths;
+    uint64_t       max_suspicion_us;    /* the longest a suspicion can last */
     uint64_t       false_death_us, false_death_max_us;
     uint64_t       suspicions, refutations;
     uint32_t       n_watchers;
@@ -89,6 +92,7 @@ void watch_free (watch_t *wt);
 void watch_event (watch_t *wt, uint32_t observer, const swim_event_t *ev);
 void watch_crash (watch_t *wt, uint32_t node);      /* before the node goes down */
 void watch_update (watch_t *wt, uint32_t origin, uint64_t seq);
+void watch_pause (watch_t *wt, uint32_t node);      /* after its pause is set */
 /* Before and after a delivery: does msg carry a tracked update, and did
    the receiver take it. */
 bool watch_carries (watch_t *wt, uint32_t to, const gl_msg_t *msg);

@@ -316,8 +316,12 @@ static void run_scen (world_t *w, const scen_ev_t *e)
                 node_start (w, i);
                 break;
             case SE_PAUSE:
-                if (n->up && n->paused_until < w->now + e->len_us)
+                if (n->up && n->paused_until < w->now + e->len_us) {
+                    if (n->paused_until <= w->now)
+                        n->paused_since = w->now;
                     n->paused_until = w->now + e->len_us;
+                    watch_pause (w->watch, i);
+                }
                 break;
             case SE_SKEW:
                 set_clock (w, i, e->len_us / 1000, e->value);

@@ -31,6 +31,8 @@ typedef struct {
     bool     up;
     uint32_t epoch;                 /* bumped on crash and restart: stale timers skip */
     uint64_t paused_until;          /* µs; deliveries and timers wait until then */
+    uint64_t paused_since;          /* start of the current pause (overlaps merged) */
+    uint64_t unhealthy_until;       /* paused too long: its death is no violation */
     uint64_t tick_at;               /* when our pending tick event fires */
     uint64_t up_since, down_since;  /* µs */
     bool     restarted;             /* has been restarted at least once */

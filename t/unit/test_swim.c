@@ -963,6 +963,75 @@ static void test_probe (void)
 
 /* Lifeguard's suspicion timeout with n = 5 (min 4 s, max 24 s, k = 3):
    24 s alone, 14 s with one confirmation, 4 s with three. */
+/* A refutation goes straight to every member, and an accusation already
+   refuted is answered to whoever still passes it on (regressions:
+   t/sim/scenarios/refute-between-pauses.scen, refute-old-news.scen). */
+static void test_refutation_reach (void)
+{
+    fakekey_t keys[5];
+    swim_t *a = small_world (keys);
+    tell (a, "b", status_update (GL_UPD_SUSPECT, "a", 1, 0, "b"), 10);
+    collect (a);
+    int direct = 0;
+    for (int i = 0; i < n_outs; i++)
+        if (outs[i].msg.type == GL_MSG_GOSSIP && outs[i].msg.n_updates == 1
+        &&  carries (&outs[i].msg, GL_UPD_REC, GL_REC_ALIVE, "a")
+        &&  outs[i].msg.updates[0].rec.seq == 1)
+            direct++;
+    CHECK_EQ (direct, 4);                   /* b, c, d and e */
+    swim_member_t me;
+    CHECK (swim_lookup (a, "a", &me) && me.incarnation == 1);
+
+    /* c still says a is dead at incarnation 0: a answers c alone. */
+    tell (a, "c", status_update (GL_UPD_DEAD, "a", 1, 0, "d"), 20);
+    collect (a);
+    CHECK_EQ (n_outs, 1);
+    CHECK (n_outs == 1 && !strcmp (outs[0].to_name, "c")
+           && carries (&outs[0].msg, GL_UPD_REC, GL_REC_ALIVE, "a")
+           && outs[0].msg.updates[0].rec.seq == 1);
+    CHECK (swim_lookup (a, "a", &me) && me.incarnation == 1);   /* no new refutation */
+    clear_outs ();
+    swim_destroy (&a);
+}
+
+/* Membership news rides ahead of resource estimates, however many fresher
+   estimates wait: a refutation or a death must not queue behind a
+   thousand nodes' minute refreshes (glsim, 1,000 nodes, bench/gossip-sim.sh). */
+static void test_membership_first (void)
+{
+    swim_config_t cfg;
+    swim_config_default (&cfg);
+    fakekey_t ka, kb, keys[20];
+    make_key (&ka, 1);
+    make_key (&kb, 2);
+    swim_signer_t signer = { &ka, fake_sign, fake_verify };
+    swim_t *a = swim_new (&cfg, "a", "tcp://a", 1, ka.key, &signer, 9, 0);
+    tell (a, "b", rec_update (make_rec (&kb, GL_REC_ALIVE, "b", 1, 0, "tcp://b")), 1);
+    char names[20][8];
+    for (int i = 0; i < 20; i++) {
+        char addr[32];
+        make_key (&keys[i], 50 + (uint64_t) i);
+        snprintf (names[i], sizeof names[i], "n%d", i);
+        snprintf (addr, sizeof addr, "tcp://n%d", i);
+        tell (a, "b", rec_update (make_rec (&keys[i], GL_REC_ALIVE, names[i], 1, 0, addr)), 2);
+    }
+    for (int i = 0; i < 40; i++) {             /* spend the queue */
+        gl_msg_t ack = ping_from (a, "b", 10 + (uint64_t) i);
+        gl_msg_clear (&ack);
+    }
+    tell (a, "b", status_update (GL_UPD_SUSPECT, "n5", 1, 0, "b"), 60);
+    gl_msg_t ack = ping_from (a, "b", 61);
+    CHECK (carries (&ack, GL_UPD_SUSPECT, 0, "n5"));       /* sent once: level 1 */
+    gl_msg_clear (&ack);
+    for (int i = 0; i < 20; i++)                /* 20 fresh estimates, never sent */
+        tell (a, "b", rec_update (make_rec (&keys[i], GL_REC_RES, names[i], 1, 1, "")), 62);
+    ack = ping_from (a, "b", 63);
+    CHECK (carries (&ack, GL_UPD_SUSPECT, 0, "n5"));
+    CHECK_EQ (ack.n_updates, cfg.max_piggyback);
+    gl_msg_clear (&ack);
+    swim_destroy (&a);
+}
+
 static void test_suspicion_timeout (void)
 {
     fakekey_t keys[5];
@@ -1503,6 +1572,8 @@ int main (void)
     test_piggyback ();
     test_probe ();
     test_suspicion_timeout ();
+    test_refutation_reach ();
+    test_membership_first ();
     test_big_sync ();
     test_two_nodes ();
     test_converge ();
