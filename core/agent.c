@@ -130,6 +130,11 @@ static void links_reap (agent_t *a, uint64_t now)
     zlist_destroy (&stale);
 }
 
+static void free_packet (void *data, void *hint)
+{
+    free (data);
+}
+
 static void send_msg (agent_t *a, const char *addr, const gl_msg_t *msg, uint64_t now)
 {
     uint8_t *body = NULL, *pkt = NULL;
@@ -140,9 +145,18 @@ static void send_msg (agent_t *a, const char *addr, const gl_msg_t *msg, uint64_
     }
     if (gl_seal_pack (a->seal, gl_wall_ms (), body, body_len, &pkt, &pkt_len) == 0) {
         link_t *link = link_get (a, addr, now);
-        if (link && zmq_send (zsock_resolve (link->sock), pkt, pkt_len, ZMQ_DONTWAIT) >= 0) {
-            a->msgs_out++;
-            a->bytes_out += pkt_len;
+        /* ZeroMQ takes the packet as it is (no copy) and frees it when sent */
+        zmq_msg_t m;
+        if (link && zmq_msg_init_data (&m, pkt, pkt_len, free_packet, NULL) == 0) {
+            pkt = NULL;
+            if (zmq_msg_send (&m, zsock_resolve (link->sock), ZMQ_DONTWAIT) >= 0) {
+                a->msgs_out++;
+                a->bytes_out += pkt_len;
+            }
+            else {
+                zmq_msg_close (&m);
+                a->send_dropped++;
+            }
         }
         else
             a->send_dropped++;

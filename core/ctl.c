@@ -1,5 +1,6 @@
 /*  ctl.c -- the local control socket.  See ctl.h. */
 #include "ctl.h"
+#include <sys/uio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -177,14 +178,29 @@ static int client_queue (ctl_client_t *c, const uint8_t *body, size_t len)
         return -1;
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
-    if (c->out_cap - c->out_len < len + 4) {
+    uint8_t hdr[4];
+    frame_put_len (hdr, (uint32_t) len);
+    size_t sent = 0;
+    if (c->out_len == 0) {
+        /* Nothing queued: write straight from the caller's buffer, so a
+           bulk stream is not copied once more into ours.  What the
+           socket does not take now is queued below. */
+        struct iovec iov[2] = { { hdr, 4 }, { (void *) body, len } };
+        ssize_t n = writev (c->fd, iov, 2);
+        if (n > 0)
+            sent = (size_t) n;
+        if (sent == len + 4)
+            return 0;
+    }
+    size_t need = len + 4 - sent;
+    if (c->out_cap - c->out_len < need) {
         if (c->out_off) {       /* reuse the room already written out */
             memmove (c->out, c->out + c->out_off, c->out_len - c->out_off);
             c->out_len -= c->out_off;
             c->out_off = 0;
         }
         size_t cap = c->out_cap ? c->out_cap : 8192;
-        while (cap - c->out_len < len + 4)
+        while (cap - c->out_len < need)
             cap *= 2;
         uint8_t *out = realloc (c->out, cap);
         if (!out)
@@ -192,9 +208,13 @@ static int client_queue (ctl_client_t *c, const uint8_t *body, size_t len)
         c->out = out;
         c->out_cap = cap;
     }
-    frame_put_len (c->out + c->out_len, (uint32_t) len);
-    memcpy (c->out + c->out_len + 4, body, len);
-    c->out_len += len + 4;
+    if (sent < 4) {
+        memcpy (c->out + c->out_len, hdr + sent, 4 - sent);
+        c->out_len += 4 - sent;
+        sent = 4;
+    }
+    memcpy (c->out + c->out_len, body + (sent - 4), len - (sent - 4));
+    c->out_len += len - (sent - 4);
     return 0;
 }
 

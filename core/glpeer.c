@@ -18,6 +18,7 @@
 #include "seal.h"
 #include "wire.h"
 
+#include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -557,6 +558,11 @@ static int cmd_client (int argc, char **argv)
 
 int main (int argc, char **argv)
 {
+    /* Stream chunks are 256 KiB, above glibc's default mmap threshold:
+       each one would cost an mmap, a page fault per page and a munmap.
+       A fixed threshold above the largest frame keeps them on the heap. */
+    mallopt (M_MMAP_THRESHOLD, 8 << 20);
+    mallopt (M_TRIM_THRESHOLD, 32 << 20);
     if (argc < 2) {
         fprintf (stderr, "%s", usage_text);
         return EXIT_USAGE;

@@ -14,6 +14,7 @@
 #include "jobs.h"
 #include "wire.h"
 
+#include <malloc.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -80,6 +81,7 @@ typedef struct {
     uint64_t in_seq;
     bool     in_done;
     uint64_t out_seq[3];        /* the next DATA sequence number we expect */
+    uint64_t out_owed[3];       /* bytes written out, credit not yet granted */
     bool     mid_line[3];       /* --label: a line was begun without its prefix due */
 } proc_t;
 
@@ -303,8 +305,11 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
             terminal_restore ();
             return 128 + SIGPIPE;
         }
-        if (job->len) {
-            gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = job->stream, .credit = job->len };
+        p->out_owed[job->stream] += job->len;
+        if (p->out_owed[job->stream] >= JOBS_CREDIT_BATCH) {
+            gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = job->stream,
+                                .credit = p->out_owed[job->stream] };
+            p->out_owed[job->stream] = 0;
             snprintf (credit.gpid, sizeof credit.gpid, "%s", p->gpid);
             send_job (p, &credit);
         }
@@ -366,6 +371,11 @@ static void proc_end (proc_t *p, int status)
 
 int main (int argc, char **argv)
 {
+    /* Stream chunks are 256 KiB, above glibc's default mmap threshold:
+       each one would cost an mmap, a page fault per page and a munmap.
+       A fixed threshold above the largest frame keeps them on the heap. */
+    mallopt (M_MMAP_THRESHOLD, 8 << 20);
+    mallopt (M_TRIM_THRESHOLD, 32 << 20);
     static const struct option opts[] = {
         { "tty", no_argument, 0, 't' },
         { "node", required_argument, 0, 'w' },

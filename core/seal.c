@@ -155,20 +155,14 @@ gl_seal_pack (gl_seal_t *seal, uint64_t now_ms,
     size_t ad_len;
     if (make_ad (seal, &env, &ad, &ad_len))
         return -1;
-    size_t ct_len = body_len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-    uint8_t *ct = malloc (ct_len);
-    if (!ct) {
-        free (ad);
-        return -1;
+    size_t ct_len = body_len + crypto_aead_xchacha20poly1305_ietf_ABYTES, ct_off;
+    int rc = gl_env_encode_room (&env, ct_len, pkt, pkt_len, &ct_off);
+    if (rc == 0) {
+        unsigned long long written;
+        crypto_aead_xchacha20poly1305_ietf_encrypt (*pkt + ct_off, &written, body, body_len,
+                                                    ad, ad_len, NULL,
+                                                    env.nonce, seal->key);
     }
-    unsigned long long written;
-    crypto_aead_xchacha20poly1305_ietf_encrypt (ct, &written, body, body_len,
-                                                ad, ad_len, NULL,
-                                                env.nonce, seal->key);
-    env.ct = ct;
-    env.ct_len = (size_t) written;
-    int rc = gl_env_encode (&env, pkt, pkt_len);
-    free (ct);
     free (ad);
     if (rc == 0 && *pkt_len > GL_PKT_MAX) {
         free (*pkt);

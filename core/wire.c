@@ -241,6 +241,15 @@ static void enc_init (enc_t *e)
     e->err = 0;
 }
 
+/* Room for about `size` bytes up front: a 256 KiB stream chunk would
+   otherwise be copied by every doubling of the buffer on its way up. */
+static void enc_init_room (enc_t *e, size_t size)
+{
+    enc_init (e);
+    if ((e->sb.data = malloc (size)))
+        e->sb.alloc = size;
+}
+
 static int enc_finish (enc_t *e, uint8_t **out, size_t *len)
 {
     if (e->err || e->sb.size > GL_PKT_MAX) {
@@ -924,7 +933,7 @@ int gl_msg_encode (const gl_msg_t *msg, uint8_t **out, size_t *len)
     if (check_msg (msg, NULL))
         return -1;
     enc_t e;
-    enc_init (&e);
+    enc_init_room (&e, 1024 + (msg->type == GL_MSG_JOB && msg->job ? msg->job->len : 0));
     put_fields (&e, &msg_schema, msg);
     return enc_finish (&e, out, len);
 }
@@ -1038,6 +1047,35 @@ int gl_env_encode_header (const gl_env_t *env, uint8_t **out, size_t *len)
     enc_t e;
     enc_init (&e);
     put_env_header (&e, env, ENV_HEADER_ITEMS);
+    return enc_finish (&e, out, len);
+}
+
+int gl_env_encode_room (const gl_env_t *env, size_t ct_len,
+                        uint8_t **out, size_t *len, size_t *ct_off)
+{
+    if (ct_len > GL_PKT_MAX)
+        return -1;
+    enc_t e;
+    enc_init_room (&e, 512 + ct_len);
+    put_env_header (&e, env, ENV_HEADER_ITEMS + 1);
+    if (!e.err && msgpack_pack_bin (&e.pk, ct_len))
+        e.err = -1;
+    if (!e.err && e.sb.alloc - e.sb.size < ct_len) {
+        char *grown = realloc (e.sb.data, e.sb.size + ct_len);
+        if (grown) {
+            e.sb.data = grown;
+            e.sb.alloc = e.sb.size + ct_len;
+        }
+        else
+            e.err = -1;
+    }
+    if (e.err) {
+        msgpack_sbuffer_destroy (&e.sb);
+        return -1;
+    }
+    *ct_off = e.sb.size;
+    memset (e.sb.data + e.sb.size, 0, ct_len);
+    e.sb.size += ct_len;
     return enc_finish (&e, out, len);
 }
 

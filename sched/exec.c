@@ -251,6 +251,8 @@ static int prepare_program (launch_t *l, verdict_t *v)
     return 0;
 }
 
+#define EXEC_PIPE_BYTES (1 << 20)
+
 static int open_pipes (exec_t *self, launch_t *l, verdict_t *v)
 {
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
@@ -266,6 +268,12 @@ static int open_pipes (exec_t *self, launch_t *l, verdict_t *v)
         }
         return -1;
     }
+    /* Bigger pipes than the 64 KiB default: a bulk writer then fills a
+       whole DATA chunk between two reads, so a stream costs a quarter of
+       the messages.  Best effort: pipe-max-size may forbid it. */
+    (void) fcntl (out[0], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
+    (void) fcntl (err[0], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
+    (void) fcntl (in[1], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
     l->in = in[0];
     l->out = out[1];
     l->err = err[1];

@@ -41,6 +41,7 @@ typedef struct host_job {
     bool          out_done[3];
     uint8_t      *in;               /* stdin bytes not yet written to the job */
     size_t        in_len, in_off;
+    uint64_t      in_owed;          /* stdin bytes written, credit not yet granted */
     bool          in_eof, in_closed;
     bool          killed;
     bool          pty;
@@ -720,11 +721,15 @@ static void host_write_stdin (jobs_t *self, host_job_t *h)
             break;
         }
         h->in_off += (size_t) n;
-        gl_job_t credit;
-        job_init (&credit, GL_JOB_CREDIT, h->gpid, h->home);
-        credit.stream = 0;
-        credit.credit = (uint64_t) n;
-        host_send (self, h, &credit);
+        h->in_owed += (uint64_t) n;
+        if (h->in_owed >= JOBS_CREDIT_BATCH) {
+            gl_job_t credit;
+            job_init (&credit, GL_JOB_CREDIT, h->gpid, h->home);
+            credit.stream = 0;
+            credit.credit = h->in_owed;
+            h->in_owed = 0;
+            host_send (self, h, &credit);
+        }
     }
     if (h->in_off == h->in_len)
         h->in_off = h->in_len = 0;

@@ -29,6 +29,10 @@
 
 #define JOBS_WINDOW   (4u << 20)    /* bytes in flight per stream */
 #define JOBS_CHUNK    (256u << 10)  /* bytes per DATA message */
+/* Credit goes back in batches of at least this many bytes: one CREDIT per
+   chunk would double the messages of a bulk stream.  The sender still has
+   three quarters of its window, so a batch never stalls it. */
+#define JOBS_CREDIT_BATCH (JOBS_WINDOW / 4)
 #define JOBS_PING_MS  1000          /* home -> host keepalive */
 #define JOBS_ORPHAN_MS 5000         /* a host kills a job unpinged this long */
 #define JOBS_RETRY_MS 250           /* a job waiting for room is placed again */
