@@ -397,11 +397,11 @@ static void status_json (agent_t *a, text_t *t, uint64_t now)
         }
         text_add (t, "{\"state\":\"%s\",\"cores\":%u,\"load1\":%.3f,\"load_recent\":%.3f,"
                   "\"owner_load\":%.3f,\"mem_total_kb\":%llu,\"mem_avail_kb\":%llu,"
-                  "\"owner_idle_s\":%u,\"seq\":%llu,\"age_ms\":%llu}}",
+                  "\"owner_idle_s\":%u,\"guests\":%u,\"seq\":%llu,\"age_ms\":%llu}}",
                   idle_state_name (m.res.state), m.res.cores, m.res.load1_milli / 1000.0,
                   m.res.load_recent_milli / 1000.0, m.res.owner_load_milli / 1000.0,
                   (unsigned long long) m.res.mem_total_kb, (unsigned long long) m.res.mem_avail_kb,
-                  m.res.owner_idle_s, (unsigned long long) m.res_seq,
+                  m.res.owner_idle_s, m.res.guests, (unsigned long long) m.res_seq,
                   (unsigned long long) (now - m.res_recv_ms));
     }
     swim_stats_t st;
@@ -684,6 +684,7 @@ static void sample (agent_t *a, uint64_t now)
     int rc = idle_sample (a->idle, now, gl_wall_ms () / 1000, &res, err, sizeof err);
     if (rc)
         gl_warning ("idle sample: %s", err);
+    res.started = jobs_started (a->jobs);
     if (res.state != a->res.state || !a->next_sample_ms)
         gl_info ("this node is %s: %s", idle_state_name (res.state), idle_reason (a->idle));
     a->res = res;

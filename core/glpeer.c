@@ -65,11 +65,12 @@ static const char *join_usage =
 
 static const char *client_usage =
     "usage: glpeer status [--json] [--runtime-dir DIR]\n"
-    "       glpeer ps [--json] [--runtime-dir DIR]\n"
+    "       glpeer ps [-v] [--json] [--runtime-dir DIR]\n"
     "       glpeer kill [-SIGNAL] GPID [--runtime-dir DIR]\n"
     "       glpeer leave [--runtime-dir DIR]\n"
     "\n"
-    "  --json             machine-readable status (see glpeer(8) for its fields)\n"
+    "  --json             machine-readable output (see glpeer(8) for its fields)\n"
+    "  -v                 ps: also say which nodes each job passed over, and why\n"
     "  --runtime-dir DIR  the local agent's runtime directory (default: $GLUNIX_RUNTIME_DIR,\n"
     "                     else /run/glunix for root, $XDG_RUNTIME_DIR/glunix or\n"
     "                     /tmp/glunix-UID for others)\n"
@@ -378,7 +379,7 @@ static void json_str (const char *s)
     putchar ('"');
 }
 
-static int cmd_ps (const char *runtime_dir, bool json)
+static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
 {
     gl_job_t ask = { .type = GL_JOB_LIST };
     lines_t l = { 0 };
@@ -392,12 +393,13 @@ static int cmd_ps (const char *runtime_dir, bool json)
         printf ("{\"version\":1,\"jobs\":[");
     size_t shown = 0;
     for (size_t i = 0; i < l.n; i++) {
-        char *f[6] = { 0 }, *save = NULL;
+        char *f[7] = { 0 }, *save = NULL;
         char *line = l.lines[i];
-        for (int k = 0; k < 6; k++)
+        for (int k = 0; k < 7; k++)
             f[k] = strtok_r (k ? NULL : line, "\t", &save);
         if (!f[5])
             continue;
+        const char *why = f[6] && strcmp (f[6], "-") ? f[6] : "";
         time_t start = (time_t) strtoll (f[4], NULL, 10);
         if (json) {
             printf ("%s{\"gpid\":", shown++ ? "," : "");
@@ -410,6 +412,8 @@ static int cmd_ps (const char *runtime_dir, bool json)
             json_str (f[3]);
             printf (",\"state\":\"running\",\"start\":%lld,\"command\":", (long long) start);
             json_str (f[5]);
+            printf (",\"placement\":");
+            json_str (why);
             putchar ('}');
         }
         else {
@@ -418,6 +422,8 @@ static int cmd_ps (const char *runtime_dir, bool json)
             localtime_r (&start, &tm);
             strftime (when, sizeof when, "%H:%M:%S", &tm);
             printf ("%-28s %-10s %-12s %-12s %-8s %s\n", f[0], f[1], f[2], f[3], when, f[5]);
+            if (verbose)
+                printf ("    passed over: %s\n", why[0] ? why : "none (the first node asked took it)");
         }
     }
     if (json)
@@ -482,7 +488,7 @@ static int cmd_client (int argc, char **argv)
         { 0, 0, 0, 0 }
     };
     char runtime_dir[GL_PATH_MAX] = "";
-    bool json = false;
+    bool json = false, verbose = false;
     int c;
     if (!strcmp (argv[0], "kill")) {
         /* "-KILL" is a signal here, not options: read the words by hand */
@@ -512,9 +518,10 @@ static int cmd_client (int argc, char **argv)
         return cmd_kill (runtime_dir, sig, gpid);
     }
     optind = 1;
-    while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "+hv", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = true; break;
+        case 'v': verbose = true; break;
         case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
         case 'h': printf ("%s", client_usage); return 0;
         default: fprintf (stderr, "%s", client_usage); return EXIT_USAGE;
@@ -527,7 +534,11 @@ static int cmd_client (int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!strcmp (argv[0], "ps"))
-        return cmd_ps (runtime_dir, json);
+        return cmd_ps (runtime_dir, json, verbose);
+    if (verbose) {
+        fprintf (stderr, "glpeer %s: -v is for ps\n", argv[0]);
+        return EXIT_USAGE;
+    }
     if (json && strcmp (argv[0], "status")) {
         fprintf (stderr, "glpeer %s: --json is for status\n", argv[0]);
         return EXIT_USAGE;

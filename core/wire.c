@@ -13,7 +13,7 @@
                    6 addr, 7 pubkey, 8 res, 9 sig }
         res      { 1 cores, 2 load1_milli, 3 load_recent_milli,
                    4 owner_load_milli, 5 mem_total_kb, 6 mem_avail_kb,
-                   7 owner_idle_s, 8 state }
+                   7 owner_idle_s, 8 state, 9 guests, 10 started }
         job      { 1 type, 2 gpid, 3 home, 4 node, 5 rank, 6 size, 7 seq,
                    8 stream, 9 eof, 10 data(bin), 11 credit, 12 code(int),
                    13 signo(int), 14 core, 15 rows, 16 cols, 17 pid,
@@ -361,6 +361,8 @@ static const field_t res_fields [] = {
     FIELD (6, F_U64, gl_res_t, mem_avail_kb, 0, NULL, "res mem_avail: expected uint64"),
     FIELD (7, F_U32, gl_res_t, owner_idle_s, 0, NULL, "res owner_idle: expected uint32"),
     FIELD (8, F_U8, gl_res_t, state, GL_RES_UNAVAILABLE, NULL, "res state: expected 0..2"),
+    FIELD (9, F_U32, gl_res_t, guests, 0, NULL, "res guests: expected uint32"),
+    FIELD (10, F_U32, gl_res_t, started, 0, NULL, "res started: expected uint32"),
 };
 static const schema_t res_schema = { res_fields, NFIELDS (res_fields), "res: not a map" };
 
@@ -484,8 +486,8 @@ static const struct {
     [GL_JOB_RUN]        = { K (J_ARGV) | K (J_CWD),
                             K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER)
                             | K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES)
-                            | K (J_MEM_KB) | K (J_PIN) | K (J_ALLOW_LOCAL) },
-    [GL_JOB_STARTED]    = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) },
+                            | K (J_MEM_KB) | K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) },
+    [GL_JOB_STARTED]    = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED]    = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED]     = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
     [GL_JOB_DATA]       = { K (J_GPID), K (J_STREAM) | K (J_DATA) | K (J_EOF) },
@@ -1157,7 +1159,7 @@ int gl_rec_signed_bytes (const gl_rec_t *rec, uint8_t **out, size_t *len)
     put_uint (&e, rec->time_ms);
     put_str (&e, rec->addr, strlen (rec->addr));
     put_bin (&e, rec->pubkey, GL_PUBKEY_BYTES);
-    put_array (&e, 8);
+    put_array (&e, 10);
     put_uint (&e, res->cores);
     put_uint (&e, res->load1_milli);
     put_uint (&e, res->load_recent_milli);
@@ -1166,6 +1168,8 @@ int gl_rec_signed_bytes (const gl_rec_t *rec, uint8_t **out, size_t *len)
     put_uint (&e, res->mem_avail_kb);
     put_uint (&e, res->owner_idle_s);
     put_uint (&e, res->state);
+    put_uint (&e, res->guests);
+    put_uint (&e, res->started);
     return enc_finish (&e, out, len);
 }
 

@@ -49,6 +49,10 @@ typedef struct {
     uint64_t mem_avail_kb;
     uint32_t owner_idle_s;       /* seconds since the owner last typed */
     uint8_t  state;              /* gl_res_state_t */
+    uint32_t guests;             /* guest jobs running here now (slots taken) */
+    uint32_t started;            /* guest jobs started here by this agent, ever:
+                                    a home whose job has number <= started
+                                    knows this estimate counts it */
 } gl_res_t;
 
 /* ---- records a node signs about itself ----------------------------------- */

@@ -603,6 +603,7 @@ int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
         self->have_prev = false;        /* start afresh once it reads again */
 
     out->owner_idle_s = owner_idle (&self->config, wall_s);
+    out->guests = (uint32_t) self->n_guests;
 
     if (msg[0] != '\0') {
         out->state = GL_RES_UNAVAILABLE;
@@ -688,7 +689,8 @@ static uint64_t absdiff (uint64_t x, uint64_t y)
 
 bool idle_res_differs (const gl_res_t *a, const gl_res_t *b)
 {
-    return a->state != b->state || a->cores != b->cores
+    return a->state != b->state || a->cores != b->cores || a->guests != b->guests
+        || a->started != b->started
         || absdiff (a->load1_milli, b->load1_milli) >= IDLE_LOAD_STEP_MILLI
         || absdiff (a->mem_avail_kb, b->mem_avail_kb) * 100
            >= (a->mem_total_kb > b->mem_total_kb ? a->mem_total_kb : b->mem_total_kb) * IDLE_MEM_STEP_PCT;

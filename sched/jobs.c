@@ -32,6 +32,7 @@ typedef struct host_job {
     char          home[GL_NAME_MAX + 1];
     char          user[GL_JOB_USER_MAX + 1];
     char          cmd[200];         /* argv, joined, cut: for ps */
+    char          why[512];         /* the home's placement notes: for ps */
     uint64_t      start_wall_s;
     exec_t       *exec;
     int           pid;
@@ -79,6 +80,7 @@ struct jobs_t {
     loop_msg_t   *loop_head, *loop_tail;
     list_req_t   *lists;
     uint64_t      next_list_id;
+    uint32_t      started;          /* guest jobs started here, ever */
 };
 
 static bool streq (const char *a, const char *b)
@@ -271,6 +273,11 @@ static void home_ask (jobs_t *self, home_job_t *j, const char *node)
 {
     snprintf (j->node, sizeof j->node, "%s", node);
     snprintf (j->run.job->node, sizeof j->run.job->node, "%s", node);
+    /* the node keeps why it got the job, so glpeer ps can say it anywhere */
+    char notes[GL_JOB_TEXT_MAX + 1];
+    plan_reasons (&j->plan, notes, sizeof notes);
+    free (j->run.job->text);
+    j->run.job->text = notes[0] ? strdup (notes) : NULL;
     to_node (self, node, j->run.job);
 }
 
@@ -400,10 +407,11 @@ static void list_answer (jobs_t *self, const char *from, const gl_job_t *ask)
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (h->killed)
             continue;
-        char line[512];
-        int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\n", h->gpid,
+        char line[1024];
+        int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s\n", h->gpid,
                           h->user[0] ? h->user : "-", self->name, h->home,
-                          (unsigned long long) h->start_wall_s, h->cmd);
+                          (unsigned long long) h->start_wall_s, h->cmd,
+                          h->why[0] ? h->why : "-");
         if (k < 0 || n + (size_t) k > GL_JOB_TEXT_MAX)
             break;              /* what does not fit is left out */
         memcpy (text + n, line, (size_t) k + 1);
@@ -534,6 +542,8 @@ static void home_from_host (jobs_t *self, const char *from, const gl_job_t *job,
         return;                 /* not ours, or from a node we did not ask */
     switch (job->type) {
     case GL_JOB_STARTED:
+        if (job->seq && job->seq <= UINT32_MAX)
+            place_started (self->place, j->plan.ticket, (uint32_t) job->seq);
         if (!j->conn) {         /* glx went away while we were placing */
             gl_job_t kill;
             job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
@@ -687,6 +697,10 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     for (uint32_t i = 0; i < req->argc && used + 1 < sizeof h->cmd; i++)
         used += (size_t) snprintf (h->cmd + used, sizeof h->cmd - used, "%s%s",
                                    i ? " " : "", req->argv[i]);
+    snprintf (h->why, sizeof h->why, "%s", req->text ? req->text : "");
+    for (char *c = h->why; *c; c++)
+        if (*c == '\t' || *c == '\n')
+            *c = ' ';
     for (char *c = h->cmd; *c; c++)     /* one line per job, fields by tabs */
         if (*c == '\t' || *c == '\n')
             *c = ' ';
@@ -703,6 +717,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         self->io.guest (self->io.arg, h->pid, true);
     reply.type = GL_JOB_STARTED;        /* glx may now send JOBS_WINDOW of stdin */
     reply.pid = (uint32_t) h->pid;
+    reply.seq = ++self->started;        /* our estimates will count it */
     to_node (self, from, &reply);
 }
 
@@ -1061,4 +1076,9 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
     if (self->hosts && now + EXIT_POLL_MS < next)
         next = now + EXIT_POLL_MS;
     return next;
+}
+
+uint32_t jobs_started (const jobs_t *self)
+{
+    return self->started;
 }

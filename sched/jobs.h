@@ -94,6 +94,10 @@ void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now_ms);
 /* Timers: pings, orphans, exits, the loopback queue.  Call at the
    deadline, and after any of the calls above. */
 void jobs_tick (jobs_t *self, uint64_t now_ms);
+
+/* Guest jobs this node started since the agent began: estimates carry it
+   so that homes can tell which of their promises an estimate counts. */
+uint32_t jobs_started (const jobs_t *self);
 uint64_t jobs_next_deadline (jobs_t *self, uint64_t now_ms);
 
 #endif

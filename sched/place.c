@@ -65,6 +65,7 @@ typedef struct {
     uint32_t cores;
     uint64_t mem_kb;
     uint64_t at_ms;
+    uint32_t start_no;  /* the job's number among the node's starts; 0: not yet */
 } promise_t;
 
 struct place_t {
@@ -161,21 +162,35 @@ static uint64_t promise (place_t *self, const char *node, uint32_t cores,
     slot->cores = cores;
     slot->mem_kb = mem_kb;
     slot->at_ms = now_ms;
+    slot->start_no = 0;
     return slot->ticket;
 }
 
-static void promised (place_t *self, const char *node, uint64_t now_ms,
-                      uint32_t *cores, uint64_t *mem_kb)
+/* What this home promised to node and its estimate does not show yet.
+   A promise is in the estimate once the node's count of started guests
+   reaches the job's start number; until its node says that number (the
+   STARTED reply), or when the node restarted and counts afresh, it counts
+   until it decays.  res NULL: every promise counts. */
+static void promised_unseen (place_t *self, const char *node, uint64_t now_ms,
+                             const gl_res_t *res, uint32_t *cores, uint64_t *mem_kb)
 {
     *cores = 0;
     *mem_kb = 0;
     for (size_t i = 0; i < PLACE_LEDGER_MAX; i++) {
         const promise_t *p = &self->ledger[i];
-        if (!decayed (self, p, now_ms) && strcmp (p->node, node) == 0) {
-            *cores += p->cores;
-            *mem_kb += p->mem_kb;
-        }
+        if (decayed (self, p, now_ms) || strcmp (p->node, node) != 0)
+            continue;
+        if (res && p->start_no && res->started >= p->start_no)
+            continue;
+        *cores += p->cores;
+        *mem_kb += p->mem_kb;
     }
+}
+
+static void promised (place_t *self, const char *node, uint64_t now_ms,
+                      uint32_t *cores, uint64_t *mem_kb)
+{
+    promised_unseen (self, node, now_ms, NULL, cores, mem_kb);
 }
 
 uint32_t place_promised (place_t *self, const char *node, uint64_t now_ms)
@@ -184,6 +199,13 @@ uint32_t place_promised (place_t *self, const char *node, uint64_t now_ms)
     uint64_t mem_kb;
     promised (self, node, now_ms, &cores, &mem_kb);
     return cores;
+}
+
+void place_started (place_t *self, uint64_t ticket, uint32_t start_no)
+{
+    for (size_t i = 0; ticket && i < PLACE_LEDGER_MAX; i++)
+        if (self->ledger[i].ticket == ticket)
+            self->ledger[i].start_no = start_no;
 }
 
 void place_done (place_t *self, uint64_t ticket)
@@ -249,7 +271,9 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
 
     uint32_t promised_cores;
     uint64_t promised_kb;
-    promised (self, c->name, now_ms, &promised_cores, &promised_kb);
+    promised_unseen (self, c->name, now_ms, r, &promised_cores, &promised_kb);
+    /* its running guests (from its estimate) and our recent promises */
+    uint32_t taken = promised_cores + r->guests;
 
     uint64_t avail_kb = r->mem_avail_kb > promised_kb ? r->mem_avail_kb - promised_kb : 0;
     if (avail_kb < req->mem_kb) {
@@ -261,14 +285,16 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
        load it too, and peers sharing one machine all see its whole load);
        the owner's share of it already decides idle or busy, and the
        candidate's own slots have the last word. */
-    if ((double) r->cores - promised_cores + 0.5 < want) {
-        if (promised_cores >= r->cores)
-            say (why, size, "no free core (%u promised)", promised_cores);
+    if ((double) r->cores - taken + 0.5 < want) {
+        if (taken >= r->cores)
+            say (why, size, "no free core (%u guests, %u promised)", r->guests, promised_cores);
         else
-            say (why, size, "%u free cores, %u wanted", r->cores - promised_cores, want);
+            say (why, size, "%u free cores, %u wanted", r->cores - taken, want);
         return 0;
     }
-    double free_cores = (double) r->cores - r->load1_milli / 1000.0 - promised_cores;
+    /* load counts its guests already: whichever says less is free rules */
+    double free_cores = fmin ((double) r->cores - r->load1_milli / 1000.0 - promised_cores,
+                              (double) r->cores - taken);
     if (free_cores < 0)
         free_cores = 0;
 

@@ -135,6 +135,11 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
 const char *place_refused (place_t *self, place_plan_t *plan, const char *why,
                            uint64_t now_ms);
 
+/* The job that holds this ticket started as the node's start_no-th
+   guest (its STARTED reply says so): once the node's estimate counts that
+   many starts, the promise is in its guests and no longer counts apart. */
+void place_started (place_t *self, uint64_t ticket, uint32_t start_no);
+
 /* The job that holds this ticket has ended (or failed to start): its
    cores are no longer promised.  Unknown or decayed tickets are ignored. */
 void place_done (place_t *self, uint64_t ticket);

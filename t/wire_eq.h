@@ -13,7 +13,8 @@ static inline bool res_eq (const gl_res_t *a, const gl_res_t *b)
         && a->load_recent_milli == b->load_recent_milli
         && a->owner_load_milli == b->owner_load_milli
         && a->mem_total_kb == b->mem_total_kb && a->mem_avail_kb == b->mem_avail_kb
-        && a->owner_idle_s == b->owner_idle_s && a->state == b->state;
+        && a->owner_idle_s == b->owner_idle_s && a->state == b->state
+        && a->guests == b->guests && a->started == b->started;
 }
 
 static inline bool rec_eq (const gl_rec_t *a, const gl_rec_t *b)

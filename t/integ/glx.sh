@@ -117,6 +117,23 @@ wait $g; rc=$?
 out=$("$GLPEER" kill nonsense --runtime-dir "$T/d/run" 2>&1) && fail "kill of a bad GPID succeeded"
 say "glpeer ps and kill from other nodes"
 
+# ps says why a job passed nodes over: c is full, so a job from a goes elsewhere
+"$GLX" -w c sleep 1004 & f1=$!
+"$GLX" -w c sleep 1004 & f2=$!
+wait_until 5 bash -c '[ "$(pgrep -fc "^sleep 1004")" = 2 ]' || fail "the jobs did not start on c"
+"$GLX" sleep 1005 & f3=$!
+wait_until 5 bash -c "\"$GLPEER\" ps --runtime-dir $T/d/run | grep -q 'sleep 1005'" || fail "ps: no sleep 1005"
+why=$("$GLPEER" ps --json --runtime-dir "$T/d/run" | jq -r '.jobs[] | select(.command == "sleep 1005") | .node + " | " + .placement')
+case "$why" in
+    c\ *) fail "the job went to the full node c: $why" ;;
+    *"c: "*) ;;
+    *) fail "ps does not say why c was passed over: $why" ;;
+esac
+"$GLPEER" ps -v --runtime-dir "$T/b/run" | grep -A1 'sleep 1005' | grep -q "passed over: .*c: " \
+    || fail "ps -v: $("$GLPEER" ps -v --runtime-dir "$T/b/run")"
+kill $f1 $f2 $f3; wait $f1 $f2 $f3 2>/dev/null || true
+say "ps says where each job went and why others were passed over ($why)"
+
 # SIGKILL of glx: its job dies within a few seconds
 "$GLX" -w b sleep 1001 & g=$!
 wait_until 5 pgrep -f "^sleep 1001" >/dev/null || fail "the job did not start"

@@ -146,8 +146,8 @@ static void test_burst_one_home (void)
         place_req_t req = { .cores = 1 };
         CHECK (place_choose (p, cands, 5, &req, 1010, &plan) == NULL);
         CHECK_EQ (plan.n_ask, 0);
-        CHECK (says (&plan, "a", "no free core (2 promised)"));
-        CHECK (says (&plan, "d", "no free core (2 promised)"));
+        CHECK (says (&plan, "a", "no free core (0 guests, 2 promised)"));
+        CHECK (says (&plan, "d", "no free core (0 guests, 2 promised)"));
         CHECK (says (&plan, "home", "local node (use --local)"));
 
         /* Once the ledger decays, the home trusts gossip again, and the
@@ -584,6 +584,38 @@ static void test_from_member (void)
     CHECK_EQ (c.res_age_ms, 0);
 }
 
+/* A node's guests come from its estimate; our promise to it counts apart
+   only until an estimate counts the job's start. */
+static void test_guests_and_starts (void)
+{
+    place_t *p = new_place (3, 7);
+    place_cand_t x = node ("x", 2, 0);
+    place_req_t req = { .cores = 1 };
+    place_plan_t plan;
+    CHECK (place_choose (p, &x, 1, &req, 1000, &plan) != NULL);
+    uint64_t ticket = plan.ticket;
+    CHECK (ticket != 0);
+    CHECK_EQ (place_promised (p, "x", 1000), 1);
+    place_started (p, ticket, 5);           /* x's fifth guest */
+
+    /* An estimate from before the start: the promise still counts. */
+    x.res.guests = 1;
+    x.res.started = 4;
+    CHECK (place_choose (p, &x, 1, &req, 1100, &plan) == NULL);
+    CHECK (says (&plan, "x", "no free core (1 guests, 1 promised)"));
+    /* the failed draw promised nothing: only the first promise stands */
+    /* One that counts it: only its guests count. */
+    x.res.guests = 1;
+    x.res.started = 5;
+    CHECK (place_choose (p, &x, 1, &req, 1200, &plan) != NULL);
+    place_done (p, plan.ticket);
+    x.res.guests = 2;
+    x.res.started = 6;
+    CHECK (place_choose (p, &x, 1, &req, 1300, &plan) == NULL);
+    CHECK (says (&plan, "x", "no free core (2 guests, 0 promised)"));
+    place_destroy (&p);
+}
+
 int main (void)
 {
     test_burst_one_home ();
@@ -597,5 +629,6 @@ int main (void)
     test_reservations ();
     test_refused_offers ();
     test_from_member ();
+    test_guests_and_starts ();
     return tap_done ("test_place");
 }

@@ -24,6 +24,8 @@ static void fill_res (gl_res_t *res, uint32_t salt)
     res->mem_total_kb = UINT64_MAX;
     res->mem_avail_kb = 4096ull << 20;
     res->owner_idle_s = 77;
+    res->guests = 3;
+    res->started = 41;
     res->state = GL_RES_UNAVAILABLE;
 }
 
@@ -410,7 +412,7 @@ static void test_signed_bytes (void)
     CHECK (gl_rec_signed_bytes (&other, &b, &b_len) == 0);
     CHECK (a_len == b_len && !memcmp (a, b, a_len));
     free (b);
-    for (int field = 0; field < 16; field++) {
+    for (int field = 0; field < 18; field++) {
         other = rec;
         switch (field) {
             case 0: other.kind = GL_REC_ALIVE; break;
@@ -429,6 +431,8 @@ static void test_signed_bytes (void)
             case 13: other.res.owner_idle_s++; break;
             case 14: other.res.state = GL_RES_IDLE; break;
             case 15: other.origin [1] = 0; break;
+            case 16: other.res.guests++; break;
+            case 17: other.res.started++; break;
         }
         CHECK (gl_rec_signed_bytes (&other, &b, &b_len) == 0);
         CHECK (a_len != b_len || memcmp (a, b, a_len));
@@ -888,8 +892,8 @@ static const struct {
     [GL_JOB_RUN]        = { B (K_ARGV) | B (K_CWD),
                             B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) | B (K_GID) | B (K_USER)
                             | B (K_PTY) | B (K_ROWS) | B (K_COLS) | B (K_CORES)
-                            | B (K_MEM_KB) | B (K_PIN) | B (K_ALLOW_LOCAL) },
-    [GL_JOB_STARTED]    = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) },
+                            | B (K_MEM_KB) | B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) },
+    [GL_JOB_STARTED]    = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) | B (K_SEQ) },
     [GL_JOB_REFUSED]    = { B (K_GPID) | B (K_TEXT), 0 },
     [GL_JOB_FAILED]     = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
     [GL_JOB_DATA]       = { B (K_GPID), B (K_STREAM) | B (K_DATA) | B (K_EOF) },
