@@ -498,7 +498,7 @@ static const struct {
     [GL_JOB_KILL]       = { K (J_GPID), K (J_TEXT) },
     [GL_JOB_PING]       = { 0, K (J_GPID) },
     [GL_JOB_LIST]       = { 0, 0 },
-    [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) },
+    [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for

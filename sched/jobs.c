@@ -56,6 +56,7 @@ typedef struct list_req {
     uint64_t      id;               /* the LIST's seq, echoed in replies */
     uint32_t      expected, got;
     uint64_t      deadline_ms;
+    char        (*asked)[GL_NAME_MAX + 1];  /* who we asked; "" once they answered */
     struct list_req *next;
 } list_req_t;
 
@@ -375,10 +376,11 @@ static void list_start (jobs_t *self, uint64_t conn, uint64_t now)
     self->lists = l;
     gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id };
     snprintf (ask.home, sizeof ask.home, "%s", self->name);
-    for (size_t i = 0; cands && i < n; i++)
+    l->asked = calloc (n ? n : 1, sizeof *l->asked);
+    for (size_t i = 0; cands && l->asked && i < n; i++)
         if (cands[i].state == 0) {          /* alive (swim_state_t) */
+            snprintf (l->asked[l->expected++], sizeof l->asked[0], "%s", cands[i].name);
             to_node (self, cands[i].name, &ask);
-            l->expected++;
         }
     free (cands);
     if (!l->expected)
@@ -392,6 +394,7 @@ static void list_remove (jobs_t *self, list_req_t *gone, bool close_it)
             *p = gone->next;
             if (close_it)
                 self->io.close_local (self->io.arg, gone->conn);
+            free (gone->asked);
             free (gone);
             return;
         }
@@ -399,6 +402,16 @@ static void list_remove (jobs_t *self, list_req_t *gone, bool close_it)
 
 /* A node asks which jobs we run: one line each, fields by tabs:
    GPID USER NODE HOME START(unix s) COMMAND */
+static void list_send (jobs_t *self, const char *to, uint64_t seq, const char *text, bool last)
+{
+    gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = seq, .text = text[0] ? (char *) text : NULL,
+                       .eof = last };
+    snprintf (reply.node, sizeof reply.node, "%s", self->name);
+    to_node (self, to, &reply);
+}
+
+/* Our jobs, one line each, in as many replies as they need; the last one
+   says so (eof), and only it counts as this node's answer. */
 static void list_answer (jobs_t *self, const char *from, const gl_job_t *ask)
 {
     char text[GL_JOB_TEXT_MAX + 1];
@@ -412,24 +425,40 @@ static void list_answer (jobs_t *self, const char *from, const gl_job_t *ask)
                           h->user[0] ? h->user : "-", self->name, h->home,
                           (unsigned long long) h->start_wall_s, h->cmd,
                           h->why[0] ? h->why : "-");
-        if (k < 0 || n + (size_t) k > GL_JOB_TEXT_MAX)
-            break;              /* what does not fit is left out */
+        if (k < 0)
+            continue;
+        if ((size_t) k >= sizeof line) {        /* cut, but still one line */
+            k = (int) sizeof line - 1;
+            line[k - 1] = '\n';
+        }
+        if (n + (size_t) k > GL_JOB_TEXT_MAX) {
+            list_send (self, from, ask->seq, text, false);
+            n = 0;
+        }
         memcpy (text + n, line, (size_t) k + 1);
         n += (size_t) k;
     }
-    gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = ask->seq, .text = n ? text : NULL };
-    snprintf (reply.node, sizeof reply.node, "%s", self->name);
-    to_node (self, from, &reply);
+    text[n] = '\0';
+    list_send (self, from, ask->seq, text, true);
 }
 
 static void list_reply (jobs_t *self, const char *from, const gl_job_t *reply)
 {
     for (list_req_t *l = self->lists; l; l = l->next)
         if (l->id == reply->seq) {
+            /* only a node we asked, and only until its last reply */
+            uint32_t k = 0;
+            while (k < l->expected && !streq (l->asked[k], from))
+                k++;
+            if (k == l->expected)
+                return;
+            if (reply->eof)
+                l->asked[k][0] = '\0';
             gl_job_t fwd = *reply;
             snprintf (fwd.node, sizeof fwd.node, "%s", from);
-            to_local (self, l->conn, &fwd);
-            if (++l->got >= l->expected)
+            if (fwd.text)
+                to_local (self, l->conn, &fwd);
+            if (reply->eof && ++l->got >= l->expected)
                 list_remove (self, l, true);
             return;
         }

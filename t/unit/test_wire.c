@@ -904,7 +904,7 @@ static const struct {
     [GL_JOB_KILL]       = { B (K_GPID), B (K_TEXT) },
     [GL_JOB_PING]       = { 0, B (K_GPID) },
     [GL_JOB_LIST]       = { 0, 0 },
-    [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) },
+    [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) | B (K_EOF) },
 };
 
 /* Every field a type may carry (an EXIT by signal: no code). */
