@@ -35,7 +35,8 @@
 typedef struct {
     int      pid;
     uint64_t start;     /* start time: a new process under a reused pid differs */
-    uint64_t ticks;     /* utime + stime when last read */
+    uint64_t ticks;     /* its session's CPU ticks when last read */
+    uint64_t sum;       /* the same, being added up by the current read */
 } guest_t;
 
 struct idle_t {
@@ -336,7 +337,7 @@ static bool skip_fields (const char **s, int n)
    start after the last ')'.  Returns 0, 1 when the process is gone, or -1
    with msg set when the file is not what the kernel writes. */
 static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start,
-                          char *msg, size_t size)
+                          long *session, char *msg, size_t size)
 {
     char buf[1024];
     ssize_t len = read_small (path, buf, sizeof buf);
@@ -350,10 +351,12 @@ static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start,
         return 1;               /* it exited while we opened it */
 
     const char *s = strrchr (buf, ')');
-    uint64_t utime, stime, cutime, cstime;
+    uint64_t utime, stime, cutime, cstime, sid;
     if (s)
         s++;
-    if (!s || !skip_fields (&s, 11)                            /* fields 3..13 */
+    if (!s || !skip_fields (&s, 3)                             /* fields 3..5 */
+        || !parse_u64 (&s, &sid)                               /* 6: session */
+        || !skip_fields (&s, 7)                                /* 7..13 */
         || !parse_u64 (&s, &utime) || !parse_u64 (&s, &stime)  /* 14, 15 */
         || !parse_u64 (&s, &cutime) || !parse_u64 (&s, &cstime) /* 16, 17 */
         || !skip_fields (&s, 4)                                /* 18..21 */
@@ -364,6 +367,8 @@ static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start,
         return -1;
     }
     *ticks = utime + stime + cutime + cstime;
+    if (session)
+        *session = sid <= INT32_MAX ? (long) sid : -1;
     return 0;
 }
 
@@ -379,6 +384,42 @@ static void drop_guest (idle_t *self, size_t i)
     self->guests[i] = self->guests[--self->n_guests];
 }
 
+static guest_t *guest_by_pid (idle_t *self, long pid)
+{
+    for (size_t i = 0; i < self->n_guests; i++)
+        if (self->guests[i].pid == pid)
+            return &self->guests[i];
+    return NULL;
+}
+
+/* A guest leads a session of its own (sched/exec.c starts every job with
+   setsid), so the CPU of what it runs is that of the processes of its
+   session: each one's own ticks and those of the children it reaped.  A
+   shell running make running compilers is then all the guest's, not just
+   once the compilers are waited for. */
+static void add_session_members (idle_t *self)
+{
+    DIR *d = opendir (self->config.proc_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir (d))) {
+        char *end;
+        long pid = strtol (e->d_name, &end, 10);
+        if (*end || pid <= 0 || guest_by_pid (self, pid))
+            continue;
+        char path[PATH_SIZE], ignored[8];
+        uint64_t ticks, start;
+        long session;
+        snprintf (path, sizeof path, "%s/%ld/stat", self->config.proc_dir, pid);
+        guest_t *g;
+        if (read_pid_stat (path, &ticks, &start, &session, ignored, sizeof ignored) == 0
+        &&  (g = guest_by_pid (self, session)))
+            g->sum += ticks;
+    }
+    closedir (d);
+}
+
 /* Reads every guest's CPU time, moves its baseline to now and returns the
    ticks all of them used since the last read.  Guests that have exited, or
    whose pid now belongs to another process, are dropped. */
@@ -389,16 +430,22 @@ static uint64_t update_guests (idle_t *self, char *msg, size_t size)
     while (i < self->n_guests) {
         guest_t *g = &self->guests[i];
         char path[PATH_SIZE];
-        uint64_t ticks, start;
+        uint64_t start;
         guest_path (self, g->pid, path, sizeof path);
-        if (read_pid_stat (path, &ticks, &start, msg, size) != 0 || start != g->start) {
+        if (read_pid_stat (path, &g->sum, &start, NULL, msg, size) != 0 || start != g->start) {
             drop_guest (self, i);
             continue;
         }
-        if (ticks > g->ticks)
-            used += ticks - g->ticks;
-        g->ticks = ticks;
         i++;
+    }
+    if (self->n_guests)
+        add_session_members (self);
+    for (i = 0; i < self->n_guests; i++) {
+        guest_t *g = &self->guests[i];
+        /* a member reaped by init takes its ticks away: no wrap below 0 */
+        if (g->sum > g->ticks)
+            used += g->sum - g->ticks;
+        g->ticks = g->sum;
     }
     return used;
 }
@@ -416,7 +463,7 @@ int idle_add_guest (idle_t *self, int pid)
     guest_t g = { .pid = pid };
     char path[PATH_SIZE], why[8] = "";
     guest_path (self, pid, path, sizeof path);
-    if (read_pid_stat (path, &g.ticks, &g.start, why, sizeof why) != 0) {
+    if (read_pid_stat (path, &g.ticks, &g.start, NULL, why, sizeof why) != 0) {
         errno = ESRCH;
         return -1;
     }

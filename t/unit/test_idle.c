@@ -671,6 +671,49 @@ static void test_differs (void)
     CHECK (idle_res_differs (&a, &b));
 }
 
+/* What a guest runs counts as the guest's while it runs: a process of its
+   session (here a compiler under the guest's shell), not yet reaped. */
+static void write_member (unsigned long long ticks, int session)
+{
+    put ("4243/stat",
+         "4243 (cc1) S 4242 4242 %d 0 -1 4194560 120 0 0 0 "
+         "%llu 0 0 0 20 0 1 0 900 10000000 300 18446744073709551615\n",
+         session, ticks);
+}
+
+static void test_session (void)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/4243", root);
+    mkdir (path, 0755);
+    write_member (100, 4242);
+    touch ("act", WALL - 3600, WALL - 3600);
+    idle_t *idle = new_fake ("act");
+    gl_res_t r;
+    char err[256];
+    CHECK_EQ (idle_add_guest (idle, GUEST), 0);
+    CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
+    CHECK_EQ (r.guests, 1);
+
+    /* two CPUs busy: one is the member's, the guest's shell sleeps */
+    step (2 * hz, 2 * hz, 0);
+    write_member (100 + (unsigned long long) hz, 4242);
+    CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
+    CHECK_EQ (r.load_recent_milli, 2000);
+    CHECK_EQ (r.owner_load_milli, 1000);
+
+    /* a process of another session is the owner's */
+    step (2 * hz, 2 * hz, 0);
+    write_member (100 + 2 * (unsigned long long) hz, 999);
+    CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
+    CHECK_EQ (r.owner_load_milli, 2000);
+    idle_destroy (&idle);
+    snprintf (path, sizeof path, "%s/4243/stat", root);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/4243", root);
+    rmdir (path);
+}
+
 int main (void)
 {
     hz = sysconf (_SC_CLK_TCK);
@@ -683,6 +726,7 @@ int main (void)
     test_devices ();
     test_errors ();
     test_real_proc ();
+    test_session ();
 
     nftw (root, remove_one, 8, FTW_DEPTH | FTW_PHYS);
     return tap_done ("test_idle");
