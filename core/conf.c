@@ -72,6 +72,8 @@ static const field_t fields[] = {
     NUM ("idle/min_mem_avail",    F_SIZE_KB,  min_mem_avail_kb, 0, UINT64_MAX / 2),
     NUM ("idle/sample_interval",  F_DURATION, sample_interval_ms, 100, 3600000),
     NUM ("idle/refresh_interval", F_DURATION, refresh_interval_ms, 1000, 86400000),
+    STR ("sched/policy",          F_PATH,     policy),
+    NUM ("sched/policy_budget",   F_DURATION, policy_budget_ms, 1, 10000),
     STR ("log/level",             F_LOGLEVEL, log_level),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -102,6 +104,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->min_mem_avail_kb = 65536;
     c->sample_interval_ms = 1000;
     c->refresh_interval_ms = 60000;
+    c->policy_budget_ms = 10;
     snprintf (c->log_level, sizeof c->log_level, "info");
 }
 
@@ -521,11 +524,10 @@ void gl_default_runtime_dir (char *out, size_t len)
         snprintf (out, len, "/tmp/glunix-%u", (unsigned) getuid ());
 }
 
-/* Read the key file (relative paths are relative to the conf file). */
-static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
+/* A path from the file, relative to the file's directory. */
+static void beside_conf (const gl_conf_t *c, const char *name, char *path, size_t size)
 {
-    char path[GL_PATH_MAX];
-    if (c->key_file[0] != '/' && c->file[0]) {
+    if (name[0] != '/' && c->file[0]) {
         char dir[GL_PATH_MAX];
         snprintf (dir, sizeof dir, "%s", c->file);
         char *slash = strrchr (dir, '/');
@@ -533,10 +535,17 @@ static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
             *slash = '\0';
         else
             snprintf (dir, sizeof dir, ".");
-        snprintf (path, sizeof path, "%.2000s/%.2000s", dir, c->key_file);
+        snprintf (path, size, "%.2000s/%.2000s", dir, name);
     }
     else
-        snprintf (path, sizeof path, "%s", c->key_file);
+        snprintf (path, size, "%s", name);
+}
+
+/* Read the key file (relative paths are relative to the conf file). */
+static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
+{
+    char path[GL_PATH_MAX];
+    beside_conf (c, c->key_file, path, sizeof path);
 
     FILE *fp = fopen (path, "r");
     if (!fp) {
@@ -567,6 +576,15 @@ static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
 int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
 {
     const char *where = c->file[0] ? c->file : "configuration";
+    if (c->policy[0]) {         /* relative to the file, as key_file */
+        char path[GL_PATH_MAX];
+        beside_conf (c, c->policy, path, sizeof path);
+        if (strlen (path) >= sizeof c->policy) {
+            snprintf (err, errlen, "%s: sched/policy: path too long", where);
+            return -1;
+        }
+        snprintf (c->policy, sizeof c->policy, "%s", path);
+    }
     if (!c->cluster[0]) {
         snprintf (err, errlen, "%s: cluster/name is required", where);
         return -1;

@@ -64,6 +64,10 @@ typedef struct {
     uint32_t sample_interval_ms;
     uint32_t refresh_interval_ms;          /* re-spread an unchanged estimate this often */
 
+    /* sched: a placement policy module (glsfi-cc), "" for none */
+    char     policy[GL_PATH_MAX];
+    uint32_t policy_budget_ms;             /* per call, then the policy is off */
+
     /* log */
     char     log_level[16];                /* error, warning, info, debug */
 } gl_conf_t;

@@ -318,6 +318,8 @@ static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
     place_req_t pr = {
         .cores = req->cores, .mem_kb = req->mem_kb,
         .pin = req->pin, .allow_local = req->allow_local,
+        .user = req->user[0] ? req->user : NULL,
+        .command = req->argc ? req->argv[0] : NULL,
     };
     place_done (self->place, j->plan.ticket);
     const char *node = place_choose (self->place, cands, cands ? n : 0,
@@ -1110,4 +1112,9 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
 uint32_t jobs_started (const jobs_t *self)
 {
     return self->started;
+}
+
+void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg)
+{
+    place_set_policy (self->place, fn, arg);
 }

@@ -98,6 +98,9 @@ void jobs_tick (jobs_t *self, uint64_t now_ms);
 /* Guest jobs this node started since the agent began: estimates carry it
    so that homes can tell which of their promises an estimate counts. */
 uint32_t jobs_started (const jobs_t *self);
+
+/* The placement policy this home's placement asks (see place.h). */
+void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg);
 uint64_t jobs_next_deadline (jobs_t *self, uint64_t now_ms);
 
 #endif

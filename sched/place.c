@@ -73,6 +73,8 @@ struct place_t {
     uint64_t  rng;
     uint64_t  last_ticket;
     promise_t ledger[PLACE_LEDGER_MAX];
+    place_policy_fn policy;
+    void     *policy_arg;
 };
 
 /* One node of the draw. */
@@ -307,7 +309,26 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
     double idle_factor = 0.5 + 0.5 * away_s / OWNER_GONE_S;
 
     say_cores (why, size, free_cores, "free");
-    return fmax (free_cores, 0.25) * mem_factor * idle_factor;
+    double score = fmax (free_cores, 0.25) * mem_factor * idle_factor;
+    double own;
+    char policy_why[PLACE_WHY_MAX];
+    policy_why[0] = '\0';
+    if (self->policy
+    &&  self->policy (self->policy_arg, c, req, score, &own, policy_why, sizeof policy_why) == 0) {
+        if (own <= 0) {
+            say (why, size, "policy: %s", policy_why[0] ? policy_why : "not this node");
+            return 0;
+        }
+        say (why, size, "policy score %.2f", own);
+        return own;
+    }
+    return score;
+}
+
+void place_set_policy (place_t *self, place_policy_fn fn, void *arg)
+{
+    self->policy = fn;
+    self->policy_arg = arg;
 }
 
 static void pass (place_plan_t *plan, const char *node, const char *why)

@@ -91,6 +91,8 @@ typedef struct {
     bool     allow_local;           /* glx --local: the home may run it */
     const place_note_t *exclude;    /* nodes that refused this job, with their */
     size_t   n_exclude;             /* reasons (earlier plans' ask[] fit as is) */
+    const char *user;               /* for a policy: who runs it (may be NULL) */
+    const char *command;            /* and what: argv[0] (may be NULL) */
 } place_req_t;
 
 /* The outcome of place_choose.  A plain value: nothing to free. */
@@ -115,10 +117,21 @@ typedef struct {
 
 typedef struct place_t place_t;
 
+/* A placement policy, asked about each candidate the built-in rules find
+   fit (alive, fresh estimate, owner away, room): it gets the built-in
+   score and returns 0 with its own in *score (0 or less: pass this node
+   over, saying why in why), or -1 when it cannot answer (it failed and
+   is now off), and the built-in score stands. */
+typedef int (*place_policy_fn) (void *arg, const place_cand_t *cand, const place_req_t *req,
+                                double builtin, double *score, char *why, size_t size);
+
 /* seed drives every random draw.  NULL when memory is short or the config
    is unusable (d outside 1..PLACE_D_MAX). */
 place_t *place_new (const place_config_t *config, uint64_t seed);
 void place_destroy (place_t **self_p);
+
+/* Ask fn (with arg) about every fit candidate from now on; NULL: none. */
+void place_set_policy (place_t *self, place_policy_fn fn, void *arg);
 
 /* Makes a plan for one job from the n candidates of the view, promises
    the job to the first node to ask (in the ledger), and returns that
