@@ -6,6 +6,7 @@
 #include "idle.h"
 #include "jobs.h"
 #include "log.h"
+#include "policy.h"
 #include "seal.h"
 #include "swim.h"
 #include "swim_conf.h"
@@ -41,6 +42,7 @@ typedef struct {
     idle_t       *idle;
     ctl_server_t *ctl;
     jobs_t       *jobs;
+    policy_t     *policy;         /* sched/policy, or NULL */
     zsock_t      *in;
     zhashx_t     *links;          /* endpoint -> link_t */
     int           sigfd;
@@ -58,6 +60,13 @@ typedef struct {
     char          res_reason[128];
 
     uint64_t      msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
+
+    /* The job message being handled and the plain bytes it came in: when
+       jobs passes it on to a local client unchanged (stream output on its
+       way to glx), those bytes go as they are, not encoded once more. */
+    const gl_job_t *in_job;
+    const uint8_t  *in_body;
+    size_t          in_body_len;
 } agent_t;
 
 /* ---- signing, handed to the gossip state machine ---------------------------- */
@@ -200,6 +209,8 @@ static void job_send_node (void *arg, const char *node, const gl_msg_t *msg)
 static int job_send_local (void *arg, uint64_t conn, const gl_msg_t *msg)
 {
     agent_t *a = (agent_t *) arg;
+    if (msg->type == GL_MSG_JOB && a->in_job && msg->job == a->in_job)
+        return ctl_server_send (a->ctl, conn, a->in_body, a->in_body_len);
     uint8_t *body;
     size_t len;
     if (gl_msg_encode (msg, &body, &len))
@@ -300,8 +311,13 @@ static void recv_all (agent_t *a, uint64_t now)
             gl_msg_t msg;
             const char *why = NULL;
             if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
-                if (msg.type == GL_MSG_JOB)
+                if (msg.type == GL_MSG_JOB) {
+                    a->in_job = msg.job;
+                    a->in_body = body;
+                    a->in_body_len = body_len;
                     jobs_node_msg (a->jobs, sender, msg.job, now);
+                    a->in_job = NULL;
+                }
                 else
                     swim_recv (a->swim, sender, &msg, now);
                 gl_msg_clear (&msg);
@@ -416,12 +432,20 @@ static void status_json (agent_t *a, text_t *t, uint64_t now)
                   (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
     text_add (t, "},\"gossip\":{\"probes\":%llu,\"probe_failures\":%llu,\"indirect_probes\":%llu,"
               "\"suspicions\":%llu,\"deaths\":%llu,\"refutations\":%llu,\"syncs\":%llu,"
-              "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u}}}\n",
+              "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u}},",
               (unsigned long long) st.probes, (unsigned long long) st.probe_failures,
               (unsigned long long) st.indirect_probes, (unsigned long long) st.suspicions,
               (unsigned long long) st.deaths, (unsigned long long) st.refutations,
               (unsigned long long) st.syncs, (unsigned long long) st.bad_records,
               (unsigned long long) st.old_records, st.awareness);
+    if (a->policy) {
+        text_add (t, "\"policy\":{\"path\":");
+        text_json_str (t, a->conf->policy);
+        text_add (t, ",\"active\":%s,\"calls\":%llu}}\n",
+                  policy_active (a->policy) ? "true" : "false", policy_calls (a->policy));
+    }
+    else
+        text_add (t, "\"policy\":null}\n");
 }
 
 static void fmt_age (char *out, size_t len, uint64_t ms)
@@ -650,6 +674,15 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
         snprintf (err, errlen, "out of memory");
         return -1;
     }
+    /* after the signal mask above: the loader's watchdog thread inherits
+       it, so SIGCHLD and the rest still reach only our signalfd */
+    if (conf->policy[0]) {
+        if (!(a->policy = policy_new (conf->policy, conf->policy_budget_ms, err, errlen)))
+            return -1;
+        jobs_set_policy (a->jobs, policy_score, a->policy);
+        gl_info ("placement policy %s loaded (budget %u ms per call)", conf->policy,
+                 conf->policy_budget_ms);
+    }
     ctl_server_set_stream (a->ctl, stream_open, stream_frame, stream_closed);
     return 0;
 }
@@ -658,6 +691,7 @@ static void agent_close (agent_t *a)
 {
     ctl_server_destroy (&a->ctl);       /* before the jobs its streams feed */
     jobs_destroy (&a->jobs);
+    policy_destroy (&a->policy);
     swim_destroy (&a->swim);
     idle_destroy (&a->idle);
     ctl_server_destroy (&a->ctl);
