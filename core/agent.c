@@ -28,6 +28,8 @@
 #define LEAVE_FLUSH_MS 1000     /* how long a leaving agent lets its LEAVE drain */
 #define RECV_BUDGET    512      /* packets handled per loop turn */
 #define POLL_MAX       1024
+#define PEERS_SAVE_MS  5000     /* at most this often, state_dir/peers is rewritten */
+#define PEERS_MAX      32       /* addresses remembered there */
 
 typedef struct {
     zsock_t *sock;
@@ -60,6 +62,8 @@ typedef struct {
     char          res_reason[128];
 
     uint64_t      msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
+    bool          peers_dirty;    /* someone joined: remember the peers again */
+    uint64_t      peers_saved_ms;
 
     /* The job message being handled and the plain bytes it came in: when
        jobs passes it on to a local client unchanged (stream output on its
@@ -191,7 +195,68 @@ static void pump (agent_t *a, uint64_t now)
                 (unsigned long long) ev.incarnation, ev.from[0] ? ", from " : "", ev.from);
         if (ev.kind == SWIM_EV_DEAD || ev.kind == SWIM_EV_LEFT)
             jobs_node_lost (a->jobs, ev.node, now);
+        if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)
+            a->peers_dirty = true;
     }
+}
+
+/* ---- remembered peers ------------------------------------------------------------ */
+
+/* A node that restarts while every seed is down would be alone until some
+   member happened to reconnect to it.  So the agent keeps, in
+   state_dir/peers, the addresses of up to PEERS_MAX members it last saw
+   alive, and asks them as well as the seeds when it starts. */
+static void peers_save (agent_t *a, uint64_t now)
+{
+    a->peers_dirty = false;
+    a->peers_saved_ms = now;
+    char path[GL_PATH_MAX + 16], tmp[GL_PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/peers", a->conf->state_dir);
+    snprintf (tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen (tmp, "w");
+    if (!f) {
+        gl_warning ("cannot write %s: %s", tmp, strerror (errno));
+        return;
+    }
+    fprintf (f, "# members this node last saw alive: asked, with the seeds, at start\n");
+    swim_member_t m;
+    size_t n = 0;
+    for (size_t i = 0; n < PEERS_MAX && swim_member_at (a->swim, i, &m); i++)
+        if (m.state == SWIM_ALIVE && m.addr[0] && strcmp (m.name, a->conf->name)) {
+            fprintf (f, "%s\n", m.addr);
+            n++;
+        }
+    if (fclose (f) != 0 || rename (tmp, path) != 0) {
+        gl_warning ("cannot write %s: %s", path, strerror (errno));
+        unlink (tmp);
+    }
+}
+
+/* Adds the remembered addresses not already there to seeds[*n]; a file
+   that is missing or holds lines that are not addresses adds nothing. */
+static void peers_load (agent_t *a, const char **seeds, char (*room)[GL_ADDR_MAX + 1],
+                        size_t *n, size_t max)
+{
+    char path[GL_PATH_MAX + 16], line[GL_ADDR_MAX + 2];
+    snprintf (path, sizeof path, "%s/peers", a->conf->state_dir);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return;
+    size_t k = 0;
+    while (*n < max && k < PEERS_MAX && fgets (line, sizeof line, f)) {
+        line[strcspn (line, "\n")] = '\0';
+        size_t len = strlen (line);
+        if (len > GL_ADDR_MAX || strncmp (line, "tcp://", 6) || !strcmp (line, a->conf->advertise))
+            continue;           /* too long (its tail comes next, not tcp://), or not one */
+        bool known = false;
+        for (size_t i = 0; i < *n && !known; i++)
+            known = !strcmp (seeds[i], line);
+        if (known)
+            continue;
+        memcpy (room[k], line, len + 1);
+        seeds[(*n)++] = room[k++];
+    }
+    fclose (f);
 }
 
 /* ---- the job plane: callbacks for jobs.c ------------------------------------------ */
@@ -770,11 +835,13 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
 
     uint64_t now = gl_mono_ms ();
     sample (&a, now);
-    const char *seeds[GL_SEEDS_MAX];
+    const char *seeds[GL_SEEDS_MAX + PEERS_MAX];
+    static char remembered[PEERS_MAX][GL_ADDR_MAX + 1];
     size_t n_seeds = 0;
     for (uint32_t i = 0; i < conf->n_seeds; i++)
         if (strcmp (conf->seeds[i], conf->advertise))
             seeds[n_seeds++] = conf->seeds[i];
+    peers_load (&a, seeds, remembered, &n_seeds, GL_SEEDS_MAX + PEERS_MAX);
     if (n_seeds)
         swim_join (a.swim, seeds, n_seeds, now);
     a.next_reap_ms = now + LINK_IDLE_MS;
@@ -797,6 +864,8 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         }
         jobs_tick (a.jobs, now);
         pump (&a, now);
+        if (a.peers_dirty && now >= a.peers_saved_ms + PEERS_SAVE_MS)
+            peers_save (&a, now);
 
         uint64_t deadline = swim_next_deadline (a.swim);
         uint64_t jobs_at = jobs_next_deadline (a.jobs, now);
