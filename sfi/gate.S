@@ -7,16 +7,21 @@
                        registers in a frame on the host stack and records
                        the frame in the thread's context (the enclosing
                        call's frame is kept in it, so calls nest), loads
-                       r15 = base, r14 = 0, the module's stack with the
-                       exit stub's address as return address, the
+                       r15 = base, r14 = 0, the module's stack, the
                        arguments, zeroes every other general register (no
-                       host address leaks in), and jumps.
+                       host address leaks in), and jumps to the entry
+                       stub (base + SFI_ENTRY_OFF), whose `call *%r11`
+                       enters the function.  A call, not a jump with a
+                       pushed address: the module's sandboxed returns end
+                       in `ret`, and a ret the CPU saw no call for is
+                       mispredicted, and so is every one after it.
 
     sfi_gate_exit      module -> host, the normal way: the module's return
-                       lands on the exit stub (base + SFI_EXIT_OFF), whose
-                       `jmp *0x10000(%r15)` reads slot 0 of the table.  The
-                       frame gives back the host's registers; rax goes to
-                       *ret and the call returns 0.
+                       lands just after that call, on the exit stub (base
+                       + SFI_EXIT_OFF), whose `jmp *0x10000(%r15)` reads
+                       slot 0 of the table.  The frame gives back the
+                       host's registers; rax goes to *ret and the call
+                       returns 0.
     sfi_gate_fault_exit
                        the same from a signal handler, which points rip
                        here, rsp at the frame and eax at the error code.
@@ -28,8 +33,9 @@
                        with the module's rdi..r9, switches back, clears the
                        caller-saved registers the host may have left
                        addresses in, and returns into the module through
-                       the sandboxed return sequence: the module's return
-                       address is masked into its code like any other.
+                       the sandboxed return sequence (masked, then pushed
+                       back and `ret`, so the CPU's return predictions
+                       stay paired with the module's call).
 
     No system call, lock or sigsetjmp on any path: a call costs a few
     dozen instructions each way.  On the way back to the host the
@@ -43,7 +49,7 @@
 #define T_ABORT      16         /*   nonzero: end the call at the next host-call return */
 #define M_SP         8          /* struct sfi_module: entry sp of the next call */
 #define M_FNS        16         /*   host functions by slot */
-#define EXIT_OFF     0x12000    /* SFI_EXIT_OFF */
+#define ENTRY_OFF    0x12000    /* SFI_ENTRY_OFF */
 #define SLOTS        512        /* SFI_TABLE_SLOTS */
 #define STUB_SIZE    16
 
@@ -82,9 +88,7 @@ sfi_gate_call:
         movq    %rsp, T_HOST_RSP(%r9)
 
         movq    %rcx, %r15
-        leaq    EXIT_OFF(%rcx), %rax
-        leaq    -8(%rdx), %rsp
-        movq    %rax, (%rsp)            /* the module "returns" to the exit stub */
+        movq    %rdx, %rsp
         movq    %rsi, %r11
         movq    8(%rdi), %rsi
         movq    16(%rdi), %rdx
@@ -92,7 +96,6 @@ sfi_gate_call:
         movq    32(%rdi), %r8
         movq    40(%rdi), %r9
         movq    (%rdi), %rdi
-        xorl    %eax, %eax
         xorl    %ebx, %ebx
         xorl    %ebp, %ebp
         xorl    %r10d, %r10d
@@ -100,7 +103,8 @@ sfi_gate_call:
         xorl    %r13d, %r13d
         xorl    %r14d, %r14d
         ZERO_XMM
-        jmp     *%r11
+        leaq    ENTRY_OFF(%r15), %rax   /* the stub's call pushes the exit stub's address */
+        jmp     *%rax
         .size   sfi_gate_call, . - sfi_gate_call
 
 /* Slot 0 of every module's table: the module's function has returned. */
@@ -180,10 +184,11 @@ sfi_gate_hostcall:
         xorl    %r10d, %r10d
         ZERO_XMM
         popq    %r11
-        addl    $31, %r11d
-        andl    $-32, %r11d
+        addl    $31, %r11d              /* up: a call not aligned to its bundle's */
+        andl    $-32, %r11d             /* end returns to the next bundle start */
         addq    %r15, %r11
-        jmp     *%r11
+        pushq   %r11
+        ret
 .Lempty:
         movl    %eax, %edi
         call    sfi_gate_empty          /* records the fault, sets T_ABORT */

@@ -99,7 +99,8 @@ _Static_assert (offsetof (struct sfi_thread, cur) == 8, "gate.S T_CUR");
 _Static_assert (offsetof (struct sfi_thread, abort) == 16, "gate.S T_ABORT");
 _Static_assert (offsetof (struct sfi_module, sp) == 8, "gate.S M_SP");
 _Static_assert (offsetof (struct sfi_module, fns) == 16, "gate.S M_FNS");
-_Static_assert (SFI_EXIT_OFF == 0x12000 && SFI_TABLE_SLOTS == 512, "gate.S EXIT_OFF, SLOTS");
+_Static_assert (SFI_ENTRY_OFF == 0x12000 && SFI_EXIT_OFF == SFI_ENTRY_OFF + 32
+                && SFI_TABLE_SLOTS == 512, "gate.S ENTRY_OFF, SLOTS");
 
 /* gate.S reads it as sfi_tls@gottpoff(%rip). */
 __attribute__ ((visibility ("hidden"), tls_model ("initial-exec")))
@@ -643,7 +644,7 @@ static int map_trusted (sfi_module_t *m, uint64_t heap, uint64_t heap_size, uint
 {
     uint64_t base = m->base;
     if (map_rw (base, SFI_TABLE_OFF, PAGE) < 0 || map_rw (base, SFI_INFO_OFF & ~(PAGE - 1), PAGE) < 0
-        || map_rw (base, SFI_EXIT_OFF, PAGE) < 0)
+        || map_rw (base, SFI_ENTRY_OFF, PAGE) < 0)
         return -1;
     uint64_t *table = (uint64_t *) (uintptr_t) (base + SFI_TABLE_OFF);
     table [0] = (uint64_t) (uintptr_t) sfi_gate_exit;
@@ -653,16 +654,25 @@ static int map_trusted (sfi_module_t *m, uint64_t heap, uint64_t heap_size, uint
     struct sfi_info info = { base + heap, base + heap + heap_size, base + REGION, base + scratch };
     memcpy ((char *) (uintptr_t) (base + SFI_INFO_OFF), &info, sizeof info);
 
-    /* Every bundle of this page can be reached by a masked jump: all but
-       the exit stub is int3. */
-    uint8_t *exit_page = (uint8_t *) (uintptr_t) (base + SFI_EXIT_OFF);
+    /* Every bundle of this page can be reached by a masked jump, so each
+       one is safe to enter: the entry stub masks r11 itself (the gate's
+       r11 is a bundle start already), the exit stub only leaves, and the
+       rest is int3.  The entry's call ends on the bundle's last byte, so
+       the address it pushes is the exit stub. */
+    uint8_t *exit_page = (uint8_t *) (uintptr_t) (base + SFI_ENTRY_OFF);
+    static const uint8_t mask_r11 [] = { 0x41, 0x83, 0xe3, 0xe0,     /* andl $-32, %r11d */
+                                         0x4d, 0x01, 0xfb };         /* addq %r15, %r11 */
+    static const uint8_t call_r11 [] = { 0x41, 0xff, 0xd3 };         /* call *%r11 */
     static const uint8_t exit_stub [] = { 0x41, 0xff, 0xa7, 0x00, 0x00, 0x01, 0x00 }; /* jmp *0x10000(%r15) */
     memset (exit_page, 0xcc, PAGE);
-    memcpy (exit_page, exit_stub, sizeof exit_stub);
+    memcpy (exit_page, mask_r11, sizeof mask_r11);
+    memset (exit_page + sizeof mask_r11, 0x90, SFI_EXIT_OFF - SFI_ENTRY_OFF - sizeof mask_r11 - sizeof call_r11);
+    memcpy (exit_page + (SFI_EXIT_OFF - SFI_ENTRY_OFF) - sizeof call_r11, call_r11, sizeof call_r11);
+    memcpy (exit_page + (SFI_EXIT_OFF - SFI_ENTRY_OFF), exit_stub, sizeof exit_stub);
 
     if (protect (base, SFI_TABLE_OFF, PAGE, PROT_READ) < 0
         || protect (base, SFI_INFO_OFF & ~(PAGE - 1), PAGE, PROT_READ) < 0
-        || protect (base, SFI_EXIT_OFF, PAGE, PROT_READ | PROT_EXEC) < 0)
+        || protect (base, SFI_ENTRY_OFF, PAGE, PROT_READ | PROT_EXEC) < 0)
         return -1;
     return 0;
 }

@@ -44,7 +44,8 @@
 #include "elf.h"
 
 /* Region offsets beyond those in elf.h. */
-#define SFI_EXIT_OFF      0x12000ULL    /* the exit stub, alone in an R X page */
+#define SFI_ENTRY_OFF     0x12000ULL    /* the entry stub: masks r11, calls it; */
+#define SFI_EXIT_OFF      0x12020ULL    /* then the exit stub; the rest of that R X page is int3 */
 #define SFI_SCRATCH_SIZE  0x10000ULL    /* below the stack */
 
 typedef struct {

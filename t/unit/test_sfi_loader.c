@@ -267,7 +267,8 @@ static void test_faults (void)
     call_fails (m, "poke", SFI_IMAGE_OFF, SFI_EFAULT, "region offset 0x20000");      /* code */
     call_fails (m, "poke", SFI_TABLE_OFF + 8, SFI_EFAULT, "region offset 0x10008");  /* table */
     call_fails (m, "poke", SFI_INFO_OFF, SFI_EFAULT, "region offset 0x11800");       /* info */
-    call_fails (m, "poke", SFI_EXIT_OFF, SFI_EFAULT, "region offset 0x12000");       /* stub */
+    call_fails (m, "poke", SFI_ENTRY_OFF, SFI_EFAULT, "region offset 0x12000");      /* stubs */
+    call_fails (m, "poke", SFI_EXIT_OFF, SFI_EFAULT, "region offset 0x12020");
     call_fails (m, "poke", 0x21000, SFI_EFAULT, "region offset 0x21000");            /* rodata */
     call_fails (m, "poke", 0x80000000, SFI_EFAULT, "region offset 0x80000000");      /* between */
     call_fails (m, "trap", 0, SFI_ETRAP, "SIGILL at rip 0x2");
