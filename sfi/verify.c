@@ -65,7 +65,7 @@ static const ZydisISASet isa_sets [] = {
 #define SYSTEM "system instructions are not allowed"
 #define FPCTL "loading floating-point control state is not allowed"
 #define SEGLOAD "loading a segment register is not allowed"
-#define RET "ret is not allowed (returns are masked pop/jmp sequences)"
+#define RET "ret is allowed only as the plain near ret ending andl $-32,%eR; addq %r15,%rR; pushq %rR"
 static const struct { ZydisMnemonic m; const char *why; } mnemonics [] = {
     { ZYDIS_MNEMONIC_INT3, NULL }, { ZYDIS_MNEMONIC_UD2, NULL },
     { ZYDIS_MNEMONIC_RET, RET },
@@ -144,12 +144,12 @@ static void tables_build (void)
 /* What an instruction is to its neighbours and its position: all that the
    rules need besides its bytes.  Nothing here depends on where it is, so
    the facts of a safe instruction can be reused for the same bytes. */
-enum { K_OTHER, K_MASK, K_ADDBASE, K_ESP, K_JUMPREG, K_DIRECT };
+enum { K_OTHER, K_MASK, K_ADDBASE, K_ESP, K_JUMPREG, K_DIRECT, K_PUSHREG, K_RET };
 
 typedef struct {
     uint8_t len;                        /* 0: no facts */
     uint8_t kind;
-    uint16_t reg;                       /* K_MASK, K_ADDBASE, K_JUMPREG: the 64-bit register */
+    uint16_t reg;                       /* K_MASK, K_ADDBASE, K_JUMPREG, K_PUSHREG: the 64-bit register */
     bool rip;                           /* has a rip-relative memory operand */
     int64_t disp;                       /* its displacement, from the end of the instruction */
     int64_t rel;                        /* K_DIRECT: target minus the end of the instruction */
@@ -200,7 +200,17 @@ static bool is_branch (const ZydisDecodedInstruction *in)
 
 static bool is_stack_op (ZydisMnemonic m)
 {
-    return m == ZYDIS_MNEMONIC_PUSH || m == ZYDIS_MNEMONIC_POP || m == ZYDIS_MNEMONIC_CALL;
+    return m == ZYDIS_MNEMONIC_PUSH || m == ZYDIS_MNEMONIC_POP || m == ZYDIS_MNEMONIC_CALL
+        || m == ZYDIS_MNEMONIC_RET;
+}
+
+/* The plain near `ret` (c3, no immediate); where it may stand is a rule
+   about its bundle (K_RET). */
+static bool is_plain_ret (const ZydisDecodedInstruction *in)
+{
+    return in->mnemonic == ZYDIS_MNEMONIC_RET && in->meta.branch_type == ZYDIS_BRANCH_TYPE_NEAR
+        && in->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && in->opcode == 0xc3
+        && in->operand_count_visible == 0;
 }
 
 /* Encoding, prefixes and the allowlist. */
@@ -250,6 +260,8 @@ static const char *check_kind (const insn_t *x)
         return "32-bit address size is not allowed";
     if (a & ZYDIS_ATTRIB_IS_PRIVILEGED)
         return "privileged instructions are not allowed";
+    if (is_plain_ret (in))
+        return NULL;
     if (mnem_listed [in->mnemonic])
         return mnem_why [in->mnemonic];
     if (cat_why [in->meta.category])
@@ -319,6 +331,10 @@ static const char *check_branch (const insn_t *x, facts_t *f)
         return NULL;
     if (in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || op->type == ZYDIS_OPERAND_TYPE_POINTER)
         return "far branches are not allowed";
+    if (in->mnemonic == ZYDIS_MNEMONIC_RET) {
+        f->kind = K_RET;                /* only a plain ret gets past check_kind */
+        return NULL;
+    }
     if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op->imm.is_relative) {
         f->kind = K_DIRECT;
         f->rel = op->imm.value.s;
@@ -345,6 +361,14 @@ static const char *check_memory (const insn_t *x, facts_t *f)
     const ZydisDecodedInstruction *in = &x->in;
     if (in->mnemonic == ZYDIS_MNEMONIC_LEA || in->mnemonic == ZYDIS_MNEMONIC_NOP)
         return NULL;
+    /* bt, bts, btr and btc on memory with the bit offset in a register
+       address the bit string, not the operand: the byte at the operand's
+       address + offset / 8 (signed: up to 2^60 bytes either way).  An
+       immediate offset stays inside the operand. */
+    ZydisMnemonic mn = in->mnemonic;
+    if ((mn == ZYDIS_MNEMONIC_BT || mn == ZYDIS_MNEMONIC_BTS || mn == ZYDIS_MNEMONIC_BTR || mn == ZYDIS_MNEMONIC_BTC)
+     && x->op [0].type == ZYDIS_OPERAND_TYPE_MEMORY && x->op [1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+        return "bt/bts/btr/btc on memory with the bit offset in a register (it reaches beyond the operand)";
     for (int i = 0; i < in->operand_count; i++) {
         const ZydisDecodedOperand *op = &x->op [i];
         if (op->type != ZYDIS_OPERAND_TYPE_MEMORY)
@@ -386,6 +410,10 @@ static const char *check_insn (const insn_t *x, facts_t *f)
         why = check_branch (x, f);
     if (!why)
         why = check_memory (x, f);
+    if (!why && f->kind == K_OTHER && x->in.mnemonic == ZYDIS_MNEMONIC_PUSH
+     && x->op [0].type == ZYDIS_OPERAND_TYPE_REGISTER
+     && ZydisRegisterGetClass (x->op [0].reg.value) == ZYDIS_REGCLASS_GPR64)
+        *f = (facts_t) { .kind = K_PUSHREG, .reg = (uint16_t) x->op [0].reg.value };
     f->len = x->in.length;
     return why;
 }
@@ -485,9 +513,9 @@ static int verify (ctx_t *c, sfi_verdict_t *v)
     if (c->vaddr % SFI_BUNDLE || c->len % SFI_BUNDLE)
         return report (c, 0, "code address and length must be multiples of 32", v);
     for (size_t b = 0; b < c->len; b += SFI_BUNDLE) {
-        /* the two instructions before this one in the bundle */
-        facts_t p1 = { .kind = K_OTHER }, p2 = p1;
-        size_t p1_off = 0;
+        /* the three instructions before this one in the bundle */
+        facts_t p1 = { .kind = K_OTHER }, p2 = p1, p3 = p1;
+        size_t p1_off = 0, p2_off = 0;
         size_t esp_at = SIZE_MAX;       /* a 32-bit esp write waiting for its add */
         for (size_t off = b; off < b + SFI_BUNDLE; ) {
             const char *why;
@@ -523,6 +551,16 @@ static int verify (ctx_t *c, sfi_verdict_t *v)
                     bit_set (c->inner, p1_off);
                     bit_set (c->inner, off);
                     break;
+                case K_RET:
+                    /* [rsp] is base + a bundle start: pushed just before,
+                       and nothing can run in between */
+                    if (p1.kind != K_PUSHREG || p2.kind != K_ADDBASE || p3.kind != K_MASK
+                     || p1.reg != p2.reg || p2.reg != p3.reg)
+                        return report (c, off, "ret not preceded in its bundle by andl $-32,%eR; addq %r15,%rR; pushq %rR", v);
+                    bit_set (c->inner, p2_off);
+                    bit_set (c->inner, p1_off);
+                    bit_set (c->inner, off);
+                    break;
                 case K_DIRECT:
                     if (c->nbr == c->brcap) {
                         size_t cap = c->brcap ? 2 * c->brcap : 1024;
@@ -537,7 +575,9 @@ static int verify (ctx_t *c, sfi_verdict_t *v)
                 default:
                     break;
             }
+            p3 = p2;
             p2 = p1;
+            p2_off = p1_off;
             p1 = f;
             p1_off = off;
             off += f.len;

@@ -69,6 +69,10 @@ static void test_safe (void)
     SAFE ("41 83 e3 e0 4d 01 fb 41 ff d3");             /* ... call *%r11 */
     /* the return: popq %r11; addl $31,%r11d; andl $-32,%r11d; addq %r15,%r11; jmp *%r11 */
     SAFE ("41 5b 41 83 c3 1f 41 83 e3 e0 4d 01 fb 41 ff e3");
+    /* the return: popq %r11; andl $-32,%r11d; addq %r15,%r11; pushq %r11; ret */
+    SAFE ("41 5b 41 83 e3 e0 4d 01 fb 41 53 c3");
+    SAFE ("83 e0 e0 4c 01 f8 50 c3");                   /* ... through rax */
+    SAFE ("eb 00 41 83 e3 e0 4d 01 fb 41 53 c3");       /* a direct jump to its andl */
     SAFE ("83 ec 10 4c 01 fc");                         /* subl $16,%esp; addq %r15,%rsp */
     SAFE ("89 ec 4c 01 fc 5d");                         /* movl %ebp,%esp; addq %r15,%rsp; popq %rbp */
     SAFE ("8d 65 f8 4c 01 fc");                         /* leal -8(%rbp),%esp; addq %r15,%rsp */
@@ -156,6 +160,13 @@ static void test_memory (void)
     UNSAFE ("48 a5", 0, "string instructions");                      /* movsq */
     UNSAFE ("d7", 0, "xlat");
     UNSAFE ("66 0f f7 c1", 0, "implicit memory operands");           /* maskmovdqu */
+    /* bt* with a register bit offset: the operand's address + offset / 8 */
+    UNSAFE ("49 0f ab 07", 0, "bit offset in a register");           /* btsq %rax,(%r15) */
+    UNSAFE ("43 0f a3 04 37", 0, "bit offset in a register");        /* btl %eax,(%r15,%r14,1) */
+    UNSAFE ("48 0f bb 04 24", 0, "bit offset in a register");        /* btcq %rax,(%rsp) */
+    UNSAFE ("66 41 0f b3 47 08", 0, "bit offset in a register");     /* btrw %ax,8(%r15) */
+    SAFE ("41 0f ba 2f 05 48 0f ab c1 49 0f a3 c6");                /* btsl $5,(%r15); btsq %rax,%rcx; btq %rax,%r14 */
+    SAFE ("48 0f ba 24 24 3f");                                      /* btq $63,(%rsp) */
 }
 
 static void test_control (void)
@@ -166,7 +177,23 @@ static void test_control (void)
     UNSAFE ("eb 03 83 e0 e0 4c 01 f8 ff e0", 0, "inside a sandboxing sequence");   /* to the addq */
     UNSAFE ("eb 06 83 e0 e0 4c 01 f8 ff e0", 0, "inside a sandboxing sequence");   /* to the jmp */
     UNSAFE ("eb 02 89 ec 4c 01 fc", 0, "inside a sandboxing sequence");            /* to the rsp add */
-    UNSAFE ("e8 00 00 00 00 | c3", 32, "ret is not allowed");
+    UNSAFE ("e8 00 00 00 00 | c3", 32, "ret not preceded in its bundle");
+    /* ret: only the plain one, only at the end of its sequence, in one bundle */
+    UNSAFE ("c3", 0, "ret not preceded in its bundle");
+    UNSAFE ("41 53 c3", 2, "ret not preceded in its bundle");        /* push of an unmasked r11 */
+    UNSAFE ("4d 01 fb 41 53 c3", 5, "ret not preceded in its bundle"); /* rebased, not masked */
+    UNSAFE ("41 83 e3 e0 4d 01 fb 50 c3", 8, "ret not preceded in its bundle"); /* pushes rax, masked r11 */
+    UNSAFE ("83 e0 e0 4d 01 fb 41 53 c3", 8, "ret not preceded in its bundle"); /* masks eax, pushes r11 */
+    UNSAFE ("41 83 e3 e0 4d 01 fb 90 41 53 c3", 10, "ret not preceded in its bundle"); /* not adjacent */
+    UNSAFE ("41 83 e3 e0 4d 01 fb 41 53 90 c3", 10, "ret not preceded in its bundle");
+    UNSAFE ("90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 41 83 e3 e0 4d 01 fb 41 53 c3",
+            34, "ret not preceded in its bundle");                   /* push and ret in the next bundle */
+    UNSAFE ("eb 07 41 83 e3 e0 4d 01 fb 41 53 c3", 0, "inside a sandboxing sequence");  /* to the push */
+    UNSAFE ("eb 09 41 83 e3 e0 4d 01 fb 41 53 c3", 0, "inside a sandboxing sequence");  /* to the ret */
+    UNSAFE ("eb 04 41 83 e3 e0 4d 01 fb 41 53 c3", 0, "inside a sandboxing sequence");  /* to the addq */
+    UNSAFE ("41 83 e3 e0 4d 01 fb 41 53 c2 08 00", 9, "ret is allowed only");  /* ret $8 */
+    UNSAFE ("41 83 e3 e0 4d 01 fb 41 53 cb", 9, "ret is allowed only");  /* lret */
+    UNSAFE ("41 83 e3 e0 4d 01 fb 41 53 66 c3", 9, "prefixes on branches");  /* retw */
     /* indirect branches */
     UNSAFE ("ff e0", 0, "not preceded in its bundle");               /* jmp *%rax */
     UNSAFE ("83 e0 f0 4c 01 f8 ff e0", 6, "not preceded in its bundle");   /* andl $-16 */

@@ -1,5 +1,5 @@
-# rule: ret is not allowed
-# ret jumps to an unmasked address from the stack.
+# rule: ret not preceded in its bundle
+# a bare ret jumps to an unmasked address from the stack.
 	.bundle_align_mode 5
 	.text
 	.globl	f
