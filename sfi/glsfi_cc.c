@@ -5,8 +5,9 @@
 
     Each .c goes through gcc -S with the flags of sfi/SCHEME.md, each .S
     through the preprocessor; the assembly goes through the rewriter
-    (sfi/rewrite.c), then `as`; the objects, with the runtime library, are
-    linked by `ld` with the module linker script.  See glsfi-cc(1). */
+    (sfi/rewrite.c), then clang's assembler; the objects, with the
+    runtime library, are linked by `ld` with the module linker script.
+    See glsfi-cc(1). */
 #include "rewrite.h"
 
 #include <Zydis/Zydis.h>
@@ -75,6 +76,30 @@ args_add (args_t *a, const char *s)
     a->v[a->n] = NULL;
 }
 
+/* Everything main allocates stays reachable from here and is freed at
+   exit, on every path (the sanitizer build checks for leaks). */
+static args_t owned, inputs, cflags, lflags, objs;
+
+static void *
+own (void *p)
+{
+    args_add (&owned, p);
+    return p;
+}
+
+static void
+release (void)
+{
+    for (size_t i = 0; i < owned.n; i++)
+        free ((void *) owned.v[i]);
+    free (owned.v);
+    free (inputs.v);
+    free (cflags.v);
+    free (lflags.v);
+    free (objs.v);
+    owned = inputs = cflags = lflags = objs = (args_t) { 0 };
+}
+
 static char tmpdir[PATH_MAX];
 static char *made[4096];            /* files made in tmpdir */
 static volatile sig_atomic_t nmade;
@@ -116,7 +141,7 @@ xstrdup (const char *s)
     char *d = strdup (s);
     if (!d)
         die ("out of memory");
-    return d;
+    return own (d);
 }
 
 static char *
@@ -128,7 +153,7 @@ xprintf (const char *fmt, ...)
     if (vasprintf (&s, fmt, ap) < 0)
         die ("out of memory");
     va_end (ap);
-    return s;
+    return own (s);
 }
 
 /* A new file name in the private temporary directory. */
@@ -421,7 +446,7 @@ main (int argc, char **argv)
     enum { LINK, OBJ, ASM } mode = LINK;
     const char *out = NULL, *home = getenv ("GLSFI_HOME");
     int no_sandbox = 0;
-    args_t inputs = { 0 }, cflags = { 0 }, lflags = { 0 };
+    atexit (release);       /* runs after cleanup, registered later */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -498,6 +523,9 @@ main (int argc, char **argv)
     const char *gcc = getenv ("GLSFI_GCC");
     if (!gcc || !*gcc)
         gcc = "gcc";
+    const char *clang = getenv ("GLSFI_CLANG");
+    if (!clang || !*clang)
+        clang = "clang";
 
     const char *t = getenv ("TMPDIR");
     snprintf (tmpdir, sizeof tmpdir, "%s/glsfi-cc.XXXXXX", t && *t ? t : "/tmp");
@@ -510,7 +538,6 @@ main (int argc, char **argv)
     signal (SIGTERM, on_signal);
     signal (SIGHUP, on_signal);
 
-    args_t objs = { 0 };
     for (size_t i = 0; i < inputs.n; i++) {
         const char *src = inputs.v[i];
         const char *ext = extension (src);
@@ -562,7 +589,10 @@ main (int argc, char **argv)
             continue;
         char *obj = mode == OBJ ? (out ? xstrdup (out) : output_name (src, ".o"))
                                 : temp_file (stem, ".o");
-        const char *as_cmd[] = { "as", "--64", "-o", obj, rewritten, NULL };
+        /* clang's assembler: gas has no `.bundle_lock align_to_end`,
+           which puts every call at the end of its bundle (SCHEME.md) */
+        const char *as_cmd[] = { clang, "-c", "-x", "assembler", "--target=x86_64-linux-gnu",
+                                 "-o", obj, rewritten, NULL };
         run ("as", src, as_cmd);
         size_t nops = widen_nops (obj);
         if (verbose)
@@ -592,5 +622,6 @@ main (int argc, char **argv)
         args_add (&cmd, lflags.v[k]);
     args_add (&cmd, runtime);
     run ("ld", out ? out : "a.out", cmd.v);
+    free (cmd.v);
     return 0;
 }

@@ -92,6 +92,13 @@ struct sfi_module {
     int           nareas;
     sfi_module_t *wd_next, *wd_prev;    /* modules with a budget */
     char          fault [FAULT_MAX];
+    /* The thread the module belongs to: the first that called it.  One
+       thread is not just tidiness: the sandboxed return pushes a masked
+       address and rets, and module code on a second thread could rewrite
+       that stack slot in between.  So other threads are refused, not
+       trusted; and since the owner never changes, a call costs a plain
+       load and compare, not a locked instruction each time. */
+    _Atomic (struct sfi_thread *) owner;
 };
 
 _Static_assert (offsetof (struct sfi_thread, host_rsp) == 0, "gate.S T_HOST_RSP");
@@ -845,6 +852,14 @@ int sfi_module_call (sfi_module_t *self, int64_t fn_off, const uint64_t *args, i
         snprintf (self->fault, sizeof self->fault, "module stack pointer 0x%llx is not in writable memory",
                   (unsigned long long) (sp - self->base));
         return SFI_EFAULT;
+    }
+    if (__builtin_expect (atomic_load_explicit (&self->owner, memory_order_acquire) != t, 0)) {
+        struct sfi_thread *none = NULL;
+        if (!atomic_compare_exchange_strong_explicit (&self->owner, &none, t,
+                                                      memory_order_acq_rel, memory_order_acquire)) {
+            snprintf (self->fault, sizeof self->fault, "the module belongs to another thread");
+            return SFI_EARG;
+        }
     }
     sfi_module_t *outer = t->cur;
     t->cur = self;

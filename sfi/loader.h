@@ -30,7 +30,10 @@
     A host function may call into modules again (the same one too: the
     nested call runs below the caller's frames on the module's stack).
 
-    A module is used by one thread at a time.  Different modules may run
+    A module belongs to the first thread that calls it: a call from any
+    other thread is refused (SFI_EARG, "the module belongs to another
+    thread"), since module code running on two threads at once could
+    defeat the sandboxed return.  Different modules may run
     in different threads at once.  The time budget is measured per
     outermost call: nested calls spend their caller's.  Host functions
     must return (no longjmp out of a host call).  After fork, budgets are

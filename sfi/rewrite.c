@@ -12,11 +12,16 @@
                              leal D(B,I,S),%r14d; (%r15,%r14,1)    (other D)
       write to %rsp          .bundle_lock; OPl ..., %esp; addq %r15,%rsp; .bundle_unlock
       leave                  the same with movl %ebp,%esp, then popq %rbp
-      ret                    popq %r11; addl $31,%r11d; masked jmp *%r11
-      jmp/call *%R           .bundle_lock; andl $-32,%eR; addq %r15,%R; jmp/call *%R
+      ret                    popq %r11; .bundle_lock; andl $-32,%r11d;
+                             addq %r15,%r11; pushq %r11; ret; .bundle_unlock
+      jmp *%R                .bundle_lock; andl $-32,%eR; addq %r15,%R; jmp *%R
+      call *%R               the same, locked with align_to_end
       jmp/call *MEM          movq MEM,%r11 (sandboxed), then as above with %r11
-      call X                 call X; .p2align 5   (returns land on the next bundle)
-      call __glsfi_host_K    call *(0x10000+8*K)(%r15)
+      call X                 .bundle_lock align_to_end; call X; .bundle_unlock
+                             (the call ends a bundle: returns land on a bundle start)
+      call __glsfi_host_K    call *(0x10000+8*K)(%r15); .p2align 5
+      %ah..%bh next to MEM   xchgb %Xh,%Xl around the same insn on %Xl
+      .p2align N (code)      N capped at 5 (the bundle size)
 
     r14 reuse: while r14 holds low32(B + I*S) for registers B and I, an
     access D(B,I,S) with a small D needs no new setup.  That knowledge is
@@ -820,6 +825,18 @@ directive (rw_t *rw, const stmt_t *s)
             return -1;
         rw->nfuncs++;
     }
+    else if (rw->exec && (strcmp (name, ".p2align") == 0 || strcmp (name, ".balign") == 0
+                          || strcmp (name, ".align") == 0)) {
+        /* clang pads past the bundle size with nops that cross bundles:
+           code is aligned to 32 at most (bundles and function entries) */
+        char *end;
+        long a = strtol (args, &end, 0);
+        int p2 = name[1] == 'p';
+        if (end != args && (p2 ? a > 5 : a > 32)) {
+            buf_printf (&rw->out, "\t%s %d%s\n", name, p2 ? 5 : 32, end);
+            return 0;
+        }
+    }
     else if (rw->exec) {
         for (int i = 0; data_directives[i]; i++)
             if (strcmp (name, data_directives[i]) == 0
@@ -965,26 +982,34 @@ sandbox (rw_t *rw, const mem_t *m, char *op)
     rw->stats.sandboxed++;
 }
 
-/* The indirect-branch sequence through general register r. */
+/* The indirect-branch sequence through general register r.  A call ends
+   its bundle (align_to_end pads before it), so that its return address is
+   the next bundle's start, which the return sequence's mask keeps. */
 static void
 masked (rw_t *rw, int r, const char *branch)
 {
     buf_printf (&rw->out,
-                "\t.bundle_lock\n"
+                "\t.bundle_lock%s\n"
                 "\tandl\t$-32, %%%s\n"
                 "\taddq\t%%r15, %%%s\n"
                 "\t%s\t*%%%s\n"
                 "\t.bundle_unlock\n",
+                strcmp (branch, "call") == 0 ? " align_to_end" : "",
                 gpr[1][r], gpr[0][r], branch, gpr[0][r]);
     rw->stats.branches++;
 }
 
+/* The return: the address popped is masked to its bundle and rebased,
+   pushed back and returned to with `ret`, so that the return stack
+   buffer predicts it (a masked `jmp *%r11` is predicted from the branch
+   history only).  One locked bundle: nothing can jump between the push
+   and the ret. */
 static void
 emit_return (rw_t *rw)
 {
-    buf_add (&rw->out, "\tpopq\t%r11\n\taddl\t$31, %r11d\n", 28);
-    masked (rw, R11, "jmp");
-    rw->stats.branches--;
+    static const char seq[] = "\tpopq\t%r11\n\t.bundle_lock\n\tandl\t$-32, %r11d\n"
+        "\taddq\t%r15, %r11\n\tpushq\t%r11\n\tret\n\t.bundle_unlock\n";
+    buf_add (&rw->out, seq, sizeof seq - 1);
     rw->stats.returns++;
 }
 
@@ -1031,12 +1056,16 @@ direct (rw_t *rw, const stmt_t *s, const char *target, int call)
         return fail (rw, s, "host calls are __glsfi_host_1 .. __glsfi_host_%d",
                      HOST_SLOTS - 1);
     if (k == 0) {
-        buf_printf (&rw->out, "\t%s\t%s\n", call ? "call" : "jmp", sym);
+        if (call)
+            buf_printf (&rw->out, "\t.bundle_lock align_to_end\n\tcall\t%s\n\t.bundle_unlock\n", sym);
+        else
+            buf_printf (&rw->out, "\tjmp\t%s\n", sym);
         return 0;
     }
     rw->stats.host_calls++;
     if (call) {
-        buf_printf (&rw->out, "\tcall\t*0x%lx(%%r15)\n", HOST_TABLE + 8L * k);
+        /* the gate returns to the next bundle start */
+        buf_printf (&rw->out, "\tcall\t*0x%lx(%%r15)\n\t.p2align 5\n", HOST_TABLE + 8L * k);
         return 0;
     }
     /* a tail call: call with the stack aligned as for a call, then return */
@@ -1088,8 +1117,6 @@ branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
             }
         }
     }
-    if (call)
-        buf_add (&rw->out, "\t.p2align 5\n", 12);
     rw->held = 0;
     return 0;
 }
@@ -1193,14 +1220,32 @@ instruction (rw_t *rw, size_t idx)
             m = t;
         }
     }
+    int high = -1;          /* %ah..%bh swapped into %al..%bl around the insn */
     if (mi >= 0 && c->kind != K_NOACCESS) {
         if (m.seg)
             return fail (rw, s, "segment overrides cannot be sandboxed");
         if (strncmp (m.index, "xmm", 3) == 0 || strncmp (m.index, "ymm", 3) == 0)
             return fail (rw, s, "gathers and scatters cannot be sandboxed");
-        if (!mem_allowed (&m))
+        if (!mem_allowed (&m)) {
+            /* (%r15,%r14,1) needs a REX prefix, which %ah..%bh cannot
+               have: the instruction works on %al..%bl instead, between two
+               `xchgb %Xh, %Xl` (no flags written, r14 computed before) */
+            for (int i = 0; i < in.nops; i++) {
+                static const char *const hn[4] = { "%ah", "%ch", "%dh", "%bh" };
+                for (int r = 0; r < 4; r++)
+                    if (strcmp (in.op[i], hn[r]) == 0) {
+                        for (int k = 0; k < in.nops; k++)
+                            if (k != i && strchr (in.op[k], '%') && mi != k)
+                                return fail (rw, s, "high byte register next to a memory operand");
+                        high = r;
+                        snprintf (in.op[i], OPLEN, "%%%s", gpr[3][r]);
+                    }
+            }
             sandbox (rw, &m, in.op[mi]);
+        }
     }
+    if (high >= 0)
+        buf_printf (&rw->out, "\txchgb\t%%%ch, %%%s\n", "acdb"[high], gpr[3][high]);
     if (mi >= 0 && c->kind == K_NOACCESS && m.seg)
         return fail (rw, s, "segment overrides cannot be used");
 
@@ -1238,6 +1283,8 @@ instruction (rw_t *rw, size_t idx)
     }
     else
         emit_insn (rw, &in);
+    if (high >= 0)
+        buf_printf (&rw->out, "\txchgb\t%%%ch, %%%s\n", "acdb"[high], gpr[3][high]);
     if (w & rw->deps)
         rw->held = 0;
     return 0;

@@ -1,7 +1,7 @@
 /*  builtins.c -- the libgcc functions gcc may call from module code.
 
     libgcc.a is not linked: its code was not compiled for the sandbox (it
-    returns with `ret`), so the verifier would refuse it.  These are the
+    returns with a bare `ret`), so the verifier would refuse it.  These are the
     ones plain C reaches on x86-64: 128-bit division, popcount and parity
     without -mpopcnt, and __builtin_powi.  A call to any other libgcc
     function is a link error naming it. */

@@ -46,10 +46,15 @@ glsfi_write (int fd, const void *buf, size_t len)
 }
 
 /* The heap (struct sfi_info), first come first served. */
-void *malloc (size_t size);
-void *calloc (size_t n, size_t size);
-void *realloc (void *p, size_t size);
+/* -ffreestanding makes gcc forget what malloc is: the attributes tell it
+   that a new block aliases nothing (which loop vectorization needs). */
 void free (void *p);
+__attribute__ ((malloc, malloc (free, 1), alloc_size (1), warn_unused_result))
+void *malloc (size_t size);
+__attribute__ ((malloc, malloc (free, 1), alloc_size (1, 2), warn_unused_result))
+void *calloc (size_t n, size_t size);
+__attribute__ ((alloc_size (2), warn_unused_result))
+void *realloc (void *p, size_t size);
 
 void *memcpy (void *restrict dst, const void *restrict src, size_t n);
 void *memmove (void *dst, const void *src, size_t n);

@@ -36,13 +36,55 @@ copy_small (unsigned char *d, const unsigned char *s, size_t n)
     }
 }
 
-/* n >= 16, copying upwards; safe for d <= s when they overlap. */
+/* 16 <= n <= 128: everything is loaded before anything is stored, with
+   overlapping first and last pieces, no loop. */
+static inline void
+copy_mid (unsigned char *d, const unsigned char *s, size_t n)
+{
+    if (n <= 32) {
+        v16 a = LOAD16 (s), b = LOAD16 (s + n - 16);
+        STORE16 (d, a);
+        STORE16 (d + n - 16, b);
+    }
+    else if (n <= 64) {
+        v16 a = LOAD16 (s), b = LOAD16 (s + 16);
+        v16 c = LOAD16 (s + n - 32), e = LOAD16 (s + n - 16);
+        STORE16 (d, a);
+        STORE16 (d + 16, b);
+        STORE16 (d + n - 32, c);
+        STORE16 (d + n - 16, e);
+    }
+    else {
+        v16 a = LOAD16 (s), b = LOAD16 (s + 16), c = LOAD16 (s + 32), e = LOAD16 (s + 48);
+        v16 f = LOAD16 (s + n - 64), g = LOAD16 (s + n - 48);
+        v16 h = LOAD16 (s + n - 32), i = LOAD16 (s + n - 16);
+        STORE16 (d, a);
+        STORE16 (d + 16, b);
+        STORE16 (d + 32, c);
+        STORE16 (d + 48, e);
+        STORE16 (d + n - 64, f);
+        STORE16 (d + n - 48, g);
+        STORE16 (d + n - 32, h);
+        STORE16 (d + n - 16, i);
+    }
+}
+
+/* n > 128, copying upwards; safe for d <= s when they overlap: the last
+   64 bytes are loaded first and stored last. */
 static inline void
 copy_up (unsigned char *d, const unsigned char *s, size_t n)
 {
-    v16 last = LOAD16 (s + n - 16);
-    unsigned char *dend = d + n - 16;
-    while (n >= 64) {
+    v16 l0 = LOAD16 (s + n - 64), l1 = LOAD16 (s + n - 48);
+    v16 l2 = LOAD16 (s + n - 32), l3 = LOAD16 (s + n - 16);
+    v16 head = LOAD16 (s);
+    unsigned char *dend = d + n, *d0 = d;
+    /* aligned stores from the first 16-byte boundary after d on; the
+       head is stored last (it may overlap the source) */
+    size_t skew = 16 - ((uintptr_t) d & 15);
+    s += skew;
+    d += skew;
+    n -= skew;
+    while (n > 64) {
         v16 a = LOAD16 (s), b = LOAD16 (s + 16), c = LOAD16 (s + 32), e = LOAD16 (s + 48);
         STORE16 (d, a);
         STORE16 (d + 16, b);
@@ -52,24 +94,28 @@ copy_up (unsigned char *d, const unsigned char *s, size_t n)
         d += 64;
         n -= 64;
     }
-    while (n > 16) {
-        STORE16 (d, LOAD16 (s));
-        s += 16;
-        d += 16;
-        n -= 16;
-    }
-    STORE16 (dend, last);
+    STORE16 (dend - 64, l0);
+    STORE16 (dend - 48, l1);
+    STORE16 (dend - 32, l2);
+    STORE16 (dend - 16, l3);
+    STORE16 (d0, head);
 }
 
-/* n >= 16, copying downwards; safe for d >= s. */
+/* n > 128, copying downwards; safe for d >= s: the first 64 bytes are
+   loaded first and stored last. */
 static inline void
 copy_down (unsigned char *d, const unsigned char *s, size_t n)
 {
-    v16 first = LOAD16 (s);
-    unsigned char *d0 = d;
+    v16 f0 = LOAD16 (s), f1 = LOAD16 (s + 16), f2 = LOAD16 (s + 32), f3 = LOAD16 (s + 48);
+    v16 tail = LOAD16 (s + n - 16);
+    unsigned char *d0 = d, *dend = d + n;
+    /* aligned stores from the last 16-byte boundary before d + n down;
+       the tail is stored last */
+    size_t skew = ((uintptr_t) dend & 15) ? ((uintptr_t) dend & 15) : 16;
+    n -= skew;
     s += n;
     d += n;
-    while (n >= 64) {
+    while (n > 64) {
         v16 a = LOAD16 (s - 16), b = LOAD16 (s - 32), c = LOAD16 (s - 48), e = LOAD16 (s - 64);
         STORE16 (d - 16, a);
         STORE16 (d - 32, b);
@@ -79,13 +125,11 @@ copy_down (unsigned char *d, const unsigned char *s, size_t n)
         d -= 64;
         n -= 64;
     }
-    while (n > 16) {
-        STORE16 (d - 16, LOAD16 (s - 16));
-        s -= 16;
-        d -= 16;
-        n -= 16;
-    }
-    STORE16 (d0, first);
+    STORE16 (d0, f0);
+    STORE16 (d0 + 16, f1);
+    STORE16 (d0 + 32, f2);
+    STORE16 (d0 + 48, f3);
+    STORE16 (dend - 16, tail);
 }
 
 void *
@@ -93,6 +137,8 @@ memcpy (void *restrict dst, const void *restrict src, size_t n)
 {
     if (n < 16)
         copy_small (dst, src, n);
+    else if (n <= 128)
+        copy_mid (dst, src, n);
     else
         copy_up (dst, src, n);
     return dst;
@@ -105,6 +151,8 @@ memmove (void *dst, const void *src, size_t n)
     const unsigned char *s = src;
     if (n < 16)
         copy_small (d, s, n);
+    else if (n <= 128)
+        copy_mid (d, s, n);
     else if ((uintptr_t) d - (uintptr_t) s >= n)
         copy_up (d, s, n);          /* d below s, or no overlap */
     else
@@ -120,8 +168,19 @@ memset (void *dst, int c, size_t n)
     if (n >= 16) {
         v16 v = { (long long) w, (long long) w };
         unsigned char *end = d + n;
-        STORE16 (end - 16, v);
-        while (n >= 64) {
+        if (n <= 32) {
+            STORE16 (d, v);
+            STORE16 (end - 16, v);
+            return dst;
+        }
+        if (n <= 64) {
+            STORE16 (d, v);
+            STORE16 (d + 16, v);
+            STORE16 (end - 32, v);
+            STORE16 (end - 16, v);
+            return dst;
+        }
+        while (n > 64) {
             STORE16 (d, v);
             STORE16 (d + 16, v);
             STORE16 (d + 32, v);
@@ -129,11 +188,10 @@ memset (void *dst, int c, size_t n)
             d += 64;
             n -= 64;
         }
-        while (n > 16) {
-            STORE16 (d, v);
-            d += 16;
-            n -= 16;
-        }
+        STORE16 (end - 64, v);
+        STORE16 (end - 48, v);
+        STORE16 (end - 32, v);
+        STORE16 (end - 16, v);
     }
     else if (n >= 8) {
         *(u64 *) d = w;

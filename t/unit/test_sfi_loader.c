@@ -411,7 +411,15 @@ static void test_threads (void)
     pthread_join (th, &rc);
     CHECK_EQ ((intptr_t) rc, SFI_ETIME);
     CHECK_EQ (call_ok (b, "counter", 0, 0), 100001);
-    CHECK_EQ (call_ok (a, "counter", 0, 0), 1);
+    /* a belongs to the thread that called it first, even once it is gone;
+       b to this one, so another thread is refused */
+    uint64_t r = 0;
+    CHECK_EQ (call (a, "counter", 0, 0, &r), SFI_EARG);
+    CHECK (strstr (sfi_module_fault (a), "belongs to another thread") != NULL);
+    CHECK_EQ (pthread_create (&th, NULL, thread_spin, b), 0);
+    pthread_join (th, &rc);
+    CHECK_EQ ((intptr_t) rc, SFI_EARG);
+    CHECK_EQ (call_ok (b, "counter", 0, 0), 100002);
     sfi_module_destroy (&a);
     sfi_module_destroy (&b);
 }

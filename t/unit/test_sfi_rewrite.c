@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define HEAD "\t.bundle_align_mode 5\n"
+/* a call ends its bundle: its return address is the next bundle start */
+#define CALL(f) "\t.bundle_lock align_to_end\n\tcall\t" f "\n\t.bundle_unlock\n"
 
 /* `in` must become HEAD `want`. */
 static void
@@ -105,6 +107,13 @@ test_memory (void)
     SAME ("\tpushq\t8(%rdi)\n\tpopq\t(%rax)\n",
           "\tmovl\t%edi, %r14d\n\tpushq\t8(%r15,%r14,1)\n"
           "\tmovl\t%eax, %r14d\n\tpopq\t(%r15,%r14,1)\n");
+    /* %ah..%bh cannot be encoded next to (%r15,%r14,1) (REX): the
+       instruction works on %al..%bl, swapped in and out */
+    SAME ("\tmovb\t%ch, (%rax)\n",
+          "\tmovl\t%eax, %r14d\n\txchgb\t%ch, %cl\n\tmovb\t%cl, (%r15,%r14,1)\n\txchgb\t%ch, %cl\n");
+    SAME ("\taddb\t2(%rcx), %ah\n",
+          "\tmovl\t%ecx, %r14d\n\txchgb\t%ah, %al\n\taddb\t2(%r15,%r14,1), %al\n\txchgb\t%ah, %al\n");
+    SAME ("\tmovb\t%dh, 8(%rsp)\n", "\tmovb\t%dh, 8(%rsp)\n");
     /* comments go */
     SAME ("\tmovl\t(%rcx), %eax # load\n#APP\n",
           "\tmovl\t%ecx, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
@@ -177,7 +186,7 @@ test_reuse (void)
           "\tmovl\t%edi, %r14d\n\tmovl\t4(%r15,%r14,1), %eax\n");
     /* a call: the callee changes r14 */
     SAME ("\tmovl\t(%rbx), %eax\n\tcall\tf\n\tmovl\t4(%rbx), %eax\n",
-          "\tmovl\t%ebx, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n\tcall\tf\n\t.p2align 5\n"
+          "\tmovl\t%ebx, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n" CALL ("f")
           "\tmovl\t%ebx, %r14d\n\tmovl\t4(%r15,%r14,1), %eax\n");
     /* a section switch */
     SAME ("\tmovl\t(%rbx), %eax\n\t.section\t.text.unlikely\n\tmovl\t4(%rbx), %eax\n",
@@ -211,8 +220,8 @@ test_rsp (void)
     REFUSED ("\tmovw\t%ax, %sp\n", "%rsp cannot be sandboxed");
 }
 
-#define RETURN "\tpopq\t%r11\n\taddl\t$31, %r11d\n\t.bundle_lock\n\tandl\t$-32, %r11d\n" \
-               "\taddq\t%r15, %r11\n\tjmp\t*%r11\n\t.bundle_unlock\n"
+#define RETURN "\tpopq\t%r11\n\t.bundle_lock\n\tandl\t$-32, %r11d\n" \
+               "\taddq\t%r15, %r11\n\tpushq\t%r11\n\tret\n\t.bundle_unlock\n"
 
 /* Returns, calls, indirect branches, host calls. */
 static void
@@ -222,28 +231,28 @@ test_control (void)
     SAME ("\trep ret\n", RETURN);
     SAME ("\tretq\n", RETURN);
     REFUSED ("\tret\t$8\n", "ret with an operand");
-    SAME ("\tcall\tf\n", "\tcall\tf\n\t.p2align 5\n");
-    SAME ("\tcall\tf@PLT\n", "\tcall\tf\n\t.p2align 5\n");
-    SAME ("\tcall\t*ext@GOTPCREL(%rip)\n", "\tcall\text\n\t.p2align 5\n");
+    SAME ("\tcall\tf\n", CALL ("f"));
+    SAME ("\tcall\tf@PLT\n", CALL ("f"));
+    SAME ("\tcall\t*ext@GOTPCREL(%rip)\n", CALL ("ext"));
     SAME ("\tjmp\t*ext@GOTPCREL(%rip)\n", "\tjmp\text\n");
     SAME ("\tjmp\t.L3\n\tjne\t.L4\n", "\tjmp\t.L3\n\tjne\t.L4\n");
     SAME ("\tcall\t*%rax\n",
-          "\t.bundle_lock\n\tandl\t$-32, %eax\n\taddq\t%r15, %rax\n\tcall\t*%rax\n"
-          "\t.bundle_unlock\n\t.p2align 5\n");
+          "\t.bundle_lock align_to_end\n\tandl\t$-32, %eax\n\taddq\t%r15, %rax\n\tcall\t*%rax\n"
+          "\t.bundle_unlock\n");
     SAME ("\tjmp\t*%r9\n",
           "\t.bundle_lock\n\tandl\t$-32, %r9d\n\taddq\t%r15, %r9\n\tjmp\t*%r9\n\t.bundle_unlock\n");
     SAME ("\tcall\t*8(%rdi)\n",
           "\tmovl\t%edi, %r14d\n\tmovq\t8(%r15,%r14,1), %r11\n"
-          "\t.bundle_lock\n\tandl\t$-32, %r11d\n\taddq\t%r15, %r11\n\tcall\t*%r11\n"
-          "\t.bundle_unlock\n\t.p2align 5\n");
+          "\t.bundle_lock align_to_end\n\tandl\t$-32, %r11d\n\taddq\t%r15, %r11\n\tcall\t*%r11\n"
+          "\t.bundle_unlock\n");
     SAME ("\tjmp\t*16(%rsp)\n",
           "\tmovq\t16(%rsp), %r11\n"
           "\t.bundle_lock\n\tandl\t$-32, %r11d\n\taddq\t%r15, %r11\n\tjmp\t*%r11\n"
           "\t.bundle_unlock\n");
     SAME ("\tcall\t*handler(%rip)\n",
           "\tmovq\thandler(%rip), %r11\n"
-          "\t.bundle_lock\n\tandl\t$-32, %r11d\n\taddq\t%r15, %r11\n\tcall\t*%r11\n"
-          "\t.bundle_unlock\n\t.p2align 5\n");
+          "\t.bundle_lock align_to_end\n\tandl\t$-32, %r11d\n\taddq\t%r15, %r11\n\tcall\t*%r11\n"
+          "\t.bundle_unlock\n");
     SAME ("\tjmp\t*(%rax,%rdx,8)\n",
           "\tleal\t(%rax,%rdx,8), %r14d\n\tmovq\t(%r15,%r14,1), %r11\n"
           "\t.bundle_lock\n\tandl\t$-32, %r11d\n\taddq\t%r15, %r11\n\tjmp\t*%r11\n"
@@ -304,6 +313,11 @@ test_refused (void)
           "\t.data\n\t.byte\t1\n\t.pushsection .rodata\n\t.long\t1\n\t.popsection\n\t.text\n\tnop\n");
     SAME ("\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"a#b;c\"\n",
           "\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"a#b;c\"\n");
+    /* code is aligned to the bundle size at most (clang's larger padding
+       crosses bundles); data keeps its alignment */
+    SAME ("\t.p2align 6\n\t.p2align 4,,10\n\t.balign 64\n\t.align 16\n\t.p2align 7,,20\n",
+          "\t.p2align 5\n\t.p2align 4,,10\n\t.balign 32\n\t.align 16\n\t.p2align 5,,20\n");
+    SAME ("\t.data\n\t.p2align 6\n", "\t.data\n\t.p2align 6\n");
     REFUSED ("\tlock\n", "prefix without an instruction");
     /* the line number counts input lines */
     REFUSED ("\t.text\n\n# c\nf:\n\tmovl\t(%rax), %eax\n\tsyscall\n", "6: system call");
