@@ -1,16 +1,23 @@
 /*  swim.c -- membership and failure detection (the protocol is in swim.h).
 
     What one swim_t keeps:
-      - the member table: every other node we know, in probe order, found
-        by name through an open-addressed index; and small tombstones of
-        the members we forgot, so that their old records can't bring them
-        back;
-      - the broadcast queue: updates waiting to ride on outgoing messages,
-        membership news ahead of estimates, then by how many times each
-        was sent already;
+      - the member table: one 64-byte entry per node name we know, found
+        by the name's number in the pool (below), and a list of the
+        members in probe order; a member we forgot leaves a tombstone in
+        its entry, so that its old records can't bring it back;
+      - the broadcast queue: small entries naming updates waiting to ride
+        on outgoing messages, membership news ahead of estimates, then by
+        how many times each was sent already;
       - the current probe, the indirect probes we run for others, and the
         suspicion deadlines (a min-heap);
       - two FIFOs the caller drains: messages to send, and events.
+
+    What is the same in every node's view lives in a pool, which a
+    swim_t has to itself (swim_new) or shares with others in the same
+    process (swim_new_in, the simulator): node names, numbered, and the
+    signed records, each kept once with a reference count.  A member's
+    entry points at its latest records instead of copying them, so a
+    simulated cluster of N nodes holds each record once, not N times.
 
     Knowledge about a node is ordered by (generation, incarnation); the
     rules are in the "knowledge" section, one function per kind of update.
@@ -45,81 +52,521 @@
    newer update about a node replaces the older one still waiting. */
 enum { CLASS_MEMBERSHIP = 0, CLASS_RES = 1, CLASSES = 2 };
 
+static bool streq (const char *a, const char *b)
+{
+    return strcmp (a, b) == 0;
+}
+
+/* Copy a string that may be too long or unterminated, cutting it. */
+static void set_str (char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen (src, size - 1);
+    memcpy (dst, src, n);
+    dst[n] = 0;
+}
+
+/* ---- the pool ---------------------------------------------------------------
+   Items are numbered from 1 (0 is none) and live in chunks that never
+   move, so a pointer to an item stays good while the item lives.  Each
+   has a reference count; the last reference frees it, and its number is
+   handed out again.  An open-addressed index (linear probing, at most
+   half full) finds an item by content; every item starts with its hash. */
+
+#define CHUNK_BITS 8
+#define CHUNK_ITEMS (1u << CHUNK_BITS)
+
+/* A message's updates array of at most SMALL_UPDATES entries has room for
+   SMALL_UPDATES: the pool can take it back and hand it out again. */
+#define SMALL_UPDATES 24
+#define SPARE_ARRAYS  256
+
+typedef struct {
+    char    **chunks;
+    uint32_t  n_chunks, cap_chunks;
+    uint32_t  high;                         /* numbers 1..high were handed out */
+    uint32_t *free_ids;
+    uint32_t  n_free, cap_free;
+    size_t    size;                         /* of one item */
+} slab_t;
+
+typedef struct {
+    uint32_t *slots;                        /* item numbers, 0 empty */
+    uint32_t  mask;                         /* slots - 1, a power of two less one */
+    uint32_t  count;
+} pindex_t;
+
+typedef struct {
+    uint32_t hash;
+    uint32_t refs;
+    uint32_t len;
+    char     s[GL_NAME_MAX + 1];
+} pname_t;
+
+typedef struct {
+    uint32_t    hash;
+    uint32_t    refs;
+    uint32_t    origin;                     /* the name (a reference) */
+    uint32_t    wire_size;                  /* upd's bytes in an encoded message */
+    gl_update_t upd;                        /* GL_UPD_REC, the record in upd.rec: ready to send */
+} prec_t;
+
+struct swim_pool {
+    slab_t   names, recs;
+    pindex_t name_ix, rec_ix;
+    size_t   users;                         /* swim_t in it */
+    uint64_t names_freed;                   /* a name's number is good while this holds */
+    size_t   empty_size;                    /* of an encoded GOSSIP without updates */
+    gl_update_t *spare[SPARE_ARRAYS];       /* update arrays given back (swim_pool_reuse) */
+    size_t   n_spare;
+};
+
+static void *slab_at (const slab_t *s, uint32_t id)
+{
+    uint32_t i = id - 1;
+    return s->chunks[i >> CHUNK_BITS] + (size_t) (i & (CHUNK_ITEMS - 1)) * s->size;
+}
+
+/* A zeroed item, or 0 when out of memory. */
+static uint32_t slab_alloc (slab_t *s)
+{
+    uint32_t id;
+    if (s->n_free)
+        id = s->free_ids[--s->n_free];
+    else {
+        if (s->high >= UINT32_MAX - CHUNK_ITEMS)
+            return 0;
+        if ((s->high >> CHUNK_BITS) == s->n_chunks) {
+            if (s->n_chunks == s->cap_chunks) {
+                uint32_t cap = s->cap_chunks ? 2 * s->cap_chunks : 16;
+                char **chunks = realloc (s->chunks, cap * sizeof *chunks);
+                if (!chunks)
+                    return 0;
+                s->chunks = chunks;
+                s->cap_chunks = cap;
+            }
+            char *chunk = malloc (CHUNK_ITEMS * s->size);
+            if (!chunk)
+                return 0;
+            s->chunks[s->n_chunks++] = chunk;
+        }
+        id = ++s->high;
+    }
+    memset (slab_at (s, id), 0, s->size);
+    return id;
+}
+
+static void slab_free (slab_t *s, uint32_t id)
+{
+    if (s->n_free == s->cap_free) {
+        uint32_t cap = s->cap_free ? 2 * s->cap_free : 64;
+        uint32_t *ids = realloc (s->free_ids, cap * sizeof *ids);
+        if (!ids)
+            return;                         /* never handed out again: a small leak */
+        s->free_ids = ids;
+        s->cap_free = cap;
+    }
+    s->free_ids[s->n_free++] = id;
+}
+
+static void slab_clear (slab_t *s)
+{
+    for (uint32_t i = 0; i < s->n_chunks; i++)
+        free (s->chunks[i]);
+    free (s->chunks);
+    free (s->free_ids);
+    memset (s, 0, sizeof *s);
+}
+
+static uint32_t hash_at (const slab_t *s, uint32_t id)
+{
+    return *(const uint32_t *) slab_at (s, id);
+}
+
+/* Room for one more entry. */
+static int pindex_reserve (pindex_t *ix, const slab_t *s)
+{
+    if (ix->slots && 2 * ((size_t) ix->count + 1) <= (size_t) ix->mask + 1)
+        return 0;
+    size_t cap = ix->slots ? 2 * ((size_t) ix->mask + 1) : 64;
+    if (cap > (1ull << 31))
+        return -1;
+    uint32_t *slots = calloc (cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    uint32_t mask = (uint32_t) cap - 1;
+    for (size_t i = 0; ix->slots && i <= ix->mask; i++) {
+        uint32_t id = ix->slots[i];
+        if (!id)
+            continue;
+        uint32_t j = hash_at (s, id) & mask;
+        while (slots[j])
+            j = (j + 1) & mask;
+        slots[j] = id;
+    }
+    free (ix->slots);
+    ix->slots = slots;
+    ix->mask = mask;
+    return 0;
+}
+
+static void pindex_add (pindex_t *ix, uint32_t hash, uint32_t id)
+{
+    uint32_t i = hash & ix->mask;
+    while (ix->slots[i])
+        i = (i + 1) & ix->mask;
+    ix->slots[i] = id;
+    ix->count++;
+}
+
+/* Remove an entry, shifting back those after it that probed past it. */
+static void pindex_del (pindex_t *ix, const slab_t *s, uint32_t id)
+{
+    uint32_t mask = ix->mask, i = hash_at (s, id) & mask;
+    while (ix->slots[i] != id)
+        i = (i + 1) & mask;
+    for (uint32_t j = i;;) {
+        j = (j + 1) & mask;
+        uint32_t other = ix->slots[j];
+        if (!other)
+            break;
+        uint32_t home = hash_at (s, other) & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            ix->slots[i] = other;
+            i = j;
+        }
+    }
+    ix->slots[i] = 0;
+    ix->count--;
+}
+
+static uint64_t mix64 (uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+
+static uint64_t str_hash (const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull;             /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h ^ (h >> 32);
+}
+
+/* Encoded size of a message, or SIZE_MAX when it can't be encoded. */
+static size_t msg_size (const gl_msg_t *msg)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (gl_msg_encode (msg, &buf, &len))
+        len = SIZE_MAX;
+    free (buf);
+    return len;
+}
+
+/* The bytes update u adds to an encoded message: msgpack encodes each
+   element of the updates array by itself, so a message is its fields,
+   the array's key and header, and its updates one after another. */
+static size_t update_wire_size (const swim_pool_t *pool, const gl_update_t *u)
+{
+    gl_msg_t one = { .type = GL_MSG_GOSSIP, .n_updates = 1, .updates = (gl_update_t *) u };
+    size_t len = msg_size (&one);
+    if (len == SIZE_MAX || pool->empty_size == SIZE_MAX || len < pool->empty_size + 2)
+        return UPDATE_BYTES_MAX;
+    return len - pool->empty_size - 2;          /* the array's key, fixarray header */
+}
+
+swim_pool_t *swim_pool_new (void)
+{
+    swim_pool_t *pool = calloc (1, sizeof *pool);
+    if (pool) {
+        pool->names.size = sizeof (pname_t);
+        pool->recs.size = sizeof (prec_t);
+        gl_msg_t empty = { .type = GL_MSG_GOSSIP };
+        pool->empty_size = msg_size (&empty);
+    }
+    return pool;
+}
+
+void swim_pool_destroy (swim_pool_t **pool_p)
+{
+    if (!pool_p || !*pool_p)
+        return;
+    swim_pool_t *pool = *pool_p;
+    slab_clear (&pool->names);
+    slab_clear (&pool->recs);
+    for (size_t i = 0; i < pool->n_spare; i++)
+        free (pool->spare[i]);
+    free (pool->name_ix.slots);
+    free (pool->rec_ix.slots);
+    free (pool);
+    *pool_p = NULL;
+}
+
+/* Room for a message's n updates. */
+static gl_update_t *updates_alloc (swim_pool_t *pool, size_t n)
+{
+    if (n > SMALL_UPDATES)
+        return malloc (n * sizeof (gl_update_t));
+    if (pool->n_spare)
+        return pool->spare[--pool->n_spare];
+    return malloc (SMALL_UPDATES * sizeof (gl_update_t));
+}
+
+void swim_pool_reuse (swim_pool_t *pool, gl_msg_t *msg)
+{
+    if (msg->updates && msg->n_updates <= SMALL_UPDATES && pool->n_spare < SPARE_ARRAYS) {
+        pool->spare[pool->n_spare++] = msg->updates;
+        msg->updates = NULL;
+        msg->n_updates = 0;
+    }
+    gl_msg_clear (msg);
+}
+
+size_t swim_pool_items (const swim_pool_t *pool)
+{
+    return (size_t) pool->names.high - pool->names.n_free
+         + (size_t) pool->recs.high - pool->recs.n_free;
+}
+
+static const char *pool_name (const swim_pool_t *pool, uint32_t id)
+{
+    return ((const pname_t *) slab_at (&pool->names, id))->s;
+}
+
+/* The hash and length of a name of at most GL_NAME_MAX bytes, in one
+   pass; false when it is longer (or not terminated within the limit). */
+static bool name_hash (const char *name, uint32_t *hash, uint32_t *len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;             /* FNV-1a, as str_hash */
+    for (uint32_t i = 0; i <= GL_NAME_MAX; i++) {
+        unsigned char c = (unsigned char) name[i];
+        if (!c) {
+            *hash = (uint32_t) (h ^ (h >> 32));
+            *len = i;
+            return true;
+        }
+        h = (h ^ c) * 0x100000001b3ull;
+    }
+    return false;
+}
+
+/* The number of a name the pool holds, or 0. */
+static uint32_t pool_name_find (const swim_pool_t *pool, const char *name)
+{
+    uint32_t h, len;
+    if (!pool->name_ix.slots || !name_hash (name, &h, &len))
+        return 0;
+    uint32_t mask = pool->name_ix.mask;
+    for (uint32_t i = h & mask, id; (id = pool->name_ix.slots[i]); i = (i + 1) & mask) {
+        const pname_t *n = slab_at (&pool->names, id);
+        if (n->hash == h && n->len == len && !memcmp (n->s, name, len))
+            return id;
+    }
+    return 0;
+}
+
+static void pool_name_hold (swim_pool_t *pool, uint32_t id)
+{
+    if (id)
+        ((pname_t *) slab_at (&pool->names, id))->refs++;
+}
+
+/* A reference to a name (valid: at most GL_NAME_MAX long), or 0. */
+static uint32_t pool_name_ref (swim_pool_t *pool, const char *name)
+{
+    uint32_t id = pool_name_find (pool, name);
+    if (id) {
+        pool_name_hold (pool, id);
+        return id;
+    }
+    if (strnlen (name, GL_NAME_MAX + 1) > GL_NAME_MAX
+    ||  pindex_reserve (&pool->name_ix, &pool->names) || !(id = slab_alloc (&pool->names)))
+        return 0;
+    pname_t *n = slab_at (&pool->names, id);
+    n->hash = (uint32_t) str_hash (name);
+    n->refs = 1;
+    set_str (n->s, sizeof n->s, name);
+    n->len = (uint32_t) strlen (n->s);
+    pindex_add (&pool->name_ix, n->hash, id);
+    return id;
+}
+
+static void pool_name_drop (swim_pool_t *pool, uint32_t id)
+{
+    if (!id)
+        return;
+    pname_t *n = slab_at (&pool->names, id);
+    if (--n->refs == 0) {
+        pindex_del (&pool->name_ix, &pool->names, id);
+        slab_free (&pool->names, id);
+        pool->names_freed++;
+    }
+}
+
+static uint32_t rec_hash (const gl_rec_t *rec)
+{
+    uint64_t h = mix64 (str_hash (rec->origin), rec->kind);
+    h = mix64 (h, rec->generation);
+    h = mix64 (h, rec->seq);
+    h = mix64 (h, rec->time_ms);
+    uint64_t sig;
+    memcpy (&sig, rec->sig, sizeof sig);
+    return (uint32_t) mix64 (h, sig);
+}
+
+static bool res_equal (const gl_res_t *a, const gl_res_t *b)
+{
+    return a->cores == b->cores && a->load1_milli == b->load1_milli
+        && a->load_recent_milli == b->load_recent_milli
+        && a->owner_load_milli == b->owner_load_milli && a->mem_total_kb == b->mem_total_kb
+        && a->mem_avail_kb == b->mem_avail_kb && a->owner_idle_s == b->owner_idle_s
+        && a->state == b->state && a->guests == b->guests && a->started == b->started;
+}
+
+static bool rec_equal (const gl_rec_t *a, const gl_rec_t *b)
+{
+    return a->kind == b->kind && a->generation == b->generation && a->seq == b->seq
+        && a->time_ms == b->time_ms && !memcmp (a->sig, b->sig, sizeof a->sig)
+        && streq (a->origin, b->origin) && streq (a->addr, b->addr)
+        && !memcmp (a->pubkey, b->pubkey, sizeof a->pubkey) && res_equal (&a->res, &b->res);
+}
+
+static const gl_rec_t *pool_rec (const swim_pool_t *pool, uint32_t id)
+{
+    return &((const prec_t *) slab_at (&pool->recs, id))->upd.rec;
+}
+
+static const gl_update_t *pool_upd (const swim_pool_t *pool, uint32_t id)
+{
+    return &((const prec_t *) slab_at (&pool->recs, id))->upd;
+}
+
+static void pool_rec_hold (swim_pool_t *pool, uint32_t id)
+{
+    if (id)
+        ((prec_t *) slab_at (&pool->recs, id))->refs++;
+}
+
+/* A reference to this record (sane: see record_sane), or 0. */
+static uint32_t pool_rec_ref (swim_pool_t *pool, const gl_rec_t *rec)
+{
+    uint32_t h = rec_hash (rec), id;
+    if (pool->rec_ix.slots) {
+        uint32_t mask = pool->rec_ix.mask;
+        for (uint32_t i = h & mask; (id = pool->rec_ix.slots[i]); i = (i + 1) & mask) {
+            prec_t *r = slab_at (&pool->recs, id);
+            if (r->hash == h && rec_equal (&r->upd.rec, rec)) {
+                r->refs++;
+                return id;
+            }
+        }
+    }
+    uint32_t origin = pool_name_ref (pool, rec->origin);
+    if (!origin || pindex_reserve (&pool->rec_ix, &pool->recs) || !(id = slab_alloc (&pool->recs))) {
+        pool_name_drop (pool, origin);
+        return 0;
+    }
+    prec_t *r = slab_at (&pool->recs, id);
+    r->hash = h;
+    r->refs = 1;
+    r->origin = origin;
+    r->upd.kind = GL_UPD_REC;
+    r->upd.rec = *rec;
+    r->wire_size = (uint32_t) update_wire_size (pool, &r->upd);
+    pindex_add (&pool->rec_ix, h, id);
+    return id;
+}
+
+static void pool_rec_drop (swim_pool_t *pool, uint32_t id)
+{
+    if (!id)
+        return;
+    prec_t *r = slab_at (&pool->recs, id);
+    if (--r->refs == 0) {
+        pool_name_drop (pool, r->origin);
+        pindex_del (&pool->rec_ix, &pool->recs, id);
+        slab_free (&pool->recs, id);
+    }
+}
+
 /* ---- types ---------------------------------------------------------------- */
+
+enum { ENT_NONE = 0, ENT_MEMBER, ENT_TOMB };
+
+/* One node's view of one member, at its name's number: a cache line.  A
+   tombstone keeps state, generation, incarnation and `alive` (the key). */
+typedef struct {
+    uint8_t  kind;                          /* ENT_* */
+    uint8_t  state;                         /* swim_state_t */
+    uint8_t  intro;                         /* messages left that introduce us to it */
+    bool     has_res;
+    uint32_t rec;                           /* its latest ALIVE or LEAVE record */
+    uint64_t generation;
+    uint64_t incarnation;                   /* a suspicion can raise it above rec's seq */
+    uint64_t state_since;
+    uint64_t res_recv;                      /* our clock when `res` came */
+    uint32_t alive;                         /* its latest ALIVE record: address, key */
+    uint32_t res;                           /* its latest RES record, when has_res */
+    uint64_t res_seq;                       /* of `res` */
+    uint32_t accuser;                       /* SUSPECT, DEAD: who said so first (name) */
+    uint32_t aux;                           /* its suspicion or queued status, slot + 1 */
+} ent_t;
+
+_Static_assert (sizeof (ent_t) == 64, "a member entry is one cache line");
 
 typedef struct {
     uint64_t start_ms, deadline_ms;
     uint64_t min_ms, max_ms;
     uint32_t k;                             /* independent confirmations expected */
     uint32_t n;                             /* received so far */
-    char     from[][GL_NAME_MAX + 1];       /* who confirmed: k slots */
+    uint32_t from[];                        /* who confirmed (names): k slots */
 } suspicion_t;
 
-typedef struct bcast bcast_t;
+/* What a member's entry has no room for: its suspicion, and the SUSPECT
+   or DEAD update queued about it (a record queued is always its latest,
+   in the entry already).  Few members have one at a time. */
+typedef struct {
+    suspicion_t *susp;                      /* while SUSPECT */
+    uint8_t      st_kind;                   /* GL_UPD_SUSPECT or _DEAD queued, else 0 */
+    uint32_t     st_from;                   /* who says so (a reference) */
+    uint64_t     st_generation, st_incarnation;
+} aux_t;
+
+/* The broadcast queue.  A member has at most one update queued per class:
+   in the membership class its latest ALIVE or LEAVE record or what we
+   think of it (aux_t), in the resource class its latest estimate.  Each
+   class files them in levels by how many times they were sent; a level
+   is a ring of items, each a member and a stamp.  A member whose update
+   leaves the level early (replaced, dropped) leaves a stale item behind,
+   known by a stamp that is no longer the member's; stale items are
+   skipped, and dropped when a ring is rebuilt.  Rings, not linked lists:
+   the next updates to send are found without visiting each in turn,
+   which in a large cluster costs a cache miss apiece. */
+typedef struct {
+    uint32_t id;                            /* the member's name */
+    uint32_t stamp;
+    uint32_t rec;                           /* the record queued, or 0: a status (aux_t) */
+} qitem_t;
 
 typedef struct {
-    char     name[GL_NAME_MAX + 1];         /* first: the name index reads it here */
+    qitem_t  *items;
+    uint32_t  mask;                         /* capacity - 1 */
+    uint32_t  head, tail;                   /* positions, taken modulo the capacity */
+} ring_t;
 
-    /* What every incoming update looks at, together in one cache line:
-       in a large cluster the table is far bigger than the caches. */
-    uint8_t  state;                         /* swim_state_t */
-    uint8_t  intro;                         /* messages left that introduce us to it */
-    uint8_t  rec_kind;                      /* of its latest ALIVE or LEAVE record */
-    bool     has_res;
-    uint64_t generation;
-    uint64_t incarnation;                   /* a suspicion can raise it above rec_seq */
-    uint64_t rec_seq;
-    uint64_t res_generation, res_seq;
-    bcast_t *queued[CLASSES];               /* our pending broadcast about it */
-
-    char    *addr;                          /* from its latest ALIVE record (malloc) */
-    uint64_t state_since;
-    suspicion_t *suspicion;                 /* while SUSPECT */
-    uint8_t  pubkey[GL_PUBKEY_BYTES];       /* pinned from its ALIVE record */
-    char     accuser[GL_NAME_MAX + 1];      /* SUSPECT, DEAD: who said so first */
-
-    /* The rest of its latest ALIVE or LEAVE record, less the fields kept
-       above already (member_record puts it back together): the table
-       stays small. */
-    uint64_t rec_time;
-    uint8_t  rec_sig[GL_SIG_BYTES];
-
-    /* The rest of its latest RES record, likewise. */
-    gl_res_t res;
-    uint64_t res_time, res_recv;
-    uint8_t  res_sig[GL_SIG_BYTES];
-} member_t;
-
-/* What we still remember of a member we forgot. */
 typedef struct {
-    char     name[GL_NAME_MAX + 1];         /* first, as in member_t */
-    uint8_t  state;
-    uint64_t generation, incarnation;
-    uint8_t  pubkey[GL_PUBKEY_BYTES];
-} tomb_t;
-
-/* Open addressing with linear probing over an array whose elements start
-   with their name.  A slot holds position + 1 in its low half (0 is
-   empty) and the upper half of the name's hash in its high half, so a
-   probe that meets another name rarely has to read that name. */
-typedef struct {
-    uint64_t *slots;
-    size_t    cap;                          /* a power of two, over twice the entries */
-} name_index_t;
-
-struct bcast {
-    gl_update_t upd;
-    uint32_t transmits;                     /* also the level it is filed under */
-    uint8_t  cls;
-    bcast_t *prev, *next;
-};
-
-/* One class of the broadcast queue: entries by how many times they were
-   sent, each level a list. */
-typedef struct {
-    bcast_t **head, **tail;
+    ring_t   *lv;                           /* by level: times sent */
     uint32_t  n;
+    uint32_t  live;                         /* members with an update queued */
+    uint32_t  sel_level, sel_pos;           /* queue_select looked up to here */
 } levels_t;
+
+typedef struct {
+    uint32_t id, level, rec;
+    uint8_t  cls;
+} pick_t;
 
 /* An indirect probe we run for `requester`. */
 typedef struct {
@@ -142,7 +589,7 @@ typedef struct {
 
 typedef struct {
     uint64_t at;
-    char     name[GL_NAME_MAX + 1];
+    uint32_t name;                          /* a reference */
 } alarm_t;
 
 typedef struct {
@@ -154,28 +601,37 @@ struct swim_t {
     swim_config_t cfg;
     swim_signer_t signer;
     uint64_t      rng;
-    member_t      me;                       /* never in the table below */
+    swim_pool_t  *pool;
+    bool          own_pool;
+    uint32_t      me_id;                    /* our name */
+    char          me_name[GL_NAME_MAX + 1];
+    uint8_t       me_pubkey[GL_PUBKEY_BYTES];
+    ent_t         me;                       /* never in the table below */
 
-    member_t     *members;                  /* everyone else, in probe order */
+    ent_t        *ents;                     /* by name number: members and tombstones */
+    uint32_t      cap_ents;
+    uint32_t     *qstamps;                  /* by name number and class: the stamp of its
+                                               update's item in the queue, 0 none */
+    uint32_t      me_qstamp[CLASSES];
+    uint32_t     *order;                    /* the members' names, in probe order */
     size_t        n_members, cap_members;
-    name_index_t  index;
     size_t        n_state[4];               /* members per swim_state_t */
-    tomb_t       *tombs;
-    size_t        n_tombs, cap_tombs;
-    name_index_t  tomb_index;
+    aux_t        *auxs;                     /* by slot; free when empty */
+    uint32_t      n_auxs, cap_auxs;
 
     probe_t       probe;
     size_t        probe_pos;
     uint32_t      next_seq;
     uint64_t      next_probe_at;
-    relay_t       relays[RELAYS_MAX];
     size_t        n_relays;
     alarm_t      *alarms;                   /* suspicion deadlines, a min-heap */
     size_t        n_alarms, cap_alarms;
+    uint64_t      alarm_at;                 /* alarms[0].at, or UINT64_MAX */
     uint32_t      awareness;
 
+    uint32_t      stamp;                    /* the last queue stamp handed out */
     levels_t      queue[CLASSES];           /* the broadcast queue, by class */
-    bcast_t     **picked;                   /* scratch: max_piggyback entries */
+    pick_t       *picked;                   /* scratch: max_piggyback entries */
     uint64_t      next_gossip_at, next_pushpull_at;
 
     char        **seeds;
@@ -186,31 +642,18 @@ struct swim_t {
 
     fifo_t        out, events;
     swim_stats_t  stats;
+
+    /* swim_recv: the name of the update being applied, found already. */
+    const char   *hint_name;
+    uint32_t      hint_id;
+    uint64_t      hint_epoch;               /* pool->names_freed when it was found */
+
+    /* Seldom used, and big: last, away from what every message reads. */
+    relay_t       relays[RELAYS_MAX];
+    char          me_addr[GL_ADDR_MAX + 1];
 };
 
 /* ---- small helpers -------------------------------------------------------- */
-
-static bool streq (const char *a, const char *b)
-{
-    return strcmp (a, b) == 0;
-}
-
-/* Copy a string that may be too long or unterminated, cutting it. */
-static void set_str (char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen (src, size - 1);
-    memcpy (dst, src, n);
-    dst[n] = 0;
-}
-
-static char *str_dup (const char *s)
-{
-    size_t n = strlen (s) + 1;
-    char *copy = malloc (n);
-    if (copy)
-        memcpy (copy, s, n);
-    return copy;
-}
 
 static bool name_ok (const char *name)
 {
@@ -224,7 +667,14 @@ static uint64_t min_u64 (uint64_t a, uint64_t b)
 
 static bool bytes_zero (const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy (&w, p + i, sizeof w);
+        if (w)
+            return false;
+    }
+    for (; i < n; i++)
         if (p[i])
             return false;
     return true;
@@ -233,7 +683,8 @@ static bool bytes_zero (const uint8_t *p, size_t n)
 static bool res_zero (const gl_res_t *r)
 {
     return !r->cores && !r->load1_milli && !r->load_recent_milli && !r->owner_load_milli
-        && !r->mem_total_kb && !r->mem_avail_kb && !r->owner_idle_s && !r->state;
+        && !r->mem_total_kb && !r->mem_avail_kb && !r->owner_idle_s && !r->state
+        && !r->guests && !r->started;
 }
 
 /* splitmix64: small, fast and good enough to pick members. */
@@ -248,6 +699,42 @@ static uint64_t rng_next (swim_t *self)
 static size_t rng_below (swim_t *self, size_t n)
 {
     return n ? (size_t) (rng_next (self) % n) : 0;
+}
+
+static const char *name_of (const swim_t *self, uint32_t id)
+{
+    return pool_name (self->pool, id);
+}
+
+static const gl_rec_t *rec_of (const swim_t *self, uint32_t id)
+{
+    return pool_rec (self->pool, id);
+}
+
+static uint32_t ent_id (const swim_t *self, const ent_t *m)
+{
+    return m == &self->me ? self->me_id : (uint32_t) (m - self->ents);
+}
+
+static const char *ent_name (const swim_t *self, const ent_t *m)
+{
+    return m == &self->me ? self->me_name : name_of (self, (uint32_t) (m - self->ents));
+}
+
+/* Where it said it is, in its latest ALIVE record. */
+static const char *ent_addr (const swim_t *self, const ent_t *m)
+{
+    return rec_of (self, m->alive)->addr;
+}
+
+static const uint8_t *ent_pubkey (const swim_t *self, const ent_t *m)
+{
+    return rec_of (self, m->alive)->pubkey;
+}
+
+static uint64_t ent_res_seq (const ent_t *m)
+{
+    return m->has_res ? m->res_seq : 0;
 }
 
 /* ---- FIFOs (messages out, events) ----------------------------------------- */
@@ -279,8 +766,14 @@ static bool fifo_pop (fifo_t *f, void *item)
         return false;
     memcpy (item, f->items + f->head * f->size, f->size);
     f->head++;
-    if (--f->count == 0)
+    if (--f->count == 0) {
         f->head = 0;
+        if (f->cap > 64) {              /* a burst (a whole state learned) is over */
+            free (f->items);
+            f->items = NULL;
+            f->cap = 0;
+        }
+    }
     return true;
 }
 
@@ -298,102 +791,37 @@ static void push_event (swim_t *self, int kind, const char *node, const char *fr
     fifo_push (&self->events, &ev);
 }
 
-/* ---- the name index ------------------------------------------------------- */
-
-static uint64_t name_hash (const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ull;             /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *) name; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
-    return h ^ (h >> 32);
-}
-
-static const char *name_at (const void *base, size_t stride, uint32_t pos)
-{
-    return (const char *) base + (size_t) pos * stride;
-}
-
-#define SLOT_POS(slot) ((uint32_t) (slot))
-#define SLOT_TAG(hash) ((uint64_t) (hash) & 0xffffffff00000000ull)
-
-static bool index_find (const name_index_t *ix, const void *base, size_t stride,
-                        const char *name, uint32_t *pos)
-{
-    if (!ix->cap)
-        return false;
-    size_t mask = ix->cap - 1;
-    uint64_t h = name_hash (name), tag = SLOT_TAG (h);
-    for (size_t i = h & mask; ix->slots[i]; i = (i + 1) & mask)
-        if (SLOT_TAG (ix->slots[i]) == tag
-        &&  streq (name_at (base, stride, SLOT_POS (ix->slots[i]) - 1), name)) {
-            *pos = SLOT_POS (ix->slots[i]) - 1;
-            return true;
-        }
-    return false;
-}
-
-/* Add an entry that is not there yet (there is always room, see below). */
-static void index_add (name_index_t *ix, const char *name, uint32_t pos)
-{
-    uint64_t h = name_hash (name);
-    size_t mask = ix->cap - 1, i = h & mask;
-    while (ix->slots[i])
-        i = (i + 1) & mask;
-    ix->slots[i] = SLOT_TAG (h) | (pos + 1);
-}
-
-/* The entry for `name` moved from position `from` to `to`.  Its slot is
-   found by value, since the name at `from` is no longer this name. */
-static void index_move (name_index_t *ix, const char *name, uint32_t from, uint32_t to)
-{
-    uint64_t h = name_hash (name);
-    size_t mask = ix->cap - 1, i = h & mask;
-    while (SLOT_POS (ix->slots[i]) != from + 1)
-        i = (i + 1) & mask;
-    ix->slots[i] = SLOT_TAG (h) | (to + 1);
-}
-
-static void index_fill (name_index_t *ix, const void *base, size_t stride, size_t count)
-{
-    memset (ix->slots, 0, ix->cap * sizeof *ix->slots);
-    for (size_t i = 0; i < count; i++)
-        index_add (ix, name_at (base, stride, (uint32_t) i), (uint32_t) i);
-}
-
-/* Make room for `want` entries, keeping the table at most half full. */
-static int index_reserve (name_index_t *ix, const void *base, size_t stride,
-                          size_t count, size_t want)
-{
-    if (2 * want < ix->cap)
-        return 0;
-    size_t cap = ix->cap ? ix->cap : 16;
-    while (2 * want >= cap)
-        cap *= 2;
-    uint64_t *slots = realloc (ix->slots, cap * sizeof *slots);
-    if (!slots)
-        return -1;
-    ix->slots = slots;
-    ix->cap = cap;
-    index_fill (ix, base, stride, count);
-    return 0;
-}
-
 /* ---- the member table ----------------------------------------------------- */
 
-static member_t *member_find (swim_t *self, const char *name)
+static ent_t *ent_find (swim_t *self, const char *name, int kind)
 {
-    uint32_t pos;
-    if (index_find (&self->index, self->members, sizeof (member_t), name, &pos))
-        return &self->members[pos];
-    return NULL;
+    uint32_t id = name == self->hint_name && self->hint_epoch == self->pool->names_freed
+                ? self->hint_id : pool_name_find (self->pool, name);
+    if (!id || id >= self->cap_ents || self->ents[id].kind != kind)
+        return NULL;
+    return &self->ents[id];
 }
 
-static tomb_t *tomb_find (swim_t *self, const char *name)
+static ent_t *member_find (swim_t *self, const char *name)
 {
-    uint32_t pos;
-    if (index_find (&self->tomb_index, self->tombs, sizeof (tomb_t), name, &pos))
-        return &self->tombs[pos];
-    return NULL;
+    return ent_find (self, name, ENT_MEMBER);
+}
+
+static ent_t *tomb_find (swim_t *self, const char *name)
+{
+    return ent_find (self, name, ENT_TOMB);
+}
+
+static ent_t *member_by_id (swim_t *self, uint32_t id)
+{
+    if (!id || id >= self->cap_ents || self->ents[id].kind != ENT_MEMBER)
+        return NULL;
+    return &self->ents[id];
+}
+
+static ent_t *member_at (swim_t *self, size_t i)
+{
+    return &self->ents[self->order[i]];
 }
 
 /* Us and the members we think are alive or suspect. */
@@ -402,38 +830,93 @@ static size_t live_count (const swim_t *self)
     return 1 + self->n_state[SWIM_ALIVE] + self->n_state[SWIM_SUSPECT];
 }
 
+/* Room in the table for name number `id`.  Doubles, but to at most a
+   quarter more than the numbers the pool has handed out, which a shared
+   pool hands out to every node of the cluster early: the table then has
+   about one entry per node.  Never by less than a quarter, though: while
+   10,000 nodes start, each newcomer is a new number, and a table grown to
+   fit each would be copied over and over.  Pointers into the table are
+   stale after this. */
+static int ents_reserve (swim_t *self, uint32_t id)
+{
+    if (id < self->cap_ents)
+        return 0;
+    size_t cap = 2 * (size_t) self->cap_ents, high = self->pool->names.high;
+    if (cap < 64)
+        cap = 64;
+    if (cap > high + 1 + high / 4)
+        cap = high + 1 + high / 4;
+    if (cap < (size_t) self->cap_ents + self->cap_ents / 4)
+        cap = (size_t) self->cap_ents + self->cap_ents / 4;
+    if (cap < (size_t) id + 1)
+        cap = (size_t) id + 1;
+    uint32_t *qstamps = realloc (self->qstamps, cap * CLASSES * sizeof *qstamps);
+    if (!qstamps)
+        return -1;
+    self->qstamps = qstamps;
+    memset (qstamps + (size_t) self->cap_ents * CLASSES, 0,
+            (cap - self->cap_ents) * CLASSES * sizeof *qstamps);
+    ent_t *ents = aligned_alloc (64, cap * sizeof *ents);
+    if (!ents)
+        return -1;
+    if (self->cap_ents)
+        memcpy (ents, self->ents, self->cap_ents * sizeof *ents);
+    memset (ents + self->cap_ents, 0, (cap - self->cap_ents) * sizeof *ents);
+    free (self->ents);
+    self->ents = ents;
+    self->cap_ents = (uint32_t) cap;
+    return 0;
+}
+
+/* What an entry holds in the pool, given back; the entry is left empty
+   but keeps its name's reference. */
+static void ent_release (swim_t *self, ent_t *m)
+{
+    pool_rec_drop (self->pool, m->rec);
+    pool_rec_drop (self->pool, m->alive);
+    pool_rec_drop (self->pool, m->res);
+    pool_name_drop (self->pool, m->accuser);
+    m->rec = m->alive = m->res = m->accuser = 0;
+}
+
 /* A new ALIVE member, put at a random place in the probe order (memberlist
    does the same, so a newcomer is not always probed last).  Pointers into
    the table are stale after this. */
-static member_t *member_add (swim_t *self, const char *name)
+static ent_t *member_add (swim_t *self, const char *name)
 {
     if (self->n_members == self->cap_members) {
         size_t cap = self->cap_members ? self->cap_members * 2 : 16;
-        member_t *members = realloc (self->members, cap * sizeof *members);
-        if (!members)
+        uint32_t *order = realloc (self->order, cap * sizeof *order);
+        if (!order)
             return NULL;
-        self->members = members;
+        self->order = order;
         self->cap_members = cap;
     }
-    if (index_reserve (&self->index, self->members, sizeof (member_t),
-                       self->n_members, self->n_members + 1))
+    uint32_t id = pool_name_ref (self->pool, name);
+    if (!id)
         return NULL;
+    if (ents_reserve (self, id)) {
+        pool_name_drop (self->pool, id);
+        return NULL;
+    }
+    ent_t *m = &self->ents[id];
+    if (m->kind != ENT_NONE) {              /* a tombstone: it holds the name already */
+        ent_release (self, m);
+        pool_name_drop (self->pool, id);
+    }
     uint32_t last = (uint32_t) self->n_members++;
     uint32_t pos = (uint32_t) rng_below (self, (size_t) last + 1);
-    if (pos != last) {
-        self->members[last] = self->members[pos];
-        index_move (&self->index, self->members[last].name, pos, last);
-    }
-    member_t *m = &self->members[pos];
+    if (pos != last)
+        self->order[last] = self->order[pos];
+    self->order[pos] = id;
     memset (m, 0, sizeof *m);
-    set_str (m->name, sizeof m->name, name);
+    m->kind = ENT_MEMBER;
     m->state = SWIM_ALIVE;
     self->n_state[SWIM_ALIVE]++;
-    index_add (&self->index, m->name, pos);
     return m;
 }
 
-static void set_state (swim_t *self, member_t *m, uint8_t state, uint64_t now)
+static void set_state (swim_t *self, ent_t *m, uint8_t state, uint64_t now)
 {
     self->n_state[m->state]--;
     self->n_state[state]++;
@@ -441,99 +924,48 @@ static void set_state (swim_t *self, member_t *m, uint8_t state, uint64_t now)
     m->state_since = now;
 }
 
-static int tomb_put (swim_t *self, const member_t *m)
+/* A forgotten member becomes a tombstone: state, generation, incarnation
+   and key stay (its broadcasts and suspicion are gone already). */
+static void tomb_put (swim_t *self, ent_t *m)
 {
-    tomb_t *t = tomb_find (self, m->name);
-    if (!t) {
-        if (self->n_tombs == self->cap_tombs) {
-            size_t cap = self->cap_tombs ? self->cap_tombs * 2 : 16;
-            tomb_t *tombs = realloc (self->tombs, cap * sizeof *tombs);
-            if (!tombs)
-                return -1;
-            self->tombs = tombs;
-            self->cap_tombs = cap;
-        }
-        if (index_reserve (&self->tomb_index, self->tombs, sizeof (tomb_t),
-                           self->n_tombs, self->n_tombs + 1))
-            return -1;
-        t = &self->tombs[self->n_tombs];
-        memset (t, 0, sizeof *t);
-        set_str (t->name, sizeof t->name, m->name);
-        index_add (&self->tomb_index, t->name, (uint32_t) self->n_tombs++);
-    }
-    t->state = m->state;
-    t->generation = m->generation;
-    t->incarnation = m->incarnation;
-    memcpy (t->pubkey, m->pubkey, sizeof t->pubkey);
-    return 0;
+    uint32_t alive = m->alive;
+    m->alive = 0;
+    ent_release (self, m);
+    ent_t t = { .kind = ENT_TOMB, .state = m->state, .generation = m->generation,
+                .incarnation = m->incarnation, .alive = alive };
+    *m = t;
 }
 
 /* ---- records ---------------------------------------------------------------- */
 
-/* A member's latest ALIVE or LEAVE record, put back together. */
-static void member_record (const member_t *m, gl_rec_t *rec)
+/* Keep an accepted ALIVE or LEAVE record (its addr and key too): the
+   reference `rid` passes to the member. */
+static void take_record (swim_t *self, ent_t *m, uint32_t rid)
 {
-    memset (rec, 0, sizeof *rec);
-    rec->kind = m->rec_kind;
-    set_str (rec->origin, sizeof rec->origin, m->name);
-    rec->generation = m->generation;
-    rec->seq = m->rec_seq;
-    rec->time_ms = m->rec_time;
-    if (m->rec_kind == GL_REC_ALIVE) {
-        set_str (rec->addr, sizeof rec->addr, m->addr ? m->addr : "");
-        memcpy (rec->pubkey, m->pubkey, sizeof rec->pubkey);
+    if (rec_of (self, rid)->kind == GL_REC_ALIVE) {
+        pool_rec_hold (self->pool, rid);
+        pool_rec_drop (self->pool, m->alive);
+        m->alive = rid;
     }
-    memcpy (rec->sig, m->rec_sig, sizeof rec->sig);
+    pool_rec_drop (self->pool, m->rec);
+    m->rec = rid;
 }
 
-static void member_res_record (const member_t *m, gl_rec_t *rec)
+static void take_res (swim_t *self, ent_t *m, uint32_t rid, uint64_t now)
 {
-    memset (rec, 0, sizeof *rec);
-    rec->kind = GL_REC_RES;
-    set_str (rec->origin, sizeof rec->origin, m->name);
-    rec->generation = m->res_generation;
-    rec->seq = m->res_seq;
-    rec->time_ms = m->res_time;
-    rec->res = m->res;
-    memcpy (rec->sig, m->res_sig, sizeof rec->sig);
-}
-
-/* Keep an accepted ALIVE or LEAVE record (its addr and key too). */
-static void take_record (member_t *m, const gl_rec_t *rec)
-{
-    if (rec->kind == GL_REC_ALIVE) {
-        if (!m->addr || !streq (m->addr, rec->addr)) {
-            char *addr = str_dup (rec->addr);
-            if (addr) {                     /* else keep the old one: still a lead */
-                free (m->addr);
-                m->addr = addr;
-            }
-        }
-        memcpy (m->pubkey, rec->pubkey, sizeof m->pubkey);
-    }
-    m->rec_kind = rec->kind;
-    m->rec_seq = rec->seq;
-    m->rec_time = rec->time_ms;
-    memcpy (m->rec_sig, rec->sig, sizeof m->rec_sig);
-}
-
-static void take_res (member_t *m, const gl_rec_t *rec, uint64_t now)
-{
+    pool_rec_drop (self->pool, m->res);
     m->has_res = true;
-    m->res = rec->res;
-    m->res_generation = rec->generation;
-    m->res_seq = rec->seq;
-    m->res_time = rec->time_ms;
+    m->res = rid;
+    m->res_seq = rec_of (self, rid)->seq;
     m->res_recv = now;
-    memcpy (m->res_sig, rec->sig, sizeof m->res_sig);
 }
 
 /* Records are rebuilt from their parts when relayed, so a record must
    have exactly the shape its kind allows or its signature would not
    survive the trip. */
-static bool record_sane (const gl_rec_t *rec)
+static bool record_sane (const gl_rec_t *rec, bool name_known)
 {
-    if (!name_ok (rec->origin) || !memchr (rec->addr, 0, sizeof rec->addr))
+    if ((!name_known && !name_ok (rec->origin)) || !memchr (rec->addr, 0, sizeof rec->addr))
         return false;
     switch (rec->kind) {
         case GL_REC_ALIVE:
@@ -554,37 +986,36 @@ static bool signed_by (swim_t *self, const gl_rec_t *rec, const uint8_t *pubkey)
     return self->signer.verify (self->signer.ctx, rec, pubkey) == 0;
 }
 
-/* A record of ours, signed; 0 or -1.  `res` only for GL_REC_RES. */
-static int sign_own (swim_t *self, gl_rec_t *rec, uint8_t kind, uint64_t seq,
-                     const gl_res_t *res, uint64_t now)
+/* A record of ours, signed, as a reference; 0 on failure.  `res` only for
+   GL_REC_RES. */
+static uint32_t sign_own (swim_t *self, uint8_t kind, uint64_t seq, const gl_res_t *res,
+                          uint64_t now)
 {
-    memset (rec, 0, sizeof *rec);
-    rec->kind = kind;
-    set_str (rec->origin, sizeof rec->origin, self->me.name);
-    rec->generation = self->me.generation;
-    rec->seq = seq;
-    rec->time_ms = now;
+    gl_rec_t rec;
+    memset (&rec, 0, sizeof rec);
+    rec.kind = kind;
+    set_str (rec.origin, sizeof rec.origin, self->me_name);
+    rec.generation = self->me.generation;
+    rec.seq = seq;
+    rec.time_ms = now;
     if (kind == GL_REC_ALIVE) {
-        set_str (rec->addr, sizeof rec->addr, self->me.addr);
-        memcpy (rec->pubkey, self->me.pubkey, sizeof rec->pubkey);
+        set_str (rec.addr, sizeof rec.addr, self->me_addr);
+        memcpy (rec.pubkey, self->me_pubkey, sizeof rec.pubkey);
     }
     if (res)
-        rec->res = *res;
-    return self->signer.sign (self->signer.ctx, rec) ? -1 : 0;
+        rec.res = *res;
+    if (self->signer.sign (self->signer.ctx, &rec))
+        return 0;
+    return pool_rec_ref (self->pool, &rec);
 }
 
 /* ---- the broadcast queue ---------------------------------------------------
    Entries are filed by class (membership, then resources), and within a
    class in levels by how many times they were sent, newest first in level
    0.  A message takes the least-sent membership news, then the least-sent
-   estimates; after its retransmit limit an entry is forgotten. */
-
-static void set_rec_update (gl_update_t *u, const gl_rec_t *rec)
-{
-    memset (u, 0, sizeof *u);
-    u->kind = GL_UPD_REC;
-    u->rec = *rec;
-}
+   estimates; after its retransmit limit an entry is forgotten.  An entry
+   holds no copy of its update: a record is a reference into the pool, a
+   suspicion or death the few numbers it says. */
 
 static void set_status_update (gl_update_t *u, uint8_t kind, const char *node,
                                uint64_t generation, uint64_t incarnation, const char *from)
@@ -603,133 +1034,287 @@ static uint32_t retransmit_limit (const swim_t *self)
     return self->cfg.retransmit_mult * (uint32_t) ceil (log10 (n + 1));
 }
 
-static int level_link (swim_t *self, bcast_t *e, uint32_t level, bool at_head)
+/* ---- aux slots: suspicions and queued status updates ---- */
+
+static aux_t *aux_of (const swim_t *self, const ent_t *m)
 {
-    levels_t *q = &self->queue[e->cls];
-    if (level >= q->n) {
-        uint32_t n = level + 1;
-        bcast_t **head = realloc (q->head, n * sizeof *head);
-        if (head)
-            q->head = head;
-        bcast_t **tail = realloc (q->tail, n * sizeof *tail);
-        if (tail)
-            q->tail = tail;
-        if (!head || !tail)
-            return -1;
-        for (uint32_t i = q->n; i < n; i++)
-            q->head[i] = q->tail[i] = NULL;
-        q->n = n;
+    return m->aux ? &self->auxs[m->aux - 1] : NULL;
+}
+
+/* m's slot, made when it has none; NULL when out of memory. */
+static aux_t *aux_get (swim_t *self, ent_t *m)
+{
+    if (m->aux)
+        return &self->auxs[m->aux - 1];
+    uint32_t slot = 0;
+    while (slot < self->n_auxs && (self->auxs[slot].susp || self->auxs[slot].st_kind))
+        slot++;
+    if (slot == self->cap_auxs) {
+        uint32_t cap = self->cap_auxs ? 2 * self->cap_auxs : 16;
+        aux_t *auxs = realloc (self->auxs, cap * sizeof *auxs);
+        if (!auxs)
+            return NULL;
+        self->auxs = auxs;
+        self->cap_auxs = cap;
     }
-    e->transmits = level;
-    if (at_head) {
-        e->prev = NULL;
-        e->next = q->head[level];
-        if (e->next)
-            e->next->prev = e;
-        else
-            q->tail[level] = e;
-        q->head[level] = e;
+    if (slot == self->n_auxs)
+        self->n_auxs++;
+    memset (&self->auxs[slot], 0, sizeof self->auxs[slot]);
+    m->aux = slot + 1;
+    return &self->auxs[slot];
+}
+
+/* Give the slot back once it holds nothing. */
+static void aux_put (swim_t *self, ent_t *m)
+{
+    aux_t *a = aux_of (self, m);
+    if (a && !a->susp && !a->st_kind) {
+        m->aux = 0;
+        while (self->n_auxs && !self->auxs[self->n_auxs - 1].susp
+               && !self->auxs[self->n_auxs - 1].st_kind)
+            self->n_auxs--;
     }
-    else {
-        e->next = NULL;
-        e->prev = q->tail[level];
-        if (e->prev)
-            e->prev->next = e;
-        else
-            q->head[level] = e;
-        q->tail[level] = e;
+}
+
+static void status_clear (swim_t *self, ent_t *m)
+{
+    aux_t *a = aux_of (self, m);
+    if (a && a->st_kind) {
+        pool_name_drop (self->pool, a->st_from);
+        a->st_from = 0;
+        a->st_kind = 0;
+        aux_put (self, m);
     }
+}
+
+/* ---- the queue ---- */
+
+/* The entry behind an item (us or a member). */
+static ent_t *ent_of (swim_t *self, uint32_t id)
+{
+    return id == self->me_id ? &self->me : &self->ents[id];
+}
+
+/* The queue stamps of name `id` (us or a member), by class. */
+static uint32_t *qstamp_of (swim_t *self, uint32_t id)
+{
+    return id == self->me_id ? self->me_qstamp : &self->qstamps[(size_t) id * CLASSES];
+}
+
+static bool item_live (swim_t *self, const qitem_t *it, int cls)
+{
+    return qstamp_of (self, it->id)[cls] == it->stamp;
+}
+
+/* The ring without its stale items, in a buffer of fitting size; -1 when
+   that cannot be had (the ring is left as it was). */
+static int ring_rebuild (swim_t *self, ring_t *r, int cls)
+{
+    uint32_t keep = 0;
+    for (uint32_t p = r->head; p != r->tail; p++)
+        keep += item_live (self, &r->items[p & r->mask], cls);
+    /* Room for as many again while small, half as many in a large
+       cluster (10,000 estimates queued at every node), where memory
+       counts more than rebuilding a little more often. */
+    uint32_t cap = 16, room = keep < 4096 ? keep : keep / 2;
+    while (cap < keep + room + 16)
+        cap *= 2;
+    qitem_t *items = malloc (cap * sizeof *items);
+    if (!items)
+        return -1;
+    uint32_t n = 0;
+    for (uint32_t p = r->head; p != r->tail; p++)
+        if (item_live (self, &r->items[p & r->mask], cls))
+            items[n++] = r->items[p & r->mask];
+    free (r->items);
+    r->items = items;
+    r->mask = cap - 1;
+    r->head = 0;
+    r->tail = n;
     return 0;
 }
 
-static void level_unlink (swim_t *self, bcast_t *e)
+/* Stamps ran out (after four billion updates queued): number the items
+   filed again from 1, and drop the stale ones, which could otherwise
+   pass for live under a reused stamp. */
+static void stamps_renumber (swim_t *self)
 {
-    levels_t *q = &self->queue[e->cls];
-    if (e->prev)
-        e->prev->next = e->next;
+    uint32_t stamp = 0;
+    for (int cls = 0; cls < CLASSES; cls++) {
+        levels_t *q = &self->queue[cls];
+        for (uint32_t level = 0; level < q->n; level++) {
+            ring_t *r = &q->lv[level];
+            uint32_t n = 0;
+            for (uint32_t p = r->head; p != r->tail; p++) {
+                qitem_t it = r->items[p & r->mask];
+                if (!item_live (self, &it, cls))
+                    continue;
+                it.stamp = ++stamp;
+                qstamp_of (self, it.id)[cls] = it.stamp;
+                r->items[(r->head + n++) & r->mask] = it;
+            }
+            r->tail = r->head + n;
+        }
+    }
+    self->stamp = stamp;
+}
+
+/* Room for one more item: the same ring without its stale items when they
+   are half of it, else a bigger one. */
+static int ring_room (swim_t *self, ring_t *r, int cls)
+{
+    uint32_t size = r->tail - r->head;
+    if (r->items && size <= r->mask)
+        return 0;
+    return ring_rebuild (self, r, cls);
+}
+
+/* A wave of news (a thousand nodes joining) passes through every level
+   in turn: give back what it left behind. */
+static void ring_trim (swim_t *self, ring_t *r, int cls)
+{
+    uint32_t size = r->tail - r->head;
+    if (r->items && r->mask >= 255 && 16 * size <= r->mask + 1)
+        ring_rebuild (self, r, cls);
+}
+
+/* File the update of class cls about name `id` at `level`, first or last:
+   record `rec`, or with 0 the status in its aux_t; 0 or -1.  An update it
+   had queued before is replaced. */
+static int level_link (swim_t *self, uint32_t id, int cls, uint32_t rec, uint32_t level,
+                       bool at_head)
+{
+    levels_t *q = &self->queue[cls];
+    if (level >= q->n) {
+        uint32_t n = level + 1;
+        ring_t *lv = realloc (q->lv, n * sizeof *lv);
+        if (!lv)
+            return -1;
+        memset (lv + q->n, 0, (n - q->n) * sizeof *lv);
+        q->lv = lv;
+        q->n = n;
+    }
+    if (self->stamp == UINT32_MAX)
+        stamps_renumber (self);
+    ring_t *r = &q->lv[level];
+    if (ring_room (self, r, cls))
+        return -1;
+    qitem_t it = { id, ++self->stamp, rec };
+    if (at_head)
+        r->items[--r->head & r->mask] = it;
     else
-        q->head[e->transmits] = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        q->tail[e->transmits] = e->prev;
-    e->prev = e->next = NULL;
+        r->items[r->tail++ & r->mask] = it;
+    uint32_t *qs = qstamp_of (self, it.id);
+    if (!qs[cls])
+        q->live++;
+    qs[cls] = it.stamp;
+    return 0;
 }
 
-static const char *update_subject (const gl_update_t *u)
+/* Nothing of class cls queued about m any more. */
+static void queue_drop (swim_t *self, ent_t *m, int cls)
 {
-    return u->kind == GL_UPD_REC ? u->rec.origin : u->node;
+    uint32_t *qs = qstamp_of (self, ent_id (self, m));
+    if (qs[cls]) {
+        qs[cls] = 0;
+        self->queue[cls].live--;
+    }
+    if (cls == CLASS_MEMBERSHIP)
+        status_clear (self, m);
 }
 
-/* Free an entry already unlinked, and clear its owner's pointer to it. */
-static void queue_forget (swim_t *self, bcast_t *e)
+/* Queue m's latest record of this class (its ALIVE or LEAVE record, or
+   its estimate) to spread, in place of what was queued about it. */
+static void queue_record (swim_t *self, ent_t *m, int cls)
 {
-    const char *subject = update_subject (&e->upd);
-    member_t *m = streq (subject, self->me.name) ? &self->me : member_find (self, subject);
-    if (m && m->queued[e->cls] == e)
-        m->queued[e->cls] = NULL;
-    free (e);
+    if (cls == CLASS_MEMBERSHIP)
+        status_clear (self, m);
+    if (level_link (self, ent_id (self, m), cls, cls == CLASS_RES ? m->res : m->rec, 0, true))
+        queue_drop (self, m, cls);
 }
 
-static void queue_put (swim_t *self, member_t *m, int cls, const gl_update_t *u)
+/* Queue a SUSPECT or DEAD update about m, in place of what was queued. */
+static void queue_status (swim_t *self, ent_t *m, const gl_update_t *u)
 {
-    bcast_t *e = m->queued[cls];
-    if (e)
-        level_unlink (self, e);
-    else if (!(e = malloc (sizeof *e)))
+    status_clear (self, m);
+    uint32_t from = pool_name_ref (self->pool, u->from);
+    aux_t *a = from ? aux_get (self, m) : NULL;
+    if (!a) {
+        pool_name_drop (self->pool, from);
+        queue_drop (self, m, CLASS_MEMBERSHIP);
         return;
-    e->upd = *u;
-    e->cls = (uint8_t) cls;
-    m->queued[cls] = e;
-    if (level_link (self, e, 0, true)) {
-        m->queued[cls] = NULL;
-        free (e);
     }
+    a->st_kind = u->kind;
+    a->st_from = from;
+    a->st_generation = u->generation;
+    a->st_incarnation = u->incarnation;
+    if (level_link (self, ent_id (self, m), CLASS_MEMBERSHIP, 0, 0, true))
+        queue_drop (self, m, CLASS_MEMBERSHIP);
 }
 
-static void queue_drop (swim_t *self, member_t *m, int cls)
+/* The update picked to send. */
+static void queued_update (swim_t *self, const pick_t *pk, gl_update_t *u)
 {
-    if (m->queued[cls]) {
-        level_unlink (self, m->queued[cls]);
-        free (m->queued[cls]);
-        m->queued[cls] = NULL;
+    if (pk->rec) {
+        *u = *pool_upd (self->pool, pk->rec);
+        return;
     }
+    const aux_t *a = aux_of (self, ent_of (self, pk->id));
+    set_status_update (u, a->st_kind, name_of (self, pk->id), a->st_generation,
+                       a->st_incarnation, name_of (self, a->st_from));
 }
 
 static bool queue_empty (const swim_t *self)
 {
     for (int cls = 0; cls < CLASSES; cls++)
-        for (uint32_t i = 0; i < self->queue[cls].n; i++)
-            if (self->queue[cls].head[i])
-                return false;
+        if (self->queue[cls].live)
+            return false;
     return true;
 }
 
-/* Choose up to `max` least-sent entries into self->picked, membership
+#define QUEUE_AHEAD 8
+
+static void prefetch_item (swim_t *self, const qitem_t *it)
+{
+    __builtin_prefetch (qstamp_of (self, it->id));
+    if (it->rec)
+        __builtin_prefetch (pool_upd (self->pool, it->rec));
+}
+
+/* Choose up to `max` least-sent updates into self->picked, membership
    news first: memberlist likewise fills a message with its own
    broadcasts before the delegate's (Serf's events).  Resource estimates
    come every minute from every node and can fill every message of a large
    cluster; refutations and deaths must not wait behind them (glsim: a
    thousand nodes whose refreshes ran in step declared healthy nodes dead).
-   Nothing is counted as sent until queue_sent. */
+   Nothing is counted as sent until queue_sent, which also drops the items
+   looked at from the front of their rings. */
 static size_t queue_select (swim_t *self, size_t max)
 {
     uint32_t limit = retransmit_limit (self);
     size_t n = 0;
+    for (int cls = 0; cls < CLASSES; cls++)
+        self->queue[cls].sel_level = UINT32_MAX;
     for (int cls = 0; cls < CLASSES && n < max; cls++) {
         levels_t *q = &self->queue[cls];
-        for (uint32_t level = 0; level < q->n && n < max; level++) {
-            bcast_t *e = q->head[level];
-            while (e && n < max) {
-                bcast_t *next = e->next;
-                if (level >= limit) {       /* the cluster shrank: sent enough */
-                    level_unlink (self, e);
-                    queue_forget (self, e);
-                }
+        for (uint32_t level = 0; level < q->n && n < max && q->live; level++) {
+            ring_t *r = &q->lv[level];
+            uint32_t p = r->head;
+            for (uint32_t a = p; a != r->tail && a - p < QUEUE_AHEAD; a++)
+                prefetch_item (self, &r->items[a & r->mask]);
+            for (; p != r->tail && n < max; p++) {
+                if (r->tail - p > QUEUE_AHEAD)
+                    prefetch_item (self, &r->items[(p + QUEUE_AHEAD) & r->mask]);
+                const qitem_t *it = &r->items[p & r->mask];
+                if (!item_live (self, it, cls))
+                    continue;
+                if (level >= limit)         /* the cluster shrank: sent enough */
+                    queue_drop (self, ent_of (self, it->id), cls);
                 else
-                    self->picked[n++] = e;
-                e = next;
+                    self->picked[n++] = (pick_t) { it->id, level, it->rec, (uint8_t) cls };
             }
+            q->sel_level = level;
+            q->sel_pos = p;
         }
     }
     return n;
@@ -737,13 +1322,28 @@ static size_t queue_select (swim_t *self, size_t max)
 
 static void queue_sent (swim_t *self, size_t n)
 {
+    /* What queue_select looked at leaves the front of its rings. */
+    for (int cls = 0; cls < CLASSES; cls++) {
+        levels_t *q = &self->queue[cls];
+        for (uint32_t level = 0; q->sel_level != UINT32_MAX && level <= q->sel_level; level++) {
+            ring_t *r = &q->lv[level];
+            r->head = level < q->sel_level ? r->tail : q->sel_pos;
+            ring_trim (self, r, cls);
+        }
+    }
     uint32_t limit = retransmit_limit (self);
+    for (size_t i = 0; i < n; i++) {            /* where they go: a few lines */
+        const levels_t *q = &self->queue[self->picked[i].cls];
+        uint32_t level = self->picked[i].level + 1;
+        if (level < q->n && q->lv[level].items)
+            __builtin_prefetch (&q->lv[level].items[(q->lv[level].tail + (uint32_t) i)
+                                                    & q->lv[level].mask], 1);
+    }
     for (size_t i = 0; i < n; i++) {
-        bcast_t *e = self->picked[i];
-        level_unlink (self, e);
-        uint32_t level = e->transmits + 1;
-        if (level >= limit || level_link (self, e, level, false))
-            queue_forget (self, e);
+        const pick_t *pk = &self->picked[i];
+        uint32_t level = pk->level + 1;
+        if (level >= limit || level_link (self, pk->id, pk->cls, pk->rec, level, false))
+            queue_drop (self, ent_of (self, pk->id), pk->cls);
     }
 }
 
@@ -751,48 +1351,50 @@ static void queue_sent (swim_t *self, size_t n)
 
 /* What we think of m when it is worse than alive, as a SUSPECT or DEAD
    update from whoever said so first; 1 if written, else 0. */
-static size_t status_of (swim_t *self, const member_t *m, gl_update_t *u)
+static size_t status_of (swim_t *self, const ent_t *m, gl_update_t *u)
 {
     if (m->state != SWIM_SUSPECT && m->state != SWIM_DEAD)
         return 0;
-    set_status_update (u, m->state == SWIM_SUSPECT ? GL_UPD_SUSPECT : GL_UPD_DEAD, m->name,
-                       m->generation, m->incarnation, m->accuser[0] ? m->accuser : self->me.name);
+    set_status_update (u, m->state == SWIM_SUSPECT ? GL_UPD_SUSPECT : GL_UPD_DEAD,
+                       ent_name (self, m), m->generation, m->incarnation,
+                       m->accuser ? name_of (self, m->accuser) : self->me_name);
     return 1;
+}
+
+/* A member's latest ALIVE or LEAVE record, as an update. */
+static void record_update (const swim_t *self, const ent_t *m, gl_update_t *u)
+{
+    *u = *pool_upd (self->pool, m->rec);
 }
 
 /* What a message to `m` should tell it about itself: that we think it is
    suspect or dead (so it can refute at once, as memberlist does when it
    probes a suspect), or, the first few times, who we are. */
-static size_t news_for (swim_t *self, member_t *m, gl_update_t *u, bool our_record_sent)
+static size_t news_for (swim_t *self, ent_t *m, gl_update_t *u, bool our_record_sent)
 {
     size_t n = status_of (self, m, u);
     if (m->intro) {
         m->intro--;
-        if (!our_record_sent) {
-            gl_rec_t rec;
-            member_record (&self->me, &rec);
-            set_rec_update (&u[n++], &rec);
-        }
+        if (!our_record_sent)
+            record_update (self, &self->me, &u[n++]);
     }
     return n;
 }
 
 /* Send a PING, ACK, PING_REQ, NACK or GOSSIP, with as many queued updates
-   as fit.  A GOSSIP with nothing to say is not sent; returns whether the
-   message went out. */
-static bool send_small (swim_t *self, uint8_t type, const char *to_name, const char *to_addr,
-                        uint32_t seq, const char *target, const char *target_addr)
+   as fit; `to` is the member named to_name, when it is one.  A GOSSIP
+   with nothing to say is not sent; returns whether the message went out. */
+static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_name,
+                        const char *to_addr, uint32_t seq, const char *target,
+                        const char *target_addr)
 {
     size_t n_picked = queue_select (self, self->cfg.max_piggyback);
     if (type == GL_MSG_GOSSIP && !n_picked)
         return false;
-    bool our_record_sent = false;
-    for (size_t i = 0; i < n_picked; i++) {
-        const gl_update_t *u = &self->picked[i]->upd;
-        if (u->kind == GL_UPD_REC && u->rec.kind != GL_REC_RES && streq (u->rec.origin, self->me.name))
+    bool our_record_sent = false;           /* ours is always a record, never a status */
+    for (size_t i = 0; i < n_picked; i++)
+        if (self->picked[i].cls == CLASS_MEMBERSHIP && self->picked[i].id == self->me_id)
             our_record_sent = true;
-    }
-    member_t *to = to_name[0] ? member_find (self, to_name) : NULL;
 
     swim_out_t out;
     memset (&out, 0, sizeof out);
@@ -807,11 +1409,11 @@ static bool send_small (swim_t *self, uint8_t type, const char *to_name, const c
     size_t n_news = to ? news_for (self, to, news, our_record_sent) : 0;
     size_t n = n_picked + n_news;
     if (n) {
-        out.msg.updates = malloc (n * sizeof *out.msg.updates);
+        out.msg.updates = updates_alloc (self->pool, n);
         if (!out.msg.updates)
             return false;
         for (size_t i = 0; i < n_picked; i++)
-            out.msg.updates[i] = self->picked[i]->upd;
+            queued_update (self, &self->picked[i], &out.msg.updates[i]);
         memcpy (out.msg.updates + n_picked, news, n_news * sizeof news[0]);
         out.msg.n_updates = (uint32_t) n;
     }
@@ -825,47 +1427,31 @@ static bool send_small (swim_t *self, uint8_t type, const char *to_name, const c
 
 /* Everything we know about one member, as updates: its latest ALIVE or
    LEAVE record, then what we think of it if worse, then its resources.
-   At most three. */
-static size_t state_updates (swim_t *self, const member_t *m, gl_update_t *u)
+   At most three; their encoded size is added to *bytes. */
+static size_t state_updates (swim_t *self, const ent_t *m, gl_update_t *u, size_t *bytes)
 {
     size_t n = 0;
-    gl_rec_t rec;
-    member_record (m, &rec);
-    set_rec_update (&u[n++], &rec);
-    n += status_of (self, m, &u[n]);
+    record_update (self, m, &u[n++]);
+    *bytes += ((const prec_t *) slab_at (&self->pool->recs, m->rec))->wire_size;
+    if (status_of (self, m, &u[n]))
+        *bytes += update_wire_size (self->pool, &u[n++]);
     if (m->has_res) {
-        member_res_record (m, &rec);
-        set_rec_update (&u[n++], &rec);
+        u[n++] = *pool_upd (self->pool, m->res);
+        *bytes += ((const prec_t *) slab_at (&self->pool->recs, m->res))->wire_size;
     }
     return n;
 }
 
-/* Us and the first `max_members` members, as updates. */
-static size_t fill_state (swim_t *self, gl_update_t *u, size_t cap, size_t max_members)
+static size_t array_header (size_t n)
 {
-    size_t n = state_updates (self, &self->me, u);
-    for (size_t i = 0; i < self->n_members && i < max_members && n + 3 <= cap; i++)
-        n += state_updates (self, &self->members[i], u + n);
-    return n;
-}
-
-/* Whether msg, encoded, fits in a packet with room for the envelope.  Only
-   states of a couple of thousand members are big enough to need a look. */
-static bool fits_packet (const gl_msg_t *msg)
-{
-    if ((size_t) msg->n_updates * UPDATE_BYTES_MAX <= SYNC_BYTES_MAX)
-        return true;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    bool fits = gl_msg_encode (msg, &buf, &len) == 0 && len <= SYNC_BYTES_MAX;
-    free (buf);
-    return fits;
+    return n <= 15 ? 1 : n <= 65535 ? 3 : 5;
 }
 
 /* Push-pull: our whole state, us first.  Dead and left members go too, so
-   that their fate spreads.  A state too big for one packet is cut to the
-   members that fit; the probe order is reshuffled every round, so the
-   others go another time. */
+   that their fate spreads.  A state too big for one packet (with room for
+   the envelope) is cut in half until it fits; the probe order is
+   reshuffled every round, so the others go another time.  Its encoded
+   size is known from its updates' sizes, without encoding it. */
 static void send_sync (swim_t *self, uint8_t type, const char *to_name, const char *to_addr)
 {
     size_t cap = 3 * (self->n_members + 1);
@@ -876,14 +1462,41 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
     set_str (out.to_name, sizeof out.to_name, to_name);
     set_str (out.to_addr, sizeof out.to_addr, to_addr);
     out.msg.type = type;
-    out.msg.updates = malloc (cap * sizeof *out.msg.updates);
-    if (!out.msg.updates)
+    size_t base = msg_size (&out.msg);
+    out.msg.updates = updates_alloc (self->pool, cap);
+    /* After us and the first k members: updates (upto[k]) and their bytes. */
+    size_t *upto = malloc (2 * (self->n_members + 1) * sizeof *upto), *bytes = upto;
+    if (!out.msg.updates || !upto) {
+        free (out.msg.updates);
+        free (upto);
         return;
+    }
+    bytes = upto + self->n_members + 1;
+    size_t n = 0, b = 0, k = 0;
+    n += state_updates (self, &self->me, out.msg.updates, &b);
+    upto[0] = n;
+    bytes[0] = b;
+    for (; k < self->n_members && n + 3 <= cap; k++) {
+        n += state_updates (self, member_at (self, k), out.msg.updates + n, &b);
+        upto[k + 1] = n;
+        bytes[k + 1] = b;
+    }
     size_t members = self->n_members;
-    out.msg.n_updates = (uint32_t) fill_state (self, out.msg.updates, cap, members);
-    while (members && !fits_packet (&out.msg)) {
+    for (;;) {
+        size_t used = members < k ? members : k;
+        size_t count = upto[used];
+        if (count * UPDATE_BYTES_MAX <= SYNC_BYTES_MAX || !members
+        ||  (base != SIZE_MAX && base + 1 + array_header (count) + bytes[used] <= SYNC_BYTES_MAX)) {
+            out.msg.n_updates = (uint32_t) count;
+            break;
+        }
         members /= 2;
-        out.msg.n_updates = (uint32_t) fill_state (self, out.msg.updates, cap, members);
+    }
+    free (upto);
+    if (out.msg.n_updates < n / 2 && out.msg.n_updates > SMALL_UPDATES) {   /* what was cut goes */
+        gl_update_t *fewer = realloc (out.msg.updates, out.msg.n_updates * sizeof *fewer);
+        if (fewer)
+            out.msg.updates = fewer;
     }
     if (!fifo_push (&self->out, &out))
         free (out.msg.updates);
@@ -893,14 +1506,14 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
 static void send_to_member (swim_t *self, uint8_t type, const char *name, uint32_t seq,
                             const char *target)
 {
-    member_t *m = member_find (self, name);
-    if (m && m->addr)
-        send_small (self, type, m->name, m->addr, seq, target, "");
+    ent_t *m = member_find (self, name);
+    if (m)
+        send_small (self, type, m, ent_name (self, m), ent_addr (self, m), seq, target, "");
 }
 
 /* ---- random picks ------------------------------------------------------------ */
 
-typedef bool (*member_ok_fn) (swim_t *self, const member_t *m, const void *arg);
+typedef bool (*member_ok_fn) (swim_t *self, const ent_t *m, const void *arg);
 
 /* Up to `want` distinct random members that pass `ok`, with at most 3n
    draws, as memberlist's kRandomNodes: cheap when most members qualify. */
@@ -912,7 +1525,7 @@ static size_t pick_members (swim_t *self, size_t want, member_ok_fn ok, const vo
         want = PICK_MAX;
     for (size_t tries = 0; got < want && tries < 3 * n; tries++) {
         uint32_t i = (uint32_t) rng_below (self, n);
-        if (!ok (self, &self->members[i], arg))
+        if (!ok (self, member_at (self, i), arg))
             continue;
         bool dup = false;
         for (size_t j = 0; j < got && !dup; j++)
@@ -923,26 +1536,26 @@ static size_t pick_members (swim_t *self, size_t want, member_ok_fn ok, const vo
     return got;
 }
 
-static bool is_live (const member_t *m)
+static bool is_live (const ent_t *m)
 {
     return m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT;
 }
 
-static bool alive_ok (swim_t *self, const member_t *m, const void *arg)
+static bool alive_ok (swim_t *self, const ent_t *m, const void *arg)
 {
     (void) self;
     (void) arg;
     return m->state == SWIM_ALIVE;
 }
 
-static bool live_ok (swim_t *self, const member_t *m, const void *arg)
+static bool live_ok (swim_t *self, const ent_t *m, const void *arg)
 {
     (void) self;
     (void) arg;
     return is_live (m);
 }
 
-static bool dead_ok (swim_t *self, const member_t *m, const void *arg)
+static bool dead_ok (swim_t *self, const ent_t *m, const void *arg)
 {
     (void) self;
     (void) arg;
@@ -950,7 +1563,7 @@ static bool dead_ok (swim_t *self, const member_t *m, const void *arg)
 }
 
 /* A helper for an indirect probe: alive, and not the target itself. */
-static bool helper_ok (swim_t *self, const member_t *m, const void *target)
+static bool helper_ok (swim_t *self, const ent_t *m, const void *target)
 {
     (void) self;
     return m->state == SWIM_ALIVE && m != target;
@@ -958,7 +1571,7 @@ static bool helper_ok (swim_t *self, const member_t *m, const void *target)
 
 /* Gossip goes to live members, and to the recently dead or departed so
    that they can hear it and refute. */
-static bool gossip_ok (swim_t *self, const member_t *m, const void *now_p)
+static bool gossip_ok (swim_t *self, const ent_t *m, const void *now_p)
 {
     uint64_t now = *(const uint64_t *) now_p;
     return is_live (m)
@@ -966,14 +1579,14 @@ static bool gossip_ok (swim_t *self, const member_t *m, const void *now_p)
 }
 
 /* One update straight to member m, outside dissemination. */
-static void send_update (swim_t *self, const member_t *m, const gl_update_t *u)
+static void send_update (swim_t *self, const ent_t *m, const gl_update_t *u)
 {
     swim_out_t out;
     memset (&out, 0, sizeof out);
-    set_str (out.to_name, sizeof out.to_name, m->name);
-    set_str (out.to_addr, sizeof out.to_addr, m->addr ? m->addr : "");
+    set_str (out.to_name, sizeof out.to_name, ent_name (self, m));
+    set_str (out.to_addr, sizeof out.to_addr, ent_addr (self, m));
     out.msg.type = GL_MSG_GOSSIP;
-    out.msg.updates = malloc (sizeof *out.msg.updates);
+    out.msg.updates = updates_alloc (self->pool, 1);
     if (!out.msg.updates)
         return;
     out.msg.updates[0] = *u;
@@ -992,16 +1605,22 @@ static void tell_many (swim_t *self, const gl_update_t *u)
     size_t n = 0;
     if (live <= fanout && live <= PICK_MAX) {
         for (size_t i = 0; i < self->n_members; i++)
-            if (is_live (&self->members[i]))
+            if (is_live (member_at (self, i)))
                 picks[n++] = (uint32_t) i;
     }
     else
         n = pick_members (self, fanout, live_ok, NULL, picks);
     for (size_t i = 0; i < n; i++)
-        send_update (self, &self->members[picks[i]], u);
+        send_update (self, member_at (self, picks[i]), u);
 }
 
 /* ---- suspicion (Lifeguard) -------------------------------------------------- */
+
+static suspicion_t *suspicion_of (const swim_t *self, const ent_t *m)
+{
+    const aux_t *a = aux_of (self, m);
+    return a ? a->susp : NULL;
+}
 
 static uint64_t suspicion_timeout (const suspicion_t *s)
 {
@@ -1012,7 +1631,7 @@ static uint64_t suspicion_timeout (const suspicion_t *s)
     return t < (double) s->min_ms ? s->min_ms : (uint64_t) t;
 }
 
-static void alarm_push (swim_t *self, uint64_t at, const char *name)
+static void alarm_push (swim_t *self, uint64_t at, uint32_t name)
 {
     if (self->n_alarms == self->cap_alarms) {
         size_t cap = self->cap_alarms ? self->cap_alarms * 2 : 16;
@@ -1022,6 +1641,7 @@ static void alarm_push (swim_t *self, uint64_t at, const char *name)
         self->alarms = alarms;
         self->cap_alarms = cap;
     }
+    pool_name_hold (self->pool, name);
     alarm_t *h = self->alarms;
     size_t i = self->n_alarms++;
     while (i > 0 && h[(i - 1) / 2].at > at) {
@@ -1029,9 +1649,11 @@ static void alarm_push (swim_t *self, uint64_t at, const char *name)
         i = (i - 1) / 2;
     }
     h[i].at = at;
-    set_str (h[i].name, sizeof h[i].name, name);
+    h[i].name = name;
+    self->alarm_at = h[0].at;
 }
 
+/* Remove the first alarm; its name's reference passes to the caller. */
 static void alarm_pop (swim_t *self)
 {
     alarm_t *h = self->alarms;
@@ -1050,20 +1672,38 @@ static void alarm_pop (swim_t *self)
     }
     if (n)
         h[i] = last;
+    self->alarm_at = n ? h[0].at : UINT64_MAX;
+}
+
+static void suspicion_clear (swim_t *self, ent_t *m)
+{
+    suspicion_t *s = suspicion_of (self, m);
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->n; i++)
+        pool_name_drop (self->pool, s->from[i]);
+    free (s);
+    aux_of (self, m)->susp = NULL;
+    aux_put (self, m);
 }
 
 /* Suspicion timeouts are fixed when the suspicion starts: min grows with
    log10 of the cluster size, max is a multiple of it, and each independent
    confirmation brings the deadline closer to min. */
-static void suspicion_start (swim_t *self, member_t *m, uint64_t now)
+static void suspicion_start (swim_t *self, ent_t *m, uint64_t now)
 {
     size_t n = live_count (self);
     uint32_t k = self->cfg.indirect_checks;
     if (n < (size_t) k + 2)
         k = 0;                  /* too few others to ever confirm it */
-    suspicion_t *s = calloc (1, sizeof *s + k * sizeof s->from[0]);
-    if (!s)
+    suspicion_clear (self, m);
+    aux_t *a = aux_get (self, m);
+    suspicion_t *s = a ? calloc (1, sizeof *s + k * sizeof s->from[0]) : NULL;
+    if (!s) {
+        aux_put (self, m);
         return;                 /* it stays suspect until refuted or found dead elsewhere */
+    }
+    a->susp = s;
     double scale = log10 ((double) n);
     if (scale < 1)
         scale = 1;
@@ -1072,30 +1712,27 @@ static void suspicion_start (swim_t *self, member_t *m, uint64_t now)
     s->k = k;
     s->start_ms = now;
     s->deadline_ms = now + suspicion_timeout (s);
-    free (m->suspicion);
-    m->suspicion = s;
-    alarm_push (self, s->deadline_ms, m->name);
+    alarm_push (self, s->deadline_ms, ent_id (self, m));
 }
 
 /* Another node suspects m too; true when that is news. */
-static bool suspicion_confirm (swim_t *self, member_t *m, const char *from)
+static bool suspicion_confirm (swim_t *self, ent_t *m, const char *from)
 {
-    suspicion_t *s = m->suspicion;
-    if (!s || s->n >= s->k || streq (from, m->accuser))
+    suspicion_t *s = suspicion_of (self, m);
+    if (!s || s->n >= s->k)
+        return false;
+    uint32_t id = pool_name_find (self->pool, from);
+    if (id && id == m->accuser)
         return false;
     for (uint32_t i = 0; i < s->n; i++)
-        if (streq (s->from[i], from))
+        if (s->from[i] == id)
             return false;
-    set_str (s->from[s->n++], sizeof s->from[0], from);
+    if (!(id = pool_name_ref (self->pool, from)))
+        return false;
+    s->from[s->n++] = id;
     s->deadline_ms = s->start_ms + suspicion_timeout (s);
-    alarm_push (self, s->deadline_ms, m->name);
+    alarm_push (self, s->deadline_ms, ent_id (self, m));
     return true;
-}
-
-static void suspicion_clear (member_t *m)
-{
-    free (m->suspicion);
-    m->suspicion = NULL;
 }
 
 static void awareness_add (swim_t *self, int delta)
@@ -1104,6 +1741,13 @@ static void awareness_add (swim_t *self, int delta)
         self->awareness--;
     else if (delta > 0 && self->awareness + 1 < self->cfg.awareness_max)
         self->awareness++;
+}
+
+static void set_accuser (swim_t *self, ent_t *m, const char *from)
+{
+    uint32_t id = from ? pool_name_ref (self->pool, from) : 0;
+    pool_name_drop (self->pool, m->accuser);
+    m->accuser = id;
 }
 
 /* ---- knowledge ---------------------------------------------------------------
@@ -1122,38 +1766,23 @@ static void refuse (swim_t *self, const gl_rec_t *rec, const char *sender, uint6
     push_event (self, SWIM_EV_BAD_RECORD, rec->origin, sender, rec->generation, rec->seq, now);
 }
 
-static void queue_record (swim_t *self, member_t *m, int cls, const gl_rec_t *rec)
-{
-    gl_update_t u;
-    set_rec_update (&u, rec);
-    queue_put (self, m, cls, &u);
-}
-
 /* A new ALIVE record of ours, at incarnation `inc`, queued to spread. */
 static int sign_alive (swim_t *self, uint64_t inc, uint64_t now)
 {
-    gl_rec_t rec;
-    if (sign_own (self, &rec, GL_REC_ALIVE, inc, NULL, now))
+    uint32_t rid = sign_own (self, GL_REC_ALIVE, inc, NULL, now);
+    if (!rid)
         return -1;
     self->me.incarnation = inc;
-    take_record (&self->me, &rec);
-    queue_record (self, &self->me, CLASS_MEMBERSHIP, &rec);
+    take_record (self, &self->me, rid);
+    queue_record (self, &self->me, CLASS_MEMBERSHIP);
     return 0;
 }
 
 /* Someone suspects us or says we are dead: if it is about this life and
    not already refuted, out-bid it. */
-/* Our current ALIVE record, as an update. */
-static void my_alive (swim_t *self, gl_update_t *u)
-{
-    gl_rec_t rec;
-    member_record (&self->me, &rec);
-    set_rec_update (u, &rec);
-}
-
 static void accused (swim_t *self, const gl_update_t *u, const char *sender, uint64_t now)
 {
-    member_t *me = &self->me;
+    ent_t *me = &self->me;
     if (me->state == SWIM_LEFT || u->generation != me->generation || u->incarnation == UINT64_MAX)
         return;
     /* An accusation we refuted already: whoever handed it to us has not
@@ -1163,10 +1792,10 @@ static void accused (swim_t *self, const gl_update_t *u, const char *sender, uin
        keep us dead until a push-pull.  Answer it directly (regression:
        t/sim/scenarios/refute-old-news.scen). */
     if (u->incarnation < me->incarnation) {
-        member_t *m = member_find (self, sender);
+        ent_t *m = member_find (self, sender);
         if (m && is_live (m)) {
             gl_update_t mine;
-            my_alive (self, &mine);
+            record_update (self, me, &mine);
             send_update (self, m, &mine);
         }
         return;
@@ -1179,24 +1808,25 @@ static void accused (swim_t *self, const gl_update_t *u, const char *sender, uin
        goes straight to every member (a few in a large cluster; regression:
        t/sim/scenarios/refute-between-pauses.scen). */
     gl_update_t mine;
-    my_alive (self, &mine);
+    record_update (self, me, &mine);
     tell_many (self, &mine);
     self->stats.refutations++;
     awareness_add (self, +1);       /* Lifeguard: being suspected hints that we are slow */
-    push_event (self, SWIM_EV_REFUTED, me->name, u->from, me->generation, me->incarnation, now);
+    push_event (self, SWIM_EV_REFUTED, self->me_name, u->from, me->generation, me->incarnation, now);
 }
 
 /* An ALIVE record of a node we don't know (or forgot). */
 static void learn (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
-    tomb_t *t = tomb_find (self, rec->origin);
+    ent_t *t = tomb_find (self, rec->origin);
     if (t) {
         if (rec->generation < t->generation
         || (rec->generation == t->generation && rec->seq <= t->incarnation)) {
             old_news (self);
             return;
         }
-        if (rec->generation == t->generation && memcmp (rec->pubkey, t->pubkey, GL_PUBKEY_BYTES)) {
+        if (rec->generation == t->generation
+        &&  memcmp (rec->pubkey, ent_pubkey (self, t), GL_PUBKEY_BYTES)) {
             refuse (self, rec, sender, now);    /* one life, one key */
             return;
         }
@@ -1205,53 +1835,58 @@ static void learn (swim_t *self, const gl_rec_t *rec, const char *sender, uint64
         refuse (self, rec, sender, now);
         return;
     }
-    char *addr = str_dup (rec->addr);
-    member_t *m = addr ? member_add (self, rec->origin) : NULL;
+    uint32_t rid = pool_rec_ref (self->pool, rec);
+    ent_t *m = rid ? member_add (self, rec->origin) : NULL;
     if (!m) {
-        free (addr);
+        pool_rec_drop (self->pool, rid);
         return;
     }
-    m->addr = addr;
     m->generation = rec->generation;
     m->incarnation = rec->seq;
     m->state_since = now;
     m->intro = INTRO_MSGS;
-    take_record (m, rec);
-    push_event (self, SWIM_EV_JOINED, m->name, sender, m->generation, m->incarnation, now);
-    queue_record (self, m, CLASS_MEMBERSHIP, rec);
+    take_record (self, m, rid);
+    push_event (self, SWIM_EV_JOINED, rec->origin, sender, m->generation, m->incarnation, now);
+    queue_record (self, m, CLASS_MEMBERSHIP);
 }
 
 /* A newer generation of m: the node restarted.  It replaces all we knew. */
-static void restart (swim_t *self, member_t *m, const gl_rec_t *rec, const char *sender,
+static void restart (swim_t *self, ent_t *m, const gl_rec_t *rec, const char *sender,
                      uint64_t now)
 {
-    suspicion_clear (m);
+    uint32_t rid = pool_rec_ref (self->pool, rec);
+    if (!rid)
+        return;
+    suspicion_clear (self, m);
     m->generation = rec->generation;
     m->incarnation = rec->seq;
-    m->accuser[0] = 0;
+    set_accuser (self, m, NULL);
     m->intro = INTRO_MSGS;
-    take_record (m, rec);
-    if (m->has_res && m->res_generation < m->generation) {
+    take_record (self, m, rid);
+    if (m->has_res && rec_of (self, m->res)->generation < m->generation) {
         m->has_res = false;
+        pool_rec_drop (self->pool, m->res);
+        m->res = 0;
         queue_drop (self, m, CLASS_RES);
     }
     set_state (self, m, SWIM_ALIVE, now);
-    push_event (self, SWIM_EV_JOINED, m->name, sender, m->generation, m->incarnation, now);
-    queue_record (self, m, CLASS_MEMBERSHIP, rec);
+    push_event (self, SWIM_EV_JOINED, rec->origin, sender, m->generation, m->incarnation, now);
+    queue_record (self, m, CLASS_MEMBERSHIP);
 }
 
 static void apply_alive (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
-    member_t *m = member_find (self, rec->origin);
+    ent_t *m = member_find (self, rec->origin);
     if (!m) {
         learn (self, rec, sender, now);
         return;
     }
-    bool same_key = memcmp (rec->pubkey, m->pubkey, GL_PUBKEY_BYTES) == 0;
-    bool gone = m->state == SWIM_DEAD || m->state == SWIM_LEFT;
+    const uint8_t *pubkey = ent_pubkey (self, m);
     if (rec->generation > m->generation) {
         /* A new key is believed only once the old self is dead or gone
            (it lost its state directory); else it is an impostor. */
+        bool same_key = memcmp (rec->pubkey, pubkey, GL_PUBKEY_BYTES) == 0;
+        bool gone = m->state == SWIM_DEAD || m->state == SWIM_LEFT;
         if ((!same_key && !gone) || !signed_by (self, rec, rec->pubkey))
             refuse (self, rec, sender, now);
         else
@@ -1262,62 +1897,71 @@ static void apply_alive (swim_t *self, const gl_rec_t *rec, const char *sender, 
         old_news (self);
         return;
     }
-    if (!same_key || !signed_by (self, rec, m->pubkey)) {
+    if (memcmp (rec->pubkey, pubkey, GL_PUBKEY_BYTES) || !signed_by (self, rec, pubkey)) {
         refuse (self, rec, sender, now);
         return;
     }
+    uint32_t rid = pool_rec_ref (self->pool, rec);
+    if (!rid)
+        return;
     /* A higher incarnation of this life: the node refutes whatever we
        thought, even a death. */
     m->incarnation = rec->seq;
-    take_record (m, rec);
+    take_record (self, m, rid);
     if (m->state != SWIM_ALIVE) {
-        suspicion_clear (m);
-        m->accuser[0] = 0;
+        suspicion_clear (self, m);
+        set_accuser (self, m, NULL);
         set_state (self, m, SWIM_ALIVE, now);
-        push_event (self, SWIM_EV_ALIVE, m->name, sender, m->generation, m->incarnation, now);
+        push_event (self, SWIM_EV_ALIVE, rec->origin, sender, m->generation, m->incarnation, now);
     }
-    queue_record (self, m, CLASS_MEMBERSHIP, rec);
+    queue_record (self, m, CLASS_MEMBERSHIP);
 }
 
 /* LEAVE and RES records need the node's key: for a node or a generation we
    don't know yet, they are held back (push-pull brings them again). */
 static void apply_leave (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
-    member_t *m = member_find (self, rec->origin);
+    ent_t *m = member_find (self, rec->origin);
     if (!m || rec->generation > m->generation)
         return;
     if (rec->generation < m->generation || rec->seq < m->incarnation || m->state == SWIM_LEFT) {
         old_news (self);
         return;
     }
-    if (!signed_by (self, rec, m->pubkey)) {
+    if (!signed_by (self, rec, ent_pubkey (self, m))) {
         refuse (self, rec, sender, now);
         return;
     }
-    suspicion_clear (m);
+    uint32_t rid = pool_rec_ref (self->pool, rec);
+    if (!rid)
+        return;
+    suspicion_clear (self, m);
     m->incarnation = rec->seq;
-    m->accuser[0] = 0;
-    take_record (m, rec);
+    set_accuser (self, m, NULL);
+    take_record (self, m, rid);
     set_state (self, m, SWIM_LEFT, now);
-    push_event (self, SWIM_EV_LEFT, m->name, sender, m->generation, m->incarnation, now);
-    queue_record (self, m, CLASS_MEMBERSHIP, rec);
+    push_event (self, SWIM_EV_LEFT, rec->origin, sender, m->generation, m->incarnation, now);
+    queue_record (self, m, CLASS_MEMBERSHIP);
 }
 
 static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
-    member_t *m = member_find (self, rec->origin);
+    ent_t *m = member_find (self, rec->origin);
     if (!m || rec->generation > m->generation)
         return;
-    if (rec->generation < m->generation || (m->has_res && rec->seq <= m->res_seq)) {
+    if (rec->generation < m->generation || (m->has_res && rec->seq <= ent_res_seq (m))) {
         old_news (self);
         return;
     }
-    if (!signed_by (self, rec, m->pubkey)) {
+    if (!signed_by (self, rec, ent_pubkey (self, m))) {
         refuse (self, rec, sender, now);
         return;
     }
-    take_res (m, rec, now);
-    queue_record (self, m, CLASS_RES, rec);
+    uint32_t rid = pool_rec_ref (self->pool, rec);
+    if (!rid)
+        return;
+    take_res (self, m, rid, now);
+    queue_record (self, m, CLASS_RES);
 }
 
 /* Someone still believes an earlier life of ours is alive: we restarted
@@ -1327,27 +1971,26 @@ static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, ui
    to every live member; at most once per probe interval. */
 static void bury_past_self (swim_t *self, const gl_rec_t *old, uint64_t now)
 {
-    member_t *me = &self->me;
+    ent_t *me = &self->me;
     if (me->state == SWIM_LEFT
     || (self->buried_once && now < self->buried_at + self->cfg.probe_interval_ms))
         return;
     self->buried_once = true;
     self->buried_at = now;
     gl_update_t u[2];
-    gl_rec_t mine;
-    set_status_update (&u[0], GL_UPD_DEAD, me->name, old->generation, old->seq, me->name);
-    member_record (me, &mine);
-    set_rec_update (&u[1], &mine);
+    set_status_update (&u[0], GL_UPD_DEAD, self->me_name, old->generation, old->seq,
+                       self->me_name);
+    record_update (self, me, &u[1]);
     for (size_t i = 0; i < self->n_members; i++) {
-        const member_t *m = &self->members[i];
+        const ent_t *m = member_at (self, i);
         if (!is_live (m))
             continue;
         swim_out_t out;
         memset (&out, 0, sizeof out);
-        set_str (out.to_name, sizeof out.to_name, m->name);
-        set_str (out.to_addr, sizeof out.to_addr, m->addr);
+        set_str (out.to_name, sizeof out.to_name, ent_name (self, m));
+        set_str (out.to_addr, sizeof out.to_addr, ent_addr (self, m));
         out.msg.type = GL_MSG_GOSSIP;
-        out.msg.updates = malloc (sizeof u);
+        out.msg.updates = updates_alloc (self->pool, 2);
         if (!out.msg.updates)
             return;
         memcpy (out.msg.updates, u, sizeof u);
@@ -1359,11 +2002,13 @@ static void bury_past_self (swim_t *self, const gl_rec_t *old, uint64_t now)
 
 static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
-    if (!record_sane (rec)) {
+    /* A name the pool holds (swim_recv found it already) is a valid one. */
+    bool known = rec->origin == self->hint_name && self->hint_epoch == self->pool->names_freed;
+    if (!record_sane (rec, known)) {
         refuse (self, rec, sender, now);
         return;
     }
-    if (streq (rec->origin, self->me.name))
+    if (known ? self->hint_id == self->me_id : streq (rec->origin, self->me_name))
         return;                 /* about us: we know better (see past_self_alive) */
     if (rec->kind == GL_REC_ALIVE)
         apply_alive (self, rec, sender, now);
@@ -1375,7 +2020,7 @@ static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender,
 
 /* SUSPECT and DEAD updates are not signed: anyone may say them, and the
    node itself answers with a signed ALIVE record. */
-static bool status_current (swim_t *self, const member_t *m, const gl_update_t *u)
+static bool status_current (swim_t *self, const ent_t *m, const gl_update_t *u)
 {
     if (!m || u->generation > m->generation)
         return false;           /* a life we haven't seen: wait for its record */
@@ -1389,35 +2034,35 @@ static bool status_current (swim_t *self, const member_t *m, const gl_update_t *
 
 static void apply_suspect (swim_t *self, const gl_update_t *u, uint64_t now)
 {
-    member_t *m = member_find (self, u->node);
+    ent_t *m = member_find (self, u->node);
     if (!status_current (self, m, u))
         return;
     if (m->state == SWIM_SUSPECT) {
         if (u->incarnation > m->incarnation)
             m->incarnation = u->incarnation;
         if (suspicion_confirm (self, m, u->from))
-            queue_put (self, m, CLASS_MEMBERSHIP, u);  /* a new voice: pass it on */
+            queue_status (self, m, u);      /* a new voice: pass it on */
         return;
     }
     m->incarnation = u->incarnation;
-    set_str (m->accuser, sizeof m->accuser, u->from);
+    set_accuser (self, m, u->from);
     set_state (self, m, SWIM_SUSPECT, now);
     suspicion_start (self, m, now);
-    push_event (self, SWIM_EV_SUSPECT, m->name, u->from, m->generation, m->incarnation, now);
-    queue_put (self, m, CLASS_MEMBERSHIP, u);
+    push_event (self, SWIM_EV_SUSPECT, u->node, u->from, m->generation, m->incarnation, now);
+    queue_status (self, m, u);
 }
 
 static void apply_dead (swim_t *self, const gl_update_t *u, uint64_t now)
 {
-    member_t *m = member_find (self, u->node);
+    ent_t *m = member_find (self, u->node);
     if (!status_current (self, m, u))
         return;
-    suspicion_clear (m);
+    suspicion_clear (self, m);
     m->incarnation = u->incarnation;
-    set_str (m->accuser, sizeof m->accuser, u->from);
+    set_accuser (self, m, u->from);
     set_state (self, m, SWIM_DEAD, now);
-    push_event (self, SWIM_EV_DEAD, m->name, u->from, m->generation, m->incarnation, now);
-    queue_put (self, m, CLASS_MEMBERSHIP, u);
+    push_event (self, SWIM_EV_DEAD, u->node, u->from, m->generation, m->incarnation, now);
+    queue_status (self, m, u);
 }
 
 static void apply_update (swim_t *self, const gl_update_t *u, const char *sender, uint64_t now)
@@ -1429,7 +2074,7 @@ static void apply_update (swim_t *self, const gl_update_t *u, const char *sender
     if ((u->kind != GL_UPD_SUSPECT && u->kind != GL_UPD_DEAD)
     ||  !name_ok (u->node) || !name_ok (u->from))
         return;
-    if (streq (u->node, self->me.name))
+    if (streq (u->node, self->me_name))
         accused (self, u, sender, now);
     else if (u->kind == GL_UPD_SUSPECT)
         apply_suspect (self, u, now);
@@ -1445,32 +2090,28 @@ static void end_of_round (swim_t *self, uint64_t now)
 {
     size_t keep = 0;
     for (size_t i = 0; i < self->n_members; i++) {
-        member_t *m = &self->members[i];
+        ent_t *m = member_at (self, i);
         bool gone = m->state == SWIM_DEAD || m->state == SWIM_LEFT;
-        if (gone && now - m->state_since >= self->cfg.dead_reap_ms && tomb_put (self, m) == 0) {
+        if (gone && now - m->state_since >= self->cfg.dead_reap_ms) {
             queue_drop (self, m, CLASS_MEMBERSHIP);
             queue_drop (self, m, CLASS_RES);
             self->n_state[m->state]--;
-            free (m->addr);
-            free (m->suspicion);
+            suspicion_clear (self, m);
+            tomb_put (self, m);
             continue;
         }
-        if (keep != i)
-            self->members[keep] = *m;
-        keep++;
+        self->order[keep++] = self->order[i];
     }
     self->n_members = keep;
     for (size_t i = keep; i > 1; i--) {
         size_t j = rng_below (self, i);
-        member_t tmp = self->members[i - 1];
-        self->members[i - 1] = self->members[j];
-        self->members[j] = tmp;
+        uint32_t tmp = self->order[i - 1];
+        self->order[i - 1] = self->order[j];
+        self->order[j] = tmp;
     }
-    if (self->index.cap)
-        index_fill (&self->index, self->members, sizeof (member_t), keep);
 }
 
-static member_t *next_probe_target (swim_t *self, uint64_t now)
+static ent_t *next_probe_target (swim_t *self, uint64_t now)
 {
     for (size_t tried = 0; tried <= self->n_members; tried++) {
         if (self->probe_pos >= self->n_members) {
@@ -1479,7 +2120,7 @@ static member_t *next_probe_target (swim_t *self, uint64_t now)
             if (!self->n_members)
                 return NULL;
         }
-        member_t *m = &self->members[self->probe_pos++];
+        ent_t *m = member_at (self, self->probe_pos++);
         if (is_live (m))
             return m;
     }
@@ -1490,19 +2131,19 @@ static void probe_start (swim_t *self, uint64_t now)
 {
     uint64_t scale = self->awareness + 1;       /* Lifeguard: slow down when unwell */
     self->next_probe_at = now + self->cfg.probe_interval_ms * scale;
-    member_t *m = next_probe_target (self, now);
+    ent_t *m = next_probe_target (self, now);
     if (!m)
         return;
     probe_t *p = &self->probe;
     memset (p, 0, sizeof *p);
     p->active = true;
-    set_str (p->target, sizeof p->target, m->name);
+    set_str (p->target, sizeof p->target, ent_name (self, m));
     p->generation = m->generation;
     p->incarnation = m->incarnation;
     p->seq = ++self->next_seq;
     p->ack_deadline = now + self->cfg.probe_timeout_ms * scale;
     self->stats.probes++;
-    send_small (self, GL_MSG_PING, m->name, m->addr, p->seq, m->name, "");
+    send_small (self, GL_MSG_PING, m, p->target, ent_addr (self, m), p->seq, p->target, "");
 }
 
 /* No ack in time: ask others to probe the target for us. */
@@ -1511,14 +2152,15 @@ static void ask_others (swim_t *self)
     probe_t *p = &self->probe;
     p->asked_others = true;
     self->stats.probe_failures++;
-    member_t *target = member_find (self, p->target);
+    ent_t *target = member_find (self, p->target);
     if (!target)
         return;
     uint32_t picks[PICK_MAX];
     size_t n = pick_members (self, self->cfg.indirect_checks, helper_ok, target, picks);
     for (size_t i = 0; i < n; i++) {
-        member_t *h = &self->members[picks[i]];
-        send_small (self, GL_MSG_PING_REQ, h->name, h->addr, p->seq, target->name, target->addr);
+        ent_t *h = member_at (self, picks[i]);
+        send_small (self, GL_MSG_PING_REQ, h, ent_name (self, h), ent_addr (self, h), p->seq,
+                    p->target, ent_addr (self, target));
     }
     p->expected_nacks = (uint32_t) n;
     self->stats.indirect_probes += n;
@@ -1537,11 +2179,12 @@ static void probe_finish (swim_t *self, uint64_t now)
        slow one, not the target. */
     if (p->nacks < p->expected_nacks)
         awareness_add (self, +1);
-    member_t *m = member_find (self, p->target);
+    ent_t *m = member_find (self, p->target);
     if (!m || !is_live (m))
         return;
     gl_update_t u;
-    set_status_update (&u, GL_UPD_SUSPECT, p->target, p->generation, p->incarnation, self->me.name);
+    set_status_update (&u, GL_UPD_SUSPECT, p->target, p->generation, p->incarnation,
+                       self->me_name);
     self->stats.suspicions++;
     apply_suspect (self, &u, now);
 }
@@ -1549,9 +2192,9 @@ static void probe_finish (swim_t *self, uint64_t now)
 static void on_ping (swim_t *self, const char *from, const gl_msg_t *msg)
 {
     /* A PING for another name reached a new process at an old address. */
-    if (self->me.state == SWIM_LEFT || !streq (msg->target, self->me.name))
+    if (self->me.state == SWIM_LEFT || !streq (msg->target, self->me_name))
         return;
-    send_to_member (self, GL_MSG_ACK, from, msg->probe_seq, self->me.name);
+    send_to_member (self, GL_MSG_ACK, from, msg->probe_seq, self->me_name);
 }
 
 static void on_ack (swim_t *self, const gl_msg_t *msg)
@@ -1592,7 +2235,7 @@ static void on_nack (swim_t *self, const gl_msg_t *msg)
 static void on_ping_req (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t now)
 {
     size_t addr_len = strnlen (msg->target_addr, sizeof msg->target_addr);
-    if (self->me.state == SWIM_LEFT || !name_ok (msg->target) || streq (msg->target, self->me.name)
+    if (self->me.state == SWIM_LEFT || !name_ok (msg->target) || streq (msg->target, self->me_name)
     ||  !addr_len || addr_len == sizeof msg->target_addr || !member_find (self, from)
     ||  self->n_relays == RELAYS_MAX)
         return;
@@ -1604,7 +2247,8 @@ static void on_ping_req (swim_t *self, const char *from, const gl_msg_t *msg, ui
     r->seq = ++self->next_seq;
     r->nack_at = now + self->cfg.probe_timeout_ms * 4 / 5;
     r->expire_at = now + self->cfg.probe_interval_ms;
-    send_small (self, GL_MSG_PING, r->target, msg->target_addr, r->seq, r->target, "");
+    send_small (self, GL_MSG_PING, member_find (self, r->target), r->target, msg->target_addr,
+                r->seq, r->target, "");
 }
 
 static void run_relays (swim_t *self, uint64_t now)
@@ -1624,18 +2268,20 @@ static void run_relays (swim_t *self, uint64_t now)
 
 static void run_alarms (swim_t *self, uint64_t now)
 {
-    while (self->n_alarms && self->alarms[0].at <= now) {
-        char name[GL_NAME_MAX + 1];
-        set_str (name, sizeof name, self->alarms[0].name);
+    while (self->alarm_at <= now) {
+        uint32_t name = self->alarms[0].name;
         alarm_pop (self);
         /* Alarms are never removed, only outdated: check this one holds. */
-        member_t *m = member_find (self, name);
-        if (!m || m->state != SWIM_SUSPECT || !m->suspicion || m->suspicion->deadline_ms > now)
-            continue;
-        gl_update_t u;
-        set_status_update (&u, GL_UPD_DEAD, m->name, m->generation, m->incarnation, self->me.name);
-        self->stats.deaths++;
-        apply_dead (self, &u, now);
+        ent_t *m = member_by_id (self, name);
+        const suspicion_t *s = m ? suspicion_of (self, m) : NULL;
+        if (m && m->state == SWIM_SUSPECT && s && s->deadline_ms <= now) {
+            gl_update_t u;
+            set_status_update (&u, GL_UPD_DEAD, name_of (self, name), m->generation,
+                               m->incarnation, self->me_name);
+            self->stats.deaths++;
+            apply_dead (self, &u, now);
+        }
+        pool_name_drop (self->pool, name);
     }
 }
 
@@ -1649,8 +2295,8 @@ static void gossip (swim_t *self, uint64_t now)
     uint32_t picks[PICK_MAX];
     size_t n = pick_members (self, self->cfg.gossip_nodes, gossip_ok, &now, picks);
     for (size_t i = 0; i < n; i++) {
-        member_t *m = &self->members[picks[i]];
-        if (!send_small (self, GL_MSG_GOSSIP, m->name, m->addr, 0, "", ""))
+        ent_t *m = member_at (self, picks[i]);
+        if (!send_small (self, GL_MSG_GOSSIP, m, ent_name (self, m), ent_addr (self, m), 0, "", ""))
             break;
     }
 }
@@ -1673,11 +2319,13 @@ static void push_pull (swim_t *self, uint64_t now)
     self->next_pushpull_at = now + pushpull_interval (self);
     uint32_t pick;
     if (pick_members (self, 1, alive_ok, NULL, &pick)) {
-        send_sync (self, GL_MSG_SYNC_REQ, self->members[pick].name, self->members[pick].addr);
+        ent_t *m = member_at (self, pick);
+        send_sync (self, GL_MSG_SYNC_REQ, ent_name (self, m), ent_addr (self, m));
         self->stats.syncs++;
     }
     if (self->n_state[SWIM_DEAD] && pick_members (self, 1, dead_ok, NULL, &pick)) {
-        send_sync (self, GL_MSG_SYNC_REQ, self->members[pick].name, self->members[pick].addr);
+        ent_t *m = member_at (self, pick);
+        send_sync (self, GL_MSG_SYNC_REQ, ent_name (self, m), ent_addr (self, m));
         self->stats.syncs++;
     }
 }
@@ -1685,7 +2333,7 @@ static void push_pull (swim_t *self, uint64_t now)
 static void join_send (swim_t *self)
 {
     for (size_t i = 0; i < self->n_seeds; i++)
-        if (!streq (self->seeds[i], self->me.addr)) {
+        if (!streq (self->seeds[i], self->me_addr)) {
             send_sync (self, GL_MSG_SYNC_REQ, "", self->seeds[i]);
             self->stats.syncs++;
         }
@@ -1727,9 +2375,10 @@ static bool config_ok (const swim_config_t *c)
         && c->join_retry_ms && c->awareness_max && c->suspicion_mult && c->retransmit_mult;
 }
 
-swim_t *swim_new (const swim_config_t *config, const char *name, const char *addr,
-                  uint64_t generation, const uint8_t pubkey[GL_PUBKEY_BYTES],
-                  const swim_signer_t *signer, uint64_t rng_seed, uint64_t now_ms)
+swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char *name,
+                     const char *addr, uint64_t generation,
+                     const uint8_t pubkey[GL_PUBKEY_BYTES], const swim_signer_t *signer,
+                     uint64_t rng_seed, uint64_t now_ms)
 {
     if (!config || !name || !addr || !pubkey || !signer || !signer->sign || !signer->verify
     ||  !config_ok (config) || !name_ok (name))
@@ -1740,31 +2389,42 @@ swim_t *swim_new (const swim_config_t *config, const char *name, const char *add
     swim_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->pool = pool;
+    if (!pool) {
+        self->pool = swim_pool_new ();
+        self->own_pool = true;
+        if (!self->pool) {
+            free (self);
+            return NULL;
+        }
+    }
+    self->pool->users++;
+    self->alarm_at = UINT64_MAX;
     self->cfg = *config;
     self->signer = *signer;
     self->rng = rng_seed;
     self->out.size = sizeof (swim_out_t);
     self->events.size = sizeof (swim_event_t);
 
-    member_t *me = &self->me;
-    set_str (me->name, sizeof me->name, name);
-    me->addr = str_dup (addr);
+    ent_t *me = &self->me;
+    set_str (self->me_name, sizeof self->me_name, name);
+    set_str (self->me_addr, sizeof self->me_addr, addr);
+    memcpy (self->me_pubkey, pubkey, GL_PUBKEY_BYTES);
+    self->me_id = pool_name_ref (self->pool, name);
+    me->kind = ENT_MEMBER;
     me->generation = generation;
-    memcpy (me->pubkey, pubkey, GL_PUBKEY_BYTES);
     me->state = SWIM_ALIVE;
     me->state_since = now_ms;
 
     bool queues_ok = true;
     for (int cls = 0; cls < CLASSES; cls++) {
         levels_t *q = &self->queue[cls];
-        q->head = calloc (1, sizeof *q->head);
-        q->tail = calloc (1, sizeof *q->tail);
+        q->lv = calloc (1, sizeof *q->lv);
         q->n = 1;
-        queues_ok = queues_ok && q->head && q->tail;
+        queues_ok = queues_ok && q->lv;
     }
     self->picked = malloc ((config->max_piggyback + 1) * sizeof *self->picked);
-    if (!me->addr || !queues_ok || !self->picked
-    ||  sign_alive (self, 0, now_ms)) {
+    if (!self->me_id || !queues_ok || !self->picked || sign_alive (self, 0, now_ms)) {
         swim_destroy (&self);
         return NULL;
     }
@@ -1776,31 +2436,49 @@ swim_t *swim_new (const swim_config_t *config, const char *name, const char *add
     return self;
 }
 
+swim_t *swim_new (const swim_config_t *config, const char *name, const char *addr,
+                  uint64_t generation, const uint8_t pubkey[GL_PUBKEY_BYTES],
+                  const swim_signer_t *signer, uint64_t rng_seed, uint64_t now_ms)
+{
+    return swim_new_in (NULL, config, name, addr, generation, pubkey, signer, rng_seed, now_ms);
+}
+
 void swim_destroy (swim_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     swim_t *self = *self_p;
-    for (size_t i = 0; i < self->n_members; i++) {
-        free (self->members[i].addr);
-        free (self->members[i].suspicion);
-    }
-    free (self->members);
-    free (self->index.slots);
-    free (self->tombs);
-    free (self->tomb_index.slots);
-    free (self->me.addr);
-    free (self->alarms);
+    swim_pool_t *pool = self->pool;
     for (int cls = 0; cls < CLASSES; cls++) {
         levels_t *q = &self->queue[cls];
         for (uint32_t i = 0; i < q->n; i++)
-            for (bcast_t *e = q->head[i], *next; e; e = next) {
-                next = e->next;
-                free (e);
-            }
-        free (q->head);
-        free (q->tail);
+            free (q->lv[i].items);
+        free (q->lv);
     }
+    for (uint32_t i = 0; i < self->n_auxs; i++) {
+        aux_t *a = &self->auxs[i];
+        if (a->susp) {
+            for (uint32_t j = 0; j < a->susp->n; j++)
+                pool_name_drop (pool, a->susp->from[j]);
+            free (a->susp);
+        }
+        if (a->st_kind)
+            pool_name_drop (pool, a->st_from);
+    }
+    free (self->auxs);
+    for (uint32_t id = 1; id < self->cap_ents; id++)
+        if (self->ents[id].kind != ENT_NONE) {
+            ent_release (self, &self->ents[id]);
+            pool_name_drop (pool, id);
+        }
+    free (self->ents);
+    free (self->qstamps);
+    free (self->order);
+    ent_release (self, &self->me);
+    pool_name_drop (pool, self->me_id);
+    for (size_t i = 0; i < self->n_alarms; i++)
+        pool_name_drop (pool, self->alarms[i].name);
+    free (self->alarms);
     free (self->picked);
     free_seeds (self);
     swim_out_t out;
@@ -1808,6 +2486,9 @@ void swim_destroy (swim_t **self_p)
         gl_msg_clear (&out.msg);
     free (self->out.items);
     free (self->events.items);
+    pool->users--;
+    if (self->own_pool)
+        swim_pool_destroy (&self->pool);
     free (self);
     *self_p = NULL;
 }
@@ -1822,11 +2503,22 @@ void swim_join (swim_t *self, const char *const *seed_addrs, size_t n_seeds, uin
         return;
     for (size_t i = 0; i < n_seeds; i++) {
         size_t len = strnlen (seed_addrs[i], GL_ADDR_MAX + 1);
-        if (len && len <= GL_ADDR_MAX && (self->seeds[self->n_seeds] = str_dup (seed_addrs[i])))
+        if (len && len <= GL_ADDR_MAX && (self->seeds[self->n_seeds] = strdup (seed_addrs[i])))
             self->n_seeds++;
     }
     join_send (self);
     self->next_join_at = now_ms + self->cfg.join_retry_ms;
+}
+
+/* Ask the cache for the entry an update is about; the number of its
+   name, or 0. */
+#define PREFETCH_AHEAD 12
+static uint32_t prefetch_subject (const swim_t *self, const gl_update_t *u)
+{
+    uint32_t id = pool_name_find (self->pool, u->kind == GL_UPD_REC ? u->rec.origin : u->node);
+    if (id && id < self->cap_ents)
+        __builtin_prefetch (&self->ents[id]);
+    return id;
 }
 
 /* The ALIVE record of an earlier life of ours, when the message carries
@@ -1837,15 +2529,15 @@ static const gl_rec_t *past_self_alive (swim_t *self, const gl_msg_t *msg)
     for (uint32_t i = 0; i < msg->n_updates && !old; i++) {
         const gl_update_t *u = &msg->updates[i];
         if (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_ALIVE
-        &&  streq (u->rec.origin, self->me.name) && u->rec.generation < self->me.generation)
+        &&  u->rec.generation < self->me.generation && streq (u->rec.origin, self->me_name))
             old = &u->rec;
     }
     for (uint32_t i = 0; i < msg->n_updates && old; i++) {
         const gl_update_t *u = &msg->updates[i];
-        if ((u->kind == GL_UPD_DEAD && streq (u->node, self->me.name)
+        if ((u->kind == GL_UPD_DEAD && streq (u->node, self->me_name)
              && u->generation == old->generation)
         ||  (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_LEAVE
-             && streq (u->rec.origin, self->me.name) && u->rec.generation == old->generation))
+             && streq (u->rec.origin, self->me_name) && u->rec.generation == old->generation))
             return NULL;
     }
     return old;
@@ -1855,13 +2547,48 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
 {
     /* A message under our own name comes from an older self, or from a
        misconfigured twin: nothing it says can be taken as news. */
-    if (!self || !from || !msg || !name_ok (from) || streq (from, self->me.name)
+    if (!self || !from || !msg || !name_ok (from) || streq (from, self->me_name)
     ||  (msg->n_updates && !msg->updates))
         return;
     if (!member_find (self, from))
         self->stats.unknown_sender++;
-    for (uint32_t i = 0; i < msg->n_updates; i++)
-        apply_update (self, &msg->updates[i], from, now_ms);
+    /* Each update reads its subject's entry, which in a large cluster is
+       rarely in the cache: ask for the entries a few updates ahead, so
+       that the misses overlap instead of following one another. */
+    uint32_t n = msg->n_updates, ids[PREFETCH_AHEAD];
+    uint64_t epoch = self->pool->names_freed;
+    for (int cls = 0; cls < CLASSES && n; cls++) {  /* where news would be filed */
+        const ring_t *r = self->queue[cls].lv;
+        if (r && r->items)
+            __builtin_prefetch (&r->items[(r->head - 1) & r->mask], 1);
+    }
+    for (uint32_t i = 0; i < n && i < 2 * PREFETCH_AHEAD; i++) {
+        __builtin_prefetch (&msg->updates[i]);
+        __builtin_prefetch (&msg->updates[i].rec.origin);
+    }
+    for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+        ids[i] = prefetch_subject (self, &msg->updates[i]);
+    for (uint32_t i = 0; i < n; i++) {
+        const gl_update_t *u = &msg->updates[i];
+        /* The number found ahead still names it unless a name was freed
+           since; 0 (not known then) is looked up again. */
+        uint32_t id = ids[i % PREFETCH_AHEAD];
+        if (id && epoch == self->pool->names_freed) {
+            self->hint_name = u->kind == GL_UPD_REC ? u->rec.origin : u->node;
+            self->hint_id = id;
+            self->hint_epoch = epoch;
+        }
+        if (i + PREFETCH_AHEAD < n) {
+            if (epoch != self->pool->names_freed) {
+                epoch = self->pool->names_freed;
+                for (uint32_t j = i + 1; j < i + PREFETCH_AHEAD; j++)
+                    ids[j % PREFETCH_AHEAD] = 0;
+            }
+            ids[i % PREFETCH_AHEAD] = prefetch_subject (self, &msg->updates[i + PREFETCH_AHEAD]);
+        }
+        apply_update (self, u, from, now_ms);
+        self->hint_name = NULL;
+    }
     const gl_rec_t *past = past_self_alive (self, msg);
     if (past)
         bury_past_self (self, past, now_ms);
@@ -1882,9 +2609,9 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
             break;
         case GL_MSG_SYNC_REQ:
             if (self->me.state != SWIM_LEFT) {
-                member_t *m = member_find (self, from);
-                if (m && m->addr)
-                    send_sync (self, GL_MSG_SYNC_RESP, m->name, m->addr);
+                ent_t *m = member_find (self, from);
+                if (m)
+                    send_sync (self, GL_MSG_SYNC_RESP, ent_name (self, m), ent_addr (self, m));
             }
             break;
         default:
@@ -1918,9 +2645,7 @@ void swim_tick (swim_t *self, uint64_t now_ms)
 
 uint64_t swim_next_deadline (swim_t *self)
 {
-    uint64_t t = self->next_gossip_at;
-    if (self->n_alarms)
-        t = min_u64 (t, self->alarms[0].at);
+    uint64_t t = min_u64 (self->next_gossip_at, self->alarm_at);
     for (size_t i = 0; i < self->n_relays; i++) {
         const relay_t *r = &self->relays[i];
         t = min_u64 (t, r->nacked ? r->expire_at : r->nack_at);
@@ -1939,33 +2664,31 @@ uint64_t swim_next_deadline (swim_t *self)
 
 void swim_set_res (swim_t *self, const gl_res_t *res, uint64_t now_ms)
 {
-    member_t *me = &self->me;
-    gl_rec_t rec;
-    if (res->state > GL_RES_UNAVAILABLE
-    ||  sign_own (self, &rec, GL_REC_RES, me->res_seq + 1, res, now_ms))
+    ent_t *me = &self->me;
+    if (res->state > GL_RES_UNAVAILABLE)
         return;
-    take_res (me, &rec, now_ms);
-    queue_record (self, me, CLASS_RES, &rec);
+    uint32_t rid = sign_own (self, GL_REC_RES, ent_res_seq (me) + 1, res, now_ms);
+    if (!rid)
+        return;
+    take_res (self, me, rid, now_ms);
+    queue_record (self, me, CLASS_RES);
 }
 
 /* Tell a few members at once, and let dissemination tell the rest. */
 void swim_leave (swim_t *self, uint64_t now_ms)
 {
-    member_t *me = &self->me;
+    ent_t *me = &self->me;
     if (me->state == SWIM_LEFT)
         return;
     me->state = SWIM_LEFT;
     me->state_since = now_ms;
     self->probe.active = false;
-    gl_rec_t rec;
-    if (sign_own (self, &rec, GL_REC_LEAVE, me->incarnation, NULL, now_ms))
+    uint32_t rid = sign_own (self, GL_REC_LEAVE, me->incarnation, NULL, now_ms);
+    if (!rid)
         return;                 /* the others will find us dead instead */
-    take_record (me, &rec);
-    queue_record (self, me, CLASS_MEMBERSHIP, &rec);
-
-    gl_update_t u;
-    set_rec_update (&u, &rec);
-    tell_many (self, &u);
+    take_record (self, me, rid);
+    queue_record (self, me, CLASS_MEMBERSHIP);
+    tell_many (self, pool_upd (self->pool, rid));
 }
 
 bool swim_pop (swim_t *self, swim_out_t *out)
@@ -2003,11 +2726,11 @@ const char *swim_state_name (int state)
     }
 }
 
-static void view_of (const member_t *m, bool is_self, swim_member_t *out)
+static void view_of (const swim_t *self, const ent_t *m, bool is_self, swim_member_t *out)
 {
     memset (out, 0, sizeof *out);
-    set_str (out->name, sizeof out->name, m->name);
-    set_str (out->addr, sizeof out->addr, m->addr ? m->addr : "");
+    set_str (out->name, sizeof out->name, ent_name (self, m));
+    set_str (out->addr, sizeof out->addr, ent_addr (self, m));
     out->state = m->state;
     out->is_self = is_self;
     out->generation = m->generation;
@@ -2015,9 +2738,10 @@ static void view_of (const member_t *m, bool is_self, swim_member_t *out)
     out->state_since_ms = m->state_since;
     out->has_res = m->has_res;
     if (m->has_res) {
-        out->res = m->res;
-        out->res_seq = m->res_seq;
-        out->res_origin_ms = m->res_time;
+        const gl_rec_t *res = rec_of (self, m->res);
+        out->res = res->res;
+        out->res_seq = res->seq;
+        out->res_origin_ms = res->time_ms;
         out->res_recv_ms = m->res_recv;
     }
 }
@@ -2032,21 +2756,21 @@ bool swim_member_at (swim_t *self, size_t i, swim_member_t *out)
     if (i > self->n_members)
         return false;
     if (i == 0)
-        view_of (&self->me, true, out);
+        view_of (self, &self->me, true, out);
     else
-        view_of (&self->members[i - 1], false, out);
+        view_of (self, member_at (self, i - 1), false, out);
     return true;
 }
 
 bool swim_lookup (swim_t *self, const char *name, swim_member_t *out)
 {
-    if (streq (name, self->me.name)) {
-        view_of (&self->me, true, out);
+    if (streq (name, self->me_name)) {
+        view_of (self, &self->me, true, out);
         return true;
     }
-    member_t *m = member_find (self, name);
+    ent_t *m = member_find (self, name);
     if (m)
-        view_of (m, false, out);
+        view_of (self, m, false, out);
     return m != NULL;
 }
 

@@ -22,6 +22,7 @@ enum {
     RNG_NODES = 3,      /* per-node seeds for swim_new, start times */
     RNG_FAULTS = 4,     /* crashes, pauses, updates drawn from flags */
     RNG_SEARCH = 5,     /* scenarios of the search mode */
+    RNG_REFRESH = 6,    /* per-node jitter of the estimate refresh, as glpeer's */
 };
 
 static inline uint64_t rng_mix (uint64_t z)

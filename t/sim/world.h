@@ -3,8 +3,10 @@
     Each node is driven exactly as glpeer's agent drives its swim_t: a
     message is handed to swim_recv and the outputs drained at once; the
     node's timer is set at swim_next_deadline and swim_tick runs when it is
-    due; the resource estimate is published at start and every
-    refresh_interval.  Time is simulated in microseconds; a node sees its
+    due; the resource estimate is published at start and then as glpeer
+    times it: at the first sample after refresh_interval less or more
+    10 %.  All nodes share one swim_pool_t, so a record the whole cluster
+    knows is kept once.  Time is simulated in microseconds; a node sees its
     own clock in milliseconds, which can run offset and at a drifting rate.
 
     Faults act on this world: a crashed node stops (its swim_t is freed and
@@ -37,6 +39,8 @@ typedef struct {
     uint64_t up_since, down_since;  /* µs */
     bool     restarted;             /* has been restarted at least once */
     uint64_t res_seq;               /* estimates published by this life */
+    uint64_t refresh_at;            /* when our pending refresh event fires */
+    rng_t    refresh_rng;           /* this life's refresh jitter */
     /* The node's clock: anchor_ms at anchor_us, then at rate 1 + drift. */
     uint64_t anchor_us, anchor_ms;
     double   drift;
@@ -49,9 +53,12 @@ typedef struct watch watch_t;
 typedef struct world {
     const scen_t   *scen;
     swim_config_t   cfg;
-    uint64_t        refresh_us;     /* resource estimate period (idle/refresh_interval) */
+    uint32_t        refresh_ms;     /* estimate refresh (idle/refresh_interval), +-10 % */
+    uint32_t        sample_ms;      /* estimates are taken this often (idle/sample_interval) */
+    uint64_t        refresh_seed;
     uint32_t        n;
     node_t         *nodes;
+    swim_pool_t    *pool;           /* names and records, shared by every node */
     char          (*names)[16];
     char          (*addrs)[24];
     net_t           net;
