@@ -613,7 +613,13 @@ int sfi_verify_code (const uint8_t *code, size_t len, uint64_t vaddr,
     }
     c.start = calloc (len / 8 + 1, 1);
     c.inner = calloc (len / 8 + 1, 1);
-    c.memo = calloc ((size_t) 1 << MEMO_BITS, sizeof *c.memo);
+    /* The memo outlives the call (one per thread): an instruction's facts
+       depend on its bytes alone, so what one module taught holds for the
+       next, and a small module does not pay for a fresh table. */
+    static __thread memo_t *memo;
+    if (!memo)
+        memo = calloc ((size_t) 1 << MEMO_BITS, sizeof *memo);
+    c.memo = memo;
     int rc = 1;
     if (c.start && c.inner && c.memo)
         rc = verify (&c, v);
@@ -622,7 +628,6 @@ int sfi_verify_code (const uint8_t *code, size_t len, uint64_t vaddr,
     v->insns = c.insns;
     free (c.start);
     free (c.inner);
-    free (c.memo);
     free (c.br);
     return rc;
 }
