@@ -443,6 +443,41 @@ static const gl_update_t *pool_upd (const swim_pool_t *pool, uint32_t id)
     return &((const prec_t *) slab_at (&pool->recs, id))->upd;
 }
 
+/* A string field up to its terminating NUL, eight bytes at a time (the
+   fields are multiples of eight long): no reader looks past the NUL. */
+static inline void cstr_copy (char *d, const char *s, size_t cap)
+{
+    for (size_t i = 0; i < cap; i += 8) {
+        uint64_t w;
+        memcpy (&w, s + i, 8);
+        memcpy (d + i, &w, 8);
+        if ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull)
+            return;
+    }
+}
+
+/* *d = *s for what a reader sees: the strings only up to their NUL, which
+   spares most of the 650 bytes (addresses and names are short). */
+static inline void upd_copy (gl_update_t *d, const gl_update_t *s)
+{
+    _Static_assert (sizeof d->node % 8 == 0 && sizeof d->rec.addr % 8 == 0, "fields of 8s");
+    d->kind = s->kind;
+    cstr_copy (d->node, s->node, sizeof d->node);
+    d->generation = s->generation;
+    d->incarnation = s->incarnation;
+    cstr_copy (d->from, s->from, sizeof d->from);
+    d->rec.kind = s->rec.kind;
+    cstr_copy (d->rec.origin, s->rec.origin, sizeof d->rec.origin);
+    d->rec.generation = s->rec.generation;
+    d->rec.seq = s->rec.seq;
+    d->rec.time_ms = s->rec.time_ms;
+    cstr_copy (d->rec.addr, s->rec.addr, sizeof d->rec.addr);
+    memcpy (d->rec.pubkey, s->rec.pubkey, sizeof d->rec.pubkey);
+    d->rec.res = s->rec.res;
+    memcpy (d->rec.sig, s->rec.sig, sizeof d->rec.sig);
+}
+
+
 static void pool_rec_hold (swim_pool_t *pool, uint32_t id)
 {
     if (id)
@@ -1020,7 +1055,15 @@ static uint32_t sign_own (swim_t *self, uint8_t kind, uint64_t seq, const gl_res
 static void set_status_update (gl_update_t *u, uint8_t kind, const char *node,
                                uint64_t generation, uint64_t incarnation, const char *from)
 {
-    memset (u, 0, sizeof *u);
+    /* What a reader sees of a zeroed update, without writing its 650
+       bytes: strings end at their NUL, the rest is zero. */
+    u->rec.kind = 0;
+    u->rec.origin[0] = 0;
+    u->rec.generation = u->rec.seq = u->rec.time_ms = 0;
+    u->rec.addr[0] = 0;
+    memset (u->rec.pubkey, 0, sizeof u->rec.pubkey);
+    memset (&u->rec.res, 0, sizeof u->rec.res);
+    memset (u->rec.sig, 0, sizeof u->rec.sig);
     u->kind = kind;
     set_str (u->node, sizeof u->node, node);
     u->generation = generation;
@@ -1256,7 +1299,7 @@ static void queue_status (swim_t *self, ent_t *m, const gl_update_t *u)
 static void queued_update (swim_t *self, const pick_t *pk, gl_update_t *u)
 {
     if (pk->rec) {
-        *u = *pool_upd (self->pool, pk->rec);
+        upd_copy (u, pool_upd (self->pool, pk->rec));
         return;
     }
     const aux_t *a = aux_of (self, ent_of (self, pk->id));
@@ -1272,7 +1315,7 @@ static bool queue_empty (const swim_t *self)
     return true;
 }
 
-#define QUEUE_AHEAD 8
+#define QUEUE_AHEAD 16
 
 static void prefetch_item (swim_t *self, const qitem_t *it)
 {
@@ -1300,6 +1343,11 @@ static size_t queue_select (swim_t *self, size_t max)
         for (uint32_t level = 0; level < q->n && n < max && q->live; level++) {
             ring_t *r = &q->lv[level];
             uint32_t p = r->head;
+            if (level + 1 < q->n && q->lv[level + 1].items) {     /* where picks go next */
+                const ring_t *nx = &q->lv[level + 1];
+                __builtin_prefetch (&nx->items[nx->tail & nx->mask], 1);
+                __builtin_prefetch (&nx->items[(nx->tail + 5) & nx->mask], 1);
+            }
             for (uint32_t a = p; a != r->tail && a - p < QUEUE_AHEAD; a++)
                 prefetch_item (self, &r->items[a & r->mask]);
             for (; p != r->tail && n < max; p++) {
@@ -1364,7 +1412,7 @@ static size_t status_of (swim_t *self, const ent_t *m, gl_update_t *u)
 /* A member's latest ALIVE or LEAVE record, as an update. */
 static void record_update (const swim_t *self, const ent_t *m, gl_update_t *u)
 {
-    *u = *pool_upd (self->pool, m->rec);
+    upd_copy (u, pool_upd (self->pool, m->rec));
 }
 
 /* What a message to `m` should tell it about itself: that we think it is
@@ -1414,7 +1462,8 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
             return false;
         for (size_t i = 0; i < n_picked; i++)
             queued_update (self, &self->picked[i], &out.msg.updates[i]);
-        memcpy (out.msg.updates + n_picked, news, n_news * sizeof news[0]);
+        for (size_t i = 0; i < n_news; i++)
+            upd_copy (&out.msg.updates[n_picked + i], &news[i]);
         out.msg.n_updates = (uint32_t) n;
     }
     if (!fifo_push (&self->out, &out)) {
@@ -1436,7 +1485,7 @@ static size_t state_updates (swim_t *self, const ent_t *m, gl_update_t *u, size_
     if (status_of (self, m, &u[n]))
         *bytes += update_wire_size (self->pool, &u[n++]);
     if (m->has_res) {
-        u[n++] = *pool_upd (self->pool, m->res);
+        upd_copy (&u[n++], pool_upd (self->pool, m->res));
         *bytes += ((const prec_t *) slab_at (&self->pool->recs, m->res))->wire_size;
     }
     return n;
@@ -2550,8 +2599,9 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
     if (!self || !from || !msg || !name_ok (from) || streq (from, self->me_name)
     ||  (msg->n_updates && !msg->updates))
         return;
-    if (!member_find (self, from))
-        self->stats.unknown_sender++;
+    uint32_t from_id = pool_name_find (self->pool, from);
+    if (from_id && from_id < self->cap_ents)
+        __builtin_prefetch (&self->ents[from_id]);
     /* Each update reads its subject's entry, which in a large cluster is
        rarely in the cache: ask for the entries a few updates ahead, so
        that the misses overlap instead of following one another. */
@@ -2568,6 +2618,8 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
     }
     for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
         ids[i] = prefetch_subject (self, &msg->updates[i]);
+    if (!member_by_id (self, from_id))    /* member_find (from), its line asked for above */
+        self->stats.unknown_sender++;
     for (uint32_t i = 0; i < n; i++) {
         const gl_update_t *u = &msg->updates[i];
         /* The number found ahead still names it unless a name was freed

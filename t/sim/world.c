@@ -188,6 +188,22 @@ static void count_sent (world_t *w, const gl_msg_t *msg)
     }
 }
 
+/* A flight from the freelist, else malloc'd. */
+static flight_t *flight_new (world_t *w)
+{
+    flight_t *f = w->spare_flights;
+    if (!f)
+        return malloc (sizeof *f);
+    memcpy (&w->spare_flights, f, sizeof w->spare_flights);
+    return f;
+}
+
+static void flight_put (world_t *w, flight_t *f)
+{
+    memcpy (f, &w->spare_flights, sizeof w->spare_flights);
+    w->spare_flights = f;
+}
+
 static void send_out (world_t *w, uint32_t from, swim_out_t *out)
 {
     uint32_t to = out->to_name[0] ? node_of_name (w, out->to_name)
@@ -196,7 +212,7 @@ static void send_out (world_t *w, uint32_t from, swim_out_t *out)
         count_sent (w, &out->msg);
     uint64_t delay;
     flight_t *f;
-    if (to == UINT32_MAX || !net_send (&w->net, from, to, &delay) || !(f = malloc (sizeof *f))) {
+    if (to == UINT32_MAX || !net_send (&w->net, from, to, &delay) || !(f = flight_new (w))) {
         w->lost++;
         swim_pool_reuse (w->pool, &out->msg);
         return;
@@ -456,6 +472,10 @@ void world_free (world_t *w)
             free (f);
         }
     evq_free (&w->q);
+    while (w->spare_flights) {
+        flight_t *f = flight_new (w);
+        free (f);
+    }
     for (uint32_t i = 0; w->nodes && i < w->n; i++)
         swim_destroy (&w->nodes[i].swim);
     /* Every name and record a node held went back with it. */
@@ -501,7 +521,7 @@ static void deliver (world_t *w, const ev_t *ev)
     else if (n->up)
         return;                         /* held: the same flight comes back later */
     swim_pool_reuse (w->pool, &f->msg);
-    free (f);
+    flight_put (w, f);
 }
 
 int world_run (world_t *w, size_t max_violations)

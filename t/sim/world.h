@@ -79,6 +79,7 @@ typedef struct world {
     uint64_t        sampled_msgs[8], sampled_bytes[8];
     double          node_seconds;   /* up-time of all nodes after the warmup */
     uint64_t        events_run;
+    void           *spare_flights;  /* flights delivered, for reuse (a list) */
 } world_t;
 
 /* The timing of `conf`'s gossip section; 0, or -1 with a message. */
