@@ -264,7 +264,8 @@ const char *gl_job_type_name (int type);
 int  gl_env_encode_header (const gl_env_t *env, uint8_t **out, size_t *len);
 int  gl_env_encode (const gl_env_t *env, uint8_t **out, size_t *len);
 /* The same packet with ct_len bytes of room where the ciphertext goes, at
-   offset *ct_off: the sealer encrypts in place instead of copying. */
+   offset *ct_off, left for the caller to fill: the sealer encrypts in
+   place instead of copying. */
 int  gl_env_encode_room (const gl_env_t *env, size_t ct_len,
                          uint8_t **out, size_t *len, size_t *ct_off);
 int  gl_env_decode (const uint8_t *buf, size_t len, gl_env_t *env, const char **why);

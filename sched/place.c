@@ -82,6 +82,7 @@ typedef struct {
     size_t index;       /* into the candidates */
     double weight;      /* its score */
     double key;         /* its draw: the d largest keys win */
+    char   why[PLACE_WHY_MAX];  /* what made it fit, from the same judging */
 } drawn_t;
 
 void place_config_default (place_config_t *config)
@@ -423,6 +424,7 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
             n_draw++;
         memmove (&draw[at + 1], &draw[at], (n_draw - 1 - at) * sizeof draw[0]);
         draw[at] = (drawn_t) { .index = i, .weight = w, .key = key };
+        say (draw[at].why, sizeof draw[at].why, "%s", why);
     }
 
     /* Ask the best of the draw first.  Insertion sort: d is tiny, and it
@@ -434,11 +436,8 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
             draw[j] = draw[j - 1];
         draw[j] = x;
     }
-    for (size_t i = 0; i < n_draw; i++) {
-        const place_cand_t *c = &cands[draw[i].index];
-        judge (self, c, req, req->allow_local, now_ms, why, sizeof why);
-        add_ask (plan, c->name, why);
-    }
+    for (size_t i = 0; i < n_draw; i++)
+        add_ask (plan, cands[draw[i].index].name, draw[i].why);
 
     /* Then say why each other node was passed over, in the view's order. */
     for (size_t i = 0; i < n; i++) {
@@ -447,6 +446,10 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
             asked = draw[k].index == i;
         if (asked)
             continue;
+        if (plan->n_passed == PLACE_PASSED_MAX) {
+            plan->n_unlisted++;         /* not listed: not judged again either */
+            continue;
+        }
         const place_note_t *refusal = excluded (req, cands[i].name);
         if (refusal)
             say_refused (why, sizeof why, refusal);
