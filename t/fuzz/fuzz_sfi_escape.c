@@ -9,7 +9,12 @@
     arguments (byte 2: zeros, all = byte 3, heap pointers, mixed).  When
     sfi_verify_image refuses the image, that is the end of it.  When it
     accepts, the module runs in a forked child, under the real loader and
-    gate, and this process single-steps the child with ptrace.
+    gate, and this process single-steps the child with ptrace from the
+    module's entry on (the host code before it runs at full speed to an
+    int3 that the oracle writes over the entry's first byte and takes out
+    again: esc_to_entry).  A run the oracle cannot make or watch as it
+    should (the child stops anywhere but at that int3, or ends first) is
+    an error of the run, never taken for a verdict on the sandbox.
 
     The oracle (this process, never the child: the child runs arbitrary
     code inside an ASan process, so nothing the child says is believed).
@@ -574,6 +579,66 @@ static pid_t esc_wait (pid_t pid, int *st)
     return r;
 }
 
+/* Let the stopped child run at full speed through host code (the gate,
+   the thread's first-call set-up) to the module's entry, and stop it
+   there with the entry's first instruction not yet run.
+
+   A software breakpoint: int3 written over the entry's first byte, which
+   is put back when the child traps on it.  (A hardware breakpoint in the
+   debug registers is not used: some virtual machines accept DR0/DR7
+   through PTRACE_POKEUSER and then never fire it, so the module ran
+   unwatched.)  The stop is checked, never assumed: it must be the int3's
+   SIGTRAP with rip just past the entry.
+
+   0: stopped at the entry, *r holds the registers.  1: the run ended
+   before it got there in a way that is no error (out of time).  -1: the
+   run could not be made (res->error says why; *st says whether the child
+   is gone). */
+static int esc_to_entry (pid_t pid, int *st, struct user_regs_struct *r, esc_result_t *res)
+{
+    uint64_t entry = esc_child.entry, word = entry & ~(uint64_t) 7;
+    unsigned shift = (unsigned) (entry - word) * 8;
+    errno = 0;
+    long orig = ptrace (PTRACE_PEEKTEXT, pid, (void *) (uintptr_t) word, NULL);
+    if (errno) {
+        snprintf (res->error, sizeof res->error, "PTRACE_PEEKTEXT at the entry: %s", strerror (errno));
+        return -1;
+    }
+    long trap = (long) (((uint64_t) orig & ~(0xffULL << shift)) | 0xccULL << shift);
+    if (ptrace (PTRACE_POKETEXT, pid, (void *) (uintptr_t) word, (void *) trap) < 0) {
+        snprintf (res->error, sizeof res->error, "PTRACE_POKETEXT at the entry: %s", strerror (errno));
+        return -1;
+    }
+    if (ptrace (PTRACE_CONT, pid, NULL, NULL) < 0 || esc_wait (pid, st) < 0) {
+        snprintf (res->error, sizeof res->error, "PTRACE_CONT: %s", strerror (errno));
+        return -1;
+    }
+    if (WIFEXITED (*st) || WIFSIGNALED (*st)) {
+        snprintf (res->error, sizeof res->error, "the child ended (status 0x%x) before it reached the module's entry", *st);
+        return -1;
+    }
+    if (WSTOPSIG (*st) == SIGALRM) {
+        res->end = ESC_TIME;
+        return 1;
+    }
+    if (ptrace (PTRACE_GETREGS, pid, NULL, r) < 0) {
+        snprintf (res->error, sizeof res->error, "PTRACE_GETREGS: %s", strerror (errno));
+        return -1;
+    }
+    if (WSTOPSIG (*st) != SIGTRAP || r->rip != entry + 1) {
+        snprintf (res->error, sizeof res->error, "host code stopped with signal %d at 0x%llx on the way to the module's "
+                  "entry 0x%" PRIx64, WSTOPSIG (*st), (unsigned long long) r->rip, entry);
+        return -1;
+    }
+    r->rip = entry;
+    if (ptrace (PTRACE_POKETEXT, pid, (void *) (uintptr_t) word, (void *) orig) < 0
+        || ptrace (PTRACE_SETREGS, pid, NULL, r) < 0) {
+        snprintf (res->error, sizeof res->error, "taking the breakpoint out: %s", strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Verify (unless c->unverified) and run one case under the oracle.  0
    with *res filled; -1 when the run could not be made (res->error). */
 static int esc_run (const esc_case_t *c, esc_result_t *res)
@@ -653,37 +718,14 @@ static int esc_run (const esc_case_t *c, esc_result_t *res)
 
     long long deadline = esc_now_ms () + ESC_SECONDS * 1000LL;
     struct user_regs_struct r;
-    /* Host code up to the entry (the gate, the thread's first-call set-up)
-       runs at full speed to a hardware breakpoint on the entry; without
-       debug registers it is stepped like the rest. */
-    if (ptrace (PTRACE_POKEUSER, pid, (void *) offsetof (struct user, u_debugreg [0]), (void *) (uintptr_t) esc_child.entry) == 0
-        && ptrace (PTRACE_POKEUSER, pid, (void *) offsetof (struct user, u_debugreg [7]), (void *) 1) == 0) {
-        if (ptrace (PTRACE_CONT, pid, NULL, NULL) < 0 || esc_wait (pid, &st) < 0) {
-            snprintf (res->error, sizeof res->error, "PTRACE_CONT: %s", strerror (errno));
+    int run = esc_to_entry (pid, &st, &r, res);
+    if (run != 0) {
+        if (run < 0)
             rc = -1;
-            goto out;
-        }
-        if (WIFEXITED (st) || WIFSIGNALED (st)) {
-            esc_violation (&o, "the child ended (status 0x%x) before it reached the module's entry", st);
+        if (WIFEXITED (st) || WIFSIGNALED (st))
             pid = 0;
-            goto out;
-        }
-        ptrace (PTRACE_POKEUSER, pid, (void *) offsetof (struct user, u_debugreg [7]), (void *) 0);
-        if (WSTOPSIG (st) == SIGALRM) {
-            res->end = ESC_TIME;
-            goto out;
-        }
-        if (WSTOPSIG (st) != SIGTRAP) {
-            esc_violation (&o, "host code got signal %d on the way to the module's entry", WSTOPSIG (st));
-            goto out;
-        }
-    }
-    if (ptrace (PTRACE_GETREGS, pid, NULL, &r) < 0) {
-        snprintf (res->error, sizeof res->error, "PTRACE_GETREGS: %s", strerror (errno));
-        rc = -1;
         goto out;
     }
-    bool entered = false;
     static int trace = -1;
     if (trace < 0)
         trace = getenv ("SFI_ESCAPE_TRACE") != NULL;
@@ -699,16 +741,6 @@ static int esc_run (const esc_case_t *c, esc_result_t *res)
         bool mod = in_window (&o, r.rip);
         if (trace)
             fprintf (stderr, "%s 0x%llx\n", mod ? "module" : "host", (unsigned long long) (mod ? r.rip - o.base : r.rip));
-        if (mod && !entered) {
-            entered = true;
-            /* (without debug registers the loader's entry stub, if it
-               has one, comes first) */
-            if (r.rip != esc_child.entry && (r.rip - o.base - (SFI_EXIT_OFF & ~(SFI_PAGE - 1))) >= SFI_PAGE) {
-                esc_violation (&o, "the module was entered at region offset 0x%" PRIx64 ", not at its entry 0x%" PRIx64,
-                               (uint64_t) r.rip - o.base, esc_child.entry - o.base);
-                break;
-            }
-        }
         if (mod && !esc_before (&o, &r))
             break;
         if (ptrace (PTRACE_SINGLESTEP, pid, NULL, NULL) < 0 || esc_wait (pid, &st) < 0) {
