@@ -26,11 +26,29 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 say() { echo "[$(date +%T)] $*"; }
 
-# A base port with 64 free ports above it.
-BASE=$(( 20000 + (RANDOM * 7 + $$) % 40000 ))
-while ss -ltn 2>/dev/null | awk '{print $4}' | grep -qE ":($BASE|$((BASE+1))|$((BASE+2)))\$"; do
-    BASE=$((BASE + 64))
-done
+# A base port with 64 free ports above it, outside the kernel's ephemeral
+# range: the peers' own outgoing connections take their local ports from
+# that range, and one of them can hold a port a peer is about to bind.
+pick_base() {
+    local lo=32768 hi=60999 from span used tries
+    [ -r /proc/sys/net/ipv4/ip_local_port_range ] && read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
+    if [ "$lo" -ge $((10000 + 64 * 64)) ]; then
+        from=10000; span=$(( (lo - 10000) / 64 - 1 ))
+    elif [ "$hi" -le $((65535 - 64 * 64)) ]; then
+        from=$((hi + 1)); span=$(( (65535 - hi) / 64 - 1 ))
+    else
+        echo "lib.sh: no room for 64 test ports outside the ephemeral range $lo-$hi" >&2
+        exit 1
+    fi
+    used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }')
+    for tries in $(seq 32); do
+        BASE=$(( from + ((RANDOM * 32768 + RANDOM + $$) % span) * 64 ))
+        echo "$used" | awk -v b="$BASE" '$1 >= b && $1 < b + 64 { f = 1 } END { exit !f }' || return 0
+    done
+    echo "lib.sh: found no 64 free ports in $from-$((from + span * 64))" >&2
+    exit 1
+}
+pick_base
 
 "$GLPEER" keygen -o "$T/cluster.key"
 
