@@ -24,12 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LINK_IDLE_MS   300000   /* close a PUSH socket unused this long */
-#define LEAVE_FLUSH_MS 1000     /* how long a leaving agent lets its LEAVE drain */
-#define RECV_BUDGET    512      /* packets handled per loop turn */
+#define LINK_IDLE_MS   300000 /* close a PUSH socket unused this long */
+#define LEAVE_FLUSH_MS 1000   /* how long a leaving agent lets its LEAVE drain */
+#define RECV_BUDGET    512    /* packets handled per loop turn */
 #define POLL_MAX       1024
-#define PEERS_SAVE_MS  5000     /* at most this often, state_dir/peers is rewritten */
-#define PEERS_MAX      32       /* addresses remembered there */
+#define PEERS_SAVE_MS  5000 /* at most this often, state_dir/peers is rewritten */
+#define PEERS_MAX      32   /* addresses remembered there */
 
 typedef struct {
     zsock_t *sock;
@@ -38,39 +38,39 @@ typedef struct {
 
 typedef struct {
     const gl_conf_t *conf;
-    gl_ident_t   *ident;
-    gl_seal_t    *seal;
-    swim_t       *swim;
-    idle_t       *idle;
+    gl_ident_t *ident;
+    gl_seal_t *seal;
+    swim_t *swim;
+    idle_t *idle;
     ctl_server_t *ctl;
-    jobs_t       *jobs;
-    policy_t     *policy;         /* sched/policy, or NULL */
-    zsock_t      *in;
-    zhashx_t     *links;          /* endpoint -> link_t */
-    int           sigfd;
-    int           lock_fd;
+    jobs_t *jobs;
+    policy_t *policy; /* sched/policy, or NULL */
+    zsock_t *in;
+    zhashx_t *links; /* endpoint -> link_t */
+    int sigfd;
+    int lock_fd;
 
-    bool          leaving;
-    uint64_t      leave_at_ms;
-    uint64_t      next_sample_ms;
-    uint64_t      next_reap_ms;
-    uint64_t      started_wall_ms;
-    gl_res_t      res;            /* our last sample */
-    gl_res_t      published;      /* the estimate the cluster has from us */
-    uint64_t      published_ms;   /* 0: none yet */
-    uint64_t      refresh_ms;     /* this round's refresh interval, jittered */
-    char          res_reason[128];
+    bool leaving;
+    uint64_t leave_at_ms;
+    uint64_t next_sample_ms;
+    uint64_t next_reap_ms;
+    uint64_t started_wall_ms;
+    gl_res_t res;          /* our last sample */
+    gl_res_t published;    /* the estimate the cluster has from us */
+    uint64_t published_ms; /* 0: none yet */
+    uint64_t refresh_ms;   /* this round's refresh interval, jittered */
+    char res_reason[128];
 
-    uint64_t      msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
-    bool          peers_dirty;    /* someone joined: remember the peers again */
-    uint64_t      peers_saved_ms;
+    uint64_t msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
+    bool peers_dirty; /* someone joined: remember the peers again */
+    uint64_t peers_saved_ms;
 
     /* The job message being handled and the plain bytes it came in: when
        jobs passes it on to a local client unchanged (stream output on its
        way to glx), those bytes go as they are, not encoded once more. */
     const gl_job_t *in_job;
-    const uint8_t  *in_body;
-    size_t          in_body_len;
+    const uint8_t *in_body;
+    size_t in_body_len;
 } agent_t;
 
 /* ---- signing, handed to the gossip state machine ---------------------------- */
@@ -189,10 +189,11 @@ static void pump (agent_t *a, uint64_t now)
     swim_event_t ev;
     while (swim_pop_event (a->swim, &ev)) {
         gl_log_level_t level = ev.kind == SWIM_EV_BAD_RECORD || ev.kind == SWIM_EV_REFUTED
-                             ? GL_LOG_WARNING : GL_LOG_INFO;
-        gl_log (level, "%s: %s (generation %llu, incarnation %llu%s%s)",
-                swim_event_name (ev.kind), ev.node, (unsigned long long) ev.generation,
-                (unsigned long long) ev.incarnation, ev.from[0] ? ", from " : "", ev.from);
+                                   ? GL_LOG_WARNING
+                                   : GL_LOG_INFO;
+        gl_log (level, "%s: %s (generation %llu, incarnation %llu%s%s)", swim_event_name (ev.kind),
+                ev.node, (unsigned long long) ev.generation, (unsigned long long) ev.incarnation,
+                ev.from[0] ? ", from " : "", ev.from);
         if (ev.kind == SWIM_EV_DEAD || ev.kind == SWIM_EV_LEFT)
             jobs_node_lost (a->jobs, ev.node, now);
         if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)
@@ -234,8 +235,8 @@ static void peers_save (agent_t *a, uint64_t now)
 
 /* Adds the remembered addresses not already there to seeds[*n]; a file
    that is missing or holds lines that are not addresses adds nothing. */
-static void peers_load (agent_t *a, const char **seeds, char (*room)[GL_ADDR_MAX + 1],
-                        size_t *n, size_t max)
+static void peers_load (agent_t *a, const char **seeds, char (*room)[GL_ADDR_MAX + 1], size_t *n,
+                        size_t max)
 {
     char path[GL_PATH_MAX + 16], line[GL_ADDR_MAX + 2];
     snprintf (path, sizeof path, "%s/peers", a->conf->state_dir);
@@ -247,7 +248,7 @@ static void peers_load (agent_t *a, const char **seeds, char (*room)[GL_ADDR_MAX
         line[strcspn (line, "\n")] = '\0';
         size_t len = strlen (line);
         if (len > GL_ADDR_MAX || strncmp (line, "tcp://", 6) || !strcmp (line, a->conf->advertise))
-            continue;           /* too long (its tail comes next, not tcp://), or not one */
+            continue; /* too long (its tail comes next, not tcp://), or not one */
         bool known = false;
         for (size_t i = 0; i < *n && !known; i++)
             known = !strcmp (seeds[i], line);
@@ -371,8 +372,8 @@ static void recv_all (agent_t *a, uint64_t now)
         gl_drop_t reason;
         if (more || pkt_len > GL_PKT_MAX)
             gl_seal_count (a->seal, GL_DROP_MALFORMED);
-        else if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len,
-                               sender, &sender_gen, &reason) == 0) {
+        else if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len, sender,
+                               &sender_gen, &reason) == 0) {
             gl_msg_t msg;
             const char *why = NULL;
             if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
@@ -410,7 +411,7 @@ static void recv_all (agent_t *a, uint64_t now)
 
 /* A growing string (czmq has none that appends cheaply). */
 typedef struct {
-    char  *buf;
+    char *buf;
     size_t len, cap;
 } text_t;
 
@@ -467,7 +468,8 @@ static void status_json (agent_t *a, text_t *t, uint64_t now)
         text_json_str (t, m.name);
         text_add (t, ",\"endpoint\":");
         text_json_str (t, m.addr);
-        text_add (t, ",\"state\":\"%s\",\"self\":%s,\"generation\":%llu,\"incarnation\":%llu,"
+        text_add (t,
+                  ",\"state\":\"%s\",\"self\":%s,\"generation\":%llu,\"incarnation\":%llu,"
                   "\"state_age_ms\":%llu,\"resources\":",
                   swim_state_name (m.state), m.is_self ? "true" : "false",
                   (unsigned long long) m.generation, (unsigned long long) m.incarnation,
@@ -476,7 +478,8 @@ static void status_json (agent_t *a, text_t *t, uint64_t now)
             text_add (t, "null}");
             continue;
         }
-        text_add (t, "{\"state\":\"%s\",\"cores\":%u,\"load1\":%.3f,\"load_recent\":%.3f,"
+        text_add (t,
+                  "{\"state\":\"%s\",\"cores\":%u,\"load1\":%.3f,\"load_recent\":%.3f,"
                   "\"owner_load\":%.3f,\"mem_total_kb\":%llu,\"mem_avail_kb\":%llu,"
                   "\"owner_idle_s\":%u,\"guests\":%u,\"seq\":%llu,\"age_ms\":%llu}}",
                   idle_state_name (m.res.state), m.res.cores, m.res.load1_milli / 1000.0,
@@ -487,7 +490,8 @@ static void status_json (agent_t *a, text_t *t, uint64_t now)
     }
     swim_stats_t st;
     swim_stats (a->swim, &st);
-    text_add (t, "],\"counters\":{\"msgs_in\":%llu,\"bytes_in\":%llu,\"msgs_out\":%llu,"
+    text_add (t,
+              "],\"counters\":{\"msgs_in\":%llu,\"bytes_in\":%llu,\"msgs_out\":%llu,"
               "\"bytes_out\":%llu,\"send_dropped\":%llu,\"dropped\":{",
               (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
               (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
@@ -495,7 +499,8 @@ static void status_json (agent_t *a, text_t *t, uint64_t now)
     for (int r = 0; r < GL_DROP__COUNT; r++)
         text_add (t, "%s\"%s\":%llu", r ? "," : "", gl_drop_name ((gl_drop_t) r),
                   (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
-    text_add (t, "},\"gossip\":{\"probes\":%llu,\"probe_failures\":%llu,\"indirect_probes\":%llu,"
+    text_add (t,
+              "},\"gossip\":{\"probes\":%llu,\"probe_failures\":%llu,\"indirect_probes\":%llu,"
               "\"suspicions\":%llu,\"deaths\":%llu,\"refutations\":%llu,\"syncs\":%llu,"
               "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u}},",
               (unsigned long long) st.probes, (unsigned long long) st.probe_failures,
@@ -526,13 +531,15 @@ static void fmt_age (char *out, size_t len, uint64_t ms)
 static void status_text (agent_t *a, text_t *t, uint64_t now)
 {
     size_t n = swim_count (a->swim);
-    text_add (t, "cluster %s, node %s (generation %llu): %zu members, %zu alive, %zu suspect, "
-              "%zu dead, %zu left\n\n", a->conf->cluster, a->conf->name,
-              (unsigned long long) gl_ident_generation (a->ident), n,
-              swim_count_state (a->swim, SWIM_ALIVE), swim_count_state (a->swim, SWIM_SUSPECT),
+    text_add (t,
+              "cluster %s, node %s (generation %llu): %zu members, %zu alive, %zu suspect, "
+              "%zu dead, %zu left\n\n",
+              a->conf->cluster, a->conf->name, (unsigned long long) gl_ident_generation (a->ident),
+              n, swim_count_state (a->swim, SWIM_ALIVE), swim_count_state (a->swim, SWIM_SUSPECT),
               swim_count_state (a->swim, SWIM_DEAD), swim_count_state (a->swim, SWIM_LEFT));
     text_add (t, "%-16s %-26s %-8s %4s  %-11s %5s %6s %6s %10s %9s %6s\n", "NAME", "ENDPOINT",
-              "STATE", "INC", "RESOURCES", "CORES", "LOAD", "OWNER", "OWNER-IDLE", "MEM-AVAIL", "AGE");
+              "STATE", "INC", "RESOURCES", "CORES", "LOAD", "OWNER", "OWNER-IDLE", "MEM-AVAIL",
+              "AGE");
     swim_member_t m;
     for (size_t i = 0; swim_member_at (a->swim, i, &m); i++) {
         char name[GL_NAME_MAX + 3];
@@ -551,11 +558,13 @@ static void status_text (agent_t *a, text_t *t, uint64_t now)
         fmt_age (age, sizeof age, now - m.res_recv_ms);
         snprintf (mem, sizeof mem, "%.1fG", m.res.mem_avail_kb / 1048576.0);
         text_add (t, "%-11s %5u %6.2f %6.2f %10s %9s %6s\n", idle_state_name (m.res.state),
-                  m.res.cores, m.res.load1_milli / 1000.0, m.res.owner_load_milli / 1000.0,
-                  idle, mem, age);
+                  m.res.cores, m.res.load1_milli / 1000.0, m.res.owner_load_milli / 1000.0, idle,
+                  mem, age);
     }
-    text_add (t, "\nmessages in %llu (%llu bytes), out %llu (%llu bytes), send dropped %llu\n"
-              "dropped:", (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
+    text_add (t,
+              "\nmessages in %llu (%llu bytes), out %llu (%llu bytes), send dropped %llu\n"
+              "dropped:",
+              (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
               (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
               (unsigned long long) a->send_dropped);
     for (int r = 0; r < GL_DROP__COUNT; r++)
@@ -615,8 +624,10 @@ int agent_mkdir_private (const char *dir, char *err, size_t errlen)
     }
     /* Never loosen or tighten a directory we did not make: say so instead. */
     if (st.st_mode & 0077) {
-        snprintf (err, errlen, "%s: open to other users (mode %03o); give the agent a "
-                  "directory of its own, or chmod 700 it", dir, (unsigned) (st.st_mode & 0777));
+        snprintf (err, errlen,
+                  "%s: open to other users (mode %03o); give the agent a "
+                  "directory of its own, or chmod 700 it",
+                  dir, (unsigned) (st.st_mode & 0777));
         return -1;
     }
     return 0;
@@ -637,9 +648,10 @@ static int lock_runtime (agent_t *a, char *err, size_t errlen)
         ssize_t n = read (a->lock_fd, pid, sizeof pid - 1);
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn (pid, "\n")] = '\0';
-        snprintf (err, errlen, "another agent (pid %s) is running in %s; stop it with "
-                  "'glpeer leave' or use another --runtime-dir", pid[0] ? pid : "?",
-                  a->conf->runtime_dir);
+        snprintf (err, errlen,
+                  "another agent (pid %s) is running in %s; stop it with "
+                  "'glpeer leave' or use another --runtime-dir",
+                  pid[0] ? pid : "?", a->conf->runtime_dir);
         close (a->lock_fd);
         a->lock_fd = -1;
         return -1;
@@ -663,8 +675,8 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     a->ident = gl_ident_open (conf->state_dir, gl_wall_ms (), err, errlen);
     if (!a->ident)
         return -1;
-    a->seal = gl_seal_new (conf->key, conf->cluster, conf->name,
-                           gl_ident_generation (a->ident), conf->clock_window_ms);
+    a->seal = gl_seal_new (conf->key, conf->cluster, conf->name, gl_ident_generation (a->ident),
+                           conf->clock_window_ms);
     if (!a->seal) {
         snprintf (err, errlen, "cannot set up sealing");
         return -1;
@@ -677,7 +689,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     sigemptyset (&sigs);
     sigaddset (&sigs, SIGINT);
     sigaddset (&sigs, SIGTERM);
-    sigaddset (&sigs, SIGCHLD);         /* a job ended: look at once */
+    sigaddset (&sigs, SIGCHLD); /* a job ended: look at once */
     /* started in the background by a shell, SIGINT comes ignored, and an
        ignored signal never reaches a signalfd */
     signal (SIGINT, SIG_DFL);
@@ -733,8 +745,9 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     a->swim = swim_new (&sc, conf->name, conf->advertise, gl_ident_generation (a->ident),
                         gl_ident_pubkey (a->ident), &signer, seed, gl_mono_ms ());
     jobs_io_t io = { a, job_send_node, job_send_local, job_close_local, job_guest, job_view };
-    a->jobs = jobs_new (conf->name, gl_ident_generation (a->ident),
-                        (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
+    a->jobs =
+        jobs_new (conf->name, gl_ident_generation (a->ident),
+                  (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
     if (!a->idle || !a->swim || !a->jobs) {
         snprintf (err, errlen, "out of memory");
         return -1;
@@ -754,7 +767,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
 
 static void agent_close (agent_t *a)
 {
-    ctl_server_destroy (&a->ctl);       /* before the jobs its streams feed */
+    ctl_server_destroy (&a->ctl); /* before the jobs its streams feed */
     jobs_destroy (&a->jobs);
     policy_destroy (&a->policy);
     swim_destroy (&a->swim);
@@ -791,14 +804,14 @@ static void sample (agent_t *a, uint64_t now)
     snprintf (a->res_reason, sizeof a->res_reason, "%s (%s)", idle_state_name (res.state),
               idle_reason (a->idle));
     /* Sample often, speak seldom: only news, or a refresh of the old. */
-    if (!a->published_ms || idle_res_differs (&a->published, &res)
-        || now - a->published_ms >= a->refresh_ms) {
+    if (!a->published_ms || idle_res_differs (&a->published, &res) ||
+        now - a->published_ms >= a->refresh_ms) {
         swim_set_res (a->swim, &res, now);
         a->published = res;
         a->published_ms = now;
         /* within +-10 %: nodes started together must not refresh together */
-        a->refresh_ms = a->conf->refresh_interval_ms / 10 * 9
-                      + randombytes_uniform (a->conf->refresh_interval_ms / 5 + 1);
+        a->refresh_ms = a->conf->refresh_interval_ms / 10 * 9 +
+                        randombytes_uniform (a->conf->refresh_interval_ms / 5 + 1);
     }
     a->next_sample_ms = now + a->conf->sample_interval_ms;
 }
@@ -824,9 +837,9 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         agent_close (&a);
         return 1;
     }
-    gl_info ("node %s (generation %llu) listening on %s, advertised as %s, cluster %s",
-             conf->name, (unsigned long long) gl_ident_generation (a.ident), conf->bind,
-             conf->advertise, conf->cluster);
+    gl_info ("node %s (generation %llu) listening on %s, advertised as %s, cluster %s", conf->name,
+             (unsigned long long) gl_ident_generation (a.ident), conf->bind, conf->advertise,
+             conf->cluster);
     if (ready_fd >= 0) {
         if (write (ready_fd, "ok", 2) < 0)
             gl_error ("cannot report to the parent process");
@@ -883,14 +896,16 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         int fds[POLL_MAX];
         short evs[POLL_MAX];
         size_t n = 0;
-        items[n++] = (zmq_pollitem_t) { zsock_resolve (a.in), 0, ZMQ_POLLIN, 0 };
-        items[n++] = (zmq_pollitem_t) { NULL, a.sigfd, ZMQ_POLLIN, 0 };
+        items[n++] = (zmq_pollitem_t){ zsock_resolve (a.in), 0, ZMQ_POLLIN, 0 };
+        items[n++] = (zmq_pollitem_t){ NULL, a.sigfd, ZMQ_POLLIN, 0 };
         size_t n_ctl = ctl_server_fds (a.ctl, fds, evs, POLL_MAX - n);
         size_t n_jobs_first = n_ctl;
         n_ctl += jobs_fds (a.jobs, fds + n_ctl, evs + n_ctl, POLL_MAX - n - n_ctl);
-        for (size_t i = 0; i < n_ctl; i++)   /* poll(2) flags are not ZeroMQ's */
-            items[n++] = (zmq_pollitem_t) { NULL, fds[i],
-                (short) ((evs[i] & POLLIN ? ZMQ_POLLIN : 0) | (evs[i] & POLLOUT ? ZMQ_POLLOUT : 0)), 0 };
+        for (size_t i = 0; i < n_ctl; i++) /* poll(2) flags are not ZeroMQ's */
+            items[n++] = (zmq_pollitem_t){ NULL, fds[i],
+                                           (short) ((evs[i] & POLLIN ? ZMQ_POLLIN : 0) |
+                                                    (evs[i] & POLLOUT ? ZMQ_POLLOUT : 0)),
+                                           0 };
         if (zmq_poll (items, (int) n, timeout) < 0 && zmq_errno () != EINTR) {
             gl_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
@@ -911,9 +926,12 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         for (size_t i = 2; i < n; i++)
             if (items[i].revents) {
                 short re = 0;
-                if (items[i].revents & ZMQ_POLLIN) re |= POLLIN;
-                if (items[i].revents & ZMQ_POLLOUT) re |= POLLOUT;
-                if (items[i].revents & ZMQ_POLLERR) re |= POLLERR | POLLHUP;
+                if (items[i].revents & ZMQ_POLLIN)
+                    re |= POLLIN;
+                if (items[i].revents & ZMQ_POLLOUT)
+                    re |= POLLOUT;
+                if (items[i].revents & ZMQ_POLLERR)
+                    re |= POLLERR | POLLHUP;
                 if (i < 2 + n_jobs_first)
                     ctl_server_ready (a.ctl, items[i].fd, re);
                 else

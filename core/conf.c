@@ -15,66 +15,72 @@
 #include <unistd.h>
 
 typedef enum {
-    F_STR,        /* free text, bounded */
-    F_NAME,       /* node or cluster name */
-    F_ENDPOINT,   /* tcp://host:port or ipc://path */
-    F_SEED,       /* an endpoint, appended */
+    F_STR,      /* free text, bounded */
+    F_NAME,     /* node or cluster name */
+    F_ENDPOINT, /* tcp://host:port or ipc://path */
+    F_SEED,     /* an endpoint, appended */
     F_PATH,
-    F_KEY,        /* 64 hex digits */
+    F_KEY, /* 64 hex digits */
     F_U32,
-    F_DURATION,   /* stored as uint32 milliseconds */
-    F_SECONDS,    /* a duration stored as uint32 seconds */
-    F_SIZE_KB,    /* stored as uint64 KiB */
-    F_MILLI,      /* a decimal stored x 1000 */
-    F_ACTIVITY,   /* a path or glob, appended */
+    F_DURATION, /* stored as uint32 milliseconds */
+    F_SECONDS,  /* a duration stored as uint32 seconds */
+    F_SIZE_KB,  /* stored as uint64 KiB */
+    F_MILLI,    /* a decimal stored x 1000 */
+    F_ACTIVITY, /* a path or glob, appended */
     F_LOGLEVEL,
 } field_type_t;
 
 typedef struct {
-    const char  *path;
+    const char *path;
     field_type_t type;
-    size_t       offset;
-    size_t       size;       /* for strings: buffer size */
-    uint64_t     min, max;   /* for numbers, in stored units */
+    size_t offset;
+    size_t size;       /* for strings: buffer size */
+    uint64_t min, max; /* for numbers, in stored units */
 } field_t;
 
-#define STR(p, t, f)        { p, t, offsetof (gl_conf_t, f), sizeof (((gl_conf_t *) 0)->f), 0, 0 }
-#define NUM(p, t, f, lo, hi) { p, t, offsetof (gl_conf_t, f), sizeof (((gl_conf_t *) 0)->f), lo, hi }
+#define STR(p, t, f)                                                       \
+    {                                                                      \
+        p, t, offsetof (gl_conf_t, f), sizeof (((gl_conf_t *) 0)->f), 0, 0 \
+    }
+#define NUM(p, t, f, lo, hi)                                                 \
+    {                                                                        \
+        p, t, offsetof (gl_conf_t, f), sizeof (((gl_conf_t *) 0)->f), lo, hi \
+    }
 
 static const field_t fields[] = {
-    STR ("cluster/name",       F_NAME,     cluster),
-    STR ("cluster/key",        F_KEY,      key),
-    STR ("cluster/key_file",   F_PATH,     key_file),
-    STR ("cluster/seed",       F_SEED,     seeds),
+    STR ("cluster/name", F_NAME, cluster),
+    STR ("cluster/key", F_KEY, key),
+    STR ("cluster/key_file", F_PATH, key_file),
+    STR ("cluster/seed", F_SEED, seeds),
     NUM ("cluster/clock_window", F_DURATION, clock_window_ms, 1000, 86400000),
-    STR ("node/name",          F_NAME,     name),
-    STR ("node/bind",          F_ENDPOINT, bind),
-    STR ("node/advertise",     F_ENDPOINT, advertise),
-    STR ("node/runtime_dir",   F_PATH,     runtime_dir),
-    STR ("node/state_dir",     F_PATH,     state_dir),
-    NUM ("gossip/probe_interval",     F_DURATION, probe_interval_ms, 10, 600000),
-    NUM ("gossip/probe_timeout",      F_DURATION, probe_timeout_ms, 5, 600000),
-    NUM ("gossip/indirect_checks",    F_U32,      indirect_checks, 0, 16),
-    NUM ("gossip/suspicion_mult",     F_U32,      suspicion_mult, 1, 100),
-    NUM ("gossip/suspicion_max_mult", F_U32,      suspicion_max_mult, 1, 100),
-    NUM ("gossip/retransmit_mult",    F_U32,      retransmit_mult, 1, 100),
-    NUM ("gossip/gossip_interval",    F_DURATION, gossip_interval_ms, 10, 600000),
-    NUM ("gossip/gossip_nodes",       F_U32,      gossip_nodes, 1, 64),
-    NUM ("gossip/pushpull_interval",  F_DURATION, pushpull_interval_ms, 100, 86400000),
-    NUM ("gossip/awareness_max",      F_U32,      awareness_max, 1, 64),
-    NUM ("gossip/dead_reap",          F_DURATION, dead_reap_ms, 1000, 604800000),
-    NUM ("gossip/join_retry",         F_DURATION, join_retry_ms, 10, 600000),
-    NUM ("gossip/max_piggyback",      F_U32,      max_piggyback, 1, 1024),
-    STR ("idle/proc_dir",         F_PATH,     proc_dir),
-    STR ("idle/activity",         F_ACTIVITY, activity),
-    NUM ("idle/owner_idle_min",   F_SECONDS,  owner_idle_min_s, 0, 604800),
-    NUM ("idle/owner_load_max",   F_MILLI,    owner_load_max_milli, 0, 1000000),
-    NUM ("idle/min_mem_avail",    F_SIZE_KB,  min_mem_avail_kb, 0, UINT64_MAX / 2),
-    NUM ("idle/sample_interval",  F_DURATION, sample_interval_ms, 100, 3600000),
+    STR ("node/name", F_NAME, name),
+    STR ("node/bind", F_ENDPOINT, bind),
+    STR ("node/advertise", F_ENDPOINT, advertise),
+    STR ("node/runtime_dir", F_PATH, runtime_dir),
+    STR ("node/state_dir", F_PATH, state_dir),
+    NUM ("gossip/probe_interval", F_DURATION, probe_interval_ms, 10, 600000),
+    NUM ("gossip/probe_timeout", F_DURATION, probe_timeout_ms, 5, 600000),
+    NUM ("gossip/indirect_checks", F_U32, indirect_checks, 0, 16),
+    NUM ("gossip/suspicion_mult", F_U32, suspicion_mult, 1, 100),
+    NUM ("gossip/suspicion_max_mult", F_U32, suspicion_max_mult, 1, 100),
+    NUM ("gossip/retransmit_mult", F_U32, retransmit_mult, 1, 100),
+    NUM ("gossip/gossip_interval", F_DURATION, gossip_interval_ms, 10, 600000),
+    NUM ("gossip/gossip_nodes", F_U32, gossip_nodes, 1, 64),
+    NUM ("gossip/pushpull_interval", F_DURATION, pushpull_interval_ms, 100, 86400000),
+    NUM ("gossip/awareness_max", F_U32, awareness_max, 1, 64),
+    NUM ("gossip/dead_reap", F_DURATION, dead_reap_ms, 1000, 604800000),
+    NUM ("gossip/join_retry", F_DURATION, join_retry_ms, 10, 600000),
+    NUM ("gossip/max_piggyback", F_U32, max_piggyback, 1, 1024),
+    STR ("idle/proc_dir", F_PATH, proc_dir),
+    STR ("idle/activity", F_ACTIVITY, activity),
+    NUM ("idle/owner_idle_min", F_SECONDS, owner_idle_min_s, 0, 604800),
+    NUM ("idle/owner_load_max", F_MILLI, owner_load_max_milli, 0, 1000000),
+    NUM ("idle/min_mem_avail", F_SIZE_KB, min_mem_avail_kb, 0, UINT64_MAX / 2),
+    NUM ("idle/sample_interval", F_DURATION, sample_interval_ms, 100, 3600000),
     NUM ("idle/refresh_interval", F_DURATION, refresh_interval_ms, 1000, 86400000),
-    STR ("sched/policy",          F_PATH,     policy),
-    NUM ("sched/policy_budget",   F_DURATION, policy_budget_ms, 1, 10000),
-    STR ("log/level",             F_LOGLEVEL, log_level),
+    STR ("sched/policy", F_PATH, policy),
+    NUM ("sched/policy_budget", F_DURATION, policy_budget_ms, 1, 10000),
+    STR ("log/level", F_LOGLEVEL, log_level),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -131,11 +137,16 @@ int gl_parse_duration_ms (const char *text, uint64_t *ms)
     if (parse_u64 (text, &v, &unit))
         return -1;
     uint64_t mult;
-    if (!*unit || !strcmp (unit, "ms")) mult = 1;
-    else if (!strcmp (unit, "s"))      mult = 1000;
-    else if (!strcmp (unit, "m"))      mult = 60000;
-    else if (!strcmp (unit, "h"))      mult = 3600000;
-    else return -1;
+    if (!*unit || !strcmp (unit, "ms"))
+        mult = 1;
+    else if (!strcmp (unit, "s"))
+        mult = 1000;
+    else if (!strcmp (unit, "m"))
+        mult = 60000;
+    else if (!strcmp (unit, "h"))
+        mult = 3600000;
+    else
+        return -1;
     if (v > UINT64_MAX / mult)
         return -1;
     *ms = v * mult;
@@ -149,10 +160,14 @@ int gl_parse_size_kb (const char *text, uint64_t *kb)
     if (parse_u64 (text, &v, &unit))
         return -1;
     uint64_t mult;
-    if (!*unit || !strcmp (unit, "k") || !strcmp (unit, "K")) mult = 1;
-    else if (!strcmp (unit, "M")) mult = 1024;
-    else if (!strcmp (unit, "G")) mult = 1024 * 1024;
-    else return -1;
+    if (!*unit || !strcmp (unit, "k") || !strcmp (unit, "K"))
+        mult = 1;
+    else if (!strcmp (unit, "M"))
+        mult = 1024;
+    else if (!strcmp (unit, "G"))
+        mult = 1024 * 1024;
+    else
+        return -1;
     if (v > UINT64_MAX / mult)
         return -1;
     *kb = v * mult;
@@ -172,7 +187,7 @@ int gl_parse_milli (const char *text, uint64_t *milli)
             return -1;
         for (; isdigit ((unsigned char) *rest); rest++) {
             frac += (uint64_t) (*rest - '0') * scale;
-            scale /= 10;    /* digits past the third are dropped */
+            scale /= 10; /* digits past the third are dropped */
         }
     }
     if (*rest)
@@ -222,95 +237,100 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
     char *base = (char *) c + f->offset;
     uint64_t n = 0;
     switch (f->type) {
-    case F_STR:
-    case F_PATH:
-    case F_LOGLEVEL:
-        if (strlen (v) >= f->size) {
-            snprintf (why, whylen, "value longer than %zu characters", f->size - 1);
-            return -1;
-        }
-        if (f->type == F_LOGLEVEL && strcmp (v, "error") && strcmp (v, "warning")
-            && strcmp (v, "info") && strcmp (v, "debug")) {
-            snprintf (why, whylen, "'%s' is not one of error, warning, info, debug", v);
-            return -1;
-        }
-        if (f->type == F_PATH && !*v) {
-            snprintf (why, whylen, "empty path");
-            return -1;
-        }
-        snprintf (base, f->size, "%s", v);
-        return 0;
-    case F_NAME:
-        if (!gl_name_valid (v)) {
-            snprintf (why, whylen, "'%s' is not a valid name (1-63 of A-Z a-z 0-9 . _ -, "
-                      "not starting with . or -)", v);
-            return -1;
-        }
-        snprintf (base, f->size, "%s", v);
-        return 0;
-    case F_ENDPOINT:
-    case F_SEED:
-        if (strlen (v) > GL_ADDR_MAX || !endpoint_valid (v)) {
-            snprintf (why, whylen, "'%s' is not an endpoint like tcp://HOST:PORT or ipc://PATH", v);
-            return -1;
-        }
-        if (f->type == F_ENDPOINT) {
+        case F_STR:
+        case F_PATH:
+        case F_LOGLEVEL:
+            if (strlen (v) >= f->size) {
+                snprintf (why, whylen, "value longer than %zu characters", f->size - 1);
+                return -1;
+            }
+            if (f->type == F_LOGLEVEL && strcmp (v, "error") && strcmp (v, "warning") &&
+                strcmp (v, "info") && strcmp (v, "debug")) {
+                snprintf (why, whylen, "'%s' is not one of error, warning, info, debug", v);
+                return -1;
+            }
+            if (f->type == F_PATH && !*v) {
+                snprintf (why, whylen, "empty path");
+                return -1;
+            }
             snprintf (base, f->size, "%s", v);
             return 0;
+        case F_NAME:
+            if (!gl_name_valid (v)) {
+                snprintf (why, whylen,
+                          "'%s' is not a valid name (1-63 of A-Z a-z 0-9 . _ -, "
+                          "not starting with . or -)",
+                          v);
+                return -1;
+            }
+            snprintf (base, f->size, "%s", v);
+            return 0;
+        case F_ENDPOINT:
+        case F_SEED:
+            if (strlen (v) > GL_ADDR_MAX || !endpoint_valid (v)) {
+                snprintf (why, whylen, "'%s' is not an endpoint like tcp://HOST:PORT or ipc://PATH",
+                          v);
+                return -1;
+            }
+            if (f->type == F_ENDPOINT) {
+                snprintf (base, f->size, "%s", v);
+                return 0;
+            }
+            if (c->n_seeds >= GL_SEEDS_MAX) {
+                snprintf (why, whylen, "more than %d seeds", GL_SEEDS_MAX);
+                return -1;
+            }
+            snprintf (c->seeds[c->n_seeds++], GL_ADDR_MAX + 1, "%s", v);
+            return 0;
+        case F_ACTIVITY:
+            if (!*v || strlen (v) >= sizeof c->activity[0]) {
+                snprintf (why, whylen, "empty or longer than %zu characters",
+                          sizeof c->activity[0] - 1);
+                return -1;
+            }
+            if (c->n_activity >= GL_ACTIVITY_MAX) {
+                snprintf (why, whylen, "more than %d activity sources", GL_ACTIVITY_MAX);
+                return -1;
+            }
+            snprintf (c->activity[c->n_activity++], sizeof c->activity[0], "%s", v);
+            return 0;
+        case F_KEY:
+            if (gl_key_parse (v, c->key)) {
+                snprintf (why, whylen,
+                          "not a key: expected 64 hex digits (glpeer keygen makes one)");
+                return -1;
+            }
+            c->key_file[0] = '\0';
+            return 0;
+        case F_U32: {
+            const char *rest;
+            if (parse_u64 (v, &n, &rest) || *rest) {
+                snprintf (why, whylen, "'%s' is not a whole number", v);
+                return -1;
+            }
+            break;
         }
-        if (c->n_seeds >= GL_SEEDS_MAX) {
-            snprintf (why, whylen, "more than %d seeds", GL_SEEDS_MAX);
-            return -1;
-        }
-        snprintf (c->seeds[c->n_seeds++], GL_ADDR_MAX + 1, "%s", v);
-        return 0;
-    case F_ACTIVITY:
-        if (!*v || strlen (v) >= sizeof c->activity[0]) {
-            snprintf (why, whylen, "empty or longer than %zu characters", sizeof c->activity[0] - 1);
-            return -1;
-        }
-        if (c->n_activity >= GL_ACTIVITY_MAX) {
-            snprintf (why, whylen, "more than %d activity sources", GL_ACTIVITY_MAX);
-            return -1;
-        }
-        snprintf (c->activity[c->n_activity++], sizeof c->activity[0], "%s", v);
-        return 0;
-    case F_KEY:
-        if (gl_key_parse (v, c->key)) {
-            snprintf (why, whylen, "not a key: expected 64 hex digits (glpeer keygen makes one)");
-            return -1;
-        }
-        c->key_file[0] = '\0';
-        return 0;
-    case F_U32: {
-        const char *rest;
-        if (parse_u64 (v, &n, &rest) || *rest) {
-            snprintf (why, whylen, "'%s' is not a whole number", v);
-            return -1;
-        }
-        break;
-    }
-    case F_DURATION:
-    case F_SECONDS:
-        if (gl_parse_duration_ms (v, &n)) {
-            snprintf (why, whylen, "'%s' is not a duration (like 500ms, 2s, 5m, 1h)", v);
-            return -1;
-        }
-        if (f->type == F_SECONDS)   /* a bare number here means seconds */
-            n = isdigit ((unsigned char) v[strlen (v) - 1]) ? n : n / 1000;
-        break;
-    case F_SIZE_KB:
-        if (gl_parse_size_kb (v, &n)) {
-            snprintf (why, whylen, "'%s' is not a size (like 512k, 64M, 2G)", v);
-            return -1;
-        }
-        break;
-    case F_MILLI:
-        if (gl_parse_milli (v, &n)) {
-            snprintf (why, whylen, "'%s' is not a decimal number (like 0.3)", v);
-            return -1;
-        }
-        break;
+        case F_DURATION:
+        case F_SECONDS:
+            if (gl_parse_duration_ms (v, &n)) {
+                snprintf (why, whylen, "'%s' is not a duration (like 500ms, 2s, 5m, 1h)", v);
+                return -1;
+            }
+            if (f->type == F_SECONDS) /* a bare number here means seconds */
+                n = isdigit ((unsigned char) v[strlen (v) - 1]) ? n : n / 1000;
+            break;
+        case F_SIZE_KB:
+            if (gl_parse_size_kb (v, &n)) {
+                snprintf (why, whylen, "'%s' is not a size (like 512k, 64M, 2G)", v);
+                return -1;
+            }
+            break;
+        case F_MILLI:
+            if (gl_parse_milli (v, &n)) {
+                snprintf (why, whylen, "'%s' is not a decimal number (like 0.3)", v);
+                return -1;
+            }
+            break;
     }
     if (n < f->min || n > f->max) {
         snprintf (why, whylen, "'%s' is out of range", v);
@@ -356,8 +376,8 @@ static int conf_line_of (const char *file, const char *path, int nth)
     return 0;
 }
 
-static void conf_error (char *err, size_t errlen, const char *file, const char *path,
-                        int nth, const char *why)
+static void conf_error (char *err, size_t errlen, const char *file, const char *path, int nth,
+                        const char *why)
 {
     int line = conf_line_of (file, path, nth);
     if (line)
@@ -429,8 +449,8 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
     char why[512];
     for (zconfig_t *sec = zconfig_child (root); sec && !rc; sec = zconfig_next (sec)) {
         const char *sname = zconfig_name (sec);
-        if (strcmp (sname, "cluster") && strcmp (sname, "node") && strcmp (sname, "gossip")
-            && strcmp (sname, "idle") && strcmp (sname, "log")) {
+        if (strcmp (sname, "cluster") && strcmp (sname, "node") && strcmp (sname, "gossip") &&
+            strcmp (sname, "idle") && strcmp (sname, "log")) {
             conf_error (err, errlen, file, sname, 0,
                         "unknown section (expected cluster, node, gossip, idle or log)");
             rc = -1;
@@ -554,8 +574,10 @@ static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
     }
     struct stat st;
     if (fstat (fileno (fp), &st) == 0 && (st.st_mode & 0077)) {
-        snprintf (err, errlen, "cluster/key_file: %s: readable by others (mode %03o); "
-                  "chmod 600 it", path, (unsigned) (st.st_mode & 0777));
+        snprintf (err, errlen,
+                  "cluster/key_file: %s: readable by others (mode %03o); "
+                  "chmod 600 it",
+                  path, (unsigned) (st.st_mode & 0777));
         fclose (fp);
         return -1;
     }
@@ -564,8 +586,10 @@ static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
     text[n] = '\0';
     fclose (fp);
     if (gl_key_parse (text, c->key)) {
-        snprintf (err, errlen, "cluster/key_file: %s: not a key (expected 64 hex digits; "
-                  "glpeer keygen makes one)", path);
+        snprintf (err, errlen,
+                  "cluster/key_file: %s: not a key (expected 64 hex digits; "
+                  "glpeer keygen makes one)",
+                  path);
         sodium_memzero (text, sizeof text);
         return -1;
     }
@@ -576,7 +600,7 @@ static int load_key_file (gl_conf_t *c, char *err, size_t errlen)
 int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
 {
     const char *where = c->file[0] ? c->file : "configuration";
-    if (c->policy[0]) {         /* relative to the file, as key_file */
+    if (c->policy[0]) { /* relative to the file, as key_file */
         char path[GL_PATH_MAX];
         beside_conf (c, c->policy, path, sizeof path);
         if (strlen (path) >= sizeof c->policy) {
@@ -602,9 +626,10 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
         /* an inline key deserves the same care as a key file */
         struct stat st;
         if (stat (c->file, &st) == 0 && (st.st_mode & 0077)) {
-            snprintf (err, errlen, "%s: holds cluster/key but is readable by others (mode %03o); "
-                      "chmod 600 it, or move the key to a key_file", c->file,
-                      (unsigned) (st.st_mode & 0777));
+            snprintf (err, errlen,
+                      "%s: holds cluster/key but is readable by others (mode %03o); "
+                      "chmod 600 it, or move the key to a key_file",
+                      c->file, (unsigned) (st.st_mode & 0777));
             return -1;
         }
     }
@@ -620,7 +645,8 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
     }
     if (!c->advertise[0]) {
         if (endpoint_wildcard (c->bind)) {
-            snprintf (err, errlen, "%s: node/advertise is required when node/bind (%s) "
+            snprintf (err, errlen,
+                      "%s: node/advertise is required when node/bind (%s) "
                       "is a wildcard: other nodes need an address to reach this one",
                       where, c->bind);
             return -1;
@@ -628,8 +654,9 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
         snprintf (c->advertise, sizeof c->advertise, "%s", c->bind);
     }
     if (endpoint_wildcard (c->advertise)) {
-        snprintf (err, errlen, "%s: node/advertise (%s) must be a reachable address, not a wildcard",
-                  where, c->advertise);
+        snprintf (err, errlen,
+                  "%s: node/advertise (%s) must be a reachable address, not a wildcard", where,
+                  c->advertise);
         return -1;
     }
     if (!c->runtime_dir[0])
@@ -645,8 +672,10 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
                       home_dir (), c->name);
     }
     if (c->probe_timeout_ms >= c->probe_interval_ms) {
-        snprintf (err, errlen, "%s: gossip/probe_timeout (%u ms) must be shorter than "
-                  "gossip/probe_interval (%u ms)", where, c->probe_timeout_ms, c->probe_interval_ms);
+        snprintf (err, errlen,
+                  "%s: gossip/probe_timeout (%u ms) must be shorter than "
+                  "gossip/probe_interval (%u ms)",
+                  where, c->probe_timeout_ms, c->probe_interval_ms);
         return -1;
     }
     if (c->suspicion_max_mult < 1) {

@@ -26,27 +26,27 @@
 #include "wire.h"
 #include "seal.h"
 
-#define GL_SEEDS_MAX 64
-#define GL_PATH_MAX 4096
+#define GL_SEEDS_MAX    64
+#define GL_PATH_MAX     4096
 #define GL_ACTIVITY_MAX 16
 
 typedef struct {
-    char     file[GL_PATH_MAX];            /* where it was read from, or "" */
+    char file[GL_PATH_MAX]; /* where it was read from, or "" */
 
     /* cluster */
-    char     cluster[GL_NAME_MAX + 1];
-    uint8_t  key[GL_KEY_BYTES];
-    char     key_file[GL_PATH_MAX];        /* "" when the key is inline */
+    char cluster[GL_NAME_MAX + 1];
+    uint8_t key[GL_KEY_BYTES];
+    char key_file[GL_PATH_MAX]; /* "" when the key is inline */
     uint32_t n_seeds;
-    char     seeds[GL_SEEDS_MAX][GL_ADDR_MAX + 1];
-    uint32_t clock_window_ms;              /* packets older or newer are stale */
+    char seeds[GL_SEEDS_MAX][GL_ADDR_MAX + 1];
+    uint32_t clock_window_ms; /* packets older or newer are stale */
 
     /* node */
-    char     name[GL_NAME_MAX + 1];
-    char     bind[GL_ADDR_MAX + 1];
-    char     advertise[GL_ADDR_MAX + 1];
-    char     runtime_dir[GL_PATH_MAX];
-    char     state_dir[GL_PATH_MAX];
+    char name[GL_NAME_MAX + 1];
+    char bind[GL_ADDR_MAX + 1];
+    char advertise[GL_ADDR_MAX + 1];
+    char runtime_dir[GL_PATH_MAX];
+    char state_dir[GL_PATH_MAX];
 
     /* gossip: the fields of swim_config_t, same names */
     uint32_t probe_interval_ms, probe_timeout_ms, indirect_checks;
@@ -55,21 +55,21 @@ typedef struct {
     uint32_t awareness_max, dead_reap_ms, join_retry_ms, max_piggyback;
 
     /* idle: the fields of idle_config_t, plus how often to sample */
-    char     proc_dir[256];
+    char proc_dir[256];
     uint32_t n_activity;
-    char     activity[GL_ACTIVITY_MAX][256];
+    char activity[GL_ACTIVITY_MAX][256];
     uint32_t owner_idle_min_s;
     uint32_t owner_load_max_milli;
     uint64_t min_mem_avail_kb;
     uint32_t sample_interval_ms;
-    uint32_t refresh_interval_ms;          /* re-spread an unchanged estimate this often */
+    uint32_t refresh_interval_ms; /* re-spread an unchanged estimate this often */
 
     /* sched: a placement policy module (glsfi-cc), "" for none */
-    char     policy[GL_PATH_MAX];
-    uint32_t policy_budget_ms;             /* per call, then the policy is off */
+    char policy[GL_PATH_MAX];
+    uint32_t policy_budget_ms; /* per call, then the policy is off */
 
     /* log */
-    char     log_level[16];                /* error, warning, info, debug */
+    char log_level[16]; /* error, warning, info, debug */
 } gl_conf_t;
 
 /* Defaults for every field (no file). */
@@ -81,8 +81,7 @@ int gl_conf_load (gl_conf_t *conf, const char *file, char *err, size_t errlen);
 
 /* Override one field by its path ("node/name", "cluster/seed" appends).
    Same checks and messages as the file, without a line number. */
-int gl_conf_set (gl_conf_t *conf, const char *path, const char *value,
-                 char *err, size_t errlen);
+int gl_conf_set (gl_conf_t *conf, const char *path, const char *value, char *err, size_t errlen);
 
 /* After loading and overrides: fill what is derived (node name from the
    host name, directories from the user, the key from key_file) and check

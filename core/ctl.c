@@ -18,27 +18,27 @@
 #define CTL_CLIENTS_MAX 256
 
 typedef struct {
-    int      fd;
+    int fd;
     uint64_t id;
-    bool     stream;      /* past its "stream" request: frames both ways */
-    bool     closing;     /* close once `out` is written */
-    uint8_t *in;          /* bytes read and not yet handled */
-    size_t   in_len, in_cap;
-    uint8_t *out;         /* bytes to write, from out_off */
-    size_t   out_len, out_off, out_cap;
+    bool stream;  /* past its "stream" request: frames both ways */
+    bool closing; /* close once `out` is written */
+    uint8_t *in;  /* bytes read and not yet handled */
+    size_t in_len, in_cap;
+    uint8_t *out; /* bytes to write, from out_off */
+    size_t out_len, out_off, out_cap;
 } ctl_client_t;
 
 struct ctl_server_t {
-    int            fd;
-    char           path[sizeof ((struct sockaddr_un *) 0)->sun_path];
+    int fd;
+    char path[sizeof ((struct sockaddr_un *) 0)->sun_path];
     ctl_handler_fn *handler;
-    void          *arg;
-    ctl_open_fn   *on_open;
-    ctl_frame_fn  *on_frame;
+    void *arg;
+    ctl_open_fn *on_open;
+    ctl_frame_fn *on_frame;
     ctl_closed_fn *on_closed;
-    uint64_t       next_id;
-    ctl_client_t   clients[CTL_CLIENTS_MAX];
-    size_t         n_clients;
+    uint64_t next_id;
+    ctl_client_t clients[CTL_CLIENTS_MAX];
+    size_t n_clients;
 };
 
 static int make_addr (const char *path, struct sockaddr_un *sa, char *err, size_t errlen)
@@ -53,8 +53,8 @@ static int make_addr (const char *path, struct sockaddr_un *sa, char *err, size_
     return 0;
 }
 
-ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *arg,
-                              char *err, size_t errlen)
+ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *arg, char *err,
+                              size_t errlen)
 {
     struct sockaddr_un sa;
     if (make_addr (path, &sa, err, errlen))
@@ -109,7 +109,7 @@ void ctl_server_destroy (ctl_server_t **self_p)
     ctl_server_t *self = *self_p;
     if (!self)
         return;
-    self->on_closed = NULL;     /* the owner is going away too */
+    self->on_closed = NULL; /* the owner is going away too */
     while (self->n_clients)
         client_close (self, 0);
     close (self->fd);
@@ -130,8 +130,8 @@ size_t ctl_server_fds (ctl_server_t *self, int *fds, short *events, size_t cap)
         bool writing = c->out_len > c->out_off;
         fds[n] = c->fd;
         /* A request/response client is not read once it has its answer. */
-        events[n++] = (short) ((writing ? POLLOUT : 0)
-                             | ((c->stream || !writing) && !c->closing ? POLLIN : 0));
+        events[n++] = (short) ((writing ? POLLOUT : 0) |
+                               ((c->stream || !writing) && !c->closing ? POLLIN : 0));
     }
     return n;
 }
@@ -155,7 +155,7 @@ static void server_accept (ctl_server_t *self)
         close (fd);
         return;
     }
-    self->clients[self->n_clients++] = (ctl_client_t) { .fd = fd, .id = self->next_id++ };
+    self->clients[self->n_clients++] = (ctl_client_t){ .fd = fd, .id = self->next_id++ };
 }
 
 static void frame_put_len (uint8_t *p, uint32_t n)
@@ -194,7 +194,7 @@ static int client_queue (ctl_client_t *c, const uint8_t *body, size_t len)
     }
     size_t need = len + 4 - sent;
     if (c->out_cap - c->out_len < need) {
-        if (c->out_off) {       /* reuse the room already written out */
+        if (c->out_off) { /* reuse the room already written out */
             memmove (c->out, c->out + c->out_off, c->out_len - c->out_off);
             c->out_len -= c->out_off;
             c->out_off = 0;
@@ -254,7 +254,7 @@ static int client_request (ctl_server_t *self, ctl_client_t *c, const uint8_t *b
         return -1;
     rc = client_queue (c, out, out_len);
     free (out);
-    c->closing = true;          /* one request per connection */
+    c->closing = true; /* one request per connection */
     return rc;
 }
 
@@ -369,7 +369,7 @@ void ctl_server_close (ctl_server_t *self, uint64_t conn)
         return;
     ctl_client_t *c = &self->clients[i];
     c->closing = true;
-    c->stream = false;          /* the owner knows: no on_closed for it */
+    c->stream = false; /* the owner knows: no on_closed for it */
     if (c->out_len == c->out_off)
         client_close (self, i);
 }
@@ -386,8 +386,8 @@ static int64_t ms_left (const struct timespec *deadline)
 {
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) (deadline->tv_sec - now.tv_sec) * 1000
-         + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+    return (int64_t) (deadline->tv_sec - now.tv_sec) * 1000 +
+           (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
 /* Move len bytes in the given direction before the deadline. */
@@ -401,7 +401,8 @@ static int io_all (int fd, uint8_t *buf, size_t len, bool writing, const struct 
             return -1;
         if (poll (&p, 1, (int) left) <= 0)
             continue;
-        ssize_t n = writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
+        ssize_t n =
+            writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
         if (n == 0)
             return -1;
         if (n < 0) {
@@ -421,8 +422,8 @@ int ctl_connect (const char *path, char *err, size_t errlen)
         return -1;
     int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof sa)) {
-        snprintf (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'",
-                  path, strerror (errno));
+        snprintf (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'", path,
+                  strerror (errno));
         if (fd >= 0)
             close (fd);
         return -1;
@@ -434,7 +435,8 @@ static int rw_all (int fd, uint8_t *buf, size_t len, bool writing)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t n = writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
+        ssize_t n =
+            writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
         if (n == 0)
             return -1;
         if (n < 0) {
@@ -476,8 +478,8 @@ int ctl_frame_write (int fd, const uint8_t *frame, size_t len)
     return rw_all (fd, hdr, 4, true) || rw_all (fd, (uint8_t *) frame, len, true) ? -1 : 0;
 }
 
-int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp,
-              int timeout_ms, char *err, size_t errlen)
+int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, int timeout_ms,
+              char *err, size_t errlen)
 {
     int fd = ctl_connect (path, err, errlen);
     if (fd < 0)
@@ -511,8 +513,8 @@ int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp,
         goto done;
     }
     uint32_t len = frame_get_len (hdr);
-    if (len > GL_CTL_FRAME_MAX || !(body = malloc (len ? len : 1))
-        || io_all (fd, body, len, false, &deadline)) {
+    if (len > GL_CTL_FRAME_MAX || !(body = malloc (len ? len : 1)) ||
+        io_all (fd, body, len, false, &deadline)) {
         snprintf (err, errlen, "agent at %s sent a bad answer", path);
         goto done;
     }

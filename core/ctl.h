@@ -31,8 +31,8 @@ ctl_server_t *ctl_server_new (const char *socket_path, ctl_handler_fn *handler, 
    that the client ended or that failed, never for one the owner closed
    with ctl_server_close (so it never runs inside the owner's own call).
    Connection ids are never reused. */
-typedef int  (ctl_open_fn) (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why);
-typedef int  (ctl_frame_fn) (void *arg, uint64_t conn, const uint8_t *frame, size_t len);
+typedef int (ctl_open_fn) (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why);
+typedef int (ctl_frame_fn) (void *arg, uint64_t conn, const uint8_t *frame, size_t len);
 typedef void (ctl_closed_fn) (void *arg, uint64_t conn);
 void ctl_server_set_stream (ctl_server_t *self, ctl_open_fn *on_open, ctl_frame_fn *on_frame,
                             ctl_closed_fn *on_closed);
@@ -60,7 +60,7 @@ int ctl_connect (const char *socket_path, char *err, size_t errlen);
 
 /* Client: send one request and wait for the answer (timeout in ms).
    Returns 0, or -1 with a message in err ("no agent at PATH", ...). */
-int ctl_call (const char *socket_path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp,
-              int timeout_ms, char *err, size_t errlen);
+int ctl_call (const char *socket_path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, int timeout_ms,
+              char *err, size_t errlen);
 
 #endif

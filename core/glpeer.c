@@ -174,20 +174,18 @@ static int detach (const gl_conf_t *conf, int *ready_fd)
 
 static int cmd_join (int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "detach", no_argument, 0, 'd' },
-        { "name", required_argument, 0, 'n' },
-        { "bind", required_argument, 0, 'b' },
-        { "advertise", required_argument, 0, 'a' },
-        { "seed", required_argument, 0, 's' },
-        { "runtime-dir", required_argument, 0, 'r' },
-        { "state-dir", required_argument, 0, 'S' },
-        { "key-file", required_argument, 0, 'k' },
-        { "log-level", required_argument, 0, 'l' },
-        { "set", required_argument, 0, 'x' },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
-    };
+    static const struct option opts[] = { { "detach", no_argument, 0, 'd' },
+                                          { "name", required_argument, 0, 'n' },
+                                          { "bind", required_argument, 0, 'b' },
+                                          { "advertise", required_argument, 0, 'a' },
+                                          { "seed", required_argument, 0, 's' },
+                                          { "runtime-dir", required_argument, 0, 'r' },
+                                          { "state-dir", required_argument, 0, 'S' },
+                                          { "key-file", required_argument, 0, 'k' },
+                                          { "log-level", required_argument, 0, 'l' },
+                                          { "set", required_argument, 0, 'x' },
+                                          { "help", no_argument, 0, 'h' },
+                                          { 0, 0, 0, 0 } };
     /* Overrides are applied after the file is read, so collect them first. */
     const char *paths[128], *values[128];
     char *owned[128];
@@ -198,36 +196,34 @@ static int cmd_join (int argc, char **argv)
     while ((c = getopt_long (argc, argv, "dh", opts, NULL)) != -1) {
         const char *path = NULL;
         switch (c) {
-        case 'd': do_detach = true; continue;
-        case 'h': printf ("%s", join_usage); return 0;
-        case 'n': path = "node/name"; break;
-        case 'b': path = "node/bind"; break;
-        case 'a': path = "node/advertise"; break;
-        case 's': path = "cluster/seed"; break;
-        case 'r': path = "node/runtime_dir"; break;
-        case 'S': path = "node/state_dir"; break;
-        case 'k': path = "cluster/key_file"; break;
-        case 'l': path = "log/level"; break;
-        case 'x': {
-            char *eq = strchr (optarg, '=');
-            if (!eq) {
-                fprintf (stderr, "glpeer join: --set needs PATH=VALUE, got '%s'\n", optarg);
-                return EXIT_USAGE;
+            case 'd': do_detach = true; continue;
+            case 'h': printf ("%s", join_usage); return 0;
+            case 'n': path = "node/name"; break;
+            case 'b': path = "node/bind"; break;
+            case 'a': path = "node/advertise"; break;
+            case 's': path = "cluster/seed"; break;
+            case 'r': path = "node/runtime_dir"; break;
+            case 'S': path = "node/state_dir"; break;
+            case 'k': path = "cluster/key_file"; break;
+            case 'l': path = "log/level"; break;
+            case 'x': {
+                char *eq = strchr (optarg, '=');
+                if (!eq) {
+                    fprintf (stderr, "glpeer join: --set needs PATH=VALUE, got '%s'\n", optarg);
+                    return EXIT_USAGE;
+                }
+                char *copy = n_owned < 128 ? strdup (optarg) : NULL;
+                if (!copy) {
+                    fprintf (stderr, "glpeer join: too many --set options\n");
+                    return EXIT_USAGE;
+                }
+                copy[eq - optarg] = '\0';
+                owned[n_owned++] = copy;
+                paths[n_over] = copy;
+                values[n_over++] = copy + (eq - optarg) + 1;
+                continue;
             }
-            char *copy = n_owned < 128 ? strdup (optarg) : NULL;
-            if (!copy) {
-                fprintf (stderr, "glpeer join: too many --set options\n");
-                return EXIT_USAGE;
-            }
-            copy[eq - optarg] = '\0';
-            owned[n_owned++] = copy;
-            paths[n_over] = copy;
-            values[n_over++] = copy + (eq - optarg) + 1;
-            continue;
-        }
-        default:
-            fprintf (stderr, "%s", join_usage);
-            return EXIT_USAGE;
+            default: fprintf (stderr, "%s", join_usage); return EXIT_USAGE;
         }
         if (n_over == 128) {
             fprintf (stderr, "glpeer join: too many options\n");
@@ -325,7 +321,8 @@ static int job_call (const char *runtime_dir, const char *what, const gl_job_t *
         gl_msg_t reply;
         if (gl_msg_decode (frame, len, &reply, NULL) == 0) {
             if (reply.type == GL_MSG_JOB && reply.job->type == GL_JOB_FAILED) {
-                fprintf (stderr, "glpeer %s: %s\n", what, reply.job->text ? reply.job->text : "failed");
+                fprintf (stderr, "glpeer %s: %s\n", what,
+                         reply.job->text ? reply.job->text : "failed");
                 status = 1;
             }
             else if (reply.type == GL_MSG_JOB)
@@ -339,8 +336,8 @@ static int job_call (const char *runtime_dir, const char *what, const gl_job_t *
 }
 
 typedef struct {
-    char  **lines;
-    size_t  n, cap;
+    char **lines;
+    size_t n, cap;
 } lines_t;
 
 static void collect (void *arg, const gl_job_t *reply)
@@ -388,7 +385,8 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
         return rc;
     qsort (l.lines, l.n, sizeof *l.lines, by_text);
     if (!json)
-        printf ("%-28s %-10s %-12s %-12s %-8s %s\n", "GPID", "USER", "NODE", "HOME", "STARTED", "COMMAND");
+        printf ("%-28s %-10s %-12s %-12s %-8s %s\n", "GPID", "USER", "NODE", "HOME", "STARTED",
+                "COMMAND");
     else
         printf ("{\"version\":1,\"jobs\":[");
     size_t shown = 0;
@@ -423,7 +421,8 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
             strftime (when, sizeof when, "%H:%M:%S", &tm);
             printf ("%-28s %-10s %-12s %-12s %-8s %s\n", f[0], f[1], f[2], f[3], when, f[5]);
             if (verbose)
-                printf ("    passed over: %s\n", why[0] ? why : "none (the first node asked took it)");
+                printf ("    passed over: %s\n",
+                        why[0] ? why : "none (the first node asked took it)");
         }
     }
     if (json)
@@ -442,9 +441,12 @@ static void say_reply (void *arg, const gl_job_t *reply)
 
 static int signal_number (const char *name)
 {
-    static const struct { const char *name; int signo; } table[] = {
-        { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
-        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
+    static const struct {
+        const char *name;
+        int signo;
+    } table[] = {
+        { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT },   { "KILL", SIGKILL },
+        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM },   { "CONT", SIGCONT },
         { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "WINCH", SIGWINCH }, { "ALRM", SIGALRM },
     };
     if (!strncmp (name, "SIG", 3))
@@ -467,9 +469,9 @@ static int cmd_kill (const char *runtime_dir, const char *sig, const char *gpid)
     /* HOME-GENERATION-NUMBER: the home's name, then two numbers */
     const char *last = strrchr (gpid, '-');
     const char *mid = last ? memrchr (gpid, '-', (size_t) (last - gpid)) : NULL;
-    bool shape = mid && mid > gpid && last[1] && mid + 1 < last
-              && strspn (last + 1, "0123456789") == strlen (last + 1)
-              && strspn (mid + 1, "0123456789") == (size_t) (last - mid - 1);
+    bool shape = mid && mid > gpid && last[1] && mid + 1 < last &&
+                 strspn (last + 1, "0123456789") == strlen (last + 1) &&
+                 strspn (mid + 1, "0123456789") == (size_t) (last - mid - 1);
     if (!gl_gpid_valid (gpid) || !shape) {
         fprintf (stderr, "glpeer kill: '%s' is not a GPID (see glpeer ps)\n", gpid);
         return EXIT_USAGE;
@@ -481,12 +483,10 @@ static int cmd_kill (const char *runtime_dir, const char *sig, const char *gpid)
 
 static int cmd_client (int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "json", no_argument, 0, 'j' },
-        { "runtime-dir", required_argument, 0, 'r' },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
-    };
+    static const struct option opts[] = { { "json", no_argument, 0, 'j' },
+                                          { "runtime-dir", required_argument, 0, 'r' },
+                                          { "help", no_argument, 0, 'h' },
+                                          { 0, 0, 0, 0 } };
     char runtime_dir[GL_PATH_MAX] = "";
     bool json = false, verbose = false;
     int c;
@@ -520,11 +520,11 @@ static int cmd_client (int argc, char **argv)
     optind = 1;
     while ((c = getopt_long (argc, argv, "+hv", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': json = true; break;
-        case 'v': verbose = true; break;
-        case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
-        case 'h': printf ("%s", client_usage); return 0;
-        default: fprintf (stderr, "%s", client_usage); return EXIT_USAGE;
+            case 'j': json = true; break;
+            case 'v': verbose = true; break;
+            case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
+            case 'h': printf ("%s", client_usage); return 0;
+            default: fprintf (stderr, "%s", client_usage); return EXIT_USAGE;
         }
     }
     if (!runtime_dir[0])
@@ -587,8 +587,8 @@ int main (int argc, char **argv)
         return cmd_keygen (argc - 1, argv + 1);
     if (!strcmp (cmd, "join"))
         return cmd_join (argc - 1, argv + 1);
-    if (!strcmp (cmd, "status") || !strcmp (cmd, "leave") || !strcmp (cmd, "ps")
-        || !strcmp (cmd, "kill"))
+    if (!strcmp (cmd, "status") || !strcmp (cmd, "leave") || !strcmp (cmd, "ps") ||
+        !strcmp (cmd, "kill"))
         return cmd_client (argc - 1, argv + 1);
     fprintf (stderr, "glpeer: unknown command '%s'\n%s", cmd, usage_text);
     return EXIT_USAGE;

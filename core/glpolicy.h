@@ -27,26 +27,26 @@
 #define GLPOLICY_VERSION 1
 
 struct glpolicy_node {
-    uint32_t version;            /* GLPOLICY_VERSION */
-    char     name[64];           /* the node's name, NUL-terminated */
-    uint32_t is_self;            /* 1: the job's home itself (glx --local) */
+    uint32_t version; /* GLPOLICY_VERSION */
+    char name[64];    /* the node's name, NUL-terminated */
+    uint32_t is_self; /* 1: the job's home itself (glx --local) */
     uint32_t cores;
-    uint32_t guests;             /* glunix jobs running there */
-    uint32_t load1_milli;        /* 1-minute load average x 1000 */
-    uint32_t owner_load_milli;   /* the load not caused by guests x 1000 */
-    uint32_t owner_idle_s;       /* seconds since its owner typed (4294967295: none) */
+    uint32_t guests;           /* glunix jobs running there */
+    uint32_t load1_milli;      /* 1-minute load average x 1000 */
+    uint32_t owner_load_milli; /* the load not caused by guests x 1000 */
+    uint32_t owner_idle_s;     /* seconds since its owner typed (4294967295: none) */
     uint64_t mem_total_kb;
     uint64_t mem_avail_kb;
-    uint64_t estimate_age_ms;    /* how old the estimate is */
-    int64_t  builtin_milli;      /* the built-in score x 1000 */
+    uint64_t estimate_age_ms; /* how old the estimate is */
+    int64_t builtin_milli;    /* the built-in score x 1000 */
 };
 
 struct glpolicy_job {
-    uint32_t version;            /* GLPOLICY_VERSION */
-    uint32_t cores;              /* cores wanted (at least 1) */
-    uint64_t mem_kb;             /* memory wanted; 0: not said */
-    char     user[64];           /* its user's name; "" when not said */
-    char     command[128];       /* argv[0], cut */
+    uint32_t version;  /* GLPOLICY_VERSION */
+    uint32_t cores;    /* cores wanted (at least 1) */
+    uint64_t mem_kb;   /* memory wanted; 0: not said */
+    char user[64];     /* its user's name; "" when not said */
+    char command[128]; /* argv[0], cut */
 };
 
 #endif

@@ -34,13 +34,13 @@ extern char **environ;
 /* glx's own exit codes (a job's own code passes through unchanged) */
 enum {
     GLX_USAGE = 2,
-    GLX_NO_AGENT = 120,         /* no agent to talk to */
-    GLX_NO_NODE = 121,          /* no node can take the job */
-    GLX_NODE_LOST = 122,        /* the node running it died or left */
-    GLX_BROKEN = 123,           /* the agent went away, or output was lost */
-    GLX_START = 124,            /* it could not start: directory, user, system */
-    GLX_DENIED = 126,           /* program found but not runnable (as in sh) */
-    GLX_NOT_FOUND = 127,        /* program not found (as in sh) */
+    GLX_NO_AGENT = 120,  /* no agent to talk to */
+    GLX_NO_NODE = 121,   /* no node can take the job */
+    GLX_NODE_LOST = 122, /* the node running it died or left */
+    GLX_BROKEN = 123,    /* the agent went away, or output was lost */
+    GLX_START = 124,     /* it could not start: directory, user, system */
+    GLX_DENIED = 126,    /* program found but not runnable (as in sh) */
+    GLX_NOT_FOUND = 127, /* program not found (as in sh) */
 };
 
 static const char *usage_text =
@@ -65,32 +65,32 @@ static const char *usage_text =
     "124 it could not start, 126 not runnable, 127 not found.  See glx(1).\n";
 
 /* Signals we pass on to the job. */
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-                                 SIGWINCH, SIGTSTP, SIGCONT };
+static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
+                                 SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
 
 /* One process of the job (one, unless -n), with its own stream. */
 typedef struct {
-    int      sock;              /* its stream to the home; -1 once done */
+    int sock; /* its stream to the home; -1 once done */
     uint32_t rank;
-    char     gpid[GL_GPID_MAX + 1];
-    bool     started;
-    bool     done;
-    int      status;            /* how it ended, once done */
-    uint64_t in_credit;         /* stdin bytes the host will take */
+    char gpid[GL_GPID_MAX + 1];
+    bool started;
+    bool done;
+    int status;         /* how it ended, once done */
+    uint64_t in_credit; /* stdin bytes the host will take */
     uint64_t in_seq;
-    bool     in_done;
-    uint64_t out_seq[3];        /* the next DATA sequence number we expect */
-    uint64_t out_owed[3];       /* bytes written out, credit not yet granted */
-    bool     mid_line[3];       /* --label: a line was begun without its prefix due */
+    bool in_done;
+    uint64_t out_seq[3];  /* the next DATA sequence number we expect */
+    uint64_t out_owed[3]; /* bytes written out, credit not yet granted */
+    bool mid_line[3];     /* --label: a line was begun without its prefix due */
 } proc_t;
 
 typedef struct {
-    bool     verbose;
-    bool     tty;               /* -t: the job has a pseudo-terminal */
-    bool     label;
-    uint32_t size;              /* processes */
-    proc_t  *procs;
+    bool verbose;
+    bool tty; /* -t: the job has a pseudo-terminal */
+    bool label;
+    uint32_t size; /* processes */
+    proc_t *procs;
 } glx_t;
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
@@ -165,7 +165,7 @@ static int write_all (int fd, const uint8_t *p, size_t n)
 static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin, bool local,
                      const char *job_name)
 {
-    gl_job_t run = { .type = GL_JOB_RUN };      /* the home gives it its GPID */
+    gl_job_t run = { .type = GL_JOB_RUN }; /* the home gives it its GPID */
     char cwd[GL_JOB_PATH_MAX + 1];
     if (!getcwd (cwd, sizeof cwd)) {
         fprintf (stderr, "glx: cannot read the working directory: %s\n", strerror (errno));
@@ -183,7 +183,7 @@ static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin
         if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7))
             env[k++] = *e;
     char rank[48], size[48], job[GL_GPID_MAX + 16];
-    if (g->size > 1) {          /* a parallel job: who am I among how many */
+    if (g->size > 1) { /* a parallel job: who am I among how many */
         snprintf (rank, sizeof rank, "GLUNIX_RANK=%u", p->rank);
         snprintf (size, sizeof size, "GLUNIX_SIZE=%u", g->size);
         snprintf (job, sizeof job, "GLUNIX_JOB=%s", job_name);
@@ -264,72 +264,73 @@ static int write_output (glx_t *g, proc_t *p, int fd, const uint8_t *data, size_
 static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
 {
     switch (job->type) {
-    case GL_JOB_STARTED:
-        p->started = true;
-        p->in_credit = JOBS_WINDOW;
-        if (g->tty)
-            terminal_raw ();
-        snprintf (p->gpid, sizeof p->gpid, "%s", job->gpid);
-        if (g->verbose) {
-            char who[32] = "";
-            if (g->size > 1)
-                snprintf (who, sizeof who, "rank %u: ", p->rank);
-            fprintf (stderr, "glx: %sjob %s runs on %s as pid %u%s%s\n", who, job->gpid,
-                     job->node, job->pid, job->text && job->text[0] ? "; passed over: " : "",
-                     job->text ? job->text : "");
-        }
-        return -1;
-    case GL_JOB_FAILED: {
-        terminal_restore ();
-        int code = job->code == JOBS_ERR_NO_NODE ? GLX_NO_NODE
-                 : job->code == JOBS_ERR_NOT_FOUND ? GLX_NOT_FOUND
-                 : job->code == JOBS_ERR_DENIED ? GLX_DENIED
-                 : job->code == JOBS_ERR_NODE_LOST ? GLX_NODE_LOST
-                 : job->code == JOBS_ERR_STREAM ? GLX_BROKEN : GLX_START;
-        if (g->size > 1)
-            fprintf (stderr, "glx: rank %u: %s\n", p->rank, job->text ? job->text : "failed");
-        else
-            fprintf (stderr, "glx: %s\n", job->text ? job->text : "the job failed");
-        return code;
-    }
-    case GL_JOB_DATA: {
-        if (job->stream != 1 && job->stream != 2)
+        case GL_JOB_STARTED:
+            p->started = true;
+            p->in_credit = JOBS_WINDOW;
+            if (g->tty)
+                terminal_raw ();
+            snprintf (p->gpid, sizeof p->gpid, "%s", job->gpid);
+            if (g->verbose) {
+                char who[32] = "";
+                if (g->size > 1)
+                    snprintf (who, sizeof who, "rank %u: ", p->rank);
+                fprintf (stderr, "glx: %sjob %s runs on %s as pid %u%s%s\n", who, job->gpid,
+                         job->node, job->pid, job->text && job->text[0] ? "; passed over: " : "",
+                         job->text ? job->text : "");
+            }
             return -1;
-        if (job->seq != p->out_seq[job->stream]++) {
-            fprintf (stderr, "glx: output of job %s was lost on the way\n", p->gpid);
-            return GLX_BROKEN;
-        }
-        if (job->len && write_output (g, p, job->stream, job->data, job->len)) {
-            /* nobody reads us any more (glx ... | head): end as a local
-               program would, by SIGPIPE; closing the stream kills the job */
+        case GL_JOB_FAILED: {
             terminal_restore ();
-            return 128 + SIGPIPE;
+            int code = job->code == JOBS_ERR_NO_NODE     ? GLX_NO_NODE
+                       : job->code == JOBS_ERR_NOT_FOUND ? GLX_NOT_FOUND
+                       : job->code == JOBS_ERR_DENIED    ? GLX_DENIED
+                       : job->code == JOBS_ERR_NODE_LOST ? GLX_NODE_LOST
+                       : job->code == JOBS_ERR_STREAM    ? GLX_BROKEN
+                                                         : GLX_START;
+            if (g->size > 1)
+                fprintf (stderr, "glx: rank %u: %s\n", p->rank, job->text ? job->text : "failed");
+            else
+                fprintf (stderr, "glx: %s\n", job->text ? job->text : "the job failed");
+            return code;
         }
-        p->out_owed[job->stream] += job->len;
-        if (p->out_owed[job->stream] >= JOBS_CREDIT_BATCH) {
-            gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = job->stream,
-                                .credit = p->out_owed[job->stream] };
-            p->out_owed[job->stream] = 0;
-            snprintf (credit.gpid, sizeof credit.gpid, "%s", p->gpid);
-            send_job (p, &credit);
+        case GL_JOB_DATA: {
+            if (job->stream != 1 && job->stream != 2)
+                return -1;
+            if (job->seq != p->out_seq[job->stream]++) {
+                fprintf (stderr, "glx: output of job %s was lost on the way\n", p->gpid);
+                return GLX_BROKEN;
+            }
+            if (job->len && write_output (g, p, job->stream, job->data, job->len)) {
+                /* nobody reads us any more (glx ... | head): end as a local
+               program would, by SIGPIPE; closing the stream kills the job */
+                terminal_restore ();
+                return 128 + SIGPIPE;
+            }
+            p->out_owed[job->stream] += job->len;
+            if (p->out_owed[job->stream] >= JOBS_CREDIT_BATCH) {
+                gl_job_t credit = { .type = GL_JOB_CREDIT,
+                                    .stream = job->stream,
+                                    .credit = p->out_owed[job->stream] };
+                p->out_owed[job->stream] = 0;
+                snprintf (credit.gpid, sizeof credit.gpid, "%s", p->gpid);
+                send_job (p, &credit);
+            }
+            return -1;
         }
-        return -1;
-    }
-    case GL_JOB_CREDIT:
-        if (job->stream == 0)
-            p->in_credit += job->credit;
-        return -1;
-    case GL_JOB_EXIT:
-        terminal_restore ();
-        if (job->signo) {
-            if (g->verbose)
-                fprintf (stderr, "glx: job %s killed by signal %d%s\n", p->gpid, job->signo,
-                         job->core ? " (core dumped)" : "");
-            return 128 + job->signo;
-        }
-        return job->code;
-    default:
-        return -1;
+        case GL_JOB_CREDIT:
+            if (job->stream == 0)
+                p->in_credit += job->credit;
+            return -1;
+        case GL_JOB_EXIT:
+            terminal_restore ();
+            if (job->signo) {
+                if (g->verbose)
+                    fprintf (stderr, "glx: job %s killed by signal %d%s\n", p->gpid, job->signo,
+                             job->core ? " (core dumped)" : "");
+                return 128 + job->signo;
+            }
+            return job->code;
+        default: return -1;
     }
 }
 
@@ -352,7 +353,7 @@ static int proc_start (glx_t *g, proc_t *p, const char *path, int argc, char **a
         free (body);
     }
     if (rc == 0 && (rc = send_run (g, p, argc, argv, pin, local, job_name)) == -2)
-        return GLX_START;       /* said why already */
+        return GLX_START; /* said why already */
     if (rc) {
         fprintf (stderr, "glx: the agent at %s does not take the job\n", path);
         return GLX_NO_AGENT;
@@ -363,7 +364,7 @@ static int proc_start (glx_t *g, proc_t *p, const char *path, int argc, char **a
 static void proc_end (proc_t *p, int status)
 {
     if (p->sock >= 0)
-        close (p->sock);        /* the home kills what still runs */
+        close (p->sock); /* the home kills what still runs */
     p->sock = -1;
     p->done = true;
     p->status = status;
@@ -377,16 +378,11 @@ int main (int argc, char **argv)
     mallopt (M_MMAP_THRESHOLD, 8 << 20);
     mallopt (M_TRIM_THRESHOLD, 32 << 20);
     static const struct option opts[] = {
-        { "tty", no_argument, 0, 't' },
-        { "node", required_argument, 0, 'w' },
-        { "procs", required_argument, 0, 'n' },
-        { "label", no_argument, 0, 'L' },
-        { "keep-going", no_argument, 0, 'k' },
-        { "local", no_argument, 0, 'l' },
-        { "verbose", no_argument, 0, 'v' },
-        { "runtime-dir", required_argument, 0, 'r' },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
+        { "tty", no_argument, 0, 't' },         { "node", required_argument, 0, 'w' },
+        { "procs", required_argument, 0, 'n' }, { "label", no_argument, 0, 'L' },
+        { "keep-going", no_argument, 0, 'k' },  { "local", no_argument, 0, 'l' },
+        { "verbose", no_argument, 0, 'v' },     { "runtime-dir", required_argument, 0, 'r' },
+        { "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 }
     };
     glx_t g = { .size = 1 };
     const char *pin = NULL;
@@ -395,26 +391,27 @@ int main (int argc, char **argv)
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
         switch (c) {
-        case 't': g.tty = true; break;
-        case 'w': pin = optarg; break;
-        case 'n': {
-            char *end;
-            long n = strtol (optarg, &end, 10);
-            if (*end || n < 1 || n > 4096) {
-                fprintf (stderr, "glx: -n wants a number of processes from 1 to 4096, not '%s'\n",
-                         optarg);
-                return GLX_USAGE;
+            case 't': g.tty = true; break;
+            case 'w': pin = optarg; break;
+            case 'n': {
+                char *end;
+                long n = strtol (optarg, &end, 10);
+                if (*end || n < 1 || n > 4096) {
+                    fprintf (stderr,
+                             "glx: -n wants a number of processes from 1 to 4096, not '%s'\n",
+                             optarg);
+                    return GLX_USAGE;
+                }
+                g.size = (uint32_t) n;
+                break;
             }
-            g.size = (uint32_t) n;
-            break;
-        }
-        case 'L': g.label = true; break;
-        case 'k': keep_going = true; break;
-        case 'l': local = true; break;
-        case 'v': g.verbose = true; break;
-        case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
-        case 'h': printf ("%s", usage_text); return 0;
-        default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
+            case 'L': g.label = true; break;
+            case 'k': keep_going = true; break;
+            case 'l': local = true; break;
+            case 'v': g.verbose = true; break;
+            case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
+            case 'h': printf ("%s", usage_text); return 0;
+            default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
         }
     }
     if (optind >= argc) {
@@ -462,23 +459,23 @@ int main (int argc, char **argv)
     for (uint32_t r = 0; r < g.size; r++) {
         g.procs[r].rank = r;
         g.procs[r].sock = -1;
-        int rc = proc_start (&g, &g.procs[r], path, argc - optind, argv + optind, pin, local,
-                             job_name);
+        int rc =
+            proc_start (&g, &g.procs[r], path, argc - optind, argv + optind, pin, local, job_name);
         if (rc)
-            return rc;          /* closing the streams already open kills their jobs */
+            return rc; /* closing the streams already open kills their jobs */
     }
 
-    int status = 0;             /* the first non-zero way a process ended */
+    int status = 0; /* the first non-zero way a process ended */
     uint32_t running = g.size;
     while (running) {
-        proc_t *reader = &g.procs[0];   /* stdin goes to rank 0 */
+        proc_t *reader = &g.procs[0]; /* stdin goes to rank 0 */
         nfds_t n = 0;
-        pfd[n++] = (struct pollfd) { .fd = sigfd, .events = POLLIN };
-        bool read_stdin = reader->started && !reader->done && !reader->in_done
-                       && reader->in_credit > 0;
-        pfd[n++] = (struct pollfd) { .fd = read_stdin ? STDIN_FILENO : -1, .events = POLLIN };
+        pfd[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+        bool read_stdin =
+            reader->started && !reader->done && !reader->in_done && reader->in_credit > 0;
+        pfd[n++] = (struct pollfd){ .fd = read_stdin ? STDIN_FILENO : -1, .events = POLLIN };
         for (uint32_t r = 0; r < g.size; r++)
-            pfd[n++] = (struct pollfd) { .fd = g.procs[r].sock, .events = POLLIN };
+            pfd[n++] = (struct pollfd){ .fd = g.procs[r].sock, .events = POLLIN };
         if (poll (pfd, n, -1) < 0 && errno != EINTR)
             break;
 
@@ -563,7 +560,7 @@ int main (int argc, char **argv)
             running--;
             if (end != 0 && status == 0) {
                 status = end;
-                if (!keep_going)        /* one failed: the others go too */
+                if (!keep_going) /* one failed: the others go too */
                     for (uint32_t o = 0; o < g.size; o++)
                         if (!g.procs[o].done) {
                             proc_end (&g.procs[o], 0);

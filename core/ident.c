@@ -15,18 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_FILE   "node.key"
-#define GEN_FILE   "generation"
-#define GEN_TEXT_MAX 32         /* a uint64 in decimal, a newline, and slack */
+#define KEY_FILE     "node.key"
+#define GEN_FILE     "generation"
+#define GEN_TEXT_MAX 32 /* a uint64 in decimal, a newline, and slack */
 
 struct gl_ident_t {
-    uint8_t  pk[crypto_sign_PUBLICKEYBYTES];
-    uint8_t  sk[crypto_sign_SECRETKEYBYTES];
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+    uint8_t sk[crypto_sign_SECRETKEYBYTES];
     uint64_t generation;
 };
 
-static void
-say (char *err, size_t errlen, const char *fmt, ...)
+static void say (char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || errlen == 0)
         return;
@@ -39,8 +38,7 @@ say (char *err, size_t errlen, const char *fmt, ...)
 /* ---- files ------------------------------------------------------------- */
 
 /* mkdir -p: parents as the umask allows, the state dir itself private. */
-static int
-make_dirs (const char *dir, char *err, size_t errlen)
+static int make_dirs (const char *dir, char *err, size_t errlen)
 {
     char path[4096];
     if (snprintf (path, sizeof path, "%s", dir) >= (int) sizeof path) {
@@ -73,8 +71,7 @@ make_dirs (const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-static int
-write_all (int fd, const void *buf, size_t len)
+static int write_all (int fd, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     while (len > 0) {
@@ -90,8 +87,7 @@ write_all (int fd, const void *buf, size_t len)
 }
 
 /* Read exactly len bytes; -1 on error or early end of file. */
-static int
-read_all (int fd, void *buf, size_t len)
+static int read_all (int fd, void *buf, size_t len)
 {
     uint8_t *p = buf;
     while (len > 0) {
@@ -107,8 +103,7 @@ read_all (int fd, void *buf, size_t len)
 }
 
 /* Flush a directory, so that a rename in it survives a crash. */
-static int
-sync_dir (const char *dir)
+static int sync_dir (const char *dir)
 {
     int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -119,14 +114,13 @@ sync_dir (const char *dir)
 }
 
 /* Put data into dir/name (mode 0600) atomically. */
-static int
-replace_file (const char *dir, const char *name, const void *data, size_t len,
-              char *err, size_t errlen)
+static int replace_file (const char *dir, const char *name, const void *data, size_t len, char *err,
+                         size_t errlen)
 {
     char path[4096], tmp[4096];
     snprintf (path, sizeof path, "%s/%s", dir, name);
-    if (snprintf (tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long) getpid ())
-        >= (int) sizeof tmp) {
+    if (snprintf (tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long) getpid ()) >=
+        (int) sizeof tmp) {
         say (err, errlen, "%s: path too long", path);
         return -1;
     }
@@ -164,8 +158,7 @@ replace_file (const char *dir, const char *name, const void *data, size_t len,
 
 /* Load dir/node.key into ident, refusing a file others could read or
    that is not ours.  Returns 0, 1 when there is no key file, -1 on error. */
-static int
-key_load (gl_ident_t *ident, const char *dir, char *err, size_t errlen)
+static int key_load (gl_ident_t *ident, const char *dir, char *err, size_t errlen)
 {
     char path[4096];
     snprintf (path, sizeof path, "%s/%s", dir, KEY_FILE);
@@ -188,26 +181,28 @@ key_load (gl_ident_t *ident, const char *dir, char *err, size_t errlen)
     else if (!S_ISREG (st.st_mode))
         say (err, errlen, "%s: not a regular file", path);
     else if (st.st_uid != geteuid ())
-        say (err, errlen, "%s: owned by uid %ld, not by us (uid %ld)",
-             path, (long) st.st_uid, (long) geteuid ());
+        say (err, errlen, "%s: owned by uid %ld, not by us (uid %ld)", path, (long) st.st_uid,
+             (long) geteuid ());
     else if (st.st_mode & 077)
-        say (err, errlen, "%s: mode %04o lets group or others in; "
+        say (err, errlen,
+             "%s: mode %04o lets group or others in; "
              "it must be 0600 (chmod 600 %s)",
              path, (unsigned) (st.st_mode & 07777), path);
     else if (st.st_size != crypto_sign_SECRETKEYBYTES)
-        say (err, errlen, "%s: %lld bytes, expected %d",
-             path, (long long) st.st_size, crypto_sign_SECRETKEYBYTES);
+        say (err, errlen, "%s: %lld bytes, expected %d", path, (long long) st.st_size,
+             crypto_sign_SECRETKEYBYTES);
     else if (read_all (fd, sk, sizeof sk) != 0)
-        say (err, errlen, "%s: cannot read all %d bytes",
-             path, crypto_sign_SECRETKEYBYTES);
+        say (err, errlen, "%s: cannot read all %d bytes", path, crypto_sign_SECRETKEYBYTES);
     else {
         /* An Ed25519 secret key is its seed then its public key: make sure
            the two halves still belong together. */
         crypto_sign_ed25519_sk_to_seed (seed, sk);
         crypto_sign_seed_keypair (derived_pk, derived_sk, seed);
         if (sodium_memcmp (derived_sk, sk, sizeof sk) != 0)
-            say (err, errlen, "%s: damaged (its public half does not match "
-                 "its seed)", path);
+            say (err, errlen,
+                 "%s: damaged (its public half does not match "
+                 "its seed)",
+                 path);
         else {
             memcpy (ident->sk, sk, sizeof sk);
             memcpy (ident->pk, derived_pk, sizeof derived_pk);
@@ -221,8 +216,7 @@ key_load (gl_ident_t *ident, const char *dir, char *err, size_t errlen)
     return rc;
 }
 
-static int
-key_create (gl_ident_t *ident, const char *dir, char *err, size_t errlen)
+static int key_create (gl_ident_t *ident, const char *dir, char *err, size_t errlen)
 {
     crypto_sign_keypair (ident->pk, ident->sk);
     return replace_file (dir, KEY_FILE, ident->sk, sizeof ident->sk, err, errlen);
@@ -231,8 +225,7 @@ key_create (gl_ident_t *ident, const char *dir, char *err, size_t errlen)
 /* ---- the generation ---------------------------------------------------- */
 
 /* Parse a decimal uint64 followed by optional whitespace. */
-static int
-parse_u64 (const char *text, uint64_t *value)
+static int parse_u64 (const char *text, uint64_t *value)
 {
     uint64_t v = 0;
     const char *p = text;
@@ -253,8 +246,7 @@ parse_u64 (const char *text, uint64_t *value)
 }
 
 /* Read dir/generation into *gen (0 when there is none). */
-static int
-gen_load (const char *dir, uint64_t *gen, char *err, size_t errlen)
+static int gen_load (const char *dir, uint64_t *gen, char *err, size_t errlen)
 {
     char path[4096];
     snprintf (path, sizeof path, "%s/%s", dir, GEN_FILE);
@@ -287,23 +279,24 @@ gen_load (const char *dir, uint64_t *gen, char *err, size_t errlen)
     }
     text[len] = '\0';
     if (len == sizeof text - 1 || strlen (text) != len || parse_u64 (text, gen) != 0) {
-        say (err, errlen, "%s: not a generation number (expected one "
-             "decimal number)", path);
+        say (err, errlen,
+             "%s: not a generation number (expected one "
+             "decimal number)",
+             path);
         return -1;
     }
     return 0;
 }
 
-static int
-gen_bump (gl_ident_t *ident, const char *dir, uint64_t now_wall_ms,
-          char *err, size_t errlen)
+static int gen_bump (gl_ident_t *ident, const char *dir, uint64_t now_wall_ms, char *err,
+                     size_t errlen)
 {
     uint64_t old;
     if (gen_load (dir, &old, err, errlen) != 0)
         return -1;
     if (old == UINT64_MAX) {
-        say (err, errlen, "%s/%s: generation cannot grow past %llu",
-             dir, GEN_FILE, (unsigned long long) old);
+        say (err, errlen, "%s/%s: generation cannot grow past %llu", dir, GEN_FILE,
+             (unsigned long long) old);
         return -1;
     }
     uint64_t gen = old + 1;
@@ -320,9 +313,7 @@ gen_bump (gl_ident_t *ident, const char *dir, uint64_t now_wall_ms,
 
 /* ---- public ------------------------------------------------------------ */
 
-gl_ident_t *
-gl_ident_open (const char *state_dir, uint64_t now_wall_ms,
-               char *err, size_t errlen)
+gl_ident_t *gl_ident_open (const char *state_dir, uint64_t now_wall_ms, char *err, size_t errlen)
 {
     say (err, errlen, "%s", "");
     if (sodium_init () < 0) {
@@ -351,8 +342,7 @@ gl_ident_open (const char *state_dir, uint64_t now_wall_ms,
     return ident;
 }
 
-gl_ident_t *
-gl_ident_new_ephemeral (uint64_t generation, const uint8_t seed[32])
+gl_ident_t *gl_ident_new_ephemeral (uint64_t generation, const uint8_t seed[32])
 {
     if (sodium_init () < 0)
         return NULL;
@@ -367,8 +357,7 @@ gl_ident_new_ephemeral (uint64_t generation, const uint8_t seed[32])
     return ident;
 }
 
-void
-gl_ident_destroy (gl_ident_t **self_p)
+void gl_ident_destroy (gl_ident_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -377,20 +366,17 @@ gl_ident_destroy (gl_ident_t **self_p)
     *self_p = NULL;
 }
 
-uint64_t
-gl_ident_generation (gl_ident_t *self)
+uint64_t gl_ident_generation (gl_ident_t *self)
 {
     return self->generation;
 }
 
-const uint8_t *
-gl_ident_pubkey (gl_ident_t *self)
+const uint8_t *gl_ident_pubkey (gl_ident_t *self)
 {
     return self->pk;
 }
 
-int
-gl_ident_sign (gl_ident_t *self, gl_rec_t *rec)
+int gl_ident_sign (gl_ident_t *self, gl_rec_t *rec)
 {
     uint8_t *msg;
     size_t len;
@@ -401,8 +387,7 @@ gl_ident_sign (gl_ident_t *self, gl_rec_t *rec)
     return rc == 0 ? 0 : -1;
 }
 
-int
-gl_rec_verify (const gl_rec_t *rec, const uint8_t pubkey[GL_PUBKEY_BYTES])
+int gl_rec_verify (const gl_rec_t *rec, const uint8_t pubkey[GL_PUBKEY_BYTES])
 {
     uint8_t *msg;
     size_t len;

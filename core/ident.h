@@ -17,15 +17,14 @@ typedef struct gl_ident_t gl_ident_t;
 
 /* Load or create the node's key and bump its generation.  On failure
    returns NULL and writes a message naming the file into err. */
-gl_ident_t *gl_ident_open (const char *state_dir, uint64_t now_wall_ms,
-                           char *err, size_t errlen);
+gl_ident_t *gl_ident_open (const char *state_dir, uint64_t now_wall_ms, char *err, size_t errlen);
 /* A key held only in memory (tests, the simulator); generation given.
    The key is derived from seed, or random when seed is NULL. */
 gl_ident_t *gl_ident_new_ephemeral (uint64_t generation, const uint8_t seed[32]);
 void gl_ident_destroy (gl_ident_t **self_p);
 
 uint64_t gl_ident_generation (gl_ident_t *self);
-const uint8_t *gl_ident_pubkey (gl_ident_t *self);   /* 32 bytes */
+const uint8_t *gl_ident_pubkey (gl_ident_t *self); /* 32 bytes */
 
 /* Sign rec in place (fills rec->sig).  0 or -1. */
 int gl_ident_sign (gl_ident_t *self, gl_rec_t *rec);

@@ -42,8 +42,8 @@ void gl_log (gl_log_level_t level, const char *fmt, ...)
 
     /* Build the whole line first so concurrent writers never interleave. */
     char line[2048];
-    int n = snprintf (line, sizeof line, "%s.%03ldZ %s %s: ", stamp,
-                      (long) (tv.tv_usec / 1000), log_ident, level_names[level]);
+    int n = snprintf (line, sizeof line, "%s.%03ldZ %s %s: ", stamp, (long) (tv.tv_usec / 1000),
+                      log_ident, level_names[level]);
     va_list ap;
     va_start (ap, fmt);
     if (n > 0 && (size_t) n < sizeof line)

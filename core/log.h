@@ -10,7 +10,7 @@
 typedef enum { GL_LOG_ERROR = 0, GL_LOG_WARNING, GL_LOG_INFO, GL_LOG_DEBUG } gl_log_level_t;
 
 void gl_log_init (const char *ident, FILE *stream, gl_log_level_t level);
-int  gl_log_level_parse (const char *text, gl_log_level_t *level);
+int gl_log_level_parse (const char *text, gl_log_level_t *level);
 void gl_log (gl_log_level_t level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 #define gl_error(...)   gl_log (GL_LOG_ERROR, __VA_ARGS__)

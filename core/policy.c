@@ -16,15 +16,15 @@
 
 struct policy {
     sfi_module_t *mod;
-    int64_t  score_fn;
-    char     path[512];
-    bool     off;
+    int64_t score_fn;
+    char path[512];
+    bool off;
     unsigned long long calls;
 };
 
 /* glpolicy_log (msg, len): a line in glpeer's log, for policy authors. */
-static uint64_t host_log (uint64_t msg, uint64_t len, uint64_t a2, uint64_t a3,
-                          uint64_t a4, uint64_t a5)
+static uint64_t host_log (uint64_t msg, uint64_t len, uint64_t a2, uint64_t a3, uint64_t a4,
+                          uint64_t a5)
 {
     sfi_module_t *m = sfi_current ();
     if (len > 512)
@@ -45,8 +45,7 @@ policy_t *policy_new (const char *path, unsigned budget_ms, char *err, size_t er
     }
     snprintf (self->path, sizeof self->path, "%s", path);
     /* a policy needs little: small heap and stack keep many agents cheap */
-    sfi_limits_t lim = { .heap_size = 16u << 20, .stack_size = 256u << 10,
-                         .budget_ms = budget_ms };
+    sfi_limits_t lim = { .heap_size = 16u << 20, .stack_size = 256u << 10, .budget_ms = budget_ms };
     char why[512];
     self->mod = sfi_module_load (path, &lim, why, sizeof why);
     if (!self->mod) {
@@ -56,15 +55,17 @@ policy_t *policy_new (const char *path, unsigned budget_ms, char *err, size_t er
     }
     self->score_fn = sfi_module_lookup (self->mod, "glunix_policy_score");
     if (self->score_fn < 0) {
-        snprintf (err, errlen, "sched/policy %s: no function glunix_policy_score "
-                  "(see glunix-policy(7))", path);
+        snprintf (err, errlen,
+                  "sched/policy %s: no function glunix_policy_score "
+                  "(see glunix-policy(7))",
+                  path);
         policy_destroy (&self);
         return NULL;
     }
     sfi_module_export (self->mod, POLICY_HOST_LOG, (void *) host_log);
     size_t room;
-    if (!sfi_module_scratch (self->mod, &room)
-    ||  room < sizeof (struct glpolicy_node) + sizeof (struct glpolicy_job)) {
+    if (!sfi_module_scratch (self->mod, &room) ||
+        room < sizeof (struct glpolicy_node) + sizeof (struct glpolicy_job)) {
         snprintf (err, errlen, "sched/policy %s: no scratch room", path);
         policy_destroy (&self);
         return NULL;
@@ -89,8 +90,8 @@ static void copy_text (char *dst, size_t size, const char *src)
         snprintf (dst, size, "%s", src);
 }
 
-int policy_score (void *arg, const place_cand_t *cand, const place_req_t *req,
-                  double builtin, double *score, char *why, size_t size)
+int policy_score (void *arg, const place_cand_t *cand, const place_req_t *req, double builtin,
+                  double *score, char *why, size_t size)
 {
     policy_t *self = (policy_t *) arg;
     if (!self || self->off)
@@ -129,7 +130,8 @@ int policy_score (void *arg, const place_cand_t *cand, const place_req_t *req,
     if (rc != SFI_OK) {
         self->off = true;
         gl_warning ("placement policy %s switched off: %s; the built-in policy places jobs "
-                    "from now on", self->path,
+                    "from now on",
+                    self->path,
                     rc == SFI_ETIME ? "it ran over its time budget (sched/policy_budget)"
                                     : sfi_module_fault (self->mod));
         return -1;

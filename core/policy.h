@@ -22,8 +22,8 @@ policy_t *policy_new (const char *path, unsigned budget_ms, char *err, size_t er
 void policy_destroy (policy_t **self_p);
 
 /* A place_policy_fn: arg is the policy_t. */
-int policy_score (void *arg, const place_cand_t *cand, const place_req_t *req,
-                  double builtin, double *score, char *why, size_t size);
+int policy_score (void *arg, const place_cand_t *cand, const place_req_t *req, double builtin,
+                  double *score, char *why, size_t size);
 
 /* Still on?  And the calls made, for status. */
 bool policy_active (const policy_t *self);

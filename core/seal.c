@@ -19,51 +19,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GL_SEAL_WINDOW       1024       /* sequence numbers, a multiple of 64 */
-#define GL_SEAL_SENDERS_MAX  65536      /* senders whose window we keep */
-#define GL_SEAL_BUCKETS_MIN  64         /* hash buckets at first, a power of two */
+#define GL_SEAL_WINDOW      1024  /* sequence numbers, a multiple of 64 */
+#define GL_SEAL_SENDERS_MAX 65536 /* senders whose window we keep */
+#define GL_SEAL_BUCKETS_MIN 64    /* hash buckets at first, a power of two */
 
 /* What we remember of one sender. */
 typedef struct peer {
-    char     name[GL_NAME_MAX + 1];
-    uint64_t generation;        /* newest generation accepted */
-    uint64_t top;               /* highest seq accepted in it */
-    uint64_t seen[GL_SEAL_WINDOW / 64];  /* bit (seq % WINDOW): seq accepted */
-    struct peer *chain;         /* next in the same hash bucket */
-    struct peer *newer, *older; /* recency list, for eviction */
+    char name[GL_NAME_MAX + 1];
+    uint64_t generation;                /* newest generation accepted */
+    uint64_t top;                       /* highest seq accepted in it */
+    uint64_t seen[GL_SEAL_WINDOW / 64]; /* bit (seq % WINDOW): seq accepted */
+    struct peer *chain;                 /* next in the same hash bucket */
+    struct peer *newer, *older;         /* recency list, for eviction */
 } peer_t;
 
 struct gl_seal_t {
-    uint8_t  key[GL_KEY_BYTES];
-    char    *cluster;
-    uint8_t  cluster_id[GL_CLUSTER_ID_BYTES];
-    char     self[GL_NAME_MAX + 1];
+    uint8_t key[GL_KEY_BYTES];
+    char *cluster;
+    uint8_t cluster_id[GL_CLUSTER_ID_BYTES];
+    char self[GL_NAME_MAX + 1];
     uint64_t generation;
     uint64_t window_ms;
-    uint64_t seq;               /* last sequence number we sent */
+    uint64_t seq; /* last sequence number we sent */
     uint64_t drops[GL_DROP__COUNT];
 
     /* Senders: a chained hash table keyed by SipHash with a random key, so
        an insider cannot pick names that pile into one bucket. */
-    uint8_t  hash_key[crypto_shorthash_KEYBYTES];
+    uint8_t hash_key[crypto_shorthash_KEYBYTES];
     peer_t **buckets;
-    size_t   n_buckets;         /* a power of two, doubled as senders come */
-    size_t   n_peers;
-    peer_t  *newest, *oldest;
+    size_t n_buckets; /* a power of two, doubled as senders come */
+    size_t n_peers;
+    peer_t *newest, *oldest;
 };
 
-static void
-cluster_id_of (const char *cluster, uint8_t id[GL_CLUSTER_ID_BYTES])
+static void cluster_id_of (const char *cluster, uint8_t id[GL_CLUSTER_ID_BYTES])
 {
     uint8_t hash[crypto_generichash_BYTES];
-    crypto_generichash (hash, sizeof hash, (const uint8_t *) cluster,
-                        strlen (cluster), NULL, 0);
+    crypto_generichash (hash, sizeof hash, (const uint8_t *) cluster, strlen (cluster), NULL, 0);
     memcpy (id, hash, GL_CLUSTER_ID_BYTES);
 }
 
-gl_seal_t *
-gl_seal_new (const uint8_t key[GL_KEY_BYTES], const char *cluster,
-             const char *self, uint64_t generation, uint64_t window_ms)
+gl_seal_t *gl_seal_new (const uint8_t key[GL_KEY_BYTES], const char *cluster, const char *self,
+                        uint64_t generation, uint64_t window_ms)
 {
     if (!key || !cluster || !self || !gl_name_valid (self))
         return NULL;
@@ -91,8 +88,7 @@ gl_seal_new (const uint8_t key[GL_KEY_BYTES], const char *cluster,
     return seal;
 }
 
-void
-gl_seal_destroy (gl_seal_t **self_p)
+void gl_seal_destroy (gl_seal_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -112,8 +108,7 @@ gl_seal_destroy (gl_seal_t **self_p)
 
 /* The additional data: the encoded header, then the cluster name.  The
    header is a self-delimiting msgpack array, so the join is unambiguous. */
-static int
-make_ad (gl_seal_t *seal, const gl_env_t *env, uint8_t **ad, size_t *ad_len)
+static int make_ad (gl_seal_t *seal, const gl_env_t *env, uint8_t **ad, size_t *ad_len)
 {
     uint8_t *header;
     size_t header_len;
@@ -133,10 +128,8 @@ make_ad (gl_seal_t *seal, const gl_env_t *env, uint8_t **ad, size_t *ad_len)
     return 0;
 }
 
-int
-gl_seal_pack (gl_seal_t *seal, uint64_t now_ms,
-              const uint8_t *body, size_t body_len,
-              uint8_t **pkt, size_t *pkt_len)
+int gl_seal_pack (gl_seal_t *seal, uint64_t now_ms, const uint8_t *body, size_t body_len,
+                  uint8_t **pkt, size_t *pkt_len)
 {
     if (body_len > GL_PKT_MAX)
         return -1;
@@ -159,9 +152,8 @@ gl_seal_pack (gl_seal_t *seal, uint64_t now_ms,
     int rc = gl_env_encode_room (&env, ct_len, pkt, pkt_len, &ct_off);
     if (rc == 0) {
         unsigned long long written;
-        crypto_aead_xchacha20poly1305_ietf_encrypt (*pkt + ct_off, &written, body, body_len,
-                                                    ad, ad_len, NULL,
-                                                    env.nonce, seal->key);
+        crypto_aead_xchacha20poly1305_ietf_encrypt (*pkt + ct_off, &written, body, body_len, ad,
+                                                    ad_len, NULL, env.nonce, seal->key);
     }
     free (ad);
     if (rc == 0 && *pkt_len > GL_PKT_MAX) {
@@ -174,8 +166,7 @@ gl_seal_pack (gl_seal_t *seal, uint64_t now_ms,
 
 /* ---- replay window -------------------------------------------------------- */
 
-static size_t
-bucket_of (gl_seal_t *seal, const char *name)
+static size_t bucket_of (gl_seal_t *seal, const char *name)
 {
     uint8_t hash[crypto_shorthash_BYTES];
     crypto_shorthash (hash, (const uint8_t *) name, strlen (name), seal->hash_key);
@@ -186,8 +177,7 @@ bucket_of (gl_seal_t *seal, const char *name)
 
 /* Double the buckets, keeping chains short.  On failure we keep the old
    table: longer chains, still correct. */
-static void
-buckets_grow (gl_seal_t *seal)
+static void buckets_grow (gl_seal_t *seal)
 {
     size_t old_n = seal->n_buckets;
     peer_t **old = seal->buckets;
@@ -209,8 +199,7 @@ buckets_grow (gl_seal_t *seal)
     free (old);
 }
 
-static peer_t *
-peer_find (gl_seal_t *seal, const char *name)
+static peer_t *peer_find (gl_seal_t *seal, const char *name)
 {
     peer_t *peer = seal->buckets[bucket_of (seal, name)];
     while (peer && strcmp (peer->name, name) != 0)
@@ -218,8 +207,7 @@ peer_find (gl_seal_t *seal, const char *name)
     return peer;
 }
 
-static void
-recency_unlink (gl_seal_t *seal, peer_t *peer)
+static void recency_unlink (gl_seal_t *seal, peer_t *peer)
 {
     if (peer->newer)
         peer->newer->older = peer->older;
@@ -232,8 +220,7 @@ recency_unlink (gl_seal_t *seal, peer_t *peer)
     peer->newer = peer->older = NULL;
 }
 
-static void
-recency_push (gl_seal_t *seal, peer_t *peer)
+static void recency_push (gl_seal_t *seal, peer_t *peer)
 {
     peer->older = seal->newest;
     peer->newer = NULL;
@@ -244,8 +231,7 @@ recency_push (gl_seal_t *seal, peer_t *peer)
     seal->newest = peer;
 }
 
-static void
-peer_evict_oldest (gl_seal_t *seal)
+static void peer_evict_oldest (gl_seal_t *seal)
 {
     peer_t *victim = seal->oldest;
     peer_t **link = &seal->buckets[bucket_of (seal, victim->name)];
@@ -259,8 +245,7 @@ peer_evict_oldest (gl_seal_t *seal)
 
 /* A peer entry for name, made (and the oldest evicted) if needed; it
    becomes the most recently seen.  NULL when out of memory. */
-static peer_t *
-peer_touch (gl_seal_t *seal, const char *name)
+static peer_t *peer_touch (gl_seal_t *seal, const char *name)
 {
     peer_t *peer = peer_find (seal, name);
     if (peer) {
@@ -284,15 +269,13 @@ peer_touch (gl_seal_t *seal, const char *name)
     return peer;
 }
 
-static bool
-bit_get (const peer_t *peer, uint64_t seq)
+static bool bit_get (const peer_t *peer, uint64_t seq)
 {
     size_t bit = (size_t) (seq % GL_SEAL_WINDOW);
     return (peer->seen[bit / 64] >> (bit % 64)) & 1;
 }
 
-static void
-bit_set (peer_t *peer, uint64_t seq, bool on)
+static void bit_set (peer_t *peer, uint64_t seq, bool on)
 {
     size_t bit = (size_t) (seq % GL_SEAL_WINDOW);
     uint64_t mask = (uint64_t) 1 << (bit % 64);
@@ -304,8 +287,7 @@ bit_set (peer_t *peer, uint64_t seq, bool on)
 
 /* Would (generation, seq) from this peer be a replay?  peer may be NULL:
    a sender we do not remember.  Sequence numbers start at 1. */
-static bool
-is_replay (const peer_t *peer, uint64_t generation, uint64_t seq)
+static bool is_replay (const peer_t *peer, uint64_t generation, uint64_t seq)
 {
     if (seq == 0)
         return true;
@@ -321,8 +303,7 @@ is_replay (const peer_t *peer, uint64_t generation, uint64_t seq)
 }
 
 /* Record an accepted (generation, seq); is_replay() said it was new. */
-static void
-record (peer_t *peer, uint64_t generation, uint64_t seq)
+static void record (peer_t *peer, uint64_t generation, uint64_t seq)
 {
     if (generation > peer->generation) {
         peer->generation = generation;
@@ -344,8 +325,7 @@ record (peer_t *peer, uint64_t generation, uint64_t seq)
 
 /* ---- opening -------------------------------------------------------------- */
 
-static bool
-too_far (uint64_t a, uint64_t b, uint64_t window)
+static bool too_far (uint64_t a, uint64_t b, uint64_t window)
 {
     return (a > b ? a - b : b - a) > window;
 }
@@ -353,8 +333,7 @@ too_far (uint64_t a, uint64_t b, uint64_t window)
 /* Decrypt env's ciphertext into a malloc'ed body.  -1 when it does not
    authenticate (or out of memory, which we cannot tell apart cheaply and
    which costs the packet either way). */
-static int
-unseal (gl_seal_t *seal, const gl_env_t *env, uint8_t **body, size_t *body_len)
+static int unseal (gl_seal_t *seal, const gl_env_t *env, uint8_t **body, size_t *body_len)
 {
     if (env->ct_len < crypto_aead_xchacha20poly1305_ietf_ABYTES)
         return -1;
@@ -368,8 +347,7 @@ unseal (gl_seal_t *seal, const gl_env_t *env, uint8_t **body, size_t *body_len)
     int rc = -1;
     if (plain)
         rc = crypto_aead_xchacha20poly1305_ietf_decrypt (
-                 plain, &plain_len, NULL, env->ct, env->ct_len,
-                 ad, ad_len, env->nonce, seal->key);
+            plain, &plain_len, NULL, env->ct, env->ct_len, ad, ad_len, env->nonce, seal->key);
     free (ad);
     if (rc != 0) {
         free (plain);
@@ -385,12 +363,9 @@ unseal (gl_seal_t *seal, const gl_env_t *env, uint8_t **body, size_t *body_len)
    only for an authentic packet (its time and sequence number could be
    anything in a forgery).  A packet changes our state only once it has
    passed them all. */
-int
-gl_seal_open (gl_seal_t *seal, uint64_t now_ms,
-              const uint8_t *pkt, size_t pkt_len,
-              uint8_t **body, size_t *body_len,
-              char sender[GL_NAME_MAX + 1], uint64_t *sender_gen,
-              gl_drop_t *reason)
+int gl_seal_open (gl_seal_t *seal, uint64_t now_ms, const uint8_t *pkt, size_t pkt_len,
+                  uint8_t **body, size_t *body_len, char sender[GL_NAME_MAX + 1],
+                  uint64_t *sender_gen, gl_drop_t *reason)
 {
     gl_env_t env;
     gl_drop_t drop;
@@ -461,32 +436,26 @@ refuse:
     return -1;
 }
 
-void
-gl_seal_count (gl_seal_t *seal, gl_drop_t reason)
+void gl_seal_count (gl_seal_t *seal, gl_drop_t reason)
 {
     if ((unsigned) reason < GL_DROP__COUNT)
         seal->drops[reason]++;
 }
 
-uint64_t
-gl_seal_drops (gl_seal_t *seal, gl_drop_t reason)
+uint64_t gl_seal_drops (gl_seal_t *seal, gl_drop_t reason)
 {
     if ((unsigned) reason < GL_DROP__COUNT)
         return seal->drops[reason];
     return 0;
 }
 
-const char *
-gl_drop_name (gl_drop_t reason)
+const char *gl_drop_name (gl_drop_t reason)
 {
     static const char *names[GL_DROP__COUNT] = {
-        [GL_DROP_MALFORMED] = "malformed",
-        [GL_DROP_VERSION]   = "version",
-        [GL_DROP_CLUSTER]   = "cluster",
-        [GL_DROP_FORGED]    = "forged",
-        [GL_DROP_REPLAY]    = "replay",
-        [GL_DROP_STALE]     = "stale",
-        [GL_DROP_SELF]      = "self",
+        [GL_DROP_MALFORMED] = "malformed", [GL_DROP_VERSION] = "version",
+        [GL_DROP_CLUSTER] = "cluster",     [GL_DROP_FORGED] = "forged",
+        [GL_DROP_REPLAY] = "replay",       [GL_DROP_STALE] = "stale",
+        [GL_DROP_SELF] = "self",
     };
     if ((unsigned) reason < GL_DROP__COUNT)
         return names[reason];
@@ -495,29 +464,25 @@ gl_drop_name (gl_drop_t reason)
 
 /* ---- cluster keys --------------------------------------------------------- */
 
-void
-gl_key_generate (uint8_t key[GL_KEY_BYTES])
+void gl_key_generate (uint8_t key[GL_KEY_BYTES])
 {
     if (sodium_init () < 0)
-        abort ();       /* no randomness: nothing safe to hand back */
+        abort (); /* no randomness: nothing safe to hand back */
     randombytes_buf (key, GL_KEY_BYTES);
 }
 
-int
-gl_key_format (const uint8_t key[GL_KEY_BYTES], char out[2 * GL_KEY_BYTES + 1])
+int gl_key_format (const uint8_t key[GL_KEY_BYTES], char out[2 * GL_KEY_BYTES + 1])
 {
     sodium_bin2hex (out, 2 * GL_KEY_BYTES + 1, key, GL_KEY_BYTES);
     return 0;
 }
 
-static bool
-is_space (char c)
+static bool is_space (char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-int
-gl_key_parse (const char *text, uint8_t key[GL_KEY_BYTES])
+int gl_key_parse (const char *text, uint8_t key[GL_KEY_BYTES])
 {
     if (!text)
         return -1;
@@ -533,8 +498,7 @@ gl_key_parse (const char *text, uint8_t key[GL_KEY_BYTES])
     uint8_t bin[GL_KEY_BYTES];
     size_t bin_len = 0;
     const char *stop = NULL;
-    int rc = sodium_hex2bin (bin, sizeof bin, start, 2 * GL_KEY_BYTES,
-                             NULL, &bin_len, &stop);
+    int rc = sodium_hex2bin (bin, sizeof bin, start, 2 * GL_KEY_BYTES, NULL, &bin_len, &stop);
     if (rc == 0 && bin_len == GL_KEY_BYTES && stop == end)
         memcpy (key, bin, GL_KEY_BYTES);
     else

@@ -49,8 +49,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEPTH_MAX 8             /* containers inside containers */
-#define KEY_MAX   63            /* map keys fit a 64-bit "seen" mask */
+#define DEPTH_MAX 8  /* containers inside containers */
+#define KEY_MAX   63 /* map keys fit a 64-bit "seen" mask */
 
 static int fail (const char **why, const char *reason)
 {
@@ -65,7 +65,7 @@ static uint64_t read_be (const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p [i];
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -75,48 +75,48 @@ static uint64_t read_be (const uint8_t *p, size_t n)
    bytes left is a lie we catch before anything is allocated. */
 static int scan (const uint8_t *buf, size_t len, const char **why)
 {
-    size_t todo [DEPTH_MAX + 1];    /* objects still expected per level */
+    size_t todo[DEPTH_MAX + 1]; /* objects still expected per level */
     int depth = 0;
     size_t pos = 0;
-    todo [0] = 1;
+    todo[0] = 1;
 
     while (depth >= 0) {
-        if (todo [depth] == 0) {
+        if (todo[depth] == 0) {
             depth--;
             continue;
         }
-        todo [depth]--;
+        todo[depth]--;
         if (pos >= len)
             return fail (why, "truncated");
-        uint8_t b = buf [pos++];
-        size_t hdr = 0;         /* bytes of length (or value) after b */
-        uint64_t body = 0;      /* payload bytes after those */
-        uint64_t items = 0;     /* objects inside, for arrays and maps */
+        uint8_t b = buf[pos++];
+        size_t hdr = 0;     /* bytes of length (or value) after b */
+        uint64_t body = 0;  /* payload bytes after those */
+        uint64_t items = 0; /* objects inside, for arrays and maps */
 
         if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-            ;                                       /* fixint, nil, bool */
+            ; /* fixint, nil, bool */
         else if (b <= 0x8f)
-            items = 2 * (b & 0x0f);                 /* fixmap */
+            items = 2 * (b & 0x0f); /* fixmap */
         else if (b <= 0x9f)
-            items = b & 0x0f;                       /* fixarray */
+            items = b & 0x0f; /* fixarray */
         else if (b <= 0xbf)
-            body = b & 0x1f;                        /* fixstr */
+            body = b & 0x1f; /* fixstr */
         else if (b == 0xc1)
             return fail (why, "invalid msgpack byte 0xc1");
         else if (b >= 0xc4 && b <= 0xc6)
-            hdr = (size_t) 1 << (b - 0xc4);         /* bin 8/16/32 */
+            hdr = (size_t) 1 << (b - 0xc4); /* bin 8/16/32 */
         else if (b >= 0xc7 && b <= 0xc9)
-            hdr = (size_t) 1 << (b - 0xc7);         /* ext 8/16/32, + type */
+            hdr = (size_t) 1 << (b - 0xc7); /* ext 8/16/32, + type */
         else if (b == 0xca || b == 0xcb)
-            body = b == 0xca ? 4 : 8;               /* float 32/64 */
+            body = b == 0xca ? 4 : 8; /* float 32/64 */
         else if (b >= 0xcc && b <= 0xd3)
-            body = (uint64_t) 1 << ((b - 0xcc) & 3);/* uint, int 8..64 */
+            body = (uint64_t) 1 << ((b - 0xcc) & 3); /* uint, int 8..64 */
         else if (b >= 0xd4 && b <= 0xd8)
-            body = 1 + ((uint64_t) 1 << (b - 0xd4));/* fixext 1..16, + type */
+            body = 1 + ((uint64_t) 1 << (b - 0xd4)); /* fixext 1..16, + type */
         else if (b >= 0xd9 && b <= 0xdb)
-            hdr = (size_t) 1 << (b - 0xd9);         /* str 8/16/32 */
+            hdr = (size_t) 1 << (b - 0xd9); /* str 8/16/32 */
         else
-            hdr = b == 0xdc || b == 0xde ? 2 : 4;   /* array, map 16/32 */
+            hdr = b == 0xdc || b == 0xde ? 2 : 4; /* array, map 16/32 */
 
         if (hdr) {
             if (len - pos < hdr)
@@ -126,7 +126,7 @@ static int scan (const uint8_t *buf, size_t len, const char **why)
             if (b >= 0xdc)
                 items = b >= 0xde ? 2 * n : n;
             else
-                body = n + (b >= 0xc7 && b <= 0xc9);    /* ext type byte */
+                body = n + (b >= 0xc7 && b <= 0xc9); /* ext type byte */
         }
         if (body > len - pos)
             return fail (why, "truncated");
@@ -136,7 +136,7 @@ static int scan (const uint8_t *buf, size_t len, const char **why)
         if (items > 0) {
             if (depth == DEPTH_MAX)
                 return fail (why, "nested too deep");
-            todo [++depth] = items;
+            todo[++depth] = items;
         }
     }
     if (pos != len)
@@ -146,8 +146,7 @@ static int scan (const uint8_t *buf, size_t len, const char **why)
 
 /* Scan, then let msgpack-c build the object tree in up's zone.  Strings
    and bins in the tree point into buf. */
-static int unpack (const uint8_t *buf, size_t len, msgpack_unpacked *up,
-                   const char **why)
+static int unpack (const uint8_t *buf, size_t len, msgpack_unpacked *up, const char **why)
 {
     msgpack_unpacked_init (up);
     if (len > GL_PKT_MAX)
@@ -159,7 +158,7 @@ static int unpack (const uint8_t *buf, size_t len, msgpack_unpacked *up,
     if (rc == MSGPACK_UNPACK_SUCCESS && off == len)
         return 0;
     msgpack_unpacked_destroy (up);
-    return fail (why, rc == MSGPACK_UNPACK_NOMEM_ERROR? "out of memory": "malformed msgpack");
+    return fail (why, rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "malformed msgpack");
 }
 
 /* ---- reading objects ----------------------------------------------------- */
@@ -175,8 +174,8 @@ static bool get_uint (const msgpack_object *o, uint64_t max, uint64_t *v)
 /* A string of at most max bytes and no NUL: it must survive as a C string. */
 static bool str_ok (const msgpack_object *o, size_t max)
 {
-    return o->type == MSGPACK_OBJECT_STR && o->via.str.size <= max
-        && (o->via.str.size == 0 || !memchr (o->via.str.ptr, 0, o->via.str.size));
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size <= max &&
+           (o->via.str.size == 0 || !memchr (o->via.str.ptr, 0, o->via.str.size));
 }
 
 /* Copy a string into a char[size], NUL-terminated. */
@@ -184,9 +183,9 @@ static bool get_cstr (const msgpack_object *o, char *dst, size_t size)
 {
     if (!str_ok (o, size - 1))
         return false;
-    if (o->via.str.size)        /* an empty string's ptr may be NULL */
+    if (o->via.str.size) /* an empty string's ptr may be NULL */
         memcpy (dst, o->via.str.ptr, o->via.str.size);
-    dst [o->via.str.size] = 0;
+    dst[o->via.str.size] = 0;
     return true;
 }
 
@@ -199,7 +198,7 @@ static char *dup_str (const msgpack_object *o)
     if (s) {
         if (o->via.str.size)
             memcpy (s, o->via.str.ptr, o->via.str.size);
-        s [o->via.str.size] = 0;
+        s[o->via.str.size] = 0;
     }
     return s;
 }
@@ -213,8 +212,7 @@ static bool get_bin (const msgpack_object *o, uint8_t *dst, size_t size)
 }
 
 /* A map key: an integer 0..KEY_MAX not seen before in this map. */
-static int map_key (const msgpack_object *k, uint64_t *seen, unsigned *key,
-                    const char **why)
+static int map_key (const msgpack_object *k, uint64_t *seen, unsigned *key, const char **why)
 {
     uint64_t v;
     if (!get_uint (k, KEY_MAX, &v))
@@ -231,7 +229,7 @@ static int map_key (const msgpack_object *k, uint64_t *seen, unsigned *key,
 typedef struct {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    int err;                /* sticky: out of memory or a bad field */
+    int err; /* sticky: out of memory or a bad field */
 } enc_t;
 
 static void enc_init (enc_t *e)
@@ -309,24 +307,24 @@ static bool cstr_ok (const char *s, size_t size)
    both the encoder and the decoder, so they can't drift apart. */
 
 typedef enum {
-    F_VERSION,      /* GL_PROTO_VERSION, always written, checked on read */
-    F_U8,           /* uint8_t, at most `size` */
-    F_U32,          /* uint32_t, at most `size` (0: UINT32_MAX) */
+    F_VERSION, /* GL_PROTO_VERSION, always written, checked on read */
+    F_U8,      /* uint8_t, at most `size` */
+    F_U32,     /* uint32_t, at most `size` (0: UINT32_MAX) */
     F_U64,
-    F_I32,          /* int32_t, negative or not */
-    F_BOOL,         /* bool, a msgpack boolean */
-    F_NAME,         /* char[size], empty or a valid node name */
-    F_GPID,         /* char[size], empty or a valid GPID */
-    F_STR,          /* char[size], no NUL inside */
-    F_BIN,          /* uint8_t[size], exactly */
-    F_TEXT,         /* char *, owned, at most `size` bytes, no NUL inside */
-    F_BYTES,        /* uint8_t *, owned, at most `size` bytes; the
+    F_I32,     /* int32_t, negative or not */
+    F_BOOL,    /* bool, a msgpack boolean */
+    F_NAME,    /* char[size], empty or a valid node name */
+    F_GPID,    /* char[size], empty or a valid GPID */
+    F_STR,     /* char[size], no NUL inside */
+    F_BIN,     /* uint8_t[size], exactly */
+    F_TEXT,    /* char *, owned, at most `size` bytes, no NUL inside */
+    F_BYTES,   /* uint8_t *, owned, at most `size` bytes; the
                        uint32_t at `count_off` holds the length */
-    F_STRV,         /* char **, owned, at most `size` strings without NUL;
+    F_STRV,    /* char **, owned, at most `size` strings without NUL;
                        the uint32_t at `count_off` holds the count */
-    F_MAP,          /* a nested struct, described by `sub` */
-    F_JOB,          /* gl_msg_t's job, a gl_job_t * */
-    F_UPDATES,      /* gl_msg_t's updates array */
+    F_MAP,     /* a nested struct, described by `sub` */
+    F_JOB,     /* gl_msg_t's job, a gl_job_t * */
+    F_UPDATES, /* gl_msg_t's updates array */
 } ftype_t;
 
 typedef struct schema_s schema_t;
@@ -336,8 +334,8 @@ typedef struct {
     size_t off;
     size_t size;
     const schema_t *sub;
-    const char *bad;        /* reason given when the field is malformed */
-    size_t count_off;       /* F_BYTES, F_STRV: where the length lives */
+    const char *bad;  /* reason given when the field is malformed */
+    size_t count_off; /* F_BYTES, F_STRV: where the length lives */
 } field_t;
 
 struct schema_s {
@@ -346,13 +344,17 @@ struct schema_s {
     const char *not_map;
 };
 
-#define FIELD(key, type, st, member, size, sub, bad) \
-    { key, type, offsetof (st, member), size, sub, bad, 0 }
-#define FIELDN(key, type, st, member, count, size, bad) \
-    { key, type, offsetof (st, member), size, NULL, bad, offsetof (st, count) }
-#define NFIELDS(table) (sizeof (table) / sizeof (table) [0])
+#define FIELD(key, type, st, member, size, sub, bad)        \
+    {                                                       \
+        key, type, offsetof (st, member), size, sub, bad, 0 \
+    }
+#define FIELDN(key, type, st, member, count, size, bad)                         \
+    {                                                                           \
+        key, type, offsetof (st, member), size, NULL, bad, offsetof (st, count) \
+    }
+#define NFIELDS(table) (sizeof (table) / sizeof (table)[0])
 
-static const field_t res_fields [] = {
+static const field_t res_fields[] = {
     FIELD (1, F_U32, gl_res_t, cores, 0, NULL, "res cores: expected uint32"),
     FIELD (2, F_U32, gl_res_t, load1_milli, 0, NULL, "res load1: expected uint32"),
     FIELD (3, F_U32, gl_res_t, load_recent_milli, 0, NULL, "res load_recent: expected uint32"),
@@ -366,20 +368,22 @@ static const field_t res_fields [] = {
 };
 static const schema_t res_schema = { res_fields, NFIELDS (res_fields), "res: not a map" };
 
-static const field_t rec_fields [] = {
+static const field_t rec_fields[] = {
     FIELD (1, F_U8, gl_rec_t, kind, GL_REC_RES, NULL, "record kind: expected 1..3"),
     FIELD (2, F_NAME, gl_rec_t, origin, GL_NAME_MAX + 1, NULL, "record origin: not a node name"),
     FIELD (3, F_U64, gl_rec_t, generation, 0, NULL, "record generation: expected uint64"),
     FIELD (4, F_U64, gl_rec_t, seq, 0, NULL, "record seq: expected uint64"),
     FIELD (5, F_U64, gl_rec_t, time_ms, 0, NULL, "record time: expected uint64"),
-    FIELD (6, F_STR, gl_rec_t, addr, GL_ADDR_MAX + 1, NULL, "record addr: expected a string of at most 255 bytes"),
-    FIELD (7, F_BIN, gl_rec_t, pubkey, GL_PUBKEY_BYTES, NULL, "record pubkey: expected bin of 32 bytes"),
+    FIELD (6, F_STR, gl_rec_t, addr, GL_ADDR_MAX + 1, NULL,
+           "record addr: expected a string of at most 255 bytes"),
+    FIELD (7, F_BIN, gl_rec_t, pubkey, GL_PUBKEY_BYTES, NULL,
+           "record pubkey: expected bin of 32 bytes"),
     FIELD (8, F_MAP, gl_rec_t, res, 0, &res_schema, "record res: malformed"),
     FIELD (9, F_BIN, gl_rec_t, sig, GL_SIG_BYTES, NULL, "record sig: expected bin of 64 bytes"),
 };
 static const schema_t rec_schema = { rec_fields, NFIELDS (rec_fields), "record: not a map" };
 
-static const field_t upd_fields [] = {
+static const field_t upd_fields[] = {
     FIELD (1, F_U8, gl_update_t, kind, GL_UPD_DEAD, NULL, "update kind: expected 1..3"),
     FIELD (2, F_NAME, gl_update_t, node, GL_NAME_MAX + 1, NULL, "update node: not a node name"),
     FIELD (3, F_U64, gl_update_t, generation, 0, NULL, "update generation: expected uint64"),
@@ -391,13 +395,40 @@ static const schema_t upd_schema = { upd_fields, NFIELDS (upd_fields), "update: 
 
 /* Job keys, named: job_rules below speaks of them. */
 enum {
-    J_TYPE = 1, J_GPID, J_HOME, J_NODE, J_RANK, J_SIZE, J_SEQ, J_STREAM,
-    J_EOF, J_DATA, J_CREDIT, J_CODE, J_SIGNO, J_CORE, J_ROWS, J_COLS, J_PID,
-    J_TEXT, J_ARGV, J_ENVV, J_CWD, J_UMASK, J_UID, J_GID, J_USER, J_PTY,
-    J_CORES, J_MEM_KB, J_PIN, J_ALLOW_LOCAL, J_KEYS
+    J_TYPE = 1,
+    J_GPID,
+    J_HOME,
+    J_NODE,
+    J_RANK,
+    J_SIZE,
+    J_SEQ,
+    J_STREAM,
+    J_EOF,
+    J_DATA,
+    J_CREDIT,
+    J_CODE,
+    J_SIGNO,
+    J_CORE,
+    J_ROWS,
+    J_COLS,
+    J_PID,
+    J_TEXT,
+    J_ARGV,
+    J_ENVV,
+    J_CWD,
+    J_UMASK,
+    J_UID,
+    J_GID,
+    J_USER,
+    J_PTY,
+    J_CORES,
+    J_MEM_KB,
+    J_PIN,
+    J_ALLOW_LOCAL,
+    J_KEYS
 };
 
-static const field_t job_fields [] = {
+static const field_t job_fields[] = {
     FIELD (J_TYPE, F_U8, gl_job_t, type, GL_JOB_LIST_REPLY, NULL, "job type: expected 1..13"),
     FIELD (J_GPID, F_GPID, gl_job_t, gpid, GL_GPID_MAX + 1, NULL, "job gpid: not a GPID"),
     FIELD (J_HOME, F_NAME, gl_job_t, home, GL_NAME_MAX + 1, NULL, "job home: not a node name"),
@@ -407,7 +438,8 @@ static const field_t job_fields [] = {
     FIELD (J_SEQ, F_U64, gl_job_t, seq, 0, NULL, "job seq: expected uint64"),
     FIELD (J_STREAM, F_U8, gl_job_t, stream, 2, NULL, "job stream: expected 0..2"),
     FIELD (J_EOF, F_BOOL, gl_job_t, eof, 0, NULL, "job eof: expected a boolean"),
-    FIELDN (J_DATA, F_BYTES, gl_job_t, data, len, GL_JOB_DATA_MAX, "job data: expected bin of at most 256 KiB"),
+    FIELDN (J_DATA, F_BYTES, gl_job_t, data, len, GL_JOB_DATA_MAX,
+            "job data: expected bin of at most 256 KiB"),
     FIELD (J_CREDIT, F_U64, gl_job_t, credit, 0, NULL, "job credit: expected uint64"),
     FIELD (J_CODE, F_I32, gl_job_t, code, 0, NULL, "job code: expected int32"),
     FIELD (J_SIGNO, F_I32, gl_job_t, signo, 0, NULL, "job signo: expected int32"),
@@ -415,29 +447,36 @@ static const field_t job_fields [] = {
     FIELD (J_ROWS, F_U32, gl_job_t, rows, GL_JOB_WIN_MAX, NULL, "job rows: expected 1..65535"),
     FIELD (J_COLS, F_U32, gl_job_t, cols, GL_JOB_WIN_MAX, NULL, "job cols: expected 1..65535"),
     FIELD (J_PID, F_U32, gl_job_t, pid, INT32_MAX, NULL, "job pid: expected 1..2^31-1"),
-    FIELD (J_TEXT, F_TEXT, gl_job_t, text, GL_JOB_TEXT_MAX, NULL, "job text: expected a string of at most 4096 bytes without NUL"),
-    FIELDN (J_ARGV, F_STRV, gl_job_t, argv, argc, GL_JOB_ARGS_MAX, "job argv: expected an array of at most 65536 strings without NUL"),
-    FIELDN (J_ENVV, F_STRV, gl_job_t, envv, envc, GL_JOB_ARGS_MAX, "job envv: expected an array of at most 65536 strings without NUL"),
-    FIELD (J_CWD, F_TEXT, gl_job_t, cwd, GL_JOB_PATH_MAX, NULL, "job cwd: expected a string of at most 4096 bytes without NUL"),
+    FIELD (J_TEXT, F_TEXT, gl_job_t, text, GL_JOB_TEXT_MAX, NULL,
+           "job text: expected a string of at most 4096 bytes without NUL"),
+    FIELDN (J_ARGV, F_STRV, gl_job_t, argv, argc, GL_JOB_ARGS_MAX,
+            "job argv: expected an array of at most 65536 strings without NUL"),
+    FIELDN (J_ENVV, F_STRV, gl_job_t, envv, envc, GL_JOB_ARGS_MAX,
+            "job envv: expected an array of at most 65536 strings without NUL"),
+    FIELD (J_CWD, F_TEXT, gl_job_t, cwd, GL_JOB_PATH_MAX, NULL,
+           "job cwd: expected a string of at most 4096 bytes without NUL"),
     FIELD (J_UMASK, F_U32, gl_job_t, umask, 0777, NULL, "job umask: expected 0..0777"),
     FIELD (J_UID, F_U32, gl_job_t, uid, UINT32_MAX - 1, NULL, "job uid: expected 0..2^32-2"),
     FIELD (J_GID, F_U32, gl_job_t, gid, UINT32_MAX - 1, NULL, "job gid: expected 0..2^32-2"),
-    FIELD (J_USER, F_STR, gl_job_t, user, GL_JOB_USER_MAX + 1, NULL, "job user: expected a string of at most 32 bytes"),
+    FIELD (J_USER, F_STR, gl_job_t, user, GL_JOB_USER_MAX + 1, NULL,
+           "job user: expected a string of at most 32 bytes"),
     FIELD (J_PTY, F_BOOL, gl_job_t, pty, 0, NULL, "job pty: expected a boolean"),
     FIELD (J_CORES, F_U32, gl_job_t, cores, 0, NULL, "job cores: expected uint32"),
     FIELD (J_MEM_KB, F_U64, gl_job_t, mem_kb, 0, NULL, "job mem_kb: expected uint64"),
     FIELD (J_PIN, F_NAME, gl_job_t, pin, GL_NAME_MAX + 1, NULL, "job pin: not a node name"),
-    FIELD (J_ALLOW_LOCAL, F_BOOL, gl_job_t, allow_local, 0, NULL, "job allow_local: expected a boolean"),
+    FIELD (J_ALLOW_LOCAL, F_BOOL, gl_job_t, allow_local, 0, NULL,
+           "job allow_local: expected a boolean"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
-static const field_t msg_fields [] = {
+static const field_t msg_fields[] = {
     /* the version has no member of its own; `type` is only a placeholder */
     FIELD (0, F_VERSION, gl_msg_t, type, 0, NULL, "message: unsupported protocol version"),
     FIELD (1, F_U8, gl_msg_t, type, GL_MSG_JOB, NULL, "message type: expected 1..7 or 16"),
     FIELD (2, F_U32, gl_msg_t, probe_seq, 0, NULL, "message probe_seq: expected uint32"),
     FIELD (3, F_NAME, gl_msg_t, target, GL_NAME_MAX + 1, NULL, "message target: not a node name"),
-    FIELD (4, F_STR, gl_msg_t, target_addr, GL_ADDR_MAX + 1, NULL, "message target_addr: expected a string of at most 255 bytes"),
+    FIELD (4, F_STR, gl_msg_t, target_addr, GL_ADDR_MAX + 1, NULL,
+           "message target_addr: expected a string of at most 255 bytes"),
     FIELD (5, F_UPDATES, gl_msg_t, updates, 0, NULL, "message updates: malformed"),
     FIELD (6, F_JOB, gl_msg_t, job, 0, NULL, "message job: malformed"),
 };
@@ -459,8 +498,7 @@ static int check_rec (const gl_rec_t *rec, const char **why)
 static int check_update (const gl_update_t *upd, const char **why)
 {
     switch (upd->kind) {
-        case GL_UPD_REC:
-            return check_rec (&upd->rec, why);
+        case GL_UPD_REC: return check_rec (&upd->rec, why);
         case GL_UPD_SUSPECT:
         case GL_UPD_DEAD:
             if (!cstr_ok (upd->node, sizeof upd->node) || !gl_name_valid (upd->node))
@@ -468,55 +506,58 @@ static int check_update (const gl_update_t *upd, const char **why)
             if (!cstr_ok (upd->from, sizeof upd->from) || !gl_name_valid (upd->from))
                 return fail (why, "update: suspect/dead without a valid from");
             return 0;
-        default:
-            return fail (why, "update: unknown kind");
+        default: return fail (why, "update: unknown kind");
     }
 }
 
 /* Job rules: what each type needs and what else it may carry (see wire.h).
    Presence is the encoder's: a field is there when it is not zero. */
 
-#define K(key) ((uint64_t) 1 << (key))
+#define K(key)  ((uint64_t) 1 << (key))
 #define ANY_JOB (K (J_HOME) | K (J_NODE) | K (J_RANK) | K (J_SIZE) | K (J_SEQ))
 
 static const struct {
     uint64_t need, may;
-} job_rules [GL_JOB_LIST_REPLY + 1] = {
+} job_rules[GL_JOB_LIST_REPLY + 1] = {
     /* glx sends RUN without a GPID: its home gives it one */
-    [GL_JOB_RUN]        = { K (J_ARGV) | K (J_CWD),
-                            K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER)
-                            | K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES)
-                            | K (J_MEM_KB) | K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) },
-    [GL_JOB_STARTED]    = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
-    [GL_JOB_REFUSED]    = { K (J_GPID) | K (J_TEXT), 0 },
-    [GL_JOB_FAILED]     = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
-    [GL_JOB_DATA]       = { K (J_GPID), K (J_STREAM) | K (J_DATA) | K (J_EOF) },
-    [GL_JOB_CREDIT]     = { K (J_GPID) | K (J_CREDIT), K (J_STREAM) },
-    [GL_JOB_SIGNAL]     = { K (J_GPID) | K (J_SIGNO), 0 },
-    [GL_JOB_WINSIZE]    = { K (J_GPID) | K (J_ROWS) | K (J_COLS), 0 },
-    [GL_JOB_EXIT]       = { K (J_GPID), K (J_CODE) | K (J_SIGNO) | K (J_CORE) },
-    [GL_JOB_KILL]       = { K (J_GPID), K (J_TEXT) },
-    [GL_JOB_PING]       = { 0, K (J_GPID) },
-    [GL_JOB_LIST]       = { 0, 0 },
+    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD), K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) |
+                                                 K (J_GID) | K (J_USER) | K (J_PTY) | K (J_ROWS) |
+                                                 K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
+                                                 K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) },
+    [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
+    [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
+    [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
+    [GL_JOB_DATA] = { K (J_GPID), K (J_STREAM) | K (J_DATA) | K (J_EOF) },
+    [GL_JOB_CREDIT] = { K (J_GPID) | K (J_CREDIT), K (J_STREAM) },
+    [GL_JOB_SIGNAL] = { K (J_GPID) | K (J_SIGNO), 0 },
+    [GL_JOB_WINSIZE] = { K (J_GPID) | K (J_ROWS) | K (J_COLS), 0 },
+    [GL_JOB_EXIT] = { K (J_GPID), K (J_CODE) | K (J_SIGNO) | K (J_CORE) },
+    [GL_JOB_KILL] = { K (J_GPID), K (J_TEXT) },
+    [GL_JOB_PING] = { 0, K (J_GPID) },
+    [GL_JOB_LIST] = { 0, 0 },
     [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for
    one it should not carry. */
-#define JOB_KEY(key, name) [key] = { "job: " name " missing for this type", \
-                                     "job: " name " does not belong to this type" }
-static const char *const job_key_why [J_KEYS][2] = {
-    JOB_KEY (J_TYPE, "type"), JOB_KEY (J_GPID, "gpid"), JOB_KEY (J_HOME, "home"),
-    JOB_KEY (J_NODE, "node"), JOB_KEY (J_RANK, "rank"), JOB_KEY (J_SIZE, "size"),
-    JOB_KEY (J_SEQ, "seq"), JOB_KEY (J_STREAM, "stream"), JOB_KEY (J_EOF, "eof"),
-    JOB_KEY (J_DATA, "data"), JOB_KEY (J_CREDIT, "credit"), JOB_KEY (J_CODE, "code"),
-    JOB_KEY (J_SIGNO, "signo"), JOB_KEY (J_CORE, "core"), JOB_KEY (J_ROWS, "rows"),
-    JOB_KEY (J_COLS, "cols"), JOB_KEY (J_PID, "pid"), JOB_KEY (J_TEXT, "text"),
-    JOB_KEY (J_ARGV, "argv"), JOB_KEY (J_ENVV, "envv"), JOB_KEY (J_CWD, "cwd"),
-    JOB_KEY (J_UMASK, "umask"), JOB_KEY (J_UID, "uid"), JOB_KEY (J_GID, "gid"),
-    JOB_KEY (J_USER, "user"), JOB_KEY (J_PTY, "pty"), JOB_KEY (J_CORES, "cores"),
-    JOB_KEY (J_MEM_KB, "mem_kb"), JOB_KEY (J_PIN, "pin"),
-    JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
+#define JOB_KEY(key, name) \
+    [key] = { "job: " name " missing for this type", "job: " name " does not belong to this type" }
+static const char *const job_key_why[J_KEYS][2] = {
+    JOB_KEY (J_TYPE, "type"),     JOB_KEY (J_GPID, "gpid"),
+    JOB_KEY (J_HOME, "home"),     JOB_KEY (J_NODE, "node"),
+    JOB_KEY (J_RANK, "rank"),     JOB_KEY (J_SIZE, "size"),
+    JOB_KEY (J_SEQ, "seq"),       JOB_KEY (J_STREAM, "stream"),
+    JOB_KEY (J_EOF, "eof"),       JOB_KEY (J_DATA, "data"),
+    JOB_KEY (J_CREDIT, "credit"), JOB_KEY (J_CODE, "code"),
+    JOB_KEY (J_SIGNO, "signo"),   JOB_KEY (J_CORE, "core"),
+    JOB_KEY (J_ROWS, "rows"),     JOB_KEY (J_COLS, "cols"),
+    JOB_KEY (J_PID, "pid"),       JOB_KEY (J_TEXT, "text"),
+    JOB_KEY (J_ARGV, "argv"),     JOB_KEY (J_ENVV, "envv"),
+    JOB_KEY (J_CWD, "cwd"),       JOB_KEY (J_UMASK, "umask"),
+    JOB_KEY (J_UID, "uid"),       JOB_KEY (J_GID, "gid"),
+    JOB_KEY (J_USER, "user"),     JOB_KEY (J_PTY, "pty"),
+    JOB_KEY (J_CORES, "cores"),   JOB_KEY (J_MEM_KB, "mem_kb"),
+    JOB_KEY (J_PIN, "pin"),       JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -527,7 +568,7 @@ static bool strv_ok (char *const *v, uint32_t n)
     if (n > GL_JOB_ARGS_MAX || (n && !v))
         return false;
     for (uint32_t i = 0; i < n; i++)
-        if (!v [i])
+        if (!v[i])
             return false;
     return true;
 }
@@ -538,17 +579,17 @@ static int check_job (const gl_job_t *job, const char **why)
         return fail (why, "job: unknown type");
     uint64_t has = 0;
     for (size_t i = 0; i < NFIELDS (job_fields); i++)
-        if (field_present (&job_fields [i], job))
-            has |= K (job_fields [i].key);
-    uint64_t need = job_rules [job->type].need | K (J_TYPE);
-    uint64_t may = need | job_rules [job->type].may | ANY_JOB;
+        if (field_present (&job_fields[i], job))
+            has |= K (job_fields[i].key);
+    uint64_t need = job_rules[job->type].need | K (J_TYPE);
+    uint64_t may = need | job_rules[job->type].may | ANY_JOB;
     for (unsigned key = 1; key < J_KEYS; key++) {
         if ((need & K (key)) && !(has & K (key)))
-            return fail (why, job_key_why [key][0]);
+            return fail (why, job_key_why[key][0]);
         if ((has & K (key)) && !(may & K (key)))
-            return fail (why, job_key_why [key][1]);
+            return fail (why, job_key_why[key][1]);
     }
-    if (!cstr_ok (job->gpid, sizeof job->gpid) || (job->gpid [0] && !gl_gpid_valid (job->gpid)))
+    if (!cstr_ok (job->gpid, sizeof job->gpid) || (job->gpid[0] && !gl_gpid_valid (job->gpid)))
         return fail (why, "job gpid: not a GPID");
     if (job->size ? job->rank >= job->size : job->rank != 0)
         return fail (why, "job: rank not below size");
@@ -562,12 +603,12 @@ static int check_job (const gl_job_t *job, const char **why)
         case GL_JOB_RUN:
             if (!strv_ok (job->argv, job->argc) || !strv_ok (job->envv, job->envc))
                 return fail (why, "job run: argv or envv malformed");
-            if (job->argv [0][0] == 0)
+            if (job->argv[0][0] == 0)
                 return fail (why, "job run: empty program name");
             for (uint32_t i = 0; i < job->envc; i++)
-                if (job->envv [i][0] == '=' || !strchr (job->envv [i], '='))
+                if (job->envv[i][0] == '=' || !strchr (job->envv[i], '='))
                     return fail (why, "job run: envv entry not NAME=value");
-            if (job->cwd [0] != '/' || strlen (job->cwd) > GL_JOB_PATH_MAX)
+            if (job->cwd[0] != '/' || strlen (job->cwd) > GL_JOB_PATH_MAX)
                 return fail (why, "job run: cwd not an absolute path");
             break;
         case GL_JOB_DATA:
@@ -588,8 +629,7 @@ static int check_job (const gl_job_t *job, const char **why)
             if (job->core && !job->signo)
                 return fail (why, "job exit: core without a signal");
             break;
-        default:
-            break;
+        default: break;
     }
     return 0;
 }
@@ -601,17 +641,16 @@ static int check_msg (const gl_msg_t *msg, const char **why)
     if (msg->type == GL_MSG_JOB) {
         if (!msg->job)
             return fail (why, "message: job type without a job");
-        if (msg->probe_seq || msg->target [0] || msg->target_addr [0] || msg->n_updates)
+        if (msg->probe_seq || msg->target[0] || msg->target_addr[0] || msg->n_updates)
             return fail (why, "message: job with gossip fields");
         return check_job (msg->job, why);
     }
     if (msg->job)
         return fail (why, "message: a job in a gossip message");
-    bool has_target = cstr_ok (msg->target, sizeof msg->target)
-                   && gl_name_valid (msg->target);
+    bool has_target = cstr_ok (msg->target, sizeof msg->target) && gl_name_valid (msg->target);
     if ((msg->type == GL_MSG_PING || msg->type == GL_MSG_PING_REQ) && !has_target)
         return fail (why, "message: ping without a valid target");
-    if (msg->type == GL_MSG_PING_REQ && msg->target_addr [0] == 0)
+    if (msg->type == GL_MSG_PING_REQ && msg->target_addr[0] == 0)
         return fail (why, "message: ping-req without target_addr");
     if (msg->n_updates > GL_UPDATES_MAX)
         return fail (why, "message: too many updates");
@@ -625,7 +664,7 @@ static void put_fields (enc_t *e, const schema_t *s, const void *base);
 static bool bytes_zero (const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (p [i])
+        if (p[i])
             return false;
     return true;
 }
@@ -635,23 +674,23 @@ static bool field_present (const field_t *f, const void *base)
     const char *p = (const char *) base + f->off;
     switch (f->type) {
         case F_VERSION: return true;
-        case F_U8:      return *(const uint8_t *) p != 0;
-        case F_U32:     return *(const uint32_t *) p != 0;
-        case F_U64:     return *(const uint64_t *) p != 0;
-        case F_I32:     return *(const int32_t *) p != 0;
-        case F_BOOL:    return *(const bool *) p;
+        case F_U8: return *(const uint8_t *) p != 0;
+        case F_U32: return *(const uint32_t *) p != 0;
+        case F_U64: return *(const uint64_t *) p != 0;
+        case F_I32: return *(const int32_t *) p != 0;
+        case F_BOOL: return *(const bool *) p;
         case F_NAME:
         case F_GPID:
-        case F_STR:     return p [0] != 0;
-        case F_BIN:     return !bytes_zero ((const uint8_t *) p, f->size);
-        case F_TEXT:    return *(char *const *) p && (*(char *const *) p) [0];
+        case F_STR: return p[0] != 0;
+        case F_BIN: return !bytes_zero ((const uint8_t *) p, f->size);
+        case F_TEXT: return *(char *const *) p && (*(char *const *) p)[0];
         case F_BYTES:
-        case F_STRV:    return *(const uint32_t *) ((const char *) base + f->count_off) > 0;
-        case F_JOB:     return *(gl_job_t *const *) p != NULL;
+        case F_STRV: return *(const uint32_t *) ((const char *) base + f->count_off) > 0;
+        case F_JOB: return *(gl_job_t *const *) p != NULL;
         case F_UPDATES: return ((const gl_msg_t *) base)->n_updates > 0;
         case F_MAP:
             for (size_t i = 0; i < f->sub->count; i++)
-                if (field_present (&f->sub->fields [i], p))
+                if (field_present (&f->sub->fields[i], p))
                     return true;
             return false;
     }
@@ -666,9 +705,9 @@ static void put_updates (enc_t *e, const gl_msg_t *msg)
     }
     put_array (e, msg->n_updates);
     for (uint32_t i = 0; i < msg->n_updates && !e->err; i++) {
-        if (check_update (&msg->updates [i], NULL))
+        if (check_update (&msg->updates[i], NULL))
             e->err = -1;
-        put_fields (e, &upd_schema, &msg->updates [i]);
+        put_fields (e, &upd_schema, &msg->updates[i]);
     }
 }
 
@@ -679,9 +718,7 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
     if (f->type == F_BYTES || f->type == F_STRV)
         n = *(const uint32_t *) ((const char *) base + f->count_off);
     switch (f->type) {
-        case F_VERSION:
-            put_uint (e, GL_PROTO_VERSION);
-            break;
+        case F_VERSION: put_uint (e, GL_PROTO_VERSION); break;
         case F_U8:
             if (*(const uint8_t *) p > f->size)
                 e->err = -1;
@@ -692,12 +729,8 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
                 e->err = -1;
             put_uint (e, *(const uint32_t *) p);
             break;
-        case F_U64:
-            put_uint (e, *(const uint64_t *) p);
-            break;
-        case F_I32:
-            put_int (e, *(const int32_t *) p);
-            break;
+        case F_U64: put_uint (e, *(const uint64_t *) p); break;
+        case F_I32: put_int (e, *(const int32_t *) p); break;
         case F_BOOL:
             if (msgpack_pack_true (&e->pk))
                 e->err = -1;
@@ -705,15 +738,13 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
         case F_NAME:
         case F_GPID:
         case F_STR:
-            if (!cstr_ok (p, f->size) || (f->type == F_NAME && !gl_name_valid (p))
-            ||  (f->type == F_GPID && !gl_gpid_valid (p)))
+            if (!cstr_ok (p, f->size) || (f->type == F_NAME && !gl_name_valid (p)) ||
+                (f->type == F_GPID && !gl_gpid_valid (p)))
                 e->err = -1;
             else
                 put_str (e, p, strlen (p));
             break;
-        case F_BIN:
-            put_bin (e, p, f->size);
-            break;
+        case F_BIN: put_bin (e, p, f->size); break;
         case F_TEXT: {
             const char *s = *(char *const *) p;
             size_t len = strlen (s);
@@ -739,18 +770,12 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
             }
             put_array (e, n);
             for (uint32_t i = 0; i < n && !e->err; i++)
-                put_str (e, v [i], strlen (v [i]));
+                put_str (e, v[i], strlen (v[i]));
             break;
         }
-        case F_MAP:
-            put_fields (e, f->sub, p);
-            break;
-        case F_JOB:
-            put_fields (e, &job_schema, *(gl_job_t *const *) p);
-            break;
-        case F_UPDATES:
-            put_updates (e, base);
-            break;
+        case F_MAP: put_fields (e, f->sub, p); break;
+        case F_JOB: put_fields (e, &job_schema, *(gl_job_t *const *) p); break;
+        case F_UPDATES: put_updates (e, base); break;
     }
 }
 
@@ -758,10 +783,10 @@ static void put_fields (enc_t *e, const schema_t *s, const void *base)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++)
-        n += field_present (&s->fields [i], base);
+        n += field_present (&s->fields[i], base);
     put_map (e, n);
     for (size_t i = 0; i < s->count; i++) {
-        const field_t *f = &s->fields [i];
+        const field_t *f = &s->fields[i];
         if (field_present (f, base)) {
             put_uint (e, f->key);
             put_field (e, f, base);
@@ -771,8 +796,8 @@ static void put_fields (enc_t *e, const schema_t *s, const void *base)
 
 /* ---- table-driven decoding ------------------------------------------------ */
 
-static int get_fields (const msgpack_object *o, const schema_t *s, void *base,
-                       uint64_t *seen, const char **why);
+static int get_fields (const msgpack_object *o, const schema_t *s, void *base, uint64_t *seen,
+                       const char **why);
 
 static int get_updates (const msgpack_object *o, gl_msg_t *msg, const char **why)
 {
@@ -790,8 +815,8 @@ static int get_updates (const msgpack_object *o, gl_msg_t *msg, const char **why
     msg->n_updates = n;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t seen = 0;
-        if (get_fields (&o->via.array.ptr [i], &upd_schema, &msg->updates [i], &seen, why)
-        ||  check_update (&msg->updates [i], why))
+        if (get_fields (&o->via.array.ptr[i], &upd_schema, &msg->updates[i], &seen, why) ||
+            check_update (&msg->updates[i], why))
             return -1;
     }
     return 0;
@@ -799,8 +824,8 @@ static int get_updates (const msgpack_object *o, gl_msg_t *msg, const char **why
 
 /* An owned copy of a bin of at most f->size bytes; an empty one stays
    NULL.  The bin is in the input, so its size is real. */
-static int get_bytes (const field_t *f, const msgpack_object *o, uint8_t **dst,
-                      uint32_t *len, const char **why)
+static int get_bytes (const field_t *f, const msgpack_object *o, uint8_t **dst, uint32_t *len,
+                      const char **why)
 {
     if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > f->size)
         return fail (why, f->bad);
@@ -816,39 +841,36 @@ static int get_bytes (const field_t *f, const msgpack_object *o, uint8_t **dst,
 /* An owned array of owned strings, at most f->size; an empty one stays
    NULL.  The array's elements exist (the scan saw them), so its size is
    real. */
-static int get_strv (const field_t *f, const msgpack_object *o, char ***dst,
-                     uint32_t *count, const char **why)
+static int get_strv (const field_t *f, const msgpack_object *o, char ***dst, uint32_t *count,
+                     const char **why)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > f->size)
         return fail (why, f->bad);
     uint32_t n = o->via.array.size;
     for (uint32_t i = 0; i < n; i++)
-        if (!str_ok (&o->via.array.ptr [i], GL_PKT_MAX))
+        if (!str_ok (&o->via.array.ptr[i], GL_PKT_MAX))
             return fail (why, f->bad);
     if (n == 0)
         return 0;
     if (!(*dst = calloc (n, sizeof (char *))))
         return fail (why, "out of memory");
-    *count = n;                 /* from here on, gl_job_clear frees them */
+    *count = n; /* from here on, gl_job_clear frees them */
     for (uint32_t i = 0; i < n; i++)
-        if (!((*dst) [i] = dup_str (&o->via.array.ptr [i])))
+        if (!((*dst)[i] = dup_str (&o->via.array.ptr[i])))
             return fail (why, "out of memory");
     return 0;
 }
 
 static bool get_int32 (const msgpack_object *o, int32_t *v);
 
-static int get_field (const field_t *f, const msgpack_object *o, void *base,
-                      const char **why)
+static int get_field (const field_t *f, const msgpack_object *o, void *base, const char **why)
 {
     char *p = (char *) base + f->off;
     uint32_t *count = (uint32_t *) ((char *) base + f->count_off);
     uint64_t v;
     bool ok = true;
     switch (f->type) {
-        case F_VERSION:
-            ok = get_uint (o, UINT32_MAX, &v) && v == GL_PROTO_VERSION;
-            break;
+        case F_VERSION: ok = get_uint (o, UINT32_MAX, &v) && v == GL_PROTO_VERSION; break;
         case F_U8:
             if ((ok = get_uint (o, f->size, &v)))
                 *(uint8_t *) p = (uint8_t) v;
@@ -857,38 +879,24 @@ static int get_field (const field_t *f, const msgpack_object *o, void *base,
             if ((ok = get_uint (o, f->size ? f->size : UINT32_MAX, &v)))
                 *(uint32_t *) p = (uint32_t) v;
             break;
-        case F_U64:
-            ok = get_uint (o, UINT64_MAX, (uint64_t *) p);
-            break;
-        case F_I32:
-            ok = get_int32 (o, (int32_t *) p);
-            break;
+        case F_U64: ok = get_uint (o, UINT64_MAX, (uint64_t *) p); break;
+        case F_I32: ok = get_int32 (o, (int32_t *) p); break;
         case F_BOOL:
             if ((ok = o->type == MSGPACK_OBJECT_BOOLEAN))
                 *(bool *) p = o->via.boolean;
             break;
-        case F_NAME:
-            ok = get_cstr (o, p, f->size) && gl_name_valid (p);
-            break;
-        case F_GPID:
-            ok = get_cstr (o, p, f->size) && gl_gpid_valid (p);
-            break;
-        case F_STR:
-            ok = get_cstr (o, p, f->size);
-            break;
-        case F_BIN:
-            ok = get_bin (o, (uint8_t *) p, f->size);
-            break;
+        case F_NAME: ok = get_cstr (o, p, f->size) && gl_name_valid (p); break;
+        case F_GPID: ok = get_cstr (o, p, f->size) && gl_gpid_valid (p); break;
+        case F_STR: ok = get_cstr (o, p, f->size); break;
+        case F_BIN: ok = get_bin (o, (uint8_t *) p, f->size); break;
         case F_TEXT:
             /* An empty string is an absent field: the pointer stays NULL. */
             ok = str_ok (o, f->size);
             if (ok && o->via.str.size && !(*(char **) p = dup_str (o)))
                 return fail (why, "out of memory");
             break;
-        case F_BYTES:
-            return get_bytes (f, o, (uint8_t **) p, count, why);
-        case F_STRV:
-            return get_strv (f, o, (char ***) p, count, why);
+        case F_BYTES: return get_bytes (f, o, (uint8_t **) p, count, why);
+        case F_STRV: return get_strv (f, o, (char ***) p, count, why);
         case F_MAP: {
             uint64_t seen = 0;
             return get_fields (o, f->sub, p, &seen, why);
@@ -899,30 +907,29 @@ static int get_field (const field_t *f, const msgpack_object *o, void *base,
             gl_job_t *job = calloc (1, sizeof *job);
             if (!job)
                 return fail (why, "out of memory");
-            *(gl_job_t **) p = job;     /* gl_msg_clear frees it, whatever happens */
+            *(gl_job_t **) p = job; /* gl_msg_clear frees it, whatever happens */
             uint64_t seen = 0;
             return get_fields (o, &job_schema, job, &seen, why);
         }
-        case F_UPDATES:
-            return get_updates (o, base, why);
+        case F_UPDATES: return get_updates (o, base, why);
     }
     return ok ? 0 : fail (why, f->bad);
 }
 
-static int get_fields (const msgpack_object *o, const schema_t *s, void *base,
-                       uint64_t *seen, const char **why)
+static int get_fields (const msgpack_object *o, const schema_t *s, void *base, uint64_t *seen,
+                       const char **why)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
         return fail (why, s->not_map);
     if (o->via.map.size > KEY_MAX + 1)
         return fail (why, "map has more than 64 keys");
     for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object_kv *kv = &o->via.map.ptr [i];
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
         unsigned key;
         if (map_key (&kv->key, seen, &key, why))
             return -1;
         for (size_t j = 0; j < s->count; j++)
-            if (s->fields [j].key == key && get_field (&s->fields [j], &kv->val, base, why))
+            if (s->fields[j].key == key && get_field (&s->fields[j], &kv->val, base, why))
                 return -1;
     }
     return 0;
@@ -971,7 +978,7 @@ void gl_msg_clear (gl_msg_t *msg)
 static void free_strv (char **v, uint32_t n)
 {
     for (uint32_t i = 0; v && i < n; i++)
-        free (v [i]);
+        free (v[i]);
     free (v);
 }
 
@@ -990,35 +997,35 @@ void gl_job_clear (gl_job_t *job)
 const char *gl_msg_type_name (int type)
 {
     switch (type) {
-        case GL_MSG_PING:      return "ping";
-        case GL_MSG_ACK:       return "ack";
-        case GL_MSG_PING_REQ:  return "ping-req";
-        case GL_MSG_NACK:      return "nack";
-        case GL_MSG_SYNC_REQ:  return "sync-req";
+        case GL_MSG_PING: return "ping";
+        case GL_MSG_ACK: return "ack";
+        case GL_MSG_PING_REQ: return "ping-req";
+        case GL_MSG_NACK: return "nack";
+        case GL_MSG_SYNC_REQ: return "sync-req";
         case GL_MSG_SYNC_RESP: return "sync-resp";
-        case GL_MSG_GOSSIP:    return "gossip";
-        case GL_MSG_JOB:       return "job";
-        default:               return "unknown";
+        case GL_MSG_GOSSIP: return "gossip";
+        case GL_MSG_JOB: return "job";
+        default: return "unknown";
     }
 }
 
 const char *gl_job_type_name (int type)
 {
     switch (type) {
-        case GL_JOB_RUN:        return "run";
-        case GL_JOB_STARTED:    return "started";
-        case GL_JOB_REFUSED:    return "refused";
-        case GL_JOB_FAILED:     return "failed";
-        case GL_JOB_DATA:       return "data";
-        case GL_JOB_CREDIT:     return "credit";
-        case GL_JOB_SIGNAL:     return "signal";
-        case GL_JOB_WINSIZE:    return "winsize";
-        case GL_JOB_EXIT:       return "exit";
-        case GL_JOB_KILL:       return "kill";
-        case GL_JOB_PING:       return "ping";
-        case GL_JOB_LIST:       return "list";
+        case GL_JOB_RUN: return "run";
+        case GL_JOB_STARTED: return "started";
+        case GL_JOB_REFUSED: return "refused";
+        case GL_JOB_FAILED: return "failed";
+        case GL_JOB_DATA: return "data";
+        case GL_JOB_CREDIT: return "credit";
+        case GL_JOB_SIGNAL: return "signal";
+        case GL_JOB_WINSIZE: return "winsize";
+        case GL_JOB_EXIT: return "exit";
+        case GL_JOB_KILL: return "kill";
+        case GL_JOB_PING: return "ping";
+        case GL_JOB_LIST: return "list";
         case GL_JOB_LIST_REPLY: return "list-reply";
-        default:                return "unknown";
+        default: return "unknown";
     }
 }
 
@@ -1052,8 +1059,8 @@ int gl_env_encode_header (const gl_env_t *env, uint8_t **out, size_t *len)
     return enc_finish (&e, out, len);
 }
 
-int gl_env_encode_room (const gl_env_t *env, size_t ct_len,
-                        uint8_t **out, size_t *len, size_t *ct_off)
+int gl_env_encode_room (const gl_env_t *env, size_t ct_len, uint8_t **out, size_t *len,
+                        size_t *ct_off)
 {
     if (ct_len > GL_PKT_MAX)
         return -1;
@@ -1075,7 +1082,7 @@ int gl_env_encode_room (const gl_env_t *env, size_t ct_len,
         msgpack_sbuffer_destroy (&e.sb);
         return -1;
     }
-    *ct_off = e.sb.size;            /* the caller fills the room */
+    *ct_off = e.sb.size; /* the caller fills the room */
     e.sb.size += ct_len;
     return enc_finish (&e, out, len);
 }
@@ -1098,25 +1105,25 @@ static int get_env (const msgpack_object *o, gl_env_t *env, const char **why)
         return fail (why, "envelope: not an array of 8");
     const msgpack_object *f = o->via.array.ptr;
     uint64_t v;
-    if (!get_uint (&f [0], UINT32_MAX, &v))
+    if (!get_uint (&f[0], UINT32_MAX, &v))
         return fail (why, "envelope version: expected uint32");
     env->version = (uint32_t) v;
-    if (!get_bin (&f [1], env->cluster_id, GL_CLUSTER_ID_BYTES))
+    if (!get_bin (&f[1], env->cluster_id, GL_CLUSTER_ID_BYTES))
         return fail (why, "envelope cluster_id: expected bin of 8 bytes");
-    if (!get_cstr (&f [2], env->sender, sizeof env->sender) || !gl_name_valid (env->sender))
+    if (!get_cstr (&f[2], env->sender, sizeof env->sender) || !gl_name_valid (env->sender))
         return fail (why, "envelope sender: not a node name");
-    if (!get_uint (&f [3], UINT64_MAX, &env->generation))
+    if (!get_uint (&f[3], UINT64_MAX, &env->generation))
         return fail (why, "envelope generation: expected uint64");
-    if (!get_uint (&f [4], UINT64_MAX, &env->seq))
+    if (!get_uint (&f[4], UINT64_MAX, &env->seq))
         return fail (why, "envelope seq: expected uint64");
-    if (!get_uint (&f [5], UINT64_MAX, &env->time_ms))
+    if (!get_uint (&f[5], UINT64_MAX, &env->time_ms))
         return fail (why, "envelope time: expected uint64");
-    if (!get_bin (&f [6], env->nonce, GL_NONCE_BYTES))
+    if (!get_bin (&f[6], env->nonce, GL_NONCE_BYTES))
         return fail (why, "envelope nonce: expected bin of 24 bytes");
-    if (f [7].type != MSGPACK_OBJECT_BIN)
+    if (f[7].type != MSGPACK_OBJECT_BIN)
         return fail (why, "envelope ciphertext: expected bin");
-    env->ct = (const uint8_t *) f [7].via.bin.ptr;      /* points into buf */
-    env->ct_len = f [7].via.bin.size;
+    env->ct = (const uint8_t *) f[7].via.bin.ptr; /* points into buf */
+    env->ct_len = f[7].via.bin.size;
     return 0;
 }
 
@@ -1137,13 +1144,13 @@ int gl_env_decode (const uint8_t *buf, size_t len, gl_env_t *env, const char **w
    A fixed array of every field but sig, in struct order, after a domain
    string: one record has exactly one such encoding. */
 
-static const char rec_domain [] = "glunix-rec-v1";
+static const char rec_domain[] = "glunix-rec-v1";
 
 int gl_rec_signed_bytes (const gl_rec_t *rec, uint8_t **out, size_t *len)
 {
     const gl_res_t *res = &rec->res;
-    if (check_rec (rec, NULL) || !cstr_ok (rec->addr, sizeof rec->addr)
-    ||  res->state > GL_RES_UNAVAILABLE)
+    if (check_rec (rec, NULL) || !cstr_ok (rec->addr, sizeof rec->addr) ||
+        res->state > GL_RES_UNAVAILABLE)
         return -1;
     enc_t e;
     enc_init (&e);
@@ -1175,11 +1182,10 @@ int gl_rec_signed_bytes (const gl_rec_t *rec, uint8_t **out, size_t *len)
 
 int gl_ctl_req_encode (const gl_ctl_req_t *req, uint8_t **out, size_t *len)
 {
-    if (!cstr_ok (req->cmd, sizeof req->cmd) || req->cmd [0] == 0
-    ||  req->argc > GL_CTL_ARGS_MAX)
+    if (!cstr_ok (req->cmd, sizeof req->cmd) || req->cmd[0] == 0 || req->argc > GL_CTL_ARGS_MAX)
         return -1;
     for (uint32_t i = 0; i < req->argc; i++)
-        if (!req->argv [i])
+        if (!req->argv[i])
             return -1;
     enc_t e;
     enc_init (&e);
@@ -1192,7 +1198,7 @@ int gl_ctl_req_encode (const gl_ctl_req_t *req, uint8_t **out, size_t *len)
         put_uint (&e, 2);
         put_array (&e, req->argc);
         for (uint32_t i = 0; i < req->argc; i++)
-            put_str (&e, req->argv [i], strlen (req->argv [i]));
+            put_str (&e, req->argv[i], strlen (req->argv[i]));
     }
     return enc_finish (&e, out, len);
 }
@@ -1202,9 +1208,9 @@ static int get_argv (const msgpack_object *o, gl_ctl_req_t *req, const char **wh
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > GL_CTL_ARGS_MAX)
         return fail (why, "control request args: expected an array of at most 64");
     for (uint32_t i = 0; i < o->via.array.size; i++) {
-        if (!str_ok (&o->via.array.ptr [i], GL_PKT_MAX))
+        if (!str_ok (&o->via.array.ptr[i], GL_PKT_MAX))
             return fail (why, "control request args: expected strings without NUL");
-        if (!(req->argv [i] = dup_str (&o->via.array.ptr [i])))
+        if (!(req->argv[i] = dup_str (&o->via.array.ptr[i])))
             return fail (why, "out of memory");
         req->argc = i + 1;
     }
@@ -1217,7 +1223,7 @@ static int get_ctl_req (const msgpack_object *o, gl_ctl_req_t *req, const char *
         return fail (why, "control request: not a map");
     uint64_t seen = 0, v;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object_kv *kv = &o->via.map.ptr [i];
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
         unsigned key;
         if (map_key (&kv->key, &seen, &key, why))
             return -1;
@@ -1230,7 +1236,7 @@ static int get_ctl_req (const msgpack_object *o, gl_ctl_req_t *req, const char *
     }
     if (!(seen & 1))
         return fail (why, "control request: missing version");
-    if (req->cmd [0] == 0)
+    if (req->cmd[0] == 0)
         return fail (why, "control request: missing cmd");
     return 0;
 }
@@ -1253,15 +1259,15 @@ void gl_ctl_req_clear (gl_ctl_req_t *req)
     if (!req)
         return;
     for (uint32_t i = 0; i < req->argc && i < GL_CTL_ARGS_MAX; i++)
-        free (req->argv [i]);
+        free (req->argv[i]);
     memset (req, 0, sizeof *req);
 }
 
 int gl_ctl_resp_encode (const gl_ctl_resp_t *resp, uint8_t **out, size_t *len)
 {
     size_t text_len = resp->text_len;
-    if ((text_len && !resp->text) || text_len > GL_PKT_MAX
-    ||  (text_len && memchr (resp->text, 0, text_len)))
+    if ((text_len && !resp->text) || text_len > GL_PKT_MAX ||
+        (text_len && memchr (resp->text, 0, text_len)))
         return -1;
     enc_t e;
     enc_init (&e);
@@ -1296,7 +1302,7 @@ static int get_ctl_resp (const msgpack_object *o, gl_ctl_resp_t *resp, const cha
         return fail (why, "control response: not a map");
     uint64_t seen = 0, v;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object_kv *kv = &o->via.map.ptr [i];
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
         unsigned key;
         if (map_key (&kv->key, &seen, &key, why))
             return -1;
@@ -1345,16 +1351,16 @@ void gl_ctl_resp_clear (gl_ctl_resp_t *resp)
 
 static bool name_char (char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 static bool id_valid (const char *id, size_t max)
 {
-    if (!id || id [0] == 0 || id [0] == '-' || id [0] == '.')
+    if (!id || id[0] == 0 || id[0] == '-' || id[0] == '.')
         return false;
-    for (size_t i = 0; id [i]; i++)
-        if (i >= max || !name_char (id [i]))
+    for (size_t i = 0; id[i]; i++)
+        if (i >= max || !name_char (id[i]))
             return false;
     return true;
 }

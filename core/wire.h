@@ -22,35 +22,35 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define GL_PROTO_VERSION   1
-#define GL_NAME_MAX        63      /* node names: [A-Za-z0-9._-], 1..63 */
-#define GL_ADDR_MAX        255     /* ZeroMQ endpoints */
-#define GL_PKT_MAX         (4u << 20)  /* largest packet we accept or send */
-#define GL_UPDATES_MAX     65536   /* hard cap on updates in one message */
-#define GL_NONCE_BYTES     24
+#define GL_PROTO_VERSION    1
+#define GL_NAME_MAX         63         /* node names: [A-Za-z0-9._-], 1..63 */
+#define GL_ADDR_MAX         255        /* ZeroMQ endpoints */
+#define GL_PKT_MAX          (4u << 20) /* largest packet we accept or send */
+#define GL_UPDATES_MAX      65536      /* hard cap on updates in one message */
+#define GL_NONCE_BYTES      24
 #define GL_CLUSTER_ID_BYTES 8
-#define GL_PUBKEY_BYTES    32
-#define GL_SIG_BYTES       64
+#define GL_PUBKEY_BYTES     32
+#define GL_SIG_BYTES        64
 
 /* ---- resource estimate (sched/ fills it, gossip/ carries it) ------------- */
 
 typedef enum {
-    GL_RES_IDLE = 0,          /* owner away, load low: takes guests */
-    GL_RES_BUSY = 1,          /* owner active or owner load high */
-    GL_RES_UNAVAILABLE = 2,   /* out of memory, draining, or not measured */
+    GL_RES_IDLE = 0,        /* owner away, load low: takes guests */
+    GL_RES_BUSY = 1,        /* owner active or owner load high */
+    GL_RES_UNAVAILABLE = 2, /* out of memory, draining, or not measured */
 } gl_res_state_t;
 
 typedef struct {
     uint32_t cores;
-    uint32_t load1_milli;        /* 1-minute load average x 1000 */
-    uint32_t load_recent_milli;  /* runnable tasks over the last sample x 1000 */
-    uint32_t owner_load_milli;   /* the part of load_recent not caused by guests */
+    uint32_t load1_milli;       /* 1-minute load average x 1000 */
+    uint32_t load_recent_milli; /* runnable tasks over the last sample x 1000 */
+    uint32_t owner_load_milli;  /* the part of load_recent not caused by guests */
     uint64_t mem_total_kb;
     uint64_t mem_avail_kb;
-    uint32_t owner_idle_s;       /* seconds since the owner last typed */
-    uint8_t  state;              /* gl_res_state_t */
-    uint32_t guests;             /* guest jobs running here now (slots taken) */
-    uint32_t started;            /* guest jobs started here by this agent, ever:
+    uint32_t owner_idle_s; /* seconds since the owner last typed */
+    uint8_t state;         /* gl_res_state_t */
+    uint32_t guests;       /* guest jobs running here now (slots taken) */
+    uint32_t started;      /* guest jobs started here by this agent, ever:
                                     a home whose job has number <= started
                                     knows this estimate counts it */
 } gl_res_t;
@@ -58,38 +58,38 @@ typedef struct {
 /* ---- records a node signs about itself ----------------------------------- */
 
 typedef enum {
-    GL_REC_ALIVE = 1,   /* "I am alive at addr, incarnation seq, key pubkey" */
-    GL_REC_LEAVE = 2,   /* "I leave, as of incarnation seq" */
-    GL_REC_RES   = 3,   /* "my resource estimate, number seq" */
+    GL_REC_ALIVE = 1, /* "I am alive at addr, incarnation seq, key pubkey" */
+    GL_REC_LEAVE = 2, /* "I leave, as of incarnation seq" */
+    GL_REC_RES = 3,   /* "my resource estimate, number seq" */
 } gl_rec_kind_t;
 
 typedef struct {
-    uint8_t  kind;                        /* gl_rec_kind_t */
-    char     origin[GL_NAME_MAX + 1];     /* the node that said it */
-    uint64_t generation;                  /* the origin's start number */
-    uint64_t seq;                         /* ALIVE/LEAVE: incarnation; RES: counter */
-    uint64_t time_ms;                     /* origin's clock when said */
-    char     addr[GL_ADDR_MAX + 1];       /* ALIVE: advertised endpoint, else "" */
-    uint8_t  pubkey[GL_PUBKEY_BYTES];     /* ALIVE: origin's Ed25519 key, else 0 */
-    gl_res_t res;                         /* RES: the estimate, else 0 */
-    uint8_t  sig[GL_SIG_BYTES];           /* Ed25519 over gl_rec_signed_bytes() */
+    uint8_t kind;                    /* gl_rec_kind_t */
+    char origin[GL_NAME_MAX + 1];    /* the node that said it */
+    uint64_t generation;             /* the origin's start number */
+    uint64_t seq;                    /* ALIVE/LEAVE: incarnation; RES: counter */
+    uint64_t time_ms;                /* origin's clock when said */
+    char addr[GL_ADDR_MAX + 1];      /* ALIVE: advertised endpoint, else "" */
+    uint8_t pubkey[GL_PUBKEY_BYTES]; /* ALIVE: origin's Ed25519 key, else 0 */
+    gl_res_t res;                    /* RES: the estimate, else 0 */
+    uint8_t sig[GL_SIG_BYTES];       /* Ed25519 over gl_rec_signed_bytes() */
 } gl_rec_t;
 
 /* ---- gossip updates, piggybacked on every gossip message ------------------ */
 
 typedef enum {
-    GL_UPD_REC     = 1,  /* a signed record (alive, leave or resources) */
-    GL_UPD_SUSPECT = 2,  /* `from` suspects `node` at (generation, incarnation) */
-    GL_UPD_DEAD    = 3,  /* `from` declares `node` dead at (generation, incarnation) */
+    GL_UPD_REC = 1,     /* a signed record (alive, leave or resources) */
+    GL_UPD_SUSPECT = 2, /* `from` suspects `node` at (generation, incarnation) */
+    GL_UPD_DEAD = 3,    /* `from` declares `node` dead at (generation, incarnation) */
 } gl_upd_kind_t;
 
 typedef struct {
-    uint8_t  kind;                        /* gl_upd_kind_t */
-    char     node[GL_NAME_MAX + 1];       /* SUSPECT/DEAD: the subject */
-    uint64_t generation;                  /* SUSPECT/DEAD */
-    uint64_t incarnation;                 /* SUSPECT/DEAD */
-    char     from[GL_NAME_MAX + 1];       /* SUSPECT/DEAD: who says so */
-    gl_rec_t rec;                         /* REC */
+    uint8_t kind;               /* gl_upd_kind_t */
+    char node[GL_NAME_MAX + 1]; /* SUSPECT/DEAD: the subject */
+    uint64_t generation;        /* SUSPECT/DEAD */
+    uint64_t incarnation;       /* SUSPECT/DEAD */
+    char from[GL_NAME_MAX + 1]; /* SUSPECT/DEAD: who says so */
+    gl_rec_t rec;               /* REC */
 } gl_update_t;
 
 /* ---- the job plane: glx, a job's home and its host ------------------------
@@ -124,122 +124,122 @@ typedef struct {
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
-#define GL_GPID_MAX        95      /* GPIDs: [A-Za-z0-9._-], 1..95 */
-#define GL_JOB_DATA_MAX    (256u << 10)    /* stdio bytes in one DATA */
-#define GL_JOB_TEXT_MAX    4096    /* reasons and replies */
-#define GL_JOB_PATH_MAX    4096    /* the working directory */
-#define GL_JOB_ARGS_MAX    65536   /* entries in argv, and in envv */
-#define GL_JOB_USER_MAX    32      /* user names */
-#define GL_JOB_SIGNO_MAX   64      /* signals are 1..64 */
-#define GL_JOB_WIN_MAX     65535   /* rows and cols are 1..65535 */
+#define GL_GPID_MAX      95           /* GPIDs: [A-Za-z0-9._-], 1..95 */
+#define GL_JOB_DATA_MAX  (256u << 10) /* stdio bytes in one DATA */
+#define GL_JOB_TEXT_MAX  4096         /* reasons and replies */
+#define GL_JOB_PATH_MAX  4096         /* the working directory */
+#define GL_JOB_ARGS_MAX  65536        /* entries in argv, and in envv */
+#define GL_JOB_USER_MAX  32           /* user names */
+#define GL_JOB_SIGNO_MAX 64           /* signals are 1..64 */
+#define GL_JOB_WIN_MAX   65535        /* rows and cols are 1..65535 */
 
 typedef enum {
-    GL_JOB_RUN        = 1,  /* home -> candidate: run this (the spec) */
-    GL_JOB_STARTED    = 2,  /* host -> home: it runs on `node` as `pid` */
-    GL_JOB_REFUSED    = 3,  /* candidate -> home: no room now (`text`); ask another */
-    GL_JOB_FAILED     = 4,  /* host -> home: it could not start (`code`, `text`) */
-    GL_JOB_DATA       = 5,  /* stdio bytes, either way */
-    GL_JOB_CREDIT     = 6,  /* flow control: the reader of `stream` takes `credit` more */
-    GL_JOB_SIGNAL     = 7,  /* home -> host: send `signo` to the job */
-    GL_JOB_WINSIZE    = 8,  /* home -> host: the terminal is now rows x cols */
-    GL_JOB_EXIT       = 9,  /* host -> home: it ended (code, or signo and core) */
-    GL_JOB_KILL       = 10, /* home -> host: the launcher is gone, kill it */
-    GL_JOB_PING       = 11, /* home <-> host keepalive */
-    GL_JOB_LIST       = 12, /* glpeer ps: which jobs do you hold? (reserved) */
+    GL_JOB_RUN = 1,         /* home -> candidate: run this (the spec) */
+    GL_JOB_STARTED = 2,     /* host -> home: it runs on `node` as `pid` */
+    GL_JOB_REFUSED = 3,     /* candidate -> home: no room now (`text`); ask another */
+    GL_JOB_FAILED = 4,      /* host -> home: it could not start (`code`, `text`) */
+    GL_JOB_DATA = 5,        /* stdio bytes, either way */
+    GL_JOB_CREDIT = 6,      /* flow control: the reader of `stream` takes `credit` more */
+    GL_JOB_SIGNAL = 7,      /* home -> host: send `signo` to the job */
+    GL_JOB_WINSIZE = 8,     /* home -> host: the terminal is now rows x cols */
+    GL_JOB_EXIT = 9,        /* host -> home: it ended (code, or signo and core) */
+    GL_JOB_KILL = 10,       /* home -> host: the launcher is gone, kill it */
+    GL_JOB_PING = 11,       /* home <-> host keepalive */
+    GL_JOB_LIST = 12,       /* glpeer ps: which jobs do you hold? (reserved) */
     GL_JOB_LIST_REPLY = 13, /* glpeer ps: the answer, as `text` (reserved) */
 } gl_job_type_t;
 
 typedef struct {
-    uint8_t  type;                        /* gl_job_type_t */
-    char     gpid[GL_GPID_MAX + 1];       /* the job's cluster-wide id, "a-1795725266-17" */
-    char     home[GL_NAME_MAX + 1];       /* the node glx asked: "" or a name */
-    char     node[GL_NAME_MAX + 1];       /* the node that runs it (or refused it) */
-    uint32_t rank;                        /* parallel jobs: this process, < size */
-    uint32_t size;                        /* parallel jobs: processes; 0: not parallel */
-    uint64_t seq;                         /* DATA: per-stream sequence number */
-    uint8_t  stream;                      /* DATA, CREDIT: 0 stdin, 1 stdout, 2 stderr */
-    bool     eof;                         /* DATA: the stream ends after these bytes */
-    uint8_t *data;                        /* DATA: the bytes, owned (malloc) */
-    uint32_t len;                         /* DATA: at most GL_JOB_DATA_MAX; 0 only with eof */
-    uint64_t credit;                      /* CREDIT: bytes granted */
-    int32_t  code;                        /* FAILED: an error kind > 0; EXIT: status 0..255 */
-    int32_t  signo;                       /* SIGNAL: 1..64; EXIT: the signal that ended it */
-    bool     core;                        /* EXIT: it dumped core (only with signo) */
-    uint32_t rows, cols;                  /* WINSIZE, RUN: window size, 1..65535 each */
-    uint32_t pid;                         /* STARTED: its pid on node, 1..INT32_MAX */
-    char    *text;                        /* REFUSED, FAILED, KILL: why; LIST_REPLY: the
+    uint8_t type;               /* gl_job_type_t */
+    char gpid[GL_GPID_MAX + 1]; /* the job's cluster-wide id, "a-1795725266-17" */
+    char home[GL_NAME_MAX + 1]; /* the node glx asked: "" or a name */
+    char node[GL_NAME_MAX + 1]; /* the node that runs it (or refused it) */
+    uint32_t rank;              /* parallel jobs: this process, < size */
+    uint32_t size;              /* parallel jobs: processes; 0: not parallel */
+    uint64_t seq;               /* DATA: per-stream sequence number */
+    uint8_t stream;             /* DATA, CREDIT: 0 stdin, 1 stdout, 2 stderr */
+    bool eof;                   /* DATA: the stream ends after these bytes */
+    uint8_t *data;              /* DATA: the bytes, owned (malloc) */
+    uint32_t len;               /* DATA: at most GL_JOB_DATA_MAX; 0 only with eof */
+    uint64_t credit;            /* CREDIT: bytes granted */
+    int32_t code;               /* FAILED: an error kind > 0; EXIT: status 0..255 */
+    int32_t signo;              /* SIGNAL: 1..64; EXIT: the signal that ended it */
+    bool core;                  /* EXIT: it dumped core (only with signo) */
+    uint32_t rows, cols;        /* WINSIZE, RUN: window size, 1..65535 each */
+    uint32_t pid;               /* STARTED: its pid on node, 1..INT32_MAX */
+    char *text;                 /* REFUSED, FAILED, KILL: why; LIST_REPLY: the
                                              list; owned, NUL-free, at most
                                              GL_JOB_TEXT_MAX bytes; NULL when absent */
     /* RUN: the spec */
-    uint32_t argc;                        /* >= 1, at most GL_JOB_ARGS_MAX; the whole
+    uint32_t argc;                  /* >= 1, at most GL_JOB_ARGS_MAX; the whole
                                              RUN must fit in GL_PKT_MAX */
-    char   **argv;                        /* owned; NUL-free strings; argv[0], the
+    char **argv;                    /* owned; NUL-free strings; argv[0], the
                                              program, not empty */
-    uint32_t envc;                        /* at most GL_JOB_ARGS_MAX */
-    char   **envv;                        /* owned; the whole environment, "NAME=value",
+    uint32_t envc;                  /* at most GL_JOB_ARGS_MAX */
+    char **envv;                    /* owned; the whole environment, "NAME=value",
                                              NAME not empty */
-    char    *cwd;                         /* owned; absolute, at most GL_JOB_PATH_MAX bytes */
-    uint32_t umask;                       /* at most 0777 */
-    uint32_t uid, gid;                    /* whom it runs as; never (uint32_t) -1 */
-    char     user[GL_JOB_USER_MAX + 1];   /* uid's name, for ps; "": not said */
-    bool     pty;                         /* a pseudo-terminal instead of pipes */
-    uint32_t cores;                       /* cores it takes; 0 means 1 */
-    uint64_t mem_kb;                      /* memory it takes; 0: not said */
-    char     pin[GL_NAME_MAX + 1];        /* run on this node only; "": anywhere */
-    bool     allow_local;                 /* the home itself may run it */
+    char *cwd;                      /* owned; absolute, at most GL_JOB_PATH_MAX bytes */
+    uint32_t umask;                 /* at most 0777 */
+    uint32_t uid, gid;              /* whom it runs as; never (uint32_t) -1 */
+    char user[GL_JOB_USER_MAX + 1]; /* uid's name, for ps; "": not said */
+    bool pty;                       /* a pseudo-terminal instead of pipes */
+    uint32_t cores;                 /* cores it takes; 0 means 1 */
+    uint64_t mem_kb;                /* memory it takes; 0: not said */
+    char pin[GL_NAME_MAX + 1];      /* run on this node only; "": anywhere */
+    bool allow_local;               /* the home itself may run it */
 } gl_job_t;
 
 /* ---- messages ------------------------------------------------------------- */
 
 typedef enum {
-    GL_MSG_PING      = 1,   /* direct probe of `target` */
-    GL_MSG_ACK       = 2,   /* answer to a PING (or relayed for a PING_REQ) */
-    GL_MSG_PING_REQ  = 3,   /* please probe `target` at `target_addr` for me */
-    GL_MSG_NACK      = 4,   /* Lifeguard: I relayed your PING_REQ, no answer */
-    GL_MSG_SYNC_REQ  = 5,   /* push-pull: here is my whole state, send yours */
-    GL_MSG_SYNC_RESP = 6,   /* push-pull: here is mine */
-    GL_MSG_GOSSIP    = 7,   /* updates only */
-    GL_MSG_JOB       = 16,  /* the job plane: `job`, and nothing else */
+    GL_MSG_PING = 1,      /* direct probe of `target` */
+    GL_MSG_ACK = 2,       /* answer to a PING (or relayed for a PING_REQ) */
+    GL_MSG_PING_REQ = 3,  /* please probe `target` at `target_addr` for me */
+    GL_MSG_NACK = 4,      /* Lifeguard: I relayed your PING_REQ, no answer */
+    GL_MSG_SYNC_REQ = 5,  /* push-pull: here is my whole state, send yours */
+    GL_MSG_SYNC_RESP = 6, /* push-pull: here is mine */
+    GL_MSG_GOSSIP = 7,    /* updates only */
+    GL_MSG_JOB = 16,      /* the job plane: `job`, and nothing else */
 } gl_msg_type_t;
 
 typedef struct {
-    uint8_t  type;                        /* gl_msg_type_t */
-    uint32_t probe_seq;                   /* PING/ACK/PING_REQ/NACK: matches answers */
-    char     target[GL_NAME_MAX + 1];     /* PING: intended receiver; PING_REQ: to probe;
+    uint8_t type;                      /* gl_msg_type_t */
+    uint32_t probe_seq;                /* PING/ACK/PING_REQ/NACK: matches answers */
+    char target[GL_NAME_MAX + 1];      /* PING: intended receiver; PING_REQ: to probe;
                                              ACK/NACK: who was probed */
-    char     target_addr[GL_ADDR_MAX + 1];/* PING_REQ: where to probe it */
+    char target_addr[GL_ADDR_MAX + 1]; /* PING_REQ: where to probe it */
     uint32_t n_updates;
-    gl_update_t *updates;                 /* owned by the message (malloc) */
-    gl_job_t *job;                        /* JOB: required, owned (malloc);
+    gl_update_t *updates; /* owned by the message (malloc) */
+    gl_job_t *job;        /* JOB: required, owned (malloc);
                                              NULL for every other type */
 } gl_msg_t;
 
 /* The envelope as it stands on the wire (ct points into the decoded buffer). */
 typedef struct {
     uint32_t version;
-    uint8_t  cluster_id[GL_CLUSTER_ID_BYTES];
-    char     sender[GL_NAME_MAX + 1];
+    uint8_t cluster_id[GL_CLUSTER_ID_BYTES];
+    char sender[GL_NAME_MAX + 1];
     uint64_t generation;
     uint64_t seq;
     uint64_t time_ms;
-    uint8_t  nonce[GL_NONCE_BYTES];
+    uint8_t nonce[GL_NONCE_BYTES];
     const uint8_t *ct;
-    size_t   ct_len;
+    size_t ct_len;
 } gl_env_t;
 
 /* ---- client <-> local agent control messages ----------------------------- */
 
 #define GL_CTL_ARGS_MAX 64
 typedef struct {
-    char     cmd[32];                     /* "status", "leave", ... */
+    char cmd[32]; /* "status", "leave", ... */
     uint32_t argc;
-    char    *argv[GL_CTL_ARGS_MAX];       /* owned (malloc) */
+    char *argv[GL_CTL_ARGS_MAX]; /* owned (malloc) */
 } gl_ctl_req_t;
 
 typedef struct {
-    int32_t  code;                        /* 0 ok, else an error code */
-    char    *text;                        /* owned (malloc), NUL-terminated */
-    size_t   text_len;
+    int32_t code; /* 0 ok, else an error code */
+    char *text;   /* owned (malloc), NUL-terminated */
+    size_t text_len;
 } gl_ctl_resp_t;
 
 /* ---- functions ------------------------------------------------------------
@@ -249,9 +249,9 @@ typedef struct {
    error nothing needs freeing.  A decoded gl_msg_t is released with
    gl_msg_clear(). */
 
-int  gl_msg_encode (const gl_msg_t *msg, uint8_t **out, size_t *len);
-int  gl_msg_decode (const uint8_t *buf, size_t len, gl_msg_t *msg, const char **why);
-void gl_msg_clear  (gl_msg_t *msg);
+int gl_msg_encode (const gl_msg_t *msg, uint8_t **out, size_t *len);
+int gl_msg_decode (const uint8_t *buf, size_t len, gl_msg_t *msg, const char **why);
+void gl_msg_clear (gl_msg_t *msg);
 const char *gl_msg_type_name (int type);
 
 /* Free what a job owns (text, data, argv, envv, cwd) and zero it.  A
@@ -261,25 +261,25 @@ const char *gl_job_type_name (int type);
 
 /* Envelope: encode the header part alone (the AEAD's additional data), or
    the whole envelope with its ciphertext; decode points env->ct into buf. */
-int  gl_env_encode_header (const gl_env_t *env, uint8_t **out, size_t *len);
-int  gl_env_encode (const gl_env_t *env, uint8_t **out, size_t *len);
+int gl_env_encode_header (const gl_env_t *env, uint8_t **out, size_t *len);
+int gl_env_encode (const gl_env_t *env, uint8_t **out, size_t *len);
 /* The same packet with ct_len bytes of room where the ciphertext goes, at
    offset *ct_off, left for the caller to fill: the sealer encrypts in
    place instead of copying. */
-int  gl_env_encode_room (const gl_env_t *env, size_t ct_len,
-                         uint8_t **out, size_t *len, size_t *ct_off);
-int  gl_env_decode (const uint8_t *buf, size_t len, gl_env_t *env, const char **why);
+int gl_env_encode_room (const gl_env_t *env, size_t ct_len, uint8_t **out, size_t *len,
+                        size_t *ct_off);
+int gl_env_decode (const uint8_t *buf, size_t len, gl_env_t *env, const char **why);
 
 /* The canonical bytes a record's signature covers: every field but sig,
    prefixed by a domain string so a signature can't be reused elsewhere. */
-int  gl_rec_signed_bytes (const gl_rec_t *rec, uint8_t **out, size_t *len);
+int gl_rec_signed_bytes (const gl_rec_t *rec, uint8_t **out, size_t *len);
 
-int  gl_ctl_req_encode  (const gl_ctl_req_t *req, uint8_t **out, size_t *len);
-int  gl_ctl_req_decode  (const uint8_t *buf, size_t len, gl_ctl_req_t *req, const char **why);
-void gl_ctl_req_clear   (gl_ctl_req_t *req);
-int  gl_ctl_resp_encode (const gl_ctl_resp_t *resp, uint8_t **out, size_t *len);
-int  gl_ctl_resp_decode (const uint8_t *buf, size_t len, gl_ctl_resp_t *resp, const char **why);
-void gl_ctl_resp_clear  (gl_ctl_resp_t *resp);
+int gl_ctl_req_encode (const gl_ctl_req_t *req, uint8_t **out, size_t *len);
+int gl_ctl_req_decode (const uint8_t *buf, size_t len, gl_ctl_req_t *req, const char **why);
+void gl_ctl_req_clear (gl_ctl_req_t *req);
+int gl_ctl_resp_encode (const gl_ctl_resp_t *resp, uint8_t **out, size_t *len);
+int gl_ctl_resp_decode (const uint8_t *buf, size_t len, gl_ctl_resp_t *resp, const char **why);
+void gl_ctl_resp_clear (gl_ctl_resp_t *resp);
 
 /* Node names: 1..63 chars of [A-Za-z0-9._-], not starting with '-' or '.'. */
 bool gl_name_valid (const char *name);

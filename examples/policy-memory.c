@@ -22,12 +22,12 @@ static int same (const char *a, const char *b)
 int64_t glunix_policy_score (const struct glpolicy_node *node, const struct glpolicy_job *job)
 {
     if (node->version != GLPOLICY_VERSION)
-        return node->builtin_milli;             /* a newer glpeer: defer to it */
+        return node->builtin_milli; /* a newer glpeer: defer to it */
     if (job->cores >= 8 && node->cores < 16)
-        return 0;                               /* "scored 0" in glx -v */
+        return 0; /* "scored 0" in glx -v */
     if (same (job->user, "batch") && node->owner_idle_s < 3600)
         return 0;
     uint64_t per_core = node->mem_avail_kb / (job->cores ? job->cores : 1);
-    int64_t score = (int64_t) (per_core / 1024);    /* MiB per core */
+    int64_t score = (int64_t) (per_core / 1024); /* MiB per core */
     return score > 0 ? score : 1;
 }

@@ -72,7 +72,7 @@ static void set_str (char *dst, size_t size, const char *src)
    handed out again.  An open-addressed index (linear probing, at most
    half full) finds an item by content; every item starts with its hash. */
 
-#define CHUNK_BITS 8
+#define CHUNK_BITS  8
 #define CHUNK_ITEMS (1u << CHUNK_BITS)
 
 /* A message's updates array of at most SMALL_UPDATES entries has room for
@@ -81,43 +81,43 @@ static void set_str (char *dst, size_t size, const char *src)
 #define SPARE_ARRAYS  256
 
 typedef struct {
-    char    **chunks;
-    uint32_t  n_chunks, cap_chunks;
-    uint32_t  high;                         /* numbers 1..high were handed out */
+    char **chunks;
+    uint32_t n_chunks, cap_chunks;
+    uint32_t high; /* numbers 1..high were handed out */
     uint32_t *free_ids;
-    uint32_t  n_free, cap_free;
-    size_t    size;                         /* of one item */
+    uint32_t n_free, cap_free;
+    size_t size; /* of one item */
 } slab_t;
 
 typedef struct {
-    uint32_t *slots;                        /* item numbers, 0 empty */
-    uint32_t  mask;                         /* slots - 1, a power of two less one */
-    uint32_t  count;
+    uint32_t *slots; /* item numbers, 0 empty */
+    uint32_t mask;   /* slots - 1, a power of two less one */
+    uint32_t count;
 } pindex_t;
 
 typedef struct {
     uint32_t hash;
     uint32_t refs;
     uint32_t len;
-    char     s[GL_NAME_MAX + 1];
+    char s[GL_NAME_MAX + 1];
 } pname_t;
 
 typedef struct {
-    uint32_t    hash;
-    uint32_t    refs;
-    uint32_t    origin;                     /* the name (a reference) */
-    uint32_t    wire_size;                  /* upd's bytes in an encoded message */
-    gl_update_t upd;                        /* GL_UPD_REC, the record in upd.rec: ready to send */
+    uint32_t hash;
+    uint32_t refs;
+    uint32_t origin;    /* the name (a reference) */
+    uint32_t wire_size; /* upd's bytes in an encoded message */
+    gl_update_t upd;    /* GL_UPD_REC, the record in upd.rec: ready to send */
 } prec_t;
 
 struct swim_pool {
-    slab_t   names, recs;
+    slab_t names, recs;
     pindex_t name_ix, rec_ix;
-    size_t   users;                         /* swim_t in it */
-    uint64_t names_freed;                   /* a name's number is good while this holds */
-    size_t   empty_size;                    /* of an encoded GOSSIP without updates */
-    gl_update_t *spare[SPARE_ARRAYS];       /* update arrays given back (swim_pool_reuse) */
-    size_t   n_spare;
+    size_t users;                     /* swim_t in it */
+    uint64_t names_freed;             /* a name's number is good while this holds */
+    size_t empty_size;                /* of an encoded GOSSIP without updates */
+    gl_update_t *spare[SPARE_ARRAYS]; /* update arrays given back (swim_pool_reuse) */
+    size_t n_spare;
 };
 
 static void *slab_at (const slab_t *s, uint32_t id)
@@ -161,7 +161,7 @@ static void slab_free (slab_t *s, uint32_t id)
         uint32_t cap = s->cap_free ? 2 * s->cap_free : 64;
         uint32_t *ids = realloc (s->free_ids, cap * sizeof *ids);
         if (!ids)
-            return;                         /* never handed out again: a small leak */
+            return; /* never handed out again: a small leak */
         s->free_ids = ids;
         s->cap_free = cap;
     }
@@ -248,7 +248,7 @@ static uint64_t mix64 (uint64_t h, uint64_t v)
 
 static uint64_t str_hash (const char *name)
 {
-    uint64_t h = 0xcbf29ce484222325ull;             /* FNV-1a */
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *) name; *p; p++)
         h = (h ^ *p) * 0x100000001b3ull;
     return h ^ (h >> 32);
@@ -274,7 +274,7 @@ static size_t update_wire_size (const swim_pool_t *pool, const gl_update_t *u)
     size_t len = msg_size (&one);
     if (len == SIZE_MAX || pool->empty_size == SIZE_MAX || len < pool->empty_size + 2)
         return UPDATE_BYTES_MAX;
-    return len - pool->empty_size - 2;          /* the array's key, fixarray header */
+    return len - pool->empty_size - 2; /* the array's key, fixarray header */
 }
 
 swim_pool_t *swim_pool_new (void)
@@ -326,8 +326,8 @@ void swim_pool_reuse (swim_pool_t *pool, gl_msg_t *msg)
 
 size_t swim_pool_items (const swim_pool_t *pool)
 {
-    return (size_t) pool->names.high - pool->names.n_free
-         + (size_t) pool->recs.high - pool->recs.n_free;
+    return (size_t) pool->names.high - pool->names.n_free + (size_t) pool->recs.high -
+           pool->recs.n_free;
 }
 
 static const char *pool_name (const swim_pool_t *pool, uint32_t id)
@@ -339,7 +339,7 @@ static const char *pool_name (const swim_pool_t *pool, uint32_t id)
    pass; false when it is longer (or not terminated within the limit). */
 static bool name_hash (const char *name, uint32_t *hash, uint32_t *len)
 {
-    uint64_t h = 0xcbf29ce484222325ull;             /* FNV-1a, as str_hash */
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, as str_hash */
     for (uint32_t i = 0; i <= GL_NAME_MAX; i++) {
         unsigned char c = (unsigned char) name[i];
         if (!c) {
@@ -381,8 +381,8 @@ static uint32_t pool_name_ref (swim_pool_t *pool, const char *name)
         pool_name_hold (pool, id);
         return id;
     }
-    if (strnlen (name, GL_NAME_MAX + 1) > GL_NAME_MAX
-    ||  pindex_reserve (&pool->name_ix, &pool->names) || !(id = slab_alloc (&pool->names)))
+    if (strnlen (name, GL_NAME_MAX + 1) > GL_NAME_MAX ||
+        pindex_reserve (&pool->name_ix, &pool->names) || !(id = slab_alloc (&pool->names)))
         return 0;
     pname_t *n = slab_at (&pool->names, id);
     n->hash = (uint32_t) str_hash (name);
@@ -418,19 +418,19 @@ static uint32_t rec_hash (const gl_rec_t *rec)
 
 static bool res_equal (const gl_res_t *a, const gl_res_t *b)
 {
-    return a->cores == b->cores && a->load1_milli == b->load1_milli
-        && a->load_recent_milli == b->load_recent_milli
-        && a->owner_load_milli == b->owner_load_milli && a->mem_total_kb == b->mem_total_kb
-        && a->mem_avail_kb == b->mem_avail_kb && a->owner_idle_s == b->owner_idle_s
-        && a->state == b->state && a->guests == b->guests && a->started == b->started;
+    return a->cores == b->cores && a->load1_milli == b->load1_milli &&
+           a->load_recent_milli == b->load_recent_milli &&
+           a->owner_load_milli == b->owner_load_milli && a->mem_total_kb == b->mem_total_kb &&
+           a->mem_avail_kb == b->mem_avail_kb && a->owner_idle_s == b->owner_idle_s &&
+           a->state == b->state && a->guests == b->guests && a->started == b->started;
 }
 
 static bool rec_equal (const gl_rec_t *a, const gl_rec_t *b)
 {
-    return a->kind == b->kind && a->generation == b->generation && a->seq == b->seq
-        && a->time_ms == b->time_ms && !memcmp (a->sig, b->sig, sizeof a->sig)
-        && streq (a->origin, b->origin) && streq (a->addr, b->addr)
-        && !memcmp (a->pubkey, b->pubkey, sizeof a->pubkey) && res_equal (&a->res, &b->res);
+    return a->kind == b->kind && a->generation == b->generation && a->seq == b->seq &&
+           a->time_ms == b->time_ms && !memcmp (a->sig, b->sig, sizeof a->sig) &&
+           streq (a->origin, b->origin) && streq (a->addr, b->addr) &&
+           !memcmp (a->pubkey, b->pubkey, sizeof a->pubkey) && res_equal (&a->res, &b->res);
 }
 
 static const gl_rec_t *pool_rec (const swim_pool_t *pool, uint32_t id)
@@ -460,7 +460,7 @@ static inline void cstr_copy (char *d, const char *s, size_t cap)
    spares most of the 650 bytes (addresses and names are short). */
 static inline void upd_copy (gl_update_t *d, const gl_update_t *s)
 {
-    _Static_assert (sizeof d->node % 8 == 0 && sizeof d->rec.addr % 8 == 0, "fields of 8s");
+    _Static_assert(sizeof d->node % 8 == 0 && sizeof d->rec.addr % 8 == 0, "fields of 8s");
     d->kind = s->kind;
     cstr_copy (d->node, s->node, sizeof d->node);
     d->generation = s->generation;
@@ -476,7 +476,6 @@ static inline void upd_copy (gl_update_t *d, const gl_update_t *s)
     d->rec.res = s->rec.res;
     memcpy (d->rec.sig, s->rec.sig, sizeof d->rec.sig);
 }
-
 
 static void pool_rec_hold (swim_pool_t *pool, uint32_t id)
 {
@@ -499,7 +498,8 @@ static uint32_t pool_rec_ref (swim_pool_t *pool, const gl_rec_t *rec)
         }
     }
     uint32_t origin = pool_name_ref (pool, rec->origin);
-    if (!origin || pindex_reserve (&pool->rec_ix, &pool->recs) || !(id = slab_alloc (&pool->recs))) {
+    if (!origin || pindex_reserve (&pool->rec_ix, &pool->recs) ||
+        !(id = slab_alloc (&pool->recs))) {
         pool_name_drop (pool, origin);
         return 0;
     }
@@ -533,40 +533,40 @@ enum { ENT_NONE = 0, ENT_MEMBER, ENT_TOMB };
 /* One node's view of one member, at its name's number: a cache line.  A
    tombstone keeps state, generation, incarnation and `alive` (the key). */
 typedef struct {
-    uint8_t  kind;                          /* ENT_* */
-    uint8_t  state;                         /* swim_state_t */
-    uint8_t  intro;                         /* messages left that introduce us to it */
-    bool     has_res;
-    uint32_t rec;                           /* its latest ALIVE or LEAVE record */
+    uint8_t kind;  /* ENT_* */
+    uint8_t state; /* swim_state_t */
+    uint8_t intro; /* messages left that introduce us to it */
+    bool has_res;
+    uint32_t rec; /* its latest ALIVE or LEAVE record */
     uint64_t generation;
-    uint64_t incarnation;                   /* a suspicion can raise it above rec's seq */
+    uint64_t incarnation; /* a suspicion can raise it above rec's seq */
     uint64_t state_since;
-    uint64_t res_recv;                      /* our clock when `res` came */
-    uint32_t alive;                         /* its latest ALIVE record: address, key */
-    uint32_t res;                           /* its latest RES record, when has_res */
-    uint64_t res_seq;                       /* of `res` */
-    uint32_t accuser;                       /* SUSPECT, DEAD: who said so first (name) */
-    uint32_t aux;                           /* its suspicion or queued status, slot + 1 */
+    uint64_t res_recv; /* our clock when `res` came */
+    uint32_t alive;    /* its latest ALIVE record: address, key */
+    uint32_t res;      /* its latest RES record, when has_res */
+    uint64_t res_seq;  /* of `res` */
+    uint32_t accuser;  /* SUSPECT, DEAD: who said so first (name) */
+    uint32_t aux;      /* its suspicion or queued status, slot + 1 */
 } ent_t;
 
-_Static_assert (sizeof (ent_t) == 64, "a member entry is one cache line");
+_Static_assert(sizeof (ent_t) == 64, "a member entry is one cache line");
 
 typedef struct {
     uint64_t start_ms, deadline_ms;
     uint64_t min_ms, max_ms;
-    uint32_t k;                             /* independent confirmations expected */
-    uint32_t n;                             /* received so far */
-    uint32_t from[];                        /* who confirmed (names): k slots */
+    uint32_t k;      /* independent confirmations expected */
+    uint32_t n;      /* received so far */
+    uint32_t from[]; /* who confirmed (names): k slots */
 } suspicion_t;
 
 /* What a member's entry has no room for: its suspicion, and the SUSPECT
    or DEAD update queued about it (a record queued is always its latest,
    in the entry already).  Few members have one at a time. */
 typedef struct {
-    suspicion_t *susp;                      /* while SUSPECT */
-    uint8_t      st_kind;                   /* GL_UPD_SUSPECT or _DEAD queued, else 0 */
-    uint32_t     st_from;                   /* who says so (a reference) */
-    uint64_t     st_generation, st_incarnation;
+    suspicion_t *susp; /* while SUSPECT */
+    uint8_t st_kind;   /* GL_UPD_SUSPECT or _DEAD queued, else 0 */
+    uint32_t st_from;  /* who says so (a reference) */
+    uint64_t st_generation, st_incarnation;
 } aux_t;
 
 /* The broadcast queue.  A member has at most one update queued per class:
@@ -580,43 +580,43 @@ typedef struct {
    the next updates to send are found without visiting each in turn,
    which in a large cluster costs a cache miss apiece. */
 typedef struct {
-    uint32_t id;                            /* the member's name */
+    uint32_t id; /* the member's name */
     uint32_t stamp;
-    uint32_t rec;                           /* the record queued, or 0: a status (aux_t) */
+    uint32_t rec; /* the record queued, or 0: a status (aux_t) */
 } qitem_t;
 
 typedef struct {
-    qitem_t  *items;
-    uint32_t  mask;                         /* capacity - 1 */
-    uint32_t  head, tail;                   /* positions, taken modulo the capacity */
+    qitem_t *items;
+    uint32_t mask;       /* capacity - 1 */
+    uint32_t head, tail; /* positions, taken modulo the capacity */
 } ring_t;
 
 typedef struct {
-    ring_t   *lv;                           /* by level: times sent */
-    uint32_t  n;
-    uint32_t  live;                         /* members with an update queued */
-    uint32_t  sel_level, sel_pos;           /* queue_select looked up to here */
+    ring_t *lv; /* by level: times sent */
+    uint32_t n;
+    uint32_t live;               /* members with an update queued */
+    uint32_t sel_level, sel_pos; /* queue_select looked up to here */
 } levels_t;
 
 typedef struct {
     uint32_t id, level, rec;
-    uint8_t  cls;
+    uint8_t cls;
 } pick_t;
 
 /* An indirect probe we run for `requester`. */
 typedef struct {
-    char     requester[GL_NAME_MAX + 1];
-    char     target[GL_NAME_MAX + 1];
-    uint32_t requester_seq;                 /* echoed in our ACK or NACK */
-    uint32_t seq;                           /* of our own PING to the target */
+    char requester[GL_NAME_MAX + 1];
+    char target[GL_NAME_MAX + 1];
+    uint32_t requester_seq; /* echoed in our ACK or NACK */
+    uint32_t seq;           /* of our own PING to the target */
     uint64_t nack_at, expire_at;
-    bool     nacked;
+    bool nacked;
 } relay_t;
 
 typedef struct {
-    bool     active, acked, asked_others;
-    char     target[GL_NAME_MAX + 1];
-    uint64_t generation, incarnation;       /* the target's, when the probe began */
+    bool active, acked, asked_others;
+    char target[GL_NAME_MAX + 1];
+    uint64_t generation, incarnation; /* the target's, when the probe began */
     uint32_t seq;
     uint64_t ack_deadline;
     uint32_t nacks, expected_nacks;
@@ -624,68 +624,68 @@ typedef struct {
 
 typedef struct {
     uint64_t at;
-    uint32_t name;                          /* a reference */
+    uint32_t name; /* a reference */
 } alarm_t;
 
 typedef struct {
-    char  *items;
+    char *items;
     size_t size, head, count, cap;
 } fifo_t;
 
 struct swim_t {
     swim_config_t cfg;
     swim_signer_t signer;
-    uint64_t      rng;
-    swim_pool_t  *pool;
-    bool          own_pool;
-    uint32_t      me_id;                    /* our name */
-    char          me_name[GL_NAME_MAX + 1];
-    uint8_t       me_pubkey[GL_PUBKEY_BYTES];
-    ent_t         me;                       /* never in the table below */
+    uint64_t rng;
+    swim_pool_t *pool;
+    bool own_pool;
+    uint32_t me_id; /* our name */
+    char me_name[GL_NAME_MAX + 1];
+    uint8_t me_pubkey[GL_PUBKEY_BYTES];
+    ent_t me; /* never in the table below */
 
-    ent_t        *ents;                     /* by name number: members and tombstones */
-    uint32_t      cap_ents;
-    uint32_t     *qstamps;                  /* by name number and class: the stamp of its
+    ent_t *ents; /* by name number: members and tombstones */
+    uint32_t cap_ents;
+    uint32_t *qstamps; /* by name number and class: the stamp of its
                                                update's item in the queue, 0 none */
-    uint32_t      me_qstamp[CLASSES];
-    uint32_t     *order;                    /* the members' names, in probe order */
-    size_t        n_members, cap_members;
-    size_t        n_state[4];               /* members per swim_state_t */
-    aux_t        *auxs;                     /* by slot; free when empty */
-    uint32_t      n_auxs, cap_auxs;
+    uint32_t me_qstamp[CLASSES];
+    uint32_t *order; /* the members' names, in probe order */
+    size_t n_members, cap_members;
+    size_t n_state[4]; /* members per swim_state_t */
+    aux_t *auxs;       /* by slot; free when empty */
+    uint32_t n_auxs, cap_auxs;
 
-    probe_t       probe;
-    size_t        probe_pos;
-    uint32_t      next_seq;
-    uint64_t      next_probe_at;
-    size_t        n_relays;
-    alarm_t      *alarms;                   /* suspicion deadlines, a min-heap */
-    size_t        n_alarms, cap_alarms;
-    uint64_t      alarm_at;                 /* alarms[0].at, or UINT64_MAX */
-    uint32_t      awareness;
+    probe_t probe;
+    size_t probe_pos;
+    uint32_t next_seq;
+    uint64_t next_probe_at;
+    size_t n_relays;
+    alarm_t *alarms; /* suspicion deadlines, a min-heap */
+    size_t n_alarms, cap_alarms;
+    uint64_t alarm_at; /* alarms[0].at, or UINT64_MAX */
+    uint32_t awareness;
 
-    uint32_t      stamp;                    /* the last queue stamp handed out */
-    levels_t      queue[CLASSES];           /* the broadcast queue, by class */
-    pick_t       *picked;                   /* scratch: max_piggyback entries */
-    uint64_t      next_gossip_at, next_pushpull_at;
+    uint32_t stamp;          /* the last queue stamp handed out */
+    levels_t queue[CLASSES]; /* the broadcast queue, by class */
+    pick_t *picked;          /* scratch: max_piggyback entries */
+    uint64_t next_gossip_at, next_pushpull_at;
 
-    char        **seeds;
-    size_t        n_seeds;
-    uint64_t      next_join_at;
-    bool          buried_once;              /* bury_past_self ran, at buried_at */
-    uint64_t      buried_at;
+    char **seeds;
+    size_t n_seeds;
+    uint64_t next_join_at;
+    bool buried_once; /* bury_past_self ran, at buried_at */
+    uint64_t buried_at;
 
-    fifo_t        out, events;
-    swim_stats_t  stats;
+    fifo_t out, events;
+    swim_stats_t stats;
 
     /* swim_recv: the name of the update being applied, found already. */
-    const char   *hint_name;
-    uint32_t      hint_id;
-    uint64_t      hint_epoch;               /* pool->names_freed when it was found */
+    const char *hint_name;
+    uint32_t hint_id;
+    uint64_t hint_epoch; /* pool->names_freed when it was found */
 
     /* Seldom used, and big: last, away from what every message reads. */
-    relay_t       relays[RELAYS_MAX];
-    char          me_addr[GL_ADDR_MAX + 1];
+    relay_t relays[RELAYS_MAX];
+    char me_addr[GL_ADDR_MAX + 1];
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -717,9 +717,9 @@ static bool bytes_zero (const uint8_t *p, size_t n)
 
 static bool res_zero (const gl_res_t *r)
 {
-    return !r->cores && !r->load1_milli && !r->load_recent_milli && !r->owner_load_milli
-        && !r->mem_total_kb && !r->mem_avail_kb && !r->owner_idle_s && !r->state
-        && !r->guests && !r->started;
+    return !r->cores && !r->load1_milli && !r->load_recent_milli && !r->owner_load_milli &&
+           !r->mem_total_kb && !r->mem_avail_kb && !r->owner_idle_s && !r->state && !r->guests &&
+           !r->started;
 }
 
 /* splitmix64: small, fast and good enough to pick members. */
@@ -803,7 +803,7 @@ static bool fifo_pop (fifo_t *f, void *item)
     f->head++;
     if (--f->count == 0) {
         f->head = 0;
-        if (f->cap > 64) {              /* a burst (a whole state learned) is over */
+        if (f->cap > 64) { /* a burst (a whole state learned) is over */
             free (f->items);
             f->items = NULL;
             f->cap = 0;
@@ -831,7 +831,8 @@ static void push_event (swim_t *self, int kind, const char *node, const char *fr
 static ent_t *ent_find (swim_t *self, const char *name, int kind)
 {
     uint32_t id = name == self->hint_name && self->hint_epoch == self->pool->names_freed
-                ? self->hint_id : pool_name_find (self->pool, name);
+                      ? self->hint_id
+                      : pool_name_find (self->pool, name);
     if (!id || id >= self->cap_ents || self->ents[id].kind != kind)
         return NULL;
     return &self->ents[id];
@@ -935,7 +936,7 @@ static ent_t *member_add (swim_t *self, const char *name)
         return NULL;
     }
     ent_t *m = &self->ents[id];
-    if (m->kind != ENT_NONE) {              /* a tombstone: it holds the name already */
+    if (m->kind != ENT_NONE) { /* a tombstone: it holds the name already */
         ent_release (self, m);
         pool_name_drop (self->pool, id);
     }
@@ -966,8 +967,11 @@ static void tomb_put (swim_t *self, ent_t *m)
     uint32_t alive = m->alive;
     m->alive = 0;
     ent_release (self, m);
-    ent_t t = { .kind = ENT_TOMB, .state = m->state, .generation = m->generation,
-                .incarnation = m->incarnation, .alive = alive };
+    ent_t t = { .kind = ENT_TOMB,
+                .state = m->state,
+                .generation = m->generation,
+                .incarnation = m->incarnation,
+                .alive = alive };
     *m = t;
 }
 
@@ -1003,16 +1007,14 @@ static bool record_sane (const gl_rec_t *rec, bool name_known)
     if ((!name_known && !name_ok (rec->origin)) || !memchr (rec->addr, 0, sizeof rec->addr))
         return false;
     switch (rec->kind) {
-        case GL_REC_ALIVE:
-            return rec->addr[0] && res_zero (&rec->res);
+        case GL_REC_ALIVE: return rec->addr[0] && res_zero (&rec->res);
         case GL_REC_LEAVE:
-            return !rec->addr[0] && bytes_zero (rec->pubkey, sizeof rec->pubkey)
-                && res_zero (&rec->res);
+            return !rec->addr[0] && bytes_zero (rec->pubkey, sizeof rec->pubkey) &&
+                   res_zero (&rec->res);
         case GL_REC_RES:
-            return !rec->addr[0] && bytes_zero (rec->pubkey, sizeof rec->pubkey)
-                && rec->res.state <= GL_RES_UNAVAILABLE;
-        default:
-            return false;
+            return !rec->addr[0] && bytes_zero (rec->pubkey, sizeof rec->pubkey) &&
+                   rec->res.state <= GL_RES_UNAVAILABLE;
+        default: return false;
     }
 }
 
@@ -1052,8 +1054,8 @@ static uint32_t sign_own (swim_t *self, uint8_t kind, uint64_t seq, const gl_res
    holds no copy of its update: a record is a reference into the pool, a
    suspicion or death the few numbers it says. */
 
-static void set_status_update (gl_update_t *u, uint8_t kind, const char *node,
-                               uint64_t generation, uint64_t incarnation, const char *from)
+static void set_status_update (gl_update_t *u, uint8_t kind, const char *node, uint64_t generation,
+                               uint64_t incarnation, const char *from)
 {
     /* What a reader sees of a zeroed update, without writing its 650
        bytes: strings end at their NUL, the rest is zero. */
@@ -1113,8 +1115,8 @@ static void aux_put (swim_t *self, ent_t *m)
     aux_t *a = aux_of (self, m);
     if (a && !a->susp && !a->st_kind) {
         m->aux = 0;
-        while (self->n_auxs && !self->auxs[self->n_auxs - 1].susp
-               && !self->auxs[self->n_auxs - 1].st_kind)
+        while (self->n_auxs && !self->auxs[self->n_auxs - 1].susp &&
+               !self->auxs[self->n_auxs - 1].st_kind)
             self->n_auxs--;
     }
 }
@@ -1303,8 +1305,8 @@ static void queued_update (swim_t *self, const pick_t *pk, gl_update_t *u)
         return;
     }
     const aux_t *a = aux_of (self, ent_of (self, pk->id));
-    set_status_update (u, a->st_kind, name_of (self, pk->id), a->st_generation,
-                       a->st_incarnation, name_of (self, a->st_from));
+    set_status_update (u, a->st_kind, name_of (self, pk->id), a->st_generation, a->st_incarnation,
+                       name_of (self, a->st_from));
 }
 
 static bool queue_empty (const swim_t *self)
@@ -1343,7 +1345,7 @@ static size_t queue_select (swim_t *self, size_t max)
         for (uint32_t level = 0; level < q->n && n < max && q->live; level++) {
             ring_t *r = &q->lv[level];
             uint32_t p = r->head;
-            if (level + 1 < q->n && q->lv[level + 1].items) {     /* where picks go next */
+            if (level + 1 < q->n && q->lv[level + 1].items) { /* where picks go next */
                 const ring_t *nx = &q->lv[level + 1];
                 __builtin_prefetch (&nx->items[nx->tail & nx->mask], 1);
                 __builtin_prefetch (&nx->items[(nx->tail + 5) & nx->mask], 1);
@@ -1356,10 +1358,10 @@ static size_t queue_select (swim_t *self, size_t max)
                 const qitem_t *it = &r->items[p & r->mask];
                 if (!item_live (self, it, cls))
                     continue;
-                if (level >= limit)         /* the cluster shrank: sent enough */
+                if (level >= limit) /* the cluster shrank: sent enough */
                     queue_drop (self, ent_of (self, it->id), cls);
                 else
-                    self->picked[n++] = (pick_t) { it->id, level, it->rec, (uint8_t) cls };
+                    self->picked[n++] = (pick_t){ it->id, level, it->rec, (uint8_t) cls };
             }
             q->sel_level = level;
             q->sel_pos = p;
@@ -1380,12 +1382,12 @@ static void queue_sent (swim_t *self, size_t n)
         }
     }
     uint32_t limit = retransmit_limit (self);
-    for (size_t i = 0; i < n; i++) {            /* where they go: a few lines */
+    for (size_t i = 0; i < n; i++) { /* where they go: a few lines */
         const levels_t *q = &self->queue[self->picked[i].cls];
         uint32_t level = self->picked[i].level + 1;
         if (level < q->n && q->lv[level].items)
-            __builtin_prefetch (&q->lv[level].items[(q->lv[level].tail + (uint32_t) i)
-                                                    & q->lv[level].mask], 1);
+            __builtin_prefetch (
+                &q->lv[level].items[(q->lv[level].tail + (uint32_t) i) & q->lv[level].mask], 1);
     }
     for (size_t i = 0; i < n; i++) {
         const pick_t *pk = &self->picked[i];
@@ -1439,7 +1441,7 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
     size_t n_picked = queue_select (self, self->cfg.max_piggyback);
     if (type == GL_MSG_GOSSIP && !n_picked)
         return false;
-    bool our_record_sent = false;           /* ours is always a record, never a status */
+    bool our_record_sent = false; /* ours is always a record, never a status */
     for (size_t i = 0; i < n_picked; i++)
         if (self->picked[i].cls == CLASS_MEMBERSHIP && self->picked[i].id == self->me_id)
             our_record_sent = true;
@@ -1534,15 +1536,15 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
     for (;;) {
         size_t used = members < k ? members : k;
         size_t count = upto[used];
-        if (count * UPDATE_BYTES_MAX <= SYNC_BYTES_MAX || !members
-        ||  (base != SIZE_MAX && base + 1 + array_header (count) + bytes[used] <= SYNC_BYTES_MAX)) {
+        if (count * UPDATE_BYTES_MAX <= SYNC_BYTES_MAX || !members ||
+            (base != SIZE_MAX && base + 1 + array_header (count) + bytes[used] <= SYNC_BYTES_MAX)) {
             out.msg.n_updates = (uint32_t) count;
             break;
         }
         members /= 2;
     }
     free (upto);
-    if (out.msg.n_updates < n / 2 && out.msg.n_updates > SMALL_UPDATES) {   /* what was cut goes */
+    if (out.msg.n_updates < n / 2 && out.msg.n_updates > SMALL_UPDATES) { /* what was cut goes */
         gl_update_t *fewer = realloc (out.msg.updates, out.msg.n_updates * sizeof *fewer);
         if (fewer)
             out.msg.updates = fewer;
@@ -1623,8 +1625,8 @@ static bool helper_ok (swim_t *self, const ent_t *m, const void *target)
 static bool gossip_ok (swim_t *self, const ent_t *m, const void *now_p)
 {
     uint64_t now = *(const uint64_t *) now_p;
-    return is_live (m)
-        || now - m->state_since < (uint64_t) GOSSIP_TO_DEAD_PROBES * self->cfg.probe_interval_ms;
+    return is_live (m) ||
+           now - m->state_since < (uint64_t) GOSSIP_TO_DEAD_PROBES * self->cfg.probe_interval_ms;
 }
 
 /* One update straight to member m, outside dissemination. */
@@ -1744,13 +1746,13 @@ static void suspicion_start (swim_t *self, ent_t *m, uint64_t now)
     size_t n = live_count (self);
     uint32_t k = self->cfg.indirect_checks;
     if (n < (size_t) k + 2)
-        k = 0;                  /* too few others to ever confirm it */
+        k = 0; /* too few others to ever confirm it */
     suspicion_clear (self, m);
     aux_t *a = aux_get (self, m);
     suspicion_t *s = a ? calloc (1, sizeof *s + k * sizeof s->from[0]) : NULL;
     if (!s) {
         aux_put (self, m);
-        return;                 /* it stays suspect until refuted or found dead elsewhere */
+        return; /* it stays suspect until refuted or found dead elsewhere */
     }
     a->susp = s;
     double scale = log10 ((double) n);
@@ -1860,8 +1862,9 @@ static void accused (swim_t *self, const gl_update_t *u, const char *sender, uin
     record_update (self, me, &mine);
     tell_many (self, &mine);
     self->stats.refutations++;
-    awareness_add (self, +1);       /* Lifeguard: being suspected hints that we are slow */
-    push_event (self, SWIM_EV_REFUTED, self->me_name, u->from, me->generation, me->incarnation, now);
+    awareness_add (self, +1); /* Lifeguard: being suspected hints that we are slow */
+    push_event (self, SWIM_EV_REFUTED, self->me_name, u->from, me->generation, me->incarnation,
+                now);
 }
 
 /* An ALIVE record of a node we don't know (or forgot). */
@@ -1869,18 +1872,18 @@ static void learn (swim_t *self, const gl_rec_t *rec, const char *sender, uint64
 {
     ent_t *t = tomb_find (self, rec->origin);
     if (t) {
-        if (rec->generation < t->generation
-        || (rec->generation == t->generation && rec->seq <= t->incarnation)) {
+        if (rec->generation < t->generation ||
+            (rec->generation == t->generation && rec->seq <= t->incarnation)) {
             old_news (self);
             return;
         }
-        if (rec->generation == t->generation
-        &&  memcmp (rec->pubkey, ent_pubkey (self, t), GL_PUBKEY_BYTES)) {
-            refuse (self, rec, sender, now);    /* one life, one key */
+        if (rec->generation == t->generation &&
+            memcmp (rec->pubkey, ent_pubkey (self, t), GL_PUBKEY_BYTES)) {
+            refuse (self, rec, sender, now); /* one life, one key */
             return;
         }
     }
-    if (!signed_by (self, rec, rec->pubkey)) {  /* trust on first use */
+    if (!signed_by (self, rec, rec->pubkey)) { /* trust on first use */
         refuse (self, rec, sender, now);
         return;
     }
@@ -1900,8 +1903,7 @@ static void learn (swim_t *self, const gl_rec_t *rec, const char *sender, uint64
 }
 
 /* A newer generation of m: the node restarted.  It replaces all we knew. */
-static void restart (swim_t *self, ent_t *m, const gl_rec_t *rec, const char *sender,
-                     uint64_t now)
+static void restart (swim_t *self, ent_t *m, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
     uint32_t rid = pool_rec_ref (self->pool, rec);
     if (!rid)
@@ -2021,14 +2023,13 @@ static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, ui
 static void bury_past_self (swim_t *self, const gl_rec_t *old, uint64_t now)
 {
     ent_t *me = &self->me;
-    if (me->state == SWIM_LEFT
-    || (self->buried_once && now < self->buried_at + self->cfg.probe_interval_ms))
+    if (me->state == SWIM_LEFT ||
+        (self->buried_once && now < self->buried_at + self->cfg.probe_interval_ms))
         return;
     self->buried_once = true;
     self->buried_at = now;
     gl_update_t u[2];
-    set_status_update (&u[0], GL_UPD_DEAD, self->me_name, old->generation, old->seq,
-                       self->me_name);
+    set_status_update (&u[0], GL_UPD_DEAD, self->me_name, old->generation, old->seq, self->me_name);
     record_update (self, me, &u[1]);
     for (size_t i = 0; i < self->n_members; i++) {
         const ent_t *m = member_at (self, i);
@@ -2058,7 +2059,7 @@ static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender,
         return;
     }
     if (known ? self->hint_id == self->me_id : streq (rec->origin, self->me_name))
-        return;                 /* about us: we know better (see past_self_alive) */
+        return; /* about us: we know better (see past_self_alive) */
     if (rec->kind == GL_REC_ALIVE)
         apply_alive (self, rec, sender, now);
     else if (rec->kind == GL_REC_LEAVE)
@@ -2072,9 +2073,9 @@ static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender,
 static bool status_current (swim_t *self, const ent_t *m, const gl_update_t *u)
 {
     if (!m || u->generation > m->generation)
-        return false;           /* a life we haven't seen: wait for its record */
-    if (u->generation < m->generation || u->incarnation < m->incarnation
-    ||  m->state == SWIM_DEAD || m->state == SWIM_LEFT) {
+        return false; /* a life we haven't seen: wait for its record */
+    if (u->generation < m->generation || u->incarnation < m->incarnation || m->state == SWIM_DEAD ||
+        m->state == SWIM_LEFT) {
         old_news (self);
         return false;
     }
@@ -2090,7 +2091,7 @@ static void apply_suspect (swim_t *self, const gl_update_t *u, uint64_t now)
         if (u->incarnation > m->incarnation)
             m->incarnation = u->incarnation;
         if (suspicion_confirm (self, m, u->from))
-            queue_status (self, m, u);      /* a new voice: pass it on */
+            queue_status (self, m, u); /* a new voice: pass it on */
         return;
     }
     m->incarnation = u->incarnation;
@@ -2120,8 +2121,8 @@ static void apply_update (swim_t *self, const gl_update_t *u, const char *sender
         apply_record (self, &u->rec, sender, now);
         return;
     }
-    if ((u->kind != GL_UPD_SUSPECT && u->kind != GL_UPD_DEAD)
-    ||  !name_ok (u->node) || !name_ok (u->from))
+    if ((u->kind != GL_UPD_SUSPECT && u->kind != GL_UPD_DEAD) || !name_ok (u->node) ||
+        !name_ok (u->from))
         return;
     if (streq (u->node, self->me_name))
         accused (self, u, sender, now);
@@ -2178,7 +2179,7 @@ static ent_t *next_probe_target (swim_t *self, uint64_t now)
 
 static void probe_start (swim_t *self, uint64_t now)
 {
-    uint64_t scale = self->awareness + 1;       /* Lifeguard: slow down when unwell */
+    uint64_t scale = self->awareness + 1; /* Lifeguard: slow down when unwell */
     self->next_probe_at = now + self->cfg.probe_interval_ms * scale;
     ent_t *m = next_probe_target (self, now);
     if (!m)
@@ -2232,8 +2233,7 @@ static void probe_finish (swim_t *self, uint64_t now)
     if (!m || !is_live (m))
         return;
     gl_update_t u;
-    set_status_update (&u, GL_UPD_SUSPECT, p->target, p->generation, p->incarnation,
-                       self->me_name);
+    set_status_update (&u, GL_UPD_SUSPECT, p->target, p->generation, p->incarnation, self->me_name);
     self->stats.suspicions++;
     apply_suspect (self, &u, now);
 }
@@ -2284,9 +2284,9 @@ static void on_nack (swim_t *self, const gl_msg_t *msg)
 static void on_ping_req (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t now)
 {
     size_t addr_len = strnlen (msg->target_addr, sizeof msg->target_addr);
-    if (self->me.state == SWIM_LEFT || !name_ok (msg->target) || streq (msg->target, self->me_name)
-    ||  !addr_len || addr_len == sizeof msg->target_addr || !member_find (self, from)
-    ||  self->n_relays == RELAYS_MAX)
+    if (self->me.state == SWIM_LEFT || !name_ok (msg->target) ||
+        streq (msg->target, self->me_name) || !addr_len || addr_len == sizeof msg->target_addr ||
+        !member_find (self, from) || self->n_relays == RELAYS_MAX)
         return;
     relay_t *r = &self->relays[self->n_relays++];
     memset (r, 0, sizeof *r);
@@ -2302,7 +2302,7 @@ static void on_ping_req (swim_t *self, const char *from, const gl_msg_t *msg, ui
 
 static void run_relays (swim_t *self, uint64_t now)
 {
-    for (size_t i = 0; i < self->n_relays; ) {
+    for (size_t i = 0; i < self->n_relays;) {
         relay_t *r = &self->relays[i];
         if (!r->nacked && now >= r->nack_at) {
             r->nacked = true;
@@ -2325,8 +2325,8 @@ static void run_alarms (swim_t *self, uint64_t now)
         const suspicion_t *s = m ? suspicion_of (self, m) : NULL;
         if (m && m->state == SWIM_SUSPECT && s && s->deadline_ms <= now) {
             gl_update_t u;
-            set_status_update (&u, GL_UPD_DEAD, name_of (self, name), m->generation,
-                               m->incarnation, self->me_name);
+            set_status_update (&u, GL_UPD_DEAD, name_of (self, name), m->generation, m->incarnation,
+                               self->me_name);
             self->stats.deaths++;
             apply_dead (self, &u, now);
         }
@@ -2420,17 +2420,16 @@ void swim_config_default (swim_config_t *config)
 /* Zero intervals would spin, and zero multipliers would never spread. */
 static bool config_ok (const swim_config_t *c)
 {
-    return c->probe_interval_ms && c->gossip_interval_ms && c->pushpull_interval_ms
-        && c->join_retry_ms && c->awareness_max && c->suspicion_mult && c->retransmit_mult;
+    return c->probe_interval_ms && c->gossip_interval_ms && c->pushpull_interval_ms &&
+           c->join_retry_ms && c->awareness_max && c->suspicion_mult && c->retransmit_mult;
 }
 
 swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char *name,
-                     const char *addr, uint64_t generation,
-                     const uint8_t pubkey[GL_PUBKEY_BYTES], const swim_signer_t *signer,
-                     uint64_t rng_seed, uint64_t now_ms)
+                     const char *addr, uint64_t generation, const uint8_t pubkey[GL_PUBKEY_BYTES],
+                     const swim_signer_t *signer, uint64_t rng_seed, uint64_t now_ms)
 {
-    if (!config || !name || !addr || !pubkey || !signer || !signer->sign || !signer->verify
-    ||  !config_ok (config) || !name_ok (name))
+    if (!config || !name || !addr || !pubkey || !signer || !signer->sign || !signer->verify ||
+        !config_ok (config) || !name_ok (name))
         return NULL;
     size_t addr_len = strnlen (addr, GL_ADDR_MAX + 1);
     if (!addr_len || addr_len > GL_ADDR_MAX)
@@ -2577,16 +2576,16 @@ static const gl_rec_t *past_self_alive (swim_t *self, const gl_msg_t *msg)
     const gl_rec_t *old = NULL;
     for (uint32_t i = 0; i < msg->n_updates && !old; i++) {
         const gl_update_t *u = &msg->updates[i];
-        if (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_ALIVE
-        &&  u->rec.generation < self->me.generation && streq (u->rec.origin, self->me_name))
+        if (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_ALIVE &&
+            u->rec.generation < self->me.generation && streq (u->rec.origin, self->me_name))
             old = &u->rec;
     }
     for (uint32_t i = 0; i < msg->n_updates && old; i++) {
         const gl_update_t *u = &msg->updates[i];
-        if ((u->kind == GL_UPD_DEAD && streq (u->node, self->me_name)
-             && u->generation == old->generation)
-        ||  (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_LEAVE
-             && streq (u->rec.origin, self->me_name) && u->rec.generation == old->generation))
+        if ((u->kind == GL_UPD_DEAD && streq (u->node, self->me_name) &&
+             u->generation == old->generation) ||
+            (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_LEAVE &&
+             streq (u->rec.origin, self->me_name) && u->rec.generation == old->generation))
             return NULL;
     }
     return old;
@@ -2596,8 +2595,8 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
 {
     /* A message under our own name comes from an older self, or from a
        misconfigured twin: nothing it says can be taken as news. */
-    if (!self || !from || !msg || !name_ok (from) || streq (from, self->me_name)
-    ||  (msg->n_updates && !msg->updates))
+    if (!self || !from || !msg || !name_ok (from) || streq (from, self->me_name) ||
+        (msg->n_updates && !msg->updates))
         return;
     uint32_t from_id = pool_name_find (self->pool, from);
     if (from_id && from_id < self->cap_ents)
@@ -2607,7 +2606,7 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
        that the misses overlap instead of following one another. */
     uint32_t n = msg->n_updates, ids[PREFETCH_AHEAD];
     uint64_t epoch = self->pool->names_freed;
-    for (int cls = 0; cls < CLASSES && n; cls++) {  /* where news would be filed */
+    for (int cls = 0; cls < CLASSES && n; cls++) { /* where news would be filed */
         const ring_t *r = self->queue[cls].lv;
         if (r && r->items)
             __builtin_prefetch (&r->items[(r->head - 1) & r->mask], 1);
@@ -2618,7 +2617,7 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
     }
     for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
         ids[i] = prefetch_subject (self, &msg->updates[i]);
-    if (!member_by_id (self, from_id))    /* member_find (from), its line asked for above */
+    if (!member_by_id (self, from_id)) /* member_find (from), its line asked for above */
         self->stats.unknown_sender++;
     for (uint32_t i = 0; i < n; i++) {
         const gl_update_t *u = &msg->updates[i];
@@ -2647,18 +2646,10 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
     if (!name_ok (msg->target) && msg->target[0])
         return;
     switch (msg->type) {
-        case GL_MSG_PING:
-            on_ping (self, from, msg);
-            break;
-        case GL_MSG_ACK:
-            on_ack (self, msg);
-            break;
-        case GL_MSG_PING_REQ:
-            on_ping_req (self, from, msg, now_ms);
-            break;
-        case GL_MSG_NACK:
-            on_nack (self, msg);
-            break;
+        case GL_MSG_PING: on_ping (self, from, msg); break;
+        case GL_MSG_ACK: on_ack (self, msg); break;
+        case GL_MSG_PING_REQ: on_ping_req (self, from, msg, now_ms); break;
+        case GL_MSG_NACK: on_nack (self, msg); break;
         case GL_MSG_SYNC_REQ:
             if (self->me.state != SWIM_LEFT) {
                 ent_t *m = member_find (self, from);
@@ -2666,8 +2657,7 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
                     send_sync (self, GL_MSG_SYNC_RESP, ent_name (self, m), ent_addr (self, m));
             }
             break;
-        default:
-            break;              /* SYNC_RESP, GOSSIP: the updates were all */
+        default: break; /* SYNC_RESP, GOSSIP: the updates were all */
     }
 }
 
@@ -2737,7 +2727,7 @@ void swim_leave (swim_t *self, uint64_t now_ms)
     self->probe.active = false;
     uint32_t rid = sign_own (self, GL_REC_LEAVE, me->incarnation, NULL, now_ms);
     if (!rid)
-        return;                 /* the others will find us dead instead */
+        return; /* the others will find us dead instead */
     take_record (self, me, rid);
     queue_record (self, me, CLASS_MEMBERSHIP);
     tell_many (self, pool_upd (self->pool, rid));
@@ -2756,25 +2746,25 @@ bool swim_pop_event (swim_t *self, swim_event_t *ev)
 const char *swim_event_name (int kind)
 {
     switch (kind) {
-        case SWIM_EV_JOINED:     return "joined";
-        case SWIM_EV_ALIVE:      return "alive";
-        case SWIM_EV_SUSPECT:    return "suspect";
-        case SWIM_EV_DEAD:       return "dead";
-        case SWIM_EV_LEFT:       return "left";
-        case SWIM_EV_REFUTED:    return "refuted";
+        case SWIM_EV_JOINED: return "joined";
+        case SWIM_EV_ALIVE: return "alive";
+        case SWIM_EV_SUSPECT: return "suspect";
+        case SWIM_EV_DEAD: return "dead";
+        case SWIM_EV_LEFT: return "left";
+        case SWIM_EV_REFUTED: return "refuted";
         case SWIM_EV_BAD_RECORD: return "bad-record";
-        default:                 return "unknown";
+        default: return "unknown";
     }
 }
 
 const char *swim_state_name (int state)
 {
     switch (state) {
-        case SWIM_ALIVE:   return "alive";
+        case SWIM_ALIVE: return "alive";
         case SWIM_SUSPECT: return "suspect";
-        case SWIM_DEAD:    return "dead";
-        case SWIM_LEFT:    return "left";
-        default:           return "unknown";
+        case SWIM_DEAD: return "dead";
+        case SWIM_LEFT: return "left";
+        default: return "unknown";
     }
 }
 

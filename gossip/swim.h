@@ -62,9 +62,9 @@ void swim_config_default (swim_config_t *config);
 /* Signing is handed in so the simulator can use a cheap stand-in. */
 typedef struct {
     void *ctx;
-    int (*sign) (void *ctx, gl_rec_t *rec);     /* fill rec->sig, 0 or -1 */
+    int (*sign) (void *ctx, gl_rec_t *rec); /* fill rec->sig, 0 or -1 */
     int (*verify) (void *ctx, const gl_rec_t *rec,
-                   const uint8_t pubkey[GL_PUBKEY_BYTES]);   /* 0 if valid */
+                   const uint8_t pubkey[GL_PUBKEY_BYTES]); /* 0 if valid */
 } swim_signer_t;
 
 typedef struct swim_t swim_t;
@@ -95,9 +95,8 @@ void swim_pool_reuse (swim_pool_t *pool, gl_msg_t *msg);
 /* Names and records the pool holds now (0 once every swim_t in it is gone). */
 size_t swim_pool_items (const swim_pool_t *pool);
 swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char *name,
-                     const char *addr, uint64_t generation,
-                     const uint8_t pubkey[GL_PUBKEY_BYTES], const swim_signer_t *signer,
-                     uint64_t rng_seed, uint64_t now_ms);
+                     const char *addr, uint64_t generation, const uint8_t pubkey[GL_PUBKEY_BYTES],
+                     const swim_signer_t *signer, uint64_t rng_seed, uint64_t now_ms);
 
 /* Ask these addresses for their state; repeated every join_retry_ms while
    we know no other live member. */
@@ -121,28 +120,28 @@ void swim_leave (swim_t *self, uint64_t now_ms);
 /* ---- output ---- */
 
 typedef struct {
-    char     to_name[GL_NAME_MAX + 1];   /* "" when sent to a seed address */
-    char     to_addr[GL_ADDR_MAX + 1];
-    gl_msg_t msg;                        /* the caller owns it: gl_msg_clear */
+    char to_name[GL_NAME_MAX + 1]; /* "" when sent to a seed address */
+    char to_addr[GL_ADDR_MAX + 1];
+    gl_msg_t msg; /* the caller owns it: gl_msg_clear */
 } swim_out_t;
 
 /* Next message to send; false when none. */
 bool swim_pop (swim_t *self, swim_out_t *out);
 
 typedef enum {
-    SWIM_EV_JOINED = 1,    /* a node we did not know, or a new generation of one */
-    SWIM_EV_ALIVE,         /* a suspect (or dead) node is alive again */
+    SWIM_EV_JOINED = 1, /* a node we did not know, or a new generation of one */
+    SWIM_EV_ALIVE,      /* a suspect (or dead) node is alive again */
     SWIM_EV_SUSPECT,
     SWIM_EV_DEAD,
     SWIM_EV_LEFT,
-    SWIM_EV_REFUTED,       /* we were suspected and refuted it */
-    SWIM_EV_BAD_RECORD,    /* a record with a bad signature or key was refused */
+    SWIM_EV_REFUTED,    /* we were suspected and refuted it */
+    SWIM_EV_BAD_RECORD, /* a record with a bad signature or key was refused */
 } swim_event_kind_t;
 
 typedef struct {
-    int      kind;                       /* swim_event_kind_t */
-    char     node[GL_NAME_MAX + 1];
-    char     from[GL_NAME_MAX + 1];      /* who reported it, when known */
+    int kind; /* swim_event_kind_t */
+    char node[GL_NAME_MAX + 1];
+    char from[GL_NAME_MAX + 1]; /* who reported it, when known */
     uint64_t generation;
     uint64_t incarnation;
     uint64_t at_ms;
@@ -150,44 +149,44 @@ typedef struct {
 
 bool swim_pop_event (swim_t *self, swim_event_t *ev);
 const char *swim_event_name (int kind);
-const char *swim_state_name (int state);     /* "alive", "suspect", "dead", "left" */
+const char *swim_state_name (int state); /* "alive", "suspect", "dead", "left" */
 
 /* ---- the view ---- */
 
 typedef struct {
-    char     name[GL_NAME_MAX + 1];
-    char     addr[GL_ADDR_MAX + 1];
-    uint8_t  state;                /* swim_state_t */
-    bool     is_self;
+    char name[GL_NAME_MAX + 1];
+    char addr[GL_ADDR_MAX + 1];
+    uint8_t state; /* swim_state_t */
+    bool is_self;
     uint64_t generation;
     uint64_t incarnation;
-    uint64_t state_since_ms;       /* local time of the last state change */
-    bool     has_res;
+    uint64_t state_since_ms; /* local time of the last state change */
+    bool has_res;
     gl_res_t res;
     uint64_t res_seq;
-    uint64_t res_origin_ms;        /* the origin's clock when it measured */
-    uint64_t res_recv_ms;          /* our clock when we first got it */
+    uint64_t res_origin_ms; /* the origin's clock when it measured */
+    uint64_t res_recv_ms;   /* our clock when we first got it */
 } swim_member_t;
 
-size_t swim_count (swim_t *self);                         /* includes self */
-bool   swim_member_at (swim_t *self, size_t i, swim_member_t *out);
-bool   swim_lookup (swim_t *self, const char *name, swim_member_t *out);
+size_t swim_count (swim_t *self); /* includes self */
+bool swim_member_at (swim_t *self, size_t i, swim_member_t *out);
+bool swim_lookup (swim_t *self, const char *name, swim_member_t *out);
 size_t swim_count_state (swim_t *self, swim_state_t state);
 
 typedef struct {
-    uint64_t probes;              /* direct probes sent */
-    uint64_t probe_failures;      /* direct probes without ack in time */
-    uint64_t indirect_probes;     /* PING_REQ sent */
+    uint64_t probes;          /* direct probes sent */
+    uint64_t probe_failures;  /* direct probes without ack in time */
+    uint64_t indirect_probes; /* PING_REQ sent */
     uint64_t acks_in;
     uint64_t nacks_in;
-    uint64_t suspicions;          /* suspicions we raised */
-    uint64_t deaths;              /* deaths we declared */
-    uint64_t refutations;         /* times we refuted a suspicion of us */
-    uint64_t syncs;               /* push-pulls we started */
-    uint64_t bad_records;         /* records refused (signature, key) */
-    uint64_t old_records;         /* records ignored as older than known */
-    uint64_t unknown_sender;      /* messages from nodes we do not know yet */
-    uint32_t awareness;           /* Lifeguard health score, 0 = healthy */
+    uint64_t suspicions;     /* suspicions we raised */
+    uint64_t deaths;         /* deaths we declared */
+    uint64_t refutations;    /* times we refuted a suspicion of us */
+    uint64_t syncs;          /* push-pulls we started */
+    uint64_t bad_records;    /* records refused (signature, key) */
+    uint64_t old_records;    /* records ignored as older than known */
+    uint64_t unknown_sender; /* messages from nodes we do not know yet */
+    uint32_t awareness;      /* Lifeguard health score, 0 = healthy */
 } swim_stats_t;
 
 void swim_stats (swim_t *self, swim_stats_t *out);

@@ -50,46 +50,45 @@
 #endif
 
 struct exec_t {
-    pid_t pid;              /* also the job's session and process group id */
-    bool  pty;
-    int   fd_in;            /* the caller's ends; with a pty all three are */
-    int   fd_out;           /* the master (fd_err stays -1) */
-    int   fd_err;
-    bool  exited;           /* status is known (the job is a zombie) */
-    bool  lost;             /* someone else reaped it: leave its pid alone */
+    pid_t pid; /* also the job's session and process group id */
+    bool pty;
+    int fd_in;  /* the caller's ends; with a pty all three are */
+    int fd_out; /* the master (fd_err stays -1) */
+    int fd_err;
+    bool exited; /* status is known (the job is a zombie) */
+    bool lost;   /* someone else reaped it: leave its pid alone */
     exec_status_t status;
 };
 
 /* Where exec_start puts its verdict. */
 typedef struct {
     exec_err_t *code;
-    char       *msg;
-    size_t      size;
+    char *msg;
+    size_t size;
 } verdict_t;
 
 /* What the child needs, all of it ready before fork. */
 typedef struct {
     const exec_spec_t *spec;
-    char  **paths;          /* where to try the program, in order */
-    size_t  n_paths;
-    char   *const *argv;
-    char   *const *envp;
-    bool    switch_user;    /* the agent is root: set groups, gid and uid */
-    gid_t  *groups;
-    int     n_groups;
-    int     in, out, err;   /* the child's stdio (a pty slave: all three) */
-    int     report;         /* the write end of the report pipe */
-    int     max_fd;         /* for the fallback of mark_cloexec */
+    char **paths; /* where to try the program, in order */
+    size_t n_paths;
+    char *const *argv;
+    char *const *envp;
+    bool switch_user; /* the agent is root: set groups, gid and uid */
+    gid_t *groups;
+    int n_groups;
+    int in, out, err; /* the child's stdio (a pty slave: all three) */
+    int report;       /* the write end of the report pipe */
+    int max_fd;       /* for the fallback of mark_cloexec */
 } launch_t;
 
 /* The steps of the child that can fail, as the child reports them. */
-enum { STEP_SESSION, STEP_TTY, STEP_STDIO, STEP_GROUPS, STEP_GID, STEP_UID,
-       STEP_CWD, STEP_EXEC };
+enum { STEP_SESSION, STEP_TTY, STEP_STDIO, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CWD, STEP_EXEC };
 
 typedef struct {
     int step;
-    int err;                /* errno */
-    int path;               /* STEP_EXEC: index in paths, or -1 */
+    int err;  /* errno */
+    int path; /* STEP_EXEC: index in paths, or -1 */
 } child_report_t;
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -146,10 +145,11 @@ static int prepare_user (launch_t *l, verdict_t *v)
     const exec_spec_t *spec = l->spec;
     if (geteuid () != 0) {
         if (spec->uid != geteuid () || spec->gid != getegid ()) {
-            fail (v, EXEC_ERR_USER, "cannot run a job as uid %u gid %u: the agent "
+            fail (v, EXEC_ERR_USER,
+                  "cannot run a job as uid %u gid %u: the agent "
                   "runs as uid %u gid %u, and only root may run jobs as another user",
-                  (unsigned) spec->uid, (unsigned) spec->gid,
-                  (unsigned) geteuid (), (unsigned) getegid ());
+                  (unsigned) spec->uid, (unsigned) spec->gid, (unsigned) geteuid (),
+                  (unsigned) getegid ());
             return -1;
         }
         return 0;
@@ -175,7 +175,7 @@ static int prepare_user (launch_t *l, verdict_t *v)
             l->n_groups = want;
             break;
         }
-        if (want <= n)          /* no growth asked for: don't loop forever */
+        if (want <= n) /* no growth asked for: don't loop forever */
             want = n * 2;
         n = want;
     }
@@ -187,7 +187,7 @@ static int add_path (launch_t *l, const char *dir, size_t dir_len, const char *f
 {
     size_t file_len = strlen (file);
     if (dir_len + 1 + file_len >= PATH_MAX)
-        return 0;               /* execve would refuse it; so does execvp */
+        return 0; /* execve would refuse it; so does execvp */
     char **paths = realloc (l->paths, (l->n_paths + 1) * sizeof *paths);
     if (!paths)
         return -1;
@@ -256,7 +256,8 @@ static int prepare_program (launch_t *l, verdict_t *v)
 static int open_pipes (exec_t *self, launch_t *l, verdict_t *v)
 {
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-    if (pipe2 (in, O_CLOEXEC) < 0 || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0
+    if (pipe2 (in, O_CLOEXEC) < 0 || pipe2 (out, O_CLOEXEC) < 0 ||
+        pipe2 (err, O_CLOEXEC) < 0
         /* non-blocking on the caller's ends only: the job expects
            ordinary blocking stdio */
         || set_nonblock (in[1]) < 0 || set_nonblock (out[0]) < 0 || set_nonblock (err[0]) < 0) {
@@ -327,8 +328,8 @@ static int open_pty (exec_t *self, launch_t *l, verdict_t *v)
     return 0;
 
 failed:
-    fail (v, EXEC_ERR_SYSTEM, "cannot make a pseudo-terminal for the job: %s: %s",
-          what, strerror (errno));
+    fail (v, EXEC_ERR_SYSTEM, "cannot make a pseudo-terminal for the job: %s: %s", what,
+          strerror (errno));
     close_fd (&slave);
     close_fd (&master);
     return -1;
@@ -378,7 +379,7 @@ static _Noreturn void child (const launch_t *l)
     dfl.sa_handler = SIG_DFL;
     sigemptyset (&dfl.sa_mask);
     for (int sig = 1; sig < NSIG; sig++)
-        sigaction (sig, &dfl, NULL);    /* fails harmlessly for SIGKILL, SIGSTOP
+        sigaction (sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP
                                            and the C library's own signals */
 
     if (setsid () < 0)
@@ -389,8 +390,7 @@ static _Noreturn void child (const launch_t *l)
     int in = above_stdio (l->in);
     int out = above_stdio (l->out);
     int err = above_stdio (l->err);
-    if (in < 0 || out < 0 || err < 0
-        || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
+    if (in < 0 || out < 0 || err < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
         child_fail (report, STEP_STDIO, errno, -1);
     mark_cloexec (l->max_fd);
 
@@ -419,14 +419,16 @@ static _Noreturn void child (const launch_t *l)
     for (size_t i = 0; i < l->n_paths; i++) {
         execve (l->paths[i], l->argv, l->envp);
         switch (errno) {
-        case EACCES:
-            if (denied < 0)
-                denied = (int) i;
-            continue;
-        case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT:
-            continue;
-        default:
-            child_fail (report, STEP_EXEC, errno, (int) i);
+            case EACCES:
+                if (denied < 0)
+                    denied = (int) i;
+                continue;
+            case ENOENT:
+            case ENOTDIR:
+            case ESTALE:
+            case ENODEV:
+            case ETIMEDOUT: continue;
+            default: child_fail (report, STEP_EXEC, errno, (int) i);
         }
     }
     if (denied >= 0)
@@ -439,45 +441,52 @@ static _Noreturn void child (const launch_t *l)
 static void explain (const launch_t *l, const child_report_t *r, verdict_t *v)
 {
     const exec_spec_t *spec = l->spec;
-    const char *path = r->path >= 0 && (size_t) r->path < l->n_paths
-                     ? l->paths[r->path] : spec->file;
+    const char *path =
+        r->path >= 0 && (size_t) r->path < l->n_paths ? l->paths[r->path] : spec->file;
     static const char *const setup[] = {
         [STEP_SESSION] = "a new session (setsid)",
-        [STEP_TTY]     = "the terminal as controlling terminal (TIOCSCTTY)",
-        [STEP_STDIO]   = "stdio (dup2)",
+        [STEP_TTY] = "the terminal as controlling terminal (TIOCSCTTY)",
+        [STEP_STDIO] = "stdio (dup2)",
     };
     static const char *const user_step[] = {
-        [STEP_GROUPS] = "setgroups", [STEP_GID] = "setgid", [STEP_UID] = "setuid",
+        [STEP_GROUPS] = "setgroups",
+        [STEP_GID] = "setgid",
+        [STEP_UID] = "setuid",
     };
     switch (r->step) {
-    case STEP_SESSION: case STEP_TTY: case STEP_STDIO:
-        fail (v, EXEC_ERR_SYSTEM, "cannot set up %s for %s: %s",
-              setup[r->step], spec->file, strerror (r->err));
-        break;
-    case STEP_GROUPS: case STEP_GID: case STEP_UID:
-        fail (v, EXEC_ERR_USER, "cannot run %s as uid %u gid %u: %s: %s", spec->file,
-              (unsigned) spec->uid, (unsigned) spec->gid, user_step[r->step], strerror (r->err));
-        break;
-    case STEP_CWD:
-        fail (v, EXEC_ERR_CWD, "cannot enter working directory %s: %s", spec->cwd,
-              strerror (r->err));
-        break;
-    case STEP_EXEC:
-        if (r->err == ENOENT || r->err == ENOTDIR) {
-            if (strchr (spec->file, '/'))
-                fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s", spec->file);
+        case STEP_SESSION:
+        case STEP_TTY:
+        case STEP_STDIO:
+            fail (v, EXEC_ERR_SYSTEM, "cannot set up %s for %s: %s", setup[r->step], spec->file,
+                  strerror (r->err));
+            break;
+        case STEP_GROUPS:
+        case STEP_GID:
+        case STEP_UID:
+            fail (v, EXEC_ERR_USER, "cannot run %s as uid %u gid %u: %s: %s", spec->file,
+                  (unsigned) spec->uid, (unsigned) spec->gid, user_step[r->step],
+                  strerror (r->err));
+            break;
+        case STEP_CWD:
+            fail (v, EXEC_ERR_CWD, "cannot enter working directory %s: %s", spec->cwd,
+                  strerror (r->err));
+            break;
+        case STEP_EXEC:
+            if (r->err == ENOENT || r->err == ENOTDIR) {
+                if (strchr (spec->file, '/'))
+                    fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s", spec->file);
+                else
+                    fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s (PATH %s)", spec->file,
+                          search_path (spec));
+            }
+            else if (r->err == EACCES || r->err == EPERM)
+                fail (v, EXEC_ERR_DENIED, "permission denied: %s", path);
             else
-                fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s (PATH %s)",
-                      spec->file, search_path (spec));
-        }
-        else if (r->err == EACCES || r->err == EPERM)
-            fail (v, EXEC_ERR_DENIED, "permission denied: %s", path);
-        else
-            fail (v, EXEC_ERR_SYSTEM, "cannot run %s: %s", path, strerror (r->err));
-        break;
-    default:
-        fail (v, EXEC_ERR_SYSTEM, "cannot run %s: the child failed at step %d: %s",
-              spec->file, r->step, strerror (r->err));
+                fail (v, EXEC_ERR_SYSTEM, "cannot run %s: %s", path, strerror (r->err));
+            break;
+        default:
+            fail (v, EXEC_ERR_SYSTEM, "cannot run %s: the child failed at step %d: %s", spec->file,
+                  r->step, strerror (r->err));
     }
 }
 
@@ -497,7 +506,10 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
         .spec = spec,
         .argv = spec->argv ? spec->argv : argv_default,
         .envp = spec->envp ? spec->envp : no_env,
-        .in = -1, .out = -1, .err = -1, .report = -1,
+        .in = -1,
+        .out = -1,
+        .err = -1,
+        .report = -1,
     };
     int report_r = -1;
     exec_t *self = calloc (1, sizeof *self);
@@ -521,8 +533,8 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     report_r = report[0];
     l.report = report[1];
     struct rlimit lim;
-    l.max_fd = getrlimit (RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < INT_MAX
-             ? (int) lim.rlim_cur : 65536;
+    l.max_fd =
+        getrlimit (RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < INT_MAX ? (int) lim.rlim_cur : 65536;
 
     /* Block every signal across fork, so that none of the agent's
        handlers runs in the child before it resets them. */
@@ -558,8 +570,8 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
         if (n == (ssize_t) sizeof r)
             explain (&l, &r, &v);
         else
-            fail (&v, EXEC_ERR_SYSTEM, "cannot run %s: no word from the child: %s",
-                  spec->file, n < 0 ? strerror (errno) : "short report");
+            fail (&v, EXEC_ERR_SYSTEM, "cannot run %s: no word from the child: %s", spec->file,
+                  n < 0 ? strerror (errno) : "short report");
         /* The child has exited or is about to (_exit right after its
            report); this wait is short. */
         kill (self->pid, SIGKILL);
@@ -644,7 +656,7 @@ int exec_close_stdin (exec_t *self)
         return -1;
     unsigned char eof = t.c_cc[VEOF];
     if (eof == _POSIX_VDISABLE)
-        eof = 4;                /* ^D, the usual */
+        eof = 4; /* ^D, the usual */
     ssize_t n = write (self->fd_in, &eof, 1);
     return n == 1 ? 0 : -1;
 }
@@ -677,7 +689,7 @@ bool exec_poll_exit (exec_t *self, exec_status_t *status)
         memset (&si, 0, sizeof si);
         if (waitid (P_PID, (id_t) self->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
             if (errno != ECHILD)
-                return false;   /* EINTR: ask again later */
+                return false; /* EINTR: ask again later */
             /* Reaped behind our back (waitpid(-1) elsewhere): the status
                is lost and the pid may be someone else's already. */
             self->lost = true;
@@ -685,7 +697,7 @@ bool exec_poll_exit (exec_t *self, exec_status_t *status)
             self->status.code = 255;
         }
         else if (si.si_pid == 0)
-            return false;       /* still running */
+            return false; /* still running */
         else {
             self->exited = true;
             if (si.si_code == CLD_EXITED)

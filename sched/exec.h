@@ -38,28 +38,28 @@
 
 typedef enum {
     EXEC_OK = 0,
-    EXEC_ERR_NOT_FOUND,     /* no such program (in any PATH directory) */
-    EXEC_ERR_DENIED,        /* the program is there but may not be run */
-    EXEC_ERR_CWD,           /* the working directory can't be entered */
-    EXEC_ERR_USER,          /* not allowed, or unable, to run as that user */
-    EXEC_ERR_SYSTEM         /* anything else: fork, pipes, pty, execve's
+    EXEC_ERR_NOT_FOUND, /* no such program (in any PATH directory) */
+    EXEC_ERR_DENIED,    /* the program is there but may not be run */
+    EXEC_ERR_CWD,       /* the working directory can't be entered */
+    EXEC_ERR_USER,      /* not allowed, or unable, to run as that user */
+    EXEC_ERR_SYSTEM     /* anything else: fork, pipes, pty, execve's
                                other errors ("Exec format error", ...) */
 } exec_err_t;
 
 typedef struct {
-    const char  *file;      /* a path when it holds a '/', else a name to
+    const char *file;  /* a path when it holds a '/', else a name to
                                look up in path */
-    char *const *argv;      /* NULL-terminated; NULL means { file, NULL } */
-    char *const *envp;      /* the whole environment; NULL means empty */
-    const char  *path;      /* where to look file up; NULL: the PATH in
+    char *const *argv; /* NULL-terminated; NULL means { file, NULL } */
+    char *const *envp; /* the whole environment; NULL means empty */
+    const char *path;  /* where to look file up; NULL: the PATH in
                                envp, or EXEC_DEFAULT_PATH without one */
-    const char  *cwd;       /* NULL: stay in the agent's directory */
-    mode_t       umask;
-    uid_t        uid;       /* the caller's own, unless the caller is root */
-    gid_t        gid;
-    bool         pty;       /* a pseudo-terminal instead of three pipes */
-    uint16_t     rows;      /* its window size; 0 means 24 x 80 */
-    uint16_t     cols;
+    const char *cwd;   /* NULL: stay in the agent's directory */
+    mode_t umask;
+    uid_t uid; /* the caller's own, unless the caller is root */
+    gid_t gid;
+    bool pty;      /* a pseudo-terminal instead of three pipes */
+    uint16_t rows; /* its window size; 0 means 24 x 80 */
+    uint16_t cols;
 } exec_spec_t;
 
 #define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -114,9 +114,9 @@ int exec_winsize (exec_t *self, uint16_t rows, uint16_t cols);
 int exec_signal (exec_t *self, int sig);
 
 typedef struct {
-    int  code;              /* exit code, when signal is 0 */
-    int  signal;            /* the signal that killed the job, or 0 */
-    bool core;              /* and it dumped core */
+    int code;   /* exit code, when signal is 0 */
+    int signal; /* the signal that killed the job, or 0 */
+    bool core;  /* and it dumped core */
 } exec_status_t;
 
 /* Never blocks.  True once the job has ended, with status filled (status

@@ -22,31 +22,31 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define LINE_SIZE   512     /* a "cpu" line is about 100 characters */
-#define PATH_SIZE   512     /* proc_dir and activity paths are under 256 */
-#define REASON_SIZE 640     /* room for a path and an error around it */
+#define LINE_SIZE   512 /* a "cpu" line is about 100 characters */
+#define PATH_SIZE   512 /* proc_dir and activity paths are under 256 */
+#define REASON_SIZE 640 /* room for a path and an error around it */
 
 /* Character-device majors, from the kernel's list of devices. */
-#define MAJOR_TTY       4       /* virtual consoles (and serial lines) */
-#define MAJOR_TTYAUX    5       /* /dev/tty, /dev/console, /dev/ptmx */
-#define MAJOR_PTS_FIRST 136     /* Unix98 pty slaves, /dev/pts/N */
+#define MAJOR_TTY       4   /* virtual consoles (and serial lines) */
+#define MAJOR_TTYAUX    5   /* /dev/tty, /dev/console, /dev/ptmx */
+#define MAJOR_PTS_FIRST 136 /* Unix98 pty slaves, /dev/pts/N */
 #define MAJOR_PTS_LAST  143
 
 typedef struct {
-    int      pid;
-    uint64_t start;     /* start time: a new process under a reused pid differs */
-    uint64_t ticks;     /* its session's CPU ticks when last read */
-    uint64_t sum;       /* the same, being added up by the current read */
+    int pid;
+    uint64_t start; /* start time: a new process under a reused pid differs */
+    uint64_t ticks; /* its session's CPU ticks when last read */
+    uint64_t sum;   /* the same, being added up by the current read */
 } guest_t;
 
 struct idle_t {
     idle_config_t config;
-    long     hz;                /* clock ticks per second in <proc> files */
+    long hz; /* clock ticks per second in <proc> files */
 
     /* The previous sample, the start of the next interval. */
-    bool     have_prev;
+    bool have_prev;
     uint64_t prev_ms;
-    uint64_t prev_busy;         /* jiffies, all CPUs together */
+    uint64_t prev_busy; /* jiffies, all CPUs together */
     uint64_t prev_total;
 
     /* The last figures, kept when a sample comes too soon to change them. */
@@ -54,18 +54,18 @@ struct idle_t {
     uint32_t guest_milli;
 
     guest_t *guests;
-    size_t   n_guests;
-    size_t   max_guests;
+    size_t n_guests;
+    size_t max_guests;
 
-    char     reason[REASON_SIZE];
+    char reason[REASON_SIZE];
 };
 
 /* What <proc>/stat tells us. */
 typedef struct {
     uint32_t cores;
-    uint64_t busy;              /* jiffies, all CPUs together */
+    uint64_t busy; /* jiffies, all CPUs together */
     uint64_t total;
-    uint64_t running;           /* procs_running */
+    uint64_t running; /* procs_running */
 } cpu_times_t;
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -153,7 +153,7 @@ static int read_line (FILE *f, char *buf, size_t size)
         return 1;
     }
     if (feof (f))
-        return 1;               /* the last line, without a newline */
+        return 1; /* the last line, without a newline */
     int c;
     while ((c = getc (f)) != EOF && c != '\n')
         ;
@@ -280,8 +280,7 @@ static bool parse_kb (const char *s, uint64_t *out)
     return strcmp (s, "kB") == 0;
 }
 
-static int read_meminfo (const char *path, uint64_t *total, uint64_t *avail,
-                         char *msg, size_t size)
+static int read_meminfo (const char *path, uint64_t *total, uint64_t *avail, char *msg, size_t size)
 {
     FILE *f = fopen (path, "re");
     if (!f) {
@@ -307,8 +306,7 @@ static int read_meminfo (const char *path, uint64_t *total, uint64_t *avail,
 
     if (bad || !have_total || !have_avail) {
         fail (msg, size, "%s: %s", path,
-              bad ? "malformed MemTotal or MemAvailable line"
-                  : "no MemTotal or MemAvailable line");
+              bad ? "malformed MemTotal or MemAvailable line" : "no MemTotal or MemAvailable line");
         return -1;
     }
     return 0;
@@ -336,8 +334,8 @@ static bool skip_fields (const char **s, int n)
    spaces, parentheses and even newlines, so it is never parsed: the fields
    start after the last ')'.  Returns 0, 1 when the process is gone, or -1
    with msg set when the file is not what the kernel writes. */
-static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start,
-                          long *session, char *msg, size_t size)
+static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start, long *session,
+                          char *msg, size_t size)
 {
     char buf[1024];
     ssize_t len = read_small (path, buf, sizeof buf);
@@ -348,21 +346,21 @@ static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start,
         return -1;
     }
     if (len == 0)
-        return 1;               /* it exited while we opened it */
+        return 1; /* it exited while we opened it */
 
     const char *s = strrchr (buf, ')');
     uint64_t utime, stime, cutime, cstime, sid;
     if (s)
         s++;
-    if (!s || !skip_fields (&s, 3)                             /* fields 3..5 */
-        || !parse_u64 (&s, &sid)                               /* 6: session */
-        || !skip_fields (&s, 7)                                /* 7..13 */
-        || !parse_u64 (&s, &utime) || !parse_u64 (&s, &stime)  /* 14, 15 */
+    if (!s || !skip_fields (&s, 3)                              /* fields 3..5 */
+        || !parse_u64 (&s, &sid)                                /* 6: session */
+        || !skip_fields (&s, 7)                                 /* 7..13 */
+        || !parse_u64 (&s, &utime) || !parse_u64 (&s, &stime)   /* 14, 15 */
         || !parse_u64 (&s, &cutime) || !parse_u64 (&s, &cstime) /* 16, 17 */
-        || !skip_fields (&s, 4)                                /* 18..21 */
-        || !parse_u64 (&s, start)                              /* 22 */
-        || utime > UINT64_MAX / 4 || stime > UINT64_MAX / 4
-        || cutime > UINT64_MAX / 4 || cstime > UINT64_MAX / 4) {
+        || !skip_fields (&s, 4)                                 /* 18..21 */
+        || !parse_u64 (&s, start)                               /* 22 */
+        || utime > UINT64_MAX / 4 || stime > UINT64_MAX / 4 || cutime > UINT64_MAX / 4 ||
+        cstime > UINT64_MAX / 4) {
         fail (msg, size, "%s: malformed process status", path);
         return -1;
     }
@@ -413,8 +411,8 @@ static void add_session_members (idle_t *self)
         long session;
         snprintf (path, sizeof path, "%s/%ld/stat", self->config.proc_dir, pid);
         guest_t *g;
-        if (read_pid_stat (path, &ticks, &start, &session, ignored, sizeof ignored) == 0
-        &&  (g = guest_by_pid (self, session)))
+        if (read_pid_stat (path, &ticks, &start, &session, ignored, sizeof ignored) == 0 &&
+            (g = guest_by_pid (self, session)))
             g->sum += ticks;
     }
     closedir (d);
@@ -491,12 +489,11 @@ void idle_remove_guest (idle_t *self, int pid)
 /* ---- load ----------------------------------------------------------------- */
 
 /* Sets the recent and the owner's load from this sample of <proc>/stat. */
-static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms,
-                          gl_res_t *out, char *msg, size_t size)
+static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms, gl_res_t *out,
+                          char *msg, size_t size)
 {
     uint64_t cap = (uint64_t) ct->cores * 1000;
-    bool restart = !self->have_prev || ct->busy < self->prev_busy
-                || ct->total < self->prev_total;
+    bool restart = !self->have_prev || ct->busy < self->prev_busy || ct->total < self->prev_total;
     /* Too soon to see anything new: keep the last figures and the start of
        the interval, so the next sample covers the whole span. */
     bool too_soon = !restart && (ct->total == self->prev_total || now_ms <= self->prev_ms);
@@ -516,8 +513,8 @@ static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms,
         if (self->recent_milli > cap)
             self->recent_milli = (uint32_t) cap;
         uint64_t used = update_guests (self, msg, size);
-        self->guest_milli = ratio (used * 1000 * 1000,
-                                   (now_ms - self->prev_ms) * (uint64_t) self->hz);
+        self->guest_milli =
+            ratio (used * 1000 * 1000, (now_ms - self->prev_ms) * (uint64_t) self->hz);
     }
     if (!too_soon) {
         self->have_prev = true;
@@ -526,8 +523,8 @@ static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms,
         self->prev_total = ct->total;
     }
     out->load_recent_milli = self->recent_milli;
-    out->owner_load_milli = self->recent_milli > self->guest_milli
-                          ? self->recent_milli - self->guest_milli : 0;
+    out->owner_load_milli =
+        self->recent_milli > self->guest_milli ? self->recent_milli - self->guest_milli : 0;
 }
 
 /* ---- the owner ------------------------------------------------------------ */
@@ -586,7 +583,7 @@ static uint32_t owner_idle (const idle_config_t *config, uint64_t wall_s)
     int64_t newest = -1;
     for (uint32_t i = 0; i < config->n_activity; i++) {
         glob_t g;
-        memset (&g, 0, sizeof g);       /* so globfree is safe after any failure */
+        memset (&g, 0, sizeof g); /* so globfree is safe after any failure */
         if (glob (config->activity[i], 0, NULL, &g) == 0)
             for (size_t k = 0; k < g.gl_pathc; k++)
                 scan_source (g.gl_pathv[k], &newest);
@@ -595,7 +592,7 @@ static uint32_t owner_idle (const idle_config_t *config, uint64_t wall_s)
     if (newest < 0)
         return IDLE_NEVER;
     if ((uint64_t) newest >= wall_s)
-        return 0;               /* a clock set back, or a touch from the future */
+        return 0; /* a clock set back, or a touch from the future */
     uint64_t idle = wall_s - (uint64_t) newest;
     return idle < IDLE_NEVER ? (uint32_t) idle : IDLE_NEVER - 1;
 }
@@ -619,15 +616,16 @@ static uint8_t judge (idle_t *self, const gl_res_t *r)
     if (r->owner_load_milli > c->owner_load_max_milli) {
         snprintf (self->reason, sizeof self->reason, "owner load %u.%02u > %u.%02u",
                   (unsigned) r->owner_load_milli / 1000, (unsigned) r->owner_load_milli % 1000 / 10,
-                  (unsigned) c->owner_load_max_milli / 1000, (unsigned) c->owner_load_max_milli % 1000 / 10);
+                  (unsigned) c->owner_load_max_milli / 1000,
+                  (unsigned) c->owner_load_max_milli % 1000 / 10);
         return GL_RES_BUSY;
     }
     snprintf (self->reason, sizeof self->reason, "idle");
     return GL_RES_IDLE;
 }
 
-int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
-                 char *err, size_t errlen)
+int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out, char *err,
+                 size_t errlen)
 {
     const char *dir = self->config.proc_dir;
     char path[PATH_SIZE];
@@ -647,7 +645,7 @@ int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
         measure_load (self, &ct, now_ms, out, msg, sizeof msg);
     }
     else
-        self->have_prev = false;        /* start afresh once it reads again */
+        self->have_prev = false; /* start afresh once it reads again */
 
     out->owner_idle_s = owner_idle (&self->config, wall_s);
     out->guests = (uint32_t) self->n_guests;
@@ -670,9 +668,9 @@ int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
 void idle_config_default (idle_config_t *config)
 {
     static const char *activity[] = {
-        "/dev/input/event*",    /* keyboards, mice, touchpads */
-        "/dev/tty[0-9]*",       /* virtual consoles */
-        "/dev/pts",             /* terminals: ssh sessions, terminal windows */
+        "/dev/input/event*", /* keyboards, mice, touchpads */
+        "/dev/tty[0-9]*",    /* virtual consoles */
+        "/dev/pts",          /* terminals: ssh sessions, terminal windows */
     };
     memset (config, 0, sizeof *config);
     snprintf (config->proc_dir, sizeof config->proc_dir, "/proc");
@@ -700,7 +698,7 @@ idle_t *idle_new (const idle_config_t *config)
         self->config.activity[i][sizeof self->config.activity[i] - 1] = '\0';
     self->hz = sysconf (_SC_CLK_TCK);
     if (self->hz <= 0)
-        self->hz = 100;         /* USER_HZ on every Linux architecture */
+        self->hz = 100; /* USER_HZ on every Linux architecture */
     snprintf (self->reason, sizeof self->reason, "not measured yet");
     return self;
 }
@@ -722,10 +720,10 @@ const char *idle_reason (idle_t *self)
 const char *idle_state_name (int state)
 {
     switch (state) {
-    case GL_RES_IDLE:        return "idle";
-    case GL_RES_BUSY:        return "busy";
-    case GL_RES_UNAVAILABLE: return "unavailable";
-    default:                 return "unknown";
+        case GL_RES_IDLE: return "idle";
+        case GL_RES_BUSY: return "busy";
+        case GL_RES_UNAVAILABLE: return "unavailable";
+        default: return "unknown";
     }
 }
 
@@ -736,9 +734,10 @@ static uint64_t absdiff (uint64_t x, uint64_t y)
 
 bool idle_res_differs (const gl_res_t *a, const gl_res_t *b)
 {
-    return a->state != b->state || a->cores != b->cores || a->guests != b->guests
-        || a->started != b->started
-        || absdiff (a->load1_milli, b->load1_milli) >= IDLE_LOAD_STEP_MILLI
-        || absdiff (a->mem_avail_kb, b->mem_avail_kb) * 100
-           >= (a->mem_total_kb > b->mem_total_kb ? a->mem_total_kb : b->mem_total_kb) * IDLE_MEM_STEP_PCT;
+    return a->state != b->state || a->cores != b->cores || a->guests != b->guests ||
+           a->started != b->started ||
+           absdiff (a->load1_milli, b->load1_milli) >= IDLE_LOAD_STEP_MILLI ||
+           absdiff (a->mem_avail_kb, b->mem_avail_kb) * 100 >=
+               (a->mem_total_kb > b->mem_total_kb ? a->mem_total_kb : b->mem_total_kb) *
+                   IDLE_MEM_STEP_PCT;
 }

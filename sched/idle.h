@@ -33,18 +33,18 @@
 #include "wire.h"
 
 #define IDLE_PATHS_MAX 16
-#define IDLE_NEVER     UINT32_MAX   /* owner_idle_s: no activity file exists */
+#define IDLE_NEVER     UINT32_MAX /* owner_idle_s: no activity file exists */
 
 typedef struct {
-    char     proc_dir[256];                /* "/proc" */
+    char proc_dir[256]; /* "/proc" */
     uint32_t n_activity;
-    char     activity[IDLE_PATHS_MAX][256];/* files or directories (their entries
+    char activity[IDLE_PATHS_MAX][256]; /* files or directories (their entries
                                               are checked, one level); globs ok:
                                               "/dev/input/event*" "/dev/pts"
                                               "/dev/tty[0-9]*" */
-    uint32_t owner_idle_min_s;             /* 900 */
-    uint32_t owner_load_max_milli;         /* 300 */
-    uint64_t min_mem_avail_kb;             /* 65536 */
+    uint32_t owner_idle_min_s;          /* 900 */
+    uint32_t owner_load_max_milli;      /* 300 */
+    uint64_t min_mem_avail_kb;          /* 65536 */
 } idle_config_t;
 
 void idle_config_default (idle_config_t *config);
@@ -60,19 +60,19 @@ void idle_destroy (idle_t **self_p);
    process's CPU time at once, so its next sample counts only what it uses
    from now on.  Returns 0, or -1 when the process can't be read (it is
    gone) or memory is short: its load would then count as the owner's. */
-int  idle_add_guest (idle_t *self, int pid);
+int idle_add_guest (idle_t *self, int pid);
 void idle_remove_guest (idle_t *self, int pid);
 
 /* Take a sample at monotonic time now_ms, wall time wall_s.  Returns 0, or
    -1 with a message in err when a source could not be read (then out->state
    is GL_RES_UNAVAILABLE and the fields that could be read are filled). */
-int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out,
-                 char *err, size_t errlen);
+int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out, char *err,
+                 size_t errlen);
 
 /* Why the last sample's state is what it is, e.g. "owner active 12 s ago";
    valid until the next sample. */
 const char *idle_reason (idle_t *self);
-const char *idle_state_name (int state);   /* "idle", "busy", "unavailable" */
+const char *idle_state_name (int state); /* "idle", "busy", "unavailable" */
 
 /* Does b tell the cluster something a does not?  True when the state or
    the core count changed, the 1-minute load moved by IDLE_LOAD_STEP_MILLI
@@ -83,7 +83,7 @@ const char *idle_state_name (int state);   /* "idle", "busy", "unavailable" */
    new estimate only then (and on a slow refresh), so steady machines cost
    the gossip nothing. */
 #define IDLE_LOAD_STEP_MILLI 500
-#define IDLE_MEM_STEP_PCT 5
+#define IDLE_MEM_STEP_PCT    5
 bool idle_res_differs (const gl_res_t *a, const gl_res_t *b);
 
 #endif

@@ -11,52 +11,52 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_POLL_MS 200        /* a host looks for exits on SIGCHLD, and this often */
+#define EXIT_POLL_MS 200 /* a host looks for exits on SIGCHLD, and this often */
 
 /* ---- the two kinds of job record ------------------------------------------ */
 
 typedef struct home_job {
-    char          gpid[GL_GPID_MAX + 1];
-    uint64_t      conn;             /* the glx; 0 once it went away */
-    char          node[GL_NAME_MAX + 1];    /* asked, then running, there */
-    bool          started;
-    uint64_t      retry_at_ms;      /* waiting for room: place again then */
-    place_plan_t  plan;
-    gl_msg_t      run;              /* the RUN, kept to ask the next node */
-    uint64_t      next_ping_ms;
+    char gpid[GL_GPID_MAX + 1];
+    uint64_t conn;              /* the glx; 0 once it went away */
+    char node[GL_NAME_MAX + 1]; /* asked, then running, there */
+    bool started;
+    uint64_t retry_at_ms; /* waiting for room: place again then */
+    place_plan_t plan;
+    gl_msg_t run; /* the RUN, kept to ask the next node */
+    uint64_t next_ping_ms;
     struct home_job *next;
 } home_job_t;
 
 typedef struct host_job {
-    char          gpid[GL_GPID_MAX + 1];
-    char          home[GL_NAME_MAX + 1];
-    char          user[GL_JOB_USER_MAX + 1];
-    char          cmd[200];         /* argv, joined, cut: for ps */
-    char          why[512];         /* the home's placement notes: for ps */
-    uint64_t      start_wall_s;
-    exec_t       *exec;
-    int           pid;
-    uint64_t      credit[3];        /* [1], [2]: output bytes we may still send */
-    uint64_t      seq_out[3];       /* next sequence number per output stream */
-    uint64_t      seq_in;           /* the stdin sequence number we expect */
-    bool          out_done[3];
-    uint8_t      *in;               /* stdin bytes not yet written to the job */
-    size_t        in_len, in_off;
-    uint64_t      in_owed;          /* stdin bytes written, credit not yet granted */
-    bool          in_eof, in_closed;
-    bool          killed;
-    bool          pty;
-    uint64_t      last_ping_ms;
+    char gpid[GL_GPID_MAX + 1];
+    char home[GL_NAME_MAX + 1];
+    char user[GL_JOB_USER_MAX + 1];
+    char cmd[200]; /* argv, joined, cut: for ps */
+    char why[512]; /* the home's placement notes: for ps */
+    uint64_t start_wall_s;
+    exec_t *exec;
+    int pid;
+    uint64_t credit[3];  /* [1], [2]: output bytes we may still send */
+    uint64_t seq_out[3]; /* next sequence number per output stream */
+    uint64_t seq_in;     /* the stdin sequence number we expect */
+    bool out_done[3];
+    uint8_t *in; /* stdin bytes not yet written to the job */
+    size_t in_len, in_off;
+    uint64_t in_owed; /* stdin bytes written, credit not yet granted */
+    bool in_eof, in_closed;
+    bool killed;
+    bool pty;
+    uint64_t last_ping_ms;
     struct host_job *next;
 } host_job_t;
 
 /* A glpeer ps waiting for the answers of every node. */
 typedef struct list_req {
-    uint64_t      conn;
-    uint64_t      id;               /* the LIST's seq, echoed in replies */
-    uint32_t      expected, got;
-    uint64_t      deadline_ms;
-    char        (*asked)[GL_NAME_MAX + 1];  /* who we asked; "" once they answered */
+    uint64_t conn;
+    uint64_t id; /* the LIST's seq, echoed in replies */
+    uint32_t expected, got;
+    uint64_t deadline_ms;
+    char (*asked)[GL_NAME_MAX + 1]; /* who we asked; "" once they answered */
     struct list_req *next;
 } list_req_t;
 
@@ -65,23 +65,23 @@ typedef struct list_req {
 /* Messages to ourselves (home and host on one node), delivered on tick. */
 typedef struct loop_msg {
     uint8_t *bytes;
-    size_t   len;
+    size_t len;
     struct loop_msg *next;
 } loop_msg_t;
 
 struct jobs_t {
-    char          name[GL_NAME_MAX + 1];
-    uint64_t      generation;
-    uint64_t      counter;          /* GPIDs handed out by this home */
-    jobs_io_t     io;
-    place_t      *place;
-    slots_t      *slots;
-    home_job_t   *homes;
-    host_job_t   *hosts;
-    loop_msg_t   *loop_head, *loop_tail;
-    list_req_t   *lists;
-    uint64_t      next_list_id;
-    uint32_t      started;          /* guest jobs started here, ever */
+    char name[GL_NAME_MAX + 1];
+    uint64_t generation;
+    uint64_t counter; /* GPIDs handed out by this home */
+    jobs_io_t io;
+    place_t *place;
+    slots_t *slots;
+    home_job_t *homes;
+    host_job_t *hosts;
+    loop_msg_t *loop_head, *loop_tail;
+    list_req_t *lists;
+    uint64_t next_list_id;
+    uint32_t started; /* guest jobs started here, ever */
 };
 
 static bool streq (const char *a, const char *b)
@@ -89,8 +89,8 @@ static bool streq (const char *a, const char *b)
     return strcmp (a, b) == 0;
 }
 
-jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores,
-                  const jobs_io_t *io, uint64_t seed)
+jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, const jobs_io_t *io,
+                  uint64_t seed)
 {
     jobs_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -114,7 +114,7 @@ static void host_free (jobs_t *self, host_job_t *h)
     if (h->exec) {
         if (self->io.guest)
             self->io.guest (self->io.arg, h->pid, false);
-        exec_destroy (&h->exec);        /* kills what is left of it */
+        exec_destroy (&h->exec); /* kills what is left of it */
     }
     slots_release (self->slots, h->gpid);
     free (h->in);
@@ -255,11 +255,11 @@ static void plan_reasons (const place_plan_t *plan, char *out, size_t len)
     /* the nodes asked before the one that took it (or all, when none did) */
     for (size_t i = 0; i < plan->next && i < plan->n_ask && n < len; i++)
         if (plan->ask[i].why[0])
-            n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "",
-                                    plan->ask[i].node, plan->ask[i].why);
+            n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "", plan->ask[i].node,
+                                    plan->ask[i].why);
     for (size_t i = 0; i < plan->n_passed && n < len; i++)
-        n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "",
-                                plan->passed[i].node, plan->passed[i].why);
+        n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "", plan->passed[i].node,
+                                plan->passed[i].why);
 }
 
 static void no_node (jobs_t *self, home_job_t *j)
@@ -289,8 +289,8 @@ static bool plan_full (const place_plan_t *plan)
         if (!strncmp (plan->ask[i].why, "refused:", 8))
             return true;
     for (size_t i = 0; i < plan->n_passed; i++)
-        if (!strncmp (plan->passed[i].why, "no free core (", 14)
-        ||  !strncmp (plan->passed[i].why, "refused:", 8))
+        if (!strncmp (plan->passed[i].why, "no free core (", 14) ||
+            !strncmp (plan->passed[i].why, "refused:", 8))
             return true;
     return false;
 }
@@ -316,14 +316,15 @@ static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
     place_cand_t *cands = self->io.view (self->io.arg, &n, now);
     const gl_job_t *req = j->run.job;
     place_req_t pr = {
-        .cores = req->cores, .mem_kb = req->mem_kb,
-        .pin = req->pin, .allow_local = req->allow_local,
+        .cores = req->cores,
+        .mem_kb = req->mem_kb,
+        .pin = req->pin,
+        .allow_local = req->allow_local,
         .user = req->user[0] ? req->user : NULL,
         .command = req->argc ? req->argv[0] : NULL,
     };
     place_done (self->place, j->plan.ticket);
-    const char *node = place_choose (self->place, cands, cands ? n : 0,
-                                     &pr, now, &j->plan);
+    const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->plan);
     free (cands);
     j->retry_at_ms = 0;
     if (node)
@@ -331,7 +332,6 @@ static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
     else
         home_wait_or_fail (self, j, now);
 }
-
 
 static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t now)
 {
@@ -344,7 +344,7 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t
     if (!j || gl_msg_encode (&msg, &bytes, &len) || gl_msg_decode (bytes, len, &j->run, &why)) {
         free (bytes);
         free (j);
-        self->io.close_local (self->io.arg, conn);   /* out of memory */
+        self->io.close_local (self->io.arg, conn); /* out of memory */
         return;
     }
     free (bytes);
@@ -380,7 +380,7 @@ static void list_start (jobs_t *self, uint64_t conn, uint64_t now)
     snprintf (ask.home, sizeof ask.home, "%s", self->name);
     l->asked = calloc (n ? n : 1, sizeof *l->asked);
     for (size_t i = 0; cands && l->asked && i < n; i++)
-        if (cands[i].state == 0) {          /* alive (swim_state_t) */
+        if (cands[i].state == 0) { /* alive (swim_state_t) */
             snprintf (l->asked[l->expected++], sizeof l->asked[0], "%s", cands[i].name);
             to_node (self, cands[i].name, &ask);
         }
@@ -406,8 +406,9 @@ static void list_remove (jobs_t *self, list_req_t *gone, bool close_it)
    GPID USER NODE HOME START(unix s) COMMAND */
 static void list_send (jobs_t *self, const char *to, uint64_t seq, const char *text, bool last)
 {
-    gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = seq, .text = text[0] ? (char *) text : NULL,
-                       .eof = last };
+    gl_job_t reply = {
+        .type = GL_JOB_LIST_REPLY, .seq = seq, .text = text[0] ? (char *) text : NULL, .eof = last
+    };
     snprintf (reply.node, sizeof reply.node, "%s", self->name);
     to_node (self, to, &reply);
 }
@@ -425,11 +426,10 @@ static void list_answer (jobs_t *self, const char *from, const gl_job_t *ask)
         char line[1024];
         int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s\n", h->gpid,
                           h->user[0] ? h->user : "-", self->name, h->home,
-                          (unsigned long long) h->start_wall_s, h->cmd,
-                          h->why[0] ? h->why : "-");
+                          (unsigned long long) h->start_wall_s, h->cmd, h->why[0] ? h->why : "-");
         if (k < 0)
             continue;
-        if ((size_t) k >= sizeof line) {        /* cut, but still one line */
+        if ((size_t) k >= sizeof line) { /* cut, but still one line */
             k = (int) sizeof line - 1;
             line[k - 1] = '\n';
         }
@@ -488,13 +488,13 @@ static void kill_request (jobs_t *self, uint64_t conn, const gl_job_t *job)
         self->io.close_local (self->io.arg, conn);
         return;
     }
-    gl_job_t sig = *job;        /* node stays empty: "to the home, to relay" */
+    gl_job_t sig = *job; /* node stays empty: "to the home, to relay" */
     snprintf (sig.home, sizeof sig.home, "%.63s", home);
     sig.node[0] = '\0';
     to_node (self, home, &sig);
     char text[256];
-    snprintf (text, sizeof text, "signal %d sent to %s through its home %s",
-              job->signo, job->gpid, home);
+    snprintf (text, sizeof text, "signal %d sent to %s through its home %s", job->signo, job->gpid,
+              home);
     gl_job_t ok = { .type = GL_JOB_LIST_REPLY, .text = text };
     to_local (self, conn, &ok);
     self->io.close_local (self->io.arg, conn);
@@ -516,7 +516,7 @@ void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
 {
     if (job->type == GL_JOB_RUN) {
         if (home_by_conn (self, conn)) {
-            self->io.close_local (self->io.arg, conn);  /* one job per stream */
+            self->io.close_local (self->io.arg, conn); /* one job per stream */
             return;
         }
         home_run (self, conn, job, now);
@@ -532,13 +532,13 @@ void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         return;
     }
     if (!j || !j->started)
-        return;                 /* glx speaks only after STARTED */
-    if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT
-    ||  job->type == GL_JOB_SIGNAL || job->type == GL_JOB_WINSIZE) {
+        return; /* glx speaks only after STARTED */
+    if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT || job->type == GL_JOB_SIGNAL ||
+        job->type == GL_JOB_WINSIZE) {
         gl_job_t fwd = *job;
         snprintf (fwd.gpid, sizeof fwd.gpid, "%s", j->gpid);
         snprintf (fwd.home, sizeof fwd.home, "%s", self->name);
-        snprintf (fwd.node, sizeof fwd.node, "%s", j->node);   /* for the host */
+        snprintf (fwd.node, sizeof fwd.node, "%s", j->node); /* for the host */
         to_node (self, j->node, &fwd);
     }
 }
@@ -570,59 +570,56 @@ static void home_from_host (jobs_t *self, const char *from, const gl_job_t *job,
 {
     home_job_t *j = home_by_gpid (self, job->gpid);
     if (!j || !streq (from, j->node))
-        return;                 /* not ours, or from a node we did not ask */
+        return; /* not ours, or from a node we did not ask */
     switch (job->type) {
-    case GL_JOB_STARTED:
-        if (job->seq && job->seq <= UINT32_MAX)
-            place_started (self->place, j->plan.ticket, (uint32_t) job->seq);
-        if (!j->conn) {         /* glx went away while we were placing */
-            gl_job_t kill;
-            job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
-            to_node (self, j->node, &kill);
-            home_remove (self, j);
+        case GL_JOB_STARTED:
+            if (job->seq && job->seq <= UINT32_MAX)
+                place_started (self->place, j->plan.ticket, (uint32_t) job->seq);
+            if (!j->conn) { /* glx went away while we were placing */
+                gl_job_t kill;
+                job_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+                to_node (self, j->node, &kill);
+                home_remove (self, j);
+                return;
+            }
+            j->started = true;
+            j->next_ping_ms = now + JOBS_PING_MS;
+            /* glx -v says why the other nodes were passed over */
+            char notes[2048];
+            plan_reasons (&j->plan, notes, sizeof notes);
+            gl_job_t fwd = *job;
+            fwd.text = notes;
+            to_local (self, j->conn, &fwd);
+            return;
+        case GL_JOB_REFUSED: {
+            const char *next = place_refused (self->place, &j->plan, job->text, now);
+            if (!j->conn)
+                home_remove (self, j);
+            else if (next)
+                home_ask (self, j, next);
+            else
+                home_wait_or_fail (self, j, now);
             return;
         }
-        j->started = true;
-        j->next_ping_ms = now + JOBS_PING_MS;
-        /* glx -v says why the other nodes were passed over */
-        char notes[2048];
-        plan_reasons (&j->plan, notes, sizeof notes);
-        gl_job_t fwd = *job;
-        fwd.text = notes;
-        to_local (self, j->conn, &fwd);
-        return;
-    case GL_JOB_REFUSED: {
-        const char *next = place_refused (self->place, &j->plan, job->text, now);
-        if (!j->conn)
+        case GL_JOB_FAILED:
+            to_local (self, j->conn, job);
+            if (j->conn)
+                self->io.close_local (self->io.arg, j->conn);
             home_remove (self, j);
-        else if (next)
-            home_ask (self, j, next);
-        else
-            home_wait_or_fail (self, j, now);
-        return;
-    }
-    case GL_JOB_FAILED:
-        to_local (self, j->conn, job);
-        if (j->conn)
-            self->io.close_local (self->io.arg, j->conn);
-        home_remove (self, j);
-        return;
-    case GL_JOB_DATA:
-    case GL_JOB_CREDIT:
-        to_local (self, j->conn, job);
-        return;
-    case GL_JOB_EXIT:
-        to_local (self, j->conn, job);
-        if (j->conn)
-            self->io.close_local (self->io.arg, j->conn);
-        home_remove (self, j);
-        /* a slot came free: jobs waiting for room try again now */
-        for (home_job_t *w = self->homes; w; w = w->next)
-            if (w->retry_at_ms)
-                w->retry_at_ms = now;
-        return;
-    default:
-        return;
+            return;
+        case GL_JOB_DATA:
+        case GL_JOB_CREDIT: to_local (self, j->conn, job); return;
+        case GL_JOB_EXIT:
+            to_local (self, j->conn, job);
+            if (j->conn)
+                self->io.close_local (self->io.arg, j->conn);
+            home_remove (self, j);
+            /* a slot came free: jobs waiting for room try again now */
+            for (home_job_t *w = self->homes; w; w = w->next)
+                if (w->retry_at_ms)
+                    w->retry_at_ms = now;
+            return;
+        default: return;
     }
 }
 
@@ -647,7 +644,8 @@ static void host_send (jobs_t *self, host_job_t *h, gl_job_t *job)
 static int err_code (exec_err_t e)
 {
     return e == EXEC_ERR_NOT_FOUND ? JOBS_ERR_NOT_FOUND
-         : e == EXEC_ERR_DENIED ? JOBS_ERR_DENIED : JOBS_ERR_START;
+           : e == EXEC_ERR_DENIED  ? JOBS_ERR_DENIED
+                                   : JOBS_ERR_START;
 }
 
 static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint64_t now)
@@ -656,7 +654,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     job_init (&reply, GL_JOB_REFUSED, req->gpid, req->home);
     snprintf (reply.node, sizeof reply.node, "%s", self->name);
     if (host_by_gpid (self, req->gpid))
-        return;                 /* a duplicate: it runs already */
+        return; /* a duplicate: it runs already */
     const char *why = NULL;
     if (!streq (from, req->home) || !req->argc || !req->cwd) {
         reply.type = GL_JOB_FAILED;
@@ -687,8 +685,9 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         memcpy (argv, req->argv, req->argc * sizeof *argv);
         size_t n = 0;
         for (uint32_t i = 0; i < req->envc; i++)
-            if (strncmp (req->envv[i], "GLUNIX_GPID=", 12) && strncmp (req->envv[i], "GLUNIX_HOME=", 12)
-            &&  strncmp (req->envv[i], "GLUNIX_NODE=", 12))
+            if (strncmp (req->envv[i], "GLUNIX_GPID=", 12) &&
+                strncmp (req->envv[i], "GLUNIX_HOME=", 12) &&
+                strncmp (req->envv[i], "GLUNIX_NODE=", 12))
                 envp[n++] = req->envv[i];
         envp[n++] = gpid_var;
         envp[n++] = home_var;
@@ -726,13 +725,13 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     snprintf (h->user, sizeof h->user, "%s", req->user);
     size_t used = 0;
     for (uint32_t i = 0; i < req->argc && used + 1 < sizeof h->cmd; i++)
-        used += (size_t) snprintf (h->cmd + used, sizeof h->cmd - used, "%s%s",
-                                   i ? " " : "", req->argv[i]);
+        used += (size_t) snprintf (h->cmd + used, sizeof h->cmd - used, "%s%s", i ? " " : "",
+                                   req->argv[i]);
     snprintf (h->why, sizeof h->why, "%s", req->text ? req->text : "");
     for (char *c = h->why; *c; c++)
         if (*c == '\t' || *c == '\n')
             *c = ' ';
-    for (char *c = h->cmd; *c; c++)     /* one line per job, fields by tabs */
+    for (char *c = h->cmd; *c; c++) /* one line per job, fields by tabs */
         if (*c == '\t' || *c == '\n')
             *c = ' ';
     h->start_wall_s = (uint64_t) time (NULL);
@@ -746,9 +745,9 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     self->hosts = h;
     if (self->io.guest)
         self->io.guest (self->io.arg, h->pid, true);
-    reply.type = GL_JOB_STARTED;        /* glx may now send JOBS_WINDOW of stdin */
+    reply.type = GL_JOB_STARTED; /* glx may now send JOBS_WINDOW of stdin */
     reply.pid = (uint32_t) h->pid;
-    reply.seq = ++self->started;        /* our estimates will count it */
+    reply.seq = ++self->started; /* our estimates will count it */
     to_node (self, from, &reply);
 }
 
@@ -788,7 +787,7 @@ static void host_write_stdin (jobs_t *self, host_job_t *h)
 static void host_stdin (jobs_t *self, host_job_t *h, const gl_job_t *job)
 {
     if (job->seq != h->seq_in || h->in_eof) {
-        exec_signal (h->exec, SIGKILL);     /* a lost message: don't feed it garbage */
+        exec_signal (h->exec, SIGKILL); /* a lost message: don't feed it garbage */
         h->killed = true;
         return;
     }
@@ -799,7 +798,7 @@ static void host_stdin (jobs_t *self, host_job_t *h, const gl_job_t *job)
             h->killed = true;
             return;
         }
-        if (h->in_off) {                    /* drop what was written already */
+        if (h->in_off) { /* drop what was written already */
             memmove (h->in, h->in + h->in_off, h->in_len - h->in_off);
             h->in_len -= h->in_off;
             h->in_off = 0;
@@ -825,31 +824,30 @@ static void host_from_home (jobs_t *self, const char *from, const gl_job_t *job,
     host_job_t *h = host_by_gpid (self, job->gpid);
     if (!h || !streq (from, h->home))
         return;
-    h->last_ping_ms = now;      /* any word from home says it still cares */
+    h->last_ping_ms = now; /* any word from home says it still cares */
     switch (job->type) {
-    case GL_JOB_DATA:
-        if (job->stream == 0)
-            host_stdin (self, h, job);
-        break;
-    case GL_JOB_CREDIT:
-        if (job->stream == 1 || job->stream == 2)
-            h->credit[job->stream] += job->credit;
-        break;
-    case GL_JOB_SIGNAL:
-        /* A job without a terminal leads a session of its own, so the kernel
+        case GL_JOB_DATA:
+            if (job->stream == 0)
+                host_stdin (self, h, job);
+            break;
+        case GL_JOB_CREDIT:
+            if (job->stream == 1 || job->stream == 2)
+                h->credit[job->stream] += job->credit;
+            break;
+        case GL_JOB_SIGNAL:
+            /* A job without a terminal leads a session of its own, so the kernel
            treats it as an orphaned process group and drops SIGTSTP: stop it
            with SIGSTOP instead, which nothing can drop. */
-        exec_signal (h->exec, job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo);
-        break;
-    case GL_JOB_WINSIZE:
-        exec_winsize (h->exec, (uint16_t) job->rows, (uint16_t) job->cols);
-        break;
-    case GL_JOB_KILL:
-        exec_signal (h->exec, SIGKILL);
-        h->killed = true;
-        break;
-    default:
-        break;
+            exec_signal (h->exec, job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo);
+            break;
+        case GL_JOB_WINSIZE:
+            exec_winsize (h->exec, (uint16_t) job->rows, (uint16_t) job->cols);
+            break;
+        case GL_JOB_KILL:
+            exec_signal (h->exec, SIGKILL);
+            h->killed = true;
+            break;
+        default: break;
     }
 }
 
@@ -867,7 +865,7 @@ static void host_read (jobs_t *self, host_job_t *h, int stream)
         job_init (&data, GL_JOB_DATA, h->gpid, h->home);
         data.stream = (uint8_t) stream;
         data.seq = h->seq_out[stream]++;
-        if (n <= 0) {           /* end of output (EIO: a pty whose job is gone) */
+        if (n <= 0) { /* end of output (EIO: a pty whose job is gone) */
             h->out_done[stream] = true;
             data.eof = true;
         }
@@ -922,33 +920,28 @@ static void host_tick (jobs_t *self, uint64_t now)
 void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
 {
     switch (job->type) {
-    case GL_JOB_SIGNAL:
-        if (!job->node[0])      /* glpeer kill, at the job's home */
-            home_relay_signal (self, job);
-        else
-            host_from_home (self, from, job, now);
-        return;
-    case GL_JOB_RUN: case GL_JOB_WINSIZE:
-    case GL_JOB_KILL: case GL_JOB_PING:
-        host_from_home (self, from, job, now);
-        return;
-    case GL_JOB_LIST:
-        list_answer (self, from, job);
-        return;
-    case GL_JOB_LIST_REPLY:
-        list_reply (self, from, job);
-        return;
-    case GL_JOB_DATA: case GL_JOB_CREDIT:
-        /* both ways: stdin and output credit go to the host, the rest home */
-        if ((job->type == GL_JOB_DATA && job->stream == 0)
-        ||  (job->type == GL_JOB_CREDIT && job->stream != 0))
-            host_from_home (self, from, job, now);
-        else
-            home_from_host (self, from, job, now);
-        return;
-    default:
-        home_from_host (self, from, job, now);
-        return;
+        case GL_JOB_SIGNAL:
+            if (!job->node[0]) /* glpeer kill, at the job's home */
+                home_relay_signal (self, job);
+            else
+                host_from_home (self, from, job, now);
+            return;
+        case GL_JOB_RUN:
+        case GL_JOB_WINSIZE:
+        case GL_JOB_KILL:
+        case GL_JOB_PING: host_from_home (self, from, job, now); return;
+        case GL_JOB_LIST: list_answer (self, from, job); return;
+        case GL_JOB_LIST_REPLY: list_reply (self, from, job); return;
+        case GL_JOB_DATA:
+        case GL_JOB_CREDIT:
+            /* both ways: stdin and output credit go to the host, the rest home */
+            if ((job->type == GL_JOB_DATA && job->stream == 0) ||
+                (job->type == GL_JOB_CREDIT && job->stream != 0))
+                host_from_home (self, from, job, now);
+            else
+                home_from_host (self, from, job, now);
+            return;
+        default: home_from_host (self, from, job, now); return;
     }
 }
 
@@ -981,7 +974,7 @@ void jobs_node_lost (jobs_t *self, const char *node, uint64_t now)
             home_fail (self, j, JOBS_ERR_NODE_LOST, text);
             home_remove (self, j);
         }
-        else if (j->retry_at_ms == 0) {     /* being asked: ask the next one */
+        else if (j->retry_at_ms == 0) { /* being asked: ask the next one */
             const char *next = place_refused (self->place, &j->plan, "lost", now);
             if (next && j->conn)
                 home_ask (self, j, next);
@@ -991,7 +984,7 @@ void jobs_node_lost (jobs_t *self, const char *node, uint64_t now)
     }
     for (host_job_t *h = self->hosts; h; h = h->next)
         if (streq (h->home, node) && !h->killed) {
-            exec_signal (h->exec, SIGKILL);   /* its home is gone: no one to serve */
+            exec_signal (h->exec, SIGKILL); /* its home is gone: no one to serve */
             h->killed = true;
         }
 }
@@ -1005,9 +998,9 @@ size_t jobs_fds (jobs_t *self, int *fds, short *events, size_t cap)
         int in = exec_fd_stdin (h->exec), out = exec_fd_stdout (h->exec);
         int err = exec_fd_stderr (h->exec);
         short ev_out = (!h->out_done[1] && h->credit[1]) ? POLLIN : 0;
-        short ev_in = (in >= 0 && (h->in_len > h->in_off || (h->in_eof && !h->in_closed)))
-                    ? POLLOUT : 0;
-        if (in >= 0 && in == out) {         /* a pty: one fd both ways */
+        short ev_in =
+            (in >= 0 && (h->in_len > h->in_off || (h->in_eof && !h->in_closed))) ? POLLOUT : 0;
+        if (in >= 0 && in == out) { /* a pty: one fd both ways */
             if (ev_in | ev_out) {
                 fds[n] = out;
                 events[n++] = (short) (ev_in | ev_out);
@@ -1067,7 +1060,7 @@ void jobs_tick (jobs_t *self, uint64_t now)
         jn = j->next;
         if (j->retry_at_ms && now >= j->retry_at_ms) {
             if (j->conn)
-                home_place (self, j, now);      /* may remove j */
+                home_place (self, j, now); /* may remove j */
             else
                 home_remove (self, j);
         }
@@ -1085,7 +1078,7 @@ void jobs_tick (jobs_t *self, uint64_t now)
     for (list_req_t *l = self->lists; l; l = ln) {
         ln = l->next;
         if (now >= l->deadline_ms)
-            list_remove (self, l, true);    /* whoever did not answer is left out */
+            list_remove (self, l, true); /* whoever did not answer is left out */
     }
 }
 

@@ -27,26 +27,26 @@
 #include "place.h"
 #include "wire.h"
 
-#define JOBS_WINDOW   (4u << 20)    /* bytes in flight per stream */
-#define JOBS_CHUNK    (256u << 10)  /* bytes per DATA message */
+#define JOBS_WINDOW       (4u << 20)   /* bytes in flight per stream */
+#define JOBS_CHUNK        (256u << 10) /* bytes per DATA message */
 /* Credit goes back in batches of at least this many bytes: one CREDIT per
    chunk would double the messages of a bulk stream.  The sender still has
    three quarters of its window, so a batch never stalls it. */
 #define JOBS_CREDIT_BATCH (JOBS_WINDOW / 4)
-#define JOBS_PING_MS  1000          /* home -> host keepalive */
-#define JOBS_ORPHAN_MS 5000         /* a host kills a job unpinged this long */
-#define JOBS_RETRY_MS 250           /* a job waiting for room is placed again */
+#define JOBS_PING_MS      1000 /* home -> host keepalive */
+#define JOBS_ORPHAN_MS    5000 /* a host kills a job unpinged this long */
+#define JOBS_RETRY_MS     250  /* a job waiting for room is placed again */
 
 /* What glx is told when a job cannot run or is lost (gl_job_t.code of a
    FAILED message); glx turns them into its exit codes. */
 typedef enum {
-    JOBS_ERR_NO_NODE = 1,       /* no node can take it */
-    JOBS_ERR_NOT_FOUND,         /* program not found on the node */
-    JOBS_ERR_DENIED,            /* program there but not runnable */
-    JOBS_ERR_START,             /* cwd, user or system error at start */
-    JOBS_ERR_NODE_LOST,         /* the node running it died or left */
-    JOBS_ERR_STREAM,            /* a message was lost: output incomplete */
-    JOBS_ERR_BAD_REQUEST,       /* glx asked something malformed */
+    JOBS_ERR_NO_NODE = 1, /* no node can take it */
+    JOBS_ERR_NOT_FOUND,   /* program not found on the node */
+    JOBS_ERR_DENIED,      /* program there but not runnable */
+    JOBS_ERR_START,       /* cwd, user or system error at start */
+    JOBS_ERR_NODE_LOST,   /* the node running it died or left */
+    JOBS_ERR_STREAM,      /* a message was lost: output incomplete */
+    JOBS_ERR_BAD_REQUEST, /* glx asked something malformed */
 } jobs_err_t;
 
 typedef struct {
@@ -54,7 +54,7 @@ typedef struct {
     /* send to another agent by name (sealed by the agent) */
     void (*send_node) (void *arg, const char *node, const gl_msg_t *msg);
     /* send to / close the glx connection conn */
-    int  (*send_local) (void *arg, uint64_t conn, const gl_msg_t *msg);
+    int (*send_local) (void *arg, uint64_t conn, const gl_msg_t *msg);
     void (*close_local) (void *arg, uint64_t conn);
     /* a guest process started or ended here (idle detection) */
     void (*guest) (void *arg, int pid, bool started);
@@ -64,8 +64,8 @@ typedef struct {
 
 typedef struct jobs_t jobs_t;
 
-jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores,
-                  const jobs_io_t *io, uint64_t seed);
+jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, const jobs_io_t *io,
+                  uint64_t seed);
 void jobs_destroy (jobs_t **self_p);
 
 /* Our own latest measurement, for the slots (owner active, memory). */

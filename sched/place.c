@@ -48,11 +48,11 @@ static void say_cores (char *buf, size_t size, double cores, const char *what)
 static const char *member_state_name (int state)
 {
     switch (state) {
-        case SWIM_ALIVE:   return "alive";
+        case SWIM_ALIVE: return "alive";
         case SWIM_SUSPECT: return "suspect";
-        case SWIM_DEAD:    return "dead";
-        case SWIM_LEFT:    return "left";
-        default:           return "in an unknown state";
+        case SWIM_DEAD: return "dead";
+        case SWIM_LEFT: return "left";
+        default: return "in an unknown state";
     }
 }
 
@@ -61,28 +61,28 @@ static const char *member_state_name (int state)
 /* Cores and memory this home sent to a node recently.  ticket 0: unused. */
 typedef struct {
     uint64_t ticket;
-    char     node[GL_NAME_MAX + 1];
+    char node[GL_NAME_MAX + 1];
     uint32_t cores;
     uint64_t mem_kb;
     uint64_t at_ms;
-    uint32_t start_no;  /* the job's number among the node's starts; 0: not yet */
+    uint32_t start_no; /* the job's number among the node's starts; 0: not yet */
 } promise_t;
 
 struct place_t {
     place_config_t config;
-    uint64_t  rng;
-    uint64_t  last_ticket;
+    uint64_t rng;
+    uint64_t last_ticket;
     promise_t ledger[PLACE_LEDGER_MAX];
     place_policy_fn policy;
-    void     *policy_arg;
+    void *policy_arg;
 };
 
 /* One node of the draw. */
 typedef struct {
-    size_t index;       /* into the candidates */
-    double weight;      /* its score */
-    double key;         /* its draw: the d largest keys win */
-    char   why[PLACE_WHY_MAX];  /* what made it fit, from the same judging */
+    size_t index;            /* into the candidates */
+    double weight;           /* its score */
+    double key;              /* its draw: the d largest keys win */
+    char why[PLACE_WHY_MAX]; /* what made it fit, from the same judging */
 } drawn_t;
 
 void place_config_default (place_config_t *config)
@@ -112,8 +112,7 @@ void place_destroy (place_t **self_p)
     }
 }
 
-void place_cand_from_member (place_cand_t *cand, const swim_member_t *member,
-                             uint64_t now_ms)
+void place_cand_from_member (place_cand_t *cand, const swim_member_t *member, uint64_t now_ms)
 {
     memset (cand, 0, sizeof *cand);
     copy_name (cand->name, member->name);
@@ -147,8 +146,8 @@ static bool decayed (const place_t *self, const promise_t *p, uint64_t now_ms)
 
 /* Writes a promise into a free or decayed entry, or over the oldest one
    when the ledger is full (it is the next to decay anyway). */
-static uint64_t promise (place_t *self, const char *node, uint32_t cores,
-                         uint64_t mem_kb, uint64_t now_ms)
+static uint64_t promise (place_t *self, const char *node, uint32_t cores, uint64_t mem_kb,
+                         uint64_t now_ms)
 {
     promise_t *slot = &self->ledger[0];
     for (size_t i = 0; i < PLACE_LEDGER_MAX; i++) {
@@ -174,8 +173,8 @@ static uint64_t promise (place_t *self, const char *node, uint32_t cores,
    reaches the job's start number; until its node says that number (the
    STARTED reply), or when the node restarted and counts afresh, it counts
    until it decays.  res NULL: every promise counts. */
-static void promised_unseen (place_t *self, const char *node, uint64_t now_ms,
-                             const gl_res_t *res, uint32_t *cores, uint64_t *mem_kb)
+static void promised_unseen (place_t *self, const char *node, uint64_t now_ms, const gl_res_t *res,
+                             uint32_t *cores, uint64_t *mem_kb)
 {
     *cores = 0;
     *mem_kb = 0;
@@ -190,8 +189,8 @@ static void promised_unseen (place_t *self, const char *node, uint64_t now_ms,
     }
 }
 
-static void promised (place_t *self, const char *node, uint64_t now_ms,
-                      uint32_t *cores, uint64_t *mem_kb)
+static void promised (place_t *self, const char *node, uint64_t now_ms, uint32_t *cores,
+                      uint64_t *mem_kb)
 {
     promised_unseen (self, node, now_ms, NULL, cores, mem_kb);
 }
@@ -241,8 +240,8 @@ static void say_refused (char *buf, size_t size, const place_note_t *refusal)
 /* Can the candidate take the job?  Returns its score, above 0, with what
    made it fit in why; or 0 with the reason it can't.  Pure: the same
    view, request, ledger and time give the same answer. */
-static double judge (place_t *self, const place_cand_t *c, const place_req_t *req,
-                     bool allow_local, uint64_t now_ms, char *why, size_t size)
+static double judge (place_t *self, const place_cand_t *c, const place_req_t *req, bool allow_local,
+                     uint64_t now_ms, char *why, size_t size)
 {
     const gl_res_t *r = &c->res;
     uint32_t want = req->cores ? req->cores : 1;
@@ -303,8 +302,8 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
 
     /* Memory left after the job, as a share of the machine, weighs in by
        up to half; so does how long the owner has been away. */
-    double mem_share = r->mem_total_kb
-                     ? (double) (avail_kb - req->mem_kb) / (double) r->mem_total_kb : 0;
+    double mem_share =
+        r->mem_total_kb ? (double) (avail_kb - req->mem_kb) / (double) r->mem_total_kb : 0;
     double mem_factor = 0.5 + 0.5 * fmin (mem_share, 1.0);
     double away_s = r->owner_idle_s >= OWNER_GONE_S ? OWNER_GONE_S : r->owner_idle_s;
     double idle_factor = 0.5 + 0.5 * away_s / OWNER_GONE_S;
@@ -314,8 +313,8 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
     double own;
     char policy_why[PLACE_WHY_MAX];
     policy_why[0] = '\0';
-    if (self->policy
-    &&  self->policy (self->policy_arg, c, req, score, &own, policy_why, sizeof policy_why) == 0) {
+    if (self->policy &&
+        self->policy (self->policy_arg, c, req, score, &own, policy_why, sizeof policy_why) == 0) {
         if (own <= 0) {
             say (why, size, "policy: %s", policy_why[0] ? policy_why : "not this node");
             return 0;
@@ -365,8 +364,7 @@ static const char *ask_next (place_t *self, place_plan_t *plan, uint64_t now_ms)
    knows its state better than our gossip does.  Only a node that cannot
    answer (dead, left, unknown) or has already refused is not asked. */
 static const char *choose_pinned (place_t *self, const place_cand_t *cands, size_t n,
-                                  const place_req_t *req, uint64_t now_ms,
-                                  place_plan_t *plan)
+                                  const place_req_t *req, uint64_t now_ms, place_plan_t *plan)
 {
     const place_cand_t *c = NULL;
     for (size_t i = 0; i < n && !c; i++)
@@ -391,8 +389,7 @@ static const char *choose_pinned (place_t *self, const place_cand_t *cands, size
 }
 
 const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
-                          const place_req_t *req, uint64_t now_ms,
-                          place_plan_t *plan)
+                          const place_req_t *req, uint64_t now_ms, place_plan_t *plan)
 {
     memset (plan, 0, sizeof *plan);
     plan->cores = req->cores ? req->cores : 1;
@@ -415,7 +412,7 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
         if (w <= 0)
             continue;
         double key = log (rng_unit (self)) / w;
-        size_t at = n_draw;             /* keep draw[] sorted by key, largest first */
+        size_t at = n_draw; /* keep draw[] sorted by key, largest first */
         while (at > 0 && draw[at - 1].key < key)
             at--;
         if (at >= self->config.d)
@@ -423,7 +420,7 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
         if (n_draw < self->config.d)
             n_draw++;
         memmove (&draw[at + 1], &draw[at], (n_draw - 1 - at) * sizeof draw[0]);
-        draw[at] = (drawn_t) { .index = i, .weight = w, .key = key };
+        draw[at] = (drawn_t){ .index = i, .weight = w, .key = key };
         say (draw[at].why, sizeof draw[at].why, "%s", why);
     }
 
@@ -447,7 +444,7 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
         if (asked)
             continue;
         if (plan->n_passed == PLACE_PASSED_MAX) {
-            plan->n_unlisted++;         /* not listed: not judged again either */
+            plan->n_unlisted++; /* not listed: not judged again either */
             continue;
         }
         const place_note_t *refusal = excluded (req, cands[i].name);
@@ -465,8 +462,7 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
     return ask_next (self, plan, now_ms);
 }
 
-const char *place_refused (place_t *self, place_plan_t *plan, const char *why,
-                           uint64_t now_ms)
+const char *place_refused (place_t *self, place_plan_t *plan, const char *why, uint64_t now_ms)
 {
     if (plan->next >= plan->n_ask)
         return NULL;
@@ -479,22 +475,22 @@ const char *place_refused (place_t *self, place_plan_t *plan, const char *why,
 
 /* A job holding slots here: reserved until until_ms, or running. */
 typedef struct {
-    char     job[PLACE_JOB_MAX + 1];
+    char job[PLACE_JOB_MAX + 1];
     uint32_t cores;
     uint64_t mem_kb;
-    bool     running;
+    bool running;
     uint64_t until_ms;
 } hold_t;
 
 struct slots_t {
     uint32_t slots;
     uint32_t reserve_ms;
-    bool     have_res;
+    bool have_res;
     gl_res_t res;
     /* Every job takes at least one slot, so `slots` holds are enough. */
-    hold_t  *holds;
-    size_t   n_holds;
-    char     why[PLACE_WHY_MAX];
+    hold_t *holds;
+    size_t n_holds;
+    char why[PLACE_WHY_MAX];
 };
 
 void slots_config_default (slots_config_t *config)
@@ -558,7 +554,7 @@ static hold_t *find (slots_t *self, const char *job_id, size_t *index)
 size_t slots_expire (slots_t *self, uint64_t now_ms)
 {
     size_t dropped = 0;
-    for (size_t i = 0; i < self->n_holds; )
+    for (size_t i = 0; i < self->n_holds;)
         if (expired (&self->holds[i], now_ms)) {
             drop (self, i);
             dropped++;
@@ -597,8 +593,8 @@ static bool refuse (slots_t *self, const char **why, const char *fmt, ...)
     return false;
 }
 
-bool slots_offer (slots_t *self, const char *job_id, uint32_t cores,
-                  uint64_t mem_kb, uint64_t now_ms, const char **why)
+bool slots_offer (slots_t *self, const char *job_id, uint32_t cores, uint64_t mem_kb,
+                  uint64_t now_ms, const char **why)
 {
     if (why)
         *why = "";
@@ -613,7 +609,7 @@ bool slots_offer (slots_t *self, const char *job_id, uint32_t cores,
     if (held && held->running)
         return refuse (self, why, "already running here");
     if (held)
-        drop (self, index);         /* judged again below, as new */
+        drop (self, index); /* judged again below, as new */
 
     /* Our own latest measurement, not gossip: the owner may have come
        back a second ago, which no other node knows yet. */
@@ -624,14 +620,14 @@ bool slots_offer (slots_t *self, const char *job_id, uint32_t cores,
     if (self->res.state != GL_RES_IDLE)
         return refuse (self, why, "unavailable");
     if (cores > self->slots)
-        return refuse (self, why, "wants %u cores, %u slot%s here",
-                       cores, self->slots, self->slots == 1 ? "" : "s");
+        return refuse (self, why, "wants %u cores, %u slot%s here", cores, self->slots,
+                       self->slots == 1 ? "" : "s");
     uint32_t free_slots = slots_free (self, now_ms);
     if (free_slots < cores) {
         if (free_slots == 0)
             return refuse (self, why, "no free slot");
-        return refuse (self, why, "%u free slot%s, %u wanted",
-                       free_slots, free_slots == 1 ? "" : "s", cores);
+        return refuse (self, why, "%u free slot%s, %u wanted", free_slots,
+                       free_slots == 1 ? "" : "s", cores);
     }
     /* Running guests' memory shows in the measurement already; reserved
        jobs have not started, so theirs is taken off by hand. */
@@ -639,8 +635,8 @@ bool slots_offer (slots_t *self, const char *job_id, uint32_t cores,
     for (size_t i = 0; i < self->n_holds; i++)
         if (!self->holds[i].running)
             reserved_kb += self->holds[i].mem_kb;
-    uint64_t avail_kb = self->res.mem_avail_kb > reserved_kb
-                      ? self->res.mem_avail_kb - reserved_kb : 0;
+    uint64_t avail_kb =
+        self->res.mem_avail_kb > reserved_kb ? self->res.mem_avail_kb - reserved_kb : 0;
     if (avail_kb < mem_kb)
         return refuse (self, why, "not enough memory (%llu MiB free, %llu MiB wanted)",
                        (unsigned long long) (avail_kb / 1024),

@@ -44,36 +44,35 @@
 #include "wire.h"
 #include "swim.h"
 
-#define PLACE_D_MAX       8     /* most nodes one plan asks */
-#define PLACE_PASSED_MAX  64    /* most reasons one plan lists */
-#define PLACE_WHY_MAX     96    /* a reason, with its NUL */
-#define PLACE_LEDGER_MAX  256   /* promises the home remembers */
-#define PLACE_JOB_MAX     127   /* longest job id (a GPID) */
+#define PLACE_D_MAX      8   /* most nodes one plan asks */
+#define PLACE_PASSED_MAX 64  /* most reasons one plan lists */
+#define PLACE_WHY_MAX    96  /* a reason, with its NUL */
+#define PLACE_LEDGER_MAX 256 /* promises the home remembers */
+#define PLACE_JOB_MAX    127 /* longest job id (a GPID) */
 
 /* ---- the home side -------------------------------------------------------- */
 
 typedef struct {
-    uint32_t d;                 /* nodes to draw and ask in turn: 3 (1..PLACE_D_MAX) */
-    uint32_t max_res_age_ms;    /* trust no estimate older: 90000 (more than the
+    uint32_t d;              /* nodes to draw and ask in turn: 3 (1..PLACE_D_MAX) */
+    uint32_t max_res_age_ms; /* trust no estimate older: 90000 (more than the
                                    agent's refresh_interval, 60 s) */
-    uint32_t ledger_ms;         /* a promise counts against its node for: 5000 */
+    uint32_t ledger_ms;      /* a promise counts against its node for: 5000 */
 } place_config_t;
 
 void place_config_default (place_config_t *config);
 
 /* One member of the view, as placement sees it. */
 typedef struct {
-    char     name[GL_NAME_MAX + 1];
-    uint8_t  state;             /* swim_state_t */
-    bool     is_self;           /* the home itself */
-    bool     has_res;           /* an estimate has arrived */
+    char name[GL_NAME_MAX + 1];
+    uint8_t state; /* swim_state_t */
+    bool is_self;  /* the home itself */
+    bool has_res;  /* an estimate has arrived */
     gl_res_t res;
-    uint64_t res_age_ms;        /* how long ago it arrived */
+    uint64_t res_age_ms; /* how long ago it arrived */
 } place_cand_t;
 
 /* Fills a candidate from the gossip view at local time now_ms. */
-void place_cand_from_member (place_cand_t *cand, const swim_member_t *member,
-                             uint64_t now_ms);
+void place_cand_from_member (place_cand_t *cand, const swim_member_t *member, uint64_t now_ms);
 
 /* A node and what placement says of it. */
 typedef struct {
@@ -84,35 +83,35 @@ typedef struct {
 /* What the job asks for.  All zero is a valid request: one core, any
    memory, anywhere but the home. */
 typedef struct {
-    uint32_t cores;                 /* cores wanted; 0 counts as 1 */
-    uint64_t mem_kb;                /* memory wanted, KiB; 0: no need */
-    const char *pin;                /* glx -w: only this node; NULL or "": any.
+    uint32_t cores;              /* cores wanted; 0 counts as 1 */
+    uint64_t mem_kb;             /* memory wanted, KiB; 0: no need */
+    const char *pin;             /* glx -w: only this node; NULL or "": any.
                                        Pinning the home itself needs no allow_local. */
-    bool     allow_local;           /* glx --local: the home may run it */
-    const place_note_t *exclude;    /* nodes that refused this job, with their */
-    size_t   n_exclude;             /* reasons (earlier plans' ask[] fit as is) */
-    const char *user;               /* for a policy: who runs it (may be NULL) */
-    const char *command;            /* and what: argv[0] (may be NULL) */
+    bool allow_local;            /* glx --local: the home may run it */
+    const place_note_t *exclude; /* nodes that refused this job, with their */
+    size_t n_exclude;            /* reasons (earlier plans' ask[] fit as is) */
+    const char *user;            /* for a policy: who runs it (may be NULL) */
+    const char *command;         /* and what: argv[0] (may be NULL) */
 } place_req_t;
 
 /* The outcome of place_choose.  A plain value: nothing to free. */
 typedef struct {
-    size_t       n_ask;                     /* 0: no node can take it */
-    place_note_t ask[PLACE_D_MAX];          /* to ask in turn, best first; why
+    size_t n_ask;                  /* 0: no node can take it */
+    place_note_t ask[PLACE_D_MAX]; /* to ask in turn, best first; why
                                                says what made it fit ("2 free
                                                cores"), why a pinned node looks
                                                unfit, or, once it said no,
                                                "refused: <its reason>" */
-    size_t       next;                      /* ask[next] is being asked; n_ask
+    size_t next;                   /* ask[next] is being asked; n_ask
                                                when every one has refused */
-    size_t       n_passed;
-    place_note_t passed[PLACE_PASSED_MAX];  /* nodes passed over, view order */
-    size_t       n_unlisted;                /* more passed over, not listed */
-    uint64_t     ticket;                    /* the ledger's promise to ask[next]:
+    size_t n_passed;
+    place_note_t passed[PLACE_PASSED_MAX]; /* nodes passed over, view order */
+    size_t n_unlisted;                     /* more passed over, not listed */
+    uint64_t ticket;                       /* the ledger's promise to ask[next]:
                                                hand it to place_done when the
                                                job ends; 0 for none */
-    uint32_t     cores;                     /* the request, for promises to the */
-    uint64_t     mem_kb;                    /* next nodes (place_refused) */
+    uint32_t cores;                        /* the request, for promises to the */
+    uint64_t mem_kb;                       /* next nodes (place_refused) */
 } place_plan_t;
 
 typedef struct place_t place_t;
@@ -137,16 +136,14 @@ void place_set_policy (place_t *self, place_policy_fn fn, void *arg);
    the job to the first node to ask (in the ledger), and returns that
    node's name (pointing into plan), or NULL when no node can take it. */
 const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
-                          const place_req_t *req, uint64_t now_ms,
-                          place_plan_t *plan);
+                          const place_req_t *req, uint64_t now_ms, place_plan_t *plan);
 
 /* The node being asked said no, because why (e.g. "no free slot"; NULL
    or "" when it gave none).  Moves the promise on to the next node and
    returns its name, or NULL when every node of the plan has refused.
    The refusing node's promise is kept until it decays: it had less room
    than gossip said, and the ledger is how we remember that meanwhile. */
-const char *place_refused (place_t *self, place_plan_t *plan, const char *why,
-                           uint64_t now_ms);
+const char *place_refused (place_t *self, place_plan_t *plan, const char *why, uint64_t now_ms);
 
 /* The job that holds this ticket started as the node's start_no-th
    guest (its STARTED reply says so): once the node's estimate counts that
@@ -163,8 +160,8 @@ uint32_t place_promised (place_t *self, const char *node, uint64_t now_ms);
 /* ---- the candidate side --------------------------------------------------- */
 
 typedef struct {
-    uint32_t slots;             /* cores guests may use at once; 0: one per core */
-    uint32_t reserve_ms;        /* an accepted offer holds its slots for: 5000 */
+    uint32_t slots;      /* cores guests may use at once; 0: one per core */
+    uint32_t reserve_ms; /* an accepted offer holds its slots for: 5000 */
 } slots_config_t;
 
 void slots_config_default (slots_config_t *config);
@@ -185,16 +182,16 @@ void slots_set_res (slots_t *self, const gl_res_t *res);
    (may be NULL) says why, e.g. "owner active", "no free slot", valid
    until the next call.  An offer for a job already reserved here is
    judged again as new (the home may have lost our answer). */
-bool slots_offer (slots_t *self, const char *job_id, uint32_t cores,
-                  uint64_t mem_kb, uint64_t now_ms, const char **why);
+bool slots_offer (slots_t *self, const char *job_id, uint32_t cores, uint64_t mem_kb,
+                  uint64_t now_ms, const char **why);
 
 /* The job starts: its reservation becomes a running slot.  Returns 0, or
    -1 when it holds no reservation (never offered, or expired: the slots
    may be someone else's by now, so it must be offered again). */
-int  slots_start (slots_t *self, const char *job_id, uint64_t now_ms);
+int slots_start (slots_t *self, const char *job_id, uint64_t now_ms);
 
 /* The job ended or was given up: its slots are free.  0, or -1 if unknown. */
-int  slots_release (slots_t *self, const char *job_id);
+int slots_release (slots_t *self, const char *job_id);
 
 /* Drops reservations that have expired at now_ms; returns how many. */
 size_t slots_expire (slots_t *self, uint64_t now_ms);

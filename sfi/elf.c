@@ -19,26 +19,57 @@
 
 /* The ELF64 constants and field offsets used here (System V gABI). */
 enum {
-    EHDR_SIZE = 64, PHDR_SIZE = 56, SHDR_SIZE = 64, SYM_SIZE = 24,
-    RELA_SIZE = 24, DYN_SIZE = 16,
-    ET_DYN = 3, EM_X86_64 = 62,
-    PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, PT_TLS = 7,
-    PF_X = 1, PF_W = 2, PF_R = 4,
-    SHT_SYMTAB = 2, SHT_STRTAB = 3,
-    STB_GLOBAL = 1, STT_FUNC = 2, SHN_UNDEF = 0,
+    EHDR_SIZE = 64,
+    PHDR_SIZE = 56,
+    SHDR_SIZE = 64,
+    SYM_SIZE = 24,
+    RELA_SIZE = 24,
+    DYN_SIZE = 16,
+    ET_DYN = 3,
+    EM_X86_64 = 62,
+    PT_LOAD = 1,
+    PT_DYNAMIC = 2,
+    PT_INTERP = 3,
+    PT_TLS = 7,
+    PF_X = 1,
+    PF_W = 2,
+    PF_R = 4,
+    SHT_SYMTAB = 2,
+    SHT_STRTAB = 3,
+    STB_GLOBAL = 1,
+    STT_FUNC = 2,
+    SHN_UNDEF = 0,
     R_X86_64_RELATIVE = 8
 };
 enum {
-    DT_NULL = 0, DT_NEEDED = 1, DT_PLTRELSZ = 2, DT_RELA = 7, DT_RELASZ = 8,
-    DT_RELAENT = 9, DT_REL = 17, DT_RELSZ = 18, DT_TEXTREL = 22,
-    DT_JMPREL = 23, DT_RELRSZ = 35, DT_RELR = 36
+    DT_NULL = 0,
+    DT_NEEDED = 1,
+    DT_PLTRELSZ = 2,
+    DT_RELA = 7,
+    DT_RELASZ = 8,
+    DT_RELAENT = 9,
+    DT_REL = 17,
+    DT_RELSZ = 18,
+    DT_TEXTREL = 22,
+    DT_JMPREL = 23,
+    DT_RELRSZ = 35,
+    DT_RELR = 36
 };
 
 #define IMAGE_FILE_MAX (1ULL << 30)
 
-static uint16_t rd16 (const uint8_t *p) { return (uint16_t) (p [0] | p [1] << 8); }
-static uint32_t rd32 (const uint8_t *p) { return rd16 (p) | (uint32_t) rd16 (p + 2) << 16; }
-static uint64_t rd64 (const uint8_t *p) { return rd32 (p) | (uint64_t) rd32 (p + 4) << 32; }
+static uint16_t rd16 (const uint8_t *p)
+{
+    return (uint16_t) (p[0] | p[1] << 8);
+}
+static uint32_t rd32 (const uint8_t *p)
+{
+    return rd16 (p) | (uint32_t) rd16 (p + 2) << 16;
+}
+static uint64_t rd64 (const uint8_t *p)
+{
+    return rd32 (p) | (uint64_t) rd32 (p + 4) << 32;
+}
 
 /* Does [off, off + size) lie inside [0, limit)? */
 static int span_ok (uint64_t off, uint64_t size, uint64_t limit)
@@ -46,8 +77,14 @@ static int span_ok (uint64_t off, uint64_t size, uint64_t limit)
     return off <= limit && size <= limit - off;
 }
 
-static uint64_t page_down (uint64_t x) { return x & ~(SFI_PAGE - 1); }
-static uint64_t page_up (uint64_t x) { return (x + SFI_PAGE - 1) & ~(SFI_PAGE - 1); }
+static uint64_t page_down (uint64_t x)
+{
+    return x & ~(SFI_PAGE - 1);
+}
+static uint64_t page_up (uint64_t x)
+{
+    return (x + SFI_PAGE - 1) & ~(SFI_PAGE - 1);
+}
 
 static sfi_image_t *fail (sfi_image_t *img, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -66,7 +103,7 @@ static sfi_image_t *fail (sfi_image_t *img, char *err, size_t errlen, const char
 static int64_t file_offset (const sfi_image_t *img, uint64_t vaddr, uint64_t len)
 {
     for (int i = 0; i < img->nseg; i++) {
-        const sfi_seg_t *s = &img->seg [i];
+        const sfi_seg_t *s = &img->seg[i];
         if (vaddr >= s->vaddr && span_ok (vaddr - s->vaddr, len, s->filesz))
             return (int64_t) (s->offset + (vaddr - s->vaddr));
     }
@@ -76,7 +113,7 @@ static int64_t file_offset (const sfi_image_t *img, uint64_t vaddr, uint64_t len
 static const sfi_seg_t *segment_at (const sfi_image_t *img, uint64_t vaddr, uint64_t len)
 {
     for (int i = 0; i < img->nseg; i++) {
-        const sfi_seg_t *s = &img->seg [i];
+        const sfi_seg_t *s = &img->seg[i];
         if (vaddr >= s->vaddr && span_ok (vaddr - s->vaddr, len, s->memsz))
             return s;
     }
@@ -87,31 +124,36 @@ static const sfi_seg_t *segment_at (const sfi_image_t *img, uint64_t vaddr, uint
 static const char *check_load (sfi_image_t *img, int i, const uint8_t *ph, char *why, size_t whylen)
 {
     uint32_t flags = rd32 (ph + 4);
-    sfi_seg_t s = { .offset = rd64 (ph + 8), .vaddr = rd64 (ph + 16),
-                    .filesz = rd64 (ph + 32), .memsz = rd64 (ph + 40) };
-    s.prot = (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0)
-           | (flags & PF_X ? PROT_EXEC : 0);
+    sfi_seg_t s = { .offset = rd64 (ph + 8),
+                    .vaddr = rd64 (ph + 16),
+                    .filesz = rd64 (ph + 32),
+                    .memsz = rd64 (ph + 40) };
+    s.prot = (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) |
+             (flags & PF_X ? PROT_EXEC : 0);
     snprintf (why, whylen, "segment %d: ", i);
     size_t n = strlen (why);
     char *msg = why + n;
     size_t msglen = whylen - n;
 
     if (s.memsz == 0 && !(flags & PF_X))
-        return NULL;                    /* maps nothing */
+        return NULL; /* maps nothing */
     if ((flags & PF_W) && (flags & PF_X))
         return snprintf (msg, msglen, "writable and executable"), why;
     if (!(flags & PF_R))
         return snprintf (msg, msglen, "not readable"), why;
     if (s.filesz > s.memsz)
         return snprintf (msg, msglen, "file size 0x%llx above memory size 0x%llx",
-                         (unsigned long long) s.filesz, (unsigned long long) s.memsz), why;
+                         (unsigned long long) s.filesz, (unsigned long long) s.memsz),
+               why;
     if (!span_ok (s.offset, s.filesz, img->file_size))
         return snprintf (msg, msglen, "file range 0x%llx+0x%llx beyond the end of the file",
-                         (unsigned long long) s.offset, (unsigned long long) s.filesz), why;
+                         (unsigned long long) s.offset, (unsigned long long) s.filesz),
+               why;
     if (s.vaddr < SFI_IMAGE_OFF || !span_ok (s.vaddr, s.memsz, SFI_REGION_SIZE))
         return snprintf (msg, msglen, "addresses 0x%llx+0x%llx outside [0x%llx, 0x%llx)",
-                         (unsigned long long) s.vaddr, (unsigned long long) s.memsz,
-                         SFI_IMAGE_OFF, SFI_REGION_SIZE), why;
+                         (unsigned long long) s.vaddr, (unsigned long long) s.memsz, SFI_IMAGE_OFF,
+                         SFI_REGION_SIZE),
+               why;
     if (s.vaddr % SFI_PAGE != s.offset % SFI_PAGE)
         return snprintf (msg, msglen, "address and file offset differ modulo the page size"), why;
     if (flags & PF_X) {
@@ -122,8 +164,10 @@ static const char *check_load (sfi_image_t *img, int i, const uint8_t *ph, char 
         if (s.filesz != s.memsz)
             return snprintf (msg, msglen, "executable segment has a zero-filled tail"), why;
         if (s.memsz == 0 || s.memsz % SFI_BUNDLE)
-            return snprintf (msg, msglen, "executable segment length 0x%llx not a positive multiple of %d",
-                             (unsigned long long) s.memsz, SFI_BUNDLE), why;
+            return snprintf (msg, msglen,
+                             "executable segment length 0x%llx not a positive multiple of %d",
+                             (unsigned long long) s.memsz, SFI_BUNDLE),
+                   why;
     }
     if (img->nseg == SFI_SEGS_MAX)
         return snprintf (msg, msglen, "more than %d loadable segments", SFI_SEGS_MAX), why;
@@ -131,13 +175,14 @@ static const char *check_load (sfi_image_t *img, int i, const uint8_t *ph, char 
        comparison.  Pages, not bytes: the loader maps pages, and one page
        cannot carry two protections. */
     if (img->nseg > 0) {
-        const sfi_seg_t *p = &img->seg [img->nseg - 1];
+        const sfi_seg_t *p = &img->seg[img->nseg - 1];
         if (page_down (s.vaddr) < page_up (p->vaddr + p->memsz))
-            return snprintf (msg, msglen, "overlaps the previous segment or shares a page with it"), why;
+            return snprintf (msg, msglen, "overlaps the previous segment or shares a page with it"),
+                   why;
     }
     if (flags & PF_X)
         img->code = img->nseg;
-    img->seg [img->nseg++] = s;
+    img->seg[img->nseg++] = s;
     uint64_t end = page_up (s.vaddr + s.memsz);
     if (end > img->image_end)
         img->image_end = end;
@@ -159,18 +204,27 @@ static const char *read_relocs (sfi_image_t *img, const uint8_t *ph, char *why, 
         if (tag == DT_NULL)
             break;
         switch (tag) {
-            case DT_RELA: rela = val; have_rela = 1; break;
+            case DT_RELA:
+                rela = val;
+                have_rela = 1;
+                break;
             case DT_RELASZ: relasz = val; break;
             case DT_RELAENT: relaent = val; break;
             case DT_NEEDED:
                 return snprintf (why, whylen, "needs a shared library (DT_NEEDED)"), why;
             case DT_TEXTREL:
                 return snprintf (why, whylen, "has text relocations (DT_TEXTREL)"), why;
-            case DT_REL: case DT_RELSZ: case DT_JMPREL: case DT_PLTRELSZ:
-            case DT_RELR: case DT_RELRSZ:
+            case DT_REL:
+            case DT_RELSZ:
+            case DT_JMPREL:
+            case DT_PLTRELSZ:
+            case DT_RELR:
+            case DT_RELRSZ:
                 if (val)
-                    return snprintf (why, whylen, "has relocations other than DT_RELA (dynamic tag %llu)",
-                                     (unsigned long long) tag), why;
+                    return snprintf (why, whylen,
+                                     "has relocations other than DT_RELA (dynamic tag %llu)",
+                                     (unsigned long long) tag),
+                           why;
                 break;
             default: break;
         }
@@ -179,11 +233,13 @@ static const char *read_relocs (sfi_image_t *img, const uint8_t *ph, char *why, 
         return NULL;
     if (relaent != RELA_SIZE || relasz % RELA_SIZE)
         return snprintf (why, whylen, "bad relocation table size 0x%llx (entry 0x%llx)",
-                         (unsigned long long) relasz, (unsigned long long) relaent), why;
+                         (unsigned long long) relasz, (unsigned long long) relaent),
+               why;
     int64_t at = file_offset (img, rela, relasz);
     if (at < 0)
         return snprintf (why, whylen, "relocation table 0x%llx+0x%llx not inside a segment",
-                         (unsigned long long) rela, (unsigned long long) relasz), why;
+                         (unsigned long long) rela, (unsigned long long) relasz),
+               why;
     img->nrelocs = relasz / RELA_SIZE;
     img->relocs = calloc (img->nrelocs, sizeof *img->relocs);
     if (!img->relocs)
@@ -192,16 +248,23 @@ static const char *read_relocs (sfi_image_t *img, const uint8_t *ph, char *why, 
         const uint8_t *r = img->file + at + i * RELA_SIZE;
         uint64_t where = rd64 (r), info = rd64 (r + 8), addend = rd64 (r + 16);
         if (info != R_X86_64_RELATIVE)
-            return snprintf (why, whylen, "relocation %zu: type %llu symbol %llu, only R_X86_64_RELATIVE is allowed",
-                             i, (unsigned long long) (info & 0xffffffff), (unsigned long long) (info >> 32)), why;
+            return snprintf (
+                       why, whylen,
+                       "relocation %zu: type %llu symbol %llu, only R_X86_64_RELATIVE is allowed",
+                       i, (unsigned long long) (info & 0xffffffff),
+                       (unsigned long long) (info >> 32)),
+                   why;
         const sfi_seg_t *s = segment_at (img, where, 8);
         if (!s || !(s->prot & PROT_WRITE))
-            return snprintf (why, whylen, "relocation %zu: target 0x%llx not inside a writable segment",
-                             i, (unsigned long long) where), why;
+            return snprintf (why, whylen,
+                             "relocation %zu: target 0x%llx not inside a writable segment", i,
+                             (unsigned long long) where),
+                   why;
         if (addend >= SFI_REGION_SIZE)
-            return snprintf (why, whylen, "relocation %zu: addend 0x%llx outside the region",
-                             i, (unsigned long long) addend), why;
-        img->relocs [i] = (sfi_reloc_t) { .off = where, .addend = addend };
+            return snprintf (why, whylen, "relocation %zu: addend 0x%llx outside the region", i,
+                             (unsigned long long) addend),
+                   why;
+        img->relocs[i] = (sfi_reloc_t){ .off = where, .addend = addend };
     }
     return NULL;
 }
@@ -212,7 +275,7 @@ static const char *read_symbols (sfi_image_t *img, const uint8_t *eh, char *why,
     uint64_t shoff = rd64 (eh + 40);
     uint16_t shentsize = rd16 (eh + 58), shnum = rd16 (eh + 60);
     if (shoff == 0 || shnum == 0)
-        return NULL;                    /* no sections: nothing exported */
+        return NULL; /* no sections: nothing exported */
     if (shentsize != SHDR_SIZE || !span_ok (shoff, (uint64_t) shnum * SHDR_SIZE, img->file_size))
         return snprintf (why, whylen, "section header table beyond the end of the file"), why;
     const uint8_t *sh = NULL;
@@ -224,15 +287,18 @@ static const char *read_symbols (sfi_image_t *img, const uint8_t *eh, char *why,
     uint64_t symoff = rd64 (sh + 24), symsize = rd64 (sh + 32);
     uint32_t link = rd32 (sh + 40);
     if (!span_ok (symoff, symsize, img->file_size) || symsize % SYM_SIZE)
-        return snprintf (why, whylen, "symbol table beyond the end of the file or of a bad size"), why;
+        return snprintf (why, whylen, "symbol table beyond the end of the file or of a bad size"),
+               why;
     if (link >= shnum)
         return snprintf (why, whylen, "symbol table links to section %u of %u", link, shnum), why;
     const uint8_t *st = img->file + shoff + (uint64_t) link * SHDR_SIZE;
     uint64_t stroff = rd64 (st + 24), strsize = rd64 (st + 32);
     if (rd32 (st + 4) != SHT_STRTAB || !span_ok (stroff, strsize, img->file_size))
-        return snprintf (why, whylen, "symbol names: section %u is not a string table inside the file", link), why;
+        return snprintf (why, whylen,
+                         "symbol names: section %u is not a string table inside the file", link),
+               why;
     const char *strtab = (const char *) img->file + stroff;
-    const sfi_seg_t *code = &img->seg [img->code];
+    const sfi_seg_t *code = &img->seg[img->code];
 
     size_t n = symsize / SYM_SIZE;
     img->syms = calloc (n ? n : 1, sizeof *img->syms);
@@ -241,7 +307,7 @@ static const char *read_symbols (sfi_image_t *img, const uint8_t *eh, char *why,
     for (size_t i = 0; i < n; i++) {
         const uint8_t *s = img->file + symoff + i * SYM_SIZE;
         uint32_t name = rd32 (s);
-        uint8_t info = s [4];
+        uint8_t info = s[4];
         uint64_t value = rd64 (s + 8);
         if (info >> 4 != STB_GLOBAL || (info & 0xf) != STT_FUNC || rd16 (s + 6) == SHN_UNDEF)
             continue;
@@ -249,12 +315,12 @@ static const char *read_symbols (sfi_image_t *img, const uint8_t *eh, char *why,
             continue;
         if (name >= strsize || !memchr (strtab + name, 0, strsize - name))
             return snprintf (why, whylen, "symbol %zu: name outside the string table", i), why;
-        if (!strtab [name])
+        if (!strtab[name])
             continue;
-        img->syms [img->nsyms].name = strdup (strtab + name);
-        if (!img->syms [img->nsyms].name)
+        img->syms[img->nsyms].name = strdup (strtab + name);
+        if (!img->syms[img->nsyms].name)
             return snprintf (why, whylen, "out of memory"), why;
-        img->syms [img->nsyms++].off = value;
+        img->syms[img->nsyms++].off = value;
     }
     return NULL;
 }
@@ -264,17 +330,18 @@ static sfi_image_t *parse (sfi_image_t *img, char *err, size_t errlen)
 {
     const uint8_t *f = img->file;
     size_t len = img->file_size;
-    char why [256];
+    char why[256];
     const char *e;
 
     if (len < EHDR_SIZE || memcmp (f, "\177ELF", 4))
         return fail (img, err, errlen, "not an ELF file");
-    if (f [4] != 2 || f [5] != 1 || f [6] != 1)
+    if (f[4] != 2 || f[5] != 1 || f[6] != 1)
         return fail (img, err, errlen, "not a 64-bit little-endian ELF version 1 file");
     if (rd16 (f + 18) != EM_X86_64)
         return fail (img, err, errlen, "not an x86-64 file (machine %u)", rd16 (f + 18));
     if (rd16 (f + 16) != ET_DYN)
-        return fail (img, err, errlen, "not a position-independent executable (ELF type %u, want ET_DYN)",
+        return fail (img, err, errlen,
+                     "not a position-independent executable (ELF type %u, want ET_DYN)",
                      rd16 (f + 16));
     uint64_t phoff = rd64 (f + 32);
     uint16_t phentsize = rd16 (f + 54), phnum = rd16 (f + 56);
@@ -293,7 +360,8 @@ static sfi_image_t *parse (sfi_image_t *img, char *err, size_t errlen)
             case PT_INTERP:
                 return fail (img, err, errlen, "segment %d: asks for a program interpreter", i);
             case PT_TLS:
-                return fail (img, err, errlen, "segment %d: thread-local storage is not supported", i);
+                return fail (img, err, errlen, "segment %d: thread-local storage is not supported",
+                             i);
             default: break;
         }
     }
@@ -357,7 +425,7 @@ sfi_image_t *sfi_image_load (const char *path, char *err, size_t errlen)
         close (fd);
         return fail (NULL, err, errlen, "out of memory");
     }
-    for (size_t got = 0; got < len; ) {
+    for (size_t got = 0; got < len;) {
         ssize_t r = read (fd, buf + got, len - got);
         if (r < 0 && errno == EINTR)
             continue;
@@ -378,7 +446,7 @@ void sfi_image_destroy (sfi_image_t **self_p)
         return;
     sfi_image_t *self = *self_p;
     for (size_t i = 0; i < self->nsyms; i++)
-        free (self->syms [i].name);
+        free (self->syms[i].name);
     free (self->syms);
     free (self->relocs);
     free (self->file);
@@ -389,7 +457,7 @@ void sfi_image_destroy (sfi_image_t **self_p)
 int64_t sfi_image_symbol (const sfi_image_t *self, const char *name)
 {
     for (size_t i = 0; self && i < self->nsyms; i++)
-        if (!strcmp (self->syms [i].name, name))
-            return (int64_t) self->syms [i].off;
+        if (!strcmp (self->syms[i].name, name))
+            return (int64_t) self->syms[i].off;
     return -1;
 }

@@ -21,28 +21,40 @@
 #include <stdint.h>
 
 /* The region layout of SCHEME.md, for everyone who includes this file. */
-#define SFI_REGION_SIZE   0x100000000ULL   /* 4 GiB, aligned to 4 GiB */
-#define SFI_GUARD         0x200000ULL      /* PROT_NONE below and above */
-#define SFI_TABLE_OFF     0x10000ULL       /* host-call table */
-#define SFI_TABLE_SLOTS   512
-#define SFI_INFO_OFF      0x11800ULL       /* struct sfi_info (read-only page) */
-#define SFI_IMAGE_OFF     0x20000ULL       /* where the module is linked */
-#define SFI_DISP_MAX      0x100000LL       /* |disp| of a memory operand */
-#define SFI_BUNDLE        32
-#define SFI_PAGE          4096ULL
-#define SFI_SEGS_MAX      8
+#define SFI_REGION_SIZE 0x100000000ULL /* 4 GiB, aligned to 4 GiB */
+#define SFI_GUARD       0x200000ULL    /* PROT_NONE below and above */
+#define SFI_TABLE_OFF   0x10000ULL     /* host-call table */
+#define SFI_TABLE_SLOTS 512
+#define SFI_INFO_OFF    0x11800ULL /* struct sfi_info (read-only page) */
+#define SFI_IMAGE_OFF   0x20000ULL /* where the module is linked */
+#define SFI_DISP_MAX    0x100000LL /* |disp| of a memory operand */
+#define SFI_BUNDLE      32
+#define SFI_PAGE        4096ULL
+#define SFI_SEGS_MAX    8
 
-typedef struct { uint64_t vaddr, memsz, filesz, offset; int prot; } sfi_seg_t;
-typedef struct { char *name; uint64_t off; } sfi_sym_t;
-typedef struct { uint64_t off, addend; } sfi_reloc_t;   /* *(base+off) = base+addend */
+typedef struct {
+    uint64_t vaddr, memsz, filesz, offset;
+    int prot;
+} sfi_seg_t;
+typedef struct {
+    char *name;
+    uint64_t off;
+} sfi_sym_t;
+typedef struct {
+    uint64_t off, addend;
+} sfi_reloc_t; /* *(base+off) = base+addend */
 
 typedef struct sfi_image {
-    uint8_t *file; size_t file_size;        /* private copy of the file */
-    sfi_seg_t seg[SFI_SEGS_MAX]; int nseg;  /* PT_LOAD segments, by vaddr */
-    int code;                               /* index of the R X segment */
-    uint64_t image_end;                     /* page-rounded end of the highest segment */
-    sfi_reloc_t *relocs; size_t nrelocs;
-    sfi_sym_t *syms; size_t nsyms;          /* exported functions */
+    uint8_t *file;
+    size_t file_size; /* private copy of the file */
+    sfi_seg_t seg[SFI_SEGS_MAX];
+    int nseg;           /* PT_LOAD segments, by vaddr */
+    int code;           /* index of the R X segment */
+    uint64_t image_end; /* page-rounded end of the highest segment */
+    sfi_reloc_t *relocs;
+    size_t nrelocs;
+    sfi_sym_t *syms;
+    size_t nsyms; /* exported functions */
 } sfi_image_t;
 
 /* Parse len bytes of ELF; NULL with a message in err when the file is not a

@@ -35,34 +35,41 @@
    may override -O2.  -fno-ipa-ra: otherwise gcc keeps values in %r11
    across calls to functions it can see do not touch it, but the rewritten
    return sequence does. */
-static const char *const sfi_flags[] = {
-    "-O2", "-fpie", "-ffixed-r14", "-ffixed-r15", "-fno-ipa-ra", "-fno-jump-tables",
-    "-falign-functions=32", "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
-    "-mno-tls-direct-seg-refs", "-fno-tree-loop-distribute-patterns",
-    "-mstringop-strategy=libcall", "-ffreestanding", "-fno-plt",
-    "-D__GLSFI__=1", NULL
-};
+static const char *const sfi_flags[] = { "-O2",
+                                         "-fpie",
+                                         "-ffixed-r14",
+                                         "-ffixed-r15",
+                                         "-fno-ipa-ra",
+                                         "-fno-jump-tables",
+                                         "-falign-functions=32",
+                                         "-fno-stack-protector",
+                                         "-fno-asynchronous-unwind-tables",
+                                         "-fcf-protection=none",
+                                         "-mno-tls-direct-seg-refs",
+                                         "-fno-tree-loop-distribute-patterns",
+                                         "-mstringop-strategy=libcall",
+                                         "-ffreestanding",
+                                         "-fno-plt",
+                                         "-D__GLSFI__=1",
+                                         NULL };
 
 /* The link flags of SCHEME.md ("Module file"). */
 static const char *const ld_flags[] = {
     "-pie", "--no-dynamic-linker", "-z", "text", "-z", "noexecstack",
-    "-z", "separate-code", "-e", "0", NULL
+    "-z",   "separate-code",       "-e", "0",    NULL
 };
 
 /* gcc options that take their argument as the next word */
-static const char *const gcc_with_arg[] = {
-    "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-iquote",
-    "-idirafter", "-MF", "-MT", "-MQ", NULL
-};
+static const char *const gcc_with_arg[] = { "-I",       "-D",       "-U",      "-include",
+                                            "-imacros", "-isystem", "-iquote", "-idirafter",
+                                            "-MF",      "-MT",      "-MQ",     NULL };
 
 typedef struct {
     const char **v;
     size_t n, cap;
 } args_t;
 
-static void
-args_add (args_t *a, const char *s)
+static void args_add (args_t *a, const char *s)
 {
     if (a->n + 2 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 32;
@@ -80,15 +87,13 @@ args_add (args_t *a, const char *s)
    exit, on every path (the sanitizer build checks for leaks). */
 static args_t owned, inputs, cflags, lflags, objs;
 
-static void *
-own (void *p)
+static void *own (void *p)
 {
     args_add (&owned, p);
     return p;
 }
 
-static void
-release (void)
+static void release (void)
 {
     for (size_t i = 0; i < owned.n; i++)
         free ((void *) owned.v[i]);
@@ -97,16 +102,15 @@ release (void)
     free (cflags.v);
     free (lflags.v);
     free (objs.v);
-    owned = inputs = cflags = lflags = objs = (args_t) { 0 };
+    owned = inputs = cflags = lflags = objs = (args_t){ 0 };
 }
 
 static char tmpdir[PATH_MAX];
-static char *made[4096];            /* files made in tmpdir */
+static char *made[4096]; /* files made in tmpdir */
 static volatile sig_atomic_t nmade;
 static int keep_temps, verbose;
 
-static void
-cleanup (void)
+static void cleanup (void)
 {
     if (!tmpdir[0] || keep_temps)
         return;
@@ -115,16 +119,14 @@ cleanup (void)
     rmdir (tmpdir);
 }
 
-static void
-on_signal (int sig)
+static void on_signal (int sig)
 {
     cleanup ();
     signal (sig, SIG_DFL);
     raise (sig);
 }
 
-static void
-die (const char *fmt, ...)
+static void die (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
@@ -135,8 +137,7 @@ die (const char *fmt, ...)
     exit (1);
 }
 
-static char *
-xstrdup (const char *s)
+static char *xstrdup (const char *s)
 {
     char *d = strdup (s);
     if (!d)
@@ -144,8 +145,7 @@ xstrdup (const char *s)
     return own (d);
 }
 
-static char *
-xprintf (const char *fmt, ...)
+static char *xprintf (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
@@ -157,8 +157,7 @@ xprintf (const char *fmt, ...)
 }
 
 /* A new file name in the private temporary directory. */
-static char *
-temp_file (const char *stem, const char *ext)
+static char *temp_file (const char *stem, const char *ext)
 {
     if ((size_t) nmade == sizeof made / sizeof made[0])
         die ("too many files");
@@ -170,8 +169,7 @@ temp_file (const char *stem, const char *ext)
 }
 
 /* Runs argv; the step and the file name the failure. */
-static void
-run (const char *step, const char *file, const char *const *argv)
+static void run (const char *step, const char *file, const char *const *argv)
 {
     if (verbose) {
         for (int i = 0; argv[i]; i++)
@@ -198,8 +196,7 @@ run (const char *step, const char *file, const char *const *argv)
     die ("%s failed on %s (signal %d)", step, file, WTERMSIG (status));
 }
 
-static char *
-read_file (const char *path, size_t *len)
+static char *read_file (const char *path, size_t *len)
 {
     FILE *fp = fopen (path, "rb");
     if (!fp)
@@ -227,8 +224,7 @@ read_file (const char *path, size_t *len)
     return buf;
 }
 
-static void
-write_file (const char *path, const char *a, const char *b)
+static void write_file (const char *path, const char *a, const char *b)
 {
     FILE *fp = fopen (path, "w");
     if (!fp)
@@ -241,8 +237,8 @@ write_file (const char *path, const char *a, const char *b)
 }
 
 /* Rewrites the assembly in `in` (made from `src`) into `out`. */
-static void
-sandbox_asm (const char *src, const char *in, const char *out, int no_sandbox, int from_c)
+static void sandbox_asm (const char *src, const char *in, const char *out, int no_sandbox,
+                         int from_c)
 {
     size_t len;
     char *text = read_file (in, &len);
@@ -260,10 +256,12 @@ sandbox_asm (const char *src, const char *in, const char *out, int no_sandbox, i
         die ("rewrite: %s:%s", src, err);
     }
     if (verbose)
-        fprintf (stderr, "glsfi-cc: %s: %zu instructions, %zu memory operands sandboxed "
+        fprintf (stderr,
+                 "glsfi-cc: %s: %zu instructions, %zu memory operands sandboxed "
                  "(%zu reused r14), %zu rsp writes, %zu indirect branches, %zu returns, "
-                 "%zu host calls\n", src, st.insns, st.sandboxed, st.reused,
-                 st.rsp_writes, st.branches, st.returns, st.host_calls);
+                 "%zu host calls\n",
+                 src, st.insns, st.sandboxed, st.reused, st.rsp_writes, st.branches, st.returns,
+                 st.host_calls);
     write_file (out, res, NULL);
     free (res);
     free (text);
@@ -287,8 +285,7 @@ static const unsigned char long_nops[10][10] = {
     { 0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
 };
 
-static void
-fill_nops (unsigned char *p, size_t n)
+static void fill_nops (unsigned char *p, size_t n)
 {
     while (n) {
         size_t k = n > 9 ? 9 : n;
@@ -298,25 +295,23 @@ fill_nops (unsigned char *p, size_t n)
     }
 }
 
-static int
-in_file (size_t size, uint64_t off, uint64_t len)
+static int in_file (size_t size, uint64_t off, uint64_t len)
 {
     return off <= size && len <= size - off;
 }
 
 /* Widens nop runs in the code sections of the object at path; returns the
    number of one-byte nops removed. */
-static size_t
-widen_nops (const char *path)
+static size_t widen_nops (const char *path)
 {
     size_t size;
     unsigned char *f = (unsigned char *) read_file (path, &size);
     Elf64_Ehdr *eh = (Elf64_Ehdr *) f;
     size_t saved = 0;
-    if (size < sizeof *eh || memcmp (eh->e_ident, ELFMAG, SELFMAG) != 0
-        || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_type != ET_REL
-        || eh->e_machine != EM_X86_64 || eh->e_shentsize != sizeof (Elf64_Shdr)
-        || !in_file (size, eh->e_shoff, (uint64_t) eh->e_shnum * sizeof (Elf64_Shdr))) {
+    if (size < sizeof *eh || memcmp (eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_type != ET_REL || eh->e_machine != EM_X86_64 ||
+        eh->e_shentsize != sizeof (Elf64_Shdr) ||
+        !in_file (size, eh->e_shoff, (uint64_t) eh->e_shnum * sizeof (Elf64_Shdr))) {
         free (f);
         return 0;
     }
@@ -324,19 +319,19 @@ widen_nops (const char *path)
     ZydisDecoder dec;
     ZydisDecoderInit (&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     for (unsigned i = 0; i < eh->e_shnum; i++) {
-        if (sh[i].sh_type != SHT_PROGBITS || !(sh[i].sh_flags & SHF_EXECINSTR)
-            || !in_file (size, sh[i].sh_offset, sh[i].sh_size) || sh[i].sh_size == 0)
+        if (sh[i].sh_type != SHT_PROGBITS || !(sh[i].sh_flags & SHF_EXECINSTR) ||
+            !in_file (size, sh[i].sh_offset, sh[i].sh_size) || sh[i].sh_size == 0)
             continue;
         unsigned char *code = f + sh[i].sh_offset;
         size_t n = sh[i].sh_size;
-        unsigned char *target = calloc (n + 16, 1);   /* may be jumped to */
-        unsigned char *start = calloc (n + 16, 1);    /* an instruction starts */
+        unsigned char *target = calloc (n + 16, 1); /* may be jumped to */
+        unsigned char *start = calloc (n + 16, 1);  /* an instruction starts */
         if (!target || !start)
             die ("out of memory");
         /* symbols in this section, and relocations against them */
         for (unsigned j = 0; j < eh->e_shnum; j++) {
-            if (sh[j].sh_type != SHT_SYMTAB || sh[j].sh_entsize != sizeof (Elf64_Sym)
-                || !in_file (size, sh[j].sh_offset, sh[j].sh_size))
+            if (sh[j].sh_type != SHT_SYMTAB || sh[j].sh_entsize != sizeof (Elf64_Sym) ||
+                !in_file (size, sh[j].sh_offset, sh[j].sh_size))
                 continue;
             Elf64_Sym *sym = (Elf64_Sym *) (f + sh[j].sh_offset);
             size_t nsym = sh[j].sh_size / sizeof *sym;
@@ -344,9 +339,9 @@ widen_nops (const char *path)
                 if (sym[k].st_shndx == i && sym[k].st_value < n)
                     target[sym[k].st_value] = 1;
             for (unsigned r = 0; r < eh->e_shnum; r++) {
-                if (sh[r].sh_type != SHT_RELA || sh[r].sh_link != j
-                    || sh[r].sh_entsize != sizeof (Elf64_Rela)
-                    || !in_file (size, sh[r].sh_offset, sh[r].sh_size))
+                if (sh[r].sh_type != SHT_RELA || sh[r].sh_link != j ||
+                    sh[r].sh_entsize != sizeof (Elf64_Rela) ||
+                    !in_file (size, sh[r].sh_offset, sh[r].sh_size))
                     continue;
                 Elf64_Rela *rel = (Elf64_Rela *) (f + sh[r].sh_offset);
                 for (size_t k = 0; k < sh[r].sh_size / sizeof *rel; k++) {
@@ -373,17 +368,16 @@ widen_nops (const char *path)
             start[off] = 1;
             for (unsigned k = 0; k < in.operand_count_visible; k++) {
                 ZyanU64 t;
-                if (op[k].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op[k].imm.is_relative
-                    && ZYAN_SUCCESS (ZydisCalcAbsoluteAddress (&in, &op[k], off, &t))
-                    && t < n)
+                if (op[k].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op[k].imm.is_relative &&
+                    ZYAN_SUCCESS (ZydisCalcAbsoluteAddress (&in, &op[k], off, &t)) && t < n)
                     target[t] = 1;
             }
             off += in.length;
         }
         for (size_t off = 0; ok && off < n;) {
             size_t run = 0;
-            while (off + run < n && start[off + run] && code[off + run] == 0x90
-                   && (run == 0 || !target[off + run]))
+            while (off + run < n && start[off + run] && code[off + run] == 0x90 &&
+                   (run == 0 || !target[off + run]))
                 run++;
             if (run >= 2) {
                 fill_nops (code + off, run);
@@ -403,8 +397,7 @@ widen_nops (const char *path)
     return saved;
 }
 
-static const char *
-extension (const char *path)
+static const char *extension (const char *path)
 {
     const char *base = strrchr (path, '/');
     base = base ? base + 1 : path;
@@ -413,8 +406,7 @@ extension (const char *path)
 }
 
 /* "dir/foo.c" -> "foo" + ext */
-static char *
-output_name (const char *path, const char *ext)
+static char *output_name (const char *path, const char *ext)
 {
     const char *base = strrchr (path, '/');
     base = base ? base + 1 : path;
@@ -423,30 +415,28 @@ output_name (const char *path, const char *ext)
     return xprintf ("%.*s%s", (int) n, base, ext);
 }
 
-static void
-usage (FILE *fp)
+static void usage (FILE *fp)
 {
     fprintf (fp,
-        "usage: glsfi-cc [-c | -S] [-o OUT] [--no-sandbox] [--home DIR] [-save-temps] [-v]\n"
-        "                [GCC OPTIONS] FILE...\n"
-        "  FILE           .c (compiled), .s (rewritten), .S (preprocessed, rewritten),\n"
-        "                 .o and .a (linked: they must come from glsfi-cc)\n"
-        "  -c, -S         stop after assembling, or after rewriting\n"
-        "  -o OUT         the output file (default: a.out, or FILE.o / FILE.s)\n"
-        "  --no-sandbox   compile the same way but do not rewrite (for testing the verifier)\n"
-        "  --home DIR     find glsfi.ld, libglsfirt.a and include/glsfi.h in DIR\n"
-        "  -save-temps    keep the temporary directory\n"
-        "  -v             print the commands and what the rewriter did\n"
-        "  -lNAME, -LDIR, -Wl,ARGS   passed to ld; other options go to gcc\n");
+             "usage: glsfi-cc [-c | -S] [-o OUT] [--no-sandbox] [--home DIR] [-save-temps] [-v]\n"
+             "                [GCC OPTIONS] FILE...\n"
+             "  FILE           .c (compiled), .s (rewritten), .S (preprocessed, rewritten),\n"
+             "                 .o and .a (linked: they must come from glsfi-cc)\n"
+             "  -c, -S         stop after assembling, or after rewriting\n"
+             "  -o OUT         the output file (default: a.out, or FILE.o / FILE.s)\n"
+             "  --no-sandbox   compile the same way but do not rewrite (for testing the verifier)\n"
+             "  --home DIR     find glsfi.ld, libglsfirt.a and include/glsfi.h in DIR\n"
+             "  -save-temps    keep the temporary directory\n"
+             "  -v             print the commands and what the rewriter did\n"
+             "  -lNAME, -LDIR, -Wl,ARGS   passed to ld; other options go to gcc\n");
 }
 
-int
-main (int argc, char **argv)
+int main (int argc, char **argv)
 {
     enum { LINK, OBJ, ASM } mode = LINK;
     const char *out = NULL, *home = getenv ("GLSFI_HOME");
     int no_sandbox = 0;
-    atexit (release);       /* runs after cleanup, registered later */
+    atexit (release); /* runs after cleanup, registered later */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -493,8 +483,8 @@ main (int argc, char **argv)
             for (char *w = strtok_r (list, ",", &save); w; w = strtok_r (NULL, ",", &save))
                 args_add (&lflags, w);
         }
-        else if (strcmp (a, "-shared") == 0 || strcmp (a, "-static") == 0
-                 || strcmp (a, "-E") == 0 || strcmp (a, "-x") == 0) {
+        else if (strcmp (a, "-shared") == 0 || strcmp (a, "-static") == 0 ||
+                 strcmp (a, "-E") == 0 || strcmp (a, "-x") == 0) {
             fprintf (stderr, "glsfi-cc: %s is not supported\n", a);
             return 2;
         }
@@ -581,18 +571,17 @@ main (int argc, char **argv)
             free (cmd.v);
             asm_in = s;
         }
-        char *rewritten = mode == ASM
-            ? (out ? xstrdup (out) : output_name (src, ".s"))
-            : temp_file (stem, ".sfi.s");
+        char *rewritten = mode == ASM ? (out ? xstrdup (out) : output_name (src, ".s"))
+                                      : temp_file (stem, ".sfi.s");
         sandbox_asm (src, asm_in, rewritten, no_sandbox, is_c);
         if (mode == ASM)
             continue;
-        char *obj = mode == OBJ ? (out ? xstrdup (out) : output_name (src, ".o"))
-                                : temp_file (stem, ".o");
+        char *obj =
+            mode == OBJ ? (out ? xstrdup (out) : output_name (src, ".o")) : temp_file (stem, ".o");
         /* clang's assembler: gas has no `.bundle_lock align_to_end`,
            which puts every call at the end of its bundle (SCHEME.md) */
-        const char *as_cmd[] = { clang, "-c", "-x", "assembler", "--target=x86_64-linux-gnu",
-                                 "-o", obj, rewritten, NULL };
+        const char *as_cmd[] = { clang, "-c", "-x",      "assembler", "--target=x86_64-linux-gnu",
+                                 "-o",  obj,  rewritten, NULL };
         run ("as", src, as_cmd);
         size_t nops = widen_nops (obj);
         if (verbose)

@@ -39,7 +39,8 @@ static int usage (void)
 }
 
 /* Host call 1: write (fd, buf, len) to standard output or error only. */
-static uint64_t host_write (uint64_t fd, uint64_t buf, uint64_t len, uint64_t a3, uint64_t a4, uint64_t a5)
+static uint64_t host_write (uint64_t fd, uint64_t buf, uint64_t len, uint64_t a3, uint64_t a4,
+                            uint64_t a5)
 {
     (void) a3, (void) a4, (void) a5;
     if (fd != 1 && fd != 2)
@@ -103,21 +104,19 @@ static const char *kind (int rc)
 {
     switch (rc) {
         case SFI_EFAULT: return "fault";
-        case SFI_ETRAP:  return "trap";
-        case SFI_ETIME:  return "timeout";
-        default:         return "error";
+        case SFI_ETRAP: return "trap";
+        case SFI_ETIME: return "timeout";
+        default: return "error";
     }
 }
 
 int main (int argc, char **argv)
 {
-    static const struct option longopts [] = {
-        { "budget", required_argument, NULL, 'b' },
-        { "heap",   required_argument, NULL, 'H' },
-        { "stack",  required_argument, NULL, 'S' },
-        { "help",   no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
+    static const struct option longopts[] = { { "budget", required_argument, NULL, 'b' },
+                                              { "heap", required_argument, NULL, 'H' },
+                                              { "stack", required_argument, NULL, 'S' },
+                                              { "help", no_argument, NULL, 'h' },
+                                              { NULL, 0, NULL, 0 } };
     sfi_limits_t lim = { 0 };
     unsigned long long count = 0, v;
     int c;
@@ -142,21 +141,18 @@ int main (int argc, char **argv)
                 if (parse_number (optarg, 1ULL << 40, &count) < 0 || count == 0)
                     return fprintf (stderr, "glsfi-run: bad -c '%s'\n", optarg), 2;
                 break;
-            case 'h':
-                fputs (usage_text, stdout);
-                return 0;
-            default:
-                return usage ();
+            case 'h': fputs (usage_text, stdout); return 0;
+            default: return usage ();
         }
     }
     if (argc - optind < 2)
         return usage ();
-    const char *path = argv [optind], *fname = argv [optind + 1];
+    const char *path = argv[optind], *fname = argv[optind + 1];
     int nargs = argc - optind - 2;
     if (nargs > 6)
         return fprintf (stderr, "glsfi-run: at most 6 arguments\n"), 2;
 
-    char err [512];
+    char err[512];
     sfi_module_t *m = sfi_module_load (path, &lim, err, sizeof err);
     if (!m)
         return fprintf (stderr, "glsfi-run: %s: %s\n", path, err), 2;
@@ -168,26 +164,27 @@ int main (int argc, char **argv)
     }
     sfi_module_export (m, 1, (void *) host_write);
 
-    uint64_t args [6] = { 0 };
+    uint64_t args[6] = { 0 };
     size_t scratch_len, used = 0;
     char *scratch = sfi_module_scratch (m, &scratch_len);
     for (int i = 0; i < nargs; i++) {
-        const char *a = argv [optind + 2 + i];
+        const char *a = argv[optind + 2 + i];
         if (!strncmp (a, "s:", 2)) {
             size_t n = strlen (a + 2) + 1;
             if (n > scratch_len - used) {
-                fprintf (stderr, "glsfi-run: string arguments longer than the scratch area (%zu bytes)\n",
+                fprintf (stderr,
+                         "glsfi-run: string arguments longer than the scratch area (%zu bytes)\n",
                          scratch_len);
                 sfi_module_destroy (&m);
                 return 2;
             }
             memcpy (scratch + used, a + 2, n);
-            args [i] = (uint64_t) (uintptr_t) (scratch + used);
+            args[i] = (uint64_t) (uintptr_t) (scratch + used);
             used += (n + 15) & ~(size_t) 15;
             if (used > scratch_len)
                 used = scratch_len;
         }
-        else if (parse_arg (a, &args [i]) < 0) {
+        else if (parse_arg (a, &args[i]) < 0) {
             fprintf (stderr, "glsfi-run: argument '%s' is neither an integer nor s:TEXT\n", a);
             sfi_module_destroy (&m);
             return 2;
@@ -202,18 +199,19 @@ int main (int argc, char **argv)
         /* Median of BATCHES batches: a stray interrupt spoils one batch,
            not the result. */
         unsigned long long per = count / BATCHES ? count / BATCHES : 1;
-        double ns [BATCHES];
-        rc = sfi_module_call (m, fn, args, nargs, &ret);       /* warm up */
+        double ns[BATCHES];
+        rc = sfi_module_call (m, fn, args, nargs, &ret); /* warm up */
         for (int b = 0; b < BATCHES && rc == SFI_OK; b++) {
             long long t0 = cpu_ns ();
             for (unsigned long long i = 0; i < per && rc == SFI_OK; i++)
                 rc = sfi_module_call (m, fn, args, nargs, &ret);
-            ns [b] = (double) (cpu_ns () - t0) / (double) per;
+            ns[b] = (double) (cpu_ns () - t0) / (double) per;
         }
         if (rc == SFI_OK) {
-            qsort (ns, BATCHES, sizeof ns [0], cmp_double);
+            qsort (ns, BATCHES, sizeof ns[0], cmp_double);
             printf ("%" PRIu64 "\n", ret);
-            printf ("%.1f ns per call (median of %d batches of %llu calls)\n", ns [BATCHES / 2], BATCHES, per);
+            printf ("%.1f ns per call (median of %d batches of %llu calls)\n", ns[BATCHES / 2],
+                    BATCHES, per);
             sfi_module_destroy (&m);
             return 0;
         }

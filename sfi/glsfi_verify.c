@@ -31,8 +31,8 @@ static double now (void)
 int main (int argc, char **argv)
 {
     int quiet = 0, stats = 0, first = 1;
-    for (; first < argc && argv [first][0] == '-'; first++) {
-        const char *a = argv [first];
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        const char *a = argv[first];
         if (!strcmp (a, "--")) {
             first++;
             break;
@@ -57,8 +57,8 @@ int main (int argc, char **argv)
     }
     int status = 0;
     for (int i = first; i < argc; i++) {
-        const char *path = argv [i];
-        char err [512];
+        const char *path = argv[i];
+        char err[512];
         sfi_image_t *img = sfi_image_load (path, err, sizeof err);
         if (!img) {
             fprintf (stderr, "glsfi-verify: %s: %s\n", path, err);
@@ -69,10 +69,11 @@ int main (int argc, char **argv)
         double t0 = now ();
         int unsafe = sfi_verify_image (img, &v);
         double secs = now () - t0;
-        uint64_t bytes = img->seg [img->code].memsz;
+        uint64_t bytes = img->seg[img->code].memsz;
         if (unsafe) {
             if (!quiet)
-                printf ("%s: offset 0x%llx: %s: %s\n", path, (unsigned long long) v.off, v.insn, v.rule);
+                printf ("%s: offset 0x%llx: %s: %s\n", path, (unsigned long long) v.off, v.insn,
+                        v.rule);
             if (status == 0)
                 status = 1;
         }
@@ -81,7 +82,8 @@ int main (int argc, char **argv)
         if (stats && !quiet)
             printf ("%s: %llu bytes, %llu instructions, %.1f MiB/s%s\n", path,
                     (unsigned long long) bytes, (unsigned long long) v.insns,
-                    secs > 0 ? bytes / secs / (1024.0 * 1024.0) : 0.0, unsafe ? " (stopped at the violation)" : "");
+                    secs > 0 ? bytes / secs / (1024.0 * 1024.0) : 0.0,
+                    unsafe ? " (stopped at the violation)" : "");
         sfi_image_destroy (&img);
     }
     fflush (stdout);

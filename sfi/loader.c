@@ -62,36 +62,39 @@
 /* ---- the structures gate.S reads (offsets checked below) ----------------- */
 
 struct sfi_thread {
-    uint64_t      host_rsp;         /* innermost gate frame; 0 outside calls */
-    sfi_module_t *cur;              /* the module running (or in a host call) */
-    volatile int  abort;            /* SFI_E*: end the call when the host call returns */
-    bool          ready;            /* thread_init done */
-    _Atomic unsigned budget_ms;     /* of the outermost call */
-    _Atomic uint64_t gen;           /* odd while an outermost call runs */
-    _Atomic uint64_t kill_gen;      /* the watchdog's target */
-    pthread_t     thread;
+    uint64_t host_rsp;          /* innermost gate frame; 0 outside calls */
+    sfi_module_t *cur;          /* the module running (or in a host call) */
+    volatile int abort;         /* SFI_E*: end the call when the host call returns */
+    bool ready;                 /* thread_init done */
+    _Atomic unsigned budget_ms; /* of the outermost call */
+    _Atomic uint64_t gen;       /* odd while an outermost call runs */
+    _Atomic uint64_t kill_gen;  /* the watchdog's target */
+    pthread_t thread;
     struct sfi_thread *next, *prev; /* on the watchdog's list */
-    uint64_t      seen_gen;         /* the watchdog's last sample */
-    long long     seen_ms;          /* when it first saw seen_gen */
-    void         *altstack;         /* ours, if we gave the thread one */
-    char          fault [FAULT_MAX];
+    uint64_t seen_gen;              /* the watchdog's last sample */
+    long long seen_ms;              /* when it first saw seen_gen */
+    void *altstack;                 /* ours, if we gave the thread one */
+    char fault[FAULT_MAX];
 };
 
-typedef struct { uint64_t lo, hi; bool writable; } area_t;    /* offsets */
+typedef struct {
+    uint64_t lo, hi;
+    bool writable;
+} area_t; /* offsets */
 
 struct sfi_module {
-    uint64_t      base;
-    uint64_t      sp;               /* entry sp: stack_top, or below a host call's frame */
-    void         *fns [SFI_TABLE_SLOTS];
-    uint64_t      stack_top;        /* base + 4 GiB - 16 */
-    uint64_t      code_lo, code_hi; /* offsets */
-    uint64_t      scratch;          /* offset */
-    unsigned      budget_ms;
-    sfi_image_t  *img;
-    area_t        area [NAREAS];
-    int           nareas;
-    sfi_module_t *wd_next, *wd_prev;    /* modules with a budget */
-    char          fault [FAULT_MAX];
+    uint64_t base;
+    uint64_t sp; /* entry sp: stack_top, or below a host call's frame */
+    void *fns[SFI_TABLE_SLOTS];
+    uint64_t stack_top;        /* base + 4 GiB - 16 */
+    uint64_t code_lo, code_hi; /* offsets */
+    uint64_t scratch;          /* offset */
+    unsigned budget_ms;
+    sfi_image_t *img;
+    area_t area[NAREAS];
+    int nareas;
+    sfi_module_t *wd_next, *wd_prev; /* modules with a budget */
+    char fault[FAULT_MAX];
     /* The thread the module belongs to: the first that called it.  One
        thread is not just tidiness: the sandboxed return pushes a masked
        address and rets, and module code on a second thread could rewrite
@@ -101,29 +104,32 @@ struct sfi_module {
     _Atomic (struct sfi_thread *) owner;
 };
 
-_Static_assert (offsetof (struct sfi_thread, host_rsp) == 0, "gate.S T_HOST_RSP");
-_Static_assert (offsetof (struct sfi_thread, cur) == 8, "gate.S T_CUR");
-_Static_assert (offsetof (struct sfi_thread, abort) == 16, "gate.S T_ABORT");
-_Static_assert (offsetof (struct sfi_module, sp) == 8, "gate.S M_SP");
-_Static_assert (offsetof (struct sfi_module, fns) == 16, "gate.S M_FNS");
-_Static_assert (SFI_ENTRY_OFF == 0x12000 && SFI_EXIT_OFF == SFI_ENTRY_OFF + 32
-                && SFI_TABLE_SLOTS == 512, "gate.S ENTRY_OFF, SLOTS");
+_Static_assert(offsetof (struct sfi_thread, host_rsp) == 0, "gate.S T_HOST_RSP");
+_Static_assert(offsetof (struct sfi_thread, cur) == 8, "gate.S T_CUR");
+_Static_assert(offsetof (struct sfi_thread, abort) == 16, "gate.S T_ABORT");
+_Static_assert(offsetof (struct sfi_module, sp) == 8, "gate.S M_SP");
+_Static_assert(offsetof (struct sfi_module, fns) == 16, "gate.S M_FNS");
+_Static_assert(SFI_ENTRY_OFF == 0x12000 && SFI_EXIT_OFF == SFI_ENTRY_OFF + 32 &&
+                   SFI_TABLE_SLOTS == 512,
+               "gate.S ENTRY_OFF, SLOTS");
 
 /* gate.S reads it as sfi_tls@gottpoff(%rip). */
-__attribute__ ((visibility ("hidden"), tls_model ("initial-exec")))
-__thread struct sfi_thread sfi_tls;
+__attribute__ ((visibility ("hidden"),
+                tls_model ("initial-exec"))) __thread struct sfi_thread sfi_tls;
 
-int  sfi_gate_call (const uint64_t args [6], uint64_t entry, uint64_t sp,
-                    uint64_t base, uint64_t *ret, struct sfi_thread *t)
-     __attribute__ ((visibility ("hidden")));
+int sfi_gate_call (const uint64_t args[6], uint64_t entry, uint64_t sp, uint64_t base,
+                   uint64_t *ret, struct sfi_thread *t) __attribute__ ((visibility ("hidden")));
 void sfi_gate_empty (int slot) __attribute__ ((visibility ("hidden")));
-extern char sfi_gate_exit [], sfi_gate_fault_exit [], sfi_gate_stubs []
-     __attribute__ ((visibility ("hidden")));
+extern char sfi_gate_exit[], sfi_gate_fault_exit[],
+    sfi_gate_stubs[] __attribute__ ((visibility ("hidden")));
 #define STUB_SIZE 16
 
 /* ---- fault descriptions, written from signal handlers -------------------- */
 
-typedef struct { char *p; size_t left; } out_t;
+typedef struct {
+    char *p;
+    size_t left;
+} out_t;
 
 static void out_s (out_t *o, const char *s)
 {
@@ -136,10 +142,10 @@ static void out_s (out_t *o, const char *s)
 
 static void out_hex (out_t *o, uint64_t v)
 {
-    char buf [19], *p = buf + sizeof buf;
+    char buf[19], *p = buf + sizeof buf;
     *--p = '\0';
     do
-        *--p = "0123456789abcdef" [v & 15];
+        *--p = "0123456789abcdef"[v & 15];
     while (v >>= 4);
     out_s (o, "0x");
     out_s (o, p);
@@ -147,7 +153,7 @@ static void out_hex (out_t *o, uint64_t v)
 
 static void out_dec (out_t *o, uint64_t v)
 {
-    char buf [21], *p = buf + sizeof buf;
+    char buf[21], *p = buf + sizeof buf;
     *--p = '\0';
     do
         *--p = (char) ('0' + v % 10);
@@ -159,11 +165,11 @@ static const char *signal_name (int sig)
 {
     switch (sig) {
         case SIGSEGV: return "SIGSEGV";
-        case SIGBUS:  return "SIGBUS";
-        case SIGFPE:  return "SIGFPE";
-        case SIGILL:  return "SIGILL";
+        case SIGBUS: return "SIGBUS";
+        case SIGFPE: return "SIGFPE";
+        case SIGILL: return "SIGILL";
         case SIGTRAP: return "SIGTRAP";
-        default:      return "signal";
+        default: return "signal";
     }
 }
 
@@ -230,16 +236,16 @@ void sfi_gate_empty (int slot)
 
 /* ---- signals ------------------------------------------------------------- */
 
-static _Atomic bool wd_started;         /* the watchdog runs: SIGXCPU may be its */
+static _Atomic bool wd_started; /* the watchdog runs: SIGXCPU may be its */
 
-static const int caught [] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGXCPU };
-#define NCAUGHT (sizeof caught / sizeof caught [0])
-static struct sigaction previous [NCAUGHT];
+static const int caught[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGXCPU };
+#define NCAUGHT (sizeof caught / sizeof caught[0])
+static struct sigaction previous[NCAUGHT];
 
 static int caught_index (int sig)
 {
     for (size_t i = 0; i < NCAUGHT; i++)
-        if (caught [i] == sig)
+        if (caught[i] == sig)
             return (int) i;
     return -1;
 }
@@ -248,14 +254,14 @@ static int caught_index (int sig)
 static void pass_on (int sig, siginfo_t *si, void *uc)
 {
     int i = caught_index (sig);
-    struct sigaction *old = &previous [i];
+    struct sigaction *old = &previous[i];
     if (old->sa_flags & SA_SIGINFO) {
         if (old->sa_sigaction)
             old->sa_sigaction (sig, si, uc);
         return;
     }
     if (old->sa_handler == SIG_IGN && !(si->si_code > 0 && sig != SIGXCPU))
-        return;                 /* (the kernel does not let a fault be ignored) */
+        return; /* (the kernel does not let a fault be ignored) */
     if (old->sa_handler == SIG_DFL || old->sa_handler == SIG_IGN) {
         /* The default action, taken when this handler returns: a fault
            re-raised from here keeps its signal number in the exit status
@@ -279,10 +285,10 @@ static bool in_region (const sfi_module_t *m, uint64_t rip)
 static void redirect (ucontext_t *uc, struct sfi_thread *t, int code)
 {
     greg_t *r = uc->uc_mcontext.gregs;
-    r [REG_RIP] = (greg_t) (uintptr_t) sfi_gate_fault_exit;
-    r [REG_RSP] = (greg_t) t->host_rsp;
-    r [REG_RAX] = (greg_t) code;
-    r [REG_EFL] &= ~(greg_t) (0x400 | 0x100 | 0x40000);   /* DF, TF, AC */
+    r[REG_RIP] = (greg_t) (uintptr_t) sfi_gate_fault_exit;
+    r[REG_RSP] = (greg_t) t->host_rsp;
+    r[REG_RAX] = (greg_t) code;
+    r[REG_EFL] &= ~(greg_t) (0x400 | 0x100 | 0x40000); /* DF, TF, AC */
 }
 
 static void on_signal (int sig, siginfo_t *si, void *ucv)
@@ -290,7 +296,7 @@ static void on_signal (int sig, siginfo_t *si, void *ucv)
     int saved_errno = errno;
     ucontext_t *uc = ucv;
     struct sfi_thread *t = &sfi_tls;
-    uint64_t rip = (uint64_t) uc->uc_mcontext.gregs [REG_RIP];
+    uint64_t rip = (uint64_t) uc->uc_mcontext.gregs[REG_RIP];
     sfi_module_t *m = t->cur;
     bool in_module = m && t->host_rsp && in_region (m, rip);
 
@@ -329,7 +335,7 @@ static pthread_key_t thread_key;
 static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wd_cond;
 static struct sfi_thread *wd_threads;
-static sfi_module_t *wd_modules;        /* loaded with a budget */
+static sfi_module_t *wd_modules; /* loaded with a budget */
 static unsigned wd_tick_ms;
 
 static long long now_ms (void)
@@ -451,8 +457,14 @@ static void thread_exit (void *arg)
 /* fork: the child has one thread, no watchdog, and maybe a lock taken by
    the parent's watchdog.  It starts a watchdog again when it loads a
    module with a budget. */
-static void fork_prepare (void) { pthread_mutex_lock (&wd_lock); }
-static void fork_parent (void) { pthread_mutex_unlock (&wd_lock); }
+static void fork_prepare (void)
+{
+    pthread_mutex_lock (&wd_lock);
+}
+static void fork_parent (void)
+{
+    pthread_mutex_unlock (&wd_lock);
+}
 static void cond_init (void)
 {
     pthread_condattr_t ca;
@@ -464,7 +476,7 @@ static void cond_init (void)
 
 static void fork_child (void)
 {
-    cond_init ();               /* its waiter is gone */
+    cond_init (); /* its waiter is gone */
     pthread_mutex_unlock (&wd_lock);
     wd_started = false;
     struct sfi_thread *t = &sfi_tls;
@@ -478,17 +490,17 @@ static void fork_child (void)
 static void process_init (void)
 {
     cond_init ();
-    if ((process_error = pthread_key_create (&thread_key, thread_exit))
-        || (process_error = pthread_atfork (fork_prepare, fork_parent, fork_child)))
+    if ((process_error = pthread_key_create (&thread_key, thread_exit)) ||
+        (process_error = pthread_atfork (fork_prepare, fork_parent, fork_child)))
         return;
     struct sigaction sa;
     memset (&sa, 0, sizeof sa);
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset (&sa.sa_mask);
-    sigaddset (&sa.sa_mask, SIGXCPU);       /* no timeout inside a fault */
+    sigaddset (&sa.sa_mask, SIGXCPU); /* no timeout inside a fault */
     for (size_t i = 0; i < NCAUGHT; i++)
-        if (sigaction (caught [i], &sa, &previous [i]) < 0) {
+        if (sigaction (caught[i], &sa, &previous[i]) < 0) {
             process_error = errno;
             return;
         }
@@ -506,7 +518,7 @@ static int thread_init (struct sfi_thread *t)
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
         if (p == MAP_FAILED)
             return -1;
-        ss = (stack_t) { .ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0 };
+        ss = (stack_t){ .ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0 };
         if (sigaltstack (&ss, NULL) < 0) {
             munmap (p, ALTSTACK_SIZE);
             return -1;
@@ -516,7 +528,7 @@ static int thread_init (struct sfi_thread *t)
     sigset_t set;
     sigemptyset (&set);
     for (size_t i = 0; i < NCAUGHT; i++)
-        sigaddset (&set, caught [i]);
+        sigaddset (&set, caught[i]);
     pthread_sigmask (SIG_UNBLOCK, &set, NULL);
     t->thread = pthread_self ();
     pthread_setspecific (thread_key, t);
@@ -533,8 +545,14 @@ static int thread_init (struct sfi_thread *t)
 
 /* ---- regions ------------------------------------------------------------- */
 
-static uint64_t page_up (uint64_t x) { return (x + PAGE - 1) & ~(PAGE - 1); }
-static uint64_t page_down (uint64_t x) { return x & ~(PAGE - 1); }
+static uint64_t page_up (uint64_t x)
+{
+    return (x + PAGE - 1) & ~(PAGE - 1);
+}
+static uint64_t page_down (uint64_t x)
+{
+    return x & ~(PAGE - 1);
+}
 
 /* 4 GiB at a 4 GiB boundary, between two guards, all PROT_NONE. */
 static uint64_t region_reserve (void)
@@ -561,7 +579,8 @@ static void region_release (uint64_t base)
 static int map_rw (uint64_t base, uint64_t off, uint64_t len)
 {
     void *want = (void *) (uintptr_t) (base + off);
-    void *p = mmap (want, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    void *p =
+        mmap (want, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     return p == want ? 0 : -1;
 }
 
@@ -591,12 +610,12 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
     const sfi_image_t *img = m->img;
     uint64_t base = m->base;
     for (int i = 0; i < img->nseg; i++) {
-        const sfi_seg_t *s = &img->seg [i];
+        const sfi_seg_t *s = &img->seg[i];
         if (s->memsz == 0)
             continue;
         uint64_t lo = page_down (s->vaddr), hi = page_up (s->vaddr + s->memsz);
-        if (lo < SFI_IMAGE_OFF || hi > img->image_end || s->filesz > s->memsz
-            || s->offset > img->file_size || s->filesz > img->file_size - s->offset) {
+        if (lo < SFI_IMAGE_OFF || hi > img->image_end || s->filesz > s->memsz ||
+            s->offset > img->file_size || s->filesz > img->file_size - s->offset) {
             snprintf (why, whylen, "segment %d out of bounds", i);
             return -1;
         }
@@ -609,15 +628,16 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
             /* A masked jump can reach any bundle of an executable page,
                the verified ones and those after the end of the code:
                these must trap, not run zeros (add %al, (%rax)). */
-            memset ((char *) (uintptr_t) (base + s->vaddr + s->filesz), 0xcc, hi - (s->vaddr + s->filesz));
+            memset ((char *) (uintptr_t) (base + s->vaddr + s->filesz), 0xcc,
+                    hi - (s->vaddr + s->filesz));
     }
     for (size_t i = 0; i < img->nrelocs; i++) {
-        const sfi_reloc_t *r = &img->relocs [i];
+        const sfi_reloc_t *r = &img->relocs[i];
         bool ok = false;
         for (int j = 0; j < img->nseg && !ok; j++) {
-            const sfi_seg_t *s = &img->seg [j];
-            ok = (s->prot & PROT_WRITE) && !(s->prot & PROT_EXEC)
-                 && r->off >= s->vaddr && s->memsz >= 8 && r->off - s->vaddr <= s->memsz - 8;
+            const sfi_seg_t *s = &img->seg[j];
+            ok = (s->prot & PROT_WRITE) && !(s->prot & PROT_EXEC) && r->off >= s->vaddr &&
+                 s->memsz >= 8 && r->off - s->vaddr <= s->memsz - 8;
         }
         if (!ok || r->addend >= REGION) {
             snprintf (why, whylen, "relocation %zu: not inside a writable segment", i);
@@ -627,7 +647,7 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
         memcpy ((char *) (uintptr_t) (base + r->off), &v, sizeof v);
     }
     for (int i = 0; i < img->nseg; i++) {
-        const sfi_seg_t *s = &img->seg [i];
+        const sfi_seg_t *s = &img->seg[i];
         if (s->memsz == 0)
             continue;
         uint64_t lo = page_down (s->vaddr), hi = page_up (s->vaddr + s->memsz);
@@ -641,7 +661,8 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
             return -1;
         }
         if (i != img->code && m->nareas < NAREAS)
-            m->area [m->nareas++] = (area_t) { s->vaddr, s->vaddr + s->memsz, (prot & PROT_WRITE) != 0 };
+            m->area[m->nareas++] =
+                (area_t){ s->vaddr, s->vaddr + s->memsz, (prot & PROT_WRITE) != 0 };
     }
     return 0;
 }
@@ -650,13 +671,14 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
 static int map_trusted (sfi_module_t *m, uint64_t heap, uint64_t heap_size, uint64_t scratch)
 {
     uint64_t base = m->base;
-    if (map_rw (base, SFI_TABLE_OFF, PAGE) < 0 || map_rw (base, SFI_INFO_OFF & ~(PAGE - 1), PAGE) < 0
-        || map_rw (base, SFI_ENTRY_OFF, PAGE) < 0)
+    if (map_rw (base, SFI_TABLE_OFF, PAGE) < 0 ||
+        map_rw (base, SFI_INFO_OFF & ~(PAGE - 1), PAGE) < 0 ||
+        map_rw (base, SFI_ENTRY_OFF, PAGE) < 0)
         return -1;
     uint64_t *table = (uint64_t *) (uintptr_t) (base + SFI_TABLE_OFF);
-    table [0] = (uint64_t) (uintptr_t) sfi_gate_exit;
+    table[0] = (uint64_t) (uintptr_t) sfi_gate_exit;
     for (int k = 1; k < SFI_TABLE_SLOTS; k++)
-        table [k] = (uint64_t) (uintptr_t) (sfi_gate_stubs + k * STUB_SIZE);
+        table[k] = (uint64_t) (uintptr_t) (sfi_gate_stubs + k * STUB_SIZE);
 
     struct sfi_info info = { base + heap, base + heap + heap_size, base + REGION, base + scratch };
     memcpy ((char *) (uintptr_t) (base + SFI_INFO_OFF), &info, sizeof info);
@@ -667,24 +689,29 @@ static int map_trusted (sfi_module_t *m, uint64_t heap, uint64_t heap_size, uint
        rest is int3.  The entry's call ends on the bundle's last byte, so
        the address it pushes is the exit stub. */
     uint8_t *exit_page = (uint8_t *) (uintptr_t) (base + SFI_ENTRY_OFF);
-    static const uint8_t mask_r11 [] = { 0x41, 0x83, 0xe3, 0xe0,     /* andl $-32, %r11d */
-                                         0x4d, 0x01, 0xfb };         /* addq %r15, %r11 */
-    static const uint8_t call_r11 [] = { 0x41, 0xff, 0xd3 };         /* call *%r11 */
-    static const uint8_t exit_stub [] = { 0x41, 0xff, 0xa7, 0x00, 0x00, 0x01, 0x00 }; /* jmp *0x10000(%r15) */
+    static const uint8_t mask_r11[] = { 0x41, 0x83, 0xe3, 0xe0, /* andl $-32, %r11d */
+                                        0x4d, 0x01, 0xfb };     /* addq %r15, %r11 */
+    static const uint8_t call_r11[] = { 0x41, 0xff, 0xd3 };     /* call *%r11 */
+    static const uint8_t exit_stub[] = {
+        0x41, 0xff, 0xa7, 0x00, 0x00, 0x01, 0x00
+    }; /* jmp *0x10000(%r15) */
     memset (exit_page, 0xcc, PAGE);
     memcpy (exit_page, mask_r11, sizeof mask_r11);
-    memset (exit_page + sizeof mask_r11, 0x90, SFI_EXIT_OFF - SFI_ENTRY_OFF - sizeof mask_r11 - sizeof call_r11);
-    memcpy (exit_page + (SFI_EXIT_OFF - SFI_ENTRY_OFF) - sizeof call_r11, call_r11, sizeof call_r11);
+    memset (exit_page + sizeof mask_r11, 0x90,
+            SFI_EXIT_OFF - SFI_ENTRY_OFF - sizeof mask_r11 - sizeof call_r11);
+    memcpy (exit_page + (SFI_EXIT_OFF - SFI_ENTRY_OFF) - sizeof call_r11, call_r11,
+            sizeof call_r11);
     memcpy (exit_page + (SFI_EXIT_OFF - SFI_ENTRY_OFF), exit_stub, sizeof exit_stub);
 
-    if (protect (base, SFI_TABLE_OFF, PAGE, PROT_READ) < 0
-        || protect (base, SFI_INFO_OFF & ~(PAGE - 1), PAGE, PROT_READ) < 0
-        || protect (base, SFI_ENTRY_OFF, PAGE, PROT_READ | PROT_EXEC) < 0)
+    if (protect (base, SFI_TABLE_OFF, PAGE, PROT_READ) < 0 ||
+        protect (base, SFI_INFO_OFF & ~(PAGE - 1), PAGE, PROT_READ) < 0 ||
+        protect (base, SFI_ENTRY_OFF, PAGE, PROT_READ | PROT_EXEC) < 0)
         return -1;
     return 0;
 }
 
-sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *lim, char *err, size_t errlen)
+sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *lim, char *err,
+                                     size_t errlen)
 {
     if (!img_p || !*img_p)
         return fail (NULL, err, errlen, "no image");
@@ -699,24 +726,27 @@ sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *li
 
     pthread_once (&process_once, process_init);
     if (process_error)
-        return fail (m, err, errlen, "cannot install signal handlers: %s", strerror (process_error));
+        return fail (m, err, errlen, "cannot install signal handlers: %s",
+                     strerror (process_error));
 
     sfi_verdict_t v;
     memset (&v, 0, sizeof v);
     if (sfi_verify_image (img, &v) != 0)
-        return fail (m, err, errlen, "offset 0x%llx: %s: %s", (unsigned long long) v.off, v.insn, v.rule);
+        return fail (m, err, errlen, "offset 0x%llx: %s: %s", (unsigned long long) v.off, v.insn,
+                     v.rule);
 
-    sfi_limits_t l = lim ? *lim : (sfi_limits_t) { 0 };
+    sfi_limits_t l = lim ? *lim : (sfi_limits_t){ 0 };
     uint64_t heap_size = page_up (l.heap_size ? l.heap_size : HEAP_DEFAULT);
     uint64_t stack_size = page_up (l.stack_size ? l.stack_size : STACK_DEFAULT);
     if (stack_size < STACK_MIN)
         stack_size = STACK_MIN;
-    const sfi_seg_t *code = &img->seg [img->code];
+    const sfi_seg_t *code = &img->seg[img->code];
     uint64_t heap = page_up (img->image_end);
-    if (img->code < 0 || img->code >= img->nseg || heap < SFI_IMAGE_OFF || heap > REGION
-        || heap_size > REGION || stack_size > REGION
-        || heap_size + stack_size + SFI_SCRATCH_SIZE > REGION - heap)
-        return fail (m, err, errlen, "image, heap (%llu bytes) and stack (%llu bytes) do not fit in 4 GiB",
+    if (img->code < 0 || img->code >= img->nseg || heap < SFI_IMAGE_OFF || heap > REGION ||
+        heap_size > REGION || stack_size > REGION ||
+        heap_size + stack_size + SFI_SCRATCH_SIZE > REGION - heap)
+        return fail (m, err, errlen,
+                     "image, heap (%llu bytes) and stack (%llu bytes) do not fit in 4 GiB",
                      (unsigned long long) heap_size, (unsigned long long) stack_size);
     uint64_t scratch = REGION - stack_size - SFI_SCRATCH_SIZE;
 
@@ -730,15 +760,15 @@ sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *li
     m->scratch = scratch;
     m->budget_ms = l.budget_ms;
 
-    char why [128];
+    char why[128];
     if (map_trusted (m, heap, heap_size, scratch) < 0)
         return fail (m, err, errlen, "cannot map the host-call table: %s", strerror (errno));
     if (map_image (m, why, sizeof why) < 0)
         return fail (m, err, errlen, "%s", why);
     if (map_rw (m->base, heap, heap_size) < 0 || map_rw (m->base, scratch, REGION - scratch) < 0)
         return fail (m, err, errlen, "cannot map heap and stack: %s", strerror (errno));
-    m->area [m->nareas++] = (area_t) { heap, heap + heap_size, true };
-    m->area [m->nareas++] = (area_t) { scratch, REGION, true };
+    m->area[m->nareas++] = (area_t){ heap, heap + heap_size, true };
+    m->area[m->nareas++] = (area_t){ scratch, REGION, true };
 
     if (m->budget_ms && watchdog_add (m, err, errlen) < 0) {
         m->budget_ms = 0;
@@ -779,7 +809,7 @@ int sfi_module_export (sfi_module_t *self, int slot, void *fn)
 {
     if (!self || slot < 1 || slot >= SFI_TABLE_SLOTS)
         return -1;
-    self->fns [slot] = fn;
+    self->fns[slot] = fn;
     return 0;
 }
 
@@ -789,7 +819,7 @@ static void *area_ptr (sfi_module_t *self, uint64_t addr, size_t len, bool write
         return NULL;
     uint64_t off = addr - self->base;
     for (int i = 0; i < self->nareas; i++) {
-        const area_t *a = &self->area [i];
+        const area_t *a = &self->area[i];
         if (off >= a->lo && off <= a->hi && len <= a->hi - off && (a->writable || !write))
             return (void *) (uintptr_t) addr;
     }
@@ -831,32 +861,35 @@ sfi_module_t *sfi_current (void)
 }
 
 /* The fast path: a few checks, a few stores, the gate. */
-int sfi_module_call (sfi_module_t *self, int64_t fn_off, const uint64_t *args, int nargs, uint64_t *ret)
+int sfi_module_call (sfi_module_t *self, int64_t fn_off, const uint64_t *args, int nargs,
+                     uint64_t *ret)
 {
-    if (!self || nargs < 0 || nargs > 6 || (nargs && !args) || (fn_off & (SFI_BUNDLE - 1))
-        || (uint64_t) fn_off < self->code_lo || (uint64_t) fn_off >= self->code_hi)
+    if (!self || nargs < 0 || nargs > 6 || (nargs && !args) || (fn_off & (SFI_BUNDLE - 1)) ||
+        (uint64_t) fn_off < self->code_lo || (uint64_t) fn_off >= self->code_hi)
         return SFI_EARG;
     struct sfi_thread *t = &sfi_tls;
     if (__builtin_expect (!t->ready, 0) && thread_init (t) < 0) {
-        snprintf (self->fault, sizeof self->fault, "cannot prepare the thread: %s", strerror (errno));
+        snprintf (self->fault, sizeof self->fault, "cannot prepare the thread: %s",
+                  strerror (errno));
         return SFI_EARG;
     }
-    uint64_t a [6] = { 0 };
+    uint64_t a[6] = { 0 };
     for (int i = 0; i < nargs; i++)
-        a [i] = args [i];
+        a[i] = args[i];
 
     uint64_t sp = self->sp;
     if (sp != self->stack_top && !sfi_module_wptr (self, sp - 64, 64)) {
         /* a call back from a host call, and the module's rsp is not in
            its writable memory: the gate would write there for it */
-        snprintf (self->fault, sizeof self->fault, "module stack pointer 0x%llx is not in writable memory",
+        snprintf (self->fault, sizeof self->fault,
+                  "module stack pointer 0x%llx is not in writable memory",
                   (unsigned long long) (sp - self->base));
         return SFI_EFAULT;
     }
     if (__builtin_expect (atomic_load_explicit (&self->owner, memory_order_acquire) != t, 0)) {
         struct sfi_thread *none = NULL;
-        if (!atomic_compare_exchange_strong_explicit (&self->owner, &none, t,
-                                                      memory_order_acq_rel, memory_order_acquire)) {
+        if (!atomic_compare_exchange_strong_explicit (&self->owner, &none, t, memory_order_acq_rel,
+                                                      memory_order_acquire)) {
             snprintf (self->fault, sizeof self->fault, "the module belongs to another thread");
             return SFI_EARG;
         }
@@ -880,7 +913,7 @@ int sfi_module_call (sfi_module_t *self, int64_t fn_off, const uint64_t *args, i
         memcpy (self->fault, t->fault, sizeof self->fault);
         return rc;
     }
-    self->fault [0] = '\0';
+    self->fault[0] = '\0';
     if (ret)
         *ret = r;
     return SFI_OK;

@@ -47,14 +47,14 @@
 #include "elf.h"
 
 /* Region offsets beyond those in elf.h. */
-#define SFI_ENTRY_OFF     0x12000ULL    /* the entry stub: masks r11, calls it; */
-#define SFI_EXIT_OFF      0x12020ULL    /* then the exit stub; the rest of that R X page is int3 */
-#define SFI_SCRATCH_SIZE  0x10000ULL    /* below the stack */
+#define SFI_ENTRY_OFF    0x12000ULL /* the entry stub: masks r11, calls it; */
+#define SFI_EXIT_OFF     0x12020ULL /* then the exit stub; the rest of that R X page is int3 */
+#define SFI_SCRATCH_SIZE 0x10000ULL /* below the stack */
 
 typedef struct {
-    size_t   heap_size;     /* 0: 64 MiB */
-    size_t   stack_size;    /* 0: 1 MiB; rounded up to pages */
-    unsigned budget_ms;     /* per call; 0: no limit */
+    size_t heap_size;   /* 0: 64 MiB */
+    size_t stack_size;  /* 0: 1 MiB; rounded up to pages */
+    unsigned budget_ms; /* per call; 0: no limit */
 } sfi_limits_t;
 
 typedef struct sfi_module sfi_module_t;
@@ -64,8 +64,8 @@ enum { SFI_OK = 0, SFI_EFAULT = -1, SFI_ETRAP = -2, SFI_ETIME = -3, SFI_EARG = -
 /* What a module reads at base + SFI_INFO_OFF (full addresses). */
 struct sfi_info {
     uint64_t heap_start, heap_end;
-    uint64_t stack_top;     /* one past the stack: base + 4 GiB */
-    uint64_t scratch;       /* SFI_SCRATCH_SIZE bytes below the stack */
+    uint64_t stack_top; /* one past the stack: base + 4 GiB */
+    uint64_t scratch;   /* SFI_SCRATCH_SIZE bytes below the stack */
 };
 
 /* Parse, verify (refusing with the verdict in err), reserve and map.
@@ -74,7 +74,8 @@ sfi_module_t *sfi_module_load (const char *path, const sfi_limits_t *lim, char *
 
 /* The same from a parsed image, which the module takes over (*img_p is
    NULL afterwards, loaded or not). */
-sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *lim, char *err, size_t errlen);
+sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *lim, char *err,
+                                     size_t errlen);
 
 /* Unmap the region.  Not while the module is running. */
 void sfi_module_destroy (sfi_module_t **self_p);
@@ -90,7 +91,8 @@ int sfi_module_export (sfi_module_t *self, int slot, void *fn);
 /* Call the function at fn_off with nargs (0..6) integer arguments; its
    rax in *ret (may be NULL).  SFI_OK or a negative SFI_E*.  Arguments are
    values: a pointer must be a module address (see sfi_module_scratch). */
-int sfi_module_call (sfi_module_t *self, int64_t fn_off, const uint64_t *args, int nargs, uint64_t *ret);
+int sfi_module_call (sfi_module_t *self, int64_t fn_off, const uint64_t *args, int nargs,
+                     uint64_t *ret);
 
 /* Why the last call failed, e.g. "SIGSEGV at region offset 0x1000 (rip
    0x20084)"; "" after a call that succeeded. */

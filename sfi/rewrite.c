@@ -37,12 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DISP_MAX    0x100000L   /* SFI_DISP_MAX: |disp| of an allowed form */
-#define HOST_TABLE  0x10000L    /* SFI_TABLE_OFF */
-#define HOST_SLOTS  512
-#define MAXOPS      6
-#define OPLEN       256
-#define LOOKAHEAD   200         /* statements searched for a flags reader */
+#define DISP_MAX   0x100000L /* SFI_DISP_MAX: |disp| of an allowed form */
+#define HOST_TABLE 0x10000L  /* SFI_TABLE_OFF */
+#define HOST_SLOTS 512
+#define MAXOPS     6
+#define OPLEN      256
+#define LOOKAHEAD  200 /* statements searched for a flags reader */
 
 /* -------------------------------------------------------------------------
    Output buffer */
@@ -53,8 +53,7 @@ typedef struct {
     int oom;
 } buf_t;
 
-static void
-buf_add (buf_t *b, const char *s, size_t n)
+static void buf_add (buf_t *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
@@ -75,8 +74,7 @@ buf_add (buf_t *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void
-buf_printf (buf_t *b, const char *fmt, ...)
+static void buf_printf (buf_t *b, const char *fmt, ...)
 {
     char tmp[1024];
     va_list ap;
@@ -108,21 +106,20 @@ enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R11 = 11, R14 = 14, R15 = 15 };
 #define BIT(r) (1u << (r))
 
 static const char *const gpr[4][16] = {
-    { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-      "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" },
-    { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
-      "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d" },
-    { "ax", "cx", "dx", "bx", "sp", "bp", "si", "di",
-      "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w", "r15w" },
-    { "al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil",
-      "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b" },
+    { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
+      "r13", "r14", "r15" },
+    { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d",
+      "r13d", "r14d", "r15d" },
+    { "ax", "cx", "dx", "bx", "sp", "bp", "si", "di", "r8w", "r9w", "r10w", "r11w", "r12w", "r13w",
+      "r14w", "r15w" },
+    { "al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil", "r8b", "r9b", "r10b", "r11b", "r12b",
+      "r13b", "r14b", "r15b" },
 };
 static const int width_of_row[4] = { 8, 4, 2, 1 };
 
 /* The general register named (no '%'), 0..15, and its width in bytes; -1
    if the name is not a general register. */
-static int
-gpr_of (const char *name, int *width)
+static int gpr_of (const char *name, int *width)
 {
     static const char *const high[4] = { "ah", "ch", "dh", "bh" };
     for (int row = 0; row < 4; row++)
@@ -142,8 +139,7 @@ gpr_of (const char *name, int *width)
 }
 
 /* The general register of a register operand ("%rax"), or -1. */
-static int
-reg_operand (const char *op, int *width)
+static int reg_operand (const char *op, int *width)
 {
     if (op[0] != '%' || strchr (op, ':') || strchr (op, '('))
         return -1;
@@ -154,22 +150,27 @@ reg_operand (const char *op, int *width)
    Mnemonic classes */
 
 enum {
-    K_PLAIN,        /* explicit operands only; writes its last operand */
-    K_READ,         /* reads its operands, writes no explicit register */
-    K_BOTH,         /* writes every register operand */
-    K_NOACCESS,     /* memory operand is not accessed (lea, nop) */
-    K_PUSH, K_POP,
-    K_RET, K_LEAVE, K_CALL, K_JMP, K_JCC,
-    K_STRING,       /* string instruction: refused unless operands say SSE */
-    K_BAD           /* refused */
+    K_PLAIN,    /* explicit operands only; writes its last operand */
+    K_READ,     /* reads its operands, writes no explicit register */
+    K_BOTH,     /* writes every register operand */
+    K_NOACCESS, /* memory operand is not accessed (lea, nop) */
+    K_PUSH,
+    K_POP,
+    K_RET,
+    K_LEAVE,
+    K_CALL,
+    K_JMP,
+    K_JCC,
+    K_STRING, /* string instruction: refused unless operands say SSE */
+    K_BAD     /* refused */
 };
 
 typedef struct {
     const char *name;
-    int match;          /* 0 exact, 1 also with a b/w/l/q suffix, 2 prefix */
+    int match; /* 0 exact, 1 also with a b/w/l/q suffix, 2 prefix */
     int kind;
-    unsigned implicit;  /* general registers written implicitly */
-    const char *why;    /* for K_BAD */
+    unsigned implicit; /* general registers written implicitly */
+    const char *why;   /* for K_BAD */
 } op_class_t;
 
 static const op_class_t classes[] = {
@@ -184,11 +185,16 @@ static const op_class_t classes[] = {
     { "cmp", 1, K_READ, 0, NULL },
     { "test", 1, K_READ, 0, NULL },
     { "bt", 1, K_READ, 0, NULL },
-    { "ucomiss", 0, K_READ, 0, NULL }, { "ucomisd", 0, K_READ, 0, NULL },
-    { "comiss", 0, K_READ, 0, NULL }, { "comisd", 0, K_READ, 0, NULL },
-    { "vucomiss", 0, K_READ, 0, NULL }, { "vucomisd", 0, K_READ, 0, NULL },
-    { "vcomiss", 0, K_READ, 0, NULL }, { "vcomisd", 0, K_READ, 0, NULL },
-    { "ptest", 0, K_READ, 0, NULL }, { "vptest", 0, K_READ, 0, NULL },
+    { "ucomiss", 0, K_READ, 0, NULL },
+    { "ucomisd", 0, K_READ, 0, NULL },
+    { "comiss", 0, K_READ, 0, NULL },
+    { "comisd", 0, K_READ, 0, NULL },
+    { "vucomiss", 0, K_READ, 0, NULL },
+    { "vucomisd", 0, K_READ, 0, NULL },
+    { "vcomiss", 0, K_READ, 0, NULL },
+    { "vcomisd", 0, K_READ, 0, NULL },
+    { "ptest", 0, K_READ, 0, NULL },
+    { "vptest", 0, K_READ, 0, NULL },
     { "prefetch", 2, K_READ, 0, NULL },
     { "xchg", 1, K_BOTH, 0, NULL },
     { "xadd", 1, K_BOTH, 0, NULL },
@@ -200,51 +206,81 @@ static const op_class_t classes[] = {
     { "imul", 1, K_PLAIN, BIT (RAX) | BIT (RDX), NULL },
     { "div", 1, K_PLAIN, BIT (RAX) | BIT (RDX), NULL },
     { "idiv", 1, K_PLAIN, BIT (RAX) | BIT (RDX), NULL },
-    { "cltd", 0, K_PLAIN, BIT (RDX), NULL }, { "cqto", 0, K_PLAIN, BIT (RDX), NULL },
-    { "cwtd", 0, K_PLAIN, BIT (RDX), NULL }, { "cltq", 0, K_PLAIN, BIT (RAX), NULL },
-    { "cwtl", 0, K_PLAIN, BIT (RAX), NULL }, { "cbtw", 0, K_PLAIN, BIT (RAX), NULL },
-    { "cdq", 0, K_PLAIN, BIT (RDX), NULL }, { "cqo", 0, K_PLAIN, BIT (RDX), NULL },
-    { "cwd", 0, K_PLAIN, BIT (RDX), NULL }, { "cdqe", 0, K_PLAIN, BIT (RAX), NULL },
-    { "cwde", 0, K_PLAIN, BIT (RAX), NULL }, { "cbw", 0, K_PLAIN, BIT (RAX), NULL },
+    { "cltd", 0, K_PLAIN, BIT (RDX), NULL },
+    { "cqto", 0, K_PLAIN, BIT (RDX), NULL },
+    { "cwtd", 0, K_PLAIN, BIT (RDX), NULL },
+    { "cltq", 0, K_PLAIN, BIT (RAX), NULL },
+    { "cwtl", 0, K_PLAIN, BIT (RAX), NULL },
+    { "cbtw", 0, K_PLAIN, BIT (RAX), NULL },
+    { "cdq", 0, K_PLAIN, BIT (RDX), NULL },
+    { "cqo", 0, K_PLAIN, BIT (RDX), NULL },
+    { "cwd", 0, K_PLAIN, BIT (RDX), NULL },
+    { "cdqe", 0, K_PLAIN, BIT (RAX), NULL },
+    { "cwde", 0, K_PLAIN, BIT (RAX), NULL },
+    { "cbw", 0, K_PLAIN, BIT (RAX), NULL },
     { "lahf", 0, K_PLAIN, BIT (RAX), NULL },
-    { "fnstsw", 0, K_PLAIN, BIT (RAX), NULL }, { "fstsw", 0, K_PLAIN, BIT (RAX), NULL },
+    { "fnstsw", 0, K_PLAIN, BIT (RAX), NULL },
+    { "fstsw", 0, K_PLAIN, BIT (RAX), NULL },
     { "loop", 2, K_JCC, BIT (RCX), NULL },
-    { "jrcxz", 0, K_JCC, 0, NULL }, { "jecxz", 0, K_JCC, 0, NULL },
+    { "jrcxz", 0, K_JCC, 0, NULL },
+    { "jecxz", 0, K_JCC, 0, NULL },
     /* string instructions: movsd and cmpsd are also SSE, told apart by operands */
-    { "movs", 1, K_STRING, 0, NULL }, { "movsd", 0, K_STRING, 0, NULL },
-    { "cmps", 1, K_STRING, 0, NULL }, { "cmpsd", 0, K_STRING, 0, NULL },
-    { "stos", 1, K_STRING, 0, NULL }, { "stosd", 0, K_STRING, 0, NULL },
-    { "lods", 1, K_STRING, 0, NULL }, { "lodsd", 0, K_STRING, 0, NULL },
-    { "scas", 1, K_STRING, 0, NULL }, { "scasd", 0, K_STRING, 0, NULL },
-    { "ins", 1, K_STRING, 0, NULL }, { "insd", 0, K_STRING, 0, NULL },
-    { "outs", 1, K_STRING, 0, NULL }, { "outsd", 0, K_STRING, 0, NULL },
+    { "movs", 1, K_STRING, 0, NULL },
+    { "movsd", 0, K_STRING, 0, NULL },
+    { "cmps", 1, K_STRING, 0, NULL },
+    { "cmpsd", 0, K_STRING, 0, NULL },
+    { "stos", 1, K_STRING, 0, NULL },
+    { "stosd", 0, K_STRING, 0, NULL },
+    { "lods", 1, K_STRING, 0, NULL },
+    { "lodsd", 0, K_STRING, 0, NULL },
+    { "scas", 1, K_STRING, 0, NULL },
+    { "scasd", 0, K_STRING, 0, NULL },
+    { "ins", 1, K_STRING, 0, NULL },
+    { "insd", 0, K_STRING, 0, NULL },
+    { "outs", 1, K_STRING, 0, NULL },
+    { "outsd", 0, K_STRING, 0, NULL },
     { "xlat", 1, K_BAD, 0, "xlat reads memory implicitly" },
     { "enter", 1, K_BAD, 0, "enter writes memory implicitly" },
     { "maskmov", 2, K_BAD, 0, "maskmov writes memory at %rdi implicitly" },
     { "vmaskmovdqu", 0, K_BAD, 0, "maskmov writes memory at %rdi implicitly" },
-    { "syscall", 0, K_BAD, 0, "system call" }, { "sysenter", 0, K_BAD, 0, "system call" },
+    { "syscall", 0, K_BAD, 0, "system call" },
+    { "sysenter", 0, K_BAD, 0, "system call" },
     { "sysexit", 0, K_BAD, 0, "system instruction" },
     { "sysret", 2, K_BAD, 0, "system instruction" },
-    { "int", 0, K_BAD, 0, "software interrupt" }, { "into", 0, K_BAD, 0, "software interrupt" },
+    { "int", 0, K_BAD, 0, "software interrupt" },
+    { "into", 0, K_BAD, 0, "software interrupt" },
     { "int1", 0, K_BAD, 0, "software interrupt" },
     { "iret", 2, K_BAD, 0, "interrupt return" },
-    { "lcall", 1, K_BAD, 0, "far call" }, { "ljmp", 1, K_BAD, 0, "far jump" },
+    { "lcall", 1, K_BAD, 0, "far call" },
+    { "ljmp", 1, K_BAD, 0, "far jump" },
     { "lret", 1, K_BAD, 0, "far return" },
-    { "lds", 1, K_BAD, 0, "segment load" }, { "les", 1, K_BAD, 0, "segment load" },
-    { "lfs", 1, K_BAD, 0, "segment load" }, { "lgs", 1, K_BAD, 0, "segment load" },
+    { "lds", 1, K_BAD, 0, "segment load" },
+    { "les", 1, K_BAD, 0, "segment load" },
+    { "lfs", 1, K_BAD, 0, "segment load" },
+    { "lgs", 1, K_BAD, 0, "segment load" },
     { "lss", 1, K_BAD, 0, "segment load" },
-    { "wrfsbase", 0, K_BAD, 0, "segment base access" }, { "wrgsbase", 0, K_BAD, 0, "segment base access" },
-    { "rdfsbase", 0, K_BAD, 0, "segment base access" }, { "rdgsbase", 0, K_BAD, 0, "segment base access" },
+    { "wrfsbase", 0, K_BAD, 0, "segment base access" },
+    { "wrgsbase", 0, K_BAD, 0, "segment base access" },
+    { "rdfsbase", 0, K_BAD, 0, "segment base access" },
+    { "rdgsbase", 0, K_BAD, 0, "segment base access" },
     { "swapgs", 0, K_BAD, 0, "segment base access" },
-    { "xsave", 2, K_BAD, 0, "xsave family" }, { "xrstor", 2, K_BAD, 0, "xsave family" },
-    { "fxsave", 2, K_BAD, 0, "fxsave family" }, { "fxrstor", 2, K_BAD, 0, "fxsave family" },
-    { "xgetbv", 0, K_BAD, 0, "system instruction" }, { "xsetbv", 0, K_BAD, 0, "system instruction" },
-    { "ldmxcsr", 0, K_BAD, 0, "control register load" }, { "vldmxcsr", 0, K_BAD, 0, "control register load" },
-    { "fldcw", 0, K_BAD, 0, "control register load" }, { "fldenv", 0, K_BAD, 0, "control register load" },
+    { "xsave", 2, K_BAD, 0, "xsave family" },
+    { "xrstor", 2, K_BAD, 0, "xsave family" },
+    { "fxsave", 2, K_BAD, 0, "fxsave family" },
+    { "fxrstor", 2, K_BAD, 0, "fxsave family" },
+    { "xgetbv", 0, K_BAD, 0, "system instruction" },
+    { "xsetbv", 0, K_BAD, 0, "system instruction" },
+    { "ldmxcsr", 0, K_BAD, 0, "control register load" },
+    { "vldmxcsr", 0, K_BAD, 0, "control register load" },
+    { "fldcw", 0, K_BAD, 0, "control register load" },
+    { "fldenv", 0, K_BAD, 0, "control register load" },
     { "frstor", 0, K_BAD, 0, "control register load" },
-    { "std", 0, K_BAD, 0, "direction flag" }, { "cld", 0, K_BAD, 0, "direction flag" },
-    { "pushf", 1, K_BAD, 0, "flags register access" }, { "popf", 1, K_BAD, 0, "flags register access" },
-    { "in", 1, K_BAD, 0, "port i/o" }, { "out", 1, K_BAD, 0, "port i/o" },
+    { "std", 0, K_BAD, 0, "direction flag" },
+    { "cld", 0, K_BAD, 0, "direction flag" },
+    { "pushf", 1, K_BAD, 0, "flags register access" },
+    { "popf", 1, K_BAD, 0, "flags register access" },
+    { "in", 1, K_BAD, 0, "port i/o" },
+    { "out", 1, K_BAD, 0, "port i/o" },
     { "hlt", 0, K_BAD, 0, "privileged instruction" },
     { "cpuid", 0, K_BAD, 0, "nondeterministic instruction" },
     { "rdtsc", 0, K_BAD, 0, "nondeterministic instruction" },
@@ -253,39 +289,55 @@ static const op_class_t classes[] = {
     { "rdpmc", 0, K_BAD, 0, "nondeterministic instruction" },
     { "rdrand", 1, K_BAD, 0, "nondeterministic instruction" },
     { "rdseed", 1, K_BAD, 0, "nondeterministic instruction" },
-    { "sgdt", 0, K_BAD, 0, "system instruction" }, { "sidt", 0, K_BAD, 0, "system instruction" },
-    { "sldt", 0, K_BAD, 0, "system instruction" }, { "str", 0, K_BAD, 0, "system instruction" },
-    { "smsw", 0, K_BAD, 0, "system instruction" }, { "lgdt", 0, K_BAD, 0, "system instruction" },
-    { "lidt", 0, K_BAD, 0, "system instruction" }, { "lldt", 0, K_BAD, 0, "system instruction" },
-    { "ltr", 0, K_BAD, 0, "system instruction" }, { "lmsw", 0, K_BAD, 0, "system instruction" },
-    { "invlpg", 0, K_BAD, 0, "system instruction" }, { "invd", 0, K_BAD, 0, "system instruction" },
-    { "wbinvd", 0, K_BAD, 0, "system instruction" }, { "rdmsr", 0, K_BAD, 0, "system instruction" },
-    { "wrmsr", 0, K_BAD, 0, "system instruction" }, { "clts", 0, K_BAD, 0, "system instruction" },
-    { "arpl", 0, K_BAD, 0, "system instruction" }, { "lar", 1, K_BAD, 0, "system instruction" },
-    { "lsl", 1, K_BAD, 0, "system instruction" }, { "verr", 0, K_BAD, 0, "system instruction" },
+    { "sgdt", 0, K_BAD, 0, "system instruction" },
+    { "sidt", 0, K_BAD, 0, "system instruction" },
+    { "sldt", 0, K_BAD, 0, "system instruction" },
+    { "str", 0, K_BAD, 0, "system instruction" },
+    { "smsw", 0, K_BAD, 0, "system instruction" },
+    { "lgdt", 0, K_BAD, 0, "system instruction" },
+    { "lidt", 0, K_BAD, 0, "system instruction" },
+    { "lldt", 0, K_BAD, 0, "system instruction" },
+    { "ltr", 0, K_BAD, 0, "system instruction" },
+    { "lmsw", 0, K_BAD, 0, "system instruction" },
+    { "invlpg", 0, K_BAD, 0, "system instruction" },
+    { "invd", 0, K_BAD, 0, "system instruction" },
+    { "wbinvd", 0, K_BAD, 0, "system instruction" },
+    { "rdmsr", 0, K_BAD, 0, "system instruction" },
+    { "wrmsr", 0, K_BAD, 0, "system instruction" },
+    { "clts", 0, K_BAD, 0, "system instruction" },
+    { "arpl", 0, K_BAD, 0, "system instruction" },
+    { "lar", 1, K_BAD, 0, "system instruction" },
+    { "lsl", 1, K_BAD, 0, "system instruction" },
+    { "verr", 0, K_BAD, 0, "system instruction" },
     { "verw", 0, K_BAD, 0, "system instruction" },
-    { "monitor", 0, K_BAD, 0, "system instruction" }, { "mwait", 0, K_BAD, 0, "system instruction" },
-    { "umonitor", 0, K_BAD, 0, "system instruction" }, { "umwait", 0, K_BAD, 0, "system instruction" },
+    { "monitor", 0, K_BAD, 0, "system instruction" },
+    { "mwait", 0, K_BAD, 0, "system instruction" },
+    { "umonitor", 0, K_BAD, 0, "system instruction" },
+    { "umwait", 0, K_BAD, 0, "system instruction" },
     { "tpause", 0, K_BAD, 0, "system instruction" },
     { "enqcmd", 2, K_BAD, 0, "system instruction" },
-    { "vmcall", 0, K_BAD, 0, "system instruction" }, { "vmfunc", 0, K_BAD, 0, "system instruction" },
-    { "xbegin", 0, K_BAD, 0, "transactional memory" }, { "xend", 0, K_BAD, 0, "transactional memory" },
-    { "xabort", 0, K_BAD, 0, "transactional memory" }, { "xtest", 0, K_BAD, 0, "transactional memory" },
+    { "vmcall", 0, K_BAD, 0, "system instruction" },
+    { "vmfunc", 0, K_BAD, 0, "system instruction" },
+    { "xbegin", 0, K_BAD, 0, "transactional memory" },
+    { "xend", 0, K_BAD, 0, "transactional memory" },
+    { "xabort", 0, K_BAD, 0, "transactional memory" },
+    { "xtest", 0, K_BAD, 0, "transactional memory" },
     { "bnd", 2, K_BAD, 0, "MPX instruction" },
     { "endbr", 2, K_BAD, 0, "CET instruction" },
-    { "encls", 0, K_BAD, 0, "SGX instruction" }, { "enclu", 0, K_BAD, 0, "SGX instruction" },
-    { "ldtilecfg", 0, K_BAD, 0, "AMX instruction" }, { "sttilecfg", 0, K_BAD, 0, "AMX instruction" },
-    { "tileloadd", 2, K_BAD, 0, "AMX instruction" }, { "tilestored", 0, K_BAD, 0, "AMX instruction" },
+    { "encls", 0, K_BAD, 0, "SGX instruction" },
+    { "enclu", 0, K_BAD, 0, "SGX instruction" },
+    { "ldtilecfg", 0, K_BAD, 0, "AMX instruction" },
+    { "sttilecfg", 0, K_BAD, 0, "AMX instruction" },
+    { "tileloadd", 2, K_BAD, 0, "AMX instruction" },
+    { "tilestored", 0, K_BAD, 0, "AMX instruction" },
 };
 
-static const char *const condition_codes[] = {
-    "a", "ae", "b", "be", "c", "e", "g", "ge", "l", "le", "na", "nae", "nb",
-    "nbe", "nc", "ne", "ng", "nge", "nl", "nle", "no", "np", "ns", "nz", "o",
-    "p", "pe", "po", "s", "z", NULL
-};
+static const char *const condition_codes[] = { "a",  "ae",  "b",  "be",  "c",  "e",   "g",  "ge",
+                                               "l",  "le",  "na", "nae", "nb", "nbe", "nc", "ne",
+                                               "ng", "nge", "nl", "nle", "no", "np",  "ns", "nz",
+                                               "o",  "p",   "pe", "po",  "s",  "z",   NULL };
 
-static int
-is_cc (const char *s)
+static int is_cc (const char *s)
 {
     for (int i = 0; condition_codes[i]; i++)
         if (strcmp (s, condition_codes[i]) == 0)
@@ -296,8 +348,7 @@ is_cc (const char *s)
 static const op_class_t plain = { "", 0, K_PLAIN, 0, NULL };
 static const op_class_t jcc = { "", 0, K_JCC, 0, NULL };
 
-static const op_class_t *
-classify (const char *mn)
+static const op_class_t *classify (const char *mn)
 {
     size_t n = strlen (mn);
     for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
@@ -305,8 +356,7 @@ classify (const char *mn)
         size_t k = strlen (c->name);
         if (strcmp (mn, c->name) == 0)
             return c;
-        if (c->match == 1 && n == k + 1 && strncmp (mn, c->name, k) == 0
-            && strchr ("bwlq", mn[k]))
+        if (c->match == 1 && n == k + 1 && strncmp (mn, c->name, k) == 0 && strchr ("bwlq", mn[k]))
             return c;
         if (c->match == 2 && strncmp (mn, c->name, k) == 0)
             return c;
@@ -317,12 +367,11 @@ classify (const char *mn)
 }
 
 /* Mnemonic without a b/w/l/q suffix when the rest is `stem`. */
-static int
-is_stem (const char *mn, const char *stem)
+static int is_stem (const char *mn, const char *stem)
 {
     size_t k = strlen (stem);
-    return strncmp (mn, stem, k) == 0
-        && (mn[k] == '\0' || (strchr ("bwlq", mn[k]) && mn[k + 1] == '\0'));
+    return strncmp (mn, stem, k) == 0 &&
+           (mn[k] == '\0' || (strchr ("bwlq", mn[k]) && mn[k + 1] == '\0'));
 }
 
 /* -------------------------------------------------------------------------
@@ -333,33 +382,31 @@ enum { S_LABEL, S_DIRECTIVE, S_INSN };
 typedef struct {
     int line;
     int kind;
-    char *text;             /* trimmed, comment removed */
+    char *text; /* trimmed, comment removed */
 } stmt_t;
 
 typedef struct {
-    char pfx[64];           /* prefixes kept in the output ("lock ") */
-    int rep;                /* a rep/repe/repne prefix */
+    char pfx[64]; /* prefixes kept in the output ("lock ") */
+    int rep;      /* a rep/repe/repne prefix */
     char mn[32];
     int nops;
     char op[MAXOPS][OPLEN];
 } insn_t;
 
 typedef struct {
-    int seg;                /* a segment override */
+    int seg; /* a segment override */
     char disp[OPLEN / 2];
     char base[16], index[16];
     char scale[8];
 } mem_t;
 
-static int
-is_label_char (int c)
+static int is_label_char (int c)
 {
     return isalnum (c) || c == '_' || c == '.' || c == '$';
 }
 
 /* Length of the label at s ("name:"), 0 if s does not start with one. */
-static size_t
-label_len (const char *s)
+static size_t label_len (const char *s)
 {
     size_t i = 0;
     if (s[0] == '"') {
@@ -375,8 +422,7 @@ label_len (const char *s)
     return i + 1;
 }
 
-static char *
-trim (char *s)
+static char *trim (char *s)
 {
     while (isspace ((unsigned char) *s))
         s++;
@@ -386,17 +432,16 @@ trim (char *s)
     return s;
 }
 
-static const char *const prefix_words[] = {
-    "lock", "rep", "repe", "repz", "repne", "repnz", "notrack", "bnd",
-    "data16", "data32", "addr16", "addr32", "rex", "rex64", "rex.w", "rex.W",
-    "xacquire", "xrelease", "cs", "ds", "es", "fs", "gs", "ss", NULL
-};
+static const char *const prefix_words[] = { "lock",   "rep",      "repe",     "repz",   "repne",
+                                            "repnz",  "notrack",  "bnd",      "data16", "data32",
+                                            "addr16", "addr32",   "rex",      "rex64",  "rex.w",
+                                            "rex.W",  "xacquire", "xrelease", "cs",     "ds",
+                                            "es",     "fs",       "gs",       "ss",     NULL };
 
-static int
-is_prefix (const char *w)
+static int is_prefix (const char *w)
 {
     if (w[0] == '{')
-        return 1;       /* {vex}, {disp32}, ... pseudo-prefixes */
+        return 1; /* {vex}, {disp32}, ... pseudo-prefixes */
     for (int i = 0; prefix_words[i]; i++)
         if (strcmp (w, prefix_words[i]) == 0)
             return 1;
@@ -404,8 +449,7 @@ is_prefix (const char *w)
 }
 
 /* Splits "prefixes mnemonic operands" into in; -1 with why on error. */
-static int
-insn_parse (const char *text, insn_t *in, const char **why)
+static int insn_parse (const char *text, insn_t *in, const char **why)
 {
     memset (in, 0, sizeof *in);
     const char *p = text;
@@ -437,7 +481,8 @@ insn_parse (const char *text, insn_t *in, const char **why)
             strcat (in->pfx, "lock ");
         else {
             *why = strchr ("cdefgs", word[0]) && word[1] == 's' && !word[2]
-                 ? "segment override prefix" : "prefix that cannot be sandboxed";
+                       ? "segment override prefix"
+                       : "prefix that cannot be sandboxed";
             return -1;
         }
     }
@@ -474,8 +519,7 @@ insn_parse (const char *text, insn_t *in, const char **why)
 }
 
 /* Parses a memory operand (a leading '*' is skipped).  1 if op is one. */
-static int
-mem_parse (const char *op, mem_t *m)
+static int mem_parse (const char *op, mem_t *m)
 {
     memset (m, 0, sizeof *m);
     if (*op == '*')
@@ -485,7 +529,7 @@ mem_parse (const char *op, mem_t *m)
     if (*op == '%') {
         const char *colon = strchr (op, ':');
         if (!colon)
-            return 0;       /* a register */
+            return 0; /* a register */
         m->seg = 1;
         op = colon + 1;
     }
@@ -549,21 +593,19 @@ mem_parse (const char *op, mem_t *m)
     return 1;
 }
 
-static void
-mem_format (const mem_t *m, char *out, size_t size)
+static void mem_format (const mem_t *m, char *out, size_t size)
 {
     if (!m->base[0] && !m->index[0])
         snprintf (out, size, "%s", m->disp);
     else if (!m->index[0])
         snprintf (out, size, "%s(%%%s)", m->disp, m->base);
     else
-        snprintf (out, size, "%s(%s%s,%%%s,%s)", m->disp, m->base[0] ? "%" : "",
-                  m->base, m->index, m->scale[0] ? m->scale : "1");
+        snprintf (out, size, "%s(%s%s,%%%s,%s)", m->disp, m->base[0] ? "%" : "", m->base, m->index,
+                  m->scale[0] ? m->scale : "1");
 }
 
 /* A displacement that is a plain number below DISP_MAX in size. */
-static int
-disp_small (const char *d)
+static int disp_small (const char *d)
 {
     if (!*d)
         return 1;
@@ -575,8 +617,7 @@ disp_small (const char *d)
 }
 
 /* Allowed as is: disp(%rip), small disp(%rsp) without index. */
-static int
-mem_allowed (const mem_t *m)
+static int mem_allowed (const mem_t *m)
 {
     if (m->seg)
         return 0;
@@ -592,23 +633,22 @@ typedef struct {
     buf_t out;
     stmt_t *st;
     size_t nst;
-    int held;               /* r14 holds low32(kbase + kindex * kscale) */
-    int kbase, kindex;      /* registers, -1 for none */
+    int held;          /* r14 holds low32(kbase + kindex * kscale) */
+    int kbase, kindex; /* registers, -1 for none */
     char kscale[8];
-    unsigned deps;          /* the registers r14's value depends on */
-    int exec;               /* the current section holds code */
+    unsigned deps; /* the registers r14's value depends on */
+    int exec;      /* the current section holds code */
     int sect_stack[16];
     int nsect;
     int prev_exec;
-    char **funcs;           /* names given `.type NAME, @function` */
+    char **funcs; /* names given `.type NAME, @function` */
     size_t nfuncs;
     sfi_rewrite_stats_t stats;
     char *err;
     size_t errlen;
 } rw_t;
 
-static int
-fail (rw_t *rw, const stmt_t *s, const char *fmt, ...)
+static int fail (rw_t *rw, const stmt_t *s, const char *fmt, ...)
 {
     char why[256];
     va_list ap;
@@ -620,8 +660,7 @@ fail (rw_t *rw, const stmt_t *s, const char *fmt, ...)
 }
 
 /* Splits the input into statements: labels, directives, instructions. */
-static int
-split (rw_t *rw, const char *text, size_t len)
+static int split (rw_t *rw, const char *text, size_t len)
 {
     size_t cap = 0;
     const char *p = text, *end = text + len;
@@ -679,8 +718,8 @@ split (rw_t *rw, const char *text, size_t len)
                     /* a lone prefix ("lock ;") belongs to the next piece */
                     insn_t in;
                     const char *why;
-                    if (st->kind == S_INSN && insn_parse (s, &in, &why) < 0
-                        && strcmp (why, "prefix without an instruction") == 0) {
+                    if (st->kind == S_INSN && insn_parse (s, &in, &why) < 0 &&
+                        strcmp (why, "prefix without an instruction") == 0) {
                         size_t pl = pending ? strlen (pending) : 0;
                         char *np = realloc (pending, pl + strlen (s) + 2);
                         if (!np) {
@@ -734,10 +773,9 @@ split (rw_t *rw, const char *text, size_t len)
     return 0;
 }
 
-static int
-is_function (rw_t *rw, const char *label)
+static int is_function (rw_t *rw, const char *label)
 {
-    size_t n = strlen (label) - 1;      /* without the ':' */
+    size_t n = strlen (label) - 1; /* without the ':' */
     for (size_t i = 0; i < rw->nfuncs; i++)
         if (strlen (rw->funcs[i]) == n && strncmp (rw->funcs[i], label, n) == 0)
             return 1;
@@ -745,8 +783,7 @@ is_function (rw_t *rw, const char *label)
 }
 
 /* Does `.section`'s argument name a code section? */
-static int
-section_is_exec (const char *args)
+static int section_is_exec (const char *args)
 {
     const char *comma = strchr (args, ',');
     size_t n = comma ? (size_t) (comma - args) : strlen (args);
@@ -762,19 +799,17 @@ section_is_exec (const char *args)
             return 0;
         }
     }
-    return n >= 5 && strncmp (args, ".text", 5) == 0
-        && (n == 5 || args[5] == '.');
+    return n >= 5 && strncmp (args, ".text", 5) == 0 && (n == 5 || args[5] == '.');
 }
 
 static const char *const data_directives[] = {
-    ".byte", ".short", ".word", ".hword", ".value", ".2byte", ".int", ".long",
-    ".4byte", ".quad", ".8byte", ".octa", ".ascii", ".asciz", ".string",
-    ".zero", ".skip", ".space", ".fill", ".float", ".single", ".double",
-    ".inst", ".incbin", ".sleb128", ".uleb128", ".dc", ".ds", NULL
+    ".byte",    ".short",   ".word",  ".hword", ".value",  ".2byte",  ".int",    ".long",
+    ".4byte",   ".quad",    ".8byte", ".octa",  ".ascii",  ".asciz",  ".string", ".zero",
+    ".skip",    ".space",   ".fill",  ".float", ".single", ".double", ".inst",   ".incbin",
+    ".sleb128", ".uleb128", ".dc",    ".ds",    NULL
 };
 
-static int
-directive (rw_t *rw, const stmt_t *s)
+static int directive (rw_t *rw, const stmt_t *s)
 {
     char name[64];
     size_t n = strcspn (s->text, " \t");
@@ -790,11 +825,10 @@ directive (rw_t *rw, const stmt_t *s)
         return fail (rw, s, "bundle directives belong to the rewriter");
     if (strncmp (name, ".code", 5) == 0 || strcmp (name, ".arch") == 0)
         return fail (rw, s, "only 64-bit code can be sandboxed");
-    if (strcmp (name, ".text") == 0 || strcmp (name, ".data") == 0
-        || strcmp (name, ".bss") == 0 || strcmp (name, ".section") == 0
-        || strcmp (name, ".pushsection") == 0) {
-        int x = strcmp (name, ".text") == 0
-             || ((name[1] == 's' || name[1] == 'p') && section_is_exec (args));
+    if (strcmp (name, ".text") == 0 || strcmp (name, ".data") == 0 || strcmp (name, ".bss") == 0 ||
+        strcmp (name, ".section") == 0 || strcmp (name, ".pushsection") == 0) {
+        int x = strcmp (name, ".text") == 0 ||
+                ((name[1] == 's' || name[1] == 'p') && section_is_exec (args));
         if (strcmp (name, ".pushsection") == 0) {
             if (rw->nsect == (int) (sizeof rw->sect_stack / sizeof rw->sect_stack[0]))
                 return fail (rw, s, "sections nested too deep");
@@ -825,8 +859,8 @@ directive (rw_t *rw, const stmt_t *s)
             return -1;
         rw->nfuncs++;
     }
-    else if (rw->exec && (strcmp (name, ".p2align") == 0 || strcmp (name, ".balign") == 0
-                          || strcmp (name, ".align") == 0)) {
+    else if (rw->exec && (strcmp (name, ".p2align") == 0 || strcmp (name, ".balign") == 0 ||
+                          strcmp (name, ".align") == 0)) {
         /* clang pads past the bundle size with nops that cross bundles:
            code is aligned to 32 at most (bundles and function entries) */
         char *end;
@@ -839,8 +873,8 @@ directive (rw_t *rw, const stmt_t *s)
     }
     else if (rw->exec) {
         for (int i = 0; data_directives[i]; i++)
-            if (strcmp (name, data_directives[i]) == 0
-                || (strncmp (name, ".dc.", 4) == 0 && i == 0))
+            if (strcmp (name, data_directives[i]) == 0 ||
+                (strncmp (name, ".dc.", 4) == 0 && i == 0))
                 return fail (rw, s, "data in a code section cannot be checked");
     }
     buf_printf (&rw->out, "\t%s\n", s->text);
@@ -848,8 +882,7 @@ directive (rw_t *rw, const stmt_t *s)
 }
 
 /* The registers an instruction writes (a bit per general register). */
-static unsigned
-writes (const insn_t *in, const op_class_t *c)
+static unsigned writes (const insn_t *in, const op_class_t *c)
 {
     unsigned w = c->implicit;
     int k = c->kind;
@@ -868,8 +901,7 @@ writes (const insn_t *in, const op_class_t *c)
 /* Is the flags register read after statement i before it is written?
    Used where the rewriting adds a flags write (addq %r15, %rsp) to an
    instruction that had none (mov, lea, leave). */
-static int
-flags_live_after (rw_t *rw, size_t i)
+static int flags_live_after (rw_t *rw, size_t i)
 {
     for (size_t j = i + 1; j < rw->nst && j <= i + LOOKAHEAD; j++) {
         const stmt_t *s = &rw->st[j];
@@ -883,16 +915,14 @@ flags_live_after (rw_t *rw, size_t i)
         const op_class_t *c = classify (mn);
         if (c->kind == K_JCC && mn[0] == 'j')
             return 1;
-        if ((strncmp (mn, "set", 3) == 0 && is_cc (mn + 3))
-            || strncmp (mn, "cmov", 4) == 0 || strncmp (mn, "fcmov", 5) == 0
-            || is_stem (mn, "adc") || is_stem (mn, "sbb") || is_stem (mn, "rcl")
-            || is_stem (mn, "rcr") || strcmp (mn, "lahf") == 0)
+        if ((strncmp (mn, "set", 3) == 0 && is_cc (mn + 3)) || strncmp (mn, "cmov", 4) == 0 ||
+            strncmp (mn, "fcmov", 5) == 0 || is_stem (mn, "adc") || is_stem (mn, "sbb") ||
+            is_stem (mn, "rcl") || is_stem (mn, "rcr") || strcmp (mn, "lahf") == 0)
             return 1;
         if (c->kind == K_CALL || c->kind == K_JMP || c->kind == K_RET)
             return 0;
-        static const char *const writers[] = {
-            "add", "sub", "and", "or", "xor", "cmp", "test", "neg", NULL
-        };
+        static const char *const writers[] = { "add", "sub",  "and", "or", "xor",
+                                               "cmp", "test", "neg", NULL };
         for (int w = 0; writers[w]; w++)
             if (is_stem (mn, writers[w]))
                 return 0;
@@ -902,8 +932,7 @@ flags_live_after (rw_t *rw, size_t i)
     return 0;
 }
 
-static void
-emit_insn (rw_t *rw, const insn_t *in)
+static void emit_insn (rw_t *rw, const insn_t *in)
 {
     buf_printf (&rw->out, "\t%s%s", in->pfx, in->mn);
     for (int i = 0; i < in->nops; i++)
@@ -922,8 +951,7 @@ emit_insn (rw_t *rw, const insn_t *in)
 #define REUSE_MIN (-256L)
 #define REUSE_MAX 0x10000L
 
-static int
-disp_reusable (const char *d, int indexed)
+static int disp_reusable (const char *d, int indexed)
 {
     if (!*d)
         return 1;
@@ -933,8 +961,7 @@ disp_reusable (const char *d, int indexed)
 }
 
 /* A 64-bit general register other than %rsp named r (no '%'), or -1. */
-static int
-key_reg (const char *r, int *ok)
+static int key_reg (const char *r, int *ok)
 {
     if (!*r)
         return -1;
@@ -948,8 +975,7 @@ key_reg (const char *r, int *ok)
 /* Moves a memory operand onto %r15 + %r14: emits the r14 setup, unless
    r14 already holds low32(base + index * scale), and rewrites op (a
    leading '*' is kept). */
-static void
-sandbox (rw_t *rw, const mem_t *m, char *op)
+static void sandbox (rw_t *rw, const mem_t *m, char *op)
 {
     const char *star = op[0] == '*' ? "*" : "";
     int ok = 1;
@@ -962,8 +988,8 @@ sandbox (rw_t *rw, const mem_t *m, char *op)
             if (x < 0)
                 buf_printf (&rw->out, "\tmovl\t%%%s, %%r14d\n", gpr[1][b]);
             else
-                buf_printf (&rw->out, "\tleal\t(%s%s,%%%s,%s), %%r14d\n",
-                            b >= 0 ? "%" : "", b >= 0 ? gpr[0][b] : "", gpr[0][x], scale);
+                buf_printf (&rw->out, "\tleal\t(%s%s,%%%s,%s), %%r14d\n", b >= 0 ? "%" : "",
+                            b >= 0 ? gpr[0][b] : "", gpr[0][x], scale);
             rw->held = 1;
             rw->kbase = b;
             rw->kindex = x;
@@ -985,8 +1011,7 @@ sandbox (rw_t *rw, const mem_t *m, char *op)
 /* The indirect-branch sequence through general register r.  A call ends
    its bundle (align_to_end pads before it), so that its return address is
    the next bundle's start, which the return sequence's mask keeps. */
-static void
-masked (rw_t *rw, int r, const char *branch)
+static void masked (rw_t *rw, int r, const char *branch)
 {
     buf_printf (&rw->out,
                 "\t.bundle_lock%s\n"
@@ -994,8 +1019,8 @@ masked (rw_t *rw, int r, const char *branch)
                 "\taddq\t%%r15, %%%s\n"
                 "\t%s\t*%%%s\n"
                 "\t.bundle_unlock\n",
-                strcmp (branch, "call") == 0 ? " align_to_end" : "",
-                gpr[1][r], gpr[0][r], branch, gpr[0][r]);
+                strcmp (branch, "call") == 0 ? " align_to_end" : "", gpr[1][r], gpr[0][r], branch,
+                gpr[0][r]);
     rw->stats.branches++;
 }
 
@@ -1004,17 +1029,15 @@ masked (rw_t *rw, int r, const char *branch)
    buffer predicts it (a masked `jmp *%r11` is predicted from the branch
    history only).  One locked bundle: nothing can jump between the push
    and the ret. */
-static void
-emit_return (rw_t *rw)
+static void emit_return (rw_t *rw)
 {
     static const char seq[] = "\tpopq\t%r11\n\t.bundle_lock\n\tandl\t$-32, %r11d\n"
-        "\taddq\t%r15, %r11\n\tpushq\t%r11\n\tret\n\t.bundle_unlock\n";
+                              "\taddq\t%r15, %r11\n\tpushq\t%r11\n\tret\n\t.bundle_unlock\n";
     buf_add (&rw->out, seq, sizeof seq - 1);
     rw->stats.returns++;
 }
 
-static void
-rebase_rsp (rw_t *rw, const char *esp_write)
+static void rebase_rsp (rw_t *rw, const char *esp_write)
 {
     buf_printf (&rw->out, "\t.bundle_lock\n\t%s\n\taddq\t%%r15, %%rsp\n\t.bundle_unlock\n",
                 esp_write);
@@ -1022,8 +1045,7 @@ rebase_rsp (rw_t *rw, const char *esp_write)
 
 /* Host-call slot of a branch target: K for __glsfi_host_K (with or
    without @PLT/@GOTPCREL), 0 for any other symbol, -1 if malformed. */
-static int
-host_slot (const char *target)
+static int host_slot (const char *target)
 {
     static const char pre[] = "__glsfi_host_";
     if (strncmp (target, pre, sizeof pre - 1) != 0)
@@ -1043,8 +1065,7 @@ host_slot (const char *target)
 }
 
 /* A direct call or jump to a symbol (with its @PLT or @GOTPCREL dropped). */
-static int
-direct (rw_t *rw, const stmt_t *s, const char *target, int call)
+static int direct (rw_t *rw, const stmt_t *s, const char *target, int call)
 {
     char sym[OPLEN];
     snprintf (sym, sizeof sym, "%s", target);
@@ -1053,11 +1074,11 @@ direct (rw_t *rw, const stmt_t *s, const char *target, int call)
         *at = '\0';
     int k = host_slot (sym);
     if (k < 0)
-        return fail (rw, s, "host calls are __glsfi_host_1 .. __glsfi_host_%d",
-                     HOST_SLOTS - 1);
+        return fail (rw, s, "host calls are __glsfi_host_1 .. __glsfi_host_%d", HOST_SLOTS - 1);
     if (k == 0) {
         if (call)
-            buf_printf (&rw->out, "\t.bundle_lock align_to_end\n\tcall\t%s\n\t.bundle_unlock\n", sym);
+            buf_printf (&rw->out, "\t.bundle_lock align_to_end\n\tcall\t%s\n\t.bundle_unlock\n",
+                        sym);
         else
             buf_printf (&rw->out, "\tjmp\t%s\n", sym);
         return 0;
@@ -1077,8 +1098,7 @@ direct (rw_t *rw, const stmt_t *s, const char *target, int call)
     return 0;
 }
 
-static int
-branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
+static int branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
 {
     const char *mn = call ? "call" : "jmp";
     if (in->nops != 1)
@@ -1101,8 +1121,7 @@ branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
             return fail (rw, s, "indirect %s operand cannot be sandboxed", mn);
         else {
             size_t n = strlen (m.disp);
-            if (strcmp (m.base, "rip") == 0 && n > 9
-                && strcmp (m.disp + n - 9, "@GOTPCREL") == 0) {
+            if (strcmp (m.base, "rip") == 0 && n > 9 && strcmp (m.disp + n - 9, "@GOTPCREL") == 0) {
                 /* through the GOT: the module is linked statically */
                 if (direct (rw, s, m.disp, call) < 0)
                     return -1;
@@ -1122,8 +1141,7 @@ branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
 }
 
 /* Registers the rewriter owns or that it cannot sandbox, named in op. */
-static const char *
-bad_register (const char *op)
+static const char *bad_register (const char *op)
 {
     for (const char *p = strchr (op, '%'); p; p = strchr (p + 1, '%')) {
         char name[16];
@@ -1138,7 +1156,8 @@ bad_register (const char *op)
             return "segment registers cannot be used";
         if (strncmp (name, "zmm", 3) == 0 || (name[0] == 'k' && isdigit ((unsigned char) name[1])))
             return "AVX-512 is not allowed";
-        if ((name[0] == 'c' || name[0] == 'd') && name[1] == 'r' && isdigit ((unsigned char) name[2]))
+        if ((name[0] == 'c' || name[0] == 'd') && name[1] == 'r' &&
+            isdigit ((unsigned char) name[2]))
             return "control and debug registers cannot be used";
         if (strncmp (name, "bnd", 3) == 0 || strncmp (name, "tmm", 3) == 0)
             return "MPX and AMX registers cannot be used";
@@ -1148,8 +1167,7 @@ bad_register (const char *op)
     return NULL;
 }
 
-static int
-instruction (rw_t *rw, size_t idx)
+static int instruction (rw_t *rw, size_t idx)
 {
     const stmt_t *s = &rw->st[idx];
     insn_t in;
@@ -1173,38 +1191,35 @@ instruction (rw_t *rw, size_t idx)
     }
 
     switch (c->kind) {
-    case K_BAD:
-        return fail (rw, s, "%s", c->why);
-    case K_STRING:
-        if (!strstr (s->text, "%xmm"))
-            return fail (rw, s, "string instructions cannot be sandboxed");
-        break;          /* SSE movsd/cmpsd */
-    case K_RET:
-        if (in.nops)
-            return fail (rw, s, "ret with an operand");
-        emit_return (rw);
-        rw->held = 0;
-        return 0;
-    case K_LEAVE:
-        if (flags_live_after (rw, idx))
-            return fail (rw, s, "flags are live across leave");
-        rebase_rsp (rw, "movl\t%ebp, %esp");
-        buf_add (&rw->out, "\tpopq\t%rbp\n", 11);
-        rw->stats.rsp_writes++;
-        rw->held = 0;
-        return 0;
-    case K_CALL:
-    case K_JMP:
-        return branch (rw, s, &in, c->kind == K_CALL);
-    case K_JCC:
-        if (in.nops != 1 || in.op[0][0] == '*')
-            return fail (rw, s, "conditional branches must be direct");
-        emit_insn (rw, &in);
-        if (c->implicit & rw->deps)
+        case K_BAD: return fail (rw, s, "%s", c->why);
+        case K_STRING:
+            if (!strstr (s->text, "%xmm"))
+                return fail (rw, s, "string instructions cannot be sandboxed");
+            break; /* SSE movsd/cmpsd */
+        case K_RET:
+            if (in.nops)
+                return fail (rw, s, "ret with an operand");
+            emit_return (rw);
             rw->held = 0;
-        return 0;
-    default:
-        break;
+            return 0;
+        case K_LEAVE:
+            if (flags_live_after (rw, idx))
+                return fail (rw, s, "flags are live across leave");
+            rebase_rsp (rw, "movl\t%ebp, %esp");
+            buf_add (&rw->out, "\tpopq\t%rbp\n", 11);
+            rw->stats.rsp_writes++;
+            rw->held = 0;
+            return 0;
+        case K_CALL:
+        case K_JMP: return branch (rw, s, &in, c->kind == K_CALL);
+        case K_JCC:
+            if (in.nops != 1 || in.op[0][0] == '*')
+                return fail (rw, s, "conditional branches must be direct");
+            emit_insn (rw, &in);
+            if (c->implicit & rw->deps)
+                rw->held = 0;
+            return 0;
+        default: break;
     }
 
     int mi = -1;
@@ -1220,7 +1235,7 @@ instruction (rw_t *rw, size_t idx)
             m = t;
         }
     }
-    int high = -1;          /* %ah..%bh swapped into %al..%bl around the insn */
+    int high = -1; /* %ah..%bh swapped into %al..%bl around the insn */
     if (mi >= 0 && c->kind != K_NOACCESS) {
         if (m.seg)
             return fail (rw, s, "segment overrides cannot be sandboxed");
@@ -1261,8 +1276,7 @@ instruction (rw_t *rw, size_t idx)
         int dr = reg_operand (dst, &dw);
         if (!stem || c->kind == K_BOTH || in.nops != 2 || dr != RSP || (dw != 8 && dw != 4))
             return fail (rw, s, "this write to %%rsp cannot be sandboxed");
-        if ((strcmp (stem, "mov") == 0 || strcmp (stem, "lea") == 0)
-            && flags_live_after (rw, idx))
+        if ((strcmp (stem, "mov") == 0 || strcmp (stem, "lea") == 0) && flags_live_after (rw, idx))
             return fail (rw, s, "flags are live across a %%rsp write");
         if (dw == 8) {
             /* the low 32 bits of add/sub/and/or/xor/mov/lea depend only on
@@ -1290,13 +1304,12 @@ instruction (rw_t *rw, size_t idx)
     return 0;
 }
 
-int
-sfi_rewrite (const char *text, size_t len, char **out,
-             sfi_rewrite_stats_t *stats, char *err, size_t errlen)
+int sfi_rewrite (const char *text, size_t len, char **out, sfi_rewrite_stats_t *stats, char *err,
+                 size_t errlen)
 {
     rw_t rw;
     memset (&rw, 0, sizeof rw);
-    rw.exec = 1;        /* gas starts in .text */
+    rw.exec = 1; /* gas starts in .text */
     rw.err = err;
     rw.errlen = errlen;
     *out = NULL;

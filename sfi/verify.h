@@ -21,10 +21,10 @@
 #include "elf.h"
 
 typedef struct {
-    uint64_t off;           /* offset from base (vaddr) of the instruction */
-    char insn [96];         /* the instruction, or its bytes if it does not decode */
-    char rule [160];        /* the rule broken, a short sentence */
-    uint64_t insns;         /* instructions checked */
+    uint64_t off;   /* offset from base (vaddr) of the instruction */
+    char insn[96];  /* the instruction, or its bytes if it does not decode */
+    char rule[160]; /* the rule broken, a short sentence */
+    uint64_t insns; /* instructions checked */
 } sfi_verdict_t;
 
 /* Verify an image's executable segment; rip-relative operands must point
@@ -33,7 +33,7 @@ int sfi_verify_image (const sfi_image_t *img, sfi_verdict_t *v);
 
 /* Verify len bytes of code that will run at vaddr (both multiples of 32);
    rip-relative operands must point into [image_lo, image_hi). */
-int sfi_verify_code (const uint8_t *code, size_t len, uint64_t vaddr,
-                     uint64_t image_lo, uint64_t image_hi, sfi_verdict_t *v);
+int sfi_verify_code (const uint8_t *code, size_t len, uint64_t vaddr, uint64_t image_lo,
+                     uint64_t image_hi, sfi_verdict_t *v);
 
 #endif

@@ -9,28 +9,26 @@
 
 static inline bool res_eq (const gl_res_t *a, const gl_res_t *b)
 {
-    return a->cores == b->cores && a->load1_milli == b->load1_milli
-        && a->load_recent_milli == b->load_recent_milli
-        && a->owner_load_milli == b->owner_load_milli
-        && a->mem_total_kb == b->mem_total_kb && a->mem_avail_kb == b->mem_avail_kb
-        && a->owner_idle_s == b->owner_idle_s && a->state == b->state
-        && a->guests == b->guests && a->started == b->started;
+    return a->cores == b->cores && a->load1_milli == b->load1_milli &&
+           a->load_recent_milli == b->load_recent_milli &&
+           a->owner_load_milli == b->owner_load_milli && a->mem_total_kb == b->mem_total_kb &&
+           a->mem_avail_kb == b->mem_avail_kb && a->owner_idle_s == b->owner_idle_s &&
+           a->state == b->state && a->guests == b->guests && a->started == b->started;
 }
 
 static inline bool rec_eq (const gl_rec_t *a, const gl_rec_t *b)
 {
-    return a->kind == b->kind && !strcmp (a->origin, b->origin)
-        && a->generation == b->generation && a->seq == b->seq
-        && a->time_ms == b->time_ms && !strcmp (a->addr, b->addr)
-        && !memcmp (a->pubkey, b->pubkey, GL_PUBKEY_BYTES)
-        && res_eq (&a->res, &b->res) && !memcmp (a->sig, b->sig, GL_SIG_BYTES);
+    return a->kind == b->kind && !strcmp (a->origin, b->origin) && a->generation == b->generation &&
+           a->seq == b->seq && a->time_ms == b->time_ms && !strcmp (a->addr, b->addr) &&
+           !memcmp (a->pubkey, b->pubkey, GL_PUBKEY_BYTES) && res_eq (&a->res, &b->res) &&
+           !memcmp (a->sig, b->sig, GL_SIG_BYTES);
 }
 
 static inline bool upd_eq (const gl_update_t *a, const gl_update_t *b)
 {
-    return a->kind == b->kind && !strcmp (a->node, b->node)
-        && a->generation == b->generation && a->incarnation == b->incarnation
-        && !strcmp (a->from, b->from) && rec_eq (&a->rec, &b->rec);
+    return a->kind == b->kind && !strcmp (a->node, b->node) && a->generation == b->generation &&
+           a->incarnation == b->incarnation && !strcmp (a->from, b->from) &&
+           rec_eq (&a->rec, &b->rec);
 }
 
 static inline bool str_eq (const char *a, const char *b)
@@ -41,39 +39,35 @@ static inline bool str_eq (const char *a, const char *b)
 static inline bool strv_eq (char **a, char **b, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (!str_eq (a [i], b [i]))
+        if (!str_eq (a[i], b[i]))
             return false;
     return true;
 }
 
 static inline bool job_eq (const gl_job_t *a, const gl_job_t *b)
 {
-    return a->type == b->type && !strcmp (a->gpid, b->gpid)
-        && !strcmp (a->home, b->home) && !strcmp (a->node, b->node)
-        && a->rank == b->rank && a->size == b->size && a->seq == b->seq
-        && a->stream == b->stream && a->eof == b->eof
-        && a->len == b->len && (a->len == 0 || !memcmp (a->data, b->data, a->len))
-        && a->credit == b->credit && a->code == b->code && a->signo == b->signo
-        && a->core == b->core && a->rows == b->rows && a->cols == b->cols
-        && a->pid == b->pid && str_eq (a->text, b->text)
-        && a->argc == b->argc && strv_eq (a->argv, b->argv, a->argc)
-        && a->envc == b->envc && strv_eq (a->envv, b->envv, a->envc)
-        && str_eq (a->cwd, b->cwd) && a->umask == b->umask
-        && a->uid == b->uid && a->gid == b->gid && !strcmp (a->user, b->user)
-        && a->pty == b->pty && a->cores == b->cores && a->mem_kb == b->mem_kb
-        && !strcmp (a->pin, b->pin) && a->allow_local == b->allow_local;
+    return a->type == b->type && !strcmp (a->gpid, b->gpid) && !strcmp (a->home, b->home) &&
+           !strcmp (a->node, b->node) && a->rank == b->rank && a->size == b->size &&
+           a->seq == b->seq && a->stream == b->stream && a->eof == b->eof && a->len == b->len &&
+           (a->len == 0 || !memcmp (a->data, b->data, a->len)) && a->credit == b->credit &&
+           a->code == b->code && a->signo == b->signo && a->core == b->core && a->rows == b->rows &&
+           a->cols == b->cols && a->pid == b->pid && str_eq (a->text, b->text) &&
+           a->argc == b->argc && strv_eq (a->argv, b->argv, a->argc) && a->envc == b->envc &&
+           strv_eq (a->envv, b->envv, a->envc) && str_eq (a->cwd, b->cwd) && a->umask == b->umask &&
+           a->uid == b->uid && a->gid == b->gid && !strcmp (a->user, b->user) && a->pty == b->pty &&
+           a->cores == b->cores && a->mem_kb == b->mem_kb && !strcmp (a->pin, b->pin) &&
+           a->allow_local == b->allow_local;
 }
 
 static inline bool msg_eq (const gl_msg_t *a, const gl_msg_t *b)
 {
-    if (a->type != b->type || a->probe_seq != b->probe_seq
-    ||  strcmp (a->target, b->target) || strcmp (a->target_addr, b->target_addr)
-    ||  a->n_updates != b->n_updates)
+    if (a->type != b->type || a->probe_seq != b->probe_seq || strcmp (a->target, b->target) ||
+        strcmp (a->target_addr, b->target_addr) || a->n_updates != b->n_updates)
         return false;
     if (a->job || b->job)
         return a->job && b->job && job_eq (a->job, b->job);
     for (uint32_t i = 0; i < a->n_updates; i++)
-        if (!upd_eq (&a->updates [i], &b->updates [i]))
+        if (!upd_eq (&a->updates[i], &b->updates[i]))
             return false;
     return true;
 }

@@ -34,8 +34,7 @@
 
 #define EXPORT GLSFI_EXPORT
 
-static inline uint64_t
-mix64 (uint64_t x)              /* splitmix64's finalizer */
+static inline uint64_t mix64 (uint64_t x) /* splitmix64's finalizer */
 {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -43,10 +42,11 @@ mix64 (uint64_t x)              /* splitmix64's finalizer */
     return x ^ (x >> 31);
 }
 
-typedef struct { uint64_t s; } rng_t;
+typedef struct {
+    uint64_t s;
+} rng_t;
 
-static inline uint64_t
-rng_next (rng_t *r)
+static inline uint64_t rng_next (rng_t *r)
 {
     r->s += 0x9e3779b97f4a7c15ULL;
     uint64_t z = r->s;
@@ -55,8 +55,7 @@ rng_next (rng_t *r)
     return z ^ (z >> 31);
 }
 
-static inline long
-fold (uint64_t h)
+static inline long fold (uint64_t h)
 {
     h ^= h >> 31;
     h ^= h >> 33;
@@ -65,14 +64,13 @@ fold (uint64_t h)
 
 /* Text-like bytes: words from a fixed vocabulary with a skewed choice,
    so that zlib and bzip2 compress it about 3:1 and search finds matches. */
-static inline void
-gen_text (unsigned char *buf, uint32_t len, uint64_t seed)
+static inline void gen_text (unsigned char *buf, uint32_t len, uint64_t seed)
 {
     static const char *const words[] = {
-        "the", "of", "and", "sandbox", "module", "region", "verifier", "bundle",
-        "gate", "host", "call", "return", "memory", "offset", "register", "jump",
-        "to", "in", "is", "code", "page", "guard", "stack", "heap",
-        "glunix", "peer", "cluster", "node", "gossip", "policy", "scheduler", "job",
+        "the",    "of",   "and",     "sandbox", "module", "region", "verifier",  "bundle",
+        "gate",   "host", "call",    "return",  "memory", "offset", "register",  "jump",
+        "to",     "in",   "is",      "code",    "page",   "guard",  "stack",     "heap",
+        "glunix", "peer", "cluster", "node",    "gossip", "policy", "scheduler", "job",
     };
     rng_t r = { seed };
     uint32_t i = 0;
@@ -80,12 +78,13 @@ gen_text (unsigned char *buf, uint32_t len, uint64_t seed)
         uint64_t x = rng_next (&r);
         unsigned w = (unsigned) (x & 31);
         if (x & 0x100)
-            w &= 7;                 /* the first words are more common */
+            w &= 7; /* the first words are more common */
         const char *s = words[w];
         while (*s && i < len)
             buf[i++] = (unsigned char) *s++;
         if (i < len)
-            buf[i++] = (x & 0x3e00) ? ' ' : ((x & 0x4000) ? '\n' : (unsigned char) ('0' + (x >> 60)));
+            buf[i++] =
+                (x & 0x3e00) ? ' ' : ((x & 0x4000) ? '\n' : (unsigned char) ('0' + (x >> 60)));
     }
 }
 

@@ -41,19 +41,21 @@ long policy (long uid);
 static const char *const names[NWAYS] = { "gate", "plain", "syscall", "socket" };
 static const long counts[NWAYS] = { 1000000, 1000000, 200000, 5000 };
 
-struct req { uint64_t op, uid; };
-struct resp { uint64_t result; };
+struct req {
+    uint64_t op, uid;
+};
+struct resp {
+    uint64_t result;
+};
 
-static double
-now (clockid_t clk)
+static double now (clockid_t clk)
 {
     struct timespec ts;
     clock_gettime (clk, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static int
-full (ssize_t (*io) (int, void *, size_t), int fd, void *p, size_t n)
+static int full (ssize_t (*io) (int, void *, size_t), int fd, void *p, size_t n)
 {
     char *c = p;
     while (n) {
@@ -67,10 +69,12 @@ full (ssize_t (*io) (int, void *, size_t), int fd, void *p, size_t n)
     }
     return 0;
 }
-static ssize_t do_write (int fd, void *p, size_t n) { return write (fd, p, n); }
+static ssize_t do_write (int fd, void *p, size_t n)
+{
+    return write (fd, p, n);
+}
 
-static void
-serve (int fd)
+static void serve (int fd)
 {
     struct req q;
     while (full (read, fd, &q, sizeof q) == 0) {
@@ -81,15 +85,13 @@ serve (int fd)
     _exit (0);
 }
 
-static void
-bad (const char *way, long i, long got)
+static void bad (const char *way, long i, long got)
 {
     fprintf (stderr, "gate: %s: policy(%ld) = %ld, expected %ld\n", way, i, got, policy (i));
     exit (1);
 }
 
-int
-main (int argc, char **argv)
+int main (int argc, char **argv)
 {
     if (argc != 3) {
         fprintf (stderr, "usage: gate MODULE BATCHES\n");
@@ -126,45 +128,46 @@ main (int argc, char **argv)
     double *ns = calloc ((size_t) NWAYS * (size_t) batches, sizeof *ns);
     double *cpu = calloc ((size_t) NWAYS * (size_t) batches, sizeof *cpu);
     volatile long sink = 0;
-    for (int b = -1; b < batches; b++) {            /* batch -1 warms up */
+    for (int b = -1; b < batches; b++) { /* batch -1 warms up */
         for (int w = 0; w < NWAYS; w++) {
             long n = b < 0 ? counts[w] / 10 : counts[w], acc = 0;
             double t0 = now (CLOCK_MONOTONIC), c0 = now (CLOCK_THREAD_CPUTIME_ID);
             switch (w) {
-            case 0:
-                for (long i = 0; i < n; i++) {
-                    uint64_t a = (uint64_t) i + 990, r;
-                    if (sfi_module_call (m, fn, &a, 1, &r) != SFI_OK) {
-                        fprintf (stderr, "gate: call failed: %s\n", sfi_module_fault (m));
-                        return 1;
+                case 0:
+                    for (long i = 0; i < n; i++) {
+                        uint64_t a = (uint64_t) i + 990, r;
+                        if (sfi_module_call (m, fn, &a, 1, &r) != SFI_OK) {
+                            fprintf (stderr, "gate: call failed: %s\n", sfi_module_fault (m));
+                            return 1;
+                        }
+                        acc += (long) r;
                     }
-                    acc += (long) r;
-                }
-                break;
-            case 1:
-                for (long i = 0; i < n; i++)
-                    acc += policy (i + 990);
-                break;
-            case 2:
-                for (long i = 0; i < n; i++)
-                    acc += syscall (SYS_getpid);
-                break;
-            case 3:
-                for (long i = 0; i < n; i++) {
-                    struct req q = { 1, (uint64_t) i + 990 };
-                    struct resp r;
-                    if (full (do_write, sv[0], &q, sizeof q) < 0 || full (read, sv[0], &r, sizeof r) < 0) {
-                        perror ("gate: socket");
-                        return 1;
+                    break;
+                case 1:
+                    for (long i = 0; i < n; i++)
+                        acc += policy (i + 990);
+                    break;
+                case 2:
+                    for (long i = 0; i < n; i++)
+                        acc += syscall (SYS_getpid);
+                    break;
+                case 3:
+                    for (long i = 0; i < n; i++) {
+                        struct req q = { 1, (uint64_t) i + 990 };
+                        struct resp r;
+                        if (full (do_write, sv[0], &q, sizeof q) < 0 ||
+                            full (read, sv[0], &r, sizeof r) < 0) {
+                            perror ("gate: socket");
+                            return 1;
+                        }
+                        if ((long) r.result != policy (i + 990))
+                            bad ("socket", i + 990, (long) r.result);
+                        acc += (long) r.result;
                     }
-                    if ((long) r.result != policy (i + 990))
-                        bad ("socket", i + 990, (long) r.result);
-                    acc += (long) r.result;
-                }
-                break;
+                    break;
             }
             double t1 = now (CLOCK_MONOTONIC), c1 = now (CLOCK_THREAD_CPUTIME_ID);
-            if (w != 2) {                           /* sum of policy(990 .. 990+n-1) */
+            if (w != 2) { /* sum of policy(990 .. 990+n-1) */
                 long want = 0;
                 for (long i = 0; i < n; i++)
                     want += policy (i + 990);

@@ -24,8 +24,7 @@
 #include "loader.h"
 static sfi_module_t *mod;
 static int64_t fn;
-static long
-call (long n)
+static long call (long n)
 {
     uint64_t a = (uint64_t) n, r = 0;
     int rc = sfi_module_call (mod, fn, &a, 1, &r);
@@ -39,31 +38,27 @@ call (long n)
 #include "wasm-rt-impl.h"
 #include "m_w2c.h"
 static Z_m_instance_t inst;
-static long
-call (long n)
+static long call (long n)
 {
     return (long) (int32_t) Z_mZ_run (&inst, (u32) n);
 }
 #else
 long run (long n);
 static long (*volatile run_p) (long) = run;
-static long
-call (long n)
+static long call (long n)
 {
     return run_p (n);
 }
 #endif
 
-static uint64_t
-now_ns (void)
+static uint64_t now_ns (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-int
-main (int argc, char **argv)
+int main (int argc, char **argv)
 {
     int a = 1;
 #if defined(MODE_SFI)

@@ -2,8 +2,7 @@
 #include "bench.h"
 #define LEN (1u << 20)
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     uint32_t tab[256];
     for (uint32_t i = 0; i < 256; i++) {

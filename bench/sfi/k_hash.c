@@ -3,10 +3,11 @@
 #include "bench.h"
 #define SLOTS (1u << 20)
 
-typedef struct { uint64_t key, val; } slot_t;
+typedef struct {
+    uint64_t key, val;
+} slot_t;
 
-static uint32_t
-find (const slot_t *t, uint64_t key)
+static uint32_t find (const slot_t *t, uint64_t key)
 {
     uint32_t i = (uint32_t) mix64 (key) & (SLOTS - 1);
     while (t[i].key && t[i].key != key)
@@ -14,8 +15,7 @@ find (const slot_t *t, uint64_t key)
     return i;
 }
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     slot_t *t = malloc (sizeof (slot_t) * SLOTS);
     memset (t, 0, sizeof (slot_t) * SLOTS);

@@ -7,14 +7,14 @@
 #include "bench.h"
 #define N 128
 
-static void
-product (double *restrict c, const double *restrict a, const double *restrict b)
+static void product (double *restrict c, const double *restrict a, const double *restrict b)
 {
     for (int i = 0; i < N * N; i++)
         c[i] = 0;
     for (int i = 0; i < N; i++)
         for (int k = 0; k < N; k += 4) {
-            double a0 = a[i * N + k], a1 = a[i * N + k + 1], a2 = a[i * N + k + 2], a3 = a[i * N + k + 3];
+            double a0 = a[i * N + k], a1 = a[i * N + k + 1], a2 = a[i * N + k + 2],
+                   a3 = a[i * N + k + 3];
             const double *b0 = b + k * N, *b1 = b0 + N, *b2 = b1 + N, *b3 = b2 + N;
             double *ci = c + i * N;
             for (int j = 0; j < N; j++)
@@ -22,8 +22,7 @@ product (double *restrict c, const double *restrict a, const double *restrict b)
         }
 }
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     double *m = malloc (sizeof (double) * (3 * N * N + 256));
     double *a = m, *b = a + N * N + 64, *c = b + N * N + 64;
@@ -39,7 +38,7 @@ RUN (long n)
         uint64_t bits;
         memcpy (&bits, &c[p * N + p], 8);
         h = mix64 (h ^ bits);
-        a[p * N + (p + 1) % N] = c[p * N + p] * 0.25;     /* the next product depends on this one */
+        a[p * N + (p + 1) % N] = c[p * N + p] * 0.25; /* the next product depends on this one */
     }
     free (m);
     return fold (h);

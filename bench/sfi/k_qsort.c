@@ -4,11 +4,12 @@
    same sort code in every build: the C libraries' qsorts differ. */
 #include "bench.h"
 
-typedef struct { uint32_t key, val; } item_t;
+typedef struct {
+    uint32_t key, val;
+} item_t;
 typedef int (*cmp_fn) (const void *, const void *);
 
-static int
-cmp_item (const void *a, const void *b)
+static int cmp_item (const void *a, const void *b)
 {
     const item_t *x = a, *y = b;
     if (x->key != y->key)
@@ -16,34 +17,47 @@ cmp_item (const void *a, const void *b)
     return (x->val > y->val) - (x->val < y->val);
 }
 
-static void
-swap (item_t *a, item_t *b)
+static void swap (item_t *a, item_t *b)
 {
-    item_t t = *a; *a = *b; *b = t;
+    item_t t = *a;
+    *a = *b;
+    *b = t;
 }
 
-static void
-sort (item_t *a, long n, cmp_fn cmp)
+static void sort (item_t *a, long n, cmp_fn cmp)
 {
     while (n > 16) {
         long m = n / 2;
-        if (cmp (&a[m], &a[0]) < 0) swap (&a[m], &a[0]);
+        if (cmp (&a[m], &a[0]) < 0)
+            swap (&a[m], &a[0]);
         if (cmp (&a[n - 1], &a[m]) < 0) {
             swap (&a[n - 1], &a[m]);
-            if (cmp (&a[m], &a[0]) < 0) swap (&a[m], &a[0]);
+            if (cmp (&a[m], &a[0]) < 0)
+                swap (&a[m], &a[0]);
         }
         item_t p = a[m];
         long i = 0, j = n - 1;
         for (;;) {
-            while (cmp (&a[i], &p) < 0) i++;
-            while (cmp (&p, &a[j]) < 0) j--;
-            if (i >= j) break;
+            while (cmp (&a[i], &p) < 0)
+                i++;
+            while (cmp (&p, &a[j]) < 0)
+                j--;
+            if (i >= j)
+                break;
             swap (&a[i], &a[j]);
-            i++; j--;
+            i++;
+            j--;
         }
-        long left = j + 1;                  /* [0, left) <= p <= [left, n) */
-        if (left < n - left) { sort (a, left, cmp); a += left; n -= left; }
-        else { sort (a + left, n - left, cmp); n = left; }
+        long left = j + 1; /* [0, left) <= p <= [left, n) */
+        if (left < n - left) {
+            sort (a, left, cmp);
+            a += left;
+            n -= left;
+        }
+        else {
+            sort (a + left, n - left, cmp);
+            n = left;
+        }
     }
     for (long i = 1; i < n; i++)
         for (long k = i; k > 0 && cmp (&a[k], &a[k - 1]) < 0; k--)
@@ -52,14 +66,13 @@ sort (item_t *a, long n, cmp_fn cmp)
 
 static cmp_fn volatile the_cmp = cmp_item;
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     item_t *a = malloc (sizeof (item_t) * (size_t) n);
     rng_t r = { 4 };
     for (long i = 0; i < n; i++) {
         uint64_t x = rng_next (&r);
-        a[i].key = (uint32_t) (x >> 40);        /* 24 bits: there are equal keys */
+        a[i].key = (uint32_t) (x >> 40); /* 24 bits: there are equal keys */
         a[i].val = (uint32_t) i;
     }
     sort (a, n, the_cmp);

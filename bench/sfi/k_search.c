@@ -2,8 +2,7 @@
 #include "bench.h"
 #define LEN (2u << 20)
 
-static uint32_t
-horspool (const unsigned char *t, uint32_t n, const unsigned char *p, uint32_t m)
+static uint32_t horspool (const unsigned char *t, uint32_t n, const unsigned char *p, uint32_t m)
 {
     uint32_t skip[256], count = 0;
     for (int i = 0; i < 256; i++)
@@ -20,12 +19,11 @@ horspool (const unsigned char *t, uint32_t n, const unsigned char *p, uint32_t m
     return count;
 }
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     static const char *const pats[8] = {
-        "sandbox module", "verifier", "gate host call", "the region", "jump to",
-        "glunix peer", "memory offset register", "stack heap",
+        "sandbox module", "verifier",    "gate host call",         "the region",
+        "jump to",        "glunix peer", "memory offset register", "stack heap",
     };
     unsigned char *text = malloc (LEN);
     gen_text (text, LEN, 6);

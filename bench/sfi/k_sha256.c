@@ -15,12 +15,12 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void
-block (uint32_t st[8], const unsigned char *p)
+static void block (uint32_t st[8], const unsigned char *p)
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+        w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
+               (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = ROR (w[i - 15], 7) ^ ROR (w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = ROR (w[i - 2], 17) ^ ROR (w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -28,17 +28,32 @@ block (uint32_t st[8], const unsigned char *p)
     }
     uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = h + (ROR (e, 6) ^ ROR (e, 11) ^ ROR (e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t1 =
+            h + (ROR (e, 6) ^ ROR (e, 11) ^ ROR (e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint32_t t2 = (ROR (a, 2) ^ ROR (a, 13) ^ ROR (a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+        h = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+    st[0] += a;
+    st[1] += b;
+    st[2] += c;
+    st[3] += d;
+    st[4] += e;
+    st[5] += f;
+    st[6] += g;
+    st[7] += h;
 }
 
-static void
-sha256 (const unsigned char *p, uint32_t len, unsigned char out[32])
+static void sha256 (const unsigned char *p, uint32_t len, unsigned char out[32])
 {
-    uint32_t st[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    uint32_t st[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
     uint32_t i = 0;
     for (; i + 64 <= len; i += 64)
         block (st, p + i);
@@ -53,13 +68,14 @@ sha256 (const unsigned char *p, uint32_t len, unsigned char out[32])
     for (uint32_t k = 0; k < nb; k += 64)
         block (st, last + k);
     for (int k = 0; k < 8; k++) {
-        out[4 * k] = (unsigned char) (st[k] >> 24); out[4 * k + 1] = (unsigned char) (st[k] >> 16);
-        out[4 * k + 2] = (unsigned char) (st[k] >> 8); out[4 * k + 3] = (unsigned char) st[k];
+        out[4 * k] = (unsigned char) (st[k] >> 24);
+        out[4 * k + 1] = (unsigned char) (st[k] >> 16);
+        out[4 * k + 2] = (unsigned char) (st[k] >> 8);
+        out[4 * k + 3] = (unsigned char) st[k];
     }
 }
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     unsigned char *buf = malloc (LEN), d[32];
     rng_t r = { 2 };
@@ -69,7 +85,7 @@ RUN (long n)
     }
     uint64_t h = 0;
     for (long t = 0; t < n; t++) {
-        sha256 (buf, LEN - (uint32_t) t, d);          /* the lengths differ: the padding varies */
+        sha256 (buf, LEN - (uint32_t) t, d); /* the lengths differ: the padding varies */
         memcpy (buf + (t * 32) % (LEN - 32), d, 32);
         uint64_t x;
         memcpy (&x, d, 8);

@@ -4,8 +4,7 @@
    alternative). */
 #include <glsfi.h>
 
-GLSFI_EXPORT long
-policy (long uid)
+GLSFI_EXPORT long policy (long uid)
 {
     return uid < 1000 ? 0 : uid & 1;
 }

@@ -16,16 +16,14 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double
-cpu (void)
+static double cpu (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int
-main (int argc, char **argv)
+int main (int argc, char **argv)
 {
     if (argc != 3) {
         fprintf (stderr, "usage: vspeed MODULE RUNS\n");

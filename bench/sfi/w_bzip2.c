@@ -8,8 +8,7 @@
 /* libbz2 built with BZ_NO_STDIO calls this on an internal error.  Weak:
    the all-workloads module of bench/sfi.sh links both bzip2 wrappers. */
 void bz_internal_error (int errcode);
-__attribute__ ((weak)) void
-bz_internal_error (int errcode)
+__attribute__ ((weak)) void bz_internal_error (int errcode)
 {
     (void) errcode;
     abort ();
@@ -18,8 +17,7 @@ bz_internal_error (int errcode)
 static char *src, *comp, *out;
 static unsigned comp_len;
 
-static void
-setup (void)
+static void setup (void)
 {
     if (src)
         return;
@@ -32,8 +30,7 @@ setup (void)
         comp_len = 0;
 }
 
-static uint64_t
-hash_bytes (const char *p, unsigned n)
+static uint64_t hash_bytes (const char *p, unsigned n)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (unsigned i = 0; i < n; i += 64)
@@ -41,8 +38,7 @@ hash_bytes (const char *p, unsigned n)
     return h;
 }
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     setup ();
     uint64_t h = comp_len;

@@ -9,38 +9,39 @@
 static unsigned char *src, *comp, *out;
 static uint32_t comp_len;
 
-static uint32_t
-deflate_buf (unsigned char *dst, uint32_t cap, const unsigned char *s, uint32_t len)
+static uint32_t deflate_buf (unsigned char *dst, uint32_t cap, const unsigned char *s, uint32_t len)
 {
     z_stream z;
     memset (&z, 0, sizeof z);
     if (deflateInit (&z, 6) != Z_OK)
         return 0;
-    z.next_in = (unsigned char *) s; z.avail_in = len;
-    z.next_out = dst; z.avail_out = cap;
+    z.next_in = (unsigned char *) s;
+    z.avail_in = len;
+    z.next_out = dst;
+    z.avail_out = cap;
     int rc = deflate (&z, Z_FINISH);
     uint32_t n = (uint32_t) z.total_out;
     deflateEnd (&z);
     return rc == Z_STREAM_END ? n : 0;
 }
 
-static uint32_t
-inflate_buf (unsigned char *dst, uint32_t cap, const unsigned char *s, uint32_t len)
+static uint32_t inflate_buf (unsigned char *dst, uint32_t cap, const unsigned char *s, uint32_t len)
 {
     z_stream z;
     memset (&z, 0, sizeof z);
     if (inflateInit (&z) != Z_OK)
         return 0;
-    z.next_in = (unsigned char *) s; z.avail_in = len;
-    z.next_out = dst; z.avail_out = cap;
+    z.next_in = (unsigned char *) s;
+    z.avail_in = len;
+    z.next_out = dst;
+    z.avail_out = cap;
     int rc = inflate (&z, Z_FINISH);
     uint32_t n = (uint32_t) z.total_out;
     inflateEnd (&z);
     return rc == Z_STREAM_END ? n : 0;
 }
 
-static void
-setup (void)
+static void setup (void)
 {
     if (src)
         return;
@@ -51,8 +52,7 @@ setup (void)
     comp_len = deflate_buf (comp, LEN + LEN / 8 + 1024, src, LEN);
 }
 
-EXPORT long
-RUN (long n)
+EXPORT long RUN (long n)
 {
     setup ();
     uint64_t h = comp_len;

@@ -11,18 +11,16 @@ typedef unsigned __int128 u128;
 typedef __int128 s128;
 
 /* (hi:lo) / d with hi < d, so that the quotient fits in 64 bits. */
-static inline uint64_t
-div_128_64 (uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
+static inline uint64_t div_128_64 (uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
 {
     uint64_t q, r;
-    __asm__ ("divq %4" : "=a" (q), "=d" (r) : "a" (lo), "d" (hi), "r" (d));
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "r"(d));
     *rem = r;
     return q;
 }
 
 /* Unsigned 128-bit division by 64-bit steps (Hacker's Delight, 9-5). */
-static u128
-udivmod (u128 n, u128 d, u128 *rem)
+static u128 udivmod (u128 n, u128 d, u128 *rem)
 {
     uint64_t nh = (uint64_t) (n >> 64), nl = (uint64_t) n;
     uint64_t dh = (uint64_t) (d >> 64), dl = (uint64_t) d;
@@ -74,28 +72,24 @@ int __paritysi2 (uint32_t x);
 double __powidf2 (double x, int n);
 float __powisf2 (float x, int n);
 
-u128
-__udivti3 (u128 n, u128 d)
+u128 __udivti3 (u128 n, u128 d)
 {
     return udivmod (n, d, NULL);
 }
 
-u128
-__umodti3 (u128 n, u128 d)
+u128 __umodti3 (u128 n, u128 d)
 {
     u128 r;
     udivmod (n, d, &r);
     return r;
 }
 
-u128
-__udivmodti4 (u128 n, u128 d, u128 *rem)
+u128 __udivmodti4 (u128 n, u128 d, u128 *rem)
 {
     return udivmod (n, d, rem);
 }
 
-s128
-__divti3 (s128 n, s128 d)
+s128 __divti3 (s128 n, s128 d)
 {
     u128 un = n < 0 ? -(u128) n : (u128) n;
     u128 ud = d < 0 ? -(u128) d : (u128) d;
@@ -103,8 +97,7 @@ __divti3 (s128 n, s128 d)
     return (s128) ((n < 0) != (d < 0) ? -q : q);
 }
 
-s128
-__modti3 (s128 n, s128 d)
+s128 __modti3 (s128 n, s128 d)
 {
     u128 un = n < 0 ? -(u128) n : (u128) n;
     u128 ud = d < 0 ? -(u128) d : (u128) d;
@@ -113,8 +106,7 @@ __modti3 (s128 n, s128 d)
     return (s128) (n < 0 ? -r : r);
 }
 
-int
-__popcountdi2 (uint64_t x)
+int __popcountdi2 (uint64_t x)
 {
     x = x - ((x >> 1) & 0x5555555555555555ull);
     x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
@@ -122,26 +114,22 @@ __popcountdi2 (uint64_t x)
     return (int) ((x * 0x0101010101010101ull) >> 56);
 }
 
-int
-__popcountsi2 (uint32_t x)
+int __popcountsi2 (uint32_t x)
 {
     return __popcountdi2 (x);
 }
 
-int
-__paritydi2 (uint64_t x)
+int __paritydi2 (uint64_t x)
 {
     return __popcountdi2 (x) & 1;
 }
 
-int
-__paritysi2 (uint32_t x)
+int __paritysi2 (uint32_t x)
 {
     return __popcountdi2 (x) & 1;
 }
 
-double
-__powidf2 (double x, int n)
+double __powidf2 (double x, int n)
 {
     unsigned m = n < 0 ? -(unsigned) n : (unsigned) n;
     double r = 1;
@@ -151,8 +139,7 @@ __powidf2 (double x, int n)
     return n < 0 ? 1 / r : r;
 }
 
-float
-__powisf2 (float x, int n)
+float __powisf2 (float x, int n)
 {
     unsigned m = n < 0 ? -(unsigned) n : (unsigned) n;
     float r = 1;

@@ -23,9 +23,9 @@
 
 /* What the loader tells the module, at base + 0x11800 (read-only). */
 struct sfi_info {
-    uint64_t heap_start, heap_end;      /* the heap, full addresses */
+    uint64_t heap_start, heap_end; /* the heap, full addresses */
     uint64_t stack_top;
-    uint64_t scratch;                   /* host->module argument area */
+    uint64_t scratch; /* host->module argument area */
 };
 
 /* The region's first byte and the loader's sfi_info. */
@@ -39,8 +39,7 @@ const struct sfi_info *glsfi_info (void);
    1 is write(fd, buf, len) for fd 1 and 2. */
 long __glsfi_host_1 (long fd, const void *buf, long len);
 
-static inline long
-glsfi_write (int fd, const void *buf, size_t len)
+static inline long glsfi_write (int fd, const void *buf, size_t len)
 {
     return __glsfi_host_1 (fd, buf, (long) len);
 }
@@ -49,12 +48,11 @@ glsfi_write (int fd, const void *buf, size_t len)
 /* -ffreestanding makes gcc forget what malloc is: the attributes tell it
    that a new block aliases nothing (which loop vectorization needs). */
 void free (void *p);
-__attribute__ ((malloc, malloc (free, 1), alloc_size (1), warn_unused_result))
-void *malloc (size_t size);
-__attribute__ ((malloc, malloc (free, 1), alloc_size (1, 2), warn_unused_result))
-void *calloc (size_t n, size_t size);
-__attribute__ ((alloc_size (2), warn_unused_result))
-void *realloc (void *p, size_t size);
+__attribute__ ((malloc, malloc (free, 1), alloc_size (1), warn_unused_result)) void *
+malloc (size_t size);
+__attribute__ ((malloc, malloc (free, 1), alloc_size (1, 2), warn_unused_result)) void *
+calloc (size_t n, size_t size);
+__attribute__ ((alloc_size (2), warn_unused_result)) void *realloc (void *p, size_t size);
 
 void *memcpy (void *restrict dst, const void *restrict src, size_t n);
 void *memmove (void *dst, const void *src, size_t n);
@@ -95,15 +93,14 @@ double fabs (double x);
 #define fabs    __builtin_fabs
 #endif
 
-#else   /* a native build of module source */
+#else /* a native build of module source */
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static inline long
-glsfi_write (int fd, const void *buf, size_t len)
+static inline long glsfi_write (int fd, const void *buf, size_t len)
 {
     return (long) write (fd, buf, len);
 }

@@ -8,9 +8,9 @@
     time, so there is no locking. */
 #include "glsfi.h"
 
-#define HEADER   16         /* keeps payloads 16-aligned */
+#define HEADER   16 /* keeps payloads 16-aligned */
 #define NCLASSES 120
-#define MAGIC    0x676c7366u    /* "glsf" */
+#define MAGIC    0x676c7366u /* "glsf" */
 
 typedef struct {
     uint32_t magic;
@@ -21,8 +21,7 @@ typedef struct {
 static unsigned char *top, *end;
 static void *free_list[NCLASSES];
 
-static size_t
-class_size (unsigned c)
+static size_t class_size (unsigned c)
 {
     if (c < 8)
         return (size_t) (c + 1) * 16;
@@ -30,19 +29,17 @@ class_size (unsigned c)
     return ((size_t) 1 << p) + (size_t) k * ((size_t) 1 << (p - 2));
 }
 
-static unsigned
-class_of (size_t n)
+static unsigned class_of (size_t n)
 {
     if (n <= 128)
         return n <= 16 ? 0 : (unsigned) ((n - 1) / 16);
-    unsigned p = 63 - (unsigned) __builtin_clzll (n - 1);   /* 2^p < n <= 2^(p+1) */
+    unsigned p = 63 - (unsigned) __builtin_clzll (n - 1); /* 2^p < n <= 2^(p+1) */
     size_t step = (size_t) 1 << (p - 2);
     unsigned k = (unsigned) ((n - ((size_t) 1 << p) + step - 1) / step);
     return 8 + (p - 7) * 4 + k - 1;
 }
 
-void *
-malloc (size_t n)
+void *malloc (size_t n)
 {
     if (!end) {
         const struct sfi_info *info = glsfi_info ();
@@ -69,17 +66,15 @@ malloc (size_t n)
     return (unsigned char *) h + HEADER;
 }
 
-static header_t *
-header_of (void *p)
+static header_t *header_of (void *p)
 {
     header_t *h = (header_t *) ((unsigned char *) p - HEADER);
     if (h->magic != MAGIC || h->cls >= NCLASSES)
-        __builtin_trap ();      /* not from malloc: stop here, not later */
+        __builtin_trap (); /* not from malloc: stop here, not later */
     return h;
 }
 
-void
-free (void *p)
+void free (void *p)
 {
     if (!p)
         return;
@@ -88,8 +83,7 @@ free (void *p)
     free_list[h->cls] = p;
 }
 
-void *
-calloc (size_t n, size_t size)
+void *calloc (size_t n, size_t size)
 {
     size_t total;
     if (__builtin_mul_overflow (n, size, &total))
@@ -100,8 +94,7 @@ calloc (size_t n, size_t size)
     return p;
 }
 
-void *
-realloc (void *p, size_t n)
+void *realloc (void *p, size_t n)
 {
     if (!p)
         return malloc (n);

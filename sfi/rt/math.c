@@ -2,20 +2,17 @@
     Built with -fno-math-errno: there is no errno to set. */
 #include "glsfi.h"
 
-double
-sqrt (double x)
+double sqrt (double x)
 {
     return __builtin_sqrt (x);
 }
 
-float
-sqrtf (float x)
+float sqrtf (float x)
 {
     return __builtin_sqrtf (x);
 }
 
-double
-fabs (double x)
+double fabs (double x)
 {
     return __builtin_fabs (x);
 }

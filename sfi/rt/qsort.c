@@ -4,8 +4,7 @@
 
 typedef int (*cmp_t) (const void *, const void *);
 
-static void
-swap (unsigned char *a, unsigned char *b, size_t size)
+static void swap (unsigned char *a, unsigned char *b, size_t size)
 {
     if (a == b)
         return;
@@ -26,16 +25,14 @@ swap (unsigned char *a, unsigned char *b, size_t size)
     }
 }
 
-static void
-insertion (unsigned char *base, size_t n, size_t size, cmp_t cmp)
+static void insertion (unsigned char *base, size_t n, size_t size, cmp_t cmp)
 {
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && cmp (base + (j - 1) * size, base + j * size) > 0; j--)
             swap (base + (j - 1) * size, base + j * size, size);
 }
 
-static void
-sift (unsigned char *base, size_t root, size_t n, size_t size, cmp_t cmp)
+static void sift (unsigned char *base, size_t root, size_t n, size_t size, cmp_t cmp)
 {
     for (;;) {
         size_t child = 2 * root + 1;
@@ -50,8 +47,7 @@ sift (unsigned char *base, size_t root, size_t n, size_t size, cmp_t cmp)
     }
 }
 
-static void
-heapsort (unsigned char *base, size_t n, size_t size, cmp_t cmp)
+static void heapsort (unsigned char *base, size_t n, size_t size, cmp_t cmp)
 {
     for (size_t i = n / 2; i-- > 0;)
         sift (base, i, n, size, cmp);
@@ -61,8 +57,7 @@ heapsort (unsigned char *base, size_t n, size_t size, cmp_t cmp)
     }
 }
 
-static void
-introsort (unsigned char *base, size_t n, size_t size, cmp_t cmp, int depth)
+static void introsort (unsigned char *base, size_t n, size_t size, cmp_t cmp, int depth)
 {
     while (n > 16) {
         if (depth-- == 0) {
@@ -107,8 +102,7 @@ introsort (unsigned char *base, size_t n, size_t size, cmp_t cmp, int depth)
     insertion (base, n, size, cmp);
 }
 
-void
-qsort (void *base, size_t n, size_t size, cmp_t cmp)
+void qsort (void *base, size_t n, size_t size, cmp_t cmp)
 {
     if (n < 2 || size == 0)
         return;

@@ -15,8 +15,7 @@ typedef uint16_t u16 __attribute__ ((aligned (1), may_alias));
 #define STORE16(p, v) (*(v16 *) (p) = (v))
 
 /* n < 16: everything is loaded before anything is stored. */
-static inline void
-copy_small (unsigned char *d, const unsigned char *s, size_t n)
+static inline void copy_small (unsigned char *d, const unsigned char *s, size_t n)
 {
     if (n >= 8) {
         uint64_t a = *(const u64 *) s, b = *(const u64 *) (s + n - 8);
@@ -38,8 +37,7 @@ copy_small (unsigned char *d, const unsigned char *s, size_t n)
 
 /* 16 <= n <= 128: everything is loaded before anything is stored, with
    overlapping first and last pieces, no loop. */
-static inline void
-copy_mid (unsigned char *d, const unsigned char *s, size_t n)
+static inline void copy_mid (unsigned char *d, const unsigned char *s, size_t n)
 {
     if (n <= 32) {
         v16 a = LOAD16 (s), b = LOAD16 (s + n - 16);
@@ -71,8 +69,7 @@ copy_mid (unsigned char *d, const unsigned char *s, size_t n)
 
 /* n > 128, copying upwards; safe for d <= s when they overlap: the last
    64 bytes are loaded first and stored last. */
-static inline void
-copy_up (unsigned char *d, const unsigned char *s, size_t n)
+static inline void copy_up (unsigned char *d, const unsigned char *s, size_t n)
 {
     v16 l0 = LOAD16 (s + n - 64), l1 = LOAD16 (s + n - 48);
     v16 l2 = LOAD16 (s + n - 32), l3 = LOAD16 (s + n - 16);
@@ -103,8 +100,7 @@ copy_up (unsigned char *d, const unsigned char *s, size_t n)
 
 /* n > 128, copying downwards; safe for d >= s: the first 64 bytes are
    loaded first and stored last. */
-static inline void
-copy_down (unsigned char *d, const unsigned char *s, size_t n)
+static inline void copy_down (unsigned char *d, const unsigned char *s, size_t n)
 {
     v16 f0 = LOAD16 (s), f1 = LOAD16 (s + 16), f2 = LOAD16 (s + 32), f3 = LOAD16 (s + 48);
     v16 tail = LOAD16 (s + n - 16);
@@ -132,8 +128,7 @@ copy_down (unsigned char *d, const unsigned char *s, size_t n)
     STORE16 (dend - 16, tail);
 }
 
-void *
-memcpy (void *restrict dst, const void *restrict src, size_t n)
+void *memcpy (void *restrict dst, const void *restrict src, size_t n)
 {
     if (n < 16)
         copy_small (dst, src, n);
@@ -144,8 +139,7 @@ memcpy (void *restrict dst, const void *restrict src, size_t n)
     return dst;
 }
 
-void *
-memmove (void *dst, const void *src, size_t n)
+void *memmove (void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
@@ -154,14 +148,13 @@ memmove (void *dst, const void *src, size_t n)
     else if (n <= 128)
         copy_mid (d, s, n);
     else if ((uintptr_t) d - (uintptr_t) s >= n)
-        copy_up (d, s, n);          /* d below s, or no overlap */
+        copy_up (d, s, n); /* d below s, or no overlap */
     else
         copy_down (d, s, n);
     return dst;
 }
 
-void *
-memset (void *dst, int c, size_t n)
+void *memset (void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
     uint64_t w = (unsigned char) c * 0x0101010101010101ull;
@@ -209,8 +202,7 @@ memset (void *dst, int c, size_t n)
     return dst;
 }
 
-int
-memcmp (const void *a, const void *b, size_t n)
+int memcmp (const void *a, const void *b, size_t n)
 {
     const unsigned char *p = a, *q = b;
     while (n >= 8) {
@@ -231,8 +223,7 @@ memcmp (const void *a, const void *b, size_t n)
     return 0;
 }
 
-void *
-memchr (const void *s, int c, size_t n)
+void *memchr (const void *s, int c, size_t n)
 {
     const unsigned char *p = s;
     for (; n; n--, p++)
@@ -241,14 +232,13 @@ memchr (const void *s, int c, size_t n)
     return NULL;
 }
 
-#define ONES  0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
+#define ONES        0x0101010101010101ull
+#define HIGHS       0x8080808080808080ull
+#define HAS_ZERO(w) (((w) -ONES) & ~(w) &HIGHS)
 
 /* Aligned 8-byte words never cross a page, so reading the whole word that
    holds the terminator cannot fault. */
-size_t
-strlen (const char *s)
+size_t strlen (const char *s)
 {
     const char *p = s;
     while ((uintptr_t) p & 7) {
@@ -265,8 +255,7 @@ strlen (const char *s)
     return (size_t) (p - s);
 }
 
-size_t
-strnlen (const char *s, size_t max)
+size_t strnlen (const char *s, size_t max)
 {
     size_t n = 0;
     while (n < max && s[n])
@@ -274,8 +263,7 @@ strnlen (const char *s, size_t max)
     return n;
 }
 
-int
-strcmp (const char *a, const char *b)
+int strcmp (const char *a, const char *b)
 {
     const unsigned char *p = (const unsigned char *) a, *q = (const unsigned char *) b;
     while (*p && *p == *q)
@@ -283,8 +271,7 @@ strcmp (const char *a, const char *b)
     return (*p > *q) - (*p < *q);
 }
 
-int
-strncmp (const char *a, const char *b, size_t n)
+int strncmp (const char *a, const char *b, size_t n)
 {
     const unsigned char *p = (const unsigned char *) a, *q = (const unsigned char *) b;
     for (; n; n--, p++, q++) {
@@ -296,8 +283,7 @@ strncmp (const char *a, const char *b, size_t n)
     return 0;
 }
 
-char *
-strchr (const char *s, int c)
+char *strchr (const char *s, int c)
 {
     for (;; s++) {
         if (*s == (char) c)
@@ -307,8 +293,7 @@ strchr (const char *s, int c)
     }
 }
 
-char *
-strrchr (const char *s, int c)
+char *strrchr (const char *s, int c)
 {
     const char *last = NULL;
     for (;; s++) {
@@ -319,15 +304,13 @@ strrchr (const char *s, int c)
     }
 }
 
-char *
-strcpy (char *restrict dst, const char *restrict src)
+char *strcpy (char *restrict dst, const char *restrict src)
 {
     memcpy (dst, src, strlen (src) + 1);
     return dst;
 }
 
-char *
-strncpy (char *restrict dst, const char *restrict src, size_t n)
+char *strncpy (char *restrict dst, const char *restrict src, size_t n)
 {
     size_t k = strnlen (src, n);
     memcpy (dst, src, k);
@@ -335,15 +318,13 @@ strncpy (char *restrict dst, const char *restrict src, size_t n)
     return dst;
 }
 
-char *
-strcat (char *restrict dst, const char *restrict src)
+char *strcat (char *restrict dst, const char *restrict src)
 {
     strcpy (dst + strlen (dst), src);
     return dst;
 }
 
-char *
-strdup (const char *s)
+char *strdup (const char *s)
 {
     size_t n = strlen (s) + 1;
     char *d = malloc (n);

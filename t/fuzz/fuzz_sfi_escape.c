@@ -79,55 +79,70 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ESC_HDR        4
-#define ESC_CODE_MAX   0x10000          /* code bytes of an input, at most */
-#define ESC_DATA_SIZE  0x10000          /* the template's RW segment */
-#define ESC_RELOCS     256              /* its first words: pointers */
-#define ESC_STEPS      5000             /* single steps per run, host ones included */
-#define ESC_SECONDS    2                /* per run, wall clock */
-#define ESC_STUB_SIZE  16               /* gate.S STUB_SIZE */
-#define ESC_WLO(b)     ((b) - SFI_GUARD)
-#define ESC_WHI(b)     ((b) + SFI_REGION_SIZE + SFI_GUARD)
+#define ESC_HDR       4
+#define ESC_CODE_MAX  0x10000 /* code bytes of an input, at most */
+#define ESC_DATA_SIZE 0x10000 /* the template's RW segment */
+#define ESC_RELOCS    256     /* its first words: pointers */
+#define ESC_STEPS     5000    /* single steps per run, host ones included */
+#define ESC_SECONDS   2       /* per run, wall clock */
+#define ESC_STUB_SIZE 16      /* gate.S STUB_SIZE */
+#define ESC_WLO(b)    ((b) -SFI_GUARD)
+#define ESC_WHI(b)    ((b) + SFI_REGION_SIZE + SFI_GUARD)
 
 /* gate.S: the trusted host code a module may enter */
-extern char sfi_gate_exit [], sfi_gate_stubs [];
+extern char sfi_gate_exit[], sfi_gate_stubs[];
 
 enum { ARG_ZERO, ARG_SMALL, ARG_HEAP, ARG_MIXED, ARG_HOSTPTR, ARG_HUGE };
-enum { ESC_REJECTED, ESC_RETURN, ESC_FAULT, ESC_TRAP, ESC_STEPS_OUT, ESC_TIME, ESC_EXIT, ESC_VIOLATION };
-static const char *const esc_end_name [] = {
-    "rejected", "returned", "faulted", "trapped", "out of steps", "out of time", "exited", "VIOLATION"
+enum {
+    ESC_REJECTED,
+    ESC_RETURN,
+    ESC_FAULT,
+    ESC_TRAP,
+    ESC_STEPS_OUT,
+    ESC_TIME,
+    ESC_EXIT,
+    ESC_VIOLATION
 };
+static const char *const esc_end_name[] = { "rejected",     "returned",    "faulted", "trapped",
+                                            "out of steps", "out of time", "exited",  "VIOLATION" };
 
 typedef struct {
-    const uint8_t *code;        /* len bytes, a multiple of 32 */
+    const uint8_t *code; /* len bytes, a multiple of 32 */
     size_t len;
-    unsigned entry;             /* bundle index */
+    unsigned entry; /* bundle index */
     int argmode;
     uint64_t argval;
-    bool unverified;            /* self-test: load int3, then patch code in, unverified */
+    bool unverified; /* self-test: load int3, then patch code in, unverified */
 } esc_case_t;
 
 typedef struct {
-    int end;                    /* ESC_* */
+    int end; /* ESC_* */
     uint64_t steps, module_steps, host_calls;
-    char violation [512];       /* empty: none */
-    char error [256];           /* the run could not be made (fork, ptrace) */
+    char violation[512]; /* empty: none */
+    char error[256];     /* the run could not be made (fork, ptrace) */
     bool no_ptrace;
 } esc_result_t;
 
 #ifndef SFI_ESCAPE_NO_FUZZER
 /* Coverage of the child's execution, which libFuzzer cannot see itself:
    edges between module instructions, mnemonics, how runs end. */
-__attribute__ ((used, section ("__libfuzzer_extra_counters")))
-static uint8_t esc_cov [1 << 14];
-#define COV(i) do { uint8_t *c_ = &esc_cov [(i) & ((1 << 14) - 1)]; if (*c_ < 255) (*c_)++; } while (0)
+__attribute__ ((used, section ("__libfuzzer_extra_counters"))) static uint8_t esc_cov[1 << 14];
+#define COV(i)                                         \
+    do {                                               \
+        uint8_t *c_ = &esc_cov[(i) & ((1 << 14) - 1)]; \
+        if (*c_ < 255)                                 \
+            (*c_)++;                                   \
+    } while (0)
 #else
 #define COV(i) ((void) 0)
 #endif
 
 /* -- The template image ----------------------------------------------- */
 
-static uint64_t esc_page_up (uint64_t x) { return (x + SFI_PAGE - 1) & ~(SFI_PAGE - 1); }
+static uint64_t esc_page_up (uint64_t x)
+{
+    return (x + SFI_PAGE - 1) & ~(SFI_PAGE - 1);
+}
 
 /* Code at 0x20000, RW data after it; NULL when out of memory. */
 static sfi_image_t *esc_image (const uint8_t *code, size_t len)
@@ -144,16 +159,16 @@ static sfi_image_t *esc_image (const uint8_t *code, size_t len)
         return NULL;
     }
     memcpy (img->file, code, len);
-    img->seg [0] = (sfi_seg_t) { SFI_IMAGE_OFF, len, len, 0, PROT_READ | PROT_EXEC };
-    img->seg [1] = (sfi_seg_t) { data, ESC_DATA_SIZE, ESC_DATA_SIZE, len, PROT_READ | PROT_WRITE };
+    img->seg[0] = (sfi_seg_t){ SFI_IMAGE_OFF, len, len, 0, PROT_READ | PROT_EXEC };
+    img->seg[1] = (sfi_seg_t){ data, ESC_DATA_SIZE, ESC_DATA_SIZE, len, PROT_READ | PROT_WRITE };
     img->nseg = 2;
     img->code = 0;
     img->image_end = data + ESC_DATA_SIZE;
     /* function pointers (every bundle, round robin), then data pointers */
     for (size_t i = 0; i < ESC_RELOCS; i++)
-        img->relocs [i] = (sfi_reloc_t) { data + 8 * i,
-                                          i < ESC_RELOCS / 2 ? SFI_IMAGE_OFF + (32 * i) % len
-                                                             : data + 64 * i };
+        img->relocs[i] =
+            (sfi_reloc_t){ data + 8 * i,
+                           i < ESC_RELOCS / 2 ? SFI_IMAGE_OFF + (32 * i) % len : data + 64 * i };
     img->nrelocs = ESC_RELOCS;
     return img;
 }
@@ -165,9 +180,10 @@ static struct {
 } esc_child;
 
 /* Host memory the self-test's unsafe code aims at. */
-static volatile uint64_t esc_secret [4] = { 0x5ec2e7 };
+static volatile uint64_t esc_secret[4] = { 0x5ec2e7 };
 
-static uint64_t esc_host_sum (uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static uint64_t esc_host_sum (uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                              uint64_t a5)
 {
     return a0 + a1 + a2 + a3 + a4 + a5;
 }
@@ -180,7 +196,7 @@ enum { CHILD_NOTRACE = 70, CHILD_NOLOAD, CHILD_NOPATCH };
    stack, thousands of steps again. */
 static void esc_exit (int code)
 {
-    __asm__ volatile ("syscall" : : "a" (231), "D" (code) : "rcx", "r11", "memory");
+    __asm__ volatile("syscall" : : "a"(231), "D"(code) : "rcx", "r11", "memory");
 }
 
 static void esc_child_main (sfi_image_t *img, const esc_case_t *c) __attribute__ ((noreturn));
@@ -191,7 +207,7 @@ static void esc_child_main (sfi_image_t *img, const esc_case_t *c)
         for (;;)
             esc_exit (CHILD_NOTRACE);
     sfi_limits_t lim = { .heap_size = 1 << 20, .stack_size = 256 << 10 };
-    char err [256];
+    char err[256];
     sfi_module_t *m = sfi_module_load_image (&img, &lim, err, sizeof err);
     if (!m)
         for (;;)
@@ -209,21 +225,21 @@ static void esc_child_main (sfi_image_t *img, const esc_case_t *c)
     sfi_module_export (m, 1, (void *) esc_host_sum);
     sfi_module_export (m, 16, (void *) esc_host_sum);
     const struct sfi_info *info = (const struct sfi_info *) (uintptr_t) (base + SFI_INFO_OFF);
-    uint64_t heap = info->heap_start + 64 * (c->argval & 0xff), a [6];
+    uint64_t heap = info->heap_start + 64 * (c->argval & 0xff), a[6];
     for (int i = 0; i < 6; i++) {
         switch (c->argmode) {
-            case ARG_SMALL:   a [i] = c->argval; break;
-            case ARG_HEAP:    a [i] = heap + 8 * (uint64_t) i; break;
-            case ARG_MIXED:   a [i] = i ? c->argval : heap; break;
-            case ARG_HOSTPTR: a [i] = (uint64_t) (uintptr_t) esc_secret; break;
-            case ARG_HUGE:    a [i] = c->argval; break;
-            default:          a [i] = 0; break;
+            case ARG_SMALL: a[i] = c->argval; break;
+            case ARG_HEAP: a[i] = heap + 8 * (uint64_t) i; break;
+            case ARG_MIXED: a[i] = i ? c->argval : heap; break;
+            case ARG_HOSTPTR: a[i] = (uint64_t) (uintptr_t) esc_secret; break;
+            case ARG_HUGE: a[i] = c->argval; break;
+            default: a[i] = 0; break;
         }
     }
     int64_t fn = (int64_t) (SFI_IMAGE_OFF + SFI_BUNDLE * (uint64_t) c->entry);
     esc_child.base = base;
     esc_child.entry = base + (uint64_t) fn;
-    raise (SIGSTOP);            /* from here on, the parent watches every step */
+    raise (SIGSTOP); /* from here on, the parent watches every step */
     uint64_t ret;
     int rc = sfi_module_call (m, fn, a, 6, &ret);
     for (;;)
@@ -235,23 +251,24 @@ static void esc_child_main (sfi_image_t *img, const esc_case_t *c)
 typedef struct {
     pid_t pid;
     const esc_case_t *c;
-    uint64_t base, code, code_end;      /* absolute */
-    uint8_t *starts;                    /* the oracle's own decode: instruction starts */
+    uint64_t base, code, code_end; /* absolute */
+    uint8_t *starts;               /* the oracle's own decode: instruction starts */
     ZydisDecoder dec;
     ZydisFormatter fmt;
     esc_result_t *res;
     /* the module instruction being stepped */
     uint64_t rip;
-    bool stray;                         /* rip is outside the verified code and the exit stub */
+    bool stray; /* rip is outside the verified code and the exit stub */
     ZydisDecodedInstruction in;
-    ZydisDecodedOperand op [ZYDIS_MAX_OPERAND_COUNT];
+    ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
     uint64_t prev_off;
 } oracle_t;
 
-static void esc_violation (oracle_t *o, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void esc_violation (oracle_t *o, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 static void esc_violation (oracle_t *o, const char *fmt, ...)
 {
-    if (o->res->violation [0])
+    if (o->res->violation[0])
         return;
     va_list ap;
     va_start (ap, fmt);
@@ -276,8 +293,8 @@ static const char *esc_where (const oracle_t *o, uint64_t a, char *buf, size_t l
 
 static const char *esc_text (oracle_t *o, char *buf, size_t len)
 {
-    if (!ZYAN_SUCCESS (ZydisFormatterFormatInstruction (&o->fmt, &o->in, o->op, o->in.operand_count_visible,
-                                                        buf, len, o->rip, ZYAN_NULL)))
+    if (!ZYAN_SUCCESS (ZydisFormatterFormatInstruction (
+            &o->fmt, &o->in, o->op, o->in.operand_count_visible, buf, len, o->rip, ZYAN_NULL)))
         snprintf (buf, len, "(%s)", ZydisMnemonicGetString (o->in.mnemonic));
     return buf;
 }
@@ -316,17 +333,29 @@ static bool is_trusted_entry (uint64_t a)
     uint64_t stubs = (uint64_t) (uintptr_t) sfi_gate_stubs;
     if (a == (uint64_t) (uintptr_t) sfi_gate_exit)
         return true;
-    return a - stubs < (uint64_t) SFI_TABLE_SLOTS * ESC_STUB_SIZE && (a - stubs) % ESC_STUB_SIZE == 0
-        && a != stubs;
+    return a - stubs < (uint64_t) SFI_TABLE_SLOTS * ESC_STUB_SIZE &&
+           (a - stubs) % ESC_STUB_SIZE == 0 && a != stubs;
 }
 
 static uint64_t reg_value (const struct user_regs_struct *r, int i)
 {
     switch (i) {
-        case 0: return r->rax; case 1: return r->rcx; case 2: return r->rdx; case 3: return r->rbx;
-        case 4: return r->rsp; case 5: return r->rbp; case 6: return r->rsi; case 7: return r->rdi;
-        case 8: return r->r8; case 9: return r->r9; case 10: return r->r10; case 11: return r->r11;
-        case 12: return r->r12; case 13: return r->r13; case 14: return r->r14; default: return r->r15;
+        case 0: return r->rax;
+        case 1: return r->rcx;
+        case 2: return r->rdx;
+        case 3: return r->rbx;
+        case 4: return r->rsp;
+        case 5: return r->rbp;
+        case 6: return r->rsi;
+        case 7: return r->rdi;
+        case 8: return r->r8;
+        case 9: return r->r9;
+        case 10: return r->r10;
+        case 11: return r->r11;
+        case 12: return r->r12;
+        case 13: return r->r13;
+        case 14: return r->r14;
+        default: return r->r15;
     }
 }
 
@@ -339,19 +368,20 @@ static bool gpr_or_none (ZydisRegister reg)
 static bool is_branch_insn (const ZydisDecodedInstruction *in)
 {
     ZydisInstructionCategory k = in->meta.category;
-    return k == ZYDIS_CATEGORY_COND_BR || k == ZYDIS_CATEGORY_UNCOND_BR || k == ZYDIS_CATEGORY_CALL
-        || k == ZYDIS_CATEGORY_RET || k == ZYDIS_CATEGORY_SYSCALL || k == ZYDIS_CATEGORY_SYSRET
-        || k == ZYDIS_CATEGORY_INTERRUPT || in->mnemonic == ZYDIS_MNEMONIC_XBEGIN
-        || in->mnemonic == ZYDIS_MNEMONIC_XABORT || in->mnemonic == ZYDIS_MNEMONIC_XEND;
+    return k == ZYDIS_CATEGORY_COND_BR || k == ZYDIS_CATEGORY_UNCOND_BR ||
+           k == ZYDIS_CATEGORY_CALL || k == ZYDIS_CATEGORY_RET || k == ZYDIS_CATEGORY_SYSCALL ||
+           k == ZYDIS_CATEGORY_SYSRET || k == ZYDIS_CATEGORY_INTERRUPT ||
+           in->mnemonic == ZYDIS_MNEMONIC_XBEGIN || in->mnemonic == ZYDIS_MNEMONIC_XABORT ||
+           in->mnemonic == ZYDIS_MNEMONIC_XEND;
 }
 
 /* Everything about the instruction at r->rip before it runs; false after
    a violation. */
 static bool esc_before (oracle_t *o, const struct user_regs_struct *r)
 {
-    char t [128], w [96];
+    char t[128], w[96];
     uint64_t rip = r->rip, base = o->base, off = rip - base;
-    uint8_t bytes [ZYDIS_MAX_INSTRUCTION_LENGTH];
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
     o->rip = rip;
     o->in.length = 0;
     /* Outside the verified code and the loader's stub page (the exit
@@ -365,7 +395,7 @@ static bool esc_before (oracle_t *o, const struct user_regs_struct *r)
         return true;
     size_t n = esc_peek (o->pid, rip, bytes, sizeof bytes);
     if (n == 0 || !ZYAN_SUCCESS (ZydisDecoderDecodeFull (&o->dec, bytes, n, &o->in, o->op))) {
-        o->in.length = 0;       /* the CPU should refuse it too (checked after the step) */
+        o->in.length = 0; /* the CPU should refuse it too (checked after the step) */
         return true;
     }
     unsigned len = o->in.length;
@@ -378,48 +408,58 @@ static bool esc_before (oracle_t *o, const struct user_regs_struct *r)
        bytes verified (the stub page is the loader's, checked as it runs) */
     if (!stubs) {
         uint64_t i = rip - o->code;
-        if (!(o->starts [i / 8] >> (i % 8) & 1)) {
-            esc_violation (o, "control reached region offset 0x%" PRIx64 ", inside an instruction of the verified code (`%s` decoded there)",
+        if (!(o->starts[i / 8] >> (i % 8) & 1)) {
+            esc_violation (o,
+                           "control reached region offset 0x%" PRIx64
+                           ", inside an instruction of the verified code (`%s` decoded there)",
                            off, esc_text (o, t, sizeof t));
             return false;
         }
         if (rip + len > o->code_end || memcmp (bytes, o->c->code + i, len)) {
-            esc_violation (o, "the code at region offset 0x%" PRIx64 " is not the code that was verified", off);
+            esc_violation (
+                o, "the code at region offset 0x%" PRIx64 " is not the code that was verified",
+                off);
             return false;
         }
     }
 
     /* the register invariants of the scheme */
-    bool rsp_add = o->in.mnemonic == ZYDIS_MNEMONIC_ADD && o->op [0].type == ZYDIS_OPERAND_TYPE_REGISTER
-                && o->op [0].reg.value == ZYDIS_REGISTER_RSP && o->op [1].type == ZYDIS_OPERAND_TYPE_REGISTER
-                && o->op [1].reg.value == ZYDIS_REGISTER_R15;
+    bool rsp_add =
+        o->in.mnemonic == ZYDIS_MNEMONIC_ADD && o->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+        o->op[0].reg.value == ZYDIS_REGISTER_RSP && o->op[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+        o->op[1].reg.value == ZYDIS_REGISTER_R15;
     if (r->r15 != base)
-        esc_violation (o, "r15 = 0x%llx is not the base 0x%" PRIx64 " at region offset 0x%" PRIx64 " (`%s`)",
-                       (unsigned long long) r->r15, base, off, esc_text (o, t, sizeof t));
+        esc_violation (
+            o, "r15 = 0x%llx is not the base 0x%" PRIx64 " at region offset 0x%" PRIx64 " (`%s`)",
+            (unsigned long long) r->r15, base, off, esc_text (o, t, sizeof t));
     else if (r->r14 >> 32)
         esc_violation (o, "r14 = 0x%llx is not below 2^32 at region offset 0x%" PRIx64 " (`%s`)",
                        (unsigned long long) r->r14, off, esc_text (o, t, sizeof t));
     else if (!rsp_add && (r->rsp < base || r->rsp - base > SFI_REGION_SIZE))
-        esc_violation (o, "rsp = 0x%llx is outside the region at region offset 0x%" PRIx64 " (`%s`)",
+        esc_violation (o,
+                       "rsp = 0x%llx is outside the region at region offset 0x%" PRIx64 " (`%s`)",
                        (unsigned long long) r->rsp, off, esc_text (o, t, sizeof t));
-    if (o->res->violation [0])
+    if (o->res->violation[0])
         return false;
 
     /* ways out that touch no memory */
     const ZydisDecodedInstruction *in = &o->in;
     ZydisInstructionCategory cat = in->meta.category;
-    if (cat == ZYDIS_CATEGORY_SYSCALL || cat == ZYDIS_CATEGORY_SYSRET
-        || (cat == ZYDIS_CATEGORY_INTERRUPT && in->mnemonic != ZYDIS_MNEMONIC_INT3)
-        || in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR
-        || in->mnemonic == ZYDIS_MNEMONIC_WRFSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE) {
-        esc_violation (o, "system call, interrupt or far branch at region offset 0x%" PRIx64 ": `%s`",
+    if (cat == ZYDIS_CATEGORY_SYSCALL || cat == ZYDIS_CATEGORY_SYSRET ||
+        (cat == ZYDIS_CATEGORY_INTERRUPT && in->mnemonic != ZYDIS_MNEMONIC_INT3) ||
+        in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || in->mnemonic == ZYDIS_MNEMONIC_WRFSBASE ||
+        in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE) {
+        esc_violation (o,
+                       "system call, interrupt or far branch at region offset 0x%" PRIx64 ": `%s`",
                        off, esc_text (o, t, sizeof t));
         return false;
     }
     for (int i = 0; i < in->operand_count; i++)
-        if (o->op [i].type == ZYDIS_OPERAND_TYPE_REGISTER && (o->op [i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)
-            && ZydisRegisterGetClass (o->op [i].reg.value) == ZYDIS_REGCLASS_SEGMENT) {
-            esc_violation (o, "segment register write at region offset 0x%" PRIx64 ": `%s`", off, esc_text (o, t, sizeof t));
+        if (o->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            (o->op[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+            ZydisRegisterGetClass (o->op[i].reg.value) == ZYDIS_REGCLASS_SEGMENT) {
+            esc_violation (o, "segment register write at region offset 0x%" PRIx64 ": `%s`", off,
+                           esc_text (o, t, sizeof t));
             return false;
         }
 
@@ -428,38 +468,46 @@ static bool esc_before (oracle_t *o, const struct user_regs_struct *r)
         return true;
     bool fsgs = false;
     for (int i = 0; i < in->raw.prefix_count; i++)
-        fsgs |= in->raw.prefixes [i].value == 0x64 || in->raw.prefixes [i].value == 0x65;
+        fsgs |= in->raw.prefixes[i].value == 0x64 || in->raw.prefixes[i].value == 0x65;
     ZydisRegisterContext ctx;
     memset (&ctx, 0, sizeof ctx);
     for (int i = 0; i < 16; i++) {
         uint64_t v = reg_value (r, i);
-        ctx.values [ZydisRegisterEncode (ZYDIS_REGCLASS_GPR64, (ZyanU8) i)] = v;
-        ctx.values [ZydisRegisterEncode (ZYDIS_REGCLASS_GPR32, (ZyanU8) i)] = (uint32_t) v;
+        ctx.values[ZydisRegisterEncode (ZYDIS_REGCLASS_GPR64, (ZyanU8) i)] = v;
+        ctx.values[ZydisRegisterEncode (ZYDIS_REGCLASS_GPR32, (ZyanU8) i)] = (uint32_t) v;
     }
     for (int i = 0; i < in->operand_count; i++) {
-        const ZydisDecodedOperand *op = &o->op [i];
+        const ZydisDecodedOperand *op = &o->op[i];
         if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
             continue;
         const char *what = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE ? "write" : "read";
-        if (op->mem.type != ZYDIS_MEMOP_TYPE_MEM
-            || !(gpr_or_none (op->mem.base) || op->mem.base == ZYDIS_REGISTER_RIP) || !gpr_or_none (op->mem.index)) {
-            esc_violation (o, "memory operand the oracle cannot compute (vector index or bound table) at region offset 0x%"
-                           PRIx64 ": `%s`", off, esc_text (o, t, sizeof t));
+        if (op->mem.type != ZYDIS_MEMOP_TYPE_MEM ||
+            !(gpr_or_none (op->mem.base) || op->mem.base == ZYDIS_REGISTER_RIP) ||
+            !gpr_or_none (op->mem.index)) {
+            esc_violation (
+                o,
+                "memory operand the oracle cannot compute (vector index or bound table) at region offset 0x%" PRIx64
+                ": `%s`",
+                off, esc_text (o, t, sizeof t));
             return false;
         }
         if (fsgs || op->mem.segment == ZYDIS_REGISTER_FS || op->mem.segment == ZYDIS_REGISTER_GS) {
-            esc_violation (o, "fs/gs-relative %s (host thread memory) at region offset 0x%" PRIx64 ": `%s`",
-                           what, off, esc_text (o, t, sizeof t));
+            esc_violation (
+                o, "fs/gs-relative %s (host thread memory) at region offset 0x%" PRIx64 ": `%s`",
+                what, off, esc_text (o, t, sizeof t));
             return false;
         }
         uint64_t size = op->size / 8 ? op->size / 8 : 1, a;
-        if (op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN && op->mem.base == ZYDIS_REGISTER_RSP
-            && op->mem.index == ZYDIS_REGISTER_NONE)
+        if (op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN &&
+            op->mem.base == ZYDIS_REGISTER_RSP && op->mem.index == ZYDIS_REGISTER_NONE)
             /* the stack slot: a push writes below rsp, a pop reads at it */
             a = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE ? r->rsp - size : r->rsp;
         else if (!ZYAN_SUCCESS (ZydisCalcAbsoluteAddressEx (in, op, rip, &ctx, &a))) {
-            esc_violation (o, "cannot compute the address of a memory operand at region offset 0x%" PRIx64 ": `%s`",
-                           off, esc_text (o, t, sizeof t));
+            esc_violation (
+                o,
+                "cannot compute the address of a memory operand at region offset 0x%" PRIx64
+                ": `%s`",
+                off, esc_text (o, t, sizeof t));
             return false;
         }
         else {
@@ -467,19 +515,22 @@ static bool esc_before (oracle_t *o, const struct user_regs_struct *r)
             if (in->mnemonic == ZYDIS_MNEMONIC_POP && op->mem.base == ZYDIS_REGISTER_RSP)
                 a += size;
             /* bt* with a register bit offset reaches the word it selects */
-            if ((in->mnemonic == ZYDIS_MNEMONIC_BT || in->mnemonic == ZYDIS_MNEMONIC_BTS
-                 || in->mnemonic == ZYDIS_MNEMONIC_BTR || in->mnemonic == ZYDIS_MNEMONIC_BTC)
-                && i == 0 && o->op [1].type == ZYDIS_OPERAND_TYPE_REGISTER) {
-                uint64_t v = ctx.values [ZydisRegisterGetLargestEnclosing (ZYDIS_MACHINE_MODE_LONG_64, o->op [1].reg.value)];
+            if ((in->mnemonic == ZYDIS_MNEMONIC_BT || in->mnemonic == ZYDIS_MNEMONIC_BTS ||
+                 in->mnemonic == ZYDIS_MNEMONIC_BTR || in->mnemonic == ZYDIS_MNEMONIC_BTC) &&
+                i == 0 && o->op[1].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+                uint64_t v = ctx.values[ZydisRegisterGetLargestEnclosing (
+                    ZYDIS_MACHINE_MODE_LONG_64, o->op[1].reg.value)];
                 unsigned bits = (unsigned) op->size;
                 int64_t bit = bits == 16 ? (int16_t) v : bits == 32 ? (int32_t) v : (int64_t) v;
-                int64_t word = bit >= 0 ? bit / (int64_t) bits : -((-(bit + 1)) / (int64_t) bits) - 1;
+                int64_t word =
+                    bit >= 0 ? bit / (int64_t) bits : -((-(bit + 1)) / (int64_t) bits) - 1;
                 a += (uint64_t) word * size;
             }
         }
         if (!range_ok (o, a, size)) {
-            esc_violation (o, "ESCAPE: %s of %" PRIu64 " bytes at %s by `%s` at region offset 0x%" PRIx64,
-                           what, size, esc_where (o, a, w, sizeof w), esc_text (o, t, sizeof t), off);
+            esc_violation (
+                o, "ESCAPE: %s of %" PRIu64 " bytes at %s by `%s` at region offset 0x%" PRIx64,
+                what, size, esc_where (o, a, w, sizeof w), esc_text (o, t, sizeof t), off);
             return false;
         }
     }
@@ -490,14 +541,14 @@ static bool esc_before (oracle_t *o, const struct user_regs_struct *r)
    violation or when the module has returned (*done). */
 static bool esc_after (oracle_t *o, uint64_t rip, bool *done)
 {
-    char t [128], w [96];
+    char t[128], w[96];
     const ZydisDecodedInstruction *in = &o->in;
     uint64_t from = o->rip, next = from + in->length;
     if (o->stray) {
         /* int3 traps, a fetch from a page that is not executable faults:
            neither gets here */
-        esc_violation (o, "code outside the verified code ran at %s (now at %s)", esc_where (o, from, w, sizeof w),
-                       esc_where (o, rip, t, sizeof t));
+        esc_violation (o, "code outside the verified code ran at %s (now at %s)",
+                       esc_where (o, from, w, sizeof w), esc_where (o, rip, t, sizeof t));
         return false;
     }
     if (!in_window (o, rip)) {
@@ -510,34 +561,46 @@ static bool esc_after (oracle_t *o, uint64_t rip, bool *done)
             return true;
         }
         if (in->length)
-            esc_violation (o, "ESCAPE: control left the region for %s after `%s` at region offset 0x%" PRIx64,
-                           esc_where (o, rip, w, sizeof w), esc_text (o, t, sizeof t), from - o->base);
+            esc_violation (
+                o, "ESCAPE: control left the region for %s after `%s` at region offset 0x%" PRIx64,
+                esc_where (o, rip, w, sizeof w), esc_text (o, t, sizeof t), from - o->base);
         else
-            esc_violation (o, "ESCAPE: control left the region for %s from region offset 0x%" PRIx64
-                           " (bytes the decoder does not know)", esc_where (o, rip, w, sizeof w), from - o->base);
+            esc_violation (o,
+                           "ESCAPE: control left the region for %s from region offset 0x%" PRIx64
+                           " (bytes the decoder does not know)",
+                           esc_where (o, rip, w, sizeof w), from - o->base);
         return false;
     }
     if (!in->length) {
-        esc_violation (o, "bytes at region offset 0x%" PRIx64 " ran although the decoder refuses them (or could not read them)",
+        esc_violation (o,
+                       "bytes at region offset 0x%" PRIx64
+                       " ran although the decoder refuses them (or could not read them)",
                        from - o->base);
         return false;
     }
     if (!is_branch_insn (in)) {
-        bool rep = (in->attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE))
-                && (in->meta.category == ZYDIS_CATEGORY_STRINGOP || in->meta.category == ZYDIS_CATEGORY_IOSTRINGOP);
+        bool rep = (in->attributes &
+                    (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
+                   (in->meta.category == ZYDIS_CATEGORY_STRINGOP ||
+                    in->meta.category == ZYDIS_CATEGORY_IOSTRINGOP);
         if (rip != next && !(rep && rip == from)) {
-            esc_violation (o, "the CPU went to region offset 0x%" PRIx64 " after `%s` at region offset 0x%" PRIx64
-                           " (the decoder says %u bytes long)", rip - o->base, esc_text (o, t, sizeof t),
-                           from - o->base, in->length);
+            esc_violation (o,
+                           "the CPU went to region offset 0x%" PRIx64
+                           " after `%s` at region offset 0x%" PRIx64
+                           " (the decoder says %u bytes long)",
+                           rip - o->base, esc_text (o, t, sizeof t), from - o->base, in->length);
             return false;
         }
     }
-    else if (o->op [0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && o->op [0].imm.is_relative) {
-        uint64_t target = next + (uint64_t) o->op [0].imm.value.s;
+    else if (o->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && o->op[0].imm.is_relative) {
+        uint64_t target = next + (uint64_t) o->op[0].imm.value.s;
         if (rip != next && rip != target) {
-            esc_violation (o, "the CPU went to region offset 0x%" PRIx64 " after `%s` at region offset 0x%" PRIx64
-                           " (the decoder says 0x%" PRIx64 " or 0x%" PRIx64 ")", rip - o->base, esc_text (o, t, sizeof t),
-                           from - o->base, next - o->base, target - o->base);
+            esc_violation (o,
+                           "the CPU went to region offset 0x%" PRIx64
+                           " after `%s` at region offset 0x%" PRIx64 " (the decoder says 0x%" PRIx64
+                           " or 0x%" PRIx64 ")",
+                           rip - o->base, esc_text (o, t, sizeof t), from - o->base, next - o->base,
+                           target - o->base);
             return false;
         }
     }
@@ -549,12 +612,13 @@ static uint8_t *esc_starts (const uint8_t *code, size_t len)
 {
     uint8_t *s = calloc (len / 8 + 1, 1);
     ZydisDecoder dec;
-    if (!s || !ZYAN_SUCCESS (ZydisDecoderInit (&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+    if (!s ||
+        !ZYAN_SUCCESS (ZydisDecoderInit (&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
         return s;
     ZydisDecodedInstruction in;
-    for (size_t off = 0; off < len; ) {
+    for (size_t off = 0; off < len;) {
         if (ZYAN_SUCCESS (ZydisDecoderDecodeInstruction (&dec, NULL, code + off, len - off, &in))) {
-            s [off / 8] |= (uint8_t) (1u << (off % 8));
+            s[off / 8] |= (uint8_t) (1u << (off % 8));
             off += in.length;
         }
         else
@@ -601,12 +665,14 @@ static int esc_to_entry (pid_t pid, int *st, struct user_regs_struct *r, esc_res
     errno = 0;
     long orig = ptrace (PTRACE_PEEKTEXT, pid, (void *) (uintptr_t) word, NULL);
     if (errno) {
-        snprintf (res->error, sizeof res->error, "PTRACE_PEEKTEXT at the entry: %s", strerror (errno));
+        snprintf (res->error, sizeof res->error, "PTRACE_PEEKTEXT at the entry: %s",
+                  strerror (errno));
         return -1;
     }
     long trap = (long) (((uint64_t) orig & ~(0xffULL << shift)) | 0xccULL << shift);
     if (ptrace (PTRACE_POKETEXT, pid, (void *) (uintptr_t) word, (void *) trap) < 0) {
-        snprintf (res->error, sizeof res->error, "PTRACE_POKETEXT at the entry: %s", strerror (errno));
+        snprintf (res->error, sizeof res->error, "PTRACE_POKETEXT at the entry: %s",
+                  strerror (errno));
         return -1;
     }
     if (ptrace (PTRACE_CONT, pid, NULL, NULL) < 0 || esc_wait (pid, st) < 0) {
@@ -614,7 +680,8 @@ static int esc_to_entry (pid_t pid, int *st, struct user_regs_struct *r, esc_res
         return -1;
     }
     if (WIFEXITED (*st) || WIFSIGNALED (*st)) {
-        snprintf (res->error, sizeof res->error, "the child ended (status 0x%x) before it reached the module's entry", *st);
+        snprintf (res->error, sizeof res->error,
+                  "the child ended (status 0x%x) before it reached the module's entry", *st);
         return -1;
     }
     if (WSTOPSIG (*st) == SIGALRM) {
@@ -626,13 +693,15 @@ static int esc_to_entry (pid_t pid, int *st, struct user_regs_struct *r, esc_res
         return -1;
     }
     if (WSTOPSIG (*st) != SIGTRAP || r->rip != entry + 1) {
-        snprintf (res->error, sizeof res->error, "host code stopped with signal %d at 0x%llx on the way to the module's "
-                  "entry 0x%" PRIx64, WSTOPSIG (*st), (unsigned long long) r->rip, entry);
+        snprintf (res->error, sizeof res->error,
+                  "host code stopped with signal %d at 0x%llx on the way to the module's "
+                  "entry 0x%" PRIx64,
+                  WSTOPSIG (*st), (unsigned long long) r->rip, entry);
         return -1;
     }
     r->rip = entry;
-    if (ptrace (PTRACE_POKETEXT, pid, (void *) (uintptr_t) word, (void *) orig) < 0
-        || ptrace (PTRACE_SETREGS, pid, NULL, r) < 0) {
+    if (ptrace (PTRACE_POKETEXT, pid, (void *) (uintptr_t) word, (void *) orig) < 0 ||
+        ptrace (PTRACE_SETREGS, pid, NULL, r) < 0) {
         snprintf (res->error, sizeof res->error, "taking the breakpoint out: %s", strerror (errno));
         return -1;
     }
@@ -644,7 +713,8 @@ static int esc_to_entry (pid_t pid, int *st, struct user_regs_struct *r, esc_res
 static int esc_run (const esc_case_t *c, esc_result_t *res)
 {
     memset (res, 0, sizeof *res);
-    if (!c->len || c->len % SFI_BUNDLE || c->len > ESC_CODE_MAX || c->entry >= c->len / SFI_BUNDLE) {
+    if (!c->len || c->len % SFI_BUNDLE || c->len > ESC_CODE_MAX ||
+        c->entry >= c->len / SFI_BUNDLE) {
         snprintf (res->error, sizeof res->error, "bad case");
         return -1;
     }
@@ -672,8 +742,10 @@ static int esc_run (const esc_case_t *c, esc_result_t *res)
 
     oracle_t o = { .c = c, .res = res, .prev_off = 0 };
     o.starts = esc_starts (c->code, c->len);
-    if (!o.starts || !ZYAN_SUCCESS (ZydisDecoderInit (&o.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))
-        || !ZYAN_SUCCESS (ZydisFormatterInit (&o.fmt, ZYDIS_FORMATTER_STYLE_ATT))) {
+    if (!o.starts ||
+        !ZYAN_SUCCESS (
+            ZydisDecoderInit (&o.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)) ||
+        !ZYAN_SUCCESS (ZydisFormatterInit (&o.fmt, ZYDIS_FORMATTER_STYLE_ATT))) {
         free (o.starts);
         sfi_image_destroy (&img);
         snprintf (res->error, sizeof res->error, "oracle does not start");
@@ -695,10 +767,12 @@ static int esc_run (const esc_case_t *c, esc_result_t *res)
     if (esc_wait (pid, &st) < 0 || !WIFSTOPPED (st) || WSTOPSIG (st) != SIGSTOP) {
         if (WIFEXITED (st) && WEXITSTATUS (st) == CHILD_NOTRACE) {
             res->no_ptrace = true;
-            snprintf (res->error, sizeof res->error, "ptrace (PTRACE_TRACEME) is not permitted here");
+            snprintf (res->error, sizeof res->error,
+                      "ptrace (PTRACE_TRACEME) is not permitted here");
         }
         else if (WIFEXITED (st))
-            snprintf (res->error, sizeof res->error, "the child could not load the module (exit %d)", WEXITSTATUS (st));
+            snprintf (res->error, sizeof res->error,
+                      "the child could not load the module (exit %d)", WEXITSTATUS (st));
         else
             snprintf (res->error, sizeof res->error, "the child did not stop (status 0x%x)", st);
         rc = -1;
@@ -740,7 +814,8 @@ static int esc_run (const esc_case_t *c, esc_result_t *res)
         }
         bool mod = in_window (&o, r.rip);
         if (trace)
-            fprintf (stderr, "%s 0x%llx\n", mod ? "module" : "host", (unsigned long long) (mod ? r.rip - o.base : r.rip));
+            fprintf (stderr, "%s 0x%llx\n", mod ? "module" : "host",
+                     (unsigned long long) (mod ? r.rip - o.base : r.rip));
         if (mod && !esc_before (&o, &r))
             break;
         if (ptrace (PTRACE_SINGLESTEP, pid, NULL, NULL) < 0 || esc_wait (pid, &st) < 0) {
@@ -780,19 +855,27 @@ static int esc_run (const esc_case_t *c, esc_result_t *res)
             res->end = ESC_TIME;
             break;
         }
-        char w [96];
+        char w[96];
         if (!mod) {
             ptrace (PTRACE_GETREGS, pid, NULL, &r);
-            esc_violation (&o, "host code got signal %d (code %d, address 0x%llx) at rip 0x%llx while running the module",
-                           sig, si.si_code, (unsigned long long) (uintptr_t) si.si_addr, (unsigned long long) r.rip);
+            esc_violation (
+                &o,
+                "host code got signal %d (code %d, address 0x%llx) at rip 0x%llx while running the module",
+                sig, si.si_code, (unsigned long long) (uintptr_t) si.si_addr,
+                (unsigned long long) r.rip);
             break;
         }
         /* a fault or trap in module code: the sandbox at work */
-        bool paging = (sig == SIGSEGV && (si.si_code == SEGV_MAPERR || si.si_code == SEGV_ACCERR))
-                   || (sig == SIGBUS && (si.si_code == BUS_ADRALN || si.si_code == BUS_ADRERR || si.si_code == BUS_OBJERR));
-        if (paging && !in_window (&o, (uint64_t) (uintptr_t) si.si_addr)) {     /* (a #GP has no address) */
-            char t [128];
-            esc_violation (&o, "ESCAPE: page fault at %s by `%s` at region offset 0x%" PRIx64 " (an access the oracle did not foresee)",
+        bool paging =
+            (sig == SIGSEGV && (si.si_code == SEGV_MAPERR || si.si_code == SEGV_ACCERR)) ||
+            (sig == SIGBUS &&
+             (si.si_code == BUS_ADRALN || si.si_code == BUS_ADRERR || si.si_code == BUS_OBJERR));
+        if (paging &&
+            !in_window (&o, (uint64_t) (uintptr_t) si.si_addr)) { /* (a #GP has no address) */
+            char t[128];
+            esc_violation (&o,
+                           "ESCAPE: page fault at %s by `%s` at region offset 0x%" PRIx64
+                           " (an access the oracle did not foresee)",
                            esc_where (&o, (uint64_t) (uintptr_t) si.si_addr, w, sizeof w),
                            o.in.length ? esc_text (&o, t, sizeof t) : "?", o.rip - o.base);
             break;
@@ -817,105 +900,125 @@ out:
 
 typedef struct {
     const char *name;
-    const char *hex;            /* assembled by gas; "|" pads with int3 to a bundle, "~" with nops */
+    const char *hex; /* assembled by gas; "|" pads with int3 to a bundle, "~" with nops */
     int argmode;
     uint64_t argval;
-    bool unverified;            /* run without the verifier */
-    const char *want;           /* words of the violation; NULL: none */
-    int end;                    /* or how a clean run ends (-1: any way) */
+    bool unverified;  /* run without the verifier */
+    const char *want; /* words of the violation; NULL: none */
+    int end;          /* or how a clean run ends (-1: any way) */
 } esc_selftest_t;
 
-#define RET_SEQ "41 5b 41 83 c3 1f 41 83 e3 e0 4d 01 fb 41 ff e3"   /* the masked return */
+#define RET_SEQ "41 5b 41 83 c3 1f 41 83 e3 e0 4d 01 fb 41 ff e3" /* the masked return */
 /* 25 nops: a 7-byte call after them ends its bundle, so the return address
    is the next bundle start, whether the gate rounds it up or down */
-#define NOP25 "90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 "
-static const esc_selftest_t esc_selftests [] = {
+#define NOP25   "90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 90 "
+static const esc_selftest_t esc_selftests[] = {
     /* unsafe, run without the verifier: each must be flagged */
-    { "store through a host pointer", "48 89 07 " RET_SEQ, ARG_HOSTPTR, 0, true,        /* movq %rax,(%rdi) */
+    { "store through a host pointer", "48 89 07 " RET_SEQ, ARG_HOSTPTR, 0,
+      true, /* movq %rax,(%rdi) */
       "ESCAPE: write of 8 bytes at host address", 0 },
-    { "load through a host pointer", "48 8b 07 " RET_SEQ, ARG_HOSTPTR, 0, true,         /* movq (%rdi),%rax */
+    { "load through a host pointer", "48 8b 07 " RET_SEQ, ARG_HOSTPTR, 0,
+      true, /* movq (%rdi),%rax */
       "ESCAPE: read of 8 bytes at host address", 0 },
-    { "jump to host code", "ff e7", ARG_HOSTPTR, 0, true,                               /* jmp *%rdi */
+    { "jump to host code", "ff e7", ARG_HOSTPTR, 0, true, /* jmp *%rdi */
       "ESCAPE: control left the region for host address", 0 },
-    { "return to the host's address", "48 89 3c 24 c3", ARG_HOSTPTR, 0, true,           /* movq %rdi,(%rsp); ret */
+    { "return to the host's address", "48 89 3c 24 c3", ARG_HOSTPTR, 0,
+      true, /* movq %rdi,(%rsp); ret */
       "ESCAPE: control left the region", 0 },
-    { "64-bit r14", "49 89 fe 43 8b 04 37 " RET_SEQ, ARG_HOSTPTR, 0, true,              /* movq %rdi,%r14; movl (%r15,%r14,1),%eax */
+    { "64-bit r14", "49 89 fe 43 8b 04 37 " RET_SEQ, ARG_HOSTPTR, 0,
+      true, /* movq %rdi,%r14; movl (%r15,%r14,1),%eax */
       "r14 = 0x", 0 },
-    { "stack moved to the host", "48 89 fc 50", ARG_HOSTPTR, 0, true,                   /* movq %rdi,%rsp; pushq %rax */
+    { "stack moved to the host", "48 89 fc 50", ARG_HOSTPTR, 0,
+      true, /* movq %rdi,%rsp; pushq %rax */
       "rsp = 0x", 0 },
-    { "r15 overwritten", "49 89 ff 41 8b 07", ARG_HOSTPTR, 0, true,                     /* movq %rdi,%r15; movl (%r15),%eax */
+    { "r15 overwritten", "49 89 ff 41 8b 07", ARG_HOSTPTR, 0,
+      true, /* movq %rdi,%r15; movl (%r15),%eax */
       "r15 = 0x", 0 },
-    { "bit offset far beyond", "49 0f ab 3f " RET_SEQ, ARG_HUGE, 1ULL << 62, true,      /* btsq %rdi,(%r15) */
+    { "bit offset far beyond", "49 0f ab 3f " RET_SEQ, ARG_HUGE, 1ULL << 62,
+      true, /* btsq %rdi,(%r15) */
       "ESCAPE: write of 8 bytes at host address", 0 },
-    { "negative bit offset", "41 0f a3 3f " RET_SEQ, ARG_HUGE, 0x80000000u, true,       /* btl %edi,(%r15): 2^31 -> -256 MiB */
+    { "negative bit offset", "41 0f a3 3f " RET_SEQ, ARG_HUGE, 0x80000000u,
+      true, /* btl %edi,(%r15): 2^31 -> -256 MiB */
       "ESCAPE: read of 4 bytes at host address", 0 },
-    { "fs-relative load", "64 48 8b 04 25 00 00 00 00 " RET_SEQ, ARG_ZERO, 0, true,     /* movq %fs:0,%rax */
+    { "fs-relative load", "64 48 8b 04 25 00 00 00 00 " RET_SEQ, ARG_ZERO, 0,
+      true, /* movq %fs:0,%rax */
       "fs/gs-relative read", 0 },
-    { "system call", "b8 27 00 00 00 0f 05", ARG_ZERO, 0, true,                         /* movl $39,%eax; syscall */
+    { "system call", "b8 27 00 00 00 0f 05", ARG_ZERO, 0, true, /* movl $39,%eax; syscall */
       "system call", 0 },
-    { "jump into an instruction", "eb 01 b8 90 90 90 90 " RET_SEQ, ARG_ZERO, 0, true,   /* jmp .+3: into the immediate */
+    { "jump into an instruction", "eb 01 b8 90 90 90 90 " RET_SEQ, ARG_ZERO, 0,
+      true, /* jmp .+3: into the immediate */
       "inside an instruction", 0 },
-    { "far below the region", "41 8b 87 00 00 c0 ff", ARG_ZERO, 0, true,               /* movl -0x400000(%r15),%eax */
+    { "far below the region", "41 8b 87 00 00 c0 ff", ARG_ZERO, 0,
+      true, /* movl -0x400000(%r15),%eax */
       "ESCAPE: read of 4 bytes at host address", 0 },
     /* safe, verified: clean, however they end */
     { "return", RET_SEQ, ARG_ZERO, 0, false, NULL, ESC_RETURN },
     { "memory and stack", "50 41 89 fe 43 89 04 37 43 8b 44 37 08 48 89 44 24 f8 58 ~ " RET_SEQ,
-      ARG_HEAP, 3, false, NULL, ESC_RETURN },       /* push; movl %edi,%r14d; stores, loads; pop */
-    { "rsp pair", "83 ec 40 4c 01 fc 48 89 04 24 83 c4 40 4c 01 fc ~ " RET_SEQ, ARG_ZERO, 0, false, NULL, ESC_RETURN },
-    { "into a data page", "b8 00 00 02 00 05 00 10 00 00 83 e0 e0 4c 01 f8 ff e0", ARG_ZERO, 0, false, NULL, ESC_FAULT },
+      ARG_HEAP, 3, false, NULL, ESC_RETURN }, /* push; movl %edi,%r14d; stores, loads; pop */
+    { "rsp pair", "83 ec 40 4c 01 fc 48 89 04 24 83 c4 40 4c 01 fc ~ " RET_SEQ, ARG_ZERO, 0, false,
+      NULL, ESC_RETURN },
+    { "into a data page", "b8 00 00 02 00 05 00 10 00 00 83 e0 e0 4c 01 f8 ff e0", ARG_ZERO, 0,
+      false, NULL, ESC_FAULT },
     { "guard hit", "41 c7 87 00 f0 ff ff 01 00 00 00", ARG_ZERO, 0, false, NULL, ESC_FAULT },
     { "host call", NOP25 "41 ff 97 80 00 01 00 " RET_SEQ, ARG_SMALL, 5, false, NULL, ESC_RETURN },
-    { "empty host slot", NOP25 "41 ff 97 18 00 01 00 " RET_SEQ, ARG_ZERO, 0, false, NULL, ESC_EXIT },
+    { "empty host slot", NOP25 "41 ff 97 18 00 01 00 " RET_SEQ, ARG_ZERO, 0, false, NULL,
+      ESC_EXIT },
     { "int3", "cc", ARG_ZERO, 0, false, NULL, ESC_TRAP },
-    { "misaligned movaps", "0f 29 44 24 35", ARG_ZERO, 0, false, NULL, ESC_FAULT },      /* #GP: no fault address */
+    { "misaligned movaps", "0f 29 44 24 35", ARG_ZERO, 0, false, NULL,
+      ESC_FAULT }, /* #GP: no fault address */
     { "spin", "eb fe", ARG_ZERO, 0, false, NULL, ESC_STEPS_OUT },
-    { "to the loader's stubs", "b8 00 20 01 00 83 e0 e0 4c 01 f8 ff e0", ARG_ZERO, 0, false, NULL, -1 },
-    { "masked jump", "b8 40 00 02 00 83 e0 e0 4c 01 f8 ff e0 | 0f 0b | " RET_SEQ, ARG_ZERO, 0, false, NULL, ESC_RETURN },
+    { "to the loader's stubs", "b8 00 20 01 00 83 e0 e0 4c 01 f8 ff e0", ARG_ZERO, 0, false, NULL,
+      -1 },
+    { "masked jump", "b8 40 00 02 00 83 e0 e0 4c 01 f8 ff e0 | 0f 0b | " RET_SEQ, ARG_ZERO, 0,
+      false, NULL, ESC_RETURN },
 };
-#define ESC_NSELFTESTS (sizeof esc_selftests / sizeof esc_selftests [0])
+#define ESC_NSELFTESTS (sizeof esc_selftests / sizeof esc_selftests[0])
 
 /* hex to bytes, "|" pads with int3, "~" with nops; the length, padded
    to a bundle */
 static size_t esc_hex (uint8_t *buf, size_t cap, const char *hex)
 {
     size_t at = 0;
-    for (const char *p = hex; *p && at < cap; ) {
+    for (const char *p = hex; *p && at < cap;) {
         if (*p == ' ') {
             p++;
             continue;
         }
         if (*p == '|' || *p == '~') {
             while (at % SFI_BUNDLE && at < cap)
-                buf [at++] = *p == '|' ? 0xcc : 0x90;
+                buf[at++] = *p == '|' ? 0xcc : 0x90;
             p++;
             continue;
         }
         char *end;
-        buf [at++] = (uint8_t) strtoul (p, &end, 16);
+        buf[at++] = (uint8_t) strtoul (p, &end, 16);
         p = end;
     }
     while (at % SFI_BUNDLE && at < cap)
-        buf [at++] = 0xcc;
+        buf[at++] = 0xcc;
     return at;
 }
 
 /* One self-test case; NULL when the oracle judged it as it should, else
    what went wrong (in buf). */
-static const char *esc_selftest_one (const esc_selftest_t *t, esc_result_t *res, char *buf, size_t len)
+static const char *esc_selftest_one (const esc_selftest_t *t, esc_result_t *res, char *buf,
+                                     size_t len)
 {
-    uint8_t code [256];
+    uint8_t code[256];
     memset (code, 0xcc, sizeof code);
-    esc_case_t c = { code, esc_hex (code, sizeof code, t->hex), 0, t->argmode, t->argval, t->unverified };
+    esc_case_t c = { code,         esc_hex (code, sizeof code, t->hex), 0, t->argmode, t->argval,
+                     t->unverified };
     if (esc_run (&c, res) < 0) {
         snprintf (buf, len, "%s: cannot run: %s", t->name, res->error);
         return buf;
     }
     if (t->want && !strstr (res->violation, t->want))
         snprintf (buf, len, "%s: the oracle missed it: want '%s', got %s '%s'", t->name, t->want,
-                  esc_end_name [res->end], res->violation);
-    else if (!t->want && (res->violation [0] || (t->end >= 0 && res->end != t->end)))
-        snprintf (buf, len, "%s: want a clean run that %s, got %s '%s'", t->name, t->end < 0 ? "ends" : esc_end_name [t->end],
-                  esc_end_name [res->end], res->violation);
+                  esc_end_name[res->end], res->violation);
+    else if (!t->want && (res->violation[0] || (t->end >= 0 && res->end != t->end)))
+        snprintf (buf, len, "%s: want a clean run that %s, got %s '%s'", t->name,
+                  t->end < 0 ? "ends" : esc_end_name[t->end], esc_end_name[res->end],
+                  res->violation);
     else
         return NULL;
     return buf;
@@ -926,7 +1029,7 @@ static bool esc_ptrace_ok (char *why, size_t len)
 {
     static const esc_selftest_t probe = { "probe", RET_SEQ, ARG_ZERO, 0, false, NULL, ESC_RETURN };
     esc_result_t res;
-    uint8_t code [32];
+    uint8_t code[32];
     esc_case_t c = { code, esc_hex (code, sizeof code, probe.hex), 0, ARG_ZERO, 0, false };
     if (esc_run (&c, &res) < 0 && res.no_ptrace) {
         snprintf (why, len, "%.180s", res.error);
@@ -940,22 +1043,27 @@ static bool esc_ptrace_ok (char *why, size_t len)
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static struct { uint64_t inputs, ran, steps, module_steps, ends [ESC_VIOLATION + 1]; } esc_stats;
+static struct {
+    uint64_t inputs, ran, steps, module_steps, ends[ESC_VIOLATION + 1];
+} esc_stats;
 
 static void esc_print_stats (void)
 {
-    fprintf (stderr, "fuzz_sfi_escape: %" PRIu64 " inputs, %" PRIu64 " verified and run (%" PRIu64 " steps, %" PRIu64
-             " in module code): %" PRIu64 " returned, %" PRIu64 " faulted, %" PRIu64 " trapped, %" PRIu64
-             " out of steps, %" PRIu64 " out of time, %" PRIu64 " exited\n", esc_stats.inputs, esc_stats.ran,
-             esc_stats.steps, esc_stats.module_steps, esc_stats.ends [ESC_RETURN], esc_stats.ends [ESC_FAULT],
-             esc_stats.ends [ESC_TRAP], esc_stats.ends [ESC_STEPS_OUT], esc_stats.ends [ESC_TIME], esc_stats.ends [ESC_EXIT]);
+    fprintf (stderr,
+             "fuzz_sfi_escape: %" PRIu64 " inputs, %" PRIu64 " verified and run (%" PRIu64
+             " steps, %" PRIu64 " in module code): %" PRIu64 " returned, %" PRIu64
+             " faulted, %" PRIu64 " trapped, %" PRIu64 " out of steps, %" PRIu64
+             " out of time, %" PRIu64 " exited\n",
+             esc_stats.inputs, esc_stats.ran, esc_stats.steps, esc_stats.module_steps,
+             esc_stats.ends[ESC_RETURN], esc_stats.ends[ESC_FAULT], esc_stats.ends[ESC_TRAP],
+             esc_stats.ends[ESC_STEPS_OUT], esc_stats.ends[ESC_TIME], esc_stats.ends[ESC_EXIT]);
 }
 
 int LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void) argc;
     (void) argv;
-    char why [200];
+    char why[200];
     if (!esc_ptrace_ok (why, sizeof why)) {
         fprintf (stderr, "fuzz_sfi_escape: skipped: %s\n", why);
         exit (77);
@@ -964,18 +1072,20 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
     int failed = 0;
     for (size_t i = 0; i < ESC_NSELFTESTS; i++) {
         esc_result_t res;
-        char msg [700];
-        const char *bad = esc_selftest_one (&esc_selftests [i], &res, msg, sizeof msg);
+        char msg[700];
+        const char *bad = esc_selftest_one (&esc_selftests[i], &res, msg, sizeof msg);
         if (bad) {
             fprintf (stderr, "fuzz_sfi_escape: self-test FAILED: %s\n", bad);
             failed++;
         }
         else if (verbose)
-            fprintf (stderr, "fuzz_sfi_escape: self-test ok: %-30s %s%s%s (%" PRIu64 " steps)\n", esc_selftests [i].name,
-                     esc_end_name [res.end], res.violation [0] ? ": " : "", res.violation, res.steps);
+            fprintf (stderr, "fuzz_sfi_escape: self-test ok: %-30s %s%s%s (%" PRIu64 " steps)\n",
+                     esc_selftests[i].name, esc_end_name[res.end], res.violation[0] ? ": " : "",
+                     res.violation, res.steps);
     }
     if (failed) {
-        fprintf (stderr, "fuzz_sfi_escape: the oracle is broken (%d of %zu self-tests failed)\n", failed, ESC_NSELFTESTS);
+        fprintf (stderr, "fuzz_sfi_escape: the oracle is broken (%d of %zu self-tests failed)\n",
+                 failed, ESC_NSELFTESTS);
         abort ();
     }
     fprintf (stderr, "fuzz_sfi_escape: oracle self-test passed (%zu cases)\n", ESC_NSELFTESTS);
@@ -987,7 +1097,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    static uint8_t code [ESC_CODE_MAX];
+    static uint8_t code[ESC_CODE_MAX];
     static unsigned errors;
     static int verbose = -1;
     if (verbose < 0)
@@ -997,8 +1107,10 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     size_t len = ((size - ESC_HDR) + SFI_BUNDLE - 1) & ~(size_t) (SFI_BUNDLE - 1);
     memset (code + (size - ESC_HDR), 0xcc, len - (size - ESC_HDR));
     memcpy (code, data + ESC_HDR, size - ESC_HDR);
-    esc_case_t c = { code, len, (unsigned) (data [0] | data [1] << 8) % (unsigned) (len / SFI_BUNDLE),
-                     data [2] & 3, data [3], false };
+    esc_case_t c = {
+        code,        len,     (unsigned) (data[0] | data[1] << 8) % (unsigned) (len / SFI_BUNDLE),
+        data[2] & 3, data[3], false
+    };
     esc_result_t res;
     if (esc_run (&c, &res) < 0) {
         if (errors++ < 10)
@@ -1010,15 +1122,19 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         esc_stats.ran++;
         esc_stats.steps += res.steps;
         esc_stats.module_steps += res.module_steps;
-        esc_stats.ends [res.end]++;
+        esc_stats.ends[res.end]++;
     }
     if (verbose)
-        fprintf (stderr, "fuzz_sfi_escape: %zu code bytes, entry bundle %u, arguments %d/%d: %s, %" PRIu64 " steps (%"
-                 PRIu64 " in the module, %" PRIu64 " host calls)\n", len, c.entry, c.argmode, (int) c.argval,
-                 esc_end_name [res.end], res.steps, res.module_steps, res.host_calls);
-    if (res.violation [0]) {
-        fprintf (stderr, "fuzz_sfi_escape: the verifier accepted this code, and when run: %s\n"
-                 "    (entry bundle %u, argument mode %d/%d, %" PRIu64 " steps, %" PRIu64 " in the module)\n",
+        fprintf (stderr,
+                 "fuzz_sfi_escape: %zu code bytes, entry bundle %u, arguments %d/%d: %s, %" PRIu64
+                 " steps (%" PRIu64 " in the module, %" PRIu64 " host calls)\n",
+                 len, c.entry, c.argmode, (int) c.argval, esc_end_name[res.end], res.steps,
+                 res.module_steps, res.host_calls);
+    if (res.violation[0]) {
+        fprintf (stderr,
+                 "fuzz_sfi_escape: the verifier accepted this code, and when run: %s\n"
+                 "    (entry bundle %u, argument mode %d/%d, %" PRIu64 " steps, %" PRIu64
+                 " in the module)\n",
                  res.violation, c.entry, c.argmode, (int) c.argval, res.steps, res.module_steps);
         abort ();
     }

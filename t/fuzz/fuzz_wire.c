@@ -11,12 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MUST(cond) do { \
-    if (!(cond)) { \
-        fprintf (stderr, "fuzz_wire.c:%d: %s\n", __LINE__, #cond); \
-        abort (); \
-    } \
-} while (0)
+#define MUST(cond)                                                     \
+    do {                                                               \
+        if (!(cond)) {                                                 \
+            fprintf (stderr, "fuzz_wire.c:%d: %s\n", __LINE__, #cond); \
+            abort ();                                                  \
+        }                                                              \
+    } while (0)
 
 #include "../wire_eq.h"
 
@@ -24,18 +25,18 @@
 static void job_sane (const gl_job_t *j)
 {
     MUST (strcmp (gl_job_type_name (j->type), "unknown"));
-    MUST (j->gpid [0] == 0 || gl_gpid_valid (j->gpid));
+    MUST (j->gpid[0] == 0 || gl_gpid_valid (j->gpid));
     MUST ((j->len == 0) == (j->data == NULL) && j->len <= GL_JOB_DATA_MAX);
     MUST ((j->argc == 0) == (j->argv == NULL) && (j->envc == 0) == (j->envv == NULL));
-    MUST (j->text == NULL || (j->text [0] && strlen (j->text) <= GL_JOB_TEXT_MAX));
-    MUST (j->cwd == NULL || j->cwd [0] == '/');
+    MUST (j->text == NULL || (j->text[0] && strlen (j->text) <= GL_JOB_TEXT_MAX));
+    MUST (j->cwd == NULL || j->cwd[0] == '/');
     MUST (j->stream <= 2 && j->signo >= 0 && j->signo <= GL_JOB_SIGNO_MAX);
     MUST (j->umask <= 0777 && j->rows <= GL_JOB_WIN_MAX && j->cols <= GL_JOB_WIN_MAX);
     MUST (j->size ? j->rank < j->size : j->rank == 0);
     if (j->type == GL_JOB_RUN)
-        MUST (j->argc >= 1 && j->argv [0][0] && j->cwd);
+        MUST (j->argc >= 1 && j->argv[0][0] && j->cwd);
     for (uint32_t i = 0; i < j->envc; i++)
-        MUST (j->envv [i][0] != '=' && strchr (j->envv [i], '='));
+        MUST (j->envv[i][0] != '=' && strchr (j->envv[i], '='));
     if (j->type == GL_JOB_DATA)
         MUST (j->len > 0 || j->eof);
     if (j->type == GL_JOB_SIGNAL)
@@ -46,12 +47,11 @@ static void job_sane (const gl_job_t *j)
 
 static bool env_eq (const gl_env_t *a, const gl_env_t *b)
 {
-    return a->version == b->version
-        && !memcmp (a->cluster_id, b->cluster_id, GL_CLUSTER_ID_BYTES)
-        && !strcmp (a->sender, b->sender) && a->generation == b->generation
-        && a->seq == b->seq && a->time_ms == b->time_ms
-        && !memcmp (a->nonce, b->nonce, GL_NONCE_BYTES)
-        && a->ct_len == b->ct_len && !memcmp (a->ct, b->ct, a->ct_len);
+    return a->version == b->version &&
+           !memcmp (a->cluster_id, b->cluster_id, GL_CLUSTER_ID_BYTES) &&
+           !strcmp (a->sender, b->sender) && a->generation == b->generation && a->seq == b->seq &&
+           a->time_ms == b->time_ms && !memcmp (a->nonce, b->nonce, GL_NONCE_BYTES) &&
+           a->ct_len == b->ct_len && !memcmp (a->ct, b->ct, a->ct_len);
 }
 
 static bool bytes_eq (const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -81,10 +81,10 @@ static void fuzz_msg (const uint8_t *data, size_t size)
     MUST (bytes_eq (a, a_len, b, b_len));
     /* Every record that decodes can be checked for its signature. */
     for (uint32_t i = 0; i < one.n_updates; i++)
-        if (one.updates [i].kind == GL_UPD_REC) {
+        if (one.updates[i].kind == GL_UPD_REC) {
             uint8_t *s;
             size_t s_len;
-            MUST (gl_rec_signed_bytes (&one.updates [i].rec, &s, &s_len) == 0);
+            MUST (gl_rec_signed_bytes (&one.updates[i].rec, &s, &s_len) == 0);
             free (s);
         }
     MUST (strcmp (gl_msg_type_name (one.type), "unknown"));
@@ -127,7 +127,7 @@ static void fuzz_req (const uint8_t *data, size_t size)
     MUST (gl_ctl_req_decode (a, a_len, &two, NULL) == 0);
     MUST (!strcmp (one.cmd, two.cmd) && one.argc == two.argc);
     for (uint32_t i = 0; i < one.argc; i++)
-        MUST (!strcmp (one.argv [i], two.argv [i]));
+        MUST (!strcmp (one.argv[i], two.argv[i]));
     MUST (gl_ctl_req_encode (&two, &b, &b_len) == 0);
     MUST (bytes_eq (a, a_len, b, b_len));
     free (a);
@@ -146,8 +146,8 @@ static void fuzz_resp (const uint8_t *data, size_t size)
     size_t a_len, b_len;
     MUST (gl_ctl_resp_encode (&one, &a, &a_len) == 0);
     MUST (gl_ctl_resp_decode (a, a_len, &two, NULL) == 0);
-    MUST (one.code == two.code && one.text_len == two.text_len
-          && !memcmp (one.text, two.text, one.text_len));
+    MUST (one.code == two.code && one.text_len == two.text_len &&
+          !memcmp (one.text, two.text, one.text_len));
     MUST (gl_ctl_resp_encode (&two, &b, &b_len) == 0);
     MUST (bytes_eq (a, a_len, b, b_len));
     free (a);

@@ -70,7 +70,9 @@ int main (int argc, char **argv)
     if (argc >= 4 && !strcmp (argv[1], "capture"))
         return capture (argv[2], argv[3], argc > 4 ? atoi (argv[4]) : 10);
     if (argc >= 4 && !strcmp (argv[1], "send"))
-        return send_file (argv[2], argv[3], argc > 5 && !strcmp (argv[4], "--flip") ? atol (argv[5]) : -1);
-    fprintf (stderr, "usage: glpkt capture ENDPOINT FILE [SECONDS] | send ENDPOINT FILE [--flip OFFSET]\n");
+        return send_file (argv[2], argv[3],
+                          argc > 5 && !strcmp (argv[4], "--flip") ? atol (argv[5]) : -1);
+    fprintf (stderr,
+             "usage: glpkt capture ENDPOINT FILE [SECONDS] | send ENDPOINT FILE [--flip OFFSET]\n");
     return 2;
 }

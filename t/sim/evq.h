@@ -11,23 +11,23 @@
 #include <stdint.h>
 
 typedef struct {
-    uint64_t at;            /* simulated µs */
+    uint64_t at; /* simulated µs */
     uint64_t seq;
-    uint32_t kind;          /* the caller's */
+    uint32_t kind; /* the caller's */
     uint32_t node;
-    uint64_t arg;           /* the caller's: an epoch, an index */
-    void    *ptr;           /* the caller's: a message in flight */
+    uint64_t arg; /* the caller's: an epoch, an index */
+    void *ptr;    /* the caller's: a message in flight */
 } ev_t;
 
 typedef struct {
-    ev_t    *heap;
-    size_t   n, cap;
+    ev_t *heap;
+    size_t n, cap;
     uint64_t next_seq;
 } evq_t;
 
 void evq_init (evq_t *q);
-void evq_free (evq_t *q);           /* the caller frees what ptr points to first */
-int  evq_push (evq_t *q, ev_t ev);  /* sets ev.seq; 0, or -1 when out of memory */
+void evq_free (evq_t *q);         /* the caller frees what ptr points to first */
+int evq_push (evq_t *q, ev_t ev); /* sets ev.seq; 0, or -1 when out of memory */
 bool evq_pop (evq_t *q, ev_t *ev);
 
 #endif

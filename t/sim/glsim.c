@@ -69,8 +69,8 @@ static void die (const char *fmt, const char *arg)
 }
 
 /* Run one expanded scenario; the world is left for the caller to read. */
-static int run_one (world_t *w, const scen_t *s, const opts_t *o, FILE *trace,
-                    size_t stop_after, host_t *host)
+static int run_one (world_t *w, const scen_t *s, const opts_t *o, FILE *trace, size_t stop_after,
+                    host_t *host)
 {
     char err[256];
     size_t heap0 = mallinfo2 ().uordblks;
@@ -124,7 +124,7 @@ static void random_scenario (scen_t *s, uint64_t seed)
                 break;
             case 3:
                 e.kind = SE_SKEW;
-                e.len_us = gentle ? 0 : rng_below (&r, 2000) * 1000;   /* a jump */
+                e.len_us = gentle ? 0 : rng_below (&r, 2000) * 1000; /* a jump */
                 e.value = (rng_unit (&r) - 0.5) * (gentle ? 0.02 : 0.2);
                 break;
             case 4: {
@@ -184,9 +184,9 @@ static bool violates (const scen_t *s, const opts_t *o, const char *what)
    try a smaller cluster. */
 static void minimize (scen_t *s, const opts_t *o, const char *what)
 {
-    for (bool progress = true; progress; ) {
+    for (bool progress = true; progress;) {
         progress = false;
-        for (size_t i = s->n_evs; i-- > 0; ) {
+        for (size_t i = s->n_evs; i-- > 0;) {
             scen_t t;
             scen_copy (&t, s);
             memmove (&t.evs[i], &t.evs[i + 1], (t.n_evs - i - 1) * sizeof t.evs[0]);
@@ -218,7 +218,8 @@ static int search (scen_t *base, const opts_t *o)
             world_free (&w);
             minimize (&s, o, what);
             printf ("# seed %" PRIu64 " breaks '%s'; a minimized scenario "
-                    "(glsim --scenario FILE):\n", s.seed, what);
+                    "(glsim --scenario FILE):\n",
+                    s.seed, what);
             scen_write (&s, stdout);
             printf ("\n");
         }
@@ -275,12 +276,18 @@ int main (int argc, char **argv)
             fputs (usage, stdout);
             return 0;
         }
-        else if (!strcmp (a, "--json"))           o.json = true;
-        else if (!strcmp (a, "--no-host"))        o.no_host = true;
-        else if (!strcmp (a, "--exact-bytes"))    o.exact = true;
-        else if (!strcmp (a, "--minimize"))       o.minimize = true;
-        else if (!strcmp (a, "--print-scenario")) o.print = true;
-        else if (!strcmp (a, "--trace"))          o.trace_file = need (argc, argv, &i);
+        else if (!strcmp (a, "--json"))
+            o.json = true;
+        else if (!strcmp (a, "--no-host"))
+            o.no_host = true;
+        else if (!strcmp (a, "--exact-bytes"))
+            o.exact = true;
+        else if (!strcmp (a, "--minimize"))
+            o.minimize = true;
+        else if (!strcmp (a, "--print-scenario"))
+            o.print = true;
+        else if (!strcmp (a, "--trace"))
+            o.trace_file = need (argc, argv, &i);
         else if (!strcmp (a, "--search")) {
             o.search = true;
             o.search_runs = count_arg (a, need (argc, argv, &i));
@@ -293,20 +300,25 @@ int main (int argc, char **argv)
             if (scen_load (&s, need (argc, argv, &i), err, sizeof err))
                 die ("%s", err);
         }
-        else if (!strcmp (a, "--crashes"))       s.crashes = count_arg (a, need (argc, argv, &i));
-        else if (!strcmp (a, "--pauses"))        s.pauses = count_arg (a, need (argc, argv, &i));
-        else if (!strcmp (a, "--updates"))       s.updates = count_arg (a, need (argc, argv, &i));
-        else if (!strcmp (a, "--restart-after")) s.restart_after_us = time_arg (need (argc, argv, &i));
-        else if (!strcmp (a, "--pause-len"))     s.pause_len_us = time_arg (need (argc, argv, &i));
+        else if (!strcmp (a, "--crashes"))
+            s.crashes = count_arg (a, need (argc, argv, &i));
+        else if (!strcmp (a, "--pauses"))
+            s.pauses = count_arg (a, need (argc, argv, &i));
+        else if (!strcmp (a, "--updates"))
+            s.updates = count_arg (a, need (argc, argv, &i));
+        else if (!strcmp (a, "--restart-after"))
+            s.restart_after_us = time_arg (need (argc, argv, &i));
+        else if (!strcmp (a, "--pause-len"))
+            s.pause_len_us = time_arg (need (argc, argv, &i));
         else if (!strcmp (a, "--delay")) {
             const char *min = need (argc, argv, &i), *mean = need (argc, argv, &i);
             snprintf (line, sizeof line, "delay %s %s", min, mean);
             if (scen_line (&s, line, err, sizeof err))
                 die ("%s", err);
         }
-        else if (!strcmp (a, "--nodes") || !strcmp (a, "--duration") || !strcmp (a, "--seed")
-             ||  !strcmp (a, "--loss") || !strcmp (a, "--warmup") || !strcmp (a, "--settle")
-             ||  !strcmp (a, "--start-spread")) {
+        else if (!strcmp (a, "--nodes") || !strcmp (a, "--duration") || !strcmp (a, "--seed") ||
+                 !strcmp (a, "--loss") || !strcmp (a, "--warmup") || !strcmp (a, "--settle") ||
+                 !strcmp (a, "--start-spread")) {
             snprintf (line, sizeof line, "%s %s", a + 2, need (argc, argv, &i));
             if (scen_line (&s, line, err, sizeof err))
                 die ("%s", err);

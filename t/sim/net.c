@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 
-int net_init (net_t *net, uint32_t n, uint64_t seed, double loss,
-              uint64_t delay_min_us, uint64_t delay_mean_us)
+int net_init (net_t *net, uint32_t n, uint64_t seed, double loss, uint64_t delay_min_us,
+              uint64_t delay_mean_us)
 {
     net->n = n;
     net->loss = loss;
@@ -57,7 +57,7 @@ int net_link_loss (net_t *net, uint32_t from, uint32_t from_end, uint32_t to, ui
     if (!rules)
         return -1;
     net->rules = rules;
-    net->rules[net->n_rules++] = (link_rule_t) { from, from_end, to, to_end, loss };
+    net->rules[net->n_rules++] = (link_rule_t){ from, from_end, to, to_end, loss };
     return 0;
 }
 

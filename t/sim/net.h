@@ -16,31 +16,31 @@
 
 typedef struct {
     uint32_t from, from_end, to, to_end;
-    double   loss;
+    double loss;
 } link_rule_t;
 
 typedef struct {
-    uint32_t     n;
-    double       loss;
-    uint64_t     delay_min_us, delay_mean_us;
-    uint32_t    *group;             /* partition group per node; 0 = the main one */
-    uint32_t     n_groups;          /* groups ever made, for fresh numbers */
-    bool         partitioned;
+    uint32_t n;
+    double loss;
+    uint64_t delay_min_us, delay_mean_us;
+    uint32_t *group;   /* partition group per node; 0 = the main one */
+    uint32_t n_groups; /* groups ever made, for fresh numbers */
+    bool partitioned;
     link_rule_t *rules;
-    size_t       n_rules;
-    rng_t        loss_rng, delay_rng;
+    size_t n_rules;
+    rng_t loss_rng, delay_rng;
 } net_t;
 
-int  net_init (net_t *net, uint32_t n, uint64_t seed, double loss,
-               uint64_t delay_min_us, uint64_t delay_mean_us);
+int net_init (net_t *net, uint32_t n, uint64_t seed, double loss, uint64_t delay_min_us,
+              uint64_t delay_mean_us);
 void net_free (net_t *net);
 
 /* Cut nodes a..b off from everyone else (a new group), and heal all. */
 void net_partition (net_t *net, uint32_t a, uint32_t b);
 void net_heal (net_t *net);
 /* Set the loss rate from one range to another (replaces an equal rule). */
-int  net_link_loss (net_t *net, uint32_t from, uint32_t from_end, uint32_t to, uint32_t to_end,
-                    double loss);
+int net_link_loss (net_t *net, uint32_t from, uint32_t from_end, uint32_t to, uint32_t to_end,
+                   double loss);
 
 bool net_reachable (const net_t *net, uint32_t from, uint32_t to);
 /* The worst loss rate from `from` to `to`, all rules counted. */

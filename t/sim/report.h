@@ -12,7 +12,7 @@
 
 typedef struct {
     double wall_s;
-    size_t mem_bytes;               /* heap in use at the end, all nodes */
+    size_t mem_bytes; /* heap in use at the end, all nodes */
     size_t max_rss_kb;
 } host_t;
 

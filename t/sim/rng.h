@@ -17,12 +17,12 @@ typedef struct {
 
 /* Purposes: never renumber these, or old seeds stop reproducing runs. */
 enum {
-    RNG_LOSS = 1,       /* which messages the network drops */
-    RNG_DELAY = 2,      /* how long each message takes */
-    RNG_NODES = 3,      /* per-node seeds for swim_new, start times */
-    RNG_FAULTS = 4,     /* crashes, pauses, updates drawn from flags */
-    RNG_SEARCH = 5,     /* scenarios of the search mode */
-    RNG_REFRESH = 6,    /* per-node jitter of the estimate refresh, as glpeer's */
+    RNG_LOSS = 1,    /* which messages the network drops */
+    RNG_DELAY = 2,   /* how long each message takes */
+    RNG_NODES = 3,   /* per-node seeds for swim_new, start times */
+    RNG_FAULTS = 4,  /* crashes, pauses, updates drawn from flags */
+    RNG_SEARCH = 5,  /* scenarios of the search mode */
+    RNG_REFRESH = 6, /* per-node jitter of the estimate refresh, as glpeer's */
 };
 
 static inline uint64_t rng_mix (uint64_t z)

@@ -13,8 +13,8 @@ void scen_init (scen_t *s)
     s->nodes = 64;
     s->duration_us = 300 * 1000000ull;
     s->seed = 1;
-    s->delay_min_us = 200;              /* a switched LAN: 0.2 ms at best, */
-    s->delay_mean_us = 1000;            /* 1 ms on average, a long tail */
+    s->delay_min_us = 200;   /* a switched LAN: 0.2 ms at best, */
+    s->delay_mean_us = 1000; /* 1 ms on average, a long tail */
     s->start_spread_us = 5 * 1000000ull;
     s->pause_len_us = 5 * 1000000ull;
 }
@@ -50,8 +50,7 @@ void scen_copy (scen_t *dst, const scen_t *src)
 }
 
 static const char *kind_names[] = {
-    NULL, "crash", "restart", "pause", "partition", "heal",
-    "loss", "linkloss", "skew", "update",
+    NULL, "crash", "restart", "pause", "partition", "heal", "loss", "linkloss", "skew", "update",
 };
 
 const char *scen_kind_name (int kind)
@@ -65,12 +64,17 @@ int scen_parse_time (const char *text, uint64_t *us)
     double v = strtod (text, &end);
     if (end == text || v < 0)
         return -1;
-    double mult = 1000;                 /* a bare number is milliseconds */
-    if (!strcmp (end, "us"))      mult = 1;
-    else if (!strcmp (end, "ms")) mult = 1000;
-    else if (!strcmp (end, "s"))  mult = 1e6;
-    else if (!strcmp (end, "m"))  mult = 60e6;
-    else if (!strcmp (end, "h"))  mult = 3600e6;
+    double mult = 1000; /* a bare number is milliseconds */
+    if (!strcmp (end, "us"))
+        mult = 1;
+    else if (!strcmp (end, "ms"))
+        mult = 1000;
+    else if (!strcmp (end, "s"))
+        mult = 1e6;
+    else if (!strcmp (end, "m"))
+        mult = 60e6;
+    else if (!strcmp (end, "h"))
+        mult = 3600e6;
     else if (*end)
         return -1;
     if (v * mult > 1e18)
@@ -123,7 +127,11 @@ static int parse_rate (const char *text, double *out)
     return 0;
 }
 
-#define FAIL(...) do { snprintf (err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                            \
+    do {                                     \
+        snprintf (err, errlen, __VA_ARGS__); \
+        return -1;                           \
+    } while (0)
 
 int scen_line (scen_t *s, const char *line, char *err, size_t errlen)
 {
@@ -150,14 +158,19 @@ int scen_line (scen_t *s, const char *line, char *err, size_t errlen)
             FAIL ("seed: '%s' is not a number", w[1]);
         return 0;
     }
-    if ((!strcmp (w[0], "duration") || !strcmp (w[0], "warmup") || !strcmp (w[0], "settle")
-         || !strcmp (w[0], "start-spread")) && n == 2) {
+    if ((!strcmp (w[0], "duration") || !strcmp (w[0], "warmup") || !strcmp (w[0], "settle") ||
+         !strcmp (w[0], "start-spread")) &&
+        n == 2) {
         if (scen_parse_time (w[1], &t))
             FAIL ("%s: '%s' is not a time", w[0], w[1]);
-        if (w[0][0] == 'd')      s->duration_us = t;
-        else if (w[0][0] == 'w') s->warmup_us = t;
-        else if (w[0][1] == 'e') s->settle_us = t;
-        else                     s->start_spread_us = t;
+        if (w[0][0] == 'd')
+            s->duration_us = t;
+        else if (w[0][0] == 'w')
+            s->warmup_us = t;
+        else if (w[0][1] == 'e')
+            s->settle_us = t;
+        else
+            s->start_spread_us = t;
         return 0;
     }
     if (!strcmp (w[0], "loss") && n == 2) {
@@ -166,8 +179,8 @@ int scen_line (scen_t *s, const char *line, char *err, size_t errlen)
         return 0;
     }
     if (!strcmp (w[0], "delay") && n == 3) {
-        if (scen_parse_time (w[1], &s->delay_min_us) || scen_parse_time (w[2], &s->delay_mean_us)
-        ||  s->delay_mean_us < s->delay_min_us)
+        if (scen_parse_time (w[1], &s->delay_min_us) || scen_parse_time (w[2], &s->delay_mean_us) ||
+            s->delay_mean_us < s->delay_min_us)
             FAIL ("delay: want a minimum and a mean at least as large");
         return 0;
     }
@@ -208,15 +221,16 @@ int scen_line (scen_t *s, const char *line, char *err, size_t errlen)
     }
     else if (!strcmp (k, "linkloss")) {
         ev.kind = SE_LINKLOSS;
-        if (args != 3 || parse_range (a[0], &ev.a, &ev.a_end)
-        ||  parse_range (a[1], &ev.b, &ev.b_end) || parse_rate (a[2], &ev.value))
+        if (args != 3 || parse_range (a[0], &ev.a, &ev.a_end) ||
+            parse_range (a[1], &ev.b, &ev.b_end) || parse_rate (a[2], &ev.value))
             FAIL ("linkloss: want two ranges and a rate");
     }
     else if (!strcmp (k, "skew")) {
         ev.kind = SE_SKEW;
         char *end = NULL;
-        if (args != 3 || parse_range (a[0], &ev.a, &ev.a_end) || scen_parse_time (a[1], &ev.len_us)
-        ||  (ev.value = strtod (a[2], &end), *end) || ev.value <= -0.5 || ev.value >= 0.5)
+        if (args != 3 || parse_range (a[0], &ev.a, &ev.a_end) ||
+            scen_parse_time (a[1], &ev.len_us) || (ev.value = strtod (a[2], &end), *end) ||
+            ev.value <= -0.5 || ev.value >= 0.5)
             FAIL ("skew: want a node, an offset and a drift in (-0.5, 0.5)");
     }
     else
@@ -278,11 +292,8 @@ void scen_write (const scen_t *s, FILE *f)
         scen_format_time (e->at_us, t1, sizeof t1);
         fprintf (f, "at %s %s", t1, scen_kind_name (e->kind));
         switch (e->kind) {
-            case SE_HEAL:
-                break;
-            case SE_LOSS:
-                fprintf (f, " %.17g", e->value);
-                break;
+            case SE_HEAL: break;
+            case SE_LOSS: fprintf (f, " %.17g", e->value); break;
             case SE_LINKLOSS:
                 write_range (f, e->a, e->a_end);
                 write_range (f, e->b, e->b_end);
@@ -296,8 +307,7 @@ void scen_write (const scen_t *s, FILE *f)
                 if (e->kind == SE_SKEW)
                     fprintf (f, " %.17g", e->value);
                 break;
-            default:
-                write_range (f, e->a, e->a_end);
+            default: write_range (f, e->a, e->a_end);
         }
         fputc ('\n', f);
     }
@@ -342,7 +352,9 @@ void scen_expand (scen_t *s)
         order[i] = first + i;
     for (uint32_t i = 0; order && i < s->crashes && i < pool; i++) {
         uint32_t j = i + (uint32_t) rng_below (&r, pool - i);
-        uint32_t tmp = order[i]; order[i] = order[j]; order[j] = tmp;
+        uint32_t tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
         scen_ev_t ev = { .kind = SE_CRASH, .a = order[i], .a_end = order[i] };
         ev.at_us = start + rng_below (&r, span);
         scen_add (s, &ev);

@@ -31,48 +31,55 @@
 #include <stdio.h>
 
 typedef enum {
-    SE_CRASH = 1, SE_RESTART, SE_PAUSE, SE_PARTITION, SE_HEAL,
-    SE_LOSS, SE_LINKLOSS, SE_SKEW, SE_UPDATE,
+    SE_CRASH = 1,
+    SE_RESTART,
+    SE_PAUSE,
+    SE_PARTITION,
+    SE_HEAL,
+    SE_LOSS,
+    SE_LINKLOSS,
+    SE_SKEW,
+    SE_UPDATE,
 } scen_kind_t;
 
 typedef struct {
     uint64_t at_us;
-    uint8_t  kind;                  /* scen_kind_t */
-    uint32_t a, a_end;              /* a node, or the range a..a_end */
-    uint32_t b, b_end;              /* LINKLOSS: the receiving range */
-    uint64_t len_us;                /* PAUSE: how long; SKEW: the offset */
-    double   value;                 /* LOSS, LINKLOSS: a rate; SKEW: drift */
+    uint8_t kind;      /* scen_kind_t */
+    uint32_t a, a_end; /* a node, or the range a..a_end */
+    uint32_t b, b_end; /* LINKLOSS: the receiving range */
+    uint64_t len_us;   /* PAUSE: how long; SKEW: the offset */
+    double value;      /* LOSS, LINKLOSS: a rate; SKEW: drift */
 } scen_ev_t;
 
 typedef struct {
-    uint32_t  nodes;
-    uint64_t  duration_us;
-    uint64_t  seed;
-    double    loss;
-    uint64_t  delay_min_us, delay_mean_us;
-    uint64_t  start_spread_us;      /* nodes start at random times in [0, this) */
-    uint64_t  warmup_us;            /* drawn faults and measures start after it;
+    uint32_t nodes;
+    uint64_t duration_us;
+    uint64_t seed;
+    double loss;
+    uint64_t delay_min_us, delay_mean_us;
+    uint64_t start_spread_us; /* nodes start at random times in [0, this) */
+    uint64_t warmup_us;       /* drawn faults and measures start after it;
                                        0: 30 s + 0.1 s per node, for the joins */
-    uint64_t  settle_us;            /* quiet time before the final convergence check;
+    uint64_t settle_us;       /* quiet time before the final convergence check;
                                        0: derived from the timing */
     /* Faults drawn from the seed by scen_expand. */
-    uint32_t  crashes, pauses, updates;
-    uint64_t  restart_after_us;     /* 0: crashed nodes stay down */
-    uint64_t  pause_len_us;
+    uint32_t crashes, pauses, updates;
+    uint64_t restart_after_us; /* 0: crashed nodes stay down */
+    uint64_t pause_len_us;
 
     scen_ev_t *evs;
-    size_t     n_evs, cap_evs;
+    size_t n_evs, cap_evs;
 } scen_t;
 
-void scen_init (scen_t *s);         /* defaults: 64 nodes, 5 minutes, LAN */
+void scen_init (scen_t *s); /* defaults: 64 nodes, 5 minutes, LAN */
 void scen_free (scen_t *s);
-int  scen_add (scen_t *s, const scen_ev_t *ev);
+int scen_add (scen_t *s, const scen_ev_t *ev);
 void scen_copy (scen_t *dst, const scen_t *src);
 
 /* Read a file over s; 0, or -1 with "file:line: reason" in err. */
-int  scen_load (scen_t *s, const char *file, char *err, size_t errlen);
+int scen_load (scen_t *s, const char *file, char *err, size_t errlen);
 /* One line of the format above (without "at T" for settings). */
-int  scen_line (scen_t *s, const char *line, char *err, size_t errlen);
+int scen_line (scen_t *s, const char *line, char *err, size_t errlen);
 void scen_write (const scen_t *s, FILE *f);
 
 /* Turn --crashes, --pauses, --updates into events, then sort all events
@@ -81,7 +88,7 @@ void scen_expand (scen_t *s);
 uint64_t scen_warmup (const scen_t *s);
 
 /* "1.5s" -> 1500000; "250" -> 250000 (ms); -1 when malformed. */
-int  scen_parse_time (const char *text, uint64_t *us);
+int scen_parse_time (const char *text, uint64_t *us);
 void scen_format_time (uint64_t us, char *out, size_t len);
 const char *scen_kind_name (int kind);
 

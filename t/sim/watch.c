@@ -51,8 +51,8 @@ static uint64_t max_gentle_pause (const world_t *w)
         crashes += s->evs[i].kind == SE_CRASH ? s->evs[i].a_end - s->evs[i].a + 1 : 0;
     double n = s->nodes > crashes ? (double) (s->nodes - crashes) : 1;
     double scale = log10 (n) < 1 ? 1 : log10 (n);
-    double min_ms = w->cfg.suspicion_mult * scale * w->cfg.probe_interval_ms
-                  + w->cfg.probe_timeout_ms;
+    double min_ms =
+        w->cfg.suspicion_mult * scale * w->cfg.probe_interval_ms + w->cfg.probe_timeout_ms;
     return min_ms < 5000 ? (uint64_t) (min_ms * 1000) : 5 * 1000000ull;
 }
 
@@ -99,8 +99,9 @@ int watch_init (watch_t *wt, world_t *w)
     {
         double n = w->n > 1 ? w->n : 2;
         double scale = log10 (n) < 1 ? 1 : log10 (n);
-        wt->max_suspicion_us = (uint64_t) (w->cfg.suspicion_mult * scale * w->cfg.probe_interval_ms
-                                           * w->cfg.suspicion_max_mult * 1000);
+        wt->max_suspicion_us =
+            (uint64_t) (w->cfg.suspicion_mult * scale * w->cfg.probe_interval_ms *
+                        w->cfg.suspicion_max_mult * 1000);
     }
     wt->settle_us = w->scen->settle_us ? w->scen->settle_us : default_settle (w);
     wt->n_watchers = w->n < WATCHERS ? w->n : WATCHERS;
@@ -171,7 +172,7 @@ void watch_update (watch_t *wt, uint32_t origin, uint64_t seq)
         if (w->nodes[i].up)
             u->need++;
         else
-            u->reached[i] = 1;          /* not counted, never waited for */
+            u->reached[i] = 1; /* not counted, never waited for */
     for (int l = 0; l < LEVELS; l++)
         u->at[l] = UINT64_MAX;
     update_reach (wt, u, origin);
@@ -181,8 +182,8 @@ static bool upd_in_msg (const upd_track_t *u, const char *origin, const gl_msg_t
 {
     for (uint32_t i = 0; i < msg->n_updates; i++) {
         const gl_update_t *x = &msg->updates[i];
-        if (x->kind == GL_UPD_REC && x->rec.kind == GL_REC_RES && x->rec.seq >= u->seq
-        &&  !strcmp (x->rec.origin, origin))
+        if (x->kind == GL_UPD_REC && x->rec.kind == GL_REC_RES && x->rec.seq >= u->seq &&
+            !strcmp (x->rec.origin, origin))
             return true;
     }
     return false;
@@ -204,9 +205,9 @@ void watch_delivered (watch_t *wt, uint32_t to)
     for (size_t i = 0; i < wt->n_upds; i++) {
         upd_track_t *u = &wt->upds[i];
         swim_member_t m;
-        if (u->active && !u->reached[to]
-        &&  swim_lookup (w->nodes[to].swim, w->names[u->origin], &m) && m.has_res
-        &&  m.res_seq >= u->seq && m.generation == w->nodes[u->origin].generation)
+        if (u->active && !u->reached[to] &&
+            swim_lookup (w->nodes[to].swim, w->names[u->origin], &m) && m.has_res &&
+            m.res_seq >= u->seq && m.generation == w->nodes[u->origin].generation)
             update_reach (wt, u, to);
     }
 }
@@ -241,13 +242,13 @@ void watch_crash (watch_t *wt, uint32_t node)
         update_gone (wt, &wt->upds[i], node);
     for (size_t i = 0; i < wt->n_crashes; i++) {
         crash_track_t *c = &wt->crashes[i];
-        if (c->active && c->node == node) {     /* crashed again before detected */
+        if (c->active && c->node == node) { /* crashed again before detected */
             c->active = false;
             c->restarted_first = true;
         }
         crash_observer_gone (wt, c, node);
     }
-    for (size_t i = 0; i < wt->n_open; ) {
+    for (size_t i = 0; i < wt->n_open;) {
         open_death_t *o = &wt->open[i];
         if (o->observer == node || o->subject == node) {
             uint64_t took = w->now - o->t0;
@@ -314,17 +315,19 @@ static void on_dead (watch_t *wt, uint32_t observer, const swim_event_t *ev, uin
     open_death_t *open = grow (wt->open, &wt->cap_open, wt->n_open, sizeof *open);
     if (open) {
         wt->open = open;
-        open[wt->n_open++] = (open_death_t) { observer, subject, ev->generation, w->now };
+        open[wt->n_open++] = (open_death_t){ observer, subject, ev->generation, w->now };
     }
     if (wt->benign && w->now >= w->scen->warmup_us)
-        watch_violation (wt, "healthy", "%s declared %s (generation %" PRIu64 ") dead, "
-                         "though it is up and reachable%s", w->names[observer], ev->node,
-                         ev->generation, s->paused_until > w->now ? " (paused)" : "");
+        watch_violation (wt, "healthy",
+                         "%s declared %s (generation %" PRIu64 ") dead, "
+                         "though it is up and reachable%s",
+                         w->names[observer], ev->node, ev->generation,
+                         s->paused_until > w->now ? " (paused)" : "");
 }
 
 static void on_alive (watch_t *wt, uint32_t observer, uint32_t subject)
 {
-    for (size_t i = 0; i < wt->n_open; ) {
+    for (size_t i = 0; i < wt->n_open;) {
         open_death_t *o = &wt->open[i];
         if (o->observer == observer && o->subject == subject) {
             uint64_t took = wt->w->now - o->t0;
@@ -343,17 +346,17 @@ static void on_alive (watch_t *wt, uint32_t observer, uint32_t subject)
 static void check_monotonic (watch_t *wt, uint32_t observer, uint32_t subject,
                              const swim_event_t *ev)
 {
-    if (observer >= wt->n_watchers || ev->generation >= (1ull << 31)
-    ||  ev->incarnation >= (1ull << 32))
+    if (observer >= wt->n_watchers || ev->generation >= (1ull << 31) ||
+        ev->incarnation >= (1ull << 32))
         return;
     uint64_t *seen = &wt->seen[(size_t) observer * wt->w->n + subject];
     uint64_t v = ev->generation << 32 | ev->incarnation;
     if (v < *seen)
-        watch_violation (wt, "monotonic", "%s took %s about %s at generation %" PRIu64
-                         " incarnation %" PRIu64 " after generation %" PRIu64
-                         " incarnation %" PRIu64, wt->w->names[observer],
-                         swim_event_name (ev->kind), ev->node, ev->generation, ev->incarnation,
-                         *seen >> 32, *seen & 0xffffffffu);
+        watch_violation (wt, "monotonic",
+                         "%s took %s about %s at generation %" PRIu64 " incarnation %" PRIu64
+                         " after generation %" PRIu64 " incarnation %" PRIu64,
+                         wt->w->names[observer], swim_event_name (ev->kind), ev->node,
+                         ev->generation, ev->incarnation, *seen >> 32, *seen & 0xffffffffu);
     else
         *seen = v;
 }
@@ -376,16 +379,10 @@ void watch_event (watch_t *wt, uint32_t observer, const swim_event_t *ev)
         check_monotonic (wt, observer, subject, ev);
     switch (ev->kind) {
         case SWIM_EV_DEAD:
-        case SWIM_EV_LEFT:
-            on_dead (wt, observer, ev, subject);
-            break;
+        case SWIM_EV_LEFT: on_dead (wt, observer, ev, subject); break;
         case SWIM_EV_ALIVE:
-        case SWIM_EV_JOINED:
-            on_alive (wt, observer, subject);
-            break;
-        case SWIM_EV_SUSPECT:
-            wt->suspicions++;
-            break;
+        case SWIM_EV_JOINED: on_alive (wt, observer, subject); break;
+        case SWIM_EV_SUSPECT: wt->suspicions++; break;
         case SWIM_EV_BAD_RECORD:
             watch_violation (wt, "bad-record", "%s refused a record of %s from %s",
                              w->names[observer], ev->node, ev->from);
@@ -412,15 +409,16 @@ static bool all_agree (watch_t *wt, char *why, size_t len, bool *restart_fault)
             bool known = swim_lookup (w->nodes[j].swim, w->names[x], &m);
             bool live = known && (m.state == SWIM_ALIVE || m.state == SWIM_SUSPECT);
             if (s->up && (!live || m.generation != s->generation)) {
-                snprintf (why, len, "%s sees %s %s at generation %" PRIu64 " (it is alive at %" PRIu64 ")",
+                snprintf (why, len,
+                          "%s sees %s %s at generation %" PRIu64 " (it is alive at %" PRIu64 ")",
                           w->names[j], w->names[x], known ? swim_state_name (m.state) : "unknown",
                           known ? m.generation : 0, s->generation);
                 *restart_fault = s->restarted;
                 return false;
             }
-            if (!s->up && known && m.generation == s->generation
-            &&  (m.state == SWIM_ALIVE || m.state == SWIM_SUSPECT)
-            &&  w->now - s->down_since >= wt->settle_us) {
+            if (!s->up && known && m.generation == s->generation &&
+                (m.state == SWIM_ALIVE || m.state == SWIM_SUSPECT) &&
+                w->now - s->down_since >= wt->settle_us) {
                 snprintf (why, len, "%s still sees %s %s, down since %.1f s", w->names[j],
                           w->names[x], swim_state_name (m.state), s->down_since / 1e6);
                 return false;
@@ -446,8 +444,9 @@ void watch_second (watch_t *wt)
             up += w->nodes[i].up;
         bool whole = true;
         for (uint32_t i = 0; i < w->n && whole; i++)
-            if (w->nodes[i].up && swim_count_state (w->nodes[i].swim, SWIM_ALIVE)
-                                  + swim_count_state (w->nodes[i].swim, SWIM_SUSPECT) != up)
+            if (w->nodes[i].up && swim_count_state (w->nodes[i].swim, SWIM_ALIVE) +
+                                          swim_count_state (w->nodes[i].swim, SWIM_SUSPECT) !=
+                                      up)
                 whole = false;
         if (whole) {
             wt->all_joined = true;
@@ -466,12 +465,13 @@ void watch_finish (watch_t *wt)
         if (took > wt->false_death_max_us)
             wt->false_death_max_us = took;
     }
-    if (w->now < w->last_fault_us + wt->settle_us || w->now < w->scen->start_spread_us + wt->settle_us)
+    if (w->now < w->last_fault_us + wt->settle_us ||
+        w->now < w->scen->start_spread_us + wt->settle_us)
         return;
     wt->converge_checked = true;
     char why[200];
     bool restart_fault;
     if (!all_agree (wt, why, sizeof why, &restart_fault))
-        watch_violation (wt, restart_fault ? "restart" : "converge", "%.1f s after the last fault: %s",
-                         (w->now - w->last_fault_us) / 1e6, why);
+        watch_violation (wt, restart_fault ? "restart" : "converge",
+                         "%.1f s after the last fault: %s", (w->now - w->last_fault_us) / 1e6, why);
 }

@@ -27,25 +27,25 @@
 #include "world.h"
 
 #define WATCHERS 512
-#define LEVELS 4                        /* 50, 99, 99.9, 100 % */
+#define LEVELS   4 /* 50, 99, 99.9, 100 % */
 extern const double watch_levels[LEVELS];
 
 typedef struct {
     uint32_t origin;
     uint64_t seq, t0;
     uint32_t need, got;
-    uint8_t *reached;                   /* per node */
-    uint64_t at[LEVELS];                /* µs after t0, UINT64_MAX until reached */
-    bool     active;
+    uint8_t *reached;    /* per node */
+    uint64_t at[LEVELS]; /* µs after t0, UINT64_MAX until reached */
+    bool active;
 } upd_track_t;
 
 typedef struct {
     uint32_t node;
     uint64_t generation, t0;
-    uint8_t *need;                      /* per node: still has to mark it dead */
+    uint8_t *need; /* per node: still has to mark it dead */
     uint32_t left;
-    uint64_t took;                      /* µs, UINT64_MAX while unfinished */
-    bool     active, restarted_first;
+    uint64_t took; /* µs, UINT64_MAX while unfinished */
+    bool active, restarted_first;
 } crash_track_t;
 
 typedef struct {
@@ -55,44 +55,44 @@ typedef struct {
 
 typedef struct {
     uint64_t at_us;
-    char     what[16];
-    char     text[200];
+    char what[16];
+    char text[200];
 } violation_t;
 
 #define VIOLATIONS_KEPT 64
 
 struct watch {
-    world_t       *w;
-    bool           benign;              /* invariant 1 is armed */
-    uint64_t       max_pause_us;        /* for it: 5 s, less in tiny clusters */
-    upd_track_t   *upds;
-    size_t         n_upds, cap_upds;
+    world_t *w;
+    bool benign;           /* invariant 1 is armed */
+    uint64_t max_pause_us; /* for it: 5 s, less in tiny clusters */
+    upd_track_t *upds;
+    size_t n_upds, cap_upds;
     crash_track_t *crashes;
-    size_t         n_crashes, cap_crashes;
-    open_death_t  *open;
-    size_t         n_open, cap_open;
-    uint64_t       false_deaths, partition_deaths, pause_deaths;
-    uint64_t       max_suspicion_us;    /* the longest a suspicion can last */
-    uint64_t       false_death_us, false_death_max_us;
-    uint64_t       suspicions, refutations;
-    uint32_t       n_watchers;
-    uint64_t      *seen;                /* [watcher][subject]: generation << 32 | incarnation */
-    violation_t    violations[VIOLATIONS_KEPT];
-    size_t         n_violations;
-    bool           converge_checked;
-    uint64_t       converged_at;        /* when all saw all alive after the warmup, or 0 */
-    bool           all_joined;
-    uint64_t       settle_us;
+    size_t n_crashes, cap_crashes;
+    open_death_t *open;
+    size_t n_open, cap_open;
+    uint64_t false_deaths, partition_deaths, pause_deaths;
+    uint64_t max_suspicion_us; /* the longest a suspicion can last */
+    uint64_t false_death_us, false_death_max_us;
+    uint64_t suspicions, refutations;
+    uint32_t n_watchers;
+    uint64_t *seen; /* [watcher][subject]: generation << 32 | incarnation */
+    violation_t violations[VIOLATIONS_KEPT];
+    size_t n_violations;
+    bool converge_checked;
+    uint64_t converged_at; /* when all saw all alive after the warmup, or 0 */
+    bool all_joined;
+    uint64_t settle_us;
 };
 
-int  watch_init (watch_t *wt, world_t *w);
+int watch_init (watch_t *wt, world_t *w);
 void watch_free (watch_t *wt);
 
 /* Hooks called by world.c. */
 void watch_event (watch_t *wt, uint32_t observer, const swim_event_t *ev);
-void watch_crash (watch_t *wt, uint32_t node);      /* before the node goes down */
+void watch_crash (watch_t *wt, uint32_t node); /* before the node goes down */
 void watch_update (watch_t *wt, uint32_t origin, uint64_t seq);
-void watch_pause (watch_t *wt, uint32_t node);      /* after its pause is set */
+void watch_pause (watch_t *wt, uint32_t node); /* after its pause is set */
 /* Before and after a delivery: does msg carry a tracked update, and did
    the receiver take it. */
 bool watch_carries (watch_t *wt, uint32_t to, const gl_msg_t *msg);

@@ -11,8 +11,8 @@
 
 enum { EV_START = 1, EV_TICK, EV_DELIVER, EV_SCEN, EV_REFRESH, EV_SECOND };
 
-#define SEEDS 3                         /* nodes 0..2 are every node's seeds */
-#define CLOCK_BASE_MS 1000000           /* local clocks never start at 0 */
+#define SEEDS         3       /* nodes 0..2 are every node's seeds */
+#define CLOCK_BASE_MS 1000000 /* local clocks never start at 0 */
 
 /* A message on the wire. */
 typedef struct {
@@ -206,8 +206,7 @@ static void flight_put (world_t *w, flight_t *f)
 
 static void send_out (world_t *w, uint32_t from, swim_out_t *out)
 {
-    uint32_t to = out->to_name[0] ? node_of_name (w, out->to_name)
-                                  : node_of_addr (w, out->to_addr);
+    uint32_t to = out->to_name[0] ? node_of_name (w, out->to_name) : node_of_addr (w, out->to_addr);
     if (w->now >= w->scen->warmup_us)
         count_sent (w, &out->msg);
     uint64_t delay;
@@ -225,8 +224,8 @@ static void send_out (world_t *w, uint32_t from, swim_out_t *out)
 static void trace_event (world_t *w, uint32_t i, const swim_event_t *ev)
 {
     fprintf (w->trace, "%" PRIu64 ".%06" PRIu64 " %s %s %s gen=%" PRIu64 " inc=%" PRIu64 "%s%s\n",
-             w->now / 1000000, w->now % 1000000, w->names[i], swim_event_name (ev->kind),
-             ev->node, ev->generation, ev->incarnation, ev->from[0] ? " from=" : "", ev->from);
+             w->now / 1000000, w->now % 1000000, w->names[i], swim_event_name (ev->kind), ev->node,
+             ev->generation, ev->incarnation, ev->from[0] ? " from=" : "", ev->from);
 }
 
 /* After swim_recv or swim_tick: send what it wants sent, take its events,
@@ -257,10 +256,13 @@ static void publish_res (world_t *w, uint32_t i)
     node_t *n = &w->nodes[i];
     /* A plausible estimate that changes with every publication. */
     gl_res_t res = {
-        .cores = 8, .load1_milli = (uint32_t) (n->res_seq * 37 % 8000),
+        .cores = 8,
+        .load1_milli = (uint32_t) (n->res_seq * 37 % 8000),
         .load_recent_milli = (uint32_t) (n->res_seq * 53 % 8000),
-        .owner_load_milli = 0, .mem_total_kb = 16u << 20,
-        .mem_avail_kb = (12u << 20) - n->res_seq % 1000, .owner_idle_s = 600,
+        .owner_load_milli = 0,
+        .mem_total_kb = 16u << 20,
+        .mem_avail_kb = (12u << 20) - n->res_seq % 1000,
+        .owner_idle_s = 600,
         .state = GL_RES_IDLE,
     };
     n->res_seq++;
@@ -305,7 +307,7 @@ static void node_start (world_t *w, uint32_t i)
         if (s != i)
             seeds[n_seeds++] = w->addrs[s];
     uint64_t local = world_local_ms (w, i);
-    publish_res (w, i);                 /* glpeer samples once before joining */
+    publish_res (w, i); /* glpeer samples once before joining */
     if (n_seeds)
         swim_join (n->swim, seeds, n_seeds, local);
     n->tick_at = 0;
@@ -341,9 +343,7 @@ static void run_scen (world_t *w, const scen_ev_t *e)
     for (uint32_t i = e->a; i <= e->a_end && i < w->n; i++) {
         node_t *n = &w->nodes[i];
         switch (e->kind) {
-            case SE_CRASH:
-                node_crash (w, i);
-                break;
+            case SE_CRASH: node_crash (w, i); break;
             case SE_RESTART:
                 node_crash (w, i);
                 n->restarted = true;
@@ -375,22 +375,18 @@ static void run_scen (world_t *w, const scen_ev_t *e)
                         pump (w, i);
                 }
                 break;
-            default:
-                break;
+            default: break;
         }
-        if (e->kind == SE_PARTITION || e->kind == SE_HEAL || e->kind == SE_LOSS
-        ||  e->kind == SE_LINKLOSS)
+        if (e->kind == SE_PARTITION || e->kind == SE_HEAL || e->kind == SE_LOSS ||
+            e->kind == SE_LINKLOSS)
             break;
     }
     switch (e->kind) {
         case SE_PARTITION: net_partition (&w->net, e->a, e->a_end); break;
-        case SE_HEAL:      net_heal (&w->net); break;
-        case SE_LOSS:      w->net.loss = e->value; break;
-        case SE_LINKLOSS:
-            net_link_loss (&w->net, e->a, e->a_end, e->b, e->b_end, e->value);
-            break;
-        default:
-            break;
+        case SE_HEAL: net_heal (&w->net); break;
+        case SE_LOSS: w->net.loss = e->value; break;
+        case SE_LINKLOSS: net_link_loss (&w->net, e->a, e->a_end, e->b, e->b_end, e->value); break;
+        default: break;
     }
     if (e->kind != SE_UPDATE) {
         uint64_t end = e->at_us + (e->kind == SE_PAUSE ? e->len_us : 0);
@@ -406,7 +402,7 @@ static size_t envelope_overhead (const world_t *w)
     uint8_t key[GL_KEY_BYTES] = { 0 }, body[1000] = { 0 };
     gl_seal_t *seal = gl_seal_new (key, "sim", w->names[w->n - 1], 1, 60000);
     uint8_t *pkt = NULL;
-    size_t len = 0, overhead = 60;      /* a safe guess if sealing fails */
+    size_t len = 0, overhead = 60; /* a safe guess if sealing fails */
     if (seal && gl_seal_pack (seal, 1800000000000ull, body, sizeof body, &pkt, &len) == 0)
         overhead = len - sizeof body;
     free (pkt);
@@ -432,8 +428,8 @@ int world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *tra
     w->addrs = calloc (w->n, sizeof *w->addrs);
     w->watch = calloc (1, sizeof *w->watch);
     w->pool = swim_pool_new ();
-    if (!w->nodes || !w->names || !w->addrs || !w->watch || !w->pool
-    ||  net_init (&w->net, w->n, scen->seed, scen->loss, scen->delay_min_us, scen->delay_mean_us)) {
+    if (!w->nodes || !w->names || !w->addrs || !w->watch || !w->pool ||
+        net_init (&w->net, w->n, scen->seed, scen->loss, scen->delay_min_us, scen->delay_mean_us)) {
         snprintf (err, errlen, "out of memory for %u nodes", w->n);
         return -1;
     }
@@ -446,7 +442,7 @@ int world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *tra
         snprintf (w->addrs[i], sizeof w->addrs[i], "sim://%u", i);
         memcpy (n->pubkey, &i, sizeof i);
         n->pubkey[31] = 0x5a;
-        n->signer = (swim_signer_t) { n, fake_sign, fake_verify };
+        n->signer = (swim_signer_t){ n, fake_sign, fake_verify };
         n->anchor_ms = CLOCK_BASE_MS;
         uint64_t start = i < SEEDS ? 0 : rng_below (&r, scen->start_spread_us + 1);
         push (w, start, EV_START, i, 0, NULL);
@@ -519,7 +515,7 @@ static void deliver (world_t *w, const ev_t *ev)
         pump (w, ev->node);
     }
     else if (n->up)
-        return;                         /* held: the same flight comes back later */
+        return; /* held: the same flight comes back later */
     swim_pool_reuse (w->pool, &f->msg);
     flight_put (w, f);
 }
@@ -529,19 +525,15 @@ int world_run (world_t *w, size_t max_violations)
     ev_t ev;
     while (evq_pop (&w->q, &ev)) {
         if (ev.at > w->scen->duration_us) {
-            evq_push (&w->q, ev);       /* world_free frees what it carries */
+            evq_push (&w->q, ev); /* world_free frees what it carries */
             break;
         }
         w->now = ev.at;
         w->events_run++;
         node_t *n = &w->nodes[ev.node];
         switch (ev.kind) {
-            case EV_START:
-                node_start (w, ev.node);
-                break;
-            case EV_DELIVER:
-                deliver (w, &ev);
-                break;
+            case EV_START: node_start (w, ev.node); break;
+            case EV_DELIVER: deliver (w, &ev); break;
             case EV_TICK:
                 if (!n->up || ev.arg != n->epoch || ev.at != n->tick_at)
                     break;
@@ -564,9 +556,7 @@ int world_run (world_t *w, size_t max_violations)
                 pump (w, ev.node);
                 schedule_refresh (w, ev.node);
                 break;
-            case EV_SCEN:
-                run_scen (w, &w->scen->evs[ev.arg]);
-                break;
+            case EV_SCEN: run_scen (w, &w->scen->evs[ev.arg]); break;
             case EV_SECOND:
                 watch_second (w->watch);
                 push (w, w->now + 1000000, EV_SECOND, 0, 0, NULL);
@@ -580,8 +570,9 @@ int world_run (world_t *w, size_t max_violations)
         count_up_time (w, i);
     for (int t = 0; t < 8; t++) {
         if (w->sampled_msgs[t])
-            w->bytes_by_type[t] = (uint64_t) ((double) w->sampled_bytes[t] / w->sampled_msgs[t]
-                                              * w->msgs_by_type[t] + 0.5);
+            w->bytes_by_type[t] =
+                (uint64_t) ((double) w->sampled_bytes[t] / w->sampled_msgs[t] * w->msgs_by_type[t] +
+                            0.5);
         w->bytes += w->bytes_by_type[t];
     }
     watch_finish (w->watch);

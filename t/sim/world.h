@@ -28,67 +28,67 @@
 #include <stdio.h>
 
 typedef struct {
-    swim_t  *swim;                  /* NULL while down */
+    swim_t *swim; /* NULL while down */
     uint64_t generation;
-    bool     up;
-    uint32_t epoch;                 /* bumped on crash and restart: stale timers skip */
-    uint64_t paused_until;          /* µs; deliveries and timers wait until then */
-    uint64_t paused_since;          /* start of the current pause (overlaps merged) */
-    uint64_t unhealthy_until;       /* paused too long: its death is no violation */
-    uint64_t tick_at;               /* when our pending tick event fires */
-    uint64_t up_since, down_since;  /* µs */
-    bool     restarted;             /* has been restarted at least once */
-    uint64_t res_seq;               /* estimates published by this life */
-    uint64_t refresh_at;            /* when our pending refresh event fires */
-    rng_t    refresh_rng;           /* this life's refresh jitter */
+    bool up;
+    uint32_t epoch;                /* bumped on crash and restart: stale timers skip */
+    uint64_t paused_until;         /* µs; deliveries and timers wait until then */
+    uint64_t paused_since;         /* start of the current pause (overlaps merged) */
+    uint64_t unhealthy_until;      /* paused too long: its death is no violation */
+    uint64_t tick_at;              /* when our pending tick event fires */
+    uint64_t up_since, down_since; /* µs */
+    bool restarted;                /* has been restarted at least once */
+    uint64_t res_seq;              /* estimates published by this life */
+    uint64_t refresh_at;           /* when our pending refresh event fires */
+    rng_t refresh_rng;             /* this life's refresh jitter */
     /* The node's clock: anchor_ms at anchor_us, then at rate 1 + drift. */
     uint64_t anchor_us, anchor_ms;
-    double   drift;
-    uint8_t  pubkey[GL_PUBKEY_BYTES];
+    double drift;
+    uint8_t pubkey[GL_PUBKEY_BYTES];
     swim_signer_t signer;
 } node_t;
 
 typedef struct watch watch_t;
 
 typedef struct world {
-    const scen_t   *scen;
-    swim_config_t   cfg;
-    uint32_t        refresh_ms;     /* estimate refresh (idle/refresh_interval), +-10 % */
-    uint32_t        sample_ms;      /* estimates are taken this often (idle/sample_interval) */
-    uint64_t        refresh_seed;
-    uint32_t        n;
-    node_t         *nodes;
-    swim_pool_t    *pool;           /* names and records, shared by every node */
-    char          (*names)[16];
-    char          (*addrs)[24];
-    net_t           net;
-    evq_t           q;
-    uint64_t        now;            /* µs */
-    uint64_t        node_seed;      /* base of the per-node swim seeds */
-    size_t          next_scen;
-    uint64_t        last_fault_us;  /* of the last event that disturbs membership */
-    size_t          envelope_bytes; /* added to every encoded message */
-    watch_t        *watch;
-    FILE           *trace;          /* every membership event, when asked */
+    const scen_t *scen;
+    swim_config_t cfg;
+    uint32_t refresh_ms; /* estimate refresh (idle/refresh_interval), +-10 % */
+    uint32_t sample_ms;  /* estimates are taken this often (idle/sample_interval) */
+    uint64_t refresh_seed;
+    uint32_t n;
+    node_t *nodes;
+    swim_pool_t *pool; /* names and records, shared by every node */
+    char (*names)[16];
+    char (*addrs)[24];
+    net_t net;
+    evq_t q;
+    uint64_t now;       /* µs */
+    uint64_t node_seed; /* base of the per-node swim seeds */
+    size_t next_scen;
+    uint64_t last_fault_us; /* of the last event that disturbs membership */
+    size_t envelope_bytes;  /* added to every encoded message */
+    watch_t *watch;
+    FILE *trace; /* every membership event, when asked */
 
     /* Traffic, counted from the end of the warmup; bytes are estimated
        from the messages encoded (all, when bytes_exact). */
-    bool            bytes_exact;
-    uint64_t        msgs, bytes, lost;
-    uint64_t        msgs_by_type[8], bytes_by_type[8];
-    uint64_t        sampled_msgs[8], sampled_bytes[8];
-    double          node_seconds;   /* up-time of all nodes after the warmup */
-    uint64_t        events_run;
-    void           *spare_flights;  /* flights delivered, for reuse (a list) */
+    bool bytes_exact;
+    uint64_t msgs, bytes, lost;
+    uint64_t msgs_by_type[8], bytes_by_type[8];
+    uint64_t sampled_msgs[8], sampled_bytes[8];
+    double node_seconds; /* up-time of all nodes after the warmup */
+    uint64_t events_run;
+    void *spare_flights; /* flights delivered, for reuse (a list) */
 } world_t;
 
 /* The timing of `conf`'s gossip section; 0, or -1 with a message. */
-int  world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *trace,
-                 bool bytes_exact, char *err, size_t errlen);
+int world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *trace,
+                bool bytes_exact, char *err, size_t errlen);
 void world_free (world_t *w);
 /* Run to the scenario's end (0), or stop early after `max_violations`
    violations when that is non-zero (1). */
-int  world_run (world_t *w, size_t max_violations);
+int world_run (world_t *w, size_t max_violations);
 
 /* The node's own clock now, in ms. */
 uint64_t world_local_ms (const world_t *w, uint32_t i);

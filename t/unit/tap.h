@@ -8,17 +8,27 @@
 
 static int tap_pass_, tap_fail_;
 
-#define CHECK(cond) do { \
-    if (cond) tap_pass_++; \
-    else { tap_fail_++; fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); } \
-} while (0)
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond)                                                                     \
+            tap_pass_++;                                                              \
+        else {                                                                        \
+            tap_fail_++;                                                              \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                             \
+    } while (0)
 
-#define CHECK_EQ(a, b) do { \
-    long long a_ = (long long) (a), b_ = (long long) (b); \
-    if (a_ == b_) tap_pass_++; \
-    else { tap_fail_++; fprintf (stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", \
-                                 __FILE__, __LINE__, #a, a_, #b, b_); } \
-} while (0)
+#define CHECK_EQ(a, b)                                                                     \
+    do {                                                                                   \
+        long long a_ = (long long) (a), b_ = (long long) (b);                              \
+        if (a_ == b_)                                                                      \
+            tap_pass_++;                                                                   \
+        else {                                                                             \
+            tap_fail_++;                                                                   \
+            fprintf (stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", __FILE__, \
+                     __LINE__, #a, a_, #b, b_);                                            \
+        }                                                                                  \
+    } while (0)
 
 static inline int tap_done (const char *name)
 {

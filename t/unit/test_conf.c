@@ -34,24 +34,25 @@ static void test_good (void)
     gl_conf_t c;
     char err[1024] = "";
     int rc = load (&c,
-        "# a comment\n"
-        "cluster\n"
-        "    name = \"lab\"\n"
-        "    key_file = \"k.key\"\n"
-        "    seed = \"tcp://127.0.0.1:7001\"\n"
-        "    seed = \"tcp://127.0.0.1:7002\"\n"
-        "    clock_window = 30s\n"
-        "node\n"
-        "    name = \"n1\"\n"
-        "    bind = \"tcp://127.0.0.1:7001\"\n"
-        "gossip\n"
-        "    probe_interval = 500ms\n"
-        "    probe_timeout = 200\n"
-        "    pushpull_interval = 1m\n"
-        "idle\n"
-        "    owner_load_max = 0.75\n"
-        "    min_mem_avail = 1G\n"
-        "    activity = \"/tmp/x\"\n", err, sizeof err);
+                   "# a comment\n"
+                   "cluster\n"
+                   "    name = \"lab\"\n"
+                   "    key_file = \"k.key\"\n"
+                   "    seed = \"tcp://127.0.0.1:7001\"\n"
+                   "    seed = \"tcp://127.0.0.1:7002\"\n"
+                   "    clock_window = 30s\n"
+                   "node\n"
+                   "    name = \"n1\"\n"
+                   "    bind = \"tcp://127.0.0.1:7001\"\n"
+                   "gossip\n"
+                   "    probe_interval = 500ms\n"
+                   "    probe_timeout = 200\n"
+                   "    pushpull_interval = 1m\n"
+                   "idle\n"
+                   "    owner_load_max = 0.75\n"
+                   "    min_mem_avail = 1G\n"
+                   "    activity = \"/tmp/x\"\n",
+                   err, sizeof err);
     CHECK_EQ (rc, 0);
     if (rc)
         fprintf (stderr, "  %s\n", err);
@@ -65,14 +66,14 @@ static void test_good (void)
     CHECK_EQ (c.owner_load_max_milli, 750);
     CHECK_EQ (c.min_mem_avail_kb, 1024 * 1024);
     CHECK_EQ (c.n_activity, 1);
-    CHECK_EQ (c.indirect_checks, 3);          /* default kept */
+    CHECK_EQ (c.indirect_checks, 3); /* default kept */
 
     /* command-line overrides, then derived fields */
     CHECK_EQ (gl_conf_set (&c, "node/name", "n2", err, sizeof err), 0);
     CHECK_EQ (gl_conf_set (&c, "node/runtime_dir", "/tmp/rt", err, sizeof err), 0);
     CHECK_EQ (gl_conf_finish (&c, err, sizeof err), 0);
     CHECK (!strcmp (c.name, "n2"));
-    CHECK (!strcmp (c.advertise, "tcp://127.0.0.1:7001"));   /* from bind */
+    CHECK (!strcmp (c.advertise, "tcp://127.0.0.1:7001")); /* from bind */
     CHECK_EQ (c.key[0], 0x00);
     CHECK_EQ (c.key[1], 0x11);
     CHECK_EQ (c.key[31], 0xff);
@@ -95,7 +96,8 @@ static void expect_error (const char *text, const char *want1, const char *want2
 
 static void test_errors (void)
 {
-    expect_error ("cluster\n    name = \"lab\"\n    colour = \"red\"\n", ":3:", "cluster/colour: unknown field");
+    expect_error ("cluster\n    name = \"lab\"\n    colour = \"red\"\n",
+                  ":3:", "cluster/colour: unknown field");
     expect_error ("cluster\n    name = \"-bad\"\n", ":2:", "cluster/name");
     expect_error ("node\n    bind = \"udp://x:1\"\n", ":2:", "node/bind");
     expect_error ("node\n    bind = \"tcp://127.0.0.1:99999\"\n", ":2:", "node/bind");
@@ -105,8 +107,9 @@ static void test_errors (void)
     expect_error ("idle\n    owner_load_max = .3\n", ":2:", "idle/owner_load_max");
     expect_error ("cluster\n    key = \"abc\"\n", ":2:", "cluster/key");
     expect_error ("weather\n    sunny = 1\n", ":1:", "unknown section");
-    expect_error ("cluster\n      name = \"x\"\n", ":2:", NULL);            /* ZPL indent */
-    expect_error ("cluster\n    seed = \"tcp://a:1\"\n    seed = \"nope\"\n", ":3:", "cluster/seed");
+    expect_error ("cluster\n      name = \"x\"\n", ":2:", NULL); /* ZPL indent */
+    expect_error ("cluster\n    seed = \"tcp://a:1\"\n    seed = \"nope\"\n",
+                  ":3:", "cluster/seed");
     expect_error ("log\n    level = loud\n", ":2:", "log/level");
 
     gl_conf_t c;
@@ -133,27 +136,34 @@ static void test_finish_errors (void)
 
     /* a key file readable by others is refused */
     write_file ("open.key", key_hex, 0644);
-    CHECK_EQ (load (&c, "cluster\n    name = \"x\"\n    key_file = \"open.key\"\n", err, sizeof err), 0);
+    CHECK_EQ (
+        load (&c, "cluster\n    name = \"x\"\n    key_file = \"open.key\"\n", err, sizeof err), 0);
     CHECK_EQ (gl_conf_finish (&c, err, sizeof err), -1);
     CHECK (strstr (err, "open.key") && strstr (err, "readable by others"));
 
     /* a missing key file is named */
-    CHECK_EQ (load (&c, "cluster\n    name = \"x\"\n    key_file = \"missing.key\"\n", err, sizeof err), 0);
+    CHECK_EQ (
+        load (&c, "cluster\n    name = \"x\"\n    key_file = \"missing.key\"\n", err, sizeof err),
+        0);
     CHECK_EQ (gl_conf_finish (&c, err, sizeof err), -1);
     CHECK (strstr (err, "missing.key") != NULL);
 
     /* a wildcard bind needs an advertised address */
     char text[512];
-    snprintf (text, sizeof text, "cluster\n    name = \"x\"\n    key = \"%s\"\nnode\n"
-              "    name = \"a\"\n    bind = \"tcp://*:7000\"\n", key_hex);
+    snprintf (text, sizeof text,
+              "cluster\n    name = \"x\"\n    key = \"%s\"\nnode\n"
+              "    name = \"a\"\n    bind = \"tcp://*:7000\"\n",
+              key_hex);
     CHECK_EQ (load (&c, text, err, sizeof err), 0);
     CHECK_EQ (gl_conf_finish (&c, err, sizeof err), -1);
     CHECK (strstr (err, "node/advertise") != NULL);
 
     /* the probe timeout must fit inside the probe interval */
-    snprintf (text, sizeof text, "cluster\n    name = \"x\"\n    key = \"%s\"\nnode\n"
+    snprintf (text, sizeof text,
+              "cluster\n    name = \"x\"\n    key = \"%s\"\nnode\n"
               "    name = \"a\"\n    bind = \"tcp://127.0.0.1:7000\"\ngossip\n"
-              "    probe_timeout = 2s\n", key_hex);
+              "    probe_timeout = 2s\n",
+              key_hex);
     CHECK_EQ (load (&c, text, err, sizeof err), 0);
     CHECK_EQ (gl_conf_finish (&c, err, sizeof err), -1);
     CHECK (strstr (err, "probe_timeout") != NULL);
@@ -175,8 +185,10 @@ static void test_more (void)
     CHECK_EQ (c.owner_idle_min_s, 900);
 
     /* an inline key in a file others can read is refused */
-    snprintf (text, sizeof text, "cluster\n    name = \"x\"\n    key = \"%s\"\nnode\n"
-              "    name = \"a\"\n    bind = \"tcp://127.0.0.1:7000\"\n", key_hex);
+    snprintf (text, sizeof text,
+              "cluster\n    name = \"x\"\n    key = \"%s\"\nnode\n"
+              "    name = \"a\"\n    bind = \"tcp://127.0.0.1:7000\"\n",
+              key_hex);
     CHECK_EQ (load (&c, text, err, sizeof err), 0);
     CHECK_EQ (gl_conf_finish (&c, err, sizeof err), 0);
     CHECK_EQ (load (&c, text, err, sizeof err), 0);

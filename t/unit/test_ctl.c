@@ -42,7 +42,7 @@ static int serve_until_exit (ctl_server_t *server, pid_t child)
         size_t n = ctl_server_fds (server, fds, evs, 64);
         struct pollfd p[64];
         for (size_t i = 0; i < n; i++)
-            p[i] = (struct pollfd) { .fd = fds[i], .events = evs[i] };
+            p[i] = (struct pollfd){ .fd = fds[i], .events = evs[i] };
         if (poll (p, n, 50) > 0)
             for (size_t i = 0; i < n; i++)
                 if (p[i].revents)
@@ -71,8 +71,8 @@ static int child_calls (void)
     req.argv[1] = a1;
     req.argc = 2;
     gl_ctl_resp_t resp = { 0 };
-    if (ctl_call (path, &req, &resp, 2000, err, sizeof err) || resp.code != 0
-        || strcmp (resp.text, "status json x y"))
+    if (ctl_call (path, &req, &resp, 2000, err, sizeof err) || resp.code != 0 ||
+        strcmp (resp.text, "status json x y"))
         bad++;
     gl_ctl_resp_clear (&resp);
 
@@ -115,7 +115,7 @@ static int child_stranger (void)
 {
     struct passwd *pw = getpwnam ("nobody");
     if (!pw || setgid (pw->pw_gid) || setuid (pw->pw_uid))
-        return 0;           /* cannot become someone else: nothing to test */
+        return 0; /* cannot become someone else: nothing to test */
     char err[512];
     gl_ctl_req_t req = { .cmd = "status" };
     gl_ctl_resp_t resp = { 0 };

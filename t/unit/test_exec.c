@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEADLINE_MS 3000        /* for any one job */
+#define DEADLINE_MS 3000 /* for any one job */
 
 static char *env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "FOO=bar baz", NULL };
 static char dir[] = "/tmp/test_exec-XXXXXX";
@@ -29,7 +29,7 @@ static char dir[] = "/tmp/test_exec-XXXXXX";
 /* ---- helpers -------------------------------------------------------------- */
 
 typedef struct {
-    char  *data;
+    char *data;
     size_t len;
     size_t cap;
 } buf_t;
@@ -44,7 +44,7 @@ static void buf_add (buf_t *b, const char *data, size_t len)
     }
     memcpy (b->data + b->len, data, len);
     b->len += len;
-    b->data[b->len] = '\0';     /* so text can be compared as a string */
+    b->data[b->len] = '\0'; /* so text can be compared as a string */
 }
 
 static void buf_free (buf_t *b)
@@ -97,8 +97,8 @@ static bool drain (int fd, buf_t *b)
 /* The agent's poll loop in small: feeds in (then ends stdin when
    close_in), collects stdout and stderr until both end and the job has
    exited.  Returns 0, or -1 when the job overruns DEADLINE_MS. */
-static int run (exec_t *job, const char *in, size_t in_len, bool close_in,
-                buf_t *out, buf_t *err, exec_status_t *status)
+static int run (exec_t *job, const char *in, size_t in_len, bool close_in, buf_t *out, buf_t *err,
+                exec_status_t *status)
 {
     long long deadline = now_ms () + DEADLINE_MS;
     int fd_in = exec_fd_stdin (job), fd_out = exec_fd_stdout (job), fd_err = exec_fd_stderr (job);
@@ -113,11 +113,11 @@ static int run (exec_t *job, const char *in, size_t in_len, bool close_in,
         struct pollfd p[3];
         nfds_t n = 0;
         if (fd_in >= 0)
-            p[n++] = (struct pollfd) { .fd = fd_in, .events = POLLOUT };
+            p[n++] = (struct pollfd){ .fd = fd_in, .events = POLLOUT };
         if (fd_out >= 0)
-            p[n++] = (struct pollfd) { .fd = fd_out, .events = POLLIN };
+            p[n++] = (struct pollfd){ .fd = fd_out, .events = POLLIN };
         if (fd_err >= 0)
-            p[n++] = (struct pollfd) { .fd = fd_err, .events = POLLIN };
+            p[n++] = (struct pollfd){ .fd = fd_err, .events = POLLIN };
         poll (p, n, 5);
         for (nfds_t i = 0; i < n; i++) {
             if (!p[i].revents)
@@ -128,7 +128,7 @@ static int run (exec_t *job, const char *in, size_t in_len, bool close_in,
                 if (w > 0)
                     off += (size_t) w;
                 else if (errno != EAGAIN && errno != EINTR)
-                    fd_in = -1;         /* EPIPE: the job stopped reading */
+                    fd_in = -1; /* EPIPE: the job stopped reading */
                 if (off == in_len) {
                     if (close_in)
                         exec_close_stdin (job);
@@ -229,8 +229,9 @@ static pid_t read_pid (exec_t *job)
 static void test_stdio (void)
 {
     buf_t out = { 0 }, err = { 0 };
-    CHECK_EQ (run_argv ((char *[]) { "sh", "-c", "echo out; echo err >&2; echo out2", NULL },
-                        &out, &err), 0);
+    CHECK_EQ (
+        run_argv ((char *[]){ "sh", "-c", "echo out; echo err >&2; echo out2", NULL }, &out, &err),
+        0);
     CHECK (out.data && strcmp (out.data, "out\nout2\n") == 0);
     CHECK (err.data && strcmp (err.data, "err\n") == 0);
     buf_free (&out);
@@ -245,8 +246,8 @@ static void test_stdio (void)
         x = x * 1103515245 + 12345;
         data[i] = (char) (x >> 16);
     }
-    exec_t *job = start (&(exec_spec_t) { .file = "cat", .envp = env,
-                                          .uid = geteuid (), .gid = getegid () });
+    exec_t *job =
+        start (&(exec_spec_t){ .file = "cat", .envp = env, .uid = geteuid (), .gid = getegid () });
     CHECK (job != NULL);
     if (job) {
         exec_status_t st = { .code = -1 };
@@ -263,8 +264,8 @@ static void test_stdio (void)
     buf_free (&err);
 
     /* End of input reaches the job: cat waits for it, then exits. */
-    job = start (&(exec_spec_t) { .file = "cat", .envp = env,
-                                  .uid = geteuid (), .gid = getegid () });
+    job =
+        start (&(exec_spec_t){ .file = "cat", .envp = env, .uid = geteuid (), .gid = getegid () });
     CHECK (job != NULL);
     if (job) {
         exec_status_t st;
@@ -272,10 +273,10 @@ static void test_stdio (void)
         CHECK (!exec_poll_exit (job, &st));
         CHECK_EQ (exec_close_stdin (job), 0);
         CHECK_EQ (exec_fd_stdin (job), -1);
-        CHECK_EQ (exec_close_stdin (job), 0);   /* again: nothing to do */
+        CHECK_EQ (exec_close_stdin (job), 0); /* again: nothing to do */
         CHECK (wait_exit (job, &st));
         CHECK_EQ (st.code, 0);
-        CHECK_EQ (exec_winsize (job, 10, 10), -1);   /* no terminal */
+        CHECK_EQ (exec_winsize (job, 10, 10), -1); /* no terminal */
         CHECK_EQ (errno, ENOTTY);
         exec_destroy (&job);
     }
@@ -283,16 +284,19 @@ static void test_stdio (void)
 
 static void test_status (void)
 {
-    CHECK_EQ (run_argv ((char *[]) { "true", NULL }, NULL, NULL), 0);
-    CHECK_EQ (run_argv ((char *[]) { "false", NULL }, NULL, NULL), 1);
-    CHECK_EQ (run_argv ((char *[]) { "sh", "-c", "exit 42", NULL }, NULL, NULL), 42);
+    CHECK_EQ (run_argv ((char *[]){ "true", NULL }, NULL, NULL), 0);
+    CHECK_EQ (run_argv ((char *[]){ "false", NULL }, NULL, NULL), 1);
+    CHECK_EQ (run_argv ((char *[]){ "sh", "-c", "exit 42", NULL }, NULL, NULL), 42);
 
-    exec_t *job = start (&(exec_spec_t) { .file = "sleep", .argv = (char *[]) { "sleep", "100", NULL },
-                                          .envp = env, .uid = geteuid (), .gid = getegid () });
+    exec_t *job = start (&(exec_spec_t){ .file = "sleep",
+                                         .argv = (char *[]){ "sleep", "100", NULL },
+                                         .envp = env,
+                                         .uid = geteuid (),
+                                         .gid = getegid () });
     CHECK (job != NULL);
     if (job) {
         CHECK (exec_pid (job) > 0);
-        CHECK_EQ (getpgid (exec_pid (job)), exec_pid (job));   /* leads its group */
+        CHECK_EQ (getpgid (exec_pid (job)), exec_pid (job)); /* leads its group */
         CHECK_EQ (getsid (exec_pid (job)), exec_pid (job));
         exec_status_t st;
         CHECK (!exec_poll_exit (job, &st));
@@ -356,13 +360,14 @@ static void test_errors (void)
     char script[64], true_copy[64];
     snprintf (script, sizeof script, "%s/script", dir);
     snprintf (true_copy, sizeof true_copy, "%s/true", dir);
-    int fd = open (script, O_WRONLY | O_CREAT | O_TRUNC, 0644);   /* not executable */
+    int fd = open (script, O_WRONLY | O_CREAT | O_TRUNC, 0644); /* not executable */
     CHECK (fd >= 0 && write (fd, "#!/bin/sh\n", 10) == 10);
     close (fd);
     CHECK (link (script, true_copy) == 0);
 
-    exec_spec_t spec = spec_for ((char *[]) { "glunix-no-such-program", NULL });
-    expect_error (&spec, EXEC_ERR_NOT_FOUND, "program not found: glunix-no-such-program (PATH /usr");
+    exec_spec_t spec = spec_for ((char *[]){ "glunix-no-such-program", NULL });
+    expect_error (&spec, EXEC_ERR_NOT_FOUND,
+                  "program not found: glunix-no-such-program (PATH /usr");
     spec.file = "/nonexistent/prog";
     expect_error (&spec, EXEC_ERR_NOT_FOUND, "program not found: /nonexistent/prog");
     spec.file = "";
@@ -387,7 +392,7 @@ static void test_errors (void)
         expect_error (&spec, EXEC_ERR_USER, "only root");
 
     /* A program we may not run is passed over for a later one we may. */
-    spec = spec_for ((char *[]) { "true", NULL });
+    spec = spec_for ((char *[]){ "true", NULL });
     char path[128];
     snprintf (path, sizeof path, "%s:/usr/bin:/bin", dir);
     spec.path = path;
@@ -403,7 +408,7 @@ static void test_errors (void)
 static void test_inheritance (void)
 {
     buf_t out = { 0 };
-    exec_spec_t spec = spec_for ((char *[]) { "sh", "-c", "echo $FOO; pwd; umask", NULL });
+    exec_spec_t spec = spec_for ((char *[]){ "sh", "-c", "echo $FOO; pwd; umask", NULL });
     spec.cwd = dir;
     spec.umask = 027;
     CHECK_EQ (run_spec (&spec, &out, NULL), 0);
@@ -417,8 +422,8 @@ static void test_inheritance (void)
     int leak = open ("/dev/null", O_RDONLY);
     int pair[2] = { -1, -1 };
     CHECK (leak >= 0 && socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
-    CHECK_EQ (run_argv ((char *[]) { "ls", "/proc/self/fd", NULL }, &out, NULL), 0);
-    CHECK (out.data && strcmp (out.data, "0\n1\n2\n3\n") == 0);   /* 3: ls's own */
+    CHECK_EQ (run_argv ((char *[]){ "ls", "/proc/self/fd", NULL }, &out, NULL), 0);
+    CHECK (out.data && strcmp (out.data, "0\n1\n2\n3\n") == 0); /* 3: ls's own */
     if (out.data && strcmp (out.data, "0\n1\n2\n3\n") != 0)
         fprintf (stderr, "  the job's fds: %s", out.data);
     buf_free (&out);
@@ -428,7 +433,7 @@ static void test_inheritance (void)
 
     /* main() blocked SIGINT and SIGTERM and ignored SIGPIPE, as the agent
        does; the job starts with neither. */
-    CHECK_EQ (run_argv ((char *[]) { "grep", "Sig", "/proc/self/status", NULL }, &out, NULL), 0);
+    CHECK_EQ (run_argv ((char *[]){ "grep", "Sig", "/proc/self/status", NULL }, &out, NULL), 0);
     CHECK (out.data && strstr (out.data, "SigBlk:\t0000000000000000\n"));
     CHECK (out.data && strstr (out.data, "SigIgn:\t0000000000000000\n"));
     buf_free (&out);
@@ -462,7 +467,7 @@ static void test_pty (void)
     buf_t out = { 0 }, err = { 0 };
     exec_status_t st;
 
-    exec_t *job = start_pty ((char *[]) { "tty", NULL }, 0, 0);
+    exec_t *job = start_pty ((char *[]){ "tty", NULL }, 0, 0);
     CHECK (job != NULL);
     if (job) {
         CHECK_EQ (exec_fd_stdin (job), exec_fd_stdout (job));
@@ -474,7 +479,7 @@ static void test_pty (void)
     }
     buf_free (&out);
 
-    job = start_pty ((char *[]) { "stty", "size", NULL }, 33, 101);
+    job = start_pty ((char *[]){ "stty", "size", NULL }, 33, 101);
     CHECK (job != NULL);
     if (job) {
         CHECK_EQ (run (job, "", 0, false, &out, &err, &st), 0);
@@ -483,7 +488,7 @@ static void test_pty (void)
     }
     buf_free (&out);
 
-    job = start_pty ((char *[]) { "sh", "-c", "stty size; read x; stty size", NULL }, 0, 0);
+    job = start_pty ((char *[]){ "sh", "-c", "stty size; read x; stty size", NULL }, 0, 0);
     CHECK (job != NULL);
     if (job) {
         CHECK (expect_output (job, &out, "24 80\r\n"));
@@ -496,7 +501,7 @@ static void test_pty (void)
 
     /* An interactive cat: the terminal echoes the line, cat repeats it,
        and the end-of-file character ends it. */
-    job = start_pty ((char *[]) { "cat", NULL }, 0, 0);
+    job = start_pty ((char *[]){ "cat", NULL }, 0, 0);
     CHECK (job != NULL);
     if (job) {
         CHECK_EQ (write (exec_fd_stdin (job), "hello\n", 6), 6);
@@ -511,7 +516,7 @@ static void test_pty (void)
     buf_free (&out);
 
     /* The job is the terminal's foreground group: ^C interrupts it. */
-    job = start_pty ((char *[]) { "cat", NULL }, 0, 0);
+    job = start_pty ((char *[]){ "cat", NULL }, 0, 0);
     CHECK (job != NULL);
     if (job) {
         CHECK_EQ (write (exec_fd_stdin (job), "\003", 1), 1);
@@ -535,7 +540,7 @@ static void test_users (void)
 
     if (geteuid () == 0) {
         buf_t out = { 0 };
-        exec_spec_t spec = spec_for ((char *[]) { "id", "-u", NULL });
+        exec_spec_t spec = spec_for ((char *[]){ "id", "-u", NULL });
         spec.uid = uid;
         spec.gid = gid;
         CHECK_EQ (run_spec (&spec, &out, NULL), 0);
@@ -545,7 +550,7 @@ static void test_users (void)
         buf_free (&out);
 
         /* nobody's terminal is nobody's. */
-        spec = spec_for ((char *[]) { "sh", "-c", "stat -c %u $(tty)", NULL });
+        spec = spec_for ((char *[]){ "sh", "-c", "stat -c %u $(tty)", NULL });
         spec.uid = uid;
         spec.gid = gid;
         spec.pty = true;
@@ -555,7 +560,7 @@ static void test_users (void)
         buf_free (&out);
 
         /* A directory only root may enter is refused to nobody. */
-        spec = spec_for ((char *[]) { "true", NULL });
+        spec = spec_for ((char *[]){ "true", NULL });
         spec.uid = uid;
         spec.gid = gid;
         chmod (dir, 0700);
@@ -568,7 +573,7 @@ static void test_users (void)
     if (pid == 0) {
         if (geteuid () == 0 && (setgroups (0, NULL) < 0 || setgid (gid) < 0 || setuid (uid) < 0))
             _exit (10);
-        exec_spec_t spec = spec_for ((char *[]) { "true", NULL });
+        exec_spec_t spec = spec_for ((char *[]){ "true", NULL });
         exec_err_t code = EXEC_OK;
         char err[256];
         spec.uid = 0;

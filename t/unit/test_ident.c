@@ -9,12 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char top[256];           /* our scratch directory */
-static char state[512];         /* the state dir, below parents we do not make */
+static char top[256];   /* our scratch directory */
+static char state[512]; /* the state dir, below parents we do not make */
 static char key_path[600], gen_path[600];
 
-static void
-put_file (const char *path, const void *data, size_t len, mode_t mode)
+static void put_file (const char *path, const void *data, size_t len, mode_t mode)
 {
     unlink (path);
     int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -27,8 +26,7 @@ put_file (const char *path, const void *data, size_t len, mode_t mode)
 }
 
 /* The file's contents, NUL-terminated, into buf; returns its length. */
-static long
-get_file (const char *path, void *buf, size_t size)
+static long get_file (const char *path, void *buf, size_t size)
 {
     int fd = open (path, O_RDONLY);
     if (fd < 0)
@@ -40,8 +38,7 @@ get_file (const char *path, void *buf, size_t size)
     return n;
 }
 
-static uint64_t
-gen_on_disk (void)
+static uint64_t gen_on_disk (void)
 {
     char text[64];
     if (get_file (gen_path, text, sizeof text) <= 0)
@@ -50,8 +47,7 @@ gen_on_disk (void)
 }
 
 /* Open must fail, with a message that names `file`. */
-static void
-refused (uint64_t now_ms, const char *file)
+static void refused (uint64_t now_ms, const char *file)
 {
     char err[512] = "";
     gl_ident_t *id = gl_ident_open (state, now_ms, err, sizeof err);
@@ -62,8 +58,7 @@ refused (uint64_t now_ms, const char *file)
     gl_ident_destroy (&id);
 }
 
-static void
-test_create_and_reopen (void)
+static void test_create_and_reopen (void)
 {
     char err[512] = "";
     uint8_t pub[GL_PUBKEY_BYTES];
@@ -75,7 +70,7 @@ test_create_and_reopen (void)
         fprintf (stderr, "  %s\n", err);
         return;
     }
-    CHECK_EQ (gl_ident_generation (id), 5000);   /* seconds since the epoch */
+    CHECK_EQ (gl_ident_generation (id), 5000); /* seconds since the epoch */
     memcpy (pub, gl_ident_pubkey (id), sizeof pub);
     gl_ident_destroy (&id);
     CHECK (id == NULL);
@@ -96,8 +91,8 @@ test_create_and_reopen (void)
     struct dirent *de;
     int others = 0;
     while (dir && (de = readdir (dir)))
-        if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..")
-            && strcmp (de->d_name, "node.key") && strcmp (de->d_name, "generation"))
+        if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..") &&
+            strcmp (de->d_name, "node.key") && strcmp (de->d_name, "generation"))
             others++;
     if (dir)
         closedir (dir);
@@ -142,10 +137,9 @@ test_create_and_reopen (void)
     gl_ident_destroy (&id);
 }
 
-static void
-test_bad_key_file (void)
+static void test_bad_key_file (void)
 {
-    uint8_t good[65];           /* the key, and room to see it is no longer */
+    uint8_t good[65]; /* the key, and room to see it is no longer */
     CHECK_EQ (get_file (key_path, good, sizeof good), 64);
     uint64_t gen = gen_on_disk ();
 
@@ -207,14 +201,21 @@ test_bad_key_file (void)
     gl_ident_destroy (&id);
 }
 
-static void
-test_bad_generation (void)
+static void test_bad_generation (void)
 {
     static const char *garbage[] = {
-        "", "\n", "abc\n", "12x\n", "-5\n", "+5\n", " 12\n", "0x10\n",
-        "1 2\n", "18446744073709551616\n",              /* 2^64 */
+        "",
+        "\n",
+        "abc\n",
+        "12x\n",
+        "-5\n",
+        "+5\n",
+        " 12\n",
+        "0x10\n",
+        "1 2\n",
+        "18446744073709551616\n", /* 2^64 */
         "99999999999999999999999999999999999999\n",
-        "18446744073709551615\n",                       /* cannot grow */
+        "18446744073709551615\n", /* cannot grow */
     };
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
         put_file (gen_path, garbage[i], strlen (garbage[i]), 0600);
@@ -224,7 +225,10 @@ test_bad_generation (void)
         CHECK_EQ (get_file (gen_path, text, sizeof text), (long) strlen (garbage[i]));
     }
     /* A NUL in the middle. */
-    put_file (gen_path, "12\0" "3\n", 5, 0600);
+    put_file (gen_path,
+              "12\0"
+              "3\n",
+              5, 0600);
     refused (0, gen_path);
 
     /* Accepted forms: with or without a newline, with trailing spaces. */
@@ -238,8 +242,7 @@ test_bad_generation (void)
     }
 }
 
-static void
-test_bad_state_dir (void)
+static void test_bad_state_dir (void)
 {
     char path[700], err[512];
     snprintf (path, sizeof path, "%s/plain-file", top);
@@ -265,8 +268,7 @@ test_bad_state_dir (void)
     CHECK (id == NULL);
 }
 
-static void
-fill_record (gl_rec_t *rec, const uint8_t *pubkey)
+static void fill_record (gl_rec_t *rec, const uint8_t *pubkey)
 {
     memset (rec, 0, sizeof *rec);
     rec->kind = GL_REC_ALIVE;
@@ -287,20 +289,19 @@ fill_record (gl_rec_t *rec, const uint8_t *pubkey)
 }
 
 /* Each way of altering a signed record, one field at a time. */
-static void
-alter (gl_rec_t *rec, int field)
+static void alter (gl_rec_t *rec, int field)
 {
     switch (field) {
-        case 0:  rec->kind = GL_REC_RES; break;
-        case 1:  rec->origin[0] = 'm'; break;
-        case 2:  strcat (rec->origin, "x"); break;
-        case 3:  rec->generation++; break;
-        case 4:  rec->seq++; break;
-        case 5:  rec->time_ms--; break;
-        case 6:  rec->addr[6] = '9'; break;
-        case 7:  rec->addr[0] = '\0'; break;
-        case 8:  rec->pubkey[31] ^= 0x80; break;
-        case 9:  rec->res.cores = 64; break;
+        case 0: rec->kind = GL_REC_RES; break;
+        case 1: rec->origin[0] = 'm'; break;
+        case 2: strcat (rec->origin, "x"); break;
+        case 3: rec->generation++; break;
+        case 4: rec->seq++; break;
+        case 5: rec->time_ms--; break;
+        case 6: rec->addr[6] = '9'; break;
+        case 7: rec->addr[0] = '\0'; break;
+        case 8: rec->pubkey[31] ^= 0x80; break;
+        case 9: rec->res.cores = 64; break;
         case 10: rec->res.load1_milli = 0; break;
         case 11: rec->res.load_recent_milli = 0; break;
         case 12: rec->res.owner_load_milli = 0; break;
@@ -314,8 +315,7 @@ alter (gl_rec_t *rec, int field)
 }
 #define N_ALTERATIONS 19
 
-static void
-test_sign_verify (void)
+static void test_sign_verify (void)
 {
     uint8_t seed_a[32], seed_b[32];
     memset (seed_a, 0xa5, sizeof seed_a);
@@ -337,7 +337,7 @@ test_sign_verify (void)
     fill_record (&rec, gl_ident_pubkey (a));
     CHECK_EQ (gl_ident_sign (a, &rec), 0);
     CHECK_EQ (gl_rec_verify (&rec, gl_ident_pubkey (a)), 0);
-    CHECK_EQ (gl_rec_verify (&rec, gl_ident_pubkey (a2)), 0);  /* same seed */
+    CHECK_EQ (gl_rec_verify (&rec, gl_ident_pubkey (a2)), 0); /* same seed */
     CHECK_EQ (gl_rec_verify (&rec, gl_ident_pubkey (b)), -1);
 
     /* Any field altered after signing. */
@@ -348,7 +348,8 @@ test_sign_verify (void)
         if (gl_rec_verify (&bad, gl_ident_pubkey (a)) != -1) {
             tap_fail_++;
             fprintf (stderr, "alteration %d still verifies\n", f);
-        } else
+        }
+        else
             tap_pass_++;
     }
 
@@ -395,12 +396,11 @@ test_sign_verify (void)
     gl_ident_destroy (&a2);
     gl_ident_destroy (&b);
     gl_ident_destroy (&r);
-    gl_ident_destroy (&r);      /* harmless twice */
+    gl_ident_destroy (&r); /* harmless twice */
 }
 
 /* rm -r of our scratch directory: a few known levels, nothing else. */
-static void
-remove_tree (const char *path)
+static void remove_tree (const char *path)
 {
     DIR *dir = opendir (path);
     if (!dir) {
@@ -423,8 +423,7 @@ remove_tree (const char *path)
     rmdir (path);
 }
 
-int
-main (void)
+int main (void)
 {
     const char *tmp = getenv ("TMPDIR");
     snprintf (top, sizeof top, "%s/test_ident.XXXXXX", tmp && *tmp ? tmp : "/tmp");

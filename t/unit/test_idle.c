@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WALL   2000000000ull    /* the fake tests' wall clock, in seconds */
-#define GUEST  4242             /* the fake guest's pid */
+#define WALL  2000000000ull /* the fake tests' wall clock, in seconds */
+#define GUEST 4242          /* the fake guest's pid */
 
-static char root[64];           /* the fake proc directory */
-static long hz;                 /* clock ticks per second */
+static char root[64]; /* the fake proc directory */
+static long hz;       /* clock ticks per second */
 
 /* ---- the fake proc directory ---------------------------------------------- */
 
@@ -157,7 +157,9 @@ static void touch (const char *name, uint64_t atime, uint64_t mtime)
 
 static int remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void) st; (void) flag; (void) ftw;
+    (void) st;
+    (void) flag;
+    (void) ftw;
     return remove (path);
 }
 
@@ -202,7 +204,7 @@ static void test_defaults (void)
     CHECK (strcmp (idle_state_name (42), "unknown") == 0);
 
     idle_t *idle = NULL;
-    idle_destroy (&idle);       /* harmless */
+    idle_destroy (&idle); /* harmless */
 }
 
 /* Loads, guests and the state they lead to, sample by sample. */
@@ -216,8 +218,8 @@ static void test_load (void)
     CHECK (strcmp (idle_reason (idle), "not measured yet") == 0);
 
     CHECK_EQ (idle_add_guest (idle, GUEST), 0);
-    CHECK_EQ (idle_add_guest (idle, GUEST), 0);    /* twice is once */
-    CHECK_EQ (idle_add_guest (idle, 5555), -1);    /* no such process */
+    CHECK_EQ (idle_add_guest (idle, GUEST), 0); /* twice is once */
+    CHECK_EQ (idle_add_guest (idle, 5555), -1); /* no such process */
     CHECK_EQ (idle_add_guest (idle, 0), -1);
 
     /* First sample: no interval yet, so procs_running less ourselves. */
@@ -293,7 +295,7 @@ static void test_load (void)
     CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
     CHECK_EQ (r.owner_load_milli, 0);
     idle_remove_guest (idle, GUEST);
-    idle_remove_guest (idle, 9999);                /* unknown: harmless */
+    idle_remove_guest (idle, 9999); /* unknown: harmless */
     step (hz, 3 * hz, hz);
     CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
     CHECK_EQ (r.owner_load_milli, 1000);
@@ -305,9 +307,9 @@ static void test_load (void)
     CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
     CHECK_EQ (r.owner_load_milli, 1000);
     CHECK (strcmp (err, "") == 0);
-    step (hz, 3 * hz, hz);                         /* the file is back... */
+    step (hz, 3 * hz, hz); /* the file is back... */
     CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
-    CHECK_EQ (r.owner_load_milli, 1000);           /* ...but not the guest */
+    CHECK_EQ (r.owner_load_milli, 1000); /* ...but not the guest */
 
     /* Counters going back (a reset): start over as on a first sample,
        counting at most one task per core. */
@@ -343,7 +345,7 @@ static void test_load (void)
 static void test_owner (void)
 {
     gl_res_t r;
-    m.running = 1;              /* no load: only the owner can make it busy */
+    m.running = 1; /* no load: only the owner can make it busy */
     step (0, 4 * hz, 0);
     idle_t *idle = new_fake ("act");
 
@@ -352,26 +354,26 @@ static void test_owner (void)
     CHECK_EQ (r.owner_idle_s, 3600);
     CHECK_EQ (r.state, GL_RES_IDLE);
 
-    touch ("act", WALL - 12, WALL - 3600);         /* input */
+    touch ("act", WALL - 12, WALL - 3600); /* input */
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.owner_idle_s, 12);
     CHECK_EQ (r.state, GL_RES_BUSY);
     CHECK (strcmp (idle_reason (idle), "owner active 12 s ago") == 0);
 
-    touch ("act", WALL - 3600, WALL - 30);         /* an ordinary file counts by mtime too */
+    touch ("act", WALL - 3600, WALL - 30); /* an ordinary file counts by mtime too */
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.owner_idle_s, 30);
     CHECK_EQ (r.state, GL_RES_BUSY);
 
-    touch ("act", WALL - 899, WALL - 899);         /* just under 15 minutes */
+    touch ("act", WALL - 899, WALL - 899); /* just under 15 minutes */
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.state, GL_RES_BUSY);
-    touch ("act", WALL - 900, WALL - 900);         /* 15 minutes away: idle again */
+    touch ("act", WALL - 900, WALL - 900); /* 15 minutes away: idle again */
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.owner_idle_s, 900);
     CHECK_EQ (r.state, GL_RES_IDLE);
 
-    touch ("act", WALL + 50, WALL - 3600);         /* from the future: just now */
+    touch ("act", WALL + 50, WALL - 3600); /* from the future: just now */
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.owner_idle_s, 0);
     CHECK_EQ (r.state, GL_RES_BUSY);
@@ -387,7 +389,7 @@ static void test_owner (void)
     touch ("pts/0", WALL - 5000, WALL - 5000);
     touch ("pts/1", WALL - 6000, WALL - 6000);
     touch ("pts/.hidden", WALL - 1, WALL - 1);
-    touch ("pts", WALL - 2, WALL - 2);             /* its own times don't count */
+    touch ("pts", WALL - 2, WALL - 2); /* its own times don't count */
     idle = new_fake ("pts");
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.owner_idle_s, 5000);
@@ -506,8 +508,8 @@ static void test_errors (void)
     CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
 
     static const char *bad_loadavg[] = {
-        "garbage\n", "", "-1.00 0.5 0.5 1/2 3\n", "1. 2 3\n", "1.2x 3 4\n",
-        "99999999999.00 1 1 1/1 1\n",
+        "garbage\n", "",           "-1.00 0.5 0.5 1/2 3\n",
+        "1. 2 3\n",  "1.2x 3 4\n", "99999999999.00 1 1 1/1 1\n",
     };
     for (size_t i = 0; i < sizeof bad_loadavg / sizeof bad_loadavg[0]; i++) {
         put ("loadavg", "%s", bad_loadavg[i]);
@@ -517,10 +519,10 @@ static void test_errors (void)
     expect_error (idle, "loadavg");
     CHECK_EQ (sample (idle, &r, err, sizeof err), -1);
     CHECK (strstr (err, "No such file") != NULL);
-    CHECK_EQ (r.cores, 4);                          /* the rest is filled */
+    CHECK_EQ (r.cores, 4); /* the rest is filled */
     CHECK_EQ (r.mem_total_kb, 8000000);
     CHECK_EQ (r.owner_idle_s, 3600);
-    put ("loadavg", "0.5 0.5 0.5 1/2 3");           /* no newline is fine */
+    put ("loadavg", "0.5 0.5 0.5 1/2 3"); /* no newline is fine */
     CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
     CHECK_EQ (r.load1_milli, 500);
 
@@ -535,12 +537,12 @@ static void test_errors (void)
     write_meminfo (4000000);
 
     static const char *bad_stat[] = {
-        "cpu0 1 2 3 4\nprocs_running 1\n",                      /* no cpu */
-        "cpu  1 2 3\ncpu0 1 2 3 4\nprocs_running 1\n",          /* too short */
+        "cpu0 1 2 3 4\nprocs_running 1\n",             /* no cpu */
+        "cpu  1 2 3\ncpu0 1 2 3 4\nprocs_running 1\n", /* too short */
         "cpu  1 2 3 -4 5\ncpu0 1 2 3 4\nprocs_running 1\n",
         "cpu  1 2 3 4 x\ncpu0 1 2 3 4\nprocs_running 1\n",
-        "cpu  1 2 3 4\nprocs_running 1\n",                      /* no cpuN */
-        "cpu  1 2 3 4\ncpu0 1 2 3 4\n",                         /* no procs_running */
+        "cpu  1 2 3 4\nprocs_running 1\n", /* no cpuN */
+        "cpu  1 2 3 4\ncpu0 1 2 3 4\n",    /* no procs_running */
         "cpu  1 2 3 4\ncpu0 1 2 3 4\nprocs_running many\n",
         "cpu  99999999999999999999 2 3 4\ncpu0 1 2 3 4\nprocs_running 1\n",
     };
@@ -550,8 +552,8 @@ static void test_errors (void)
         expect_error (idle, "stat");
     }
     CHECK_EQ (sample (idle, &r, err, sizeof err), -1);
-    CHECK_EQ (r.cores, 0);                          /* not known */
-    CHECK_EQ (r.load1_milli, 500);                  /* known */
+    CHECK_EQ (r.cores, 0);         /* not known */
+    CHECK_EQ (r.load1_milli, 500); /* known */
 
     /* Back to health, it starts over with a first sample, and what the
        guest used while the file was broken is not put on the next one. */
@@ -567,7 +569,7 @@ static void test_errors (void)
     step (hz, 3 * hz, 0);
     put ("4242/stat", "4242 (no closing parenthesis R 1 2 3\n");
     expect_error (idle, "4242/stat");
-    step (hz, 3 * hz, 0);                           /* dropped, so all well again */
+    step (hz, 3 * hz, 0); /* dropped, so all well again */
     CHECK_EQ (sample (idle, &r, err, sizeof err), 0);
     put ("4242/stat", "4242 (short) R 1 2 3\n");
     CHECK_EQ (idle_add_guest (idle, GUEST), -1);
@@ -598,7 +600,7 @@ static void test_real_proc (void)
 
     pid_t child = fork ();
     if (child == 0) {
-        uint64_t end = gl_mono_ms () + 3000;   /* in case nobody stops us */
+        uint64_t end = gl_mono_ms () + 3000; /* in case nobody stops us */
         while (gl_mono_ms () < end)
             ;
         _exit (0);
@@ -622,19 +624,18 @@ static void test_real_proc (void)
     CHECK_EQ (rc, 0);
     if (rc != 0)
         fprintf (stderr, "  %s\n", err);
-    long used_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000
-                 + ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
-    long share = used_ms * 1000 / (long) (t1 - t0);     /* CPUs x 1000 */
+    long used_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
+                   ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+    long share = used_ms * 1000 / (long) (t1 - t0); /* CPUs x 1000 */
     long guest = (long) r.load_recent_milli - (long) r.owner_load_milli;
-    printf ("# real: cores %u, recent %u, owner %u, child used %ld ms in %llu ms\n",
-            r.cores, r.load_recent_milli, r.owner_load_milli, used_ms,
-            (unsigned long long) (t1 - t0));
+    printf ("# real: cores %u, recent %u, owner %u, child used %ld ms in %llu ms\n", r.cores,
+            r.load_recent_milli, r.owner_load_milli, used_ms, (unsigned long long) (t1 - t0));
 
     CHECK_EQ (r.cores, sysconf (_SC_NPROCESSORS_ONLN));
     CHECK (r.mem_total_kb > 0 && r.mem_avail_kb <= r.mem_total_kb);
     CHECK (r.owner_load_milli <= r.load_recent_milli);
-    CHECK (guest + 250 >= share);       /* most of what the child used is the guest's */
-    CHECK (guest <= share + 250);       /* and not much more */
+    CHECK (guest + 250 >= share); /* most of what the child used is the guest's */
+    CHECK (guest <= share + 250); /* and not much more */
 
     /* Reaped, it is dropped without a word. */
     CHECK_EQ (idle_sample (idle, t1 + 100, (uint64_t) time (NULL), &r, err, sizeof err), 0);
@@ -644,14 +645,19 @@ static void test_real_proc (void)
 /* Only news is spread: small wobbles are not. */
 static void test_differs (void)
 {
-    gl_res_t a = { .cores = 4, .load1_milli = 1000, .load_recent_milli = 1000,
-                   .owner_load_milli = 500, .mem_total_kb = 1000000,
-                   .mem_avail_kb = 500000, .owner_idle_s = 100, .state = GL_RES_IDLE };
+    gl_res_t a = { .cores = 4,
+                   .load1_milli = 1000,
+                   .load_recent_milli = 1000,
+                   .owner_load_milli = 500,
+                   .mem_total_kb = 1000000,
+                   .mem_avail_kb = 500000,
+                   .owner_idle_s = 100,
+                   .state = GL_RES_IDLE };
     gl_res_t b = a;
     CHECK (!idle_res_differs (&a, &b));
-    b.owner_idle_s = 5000;                        /* time passing is not news */
+    b.owner_idle_s = 5000; /* time passing is not news */
     b.load1_milli = 1499;
-    b.load_recent_milli = 1900;                   /* nor jitter */
+    b.load_recent_milli = 1900; /* nor jitter */
     b.owner_load_milli = 0;
     b.mem_avail_kb = 549999;
     CHECK (!idle_res_differs (&a, &b));

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GIB (1024ull * 1024)    /* in KiB */
+#define GIB (1024ull * 1024) /* in KiB */
 
 /* An idle, alive node whose estimate arrived a second ago. */
 static place_cand_t node (const char *name, uint32_t cores, uint32_t load1_milli)
@@ -21,7 +21,7 @@ static place_cand_t node (const char *name, uint32_t cores, uint32_t load1_milli
     c.res.load1_milli = load1_milli;
     c.res.mem_total_kb = 16 * GIB;
     c.res.mem_avail_kb = 12 * GIB;
-    c.res.owner_idle_s = UINT32_MAX;        /* headless: no owner */
+    c.res.owner_idle_s = UINT32_MAX; /* headless: no owner */
     c.res.state = GL_RES_IDLE;
     c.res_age_ms = 1000;
     return c;
@@ -49,8 +49,10 @@ static slots_t *new_slots (uint32_t cores)
         fprintf (stderr, "slots_new failed\n");
         exit (2);
     }
-    gl_res_t res = { .cores = cores, .mem_total_kb = 16 * GIB,
-                     .mem_avail_kb = 12 * GIB, .owner_idle_s = UINT32_MAX,
+    gl_res_t res = { .cores = cores,
+                     .mem_total_kb = 16 * GIB,
+                     .mem_avail_kb = 12 * GIB,
+                     .owner_idle_s = UINT32_MAX,
                      .state = GL_RES_IDLE };
     slots_set_res (s, &res);
     return s;
@@ -91,8 +93,8 @@ static int place_job (place_t *p, const place_cand_t *cands, slots_t **slots, si
         place_req_t req = { .cores = 1, .exclude = refused, .n_exclude = n_refused };
         place_plan_t plan;
         const char *why = NULL;
-        for (const char *name = place_choose (p, cands, n, &req, now, &plan);
-             name; name = place_refused (p, &plan, why, now)) {
+        for (const char *name = place_choose (p, cands, n, &req, now, &plan); name;
+             name = place_refused (p, &plan, why, now)) {
             size_t i = 0;
             while (i < n && strcmp (cands[i].name, name) != 0)
                 i++;
@@ -117,12 +119,10 @@ static int place_job (place_t *p, const place_cand_t *cands, slots_t **slots, si
 static void test_burst_one_home (void)
 {
     for (uint64_t seed = 1; seed <= 50; seed++) {
-        place_cand_t cands[5] = { node ("a", 2, 0), node ("b", 2, 0),
-                                  node ("c", 2, 0), node ("d", 2, 0),
-                                  node ("home", 8, 0) };
+        place_cand_t cands[5] = { node ("a", 2, 0), node ("b", 2, 0), node ("c", 2, 0),
+                                  node ("d", 2, 0), node ("home", 8, 0) };
         cands[4].is_self = true;
-        slots_t *slots[5] = { new_slots (2), new_slots (2), new_slots (2),
-                              new_slots (2), NULL };
+        slots_t *slots[5] = { new_slots (2), new_slots (2), new_slots (2), new_slots (2), NULL };
         place_t *p = new_place (3, seed);
         int per_node[5] = { 0 };
         int refusals = 0;
@@ -168,16 +168,16 @@ static void test_burst_two_homes (void)
 {
     int total_refusals = 0;
     for (uint64_t seed = 1; seed <= 50; seed++) {
-        place_cand_t cands[4] = { node ("a", 2, 0), node ("b", 2, 0),
-                                  node ("c", 2, 0), node ("d", 2, 0) };
+        place_cand_t cands[4] = { node ("a", 2, 0), node ("b", 2, 0), node ("c", 2, 0),
+                                  node ("d", 2, 0) };
         slots_t *slots[4] = { new_slots (2), new_slots (2), new_slots (2), new_slots (2) };
         place_t *home[2] = { new_place (3, seed), new_place (3, seed * 7919) };
         int per_node[4] = { 0 };
         char job[32];
         for (int j = 0; j < 8; j++) {
             snprintf (job, sizeof job, "home%d.%d", j % 2, j);
-            int at = place_job (home[j % 2], cands, slots, 4, job, 1000 + (uint64_t) j,
-                                &total_refusals);
+            int at =
+                place_job (home[j % 2], cands, slots, 4, job, 1000 + (uint64_t) j, &total_refusals);
             CHECK (at >= 0);
             if (at >= 0)
                 per_node[at]++;
@@ -199,8 +199,8 @@ static void test_unfit_nodes (void)
 {
     place_cand_t cands[12] = {
         node ("a", 4, 0), node ("b", 4, 0), node ("c", 2, 1800), node ("d", 4, 0),
-        node ("e", 4, 0), node ("f", 4, 0), node ("g", 4, 0), node ("h", 4, 0),
-        node ("i", 4, 0), node ("j", 4, 0), node ("k", 4, 0), node ("l", 4, 2500),
+        node ("e", 4, 0), node ("f", 4, 0), node ("g", 4, 0),    node ("h", 4, 0),
+        node ("i", 4, 0), node ("j", 4, 0), node ("k", 4, 0),    node ("l", 4, 2500),
     };
     cands[1].res.state = GL_RES_BUSY;
     cands[3].state = SWIM_SUSPECT;
@@ -215,8 +215,7 @@ static void test_unfit_nodes (void)
     for (uint64_t seed = 1; seed <= 200; seed++) {
         place_t *p = new_place (3, seed);
         place_plan_t plan;
-        place_req_t req = { .cores = 1, .mem_kb = 2 * GIB,
-                            .exclude = &refused, .n_exclude = 1 };
+        place_req_t req = { .cores = 1, .mem_kb = 2 * GIB, .exclude = &refused, .n_exclude = 1 };
         const char *name = place_choose (p, cands, 12, &req, 5000, &plan);
         /* l has 1.5 free cores and c, loaded, 0.2: they fit (load only
            weighs), but a has 4 and goes first. */
@@ -297,7 +296,7 @@ static void test_pinned (void)
     CHECK (place_choose (p, cands, 5, &req, 0, &plan) == NULL);
     CHECK (says (&plan, "zz", "not a member of the cluster"));
     place_note_t refused = { .node = "a", .why = "" };
-    req = (place_req_t) { .pin = "a", .exclude = &refused, .n_exclude = 1 };
+    req = (place_req_t){ .pin = "a", .exclude = &refused, .n_exclude = 1 };
     CHECK (place_choose (p, cands, 5, &req, 0, &plan) == NULL);
     CHECK (says (&plan, "a", "refused this job"));
     place_destroy (&p);
@@ -318,12 +317,12 @@ static void test_local_and_exclude (void)
 
     req.allow_local = true;
     name = place_choose (p, cands, 3, &req, 0, &plan);
-    CHECK (name && strcmp (name, "home") == 0);     /* 4 free cores beat 2 */
+    CHECK (name && strcmp (name, "home") == 0); /* 4 free cores beat 2 */
     CHECK_EQ (plan.n_ask, 2);
 
     /* b refused; the next plan leaves it out and says why. */
     place_note_t refused[1] = { { .node = "b", .why = "refused: no free slot" } };
-    req = (place_req_t) { .cores = 1, .exclude = refused, .n_exclude = 1 };
+    req = (place_req_t){ .cores = 1, .exclude = refused, .n_exclude = 1 };
     CHECK (place_choose (p, cands, 3, &req, 0, &plan) == NULL);
     CHECK (says (&plan, "b", "refused: no free slot"));
     req.allow_local = true;
@@ -343,7 +342,7 @@ static void test_refusals_and_ledger (void)
     place_req_t req = { .cores = 1 };
 
     const char *name = place_choose (p, cands, 3, &req, 100, &plan);
-    CHECK (name && strcmp (name, "a") == 0);        /* all three drawn, best first */
+    CHECK (name && strcmp (name, "a") == 0); /* all three drawn, best first */
     CHECK_EQ (plan.n_ask, 3);
     CHECK (strcmp (plan.ask[1].node, "b") == 0 && strcmp (plan.ask[2].node, "c") == 0);
     CHECK_EQ (place_promised (p, "a", 100), 1);
@@ -370,11 +369,11 @@ static void test_refusals_and_ledger (void)
     CHECK_EQ (place_promised (p, "a", 5100), 0);
     CHECK_EQ (place_promised (p, "b", 5200), 0);
     CHECK (place_refused (p, &plan, "no", 500) == NULL);
-    CHECK (place_refused (p, &plan, "no", 500) == NULL);   /* harmless when done */
+    CHECK (place_refused (p, &plan, "no", 500) == NULL); /* harmless when done */
 
     /* Memory promised counts too: 12 GiB free, 5 GiB each. */
     place_cand_t one = node ("m", 64, 0);
-    req = (place_req_t) { .cores = 1, .mem_kb = 5 * GIB };
+    req = (place_req_t){ .cores = 1, .mem_kb = 5 * GIB };
     CHECK (place_choose (p, &one, 1, &req, 10000, &plan) != NULL);
     CHECK (place_choose (p, &one, 1, &req, 10001, &plan) != NULL);
     CHECK (place_choose (p, &one, 1, &req, 10002, &plan) == NULL);
@@ -385,8 +384,8 @@ static void test_refusals_and_ledger (void)
 /* Freer nodes are drawn more often, in proportion to their score. */
 static void test_weighting (void)
 {
-    place_cand_t cands[4] = { node ("one", 4, 3000), node ("two", 4, 2000),
-                              node ("three", 4, 1000), node ("four", 4, 0) };
+    place_cand_t cands[4] = { node ("one", 4, 3000), node ("two", 4, 2000), node ("three", 4, 1000),
+                              node ("four", 4, 0) };
     int first1[4] = { 0 }, first2[4] = { 0 };
     const int rounds = 4000;
     for (int s = 0; s < rounds; s++) {
@@ -411,8 +410,8 @@ static void test_weighting (void)
         int expect = rounds * (i + 1) / 10;
         CHECK (abs (first1[i] - expect) < expect / 5);
         if (abs (first1[i] - expect) >= expect / 5)
-            fprintf (stderr, "# d=1: node %d drawn %d times, about %d expected\n",
-                     i, first1[i], expect);
+            fprintf (stderr, "# d=1: node %d drawn %d times, about %d expected\n", i, first1[i],
+                     expect);
     }
     /* d = 2: the better of two draws, so the least free never goes first. */
     CHECK_EQ (first2[0], 0);
@@ -433,8 +432,8 @@ static void test_weighting (void)
         gone += strcmp (place_choose (p, owners, 2, &req, 0, &plan), "gone") == 0;
         place_destroy (&p);
     }
-    CHECK (roomy > 550 && roomy < 700);     /* weights 0.875 : 0.53 */
-    CHECK (gone > 550 && gone < 700);       /* weights 1 : 0.625 */
+    CHECK (roomy > 550 && roomy < 700); /* weights 0.875 : 0.53 */
+    CHECK (gone > 550 && gone < 700);   /* weights 1 : 0.625 */
 }
 
 /* The same seed and inputs give the same plans; another seed, others. */
@@ -455,8 +454,8 @@ static void test_determinism (void)
         place_choose (p1, cands, 10, &req, now, &a);
         place_choose (p2, cands, 10, &req, now, &b);
         place_choose (p3, cands, 10, &req, now, &c);
-        same += a.n_ask == b.n_ask && memcmp (a.ask, b.ask, sizeof a.ask) == 0
-              && memcmp (a.passed, b.passed, sizeof a.passed) == 0;
+        same += a.n_ask == b.n_ask && memcmp (a.ask, b.ask, sizeof a.ask) == 0 &&
+                memcmp (a.passed, b.passed, sizeof a.passed) == 0;
         differ += memcmp (a.ask, c.ask, sizeof a.ask) != 0;
     }
     CHECK_EQ (same, 30);
@@ -526,8 +525,9 @@ static void test_refused_offers (void)
     CHECK (!slots_offer (s, "j", 1, 0, 0, &why));
     CHECK (strcmp (why, "not measured yet") == 0);
 
-    gl_res_t res = { .cores = 4, .mem_total_kb = 8 * GIB, .mem_avail_kb = 3 * GIB,
-                     .state = GL_RES_BUSY };
+    gl_res_t res = {
+        .cores = 4, .mem_total_kb = 8 * GIB, .mem_avail_kb = 3 * GIB, .state = GL_RES_BUSY
+    };
     slots_set_res (s, &res);
     CHECK (!slots_offer (s, "j", 1, 0, 0, &why));
     CHECK (strcmp (why, "owner active") == 0);
@@ -551,7 +551,7 @@ static void test_refused_offers (void)
     CHECK (strncmp (why, "not enough memory (1024 MiB free", 32) == 0);
     CHECK (!slots_offer (s, "j", 2, 0, 0, &why));
     CHECK (strcmp (why, "1 free slot, 2 wanted") == 0);
-    CHECK (slots_offer (s, "j", 0, 0, 0, &why));     /* 0 cores count as 1 */
+    CHECK (slots_offer (s, "j", 0, 0, 0, &why)); /* 0 cores count as 1 */
     CHECK_EQ (slots_free (s, 0), 0);
     slots_destroy (&s);
 
@@ -580,7 +580,7 @@ static void test_from_member (void)
     CHECK (c.has_res && !c.is_self);
     CHECK_EQ (c.res.cores, 6);
     CHECK_EQ (c.res_age_ms, 3500);
-    place_cand_from_member (&c, &m, 9000);          /* never negative */
+    place_cand_from_member (&c, &m, 9000); /* never negative */
     CHECK_EQ (c.res_age_ms, 0);
 }
 
@@ -596,7 +596,7 @@ static void test_guests_and_starts (void)
     uint64_t ticket = plan.ticket;
     CHECK (ticket != 0);
     CHECK_EQ (place_promised (p, "x", 1000), 1);
-    place_started (p, ticket, 5);           /* x's fifth guest */
+    place_started (p, ticket, 5); /* x's fifth guest */
 
     /* An estimate from before the start: the promise still counts. */
     x.res.guests = 1;

@@ -6,36 +6,32 @@
 #include <string.h>
 
 #define CLUSTER "test-cluster"
-#define WINDOW  30000                   /* ms */
-#define NOW     1700000000000ull        /* a wall clock in ms */
+#define WINDOW  30000            /* ms */
+#define NOW     1700000000000ull /* a wall clock in ms */
 
 static uint8_t key[GL_KEY_BYTES];
 
 /* One packet, owned. */
 typedef struct {
     uint8_t *data;
-    size_t   len;
+    size_t len;
 } pkt_t;
 
-static pkt_t
-pack_at (gl_seal_t *from, uint64_t now, const char *body)
+static pkt_t pack_at (gl_seal_t *from, uint64_t now, const char *body)
 {
     pkt_t pkt = { NULL, 0 };
-    int rc = gl_seal_pack (from, now, (const uint8_t *) body, strlen (body),
-                           &pkt.data, &pkt.len);
+    int rc = gl_seal_pack (from, now, (const uint8_t *) body, strlen (body), &pkt.data, &pkt.len);
     CHECK_EQ (rc, 0);
     return pkt;
 }
 
-static pkt_t
-pack (gl_seal_t *from, const char *body)
+static pkt_t pack (gl_seal_t *from, const char *body)
 {
     return pack_at (from, NOW, body);
 }
 
 /* Open pkt at `to`; returns the drop reason, or -1 when accepted. */
-static int
-open_at (gl_seal_t *to, uint64_t now, const uint8_t *data, size_t len)
+static int open_at (gl_seal_t *to, uint64_t now, const uint8_t *data, size_t len)
 {
     uint8_t *body = (uint8_t *) "untouched";
     size_t body_len = 99;
@@ -55,14 +51,12 @@ open_at (gl_seal_t *to, uint64_t now, const uint8_t *data, size_t len)
     return (int) reason;
 }
 
-static int
-open_pkt (gl_seal_t *to, pkt_t pkt)
+static int open_pkt (gl_seal_t *to, pkt_t pkt)
 {
     return open_at (to, NOW, pkt.data, pkt.len);
 }
 
-static uint64_t
-total_drops (gl_seal_t *seal)
+static uint64_t total_drops (gl_seal_t *seal)
 {
     uint64_t sum = 0;
     for (int r = 0; r < GL_DROP__COUNT; r++)
@@ -72,8 +66,7 @@ total_drops (gl_seal_t *seal)
 
 /* Decode pkt, let edit() change its envelope, and encode it again: how an
    attacker who does not hold the key makes packets. */
-static pkt_t
-tamper (pkt_t pkt, void (*edit) (gl_env_t *env, void *arg), void *arg)
+static pkt_t tamper (pkt_t pkt, void (*edit) (gl_env_t *env, void *arg), void *arg)
 {
     gl_env_t env;
     pkt_t out = { NULL, 0 };
@@ -83,26 +76,22 @@ tamper (pkt_t pkt, void (*edit) (gl_env_t *env, void *arg), void *arg)
     return out;
 }
 
-static void
-set_version (gl_env_t *env, void *arg)
+static void set_version (gl_env_t *env, void *arg)
 {
     env->version = *(uint32_t *) arg;
 }
 
-static void
-set_cluster_id (gl_env_t *env, void *arg)
+static void set_cluster_id (gl_env_t *env, void *arg)
 {
     memcpy (env->cluster_id, arg, GL_CLUSTER_ID_BYTES);
 }
 
-static void
-set_seq (gl_env_t *env, void *arg)
+static void set_seq (gl_env_t *env, void *arg)
 {
     env->seq = *(uint64_t *) arg;
 }
 
-static void
-test_round_trip (void)
+static void test_round_trip (void)
 {
     gl_seal_t *alice = gl_seal_new (key, CLUSTER, "alice", 7, WINDOW);
     gl_seal_t *bob = gl_seal_new (key, CLUSTER, "bob", 9, WINDOW);
@@ -114,8 +103,8 @@ test_round_trip (void)
     char sender[GL_NAME_MAX + 1] = "";
     uint64_t gen = 0;
     gl_drop_t reason;
-    CHECK_EQ (gl_seal_open (bob, NOW, pkt.data, pkt.len, &body, &body_len,
-                            sender, &gen, &reason), 0);
+    CHECK_EQ (gl_seal_open (bob, NOW, pkt.data, pkt.len, &body, &body_len, sender, &gen, &reason),
+              0);
     CHECK_EQ (body_len, 9);
     CHECK (body && memcmp (body, "hello bob", 9) == 0);
     CHECK (strcmp (sender, "alice") == 0);
@@ -131,8 +120,7 @@ test_round_trip (void)
     /* An empty body is a body. */
     pkt = pack (alice, "");
     body = NULL;
-    CHECK_EQ (gl_seal_open (bob, NOW, pkt.data, pkt.len, &body, &body_len,
-                            NULL, NULL, NULL), 0);
+    CHECK_EQ (gl_seal_open (bob, NOW, pkt.data, pkt.len, &body, &body_len, NULL, NULL, NULL), 0);
     CHECK_EQ (body_len, 0);
     CHECK (body != NULL);
     free (body);
@@ -178,13 +166,12 @@ test_round_trip (void)
     gl_seal_destroy (&alice);
     gl_seal_destroy (&bob);
     CHECK (bob == NULL);
-    gl_seal_destroy (&bob);     /* harmless twice */
+    gl_seal_destroy (&bob); /* harmless twice */
 }
 
 /* Flip bits of every byte in turn: each altered packet is refused, for a
    reason the header explains, and changes nothing. */
-static void
-test_every_byte (void)
+static void test_every_byte (void)
 {
     gl_seal_t *alice = gl_seal_new (key, CLUSTER, "alice", 1, WINDOW);
     gl_seal_t *bob = gl_seal_new (key, CLUSTER, "bob", 1, WINDOW);
@@ -204,8 +191,8 @@ test_every_byte (void)
             uint64_t before = total_drops (bob);
             int why = open_at (bob, NOW, copy, pkt.len);
             flips++;
-            if (why != GL_DROP_MALFORMED && why != GL_DROP_VERSION
-                && why != GL_DROP_CLUSTER && why != GL_DROP_FORGED) {
+            if (why != GL_DROP_MALFORMED && why != GL_DROP_VERSION && why != GL_DROP_CLUSTER &&
+                why != GL_DROP_FORGED) {
                 wrong++;
                 fprintf (stderr, "byte %zu ^ 0x%02x: %s\n", i, masks[m],
                          why < 0 ? "accepted" : gl_drop_name ((gl_drop_t) why));
@@ -250,8 +237,7 @@ test_every_byte (void)
     gl_seal_destroy (&bob);
 }
 
-static void
-test_foreign (void)
+static void test_foreign (void)
 {
     gl_seal_t *bob = gl_seal_new (key, CLUSTER, "bob", 1, WINDOW);
     uint64_t expect[GL_DROP__COUNT] = { 0 };
@@ -287,7 +273,7 @@ test_foreign (void)
     expect[GL_DROP_VERSION]++;
     uint32_t v1 = GL_PROTO_VERSION;
     pkt_t same = tamper (good, set_version, &v1);
-    CHECK_EQ (open_pkt (bob, same), -1);    /* re-encoding alone is harmless */
+    CHECK_EQ (open_pkt (bob, same), -1); /* re-encoding alone is harmless */
 
     /* A header field changed in transit: sequence number. */
     pkt_t again = pack (alice, "hi again");
@@ -306,7 +292,7 @@ test_foreign (void)
     /* A body found wanting after opening is counted by the caller. */
     gl_seal_count (bob, GL_DROP_MALFORMED);
     expect[GL_DROP_MALFORMED]++;
-    gl_seal_count (bob, GL_DROP__COUNT);    /* out of range: ignored */
+    gl_seal_count (bob, GL_DROP__COUNT); /* out of range: ignored */
 
     for (int r = 0; r < GL_DROP__COUNT; r++)
         CHECK_EQ (gl_seal_drops (bob, (gl_drop_t) r), expect[r]);
@@ -327,8 +313,7 @@ test_foreign (void)
     gl_seal_destroy (&bob);
 }
 
-static void
-test_self (void)
+static void test_self (void)
 {
     gl_seal_t *bob = gl_seal_new (key, CLUSTER, "bob", 1, WINDOW);
     /* A second node configured with our name, or our own packet echoed. */
@@ -345,8 +330,7 @@ test_self (void)
     gl_seal_destroy (&bob);
 }
 
-static void
-test_stale (void)
+static void test_stale (void)
 {
     gl_seal_t *alice = gl_seal_new (key, CLUSTER, "alice", 1, WINDOW);
     gl_seal_t *bob = gl_seal_new (key, CLUSTER, "bob", 1, WINDOW);
@@ -370,8 +354,7 @@ test_stale (void)
     gl_seal_destroy (&bob);
 }
 
-static void
-test_replay (void)
+static void test_replay (void)
 {
     gl_seal_t *alice = gl_seal_new (key, CLUSTER, "alice", 100, WINDOW);
     gl_seal_t *bob = gl_seal_new (key, CLUSTER, "bob", 1, WINDOW);
@@ -413,8 +396,8 @@ test_replay (void)
         free (pkt.data);
     }
     CHECK_EQ (top, seq1 + 1024);
-    CHECK_EQ (open_pkt (bob, early2), -1);          /* top - 1023 */
-    CHECK_EQ (open_pkt (bob, early1), GL_DROP_REPLAY);  /* top - 1024 */
+    CHECK_EQ (open_pkt (bob, early2), -1);             /* top - 1023 */
+    CHECK_EQ (open_pkt (bob, early1), GL_DROP_REPLAY); /* top - 1024 */
     replays++;
     free (early1.data);
     free (early2.data);
@@ -442,16 +425,16 @@ test_replay (void)
         run[i] = pack (alice, "run");
     for (int i = 0; i < 5; i++)
         CHECK_EQ (open_pkt (bob, run[i]), -1);
-    CHECK_EQ (open_pkt (bob, run[1027]), -1);      /* 1023 ahead of run[4] */
+    CHECK_EQ (open_pkt (bob, run[1027]), -1); /* 1023 ahead of run[4] */
     for (int i = 1024; i < 1027; i++)
         CHECK_EQ (open_pkt (bob, run[i]), -1);
     for (int i = 1024; i < 1028; i++) {
         CHECK_EQ (open_pkt (bob, run[i]), GL_DROP_REPLAY);
         replays++;
     }
-    CHECK_EQ (open_pkt (bob, run[4]), GL_DROP_REPLAY);     /* seen */
-    CHECK_EQ (open_pkt (bob, run[3]), GL_DROP_REPLAY);     /* too old */
-    CHECK_EQ (open_pkt (bob, run[5]), -1);                 /* skipped, in window */
+    CHECK_EQ (open_pkt (bob, run[4]), GL_DROP_REPLAY); /* seen */
+    CHECK_EQ (open_pkt (bob, run[3]), GL_DROP_REPLAY); /* too old */
+    CHECK_EQ (open_pkt (bob, run[5]), -1);             /* skipped, in window */
     replays += 2;
     for (int i = 0; i < 1100; i++)
         free (run[i].data);
@@ -464,8 +447,7 @@ test_replay (void)
     uint64_t gen = 0;
     uint8_t *body;
     size_t body_len;
-    CHECK_EQ (gl_seal_open (bob, NOW, pkt.data, pkt.len, &body, &body_len,
-                            sender, &gen, NULL), 0);
+    CHECK_EQ (gl_seal_open (bob, NOW, pkt.data, pkt.len, &body, &body_len, sender, &gen, NULL), 0);
     CHECK_EQ (gen, 101);
     free (body);
     free (pkt.data);
@@ -501,8 +483,7 @@ test_replay (void)
 /* The opener remembers at most 65536 senders and forgets the one heard
    from least recently.  Forgetting is what bounds its memory; a forgotten
    sender's packets are then judged by their age alone. */
-static void
-test_many_senders (void)
+static void test_many_senders (void)
 {
     enum { CAP = 65536 };
     gl_seal_t *bob = gl_seal_new (key, CLUSTER, "bob", 1, WINDOW);
@@ -547,8 +528,7 @@ test_many_senders (void)
     gl_seal_destroy (&bob);
 }
 
-static void
-test_new_refuses (void)
+static void test_new_refuses (void)
 {
     CHECK (gl_seal_new (key, CLUSTER, "", 1, WINDOW) == NULL);
     CHECK (gl_seal_new (key, CLUSTER, "bad name", 1, WINDOW) == NULL);
@@ -557,8 +537,7 @@ test_new_refuses (void)
     CHECK (gl_seal_new (NULL, CLUSTER, "bob", 1, WINDOW) == NULL);
 }
 
-static void
-test_names (void)
+static void test_names (void)
 {
     CHECK (strcmp (gl_drop_name (GL_DROP_MALFORMED), "malformed") == 0);
     CHECK (strcmp (gl_drop_name (GL_DROP_VERSION), "version") == 0);
@@ -570,8 +549,7 @@ test_names (void)
     CHECK (strcmp (gl_drop_name (GL_DROP__COUNT), "unknown") == 0);
 }
 
-static void
-test_keys (void)
+static void test_keys (void)
 {
     uint8_t a[GL_KEY_BYTES], b[GL_KEY_BYTES], back[GL_KEY_BYTES];
     char hex[2 * GL_KEY_BYTES + 1];
@@ -621,8 +599,7 @@ test_keys (void)
     CHECK (memcmp (back, b, GL_KEY_BYTES) == 0);
 }
 
-int
-main (void)
+int main (void)
 {
     gl_key_generate (key);
     test_round_trip ();

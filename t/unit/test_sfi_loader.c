@@ -31,8 +31,8 @@
 #define BUILDDIR "."
 #endif
 
-static char dir [] = "/tmp/test_sfi_loader-XXXXXX";
-static char basic_path [512], bad_path [512];
+static char dir[] = "/tmp/test_sfi_loader-XXXXXX";
+static char basic_path[512], bad_path[512];
 
 static long long now_ns (void)
 {
@@ -44,7 +44,7 @@ static long long now_ns (void)
 /* as + ld, as SCHEME.md links a module; 0 or -1. */
 static int build (const char *name, char *out, size_t outlen)
 {
-    char cmd [2048];
+    char cmd[2048];
     snprintf (out, outlen, "%s/%s.so", dir, name);
     snprintf (cmd, sizeof cmd,
               "as -o %s/%s.o %s/t/sfi/mods/%s.s && "
@@ -56,7 +56,7 @@ static int build (const char *name, char *out, size_t outlen)
 
 static sfi_module_t *load (unsigned budget_ms)
 {
-    char err [512] = "";
+    char err[512] = "";
     sfi_limits_t lim = { .heap_size = 1 << 20, .stack_size = 64 << 10, .budget_ms = budget_ms };
     sfi_module_t *m = sfi_module_load (basic_path, &lim, err, sizeof err);
     if (!m)
@@ -66,7 +66,7 @@ static sfi_module_t *load (unsigned budget_ms)
 
 static int call (sfi_module_t *m, const char *fn, uint64_t a0, uint64_t a1, uint64_t *ret)
 {
-    uint64_t args [2] = { a0, a1 };
+    uint64_t args[2] = { a0, a1 };
     int64_t off = sfi_module_lookup (m, fn);
     if (off < 0) {
         fprintf (stderr, "no function %s\n", fn);
@@ -98,7 +98,8 @@ static void call_fails (sfi_module_t *m, const char *fn, uint64_t a0, int code, 
     CHECK_EQ (rc, code);
     const char *why = sfi_module_fault (m);
     if (!strstr (why, want)) {
-        fprintf (stderr, "%s(0x%llx): fault '%s' lacks '%s'\n", fn, (unsigned long long) a0, why, want);
+        fprintf (stderr, "%s(0x%llx): fault '%s' lacks '%s'\n", fn, (unsigned long long) a0, why,
+                 want);
         CHECK (0);
     }
     /* the host and the module both go on */
@@ -119,13 +120,14 @@ static uint64_t host_mix (uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64
 }
 
 /* Calls back into the module that called it. */
-static uint64_t host_reenter (uint64_t x, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f)
+static uint64_t host_reenter (uint64_t x, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
+                              uint64_t f)
 {
     (void) b, (void) c, (void) d, (void) e, (void) f;
     sfi_module_t *m = sfi_current ();
     CHECK (m == expected);
     uint64_t r = 0;
-    uint64_t args [2] = { x, 100 };
+    uint64_t args[2] = { x, 100 };
     int rc = sfi_module_call (m, sfi_module_lookup (m, "add"), args, 2, &r);
     CHECK_EQ (rc, SFI_OK);
     CHECK (sfi_current () == m);
@@ -163,7 +165,7 @@ static void test_calls (void)
         wrong += call_quiet (m, "id", a, 0) != a;
     }
     CHECK_EQ (wrong, 0);
-    uint64_t six [6] = { 1, 2, 3, 4, 5, 6 }, r = 0;
+    uint64_t six[6] = { 1, 2, 3, 4, 5, 6 }, r = 0;
     CHECK_EQ (sfi_module_call (m, sfi_module_lookup (m, "sum6"), six, 6, &r), SFI_OK);
     CHECK_EQ (r, 1 + 4 + 9 + 16 + 25 + 36);
     /* arguments not given are 0, not host leftovers */
@@ -190,7 +192,7 @@ static void test_calls (void)
     /* the module writes its heap, the host reads it */
     CHECK_EQ (call_ok (m, "poke", heap_start - base + 5, 0x5a), 0);
     const uint8_t *h = sfi_module_ptr (m, heap_start, 16);
-    CHECK (h && h [5] == 0x5a);
+    CHECK (h && h[5] == 0x5a);
     /* the code as mapped is the code as linked */
     CHECK_EQ (call_ok (m, "peek", sfi_module_lookup (m, "id"), 0), 0x48);
 
@@ -210,10 +212,10 @@ static void test_calls (void)
     CHECK (sfi_module_ptr (m, heap_end - 8, 8) != NULL);
     CHECK (sfi_module_ptr (m, heap_end - 4, 8) == NULL);
     CHECK (sfi_module_ptr (m, heap_start, (size_t) -1) == NULL);
-    CHECK (sfi_module_ptr (m, base + 0x21000, 8) != NULL);      /* rodata */
+    CHECK (sfi_module_ptr (m, base + 0x21000, 8) != NULL); /* rodata */
     CHECK (sfi_module_wptr (m, base + 0x21000, 8) == NULL);
-    CHECK (sfi_module_wptr (m, base + 0x22000, 8) != NULL);     /* RW segment */
-    CHECK (sfi_module_ptr (m, base + SFI_IMAGE_OFF, 8) == NULL);  /* code */
+    CHECK (sfi_module_wptr (m, base + 0x22000, 8) != NULL);      /* RW segment */
+    CHECK (sfi_module_ptr (m, base + SFI_IMAGE_OFF, 8) == NULL); /* code */
     CHECK (sfi_module_ptr (m, base + SFI_TABLE_OFF, 8) == NULL);
     CHECK (sfi_module_ptr (m, base + SFI_INFO_OFF, 8) == NULL);
     CHECK (sfi_module_ptr (m, base + 0x1000, 8) == NULL);
@@ -232,8 +234,10 @@ static void test_calls (void)
 static void test_host_calls (void)
 {
     sfi_module_t *m = load (0);
-    if (!m)
-        { CHECK (0); return; }
+    if (!m) {
+        CHECK (0);
+        return;
+    }
     expected = m;
     /* nothing exported: the call traps, the module stays usable */
     call_fails (m, "hostcall", 1, SFI_ETRAP, "empty slot 16");
@@ -260,21 +264,23 @@ static void test_host_calls (void)
 static void test_faults (void)
 {
     sfi_module_t *m = load (0);
-    if (!m)
-        { CHECK (0); return; }
+    if (!m) {
+        CHECK (0);
+        return;
+    }
     call_fails (m, "poke", 0x1000, SFI_EFAULT, "SIGSEGV at region offset 0x1000 (rip 0x2");
     call_fails (m, "below", 0, SFI_EFAULT, "SIGSEGV at region offset -0x1000");
-    call_fails (m, "poke", SFI_IMAGE_OFF, SFI_EFAULT, "region offset 0x20000");      /* code */
-    call_fails (m, "poke", SFI_TABLE_OFF + 8, SFI_EFAULT, "region offset 0x10008");  /* table */
-    call_fails (m, "poke", SFI_INFO_OFF, SFI_EFAULT, "region offset 0x11800");       /* info */
-    call_fails (m, "poke", SFI_ENTRY_OFF, SFI_EFAULT, "region offset 0x12000");      /* stubs */
+    call_fails (m, "poke", SFI_IMAGE_OFF, SFI_EFAULT, "region offset 0x20000");     /* code */
+    call_fails (m, "poke", SFI_TABLE_OFF + 8, SFI_EFAULT, "region offset 0x10008"); /* table */
+    call_fails (m, "poke", SFI_INFO_OFF, SFI_EFAULT, "region offset 0x11800");      /* info */
+    call_fails (m, "poke", SFI_ENTRY_OFF, SFI_EFAULT, "region offset 0x12000");     /* stubs */
     call_fails (m, "poke", SFI_EXIT_OFF, SFI_EFAULT, "region offset 0x12020");
-    call_fails (m, "poke", 0x21000, SFI_EFAULT, "region offset 0x21000");            /* rodata */
-    call_fails (m, "poke", 0x80000000, SFI_EFAULT, "region offset 0x80000000");      /* between */
+    call_fails (m, "poke", 0x21000, SFI_EFAULT, "region offset 0x21000");       /* rodata */
+    call_fails (m, "poke", 0x80000000, SFI_EFAULT, "region offset 0x80000000"); /* between */
     call_fails (m, "trap", 0, SFI_ETRAP, "SIGILL at rip 0x2");
     call_fails (m, "brk", 0, SFI_ETRAP, "SIGTRAP at rip 0x2");
     call_fails (m, "divide", 7, SFI_ETRAP, "SIGFPE (integer divide by zero)");
-    uint64_t r = 0, args [2] = { 7, 2 };
+    uint64_t r = 0, args[2] = { 7, 2 };
     CHECK_EQ (sfi_module_call (m, sfi_module_lookup (m, "divide"), args, 2, &r), SFI_OK);
     CHECK_EQ (r, 3);
     call_fails (m, "deep", 0, SFI_EFAULT, "SIGSEGV");
@@ -287,15 +293,17 @@ static void test_faults (void)
     CHECK_EQ (call_ok (m, "jump", SFI_EXIT_OFF, 0), (uint64_t) -7);
     /* a clean call afterwards reports no fault */
     CHECK_EQ (call_ok (m, "add", 1, 1), 2);
-    CHECK_EQ (sfi_module_fault (m) [0], '\0');
+    CHECK_EQ (sfi_module_fault (m)[0], '\0');
     sfi_module_destroy (&m);
 }
 
 static void test_budget (void)
 {
     sfi_module_t *m = load (100);
-    if (!m)
-        { CHECK (0); return; }
+    if (!m) {
+        CHECK (0);
+        return;
+    }
     for (int i = 0; i < 3; i++) {
         long long t0 = now_ns ();
         call_fails (m, "spin", 0, SFI_ETIME, "time budget of 100 ms exceeded at rip 0x2");
@@ -318,8 +326,10 @@ static void test_budget (void)
 
     /* no budget: the same host call completes */
     m = load (0);
-    if (!m)
-        { CHECK (0); return; }
+    if (!m) {
+        CHECK (0);
+        return;
+    }
     sfi_module_export (m, 16, (void *) host_slow);
     CHECK_EQ (call_ok (m, "hostcall", 2, 3), 6);
     sfi_module_destroy (&m);
@@ -328,36 +338,36 @@ static void test_budget (void)
 static void test_many (void)
 {
     enum { N = 10 };
-    sfi_module_t *m [N];
+    sfi_module_t *m[N];
     for (int i = 0; i < N; i++) {
-        m [i] = load (i % 2 ? 1000 : 0);
-        CHECK (m [i] != NULL);
-        if (!m [i])
+        m[i] = load (i % 2 ? 1000 : 0);
+        CHECK (m[i] != NULL);
+        if (!m[i])
             return;
     }
     for (int i = 0; i < N; i++)
         for (int j = 0; j < i; j++)
-            CHECK (sfi_module_base (m [i]) != sfi_module_base (m [j]));
+            CHECK (sfi_module_base (m[i]) != sfi_module_base (m[j]));
     for (int i = 0; i < N; i++)
         for (int k = 0; k <= i; k++)
-            call_ok (m [i], "counter", 0, 0);
+            call_ok (m[i], "counter", 0, 0);
     /* a fault in one leaves the others alone */
-    call_fails (m [3], "poke", 0x1000, SFI_EFAULT, "SIGSEGV");
+    call_fails (m[3], "poke", 0x1000, SFI_EFAULT, "SIGSEGV");
     for (int i = 0; i < N; i++)
-        CHECK_EQ (call_ok (m [i], "counter", 0, 0), i + 2);
+        CHECK_EQ (call_ok (m[i], "counter", 0, 0), i + 2);
     for (int i = 0; i < N; i++)
-        sfi_module_destroy (&m [i]);
+        sfi_module_destroy (&m[i]);
 }
 
 static void test_refused (void)
 {
-    char err [512] = "";
+    char err[512] = "";
     sfi_module_t *m = sfi_module_load (bad_path, NULL, err, sizeof err);
     CHECK (m == NULL);
     printf ("bad.so refused: %s\n", err);
     CHECK (strstr (err, "offset 0x2") && strstr (err, "syscall"));
     m = sfi_module_load ("/nonexistent/module.so", NULL, err, sizeof err);
-    CHECK (m == NULL && err [0]);
+    CHECK (m == NULL && err[0]);
     sfi_limits_t huge = { .heap_size = (size_t) 4 << 30 };
     m = sfi_module_load (basic_path, &huge, err, sizeof err);
     CHECK (m == NULL && strstr (err, "do not fit"));
@@ -369,23 +379,25 @@ static void test_refused (void)
 static void test_host_fault (void)
 {
     sfi_module_t *m = load (0);
-    if (!m)
-        { CHECK (0); return; }
-    call_ok (m, "add", 1, 2);   /* the handlers and this thread are set up */
+    if (!m) {
+        CHECK (0);
+        return;
+    }
+    call_ok (m, "add", 1, 2); /* the handlers and this thread are set up */
     fflush (NULL);
     pid_t pid = fork ();
     if (pid == 0) {
-        int null = open ("/dev/null", O_WRONLY);   /* ASan's report, if any */
+        int null = open ("/dev/null", O_WRONLY); /* ASan's report, if any */
         if (null >= 0)
             dup2 (null, 2);
         volatile int *p = (volatile int *) (uintptr_t) (sfi_module_base (m) + 0x1000);
-        *p = 1;                 /* region memory, host code: not the module's fault */
+        *p = 1; /* region memory, host code: not the module's fault */
         _exit (0);
     }
     int status = 0;
     waitpid (pid, &status, 0);
     CHECK (!(WIFEXITED (status) && WEXITSTATUS (status) == 0));
-#if !defined (__SANITIZE_ADDRESS__)
+#if !defined(__SANITIZE_ADDRESS__)
     CHECK (WIFSIGNALED (status) && WTERMSIG (status) == SIGSEGV);
 #endif
     sfi_module_destroy (&m);
@@ -401,8 +413,10 @@ static void *thread_spin (void *arg)
 static void test_threads (void)
 {
     sfi_module_t *a = load (150), *b = load (0);
-    if (!a || !b)
-        { CHECK (0); return; }
+    if (!a || !b) {
+        CHECK (0);
+        return;
+    }
     pthread_t th;
     CHECK_EQ (pthread_create (&th, NULL, thread_spin, a), 0);
     for (int i = 0; i < 100000; i++)
@@ -427,8 +441,10 @@ static void test_threads (void)
 static void test_speed (void)
 {
     sfi_module_t *m = load (0);
-    if (!m)
-        { CHECK (0); return; }
+    if (!m) {
+        CHECK (0);
+        return;
+    }
     int64_t id = sfi_module_lookup (m, "id");
     uint64_t arg = 1, r = 0;
     double best = 1e9;
@@ -439,7 +455,8 @@ static void test_speed (void)
         for (int i = 0; i < 1000000; i++)
             sfi_module_call (m, id, &arg, 1, &r);
         clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t1);
-        double ns = ((double) (t1.tv_sec - t0.tv_sec) * 1e9 + (double) (t1.tv_nsec - t0.tv_nsec)) / 1e6;
+        double ns =
+            ((double) (t1.tv_sec - t0.tv_sec) * 1e9 + (double) (t1.tv_nsec - t0.tv_nsec)) / 1e6;
         if (ns < best)
             best = ns;
     }
@@ -452,44 +469,49 @@ static void test_speed (void)
 /* glsfi-run's answers and exit codes. */
 static void test_run (void)
 {
-    struct { const char *args; int status; const char *want; } cases [] = {
+    struct {
+        const char *args;
+        int status;
+        const char *want;
+    } cases[] = {
         { "%s add 40 2", 0, "42\n" },
         { "%s add 0x10 -1", 0, "15\n" },
         { "%s peek s:hello", 0, "104\n" },
-        { "%s poke 0x1000 1", 1, "glsfi-run: poke: fault: SIGSEGV at region offset 0x1000 (rip 0x" },
+        { "%s poke 0x1000 1", 1,
+          "glsfi-run: poke: fault: SIGSEGV at region offset 0x1000 (rip 0x" },
         { "%s trap", 1, "glsfi-run: trap: trap: SIGILL at rip 0x" },
         { "--budget 50 %s spin", 1, "glsfi-run: spin: timeout: time budget of 50 ms" },
         { "%s nosuch", 2, "no exported function 'nosuch'" },
         { "%s add x", 2, "neither an integer" },
         { "-c 1000 %s id 3", 0, "ns per call" },
     };
-    char run [600];
+    char run[600];
     snprintf (run, sizeof run, "%s/glsfi-run", BUILDDIR);
     if (access (run, X_OK) != 0) {
         printf ("glsfi-run not built in %s: its checks skipped\n", BUILDDIR);
         return;
     }
-    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
-        char args [1200], cmd [2048], out [4096] = "";
-        snprintf (args, sizeof args, cases [i].args, basic_path);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[1200], cmd[2048], out[4096] = "";
+        snprintf (args, sizeof args, cases[i].args, basic_path);
         /* peek reads the first byte of the string: its address is the arg */
         snprintf (cmd, sizeof cmd, "%s %s 2>&1", run, args);
         FILE *f = popen (cmd, "r");
         size_t n = f ? fread (out, 1, sizeof out - 1, f) : 0;
-        out [n] = '\0';
+        out[n] = '\0';
         int status = f ? pclose (f) : -1;
         CHECK (WIFEXITED (status));
-        CHECK_EQ (WEXITSTATUS (status), cases [i].status);
-        if (!strstr (out, cases [i].want)) {
-            fprintf (stderr, "glsfi-run %s: got '%s', want '%s'\n", args, out, cases [i].want);
+        CHECK_EQ (WEXITSTATUS (status), cases[i].status);
+        if (!strstr (out, cases[i].want)) {
+            fprintf (stderr, "glsfi-run %s: got '%s', want '%s'\n", args, out, cases[i].want);
             CHECK (0);
         }
     }
-    char cmd [2048], out [4096] = "";
+    char cmd[2048], out[4096] = "";
     snprintf (cmd, sizeof cmd, "%s %s escape 2>&1", run, bad_path);
     FILE *f = popen (cmd, "r");
     size_t n = f ? fread (out, 1, sizeof out - 1, f) : 0;
-    out [n] = '\0';
+    out[n] = '\0';
     int status = f ? pclose (f) : -1;
     CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 2 && strstr (out, "syscall"));
 }
@@ -501,8 +523,9 @@ int main (void)
         perror ("mkdtemp");
         return 1;
     }
-    if (build ("basic", basic_path, sizeof basic_path) < 0 || build ("bad", bad_path, sizeof bad_path) < 0) {
-        char cmd [600];
+    if (build ("basic", basic_path, sizeof basic_path) < 0 ||
+        build ("bad", bad_path, sizeof bad_path) < 0) {
+        char cmd[600];
         snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
         system (cmd);
         printf ("skipped: cannot assemble and link the test modules (as, ld)\n");
@@ -519,7 +542,7 @@ int main (void)
     test_speed ();
     test_run ();
 
-    char cmd [600];
+    char cmd[600];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     if (system (cmd) != 0)
         fprintf (stderr, "could not remove %s\n", dir);

@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEAD "\t.bundle_align_mode 5\n"
+#define HEAD    "\t.bundle_align_mode 5\n"
 /* a call ends its bundle: its return address is the next bundle start */
 #define CALL(f) "\t.bundle_lock align_to_end\n\tcall\t" f "\n\t.bundle_unlock\n"
 
 /* `in` must become HEAD `want`. */
-static void
-same (int line, const char *in, const char *want)
+static void same (int line, const char *in, const char *want)
 {
     char *out = NULL;
     char err[512] = "";
@@ -31,8 +30,7 @@ same (int line, const char *in, const char *want)
 #define SAME(in, want) same (__LINE__, in, want)
 
 /* `in` must be refused with an error that contains `why`. */
-static void
-refused (int line, const char *in, const char *why)
+static void refused (int line, const char *in, const char *why)
 {
     char *out = NULL;
     char err[512] = "";
@@ -41,38 +39,32 @@ refused (int line, const char *in, const char *why)
     CHECK (out == NULL);
     CHECK (strstr (err, why) != NULL);
     if (rc != -1 || !strstr (err, why))
-        fprintf (stderr, "  line %d: input:\n%s  rc %d, error '%s', want '%s'\n",
-                 line, in, rc, err, why);
+        fprintf (stderr, "  line %d: input:\n%s  rc %d, error '%s', want '%s'\n", line, in, rc, err,
+                 why);
     free (out);
 }
 #define REFUSED(in, why) refused (__LINE__, in, why)
 
 /* Memory operands: allowed forms stay, the others go through r14. */
-static void
-test_memory (void)
+static void test_memory (void)
 {
     SAME ("\tmovq\t8(%rsp), %rax\n\tmovl\tfoo+4(%rip), %eax\n\taddl\t%esi, %edi\n",
           "\tmovq\t8(%rsp), %rax\n\tmovl\tfoo+4(%rip), %eax\n\taddl\t%esi, %edi\n");
-    SAME ("\tmovl\t8(%rdi), %eax\n",
-          "\tmovl\t%edi, %r14d\n\tmovl\t8(%r15,%r14,1), %eax\n");
-    SAME ("\tmovq\t%rax, -16(%rbx)\n",
-          "\tmovl\t%ebx, %r14d\n\tmovq\t%rax, -16(%r15,%r14,1)\n");
+    SAME ("\tmovl\t8(%rdi), %eax\n", "\tmovl\t%edi, %r14d\n\tmovl\t8(%r15,%r14,1), %eax\n");
+    SAME ("\tmovq\t%rax, -16(%rbx)\n", "\tmovl\t%ebx, %r14d\n\tmovq\t%rax, -16(%r15,%r14,1)\n");
     SAME ("\tmovl\t(%rdi,%rax,4), %eax\n",
           "\tleal\t(%rdi,%rax,4), %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
     SAME ("\tmovsbq\t16(%rbp,%r12), %rax\n",
           "\tleal\t(%rbp,%r12,1), %r14d\n\tmovsbq\t16(%r15,%r14,1), %rax\n");
-    SAME ("\tmovl\t0(,%rax,8), %edx\n",
-          "\tleal\t(,%rax,8), %r14d\n\tmovl\t0(%r15,%r14,1), %edx\n");
+    SAME ("\tmovl\t0(,%rax,8), %edx\n", "\tleal\t(,%rax,8), %r14d\n\tmovl\t0(%r15,%r14,1), %edx\n");
     /* a displacement too large to keep next to r14 goes into the lea;
        negative ones only when small (only the stack top lies near 4G) */
     SAME ("\tmovl\t2000000(%rdi), %eax\n",
           "\tleal\t2000000(%rdi), %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
     SAME ("\tmovl\t65536(%rdi), %eax\n",
           "\tleal\t65536(%rdi), %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
-    SAME ("\tmovl\t65532(%rdi), %eax\n",
-          "\tmovl\t%edi, %r14d\n\tmovl\t65532(%r15,%r14,1), %eax\n");
-    SAME ("\tmovl\t-300(%rdi), %eax\n",
-          "\tleal\t-300(%rdi), %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
+    SAME ("\tmovl\t65532(%rdi), %eax\n", "\tmovl\t%edi, %r14d\n\tmovl\t65532(%r15,%r14,1), %eax\n");
+    SAME ("\tmovl\t-300(%rdi), %eax\n", "\tleal\t-300(%rdi), %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
     /* with an index, B + I*S may lie past the top of the region (a frame
        pointer near 4G plus an index, with a negative displacement) */
     SAME ("\tmovl\t-8(%rdi,%rcx,8), %eax\n",
@@ -88,31 +80,29 @@ test_memory (void)
     SAME ("\tmovl\t%eax, 2097152(%rsp)\n",
           "\tleal\t2097152(%rsp), %r14d\n\tmovl\t%eax, (%r15,%r14,1)\n");
     /* absolute addresses */
-    SAME ("\tmovl\tcounter, %eax\n",
-          "\tleal\tcounter, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
+    SAME ("\tmovl\tcounter, %eax\n", "\tleal\tcounter, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
     /* lea and nop do not access memory; prefetch is treated as an access */
     SAME ("\tleaq\t8(%rdi,%rax,4), %rdx\n\tnopw\t0(%rax,%rax,1)\n",
           "\tleaq\t8(%rdi,%rax,4), %rdx\n\tnopw\t0(%rax,%rax,1)\n");
-    SAME ("\tprefetcht0\t64(%rsi)\n",
-          "\tmovl\t%esi, %r14d\n\tprefetcht0\t64(%r15,%r14,1)\n");
+    SAME ("\tprefetcht0\t64(%rsi)\n", "\tmovl\t%esi, %r14d\n\tprefetcht0\t64(%r15,%r14,1)\n");
     /* prefixes, SSE, x87, push/pop with memory */
-    SAME ("\tlock addl\t$1, (%rdi)\n",
-          "\tmovl\t%edi, %r14d\n\tlock addl\t$1, (%r15,%r14,1)\n");
+    SAME ("\tlock addl\t$1, (%rdi)\n", "\tmovl\t%edi, %r14d\n\tlock addl\t$1, (%r15,%r14,1)\n");
     SAME ("\tlock; xaddq\t%rax, 8(%rdx)\n",
           "\tmovl\t%edx, %r14d\n\tlock xaddq\t%rax, 8(%r15,%r14,1)\n");
     SAME ("\tmovsd\t8(%rdi), %xmm0\n\tmovups\t%xmm1, (%rsi)\n",
           "\tmovl\t%edi, %r14d\n\tmovsd\t8(%r15,%r14,1), %xmm0\n"
           "\tmovl\t%esi, %r14d\n\tmovups\t%xmm1, (%r15,%r14,1)\n");
     SAME ("\tfldl\t(%rax)\n", "\tmovl\t%eax, %r14d\n\tfldl\t(%r15,%r14,1)\n");
-    SAME ("\tpushq\t8(%rdi)\n\tpopq\t(%rax)\n",
-          "\tmovl\t%edi, %r14d\n\tpushq\t8(%r15,%r14,1)\n"
-          "\tmovl\t%eax, %r14d\n\tpopq\t(%r15,%r14,1)\n");
+    SAME ("\tpushq\t8(%rdi)\n\tpopq\t(%rax)\n", "\tmovl\t%edi, %r14d\n\tpushq\t8(%r15,%r14,1)\n"
+                                                "\tmovl\t%eax, %r14d\n\tpopq\t(%r15,%r14,1)\n");
     /* %ah..%bh cannot be encoded next to (%r15,%r14,1) (REX): the
        instruction works on %al..%bl, swapped in and out */
-    SAME ("\tmovb\t%ch, (%rax)\n",
-          "\tmovl\t%eax, %r14d\n\txchgb\t%ch, %cl\n\tmovb\t%cl, (%r15,%r14,1)\n\txchgb\t%ch, %cl\n");
-    SAME ("\taddb\t2(%rcx), %ah\n",
-          "\tmovl\t%ecx, %r14d\n\txchgb\t%ah, %al\n\taddb\t2(%r15,%r14,1), %al\n\txchgb\t%ah, %al\n");
+    SAME (
+        "\tmovb\t%ch, (%rax)\n",
+        "\tmovl\t%eax, %r14d\n\txchgb\t%ch, %cl\n\tmovb\t%cl, (%r15,%r14,1)\n\txchgb\t%ch, %cl\n");
+    SAME (
+        "\taddb\t2(%rcx), %ah\n",
+        "\tmovl\t%ecx, %r14d\n\txchgb\t%ah, %al\n\taddb\t2(%r15,%r14,1), %al\n\txchgb\t%ah, %al\n");
     SAME ("\tmovb\t%dh, 8(%rsp)\n", "\tmovb\t%dh, 8(%rsp)\n");
     /* comments go */
     SAME ("\tmovl\t(%rcx), %eax # load\n#APP\n",
@@ -120,25 +110,26 @@ test_memory (void)
 }
 
 /* r14 = low32(base) is reused while nothing can have changed it. */
-static void
-test_reuse (void)
+static void test_reuse (void)
 {
     SAME ("\tmovl\t(%rdi), %eax\n\tmovq\t8(%rdi), %rdx\n\taddl\t%eax, 16(%rdi)\n",
           "\tmovl\t%edi, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n"
           "\tmovq\t8(%r15,%r14,1), %rdx\n\taddl\t%eax, 16(%r15,%r14,1)\n");
     /* writes to other registers, reads of the base, jcc fallthrough: kept */
-    SAME ("\tmovl\t(%rdi), %eax\n\tmovq\t%rdi, %rsi\n\tcmpq\t%rdi, %rax\n\tjne\t.L2\n\tmovl\t4(%rdi), %eax\n",
-          "\tmovl\t%edi, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n\tmovq\t%rdi, %rsi\n"
-          "\tcmpq\t%rdi, %rax\n\tjne\t.L2\n\tmovl\t4(%r15,%r14,1), %eax\n");
+    SAME (
+        "\tmovl\t(%rdi), %eax\n\tmovq\t%rdi, %rsi\n\tcmpq\t%rdi, %rax\n\tjne\t.L2\n\tmovl\t4(%rdi), %eax\n",
+        "\tmovl\t%edi, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n\tmovq\t%rdi, %rsi\n"
+        "\tcmpq\t%rdi, %rax\n\tjne\t.L2\n\tmovl\t4(%r15,%r14,1), %eax\n");
     /* a label: another path may arrive with another r14 */
     SAME ("\tmovl\t(%rdi), %eax\n.L3:\n\tmovl\t4(%rdi), %eax\n",
           "\tmovl\t%edi, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n.L3:\n"
           "\tmovl\t%edi, %r14d\n\tmovl\t4(%r15,%r14,1), %eax\n");
     /* writes to the base in every width */
     static const char *const writers[] = {
-        "\taddq\t$8, %rdi\n", "\tmovb\t$1, %dil\n", "\tincl\t%edi\n", "\tpopq\t%rdi\n",
-        "\tmovl\t(%rdi), %edi\n", "\txchgq\t%rdi, %rax\n", "\tcmovne\t%rax, %rdi\n",
-        "\tleaq\t1(%rdi), %rdi\n", "\tsetne\t%dil\n", "\tbswap\t%rdi\n",
+        "\taddq\t$8, %rdi\n",     "\tmovb\t$1, %dil\n",      "\tincl\t%edi\n",
+        "\tpopq\t%rdi\n",         "\tmovl\t(%rdi), %edi\n",  "\txchgq\t%rdi, %rax\n",
+        "\tcmovne\t%rax, %rdi\n", "\tleaq\t1(%rdi), %rdi\n", "\tsetne\t%dil\n",
+        "\tbswap\t%rdi\n",
     };
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
         char in[256], want[512];
@@ -172,9 +163,10 @@ test_reuse (void)
           "\tleal\t(%rdi,%rax,8), %r14d\n\tmovsd\t%xmm0, (%r15,%r14,1)\n"
           "\tleal\t(%rdi,%rax,4), %r14d\n\tmovl\t(%r15,%r14,1), %edx\n"
           "\tleal\t(%rsi,%rax,8), %r14d\n\tmovl\t(%r15,%r14,1), %edx\n");
-    SAME ("\tmovzbl\t(%rdx,%rcx), %eax\n\tmovb\t%al, (%rdx,%rcx)\n\tmovl\t$0, %edx\n\tmovzbl\t1(%rdx,%rcx), %eax\n",
-          "\tleal\t(%rdx,%rcx,1), %r14d\n\tmovzbl\t(%r15,%r14,1), %eax\n\tmovb\t%al, (%r15,%r14,1)\n"
-          "\tmovl\t$0, %edx\n\tleal\t(%rdx,%rcx,1), %r14d\n\tmovzbl\t1(%r15,%r14,1), %eax\n");
+    SAME (
+        "\tmovzbl\t(%rdx,%rcx), %eax\n\tmovb\t%al, (%rdx,%rcx)\n\tmovl\t$0, %edx\n\tmovzbl\t1(%rdx,%rcx), %eax\n",
+        "\tleal\t(%rdx,%rcx,1), %r14d\n\tmovzbl\t(%r15,%r14,1), %eax\n\tmovb\t%al, (%r15,%r14,1)\n"
+        "\tmovl\t$0, %edx\n\tleal\t(%rdx,%rcx,1), %r14d\n\tmovzbl\t1(%r15,%r14,1), %eax\n");
     /* %rsp moves under push and pop: never a key */
     SAME ("\tmovl\t(%rsp,%rax,4), %edx\n\tpushq\t%rbx\n\tmovl\t(%rsp,%rax,4), %edx\n",
           "\tleal\t(%rsp,%rax,4), %r14d\n\tmovl\t(%r15,%r14,1), %edx\n\tpushq\t%rbx\n"
@@ -186,8 +178,8 @@ test_reuse (void)
           "\tmovl\t%edi, %r14d\n\tmovl\t4(%r15,%r14,1), %eax\n");
     /* a call: the callee changes r14 */
     SAME ("\tmovl\t(%rbx), %eax\n\tcall\tf\n\tmovl\t4(%rbx), %eax\n",
-          "\tmovl\t%ebx, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n" CALL ("f")
-          "\tmovl\t%ebx, %r14d\n\tmovl\t4(%r15,%r14,1), %eax\n");
+          "\tmovl\t%ebx, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n" CALL (
+              "f") "\tmovl\t%ebx, %r14d\n\tmovl\t4(%r15,%r14,1), %eax\n");
     /* a section switch */
     SAME ("\tmovl\t(%rbx), %eax\n\t.section\t.text.unlikely\n\tmovl\t4(%rbx), %eax\n",
           "\tmovl\t%ebx, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n\t.section\t.text.unlikely\n"
@@ -195,8 +187,7 @@ test_reuse (void)
 }
 
 /* Writes to %rsp: 32-bit write, then rebase, in one bundle. */
-static void
-test_rsp (void)
+static void test_rsp (void)
 {
 #define REBASED(x) "\t.bundle_lock\n\t" x "\n\taddq\t%r15, %rsp\n\t.bundle_unlock\n"
     SAME ("\tsubq\t$24, %rsp\n", REBASED ("subl\t$24, %esp"));
@@ -220,12 +211,12 @@ test_rsp (void)
     REFUSED ("\tmovw\t%ax, %sp\n", "%rsp cannot be sandboxed");
 }
 
-#define RETURN "\tpopq\t%r11\n\t.bundle_lock\n\tandl\t$-32, %r11d\n" \
-               "\taddq\t%r15, %r11\n\tpushq\t%r11\n\tret\n\t.bundle_unlock\n"
+#define RETURN                                            \
+    "\tpopq\t%r11\n\t.bundle_lock\n\tandl\t$-32, %r11d\n" \
+    "\taddq\t%r15, %r11\n\tpushq\t%r11\n\tret\n\t.bundle_unlock\n"
 
 /* Returns, calls, indirect branches, host calls. */
-static void
-test_control (void)
+static void test_control (void)
 {
     SAME ("\tret\n", RETURN);
     SAME ("\trep ret\n", RETURN);
@@ -266,8 +257,8 @@ test_control (void)
     SAME ("\tcall\t__glsfi_host_511@PLT\n", "\tcall\t*0x10ff8(%r15)\n\t.p2align 5\n");
     SAME ("\tcall\t__glsfi_host_16\n", "\tcall\t*0x10080(%r15)\n\t.p2align 5\n");
     SAME ("\tjmp\t*__glsfi_host_2@GOTPCREL(%rip)\n",
-          REBASED ("subl\t$8, %esp") "\tcall\t*0x10010(%r15)\n\t.p2align 5\n"
-          REBASED ("addl\t$8, %esp") RETURN);
+          REBASED ("subl\t$8, %esp") "\tcall\t*0x10010(%r15)\n\t.p2align 5\n" REBASED (
+              "addl\t$8, %esp") RETURN);
     REFUSED ("\tcall\t__glsfi_host_512\n", "host calls are __glsfi_host_1");
     REFUSED ("\tcall\t__glsfi_host_0\n", "host calls are __glsfi_host_1");
     REFUSED ("\tcall\t__glsfi_host_01\n", "host calls are __glsfi_host_1");
@@ -278,10 +269,10 @@ test_control (void)
 }
 
 /* What cannot be made safe is refused, naming the line. */
-static void
-test_refused (void)
+static void test_refused (void)
 {
-    REFUSED ("\tnop\n\tmovq\t%fs:40, %rax\n", "2: segment registers cannot be used: movq\t%fs:40, %rax");
+    REFUSED ("\tnop\n\tmovq\t%fs:40, %rax\n",
+             "2: segment registers cannot be used: movq\t%fs:40, %rax");
     REFUSED ("\tmovl\t%gs:(%rax), %eax\n", "segment registers");
     REFUSED ("\tfs movl\t(%rax), %eax\n", "segment override prefix");
     REFUSED ("\trep stosq\n", "string instructions");
@@ -309,8 +300,9 @@ test_refused (void)
     REFUSED ("\t.bundle_align_mode 0\n", "bundle directives");
     REFUSED ("\t.text\n\t.byte\t0x0f, 0x05\n", "data in a code section");
     REFUSED ("\t.section\t.text.hot,\"ax\",@progbits\n\t.long\t1\n", "data in a code section");
-    SAME ("\t.data\n\t.byte\t1\n\t.pushsection .rodata\n\t.long\t1\n\t.popsection\n\t.text\n\tnop\n",
-          "\t.data\n\t.byte\t1\n\t.pushsection .rodata\n\t.long\t1\n\t.popsection\n\t.text\n\tnop\n");
+    SAME (
+        "\t.data\n\t.byte\t1\n\t.pushsection .rodata\n\t.long\t1\n\t.popsection\n\t.text\n\tnop\n",
+        "\t.data\n\t.byte\t1\n\t.pushsection .rodata\n\t.long\t1\n\t.popsection\n\t.text\n\tnop\n");
     SAME ("\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"a#b;c\"\n",
           "\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"a#b;c\"\n");
     /* code is aligned to the bundle size at most (clang's larger padding
@@ -328,8 +320,7 @@ test_refused (void)
     SAME ("f: movl (%rax), %eax\n", "f:\n\tmovl\t%eax, %r14d\n\tmovl\t(%r15,%r14,1), %eax\n");
 }
 
-int
-main (void)
+int main (void)
 {
     test_memory ();
     test_reuse ();
@@ -338,7 +329,8 @@ main (void)
     test_refused ();
 
     /* the statistics count what was done */
-    const char *in = "\tmovl\t(%rdi), %eax\n\tmovl\t4(%rdi), %eax\n\tcall\t*%rax\n\tsubq\t$8, %rsp\n\tret\n";
+    const char *in =
+        "\tmovl\t(%rdi), %eax\n\tmovl\t4(%rdi), %eax\n\tcall\t*%rax\n\tsubq\t$8, %rsp\n\tret\n";
     char *out = NULL, err[256];
     sfi_rewrite_stats_t st;
     CHECK (sfi_rewrite (in, strlen (in), &out, &st, err, sizeof err) == 0);

@@ -16,7 +16,7 @@ static void test_evq (void)
     evq_init (&q);
     rng_t r = rng_stream (1, 99);
     for (uint32_t i = 0; i < 5000; i++)
-        evq_push (&q, (ev_t) { .at = rng_below (&r, 100), .node = i });
+        evq_push (&q, (ev_t){ .at = rng_below (&r, 100), .node = i });
     ev_t ev, prev = { 0 };
     size_t n = 0;
     bool ordered = true;
@@ -84,10 +84,22 @@ static void test_scenario (void)
     char err[256];
     scen_init (&s);
     const char *lines[] = {
-        "nodes 40", "seed 9", "duration 10m", "loss 0.02  # comment", "delay 100us 2ms",
-        "at 30s crash 17", "at 1.5s partition 0-9", "at 90s heal", "at 40s restart 17",
-        "at 50s pause 3 5s", "at 0 skew 4 250ms 0.001", "at 10s linkloss 0-9 10-19 0.5",
-        "at 70s update 12", "at 2m loss 0.01", "", "# only a comment",
+        "nodes 40",
+        "seed 9",
+        "duration 10m",
+        "loss 0.02  # comment",
+        "delay 100us 2ms",
+        "at 30s crash 17",
+        "at 1.5s partition 0-9",
+        "at 90s heal",
+        "at 40s restart 17",
+        "at 50s pause 3 5s",
+        "at 0 skew 4 250ms 0.001",
+        "at 10s linkloss 0-9 10-19 0.5",
+        "at 70s update 12",
+        "at 2m loss 0.01",
+        "",
+        "# only a comment",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         CHECK_EQ (scen_line (&s, lines[i], err, sizeof err), 0);
@@ -140,7 +152,8 @@ static void test_scenario (void)
     for (size_t i = 0; i < s.n_evs; i++) {
         crashes += s.evs[i].kind == SE_CRASH;
         restarts += s.evs[i].kind == SE_RESTART;
-        after = after && s.evs[i].at_us >= s.warmup_us && s.evs[i].a >= (s.evs[i].kind == SE_CRASH ? 3 : 0);
+        after = after && s.evs[i].at_us >= s.warmup_us &&
+                s.evs[i].a >= (s.evs[i].kind == SE_CRASH ? 3 : 0);
     }
     CHECK_EQ (crashes, 10);
     CHECK (restarts <= 10);

@@ -18,14 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NODES  20
-#define DELAY_MS   5
+#define MAX_NODES 20
+#define DELAY_MS  5
 
 /* ---- a fake signer ---------------------------------------------------------- */
 
 typedef struct {
     uint8_t key[GL_PUBKEY_BYTES];
-    bool    forger;                 /* sign with a broken signature */
+    bool forger; /* sign with a broken signature */
 } fakekey_t;
 
 static uint64_t fnv (uint64_t h, const void *p, size_t n)
@@ -54,8 +54,10 @@ static void digest (const gl_rec_t *rec, const uint8_t *key, uint8_t out[32])
         h = fnv_u64 (h, rec->time_ms);
         h = fnv (h, rec->addr, strlen (rec->addr));
         h = fnv (h, rec->pubkey, GL_PUBKEY_BYTES);
-        uint64_t res[] = { r->cores, r->load1_milli, r->load_recent_milli, r->owner_load_milli,
-                           r->mem_total_kb, r->mem_avail_kb, r->owner_idle_s, r->state };
+        uint64_t res[] = {
+            r->cores,        r->load1_milli,  r->load_recent_milli, r->owner_load_milli,
+            r->mem_total_kb, r->mem_avail_kb, r->owner_idle_s,      r->state
+        };
         for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
             h = fnv_u64 (h, res[i]);
         memcpy (out + 8 * part, &h, 8);
@@ -144,39 +146,39 @@ static void tell (swim_t *s, const char *from, gl_update_t u, uint64_t now)
 /* ---- the simulated network ------------------------------------------------------ */
 
 typedef struct {
-    char     name[16];
-    char     addr[32];
-    fakekey_t   key;
+    char name[16];
+    char addr[32];
+    fakekey_t key;
     uint64_t generation;
-    swim_t  *swim;                  /* NULL: crashed, or not started */
-    bool     paused;
-    int      side;                  /* partitions: only equal sides talk */
+    swim_t *swim; /* NULL: crashed, or not started */
+    bool paused;
+    int side; /* partitions: only equal sides talk */
 } node_t;
 
 typedef struct {
     uint64_t at;
-    int      to;
-    char     from[GL_NAME_MAX + 1];
+    int to;
+    char from[GL_NAME_MAX + 1];
     gl_msg_t msg;
 } packet_t;
 
 typedef struct {
-    int          observer;
+    int observer;
     swim_event_t ev;
 } logged_t;
 
 typedef struct {
     swim_config_t cfg;
-    node_t    nodes[MAX_NODES];
-    int       n;
-    uint64_t  now, seed, rng;
-    unsigned  loss_permille;
-    bool      wire;                 /* pass every message through the codec */
-    packet_t *q;                    /* in flight; fixed delay keeps it in time order */
-    size_t    q_head, q_len, q_cap;
+    node_t nodes[MAX_NODES];
+    int n;
+    uint64_t now, seed, rng;
+    unsigned loss_permille;
+    bool wire;   /* pass every message through the codec */
+    packet_t *q; /* in flight; fixed delay keeps it in time order */
+    size_t q_head, q_len, q_cap;
     logged_t *log;
-    size_t    n_log, cap_log;
-    uint64_t  sent, lost, wire_errors;
+    size_t n_log, cap_log;
+    uint64_t sent, lost, wire_errors;
 } net_t;
 
 static uint64_t net_rand (net_t *net)
@@ -228,9 +230,9 @@ static void node_start (net_t *net, int i, uint64_t generation)
     swim_signer_t signer = { &node->key, fake_sign, fake_verify };
     node->generation = generation;
     node->paused = false;
-    node->swim = swim_new_in (shared_pool, &net->cfg, node->name, node->addr, generation,
-                              node->key.key, &signer,
-                              fnv_u64 (net->seed, (uint64_t) i * 131 + generation), net->now);
+    node->swim =
+        swim_new_in (shared_pool, &net->cfg, node->name, node->addr, generation, node->key.key,
+                     &signer, fnv_u64 (net->seed, (uint64_t) i * 131 + generation), net->now);
     CHECK (node->swim != NULL);
 }
 
@@ -314,7 +316,7 @@ static void drain (net_t *net, int i)
             net->cap_log = net->cap_log ? net->cap_log * 2 : 1024;
             net->log = realloc (net->log, net->cap_log * sizeof *net->log);
         }
-        net->log[net->n_log++] = (logged_t) { i, ev };
+        net->log[net->n_log++] = (logged_t){ i, ev };
     }
 }
 
@@ -401,8 +403,8 @@ static size_t count_events (const net_t *net, int observer, int kind, int node, 
     size_t n = 0;
     for (size_t i = 0; i < net->n_log; i++) {
         const logged_t *l = &net->log[i];
-        if ((observer < 0 || l->observer == observer) && l->ev.kind == kind
-        &&  (node < 0 || !strcmp (l->ev.node, net->nodes[node].name)) && l->ev.at_ms >= since)
+        if ((observer < 0 || l->observer == observer) && l->ev.kind == kind &&
+            (node < 0 || !strcmp (l->ev.node, net->nodes[node].name)) && l->ev.at_ms >= since)
             n++;
     }
     return n;
@@ -595,7 +597,7 @@ static void test_rules (void)
     CHECK (pop_event (a, SWIM_EV_JOINED, "b"));
     CHECK (swim_lookup (a, "b", &m));
     CHECK_EQ (m.generation, 3);
-    CHECK (!m.has_res);                         /* the old life's estimate went with it */
+    CHECK (!m.has_res); /* the old life's estimate went with it */
 
     /* Accusations against us: refuted above the accuser's incarnation, once. */
     tell (a, "b", status_update (GL_UPD_SUSPECT, "a", 7, 0, "b"), 300);
@@ -603,7 +605,7 @@ static void test_rules (void)
     CHECK (swim_lookup (a, "a", &m));
     CHECK_EQ (m.incarnation, 1);
     tell (a, "b", status_update (GL_UPD_SUSPECT, "a", 7, 0, "b"), 310);
-    tell (a, "b", status_update (GL_UPD_DEAD, "a", 6, 50, "b"), 320);   /* an older self */
+    tell (a, "b", status_update (GL_UPD_DEAD, "a", 6, 50, "b"), 320); /* an older self */
     CHECK (swim_lookup (a, "a", &m));
     CHECK_EQ (m.incarnation, 1);
     tell (a, "b", status_update (GL_UPD_DEAD, "a", 7, 1, "b"), 330);
@@ -621,8 +623,8 @@ static void test_rules (void)
     while (swim_pop (a, &out)) {
         for (uint32_t i = 0; i < out.msg.n_updates; i++) {
             const gl_rec_t *r = &out.msg.updates[i].rec;
-            if (out.msg.updates[i].kind == GL_UPD_REC && r->kind == GL_REC_ALIVE
-            &&  !strcmp (r->origin, "a") && r->seq == 2 && fake_verify (NULL, r, ka.key) == 0)
+            if (out.msg.updates[i].kind == GL_UPD_REC && r->kind == GL_REC_ALIVE &&
+                !strcmp (r->origin, "a") && r->seq == 2 && fake_verify (NULL, r, ka.key) == 0)
                 refutation_sent = true;
         }
         gl_msg_clear (&out.msg);
@@ -705,7 +707,7 @@ static void test_rules (void)
     swim_recv (a, probe.target, &ack, now + 2);
     swim_stats (a, &st);
     CHECK_EQ (st.acks_in, acks + 1);
-    CHECK_EQ (st.awareness, awareness - 1);         /* Lifeguard: a good probe heals */
+    CHECK_EQ (st.awareness, awareness - 1); /* Lifeguard: a good probe heals */
 
     swim_destroy (&a);
     CHECK (a == NULL);
@@ -733,8 +735,8 @@ static bool carries (const gl_msg_t *msg, int kind, int rec_kind, const char *no
 {
     for (uint32_t i = 0; i < msg->n_updates; i++) {
         const gl_update_t *u = &msg->updates[i];
-        if (u->kind == kind && kind == GL_UPD_REC && u->rec.kind == rec_kind
-        &&  !strcmp (u->rec.origin, node))
+        if (u->kind == kind && kind == GL_UPD_REC && u->rec.kind == rec_kind &&
+            !strcmp (u->rec.origin, node))
             return true;
         if (u->kind == kind && kind != GL_UPD_REC && !strcmp (u->node, node))
             return true;
@@ -911,23 +913,23 @@ static void test_probe (void)
     }
     for (int i = 0; i < 3; i++)
         send_msg (a, helpers[i], GL_MSG_NACK, seq, target, "", start + 600);
-    send_msg (a, helpers[0], GL_MSG_NACK, seq + 7, target, "", start + 600);   /* stray */
+    send_msg (a, helpers[0], GL_MSG_NACK, seq + 7, target, "", start + 600); /* stray */
     tick_at (a, start + 1000);
     CHECK_EQ (state_of (a, target), SWIM_SUSPECT);
     swim_stats (a, &st);
-    CHECK_EQ (st.probes, 2);                    /* and the next one has begun */
+    CHECK_EQ (st.probes, 2); /* and the next one has begun */
     CHECK_EQ (st.probe_failures, 1);
     CHECK_EQ (st.indirect_probes, 3);
     CHECK_EQ (st.nacks_in, 3);
     CHECK_EQ (st.suspicions, 1);
-    CHECK_EQ (st.awareness, 0);                 /* the helpers vouched for us */
+    CHECK_EQ (st.awareness, 0); /* the helpers vouched for us */
 
     /* the second probe: helpers silent, so we are the suspect one */
     ping = find_out (GL_MSG_PING, 0);
     CHECK (ping != NULL);
     tick_at (a, start + 1500);
     swim_stats (a, &st);
-    CHECK_EQ (st.indirect_probes, 5);           /* only alive helpers: not the suspect */
+    CHECK_EQ (st.indirect_probes, 5); /* only alive helpers: not the suspect */
     tick_at (a, start + 2000);
     swim_stats (a, &st);
     CHECK_EQ (st.awareness, 1);
@@ -950,8 +952,8 @@ static void test_probe (void)
         send_msg (a, "c", GL_MSG_ACK, relay_seq, "c", "", now + 10);
         const swim_out_t *ack = find_out (GL_MSG_ACK, 0);
         CHECK (ack != NULL);
-        CHECK (ack && !strcmp (ack->to_name, "b") && ack->msg.probe_seq == 99
-               && !strcmp (ack->msg.target, "c"));
+        CHECK (ack && !strcmp (ack->to_name, "b") && ack->msg.probe_seq == 99 &&
+               !strcmp (ack->msg.target, "c"));
     }
     /* ...and when d doesn't answer, a NACK before b's probe is over */
     send_msg (a, "b", GL_MSG_PING_REQ, 100, "d", "tcp://d", now + 20);
@@ -959,8 +961,8 @@ static void test_probe (void)
     CHECK (!find_out (GL_MSG_NACK, 0));
     tick_at (a, now + 20 + 400);
     const swim_out_t *nack = find_out (GL_MSG_NACK, 0);
-    CHECK (nack && !strcmp (nack->to_name, "b") && nack->msg.probe_seq == 100
-           && !strcmp (nack->msg.target, "d"));
+    CHECK (nack && !strcmp (nack->to_name, "b") && nack->msg.probe_seq == 100 &&
+           !strcmp (nack->msg.target, "d"));
     clear_outs ();
     swim_destroy (&a);
 }
@@ -978,11 +980,11 @@ static void test_refutation_reach (void)
     collect (a);
     int direct = 0;
     for (int i = 0; i < n_outs; i++)
-        if (outs[i].msg.type == GL_MSG_GOSSIP && outs[i].msg.n_updates == 1
-        &&  carries (&outs[i].msg, GL_UPD_REC, GL_REC_ALIVE, "a")
-        &&  outs[i].msg.updates[0].rec.seq == 1)
+        if (outs[i].msg.type == GL_MSG_GOSSIP && outs[i].msg.n_updates == 1 &&
+            carries (&outs[i].msg, GL_UPD_REC, GL_REC_ALIVE, "a") &&
+            outs[i].msg.updates[0].rec.seq == 1)
             direct++;
-    CHECK_EQ (direct, 4);                   /* b, c, d and e */
+    CHECK_EQ (direct, 4); /* b, c, d and e */
     swim_member_t me;
     CHECK (swim_lookup (a, "a", &me) && me.incarnation == 1);
 
@@ -990,10 +992,10 @@ static void test_refutation_reach (void)
     tell (a, "c", status_update (GL_UPD_DEAD, "a", 1, 0, "d"), 20);
     collect (a);
     CHECK_EQ (n_outs, 1);
-    CHECK (n_outs == 1 && !strcmp (outs[0].to_name, "c")
-           && carries (&outs[0].msg, GL_UPD_REC, GL_REC_ALIVE, "a")
-           && outs[0].msg.updates[0].rec.seq == 1);
-    CHECK (swim_lookup (a, "a", &me) && me.incarnation == 1);   /* no new refutation */
+    CHECK (n_outs == 1 && !strcmp (outs[0].to_name, "c") &&
+           carries (&outs[0].msg, GL_UPD_REC, GL_REC_ALIVE, "a") &&
+           outs[0].msg.updates[0].rec.seq == 1);
+    CHECK (swim_lookup (a, "a", &me) && me.incarnation == 1); /* no new refutation */
     clear_outs ();
     swim_destroy (&a);
 }
@@ -1019,15 +1021,15 @@ static void test_membership_first (void)
         snprintf (addr, sizeof addr, "tcp://n%d", i);
         tell (a, "b", rec_update (make_rec (&keys[i], GL_REC_ALIVE, names[i], 1, 0, addr)), 2);
     }
-    for (int i = 0; i < 40; i++) {             /* spend the queue */
+    for (int i = 0; i < 40; i++) { /* spend the queue */
         gl_msg_t ack = ping_from (a, "b", 10 + (uint64_t) i);
         gl_msg_clear (&ack);
     }
     tell (a, "b", status_update (GL_UPD_SUSPECT, "n5", 1, 0, "b"), 60);
     gl_msg_t ack = ping_from (a, "b", 61);
-    CHECK (carries (&ack, GL_UPD_SUSPECT, 0, "n5"));       /* sent once: level 1 */
+    CHECK (carries (&ack, GL_UPD_SUSPECT, 0, "n5")); /* sent once: level 1 */
     gl_msg_clear (&ack);
-    for (int i = 0; i < 20; i++)                /* 20 fresh estimates, never sent */
+    for (int i = 0; i < 20; i++) /* 20 fresh estimates, never sent */
         tell (a, "b", rec_update (make_rec (&keys[i], GL_REC_RES, names[i], 1, 1, "")), 62);
     ack = ping_from (a, "b", 63);
     CHECK (carries (&ack, GL_UPD_SUSPECT, 0, "n5"));
@@ -1044,10 +1046,10 @@ static void test_suspicion_timeout (void)
     tell (a, "c", status_update (GL_UPD_SUSPECT, "b", 1, 0, "c"), t0);
     tell (a, "b", status_update (GL_UPD_SUSPECT, "c", 1, 0, "b"), t0);
     tell (a, "d", status_update (GL_UPD_SUSPECT, "c", 1, 0, "d"), t0);
-    tell (a, "e", status_update (GL_UPD_SUSPECT, "c", 1, 0, "e"), t0);     /* only 2 others */
+    tell (a, "e", status_update (GL_UPD_SUSPECT, "c", 1, 0, "e"), t0); /* only 2 others */
     tell (a, "b", status_update (GL_UPD_SUSPECT, "d", 1, 0, "b"), t0);
     tell (a, "c", status_update (GL_UPD_SUSPECT, "d", 1, 0, "c"), t0 + 1000);
-    tell (a, "c", status_update (GL_UPD_SUSPECT, "d", 1, 0, "c"), t0 + 1000);   /* same voice */
+    tell (a, "c", status_update (GL_UPD_SUSPECT, "d", 1, 0, "c"), t0 + 1000); /* same voice */
     uint64_t dead_at[5] = { 0 };
     for (uint64_t t = t0; t < t0 + 30000; t += 1) {
         if (swim_next_deadline (a) > t)
@@ -1070,10 +1072,10 @@ static void test_suspicion_timeout (void)
                 dead_at[ev.node[0] - 'a'] = ev.at_ms - t0;
     }
     clear_outs ();
-    CHECK_EQ (dead_at[2], 8150);                /* two confirmations: 24 - 20 log 3 / log 4 */
-    CHECK_EQ (dead_at[3], 14000);               /* one, a second later: 24 - 20 log 2 / log 4,
+    CHECK_EQ (dead_at[2], 8150);  /* two confirmations: 24 - 20 log 3 / log 4 */
+    CHECK_EQ (dead_at[3], 14000); /* one, a second later: 24 - 20 log 2 / log 4,
                                                    counted from the first suspicion */
-    CHECK_EQ (dead_at[1], 24000);               /* none */
+    CHECK_EQ (dead_at[1], 24000); /* none */
     swim_destroy (&a);
 }
 
@@ -1090,7 +1092,7 @@ static void test_big_sync (void)
     char addr[GL_ADDR_MAX + 1], name[GL_NAME_MAX + 1], pad[241];
     memset (pad, 'x', sizeof pad - 1);
     pad[sizeof pad - 1] = 0;
-    const int n = 10000;                    /* about 520 bytes each: over 5 MB */
+    const int n = 10000; /* about 520 bytes each: over 5 MB */
     for (int i = 0; i < n; i++) {
         snprintf (name, sizeof name, "member-%05d-%.40s", i, pad);
         snprintf (addr, sizeof addr, "tcp://%s", pad);
@@ -1112,7 +1114,7 @@ static void test_big_sync (void)
     size_t len = 0;
     CHECK_EQ (gl_msg_encode (&out.msg, &buf, &len), 0);
     CHECK (len <= GL_PKT_MAX - 65536);
-    CHECK (out.msg.n_updates > (uint32_t) n);       /* over half the members, 2 updates each */
+    CHECK (out.msg.n_updates > (uint32_t) n); /* over half the members, 2 updates each */
     CHECK (out.msg.n_updates < 2 * (uint32_t) n);
     free (buf);
     gl_msg_clear (&out.msg);
@@ -1317,7 +1319,7 @@ static void test_restart (void)
     node_start (net, 2, 3);
     node_join (net, 2, 4);
     CHECK (run_until (net, pred_generation3, 2, net->now + 10000) != 0);
-    net_run (net, net->now + 90000);      /* three push-pulls: nothing old comes back */
+    net_run (net, net->now + 90000); /* three push-pulls: nothing old comes back */
     CHECK (pred_generation3 (net, 2));
     CHECK (converged (net));
     CHECK (never_shadowed (net, 2, 2));
@@ -1338,7 +1340,7 @@ static void test_leave (void)
     uint64_t t0 = net->now;
     swim_leave (net->nodes[4].swim, net->now);
     CHECK_EQ (state_at (net, 4, 4), SWIM_LEFT);
-    net_run (net, net->now + 1000);        /* the agent flushes, then exits */
+    net_run (net, net->now + 1000); /* the agent flushes, then exits */
     CHECK (pred_left (net, 4));
     node_crash (net, 4);
     net_run (net, net->now + 120000);
@@ -1357,8 +1359,10 @@ static void test_leave (void)
     swim_stats_t st;
     swim_stats (s0, &st);
     uint64_t old = st.old_records;
-    tell (s0, "n01", rec_update (make_rec (&net->nodes[4].key, GL_REC_ALIVE, "n04", 1,
-                                           m.incarnation, net->nodes[4].addr)), net->now);
+    tell (s0, "n01",
+          rec_update (make_rec (&net->nodes[4].key, GL_REC_ALIVE, "n04", 1, m.incarnation,
+                                net->nodes[4].addr)),
+          net->now);
     tell (s0, "n01", status_update (GL_UPD_DEAD, "n04", 1, m.incarnation + 1, "n01"), net->now);
     CHECK_EQ (state_at (net, 0, 4), SWIM_LEFT);
     swim_stats (s0, &st);
@@ -1383,8 +1387,10 @@ static void test_reap (void)
         CHECK_EQ (swim_count (net->nodes[i].swim), 4);
     }
     swim_t *s0 = net->nodes[0].swim;
-    tell (s0, "n01", rec_update (make_rec (&net->nodes[4].key, GL_REC_ALIVE, "n04", 1, inc,
-                                           net->nodes[4].addr)), net->now);
+    tell (
+        s0, "n01",
+        rec_update (make_rec (&net->nodes[4].key, GL_REC_ALIVE, "n04", 1, inc, net->nodes[4].addr)),
+        net->now);
     CHECK_EQ (state_at (net, 0, 4), -1);
     /* a new life is welcome */
     node_start (net, 4, 2);
@@ -1430,7 +1436,9 @@ static void test_res (void)
     net_t *net = cluster (6, 10, 0, true);
     uint64_t t0 = net->now;
     for (int i = 0; i < 6; i++) {
-        gl_res_t res = { .cores = (uint32_t) i + 1, .mem_total_kb = 1u << 20, .state = GL_RES_IDLE };
+        gl_res_t res = { .cores = (uint32_t) i + 1,
+                         .mem_total_kb = 1u << 20,
+                         .state = GL_RES_IDLE };
         swim_set_res (net->nodes[i].swim, &res, net->now);
     }
     /* Gossip brings it to most at once, push-pull to the rest. */
@@ -1475,7 +1483,7 @@ static void test_res (void)
         gl_res_t res = { .cores = 7, .state = GL_RES_IDLE };
         swim_set_res (net->nodes[i].swim, &res, net->now);
     }
-    net_run (net, net->now + 30000);      /* long after the broadcasts are spent */
+    net_run (net, net->now + 30000); /* long after the broadcasts are spent */
     node_start (net, 4, 1);
     node_join (net, 4, 2);
     net_run (net, net->now + 2000);
@@ -1522,7 +1530,7 @@ static void test_determinism (void)
     uint64_t h1 = scenario (12, &n1);
     uint64_t h2 = scenario (12, &n2);
     uint64_t h3 = scenario (13, &n3);
-    CHECK (n1 > 56);                        /* at least the joins */
+    CHECK (n1 > 56); /* at least the joins */
     CHECK_EQ (n1, n2);
     CHECK (h1 == h2);
     CHECK (h1 != h3);
@@ -1544,8 +1552,9 @@ static void test_loss (void)
         suspicions += st.suspicions;
         refutations += st.refutations;
     }
-    printf ("# loss: %" PRIu64 " messages, %" PRIu64 " lost, %" PRIu64 " suspicions, %"
-            PRIu64 " refutations\n", net->sent, net->lost, suspicions, refutations);
+    printf ("# loss: %" PRIu64 " messages, %" PRIu64 " lost, %" PRIu64 " suspicions, %" PRIu64
+            " refutations\n",
+            net->sent, net->lost, suspicions, refutations);
     net_free (net);
 }
 

@@ -40,12 +40,12 @@ static void fill_rec (gl_rec_t *rec, uint8_t kind, uint32_t salt)
     if (kind == GL_REC_ALIVE) {
         snprintf (rec->addr, sizeof rec->addr, "tcp://10.0.0.%u:7946", salt % 250);
         for (int i = 0; i < GL_PUBKEY_BYTES; i++)
-            rec->pubkey [i] = (uint8_t) (i * 7 + salt);
+            rec->pubkey[i] = (uint8_t) (i * 7 + salt);
     }
     if (kind == GL_REC_RES)
         fill_res (&rec->res, salt);
     for (int i = 0; i < GL_SIG_BYTES; i++)
-        rec->sig [i] = (uint8_t) (255 - i - salt);
+        rec->sig[i] = (uint8_t) (255 - i - salt);
 }
 
 /* Update i of a sample message: every update and record kind in turn. */
@@ -53,7 +53,9 @@ static void fill_update (gl_update_t *upd, uint32_t i)
 {
     memset (upd, 0, sizeof *upd);
     switch (i % 5) {
-        case 0: case 1: case 2:
+        case 0:
+        case 1:
+        case 2:
             upd->kind = GL_UPD_REC;
             fill_rec (&upd->rec, (uint8_t) (GL_REC_ALIVE + i % 5), i);
             break;
@@ -80,7 +82,7 @@ static void fill_msg (gl_msg_t *msg, uint8_t type, uint32_t n_updates)
     msg->n_updates = n_updates;
     msg->updates = n_updates ? calloc (n_updates, sizeof (gl_update_t)) : NULL;
     for (uint32_t i = 0; i < n_updates; i++)
-        fill_update (&msg->updates [i], i);
+        fill_update (&msg->updates[i], i);
 }
 
 #include "../wire_eq.h"
@@ -94,7 +96,7 @@ static bool dec_msg (const uint8_t *buf, size_t len, const char **why)
 {
     gl_msg_t m;
     int rc = gl_msg_decode (buf, len, &m, why);
-    if (rc)     /* on failure the message must come back empty */
+    if (rc) /* on failure the message must come back empty */
         CHECK (m.n_updates == 0 && m.updates == NULL);
     gl_msg_clear (&m);
     return rc == 0;
@@ -141,12 +143,12 @@ static msgpack_object *at (msgpack_object *o, const char *path)
         path = *end ? end + 1 : end;
         msgpack_object *next = NULL;
         if (o->type == MSGPACK_OBJECT_ARRAY && k < o->via.array.size)
-            next = &o->via.array.ptr [k];
+            next = &o->via.array.ptr[k];
         else if (o->type == MSGPACK_OBJECT_MAP)
             for (uint32_t i = 0; i < o->via.map.size; i++)
-                if (o->via.map.ptr [i].key.type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                &&  o->via.map.ptr [i].key.via.u64 == k)
-                    next = &o->via.map.ptr [i].val;
+                if (o->via.map.ptr[i].key.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                    o->via.map.ptr[i].key.via.u64 == k)
+                    next = &o->via.map.ptr[i].val;
         o = next;
     }
     return o;
@@ -154,7 +156,7 @@ static msgpack_object *at (msgpack_object *o, const char *path)
 
 typedef struct {
     msgpack_unpacked up;
-    uint8_t *buf;               /* the original bytes, kept alive */
+    uint8_t *buf; /* the original bytes, kept alive */
 } tree_t;
 
 static void tree_open (tree_t *t, uint8_t *buf, size_t len)
@@ -275,7 +277,7 @@ static void test_msg_round_trips (void)
 
     fill_msg (&msg, GL_MSG_PING, 0);
     buf = enc_msg (&msg, &len);
-    CHECK (len < 24);           /* {0:1, 1:1, 2:1234, 3:"target-1"} */
+    CHECK (len < 24); /* {0:1, 1:1, 2:1234, 3:"target-1"} */
     free (buf);
 }
 
@@ -283,9 +285,9 @@ static void test_boundaries (void)
 {
     gl_msg_t msg, back;
     fill_msg (&msg, GL_MSG_PING_REQ, 1);
-    memset (msg.target, 'x', GL_NAME_MAX);          /* longest name */
-    memset (msg.target_addr, 'a', GL_ADDR_MAX);     /* longest address */
-    gl_rec_t *rec = &msg.updates [0].rec;
+    memset (msg.target, 'x', GL_NAME_MAX);      /* longest name */
+    memset (msg.target_addr, 'a', GL_ADDR_MAX); /* longest address */
+    gl_rec_t *rec = &msg.updates[0].rec;
     memset (rec->origin, 'Z', GL_NAME_MAX);
     memset (rec->addr, 'b', GL_ADDR_MAX);
     rec->generation = rec->seq = rec->time_ms = UINT64_MAX;
@@ -303,9 +305,9 @@ static void test_boundaries (void)
     tree_open (&t, buf, len);
     msgpack_object *probe = at (&t.up.data, "2");
     CHECK (probe && probe->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
-    msgpack_object_kv *kv = &t.up.data.via.map.ptr [2];
+    msgpack_object_kv *kv = &t.up.data.via.map.ptr[2];
     CHECK_EQ (kv->key.via.u64, 2);
-    kv->key.via.u64 = 63;           /* probe_seq's slot becomes unknown */
+    kv->key.via.u64 = 63; /* probe_seq's slot becomes unknown */
     kv->val = *at (&t.up.data, "5");
     msgpack_sbuffer sb = pack_tree (&t);
     CHECK (gl_msg_decode ((uint8_t *) sb.data, sb.size, &back, NULL) == 0);
@@ -314,7 +316,7 @@ static void test_boundaries (void)
     CHECK (msg_eq (&msg, &back));
     gl_msg_clear (&back);
     msgpack_sbuffer_destroy (&sb);
-    kv->key.via.u64 = 64;           /* but keys stop at 63 */
+    kv->key.via.u64 = 64; /* but keys stop at 63 */
     sb = pack_tree (&t);
     CHECK (!strcmp (refused (dec_msg, (uint8_t *) sb.data, sb.size),
                     "map key is not an integer 0..63"));
@@ -325,15 +327,17 @@ static void test_boundaries (void)
 
 static void test_envelope (void)
 {
-    gl_env_t env = { .version = GL_PROTO_VERSION, .generation = 1700000000,
-                     .seq = UINT64_MAX, .time_ms = 1700000000999ull };
+    gl_env_t env = { .version = GL_PROTO_VERSION,
+                     .generation = 1700000000,
+                     .seq = UINT64_MAX,
+                     .time_ms = 1700000000999ull };
     memcpy (env.cluster_id, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
     strcpy (env.sender, "alpha");
     for (int i = 0; i < GL_NONCE_BYTES; i++)
-        env.nonce [i] = (uint8_t) (i * 11);
-    uint8_t ct [100];
+        env.nonce[i] = (uint8_t) (i * 11);
+    uint8_t ct[100];
     for (size_t i = 0; i < sizeof ct; i++)
-        ct [i] = (uint8_t) i;
+        ct[i] = (uint8_t) i;
     env.ct = ct;
     env.ct_len = sizeof ct;
 
@@ -345,7 +349,7 @@ static void test_envelope (void)
 
     gl_env_t back;
     CHECK (gl_env_decode (pkt, pkt_len, &back, NULL) == 0);
-    CHECK (back.ct >= pkt && back.ct + back.ct_len == pkt + pkt_len);  /* no copy */
+    CHECK (back.ct >= pkt && back.ct + back.ct_len == pkt + pkt_len); /* no copy */
     CHECK (back.ct_len == sizeof ct && !memcmp (back.ct, ct, sizeof ct));
     CHECK (!strcmp (back.sender, "alpha") && back.seq == UINT64_MAX);
     /* The receiver's additional data is the sender's, byte for byte. */
@@ -375,10 +379,11 @@ static void test_envelope (void)
     /* Wrong lengths and types, field by field. */
     tree_t t;
     tree_open (&t, pkt, pkt_len);
-    static const char *fields [] = { "0", "1", "2", "3", "4", "5", "6", "7" };
+    static const char *fields[] = { "0", "1", "2", "3", "4", "5", "6", "7" };
     for (int i = 0; i < 8; i++) {
-        CHECK (refused_with (dec_env, &t, fields [i], (msgpack_object) { .type = MSGPACK_OBJECT_NIL }));
-        CHECK (refused_with (dec_env, &t, fields [i], o_int (-1)));
+        CHECK (
+            refused_with (dec_env, &t, fields[i], (msgpack_object){ .type = MSGPACK_OBJECT_NIL }));
+        CHECK (refused_with (dec_env, &t, fields[i], o_int (-1)));
     }
     CHECK (refused_with (dec_env, &t, "0", o_uint (1ull << 32)));
     CHECK (refused_with (dec_env, &t, "1", o_bin (ct, 7)));
@@ -389,9 +394,10 @@ static void test_envelope (void)
     CHECK (refused_with (dec_env, &t, "6", o_bin (ct, 23)));
     CHECK (refused_with (dec_env, &t, "7", o_str ("ab", 2)));
     CHECK (!refused_with (dec_env, &t, "0", o_uint (UINT32_MAX)));
-    t.up.data.via.array.size = 7;       /* the header alone is no envelope */
+    t.up.data.via.array.size = 7; /* the header alone is no envelope */
     msgpack_sbuffer sb = pack_tree (&t);
-    CHECK (!strcmp (refused (dec_env, (uint8_t *) sb.data, sb.size), "envelope: not an array of 8"));
+    CHECK (
+        !strcmp (refused (dec_env, (uint8_t *) sb.data, sb.size), "envelope: not an array of 8"));
     msgpack_sbuffer_destroy (&sb);
     tree_close (&t);
     free (hdr);
@@ -416,12 +422,12 @@ static void test_signed_bytes (void)
         other = rec;
         switch (field) {
             case 0: other.kind = GL_REC_ALIVE; break;
-            case 1: other.origin [0] = 'm'; break;
+            case 1: other.origin[0] = 'm'; break;
             case 2: other.generation++; break;
             case 3: other.seq--; break;
             case 4: other.time_ms++; break;
             case 5: strcpy (other.addr, "x"); break;
-            case 6: other.pubkey [31] ^= 1; break;
+            case 6: other.pubkey[31] ^= 1; break;
             case 7: other.res.cores++; break;
             case 8: other.res.load1_milli++; break;
             case 9: other.res.load_recent_milli--; break;
@@ -430,7 +436,7 @@ static void test_signed_bytes (void)
             case 12: other.res.mem_avail_kb++; break;
             case 13: other.res.owner_idle_s++; break;
             case 14: other.res.state = GL_RES_IDLE; break;
-            case 15: other.origin [1] = 0; break;
+            case 15: other.origin[1] = 0; break;
             case 16: other.res.guests++; break;
             case 17: other.res.started++; break;
         }
@@ -443,16 +449,16 @@ static void test_signed_bytes (void)
     other.kind = 9;
     CHECK (gl_rec_signed_bytes (&other, &b, &b_len) == -1);
     other = rec;
-    other.origin [0] = 0;
+    other.origin[0] = 0;
     CHECK (gl_rec_signed_bytes (&other, &b, &b_len) == -1);
 }
 
 static void test_ctl (void)
 {
-    char *args [] = { "job.sh", "--flag", "", "with space \xc3\xa9" };
+    char *args[] = { "job.sh", "--flag", "", "with space \xc3\xa9" };
     gl_ctl_req_t req = { .cmd = "run", .argc = 4 };
     for (int i = 0; i < 4; i++)
-        req.argv [i] = args [i];
+        req.argv[i] = args[i];
     uint8_t *buf;
     size_t len;
     gl_ctl_req_t rback;
@@ -460,10 +466,10 @@ static void test_ctl (void)
     CHECK (gl_ctl_req_decode (buf, len, &rback, NULL) == 0);
     CHECK (!strcmp (rback.cmd, "run") && rback.argc == 4);
     for (int i = 0; i < 4; i++)
-        CHECK (rback.argv [i] && !strcmp (rback.argv [i], args [i]));
-    CHECK (rback.argv [4] == NULL);
+        CHECK (rback.argv[i] && !strcmp (rback.argv[i], args[i]));
+    CHECK (rback.argv[4] == NULL);
     gl_ctl_req_clear (&rback);
-    CHECK (rback.argc == 0 && rback.argv [0] == NULL);
+    CHECK (rback.argc == 0 && rback.argv[0] == NULL);
     for (size_t cut = 0; cut < len; cut++)
         refused (dec_req, buf, cut);
     free (buf);
@@ -477,8 +483,8 @@ static void test_ctl (void)
 
     gl_ctl_req_t bad = { .cmd = "" };
     CHECK (gl_ctl_req_encode (&bad, &buf, &len) == -1);
-    bad = (gl_ctl_req_t) { .cmd = "run", .argc = 2, .argv = { "a" } };
-    CHECK (gl_ctl_req_encode (&bad, &buf, &len) == -1);     /* argv [1] NULL */
+    bad = (gl_ctl_req_t){ .cmd = "run", .argc = 2, .argv = { "a" } };
+    CHECK (gl_ctl_req_encode (&bad, &buf, &len) == -1); /* argv [1] NULL */
     bad.argc = GL_CTL_ARGS_MAX + 1;
     CHECK (gl_ctl_req_encode (&bad, &buf, &len) == -1);
 
@@ -497,7 +503,7 @@ static void test_ctl (void)
     CHECK (refused_with (dec_req, &t, "2", o_str ("x", 1)));
     tree_close (&t);
 
-    const char text [] = "node a: alive\nnode b: suspect\n";
+    const char text[] = "node a: alive\nnode b: suspect\n";
     gl_ctl_resp_t resp = { .code = -22, .text = (char *) text, .text_len = sizeof text - 1 };
     gl_ctl_resp_t sback;
     CHECK (gl_ctl_resp_encode (&resp, &buf, &len) == 0);
@@ -521,7 +527,7 @@ static void test_ctl (void)
     gl_ctl_resp_t empty = { 0 };
     CHECK (gl_ctl_resp_encode (&empty, &buf, &len) == 0);
     CHECK (gl_ctl_resp_decode (buf, len, &sback, NULL) == 0);
-    CHECK (sback.code == 0 && sback.text && sback.text [0] == 0 && sback.text_len == 0);
+    CHECK (sback.code == 0 && sback.text && sback.text[0] == 0 && sback.text_len == 0);
     gl_ctl_resp_clear (&sback);
     free (buf);
     resp.text = "a\0b";
@@ -533,16 +539,16 @@ static void test_ctl (void)
 
 static void test_names (void)
 {
-    char longest [GL_NAME_MAX + 2];
+    char longest[GL_NAME_MAX + 2];
     memset (longest, 'a', GL_NAME_MAX);
-    longest [GL_NAME_MAX] = 0;
+    longest[GL_NAME_MAX] = 0;
     CHECK (gl_name_valid ("a"));
     CHECK (gl_name_valid ("node-1.lab_A"));
     CHECK (gl_name_valid ("_x"));
     CHECK (gl_name_valid ("9"));
     CHECK (gl_name_valid (longest));
-    longest [GL_NAME_MAX] = 'a';
-    longest [GL_NAME_MAX + 1] = 0;
+    longest[GL_NAME_MAX] = 'a';
+    longest[GL_NAME_MAX + 1] = 0;
     CHECK (!gl_name_valid (longest));
     CHECK (!gl_name_valid (NULL));
     CHECK (!gl_name_valid (""));
@@ -572,17 +578,20 @@ static void test_encoder_refuses (void)
         switch (bad) {
             case 0: msg.type = 0; break;
             case 1: msg.type = GL_MSG_GOSSIP + 1; break;
-            case 2: msg.target [0] = 0; break;                      /* ping-req to nobody */
-            case 3: msg.target_addr [0] = 0; break;
+            case 2: msg.target[0] = 0; break; /* ping-req to nobody */
+            case 3: msg.target_addr[0] = 0; break;
             case 4: strcpy (msg.target, "no/slash"); break;
-            case 5: memset (msg.target, 'a', sizeof msg.target); break;   /* no NUL */
-            case 6: msg.updates [0].kind = 0; break;
-            case 7: msg.updates [3].from [0] = 0; break;            /* suspect by nobody */
-            case 8: msg.updates [4].node [0] = '-'; break;
-            case 9: msg.updates [2].rec.res.state = 3; break;
-            case 10: msg.updates [1].rec.kind = GL_REC_RES + 1; break;
-            case 11: free (msg.updates); msg.updates = NULL; break;
-            case 12: memset (msg.updates [0].rec.addr, 'a', GL_ADDR_MAX + 1); break;
+            case 5: memset (msg.target, 'a', sizeof msg.target); break; /* no NUL */
+            case 6: msg.updates[0].kind = 0; break;
+            case 7: msg.updates[3].from[0] = 0; break; /* suspect by nobody */
+            case 8: msg.updates[4].node[0] = '-'; break;
+            case 9: msg.updates[2].rec.res.state = 3; break;
+            case 10: msg.updates[1].rec.kind = GL_REC_RES + 1; break;
+            case 11:
+                free (msg.updates);
+                msg.updates = NULL;
+                break;
+            case 12: memset (msg.updates[0].rec.addr, 'a', GL_ADDR_MAX + 1); break;
         }
         CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
         gl_msg_clear (&msg);
@@ -592,7 +601,7 @@ static void test_encoder_refuses (void)
     CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
     /* ACK and NACK may leave out the target; GOSSIP carries none. */
     fill_msg (&msg, GL_MSG_ACK, 1);
-    msg.target [0] = 0;
+    msg.target[0] = 0;
     CHECK (gl_msg_encode (&msg, &buf, &len) == 0);
     free (buf);
     gl_msg_clear (&msg);
@@ -609,7 +618,7 @@ static void test_truncation (void)
     uint8_t *buf = enc_msg (&msg, &len);
     int clean = 0;
     for (size_t cut = 0; cut < len; cut++) {
-        uint8_t *copy = malloc (cut + 1);       /* exact size: ASan sees overreads */
+        uint8_t *copy = malloc (cut + 1); /* exact size: ASan sees overreads */
         memcpy (copy, buf, cut);
         const char *why = refused (dec_msg, copy, cut);
         clean += !strcmp (why, "truncated") || !strcmp (why, "container count exceeds the input");
@@ -618,7 +627,7 @@ static void test_truncation (void)
     CHECK_EQ (clean, len);
     uint8_t *longer = malloc (len + 1);
     memcpy (longer, buf, len);
-    longer [len] = 0xc0;
+    longer[len] = 0xc0;
     CHECK (!strcmp (refused (dec_msg, longer, len + 1), "trailing bytes after the message"));
     free (longer);
     free (buf);
@@ -633,16 +642,16 @@ static void test_truncation (void)
 
 static const msgpack_object *wrong_values (size_t *n)
 {
-    static msgpack_object v [9];
-    v [0] = (msgpack_object) { .type = MSGPACK_OBJECT_NIL };
-    v [1] = (msgpack_object) { .type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = true };
-    v [2] = o_int (-1);
-    v [3] = (msgpack_object) { .type = MSGPACK_OBJECT_FLOAT64, .via.f64 = 1.5 };
-    v [4] = o_str ("x", 1);
-    v [5] = o_bin ("x", 1);
-    v [6] = (msgpack_object) { .type = MSGPACK_OBJECT_ARRAY };
-    v [7] = (msgpack_object) { .type = MSGPACK_OBJECT_MAP };
-    v [8] = o_uint (1);
+    static msgpack_object v[9];
+    v[0] = (msgpack_object){ .type = MSGPACK_OBJECT_NIL };
+    v[1] = (msgpack_object){ .type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = true };
+    v[2] = o_int (-1);
+    v[3] = (msgpack_object){ .type = MSGPACK_OBJECT_FLOAT64, .via.f64 = 1.5 };
+    v[4] = o_str ("x", 1);
+    v[5] = o_bin ("x", 1);
+    v[6] = (msgpack_object){ .type = MSGPACK_OBJECT_ARRAY };
+    v[7] = (msgpack_object){ .type = MSGPACK_OBJECT_MAP };
+    v[8] = o_uint (1);
     *n = 9;
     return v;
 }
@@ -658,26 +667,24 @@ static void test_wrong_types (void)
     tree_t t;
     tree_open (&t, buf, len);
 
-    static const char *paths [] = {
-        "0", "1", "2", "3", "4", "5",
-        "5.0.1", "5.0.6", "5.0.6.1", "5.0.6.2", "5.0.6.3", "5.0.6.4", "5.0.6.5",
-        "5.0.6.6", "5.0.6.7", "5.0.6.9",
-        "5.2.6.8", "5.2.6.8.1", "5.2.6.8.2", "5.2.6.8.3", "5.2.6.8.4",
-        "5.2.6.8.5", "5.2.6.8.6", "5.2.6.8.7", "5.2.6.8.8",
-        "5.3.1", "5.3.2", "5.3.3", "5.3.4", "5.3.5",
-        "5.0", "5.4",
+    static const char *paths[] = {
+        "0",         "1",         "2",         "3",         "4",         "5",         "5.0.1",
+        "5.0.6",     "5.0.6.1",   "5.0.6.2",   "5.0.6.3",   "5.0.6.4",   "5.0.6.5",   "5.0.6.6",
+        "5.0.6.7",   "5.0.6.9",   "5.2.6.8",   "5.2.6.8.1", "5.2.6.8.2", "5.2.6.8.3", "5.2.6.8.4",
+        "5.2.6.8.5", "5.2.6.8.6", "5.2.6.8.7", "5.2.6.8.8", "5.3.1",     "5.3.2",     "5.3.3",
+        "5.3.4",     "5.3.5",     "5.0",       "5.4",
     };
     size_t n_wrong;
     const msgpack_object *wrong = wrong_values (&n_wrong);
     int tried = 0;
-    for (size_t p = 0; p < sizeof paths / sizeof paths [0]; p++) {
-        msgpack_object *o = at (&t.up.data, paths [p]);
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        msgpack_object *o = at (&t.up.data, paths[p]);
         CHECK (o != NULL);
         for (size_t w = 0; o && w < n_wrong; w++)
-            if (wrong [w].type != o->type) {
-                bool ok = refused_with (dec_msg, &t, paths [p], wrong [w]);
+            if (wrong[w].type != o->type) {
+                bool ok = refused_with (dec_msg, &t, paths[p], wrong[w]);
                 if (!ok)
-                    fprintf (stderr, "  accepted type %d at %s\n", wrong [w].type, paths [p]);
+                    fprintf (stderr, "  accepted type %d at %s\n", wrong[w].type, paths[p]);
                 CHECK (ok);
                 tried++;
             }
@@ -685,8 +692,8 @@ static void test_wrong_types (void)
     CHECK (tried > 200);
     /* The top level is a map, not anything else. */
     for (size_t w = 0; w < n_wrong; w++)
-        if (wrong [w].type != MSGPACK_OBJECT_MAP)
-            CHECK (refused_with (dec_msg, &t, "", wrong [w]));
+        if (wrong[w].type != MSGPACK_OBJECT_MAP)
+            CHECK (refused_with (dec_msg, &t, "", wrong[w]));
     tree_close (&t);
 }
 
@@ -700,16 +707,19 @@ static void test_out_of_range (void)
     gl_msg_clear (&msg);
     tree_t t;
     tree_open (&t, buf, len);
-    char k64 [65], k256 [257], b [65] = { 0 };
+    char k64[65], k256[257], b[65] = { 0 };
     memset (k64, 'k', sizeof k64);
     memset (k256, 'a', sizeof k256);
-    struct { const char *path; msgpack_object v; } cases [] = {
-        { "0", o_uint (2) },                        /* another version */
+    struct {
+        const char *path;
+        msgpack_object v;
+    } cases[] = {
+        { "0", o_uint (2) }, /* another version */
         { "0", o_uint (0) },
-        { "1", o_uint (0) },                        /* type 0 */
+        { "1", o_uint (0) }, /* type 0 */
         { "1", o_uint (8) },
-        { "1", o_uint (1ull << 32 | 1) },           /* type 1 in disguise */
-        { "2", o_uint (1ull << 32) },               /* probe_seq beyond uint32 */
+        { "1", o_uint (1ull << 32 | 1) }, /* type 1 in disguise */
+        { "2", o_uint (1ull << 32) },     /* probe_seq beyond uint32 */
         { "3", o_str ("", 0) },
         { "3", o_str ("-lead", 5) },
         { "3", o_str ("a b", 3) },
@@ -717,28 +727,28 @@ static void test_out_of_range (void)
         { "3", o_str (k64, 64) },
         { "4", o_str (k256, 256) },
         { "4", o_str ("tcp://\0x", 8) },
-        { "5.0.1", o_uint (0) },                    /* update kind */
+        { "5.0.1", o_uint (0) }, /* update kind */
         { "5.0.1", o_uint (4) },
-        { "5.0.6.1", o_uint (4) },                  /* record kind */
+        { "5.0.6.1", o_uint (4) }, /* record kind */
         { "5.0.6.1", o_uint (0) },
-        { "5.0.6.2", o_str ("x y", 3) },            /* origin */
-        { "5.0.6.6", o_str (k256, 256) },           /* addr */
-        { "5.0.6.7", o_bin (b, 31) },               /* pubkey */
+        { "5.0.6.2", o_str ("x y", 3) },  /* origin */
+        { "5.0.6.6", o_str (k256, 256) }, /* addr */
+        { "5.0.6.7", o_bin (b, 31) },     /* pubkey */
         { "5.0.6.7", o_bin (b, 33) },
-        { "5.0.6.9", o_bin (b, 63) },               /* sig */
+        { "5.0.6.9", o_bin (b, 63) }, /* sig */
         { "5.0.6.9", o_bin (b, 65) },
-        { "5.2.6.8.8", o_uint (3) },                /* res state */
-        { "5.2.6.8.1", o_uint (1ull << 32) },       /* res cores */
+        { "5.2.6.8.8", o_uint (3) },          /* res state */
+        { "5.2.6.8.1", o_uint (1ull << 32) }, /* res cores */
         { "5.2.6.8.7", o_uint (UINT64_MAX) },
-        { "5.3.2", o_str ("..", 2) },               /* suspect node */
-        { "5.3.5", o_str (k64, 64) },               /* suspect from */
-        { "5.4.1", o_uint (1) },                    /* dead turned rec: no record */
-        { "5.0.1", o_uint (2) },                    /* rec turned suspect: no node */
+        { "5.3.2", o_str ("..", 2) }, /* suspect node */
+        { "5.3.5", o_str (k64, 64) }, /* suspect from */
+        { "5.4.1", o_uint (1) },      /* dead turned rec: no record */
+        { "5.0.1", o_uint (2) },      /* rec turned suspect: no node */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
-        bool ok = refused_with (dec_msg, &t, cases [i].path, cases [i].v);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool ok = refused_with (dec_msg, &t, cases[i].path, cases[i].v);
         if (!ok)
-            fprintf (stderr, "  accepted a bad value at %s\n", cases [i].path);
+            fprintf (stderr, "  accepted a bad value at %s\n", cases[i].path);
         CHECK (ok);
     }
     /* The values just inside the limits still pass. */
@@ -753,61 +763,63 @@ static void test_out_of_range (void)
 static void test_map_keys (void)
 {
     /* {0:1, 1:7, 1:7}: duplicate key */
-    const uint8_t dup [] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x01, 0x07 };
+    const uint8_t dup[] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x01, 0x07 };
     CHECK (!strcmp (refused (dec_msg, dup, sizeof dup), "duplicate map key"));
     /* {0:1, 1:7} is a valid gossip message with no updates */
-    const uint8_t ok [] = { 0x82, 0x00, 0x01, 0x01, 0x07 };
+    const uint8_t ok[] = { 0x82, 0x00, 0x01, 0x01, 0x07 };
     gl_msg_t msg;
     CHECK (gl_msg_decode (ok, sizeof ok, &msg, NULL) == 0 && msg.type == GL_MSG_GOSSIP);
     gl_msg_clear (&msg);
     /* {0:1, 1:2, 3:"a b"}: an ack's target is optional, but if given, a name */
-    const uint8_t ack_bad [] = { 0x83, 0x00, 0x01, 0x01, 0x02, 0x03, 0xa3, 'a', ' ', 'b' };
-    const uint8_t ack_ok [] = { 0x83, 0x00, 0x01, 0x01, 0x02, 0x03, 0xa3, 'a', '-', 'b' };
+    const uint8_t ack_bad[] = { 0x83, 0x00, 0x01, 0x01, 0x02, 0x03, 0xa3, 'a', ' ', 'b' };
+    const uint8_t ack_ok[] = { 0x83, 0x00, 0x01, 0x01, 0x02, 0x03, 0xa3, 'a', '-', 'b' };
     CHECK (!strcmp (refused (dec_msg, ack_bad, sizeof ack_bad), "message target: not a node name"));
     CHECK (gl_msg_decode (ack_ok, sizeof ack_ok, &msg, NULL) == 0 && !strcmp (msg.target, "a-b"));
     gl_msg_clear (&msg);
     /* {1:7}: no version */
-    const uint8_t nover [] = { 0x81, 0x01, 0x07 };
+    const uint8_t nover[] = { 0x81, 0x01, 0x07 };
     CHECK (!strcmp (refused (dec_msg, nover, sizeof nover), "message: missing version"));
     /* {0:1, "a":7}, {0:1, -1:7}: keys are small integers */
-    const uint8_t strkey [] = { 0x82, 0x00, 0x01, 0xa1, 'a', 0x07 };
-    const uint8_t negkey [] = { 0x82, 0x00, 0x01, 0xff, 0x07 };
+    const uint8_t strkey[] = { 0x82, 0x00, 0x01, 0xa1, 'a', 0x07 };
+    const uint8_t negkey[] = { 0x82, 0x00, 0x01, 0xff, 0x07 };
     refused (dec_msg, strkey, sizeof strkey);
     refused (dec_msg, negkey, sizeof negkey);
     /* {0:1, 1:7, 5:[{1:1}]}: a rec update without record */
-    const uint8_t norec [] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x05, 0x91, 0x81, 0x01, 0x01 };
+    const uint8_t norec[] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x05, 0x91, 0x81, 0x01, 0x01 };
     CHECK (!strcmp (refused (dec_msg, norec, sizeof norec), "record: unknown kind"));
     /* The same duplicate inside a nested update. */
-    const uint8_t dup2 [] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x05, 0x91,
-                              0x82, 0x01, 0x01, 0x01, 0x01 };
+    const uint8_t dup2[] = {
+        0x83, 0x00, 0x01, 0x01, 0x07, 0x05, 0x91, 0x82, 0x01, 0x01, 0x01, 0x01
+    };
     CHECK (!strcmp (refused (dec_msg, dup2, sizeof dup2), "duplicate map key"));
     /* {0:nil, 1:nil, ... 64:nil}: more keys than there can be */
-    uint8_t wide [3 + 2 * 65] = { 0xde, 0x00, 65 };
+    uint8_t wide[3 + 2 * 65] = { 0xde, 0x00, 65 };
     for (int i = 0; i < 65; i++) {
-        wide [3 + 2 * i] = (uint8_t) i;
-        wide [4 + 2 * i] = 0xc0;
+        wide[3 + 2 * i] = (uint8_t) i;
+        wide[4 + 2 * i] = 0xc0;
     }
     CHECK (!strcmp (refused (dec_msg, wide, sizeof wide), "map has more than 64 keys"));
     /* ctl maps too */
-    const uint8_t dup3 [] = { 0x83, 0x00, 0x01, 0x01, 0xa1, 'x', 0x01, 0xa1, 'y' };
+    const uint8_t dup3[] = { 0x83, 0x00, 0x01, 0x01, 0xa1, 'x', 0x01, 0xa1, 'y' };
     CHECK (!strcmp (refused (dec_req, dup3, sizeof dup3), "duplicate map key"));
 }
 
 /* Counts that lie must fail at once, without allocating what they claim. */
 static void test_huge_counts (void)
 {
-    const uint8_t arr [] = { 0xdd, 0xff, 0xff, 0xff, 0xff };     /* array of 2^32-1 */
-    const uint8_t map [] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01, 0x01 };
-    const uint8_t str [] = { 0xdb, 0xff, 0xff, 0xff, 0xff, 'a' };
-    const uint8_t nested [] = { 0x82, 0x00, 0x01, 0x05, 0xdd, 0x7f, 0xff, 0xff, 0xff, 0xc0 };
-    decoder_t decs [] = { dec_msg, dec_env, dec_req, dec_resp };
+    const uint8_t arr[] = { 0xdd, 0xff, 0xff, 0xff, 0xff }; /* array of 2^32-1 */
+    const uint8_t map[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01, 0x01 };
+    const uint8_t str[] = { 0xdb, 0xff, 0xff, 0xff, 0xff, 'a' };
+    const uint8_t nested[] = { 0x82, 0x00, 0x01, 0x05, 0xdd, 0x7f, 0xff, 0xff, 0xff, 0xc0 };
+    decoder_t decs[] = { dec_msg, dec_env, dec_req, dec_resp };
     clock_t start = clock ();
     for (int i = 0; i < 4; i++) {
-        const char *why = refused (decs [i], arr, sizeof arr);
+        const char *why = refused (decs[i], arr, sizeof arr);
         CHECK (!strcmp (why, "container count exceeds the input"));
-        CHECK (!strcmp (refused (decs [i], map, sizeof map), "container count exceeds the input"));
-        CHECK (!strcmp (refused (decs [i], str, sizeof str), "truncated"));
-        CHECK (!strcmp (refused (decs [i], nested, sizeof nested), "container count exceeds the input"));
+        CHECK (!strcmp (refused (decs[i], map, sizeof map), "container count exceeds the input"));
+        CHECK (!strcmp (refused (decs[i], str, sizeof str), "truncated"));
+        CHECK (!strcmp (refused (decs[i], nested, sizeof nested),
+                        "container count exceeds the input"));
     }
     CHECK ((clock () - start) * 10 < CLOCKS_PER_SEC);
 
@@ -816,8 +828,11 @@ static void test_huge_counts (void)
     size_t len = 5 + 5 + n;
     uint8_t *big = malloc (len);
     memcpy (big, "\x82\x00\x01\x05\xdd", 5);
-    big [5] = 0; big [6] = 1; big [7] = 0; big [8] = 1;    /* 65537, big-endian */
-    memset (big + 9, 0xc0, n);                          /* nil elements */
+    big[5] = 0;
+    big[6] = 1;
+    big[7] = 0;
+    big[8] = 1;                /* 65537, big-endian */
+    memset (big + 9, 0xc0, n); /* nil elements */
     CHECK (!strcmp (refused (dec_msg, big, len - 1), "message: too many updates"));
     free (big);
 
@@ -830,31 +845,31 @@ static void test_huge_counts (void)
 
 static void test_depth (void)
 {
-    uint8_t bomb [1000];
-    memset (bomb, 0x91, sizeof bomb);       /* [[[[...]]]] */
-    bomb [sizeof bomb - 1] = 0xc0;
+    uint8_t bomb[1000];
+    memset (bomb, 0x91, sizeof bomb); /* [[[[...]]]] */
+    bomb[sizeof bomb - 1] = 0xc0;
     CHECK (!strcmp (refused (dec_msg, bomb, sizeof bomb), "nested too deep"));
     CHECK (!strcmp (refused (dec_env, bomb, sizeof bomb), "nested too deep"));
     /* Eight levels are allowed (and then refused for what they hold). */
     CHECK (strcmp (refused (dec_msg, bomb + sizeof bomb - 9, 9), "nested too deep"));
     CHECK (!strcmp (refused (dec_msg, bomb + sizeof bomb - 10, 10), "nested too deep"));
     /* Deep inside an unknown key of an otherwise valid message. */
-    uint8_t msg [64] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x3f };  /* {0:1, 1:7, 63: */
+    uint8_t msg[64] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x3f }; /* {0:1, 1:7, 63: */
     size_t len = 6;
-    for (int i = 0; i < 10; i++) {          /* {0:{0:{0:...nil}}} */
-        msg [len++] = 0x81;
-        msg [len++] = 0x00;
+    for (int i = 0; i < 10; i++) { /* {0:{0:{0:...nil}}} */
+        msg[len++] = 0x81;
+        msg[len++] = 0x00;
     }
-    msg [len++] = 0xc0;
+    msg[len++] = 0xc0;
     CHECK (!strcmp (refused (dec_msg, msg, len), "nested too deep"));
     /* ...while six levels there are fine: the key is just skipped. */
-    uint8_t shallow [64] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x3f };
+    uint8_t shallow[64] = { 0x83, 0x00, 0x01, 0x01, 0x07, 0x3f };
     len = 6;
     for (int i = 0; i < 6; i++) {
-        shallow [len++] = 0x81;
-        shallow [len++] = 0x00;
+        shallow[len++] = 0x81;
+        shallow[len++] = 0x00;
     }
-    shallow [len++] = 0xc0;
+    shallow[len++] = 0xc0;
     gl_msg_t m;
     CHECK (gl_msg_decode (shallow, len, &m, NULL) == 0 && m.type == GL_MSG_GOSSIP);
     gl_msg_clear (&m);
@@ -866,51 +881,80 @@ static void test_depth (void)
    needs and may carry besides (wire.h), written out again as the test's
    own statement of the rules. */
 enum {
-    K_TYPE = 1, K_GPID, K_HOME, K_NODE, K_RANK, K_SIZE, K_SEQ, K_STREAM,
-    K_EOF, K_DATA, K_CREDIT, K_CODE, K_SIGNO, K_CORE, K_ROWS, K_COLS, K_PID,
-    K_TEXT, K_ARGV, K_ENVV, K_CWD, K_UMASK, K_UID, K_GID, K_USER, K_PTY,
-    K_CORES, K_MEM_KB, K_PIN, K_ALLOW_LOCAL, K_END
+    K_TYPE = 1,
+    K_GPID,
+    K_HOME,
+    K_NODE,
+    K_RANK,
+    K_SIZE,
+    K_SEQ,
+    K_STREAM,
+    K_EOF,
+    K_DATA,
+    K_CREDIT,
+    K_CODE,
+    K_SIGNO,
+    K_CORE,
+    K_ROWS,
+    K_COLS,
+    K_PID,
+    K_TEXT,
+    K_ARGV,
+    K_ENVV,
+    K_CWD,
+    K_UMASK,
+    K_UID,
+    K_GID,
+    K_USER,
+    K_PTY,
+    K_CORES,
+    K_MEM_KB,
+    K_PIN,
+    K_ALLOW_LOCAL,
+    K_END
 };
 
-static const char *const key_name [K_END] = {
-    [K_TYPE] = "type", [K_GPID] = "gpid", [K_HOME] = "home", [K_NODE] = "node",
-    [K_RANK] = "rank", [K_SIZE] = "size", [K_SEQ] = "seq", [K_STREAM] = "stream",
-    [K_EOF] = "eof", [K_DATA] = "data", [K_CREDIT] = "credit", [K_CODE] = "code",
-    [K_SIGNO] = "signo", [K_CORE] = "core", [K_ROWS] = "rows", [K_COLS] = "cols",
-    [K_PID] = "pid", [K_TEXT] = "text", [K_ARGV] = "argv", [K_ENVV] = "envv",
-    [K_CWD] = "cwd", [K_UMASK] = "umask", [K_UID] = "uid", [K_GID] = "gid",
-    [K_USER] = "user", [K_PTY] = "pty", [K_CORES] = "cores", [K_MEM_KB] = "mem_kb",
-    [K_PIN] = "pin", [K_ALLOW_LOCAL] = "allow_local",
+static const char *const key_name[K_END] = {
+    [K_TYPE] = "type",     [K_GPID] = "gpid",     [K_HOME] = "home",
+    [K_NODE] = "node",     [K_RANK] = "rank",     [K_SIZE] = "size",
+    [K_SEQ] = "seq",       [K_STREAM] = "stream", [K_EOF] = "eof",
+    [K_DATA] = "data",     [K_CREDIT] = "credit", [K_CODE] = "code",
+    [K_SIGNO] = "signo",   [K_CORE] = "core",     [K_ROWS] = "rows",
+    [K_COLS] = "cols",     [K_PID] = "pid",       [K_TEXT] = "text",
+    [K_ARGV] = "argv",     [K_ENVV] = "envv",     [K_CWD] = "cwd",
+    [K_UMASK] = "umask",   [K_UID] = "uid",       [K_GID] = "gid",
+    [K_USER] = "user",     [K_PTY] = "pty",       [K_CORES] = "cores",
+    [K_MEM_KB] = "mem_kb", [K_PIN] = "pin",       [K_ALLOW_LOCAL] = "allow_local",
 };
 
 #define B(key) ((uint64_t) 1 << (key))
-#define ANY (B (K_HOME) | B (K_NODE) | B (K_RANK) | B (K_SIZE) | B (K_SEQ))
+#define ANY    (B (K_HOME) | B (K_NODE) | B (K_RANK) | B (K_SIZE) | B (K_SEQ))
 
 static const struct {
     uint64_t need, may;
-} rules [GL_JOB_LIST_REPLY + 1] = {
-    [GL_JOB_RUN]        = { B (K_ARGV) | B (K_CWD),
-                            B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) | B (K_GID) | B (K_USER)
-                            | B (K_PTY) | B (K_ROWS) | B (K_COLS) | B (K_CORES)
-                            | B (K_MEM_KB) | B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) },
-    [GL_JOB_STARTED]    = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) | B (K_SEQ) },
-    [GL_JOB_REFUSED]    = { B (K_GPID) | B (K_TEXT), 0 },
-    [GL_JOB_FAILED]     = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
-    [GL_JOB_DATA]       = { B (K_GPID), B (K_STREAM) | B (K_DATA) | B (K_EOF) },
-    [GL_JOB_CREDIT]     = { B (K_GPID) | B (K_CREDIT), B (K_STREAM) },
-    [GL_JOB_SIGNAL]     = { B (K_GPID) | B (K_SIGNO), 0 },
-    [GL_JOB_WINSIZE]    = { B (K_GPID) | B (K_ROWS) | B (K_COLS), 0 },
-    [GL_JOB_EXIT]       = { B (K_GPID), B (K_CODE) | B (K_SIGNO) | B (K_CORE) },
-    [GL_JOB_KILL]       = { B (K_GPID), B (K_TEXT) },
-    [GL_JOB_PING]       = { 0, B (K_GPID) },
-    [GL_JOB_LIST]       = { 0, 0 },
+} rules[GL_JOB_LIST_REPLY + 1] = {
+    [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD), B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) |
+                                                 B (K_GID) | B (K_USER) | B (K_PTY) | B (K_ROWS) |
+                                                 B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
+                                                 B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) },
+    [GL_JOB_STARTED] = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) | B (K_SEQ) },
+    [GL_JOB_REFUSED] = { B (K_GPID) | B (K_TEXT), 0 },
+    [GL_JOB_FAILED] = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
+    [GL_JOB_DATA] = { B (K_GPID), B (K_STREAM) | B (K_DATA) | B (K_EOF) },
+    [GL_JOB_CREDIT] = { B (K_GPID) | B (K_CREDIT), B (K_STREAM) },
+    [GL_JOB_SIGNAL] = { B (K_GPID) | B (K_SIGNO), 0 },
+    [GL_JOB_WINSIZE] = { B (K_GPID) | B (K_ROWS) | B (K_COLS), 0 },
+    [GL_JOB_EXIT] = { B (K_GPID), B (K_CODE) | B (K_SIGNO) | B (K_CORE) },
+    [GL_JOB_KILL] = { B (K_GPID), B (K_TEXT) },
+    [GL_JOB_PING] = { 0, B (K_GPID) },
+    [GL_JOB_LIST] = { 0, 0 },
     [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) | B (K_EOF) },
 };
 
 /* Every field a type may carry (an EXIT by signal: no code). */
 static uint64_t all_keys (uint8_t type)
 {
-    uint64_t keys = rules [type].need | rules [type].may | ANY;
+    uint64_t keys = rules[type].need | rules[type].may | ANY;
     return type == GL_JOB_EXIT ? keys & ~B (K_CODE) : keys;
 }
 
@@ -926,7 +970,7 @@ static char *dup_cstr (const char *s)
    envv get n entries; DATA gets data_len bytes. */
 static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
 {
-    char s [64];
+    char s[64];
     switch (key) {
         case K_GPID: strcpy (job->gpid, "a-1795725266-17"); break;
         case K_HOME: strcpy (job->home, "home.lab_1"); break;
@@ -940,7 +984,7 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
             job->len = data_len;
             job->data = malloc (data_len);
             for (uint32_t i = 0; i < data_len; i++)
-                job->data [i] = (uint8_t) (i * 131 + (i >> 9));
+                job->data[i] = (uint8_t) (i * 131 + (i >> 9));
             break;
         case K_CREDIT: job->credit = UINT64_MAX; break;
         case K_CODE: job->code = INT32_MAX; break;
@@ -949,9 +993,7 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
         case K_ROWS: job->rows = GL_JOB_WIN_MAX; break;
         case K_COLS: job->cols = 1; break;
         case K_PID: job->pid = INT32_MAX; break;
-        case K_TEXT:
-            job->text = dup_cstr ("b: owner active\nc: no free core \xc3\xa9\t");
-            break;
+        case K_TEXT: job->text = dup_cstr ("b: owner active\nc: no free core \xc3\xa9\t"); break;
         case K_ARGV:
             job->argc = n;
             job->argv = calloc (n, sizeof (char *));
@@ -959,10 +1001,10 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
                 if (i == 0)
                     snprintf (s, sizeof s, "/usr/bin/prog");
                 else if (i % 7 == 3)
-                    s [0] = 0;                      /* "" is an argument too */
+                    s[0] = 0; /* "" is an argument too */
                 else
                     snprintf (s, sizeof s, "arg %u \xc3\xa9\n", i);
-                job->argv [i] = dup_cstr (s);
+                job->argv[i] = dup_cstr (s);
             }
             break;
         case K_ENVV:
@@ -973,7 +1015,7 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
                     snprintf (s, sizeof s, "EMPTY_%u=", i);
                 else
                     snprintf (s, sizeof s, "VAR_%u=a=b %u", i, i);
-                job->envv [i] = dup_cstr (s);
+                job->envv[i] = dup_cstr (s);
             }
             break;
         case K_CWD: job->cwd = dup_cstr ("/home/alice/work dir"); break;
@@ -1031,13 +1073,12 @@ static bool job_round_trip (gl_job_t *job, size_t *len_out)
     uint8_t *a = NULL, *b = NULL;
     size_t a_len = 0, b_len = 0;
     const char *why = NULL;
-    bool ok = gl_msg_encode (&msg, &a, &a_len) == 0
-           && gl_msg_decode (a, a_len, &back, &why) == 0;
+    bool ok = gl_msg_encode (&msg, &a, &a_len) == 0 && gl_msg_decode (a, a_len, &back, &why) == 0;
     if (!ok)
         fprintf (stderr, "  %s: %s\n", gl_job_type_name (job->type), why ? why : "not encoded");
     else {
-        ok = msg_eq (&msg, &back) && gl_msg_encode (&back, &b, &b_len) == 0
-          && a_len == b_len && !memcmp (a, b, a_len);
+        ok = msg_eq (&msg, &back) && gl_msg_encode (&back, &b, &b_len) == 0 && a_len == b_len &&
+             !memcmp (a, b, a_len);
         gl_msg_clear (&back);
     }
     if (len_out)
@@ -1054,7 +1095,7 @@ static void test_job_round_trips (void)
         CHECK (strcmp (gl_job_type_name (type), "unknown"));
         /* every field the type may carry, then only those it needs */
         CHECK (job_round_trip (full_job (type), NULL));
-        uint64_t need = rules [type].need | (type == GL_JOB_DATA ? B (K_EOF) : 0);
+        uint64_t need = rules[type].need | (type == GL_JOB_DATA ? B (K_EOF) : 0);
         CHECK (job_round_trip (new_job (type, need, 1, 0), NULL));
     }
     CHECK (!strcmp (gl_job_type_name (GL_JOB_LIST_REPLY), "list-reply"));
@@ -1066,7 +1107,8 @@ static void test_job_round_trips (void)
     gl_job_t *job = new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 1000, 0);
     CHECK (job->argc == 1000 && job->envc == 1000);
     CHECK (job_round_trip (job, NULL));
-    CHECK (job_round_trip (new_job (GL_JOB_DATA, all_keys (GL_JOB_DATA), 0, GL_JOB_DATA_MAX), NULL));
+    CHECK (
+        job_round_trip (new_job (GL_JOB_DATA, all_keys (GL_JOB_DATA), 0, GL_JOB_DATA_MAX), NULL));
     job = new_job (GL_JOB_EXIT, B (K_GPID) | B (K_CODE), 0, 0);
     job->code = 255;
     CHECK (job_round_trip (job, NULL));
@@ -1076,14 +1118,14 @@ static void test_job_round_trips (void)
     job = new_job (GL_JOB_LIST_REPLY, 0, 0, 0);
     job->text = malloc (GL_JOB_TEXT_MAX + 1);
     memset (job->text, 'x', GL_JOB_TEXT_MAX);
-    job->text [GL_JOB_TEXT_MAX] = 0;
+    job->text[GL_JOB_TEXT_MAX] = 0;
     CHECK (job_round_trip (job, NULL));
     job = new_job (GL_JOB_RUN, B (K_GPID) | B (K_ARGV) | B (K_CWD), 1, 0);
     memset (job->gpid, 'g', GL_GPID_MAX);
     free (job->cwd);
     job->cwd = malloc (GL_JOB_PATH_MAX + 1);
     memset (job->cwd, '/', GL_JOB_PATH_MAX);
-    job->cwd [GL_JOB_PATH_MAX] = 0;
+    job->cwd[GL_JOB_PATH_MAX] = 0;
     CHECK (job_round_trip (job, NULL));
 
     /* stdio is what the job plane pays for: one byte costs little */
@@ -1099,7 +1141,7 @@ static void test_job_round_trips (void)
     /* gl_job_clear leaves nothing behind */
     job = full_job (GL_JOB_RUN);
     gl_job_clear (job);
-    CHECK (job->argv == NULL && job->argc == 0 && job->cwd == NULL && job->gpid [0] == 0);
+    CHECK (job->argv == NULL && job->argc == 0 && job->cwd == NULL && job->gpid[0] == 0);
     gl_job_clear (job);
     gl_job_clear (NULL);
     free (job);
@@ -1125,12 +1167,12 @@ static const char *variant_why (gl_job_t *job, const char *path, unsigned key,
     msgpack_object_kv *saved = map->via.map.ptr;
     msgpack_object_kv *kv = calloc (n + 1, sizeof *kv);
     for (uint32_t i = 0; i < n; i++)
-        if (v || saved [i].key.via.u64 != key)
-            kv [m++] = saved [i];
+        if (v || saved[i].key.via.u64 != key)
+            kv[m++] = saved[i];
     CHECK (m == (v ? n : n - 1));
     if (v) {
-        kv [m].key = o_uint (key);
-        kv [m++].val = *v;
+        kv[m].key = o_uint (key);
+        kv[m++].val = *v;
     }
     map->via.map.ptr = kv;
     map->via.map.size = m;
@@ -1158,12 +1200,17 @@ static msgpack_object donor (unsigned key)
     static msgpack_object arg, env, arr;
     arg = o_str ("prog", 4);
     env = o_str ("A=b", 3);
-    arr = (msgpack_object) { .type = MSGPACK_OBJECT_ARRAY };
+    arr = (msgpack_object){ .type = MSGPACK_OBJECT_ARRAY };
     arr.via.array.size = 1;
     switch (key) {
         case K_GPID: return o_str ("g-1", 3);
-        case K_HOME: case K_NODE: case K_PIN: return o_str ("n1", 2);
-        case K_EOF: case K_CORE: case K_PTY: case K_ALLOW_LOCAL: return o_bool (true);
+        case K_HOME:
+        case K_NODE:
+        case K_PIN: return o_str ("n1", 2);
+        case K_EOF:
+        case K_CORE:
+        case K_PTY:
+        case K_ALLOW_LOCAL: return o_bool (true);
         case K_DATA: return o_bin ("x", 1);
         case K_TEXT: return o_str ("why", 3);
         case K_USER: return o_str ("u", 1);
@@ -1177,22 +1224,23 @@ static msgpack_object donor (unsigned key)
 /* What each type needs and what it must not carry, both ways. */
 static void test_job_rules (void)
 {
-    char expect [128];
+    char expect[128];
     int tried = 0;
     for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
         gl_job_t *job = full_job (type);
         for (unsigned key = K_GPID; key < K_END; key++) {
             const char *why = NULL;
-            if (rules [type].need & B (key)) {
-                snprintf (expect, sizeof expect, "job: %s missing for this type", key_name [key]);
+            if (rules[type].need & B (key)) {
+                snprintf (expect, sizeof expect, "job: %s missing for this type", key_name[key]);
                 why = variant_why (job, "6", key, NULL);
                 gl_job_t *less = new_job (type, all_keys (type) & ~B (key), 3, 100);
                 CHECK (!job_encodes (less));
                 gl_job_clear (less);
                 free (less);
             }
-            else if (!((rules [type].may | ANY) & B (key))) {
-                snprintf (expect, sizeof expect, "job: %s does not belong to this type", key_name [key]);
+            else if (!((rules[type].may | ANY) & B (key))) {
+                snprintf (expect, sizeof expect, "job: %s does not belong to this type",
+                          key_name[key]);
                 msgpack_object v = donor (key);
                 why = variant_why (job, "6", key, &v);
                 gl_job_t *more = new_job (type, all_keys (type) | B (key), 3, 100);
@@ -1237,7 +1285,7 @@ static void test_job_rules (void)
     CHECK (tried > 200);
 
     /* A JOB message needs its job; the others can't have one. */
-    const uint8_t nojob [] = { 0x82, 0x00, 0x01, 0x01, 0x10 };     /* {0:1, 1:16} */
+    const uint8_t nojob[] = { 0x82, 0x00, 0x01, 0x01, 0x10 }; /* {0:1, 1:16} */
     CHECK (!strcmp (refused (dec_msg, nojob, sizeof nojob), "message: job type without a job"));
     gl_msg_t msg = { .type = GL_MSG_JOB };
     uint8_t *buf;
@@ -1265,7 +1313,7 @@ static void test_job_rules (void)
         CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
     }
     msg.type = GL_MSG_JOB;
-    msg.target [0] = msg.target_addr [0] = 0;
+    msg.target[0] = msg.target_addr[0] = 0;
     CHECK (gl_msg_encode (&msg, &buf, &len) == 0);
     free (buf);
     gl_msg_clear (&msg);
@@ -1275,19 +1323,19 @@ static void test_job_rules (void)
 /* Right type, wrong value, field by field and type by type. */
 static void test_job_ranges (void)
 {
-    static char big [GL_JOB_DATA_MAX + 1];
+    static char big[GL_JOB_DATA_MAX + 1];
     memset (big, 'a', sizeof big);
-    char slash [GL_JOB_PATH_MAX + 1];
+    char slash[GL_JOB_PATH_MAX + 1];
     memset (slash, '/', sizeof slash);
     struct {
         uint8_t type;
         const char *path;
         msgpack_object v;
         bool ok;
-    } cases [] = {
-        { GL_JOB_RUN, "6.1", o_uint (0), false },                   /* type */
+    } cases[] = {
+        { GL_JOB_RUN, "6.1", o_uint (0), false }, /* type */
         { GL_JOB_RUN, "6.1", o_uint (GL_JOB_LIST_REPLY + 1), false },
-        { GL_JOB_RUN, "6.2", o_str ("", 0), false },                /* gpid */
+        { GL_JOB_RUN, "6.2", o_str ("", 0), false }, /* gpid */
         { GL_JOB_RUN, "6.2", o_str ("-a", 2), false },
         { GL_JOB_RUN, "6.2", o_str (".a", 2), false },
         { GL_JOB_RUN, "6.2", o_str ("a b", 3), false },
@@ -1299,69 +1347,69 @@ static void test_job_ranges (void)
         { GL_JOB_RUN, "6.4", o_str (big, GL_NAME_MAX + 1), false }, /* node */
         { GL_JOB_RUN, "6.5", o_uint (UINT32_MAX), false },          /* rank = size */
         { GL_JOB_RUN, "6.5", o_uint (0), true },
-        { GL_JOB_RUN, "6.6", o_uint (0), false },                   /* rank without size */
-        { GL_JOB_RUN, "6.15", o_uint (0), false },                  /* rows without cols */
+        { GL_JOB_RUN, "6.6", o_uint (0), false },  /* rank without size */
+        { GL_JOB_RUN, "6.15", o_uint (0), false }, /* rows without cols */
         { GL_JOB_RUN, "6.15", o_uint (GL_JOB_WIN_MAX + 1), false },
         { GL_JOB_RUN, "6.16", o_uint (GL_JOB_WIN_MAX + 1), false },
         { GL_JOB_RUN, "6.16", o_uint (GL_JOB_WIN_MAX), true },
-        { GL_JOB_RUN, "6.19.0", o_str ("", 0), false },             /* no program */
+        { GL_JOB_RUN, "6.19.0", o_str ("", 0), false }, /* no program */
         { GL_JOB_RUN, "6.19.0", o_str ("a\0b", 3), false },
         { GL_JOB_RUN, "6.19.1", o_str ("a\0b", 3), false },
         { GL_JOB_RUN, "6.19.1", o_str ("", 0), true },
         { GL_JOB_RUN, "6.19.2", o_uint (1), false },
-        { GL_JOB_RUN, "6.20.0", o_str ("NOEQUALS", 8), false },     /* envv */
+        { GL_JOB_RUN, "6.20.0", o_str ("NOEQUALS", 8), false }, /* envv */
         { GL_JOB_RUN, "6.20.0", o_str ("=x", 2), false },
         { GL_JOB_RUN, "6.20.0", o_str ("", 0), false },
         { GL_JOB_RUN, "6.20.1", o_str ("X=\0", 3), false },
         { GL_JOB_RUN, "6.20.1", o_str ("X=", 2), true },
-        { GL_JOB_RUN, "6.21", o_str ("relative", 8), false },       /* cwd */
+        { GL_JOB_RUN, "6.21", o_str ("relative", 8), false }, /* cwd */
         { GL_JOB_RUN, "6.21", o_str ("", 0), false },
         { GL_JOB_RUN, "6.21", o_str (slash, GL_JOB_PATH_MAX + 1), false },
         { GL_JOB_RUN, "6.21", o_str (slash, GL_JOB_PATH_MAX), true },
-        { GL_JOB_RUN, "6.22", o_uint (01000), false },              /* umask */
+        { GL_JOB_RUN, "6.22", o_uint (01000), false }, /* umask */
         { GL_JOB_RUN, "6.22", o_uint (0), true },
-        { GL_JOB_RUN, "6.23", o_uint (UINT32_MAX), false },         /* uid */
-        { GL_JOB_RUN, "6.24", o_uint (UINT32_MAX), false },         /* gid */
+        { GL_JOB_RUN, "6.23", o_uint (UINT32_MAX), false }, /* uid */
+        { GL_JOB_RUN, "6.24", o_uint (UINT32_MAX), false }, /* gid */
         { GL_JOB_RUN, "6.24", o_uint (0), true },
-        { GL_JOB_RUN, "6.25", o_str (big, GL_JOB_USER_MAX + 1), false },   /* user */
+        { GL_JOB_RUN, "6.25", o_str (big, GL_JOB_USER_MAX + 1), false }, /* user */
         { GL_JOB_RUN, "6.25", o_str ("a\0", 2), false },
-        { GL_JOB_RUN, "6.26", o_bool (false), true },               /* pty */
-        { GL_JOB_RUN, "6.27", o_uint (1ull << 32), false },         /* cores */
-        { GL_JOB_RUN, "6.29", o_str ("bad pin", 7), false },        /* pin */
-        { GL_JOB_RUN, "6.29", o_str ("", 0), false },               /* names are left out, not empty */
-        { GL_JOB_STARTED, "6.17", o_uint (0), false },              /* pid */
+        { GL_JOB_RUN, "6.26", o_bool (false), true },        /* pty */
+        { GL_JOB_RUN, "6.27", o_uint (1ull << 32), false },  /* cores */
+        { GL_JOB_RUN, "6.29", o_str ("bad pin", 7), false }, /* pin */
+        { GL_JOB_RUN, "6.29", o_str ("", 0), false },        /* names are left out, not empty */
+        { GL_JOB_STARTED, "6.17", o_uint (0), false },       /* pid */
         { GL_JOB_STARTED, "6.17", o_uint ((uint64_t) INT32_MAX + 1), false },
         { GL_JOB_STARTED, "6.17", o_uint (1), true },
-        { GL_JOB_STARTED, "6.4", o_str ("", 0), false },            /* node */
-        { GL_JOB_REFUSED, "6.18", o_str ("", 0), false },           /* text */
+        { GL_JOB_STARTED, "6.4", o_str ("", 0), false },  /* node */
+        { GL_JOB_REFUSED, "6.18", o_str ("", 0), false }, /* text */
         { GL_JOB_REFUSED, "6.18", o_str ("a\0b", 3), false },
         { GL_JOB_REFUSED, "6.18", o_str (big, GL_JOB_TEXT_MAX + 1), false },
         { GL_JOB_REFUSED, "6.18", o_str (big, GL_JOB_TEXT_MAX), true },
-        { GL_JOB_FAILED, "6.12", o_uint (0), false },               /* code */
+        { GL_JOB_FAILED, "6.12", o_uint (0), false }, /* code */
         { GL_JOB_FAILED, "6.12", o_int (-1), false },
         { GL_JOB_FAILED, "6.12", o_uint ((uint64_t) INT32_MAX + 1), false },
         { GL_JOB_FAILED, "6.12", o_uint (1), true },
-        { GL_JOB_DATA, "6.8", o_uint (3), false },                  /* stream */
+        { GL_JOB_DATA, "6.8", o_uint (3), false }, /* stream */
         { GL_JOB_DATA, "6.8", o_uint (0), true },
         { GL_JOB_DATA, "6.10", o_bin (big, GL_JOB_DATA_MAX + 1), false },
         { GL_JOB_DATA, "6.10", o_bin (big, GL_JOB_DATA_MAX), true },
-        { GL_JOB_DATA, "6.10", o_bin (big, 0), true },              /* eof alone */
-        { GL_JOB_DATA, "6.9", o_bool (false), true },               /* data alone */
-        { GL_JOB_CREDIT, "6.11", o_uint (0), false },               /* credit */
+        { GL_JOB_DATA, "6.10", o_bin (big, 0), true }, /* eof alone */
+        { GL_JOB_DATA, "6.9", o_bool (false), true },  /* data alone */
+        { GL_JOB_CREDIT, "6.11", o_uint (0), false },  /* credit */
         { GL_JOB_CREDIT, "6.8", o_uint (3), false },
-        { GL_JOB_SIGNAL, "6.13", o_uint (0), false },               /* signo */
+        { GL_JOB_SIGNAL, "6.13", o_uint (0), false }, /* signo */
         { GL_JOB_SIGNAL, "6.13", o_uint (GL_JOB_SIGNO_MAX + 1), false },
         { GL_JOB_SIGNAL, "6.13", o_int (-9), false },
         { GL_JOB_SIGNAL, "6.13", o_uint (1), true },
         { GL_JOB_WINSIZE, "6.15", o_uint (0), false },
         { GL_JOB_WINSIZE, "6.16", o_uint (GL_JOB_WIN_MAX + 1), false },
         { GL_JOB_EXIT, "6.13", o_uint (GL_JOB_SIGNO_MAX + 1), false },
-        { GL_JOB_EXIT, "6.13", o_uint (0), false },                 /* core without signo */
+        { GL_JOB_EXIT, "6.13", o_uint (0), false }, /* core without signo */
         { GL_JOB_EXIT, "6.13", o_int (-1), false },
         { GL_JOB_EXIT, "6.14", o_bool (false), true },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
-        gl_job_t *job = full_job (cases [i].type);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gl_job_t *job = full_job (cases[i].type);
         gl_msg_t msg;
         job_msg (&msg, job);
         size_t len;
@@ -1370,11 +1418,11 @@ static void test_job_ranges (void)
         tree_t t;
         tree_open (&t, buf, len);
         const char *why = NULL;
-        bool ok = try_with (dec_msg, &t, cases [i].path, cases [i].v, &why);
-        if (ok != cases [i].ok)
-            fprintf (stderr, "  %s %s: %s\n", gl_job_type_name (cases [i].type), cases [i].path,
+        bool ok = try_with (dec_msg, &t, cases[i].path, cases[i].v, &why);
+        if (ok != cases[i].ok)
+            fprintf (stderr, "  %s %s: %s\n", gl_job_type_name (cases[i].type), cases[i].path,
                      ok ? "accepted" : why);
-        CHECK (ok == cases [i].ok);
+        CHECK (ok == cases[i].ok);
         CHECK (ok || why);
         tree_close (&t);
     }
@@ -1402,33 +1450,58 @@ static void test_job_ranges (void)
 static void test_job_encoder_refuses (void)
 {
     for (int bad = 0; bad < 27; bad++) {
-        uint8_t type = bad < 14 ? GL_JOB_RUN : bad < 18 ? GL_JOB_DATA : bad < 22 ? GL_JOB_EXIT
-                     : GL_JOB_STARTED;
+        uint8_t type = bad < 14   ? GL_JOB_RUN
+                       : bad < 18 ? GL_JOB_DATA
+                       : bad < 22 ? GL_JOB_EXIT
+                                  : GL_JOB_STARTED;
         gl_job_t *job = full_job (type);
         void *keep = NULL, **slot = NULL;
         switch (bad) {
-            case 0: keep = job->argv; slot = (void **) &job->argv; job->argv = NULL; break;
-            case 1: keep = job->argv [1]; slot = (void **) &job->argv [1]; job->argv [1] = NULL; break;
-            case 2: keep = job->envv [2]; slot = (void **) &job->envv [2]; job->envv [2] = NULL; break;
-            case 3: keep = job->envv; slot = (void **) &job->envv; job->envv = NULL; break;
+            case 0:
+                keep = job->argv;
+                slot = (void **) &job->argv;
+                job->argv = NULL;
+                break;
+            case 1:
+                keep = job->argv[1];
+                slot = (void **) &job->argv[1];
+                job->argv[1] = NULL;
+                break;
+            case 2:
+                keep = job->envv[2];
+                slot = (void **) &job->envv[2];
+                job->envv[2] = NULL;
+                break;
+            case 3:
+                keep = job->envv;
+                slot = (void **) &job->envv;
+                job->envv = NULL;
+                break;
             case 4: job->argc = GL_JOB_ARGS_MAX + 1; break;
             case 5: job->envc = GL_JOB_ARGS_MAX + 1; break;
-            case 6: memset (job->gpid, 'g', sizeof job->gpid); break;        /* no NUL */
+            case 6: memset (job->gpid, 'g', sizeof job->gpid); break; /* no NUL */
             case 7: strcpy (job->gpid, "a b"); break;
             case 8: memset (job->user, 'u', sizeof job->user); break;
-            case 9: job->cwd [0] = 'x'; break;
+            case 9: job->cwd[0] = 'x'; break;
             case 10: job->umask = 01000; break;
             case 11: job->uid = UINT32_MAX; break;
             case 12: job->rows = GL_JOB_WIN_MAX + 1; break;
-            case 13: job->argv [0][0] = 0; break;
-            case 14: keep = job->data; slot = (void **) &job->data; job->data = NULL; break;
+            case 13: job->argv[0][0] = 0; break;
+            case 14:
+                keep = job->data;
+                slot = (void **) &job->data;
+                job->data = NULL;
+                break;
             case 15: job->len = GL_JOB_DATA_MAX + 1; break;
             case 16: job->stream = 3; break;
-            case 17: job->eof = false; job->len = 0; break;
+            case 17:
+                job->eof = false;
+                job->len = 0;
+                break;
             case 18: job->signo = -1; break;
             case 19: job->signo = GL_JOB_SIGNO_MAX + 1; break;
-            case 20: job->signo = 0; break;                          /* core without signal */
-            case 21: job->code = 1; break;                           /* and a signal */
+            case 20: job->signo = 0; break; /* core without signal */
+            case 21: job->code = 1; break;  /* and a signal */
             case 22: job->pid = (uint32_t) INT32_MAX + 1; break;
             case 23: strcpy (job->node, "no/slash"); break;
             case 24: job->type = 0; break;
@@ -1452,9 +1525,9 @@ static void test_job_encoder_refuses (void)
     gl_job_t *job = new_job (GL_JOB_KILL, B (K_GPID), 0, 0);
     job->text = malloc (GL_JOB_TEXT_MAX + 2);
     memset (job->text, 't', GL_JOB_TEXT_MAX + 1);
-    job->text [GL_JOB_TEXT_MAX + 1] = 0;
+    job->text[GL_JOB_TEXT_MAX + 1] = 0;
     CHECK (!job_encodes (job));
-    job->text [GL_JOB_TEXT_MAX] = 0;
+    job->text[GL_JOB_TEXT_MAX] = 0;
     CHECK (job_encodes (job));
     job->type = GL_JOB_FAILED;
     job->code = -1;
@@ -1463,15 +1536,15 @@ static void test_job_encoder_refuses (void)
     free (job);
 
     /* A spec must fit a packet: five arguments of 1 MiB don't. */
-    job = new_job (GL_JOB_RUN, rules [GL_JOB_RUN].need, 5, 0);
+    job = new_job (GL_JOB_RUN, rules[GL_JOB_RUN].need, 5, 0);
     for (uint32_t i = 0; i < job->argc; i++) {
-        free (job->argv [i]);
-        job->argv [i] = malloc ((1u << 20) + 1);
-        memset (job->argv [i], 'a', 1u << 20);
-        job->argv [i][1u << 20] = 0;
+        free (job->argv[i]);
+        job->argv[i] = malloc ((1u << 20) + 1);
+        memset (job->argv[i], 'a', 1u << 20);
+        job->argv[i][1u << 20] = 0;
     }
     CHECK (!job_encodes (job));
-    job->argv [3][0] = job->argv [4][0] = 0;        /* three do */
+    job->argv[3][0] = job->argv[4][0] = 0; /* three do */
     CHECK (job_encodes (job));
     gl_job_clear (job);
     free (job);
@@ -1487,7 +1560,7 @@ static void test_job_truncation (void)
     gl_msg_clear (&msg);
     int clean = 0;
     for (size_t cut = 0; cut < len; cut++) {
-        uint8_t *copy = malloc (cut + 1);       /* exact size: ASan sees overreads */
+        uint8_t *copy = malloc (cut + 1); /* exact size: ASan sees overreads */
         memcpy (copy, buf, cut);
         const char *why = refused (dec_msg, copy, cut);
         clean += !strcmp (why, "truncated") || !strcmp (why, "container count exceeds the input");
@@ -1496,7 +1569,7 @@ static void test_job_truncation (void)
     CHECK_EQ (clean, len);
     uint8_t *longer = malloc (len + 1);
     memcpy (longer, buf, len);
-    longer [len] = 0xc0;
+    longer[len] = 0xc0;
     CHECK (!strcmp (refused (dec_msg, longer, len + 1), "trailing bytes after the message"));
     free (longer);
     free (buf);
@@ -1506,17 +1579,17 @@ static void test_job_truncation (void)
 static void test_job_huge_counts (void)
 {
     /* {0:1, 1:16, 6:{1:1, 2:"g", 21:"/", 19:[2^32-1 args]}} */
-    const uint8_t argv [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x84, 0x01, 0x01, 0x02, 0xa1, 'g',
-                              0x15, 0xa1, '/', 0x13, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xa1, 'a' };
+    const uint8_t argv[] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x84, 0x01, 0x01, 0x02, 0xa1, 'g',
+                             0x15, 0xa1, '/',  0x13, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xa1, 'a' };
     /* ... 20:[65535 entries] */
-    const uint8_t envv [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x84, 0x01, 0x01, 0x02, 0xa1, 'g',
-                              0x15, 0xa1, '/', 0x14, 0xdc, 0xff, 0xff, 0xc0 };
+    const uint8_t envv[] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x84, 0x01, 0x01, 0x02,
+                             0xa1, 'g',  0x15, 0xa1, '/',  0x14, 0xdc, 0xff, 0xff, 0xc0 };
     /* {0:1, 1:16, 6:{1:5, 2:"g", 10:bin of 2^32-1}} */
-    const uint8_t data [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x83, 0x01, 0x05, 0x02, 0xa1, 'g',
-                              0x0a, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00 };
+    const uint8_t data[] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x83, 0x01, 0x05, 0x02,
+                             0xa1, 'g',  0x0a, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00 };
     /* {0:1, 1:16, 6:{1:3, 2:"g", 18:str of 2^32-1}} */
-    const uint8_t text [] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x83, 0x01, 0x03, 0x02, 0xa1, 'g',
-                              0x12, 0xdb, 0xff, 0xff, 0xff, 0xff, 'a' };
+    const uint8_t text[] = { 0x83, 0x00, 0x01, 0x01, 0x10, 0x06, 0x83, 0x01, 0x03, 0x02,
+                             0xa1, 'g',  0x12, 0xdb, 0xff, 0xff, 0xff, 0xff, 'a' };
     clock_t start = clock ();
     CHECK (!strcmp (refused (dec_msg, argv, sizeof argv), "container count exceeds the input"));
     CHECK (!strcmp (refused (dec_msg, envv, sizeof envv), "container count exceeds the input"));
@@ -1530,22 +1603,24 @@ static void test_job_huge_counts (void)
         uint8_t *buf = malloc (32 + 2 * (size_t) n);
         memcpy (buf, argv, 16);
         len = 16;
-        buf [len++] = 0xdd;
-        buf [len++] = (uint8_t) (n >> 24);
-        buf [len++] = (uint8_t) (n >> 16);
-        buf [len++] = (uint8_t) (n >> 8);
-        buf [len++] = (uint8_t) n;
+        buf[len++] = 0xdd;
+        buf[len++] = (uint8_t) (n >> 24);
+        buf[len++] = (uint8_t) (n >> 16);
+        buf[len++] = (uint8_t) (n >> 8);
+        buf[len++] = (uint8_t) n;
         for (uint32_t i = 0; i < n; i++) {
-            buf [len++] = 0xa1;
-            buf [len++] = 'a';
+            buf[len++] = 0xa1;
+            buf[len++] = 'a';
         }
         gl_msg_t msg;
         const char *why = NULL;
         int rc = gl_msg_decode (buf, len, &msg, &why);
         if (n == GL_JOB_ARGS_MAX)
-            CHECK (rc == 0 && msg.job && msg.job->argc == n && !strcmp (msg.job->argv [n - 1], "a"));
+            CHECK (rc == 0 && msg.job && msg.job->argc == n && !strcmp (msg.job->argv[n - 1], "a"));
         else
-            CHECK (rc == -1 && why && !strcmp (why, "job argv: expected an array of at most 65536 strings without NUL"));
+            CHECK (
+                rc == -1 && why &&
+                !strcmp (why, "job argv: expected an array of at most 65536 strings without NUL"));
         gl_msg_clear (&msg);
         free (buf);
     }
@@ -1565,25 +1640,26 @@ static void test_job_wrong_types (void)
         gl_msg_clear (&msg);
         tree_t t;
         tree_open (&t, buf, len);
-        char paths [K_END + 3][16];
+        char paths[K_END + 3][16];
         size_t n_paths = 0;
-        snprintf (paths [n_paths++], sizeof paths [0], "6");
+        snprintf (paths[n_paths++], sizeof paths[0], "6");
         for (unsigned key = K_TYPE; key < K_END; key++)
-            if (at (&t.up.data, (snprintf (paths [n_paths], sizeof paths [0], "6.%u", key), paths [n_paths])))
+            if (at (&t.up.data,
+                    (snprintf (paths[n_paths], sizeof paths[0], "6.%u", key), paths[n_paths])))
                 n_paths++;
         if (type == GL_JOB_RUN) {
-            snprintf (paths [n_paths++], sizeof paths [0], "6.%u.0", K_ARGV);
-            snprintf (paths [n_paths++], sizeof paths [0], "6.%u.2", K_ENVV);
+            snprintf (paths[n_paths++], sizeof paths[0], "6.%u.0", K_ARGV);
+            snprintf (paths[n_paths++], sizeof paths[0], "6.%u.2", K_ENVV);
         }
         for (size_t p = 0; p < n_paths; p++) {
-            msgpack_object *o = at (&t.up.data, paths [p]);
+            msgpack_object *o = at (&t.up.data, paths[p]);
             CHECK (o != NULL);
             for (size_t w = 0; o && w < n_wrong; w++)
-                if (wrong [w].type != o->type) {
-                    bool ok = refused_with (dec_msg, &t, paths [p], wrong [w]);
+                if (wrong[w].type != o->type) {
+                    bool ok = refused_with (dec_msg, &t, paths[p], wrong[w]);
                     if (!ok)
-                        fprintf (stderr, "  %s: accepted type %d at %s\n",
-                                 gl_job_type_name (type), wrong [w].type, paths [p]);
+                        fprintf (stderr, "  %s: accepted type %d at %s\n", gl_job_type_name (type),
+                                 wrong[w].type, paths[p]);
                     CHECK (ok);
                     tried++;
                 }
@@ -1595,15 +1671,15 @@ static void test_job_wrong_types (void)
 
 static void test_gpids (void)
 {
-    char longest [GL_GPID_MAX + 2];
+    char longest[GL_GPID_MAX + 2];
     memset (longest, 'g', GL_GPID_MAX);
-    longest [GL_GPID_MAX] = 0;
+    longest[GL_GPID_MAX] = 0;
     CHECK (gl_gpid_valid ("a-1795725266-17"));
     CHECK (gl_gpid_valid ("node_1.lab-9"));
     CHECK (gl_gpid_valid ("7"));
     CHECK (gl_gpid_valid (longest));
-    longest [GL_GPID_MAX] = 'g';
-    longest [GL_GPID_MAX + 1] = 0;
+    longest[GL_GPID_MAX] = 'g';
+    longest[GL_GPID_MAX + 1] = 0;
     CHECK (!gl_gpid_valid (longest));
     CHECK (!gl_gpid_valid (NULL));
     CHECK (!gl_gpid_valid (""));

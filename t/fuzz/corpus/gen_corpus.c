@@ -11,13 +11,13 @@
 
 static const char *dir;
 static int failures;
-static uint8_t *buf;            /* the encoders' output, saved by save() */
+static uint8_t *buf; /* the encoders' output, saved by save() */
 static size_t len;
 
 /* Write buf, just filled by an encoder that returned rc, to DIR/name. */
 static void save (const char *name, int rc)
 {
-    char path [4096];
+    char path[4096];
     snprintf (path, sizeof path, "%s/%s", dir, name);
     FILE *f = rc == 0 ? fopen (path, "wb") : NULL;
     if (rc)
@@ -48,7 +48,7 @@ static void fill_update (gl_update_t *upd, int i)
             memset (rec->pubkey, 0x11, sizeof rec->pubkey);
         }
         if (rec->kind == GL_REC_RES)
-            rec->res = (gl_res_t) { 4, 500, 700, 100, 16u << 20, 8u << 20, 600, GL_RES_IDLE };
+            rec->res = (gl_res_t){ 4, 500, 700, 100, 16u << 20, 8u << 20, 600, GL_RES_IDLE };
     }
     else {
         upd->kind = i == 3 ? GL_UPD_SUSPECT : GL_UPD_DEAD;
@@ -62,9 +62,9 @@ static void fill_update (gl_update_t *upd, int i)
 /* A job of the given type with every field it may carry (see wire.h). */
 static void fill_job (gl_job_t *job, int type)
 {
-    static char *args [] = { "/bin/sh", "-c", "echo hi; cat", "" };
-    static char *env [] = { "PATH=/usr/bin:/bin", "HOME=/home/alice", "EMPTY=" };
-    static uint8_t bytes [] = "line one\nline two\n\0\xff";
+    static char *args[] = { "/bin/sh", "-c", "echo hi; cat", "" };
+    static char *env[] = { "PATH=/usr/bin:/bin", "HOME=/home/alice", "EMPTY=" };
+    static uint8_t bytes[] = "line one\nline two\n\0\xff";
     memset (job, 0, sizeof *job);
     job->type = (uint8_t) type;
     if (type != GL_JOB_LIST && type != GL_JOB_LIST_REPLY)
@@ -94,17 +94,29 @@ static void fill_job (gl_job_t *job, int type)
             break;
         case GL_JOB_STARTED: job->pid = 4242; break;
         case GL_JOB_REFUSED: job->text = "owner active"; break;
-        case GL_JOB_FAILED: job->code = 1; job->text = "program not found: fortune"; break;
+        case GL_JOB_FAILED:
+            job->code = 1;
+            job->text = "program not found: fortune";
+            break;
         case GL_JOB_DATA:
             job->stream = 1;
             job->data = bytes;
             job->len = sizeof bytes;
             job->eof = true;
             break;
-        case GL_JOB_CREDIT: job->stream = 0; job->credit = 65536; break;
+        case GL_JOB_CREDIT:
+            job->stream = 0;
+            job->credit = 65536;
+            break;
         case GL_JOB_SIGNAL: job->signo = 2; break;
-        case GL_JOB_WINSIZE: job->rows = 50; job->cols = 132; break;
-        case GL_JOB_EXIT: job->signo = 11; job->core = true; break;
+        case GL_JOB_WINSIZE:
+            job->rows = 50;
+            job->cols = 132;
+            break;
+        case GL_JOB_EXIT:
+            job->signo = 11;
+            job->core = true;
+            break;
         case GL_JOB_KILL: job->text = "launcher gone"; break;
         case GL_JOB_LIST_REPLY: job->text = "node1-1700000000-17 alice node2 running sh\n"; break;
         default: break;
@@ -117,17 +129,17 @@ int main (int argc, char **argv)
         fprintf (stderr, "usage: gen_corpus DIR\n");
         return 2;
     }
-    dir = argv [1];
-    gl_update_t updates [5];
+    dir = argv[1];
+    gl_update_t updates[5];
     for (int i = 0; i < 5; i++)
-        fill_update (&updates [i], i);
+        fill_update (&updates[i], i);
 
     for (int type = GL_MSG_PING; type <= GL_MSG_GOSSIP; type++) {
         gl_msg_t msg = { .type = (uint8_t) type, .probe_seq = 17 };
         strcpy (msg.target, "node2");
         if (type == GL_MSG_PING_REQ)
             strcpy (msg.target_addr, "tcp://127.0.0.1:7947");
-        char name [64];
+        char name[64];
         snprintf (name, sizeof name, "msg-%s", gl_msg_type_name (type));
         save (name, gl_msg_encode (&msg, &buf, &len));
         msg.updates = updates;
@@ -136,8 +148,8 @@ int main (int argc, char **argv)
         save (name, gl_msg_encode (&msg, &buf, &len));
     }
     for (int i = 0; i < 5; i++) {
-        gl_msg_t msg = { .type = GL_MSG_GOSSIP, .n_updates = 1, .updates = &updates [i] };
-        char name [64];
+        gl_msg_t msg = { .type = GL_MSG_GOSSIP, .n_updates = 1, .updates = &updates[i] };
+        char name[64];
         snprintf (name, sizeof name, "update-%d", i);
         save (name, gl_msg_encode (&msg, &buf, &len));
     }
@@ -146,11 +158,11 @@ int main (int argc, char **argv)
         gl_job_t job;
         fill_job (&job, type);
         gl_msg_t msg = { .type = GL_MSG_JOB, .job = &job };
-        char name [64];
+        char name[64];
         snprintf (name, sizeof name, "job-%s", gl_job_type_name (type));
         save (name, gl_msg_encode (&msg, &buf, &len));
     }
-    gl_job_t job;                               /* an exit code, a bare eof */
+    gl_job_t job; /* an exit code, a bare eof */
     fill_job (&job, GL_JOB_EXIT);
     job.signo = 0;
     job.core = false;
@@ -163,9 +175,13 @@ int main (int argc, char **argv)
     job.stream = 0;
     save ("job-data-eof", gl_msg_encode (&job_msg, &buf, &len));
 
-    gl_env_t env = { .version = GL_PROTO_VERSION, .sender = "node1", .generation = 1700000000,
-                     .seq = 99, .time_ms = 1700000000123ull,
-                     .ct = (const uint8_t *) "0123456789abcdef-ciphertext", .ct_len = 27 };
+    gl_env_t env = { .version = GL_PROTO_VERSION,
+                     .sender = "node1",
+                     .generation = 1700000000,
+                     .seq = 99,
+                     .time_ms = 1700000000123ull,
+                     .ct = (const uint8_t *) "0123456789abcdef-ciphertext",
+                     .ct_len = 27 };
     memset (env.cluster_id, 0x42, sizeof env.cluster_id);
     memset (env.nonce, 0x24, sizeof env.nonce);
     save ("env", gl_env_encode (&env, &buf, &len));

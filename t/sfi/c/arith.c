@@ -6,8 +6,7 @@
 
 //@ divs 1000003 -7
 //@ divs -99999999999 13
-GLSFI_EXPORT long
-divs (long a, long b)
+GLSFI_EXPORT long divs (long a, long b)
 {
     int ia = (int) a, ib = (int) b;
     unsigned ua = (unsigned) a, ub = (unsigned) b;
@@ -16,8 +15,7 @@ divs (long a, long b)
 
 //@ wide 123456789123 987654321
 //@ wide -5 3
-GLSFI_EXPORT long
-wide (long a, long b)
+GLSFI_EXPORT long wide (long a, long b)
 {
     __int128 x = (__int128) a * a * a + b;
     unsigned __int128 u = (unsigned __int128) x * 0x123456789abcdefULL + (unsigned long) b;
@@ -31,8 +29,7 @@ wide (long a, long b)
 
 //@ bits 0x0123456789abcdef 13
 //@ bits -1 63
-GLSFI_EXPORT long
-bits (long a, long n)
+GLSFI_EXPORT long bits (long a, long n)
 {
     unsigned long u = (unsigned long) a;
     long r = __builtin_popcountl (u) + __builtin_parityl (u) * 100;
@@ -44,8 +41,7 @@ bits (long a, long n)
 
 //@ mulov 4611686018427387904 2
 //@ mulov 12345 678
-GLSFI_EXPORT long
-mulov (long a, long b)
+GLSFI_EXPORT long mulov (long a, long b)
 {
     long r;
     long flags = __builtin_mul_overflow (a, b, &r) ? 1 : 0;
@@ -55,8 +51,7 @@ mulov (long a, long b)
 
 /* Collatz steps summed over 1..n: a tight loop with div-free arithmetic. */
 //@ collatz 3000
-GLSFI_EXPORT long
-collatz (long n)
+GLSFI_EXPORT long collatz (long n)
 {
     long total = 0;
     for (long i = 1; i <= n; i++)

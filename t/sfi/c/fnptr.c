@@ -4,34 +4,46 @@
 
 typedef long (*op_t) (long, long);
 
-static long op_add (long a, long b) { return a + b; }
-static long op_sub (long a, long b) { return a - b; }
-static long op_mul (long a, long b) { return a * b; }
-static long op_xor (long a, long b) { return a ^ b; }
-static long op_max (long a, long b) { return a > b ? a : b; }
+static long op_add (long a, long b)
+{
+    return a + b;
+}
+static long op_sub (long a, long b)
+{
+    return a - b;
+}
+static long op_mul (long a, long b)
+{
+    return a * b;
+}
+static long op_xor (long a, long b)
+{
+    return a ^ b;
+}
+static long op_max (long a, long b)
+{
+    return a > b ? a : b;
+}
 
 static op_t const table[] = { op_add, op_sub, op_mul, op_xor, op_max };
 static op_t writable_table[5];
 
 //@ dispatch 1000
-GLSFI_EXPORT long
-dispatch (long n)
+GLSFI_EXPORT long dispatch (long n)
 {
     long acc = 1;
     for (long i = 0; i < n; i++)
-        acc = table[(i * 7 + acc) % 5 < 0 ? 0 : (i * 7 + acc) % 5] (acc, i) % 1000003;
+        acc = table[(i * 7 + acc) % 5 < 0 ? 0 : (i * 7 + acc) % 5](acc, i) % 1000003;
     return acc;
 }
 
-static __attribute__ ((noinline)) long
-apply (op_t f, long a, long b)
+static __attribute__ ((noinline)) long apply (op_t f, long a, long b)
 {
-    return f (a, b);        /* an indirect tail call */
+    return f (a, b); /* an indirect tail call */
 }
 
 //@ tail 77 5
-GLSFI_EXPORT long
-tail (long a, long b)
+GLSFI_EXPORT long tail (long a, long b)
 {
     long s = 0;
     for (int i = 0; i < 5; i++) {
@@ -41,17 +53,15 @@ tail (long a, long b)
     return s;
 }
 
-static __attribute__ ((noinline)) long
-fold (const long *v, int n, op_t f, long init)
+static __attribute__ ((noinline)) long fold (const long *v, int n, op_t f, long init)
 {
     for (int i = 0; i < n; i++)
-        init = f (init, v[i]);      /* f stays in a callee-saved register */
+        init = f (init, v[i]); /* f stays in a callee-saved register */
     return init;
 }
 
 //@ folds 10
-GLSFI_EXPORT long
-folds (long n)
+GLSFI_EXPORT long folds (long n)
 {
     long v[16];
     for (int i = 0; i < 16; i++)
@@ -67,16 +77,21 @@ struct obj {
     long (*get) (const struct obj *);
 };
 
-static long get_double (const struct obj *o) { return o->value * 2; }
-static long get_neg (const struct obj *o) { return -o->value; }
+static long get_double (const struct obj *o)
+{
+    return o->value * 2;
+}
+static long get_neg (const struct obj *o)
+{
+    return -o->value;
+}
 
 //@ methods 21
-GLSFI_EXPORT long
-methods (long v)
+GLSFI_EXPORT long methods (long v)
 {
     struct obj *o = malloc (2 * sizeof *o);
-    o[0] = (struct obj) { v, get_double };
-    o[1] = (struct obj) { v + 1, get_neg };
+    o[0] = (struct obj){ v, get_double };
+    o[1] = (struct obj){ v + 1, get_neg };
     long r = o[0].get (&o[0]) * 1000 + o[1].get (&o[1]);
     free (o);
     return r;
@@ -84,8 +99,7 @@ methods (long v)
 
 //@ fnaddr 0
 //@ fnaddr 3
-GLSFI_EXPORT long
-fnaddr (long n)
+GLSFI_EXPORT long fnaddr (long n)
 {
     /* a pointer that went through the call mask is still the same pointer */
     op_t f = table[n % 5];

@@ -3,16 +3,14 @@
     Results are returned scaled and truncated, or as raw bits. */
 #include "glsfi.h"
 
-static double
-bits_to_double (long b)
+static double bits_to_double (long b)
 {
     double d;
     memcpy (&d, &b, sizeof d);
     return d;
 }
 
-static long
-double_bits (double d)
+static long double_bits (double d)
 {
     long b;
     memcpy (&b, &d, sizeof b);
@@ -20,8 +18,7 @@ double_bits (double d)
 }
 
 //@ integrate 100000
-GLSFI_EXPORT long
-integrate (long steps)
+GLSFI_EXPORT long integrate (long steps)
 {
     /* 4 / (1 + x^2) over [0, 1] is pi */
     double h = 1.0 / (double) steps, s = 0;
@@ -33,13 +30,12 @@ integrate (long steps)
 }
 
 //@ roots 50
-GLSFI_EXPORT long
-roots (long n)
+GLSFI_EXPORT long roots (long n)
 {
     double s = 0;
     for (long i = 1; i <= n; i++) {
         double x = (double) i;
-        double g = x;                   /* Newton for sqrt, against sqrt() */
+        double g = x; /* Newton for sqrt, against sqrt() */
         for (int k = 0; k < 30; k++)
             g = 0.5 * (g + x / g);
         s += g - sqrt (x) + sqrt (x) / (double) i;
@@ -49,8 +45,7 @@ roots (long n)
 }
 
 //@ floats 1000
-GLSFI_EXPORT long
-floats (long n)
+GLSFI_EXPORT long floats (long n)
 {
     float f = 1.0f;
     double d = 1.0;
@@ -66,8 +61,7 @@ floats (long n)
 }
 
 //@ dot 64 3
-GLSFI_EXPORT long
-dot (long n, long seed)
+GLSFI_EXPORT long dot (long n, long seed)
 {
     double *a = malloc ((size_t) n * sizeof *a), *b = malloc ((size_t) n * sizeof *b);
     for (long i = 0; i < n; i++) {
@@ -83,8 +77,7 @@ dot (long n, long seed)
 }
 
 //@ convert -123456789
-GLSFI_EXPORT long
-convert (long v)
+GLSFI_EXPORT long convert (long v)
 {
     double d = (double) v;
     float f = (float) v;

@@ -3,8 +3,7 @@
 #include "glsfi.h"
 
 //@ churn 2000
-GLSFI_EXPORT long
-churn (long n)
+GLSFI_EXPORT long churn (long n)
 {
     void *slot[64] = { 0 };
     size_t size[64] = { 0 };
@@ -51,8 +50,7 @@ struct tree {
     long key;
 };
 
-static struct tree *
-insert (struct tree *t, long key)
+static struct tree *insert (struct tree *t, long key)
 {
     if (!t) {
         t = calloc (1, sizeof *t);
@@ -66,8 +64,7 @@ insert (struct tree *t, long key)
     return t;
 }
 
-static long
-walk (struct tree *t, long depth)
+static long walk (struct tree *t, long depth)
 {
     if (!t)
         return 0;
@@ -77,8 +74,7 @@ walk (struct tree *t, long depth)
 }
 
 //@ tree 3000
-GLSFI_EXPORT long
-tree (long n)
+GLSFI_EXPORT long tree (long n)
 {
     struct tree *root = NULL;
     for (long i = 0; i < n; i++)
@@ -87,8 +83,7 @@ tree (long n)
 }
 
 //@ big 8
-GLSFI_EXPORT long
-big (long mb)
+GLSFI_EXPORT long big (long mb)
 {
     /* a few megabytes, written and read back */
     size_t n = (size_t) mb << 20;

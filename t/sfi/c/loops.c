@@ -6,8 +6,7 @@ static int grid[64][64];
 static double mat_a[32][32], mat_b[32][32], mat_c[32][32];
 
 //@ prefix 1000
-GLSFI_EXPORT long
-prefix (long n)
+GLSFI_EXPORT long prefix (long n)
 {
     long buf[256];
     long s = 0;
@@ -21,8 +20,7 @@ prefix (long n)
 }
 
 //@ sieve 100000
-GLSFI_EXPORT long
-sieve (long n)
+GLSFI_EXPORT long sieve (long n)
 {
     unsigned char *comp = calloc ((size_t) n + 1, 1);
     long count = 0, last = 0;
@@ -39,8 +37,7 @@ sieve (long n)
 }
 
 //@ life 50
-GLSFI_EXPORT long
-life (long steps)
+GLSFI_EXPORT long life (long steps)
 {
     static int next[64][64];
     for (int y = 0; y < 64; y++)
@@ -66,8 +63,7 @@ life (long steps)
 }
 
 //@ matmul 3
-GLSFI_EXPORT long
-matmul (long seed)
+GLSFI_EXPORT long matmul (long seed)
 {
     for (int i = 0; i < 32; i++)
         for (int j = 0; j < 32; j++) {
@@ -88,8 +84,7 @@ matmul (long seed)
 }
 
 //@ walk 5000
-GLSFI_EXPORT long
-walk (long n)
+GLSFI_EXPORT long walk (long n)
 {
     int *a = malloc ((size_t) n * sizeof *a);
     for (long i = 0; i < n; i++)

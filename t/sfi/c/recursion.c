@@ -13,25 +13,28 @@ static long ack (long m, long n)
 
 //@ ackermann 2 300
 //@ ackermann 3 5
-GLSFI_EXPORT long
-ackermann (long m, long n)
+GLSFI_EXPORT long ackermann (long m, long n)
 {
     return ack (m, n);
 }
 
 static long is_odd (unsigned long n);
-static __attribute__ ((noinline)) long is_even (unsigned long n) { return n == 0 ? 1 : is_odd (n - 1); }
-static __attribute__ ((noinline)) long is_odd (unsigned long n) { return n == 0 ? 0 : is_even (n - 1); }
+static __attribute__ ((noinline)) long is_even (unsigned long n)
+{
+    return n == 0 ? 1 : is_odd (n - 1);
+}
+static __attribute__ ((noinline)) long is_odd (unsigned long n)
+{
+    return n == 0 ? 0 : is_even (n - 1);
+}
 
 //@ parity 10001
-GLSFI_EXPORT long
-parity (long n)
+GLSFI_EXPORT long parity (long n)
 {
     return is_even ((unsigned long) n) * 10 + is_odd ((unsigned long) n);
 }
 
-static __attribute__ ((noinline)) long
-depth (long n)
+static __attribute__ ((noinline)) long depth (long n)
 {
     volatile char pad[100];
     pad[n % 100] = (char) n;
@@ -41,14 +44,12 @@ depth (long n)
 }
 
 //@ deep 4000
-GLSFI_EXPORT long
-deep (long n)
+GLSFI_EXPORT long deep (long n)
 {
     return depth (n);
 }
 
-static __attribute__ ((noinline)) long
-vla_sum (long n)
+static __attribute__ ((noinline)) long vla_sum (long n)
 {
     long a[n];
     for (long i = 0; i < n; i++)
@@ -61,8 +62,7 @@ vla_sum (long n)
 
 //@ vla 100
 //@ vla 1
-GLSFI_EXPORT long
-vla (long n)
+GLSFI_EXPORT long vla (long n)
 {
     long s = 0;
     for (long k = 1; k <= n; k += 9)
@@ -70,10 +70,9 @@ vla (long n)
     return s;
 }
 
-static __attribute__ ((noinline)) long
-big_frame (long seed)
+static __attribute__ ((noinline)) long big_frame (long seed)
 {
-    volatile long frame[20000];     /* 160 KB: displacements beyond one page */
+    volatile long frame[20000]; /* 160 KB: displacements beyond one page */
     for (long i = 0; i < 20000; i += 97)
         frame[i] = seed + i;
     long s = 0;
@@ -83,8 +82,7 @@ big_frame (long seed)
 }
 
 //@ bigframe 99
-GLSFI_EXPORT long
-bigframe (long seed)
+GLSFI_EXPORT long bigframe (long seed)
 {
     return big_frame (seed);
 }
@@ -100,8 +98,7 @@ static long hanoi (int n, int from, int to, int via, long *moves)
 }
 
 //@ towers 16
-GLSFI_EXPORT long
-towers (long n)
+GLSFI_EXPORT long towers (long n)
 {
     long moves = 0;
     long r = hanoi ((int) n, 0, 2, 1, &moves);

@@ -1,17 +1,19 @@
 /*  sort.c -- qsort from the runtime, calling back into module code. */
 #include "glsfi.h"
 
-static int
-cmp_long (const void *a, const void *b)
+static int cmp_long (const void *a, const void *b)
 {
     long x = *(const long *) a, y = *(const long *) b;
     return (x > y) - (x < y);
 }
 
-struct rec { int key; char name[12]; double weight; };
+struct rec {
+    int key;
+    char name[12];
+    double weight;
+};
 
-static int
-cmp_rec (const void *a, const void *b)
+static int cmp_rec (const void *a, const void *b)
 {
     const struct rec *p = a, *q = b;
     if (p->key != q->key)
@@ -24,8 +26,7 @@ cmp_rec (const void *a, const void *b)
 
 //@ sortints 10000 7
 //@ sortints 5 1
-GLSFI_EXPORT long
-sortints (long n, long seed)
+GLSFI_EXPORT long sortints (long n, long seed)
 {
     long *a = malloc ((size_t) n * sizeof *a);
     unsigned long x = (unsigned long) seed;
@@ -45,8 +46,7 @@ sortints (long n, long seed)
 }
 
 //@ sortrecs 2000
-GLSFI_EXPORT long
-sortrecs (long n)
+GLSFI_EXPORT long sortrecs (long n)
 {
     struct rec *r = malloc ((size_t) n * sizeof *r);
     for (long i = 0; i < n; i++) {
@@ -68,8 +68,7 @@ sortrecs (long n)
 }
 
 //@ sorted 3000
-GLSFI_EXPORT long
-sorted (long n)
+GLSFI_EXPORT long sorted (long n)
 {
     /* already sorted and reversed inputs: the quadratic cases of a naive quicksort */
     long *a = malloc ((size_t) n * sizeof *a);

@@ -2,8 +2,7 @@
     alignments, overlapping moves, and the builtins glsfi.h maps. */
 #include "glsfi.h"
 
-static unsigned long
-hash (const unsigned char *p, size_t n, unsigned long h)
+static unsigned long hash (const unsigned char *p, size_t n, unsigned long h)
 {
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 1099511628211UL;
@@ -11,8 +10,7 @@ hash (const unsigned char *p, size_t n, unsigned long h)
 }
 
 //@ copies 300
-GLSFI_EXPORT long
-copies (long max)
+GLSFI_EXPORT long copies (long max)
 {
     unsigned char *a = malloc (1024), *b = malloc (1024);
     unsigned long h = 14695981039346656037UL;
@@ -24,9 +22,9 @@ copies (long max)
             }
             memcpy (b + off, a + 2 * off, (size_t) n);
             h = hash (b, 1024, h);
-            memmove (a + off + 5, a + off, (size_t) n);      /* overlapping up */
+            memmove (a + off + 5, a + off, (size_t) n); /* overlapping up */
             h = hash (a, 1024, h);
-            memmove (a + off, a + off + 9, (size_t) n);      /* overlapping down */
+            memmove (a + off, a + off + 9, (size_t) n); /* overlapping down */
             h = hash (a, 1024, h);
             memset (b + off, (int) n, (size_t) n);
             h = hash (b, 1024, h);
@@ -39,8 +37,7 @@ copies (long max)
 }
 
 //@ strs s:hello,sandboxed,world
-GLSFI_EXPORT long
-strs (const char *in)
+GLSFI_EXPORT long strs (const char *in)
 {
     char buf[256], tmp[64];
     long r = (long) strlen (in);
@@ -64,8 +61,7 @@ strs (const char *in)
 }
 
 //@ reverse s:The_quick_brown_fox
-GLSFI_EXPORT long
-reverse (char *s)
+GLSFI_EXPORT long reverse (char *s)
 {
     size_t n = strlen (s);
     for (size_t i = 0; i < n / 2; i++) {
@@ -77,8 +73,7 @@ reverse (char *s)
 }
 
 //@ lengths 100
-GLSFI_EXPORT long
-lengths (long max)
+GLSFI_EXPORT long lengths (long max)
 {
     char *buf = malloc (256);
     long s = 0;
@@ -93,11 +88,10 @@ lengths (long max)
 }
 
 //@ greet s:world
-GLSFI_EXPORT long
-greet (const char *who)
+GLSFI_EXPORT long greet (const char *who)
 {
     char line[64] = "hi ";
     strcat (line, who);
     strcat (line, "\n");
-    return glsfi_write (1, line, strlen (line));    /* a host call in tail position */
+    return glsfi_write (1, line, strlen (line)); /* a host call in tail position */
 }

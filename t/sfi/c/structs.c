@@ -2,22 +2,32 @@
     pointers in initialized data (relocations), bit-fields. */
 #include "glsfi.h"
 
-struct point { long x, y; };
-struct big { long v[12]; char name[20]; };
-struct node { struct node *next; int key; short tag; char c; };
-struct flags { unsigned a : 3, b : 7, c : 1, d : 21; };
+struct point {
+    long x, y;
+};
+struct big {
+    long v[12];
+    char name[20];
+};
+struct node {
+    struct node *next;
+    int key;
+    short tag;
+    char c;
+};
+struct flags {
+    unsigned a : 3, b : 7, c : 1, d : 21;
+};
 
 static const char *const names[] = { "zero", "one", "two", "three", "four" };
 static struct big global_big;
 
-static struct point
-add_points (struct point p, struct point q)
+static struct point add_points (struct point p, struct point q)
 {
-    return (struct point) { p.x + q.x, p.y * q.y };
+    return (struct point){ p.x + q.x, p.y * q.y };
 }
 
-static __attribute__ ((noinline)) struct big
-make_big (long seed)
+static __attribute__ ((noinline)) struct big make_big (long seed)
 {
     struct big b;
     for (int i = 0; i < 12; i++)
@@ -29,8 +39,7 @@ make_big (long seed)
 }
 
 //@ points 7 9
-GLSFI_EXPORT long
-points (long a, long b)
+GLSFI_EXPORT long points (long a, long b)
 {
     struct point p = { a, b }, acc = { 0, 1 };
     for (int i = 0; i < 10; i++) {
@@ -42,8 +51,7 @@ points (long a, long b)
 }
 
 //@ bigcopy 5
-GLSFI_EXPORT long
-bigcopy (long seed)
+GLSFI_EXPORT long bigcopy (long seed)
 {
     struct big b = make_big (seed);
     global_big = b;
@@ -56,8 +64,7 @@ bigcopy (long seed)
 }
 
 //@ list 1000
-GLSFI_EXPORT long
-list (long n)
+GLSFI_EXPORT long list (long n)
 {
     struct node *head = NULL;
     for (long i = 0; i < n; i++) {
@@ -88,16 +95,14 @@ list (long n)
 
 //@ named 3
 //@ named 0
-GLSFI_EXPORT long
-named (long i)
+GLSFI_EXPORT long named (long i)
 {
     const char *s = names[i % 5];
     return (long) strlen (s) * 256 + s[0];
 }
 
 //@ bitfields 12345
-GLSFI_EXPORT long
-bitfields (long v)
+GLSFI_EXPORT long bitfields (long v)
 {
     struct flags f = { 0 };
     f.a = (unsigned) v;
