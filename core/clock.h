@@ -1,7 +1,7 @@
 /*  clock.h -- the two clocks glunix reads.
 
     Protocol code never reads a clock itself: it is handed `now` (see
-    DESIGN.md, sans-I/O).  Only the programs call these. */
+    ARCHITECTURE.md, sans-I/O).  Only the programs call these. */
 #ifndef GL_CLOCK_H
 #define GL_CLOCK_H
 #include <stdint.h>

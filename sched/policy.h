@@ -6,7 +6,7 @@
     Each call runs under a time budget; a call that faults, traps or runs
     over switches the policy off for good (a log line says why), and the
     built-in score takes over: the agent never goes down with its policy.
-    The interface a module implements is core/glpolicy.h. */
+    The interface a module implements is sched/glpolicy.h. */
 #ifndef GL_POLICY_H
 #define GL_POLICY_H
 
