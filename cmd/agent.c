@@ -1,5 +1,6 @@
 /*  agent.c -- the glpeer agent loop.  See agent.h. */
 #include "agent.h"
+#include "str.h"
 #include "clock.h"
 #include "ctl.h"
 #include "ident.h"
@@ -606,7 +607,7 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 int agent_mkdir_private (const char *dir, char *err, size_t errlen)
 {
     char path[GL_PATH_MAX];
-    snprintf (path, sizeof path, "%s", dir);
+    gl_strlcpy (path, dir, sizeof path);
     for (char *p = path + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
@@ -726,11 +727,11 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
 
     idle_config_t ic;
     idle_config_default (&ic);
-    snprintf (ic.proc_dir, sizeof ic.proc_dir, "%s", conf->proc_dir);
+    gl_strlcpy (ic.proc_dir, conf->proc_dir, sizeof ic.proc_dir);
     if (conf->n_activity) {
         ic.n_activity = conf->n_activity;
         for (uint32_t i = 0; i < conf->n_activity; i++)
-            snprintf (ic.activity[i], sizeof ic.activity[i], "%s", conf->activity[i]);
+            gl_strlcpy (ic.activity[i], conf->activity[i], sizeof ic.activity[i]);
     }
     ic.owner_idle_min_s = conf->owner_idle_min_s;
     ic.owner_load_max_milli = conf->owner_load_max_milli;

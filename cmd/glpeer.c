@@ -12,6 +12,7 @@
     This file only parses the command line and wires the pieces: the agent
     itself is in agent.c.  See glpeer(8). */
 #include "agent.h"
+#include "str.h"
 #include "conf.h"
 #include "ctl.h"
 #include "log.h"
@@ -477,7 +478,7 @@ static int cmd_kill (const char *runtime_dir, const char *sig, const char *gpid)
         return EXIT_USAGE;
     }
     gl_job_t job = { .type = GL_JOB_SIGNAL, .signo = signo };
-    snprintf (job.gpid, sizeof job.gpid, "%s", gpid);
+    gl_strlcpy (job.gpid, gpid, sizeof job.gpid);
     return job_call (runtime_dir, "kill", &job, say_reply, NULL);
 }
 
@@ -499,7 +500,7 @@ static int cmd_client (int argc, char **argv)
                 return 0;
             }
             if (!strcmp (argv[i], "--runtime-dir") && i + 1 < argc)
-                snprintf (runtime_dir, sizeof runtime_dir, "%s", argv[++i]);
+                gl_strlcpy (runtime_dir, argv[++i], sizeof runtime_dir);
             else if (argv[i][0] == '-' && !sig && !gpid)
                 sig = argv[i] + 1;
             else if (!gpid)
@@ -549,7 +550,7 @@ static int cmd_client (int argc, char **argv)
     snprintf (sock, sizeof sock, "%s/glpeer.sock", runtime_dir);
 
     gl_ctl_req_t req = { 0 };
-    snprintf (req.cmd, sizeof req.cmd, "%s", argv[0]);
+    gl_strlcpy (req.cmd, argv[0], sizeof req.cmd);
     char json_arg[] = "json";
     if (json) {
         req.argv[0] = json_arg;

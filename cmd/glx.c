@@ -10,6 +10,7 @@
     memory anywhere), and our signals to the job.  It exits as the job
     did.  See glx(1) for the exit codes of its own failures. */
 #include "conf.h"
+#include "str.h"
 #include "ctl.h"
 #include "jobs.h"
 #include "wire.h"
@@ -204,8 +205,8 @@ static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin
     run.umask = (uint32_t) mask;
     run.uid = (uint32_t) getuid ();
     run.gid = (uint32_t) getgid ();
-    snprintf (run.user, sizeof run.user, "%s", pw ? pw->pw_name : "");
-    snprintf (run.pin, sizeof run.pin, "%s", pin ? pin : "");
+    gl_strlcpy (run.user, pw ? pw->pw_name : "", sizeof run.user);
+    gl_strlcpy (run.pin, pin ? pin : "", sizeof run.pin);
     run.allow_local = local;
     if (g->tty) {
         run.pty = true;
@@ -225,7 +226,7 @@ static int pump_stdin (proc_t *g)
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
     gl_job_t data = { .type = GL_JOB_DATA, .stream = 0, .seq = g->in_seq++ };
-    snprintf (data.gpid, sizeof data.gpid, "%s", g->gpid);
+    gl_strlcpy (data.gpid, g->gpid, sizeof data.gpid);
     if (n <= 0) {
         data.eof = true;
         g->in_done = true;
@@ -269,7 +270,7 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
             p->in_credit = JOBS_WINDOW;
             if (g->tty)
                 terminal_raw ();
-            snprintf (p->gpid, sizeof p->gpid, "%s", job->gpid);
+            gl_strlcpy (p->gpid, job->gpid, sizeof p->gpid);
             if (g->verbose) {
                 char who[32] = "";
                 if (g->size > 1)
@@ -312,7 +313,7 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
                                     .stream = job->stream,
                                     .credit = p->out_owed[job->stream] };
                 p->out_owed[job->stream] = 0;
-                snprintf (credit.gpid, sizeof credit.gpid, "%s", p->gpid);
+                gl_strlcpy (credit.gpid, p->gpid, sizeof credit.gpid);
                 send_job (p, &credit);
             }
             return -1;
@@ -504,7 +505,7 @@ int main (int argc, char **argv)
                         sig.signo = 0;
                         window_size (&sig.rows, &sig.cols);
                     }
-                    snprintf (sig.gpid, sizeof sig.gpid, "%s", p->gpid);
+                    gl_strlcpy (sig.gpid, p->gpid, sizeof sig.gpid);
                     send_job (p, &sig);
                 }
                 /* Stopped (Ctrl-Z in the shell that runs us): the job is
@@ -547,7 +548,7 @@ int main (int argc, char **argv)
                     /* ranks other than 0 read no stdin: they see its end at once */
                     if (!was_started && p->started && p->rank > 0) {
                         gl_job_t eof = { .type = GL_JOB_DATA, .stream = 0, .eof = true };
-                        snprintf (eof.gpid, sizeof eof.gpid, "%s", p->gpid);
+                        gl_strlcpy (eof.gpid, p->gpid, sizeof eof.gpid);
                         send_job (p, &eof);
                         p->in_done = true;
                     }

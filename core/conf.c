@@ -5,6 +5,7 @@
     line numbers, so for error messages we find a field's line ourselves
     with a small scan of the file's indentation (conf_line_of). */
 #include "conf.h"
+#include "str.h"
 #include <czmq.h>
 #include <sodium.h>
 #include <ctype.h>
@@ -116,25 +117,11 @@ void gl_conf_defaults (gl_conf_t *c)
 
 /* ---- parsing single values ----------------------------------------------- */
 
-static int parse_u64 (const char *s, uint64_t *out, const char **rest)
-{
-    if (!isdigit ((unsigned char) *s))
-        return -1;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull (s, &end, 10);
-    if (errno)
-        return -1;
-    *out = v;
-    *rest = end;
-    return 0;
-}
-
 int gl_parse_duration_ms (const char *text, uint64_t *ms)
 {
     uint64_t v;
-    const char *unit;
-    if (parse_u64 (text, &v, &unit))
+    const char *unit = text;
+    if (!gl_parse_u64 (&unit, &v))
         return -1;
     uint64_t mult;
     if (!*unit || !strcmp (unit, "ms"))
@@ -156,8 +143,8 @@ int gl_parse_duration_ms (const char *text, uint64_t *ms)
 int gl_parse_size_kb (const char *text, uint64_t *kb)
 {
     uint64_t v;
-    const char *unit;
-    if (parse_u64 (text, &v, &unit))
+    const char *unit = text;
+    if (!gl_parse_u64 (&unit, &v))
         return -1;
     uint64_t mult;
     if (!*unit || !strcmp (unit, "k") || !strcmp (unit, "K"))
@@ -177,8 +164,8 @@ int gl_parse_size_kb (const char *text, uint64_t *kb)
 int gl_parse_milli (const char *text, uint64_t *milli)
 {
     uint64_t whole, frac = 0;
-    const char *rest;
-    if (parse_u64 (text, &whole, &rest) || whole > UINT64_MAX / 1000 - 1)
+    const char *rest = text;
+    if (!gl_parse_u64 (&rest, &whole) || whole > UINT64_MAX / 1000 - 1)
         return -1;
     if (*rest == '.') {
         rest++;
@@ -211,8 +198,8 @@ static bool endpoint_valid (const char *s)
         if (!(isalnum ((unsigned char) *p) || strchr ("*.-_[]:", *p)))
             return false;
     uint64_t port;
-    const char *rest;
-    return parse_u64 (colon + 1, &port, &rest) == 0 && !*rest && port >= 1 && port <= 65535;
+    const char *rest = colon + 1;
+    return gl_parse_u64 (&rest, &port) && !*rest && port >= 1 && port <= 65535;
 }
 
 /* An address that means "every interface": fine to bind, useless to advertise. */
@@ -253,7 +240,7 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
                 snprintf (why, whylen, "empty path");
                 return -1;
             }
-            snprintf (base, f->size, "%s", v);
+            gl_strlcpy (base, v, f->size);
             return 0;
         case F_NAME:
             if (!gl_name_valid (v)) {
@@ -263,7 +250,7 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
                           v);
                 return -1;
             }
-            snprintf (base, f->size, "%s", v);
+            gl_strlcpy (base, v, f->size);
             return 0;
         case F_ENDPOINT:
         case F_SEED:
@@ -273,14 +260,14 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
                 return -1;
             }
             if (f->type == F_ENDPOINT) {
-                snprintf (base, f->size, "%s", v);
+                gl_strlcpy (base, v, f->size);
                 return 0;
             }
             if (c->n_seeds >= GL_SEEDS_MAX) {
                 snprintf (why, whylen, "more than %d seeds", GL_SEEDS_MAX);
                 return -1;
             }
-            snprintf (c->seeds[c->n_seeds++], GL_ADDR_MAX + 1, "%s", v);
+            gl_strlcpy (c->seeds[c->n_seeds++], v, GL_ADDR_MAX + 1);
             return 0;
         case F_ACTIVITY:
             if (!*v || strlen (v) >= sizeof c->activity[0]) {
@@ -292,7 +279,7 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
                 snprintf (why, whylen, "more than %d activity sources", GL_ACTIVITY_MAX);
                 return -1;
             }
-            snprintf (c->activity[c->n_activity++], sizeof c->activity[0], "%s", v);
+            gl_strlcpy (c->activity[c->n_activity++], v, sizeof c->activity[0]);
             return 0;
         case F_KEY:
             if (gl_key_parse (v, c->key)) {
@@ -303,8 +290,8 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
             c->key_file[0] = '\0';
             return 0;
         case F_U32: {
-            const char *rest;
-            if (parse_u64 (v, &n, &rest) || *rest) {
+            const char *rest = v;
+            if (!gl_parse_u64 (&rest, &n) || *rest) {
                 snprintf (why, whylen, "'%s' is not a whole number", v);
                 return -1;
             }
@@ -363,7 +350,7 @@ static int conf_line_of (const char *file, const char *path, int nth)
         char here[256];
         if (indent == 0) {
             snprintf (section, sizeof section, "%.*s", (int) wlen, word);
-            snprintf (here, sizeof here, "%s", section);
+            gl_strlcpy (here, section, sizeof here);
         }
         else
             snprintf (here, sizeof here, "%s/%.*s", section, (int) wlen, word);
@@ -441,7 +428,7 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
     zconfig_t *root = conf_parse (file, err, errlen);
     if (!root)
         return -1;
-    snprintf (c->file, sizeof c->file, "%s", file);
+    gl_strlcpy (c->file, file, sizeof c->file);
 
     /* Repeatable fields given in the file replace the defaults. */
     bool seeds_seen = false, activity_seen = false;
@@ -535,7 +522,7 @@ void gl_default_runtime_dir (char *out, size_t len)
     const char *env = getenv ("GLUNIX_RUNTIME_DIR");
     const char *xdg = getenv ("XDG_RUNTIME_DIR");
     if (env && *env)
-        snprintf (out, len, "%s", env);
+        gl_strlcpy (out, env, len);
     else if (getuid () == 0)
         snprintf (out, len, "/run/glunix");
     else if (xdg && *xdg)
@@ -549,7 +536,7 @@ static void beside_conf (const gl_conf_t *c, const char *name, char *path, size_
 {
     if (name[0] != '/' && c->file[0]) {
         char dir[GL_PATH_MAX];
-        snprintf (dir, sizeof dir, "%s", c->file);
+        gl_strlcpy (dir, c->file, sizeof dir);
         char *slash = strrchr (dir, '/');
         if (slash)
             *slash = '\0';
@@ -558,7 +545,7 @@ static void beside_conf (const gl_conf_t *c, const char *name, char *path, size_
         snprintf (path, size, "%.2000s/%.2000s", dir, name);
     }
     else
-        snprintf (path, size, "%s", name);
+        gl_strlcpy (path, name, size);
 }
 
 /* Read the key file (relative paths are relative to the conf file). */
@@ -607,7 +594,7 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
             snprintf (err, errlen, "%s: sched/policy: path too long", where);
             return -1;
         }
-        snprintf (c->policy, sizeof c->policy, "%s", path);
+        gl_strlcpy (c->policy, path, sizeof c->policy);
     }
     if (!c->cluster[0]) {
         snprintf (err, errlen, "%s: cluster/name is required", where);
@@ -651,7 +638,7 @@ int gl_conf_finish (gl_conf_t *c, char *err, size_t errlen)
                       where, c->bind);
             return -1;
         }
-        snprintf (c->advertise, sizeof c->advertise, "%s", c->bind);
+        gl_strlcpy (c->advertise, c->bind, sizeof c->advertise);
     }
     if (endpoint_wildcard (c->advertise)) {
         snprintf (err, errlen,

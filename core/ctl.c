@@ -1,5 +1,6 @@
 /*  ctl.c -- the local control socket.  See ctl.h. */
 #include "ctl.h"
+#include "str.h"
 #include <sys/uio.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -67,7 +68,7 @@ ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *a
     self->handler = handler;
     self->arg = arg;
     self->next_id = 1;
-    snprintf (self->path, sizeof self->path, "%s", path);
+    gl_strlcpy (self->path, path, sizeof self->path);
     self->fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     /* The caller holds the agent's lock, so a socket file left here belongs
        to a dead agent: remove it. */

@@ -4,6 +4,9 @@
     file beside them, flush it to disk, and rename it over the old one, so
     a crash leaves either the old file or the new one, never half of each. */
 #include "ident.h"
+#include "err.h"
+#include "fd.h"
+#include "str.h"
 
 #include <sodium.h>
 #include <errno.h>
@@ -25,16 +28,6 @@ struct gl_ident_t {
     uint64_t generation;
 };
 
-static void say (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
 /* ---- files ------------------------------------------------------------- */
 
 /* mkdir -p: parents as the umask allows, the state dir itself private. */
@@ -42,7 +35,7 @@ static int make_dirs (const char *dir, char *err, size_t errlen)
 {
     char path[4096];
     if (snprintf (path, sizeof path, "%s", dir) >= (int) sizeof path) {
-        say (err, errlen, "%s: path too long", dir);
+        gl_err (err, errlen, "%s: path too long", dir);
         return -1;
     }
     /* "a/b/" is "a/b": the last component is the private one. */
@@ -54,34 +47,19 @@ static int make_dirs (const char *dir, char *err, size_t errlen)
             continue;
         *p = '\0';
         if (mkdir (path, 0777) != 0 && errno != EEXIST) {
-            say (err, errlen, "%s: cannot create: %s", path, strerror (errno));
+            gl_err (err, errlen, "%s: cannot create: %s", path, strerror (errno));
             return -1;
         }
         *p = '/';
     }
     if (mkdir (path, 0700) != 0 && errno != EEXIST) {
-        say (err, errlen, "%s: cannot create: %s", path, strerror (errno));
+        gl_err (err, errlen, "%s: cannot create: %s", path, strerror (errno));
         return -1;
     }
     struct stat st;
     if (stat (path, &st) != 0 || !S_ISDIR (st.st_mode)) {
-        say (err, errlen, "%s: not a directory", path);
+        gl_err (err, errlen, "%s: not a directory", path);
         return -1;
-    }
-    return 0;
-}
-
-static int write_all (int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = write (fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t) n;
     }
     return 0;
 }
@@ -121,34 +99,34 @@ static int replace_file (const char *dir, const char *name, const void *data, si
     snprintf (path, sizeof path, "%s/%s", dir, name);
     if (snprintf (tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long) getpid ()) >=
         (int) sizeof tmp) {
-        say (err, errlen, "%s: path too long", path);
+        gl_err (err, errlen, "%s: path too long", path);
         return -1;
     }
     /* A temporary left by a crashed start that had our pid is garbage. */
     unlink (tmp);
     int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        say (err, errlen, "%s: cannot create: %s", tmp, strerror (errno));
+        gl_err (err, errlen, "%s: cannot create: %s", tmp, strerror (errno));
         return -1;
     }
-    if (write_all (fd, data, len) != 0 || fsync (fd) != 0) {
-        say (err, errlen, "%s: cannot write: %s", tmp, strerror (errno));
+    if (gl_write_all (fd, data, len) != 0 || fsync (fd) != 0) {
+        gl_err (err, errlen, "%s: cannot write: %s", tmp, strerror (errno));
         close (fd);
         unlink (tmp);
         return -1;
     }
     if (close (fd) != 0) {
-        say (err, errlen, "%s: cannot write: %s", tmp, strerror (errno));
+        gl_err (err, errlen, "%s: cannot write: %s", tmp, strerror (errno));
         unlink (tmp);
         return -1;
     }
     if (rename (tmp, path) != 0) {
-        say (err, errlen, "%s: cannot rename into place: %s", path, strerror (errno));
+        gl_err (err, errlen, "%s: cannot rename into place: %s", path, strerror (errno));
         unlink (tmp);
         return -1;
     }
     if (sync_dir (dir) != 0) {
-        say (err, errlen, "%s: cannot sync: %s", dir, strerror (errno));
+        gl_err (err, errlen, "%s: cannot sync: %s", dir, strerror (errno));
         return -1;
     }
     return 0;
@@ -166,7 +144,7 @@ static int key_load (gl_ident_t *ident, const char *dir, char *err, size_t errle
     if (fd < 0 && errno == ENOENT)
         return 1;
     if (fd < 0) {
-        say (err, errlen, "%s: cannot open: %s", path, strerror (errno));
+        gl_err (err, errlen, "%s: cannot open: %s", path, strerror (errno));
         return -1;
     }
     struct stat st;
@@ -177,32 +155,32 @@ static int key_load (gl_ident_t *ident, const char *dir, char *err, size_t errle
     uint8_t derived_pk[crypto_sign_PUBLICKEYBYTES];
 
     if (fstat (fd, &st) != 0)
-        say (err, errlen, "%s: cannot stat: %s", path, strerror (errno));
+        gl_err (err, errlen, "%s: cannot stat: %s", path, strerror (errno));
     else if (!S_ISREG (st.st_mode))
-        say (err, errlen, "%s: not a regular file", path);
+        gl_err (err, errlen, "%s: not a regular file", path);
     else if (st.st_uid != geteuid ())
-        say (err, errlen, "%s: owned by uid %ld, not by us (uid %ld)", path, (long) st.st_uid,
-             (long) geteuid ());
+        gl_err (err, errlen, "%s: owned by uid %ld, not by us (uid %ld)", path, (long) st.st_uid,
+                (long) geteuid ());
     else if (st.st_mode & 077)
-        say (err, errlen,
-             "%s: mode %04o lets group or others in; "
-             "it must be 0600 (chmod 600 %s)",
-             path, (unsigned) (st.st_mode & 07777), path);
+        gl_err (err, errlen,
+                "%s: mode %04o lets group or others in; "
+                "it must be 0600 (chmod 600 %s)",
+                path, (unsigned) (st.st_mode & 07777), path);
     else if (st.st_size != crypto_sign_SECRETKEYBYTES)
-        say (err, errlen, "%s: %lld bytes, expected %d", path, (long long) st.st_size,
-             crypto_sign_SECRETKEYBYTES);
+        gl_err (err, errlen, "%s: %lld bytes, expected %d", path, (long long) st.st_size,
+                crypto_sign_SECRETKEYBYTES);
     else if (read_all (fd, sk, sizeof sk) != 0)
-        say (err, errlen, "%s: cannot read all %d bytes", path, crypto_sign_SECRETKEYBYTES);
+        gl_err (err, errlen, "%s: cannot read all %d bytes", path, crypto_sign_SECRETKEYBYTES);
     else {
         /* An Ed25519 secret key is its seed then its public key: make sure
            the two halves still belong together. */
         crypto_sign_ed25519_sk_to_seed (seed, sk);
         crypto_sign_seed_keypair (derived_pk, derived_sk, seed);
         if (sodium_memcmp (derived_sk, sk, sizeof sk) != 0)
-            say (err, errlen,
-                 "%s: damaged (its public half does not match "
-                 "its seed)",
-                 path);
+            gl_err (err, errlen,
+                    "%s: damaged (its public half does not match "
+                    "its seed)",
+                    path);
         else {
             memcpy (ident->sk, sk, sizeof sk);
             memcpy (ident->pk, derived_pk, sizeof derived_pk);
@@ -224,25 +202,13 @@ static int key_create (gl_ident_t *ident, const char *dir, char *err, size_t err
 
 /* ---- the generation ---------------------------------------------------- */
 
-/* Parse a decimal uint64 followed by optional whitespace. */
-static int parse_u64 (const char *text, uint64_t *value)
+/* A decimal uint64 followed by optional whitespace. */
+static bool parse_gen (const char *text, uint64_t *value)
 {
-    uint64_t v = 0;
-    const char *p = text;
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned digit = (unsigned) (*p - '0');
-        if (v > (UINT64_MAX - digit) / 10)
-            return -1;
-        v = v * 10 + digit;
-    }
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    if (*p != '\0')
-        return -1;
-    *value = v;
-    return 0;
+    if (!gl_parse_u64 (&text, value))
+        return false;
+    text += strspn (text, " \t\r\n");
+    return *text == '\0';
 }
 
 /* Read dir/generation into *gen (0 when there is none). */
@@ -255,7 +221,7 @@ static int gen_load (const char *dir, uint64_t *gen, char *err, size_t errlen)
     if (fd < 0 && errno == ENOENT)
         return 0;
     if (fd < 0) {
-        say (err, errlen, "%s: cannot open: %s", path, strerror (errno));
+        gl_err (err, errlen, "%s: cannot open: %s", path, strerror (errno));
         return -1;
     }
     /* Room for one byte more than a valid file holds, to see it is too long. */
@@ -274,15 +240,15 @@ static int gen_load (const char *dir, uint64_t *gen, char *err, size_t errlen)
     }
     close (fd);
     if (read_errno) {
-        say (err, errlen, "%s: cannot read: %s", path, strerror (read_errno));
+        gl_err (err, errlen, "%s: cannot read: %s", path, strerror (read_errno));
         return -1;
     }
     text[len] = '\0';
-    if (len == sizeof text - 1 || strlen (text) != len || parse_u64 (text, gen) != 0) {
-        say (err, errlen,
-             "%s: not a generation number (expected one "
-             "decimal number)",
-             path);
+    if (len == sizeof text - 1 || strlen (text) != len || !parse_gen (text, gen)) {
+        gl_err (err, errlen,
+                "%s: not a generation number (expected one "
+                "decimal number)",
+                path);
         return -1;
     }
     return 0;
@@ -295,8 +261,8 @@ static int gen_bump (gl_ident_t *ident, const char *dir, uint64_t now_wall_ms, c
     if (gen_load (dir, &old, err, errlen) != 0)
         return -1;
     if (old == UINT64_MAX) {
-        say (err, errlen, "%s/%s: generation cannot grow past %llu", dir, GEN_FILE,
-             (unsigned long long) old);
+        gl_err (err, errlen, "%s/%s: generation cannot grow past %llu", dir, GEN_FILE,
+                (unsigned long long) old);
         return -1;
     }
     uint64_t gen = old + 1;
@@ -315,13 +281,14 @@ static int gen_bump (gl_ident_t *ident, const char *dir, uint64_t now_wall_ms, c
 
 gl_ident_t *gl_ident_open (const char *state_dir, uint64_t now_wall_ms, char *err, size_t errlen)
 {
-    say (err, errlen, "%s", "");
+    if (err && errlen)
+        err[0] = '\0';
     if (sodium_init () < 0) {
-        say (err, errlen, "libsodium cannot start");
+        gl_err (err, errlen, "libsodium cannot start");
         return NULL;
     }
     if (!state_dir || !*state_dir) {
-        say (err, errlen, "no state directory given");
+        gl_err (err, errlen, "no state directory given");
         return NULL;
     }
     if (make_dirs (state_dir, err, errlen) != 0)
@@ -329,7 +296,7 @@ gl_ident_t *gl_ident_open (const char *state_dir, uint64_t now_wall_ms, char *er
 
     gl_ident_t *ident = calloc (1, sizeof *ident);
     if (!ident) {
-        say (err, errlen, "%s: out of memory", state_dir);
+        gl_err (err, errlen, "%s: out of memory", state_dir);
         return NULL;
     }
     int rc = key_load (ident, state_dir, err, errlen);

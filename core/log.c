@@ -1,5 +1,6 @@
 /*  log.c -- see log.h. */
 #include "log.h"
+#include "str.h"
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -13,7 +14,7 @@ static const char *level_names[] = { "error", "warning", "info", "debug" };
 
 void gl_log_init (const char *ident, FILE *stream, gl_log_level_t level)
 {
-    snprintf (log_ident, sizeof log_ident, "%s", ident);
+    gl_strlcpy (log_ident, ident, sizeof log_ident);
     log_stream = stream;
     log_level = level;
 }

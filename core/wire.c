@@ -43,6 +43,8 @@
     check every type and range while copying into our structs.
 */
 #include "wire.h"
+#include "err.h"
+#include "str.h"
 
 #include <msgpack.h>
 #include <stddef.h>
@@ -51,13 +53,6 @@
 
 #define DEPTH_MAX 8  /* containers inside containers */
 #define KEY_MAX   63 /* map keys fit a 64-bit "seen" mask */
-
-static int fail (const char **why, const char *reason)
-{
-    if (why)
-        *why = reason;
-    return -1;
-}
 
 /* ---- the bounded scanner ------------------------------------------------ */
 
@@ -87,7 +82,7 @@ static int scan (const uint8_t *buf, size_t len, const char **why)
         }
         todo[depth]--;
         if (pos >= len)
-            return fail (why, "truncated");
+            return gl_why (why, "truncated");
         uint8_t b = buf[pos++];
         size_t hdr = 0;     /* bytes of length (or value) after b */
         uint64_t body = 0;  /* payload bytes after those */
@@ -102,7 +97,7 @@ static int scan (const uint8_t *buf, size_t len, const char **why)
         else if (b <= 0xbf)
             body = b & 0x1f; /* fixstr */
         else if (b == 0xc1)
-            return fail (why, "invalid msgpack byte 0xc1");
+            return gl_why (why, "invalid msgpack byte 0xc1");
         else if (b >= 0xc4 && b <= 0xc6)
             hdr = (size_t) 1 << (b - 0xc4); /* bin 8/16/32 */
         else if (b >= 0xc7 && b <= 0xc9)
@@ -120,7 +115,7 @@ static int scan (const uint8_t *buf, size_t len, const char **why)
 
         if (hdr) {
             if (len - pos < hdr)
-                return fail (why, "truncated");
+                return gl_why (why, "truncated");
             uint64_t n = read_be (buf + pos, hdr);
             pos += hdr;
             if (b >= 0xdc)
@@ -129,18 +124,18 @@ static int scan (const uint8_t *buf, size_t len, const char **why)
                 body = n + (b >= 0xc7 && b <= 0xc9); /* ext type byte */
         }
         if (body > len - pos)
-            return fail (why, "truncated");
+            return gl_why (why, "truncated");
         pos += body;
         if (items > len - pos)
-            return fail (why, "container count exceeds the input");
+            return gl_why (why, "container count exceeds the input");
         if (items > 0) {
             if (depth == DEPTH_MAX)
-                return fail (why, "nested too deep");
+                return gl_why (why, "nested too deep");
             todo[++depth] = items;
         }
     }
     if (pos != len)
-        return fail (why, "trailing bytes after the message");
+        return gl_why (why, "trailing bytes after the message");
     return 0;
 }
 
@@ -150,7 +145,7 @@ static int unpack (const uint8_t *buf, size_t len, msgpack_unpacked *up, const c
 {
     msgpack_unpacked_init (up);
     if (len > GL_PKT_MAX)
-        return fail (why, "packet too large");
+        return gl_why (why, "packet too large");
     if (scan (buf, len, why))
         return -1;
     size_t off = 0;
@@ -158,7 +153,7 @@ static int unpack (const uint8_t *buf, size_t len, msgpack_unpacked *up, const c
     if (rc == MSGPACK_UNPACK_SUCCESS && off == len)
         return 0;
     msgpack_unpacked_destroy (up);
-    return fail (why, rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "malformed msgpack");
+    return gl_why (why, rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "malformed msgpack");
 }
 
 /* ---- reading objects ----------------------------------------------------- */
@@ -216,9 +211,9 @@ static int map_key (const msgpack_object *k, uint64_t *seen, unsigned *key, cons
 {
     uint64_t v;
     if (!get_uint (k, KEY_MAX, &v))
-        return fail (why, "map key is not an integer 0..63");
+        return gl_why (why, "map key is not an integer 0..63");
     if (*seen & ((uint64_t) 1 << v))
-        return fail (why, "duplicate map key");
+        return gl_why (why, "duplicate map key");
     *seen |= (uint64_t) 1 << v;
     *key = (unsigned) v;
     return 0;
@@ -489,9 +484,9 @@ static const schema_t msg_schema = { msg_fields, NFIELDS (msg_fields), "message:
 static int check_rec (const gl_rec_t *rec, const char **why)
 {
     if (rec->kind < GL_REC_ALIVE || rec->kind > GL_REC_RES)
-        return fail (why, "record: unknown kind");
+        return gl_why (why, "record: unknown kind");
     if (!cstr_ok (rec->origin, sizeof rec->origin) || !gl_name_valid (rec->origin))
-        return fail (why, "record: origin missing or invalid");
+        return gl_why (why, "record: origin missing or invalid");
     return 0;
 }
 
@@ -502,11 +497,11 @@ static int check_update (const gl_update_t *upd, const char **why)
         case GL_UPD_SUSPECT:
         case GL_UPD_DEAD:
             if (!cstr_ok (upd->node, sizeof upd->node) || !gl_name_valid (upd->node))
-                return fail (why, "update: suspect/dead without a valid node");
+                return gl_why (why, "update: suspect/dead without a valid node");
             if (!cstr_ok (upd->from, sizeof upd->from) || !gl_name_valid (upd->from))
-                return fail (why, "update: suspect/dead without a valid from");
+                return gl_why (why, "update: suspect/dead without a valid from");
             return 0;
-        default: return fail (why, "update: unknown kind");
+        default: return gl_why (why, "update: unknown kind");
     }
 }
 
@@ -576,7 +571,7 @@ static bool strv_ok (char *const *v, uint32_t n)
 static int check_job (const gl_job_t *job, const char **why)
 {
     if (job->type < GL_JOB_RUN || job->type > GL_JOB_LIST_REPLY)
-        return fail (why, "job: unknown type");
+        return gl_why (why, "job: unknown type");
     uint64_t has = 0;
     for (size_t i = 0; i < NFIELDS (job_fields); i++)
         if (field_present (&job_fields[i], job))
@@ -585,49 +580,49 @@ static int check_job (const gl_job_t *job, const char **why)
     uint64_t may = need | job_rules[job->type].may | ANY_JOB;
     for (unsigned key = 1; key < J_KEYS; key++) {
         if ((need & K (key)) && !(has & K (key)))
-            return fail (why, job_key_why[key][0]);
+            return gl_why (why, job_key_why[key][0]);
         if ((has & K (key)) && !(may & K (key)))
-            return fail (why, job_key_why[key][1]);
+            return gl_why (why, job_key_why[key][1]);
     }
     if (!cstr_ok (job->gpid, sizeof job->gpid) || (job->gpid[0] && !gl_gpid_valid (job->gpid)))
-        return fail (why, "job gpid: not a GPID");
+        return gl_why (why, "job gpid: not a GPID");
     if (job->size ? job->rank >= job->size : job->rank != 0)
-        return fail (why, "job: rank not below size");
+        return gl_why (why, "job: rank not below size");
     if (job->signo < 0 || job->signo > GL_JOB_SIGNO_MAX)
-        return fail (why, "job signo: expected 1..64");
+        return gl_why (why, "job signo: expected 1..64");
     if ((job->rows == 0) != (job->cols == 0))
-        return fail (why, "job: rows and cols go together");
+        return gl_why (why, "job: rows and cols go together");
     if (job->text && strlen (job->text) > GL_JOB_TEXT_MAX)
-        return fail (why, "job text: longer than 4096 bytes");
+        return gl_why (why, "job text: longer than 4096 bytes");
     switch (job->type) {
         case GL_JOB_RUN:
             if (!strv_ok (job->argv, job->argc) || !strv_ok (job->envv, job->envc))
-                return fail (why, "job run: argv or envv malformed");
+                return gl_why (why, "job run: argv or envv malformed");
             if (job->argv[0][0] == 0)
-                return fail (why, "job run: empty program name");
+                return gl_why (why, "job run: empty program name");
             for (uint32_t i = 0; i < job->envc; i++)
                 if (job->envv[i][0] == '=' || !strchr (job->envv[i], '='))
-                    return fail (why, "job run: envv entry not NAME=value");
+                    return gl_why (why, "job run: envv entry not NAME=value");
             if (job->cwd[0] != '/' || strlen (job->cwd) > GL_JOB_PATH_MAX)
-                return fail (why, "job run: cwd not an absolute path");
+                return gl_why (why, "job run: cwd not an absolute path");
             break;
         case GL_JOB_DATA:
             if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
-                return fail (why, "job data: expected bin of at most 256 KiB");
+                return gl_why (why, "job data: expected bin of at most 256 KiB");
             if (job->len == 0 && !job->eof)
-                return fail (why, "job data: no bytes and no eof");
+                return gl_why (why, "job data: no bytes and no eof");
             break;
         case GL_JOB_FAILED:
             if (job->code < 0)
-                return fail (why, "job failed: code must be positive");
+                return gl_why (why, "job failed: code must be positive");
             break;
         case GL_JOB_EXIT:
             if (job->code < 0 || job->code > 255)
-                return fail (why, "job exit: code expected 0..255");
+                return gl_why (why, "job exit: code expected 0..255");
             if (job->signo && job->code)
-                return fail (why, "job exit: both a code and a signal");
+                return gl_why (why, "job exit: both a code and a signal");
             if (job->core && !job->signo)
-                return fail (why, "job exit: core without a signal");
+                return gl_why (why, "job exit: core without a signal");
             break;
         default: break;
     }
@@ -637,37 +632,29 @@ static int check_job (const gl_job_t *job, const char **why)
 static int check_msg (const gl_msg_t *msg, const char **why)
 {
     if (msg->type < GL_MSG_PING || (msg->type > GL_MSG_GOSSIP && msg->type != GL_MSG_JOB))
-        return fail (why, "message: unknown type");
+        return gl_why (why, "message: unknown type");
     if (msg->type == GL_MSG_JOB) {
         if (!msg->job)
-            return fail (why, "message: job type without a job");
+            return gl_why (why, "message: job type without a job");
         if (msg->probe_seq || msg->target[0] || msg->target_addr[0] || msg->n_updates)
-            return fail (why, "message: job with gossip fields");
+            return gl_why (why, "message: job with gossip fields");
         return check_job (msg->job, why);
     }
     if (msg->job)
-        return fail (why, "message: a job in a gossip message");
+        return gl_why (why, "message: a job in a gossip message");
     bool has_target = cstr_ok (msg->target, sizeof msg->target) && gl_name_valid (msg->target);
     if ((msg->type == GL_MSG_PING || msg->type == GL_MSG_PING_REQ) && !has_target)
-        return fail (why, "message: ping without a valid target");
+        return gl_why (why, "message: ping without a valid target");
     if (msg->type == GL_MSG_PING_REQ && msg->target_addr[0] == 0)
-        return fail (why, "message: ping-req without target_addr");
+        return gl_why (why, "message: ping-req without target_addr");
     if (msg->n_updates > GL_UPDATES_MAX)
-        return fail (why, "message: too many updates");
+        return gl_why (why, "message: too many updates");
     return 0;
 }
 
 /* ---- table-driven encoding ------------------------------------------------ */
 
 static void put_fields (enc_t *e, const schema_t *s, const void *base);
-
-static bool bytes_zero (const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
 
 static bool field_present (const field_t *f, const void *base)
 {
@@ -682,7 +669,7 @@ static bool field_present (const field_t *f, const void *base)
         case F_NAME:
         case F_GPID:
         case F_STR: return p[0] != 0;
-        case F_BIN: return !bytes_zero ((const uint8_t *) p, f->size);
+        case F_BIN: return !gl_all_zero (p, f->size);
         case F_TEXT: return *(char *const *) p && (*(char *const *) p)[0];
         case F_BYTES:
         case F_STRV: return *(const uint32_t *) ((const char *) base + f->count_off) > 0;
@@ -802,16 +789,16 @@ static int get_fields (const msgpack_object *o, const schema_t *s, void *base, u
 static int get_updates (const msgpack_object *o, gl_msg_t *msg, const char **why)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
-        return fail (why, "message updates: not an array");
+        return gl_why (why, "message updates: not an array");
     uint32_t n = o->via.array.size;
     if (n > GL_UPDATES_MAX)
-        return fail (why, "message: too many updates");
+        return gl_why (why, "message: too many updates");
     if (n == 0)
         return 0;
     /* The array's elements exist (the scan saw them), so n is real. */
     msg->updates = calloc (n, sizeof (gl_update_t));
     if (!msg->updates)
-        return fail (why, "out of memory");
+        return gl_why (why, "out of memory");
     msg->n_updates = n;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t seen = 0;
@@ -828,11 +815,11 @@ static int get_bytes (const field_t *f, const msgpack_object *o, uint8_t **dst, 
                       const char **why)
 {
     if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > f->size)
-        return fail (why, f->bad);
+        return gl_why (why, f->bad);
     if (o->via.bin.size == 0)
         return 0;
     if (!(*dst = malloc (o->via.bin.size)))
-        return fail (why, "out of memory");
+        return gl_why (why, "out of memory");
     memcpy (*dst, o->via.bin.ptr, o->via.bin.size);
     *len = o->via.bin.size;
     return 0;
@@ -845,19 +832,19 @@ static int get_strv (const field_t *f, const msgpack_object *o, char ***dst, uin
                      const char **why)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > f->size)
-        return fail (why, f->bad);
+        return gl_why (why, f->bad);
     uint32_t n = o->via.array.size;
     for (uint32_t i = 0; i < n; i++)
         if (!str_ok (&o->via.array.ptr[i], GL_PKT_MAX))
-            return fail (why, f->bad);
+            return gl_why (why, f->bad);
     if (n == 0)
         return 0;
     if (!(*dst = calloc (n, sizeof (char *))))
-        return fail (why, "out of memory");
+        return gl_why (why, "out of memory");
     *count = n; /* from here on, gl_job_clear frees them */
     for (uint32_t i = 0; i < n; i++)
         if (!((*dst)[i] = dup_str (&o->via.array.ptr[i])))
-            return fail (why, "out of memory");
+            return gl_why (why, "out of memory");
     return 0;
 }
 
@@ -893,7 +880,7 @@ static int get_field (const field_t *f, const msgpack_object *o, void *base, con
             /* An empty string is an absent field: the pointer stays NULL. */
             ok = str_ok (o, f->size);
             if (ok && o->via.str.size && !(*(char **) p = dup_str (o)))
-                return fail (why, "out of memory");
+                return gl_why (why, "out of memory");
             break;
         case F_BYTES: return get_bytes (f, o, (uint8_t **) p, count, why);
         case F_STRV: return get_strv (f, o, (char ***) p, count, why);
@@ -903,26 +890,26 @@ static int get_field (const field_t *f, const msgpack_object *o, void *base, con
         }
         case F_JOB: {
             if (o->type != MSGPACK_OBJECT_MAP)
-                return fail (why, job_schema.not_map);
+                return gl_why (why, job_schema.not_map);
             gl_job_t *job = calloc (1, sizeof *job);
             if (!job)
-                return fail (why, "out of memory");
+                return gl_why (why, "out of memory");
             *(gl_job_t **) p = job; /* gl_msg_clear frees it, whatever happens */
             uint64_t seen = 0;
             return get_fields (o, &job_schema, job, &seen, why);
         }
         case F_UPDATES: return get_updates (o, base, why);
     }
-    return ok ? 0 : fail (why, f->bad);
+    return ok ? 0 : gl_why (why, f->bad);
 }
 
 static int get_fields (const msgpack_object *o, const schema_t *s, void *base, uint64_t *seen,
                        const char **why)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return fail (why, s->not_map);
+        return gl_why (why, s->not_map);
     if (o->via.map.size > KEY_MAX + 1)
-        return fail (why, "map has more than 64 keys");
+        return gl_why (why, "map has more than 64 keys");
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         unsigned key;
@@ -956,7 +943,7 @@ int gl_msg_decode (const uint8_t *buf, size_t len, gl_msg_t *msg, const char **w
     uint64_t seen = 0;
     int rc = get_fields (&up.data, &msg_schema, msg, &seen, why);
     if (rc == 0 && !(seen & 1))
-        rc = fail (why, "message: missing version");
+        rc = gl_why (why, "message: missing version");
     if (rc == 0)
         rc = check_msg (msg, why);
     msgpack_unpacked_destroy (&up);
@@ -1102,26 +1089,26 @@ int gl_env_encode (const gl_env_t *env, uint8_t **out, size_t *len)
 static int get_env (const msgpack_object *o, gl_env_t *env, const char **why)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != ENV_HEADER_ITEMS + 1)
-        return fail (why, "envelope: not an array of 8");
+        return gl_why (why, "envelope: not an array of 8");
     const msgpack_object *f = o->via.array.ptr;
     uint64_t v;
     if (!get_uint (&f[0], UINT32_MAX, &v))
-        return fail (why, "envelope version: expected uint32");
+        return gl_why (why, "envelope version: expected uint32");
     env->version = (uint32_t) v;
     if (!get_bin (&f[1], env->cluster_id, GL_CLUSTER_ID_BYTES))
-        return fail (why, "envelope cluster_id: expected bin of 8 bytes");
+        return gl_why (why, "envelope cluster_id: expected bin of 8 bytes");
     if (!get_cstr (&f[2], env->sender, sizeof env->sender) || !gl_name_valid (env->sender))
-        return fail (why, "envelope sender: not a node name");
+        return gl_why (why, "envelope sender: not a node name");
     if (!get_uint (&f[3], UINT64_MAX, &env->generation))
-        return fail (why, "envelope generation: expected uint64");
+        return gl_why (why, "envelope generation: expected uint64");
     if (!get_uint (&f[4], UINT64_MAX, &env->seq))
-        return fail (why, "envelope seq: expected uint64");
+        return gl_why (why, "envelope seq: expected uint64");
     if (!get_uint (&f[5], UINT64_MAX, &env->time_ms))
-        return fail (why, "envelope time: expected uint64");
+        return gl_why (why, "envelope time: expected uint64");
     if (!get_bin (&f[6], env->nonce, GL_NONCE_BYTES))
-        return fail (why, "envelope nonce: expected bin of 24 bytes");
+        return gl_why (why, "envelope nonce: expected bin of 24 bytes");
     if (f[7].type != MSGPACK_OBJECT_BIN)
-        return fail (why, "envelope ciphertext: expected bin");
+        return gl_why (why, "envelope ciphertext: expected bin");
     env->ct = (const uint8_t *) f[7].via.bin.ptr; /* points into buf */
     env->ct_len = f[7].via.bin.size;
     return 0;
@@ -1206,12 +1193,12 @@ int gl_ctl_req_encode (const gl_ctl_req_t *req, uint8_t **out, size_t *len)
 static int get_argv (const msgpack_object *o, gl_ctl_req_t *req, const char **why)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > GL_CTL_ARGS_MAX)
-        return fail (why, "control request args: expected an array of at most 64");
+        return gl_why (why, "control request args: expected an array of at most 64");
     for (uint32_t i = 0; i < o->via.array.size; i++) {
         if (!str_ok (&o->via.array.ptr[i], GL_PKT_MAX))
-            return fail (why, "control request args: expected strings without NUL");
+            return gl_why (why, "control request args: expected strings without NUL");
         if (!(req->argv[i] = dup_str (&o->via.array.ptr[i])))
-            return fail (why, "out of memory");
+            return gl_why (why, "out of memory");
         req->argc = i + 1;
     }
     return 0;
@@ -1220,7 +1207,7 @@ static int get_argv (const msgpack_object *o, gl_ctl_req_t *req, const char **wh
 static int get_ctl_req (const msgpack_object *o, gl_ctl_req_t *req, const char **why)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return fail (why, "control request: not a map");
+        return gl_why (why, "control request: not a map");
     uint64_t seen = 0, v;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
@@ -1228,16 +1215,16 @@ static int get_ctl_req (const msgpack_object *o, gl_ctl_req_t *req, const char *
         if (map_key (&kv->key, &seen, &key, why))
             return -1;
         if (key == 0 && !(get_uint (&kv->val, UINT32_MAX, &v) && v == GL_PROTO_VERSION))
-            return fail (why, "control request: unsupported protocol version");
+            return gl_why (why, "control request: unsupported protocol version");
         if (key == 1 && !get_cstr (&kv->val, req->cmd, sizeof req->cmd))
-            return fail (why, "control request cmd: expected a string of at most 31 bytes");
+            return gl_why (why, "control request cmd: expected a string of at most 31 bytes");
         if (key == 2 && get_argv (&kv->val, req, why))
             return -1;
     }
     if (!(seen & 1))
-        return fail (why, "control request: missing version");
+        return gl_why (why, "control request: missing version");
     if (req->cmd[0] == 0)
-        return fail (why, "control request: missing cmd");
+        return gl_why (why, "control request: missing cmd");
     return 0;
 }
 
@@ -1299,7 +1286,7 @@ static bool get_int32 (const msgpack_object *o, int32_t *v)
 static int get_ctl_resp (const msgpack_object *o, gl_ctl_resp_t *resp, const char **why)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return fail (why, "control response: not a map");
+        return gl_why (why, "control response: not a map");
     uint64_t seen = 0, v;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
@@ -1307,22 +1294,22 @@ static int get_ctl_resp (const msgpack_object *o, gl_ctl_resp_t *resp, const cha
         if (map_key (&kv->key, &seen, &key, why))
             return -1;
         if (key == 0 && !(get_uint (&kv->val, UINT32_MAX, &v) && v == GL_PROTO_VERSION))
-            return fail (why, "control response: unsupported protocol version");
+            return gl_why (why, "control response: unsupported protocol version");
         if (key == 1 && !get_int32 (&kv->val, &resp->code))
-            return fail (why, "control response code: expected int32");
+            return gl_why (why, "control response code: expected int32");
         if (key == 2) {
             if (!str_ok (&kv->val, GL_PKT_MAX))
-                return fail (why, "control response text: expected a string without NUL");
+                return gl_why (why, "control response text: expected a string without NUL");
             if (!(resp->text = dup_str (&kv->val)))
-                return fail (why, "out of memory");
+                return gl_why (why, "out of memory");
             resp->text_len = kv->val.via.str.size;
         }
     }
     if (!(seen & 1))
-        return fail (why, "control response: missing version");
+        return gl_why (why, "control response: missing version");
     /* Callers may print text without checking it. */
     if (!resp->text && !(resp->text = calloc (1, 1)))
-        return fail (why, "out of memory");
+        return gl_why (why, "out of memory");
     return 0;
 }
 

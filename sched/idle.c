@@ -8,6 +8,7 @@
     between samples, so a job forked by the agent inherits none of them.  */
 
 #include "idle.h"
+#include "str.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -652,9 +653,9 @@ int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out, 
 
     if (msg[0] != '\0') {
         out->state = GL_RES_UNAVAILABLE;
-        snprintf (self->reason, sizeof self->reason, "%s", msg);
+        gl_strlcpy (self->reason, msg, sizeof self->reason);
         if (err && errlen)
-            snprintf (err, errlen, "%s", msg);
+            gl_strlcpy (err, msg, errlen);
         return -1;
     }
     out->state = judge (self, out);
@@ -676,7 +677,7 @@ void idle_config_default (idle_config_t *config)
     snprintf (config->proc_dir, sizeof config->proc_dir, "/proc");
     config->n_activity = sizeof activity / sizeof activity[0];
     for (uint32_t i = 0; i < config->n_activity; i++)
-        snprintf (config->activity[i], sizeof config->activity[i], "%s", activity[i]);
+        gl_strlcpy (config->activity[i], activity[i], sizeof config->activity[i]);
     config->owner_idle_min_s = 15 * 60;
     config->owner_load_max_milli = 300;
     config->min_mem_avail_kb = 64 * 1024;

@@ -1,5 +1,6 @@
 /*  jobs.c -- the jobs of one agent: home and host roles.  See jobs.h. */
 #include "jobs.h"
+#include "str.h"
 #include "exec.h"
 
 #include <errno.h>
@@ -95,7 +96,7 @@ jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, co
     jobs_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    snprintf (self->name, sizeof self->name, "%s", self_name);
+    gl_strlcpy (self->name, self_name, sizeof self->name);
     self->generation = generation;
     self->io = *io;
     place_config_t pc;
@@ -200,8 +201,8 @@ static void job_init (gl_job_t *job, uint8_t type, const char *gpid, const char 
 {
     memset (job, 0, sizeof *job);
     job->type = type;
-    snprintf (job->gpid, sizeof job->gpid, "%s", gpid);
-    snprintf (job->home, sizeof job->home, "%s", home);
+    gl_strlcpy (job->gpid, gpid, sizeof job->gpid);
+    gl_strlcpy (job->home, home, sizeof job->home);
 }
 
 /* Tell glx the job could not run (or was lost), and let it go. */
@@ -209,7 +210,7 @@ static void home_fail (jobs_t *self, home_job_t *j, int code, const char *text)
 {
     gl_job_t job;
     job_init (&job, GL_JOB_FAILED, j->gpid, self->name);
-    snprintf (job.node, sizeof job.node, "%s", j->node);
+    gl_strlcpy (job.node, j->node, sizeof job.node);
     job.code = code;
     job.text = (char *) text;
     to_local (self, j->conn, &job);
@@ -272,8 +273,8 @@ static void no_node (jobs_t *self, home_job_t *j)
 
 static void home_ask (jobs_t *self, home_job_t *j, const char *node)
 {
-    snprintf (j->node, sizeof j->node, "%s", node);
-    snprintf (j->run.job->node, sizeof j->run.job->node, "%s", node);
+    gl_strlcpy (j->node, node, sizeof j->node);
+    gl_strlcpy (j->run.job->node, node, sizeof j->run.job->node);
     /* the node keeps why it got the job, so glpeer ps can say it anywhere */
     char notes[GL_JOB_TEXT_MAX + 1];
     plan_reasons (&j->plan, notes, sizeof notes);
@@ -351,8 +352,8 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t
     j->conn = conn;
     snprintf (j->gpid, sizeof j->gpid, "%s-%llu-%llu", self->name,
               (unsigned long long) self->generation, (unsigned long long) ++self->counter);
-    snprintf (j->run.job->gpid, sizeof j->run.job->gpid, "%s", j->gpid);
-    snprintf (j->run.job->home, sizeof j->run.job->home, "%s", self->name);
+    gl_strlcpy (j->run.job->gpid, j->gpid, sizeof j->run.job->gpid);
+    gl_strlcpy (j->run.job->home, self->name, sizeof j->run.job->home);
     j->next = self->homes;
     self->homes = j;
     home_place (self, j, now);
@@ -377,11 +378,11 @@ static void list_start (jobs_t *self, uint64_t conn, uint64_t now)
     l->next = self->lists;
     self->lists = l;
     gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id };
-    snprintf (ask.home, sizeof ask.home, "%s", self->name);
+    gl_strlcpy (ask.home, self->name, sizeof ask.home);
     l->asked = calloc (n ? n : 1, sizeof *l->asked);
     for (size_t i = 0; cands && l->asked && i < n; i++)
         if (cands[i].state == 0) { /* alive (swim_state_t) */
-            snprintf (l->asked[l->expected++], sizeof l->asked[0], "%s", cands[i].name);
+            gl_strlcpy (l->asked[l->expected++], cands[i].name, sizeof l->asked[0]);
             to_node (self, cands[i].name, &ask);
         }
     free (cands);
@@ -409,7 +410,7 @@ static void list_send (jobs_t *self, const char *to, uint64_t seq, const char *t
     gl_job_t reply = {
         .type = GL_JOB_LIST_REPLY, .seq = seq, .text = text[0] ? (char *) text : NULL, .eof = last
     };
-    snprintf (reply.node, sizeof reply.node, "%s", self->name);
+    gl_strlcpy (reply.node, self->name, sizeof reply.node);
     to_node (self, to, &reply);
 }
 
@@ -457,7 +458,7 @@ static void list_reply (jobs_t *self, const char *from, const gl_job_t *reply)
             if (reply->eof)
                 l->asked[k][0] = '\0';
             gl_job_t fwd = *reply;
-            snprintf (fwd.node, sizeof fwd.node, "%s", from);
+            gl_strlcpy (fwd.node, from, sizeof fwd.node);
             if (fwd.text)
                 to_local (self, l->conn, &fwd);
             if (reply->eof && ++l->got >= l->expected)
@@ -471,7 +472,7 @@ static void list_reply (jobs_t *self, const char *from, const gl_job_t *reply)
 static void kill_request (jobs_t *self, uint64_t conn, const gl_job_t *job)
 {
     char home[GL_GPID_MAX + 1];
-    snprintf (home, sizeof home, "%s", job->gpid);
+    gl_strlcpy (home, job->gpid, sizeof home);
     char *dash = strrchr (home, '-');
     if (dash) {
         *dash = '\0';
@@ -507,8 +508,8 @@ static void home_relay_signal (jobs_t *self, const gl_job_t *job)
     if (!j || !j->started)
         return;
     gl_job_t fwd = *job;
-    snprintf (fwd.home, sizeof fwd.home, "%s", self->name);
-    snprintf (fwd.node, sizeof fwd.node, "%s", j->node);
+    gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
+    gl_strlcpy (fwd.node, j->node, sizeof fwd.node);
     to_node (self, j->node, &fwd);
 }
 
@@ -536,8 +537,8 @@ void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
     if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT || job->type == GL_JOB_SIGNAL ||
         job->type == GL_JOB_WINSIZE) {
         gl_job_t fwd = *job;
-        snprintf (fwd.gpid, sizeof fwd.gpid, "%s", j->gpid);
-        snprintf (fwd.home, sizeof fwd.home, "%s", self->name);
+        gl_strlcpy (fwd.gpid, j->gpid, sizeof fwd.gpid);
+        gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
         snprintf (fwd.node, sizeof fwd.node, "%s", j->node); /* for the host */
         to_node (self, j->node, &fwd);
     }
@@ -635,9 +636,9 @@ static host_job_t *host_by_gpid (jobs_t *self, const char *gpid)
 
 static void host_send (jobs_t *self, host_job_t *h, gl_job_t *job)
 {
-    snprintf (job->gpid, sizeof job->gpid, "%s", h->gpid);
-    snprintf (job->home, sizeof job->home, "%s", h->home);
-    snprintf (job->node, sizeof job->node, "%s", self->name);
+    gl_strlcpy (job->gpid, h->gpid, sizeof job->gpid);
+    gl_strlcpy (job->home, h->home, sizeof job->home);
+    gl_strlcpy (job->node, self->name, sizeof job->node);
     to_node (self, h->home, job);
 }
 
@@ -652,7 +653,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
 {
     gl_job_t reply;
     job_init (&reply, GL_JOB_REFUSED, req->gpid, req->home);
-    snprintf (reply.node, sizeof reply.node, "%s", self->name);
+    gl_strlcpy (reply.node, self->name, sizeof reply.node);
     if (host_by_gpid (self, req->gpid))
         return; /* a duplicate: it runs already */
     const char *why = NULL;
@@ -720,14 +721,14 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         return;
     }
     slots_start (self->slots, req->gpid, now);
-    snprintf (h->gpid, sizeof h->gpid, "%s", req->gpid);
-    snprintf (h->home, sizeof h->home, "%s", req->home);
-    snprintf (h->user, sizeof h->user, "%s", req->user);
+    gl_strlcpy (h->gpid, req->gpid, sizeof h->gpid);
+    gl_strlcpy (h->home, req->home, sizeof h->home);
+    gl_strlcpy (h->user, req->user, sizeof h->user);
     size_t used = 0;
     for (uint32_t i = 0; i < req->argc && used + 1 < sizeof h->cmd; i++)
         used += (size_t) snprintf (h->cmd + used, sizeof h->cmd - used, "%s%s", i ? " " : "",
                                    req->argv[i]);
-    snprintf (h->why, sizeof h->why, "%s", req->text ? req->text : "");
+    gl_strlcpy (h->why, req->text ? req->text : "", sizeof h->why);
     for (char *c = h->why; *c; c++)
         if (*c == '\t' || *c == '\n')
             *c = ' ';

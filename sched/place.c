@@ -6,6 +6,7 @@
     Neither allocates after its _new, so neither can fail halfway.     */
 
 #include "place.h"
+#include "str.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -31,7 +32,7 @@ static void say (char *buf, size_t size, const char *fmt, ...)
 /* Copies a name into a GL_NAME_MAX + 1 buffer, cutting what does not fit. */
 static void copy_name (char *dst, const char *src)
 {
-    snprintf (dst, GL_NAME_MAX + 1, "%s", src);
+    gl_strlcpy (dst, src, GL_NAME_MAX + 1);
 }
 
 /* "1 free core", "2 free cores", "1.4 free cores": load averages make
@@ -645,7 +646,7 @@ bool slots_offer (slots_t *self, const char *job_id, uint32_t cores, uint64_t me
     /* free_slots >= cores >= 1 means fewer than `slots` holds: room. */
     hold_t *h = &self->holds[self->n_holds++];
     memset (h, 0, sizeof *h);
-    snprintf (h->job, sizeof h->job, "%s", job_id);
+    gl_strlcpy (h->job, job_id, sizeof h->job);
     h->cores = cores;
     h->mem_kb = mem_kb;
     h->until_ms = now_ms + self->reserve_ms;

@@ -1,6 +1,7 @@
 /*  policy.c -- glpeer's placement policy module: load it, score with it,
     switch it off when it misbehaves.  See policy.h and glpolicy.h. */
 #include "policy.h"
+#include "str.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ policy_t *policy_new (const char *path, unsigned budget_ms, char *err, size_t er
         snprintf (err, errlen, "out of memory");
         return NULL;
     }
-    snprintf (self->path, sizeof self->path, "%s", path);
+    gl_strlcpy (self->path, path, sizeof self->path);
     /* a policy needs little: small heap and stack keep many agents cheap */
     sfi_limits_t lim = { .heap_size = 16u << 20, .stack_size = 256u << 10, .budget_ms = budget_ms };
     char why[512];
@@ -87,7 +88,7 @@ static void copy_text (char *dst, size_t size, const char *src)
 {
     memset (dst, 0, size);
     if (src)
-        snprintf (dst, size, "%s", src);
+        gl_strlcpy (dst, src, size);
 }
 
 int policy_score (void *arg, const place_cand_t *cand, const place_req_t *req, double builtin,

@@ -29,6 +29,7 @@
     changes r14), unconditional branch, section switch, any write to B or I
     in any width and any other write to r14. */
 #include "rewrite.h"
+#include "str.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -596,7 +597,7 @@ static int mem_parse (const char *op, mem_t *m)
 static void mem_format (const mem_t *m, char *out, size_t size)
 {
     if (!m->base[0] && !m->index[0])
-        snprintf (out, size, "%s", m->disp);
+        gl_strlcpy (out, m->disp, size);
     else if (!m->index[0])
         snprintf (out, size, "%s(%%%s)", m->disp, m->base);
     else
@@ -993,7 +994,7 @@ static void sandbox (rw_t *rw, const mem_t *m, char *op)
             rw->held = 1;
             rw->kbase = b;
             rw->kindex = x;
-            snprintf (rw->kscale, sizeof rw->kscale, "%s", scale);
+            gl_strlcpy (rw->kscale, scale, sizeof rw->kscale);
             rw->deps = (b >= 0 ? BIT (b) : 0) | (x >= 0 ? BIT (x) : 0);
         }
         snprintf (op, OPLEN, "%s%s(%%r15,%%r14,1)", star, m->disp);
@@ -1068,7 +1069,7 @@ static int host_slot (const char *target)
 static int direct (rw_t *rw, const stmt_t *s, const char *target, int call)
 {
     char sym[OPLEN];
-    snprintf (sym, sizeof sym, "%s", target);
+    gl_strlcpy (sym, target, sizeof sym);
     char *at = strchr (sym, '@');
     if (at && (strcmp (at, "@PLT") == 0 || strcmp (at, "@GOTPCREL") == 0))
         *at = '\0';
@@ -1128,7 +1129,7 @@ static int branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
             }
             else {
                 char load[OPLEN];
-                snprintf (load, sizeof load, "%s", op + 1);
+                gl_strlcpy (load, op + 1, sizeof load);
                 if (!mem_allowed (&m))
                     sandbox (rw, &m, load);
                 buf_printf (&rw->out, "\tmovq\t%s, %%r11\n", load);

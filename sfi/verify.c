@@ -14,6 +14,7 @@
     if its category, its ISA set and its mnemonic are all on the lists
     below, and every operand Zydis reports, visible or hidden, is checked. */
 #include "verify.h"
+#include "str.h"
 
 #include <Zydis/Zydis.h>
 #include <inttypes.h>
@@ -504,7 +505,7 @@ static const char *rule (ctx_t *c, const char *fmt, ...)
 static int report (const ctx_t *c, size_t off, const char *why, sfi_verdict_t *v)
 {
     v->off = c->vaddr + off;
-    snprintf (v->rule, sizeof v->rule, "%s", why);
+    gl_strlcpy (v->rule, why, sizeof v->rule);
     v->insns = c->insns;
     ZydisDecodedInstruction in;
     ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];

@@ -34,21 +34,21 @@ flags="-std=c11 -D_GNU_SOURCE -g -I$top/core $(pkg-config --cflags msgpack)"
 libs="$(pkg-config --libs msgpack) -lm"
 
 clang $flags -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    "$top/core/wire.c" "$here/fuzz_wire.c" $libs -o "$build/fuzz_wire"
-gcc $flags -O1 "$top/core/wire.c" "$here/corpus/gen_corpus.c" $libs -o "$build/gen_corpus"
+    "$top/core/wire.c" "$top/core/str.c" "$here/fuzz_wire.c" $libs -o "$build/fuzz_wire"
+gcc $flags -O1 "$top/core/wire.c" "$top/core/str.c" "$here/corpus/gen_corpus.c" $libs -o "$build/gen_corpus"
 
-clang -std=c11 -D_GNU_SOURCE -g -I"$top/sfi" -O1 -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=all "$top/sfi/elf.c" "$top/sfi/verify.c" "$here/fuzz_sfi_verify.c" \
+clang -std=c11 -D_GNU_SOURCE -g -I"$top/sfi" -I"$top/core" -O1 -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=all "$top/sfi/elf.c" "$top/sfi/verify.c" "$top/core/str.c" "$top/core/err.c" "$here/fuzz_sfi_verify.c" \
     -lZydis -lZycore -o "$build/fuzz_sfi_verify"
 
 # The loader runs in the escape fuzzer's forked children only, under the
 # parent's ptrace: no instrumentation there (every instruction of host
 # code on the way is a single step), and eager binding (no lazy PLT
 # resolution inside a run).
-clang -std=c11 -D_GNU_SOURCE -g -O2 -I"$top/sfi" -c "$top/sfi/loader.c" -o "$build/esc_loader.o"
+clang -std=c11 -D_GNU_SOURCE -g -O2 -I"$top/sfi" -I"$top/core" -c "$top/sfi/loader.c" -o "$build/esc_loader.o"
 clang -c "$top/sfi/gate.S" -o "$build/esc_gate.o"
-clang -std=c11 -D_GNU_SOURCE -g -I"$top/sfi" -O1 -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=all "$top/sfi/elf.c" "$top/sfi/verify.c" "$here/fuzz_sfi_escape.c" \
+clang -std=c11 -D_GNU_SOURCE -g -I"$top/sfi" -I"$top/core" -O1 -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=all "$top/sfi/elf.c" "$top/sfi/verify.c" "$top/core/str.c" "$top/core/err.c" "$here/fuzz_sfi_escape.c" \
     "$build/esc_loader.o" "$build/esc_gate.o" -lZydis -lZycore -lpthread -Wl,-z,now \
     -o "$build/fuzz_sfi_escape"
 

@@ -1,6 +1,7 @@
 /*  test_ctl.c -- the local control socket: requests and answers, bad
     frames, clients that stall, and users who may not talk to the agent. */
 #include "ctl.h"
+#include "str.h"
 #include "tap.h"
 #include <arpa/inet.h>
 #include <poll.h>
@@ -53,7 +54,7 @@ static int serve_until_exit (ctl_server_t *server, pid_t child)
 static int raw_connect (void)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+    gl_strlcpy (sa.sun_path, path, sizeof sa.sun_path);
     int fd = socket (AF_UNIX, SOCK_STREAM, 0);
     if (connect (fd, (struct sockaddr *) &sa, sizeof sa))
         return -1;

@@ -3,6 +3,7 @@
     /proc with a real process spinning as a guest. */
 
 #include "idle.h"
+#include "str.h"
 #include "clock.h"
 #include "tap.h"
 
@@ -167,7 +168,7 @@ static idle_t *new_fake (const char *activity)
 {
     idle_config_t c;
     idle_config_default (&c);
-    snprintf (c.proc_dir, sizeof c.proc_dir, "%s", root);
+    gl_strlcpy (c.proc_dir, root, sizeof c.proc_dir);
     c.n_activity = 1;
     snprintf (c.activity[0], sizeof c.activity[0], "%s/%s", root, activity);
     return idle_new (&c);
@@ -424,7 +425,7 @@ static void test_devices (void)
     gl_res_t r;
     idle_config_t c;
     idle_config_default (&c);
-    snprintf (c.proc_dir, sizeof c.proc_dir, "%s", root);
+    gl_strlcpy (c.proc_dir, root, sizeof c.proc_dir);
     c.n_activity = 1;
 
     struct stat st;
@@ -455,7 +456,7 @@ static void test_devices (void)
         close (master);
         return;
     }
-    snprintf (c.activity[0], sizeof c.activity[0], "%s", name);
+    gl_strlcpy (c.activity[0], name, sizeof c.activity[0]);
     idle = idle_new (&c);
     uint64_t now = (uint64_t) time (NULL);
     set_times (name, now - 1000, now - 1000);

@@ -2,6 +2,7 @@
     slots, and the two together placing bursts of jobs over a stale view. */
 
 #include "place.h"
+#include "str.h"
 #include "tap.h"
 
 #include <stdlib.h>
@@ -14,7 +15,7 @@ static place_cand_t node (const char *name, uint32_t cores, uint32_t load1_milli
 {
     place_cand_t c;
     memset (&c, 0, sizeof c);
-    snprintf (c.name, sizeof c.name, "%s", name);
+    gl_strlcpy (c.name, name, sizeof c.name);
     c.state = SWIM_ALIVE;
     c.has_res = true;
     c.res.cores = cores;

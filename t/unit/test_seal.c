@@ -1,5 +1,6 @@
 /*  test_seal.c -- sealing, opening, and every reason to refuse a packet. */
 #include "seal.h"
+#include "str.h"
 #include "tap.h"
 
 #include <stdlib.h>
@@ -587,7 +588,7 @@ static void test_keys (void)
     CHECK_EQ (gl_key_parse (text, back), -1);
     snprintf (text, sizeof text, "%s0", hex);
     CHECK_EQ (gl_key_parse (text, back), -1);
-    snprintf (text, sizeof text, "%s", hex);
+    gl_strlcpy (text, hex, sizeof text);
     text[10] = 'g';
     CHECK_EQ (gl_key_parse (text, back), -1);
     snprintf (text, sizeof text, "%.32s %s", hex, hex + 32);

@@ -10,6 +10,7 @@
     Signatures are faked: sig = pubkey || a keyed digest of the signed
     fields; a "forger" node corrupts its own. */
 #include "swim.h"
+#include "str.h"
 #include "tap.h"
 
 #include <inttypes.h>
@@ -98,12 +99,12 @@ static gl_rec_t make_rec (const fakekey_t *k, uint8_t kind, const char *origin, 
     gl_rec_t rec;
     memset (&rec, 0, sizeof rec);
     rec.kind = kind;
-    snprintf (rec.origin, sizeof rec.origin, "%s", origin);
+    gl_strlcpy (rec.origin, origin, sizeof rec.origin);
     rec.generation = generation;
     rec.seq = seq;
     rec.time_ms = 1000 + seq;
     if (kind == GL_REC_ALIVE) {
-        snprintf (rec.addr, sizeof rec.addr, "%s", addr);
+        gl_strlcpy (rec.addr, addr, sizeof rec.addr);
         memcpy (rec.pubkey, k->key, GL_PUBKEY_BYTES);
     }
     fake_sign ((void *) k, &rec);
@@ -125,10 +126,10 @@ static gl_update_t status_update (uint8_t kind, const char *node, uint64_t gener
     gl_update_t u;
     memset (&u, 0, sizeof u);
     u.kind = kind;
-    snprintf (u.node, sizeof u.node, "%s", node);
+    gl_strlcpy (u.node, node, sizeof u.node);
     u.generation = generation;
     u.incarnation = incarnation;
-    snprintf (u.from, sizeof u.from, "%s", from);
+    gl_strlcpy (u.from, from, sizeof u.from);
     return u;
 }
 
@@ -284,7 +285,7 @@ static void route (net_t *net, int from, swim_out_t *out)
     memset (&p, 0, sizeof p);
     p.at = net->now + DELAY_MS;
     p.to = to;
-    snprintf (p.from, sizeof p.from, "%s", net->nodes[from].name);
+    gl_strlcpy (p.from, net->nodes[from].name, sizeof p.from);
     if (net->wire) {
         uint8_t *buf = NULL;
         size_t len = 0;
@@ -691,7 +692,7 @@ static void test_rules (void)
     gl_msg_t ack;
     memset (&ack, 0, sizeof ack);
     ack.type = GL_MSG_ACK;
-    snprintf (ack.target, sizeof ack.target, "%s", probe.target);
+    gl_strlcpy (ack.target, probe.target, sizeof ack.target);
     ack.probe_seq = probe.probe_seq + 1;
     swim_stats (a, &st);
     uint64_t acks = st.acks_in;
@@ -699,11 +700,11 @@ static void test_rules (void)
     CHECK (awareness > 0);
     swim_recv (a, probe.target, &ack, now + 1);
     ack.probe_seq = probe.probe_seq;
-    snprintf (ack.target, sizeof ack.target, "%s", !strcmp (probe.target, "b") ? "stranger" : "b");
+    gl_strlcpy (ack.target, !strcmp (probe.target, "b") ? "stranger" : "b", sizeof ack.target);
     swim_recv (a, probe.target, &ack, now + 1);
     swim_stats (a, &st);
     CHECK_EQ (st.acks_in, acks);
-    snprintf (ack.target, sizeof ack.target, "%s", probe.target);
+    gl_strlcpy (ack.target, probe.target, sizeof ack.target);
     swim_recv (a, probe.target, &ack, now + 2);
     swim_stats (a, &st);
     CHECK_EQ (st.acks_in, acks + 1);
@@ -849,8 +850,8 @@ static void send_msg (swim_t *s, const char *from, int type, uint32_t seq, const
     memset (&msg, 0, sizeof msg);
     msg.type = (uint8_t) type;
     msg.probe_seq = seq;
-    snprintf (msg.target, sizeof msg.target, "%s", target);
-    snprintf (msg.target_addr, sizeof msg.target_addr, "%s", target_addr);
+    gl_strlcpy (msg.target, target, sizeof msg.target);
+    gl_strlcpy (msg.target_addr, target_addr, sizeof msg.target_addr);
     swim_recv (s, from, &msg, now);
     collect (s);
 }
@@ -892,7 +893,7 @@ static void test_probe (void)
     const swim_out_t *ping = find_out (GL_MSG_PING, 0);
     CHECK (ping != NULL);
     char target[GL_NAME_MAX + 1];
-    snprintf (target, sizeof target, "%s", ping->msg.target);
+    gl_strlcpy (target, ping->msg.target, sizeof target);
     uint32_t seq = ping->msg.probe_seq;
     uint64_t start = now;
     CHECK (!strcmp (ping->to_name, target));
@@ -909,7 +910,7 @@ static void test_probe (void)
         CHECK (!strcmp (req->msg.target, target));
         CHECK_EQ (req->msg.probe_seq, seq);
         CHECK (!strncmp (req->msg.target_addr, "tcp://", 6));
-        snprintf (helpers[i], sizeof helpers[i], "%s", req->to_name);
+        gl_strlcpy (helpers[i], req->to_name, sizeof helpers[i]);
     }
     for (int i = 0; i < 3; i++)
         send_msg (a, helpers[i], GL_MSG_NACK, seq, target, "", start + 600);

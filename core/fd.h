@@ -1,0 +1,15 @@
+/*  fd.h -- file descriptor helpers. */
+#ifndef GL_FD_H
+#define GL_FD_H
+
+#include <stddef.h>
+
+/* Writes all n bytes of p to fd: goes on after EINTR and short writes,
+   and waits in poll when a non-blocking fd is full.  0, or -1 with errno
+   set. */
+int gl_write_all (int fd, const void *p, size_t n);
+
+/* Makes fd non-blocking.  0, or -1 with errno set. */
+int gl_set_nonblock (int fd);
+
+#endif

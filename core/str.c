@@ -1,0 +1,56 @@
+/*  str.c -- string and number helpers (see str.h). */
+#include "str.h"
+
+#include <string.h>
+
+size_t gl_strlcpy (char *dst, const char *src, size_t size)
+{
+    size_t len = strlen (src);
+    if (size > 0) {
+        size_t n = len < size ? len : size - 1;
+        memcpy (dst, src, n);
+        dst[n] = '\0';
+    }
+    return len;
+}
+
+bool gl_parse_u64 (const char **s, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned digit = (unsigned) (*p - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return false;
+        v = v * 10 + digit;
+    }
+    *out = v;
+    *s = p;
+    return true;
+}
+
+bool gl_all_zero (const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+void gl_json_str (FILE *f, const char *s)
+{
+    fputc ('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c == '"' || c == '\\')
+            fprintf (f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf (f, "\\u%04x", c);
+        else
+            fputc (c, f);
+    }
+    fputc ('"', f);
+}

@@ -1,0 +1,29 @@
+/*  str.h -- the few string and number helpers that libc lacks.
+
+    Every module uses these instead of its own copy. */
+#ifndef GL_STR_H
+#define GL_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Copies src into dst of size bytes, cutting what does not fit, and
+   always ends it with a NUL (when size > 0).  Returns strlen (src): the
+   copy was cut when that is size or more (BSD strlcpy). */
+size_t gl_strlcpy (char *dst, const char *src, size_t size);
+
+/* Reads the decimal digits at *s into *out and moves *s past them.
+   False, with *s unmoved, when there is no digit or the number does not
+   fit 64 bits.  What follows the digits is the caller's to check. */
+bool gl_parse_u64 (const char **s, uint64_t *out);
+
+/* True when all n bytes at p are zero. */
+bool gl_all_zero (const void *p, size_t n);
+
+/* Writes s to f as a JSON string: quoted, with '"', '\' and control
+   characters escaped.  Other bytes go as they are (UTF-8 stays UTF-8). */
+void gl_json_str (FILE *f, const char *s);
+
+#endif
