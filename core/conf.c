@@ -5,6 +5,7 @@
     line numbers, so for error messages we find a field's line ourselves
     with a small scan of the file's indentation (conf_line_of). */
 #include "conf.h"
+#include "err.h"
 #include "str.h"
 #include <czmq.h>
 #include <sodium.h>
@@ -219,7 +220,7 @@ static const field_t *field_find (const char *path)
 }
 
 /* Set one field from text.  On error writes the reason (without location). */
-static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, size_t whylen)
+static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *err, size_t errlen)
 {
     char *base = (char *) c + f->offset;
     uint64_t n = 0;
@@ -227,102 +228,74 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *why, 
         case F_STR:
         case F_PATH:
         case F_LOGLEVEL:
-            if (strlen (v) >= f->size) {
-                snprintf (why, whylen, "value longer than %zu characters", f->size - 1);
-                return -1;
-            }
+            if (strlen (v) >= f->size)
+                return gl_err (err, errlen, "value longer than %zu characters", f->size - 1);
             if (f->type == F_LOGLEVEL && strcmp (v, "error") && strcmp (v, "warning") &&
-                strcmp (v, "info") && strcmp (v, "debug")) {
-                snprintf (why, whylen, "'%s' is not one of error, warning, info, debug", v);
-                return -1;
-            }
-            if (f->type == F_PATH && !*v) {
-                snprintf (why, whylen, "empty path");
-                return -1;
-            }
+                strcmp (v, "info") && strcmp (v, "debug"))
+                return gl_err (err, errlen, "'%s' is not one of error, warning, info, debug", v);
+            if (f->type == F_PATH && !*v)
+                return gl_err (err, errlen, "empty path");
             gl_strlcpy (base, v, f->size);
             return 0;
         case F_NAME:
-            if (!gl_name_valid (v)) {
-                snprintf (why, whylen,
-                          "'%s' is not a valid name (1-63 of A-Z a-z 0-9 . _ -, "
-                          "not starting with . or -)",
-                          v);
-                return -1;
-            }
+            if (!gl_name_valid (v))
+                return gl_err (err, errlen,
+                               "'%s' is not a valid name (1-63 of A-Z a-z 0-9 . _ -, "
+                               "not starting with . or -)",
+                               v);
             gl_strlcpy (base, v, f->size);
             return 0;
         case F_ENDPOINT:
         case F_SEED:
-            if (strlen (v) > GL_ADDR_MAX || !endpoint_valid (v)) {
-                snprintf (why, whylen, "'%s' is not an endpoint like tcp://HOST:PORT or ipc://PATH",
-                          v);
-                return -1;
-            }
+            if (strlen (v) > GL_ADDR_MAX || !endpoint_valid (v))
+                return gl_err (err, errlen,
+                               "'%s' is not an endpoint like tcp://HOST:PORT or ipc://PATH", v);
             if (f->type == F_ENDPOINT) {
                 gl_strlcpy (base, v, f->size);
                 return 0;
             }
-            if (c->n_seeds >= GL_SEEDS_MAX) {
-                snprintf (why, whylen, "more than %d seeds", GL_SEEDS_MAX);
-                return -1;
-            }
+            if (c->n_seeds >= GL_SEEDS_MAX)
+                return gl_err (err, errlen, "more than %d seeds", GL_SEEDS_MAX);
             gl_strlcpy (c->seeds[c->n_seeds++], v, GL_ADDR_MAX + 1);
             return 0;
         case F_ACTIVITY:
-            if (!*v || strlen (v) >= sizeof c->activity[0]) {
-                snprintf (why, whylen, "empty or longer than %zu characters",
-                          sizeof c->activity[0] - 1);
-                return -1;
-            }
-            if (c->n_activity >= GL_ACTIVITY_MAX) {
-                snprintf (why, whylen, "more than %d activity sources", GL_ACTIVITY_MAX);
-                return -1;
-            }
+            if (!*v || strlen (v) >= sizeof c->activity[0])
+                return gl_err (err, errlen, "empty or longer than %zu characters",
+                               sizeof c->activity[0] - 1);
+            if (c->n_activity >= GL_ACTIVITY_MAX)
+                return gl_err (err, errlen, "more than %d activity sources", GL_ACTIVITY_MAX);
             gl_strlcpy (c->activity[c->n_activity++], v, sizeof c->activity[0]);
             return 0;
         case F_KEY:
-            if (gl_key_parse (v, c->key)) {
-                snprintf (why, whylen,
-                          "not a key: expected 64 hex digits (glpeer keygen makes one)");
-                return -1;
-            }
+            if (gl_key_parse (v, c->key))
+                return gl_err (err, errlen,
+                               "not a key: expected 64 hex digits (glpeer keygen makes one)");
             c->key_file[0] = '\0';
             return 0;
         case F_U32: {
             const char *rest = v;
-            if (!gl_parse_u64 (&rest, &n) || *rest) {
-                snprintf (why, whylen, "'%s' is not a whole number", v);
-                return -1;
-            }
+            if (!gl_parse_u64 (&rest, &n) || *rest)
+                return gl_err (err, errlen, "'%s' is not a whole number", v);
             break;
         }
         case F_DURATION:
         case F_SECONDS:
-            if (gl_parse_duration_ms (v, &n)) {
-                snprintf (why, whylen, "'%s' is not a duration (like 500ms, 2s, 5m, 1h)", v);
-                return -1;
-            }
+            if (gl_parse_duration_ms (v, &n))
+                return gl_err (err, errlen, "'%s' is not a duration (like 500ms, 2s, 5m, 1h)", v);
             if (f->type == F_SECONDS) /* a bare number here means seconds */
                 n = isdigit ((unsigned char) v[strlen (v) - 1]) ? n : n / 1000;
             break;
         case F_SIZE_KB:
-            if (gl_parse_size_kb (v, &n)) {
-                snprintf (why, whylen, "'%s' is not a size (like 512k, 64M, 2G)", v);
-                return -1;
-            }
+            if (gl_parse_size_kb (v, &n))
+                return gl_err (err, errlen, "'%s' is not a size (like 512k, 64M, 2G)", v);
             break;
         case F_MILLI:
-            if (gl_parse_milli (v, &n)) {
-                snprintf (why, whylen, "'%s' is not a decimal number (like 0.3)", v);
-                return -1;
-            }
+            if (gl_parse_milli (v, &n))
+                return gl_err (err, errlen, "'%s' is not a decimal number (like 0.3)", v);
             break;
     }
-    if (n < f->min || n > f->max) {
-        snprintf (why, whylen, "'%s' is out of range", v);
-        return -1;
-    }
+    if (n < f->min || n > f->max)
+        return gl_err (err, errlen, "'%s' is out of range", v);
     if (f->size == sizeof (uint64_t))
         *(uint64_t *) base = n;
     else
