@@ -12,7 +12,7 @@
         suspicion deadlines (a min-heap);
       - two FIFOs the caller drains: messages to send, and events.
 
-    What is the same in every node's view lives in a pool, which a
+    What is the same in every node's view lives in a pool (pool.h), which a
     swim_t has to itself (swim_new) or shares with others in the same
     process (swim_new_in, the simulator): node names, numbered, and the
     signed records, each kept once with a reference count.  A member's
@@ -25,6 +25,7 @@
     random choice comes from the instance's own seeded generator, so the
     same inputs give the same outputs.                                   */
 #include "swim.h"
+#include "pool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -42,10 +43,7 @@
 #define GOSSIP_TO_DEAD_PROBES 30
 /* Push-pull slows down above this many members (memberlist). */
 #define PUSHPULL_SCALE_NODES  32
-/* An encoded update is never longer than this (two names, an address, a
-   key, a signature, an estimate and their keys), and a push-pull must
-   leave room in the packet for the envelope. */
-#define UPDATE_BYTES_MAX      1024
+/* A push-pull must leave room in the packet for the envelope. */
 #define SYNC_BYTES_MAX        (GL_PKT_MAX - 65536)
 
 /* The broadcast queue holds at most one update per node and class, so a
@@ -65,383 +63,7 @@ static void set_str (char *dst, size_t size, const char *src)
     dst[n] = 0;
 }
 
-/* ---- the pool ---------------------------------------------------------------
-   Items are numbered from 1 (0 is none) and live in chunks that never
-   move, so a pointer to an item stays good while the item lives.  Each
-   has a reference count; the last reference frees it, and its number is
-   handed out again.  An open-addressed index (linear probing, at most
-   half full) finds an item by content; every item starts with its hash. */
-
-#define CHUNK_BITS  8
-#define CHUNK_ITEMS (1u << CHUNK_BITS)
-
-/* A message's updates array of at most SMALL_UPDATES entries has room for
-   SMALL_UPDATES: the pool can take it back and hand it out again. */
-#define SMALL_UPDATES 24
-#define SPARE_ARRAYS  256
-
-typedef struct {
-    char **chunks;
-    uint32_t n_chunks, cap_chunks;
-    uint32_t high; /* numbers 1..high were handed out */
-    uint32_t *free_ids;
-    uint32_t n_free, cap_free;
-    size_t size; /* of one item */
-} slab_t;
-
-typedef struct {
-    uint32_t *slots; /* item numbers, 0 empty */
-    uint32_t mask;   /* slots - 1, a power of two less one */
-    uint32_t count;
-} pindex_t;
-
-typedef struct {
-    uint32_t hash;
-    uint32_t refs;
-    uint32_t len;
-    char s[GL_NAME_MAX + 1];
-} pname_t;
-
-typedef struct {
-    uint32_t hash;
-    uint32_t refs;
-    uint32_t origin;    /* the name (a reference) */
-    uint32_t wire_size; /* upd's bytes in an encoded message */
-    gl_update_t upd;    /* GL_UPD_REC, the record in upd.rec: ready to send */
-} prec_t;
-
-struct swim_pool {
-    slab_t names, recs;
-    pindex_t name_ix, rec_ix;
-    size_t users;                     /* swim_t in it */
-    uint64_t names_freed;             /* a name's number is good while this holds */
-    size_t empty_size;                /* of an encoded GOSSIP without updates */
-    gl_update_t *spare[SPARE_ARRAYS]; /* update arrays given back (swim_pool_reuse) */
-    size_t n_spare;
-};
-
-static void *slab_at (const slab_t *s, uint32_t id)
-{
-    uint32_t i = id - 1;
-    return s->chunks[i >> CHUNK_BITS] + (size_t) (i & (CHUNK_ITEMS - 1)) * s->size;
-}
-
-/* A zeroed item, or 0 when out of memory. */
-static uint32_t slab_alloc (slab_t *s)
-{
-    uint32_t id;
-    if (s->n_free)
-        id = s->free_ids[--s->n_free];
-    else {
-        if (s->high >= UINT32_MAX - CHUNK_ITEMS)
-            return 0;
-        if ((s->high >> CHUNK_BITS) == s->n_chunks) {
-            if (s->n_chunks == s->cap_chunks) {
-                uint32_t cap = s->cap_chunks ? 2 * s->cap_chunks : 16;
-                char **chunks = realloc (s->chunks, cap * sizeof *chunks);
-                if (!chunks)
-                    return 0;
-                s->chunks = chunks;
-                s->cap_chunks = cap;
-            }
-            char *chunk = malloc (CHUNK_ITEMS * s->size);
-            if (!chunk)
-                return 0;
-            s->chunks[s->n_chunks++] = chunk;
-        }
-        id = ++s->high;
-    }
-    memset (slab_at (s, id), 0, s->size);
-    return id;
-}
-
-static void slab_free (slab_t *s, uint32_t id)
-{
-    if (s->n_free == s->cap_free) {
-        uint32_t cap = s->cap_free ? 2 * s->cap_free : 64;
-        uint32_t *ids = realloc (s->free_ids, cap * sizeof *ids);
-        if (!ids)
-            return; /* never handed out again: a small leak */
-        s->free_ids = ids;
-        s->cap_free = cap;
-    }
-    s->free_ids[s->n_free++] = id;
-}
-
-static void slab_clear (slab_t *s)
-{
-    for (uint32_t i = 0; i < s->n_chunks; i++)
-        free (s->chunks[i]);
-    free (s->chunks);
-    free (s->free_ids);
-    memset (s, 0, sizeof *s);
-}
-
-static uint32_t hash_at (const slab_t *s, uint32_t id)
-{
-    return *(const uint32_t *) slab_at (s, id);
-}
-
-/* Room for one more entry. */
-static int pindex_reserve (pindex_t *ix, const slab_t *s)
-{
-    if (ix->slots && 2 * ((size_t) ix->count + 1) <= (size_t) ix->mask + 1)
-        return 0;
-    size_t cap = ix->slots ? 2 * ((size_t) ix->mask + 1) : 64;
-    if (cap > (1ull << 31))
-        return -1;
-    uint32_t *slots = calloc (cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    uint32_t mask = (uint32_t) cap - 1;
-    for (size_t i = 0; ix->slots && i <= ix->mask; i++) {
-        uint32_t id = ix->slots[i];
-        if (!id)
-            continue;
-        uint32_t j = hash_at (s, id) & mask;
-        while (slots[j])
-            j = (j + 1) & mask;
-        slots[j] = id;
-    }
-    free (ix->slots);
-    ix->slots = slots;
-    ix->mask = mask;
-    return 0;
-}
-
-static void pindex_add (pindex_t *ix, uint32_t hash, uint32_t id)
-{
-    uint32_t i = hash & ix->mask;
-    while (ix->slots[i])
-        i = (i + 1) & ix->mask;
-    ix->slots[i] = id;
-    ix->count++;
-}
-
-/* Remove an entry, shifting back those after it that probed past it. */
-static void pindex_del (pindex_t *ix, const slab_t *s, uint32_t id)
-{
-    uint32_t mask = ix->mask, i = hash_at (s, id) & mask;
-    while (ix->slots[i] != id)
-        i = (i + 1) & mask;
-    for (uint32_t j = i;;) {
-        j = (j + 1) & mask;
-        uint32_t other = ix->slots[j];
-        if (!other)
-            break;
-        uint32_t home = hash_at (s, other) & mask;
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            ix->slots[i] = other;
-            i = j;
-        }
-    }
-    ix->slots[i] = 0;
-    ix->count--;
-}
-
-static uint64_t mix64 (uint64_t h, uint64_t v)
-{
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 32);
-}
-
-static uint64_t str_hash (const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *) name; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
-    return h ^ (h >> 32);
-}
-
-/* Encoded size of a message, or SIZE_MAX when it can't be encoded. */
-static size_t msg_size (const gl_msg_t *msg)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (gl_msg_encode (msg, &buf, &len))
-        len = SIZE_MAX;
-    free (buf);
-    return len;
-}
-
-/* The bytes update u adds to an encoded message: msgpack encodes each
-   element of the updates array by itself, so a message is its fields,
-   the array's key and header, and its updates one after another. */
-static size_t update_wire_size (const swim_pool_t *pool, const gl_update_t *u)
-{
-    gl_msg_t one = { .type = GL_MSG_GOSSIP, .n_updates = 1, .updates = (gl_update_t *) u };
-    size_t len = msg_size (&one);
-    if (len == SIZE_MAX || pool->empty_size == SIZE_MAX || len < pool->empty_size + 2)
-        return UPDATE_BYTES_MAX;
-    return len - pool->empty_size - 2; /* the array's key, fixarray header */
-}
-
-swim_pool_t *swim_pool_new (void)
-{
-    swim_pool_t *pool = calloc (1, sizeof *pool);
-    if (pool) {
-        pool->names.size = sizeof (pname_t);
-        pool->recs.size = sizeof (prec_t);
-        gl_msg_t empty = { .type = GL_MSG_GOSSIP };
-        pool->empty_size = msg_size (&empty);
-    }
-    return pool;
-}
-
-void swim_pool_destroy (swim_pool_t **pool_p)
-{
-    if (!pool_p || !*pool_p)
-        return;
-    swim_pool_t *pool = *pool_p;
-    slab_clear (&pool->names);
-    slab_clear (&pool->recs);
-    for (size_t i = 0; i < pool->n_spare; i++)
-        free (pool->spare[i]);
-    free (pool->name_ix.slots);
-    free (pool->rec_ix.slots);
-    free (pool);
-    *pool_p = NULL;
-}
-
-/* Room for a message's n updates. */
-static gl_update_t *updates_alloc (swim_pool_t *pool, size_t n)
-{
-    if (n > SMALL_UPDATES)
-        return malloc (n * sizeof (gl_update_t));
-    if (pool->n_spare)
-        return pool->spare[--pool->n_spare];
-    return malloc (SMALL_UPDATES * sizeof (gl_update_t));
-}
-
-void swim_pool_reuse (swim_pool_t *pool, gl_msg_t *msg)
-{
-    if (msg->updates && msg->n_updates <= SMALL_UPDATES && pool->n_spare < SPARE_ARRAYS) {
-        pool->spare[pool->n_spare++] = msg->updates;
-        msg->updates = NULL;
-        msg->n_updates = 0;
-    }
-    gl_msg_clear (msg);
-}
-
-size_t swim_pool_items (const swim_pool_t *pool)
-{
-    return (size_t) pool->names.high - pool->names.n_free + (size_t) pool->recs.high -
-           pool->recs.n_free;
-}
-
-static const char *pool_name (const swim_pool_t *pool, uint32_t id)
-{
-    return ((const pname_t *) slab_at (&pool->names, id))->s;
-}
-
-/* The hash and length of a name of at most GL_NAME_MAX bytes, in one
-   pass; false when it is longer (or not terminated within the limit). */
-static bool name_hash (const char *name, uint32_t *hash, uint32_t *len)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, as str_hash */
-    for (uint32_t i = 0; i <= GL_NAME_MAX; i++) {
-        unsigned char c = (unsigned char) name[i];
-        if (!c) {
-            *hash = (uint32_t) (h ^ (h >> 32));
-            *len = i;
-            return true;
-        }
-        h = (h ^ c) * 0x100000001b3ull;
-    }
-    return false;
-}
-
-/* The number of a name the pool holds, or 0. */
-static uint32_t pool_name_find (const swim_pool_t *pool, const char *name)
-{
-    uint32_t h, len;
-    if (!pool->name_ix.slots || !name_hash (name, &h, &len))
-        return 0;
-    uint32_t mask = pool->name_ix.mask;
-    for (uint32_t i = h & mask, id; (id = pool->name_ix.slots[i]); i = (i + 1) & mask) {
-        const pname_t *n = slab_at (&pool->names, id);
-        if (n->hash == h && n->len == len && !memcmp (n->s, name, len))
-            return id;
-    }
-    return 0;
-}
-
-static void pool_name_hold (swim_pool_t *pool, uint32_t id)
-{
-    if (id)
-        ((pname_t *) slab_at (&pool->names, id))->refs++;
-}
-
-/* A reference to a name (valid: at most GL_NAME_MAX long), or 0. */
-static uint32_t pool_name_ref (swim_pool_t *pool, const char *name)
-{
-    uint32_t id = pool_name_find (pool, name);
-    if (id) {
-        pool_name_hold (pool, id);
-        return id;
-    }
-    if (strnlen (name, GL_NAME_MAX + 1) > GL_NAME_MAX ||
-        pindex_reserve (&pool->name_ix, &pool->names) || !(id = slab_alloc (&pool->names)))
-        return 0;
-    pname_t *n = slab_at (&pool->names, id);
-    n->hash = (uint32_t) str_hash (name);
-    n->refs = 1;
-    set_str (n->s, sizeof n->s, name);
-    n->len = (uint32_t) strlen (n->s);
-    pindex_add (&pool->name_ix, n->hash, id);
-    return id;
-}
-
-static void pool_name_drop (swim_pool_t *pool, uint32_t id)
-{
-    if (!id)
-        return;
-    pname_t *n = slab_at (&pool->names, id);
-    if (--n->refs == 0) {
-        pindex_del (&pool->name_ix, &pool->names, id);
-        slab_free (&pool->names, id);
-        pool->names_freed++;
-    }
-}
-
-static uint32_t rec_hash (const gl_rec_t *rec)
-{
-    uint64_t h = mix64 (str_hash (rec->origin), rec->kind);
-    h = mix64 (h, rec->generation);
-    h = mix64 (h, rec->seq);
-    h = mix64 (h, rec->time_ms);
-    uint64_t sig;
-    memcpy (&sig, rec->sig, sizeof sig);
-    return (uint32_t) mix64 (h, sig);
-}
-
-static bool res_equal (const gl_res_t *a, const gl_res_t *b)
-{
-    return a->cores == b->cores && a->load1_milli == b->load1_milli &&
-           a->load_recent_milli == b->load_recent_milli &&
-           a->owner_load_milli == b->owner_load_milli && a->mem_total_kb == b->mem_total_kb &&
-           a->mem_avail_kb == b->mem_avail_kb && a->owner_idle_s == b->owner_idle_s &&
-           a->state == b->state && a->guests == b->guests && a->started == b->started;
-}
-
-static bool rec_equal (const gl_rec_t *a, const gl_rec_t *b)
-{
-    return a->kind == b->kind && a->generation == b->generation && a->seq == b->seq &&
-           a->time_ms == b->time_ms && !memcmp (a->sig, b->sig, sizeof a->sig) &&
-           streq (a->origin, b->origin) && streq (a->addr, b->addr) &&
-           !memcmp (a->pubkey, b->pubkey, sizeof a->pubkey) && res_equal (&a->res, &b->res);
-}
-
-static const gl_rec_t *pool_rec (const swim_pool_t *pool, uint32_t id)
-{
-    return &((const prec_t *) slab_at (&pool->recs, id))->upd.rec;
-}
-
-static const gl_update_t *pool_upd (const swim_pool_t *pool, uint32_t id)
-{
-    return &((const prec_t *) slab_at (&pool->recs, id))->upd;
-}
+/* ---- copying updates -------------------------------------------------------- */
 
 /* A string field up to its terminating NUL, eight bytes at a time (the
    fields are multiples of eight long): no reader looks past the NUL. */
@@ -475,55 +97,6 @@ static inline void upd_copy (gl_update_t *d, const gl_update_t *s)
     memcpy (d->rec.pubkey, s->rec.pubkey, sizeof d->rec.pubkey);
     d->rec.res = s->rec.res;
     memcpy (d->rec.sig, s->rec.sig, sizeof d->rec.sig);
-}
-
-static void pool_rec_hold (swim_pool_t *pool, uint32_t id)
-{
-    if (id)
-        ((prec_t *) slab_at (&pool->recs, id))->refs++;
-}
-
-/* A reference to this record (sane: see record_sane), or 0. */
-static uint32_t pool_rec_ref (swim_pool_t *pool, const gl_rec_t *rec)
-{
-    uint32_t h = rec_hash (rec), id;
-    if (pool->rec_ix.slots) {
-        uint32_t mask = pool->rec_ix.mask;
-        for (uint32_t i = h & mask; (id = pool->rec_ix.slots[i]); i = (i + 1) & mask) {
-            prec_t *r = slab_at (&pool->recs, id);
-            if (r->hash == h && rec_equal (&r->upd.rec, rec)) {
-                r->refs++;
-                return id;
-            }
-        }
-    }
-    uint32_t origin = pool_name_ref (pool, rec->origin);
-    if (!origin || pindex_reserve (&pool->rec_ix, &pool->recs) ||
-        !(id = slab_alloc (&pool->recs))) {
-        pool_name_drop (pool, origin);
-        return 0;
-    }
-    prec_t *r = slab_at (&pool->recs, id);
-    r->hash = h;
-    r->refs = 1;
-    r->origin = origin;
-    r->upd.kind = GL_UPD_REC;
-    r->upd.rec = *rec;
-    r->wire_size = (uint32_t) update_wire_size (pool, &r->upd);
-    pindex_add (&pool->rec_ix, h, id);
-    return id;
-}
-
-static void pool_rec_drop (swim_pool_t *pool, uint32_t id)
-{
-    if (!id)
-        return;
-    prec_t *r = slab_at (&pool->recs, id);
-    if (--r->refs == 0) {
-        pool_name_drop (pool, r->origin);
-        pindex_del (&pool->rec_ix, &pool->recs, id);
-        slab_free (&pool->recs, id);
-    }
 }
 
 /* ---- types ---------------------------------------------------------------- */
@@ -738,12 +311,12 @@ static size_t rng_below (swim_t *self, size_t n)
 
 static const char *name_of (const swim_t *self, uint32_t id)
 {
-    return pool_name (self->pool, id);
+    return swim_pool_name (self->pool, id);
 }
 
 static const gl_rec_t *rec_of (const swim_t *self, uint32_t id)
 {
-    return pool_rec (self->pool, id);
+    return swim_pool_rec (self->pool, id);
 }
 
 static uint32_t ent_id (const swim_t *self, const ent_t *m)
@@ -830,9 +403,9 @@ static void push_event (swim_t *self, int kind, const char *node, const char *fr
 
 static ent_t *ent_find (swim_t *self, const char *name, int kind)
 {
-    uint32_t id = name == self->hint_name && self->hint_epoch == self->pool->names_freed
+    uint32_t id = name == self->hint_name && self->hint_epoch == swim_pool_names_freed (self->pool)
                       ? self->hint_id
-                      : pool_name_find (self->pool, name);
+                      : swim_pool_name_find (self->pool, name);
     if (!id || id >= self->cap_ents || self->ents[id].kind != kind)
         return NULL;
     return &self->ents[id];
@@ -877,7 +450,7 @@ static int ents_reserve (swim_t *self, uint32_t id)
 {
     if (id < self->cap_ents)
         return 0;
-    size_t cap = 2 * (size_t) self->cap_ents, high = self->pool->names.high;
+    size_t cap = 2 * (size_t) self->cap_ents, high = swim_pool_names_high (self->pool);
     if (cap < 64)
         cap = 64;
     if (cap > high + 1 + high / 4)
@@ -908,10 +481,10 @@ static int ents_reserve (swim_t *self, uint32_t id)
    but keeps its name's reference. */
 static void ent_release (swim_t *self, ent_t *m)
 {
-    pool_rec_drop (self->pool, m->rec);
-    pool_rec_drop (self->pool, m->alive);
-    pool_rec_drop (self->pool, m->res);
-    pool_name_drop (self->pool, m->accuser);
+    swim_pool_rec_drop (self->pool, m->rec);
+    swim_pool_rec_drop (self->pool, m->alive);
+    swim_pool_rec_drop (self->pool, m->res);
+    swim_pool_name_drop (self->pool, m->accuser);
     m->rec = m->alive = m->res = m->accuser = 0;
 }
 
@@ -928,17 +501,17 @@ static ent_t *member_add (swim_t *self, const char *name)
         self->order = order;
         self->cap_members = cap;
     }
-    uint32_t id = pool_name_ref (self->pool, name);
+    uint32_t id = swim_pool_name_ref (self->pool, name);
     if (!id)
         return NULL;
     if (ents_reserve (self, id)) {
-        pool_name_drop (self->pool, id);
+        swim_pool_name_drop (self->pool, id);
         return NULL;
     }
     ent_t *m = &self->ents[id];
     if (m->kind != ENT_NONE) { /* a tombstone: it holds the name already */
         ent_release (self, m);
-        pool_name_drop (self->pool, id);
+        swim_pool_name_drop (self->pool, id);
     }
     uint32_t last = (uint32_t) self->n_members++;
     uint32_t pos = (uint32_t) rng_below (self, (size_t) last + 1);
@@ -982,17 +555,17 @@ static void tomb_put (swim_t *self, ent_t *m)
 static void take_record (swim_t *self, ent_t *m, uint32_t rid)
 {
     if (rec_of (self, rid)->kind == GL_REC_ALIVE) {
-        pool_rec_hold (self->pool, rid);
-        pool_rec_drop (self->pool, m->alive);
+        swim_pool_rec_hold (self->pool, rid);
+        swim_pool_rec_drop (self->pool, m->alive);
         m->alive = rid;
     }
-    pool_rec_drop (self->pool, m->rec);
+    swim_pool_rec_drop (self->pool, m->rec);
     m->rec = rid;
 }
 
 static void take_res (swim_t *self, ent_t *m, uint32_t rid, uint64_t now)
 {
-    pool_rec_drop (self->pool, m->res);
+    swim_pool_rec_drop (self->pool, m->res);
     m->has_res = true;
     m->res = rid;
     m->res_seq = rec_of (self, rid)->seq;
@@ -1043,7 +616,7 @@ static uint32_t sign_own (swim_t *self, uint8_t kind, uint64_t seq, const gl_res
         rec.res = *res;
     if (self->signer.sign (self->signer.ctx, &rec))
         return 0;
-    return pool_rec_ref (self->pool, &rec);
+    return swim_pool_rec_ref (self->pool, &rec);
 }
 
 /* ---- the broadcast queue ---------------------------------------------------
@@ -1125,7 +698,7 @@ static void status_clear (swim_t *self, ent_t *m)
 {
     aux_t *a = aux_of (self, m);
     if (a && a->st_kind) {
-        pool_name_drop (self->pool, a->st_from);
+        swim_pool_name_drop (self->pool, a->st_from);
         a->st_from = 0;
         a->st_kind = 0;
         aux_put (self, m);
@@ -1282,10 +855,10 @@ static void queue_record (swim_t *self, ent_t *m, int cls)
 static void queue_status (swim_t *self, ent_t *m, const gl_update_t *u)
 {
     status_clear (self, m);
-    uint32_t from = pool_name_ref (self->pool, u->from);
+    uint32_t from = swim_pool_name_ref (self->pool, u->from);
     aux_t *a = from ? aux_get (self, m) : NULL;
     if (!a) {
-        pool_name_drop (self->pool, from);
+        swim_pool_name_drop (self->pool, from);
         queue_drop (self, m, CLASS_MEMBERSHIP);
         return;
     }
@@ -1301,7 +874,7 @@ static void queue_status (swim_t *self, ent_t *m, const gl_update_t *u)
 static void queued_update (swim_t *self, const pick_t *pk, gl_update_t *u)
 {
     if (pk->rec) {
-        upd_copy (u, pool_upd (self->pool, pk->rec));
+        upd_copy (u, swim_pool_upd (self->pool, pk->rec));
         return;
     }
     const aux_t *a = aux_of (self, ent_of (self, pk->id));
@@ -1323,7 +896,7 @@ static void prefetch_item (swim_t *self, const qitem_t *it)
 {
     __builtin_prefetch (qstamp_of (self, it->id));
     if (it->rec)
-        __builtin_prefetch (pool_upd (self->pool, it->rec));
+        __builtin_prefetch (swim_pool_upd (self->pool, it->rec));
 }
 
 /* Choose up to `max` least-sent updates into self->picked, membership
@@ -1414,7 +987,7 @@ static size_t status_of (swim_t *self, const ent_t *m, gl_update_t *u)
 /* A member's latest ALIVE or LEAVE record, as an update. */
 static void record_update (const swim_t *self, const ent_t *m, gl_update_t *u)
 {
-    upd_copy (u, pool_upd (self->pool, m->rec));
+    upd_copy (u, swim_pool_upd (self->pool, m->rec));
 }
 
 /* What a message to `m` should tell it about itself: that we think it is
@@ -1459,7 +1032,7 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
     size_t n_news = to ? news_for (self, to, news, our_record_sent) : 0;
     size_t n = n_picked + n_news;
     if (n) {
-        out.msg.updates = updates_alloc (self->pool, n);
+        out.msg.updates = swim_pool_updates (self->pool, n);
         if (!out.msg.updates)
             return false;
         for (size_t i = 0; i < n_picked; i++)
@@ -1483,12 +1056,12 @@ static size_t state_updates (swim_t *self, const ent_t *m, gl_update_t *u, size_
 {
     size_t n = 0;
     record_update (self, m, &u[n++]);
-    *bytes += ((const prec_t *) slab_at (&self->pool->recs, m->rec))->wire_size;
+    *bytes += swim_pool_rec_wire_size (self->pool, m->rec);
     if (status_of (self, m, &u[n]))
-        *bytes += update_wire_size (self->pool, &u[n++]);
+        *bytes += swim_pool_update_wire_size (self->pool, &u[n++]);
     if (m->has_res) {
-        upd_copy (&u[n++], pool_upd (self->pool, m->res));
-        *bytes += ((const prec_t *) slab_at (&self->pool->recs, m->res))->wire_size;
+        upd_copy (&u[n++], swim_pool_upd (self->pool, m->res));
+        *bytes += swim_pool_rec_wire_size (self->pool, m->res);
     }
     return n;
 }
@@ -1513,8 +1086,8 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
     set_str (out.to_name, sizeof out.to_name, to_name);
     set_str (out.to_addr, sizeof out.to_addr, to_addr);
     out.msg.type = type;
-    size_t base = msg_size (&out.msg);
-    out.msg.updates = updates_alloc (self->pool, cap);
+    size_t base = swim_pool_msg_size (&out.msg);
+    out.msg.updates = swim_pool_updates (self->pool, cap);
     /* After us and the first k members: updates (upto[k]) and their bytes. */
     size_t *upto = malloc (2 * (self->n_members + 1) * sizeof *upto), *bytes = upto;
     if (!out.msg.updates || !upto) {
@@ -1536,7 +1109,7 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
     for (;;) {
         size_t used = members < k ? members : k;
         size_t count = upto[used];
-        if (count * UPDATE_BYTES_MAX <= SYNC_BYTES_MAX || !members ||
+        if (count * SWIM_UPDATE_BYTES_MAX <= SYNC_BYTES_MAX || !members ||
             (base != SIZE_MAX && base + 1 + array_header (count) + bytes[used] <= SYNC_BYTES_MAX)) {
             out.msg.n_updates = (uint32_t) count;
             break;
@@ -1544,7 +1117,7 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
         members /= 2;
     }
     free (upto);
-    if (out.msg.n_updates < n / 2 && out.msg.n_updates > SMALL_UPDATES) { /* what was cut goes */
+    if (out.msg.n_updates < n / 2 && out.msg.n_updates > SWIM_POOL_SMALL) { /* what was cut goes */
         gl_update_t *fewer = realloc (out.msg.updates, out.msg.n_updates * sizeof *fewer);
         if (fewer)
             out.msg.updates = fewer;
@@ -1637,7 +1210,7 @@ static void send_update (swim_t *self, const ent_t *m, const gl_update_t *u)
     set_str (out.to_name, sizeof out.to_name, ent_name (self, m));
     set_str (out.to_addr, sizeof out.to_addr, ent_addr (self, m));
     out.msg.type = GL_MSG_GOSSIP;
-    out.msg.updates = updates_alloc (self->pool, 1);
+    out.msg.updates = swim_pool_updates (self->pool, 1);
     if (!out.msg.updates)
         return;
     out.msg.updates[0] = *u;
@@ -1692,7 +1265,7 @@ static void alarm_push (swim_t *self, uint64_t at, uint32_t name)
         self->alarms = alarms;
         self->cap_alarms = cap;
     }
-    pool_name_hold (self->pool, name);
+    swim_pool_name_hold (self->pool, name);
     alarm_t *h = self->alarms;
     size_t i = self->n_alarms++;
     while (i > 0 && h[(i - 1) / 2].at > at) {
@@ -1732,7 +1305,7 @@ static void suspicion_clear (swim_t *self, ent_t *m)
     if (!s)
         return;
     for (uint32_t i = 0; i < s->n; i++)
-        pool_name_drop (self->pool, s->from[i]);
+        swim_pool_name_drop (self->pool, s->from[i]);
     free (s);
     aux_of (self, m)->susp = NULL;
     aux_put (self, m);
@@ -1772,13 +1345,13 @@ static bool suspicion_confirm (swim_t *self, ent_t *m, const char *from)
     suspicion_t *s = suspicion_of (self, m);
     if (!s || s->n >= s->k)
         return false;
-    uint32_t id = pool_name_find (self->pool, from);
+    uint32_t id = swim_pool_name_find (self->pool, from);
     if (id && id == m->accuser)
         return false;
     for (uint32_t i = 0; i < s->n; i++)
         if (s->from[i] == id)
             return false;
-    if (!(id = pool_name_ref (self->pool, from)))
+    if (!(id = swim_pool_name_ref (self->pool, from)))
         return false;
     s->from[s->n++] = id;
     s->deadline_ms = s->start_ms + suspicion_timeout (s);
@@ -1796,8 +1369,8 @@ static void awareness_add (swim_t *self, int delta)
 
 static void set_accuser (swim_t *self, ent_t *m, const char *from)
 {
-    uint32_t id = from ? pool_name_ref (self->pool, from) : 0;
-    pool_name_drop (self->pool, m->accuser);
+    uint32_t id = from ? swim_pool_name_ref (self->pool, from) : 0;
+    swim_pool_name_drop (self->pool, m->accuser);
     m->accuser = id;
 }
 
@@ -1887,10 +1460,10 @@ static void learn (swim_t *self, const gl_rec_t *rec, const char *sender, uint64
         refuse (self, rec, sender, now);
         return;
     }
-    uint32_t rid = pool_rec_ref (self->pool, rec);
+    uint32_t rid = swim_pool_rec_ref (self->pool, rec);
     ent_t *m = rid ? member_add (self, rec->origin) : NULL;
     if (!m) {
-        pool_rec_drop (self->pool, rid);
+        swim_pool_rec_drop (self->pool, rid);
         return;
     }
     m->generation = rec->generation;
@@ -1905,7 +1478,7 @@ static void learn (swim_t *self, const gl_rec_t *rec, const char *sender, uint64
 /* A newer generation of m: the node restarted.  It replaces all we knew. */
 static void restart (swim_t *self, ent_t *m, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
-    uint32_t rid = pool_rec_ref (self->pool, rec);
+    uint32_t rid = swim_pool_rec_ref (self->pool, rec);
     if (!rid)
         return;
     suspicion_clear (self, m);
@@ -1916,7 +1489,7 @@ static void restart (swim_t *self, ent_t *m, const gl_rec_t *rec, const char *se
     take_record (self, m, rid);
     if (m->has_res && rec_of (self, m->res)->generation < m->generation) {
         m->has_res = false;
-        pool_rec_drop (self->pool, m->res);
+        swim_pool_rec_drop (self->pool, m->res);
         m->res = 0;
         queue_drop (self, m, CLASS_RES);
     }
@@ -1952,7 +1525,7 @@ static void apply_alive (swim_t *self, const gl_rec_t *rec, const char *sender, 
         refuse (self, rec, sender, now);
         return;
     }
-    uint32_t rid = pool_rec_ref (self->pool, rec);
+    uint32_t rid = swim_pool_rec_ref (self->pool, rec);
     if (!rid)
         return;
     /* A higher incarnation of this life: the node refutes whatever we
@@ -1983,7 +1556,7 @@ static void apply_leave (swim_t *self, const gl_rec_t *rec, const char *sender, 
         refuse (self, rec, sender, now);
         return;
     }
-    uint32_t rid = pool_rec_ref (self->pool, rec);
+    uint32_t rid = swim_pool_rec_ref (self->pool, rec);
     if (!rid)
         return;
     suspicion_clear (self, m);
@@ -2008,7 +1581,7 @@ static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, ui
         refuse (self, rec, sender, now);
         return;
     }
-    uint32_t rid = pool_rec_ref (self->pool, rec);
+    uint32_t rid = swim_pool_rec_ref (self->pool, rec);
     if (!rid)
         return;
     take_res (self, m, rid, now);
@@ -2040,7 +1613,7 @@ static void bury_past_self (swim_t *self, const gl_rec_t *old, uint64_t now)
         set_str (out.to_name, sizeof out.to_name, ent_name (self, m));
         set_str (out.to_addr, sizeof out.to_addr, ent_addr (self, m));
         out.msg.type = GL_MSG_GOSSIP;
-        out.msg.updates = updates_alloc (self->pool, 2);
+        out.msg.updates = swim_pool_updates (self->pool, 2);
         if (!out.msg.updates)
             return;
         memcpy (out.msg.updates, u, sizeof u);
@@ -2053,7 +1626,8 @@ static void bury_past_self (swim_t *self, const gl_rec_t *old, uint64_t now)
 static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
 {
     /* A name the pool holds (swim_recv found it already) is a valid one. */
-    bool known = rec->origin == self->hint_name && self->hint_epoch == self->pool->names_freed;
+    bool known =
+        rec->origin == self->hint_name && self->hint_epoch == swim_pool_names_freed (self->pool);
     if (!record_sane (rec, known)) {
         refuse (self, rec, sender, now);
         return;
@@ -2330,7 +1904,7 @@ static void run_alarms (swim_t *self, uint64_t now)
             self->stats.deaths++;
             apply_dead (self, &u, now);
         }
-        pool_name_drop (self->pool, name);
+        swim_pool_name_drop (self->pool, name);
     }
 }
 
@@ -2446,7 +2020,6 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
             return NULL;
         }
     }
-    self->pool->users++;
     self->alarm_at = UINT64_MAX;
     self->cfg = *config;
     self->signer = *signer;
@@ -2458,7 +2031,7 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
     set_str (self->me_name, sizeof self->me_name, name);
     set_str (self->me_addr, sizeof self->me_addr, addr);
     memcpy (self->me_pubkey, pubkey, GL_PUBKEY_BYTES);
-    self->me_id = pool_name_ref (self->pool, name);
+    self->me_id = swim_pool_name_ref (self->pool, name);
     me->kind = ENT_MEMBER;
     me->generation = generation;
     me->state = SWIM_ALIVE;
@@ -2507,25 +2080,25 @@ void swim_destroy (swim_t **self_p)
         aux_t *a = &self->auxs[i];
         if (a->susp) {
             for (uint32_t j = 0; j < a->susp->n; j++)
-                pool_name_drop (pool, a->susp->from[j]);
+                swim_pool_name_drop (pool, a->susp->from[j]);
             free (a->susp);
         }
         if (a->st_kind)
-            pool_name_drop (pool, a->st_from);
+            swim_pool_name_drop (pool, a->st_from);
     }
     free (self->auxs);
     for (uint32_t id = 1; id < self->cap_ents; id++)
         if (self->ents[id].kind != ENT_NONE) {
             ent_release (self, &self->ents[id]);
-            pool_name_drop (pool, id);
+            swim_pool_name_drop (pool, id);
         }
     free (self->ents);
     free (self->qstamps);
     free (self->order);
     ent_release (self, &self->me);
-    pool_name_drop (pool, self->me_id);
+    swim_pool_name_drop (pool, self->me_id);
     for (size_t i = 0; i < self->n_alarms; i++)
-        pool_name_drop (pool, self->alarms[i].name);
+        swim_pool_name_drop (pool, self->alarms[i].name);
     free (self->alarms);
     free (self->picked);
     free_seeds (self);
@@ -2534,7 +2107,6 @@ void swim_destroy (swim_t **self_p)
         gl_msg_clear (&out.msg);
     free (self->out.items);
     free (self->events.items);
-    pool->users--;
     if (self->own_pool)
         swim_pool_destroy (&self->pool);
     free (self);
@@ -2563,7 +2135,7 @@ void swim_join (swim_t *self, const char *const *seed_addrs, size_t n_seeds, uin
 #define PREFETCH_AHEAD 12
 static uint32_t prefetch_subject (const swim_t *self, const gl_update_t *u)
 {
-    uint32_t id = pool_name_find (self->pool, u->kind == GL_UPD_REC ? u->rec.origin : u->node);
+    uint32_t id = swim_pool_name_find (self->pool, u->kind == GL_UPD_REC ? u->rec.origin : u->node);
     if (id && id < self->cap_ents)
         __builtin_prefetch (&self->ents[id]);
     return id;
@@ -2598,14 +2170,14 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
     if (!self || !from || !msg || !name_ok (from) || streq (from, self->me_name) ||
         (msg->n_updates && !msg->updates))
         return;
-    uint32_t from_id = pool_name_find (self->pool, from);
+    uint32_t from_id = swim_pool_name_find (self->pool, from);
     if (from_id && from_id < self->cap_ents)
         __builtin_prefetch (&self->ents[from_id]);
     /* Each update reads its subject's entry, which in a large cluster is
        rarely in the cache: ask for the entries a few updates ahead, so
        that the misses overlap instead of following one another. */
     uint32_t n = msg->n_updates, ids[PREFETCH_AHEAD];
-    uint64_t epoch = self->pool->names_freed;
+    uint64_t epoch = swim_pool_names_freed (self->pool);
     for (int cls = 0; cls < CLASSES && n; cls++) { /* where news would be filed */
         const ring_t *r = self->queue[cls].lv;
         if (r && r->items)
@@ -2624,14 +2196,14 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
         /* The number found ahead still names it unless a name was freed
            since; 0 (not known then) is looked up again. */
         uint32_t id = ids[i % PREFETCH_AHEAD];
-        if (id && epoch == self->pool->names_freed) {
+        if (id && epoch == swim_pool_names_freed (self->pool)) {
             self->hint_name = u->kind == GL_UPD_REC ? u->rec.origin : u->node;
             self->hint_id = id;
             self->hint_epoch = epoch;
         }
         if (i + PREFETCH_AHEAD < n) {
-            if (epoch != self->pool->names_freed) {
-                epoch = self->pool->names_freed;
+            if (epoch != swim_pool_names_freed (self->pool)) {
+                epoch = swim_pool_names_freed (self->pool);
                 for (uint32_t j = i + 1; j < i + PREFETCH_AHEAD; j++)
                     ids[j % PREFETCH_AHEAD] = 0;
             }
@@ -2730,7 +2302,7 @@ void swim_leave (swim_t *self, uint64_t now_ms)
         return; /* the others will find us dead instead */
     take_record (self, me, rid);
     queue_record (self, me, CLASS_MEMBERSHIP);
-    tell_many (self, pool_upd (self->pool, rid));
+    tell_many (self, swim_pool_upd (self->pool, rid));
 }
 
 bool swim_pop (swim_t *self, swim_out_t *out)

@@ -32,6 +32,7 @@
 #ifndef GL_SWIM_H
 #define GL_SWIM_H
 
+#include "pool.h"
 #include "wire.h"
 
 typedef enum {
@@ -77,23 +78,14 @@ void swim_destroy (swim_t **self_p);
 
 /* ---- sharing one process among many nodes (the simulator) ----
 
-   A pool holds what is the same in every node's view: node names, and
-   the signed records themselves, each kept once and counted by
-   reference.  What a node keeps per member is then only its own view:
+   A pool (pool.h) holds what is the same in every node's view: node
+   names, and the signed records themselves, each kept once and counted
+   by reference.  What a node keeps per member is then only its own view:
    state, incarnation, timers, references (64 bytes).  swim_new makes a
    pool of its own; the simulator makes one for the whole cluster and
    puts every node in it with swim_new_in, so a thousand nodes' views of
    one record cost one copy.  The swim_t of one pool must run on one
    thread; destroy the pool after the last of them. */
-typedef struct swim_pool swim_pool_t;
-
-swim_pool_t *swim_pool_new (void);
-void swim_pool_destroy (swim_pool_t **pool_p);
-/* Release a message that swim_pop of a swim_t in this pool handed out,
-   as gl_msg_clear does, keeping its memory for the next messages. */
-void swim_pool_reuse (swim_pool_t *pool, gl_msg_t *msg);
-/* Names and records the pool holds now (0 once every swim_t in it is gone). */
-size_t swim_pool_items (const swim_pool_t *pool);
 swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char *name,
                      const char *addr, uint64_t generation, const uint8_t pubkey[GL_PUBKEY_BYTES],
                      const swim_signer_t *signer, uint64_t rng_seed, uint64_t now_ms);
