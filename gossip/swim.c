@@ -5,9 +5,10 @@
         by the name's number in the pool (below), and a list of the
         members in probe order; a member we forgot leaves a tombstone in
         its entry, so that its old records can't bring it back;
-      - the broadcast queue: small entries naming updates waiting to ride
-        on outgoing messages, membership news ahead of estimates, then by
-        how many times each was sent already;
+      - the broadcast queue (queue.h): the updates waiting to ride on
+        outgoing messages, membership news ahead of estimates, then by how
+        many times each was sent already, and the SUSPECT and DEAD updates
+        it names, which it does not keep itself;
       - the current probe, the indirect probes we run for others, and the
         suspicion deadlines (a min-heap);
       - two FIFOs the caller drains: messages to send, and events.
@@ -26,6 +27,7 @@
     same inputs give the same outputs.                                   */
 #include "swim.h"
 #include "pool.h"
+#include "queue.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,10 +47,6 @@
 #define PUSHPULL_SCALE_NODES  32
 /* A push-pull must leave room in the packet for the envelope. */
 #define SYNC_BYTES_MAX        (GL_PKT_MAX - 65536)
-
-/* The broadcast queue holds at most one update per node and class, so a
-   newer update about a node replaces the older one still waiting. */
-enum { CLASS_MEMBERSHIP = 0, CLASS_RES = 1, CLASSES = 2 };
 
 static bool streq (const char *a, const char *b)
 {
@@ -142,40 +140,6 @@ typedef struct {
     uint64_t st_generation, st_incarnation;
 } aux_t;
 
-/* The broadcast queue.  A member has at most one update queued per class:
-   in the membership class its latest ALIVE or LEAVE record or what we
-   think of it (aux_t), in the resource class its latest estimate.  Each
-   class files them in levels by how many times they were sent; a level
-   is a ring of items, each a member and a stamp.  A member whose update
-   leaves the level early (replaced, dropped) leaves a stale item behind,
-   known by a stamp that is no longer the member's; stale items are
-   skipped, and dropped when a ring is rebuilt.  Rings, not linked lists:
-   the next updates to send are found without visiting each in turn,
-   which in a large cluster costs a cache miss apiece. */
-typedef struct {
-    uint32_t id; /* the member's name */
-    uint32_t stamp;
-    uint32_t rec; /* the record queued, or 0: a status (aux_t) */
-} qitem_t;
-
-typedef struct {
-    qitem_t *items;
-    uint32_t mask;       /* capacity - 1 */
-    uint32_t head, tail; /* positions, taken modulo the capacity */
-} ring_t;
-
-typedef struct {
-    ring_t *lv; /* by level: times sent */
-    uint32_t n;
-    uint32_t live;               /* members with an update queued */
-    uint32_t sel_level, sel_pos; /* queue_select looked up to here */
-} levels_t;
-
-typedef struct {
-    uint32_t id, level, rec;
-    uint8_t cls;
-} pick_t;
-
 /* An indirect probe we run for `requester`. */
 typedef struct {
     char requester[GL_NAME_MAX + 1];
@@ -218,9 +182,6 @@ struct swim_t {
 
     ent_t *ents; /* by name number: members and tombstones */
     uint32_t cap_ents;
-    uint32_t *qstamps; /* by name number and class: the stamp of its
-                                               update's item in the queue, 0 none */
-    uint32_t me_qstamp[CLASSES];
     uint32_t *order; /* the members' names, in probe order */
     size_t n_members, cap_members;
     size_t n_state[4]; /* members per swim_state_t */
@@ -237,9 +198,8 @@ struct swim_t {
     uint64_t alarm_at; /* alarms[0].at, or UINT64_MAX */
     uint32_t awareness;
 
-    uint32_t stamp;          /* the last queue stamp handed out */
-    levels_t queue[CLASSES]; /* the broadcast queue, by class */
-    pick_t *picked;          /* scratch: max_piggyback entries */
+    swim_queue_t *queue; /* updates waiting to ride on messages */
+    swim_pick_t *picked; /* scratch: max_piggyback entries */
     uint64_t next_gossip_at, next_pushpull_at;
 
     char **seeds;
@@ -459,12 +419,8 @@ static int ents_reserve (swim_t *self, uint32_t id)
         cap = (size_t) self->cap_ents + self->cap_ents / 4;
     if (cap < (size_t) id + 1)
         cap = (size_t) id + 1;
-    uint32_t *qstamps = realloc (self->qstamps, cap * CLASSES * sizeof *qstamps);
-    if (!qstamps)
+    if (swim_queue_reserve (self->queue, (uint32_t) cap))
         return -1;
-    self->qstamps = qstamps;
-    memset (qstamps + (size_t) self->cap_ents * CLASSES, 0,
-            (cap - self->cap_ents) * CLASSES * sizeof *qstamps);
     ent_t *ents = aligned_alloc (64, cap * sizeof *ents);
     if (!ents)
         return -1;
@@ -619,13 +575,11 @@ static uint32_t sign_own (swim_t *self, uint8_t kind, uint64_t seq, const gl_res
     return swim_pool_rec_ref (self->pool, &rec);
 }
 
-/* ---- the broadcast queue ---------------------------------------------------
-   Entries are filed by class (membership, then resources), and within a
-   class in levels by how many times they were sent, newest first in level
-   0.  A message takes the least-sent membership news, then the least-sent
-   estimates; after its retransmit limit an entry is forgotten.  An entry
-   holds no copy of its update: a record is a reference into the pool, a
-   suspicion or death the few numbers it says. */
+/* ---- what the broadcast queue carries -------------------------------------
+   The queue (queue.h) holds no copy of an update: a record is a
+   reference into the pool, a suspicion or death the few numbers it says,
+   kept here in the member's aux slot; after the retransmit limit an
+   update is forgotten. */
 
 static void set_status_update (gl_update_t *u, uint8_t kind, const char *node, uint64_t generation,
                                uint64_t incarnation, const char *from)
@@ -705,139 +659,27 @@ static void status_clear (swim_t *self, ent_t *m)
     }
 }
 
-/* ---- the queue ---- */
+/* ---- the queue (queue.h) ---- */
 
-/* The entry behind an item (us or a member). */
+/* The entry behind an update queued (us or a member). */
 static ent_t *ent_of (swim_t *self, uint32_t id)
 {
     return id == self->me_id ? &self->me : &self->ents[id];
 }
 
-/* The queue stamps of name `id` (us or a member), by class. */
-static uint32_t *qstamp_of (swim_t *self, uint32_t id)
+/* The queue gave up an update on its own: a status it named goes. */
+static void queue_dropped (void *ctx, uint32_t id, int cls)
 {
-    return id == self->me_id ? self->me_qstamp : &self->qstamps[(size_t) id * CLASSES];
-}
-
-static bool item_live (swim_t *self, const qitem_t *it, int cls)
-{
-    return qstamp_of (self, it->id)[cls] == it->stamp;
-}
-
-/* The ring without its stale items, in a buffer of fitting size; -1 when
-   that cannot be had (the ring is left as it was). */
-static int ring_rebuild (swim_t *self, ring_t *r, int cls)
-{
-    uint32_t keep = 0;
-    for (uint32_t p = r->head; p != r->tail; p++)
-        keep += item_live (self, &r->items[p & r->mask], cls);
-    /* Room for as many again while small, half as many in a large
-       cluster (10,000 estimates queued at every node), where memory
-       counts more than rebuilding a little more often. */
-    uint32_t cap = 16, room = keep < 4096 ? keep : keep / 2;
-    while (cap < keep + room + 16)
-        cap *= 2;
-    qitem_t *items = malloc (cap * sizeof *items);
-    if (!items)
-        return -1;
-    uint32_t n = 0;
-    for (uint32_t p = r->head; p != r->tail; p++)
-        if (item_live (self, &r->items[p & r->mask], cls))
-            items[n++] = r->items[p & r->mask];
-    free (r->items);
-    r->items = items;
-    r->mask = cap - 1;
-    r->head = 0;
-    r->tail = n;
-    return 0;
-}
-
-/* Stamps ran out (after four billion updates queued): number the items
-   filed again from 1, and drop the stale ones, which could otherwise
-   pass for live under a reused stamp. */
-static void stamps_renumber (swim_t *self)
-{
-    uint32_t stamp = 0;
-    for (int cls = 0; cls < CLASSES; cls++) {
-        levels_t *q = &self->queue[cls];
-        for (uint32_t level = 0; level < q->n; level++) {
-            ring_t *r = &q->lv[level];
-            uint32_t n = 0;
-            for (uint32_t p = r->head; p != r->tail; p++) {
-                qitem_t it = r->items[p & r->mask];
-                if (!item_live (self, &it, cls))
-                    continue;
-                it.stamp = ++stamp;
-                qstamp_of (self, it.id)[cls] = it.stamp;
-                r->items[(r->head + n++) & r->mask] = it;
-            }
-            r->tail = r->head + n;
-        }
-    }
-    self->stamp = stamp;
-}
-
-/* Room for one more item: the same ring without its stale items when they
-   are half of it, else a bigger one. */
-static int ring_room (swim_t *self, ring_t *r, int cls)
-{
-    uint32_t size = r->tail - r->head;
-    if (r->items && size <= r->mask)
-        return 0;
-    return ring_rebuild (self, r, cls);
-}
-
-/* A wave of news (a thousand nodes joining) passes through every level
-   in turn: give back what it left behind. */
-static void ring_trim (swim_t *self, ring_t *r, int cls)
-{
-    uint32_t size = r->tail - r->head;
-    if (r->items && r->mask >= 255 && 16 * size <= r->mask + 1)
-        ring_rebuild (self, r, cls);
-}
-
-/* File the update of class cls about name `id` at `level`, first or last:
-   record `rec`, or with 0 the status in its aux_t; 0 or -1.  An update it
-   had queued before is replaced. */
-static int level_link (swim_t *self, uint32_t id, int cls, uint32_t rec, uint32_t level,
-                       bool at_head)
-{
-    levels_t *q = &self->queue[cls];
-    if (level >= q->n) {
-        uint32_t n = level + 1;
-        ring_t *lv = realloc (q->lv, n * sizeof *lv);
-        if (!lv)
-            return -1;
-        memset (lv + q->n, 0, (n - q->n) * sizeof *lv);
-        q->lv = lv;
-        q->n = n;
-    }
-    if (self->stamp == UINT32_MAX)
-        stamps_renumber (self);
-    ring_t *r = &q->lv[level];
-    if (ring_room (self, r, cls))
-        return -1;
-    qitem_t it = { id, ++self->stamp, rec };
-    if (at_head)
-        r->items[--r->head & r->mask] = it;
-    else
-        r->items[r->tail++ & r->mask] = it;
-    uint32_t *qs = qstamp_of (self, it.id);
-    if (!qs[cls])
-        q->live++;
-    qs[cls] = it.stamp;
-    return 0;
+    swim_t *self = ctx;
+    if (cls == SWIM_CLASS_MEMBERSHIP)
+        status_clear (self, ent_of (self, id));
 }
 
 /* Nothing of class cls queued about m any more. */
 static void queue_drop (swim_t *self, ent_t *m, int cls)
 {
-    uint32_t *qs = qstamp_of (self, ent_id (self, m));
-    if (qs[cls]) {
-        qs[cls] = 0;
-        self->queue[cls].live--;
-    }
-    if (cls == CLASS_MEMBERSHIP)
+    swim_queue_drop (self->queue, ent_id (self, m), cls);
+    if (cls == SWIM_CLASS_MEMBERSHIP)
         status_clear (self, m);
 }
 
@@ -845,9 +687,10 @@ static void queue_drop (swim_t *self, ent_t *m, int cls)
    its estimate) to spread, in place of what was queued about it. */
 static void queue_record (swim_t *self, ent_t *m, int cls)
 {
-    if (cls == CLASS_MEMBERSHIP)
+    if (cls == SWIM_CLASS_MEMBERSHIP)
         status_clear (self, m);
-    if (level_link (self, ent_id (self, m), cls, cls == CLASS_RES ? m->res : m->rec, 0, true))
+    if (swim_queue_put (self->queue, ent_id (self, m), cls,
+                        cls == SWIM_CLASS_RES ? m->res : m->rec))
         queue_drop (self, m, cls);
 }
 
@@ -859,19 +702,19 @@ static void queue_status (swim_t *self, ent_t *m, const gl_update_t *u)
     aux_t *a = from ? aux_get (self, m) : NULL;
     if (!a) {
         swim_pool_name_drop (self->pool, from);
-        queue_drop (self, m, CLASS_MEMBERSHIP);
+        queue_drop (self, m, SWIM_CLASS_MEMBERSHIP);
         return;
     }
     a->st_kind = u->kind;
     a->st_from = from;
     a->st_generation = u->generation;
     a->st_incarnation = u->incarnation;
-    if (level_link (self, ent_id (self, m), CLASS_MEMBERSHIP, 0, 0, true))
-        queue_drop (self, m, CLASS_MEMBERSHIP);
+    if (swim_queue_put (self->queue, ent_id (self, m), SWIM_CLASS_MEMBERSHIP, 0))
+        queue_drop (self, m, SWIM_CLASS_MEMBERSHIP);
 }
 
 /* The update picked to send. */
-static void queued_update (swim_t *self, const pick_t *pk, gl_update_t *u)
+static void queued_update (swim_t *self, const swim_pick_t *pk, gl_update_t *u)
 {
     if (pk->rec) {
         upd_copy (u, swim_pool_upd (self->pool, pk->rec));
@@ -880,94 +723,6 @@ static void queued_update (swim_t *self, const pick_t *pk, gl_update_t *u)
     const aux_t *a = aux_of (self, ent_of (self, pk->id));
     set_status_update (u, a->st_kind, name_of (self, pk->id), a->st_generation, a->st_incarnation,
                        name_of (self, a->st_from));
-}
-
-static bool queue_empty (const swim_t *self)
-{
-    for (int cls = 0; cls < CLASSES; cls++)
-        if (self->queue[cls].live)
-            return false;
-    return true;
-}
-
-#define QUEUE_AHEAD 16
-
-static void prefetch_item (swim_t *self, const qitem_t *it)
-{
-    __builtin_prefetch (qstamp_of (self, it->id));
-    if (it->rec)
-        __builtin_prefetch (swim_pool_upd (self->pool, it->rec));
-}
-
-/* Choose up to `max` least-sent updates into self->picked, membership
-   news first: memberlist likewise fills a message with its own
-   broadcasts before the delegate's (Serf's events).  Resource estimates
-   come every minute from every node and can fill every message of a large
-   cluster; refutations and deaths must not wait behind them (glsim: a
-   thousand nodes whose refreshes ran in step declared healthy nodes dead).
-   Nothing is counted as sent until queue_sent, which also drops the items
-   looked at from the front of their rings. */
-static size_t queue_select (swim_t *self, size_t max)
-{
-    uint32_t limit = retransmit_limit (self);
-    size_t n = 0;
-    for (int cls = 0; cls < CLASSES; cls++)
-        self->queue[cls].sel_level = UINT32_MAX;
-    for (int cls = 0; cls < CLASSES && n < max; cls++) {
-        levels_t *q = &self->queue[cls];
-        for (uint32_t level = 0; level < q->n && n < max && q->live; level++) {
-            ring_t *r = &q->lv[level];
-            uint32_t p = r->head;
-            if (level + 1 < q->n && q->lv[level + 1].items) { /* where picks go next */
-                const ring_t *nx = &q->lv[level + 1];
-                __builtin_prefetch (&nx->items[nx->tail & nx->mask], 1);
-                __builtin_prefetch (&nx->items[(nx->tail + 5) & nx->mask], 1);
-            }
-            for (uint32_t a = p; a != r->tail && a - p < QUEUE_AHEAD; a++)
-                prefetch_item (self, &r->items[a & r->mask]);
-            for (; p != r->tail && n < max; p++) {
-                if (r->tail - p > QUEUE_AHEAD)
-                    prefetch_item (self, &r->items[(p + QUEUE_AHEAD) & r->mask]);
-                const qitem_t *it = &r->items[p & r->mask];
-                if (!item_live (self, it, cls))
-                    continue;
-                if (level >= limit) /* the cluster shrank: sent enough */
-                    queue_drop (self, ent_of (self, it->id), cls);
-                else
-                    self->picked[n++] = (pick_t){ it->id, level, it->rec, (uint8_t) cls };
-            }
-            q->sel_level = level;
-            q->sel_pos = p;
-        }
-    }
-    return n;
-}
-
-static void queue_sent (swim_t *self, size_t n)
-{
-    /* What queue_select looked at leaves the front of its rings. */
-    for (int cls = 0; cls < CLASSES; cls++) {
-        levels_t *q = &self->queue[cls];
-        for (uint32_t level = 0; q->sel_level != UINT32_MAX && level <= q->sel_level; level++) {
-            ring_t *r = &q->lv[level];
-            r->head = level < q->sel_level ? r->tail : q->sel_pos;
-            ring_trim (self, r, cls);
-        }
-    }
-    uint32_t limit = retransmit_limit (self);
-    for (size_t i = 0; i < n; i++) { /* where they go: a few lines */
-        const levels_t *q = &self->queue[self->picked[i].cls];
-        uint32_t level = self->picked[i].level + 1;
-        if (level < q->n && q->lv[level].items)
-            __builtin_prefetch (
-                &q->lv[level].items[(q->lv[level].tail + (uint32_t) i) & q->lv[level].mask], 1);
-    }
-    for (size_t i = 0; i < n; i++) {
-        const pick_t *pk = &self->picked[i];
-        uint32_t level = pk->level + 1;
-        if (level >= limit || level_link (self, pk->id, pk->cls, pk->rec, level, false))
-            queue_drop (self, ent_of (self, pk->id), pk->cls);
-    }
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -1011,12 +766,13 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
                         const char *to_addr, uint32_t seq, const char *target,
                         const char *target_addr)
 {
-    size_t n_picked = queue_select (self, self->cfg.max_piggyback);
+    uint32_t limit = retransmit_limit (self);
+    size_t n_picked = swim_queue_select (self->queue, self->cfg.max_piggyback, limit, self->picked);
     if (type == GL_MSG_GOSSIP && !n_picked)
         return false;
     bool our_record_sent = false; /* ours is always a record, never a status */
     for (size_t i = 0; i < n_picked; i++)
-        if (self->picked[i].cls == CLASS_MEMBERSHIP && self->picked[i].id == self->me_id)
+        if (self->picked[i].cls == SWIM_CLASS_MEMBERSHIP && self->picked[i].id == self->me_id)
             our_record_sent = true;
 
     swim_out_t out;
@@ -1045,7 +801,7 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
         free (out.msg.updates);
         return false;
     }
-    queue_sent (self, n_picked);
+    swim_queue_sent (self->queue, self->picked, n_picked, limit);
     return true;
 }
 
@@ -1398,7 +1154,7 @@ static int sign_alive (swim_t *self, uint64_t inc, uint64_t now)
         return -1;
     self->me.incarnation = inc;
     take_record (self, &self->me, rid);
-    queue_record (self, &self->me, CLASS_MEMBERSHIP);
+    queue_record (self, &self->me, SWIM_CLASS_MEMBERSHIP);
     return 0;
 }
 
@@ -1472,7 +1228,7 @@ static void learn (swim_t *self, const gl_rec_t *rec, const char *sender, uint64
     m->intro = INTRO_MSGS;
     take_record (self, m, rid);
     push_event (self, SWIM_EV_JOINED, rec->origin, sender, m->generation, m->incarnation, now);
-    queue_record (self, m, CLASS_MEMBERSHIP);
+    queue_record (self, m, SWIM_CLASS_MEMBERSHIP);
 }
 
 /* A newer generation of m: the node restarted.  It replaces all we knew. */
@@ -1491,11 +1247,11 @@ static void restart (swim_t *self, ent_t *m, const gl_rec_t *rec, const char *se
         m->has_res = false;
         swim_pool_rec_drop (self->pool, m->res);
         m->res = 0;
-        queue_drop (self, m, CLASS_RES);
+        queue_drop (self, m, SWIM_CLASS_RES);
     }
     set_state (self, m, SWIM_ALIVE, now);
     push_event (self, SWIM_EV_JOINED, rec->origin, sender, m->generation, m->incarnation, now);
-    queue_record (self, m, CLASS_MEMBERSHIP);
+    queue_record (self, m, SWIM_CLASS_MEMBERSHIP);
 }
 
 static void apply_alive (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
@@ -1538,7 +1294,7 @@ static void apply_alive (swim_t *self, const gl_rec_t *rec, const char *sender, 
         set_state (self, m, SWIM_ALIVE, now);
         push_event (self, SWIM_EV_ALIVE, rec->origin, sender, m->generation, m->incarnation, now);
     }
-    queue_record (self, m, CLASS_MEMBERSHIP);
+    queue_record (self, m, SWIM_CLASS_MEMBERSHIP);
 }
 
 /* LEAVE and RES records need the node's key: for a node or a generation we
@@ -1565,7 +1321,7 @@ static void apply_leave (swim_t *self, const gl_rec_t *rec, const char *sender, 
     take_record (self, m, rid);
     set_state (self, m, SWIM_LEFT, now);
     push_event (self, SWIM_EV_LEFT, rec->origin, sender, m->generation, m->incarnation, now);
-    queue_record (self, m, CLASS_MEMBERSHIP);
+    queue_record (self, m, SWIM_CLASS_MEMBERSHIP);
 }
 
 static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, uint64_t now)
@@ -1585,7 +1341,7 @@ static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, ui
     if (!rid)
         return;
     take_res (self, m, rid, now);
-    queue_record (self, m, CLASS_RES);
+    queue_record (self, m, SWIM_CLASS_RES);
 }
 
 /* Someone still believes an earlier life of ours is alive: we restarted
@@ -1717,8 +1473,8 @@ static void end_of_round (swim_t *self, uint64_t now)
         ent_t *m = member_at (self, i);
         bool gone = m->state == SWIM_DEAD || m->state == SWIM_LEFT;
         if (gone && now - m->state_since >= self->cfg.dead_reap_ms) {
-            queue_drop (self, m, CLASS_MEMBERSHIP);
-            queue_drop (self, m, CLASS_RES);
+            queue_drop (self, m, SWIM_CLASS_MEMBERSHIP);
+            queue_drop (self, m, SWIM_CLASS_RES);
             self->n_state[m->state]--;
             suspicion_clear (self, m);
             tomb_put (self, m);
@@ -1913,7 +1669,7 @@ static void run_alarms (swim_t *self, uint64_t now)
 static void gossip (swim_t *self, uint64_t now)
 {
     self->next_gossip_at = now + self->cfg.gossip_interval_ms;
-    if (queue_empty (self))
+    if (!swim_queue_size (self->queue, SWIM_CLASSES))
         return;
     uint32_t picks[PICK_MAX];
     size_t n = pick_members (self, self->cfg.gossip_nodes, gossip_ok, &now, picks);
@@ -2037,15 +1793,9 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
     me->state = SWIM_ALIVE;
     me->state_since = now_ms;
 
-    bool queues_ok = true;
-    for (int cls = 0; cls < CLASSES; cls++) {
-        levels_t *q = &self->queue[cls];
-        q->lv = calloc (1, sizeof *q->lv);
-        q->n = 1;
-        queues_ok = queues_ok && q->lv;
-    }
+    self->queue = swim_queue_new (self->pool, queue_dropped, self);
     self->picked = malloc ((config->max_piggyback + 1) * sizeof *self->picked);
-    if (!self->me_id || !queues_ok || !self->picked || sign_alive (self, 0, now_ms)) {
+    if (!self->me_id || !self->queue || !self->picked || sign_alive (self, 0, now_ms)) {
         swim_destroy (&self);
         return NULL;
     }
@@ -2070,12 +1820,7 @@ void swim_destroy (swim_t **self_p)
         return;
     swim_t *self = *self_p;
     swim_pool_t *pool = self->pool;
-    for (int cls = 0; cls < CLASSES; cls++) {
-        levels_t *q = &self->queue[cls];
-        for (uint32_t i = 0; i < q->n; i++)
-            free (q->lv[i].items);
-        free (q->lv);
-    }
+    swim_queue_destroy (&self->queue);
     for (uint32_t i = 0; i < self->n_auxs; i++) {
         aux_t *a = &self->auxs[i];
         if (a->susp) {
@@ -2093,7 +1838,6 @@ void swim_destroy (swim_t **self_p)
             swim_pool_name_drop (pool, id);
         }
     free (self->ents);
-    free (self->qstamps);
     free (self->order);
     ent_release (self, &self->me);
     swim_pool_name_drop (pool, self->me_id);
@@ -2178,11 +1922,8 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
        that the misses overlap instead of following one another. */
     uint32_t n = msg->n_updates, ids[PREFETCH_AHEAD];
     uint64_t epoch = swim_pool_names_freed (self->pool);
-    for (int cls = 0; cls < CLASSES && n; cls++) { /* where news would be filed */
-        const ring_t *r = self->queue[cls].lv;
-        if (r && r->items)
-            __builtin_prefetch (&r->items[(r->head - 1) & r->mask], 1);
-    }
+    if (n)
+        swim_queue_prefetch (self->queue); /* where news would be filed */
     for (uint32_t i = 0; i < n && i < 2 * PREFETCH_AHEAD; i++) {
         __builtin_prefetch (&msg->updates[i]);
         __builtin_prefetch (&msg->updates[i].rec.origin);
@@ -2285,7 +2026,7 @@ void swim_set_res (swim_t *self, const gl_res_t *res, uint64_t now_ms)
     if (!rid)
         return;
     take_res (self, me, rid, now_ms);
-    queue_record (self, me, CLASS_RES);
+    queue_record (self, me, SWIM_CLASS_RES);
 }
 
 /* Tell a few members at once, and let dissemination tell the rest. */
@@ -2301,7 +2042,7 @@ void swim_leave (swim_t *self, uint64_t now_ms)
     if (!rid)
         return; /* the others will find us dead instead */
     take_record (self, me, rid);
-    queue_record (self, me, CLASS_MEMBERSHIP);
+    queue_record (self, me, SWIM_CLASS_MEMBERSHIP);
     tell_many (self, swim_pool_upd (self->pool, rid));
 }
 
