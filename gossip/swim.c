@@ -28,8 +28,11 @@
 #include "swim.h"
 #include "pool.h"
 #include "queue.h"
+#include "rng.h"
+#include "str.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,14 +54,6 @@
 static bool streq (const char *a, const char *b)
 {
     return strcmp (a, b) == 0;
-}
-
-/* Copy a string that may be too long or unterminated, cutting it. */
-static void set_str (char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen (src, size - 1);
-    memcpy (dst, src, n);
-    dst[n] = 0;
 }
 
 /* ---- copying updates -------------------------------------------------------- */
@@ -233,21 +228,6 @@ static uint64_t min_u64 (uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
-static bool bytes_zero (const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy (&w, p + i, sizeof w);
-        if (w)
-            return false;
-    }
-    for (; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
 static bool res_zero (const gl_res_t *r)
 {
     return !r->cores && !r->load1_milli && !r->load_recent_milli && !r->owner_load_milli &&
@@ -255,18 +235,9 @@ static bool res_zero (const gl_res_t *r)
            !r->started;
 }
 
-/* splitmix64: small, fast and good enough to pick members. */
-static uint64_t rng_next (swim_t *self)
-{
-    uint64_t z = (self->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static size_t rng_below (swim_t *self, size_t n)
 {
-    return n ? (size_t) (rng_next (self) % n) : 0;
+    return n ? (size_t) (gl_splitmix64 (&self->rng) % n) : 0;
 }
 
 static const char *name_of (const swim_t *self, uint32_t id)
@@ -351,8 +322,8 @@ static void push_event (swim_t *self, int kind, const char *node, const char *fr
     swim_event_t ev;
     memset (&ev, 0, sizeof ev);
     ev.kind = kind;
-    set_str (ev.node, sizeof ev.node, node);
-    set_str (ev.from, sizeof ev.from, from ? from : "");
+    gl_strlcpy (ev.node, node, sizeof ev.node);
+    gl_strlcpy (ev.from, from ? from : "", sizeof ev.from);
     ev.generation = generation;
     ev.incarnation = incarnation;
     ev.at_ms = now;
@@ -528,28 +499,36 @@ static void take_res (swim_t *self, ent_t *m, uint32_t rid, uint64_t now)
     m->res_recv = now;
 }
 
-/* Records are rebuilt from their parts when relayed, so a record must
-   have exactly the shape its kind allows or its signature would not
-   survive the trip. */
-static bool record_sane (const gl_rec_t *rec, bool name_known)
+/* What every record must be before we read it: a valid name, a
+   terminated address, a kind we know. */
+static bool record_readable (const gl_rec_t *rec, bool name_known)
 {
-    if ((!name_known && !name_ok (rec->origin)) || !memchr (rec->addr, 0, sizeof rec->addr))
-        return false;
+    return (name_known || name_ok (rec->origin)) && memchr (rec->addr, 0, sizeof rec->addr) &&
+           rec->kind >= GL_REC_ALIVE && rec->kind <= GL_REC_RES;
+}
+
+/* Records are rebuilt from their parts when relayed, so a record we take
+   must have exactly the shape its kind allows or its signature would not
+   survive the trip.  Checked with the signature, when the record is news:
+   most records that arrive are known already and go no further. */
+static bool record_shaped (const gl_rec_t *rec)
+{
     switch (rec->kind) {
         case GL_REC_ALIVE: return rec->addr[0] && res_zero (&rec->res);
         case GL_REC_LEAVE:
-            return !rec->addr[0] && bytes_zero (rec->pubkey, sizeof rec->pubkey) &&
+            return !rec->addr[0] && sodium_is_zero (rec->pubkey, sizeof rec->pubkey) &&
                    res_zero (&rec->res);
         case GL_REC_RES:
-            return !rec->addr[0] && bytes_zero (rec->pubkey, sizeof rec->pubkey) &&
+            return !rec->addr[0] && sodium_is_zero (rec->pubkey, sizeof rec->pubkey) &&
                    rec->res.state <= GL_RES_UNAVAILABLE;
         default: return false;
     }
 }
 
+/* Shaped as its kind allows, and signed with this key. */
 static bool signed_by (swim_t *self, const gl_rec_t *rec, const uint8_t *pubkey)
 {
-    return self->signer.verify (self->signer.ctx, rec, pubkey) == 0;
+    return record_shaped (rec) && self->signer.verify (self->signer.ctx, rec, pubkey) == 0;
 }
 
 /* A record of ours, signed, as a reference; 0 on failure.  `res` only for
@@ -560,12 +539,12 @@ static uint32_t sign_own (swim_t *self, uint8_t kind, uint64_t seq, const gl_res
     gl_rec_t rec;
     memset (&rec, 0, sizeof rec);
     rec.kind = kind;
-    set_str (rec.origin, sizeof rec.origin, self->me_name);
+    gl_strlcpy (rec.origin, self->me_name, sizeof rec.origin);
     rec.generation = self->me.generation;
     rec.seq = seq;
     rec.time_ms = now;
     if (kind == GL_REC_ALIVE) {
-        set_str (rec.addr, sizeof rec.addr, self->me_addr);
+        gl_strlcpy (rec.addr, self->me_addr, sizeof rec.addr);
         memcpy (rec.pubkey, self->me_pubkey, sizeof rec.pubkey);
     }
     if (res)
@@ -594,10 +573,10 @@ static void set_status_update (gl_update_t *u, uint8_t kind, const char *node, u
     memset (&u->rec.res, 0, sizeof u->rec.res);
     memset (u->rec.sig, 0, sizeof u->rec.sig);
     u->kind = kind;
-    set_str (u->node, sizeof u->node, node);
+    gl_strlcpy (u->node, node, sizeof u->node);
     u->generation = generation;
     u->incarnation = incarnation;
-    set_str (u->from, sizeof u->from, from);
+    gl_strlcpy (u->from, from, sizeof u->from);
 }
 
 static uint32_t retransmit_limit (const swim_t *self)
@@ -777,12 +756,12 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
 
     swim_out_t out;
     memset (&out, 0, sizeof out);
-    set_str (out.to_name, sizeof out.to_name, to_name);
-    set_str (out.to_addr, sizeof out.to_addr, to_addr);
+    gl_strlcpy (out.to_name, to_name, sizeof out.to_name);
+    gl_strlcpy (out.to_addr, to_addr, sizeof out.to_addr);
     out.msg.type = type;
     out.msg.probe_seq = seq;
-    set_str (out.msg.target, sizeof out.msg.target, target);
-    set_str (out.msg.target_addr, sizeof out.msg.target_addr, target_addr);
+    gl_strlcpy (out.msg.target, target, sizeof out.msg.target);
+    gl_strlcpy (out.msg.target_addr, target_addr, sizeof out.msg.target_addr);
 
     gl_update_t news[2];
     size_t n_news = to ? news_for (self, to, news, our_record_sent) : 0;
@@ -839,8 +818,8 @@ static void send_sync (swim_t *self, uint8_t type, const char *to_name, const ch
         cap = GL_UPDATES_MAX;
     swim_out_t out;
     memset (&out, 0, sizeof out);
-    set_str (out.to_name, sizeof out.to_name, to_name);
-    set_str (out.to_addr, sizeof out.to_addr, to_addr);
+    gl_strlcpy (out.to_name, to_name, sizeof out.to_name);
+    gl_strlcpy (out.to_addr, to_addr, sizeof out.to_addr);
     out.msg.type = type;
     size_t base = swim_pool_msg_size (&out.msg);
     out.msg.updates = swim_pool_updates (self->pool, cap);
@@ -963,8 +942,8 @@ static void send_update (swim_t *self, const ent_t *m, const gl_update_t *u)
 {
     swim_out_t out;
     memset (&out, 0, sizeof out);
-    set_str (out.to_name, sizeof out.to_name, ent_name (self, m));
-    set_str (out.to_addr, sizeof out.to_addr, ent_addr (self, m));
+    gl_strlcpy (out.to_name, ent_name (self, m), sizeof out.to_name);
+    gl_strlcpy (out.to_addr, ent_addr (self, m), sizeof out.to_addr);
     out.msg.type = GL_MSG_GOSSIP;
     out.msg.updates = swim_pool_updates (self->pool, 1);
     if (!out.msg.updates)
@@ -1366,8 +1345,8 @@ static void bury_past_self (swim_t *self, const gl_rec_t *old, uint64_t now)
             continue;
         swim_out_t out;
         memset (&out, 0, sizeof out);
-        set_str (out.to_name, sizeof out.to_name, ent_name (self, m));
-        set_str (out.to_addr, sizeof out.to_addr, ent_addr (self, m));
+        gl_strlcpy (out.to_name, ent_name (self, m), sizeof out.to_name);
+        gl_strlcpy (out.to_addr, ent_addr (self, m), sizeof out.to_addr);
         out.msg.type = GL_MSG_GOSSIP;
         out.msg.updates = swim_pool_updates (self->pool, 2);
         if (!out.msg.updates)
@@ -1384,7 +1363,7 @@ static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender,
     /* A name the pool holds (swim_recv found it already) is a valid one. */
     bool known =
         rec->origin == self->hint_name && self->hint_epoch == swim_pool_names_freed (self->pool);
-    if (!record_sane (rec, known)) {
+    if (!record_readable (rec, known)) {
         refuse (self, rec, sender, now);
         return;
     }
@@ -1517,7 +1496,7 @@ static void probe_start (swim_t *self, uint64_t now)
     probe_t *p = &self->probe;
     memset (p, 0, sizeof *p);
     p->active = true;
-    set_str (p->target, sizeof p->target, ent_name (self, m));
+    gl_strlcpy (p->target, ent_name (self, m), sizeof p->target);
     p->generation = m->generation;
     p->incarnation = m->incarnation;
     p->seq = ++self->next_seq;
@@ -1620,8 +1599,8 @@ static void on_ping_req (swim_t *self, const char *from, const gl_msg_t *msg, ui
         return;
     relay_t *r = &self->relays[self->n_relays++];
     memset (r, 0, sizeof *r);
-    set_str (r->requester, sizeof r->requester, from);
-    set_str (r->target, sizeof r->target, msg->target);
+    gl_strlcpy (r->requester, from, sizeof r->requester);
+    gl_strlcpy (r->target, msg->target, sizeof r->target);
     r->requester_seq = msg->probe_seq;
     r->seq = ++self->next_seq;
     r->nack_at = now + self->cfg.probe_timeout_ms * 4 / 5;
@@ -1784,8 +1763,8 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
     self->events.size = sizeof (swim_event_t);
 
     ent_t *me = &self->me;
-    set_str (self->me_name, sizeof self->me_name, name);
-    set_str (self->me_addr, sizeof self->me_addr, addr);
+    gl_strlcpy (self->me_name, name, sizeof self->me_name);
+    gl_strlcpy (self->me_addr, addr, sizeof self->me_addr);
     memcpy (self->me_pubkey, pubkey, GL_PUBKEY_BYTES);
     self->me_id = swim_pool_name_ref (self->pool, name);
     me->kind = ENT_MEMBER;
@@ -2084,8 +2063,8 @@ const char *swim_state_name (int state)
 static void view_of (const swim_t *self, const ent_t *m, bool is_self, swim_member_t *out)
 {
     memset (out, 0, sizeof *out);
-    set_str (out->name, sizeof out->name, ent_name (self, m));
-    set_str (out->addr, sizeof out->addr, ent_addr (self, m));
+    gl_strlcpy (out->name, ent_name (self, m), sizeof out->name);
+    gl_strlcpy (out->addr, ent_addr (self, m), sizeof out->addr);
     out->state = m->state;
     out->is_self = is_self;
     out->generation = m->generation;

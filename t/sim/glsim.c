@@ -7,8 +7,9 @@
     random faults; a run that breaks an invariant is cut down, event by
     event, to a small scenario that still breaks it, and printed.       */
 #include "report.h"
-#include "rng.h"
+#include "random.h"
 #include "scenario.h"
+#include "str.h"
 #include "watch.h"
 #include "world.h"
 
@@ -213,7 +214,7 @@ static int search (scen_t *base, const opts_t *o)
         if (w.watch->n_violations) {
             failures++;
             char what[16];
-            snprintf (what, sizeof what, "%s", w.watch->violations[0].what);
+            gl_strlcpy (what, w.watch->violations[0].what, sizeof what);
             report_violations (stdout, &w);
             world_free (&w);
             minimize (&s, o, what);
@@ -349,7 +350,7 @@ int main (int argc, char **argv)
         fclose (trace);
     if (rc && o.minimize) {
         char what[16];
-        snprintf (what, sizeof what, "%s", w.watch->violations[0].what);
+        gl_strlcpy (what, w.watch->violations[0].what, sizeof what);
         world_free (&w);
         minimize (&s, &o, what);
         printf ("\n# a minimized scenario that breaks '%s':\n", what);

@@ -8,7 +8,7 @@
 #ifndef GLSIM_NET_H
 #define GLSIM_NET_H
 
-#include "rng.h"
+#include "random.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
 /*  report.c -- the figures of a run (see report.h). */
 #include "report.h"
 #include "watch.h"
+#include "str.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -139,19 +140,6 @@ static void json_stat (FILE *f, const char *name, const stat_t *s, bool last)
              name, s->n, s->never, s->median, s->p99, s->max, last ? "" : ",");
 }
 
-static void json_str (FILE *f, const char *s)
-{
-    fputc ('"', f);
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\')
-            fprintf (f, "\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            fprintf (f, "\\u%04x", *s);
-        else
-            fputc (*s, f);
-    fputc ('"', f);
-}
-
 void report_json (FILE *f, const world_t *w, const host_t *host)
 {
     const scen_t *s = w->scen;
@@ -191,9 +179,9 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
         wt->benign ? "true" : "false", wt->converge_checked ? "true" : "false", wt->n_violations);
     for (size_t i = 0; i < wt->n_violations && i < VIOLATIONS_KEPT; i++) {
         fprintf (f, "%s{\"at_s\":%.6f,\"what\":", i ? "," : "", wt->violations[i].at_us / 1e6);
-        json_str (f, wt->violations[i].what);
+        gl_json_str (f, wt->violations[i].what);
         fprintf (f, ",\"text\":");
-        json_str (f, wt->violations[i].text);
+        gl_json_str (f, wt->violations[i].text);
         fputc ('}', f);
     }
     fprintf (f, "]}");

@@ -1,6 +1,7 @@
 /*  scenario.c -- scenarios: defaults, the file format, drawn faults. */
 #include "scenario.h"
-#include "rng.h"
+#include "random.h"
+#include "str.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -108,7 +109,7 @@ static int parse_u32 (const char *text, uint32_t *out)
 static int parse_range (const char *text, uint32_t *a, uint32_t *b)
 {
     char buf[64];
-    snprintf (buf, sizeof buf, "%s", text);
+    gl_strlcpy (buf, text, sizeof buf);
     char *dash = strchr (buf, '-');
     if (dash)
         *dash = 0;
@@ -137,7 +138,7 @@ int scen_line (scen_t *s, const char *line, char *err, size_t errlen)
 {
     char buf[512], *w[8];
     int n = 0;
-    snprintf (buf, sizeof buf, "%s", line);
+    gl_strlcpy (buf, line, sizeof buf);
     char *hash = strchr (buf, '#');
     if (hash)
         *hash = 0;

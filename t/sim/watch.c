@@ -1,5 +1,6 @@
 /*  watch.c -- measures and invariants (see watch.h). */
 #include "watch.h"
+#include "str.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -28,7 +29,7 @@ void watch_violation (watch_t *wt, const char *what, const char *fmt, ...)
     if (wt->n_violations < VIOLATIONS_KEPT) {
         violation_t *v = &wt->violations[wt->n_violations];
         v->at_us = wt->w->now;
-        snprintf (v->what, sizeof v->what, "%s", what);
+        gl_strlcpy (v->what, what, sizeof v->what);
         va_list ap;
         va_start (ap, fmt);
         vsnprintf (v->text, sizeof v->text, fmt, ap);

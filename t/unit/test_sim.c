@@ -3,7 +3,7 @@
     is tested by t/integ/glsim_*.sh. */
 #include "evq.h"
 #include "net.h"
-#include "rng.h"
+#include "random.h"
 #include "scenario.h"
 #include "tap.h"
 

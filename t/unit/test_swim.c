@@ -10,6 +10,7 @@
     Signatures are faked: sig = pubkey || a keyed digest of the signed
     fields; a "forger" node corrupts its own. */
 #include "swim.h"
+#include "rng.h"
 #include "str.h"
 #include "tap.h"
 
@@ -184,10 +185,7 @@ typedef struct {
 
 static uint64_t net_rand (net_t *net)
 {
-    uint64_t z = (net->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return gl_splitmix64 (&net->rng);
 }
 
 static net_t *net_new (int n, uint64_t seed, unsigned loss_permille)
@@ -712,6 +710,61 @@ static void test_rules (void)
 
     swim_destroy (&a);
     CHECK (a == NULL);
+}
+
+/* A record shaped against its kind cannot be relayed intact: though
+   signed by its origin, it is refused when it is news (a RES with a key or
+   an address, a LEAVE with an address, an ALIVE without one); a stale one
+   goes no further than any stale record. */
+static void test_shapes (void)
+{
+    swim_config_t cfg;
+    swim_config_default (&cfg);
+    fakekey_t ka, kb;
+    make_key (&ka, 1);
+    make_key (&kb, 2);
+    swim_signer_t signer = { &ka, fake_sign, fake_verify };
+    swim_t *a = swim_new (&cfg, "a", "tcp://a", 1, ka.key, &signer, 42, 0);
+    tell (a, "b", rec_update (make_rec (&kb, GL_REC_ALIVE, "b", 1, 0, "tcp://b")), 10);
+    tell (a, "b", rec_update (make_rec (&kb, GL_REC_RES, "b", 1, 5, "")), 20);
+    swim_stats_t st;
+    swim_stats (a, &st);
+    CHECK_EQ (st.bad_records, 0);
+
+    gl_rec_t res_key = make_rec (&kb, GL_REC_RES, "b", 1, 6, "");
+    memcpy (res_key.pubkey, kb.key, GL_PUBKEY_BYTES);
+    fake_sign (&kb, &res_key);
+    gl_rec_t res_addr = make_rec (&kb, GL_REC_RES, "b", 1, 7, "");
+    gl_strlcpy (res_addr.addr, "tcp://b", sizeof res_addr.addr);
+    fake_sign (&kb, &res_addr);
+    gl_rec_t leave_addr = make_rec (&kb, GL_REC_LEAVE, "b", 1, 3, "");
+    gl_strlcpy (leave_addr.addr, "tcp://b", sizeof leave_addr.addr);
+    fake_sign (&kb, &leave_addr);
+    gl_rec_t alive_bare = make_rec (&kb, GL_REC_ALIVE, "b", 1, 4, "tcp://b");
+    alive_bare.addr[0] = 0;
+    fake_sign (&kb, &alive_bare);
+    gl_rec_t *bad[] = { &res_key, &res_addr, &leave_addr, &alive_bare };
+    for (int i = 0; i < 4; i++)
+        tell (a, "c", rec_update (*bad[i]), 30 + (uint64_t) i);
+    swim_stats (a, &st);
+    CHECK_EQ (st.bad_records, 4);
+    swim_member_t m;
+    CHECK (swim_lookup (a, "b", &m));
+    CHECK_EQ (m.state, SWIM_ALIVE);
+    CHECK_EQ (m.incarnation, 0);
+    CHECK_EQ (m.res_seq, 5);
+    CHECK (!strcmp (m.addr, "tcp://b"));
+
+    /* The same shape at a number we know already: old news, nothing else. */
+    gl_rec_t stale = make_rec (&kb, GL_REC_RES, "b", 1, 5, "");
+    memcpy (stale.pubkey, kb.key, GL_PUBKEY_BYTES);
+    fake_sign (&kb, &stale);
+    uint64_t old = st.old_records;
+    tell (a, "c", rec_update (stale), 40);
+    swim_stats (a, &st);
+    CHECK_EQ (st.bad_records, 4);
+    CHECK_EQ (st.old_records, old + 1);
+    swim_destroy (&a);
 }
 
 /* PING s from `from`; the ACK that comes back (the caller clears it). */
@@ -1615,6 +1668,7 @@ static void test_shared_pool (void)
 int main (void)
 {
     test_rules ();
+    test_shapes ();
     test_piggyback ();
     test_probe ();
     test_suspicion_timeout ();

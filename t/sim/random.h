@@ -1,12 +1,14 @@
-/*  rng.h -- the simulator's one source of randomness.
+/*  random.h -- the simulator's one source of randomness.
 
     Every random draw comes from a stream derived from the run's seed and a
     fixed purpose number, so a feature that draws more numbers from its own
     stream never shifts the draws of another: adding random pauses does not
-    change which messages are lost.  splitmix64 is small, fast, and passes
-    the usual statistical tests for this kind of use.                    */
-#ifndef GLSIM_RNG_H
-#define GLSIM_RNG_H
+    change which messages are lost.  The generator is the protocol's own
+    (core/rng.h: splitmix64).                                            */
+#ifndef GLSIM_RANDOM_H
+#define GLSIM_RANDOM_H
+
+#include "rng.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -25,11 +27,12 @@ enum {
     RNG_REFRESH = 6, /* per-node jitter of the estimate refresh, as glpeer's */
 };
 
+/* z scrambled: the number splitmix64 draws when its state steps to z
+   (seeds made from seeds). */
 static inline uint64_t rng_mix (uint64_t z)
 {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    uint64_t state = z - 0x9e3779b97f4a7c15ull;
+    return gl_splitmix64 (&state);
 }
 
 static inline rng_t rng_stream (uint64_t seed, uint64_t purpose)
@@ -40,7 +43,7 @@ static inline rng_t rng_stream (uint64_t seed, uint64_t purpose)
 
 static inline uint64_t rng_next (rng_t *r)
 {
-    return rng_mix (r->state += 0x9e3779b97f4a7c15ull);
+    return gl_splitmix64 (&r->state);
 }
 
 /* Uniform in [0, 1). */
