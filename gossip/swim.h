@@ -7,9 +7,13 @@
         for us (PING_REQ) and answer ACK or NACK;
       - suspicion with incarnation numbers: a suspected node refutes by
         signing a new ALIVE record with a higher incarnation;
-      - updates piggybacked on every message, each retransmitted about
-        retransmit_mult * log10(n + 1) times; a push-pull of the whole state
-        with one random member every pushpull_interval_ms;
+      - updates piggybacked on every message, least-sent first, each
+        retransmitted retransmit_mult * ceil(log10(n + 1)) times, and never
+        fewer than in a cluster of a thousand (4 * retransmit_mult); what is
+        queued also goes to gossip_nodes random members every
+        gossip_interval_ms, or to more (up to four times as many) when
+        their messages cannot carry the whole queue; a push-pull of the
+        whole state with one random member every pushpull_interval_ms;
       - Lifeguard: a local health score (0 .. awareness_max - 1) that grows
         on missed acks and refutations and stretches our own probe
         intervals and timeouts; suspicion timeouts that start at
