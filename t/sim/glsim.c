@@ -39,7 +39,7 @@ static const char *usage =
     "  --settle T           quiet time before the final convergence check (derived)\n"
     "  --exact-bytes        encode every message to count bytes (else 1 in 8 of each type)\n"
     "  --json               the report as one JSON object\n"
-    "  --no-host            leave out wall time, speed and memory (for comparing runs)\n"
+    "  --no-host            leave out wall and CPU time, speed and memory (for comparing runs)\n"
     "  --trace FILE         every membership event of every node, one a line\n"
     "  --print-scenario     print the scenario with its drawn events, and exit\n"
     "  --minimize           when an invariant breaks, print a smaller scenario that breaks it\n"
@@ -61,6 +61,15 @@ static double wall_now (void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* This process's CPU time so far, user and system, in seconds. */
+static double cpu_now (void)
+{
+    struct rusage ru;
+    getrusage (RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
 static void die (const char *fmt, const char *arg)
 {
     fprintf (stderr, "glsim: ");
@@ -75,12 +84,13 @@ static int run_one (world_t *w, const scen_t *s, const opts_t *o, FILE *trace, s
 {
     char err[256];
     size_t heap0 = mallinfo2 ().uordblks;
-    double t0 = wall_now ();
+    double t0 = wall_now (), cpu0 = cpu_now ();
     if (world_init (w, s, &o->conf, trace, o->exact, err, sizeof err))
         die ("%s", err);
     int rc = world_run (w, stop_after);
     if (host) {
         host->wall_s = wall_now () - t0;
+        host->cpu_s = cpu_now () - cpu0;
         size_t heap = mallinfo2 ().uordblks;
         host->mem_bytes = heap > heap0 ? heap - heap0 : 0;
         struct rusage ru;

@@ -97,8 +97,9 @@ void report_text (FILE *f, const world_t *w, const host_t *host)
         fprintf (f, "joined: the cluster never saw itself whole\n");
     fprintf (f, "\nupdate spread (%zu updates), seconds to reach:\n", wt->n_upds);
     for (int l = 0; l < LEVELS; l++)
-        fprintf (f, "  %5s %%   median %6.2f   max %6.2f%s\n", level_names[l], fg.spread[l].median,
-                 fg.spread[l].max, fg.spread[l].never ? "   (some never)" : "");
+        fprintf (f, "  %5s %%   median %6.2f   p99 %6.2f   max %6.2f%s\n", level_names[l],
+                 fg.spread[l].median, fg.spread[l].p99, fg.spread[l].max,
+                 fg.spread[l].never ? "   (some never)" : "");
     fprintf (f,
              "\ncrash detection (%zu crashes, %zu undetected at the end), seconds until "
              "every live node marks it dead:\n  median %.1f   p99 %.1f   max %.1f\n",
@@ -127,9 +128,10 @@ void report_text (FILE *f, const world_t *w, const host_t *host)
     if (host) {
         double speed = host->wall_s > 0 ? s->duration_us / 1e6 / host->wall_s : 0;
         fprintf (f,
-                 "\nhost: %.1f s wall, %.1f simulated s per wall s, %.1f KB heap per node, "
-                 "max RSS %zu MB\n",
-                 host->wall_s, speed, host->mem_bytes / 1024.0 / w->n, host->max_rss_kb / 1024);
+                 "\nhost: %.1f s wall, %.1f s CPU (user and system), %.1f simulated s per wall s, "
+                 "%.1f KB heap per node, max RSS %zu MB\n",
+                 host->wall_s, host->cpu_s, speed, host->mem_bytes / 1024.0 / w->n,
+                 host->max_rss_kb / 1024);
     }
 }
 
@@ -187,11 +189,11 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
     fprintf (f, "]}");
     if (host) {
         double speed = host->wall_s > 0 ? s->duration_us / 1e6 / host->wall_s : 0;
-        fprintf (
-            f,
-            ",\"host\":{\"wall_s\":%.3f,\"sim_s_per_wall_s\":%.2f,\"heap_per_node_bytes\":%.0f,"
-            "\"max_rss_kb\":%zu}",
-            host->wall_s, speed, (double) host->mem_bytes / w->n, host->max_rss_kb);
+        fprintf (f,
+                 ",\"host\":{\"wall_s\":%.3f,\"cpu_s\":%.3f,\"sim_s_per_wall_s\":%.2f,"
+                 "\"heap_per_node_bytes\":%.0f,\"max_rss_kb\":%zu}",
+                 host->wall_s, host->cpu_s, speed, (double) host->mem_bytes / w->n,
+                 host->max_rss_kb);
     }
     fprintf (f, "}\n");
 }

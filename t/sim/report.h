@@ -1,6 +1,7 @@
 /*  report.h -- the figures of a run, for people or as JSON.
 
-    The "host" part (wall time, speed, memory) depends on the machine; all
+    The "host" part (wall and CPU time, speed, memory) depends on the
+    machine; all
     the rest depends only on the seed and the scenario, so two runs give
     the same bytes there (t/integ/glsim_determinism.sh checks it).      */
 #ifndef GLSIM_REPORT_H
@@ -12,6 +13,7 @@
 
 typedef struct {
     double wall_s;
+    double cpu_s;     /* of the run: user and system time of this process */
     size_t mem_bytes; /* heap in use at the end, all nodes */
     size_t max_rss_kb;
 } host_t;

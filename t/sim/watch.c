@@ -112,8 +112,11 @@ int watch_init (watch_t *wt, world_t *w)
 
 void watch_free (watch_t *wt)
 {
-    for (size_t i = 0; i < wt->n_upds; i++)
+    for (size_t i = 0; i < wt->n_upds; i++) {
         free (wt->upds[i].reached);
+        free (wt->upds[i].took);
+        free (wt->upds[i].paused0);
+    }
     for (size_t i = 0; i < wt->n_crashes; i++)
         free (wt->crashes[i].need);
     free (wt->upds);
@@ -124,13 +127,39 @@ void watch_free (watch_t *wt)
 
 /* ---- updates ---------------------------------------------------------------------- */
 
+static int cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* The levels, from the times of the nodes reached so far: a node's time
+   does not count its pauses, so the order in which nodes were reached is
+   not the order of their times. */
 static void update_levels (watch_t *wt, upd_track_t *u)
 {
-    for (int l = 0; l < LEVELS; l++)
-        if (u->at[l] == UINT64_MAX && u->got >= (uint32_t) ceil (watch_levels[l] * u->need))
-            u->at[l] = wt->w->now - u->t0;
-    if (u->got >= u->need)
-        u->active = false;
+    uint64_t *v = malloc ((u->got ? u->got : 1) * sizeof *v);
+    if (!v)
+        return;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < wt->w->n; i++)
+        if (u->reached[i] == 1)
+            v[n++] = u->took[i];
+    qsort (v, n, sizeof *v, cmp_u64);
+    for (int l = 0; l < LEVELS; l++) {
+        uint32_t k = (uint32_t) ceil (watch_levels[l] * u->need);
+        u->at[l] = k == 0 ? 0 : k <= n ? v[k - 1] : UINT64_MAX;
+    }
+    free (v);
+}
+
+/* The update's figures are final. */
+static void update_done (watch_t *wt, upd_track_t *u)
+{
+    if (!u->active)
+        return;
+    u->active = false;
+    update_levels (wt, u);
 }
 
 static void update_reach (watch_t *wt, upd_track_t *u, uint32_t node)
@@ -138,8 +167,9 @@ static void update_reach (watch_t *wt, upd_track_t *u, uint32_t node)
     if (u->reached[node])
         return;
     u->reached[node] = 1;
-    u->got++;
-    update_levels (wt, u);
+    u->took[node] = wt->w->now - u->t0 - (world_paused_us (wt->w, node) - u->paused0[node]);
+    if (++u->got >= u->need)
+        update_done (wt, u);
 }
 
 /* A node that crashes before the update reached it is no longer waited for. */
@@ -147,9 +177,9 @@ static void update_gone (watch_t *wt, upd_track_t *u, uint32_t node)
 {
     if (!u->active || u->reached[node])
         return;
-    u->reached[node] = 1;
-    u->need--;
-    update_levels (wt, u);
+    u->reached[node] = 2;
+    if (u->got >= --u->need)
+        update_done (wt, u);
 }
 
 void watch_update (watch_t *wt, uint32_t origin, uint64_t seq)
@@ -162,18 +192,26 @@ void watch_update (watch_t *wt, uint32_t origin, uint64_t seq)
     upd_track_t *u = &upds[wt->n_upds];
     memset (u, 0, sizeof *u);
     u->reached = calloc (w->n, 1);
-    if (!u->reached)
+    u->took = calloc (w->n, sizeof *u->took);
+    u->paused0 = calloc (w->n, sizeof *u->paused0);
+    if (!u->reached || !u->took || !u->paused0) {
+        free (u->reached);
+        free (u->took);
+        free (u->paused0);
         return;
+    }
     wt->n_upds++;
     u->origin = origin;
     u->seq = seq;
     u->t0 = w->now;
     u->active = true;
     for (uint32_t i = 0; i < w->n; i++)
-        if (w->nodes[i].up)
+        if (w->nodes[i].up) {
             u->need++;
+            u->paused0[i] = world_paused_us (w, i);
+        }
         else
-            u->reached[i] = 1; /* not counted, never waited for */
+            u->reached[i] = 2; /* not counted, never waited for */
     for (int l = 0; l < LEVELS; l++)
         u->at[l] = UINT64_MAX;
     update_reach (wt, u, origin);
@@ -200,7 +238,7 @@ bool watch_carries (watch_t *wt, uint32_t to, const gl_msg_t *msg)
     return false;
 }
 
-void watch_delivered (watch_t *wt, uint32_t to)
+void watch_delivered (watch_t *wt, uint32_t to, uint32_t from)
 {
     world_t *w = wt->w;
     for (size_t i = 0; i < wt->n_upds; i++) {
@@ -208,8 +246,15 @@ void watch_delivered (watch_t *wt, uint32_t to)
         swim_member_t m;
         if (u->active && !u->reached[to] &&
             swim_lookup (w->nodes[to].swim, w->names[u->origin], &m) && m.has_res &&
-            m.res_seq >= u->seq && m.generation == w->nodes[u->origin].generation)
+            m.res_seq >= u->seq && m.generation == w->nodes[u->origin].generation) {
             update_reach (wt, u, to);
+            if (w->trace)
+                fprintf (w->trace,
+                         "%" PRIu64 ".%06" PRIu64 " %s update %s seq=%" PRIu64
+                         " took=%.6f from=%s\n",
+                         w->now / 1000000, w->now % 1000000, w->names[to], w->names[u->origin],
+                         u->seq, u->took[to] / 1e6, w->names[from]);
+        }
     }
 }
 
@@ -435,7 +480,7 @@ void watch_second (watch_t *wt)
     for (size_t i = 0; i < wt->n_upds; i++) {
         upd_track_t *u = &wt->upds[i];
         if (u->active && w->now - u->t0 > UPDATE_GIVE_UP_US)
-            u->active = false;
+            update_done (wt, u);
     }
     /* Note when the cluster first became whole; cheap (one swim_count per
        node) until it is. */
@@ -459,6 +504,8 @@ void watch_second (watch_t *wt)
 void watch_finish (watch_t *wt)
 {
     world_t *w = wt->w;
+    for (size_t i = 0; i < wt->n_upds; i++)
+        update_done (wt, &wt->upds[i]);
     /* Still-open false deaths count until the end. */
     for (size_t i = 0; i < wt->n_open; i++) {
         uint64_t took = w->now - wt->open[i].t0;

@@ -1,7 +1,9 @@
 /*  watch.h -- what a run measures, and the invariants it checks.
 
     Measures: how long a fresh update (a resource estimate) takes to reach
-    50, 99, 99.9 and 100 % of the nodes up when it was made; how long a
+    50, 99, 99.9 and 100 % of the nodes up when it was made, not counting
+    the time a node was paused (it could take nothing then) nor a node
+    that crashes before the update reached it; how long a
     crash takes until every live node marks the node dead; false deaths
     (a node that is up and reachable declared dead by another) and how
     long each lasts until the accuser sees it alive again.
@@ -34,8 +36,10 @@ typedef struct {
     uint32_t origin;
     uint64_t seq, t0;
     uint32_t need, got;
-    uint8_t *reached;    /* per node */
-    uint64_t at[LEVELS]; /* µs after t0, UINT64_MAX until reached */
+    uint8_t *reached;    /* per node: 0 waited for, 1 reached, 2 not counted */
+    uint64_t *took;      /* per node reached: µs after t0, less its time paused */
+    uint64_t *paused0;   /* per node: its time paused (world_paused_us) at t0 */
+    uint64_t at[LEVELS]; /* of the levels: µs, UINT64_MAX while not reached */
     bool active;
 } upd_track_t;
 
@@ -94,9 +98,9 @@ void watch_crash (watch_t *wt, uint32_t node); /* before the node goes down */
 void watch_update (watch_t *wt, uint32_t origin, uint64_t seq);
 void watch_pause (watch_t *wt, uint32_t node); /* after its pause is set */
 /* Before and after a delivery: does msg carry a tracked update, and did
-   the receiver take it. */
+   the receiver take it (from `from`). */
 bool watch_carries (watch_t *wt, uint32_t to, const gl_msg_t *msg);
-void watch_delivered (watch_t *wt, uint32_t to);
+void watch_delivered (watch_t *wt, uint32_t to, uint32_t from);
 /* Once a simulated second: close what timed out, note convergence. */
 void watch_second (watch_t *wt);
 /* At the end: the convergence and restart checks. */

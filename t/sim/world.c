@@ -102,6 +102,13 @@ uint64_t world_local_ms (const world_t *w, uint32_t i)
     return n->anchor_ms + (uint64_t) ((double) elapsed * (1.0 + n->drift) / 1000.0);
 }
 
+uint64_t world_paused_us (const world_t *w, uint32_t i)
+{
+    const node_t *n = &w->nodes[i];
+    uint64_t end = n->paused_until < w->now ? n->paused_until : w->now;
+    return n->paused_before + (end > n->paused_since ? end - n->paused_since : 0);
+}
+
 /* The first simulated µs at which node i's clock reads `ms` or later. */
 static uint64_t global_us (const world_t *w, uint32_t i, uint64_t ms)
 {
@@ -298,7 +305,7 @@ static void node_start (world_t *w, uint32_t i)
     }
     n->up = true;
     n->up_since = w->now;
-    n->paused_until = 0;
+    n->paused_until = n->paused_since = n->paused_before = 0;
     n->res_seq = 0;
     n->refresh_rng.state = rng_mix (w->refresh_seed ^ ((uint64_t) i << 20) ^ n->generation);
     const char *seeds[SEEDS];
@@ -351,8 +358,10 @@ static void run_scen (world_t *w, const scen_ev_t *e)
                 break;
             case SE_PAUSE:
                 if (n->up && n->paused_until < w->now + e->len_us) {
-                    if (n->paused_until <= w->now)
+                    if (n->paused_until <= w->now) {
+                        n->paused_before += n->paused_until - n->paused_since;
                         n->paused_since = w->now;
+                    }
                     n->paused_until = w->now + e->len_us;
                     watch_pause (w->watch, i);
                 }
@@ -511,7 +520,7 @@ static void deliver (world_t *w, const ev_t *ev)
         bool tracked = watch_carries (w->watch, ev->node, &f->msg);
         swim_recv (n->swim, w->names[f->from], &f->msg, world_local_ms (w, ev->node));
         if (tracked)
-            watch_delivered (w->watch, ev->node);
+            watch_delivered (w->watch, ev->node, f->from);
         pump (w, ev->node);
     }
     else if (n->up)

@@ -34,6 +34,7 @@ typedef struct {
     uint32_t epoch;                /* bumped on crash and restart: stale timers skip */
     uint64_t paused_until;         /* µs; deliveries and timers wait until then */
     uint64_t paused_since;         /* start of the current pause (overlaps merged) */
+    uint64_t paused_before;        /* this life's pauses before paused_since, µs */
     uint64_t unhealthy_until;      /* paused too long: its death is no violation */
     uint64_t tick_at;              /* when our pending tick event fires */
     uint64_t up_since, down_since; /* µs */
@@ -92,5 +93,8 @@ int world_run (world_t *w, size_t max_violations);
 
 /* The node's own clock now, in ms. */
 uint64_t world_local_ms (const world_t *w, uint32_t i);
+
+/* How long node i has been paused in this life until now, in µs. */
+uint64_t world_paused_us (const world_t *w, uint32_t i);
 
 #endif
