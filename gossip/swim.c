@@ -205,6 +205,7 @@ struct swim_t {
     char **seeds;
     size_t n_seeds;
     uint64_t next_join_at;
+    bool synced;      /* a member answered a push-pull of ours with its state */
     bool buried_once; /* bury_past_self ran, at buried_at */
     uint64_t buried_at;
 
@@ -1707,18 +1708,25 @@ static uint64_t pushpull_interval (const swim_t *self)
     return interval * (uint64_t) mult;
 }
 
-/* Exchange whole states with a random live member.  Like Serf's reconnect,
-   also try one member we think dead: if it is alive after all (a healed
-   partition), the exchange tells both sides and each refutes its death. */
-static void push_pull (swim_t *self, uint64_t now)
+/* Exchange whole states with a random live member. */
+static void sync_with_alive (swim_t *self)
 {
-    self->next_pushpull_at = now + pushpull_interval (self);
     uint32_t pick;
     if (pick_members (self, 1, alive_ok, NULL, &pick)) {
         ent_t *m = member_at (self, pick);
         send_sync (self, GL_MSG_SYNC_REQ, ent_name (self, m), ent_addr (self, m));
         self->stats.syncs++;
     }
+}
+
+/* Like Serf's reconnect, also try one member we think dead: if it is
+   alive after all (a healed partition), the exchange tells both sides and
+   each refutes its death. */
+static void push_pull (swim_t *self, uint64_t now)
+{
+    self->next_pushpull_at = now + pushpull_interval (self);
+    sync_with_alive (self);
+    uint32_t pick;
     if (self->n_state[SWIM_DEAD] && pick_members (self, 1, dead_ok, NULL, &pick)) {
         ent_t *m = member_at (self, pick);
         send_sync (self, GL_MSG_SYNC_REQ, ent_name (self, m), ent_addr (self, m));
@@ -1987,7 +1995,8 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
                     send_sync (self, GL_MSG_SYNC_RESP, ent_name (self, m), ent_addr (self, m));
             }
             break;
-        default: break; /* SYNC_RESP, GOSSIP: the updates were all */
+        case GL_MSG_SYNC_RESP: self->synced = true; break;
+        default: break; /* GOSSIP: the updates were all */
     }
 }
 
@@ -2005,10 +2014,21 @@ void swim_tick (swim_t *self, uint64_t now_ms)
         }
         if (now_ms >= self->next_pushpull_at)
             push_pull (self, now_ms);
+        /* A joiner learns the cluster from the state a member sends back.
+           Until one has, it asks again: the seeds while it knows no one,
+           else one live member it knows.  Asking only while alone, a node
+           whose answers were lost but who had heard from a member or two
+           (they write to a newcomer at once) learned the rest member by
+           member, and could take no estimate from a node it did not know,
+           until its first push-pull (3 minutes at 1,000 nodes; glsim: one
+           restarted node kept three updates from 99.9 % reach for 33-58 s).
+           Alone again later (everyone else dead to us), it asks the seeds. */
         if (self->n_seeds && now_ms >= self->next_join_at) {
             self->next_join_at = now_ms + self->cfg.join_retry_ms;
             if (live_count (self) == 1)
                 join_send (self);
+            else if (!self->synced)
+                sync_with_alive (self);
         }
     }
     if (now_ms >= self->next_gossip_at)

@@ -94,8 +94,11 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
                      const char *addr, uint64_t generation, const uint8_t pubkey[GL_PUBKEY_BYTES],
                      const swim_signer_t *signer, uint64_t rng_seed, uint64_t now_ms);
 
-/* Ask these addresses for their state; repeated every join_retry_ms while
-   we know no other live member. */
+/* Ask these addresses for their state.  Until a member has answered one
+   of our push-pulls with its state, ask again every join_retry_ms: these
+   addresses while we know no other live member, else one live member we
+   know.  Later, whenever we know no other live member, these addresses
+   again. */
 void swim_join (swim_t *self, const char *const *seed_addrs, size_t n_seeds, uint64_t now_ms);
 
 /* A message from `from` (the sealed envelope's authenticated sender). */
