@@ -1,5 +1,6 @@
 /*  agent.c -- the glpeer agent loop.  See agent.h. */
 #include "agent.h"
+#include "err.h"
 #include "str.h"
 #include "clock.h"
 #include "ctl.h"
@@ -471,23 +472,17 @@ int agent_mkdir_private (const char *dir, char *err, size_t errlen)
             mkdir (path, 0755);
             *p = '/';
         }
-    if (mkdir (path, 0700) && errno != EEXIST) {
-        snprintf (err, errlen, "%s: %s", dir, strerror (errno));
-        return -1;
-    }
+    if (mkdir (path, 0700) && errno != EEXIST)
+        return gl_err (err, errlen, "%s: %s", dir, strerror (errno));
     struct stat st;
-    if (stat (path, &st) || !S_ISDIR (st.st_mode) || st.st_uid != getuid ()) {
-        snprintf (err, errlen, "%s: not a directory owned by this user", dir);
-        return -1;
-    }
+    if (stat (path, &st) || !S_ISDIR (st.st_mode) || st.st_uid != getuid ())
+        return gl_err (err, errlen, "%s: not a directory owned by this user", dir);
     /* Never loosen or tighten a directory we did not make: say so instead. */
-    if (st.st_mode & 0077) {
-        snprintf (err, errlen,
-                  "%s: open to other users (mode %03o); give the agent a "
-                  "directory of its own, or chmod 700 it",
-                  dir, (unsigned) (st.st_mode & 0777));
-        return -1;
-    }
+    if (st.st_mode & 0077)
+        return gl_err (err, errlen,
+                       "%s: open to other users (mode %03o); give the agent a "
+                       "directory of its own, or chmod 700 it",
+                       dir, (unsigned) (st.st_mode & 0777));
     return 0;
 }
 
@@ -497,19 +492,17 @@ static int lock_runtime (agent_t *a, char *err, size_t errlen)
     char path[GL_PATH_MAX + 16];
     snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
     a->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (a->lock_fd < 0) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return -1;
-    }
+    if (a->lock_fd < 0)
+        return gl_err (err, errlen, "%s: %s", path, strerror (errno));
     if (flock (a->lock_fd, LOCK_EX | LOCK_NB)) {
         char pid[32] = "";
         ssize_t n = read (a->lock_fd, pid, sizeof pid - 1);
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn (pid, "\n")] = '\0';
-        snprintf (err, errlen,
-                  "another agent (pid %s) is running in %s; stop it with "
-                  "'glpeer leave' or use another --runtime-dir",
-                  pid[0] ? pid : "?", a->conf->runtime_dir);
+        gl_err (err, errlen,
+                "another agent (pid %s) is running in %s; stop it with "
+                "'glpeer leave' or use another --runtime-dir",
+                pid[0] ? pid : "?", a->conf->runtime_dir);
         close (a->lock_fd);
         a->lock_fd = -1;
         return -1;
@@ -535,10 +528,8 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
         return -1;
     a->seal = gl_seal_new (conf->key, conf->cluster, conf->name, gl_ident_generation (a->ident),
                            conf->clock_window_ms);
-    if (!a->seal) {
-        snprintf (err, errlen, "cannot set up sealing");
-        return -1;
-    }
+    if (!a->seal)
+        return gl_err (err, errlen, "cannot set up sealing");
 
     /* czmq would install its own SIGINT/SIGTERM handlers; we take signals
        through a signalfd instead, so they are seen by the poll loop. */
@@ -560,19 +551,15 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     if (strchr (conf->bind, '[') || strchr (conf->advertise, '['))
         zsys_set_ipv6 (1);
     a->in = zsock_new (ZMQ_PULL);
-    if (!a->in) {
-        snprintf (err, errlen, "cannot create a ZeroMQ socket");
-        return -1;
-    }
+    if (!a->in)
+        return gl_err (err, errlen, "cannot create a ZeroMQ socket");
     zsock_set_rcvhwm (a->in, 10000);
     zsock_set_maxmsgsize (a->in, GL_PKT_MAX);
     zsock_set_heartbeat_ivl (a->in, 1000);
     zsock_set_heartbeat_timeout (a->in, 3000);
-    if (zsock_bind (a->in, "%s", conf->bind) < 0) {
-        snprintf (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
-                  zmq_strerror (zmq_errno ()));
-        return -1;
-    }
+    if (zsock_bind (a->in, "%s", conf->bind) < 0)
+        return gl_err (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
+                       zmq_strerror (zmq_errno ()));
     a->links = zhashx_new ();
     zhashx_set_destructor (a->links, link_free);
 
@@ -606,10 +593,8 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     a->jobs =
         jobs_new (conf->name, gl_ident_generation (a->ident),
                   (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
-    if (!a->idle || !a->swim || !a->jobs) {
-        snprintf (err, errlen, "out of memory");
-        return -1;
-    }
+    if (!a->idle || !a->swim || !a->jobs)
+        return gl_err (err, errlen, "out of memory");
     /* after the signal mask above: the loader's watchdog thread inherits
        it, so SIGCHLD and the rest still reach only our signalfd */
     if (conf->policy[0]) {

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "str.h"
 #include "ctl.h"
+#include "fd.h"
 #include "jobs.h"
 #include "wire.h"
 
@@ -142,26 +143,6 @@ static int send_job (proc_t *p, const gl_job_t *job)
     return rc;
 }
 
-static int write_all (int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write (fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                struct pollfd pf = { .fd = fd, .events = POLLOUT };
-                poll (&pf, 1, -1);
-                continue;
-            }
-            return -1;
-        }
-        p += w;
-        n -= (size_t) w;
-    }
-    return 0;
-}
-
 /* The RUN request: everything the job needs to behave as if run here. */
 static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin, bool local,
                      const char *job_name)
@@ -243,15 +224,15 @@ static int pump_stdin (proc_t *g)
 static int write_output (glx_t *g, proc_t *p, int fd, const uint8_t *data, size_t len)
 {
     if (!g->label)
-        return write_all (fd, data, len);
+        return gl_write_all (fd, data, len);
     char prefix[32];
     int plen = snprintf (prefix, sizeof prefix, "%u: ", p->rank);
     while (len) {
-        if (!p->mid_line[fd] && write_all (fd, (const uint8_t *) prefix, (size_t) plen))
+        if (!p->mid_line[fd] && gl_write_all (fd, prefix, (size_t) plen))
             return -1;
         const uint8_t *nl = memchr (data, '\n', len);
         size_t n = nl ? (size_t) (nl - data) + 1 : len;
-        if (write_all (fd, data, n))
+        if (gl_write_all (fd, data, n))
             return -1;
         p->mid_line[fd] = !nl;
         data += n;
