@@ -16,6 +16,7 @@
 
 #include "jobs.h"
 #include "exec.h"
+#include "slots.h"
 
 #include <stdbool.h>
 #include <stdint.h>
