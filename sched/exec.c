@@ -374,13 +374,18 @@ static _Noreturn void child (const launch_t *l)
     if (report < 0)
         _exit (127);
 
-    struct sigaction dfl;
-    memset (&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset (&dfl.sa_mask);
+    /* Every signal back to its default, through the system call: the C
+       library refuses to touch its own two (32 and 33), and a parent may
+       have left them ignored (GNU make does), which the job would inherit.
+       Fails harmlessly for SIGKILL and SIGSTOP. */
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } dfl = { SIG_DFL, 0, NULL, 0 };
     for (int sig = 1; sig < NSIG; sig++)
-        sigaction (sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP
-                                           and the C library's own signals */
+        syscall (SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
 
     if (setsid () < 0)
         child_fail (report, STEP_SESSION, errno, -1);

@@ -1,0 +1,20 @@
+# The build as packagers use it: from a fresh build directory, `make
+# distcheck` makes the release tarball, builds it in a read-only source
+# tree, runs `make check` (the unit tests), installs, uninstalls and
+# checks that distclean leaves nothing behind.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+fail() { echo "FAIL: $*"; exit 1; }
+[ -x "$top/configure" ] || { echo "no configure script: run ./autogen.sh first"; exit 77; }
+[ -f "$top/Makefile" ] && { echo "the source tree is configured in place: distcheck needs a clean one"; exit 77; }
+d=$(mktemp -d /tmp/glunix-distcheck.XXXXXX)
+trap 'chmod -R u+w "$d" 2>/dev/null; rm -rf "$d"' EXIT
+cd "$d"
+"$top/configure" -q > configure.log 2>&1 || { cat configure.log; fail "configure"; }
+if ! make -j"$(nproc)" distcheck > distcheck.log 2>&1; then
+    tail -n 40 distcheck.log
+    fail "make distcheck"
+fi
+grep -E "^# (TOTAL|PASS|SKIP|FAIL)" distcheck.log
+tail -n 3 distcheck.log | grep -q "archives ready for distribution" || fail "no tarball"
+echo "make distcheck: $(ls glunix-*.tar.gz)"
