@@ -67,6 +67,13 @@ typedef struct {
     bool peers_dirty; /* someone joined: remember the peers again */
     uint64_t peers_saved_ms;
 
+    /* The job pipes jobs.c asked us to watch (io.watch), and for what. */
+    struct {
+        int fd;
+        short events;
+    } job_fds[POLL_MAX];
+    size_t n_job_fds;
+
     /* The job message being handled and the plain bytes it came in: when
        jobs passes it on to a local client unchanged (stream output on its
        way to glx), those bytes go as they are, not encoded once more. */
@@ -300,6 +307,28 @@ static void job_guest (void *arg, int pid, bool started)
         idle_add_guest (a->idle, pid);
     else
         idle_remove_guest (a->idle, pid);
+}
+
+static void job_watch (void *arg, int fd, short events)
+{
+    agent_t *a = (agent_t *) arg;
+    size_t i = 0;
+    while (i < a->n_job_fds && a->job_fds[i].fd != fd)
+        i++;
+    if (!events) {
+        if (i < a->n_job_fds)
+            a->job_fds[i] = a->job_fds[--a->n_job_fds];
+        return;
+    }
+    if (i == a->n_job_fds) {
+        if (i == POLL_MAX) {
+            gl_error ("more than %d job pipes to watch", POLL_MAX);
+            return;
+        }
+        a->n_job_fds++;
+    }
+    a->job_fds[i].fd = fd;
+    a->job_fds[i].events = events;
 }
 
 /* glx opens a stream for its job; its frames are job messages. */
@@ -589,7 +618,13 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     randombytes_buf (&seed, sizeof seed);
     a->swim = swim_new (&sc, conf->name, conf->advertise, gl_ident_generation (a->ident),
                         gl_ident_pubkey (a->ident), &signer, seed, gl_mono_ms ());
-    jobs_io_t io = { a, job_send_node, job_send_local, job_close_local, job_guest, job_view };
+    jobs_io_t io = { .arg = a,
+                     .send_node = job_send_node,
+                     .send_local = job_send_local,
+                     .close_local = job_close_local,
+                     .guest = job_guest,
+                     .view = job_view,
+                     .watch = job_watch };
     a->jobs =
         jobs_new (conf->name, gl_ident_generation (a->ident),
                   (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
@@ -743,7 +778,10 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         items[n++] = (zmq_pollitem_t){ NULL, a.sigfd, ZMQ_POLLIN, 0 };
         size_t n_ctl = ctl_server_fds (a.ctl, fds, evs, POLL_MAX - n);
         size_t n_jobs_first = n_ctl;
-        n_ctl += jobs_fds (a.jobs, fds + n_ctl, evs + n_ctl, POLL_MAX - n - n_ctl);
+        for (size_t i = 0; i < a.n_job_fds && n + n_ctl < POLL_MAX; i++) {
+            fds[n_ctl] = a.job_fds[i].fd;
+            evs[n_ctl++] = a.job_fds[i].events;
+        }
         for (size_t i = 0; i < n_ctl; i++) /* poll(2) flags are not ZeroMQ's */
             items[n++] = (zmq_pollitem_t){ NULL, fds[i],
                                            (short) ((evs[i] & POLLIN ? ZMQ_POLLIN : 0) |
