@@ -8,6 +8,7 @@
 #include "idle.h"
 #include "jobs.h"
 #include "log.h"
+#include "loop.h"
 #include "policy.h"
 #include "seal.h"
 #include "status.h"
@@ -18,20 +19,17 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define LINK_IDLE_MS   300000 /* close a PUSH socket unused this long */
 #define LEAVE_FLUSH_MS 1000   /* how long a leaving agent lets its LEAVE drain */
 #define RECV_BUDGET    512    /* packets handled per loop turn */
-#define POLL_MAX       1024
-#define PEERS_SAVE_MS  5000 /* at most this often, state_dir/peers is rewritten */
-#define PEERS_MAX      32   /* addresses remembered there */
+#define PEERS_SAVE_MS  5000   /* at most this often, state_dir/peers is rewritten */
+#define PEERS_MAX      32     /* addresses remembered there */
 
 typedef struct {
     zsock_t *sock;
@@ -49,13 +47,12 @@ typedef struct {
     policy_t *policy; /* sched/policy, or NULL */
     zsock_t *in;
     zhashx_t *links; /* endpoint -> link_t */
-    int sigfd;
+    gl_loop_t *loop;
     int lock_fd;
 
-    bool leaving;
-    uint64_t leave_at_ms;
+    bool leaving; /* asked to leave (signal, glpeer leave) */
+    bool leave_started;
     uint64_t next_sample_ms;
-    uint64_t next_reap_ms;
     uint64_t started_wall_ms;
     gl_res_t res;          /* our last sample */
     gl_res_t published;    /* the estimate the cluster has from us */
@@ -66,13 +63,6 @@ typedef struct {
     uint64_t msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
     bool peers_dirty; /* someone joined: remember the peers again */
     uint64_t peers_saved_ms;
-
-    /* The job pipes jobs.c asked us to watch (io.watch), and for what. */
-    struct {
-        int fd;
-        short events;
-    } job_fds[POLL_MAX];
-    size_t n_job_fds;
 
     /* The job message being handled and the plain bytes it came in: when
        jobs passes it on to a local client unchanged (stream output on its
@@ -309,26 +299,17 @@ static void job_guest (void *arg, int pid, bool started)
         idle_remove_guest (a->idle, pid);
 }
 
+static void on_job_fd (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    jobs_ready (a->jobs, fd, revents, gl_mono_ms ());
+}
+
 static void job_watch (void *arg, int fd, short events)
 {
     agent_t *a = (agent_t *) arg;
-    size_t i = 0;
-    while (i < a->n_job_fds && a->job_fds[i].fd != fd)
-        i++;
-    if (!events) {
-        if (i < a->n_job_fds)
-            a->job_fds[i] = a->job_fds[--a->n_job_fds];
-        return;
-    }
-    if (i == a->n_job_fds) {
-        if (i == POLL_MAX) {
-            gl_error ("more than %d job pipes to watch", POLL_MAX);
-            return;
-        }
-        a->n_job_fds++;
-    }
-    a->job_fds[i].fd = fd;
-    a->job_fds[i].events = events;
+    if (gl_loop_fd (a->loop, fd, events, on_job_fd, a))
+        gl_error ("cannot watch a job's fd %d: %s", fd, strerror (errno));
 }
 
 /* glx opens a stream for its job; its frames are job messages. */
@@ -435,6 +416,23 @@ static void recv_all (agent_t *a, uint64_t now)
                 more = zmq_msg_more (&m);
             zmq_msg_close (&m);
         }
+    }
+}
+
+static void on_in (gl_loop_t *loop, zsock_t *sock, void *arg)
+{
+    recv_all ((agent_t *) arg, gl_mono_ms ());
+}
+
+/* SIGINT, SIGTERM: leave gracefully; SIGCHLD: a job ended, look at once. */
+static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    if (si->ssi_signo == SIGCHLD)
+        jobs_tick (a->jobs, gl_mono_ms ());
+    else if (!a->leaving) {
+        gl_info ("signal %u: leaving", si->ssi_signo);
+        a->leaving = true;
     }
 }
 
@@ -547,7 +545,6 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
 {
     a->conf = conf;
     a->lock_fd = -1;
-    a->sigfd = -1;
     a->started_wall_ms = gl_wall_ms ();
     snprintf (a->res_reason, sizeof a->res_reason, "not measured yet");
     if (agent_mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
@@ -561,20 +558,16 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
         return gl_err (err, errlen, "cannot set up sealing");
 
     /* czmq would install its own SIGINT/SIGTERM handlers; we take signals
-       through a signalfd instead, so they are seen by the poll loop. */
+       through the loop's signalfd instead.  Before ZeroMQ's I/O threads
+       start with the first socket, so that they block them too. */
     zsys_handler_set (NULL);
-    sigset_t sigs;
-    sigemptyset (&sigs);
-    sigaddset (&sigs, SIGINT);
-    sigaddset (&sigs, SIGTERM);
-    sigaddset (&sigs, SIGCHLD); /* a job ended: look at once */
-    /* started in the background by a shell, SIGINT comes ignored, and an
-       ignored signal never reaches a signalfd */
-    signal (SIGINT, SIG_DFL);
-    signal (SIGTERM, SIG_DFL);
-    sigprocmask (SIG_BLOCK, &sigs, NULL);
+    if (!(a->loop = gl_loop_new (err, errlen)))
+        return -1;
+    if (gl_loop_signal (a->loop, SIGINT, on_signal, a) ||
+        gl_loop_signal (a->loop, SIGTERM, on_signal, a) ||
+        gl_loop_signal (a->loop, SIGCHLD, on_signal, a)) /* a job ended: look at once */
+        return gl_err (err, errlen, "cannot take signals: %s", strerror (errno));
     signal (SIGPIPE, SIG_IGN);
-    a->sigfd = signalfd (-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 
     /* ZeroMQ speaks IPv6 only when asked to. */
     if (strchr (conf->bind, '[') || strchr (conf->advertise, '['))
@@ -589,12 +582,14 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     if (zsock_bind (a->in, "%s", conf->bind) < 0)
         return gl_err (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
                        zmq_strerror (zmq_errno ()));
+    if (gl_loop_sock (a->loop, a->in, on_in, a))
+        return gl_err (err, errlen, "cannot watch the ZeroMQ socket: %s", strerror (errno));
     a->links = zhashx_new ();
     zhashx_set_destructor (a->links, link_free);
 
     char sock_path[GL_PATH_MAX + 16];
     snprintf (sock_path, sizeof sock_path, "%s/glpeer.sock", conf->runtime_dir);
-    a->ctl = ctl_server_new (sock_path, ctl_handle, a, err, errlen);
+    a->ctl = ctl_server_new (a->loop, sock_path, ctl_handle, a, err, errlen);
     if (!a->ctl)
         return -1;
 
@@ -650,13 +645,13 @@ static void agent_close (agent_t *a)
     policy_destroy (&a->policy);
     swim_destroy (&a->swim);
     idle_destroy (&a->idle);
-    ctl_server_destroy (&a->ctl);
     zhashx_destroy (&a->links);
+    if (a->in && a->loop)
+        gl_loop_sock_end (a->loop, a->in);
     zsock_destroy (&a->in);
     gl_seal_destroy (&a->seal);
     gl_ident_destroy (&a->ident);
-    if (a->sigfd >= 0)
-        close (a->sigfd);
+    gl_loop_destroy (&a->loop); /* after everything that watches through it */
     if (a->lock_fd >= 0) {
         char path[GL_PATH_MAX + 16];
         snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
@@ -694,14 +689,57 @@ static void sample (agent_t *a, uint64_t now)
     a->next_sample_ms = now + a->conf->sample_interval_ms;
 }
 
+static void on_sample (gl_loop_t *loop, int id, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    if (a->leaving)
+        return; /* a leaving node has nothing more to say about itself */
+    sample (a, gl_mono_ms ());
+    gl_loop_timer (loop, a->next_sample_ms, on_sample, a);
+}
+
+static void on_reap (gl_loop_t *loop, int id, void *arg)
+{
+    uint64_t now = gl_mono_ms ();
+    links_reap ((agent_t *) arg, now);
+    gl_loop_timer (loop, now + 60000, on_reap, arg);
+}
+
+static void on_leave_flushed (gl_loop_t *loop, int id, void *arg)
+{
+    gl_loop_stop (loop);
+}
+
 static void start_leave (agent_t *a, uint64_t now)
 {
     gl_info ("leaving the cluster");
     jobs_leave (a->jobs, now);
     swim_leave (a->swim, now);
     pump (a, now);
-    a->leave_at_ms = now + LEAVE_FLUSH_MS;
-    a->leaving = true;
+    a->leaving = a->leave_started = true;
+    gl_loop_timer (a->loop, now + LEAVE_FLUSH_MS, on_leave_flushed, a);
+}
+
+/* Before every wait, after whatever happened: the protocol machines run
+   (their timers, what a message or a client asked), what they want said
+   goes out, and the loop sleeps until their next deadline, a second at
+   most. */
+static uint64_t agent_turn (gl_loop_t *loop, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    uint64_t now = gl_mono_ms ();
+    if (a->leaving && !a->leave_started)
+        start_leave (a, now);
+    swim_tick (a->swim, now);
+    jobs_tick (a->jobs, now);
+    pump (a, now);
+    if (a->peers_dirty && now >= a->peers_saved_ms + PEERS_SAVE_MS)
+        peers_save (a, now);
+    uint64_t deadline = swim_next_deadline (a->swim);
+    uint64_t jobs_at = jobs_next_deadline (a->jobs, now);
+    if (jobs_at < deadline)
+        deadline = jobs_at;
+    return deadline < now + 1000 ? deadline : now + 1000;
 }
 
 int agent_run (const gl_conf_t *conf, int ready_fd)
@@ -735,90 +773,11 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
     peers_load (&a, seeds, remembered, &n_seeds, GL_SEEDS_MAX + PEERS_MAX);
     if (n_seeds)
         swim_join (a.swim, seeds, n_seeds, now);
-    a.next_reap_ms = now + LINK_IDLE_MS;
-    bool leave_started = false;
-
-    for (;;) {
-        now = gl_mono_ms ();
-        if (a.leaving && !leave_started) {
-            start_leave (&a, now);
-            leave_started = true;
-        }
-        if (leave_started && now >= a.leave_at_ms)
-            break;
-        swim_tick (a.swim, now);
-        if (!a.leaving && now >= a.next_sample_ms)
-            sample (&a, now);
-        if (now >= a.next_reap_ms) {
-            links_reap (&a, now);
-            a.next_reap_ms = now + 60000;
-        }
-        jobs_tick (a.jobs, now);
-        pump (&a, now);
-        if (a.peers_dirty && now >= a.peers_saved_ms + PEERS_SAVE_MS)
-            peers_save (&a, now);
-
-        uint64_t deadline = swim_next_deadline (a.swim);
-        uint64_t jobs_at = jobs_next_deadline (a.jobs, now);
-        if (jobs_at < deadline)
-            deadline = jobs_at;
-        if (a.next_sample_ms < deadline)
-            deadline = a.next_sample_ms;
-        if (leave_started && a.leave_at_ms < deadline)
-            deadline = a.leave_at_ms;
-        long timeout = deadline > now ? (long) (deadline - now) : 0;
-        if (timeout > 1000)
-            timeout = 1000;
-
-        zmq_pollitem_t items[POLL_MAX];
-        int fds[POLL_MAX];
-        short evs[POLL_MAX];
-        size_t n = 0;
-        items[n++] = (zmq_pollitem_t){ zsock_resolve (a.in), 0, ZMQ_POLLIN, 0 };
-        items[n++] = (zmq_pollitem_t){ NULL, a.sigfd, ZMQ_POLLIN, 0 };
-        size_t n_ctl = ctl_server_fds (a.ctl, fds, evs, POLL_MAX - n);
-        size_t n_jobs_first = n_ctl;
-        for (size_t i = 0; i < a.n_job_fds && n + n_ctl < POLL_MAX; i++) {
-            fds[n_ctl] = a.job_fds[i].fd;
-            evs[n_ctl++] = a.job_fds[i].events;
-        }
-        for (size_t i = 0; i < n_ctl; i++) /* poll(2) flags are not ZeroMQ's */
-            items[n++] = (zmq_pollitem_t){ NULL, fds[i],
-                                           (short) ((evs[i] & POLLIN ? ZMQ_POLLIN : 0) |
-                                                    (evs[i] & POLLOUT ? ZMQ_POLLOUT : 0)),
-                                           0 };
-        if (zmq_poll (items, (int) n, timeout) < 0 && zmq_errno () != EINTR) {
-            gl_error ("poll: %s", zmq_strerror (zmq_errno ()));
-            break;
-        }
-        now = gl_mono_ms ();
-        if (items[0].revents & ZMQ_POLLIN)
-            recv_all (&a, now);
-        if (items[1].revents & ZMQ_POLLIN) {
-            struct signalfd_siginfo si;
-            while (read (a.sigfd, &si, sizeof si) == sizeof si)
-                if (si.ssi_signo == SIGCHLD)
-                    jobs_tick (a.jobs, now);
-                else if (!a.leaving) {
-                    gl_info ("signal %u: leaving", si.ssi_signo);
-                    a.leaving = true;
-                }
-        }
-        for (size_t i = 2; i < n; i++)
-            if (items[i].revents) {
-                short re = 0;
-                if (items[i].revents & ZMQ_POLLIN)
-                    re |= POLLIN;
-                if (items[i].revents & ZMQ_POLLOUT)
-                    re |= POLLOUT;
-                if (items[i].revents & ZMQ_POLLERR)
-                    re |= POLLERR | POLLHUP;
-                if (i < 2 + n_jobs_first)
-                    ctl_server_ready (a.ctl, items[i].fd, re);
-                else
-                    jobs_ready (a.jobs, items[i].fd, re, now);
-            }
-    }
+    gl_loop_timer (a.loop, a.next_sample_ms, on_sample, &a);
+    gl_loop_timer (a.loop, now + LINK_IDLE_MS, on_reap, &a);
+    gl_loop_before (a.loop, agent_turn, &a);
+    if (gl_loop_run (a.loop))
+        gl_error ("event loop: %s", strerror (errno));
 
     /* Let the LEAVE already handed to ZeroMQ go out before the context ends. */
     for (link_t *l = (link_t *) zhashx_first (a.links); l; l = (link_t *) zhashx_next (a.links))
