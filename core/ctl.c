@@ -1,10 +1,10 @@
 /*  ctl.c -- the local control socket.  See ctl.h. */
 #include "ctl.h"
 #include "err.h"
+#include "fd.h"
 #include "str.h"
 #include <sys/uio.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,10 +49,9 @@ static int make_addr (const char *path, struct sockaddr_un *sa, char *err, size_
 {
     memset (sa, 0, sizeof *sa);
     sa->sun_family = AF_UNIX;
-    if (strlen (path) >= sizeof sa->sun_path) {
-        snprintf (err, errlen, "%s: socket path too long (max %zu)", path, sizeof sa->sun_path - 1);
-        return -1;
-    }
+    if (strlen (path) >= sizeof sa->sun_path)
+        return gl_err (err, errlen, "%s: socket path too long (max %zu)", path,
+                       sizeof sa->sun_path - 1);
     memcpy (sa->sun_path, path, strlen (path) + 1);
     return 0;
 }
@@ -68,7 +67,7 @@ ctl_server_t *ctl_server_new (gl_loop_t *loop, const char *path, ctl_handler_fn 
         return NULL;
     ctl_server_t *self = calloc (1, sizeof *self);
     if (!self) {
-        snprintf (err, errlen, "out of memory");
+        gl_err (err, errlen, "out of memory");
         return NULL;
     }
     self->loop = loop;
@@ -441,8 +440,8 @@ int ctl_connect (const char *path, char *err, size_t errlen)
         return -1;
     int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof sa)) {
-        snprintf (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'", path,
-                  strerror (errno));
+        gl_err (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'", path,
+                strerror (errno));
         if (fd >= 0)
             close (fd);
         return -1;
@@ -450,19 +449,19 @@ int ctl_connect (const char *path, char *err, size_t errlen)
     return fd;
 }
 
-static int rw_all (int fd, uint8_t *buf, size_t len, bool writing)
+/* Read len bytes, waiting for them; -1 at end of file or error. */
+static int read_all (int fd, uint8_t *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t n =
-            writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
+        ssize_t n = read (fd, buf + done, len - done);
         if (n == 0)
             return -1;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                struct pollfd p = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
+                struct pollfd p = { .fd = fd, .events = POLLIN };
                 poll (&p, 1, -1);
                 continue;
             }
@@ -476,11 +475,11 @@ static int rw_all (int fd, uint8_t *buf, size_t len, bool writing)
 uint8_t *ctl_frame_read (int fd, size_t *len)
 {
     uint8_t hdr[4];
-    if (rw_all (fd, hdr, 4, false))
+    if (read_all (fd, hdr, 4))
         return NULL;
     uint32_t n = frame_get_len (hdr);
     uint8_t *body = n <= GL_CTL_FRAME_MAX ? malloc (n ? n : 1) : NULL;
-    if (!body || rw_all (fd, body, n, false)) {
+    if (!body || read_all (fd, body, n)) {
         free (body);
         return NULL;
     }
@@ -494,7 +493,7 @@ int ctl_frame_write (int fd, const uint8_t *frame, size_t len)
     if (len > GL_CTL_FRAME_MAX)
         return -1;
     frame_put_len (hdr, (uint32_t) len);
-    return rw_all (fd, hdr, 4, true) || rw_all (fd, (uint8_t *) frame, len, true) ? -1 : 0;
+    return gl_write_all (fd, hdr, 4) || gl_write_all (fd, frame, len) ? -1 : 0;
 }
 
 int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, int timeout_ms,
@@ -503,7 +502,7 @@ int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, in
     int fd = ctl_connect (path, err, errlen);
     if (fd < 0)
         return -1;
-    fcntl (fd, F_SETFL, O_NONBLOCK);
+    gl_set_nonblock (fd);
     struct timespec deadline;
     clock_gettime (CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
@@ -517,29 +516,29 @@ int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, in
     size_t body_len;
     int rc = -1;
     if (gl_ctl_req_encode (req, &body, &body_len)) {
-        snprintf (err, errlen, "cannot encode request");
+        gl_err (err, errlen, "cannot encode request");
         goto done;
     }
     frame_put_len (hdr, (uint32_t) body_len);
     if (io_all (fd, hdr, 4, true, &deadline) || io_all (fd, body, body_len, true, &deadline)) {
-        snprintf (err, errlen, "agent at %s did not take the request", path);
+        gl_err (err, errlen, "agent at %s did not take the request", path);
         goto done;
     }
     free (body);
     body = NULL;
     if (io_all (fd, hdr, 4, false, &deadline)) {
-        snprintf (err, errlen, "agent at %s did not answer in time", path);
+        gl_err (err, errlen, "agent at %s did not answer in time", path);
         goto done;
     }
     uint32_t len = frame_get_len (hdr);
     if (len > GL_CTL_FRAME_MAX || !(body = malloc (len ? len : 1)) ||
         io_all (fd, body, len, false, &deadline)) {
-        snprintf (err, errlen, "agent at %s sent a bad answer", path);
+        gl_err (err, errlen, "agent at %s sent a bad answer", path);
         goto done;
     }
     const char *why = NULL;
     if (gl_ctl_resp_decode (body, len, resp, &why)) {
-        snprintf (err, errlen, "agent at %s sent a malformed answer: %s", path, why ? why : "?");
+        gl_err (err, errlen, "agent at %s sent a malformed answer: %s", path, why ? why : "?");
         goto done;
     }
     rc = 0;
