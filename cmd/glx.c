@@ -19,6 +19,7 @@
 
 #include <malloc.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pwd.h>
@@ -484,9 +485,7 @@ static uint64_t before_wait (gl_loop_t *loop, void *arg)
     glx_t *g = (glx_t *) arg;
     proc_t *reader = &g->procs[0];
     bool read_stdin = reader->started && !reader->done && !reader->in_done && reader->in_credit > 0;
-    if (gl_loop_fd (loop, STDIN_FILENO, read_stdin ? POLLIN : 0, on_stdin, reader) &&
-        errno == EBADF)
-        on_stdin (loop, STDIN_FILENO, POLLERR, reader); /* closed: the read sends the end */
+    gl_loop_fd (loop, STDIN_FILENO, read_stdin ? POLLIN : 0, on_stdin, reader);
     return UINT64_MAX;
 }
 
@@ -608,6 +607,15 @@ int main (int argc, char **argv)
        A fixed threshold above the largest frame keeps them on the heap. */
     mallopt (M_MMAP_THRESHOLD, 8 << 20);
     mallopt (M_TRIM_THRESHOLD, 32 << 20);
+    /* Started with stdin, stdout or stderr closed (glx ... <&-), the
+       stream to the agent would take that number and be read as our stdin
+       or written as the job's output.  Hold them with /dev/null read-only:
+       stdin ends at once, and writes fail as they would have. */
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl (fd, F_GETFD) < 0 && open ("/dev/null", O_RDONLY) != fd) {
+            fprintf (stderr, "glx: cannot open /dev/null\n");
+            return GLX_START;
+        }
     glx_t g = { .size = 1 };
     int rc = parse_options (&g, argc, argv);
     if (rc >= 0)
