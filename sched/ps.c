@@ -152,7 +152,7 @@ void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job)
         return;
     }
     gl_job_t sig = *job; /* node stays empty: "to the home, to relay" */
-    snprintf (sig.home, sizeof sig.home, "%.63s", home);
+    gl_strlcpy (sig.home, home, sizeof sig.home);
     sig.node[0] = '\0';
     jobs_to_node (self, home, &sig);
     char text[256];
