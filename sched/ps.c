@@ -196,6 +196,7 @@ void ps_free_all (jobs_t *self)
     while (self->lists) {
         list_req_t *l = self->lists;
         self->lists = l->next;
+        free (l->asked);
         free (l);
     }
 }
