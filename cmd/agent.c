@@ -1,6 +1,7 @@
 /*  agent.c -- the glpeer agent loop.  See agent.h. */
 #include "agent.h"
 #include "err.h"
+#include "fd.h"
 #include "str.h"
 #include "clock.h"
 #include "ctl.h"
@@ -536,7 +537,7 @@ static int lock_runtime (agent_t *a, char *err, size_t errlen)
     }
     char pid[32];
     int n = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
-    if (ftruncate (a->lock_fd, 0) || write (a->lock_fd, pid, (size_t) n) != n)
+    if (ftruncate (a->lock_fd, 0) || gl_write_all (a->lock_fd, pid, (size_t) n))
         gl_warning ("%s: cannot write pid", path);
     return 0;
 }

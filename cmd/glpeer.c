@@ -509,7 +509,7 @@ static int cmd_client (int argc, char **argv)
         switch (c) {
             case 'j': json = true; break;
             case 'v': verbose = true; break;
-            case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
+            case 'r': gl_strlcpy (runtime_dir, optarg, sizeof runtime_dir); break;
             case 'h': printf ("%s", client_usage); return 0;
             default: fprintf (stderr, "%s", client_usage); return EXIT_USAGE;
         }

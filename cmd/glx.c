@@ -576,7 +576,7 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'k': g->keep_going = true; break;
             case 'l': g->local = true; break;
             case 'v': g->verbose = true; break;
-            case 'r': snprintf (g->runtime_dir, sizeof g->runtime_dir, "%s", optarg); break;
+            case 'r': gl_strlcpy (g->runtime_dir, optarg, sizeof g->runtime_dir); break;
             case 'h': printf ("%s", usage_text); return 0;
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
         }
