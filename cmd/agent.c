@@ -9,6 +9,7 @@
 #include "log.h"
 #include "policy.h"
 #include "seal.h"
+#include "status.h"
 #include "swim.h"
 #include "swim_conf.h"
 #include "wire.h"
@@ -17,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/file.h>
@@ -408,187 +408,39 @@ static void recv_all (agent_t *a, uint64_t now)
     }
 }
 
-/* ---- status ------------------------------------------------------------------- */
-
-/* A growing string (czmq has none that appends cheaply). */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} text_t;
-
-static void text_add (text_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void text_add (text_t *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start (ap, fmt);
-        int n = vsnprintf (t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
-        va_end (ap);
-        if (n < 0)
-            return;
-        if (t->buf && t->len + (size_t) n < t->cap) {
-            t->len += (size_t) n;
-            return;
-        }
-        size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t) n;
-        char *buf = realloc (t->buf, cap);
-        if (!buf)
-            return;
-        t->buf = buf;
-        t->cap = cap;
-    }
-}
-
-/* JSON string body: our names are plain, but endpoints may hold anything. */
-static void text_json_str (text_t *t, const char *s)
-{
-    text_add (t, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char) *s;
-        if (c == '"' || c == '\\')
-            text_add (t, "\\%c", c);
-        else if (c < 0x20)
-            text_add (t, "\\u%04x", c);
-        else
-            text_add (t, "%c", c);
-    }
-    text_add (t, "\"");
-}
-
-static void status_json (agent_t *a, text_t *t, uint64_t now)
-{
-    text_add (t, "{\"version\":1,\"cluster\":");
-    text_json_str (t, a->conf->cluster);
-    text_add (t, ",\"node\":");
-    text_json_str (t, a->conf->name);
-    text_add (t, ",\"generation\":%llu,\"members\":[",
-              (unsigned long long) gl_ident_generation (a->ident));
-    swim_member_t m;
-    for (size_t i = 0; swim_member_at (a->swim, i, &m); i++) {
-        text_add (t, "%s{\"name\":", i ? "," : "");
-        text_json_str (t, m.name);
-        text_add (t, ",\"endpoint\":");
-        text_json_str (t, m.addr);
-        text_add (t,
-                  ",\"state\":\"%s\",\"self\":%s,\"generation\":%llu,\"incarnation\":%llu,"
-                  "\"state_age_ms\":%llu,\"resources\":",
-                  swim_state_name (m.state), m.is_self ? "true" : "false",
-                  (unsigned long long) m.generation, (unsigned long long) m.incarnation,
-                  (unsigned long long) (now - m.state_since_ms));
-        if (!m.has_res) {
-            text_add (t, "null}");
-            continue;
-        }
-        text_add (t,
-                  "{\"state\":\"%s\",\"cores\":%u,\"load1\":%.3f,\"load_recent\":%.3f,"
-                  "\"owner_load\":%.3f,\"mem_total_kb\":%llu,\"mem_avail_kb\":%llu,"
-                  "\"owner_idle_s\":%u,\"guests\":%u,\"seq\":%llu,\"age_ms\":%llu}}",
-                  idle_state_name (m.res.state), m.res.cores, m.res.load1_milli / 1000.0,
-                  m.res.load_recent_milli / 1000.0, m.res.owner_load_milli / 1000.0,
-                  (unsigned long long) m.res.mem_total_kb, (unsigned long long) m.res.mem_avail_kb,
-                  m.res.owner_idle_s, m.res.guests, (unsigned long long) m.res_seq,
-                  (unsigned long long) (now - m.res_recv_ms));
-    }
-    swim_stats_t st;
-    swim_stats (a->swim, &st);
-    text_add (t,
-              "],\"counters\":{\"msgs_in\":%llu,\"bytes_in\":%llu,\"msgs_out\":%llu,"
-              "\"bytes_out\":%llu,\"send_dropped\":%llu,\"dropped\":{",
-              (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
-              (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
-              (unsigned long long) a->send_dropped);
-    for (int r = 0; r < GL_DROP__COUNT; r++)
-        text_add (t, "%s\"%s\":%llu", r ? "," : "", gl_drop_name ((gl_drop_t) r),
-                  (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
-    text_add (t,
-              "},\"gossip\":{\"probes\":%llu,\"probe_failures\":%llu,\"indirect_probes\":%llu,"
-              "\"suspicions\":%llu,\"deaths\":%llu,\"refutations\":%llu,\"syncs\":%llu,"
-              "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u}},",
-              (unsigned long long) st.probes, (unsigned long long) st.probe_failures,
-              (unsigned long long) st.indirect_probes, (unsigned long long) st.suspicions,
-              (unsigned long long) st.deaths, (unsigned long long) st.refutations,
-              (unsigned long long) st.syncs, (unsigned long long) st.bad_records,
-              (unsigned long long) st.old_records, st.awareness);
-    if (a->policy) {
-        text_add (t, "\"policy\":{\"path\":");
-        text_json_str (t, a->conf->policy);
-        text_add (t, ",\"active\":%s,\"calls\":%llu}}\n",
-                  policy_active (a->policy) ? "true" : "false", policy_calls (a->policy));
-    }
-    else
-        text_add (t, "\"policy\":null}\n");
-}
-
-static void fmt_age (char *out, size_t len, uint64_t ms)
-{
-    if (ms < 10000)
-        snprintf (out, len, "%.1fs", ms / 1000.0);
-    else if (ms < 3600000)
-        snprintf (out, len, "%llus", (unsigned long long) ms / 1000);
-    else
-        snprintf (out, len, "%lluh", (unsigned long long) ms / 3600000);
-}
-
-static void status_text (agent_t *a, text_t *t, uint64_t now)
-{
-    size_t n = swim_count (a->swim);
-    text_add (t,
-              "cluster %s, node %s (generation %llu): %zu members, %zu alive, %zu suspect, "
-              "%zu dead, %zu left\n\n",
-              a->conf->cluster, a->conf->name, (unsigned long long) gl_ident_generation (a->ident),
-              n, swim_count_state (a->swim, SWIM_ALIVE), swim_count_state (a->swim, SWIM_SUSPECT),
-              swim_count_state (a->swim, SWIM_DEAD), swim_count_state (a->swim, SWIM_LEFT));
-    text_add (t, "%-16s %-26s %-8s %4s  %-11s %5s %6s %6s %10s %9s %6s\n", "NAME", "ENDPOINT",
-              "STATE", "INC", "RESOURCES", "CORES", "LOAD", "OWNER", "OWNER-IDLE", "MEM-AVAIL",
-              "AGE");
-    swim_member_t m;
-    for (size_t i = 0; swim_member_at (a->swim, i, &m); i++) {
-        char name[GL_NAME_MAX + 3];
-        snprintf (name, sizeof name, "%s%s", m.name, m.is_self ? " *" : "");
-        text_add (t, "%-16s %-26s %-8s %4llu  ", name, m.addr, swim_state_name (m.state),
-                  (unsigned long long) m.incarnation);
-        if (!m.has_res) {
-            text_add (t, "%-11s\n", "-");
-            continue;
-        }
-        char idle[32], age[32], mem[32];
-        if (m.res.owner_idle_s >= UINT32_MAX / 2)
-            snprintf (idle, sizeof idle, "never");
-        else
-            fmt_age (idle, sizeof idle, (uint64_t) m.res.owner_idle_s * 1000);
-        fmt_age (age, sizeof age, now - m.res_recv_ms);
-        snprintf (mem, sizeof mem, "%.1fG", m.res.mem_avail_kb / 1048576.0);
-        text_add (t, "%-11s %5u %6.2f %6.2f %10s %9s %6s\n", idle_state_name (m.res.state),
-                  m.res.cores, m.res.load1_milli / 1000.0, m.res.owner_load_milli / 1000.0, idle,
-                  mem, age);
-    }
-    text_add (t,
-              "\nmessages in %llu (%llu bytes), out %llu (%llu bytes), send dropped %llu\n"
-              "dropped:",
-              (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
-              (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
-              (unsigned long long) a->send_dropped);
-    for (int r = 0; r < GL_DROP__COUNT; r++)
-        text_add (t, " %s %llu", gl_drop_name ((gl_drop_t) r),
-                  (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
-    text_add (t, "\nthis node: %s\n", a->res_reason);
-}
+/* ---- the control socket: status, leave -------------------------------------------- */
 
 static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 {
     agent_t *a = (agent_t *) arg;
-    uint64_t now = gl_mono_ms ();
-    text_t t = { 0 };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream (&text, &len);
+    if (!f) {
+        resp->code = 1;
+        resp->text = strdup ("out of memory\n");
+        return;
+    }
     if (!strcmp (req->cmd, "status")) {
-        bool json = req->argc > 0 && !strcmp (req->argv[0], "json");
-        if (json)
-            status_json (a, &t, now);
+        status_view_t v = { .conf = a->conf,
+                            .generation = gl_ident_generation (a->ident),
+                            .swim = a->swim,
+                            .seal = a->seal,
+                            .policy = a->policy,
+                            .msgs_in = a->msgs_in,
+                            .bytes_in = a->bytes_in,
+                            .msgs_out = a->msgs_out,
+                            .bytes_out = a->bytes_out,
+                            .send_dropped = a->send_dropped,
+                            .res_reason = a->res_reason };
+        if (req->argc > 0 && !strcmp (req->argv[0], "json"))
+            status_json (f, &v, gl_mono_ms ());
         else
-            status_text (a, &t, now);
+            status_text (f, &v, gl_mono_ms ());
         resp->code = 0;
     }
     else if (!strcmp (req->cmd, "leave")) {
-        text_add (&t, "%s: leaving the cluster\n", a->conf->name);
+        fprintf (f, "%s: leaving the cluster\n", a->conf->name);
         if (!a->leaving) {
             gl_info ("leave requested through the control socket");
             a->leaving = true;
@@ -596,10 +448,15 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
         resp->code = 0;
     }
     else {
-        text_add (&t, "unknown command '%s'\n", req->cmd);
+        fprintf (f, "unknown command '%s'\n", req->cmd);
         resp->code = 2;
     }
-    resp->text = t.buf ? t.buf : strdup ("");
+    if (fclose (f) == 0)
+        resp->text = text;
+    else {
+        free (text);
+        resp->code = 1;
+    }
 }
 
 /* ---- set-up --------------------------------------------------------------------- */
