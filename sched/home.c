@@ -199,7 +199,7 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         gl_job_t fwd = *job;
         gl_strlcpy (fwd.gpid, j->gpid, sizeof fwd.gpid);
         gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
-        snprintf (fwd.node, sizeof fwd.node, "%s", j->node); /* for the host */
+        gl_strlcpy (fwd.node, j->node, sizeof fwd.node); /* for the host */
         jobs_to_node (self, j->node, &fwd);
     }
 }

@@ -152,7 +152,7 @@ void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job)
         return;
     }
     gl_job_t sig = *job; /* node stays empty: "to the home, to relay" */
-    snprintf (sig.home, sizeof sig.home, "%.63s", home);
+    gl_strlcpy (sig.home, home, sizeof sig.home);
     sig.node[0] = '\0';
     jobs_to_node (self, home, &sig);
     char text[256];
@@ -196,6 +196,7 @@ void ps_free_all (jobs_t *self)
     while (self->lists) {
         list_req_t *l = self->lists;
         self->lists = l->next;
+        free (l->asked);
         free (l);
     }
 }
