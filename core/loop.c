@@ -177,7 +177,7 @@ int gl_loop_fd (gl_loop_t *self, int fd, short events, gl_loop_fd_fn *fn, void *
         errno = EBADF;
         return -1;
     }
-    events &= POLLIN | POLLOUT;
+    events &= POLLIN | POLLOUT | POLLHUP;
     if (fds_grow (self, fd)) {
         errno = ENOMEM;
         return -1;
@@ -192,7 +192,7 @@ int gl_loop_fd (gl_loop_t *self, int fd, short events, gl_loop_fd_fn *fn, void *
         if (events == w->events)
             return 0;
         if (!w->always) {
-            struct epoll_event ev = { .events = (uint32_t) events,
+            struct epoll_event ev = { .events = (uint32_t) (events & (POLLIN | POLLOUT)),
                                       .data.u64 = (uint64_t) w->gen << 32 | (uint32_t) fd };
             if (epoll_ctl (self->ep, EPOLL_CTL_MOD, fd, &ev) == 0) {
                 w->events = events;
@@ -212,7 +212,7 @@ int gl_loop_fd (gl_loop_t *self, int fd, short events, gl_loop_fd_fn *fn, void *
     if (w->events)
         fd_forget (self, w, fd);
     w->gen = ++self->gen;
-    struct epoll_event ev = { .events = (uint32_t) events,
+    struct epoll_event ev = { .events = (uint32_t) (events & (POLLIN | POLLOUT)),
                               .data.u64 = (uint64_t) w->gen << 32 | (uint32_t) fd };
     int rc = epoll_ctl (self->ep, EPOLL_CTL_ADD, fd, &ev);
     if (rc && errno == EEXIST) /* a registration a close did not end (a dup lives) */
@@ -468,6 +468,15 @@ static size_t always_snapshot (gl_loop_t *self)
     return self->n_always;
 }
 
+/* An fd without epoll that waits for more than a hang-up: it is ready. */
+static bool always_wanted (gl_loop_t *self)
+{
+    for (size_t i = 0; i < self->n_always; i++)
+        if (self->fds[self->always[i]].events & (POLLIN | POLLOUT))
+            return true;
+    return false;
+}
+
 int gl_loop_run (gl_loop_t *self)
 {
     self->stop = false;
@@ -479,7 +488,7 @@ int gl_loop_run (gl_loop_t *self)
         if (self->timers && self->timers->at < wake)
             wake = self->timers->at;
         int timeout = -1;
-        if (socks_check (self) || self->n_always)
+        if (socks_check (self) || always_wanted (self))
             timeout = 0;
         else if (wake != UINT64_MAX) {
             uint64_t now = gl_mono_ms ();

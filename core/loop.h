@@ -68,7 +68,8 @@ gl_loop_t *gl_loop_new (char *err, size_t errlen);
 void gl_loop_destroy (gl_loop_t **self_p);
 
 /* Watch fd for events (POLLIN, POLLOUT) and call fn when any of them, or
-   POLLERR or POLLHUP, happens.  Called again for a watched fd, it changes
+   POLLERR or POLLHUP, happens; POLLHUP alone watches for those two only
+   (a peer that hangs up).  Called again for a watched fd, it changes
    the events (and the callback).  events 0 stops watching fd; then fn
    and arg must be the ones watching it, so that a late stop for an fd
    number someone else has taken since does nothing.  Stop watching an fd

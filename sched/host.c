@@ -18,9 +18,51 @@
 
 #define EXIT_POLL_MS 200 /* a host looks for exits on SIGCHLD, and this often */
 
+/* The job's pipes the agent watches for us, and for what (jobs_io_t
+   watch): stdout and stderr while there is credit to send what they
+   hold, stdin while there is something to write to it or its end to
+   give; a pty is one fd both ways.  None once the job is killed or
+   freed.  host_watch is called after anything that changes those. */
+static void watch_set (jobs_t *self, host_watch_t *w, int fd, short events)
+{
+    if (fd < 0)
+        events = 0;
+    if (w->events && (w->fd != fd || !events)) {
+        self->io.watch (self->io.arg, w->fd, 0);
+        w->events = 0;
+    }
+    if (events && (w->fd != fd || w->events != events))
+        self->io.watch (self->io.arg, fd, events);
+    w->fd = fd;
+    w->events = events;
+}
+
+static void host_watch (jobs_t *self, host_job_t *h)
+{
+    int in = -1, out = -1, err = -1;
+    short ev_in = 0, ev_out = 0, ev_err = 0;
+    if (h->exec && !h->killed) {
+        in = exec_fd_stdin (h->exec);
+        out = exec_fd_stdout (h->exec);
+        err = exec_fd_stderr (h->exec);
+        ev_out = (!h->out_done[1] && h->credit[1]) ? POLLIN : 0;
+        ev_in = (h->in_len > h->in_off || (h->in_eof && !h->in_closed)) ? POLLOUT : 0;
+        ev_err = (!h->out_done[2] && h->credit[2]) ? POLLIN : 0;
+        if (in >= 0 && in == out) { /* a pty: one fd both ways */
+            ev_out |= ev_in;
+            in = -1;
+        }
+    }
+    watch_set (self, &h->watch[0], in, ev_in);
+    watch_set (self, &h->watch[1], out, ev_out);
+    watch_set (self, &h->watch[2], err, ev_err);
+}
+
 static void host_free (jobs_t *self, host_job_t *h)
 {
     if (h->exec) {
+        h->killed = true; /* no more watching: its fds close below */
+        host_watch (self, h);
         if (self->io.guest)
             self->io.guest (self->io.arg, h->pid, false);
         exec_destroy (&h->exec); /* kills what is left of it */
@@ -148,6 +190,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     h->last_ping_ms = now;
     h->next = self->hosts;
     self->hosts = h;
+    host_watch (self, h);
     if (self->io.guest)
         self->io.guest (self->io.arg, h->pid, true);
     reply.type = GL_JOB_STARTED; /* glx may now send JOBS_WINDOW of stdin */
@@ -184,6 +227,7 @@ static void host_write_stdin (jobs_t *self, host_job_t *h)
     if (h->in_off == h->in_len)
         h->in_off = h->in_len = 0;
     if (h->in_eof && !h->in_closed && h->in_len == 0) {
+        watch_set (self, &h->watch[0], -1, 0); /* closed below, if a pipe */
         if (exec_close_stdin (h->exec) == 0 || errno != EAGAIN)
             h->in_closed = true;
     }
@@ -254,6 +298,7 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
             break;
         default: break;
     }
+    host_watch (self, h); /* credit, stdin or a kill may change it */
 }
 
 /* Read what the job wrote, as far as credit allows. */
@@ -302,6 +347,7 @@ void host_tick (jobs_t *self, uint64_t now)
         if (!h->killed && now - h->last_ping_ms > JOBS_ORPHAN_MS) {
             exec_signal (h->exec, SIGKILL);
             h->killed = true;
+            host_watch (self, h);
         }
         exec_status_t st;
         if (!exec_poll_exit (h->exec, &st))
@@ -327,6 +373,7 @@ void host_node_lost (jobs_t *self, const char *node)
         if (streq (h->home, node) && !h->killed) {
             exec_signal (h->exec, SIGKILL); /* its home is gone: no one to serve */
             h->killed = true;
+            host_watch (self, h);
         }
 }
 
@@ -348,51 +395,25 @@ void host_free_all (jobs_t *self)
     }
 }
 
-size_t jobs_fds (jobs_t *self, int *fds, short *events, size_t cap)
-{
-    size_t n = 0;
-    for (host_job_t *h = self->hosts; h && n + 3 <= cap; h = h->next) {
-        if (h->killed)
-            continue;
-        int in = exec_fd_stdin (h->exec), out = exec_fd_stdout (h->exec);
-        int err = exec_fd_stderr (h->exec);
-        short ev_out = (!h->out_done[1] && h->credit[1]) ? POLLIN : 0;
-        short ev_in =
-            (in >= 0 && (h->in_len > h->in_off || (h->in_eof && !h->in_closed))) ? POLLOUT : 0;
-        if (in >= 0 && in == out) { /* a pty: one fd both ways */
-            if (ev_in | ev_out) {
-                fds[n] = out;
-                events[n++] = (short) (ev_in | ev_out);
-            }
-        }
-        else {
-            if (ev_out) {
-                fds[n] = out;
-                events[n++] = ev_out;
-            }
-            if (ev_in) {
-                fds[n] = in;
-                events[n++] = ev_in;
-            }
-        }
-        if (err >= 0 && !h->out_done[2] && h->credit[2]) {
-            fds[n] = err;
-            events[n++] = POLLIN;
-        }
-    }
-    return n;
-}
-
 void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now)
 {
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (h->killed)
             continue;
-        if (fd == exec_fd_stdout (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR)))
+        bool mine = false;
+        if (fd == exec_fd_stdout (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR))) {
             host_read (self, h, 1);
-        if (fd == exec_fd_stderr (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR)))
+            mine = true;
+        }
+        if (fd == exec_fd_stderr (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR))) {
             host_read (self, h, 2);
-        if (fd == exec_fd_stdin (h->exec) && (revents & (POLLOUT | POLLERR | POLLHUP)))
+            mine = true;
+        }
+        if (fd == exec_fd_stdin (h->exec) && (revents & (POLLOUT | POLLERR | POLLHUP))) {
             host_write_stdin (self, h);
+            mine = true;
+        }
+        if (mine)
+            host_watch (self, h);
     }
 }

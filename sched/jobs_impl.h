@@ -26,6 +26,13 @@ typedef struct home_job home_job_t; /* a job whose home we are: home.c */
 typedef struct list_req list_req_t; /* a glpeer ps in progress: ps.c */
 typedef struct loop_msg loop_msg_t; /* a message to ourselves: jobs.c */
 
+/* One of a job's fds the agent watches for us (host.c), and for what
+   (0: not watched). */
+typedef struct {
+    int fd;
+    short events;
+} host_watch_t;
+
 /* A job we run for its home (host.c); ps.c lists them. */
 typedef struct host_job {
     char gpid[GL_GPID_MAX + 1];
@@ -46,6 +53,7 @@ typedef struct host_job {
     bool in_eof, in_closed;
     bool killed;
     bool pty;
+    host_watch_t watch[3]; /* stdin (unless a pty), stdout, stderr */
     uint64_t last_ping_ms;
     struct host_job *next;
 } host_job_t;
@@ -88,7 +96,7 @@ void home_tick (jobs_t *self, uint64_t now);
 uint64_t home_next_deadline (jobs_t *self, uint64_t next);
 void home_free_all (jobs_t *self);
 
-/* host.c (also jobs_fds and jobs_ready) */
+/* host.c (also jobs_ready) */
 void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void host_node_lost (jobs_t *self, const char *node);
 void host_tick (jobs_t *self, uint64_t now);

@@ -1,5 +1,7 @@
 /*  test_ctl.c -- the local control socket: requests and answers, bad
-    frames, clients that stall, and users who may not talk to the agent. */
+    frames, clients that stall, streams with more queued than a socket
+    holds, and users who may not talk to the agent. */
+#include "clock.h"
 #include "ctl.h"
 #include "str.h"
 #include "tap.h"
@@ -34,23 +36,30 @@ static void handler (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 }
 
 /* Serve until the child exits; return its exit status. */
-static int serve_until_exit (ctl_server_t *server, pid_t child)
+typedef struct {
+    pid_t child;
+    int status;
+} waiting_t;
+
+static void check_child (gl_loop_t *loop, int id, void *arg)
 {
-    for (;;) {
-        int status;
-        if (waitpid (child, &status, WNOHANG) == child)
-            return WIFEXITED (status) ? WEXITSTATUS (status) : 99;
-        int fds[64];
-        short evs[64];
-        size_t n = ctl_server_fds (server, fds, evs, 64);
-        struct pollfd p[64];
-        for (size_t i = 0; i < n; i++)
-            p[i] = (struct pollfd){ .fd = fds[i], .events = evs[i] };
-        if (poll (p, n, 50) > 0)
-            for (size_t i = 0; i < n; i++)
-                if (p[i].revents)
-                    ctl_server_ready (server, p[i].fd, p[i].revents);
+    waiting_t *w = (waiting_t *) arg;
+    int status;
+    if (waitpid (w->child, &status, WNOHANG) == w->child) {
+        w->status = WIFEXITED (status) ? WEXITSTATUS (status) : 99;
+        gl_loop_stop (loop);
     }
+    else
+        gl_loop_timer (loop, gl_mono_ms () + 50, check_child, w);
+}
+
+static int serve_until_exit (gl_loop_t *loop, pid_t child)
+{
+    waiting_t w = { .child = child, .status = -1 };
+    gl_loop_timer (loop, gl_mono_ms () + 50, check_child, &w);
+    if (gl_loop_run (loop))
+        return 98;
+    return w.status;
 }
 
 static int raw_connect (void)
@@ -179,6 +188,124 @@ static int child_stranger (void)
     return rc;
 }
 
+/* ---- streams --------------------------------------------------------------- */
+
+#define BIG (4u << 20) /* more than a socket buffer: it must queue */
+
+static int opened, closed_by_client;
+static long pending_after_big = -1;
+static ctl_server_t *srv;
+
+static int on_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why)
+{
+    opened++;
+    return 0;
+}
+
+static void big_frame (uint64_t conn, size_t len)
+{
+    uint8_t *frame = malloc (len);
+    for (size_t i = 0; frame && i < len; i++)
+        frame[i] = (uint8_t) (i * 7);
+    if (frame)
+        ctl_server_send (srv, conn, frame, len);
+    free (frame);
+}
+
+/* Sent from a timer, not from the client's own callback: as the agent
+   relays a job's output when it comes from another node. */
+static void send_big (gl_loop_t *loop, int id, void *arg)
+{
+    uint64_t conn = (uint64_t) (uintptr_t) arg;
+    big_frame (conn, BIG);
+    pending_after_big = ctl_server_pending (srv, conn);
+}
+
+static void send_bye (gl_loop_t *loop, int id, void *arg)
+{
+    uint64_t conn = (uint64_t) (uintptr_t) arg;
+    big_frame (conn, 1u << 20);
+    ctl_server_close (srv, conn); /* once what is queued is written */
+}
+
+/* "big": answer with BIG bytes; "bye": 1 MiB more, then close the stream */
+static int on_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t len)
+{
+    gl_loop_t *loop = (gl_loop_t *) arg;
+    if (len == 3 && !memcmp (frame, "big", 3))
+        gl_loop_timer (loop, gl_mono_ms (), send_big, (void *) (uintptr_t) conn);
+    else if (len == 3 && !memcmp (frame, "bye", 3))
+        gl_loop_timer (loop, gl_mono_ms (), send_bye, (void *) (uintptr_t) conn);
+    else
+        return -1;
+    return 0;
+}
+
+static void on_closed (void *arg, uint64_t conn)
+{
+    closed_by_client++;
+}
+
+static int stream_connect (void)
+{
+    char err[256];
+    int fd = ctl_connect (path, err, sizeof err);
+    gl_ctl_req_t req = { .cmd = "stream" };
+    uint8_t *body;
+    size_t len;
+    if (fd < 0 || gl_ctl_req_encode (&req, &body, &len))
+        return -1;
+    int rc = ctl_frame_write (fd, body, len);
+    free (body);
+    return rc ? -1 : fd;
+}
+
+static bool frame_ok (const uint8_t *frame, size_t len, size_t want)
+{
+    if (!frame || len != want)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (frame[i] != (uint8_t) (i * 7))
+            return false;
+    return true;
+}
+
+/* Child: a stream that the agent answers with more than a socket holds,
+   then closes; another that the client closes.  Exit status = failures. */
+static int child_stream (void)
+{
+    alarm (10); /* a stream the server stopped writing must not hang the test */
+    int bad = 0;
+    int fd = stream_connect ();
+    if (fd < 0 || ctl_frame_write (fd, (const uint8_t *) "big", 3))
+        return 1;
+    usleep (200 * 1000); /* let the server's queue fill up */
+    size_t len;
+    uint8_t *frame = ctl_frame_read (fd, &len);
+    if (!frame_ok (frame, len, BIG))
+        bad++;
+    free (frame);
+    if (ctl_frame_write (fd, (const uint8_t *) "bye", 3))
+        bad++;
+    frame = ctl_frame_read (fd, &len);
+    if (!frame_ok (frame, len, 1u << 20))
+        bad++;
+    free (frame);
+    frame = ctl_frame_read (fd, &len); /* then the end */
+    if (frame)
+        bad++;
+    free (frame);
+    close (fd);
+
+    fd = stream_connect ();
+    if (fd < 0)
+        bad++;
+    usleep (100 * 1000);
+    close (fd); /* the server hears of it */
+    usleep (100 * 1000);
+    return bad;
+}
+
 int main (void)
 {
     signal (SIGPIPE, SIG_IGN);
@@ -186,7 +313,10 @@ int main (void)
         return 1;
     snprintf (path, sizeof path, "%s/glpeer.sock", dir);
     char err[512];
-    ctl_server_t *server = ctl_server_new (path, handler, NULL, err, sizeof err);
+    gl_loop_t *loop = gl_loop_new (err, sizeof err);
+    CHECK (loop != NULL);
+    ctl_server_t *server =
+        loop ? ctl_server_new (loop, path, handler, loop, err, sizeof err) : NULL;
     CHECK (server != NULL);
     if (!server)
         return tap_done ("test_ctl");
@@ -194,8 +324,21 @@ int main (void)
     pid_t child = fork ();
     if (child == 0)
         _exit (child_calls ());
-    CHECK_EQ (serve_until_exit (server, child), 0);
+    CHECK_EQ (serve_until_exit (loop, child), 0);
     CHECK (handled >= 3);
+
+    /* streams: more queued than the socket takes is written as the client
+       reads; a stream the server closes ends after its queue; one the
+       client closes is reported (on_closed), one the server closes not */
+    srv = server;
+    ctl_server_set_stream (server, on_open, on_frame, on_closed);
+    child = fork ();
+    if (child == 0)
+        _exit (child_stream ());
+    CHECK_EQ (serve_until_exit (loop, child), 0);
+    CHECK_EQ (opened, 2);
+    CHECK (pending_after_big > 0);
+    CHECK_EQ (closed_by_client, 1);
 
     /* another user is refused: only root can play one, so without root,
        or when root may not switch user here, this check is skipped, and
@@ -209,7 +352,7 @@ int main (void)
         child = fork ();
         if (child == 0)
             _exit (child_stranger ());
-        int rc = serve_until_exit (server, child);
+        int rc = serve_until_exit (loop, child);
         if (rc == 77)
             skipped = "root may not switch user here (setuid failed, see above)";
         else
@@ -225,6 +368,7 @@ int main (void)
     ctl_server_destroy (&server);
     CHECK_EQ (ctl_call (path, &req, &resp, 500, err, sizeof err), -1);
     CHECK (strstr (err, "no agent is running") != NULL);
+    gl_loop_destroy (&loop);
     rmdir (dir);
     int rc = tap_done ("test_ctl");
     if (rc == 0 && skipped) {

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,13 @@ static void on_fd (gl_loop_t *loop, int fd, short revents, void *arg)
         (void) !read (fd, buf, sizeof buf);
     if (s->stop_after)
         gl_loop_stop (loop);
+}
+
+static int turns;
+static uint64_t count_turns (gl_loop_t *loop, void *arg)
+{
+    turns++;
+    return UINT64_MAX;
 }
 
 static void test_fds (void)
@@ -104,6 +112,25 @@ static void test_fds (void)
     CHECK_EQ (gl_loop_fd (loop, p[0], 0, on_fd, &r), 0);
     close (p[0]);
 
+    /* POLLHUP alone: data does not wake it, the peer's hang-up does */
+    int sv[2];
+    CHECK (socketpair (AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    seen_t hup = { 0 };
+    CHECK_EQ (gl_loop_fd (loop, sv[0], POLLHUP, on_fd, &hup), 0);
+    CHECK (write (sv[1], "z", 1) == 1);
+    t = gl_loop_timer (loop, gl_mono_ms () + 50, stop_timer, NULL);
+    CHECK_EQ (gl_loop_run (loop), 0);
+    CHECK_EQ (hup.calls, 0);
+    close (sv[1]);
+    hup.stop_after = true;
+    timed_out = false;
+    t = gl_loop_timer (loop, gl_mono_ms () + 2000, stop_timer, &timed_out);
+    CHECK_EQ (gl_loop_run (loop), 0);
+    CHECK (hup.calls == 1 && hup.revents == POLLHUP && !timed_out);
+    gl_loop_timer_end (loop, t);
+    CHECK_EQ (gl_loop_fd (loop, sv[0], 0, on_fd, &hup), 0);
+    close (sv[0]);
+
     /* a regular file, which epoll refuses, is always ready (as in poll) */
     char path[] = "/tmp/glloop-XXXXXX";
     int f = mkstemp (path);
@@ -118,9 +145,18 @@ static void test_fds (void)
     CHECK_EQ (gl_loop_fd (loop, f, POLLOUT, on_fd, &file), 0);
     CHECK_EQ (gl_loop_run (loop), 0);
     CHECK (file.calls == 2 && file.revents == POLLOUT);
-    CHECK_EQ (gl_loop_fd (loop, f, 0, on_fd, &file), 0);
+    /* watched for hang-ups only, a file never hangs up: the loop sleeps */
+    CHECK_EQ (gl_loop_fd (loop, f, POLLHUP, on_fd, &file), 0);
     file.calls = 0;
     gl_loop_timer_end (loop, t);
+    gl_loop_timer (loop, gl_mono_ms () + 30, stop_timer, NULL);
+    gl_loop_before (loop, count_turns, NULL);
+    turns = 0;
+    CHECK_EQ (gl_loop_run (loop), 0);
+    CHECK_EQ (file.calls, 0);
+    CHECK (turns <= 3);
+    gl_loop_before (loop, NULL, NULL);
+    CHECK_EQ (gl_loop_fd (loop, f, 0, on_fd, &file), 0);
     gl_loop_timer (loop, gl_mono_ms () + 30, stop_timer, NULL);
     CHECK_EQ (gl_loop_run (loop), 0);
     CHECK_EQ (file.calls, 0);
@@ -299,13 +335,6 @@ static void on_timer (gl_loop_t *loop, int id, void *arg)
         gl_loop_stop (loop);
 }
 
-static int turns;
-static uint64_t before_count (gl_loop_t *loop, void *arg)
-{
-    turns++;
-    return UINT64_MAX;
-}
-
 static void test_timers (void)
 {
     gl_loop_t *loop = new_loop ();
@@ -321,7 +350,8 @@ static void test_timers (void)
     gl_loop_timer_end (loop, cancelled);
     gl_loop_timer_end (loop, 0); /* none: fine */
     CHECK (tm.ids[1] > 0 && tm.ids[1] != tm.ids[2]);
-    gl_loop_before (loop, before_count, NULL);
+    turns = 0;
+    gl_loop_before (loop, count_turns, NULL);
     uint64_t t0 = gl_mono_ms ();
     CHECK_EQ (gl_loop_run (loop), 0);
     uint64_t took = gl_mono_ms () - t0;
