@@ -269,7 +269,10 @@ static int client_request (ctl_server_t *self, ctl_client_t *c, const uint8_t *b
     rc = client_queue (c, out, out_len);
     free (out);
     c->closing = true; /* one request per connection */
-    return rc;
+    /* An answer the socket took at once leaves nothing to wait for:
+       close now (-1), rather than when the client hangs up, so that a
+       client that never does cannot hold the connection. */
+    return rc || c->out_off == c->out_len ? -1 : 0;
 }
 
 /* Handle every whole frame read so far.  -1 drops the client. */

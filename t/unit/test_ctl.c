@@ -118,6 +118,14 @@ static int child_calls (void)
     }
     gl_ctl_resp_clear (&error);
     free (answer);
+    /* and, one request per connection, the agent closes it after its
+       answer: a client that never hangs up holds nothing */
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+    char byte;
+    if (fd < 0 || poll (&pf, 1, 2000) != 1 || read (fd, &byte, 1) != 0) {
+        fprintf (stderr, "the agent kept the connection open after its answer\n");
+        bad++;
+    }
     close (fd);
 
     /* a frame claiming 4 GiB: the agent hangs up rather than wait for it */
