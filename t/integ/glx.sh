@@ -27,6 +27,12 @@ echo "$out" | grep -q "program not found" || fail "missing program message: $out
 # a reader that goes away ends glx (and the job) as a pipe would: SIGPIPE
 timeout 20 bash -c "\"$GLX\" yes | head -2 > $T/yes; echo \${PIPESTATUS[0]} > $T/yes.rc"
 [ "$(cat "$T/yes.rc")" = 141 ] && [ "$(wc -l < "$T/yes")" = 2 ] || fail "glx yes | head: rc $(cat "$T/yes.rc")"
+# glx started with its stdio closed: the job's stdin is at its end at
+# once, and a closed stdout is not the agent's socket
+out=$(timeout 20 "$GLX" wc -c <&-); rc=$?
+[ "$rc" = 0 ] && [ "$out" = 0 ] || fail "glx wc -c <&-: exit $rc, output '$out'"
+timeout 20 "$GLX" echo lost >&-; rc=$?
+[ "$rc" != 124 ] || fail "glx echo >&- hung"
 say "exit codes and streams"
 
 # 50 MB of random bytes through stdin and back, identical
