@@ -3,14 +3,12 @@
     a stale view. */
 
 #include "place.h"
-#include "slots.h"
+#include "slots_fixture.h"
 #include "str.h"
 #include "tap.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define GIB (1024ull * 1024) /* in KiB */
 
 /* An idle, alive node whose estimate arrived a second ago. */
 static place_cand_t node (const char *name, uint32_t cores, uint32_t load1_milli)
@@ -41,24 +39,6 @@ static place_t *new_place (uint32_t d, uint64_t seed)
         exit (2);
     }
     return p;
-}
-
-static slots_t *new_slots (uint32_t cores)
-{
-    slots_config_t config;
-    slots_config_default (&config);
-    slots_t *s = slots_new (&config, cores);
-    if (!s) {
-        fprintf (stderr, "slots_new failed\n");
-        exit (2);
-    }
-    gl_res_t res = { .cores = cores,
-                     .mem_total_kb = 16 * GIB,
-                     .mem_avail_kb = 12 * GIB,
-                     .owner_idle_s = UINT32_MAX,
-                     .state = GL_RES_IDLE };
-    slots_set_res (s, &res);
-    return s;
 }
 
 /* What the plan says of node: its ask or passed note, or NULL. */

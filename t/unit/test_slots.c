@@ -1,32 +1,11 @@
 /*  test_slots.c -- the candidate side of placement: reservations, their
     expiry and start, and every reason an offer is refused. */
 
-#include "slots.h"
+#include "slots_fixture.h"
 #include "tap.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define GIB (1024ull * 1024) /* in KiB */
-
-/* Slots of an idle, headless machine with that many cores. */
-static slots_t *new_slots (uint32_t cores)
-{
-    slots_config_t config;
-    slots_config_default (&config);
-    slots_t *s = slots_new (&config, cores);
-    if (!s) {
-        fprintf (stderr, "slots_new failed\n");
-        exit (2);
-    }
-    gl_res_t res = { .cores = cores,
-                     .mem_total_kb = 16 * GIB,
-                     .mem_avail_kb = 12 * GIB,
-                     .owner_idle_s = UINT32_MAX,
-                     .state = GL_RES_IDLE };
-    slots_set_res (s, &res);
-    return s;
-}
 
 static void test_reservations (void)
 {
