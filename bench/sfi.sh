@@ -20,7 +20,8 @@
 #   (defaults 5, 2, 9, 9, build/, bench/.cache; --keep DIR keeps the builds and raw times there)
 #
 # Needs the sandbox tools built in DIR (cd build && make glsfi-cc
-# glsfi-verify glsfi-run sfi/home/libglsfirt.a libglsfi.a libglsfiverify.a).
+# glsfi-verify glsfi-run sfi/home/libglsfirt.a libglsfi.a libglsfiverify.a
+# libglcore.a).
 # As root it first installs the Debian packages it needs (clang-14 lld-14
 # wasi-libc libclang-rt-14-dev-wasm32 wabt for wasm2c, dpkg-dev for the
 # sources), and fetches the zlib and bzip2 source packages once into the
@@ -56,8 +57,8 @@ BUILD=$(cd "$BUILD" && pwd)
 S=$top/bench/sfi
 HOME_DIR=$BUILD/sfi/home
 CC_SFI=$BUILD/glsfi-cc; VERIFY=$BUILD/glsfi-verify; GRUN=$BUILD/glsfi-run
-for f in "$CC_SFI" "$VERIFY" "$GRUN" "$HOME_DIR/libglsfirt.a" "$HOME_DIR/glsfi.ld" "$BUILD/libglsfi.a" "$BUILD/libglsfiverify.a"; do
-    [ -e "$f" ] || { echo "missing $f: cd $BUILD && make glsfi-cc glsfi-verify glsfi-run sfi/home/libglsfirt.a libglsfi.a libglsfiverify.a" >&2; exit 1; }
+for f in "$CC_SFI" "$VERIFY" "$GRUN" "$HOME_DIR/libglsfirt.a" "$HOME_DIR/glsfi.ld" "$BUILD/libglsfi.a" "$BUILD/libglsfiverify.a" "$BUILD/libglcore.a"; do
+    [ -e "$f" ] || { echo "missing $f: cd $BUILD && make glsfi-cc glsfi-verify glsfi-run sfi/home/libglsfirt.a libglsfi.a libglsfiverify.a libglcore.a" >&2; exit 1; }
 done
 
 declare -A SKIP=()      # what -> why it was not measured
@@ -220,7 +221,7 @@ build_one() {  # build_one WORKLOAD VARIANT -> $W/VARIANT/WORKLOAD/{h or m.so}, 
 cmd_of() { case $2 in sfi) echo "$W/h_sfi $W/sfi/$1/m.so" ;; *) echo "$W/$2/$1/h" ;; esac; }
 
 log "building: native flags (glsfi-cc's): ${NF[*]}"
-gcc -O2 -DMODE_SFI -I"$top/sfi" -o "$W/h_sfi" "$S/harness.c" "$BUILD/libglsfi.a" "$BUILD/libglsfiverify.a" \
+gcc -O2 -DMODE_SFI -I"$top/sfi" -o "$W/h_sfi" "$S/harness.c" "$BUILD/libglsfi.a" "$BUILD/libglsfiverify.a" "$BUILD/libglcore.a" \
     -lZydis -lZycore -lpthread >"$W/h_sfi.log" 2>&1 || { echo "cannot build the sandbox harness: $(firsterr "$W/h_sfi.log")" >&2; exit 1; }
 JOBS=$(nproc); running=0
 bg() { "$@" & running=$((running + 1)); if [ $running -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi; }
@@ -256,7 +257,10 @@ declare -A SUM=()
 run_one() {  # run_one WORKLOAD VARIANT ROUND: one process; its call times go to $RES/W.V.rROUND and $RES/W.V
     local w=$1 v=$2 r=$3 out=$RES/out
     if ! timeout 300 $(cmd_of "$w" "$v") "${WN[$w]}" "$CALLS" >"$out" 2>"$out.err"; then
-        SKIP[$w.$v]="run failed: $(head -c 160 "$out.err" | tr '\n' ' ')"; log "SKIP $w $v: ${SKIP[$w.$v]}"; return
+        # a build that fails once is not measured at all: no median of the
+        # rounds before, no ratio from them
+        SKIP[$w.$v]="run failed in round $r: $(head -c 160 "$out.err" | tr '\n' ' ')"; log "SKIP $w $v: ${SKIP[$w.$v]}"
+        rm -f "$RES/$w.$v" "$RES/$w.$v".r*; return
     fi
     local c; c=$(awk '$1 == "checksum" { print $2 }' "$out")
     if [ -z "${SUM[$w.$v]:-}" ]; then SUM[$w.$v]=$c
@@ -284,7 +288,7 @@ done; done
 
 # --- 3: the gate ----------------------------------------------------------------
 GATE=""
-if gcc -O2 -I"$top/sfi" -I"$HOME_DIR/include" -o "$W/gate" "$S/gate.c" "$S/policy.c" "$BUILD/libglsfi.a" "$BUILD/libglsfiverify.a" \
+if gcc -O2 -I"$top/sfi" -I"$HOME_DIR/include" -o "$W/gate" "$S/gate.c" "$S/policy.c" "$BUILD/libglsfi.a" "$BUILD/libglsfiverify.a" "$BUILD/libglcore.a" \
        -lZydis -lZycore -lpthread >"$W/gate.log" 2>&1 \
    && (cd "$W" && "$CC_SFI" --home "$HOME_DIR" -o policy.so "$S/policy.c") >>"$W/gate.log" 2>&1; then
     log "gate: $BATCHES batches of gate, plain call, getpid, Unix socket"
@@ -323,7 +327,7 @@ if [ -s "$W/big/compress/fail" ] && [ -z "${SKIP[sources]:-}" ]; then
     SKIP[v.compress]="build failed: $(head -1 "$W/big/compress/fail")"
     build_big bzip2 bzip2-compress bzip2-decompress; BIG+=(bzip2); BIGDESC[bzip2]="bzip2 (2 workloads; zlib would not build)"
 fi
-gcc -O2 -I"$top/sfi" -o "$W/vspeed" "$S/vspeed.c" "$BUILD/libglsfiverify.a" -lZydis -lZycore -lpthread >"$W/vspeed.log" 2>&1 \
+gcc -O2 -I"$top/sfi" -o "$W/vspeed" "$S/vspeed.c" "$BUILD/libglsfiverify.a" "$BUILD/libglcore.a" -lZydis -lZycore -lpthread >"$W/vspeed.log" 2>&1 \
     || SKIP[vspeed]="cannot build bench/sfi/vspeed.c: $(firsterr "$W/vspeed.log")"
 for b in "${BIG[@]}"; do
     [ -z "${SKIP[v.$b]:-}" ] || continue
@@ -333,7 +337,8 @@ for b in "${BIG[@]}"; do
     for i in $(seq "$VRUNS"); do
         out=$("$VERIFY" --stats "$W/big/$b.so" "$W/big/$b.so" "$W/big/$b.so" 2>&1) || { SKIP[v.$b]="glsfi-verify: $(echo "$out" | head -1)"; break; }
         echo "$out" | sed -n 's/.*: \([0-9]*\) bytes, \([0-9]*\) instructions, \([0-9.]*\) MiB\/s.*/\1 \2 \3/p' >> "$RES/verify.$b"
-        s=$EPOCHREALTIME; "$VERIFY" -q "$W/big/$b.so" || true; e=$EPOCHREALTIME
+        s=$EPOCHREALTIME; rc=0; "$VERIFY" -q "$W/big/$b.so" || rc=$?; e=$EPOCHREALTIME
+        [ "$rc" = 0 ] || { SKIP[v.$b]="glsfi-verify -q: exit $rc"; break; }
         awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", e - s }' >> "$RES/verifyproc.$b"
         if [ -z "${SKIP[vspeed]:-}" ] && out=$("$W/vspeed" "$W/big/$b.so" 3 2>&1); then
             echo "$out" | awk '{ print $3 }' >> "$RES/vfirst.$b"
@@ -370,12 +375,15 @@ cell() {  # cell W V: median ms or why not
     elif [ -s "$RES/$1.$2" ]; then ms "$(med "$1.$2")"
     else local why=${SKIP[$1.$2]:-not run}; echo "${why:0:150}"; fi
 }
+# the version installed, as the tool says it (not the one the results in
+# bench/README.md were made with)
+W2C_VER=$(wasm2c --version 2>/dev/null | head -1 || true); W2C_VER=${W2C_VER:-"(not installed)"}
 : > "$RES/g.sfi"; : > "$RES/g.sfifree"; : > "$RES/g.w2c"; : > "$RES/g.fix"
 {
 echo
 echo "bench/sfi.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $(hostname -s), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), $(uname -r)"
-echo "gcc $(gcc -dumpfullversion); clang $(clang-14 -dumpversion 2>/dev/null || echo -); wasm2c $(wasm2c --version 2>/dev/null || echo -); zlib ${ZLIB_VER:-?}, bzip2 ${BZIP2_VER:-?} (Debian sources); $ROUNDS rounds x $CALLS calls, CPU time of the calling thread; bench time ${ELAPSED} s"
-echo "native = gcc ${NF[*]} (glsfi-cc's flags: all apply natively, -ffixed-r14/-r15 too; only -D__GLSFI__ is dropped); \"r14/r15 free\" = the same without -ffixed-r14 -ffixed-r15; wasm2c = clang-14 --target=wasm32-wasi -O2, reactor, wasm2c 1.0.32, gcc -O2 with wasm-rt-impl.c (guard pages)"
+echo "gcc $(gcc -dumpfullversion); clang $(clang-14 -dumpversion 2>/dev/null || echo -); wasm2c $W2C_VER; zlib ${ZLIB_VER:-?}, bzip2 ${BZIP2_VER:-?} (Debian sources); $ROUNDS rounds x $CALLS calls, CPU time of the calling thread; bench time ${ELAPSED} s"
+echo "native = gcc ${NF[*]} (glsfi-cc's flags: all apply natively, -ffixed-r14/-r15 too; only -D__GLSFI__ is dropped); \"r14/r15 free\" = the same without -ffixed-r14 -ffixed-r15; wasm2c = clang-14 --target=wasm32-wasi -O2, reactor, wasm2c $W2C_VER, gcc -O2 with wasm-rt-impl.c (guard pages)"
 echo
 echo "| workload (work per call) | n | native ms | r14/r15 free ms | glsfi ms | wasm2c ms | glsfi / native | glsfi / r14,r15 free | wasm2c / native | .text native -> glsfi | checksum |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -430,11 +438,13 @@ for b in "${BIG[@]}"; do
     read -r by ins _ < "$RES/verify.$b"
     mv=$(awk '{ print $3 }' "$RES/verify.$b" | median)
     cv=$(med "vcpu.$b"); fv=$(med "vfirst.$b")
+    [ -z "${SKIP[vspeed]:-}" ] || { cv=""; fv=""; }     # a run failed: no median of the others
     pm=$(median < "$RES/verifyproc.$b")
     printf '| %s | %s | %s | %s MiB/s | %s | %.1f ms (%.1f MiB/s) |\n' "${BIGDESC[$b]}" "$by" "$ins" "$mv" \
         "$([ -n "$cv" ] && echo "$cv MiB/s ($fv)" || echo "${SKIP[vspeed]:-not run}")" \
         "$(awk -v x="$pm" 'BEGIN { print x * 1000 }')" "$(awk -v x="$pm" -v b="$by" 'BEGIN { print b / x / 1048576 }')"
-    VGOAL="$VGOAL| verifier, ${BIGDESC[$b]}: CPU time (--stats, wall clock) | ${cv:-n/a} MiB/s ($mv) | >= 30 MiB/s | $(goal "${cv:-$mv}" '>=' 30) |"$'\n'
+    # judged on the CPU time only, as the header says: the wall clock is shown, never judged
+    VGOAL="$VGOAL| verifier, ${BIGDESC[$b]}: CPU time (--stats, wall clock) | ${cv:-n/a} MiB/s ($mv) | >= 30 MiB/s | $(goal "${cv:-}" '>=' 30) |"$'\n'
 done
 echo
 echo "| goal | value | goal | |"

@@ -1,5 +1,7 @@
 /*  agent.c -- the glpeer agent loop.  See agent.h. */
 #include "agent.h"
+#include "err.h"
+#include "fd.h"
 #include "str.h"
 #include "clock.h"
 #include "ctl.h"
@@ -7,8 +9,10 @@
 #include "idle.h"
 #include "jobs.h"
 #include "log.h"
+#include "loop.h"
 #include "policy.h"
 #include "seal.h"
+#include "status.h"
 #include "swim.h"
 #include "swim_conf.h"
 #include "wire.h"
@@ -16,21 +20,17 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define LINK_IDLE_MS   300000 /* close a PUSH socket unused this long */
 #define LEAVE_FLUSH_MS 1000   /* how long a leaving agent lets its LEAVE drain */
 #define RECV_BUDGET    512    /* packets handled per loop turn */
-#define POLL_MAX       1024
-#define PEERS_SAVE_MS  5000 /* at most this often, state_dir/peers is rewritten */
-#define PEERS_MAX      32   /* addresses remembered there */
+#define PEERS_SAVE_MS  5000   /* at most this often, state_dir/peers is rewritten */
+#define PEERS_MAX      32     /* addresses remembered there */
 
 typedef struct {
     zsock_t *sock;
@@ -48,13 +48,12 @@ typedef struct {
     policy_t *policy; /* sched/policy, or NULL */
     zsock_t *in;
     zhashx_t *links; /* endpoint -> link_t */
-    int sigfd;
+    gl_loop_t *loop;
     int lock_fd;
 
-    bool leaving;
-    uint64_t leave_at_ms;
+    bool leaving; /* asked to leave (signal, glpeer leave) */
+    bool leave_started;
     uint64_t next_sample_ms;
-    uint64_t next_reap_ms;
     uint64_t started_wall_ms;
     gl_res_t res;          /* our last sample */
     gl_res_t published;    /* the estimate the cluster has from us */
@@ -301,6 +300,19 @@ static void job_guest (void *arg, int pid, bool started)
         idle_remove_guest (a->idle, pid);
 }
 
+static void on_job_fd (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    jobs_ready (a->jobs, fd, revents, gl_mono_ms ());
+}
+
+static void job_watch (void *arg, int fd, short events)
+{
+    agent_t *a = (agent_t *) arg;
+    if (gl_loop_fd (a->loop, fd, events, on_job_fd, a))
+        gl_error ("cannot watch a job's fd %d: %s", fd, strerror (errno));
+}
+
 /* glx opens a stream for its job; its frames are job messages. */
 static int stream_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why)
 {
@@ -408,187 +420,56 @@ static void recv_all (agent_t *a, uint64_t now)
     }
 }
 
-/* ---- status ------------------------------------------------------------------- */
-
-/* A growing string (czmq has none that appends cheaply). */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} text_t;
-
-static void text_add (text_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void text_add (text_t *t, const char *fmt, ...)
+static void on_in (gl_loop_t *loop, zsock_t *sock, void *arg)
 {
-    va_list ap;
-    for (;;) {
-        va_start (ap, fmt);
-        int n = vsnprintf (t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
-        va_end (ap);
-        if (n < 0)
-            return;
-        if (t->buf && t->len + (size_t) n < t->cap) {
-            t->len += (size_t) n;
-            return;
-        }
-        size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t) n;
-        char *buf = realloc (t->buf, cap);
-        if (!buf)
-            return;
-        t->buf = buf;
-        t->cap = cap;
+    recv_all ((agent_t *) arg, gl_mono_ms ());
+}
+
+/* SIGINT, SIGTERM: leave gracefully; SIGCHLD: a job ended, look at once. */
+static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    if (si->ssi_signo == SIGCHLD)
+        jobs_tick (a->jobs, gl_mono_ms ());
+    else if (!a->leaving) {
+        gl_info ("signal %u: leaving", si->ssi_signo);
+        a->leaving = true;
     }
 }
 
-/* JSON string body: our names are plain, but endpoints may hold anything. */
-static void text_json_str (text_t *t, const char *s)
-{
-    text_add (t, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char) *s;
-        if (c == '"' || c == '\\')
-            text_add (t, "\\%c", c);
-        else if (c < 0x20)
-            text_add (t, "\\u%04x", c);
-        else
-            text_add (t, "%c", c);
-    }
-    text_add (t, "\"");
-}
-
-static void status_json (agent_t *a, text_t *t, uint64_t now)
-{
-    text_add (t, "{\"version\":1,\"cluster\":");
-    text_json_str (t, a->conf->cluster);
-    text_add (t, ",\"node\":");
-    text_json_str (t, a->conf->name);
-    text_add (t, ",\"generation\":%llu,\"members\":[",
-              (unsigned long long) gl_ident_generation (a->ident));
-    swim_member_t m;
-    for (size_t i = 0; swim_member_at (a->swim, i, &m); i++) {
-        text_add (t, "%s{\"name\":", i ? "," : "");
-        text_json_str (t, m.name);
-        text_add (t, ",\"endpoint\":");
-        text_json_str (t, m.addr);
-        text_add (t,
-                  ",\"state\":\"%s\",\"self\":%s,\"generation\":%llu,\"incarnation\":%llu,"
-                  "\"state_age_ms\":%llu,\"resources\":",
-                  swim_state_name (m.state), m.is_self ? "true" : "false",
-                  (unsigned long long) m.generation, (unsigned long long) m.incarnation,
-                  (unsigned long long) (now - m.state_since_ms));
-        if (!m.has_res) {
-            text_add (t, "null}");
-            continue;
-        }
-        text_add (t,
-                  "{\"state\":\"%s\",\"cores\":%u,\"load1\":%.3f,\"load_recent\":%.3f,"
-                  "\"owner_load\":%.3f,\"mem_total_kb\":%llu,\"mem_avail_kb\":%llu,"
-                  "\"owner_idle_s\":%u,\"guests\":%u,\"seq\":%llu,\"age_ms\":%llu}}",
-                  idle_state_name (m.res.state), m.res.cores, m.res.load1_milli / 1000.0,
-                  m.res.load_recent_milli / 1000.0, m.res.owner_load_milli / 1000.0,
-                  (unsigned long long) m.res.mem_total_kb, (unsigned long long) m.res.mem_avail_kb,
-                  m.res.owner_idle_s, m.res.guests, (unsigned long long) m.res_seq,
-                  (unsigned long long) (now - m.res_recv_ms));
-    }
-    swim_stats_t st;
-    swim_stats (a->swim, &st);
-    text_add (t,
-              "],\"counters\":{\"msgs_in\":%llu,\"bytes_in\":%llu,\"msgs_out\":%llu,"
-              "\"bytes_out\":%llu,\"send_dropped\":%llu,\"dropped\":{",
-              (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
-              (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
-              (unsigned long long) a->send_dropped);
-    for (int r = 0; r < GL_DROP__COUNT; r++)
-        text_add (t, "%s\"%s\":%llu", r ? "," : "", gl_drop_name ((gl_drop_t) r),
-                  (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
-    text_add (t,
-              "},\"gossip\":{\"probes\":%llu,\"probe_failures\":%llu,\"indirect_probes\":%llu,"
-              "\"suspicions\":%llu,\"deaths\":%llu,\"refutations\":%llu,\"syncs\":%llu,"
-              "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u}},",
-              (unsigned long long) st.probes, (unsigned long long) st.probe_failures,
-              (unsigned long long) st.indirect_probes, (unsigned long long) st.suspicions,
-              (unsigned long long) st.deaths, (unsigned long long) st.refutations,
-              (unsigned long long) st.syncs, (unsigned long long) st.bad_records,
-              (unsigned long long) st.old_records, st.awareness);
-    if (a->policy) {
-        text_add (t, "\"policy\":{\"path\":");
-        text_json_str (t, a->conf->policy);
-        text_add (t, ",\"active\":%s,\"calls\":%llu}}\n",
-                  policy_active (a->policy) ? "true" : "false", policy_calls (a->policy));
-    }
-    else
-        text_add (t, "\"policy\":null}\n");
-}
-
-static void fmt_age (char *out, size_t len, uint64_t ms)
-{
-    if (ms < 10000)
-        snprintf (out, len, "%.1fs", ms / 1000.0);
-    else if (ms < 3600000)
-        snprintf (out, len, "%llus", (unsigned long long) ms / 1000);
-    else
-        snprintf (out, len, "%lluh", (unsigned long long) ms / 3600000);
-}
-
-static void status_text (agent_t *a, text_t *t, uint64_t now)
-{
-    size_t n = swim_count (a->swim);
-    text_add (t,
-              "cluster %s, node %s (generation %llu): %zu members, %zu alive, %zu suspect, "
-              "%zu dead, %zu left\n\n",
-              a->conf->cluster, a->conf->name, (unsigned long long) gl_ident_generation (a->ident),
-              n, swim_count_state (a->swim, SWIM_ALIVE), swim_count_state (a->swim, SWIM_SUSPECT),
-              swim_count_state (a->swim, SWIM_DEAD), swim_count_state (a->swim, SWIM_LEFT));
-    text_add (t, "%-16s %-26s %-8s %4s  %-11s %5s %6s %6s %10s %9s %6s\n", "NAME", "ENDPOINT",
-              "STATE", "INC", "RESOURCES", "CORES", "LOAD", "OWNER", "OWNER-IDLE", "MEM-AVAIL",
-              "AGE");
-    swim_member_t m;
-    for (size_t i = 0; swim_member_at (a->swim, i, &m); i++) {
-        char name[GL_NAME_MAX + 3];
-        snprintf (name, sizeof name, "%s%s", m.name, m.is_self ? " *" : "");
-        text_add (t, "%-16s %-26s %-8s %4llu  ", name, m.addr, swim_state_name (m.state),
-                  (unsigned long long) m.incarnation);
-        if (!m.has_res) {
-            text_add (t, "%-11s\n", "-");
-            continue;
-        }
-        char idle[32], age[32], mem[32];
-        if (m.res.owner_idle_s >= UINT32_MAX / 2)
-            snprintf (idle, sizeof idle, "never");
-        else
-            fmt_age (idle, sizeof idle, (uint64_t) m.res.owner_idle_s * 1000);
-        fmt_age (age, sizeof age, now - m.res_recv_ms);
-        snprintf (mem, sizeof mem, "%.1fG", m.res.mem_avail_kb / 1048576.0);
-        text_add (t, "%-11s %5u %6.2f %6.2f %10s %9s %6s\n", idle_state_name (m.res.state),
-                  m.res.cores, m.res.load1_milli / 1000.0, m.res.owner_load_milli / 1000.0, idle,
-                  mem, age);
-    }
-    text_add (t,
-              "\nmessages in %llu (%llu bytes), out %llu (%llu bytes), send dropped %llu\n"
-              "dropped:",
-              (unsigned long long) a->msgs_in, (unsigned long long) a->bytes_in,
-              (unsigned long long) a->msgs_out, (unsigned long long) a->bytes_out,
-              (unsigned long long) a->send_dropped);
-    for (int r = 0; r < GL_DROP__COUNT; r++)
-        text_add (t, " %s %llu", gl_drop_name ((gl_drop_t) r),
-                  (unsigned long long) gl_seal_drops (a->seal, (gl_drop_t) r));
-    text_add (t, "\nthis node: %s\n", a->res_reason);
-}
+/* ---- the control socket: status, leave -------------------------------------------- */
 
 static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 {
     agent_t *a = (agent_t *) arg;
-    uint64_t now = gl_mono_ms ();
-    text_t t = { 0 };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream (&text, &len);
+    if (!f) {
+        resp->code = 1;
+        resp->text = strdup ("out of memory\n");
+        return;
+    }
     if (!strcmp (req->cmd, "status")) {
-        bool json = req->argc > 0 && !strcmp (req->argv[0], "json");
-        if (json)
-            status_json (a, &t, now);
+        status_view_t v = { .conf = a->conf,
+                            .generation = gl_ident_generation (a->ident),
+                            .swim = a->swim,
+                            .seal = a->seal,
+                            .policy = a->policy,
+                            .msgs_in = a->msgs_in,
+                            .bytes_in = a->bytes_in,
+                            .msgs_out = a->msgs_out,
+                            .bytes_out = a->bytes_out,
+                            .send_dropped = a->send_dropped,
+                            .res_reason = a->res_reason };
+        if (req->argc > 0 && !strcmp (req->argv[0], "json"))
+            status_json (f, &v, gl_mono_ms ());
         else
-            status_text (a, &t, now);
+            status_text (f, &v, gl_mono_ms ());
         resp->code = 0;
     }
     else if (!strcmp (req->cmd, "leave")) {
-        text_add (&t, "%s: leaving the cluster\n", a->conf->name);
+        fprintf (f, "%s: leaving the cluster\n", a->conf->name);
         if (!a->leaving) {
             gl_info ("leave requested through the control socket");
             a->leaving = true;
@@ -596,10 +477,15 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
         resp->code = 0;
     }
     else {
-        text_add (&t, "unknown command '%s'\n", req->cmd);
+        fprintf (f, "unknown command '%s'\n", req->cmd);
         resp->code = 2;
     }
-    resp->text = t.buf ? t.buf : strdup ("");
+    if (fclose (f) == 0)
+        resp->text = text;
+    else {
+        free (text);
+        resp->code = 1;
+    }
 }
 
 /* ---- set-up --------------------------------------------------------------------- */
@@ -614,23 +500,17 @@ int agent_mkdir_private (const char *dir, char *err, size_t errlen)
             mkdir (path, 0755);
             *p = '/';
         }
-    if (mkdir (path, 0700) && errno != EEXIST) {
-        snprintf (err, errlen, "%s: %s", dir, strerror (errno));
-        return -1;
-    }
+    if (mkdir (path, 0700) && errno != EEXIST)
+        return gl_err (err, errlen, "%s: %s", dir, strerror (errno));
     struct stat st;
-    if (stat (path, &st) || !S_ISDIR (st.st_mode) || st.st_uid != getuid ()) {
-        snprintf (err, errlen, "%s: not a directory owned by this user", dir);
-        return -1;
-    }
+    if (stat (path, &st) || !S_ISDIR (st.st_mode) || st.st_uid != getuid ())
+        return gl_err (err, errlen, "%s: not a directory owned by this user", dir);
     /* Never loosen or tighten a directory we did not make: say so instead. */
-    if (st.st_mode & 0077) {
-        snprintf (err, errlen,
-                  "%s: open to other users (mode %03o); give the agent a "
-                  "directory of its own, or chmod 700 it",
-                  dir, (unsigned) (st.st_mode & 0777));
-        return -1;
-    }
+    if (st.st_mode & 0077)
+        return gl_err (err, errlen,
+                       "%s: open to other users (mode %03o); give the agent a "
+                       "directory of its own, or chmod 700 it",
+                       dir, (unsigned) (st.st_mode & 0777));
     return 0;
 }
 
@@ -640,26 +520,24 @@ static int lock_runtime (agent_t *a, char *err, size_t errlen)
     char path[GL_PATH_MAX + 16];
     snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
     a->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (a->lock_fd < 0) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return -1;
-    }
+    if (a->lock_fd < 0)
+        return gl_err (err, errlen, "%s: %s", path, strerror (errno));
     if (flock (a->lock_fd, LOCK_EX | LOCK_NB)) {
         char pid[32] = "";
         ssize_t n = read (a->lock_fd, pid, sizeof pid - 1);
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn (pid, "\n")] = '\0';
-        snprintf (err, errlen,
-                  "another agent (pid %s) is running in %s; stop it with "
-                  "'glpeer leave' or use another --runtime-dir",
-                  pid[0] ? pid : "?", a->conf->runtime_dir);
+        gl_err (err, errlen,
+                "another agent (pid %s) is running in %s; stop it with "
+                "'glpeer leave' or use another --runtime-dir",
+                pid[0] ? pid : "?", a->conf->runtime_dir);
         close (a->lock_fd);
         a->lock_fd = -1;
         return -1;
     }
     char pid[32];
     int n = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
-    if (ftruncate (a->lock_fd, 0) || write (a->lock_fd, pid, (size_t) n) != n)
+    if (ftruncate (a->lock_fd, 0) || gl_write_all (a->lock_fd, pid, (size_t) n))
         gl_warning ("%s: cannot write pid", path);
     return 0;
 }
@@ -668,7 +546,6 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
 {
     a->conf = conf;
     a->lock_fd = -1;
-    a->sigfd = -1;
     a->started_wall_ms = gl_wall_ms ();
     snprintf (a->res_reason, sizeof a->res_reason, "not measured yet");
     if (agent_mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
@@ -678,50 +555,42 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
         return -1;
     a->seal = gl_seal_new (conf->key, conf->cluster, conf->name, gl_ident_generation (a->ident),
                            conf->clock_window_ms);
-    if (!a->seal) {
-        snprintf (err, errlen, "cannot set up sealing");
-        return -1;
-    }
+    if (!a->seal)
+        return gl_err (err, errlen, "cannot set up sealing");
 
     /* czmq would install its own SIGINT/SIGTERM handlers; we take signals
-       through a signalfd instead, so they are seen by the poll loop. */
+       through the loop's signalfd instead.  Before ZeroMQ's I/O threads
+       start with the first socket, so that they block them too. */
     zsys_handler_set (NULL);
-    sigset_t sigs;
-    sigemptyset (&sigs);
-    sigaddset (&sigs, SIGINT);
-    sigaddset (&sigs, SIGTERM);
-    sigaddset (&sigs, SIGCHLD); /* a job ended: look at once */
-    /* started in the background by a shell, SIGINT comes ignored, and an
-       ignored signal never reaches a signalfd */
-    signal (SIGINT, SIG_DFL);
-    signal (SIGTERM, SIG_DFL);
-    sigprocmask (SIG_BLOCK, &sigs, NULL);
+    if (!(a->loop = gl_loop_new (err, errlen)))
+        return -1;
+    if (gl_loop_signal (a->loop, SIGINT, on_signal, a) ||
+        gl_loop_signal (a->loop, SIGTERM, on_signal, a) ||
+        gl_loop_signal (a->loop, SIGCHLD, on_signal, a)) /* a job ended: look at once */
+        return gl_err (err, errlen, "cannot take signals: %s", strerror (errno));
     signal (SIGPIPE, SIG_IGN);
-    a->sigfd = signalfd (-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 
     /* ZeroMQ speaks IPv6 only when asked to. */
     if (strchr (conf->bind, '[') || strchr (conf->advertise, '['))
         zsys_set_ipv6 (1);
     a->in = zsock_new (ZMQ_PULL);
-    if (!a->in) {
-        snprintf (err, errlen, "cannot create a ZeroMQ socket");
-        return -1;
-    }
+    if (!a->in)
+        return gl_err (err, errlen, "cannot create a ZeroMQ socket");
     zsock_set_rcvhwm (a->in, 10000);
     zsock_set_maxmsgsize (a->in, GL_PKT_MAX);
     zsock_set_heartbeat_ivl (a->in, 1000);
     zsock_set_heartbeat_timeout (a->in, 3000);
-    if (zsock_bind (a->in, "%s", conf->bind) < 0) {
-        snprintf (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
-                  zmq_strerror (zmq_errno ()));
-        return -1;
-    }
+    if (zsock_bind (a->in, "%s", conf->bind) < 0)
+        return gl_err (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
+                       zmq_strerror (zmq_errno ()));
+    if (gl_loop_sock (a->loop, a->in, on_in, a))
+        return gl_err (err, errlen, "cannot watch the ZeroMQ socket: %s", strerror (errno));
     a->links = zhashx_new ();
     zhashx_set_destructor (a->links, link_free);
 
     char sock_path[GL_PATH_MAX + 16];
     snprintf (sock_path, sizeof sock_path, "%s/glpeer.sock", conf->runtime_dir);
-    a->ctl = ctl_server_new (sock_path, ctl_handle, a, err, errlen);
+    a->ctl = ctl_server_new (a->loop, sock_path, ctl_handle, a, err, errlen);
     if (!a->ctl)
         return -1;
 
@@ -745,14 +614,18 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     randombytes_buf (&seed, sizeof seed);
     a->swim = swim_new (&sc, conf->name, conf->advertise, gl_ident_generation (a->ident),
                         gl_ident_pubkey (a->ident), &signer, seed, gl_mono_ms ());
-    jobs_io_t io = { a, job_send_node, job_send_local, job_close_local, job_guest, job_view };
+    jobs_io_t io = { .arg = a,
+                     .send_node = job_send_node,
+                     .send_local = job_send_local,
+                     .close_local = job_close_local,
+                     .guest = job_guest,
+                     .view = job_view,
+                     .watch = job_watch };
     a->jobs =
         jobs_new (conf->name, gl_ident_generation (a->ident),
                   (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
-    if (!a->idle || !a->swim || !a->jobs) {
-        snprintf (err, errlen, "out of memory");
-        return -1;
-    }
+    if (!a->idle || !a->swim || !a->jobs)
+        return gl_err (err, errlen, "out of memory");
     /* after the signal mask above: the loader's watchdog thread inherits
        it, so SIGCHLD and the rest still reach only our signalfd */
     if (conf->policy[0]) {
@@ -773,13 +646,13 @@ static void agent_close (agent_t *a)
     policy_destroy (&a->policy);
     swim_destroy (&a->swim);
     idle_destroy (&a->idle);
-    ctl_server_destroy (&a->ctl);
     zhashx_destroy (&a->links);
+    if (a->in && a->loop)
+        gl_loop_sock_end (a->loop, a->in);
     zsock_destroy (&a->in);
     gl_seal_destroy (&a->seal);
     gl_ident_destroy (&a->ident);
-    if (a->sigfd >= 0)
-        close (a->sigfd);
+    gl_loop_destroy (&a->loop); /* after everything that watches through it */
     if (a->lock_fd >= 0) {
         char path[GL_PATH_MAX + 16];
         snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
@@ -817,14 +690,57 @@ static void sample (agent_t *a, uint64_t now)
     a->next_sample_ms = now + a->conf->sample_interval_ms;
 }
 
+static void on_sample (gl_loop_t *loop, int id, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    if (a->leaving)
+        return; /* a leaving node has nothing more to say about itself */
+    sample (a, gl_mono_ms ());
+    gl_loop_timer (loop, a->next_sample_ms, on_sample, a);
+}
+
+static void on_reap (gl_loop_t *loop, int id, void *arg)
+{
+    uint64_t now = gl_mono_ms ();
+    links_reap ((agent_t *) arg, now);
+    gl_loop_timer (loop, now + 60000, on_reap, arg);
+}
+
+static void on_leave_flushed (gl_loop_t *loop, int id, void *arg)
+{
+    gl_loop_stop (loop);
+}
+
 static void start_leave (agent_t *a, uint64_t now)
 {
     gl_info ("leaving the cluster");
     jobs_leave (a->jobs, now);
     swim_leave (a->swim, now);
     pump (a, now);
-    a->leave_at_ms = now + LEAVE_FLUSH_MS;
-    a->leaving = true;
+    a->leaving = a->leave_started = true;
+    gl_loop_timer (a->loop, now + LEAVE_FLUSH_MS, on_leave_flushed, a);
+}
+
+/* Before every wait, after whatever happened: the protocol machines run
+   (their timers, what a message or a client asked), what they want said
+   goes out, and the loop sleeps until their next deadline, a second at
+   most. */
+static uint64_t agent_turn (gl_loop_t *loop, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    uint64_t now = gl_mono_ms ();
+    if (a->leaving && !a->leave_started)
+        start_leave (a, now);
+    swim_tick (a->swim, now);
+    jobs_tick (a->jobs, now);
+    pump (a, now);
+    if (a->peers_dirty && now >= a->peers_saved_ms + PEERS_SAVE_MS)
+        peers_save (a, now);
+    uint64_t deadline = swim_next_deadline (a->swim);
+    uint64_t jobs_at = jobs_next_deadline (a->jobs, now);
+    if (jobs_at < deadline)
+        deadline = jobs_at;
+    return deadline < now + 1000 ? deadline : now + 1000;
 }
 
 int agent_run (const gl_conf_t *conf, int ready_fd)
@@ -858,87 +774,11 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
     peers_load (&a, seeds, remembered, &n_seeds, GL_SEEDS_MAX + PEERS_MAX);
     if (n_seeds)
         swim_join (a.swim, seeds, n_seeds, now);
-    a.next_reap_ms = now + LINK_IDLE_MS;
-    bool leave_started = false;
-
-    for (;;) {
-        now = gl_mono_ms ();
-        if (a.leaving && !leave_started) {
-            start_leave (&a, now);
-            leave_started = true;
-        }
-        if (leave_started && now >= a.leave_at_ms)
-            break;
-        swim_tick (a.swim, now);
-        if (!a.leaving && now >= a.next_sample_ms)
-            sample (&a, now);
-        if (now >= a.next_reap_ms) {
-            links_reap (&a, now);
-            a.next_reap_ms = now + 60000;
-        }
-        jobs_tick (a.jobs, now);
-        pump (&a, now);
-        if (a.peers_dirty && now >= a.peers_saved_ms + PEERS_SAVE_MS)
-            peers_save (&a, now);
-
-        uint64_t deadline = swim_next_deadline (a.swim);
-        uint64_t jobs_at = jobs_next_deadline (a.jobs, now);
-        if (jobs_at < deadline)
-            deadline = jobs_at;
-        if (a.next_sample_ms < deadline)
-            deadline = a.next_sample_ms;
-        if (leave_started && a.leave_at_ms < deadline)
-            deadline = a.leave_at_ms;
-        long timeout = deadline > now ? (long) (deadline - now) : 0;
-        if (timeout > 1000)
-            timeout = 1000;
-
-        zmq_pollitem_t items[POLL_MAX];
-        int fds[POLL_MAX];
-        short evs[POLL_MAX];
-        size_t n = 0;
-        items[n++] = (zmq_pollitem_t){ zsock_resolve (a.in), 0, ZMQ_POLLIN, 0 };
-        items[n++] = (zmq_pollitem_t){ NULL, a.sigfd, ZMQ_POLLIN, 0 };
-        size_t n_ctl = ctl_server_fds (a.ctl, fds, evs, POLL_MAX - n);
-        size_t n_jobs_first = n_ctl;
-        n_ctl += jobs_fds (a.jobs, fds + n_ctl, evs + n_ctl, POLL_MAX - n - n_ctl);
-        for (size_t i = 0; i < n_ctl; i++) /* poll(2) flags are not ZeroMQ's */
-            items[n++] = (zmq_pollitem_t){ NULL, fds[i],
-                                           (short) ((evs[i] & POLLIN ? ZMQ_POLLIN : 0) |
-                                                    (evs[i] & POLLOUT ? ZMQ_POLLOUT : 0)),
-                                           0 };
-        if (zmq_poll (items, (int) n, timeout) < 0 && zmq_errno () != EINTR) {
-            gl_error ("poll: %s", zmq_strerror (zmq_errno ()));
-            break;
-        }
-        now = gl_mono_ms ();
-        if (items[0].revents & ZMQ_POLLIN)
-            recv_all (&a, now);
-        if (items[1].revents & ZMQ_POLLIN) {
-            struct signalfd_siginfo si;
-            while (read (a.sigfd, &si, sizeof si) == sizeof si)
-                if (si.ssi_signo == SIGCHLD)
-                    jobs_tick (a.jobs, now);
-                else if (!a.leaving) {
-                    gl_info ("signal %u: leaving", si.ssi_signo);
-                    a.leaving = true;
-                }
-        }
-        for (size_t i = 2; i < n; i++)
-            if (items[i].revents) {
-                short re = 0;
-                if (items[i].revents & ZMQ_POLLIN)
-                    re |= POLLIN;
-                if (items[i].revents & ZMQ_POLLOUT)
-                    re |= POLLOUT;
-                if (items[i].revents & ZMQ_POLLERR)
-                    re |= POLLERR | POLLHUP;
-                if (i < 2 + n_jobs_first)
-                    ctl_server_ready (a.ctl, items[i].fd, re);
-                else
-                    jobs_ready (a.jobs, items[i].fd, re, now);
-            }
-    }
+    gl_loop_timer (a.loop, a.next_sample_ms, on_sample, &a);
+    gl_loop_timer (a.loop, now + LINK_IDLE_MS, on_reap, &a);
+    gl_loop_before (a.loop, agent_turn, &a);
+    if (gl_loop_run (a.loop))
+        gl_error ("event loop: %s", strerror (errno));
 
     /* Let the LEAVE already handed to ZeroMQ go out before the context ends. */
     for (link_t *l = (link_t *) zhashx_first (a.links); l; l = (link_t *) zhashx_next (a.links))

@@ -9,6 +9,12 @@
       <runtime_dir>/glpeer.sock: status, leave (ctl.h)
       SIGTERM, SIGINT: leave gracefully, then exit
 
+    All of it on one event loop (loop.h), a callback per source: the PULL
+    socket, the control socket's clients (ctl.c), the job pipes (jobs.c
+    says which), the signals, and timers; the protocol machines run
+    before every wait and say how long it may be.  Status output is
+    rendered by status.c.
+
     Nothing protocol-specific is decided here.                          */
 #ifndef GL_AGENT_H
 #define GL_AGENT_H

@@ -15,6 +15,7 @@
 #include "str.h"
 #include "conf.h"
 #include "ctl.h"
+#include "fd.h"
 #include "log.h"
 #include "seal.h"
 #include "wire.h"
@@ -115,7 +116,7 @@ static int cmd_keygen (int argc, char **argv)
         return 1;
     }
     hex[2 * GL_KEY_BYTES] = '\n';
-    if (write (fd, hex, sizeof hex) != (ssize_t) sizeof hex || close (fd)) {
+    if (gl_write_all (fd, hex, sizeof hex) || close (fd)) {
         fprintf (stderr, "glpeer keygen: %s: %s\n", out, strerror (errno));
         return 1;
     }
@@ -362,21 +363,6 @@ static int by_text (const void *a, const void *b)
     return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-static void json_str (const char *s)
-{
-    putchar ('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char) *s;
-        if (c == '"' || c == '\\')
-            printf ("\\%c", c);
-        else if (c < 0x20)
-            printf ("\\u%04x", c);
-        else
-            putchar (c);
-    }
-    putchar ('"');
-}
-
 static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
 {
     gl_job_t ask = { .type = GL_JOB_LIST };
@@ -402,17 +388,17 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
         time_t start = (time_t) strtoll (f[4], NULL, 10);
         if (json) {
             printf ("%s{\"gpid\":", shown++ ? "," : "");
-            json_str (f[0]);
+            gl_json_str (stdout, f[0]);
             printf (",\"user\":");
-            json_str (f[1]);
+            gl_json_str (stdout, f[1]);
             printf (",\"node\":");
-            json_str (f[2]);
+            gl_json_str (stdout, f[2]);
             printf (",\"home\":");
-            json_str (f[3]);
+            gl_json_str (stdout, f[3]);
             printf (",\"state\":\"running\",\"start\":%lld,\"command\":", (long long) start);
-            json_str (f[5]);
+            gl_json_str (stdout, f[5]);
             printf (",\"placement\":");
-            json_str (why);
+            gl_json_str (stdout, why);
             putchar ('}');
         }
         else {
@@ -523,7 +509,7 @@ static int cmd_client (int argc, char **argv)
         switch (c) {
             case 'j': json = true; break;
             case 'v': verbose = true; break;
-            case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
+            case 'r': gl_strlcpy (runtime_dir, optarg, sizeof runtime_dir); break;
             case 'h': printf ("%s", client_usage); return 0;
             default: fprintf (stderr, "%s", client_usage); return EXIT_USAGE;
         }

@@ -12,11 +12,14 @@
 #include "conf.h"
 #include "str.h"
 #include "ctl.h"
+#include "fd.h"
 #include "jobs.h"
+#include "loop.h"
 #include "wire.h"
 
 #include <malloc.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pwd.h>
@@ -70,8 +73,11 @@ static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
                                  SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
 
+typedef struct glx_t glx_t;
+
 /* One process of the job (one, unless -n), with its own stream. */
 typedef struct {
+    glx_t *g;
     int sock; /* its stream to the home; -1 once done */
     uint32_t rank;
     char gpid[GL_GPID_MAX + 1];
@@ -86,13 +92,25 @@ typedef struct {
     bool mid_line[3];     /* --label: a line was begun without its prefix due */
 } proc_t;
 
-typedef struct {
+struct glx_t {
+    /* the command line */
     bool verbose;
     bool tty; /* -t: the job has a pseudo-terminal */
     bool label;
-    uint32_t size; /* processes */
+    bool local;
+    bool keep_going;
+    const char *pin; /* -w NODE, or NULL */
+    uint32_t size;   /* processes */
+    char runtime_dir[GL_PATH_MAX];
+    int argc; /* the program and its arguments */
+    char **argv;
+
+    char job_name[GL_GPID_MAX + 1]; /* what the processes of -n share */
     proc_t *procs;
-} glx_t;
+    gl_loop_t *loop;
+    uint32_t running; /* processes not done */
+    int status;       /* the first non-zero way a process ended */
+};
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
    whose line discipline makes Ctrl-C a SIGINT there.  Always restored. */
@@ -142,29 +160,8 @@ static int send_job (proc_t *p, const gl_job_t *job)
     return rc;
 }
 
-static int write_all (int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write (fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                struct pollfd pf = { .fd = fd, .events = POLLOUT };
-                poll (&pf, 1, -1);
-                continue;
-            }
-            return -1;
-        }
-        p += w;
-        n -= (size_t) w;
-    }
-    return 0;
-}
-
 /* The RUN request: everything the job needs to behave as if run here. */
-static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin, bool local,
-                     const char *job_name)
+static int send_run (glx_t *g, proc_t *p)
 {
     gl_job_t run = { .type = GL_JOB_RUN }; /* the home gives it its GPID */
     char cwd[GL_JOB_PATH_MAX + 1];
@@ -187,7 +184,7 @@ static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin
     if (g->size > 1) { /* a parallel job: who am I among how many */
         snprintf (rank, sizeof rank, "GLUNIX_RANK=%u", p->rank);
         snprintf (size, sizeof size, "GLUNIX_SIZE=%u", g->size);
-        snprintf (job, sizeof job, "GLUNIX_JOB=%s", job_name);
+        snprintf (job, sizeof job, "GLUNIX_JOB=%s", g->job_name);
         env[k++] = rank;
         env[k++] = size;
         env[k++] = job;
@@ -197,8 +194,8 @@ static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin
     mode_t mask = umask (0);
     umask (mask);
     struct passwd *pw = getpwuid (getuid ());
-    run.argc = (uint32_t) argc;
-    run.argv = argv;
+    run.argc = (uint32_t) g->argc;
+    run.argv = g->argv;
     run.envc = (uint32_t) k;
     run.envv = env;
     run.cwd = cwd;
@@ -206,8 +203,8 @@ static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin
     run.uid = (uint32_t) getuid ();
     run.gid = (uint32_t) getgid ();
     gl_strlcpy (run.user, pw ? pw->pw_name : "", sizeof run.user);
-    gl_strlcpy (run.pin, pin ? pin : "", sizeof run.pin);
-    run.allow_local = local;
+    gl_strlcpy (run.pin, g->pin ? g->pin : "", sizeof run.pin);
+    run.allow_local = g->local;
     if (g->tty) {
         run.pty = true;
         window_size (&run.rows, &run.cols);
@@ -218,40 +215,40 @@ static int send_run (glx_t *g, proc_t *p, int argc, char **argv, const char *pin
 }
 
 /* Read what stdin has, as far as credit allows. */
-static int pump_stdin (proc_t *g)
+static int pump_stdin (proc_t *p)
 {
     static uint8_t buf[JOBS_CHUNK];
-    size_t want = g->in_credit < sizeof buf ? (size_t) g->in_credit : sizeof buf;
+    size_t want = p->in_credit < sizeof buf ? (size_t) p->in_credit : sizeof buf;
     ssize_t n = read (STDIN_FILENO, buf, want);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
-    gl_job_t data = { .type = GL_JOB_DATA, .stream = 0, .seq = g->in_seq++ };
-    gl_strlcpy (data.gpid, g->gpid, sizeof data.gpid);
+    gl_job_t data = { .type = GL_JOB_DATA, .stream = 0, .seq = p->in_seq++ };
+    gl_strlcpy (data.gpid, p->gpid, sizeof data.gpid);
     if (n <= 0) {
         data.eof = true;
-        g->in_done = true;
+        p->in_done = true;
     }
     else {
         data.data = buf;
         data.len = (uint32_t) n;
-        g->in_credit -= (uint64_t) n;
+        p->in_credit -= (uint64_t) n;
     }
-    return send_job (g, &data);
+    return send_job (p, &data);
 }
 
 /* Output of one process; with --label each line starts "RANK: ". */
 static int write_output (glx_t *g, proc_t *p, int fd, const uint8_t *data, size_t len)
 {
     if (!g->label)
-        return write_all (fd, data, len);
+        return gl_write_all (fd, data, len);
     char prefix[32];
     int plen = snprintf (prefix, sizeof prefix, "%u: ", p->rank);
     while (len) {
-        if (!p->mid_line[fd] && write_all (fd, (const uint8_t *) prefix, (size_t) plen))
+        if (!p->mid_line[fd] && gl_write_all (fd, prefix, (size_t) plen))
             return -1;
         const uint8_t *nl = memchr (data, '\n', len);
         size_t n = nl ? (size_t) (nl - data) + 1 : len;
-        if (write_all (fd, data, n))
+        if (gl_write_all (fd, data, n))
             return -1;
         p->mid_line[fd] = !nl;
         data += n;
@@ -335,9 +332,11 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
     }
 }
 
-/* Open a stream to the home and ask it to run process p. */
-static int proc_start (glx_t *g, proc_t *p, const char *path, int argc, char **argv,
-                       const char *pin, bool local, const char *job_name)
+/* ---- the connection and the request ------------------------------------------ */
+
+/* Open a stream to the home and ask it to run process p.  0, or glx's
+   exit status. */
+static int proc_start (glx_t *g, proc_t *p, const char *path)
 {
     char err[GL_PATH_MAX + 256];
     p->sock = ctl_connect (path, err, sizeof err);
@@ -353,7 +352,7 @@ static int proc_start (glx_t *g, proc_t *p, const char *path, int argc, char **a
         rc = ctl_frame_write (p->sock, body, len);
         free (body);
     }
-    if (rc == 0 && (rc = send_run (g, p, argc, argv, pin, local, job_name)) == -2)
+    if (rc == 0 && (rc = send_run (g, p)) == -2)
         return GLX_START; /* said why already */
     if (rc) {
         fprintf (stderr, "glx: the agent at %s does not take the job\n", path);
@@ -362,22 +361,193 @@ static int proc_start (glx_t *g, proc_t *p, const char *path, int argc, char **a
     return 0;
 }
 
+static void on_proc (gl_loop_t *loop, int fd, short revents, void *arg);
+
+/* Every process of the job, each on its own stream.  0, or glx's exit
+   status (closing the streams already open kills their jobs). */
+static int procs_start (glx_t *g)
+{
+    char path[GL_PATH_MAX + 16];
+    snprintf (path, sizeof path, "%s/glpeer.sock", g->runtime_dir);
+    char host[64] = "";
+    gethostname (host, sizeof host - 1);
+    host[strcspn (host, ".")] = '\0';
+    snprintf (g->job_name, sizeof g->job_name, "%s-%d", host[0] ? host : "glx", (int) getpid ());
+
+    g->procs = calloc (g->size, sizeof *g->procs);
+    if (!g->procs) {
+        fprintf (stderr, "glx: out of memory\n");
+        return GLX_START;
+    }
+    for (uint32_t r = 0; r < g->size; r++) {
+        proc_t *p = &g->procs[r];
+        p->g = g;
+        p->rank = r;
+        p->sock = -1;
+    }
+    for (uint32_t r = 0; r < g->size; r++) {
+        proc_t *p = &g->procs[r];
+        int rc = proc_start (g, p, path);
+        if (rc)
+            return rc;
+        if (gl_loop_fd (g->loop, p->sock, POLLIN, on_proc, p)) {
+            fprintf (stderr, "glx: cannot watch the stream: %s\n", strerror (errno));
+            return GLX_START;
+        }
+        g->running++;
+    }
+    return 0;
+}
+
+/* ---- exit status ------------------------------------------------------------------ */
+
 static void proc_end (proc_t *p, int status)
 {
-    if (p->sock >= 0)
+    if (p->sock >= 0) {
+        gl_loop_fd (p->g->loop, p->sock, 0, on_proc, p);
         close (p->sock); /* the home kills what still runs */
+    }
     p->sock = -1;
     p->done = true;
     p->status = status;
+    p->g->running--;
 }
 
-int main (int argc, char **argv)
+/* Process p ended with status end.  glx exits with the first non-zero
+   status; unless --keep-going, the first failure ends the others. */
+static void proc_finished (glx_t *g, proc_t *p, int end)
 {
-    /* Stream chunks are 256 KiB, above glibc's default mmap threshold:
-       each one would cost an mmap, a page fault per page and a munmap.
-       A fixed threshold above the largest frame keeps them on the heap. */
-    mallopt (M_MMAP_THRESHOLD, 8 << 20);
-    mallopt (M_TRIM_THRESHOLD, 32 << 20);
+    proc_end (p, end);
+    if (end != 0 && g->status == 0) {
+        g->status = end;
+        if (!g->keep_going)
+            for (uint32_t o = 0; o < g->size; o++)
+                if (!g->procs[o].done)
+                    proc_end (&g->procs[o], 0);
+    }
+    if (!g->running)
+        gl_loop_stop (g->loop);
+}
+
+/* ---- the stream loop -------------------------------------------------------------- */
+
+/* A frame from the home about process p. */
+static void on_proc (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    proc_t *p = (proc_t *) arg;
+    glx_t *g = p->g;
+    size_t len;
+    uint8_t *frame = ctl_frame_read (p->sock, &len);
+    int end = -1;
+    if (!frame) {
+        fprintf (stderr, "glx: the agent closed the connection%s%s\n", p->gpid[0] ? "; job " : "",
+                 p->gpid);
+        end = GLX_BROKEN;
+    }
+    else {
+        gl_msg_t msg;
+        const char *why = NULL;
+        if (gl_msg_decode (frame, len, &msg, &why) || msg.type != GL_MSG_JOB) {
+            fprintf (stderr, "glx: the agent sent a bad message: %s\n", why ? why : "?");
+            end = GLX_BROKEN;
+        }
+        else {
+            bool was_started = p->started;
+            end = on_message (g, p, msg.job);
+            gl_msg_clear (&msg);
+            /* ranks other than 0 read no stdin: they see its end at once */
+            if (!was_started && p->started && p->rank > 0) {
+                gl_job_t eof = { .type = GL_JOB_DATA, .stream = 0, .eof = true };
+                gl_strlcpy (eof.gpid, p->gpid, sizeof eof.gpid);
+                send_job (p, &eof);
+                p->in_done = true;
+            }
+        }
+        free (frame);
+    }
+    if (end >= 0)
+        proc_finished (g, p, end);
+}
+
+/* Our stdin, for rank 0.  A failed send means the agent hung up: what it
+   said before (the output, the exit) is still to be read. */
+static void on_stdin (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    proc_t *reader = (proc_t *) arg;
+    if (pump_stdin (reader))
+        reader->in_done = true;
+}
+
+/* Before each wait: stdin is read only while rank 0 runs, wants it and
+   has credit for it. */
+static uint64_t before_wait (gl_loop_t *loop, void *arg)
+{
+    glx_t *g = (glx_t *) arg;
+    proc_t *reader = &g->procs[0];
+    bool read_stdin = reader->started && !reader->done && !reader->in_done && reader->in_credit > 0;
+    gl_loop_fd (loop, STDIN_FILENO, read_stdin ? POLLIN : 0, on_stdin, reader);
+    return UINT64_MAX;
+}
+
+/* ---- signals ---------------------------------------------------------------------- */
+
+static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void *arg)
+{
+    glx_t *g = (glx_t *) arg;
+    int signo = (int) si->ssi_signo;
+    bool any_started = false;
+    for (uint32_t r = 0; r < g->size; r++)
+        any_started |= g->procs[r].started && !g->procs[r].done;
+    if (!any_started) {
+        /* nothing runs yet: give up; a job that starts later is killed by
+           its home when our stream closes */
+        if (signo != SIGWINCH && signo != SIGCONT && signo != SIGTSTP) {
+            g->status = 128 + signo;
+            gl_loop_stop (loop);
+        }
+        return;
+    }
+    for (uint32_t r = 0; r < g->size; r++) {
+        proc_t *p = &g->procs[r];
+        if (!p->started || p->done)
+            continue;
+        gl_job_t sig = { .type = GL_JOB_SIGNAL, .signo = signo };
+        if (g->tty && signo == SIGWINCH) {
+            /* a terminal job learns its new size from its terminal */
+            sig.type = GL_JOB_WINSIZE;
+            sig.signo = 0;
+            window_size (&sig.rows, &sig.cols);
+        }
+        gl_strlcpy (sig.gpid, p->gpid, sizeof sig.gpid);
+        send_job (p, &sig);
+    }
+    /* Stopped (Ctrl-Z in the shell that runs us): the job is stopped over
+       there; stop here too, so the shell sees it, until SIGCONT (fg, bg)
+       wakes us and we pass that on. */
+    if (signo == SIGTSTP && !g->tty) {
+        terminal_restore ();
+        raise (SIGSTOP);
+    }
+}
+
+/* Signals arrive through the loop's signalfd, so none is lost between
+   waits, and go on to the job. */
+static int signals_setup (glx_t *g)
+{
+    for (size_t i = 0; i < N_FORWARDED; i++)
+        if (gl_loop_signal (g->loop, forwarded[i], on_signal, g)) {
+            fprintf (stderr, "glx: cannot take signal %d: %s\n", forwarded[i], strerror (errno));
+            return GLX_START;
+        }
+    signal (SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* ---- options ---------------------------------------------------------------------- */
+
+/* Fills g from the command line.  -1 to go on, or glx's exit status. */
+static int parse_options (glx_t *g, int argc, char **argv)
+{
     static const struct option opts[] = {
         { "tty", no_argument, 0, 't' },         { "node", required_argument, 0, 'w' },
         { "procs", required_argument, 0, 'n' }, { "label", no_argument, 0, 'L' },
@@ -385,15 +555,11 @@ int main (int argc, char **argv)
         { "verbose", no_argument, 0, 'v' },     { "runtime-dir", required_argument, 0, 'r' },
         { "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 }
     };
-    glx_t g = { .size = 1 };
-    const char *pin = NULL;
-    bool local = false, keep_going = false;
-    char runtime_dir[GL_PATH_MAX] = "";
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
         switch (c) {
-            case 't': g.tty = true; break;
-            case 'w': pin = optarg; break;
+            case 't': g->tty = true; break;
+            case 'w': g->pin = optarg; break;
             case 'n': {
                 char *end;
                 long n = strtol (optarg, &end, 10);
@@ -403,14 +569,14 @@ int main (int argc, char **argv)
                              optarg);
                     return GLX_USAGE;
                 }
-                g.size = (uint32_t) n;
+                g->size = (uint32_t) n;
                 break;
             }
-            case 'L': g.label = true; break;
-            case 'k': keep_going = true; break;
-            case 'l': local = true; break;
-            case 'v': g.verbose = true; break;
-            case 'r': snprintf (runtime_dir, sizeof runtime_dir, "%s", optarg); break;
+            case 'L': g->label = true; break;
+            case 'k': g->keep_going = true; break;
+            case 'l': g->local = true; break;
+            case 'v': g->verbose = true; break;
+            case 'r': gl_strlcpy (g->runtime_dir, optarg, sizeof g->runtime_dir); break;
             case 'h': printf ("%s", usage_text); return 0;
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
         }
@@ -419,159 +585,56 @@ int main (int argc, char **argv)
         fprintf (stderr, "glx: no program given\n%s", usage_text);
         return GLX_USAGE;
     }
-    if (pin && !gl_name_valid (pin)) {
-        fprintf (stderr, "glx: '%s' is not a node name\n", pin);
+    if (g->pin && !gl_name_valid (g->pin)) {
+        fprintf (stderr, "glx: '%s' is not a node name\n", g->pin);
         return GLX_USAGE;
     }
-    if (g.tty && g.size > 1) {
+    if (g->tty && g->size > 1) {
         fprintf (stderr, "glx: -t gives one process a terminal: it does not go with -n\n");
         return GLX_USAGE;
     }
-    if (!runtime_dir[0])
-        gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
-    char path[GL_PATH_MAX + 16];
-    snprintf (path, sizeof path, "%s/glpeer.sock", runtime_dir);
+    if (!g->runtime_dir[0])
+        gl_default_runtime_dir (g->runtime_dir, sizeof g->runtime_dir);
+    g->argc = argc - optind;
+    g->argv = argv + optind;
+    return -1;
+}
 
-    /* Signals arrive through a descriptor, so none is lost between polls. */
-    sigset_t sigs;
-    sigemptyset (&sigs);
-    for (size_t i = 0; i < N_FORWARDED; i++) {
-        /* an ignored signal never becomes pending (a shell ignores SIGINT
-           for background jobs): take it back, blocked, to pass it on */
-        signal (forwarded[i], SIG_DFL);
-        sigaddset (&sigs, forwarded[i]);
-    }
-    sigprocmask (SIG_BLOCK, &sigs, NULL);
-    int sigfd = signalfd (-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    signal (SIGPIPE, SIG_IGN);
-
-    /* A name the processes of one parallel job share. */
-    char job_name[GL_GPID_MAX + 1], host[64] = "";
-    gethostname (host, sizeof host - 1);
-    host[strcspn (host, ".")] = '\0';
-    snprintf (job_name, sizeof job_name, "%s-%d", host[0] ? host : "glx", (int) getpid ());
-
-    g.procs = calloc (g.size, sizeof *g.procs);
-    struct pollfd *pfd = calloc ((size_t) g.size + 2, sizeof *pfd);
-    if (!g.procs || !pfd) {
-        fprintf (stderr, "glx: out of memory\n");
+int main (int argc, char **argv)
+{
+    /* Stream chunks are 256 KiB, above glibc's default mmap threshold:
+       each one would cost an mmap, a page fault per page and a munmap.
+       A fixed threshold above the largest frame keeps them on the heap. */
+    mallopt (M_MMAP_THRESHOLD, 8 << 20);
+    mallopt (M_TRIM_THRESHOLD, 32 << 20);
+    /* Started with stdin, stdout or stderr closed (glx ... <&-), the
+       stream to the agent would take that number and be read as our stdin
+       or written as the job's output.  Hold them with /dev/null read-only:
+       stdin ends at once, and writes fail as they would have. */
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl (fd, F_GETFD) < 0 && open ("/dev/null", O_RDONLY) != fd) {
+            fprintf (stderr, "glx: cannot open /dev/null\n");
+            return GLX_START;
+        }
+    glx_t g = { .size = 1 };
+    int rc = parse_options (&g, argc, argv);
+    if (rc >= 0)
+        return rc;
+    char err[256];
+    if (!(g.loop = gl_loop_new (err, sizeof err))) {
+        fprintf (stderr, "glx: %s\n", err);
         return GLX_START;
     }
-    for (uint32_t r = 0; r < g.size; r++) {
-        g.procs[r].rank = r;
-        g.procs[r].sock = -1;
-        int rc =
-            proc_start (&g, &g.procs[r], path, argc - optind, argv + optind, pin, local, job_name);
-        if (rc)
-            return rc; /* closing the streams already open kills their jobs */
-    }
-
-    int status = 0; /* the first non-zero way a process ended */
-    uint32_t running = g.size;
-    while (running) {
-        proc_t *reader = &g.procs[0]; /* stdin goes to rank 0 */
-        nfds_t n = 0;
-        pfd[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-        bool read_stdin =
-            reader->started && !reader->done && !reader->in_done && reader->in_credit > 0;
-        pfd[n++] = (struct pollfd){ .fd = read_stdin ? STDIN_FILENO : -1, .events = POLLIN };
-        for (uint32_t r = 0; r < g.size; r++)
-            pfd[n++] = (struct pollfd){ .fd = g.procs[r].sock, .events = POLLIN };
-        if (poll (pfd, n, -1) < 0 && errno != EINTR)
-            break;
-
-        if (pfd[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read (sigfd, &si, sizeof si) == (ssize_t) sizeof si) {
-                int signo = (int) si.ssi_signo;
-                bool any_started = false;
-                for (uint32_t r = 0; r < g.size; r++)
-                    any_started |= g.procs[r].started && !g.procs[r].done;
-                if (!any_started) {
-                    /* nothing runs yet: give up; a job that starts later is
-                       killed by its home when our stream closes */
-                    if (signo != SIGWINCH && signo != SIGCONT && signo != SIGTSTP)
-                        return 128 + signo;
-                    continue;
-                }
-                for (uint32_t r = 0; r < g.size; r++) {
-                    proc_t *p = &g.procs[r];
-                    if (!p->started || p->done)
-                        continue;
-                    gl_job_t sig = { .type = GL_JOB_SIGNAL, .signo = signo };
-                    if (g.tty && signo == SIGWINCH) {
-                        /* a terminal job learns its new size from its terminal */
-                        sig.type = GL_JOB_WINSIZE;
-                        sig.signo = 0;
-                        window_size (&sig.rows, &sig.cols);
-                    }
-                    gl_strlcpy (sig.gpid, p->gpid, sizeof sig.gpid);
-                    send_job (p, &sig);
-                }
-                /* Stopped (Ctrl-Z in the shell that runs us): the job is
-                   stopped over there; stop here too, so the shell sees it,
-                   until SIGCONT (fg, bg) wakes us and we pass that on. */
-                if (signo == SIGTSTP && !g.tty) {
-                    terminal_restore ();
-                    raise (SIGSTOP);
-                }
-            }
-        }
-        /* A failed send means the agent hung up: what it said before (the
-           output, the exit) is still to be read below. */
-        if (read_stdin && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && pump_stdin (reader))
-            reader->in_done = true;
-
-        for (uint32_t r = 0; r < g.size; r++) {
-            proc_t *p = &g.procs[r];
-            if (p->done || !(pfd[2 + r].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            size_t len;
-            uint8_t *frame = ctl_frame_read (p->sock, &len);
-            int end = -1;
-            if (!frame) {
-                fprintf (stderr, "glx: the agent closed the connection%s%s\n",
-                         p->gpid[0] ? "; job " : "", p->gpid);
-                end = GLX_BROKEN;
-            }
-            else {
-                gl_msg_t msg;
-                const char *why = NULL;
-                if (gl_msg_decode (frame, len, &msg, &why) || msg.type != GL_MSG_JOB) {
-                    fprintf (stderr, "glx: the agent sent a bad message: %s\n", why ? why : "?");
-                    end = GLX_BROKEN;
-                }
-                else {
-                    bool was_started = p->started;
-                    end = on_message (&g, p, msg.job);
-                    gl_msg_clear (&msg);
-                    /* ranks other than 0 read no stdin: they see its end at once */
-                    if (!was_started && p->started && p->rank > 0) {
-                        gl_job_t eof = { .type = GL_JOB_DATA, .stream = 0, .eof = true };
-                        gl_strlcpy (eof.gpid, p->gpid, sizeof eof.gpid);
-                        send_job (p, &eof);
-                        p->in_done = true;
-                    }
-                }
-                free (frame);
-            }
-            if (end < 0)
-                continue;
-            proc_end (p, end);
-            running--;
-            if (end != 0 && status == 0) {
-                status = end;
-                if (!keep_going) /* one failed: the others go too */
-                    for (uint32_t o = 0; o < g.size; o++)
-                        if (!g.procs[o].done) {
-                            proc_end (&g.procs[o], 0);
-                            running--;
-                        }
-            }
-        }
+    if ((rc = signals_setup (&g)) || (rc = procs_start (&g)))
+        return rc;
+    gl_loop_before (g.loop, before_wait, &g);
+    if (gl_loop_run (g.loop)) {
+        fprintf (stderr, "glx: %s\n", strerror (errno));
+        if (!g.status)
+            g.status = GLX_BROKEN;
     }
     terminal_restore ();
+    gl_loop_destroy (&g.loop);
     free (g.procs);
-    free (pfd);
-    return status;
+    return g.status;
 }

@@ -1,9 +1,10 @@
 /*  ctl.c -- the local control socket.  See ctl.h. */
 #include "ctl.h"
+#include "err.h"
+#include "fd.h"
 #include "str.h"
 #include <sys/uio.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,15 +22,17 @@
 typedef struct {
     int fd;
     uint64_t id;
-    bool stream;  /* past its "stream" request: frames both ways */
-    bool closing; /* close once `out` is written */
-    uint8_t *in;  /* bytes read and not yet handled */
+    bool stream;   /* past its "stream" request: frames both ways */
+    bool closing;  /* close once `out` is written */
+    short watched; /* what the loop watches its fd for */
+    uint8_t *in;   /* bytes read and not yet handled */
     size_t in_len, in_cap;
     uint8_t *out; /* bytes to write, from out_off */
     size_t out_len, out_off, out_cap;
 } ctl_client_t;
 
 struct ctl_server_t {
+    gl_loop_t *loop;
     int fd;
     char path[sizeof ((struct sockaddr_un *) 0)->sun_path];
     ctl_handler_fn *handler;
@@ -46,25 +49,28 @@ static int make_addr (const char *path, struct sockaddr_un *sa, char *err, size_
 {
     memset (sa, 0, sizeof *sa);
     sa->sun_family = AF_UNIX;
-    if (strlen (path) >= sizeof sa->sun_path) {
-        snprintf (err, errlen, "%s: socket path too long (max %zu)", path, sizeof sa->sun_path - 1);
-        return -1;
-    }
+    if (strlen (path) >= sizeof sa->sun_path)
+        return gl_err (err, errlen, "%s: socket path too long (max %zu)", path,
+                       sizeof sa->sun_path - 1);
     memcpy (sa->sun_path, path, strlen (path) + 1);
     return 0;
 }
 
-ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *arg, char *err,
-                              size_t errlen)
+static void on_listen (gl_loop_t *loop, int fd, short revents, void *arg);
+static void on_client (gl_loop_t *loop, int fd, short revents, void *arg);
+
+ctl_server_t *ctl_server_new (gl_loop_t *loop, const char *path, ctl_handler_fn *handler, void *arg,
+                              char *err, size_t errlen)
 {
     struct sockaddr_un sa;
     if (make_addr (path, &sa, err, errlen))
         return NULL;
     ctl_server_t *self = calloc (1, sizeof *self);
     if (!self) {
-        snprintf (err, errlen, "out of memory");
+        gl_err (err, errlen, "out of memory");
         return NULL;
     }
+    self->loop = loop;
     self->handler = handler;
     self->arg = arg;
     self->next_id = 1;
@@ -76,8 +82,8 @@ ctl_server_t *ctl_server_new (const char *path, ctl_handler_fn *handler, void *a
     mode_t old = umask (0177);
     int rc = self->fd < 0 ? -1 : bind (self->fd, (struct sockaddr *) &sa, sizeof sa);
     umask (old);
-    if (rc || listen (self->fd, 64)) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+    if (rc || listen (self->fd, 64) || gl_loop_fd (loop, self->fd, POLLIN, on_listen, self)) {
+        gl_err (err, errlen, "%s: %s", path, strerror (errno));
         if (self->fd >= 0)
             close (self->fd);
         free (self);
@@ -94,10 +100,26 @@ void ctl_server_set_stream (ctl_server_t *self, ctl_open_fn *on_open, ctl_frame_
     self->on_closed = on_closed;
 }
 
+/* Watch a client for what it needs now: POLLOUT while it has bytes to
+   write; POLLIN while it may send, which a request/response client may
+   not once it has its answer; and at least for its hanging up, which
+   closes it. */
+static void client_watch (ctl_server_t *self, ctl_client_t *c)
+{
+    bool writing = c->out_len > c->out_off;
+    short events =
+        (short) ((writing ? POLLOUT : 0) | ((c->stream || !writing) && !c->closing ? POLLIN : 0));
+    if (!events)
+        events = POLLHUP;
+    if (events != c->watched && gl_loop_fd (self->loop, c->fd, events, on_client, self) == 0)
+        c->watched = events;
+}
+
 static void client_close (ctl_server_t *self, size_t i)
 {
     ctl_client_t c = self->clients[i];
     self->clients[i] = self->clients[--self->n_clients];
+    gl_loop_fd (self->loop, c.fd, 0, on_client, self);
     close (c.fd);
     free (c.in);
     free (c.out);
@@ -113,28 +135,11 @@ void ctl_server_destroy (ctl_server_t **self_p)
     self->on_closed = NULL; /* the owner is going away too */
     while (self->n_clients)
         client_close (self, 0);
+    gl_loop_fd (self->loop, self->fd, 0, on_listen, self);
     close (self->fd);
     unlink (self->path);
     free (self);
     *self_p = NULL;
-}
-
-size_t ctl_server_fds (ctl_server_t *self, int *fds, short *events, size_t cap)
-{
-    size_t n = 0;
-    if (n < cap) {
-        fds[n] = self->fd;
-        events[n++] = POLLIN;
-    }
-    for (size_t i = 0; i < self->n_clients && n < cap; i++) {
-        ctl_client_t *c = &self->clients[i];
-        bool writing = c->out_len > c->out_off;
-        fds[n] = c->fd;
-        /* A request/response client is not read once it has its answer. */
-        events[n++] = (short) ((writing ? POLLOUT : 0) |
-                               ((c->stream || !writing) && !c->closing ? POLLIN : 0));
-    }
-    return n;
 }
 
 /* Only our own user (and root) may talk to the agent. */
@@ -147,16 +152,24 @@ static bool peer_allowed (int fd)
     return cred.uid == getuid () || cred.uid == 0;
 }
 
-static void server_accept (ctl_server_t *self)
+static void on_listen (gl_loop_t *loop, int fd, short revents, void *arg)
 {
-    int fd = accept4 (self->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
+    ctl_server_t *self = (ctl_server_t *) arg;
+    int cfd = accept4 (self->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (cfd < 0)
         return;
-    if (!peer_allowed (fd) || self->n_clients == CTL_CLIENTS_MAX) {
-        close (fd);
+    if (!peer_allowed (cfd) || self->n_clients == CTL_CLIENTS_MAX) {
+        close (cfd);
         return;
     }
-    self->clients[self->n_clients++] = (ctl_client_t){ .fd = fd, .id = self->next_id++ };
+    ctl_client_t *c = &self->clients[self->n_clients];
+    *c = (ctl_client_t){ .fd = cfd, .id = self->next_id++ };
+    client_watch (self, c);
+    if (!c->watched) { /* the loop cannot take it: nobody would serve it */
+        close (cfd);
+        return;
+    }
+    self->n_clients++;
 }
 
 static void frame_put_len (uint8_t *p, uint32_t n)
@@ -256,7 +269,10 @@ static int client_request (ctl_server_t *self, ctl_client_t *c, const uint8_t *b
     rc = client_queue (c, out, out_len);
     free (out);
     c->closing = true; /* one request per connection */
-    return rc;
+    /* An answer the socket took at once leaves nothing to wait for:
+       close now (-1), rather than when the client hangs up, so that a
+       client that never does cannot hold the connection. */
+    return rc || c->out_off == c->out_len ? -1 : 0;
 }
 
 /* Handle every whole frame read so far.  -1 drops the client. */
@@ -330,12 +346,9 @@ static size_t client_find (ctl_server_t *self, uint64_t id)
     return SIZE_MAX;
 }
 
-void ctl_server_ready (ctl_server_t *self, int fd, short revents)
+static void on_client (gl_loop_t *loop, int fd, short revents, void *arg)
 {
-    if (fd == self->fd) {
-        server_accept (self);
-        return;
-    }
+    ctl_server_t *self = (ctl_server_t *) arg;
     for (size_t i = 0; i < self->n_clients; i++) {
         ctl_client_t *c = &self->clients[i];
         if (c->fd != fd)
@@ -346,11 +359,14 @@ void ctl_server_ready (ctl_server_t *self, int fd, short revents)
             rc = client_write (c);
         if (rc == 0 && (revents & (POLLIN | POLLERR | POLLHUP)))
             rc = client_read (self, i);
-        if (rc) {
-            size_t j = client_find (self, id);
-            if (j != SIZE_MAX)
-                client_close (self, j);
-        }
+        /* the callbacks may have moved or closed it: find it again */
+        size_t j = client_find (self, id);
+        if (j == SIZE_MAX)
+            return;
+        if (rc)
+            client_close (self, j);
+        else
+            client_watch (self, &self->clients[j]);
         return;
     }
 }
@@ -360,7 +376,9 @@ int ctl_server_send (ctl_server_t *self, uint64_t conn, const uint8_t *frame, si
     size_t i = client_find (self, conn);
     if (i == SIZE_MAX || !self->clients[i].stream || self->clients[i].closing)
         return -1;
-    return client_queue (&self->clients[i], frame, len);
+    int rc = client_queue (&self->clients[i], frame, len);
+    client_watch (self, &self->clients[i]);
+    return rc;
 }
 
 void ctl_server_close (ctl_server_t *self, uint64_t conn)
@@ -373,6 +391,8 @@ void ctl_server_close (ctl_server_t *self, uint64_t conn)
     c->stream = false; /* the owner knows: no on_closed for it */
     if (c->out_len == c->out_off)
         client_close (self, i);
+    else
+        client_watch (self, c);
 }
 
 long ctl_server_pending (ctl_server_t *self, uint64_t conn)
@@ -423,8 +443,8 @@ int ctl_connect (const char *path, char *err, size_t errlen)
         return -1;
     int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof sa)) {
-        snprintf (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'", path,
-                  strerror (errno));
+        gl_err (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'", path,
+                strerror (errno));
         if (fd >= 0)
             close (fd);
         return -1;
@@ -432,19 +452,19 @@ int ctl_connect (const char *path, char *err, size_t errlen)
     return fd;
 }
 
-static int rw_all (int fd, uint8_t *buf, size_t len, bool writing)
+/* Read len bytes, waiting for them; -1 at end of file or error. */
+static int read_all (int fd, uint8_t *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t n =
-            writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
+        ssize_t n = read (fd, buf + done, len - done);
         if (n == 0)
             return -1;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                struct pollfd p = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
+                struct pollfd p = { .fd = fd, .events = POLLIN };
                 poll (&p, 1, -1);
                 continue;
             }
@@ -458,11 +478,11 @@ static int rw_all (int fd, uint8_t *buf, size_t len, bool writing)
 uint8_t *ctl_frame_read (int fd, size_t *len)
 {
     uint8_t hdr[4];
-    if (rw_all (fd, hdr, 4, false))
+    if (read_all (fd, hdr, 4))
         return NULL;
     uint32_t n = frame_get_len (hdr);
     uint8_t *body = n <= GL_CTL_FRAME_MAX ? malloc (n ? n : 1) : NULL;
-    if (!body || rw_all (fd, body, n, false)) {
+    if (!body || read_all (fd, body, n)) {
         free (body);
         return NULL;
     }
@@ -476,7 +496,7 @@ int ctl_frame_write (int fd, const uint8_t *frame, size_t len)
     if (len > GL_CTL_FRAME_MAX)
         return -1;
     frame_put_len (hdr, (uint32_t) len);
-    return rw_all (fd, hdr, 4, true) || rw_all (fd, (uint8_t *) frame, len, true) ? -1 : 0;
+    return gl_write_all (fd, hdr, 4) || gl_write_all (fd, frame, len) ? -1 : 0;
 }
 
 int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, int timeout_ms,
@@ -485,7 +505,7 @@ int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, in
     int fd = ctl_connect (path, err, errlen);
     if (fd < 0)
         return -1;
-    fcntl (fd, F_SETFL, O_NONBLOCK);
+    gl_set_nonblock (fd);
     struct timespec deadline;
     clock_gettime (CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
@@ -499,29 +519,29 @@ int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, in
     size_t body_len;
     int rc = -1;
     if (gl_ctl_req_encode (req, &body, &body_len)) {
-        snprintf (err, errlen, "cannot encode request");
+        gl_err (err, errlen, "cannot encode request");
         goto done;
     }
     frame_put_len (hdr, (uint32_t) body_len);
     if (io_all (fd, hdr, 4, true, &deadline) || io_all (fd, body, body_len, true, &deadline)) {
-        snprintf (err, errlen, "agent at %s did not take the request", path);
+        gl_err (err, errlen, "agent at %s did not take the request", path);
         goto done;
     }
     free (body);
     body = NULL;
     if (io_all (fd, hdr, 4, false, &deadline)) {
-        snprintf (err, errlen, "agent at %s did not answer in time", path);
+        gl_err (err, errlen, "agent at %s did not answer in time", path);
         goto done;
     }
     uint32_t len = frame_get_len (hdr);
     if (len > GL_CTL_FRAME_MAX || !(body = malloc (len ? len : 1)) ||
         io_all (fd, body, len, false, &deadline)) {
-        snprintf (err, errlen, "agent at %s sent a bad answer", path);
+        gl_err (err, errlen, "agent at %s sent a bad answer", path);
         goto done;
     }
     const char *why = NULL;
     if (gl_ctl_resp_decode (body, len, resp, &why)) {
-        snprintf (err, errlen, "agent at %s sent a malformed answer: %s", path, why ? why : "?");
+        gl_err (err, errlen, "agent at %s sent a malformed answer: %s", path, why ? why : "?");
         goto done;
     }
     rc = 0;

@@ -5,11 +5,13 @@
     only the agent's own user (or root) is served.  Each frame is a 4-byte
     big-endian length and a gl_ctl_req_t / gl_ctl_resp_t from wire.h.
 
-    The server side never blocks: clients are read and written as the poll
-    loop finds them ready, so a stuck client can't stall the agent. */
+    The server side never blocks: it registers its socket and its clients
+    with the owner's loop (loop.h), and reads and writes each client as
+    the loop finds it ready, so a stuck client can't stall the agent. */
 #ifndef GL_CTL_H
 #define GL_CTL_H
 
+#include "loop.h"
 #include "wire.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -21,8 +23,9 @@ typedef struct ctl_server_t ctl_server_t;
 /* Answer one request; fill resp (resp->text malloc'ed). */
 typedef void (ctl_handler_fn) (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp);
 
-ctl_server_t *ctl_server_new (const char *socket_path, ctl_handler_fn *handler, void *arg,
-                              char *err, size_t errlen);
+/* Listen at socket_path, served by loop.  NULL with a message in err. */
+ctl_server_t *ctl_server_new (gl_loop_t *loop, const char *socket_path, ctl_handler_fn *handler,
+                              void *arg, char *err, size_t errlen);
 
 /* Streams: a client whose request is "stream" keeps its connection, and
    frames then flow both ways until either side closes (glx uses this for
@@ -44,11 +47,6 @@ void ctl_server_close (ctl_server_t *self, uint64_t conn);
 /* Bytes queued to a stream but not yet written (-1 if it is gone). */
 long ctl_server_pending (ctl_server_t *self, uint64_t conn);
 void ctl_server_destroy (ctl_server_t **self_p);
-
-/* The fds to poll and what for (POLLIN/POLLOUT); at most `cap` of them. */
-size_t ctl_server_fds (ctl_server_t *self, int *fds, short *events, size_t cap);
-/* Call after poll with each fd that had events. */
-void ctl_server_ready (ctl_server_t *self, int fd, short revents);
 
 /* Frames on a connected stream socket, for clients: 4-byte big-endian
    length then the bytes.  ctl_frame_read returns the frame (malloc'ed) or

@@ -9,10 +9,11 @@
        where the user needs the details.  Constructors that return NULL
        take err and errlen the same way.  gl_err writes the message.
 
-    2. int f (..., const char **why): 0, or -1 with *why set to a constant
-       string (never freed, never formatted).  For decoders and judges on
-       hot paths, which refuse often and must not format: the wire codec,
-       a slot refusing an offer.  gl_why sets it.
+    2. int f (..., const char **why): 0, or -1 (or false) with *why set to
+       a string the callee owns: a constant, or its own buffer that stays
+       valid until its next call; the caller never frees it.  For decoders
+       and judges on hot paths, which refuse often and must not allocate:
+       the wire codec, a slot refusing an offer.  gl_why sets it.
 
     Either way, the first failure is the one reported: a function stops at
     it.  The sandbox verifier's sfi_verdict_t is its result, not an error. */

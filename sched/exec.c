@@ -26,6 +26,8 @@
     instead of stopping on SIGTTIN or reading from the agent's terminal. */
 
 #include "exec.h"
+#include "err.h"
+#include "fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +35,6 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,13 +60,6 @@ struct exec_t {
     bool lost;   /* someone else reaped it: leave its pid alone */
     exec_status_t status;
 };
-
-/* Where exec_start puts its verdict. */
-typedef struct {
-    exec_err_t *code;
-    char *msg;
-    size_t size;
-} verdict_t;
 
 /* What the child needs, all of it ready before fork. */
 typedef struct {
@@ -93,28 +87,11 @@ typedef struct {
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static void fail (verdict_t *v, exec_err_t code, const char *fmt, ...)
-{
-    *v->code = code;
-    if (v->size == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (v->msg, v->size, fmt, ap);
-    va_end (ap);
-}
-
 static void close_fd (int *fd)
 {
     if (*fd >= 0)
         close (*fd);
     *fd = -1;
-}
-
-static int set_nonblock (int fd)
-{
-    int flags = fcntl (fd, F_GETFL);
-    return flags < 0 ? -1 : fcntl (fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 static void free_paths (launch_t *l)
@@ -140,17 +117,17 @@ void exec_spec_init (exec_spec_t *spec)
    else, root included.  Root takes the user's supplementary groups from
    the user database now, as initgroups(3) would, since reading it is no
    business for a forked child. */
-static int prepare_user (launch_t *l, verdict_t *v)
+static int prepare_user (launch_t *l, exec_err_t *code, char *err, size_t errlen)
 {
     const exec_spec_t *spec = l->spec;
     if (geteuid () != 0) {
         if (spec->uid != geteuid () || spec->gid != getegid ()) {
-            fail (v, EXEC_ERR_USER,
-                  "cannot run a job as uid %u gid %u: the agent "
-                  "runs as uid %u gid %u, and only root may run jobs as another user",
-                  (unsigned) spec->uid, (unsigned) spec->gid, (unsigned) geteuid (),
-                  (unsigned) getegid ());
-            return -1;
+            *code = EXEC_ERR_USER;
+            return gl_err (err, errlen,
+                           "cannot run a job as uid %u gid %u: the agent "
+                           "runs as uid %u gid %u, and only root may run jobs as another user",
+                           (unsigned) spec->uid, (unsigned) spec->gid, (unsigned) geteuid (),
+                           (unsigned) getegid ());
         }
         return 0;
     }
@@ -158,16 +135,16 @@ static int prepare_user (launch_t *l, verdict_t *v)
     struct passwd pw, *found = NULL;
     int rc = getpwuid_r (spec->uid, &pw, buf, sizeof buf, &found);
     if (!found) {
-        fail (v, EXEC_ERR_USER, "cannot run a job as uid %u: %s", (unsigned) spec->uid,
-              rc ? strerror (rc) : "no such user on this node");
-        return -1;
+        *code = EXEC_ERR_USER;
+        return gl_err (err, errlen, "cannot run a job as uid %u: %s", (unsigned) spec->uid,
+                       rc ? strerror (rc) : "no such user on this node");
     }
     int n = 32;
     for (;;) {
         gid_t *groups = realloc (l->groups, (size_t) n * sizeof *groups);
         if (!groups) {
-            fail (v, EXEC_ERR_SYSTEM, "out of memory");
-            return -1;
+            *code = EXEC_ERR_SYSTEM;
+            return gl_err (err, errlen, "out of memory");
         }
         l->groups = groups;
         int want = n;
@@ -216,12 +193,12 @@ static const char *search_path (const exec_spec_t *spec)
 /* The paths to try, as execvp(3) does: the file itself when it names a
    path, else each PATH directory in turn, an empty one meaning the
    working directory. */
-static int prepare_program (launch_t *l, verdict_t *v)
+static int prepare_program (launch_t *l, exec_err_t *code, char *err, size_t errlen)
 {
     const char *file = l->spec->file;
     if (!file || !*file) {
-        fail (v, EXEC_ERR_NOT_FOUND, "no program given");
-        return -1;
+        *code = EXEC_ERR_NOT_FOUND;
+        return gl_err (err, errlen, "no program given");
     }
     int rc = 0;
     if (strchr (file, '/')) {
@@ -245,27 +222,29 @@ static int prepare_program (launch_t *l, verdict_t *v)
         }
     }
     if (rc < 0) {
-        fail (v, EXEC_ERR_SYSTEM, "out of memory");
-        return -1;
+        *code = EXEC_ERR_SYSTEM;
+        return gl_err (err, errlen, "out of memory");
     }
     return 0;
 }
 
 #define EXEC_PIPE_BYTES (1 << 20)
 
-static int open_pipes (exec_t *self, launch_t *l, verdict_t *v)
+static int open_pipes (exec_t *self, launch_t *l, exec_err_t *code, char *err, size_t errlen)
 {
-    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
     if (pipe2 (in, O_CLOEXEC) < 0 || pipe2 (out, O_CLOEXEC) < 0 ||
-        pipe2 (err, O_CLOEXEC) < 0
+        pipe2 (errp, O_CLOEXEC) < 0
         /* non-blocking on the caller's ends only: the job expects
            ordinary blocking stdio */
-        || set_nonblock (in[1]) < 0 || set_nonblock (out[0]) < 0 || set_nonblock (err[0]) < 0) {
-        fail (v, EXEC_ERR_SYSTEM, "cannot make pipes for the job's stdio: %s", strerror (errno));
+        || gl_set_nonblock (in[1]) < 0 || gl_set_nonblock (out[0]) < 0 ||
+        gl_set_nonblock (errp[0]) < 0) {
+        *code = EXEC_ERR_SYSTEM;
+        gl_err (err, errlen, "cannot make pipes for the job's stdio: %s", strerror (errno));
         for (int i = 0; i < 2; i++) {
             close_fd (&in[i]);
             close_fd (&out[i]);
-            close_fd (&err[i]);
+            close_fd (&errp[i]);
         }
         return -1;
     }
@@ -273,18 +252,18 @@ static int open_pipes (exec_t *self, launch_t *l, verdict_t *v)
        whole DATA chunk between two reads, so a stream costs a quarter of
        the messages.  Best effort: pipe-max-size may forbid it. */
     (void) fcntl (out[0], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
-    (void) fcntl (err[0], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
+    (void) fcntl (errp[0], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
     (void) fcntl (in[1], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
     l->in = in[0];
     l->out = out[1];
-    l->err = err[1];
+    l->err = errp[1];
     self->fd_in = in[1];
     self->fd_out = out[0];
-    self->fd_err = err[0];
+    self->fd_err = errp[0];
     return 0;
 }
 
-static int open_pty (exec_t *self, launch_t *l, verdict_t *v)
+static int open_pty (exec_t *self, launch_t *l, exec_err_t *code, char *err, size_t errlen)
 {
     const exec_spec_t *spec = l->spec;
     const char *what = "posix_openpt";
@@ -321,15 +300,16 @@ static int open_pty (exec_t *self, launch_t *l, verdict_t *v)
     if (l->switch_user && (fchown (slave, spec->uid, (gid_t) -1) < 0 || fchmod (slave, 0620) < 0))
         goto failed;
     what = "O_NONBLOCK";
-    if (set_nonblock (master) < 0)
+    if (gl_set_nonblock (master) < 0)
         goto failed;
     l->in = l->out = l->err = slave;
     self->fd_in = self->fd_out = master;
     return 0;
 
 failed:
-    fail (v, EXEC_ERR_SYSTEM, "cannot make a pseudo-terminal for the job: %s: %s", what,
-          strerror (errno));
+    *code = EXEC_ERR_SYSTEM;
+    gl_err (err, errlen, "cannot make a pseudo-terminal for the job: %s: %s", what,
+            strerror (errno));
     close_fd (&slave);
     close_fd (&master);
     return -1;
@@ -443,7 +423,10 @@ static _Noreturn void child (const launch_t *l)
 
 /* ---- stage 3: the outcome ------------------------------------------------- */
 
-static void explain (const launch_t *l, const child_report_t *r, verdict_t *v)
+/* The child's report as the kind of failure in *code and a message in
+   err; returns -1. */
+static int explain (const launch_t *l, const child_report_t *r, exec_err_t *code, char *err,
+                    size_t errlen)
 {
     const exec_spec_t *spec = l->spec;
     const char *path =
@@ -462,36 +445,38 @@ static void explain (const launch_t *l, const child_report_t *r, verdict_t *v)
         case STEP_SESSION:
         case STEP_TTY:
         case STEP_STDIO:
-            fail (v, EXEC_ERR_SYSTEM, "cannot set up %s for %s: %s", setup[r->step], spec->file,
-                  strerror (r->err));
-            break;
+            *code = EXEC_ERR_SYSTEM;
+            return gl_err (err, errlen, "cannot set up %s for %s: %s", setup[r->step], spec->file,
+                           strerror (r->err));
         case STEP_GROUPS:
         case STEP_GID:
         case STEP_UID:
-            fail (v, EXEC_ERR_USER, "cannot run %s as uid %u gid %u: %s: %s", spec->file,
-                  (unsigned) spec->uid, (unsigned) spec->gid, user_step[r->step],
-                  strerror (r->err));
-            break;
+            *code = EXEC_ERR_USER;
+            return gl_err (err, errlen, "cannot run %s as uid %u gid %u: %s: %s", spec->file,
+                           (unsigned) spec->uid, (unsigned) spec->gid, user_step[r->step],
+                           strerror (r->err));
         case STEP_CWD:
-            fail (v, EXEC_ERR_CWD, "cannot enter working directory %s: %s", spec->cwd,
-                  strerror (r->err));
-            break;
+            *code = EXEC_ERR_CWD;
+            return gl_err (err, errlen, "cannot enter working directory %s: %s", spec->cwd,
+                           strerror (r->err));
         case STEP_EXEC:
             if (r->err == ENOENT || r->err == ENOTDIR) {
+                *code = EXEC_ERR_NOT_FOUND;
                 if (strchr (spec->file, '/'))
-                    fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s", spec->file);
-                else
-                    fail (v, EXEC_ERR_NOT_FOUND, "program not found: %s (PATH %s)", spec->file,
-                          search_path (spec));
+                    return gl_err (err, errlen, "program not found: %s", spec->file);
+                return gl_err (err, errlen, "program not found: %s (PATH %s)", spec->file,
+                               search_path (spec));
             }
-            else if (r->err == EACCES || r->err == EPERM)
-                fail (v, EXEC_ERR_DENIED, "permission denied: %s", path);
-            else
-                fail (v, EXEC_ERR_SYSTEM, "cannot run %s: %s", path, strerror (r->err));
-            break;
+            if (r->err == EACCES || r->err == EPERM) {
+                *code = EXEC_ERR_DENIED;
+                return gl_err (err, errlen, "permission denied: %s", path);
+            }
+            *code = EXEC_ERR_SYSTEM;
+            return gl_err (err, errlen, "cannot run %s: %s", path, strerror (r->err));
         default:
-            fail (v, EXEC_ERR_SYSTEM, "cannot run %s: the child failed at step %d: %s", spec->file,
-                  r->step, strerror (r->err));
+            *code = EXEC_ERR_SYSTEM;
+            return gl_err (err, errlen, "cannot run %s: the child failed at step %d: %s",
+                           spec->file, r->step, strerror (r->err));
     }
 }
 
@@ -500,8 +485,9 @@ static void explain (const launch_t *l, const child_report_t *r, verdict_t *v)
 exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t errlen)
 {
     exec_err_t ignored;
-    verdict_t v = { .code = code ? code : &ignored, .msg = err, .size = errlen };
-    *v.code = EXEC_OK;
+    if (!code)
+        code = &ignored;
+    *code = EXEC_OK;
     if (errlen)
         err[0] = '\0';
 
@@ -519,20 +505,23 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     int report_r = -1;
     exec_t *self = calloc (1, sizeof *self);
     if (!self) {
-        fail (&v, EXEC_ERR_SYSTEM, "out of memory");
+        *code = EXEC_ERR_SYSTEM;
+        gl_err (err, errlen, "out of memory");
         return NULL;
     }
     self->pid = -1;
     self->pty = spec->pty;
     self->fd_in = self->fd_out = self->fd_err = -1;
 
-    if (prepare_user (&l, &v) < 0 || prepare_program (&l, &v) < 0)
+    if (prepare_user (&l, code, err, errlen) < 0 || prepare_program (&l, code, err, errlen) < 0)
         goto failed;
-    if ((spec->pty ? open_pty (self, &l, &v) : open_pipes (self, &l, &v)) < 0)
+    if ((spec->pty ? open_pty (self, &l, code, err, errlen)
+                   : open_pipes (self, &l, code, err, errlen)) < 0)
         goto failed;
     int report[2];
     if (pipe2 (report, O_CLOEXEC) < 0) {
-        fail (&v, EXEC_ERR_SYSTEM, "cannot make a pipe: %s", strerror (errno));
+        *code = EXEC_ERR_SYSTEM;
+        gl_err (err, errlen, "cannot make a pipe: %s", strerror (errno));
         goto failed;
     }
     report_r = report[0];
@@ -552,7 +541,8 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
         child (&l);
     sigprocmask (SIG_SETMASK, &old, NULL);
     if (self->pid < 0) {
-        fail (&v, EXEC_ERR_SYSTEM, "cannot fork for %s: %s", spec->file, strerror (fork_errno));
+        *code = EXEC_ERR_SYSTEM;
+        gl_err (err, errlen, "cannot fork for %s: %s", spec->file, strerror (fork_errno));
         goto failed;
     }
 
@@ -573,10 +563,12 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     while (n < 0 && errno == EINTR);
     if (n != 0) {
         if (n == (ssize_t) sizeof r)
-            explain (&l, &r, &v);
-        else
-            fail (&v, EXEC_ERR_SYSTEM, "cannot run %s: no word from the child: %s", spec->file,
-                  n < 0 ? strerror (errno) : "short report");
+            explain (&l, &r, code, err, errlen);
+        else {
+            *code = EXEC_ERR_SYSTEM;
+            gl_err (err, errlen, "cannot run %s: no word from the child: %s", spec->file,
+                    n < 0 ? strerror (errno) : "short report");
+        }
         /* The child has exited or is about to (_exit right after its
            report); this wait is short. */
         kill (self->pid, SIGKILL);

@@ -8,6 +8,7 @@
     between samples, so a job forked by the agent inherits none of them.  */
 
 #include "idle.h"
+#include "err.h"
 #include "str.h"
 
 #include <ctype.h>
@@ -15,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,16 +71,12 @@ typedef struct {
 
 /* ---- small helpers -------------------------------------------------------- */
 
-/* Records a failure in msg, unless one is there already: the first is the
-   one worth reporting, later ones often follow from it. */
-static void fail (char *msg, size_t size, const char *fmt, ...)
+/* The room left in err for a failure: none once it holds one.  A sample
+   reads on after a failure, to fill what it can, but reports the first:
+   later ones often follow from it. */
+static size_t room (const char *err, size_t errlen)
 {
-    if (size == 0 || msg[0] != '\0')
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (msg, size, fmt, ap);
-    va_end (ap);
+    return errlen > 0 && err[0] == '\0' ? errlen : 0;
 }
 
 static const char *skip_blanks (const char *s)
@@ -90,21 +86,17 @@ static const char *skip_blanks (const char *s)
     return s;
 }
 
-/* Parses an unsigned decimal at *s (after blanks) that ends at a blank or
-   the end of the string, and moves *s past it.  strtoull alone would take
-   "-4" or "12abc". */
-static bool parse_u64 (const char **s, uint64_t *out)
+/* Parses an unsigned decimal field at *s (after blanks) that ends at a
+   blank or the end of the string, and moves *s past it: "-4" and "12abc"
+   are refused.  *out and *s stay as they were on failure. */
+static bool parse_field (const char **s, uint64_t *out)
 {
     const char *p = skip_blanks (*s);
-    if (!isdigit ((unsigned char) *p))
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull (p, &end, 10);
-    if (errno == ERANGE || (*end != '\0' && *end != ' ' && *end != '\t'))
+    uint64_t v;
+    if (!gl_parse_u64 (&p, &v) || (*p != '\0' && *p != ' ' && *p != '\t'))
         return false;
     *out = v;
-    *s = end;
+    *s = p;
     return true;
 }
 
@@ -200,7 +192,7 @@ static bool parse_cpu_line (const char *s, cpu_times_t *ct)
     uint64_t v[8] = { 0 };
     uint64_t x;
     int n = 0;
-    while (parse_u64 (&s, &x)) {
+    while (parse_field (&s, &x)) {
         if (n < 8)
             v[n] = x;
         n++;
@@ -218,13 +210,11 @@ static bool parse_cpu_line (const char *s, cpu_times_t *ct)
     return true;
 }
 
-static int read_stat (const char *path, cpu_times_t *ct, char *msg, size_t size)
+static int read_stat (const char *path, cpu_times_t *ct, char *err, size_t errlen)
 {
     FILE *f = fopen (path, "re");
-    if (!f) {
-        fail (msg, size, "%s: %s", path, strerror (errno));
-        return -1;
-    }
+    if (!f)
+        return gl_err (err, errlen, "%s: %s", path, strerror (errno));
     memset (ct, 0, sizeof *ct);
     bool have_cpu = false, have_running = false, bad = false;
     char line[LINE_SIZE];
@@ -241,53 +231,46 @@ static int read_stat (const char *path, cpu_times_t *ct, char *msg, size_t size)
         }
         else if (strncmp (line, "procs_running ", 14) == 0) {
             const char *s = line + 14;
-            if (have_running || !parse_u64 (&s, &ct->running) || *skip_blanks (s) != '\0')
+            if (have_running || !parse_field (&s, &ct->running) || *skip_blanks (s) != '\0')
                 bad = true;
             have_running = true;
         }
     }
     fclose (f);
 
-    if (bad || !have_cpu || !have_running || ct->cores == 0) {
-        fail (msg, size, "%s: %s", path,
-              bad ? "malformed \"cpu\" or \"procs_running\" line"
-                  : "no \"cpu\", \"cpuN\" or \"procs_running\" line");
-        return -1;
-    }
+    if (bad || !have_cpu || !have_running || ct->cores == 0)
+        return gl_err (err, errlen, "%s: %s", path,
+                       bad ? "malformed \"cpu\" or \"procs_running\" line"
+                           : "no \"cpu\", \"cpuN\" or \"procs_running\" line");
     return 0;
 }
 
 /* "0.52 0.58 0.59 1/467 12345": we take the first. */
-static int read_loadavg (const char *path, uint32_t *load1, char *msg, size_t size)
+static int read_loadavg (const char *path, uint32_t *load1, char *err, size_t errlen)
 {
     char buf[LINE_SIZE];
-    if (read_small (path, buf, sizeof buf) < 0) {
-        fail (msg, size, "%s: %s", path, strerror (errno));
-        return -1;
-    }
-    if (!parse_milli (buf, load1)) {
-        fail (msg, size, "%s: malformed load average", path);
-        return -1;
-    }
+    if (read_small (path, buf, sizeof buf) < 0)
+        return gl_err (err, errlen, "%s: %s", path, strerror (errno));
+    if (!parse_milli (buf, load1))
+        return gl_err (err, errlen, "%s: malformed load average", path);
     return 0;
 }
 
 /* "MemTotal:       16318148 kB": the number, which must be in kB. */
 static bool parse_kb (const char *s, uint64_t *out)
 {
-    if (!parse_u64 (&s, out))
+    if (!parse_field (&s, out))
         return false;
     s = skip_blanks (s);
     return strcmp (s, "kB") == 0;
 }
 
-static int read_meminfo (const char *path, uint64_t *total, uint64_t *avail, char *msg, size_t size)
+static int read_meminfo (const char *path, uint64_t *total, uint64_t *avail, char *err,
+                         size_t errlen)
 {
     FILE *f = fopen (path, "re");
-    if (!f) {
-        fail (msg, size, "%s: %s", path, strerror (errno));
-        return -1;
-    }
+    if (!f)
+        return gl_err (err, errlen, "%s: %s", path, strerror (errno));
     bool have_total = false, have_avail = false, bad = false;
     char line[LINE_SIZE];
     int rc;
@@ -305,11 +288,10 @@ static int read_meminfo (const char *path, uint64_t *total, uint64_t *avail, cha
     }
     fclose (f);
 
-    if (bad || !have_total || !have_avail) {
-        fail (msg, size, "%s: %s", path,
-              bad ? "malformed MemTotal or MemAvailable line" : "no MemTotal or MemAvailable line");
-        return -1;
-    }
+    if (bad || !have_total || !have_avail)
+        return gl_err (err, errlen, "%s: %s", path,
+                       bad ? "malformed MemTotal or MemAvailable line"
+                           : "no MemTotal or MemAvailable line");
     return 0;
 }
 
@@ -334,18 +316,16 @@ static bool skip_fields (const char **s, int n)
    once they are reaped: a job is usually a shell and what it runs.  The command name may hold
    spaces, parentheses and even newlines, so it is never parsed: the fields
    start after the last ')'.  Returns 0, 1 when the process is gone, or -1
-   with msg set when the file is not what the kernel writes. */
+   with a message in err when the file is not what the kernel writes. */
 static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start, long *session,
-                          char *msg, size_t size)
+                          char *err, size_t errlen)
 {
     char buf[1024];
     ssize_t len = read_small (path, buf, sizeof buf);
     if (len < 0 && (errno == ENOENT || errno == ESRCH))
         return 1;
-    if (len < 0) {
-        fail (msg, size, "%s: %s", path, strerror (errno));
-        return -1;
-    }
+    if (len < 0)
+        return gl_err (err, errlen, "%s: %s", path, strerror (errno));
     if (len == 0)
         return 1; /* it exited while we opened it */
 
@@ -353,17 +333,16 @@ static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start, lo
     uint64_t utime, stime, cutime, cstime, sid;
     if (s)
         s++;
-    if (!s || !skip_fields (&s, 3)                              /* fields 3..5 */
-        || !parse_u64 (&s, &sid)                                /* 6: session */
-        || !skip_fields (&s, 7)                                 /* 7..13 */
-        || !parse_u64 (&s, &utime) || !parse_u64 (&s, &stime)   /* 14, 15 */
-        || !parse_u64 (&s, &cutime) || !parse_u64 (&s, &cstime) /* 16, 17 */
-        || !skip_fields (&s, 4)                                 /* 18..21 */
-        || !parse_u64 (&s, start)                               /* 22 */
+    if (!s || !skip_fields (&s, 3)                                  /* fields 3..5 */
+        || !parse_field (&s, &sid)                                  /* 6: session */
+        || !skip_fields (&s, 7)                                     /* 7..13 */
+        || !parse_field (&s, &utime) || !parse_field (&s, &stime)   /* 14, 15 */
+        || !parse_field (&s, &cutime) || !parse_field (&s, &cstime) /* 16, 17 */
+        || !skip_fields (&s, 4)                                     /* 18..21 */
+        || !parse_field (&s, start)                                 /* 22 */
         || utime > UINT64_MAX / 4 || stime > UINT64_MAX / 4 || cutime > UINT64_MAX / 4 ||
         cstime > UINT64_MAX / 4) {
-        fail (msg, size, "%s: malformed process status", path);
-        return -1;
+        return gl_err (err, errlen, "%s: malformed process status", path);
     }
     *ticks = utime + stime + cutime + cstime;
     if (session)
@@ -407,12 +386,12 @@ static void add_session_members (idle_t *self)
         long pid = strtol (e->d_name, &end, 10);
         if (*end || pid <= 0 || guest_by_pid (self, pid))
             continue;
-        char path[PATH_SIZE], ignored[8];
+        char path[PATH_SIZE];
         uint64_t ticks, start;
         long session;
         snprintf (path, sizeof path, "%s/%ld/stat", self->config.proc_dir, pid);
         guest_t *g;
-        if (read_pid_stat (path, &ticks, &start, &session, ignored, sizeof ignored) == 0 &&
+        if (read_pid_stat (path, &ticks, &start, &session, NULL, 0) == 0 &&
             (g = guest_by_pid (self, session)))
             g->sum += ticks;
     }
@@ -422,7 +401,7 @@ static void add_session_members (idle_t *self)
 /* Reads every guest's CPU time, moves its baseline to now and returns the
    ticks all of them used since the last read.  Guests that have exited, or
    whose pid now belongs to another process, are dropped. */
-static uint64_t update_guests (idle_t *self, char *msg, size_t size)
+static uint64_t update_guests (idle_t *self, char *err, size_t errlen)
 {
     uint64_t used = 0;
     size_t i = 0;
@@ -431,7 +410,8 @@ static uint64_t update_guests (idle_t *self, char *msg, size_t size)
         char path[PATH_SIZE];
         uint64_t start;
         guest_path (self, g->pid, path, sizeof path);
-        if (read_pid_stat (path, &g->sum, &start, NULL, msg, size) != 0 || start != g->start) {
+        int rc = read_pid_stat (path, &g->sum, &start, NULL, err, room (err, errlen));
+        if (rc != 0 || start != g->start) {
             drop_guest (self, i);
             continue;
         }
@@ -460,9 +440,9 @@ int idle_add_guest (idle_t *self, int pid)
             return 0;
 
     guest_t g = { .pid = pid };
-    char path[PATH_SIZE], why[8] = "";
+    char path[PATH_SIZE];
     guest_path (self, pid, path, sizeof path);
-    if (read_pid_stat (path, &g.ticks, &g.start, NULL, why, sizeof why) != 0) {
+    if (read_pid_stat (path, &g.ticks, &g.start, NULL, NULL, 0) != 0) {
         errno = ESRCH;
         return -1;
     }
@@ -491,7 +471,7 @@ void idle_remove_guest (idle_t *self, int pid)
 
 /* Sets the recent and the owner's load from this sample of <proc>/stat. */
 static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms, gl_res_t *out,
-                          char *msg, size_t size)
+                          char *err, size_t errlen)
 {
     uint64_t cap = (uint64_t) ct->cores * 1000;
     bool restart = !self->have_prev || ct->busy < self->prev_busy || ct->total < self->prev_total;
@@ -505,7 +485,7 @@ static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms, 
         uint64_t running = ct->running > 0 ? (ct->running - 1) * 1000 : 0;
         self->recent_milli = (uint32_t) (running < cap ? running : cap);
         self->guest_milli = 0;
-        update_guests (self, msg, size);
+        update_guests (self, err, errlen);
     }
     else if (!too_soon) {
         uint64_t busy = ct->busy - self->prev_busy;
@@ -513,7 +493,7 @@ static void measure_load (idle_t *self, const cpu_times_t *ct, uint64_t now_ms, 
         self->recent_milli = ratio (busy * cap, total);
         if (self->recent_milli > cap)
             self->recent_milli = (uint32_t) cap;
-        uint64_t used = update_guests (self, msg, size);
+        uint64_t used = update_guests (self, err, errlen);
         self->guest_milli =
             ratio (used * 1000 * 1000, (now_ms - self->prev_ms) * (uint64_t) self->hz);
     }
@@ -637,13 +617,13 @@ int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out, 
     read_loadavg (path, &out->load1_milli, msg, sizeof msg);
 
     snprintf (path, sizeof path, "%s/meminfo", dir);
-    read_meminfo (path, &out->mem_total_kb, &out->mem_avail_kb, msg, sizeof msg);
+    read_meminfo (path, &out->mem_total_kb, &out->mem_avail_kb, msg, room (msg, sizeof msg));
 
     cpu_times_t ct;
     snprintf (path, sizeof path, "%s/stat", dir);
-    if (read_stat (path, &ct, msg, sizeof msg) == 0) {
+    if (read_stat (path, &ct, msg, room (msg, sizeof msg)) == 0) {
         out->cores = ct.cores;
-        measure_load (self, &ct, now_ms, out, msg, sizeof msg);
+        measure_load (self, &ct, now_ms, out, msg, room (msg, sizeof msg));
     }
     else
         self->have_prev = false; /* start afresh once it reads again */

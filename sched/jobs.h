@@ -10,7 +10,8 @@
           kills a job whose home has stopped pinging.
 
     The module does its own I/O on the job's pipes (they are local and
-    non-blocking); everything it says to glx or to other agents goes
+    non-blocking) and tells the agent which of them to watch for what
+    (io.watch); everything it says to glx or to other agents goes
     through the callbacks in jobs_io_t, so the agent keeps the sockets.
     A job placed on the home's own node talks to itself through a queue,
     never by calling back into itself.
@@ -60,6 +61,11 @@ typedef struct {
     void (*guest) (void *arg, int pid, bool started);
     /* the gossip view as placement candidates (malloc'ed, *n of them) */
     place_cand_t *(*view) (void *arg, size_t *n, uint64_t now_ms);
+    /* watch fd, a job's pipe, for events (POLLIN, POLLOUT), and call
+       jobs_ready when any of them, POLLERR or POLLHUP happens; events 0
+       stops.  Called only when what to watch changes, and always with 0
+       before the fd closes. */
+    void (*watch) (void *arg, int fd, short events);
 } jobs_io_t;
 
 typedef struct jobs_t jobs_t;
@@ -87,8 +93,7 @@ void jobs_leave (jobs_t *self, uint64_t now_ms);
 /* Gossip says node is dead or has left. */
 void jobs_node_lost (jobs_t *self, const char *node, uint64_t now_ms);
 
-/* The job pipes to poll, and what happened on them. */
-size_t jobs_fds (jobs_t *self, int *fds, short *events, size_t cap);
+/* What happened on a job pipe that io.watch asked for. */
 void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now_ms);
 
 /* Timers: pings, orphans, exits, the loopback queue.  Call at the

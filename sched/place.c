@@ -2,14 +2,15 @@
 
     The home side judges every member of the view, draws d of those that
     fit with weighted sampling without replacement, and remembers what it
-    promised in a small fixed ledger.  The candidate side counts its slots.
-    Neither allocates after its _new, so neither can fail halfway.     */
+    promised in a small fixed ledger.  It allocates nothing after
+    place_new, so it cannot fail halfway.  (The candidate side is
+    slots.c.) */
 
 #include "place.h"
+#include "rng.h"
 #include "str.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,6 @@
 #define OWNER_GONE_S 3600
 
 /* ---- small helpers -------------------------------------------------------- */
-
-static void say (char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (buf, size, fmt, ap);
-    va_end (ap);
-}
 
 /* Copies a name into a GL_NAME_MAX + 1 buffer, cutting what does not fit. */
 static void copy_name (char *dst, const char *src)
@@ -41,9 +34,9 @@ static void say_cores (char *buf, size_t size, double cores, const char *what)
 {
     long whole = lround (cores);
     if (fabs (cores - (double) whole) < 0.05)
-        say (buf, size, "%ld %s core%s", whole, what, whole == 1 ? "" : "s");
+        snprintf (buf, size, "%ld %s core%s", whole, what, whole == 1 ? "" : "s");
     else
-        say (buf, size, "%.1f %s cores", cores, what);
+        snprintf (buf, size, "%.1f %s cores", cores, what);
 }
 
 static const char *member_state_name (int state)
@@ -125,19 +118,10 @@ void place_cand_from_member (place_cand_t *cand, const swim_member_t *member, ui
     cand->res_age_ms = now_ms > member->res_recv_ms ? now_ms - member->res_recv_ms : 0;
 }
 
-/* splitmix64, as in gossip/: small, fast, and enough to draw nodes. */
-static uint64_t rng_next (place_t *self)
-{
-    uint64_t z = (self->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in (0, 1]: never 0, whose logarithm the draw takes. */
 static double rng_unit (place_t *self)
 {
-    return (double) ((rng_next (self) >> 11) + 1) * 0x1p-53;
+    return (double) ((gl_splitmix64 (&self->rng) >> 11) + 1) * 0x1p-53;
 }
 
 static bool decayed (const place_t *self, const promise_t *p, uint64_t now_ms)
@@ -231,11 +215,12 @@ static void say_refused (char *buf, size_t size, const place_note_t *refusal)
 {
     /* An earlier plan's ask[] already reads "refused: ..." */
     if (strncmp (refusal->why, "refused", 7) == 0)
-        say (buf, size, "%s", refusal->why);
-    else if (refusal->why[0])
-        say (buf, size, "refused: %s", refusal->why);
+        gl_strlcpy (buf, refusal->why, size);
+    else if (refusal->why[0]) /* its reason, cut to fit a note */
+        snprintf (buf, size, "refused: %.*s", (int) (PLACE_WHY_MAX - sizeof "refused: "),
+                  refusal->why);
     else
-        say (buf, size, "refused this job");
+        gl_strlcpy (buf, "refused this job", size);
 }
 
 /* Can the candidate take the job?  Returns its score, above 0, with what
@@ -248,27 +233,27 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
     uint32_t want = req->cores ? req->cores : 1;
 
     if (c->is_self && !allow_local) {
-        say (why, size, "local node (use --local)");
+        snprintf (why, size, "local node (use --local)");
         return 0;
     }
     if (c->state != SWIM_ALIVE) {
-        say (why, size, "%s", member_state_name (c->state));
+        gl_strlcpy (why, member_state_name (c->state), size);
         return 0;
     }
     if (!c->has_res) {
-        say (why, size, "no estimate yet");
+        snprintf (why, size, "no estimate yet");
         return 0;
     }
     if (c->res_age_ms > self->config.max_res_age_ms) {
-        say (why, size, "estimate %llu s old", (unsigned long long) (c->res_age_ms / 1000));
+        snprintf (why, size, "estimate %llu s old", (unsigned long long) (c->res_age_ms / 1000));
         return 0;
     }
     if (r->state == GL_RES_BUSY) {
-        say (why, size, "owner active");
+        snprintf (why, size, "owner active");
         return 0;
     }
     if (r->state != GL_RES_IDLE) {
-        say (why, size, "unavailable");
+        snprintf (why, size, "unavailable");
         return 0;
     }
 
@@ -280,7 +265,7 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
 
     uint64_t avail_kb = r->mem_avail_kb > promised_kb ? r->mem_avail_kb - promised_kb : 0;
     if (avail_kb < req->mem_kb) {
-        say (why, size, "not enough memory");
+        snprintf (why, size, "not enough memory");
         return 0;
     }
     /* Only what we promised rules a node out: its load only makes it less
@@ -290,9 +275,10 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
        candidate's own slots have the last word. */
     if ((double) r->cores - taken + 0.5 < want) {
         if (taken >= r->cores)
-            say (why, size, "no free core (%u guests, %u promised)", r->guests, promised_cores);
+            snprintf (why, size, "no free core (%u guests, %u promised)", r->guests,
+                      promised_cores);
         else
-            say (why, size, "%u free cores, %u wanted", r->cores - taken, want);
+            snprintf (why, size, "%u free cores, %u wanted", r->cores - taken, want);
         return 0;
     }
     /* load counts its guests already: whichever says less is free rules */
@@ -317,10 +303,10 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
     if (self->policy &&
         self->policy (self->policy_arg, c, req, score, &own, policy_why, sizeof policy_why) == 0) {
         if (own <= 0) {
-            say (why, size, "policy: %s", policy_why[0] ? policy_why : "not this node");
+            snprintf (why, size, "policy: %s", policy_why[0] ? policy_why : "not this node");
             return 0;
         }
-        say (why, size, "policy score %.2f", own);
+        snprintf (why, size, "policy score %.2f", own);
         return own;
     }
     return score;
@@ -340,14 +326,14 @@ static void pass (place_plan_t *plan, const char *node, const char *why)
     }
     place_note_t *note = &plan->passed[plan->n_passed++];
     copy_name (note->node, node);
-    say (note->why, sizeof note->why, "%s", why);
+    gl_strlcpy (note->why, why, sizeof note->why);
 }
 
 static void add_ask (place_plan_t *plan, const char *node, const char *why)
 {
     place_note_t *note = &plan->ask[plan->n_ask++];
     copy_name (note->node, node);
-    say (note->why, sizeof note->why, "%s", why);
+    gl_strlcpy (note->why, why, sizeof note->why);
 }
 
 /* Promises the job to the node about to be asked; returns its name. */
@@ -422,7 +408,7 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
             n_draw++;
         memmove (&draw[at + 1], &draw[at], (n_draw - 1 - at) * sizeof draw[0]);
         draw[at] = (drawn_t){ .index = i, .weight = w, .key = key };
-        say (draw[at].why, sizeof draw[at].why, "%s", why);
+        snprintf (draw[at].why, sizeof draw[at].why, "%s", why);
     }
 
     /* Ask the best of the draw first.  Insertion sort: d is tiny, and it
@@ -454,9 +440,9 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
         else {
             char fit[PLACE_WHY_MAX - 16];
             if (judge (self, &cands[i], req, req->allow_local, now_ms, fit, sizeof fit) > 0)
-                say (why, sizeof why, "not drawn (%s)", fit);
+                snprintf (why, sizeof why, "not drawn (%s)", fit);
             else
-                say (why, sizeof why, "%s", fit);
+                gl_strlcpy (why, fit, sizeof why);
         }
         pass (plan, cands[i].name, why);
     }
@@ -468,212 +454,6 @@ const char *place_refused (place_t *self, place_plan_t *plan, const char *why, u
     if (plan->next >= plan->n_ask)
         return NULL;
     place_note_t *note = &plan->ask[plan->next++];
-    say (note->why, sizeof note->why, "refused: %s", why && why[0] ? why : "no reason given");
+    snprintf (note->why, sizeof note->why, "refused: %s", why && why[0] ? why : "no reason given");
     return ask_next (self, plan, now_ms);
-}
-
-/* ---- the candidate side --------------------------------------------------- */
-
-/* A job holding slots here: reserved until until_ms, or running. */
-typedef struct {
-    char job[PLACE_JOB_MAX + 1];
-    uint32_t cores;
-    uint64_t mem_kb;
-    bool running;
-    uint64_t until_ms;
-} hold_t;
-
-struct slots_t {
-    uint32_t slots;
-    uint32_t reserve_ms;
-    bool have_res;
-    gl_res_t res;
-    /* Every job takes at least one slot, so `slots` holds are enough. */
-    hold_t *holds;
-    size_t n_holds;
-    char why[PLACE_WHY_MAX];
-};
-
-void slots_config_default (slots_config_t *config)
-{
-    config->slots = 0;
-    config->reserve_ms = 5000;
-}
-
-slots_t *slots_new (const slots_config_t *config, uint32_t cores)
-{
-    slots_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->slots = config->slots ? config->slots : cores ? cores : 1;
-    self->reserve_ms = config->reserve_ms;
-    self->holds = calloc (self->slots, sizeof self->holds[0]);
-    if (!self->holds) {
-        free (self);
-        return NULL;
-    }
-    return self;
-}
-
-void slots_destroy (slots_t **self_p)
-{
-    slots_t *self = *self_p;
-    if (self) {
-        free (self->holds);
-        free (self);
-        *self_p = NULL;
-    }
-}
-
-void slots_set_res (slots_t *self, const gl_res_t *res)
-{
-    self->res = *res;
-    self->have_res = true;
-}
-
-static bool expired (const hold_t *h, uint64_t now_ms)
-{
-    return !h->running && now_ms >= h->until_ms;
-}
-
-static void drop (slots_t *self, size_t i)
-{
-    self->holds[i] = self->holds[--self->n_holds];
-}
-
-static hold_t *find (slots_t *self, const char *job_id, size_t *index)
-{
-    for (size_t i = 0; i < self->n_holds; i++)
-        if (strcmp (self->holds[i].job, job_id) == 0) {
-            if (index)
-                *index = i;
-            return &self->holds[i];
-        }
-    return NULL;
-}
-
-size_t slots_expire (slots_t *self, uint64_t now_ms)
-{
-    size_t dropped = 0;
-    for (size_t i = 0; i < self->n_holds;)
-        if (expired (&self->holds[i], now_ms)) {
-            drop (self, i);
-            dropped++;
-        }
-        else
-            i++;
-    return dropped;
-}
-
-uint32_t slots_free (slots_t *self, uint64_t now_ms)
-{
-    uint32_t used = 0;
-    for (size_t i = 0; i < self->n_holds; i++)
-        if (!expired (&self->holds[i], now_ms))
-            used += self->holds[i].cores;
-    return used < self->slots ? self->slots - used : 0;
-}
-
-uint64_t slots_next_deadline (slots_t *self)
-{
-    uint64_t next = UINT64_MAX;
-    for (size_t i = 0; i < self->n_holds; i++)
-        if (!self->holds[i].running && self->holds[i].until_ms < next)
-            next = self->holds[i].until_ms;
-    return next;
-}
-
-static bool refuse (slots_t *self, const char **why, const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (self->why, sizeof self->why, fmt, ap);
-    va_end (ap);
-    if (why)
-        *why = self->why;
-    return false;
-}
-
-bool slots_offer (slots_t *self, const char *job_id, uint32_t cores, uint64_t mem_kb,
-                  uint64_t now_ms, const char **why)
-{
-    if (why)
-        *why = "";
-    if (cores == 0)
-        cores = 1;
-    if (!job_id || !job_id[0] || strlen (job_id) > PLACE_JOB_MAX)
-        return refuse (self, why, "bad job id");
-
-    slots_expire (self, now_ms);
-    size_t index;
-    hold_t *held = find (self, job_id, &index);
-    if (held && held->running)
-        return refuse (self, why, "already running here");
-    if (held)
-        drop (self, index); /* judged again below, as new */
-
-    /* Our own latest measurement, not gossip: the owner may have come
-       back a second ago, which no other node knows yet. */
-    if (!self->have_res)
-        return refuse (self, why, "not measured yet");
-    if (self->res.state == GL_RES_BUSY)
-        return refuse (self, why, "owner active");
-    if (self->res.state != GL_RES_IDLE)
-        return refuse (self, why, "unavailable");
-    if (cores > self->slots)
-        return refuse (self, why, "wants %u cores, %u slot%s here", cores, self->slots,
-                       self->slots == 1 ? "" : "s");
-    uint32_t free_slots = slots_free (self, now_ms);
-    if (free_slots < cores) {
-        if (free_slots == 0)
-            return refuse (self, why, "no free slot");
-        return refuse (self, why, "%u free slot%s, %u wanted", free_slots,
-                       free_slots == 1 ? "" : "s", cores);
-    }
-    /* Running guests' memory shows in the measurement already; reserved
-       jobs have not started, so theirs is taken off by hand. */
-    uint64_t reserved_kb = 0;
-    for (size_t i = 0; i < self->n_holds; i++)
-        if (!self->holds[i].running)
-            reserved_kb += self->holds[i].mem_kb;
-    uint64_t avail_kb =
-        self->res.mem_avail_kb > reserved_kb ? self->res.mem_avail_kb - reserved_kb : 0;
-    if (avail_kb < mem_kb)
-        return refuse (self, why, "not enough memory (%llu MiB free, %llu MiB wanted)",
-                       (unsigned long long) (avail_kb / 1024),
-                       (unsigned long long) ((mem_kb + 1023) / 1024));
-
-    /* free_slots >= cores >= 1 means fewer than `slots` holds: room. */
-    hold_t *h = &self->holds[self->n_holds++];
-    memset (h, 0, sizeof *h);
-    gl_strlcpy (h->job, job_id, sizeof h->job);
-    h->cores = cores;
-    h->mem_kb = mem_kb;
-    h->until_ms = now_ms + self->reserve_ms;
-    return true;
-}
-
-int slots_start (slots_t *self, const char *job_id, uint64_t now_ms)
-{
-    size_t index;
-    hold_t *h = find (self, job_id, &index);
-    if (!h)
-        return -1;
-    if (h->running)
-        return 0;
-    if (expired (h, now_ms)) {
-        drop (self, index);
-        return -1;
-    }
-    h->running = true;
-    return 0;
-}
-
-int slots_release (slots_t *self, const char *job_id)
-{
-    size_t index;
-    if (!find (self, job_id, &index))
-        return -1;
-    drop (self, index);
-    return 0;
 }

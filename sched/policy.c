@@ -1,6 +1,7 @@
 /*  policy.c -- glpeer's placement policy module: load it, score with it,
     switch it off when it misbehaves.  See policy.h and glpolicy.h. */
 #include "policy.h"
+#include "err.h"
 #include "str.h"
 
 #include <inttypes.h>
@@ -23,7 +24,8 @@ struct policy {
     unsigned long long calls;
 };
 
-/* glpolicy_log (msg, len): a line in glpeer's log, for policy authors. */
+/* __glsfi_host_16 (msg, len) in a module: a line in glpeer's log, for
+   policy authors (glunix-policy(7)). */
 static uint64_t host_log (uint64_t msg, uint64_t len, uint64_t a2, uint64_t a3, uint64_t a4,
                           uint64_t a5)
 {
@@ -41,25 +43,25 @@ policy_t *policy_new (const char *path, unsigned budget_ms, char *err, size_t er
 {
     policy_t *self = calloc (1, sizeof *self);
     if (!self) {
-        snprintf (err, errlen, "out of memory");
+        gl_err (err, errlen, "out of memory");
         return NULL;
     }
     gl_strlcpy (self->path, path, sizeof self->path);
     /* a policy needs little: small heap and stack keep many agents cheap */
     sfi_limits_t lim = { .heap_size = 16u << 20, .stack_size = 256u << 10, .budget_ms = budget_ms };
-    char why[512];
-    self->mod = sfi_module_load (path, &lim, why, sizeof why);
+    char load_err[512];
+    self->mod = sfi_module_load (path, &lim, load_err, sizeof load_err);
     if (!self->mod) {
-        snprintf (err, errlen, "sched/policy %s: %s", path, why);
+        gl_err (err, errlen, "sched/policy %s: %s", path, load_err);
         free (self);
         return NULL;
     }
     self->score_fn = sfi_module_lookup (self->mod, "glunix_policy_score");
     if (self->score_fn < 0) {
-        snprintf (err, errlen,
-                  "sched/policy %s: no function glunix_policy_score "
-                  "(see glunix-policy(7))",
-                  path);
+        gl_err (err, errlen,
+                "sched/policy %s: no function glunix_policy_score "
+                "(see glunix-policy(7))",
+                path);
         policy_destroy (&self);
         return NULL;
     }
@@ -67,7 +69,7 @@ policy_t *policy_new (const char *path, unsigned budget_ms, char *err, size_t er
     size_t room;
     if (!sfi_module_scratch (self->mod, &room) ||
         room < sizeof (struct glpolicy_node) + sizeof (struct glpolicy_job)) {
-        snprintf (err, errlen, "sched/policy %s: no scratch room", path);
+        gl_err (err, errlen, "sched/policy %s: no scratch room", path);
         policy_destroy (&self);
         return NULL;
     }

@@ -11,7 +11,9 @@
     Exit status: 0 the call returned; 1 the module faulted, trapped or ran
     out of time; 2 usage, file or verification errors. */
 
+#include "fd.h"
 #include "loader.h"
+#include "str.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -48,19 +50,14 @@ static uint64_t host_write (uint64_t fd, uint64_t buf, uint64_t len, uint64_t a3
     const char *p = sfi_module_ptr (sfi_current (), buf, len);
     if (!p)
         return (uint64_t) -1;
-    ssize_t n;
-    do
-        n = write ((int) fd, p, len);
-    while (n < 0 && errno == EINTR);
-    return (uint64_t) n;
+    return gl_write_all ((int) fd, p, len) == 0 ? len : (uint64_t) -1;
 }
 
+/* An option's value: decimal digits only, at most max. */
 static int parse_number (const char *s, unsigned long long max, unsigned long long *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull (s, &end, 0);
-    if (errno || end == s || *end || *s == '-' || v > max)
+    uint64_t v;
+    if (!gl_parse_u64 (&s, &v) || *s || v > max)
         return -1;
     *out = v;
     return 0;

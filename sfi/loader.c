@@ -33,12 +33,12 @@
     (in the gate, say) is not lost. */
 
 #include "loader.h"
+#include "err.h"
 #include "verify.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -406,8 +406,7 @@ static int watchdog_add (sfi_module_t *m, char *err, size_t errlen)
         pthread_sigmask (SIG_SETMASK, &old, NULL);
         if (rc) {
             pthread_mutex_unlock (&wd_lock);
-            snprintf (err, errlen, "cannot start the watchdog thread: %s", strerror (rc));
-            return -1;
+            return gl_err (err, errlen, "cannot start the watchdog thread: %s", strerror (rc));
         }
         pthread_detach (th);
         wd_started = true;
@@ -589,23 +588,8 @@ static int protect (uint64_t base, uint64_t off, uint64_t len, int prot)
     return mprotect ((void *) (uintptr_t) (base + off), len, prot);
 }
 
-static sfi_module_t *fail (sfi_module_t *m, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__ ((format (printf, 4, 5)));
-
-static sfi_module_t *fail (sfi_module_t *m, char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start (ap, fmt);
-        vsnprintf (err, errlen, fmt, ap);
-        va_end (ap);
-    }
-    sfi_module_destroy (&m);
-    return NULL;
-}
-
 /* The image: each segment's pages get its bytes, then its protection. */
-static int map_image (sfi_module_t *m, char *why, size_t whylen)
+static int map_image (sfi_module_t *m, char *err, size_t errlen)
 {
     const sfi_image_t *img = m->img;
     uint64_t base = m->base;
@@ -615,14 +599,10 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
             continue;
         uint64_t lo = page_down (s->vaddr), hi = page_up (s->vaddr + s->memsz);
         if (lo < SFI_IMAGE_OFF || hi > img->image_end || s->filesz > s->memsz ||
-            s->offset > img->file_size || s->filesz > img->file_size - s->offset) {
-            snprintf (why, whylen, "segment %d out of bounds", i);
-            return -1;
-        }
-        if (map_rw (base, lo, hi - lo) < 0) {
-            snprintf (why, whylen, "mmap: %s", strerror (errno));
-            return -1;
-        }
+            s->offset > img->file_size || s->filesz > img->file_size - s->offset)
+            return gl_err (err, errlen, "segment %d out of bounds", i);
+        if (map_rw (base, lo, hi - lo) < 0)
+            return gl_err (err, errlen, "mmap: %s", strerror (errno));
         memcpy ((char *) (uintptr_t) (base + s->vaddr), img->file + s->offset, s->filesz);
         if (i == img->code)
             /* A masked jump can reach any bundle of an executable page,
@@ -639,10 +619,8 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
             ok = (s->prot & PROT_WRITE) && !(s->prot & PROT_EXEC) && r->off >= s->vaddr &&
                  s->memsz >= 8 && r->off - s->vaddr <= s->memsz - 8;
         }
-        if (!ok || r->addend >= REGION) {
-            snprintf (why, whylen, "relocation %zu: not inside a writable segment", i);
-            return -1;
-        }
+        if (!ok || r->addend >= REGION)
+            return gl_err (err, errlen, "relocation %zu: not inside a writable segment", i);
         uint64_t v = base + r->addend;
         memcpy ((char *) (uintptr_t) (base + r->off), &v, sizeof v);
     }
@@ -652,14 +630,10 @@ static int map_image (sfi_module_t *m, char *why, size_t whylen)
             continue;
         uint64_t lo = page_down (s->vaddr), hi = page_up (s->vaddr + s->memsz);
         int prot = s->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
-        if ((prot & PROT_WRITE) && (prot & PROT_EXEC)) {
-            snprintf (why, whylen, "segment %d writable and executable", i);
-            return -1;
-        }
-        if (protect (base, lo, hi - lo, prot) < 0) {
-            snprintf (why, whylen, "mprotect: %s", strerror (errno));
-            return -1;
-        }
+        if ((prot & PROT_WRITE) && (prot & PROT_EXEC))
+            return gl_err (err, errlen, "segment %d writable and executable", i);
+        if (protect (base, lo, hi - lo, prot) < 0)
+            return gl_err (err, errlen, "mprotect: %s", strerror (errno));
         if (i != img->code && m->nareas < NAREAS)
             m->area[m->nareas++] =
                 (area_t){ s->vaddr, s->vaddr + s->memsz, (prot & PROT_WRITE) != 0 };
@@ -710,30 +684,20 @@ static int map_trusted (sfi_module_t *m, uint64_t heap, uint64_t heap_size, uint
     return 0;
 }
 
-sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *lim, char *err,
-                                     size_t errlen)
+/* Verifies m's image and maps the region; 0, or -1 with the message in
+   err (the caller destroys m). */
+static int module_map (sfi_module_t *m, const sfi_limits_t *lim, char *err, size_t errlen)
 {
-    if (!img_p || !*img_p)
-        return fail (NULL, err, errlen, "no image");
-    sfi_image_t *img = *img_p;
-    *img_p = NULL;
-    sfi_module_t *m = calloc (1, sizeof *m);
-    if (!m) {
-        sfi_image_destroy (&img);
-        return fail (NULL, err, errlen, "out of memory");
-    }
-    m->img = img;
-
+    const sfi_image_t *img = m->img;
     pthread_once (&process_once, process_init);
     if (process_error)
-        return fail (m, err, errlen, "cannot install signal handlers: %s",
-                     strerror (process_error));
+        return gl_err (err, errlen, "cannot install signal handlers: %s", strerror (process_error));
 
     sfi_verdict_t v;
     memset (&v, 0, sizeof v);
     if (sfi_verify_image (img, &v) != 0)
-        return fail (m, err, errlen, "offset 0x%llx: %s: %s", (unsigned long long) v.off, v.insn,
-                     v.rule);
+        return gl_err (err, errlen, "offset 0x%llx: %s: %s", (unsigned long long) v.off, v.insn,
+                       v.rule);
 
     sfi_limits_t l = lim ? *lim : (sfi_limits_t){ 0 };
     uint64_t heap_size = page_up (l.heap_size ? l.heap_size : HEAP_DEFAULT);
@@ -745,14 +709,14 @@ sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *li
     if (img->code < 0 || img->code >= img->nseg || heap < SFI_IMAGE_OFF || heap > REGION ||
         heap_size > REGION || stack_size > REGION ||
         heap_size + stack_size + SFI_SCRATCH_SIZE > REGION - heap)
-        return fail (m, err, errlen,
-                     "image, heap (%llu bytes) and stack (%llu bytes) do not fit in 4 GiB",
-                     (unsigned long long) heap_size, (unsigned long long) stack_size);
+        return gl_err (err, errlen,
+                       "image, heap (%llu bytes) and stack (%llu bytes) do not fit in 4 GiB",
+                       (unsigned long long) heap_size, (unsigned long long) stack_size);
     uint64_t scratch = REGION - stack_size - SFI_SCRATCH_SIZE;
 
     m->base = region_reserve ();
     if (!m->base)
-        return fail (m, err, errlen, "cannot reserve a region: %s", strerror (errno));
+        return gl_err (err, errlen, "cannot reserve a region: %s", strerror (errno));
     m->stack_top = m->base + REGION - 16;
     m->sp = m->stack_top;
     m->code_lo = code->vaddr;
@@ -760,21 +724,40 @@ sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *li
     m->scratch = scratch;
     m->budget_ms = l.budget_ms;
 
-    char why[128];
     if (map_trusted (m, heap, heap_size, scratch) < 0)
-        return fail (m, err, errlen, "cannot map the host-call table: %s", strerror (errno));
-    if (map_image (m, why, sizeof why) < 0)
-        return fail (m, err, errlen, "%s", why);
+        return gl_err (err, errlen, "cannot map the host-call table: %s", strerror (errno));
+    if (map_image (m, err, errlen) < 0)
+        return -1;
     if (map_rw (m->base, heap, heap_size) < 0 || map_rw (m->base, scratch, REGION - scratch) < 0)
-        return fail (m, err, errlen, "cannot map heap and stack: %s", strerror (errno));
+        return gl_err (err, errlen, "cannot map heap and stack: %s", strerror (errno));
     m->area[m->nareas++] = (area_t){ heap, heap + heap_size, true };
     m->area[m->nareas++] = (area_t){ scratch, REGION, true };
 
     if (m->budget_ms && watchdog_add (m, err, errlen) < 0) {
-        m->budget_ms = 0;
-        sfi_module_destroy (&m);
+        m->budget_ms = 0; /* not on the watchdog's list: nothing to remove */
+        return -1;
+    }
+    return 0;
+}
+
+sfi_module_t *sfi_module_load_image (sfi_image_t **img_p, const sfi_limits_t *lim, char *err,
+                                     size_t errlen)
+{
+    if (!img_p || !*img_p) {
+        gl_err (err, errlen, "no image");
         return NULL;
     }
+    sfi_image_t *img = *img_p;
+    *img_p = NULL;
+    sfi_module_t *m = calloc (1, sizeof *m);
+    if (!m) {
+        sfi_image_destroy (&img);
+        gl_err (err, errlen, "out of memory");
+        return NULL;
+    }
+    m->img = img;
+    if (module_map (m, lim, err, errlen) < 0)
+        sfi_module_destroy (&m);
     return m;
 }
 

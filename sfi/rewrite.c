@@ -29,6 +29,7 @@
     changes r14), unconditional branch, section switch, any write to B or I
     in any width and any other write to r14. */
 #include "rewrite.h"
+#include "err.h"
 #include "str.h"
 
 #include <ctype.h>
@@ -645,19 +646,13 @@ typedef struct {
     char **funcs; /* names given `.type NAME, @function` */
     size_t nfuncs;
     sfi_rewrite_stats_t stats;
-    char *err;
-    size_t errlen;
 } rw_t;
 
-static int fail (rw_t *rw, const stmt_t *s, const char *fmt, ...)
+/* Refuses statement s for a reason that names no more than the rule:
+   "LINE: why: TEXT" in err, and -1. */
+static int refuse (const stmt_t *s, const char *why, char *err, size_t errlen)
 {
-    char why[256];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (why, sizeof why, fmt, ap);
-    va_end (ap);
-    snprintf (rw->err, rw->errlen, "%d: %s: %s", s->line, why, s->text);
-    return -1;
+    return gl_err (err, errlen, "%d: %s: %s", s->line, why, s->text);
 }
 
 /* Splits the input into statements: labels, directives, instructions. */
@@ -810,7 +805,7 @@ static const char *const data_directives[] = {
     ".sleb128", ".uleb128", ".dc",    ".ds",    NULL
 };
 
-static int directive (rw_t *rw, const stmt_t *s)
+static int directive (rw_t *rw, const stmt_t *s, char *err, size_t errlen)
 {
     char name[64];
     size_t n = strcspn (s->text, " \t");
@@ -823,16 +818,16 @@ static int directive (rw_t *rw, const stmt_t *s)
         args++;
 
     if (strncmp (name, ".bundle_", 8) == 0)
-        return fail (rw, s, "bundle directives belong to the rewriter");
+        return refuse (s, "bundle directives belong to the rewriter", err, errlen);
     if (strncmp (name, ".code", 5) == 0 || strcmp (name, ".arch") == 0)
-        return fail (rw, s, "only 64-bit code can be sandboxed");
+        return refuse (s, "only 64-bit code can be sandboxed", err, errlen);
     if (strcmp (name, ".text") == 0 || strcmp (name, ".data") == 0 || strcmp (name, ".bss") == 0 ||
         strcmp (name, ".section") == 0 || strcmp (name, ".pushsection") == 0) {
         int x = strcmp (name, ".text") == 0 ||
                 ((name[1] == 's' || name[1] == 'p') && section_is_exec (args));
         if (strcmp (name, ".pushsection") == 0) {
             if (rw->nsect == (int) (sizeof rw->sect_stack / sizeof rw->sect_stack[0]))
-                return fail (rw, s, "sections nested too deep");
+                return refuse (s, "sections nested too deep", err, errlen);
             rw->sect_stack[rw->nsect++] = rw->exec;
         }
         rw->prev_exec = rw->exec;
@@ -853,11 +848,11 @@ static int directive (rw_t *rw, const stmt_t *s)
     else if (strcmp (name, ".type") == 0 && strstr (args, "function")) {
         char **f = realloc (rw->funcs, (rw->nfuncs + 1) * sizeof *f);
         if (!f)
-            return -1;
+            return gl_err (err, errlen, "out of memory");
         rw->funcs = f;
         size_t k = strcspn (args, " \t,");
         if (!(f[rw->nfuncs] = strndup (args, k)))
-            return -1;
+            return gl_err (err, errlen, "out of memory");
         rw->nfuncs++;
     }
     else if (rw->exec && (strcmp (name, ".p2align") == 0 || strcmp (name, ".balign") == 0 ||
@@ -876,7 +871,7 @@ static int directive (rw_t *rw, const stmt_t *s)
         for (int i = 0; data_directives[i]; i++)
             if (strcmp (name, data_directives[i]) == 0 ||
                 (strncmp (name, ".dc.", 4) == 0 && i == 0))
-                return fail (rw, s, "data in a code section cannot be checked");
+                return refuse (s, "data in a code section cannot be checked", err, errlen);
     }
     buf_printf (&rw->out, "\t%s\n", s->text);
     return 0;
@@ -1066,7 +1061,8 @@ static int host_slot (const char *target)
 }
 
 /* A direct call or jump to a symbol (with its @PLT or @GOTPCREL dropped). */
-static int direct (rw_t *rw, const stmt_t *s, const char *target, int call)
+static int direct (rw_t *rw, const stmt_t *s, const char *target, int call, char *err,
+                   size_t errlen)
 {
     char sym[OPLEN];
     gl_strlcpy (sym, target, sizeof sym);
@@ -1075,7 +1071,8 @@ static int direct (rw_t *rw, const stmt_t *s, const char *target, int call)
         *at = '\0';
     int k = host_slot (sym);
     if (k < 0)
-        return fail (rw, s, "host calls are __glsfi_host_1 .. __glsfi_host_%d", HOST_SLOTS - 1);
+        return gl_err (err, errlen, "%d: host calls are __glsfi_host_1 .. __glsfi_host_%d: %s",
+                       s->line, HOST_SLOTS - 1, s->text);
     if (k == 0) {
         if (call)
             buf_printf (&rw->out, "\t.bundle_lock align_to_end\n\tcall\t%s\n\t.bundle_unlock\n",
@@ -1099,14 +1096,14 @@ static int direct (rw_t *rw, const stmt_t *s, const char *target, int call)
     return 0;
 }
 
-static int branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
+static int branch (rw_t *rw, const stmt_t *s, insn_t *in, int call, char *err, size_t errlen)
 {
     const char *mn = call ? "call" : "jmp";
     if (in->nops != 1)
-        return fail (rw, s, "%s needs one operand", mn);
+        return gl_err (err, errlen, "%d: %s needs one operand: %s", s->line, mn, s->text);
     char *op = in->op[0];
     if (op[0] != '*') {
-        if (direct (rw, s, op, call) < 0)
+        if (direct (rw, s, op, call, err, errlen) < 0)
             return -1;
     }
     else {
@@ -1115,16 +1112,18 @@ static int branch (rw_t *rw, const stmt_t *s, insn_t *in, int call)
         mem_t m;
         if (r >= 0) {
             if (w != 8 || r == RSP)
-                return fail (rw, s, "indirect %s through this register", mn);
+                return gl_err (err, errlen, "%d: indirect %s through this register: %s", s->line,
+                               mn, s->text);
             masked (rw, r, mn);
         }
         else if (!mem_parse (op, &m) || m.seg)
-            return fail (rw, s, "indirect %s operand cannot be sandboxed", mn);
+            return gl_err (err, errlen, "%d: indirect %s operand cannot be sandboxed: %s", s->line,
+                           mn, s->text);
         else {
             size_t n = strlen (m.disp);
             if (strcmp (m.base, "rip") == 0 && n > 9 && strcmp (m.disp + n - 9, "@GOTPCREL") == 0) {
                 /* through the GOT: the module is linked statically */
-                if (direct (rw, s, m.disp, call) < 0)
+                if (direct (rw, s, m.disp, call, err, errlen) < 0)
                     return -1;
             }
             else {
@@ -1168,54 +1167,54 @@ static const char *bad_register (const char *op)
     return NULL;
 }
 
-static int instruction (rw_t *rw, size_t idx)
+static int instruction (rw_t *rw, size_t idx, char *err, size_t errlen)
 {
     const stmt_t *s = &rw->st[idx];
     insn_t in;
     const char *why;
     if (insn_parse (s->text, &in, &why) < 0)
-        return fail (rw, s, "%s", why);
+        return refuse (s, why, err, errlen);
     rw->stats.insns++;
     const op_class_t *c = classify (in.mn);
     for (int i = 0; i < in.nops; i++) {
         if ((why = bad_register (in.op[i])))
-            return fail (rw, s, "%s", why);
+            return refuse (s, why, err, errlen);
         if (strstr (in.op[i], "__glsfi_host_") && c->kind != K_CALL && c->kind != K_JMP)
-            return fail (rw, s, "host calls can only be called");
+            return refuse (s, "host calls can only be called", err, errlen);
     }
     if (in.rep) {
         /* rep ret (dropped), rep nop (pause), rep bsf (tzcnt): no string op */
         if (c->kind != K_RET && strcmp (in.mn, "nop") != 0 && !is_stem (in.mn, "bsf"))
-            return fail (rw, s, "string instructions cannot be sandboxed");
+            return refuse (s, "string instructions cannot be sandboxed", err, errlen);
         if (c->kind != K_RET)
             strcat (in.pfx, "rep ");
     }
 
     switch (c->kind) {
-        case K_BAD: return fail (rw, s, "%s", c->why);
+        case K_BAD: return refuse (s, c->why, err, errlen);
         case K_STRING:
             if (!strstr (s->text, "%xmm"))
-                return fail (rw, s, "string instructions cannot be sandboxed");
+                return refuse (s, "string instructions cannot be sandboxed", err, errlen);
             break; /* SSE movsd/cmpsd */
         case K_RET:
             if (in.nops)
-                return fail (rw, s, "ret with an operand");
+                return refuse (s, "ret with an operand", err, errlen);
             emit_return (rw);
             rw->held = 0;
             return 0;
         case K_LEAVE:
             if (flags_live_after (rw, idx))
-                return fail (rw, s, "flags are live across leave");
+                return refuse (s, "flags are live across leave", err, errlen);
             rebase_rsp (rw, "movl\t%ebp, %esp");
             buf_add (&rw->out, "\tpopq\t%rbp\n", 11);
             rw->stats.rsp_writes++;
             rw->held = 0;
             return 0;
         case K_CALL:
-        case K_JMP: return branch (rw, s, &in, c->kind == K_CALL);
+        case K_JMP: return branch (rw, s, &in, c->kind == K_CALL, err, errlen);
         case K_JCC:
             if (in.nops != 1 || in.op[0][0] == '*')
-                return fail (rw, s, "conditional branches must be direct");
+                return refuse (s, "conditional branches must be direct", err, errlen);
             emit_insn (rw, &in);
             if (c->implicit & rw->deps)
                 rw->held = 0;
@@ -1228,10 +1227,10 @@ static int instruction (rw_t *rw, size_t idx)
     for (int i = 0; i < in.nops; i++) {
         mem_t t;
         if (in.op[i][0] == '*')
-            return fail (rw, s, "indirect operand outside a branch");
+            return refuse (s, "indirect operand outside a branch", err, errlen);
         if (mem_parse (in.op[i], &t)) {
             if (mi >= 0)
-                return fail (rw, s, "two memory operands");
+                return refuse (s, "two memory operands", err, errlen);
             mi = i;
             m = t;
         }
@@ -1239,9 +1238,9 @@ static int instruction (rw_t *rw, size_t idx)
     int high = -1; /* %ah..%bh swapped into %al..%bl around the insn */
     if (mi >= 0 && c->kind != K_NOACCESS) {
         if (m.seg)
-            return fail (rw, s, "segment overrides cannot be sandboxed");
+            return refuse (s, "segment overrides cannot be sandboxed", err, errlen);
         if (strncmp (m.index, "xmm", 3) == 0 || strncmp (m.index, "ymm", 3) == 0)
-            return fail (rw, s, "gathers and scatters cannot be sandboxed");
+            return refuse (s, "gathers and scatters cannot be sandboxed", err, errlen);
         if (!mem_allowed (&m)) {
             /* (%r15,%r14,1) needs a REX prefix, which %ah..%bh cannot
                have: the instruction works on %al..%bl instead, between two
@@ -1252,7 +1251,8 @@ static int instruction (rw_t *rw, size_t idx)
                     if (strcmp (in.op[i], hn[r]) == 0) {
                         for (int k = 0; k < in.nops; k++)
                             if (k != i && strchr (in.op[k], '%') && mi != k)
-                                return fail (rw, s, "high byte register next to a memory operand");
+                                return refuse (s, "high byte register next to a memory operand",
+                                               err, errlen);
                         high = r;
                         snprintf (in.op[i], OPLEN, "%%%s", gpr[3][r]);
                     }
@@ -1263,7 +1263,7 @@ static int instruction (rw_t *rw, size_t idx)
     if (high >= 0)
         buf_printf (&rw->out, "\txchgb\t%%%ch, %%%s\n", "acdb"[high], gpr[3][high]);
     if (mi >= 0 && c->kind == K_NOACCESS && m.seg)
-        return fail (rw, s, "segment overrides cannot be used");
+        return refuse (s, "segment overrides cannot be used", err, errlen);
 
     unsigned w = writes (&in, c);
     if (w & BIT (RSP)) {
@@ -1276,9 +1276,9 @@ static int instruction (rw_t *rw, size_t idx)
         char *dst = in.op[in.nops - 1];
         int dr = reg_operand (dst, &dw);
         if (!stem || c->kind == K_BOTH || in.nops != 2 || dr != RSP || (dw != 8 && dw != 4))
-            return fail (rw, s, "this write to %%rsp cannot be sandboxed");
+            return refuse (s, "this write to %rsp cannot be sandboxed", err, errlen);
         if ((strcmp (stem, "mov") == 0 || strcmp (stem, "lea") == 0) && flags_live_after (rw, idx))
-            return fail (rw, s, "flags are live across a %%rsp write");
+            return refuse (s, "flags are live across a %rsp write", err, errlen);
         if (dw == 8) {
             /* the low 32 bits of add/sub/and/or/xor/mov/lea depend only on
                the low 32 bits of the sources */
@@ -1288,7 +1288,7 @@ static int instruction (rw_t *rw, size_t idx)
             if (sr >= 0 && sw == 8)
                 snprintf (in.op[0], OPLEN, "%%%s", gpr[1][sr]);
             else if (sr >= 0 && sw != 4)
-                return fail (rw, s, "this write to %%rsp cannot be sandboxed");
+                return refuse (s, "this write to %rsp cannot be sandboxed", err, errlen);
             strcpy (dst, "%esp");
         }
         buf_add (&rw->out, "\t.bundle_lock\n", 14);
@@ -1311,14 +1311,10 @@ int sfi_rewrite (const char *text, size_t len, char **out, sfi_rewrite_stats_t *
     rw_t rw;
     memset (&rw, 0, sizeof rw);
     rw.exec = 1; /* gas starts in .text */
-    rw.err = err;
-    rw.errlen = errlen;
     *out = NULL;
     int rc = 0;
-    if (split (&rw, text, len) < 0) {
-        snprintf (err, errlen, "out of memory");
-        rc = -1;
-    }
+    if (split (&rw, text, len) < 0)
+        rc = gl_err (err, errlen, "out of memory");
     buf_add (&rw.out, "\t.bundle_align_mode 5\n", 22);
     for (size_t i = 0; rc == 0 && i < rw.nst; i++) {
         stmt_t *s = &rw.st[i];
@@ -1330,14 +1326,12 @@ int sfi_rewrite (const char *text, size_t len, char **out, sfi_rewrite_stats_t *
             rw.held = 0;
         }
         else if (s->kind == S_DIRECTIVE)
-            rc = directive (&rw, s);
+            rc = directive (&rw, s, err, errlen);
         else
-            rc = instruction (&rw, i);
+            rc = instruction (&rw, i, err, errlen);
     }
-    if (rc == 0 && rw.out.oom) {
-        snprintf (err, errlen, "out of memory");
-        rc = -1;
-    }
+    if (rc == 0 && rw.out.oom)
+        rc = gl_err (err, errlen, "out of memory");
     for (size_t i = 0; i < rw.nst; i++)
         free (rw.st[i].text);
     free (rw.st);

@@ -14,6 +14,7 @@
     if its category, its ISA set and its mnemonic are all on the lists
     below, and every operand Zydis reports, visible or hidden, is checked. */
 #include "verify.h"
+#include "err.h"
 #include "str.h"
 
 #include <Zydis/Zydis.h>
@@ -242,34 +243,34 @@ static bool is_plain_ret (const ZydisDecodedInstruction *in)
 }
 
 /* Encoding, prefixes and the allowlist. */
-static const char *check_kind (const insn_t *x)
+static int check_kind (const insn_t *x, const char **why)
 {
     const ZydisDecodedInstruction *in = &x->in;
     ZyanU64 a = in->attributes;
     if (in->encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX ||
         in->encoding == ZYDIS_INSTRUCTION_ENCODING_MVEX)
-        return "EVEX encoding (AVX-512) is not allowed";
+        return gl_why (why, "EVEX encoding (AVX-512) is not allowed");
     if (in->encoding == ZYDIS_INSTRUCTION_ENCODING_XOP ||
         in->encoding == ZYDIS_INSTRUCTION_ENCODING_3DNOW)
-        return "XOP and 3DNow! encodings are not allowed";
+        return gl_why (why, "XOP and 3DNow! encodings are not allowed");
     if (a & ZYDIS_ATTRIB_HAS_NOTRACK)
-        return "notrack prefix is not allowed";
+        return gl_why (why, "notrack prefix is not allowed");
     if (a & ZYDIS_ATTRIB_HAS_BND)
-        return "bnd prefix is not allowed";
+        return gl_why (why, "bnd prefix is not allowed");
     if (a & (ZYDIS_ATTRIB_HAS_XACQUIRE | ZYDIS_ATTRIB_HAS_XRELEASE))
-        return "xacquire/xrelease prefixes are not allowed";
+        return gl_why (why, "xacquire/xrelease prefixes are not allowed");
     if (a & (ZYDIS_ATTRIB_HAS_BRANCH_TAKEN | ZYDIS_ATTRIB_HAS_BRANCH_NOT_TAKEN))
-        return "branch hint prefixes are not allowed";
+        return gl_why (why, "branch hint prefixes are not allowed");
     /* Prefixes that mean nothing today (bnd on a short jmp, rep on an
        add) may mean something tomorrow, as bnd and notrack once did; and
        0x66 on a branch truncates rip to 16 bits on AMD. */
     for (int i = 0; i < in->raw.prefix_count; i++) {
         uint8_t p = in->raw.prefixes[i].value;
         if (is_branch (in) && (p & 0xf0) != 0x40)
-            return "prefixes on branches are not allowed";
+            return gl_why (why, "prefixes on branches are not allowed");
         if (in->raw.prefixes[i].type == ZYDIS_PREFIX_TYPE_IGNORED &&
             in->mnemonic != ZYDIS_MNEMONIC_NOP)
-            return "redundant or ignored prefixes are not allowed";
+            return gl_why (why, "redundant or ignored prefixes are not allowed");
     }
     /* gas pads with `nopw %cs:0(%rax,%rax,1)`: a nop touches no memory,
        so its 0x66 and cs prefixes and its operand mean nothing.  Only the
@@ -280,39 +281,39 @@ static const char *check_kind (const insn_t *x)
         bool wide =
             in->opcode_map == ZYDIS_OPCODE_MAP_0F && in->opcode == 0x1f && in->raw.modrm.reg == 0;
         if (!plain && !wide)
-            return "reserved nop encodings are not allowed (only 0x90 and 0f 1f /0)";
+            return gl_why (why, "reserved nop encodings are not allowed (only 0x90 and 0f 1f /0)");
         for (int i = 0; i < in->raw.prefix_count; i++)
             if (in->raw.prefixes[i].value != 0x66 && in->raw.prefixes[i].value != 0x2e)
-                return "nop prefixes other than 0x66 and cs are not allowed";
-        return NULL;
+                return gl_why (why, "nop prefixes other than 0x66 and cs are not allowed");
+        return 0;
     }
     if (a & ZYDIS_ATTRIB_HAS_SEGMENT)
-        return "segment override prefixes are not allowed";
+        return gl_why (why, "segment override prefixes are not allowed");
     if (in->mnemonic != ZYDIS_MNEMONIC_LEA && in->address_width != 64)
-        return "32-bit address size is not allowed";
+        return gl_why (why, "32-bit address size is not allowed");
     if (a & ZYDIS_ATTRIB_IS_PRIVILEGED)
-        return "privileged instructions are not allowed";
+        return gl_why (why, "privileged instructions are not allowed");
     if (is_plain_ret (in))
-        return NULL;
-    if (mnem_listed[in->mnemonic])
-        return mnem_why[in->mnemonic];
+        return 0;
+    if (mnem_listed[in->mnemonic]) /* out with a reason, or in (int3, ud2) */
+        return mnem_why[in->mnemonic] ? gl_why (why, mnem_why[in->mnemonic]) : 0;
     if (cat_why[in->meta.category])
-        return cat_why[in->meta.category];
+        return gl_why (why, cat_why[in->meta.category]);
     if (!isa_ok[in->meta.isa_set])
-        return "ISA extension not in the allowlist";
+        return gl_why (why, "ISA extension not in the allowlist");
     /* The scheme keeps r15 and rsp out of push: base and stack pointer
        are the sandbox's, not data. */
     const ZydisDecodedOperand *op = &x->op[0];
     if (in->mnemonic == ZYDIS_MNEMONIC_PUSH && op->type == ZYDIS_OPERAND_TYPE_REGISTER &&
         (reg64 (op->reg.value) == ZYDIS_REGISTER_R15 ||
          reg64 (op->reg.value) == ZYDIS_REGISTER_RSP))
-        return "push of rsp or r15 is not allowed";
-    return NULL;
+        return gl_why (why, "push of rsp or r15 is not allowed");
+    return 0;
 }
 
 /* Registers written, visible or hidden; f->kind says whether this is a
    part of a sequence. */
-static const char *check_writes (const insn_t *x, facts_t *f)
+static int check_writes (const insn_t *x, facts_t *f, const char **why)
 {
     const ZydisDecodedInstruction *in = &x->in;
     ZydisRegister r;
@@ -328,21 +329,23 @@ static const char *check_writes (const insn_t *x, facts_t *f)
         bool visible = op->visibility != ZYDIS_OPERAND_VISIBILITY_HIDDEN;
         bool written = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
         if (ZydisRegisterGetClass (r) == ZYDIS_REGCLASS_SEGMENT && (visible || written))
-            return "segment register operands are not allowed";
+            return gl_why (why, "segment register operands are not allowed");
         if (!written)
             continue;
         if (reg64 (r) == ZYDIS_REGISTER_R15)
-            return "writes reserved register r15";
+            return gl_why (why, "writes reserved register r15");
         if (r == ZYDIS_REGISTER_R14)
-            return "writes r14 with a 64-bit operand (r14 must stay below 2^32)";
+            return gl_why (why, "writes r14 with a 64-bit operand (r14 must stay below 2^32)");
         if (reg64 (r) != ZYDIS_REGISTER_RSP || (!visible && is_stack_op (in->mnemonic)))
             continue;
         if (visible && r == ZYDIS_REGISTER_ESP)
             f->kind = K_ESP;
         else if (!(visible && f->kind == K_ADDBASE && f->reg == ZYDIS_REGISTER_RSP))
-            return "writes rsp (only push, pop, call, or a 32-bit write to esp followed by addq %r15,%rsp may)";
+            return gl_why (
+                why,
+                "writes rsp (only push, pop, call, or a 32-bit write to esp followed by addq %r15,%rsp may)");
     }
-    return NULL;
+    return 0;
 }
 
 /* The host-call form: call *(0x10000 + 8k)(%r15), 1 <= k < 512. */
@@ -356,45 +359,47 @@ static bool is_hostcall (const insn_t *x)
 
 /* Branches: direct ones are checked later, where they land; register
    ones with their bundle; the host call is the only memory one. */
-static const char *check_branch (const insn_t *x, facts_t *f)
+static int check_branch (const insn_t *x, facts_t *f, const char **why)
 {
     const ZydisDecodedInstruction *in = &x->in;
     const ZydisDecodedOperand *op = &x->op[0];
     if (!is_branch (in))
-        return NULL;
+        return 0;
     if (in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || op->type == ZYDIS_OPERAND_TYPE_POINTER)
-        return "far branches are not allowed";
+        return gl_why (why, "far branches are not allowed");
     if (in->mnemonic == ZYDIS_MNEMONIC_RET) {
         f->kind = K_RET; /* only a plain ret gets past check_kind */
-        return NULL;
+        return 0;
     }
     if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op->imm.is_relative) {
         f->kind = K_DIRECT;
         f->rel = op->imm.value.s;
-        return NULL;
+        return 0;
     }
     if (op->type == ZYDIS_OPERAND_TYPE_MEMORY)
         return is_hostcall (x)
-                   ? NULL
-                   : "memory-indirect branch (only call *0x10000+8k(%r15) with 1 <= k < 512 may read its target from memory)";
+                   ? 0
+                   : gl_why (
+                         why,
+                         "memory-indirect branch (only call *0x10000+8k(%r15) with 1 <= k < 512 may read its target from memory)");
     if (op->type != ZYDIS_OPERAND_TYPE_REGISTER)
-        return "branch of an unsupported kind";
+        return gl_why (why, "branch of an unsupported kind");
     ZydisRegister r = op->reg.value;
     if (r == ZYDIS_REGISTER_RSP || r == ZYDIS_REGISTER_R14 || r == ZYDIS_REGISTER_R15)
-        return "indirect branch through rsp, r14 or r15";
+        return gl_why (why, "indirect branch through rsp, r14 or r15");
     f->kind = K_JUMPREG;
     f->reg = (uint16_t) r;
-    return NULL;
+    return 0;
 }
 
 /* Memory operands: disp(%r15,%r14,1), disp(%r15), disp(%rsp), or
    rip-relative (checked against the image later); lea and nop only
    compute. */
-static const char *check_memory (const insn_t *x, facts_t *f)
+static int check_memory (const insn_t *x, facts_t *f, const char **why)
 {
     const ZydisDecodedInstruction *in = &x->in;
     if (in->mnemonic == ZYDIS_MNEMONIC_LEA || in->mnemonic == ZYDIS_MNEMONIC_NOP)
-        return NULL;
+        return 0;
     /* bt, bts, btr and btc on memory with the bit offset in a register
        address the bit string, not the operand: the byte at the operand's
        address + offset / 8 (signed: up to 2^60 bytes either way).  An
@@ -403,7 +408,9 @@ static const char *check_memory (const insn_t *x, facts_t *f)
     if ((mn == ZYDIS_MNEMONIC_BT || mn == ZYDIS_MNEMONIC_BTS || mn == ZYDIS_MNEMONIC_BTR ||
          mn == ZYDIS_MNEMONIC_BTC) &&
         x->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && x->op[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
-        return "bt/bts/btr/btc on memory with the bit offset in a register (it reaches beyond the operand)";
+        return gl_why (
+            why,
+            "bt/bts/btr/btc on memory with the bit offset in a register (it reaches beyond the operand)");
     for (int i = 0; i < in->operand_count; i++) {
         const ZydisDecodedOperand *op = &x->op[i];
         if (op->type != ZYDIS_OPERAND_TYPE_MEMORY)
@@ -412,10 +419,10 @@ static const char *check_memory (const insn_t *x, facts_t *f)
         if (op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN) {
             if (is_stack_op (in->mnemonic) && m->base == ZYDIS_REGISTER_RSP)
                 continue;
-            return "implicit memory operands are allowed only for push, pop and call";
+            return gl_why (why, "implicit memory operands are allowed only for push, pop and call");
         }
         if (m->type != ZYDIS_MEMOP_TYPE_MEM)
-            return "memory operand of an unsupported kind";
+            return gl_why (why, "memory operand of an unsupported kind");
         int64_t d = m->disp.value;
         if (m->base == ZYDIS_REGISTER_RIP && m->index == ZYDIS_REGISTER_NONE) {
             f->rip = true;
@@ -427,31 +434,33 @@ static const char *check_memory (const insn_t *x, facts_t *f)
                       (m->index == ZYDIS_REGISTER_R14 && m->scale == 1))) ||
                     (m->base == ZYDIS_REGISTER_RSP && m->index == ZYDIS_REGISTER_NONE);
         if (!form)
-            return "memory operand must be disp(%r15,%r14,1), disp(%r15), disp(%rsp) or rip-relative";
+            return gl_why (
+                why,
+                "memory operand must be disp(%r15,%r14,1), disp(%r15), disp(%rsp) or rip-relative");
         if (d <= -SFI_DISP_MAX || d >= SFI_DISP_MAX)
-            return "memory operand displacement not below 1 MiB in magnitude";
+            return gl_why (why, "memory operand displacement not below 1 MiB in magnitude");
     }
-    return NULL;
+    return 0;
 }
 
-/* All rules about an instruction on its own; NULL and its facts if it
-   keeps them. */
-static const char *check_insn (const insn_t *x, facts_t *f)
+/* All rules about an instruction on its own: 0 and its facts if it keeps
+   them, else -1 with the first rule it breaks in *why. */
+static int check_insn (const insn_t *x, facts_t *f, const char **why)
 {
     *f = (facts_t){ .kind = K_OTHER };
-    const char *why = check_kind (x);
-    if (!why)
-        why = check_writes (x, f);
-    if (!why)
-        why = check_branch (x, f);
-    if (!why)
-        why = check_memory (x, f);
-    if (!why && f->kind == K_OTHER && x->in.mnemonic == ZYDIS_MNEMONIC_PUSH &&
+    int rc = check_kind (x, why);
+    if (!rc)
+        rc = check_writes (x, f, why);
+    if (!rc)
+        rc = check_branch (x, f, why);
+    if (!rc)
+        rc = check_memory (x, f, why);
+    if (!rc && f->kind == K_OTHER && x->in.mnemonic == ZYDIS_MNEMONIC_PUSH &&
         x->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
         ZydisRegisterGetClass (x->op[0].reg.value) == ZYDIS_REGCLASS_GPR64)
         *f = (facts_t){ .kind = K_PUSHREG, .reg = (uint16_t) x->op[0].reg.value };
     f->len = x->in.length;
-    return why;
+    return rc;
 }
 
 /* -- The code ------------------------------------------------------------ */
@@ -546,9 +555,11 @@ static const facts_t *facts_at (ctx_t *c, size_t off, const char **why)
         return &m->f;
     insn_t x;
     facts_t f;
-    if (!ZYAN_SUCCESS (ZydisDecoderDecodeFull (&c->dec, p, avail, &x.in, x.op)))
-        return *why = "bytes do not decode to an instruction", NULL;
-    if ((*why = check_insn (&x, &f)))
+    if (!ZYAN_SUCCESS (ZydisDecoderDecodeFull (&c->dec, p, avail, &x.in, x.op))) {
+        gl_why (why, "bytes do not decode to an instruction");
+        return NULL;
+    }
+    if (check_insn (&x, &f, why))
         return NULL;
     memcpy (m->bytes, p, f.len);
     m->f = f;
@@ -676,7 +687,7 @@ int sfi_verify_code (const uint8_t *code, size_t len, uint64_t vaddr, uint64_t i
     ctx_t c = { .code = code, .len = len, .vaddr = vaddr, .lo = image_lo, .hi = image_hi };
     if (!ZYAN_SUCCESS (
             ZydisDecoderInit (&c.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))) {
-        snprintf (v->rule, sizeof v->rule, "decoder does not start");
+        gl_strlcpy (v->rule, "decoder does not start", sizeof v->rule);
         return 1;
     }
     c.start = calloc (len / 8 + 1, 1);
@@ -692,7 +703,7 @@ int sfi_verify_code (const uint8_t *code, size_t len, uint64_t vaddr, uint64_t i
     if (c.start && c.inner && c.memo)
         rc = verify (&c, v);
     else
-        snprintf (v->rule, sizeof v->rule, "out of memory");
+        gl_strlcpy (v->rule, "out of memory", sizeof v->rule);
     v->insns = c.insns;
     free (c.start);
     free (c.inner);

@@ -705,6 +705,16 @@ static int esc_to_entry (pid_t pid, int *st, struct user_regs_struct *r, esc_res
         snprintf (res->error, sizeof res->error, "taking the breakpoint out: %s", strerror (errno));
         return -1;
     }
+    /* Read back what the child will run: the entry's own bytes, at rip. */
+    errno = 0;
+    long now = ptrace (PTRACE_PEEKTEXT, pid, (void *) (uintptr_t) word, NULL);
+    struct user_regs_struct back;
+    if (errno || now != orig || ptrace (PTRACE_GETREGS, pid, NULL, &back) < 0 ||
+        back.rip != entry) {
+        snprintf (res->error, sizeof res->error,
+                  "the child is not at the module's entry with its code restored");
+        return -1;
+    }
     return 0;
 }
 

@@ -38,8 +38,12 @@ pid=$(cat "$T/a/run/glpeer.pid"); PID[a]=$pid
 [ "$(stat -c %a "$T/a/run")" = 700 ] || fail "runtime dir not private"
 [ "$(stat -c %a "$T/a/run/glpeer.sock")" = 600 ] || fail "socket not private"
 [ "$(state a a)" = alive ] || fail "detached agent does not answer"
-out=$("$GLPEER" join "$T/cluster.conf" --name a2 --bind "tcp://127.0.0.1:$(port_of 1)" \
-      --runtime-dir "$T/a/run" --state-dir "$T/a2/state" 2>&1) && fail "second agent started"
+# (in the foreground: a second agent that wrongly started would run on, so
+# timeout stops it, and its 124 is a failure like a 0)
+rc=0
+out=$(timeout 20 "$GLPEER" join "$T/cluster.conf" --name a2 --bind "tcp://127.0.0.1:$(port_of 1)" \
+      --runtime-dir "$T/a/run" --state-dir "$T/a2/state" 2>&1) || rc=$?
+[ "$rc" = 1 ] || fail "second agent on the same runtime directory: exit $rc, expected 1: $out"
 echo "$out" | grep -q "another agent (pid $pid)" || fail "second agent message: $out"
 # a port already taken is reported
 out=$("$GLPEER" join "$T/cluster.conf" -d --name z --bind "tcp://127.0.0.1:$(port_of 0)" \

@@ -27,6 +27,12 @@ echo "$out" | grep -q "program not found" || fail "missing program message: $out
 # a reader that goes away ends glx (and the job) as a pipe would: SIGPIPE
 timeout 20 bash -c "\"$GLX\" yes | head -2 > $T/yes; echo \${PIPESTATUS[0]} > $T/yes.rc"
 [ "$(cat "$T/yes.rc")" = 141 ] && [ "$(wc -l < "$T/yes")" = 2 ] || fail "glx yes | head: rc $(cat "$T/yes.rc")"
+# glx started with its stdio closed: the job's stdin is at its end at
+# once, and a closed stdout is not the agent's socket
+out=$(timeout 20 "$GLX" wc -c <&-); rc=$?
+[ "$rc" = 0 ] && [ "$out" = 0 ] || fail "glx wc -c <&-: exit $rc, output '$out'"
+timeout 20 "$GLX" echo lost >&-; rc=$?
+[ "$rc" != 124 ] || fail "glx echo >&- hung"
 say "exit codes and streams"
 
 # 50 MB of random bytes through stdin and back, identical
@@ -94,10 +100,18 @@ done
 out=$(echo hello | glx -n 3 --local sh -c 'read x; echo "$GLUNIX_RANK:$x"' | sort)
 [ "$out" = "$(printf '0:hello\n1:\n2:')" ] || fail "stdin for -n: $out"
 # the first failure is the exit status, and the others are killed...
-start=$(date +%s)
-glx -n 3 --local sh -c '[ "$GLUNIX_RANK" = 1 ] && exit 5; sleep 30'; rc=$?
+# (rank 1 fails only once the other two run, so their end is glx's doing;
+# the sleep's length is unique to this run, so pgrep counts only ours)
+nap="1006.$$"
+"$GLX" -n 3 --local sh -c 'if [ "$GLUNIX_RANK" = 1 ]; then
+    while [ ! -e "$0/go" ]; do sleep 0.1; done; exit 5; fi; sleep "$1"' "$T" "$nap" & g=$!
+wait_until 10 bash -c '[ "$(pgrep -fc "^sleep $0$")" = 2 ]' "$nap" || fail "glx -n: ranks 0 and 2 did not start"
+touch "$T/go"; start=$(date +%s)
+wait $g; rc=$?
 [ "$rc" = 5 ] || fail "glx -n: exit $rc, expected 5"
-[ $(( $(date +%s) - start )) -lt 15 ] || fail "the other processes were not killed"
+[ $(( $(date +%s) - start )) -lt 15 ] || fail "glx -n did not return after the first failure"
+wait_until 8 bash -c '! pgrep -f "^sleep $0$" >/dev/null' "$nap" \
+    || fail "the other processes were not killed: $(pgrep -af "^sleep $nap$")"
 # ...unless --keep-going
 glx -n 3 --local --keep-going sh -c '[ "$GLUNIX_RANK" = 1 ] && exit 5; sleep 1; echo done' > "$T/kg"; rc=$?
 [ "$rc" = 5 ] && [ "$(grep -c done "$T/kg")" = 2 ] || fail "--keep-going: exit $rc, $(cat "$T/kg")"

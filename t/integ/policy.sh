@@ -14,9 +14,14 @@ $CC --no-sandbox -o "$T/unsafe.sfi" "$SRC/fault.c" || fail "glsfi-cc --no-sandbo
 
 # a module that does not verify is refused, and the agent does not start
 mkdir -p "$T/x"
+# (exit 1 with the reason, as glpeer(8) says; 124 means timeout had to stop
+# an agent that kept running)
+rc=0
 out=$(timeout 20 "$GLPEER" join "$T/cluster.conf" --name x --bind "tcp://127.0.0.1:$(port_of 9)" \
       --runtime-dir "$T/x/run" --state-dir "$T/x/state" --set "sched/policy=$T/unsafe.sfi" 2>&1) \
-    && fail "glpeer started with an unsafe policy"
+    || rc=$?
+[ "$rc" = 124 ] && fail "glpeer kept running with an unsafe policy: $out"
+[ "$rc" = 1 ] || fail "glpeer with an unsafe policy: exit $rc, expected 1: $out"
 echo "$out" | grep -q "sched/policy $T/unsafe.sfi: offset 0x[0-9a-f]*: .*: " \
     || fail "no verifier reason: $out"
 say "an unsafe policy is refused: $(echo "$out" | tail -1 | cut -c1-160)"

@@ -15,7 +15,7 @@ allowed() {
         sfi) echo "sfi core" ;;
         checkpoint) echo "checkpoint core" ;;
         sched) echo "sched gossip sfi core" ;;
-        shim) echo "shim checkpoint sched gossip core" ;;
+        shim) echo "shim checkpoint core" ;;
         cmd) echo "cmd shim checkpoint sched gossip sfi core" ;;
     esac
 }

@@ -444,7 +444,7 @@ static void test_devices (void)
 
     int master = posix_openpt (O_RDWR | O_NOCTTY);
     if (master < 0 || grantpt (master) != 0 || unlockpt (master) != 0) {
-        printf ("# no pseudo-terminals here: terminal test skipped\n");
+        tap_skip ("no pseudo-terminals here for the terminal test");
         if (master >= 0)
             close (master);
         return;
@@ -535,6 +535,10 @@ static void test_errors (void)
     expect_error (idle, "meminfo");
     put ("meminfo", "MemTotal: 8000000 kB\nMemAvailable: 100 MB\n");
     expect_error (idle, "meminfo");
+    /* Two sources broken: the sample reads on, and reports the first. */
+    put ("loadavg", "garbage\n");
+    expect_error (idle, "loadavg");
+    put ("loadavg", "0.5 0.5 0.5 1/2 3\n");
     write_meminfo (4000000);
 
     static const char *bad_stat[] = {

@@ -1,0 +1,31 @@
+/*  status.h -- what `glpeer status` prints: a table, or JSON for scripts.
+
+    The agent hands over what it knows in a status_view_t and the
+    renderers write to a FILE (the agent's is an open_memstream).  The
+    JSON fields are documented in glpeer(8) and read by scripts (t/integ
+    reads them with jq): fields may be added, never renamed or dropped. */
+#ifndef GL_STATUS_H
+#define GL_STATUS_H
+
+#include "conf.h"
+#include "policy.h"
+#include "seal.h"
+#include "swim.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    const gl_conf_t *conf;
+    uint64_t generation;    /* this node's */
+    swim_t *swim;           /* the members */
+    gl_seal_t *seal;        /* its drop counters */
+    const policy_t *policy; /* NULL: the built-in placement */
+    uint64_t msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
+    const char *res_reason; /* this node's idle state and why */
+} status_view_t;
+
+void status_text (FILE *f, const status_view_t *v, uint64_t now_ms);
+void status_json (FILE *f, const status_view_t *v, uint64_t now_ms);
+
+#endif

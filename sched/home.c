@@ -1,0 +1,377 @@
+/*  home.c -- the home role of the job module (see jobs.h): the agent a
+    glx talks to.  It names the job (GPID), places it, asks the chosen
+    node, relays stdio, signals and the exit between glx and that node,
+    pings it, and fails the job when the node is lost.  Not public: the
+    module's interface is jobs.h, what its files share jobs_impl.h. */
+#include "jobs_impl.h"
+#include "str.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct home_job {
+    char gpid[GL_GPID_MAX + 1];
+    uint64_t conn;              /* the glx; 0 once it went away */
+    char node[GL_NAME_MAX + 1]; /* asked, then running, there */
+    bool started;
+    uint64_t retry_at_ms; /* waiting for room: place again then */
+    place_plan_t plan;
+    gl_msg_t run; /* the RUN, kept to ask the next node */
+    uint64_t next_ping_ms;
+    struct home_job *next;
+} home_job_t;
+
+static void home_free (home_job_t *j)
+{
+    gl_msg_clear (&j->run);
+    free (j);
+}
+
+static home_job_t *home_by_gpid (jobs_t *self, const char *gpid)
+{
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (streq (j->gpid, gpid))
+            return j;
+    return NULL;
+}
+
+home_job_t *home_by_conn (jobs_t *self, uint64_t conn)
+{
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->conn == conn)
+            return j;
+    return NULL;
+}
+
+static void home_remove (jobs_t *self, home_job_t *gone)
+{
+    for (home_job_t **p = &self->homes; *p; p = &(*p)->next)
+        if (*p == gone) {
+            *p = gone->next;
+            place_done (self->place, gone->plan.ticket);
+            home_free (gone);
+            return;
+        }
+}
+
+/* Tell glx the job could not run (or was lost), and let it go. */
+static void home_fail (jobs_t *self, home_job_t *j, int code, const char *text)
+{
+    gl_job_t job;
+    jobs_msg_init (&job, GL_JOB_FAILED, j->gpid, self->name);
+    gl_strlcpy (job.node, j->node, sizeof job.node);
+    job.code = code;
+    job.text = (char *) text;
+    jobs_to_local (self, j->conn, &job);
+    if (j->conn)
+        self->io.close_local (self->io.arg, j->conn);
+    j->conn = 0;
+}
+
+/* Every node that was passed over or refused, as one line for glx. */
+static void plan_reasons (const place_plan_t *plan, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    /* the nodes asked before the one that took it (or all, when none did) */
+    for (size_t i = 0; i < plan->next && i < plan->n_ask && n < len; i++)
+        if (plan->ask[i].why[0])
+            n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "", plan->ask[i].node,
+                                    plan->ask[i].why);
+    for (size_t i = 0; i < plan->n_passed && n < len; i++)
+        n += (size_t) snprintf (out + n, len - n, "%s%s: %s", n ? "; " : "", plan->passed[i].node,
+                                plan->passed[i].why);
+}
+
+static void no_node (jobs_t *self, home_job_t *j)
+{
+    char notes[2048], text[2100];
+    plan_reasons (&j->plan, notes, sizeof notes);
+    snprintf (text, sizeof text, "no node can take it%s%s", notes[0] ? ": " : "", notes);
+    home_fail (self, j, JOBS_ERR_NO_NODE, text);
+}
+
+static void home_ask (jobs_t *self, home_job_t *j, const char *node)
+{
+    gl_strlcpy (j->node, node, sizeof j->node);
+    gl_strlcpy (j->run.job->node, node, sizeof j->run.job->node);
+    /* the node keeps why it got the job, so glpeer ps can say it anywhere */
+    char notes[GL_JOB_TEXT_MAX + 1];
+    plan_reasons (&j->plan, notes, sizeof notes);
+    free (j->run.job->text);
+    j->run.job->text = notes[0] ? strdup (notes) : NULL;
+    jobs_to_node (self, node, j->run.job);
+}
+
+/* Was some node fit but full?  Then room will come: wait for it. */
+static bool plan_full (const place_plan_t *plan)
+{
+    for (size_t i = 0; i < plan->n_ask; i++)
+        if (!strncmp (plan->ask[i].why, "refused:", 8))
+            return true;
+    for (size_t i = 0; i < plan->n_passed; i++)
+        if (!strncmp (plan->passed[i].why, "no free core (", 14) ||
+            !strncmp (plan->passed[i].why, "refused:", 8))
+            return true;
+    return false;
+}
+
+/* No node took the job: wait for room, or tell glx it cannot run.
+   Returns true when the job was let go (removed). */
+static bool home_wait_or_fail (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    if (j->conn && plan_full (&j->plan)) {
+        j->node[0] = '\0';
+        j->retry_at_ms = now + JOBS_RETRY_MS;
+        return false;
+    }
+    no_node (self, j);
+    home_remove (self, j);
+    return true;
+}
+
+/* Place j (again) with the view as it is now. */
+static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    size_t n = 0;
+    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
+    const gl_job_t *req = j->run.job;
+    place_req_t pr = {
+        .cores = req->cores,
+        .mem_kb = req->mem_kb,
+        .pin = req->pin,
+        .allow_local = req->allow_local,
+        .user = req->user[0] ? req->user : NULL,
+        .command = req->argc ? req->argv[0] : NULL,
+    };
+    place_done (self->place, j->plan.ticket);
+    const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->plan);
+    free (cands);
+    j->retry_at_ms = 0;
+    if (node)
+        home_ask (self, j, node);
+    else
+        home_wait_or_fail (self, j, now);
+}
+
+static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t now)
+{
+    home_job_t *j = calloc (1, sizeof *j);
+    uint8_t *bytes = NULL;
+    size_t len;
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) req };
+    const char *why = NULL;
+    /* Keep our own copy of the request, through the codec. */
+    if (!j || gl_msg_encode (&msg, &bytes, &len) || gl_msg_decode (bytes, len, &j->run, &why)) {
+        free (bytes);
+        free (j);
+        self->io.close_local (self->io.arg, conn); /* out of memory */
+        return;
+    }
+    free (bytes);
+    j->conn = conn;
+    snprintf (j->gpid, sizeof j->gpid, "%s-%llu-%llu", self->name,
+              (unsigned long long) self->generation, (unsigned long long) ++self->counter);
+    gl_strlcpy (j->run.job->gpid, j->gpid, sizeof j->run.job->gpid);
+    gl_strlcpy (j->run.job->home, self->name, sizeof j->run.job->home);
+    j->next = self->homes;
+    self->homes = j;
+    home_place (self, j, now);
+}
+
+/* From glx: a RUN, or stdio, signals and window sizes for its job. */
+void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
+{
+    if (job->type == GL_JOB_RUN) {
+        if (home_by_conn (self, conn)) {
+            self->io.close_local (self->io.arg, conn); /* one job per stream */
+            return;
+        }
+        home_run (self, conn, job, now);
+        return;
+    }
+    home_job_t *j = home_by_conn (self, conn);
+    if (!j || !j->started)
+        return; /* glx speaks only after STARTED */
+    if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT || job->type == GL_JOB_SIGNAL ||
+        job->type == GL_JOB_WINSIZE) {
+        gl_job_t fwd = *job;
+        gl_strlcpy (fwd.gpid, j->gpid, sizeof fwd.gpid);
+        gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
+        gl_strlcpy (fwd.node, j->node, sizeof fwd.node); /* for the host */
+        jobs_to_node (self, j->node, &fwd);
+    }
+}
+
+/* The glx of conn went away: its job dies with it. */
+void home_local_closed (jobs_t *self, uint64_t conn)
+{
+    home_job_t *j = home_by_conn (self, conn);
+    if (!j)
+        return;
+    j->conn = 0;
+    if (j->node[0]) {
+        gl_job_t kill;
+        jobs_msg_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+        jobs_to_node (self, j->node, &kill);
+    }
+    /* A job still being asked for is kept until its node answers, so that
+       a late STARTED can be answered with a KILL; a waiting one just goes. */
+    if (j->started || j->retry_at_ms)
+        home_remove (self, j);
+}
+
+/* A message from the host of one of our jobs. */
+void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
+{
+    home_job_t *j = home_by_gpid (self, job->gpid);
+    if (!j || !streq (from, j->node))
+        return; /* not ours, or from a node we did not ask */
+    switch (job->type) {
+        case GL_JOB_STARTED:
+            if (job->seq && job->seq <= UINT32_MAX)
+                place_started (self->place, j->plan.ticket, (uint32_t) job->seq);
+            if (!j->conn) { /* glx went away while we were placing */
+                gl_job_t kill;
+                jobs_msg_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+                jobs_to_node (self, j->node, &kill);
+                home_remove (self, j);
+                return;
+            }
+            j->started = true;
+            j->next_ping_ms = now + JOBS_PING_MS;
+            /* glx -v says why the other nodes were passed over */
+            char notes[2048];
+            plan_reasons (&j->plan, notes, sizeof notes);
+            gl_job_t fwd = *job;
+            fwd.text = notes;
+            jobs_to_local (self, j->conn, &fwd);
+            return;
+        case GL_JOB_REFUSED: {
+            const char *next = place_refused (self->place, &j->plan, job->text, now);
+            if (!j->conn)
+                home_remove (self, j);
+            else if (next)
+                home_ask (self, j, next);
+            else
+                home_wait_or_fail (self, j, now);
+            return;
+        }
+        case GL_JOB_FAILED:
+            jobs_to_local (self, j->conn, job);
+            if (j->conn)
+                self->io.close_local (self->io.arg, j->conn);
+            home_remove (self, j);
+            return;
+        case GL_JOB_DATA:
+        case GL_JOB_CREDIT: jobs_to_local (self, j->conn, job); return;
+        case GL_JOB_EXIT:
+            jobs_to_local (self, j->conn, job);
+            if (j->conn)
+                self->io.close_local (self->io.arg, j->conn);
+            home_remove (self, j);
+            /* a slot came free: jobs waiting for room try again now */
+            for (home_job_t *w = self->homes; w; w = w->next)
+                if (w->retry_at_ms)
+                    w->retry_at_ms = now;
+            return;
+        default: return;
+    }
+}
+
+/* A kill request reaches the job's home: pass it to the host. */
+void home_relay_signal (jobs_t *self, const gl_job_t *job)
+{
+    home_job_t *j = home_by_gpid (self, job->gpid);
+    if (!j || !j->started)
+        return;
+    gl_job_t fwd = *job;
+    gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
+    gl_strlcpy (fwd.node, j->node, sizeof fwd.node);
+    jobs_to_node (self, j->node, &fwd);
+}
+
+void jobs_leave (jobs_t *self, uint64_t now)
+{
+    char text[GL_NAME_MAX + 64];
+    snprintf (text, sizeof text, "the home agent %s is leaving the cluster", self->name);
+    while (self->homes) {
+        home_job_t *j = self->homes;
+        if (j->node[0]) {
+            gl_job_t kill;
+            jobs_msg_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+            jobs_to_node (self, j->node, &kill);
+        }
+        home_fail (self, j, JOBS_ERR_STREAM, text);
+        home_remove (self, j);
+    }
+}
+
+/* Gossip says node is dead or has left: the jobs it ran are lost, the
+   jobs it was being asked to take ask the next node of their plan. */
+void home_node_lost (jobs_t *self, const char *node, uint64_t now)
+{
+    home_job_t *jn;
+    for (home_job_t *j = self->homes; j; j = jn) {
+        jn = j->next;
+        if (!streq (j->node, node))
+            continue;
+        if (j->started) {
+            char text[GL_NAME_MAX + 64];
+            snprintf (text, sizeof text, "node %s, which ran the job, was lost", node);
+            home_fail (self, j, JOBS_ERR_NODE_LOST, text);
+            home_remove (self, j);
+        }
+        else if (j->retry_at_ms == 0) { /* being asked: ask the next one */
+            const char *next = place_refused (self->place, &j->plan, "lost", now);
+            if (next && j->conn)
+                home_ask (self, j, next);
+            else
+                home_wait_or_fail (self, j, now);
+        }
+    }
+}
+
+/* Jobs waiting for room are placed again; running ones are pinged. */
+void home_tick (jobs_t *self, uint64_t now)
+{
+    home_job_t *jn;
+    for (home_job_t *j = self->homes; j; j = jn) {
+        jn = j->next;
+        if (j->retry_at_ms && now >= j->retry_at_ms) {
+            if (j->conn)
+                home_place (self, j, now); /* may remove j */
+            else
+                home_remove (self, j);
+        }
+    }
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->started && now >= j->next_ping_ms) {
+            gl_job_t ping;
+            jobs_msg_init (&ping, GL_JOB_PING, j->gpid, self->name);
+            jobs_to_node (self, j->node, &ping);
+            j->next_ping_ms = now + JOBS_PING_MS;
+        }
+}
+
+/* next, or the first ping or retry due before it. */
+uint64_t home_next_deadline (jobs_t *self, uint64_t next)
+{
+    for (home_job_t *j = self->homes; j; j = j->next) {
+        if (j->started && j->next_ping_ms < next)
+            next = j->next_ping_ms;
+        if (j->retry_at_ms && j->retry_at_ms < next)
+            next = j->retry_at_ms;
+    }
+    return next;
+}
+
+void home_free_all (jobs_t *self)
+{
+    while (self->homes) {
+        home_job_t *j = self->homes;
+        self->homes = j->next;
+        home_free (j);
+    }
+}

@@ -1,0 +1,419 @@
+/*  host.c -- the host role of the job module (see jobs.h): the agent that
+    runs a job for its home, if its slots have room.  It reads the job's
+    output only as far as the home granted credit, writes what arrives
+    for its stdin, sends its exit after all its output, and kills a job
+    whose home stopped pinging.  Not public: the module's interface is
+    jobs.h, what its files share jobs_impl.h. */
+#include "jobs_impl.h"
+#include "str.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_POLL_MS 200 /* a host looks for exits on SIGCHLD, and this often */
+
+/* The job's pipes the agent watches for us, and for what (jobs_io_t
+   watch): stdout and stderr while there is credit to send what they
+   hold, stdin while there is something to write to it or its end to
+   give; a pty is one fd both ways.  None once the job is killed or
+   freed.  host_watch is called after anything that changes those. */
+static void watch_set (jobs_t *self, host_watch_t *w, int fd, short events)
+{
+    if (fd < 0)
+        events = 0;
+    if (w->events && (w->fd != fd || !events)) {
+        self->io.watch (self->io.arg, w->fd, 0);
+        w->events = 0;
+    }
+    if (events && (w->fd != fd || w->events != events))
+        self->io.watch (self->io.arg, fd, events);
+    w->fd = fd;
+    w->events = events;
+}
+
+static void host_watch (jobs_t *self, host_job_t *h)
+{
+    int in = -1, out = -1, err = -1;
+    short ev_in = 0, ev_out = 0, ev_err = 0;
+    if (h->exec && !h->killed) {
+        in = exec_fd_stdin (h->exec);
+        out = exec_fd_stdout (h->exec);
+        err = exec_fd_stderr (h->exec);
+        ev_out = (!h->out_done[1] && h->credit[1]) ? POLLIN : 0;
+        ev_in = (h->in_len > h->in_off || (h->in_eof && !h->in_closed)) ? POLLOUT : 0;
+        ev_err = (!h->out_done[2] && h->credit[2]) ? POLLIN : 0;
+        if (in >= 0 && in == out) { /* a pty: one fd both ways */
+            ev_out |= ev_in;
+            in = -1;
+        }
+    }
+    watch_set (self, &h->watch[0], in, ev_in);
+    watch_set (self, &h->watch[1], out, ev_out);
+    watch_set (self, &h->watch[2], err, ev_err);
+}
+
+static void host_free (jobs_t *self, host_job_t *h)
+{
+    if (h->exec) {
+        h->killed = true; /* no more watching: its fds close below */
+        host_watch (self, h);
+        if (self->io.guest)
+            self->io.guest (self->io.arg, h->pid, false);
+        exec_destroy (&h->exec); /* kills what is left of it */
+    }
+    slots_release (self->slots, h->gpid);
+    free (h->in);
+    free (h);
+}
+
+static host_job_t *host_by_gpid (jobs_t *self, const char *gpid)
+{
+    for (host_job_t *h = self->hosts; h; h = h->next)
+        if (streq (h->gpid, gpid))
+            return h;
+    return NULL;
+}
+
+static void host_send (jobs_t *self, host_job_t *h, gl_job_t *job)
+{
+    gl_strlcpy (job->gpid, h->gpid, sizeof job->gpid);
+    gl_strlcpy (job->home, h->home, sizeof job->home);
+    gl_strlcpy (job->node, self->name, sizeof job->node);
+    jobs_to_node (self, h->home, job);
+}
+
+static int err_code (exec_err_t e)
+{
+    return e == EXEC_ERR_NOT_FOUND ? JOBS_ERR_NOT_FOUND
+           : e == EXEC_ERR_DENIED  ? JOBS_ERR_DENIED
+                                   : JOBS_ERR_START;
+}
+
+static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint64_t now)
+{
+    gl_job_t reply;
+    jobs_msg_init (&reply, GL_JOB_REFUSED, req->gpid, req->home);
+    gl_strlcpy (reply.node, self->name, sizeof reply.node);
+    if (host_by_gpid (self, req->gpid))
+        return; /* a duplicate: it runs already */
+    const char *why = NULL;
+    if (!streq (from, req->home) || !req->argc || !req->cwd) {
+        reply.type = GL_JOB_FAILED;
+        reply.code = JOBS_ERR_BAD_REQUEST;
+        reply.text = (char *) "malformed request";
+        jobs_to_node (self, from, &reply);
+        return;
+    }
+    if (!slots_offer (self->slots, req->gpid, req->cores, req->mem_kb, now, &why)) {
+        char text[256];
+        snprintf (text, sizeof text, "%s: %s", self->name, why ? why : "no room");
+        reply.text = text;
+        jobs_to_node (self, from, &reply);
+        return;
+    }
+
+    /* argv and the environment, NULL-terminated, with our variables. */
+    char **argv = calloc ((size_t) req->argc + 1, sizeof *argv);
+    char **envp = calloc ((size_t) req->envc + 4, sizeof *envp);
+    char gpid_var[GL_GPID_MAX + 16], home_var[GL_NAME_MAX + 16], node_var[GL_NAME_MAX + 16];
+    snprintf (gpid_var, sizeof gpid_var, "GLUNIX_GPID=%s", req->gpid);
+    snprintf (home_var, sizeof home_var, "GLUNIX_HOME=%s", req->home);
+    snprintf (node_var, sizeof node_var, "GLUNIX_NODE=%s", self->name);
+    host_job_t *h = calloc (1, sizeof *h);
+    exec_err_t code = EXEC_ERR_SYSTEM;
+    char err[512] = "out of memory";
+    if (argv && envp && h) {
+        memcpy (argv, req->argv, req->argc * sizeof *argv);
+        size_t n = 0;
+        for (uint32_t i = 0; i < req->envc; i++)
+            if (strncmp (req->envv[i], "GLUNIX_GPID=", 12) &&
+                strncmp (req->envv[i], "GLUNIX_HOME=", 12) &&
+                strncmp (req->envv[i], "GLUNIX_NODE=", 12))
+                envp[n++] = req->envv[i];
+        envp[n++] = gpid_var;
+        envp[n++] = home_var;
+        envp[n++] = node_var;
+        exec_spec_t spec;
+        exec_spec_init (&spec);
+        spec.file = req->argv[0];
+        spec.argv = argv;
+        spec.envp = envp;
+        spec.cwd = req->cwd;
+        spec.umask = (mode_t) req->umask;
+        spec.uid = (uid_t) req->uid;
+        spec.gid = (gid_t) req->gid;
+        spec.pty = req->pty;
+        spec.rows = (uint16_t) req->rows;
+        spec.cols = (uint16_t) req->cols;
+        h->exec = exec_start (&spec, &code, err, sizeof err);
+    }
+    free (argv);
+    free (envp);
+    if (!h || !h->exec) {
+        free (h);
+        slots_release (self->slots, req->gpid);
+        reply.type = GL_JOB_FAILED;
+        reply.code = err_code (code);
+        char text[600];
+        snprintf (text, sizeof text, "%s: %s", self->name, err);
+        reply.text = text;
+        jobs_to_node (self, from, &reply);
+        return;
+    }
+    slots_start (self->slots, req->gpid, now);
+    gl_strlcpy (h->gpid, req->gpid, sizeof h->gpid);
+    gl_strlcpy (h->home, req->home, sizeof h->home);
+    gl_strlcpy (h->user, req->user, sizeof h->user);
+    size_t used = 0;
+    for (uint32_t i = 0; i < req->argc && used + 1 < sizeof h->cmd; i++)
+        used += (size_t) snprintf (h->cmd + used, sizeof h->cmd - used, "%s%s", i ? " " : "",
+                                   req->argv[i]);
+    gl_strlcpy (h->why, req->text ? req->text : "", sizeof h->why);
+    for (char *c = h->why; *c; c++)
+        if (*c == '\t' || *c == '\n')
+            *c = ' ';
+    for (char *c = h->cmd; *c; c++) /* one line per job, fields by tabs */
+        if (*c == '\t' || *c == '\n')
+            *c = ' ';
+    h->start_wall_s = (uint64_t) time (NULL);
+    h->pid = exec_pid (h->exec);
+    h->pty = req->pty;
+    h->credit[1] = h->credit[2] = JOBS_WINDOW;
+    h->out_done[0] = true;
+    h->out_done[2] = exec_fd_stderr (h->exec) < 0;
+    h->last_ping_ms = now;
+    h->next = self->hosts;
+    self->hosts = h;
+    host_watch (self, h);
+    if (self->io.guest)
+        self->io.guest (self->io.arg, h->pid, true);
+    reply.type = GL_JOB_STARTED; /* glx may now send JOBS_WINDOW of stdin */
+    reply.pid = (uint32_t) h->pid;
+    reply.seq = ++self->started; /* our estimates will count it */
+    jobs_to_node (self, from, &reply);
+}
+
+/* Write what we hold for the job's stdin; grant the sender as much again. */
+static void host_write_stdin (jobs_t *self, host_job_t *h)
+{
+    int fd = exec_fd_stdin (h->exec);
+    while (h->in_off < h->in_len && fd >= 0) {
+        ssize_t n = write (fd, h->in + h->in_off, h->in_len - h->in_off);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            /* the job closed its stdin: what is left cannot go anywhere */
+            h->in_off = h->in_len;
+            h->in_eof = true;
+            break;
+        }
+        h->in_off += (size_t) n;
+        h->in_owed += (uint64_t) n;
+        if (h->in_owed >= JOBS_CREDIT_BATCH) {
+            gl_job_t credit;
+            jobs_msg_init (&credit, GL_JOB_CREDIT, h->gpid, h->home);
+            credit.stream = 0;
+            credit.credit = h->in_owed;
+            h->in_owed = 0;
+            host_send (self, h, &credit);
+        }
+    }
+    if (h->in_off == h->in_len)
+        h->in_off = h->in_len = 0;
+    if (h->in_eof && !h->in_closed && h->in_len == 0) {
+        watch_set (self, &h->watch[0], -1, 0); /* closed below, if a pipe */
+        if (exec_close_stdin (h->exec) == 0 || errno != EAGAIN)
+            h->in_closed = true;
+    }
+}
+
+static void host_stdin (jobs_t *self, host_job_t *h, const gl_job_t *job)
+{
+    if (job->seq != h->seq_in || h->in_eof) {
+        exec_signal (h->exec, SIGKILL); /* a lost message: don't feed it garbage */
+        h->killed = true;
+        return;
+    }
+    h->seq_in++;
+    if (job->len) {
+        if (h->in_len - h->in_off + job->len > JOBS_WINDOW) {
+            exec_signal (h->exec, SIGKILL); /* the sender broke the window */
+            h->killed = true;
+            return;
+        }
+        if (h->in_off) { /* drop what was written already */
+            memmove (h->in, h->in + h->in_off, h->in_len - h->in_off);
+            h->in_len -= h->in_off;
+            h->in_off = 0;
+        }
+        uint8_t *in = realloc (h->in, h->in_len + job->len);
+        if (!in)
+            return;
+        h->in = in;
+        memcpy (h->in + h->in_len, job->data, job->len);
+        h->in_len += job->len;
+    }
+    if (job->eof)
+        h->in_eof = true;
+    host_write_stdin (self, h);
+}
+
+void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
+{
+    if (job->type == GL_JOB_RUN) {
+        host_run (self, from, job, now);
+        return;
+    }
+    host_job_t *h = host_by_gpid (self, job->gpid);
+    if (!h || !streq (from, h->home))
+        return;
+    h->last_ping_ms = now; /* any word from home says it still cares */
+    switch (job->type) {
+        case GL_JOB_DATA:
+            if (job->stream == 0)
+                host_stdin (self, h, job);
+            break;
+        case GL_JOB_CREDIT:
+            if (job->stream == 1 || job->stream == 2)
+                h->credit[job->stream] += job->credit;
+            break;
+        case GL_JOB_SIGNAL:
+            /* A job without a terminal leads a session of its own, so the kernel
+           treats it as an orphaned process group and drops SIGTSTP: stop it
+           with SIGSTOP instead, which nothing can drop. */
+            exec_signal (h->exec, job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo);
+            break;
+        case GL_JOB_WINSIZE:
+            exec_winsize (h->exec, (uint16_t) job->rows, (uint16_t) job->cols);
+            break;
+        case GL_JOB_KILL:
+            exec_signal (h->exec, SIGKILL);
+            h->killed = true;
+            break;
+        default: break;
+    }
+    host_watch (self, h); /* credit, stdin or a kill may change it */
+}
+
+/* Read what the job wrote, as far as credit allows. */
+static void host_read (jobs_t *self, host_job_t *h, int stream)
+{
+    int fd = stream == 1 ? exec_fd_stdout (h->exec) : exec_fd_stderr (h->exec);
+    static uint8_t buf[JOBS_CHUNK];
+    while (!h->out_done[stream] && h->credit[stream] > 0) {
+        size_t want = h->credit[stream] < sizeof buf ? (size_t) h->credit[stream] : sizeof buf;
+        ssize_t n = read (fd, buf, want);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        gl_job_t data;
+        jobs_msg_init (&data, GL_JOB_DATA, h->gpid, h->home);
+        data.stream = (uint8_t) stream;
+        data.seq = h->seq_out[stream]++;
+        if (n <= 0) { /* end of output (EIO: a pty whose job is gone) */
+            h->out_done[stream] = true;
+            data.eof = true;
+        }
+        else {
+            data.data = buf;
+            data.len = (uint32_t) n;
+            h->credit[stream] -= (uint64_t) n;
+        }
+        host_send (self, h, &data);
+    }
+}
+
+static void host_remove (jobs_t *self, host_job_t *gone)
+{
+    for (host_job_t **p = &self->hosts; *p; p = &(*p)->next)
+        if (*p == gone) {
+            *p = gone->next;
+            host_free (self, gone);
+            return;
+        }
+}
+
+/* Exits, and jobs whose home went silent. */
+void host_tick (jobs_t *self, uint64_t now)
+{
+    host_job_t *next;
+    for (host_job_t *h = self->hosts; h; h = next) {
+        next = h->next;
+        if (!h->killed && now - h->last_ping_ms > JOBS_ORPHAN_MS) {
+            exec_signal (h->exec, SIGKILL);
+            h->killed = true;
+            host_watch (self, h);
+        }
+        exec_status_t st;
+        if (!exec_poll_exit (h->exec, &st))
+            continue;
+        /* All output first, then the exit: nothing may overtake it.  A
+           killed job's output is not waited for: nobody reads it. */
+        if (!h->killed && !(h->out_done[1] && h->out_done[2]))
+            continue;
+        gl_job_t ex;
+        jobs_msg_init (&ex, GL_JOB_EXIT, h->gpid, h->home);
+        ex.code = st.code;
+        ex.signo = st.signal;
+        ex.core = st.core;
+        host_send (self, h, &ex);
+        host_remove (self, h);
+    }
+}
+
+/* Gossip says node is dead or has left: kill the jobs it is home of. */
+void host_node_lost (jobs_t *self, const char *node)
+{
+    for (host_job_t *h = self->hosts; h; h = h->next)
+        if (streq (h->home, node) && !h->killed) {
+            exec_signal (h->exec, SIGKILL); /* its home is gone: no one to serve */
+            h->killed = true;
+            host_watch (self, h);
+        }
+}
+
+/* next, or sooner while we run jobs: exits are found by looking, often
+   enough to feel instant. */
+uint64_t host_next_deadline (jobs_t *self, uint64_t now, uint64_t next)
+{
+    if (self->hosts && now + EXIT_POLL_MS < next)
+        next = now + EXIT_POLL_MS;
+    return next;
+}
+
+void host_free_all (jobs_t *self)
+{
+    while (self->hosts) {
+        host_job_t *h = self->hosts;
+        self->hosts = h->next;
+        host_free (self, h);
+    }
+}
+
+void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now)
+{
+    for (host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->killed)
+            continue;
+        bool mine = false;
+        if (fd == exec_fd_stdout (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR))) {
+            host_read (self, h, 1);
+            mine = true;
+        }
+        if (fd == exec_fd_stderr (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR))) {
+            host_read (self, h, 2);
+            mine = true;
+        }
+        if (fd == exec_fd_stdin (h->exec) && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+            host_write_stdin (self, h);
+            mine = true;
+        }
+        if (mine)
+            host_watch (self, h);
+    }
+}

@@ -1,0 +1,116 @@
+/*  jobs_impl.h -- what the files of the job module share.  NOT PUBLIC:
+    only sched/jobs.c, home.c, host.c and ps.c include it; everything
+    else uses jobs.h, the module's whole interface.
+
+    jobs.c  the table, new/destroy, sending (to a node, to a glx, to
+            ourselves through the loopback queue), the dispatch of what
+            arrives to the roles, and the timers
+    home.c  the home role: a glx's job, from its GPID and placement to its
+            exit, relayed both ways, pinged, failed when its node is lost
+    host.c  the host role: a job running here, its pipes under flow
+            control, its stdin, its exit, and the orphan kill
+    ps.c    glpeer ps and glpeer kill: asking every node for its jobs,
+            answering, and routing a kill to the job's home */
+#ifndef GL_JOBS_IMPL_H
+#define GL_JOBS_IMPL_H
+
+#include "jobs.h"
+#include "exec.h"
+#include "slots.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct home_job home_job_t; /* a job whose home we are: home.c */
+typedef struct list_req list_req_t; /* a glpeer ps in progress: ps.c */
+typedef struct loop_msg loop_msg_t; /* a message to ourselves: jobs.c */
+
+/* One of a job's fds the agent watches for us (host.c), and for what
+   (0: not watched). */
+typedef struct {
+    int fd;
+    short events;
+} host_watch_t;
+
+/* A job we run for its home (host.c); ps.c lists them. */
+typedef struct host_job {
+    char gpid[GL_GPID_MAX + 1];
+    char home[GL_NAME_MAX + 1];
+    char user[GL_JOB_USER_MAX + 1];
+    char cmd[200]; /* argv, joined, cut: for ps */
+    char why[512]; /* the home's placement notes: for ps */
+    uint64_t start_wall_s;
+    exec_t *exec;
+    int pid;
+    uint64_t credit[3];  /* [1], [2]: output bytes we may still send */
+    uint64_t seq_out[3]; /* next sequence number per output stream */
+    uint64_t seq_in;     /* the stdin sequence number we expect */
+    bool out_done[3];
+    uint8_t *in; /* stdin bytes not yet written to the job */
+    size_t in_len, in_off;
+    uint64_t in_owed; /* stdin bytes written, credit not yet granted */
+    bool in_eof, in_closed;
+    bool killed;
+    bool pty;
+    host_watch_t watch[3]; /* stdin (unless a pty), stdout, stderr */
+    uint64_t last_ping_ms;
+    struct host_job *next;
+} host_job_t;
+
+struct jobs_t {
+    char name[GL_NAME_MAX + 1];
+    uint64_t generation;
+    uint64_t counter; /* GPIDs handed out by this home */
+    jobs_io_t io;
+    place_t *place;
+    slots_t *slots;
+    home_job_t *homes;
+    host_job_t *hosts;
+    loop_msg_t *loop_head, *loop_tail;
+    list_req_t *lists;
+    uint64_t next_list_id;
+    uint32_t started; /* guest jobs started here, ever */
+};
+
+static inline bool streq (const char *a, const char *b)
+{
+    return strcmp (a, b) == 0;
+}
+
+/* jobs.c: sending.  A message to our own name goes through the loopback
+   queue, delivered on the next tick. */
+void jobs_to_node (jobs_t *self, const char *node, const gl_job_t *job);
+void jobs_to_local (jobs_t *self, uint64_t conn, const gl_job_t *job);
+/* A short job message about gpid. */
+void jobs_msg_init (gl_job_t *job, uint8_t type, const char *gpid, const char *home);
+
+/* home.c (also jobs_leave) */
+home_job_t *home_by_conn (jobs_t *self, uint64_t conn);
+void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
+void home_local_closed (jobs_t *self, uint64_t conn);
+void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
+void home_relay_signal (jobs_t *self, const gl_job_t *job);
+void home_node_lost (jobs_t *self, const char *node, uint64_t now);
+void home_tick (jobs_t *self, uint64_t now);
+uint64_t home_next_deadline (jobs_t *self, uint64_t next);
+void home_free_all (jobs_t *self);
+
+/* host.c (also jobs_ready) */
+void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
+void host_node_lost (jobs_t *self, const char *node);
+void host_tick (jobs_t *self, uint64_t now);
+uint64_t host_next_deadline (jobs_t *self, uint64_t now, uint64_t next);
+void host_free_all (jobs_t *self);
+
+/* ps.c */
+void ps_start (jobs_t *self, uint64_t conn, uint64_t now);
+void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask);
+void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply);
+void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job);
+void ps_local_closed (jobs_t *self, uint64_t conn);
+void ps_tick (jobs_t *self, uint64_t now);
+uint64_t ps_next_deadline (jobs_t *self, uint64_t next);
+void ps_free_all (jobs_t *self);
+
+#endif

@@ -1,0 +1,202 @@
+/*  ps.c -- glpeer ps and glpeer kill, the cluster-wide half of the job
+    module (see jobs.h).  ps: the agent asks every live member which jobs
+    it runs, and passes their answers to glpeer as they come.  kill: the
+    agent sends the signal to the job's home (named by its GPID), which
+    relays it to the host (home.c).  Not public: the module's interface
+    is jobs.h, what its files share jobs_impl.h. */
+#include "jobs_impl.h"
+#include "str.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A glpeer ps waiting for the answers of every node. */
+typedef struct list_req {
+    uint64_t conn;
+    uint64_t id; /* the LIST's seq, echoed in replies */
+    uint32_t expected, got;
+    uint64_t deadline_ms;
+    char (*asked)[GL_NAME_MAX + 1]; /* who we asked; "" once they answered */
+    struct list_req *next;
+} list_req_t;
+
+#define LIST_WAIT_MS 1500
+
+/* Ask every live member which jobs it runs; replies go to conn as they
+   come, and the stream closes when all have answered or time is up. */
+void ps_start (jobs_t *self, uint64_t conn, uint64_t now)
+{
+    size_t n = 0;
+    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
+    list_req_t *l = calloc (1, sizeof *l);
+    if (!l) {
+        self->io.close_local (self->io.arg, conn);
+        return;
+    }
+    l->conn = conn;
+    l->id = ++self->next_list_id;
+    l->deadline_ms = now + LIST_WAIT_MS;
+    l->next = self->lists;
+    self->lists = l;
+    gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id };
+    gl_strlcpy (ask.home, self->name, sizeof ask.home);
+    l->asked = calloc (n ? n : 1, sizeof *l->asked);
+    for (size_t i = 0; cands && l->asked && i < n; i++)
+        if (cands[i].state == 0) { /* alive (swim_state_t) */
+            gl_strlcpy (l->asked[l->expected++], cands[i].name, sizeof l->asked[0]);
+            jobs_to_node (self, cands[i].name, &ask);
+        }
+    free (cands);
+    if (!l->expected)
+        l->deadline_ms = now;
+}
+
+static void ps_remove (jobs_t *self, list_req_t *gone, bool close_it)
+{
+    for (list_req_t **p = &self->lists; *p; p = &(*p)->next)
+        if (*p == gone) {
+            *p = gone->next;
+            if (close_it)
+                self->io.close_local (self->io.arg, gone->conn);
+            free (gone->asked);
+            free (gone);
+            return;
+        }
+}
+
+/* A node asks which jobs we run: one line each, fields by tabs:
+   GPID USER NODE HOME START(unix s) COMMAND */
+static void ps_send (jobs_t *self, const char *to, uint64_t seq, const char *text, bool last)
+{
+    gl_job_t reply = {
+        .type = GL_JOB_LIST_REPLY, .seq = seq, .text = text[0] ? (char *) text : NULL, .eof = last
+    };
+    gl_strlcpy (reply.node, self->name, sizeof reply.node);
+    jobs_to_node (self, to, &reply);
+}
+
+/* Our jobs, one line each, in as many replies as they need; the last one
+   says so (eof), and only it counts as this node's answer. */
+void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask)
+{
+    char text[GL_JOB_TEXT_MAX + 1];
+    size_t n = 0;
+    text[0] = '\0';
+    for (host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->killed)
+            continue;
+        char line[1024];
+        int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s\n", h->gpid,
+                          h->user[0] ? h->user : "-", self->name, h->home,
+                          (unsigned long long) h->start_wall_s, h->cmd, h->why[0] ? h->why : "-");
+        if (k < 0)
+            continue;
+        if ((size_t) k >= sizeof line) { /* cut, but still one line */
+            k = (int) sizeof line - 1;
+            line[k - 1] = '\n';
+        }
+        if (n + (size_t) k > GL_JOB_TEXT_MAX) {
+            ps_send (self, from, ask->seq, text, false);
+            n = 0;
+        }
+        memcpy (text + n, line, (size_t) k + 1);
+        n += (size_t) k;
+    }
+    text[n] = '\0';
+    ps_send (self, from, ask->seq, text, true);
+}
+
+void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply)
+{
+    for (list_req_t *l = self->lists; l; l = l->next)
+        if (l->id == reply->seq) {
+            /* only a node we asked, and only until its last reply */
+            uint32_t k = 0;
+            while (k < l->expected && !streq (l->asked[k], from))
+                k++;
+            if (k == l->expected)
+                return;
+            if (reply->eof)
+                l->asked[k][0] = '\0';
+            gl_job_t fwd = *reply;
+            gl_strlcpy (fwd.node, from, sizeof fwd.node);
+            if (fwd.text)
+                jobs_to_local (self, l->conn, &fwd);
+            if (reply->eof && ++l->got >= l->expected)
+                ps_remove (self, l, true);
+            return;
+        }
+}
+
+/* glpeer kill: a signal for a job this stream did not start.  Its GPID
+   names its home (HOME-GENERATION-N), which knows where it runs. */
+void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job)
+{
+    char home[GL_GPID_MAX + 1];
+    gl_strlcpy (home, job->gpid, sizeof home);
+    char *dash = strrchr (home, '-');
+    if (dash) {
+        *dash = '\0';
+        dash = strrchr (home, '-');
+    }
+    if (dash)
+        *dash = '\0';
+    gl_job_t reply;
+    jobs_msg_init (&reply, GL_JOB_FAILED, job->gpid, self->name);
+    if (!dash || !gl_name_valid (home)) {
+        reply.code = JOBS_ERR_BAD_REQUEST;
+        reply.text = (char *) "not a GPID (HOME-GENERATION-NUMBER)";
+        jobs_to_local (self, conn, &reply);
+        self->io.close_local (self->io.arg, conn);
+        return;
+    }
+    gl_job_t sig = *job; /* node stays empty: "to the home, to relay" */
+    gl_strlcpy (sig.home, home, sizeof sig.home);
+    sig.node[0] = '\0';
+    jobs_to_node (self, home, &sig);
+    char text[256];
+    snprintf (text, sizeof text, "signal %d sent to %s through its home %s", job->signo, job->gpid,
+              home);
+    gl_job_t ok = { .type = GL_JOB_LIST_REPLY, .text = text };
+    jobs_to_local (self, conn, &ok);
+    self->io.close_local (self->io.arg, conn);
+}
+
+/* The glpeer ps of conn went away: stop collecting for it. */
+void ps_local_closed (jobs_t *self, uint64_t conn)
+{
+    for (list_req_t *l = self->lists; l; l = l->next)
+        if (l->conn == conn) {
+            ps_remove (self, l, false);
+            break;
+        }
+}
+
+void ps_tick (jobs_t *self, uint64_t now)
+{
+    list_req_t *ln;
+    for (list_req_t *l = self->lists; l; l = ln) {
+        ln = l->next;
+        if (now >= l->deadline_ms)
+            ps_remove (self, l, true); /* whoever did not answer is left out */
+    }
+}
+
+uint64_t ps_next_deadline (jobs_t *self, uint64_t next)
+{
+    for (list_req_t *l = self->lists; l; l = l->next)
+        if (l->deadline_ms < next)
+            next = l->deadline_ms;
+    return next;
+}
+
+void ps_free_all (jobs_t *self)
+{
+    while (self->lists) {
+        list_req_t *l = self->lists;
+        self->lists = l->next;
+        free (l->asked);
+        free (l);
+    }
+}
