@@ -20,7 +20,8 @@ at 59s linkloss 0-19 6 1
 at 60s update 4
 at 70s crash 6
 EOF
-"$GLSIM" --scenario "$T/reach.scen" --json --no-host --trace "$T/trace" > "$T/report" || [ $? = 1 ]
+"$GLSIM" --scenario "$T/reach.scen" --json --no-host --trace "$T/trace" > "$T/report" ||
+    { echo "FAIL: glsim exited $? (1: an invariant broke)"; exit 1; }
 fail() { echo "FAIL: $*"; cat "$T/report"; exit 1; }
 # The update of n3 reached n5 only once n5 resumed at 50 s ...
 line=$(grep " n5 update n3 " "$T/trace" | head -n 1 || true)
