@@ -156,8 +156,11 @@ wait_until 8 bash -c '! pgrep -f "^sleep 1001" >/dev/null' || fail "the job outl
 say "job killed after its glx was"
 
 # the node under a running job dies: glx says so
-"$GLX" -w c sleep 1002 2> "$T/lost" & g=$!
-wait_until 5 pgrep -f "^sleep 1002" >/dev/null || fail "the job did not start on c"
+# (glx -v says when the home has heard that the job started: a job that
+# runs but whose start the home has not heard of yet is not running there
+# for the home, which asks another node)
+"$GLX" -v -w c sleep 1002 2> "$T/lost" & g=$!
+wait_until 5 grep -q "runs on c" "$T/lost" || fail "the job did not start on c: $(cat "$T/lost")"
 kill -9 "${PID[c]}"
 pkill -f "^sleep 1002" || true      # c's jobs die with their machine
 wait $g; rc=$?
