@@ -8,6 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+/* True when the two strings are the same. */
+static inline bool gl_streq (const char *a, const char *b)
+{
+    return strcmp (a, b) == 0;
+}
 
 /* Copies src into dst of size bytes, cutting what does not fit, and
    always ends it with a NUL (when size > 0).  Returns strlen (src): the

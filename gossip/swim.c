@@ -56,11 +56,6 @@
 /* A push-pull must leave room in the packet for the envelope. */
 #define SYNC_BYTES_MAX        (GL_PKT_MAX - 65536)
 
-static bool streq (const char *a, const char *b)
-{
-    return strcmp (a, b) == 0;
-}
-
 /* ---- copying updates -------------------------------------------------------- */
 
 /* A string field up to its terminating NUL, eight bytes at a time (the
@@ -1386,7 +1381,7 @@ static void apply_record (swim_t *self, const gl_rec_t *rec, const char *sender,
         refuse (self, rec, sender, now);
         return;
     }
-    if (known ? self->hint_id == self->me_id : streq (rec->origin, self->me_name))
+    if (known ? self->hint_id == self->me_id : gl_streq (rec->origin, self->me_name))
         return; /* about us: we know better (see past_self_alive) */
     if (rec->kind == GL_REC_ALIVE)
         apply_alive (self, rec, sender, now);
@@ -1452,7 +1447,7 @@ static void apply_update (swim_t *self, const gl_update_t *u, const char *sender
     if ((u->kind != GL_UPD_SUSPECT && u->kind != GL_UPD_DEAD) || !name_ok (u->node) ||
         !name_ok (u->from))
         return;
-    if (streq (u->node, self->me_name))
+    if (gl_streq (u->node, self->me_name))
         accused (self, u, sender, now);
     else if (u->kind == GL_UPD_SUSPECT)
         apply_suspect (self, u, now);
@@ -1569,7 +1564,7 @@ static void probe_finish (swim_t *self, uint64_t now)
 static void on_ping (swim_t *self, const char *from, const gl_msg_t *msg)
 {
     /* A PING for another name reached a new process at an old address. */
-    if (self->me.state == SWIM_LEFT || !streq (msg->target, self->me_name))
+    if (self->me.state == SWIM_LEFT || !gl_streq (msg->target, self->me_name))
         return;
     send_to_member (self, GL_MSG_ACK, from, msg->probe_seq, self->me_name);
 }
@@ -1577,7 +1572,7 @@ static void on_ping (swim_t *self, const char *from, const gl_msg_t *msg)
 static void on_ack (swim_t *self, const gl_msg_t *msg)
 {
     probe_t *p = &self->probe;
-    if (p->active && p->seq == msg->probe_seq && streq (p->target, msg->target)) {
+    if (p->active && p->seq == msg->probe_seq && gl_streq (p->target, msg->target)) {
         if (!p->acked) {
             p->acked = true;
             self->stats.acks_in++;
@@ -1587,7 +1582,7 @@ static void on_ack (swim_t *self, const gl_msg_t *msg)
     }
     for (size_t i = 0; i < self->n_relays; i++) {
         relay_t *r = &self->relays[i];
-        if (r->seq == msg->probe_seq && streq (r->target, msg->target)) {
+        if (r->seq == msg->probe_seq && gl_streq (r->target, msg->target)) {
             relay_t done = *r;
             *r = self->relays[--self->n_relays];
             send_to_member (self, GL_MSG_ACK, done.requester, done.requester_seq, done.target);
@@ -1600,7 +1595,7 @@ static void on_ack (swim_t *self, const gl_msg_t *msg)
 static void on_nack (swim_t *self, const gl_msg_t *msg)
 {
     probe_t *p = &self->probe;
-    if (p->active && !p->acked && p->seq == msg->probe_seq && streq (p->target, msg->target)) {
+    if (p->active && !p->acked && p->seq == msg->probe_seq && gl_streq (p->target, msg->target)) {
         p->nacks++;
         self->stats.nacks_in++;
     }
@@ -1613,7 +1608,7 @@ static void on_ping_req (swim_t *self, const char *from, const gl_msg_t *msg, ui
 {
     size_t addr_len = strnlen (msg->target_addr, sizeof msg->target_addr);
     if (self->me.state == SWIM_LEFT || !name_ok (msg->target) ||
-        streq (msg->target, self->me_name) || !addr_len || addr_len == sizeof msg->target_addr ||
+        gl_streq (msg->target, self->me_name) || !addr_len || addr_len == sizeof msg->target_addr ||
         !member_find (self, from) || self->n_relays == RELAYS_MAX)
         return;
     relay_t *r = &self->relays[self->n_relays++];
@@ -1737,7 +1732,7 @@ static void push_pull (swim_t *self, uint64_t now)
 static void join_send (swim_t *self)
 {
     for (size_t i = 0; i < self->n_seeds; i++)
-        if (!streq (self->seeds[i], self->me_addr)) {
+        if (!gl_streq (self->seeds[i], self->me_addr)) {
             send_sync (self, GL_MSG_SYNC_REQ, "", self->seeds[i]);
             self->stats.syncs++;
         }
@@ -1918,15 +1913,15 @@ static const gl_rec_t *past_self_alive (swim_t *self, const gl_msg_t *msg)
     for (uint32_t i = 0; i < msg->n_updates && !old; i++) {
         const gl_update_t *u = &msg->updates[i];
         if (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_ALIVE &&
-            u->rec.generation < self->me.generation && streq (u->rec.origin, self->me_name))
+            u->rec.generation < self->me.generation && gl_streq (u->rec.origin, self->me_name))
             old = &u->rec;
     }
     for (uint32_t i = 0; i < msg->n_updates && old; i++) {
         const gl_update_t *u = &msg->updates[i];
-        if ((u->kind == GL_UPD_DEAD && streq (u->node, self->me_name) &&
+        if ((u->kind == GL_UPD_DEAD && gl_streq (u->node, self->me_name) &&
              u->generation == old->generation) ||
             (u->kind == GL_UPD_REC && u->rec.kind == GL_REC_LEAVE &&
-             streq (u->rec.origin, self->me_name) && u->rec.generation == old->generation))
+             gl_streq (u->rec.origin, self->me_name) && u->rec.generation == old->generation))
             return NULL;
     }
     return old;
@@ -1936,7 +1931,7 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
 {
     /* A message under our own name comes from an older self, or from a
        misconfigured twin: nothing it says can be taken as news. */
-    if (!self || !from || !msg || !name_ok (from) || streq (from, self->me_name) ||
+    if (!self || !from || !msg || !name_ok (from) || gl_streq (from, self->me_name) ||
         (msg->n_updates && !msg->updates))
         return;
     uint32_t from_id = swim_pool_name_find (self->pool, from);
@@ -2156,7 +2151,7 @@ bool swim_member_at (swim_t *self, size_t i, swim_member_t *out)
 
 bool swim_lookup (swim_t *self, const char *name, swim_member_t *out)
 {
-    if (streq (name, self->me_name)) {
+    if (gl_streq (name, self->me_name)) {
         view_of (self, &self->me, true, out);
         return true;
     }

@@ -31,7 +31,7 @@ static void home_free (home_job_t *j)
 static home_job_t *home_by_gpid (jobs_t *self, const char *gpid)
 {
     for (home_job_t *j = self->homes; j; j = j->next)
-        if (streq (j->gpid, gpid))
+        if (gl_streq (j->gpid, gpid))
             return j;
     return NULL;
 }
@@ -226,7 +226,7 @@ void home_local_closed (jobs_t *self, uint64_t conn)
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
 {
     home_job_t *j = home_by_gpid (self, job->gpid);
-    if (!j || !streq (from, j->node))
+    if (!j || !gl_streq (from, j->node))
         return; /* not ours, or from a node we did not ask */
     switch (job->type) {
         case GL_JOB_STARTED:
@@ -315,7 +315,7 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
     home_job_t *jn;
     for (home_job_t *j = self->homes; j; j = jn) {
         jn = j->next;
-        if (!streq (j->node, node))
+        if (!gl_streq (j->node, node))
             continue;
         if (j->started) {
             char text[GL_NAME_MAX + 64];

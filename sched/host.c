@@ -75,7 +75,7 @@ static void host_free (jobs_t *self, host_job_t *h)
 static host_job_t *host_by_gpid (jobs_t *self, const char *gpid)
 {
     for (host_job_t *h = self->hosts; h; h = h->next)
-        if (streq (h->gpid, gpid))
+        if (gl_streq (h->gpid, gpid))
             return h;
     return NULL;
 }
@@ -103,7 +103,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     if (host_by_gpid (self, req->gpid))
         return; /* a duplicate: it runs already */
     const char *why = NULL;
-    if (!streq (from, req->home) || !req->argc || !req->cwd) {
+    if (!gl_streq (from, req->home) || !req->argc || !req->cwd) {
         reply.type = GL_JOB_FAILED;
         reply.code = JOBS_ERR_BAD_REQUEST;
         reply.text = (char *) "malformed request";
@@ -271,7 +271,7 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
         return;
     }
     host_job_t *h = host_by_gpid (self, job->gpid);
-    if (!h || !streq (from, h->home))
+    if (!h || !gl_streq (from, h->home))
         return;
     h->last_ping_ms = now; /* any word from home says it still cares */
     switch (job->type) {
@@ -370,7 +370,7 @@ void host_tick (jobs_t *self, uint64_t now)
 void host_node_lost (jobs_t *self, const char *node)
 {
     for (host_job_t *h = self->hosts; h; h = h->next)
-        if (streq (h->home, node) && !h->killed) {
+        if (gl_streq (h->home, node) && !h->killed) {
             exec_signal (h->exec, SIGKILL); /* its home is gone: no one to serve */
             h->killed = true;
             host_watch (self, h);

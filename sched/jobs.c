@@ -65,7 +65,7 @@ void jobs_set_res (jobs_t *self, const gl_res_t *res)
 void jobs_to_node (jobs_t *self, const char *node, const gl_job_t *job)
 {
     gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
-    if (!streq (node, self->name)) {
+    if (!gl_streq (node, self->name)) {
         self->io.send_node (self->io.arg, node, &msg);
         return;
     }

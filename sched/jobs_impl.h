@@ -73,11 +73,6 @@ struct jobs_t {
     uint32_t started; /* guest jobs started here, ever */
 };
 
-static inline bool streq (const char *a, const char *b)
-{
-    return strcmp (a, b) == 0;
-}
-
 /* jobs.c: sending.  A message to our own name goes through the loopback
    queue, delivered on the next tick. */
 void jobs_to_node (jobs_t *self, const char *node, const gl_job_t *job);

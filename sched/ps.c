@@ -113,7 +113,7 @@ void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply)
         if (l->id == reply->seq) {
             /* only a node we asked, and only until its last reply */
             uint32_t k = 0;
-            while (k < l->expected && !streq (l->asked[k], from))
+            while (k < l->expected && !gl_streq (l->asked[k], from))
                 k++;
             if (k == l->expected)
                 return;
