@@ -408,7 +408,7 @@ const char *place_choose (place_t *self, const place_cand_t *cands, size_t n,
             n_draw++;
         memmove (&draw[at + 1], &draw[at], (n_draw - 1 - at) * sizeof draw[0]);
         draw[at] = (drawn_t){ .index = i, .weight = w, .key = key };
-        snprintf (draw[at].why, sizeof draw[at].why, "%s", why);
+        gl_strlcpy (draw[at].why, why, sizeof draw[at].why);
     }
 
     /* Ask the best of the draw first.  Insertion sort: d is tiny, and it
