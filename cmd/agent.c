@@ -15,6 +15,8 @@
 #include "status.h"
 #include "swim.h"
 #include "swim_conf.h"
+#include "view.h"
+#include "viewpub.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -46,6 +48,8 @@ typedef struct {
     ctl_server_t *ctl;
     jobs_t *jobs;
     policy_t *policy; /* sched/policy, or NULL */
+    viewpub_t *view;  /* the shared-memory view, or NULL (viewpub.h) */
+    bool view_dirty;  /* something it shows changed */
     zsock_t *in;
     zhashx_t *links; /* endpoint -> link_t */
     gl_loop_t *loop;
@@ -198,6 +202,7 @@ static void pump (agent_t *a, uint64_t now)
             jobs_node_lost (a->jobs, ev.node, now);
         if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)
             a->peers_dirty = true;
+        a->view_dirty = true;
     }
 }
 
@@ -298,6 +303,7 @@ static void job_guest (void *arg, int pid, bool started)
         idle_add_guest (a->idle, pid);
     else
         idle_remove_guest (a->idle, pid);
+    a->view_dirty = true;
 }
 
 static void on_job_fd (gl_loop_t *loop, int fd, short revents, void *arg)
@@ -468,6 +474,14 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
             status_text (f, &v, gl_mono_ms ());
         resp->code = 0;
     }
+    else if (!strcmp (req->cmd, "view") && a->view) {
+        viewpub_json (a->view, f);
+        resp->code = 0;
+    }
+    else if (!strcmp (req->cmd, "checkpoint") || !strcmp (req->cmd, "migrate")) {
+        fprintf (f, "%s: not supported\n", req->cmd);
+        resp->code = 3;
+    }
     else if (!strcmp (req->cmd, "leave")) {
         fprintf (f, "%s: leaving the cluster\n", a->conf->name);
         if (!a->leaving) {
@@ -636,12 +650,18 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                  conf->policy_budget_ms);
     }
     ctl_server_set_stream (a->ctl, stream_open, stream_frame, stream_closed);
+    /* The view in shared memory: jobs do without it (and say so) if the
+       machine has no room for it, so the agent runs on. */
+    char verr[256];
+    if (!(a->view = viewpub_new (conf, gl_ident_generation (a->ident), verr, sizeof verr)))
+        gl_warning ("no shared-memory view for jobs: %s", verr);
     return 0;
 }
 
 static void agent_close (agent_t *a)
 {
     ctl_server_destroy (&a->ctl); /* before the jobs its streams feed */
+    viewpub_destroy (&a->view);
     jobs_destroy (&a->jobs);
     policy_destroy (&a->policy);
     swim_destroy (&a->swim);
@@ -706,6 +726,13 @@ static void on_reap (gl_loop_t *loop, int id, void *arg)
     gl_loop_timer (loop, now + 60000, on_reap, arg);
 }
 
+static void on_view (gl_loop_t *loop, int id, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    a->view_dirty = true; /* estimates come without events: refresh */
+    gl_loop_timer (loop, gl_mono_ms () + GL_VIEW_REFRESH_MS, on_view, a);
+}
+
 static void on_leave_flushed (gl_loop_t *loop, int id, void *arg)
 {
     gl_loop_stop (loop);
@@ -736,6 +763,10 @@ static uint64_t agent_turn (gl_loop_t *loop, void *arg)
     pump (a, now);
     if (a->peers_dirty && now >= a->peers_saved_ms + PEERS_SAVE_MS)
         peers_save (a, now);
+    if (a->view_dirty && a->view) {
+        viewpub_publish (a->view, a->swim, a->jobs, now, gl_wall_ms ());
+        a->view_dirty = false;
+    }
     uint64_t deadline = swim_next_deadline (a->swim);
     uint64_t jobs_at = jobs_next_deadline (a->jobs, now);
     if (jobs_at < deadline)
@@ -776,6 +807,8 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         swim_join (a.swim, seeds, n_seeds, now);
     gl_loop_timer (a.loop, a.next_sample_ms, on_sample, &a);
     gl_loop_timer (a.loop, now + LINK_IDLE_MS, on_reap, &a);
+    gl_loop_timer (a.loop, now + GL_VIEW_REFRESH_MS, on_view, &a);
+    a.view_dirty = true;
     gl_loop_before (a.loop, agent_turn, &a);
     if (gl_loop_run (a.loop))
         gl_error ("event loop: %s", strerror (errno));

@@ -417,3 +417,23 @@ void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now)
             host_watch (self, h);
     }
 }
+
+size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max)
+{
+    size_t n = 0;
+    for (const host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->killed)
+            continue;
+        if (n < max) {
+            jobs_hosted_t *o = &out[n];
+            gl_strlcpy (o->gpid, h->gpid, sizeof o->gpid);
+            gl_strlcpy (o->home, h->home, sizeof o->home);
+            gl_strlcpy (o->user, h->user, sizeof o->user);
+            gl_strlcpy (o->cmd, h->cmd, sizeof o->cmd);
+            o->pid = h->pid;
+            o->start_wall_s = h->start_wall_s;
+        }
+        n++;
+    }
+    return n;
+}

@@ -104,6 +104,20 @@ void jobs_tick (jobs_t *self, uint64_t now_ms);
    so that homes can tell which of their promises an estimate counts. */
 uint32_t jobs_started (const jobs_t *self);
 
+/* A job running on this node, for the agent's shared-memory view. */
+typedef struct {
+    char gpid[GL_GPID_MAX + 1];
+    char home[GL_NAME_MAX + 1];
+    char user[GL_JOB_USER_MAX + 1];
+    char cmd[200]; /* argv, joined and cut */
+    int pid;
+    uint64_t start_wall_s;
+} jobs_hosted_t;
+
+/* The jobs running here (not killed), up to max of them into out; returns
+   how many there are. */
+size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
+
 /* The placement policy this home's placement asks (see place.h). */
 void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg);
 uint64_t jobs_next_deadline (jobs_t *self, uint64_t now_ms);
