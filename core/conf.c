@@ -490,20 +490,6 @@ static const char *home_dir (void)
     return pw ? pw->pw_dir : "/tmp";
 }
 
-void gl_default_runtime_dir (char *out, size_t len)
-{
-    const char *env = getenv ("GLUNIX_RUNTIME_DIR");
-    const char *xdg = getenv ("XDG_RUNTIME_DIR");
-    if (env && *env)
-        gl_strlcpy (out, env, len);
-    else if (getuid () == 0)
-        snprintf (out, len, "/run/glunix");
-    else if (xdg && *xdg)
-        snprintf (out, len, "%s/glunix", xdg);
-    else
-        snprintf (out, len, "/tmp/glunix-%u", (unsigned) getuid ());
-}
-
 /* A path from the file, relative to the file's directory. */
 static void beside_conf (const gl_conf_t *c, const char *name, char *path, size_t size)
 {

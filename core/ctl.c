@@ -1,5 +1,8 @@
-/*  ctl.c -- the local control socket.  See ctl.h. */
+/*  ctl.c -- the local control socket, the agent's side: the listening
+    socket and its clients on the agent's loop.  See ctl.h; the clients'
+    side is ctl_client.c. */
 #include "ctl.h"
+#include "ctl_impl.h"
 #include "err.h"
 #include "fd.h"
 #include "str.h"
@@ -45,17 +48,6 @@ struct ctl_server_t {
     size_t n_clients;
 };
 
-static int make_addr (const char *path, struct sockaddr_un *sa, char *err, size_t errlen)
-{
-    memset (sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    if (strlen (path) >= sizeof sa->sun_path)
-        return gl_err (err, errlen, "%s: socket path too long (max %zu)", path,
-                       sizeof sa->sun_path - 1);
-    memcpy (sa->sun_path, path, strlen (path) + 1);
-    return 0;
-}
-
 static void on_listen (gl_loop_t *loop, int fd, short revents, void *arg);
 static void on_client (gl_loop_t *loop, int fd, short revents, void *arg);
 
@@ -63,7 +55,7 @@ ctl_server_t *ctl_server_new (gl_loop_t *loop, const char *path, ctl_handler_fn 
                               char *err, size_t errlen)
 {
     struct sockaddr_un sa;
-    if (make_addr (path, &sa, err, errlen))
+    if (ctl_addr (path, &sa, err, errlen))
         return NULL;
     ctl_server_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -172,19 +164,6 @@ static void on_listen (gl_loop_t *loop, int fd, short revents, void *arg)
     self->n_clients++;
 }
 
-static void frame_put_len (uint8_t *p, uint32_t n)
-{
-    p[0] = (uint8_t) (n >> 24);
-    p[1] = (uint8_t) (n >> 16);
-    p[2] = (uint8_t) (n >> 8);
-    p[3] = (uint8_t) n;
-}
-
-static uint32_t frame_get_len (const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
 /* Append one frame to a client's output. */
 static int client_queue (ctl_client_t *c, const uint8_t *body, size_t len)
 {
@@ -193,7 +172,7 @@ static int client_queue (ctl_client_t *c, const uint8_t *body, size_t len)
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
     uint8_t hdr[4];
-    frame_put_len (hdr, (uint32_t) len);
+    ctl_put_len (hdr, (uint32_t) len);
     size_t sent = 0;
     if (c->out_len == 0) {
         /* Nothing queued: write straight from the caller's buffer, so a
@@ -285,7 +264,7 @@ static int client_frames (ctl_server_t *self, size_t i)
         ctl_client_t *c = &self->clients[i];
         if (c->in_len - used < 4)
             break;
-        uint32_t len = frame_get_len (c->in + used);
+        uint32_t len = ctl_get_len (c->in + used);
         if (len > GL_CTL_FRAME_MAX)
             return -1;
         if (c->in_len - used < 4 + (size_t) len)
@@ -399,154 +378,4 @@ long ctl_server_pending (ctl_server_t *self, uint64_t conn)
 {
     size_t i = client_find (self, conn);
     return i == SIZE_MAX ? -1 : (long) (self->clients[i].out_len - self->clients[i].out_off);
-}
-
-/* ---- client ---------------------------------------------------------------- */
-
-static int64_t ms_left (const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) (deadline->tv_sec - now.tv_sec) * 1000 +
-           (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
-/* Move len bytes in the given direction before the deadline. */
-static int io_all (int fd, uint8_t *buf, size_t len, bool writing, const struct timespec *deadline)
-{
-    size_t done = 0;
-    while (done < len) {
-        struct pollfd p = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
-        int64_t left = ms_left (deadline);
-        if (left <= 0)
-            return -1;
-        if (poll (&p, 1, (int) left) <= 0)
-            continue;
-        ssize_t n =
-            writing ? write (fd, buf + done, len - done) : read (fd, buf + done, len - done);
-        if (n == 0)
-            return -1;
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                continue;
-            return -1;
-        }
-        done += (size_t) n;
-    }
-    return 0;
-}
-
-int ctl_connect (const char *path, char *err, size_t errlen)
-{
-    struct sockaddr_un sa;
-    if (make_addr (path, &sa, err, errlen))
-        return -1;
-    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof sa)) {
-        gl_err (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'", path,
-                strerror (errno));
-        if (fd >= 0)
-            close (fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Read len bytes, waiting for them; -1 at end of file or error. */
-static int read_all (int fd, uint8_t *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = read (fd, buf + done, len - done);
-        if (n == 0)
-            return -1;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                poll (&p, 1, -1);
-                continue;
-            }
-            return -1;
-        }
-        done += (size_t) n;
-    }
-    return 0;
-}
-
-uint8_t *ctl_frame_read (int fd, size_t *len)
-{
-    uint8_t hdr[4];
-    if (read_all (fd, hdr, 4))
-        return NULL;
-    uint32_t n = frame_get_len (hdr);
-    uint8_t *body = n <= GL_CTL_FRAME_MAX ? malloc (n ? n : 1) : NULL;
-    if (!body || read_all (fd, body, n)) {
-        free (body);
-        return NULL;
-    }
-    *len = n;
-    return body;
-}
-
-int ctl_frame_write (int fd, const uint8_t *frame, size_t len)
-{
-    uint8_t hdr[4];
-    if (len > GL_CTL_FRAME_MAX)
-        return -1;
-    frame_put_len (hdr, (uint32_t) len);
-    return gl_write_all (fd, hdr, 4) || gl_write_all (fd, frame, len) ? -1 : 0;
-}
-
-int ctl_call (const char *path, const gl_ctl_req_t *req, gl_ctl_resp_t *resp, int timeout_ms,
-              char *err, size_t errlen)
-{
-    int fd = ctl_connect (path, err, errlen);
-    if (fd < 0)
-        return -1;
-    gl_set_nonblock (fd);
-    struct timespec deadline;
-    clock_gettime (CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
-
-    uint8_t *body = NULL, hdr[4];
-    size_t body_len;
-    int rc = -1;
-    if (gl_ctl_req_encode (req, &body, &body_len)) {
-        gl_err (err, errlen, "cannot encode request");
-        goto done;
-    }
-    frame_put_len (hdr, (uint32_t) body_len);
-    if (io_all (fd, hdr, 4, true, &deadline) || io_all (fd, body, body_len, true, &deadline)) {
-        gl_err (err, errlen, "agent at %s did not take the request", path);
-        goto done;
-    }
-    free (body);
-    body = NULL;
-    if (io_all (fd, hdr, 4, false, &deadline)) {
-        gl_err (err, errlen, "agent at %s did not answer in time", path);
-        goto done;
-    }
-    uint32_t len = frame_get_len (hdr);
-    if (len > GL_CTL_FRAME_MAX || !(body = malloc (len ? len : 1)) ||
-        io_all (fd, body, len, false, &deadline)) {
-        gl_err (err, errlen, "agent at %s sent a bad answer", path);
-        goto done;
-    }
-    const char *why = NULL;
-    if (gl_ctl_resp_decode (body, len, resp, &why)) {
-        gl_err (err, errlen, "agent at %s sent a malformed answer: %s", path, why ? why : "?");
-        goto done;
-    }
-    rc = 0;
-done:
-    free (body);
-    close (fd);
-    return rc;
 }
