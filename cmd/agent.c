@@ -393,6 +393,7 @@ static void recv_all (agent_t *a, uint64_t now)
             gl_seal_count (a->seal, GL_DROP_MALFORMED);
         else if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len, sender,
                                &sender_gen, &reason) == 0) {
+            viewpub_heard (a->view, sender, pkt, pkt_len, gl_wall_ms ());
             gl_msg_t msg;
             const char *why = NULL;
             if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
@@ -503,6 +504,32 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 }
 
 /* ---- set-up --------------------------------------------------------------------- */
+
+#ifndef GL_PKGLIBDIR
+#define GL_PKGLIBDIR "/usr/local/lib/glunix"
+#endif
+
+/* The shim preloaded into jobs (glunix(7)): the one beside this program
+   in a build tree, else the installed one.  "" when there is none. */
+static void find_shim (char *out, size_t len)
+{
+    char exe[GL_PATH_MAX];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr (exe, '/');
+        if (slash) {
+            snprintf (out, len, "%.*s/libglshim.so", (int) (slash - exe), exe);
+            if (access (out, R_OK) == 0)
+                return;
+        }
+    }
+    snprintf (out, len, "%s/libglshim.so", GL_PKGLIBDIR);
+    if (access (out, R_OK) != 0) {
+        gl_warning ("no shim at %s: jobs run without it", out);
+        out[0] = '\0';
+    }
+}
 
 int agent_mkdir_private (const char *dir, char *err, size_t errlen)
 {
@@ -655,6 +682,9 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     char verr[256];
     if (!(a->view = viewpub_new (conf, gl_ident_generation (a->ident), verr, sizeof verr)))
         gl_warning ("no shared-memory view for jobs: %s", verr);
+    char shim[GL_PATH_MAX];
+    find_shim (shim, sizeof shim);
+    jobs_set_job_env (a->jobs, conf->runtime_dir, shim);
     return 0;
 }
 

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -62,6 +63,7 @@ static const char *usage_text =
     "  --local              this node may be chosen too\n"
     "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
     "  --runtime-dir DIR    the local agent's runtime directory\n"
+    "  --relay              exit as the job did, by its signal if one killed it\n"
     "  -h, --help           this help\n"
     "\n"
     "Exit status: the job's own, 128+S if signal S killed it; 120 no agent,\n"
@@ -99,6 +101,7 @@ struct glx_t {
     bool label;
     bool local;
     bool keep_going;
+    bool relay;      /* --relay: exit as the job did, a signal included */
     const char *pin; /* -w NODE, or NULL */
     uint32_t size;   /* processes */
     char runtime_dir[GL_PATH_MAX];
@@ -110,6 +113,7 @@ struct glx_t {
     gl_loop_t *loop;
     uint32_t running; /* processes not done */
     int status;       /* the first non-zero way a process ended */
+    int killed_by;    /* the signal that ended the job (one process) */
 };
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
@@ -321,6 +325,8 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
             return -1;
         case GL_JOB_EXIT:
             terminal_restore ();
+            if (job->signo && g->size == 1)
+                g->killed_by = job->signo;
             if (job->signo) {
                 if (g->verbose)
                     fprintf (stderr, "glx: job %s killed by signal %d%s\n", p->gpid, job->signo,
@@ -543,18 +549,38 @@ static int signals_setup (glx_t *g)
     return 0;
 }
 
+/* --relay: glx stands for the job in a local process tree (libglunix's
+   glunix_spawn, the shim's spread steps), so its parent must see the
+   job's end as it was: a job killed by a signal kills glx by the same
+   signal.  Not its core: the job dumped that where it ran. */
+static void die_as (int signo)
+{
+    struct rlimit none = { 0, 0 };
+    setrlimit (RLIMIT_CORE, &none);
+    signal (signo, SIG_DFL);
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, signo);
+    sigprocmask (SIG_UNBLOCK, &set, NULL); /* the loop kept it blocked */
+    raise (signo);
+}
+
 /* ---- options ---------------------------------------------------------------------- */
 
 /* Fills g from the command line.  -1 to go on, or glx's exit status. */
 static int parse_options (glx_t *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "tty", no_argument, 0, 't' },         { "node", required_argument, 0, 'w' },
-        { "procs", required_argument, 0, 'n' }, { "label", no_argument, 0, 'L' },
-        { "keep-going", no_argument, 0, 'k' },  { "local", no_argument, 0, 'l' },
-        { "verbose", no_argument, 0, 'v' },     { "runtime-dir", required_argument, 0, 'r' },
-        { "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 }
-    };
+    static const struct option opts[] = { { "tty", no_argument, 0, 't' },
+                                          { "node", required_argument, 0, 'w' },
+                                          { "procs", required_argument, 0, 'n' },
+                                          { "label", no_argument, 0, 'L' },
+                                          { "keep-going", no_argument, 0, 'k' },
+                                          { "local", no_argument, 0, 'l' },
+                                          { "verbose", no_argument, 0, 'v' },
+                                          { "runtime-dir", required_argument, 0, 'r' },
+                                          { "relay", no_argument, 0, 'R' },
+                                          { "help", no_argument, 0, 'h' },
+                                          { 0, 0, 0, 0 } };
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -576,6 +602,7 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'k': g->keep_going = true; break;
             case 'l': g->local = true; break;
             case 'v': g->verbose = true; break;
+            case 'R': g->relay = true; break;
             case 'r': gl_strlcpy (g->runtime_dir, optarg, sizeof g->runtime_dir); break;
             case 'h': printf ("%s", usage_text); return 0;
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
@@ -636,5 +663,7 @@ int main (int argc, char **argv)
     terminal_restore ();
     gl_loop_destroy (&g.loop);
     free (g.procs);
+    if (g.relay && g.killed_by)
+        die_as (g.killed_by);
     return g.status;
 }

@@ -33,6 +33,15 @@ void viewpub_destroy (viewpub_t **self_p);
 void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, uint64_t now_ms,
                       uint64_t wall_ms);
 
+/* A sealed packet from sender arrived (and opened) at our wall clock
+   wall_ms: its envelope's timestamp is the sender's wall clock when it
+   sent it, which gives the offset of the sender's clock to ours, less the
+   packet's one-way delay.  The largest of these over the last 10 to 20
+   seconds is the member's clock_ms (core/view.h): low by the smallest
+   delay seen, well under a millisecond on a LAN. */
+void viewpub_heard (viewpub_t *self, const char *sender, const uint8_t *pkt, size_t len,
+                    uint64_t wall_ms);
+
 /* The published view as one JSON object (its fields are glpeer(8)'s). */
 void viewpub_json (viewpub_t *self, FILE *f);
 

@@ -144,10 +144,11 @@ typedef struct {
     uint64_t incarnation;
     uint64_t state_wall_ms; /* our wall clock when its state last changed */
     uint64_t res_wall_ms;   /* our wall clock when its estimate arrived */
-    int64_t clock_ms;       /* its clock minus ours, as far as gossip tells:
-                               its clock when it measured, less ours when the
-                               estimate arrived (the relay delay, so a
-                               little more than the true offset); 0 for self */
+    int64_t clock_ms;       /* its wall clock minus ours, as its packets tell:
+                               their timestamps less our clock at arrival,
+                               the largest of the last 10-20 s (low by the
+                               smallest one-way delay); 0 for self and for a
+                               member not heard from directly */
 } gl_view_node_t;
 
 /* A job running on this node. */

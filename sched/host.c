@@ -95,6 +95,46 @@ static int err_code (exec_err_t e)
                                    : JOBS_ERR_START;
 }
 
+/* LD_PRELOAD for a job: the list it brought (separated by colons or
+   spaces, as ld.so reads it), less any libglshim.so (another node's, or
+   one a job of ours passed on through glx), then shim.  "LD_PRELOAD=..."
+   malloc'ed; "" when nothing is left to preload; NULL when out of memory. */
+static char *job_preload (const char *user, const char *shim)
+{
+    size_t len = strlen ("LD_PRELOAD=") + (user ? strlen (user) : 0) + strlen (shim) + 2;
+    char *out = malloc (len);
+    if (!out)
+        return NULL;
+    size_t n = (size_t) snprintf (out, len, "LD_PRELOAD=");
+    bool any = false;
+    for (const char *p = user ? user : ""; *p;) {
+        size_t k = strcspn (p, ": ");
+        const char *base = memrchr (p, '/', k);
+        base = base ? base + 1 : p;
+        size_t blen = k - (size_t) (base - p);
+        bool ours = blen == strlen ("libglshim.so") && !memcmp (base, "libglshim.so", blen);
+        if (k && !ours) {
+            n += (size_t) snprintf (out + n, len - n, "%s%.*s", any ? ":" : "", (int) k, p);
+            any = true;
+        }
+        p += k;
+        p += strspn (p, ": ");
+    }
+    if (shim[0]) {
+        snprintf (out + n, len - n, "%s%s", any ? ":" : "", shim);
+        any = true;
+    }
+    if (!any)
+        out[0] = '\0';
+    return out;
+}
+
+void jobs_set_job_env (jobs_t *self, const char *runtime_dir, const char *shim)
+{
+    gl_strlcpy (self->runtime_dir, runtime_dir ? runtime_dir : "", sizeof self->runtime_dir);
+    gl_strlcpy (self->shim, shim ? shim : "", sizeof self->shim);
+}
+
 static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint64_t now)
 {
     gl_job_t reply;
@@ -120,25 +160,42 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
 
     /* argv and the environment, NULL-terminated, with our variables. */
     char **argv = calloc ((size_t) req->argc + 1, sizeof *argv);
-    char **envp = calloc ((size_t) req->envc + 4, sizeof *envp);
+    char **envp = calloc ((size_t) req->envc + 6, sizeof *envp);
     char gpid_var[GL_GPID_MAX + 16], home_var[GL_NAME_MAX + 16], node_var[GL_NAME_MAX + 16];
+    char run_var[sizeof self->runtime_dir + 32], *preload = NULL;
     snprintf (gpid_var, sizeof gpid_var, "GLUNIX_GPID=%s", req->gpid);
     snprintf (home_var, sizeof home_var, "GLUNIX_HOME=%s", req->home);
     snprintf (node_var, sizeof node_var, "GLUNIX_NODE=%s", self->name);
+    snprintf (run_var, sizeof run_var, "GLUNIX_RUNTIME_DIR=%s", self->runtime_dir);
     host_job_t *h = calloc (1, sizeof *h);
     exec_err_t code = EXEC_ERR_SYSTEM;
     char err[512] = "out of memory";
     if (argv && envp && h) {
         memcpy (argv, req->argv, req->argc * sizeof *argv);
         size_t n = 0;
-        for (uint32_t i = 0; i < req->envc; i++)
-            if (strncmp (req->envv[i], "GLUNIX_GPID=", 12) &&
-                strncmp (req->envv[i], "GLUNIX_HOME=", 12) &&
-                strncmp (req->envv[i], "GLUNIX_NODE=", 12))
-                envp[n++] = req->envv[i];
+        const char *user_preload = NULL;
+        bool no_shim = false;
+        for (uint32_t i = 0; i < req->envc; i++) {
+            const char *e = req->envv[i];
+            if (!strncmp (e, "GLUNIX_GPID=", 12) || !strncmp (e, "GLUNIX_HOME=", 12) ||
+                !strncmp (e, "GLUNIX_NODE=", 12) ||
+                (self->runtime_dir[0] && !strncmp (e, "GLUNIX_RUNTIME_DIR=", 19)))
+                continue;
+            if (!strncmp (e, "LD_PRELOAD=", 11)) {
+                user_preload = e + 11;
+                continue;
+            }
+            no_shim |= gl_streq (e, "GLUNIX_SHIM=0");
+            envp[n++] = req->envv[i];
+        }
         envp[n++] = gpid_var;
         envp[n++] = home_var;
         envp[n++] = node_var;
+        if (self->runtime_dir[0])
+            envp[n++] = run_var;
+        preload = job_preload (user_preload, no_shim ? "" : self->shim);
+        if (preload && preload[0])
+            envp[n++] = preload;
         exec_spec_t spec;
         exec_spec_init (&spec);
         spec.file = req->argv[0];
@@ -155,6 +212,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     }
     free (argv);
     free (envp);
+    free (preload);
     if (!h || !h->exec) {
         free (h);
         slots_release (self->slots, req->gpid);

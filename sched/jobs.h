@@ -104,6 +104,15 @@ void jobs_tick (jobs_t *self, uint64_t now_ms);
    so that homes can tell which of their promises an estimate counts. */
 uint32_t jobs_started (const jobs_t *self);
 
+/* What every job this node runs finds in its environment besides
+   GLUNIX_GPID, GLUNIX_HOME and GLUNIX_NODE: GLUNIX_RUNTIME_DIR, this
+   agent's runtime directory (the job's glx, libglunix and shim talk to
+   the agent that runs it), and, unless shim is NULL or the job's
+   environment says GLUNIX_SHIM=0 (glx --no-shim), shim preloaded:
+   LD_PRELOAD is the job's own list, less any libglshim.so it brought from
+   elsewhere, then shim. */
+void jobs_set_job_env (jobs_t *self, const char *runtime_dir, const char *shim);
+
 /* A job running on this node, for the agent's shared-memory view. */
 typedef struct {
     char gpid[GL_GPID_MAX + 1];

@@ -71,6 +71,9 @@ struct jobs_t {
     list_req_t *lists;
     uint64_t next_list_id;
     uint32_t started; /* guest jobs started here, ever */
+    /* added to every job's environment (jobs_set_job_env): host.c */
+    char runtime_dir[4096];
+    char shim[4096]; /* "": none */
 };
 
 /* jobs.c: sending.  A message to our own name goes through the loopback
