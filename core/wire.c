@@ -424,7 +424,7 @@ enum {
 };
 
 static const field_t job_fields[] = {
-    FIELD (J_TYPE, F_U8, gl_job_t, type, GL_JOB_LIST_REPLY, NULL, "job type: expected 1..13"),
+    FIELD (J_TYPE, F_U8, gl_job_t, type, GL_JOB_NOTE, NULL, "job type: expected 1..16"),
     FIELD (J_GPID, F_GPID, gl_job_t, gpid, GL_GPID_MAX + 1, NULL, "job gpid: not a GPID"),
     FIELD (J_HOME, F_NAME, gl_job_t, home, GL_NAME_MAX + 1, NULL, "job home: not a node name"),
     FIELD (J_NODE, F_NAME, gl_job_t, node, GL_NAME_MAX + 1, NULL, "job node: not a node name"),
@@ -513,7 +513,7 @@ static int check_update (const gl_update_t *upd, const char **why)
 
 static const struct {
     uint64_t need, may;
-} job_rules[GL_JOB_LIST_REPLY + 1] = {
+} job_rules[GL_JOB_NOTE + 1] = {
     /* glx sends RUN without a GPID: its home gives it one */
     [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD), K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) |
                                                  K (J_GID) | K (J_USER) | K (J_PTY) | K (J_ROWS) |
@@ -531,6 +531,9 @@ static const struct {
     [GL_JOB_PING] = { 0, K (J_GPID) },
     [GL_JOB_LIST] = { 0, 0 },
     [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) },
+    [GL_JOB_PMI] = { K (J_GPID) | K (J_TEXT), K (J_EOF) },
+    [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
+    [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for
@@ -570,7 +573,7 @@ static bool strv_ok (char *const *v, uint32_t n)
 
 static int check_job (const gl_job_t *job, const char **why)
 {
-    if (job->type < GL_JOB_RUN || job->type > GL_JOB_LIST_REPLY)
+    if (job->type < GL_JOB_RUN || job->type > GL_JOB_NOTE)
         return gl_why (why, "job: unknown type");
     uint64_t has = 0;
     for (size_t i = 0; i < NFIELDS (job_fields); i++)
@@ -615,6 +618,10 @@ static int check_job (const gl_job_t *job, const char **why)
         case GL_JOB_FAILED:
             if (job->code < 0)
                 return gl_why (why, "job failed: code must be positive");
+            break;
+        case GL_JOB_NOTE:
+            if (job->code < 0 || job->code > 255)
+                return gl_why (why, "job note: code expected 1..255");
             break;
         case GL_JOB_EXIT:
             if (job->code < 0 || job->code > 255)
@@ -1012,6 +1019,9 @@ const char *gl_job_type_name (int type)
         case GL_JOB_PING: return "ping";
         case GL_JOB_LIST: return "list";
         case GL_JOB_LIST_REPLY: return "list-reply";
+        case GL_JOB_PMI: return "pmi";
+        case GL_JOB_PMI_REPLY: return "pmi-reply";
+        case GL_JOB_NOTE: return "note";
         default: return "unknown";
     }
 }

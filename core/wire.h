@@ -121,6 +121,9 @@ typedef struct {
      PING        nothing; may: gpid
      LIST        nothing
      LIST_REPLY  nothing; may: text
+     PMI         gpid, text; may: eof
+     PMI_REPLY   gpid, text
+     NOTE        gpid, text; may: code 1..255
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
@@ -147,6 +150,13 @@ typedef enum {
     GL_JOB_PING = 11,       /* home <-> host keepalive */
     GL_JOB_LIST = 12,       /* glpeer ps: which jobs do you hold? (reserved) */
     GL_JOB_LIST_REPLY = 13, /* glpeer ps: the answer, as `text` (reserved) */
+    /* A parallel job's PMI (the process-management interface MPICH speaks),
+       served by its home: sched/pmi_kvs.h. */
+    GL_JOB_PMI = 14,       /* host -> home: a request of the job's rank, `text`; with
+                                  eof, its PMI connection broke: `text` says why */
+    GL_JOB_PMI_REPLY = 15, /* home -> host: the answer for the rank, `text` */
+    GL_JOB_NOTE = 16,      /* home -> glx: say `text`; with `code`, the parallel job
+                                  is being ended and glx exits with `code` */
 } gl_job_type_t;
 
 typedef struct {
@@ -162,14 +172,17 @@ typedef struct {
     uint8_t *data;              /* DATA: the bytes, owned (malloc) */
     uint32_t len;               /* DATA: at most GL_JOB_DATA_MAX; 0 only with eof */
     uint64_t credit;            /* CREDIT: bytes granted */
-    int32_t code;               /* FAILED: an error kind > 0; EXIT: status 0..255 */
+    int32_t code;               /* FAILED: an error kind > 0; EXIT: status 0..255;
+                                             NOTE: the status glx exits with, 1..255 */
     int32_t signo;              /* SIGNAL: 1..64; EXIT: the signal that ended it */
     bool core;                  /* EXIT: it dumped core (only with signo) */
     uint32_t rows, cols;        /* WINSIZE, RUN: window size, 1..65535 each */
     uint32_t pid;               /* STARTED: its pid on node, 1..INT32_MAX */
     char *text;                 /* REFUSED, FAILED, KILL: why; LIST_REPLY: the
-                                             list; owned, NUL-free, at most
-                                             GL_JOB_TEXT_MAX bytes; NULL when absent */
+                                             list; PMI, PMI_REPLY: the protocol's
+                                             text; NOTE: what glx says; owned,
+                                             NUL-free, at most GL_JOB_TEXT_MAX
+                                             bytes; NULL when absent */
     /* RUN: the spec */
     uint32_t argc;                  /* >= 1, at most GL_JOB_ARGS_MAX; the whole
                                              RUN must fit in GL_PKT_MAX */

@@ -111,6 +111,7 @@ void exec_spec_init (exec_spec_t *spec)
     spec->umask = 022;
     spec->uid = geteuid ();
     spec->gid = getegid ();
+    spec->fd3 = -1;
 }
 
 /* Anyone may run a job as themselves; only root may run one as someone
@@ -327,11 +328,12 @@ static _Noreturn void child_fail (int report, int step, int err, int path)
     _exit (127);
 }
 
-/* Move fd above stdio, so setting up 0, 1, 2 can't overwrite it: an agent
-   started with one of them closed gets it back from pipe2 or open. */
-static int above_stdio (int fd)
+/* Move fd to low or above, so setting up 0, 1, 2 (and 3) can't
+   overwrite it: an agent started with one of them closed gets it back
+   from pipe2 or open. */
+static int at_least (int fd, int low)
 {
-    return fd > 2 ? fd : fcntl (fd, F_DUPFD_CLOEXEC, 3);
+    return fd >= low ? fd : fcntl (fd, F_DUPFD_CLOEXEC, low);
 }
 
 /* Every descriptor from 3 up closes at execve, whatever the agent opened
@@ -350,7 +352,8 @@ static void mark_cloexec (int max_fd)
 static _Noreturn void child (const launch_t *l)
 {
     const exec_spec_t *spec = l->spec;
-    int report = above_stdio (l->report);
+    int low = spec->fd3 >= 0 ? 4 : 3; /* what we keep stays clear of what we set up */
+    int report = at_least (l->report, low);
     if (report < 0)
         _exit (127);
 
@@ -372,12 +375,16 @@ static _Noreturn void child (const launch_t *l)
     if (spec->pty && ioctl (l->in, TIOCSCTTY, 0) < 0)
         child_fail (report, STEP_TTY, errno, -1);
 
-    int in = above_stdio (l->in);
-    int out = above_stdio (l->out);
-    int err = above_stdio (l->err);
-    if (in < 0 || out < 0 || err < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
+    int in = at_least (l->in, low);
+    int out = at_least (l->out, low);
+    int err = at_least (l->err, low);
+    int fd3 = spec->fd3 >= 0 ? at_least (spec->fd3, low) : -1;
+    if (in < 0 || out < 0 || err < 0 || (spec->fd3 >= 0 && fd3 < 0) || dup2 (in, 0) < 0 ||
+        dup2 (out, 1) < 0 || dup2 (err, 2) < 0 || (fd3 >= 0 && dup2 (fd3, 3) < 0))
         child_fail (report, STEP_STDIO, errno, -1);
     mark_cloexec (l->max_fd);
+    if (fd3 >= 0 && fcntl (3, F_SETFD, 0) < 0) /* the one descriptor that stays */
+        child_fail (report, STEP_STDIO, errno, -1);
 
     /* Groups and gid first: changing them takes the root privilege that
        setuid gives up. */

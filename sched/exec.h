@@ -17,7 +17,9 @@
       - stdin, stdout and stderr as three pipes, or one pseudo-terminal
         that is its controlling terminal;
       - default signal dispositions, an empty signal mask and no file
-        descriptor beyond 0, 1 and 2, whatever the agent holds.
+        descriptor beyond 0, 1 and 2, whatever the agent holds, but for
+        the one the spec may hand it as its fd 3 (a parallel job's
+        PMI_FD, the socket its PMI requests go through).
 
     exec_start returns only once the program is running, or with the reason
     it could not be: the child reports a failed chdir or execve back through
@@ -60,12 +62,14 @@ typedef struct {
     bool pty;      /* a pseudo-terminal instead of three pipes */
     uint16_t rows; /* its window size; 0 means 24 x 80 */
     uint16_t cols;
+    int fd3; /* the job's fd 3 is a copy of this one; -1 (as
+                               exec_spec_init sets it): no fd 3 */
 } exec_spec_t;
 
 #define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 /* A spec with no program yet: the caller's uid and gid, umask 022, pipes,
-   24 x 80 should a pty be asked for. */
+   24 x 80 should a pty be asked for, no fd 3. */
 void exec_spec_init (exec_spec_t *spec);
 
 typedef struct exec_t exec_t;

@@ -428,6 +428,21 @@ static void test_inheritance (void)
     if (out.data && strcmp (out.data, "0\n1\n2\n3\n") != 0)
         fprintf (stderr, "  the job's fds: %s", out.data);
     buf_free (&out);
+
+    /* ...but for the one the spec hands the job as its fd 3 (a parallel
+       job's PMI_FD): a copy of it, open across execve, and nothing else. */
+    exec_spec_t spec3 =
+        spec_for ((char *[]){ "sh", "-c", "echo through 3 >&3; ls /proc/self/fd", NULL });
+    CHECK (fcntl (pair[1], F_SETFD, FD_CLOEXEC) == 0);
+    spec3.fd3 = pair[1];
+    CHECK_EQ (run_spec (&spec3, &out, NULL), 0);
+    CHECK (out.data && strcmp (out.data, "0\n1\n2\n3\n4\n") == 0); /* 4: ls's own */
+    if (out.data && strcmp (out.data, "0\n1\n2\n3\n4\n") != 0)
+        fprintf (stderr, "  the job's fds with an fd 3: %s", out.data);
+    buf_free (&out);
+    char got[32] = "";
+    ssize_t n = read (pair[0], got, sizeof got - 1);
+    CHECK (n == 10 && !memcmp (got, "through 3\n", 10));
     close (leak);
     close (pair[0]);
     close (pair[1]);

@@ -932,7 +932,7 @@ static const char *const key_name[K_END] = {
 
 static const struct {
     uint64_t need, may;
-} rules[GL_JOB_LIST_REPLY + 1] = {
+} rules[GL_JOB_NOTE + 1] = {
     [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD), B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) |
                                                  B (K_GID) | B (K_USER) | B (K_PTY) | B (K_ROWS) |
                                                  B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
@@ -949,6 +949,9 @@ static const struct {
     [GL_JOB_PING] = { 0, B (K_GPID) },
     [GL_JOB_LIST] = { 0, 0 },
     [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) | B (K_EOF) },
+    [GL_JOB_PMI] = { B (K_GPID) | B (K_TEXT), B (K_EOF) },
+    [GL_JOB_PMI_REPLY] = { B (K_GPID) | B (K_TEXT), 0 },
+    [GL_JOB_NOTE] = { B (K_GPID) | B (K_TEXT), B (K_CODE) },
 };
 
 /* Every field a type may carry (an EXIT by signal: no code). */
@@ -987,7 +990,7 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
                 job->data[i] = (uint8_t) (i * 131 + (i >> 9));
             break;
         case K_CREDIT: job->credit = UINT64_MAX; break;
-        case K_CODE: job->code = INT32_MAX; break;
+        case K_CODE: job->code = job->type == GL_JOB_NOTE ? 255 : INT32_MAX; break;
         case K_SIGNO: job->signo = GL_JOB_SIGNO_MAX; break;
         case K_CORE: job->core = true; break;
         case K_ROWS: job->rows = GL_JOB_WIN_MAX; break;
@@ -1091,7 +1094,7 @@ static bool job_round_trip (gl_job_t *job, size_t *len_out)
 
 static void test_job_round_trips (void)
 {
-    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
         CHECK (strcmp (gl_job_type_name (type), "unknown"));
         /* every field the type may carry, then only those it needs */
         CHECK (job_round_trip (full_job (type), NULL));
@@ -1100,7 +1103,8 @@ static void test_job_round_trips (void)
     }
     CHECK (!strcmp (gl_job_type_name (GL_JOB_LIST_REPLY), "list-reply"));
     CHECK (!strcmp (gl_job_type_name (0), "unknown"));
-    CHECK (!strcmp (gl_job_type_name (GL_JOB_LIST_REPLY + 1), "unknown"));
+    CHECK (!strcmp (gl_job_type_name (GL_JOB_NOTE), "note"));
+    CHECK (!strcmp (gl_job_type_name (GL_JOB_NOTE + 1), "unknown"));
     CHECK (!strcmp (gl_msg_type_name (GL_MSG_JOB), "job"));
 
     /* A big spec, a full DATA, and the other edges. */
@@ -1115,6 +1119,14 @@ static void test_job_round_trips (void)
     job = new_job (GL_JOB_EXIT, B (K_GPID) | B (K_SIGNO), 0, 0);
     job->signo = 1;
     CHECK (job_round_trip (job, NULL));
+    /* a note's code is an exit status glx takes */
+    job = new_job (GL_JOB_NOTE, all_keys (GL_JOB_NOTE), 0, 0);
+    job->code = 256;
+    CHECK (!job_encodes (job));
+    job->code = -1;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
     job = new_job (GL_JOB_LIST_REPLY, 0, 0, 0);
     job->text = malloc (GL_JOB_TEXT_MAX + 1);
     memset (job->text, 'x', GL_JOB_TEXT_MAX);
@@ -1226,7 +1238,7 @@ static void test_job_rules (void)
 {
     char expect[128];
     int tried = 0;
-    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
         gl_job_t *job = full_job (type);
         for (unsigned key = K_GPID; key < K_END; key++) {
             const char *why = NULL;
@@ -1334,7 +1346,7 @@ static void test_job_ranges (void)
         bool ok;
     } cases[] = {
         { GL_JOB_RUN, "6.1", o_uint (0), false }, /* type */
-        { GL_JOB_RUN, "6.1", o_uint (GL_JOB_LIST_REPLY + 1), false },
+        { GL_JOB_RUN, "6.1", o_uint (GL_JOB_NOTE + 1), false },
         { GL_JOB_RUN, "6.2", o_str ("", 0), false }, /* gpid */
         { GL_JOB_RUN, "6.2", o_str ("-a", 2), false },
         { GL_JOB_RUN, "6.2", o_str (".a", 2), false },
@@ -1505,7 +1517,7 @@ static void test_job_encoder_refuses (void)
             case 22: job->pid = (uint32_t) INT32_MAX + 1; break;
             case 23: strcpy (job->node, "no/slash"); break;
             case 24: job->type = 0; break;
-            case 25: job->type = GL_JOB_LIST_REPLY + 1; break;
+            case 25: job->type = GL_JOB_NOTE + 1; break;
             case 26: job->rank = job->size; break;
         }
         bool sent = job_encodes (job);
@@ -1632,7 +1644,7 @@ static void test_job_wrong_types (void)
     size_t n_wrong;
     const msgpack_object *wrong = wrong_values (&n_wrong);
     int tried = 0;
-    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
         gl_msg_t msg;
         job_msg (&msg, full_job (type));
         size_t len;

@@ -119,6 +119,14 @@ static void fill_job (gl_job_t *job, int type)
             break;
         case GL_JOB_KILL: job->text = "launcher gone"; break;
         case GL_JOB_LIST_REPLY: job->text = "node1-1700000000-17 alice node2 running sh\n"; break;
+        case GL_JOB_PMI: job->text = "cmd=get kvsname=kvs_node1_1 key=PMI_process_mapping"; break;
+        case GL_JOB_PMI_REPLY:
+            job->text = "cmd=get_result rc=0 msg=success value=(vector,(0,2,1))\n";
+            break;
+        case GL_JOB_NOTE:
+            job->code = 3;
+            job->text = "rank 1 aborted the job (exit code 3)";
+            break;
         default: break;
     }
 }
@@ -154,7 +162,7 @@ int main (int argc, char **argv)
         save (name, gl_msg_encode (&msg, &buf, &len));
     }
 
-    for (int type = GL_JOB_RUN; type <= GL_JOB_LIST_REPLY; type++) {
+    for (int type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
         gl_job_t job;
         fill_job (&job, type);
         gl_msg_t msg = { .type = GL_MSG_JOB, .job = &job };
