@@ -6,7 +6,7 @@
     for; the decoder fills absent fields with zero, so nothing is lost.
 
         message  { 0 version, 1 type, 2 probe_seq, 3 target,
-                   4 target_addr, 5 [update, ...], 6 job }
+                   4 target_addr, 5 [update, ...], 6 job, 7 gang }
         update   { 1 kind, 2 node, 3 generation, 4 incarnation, 5 from,
                    6 record }
         record   { 1 kind, 2 origin, 3 generation, 4 seq, 5 time_ms,
@@ -19,16 +19,22 @@
                    13 signo(int), 14 core, 15 rows, 16 cols, 17 pid,
                    18 text, 19 [arg, ...], 20 ["NAME=value", ...], 21 cwd,
                    22 umask, 23 uid, 24 gid, 25 user, 26 pty, 27 cores,
-                   28 mem_kb, 29 pin, 30 allow_local }
+                   28 mem_kb, 29 pin, 30 allow_local, 31 gang }
+        gang     { 1 type, 2 gang, 3 term, 4 leader, 5 seq, 6 granted,
+                   7 [peer, ...], 8 [place, ...] }
+        peer     { 1 node, 2 procs, 3 cores }
+        place    { 1 gang, 2 term, 3 leader, 4 version, 5 row, 6 ended,
+                   7 n_peers }
         ctl req  { 0 version, 1 cmd, 2 [arg, ...] }
         ctl resp { 0 version, 1 code, 2 text }
 
     Booleans are msgpack booleans, written only when true.  An empty
     string, bin or array decodes as an absent field (a NULL pointer and a
     zero count), so a job has one encoding.  A GL_MSG_JOB message holds a
-    job and no gossip field; the others never hold a job.  Which job
-    fields each job type needs, and which it may carry, is one table
-    (job_rules) checked by both sides.
+    job and no gossip field, a GL_MSG_GANG message a gang and nothing
+    else; the others never hold either.  Which job fields each job type
+    needs, and which it may carry, is one table (job_rules) checked by
+    both sides; gang_rules does the same for the gang plane.
 
     Map keys are 0..63, so a 64-bit mask catches duplicates; keys we do
     not know are skipped, so a later version may add fields.
@@ -319,7 +325,11 @@ typedef enum {
                        the uint32_t at `count_off` holds the count */
     F_MAP,     /* a nested struct, described by `sub` */
     F_JOB,     /* gl_msg_t's job, a gl_job_t * */
+    F_GANG,    /* gl_msg_t's gang, a gl_gang_t * */
     F_UPDATES, /* gl_msg_t's updates array */
+    F_ARRAY,   /* an owned array of at most `size` flat structs of `elem`
+                       bytes, each described by `sub`; the uint32_t at
+                       `count_off` holds the count */
 } ftype_t;
 
 typedef struct schema_s schema_t;
@@ -330,7 +340,8 @@ typedef struct {
     size_t size;
     const schema_t *sub;
     const char *bad;  /* reason given when the field is malformed */
-    size_t count_off; /* F_BYTES, F_STRV: where the length lives */
+    size_t count_off; /* F_BYTES, F_STRV, F_ARRAY: where the length lives */
+    size_t elem;      /* F_ARRAY: the size of one element */
 } field_t;
 
 struct schema_s {
@@ -339,13 +350,17 @@ struct schema_s {
     const char *not_map;
 };
 
-#define FIELD(key, type, st, member, size, sub, bad)        \
-    {                                                       \
-        key, type, offsetof (st, member), size, sub, bad, 0 \
+#define FIELD(key, type, st, member, size, sub, bad)           \
+    {                                                          \
+        key, type, offsetof (st, member), size, sub, bad, 0, 0 \
     }
-#define FIELDN(key, type, st, member, count, size, bad)                         \
-    {                                                                           \
-        key, type, offsetof (st, member), size, NULL, bad, offsetof (st, count) \
+#define FIELDN(key, type, st, member, count, size, bad)                            \
+    {                                                                              \
+        key, type, offsetof (st, member), size, NULL, bad, offsetof (st, count), 0 \
+    }
+#define FIELDA(key, st, member, count, max, sub, elem_t, bad)                                     \
+    {                                                                                             \
+        key, F_ARRAY, offsetof (st, member), max, sub, bad, offsetof (st, count), sizeof (elem_t) \
     }
 #define NFIELDS(table) (sizeof (table) / sizeof (table)[0])
 
@@ -420,6 +435,7 @@ enum {
     J_MEM_KB,
     J_PIN,
     J_ALLOW_LOCAL,
+    J_GANG,
     J_KEYS
 };
 
@@ -461,19 +477,60 @@ static const field_t job_fields[] = {
     FIELD (J_PIN, F_NAME, gl_job_t, pin, GL_NAME_MAX + 1, NULL, "job pin: not a node name"),
     FIELD (J_ALLOW_LOCAL, F_BOOL, gl_job_t, allow_local, 0, NULL,
            "job allow_local: expected a boolean"),
+    FIELD (J_GANG, F_GPID, gl_job_t, gang, GL_GPID_MAX + 1, NULL, "job gang: not a gang id"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
+
+static const field_t peer_fields[] = {
+    FIELD (1, F_NAME, gl_gang_peer_t, node, GL_NAME_MAX + 1, NULL,
+           "gang peer node: not a node name"),
+    FIELD (2, F_U32, gl_gang_peer_t, procs, 0, NULL, "gang peer procs: expected uint32"),
+    FIELD (3, F_U32, gl_gang_peer_t, cores, 0, NULL, "gang peer cores: expected uint32"),
+};
+static const schema_t peer_schema = { peer_fields, NFIELDS (peer_fields), "gang peer: not a map" };
+
+static const field_t place_fields[] = {
+    FIELD (1, F_GPID, gl_place_t, gang, GL_GPID_MAX + 1, NULL, "place gang: not a gang id"),
+    FIELD (2, F_U64, gl_place_t, term, 0, NULL, "place term: expected uint64"),
+    FIELD (3, F_NAME, gl_place_t, leader, GL_NAME_MAX + 1, NULL, "place leader: not a node name"),
+    FIELD (4, F_U64, gl_place_t, version, 0, NULL, "place version: expected uint64"),
+    FIELD (5, F_U32, gl_place_t, row, 0, NULL, "place row: expected uint32"),
+    FIELD (6, F_BOOL, gl_place_t, ended, 0, NULL, "place ended: expected a boolean"),
+    FIELD (7, F_U32, gl_place_t, n_peers, GL_GANG_PEERS_MAX, NULL,
+           "place n_peers: expected 0..65536"),
+};
+static const schema_t place_schema = { place_fields, NFIELDS (place_fields),
+                                       "gang place: not a map" };
+
+/* Gang keys, named: gang_rules below speaks of them. */
+enum { G_TYPE = 1, G_GANG, G_TERM, G_LEADER, G_SEQ, G_GRANTED, G_PEERS, G_PLACES, G_KEYS };
+
+static const field_t gang_fields[] = {
+    FIELD (G_TYPE, F_U8, gl_gang_t, type, GL_GANG_SYNC_RESP, NULL, "gang type: expected 1..6"),
+    FIELD (G_GANG, F_GPID, gl_gang_t, gang, GL_GPID_MAX + 1, NULL, "gang id: not a gang id"),
+    FIELD (G_TERM, F_U64, gl_gang_t, term, 0, NULL, "gang term: expected uint64"),
+    FIELD (G_LEADER, F_NAME, gl_gang_t, leader, GL_NAME_MAX + 1, NULL,
+           "gang leader: not a node name"),
+    FIELD (G_SEQ, F_U64, gl_gang_t, seq, 0, NULL, "gang seq: expected uint64"),
+    FIELD (G_GRANTED, F_BOOL, gl_gang_t, granted, 0, NULL, "gang granted: expected a boolean"),
+    FIELDA (G_PEERS, gl_gang_t, peers, n_peers, GL_GANG_PEERS_MAX, &peer_schema, gl_gang_peer_t,
+            "gang peers: expected an array of at most 65536 peers"),
+    FIELDA (G_PLACES, gl_gang_t, places, n_places, GL_GANG_PLACES_MAX, &place_schema, gl_place_t,
+            "gang places: expected an array of at most 4096 places"),
+};
+static const schema_t gang_schema = { gang_fields, NFIELDS (gang_fields), "gang: not a map" };
 
 static const field_t msg_fields[] = {
     /* the version has no member of its own; `type` is only a placeholder */
     FIELD (0, F_VERSION, gl_msg_t, type, 0, NULL, "message: unsupported protocol version"),
-    FIELD (1, F_U8, gl_msg_t, type, GL_MSG_JOB, NULL, "message type: expected 1..7 or 16"),
+    FIELD (1, F_U8, gl_msg_t, type, GL_MSG_GANG, NULL, "message type: expected 1..7, 16 or 17"),
     FIELD (2, F_U32, gl_msg_t, probe_seq, 0, NULL, "message probe_seq: expected uint32"),
     FIELD (3, F_NAME, gl_msg_t, target, GL_NAME_MAX + 1, NULL, "message target: not a node name"),
     FIELD (4, F_STR, gl_msg_t, target_addr, GL_ADDR_MAX + 1, NULL,
            "message target_addr: expected a string of at most 255 bytes"),
     FIELD (5, F_UPDATES, gl_msg_t, updates, 0, NULL, "message updates: malformed"),
     FIELD (6, F_JOB, gl_msg_t, job, 0, NULL, "message job: malformed"),
+    FIELD (7, F_GANG, gl_msg_t, gang, 0, NULL, "message gang: malformed"),
 };
 static const schema_t msg_schema = { msg_fields, NFIELDS (msg_fields), "message: not a map" };
 
@@ -515,10 +572,10 @@ static const struct {
     uint64_t need, may;
 } job_rules[GL_JOB_NOTE + 1] = {
     /* glx sends RUN without a GPID: its home gives it one */
-    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD), K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) |
-                                                 K (J_GID) | K (J_USER) | K (J_PTY) | K (J_ROWS) |
-                                                 K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
-                                                 K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) },
+    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD),
+                     K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER) |
+                         K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
+                         K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) | K (J_GANG) },
     [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
@@ -556,6 +613,7 @@ static const char *const job_key_why[J_KEYS][2] = {
     JOB_KEY (J_USER, "user"),     JOB_KEY (J_PTY, "pty"),
     JOB_KEY (J_CORES, "cores"),   JOB_KEY (J_MEM_KB, "mem_kb"),
     JOB_KEY (J_PIN, "pin"),       JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
+    JOB_KEY (J_GANG, "gang"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -608,6 +666,8 @@ static int check_job (const gl_job_t *job, const char **why)
                     return gl_why (why, "job run: envv entry not NAME=value");
             if (job->cwd[0] != '/' || strlen (job->cwd) > GL_JOB_PATH_MAX)
                 return gl_why (why, "job run: cwd not an absolute path");
+            if (job->gang[0] && !job->size)
+                return gl_why (why, "job run: a gang's process without a size");
             break;
         case GL_JOB_DATA:
             if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
@@ -636,19 +696,96 @@ static int check_job (const gl_job_t *job, const char **why)
     return 0;
 }
 
+/* Gang rules: what each type needs and what else it may carry (see wire.h). */
+static const struct {
+    uint64_t need, may;
+} gang_rules[GL_GANG_SYNC_RESP + 1] = {
+    [GL_GANG_MEMBERS] = { K (G_GANG), K (G_SEQ) | K (G_PEERS) },
+    [GL_GANG_VOTE_REQ] = { K (G_GANG) | K (G_TERM) | K (G_LEADER), 0 },
+    [GL_GANG_VOTE] = { K (G_GANG) | K (G_TERM) | K (G_LEADER), K (G_GRANTED) | K (G_PEERS) },
+    [GL_GANG_PLACE] = { K (G_PLACES) | K (G_PEERS), 0 },
+    [GL_GANG_SYNC_REQ] = { 0, K (G_PLACES) | K (G_PEERS) },
+    [GL_GANG_SYNC_RESP] = { 0, K (G_PLACES) | K (G_PEERS) },
+};
+
+#define GANG_KEY(key, name)                           \
+    [key] = { "gang: " name " missing for this type", \
+              "gang: " name " does not belong to this type" }
+static const char *const gang_key_why[G_KEYS][2] = {
+    GANG_KEY (G_TYPE, "type"),     GANG_KEY (G_GANG, "gang"),     GANG_KEY (G_TERM, "term"),
+    GANG_KEY (G_LEADER, "leader"), GANG_KEY (G_SEQ, "seq"),       GANG_KEY (G_GRANTED, "granted"),
+    GANG_KEY (G_PEERS, "peers"),   GANG_KEY (G_PLACES, "places"),
+};
+
+static int check_gang (const gl_gang_t *g, const char **why)
+{
+    if (g->type < GL_GANG_MEMBERS || g->type > GL_GANG_SYNC_RESP)
+        return gl_why (why, "gang: unknown type");
+    uint64_t has = 0;
+    for (size_t i = 0; i < NFIELDS (gang_fields); i++)
+        if (field_present (&gang_fields[i], g))
+            has |= K (gang_fields[i].key);
+    uint64_t need = gang_rules[g->type].need | K (G_TYPE);
+    uint64_t may = need | gang_rules[g->type].may;
+    for (unsigned key = 1; key < G_KEYS; key++) {
+        if ((need & K (key)) && !(has & K (key)))
+            return gl_why (why, gang_key_why[key][0]);
+        if ((has & K (key)) && !(may & K (key)))
+            return gl_why (why, gang_key_why[key][1]);
+    }
+    if (g->n_peers > GL_GANG_PEERS_MAX || (g->n_peers && !g->peers) ||
+        g->n_places > GL_GANG_PLACES_MAX || (g->n_places && !g->places))
+        return gl_why (why, "gang: peers or places malformed");
+    if (!cstr_ok (g->gang, sizeof g->gang) || (g->gang[0] && !gl_gpid_valid (g->gang)) ||
+        !cstr_ok (g->leader, sizeof g->leader) || (g->leader[0] && !gl_name_valid (g->leader)))
+        return gl_why (why, "gang: id or leader malformed");
+    for (uint32_t i = 0; i < g->n_peers; i++)
+        if (!cstr_ok (g->peers[i].node, sizeof g->peers[i].node) ||
+            !gl_name_valid (g->peers[i].node))
+            return gl_why (why, "gang peer: without a valid node");
+    if (g->type == GL_GANG_VOTE && g->n_peers > 1)
+        return gl_why (why, "gang vote: more than the voter");
+    uint64_t owned = 0;
+    for (uint32_t i = 0; i < g->n_places; i++) {
+        const gl_place_t *pl = &g->places[i];
+        if (!cstr_ok (pl->gang, sizeof pl->gang) || !gl_gpid_valid (pl->gang) ||
+            !cstr_ok (pl->leader, sizeof pl->leader) || !gl_name_valid (pl->leader) ||
+            pl->term == 0)
+            return gl_why (why, "gang place: without a gang, a leader or a term");
+        owned += pl->n_peers;
+    }
+    if (g->n_places && owned != g->n_peers)
+        return gl_why (why, "gang places: their peers do not add up to the message's");
+    return 0;
+}
+
 static int check_msg (const gl_msg_t *msg, const char **why)
 {
-    if (msg->type < GL_MSG_PING || (msg->type > GL_MSG_GOSSIP && msg->type != GL_MSG_JOB))
+    if (msg->type < GL_MSG_PING ||
+        (msg->type > GL_MSG_GOSSIP && msg->type != GL_MSG_JOB && msg->type != GL_MSG_GANG))
         return gl_why (why, "message: unknown type");
     if (msg->type == GL_MSG_JOB) {
         if (!msg->job)
             return gl_why (why, "message: job type without a job");
+        if (msg->gang)
+            return gl_why (why, "message: a gang in a job message");
         if (msg->probe_seq || msg->target[0] || msg->target_addr[0] || msg->n_updates)
             return gl_why (why, "message: job with gossip fields");
         return check_job (msg->job, why);
     }
+    if (msg->type == GL_MSG_GANG) {
+        if (!msg->gang)
+            return gl_why (why, "message: gang type without a gang");
+        if (msg->job)
+            return gl_why (why, "message: a job in a gang message");
+        if (msg->probe_seq || msg->target[0] || msg->target_addr[0] || msg->n_updates)
+            return gl_why (why, "message: gang with gossip fields");
+        return check_gang (msg->gang, why);
+    }
     if (msg->job)
         return gl_why (why, "message: a job in a gossip message");
+    if (msg->gang)
+        return gl_why (why, "message: a gang in a gossip message");
     bool has_target = cstr_ok (msg->target, sizeof msg->target) && gl_name_valid (msg->target);
     if ((msg->type == GL_MSG_PING || msg->type == GL_MSG_PING_REQ) && !has_target)
         return gl_why (why, "message: ping without a valid target");
@@ -681,7 +818,9 @@ static bool field_present (const field_t *f, const void *base)
         case F_BYTES:
         case F_STRV: return *(const uint32_t *) ((const char *) base + f->count_off) > 0;
         case F_JOB: return *(gl_job_t *const *) p != NULL;
+        case F_GANG: return *(gl_gang_t *const *) p != NULL;
         case F_UPDATES: return ((const gl_msg_t *) base)->n_updates > 0;
+        case F_ARRAY: return *(const uint32_t *) ((const char *) base + f->count_off) > 0;
         case F_MAP:
             for (size_t i = 0; i < f->sub->count; i++)
                 if (field_present (&f->sub->fields[i], p))
@@ -709,7 +848,7 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
 {
     const char *p = (const char *) base + f->off;
     uint32_t n = 0;
-    if (f->type == F_BYTES || f->type == F_STRV)
+    if (f->type == F_BYTES || f->type == F_STRV || f->type == F_ARRAY)
         n = *(const uint32_t *) ((const char *) base + f->count_off);
     switch (f->type) {
         case F_VERSION: put_uint (e, GL_PROTO_VERSION); break;
@@ -769,7 +908,19 @@ static void put_field (enc_t *e, const field_t *f, const void *base)
         }
         case F_MAP: put_fields (e, f->sub, p); break;
         case F_JOB: put_fields (e, &job_schema, *(gl_job_t *const *) p); break;
+        case F_GANG: put_fields (e, &gang_schema, *(gl_gang_t *const *) p); break;
         case F_UPDATES: put_updates (e, base); break;
+        case F_ARRAY: {
+            const char *a = *(const char *const *) p;
+            if (n > f->size || !a) {
+                e->err = -1;
+                break;
+            }
+            put_array (e, n);
+            for (uint32_t i = 0; i < n && !e->err; i++)
+                put_fields (e, f->sub, a + (size_t) i * f->elem);
+            break;
+        }
     }
 }
 
@@ -855,6 +1006,28 @@ static int get_strv (const field_t *f, const msgpack_object *o, char ***dst, uin
     return 0;
 }
 
+/* An owned array of at most f->size structs, each a map of f->sub; an
+   empty one stays NULL.  The elements exist (the scan saw them), so the
+   count is real. */
+static int get_array (const field_t *f, const msgpack_object *o, char **dst, uint32_t *count,
+                      const char **why)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > f->size)
+        return gl_why (why, f->bad);
+    uint32_t n = o->via.array.size;
+    if (n == 0)
+        return 0;
+    if (!(*dst = calloc (n, f->elem)))
+        return gl_why (why, "out of memory");
+    *count = n; /* from here on, the clear function frees it */
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t seen = 0;
+        if (get_fields (&o->via.array.ptr[i], f->sub, *dst + (size_t) i * f->elem, &seen, why))
+            return -1;
+    }
+    return 0;
+}
+
 static bool get_int32 (const msgpack_object *o, int32_t *v);
 
 static int get_field (const field_t *f, const msgpack_object *o, void *base, const char **why)
@@ -905,7 +1078,18 @@ static int get_field (const field_t *f, const msgpack_object *o, void *base, con
             uint64_t seen = 0;
             return get_fields (o, &job_schema, job, &seen, why);
         }
+        case F_GANG: {
+            if (o->type != MSGPACK_OBJECT_MAP)
+                return gl_why (why, gang_schema.not_map);
+            gl_gang_t *gang = calloc (1, sizeof *gang);
+            if (!gang)
+                return gl_why (why, "out of memory");
+            *(gl_gang_t **) p = gang; /* gl_msg_clear frees it, whatever happens */
+            uint64_t seen = 0;
+            return get_fields (o, &gang_schema, gang, &seen, why);
+        }
         case F_UPDATES: return get_updates (o, base, why);
+        case F_ARRAY: return get_array (f, o, (char **) p, count, why);
     }
     return ok ? 0 : gl_why (why, f->bad);
 }
@@ -965,6 +1149,8 @@ void gl_msg_clear (gl_msg_t *msg)
         free (msg->updates);
         gl_job_clear (msg->job);
         free (msg->job);
+        gl_gang_clear (msg->gang);
+        free (msg->gang);
         memset (msg, 0, sizeof *msg);
     }
 }
@@ -988,6 +1174,28 @@ void gl_job_clear (gl_job_t *job)
     }
 }
 
+void gl_gang_clear (gl_gang_t *gang)
+{
+    if (gang) {
+        free (gang->peers);
+        free (gang->places);
+        memset (gang, 0, sizeof *gang);
+    }
+}
+
+const char *gl_gang_type_name (int type)
+{
+    switch (type) {
+        case GL_GANG_MEMBERS: return "members";
+        case GL_GANG_VOTE_REQ: return "vote-req";
+        case GL_GANG_VOTE: return "vote";
+        case GL_GANG_PLACE: return "place";
+        case GL_GANG_SYNC_REQ: return "sync-req";
+        case GL_GANG_SYNC_RESP: return "sync-resp";
+        default: return "unknown";
+    }
+}
+
 const char *gl_msg_type_name (int type)
 {
     switch (type) {
@@ -999,6 +1207,7 @@ const char *gl_msg_type_name (int type)
         case GL_MSG_SYNC_RESP: return "sync-resp";
         case GL_MSG_GOSSIP: return "gossip";
         case GL_MSG_JOB: return "job";
+        case GL_MSG_GANG: return "gang";
         default: return "unknown";
     }
 }

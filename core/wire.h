@@ -107,7 +107,7 @@ typedef struct {
 
      RUN         argv, cwd; may: gpid (glx leaves it to the home), envv,
                  umask, uid, gid, user, pty, rows and cols (together),
-                 cores, mem_kb, pin, allow_local
+                 cores, mem_kb, pin, allow_local, gang (with size)
      STARTED     gpid, node, pid; may: text (the home's placement notes)
      REFUSED     gpid, text
      FAILED      gpid, code > 0, text
@@ -200,7 +200,75 @@ typedef struct {
     uint64_t mem_kb;                /* memory it takes; 0: not said */
     char pin[GL_NAME_MAX + 1];      /* run on this node only; "": anywhere */
     bool allow_local;               /* the home itself may run it */
+    char gang[GL_GPID_MAX + 1];     /* a gang's process: from glx, the name its
+                                             processes share; from the home on, the
+                                             gang's cluster-wide id; "": not a gang */
 } gl_job_t;
+
+/* ---- the gang plane: coscheduling ----------------------------------------
+   The processes of a parallel job (glx -n) form a gang, run at the same
+   time on all its peers (sched/gang.h).  The job's home tells the peers
+   hosting a gang who they are (MEMBERS); they elect a leader among
+   themselves (VOTE_REQ, VOTE), and the leader places the gang in a row of
+   the cluster-wide matrix, a placement every peer learns by gossip
+   (PLACE) and repairs by push-pull (SYNC_REQ, SYNC_RESP).
+
+   A placement's peers are not kept in it: the places of one message
+   share the message's peers array, place i owning the next n_peers of
+   it, in order.  Per type, what it needs and may carry:
+
+     MEMBERS     gang; may: seq (the list's version), peers (none: the
+                 gang has ended)
+     VOTE_REQ    gang, term, leader (the candidate)
+     VOTE        gang, term, leader; may: granted, peers (the voter alone)
+     PLACE       places, peers
+     SYNC_REQ    may: places, peers
+     SYNC_RESP   may: places, peers
+
+   Every owned pointer is malloc'ed memory that gl_gang_clear() frees. */
+
+#define GL_GANG_PEERS_MAX  65536 /* peers in one message */
+#define GL_GANG_PLACES_MAX 4096  /* placements in one message */
+
+typedef enum {
+    GL_GANG_MEMBERS = 1,   /* home -> hosts: the gang's peers now */
+    GL_GANG_VOTE_REQ = 2,  /* candidate -> gang peers: make me leader for term */
+    GL_GANG_VOTE = 3,      /* peer -> candidate: granted or not, and its slots */
+    GL_GANG_PLACE = 4,     /* gossip: placements */
+    GL_GANG_SYNC_REQ = 5,  /* push-pull: my whole matrix, send yours */
+    GL_GANG_SYNC_RESP = 6, /* push-pull: here is mine */
+} gl_gang_type_t;
+
+typedef struct {
+    char node[GL_NAME_MAX + 1];
+    uint32_t procs; /* the gang's processes there */
+    uint32_t cores; /* the node's slots; 0: not known yet */
+} gl_gang_peer_t;
+
+/* A gang's place in the matrix, as its leader said it.  Placements of a
+   gang are ordered by (term, leader, version): the higher one wins. */
+typedef struct {
+    char gang[GL_GPID_MAX + 1];
+    uint64_t term; /* the leader's term, >= 1 */
+    char leader[GL_NAME_MAX + 1];
+    uint64_t version; /* within the term: the leader's n-th word */
+    uint32_t row;
+    bool ended;       /* the gang is gone (a tombstone) */
+    uint32_t n_peers; /* its peers: the next n_peers of the message's */
+} gl_place_t;
+
+typedef struct {
+    uint8_t type;                 /* gl_gang_type_t */
+    char gang[GL_GPID_MAX + 1];   /* MEMBERS, VOTE_REQ, VOTE */
+    uint64_t term;                /* VOTE_REQ, VOTE: >= 1 */
+    char leader[GL_NAME_MAX + 1]; /* VOTE_REQ, VOTE: the candidate */
+    uint64_t seq;                 /* MEMBERS: the home's version of the list */
+    bool granted;                 /* VOTE */
+    uint32_t n_peers;
+    gl_gang_peer_t *peers; /* owned; at most GL_GANG_PEERS_MAX */
+    uint32_t n_places;
+    gl_place_t *places; /* owned; at most GL_GANG_PLACES_MAX */
+} gl_gang_t;
 
 /* ---- messages ------------------------------------------------------------- */
 
@@ -213,6 +281,7 @@ typedef enum {
     GL_MSG_SYNC_RESP = 6, /* push-pull: here is mine */
     GL_MSG_GOSSIP = 7,    /* updates only */
     GL_MSG_JOB = 16,      /* the job plane: `job`, and nothing else */
+    GL_MSG_GANG = 17,     /* the gang plane: `gang`, and nothing else */
 } gl_msg_type_t;
 
 typedef struct {
@@ -224,6 +293,8 @@ typedef struct {
     uint32_t n_updates;
     gl_update_t *updates; /* owned by the message (malloc) */
     gl_job_t *job;        /* JOB: required, owned (malloc);
+                                             NULL for every other type */
+    gl_gang_t *gang;      /* GANG: required, owned (malloc);
                                              NULL for every other type */
 } gl_msg_t;
 
@@ -271,6 +342,11 @@ const char *gl_msg_type_name (int type);
    message's job is freed, struct and all, by gl_msg_clear(). */
 void gl_job_clear (gl_job_t *job);
 const char *gl_job_type_name (int type);
+
+/* Free what a gang message owns (peers, places) and zero it.  A message's
+   gang is freed, struct and all, by gl_msg_clear(). */
+void gl_gang_clear (gl_gang_t *gang);
+const char *gl_gang_type_name (int type);
 
 /* Envelope: encode the header part alone (the AEAD's additional data), or
    the whole envelope with its ciphertext; decode points env->ct into buf. */

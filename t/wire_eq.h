@@ -56,7 +56,27 @@ static inline bool job_eq (const gl_job_t *a, const gl_job_t *b)
            strv_eq (a->envv, b->envv, a->envc) && str_eq (a->cwd, b->cwd) && a->umask == b->umask &&
            a->uid == b->uid && a->gid == b->gid && !strcmp (a->user, b->user) && a->pty == b->pty &&
            a->cores == b->cores && a->mem_kb == b->mem_kb && !strcmp (a->pin, b->pin) &&
-           a->allow_local == b->allow_local;
+           a->allow_local == b->allow_local && !strcmp (a->gang, b->gang);
+}
+
+static inline bool gang_eq (const gl_gang_t *a, const gl_gang_t *b)
+{
+    if (a->type != b->type || strcmp (a->gang, b->gang) || a->term != b->term ||
+        strcmp (a->leader, b->leader) || a->seq != b->seq || a->granted != b->granted ||
+        a->n_peers != b->n_peers || a->n_places != b->n_places)
+        return false;
+    for (uint32_t i = 0; i < a->n_peers; i++)
+        if (strcmp (a->peers[i].node, b->peers[i].node) || a->peers[i].procs != b->peers[i].procs ||
+            a->peers[i].cores != b->peers[i].cores)
+            return false;
+    for (uint32_t i = 0; i < a->n_places; i++) {
+        const gl_place_t *x = &a->places[i], *y = &b->places[i];
+        if (strcmp (x->gang, y->gang) || x->term != y->term || strcmp (x->leader, y->leader) ||
+            x->version != y->version || x->row != y->row || x->ended != y->ended ||
+            x->n_peers != y->n_peers)
+            return false;
+    }
+    return true;
 }
 
 static inline bool msg_eq (const gl_msg_t *a, const gl_msg_t *b)
@@ -66,6 +86,8 @@ static inline bool msg_eq (const gl_msg_t *a, const gl_msg_t *b)
         return false;
     if (a->job || b->job)
         return a->job && b->job && job_eq (a->job, b->job);
+    if (a->gang || b->gang)
+        return a->gang && b->gang && gang_eq (a->gang, b->gang);
     for (uint32_t i = 0; i < a->n_updates; i++)
         if (!upd_eq (&a->updates[i], &b->updates[i]))
             return false;

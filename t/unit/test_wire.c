@@ -911,6 +911,7 @@ enum {
     K_MEM_KB,
     K_PIN,
     K_ALLOW_LOCAL,
+    K_GANG,
     K_END
 };
 
@@ -925,6 +926,7 @@ static const char *const key_name[K_END] = {
     [K_UMASK] = "umask",   [K_UID] = "uid",       [K_GID] = "gid",
     [K_USER] = "user",     [K_PTY] = "pty",       [K_CORES] = "cores",
     [K_MEM_KB] = "mem_kb", [K_PIN] = "pin",       [K_ALLOW_LOCAL] = "allow_local",
+    [K_GANG] = "gang",
 };
 
 #define B(key) ((uint64_t) 1 << (key))
@@ -933,10 +935,10 @@ static const char *const key_name[K_END] = {
 static const struct {
     uint64_t need, may;
 } rules[GL_JOB_NOTE + 1] = {
-    [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD), B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) |
-                                                 B (K_GID) | B (K_USER) | B (K_PTY) | B (K_ROWS) |
-                                                 B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
-                                                 B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) },
+    [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD),
+                     B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) | B (K_GID) | B (K_USER) |
+                         B (K_PTY) | B (K_ROWS) | B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
+                         B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) | B (K_GANG) },
     [GL_JOB_STARTED] = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) | B (K_SEQ) },
     [GL_JOB_REFUSED] = { B (K_GPID) | B (K_TEXT), 0 },
     [GL_JOB_FAILED] = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
@@ -1031,6 +1033,7 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
         case K_MEM_KB: job->mem_kb = UINT64_MAX; break;
         case K_PIN: memset (job->pin, 'p', GL_NAME_MAX); break;
         case K_ALLOW_LOCAL: job->allow_local = true; break;
+        case K_GANG: memset (job->gang, 'g', GL_GPID_MAX); break;
     }
 }
 
@@ -1215,7 +1218,8 @@ static msgpack_object donor (unsigned key)
     arr = (msgpack_object){ .type = MSGPACK_OBJECT_ARRAY };
     arr.via.array.size = 1;
     switch (key) {
-        case K_GPID: return o_str ("g-1", 3);
+        case K_GPID:
+        case K_GANG: return o_str ("g-1", 3);
         case K_HOME:
         case K_NODE:
         case K_PIN: return o_str ("n1", 2);
@@ -1702,6 +1706,202 @@ static void test_gpids (void)
     CHECK (!gl_gpid_valid ("a/1"));
 }
 
+/* ---- the gang plane -------------------------------------------------------------- */
+
+/* A gang message of type `type` with every field it may carry: n places
+   of k peers each for PLACE and SYNC, a list of k peers for MEMBERS. */
+static gl_gang_t *new_gang (uint8_t type, uint32_t n, uint32_t k)
+{
+    gl_gang_t *g = calloc (1, sizeof *g);
+    g->type = type;
+    if (type <= GL_GANG_VOTE)
+        memset (g->gang, 'g', GL_GPID_MAX);
+    if (type == GL_GANG_VOTE_REQ || type == GL_GANG_VOTE) {
+        g->term = UINT64_MAX;
+        memset (g->leader, 'l', GL_NAME_MAX);
+    }
+    if (type == GL_GANG_MEMBERS)
+        g->seq = 7;
+    if (type == GL_GANG_VOTE) {
+        g->granted = true;
+        k = 1;
+    }
+    if (type == GL_GANG_VOTE_REQ)
+        k = 0;
+    if (type >= GL_GANG_PLACE) {
+        g->n_places = n;
+        g->places = calloc (n ? n : 1, sizeof *g->places);
+        for (uint32_t i = 0; i < n; i++) {
+            gl_place_t *p = &g->places[i];
+            snprintf (p->gang, sizeof p->gang, "a-%u-%u", i, i * 7);
+            snprintf (p->leader, sizeof p->leader, "node%u", i % 5);
+            p->term = 1 + i;
+            p->version = UINT64_MAX - i;
+            p->row = i % 3;
+            p->ended = i % 4 == 1;
+            p->n_peers = k;
+        }
+        k *= n;
+    }
+    g->n_peers = k;
+    g->peers = k ? calloc (k, sizeof *g->peers) : NULL;
+    for (uint32_t i = 0; i < k; i++) {
+        snprintf (g->peers[i].node, sizeof g->peers[i].node, "n%u", i);
+        g->peers[i].procs = i;
+        g->peers[i].cores = i % 2 ? UINT32_MAX : 0;
+    }
+    return g;
+}
+
+/* Encode, decode, compare, encode again: the same bytes.  Frees g. */
+static bool gang_round_trip (gl_gang_t *g)
+{
+    gl_msg_t msg = { .type = GL_MSG_GANG, .gang = g }, back;
+    uint8_t *a = NULL, *b = NULL;
+    size_t a_len = 0, b_len = 0;
+    const char *why = NULL;
+    bool ok = gl_msg_encode (&msg, &a, &a_len) == 0 && gl_msg_decode (a, a_len, &back, &why) == 0;
+    if (!ok)
+        fprintf (stderr, "  gang %s: %s\n", gl_gang_type_name (g->type), why ? why : "not encoded");
+    else {
+        ok = msg_eq (&msg, &back) && gl_msg_encode (&back, &b, &b_len) == 0 && a_len == b_len &&
+             !memcmp (a, b, a_len);
+        gl_msg_clear (&back);
+    }
+    free (a);
+    free (b);
+    gl_msg_clear (&msg);
+    return ok;
+}
+
+static bool gang_encodes (gl_gang_t *g)
+{
+    gl_msg_t msg = { .type = GL_MSG_GANG, .gang = g };
+    uint8_t *buf = NULL;
+    size_t len;
+    int rc = gl_msg_encode (&msg, &buf, &len);
+    free (buf);
+    gl_msg_clear (&msg);
+    return rc == 0;
+}
+
+/* The decoder's reason for a GANG message whose gang map has `key` set
+   to v (or dropped, v NULL). */
+static const char *gang_variant_why (gl_gang_t *g, unsigned key, const msgpack_object *v)
+{
+    gl_msg_t msg = { .type = GL_MSG_GANG, .gang = g };
+    size_t len;
+    uint8_t *buf = enc_msg (&msg, &len);
+    if (!buf)
+        return "(not encoded)";
+    tree_t t;
+    tree_open (&t, buf, len);
+    msgpack_object *map = at (&t.up.data, "7");
+    CHECK (map && map->type == MSGPACK_OBJECT_MAP);
+    uint32_t n = map->via.map.size, m = 0;
+    msgpack_object_kv *saved = map->via.map.ptr;
+    msgpack_object_kv *kv = calloc (n + 1, sizeof *kv);
+    for (uint32_t i = 0; i < n; i++)
+        if (saved[i].key.via.u64 != key)
+            kv[m++] = saved[i];
+    if (v) {
+        kv[m].key = o_uint (key);
+        kv[m++].val = *v;
+    }
+    map->via.map.ptr = kv;
+    map->via.map.size = m;
+    msgpack_sbuffer sb = pack_tree (&t);
+    map->via.map.ptr = saved;
+    map->via.map.size = n;
+    const char *why = NULL;
+    bool ok = dec_msg ((const uint8_t *) sb.data, sb.size, &why);
+    msgpack_sbuffer_destroy (&sb);
+    free (kv);
+    tree_close (&t);
+    return ok ? "(accepted)" : why ? why : "(no reason)";
+}
+
+static void test_gang (void)
+{
+    for (uint8_t type = GL_GANG_MEMBERS; type <= GL_GANG_SYNC_RESP; type++) {
+        CHECK (strcmp (gl_gang_type_name (type), "unknown"));
+        CHECK (gang_round_trip (new_gang (type, 3, 2)));
+        if (type != GL_GANG_PLACE) /* a placement runs somewhere: PLACE needs peers */
+            CHECK (gang_round_trip (new_gang (type, 1, 0)));
+    }
+    /* an empty matrix, a gang that ended, a big matrix */
+    CHECK (gang_round_trip (new_gang (GL_GANG_SYNC_REQ, 0, 0)));
+    CHECK (gang_round_trip (new_gang (GL_GANG_MEMBERS, 0, 0)));
+    CHECK (gang_round_trip (new_gang (GL_GANG_SYNC_RESP, GL_GANG_PLACES_MAX, 4)));
+    CHECK (!gang_encodes (new_gang (GL_GANG_SYNC_RESP, GL_GANG_PLACES_MAX + 1, 0)));
+    CHECK (!strcmp (gl_msg_type_name (GL_MSG_GANG), "gang"));
+    CHECK (!strcmp (gl_gang_type_name (0), "unknown"));
+    CHECK (!strcmp (gl_gang_type_name (GL_GANG_SYNC_RESP + 1), "unknown"));
+
+    /* what each type needs and must not carry */
+    msgpack_object v;
+    gl_gang_t *g = new_gang (GL_GANG_VOTE_REQ, 0, 0);
+    CHECK (!strcmp (gang_variant_why (g, 3, NULL), "gang: term missing for this type"));
+    CHECK (!strcmp (gang_variant_why (g, 4, NULL), "gang: leader missing for this type"));
+    CHECK (!strcmp (gang_variant_why (g, 2, NULL), "gang: gang missing for this type"));
+    v = o_bool (true);
+    CHECK (!strcmp (gang_variant_why (g, 6, &v), "gang: granted does not belong to this type"));
+    v = o_uint (3);
+    CHECK (!strcmp (gang_variant_why (g, 5, &v), "gang: seq does not belong to this type"));
+    v = o_uint (7);
+    CHECK (!strcmp (gang_variant_why (g, 1, &v), "gang type: expected 1..6"));
+    v = o_str ("-bad", 4);
+    CHECK (!strcmp (gang_variant_why (g, 4, &v), "gang leader: not a node name"));
+    gl_gang_clear (g);
+    free (g);
+    g = new_gang (GL_GANG_PLACE, 2, 2);
+    CHECK (!strcmp (gang_variant_why (g, 8, NULL), "gang: places missing for this type"));
+    v = o_uint (1);
+    CHECK (!strcmp (gang_variant_why (g, 3, &v), "gang: term does not belong to this type"));
+    gl_gang_clear (g);
+    free (g);
+
+    /* a place's peers must add up to the message's, and name a leader and a term */
+    g = new_gang (GL_GANG_PLACE, 2, 2);
+    g->places[1].n_peers = 3;
+    CHECK (!gang_encodes (g));
+    g = new_gang (GL_GANG_SYNC_REQ, 2, 2);
+    g->places[0].term = 0;
+    CHECK (!gang_encodes (g));
+    g = new_gang (GL_GANG_VOTE, 0, 0);
+    g->n_peers = 2;
+    g->peers = realloc (g->peers, 2 * sizeof *g->peers);
+    strcpy (g->peers[1].node, "n1");
+    CHECK (!gang_encodes (g));
+    g = new_gang (GL_GANG_MEMBERS, 0, 2);
+    g->peers[1].node[0] = 0;
+    CHECK (!gang_encodes (g));
+
+    /* a gang message holds nothing else, and no other message holds a gang */
+    g = new_gang (GL_GANG_VOTE, 0, 0);
+    gl_msg_t msg = { .type = GL_MSG_GANG, .gang = g, .probe_seq = 3 };
+    uint8_t *buf;
+    size_t len;
+    CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
+    msg.probe_seq = 0;
+    msg.type = GL_MSG_GOSSIP;
+    CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
+    msg.type = GL_MSG_JOB;
+    CHECK (gl_msg_encode (&msg, &buf, &len) == -1);
+    gl_msg_clear (&msg);
+    CHECK (msg.gang == NULL);
+    const uint8_t nogang[] = { 0x82, 0x00, 0x01, 0x01, 0x11 }; /* {0:1, 1:17} */
+    CHECK (!strcmp (refused (dec_msg, nogang, sizeof nogang), "message: gang type without a gang"));
+
+    /* a RUN of a gang's process says how many processes there are */
+    gl_job_t *job = full_job (GL_JOB_RUN);
+    job->size = 0;
+    job->rank = 0;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+}
+
 int main (void)
 {
     test_msg_round_trips ();
@@ -1725,5 +1925,6 @@ int main (void)
     test_job_truncation ();
     test_job_huge_counts ();
     test_job_wrong_types ();
+    test_gang ();
     return tap_done ("test_wire");
 }

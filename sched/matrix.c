@@ -1,0 +1,356 @@
+/*  matrix.c -- the coscheduling matrix as one peer knows it (see matrix.h).
+
+    A sorted array of records, one per gang id: a cluster runs tens of
+    gangs, not thousands, and the schedule walks them all anyway.  The
+    schedule of a row is computed once per change of the table and kept. */
+#include "matrix.h"
+#include "rng.h"
+#include "str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct matrix_t {
+    matrix_rec_t *recs;
+    size_t n, cap;
+    uint64_t epoch;
+    /* the schedule last computed: for (epoch, row) */
+    bool *admitted;
+    size_t admitted_cap;
+    uint64_t cached_epoch;
+    uint32_t cached_row;
+    bool cached;
+};
+
+matrix_t *matrix_new (void)
+{
+    matrix_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->epoch = 1;
+    return self;
+}
+
+void matrix_destroy (matrix_t **self_p)
+{
+    matrix_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->n; i++)
+        free (self->recs[i].peers);
+    free (self->recs);
+    free (self->admitted);
+    free (self);
+    *self_p = NULL;
+}
+
+int matrix_order (const gl_place_t *a, const gl_place_t *b)
+{
+    if (a->term != b->term)
+        return a->term < b->term ? -1 : 1;
+    int c = strcmp (a->leader, b->leader);
+    if (c)
+        return c;
+    if (a->version != b->version)
+        return a->version < b->version ? -1 : 1;
+    return 0;
+}
+
+static int by_node (const void *a, const void *b)
+{
+    return strcmp (((const gl_gang_peer_t *) a)->node, ((const gl_gang_peer_t *) b)->node);
+}
+
+/* The index of gang's record, or where it would go (*found false). */
+static size_t locate (const matrix_t *self, const char *gang, bool *found)
+{
+    size_t lo = 0, hi = self->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp (self->recs[mid].place.gang, gang);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+matrix_rec_t *matrix_find (matrix_t *self, const char *gang)
+{
+    bool found;
+    size_t i = locate (self, gang, &found);
+    return found ? &self->recs[i] : NULL;
+}
+
+size_t matrix_count (const matrix_t *self)
+{
+    return self->n;
+}
+
+matrix_rec_t *matrix_at (matrix_t *self, size_t i)
+{
+    return i < self->n ? &self->recs[i] : NULL;
+}
+
+uint64_t matrix_epoch (const matrix_t *self)
+{
+    return self->epoch;
+}
+
+/* Does the new placement change what the schedule is computed from? */
+static bool shape_differs (const matrix_rec_t *r, const gl_place_t *p, const gl_gang_peer_t *peers)
+{
+    if (r->place.ended != p->ended || r->place.row != p->row || r->place.n_peers != p->n_peers)
+        return true;
+    for (uint32_t i = 0; i < p->n_peers; i++)
+        if (strcmp (r->peers[i].node, peers[i].node) || r->peers[i].procs != peers[i].procs ||
+            r->peers[i].cores != peers[i].cores)
+            return true;
+    return false;
+}
+
+int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t *peers,
+                  uint64_t now_ms)
+{
+    bool found;
+    size_t i = locate (self, place->gang, &found);
+    if (found && matrix_order (place, &self->recs[i].place) <= 0)
+        return 0;
+    gl_gang_peer_t *copy = NULL;
+    if (place->n_peers) {
+        if (!(copy = malloc (place->n_peers * sizeof *copy)))
+            return -1;
+        memcpy (copy, peers, place->n_peers * sizeof *copy);
+        qsort (copy, place->n_peers, sizeof *copy, by_node);
+    }
+    if (!found) {
+        if (self->n == self->cap) {
+            size_t cap = self->cap ? 2 * self->cap : 8;
+            matrix_rec_t *grown = realloc (self->recs, cap * sizeof *grown);
+            if (!grown) {
+                free (copy);
+                return -1;
+            }
+            self->recs = grown;
+            self->cap = cap;
+        }
+        memmove (&self->recs[i + 1], &self->recs[i], (self->n - i) * sizeof self->recs[0]);
+        self->n++;
+        memset (&self->recs[i], 0, sizeof self->recs[i]);
+        self->epoch++; /* the indices moved */
+    }
+    else if (shape_differs (&self->recs[i], place, copy))
+        self->epoch++;
+    matrix_rec_t *r = &self->recs[i];
+    free (r->peers);
+    r->place = *place;
+    r->peers = copy;
+    r->heard_ms = now_ms;
+    r->sends = 0;
+    return 1;
+}
+
+size_t matrix_expire (matrix_t *self, uint64_t now_ms, uint64_t ttl_ms)
+{
+    size_t gone = 0, k = 0;
+    for (size_t i = 0; i < self->n; i++) {
+        matrix_rec_t *r = &self->recs[i];
+        uint64_t keep = r->place.ended ? 2 * ttl_ms : ttl_ms;
+        if (now_ms >= r->heard_ms + keep) {
+            self->epoch++; /* the indices move */
+            free (r->peers);
+            gone++;
+            continue;
+        }
+        self->recs[k++] = *r;
+    }
+    self->n = k;
+    return gone;
+}
+
+/* ---- digests -------------------------------------------------------------------- */
+
+static uint64_t mix (uint64_t h, uint64_t v)
+{
+    uint64_t s = h ^ v;
+    return gl_splitmix64 (&s);
+}
+
+uint64_t matrix_hash (uint64_t h, const char *s)
+{
+    /* FNV-1a over the bytes, then mixed in: cheap and good enough for
+       telling matrices apart */
+    uint64_t f = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        f = (f ^ (uint8_t) *s) * 0x100000001b3ull;
+    return mix (h, f);
+}
+
+uint64_t matrix_digest (const matrix_t *self)
+{
+    uint64_t h = 0x6d6174726978ull;
+    for (size_t i = 0; i < self->n; i++) {
+        const matrix_rec_t *r = &self->recs[i];
+        if (r->place.ended)
+            continue;
+        h = matrix_hash (h, r->place.gang);
+        h = mix (h, r->place.term);
+        h = matrix_hash (h, r->place.leader);
+        h = mix (h, r->place.version);
+        h = mix (h, r->place.row);
+        for (uint32_t k = 0; k < r->place.n_peers; k++) {
+            h = matrix_hash (h, r->peers[k].node);
+            h = mix (h, (uint64_t) r->peers[k].procs << 32 | r->peers[k].cores);
+        }
+    }
+    return h;
+}
+
+/* ---- the schedule --------------------------------------------------------------- */
+
+static uint32_t slots_of (const gl_gang_peer_t *p)
+{
+    return p->cores ? p->cores : 1;
+}
+
+/* Both lists sorted by node: a merge walk. */
+static bool conflict_sorted (const gl_gang_peer_t *a, size_t na, const gl_gang_peer_t *b, size_t nb)
+{
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        int c = strcmp (a[i].node, b[j].node);
+        if (c < 0)
+            i++;
+        else if (c > 0)
+            j++;
+        else {
+            uint32_t slots =
+                slots_of (&a[i]) < slots_of (&b[j]) ? slots_of (&a[i]) : slots_of (&b[j]);
+            if ((uint64_t) a[i].procs + b[j].procs > slots)
+                return true;
+            i++;
+            j++;
+        }
+    }
+    return false;
+}
+
+bool matrix_conflict (const gl_gang_peer_t *a, size_t na, const gl_gang_peer_t *b, size_t nb)
+{
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (gl_streq (a[i].node, b[j].node)) {
+                uint32_t slots =
+                    slots_of (&a[i]) < slots_of (&b[j]) ? slots_of (&a[i]) : slots_of (&b[j]);
+                if ((uint64_t) a[i].procs + b[j].procs > slots)
+                    return true;
+            }
+    return false;
+}
+
+static int by_u32 (const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+size_t matrix_rows (matrix_t *self, uint32_t *rows, size_t max)
+{
+    /* few gangs: collect, sort, and drop repeats */
+    uint32_t *all = malloc ((self->n ? self->n : 1) * sizeof *all);
+    if (!all)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < self->n; i++)
+        if (!self->recs[i].place.ended)
+            all[n++] = self->recs[i].place.row;
+    qsort (all, n, sizeof *all, by_u32);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || all[i] != all[i - 1]) {
+            if (distinct < max)
+                rows[distinct] = all[i];
+            distinct++;
+        }
+    free (all);
+    return distinct;
+}
+
+/* Admit, in turn, the gangs of the rows from index `cur` on (wrapping),
+   each row's in id order, each when it fits beside those admitted. */
+static void admit (matrix_t *self, const uint32_t *rows, size_t n_rows, size_t cur)
+{
+    memset (self->admitted, 0, self->n * sizeof *self->admitted);
+    for (size_t d = 0; d < n_rows; d++) {
+        uint32_t row = rows[(cur + d) % n_rows];
+        for (size_t i = 0; i < self->n; i++) {
+            const matrix_rec_t *r = &self->recs[i];
+            if (r->place.ended || r->place.row != row)
+                continue;
+            bool fits = true;
+            for (size_t j = 0; j < self->n && fits; j++)
+                if (self->admitted[j])
+                    fits = !conflict_sorted (r->peers, r->place.n_peers, self->recs[j].peers,
+                                             self->recs[j].place.n_peers);
+            self->admitted[i] = fits;
+        }
+    }
+}
+
+uint32_t matrix_slice (matrix_t *self, uint64_t slice, const bool **admitted)
+{
+    *admitted = self->admitted;
+    if (self->admitted_cap < self->n) {
+        bool *grown = realloc (self->admitted, self->n * sizeof *grown);
+        if (!grown) {
+            *admitted = NULL;
+            return UINT32_MAX;
+        }
+        self->admitted = grown;
+        self->admitted_cap = self->n;
+        self->cached = false;
+        *admitted = self->admitted;
+    }
+    uint32_t stack[64], *rows = stack;
+    size_t n_rows = matrix_rows (self, stack, 64);
+    if (n_rows == 0) {
+        memset (self->admitted, 0, self->n * sizeof *self->admitted);
+        return UINT32_MAX;
+    }
+    if (n_rows > 64) {
+        if (!(rows = malloc (n_rows * sizeof *rows)))
+            return UINT32_MAX;
+        matrix_rows (self, rows, n_rows);
+    }
+    size_t cur = (size_t) (slice % n_rows);
+    uint32_t row = rows[cur];
+    if (!self->cached || self->cached_epoch != self->epoch || self->cached_row != row) {
+        admit (self, rows, n_rows, cur);
+        self->cached = true;
+        self->cached_epoch = self->epoch;
+        self->cached_row = row;
+    }
+    if (rows != stack)
+        free (rows);
+    return row;
+}
+
+bool matrix_fits (matrix_t *self, const char *gang, const gl_gang_peer_t *peers, size_t n,
+                  uint32_t row, bool before_only)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        const matrix_rec_t *r = &self->recs[i];
+        if (r->place.ended || r->place.row != row || gl_streq (r->place.gang, gang))
+            continue;
+        if (before_only && strcmp (r->place.gang, gang) > 0)
+            continue;
+        if (matrix_conflict (peers, n, r->peers, r->place.n_peers))
+            return false;
+    }
+    return true;
+}
