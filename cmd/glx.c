@@ -70,9 +70,10 @@ static const char *usage_text =
     "\n"
     "Exit status: the job's own, 128+S if signal S killed it; 120 no agent,\n"
     "121 no node can take it, 122 its node was lost, 123 the agent went away,\n"
-    "124 it could not start, 125 an MPI rank broke the job (exited without\n"
-    "MPI_Finalize), 126 not runnable, 127 not found; with -n, an MPI_Abort's\n"
-    "code.  See glx(1).\n";
+    "124 it could not start, 125 an MPI rank broke the job (exited 0 without\n"
+    "MPI_Finalize), 126 not runnable, 127 not found.  An MPI job (-n) exits as\n"
+    "under mpiexec: with MPI_Abort's code, or the status or signal number of a\n"
+    "rank that died before MPI_Finalize.  See glx(1).\n";
 
 /* Signals we pass on to the job. */
 static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,

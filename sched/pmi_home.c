@@ -4,8 +4,10 @@
     each rank runs (its node: locality), serves the requests the hosts
     relay, and sends each answer to the rank's host.  It tells glx what
     it refused, and ends the whole job, as mpiexec does, when a rank
-    aborts or breaks the job: every glx stream of it hears why (NOTE,
-    with the status glx exits with) and every rank that runs is killed
+    aborts it, dies between init and finalize, or breaks the job: every
+    glx stream of it hears why (NOTE, with the status glx exits with:
+    mpiexec's, the abort's code, or the dead rank's exit status or
+    signal number) and every rank that runs is killed
     with SIGKILL through its host, which sends what the rank wrote
     before it exits.  Not public: the module's interface is jobs.h, what
     its files share jobs_impl.h. */
@@ -222,7 +224,22 @@ void pmi_home_exited (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job_
     if (!m->running)
         return;
     m->running = false;
-    pmi_kvs_rank_ended (g->kvs, rank, exit->code != 0 || exit->signo != 0);
+    bool failed = exit->code != 0 || exit->signo != 0;
+    if (failed && !g->ending && pmi_kvs_initialized (g->kvs, rank) &&
+        !pmi_kvs_finalized (g->kvs, rank)) {
+        /* an MPI rank died: the others wait for it in vain.  End the job
+           as mpiexec does, and have glx exit as mpiexec: with the rank's
+           status, or the number of the signal that killed it */
+        char text[128];
+        if (exit->signo)
+            snprintf (text, sizeof text, "rank %u was killed by signal %d (%s)", rank, exit->signo,
+                      strsignal (exit->signo));
+        else
+            snprintf (text, sizeof text, "rank %u exited with status %d before MPI_Finalize", rank,
+                      exit->code);
+        group_end (self, g, exit->signo ? exit->signo : exit->code, text);
+    }
+    pmi_kvs_rank_ended (g->kvs, rank, failed);
     group_drain (self, g);
 }
 
