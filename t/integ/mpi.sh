@@ -33,6 +33,9 @@ mpi 4 "$T/ring" 50; rc=$?
 [ $rc = 0 ] && grep -q "^ring ok: 4 ranks" "$T/out" || fail "ring: exit $rc: $(cat "$T/out" "$T/err")"
 [ "$(nodes)" -ge 2 ] || fail "ring: 4 ranks all on one peer: $(cat "$T/err")"
 say "ring and allreduce, 4 ranks on $(nodes) peers"
+# one rank alone has no launcher to ask: MPICH starts as a singleton
+mpi 1 "$T/ring" 5; rc=$?
+[ $rc = 0 ] && grep -q "^ring ok: 1 ranks" "$T/out" || fail "ring alone: exit $rc: $(cat "$T/out" "$T/err")"
 
 # 8 ranks on 4 peers (their 8 slots on 2 cores), so some share a peer:
 # MPICH's idea of who shares a node (its shared-memory communicator) is

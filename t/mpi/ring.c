@@ -15,9 +15,11 @@ int main (int argc, char **argv)
     long token = 0;
     int next = (rank + 1) % size, prev = (rank + size - 1) % size;
     for (int lap = 0; lap < laps; lap++) {
-        if (rank == 0) {
-            MPI_Send (&token, 1, MPI_LONG, next, 0, MPI_COMM_WORLD);
-            MPI_Recv (&token, 1, MPI_LONG, prev, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (rank == 0) { /* one call: alone, it sends to itself */
+            long back = 0;
+            MPI_Sendrecv (&token, 1, MPI_LONG, next, 0, &back, 1, MPI_LONG, prev, 0, MPI_COMM_WORLD,
+                          MPI_STATUS_IGNORE);
+            token = back;
         }
         else {
             MPI_Recv (&token, 1, MPI_LONG, prev, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
