@@ -122,6 +122,7 @@ struct glx_t {
     int status;       /* the first non-zero way a process ended */
     int killed_by;    /* the signal that ended the job (one process) */
     bool ending;      /* the home is ending the parallel job (a NOTE with a code) */
+    int sent_signo;   /* the last signal we passed on to the job */
 };
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
@@ -469,6 +470,8 @@ static void proc_finished (glx_t *g, proc_t *p, int end)
         if (g->keep_going)
             ;
         else if (g->running > 0) {
+            /* a signal we passed on reached every rank: no news */
+            bool sent = p->signo && p->signo == g->sent_signo;
             char how[96];
             if (p->signo)
                 snprintf (how, sizeof how, "was killed by signal %d (%s)", p->signo,
@@ -477,8 +480,9 @@ static void proc_finished (glx_t *g, proc_t *p, int end)
                 snprintf (how, sizeof how, "exited with status %d", end);
             else
                 snprintf (how, sizeof how, "failed (status %d)", end);
-            fprintf (stderr, "glx: rank %u %s; killing the other %u rank%s\n", p->rank, how,
-                     g->running, g->running == 1 ? "" : "s");
+            if (!sent)
+                fprintf (stderr, "glx: rank %u %s; killing the other %u rank%s\n", p->rank, how,
+                         g->running, g->running == 1 ? "" : "s");
             for (uint32_t o = 0; o < g->size; o++)
                 if (!g->procs[o].done)
                     proc_end (&g->procs[o], 0);
@@ -580,6 +584,8 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
         gl_strlcpy (sig.gpid, p->gpid, sizeof sig.gpid);
         send_job (p, &sig);
     }
+    if (signo != SIGWINCH)
+        g->sent_signo = signo;
     /* Stopped (Ctrl-Z in the shell that runs us): the job is stopped over
        there; stop here too, so the shell sees it, until SIGCONT (fg, bg)
        wakes us and we pass that on. */

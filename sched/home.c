@@ -128,6 +128,8 @@ static bool home_wait_or_fail (jobs_t *self, home_job_t *j, uint64_t now)
     if (j->conn && plan_full (&j->plan)) {
         j->node[0] = '\0';
         j->retry_at_ms = now + JOBS_RETRY_MS;
+        if (j->pmi) /* its MPI ranks that run wait for it: glx says so */
+            pmi_home_waiting (self, j->pmi, j->rank);
         return false;
     }
     no_node (self, j);
@@ -215,6 +217,8 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
         gl_strlcpy (fwd.node, j->node, sizeof fwd.node); /* for the host */
         jobs_to_node (self, j->node, &fwd);
+        if (job->type == GL_JOB_SIGNAL && j->pmi)
+            pmi_home_signalled (self, j->pmi, j->rank, job->signo);
     }
 }
 

@@ -114,12 +114,16 @@ void host_free_all (jobs_t *self);
 
 /* pmi_home.c: the group of a parallel job's ranks, each a home job.
    join: its rank gets its GPID (NULL with *why when it cannot be one);
-   started: it runs on node; request: a PMI message from its host;
+   started: it runs on node; waiting: it waits for a free slot (placed
+   again later); signalled: its glx sends it signo (so a death by it is
+   no rank's failure); request: a PMI message from its host;
    exited: its EXIT; leave: home.c forgets it (the group goes with its
    last rank). */
 pmi_group_t *pmi_home_join (jobs_t *self, const gl_job_t *run, const char *gpid, uint64_t conn,
                             const char **why);
 void pmi_home_started (jobs_t *self, pmi_group_t *g, uint32_t rank, const char *node);
+void pmi_home_waiting (jobs_t *self, pmi_group_t *g, uint32_t rank);
+void pmi_home_signalled (jobs_t *self, pmi_group_t *g, uint32_t rank, int signo);
 void pmi_home_request (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job_t *req);
 void pmi_home_exited (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job_t *exit);
 void pmi_home_leave (jobs_t *self, pmi_group_t *g, uint32_t rank);

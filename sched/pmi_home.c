@@ -30,6 +30,7 @@ typedef struct {
     char node[GL_NAME_MAX + 1]; /* where it runs, once it does */
     uint64_t conn;              /* its glx stream */
     bool running;               /* started, not yet ended */
+    int signalled;              /* the last signal its glx sent it */
     uint32_t notes;
 } member_t;
 
@@ -40,6 +41,7 @@ struct pmi_group {
     member_t *ranks;
     uint32_t members; /* ranks joined and not yet left */
     bool ending;      /* aborted or broken: its ranks are being killed */
+    bool told_wait;   /* glx was told that running ranks wait for a placed one */
     pmi_kvs_t *kvs;
     struct pmi_group *next;
 };
@@ -189,6 +191,34 @@ void pmi_home_started (jobs_t *self, pmi_group_t *g, uint32_t rank, const char *
     group_drain (self, g);
 }
 
+/* A rank waits for a free slot.  If ranks that run have begun MPI_Init,
+   they cannot finish it until this one runs too: a job of more ranks than
+   the cluster has room for would wait in silence, so glx says why, once. */
+void pmi_home_waiting (jobs_t *self, pmi_group_t *g, uint32_t rank)
+{
+    if (g->told_wait || g->ending)
+        return;
+    uint32_t in_init = 0;
+    for (uint32_t r = 0; r < g->size; r++)
+        in_init += g->ranks[r].running && pmi_kvs_initialized (g->kvs, r);
+    if (!in_init)
+        return;
+    g->told_wait = true;
+    char text[256];
+    snprintf (text, sizeof text,
+              "rank %u waits for a free slot, and the %u rank%s that run%s wait%s for it in "
+              "MPI_Init: an MPI job goes on only once all its %u ranks run",
+              rank, in_init, in_init == 1 ? "" : "s", in_init == 1 ? "s" : "",
+              in_init == 1 ? "s" : "", g->size);
+    note (self, g, rank, 0, text);
+}
+
+void pmi_home_signalled (jobs_t *self, pmi_group_t *g, uint32_t rank, int signo)
+{
+    (void) self;
+    g->ranks[rank].signalled = signo;
+}
+
 void pmi_home_request (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job_t *req)
 {
     member_t *m = &g->ranks[rank];
@@ -225,7 +255,10 @@ void pmi_home_exited (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job_
         return;
     m->running = false;
     bool failed = exit->code != 0 || exit->signo != 0;
-    if (failed && !g->ending && pmi_kvs_initialized (g->kvs, rank) &&
+    /* killed by the signal its glx passed on to every rank (Ctrl-C):
+       the user ends the job, and glx knows it */
+    bool by_glx = exit->signo && exit->signo == m->signalled;
+    if (failed && !by_glx && !g->ending && pmi_kvs_initialized (g->kvs, rank) &&
         !pmi_kvs_finalized (g->kvs, rank)) {
         /* an MPI rank died: the others wait for it in vain.  End the job
            as mpiexec does, and have glx exit as mpiexec: with the rank's

@@ -2,7 +2,8 @@
 # peers: glunix serves their PMI, so ranks on different peers find each
 # other and talk directly; ranks that share a peer are told so (MPICH
 # then uses shared memory between them); MPI_Abort and a dead rank end
-# the whole job with the status mpiexec gives; what glunix does not
+# the whole job with the status mpiexec gives, Ctrl-C with 130; ranks
+# that wait for one without a slot are told why; what glunix does not
 # serve is refused with an error, never a hang.
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
@@ -70,6 +71,29 @@ mpi 4 "$T/die" 3 exit; rc=$?
     || fail "die exit: exit $rc: $(cat "$T/err")"
 wait_until 10 bash -c "! pgrep -f '^$T/' >/dev/null" || fail "die exit: ranks left: $(pgrep -af "^$T/")"
 say "a dead rank ends the job: exit 9 (SIGKILL), 3 (exit 3)"
+
+# Ctrl-C: glx passes SIGINT on to every rank, and exits 130 as for any
+# job; that is the user's doing, not a rank's failure to report
+"$GLX" --runtime-dir "$T/a/run" -n 4 --local "$T/barrier" 1000000 100 > "$T/out" 2> "$T/err" & g=$!
+wait_until 20 bash -c "[ \"\$(pgrep -fc '^$T/barrier')\" = 4 ]" || fail "Ctrl-C: 4 ranks did not start"
+sleep 1     # past MPI_Init
+kill -INT $g
+wait $g; rc=$?
+[ $rc = 130 ] || fail "Ctrl-C: exit $rc, expected 130: $(cat "$T/err")"
+grep -q "killing" "$T/err" && fail "Ctrl-C blamed a rank: $(cat "$T/err")"
+wait_until 10 bash -c "! pgrep -f '^$T/' >/dev/null" || fail "Ctrl-C: ranks left: $(pgrep -af "^$T/")"
+say "Ctrl-C ends every rank: exit 130"
+
+# more ranks than the cluster has slots: those that run wait in MPI_Init
+# for the one that waits for a slot, and glx says so instead of hanging
+# in silence (every peer has a slot per core)
+n=$(( 4 * $(nproc) + 1 ))
+"$GLX" --runtime-dir "$T/a/run" -n $n --local "$T/ring" 5 > "$T/out" 2> "$T/err" & g=$!
+said() { grep -q "waits for a free slot, and the .* for it in MPI_Init: an MPI job goes on only once all its $n ranks run" "$T/err"; }
+wait_until 20 said || fail "$n ranks on $((n - 1)) slots: glx did not say why: $(cat "$T/err")"
+kill -INT $g; wait $g
+wait_until 10 bash -c "! pgrep -f '^$T/' >/dev/null" || fail "$n ranks: ranks left: $(pgrep -af "^$T/")"
+say "$n ranks on $((n - 1)) slots: glx says why they wait"
 
 # the name service is not served: an error at once, said by glx
 mpi 2 "$T/publish"; rc=$?
