@@ -59,7 +59,9 @@ mpi 4 "$T/abort" 2 7; rc=$?
 grep -q "rank 2 aborted the job (exit code 7); killing the job's other ranks" "$T/err" \
     || fail "abort: glx did not say why: $(cat "$T/err")"
 wait_until 10 bash -c "! pgrep -f '^$T/' >/dev/null" || fail "abort: ranks left: $(pgrep -af "^$T/")"
-say "MPI_Abort ends the job: exit 7"
+mpi 2 "$T/abort" 0 0; rc=$?
+[ $rc = 0 ] && grep -q "rank 0 aborted the job (exit code 0)" "$T/err" || fail "abort 0: exit $rc: $(cat "$T/err")"
+say "MPI_Abort ends the job: exit 7, and 0 for MPI_Abort(comm, 0) as mpiexec"
 
 # a rank killed (SIGKILL) or exiting (3) before MPI_Finalize: the others,
 # stuck in a barrier, are ended; glx exits 9 and 3, as mpiexec does
