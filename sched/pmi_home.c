@@ -7,10 +7,10 @@
     aborts it, dies between init and finalize, or breaks the job: every
     glx stream of it hears why (NOTE, with the status glx exits with:
     mpiexec's, the abort's code, or the dead rank's exit status or
-    signal number) and every rank that runs is killed
-    with SIGKILL through its host, which sends what the rank wrote
-    before it exits.  Not public: the module's interface is jobs.h, what
-    its files share jobs_impl.h. */
+    signal number) and every rank that runs is killed with SIGKILL
+    through its host, which sends what the rank wrote before it exits.
+    Not public: the module's interface is jobs.h, what its files share
+    jobs_impl.h. */
 #include "jobs_impl.h"
 #include "err.h"
 #include "pmi_kvs.h"
