@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "ident.h"
 #include "idle.h"
+#include "access.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
@@ -354,6 +355,10 @@ static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t 
         gl_warning ("local client sent a bad job message: %s", why ? why : "not a job message");
         return -1;
     }
+    /* the job is its user's as the kernel says, not as the client claims */
+    ctl_peer_t peer;
+    if (msg.job->type == GL_JOB_RUN && ctl_server_peer (a->ctl, conn, &peer) == 0)
+        access_stamp (msg.job, peer.uid, peer.gid);
     jobs_local_msg (a->jobs, conn, msg.job, gl_mono_ms ());
     gl_msg_clear (&msg);
     return 0;
@@ -687,6 +692,10 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                   (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
     if (!a->idle || !a->swim || !a->jobs)
         return gl_err (err, errlen, "out of memory");
+    access_t *access = access_new (conf, geteuid () == 0);
+    if (!access)
+        return gl_err (err, errlen, "out of memory");
+    jobs_set_access (a->jobs, access);
     /* after the signal mask above: the loader's watchdog thread inherits
        it, so SIGCHLD and the rest still reach only our signalfd */
     if (conf->policy[0]) {

@@ -15,6 +15,7 @@
 #define GL_JOBS_IMPL_H
 
 #include "jobs.h"
+#include "access.h"
 #include "exec.h"
 #include "slots.h"
 
@@ -65,6 +66,7 @@ struct jobs_t {
     jobs_io_t io;
     place_t *place;
     slots_t *slots;
+    access_t *access; /* whom a job runs as, who may signal it (access.h) */
     home_job_t *homes;
     host_job_t *hosts;
     loop_msg_t *loop_head, *loop_tail;

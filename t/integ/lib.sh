@@ -79,12 +79,14 @@ pick_base
 "$GLPEER" keygen -o "$T/cluster.key"
 
 # write_conf [EXTRA ZPL LINES...]: the shared cluster.conf; the first peer is the seed.
+# Its nodes run root's jobs (the tests run as root) unless ROOT_JOBS=no.
 write_conf() {
     {
         echo "cluster"
         echo "    name = \"test\""
         echo "    key_file = \"cluster.key\""
         echo "    seed = \"tcp://127.0.0.1:$BASE\""
+        echo "    root_jobs = ${ROOT_JOBS:-yes}   # the tests run glx as root"
         echo "idle"
         echo "    owner_idle_min = 0"
         echo "    owner_load_max = 1000"
