@@ -357,7 +357,8 @@ static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t 
     }
     /* the job is its user's as the kernel says, not as the client claims */
     ctl_peer_t peer;
-    if (msg.job->type == GL_JOB_RUN && ctl_server_peer (a->ctl, conn, &peer) == 0)
+    if ((msg.job->type == GL_JOB_RUN || msg.job->type == GL_JOB_SIGNAL) &&
+        ctl_server_peer (a->ctl, conn, &peer) == 0)
         access_stamp (msg.job, peer.uid, peer.gid);
     jobs_local_msg (a->jobs, conn, msg.job, gl_mono_ms ());
     gl_msg_clear (&msg);

@@ -49,8 +49,10 @@ void access_stamp (gl_job_t *job, uid_t uid, gid_t gid)
 {
     char buf[4096];
     struct passwd pw, *found = NULL;
-    job->uid = (uint32_t) uid;
-    job->gid = (uint32_t) gid;
+    if (job->type == GL_JOB_RUN) { /* a SIGNAL carries only the name */
+        job->uid = (uint32_t) uid;
+        job->gid = (uint32_t) gid;
+    }
     job->user[0] = '\0';
     if (getpwuid_r (uid, &pw, buf, sizeof buf, &found) == 0 && found &&
         strlen (pw.pw_name) <= GL_JOB_USER_MAX)

@@ -39,9 +39,10 @@ typedef struct access_t access_t;
 access_t *access_new (const gl_conf_t *conf, bool machine);
 void access_destroy (access_t **self_p);
 
-/* Home side: the RUN came from a local client the kernel says
-   is uid, gid: its user, uid and gid become that, whatever it claimed.  A
-   uid with no name here leaves the user empty, which every host refuses. */
+/* Home side: the RUN or SIGNAL came from a local client the kernel says
+   is uid, gid: its user (and a RUN's uid and gid) become that, whatever
+   it claimed.  A uid with no name here leaves the user empty, which every
+   host refuses, and which may signal nothing. */
 void access_stamp (gl_job_t *job, uid_t uid, gid_t gid);
 
 /* Host side: whom to run a job of user (uid: the uid its home gave, for a

@@ -112,7 +112,7 @@ void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         return;
     }
     if (job->type == GL_JOB_SIGNAL && !home_by_conn (self, conn)) {
-        ps_kill (self, conn, job); /* glpeer kill: not a glx's own job */
+        ps_kill (self, conn, job, now); /* glpeer kill: not a glx's own job */
         return;
     }
     home_local_msg (self, conn, job, now);
@@ -129,7 +129,7 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
     switch (job->type) {
         case GL_JOB_SIGNAL:
             if (!job->node[0]) /* glpeer kill, at the job's home */
-                home_relay_signal (self, job);
+                ps_kill_at_home (self, from, job);
             else
                 host_from_home (self, from, job, now);
             return;

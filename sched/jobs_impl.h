@@ -10,7 +10,8 @@
     host.c  the host role: a job running here, its pipes under flow
             control, its stdin, its exit, and the orphan kill
     ps.c    glpeer ps and glpeer kill: asking every node for its jobs,
-            answering, and routing a kill to the job's home */
+            answering, and a kill routed to the job's home, which judges
+            whether the asking user may (access.h) */
 #ifndef GL_JOBS_IMPL_H
 #define GL_JOBS_IMPL_H
 
@@ -91,6 +92,8 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
 void home_local_closed (jobs_t *self, uint64_t conn);
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void home_relay_signal (jobs_t *self, const gl_job_t *job);
+/* The user of our running job gpid (for ps.c's kill check), or NULL. */
+const char *home_job_user (jobs_t *self, const char *gpid);
 void home_node_lost (jobs_t *self, const char *node, uint64_t now);
 void home_tick (jobs_t *self, uint64_t now);
 uint64_t home_next_deadline (jobs_t *self, uint64_t next);
@@ -107,7 +110,8 @@ void host_free_all (jobs_t *self);
 void ps_start (jobs_t *self, uint64_t conn, uint64_t now);
 void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask);
 void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply);
-void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job);
+void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
+void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job);
 void ps_local_closed (jobs_t *self, uint64_t conn);
 void ps_tick (jobs_t *self, uint64_t now);
 uint64_t ps_next_deadline (jobs_t *self, uint64_t next);

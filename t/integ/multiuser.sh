@@ -3,7 +3,9 @@
 # serves each local user through its control socket, knowing who each is
 # by SO_PEERCRED, and only root and its own user may make it leave; a
 # user's own agent still serves only that user, and another user who
-# tries it is told whose agent it is.  Jobs run as their user, mapped by
+# tries it is told whose agent it is.  Everyone's jobs show in ps with
+# their user; a user may signal only their own (root any), judged at the
+# job's home, and a refusal says why in one line.  Jobs run as their user, mapped by
 # name on the host: refused with the reason when the host has no such
 # account (a host whose /etc/passwd lacks it, in a mount namespace) or
 # its rules exclude the user, and root's refused by default.  Needs root
@@ -63,6 +65,36 @@ say "and one whose rules deny the user"
 rc=0; out=$(as "$ub" "$GLX" --runtime-dir "$T/a/run" -w b true 2>&1) || rc=$?
 [ $rc -eq 124 ] && echo "$out" | grep -q "b: user $ub is in node/deny_users here" || fail "$ub on b: $rc $out"
 out=$(as "$ua" "$GLX" --runtime-dir "$T/a/run" -w b id -un 2>&1) && [ "$out" = "$ua" ] || fail "$ua on b: $out"
+
+say "ps shows everyone's jobs with their user; kill is for one's own, judged at the home"
+as "$ua" "$GLX" --runtime-dir "$T/a/run" -w b sleep 300 < /dev/null > "$T/ua_job.out" 2>&1 &
+ua_glx=$!
+as "$ub" "$GLX" --runtime-dir "$T/b/run" -w a sleep 301 < /dev/null > "$T/ub_job.out" 2>&1 &
+ub_glx=$!
+jobs_of() { as "$1" "$GLPEER" ps --json --runtime-dir "$T/$2/run" | jq -r --arg u "$3" '.jobs[] | select(.user == $u) | .gpid'; }
+for _ in $(seq 50); do
+    ga=$(jobs_of "$ub" a "$ua"); gb=$(jobs_of "$ua" a "$ub")
+    [ -n "$ga" ] && [ -n "$gb" ] && break
+    sleep 0.2
+done
+[ -n "$ga" ] && [ -n "$gb" ] || fail "ps does not show both users' jobs: $(as "$ua" "$GLPEER" ps --runtime-dir "$T/a/run")"
+case "$ga" in a-*) ;; *) fail "$ua's job $ga is not homed at a" ;; esac
+rc=0; out=$(as "$ub" "$GLPEER" kill -KILL "$ga" --runtime-dir "$T/b/run" 2>&1) || rc=$?
+[ $rc -eq 1 ] && [ "$(echo "$out" | wc -l)" = 1 ] \
+    && echo "$out" | grep -q "refused: $ga is $ua's job; only $ua and root may signal it, not $ub" \
+    || fail "$ub killing $ua's job: $rc $out"
+kill -0 $ua_glx 2>/dev/null || fail "$ua's job ended after $ub's refused kill"
+rc=0; out=$(as "$ua" "$GLPEER" kill "$gb" --runtime-dir "$T/a/run" 2>&1) || rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "is $ub's job" || fail "$ua killing $ub's job: $rc $out"
+rc=0; out=$(as "$ua" "$GLPEER" kill "a-1-999" --runtime-dir "$T/a/run" 2>&1) || rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "refused: no running job a-1-999 at its home a" || fail "kill of no job: $rc $out"
+out=$(as "$ua" "$GLPEER" kill -KILL "$ga" --runtime-dir "$T/c/run" 2>&1) || fail "$ua killing its own job: $out"
+echo "$out" | grep -q "signal 9 sent to $ga" || fail "$ua's kill said: $out"
+rc=0; wait $ua_glx || rc=$?
+[ $rc -eq 137 ] || fail "$ua's job ended with $rc, not by SIGKILL (137)"
+"$GLPEER" kill -KILL "$gb" --runtime-dir "$T/c/run" > /dev/null || fail "root could not signal $ub's job"
+rc=0; wait $ub_glx || rc=$?
+[ $rc -eq 137 ] || fail "$ub's job ended with $rc after root's kill"
 
 say "root's jobs are refused by every node unless cluster/root_jobs says yes"
 for n in a b; do
