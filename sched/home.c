@@ -310,6 +310,12 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
     }
 }
 
+const char *home_job_user (jobs_t *self, const char *gpid)
+{
+    home_job_t *j = home_by_gpid (self, gpid);
+    return j && j->started ? j->run.job->user : NULL;
+}
+
 /* A kill request reaches the job's home: pass it to the host. */
 void home_relay_signal (jobs_t *self, const gl_job_t *job)
 {

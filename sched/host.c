@@ -167,6 +167,20 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
+    /* whom it runs as: the local account of its user's name, if allowed */
+    uid_t run_uid;
+    gid_t run_gid;
+    char refusal[400];
+    if (access_account (self->access, req->user, req->uid, &run_uid, &run_gid, refusal,
+                        sizeof refusal)) {
+        char text[GL_NAME_MAX + 420];
+        snprintf (text, sizeof text, "%s: %s", self->name, refusal);
+        reply.type = GL_JOB_FAILED;
+        reply.code = JOBS_ERR_START;
+        reply.text = text;
+        jobs_to_node (self, from, &reply);
+        return;
+    }
     if (!slots_offer (self->slots, req->gpid, req->cores, req->mem_kb, now, &why)) {
         char text[256];
         snprintf (text, sizeof text, "%s: %s", self->name, why ? why : "no room");
@@ -230,8 +244,8 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.envp = envp;
         spec.cwd = req->cwd;
         spec.umask = (mode_t) req->umask;
-        spec.uid = (uid_t) req->uid;
-        spec.gid = (gid_t) req->gid;
+        spec.uid = run_uid;
+        spec.gid = run_gid;
         spec.pty = req->pty;
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;

@@ -30,6 +30,7 @@
 #ifndef GL_JOBS_H
 #define GL_JOBS_H
 
+#include "access.h"
 #include "place.h"
 #include "wire.h"
 
@@ -136,6 +137,10 @@ typedef struct {
 /* The jobs running here (not killed), up to max of them into out; returns
    how many there are. */
 size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
+
+/* The rules on whom jobs run as and who may signal them (access.h), in
+   place of the defaults jobs_new starts with; jobs takes access. */
+void jobs_set_access (jobs_t *self, access_t *access);
 
 /* The placement policy this home's placement asks (see place.h). */
 void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg);

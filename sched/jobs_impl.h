@@ -10,7 +10,8 @@
     host.c  the host role: a job running here, its pipes under flow
             control, its stdin, its exit, and the orphan kill
     ps.c    glpeer ps and glpeer kill: asking every node for its jobs,
-            answering, and routing a kill to the job's home
+            answering, and a kill routed to the job's home, which judges
+            whether the asking user may (access.h)
     pmi_home.c  a parallel job's PMI server, at its home: the ranks as a
             group, their requests served (pmi_kvs.h), the job ended when
             a rank aborts it
@@ -20,6 +21,7 @@
 #define GL_JOBS_IMPL_H
 
 #include "jobs.h"
+#include "access.h"
 #include "exec.h"
 #include "slots.h"
 
@@ -73,6 +75,7 @@ struct jobs_t {
     jobs_io_t io;
     place_t *place;
     slots_t *slots;
+    access_t *access; /* whom a job runs as, who may signal it (access.h) */
     home_job_t *homes;
     host_job_t *hosts;
     loop_msg_t *loop_head, *loop_tail;
@@ -99,6 +102,8 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
 void home_local_closed (jobs_t *self, uint64_t conn);
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void home_relay_signal (jobs_t *self, const gl_job_t *job);
+/* The user of our running job gpid (for ps.c's kill check), or NULL. */
+const char *home_job_user (jobs_t *self, const char *gpid);
 void home_node_lost (jobs_t *self, const char *node, uint64_t now);
 void home_tick (jobs_t *self, uint64_t now);
 uint64_t home_next_deadline (jobs_t *self, uint64_t next);
@@ -144,7 +149,8 @@ void pmi_host_close (jobs_t *self, host_job_t *h);
 void ps_start (jobs_t *self, uint64_t conn, uint64_t now);
 void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask);
 void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply);
-void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job);
+void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
+void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job);
 void ps_local_closed (jobs_t *self, uint64_t conn);
 void ps_tick (jobs_t *self, uint64_t now);
 uint64_t ps_next_deadline (jobs_t *self, uint64_t next);
