@@ -851,7 +851,8 @@ void gang_recv (gang_t *self, const char *from, const gl_gang_t *msg, uint64_t n
 
 void gang_procs (gang_t *self, const char *gang, int delta, uint64_t now_ms)
 {
-    self->now = now_ms;
+    if (now_ms)
+        self->now = now_ms;
     lgang_t *g = local_get (self, gang);
     if (!g)
         return;

@@ -19,6 +19,7 @@ typedef struct home_job {
     place_plan_t plan;
     gl_msg_t run; /* the RUN, kept to ask the next node */
     uint64_t next_ping_ms;
+    home_gang_t *gang; /* the gang it is a process of, or NULL */
     struct home_job *next;
 } home_job_t;
 
@@ -49,6 +50,7 @@ static void home_remove (jobs_t *self, home_job_t *gone)
     for (home_job_t **p = &self->homes; *p; p = &(*p)->next)
         if (*p == gone) {
             *p = gone->next;
+            gang_home_left (self, gone->gang, gone->started ? gone->node : NULL);
             place_done (self->place, gone->plan.ticket);
             home_free (gone);
             return;
@@ -146,6 +148,7 @@ static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
         .command = req->argc ? req->argv[0] : NULL,
     };
     place_done (self->place, j->plan.ticket);
+    gang_home_scale (self, j->gang, req->pin, cands, n);
     const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->plan);
     free (cands);
     j->retry_at_ms = 0;
@@ -175,6 +178,7 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t
               (unsigned long long) self->generation, (unsigned long long) ++self->counter);
     gl_strlcpy (j->run.job->gpid, j->gpid, sizeof j->run.job->gpid);
     gl_strlcpy (j->run.job->home, self->name, sizeof j->run.job->home);
+    j->gang = gang_home_join (self, j->run.job);
     j->next = self->homes;
     self->homes = j;
     home_place (self, j, now);
@@ -239,6 +243,8 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
                 home_remove (self, j);
                 return;
             }
+            if (!j->started)
+                gang_home_started (self, j->gang, j->node);
             j->started = true;
             j->next_ping_ms = now + JOBS_PING_MS;
             /* glx -v says why the other nodes were passed over */
@@ -374,4 +380,5 @@ void home_free_all (jobs_t *self)
         self->homes = j->next;
         home_free (j);
     }
+    gang_home_free_all (self);
 }

@@ -25,6 +25,8 @@
 #ifndef GL_JOBS_H
 #define GL_JOBS_H
 
+#include "freeze.h"
+#include "gang.h"
 #include "place.h"
 #include "wire.h"
 
@@ -126,6 +128,37 @@ typedef struct {
 /* The jobs running here (not killed), up to max of them into out; returns
    how many there are. */
 size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
+
+/* ---- gangs (gang.h) ----
+   A RUN that names a gang is one process of a gang.  The home groups the
+   processes of one glx -n by the name glx gave them, names the gang
+   cluster-wide (HOME-GENERATION-N, like a GPID), and tells the peers
+   hosting it who they are whenever that changes (and every
+   JOBS_GANG_RESEND_MS, in case a word was lost), and that it ended once
+   its last process is gone.  It places a gang's process on the nodes'
+   cores times `depth`: one process a core in each of `depth` rows.  The
+   host counts gang processes apart, on as many slots, tells gang when
+   one starts and ends, and at each slice stops and continues them as
+   gang_decide says (jobs_gang_switch).  Jobs that are not gangs are left
+   alone: they run in every slice. */
+#define JOBS_GANG_RESEND_MS 5000
+
+void jobs_set_gang (jobs_t *self, gang_t *gang, freeze_t *freeze, uint32_t depth);
+
+typedef struct {
+    size_t stopped;     /* gang processes stopped at this switch */
+    size_t continued;   /* continued */
+    size_t running;     /* running after it */
+    size_t held;        /* stopped after it */
+    size_t unconfirmed; /* stops not confirmed in time */
+} jobs_switch_t;
+
+/* Slice `slice` begins: stop the gang processes whose row's turn it is
+   not, wait until they are still, then continue those whose turn it is. */
+void jobs_gang_switch (jobs_t *self, uint64_t slice, jobs_switch_t *out);
+
+/* Gang processes running or stopped here now. */
+size_t jobs_gang_procs (const jobs_t *self);
 
 /* The placement policy this home's placement asks (see place.h). */
 void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg);
