@@ -421,9 +421,9 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
     for (zconfig_t *sec = zconfig_child (root); sec && !rc; sec = zconfig_next (sec)) {
         const char *sname = zconfig_name (sec);
         if (strcmp (sname, "cluster") && strcmp (sname, "node") && strcmp (sname, "gossip") &&
-            strcmp (sname, "idle") && strcmp (sname, "log")) {
+            strcmp (sname, "idle") && strcmp (sname, "sched") && strcmp (sname, "log")) {
             conf_error (err, errlen, file, sname, 0,
-                        "unknown section (expected cluster, node, gossip, idle or log)");
+                        "unknown section (expected cluster, node, gossip, idle, sched or log)");
             rc = -1;
             break;
         }
