@@ -21,6 +21,8 @@ struct home_gang {
     char id[GL_GPID_MAX + 1];  /* cluster-wide: HOME-GENERATION-N */
     char key[GL_GPID_MAX + 1]; /* the name glx gave its processes */
     uint32_t jobs;             /* home jobs that are its processes */
+    uint32_t joined, size;     /* processes that ever joined, of glx's size */
+    uint64_t first_start_ms;   /* when its first process started (0: none yet) */
     uint64_t seq;              /* the version of the list we last said */
     home_host_t *hosts;
     size_t n_hosts;
@@ -49,6 +51,8 @@ home_gang_t *gang_home_join (jobs_t *self, gl_job_t *run)
         return NULL;
     }
     g->jobs++;
+    g->joined++;
+    g->size = run->size;
     gl_strlcpy (run->gang, g->id, sizeof run->gang);
     return g;
 }
@@ -70,14 +74,35 @@ static home_host_t *host_of (home_gang_t *g, const char *node, bool add)
     return h;
 }
 
-void gang_home_started (jobs_t *self, home_gang_t *g, const char *node)
+void gang_home_started (jobs_t *self, home_gang_t *g, const char *node, uint64_t now)
 {
     (void) self;
     home_host_t *h = g ? host_of (g, node, true) : NULL;
     if (h) {
         h->procs++;
         g->dirty = true;
+        if (!g->first_start_ms)
+            g->first_start_ms = now ? now : 1;
     }
+}
+
+/* May the first list be said?  Once every process glx asked for started
+   (or gave up), or JOBS_GANG_GATHER_MS after the first started: a list
+   said at each start would have each early peer lead a gang of one, all
+   in term 1, until the lists converge. */
+static bool all_started (const home_gang_t *g)
+{
+    if (g->seq || !g->jobs)
+        return true;
+    uint32_t started = 0;
+    for (size_t i = 0; i < g->n_hosts; i++)
+        started += g->hosts[i].procs;
+    return g->joined >= g->size && started >= g->jobs;
+}
+
+static bool gathered (const home_gang_t *g, uint64_t now)
+{
+    return all_started (g) || now >= g->first_start_ms + JOBS_GANG_GATHER_MS;
 }
 
 void gang_home_left (jobs_t *self, home_gang_t *g, const char *node)
@@ -172,7 +197,7 @@ void gang_home_tick (jobs_t *self, uint64_t now)
             gang_free (g);
             continue;
         }
-        if (g->n_hosts && (g->dirty || now >= g->next_send_ms)) {
+        if (g->n_hosts && (g->dirty || now >= g->next_send_ms) && gathered (g, now)) {
             g->seq += g->dirty;
             say (self, g, false);
             g->dirty = false;
@@ -187,7 +212,10 @@ uint64_t gang_home_deadline (jobs_t *self, uint64_t next)
     for (home_gang_t *g = self->home_gangs; g; g = g->next) {
         if (!g->n_hosts && g->jobs)
             continue; /* none of its processes started yet: nobody to tell */
-        uint64_t at = g->dirty || !g->jobs ? 0 : g->next_send_ms;
+        uint64_t at = !g->jobs           ? 0
+                      : !all_started (g) ? g->first_start_ms + JOBS_GANG_GATHER_MS
+                      : g->dirty         ? 0
+                                         : g->next_send_ms;
         if (at < next)
             next = at;
     }

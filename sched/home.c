@@ -244,7 +244,7 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
                 return;
             }
             if (!j->started)
-                gang_home_started (self, j->gang, j->node);
+                gang_home_started (self, j->gang, j->node, now);
             j->started = true;
             j->next_ping_ms = now + JOBS_PING_MS;
             /* glx -v says why the other nodes were passed over */

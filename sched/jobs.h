@@ -142,6 +142,7 @@ size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
    gang_decide says (jobs_gang_switch).  Jobs that are not gangs are left
    alone: they run in every slice. */
 #define JOBS_GANG_RESEND_MS 5000
+#define JOBS_GANG_GATHER_MS 1000 /* the first list waits this long at most for all to start */
 
 void jobs_set_gang (jobs_t *self, gang_t *gang, freeze_t *freeze, uint32_t depth);
 

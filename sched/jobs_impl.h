@@ -128,7 +128,7 @@ void host_free_all (jobs_t *self);
    process sees them (a core per row, no more of one gang than a node's
    cores unless pinned there); tick: membership said. */
 home_gang_t *gang_home_join (jobs_t *self, gl_job_t *run);
-void gang_home_started (jobs_t *self, home_gang_t *g, const char *node);
+void gang_home_started (jobs_t *self, home_gang_t *g, const char *node, uint64_t now);
 void gang_home_left (jobs_t *self, home_gang_t *g, const char *node);
 void gang_home_scale (jobs_t *self, const home_gang_t *g, const char *pin, place_cand_t *cands,
                       size_t n);
