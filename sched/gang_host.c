@@ -102,15 +102,23 @@ size_t jobs_gang_procs (const jobs_t *self)
 void gang_host_fields (jobs_t *self, const host_job_t *h, char *out, size_t len)
 {
     gang_info_t info;
-    if (!h->gang[0])
+    if (!h->gang[0]) {
         snprintf (out, len, "\t-\t-\t-\t-\t-");
-    else if (!self->gang || !gang_local_find (self->gang, h->gang, &info))
-        snprintf (out, len, "\t%s\t-\t-\t-\tnot coscheduled here", h->gang);
-    else if (!info.placed)
-        snprintf (out, len, "\t%s\t-\t-\t-\t%s", h->gang,
-                  info.why[0] ? info.why : "no placement yet");
-    else
-        snprintf (out, len, "\t%s\t%u\t%s\t%llu\t%s (stopped %llu times)", h->gang, info.row,
-                  info.leader, (unsigned long long) info.term, info.why[0] ? info.why : "-",
-                  (unsigned long long) h->stops);
+        return;
+    }
+    if (!self->gang || !gang_local_find (self->gang, h->gang, &info)) {
+        snprintf (out, len, "\t%s\t-\t-\t-\tuncoordinated (not coscheduled here)", h->gang);
+        return;
+    }
+    const char *what = info.decision == GANG_RUN    ? "run"
+                       : info.decision == GANG_STOP ? "stop"
+                                                    : "uncoordinated";
+    char row[16] = "-", term[24] = "-";
+    if (info.placed) {
+        snprintf (row, sizeof row, "%u", info.row);
+        snprintf (term, sizeof term, "%llu", (unsigned long long) info.term);
+    }
+    snprintf (out, len, "\t%s\t%s\t%s\t%s\t%s (%s), stopped %llu times", h->gang, row,
+              info.placed ? info.leader : "-", term, what, info.why[0] ? info.why : "-",
+              (unsigned long long) h->stops);
 }
