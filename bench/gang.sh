@@ -5,7 +5,11 @@
 #      (MPICH's own launcher) for the same program: run time and
 #      launch-to-first-barrier
 #   2. both at once as gangs (coscheduled: the peers take turns, 100 ms slices)
-#   3. both at once with --no-gang (uncoordinated: Linux alone)
+#   3. both at once with coscheduling off (uncoordinated: Linux alone), on
+#      two more peers c and d pinned to the same cores, whose gang processes
+#      are never stopped (sched/gang_stop = none; --no-gang would not do:
+#      a node takes one job that is not a gang per core, so the second
+#      program would wait for the first)
 #   4. the switch skew between the two peers, from their timestamped logs
 #
 #   bench/gang.sh [--runs N] [--steps N] [--slice DURATION] [--build DIR] [--keep DIR]
@@ -14,9 +18,9 @@
 #
 # The program is bench/bsp.c: a step is about 1 ms of work, then a barrier
 # that polls (as MPICH's does) for a UDP message from the other rank; one
-# rank on each peer.  Peer a runs on core 0 and peer b on core 1 (taskset:
-# the peers and their jobs), so the two programs' ranks share a core on
-# each peer.  Each configuration runs N times; the table has medians and
+# rank on each peer.  Peers a and c run on core 0, b and d on core 1
+# (taskset: the peers and their jobs), so the two programs' ranks share a
+# core on each peer.  Each configuration runs N times; the table has medians and
 # ratios to the dedicated glx run.  Needs jq, gcc and (for the mpiexec
 # row) MPICH.
 set -euo pipefail
@@ -56,14 +60,17 @@ EXTRA_CLEANUP='rm -rf "$W"'
 write_conf "sched" "    gang_slice = $SLICE" "log" "    level = \"debug\""
 BENCH_CORE=0 start_peer a 0
 BENCH_CORE=1 start_peer b 1
-wait_until 30 all_alive 2 a b || fail "the peers did not converge"
+BENCH_CORE=0 start_peer c 2 --set sched/gang_stop=none
+BENCH_CORE=1 start_peer d 3 --set sched/gang_stop=none
+wait_until 30 all_alive 4 a b c d || fail "the peers did not converge"
 export GLUNIX_RUNTIME_DIR=$T/a/run
 gcc -O2 -o "$T/bsp" "$top/bench/bsp.c"
 LOOPS=$(taskset -c 0 "$T/bsp" calibrate)
-log "2 peers up (a on core 0, b on core 1), stop method: $(status a | jq -r .gangs.stop); $LOOPS loops a millisecond"
+log "4 peers up (a, c on core 0, b, d on core 1), stop method: $(status a | jq -r .gangs.stop), on c: $(status c | jq -r .gangs.stop); $LOOPS loops a millisecond"
 wait_until 30 bash -c "timeout 10 '$GLX' -n 2 -w a,b /bin/true" || fail "glx -n 2 -w a,b /bin/true never worked"
 
-# one TAG PORT [glx options | mpiexec]: a program of STEPS steps, its ranks
+# one TAG PORT [glx options | mpiexec]: a program of STEPS steps (on a and b
+# unless the options say otherwise), its ranks
 # on UDP ports PORT and PORT + 1; "time first-barrier-delay total" into $T/TAG
 one() {
     local tag=$1 port=$2; shift 2
@@ -71,7 +78,7 @@ one() {
     if [ "${1:-}" = mpiexec ]; then
         mpiexec -n 2 -bind-to core "$T/bsp" "$STEPS" "$LOOPS" "$port" > "$T/$tag.out" 2> "$T/$tag.err"
     else
-        "$GLX" -n 2 -w a,b "$@" "$T/bsp" "$STEPS" "$LOOPS" "$port" > "$T/$tag.out" 2> "$T/$tag.err"
+        "$GLX" -n 2 "${@:--wa,b}" "$T/bsp" "$STEPS" "$LOOPS" "$port" > "$T/$tag.out" 2> "$T/$tag.err"
     fi || { log "$tag failed: $(cat "$T/$tag.err")"; return 1; }
     local t1; t1=$(date +%s.%N)
     awk -v t0="$t0" -v t1="$t1" '/^first_barrier/ { printf "%.6f %.6f %.6f\n", $6, $2 - t0, t1 - t0 }' "$T/$tag.out" >> "$T/$tag"
@@ -89,8 +96,8 @@ for r in $(seq "$RUNS"); do
     one cosched1 $((p + 4)) & p1=$!
     one cosched2 $((p + 6)) & p2=$!
     wait $p1; wait $p2
-    one uncoord1 $((p + 8)) --no-gang & p1=$!
-    one uncoord2 $((p + 10)) --no-gang & p2=$!
+    one uncoord1 $((p + 8)) -wc,d & p1=$!
+    one uncoord2 $((p + 10)) -wc,d & p2=$!
     wait $p1; wait $p2
 done
 
@@ -128,7 +135,7 @@ echo "|---|---|---|---|"
 row "dedicated: glx -n 2 (alone)" dedicated
 [ $HAVE_MPI = 1 ] && row "dedicated: mpiexec -n 2 -bind-to core (alone)" mpiexec
 row "two at once, coscheduled (gangs)" cosched1 cosched2
-row "two at once, uncoordinated (--no-gang)" uncoord1 uncoord2
+row "two at once, uncoordinated (coscheduling off)" uncoord1 uncoord2
 echo
 echo "switches seen on both peers: $n_sw; skew between the peers' switches, us: woken p50 $(pct 1 50), p99 $(pct 1 99), max $(pct 1 100); done p50 $(pct 2 50), p99 $(pct 2 99), max $(pct 2 100)"
 echo "a switch's own time (woken to done), us: a p50 $(pct 3 50), p99 $(pct 3 99); b p50 $(pct 4 50), p99 $(pct 4 99)"

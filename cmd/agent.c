@@ -527,7 +527,8 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
                             .policy = a->policy,
                             .gang = a->gang,
                             .clocks = a->clocks,
-                            .stop_method = a->freeze ? freeze_method (a->freeze) : "",
+                            .stop_method =
+                                a->freeze ? freeze_method (a->freeze) : "none (coscheduling off)",
                             .gang_procs = jobs_gang_procs (a->jobs),
                             .switches = a->switches,
                             .switch_stops = a->switch_stops,
@@ -730,6 +731,12 @@ static int gangs_open (agent_t *a, char *err, size_t errlen)
     const gl_conf_t *conf = a->conf;
     char tag[GL_NAME_MAX + 32];
     snprintf (tag, sizeof tag, "%s.%d", conf->name, (int) getpid ());
+    if (!strcmp (conf->gang_stop, "none")) { /* no timer, nothing stopped */
+        jobs_set_gang (a->jobs, a->gang, NULL, conf->gang_depth);
+        gl_info ("gangs: coscheduling off (sched/gang_stop is none): gang processes are "
+                 "placed and elected, never stopped");
+        return 0;
+    }
     freeze_want_t want = !strcmp (conf->gang_stop, "freezer")   ? FREEZE_CGROUP
                          : !strcmp (conf->gang_stop, "signals") ? FREEZE_SIGNALS
                                                                 : FREEZE_AUTO;
@@ -982,7 +989,7 @@ static uint64_t agent_turn (gl_loop_t *loop, void *arg)
     jobs_tick (a->jobs, now);
     gang_tick (a->gang, now);
     pump (a, now);
-    bool gangs_here = jobs_gang_procs (a->jobs) > 0;
+    bool gangs_here = a->slice_fd >= 0 && jobs_gang_procs (a->jobs) > 0;
     if (gangs_here != a->slice_armed)
         slice_arm (a, gangs_here);
     if (a->peers_dirty && now >= a->peers_saved_ms + PEERS_SAVE_MS)

@@ -30,7 +30,7 @@ typedef enum {
     F_MILLI,    /* a decimal stored x 1000 */
     F_ACTIVITY, /* a path or glob, appended */
     F_LOGLEVEL,
-    F_GANG_STOP, /* auto, freezer, signals */
+    F_GANG_STOP, /* auto, freezer, signals, none */
 } field_type_t;
 
 typedef struct {
@@ -237,8 +237,8 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *err, 
         case F_LOGLEVEL:
         case F_GANG_STOP:
             if (f->type == F_GANG_STOP && strcmp (v, "auto") && strcmp (v, "freezer") &&
-                strcmp (v, "signals"))
-                return gl_err (err, errlen, "'%s' is not one of auto, freezer, signals", v);
+                strcmp (v, "signals") && strcmp (v, "none"))
+                return gl_err (err, errlen, "'%s' is not one of auto, freezer, signals, none", v);
             if (strlen (v) >= f->size)
                 return gl_err (err, errlen, "value longer than %zu characters", f->size - 1);
             if (f->type == F_LOGLEVEL && strcmp (v, "error") && strcmp (v, "warning") &&

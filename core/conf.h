@@ -70,7 +70,7 @@ typedef struct {
     /* sched: coscheduling of gangs (sched/gang.h) */
     uint32_t gang_slice_ms; /* a row's turn: 10 ms .. 30 s */
     uint32_t gang_depth;    /* gang processes a core takes, one per row */
-    char gang_stop[16];     /* "auto", "freezer" or "signals" */
+    char gang_stop[16];     /* "auto", "freezer", "signals" or "none" */
 
     /* log */
     char log_level[16]; /* error, warning, info, debug */
