@@ -676,9 +676,11 @@ static uint64_t wall_us (void)
 }
 
 /* A slice begins: every gang process here stops or goes on, as the
-   matrix says.  The log line (debug) carries the times in microseconds:
-   when the timer woke us and when the switch was done, for measuring the
-   skew between peers. */
+   matrix says.  The log line (debug) carries three times in microseconds
+   of the wall clock: when the timer woke us, when the last row's
+   processes were still and the new row's were continued (the switch, as
+   the jobs see it), and when that was done (the thaws may hand the core
+   to a continued process first), for measuring the skew between peers. */
 static void on_slice (gl_loop_t *loop, int fd, short revents, void *arg)
 {
     agent_t *a = (agent_t *) arg;
@@ -688,7 +690,9 @@ static void on_slice (gl_loop_t *loop, int fd, short revents, void *arg)
     uint64_t woke = wall_us ();
     uint64_t slice = gang_slice_of (a->gang, woke / 1000);
     jobs_switch_t sw;
-    jobs_gang_switch (a->jobs, slice, &sw);
+    jobs_gang_stop (a->jobs, slice, &sw);
+    uint64_t switched = wall_us ();
+    jobs_gang_cont (a->jobs, slice, &sw);
     uint64_t done = wall_us ();
     a->switches++;
     a->switch_stops += sw.stopped;
@@ -698,11 +702,13 @@ static void on_slice (gl_loop_t *loop, int fd, short revents, void *arg)
         size_t rows = 0;
         uint32_t row = gang_slice_row (a->gang, slice, &rows);
         gl_debug ("gang switch: slice %llu row %d of %zu: %zu stopped, %zu continued, %zu "
-                  "running, %zu held%s; woke %llu.%06llu done %llu.%06llu",
+                  "running, %zu held%s; woke %llu.%06llu switched %llu.%06llu done %llu.%06llu",
                   (unsigned long long) slice, row == UINT32_MAX ? -1 : (int) row, rows, sw.stopped,
                   sw.continued, sw.running, sw.held, sw.unconfirmed ? " (a stop unconfirmed)" : "",
                   (unsigned long long) (woke / 1000000), (unsigned long long) (woke % 1000000),
-                  (unsigned long long) (done / 1000000), (unsigned long long) (done % 1000000));
+                  (unsigned long long) (switched / 1000000),
+                  (unsigned long long) (switched % 1000000), (unsigned long long) (done / 1000000),
+                  (unsigned long long) (done % 1000000));
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PATH_LEN 512
+#define PATH_LEN        512
+#define FREEZE_YIELD_US 2000 /* confirming a stop yields the core this long, then sleeps */
 
 typedef enum { WAY_SIGNALS = 0, WAY_V1, WAY_V2 } way_t;
 
@@ -318,17 +320,27 @@ static uint64_t now_us (void)
 
 size_t freeze_confirm (freeze_t *self)
 {
-    uint64_t end = now_us () + FREEZE_CONFIRM_US;
+    uint64_t start = now_us (), end = start + FREEZE_CONFIRM_US;
     while (self->n_pending) {
         for (size_t i = 0; i < self->n_pending;)
             if (!self->pending[i]->stopped || is_still (self->pending[i]))
                 self->pending[i] = self->pending[--self->n_pending];
             else
                 i++;
-        if (!self->n_pending || now_us () >= end)
+        uint64_t now = now_us ();
+        if (!self->n_pending || now >= end)
             break;
-        struct timespec pause = { 0, 20000 }; /* 20 us */
-        nanosleep (&pause, NULL);
+        /* A process stops only once it runs (to take the signal or enter
+           the freezer), and often it waits for this very core: give it
+           up.  A short sleep would too, but wakes late where timers are
+           coarse (a tick, 4 ms, in some virtual machines): yield for the
+           first FREEZE_YIELD_US, then sleep. */
+        if (now < start + FREEZE_YIELD_US)
+            sched_yield ();
+        else {
+            struct timespec pause = { 0, 20000 }; /* 20 us */
+            nanosleep (&pause, NULL);
+        }
     }
     size_t left = self->n_pending;
     self->n_pending = 0;

@@ -61,12 +61,11 @@ void gang_host_free (jobs_t *self, host_job_t *h)
         gang_procs (self->gang, h->gang, -1, 0);
 }
 
-void jobs_gang_switch (jobs_t *self, uint64_t slice, jobs_switch_t *out)
+void jobs_gang_stop (jobs_t *self, uint64_t slice, jobs_switch_t *out)
 {
     memset (out, 0, sizeof *out);
     if (!self->gang || !self->freeze)
         return;
-    /* first every process whose turn it is not stops, and is still ... */
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (!h->fz || h->killed)
             continue;
@@ -77,7 +76,12 @@ void jobs_gang_switch (jobs_t *self, uint64_t slice, jobs_switch_t *out)
         }
     }
     out->unconfirmed = freeze_confirm (self->freeze);
-    /* ... then those whose turn it is go on: never two rows at once */
+}
+
+void jobs_gang_cont (jobs_t *self, uint64_t slice, jobs_switch_t *out)
+{
+    if (!self->gang || !self->freeze)
+        return;
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (!h->fz)
             continue;

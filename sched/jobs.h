@@ -139,7 +139,7 @@ size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
    cores times `depth`: one process a core in each of `depth` rows.  The
    host counts gang processes apart, on as many slots, tells gang when
    one starts and ends, and at each slice stops and continues them as
-   gang_decide says (jobs_gang_switch).  Jobs that are not gangs are left
+   gang_decide says (jobs_gang_stop, jobs_gang_cont).  Jobs that are not gangs are left
    alone: they run in every slice. */
 #define JOBS_GANG_RESEND_MS 5000
 #define JOBS_GANG_GATHER_MS 1000 /* the first list waits this long at most for all to start */
@@ -155,8 +155,12 @@ typedef struct {
 } jobs_switch_t;
 
 /* Slice `slice` begins: stop the gang processes whose row's turn it is
-   not, wait until they are still, then continue those whose turn it is. */
-void jobs_gang_switch (jobs_t *self, uint64_t slice, jobs_switch_t *out);
+   not and wait until they are still (jobs_gang_stop), then continue
+   those whose turn it is (jobs_gang_cont, which adds to what stop
+   said): never two rows at once.  Two calls, so that the caller can tell
+   when the new row began. */
+void jobs_gang_stop (jobs_t *self, uint64_t slice, jobs_switch_t *out);
+void jobs_gang_cont (jobs_t *self, uint64_t slice, jobs_switch_t *out);
 
 /* Gang processes running or stopped here now. */
 size_t jobs_gang_procs (const jobs_t *self);
