@@ -170,7 +170,7 @@ row() {  # row LABEL TAG...: median run time of TAGs, the ratio, launch-to-first
     printf '| %s | %.3f | %.2f | %.0f |\n' "$label" "$t" "$(echo "$t / $ded" | bc -l)" "$(echo "$l * 1000" | bc -l)"
 }
 echo
-echo "bench/gang.sh --runs $RUNS --steps $STEPS --slice $SLICE: $(date -u '+%Y-%m-%d %H:%M') UTC, tree $(git -C "$top" rev-parse --short HEAD), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench/gang.sh --runs $RUNS --steps $STEPS --slice $SLICE: $(date -u '+%Y-%m-%d %H:%M') UTC, tree $(git -C "$top" describe --always --dirty), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$PROGRAM" = mpi ]; then
     echo "program: bench/bsp_mpi.c (MPICH $(mpichversion 2> /dev/null | sed -n 's/^MPICH Version:[[:space:]]*//p'), MPI_Barrier)"
 else
