@@ -16,6 +16,11 @@
     A job placed on the home's own node talks to itself through a queue,
     never by calling back into itself.
 
+    A parallel job (glx -n) is one job per rank, and also one PMI
+    server at its home (pmi_home.c, pmi_kvs.h) that its ranks reach
+    through their hosts (pmi_host.c), so that MPI programs find each
+    other; the home ends the whole job when a rank aborts it.
+
     Stream protocol (wire.h gl_job_t): output flows host -> home -> glx
     in DATA messages of at most JOBS_CHUNK bytes; glx grants CREDIT as it
     writes them out, and the host never has more than JOBS_WINDOW bytes
@@ -25,6 +30,7 @@
 #ifndef GL_JOBS_H
 #define GL_JOBS_H
 
+#include "access.h"
 #include "freeze.h"
 #include "gang.h"
 #include "place.h"
@@ -51,6 +57,11 @@ typedef enum {
     JOBS_ERR_STREAM,      /* a message was lost: output incomplete */
     JOBS_ERR_BAD_REQUEST, /* glx asked something malformed */
 } jobs_err_t;
+
+/* The status glx exits with when a parallel job broke its PMI contract
+   (a rank exited without MPI_Finalize, or left the others waiting in a
+   barrier forever) and its home ended it: pmi_kvs.h. */
+#define JOBS_STATUS_BROKEN 125
 
 typedef struct {
     void *arg;
@@ -129,6 +140,10 @@ typedef struct {
    how many there are. */
 size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
 
+/* The rules on whom jobs run as and who may signal them (access.h), in
+   place of the defaults jobs_new starts with; jobs takes access. */
+void jobs_set_access (jobs_t *self, access_t *access);
+
 /* ---- gangs (gang.h) ----
    A RUN that names a gang is one process of a gang.  The home groups the
    processes of one glx -n by the name glx gave them, names the gang
@@ -136,11 +151,12 @@ size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
    hosting it who they are whenever that changes (and every
    JOBS_GANG_RESEND_MS, in case a word was lost), and that it ended once
    its last process is gone.  It places a gang's process on the nodes'
-   cores times `depth`: one process a core in each of `depth` rows.  The
+   cores times `depth` (one process a core in each of `depth` rows), no
+   more of one gang on a node than its cores unless pinned there.  The
    host counts gang processes apart, on as many slots, tells gang when
    one starts and ends, and at each slice stops and continues them as
-   gang_decide says (jobs_gang_stop, jobs_gang_cont).  Jobs that are not gangs are left
-   alone: they run in every slice. */
+   gang_decide says (jobs_gang_stop, jobs_gang_cont).  Jobs that are not
+   gangs are left alone: they run in every slice. */
 #define JOBS_GANG_RESEND_MS 5000
 #define JOBS_GANG_GATHER_MS 1000 /* the first list waits this long at most for all to start */
 
