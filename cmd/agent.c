@@ -9,6 +9,7 @@
 #include "idle.h"
 #include "access.h"
 #include "jobs.h"
+#include "launcher.h"
 #include "log.h"
 #include "loop.h"
 #include "policy.h"
@@ -23,10 +24,12 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LINK_IDLE_MS   300000 /* close a PUSH socket unused this long */
@@ -55,6 +58,8 @@ typedef struct {
     zhashx_t *links; /* endpoint -> link_t */
     gl_loop_t *loop;
     int lock_fd;
+    int launcher; /* the root launcher's socket (launcher.h), or -1 */
+    pid_t launcher_pid;
 
     bool leaving; /* asked to leave (signal, glpeer leave) */
     bool leave_started;
@@ -450,6 +455,17 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
     }
 }
 
+/* The launcher said something (a job ended), or went away. */
+static void on_launcher (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    if (launcher_drain (fd) < 0) {
+        gl_error ("the launcher has gone: this agent can start no more jobs");
+        gl_loop_fd (loop, fd, 0, on_launcher, a);
+    }
+    jobs_tick (a->jobs, gl_mono_ms ());
+}
+
 /* ---- the control socket: status, leave -------------------------------------------- */
 
 /* A machine's agent serves every local user, but only root and its own
@@ -613,6 +629,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
 {
     a->conf = conf;
     a->lock_fd = -1;
+    a->launcher = -1;
     a->started_wall_ms = gl_wall_ms ();
     snprintf (a->res_reason, sizeof a->res_reason, "not measured yet");
     if (agent_mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
@@ -624,6 +641,13 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                            conf->clock_window_ms);
     if (!a->seal)
         return gl_err (err, errlen, "cannot set up sealing");
+    /* A machine's agent: the root launcher, forked before any thread
+       starts; the agent drops root at the end of its set-up. */
+    if (geteuid () == 0) {
+        if ((a->launcher = launcher_spawn (conf, &a->launcher_pid, err, errlen)) < 0)
+            return -1;
+        exec_set_launcher (a->launcher);
+    }
 
     /* czmq would install its own SIGINT/SIGTERM handlers; we take signals
        through the loop's signalfd instead.  Before ZeroMQ's I/O threads
@@ -715,6 +739,12 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     char shim[GL_PATH_MAX];
     find_shim (shim, sizeof shim);
     jobs_set_job_env (a->jobs, conf->runtime_dir, shim);
+    if (a->launcher >= 0) {
+        if (gl_loop_fd (a->loop, a->launcher, POLLIN, on_launcher, a))
+            return gl_err (err, errlen, "cannot watch the launcher: %s", strerror (errno));
+        if (launcher_drop (conf, err, errlen))
+            return -1;
+    }
     return 0;
 }
 
@@ -738,6 +768,14 @@ static void agent_close (agent_t *a)
         snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
         unlink (path);
         close (a->lock_fd);
+    }
+    if (a->launcher >= 0) {
+        /* it kills what is left of our jobs, removes the files we may
+           not, and exits: wait for that, so that we leave none behind */
+        exec_set_launcher (-1);
+        close (a->launcher);
+        while (waitpid (a->launcher_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
     }
 }
 

@@ -219,6 +219,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.umask = (mode_t) req->umask;
         spec.uid = run_uid;
         spec.gid = run_gid;
+        spec.user = req->user;
         spec.pty = req->pty;
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;
