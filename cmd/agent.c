@@ -4,6 +4,7 @@
 #include "fd.h"
 #include "str.h"
 #include "clock.h"
+#include "cred.h"
 #include "ctl.h"
 #include "ident.h"
 #include "idle.h"
@@ -334,6 +335,26 @@ static int stream_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const
         return -1;
     }
     return 0;
+}
+
+/* Credentials (cred.h): a home signs with its node key; a host checks
+   with the key it pinned for the home. */
+static void job_sign (void *arg, gl_job_t *run)
+{
+    agent_t *a = (agent_t *) arg;
+    if (cred_sign (a->ident, a->conf->cluster, run, gl_wall_ms ()))
+        gl_error ("cannot sign the credential of %s", run->gpid);
+}
+
+static int job_check (void *arg, const gl_job_t *run, const char **why)
+{
+    agent_t *a = (agent_t *) arg;
+    uint8_t pubkey[GL_PUBKEY_BYTES];
+    if (!swim_pubkey (a->swim, run->home, pubkey)) {
+        *why = "its home's node key is not known here";
+        return -1;
+    }
+    return cred_check (a->conf->cluster, run, pubkey, gl_wall_ms (), a->conf->clock_window_ms, why);
 }
 
 /* The gossip view as placement candidates, for jobs.c. */
@@ -711,7 +732,9 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                      .close_local = job_close_local,
                      .guest = job_guest,
                      .view = job_view,
-                     .watch = job_watch };
+                     .watch = job_watch,
+                     .sign = job_sign,
+                     .check = job_check };
     a->jobs =
         jobs_new (conf->name, gl_ident_generation (a->ident),
                   (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
