@@ -51,6 +51,7 @@ void jobs_destroy (jobs_t **self_p)
         free (m);
     }
     ps_free_all (self);
+    pmi_home_free_all (self);
     place_destroy (&self->place);
     slots_destroy (&self->slots);
     access_destroy (&self->access);
@@ -136,7 +137,8 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
         case GL_JOB_RUN:
         case GL_JOB_WINSIZE:
         case GL_JOB_KILL:
-        case GL_JOB_PING: host_from_home (self, from, job, now); return;
+        case GL_JOB_PING:
+        case GL_JOB_PMI_REPLY: host_from_home (self, from, job, now); return;
         case GL_JOB_LIST: ps_answer (self, from, job); return;
         case GL_JOB_LIST_REPLY: ps_reply (self, from, job); return;
         case GL_JOB_DATA:

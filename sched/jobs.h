@@ -16,6 +16,11 @@
     A job placed on the home's own node talks to itself through a queue,
     never by calling back into itself.
 
+    A parallel job (glx -n) is one job per rank, and also one PMI
+    server at its home (pmi_home.c, pmi_kvs.h) that its ranks reach
+    through their hosts (pmi_host.c), so that MPI programs find each
+    other; the home ends the whole job when a rank aborts it.
+
     Stream protocol (wire.h gl_job_t): output flows host -> home -> glx
     in DATA messages of at most JOBS_CHUNK bytes; glx grants CREDIT as it
     writes them out, and the host never has more than JOBS_WINDOW bytes
@@ -50,6 +55,11 @@ typedef enum {
     JOBS_ERR_STREAM,      /* a message was lost: output incomplete */
     JOBS_ERR_BAD_REQUEST, /* glx asked something malformed */
 } jobs_err_t;
+
+/* The status glx exits with when a parallel job broke its PMI contract
+   (a rank exited without MPI_Finalize, or left the others waiting in a
+   barrier forever) and its home ended it: pmi_kvs.h. */
+#define JOBS_STATUS_BROKEN 125
 
 typedef struct {
     void *arg;
