@@ -37,6 +37,13 @@ gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' /proc/${PID[a]}/status)
 for u in $uids $gids; do [ "$u" != 0 ] || fail "agent a still has root ids: Uid $uids Gid $gids"; done
 [ "$(awk '/^CapEff:/ { print $2 }' /proc/${PID[a]}/status)" = 0000000000000000 ] \
     || fail "agent a has capabilities: $(grep Cap /proc/${PID[a]}/status)"
+# every thread of it (ZeroMQ's I/O threads too), not only the first
+for task in /proc/${PID[a]}/task/*; do
+    awk '/^Uid:|^Gid:/ { for (i = 2; i <= 5; i++) if ($i == 0) bad = 1 } END { exit bad }' "$task/status" \
+        || fail "thread $(basename "$task") of agent a has root ids"
+done
+[ "$(ls /proc/${PID[a]}/task | wc -l)" -gt 1 ] || fail "agent a has no threads to check"
+
 launcher=$(pgrep -P "${PID[a]}" -x glpeer-launch) || fail "agent a has no launcher"
 [ "$(awk '/^Uid:/ { print $3 }' /proc/$launcher/status)" = 0 ] || fail "the launcher is not root"
 [ "$(stat -c %U "$T/a/state")" = "$(awk '/^Uid:/ { print $2 }' /proc/${PID[a]}/status | xargs getent passwd | cut -d: -f1)" ] \
