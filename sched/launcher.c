@@ -209,11 +209,10 @@ static void l_request (launcher_t *l, const uint8_t *buf, size_t len, int *fds, 
     ljob_t *j = ljob_find (l, m.id);
     switch (m.type) {
         case LAUNCH_RUN:
-            l_run (l, &m, n_fds == 1 ? fds[0] : -1);
             if (n_fds > 1)
                 say_failed (l, m.id, EXEC_ERR_SYSTEM, "launcher: more than one fd sent");
-            close_fds (fds, n_fds);
-            n_fds = 0;
+            else
+                l_run (l, &m, n_fds == 1 ? fds[0] : -1);
             break;
         case LAUNCH_SIGNAL:
             if (j && !j->reported)

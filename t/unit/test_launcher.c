@@ -178,6 +178,22 @@ static void test_live (void)
     CHECK (exec_start (&spec, &code, err, sizeof err) == NULL);
     CHECK (strstr (err, "has no account here") != NULL);
 
+    /* a RUN that announces fd 3 without sending it */
+    launch_msg_t odd = { .type = LAUNCH_RUN,
+                         .id = 1000,
+                         .flags = LAUNCH_FLAG_FD3,
+                         .user = "nobody",
+                         .file = "true",
+                         .cwd = "/",
+                         .argc = 1,
+                         .argv = args,
+                         .envv = env };
+    pid_t pid;
+    int fds[3];
+    size_t n_fds;
+    CHECK_EQ (launcher_run (sock, &odd, -1, &pid, fds, &n_fds, &code, err, sizeof err), -1);
+    CHECK (strstr (err, "fd 3 announced") != NULL);
+
     /* the agent's uid and gid are ignored: the launcher maps the name */
     spec.user = "nobody";
     spec.uid = 0;
