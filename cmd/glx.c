@@ -1,7 +1,7 @@
 /*  glx -- run a program somewhere in the cluster, as if it ran here.
 
         glx [-t] [-v] [-w NODE] [--local] [-n N [--label] [--keep-going]]
-            [--runtime-dir DIR] [--] PROG [ARGS...]
+            [--no-shim] [--spread PATTERN] [--runtime-dir DIR] [--] PROG [ARGS...]
 
     glx hands the job to the local agent (its home) over the agent's
     socket, then pumps: our stdin to the job under the credit the host
@@ -15,6 +15,7 @@
 #include "fd.h"
 #include "jobs.h"
 #include "loop.h"
+#include "spread.h"
 #include "wire.h"
 
 #include <malloc.h>
@@ -63,7 +64,13 @@ static const char *usage_text =
     "  --local              this node may be chosen too\n"
     "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
     "  --runtime-dir DIR    the local agent's runtime directory\n"
+    "  --no-shim            do not preload the shim (libglshim.so) into the job\n"
+    "  --spread PATTERN     run the programs the job executes whose names match\n"
+    "                       PATTERN ('cc1|as') on the best nodes; needs a shared\n"
+    "                       file system, see glx(1)\n"
     "  --relay              exit as the job did, by its signal if one killed it\n"
+    "  --else-here          with -w: run PROG here, in glx's place, when NODE\n"
+    "                       cannot take it (the shim's --spread steps)\n"
     "  -h, --help           this help\n"
     "\n"
     "Exit status: the job's own, 128+S if signal S killed it; 120 no agent,\n"
@@ -101,9 +108,12 @@ struct glx_t {
     bool label;
     bool local;
     bool keep_going;
-    bool relay;      /* --relay: exit as the job did, a signal included */
-    const char *pin; /* -w NODE, or NULL */
-    uint32_t size;   /* processes */
+    bool relay;         /* --relay: exit as the job did, a signal included */
+    bool no_shim;       /* --no-shim: GLUNIX_SHIM=0 */
+    bool else_here;     /* --else-here: run it here when NODE cannot */
+    const char *spread; /* --spread PATTERN, or NULL */
+    const char *pin;    /* -w NODE, or NULL */
+    uint32_t size;      /* processes */
     char runtime_dir[GL_PATH_MAX];
     int argc; /* the program and its arguments */
     char **argv;
@@ -177,13 +187,23 @@ static int send_run (glx_t *g, proc_t *p)
     size_t n_env = 0;
     for (char **e = environ; *e; e++)
         n_env++;
-    char **env = calloc (n_env + 4, sizeof *env);
+    char **env = calloc (n_env + 8, sizeof *env);
     if (!env)
         return -1;
     size_t k = 0;
     for (char **e = environ; *e; e++)
         if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7))
             env[k++] = *e;
+    /* the shim's settings (glunix(7)): its own variables pass only so */
+    char spread[SPREAD_PATTERN_MAX + 16];
+    if (g->no_shim)
+        env[k++] = (char *) "GLUNIX_SHIM=0";
+    if (g->spread) {
+        snprintf (spread, sizeof spread, "GLUNIX_SPREAD=%s", g->spread);
+        env[k++] = spread;
+        if (g->verbose)
+            env[k++] = (char *) "GLUNIX_SPREAD_VERBOSE=1";
+    }
     char rank[48], size[48], job[GL_GPID_MAX + 16];
     if (g->size > 1) { /* a parallel job: who am I among how many */
         snprintf (rank, sizeof rank, "GLUNIX_RANK=%u", p->rank);
@@ -289,7 +309,9 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
                        : job->code == JOBS_ERR_NODE_LOST ? GLX_NODE_LOST
                        : job->code == JOBS_ERR_STREAM    ? GLX_BROKEN
                                                          : GLX_START;
-            if (g->size > 1)
+            if (g->else_here && (code == GLX_NO_NODE || code == GLX_NODE_LOST))
+                ; /* it runs here instead, as if asked here */
+            else if (g->size > 1)
                 fprintf (stderr, "glx: rank %u: %s\n", p->rank, job->text ? job->text : "failed");
             else
                 fprintf (stderr, "glx: %s\n", job->text ? job->text : "the job failed");
@@ -347,7 +369,8 @@ static int proc_start (glx_t *g, proc_t *p, const char *path)
     char err[GL_PATH_MAX + 256];
     p->sock = ctl_connect (path, err, sizeof err);
     if (p->sock < 0) {
-        fprintf (stderr, "glx: %s\n", err);
+        if (!g->else_here) /* else it runs here, without a word */
+            fprintf (stderr, "glx: %s\n", err);
         return GLX_NO_AGENT;
     }
     gl_ctl_req_t req = { .cmd = "stream" };
@@ -565,22 +588,38 @@ static void die_as (int signo)
     raise (signo);
 }
 
+/* --else-here: the node could not take the program, so this process
+   becomes it, as if glx had never stood in (the shim's --spread steps
+   fall back so).  Returns only when it cannot be executed. */
+static void else_here (glx_t *g)
+{
+    /* what the program would have had: the signals we took, back */
+    sigset_t all;
+    sigemptyset (&all);
+    for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaddset (&all, forwarded[i]);
+    sigprocmask (SIG_UNBLOCK, &all, NULL);
+    signal (SIGPIPE, SIG_DFL);
+    execvp (g->argv[0], g->argv);
+    int e = errno;
+    fprintf (stderr, "glx: %s: %s\n", g->argv[0], strerror (e));
+    g->status = e == ENOENT ? GLX_NOT_FOUND : GLX_DENIED;
+}
+
 /* ---- options ---------------------------------------------------------------------- */
 
 /* Fills g from the command line.  -1 to go on, or glx's exit status. */
 static int parse_options (glx_t *g, int argc, char **argv)
 {
-    static const struct option opts[] = { { "tty", no_argument, 0, 't' },
-                                          { "node", required_argument, 0, 'w' },
-                                          { "procs", required_argument, 0, 'n' },
-                                          { "label", no_argument, 0, 'L' },
-                                          { "keep-going", no_argument, 0, 'k' },
-                                          { "local", no_argument, 0, 'l' },
-                                          { "verbose", no_argument, 0, 'v' },
-                                          { "runtime-dir", required_argument, 0, 'r' },
-                                          { "relay", no_argument, 0, 'R' },
-                                          { "help", no_argument, 0, 'h' },
-                                          { 0, 0, 0, 0 } };
+    static const struct option opts[] = {
+        { "tty", no_argument, 0, 't' },          { "node", required_argument, 0, 'w' },
+        { "procs", required_argument, 0, 'n' },  { "label", no_argument, 0, 'L' },
+        { "keep-going", no_argument, 0, 'k' },   { "local", no_argument, 0, 'l' },
+        { "verbose", no_argument, 0, 'v' },      { "runtime-dir", required_argument, 0, 'r' },
+        { "relay", no_argument, 0, 'R' },        { "no-shim", no_argument, 0, 'S' },
+        { "spread", required_argument, 0, 's' }, { "else-here", no_argument, 0, 'E' },
+        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
+    };
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -603,6 +642,17 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'l': g->local = true; break;
             case 'v': g->verbose = true; break;
             case 'R': g->relay = true; break;
+            case 'S': g->no_shim = true; break;
+            case 'E': g->else_here = true; break;
+            case 's': {
+                const char *why = NULL;
+                if (spread_pattern_check (optarg, &why)) {
+                    fprintf (stderr, "glx: --spread '%s': %s\n", optarg, why);
+                    return GLX_USAGE;
+                }
+                g->spread = optarg;
+                break;
+            }
             case 'r': gl_strlcpy (g->runtime_dir, optarg, sizeof g->runtime_dir); break;
             case 'h': printf ("%s", usage_text); return 0;
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
@@ -614,6 +664,14 @@ static int parse_options (glx_t *g, int argc, char **argv)
     }
     if (g->pin && !gl_name_valid (g->pin)) {
         fprintf (stderr, "glx: '%s' is not a node name\n", g->pin);
+        return GLX_USAGE;
+    }
+    if (g->spread && g->no_shim) {
+        fprintf (stderr, "glx: --spread is the shim's work: it does not go with --no-shim\n");
+        return GLX_USAGE;
+    }
+    if (g->else_here && !g->pin) {
+        fprintf (stderr, "glx: --else-here goes with -w NODE\n");
         return GLX_USAGE;
     }
     if (g->tty && g->size > 1) {
@@ -652,8 +710,11 @@ int main (int argc, char **argv)
         fprintf (stderr, "glx: %s\n", err);
         return GLX_START;
     }
-    if ((rc = signals_setup (&g)) || (rc = procs_start (&g)))
+    if ((rc = signals_setup (&g)) || (rc = procs_start (&g))) {
+        if (g.else_here && rc == GLX_NO_AGENT)
+            else_here (&g);
         return rc;
+    }
     gl_loop_before (g.loop, before_wait, &g);
     if (gl_loop_run (g.loop)) {
         fprintf (stderr, "glx: %s\n", strerror (errno));
@@ -662,6 +723,9 @@ int main (int argc, char **argv)
     }
     terminal_restore ();
     gl_loop_destroy (&g.loop);
+    if (g.else_here && !g.procs[0].started &&
+        (g.status == GLX_NO_AGENT || g.status == GLX_NO_NODE || g.status == GLX_NODE_LOST))
+        else_here (&g);
     free (g.procs);
     if (g.relay && g.killed_by)
         die_as (g.killed_by);
