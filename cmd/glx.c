@@ -40,13 +40,14 @@ extern char **environ;
 /* glx's own exit codes (a job's own code passes through unchanged) */
 enum {
     GLX_USAGE = 2,
-    GLX_NO_AGENT = 120,  /* no agent to talk to */
-    GLX_NO_NODE = 121,   /* no node can take the job */
-    GLX_NODE_LOST = 122, /* the node running it died or left */
-    GLX_BROKEN = 123,    /* the agent went away, or output was lost */
-    GLX_START = 124,     /* it could not start: directory, user, system */
-    GLX_DENIED = 126,    /* program found but not runnable (as in sh) */
-    GLX_NOT_FOUND = 127, /* program not found (as in sh) */
+    GLX_NO_AGENT = 120,           /* no agent to talk to */
+    GLX_NO_NODE = 121,            /* no node can take the job */
+    GLX_NODE_LOST = 122,          /* the node running it died or left */
+    GLX_BROKEN = 123,             /* the agent went away, or output was lost */
+    GLX_START = 124,              /* it could not start: directory, user, system */
+    GLX_PMI = JOBS_STATUS_BROKEN, /* 125: a parallel job broke its PMI contract */
+    GLX_DENIED = 126,             /* program found but not runnable (as in sh) */
+    GLX_NOT_FOUND = 127,          /* program not found (as in sh) */
 };
 
 static const char *usage_text =
@@ -58,7 +59,8 @@ static const char *usage_text =
     "  -t, --tty            give the job a terminal (shells, editors); ours goes raw\n"
     "  -w, --node NODE      run on NODE only\n"
     "  -n, --procs N        start N processes spread over the cluster, each with\n"
-    "                       GLUNIX_RANK, GLUNIX_SIZE and GLUNIX_JOB; stdin goes to rank 0\n"
+    "                       GLUNIX_RANK, GLUNIX_SIZE and GLUNIX_JOB; stdin goes to rank 0;\n"
+    "                       MPI programs (MPICH) find each other through PMI_FD\n"
     "  --label              prefix each output line with its rank (with -n)\n"
     "  --keep-going         when one process fails, let the others run on (with -n)\n"
     "  --local              this node may be chosen too\n"
@@ -75,7 +77,10 @@ static const char *usage_text =
     "\n"
     "Exit status: the job's own, 128+S if signal S killed it; 120 no agent,\n"
     "121 no node can take it, 122 its node was lost, 123 the agent went away,\n"
-    "124 it could not start, 126 not runnable, 127 not found.  See glx(1).\n";
+    "124 it could not start, 125 an MPI rank broke the job (exited 0 without\n"
+    "MPI_Finalize), 126 not runnable, 127 not found.  An MPI job (-n) exits as\n"
+    "under mpiexec: with MPI_Abort's code, or the status or signal number of a\n"
+    "rank that died before MPI_Finalize.  See glx(1).\n";
 
 /* Signals we pass on to the job. */
 static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
@@ -92,6 +97,8 @@ typedef struct {
     char gpid[GL_GPID_MAX + 1];
     bool started;
     bool done;
+    bool exited;        /* it ended by itself (EXIT), not by glx's failure */
+    int signo;          /* the signal that killed it, if one did */
     int status;         /* how it ended, once done */
     uint64_t in_credit; /* stdin bytes the host will take */
     uint64_t in_seq;
@@ -124,6 +131,8 @@ struct glx_t {
     uint32_t running; /* processes not done */
     int status;       /* the first non-zero way a process ended */
     int killed_by;    /* the signal that ended the job (one process) */
+    bool ending;      /* the home is ending the parallel job (a NOTE with a code) */
+    int sent_signo;   /* the last signal we passed on to the job */
 };
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
@@ -281,6 +290,20 @@ static int write_output (glx_t *g, proc_t *p, int fd, const uint8_t *data, size_
     return 0;
 }
 
+/* A line from the home, on stderr: its bytes, but no control character
+   (a rank's own words may be in it). */
+static void say (const char *text)
+{
+    if (!text)
+        return;
+    fputs ("glx: ", stderr);
+    for (const char *c = text; *c; c++)
+        fputc ((unsigned char) *c < 0x20 || *c == 0x7f ? '?' : *c, stderr);
+    fputc ('\n', stderr);
+}
+
+static void proc_end (proc_t *p, int status);
+
 /* A message from the home about process p.  Returns -1 to go on, or how
    the process ended (its exit status). */
 static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
@@ -345,10 +368,27 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
             if (job->stream == 0)
                 p->in_credit += job->credit;
             return -1;
+        case GL_JOB_NOTE:
+            /* the home ends the parallel job: every rank's stream says so,
+               once is enough; ranks not running yet never will */
+            if (job->code && g->ending)
+                return -1;
+            say (job->text);
+            if (job->code) {
+                g->ending = true;
+                if (g->status == 0)
+                    g->status = job->code;
+                for (uint32_t o = 0; o < g->size; o++)
+                    if (!g->procs[o].started && !g->procs[o].done)
+                        proc_end (&g->procs[o], 0);
+            }
+            return -1;
         case GL_JOB_EXIT:
             terminal_restore ();
             if (job->signo && g->size == 1)
                 g->killed_by = job->signo;
+            p->exited = true;
+            p->signo = job->signo;
             if (job->signo) {
                 if (g->verbose)
                     fprintf (stderr, "glx: job %s killed by signal %d%s\n", p->gpid, job->signo,
@@ -443,16 +483,33 @@ static void proc_end (proc_t *p, int status)
 }
 
 /* Process p ended with status end.  glx exits with the first non-zero
-   status; unless --keep-going, the first failure ends the others. */
+   status; unless --keep-going, the first failure ends the others, and
+   glx says which rank it was, as mpiexec does. */
 static void proc_finished (glx_t *g, proc_t *p, int end)
 {
     proc_end (p, end);
     if (end != 0 && g->status == 0) {
         g->status = end;
-        if (!g->keep_going)
+        if (g->keep_going)
+            ;
+        else if (g->running > 0) {
+            /* a signal we passed on reached every rank: no news */
+            bool sent = p->signo && p->signo == g->sent_signo;
+            char how[96];
+            if (p->signo)
+                snprintf (how, sizeof how, "was killed by signal %d (%s)", p->signo,
+                          strsignal (p->signo));
+            else if (p->exited)
+                snprintf (how, sizeof how, "exited with status %d", end);
+            else
+                snprintf (how, sizeof how, "failed (status %d)", end);
+            if (!sent)
+                fprintf (stderr, "glx: rank %u %s; killing the other %u rank%s\n", p->rank, how,
+                         g->running, g->running == 1 ? "" : "s");
             for (uint32_t o = 0; o < g->size; o++)
                 if (!g->procs[o].done)
                     proc_end (&g->procs[o], 0);
+        }
     }
     if (!g->running)
         gl_loop_stop (g->loop);
@@ -550,6 +607,8 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
         gl_strlcpy (sig.gpid, p->gpid, sizeof sig.gpid);
         send_job (p, &sig);
     }
+    if (signo != SIGWINCH)
+        g->sent_signo = signo;
     /* Stopped (Ctrl-Z in the shell that runs us): the job is stopped over
        there; stop here too, so the shell sees it, until SIGCONT (fg, bg)
        wakes us and we pass that on. */
