@@ -34,6 +34,8 @@ struct freeze_job_t {
     freeze_t *fz;
     way_t way;
     pid_t pid;
+    freeze_signal_fn signal; /* or NULL: kill */
+    void *signal_arg;
     char dir[PATH_LEN + 768]; /* its cgroup, or "" */
     bool stopped, user_stopped;
 };
@@ -194,13 +196,16 @@ const char *freeze_method (const freeze_t *self)
     return self->method;
 }
 
-freeze_job_t *freeze_job_new (freeze_t *self, const char *name, pid_t pid)
+freeze_job_t *freeze_job_new (freeze_t *self, const char *name, pid_t pid, freeze_signal_fn fn,
+                              void *arg)
 {
     freeze_job_t *job = calloc (1, sizeof *job);
     if (!job)
         return NULL;
     job->fz = self;
     job->pid = pid;
+    job->signal = fn;
+    job->signal_arg = arg;
     job->way = WAY_SIGNALS;
     if (self->way != WAY_SIGNALS) {
         char text[32];
@@ -227,6 +232,8 @@ static int set_frozen (freeze_job_t *job, bool frozen)
         default:
             if (!frozen && job->user_stopped)
                 return 0; /* its user stopped it: theirs to continue */
+            if (job->signal)
+                return job->signal (job->signal_arg, frozen ? SIGSTOP : SIGCONT);
             return kill (-job->pid, frozen ? SIGSTOP : SIGCONT);
     }
 }

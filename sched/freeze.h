@@ -41,10 +41,16 @@ void freeze_destroy (freeze_t **self_p);
 /* "cgroup v1 freezer at /sys/fs/cgroup/freezer", "signals", ... */
 const char *freeze_method (const freeze_t *self);
 
-/* The job named `name` runs as process (group) pid: put it where it can
-   be frozen.  Never NULL unless memory is short: a job its cgroup refused
-   is stopped with signals. */
-freeze_job_t *freeze_job_new (freeze_t *self, const char *name, pid_t pid);
+/* How signals reach a job's process group: exec_signal's shape (through
+   the root launcher when the agent has dropped root, launcher.h). */
+typedef int (*freeze_signal_fn) (void *arg, int signo);
+
+/* The job named `name` runs as process (group) pid, signalled by fn (arg,
+   signo) (NULL: kill (-pid, signo)): put it where it can be frozen.
+   Never NULL unless memory is short: a job its cgroup refused is stopped
+   with signals. */
+freeze_job_t *freeze_job_new (freeze_t *self, const char *name, pid_t pid, freeze_signal_fn fn,
+                              void *arg);
 /* Continue it if stopped, and let its cgroup go (once it is empty). */
 void freeze_job_destroy (freeze_job_t **job_p);
 

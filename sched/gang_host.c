@@ -30,13 +30,20 @@ slots_t *jobs_slots_for (jobs_t *self, const char *gang)
     return gang && gang[0] && self->gang_slots ? self->gang_slots : self->slots;
 }
 
+/* Signals go where exec sends them: to the job's process group, through
+   the root launcher when the agent dropped root. */
+static int signal_job (void *arg, int signo)
+{
+    return exec_signal ((exec_t *) arg, signo);
+}
+
 void gang_host_started (jobs_t *self, host_job_t *h, const char *gang, uint64_t now)
 {
     if (!gang[0])
         return;
     gl_strlcpy (h->gang, gang, sizeof h->gang);
     if (self->freeze)
-        h->fz = freeze_job_new (self->freeze, h->gpid, h->pid);
+        h->fz = freeze_job_new (self->freeze, h->gpid, h->pid, signal_job, h->exec);
     if (self->gang)
         gang_procs (self->gang, h->gang, 1, now);
 }

@@ -75,7 +75,7 @@ static bool still (void)
 static void exercise (freeze_t *fz, bool by_signals)
 {
     pid_t pid = spawn ();
-    freeze_job_t *job = freeze_job_new (fz, "test-1-1", pid);
+    freeze_job_t *job = freeze_job_new (fz, "test-1-1", pid, NULL, NULL);
     CHECK (job != NULL);
     CHECK (advances ());
     CHECK_EQ (freeze_stop (job), 0);
