@@ -4,11 +4,13 @@
 #include "fd.h"
 #include "str.h"
 #include "clock.h"
+#include "cred.h"
 #include "ctl.h"
 #include "ident.h"
 #include "idle.h"
 #include "access.h"
 #include "jobs.h"
+#include "launcher.h"
 #include "log.h"
 #include "loop.h"
 #include "policy.h"
@@ -23,10 +25,12 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LINK_IDLE_MS   300000 /* close a PUSH socket unused this long */
@@ -55,6 +59,8 @@ typedef struct {
     zhashx_t *links; /* endpoint -> link_t */
     gl_loop_t *loop;
     int lock_fd;
+    int launcher; /* the root launcher's socket (launcher.h), or -1 */
+    pid_t launcher_pid;
 
     bool leaving; /* asked to leave (signal, glpeer leave) */
     bool leave_started;
@@ -331,6 +337,26 @@ static int stream_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const
     return 0;
 }
 
+/* Credentials (cred.h): a home signs with its node key; a host checks
+   with the key it pinned for the home. */
+static void job_sign (void *arg, gl_job_t *run)
+{
+    agent_t *a = (agent_t *) arg;
+    if (cred_sign (a->ident, a->conf->cluster, run, gl_wall_ms ()))
+        gl_error ("cannot sign the credential of %s", run->gpid);
+}
+
+static int job_check (void *arg, const gl_job_t *run, const char **why)
+{
+    agent_t *a = (agent_t *) arg;
+    uint8_t pubkey[GL_PUBKEY_BYTES];
+    if (!swim_pubkey (a->swim, run->home, pubkey)) {
+        *why = "its home's node key is not known here";
+        return -1;
+    }
+    return cred_check (a->conf->cluster, run, pubkey, gl_wall_ms (), a->conf->clock_window_ms, why);
+}
+
 /* The gossip view as placement candidates, for jobs.c. */
 static place_cand_t *job_view (void *arg, size_t *n, uint64_t now)
 {
@@ -448,6 +474,17 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
         gl_info ("signal %u: leaving", si->ssi_signo);
         a->leaving = true;
     }
+}
+
+/* The launcher said something (a job ended), or went away. */
+static void on_launcher (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    if (launcher_drain (fd) < 0) {
+        gl_error ("the launcher has gone: this agent can start no more jobs");
+        gl_loop_fd (loop, fd, 0, on_launcher, a);
+    }
+    jobs_tick (a->jobs, gl_mono_ms ());
 }
 
 /* ---- the control socket: status, leave -------------------------------------------- */
@@ -613,6 +650,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
 {
     a->conf = conf;
     a->lock_fd = -1;
+    a->launcher = -1;
     a->started_wall_ms = gl_wall_ms ();
     snprintf (a->res_reason, sizeof a->res_reason, "not measured yet");
     if (agent_mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
@@ -624,6 +662,13 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                            conf->clock_window_ms);
     if (!a->seal)
         return gl_err (err, errlen, "cannot set up sealing");
+    /* A machine's agent: the root launcher, forked before any thread
+       starts; the agent drops root at the end of its set-up. */
+    if (geteuid () == 0) {
+        if ((a->launcher = launcher_spawn (conf, &a->launcher_pid, err, errlen)) < 0)
+            return -1;
+        exec_set_launcher (a->launcher);
+    }
 
     /* czmq would install its own SIGINT/SIGTERM handlers; we take signals
        through the loop's signalfd instead.  Before ZeroMQ's I/O threads
@@ -687,7 +732,9 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                      .close_local = job_close_local,
                      .guest = job_guest,
                      .view = job_view,
-                     .watch = job_watch };
+                     .watch = job_watch,
+                     .sign = job_sign,
+                     .check = job_check };
     a->jobs =
         jobs_new (conf->name, gl_ident_generation (a->ident),
                   (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
@@ -715,6 +762,12 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     char shim[GL_PATH_MAX];
     find_shim (shim, sizeof shim);
     jobs_set_job_env (a->jobs, conf->runtime_dir, shim);
+    if (a->launcher >= 0) {
+        if (gl_loop_fd (a->loop, a->launcher, POLLIN, on_launcher, a))
+            return gl_err (err, errlen, "cannot watch the launcher: %s", strerror (errno));
+        if (launcher_drop (conf, err, errlen))
+            return -1;
+    }
     return 0;
 }
 
@@ -738,6 +791,14 @@ static void agent_close (agent_t *a)
         snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
         unlink (path);
         close (a->lock_fd);
+    }
+    if (a->launcher >= 0) {
+        /* it kills what is left of our jobs, removes the files we may
+           not, and exits: wait for that, so that we leave none behind */
+        exec_set_launcher (-1);
+        close (a->launcher);
+        while (waitpid (a->launcher_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
     }
 }
 

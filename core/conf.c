@@ -67,6 +67,7 @@ static const field_t fields[] = {
     STR ("node/allow_users", F_USERS, allow_users),
     STR ("node/deny_users", F_USERS, deny_users),
     STR ("node/uids", F_UIDS, uids),
+    STR ("node/agent_user", F_USERS, agent_user),
     NUM ("gossip/probe_interval", F_DURATION, probe_interval_ms, 10, 600000),
     NUM ("gossip/probe_timeout", F_DURATION, probe_timeout_ms, 5, 600000),
     NUM ("gossip/indirect_checks", F_U32, indirect_checks, 0, 16),
@@ -100,6 +101,7 @@ void gl_conf_defaults (gl_conf_t *c)
     snprintf (c->bind, sizeof c->bind, "tcp://*:7946");
     /* Debian's UID_MIN-UID_MAX (login.defs): people, not system accounts */
     snprintf (c->uids, sizeof c->uids, "1000-60000");
+    snprintf (c->agent_user, sizeof c->agent_user, "glunix");
     /* memberlist's LAN profile */
     c->probe_interval_ms = 1000;
     c->probe_timeout_ms = 500;

@@ -54,7 +54,8 @@ typedef struct {
        separated by spaces or commas ("": anyone), and uid ranges */
     char allow_users[GL_USERS_MAX];
     char deny_users[GL_USERS_MAX];
-    char uids[256]; /* "1000-60000 70000-70999" */
+    char uids[256];                       /* "1000-60000 70000-70999" */
+    char agent_user[GL_JOB_USER_MAX + 1]; /* a machine's agent drops to it */
 
     /* gossip: the fields of swim_config_t, same names */
     uint32_t probe_interval_ms, probe_timeout_ms, indirect_checks;

@@ -246,7 +246,9 @@ int gl_view_read_node (const gl_view_t *self, const char *name, gl_view_node_t *
 
 /* Views left by agents that were killed (SIGKILL, a crash) stay in
    /dev/shm until someone removes them: the next agent of the same user
-   to start removes those whose writer is gone. */
+   to start removes those whose writer is gone, and the next agent started
+   by root those of any user (a machine's agent hands its view to the
+   account it runs as, glpeer(8)). */
 static void sweep (void)
 {
     DIR *d = opendir ("/dev/shm");
@@ -263,7 +265,7 @@ static void sweep (void)
             continue;
         struct stat st;
         gl_view_hdr_t h;
-        bool gone = fstat (fd, &st) == 0 && st.st_uid == geteuid () &&
+        bool gone = fstat (fd, &st) == 0 && (st.st_uid == geteuid () || geteuid () == 0) &&
                     pread (fd, &h, sizeof h, 0) == (ssize_t) sizeof h && h.magic == GL_VIEW_MAGIC &&
                     h.agent_pid > 0 && kill (h.agent_pid, 0) != 0 && errno == ESRCH;
         close (fd);

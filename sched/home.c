@@ -105,6 +105,8 @@ static void home_ask (jobs_t *self, home_job_t *j, const char *node)
     plan_reasons (&j->plan, notes, sizeof notes);
     free (j->run.job->text);
     j->run.job->text = notes[0] ? strdup (notes) : NULL;
+    if (self->io.sign) /* signed afresh for each node asked: it expires */
+        self->io.sign (self->io.arg, j->run.job);
     jobs_to_node (self, node, j->run.job);
 }
 

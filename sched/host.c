@@ -167,6 +167,16 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
+    /* the home's own word for it (cred.h), before anything else */
+    if (self->io.check && self->io.check (self->io.arg, req, &why)) {
+        char text[GL_NAME_MAX + 120];
+        snprintf (text, sizeof text, "%s: refused: %s", self->name, why ? why : "bad credential");
+        reply.type = GL_JOB_FAILED;
+        reply.code = JOBS_ERR_START;
+        reply.text = text;
+        jobs_to_node (self, from, &reply);
+        return;
+    }
     /* whom it runs as: the local account of its user's name, if allowed */
     uid_t run_uid;
     gid_t run_gid;
@@ -246,6 +256,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.umask = (mode_t) req->umask;
         spec.uid = run_uid;
         spec.gid = run_gid;
+        spec.user = req->user;
         spec.pty = req->pty;
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;

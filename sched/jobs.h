@@ -77,6 +77,11 @@ typedef struct {
        stops.  Called only when what to watch changes, and always with 0
        before the fd closes. */
     void (*watch) (void *arg, int fd, short events);
+    /* Credentials (cred.h), NULL for none: as a home, sign a RUN just
+       before it is sent; as a host, check one before anything runs (0,
+       or -1 with *why). */
+    void (*sign) (void *arg, gl_job_t *run);
+    int (*check) (void *arg, const gl_job_t *run, const char **why);
 } jobs_io_t;
 
 typedef struct jobs_t jobs_t;
