@@ -131,7 +131,7 @@ struct glx_t {
     uint32_t running; /* processes not done */
     int status;       /* the first non-zero way a process ended */
     int killed_by;    /* the signal that ended the job (one process) */
-    bool ending;      /* the home is ending the parallel job (a NOTE with a code) */
+    bool ending;      /* the home is ending the parallel job (a NOTE with eof) */
     int sent_signo;   /* the last signal we passed on to the job */
 };
 
@@ -371,13 +371,13 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
         case GL_JOB_NOTE:
             /* the home ends the parallel job: every rank's stream says so,
                once is enough; ranks not running yet never will */
-            if (job->code && g->ending)
+            if (job->eof && g->ending)
                 return -1;
             say (job->text);
-            if (job->code) {
-                g->ending = true;
+            if (job->eof) {
                 if (g->status == 0)
                     g->status = job->code;
+                g->ending = true;
                 for (uint32_t o = 0; o < g->size; o++)
                     if (!g->procs[o].started && !g->procs[o].done)
                         proc_end (&g->procs[o], 0);
@@ -488,7 +488,7 @@ static void proc_end (proc_t *p, int status)
 static void proc_finished (glx_t *g, proc_t *p, int end)
 {
     proc_end (p, end);
-    if (end != 0 && g->status == 0) {
+    if (end != 0 && g->status == 0 && !g->ending) { /* the home's status stands */
         g->status = end;
         if (g->keep_going)
             ;

@@ -598,7 +598,7 @@ static const struct {
     [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) | K (J_CODE) },
     [GL_JOB_PMI] = { K (J_GPID) | K (J_TEXT), K (J_EOF) },
     [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
-    [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) },
+    [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) | K (J_EOF) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for
@@ -696,7 +696,9 @@ static int check_job (const gl_job_t *job, const char **why)
             break;
         case GL_JOB_NOTE:
             if (job->code < 0 || job->code > 255)
-                return gl_why (why, "job note: code expected 1..255");
+                return gl_why (why, "job note: code expected 0..255");
+            if (job->code && !job->eof)
+                return gl_why (why, "job note: a code without eof (the job's end)");
             break;
         case GL_JOB_EXIT:
             if (job->code < 0 || job->code > 255)

@@ -126,7 +126,7 @@ typedef struct {
                  text says why)
      PMI         gpid, text; may: eof
      PMI_REPLY   gpid, text
-     NOTE        gpid, text; may: code 1..255
+     NOTE        gpid, text; may: eof, code 0..255 (only with eof)
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
@@ -158,7 +158,7 @@ typedef enum {
     GL_JOB_PMI = 14,       /* host -> home: a request of the job's rank, `text`; with
                                   eof, its PMI connection broke: `text` says why */
     GL_JOB_PMI_REPLY = 15, /* home -> host: the answer for the rank, `text` */
-    GL_JOB_NOTE = 16,      /* home -> glx: say `text`; with `code`, the parallel job
+    GL_JOB_NOTE = 16,      /* home -> glx: say `text`; with eof, the parallel job
                                   is being ended and glx exits with `code` */
 } gl_job_type_t;
 
@@ -176,7 +176,7 @@ typedef struct {
     uint32_t len;               /* DATA: at most GL_JOB_DATA_MAX; 0 only with eof */
     uint64_t credit;            /* CREDIT: bytes granted */
     int32_t code;               /* FAILED: an error kind > 0; EXIT: status 0..255;
-                                             NOTE: the status glx exits with, 1..255 */
+                                             NOTE: the status glx exits with */
     int32_t signo;              /* SIGNAL: 1..64; EXIT: the signal that ended it */
     bool core;                  /* EXIT: it dumped core (only with signo) */
     uint32_t rows, cols;        /* WINSIZE, RUN: window size, 1..65535 each */

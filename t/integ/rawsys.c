@@ -155,6 +155,14 @@ static int check (void)
     waitpid (pid, &st, 0);
     CHECK (pid > 0 && WIFEXITED (st) && WEXITSTATUS (st) == 0, "a raw fork's child is armed");
 
+    /* a raw vfork is made as a fork (the child would run on this frame,
+       inside the shim's handler, on the parent's stack) */
+    pid = (pid_t) raw (SYS_vfork, 0, 0, 0);
+    if (pid == 0)
+        _exit (reaches (2) ? 0 : 1);
+    waitpid (pid, &st, 0);
+    CHECK (pid > 0 && WIFEXITED (st) && WEXITSTATUS (st) == 0, "a raw vfork's child is armed");
+
     pid = vfork ();
     if (pid == 0) {
         char *argv[] = { (char *) "true", NULL };

@@ -962,7 +962,7 @@ static const struct {
     [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) | B (K_EOF) | B (K_CODE) },
     [GL_JOB_PMI] = { B (K_GPID) | B (K_TEXT), B (K_EOF) },
     [GL_JOB_PMI_REPLY] = { B (K_GPID) | B (K_TEXT), 0 },
-    [GL_JOB_NOTE] = { B (K_GPID) | B (K_TEXT), B (K_CODE) },
+    [GL_JOB_NOTE] = { B (K_GPID) | B (K_TEXT), B (K_CODE) | B (K_EOF) },
 };
 
 /* Every field a type may carry (an EXIT by signal: no code). */
@@ -1139,8 +1139,17 @@ static void test_job_round_trips (void)
     CHECK (!job_encodes (job));
     job->code = -1;
     CHECK (!job_encodes (job));
-    gl_job_clear (job);
-    free (job);
+    /* ...at the job's end (eof) only; which may be a success */
+    job->code = 7;
+    job->eof = false;
+    CHECK (!job_encodes (job));
+    job->eof = true;
+    job->code = 0;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_NOTE, all_keys (GL_JOB_NOTE), 0, 0);
+    job->eof = false;
+    job->code = 0;
+    CHECK (job_round_trip (job, NULL));
     job = new_job (GL_JOB_LIST_REPLY, 0, 0, 0);
     job->text = malloc (GL_JOB_TEXT_MAX + 1);
     memset (job->text, 'x', GL_JOB_TEXT_MAX);

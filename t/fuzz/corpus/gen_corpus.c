@@ -127,6 +127,7 @@ static void fill_job (gl_job_t *job, int type)
             break;
         case GL_JOB_NOTE:
             job->code = 3;
+            job->eof = true; /* a code only with the job's end */
             job->text = "rank 1 aborted the job (exit code 3)";
             break;
         default: break;
