@@ -76,6 +76,10 @@ for u in "$ua" "$ub"; do
     done
 done
 
+say "a client that claims to be root gets a job of its real user"
+out=$(as "$ua" "$BUILD/t/integ/glclaim" "$T/a/run" b root 0 -- id -un 2>&1) || fail "glclaim as $ua: $out"
+[ "$out" = "$ua" ] || fail "a job claimed as root by $ua ran as: $out"
+
 say "a host without the user's account refuses the job, saying why"
 rc=0; out=$(as "$ub" "$GLX" --runtime-dir "$T/a/run" -w c true 2>&1) || rc=$?
 [ $rc -eq 124 ] && echo "$out" | grep -q "c: user $ub has no account here" || fail "$ub on c: $rc $out"
