@@ -459,7 +459,8 @@ static gl_gang_t *places_msg (uint8_t type, matrix_rec_t *const *recs, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         m->places[i] = recs[i]->place;
-        memcpy (m->peers + k, recs[i]->peers, recs[i]->place.n_peers * sizeof *m->peers);
+        if (recs[i]->place.n_peers) /* a tombstone has none, and no array */
+            memcpy (m->peers + k, recs[i]->peers, recs[i]->place.n_peers * sizeof *m->peers);
         k += recs[i]->place.n_peers;
     }
     m->n_places = (uint32_t) n;
