@@ -107,7 +107,8 @@ typedef struct {
 
      RUN         argv, cwd; may: gpid (glx leaves it to the home), envv,
                  umask, uid, gid, user, pty, rows and cols (together),
-                 cores, mem_kb, pin, allow_local, gang (with size)
+                 cores, mem_kb, pin, allow_local, gang (with size),
+                 cred_expiry and cred_sig (together: the home's credential)
      STARTED     gpid, node, pid; may: text (the home's placement notes)
      REFUSED     gpid, text
      FAILED      gpid, code > 0, text
@@ -205,6 +206,9 @@ typedef struct {
     char gang[GL_GPID_MAX + 1];     /* a gang's process: from glx, the name its
                                              processes share; from the home on, the
                                              gang's cluster-wide id; "": not a gang */
+    uint64_t cred_expiry_ms;        /* the home's credential (sched/cred.h): until
+                                             when (wall ms) it holds, and */
+    uint8_t cred_sig[GL_SIG_BYTES]; /* its signature, by the home's node key */
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------
@@ -223,7 +227,7 @@ typedef struct {
                  gang has ended)
      VOTE_REQ    gang, term, leader (the candidate)
      VOTE        gang, term, leader; may: granted, peers (the voter alone)
-     PLACE       places, peers
+     PLACE       places; may: peers (none when every place is a tombstone)
      SYNC_REQ    may: places, peers
      SYNC_RESP   may: places, peers
 
