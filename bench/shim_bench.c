@@ -55,47 +55,47 @@ static double median (double *v, int n)
 }
 
 /* The median ns per call of body over BATCHES batches of n calls. */
-#define TIME(name, n, body)                                                                        \
-    do {                                                                                           \
-        double per_[BATCHES];                                                                      \
-        for (int b_ = 0; b_ < BATCHES; b_++) {                                                     \
-            double t0_ = now_ns ();                                                                \
-            for (long i_ = 0; i_ < (n); i_++) {                                                    \
-                body;                                                                              \
-            }                                                                                      \
-            per_[b_] = (now_ns () - t0_) / (double) (n);                                           \
-        }                                                                                          \
-        printf ("%s %.1f\n", name, median (per_, BATCHES));                                        \
+#define TIME(name, n, body)                                 \
+    do {                                                    \
+        double per_[BATCHES];                               \
+        for (int b_ = 0; b_ < BATCHES; b_++) {              \
+            double t0_ = now_ns ();                         \
+            for (long i_ = 0; i_ < (n); i_++) {             \
+                body;                                       \
+            }                                               \
+            per_[b_] = (now_ns () - t0_) / (double) (n);    \
+        }                                                   \
+        printf ("%s %.1f\n", name, median (per_, BATCHES)); \
     } while (0)
 
 /* Two bodies timed batch by batch, alternately, so that the machine's
    drift hits both alike: each one's median, and the median of the
    per-batch differences (b less a), "name_added". */
-#define TIME2(name_a, body_a, name_b, body_b, name_d, n)                                           \
-    do {                                                                                           \
-        double a_[BATCHES], b_[BATCHES], d_[BATCHES];                                              \
-        for (int k_ = 0; k_ < BATCHES; k_++) {                                                     \
-            double t0_ = now_ns ();                                                                \
-            for (long i_ = 0; i_ < (n); i_++) {                                                    \
-                body_a;                                                                            \
-            }                                                                                      \
-            double t1_ = now_ns ();                                                                \
-            for (long i_ = 0; i_ < (n); i_++) {                                                    \
-                body_b;                                                                            \
-            }                                                                                      \
-            double t2_ = now_ns ();                                                                \
-            a_[k_] = (t1_ - t0_) / (double) (n);                                                   \
-            b_[k_] = (t2_ - t1_) / (double) (n);                                                   \
-            d_[k_] = b_[k_] - a_[k_];                                                              \
-        }                                                                                          \
-        printf ("%s %.1f\n%s %.1f\n%s %.1f\n", name_a, median (a_, BATCHES), name_b,                \
-                median (b_, BATCHES), name_d, median (d_, BATCHES));                               \
+#define TIME2(name_a, body_a, name_b, body_b, name_d, n)                             \
+    do {                                                                             \
+        double a_[BATCHES], b_[BATCHES], d_[BATCHES];                                \
+        for (int k_ = 0; k_ < BATCHES; k_++) {                                       \
+            double t0_ = now_ns ();                                                  \
+            for (long i_ = 0; i_ < (n); i_++) {                                      \
+                body_a;                                                              \
+            }                                                                        \
+            double t1_ = now_ns ();                                                  \
+            for (long i_ = 0; i_ < (n); i_++) {                                      \
+                body_b;                                                              \
+            }                                                                        \
+            double t2_ = now_ns ();                                                  \
+            a_[k_] = (t1_ - t0_) / (double) (n);                                     \
+            b_[k_] = (t2_ - t1_) / (double) (n);                                     \
+            d_[k_] = b_[k_] - a_[k_];                                                \
+        }                                                                            \
+        printf ("%s %.1f\n%s %.1f\n%s %.1f\n", name_a, median (a_, BATCHES), name_b, \
+                median (b_, BATCHES), name_d, median (d_, BATCHES));                 \
     } while (0)
 
 static long raw_getppid (void)
 {
     long r;
-    __asm__ volatile ("syscall" : "=a"(r) : "a"(SYS_getppid) : "rcx", "r11", "memory");
+    __asm__ volatile("syscall" : "=a"(r) : "a"(SYS_getppid) : "rcx", "r11", "memory");
     return r;
 }
 

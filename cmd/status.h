@@ -7,7 +7,9 @@
 #ifndef GL_STATUS_H
 #define GL_STATUS_H
 
+#include "clocks.h"
 #include "conf.h"
+#include "gang.h"
 #include "policy.h"
 #include "seal.h"
 #include "swim.h"
@@ -23,6 +25,12 @@ typedef struct {
     const policy_t *policy; /* NULL: the built-in placement */
     uint64_t msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
     const char *res_reason; /* this node's idle state and why */
+    gang_t *gang;           /* the matrix and this node's gangs */
+    clocks_t *clocks;       /* the other peers' clock offsets */
+    const char *stop_method;
+    size_t gang_procs; /* gang processes here */
+    uint64_t switches, switch_stops, switch_conts, unconfirmed;
+    uint64_t wall_ms; /* now, for the slice */
 } status_view_t;
 
 void status_text (FILE *f, const status_view_t *v, uint64_t now_ms);

@@ -76,6 +76,10 @@ typedef struct {
     /* sched: a placement policy module (glsfi-cc), "" for none */
     char policy[GL_PATH_MAX];
     uint32_t policy_budget_ms; /* per call, then the policy is off */
+    /* sched: coscheduling of gangs (sched/gang.h) */
+    uint32_t gang_slice_ms; /* a row's turn: 10 ms .. 30 s */
+    uint32_t gang_depth;    /* gang processes a core takes, one per row */
+    char gang_stop[16];     /* "auto", "freezer", "signals" or "none" */
 
     /* log */
     char log_level[16]; /* error, warning, info, debug */

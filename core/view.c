@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,7 +276,7 @@ static void sweep (void)
 }
 
 gl_view_pub_t *gl_view_create (const char *runtime_dir, uint32_t nodes_max, uint32_t jobs_max,
-                               char *err, size_t errlen)
+                               bool every_user, char *err, size_t errlen)
 {
     gl_view_pub_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -290,9 +291,18 @@ gl_view_pub_t *gl_view_create (const char *runtime_dir, uint32_t nodes_max, uint
        per runtime directory: the caller holds its lock). */
     shm_unlink (self->name);
     sweep ();
-    int fd = shm_open (self->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+    mode_t mode = every_user ? 0444 : 0400;
+    int fd = shm_open (self->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
         gl_err (err, errlen, "cannot create the view %s: %s", self->name, strerror (errno));
+        free (self);
+        return NULL;
+    }
+    if (fchmod (fd, mode)) { /* exactly, whatever the umask */
+        gl_err (err, errlen, "cannot set the mode of the view %s: %s", self->name,
+                strerror (errno));
+        close (fd);
+        shm_unlink (self->name);
         free (self);
         return NULL;
     }

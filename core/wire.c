@@ -720,7 +720,7 @@ static const struct {
     [GL_GANG_MEMBERS] = { K (G_GANG), K (G_SEQ) | K (G_PEERS) },
     [GL_GANG_VOTE_REQ] = { K (G_GANG) | K (G_TERM) | K (G_LEADER), 0 },
     [GL_GANG_VOTE] = { K (G_GANG) | K (G_TERM) | K (G_LEADER), K (G_GRANTED) | K (G_PEERS) },
-    [GL_GANG_PLACE] = { K (G_PLACES) | K (G_PEERS), 0 },
+    [GL_GANG_PLACE] = { K (G_PLACES), K (G_PEERS) }, /* none: only tombstones */
     [GL_GANG_SYNC_REQ] = { 0, K (G_PLACES) | K (G_PEERS) },
     [GL_GANG_SYNC_RESP] = { 0, K (G_PLACES) | K (G_PEERS) },
 };

@@ -227,7 +227,7 @@ typedef struct {
                  gang has ended)
      VOTE_REQ    gang, term, leader (the candidate)
      VOTE        gang, term, leader; may: granted, peers (the voter alone)
-     PLACE       places, peers
+     PLACE       places; may: peers (none when every place is a tombstone)
      SYNC_REQ    may: places, peers
      SYNC_RESP   may: places, peers
 
