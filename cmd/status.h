@@ -8,6 +8,7 @@
 #define GL_STATUS_H
 
 #include "conf.h"
+#include "links.h"
 #include "policy.h"
 #include "seal.h"
 #include "swim.h"
@@ -21,7 +22,8 @@ typedef struct {
     swim_t *swim;           /* the members */
     gl_seal_t *seal;        /* its drop counters */
     const policy_t *policy; /* NULL: the built-in placement */
-    uint64_t msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
+    const links_t *links;   /* the connections and traffic counters */
+    uint64_t send_dropped;  /* packets never handed to a link */
     const char *res_reason; /* this node's idle state and why */
 } status_view_t;
 

@@ -80,6 +80,9 @@ static const field_t fields[] = {
     NUM ("idle/min_mem_avail", F_SIZE_KB, min_mem_avail_kb, 0, UINT64_MAX / 2),
     NUM ("idle/sample_interval", F_DURATION, sample_interval_ms, 100, 3600000),
     NUM ("idle/refresh_interval", F_DURATION, refresh_interval_ms, 1000, 86400000),
+    NUM ("transport/max_links", F_U32, max_links, 1, 4096),
+    NUM ("transport/link_idle", F_DURATION, link_idle_ms, 100, 3600000),
+    NUM ("transport/send_queue", F_U32, send_queue, 16, 1000000),
     STR ("sched/policy", F_PATH, policy),
     NUM ("sched/policy_budget", F_DURATION, policy_budget_ms, 1, 10000),
     STR ("log/level", F_LOGLEVEL, log_level),
@@ -112,6 +115,9 @@ void gl_conf_defaults (gl_conf_t *c)
     c->min_mem_avail_kb = 65536;
     c->sample_interval_ms = 1000;
     c->refresh_interval_ms = 60000;
+    c->max_links = 20;
+    c->link_idle_ms = 10000;
+    c->send_queue = 1024;
     c->policy_budget_ms = 10;
     snprintf (c->log_level, sizeof c->log_level, "info");
 }
@@ -410,9 +416,9 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
     for (zconfig_t *sec = zconfig_child (root); sec && !rc; sec = zconfig_next (sec)) {
         const char *sname = zconfig_name (sec);
         if (strcmp (sname, "cluster") && strcmp (sname, "node") && strcmp (sname, "gossip") &&
-            strcmp (sname, "idle") && strcmp (sname, "log")) {
+            strcmp (sname, "idle") && strcmp (sname, "transport") && strcmp (sname, "log")) {
             conf_error (err, errlen, file, sname, 0,
-                        "unknown section (expected cluster, node, gossip, idle or log)");
+                        "unknown section (expected cluster, node, gossip, idle, transport or log)");
             rc = -1;
             break;
         }

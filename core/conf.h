@@ -64,6 +64,11 @@ typedef struct {
     uint32_t sample_interval_ms;
     uint32_t refresh_interval_ms; /* re-spread an unchanged estimate this often */
 
+    /* transport: the agent's outgoing connections (cmd/links.h) */
+    uint32_t max_links;    /* open at once, links held for jobs aside */
+    uint32_t link_idle_ms; /* close a link unused this long */
+    uint32_t send_queue;   /* messages queued per link (ZMQ_SNDHWM) */
+
     /* sched: a placement policy module (glsfi-cc), "" for none */
     char policy[GL_PATH_MAX];
     uint32_t policy_budget_ms; /* per call, then the policy is off */
