@@ -560,6 +560,10 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                           .job_hold_ms = JOB_HOLD_MS };
     if (!(a->links = links_new (&lc)))
         return gl_err (err, errlen, "out of memory");
+    if (conf->gossip_peers && conf->gossip_peers >= conf->max_links)
+        gl_warning ("gossip/gossip_peers (%u) is not below transport/max_links (%u): gossip "
+                    "will open and close connections all the time",
+                    conf->gossip_peers, conf->max_links);
 
     char sock_path[GL_PATH_MAX + 16];
     snprintf (sock_path, sizeof sock_path, "%s/glpeer.sock", conf->runtime_dir);

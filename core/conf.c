@@ -73,6 +73,7 @@ static const field_t fields[] = {
     NUM ("gossip/dead_reap", F_DURATION, dead_reap_ms, 1000, 604800000),
     NUM ("gossip/join_retry", F_DURATION, join_retry_ms, 10, 600000),
     NUM ("gossip/max_piggyback", F_U32, max_piggyback, 1, 1024),
+    NUM ("gossip/gossip_peers", F_U32, gossip_peers, 0, 64),
     STR ("idle/proc_dir", F_PATH, proc_dir),
     STR ("idle/activity", F_ACTIVITY, activity),
     NUM ("idle/owner_idle_min", F_SECONDS, owner_idle_min_s, 0, 604800),
@@ -108,6 +109,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->dead_reap_ms = 3600000;
     c->join_retry_ms = 1000;
     c->max_piggyback = 16;
+    c->gossip_peers = 0;
     /* HTCondor's desktop policy: owner away 15 minutes, owner load <= 0.3 */
     snprintf (c->proc_dir, sizeof c->proc_dir, "/proc");
     c->owner_idle_min_s = 900;
@@ -115,7 +117,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->min_mem_avail_kb = 65536;
     c->sample_interval_ms = 1000;
     c->refresh_interval_ms = 60000;
-    c->max_links = 20;
+    c->max_links = 16;
     c->link_idle_ms = 10000;
     c->send_queue = 1024;
     c->policy_budget_ms = 10;
