@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "ident.h"
 #include "idle.h"
+#include "access.h"
 #include "jobs.h"
 #include "links.h"
 #include "log.h"
@@ -284,6 +285,11 @@ static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t 
         gl_warning ("local client sent a bad job message: %s", why ? why : "not a job message");
         return -1;
     }
+    /* the job is its user's as the kernel says, not as the client claims */
+    ctl_peer_t peer;
+    if ((msg.job->type == GL_JOB_RUN || msg.job->type == GL_JOB_SIGNAL) &&
+        ctl_server_peer (a->ctl, conn, &peer) == 0)
+        access_stamp (msg.job, peer.uid, peer.gid);
     jobs_local_msg (a->jobs, conn, msg.job, gl_mono_ms ());
     gl_msg_clear (&msg);
     return 0;
@@ -378,6 +384,13 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
 
 /* ---- the control socket: status, leave -------------------------------------------- */
 
+/* A machine's agent serves every local user, but only root and its own
+   user may make it leave. */
+static bool leave_allowed (const ctl_peer_t *caller)
+{
+    return caller && (caller->uid == 0 || caller->uid == getuid ());
+}
+
 static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 {
     agent_t *a = (agent_t *) arg;
@@ -411,6 +424,11 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
     else if (!strcmp (req->cmd, "checkpoint") || !strcmp (req->cmd, "migrate")) {
         fprintf (f, "%s: not supported\n", req->cmd);
         resp->code = 3;
+    }
+    else if (!strcmp (req->cmd, "leave") && !leave_allowed (ctl_server_caller (a->ctl))) {
+        fprintf (f, "leave: refused: only root and this agent's user (uid %u) may make it leave\n",
+                 (unsigned) getuid ());
+        resp->code = 4;
     }
     else if (!strcmp (req->cmd, "leave")) {
         fprintf (f, "%s: leaving the cluster\n", a->conf->name);
@@ -462,6 +480,11 @@ static void find_shim (char *out, size_t len)
 
 int agent_mkdir_private (const char *dir, char *err, size_t errlen)
 {
+    /* A machine's agent (root's) serves every local user: they must be
+       able to enter its directory to reach the socket, never to write in
+       it.  A user's own agent keeps its directory to itself. */
+    bool machine = geteuid () == 0;
+    mode_t want = machine ? 0755 : 0700;
     char path[GL_PATH_MAX];
     gl_strlcpy (path, dir, sizeof path);
     for (char *p = path + 1; *p; p++)
@@ -470,17 +493,20 @@ int agent_mkdir_private (const char *dir, char *err, size_t errlen)
             mkdir (path, 0755);
             *p = '/';
         }
-    if (mkdir (path, 0700) && errno != EEXIST)
+    bool made = mkdir (path, want) == 0;
+    if (!made && errno != EEXIST)
+        return gl_err (err, errlen, "%s: %s", dir, strerror (errno));
+    if (made && chmod (path, want)) /* past the umask */
         return gl_err (err, errlen, "%s: %s", dir, strerror (errno));
     struct stat st;
-    if (stat (path, &st) || !S_ISDIR (st.st_mode) || st.st_uid != getuid ())
+    if (stat (path, &st) || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
         return gl_err (err, errlen, "%s: not a directory owned by this user", dir);
     /* Never loosen or tighten a directory we did not make: say so instead. */
-    if (st.st_mode & 0077)
+    if (st.st_mode & (machine ? 0022 : 0077))
         return gl_err (err, errlen,
                        "%s: open to other users (mode %03o); give the agent a "
-                       "directory of its own, or chmod 700 it",
-                       dir, (unsigned) (st.st_mode & 0777));
+                       "directory of its own, or chmod %s it",
+                       dir, (unsigned) (st.st_mode & 0777), machine ? "755" : "700");
     return 0;
 }
 
@@ -568,7 +594,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     char sock_path[GL_PATH_MAX + 16];
     snprintf (sock_path, sizeof sock_path, "%s/glpeer.sock", conf->runtime_dir);
     a->ctl = ctl_server_new (a->loop, sock_path, ctl_handle, a, err, errlen);
-    if (!a->ctl)
+    if (!a->ctl || (geteuid () == 0 && ctl_server_serve_all (a->ctl, err, errlen)))
         return -1;
 
     idle_config_t ic;
@@ -603,6 +629,10 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                   (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
     if (!a->idle || !a->swim || !a->jobs)
         return gl_err (err, errlen, "out of memory");
+    access_t *access = access_new (conf, geteuid () == 0);
+    if (!access)
+        return gl_err (err, errlen, "out of memory");
+    jobs_set_access (a->jobs, access);
     /* after the signal mask above: the loader's watchdog thread inherits
        it, so SIGCHLD and the rest still reach only our signalfd */
     if (conf->policy[0]) {

@@ -1,7 +1,7 @@
 /*  glx -- run a program somewhere in the cluster, as if it ran here.
 
         glx [-t] [-v] [-w NODE] [--local] [-n N [--label] [--keep-going]]
-            [--runtime-dir DIR] [--] PROG [ARGS...]
+            [--no-shim] [--spread PATTERN] [--runtime-dir DIR] [--] PROG [ARGS...]
 
     glx hands the job to the local agent (its home) over the agent's
     socket, then pumps: our stdin to the job under the credit the host
@@ -15,6 +15,7 @@
 #include "fd.h"
 #include "jobs.h"
 #include "loop.h"
+#include "spread.h"
 #include "wire.h"
 
 #include <malloc.h>
@@ -39,13 +40,14 @@ extern char **environ;
 /* glx's own exit codes (a job's own code passes through unchanged) */
 enum {
     GLX_USAGE = 2,
-    GLX_NO_AGENT = 120,  /* no agent to talk to */
-    GLX_NO_NODE = 121,   /* no node can take the job */
-    GLX_NODE_LOST = 122, /* the node running it died or left */
-    GLX_BROKEN = 123,    /* the agent went away, or output was lost */
-    GLX_START = 124,     /* it could not start: directory, user, system */
-    GLX_DENIED = 126,    /* program found but not runnable (as in sh) */
-    GLX_NOT_FOUND = 127, /* program not found (as in sh) */
+    GLX_NO_AGENT = 120,           /* no agent to talk to */
+    GLX_NO_NODE = 121,            /* no node can take the job */
+    GLX_NODE_LOST = 122,          /* the node running it died or left */
+    GLX_BROKEN = 123,             /* the agent went away, or output was lost */
+    GLX_START = 124,              /* it could not start: directory, user, system */
+    GLX_PMI = JOBS_STATUS_BROKEN, /* 125: a parallel job broke its PMI contract */
+    GLX_DENIED = 126,             /* program found but not runnable (as in sh) */
+    GLX_NOT_FOUND = 127,          /* program not found (as in sh) */
 };
 
 static const char *usage_text =
@@ -57,18 +59,28 @@ static const char *usage_text =
     "  -t, --tty            give the job a terminal (shells, editors); ours goes raw\n"
     "  -w, --node NODE      run on NODE only\n"
     "  -n, --procs N        start N processes spread over the cluster, each with\n"
-    "                       GLUNIX_RANK, GLUNIX_SIZE and GLUNIX_JOB; stdin goes to rank 0\n"
+    "                       GLUNIX_RANK, GLUNIX_SIZE and GLUNIX_JOB; stdin goes to rank 0;\n"
+    "                       MPI programs (MPICH) find each other through PMI_FD\n"
     "  --label              prefix each output line with its rank (with -n)\n"
     "  --keep-going         when one process fails, let the others run on (with -n)\n"
     "  --local              this node may be chosen too\n"
     "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
     "  --runtime-dir DIR    the local agent's runtime directory\n"
+    "  --no-shim            do not preload the shim (libglshim.so) into the job\n"
+    "  --spread PATTERN     run the programs the job executes whose names match\n"
+    "                       PATTERN ('cc1|as') on the best nodes; needs a shared\n"
+    "                       file system, see glx(1)\n"
     "  --relay              exit as the job did, by its signal if one killed it\n"
+    "  --else-here          with -w: run PROG here, in glx's place, when NODE\n"
+    "                       cannot take it (the shim's --spread steps)\n"
     "  -h, --help           this help\n"
     "\n"
     "Exit status: the job's own, 128+S if signal S killed it; 120 no agent,\n"
     "121 no node can take it, 122 its node was lost, 123 the agent went away,\n"
-    "124 it could not start, 126 not runnable, 127 not found.  See glx(1).\n";
+    "124 it could not start, 125 an MPI rank broke the job (exited 0 without\n"
+    "MPI_Finalize), 126 not runnable, 127 not found.  An MPI job (-n) exits as\n"
+    "under mpiexec: with MPI_Abort's code, or the status or signal number of a\n"
+    "rank that died before MPI_Finalize.  See glx(1).\n";
 
 /* Signals we pass on to the job. */
 static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
@@ -85,6 +97,8 @@ typedef struct {
     char gpid[GL_GPID_MAX + 1];
     bool started;
     bool done;
+    bool exited;        /* it ended by itself (EXIT), not by glx's failure */
+    int signo;          /* the signal that killed it, if one did */
     int status;         /* how it ended, once done */
     uint64_t in_credit; /* stdin bytes the host will take */
     uint64_t in_seq;
@@ -101,9 +115,12 @@ struct glx_t {
     bool label;
     bool local;
     bool keep_going;
-    bool relay;      /* --relay: exit as the job did, a signal included */
-    const char *pin; /* -w NODE, or NULL */
-    uint32_t size;   /* processes */
+    bool relay;         /* --relay: exit as the job did, a signal included */
+    bool no_shim;       /* --no-shim: GLUNIX_SHIM=0 */
+    bool else_here;     /* --else-here: run it here when NODE cannot */
+    const char *spread; /* --spread PATTERN, or NULL */
+    const char *pin;    /* -w NODE, or NULL */
+    uint32_t size;      /* processes */
     char runtime_dir[GL_PATH_MAX];
     int argc; /* the program and its arguments */
     char **argv;
@@ -114,6 +131,8 @@ struct glx_t {
     uint32_t running; /* processes not done */
     int status;       /* the first non-zero way a process ended */
     int killed_by;    /* the signal that ended the job (one process) */
+    bool ending;      /* the home is ending the parallel job (a NOTE with a code) */
+    int sent_signo;   /* the last signal we passed on to the job */
 };
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
@@ -177,13 +196,23 @@ static int send_run (glx_t *g, proc_t *p)
     size_t n_env = 0;
     for (char **e = environ; *e; e++)
         n_env++;
-    char **env = calloc (n_env + 4, sizeof *env);
+    char **env = calloc (n_env + 8, sizeof *env);
     if (!env)
         return -1;
     size_t k = 0;
     for (char **e = environ; *e; e++)
         if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7))
             env[k++] = *e;
+    /* the shim's settings (glunix(7)): its own variables pass only so */
+    char spread[SPREAD_PATTERN_MAX + 16];
+    if (g->no_shim)
+        env[k++] = (char *) "GLUNIX_SHIM=0";
+    if (g->spread) {
+        snprintf (spread, sizeof spread, "GLUNIX_SPREAD=%s", g->spread);
+        env[k++] = spread;
+        if (g->verbose)
+            env[k++] = (char *) "GLUNIX_SPREAD_VERBOSE=1";
+    }
     char rank[48], size[48], job[GL_GPID_MAX + 16];
     if (g->size > 1) { /* a parallel job: who am I among how many */
         snprintf (rank, sizeof rank, "GLUNIX_RANK=%u", p->rank);
@@ -261,6 +290,20 @@ static int write_output (glx_t *g, proc_t *p, int fd, const uint8_t *data, size_
     return 0;
 }
 
+/* A line from the home, on stderr: its bytes, but no control character
+   (a rank's own words may be in it). */
+static void say (const char *text)
+{
+    if (!text)
+        return;
+    fputs ("glx: ", stderr);
+    for (const char *c = text; *c; c++)
+        fputc ((unsigned char) *c < 0x20 || *c == 0x7f ? '?' : *c, stderr);
+    fputc ('\n', stderr);
+}
+
+static void proc_end (proc_t *p, int status);
+
 /* A message from the home about process p.  Returns -1 to go on, or how
    the process ended (its exit status). */
 static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
@@ -289,7 +332,9 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
                        : job->code == JOBS_ERR_NODE_LOST ? GLX_NODE_LOST
                        : job->code == JOBS_ERR_STREAM    ? GLX_BROKEN
                                                          : GLX_START;
-            if (g->size > 1)
+            if (g->else_here && (code == GLX_NO_NODE || code == GLX_NODE_LOST))
+                ; /* it runs here instead, as if asked here */
+            else if (g->size > 1)
                 fprintf (stderr, "glx: rank %u: %s\n", p->rank, job->text ? job->text : "failed");
             else
                 fprintf (stderr, "glx: %s\n", job->text ? job->text : "the job failed");
@@ -323,10 +368,27 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
             if (job->stream == 0)
                 p->in_credit += job->credit;
             return -1;
+        case GL_JOB_NOTE:
+            /* the home ends the parallel job: every rank's stream says so,
+               once is enough; ranks not running yet never will */
+            if (job->code && g->ending)
+                return -1;
+            say (job->text);
+            if (job->code) {
+                g->ending = true;
+                if (g->status == 0)
+                    g->status = job->code;
+                for (uint32_t o = 0; o < g->size; o++)
+                    if (!g->procs[o].started && !g->procs[o].done)
+                        proc_end (&g->procs[o], 0);
+            }
+            return -1;
         case GL_JOB_EXIT:
             terminal_restore ();
             if (job->signo && g->size == 1)
                 g->killed_by = job->signo;
+            p->exited = true;
+            p->signo = job->signo;
             if (job->signo) {
                 if (g->verbose)
                     fprintf (stderr, "glx: job %s killed by signal %d%s\n", p->gpid, job->signo,
@@ -347,7 +409,8 @@ static int proc_start (glx_t *g, proc_t *p, const char *path)
     char err[GL_PATH_MAX + 256];
     p->sock = ctl_connect (path, err, sizeof err);
     if (p->sock < 0) {
-        fprintf (stderr, "glx: %s\n", err);
+        if (!g->else_here) /* else it runs here, without a word */
+            fprintf (stderr, "glx: %s\n", err);
         return GLX_NO_AGENT;
     }
     gl_ctl_req_t req = { .cmd = "stream" };
@@ -420,16 +483,33 @@ static void proc_end (proc_t *p, int status)
 }
 
 /* Process p ended with status end.  glx exits with the first non-zero
-   status; unless --keep-going, the first failure ends the others. */
+   status; unless --keep-going, the first failure ends the others, and
+   glx says which rank it was, as mpiexec does. */
 static void proc_finished (glx_t *g, proc_t *p, int end)
 {
     proc_end (p, end);
     if (end != 0 && g->status == 0) {
         g->status = end;
-        if (!g->keep_going)
+        if (g->keep_going)
+            ;
+        else if (g->running > 0) {
+            /* a signal we passed on reached every rank: no news */
+            bool sent = p->signo && p->signo == g->sent_signo;
+            char how[96];
+            if (p->signo)
+                snprintf (how, sizeof how, "was killed by signal %d (%s)", p->signo,
+                          strsignal (p->signo));
+            else if (p->exited)
+                snprintf (how, sizeof how, "exited with status %d", end);
+            else
+                snprintf (how, sizeof how, "failed (status %d)", end);
+            if (!sent)
+                fprintf (stderr, "glx: rank %u %s; killing the other %u rank%s\n", p->rank, how,
+                         g->running, g->running == 1 ? "" : "s");
             for (uint32_t o = 0; o < g->size; o++)
                 if (!g->procs[o].done)
                     proc_end (&g->procs[o], 0);
+        }
     }
     if (!g->running)
         gl_loop_stop (g->loop);
@@ -527,6 +607,8 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
         gl_strlcpy (sig.gpid, p->gpid, sizeof sig.gpid);
         send_job (p, &sig);
     }
+    if (signo != SIGWINCH)
+        g->sent_signo = signo;
     /* Stopped (Ctrl-Z in the shell that runs us): the job is stopped over
        there; stop here too, so the shell sees it, until SIGCONT (fg, bg)
        wakes us and we pass that on. */
@@ -565,22 +647,38 @@ static void die_as (int signo)
     raise (signo);
 }
 
+/* --else-here: the node could not take the program, so this process
+   becomes it, as if glx had never stood in (the shim's --spread steps
+   fall back so).  Returns only when it cannot be executed. */
+static void else_here (glx_t *g)
+{
+    /* what the program would have had: the signals we took, back */
+    sigset_t all;
+    sigemptyset (&all);
+    for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaddset (&all, forwarded[i]);
+    sigprocmask (SIG_UNBLOCK, &all, NULL);
+    signal (SIGPIPE, SIG_DFL);
+    execvp (g->argv[0], g->argv);
+    int e = errno;
+    fprintf (stderr, "glx: %s: %s\n", g->argv[0], strerror (e));
+    g->status = e == ENOENT ? GLX_NOT_FOUND : GLX_DENIED;
+}
+
 /* ---- options ---------------------------------------------------------------------- */
 
 /* Fills g from the command line.  -1 to go on, or glx's exit status. */
 static int parse_options (glx_t *g, int argc, char **argv)
 {
-    static const struct option opts[] = { { "tty", no_argument, 0, 't' },
-                                          { "node", required_argument, 0, 'w' },
-                                          { "procs", required_argument, 0, 'n' },
-                                          { "label", no_argument, 0, 'L' },
-                                          { "keep-going", no_argument, 0, 'k' },
-                                          { "local", no_argument, 0, 'l' },
-                                          { "verbose", no_argument, 0, 'v' },
-                                          { "runtime-dir", required_argument, 0, 'r' },
-                                          { "relay", no_argument, 0, 'R' },
-                                          { "help", no_argument, 0, 'h' },
-                                          { 0, 0, 0, 0 } };
+    static const struct option opts[] = {
+        { "tty", no_argument, 0, 't' },          { "node", required_argument, 0, 'w' },
+        { "procs", required_argument, 0, 'n' },  { "label", no_argument, 0, 'L' },
+        { "keep-going", no_argument, 0, 'k' },   { "local", no_argument, 0, 'l' },
+        { "verbose", no_argument, 0, 'v' },      { "runtime-dir", required_argument, 0, 'r' },
+        { "relay", no_argument, 0, 'R' },        { "no-shim", no_argument, 0, 'S' },
+        { "spread", required_argument, 0, 's' }, { "else-here", no_argument, 0, 'E' },
+        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
+    };
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -603,6 +701,17 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'l': g->local = true; break;
             case 'v': g->verbose = true; break;
             case 'R': g->relay = true; break;
+            case 'S': g->no_shim = true; break;
+            case 'E': g->else_here = true; break;
+            case 's': {
+                const char *why = NULL;
+                if (spread_pattern_check (optarg, &why)) {
+                    fprintf (stderr, "glx: --spread '%s': %s\n", optarg, why);
+                    return GLX_USAGE;
+                }
+                g->spread = optarg;
+                break;
+            }
             case 'r': gl_strlcpy (g->runtime_dir, optarg, sizeof g->runtime_dir); break;
             case 'h': printf ("%s", usage_text); return 0;
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
@@ -614,6 +723,14 @@ static int parse_options (glx_t *g, int argc, char **argv)
     }
     if (g->pin && !gl_name_valid (g->pin)) {
         fprintf (stderr, "glx: '%s' is not a node name\n", g->pin);
+        return GLX_USAGE;
+    }
+    if (g->spread && g->no_shim) {
+        fprintf (stderr, "glx: --spread is the shim's work: it does not go with --no-shim\n");
+        return GLX_USAGE;
+    }
+    if (g->else_here && !g->pin) {
+        fprintf (stderr, "glx: --else-here goes with -w NODE\n");
         return GLX_USAGE;
     }
     if (g->tty && g->size > 1) {
@@ -652,8 +769,11 @@ int main (int argc, char **argv)
         fprintf (stderr, "glx: %s\n", err);
         return GLX_START;
     }
-    if ((rc = signals_setup (&g)) || (rc = procs_start (&g)))
+    if ((rc = signals_setup (&g)) || (rc = procs_start (&g))) {
+        if (g.else_here && rc == GLX_NO_AGENT)
+            else_here (&g);
         return rc;
+    }
     gl_loop_before (g.loop, before_wait, &g);
     if (gl_loop_run (g.loop)) {
         fprintf (stderr, "glx: %s\n", strerror (errno));
@@ -662,6 +782,9 @@ int main (int argc, char **argv)
     }
     terminal_restore ();
     gl_loop_destroy (&g.loop);
+    if (g.else_here && !g.procs[0].started &&
+        (g.status == GLX_NO_AGENT || g.status == GLX_NO_NODE || g.status == GLX_NODE_LOST))
+        else_here (&g);
     free (g.procs);
     if (g.relay && g.killed_by)
         die_as (g.killed_by);

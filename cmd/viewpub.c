@@ -120,6 +120,8 @@ static void node_fill (viewpub_t *self, gl_view_node_t *n, const swim_member_t *
 {
     memset (n, 0, sizeof *n);
     gl_strlcpy (n->name, m->name, sizeof n->name);
+    if (strlen (m->addr) < sizeof n->addr)
+        gl_strlcpy (n->addr, m->addr, sizeof n->addr);
     n->state = m->state;
     n->is_self = m->is_self;
     n->generation = m->generation;

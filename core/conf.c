@@ -30,6 +30,9 @@ typedef enum {
     F_MILLI,    /* a decimal stored x 1000 */
     F_ACTIVITY, /* a path or glob, appended */
     F_LOGLEVEL,
+    F_BOOL,  /* yes or no */
+    F_USERS, /* user names, separated by spaces or commas */
+    F_UIDS,  /* uid ranges (gl_parse_uid_ranges) */
 } field_type_t;
 
 typedef struct {
@@ -55,11 +58,15 @@ static const field_t fields[] = {
     STR ("cluster/key_file", F_PATH, key_file),
     STR ("cluster/seed", F_SEED, seeds),
     NUM ("cluster/clock_window", F_DURATION, clock_window_ms, 1000, 86400000),
+    STR ("cluster/root_jobs", F_BOOL, root_jobs),
     STR ("node/name", F_NAME, name),
     STR ("node/bind", F_ENDPOINT, bind),
     STR ("node/advertise", F_ENDPOINT, advertise),
     STR ("node/runtime_dir", F_PATH, runtime_dir),
     STR ("node/state_dir", F_PATH, state_dir),
+    STR ("node/allow_users", F_USERS, allow_users),
+    STR ("node/deny_users", F_USERS, deny_users),
+    STR ("node/uids", F_UIDS, uids),
     NUM ("gossip/probe_interval", F_DURATION, probe_interval_ms, 10, 600000),
     NUM ("gossip/probe_timeout", F_DURATION, probe_timeout_ms, 5, 600000),
     NUM ("gossip/indirect_checks", F_U32, indirect_checks, 0, 16),
@@ -95,6 +102,8 @@ void gl_conf_defaults (gl_conf_t *c)
     memset (c, 0, sizeof *c);
     c->clock_window_ms = 60000;
     snprintf (c->bind, sizeof c->bind, "tcp://*:7946");
+    /* Debian's UID_MIN-UID_MAX (login.defs): people, not system accounts */
+    snprintf (c->uids, sizeof c->uids, "1000-60000");
     /* memberlist's LAN profile */
     c->probe_interval_ms = 1000;
     c->probe_timeout_ms = 500;
@@ -192,6 +201,51 @@ int gl_parse_milli (const char *text, uint64_t *milli)
     return 0;
 }
 
+size_t gl_users_next (const char **at)
+{
+    *at += strspn (*at, " ,\t");
+    return strcspn (*at, " ,\t");
+}
+
+int gl_parse_uid_ranges (const char *text, uint32_t (*ranges)[2], size_t max, size_t *n)
+{
+    *n = 0;
+    const char *p = text;
+    for (;;) {
+        p += strspn (p, " ,\t");
+        if (!*p)
+            return 0;
+        uint64_t lo, hi;
+        if (!gl_parse_u64 (&p, &lo) || lo > UINT32_MAX - 1)
+            return -1;
+        hi = lo;
+        if (*p == '-') {
+            p++;
+            if (!gl_parse_u64 (&p, &hi) || hi > UINT32_MAX - 1 || hi < lo)
+                return -1;
+        }
+        if (*p && !strchr (" ,\t", *p))
+            return -1;
+        if (*n == max)
+            return -1;
+        ranges[*n][0] = (uint32_t) lo;
+        ranges[*n][1] = (uint32_t) hi;
+        (*n)++;
+    }
+}
+
+/* A user name as useradd(8) takes it, and no longer than a job carries. */
+static bool user_valid (const char *s, size_t len)
+{
+    if (!len || len > GL_JOB_USER_MAX || s[0] == '-')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!(isalnum ((unsigned char) s[i]) || strchr ("._-", s[i]) ||
+              (s[i] == '$' && i == len - 1)))
+            return false;
+    return true;
+}
+
 /* tcp://HOST:PORT (HOST may be *, a name, an IPv4 or [IPv6]) or ipc://PATH */
 static bool endpoint_valid (const char *s)
 {
@@ -274,6 +328,36 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *err, 
                 return gl_err (err, errlen, "more than %d activity sources", GL_ACTIVITY_MAX);
             gl_strlcpy (c->activity[c->n_activity++], v, sizeof c->activity[0]);
             return 0;
+        case F_BOOL:
+            if (!strcmp (v, "yes") || !strcmp (v, "true"))
+                *(bool *) base = true;
+            else if (!strcmp (v, "no") || !strcmp (v, "false"))
+                *(bool *) base = false;
+            else
+                return gl_err (err, errlen, "'%s' is not yes or no", v);
+            return 0;
+        case F_USERS:
+        case F_UIDS: {
+            if (strlen (v) >= f->size)
+                return gl_err (err, errlen, "value longer than %zu characters", f->size - 1);
+            if (f->type == F_USERS) {
+                const char *at = v;
+                for (size_t len; (len = gl_users_next (&at)); at += len)
+                    if (!user_valid (at, len))
+                        return gl_err (err, errlen, "'%.*s' is not a user name", (int) len, at);
+            }
+            else {
+                uint32_t ranges[GL_UID_RANGES][2];
+                size_t count;
+                if (gl_parse_uid_ranges (v, ranges, GL_UID_RANGES, &count))
+                    return gl_err (err, errlen,
+                                   "'%s' is not a list of uids and ranges (like 1000-60000, at "
+                                   "most %d)",
+                                   v, GL_UID_RANGES);
+            }
+            gl_strlcpy (base, v, f->size);
+            return 0;
+        }
         case F_KEY:
             if (gl_key_parse (v, c->key))
                 return gl_err (err, errlen,

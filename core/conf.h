@@ -29,6 +29,8 @@
 #define GL_SEEDS_MAX    64
 #define GL_PATH_MAX     4096
 #define GL_ACTIVITY_MAX 16
+#define GL_USERS_MAX    1024 /* node/allow_users, node/deny_users: bytes */
+#define GL_UID_RANGES   16   /* node/uids: ranges */
 
 typedef struct {
     char file[GL_PATH_MAX]; /* where it was read from, or "" */
@@ -40,6 +42,7 @@ typedef struct {
     uint32_t n_seeds;
     char seeds[GL_SEEDS_MAX][GL_ADDR_MAX + 1];
     uint32_t clock_window_ms; /* packets older or newer are stale */
+    bool root_jobs;           /* nodes run jobs of root (default no) */
 
     /* node */
     char name[GL_NAME_MAX + 1];
@@ -47,6 +50,11 @@ typedef struct {
     char advertise[GL_ADDR_MAX + 1];
     char runtime_dir[GL_PATH_MAX];
     char state_dir[GL_PATH_MAX];
+    /* who this node runs jobs for, when it serves many users: user names
+       separated by spaces or commas ("": anyone), and uid ranges */
+    char allow_users[GL_USERS_MAX];
+    char deny_users[GL_USERS_MAX];
+    char uids[256]; /* "1000-60000 70000-70999" */
 
     /* gossip: the fields of swim_config_t, same names */
     uint32_t probe_interval_ms, probe_timeout_ms, indirect_checks;
@@ -99,6 +107,14 @@ int gl_conf_finish (gl_conf_t *conf, char *err, size_t errlen);
 int gl_parse_duration_ms (const char *text, uint64_t *ms);
 int gl_parse_size_kb (const char *text, uint64_t *kb);
 int gl_parse_milli (const char *text, uint64_t *milli);
+
+/* node/uids: "LO-HI" or "UID", separated by spaces or commas, into
+   ranges[n][2] (at most max).  0, or -1 when the text is not that. */
+int gl_parse_uid_ranges (const char *text, uint32_t (*ranges)[2], size_t max, size_t *n);
+
+/* Each word of a node/allow_users or node/deny_users list, in turn: the
+   next word's length and *at moved to it, or 0 at the end. */
+size_t gl_users_next (const char **at);
 
 /* The runtime directory a client should use when none is given:
    $GLUNIX_RUNTIME_DIR, else the default for this user. */

@@ -25,6 +25,7 @@
 typedef struct {
     int fd;
     uint64_t id;
+    ctl_peer_t peer;
     bool stream;   /* past its "stream" request: frames both ways */
     bool closing;  /* close once `out` is written */
     short watched; /* what the loop watches its fd for */
@@ -44,6 +45,8 @@ struct ctl_server_t {
     ctl_frame_fn *on_frame;
     ctl_closed_fn *on_closed;
     uint64_t next_id;
+    bool serve_all;              /* every local user, not only ours and root */
+    const ctl_peer_t *answering; /* the caller, while the handler runs */
     ctl_client_t clients[CTL_CLIENTS_MAX];
     size_t n_clients;
 };
@@ -134,14 +137,32 @@ void ctl_server_destroy (ctl_server_t **self_p)
     *self_p = NULL;
 }
 
-/* Only our own user (and root) may talk to the agent. */
-static bool peer_allowed (int fd)
+int ctl_server_serve_all (ctl_server_t *self, char *err, size_t errlen)
+{
+    /* chmod on the path, not fchmod on the socket: a socket's mode is the
+       file's, which only the path reaches */
+    if (chmod (self->path, 0666))
+        return gl_err (err, errlen, "%s: cannot open it to local users: %s", self->path,
+                       strerror (errno));
+    self->serve_all = true;
+    return 0;
+}
+
+const ctl_peer_t *ctl_server_caller (const ctl_server_t *self)
+{
+    return self->answering;
+}
+
+/* Who is connecting, and may they?  Our own user and root always; every
+   other local user only when we serve them all. */
+static bool peer_allowed (const ctl_server_t *self, int fd, ctl_peer_t *peer)
 {
     struct ucred cred;
     socklen_t len = sizeof cred;
     if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
         return false;
-    return cred.uid == getuid () || cred.uid == 0;
+    *peer = (ctl_peer_t){ .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
+    return self->serve_all || cred.uid == getuid () || cred.uid == 0;
 }
 
 static void on_listen (gl_loop_t *loop, int fd, short revents, void *arg)
@@ -150,12 +171,13 @@ static void on_listen (gl_loop_t *loop, int fd, short revents, void *arg)
     int cfd = accept4 (self->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (cfd < 0)
         return;
-    if (!peer_allowed (cfd) || self->n_clients == CTL_CLIENTS_MAX) {
+    ctl_peer_t peer;
+    if (!peer_allowed (self, cfd, &peer) || self->n_clients == CTL_CLIENTS_MAX) {
         close (cfd);
         return;
     }
     ctl_client_t *c = &self->clients[self->n_clients];
-    *c = (ctl_client_t){ .fd = cfd, .id = self->next_id++ };
+    *c = (ctl_client_t){ .fd = cfd, .id = self->next_id++, .peer = peer };
     client_watch (self, c);
     if (!c->watched) { /* the loop cannot take it: nobody would serve it */
         close (cfd);
@@ -233,7 +255,9 @@ static int client_request (ctl_server_t *self, ctl_client_t *c, const uint8_t *b
         gl_ctl_req_clear (&req);
     }
     else {
+        self->answering = &c->peer;
         self->handler (self->arg, &req, &resp);
+        self->answering = NULL;
         gl_ctl_req_clear (&req);
     }
     if (!resp.text)
@@ -372,6 +396,16 @@ void ctl_server_close (ctl_server_t *self, uint64_t conn)
         client_close (self, i);
     else
         client_watch (self, c);
+}
+
+int ctl_server_peer (const ctl_server_t *self, uint64_t conn, ctl_peer_t *peer)
+{
+    for (size_t i = 0; i < self->n_clients; i++)
+        if (self->clients[i].id == conn) {
+            *peer = self->clients[i].peer;
+            return 0;
+        }
+    return -1;
 }
 
 long ctl_server_pending (ctl_server_t *self, uint64_t conn)

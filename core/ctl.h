@@ -1,9 +1,14 @@
 /*  ctl.h -- the local control socket between clients and their agent.
 
-    A Unix stream socket <runtime_dir>/glpeer.sock, in a directory only the
-    agent's user can enter, and every connection checked with SO_PEERCRED:
-    only the agent's own user (or root) is served.  Each frame is a 4-byte
-    big-endian length and a gl_ctl_req_t / gl_ctl_resp_t from wire.h.
+    A Unix stream socket <runtime_dir>/glpeer.sock, and every connection
+    identified with SO_PEERCRED when it is accepted.  A user's own agent
+    (the default) lives in a directory only its user can enter and serves
+    only that user and root; a machine's agent (ctl_server_serve_all, the
+    agent started by root) opens the socket to every local user and tells
+    its owner who each connection is (ctl_server_peer, ctl_server_caller),
+    so that what a user may do is decided by who the kernel says they are,
+    never by what the client claims.  Each frame is a 4-byte big-endian
+    length and a gl_ctl_req_t / gl_ctl_resp_t from wire.h.
 
     The server side never blocks: it registers its socket and its clients
     with the owner's loop (loop.h), and reads and writes each client as
@@ -15,10 +20,19 @@
 #include "wire.h"
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define GL_CTL_FRAME_MAX (16u << 20)
 
 typedef struct ctl_server_t ctl_server_t;
+
+/* Who is at the other end of a connection: the kernel's word, read with
+   SO_PEERCRED when it was accepted. */
+typedef struct {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+} ctl_peer_t;
 
 /* Answer one request; fill resp (resp->text malloc'ed). */
 typedef void (ctl_handler_fn) (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp);
@@ -26,6 +40,17 @@ typedef void (ctl_handler_fn) (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t
 /* Listen at socket_path, served by loop.  NULL with a message in err. */
 ctl_server_t *ctl_server_new (gl_loop_t *loop, const char *socket_path, ctl_handler_fn *handler,
                               void *arg, char *err, size_t errlen);
+
+/* Serve every local user, not only our own user and root: the socket
+   becomes mode 0666 (its directory must let them in too).  0, or -1 with
+   a message. */
+int ctl_server_serve_all (ctl_server_t *self, char *err, size_t errlen);
+
+/* Who sent the request the handler is answering; NULL outside it. */
+const ctl_peer_t *ctl_server_caller (const ctl_server_t *self);
+
+/* Who holds stream conn: 0, or -1 if it is gone. */
+int ctl_server_peer (const ctl_server_t *self, uint64_t conn, ctl_peer_t *peer);
 
 /* Streams: a client whose request is "stream" keeps its connection, and
    frames then flow both ways until either side closes (glx uses this for
@@ -53,7 +78,8 @@ void ctl_server_destroy (ctl_server_t **self_p);
    NULL at end or error; ctl_frame_write returns 0 or -1.  Blocking. */
 uint8_t *ctl_frame_read (int fd, size_t *len);
 int ctl_frame_write (int fd, const uint8_t *frame, size_t len);
-/* Connect to an agent's socket: the fd, or -1 with a message. */
+/* Connect to an agent's socket: the fd, or -1 with a message that names
+   the cause: no agent there, or one this user may not reach (whose). */
 int ctl_connect (const char *socket_path, char *err, size_t errlen);
 
 /* Client: send one request and wait for the answer (timeout in ms).

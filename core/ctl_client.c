@@ -8,12 +8,16 @@
 #include "fd.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +57,38 @@ static int io_all (int fd, uint8_t *buf, size_t len, bool writing, const struct 
     return 0;
 }
 
+/* Why connect failed, said as the cause: nothing listens there, or an
+   agent does that this user may not reach (a user's own agent, whose
+   directory only its user enters), and then whose it is. */
+static void connect_failed (const char *path, int e, char *err, size_t errlen)
+{
+    if (e != EACCES && e != EPERM) {
+        if (e == ENOENT || e == ECONNREFUSED || e == ENOTDIR)
+            gl_err (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'",
+                    path, strerror (e));
+        else
+            gl_err (err, errlen, "cannot reach the agent at %s: %s", path, strerror (e));
+        return;
+    }
+    char dir[sizeof ((struct sockaddr_un *) 0)->sun_path];
+    struct stat st;
+    snprintf (dir, sizeof dir, "%s", path);
+    char *owner_dir = dirname (dir);
+    char owner[64] = "another user";
+    if (stat (owner_dir, &st) == 0) {
+        struct passwd *pw = getpwuid (st.st_uid);
+        if (pw)
+            snprintf (owner, sizeof owner, "user %s", pw->pw_name);
+        else
+            snprintf (owner, sizeof owner, "uid %u", (unsigned) st.st_uid);
+    }
+    gl_err (err, errlen,
+            "cannot reach the agent at %s: permission denied: it is the agent of %s and "
+            "serves only that user and root; start your own with 'glpeer join', or use the "
+            "machine's agent (see glpeer(8), MULTI-USER)",
+            path, owner);
+}
+
 int ctl_connect (const char *path, char *err, size_t errlen)
 {
     struct sockaddr_un sa;
@@ -60,8 +96,7 @@ int ctl_connect (const char *path, char *err, size_t errlen)
         return -1;
     int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof sa)) {
-        gl_err (err, errlen, "no agent is running at %s (%s); start one with 'glpeer join'", path,
-                strerror (errno));
+        connect_failed (path, errno, err, errlen);
         if (fd >= 0)
             close (fd);
         return -1;

@@ -149,6 +149,9 @@ typedef struct {
                                the largest of the last 10-20 s (low by the
                                smallest one-way delay); 0 for self and for a
                                member not heard from directly */
+    char addr[128];         /* its gossip endpoint ("tcp://10.0.0.7:7946"), cut
+                               to "" when longer: the shim tells the members
+                               on this machine by it (glunix(7), --spread) */
 } gl_view_node_t;
 
 /* A job running on this node. */

@@ -581,13 +581,13 @@ static const struct {
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
     [GL_JOB_DATA] = { K (J_GPID), K (J_STREAM) | K (J_DATA) | K (J_EOF) },
     [GL_JOB_CREDIT] = { K (J_GPID) | K (J_CREDIT), K (J_STREAM) },
-    [GL_JOB_SIGNAL] = { K (J_GPID) | K (J_SIGNO), 0 },
+    [GL_JOB_SIGNAL] = { K (J_GPID) | K (J_SIGNO), K (J_USER) },
     [GL_JOB_WINSIZE] = { K (J_GPID) | K (J_ROWS) | K (J_COLS), 0 },
     [GL_JOB_EXIT] = { K (J_GPID), K (J_CODE) | K (J_SIGNO) | K (J_CORE) },
     [GL_JOB_KILL] = { K (J_GPID), K (J_TEXT) },
     [GL_JOB_PING] = { 0, K (J_GPID) },
     [GL_JOB_LIST] = { 0, 0 },
-    [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) },
+    [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) | K (J_CODE) },
     [GL_JOB_PMI] = { K (J_GPID) | K (J_TEXT), K (J_EOF) },
     [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) },
@@ -678,6 +678,10 @@ static int check_job (const gl_job_t *job, const char **why)
         case GL_JOB_FAILED:
             if (job->code < 0)
                 return gl_why (why, "job failed: code must be positive");
+            break;
+        case GL_JOB_LIST_REPLY:
+            if (job->code < 0)
+                return gl_why (why, "job list reply: code must be positive");
             break;
         case GL_JOB_NOTE:
             if (job->code < 0 || job->code > 255)

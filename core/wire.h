@@ -113,14 +113,16 @@ typedef struct {
      FAILED      gpid, code > 0, text
      DATA        gpid, data or eof or both; may: stream
      CREDIT      gpid, credit; may: stream
-     SIGNAL      gpid, signo
+     SIGNAL      gpid, signo; may: user (glpeer kill: who asks, judged
+                 by the job's home)
      WINSIZE     gpid, rows, cols
      EXIT        gpid; may: code 0..255, or signo and core (never a code
                  and a signal; core only with a signal)
      KILL        gpid; may: text
      PING        nothing; may: gpid
      LIST        nothing
-     LIST_REPLY  nothing; may: text
+     LIST_REPLY  nothing; may: text, eof, code (> 0: a glpeer kill refused,
+                 text says why)
      PMI         gpid, text; may: eof
      PMI_REPLY   gpid, text
      NOTE        gpid, text; may: code 1..255

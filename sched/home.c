@@ -19,6 +19,8 @@ typedef struct home_job {
     place_plan_t plan;
     gl_msg_t run; /* the RUN, kept to ask the next node */
     uint64_t next_ping_ms;
+    pmi_group_t *pmi; /* a rank of a parallel job: its group (pmi_home.c) */
+    uint32_t rank;
     struct home_job *next;
 } home_job_t;
 
@@ -50,6 +52,8 @@ static void home_remove (jobs_t *self, home_job_t *gone)
         if (*p == gone) {
             *p = gone->next;
             place_done (self->place, gone->plan.ticket);
+            if (gone->pmi)
+                pmi_home_leave (self, gone->pmi, gone->rank);
             home_free (gone);
             return;
         }
@@ -124,6 +128,8 @@ static bool home_wait_or_fail (jobs_t *self, home_job_t *j, uint64_t now)
     if (j->conn && plan_full (&j->plan)) {
         j->node[0] = '\0';
         j->retry_at_ms = now + JOBS_RETRY_MS;
+        if (j->pmi) /* its MPI ranks that run wait for it: glx says so */
+            pmi_home_waiting (self, j->pmi, j->rank);
         return false;
     }
     no_node (self, j);
@@ -177,6 +183,16 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t
     gl_strlcpy (j->run.job->home, self->name, sizeof j->run.job->home);
     j->next = self->homes;
     self->homes = j;
+    if (req->size > 1) { /* a rank of a parallel job: one PMI server for them all */
+        j->rank = req->rank;
+        if (!(j->pmi = pmi_home_join (self, j->run.job, j->gpid, conn, &why))) {
+            char text[128];
+            snprintf (text, sizeof text, "rank %u: %s", req->rank, why);
+            home_fail (self, j, JOBS_ERR_BAD_REQUEST, text);
+            home_remove (self, j);
+            return;
+        }
+    }
     home_place (self, j, now);
 }
 
@@ -201,6 +217,8 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
         gl_strlcpy (fwd.node, j->node, sizeof fwd.node); /* for the host */
         jobs_to_node (self, j->node, &fwd);
+        if (job->type == GL_JOB_SIGNAL && j->pmi)
+            pmi_home_signalled (self, j->pmi, j->rank, job->signo);
     }
 }
 
@@ -211,6 +229,10 @@ void home_local_closed (jobs_t *self, uint64_t conn)
     if (!j)
         return;
     j->conn = 0;
+    if (j->pmi) { /* its group has no one to tell about it any more */
+        pmi_home_leave (self, j->pmi, j->rank);
+        j->pmi = NULL;
+    }
     if (j->node[0]) {
         gl_job_t kill;
         jobs_msg_init (&kill, GL_JOB_KILL, j->gpid, self->name);
@@ -247,6 +269,8 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
             gl_job_t fwd = *job;
             fwd.text = notes;
             jobs_to_local (self, j->conn, &fwd);
+            if (j->pmi)
+                pmi_home_started (self, j->pmi, j->rank, j->node);
             return;
         case GL_JOB_REFUSED: {
             const char *next = place_refused (self->place, &j->plan, job->text, now);
@@ -266,7 +290,13 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
             return;
         case GL_JOB_DATA:
         case GL_JOB_CREDIT: jobs_to_local (self, j->conn, job); return;
+        case GL_JOB_PMI:
+            if (j->pmi && j->started)
+                pmi_home_request (self, j->pmi, j->rank, job);
+            return;
         case GL_JOB_EXIT:
+            if (j->pmi) /* first: a note it causes goes before its exit */
+                pmi_home_exited (self, j->pmi, j->rank, job);
             jobs_to_local (self, j->conn, job);
             if (j->conn)
                 self->io.close_local (self->io.arg, j->conn);
@@ -278,6 +308,12 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
             return;
         default: return;
     }
+}
+
+const char *home_job_user (jobs_t *self, const char *gpid)
+{
+    home_job_t *j = home_by_gpid (self, gpid);
+    return j && j->started ? j->run.job->user : NULL;
 }
 
 /* A kill request reaches the job's home: pass it to the host. */

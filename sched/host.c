@@ -23,7 +23,7 @@
    hold, stdin while there is something to write to it or its end to
    give; a pty is one fd both ways.  None once the job is killed or
    freed.  host_watch is called after anything that changes those. */
-static void watch_set (jobs_t *self, host_watch_t *w, int fd, short events)
+void host_watch_set (jobs_t *self, host_watch_t *w, int fd, short events)
 {
     if (fd < 0)
         events = 0;
@@ -53,9 +53,10 @@ static void host_watch (jobs_t *self, host_job_t *h)
             in = -1;
         }
     }
-    watch_set (self, &h->watch[0], in, ev_in);
-    watch_set (self, &h->watch[1], out, ev_out);
-    watch_set (self, &h->watch[2], err, ev_err);
+    host_watch_set (self, &h->watch[0], in, ev_in);
+    host_watch_set (self, &h->watch[1], out, ev_out);
+    host_watch_set (self, &h->watch[2], err, ev_err);
+    pmi_host_watch (self, h);
 }
 
 static void host_free (jobs_t *self, host_job_t *h)
@@ -67,6 +68,7 @@ static void host_free (jobs_t *self, host_job_t *h)
             self->io.guest (self->io.arg, h->pid, false);
         exec_destroy (&h->exec); /* kills what is left of it */
     }
+    pmi_host_close (self, h);
     slots_release (self->slots, h->gpid);
     free (h->in);
     free (h);
@@ -93,6 +95,21 @@ static int err_code (exec_err_t e)
     return e == EXEC_ERR_NOT_FOUND ? JOBS_ERR_NOT_FOUND
            : e == EXEC_ERR_DENIED  ? JOBS_ERR_DENIED
                                    : JOBS_ERR_START;
+}
+
+/* Variables that describe the job's place here, which we set, and those
+   that describe a launcher's connection elsewhere (a glx run from an MPI
+   rank has them): never passed on. */
+static bool launcher_var (const char *var)
+{
+    static const char *const names[] = { "GLUNIX_GPID=",     "GLUNIX_HOME=",    "GLUNIX_NODE=",
+                                         "PMI_FD=",          "PMI_PORT=",       "PMI_ID=",
+                                         "PMI_RANK=",        "PMI_SIZE=",       "PMI_SPAWNED=",
+                                         "MPI_LOCALNRANKS=", "MPI_LOCALRANKID=" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strncmp (var, names[i], strlen (names[i])))
+            return true;
+    return false;
 }
 
 /* LD_PRELOAD for a job: the list it brought (separated by colons or
@@ -150,6 +167,20 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
+    /* whom it runs as: the local account of its user's name, if allowed */
+    uid_t run_uid;
+    gid_t run_gid;
+    char refusal[400];
+    if (access_account (self->access, req->user, req->uid, &run_uid, &run_gid, refusal,
+                        sizeof refusal)) {
+        char text[GL_NAME_MAX + 420];
+        snprintf (text, sizeof text, "%s: %s", self->name, refusal);
+        reply.type = GL_JOB_FAILED;
+        reply.code = JOBS_ERR_START;
+        reply.text = text;
+        jobs_to_node (self, from, &reply);
+        return;
+    }
     if (!slots_offer (self->slots, req->gpid, req->cores, req->mem_kb, now, &why)) {
         char text[256];
         snprintf (text, sizeof text, "%s: %s", self->name, why ? why : "no room");
@@ -160,25 +191,30 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
 
     /* argv and the environment, NULL-terminated, with our variables. */
     char **argv = calloc ((size_t) req->argc + 1, sizeof *argv);
-    char **envp = calloc ((size_t) req->envc + 6, sizeof *envp);
+    char **envp = calloc ((size_t) req->envc + 9, sizeof *envp);
     char gpid_var[GL_GPID_MAX + 16], home_var[GL_NAME_MAX + 16], node_var[GL_NAME_MAX + 16];
     char run_var[sizeof self->runtime_dir + 32], *preload = NULL;
+    char rank_var[32], size_var[32];
     snprintf (gpid_var, sizeof gpid_var, "GLUNIX_GPID=%s", req->gpid);
     snprintf (home_var, sizeof home_var, "GLUNIX_HOME=%s", req->home);
     snprintf (node_var, sizeof node_var, "GLUNIX_NODE=%s", self->name);
     snprintf (run_var, sizeof run_var, "GLUNIX_RUNTIME_DIR=%s", self->runtime_dir);
+    snprintf (rank_var, sizeof rank_var, "PMI_RANK=%u", req->rank);
+    snprintf (size_var, sizeof size_var, "PMI_SIZE=%u", req->size);
     host_job_t *h = calloc (1, sizeof *h);
     exec_err_t code = EXEC_ERR_SYSTEM;
     char err[512] = "out of memory";
-    if (argv && envp && h) {
+    int pmi_end = -1; /* a parallel job's rank: its end of the PMI socket */
+    if (h && req->size > 1 && pmi_host_open (self, h, &pmi_end) < 0)
+        snprintf (err, sizeof err, "cannot make the PMI socket: %s", strerror (errno));
+    else if (argv && envp && h) {
         memcpy (argv, req->argv, req->argc * sizeof *argv);
         size_t n = 0;
         const char *user_preload = NULL;
         bool no_shim = false;
         for (uint32_t i = 0; i < req->envc; i++) {
             const char *e = req->envv[i];
-            if (!strncmp (e, "GLUNIX_GPID=", 12) || !strncmp (e, "GLUNIX_HOME=", 12) ||
-                !strncmp (e, "GLUNIX_NODE=", 12) ||
+            if (launcher_var (e) ||
                 (self->runtime_dir[0] && !strncmp (e, "GLUNIX_RUNTIME_DIR=", 19)))
                 continue;
             if (!strncmp (e, "LD_PRELOAD=", 11)) {
@@ -196,6 +232,11 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         preload = job_preload (user_preload, no_shim ? "" : self->shim);
         if (preload && preload[0])
             envp[n++] = preload;
+        if (pmi_end >= 0) { /* what MPICH's launcher tells a rank */
+            envp[n++] = (char *) "PMI_FD=3";
+            envp[n++] = rank_var;
+            envp[n++] = size_var;
+        }
         exec_spec_t spec;
         exec_spec_init (&spec);
         spec.file = req->argv[0];
@@ -203,17 +244,22 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.envp = envp;
         spec.cwd = req->cwd;
         spec.umask = (mode_t) req->umask;
-        spec.uid = (uid_t) req->uid;
-        spec.gid = (gid_t) req->gid;
+        spec.uid = run_uid;
+        spec.gid = run_gid;
         spec.pty = req->pty;
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;
+        spec.fd3 = pmi_end;
         h->exec = exec_start (&spec, &code, err, sizeof err);
     }
+    if (pmi_end >= 0)
+        close (pmi_end); /* the job has its own copy */
     free (argv);
     free (envp);
     free (preload);
     if (!h || !h->exec) {
+        if (h)
+            pmi_host_close (self, h);
         free (h);
         slots_release (self->slots, req->gpid);
         reply.type = GL_JOB_FAILED;
@@ -285,7 +331,7 @@ static void host_write_stdin (jobs_t *self, host_job_t *h)
     if (h->in_off == h->in_len)
         h->in_off = h->in_len = 0;
     if (h->in_eof && !h->in_closed && h->in_len == 0) {
-        watch_set (self, &h->watch[0], -1, 0); /* closed below, if a pipe */
+        host_watch_set (self, &h->watch[0], -1, 0); /* closed below, if a pipe */
         if (exec_close_stdin (h->exec) == 0 || errno != EAGAIN)
             h->in_closed = true;
     }
@@ -354,6 +400,7 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
             exec_signal (h->exec, SIGKILL);
             h->killed = true;
             break;
+        case GL_JOB_PMI_REPLY: pmi_host_reply (self, h, job); break;
         default: break;
     }
     host_watch (self, h); /* credit, stdin or a kill may change it */
@@ -471,6 +518,8 @@ void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now)
             host_write_stdin (self, h);
             mine = true;
         }
+        if (h->pmi && pmi_host_ready (self, h, fd, revents))
+            mine = true;
         if (mine)
             host_watch (self, h);
     }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Messages to ourselves (home and host on one node), delivered on tick. */
 typedef struct loop_msg {
@@ -30,7 +31,8 @@ jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, co
     slots_config_default (&sc);
     self->place = place_new (&pc, seed);
     self->slots = slots_new (&sc, cores ? cores : 1);
-    if (!self->place || !self->slots)
+    self->access = access_new (NULL, geteuid () == 0);
+    if (!self->place || !self->slots || !self->access)
         jobs_destroy (&self);
     return self;
 }
@@ -49,8 +51,10 @@ void jobs_destroy (jobs_t **self_p)
         free (m);
     }
     ps_free_all (self);
+    pmi_home_free_all (self);
     place_destroy (&self->place);
     slots_destroy (&self->slots);
+    access_destroy (&self->access);
     free (self);
     *self_p = NULL;
 }
@@ -109,7 +113,7 @@ void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         return;
     }
     if (job->type == GL_JOB_SIGNAL && !home_by_conn (self, conn)) {
-        ps_kill (self, conn, job); /* glpeer kill: not a glx's own job */
+        ps_kill (self, conn, job, now); /* glpeer kill: not a glx's own job */
         return;
     }
     home_local_msg (self, conn, job, now);
@@ -126,14 +130,15 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
     switch (job->type) {
         case GL_JOB_SIGNAL:
             if (!job->node[0]) /* glpeer kill, at the job's home */
-                home_relay_signal (self, job);
+                ps_kill_at_home (self, from, job);
             else
                 host_from_home (self, from, job, now);
             return;
         case GL_JOB_RUN:
         case GL_JOB_WINSIZE:
         case GL_JOB_KILL:
-        case GL_JOB_PING: host_from_home (self, from, job, now); return;
+        case GL_JOB_PING:
+        case GL_JOB_PMI_REPLY: host_from_home (self, from, job, now); return;
         case GL_JOB_LIST: ps_answer (self, from, job); return;
         case GL_JOB_LIST_REPLY: ps_reply (self, from, job); return;
         case GL_JOB_DATA:
@@ -193,6 +198,12 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
 uint32_t jobs_started (const jobs_t *self)
 {
     return self->started;
+}
+
+void jobs_set_access (jobs_t *self, access_t *access)
+{
+    access_destroy (&self->access);
+    self->access = access;
 }
 
 void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg)

@@ -16,6 +16,11 @@
     A job placed on the home's own node talks to itself through a queue,
     never by calling back into itself.
 
+    A parallel job (glx -n) is one job per rank, and also one PMI
+    server at its home (pmi_home.c, pmi_kvs.h) that its ranks reach
+    through their hosts (pmi_host.c), so that MPI programs find each
+    other; the home ends the whole job when a rank aborts it.
+
     Stream protocol (wire.h gl_job_t): output flows host -> home -> glx
     in DATA messages of at most JOBS_CHUNK bytes; glx grants CREDIT as it
     writes them out, and the host never has more than JOBS_WINDOW bytes
@@ -25,6 +30,7 @@
 #ifndef GL_JOBS_H
 #define GL_JOBS_H
 
+#include "access.h"
 #include "place.h"
 #include "wire.h"
 
@@ -49,6 +55,11 @@ typedef enum {
     JOBS_ERR_STREAM,      /* a message was lost: output incomplete */
     JOBS_ERR_BAD_REQUEST, /* glx asked something malformed */
 } jobs_err_t;
+
+/* The status glx exits with when a parallel job broke its PMI contract
+   (a rank exited without MPI_Finalize, or left the others waiting in a
+   barrier forever) and its home ended it: pmi_kvs.h. */
+#define JOBS_STATUS_BROKEN 125
 
 typedef struct {
     void *arg;
@@ -126,6 +137,10 @@ typedef struct {
 /* The jobs running here (not killed), up to max of them into out; returns
    how many there are. */
 size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
+
+/* The rules on whom jobs run as and who may signal them (access.h), in
+   place of the defaults jobs_new starts with; jobs takes access. */
+void jobs_set_access (jobs_t *self, access_t *access);
 
 /* The placement policy this home's placement asks (see place.h). */
 void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg);

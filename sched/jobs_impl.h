@@ -10,11 +10,18 @@
     host.c  the host role: a job running here, its pipes under flow
             control, its stdin, its exit, and the orphan kill
     ps.c    glpeer ps and glpeer kill: asking every node for its jobs,
-            answering, and routing a kill to the job's home */
+            answering, and a kill routed to the job's home, which judges
+            whether the asking user may (access.h)
+    pmi_home.c  a parallel job's PMI server, at its home: the ranks as a
+            group, their requests served (pmi_kvs.h), the job ended when
+            a rank aborts it
+    pmi_host.c  a rank's PMI connection, at its host: a socketpair as
+            its PMI_FD, requests relayed home and answers back */
 #ifndef GL_JOBS_IMPL_H
 #define GL_JOBS_IMPL_H
 
 #include "jobs.h"
+#include "access.h"
 #include "exec.h"
 #include "slots.h"
 
@@ -22,9 +29,11 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef struct home_job home_job_t; /* a job whose home we are: home.c */
-typedef struct list_req list_req_t; /* a glpeer ps in progress: ps.c */
-typedef struct loop_msg loop_msg_t; /* a message to ourselves: jobs.c */
+typedef struct home_job home_job_t;   /* a job whose home we are: home.c */
+typedef struct list_req list_req_t;   /* a glpeer ps in progress: ps.c */
+typedef struct loop_msg loop_msg_t;   /* a message to ourselves: jobs.c */
+typedef struct pmi_link pmi_link_t;   /* a rank's PMI connection: pmi_host.c */
+typedef struct pmi_group pmi_group_t; /* a parallel job's PMI server: pmi_home.c */
 
 /* One of a job's fds the agent watches for us (host.c), and for what
    (0: not watched). */
@@ -54,6 +63,7 @@ typedef struct host_job {
     bool killed;
     bool pty;
     host_watch_t watch[3]; /* stdin (unless a pty), stdout, stderr */
+    pmi_link_t *pmi;       /* a rank of a parallel job: its PMI_FD */
     uint64_t last_ping_ms;
     struct host_job *next;
 } host_job_t;
@@ -65,6 +75,7 @@ struct jobs_t {
     jobs_io_t io;
     place_t *place;
     slots_t *slots;
+    access_t *access; /* whom a job runs as, who may signal it (access.h) */
     home_job_t *homes;
     host_job_t *hosts;
     loop_msg_t *loop_head, *loop_tail;
@@ -74,6 +85,8 @@ struct jobs_t {
     /* added to every job's environment (jobs_set_job_env): host.c */
     char runtime_dir[4096];
     char shim[4096]; /* "": none */
+    pmi_group_t *pmi_groups;
+    uint64_t pmi_groups_made; /* names their key-value spaces */
 };
 
 /* jobs.c: sending.  A message to our own name goes through the loopback
@@ -89,23 +102,55 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
 void home_local_closed (jobs_t *self, uint64_t conn);
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void home_relay_signal (jobs_t *self, const gl_job_t *job);
+/* The user of our running job gpid (for ps.c's kill check), or NULL. */
+const char *home_job_user (jobs_t *self, const char *gpid);
 void home_node_lost (jobs_t *self, const char *node, uint64_t now);
 void home_tick (jobs_t *self, uint64_t now);
 uint64_t home_next_deadline (jobs_t *self, uint64_t next);
 void home_free_all (jobs_t *self);
 
 /* host.c (also jobs_ready) */
+void host_watch_set (jobs_t *self, host_watch_t *w, int fd, short events);
 void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void host_node_lost (jobs_t *self, const char *node);
 void host_tick (jobs_t *self, uint64_t now);
 uint64_t host_next_deadline (jobs_t *self, uint64_t now, uint64_t next);
 void host_free_all (jobs_t *self);
 
+/* pmi_home.c: the group of a parallel job's ranks, each a home job.
+   join: its rank gets its GPID (NULL with *why when it cannot be one);
+   started: it runs on node; waiting: it waits for a free slot (placed
+   again later); signalled: its glx sends it signo (so a death by it is
+   no rank's failure); request: a PMI message from its host;
+   exited: its EXIT; leave: home.c forgets it (the group goes with its
+   last rank). */
+pmi_group_t *pmi_home_join (jobs_t *self, const gl_job_t *run, const char *gpid, uint64_t conn,
+                            const char **why);
+void pmi_home_started (jobs_t *self, pmi_group_t *g, uint32_t rank, const char *node);
+void pmi_home_waiting (jobs_t *self, pmi_group_t *g, uint32_t rank);
+void pmi_home_signalled (jobs_t *self, pmi_group_t *g, uint32_t rank, int signo);
+void pmi_home_request (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job_t *req);
+void pmi_home_exited (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job_t *exit);
+void pmi_home_leave (jobs_t *self, pmi_group_t *g, uint32_t rank);
+void pmi_home_free_all (jobs_t *self);
+
+/* pmi_host.c: a rank's PMI connection.  open: the socketpair, *job_end
+   to hand the job as its fd 3 (closed by the caller once it started);
+   watch: after anything that changes h (host_watch calls it); ready: an
+   fd event, true when it was the link's; reply: a PMI_REPLY from home;
+   close: before h is freed. */
+int pmi_host_open (jobs_t *self, host_job_t *h, int *job_end);
+void pmi_host_watch (jobs_t *self, host_job_t *h);
+bool pmi_host_ready (jobs_t *self, host_job_t *h, int fd, short revents);
+void pmi_host_reply (jobs_t *self, host_job_t *h, const gl_job_t *reply);
+void pmi_host_close (jobs_t *self, host_job_t *h);
+
 /* ps.c */
 void ps_start (jobs_t *self, uint64_t conn, uint64_t now);
 void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask);
 void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply);
-void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job);
+void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
+void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job);
 void ps_local_closed (jobs_t *self, uint64_t conn);
 void ps_tick (jobs_t *self, uint64_t now);
 uint64_t ps_next_deadline (jobs_t *self, uint64_t next);

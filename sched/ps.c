@@ -1,8 +1,11 @@
 /*  ps.c -- glpeer ps and glpeer kill, the cluster-wide half of the job
     module (see jobs.h).  ps: the agent asks every live member which jobs
     it runs, and passes their answers to glpeer as they come.  kill: the
-    agent sends the signal to the job's home (named by its GPID), which
-    relays it to the host (home.c).  Not public: the module's interface
+    agent sends the signal to the job's home (named by its GPID) with the
+    asking user (as SO_PEERCRED named them: access.h), and the home, which
+    alone knows whose job it is, relays it to the host (home.c) if that
+    user may signal it, and answers either way; the asking agent passes
+    the answer on.  Not public: the module's interface
     is jobs.h, what its files share jobs_impl.h. */
 #include "jobs_impl.h"
 #include "str.h"
@@ -11,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A glpeer ps waiting for the answers of every node. */
+/* A glpeer ps waiting for the answers of every node, or a glpeer kill
+   for its job's home's. */
 typedef struct list_req {
     uint64_t conn;
-    uint64_t id; /* the LIST's seq, echoed in replies */
+    bool kill;                  /* a glpeer kill waiting for the job's home, not a ps */
+    char gpid[GL_GPID_MAX + 1]; /* the kill's job */
+    uint64_t id;                /* the LIST's seq, echoed in replies */
     uint32_t expected, got;
     uint64_t deadline_ms;
     char (*asked)[GL_NAME_MAX + 1]; /* who we asked; "" once they answered */
@@ -107,6 +113,33 @@ void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask)
     ps_send (self, from, ask->seq, text, true);
 }
 
+/* Where a ps or a kill waits for the answers: one of lists, or NULL. */
+static list_req_t *list_add (jobs_t *self, uint64_t conn, uint64_t now, size_t n)
+{
+    list_req_t *l = calloc (1, sizeof *l);
+    if (l && !(l->asked = calloc (n ? n : 1, sizeof *l->asked))) {
+        free (l);
+        l = NULL;
+    }
+    if (!l)
+        return NULL;
+    l->conn = conn;
+    l->id = ++self->next_list_id;
+    l->deadline_ms = now + LIST_WAIT_MS;
+    l->next = self->lists;
+    self->lists = l;
+    return l;
+}
+
+static void kill_failed (jobs_t *self, uint64_t conn, const char *gpid, const char *text)
+{
+    gl_job_t failed;
+    jobs_msg_init (&failed, GL_JOB_FAILED, gpid, self->name);
+    failed.code = JOBS_ERR_BAD_REQUEST;
+    failed.text = (char *) text;
+    jobs_to_local (self, conn, &failed);
+}
+
 void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply)
 {
     for (list_req_t *l = self->lists; l; l = l->next)
@@ -121,7 +154,9 @@ void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply)
                 l->asked[k][0] = '\0';
             gl_job_t fwd = *reply;
             gl_strlcpy (fwd.node, from, sizeof fwd.node);
-            if (fwd.text)
+            if (l->kill && reply->code) /* the home refused it: say why */
+                kill_failed (self, l->conn, l->gpid, reply->text ? reply->text : "refused");
+            else if (fwd.text)
                 jobs_to_local (self, l->conn, &fwd);
             if (reply->eof && ++l->got >= l->expected)
                 ps_remove (self, l, true);
@@ -130,8 +165,10 @@ void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply)
 }
 
 /* glpeer kill: a signal for a job this stream did not start.  Its GPID
-   names its home (HOME-GENERATION-N), which knows where it runs. */
-void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job)
+   names its home (HOME-GENERATION-N), which knows whose job it is and
+   where it runs: the signal goes there with the asking user, and the
+   home's answer, done or refused, comes back to conn. */
+void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
 {
     char home[GL_GPID_MAX + 1];
     gl_strlcpy (home, job->gpid, sizeof home);
@@ -142,25 +179,55 @@ void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job)
     }
     if (dash)
         *dash = '\0';
-    gl_job_t reply;
-    jobs_msg_init (&reply, GL_JOB_FAILED, job->gpid, self->name);
     if (!dash || !gl_name_valid (home)) {
-        reply.code = JOBS_ERR_BAD_REQUEST;
-        reply.text = (char *) "not a GPID (HOME-GENERATION-NUMBER)";
-        jobs_to_local (self, conn, &reply);
+        kill_failed (self, conn, job->gpid, "not a GPID (HOME-GENERATION-NUMBER)");
         self->io.close_local (self->io.arg, conn);
         return;
     }
+    list_req_t *l = list_add (self, conn, now, 1);
+    if (!l) {
+        self->io.close_local (self->io.arg, conn); /* out of memory */
+        return;
+    }
+    l->kill = true;
+    gl_strlcpy (l->gpid, job->gpid, sizeof l->gpid);
+    l->expected = 1;
+    gl_strlcpy (l->asked[0], home, sizeof l->asked[0]);
     gl_job_t sig = *job; /* node stays empty: "to the home, to relay" */
     gl_strlcpy (sig.home, home, sizeof sig.home);
     sig.node[0] = '\0';
+    sig.seq = l->id;
     jobs_to_node (self, home, &sig);
-    char text[256];
-    snprintf (text, sizeof text, "signal %d sent to %s through its home %s", job->signo, job->gpid,
-              home);
-    gl_job_t ok = { .type = GL_JOB_LIST_REPLY, .text = text };
-    jobs_to_local (self, conn, &ok);
-    self->io.close_local (self->io.arg, conn);
+}
+
+/* At the job's home: a glpeer kill from the agent `from`, for the user
+   it names.  Relayed only for the job's own user or root; answered, with
+   the reason when refused, so that the asker hears why in one line. */
+void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job)
+{
+    char text[GL_GPID_MAX + 2 * GL_JOB_USER_MAX + GL_NAME_MAX + 160];
+    gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = job->seq, .eof = true, .text = text };
+    gl_strlcpy (reply.node, self->name, sizeof reply.node);
+    const char *owner = home_job_user (self, job->gpid);
+    if (!owner) {
+        snprintf (text, sizeof text, "refused: no running job %s at its home %s", job->gpid,
+                  self->name);
+        reply.code = 1;
+    }
+    else if (!access_may_signal (job->user, owner)) {
+        snprintf (text, sizeof text,
+                  "refused: %s is %s's job; only %s and root may signal it, not %s", job->gpid,
+                  owner[0] ? owner : "an unnamed user", owner[0] ? owner : "its user",
+                  job->user[0] ? job->user : "an unnamed user");
+        reply.code = 1;
+    }
+    else {
+        home_relay_signal (self, job);
+        snprintf (text, sizeof text, "signal %d sent to %s through its home %s", job->signo,
+                  job->gpid, self->name);
+    }
+    if (job->seq) /* an asker that waits for the answer */
+        jobs_to_node (self, from, &reply);
 }
 
 /* The glpeer ps of conn went away: stop collecting for it. */
@@ -178,6 +245,11 @@ void ps_tick (jobs_t *self, uint64_t now)
     list_req_t *ln;
     for (list_req_t *l = self->lists; l; l = ln) {
         ln = l->next;
+        if (now >= l->deadline_ms && l->kill) {
+            char text[GL_NAME_MAX + 64];
+            snprintf (text, sizeof text, "the job's home %s did not answer", l->asked[0]);
+            kill_failed (self, l->conn, l->gpid, text);
+        }
         if (now >= l->deadline_ms)
             ps_remove (self, l, true); /* whoever did not answer is left out */
     }

@@ -19,28 +19,28 @@ tm new-session -d -s t -x 100 -y 30 \
     "stty -a > $T/stty.before; GLUNIX_RUNTIME_DIR=$T/a/run $GLX -t -w b bash --norc --noprofile; echo \$? > $T/rc; stty -a > $T/stty.after; sleep 30"
 wait_until 10 shows 'bash' || { screen; fail "no prompt"; }
 tm send-keys -t t 'echo "node=$GLUNIX_NODE tty=$(tty)"' Enter
-wait_until 5 shows 'node=b tty=/dev/pts/' || { screen; fail "not a terminal on b"; }
+wait_until 20 shows 'node=b tty=/dev/pts/' || { screen; fail "not a terminal on b"; }
 # line editing: a mistake, rubbed out
 tm send-keys -t t 'echo abx' BSpace 'c-ok' Enter
-wait_until 5 shows '^abc-ok' || { screen; fail "line editing"; }
+wait_until 20 shows '^abc-ok' || { screen; fail "line editing"; }
 # the window size travels, and changes of it
 tm send-keys -t t 'stty size' Enter
-wait_until 5 shows '^30 100' || { screen; fail "window size"; }
+wait_until 20 shows '^30 100' || { screen; fail "window size"; }
 tm resize-window -t t -x 120 -y 40
 sleep 0.5
 tm send-keys -t t 'stty size' Enter
-wait_until 5 shows '^40 120' || { screen; fail "window size change"; }
+wait_until 20 shows '^40 120' || { screen; fail "window size change"; }
 # Ctrl-C interrupts the remote command, not the session
 tm send-keys -t t 'sleep 100' Enter
 sleep 1
 tm send-keys -t t C-c
 tm send-keys -t t 'echo "after-$((40+2))"' Enter
-wait_until 5 shows '^after-42' || { screen; fail "Ctrl-C"; }
+wait_until 20 shows '^after-42' || { screen; fail "Ctrl-C"; }
 say "tty, line editing, window size and Ctrl-C work"
 tm send-keys -t t 'exit 3' Enter
-wait_until 5 test -s "$T/rc" || { screen; fail "glx did not end"; }
+wait_until 20 test -s "$T/rc" || { screen; fail "glx did not end"; }
 [ "$(cat "$T/rc")" = 3 ] || fail "exit status $(cat "$T/rc"), expected 3"
-wait_until 5 test -s "$T/stty.after" || fail "no terminal settings after"
+wait_until 20 test -s "$T/stty.after" || fail "no terminal settings after"
 # (the first line holds the window size, which the test itself changed)
 diff <(tail -n +2 "$T/stty.before") <(tail -n +2 "$T/stty.after") > "$T/stty.diff" \
     || fail "terminal not restored: $(cat "$T/stty.diff")"

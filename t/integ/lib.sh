@@ -10,10 +10,15 @@ BUILD=${BUILD:-$(dirname "$GLPEER")}
 T=$(mktemp -d /tmp/glunix-t.XXXXXX)
 declare -A PID=()
 EXTRA_CLEANUP=${EXTRA_CLEANUP:-}
+USERS_MADE=()
 
 cleanup() {
     local rc=$?
     for p in "${PID[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done
+    for u in "${USERS_MADE[@]}"; do
+        pkill -9 -u "$u" 2>/dev/null || true
+        userdel -f "$u" 2>/dev/null || true
+    done
     [ -n "$EXTRA_CLEANUP" ] && eval "$EXTRA_CLEANUP" || true
     if [ $rc -ne 0 ]; then
         for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 25 "$f"; }; done
@@ -24,6 +29,27 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*"; exit 1; }
+
+# need_root WHAT: skip (77) with the reason unless root
+need_root() {
+    [ "$(id -u)" = 0 ] && return 0
+    echo "needs root: $*"
+    exit 77
+}
+
+# make_user NAME: a local account for the test, removed (with whatever it
+# still runs) at exit; it gets no home directory
+make_user() {
+    getent passwd "$1" > /dev/null && fail "account $1 exists already"
+    useradd -M -N -d /nonexistent -s /bin/sh "$1" || fail "useradd $1"
+    USERS_MADE+=("$1")
+}
+
+# as USER COMMAND...: run a command as USER, with a clean environment
+as() {
+    local u=$1; shift
+    setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups --reset-env -- "$@"
+}
 say() { echo "[$(date +%T)] $*"; }
 
 # A base port with 64 free ports above it, outside the kernel's ephemeral
@@ -53,12 +79,14 @@ pick_base
 "$GLPEER" keygen -o "$T/cluster.key"
 
 # write_conf [EXTRA ZPL LINES...]: the shared cluster.conf; the first peer is the seed.
+# Its nodes run root's jobs (the tests run as root) unless ROOT_JOBS=no.
 write_conf() {
     {
         echo "cluster"
         echo "    name = \"test\""
         echo "    key_file = \"cluster.key\""
         echo "    seed = \"tcp://127.0.0.1:$BASE\""
+        echo "    root_jobs = ${ROOT_JOBS:-yes}   # the tests run glx as root"
         echo "idle"
         echo "    owner_idle_min = 0"
         echo "    owner_load_max = 1000"

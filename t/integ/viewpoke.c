@@ -4,7 +4,8 @@
         viewpoke read DIR       one line: node, publishes, alive, idle,
                                 members, jobs, then "name:state" per member
         viewpoke scribble DIR   write into the read-only mapping (a job
-                                that does so must die of SIGSEGV, alone) */
+                                that does so must die of SIGSEGV, alone)
+        viewpoke name DIR       the view's shared-memory name (under /dev/shm) */
 #include "view.h"
 
 #include <signal.h>
@@ -13,9 +14,16 @@
 
 int main (int argc, char **argv)
 {
-    if (argc != 3 || (strcmp (argv[1], "read") && strcmp (argv[1], "scribble"))) {
-        fprintf (stderr, "usage: viewpoke read|scribble RUNTIME_DIR\n");
+    if (argc != 3 ||
+        (strcmp (argv[1], "read") && strcmp (argv[1], "scribble") && strcmp (argv[1], "name"))) {
+        fprintf (stderr, "usage: viewpoke read|scribble|name RUNTIME_DIR\n");
         return 2;
+    }
+    if (!strcmp (argv[1], "name")) {
+        char name[GL_VIEW_NAME_MAX];
+        gl_view_name (argv[2], name);
+        printf ("%s\n", name);
+        return 0;
     }
     char err[512];
     gl_view_t *v = gl_view_open (argv[2], err, sizeof err);

@@ -111,6 +111,12 @@ static void test_errors (void)
     expect_error ("cluster\n    seed = \"tcp://a:1\"\n    seed = \"nope\"\n",
                   ":3:", "cluster/seed");
     expect_error ("log\n    level = loud\n", ":2:", "log/level");
+    expect_error ("cluster\n    root_jobs = maybe\n", ":2:", "not yes or no");
+    expect_error ("node\n    deny_users = \"bob, -x\"\n", ":2:", "'-x' is not a user name");
+    expect_error ("node\n    allow_users = \"a/b\"\n", ":2:", "node/allow_users");
+    expect_error ("node\n    uids = \"1000-50\"\n", ":2:", "node/uids");
+    expect_error ("node\n    uids = \"1000-\"\n", ":2:", "not a list of uids");
+    expect_error ("node\n    uids = \"x\"\n", ":2:", "not a list of uids");
 
     gl_conf_t c;
     char err[1024];
@@ -223,6 +229,39 @@ static void test_parsers (void)
     CHECK (gl_parse_milli ("x", &v) == -1);
 }
 
+/* who a node runs jobs for: the fields and their parser */
+static void test_users (void)
+{
+    gl_conf_t c;
+    char err[1024];
+    gl_conf_defaults (&c);
+    CHECK (!c.root_jobs);
+    CHECK (!strcmp (c.uids, "1000-60000"));
+    CHECK_EQ (load (&c,
+                    "cluster\n    root_jobs = yes\nnode\n    allow_users = \"ann, bob carl\"\n"
+                    "    deny_users = \"eve\"\n    uids = \"0, 500-600 ,7000-7000\"\n",
+                    err, sizeof err),
+              0);
+    CHECK (c.root_jobs);
+    CHECK (!strcmp (c.deny_users, "eve"));
+    uint32_t r[GL_UID_RANGES][2];
+    size_t n = 99;
+    CHECK_EQ (gl_parse_uid_ranges (c.uids, r, GL_UID_RANGES, &n), 0);
+    CHECK_EQ (n, 3);
+    CHECK (r[0][0] == 0 && r[0][1] == 0 && r[1][0] == 500 && r[1][1] == 600 && r[2][0] == 7000);
+    CHECK_EQ (gl_parse_uid_ranges ("", r, GL_UID_RANGES, &n), 0);
+    CHECK_EQ (n, 0);
+    CHECK_EQ (gl_parse_uid_ranges ("1 2 3", r, 2, &n), -1); /* more than max */
+    const char *at = c.allow_users, *want[] = { "ann", "bob", "carl" };
+    size_t k = 0;
+    for (size_t len; (len = gl_users_next (&at)); at += len, k++)
+        CHECK (k < 3 && len == strlen (want[k]) && !memcmp (at, want[k], len));
+    CHECK_EQ (k, 3);
+    CHECK_EQ (gl_conf_set (&c, "node/deny_users", "x y", err, sizeof err), 0);
+    CHECK_EQ (gl_conf_set (&c, "cluster/root_jobs", "no", err, sizeof err), 0);
+    CHECK (!c.root_jobs);
+}
+
 int main (void)
 {
     if (!mkdtemp (dir))
@@ -232,6 +271,7 @@ int main (void)
     test_finish_errors ();
     test_more ();
     test_parsers ();
+    test_users ();
     char cmd[600];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     if (system (cmd) != 0)

@@ -22,11 +22,15 @@
 static char dir[] = "/tmp/glctl-XXXXXX";
 static char path[100];
 static int handled;
+static ctl_server_t *srv;
+static uid_t last_caller = (uid_t) -1; /* the uid the handler was told */
 
 /* Echo the command and its arguments back; "fail" answers code 3. */
 static void handler (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
 {
     handled++;
+    const ctl_peer_t *who = srv ? ctl_server_caller (srv) : NULL;
+    last_caller = who ? who->uid : (uid_t) -2;
     char text[512];
     int n = snprintf (text, sizeof text, "%s", req->cmd);
     for (uint32_t i = 0; i < req->argc && n < (int) sizeof text; i++)
@@ -151,13 +155,15 @@ static int child_calls (void)
    when served (or when the refusal proves nothing), 77 when this process
    cannot become another user (its messages on stderr: _exit does not
    flush stdout). */
-static int child_stranger (void)
+/* Become nobody (when the system has it; else its usual ids, which root
+   can take without an account): 0, 77 when root may not switch user
+   here, 1 when the switch left us root. */
+static int become_stranger (uid_t *uid_out)
 {
-    /* nobody when the system has it; else its usual ids, which root can
-       take without an account */
     struct passwd *pw = getpwnam ("nobody");
     uid_t uid = pw ? pw->pw_uid : 65534;
     gid_t gid = pw ? pw->pw_gid : 65534;
+    *uid_out = uid;
     if (setgroups (0, NULL) || setgid (gid) || setuid (uid)) {
         fprintf (stderr, "cannot become uid %u: %s\n", (unsigned) uid, strerror (errno));
         return 77;
@@ -166,6 +172,58 @@ static int child_stranger (void)
         fprintf (stderr, "setuid (%u) left this process root\n", (unsigned) uid);
         return 1;
     }
+    return 0;
+}
+
+/* Child, as another user, with the directory closed to others: the
+   message must name the cause (whose agent it is), not claim that no
+   agent runs. */
+static int child_shut_out (void)
+{
+    uid_t uid;
+    int rc = become_stranger (&uid);
+    if (rc)
+        return rc;
+    char err[1024];
+    gl_ctl_req_t req = { .cmd = "status" };
+    gl_ctl_resp_t resp = { 0 };
+    if (ctl_call (path, &req, &resp, 2000, err, sizeof err) == 0) {
+        fprintf (stderr, "uid %u reached a socket in a directory of mode 700\n", (unsigned) uid);
+        return 1;
+    }
+    if (strstr (err, "no agent is running") || !strstr (err, "permission denied") ||
+        !strstr (err, "user root") || !strstr (err, "serves only that user")) {
+        fprintf (stderr, "shut-out message does not name the cause: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* Child, as another user, when the agent serves everyone: answered, and
+   the agent knows who asked. */
+static int child_served (void)
+{
+    uid_t uid;
+    int rc = become_stranger (&uid);
+    if (rc)
+        return rc;
+    char err[1024];
+    gl_ctl_req_t req = { .cmd = "status" };
+    gl_ctl_resp_t resp = { 0 };
+    if (ctl_call (path, &req, &resp, 2000, err, sizeof err) || resp.code != 0) {
+        fprintf (stderr, "uid %u not served by an agent serving all: %s\n", (unsigned) uid, err);
+        return 1;
+    }
+    gl_ctl_resp_clear (&resp);
+    return 0;
+}
+
+static int child_stranger (void)
+{
+    uid_t uid;
+    int rc0 = become_stranger (&uid);
+    if (rc0)
+        return rc0;
     /* The directory is ours alone, so a stranger can't even reach the
        socket; the parent opened it up to test the SO_PEERCRED check
        behind it.  The connection must succeed (else the refusal is the
@@ -202,7 +260,6 @@ static int child_stranger (void)
 
 static int opened, closed_by_client;
 static long pending_after_big = -1;
-static ctl_server_t *srv;
 
 static int on_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const char **why)
 {
@@ -328,17 +385,18 @@ int main (void)
     CHECK (server != NULL);
     if (!server)
         return tap_done ("test_ctl");
+    srv = server;
 
     pid_t child = fork ();
     if (child == 0)
         _exit (child_calls ());
     CHECK_EQ (serve_until_exit (loop, child), 0);
     CHECK (handled >= 3);
+    CHECK_EQ (last_caller, getuid ()); /* the kernel's word on who asked */
 
     /* streams: more queued than the socket takes is written as the client
        reads; a stream the server closes ends after its queue; one the
        client closes is reported (on_closed), one the server closes not */
-    srv = server;
     ctl_server_set_stream (server, on_open, on_frame, on_closed);
     child = fork ();
     if (child == 0)
@@ -354,6 +412,15 @@ int main (void)
     const char *skipped = NULL;
     if (getuid () == 0) {
         int before = handled;
+        /* first shut out by the directory (mode 700): told whose agent */
+        fflush (stdout);
+        child = fork ();
+        if (child == 0)
+            _exit (child_shut_out ());
+        int shut = serve_until_exit (loop, child);
+        if (shut != 77)
+            CHECK_EQ (shut, 0);
+        CHECK_EQ (handled, before);
         chmod (dir, 0755);
         chmod (path, 0777);
         fflush (stdout);
@@ -367,9 +434,26 @@ int main (void)
         else
             CHECK_EQ (rc, 0);
         CHECK_EQ (handled, before);
+        /* a machine's agent serves every local user, and knows who */
+        CHECK_EQ (ctl_server_serve_all (server, err, sizeof err), 0);
+        struct stat st;
+        CHECK (stat (path, &st) == 0 && (st.st_mode & 0777) == 0666);
+        fflush (stdout);
+        child = fork ();
+        if (child == 0)
+            _exit (child_served ());
+        rc = serve_until_exit (loop, child);
+        if (rc != 77) {
+            CHECK_EQ (rc, 0);
+            CHECK_EQ (handled, before + 1);
+            struct passwd *nobody = getpwnam ("nobody");
+            CHECK_EQ (last_caller, nobody ? nobody->pw_uid : 65534);
+        }
     }
     else
         skipped = "the other-user (SO_PEERCRED) check: not root, so no other user to connect as";
+    /* our own calls are told who we are too */
+    CHECK_EQ (ctl_server_caller (server) == NULL, 1);
 
     /* no agent: a clear message */
     gl_ctl_req_t req = { .cmd = "status" };

@@ -1,0 +1,216 @@
+/*  rawsys -- a program that makes its system calls with its own syscall
+    instruction, as a static runtime or hand-written assembly does, for
+    t/integ/shim.sh: run under libglshim.so, every such call must reach
+    the shim (Syscall User Dispatch) and still do what it says, in every
+    thread, across signals, fork, vfork, clone and exec.
+
+        rawsys check        the checks below; exit 0, 1 (a line says what
+                            failed) or 77 (no dispatch here: why)
+        rawsys exec PROG..  a raw execve of PROG with an environment of
+                            nothing but A=1 (the shim puts itself back)
+        rawsys who          whether the shim runs here, and what it caught
+
+    The shim's counters are read through glshim_trapped(), which only a
+    process running the shim has (dlsym finds none otherwise). */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static long raw (long n, long a, long b, long c)
+{
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+
+static long raw5 (long n, long a, long b, long c, long d, long e)
+{
+    long r;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+
+static unsigned long long (*trapped) (void);
+static int failures;
+
+#define CHECK(cond, what)                \
+    do {                                 \
+        if (!(cond)) {                   \
+            printf ("FAIL: %s\n", what); \
+            failures++;                  \
+        }                                \
+        else                             \
+            printf ("ok: %s\n", what);   \
+    } while (0)
+
+/* n raw getppid calls reach the shim, and answer what libc answers */
+static int reaches (int n)
+{
+    unsigned long long before = trapped ();
+    for (int i = 0; i < n; i++)
+        if (raw (SYS_getppid, 0, 0, 0) != getppid ())
+            return 0;
+    return trapped () - before >= (unsigned long long) n;
+}
+
+static void *thread_main (void *arg)
+{
+    *(int *) arg = reaches (3);
+    return NULL;
+}
+
+static volatile sig_atomic_t in_handler_ok;
+static void on_usr1 (int s)
+{
+    in_handler_ok = reaches (1);
+}
+
+static volatile sig_atomic_t own_sigsys;
+static void on_sys (int s)
+{
+    own_sigsys++;
+}
+
+/* a thread of a raw clone: its own stack, its id in *flag when done */
+static atomic_int clone_done;
+static int clone_child (void)
+{
+    atomic_store (&clone_done, reaches (2) ? 1 : 2);
+    raw (SYS_exit, 0, 0, 0);
+    return 0;
+}
+
+static long raw_clone_thread (void *stack_top)
+{
+    /* the child starts on stack_top with the parent's registers: it
+       must not return through this frame, so it calls clone_child */
+    long r;
+    register long r10 __asm__("r10") = 0;
+    register long r8 __asm__("r8") = 0;
+    __asm__ volatile(
+        "syscall\n\t"
+        "test %%rax, %%rax\n\t"
+        "jnz 1f\n\t"
+        "and $-16, %%rsp\n\t"
+        "call *%[fn]\n\t"
+        "hlt\n"
+        "1:"
+        : "=a"(r)
+        : "a"(SYS_clone),
+          "D"(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM),
+          "S"(stack_top), "d"(0), "r"(r10), "r"(r8), [fn] "r"(clone_child)
+        : "rcx", "r11", "memory");
+    return r;
+}
+
+static int check (void)
+{
+    const char *why = NULL;
+    int (*sud) (const char **) = (int (*) (const char **)) dlsym (RTLD_DEFAULT, "glshim_sud");
+    if (!trapped || !sud) {
+        printf ("FAIL: the shim is not in this process\n");
+        return 1;
+    }
+    if (!sud (&why)) {
+        printf ("no Syscall User Dispatch here: %s\n", why ? why : "?");
+        return 77;
+    }
+    setvbuf (stdout, NULL, _IONBF, 0);
+
+    CHECK (reaches (5), "raw calls of the main thread reach the shim and answer as libc does");
+    const char msg[] = "ok: a raw write writes\n";
+    CHECK (raw (SYS_write, 1, (long) msg, sizeof msg - 1) == sizeof msg - 1, "its result");
+
+    pthread_t t;
+    int thread_ok = 0;
+    pthread_create (&t, NULL, thread_main, &thread_ok);
+    pthread_join (t, NULL);
+    CHECK (thread_ok, "a pthread's raw calls reach it");
+
+    pid_t pid = fork ();
+    if (pid == 0)
+        _exit (reaches (2) ? 0 : 1);
+    int st;
+    waitpid (pid, &st, 0);
+    CHECK (WIFEXITED (st) && WEXITSTATUS (st) == 0, "fork's child is armed");
+
+    pid = (pid_t) raw (SYS_fork, 0, 0, 0);
+    if (pid == 0)
+        _exit (reaches (2) ? 0 : 1);
+    waitpid (pid, &st, 0);
+    CHECK (pid > 0 && WIFEXITED (st) && WEXITSTATUS (st) == 0, "a raw fork's child is armed");
+
+    pid = vfork ();
+    if (pid == 0) {
+        char *argv[] = { (char *) "true", NULL };
+        execvp ("true", argv);
+        _exit (127);
+    }
+    waitpid (pid, &st, 0);
+    CHECK (WIFEXITED (st) && WEXITSTATUS (st) == 0, "vfork and exec");
+
+    size_t len = 1 << 16;
+    char *stack = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long tid = raw_clone_thread (stack + len);
+    for (int i = 0; i < 2000 && !atomic_load (&clone_done); i++)
+        usleep (1000);
+    CHECK (tid > 0 && atomic_load (&clone_done) == 1,
+           "a thread of a raw clone runs, armed, on its own stack");
+
+    struct sigaction sa = { .sa_handler = on_usr1 };
+    sigaction (SIGUSR1, &sa, NULL);
+    raise (SIGUSR1);
+    CHECK (in_handler_ok, "raw calls in a signal handler reach it");
+
+    sigset_t all, old;
+    sigfillset (&all);
+    sigprocmask (SIG_SETMASK, &all, &old);
+    CHECK (reaches (1), "with every signal blocked through libc");
+    sigprocmask (SIG_SETMASK, &old, NULL);
+    uint64_t full = ~0ull, was = 0;
+    raw (SYS_rt_sigprocmask, SIG_SETMASK, (long) &full, (long) &was);
+    CHECK (reaches (1), "with every signal blocked by a raw rt_sigprocmask");
+    raw5 (SYS_rt_sigprocmask, SIG_SETMASK, (long) &was, 0, 8, 0);
+
+    signal (SIGSYS, on_sys);
+    raise (SIGSYS);
+    CHECK (own_sigsys == 1 && reaches (1), "the program's SIGSYS handler runs, and the shim stays");
+
+    return failures ? 1 : 0;
+}
+
+int main (int argc, char **argv)
+{
+    trapped = (unsigned long long (*) (void)) dlsym (RTLD_DEFAULT, "glshim_trapped");
+    if (argc >= 2 && !strcmp (argv[1], "check"))
+        return check ();
+    if (argc >= 3 && !strcmp (argv[1], "exec")) {
+        char *envp[] = { (char *) "A=1", NULL };
+        raw (SYS_execve, (long) argv[2], (long) (argv + 2), (long) envp);
+        printf ("FAIL: the raw execve of %s came back\n", argv[2]);
+        return 1;
+    }
+    if (argc >= 2 && !strcmp (argv[1], "who")) {
+        int (*active) (void) = (int (*) (void)) dlsym (RTLD_DEFAULT, "glshim_active");
+        printf ("shim %s, %llu raw calls trapped\n", active && active () ? "on" : "off",
+                trapped ? trapped () : 0);
+        return 0;
+    }
+    fprintf (stderr, "usage: rawsys check | exec PROG [ARGS...] | who\n");
+    return 2;
+}
