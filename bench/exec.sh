@@ -4,9 +4,14 @@
 #   1. glx -w REMOTE /bin/true  vs  ssh -p 2222 127.0.0.1 /bin/true  vs  srun /bin/true
 #   2. glx -n 64 --local /bin/true  vs  srun -n 64 --overcommit /bin/true  vs  mpiexec -n 64 /bin/true
 #   3. glx -w REMOTE head -c SIZE /dev/zero | wc -c  vs  the same through ssh, in MB/s
+#   4. the same two glx figures for one ordinary user, through the machine's
+#      agents (root's, multi-user: privilege separation, credentials, the
+#      launcher) vs through that user's own agents, runs alternating
 #
 #   bench/exec.sh [--runs N] [--runs64 N] [--tput-runs N] [--size BYTES] [--build DIR] [--keep DIR]
-#   (defaults 30, 10, 5, 1000000000, build/; --keep DIR copies the raw times there)
+#                 [--users-only]
+#   (defaults 30, 10, 5, 1000000000, build/; --keep DIR copies the raw times there;
+#   --users-only runs part 4 alone, without ssh, Slurm and MPICH)
 #
 # It starts a 4-peer glunix cluster (t/integ/lib.sh), an sshd on
 # 127.0.0.1:2222 with its own host key and a client key made for the run,
@@ -18,7 +23,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=30; RUNS64=10; TRUNS=5; SIZE=1000000000
-BUILD=${BUILD:-$top/build}; KEEP=""
+BUILD=${BUILD:-$top/build}; KEEP=""; USERS_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) RUNS=$2; shift 2 ;;
@@ -27,8 +32,9 @@ while [ $# -gt 0 ]; do
         --size) SIZE=$2; shift 2 ;;
         --build) BUILD=$2; shift 2 ;;
         --keep) KEEP=$2; shift 2 ;;
+        --users-only) USERS_ONLY=1; shift ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-        *) echo "usage: $0 [--runs N] [--runs64 N] [--tput-runs N] [--size BYTES] [--build DIR] [--keep DIR]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--runs N] [--runs64 N] [--tput-runs N] [--size BYTES] [--build DIR] [--keep DIR] [--users-only]" >&2; exit 2 ;;
     esac
 done
 BUILD=$(cd "$BUILD" && pwd)
@@ -41,6 +47,7 @@ log() { echo "[$(date +%T)] $*" >&2; }
 
 # --- packages ---------------------------------------------------------------
 PKGS="openssh-server openssh-client slurm-wlm munge mpich hyperfine jq bc"
+[ "$USERS_ONLY" = 0 ] || PKGS="jq"
 if [ "$(id -u)" = 0 ]; then
     missing=""
     for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
@@ -168,9 +175,50 @@ teardown_peers() {
     [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null || true
 }
 
+# --- 4. one user's own agents, beside the machine's ------------------------
+# p0..p3 above are machine's agents (root's): multi-user, unprivileged
+# behind their launchers, signing and checking credentials.  u0, u1 are
+# the same program started by an ordinary account made for the run: that
+# user's own agents, as before this mode existed.
+start_users() {
+    [ "$(id -u)" = 0 ] || { SKIP[users]="not root: no account to run a user's own agents as"; return 1; }
+    BU=glbench$$
+    make_user "$BU"
+    local u=$T/u; mkdir -p "$u" "$T/u0" "$T/u1"; cp "$T/cluster.key" "$u/"
+    sed "s|seed = .*|seed = \"tcp://127.0.0.1:$(port_of 10)\"|" "$T/cluster.conf" > "$u/cluster.conf"
+    chown -R "$BU" "$u" "$T/u0" "$T/u1"
+    for i in 0 1; do
+        as "$BU" "$GLPEER" join "$u/cluster.conf" --name "u$i" --bind "tcp://127.0.0.1:$(port_of $((10 + i)))" \
+            --runtime-dir "$T/u$i/run" --state-dir "$T/u$i/state" 2>> "$T/u$i.log" &
+        PID[u$i]=$!
+    done
+    wait_until 30 all_alive 2 u0 u1 || { SKIP[users]="the user's own agents did not meet"; return 1; }
+    GLXM=(setpriv --reuid="$BU" --regid="$(id -g "$BU")" --init-groups --reset-env -- "$GLX" --runtime-dir "$T/p0/run")
+    GLXU=(setpriv --reuid="$BU" --regid="$(id -g "$BU")" --init-groups --reset-env -- "$GLX" --runtime-dir "$T/u0/run")
+    [ "$("${GLXM[@]}" -w p1 id -un </dev/null 2>&1)" = "$BU" ] || { SKIP[users]="glx as $BU through the machine's agents failed"; return 1; }
+    [ "$("${GLXU[@]}" -w u1 id -un </dev/null 2>&1)" = "$BU" ] || { SKIP[users]="glx as $BU through its own agents failed"; return 1; }
+}
+# alternate NAME_A NAME_B RUNS: one run of each in turn, RUNS times; seconds
+# in $RES/NAME; CMD_A and CMD_B are the arrays named by the last two args
+alternate() {
+    local a=$1 b=$2 runs=$3 s e r; local -n ca=$4 cb=$5
+    : > "$RES/$a"; : > "$RES/$b"
+    for r in $(seq "$runs"); do
+        s=$EPOCHREALTIME; "${ca[@]}" </dev/null >/dev/null 2>>"$RES/$a.err" || { SKIP[$a]="run $r failed"; return 0; }; e=$EPOCHREALTIME
+        awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", e - s }' >> "$RES/$a"
+        s=$EPOCHREALTIME; "${cb[@]}" </dev/null >/dev/null 2>>"$RES/$b.err" || { SKIP[$b]="run $r failed"; return 0; }; e=$EPOCHREALTIME
+        awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", e - s }' >> "$RES/$b"
+    done
+}
+
+if [ "$USERS_ONLY" = 1 ]; then
+    SKIP[ssh]="--users-only"; SKIP[slurm]="--users-only"; SKIP[mpich]="--users-only"
+else
 start_sshd && log "sshd on 127.0.0.1:2222 up" || log "SKIP ssh: ${SKIP[ssh]}"
 start_slurm && log "slurm single node up" || log "SKIP slurm: ${SKIP[slurm]}"
 have mpiexec && timeout 20 mpiexec -n 2 /bin/true >/dev/null 2>&1 || SKIP[mpich]="mpiexec missing or not working"
+fi
+start_users && log "user $BU's own agents u0, u1 up" || log "SKIP users: ${SKIP[users]}"
 KEX=$([ -z "${SKIP[ssh]:-}" ] && timeout 10 "${SSH[@]}" -v /bin/true 2>&1 </dev/null | sed -n 's/.*kex: algorithm: //p' | head -1 || true)
 
 # --- timing -----------------------------------------------------------------
@@ -218,6 +266,7 @@ thru() {
 }
 
 T0=$(date +%s)
+if [ "$USERS_ONLY" = 0 ]; then
 # 1. one remote /bin/true
 measure glx1 "$RUNS" 300 "${GLXC[@]}" -w p1 /bin/true
 [ -n "${SKIP[ssh]:-}" ] || measure ssh1 "$RUNS" 300 "${SSH[@]}" /bin/true
@@ -235,6 +284,19 @@ for r in $(seq "$TRUNS"); do
     [ -n "${SKIP[glxT]:-}" ] || thru glxT "${GLXC[@]}" -w p1 head -c "$SIZE" /dev/zero
     [ -n "${SKIP[ssh]:-}${SKIP[sshT]:-}" ] || thru sshT "${SSH[@]}" "head -c $SIZE /dev/zero"
 done
+fi
+# 4. one user: the machine's agents vs the user's own, in turn
+if [ -z "${SKIP[users]:-}" ]; then
+    log "one user, $RUNS runs each in turn: glx -w p1 /bin/true (machine's agents) and -w u1 (own agents)"
+    LM=("${GLXM[@]}" -w p1 /bin/true); LU=("${GLXU[@]}" -w u1 /bin/true)
+    alternate mach1 user1 "$RUNS" LM LU
+    log "throughput, $TRUNS runs each in turn of $SIZE bytes"
+    : > "$RES/machT"; : > "$RES/userT"
+    for r in $(seq "$TRUNS"); do
+        [ -n "${SKIP[machT]:-}" ] || thru machT "${GLXM[@]}" -w p1 head -c "$SIZE" /dev/zero
+        [ -n "${SKIP[userT]:-}" ] || thru userT "${GLXU[@]}" -w u1 head -c "$SIZE" /dev/zero
+    done
+fi
 ELAPSED=$(( $(date +%s) - T0 ))
 
 # --- report -----------------------------------------------------------------
@@ -275,6 +337,7 @@ echo "bench/exec.sh  $(date -u '+%Y-%m-%d %H:%M UTC')  $(hostname -s), $(nproc) 
 SLURM_V=$(srun --version 2>/dev/null | awk '{print $2}' || true)
 echo "glunix: 4 peers on loopback (home p0, remote p1); ssh: OpenSSH $(ssh -V 2>&1 | sed 's/,.*//; s/OpenSSH_//'), kex ${KEX:-?}, no multiplexing; slurm ${SLURM_V:-not installed}; timing: $(have hyperfine && echo "hyperfine -N" || echo "bash loop"); bench time ${ELAPSED} s"
 echo
+if [ "$USERS_ONLY" = 0 ]; then
 echo "| measurement | median | p90 | min | runs |"
 echo "|---|---|---|---|---|"
 row glx1 "1. \`glx -w p1 /bin/true\`"
@@ -294,6 +357,25 @@ echo "| glx / srun, 64 x /bin/true | $r_64s | (none) | |"
 echo "| glx / mpiexec, 64 x /bin/true | $r_64m | (none) | |"
 echo "| glx / ssh, stdout MB/s | $r_T | >= 1 | $(goal "$r_T" '>=' 1) |"
 echo
+fi
+if [ -z "${SKIP[users]:-}" ]; then
+    mm=$(med mach1); mu=$(med user1); tm=$(med machT); tu=$(med userT)
+    r_l=$(ratio "$mm" "$mu"); r_t=$(ratio "$tm" "$tu")
+    echo "4. one ordinary user ($BU), glx through the machine's agents (root's: launcher, credentials) and through the user's own agents, runs alternating:"
+    echo
+    echo "| measurement | median | p90 | min | runs |"
+    echo "|---|---|---|---|---|"
+    row mach1 "4. \`glx -w p1 /bin/true\`, machine's agents"
+    row user1 "4. \`glx -w u1 /bin/true\`, the user's own agents"
+    trow machT "4. \`glx -w p1 head -c $SIZE /dev/zero | wc -c\`, machine's agents"
+    trow userT "4. \`glx -w u1 head -c $SIZE /dev/zero | wc -c\`, the user's own agents"
+    echo
+    echo "| ratio (medians) | value | goal | |"
+    echo "|---|---|---|---|"
+    echo "| machine's / user's own, one /bin/true | $r_l | <= 1.05 | $(goal "$r_l" '<=' 1.05) |"
+    echo "| machine's / user's own, stdout MB/s | $r_t | >= 0.95 | $(goal "$r_t" '>=' 0.95) |"
+    echo
+fi
 for k in "${!SKIP[@]}"; do [ -n "${SKIP[$k]}" ] && echo "not measured: $k: ${SKIP[$k]}"; done
 [ -z "$KEEP" ] || { mkdir -p "$KEEP" && cp -r "$RES"/. "$KEEP"/; }
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine count too)"

@@ -4,12 +4,17 @@
 #include "fd.h"
 #include "str.h"
 #include "clock.h"
+#include "clocks.h"
+#include "cred.h"
 #include "ctl.h"
+#include "freeze.h"
+#include "gang.h"
 #include "ident.h"
 #include "idle.h"
 #include "access.h"
 #include "jobs.h"
 #include "links.h"
+#include "launcher.h"
 #include "log.h"
 #include "loop.h"
 #include "policy.h"
@@ -24,12 +29,19 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#define AGENT_NICE     -10  /* ours, for slice switches on time; jobs get 0 */
 #define LEAVE_FLUSH_MS 1000 /* how long a leaving agent lets its LEAVE drain */
 #define RECV_BUDGET    512  /* packets handled per loop turn */
 #define PEERS_SAVE_MS  5000 /* at most this often, state_dir/peers is rewritten */
@@ -46,6 +58,12 @@ typedef struct {
     idle_t *idle;
     ctl_server_t *ctl;
     jobs_t *jobs;
+    gang_t *gang;     /* coscheduling: elections, the matrix */
+    clocks_t *clocks; /* the other peers' clock offsets */
+    freeze_t *freeze; /* how gang processes are stopped here */
+    int slice_fd;     /* a timerfd at every slice boundary, while gangs run here; -1 */
+    bool slice_armed;
+    uint64_t switches, switch_stops, switch_conts, unconfirmed;
     policy_t *policy; /* sched/policy, or NULL */
     viewpub_t *view;  /* the shared-memory view, or NULL (viewpub.h) */
     bool view_dirty;  /* something it shows changed */
@@ -53,6 +71,8 @@ typedef struct {
     links_t *links; /* the outgoing connections (links.h) */
     gl_loop_t *loop;
     int lock_fd;
+    int launcher; /* the root launcher's socket (launcher.h), or -1 */
+    pid_t launcher_pid;
 
     bool leaving; /* asked to leave (signal, glpeer leave) */
     bool leave_started;
@@ -114,6 +134,8 @@ static void pump (agent_t *a, uint64_t now)
 {
     swim_out_t out;
     while (swim_pop (a->swim, &out)) {
+        if (out.msg.type == GL_MSG_PING && out.to_name[0]) /* t1 of a clock sample */
+            clocks_sent (a->clocks, out.to_name, out.msg.probe_seq, gl_wall_ms ());
         send_msg (a, out.to_addr, &out.msg, now);
         gl_msg_clear (&out.msg);
     }
@@ -130,10 +152,39 @@ static void pump (agent_t *a, uint64_t now)
             swim_member_t m;
             if (swim_lookup (a->swim, ev.node, &m) && m.addr[0])
                 links_close (a->links, m.addr);
+            gang_node (a->gang, ev.node, false);
+            clocks_forget (a->clocks, ev.node);
         }
+        if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)
+            gang_node (a->gang, ev.node, true);
         if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)
             a->peers_dirty = true;
         a->view_dirty = true;
+    }
+    gang_out_t gout;
+    while (gang_pop (a->gang, &gout)) {
+        swim_member_t m;
+        if (swim_lookup (a->swim, gout.to, &m) && m.addr[0])
+            send_msg (a, m.addr, &gout.msg, now);
+        else
+            a->send_dropped++;
+        gl_msg_clear (&gout.msg);
+    }
+    gang_event_t gev;
+    while (gang_pop_event (a->gang, &gev)) {
+        if (gev.kind == GANG_EV_PLACED)
+            gl_info ("gang %s: placed in row %u (term %llu)", gev.gang, gev.row,
+                     (unsigned long long) gev.term);
+        else if (gev.kind == GANG_EV_ELECTED)
+            gl_info ("gang %s: leader for term %llu", gev.gang, (unsigned long long) gev.term);
+        else if (gev.kind == GANG_EV_COORDINATED)
+            gl_info ("gang %s: coordinated (row %u, leader %s, term %llu)", gev.gang, gev.row,
+                     gev.leader, (unsigned long long) gev.term);
+        else
+            gl_log (gev.kind == GANG_EV_REFUSED ? GL_LOG_WARNING : GL_LOG_INFO,
+                    "gang %s: %s%s%s (term %llu%s%s)", gev.gang, gang_event_name (gev.kind),
+                    gev.why[0] ? ": " : "", gev.why, (unsigned long long) gev.term,
+                    gev.leader[0] ? " of " : "", gev.leader);
     }
 }
 
@@ -261,6 +312,26 @@ static int stream_open (void *arg, uint64_t conn, const gl_ctl_req_t *req, const
     return 0;
 }
 
+/* Credentials (cred.h): a home signs with its node key; a host checks
+   with the key it pinned for the home. */
+static void job_sign (void *arg, gl_job_t *run)
+{
+    agent_t *a = (agent_t *) arg;
+    if (cred_sign (a->ident, a->conf->cluster, run, gl_wall_ms ()))
+        gl_error ("cannot sign the credential of %s", run->gpid);
+}
+
+static int job_check (void *arg, const gl_job_t *run, const char **why)
+{
+    agent_t *a = (agent_t *) arg;
+    uint8_t pubkey[GL_PUBKEY_BYTES];
+    if (!swim_pubkey (a->swim, run->home, pubkey)) {
+        *why = "its home's node key is not known here";
+        return -1;
+    }
+    return cred_check (a->conf->cluster, run, pubkey, gl_wall_ms (), a->conf->clock_window_ms, why);
+}
+
 /* The gossip view as placement candidates, for jobs.c. */
 static place_cand_t *job_view (void *arg, size_t *n, uint64_t now)
 {
@@ -304,6 +375,16 @@ static void stream_closed (void *arg, uint64_t conn)
 
 /* ---- receiving ---------------------------------------------------------------- */
 
+/* An ACK from the node we probed: its envelope's timestamp (t3) against
+   our clock now (t4) and when we sent the PING (t1, clocks.h). */
+static void clock_sample (agent_t *a, const char *sender, uint32_t seq, const uint8_t *pkt,
+                          size_t len)
+{
+    gl_env_t env;
+    if (gl_env_decode (pkt, len, &env, NULL) == 0)
+        clocks_acked (a->clocks, sender, seq, env.time_ms, gl_wall_ms ());
+}
+
 static void recv_all (agent_t *a, uint64_t now)
 {
     void *sock = zsock_resolve (a->in);
@@ -342,8 +423,13 @@ static void recv_all (agent_t *a, uint64_t now)
                     jobs_node_msg (a->jobs, sender, msg.job, now);
                     a->in_job = NULL;
                 }
-                else
+                else if (msg.type == GL_MSG_GANG)
+                    gang_recv (a->gang, sender, msg.gang, now);
+                else {
+                    if (msg.type == GL_MSG_ACK && gl_streq (msg.target, sender))
+                        clock_sample (a, sender, msg.probe_seq, pkt, pkt_len);
                     swim_recv (a->swim, sender, &msg, now);
+                }
                 gl_msg_clear (&msg);
             }
             else {
@@ -382,6 +468,17 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
     }
 }
 
+/* The launcher said something (a job ended), or went away. */
+static void on_launcher (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    if (launcher_drain (fd) < 0) {
+        gl_error ("the launcher has gone: this agent can start no more jobs");
+        gl_loop_fd (loop, fd, 0, on_launcher, a);
+    }
+    jobs_tick (a->jobs, gl_mono_ms ());
+}
+
 /* ---- the control socket: status, leave -------------------------------------------- */
 
 /* A machine's agent serves every local user, but only root and its own
@@ -409,6 +506,16 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
                             .seal = a->seal,
                             .policy = a->policy,
                             .links = a->links,
+                            .gang = a->gang,
+                            .clocks = a->clocks,
+                            .stop_method =
+                                a->freeze ? freeze_method (a->freeze) : "none (coscheduling off)",
+                            .gang_procs = jobs_gang_procs (a->jobs),
+                            .switches = a->switches,
+                            .switch_stops = a->switch_stops,
+                            .switch_conts = a->switch_conts,
+                            .unconfirmed = a->unconfirmed,
+                            .wall_ms = gl_wall_ms (),
                             .send_dropped = a->send_dropped,
                             .res_reason = a->res_reason };
         if (req->argc > 0 && !strcmp (req->argv[0], "json"))
@@ -538,10 +645,135 @@ static int lock_runtime (agent_t *a, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- gangs: the slice timer -------------------------------------------------------- */
+
+/* The cores this agent may use: those of its CPU affinity (taskset), which
+   may be fewer than the machine's. */
+static uint32_t usable_cores (void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) > 0)
+        return (uint32_t) CPU_COUNT (&set);
+    long n = sysconf (_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (uint32_t) n : 1;
+}
+
+static uint64_t wall_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* A slice begins: every gang process here stops or goes on, as the
+   matrix says.  The log line (debug) carries three times in microseconds
+   of the wall clock: when the timer woke us, when the last row's
+   processes were still and the new row's were continued (the switch, as
+   the jobs see it), and when that was done (the thaws may hand the core
+   to a continued process first), for measuring the skew between peers. */
+static void on_slice (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    agent_t *a = (agent_t *) arg;
+    uint64_t expirations;
+    if (read (fd, &expirations, sizeof expirations) < 0)
+        return;
+    uint64_t woke = wall_us ();
+    uint64_t slice = gang_slice_of (a->gang, woke / 1000);
+    jobs_switch_t sw;
+    jobs_gang_stop (a->jobs, slice, &sw);
+    uint64_t switched = wall_us ();
+    jobs_gang_cont (a->jobs, slice, &sw);
+    uint64_t done = wall_us ();
+    a->switches++;
+    a->switch_stops += sw.stopped;
+    a->switch_conts += sw.continued;
+    a->unconfirmed += sw.unconfirmed;
+    if (sw.stopped || sw.continued) {
+        size_t rows = 0;
+        uint32_t row = gang_slice_row (a->gang, slice, &rows);
+        gl_debug ("gang switch: slice %llu row %d of %zu: %zu stopped, %zu continued, %zu "
+                  "running, %zu held%s; woke %llu.%06llu switched %llu.%06llu done %llu.%06llu",
+                  (unsigned long long) slice, row == UINT32_MAX ? -1 : (int) row, rows, sw.stopped,
+                  sw.continued, sw.running, sw.held, sw.unconfirmed ? " (a stop unconfirmed)" : "",
+                  (unsigned long long) (woke / 1000000), (unsigned long long) (woke % 1000000),
+                  (unsigned long long) (switched / 1000000),
+                  (unsigned long long) (switched % 1000000), (unsigned long long) (done / 1000000),
+                  (unsigned long long) (done % 1000000));
+    }
+}
+
+/* The timer runs while gang processes run here: at every slice boundary
+   of the wall clock, the same instants on every peer whose clock is set. */
+static void slice_arm (agent_t *a, bool on)
+{
+    struct itimerspec its;
+    memset (&its, 0, sizeof its);
+    if (on) {
+        uint64_t slice = gang_slice_ms (a->gang);
+        uint64_t next = (gl_wall_ms () / slice + 1) * slice;
+        its.it_value.tv_sec = (time_t) (next / 1000);
+        its.it_value.tv_nsec = (long) (next % 1000) * 1000000;
+        its.it_interval.tv_sec = (time_t) (slice / 1000);
+        its.it_interval.tv_nsec = (long) (slice % 1000) * 1000000;
+    }
+    if (timerfd_settime (a->slice_fd, on ? TFD_TIMER_ABSTIME : 0, &its, NULL))
+        gl_error ("cannot set the slice timer: %s", strerror (errno));
+    else
+        a->slice_armed = on;
+}
+
+static int gangs_open (agent_t *a, char *err, size_t errlen)
+{
+    const gl_conf_t *conf = a->conf;
+    char tag[GL_NAME_MAX + 32];
+    snprintf (tag, sizeof tag, "%s.%d", conf->name, (int) getpid ());
+    if (!strcmp (conf->gang_stop, "none")) { /* no timer, nothing stopped */
+        jobs_set_gang (a->jobs, a->gang, NULL, conf->gang_depth);
+        gl_info ("gangs: coscheduling off (sched/gang_stop is none): gang processes are "
+                 "placed and elected, never stopped");
+        return 0;
+    }
+    freeze_want_t want = !strcmp (conf->gang_stop, "freezer")   ? FREEZE_CGROUP
+                         : !strcmp (conf->gang_stop, "signals") ? FREEZE_SIGNALS
+                                                                : FREEZE_AUTO;
+    /* A machine's agent drops root once set up (launcher.h): it could not
+       put its jobs into cgroups then, so its gangs stop by signals, which
+       the launcher sends. */
+    if (a->launcher >= 0 && want == FREEZE_CGROUP)
+        return gl_err (err, errlen,
+                       "sched/gang_stop: the cgroup freezer needs an agent that keeps root, and a "
+                       "machine's agent drops it (privilege separation); use signals or auto");
+    if (a->launcher >= 0)
+        want = FREEZE_SIGNALS;
+    if (!(a->freeze = freeze_new (want, tag, err, errlen)))
+        return -1;
+    jobs_set_gang (a->jobs, a->gang, a->freeze, conf->gang_depth);
+    a->slice_fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (a->slice_fd < 0 || gl_loop_fd (a->loop, a->slice_fd, POLLIN, on_slice, a))
+        return gl_err (err, errlen, "cannot make the slice timer: %s", strerror (errno));
+    /* slices are short: the kernel's default timer slack (50 us) would be
+       most of the skew between peers */
+    prctl (PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    /* The jobs keep the cores busy, and a switch late by a scheduler tick
+       on one peer is a gang half stopped: the agent runs at nice
+       AGENT_NICE where it may (root, CAP_SYS_NICE), so that its timer
+       preempts them.  SCHED_RESET_ON_FORK gives every process it starts
+       the default nice again. */
+    struct sched_param sp = { .sched_priority = 0 };
+    if (sched_setscheduler (0, SCHED_OTHER | SCHED_RESET_ON_FORK, &sp) == 0 &&
+        setpriority (PRIO_PROCESS, 0, AGENT_NICE) == 0)
+        gl_debug ("running at nice %d, jobs at 0", AGENT_NICE);
+    gl_info ("gangs: slices of %u ms, %u processes a core, stopped by %s", conf->gang_slice_ms,
+             conf->gang_depth, freeze_method (a->freeze));
+    return 0;
+}
+
 static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errlen)
 {
     a->conf = conf;
     a->lock_fd = -1;
+    a->slice_fd = -1;
+    a->launcher = -1;
     a->started_wall_ms = gl_wall_ms ();
     snprintf (a->res_reason, sizeof a->res_reason, "not measured yet");
     if (agent_mkdir_private (conf->runtime_dir, err, errlen) || lock_runtime (a, err, errlen))
@@ -553,6 +785,13 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                            conf->clock_window_ms);
     if (!a->seal)
         return gl_err (err, errlen, "cannot set up sealing");
+    /* A machine's agent: the root launcher, forked before any thread
+       starts; the agent drops root at the end of its set-up. */
+    if (geteuid () == 0) {
+        if ((a->launcher = launcher_spawn (conf, &a->launcher_pid, err, errlen)) < 0)
+            return -1;
+        exec_set_launcher (a->launcher);
+    }
 
     /* czmq would install its own SIGINT/SIGTERM handlers; we take signals
        through the loop's signalfd instead.  Before ZeroMQ's I/O threads
@@ -623,16 +862,25 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                      .close_local = job_close_local,
                      .guest = job_guest,
                      .view = job_view,
-                     .watch = job_watch };
-    a->jobs =
-        jobs_new (conf->name, gl_ident_generation (a->ident),
-                  (uint32_t) sysconf (_SC_NPROCESSORS_ONLN), &io, seed ^ 0x9e3779b97f4a7c15ull);
-    if (!a->idle || !a->swim || !a->jobs)
+                     .watch = job_watch,
+                     .sign = job_sign,
+                     .check = job_check };
+    uint32_t cores = usable_cores ();
+    a->jobs = jobs_new (conf->name, gl_ident_generation (a->ident), cores, &io,
+                        seed ^ 0x9e3779b97f4a7c15ull);
+    gang_config_t gc;
+    gang_config_default (&gc);
+    gc.slice_ms = conf->gang_slice_ms;
+    a->gang = gang_new (&gc, conf->name, cores, seed ^ 0x67616e67736c6963ull);
+    a->clocks = clocks_new ();
+    if (!a->idle || !a->swim || !a->jobs || !a->gang || !a->clocks)
         return gl_err (err, errlen, "out of memory");
     access_t *access = access_new (conf, geteuid () == 0);
     if (!access)
         return gl_err (err, errlen, "out of memory");
     jobs_set_access (a->jobs, access);
+    if (gangs_open (a, err, errlen))
+        return -1;
     /* after the signal mask above: the loader's watchdog thread inherits
        it, so SIGCHLD and the rest still reach only our signalfd */
     if (conf->policy[0]) {
@@ -651,6 +899,12 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     char shim[GL_PATH_MAX];
     find_shim (shim, sizeof shim);
     jobs_set_job_env (a->jobs, conf->runtime_dir, shim);
+    if (a->launcher >= 0) {
+        if (gl_loop_fd (a->loop, a->launcher, POLLIN, on_launcher, a))
+            return gl_err (err, errlen, "cannot watch the launcher: %s", strerror (errno));
+        if (launcher_drop (conf, err, errlen))
+            return -1;
+    }
     return 0;
 }
 
@@ -658,7 +912,16 @@ static void agent_close (agent_t *a)
 {
     ctl_server_destroy (&a->ctl); /* before the jobs its streams feed */
     viewpub_destroy (&a->view);
-    jobs_destroy (&a->jobs);
+    jobs_destroy (&a->jobs); /* continues its gang processes as it kills them */
+    freeze_destroy (&a->freeze);
+    gang_destroy (&a->gang);
+    clocks_destroy (&a->clocks);
+    if (a->slice_fd >= 0) {
+        if (a->loop)
+            gl_loop_fd (a->loop, a->slice_fd, 0, on_slice, a);
+        close (a->slice_fd);
+        a->slice_fd = -1;
+    }
     policy_destroy (&a->policy);
     swim_destroy (&a->swim);
     idle_destroy (&a->idle);
@@ -674,6 +937,14 @@ static void agent_close (agent_t *a)
         snprintf (path, sizeof path, "%s/glpeer.pid", a->conf->runtime_dir);
         unlink (path);
         close (a->lock_fd);
+    }
+    if (a->launcher >= 0) {
+        /* it kills what is left of our jobs, removes the files we may
+           not, and exits: wait for that, so that we leave none behind */
+        exec_set_launcher (-1);
+        close (a->launcher);
+        while (waitpid (a->launcher_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
     }
 }
 
@@ -749,8 +1020,12 @@ static uint64_t agent_turn (gl_loop_t *loop, void *arg)
         start_leave (a, now);
     swim_tick (a->swim, now);
     jobs_tick (a->jobs, now);
+    gang_tick (a->gang, now);
     pump (a, now);
     links_tick (a->links, now);
+    bool gangs_here = a->slice_fd >= 0 && jobs_gang_procs (a->jobs) > 0;
+    if (gangs_here != a->slice_armed)
+        slice_arm (a, gangs_here);
     if (a->peers_dirty && now >= a->peers_saved_ms + PEERS_SAVE_MS)
         peers_save (a, now);
     if (a->view_dirty && a->view) {
@@ -761,6 +1036,9 @@ static uint64_t agent_turn (gl_loop_t *loop, void *arg)
     uint64_t jobs_at = jobs_next_deadline (a->jobs, now);
     if (jobs_at < deadline)
         deadline = jobs_at;
+    uint64_t gang_at = gang_next_deadline (a->gang);
+    if (gang_at < deadline)
+        deadline = gang_at;
     return deadline < now + 1000 ? deadline : now + 1000;
 }
 

@@ -363,6 +363,17 @@ static int by_text (const void *a, const void *b)
     return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* A number another node wrote, as JSON: itself when it is one, else null. */
+static void json_u64 (const char *text)
+{
+    const char *at = text;
+    uint64_t v;
+    if (gl_parse_u64 (&at, &v) && !*at)
+        printf ("%llu", (unsigned long long) v);
+    else
+        printf ("null");
+}
+
 static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
 {
     gl_job_t ask = { .type = GL_JOB_LIST };
@@ -372,19 +383,26 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
         return rc;
     qsort (l.lines, l.n, sizeof *l.lines, by_text);
     if (!json)
-        printf ("%-28s %-10s %-12s %-12s %-8s %s\n", "GPID", "USER", "NODE", "HOME", "STARTED",
-                "COMMAND");
+        printf ("%-28s %-10s %-12s %-12s %-8s %-20s %3s %-12s %4s %s\n", "GPID", "USER", "NODE",
+                "HOME", "STARTED", "GANG", "ROW", "LEADER", "TERM", "COMMAND");
     else
         printf ("{\"version\":1,\"jobs\":[");
     size_t shown = 0;
     for (size_t i = 0; i < l.n; i++) {
-        char *f[7] = { 0 }, *save = NULL;
+        /* GPID USER NODE HOME START COMMAND WHY, then GANG ROW LEADER TERM
+           STATE ("-" each for a job that is not a gang's; none from an
+           agent that predates gangs) */
+        char *f[12] = { 0 }, *save = NULL;
         char *line = l.lines[i];
-        for (int k = 0; k < 7; k++)
+        for (int k = 0; k < 12; k++)
             f[k] = strtok_r (k ? NULL : line, "\t", &save);
         if (!f[5])
             continue;
         const char *why = f[6] && strcmp (f[6], "-") ? f[6] : "";
+        for (int k = 7; k < 12; k++)
+            if (!f[k])
+                f[k] = "-";
+        bool gang = strcmp (f[7], "-") != 0;
         time_t start = (time_t) strtoll (f[4], NULL, 10);
         if (json) {
             printf ("%s{\"gpid\":", shown++ ? "," : "");
@@ -399,6 +417,22 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
             gl_json_str (stdout, f[5]);
             printf (",\"placement\":");
             gl_json_str (stdout, why);
+            if (gang) {
+                printf (",\"gang\":{\"id\":");
+                gl_json_str (stdout, f[7]);
+                printf (",\"row\":");
+                json_u64 (f[8]);
+                printf (",\"leader\":");
+                if (strcmp (f[9], "-"))
+                    gl_json_str (stdout, f[9]);
+                else
+                    printf ("null");
+                printf (",\"term\":");
+                json_u64 (f[10]);
+                printf (",\"state\":");
+                gl_json_str (stdout, f[11]);
+                putchar ('}');
+            }
             putchar ('}');
         }
         else {
@@ -406,10 +440,13 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
             char when[16];
             localtime_r (&start, &tm);
             strftime (when, sizeof when, "%H:%M:%S", &tm);
-            printf ("%-28s %-10s %-12s %-12s %-8s %s\n", f[0], f[1], f[2], f[3], when, f[5]);
+            printf ("%-28s %-10s %-12s %-12s %-8s %-20s %3s %-12s %4s %s\n", f[0], f[1], f[2], f[3],
+                    when, f[7], f[8], f[9], f[10], f[5]);
             if (verbose)
                 printf ("    passed over: %s\n",
                         why[0] ? why : "none (the first node asked took it)");
+            if (verbose && gang)
+                printf ("    gang: %s\n", f[11]);
         }
     }
     if (json)

@@ -1,6 +1,7 @@
 /*  glx -- run a program somewhere in the cluster, as if it ran here.
 
-        glx [-t] [-v] [-w NODE] [--local] [-n N [--label] [--keep-going]]
+        glx [-t] [-v] [-w NODE[,NODE...]] [--local]
+            [-n N [--label] [--keep-going] [--no-gang]]
             [--no-shim] [--spread PATTERN] [--runtime-dir DIR] [--] PROG [ARGS...]
 
     glx hands the job to the local agent (its home) over the agent's
@@ -57,12 +58,15 @@ static const char *usage_text =
     "stdout, stderr, signals and the exit status travel.\n"
     "\n"
     "  -t, --tty            give the job a terminal (shells, editors); ours goes raw\n"
-    "  -w, --node NODE      run on NODE only\n"
+    "  -w, --node NODE      run on NODE only; with -n, a list NODE,NODE,...: rank r\n"
+    "                       on the r-th (round robin)\n"
     "  -n, --procs N        start N processes spread over the cluster, each with\n"
     "                       GLUNIX_RANK, GLUNIX_SIZE and GLUNIX_JOB; stdin goes to rank 0;\n"
-    "                       MPI programs (MPICH) find each other through PMI_FD\n"
+    "                       MPI programs (MPICH) find each other through PMI_FD;\n"
+    "                       they form a gang, coscheduled: all run at once or none\n"
     "  --label              prefix each output line with its rank (with -n)\n"
     "  --keep-going         when one process fails, let the others run on (with -n)\n"
+    "  --no-gang            with -n: not a gang, each process scheduled on its own\n"
     "  --local              this node may be chosen too\n"
     "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
     "  --runtime-dir DIR    the local agent's runtime directory\n"
@@ -115,12 +119,15 @@ struct glx_t {
     bool label;
     bool local;
     bool keep_going;
-    bool relay;         /* --relay: exit as the job did, a signal included */
-    bool no_shim;       /* --no-shim: GLUNIX_SHIM=0 */
-    bool else_here;     /* --else-here: run it here when NODE cannot */
-    const char *spread; /* --spread PATTERN, or NULL */
-    const char *pin;    /* -w NODE, or NULL */
-    uint32_t size;      /* processes */
+    bool relay;                    /* --relay: exit as the job did, a signal included */
+    bool no_shim;                  /* --no-shim: GLUNIX_SHIM=0 */
+    bool else_here;                /* --else-here: run it here when NODE cannot */
+    bool no_gang;                  /* --no-gang */
+    const char *spread;            /* --spread PATTERN, or NULL */
+    const char *pin;               /* -w NODE, or NULL */
+    char (*pins)[GL_NAME_MAX + 1]; /* -w NODE,NODE,...: rank r's is pins[r % n_pins] */
+    size_t n_pins;
+    uint32_t size; /* processes */
     char runtime_dir[GL_PATH_MAX];
     int argc; /* the program and its arguments */
     char **argv;
@@ -131,7 +138,7 @@ struct glx_t {
     uint32_t running; /* processes not done */
     int status;       /* the first non-zero way a process ended */
     int killed_by;    /* the signal that ended the job (one process) */
-    bool ending;      /* the home is ending the parallel job (a NOTE with a code) */
+    bool ending;      /* the home is ending the parallel job (a NOTE with eof) */
     int sent_signo;   /* the last signal we passed on to the job */
 };
 
@@ -223,6 +230,8 @@ static int send_run (glx_t *g, proc_t *p)
         env[k++] = job;
         run.rank = p->rank;
         run.size = g->size;
+        if (!g->no_gang) /* the processes of one glx -n: the home groups them by this name */
+            gl_strlcpy (run.gang, g->job_name, sizeof run.gang);
     }
     mode_t mask = umask (0);
     umask (mask);
@@ -236,7 +245,7 @@ static int send_run (glx_t *g, proc_t *p)
     run.uid = (uint32_t) getuid ();
     run.gid = (uint32_t) getgid ();
     gl_strlcpy (run.user, pw ? pw->pw_name : "", sizeof run.user);
-    gl_strlcpy (run.pin, g->pin ? g->pin : "", sizeof run.pin);
+    gl_strlcpy (run.pin, g->n_pins ? g->pins[p->rank % g->n_pins] : "", sizeof run.pin);
     run.allow_local = g->local;
     if (g->tty) {
         run.pty = true;
@@ -371,13 +380,13 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
         case GL_JOB_NOTE:
             /* the home ends the parallel job: every rank's stream says so,
                once is enough; ranks not running yet never will */
-            if (job->code && g->ending)
+            if (job->eof && g->ending)
                 return -1;
             say (job->text);
-            if (job->code) {
-                g->ending = true;
+            if (job->eof) {
                 if (g->status == 0)
                     g->status = job->code;
+                g->ending = true;
                 for (uint32_t o = 0; o < g->size; o++)
                     if (!g->procs[o].started && !g->procs[o].done)
                         proc_end (&g->procs[o], 0);
@@ -442,6 +451,8 @@ static int procs_start (glx_t *g)
     gethostname (host, sizeof host - 1);
     host[strcspn (host, ".")] = '\0';
     snprintf (g->job_name, sizeof g->job_name, "%s-%d", host[0] ? host : "glx", (int) getpid ());
+    if (!gl_gpid_valid (g->job_name)) /* a host name glunix's ids cannot hold */
+        snprintf (g->job_name, sizeof g->job_name, "glx-%d", (int) getpid ());
 
     g->procs = calloc (g->size, sizeof *g->procs);
     if (!g->procs) {
@@ -488,7 +499,7 @@ static void proc_end (proc_t *p, int status)
 static void proc_finished (glx_t *g, proc_t *p, int end)
 {
     proc_end (p, end);
-    if (end != 0 && g->status == 0) {
+    if (end != 0 && g->status == 0 && !g->ending) { /* the home's status stands */
         g->status = end;
         if (g->keep_going)
             ;
@@ -667,17 +678,54 @@ static void else_here (glx_t *g)
 
 /* ---- options ---------------------------------------------------------------------- */
 
+/* -w NODE or NODE,NODE,...: the nodes, each checked; how many (0: said
+   what is wrong). */
+static size_t parse_pins (glx_t *g, const char *list)
+{
+    size_t n = 1;
+    for (const char *c = list; *c; c++)
+        n += *c == ',';
+    if (!(g->pins = calloc (n, sizeof *g->pins))) {
+        fprintf (stderr, "glx: out of memory\n");
+        return 0;
+    }
+    const char *at = list;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn (at, ",");
+        if (len > GL_NAME_MAX) {
+            fprintf (stderr, "glx: '%.*s' is not a node name\n", (int) len, at);
+            return 0;
+        }
+        memcpy (g->pins[i], at, len);
+        g->pins[i][len] = '\0';
+        if (!gl_name_valid (g->pins[i])) {
+            fprintf (stderr, "glx: '%s' is not a node name\n", g->pins[i]);
+            return 0;
+        }
+        at += len + 1;
+    }
+    return n;
+}
+
 /* Fills g from the command line.  -1 to go on, or glx's exit status. */
 static int parse_options (glx_t *g, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "tty", no_argument, 0, 't' },          { "node", required_argument, 0, 'w' },
-        { "procs", required_argument, 0, 'n' },  { "label", no_argument, 0, 'L' },
-        { "keep-going", no_argument, 0, 'k' },   { "local", no_argument, 0, 'l' },
-        { "verbose", no_argument, 0, 'v' },      { "runtime-dir", required_argument, 0, 'r' },
-        { "relay", no_argument, 0, 'R' },        { "no-shim", no_argument, 0, 'S' },
-        { "spread", required_argument, 0, 's' }, { "else-here", no_argument, 0, 'E' },
-        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
+        { "tty", no_argument, 0, 't' },
+        { "node", required_argument, 0, 'w' },
+        { "procs", required_argument, 0, 'n' },
+        { "label", no_argument, 0, 'L' },
+        { "keep-going", no_argument, 0, 'k' },
+        { "local", no_argument, 0, 'l' },
+        { "verbose", no_argument, 0, 'v' },
+        { "runtime-dir", required_argument, 0, 'r' },
+        { "relay", no_argument, 0, 'R' },
+        { "no-shim", no_argument, 0, 'S' },
+        { "spread", required_argument, 0, 's' },
+        { "else-here", no_argument, 0, 'E' },
+        { "no-gang", no_argument, 0, 'G' },
+        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
@@ -698,6 +746,7 @@ static int parse_options (glx_t *g, int argc, char **argv)
             }
             case 'L': g->label = true; break;
             case 'k': g->keep_going = true; break;
+            case 'G': g->no_gang = true; break;
             case 'l': g->local = true; break;
             case 'v': g->verbose = true; break;
             case 'R': g->relay = true; break;
@@ -721,8 +770,10 @@ static int parse_options (glx_t *g, int argc, char **argv)
         fprintf (stderr, "glx: no program given\n%s", usage_text);
         return GLX_USAGE;
     }
-    if (g->pin && !gl_name_valid (g->pin)) {
-        fprintf (stderr, "glx: '%s' is not a node name\n", g->pin);
+    if (g->pin && (g->n_pins = parse_pins (g, g->pin)) == 0)
+        return GLX_USAGE;
+    if (g->n_pins > 1 && g->size < 2) {
+        fprintf (stderr, "glx: -w with a list of nodes is for -n\n");
         return GLX_USAGE;
     }
     if (g->spread && g->no_shim) {
@@ -786,6 +837,7 @@ int main (int argc, char **argv)
         (g.status == GLX_NO_AGENT || g.status == GLX_NO_NODE || g.status == GLX_NODE_LOST))
         else_here (&g);
     free (g.procs);
+    free (g.pins);
     if (g.relay && g.killed_by)
         die_as (g.killed_by);
     return g.status;

@@ -3,6 +3,7 @@
 #include "idle.h"
 #include "str.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -34,6 +35,152 @@ static void cost_get (const status_view_t *v, uint64_t now, cost_t *c)
         fclose (f);
     }
     c->dropped = v->send_dropped + c->ls.dropped;
+}
+
+static const char *role_name (int role)
+{
+    return role == GANG_LEADER ? "leader" : role == GANG_CANDIDATE ? "candidate" : "follower";
+}
+
+static const char *decision_name (int d)
+{
+    return d == GANG_RUN ? "run" : d == GANG_STOP ? "stop" : "uncoordinated";
+}
+
+/* A clock further off than a tenth of the slice skews the switches. */
+static bool clock_warn (const status_view_t *v, const clocks_est_t *e)
+{
+    int64_t off = e->offset_us < 0 ? -e->offset_us : e->offset_us;
+    return e->samples && (uint64_t) off * 10 > (uint64_t) v->conf->gang_slice_ms * 1000;
+}
+
+static void gangs_json (FILE *f, const status_view_t *v, uint64_t now)
+{
+    matrix_t *m = gang_matrix (v->gang);
+    size_t n_rows = 0;
+    uint64_t slice = gang_slice_of (v->gang, v->wall_ms);
+    uint32_t row = gang_slice_row (v->gang, slice, &n_rows);
+    fprintf (f, "\"gangs\":{\"slice_ms\":%u,\"depth\":%u,\"stop\":", v->conf->gang_slice_ms,
+             v->conf->gang_depth);
+    gl_json_str (f, v->stop_method);
+    fprintf (f,
+             ",\"procs_here\":%zu,\"rows\":%zu,\"slice\":%llu,\"row\":%lld,\"switches\":%llu,"
+             "\"stops\":%llu,\"continues\":%llu,\"unconfirmed\":%llu,\"digest\":\"%016llx\","
+             "\"matrix\":[",
+             v->gang_procs, n_rows, (unsigned long long) slice,
+             row == UINT32_MAX ? -1LL : (long long) row, (unsigned long long) v->switches,
+             (unsigned long long) v->switch_stops, (unsigned long long) v->switch_conts,
+             (unsigned long long) v->unconfirmed, (unsigned long long) matrix_digest (m));
+    for (size_t i = 0; i < matrix_count (m); i++) {
+        const matrix_rec_t *r = matrix_at (m, i);
+        fprintf (f, "%s{\"gang\":", i ? "," : "");
+        gl_json_str (f, r->place.gang);
+        fprintf (f, ",\"ended\":%s,\"term\":%llu,\"leader\":", r->place.ended ? "true" : "false",
+                 (unsigned long long) (r->place.ended ? 0 : r->place.term));
+        gl_json_str (f, r->place.leader);
+        fprintf (f, ",\"version\":%llu,\"row\":%u,\"age_ms\":%llu,\"peers\":[",
+                 (unsigned long long) r->place.version, r->place.row,
+                 (unsigned long long) (now > r->heard_ms ? now - r->heard_ms : 0));
+        for (uint32_t k = 0; k < r->place.n_peers; k++) {
+            fprintf (f, "%s{\"node\":", k ? "," : "");
+            gl_json_str (f, r->peers[k].node);
+            fprintf (f, ",\"procs\":%u,\"cores\":%u}", r->peers[k].procs, r->peers[k].cores);
+        }
+        fprintf (f, "]}");
+    }
+    fprintf (f, "],\"local\":[");
+    gang_info_t g;
+    for (size_t i = 0; gang_local_at (v->gang, i, &g); i++) {
+        fprintf (f, "%s{\"gang\":", i ? "," : "");
+        gl_json_str (f, g.gang);
+        fprintf (f,
+                 ",\"procs\":%u,\"members\":%u,\"member\":%s,\"ended\":%s,\"role\":\"%s\","
+                 "\"promised_term\":%llu,\"promised_leader\":",
+                 g.procs, g.n_members, g.member ? "true" : "false", g.ended ? "true" : "false",
+                 role_name (g.role), (unsigned long long) g.promised_term);
+        gl_json_str (f, g.promised_leader);
+        fprintf (f, ",\"placed\":%s,\"term\":%llu,\"leader\":", g.placed ? "true" : "false",
+                 (unsigned long long) g.term);
+        gl_json_str (f, g.leader);
+        fprintf (f,
+                 ",\"row\":%lld,\"decision\":\"%s\",\"why\":", g.placed ? (long long) g.row : -1LL,
+                 decision_name (g.decision));
+        gl_json_str (f, g.why);
+        fputc ('}', f);
+    }
+    gang_stats_t st;
+    gang_stats (v->gang, &st);
+    fprintf (f,
+             "],\"elections\":%llu,\"won\":%llu,\"votes_granted\":%llu,\"votes_refused\":%llu,"
+             "\"refused\":%llu,\"placed\":%llu},\"clocks\":[",
+             (unsigned long long) st.elections, (unsigned long long) st.won,
+             (unsigned long long) st.votes_granted, (unsigned long long) st.votes_refused,
+             (unsigned long long) st.refused, (unsigned long long) st.placed);
+    clocks_est_t e;
+    for (size_t i = 0; clocks_at (v->clocks, i, &e); i++) {
+        fprintf (f, "%s{\"node\":", i ? "," : "");
+        gl_json_str (f, e.node);
+        fprintf (f,
+                 ",\"offset_us\":%lld,\"rtt_us\":%llu,\"age_ms\":%llu,\"samples\":%u,"
+                 "\"warn\":%s}",
+                 (long long) e.offset_us, (unsigned long long) e.rtt_us,
+                 (unsigned long long) (v->wall_ms > e.at_ms ? v->wall_ms - e.at_ms : 0), e.samples,
+                 clock_warn (v, &e) ? "true" : "false");
+    }
+    fprintf (f, "],");
+}
+
+static void gangs_text (FILE *f, const status_view_t *v)
+{
+    matrix_t *m = gang_matrix (v->gang);
+    size_t n_rows = 0;
+    uint32_t row = gang_slice_row (v->gang, gang_slice_of (v->gang, v->wall_ms), &n_rows);
+    fprintf (f, "\ngangs: slices of %u ms, stopped by %s; %zu gang process%s here",
+             v->conf->gang_slice_ms, v->stop_method, v->gang_procs, v->gang_procs == 1 ? "" : "es");
+    if (n_rows)
+        fprintf (f, "; %zu row%s in use, row %u's turn now", n_rows, n_rows == 1 ? "" : "s", row);
+    fprintf (f, "\n");
+    size_t live = 0;
+    for (size_t i = 0; i < matrix_count (m); i++)
+        live += !matrix_at (m, i)->place.ended;
+    if (live) {
+        fprintf (f, "%-28s %4s %6s %-16s %s\n", "GANG", "ROW", "TERM", "LEADER",
+                 "PEERS (processes/slots)");
+        for (size_t i = 0; i < matrix_count (m); i++) {
+            const matrix_rec_t *r = matrix_at (m, i);
+            if (r->place.ended)
+                continue;
+            fprintf (f, "%-28s %4u %6llu %-16s", r->place.gang, r->place.row,
+                     (unsigned long long) r->place.term, r->place.leader);
+            for (uint32_t k = 0; k < r->place.n_peers; k++)
+                fprintf (f, " %s(%u/%u)", r->peers[k].node, r->peers[k].procs, r->peers[k].cores);
+            fprintf (f, "\n");
+        }
+    }
+    gang_info_t g;
+    for (size_t i = 0; gang_local_at (v->gang, i, &g); i++)
+        if (g.procs)
+            fprintf (f, "here: %s, %u process%s, %s of %u peers: %s (%s)\n", g.gang, g.procs,
+                     g.procs == 1 ? "" : "es", role_name (g.role), g.n_members,
+                     decision_name (g.decision), g.why[0] ? g.why : "-");
+    clocks_est_t e;
+    bool any = false;
+    for (size_t i = 0; clocks_at (v->clocks, i, &e); i++) {
+        if (!any)
+            fprintf (
+                f, "clocks (each peer's minus ours, from probe round trips):\n%-16s %10s %9s %8s\n",
+                "NODE", "OFFSET", "RTT", "SAMPLES");
+        any = true;
+        fprintf (f, "%-16s %+9.1fms %7.1fms %8u\n", e.node, e.offset_us / 1000.0, e.rtt_us / 1000.0,
+                 e.samples);
+    }
+    for (size_t i = 0; clocks_at (v->clocks, i, &e); i++)
+        if (clock_warn (v, &e))
+            fprintf (f,
+                     "warning: the clock of %s is %.1f ms off ours, more than a tenth of the %u ms "
+                     "slice: its gang switches will lag (set the clocks with NTP)\n",
+                     e.node, (e.offset_us < 0 ? -e.offset_us : e.offset_us) / 1000.0,
+                     v->conf->gang_slice_ms);
 }
 
 void status_json (FILE *f, const status_view_t *v, uint64_t now)
@@ -101,6 +248,8 @@ void status_json (FILE *f, const status_view_t *v, uint64_t now)
              (unsigned long long) c.ls.evicted, (unsigned long long) c.ls.expired,
              (unsigned long long) c.ls.closed, c.ls.msgs_in_s, c.ls.bytes_in_s, c.ls.msgs_out_s,
              c.ls.bytes_out_s, c.ls.window_s, c.cpu_s, (unsigned long long) c.rss_kb);
+    if (v->gang)
+        gangs_json (f, v, now);
     if (v->policy) {
         fprintf (f, "\"policy\":{\"path\":");
         gl_json_str (f, v->conf->policy);
@@ -177,4 +326,6 @@ void status_text (FILE *f, const status_view_t *v, uint64_t now)
         fprintf (f, " %s %llu", gl_drop_name ((gl_drop_t) r),
                  (unsigned long long) gl_seal_drops (v->seal, (gl_drop_t) r));
     fprintf (f, "\nthis node: %s\n", v->res_reason);
+    if (v->gang)
+        gangs_text (f, v);
 }

@@ -7,8 +7,10 @@
 #ifndef GL_STATUS_H
 #define GL_STATUS_H
 
+#include "clocks.h"
 #include "conf.h"
 #include "links.h"
+#include "gang.h"
 #include "policy.h"
 #include "seal.h"
 #include "swim.h"
@@ -25,6 +27,12 @@ typedef struct {
     const links_t *links;   /* the connections and traffic counters */
     uint64_t send_dropped;  /* packets never handed to a link */
     const char *res_reason; /* this node's idle state and why */
+    gang_t *gang;           /* the matrix and this node's gangs */
+    clocks_t *clocks;       /* the other peers' clock offsets */
+    const char *stop_method;
+    size_t gang_procs; /* gang processes here */
+    uint64_t switches, switch_stops, switch_conts, unconfirmed;
+    uint64_t wall_ms; /* now, for the slice */
 } status_view_t;
 
 void status_text (FILE *f, const status_view_t *v, uint64_t now_ms);

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CLOCKS_SLOTS     8192  /* twice the members the view holds */
 #define CLOCKS_WINDOW_MS 10000 /* offsets: the best sample of this window and the last */
@@ -45,8 +46,9 @@ viewpub_t *viewpub_new (const gl_conf_t *conf, uint64_t generation, char *err, s
         gl_err (err, errlen, "out of memory");
         return NULL;
     }
-    self->view =
-        gl_view_create (conf->runtime_dir, GL_VIEW_NODES_MAX, GL_VIEW_JOBS_MAX, err, errlen);
+    self->view = gl_view_create (conf->runtime_dir, GL_VIEW_NODES_MAX, GL_VIEW_JOBS_MAX,
+                                 geteuid () == 0 /* a machine's agent serves every local user */,
+                                 err, errlen);
     if (!self->view) {
         free (self->clocks);
         free (self->hosted);

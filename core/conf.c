@@ -30,9 +30,10 @@ typedef enum {
     F_MILLI,    /* a decimal stored x 1000 */
     F_ACTIVITY, /* a path or glob, appended */
     F_LOGLEVEL,
-    F_BOOL,  /* yes or no */
-    F_USERS, /* user names, separated by spaces or commas */
-    F_UIDS,  /* uid ranges (gl_parse_uid_ranges) */
+    F_GANG_STOP, /* auto, freezer, signals, none */
+    F_BOOL,      /* yes or no */
+    F_USERS,     /* user names, separated by spaces or commas */
+    F_UIDS,      /* uid ranges (gl_parse_uid_ranges) */
 } field_type_t;
 
 typedef struct {
@@ -67,6 +68,7 @@ static const field_t fields[] = {
     STR ("node/allow_users", F_USERS, allow_users),
     STR ("node/deny_users", F_USERS, deny_users),
     STR ("node/uids", F_UIDS, uids),
+    STR ("node/agent_user", F_USERS, agent_user),
     NUM ("gossip/probe_interval", F_DURATION, probe_interval_ms, 10, 600000),
     NUM ("gossip/probe_timeout", F_DURATION, probe_timeout_ms, 5, 600000),
     NUM ("gossip/indirect_checks", F_U32, indirect_checks, 0, 16),
@@ -93,6 +95,9 @@ static const field_t fields[] = {
     NUM ("transport/send_queue", F_U32, send_queue, 16, 1000000),
     STR ("sched/policy", F_PATH, policy),
     NUM ("sched/policy_budget", F_DURATION, policy_budget_ms, 1, 10000),
+    NUM ("sched/gang_slice", F_DURATION, gang_slice_ms, 10, 30000),
+    NUM ("sched/gang_depth", F_U32, gang_depth, 1, 64),
+    STR ("sched/gang_stop", F_GANG_STOP, gang_stop),
     STR ("log/level", F_LOGLEVEL, log_level),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -104,6 +109,7 @@ void gl_conf_defaults (gl_conf_t *c)
     snprintf (c->bind, sizeof c->bind, "tcp://*:7946");
     /* Debian's UID_MIN-UID_MAX (login.defs): people, not system accounts */
     snprintf (c->uids, sizeof c->uids, "1000-60000");
+    snprintf (c->agent_user, sizeof c->agent_user, "glunix");
     /* memberlist's LAN profile */
     c->probe_interval_ms = 1000;
     c->probe_timeout_ms = 500;
@@ -130,6 +136,9 @@ void gl_conf_defaults (gl_conf_t *c)
     c->link_idle_ms = 10000;
     c->send_queue = 1024;
     c->policy_budget_ms = 10;
+    c->gang_slice_ms = 100;
+    c->gang_depth = 4;
+    snprintf (c->gang_stop, sizeof c->gang_stop, "auto");
     snprintf (c->log_level, sizeof c->log_level, "info");
 }
 
@@ -290,6 +299,10 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *err, 
         case F_STR:
         case F_PATH:
         case F_LOGLEVEL:
+        case F_GANG_STOP:
+            if (f->type == F_GANG_STOP && strcmp (v, "auto") && strcmp (v, "freezer") &&
+                strcmp (v, "signals") && strcmp (v, "none"))
+                return gl_err (err, errlen, "'%s' is not one of auto, freezer, signals, none", v);
             if (strlen (v) >= f->size)
                 return gl_err (err, errlen, "value longer than %zu characters", f->size - 1);
             if (f->type == F_LOGLEVEL && strcmp (v, "error") && strcmp (v, "warning") &&
@@ -502,9 +515,12 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
     for (zconfig_t *sec = zconfig_child (root); sec && !rc; sec = zconfig_next (sec)) {
         const char *sname = zconfig_name (sec);
         if (strcmp (sname, "cluster") && strcmp (sname, "node") && strcmp (sname, "gossip") &&
-            strcmp (sname, "idle") && strcmp (sname, "transport") && strcmp (sname, "log")) {
-            conf_error (err, errlen, file, sname, 0,
-                        "unknown section (expected cluster, node, gossip, idle, transport or log)");
+            strcmp (sname, "idle") && strcmp (sname, "sched") && strcmp (sname, "transport") &&
+            strcmp (sname, "log")) {
+            conf_error (
+                err, errlen, file, sname, 0,
+                "unknown section (expected cluster, node, gossip, idle, sched, transport or "
+                "log)");
             rc = -1;
             break;
         }

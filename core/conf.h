@@ -54,7 +54,8 @@ typedef struct {
        separated by spaces or commas ("": anyone), and uid ranges */
     char allow_users[GL_USERS_MAX];
     char deny_users[GL_USERS_MAX];
-    char uids[256]; /* "1000-60000 70000-70999" */
+    char uids[256];                       /* "1000-60000 70000-70999" */
+    char agent_user[GL_JOB_USER_MAX + 1]; /* a machine's agent drops to it */
 
     /* gossip: the fields of swim_config_t, same names */
     uint32_t probe_interval_ms, probe_timeout_ms, indirect_checks;
@@ -80,6 +81,10 @@ typedef struct {
     /* sched: a placement policy module (glsfi-cc), "" for none */
     char policy[GL_PATH_MAX];
     uint32_t policy_budget_ms; /* per call, then the policy is off */
+    /* sched: coscheduling of gangs (sched/gang.h) */
+    uint32_t gang_slice_ms; /* a row's turn: 10 ms .. 30 s */
+    uint32_t gang_depth;    /* gang processes a core takes, one per row */
+    char gang_stop[16];     /* "auto", "freezer", "signals" or "none" */
 
     /* log */
     char log_level[16]; /* error, warning, info, debug */

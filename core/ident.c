@@ -364,3 +364,15 @@ int gl_rec_verify (const gl_rec_t *rec, const uint8_t pubkey[GL_PUBKEY_BYTES])
     free (msg);
     return rc == 0 ? 0 : -1;
 }
+
+int gl_ident_sign_bytes (gl_ident_t *self, const uint8_t *msg, size_t len,
+                         uint8_t sig[GL_SIG_BYTES])
+{
+    return crypto_sign_detached (sig, NULL, msg, len, self->sk) == 0 ? 0 : -1;
+}
+
+int gl_sig_verify (const uint8_t *msg, size_t len, const uint8_t sig[GL_SIG_BYTES],
+                   const uint8_t pubkey[GL_PUBKEY_BYTES])
+{
+    return crypto_sign_verify_detached (sig, msg, len, pubkey) == 0 ? 0 : -1;
+}

@@ -31,4 +31,11 @@ int gl_ident_sign (gl_ident_t *self, gl_rec_t *rec);
 /* 0 when rec->sig is a valid signature by pubkey, else -1. */
 int gl_rec_verify (const gl_rec_t *rec, const uint8_t pubkey[GL_PUBKEY_BYTES]);
 
+/* The same key over other bytes (a job's credential, sched/cred.h): sign
+   len bytes into sig, 0 or -1; verify, 0 when sig is pubkey's. */
+int gl_ident_sign_bytes (gl_ident_t *self, const uint8_t *msg, size_t len,
+                         uint8_t sig[GL_SIG_BYTES]);
+int gl_sig_verify (const uint8_t *msg, size_t len, const uint8_t sig[GL_SIG_BYTES],
+                   const uint8_t pubkey[GL_PUBKEY_BYTES]);
+
 #endif

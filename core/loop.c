@@ -14,6 +14,12 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+/* The only czmq the loop calls, and only for a zsock it was given: weak,
+   so that a program that watches no zsock (glx) links without czmq and
+   does not load its closure of some 28 libraries at every start. */
+#pragma weak zsock_fd
+#pragma weak zsock_events
+
 /* epoll's bits are poll's on Linux: revents pass through unchanged. */
 _Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT && EPOLLERR == POLLERR &&
                    EPOLLHUP == POLLHUP,

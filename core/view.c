@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,7 +246,9 @@ int gl_view_read_node (const gl_view_t *self, const char *name, gl_view_node_t *
 
 /* Views left by agents that were killed (SIGKILL, a crash) stay in
    /dev/shm until someone removes them: the next agent of the same user
-   to start removes those whose writer is gone. */
+   to start removes those whose writer is gone, and the next agent started
+   by root those of any user (a machine's agent hands its view to the
+   account it runs as, glpeer(8)). */
 static void sweep (void)
 {
     DIR *d = opendir ("/dev/shm");
@@ -262,7 +265,7 @@ static void sweep (void)
             continue;
         struct stat st;
         gl_view_hdr_t h;
-        bool gone = fstat (fd, &st) == 0 && st.st_uid == geteuid () &&
+        bool gone = fstat (fd, &st) == 0 && (st.st_uid == geteuid () || geteuid () == 0) &&
                     pread (fd, &h, sizeof h, 0) == (ssize_t) sizeof h && h.magic == GL_VIEW_MAGIC &&
                     h.agent_pid > 0 && kill (h.agent_pid, 0) != 0 && errno == ESRCH;
         close (fd);
@@ -273,7 +276,7 @@ static void sweep (void)
 }
 
 gl_view_pub_t *gl_view_create (const char *runtime_dir, uint32_t nodes_max, uint32_t jobs_max,
-                               char *err, size_t errlen)
+                               bool every_user, char *err, size_t errlen)
 {
     gl_view_pub_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -288,9 +291,18 @@ gl_view_pub_t *gl_view_create (const char *runtime_dir, uint32_t nodes_max, uint
        per runtime directory: the caller holds its lock). */
     shm_unlink (self->name);
     sweep ();
-    int fd = shm_open (self->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+    mode_t mode = every_user ? 0444 : 0400;
+    int fd = shm_open (self->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
         gl_err (err, errlen, "cannot create the view %s: %s", self->name, strerror (errno));
+        free (self);
+        return NULL;
+    }
+    if (fchmod (fd, mode)) { /* exactly, whatever the umask */
+        gl_err (err, errlen, "cannot set the mode of the view %s: %s", self->name,
+                strerror (errno));
+        close (fd);
+        shm_unlink (self->name);
         free (self);
         return NULL;
     }

@@ -13,8 +13,9 @@
     (trailing slashes aside), see gl_view_name: a job finds the view of
     the agent that runs it from GLUNIX_RUNTIME_DIR, which the host sets.
 
-    Who.  Only the agent writes.  It creates the object with mode 0400 for
-    its own user (root reads it too): the users an agent serves today.
+    Who.  Only the agent writes.  It creates the object for the users it
+    serves: mode 0400 for a user's agent (its user; root reads it too),
+    0444 for a machine's agent (root's), which serves every local user.
     Readers open it read-only and map it PROT_READ, so a job that
     scribbles on its mapping takes a SIGSEGV, alone: the agent and the
     other readers never see its writes.  An agent that starts removes a
@@ -205,10 +206,11 @@ int gl_view_read_node (const gl_view_t *self, const char *name, gl_view_node_t *
 typedef struct gl_view_pub gl_view_pub_t;
 
 /* Create the view of the agent at runtime_dir (removing one a crashed
-   agent left), for nodes_max members and jobs_max jobs.  NULL with a
-   message. */
+   agent left), for nodes_max members and jobs_max jobs, readable by its
+   user alone (0400) or, every_user, by every local user (0444).  NULL
+   with a message. */
 gl_view_pub_t *gl_view_create (const char *runtime_dir, uint32_t nodes_max, uint32_t jobs_max,
-                               char *err, size_t errlen);
+                               bool every_user, char *err, size_t errlen);
 /* Mark the view closed (readers go and look for a new one) and remove it. */
 void gl_view_destroy (gl_view_pub_t **self_p);
 

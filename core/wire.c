@@ -19,7 +19,8 @@
                    13 signo(int), 14 core, 15 rows, 16 cols, 17 pid,
                    18 text, 19 [arg, ...], 20 ["NAME=value", ...], 21 cwd,
                    22 umask, 23 uid, 24 gid, 25 user, 26 pty, 27 cores,
-                   28 mem_kb, 29 pin, 30 allow_local, 31 gang }
+                   28 mem_kb, 29 pin, 30 allow_local, 31 gang,
+                   32 cred_expiry, 33 cred_sig(bin) }
         gang     { 1 type, 2 gang, 3 term, 4 leader, 5 seq, 6 granted,
                    7 [peer, ...], 8 [place, ...] }
         peer     { 1 node, 2 procs, 3 cores }
@@ -436,6 +437,8 @@ enum {
     J_PIN,
     J_ALLOW_LOCAL,
     J_GANG,
+    J_CRED_EXPIRY,
+    J_CRED_SIG,
     J_KEYS
 };
 
@@ -478,6 +481,10 @@ static const field_t job_fields[] = {
     FIELD (J_ALLOW_LOCAL, F_BOOL, gl_job_t, allow_local, 0, NULL,
            "job allow_local: expected a boolean"),
     FIELD (J_GANG, F_GPID, gl_job_t, gang, GL_GPID_MAX + 1, NULL, "job gang: not a gang id"),
+    FIELD (J_CRED_EXPIRY, F_U64, gl_job_t, cred_expiry_ms, 0, NULL,
+           "job cred_expiry: expected uint64"),
+    FIELD (J_CRED_SIG, F_BIN, gl_job_t, cred_sig, GL_SIG_BYTES, NULL,
+           "job cred_sig: expected bin of 64 bytes"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
@@ -572,10 +579,11 @@ static const struct {
     uint64_t need, may;
 } job_rules[GL_JOB_NOTE + 1] = {
     /* glx sends RUN without a GPID: its home gives it one */
-    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD),
-                     K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER) |
-                         K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
-                         K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) | K (J_GANG) },
+    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD), K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) |
+                                                 K (J_GID) | K (J_USER) | K (J_PTY) | K (J_ROWS) |
+                                                 K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
+                                                 K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) |
+                                                 K (J_GANG) | K (J_CRED_EXPIRY) | K (J_CRED_SIG) },
     [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
@@ -590,7 +598,7 @@ static const struct {
     [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) | K (J_CODE) },
     [GL_JOB_PMI] = { K (J_GPID) | K (J_TEXT), K (J_EOF) },
     [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
-    [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) },
+    [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) | K (J_EOF) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for
@@ -598,22 +606,23 @@ static const struct {
 #define JOB_KEY(key, name) \
     [key] = { "job: " name " missing for this type", "job: " name " does not belong to this type" }
 static const char *const job_key_why[J_KEYS][2] = {
-    JOB_KEY (J_TYPE, "type"),     JOB_KEY (J_GPID, "gpid"),
-    JOB_KEY (J_HOME, "home"),     JOB_KEY (J_NODE, "node"),
-    JOB_KEY (J_RANK, "rank"),     JOB_KEY (J_SIZE, "size"),
-    JOB_KEY (J_SEQ, "seq"),       JOB_KEY (J_STREAM, "stream"),
-    JOB_KEY (J_EOF, "eof"),       JOB_KEY (J_DATA, "data"),
-    JOB_KEY (J_CREDIT, "credit"), JOB_KEY (J_CODE, "code"),
-    JOB_KEY (J_SIGNO, "signo"),   JOB_KEY (J_CORE, "core"),
-    JOB_KEY (J_ROWS, "rows"),     JOB_KEY (J_COLS, "cols"),
-    JOB_KEY (J_PID, "pid"),       JOB_KEY (J_TEXT, "text"),
-    JOB_KEY (J_ARGV, "argv"),     JOB_KEY (J_ENVV, "envv"),
-    JOB_KEY (J_CWD, "cwd"),       JOB_KEY (J_UMASK, "umask"),
-    JOB_KEY (J_UID, "uid"),       JOB_KEY (J_GID, "gid"),
-    JOB_KEY (J_USER, "user"),     JOB_KEY (J_PTY, "pty"),
-    JOB_KEY (J_CORES, "cores"),   JOB_KEY (J_MEM_KB, "mem_kb"),
-    JOB_KEY (J_PIN, "pin"),       JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
-    JOB_KEY (J_GANG, "gang"),
+    JOB_KEY (J_TYPE, "type"),         JOB_KEY (J_GPID, "gpid"),
+    JOB_KEY (J_HOME, "home"),         JOB_KEY (J_NODE, "node"),
+    JOB_KEY (J_RANK, "rank"),         JOB_KEY (J_SIZE, "size"),
+    JOB_KEY (J_SEQ, "seq"),           JOB_KEY (J_STREAM, "stream"),
+    JOB_KEY (J_EOF, "eof"),           JOB_KEY (J_DATA, "data"),
+    JOB_KEY (J_CREDIT, "credit"),     JOB_KEY (J_CODE, "code"),
+    JOB_KEY (J_SIGNO, "signo"),       JOB_KEY (J_CORE, "core"),
+    JOB_KEY (J_ROWS, "rows"),         JOB_KEY (J_COLS, "cols"),
+    JOB_KEY (J_PID, "pid"),           JOB_KEY (J_TEXT, "text"),
+    JOB_KEY (J_ARGV, "argv"),         JOB_KEY (J_ENVV, "envv"),
+    JOB_KEY (J_CWD, "cwd"),           JOB_KEY (J_UMASK, "umask"),
+    JOB_KEY (J_UID, "uid"),           JOB_KEY (J_GID, "gid"),
+    JOB_KEY (J_USER, "user"),         JOB_KEY (J_PTY, "pty"),
+    JOB_KEY (J_CORES, "cores"),       JOB_KEY (J_MEM_KB, "mem_kb"),
+    JOB_KEY (J_PIN, "pin"),           JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
+    JOB_KEY (J_GANG, "gang"),         JOB_KEY (J_CRED_EXPIRY, "cred_expiry"),
+    JOB_KEY (J_CRED_SIG, "cred_sig"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -668,6 +677,8 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job run: cwd not an absolute path");
             if (job->gang[0] && !job->size)
                 return gl_why (why, "job run: a gang's process without a size");
+            if (!job->cred_expiry_ms != gl_all_zero (job->cred_sig, GL_SIG_BYTES))
+                return gl_why (why, "job run: a credential's expiry without its signature, or not");
             break;
         case GL_JOB_DATA:
             if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
@@ -685,7 +696,9 @@ static int check_job (const gl_job_t *job, const char **why)
             break;
         case GL_JOB_NOTE:
             if (job->code < 0 || job->code > 255)
-                return gl_why (why, "job note: code expected 1..255");
+                return gl_why (why, "job note: code expected 0..255");
+            if (job->code && !job->eof)
+                return gl_why (why, "job note: a code without eof (the job's end)");
             break;
         case GL_JOB_EXIT:
             if (job->code < 0 || job->code > 255)
@@ -707,7 +720,7 @@ static const struct {
     [GL_GANG_MEMBERS] = { K (G_GANG), K (G_SEQ) | K (G_PEERS) },
     [GL_GANG_VOTE_REQ] = { K (G_GANG) | K (G_TERM) | K (G_LEADER), 0 },
     [GL_GANG_VOTE] = { K (G_GANG) | K (G_TERM) | K (G_LEADER), K (G_GRANTED) | K (G_PEERS) },
-    [GL_GANG_PLACE] = { K (G_PLACES) | K (G_PEERS), 0 },
+    [GL_GANG_PLACE] = { K (G_PLACES), K (G_PEERS) }, /* none: only tombstones */
     [GL_GANG_SYNC_REQ] = { 0, K (G_PLACES) | K (G_PEERS) },
     [GL_GANG_SYNC_RESP] = { 0, K (G_PLACES) | K (G_PEERS) },
 };

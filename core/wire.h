@@ -107,7 +107,8 @@ typedef struct {
 
      RUN         argv, cwd; may: gpid (glx leaves it to the home), envv,
                  umask, uid, gid, user, pty, rows and cols (together),
-                 cores, mem_kb, pin, allow_local, gang (with size)
+                 cores, mem_kb, pin, allow_local, gang (with size),
+                 cred_expiry and cred_sig (together: the home's credential)
      STARTED     gpid, node, pid; may: text (the home's placement notes)
      REFUSED     gpid, text
      FAILED      gpid, code > 0, text
@@ -125,7 +126,7 @@ typedef struct {
                  text says why)
      PMI         gpid, text; may: eof
      PMI_REPLY   gpid, text
-     NOTE        gpid, text; may: code 1..255
+     NOTE        gpid, text; may: eof, code 0..255 (only with eof)
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
@@ -157,7 +158,7 @@ typedef enum {
     GL_JOB_PMI = 14,       /* host -> home: a request of the job's rank, `text`; with
                                   eof, its PMI connection broke: `text` says why */
     GL_JOB_PMI_REPLY = 15, /* home -> host: the answer for the rank, `text` */
-    GL_JOB_NOTE = 16,      /* home -> glx: say `text`; with `code`, the parallel job
+    GL_JOB_NOTE = 16,      /* home -> glx: say `text`; with eof, the parallel job
                                   is being ended and glx exits with `code` */
 } gl_job_type_t;
 
@@ -175,7 +176,7 @@ typedef struct {
     uint32_t len;               /* DATA: at most GL_JOB_DATA_MAX; 0 only with eof */
     uint64_t credit;            /* CREDIT: bytes granted */
     int32_t code;               /* FAILED: an error kind > 0; EXIT: status 0..255;
-                                             NOTE: the status glx exits with, 1..255 */
+                                             NOTE: the status glx exits with */
     int32_t signo;              /* SIGNAL: 1..64; EXIT: the signal that ended it */
     bool core;                  /* EXIT: it dumped core (only with signo) */
     uint32_t rows, cols;        /* WINSIZE, RUN: window size, 1..65535 each */
@@ -205,6 +206,9 @@ typedef struct {
     char gang[GL_GPID_MAX + 1];     /* a gang's process: from glx, the name its
                                              processes share; from the home on, the
                                              gang's cluster-wide id; "": not a gang */
+    uint64_t cred_expiry_ms;        /* the home's credential (sched/cred.h): until
+                                             when (wall ms) it holds, and */
+    uint8_t cred_sig[GL_SIG_BYTES]; /* its signature, by the home's node key */
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------
@@ -223,7 +227,7 @@ typedef struct {
                  gang has ended)
      VOTE_REQ    gang, term, leader (the candidate)
      VOTE        gang, term, leader; may: granted, peers (the voter alone)
-     PLACE       places, peers
+     PLACE       places; may: peers (none when every place is a tombstone)
      SYNC_REQ    may: places, peers
      SYNC_RESP   may: places, peers
 

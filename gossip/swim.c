@@ -2225,6 +2225,19 @@ bool swim_lookup (swim_t *self, const char *name, swim_member_t *out)
     return m != NULL;
 }
 
+bool swim_pubkey (swim_t *self, const char *name, uint8_t out[GL_PUBKEY_BYTES])
+{
+    if (gl_streq (name, self->me_name)) {
+        memcpy (out, self->me_pubkey, GL_PUBKEY_BYTES);
+        return true;
+    }
+    ent_t *m = member_find (self, name);
+    if (!m || sodium_is_zero (ent_pubkey (self, m), GL_PUBKEY_BYTES))
+        return false;
+    memcpy (out, ent_pubkey (self, m), GL_PUBKEY_BYTES);
+    return true;
+}
+
 size_t swim_count_state (swim_t *self, swim_state_t state)
 {
     if ((unsigned) state > SWIM_LEFT)

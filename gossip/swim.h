@@ -174,6 +174,9 @@ typedef struct {
 size_t swim_count (swim_t *self); /* includes self */
 bool swim_member_at (swim_t *self, size_t i, swim_member_t *out);
 bool swim_lookup (swim_t *self, const char *name, swim_member_t *out);
+/* The key pinned for name (its first ALIVE's, kept until it is dead or
+   has left; ours for our own name): false when none is known. */
+bool swim_pubkey (swim_t *self, const char *name, uint8_t out[GL_PUBKEY_BYTES]);
 size_t swim_count_state (swim_t *self, swim_state_t state);
 
 typedef struct {

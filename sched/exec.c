@@ -28,6 +28,8 @@
 #include "exec.h"
 #include "err.h"
 #include "fd.h"
+#include "launcher.h"
+#include "str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +61,15 @@ struct exec_t {
     bool exited; /* status is known (the job is a zombie) */
     bool lost;   /* someone else reaped it: leave its pid alone */
     exec_status_t status;
+    uint64_t remote; /* the launcher's job (launcher.h), or 0: our child */
 };
+
+/* Through the launcher (exec_set_launcher): at the end of this file. */
+static bool exec_launched (void);
+static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err, size_t errlen);
+static int exec_launch_signal (uint64_t id, int sig);
+static bool exec_launch_exited (uint64_t id, exec_status_t *status);
+static void exec_launch_free (uint64_t id);
 
 /* What the child needs, all of it ready before fork. */
 typedef struct {
@@ -497,6 +507,8 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     *code = EXEC_OK;
     if (errlen)
         err[0] = '\0';
+    if (exec_launched ())
+        return exec_launch (spec, code, err, errlen);
 
     static char *const no_env[] = { NULL };
     char *argv_default[] = { (char *) spec->file, NULL };
@@ -610,7 +622,9 @@ void exec_destroy (exec_t **self_p)
     exec_t *self = *self_p;
     if (!self)
         return;
-    if (self->pid > 0 && !self->lost) {
+    if (self->remote)
+        exec_launch_free (self->remote); /* the launcher kills and reaps it */
+    else if (self->pid > 0 && !self->lost) {
         /* The job's pid is unreaped until here, so its process group can't
            have been reused: whatever is in it is the job's. */
         kill (-self->pid, SIGKILL);
@@ -677,6 +691,8 @@ int exec_winsize (exec_t *self, uint16_t rows, uint16_t cols)
 
 int exec_signal (exec_t *self, int sig)
 {
+    if (self->remote)
+        return exec_launch_signal (self->remote, sig);
     if (self->lost) {
         errno = ESRCH;
         return -1;
@@ -686,6 +702,11 @@ int exec_signal (exec_t *self, int sig)
 
 bool exec_poll_exit (exec_t *self, exec_status_t *status)
 {
+    if (!self->exited && self->remote) {
+        self->exited = exec_launch_exited (self->remote, &self->status);
+        if (!self->exited)
+            return false;
+    }
     if (!self->exited) {
         /* WNOWAIT: learn the status but leave the job a zombie, which
            keeps its pid, and so its process group id, from reuse. */
@@ -720,4 +741,95 @@ bool exec_poll_exit (exec_t *self, exec_status_t *status)
 int exec_status_code (const exec_status_t *status)
 {
     return status->signal ? 128 + status->signal : status->code;
+}
+
+void exec_release_fds (exec_t *self)
+{
+    if (self->fd_out != self->fd_in)
+        close_fd (&self->fd_out);
+    close_fd (&self->fd_in);
+    close_fd (&self->fd_err);
+}
+
+/* ---- through the launcher ---------------------------------------------------- */
+
+static int launcher_sock = -1;
+static uint64_t launch_ids;
+
+void exec_set_launcher (int sock)
+{
+    launcher_sock = sock;
+}
+
+static bool exec_launched (void)
+{
+    return launcher_sock >= 0;
+}
+
+/* The spec as a RUN for the launcher, which checks the user by name and
+   starts the job as root would here; its stdio ends come back. */
+static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err, size_t errlen)
+{
+    exec_t *self = calloc (1, sizeof *self);
+    char **argv = NULL, *argv_default[] = { (char *) spec->file, NULL };
+    static char *const no_env[] = { NULL };
+    *code = EXEC_ERR_SYSTEM;
+    if (!self) {
+        gl_err (err, errlen, "out of memory");
+        return NULL;
+    }
+    self->pid = -1;
+    self->pty = spec->pty;
+    self->fd_in = self->fd_out = self->fd_err = -1;
+    launch_msg_t run = { .type = LAUNCH_RUN,
+                         .id = ++launch_ids,
+                         .umask = (uint32_t) spec->umask & 0777,
+                         .flags = (uint8_t) ((spec->pty ? LAUNCH_FLAG_PTY : 0) |
+                                             (spec->fd3 >= 0 ? LAUNCH_FLAG_FD3 : 0)),
+                         .rows = spec->rows,
+                         .cols = spec->cols,
+                         .file = (char *) spec->file,
+                         .cwd = (char *) (spec->cwd ? spec->cwd : "/") };
+    gl_strlcpy (run.user, spec->user ? spec->user : "", sizeof run.user);
+    argv = (char **) (spec->argv ? spec->argv : argv_default);
+    run.argv = argv;
+    while (argv[run.argc])
+        run.argc++;
+    run.envv = (char **) (spec->envp ? spec->envp : no_env);
+    while (run.envv[run.envc])
+        run.envc++;
+    int fds[3] = { -1, -1, -1 };
+    size_t n_fds = 0;
+    pid_t pid;
+    if (!spec->file || !spec->file[0]) {
+        *code = EXEC_ERR_NOT_FOUND;
+        gl_err (err, errlen, "no program given");
+    }
+    else if (launcher_run (launcher_sock, &run, spec->fd3, &pid, fds, &n_fds, code, err, errlen) ==
+             0) {
+        self->pid = pid;
+        self->remote = run.id;
+        self->fd_in = fds[0];
+        self->fd_out = spec->pty ? fds[0] : fds[1];
+        self->fd_err = spec->pty ? -1 : fds[2];
+        return self;
+    }
+    free (self);
+    return NULL;
+}
+
+static int exec_launch_signal (uint64_t id, int sig)
+{
+    return launcher_tell (launcher_sock, LAUNCH_SIGNAL, id, sig);
+}
+
+static bool exec_launch_exited (uint64_t id, exec_status_t *status)
+{
+    return launcher_exited (launcher_sock, id, status);
+}
+
+static void exec_launch_free (uint64_t id)
+{
+    launcher_tell (launcher_sock, LAUNCH_FREE, id, 0);
+    launcher_forget (id);
 }

@@ -62,8 +62,10 @@ typedef struct {
     bool pty;      /* a pseudo-terminal instead of three pipes */
     uint16_t rows; /* its window size; 0 means 24 x 80 */
     uint16_t cols;
-    int fd3; /* the job's fd 3 is a copy of this one; -1 (as
+    int fd3;          /* the job's fd 3 is a copy of this one; -1 (as
                                exec_spec_init sets it): no fd 3 */
+    const char *user; /* the job's user by name: what a launcher checks
+                               (exec_set_launcher), uid and gid being its own */
 } exec_spec_t;
 
 #define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -79,6 +81,16 @@ typedef struct exec_t exec_t;
    fault, e.g. "program not found: fortune (PATH /usr/bin:/bin)".  Waits
    for the child's execve, no longer: the time it takes to load a program. */
 exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t errlen);
+
+/* From now on, start, signal and reap jobs through the root launcher at
+   the other end of sock (launcher.h) instead of forking them here: for an
+   agent that has dropped its privileges.  The job's stdio ends come back
+   to this process, so everything below works the same. */
+void exec_set_launcher (int sock);
+
+/* Close this process's copies of the job's stdio ends and forget them:
+   the launcher does, once it has handed them to the agent. */
+void exec_release_fds (exec_t *self);
 
 /* Kill whatever is left in the job's process group with SIGKILL, reap the
    job and close its descriptors.  Waits only for the kernel to end the

@@ -459,7 +459,8 @@ static gl_gang_t *places_msg (uint8_t type, matrix_rec_t *const *recs, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         m->places[i] = recs[i]->place;
-        memcpy (m->peers + k, recs[i]->peers, recs[i]->place.n_peers * sizeof *m->peers);
+        if (recs[i]->place.n_peers) /* a tombstone has none, and no array */
+            memcpy (m->peers + k, recs[i]->peers, recs[i]->place.n_peers * sizeof *m->peers);
         k += recs[i]->place.n_peers;
     }
     m->n_places = (uint32_t) n;
@@ -851,7 +852,8 @@ void gang_recv (gang_t *self, const char *from, const gl_gang_t *msg, uint64_t n
 
 void gang_procs (gang_t *self, const char *gang, int delta, uint64_t now_ms)
 {
-    self->now = now_ms;
+    if (now_ms)
+        self->now = now_ms;
     lgang_t *g = local_get (self, gang);
     if (!g)
         return;

@@ -90,7 +90,8 @@ void gang_destroy (gang_t **self_p);
 /* Gossip's word on a node: alive (or only suspect) or not (dead, left). */
 void gang_node (gang_t *self, const char *node, bool alive);
 
-/* A process of gang started here (delta 1) or ended (-1). */
+/* A process of gang started here (delta 1) or ended (-1); now_ms 0: at
+   the latest time handed in. */
 void gang_procs (gang_t *self, const char *gang, int delta, uint64_t now_ms);
 
 /* A gang message from node `from` (the sealed envelope's sender). */

@@ -19,7 +19,8 @@ typedef struct home_job {
     place_plan_t plan;
     gl_msg_t run; /* the RUN, kept to ask the next node */
     uint64_t next_ping_ms;
-    pmi_group_t *pmi; /* a rank of a parallel job: its group (pmi_home.c) */
+    home_gang_t *gang; /* the gang it is a process of, or NULL */
+    pmi_group_t *pmi;  /* a rank of a parallel job: its group (pmi_home.c) */
     uint32_t rank;
     struct home_job *next;
 } home_job_t;
@@ -51,6 +52,7 @@ static void home_remove (jobs_t *self, home_job_t *gone)
     for (home_job_t **p = &self->homes; *p; p = &(*p)->next)
         if (*p == gone) {
             *p = gone->next;
+            gang_home_left (self, gone->gang, gone->started ? gone->node : NULL);
             place_done (self->place, gone->plan.ticket);
             if (gone->pmi)
                 pmi_home_leave (self, gone->pmi, gone->rank);
@@ -105,6 +107,8 @@ static void home_ask (jobs_t *self, home_job_t *j, const char *node)
     plan_reasons (&j->plan, notes, sizeof notes);
     free (j->run.job->text);
     j->run.job->text = notes[0] ? strdup (notes) : NULL;
+    if (self->io.sign) /* signed afresh for each node asked: it expires */
+        self->io.sign (self->io.arg, j->run.job);
     jobs_to_node (self, node, j->run.job);
 }
 
@@ -152,6 +156,7 @@ static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
         .command = req->argc ? req->argv[0] : NULL,
     };
     place_done (self->place, j->plan.ticket);
+    gang_home_scale (self, j->gang, req->pin, cands, n);
     const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->plan);
     free (cands);
     j->retry_at_ms = 0;
@@ -181,6 +186,7 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t
               (unsigned long long) self->generation, (unsigned long long) ++self->counter);
     gl_strlcpy (j->run.job->gpid, j->gpid, sizeof j->run.job->gpid);
     gl_strlcpy (j->run.job->home, self->name, sizeof j->run.job->home);
+    j->gang = gang_home_join (self, j->run.job);
     j->next = self->homes;
     self->homes = j;
     if (req->size > 1) { /* a rank of a parallel job: one PMI server for them all */
@@ -261,6 +267,8 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
                 home_remove (self, j);
                 return;
             }
+            if (!j->started)
+                gang_home_started (self, j->gang, j->node, now);
             j->started = true;
             j->next_ping_ms = now + JOBS_PING_MS;
             /* glx -v says why the other nodes were passed over */
@@ -410,4 +418,5 @@ void home_free_all (jobs_t *self)
         self->homes = j->next;
         home_free (j);
     }
+    gang_home_free_all (self);
 }

@@ -59,8 +59,16 @@ static void host_watch (jobs_t *self, host_job_t *h)
     pmi_host_watch (self, h);
 }
 
+static void host_kill (host_job_t *h)
+{
+    gang_host_thaw (h); /* a frozen process takes a SIGKILL only once thawed */
+    exec_signal (h->exec, SIGKILL);
+    h->killed = true;
+}
+
 static void host_free (jobs_t *self, host_job_t *h)
 {
+    gang_host_free (self, h); /* continued first, then killed below */
     if (h->exec) {
         h->killed = true; /* no more watching: its fds close below */
         host_watch (self, h);
@@ -69,7 +77,7 @@ static void host_free (jobs_t *self, host_job_t *h)
         exec_destroy (&h->exec); /* kills what is left of it */
     }
     pmi_host_close (self, h);
-    slots_release (self->slots, h->gpid);
+    slots_release (jobs_slots_for (self, h->gang), h->gpid);
     free (h->in);
     free (h);
 }
@@ -102,10 +110,10 @@ static int err_code (exec_err_t e)
    rank has them): never passed on. */
 static bool launcher_var (const char *var)
 {
-    static const char *const names[] = { "GLUNIX_GPID=",     "GLUNIX_HOME=",    "GLUNIX_NODE=",
-                                         "PMI_FD=",          "PMI_PORT=",       "PMI_ID=",
-                                         "PMI_RANK=",        "PMI_SIZE=",       "PMI_SPAWNED=",
-                                         "MPI_LOCALNRANKS=", "MPI_LOCALRANKID=" };
+    static const char *const names[] = { "GLUNIX_GPID=", "GLUNIX_HOME=",     "GLUNIX_NODE=",
+                                         "GLUNIX_GANG=", "PMI_FD=",          "PMI_PORT=",
+                                         "PMI_ID=",      "PMI_RANK=",        "PMI_SIZE=",
+                                         "PMI_SPAWNED=", "MPI_LOCALNRANKS=", "MPI_LOCALRANKID=" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strncmp (var, names[i], strlen (names[i])))
             return true;
@@ -167,6 +175,16 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
+    /* the home's own word for it (cred.h), before anything else */
+    if (self->io.check && self->io.check (self->io.arg, req, &why)) {
+        char text[GL_NAME_MAX + 120];
+        snprintf (text, sizeof text, "%s: refused: %s", self->name, why ? why : "bad credential");
+        reply.type = GL_JOB_FAILED;
+        reply.code = JOBS_ERR_START;
+        reply.text = text;
+        jobs_to_node (self, from, &reply);
+        return;
+    }
     /* whom it runs as: the local account of its user's name, if allowed */
     uid_t run_uid;
     gid_t run_gid;
@@ -181,7 +199,8 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
-    if (!slots_offer (self->slots, req->gpid, req->cores, req->mem_kb, now, &why)) {
+    slots_t *slots = jobs_slots_for (self, req->gang);
+    if (!slots_offer (slots, req->gpid, req->cores, req->mem_kb, now, &why)) {
         char text[256];
         snprintf (text, sizeof text, "%s: %s", self->name, why ? why : "no room");
         reply.text = text;
@@ -191,10 +210,12 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
 
     /* argv and the environment, NULL-terminated, with our variables. */
     char **argv = calloc ((size_t) req->argc + 1, sizeof *argv);
-    char **envp = calloc ((size_t) req->envc + 9, sizeof *envp);
+    char **envp = calloc ((size_t) req->envc + 10, sizeof *envp);
     char gpid_var[GL_GPID_MAX + 16], home_var[GL_NAME_MAX + 16], node_var[GL_NAME_MAX + 16];
     char run_var[sizeof self->runtime_dir + 32], *preload = NULL;
     char rank_var[32], size_var[32];
+    char gang_var[GL_GPID_MAX + 16];
+    snprintf (gang_var, sizeof gang_var, "GLUNIX_GANG=%s", req->gang);
     snprintf (gpid_var, sizeof gpid_var, "GLUNIX_GPID=%s", req->gpid);
     snprintf (home_var, sizeof home_var, "GLUNIX_HOME=%s", req->home);
     snprintf (node_var, sizeof node_var, "GLUNIX_NODE=%s", self->name);
@@ -227,6 +248,8 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         envp[n++] = gpid_var;
         envp[n++] = home_var;
         envp[n++] = node_var;
+        if (req->gang[0])
+            envp[n++] = gang_var;
         if (self->runtime_dir[0])
             envp[n++] = run_var;
         preload = job_preload (user_preload, no_shim ? "" : self->shim);
@@ -246,6 +269,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.umask = (mode_t) req->umask;
         spec.uid = run_uid;
         spec.gid = run_gid;
+        spec.user = req->user;
         spec.pty = req->pty;
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;
@@ -261,7 +285,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         if (h)
             pmi_host_close (self, h);
         free (h);
-        slots_release (self->slots, req->gpid);
+        slots_release (slots, req->gpid);
         reply.type = GL_JOB_FAILED;
         reply.code = err_code (code);
         char text[600];
@@ -270,7 +294,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
-    slots_start (self->slots, req->gpid, now);
+    slots_start (slots, req->gpid, now);
     gl_strlcpy (h->gpid, req->gpid, sizeof h->gpid);
     gl_strlcpy (h->home, req->home, sizeof h->home);
     gl_strlcpy (h->user, req->user, sizeof h->user);
@@ -292,6 +316,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     h->out_done[0] = true;
     h->out_done[2] = exec_fd_stderr (h->exec) < 0;
     h->last_ping_ms = now;
+    gang_host_started (self, h, req->gang, now);
     h->next = self->hosts;
     self->hosts = h;
     host_watch (self, h);
@@ -340,15 +365,13 @@ static void host_write_stdin (jobs_t *self, host_job_t *h)
 static void host_stdin (jobs_t *self, host_job_t *h, const gl_job_t *job)
 {
     if (job->seq != h->seq_in || h->in_eof) {
-        exec_signal (h->exec, SIGKILL); /* a lost message: don't feed it garbage */
-        h->killed = true;
+        host_kill (h); /* a lost message: don't feed it garbage */
         return;
     }
     h->seq_in++;
     if (job->len) {
         if (h->in_len - h->in_off + job->len > JOBS_WINDOW) {
-            exec_signal (h->exec, SIGKILL); /* the sender broke the window */
-            h->killed = true;
+            host_kill (h); /* the sender broke the window */
             return;
         }
         if (h->in_off) { /* drop what was written already */
@@ -392,14 +415,12 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
            treats it as an orphaned process group and drops SIGTSTP: stop it
            with SIGSTOP instead, which nothing can drop. */
             exec_signal (h->exec, job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo);
+            gang_host_signal (h, job->signo);
             break;
         case GL_JOB_WINSIZE:
             exec_winsize (h->exec, (uint16_t) job->rows, (uint16_t) job->cols);
             break;
-        case GL_JOB_KILL:
-            exec_signal (h->exec, SIGKILL);
-            h->killed = true;
-            break;
+        case GL_JOB_KILL: host_kill (h); break;
         case GL_JOB_PMI_REPLY: pmi_host_reply (self, h, job); break;
         default: break;
     }
@@ -450,8 +471,7 @@ void host_tick (jobs_t *self, uint64_t now)
     for (host_job_t *h = self->hosts; h; h = next) {
         next = h->next;
         if (!h->killed && now - h->last_ping_ms > JOBS_ORPHAN_MS) {
-            exec_signal (h->exec, SIGKILL);
-            h->killed = true;
+            host_kill (h);
             host_watch (self, h);
         }
         exec_status_t st;
@@ -476,8 +496,7 @@ void host_node_lost (jobs_t *self, const char *node)
 {
     for (host_job_t *h = self->hosts; h; h = h->next)
         if (gl_streq (h->home, node) && !h->killed) {
-            exec_signal (h->exec, SIGKILL); /* its home is gone: no one to serve */
-            h->killed = true;
+            host_kill (h); /* its home is gone: no one to serve */
             host_watch (self, h);
         }
 }

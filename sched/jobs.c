@@ -24,6 +24,7 @@ jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, co
         return NULL;
     gl_strlcpy (self->name, self_name, sizeof self->name);
     self->generation = generation;
+    self->cores = cores ? cores : 1;
     self->io = *io;
     place_config_t pc;
     place_config_default (&pc);
@@ -54,6 +55,7 @@ void jobs_destroy (jobs_t **self_p)
     pmi_home_free_all (self);
     place_destroy (&self->place);
     slots_destroy (&self->slots);
+    slots_destroy (&self->gang_slots);
     access_destroy (&self->access);
     free (self);
     *self_p = NULL;
@@ -62,6 +64,8 @@ void jobs_destroy (jobs_t **self_p)
 void jobs_set_res (jobs_t *self, const gl_res_t *res)
 {
     slots_set_res (self->slots, res);
+    if (self->gang_slots)
+        slots_set_res (self->gang_slots, res);
 }
 
 /* ---- sending ----------------------------------------------------------------- */
@@ -85,6 +89,26 @@ void jobs_to_node (jobs_t *self, const char *node, const gl_job_t *job)
     else
         self->loop_head = m;
     self->loop_tail = m;
+}
+
+void jobs_gang_to_node (jobs_t *self, const char *node, gl_gang_t *g)
+{
+    gl_msg_t msg = { .type = GL_MSG_GANG, .gang = g };
+    if (!gl_streq (node, self->name))
+        self->io.send_node (self->io.arg, node, &msg);
+    else { /* to our own gang state machine, on the next tick */
+        loop_msg_t *m = calloc (1, sizeof *m);
+        if (m && gl_msg_encode (&msg, &m->bytes, &m->len) == 0) {
+            if (self->loop_tail)
+                self->loop_tail->next = m;
+            else
+                self->loop_head = m;
+            self->loop_tail = m;
+        }
+        else
+            free (m);
+    }
+    gl_msg_clear (&msg);
 }
 
 void jobs_to_local (jobs_t *self, uint64_t conn, const gl_job_t *job)
@@ -174,14 +198,19 @@ void jobs_tick (jobs_t *self, uint64_t now)
         if (gl_msg_decode (m->bytes, m->len, &msg, NULL) == 0) {
             if (msg.type == GL_MSG_JOB && msg.job)
                 jobs_node_msg (self, self->name, msg.job, now);
+            if (msg.type == GL_MSG_GANG && msg.gang && self->gang)
+                gang_recv (self->gang, self->name, msg.gang, now);
             gl_msg_clear (&msg);
         }
         free (m->bytes);
         free (m);
     }
     home_tick (self, now);
+    gang_home_tick (self, now);
     host_tick (self, now);
     slots_expire (self->slots, now);
+    if (self->gang_slots)
+        slots_expire (self->gang_slots, now);
     ps_tick (self, now);
 }
 
@@ -190,6 +219,11 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
     if (self->loop_head)
         return now;
     uint64_t next = slots_next_deadline (self->slots);
+    if (self->gang_slots) {
+        uint64_t g = slots_next_deadline (self->gang_slots);
+        next = g < next ? g : next;
+    }
+    next = gang_home_deadline (self, next);
     next = ps_next_deadline (self, next);
     next = home_next_deadline (self, next);
     return host_next_deadline (self, now, next);

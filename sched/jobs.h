@@ -31,6 +31,8 @@
 #define GL_JOBS_H
 
 #include "access.h"
+#include "freeze.h"
+#include "gang.h"
 #include "place.h"
 #include "wire.h"
 
@@ -77,6 +79,11 @@ typedef struct {
        stops.  Called only when what to watch changes, and always with 0
        before the fd closes. */
     void (*watch) (void *arg, int fd, short events);
+    /* Credentials (cred.h), NULL for none: as a home, sign a RUN just
+       before it is sent; as a host, check one before anything runs (0,
+       or -1 with *why). */
+    void (*sign) (void *arg, gl_job_t *run);
+    int (*check) (void *arg, const gl_job_t *run, const char **why);
 } jobs_io_t;
 
 typedef struct jobs_t jobs_t;
@@ -141,6 +148,43 @@ size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max);
 /* The rules on whom jobs run as and who may signal them (access.h), in
    place of the defaults jobs_new starts with; jobs takes access. */
 void jobs_set_access (jobs_t *self, access_t *access);
+
+/* ---- gangs (gang.h) ----
+   A RUN that names a gang is one process of a gang.  The home groups the
+   processes of one glx -n by the name glx gave them, names the gang
+   cluster-wide (HOME-GENERATION-N, like a GPID), and tells the peers
+   hosting it who they are whenever that changes (and every
+   JOBS_GANG_RESEND_MS, in case a word was lost), and that it ended once
+   its last process is gone.  It places a gang's process on the nodes'
+   cores times `depth` (one process a core in each of `depth` rows), no
+   more of one gang on a node than its cores unless pinned there.  The
+   host counts gang processes apart, on as many slots, tells gang when
+   one starts and ends, and at each slice stops and continues them as
+   gang_decide says (jobs_gang_stop, jobs_gang_cont).  Jobs that are not
+   gangs are left alone: they run in every slice. */
+#define JOBS_GANG_RESEND_MS 5000
+#define JOBS_GANG_GATHER_MS 1000 /* the first list waits this long at most for all to start */
+
+void jobs_set_gang (jobs_t *self, gang_t *gang, freeze_t *freeze, uint32_t depth);
+
+typedef struct {
+    size_t stopped;     /* gang processes stopped at this switch */
+    size_t continued;   /* continued */
+    size_t running;     /* running after it */
+    size_t held;        /* stopped after it */
+    size_t unconfirmed; /* stops not confirmed in time */
+} jobs_switch_t;
+
+/* Slice `slice` begins: stop the gang processes whose row's turn it is
+   not and wait until they are still (jobs_gang_stop), then continue
+   those whose turn it is (jobs_gang_cont, which adds to what stop
+   said): never two rows at once.  Two calls, so that the caller can tell
+   when the new row began. */
+void jobs_gang_stop (jobs_t *self, uint64_t slice, jobs_switch_t *out);
+void jobs_gang_cont (jobs_t *self, uint64_t slice, jobs_switch_t *out);
+
+/* Gang processes running or stopped here now. */
+size_t jobs_gang_procs (const jobs_t *self);
 
 /* The placement policy this home's placement asks (see place.h). */
 void jobs_set_policy (jobs_t *self, place_policy_fn fn, void *arg);

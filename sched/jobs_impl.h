@@ -1,6 +1,6 @@
 /*  jobs_impl.h -- what the files of the job module share.  NOT PUBLIC:
-    only sched/jobs.c, home.c, host.c and ps.c include it; everything
-    else uses jobs.h, the module's whole interface.
+    only sched/jobs.c, home.c, host.c, ps.c, pmi_*.c and gang_*.c include
+    it; everything else uses jobs.h, the module's whole interface.
 
     jobs.c  the table, new/destroy, sending (to a node, to a glx, to
             ourselves through the loopback queue), the dispatch of what
@@ -16,7 +16,11 @@
             group, their requests served (pmi_kvs.h), the job ended when
             a rank aborts it
     pmi_host.c  a rank's PMI connection, at its host: a socketpair as
-            its PMI_FD, requests relayed home and answers back */
+            its PMI_FD, requests relayed home and answers back
+    gang_home.c  a gang at its home: the processes of one glx -n grouped,
+            named, and the peers hosting it told who they are
+    gang_host.c  a gang's process at its host: its slots, gang.h told,
+            stopped and continued at every slice (freeze.h) */
 #ifndef GL_JOBS_IMPL_H
 #define GL_JOBS_IMPL_H
 
@@ -30,6 +34,7 @@
 #include <string.h>
 
 typedef struct home_job home_job_t;   /* a job whose home we are: home.c */
+typedef struct home_gang home_gang_t; /* a gang whose home we are: gang_home.c */
 typedef struct list_req list_req_t;   /* a glpeer ps in progress: ps.c */
 typedef struct loop_msg loop_msg_t;   /* a message to ourselves: jobs.c */
 typedef struct pmi_link pmi_link_t;   /* a rank's PMI connection: pmi_host.c */
@@ -65,6 +70,9 @@ typedef struct host_job {
     host_watch_t watch[3]; /* stdin (unless a pty), stdout, stderr */
     pmi_link_t *pmi;       /* a rank of a parallel job: its PMI_FD */
     uint64_t last_ping_ms;
+    char gang[GL_GPID_MAX + 1]; /* its gang, or "" */
+    freeze_job_t *fz;           /* a gang's process: how it is stopped */
+    uint64_t stops;             /* times a slice stopped it */
     struct host_job *next;
 } host_job_t;
 
@@ -85,6 +93,13 @@ struct jobs_t {
     /* added to every job's environment (jobs_set_job_env): host.c */
     char runtime_dir[4096];
     char shim[4096]; /* "": none */
+    uint32_t cores;  /* this machine's, as the agent counts them */
+    /* gangs: NULL until jobs_set_gang */
+    gang_t *gang;
+    freeze_t *freeze;
+    slots_t *gang_slots; /* gang processes count here, not in slots */
+    uint32_t gang_depth;
+    home_gang_t *home_gangs;
     pmi_group_t *pmi_groups;
     uint64_t pmi_groups_made; /* names their key-value spaces */
 };
@@ -95,6 +110,11 @@ void jobs_to_node (jobs_t *self, const char *node, const gl_job_t *job);
 void jobs_to_local (jobs_t *self, uint64_t conn, const gl_job_t *job);
 /* A short job message about gpid. */
 void jobs_msg_init (gl_job_t *job, uint8_t type, const char *gpid, const char *home);
+/* A gang message to a node (to ourselves through the loopback queue);
+   takes g, which it frees. */
+void jobs_gang_to_node (jobs_t *self, const char *node, gl_gang_t *g);
+/* The slots a job of this gang ("" none) takes: gang_host.c. */
+slots_t *jobs_slots_for (jobs_t *self, const char *gang);
 
 /* home.c (also jobs_leave) */
 home_job_t *home_by_conn (jobs_t *self, uint64_t conn);
@@ -116,6 +136,30 @@ void host_node_lost (jobs_t *self, const char *node);
 void host_tick (jobs_t *self, uint64_t now);
 uint64_t host_next_deadline (jobs_t *self, uint64_t now, uint64_t next);
 void host_free_all (jobs_t *self);
+
+/* gang_home.c.  join: a RUN from glx; a gang's process (run->gang, glx's
+   name for it, becomes the gang's id) joins its gang, NULL for any other
+   job; started: it runs on node; left: home.c forgets it (node: where it
+   ran, NULL if it never started); scale: placement candidates as a gang
+   process sees them (a core per row, no more of one gang than a node's
+   cores unless pinned there); tick: membership said. */
+home_gang_t *gang_home_join (jobs_t *self, gl_job_t *run);
+void gang_home_started (jobs_t *self, home_gang_t *g, const char *node, uint64_t now);
+void gang_home_left (jobs_t *self, home_gang_t *g, const char *node);
+void gang_home_scale (jobs_t *self, const home_gang_t *g, const char *pin, place_cand_t *cands,
+                      size_t n);
+void gang_home_tick (jobs_t *self, uint64_t now);
+uint64_t gang_home_deadline (jobs_t *self, uint64_t next);
+void gang_home_free_all (jobs_t *self);
+
+/* gang_host.c.  started: h runs, of gang ("" none); thaw: before a kill;
+   signal: its user sent signo; free: before h is freed; fields: ps's
+   "\tGANG\tROW\tLEADER\tTERM\tSTATE" as this peer sees them. */
+void gang_host_started (jobs_t *self, host_job_t *h, const char *gang, uint64_t now);
+void gang_host_thaw (host_job_t *h);
+void gang_host_signal (host_job_t *h, int signo);
+void gang_host_free (jobs_t *self, host_job_t *h);
+void gang_host_fields (jobs_t *self, const host_job_t *h, char *out, size_t len);
 
 /* pmi_home.c: the group of a parallel job's ranks, each a home job.
    join: its rank gets its GPID (NULL with *why when it cannot be one);

@@ -319,7 +319,8 @@ uint32_t matrix_slice (matrix_t *self, uint64_t slice, const bool **admitted)
     uint32_t stack[64], *rows = stack;
     size_t n_rows = matrix_rows (self, stack, 64);
     if (n_rows == 0) {
-        memset (self->admitted, 0, self->n * sizeof *self->admitted);
+        if (self->n) /* else there may be no array at all */
+            memset (self->admitted, 0, self->n * sizeof *self->admitted);
         return UINT32_MAX;
     }
     if (n_rows > 64) {

@@ -7,10 +7,10 @@
     aborts it, dies between init and finalize, or breaks the job: every
     glx stream of it hears why (NOTE, with the status glx exits with:
     mpiexec's, the abort's code, or the dead rank's exit status or
-    signal number) and every rank that runs is killed
-    with SIGKILL through its host, which sends what the rank wrote
-    before it exits.  Not public: the module's interface is jobs.h, what
-    its files share jobs_impl.h. */
+    signal number) and every rank that runs is killed with SIGKILL
+    through its host, which sends what the rank wrote before it exits.
+    Not public: the module's interface is jobs.h, what its files share
+    jobs_impl.h. */
 #include "jobs_impl.h"
 #include "err.h"
 #include "pmi_kvs.h"
@@ -106,8 +106,8 @@ pmi_group_t *pmi_home_join (jobs_t *self, const gl_job_t *run, const char *gpid,
     return g;
 }
 
-/* Tell rank's glx, if it still listens.  code > 0: the job is ending,
-   and glx exits with code. */
+/* Tell rank's glx, if it still listens.  code >= 0: the job is ending,
+   and glx exits with code; -1: only a word. */
 static void note (jobs_t *self, pmi_group_t *g, uint32_t rank, int code, const char *text)
 {
     member_t *m = &g->ranks[rank];
@@ -116,7 +116,8 @@ static void note (jobs_t *self, pmi_group_t *g, uint32_t rank, int code, const c
     gl_job_t n;
     jobs_msg_init (&n, GL_JOB_NOTE, m->gpid, self->name);
     n.text = (char *) text;
-    n.code = code;
+    n.eof = code >= 0;
+    n.code = code >= 0 ? code : 0;
     jobs_to_local (self, m->conn, &n);
 }
 
@@ -161,20 +162,19 @@ static void group_drain (jobs_t *self, pmi_group_t *g)
         }
         else if (o.kind == PMI_OUT_REFUSED) {
             if (m->notes < NOTES_MAX)
-                note (self, g, o.rank, 0, o.text);
+                note (self, g, o.rank, -1, o.text);
             else if (m->notes == NOTES_MAX) {
                 char text[96];
                 snprintf (text, sizeof text, "rank %u: further refused PMI requests go unsaid",
                           o.rank);
-                note (self, g, o.rank, 0, text);
+                note (self, g, o.rank, -1, text);
             }
             m->notes++;
         }
         else if (o.kind == PMI_OUT_ABORT) {
-            /* the exit code's low byte, as mpiexec; but an abort never
-               looks like success */
-            int code = (int) (o.code & 255);
-            group_end (self, g, code ? code : 1, o.text);
+            /* the exit code's low byte, as mpiexec (0 too: the MPI
+               standard hands the code to the environment as it is) */
+            group_end (self, g, (int) (o.code & 255), o.text);
         }
         else
             group_end (self, g, JOBS_STATUS_BROKEN, o.text);
@@ -210,7 +210,7 @@ void pmi_home_waiting (jobs_t *self, pmi_group_t *g, uint32_t rank)
               "MPI_Init: an MPI job goes on only once all its %u ranks run",
               rank, in_init, in_init == 1 ? "" : "s", in_init == 1 ? "s" : "",
               in_init == 1 ? "s" : "", g->size);
-    note (self, g, rank, 0, text);
+    note (self, g, rank, -1, text);
 }
 
 void pmi_home_signalled (jobs_t *self, pmi_group_t *g, uint32_t rank, int signo)
@@ -228,7 +228,7 @@ void pmi_home_request (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job
     if (req->eof) { /* its host closed the rank's connection */
         snprintf (text, sizeof text, "rank %u sent %s: its PMI connection was closed", rank,
                   req->text);
-        note (self, g, rank, 0, text);
+        note (self, g, rank, -1, text);
         return;
     }
     static pmi_cmd_t cmd; /* 6 KiB: not on the stack */
@@ -241,7 +241,7 @@ void pmi_home_request (jobs_t *self, pmi_group_t *g, uint32_t rank, const gl_job
         a.text = (char *) "cmd=error rc=-1 msg=malformed_request\n";
         jobs_to_node (self, m->node, &a);
         snprintf (text, sizeof text, "rank %u sent a malformed PMI request (%s)", rank, why);
-        note (self, g, rank, 0, text);
+        note (self, g, rank, -1, text);
         return;
     }
     pmi_kvs_request (g->kvs, rank, &cmd);

@@ -72,7 +72,9 @@ static void ps_remove (jobs_t *self, list_req_t *gone, bool close_it)
 }
 
 /* A node asks which jobs we run: one line each, fields by tabs:
-   GPID USER NODE HOME START(unix s) COMMAND */
+   GPID USER NODE HOME START(unix s) COMMAND WHY, then for a gang's
+   process GANG ROW LEADER TERM STATE as this node sees them ("-" each
+   for other jobs) */
 static void ps_send (jobs_t *self, const char *to, uint64_t seq, const char *text, bool last)
 {
     gl_job_t reply = {
@@ -92,10 +94,12 @@ void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask)
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (h->killed)
             continue;
-        char line[1024];
-        int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s\n", h->gpid,
-                          h->user[0] ? h->user : "-", self->name, h->home,
-                          (unsigned long long) h->start_wall_s, h->cmd, h->why[0] ? h->why : "-");
+        char line[1536], gang[400];
+        gang_host_fields (self, h, gang, sizeof gang);
+        int k =
+            snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s%s\n", h->gpid,
+                      h->user[0] ? h->user : "-", self->name, h->home,
+                      (unsigned long long) h->start_wall_s, h->cmd, h->why[0] ? h->why : "-", gang);
         if (k < 0)
             continue;
         if ((size_t) k >= sizeof line) { /* cut, but still one line */

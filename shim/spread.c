@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/statfs.h>
 
-#define PICK_NODES_MAX 128 /* members of the view a step considers, this node first */
+#define PICK_NODES_MAX 64 /* members of the view a step considers, this node first: on the stack */
 
 int spread_pattern_check (const char *pattern, const char **why)
 {

@@ -20,10 +20,12 @@
     The choice.  Among the members the local agent's view (core/view.h)
     shows alive and idle, allowed by the rule above, this node included,
     one is drawn at random weighted by its free cores (cores less guest
-    jobs, this node's by its own load): concurrent steps of a make -j,
+    jobs): concurrent steps of a make -j,
     each deciding alone from the same view, spread instead of all picking
     the same best node.  The view is read in shared memory: no system
-    call, no message to the agent. */
+    call, no message to the agent.  The copy is on the stack (the choice
+    is made in vfork children and signal handlers), so a step looks at
+    the first 64 members the view lists, this node first. */
 #ifndef GL_SPREAD_H
 #define GL_SPREAD_H
 

@@ -43,8 +43,11 @@
       returned.  clone3 answers ENOSYS, which libc and runtimes take as
       "use clone".
 
-    Costs: a trapped call is a signal delivery and a sigreturn, about a
-    microsecond (bench/shim.sh); an untrapped one costs nothing. */
+    Costs: a trapped call is a signal delivery and a sigreturn,
+    microseconds (2 us on the bench machine, as much as a handler that
+    does nothing); an untrapped one pays only the kernel's slower entry
+    for a thread with the dispatch on, tens of nanoseconds (bench/shim.sh).
+    GLUNIX_SHIM_SUD=0 turns the dispatch off for a program. */
 #include "shim_impl.h"
 
 #include <dlfcn.h>

@@ -56,7 +56,9 @@ static inline bool job_eq (const gl_job_t *a, const gl_job_t *b)
            strv_eq (a->envv, b->envv, a->envc) && str_eq (a->cwd, b->cwd) && a->umask == b->umask &&
            a->uid == b->uid && a->gid == b->gid && !strcmp (a->user, b->user) && a->pty == b->pty &&
            a->cores == b->cores && a->mem_kb == b->mem_kb && !strcmp (a->pin, b->pin) &&
-           a->allow_local == b->allow_local && !strcmp (a->gang, b->gang);
+           a->allow_local == b->allow_local && !strcmp (a->gang, b->gang) &&
+           a->cred_expiry_ms == b->cred_expiry_ms &&
+           !memcmp (a->cred_sig, b->cred_sig, GL_SIG_BYTES);
 }
 
 static inline bool gang_eq (const gl_gang_t *a, const gl_gang_t *b)

@@ -2,7 +2,9 @@
 # run.sh [--target NAME]... [SECONDS] [BUILD_DIR] -- fuzz the wire codec's
 # decoders, the sandbox module parser and verifier, and the sandbox itself.
 #
-# The targets (NAME): wire (t/fuzz/fuzz_wire.c with core/wire.c),
+# The targets (NAME): wire (t/fuzz/fuzz_wire.c with core/wire.c), launch
+# (t/fuzz/fuzz_launch.c with sched/launch_msg.c, the root launcher's
+# request decoder),
 # sfi_verify (t/fuzz/fuzz_sfi_verify.c with sfi/elf.c and sfi/verify.c)
 # and sfi_escape (t/fuzz/fuzz_sfi_escape.c, with those and the loader:
 # does code the verifier accepts stay in its region when run? checked by
@@ -10,6 +12,8 @@
 # and UndefinedBehaviorSanitizer into BUILD_DIR (default: a temporary
 # directory, removed unless something failed), with its seed corpus:
 #   wire        valid encodings of every message (t/fuzz/corpus/gen_corpus.c);
+#   launch      one valid encoding of every launcher message
+#               (t/fuzz/corpus/gen_launch.c);
 #   sfi_verify  the modules of t/sfi/pos and t/sfi/neg, linked, and their
 #               bare code;
 #   sfi_escape  the code of the modules of t/sfi/pos and t/sfi/mods with an
@@ -18,8 +22,8 @@
 #               has glsfi-cc (without it, those seeds are left out, and
 #               this says so).
 # A seed step that fails is a failure, and so is an empty seed corpus; the
-# number of seeds is printed.  Without --target, all three run, sharing
-# SECONDS (default 60) a third each; with --target, the targets named share
+# number of seeds is printed.  Without --target, all four run, sharing
+# SECONDS (default 60) a quarter each; with --target, the targets named share
 # them the same way.  One line per target: ok, FAILED or skipped.
 #
 # Exit status: 1 when a target failed (a crash, a leak, a hang or an
@@ -39,11 +43,11 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-[ -n "$targets" ] || targets="wire sfi_verify sfi_escape"
+[ -n "$targets" ] || targets="wire launch sfi_verify sfi_escape"
 for t in $targets; do
     case "$t" in
-        wire|sfi_verify|sfi_escape) ;;
-        *) echo "run.sh: no fuzz target '$t' (wire, sfi_verify or sfi_escape)" >&2; exit 2 ;;
+        wire|launch|sfi_verify|sfi_escape) ;;
+        *) echo "run.sh: no fuzz target '$t' (wire, launch, sfi_verify or sfi_escape)" >&2; exit 2 ;;
     esac
 done
 secs=${1:-60}
@@ -105,6 +109,18 @@ prepare_wire() {
         "$here/corpus/gen_corpus.c" $wlibs -o "$build/gen_corpus" || return 1
     mkdir -p "$build/seeds" "$build/corpus" || return 1
     step "writing the seeds" "$build/gen_corpus" "$build/seeds" || return 1
+}
+
+prepare_launch() {
+    need clang gcc || return $?
+    lflags="-std=c11 -D_GNU_SOURCE -g -I$top/core -I$top/sched"
+    lsrc="$top/sched/launch_msg.c $top/core/str.c $top/core/err.c"
+    step "building fuzz_launch" clang $lflags -O1 $fuzz_flags $lsrc "$here/fuzz_launch.c" \
+        -o "$build/fuzz_launch" || return 1
+    step "building gen_launch" gcc $lflags -O1 $lsrc "$here/corpus/gen_launch.c" \
+        -o "$build/gen_launch" || return 1
+    mkdir -p "$build/launch_seeds" "$build/launch_corpus" || return 1
+    step "writing the launch seeds" "$build/gen_launch" "$build/launch_seeds" || return 1
 }
 
 # Seeds for the verifier: real modules, safe and not, and their bare code.
@@ -234,6 +250,7 @@ run_target() {
     fi
     case "$target" in
         wire) fuzz fuzz_wire "$2" 8192 "$build/corpus" "$build/seeds" ;;
+        launch) fuzz fuzz_launch "$2" 8192 "$build/launch_corpus" "$build/launch_seeds" ;;
         sfi_verify) fuzz fuzz_sfi_verify "$2" 16384 "$build/sfi_corpus" "$build/sfi_seeds" ;;
         sfi_escape) fuzz fuzz_sfi_escape "$2" 65540 "$build/esc_corpus" "$build/esc_seeds" \
                          "$build/esc.dict" ;;

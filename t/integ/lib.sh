@@ -8,6 +8,10 @@ set -euo pipefail
 : "${GLPEER:?GLPEER must name the glpeer binary under test}"
 BUILD=${BUILD:-$(dirname "$GLPEER")}
 T=$(mktemp -d /tmp/glunix-t.XXXXXX)
+# An agent started by root drops to an unprivileged account (glpeer(8),
+# SECURITY), which must still reach its state directory and the activity
+# files under $T; what must stay private (the keys) is mode 600 itself.
+chmod 755 "$T"
 declare -A PID=()
 EXTRA_CLEANUP=${EXTRA_CLEANUP:-}
 USERS_MADE=()

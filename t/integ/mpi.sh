@@ -4,7 +4,8 @@
 # then uses shared memory between them); MPI_Abort and a dead rank end
 # the whole job with the status mpiexec gives, Ctrl-C with 130; ranks
 # that wait for one without a slot are told why; what glunix does not
-# serve is refused with an error, never a hang.
+# serve (the name service, spawning) is refused with an error, never a
+# hang, and a stream that is not PMI is closed.
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
@@ -59,7 +60,9 @@ mpi 4 "$T/abort" 2 7; rc=$?
 grep -q "rank 2 aborted the job (exit code 7); killing the job's other ranks" "$T/err" \
     || fail "abort: glx did not say why: $(cat "$T/err")"
 wait_until 10 bash -c "! pgrep -f '^$T/' >/dev/null" || fail "abort: ranks left: $(pgrep -af "^$T/")"
-say "MPI_Abort ends the job: exit 7"
+mpi 2 "$T/abort" 0 0; rc=$?
+[ $rc = 0 ] && grep -q "rank 0 aborted the job (exit code 0)" "$T/err" || fail "abort 0: exit $rc: $(cat "$T/err")"
+say "MPI_Abort ends the job: exit 7, and 0 for MPI_Abort(comm, 0) as mpiexec"
 
 # a rank killed (SIGKILL) or exiting (3) before MPI_Finalize: the others,
 # stuck in a barrier, are ended; glx exits 9 and 3, as mpiexec does
@@ -101,3 +104,17 @@ mpi 2 "$T/publish"; rc=$?
 grep -q "rank 0 asked for publish_name .*glunix serves no name service" "$T/err" \
     || fail "publish: glx did not say what was refused: $(cat "$T/err")"
 say "MPI_Publish_name refused with an error, and glx says so"
+
+# spawning, as MPICH's client asks for it (Debian's MPICH, built for
+# UCX, refuses MPI_Comm_spawn before it asks: a shell speaks for it),
+# gets its error answer at once; a stream that is not PMI is closed
+out=$(timeout 20 "$GLX" --runtime-dir "$T/a/run" -n 2 --local sh -c \
+    'printf "mcmd=spawn\nnprocs=1\nexecname=x\nendcmd\n" >&3; head -1 <&3' 2> "$T/err"); rc=$?
+[ $rc = 0 ] && [ "$(echo "$out" | sort -u)" = "cmd=spawn_result rc=-1 msg=not_served_by_glunix" ] \
+    && grep -q "rank 1 asked for spawn (MPI_Comm_spawn)" "$T/err" || fail "spawn: exit $rc: $out $(cat "$T/err")"
+out=$(timeout 20 "$GLX" --runtime-dir "$T/a/run" -n 2 --local sh -c 'echo hello >&3; cat <&3; echo closed' \
+    2> "$T/err"); rc=$?
+[ $rc = 0 ] && [ "$(echo "$out" | sort -u)" = closed ] \
+    && grep -q "rank 0 sent not a PMI-1 request (expected cmd= or mcmd=): its PMI connection was closed" "$T/err" \
+    || fail "not PMI: exit $rc: $out $(cat "$T/err")"
+say "spawn refused at once; a stream that is not PMI closed, and glx says why"

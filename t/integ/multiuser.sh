@@ -31,6 +31,24 @@ PID[c]=$!
 wait_until 10 test -S "$T/a/run/glpeer.sock" || fail "a did not start"
 wait_until 20 all_alive 3 a b c || fail "the three peers did not meet"
 
+say "privilege separation: the agent runs unprivileged, its launcher alone as root"
+uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/${PID[a]}/status)
+gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' /proc/${PID[a]}/status)
+for u in $uids $gids; do [ "$u" != 0 ] || fail "agent a still has root ids: Uid $uids Gid $gids"; done
+[ "$(awk '/^CapEff:/ { print $2 }' /proc/${PID[a]}/status)" = 0000000000000000 ] \
+    || fail "agent a has capabilities: $(grep Cap /proc/${PID[a]}/status)"
+# every thread of it (ZeroMQ's I/O threads too), not only the first
+for task in /proc/${PID[a]}/task/*; do
+    awk '/^Uid:|^Gid:/ { for (i = 2; i <= 5; i++) if ($i == 0) bad = 1 } END { exit bad }' "$task/status" \
+        || fail "thread $(basename "$task") of agent a has root ids"
+done
+[ "$(ls /proc/${PID[a]}/task | wc -l)" -gt 1 ] || fail "agent a has no threads to check"
+
+launcher=$(pgrep -P "${PID[a]}" -x glpeer-launch) || fail "agent a has no launcher"
+[ "$(awk '/^Uid:/ { print $3 }' /proc/$launcher/status)" = 0 ] || fail "the launcher is not root"
+[ "$(stat -c %U "$T/a/state")" = "$(awk '/^Uid:/ { print $2 }' /proc/${PID[a]}/status | xargs getent passwd | cut -d: -f1)" ] \
+    || fail "a's state directory was not handed to its agent's account"
+
 say "a machine's agent: its directory and socket let every local user in, no more"
 [ "$(stat -c %a "$T/a/run")" = 755 ] || fail "runtime dir mode $(stat -c %a "$T/a/run")"
 [ "$(stat -c %a "$T/a/run/glpeer.sock")" = 666 ] || fail "socket mode $(stat -c %a "$T/a/run/glpeer.sock")"
@@ -57,6 +75,10 @@ for u in "$ua" "$ub"; do
             || fail "$u's job on $n ran as $out"
     done
 done
+
+say "a client that claims to be root gets a job of its real user"
+out=$(as "$ua" "$BUILD/t/integ/glclaim" "$T/a/run" b root 0 -- id -un 2>&1) || fail "glclaim as $ua: $out"
+[ "$out" = "$ua" ] || fail "a job claimed as root by $ua ran as: $out"
 
 say "a host without the user's account refuses the job, saying why"
 rc=0; out=$(as "$ub" "$GLX" --runtime-dir "$T/a/run" -w c true 2>&1) || rc=$?
@@ -123,4 +145,10 @@ out=$(as "$ua" "$GLX" --runtime-dir "$T/own/run" --local id -un 2>&1) && [ "$out
     || fail "$ua's job through its own agent: $out"
 as "$ua" "$GLPEER" leave --runtime-dir "$T/own/run" > /dev/null || fail "$ua could not stop its own agent"
 wait_until 10 sh -c "! kill -0 ${PID[own]} 2>/dev/null" || fail "$ua's agent did not leave"
+
+say "a machine's agent that leaves takes its launcher along, and leaves no files behind"
+"$GLPEER" leave --runtime-dir "$T/a/run" > /dev/null || fail "root could not make a leave"
+wait_until 10 sh -c "! kill -0 ${PID[a]} 2>/dev/null" || fail "a did not leave"
+kill -0 "$launcher" 2>/dev/null && fail "a's launcher outlived it"
+[ ! -e "$T/a/run/glpeer.sock" ] && [ ! -e "$T/a/run/glpeer.pid" ] || fail "a left files: $(ls "$T/a/run")"
 say "ok"

@@ -80,6 +80,19 @@ static void on_usr1 (int s)
     in_handler_ok = reaches (1);
 }
 
+/* a handler installed by a raw rt_sigaction, with the program's own
+   restorer: its rt_sigreturn is a raw system call too */
+static volatile sig_atomic_t usr2_ok;
+static void on_usr2 (int s)
+{
+    usr2_ok = reaches (1) ? 1 : 2;
+}
+void rawsys_restorer (void);
+__asm__(".text\n"
+        "rawsys_restorer:\n"
+        "    mov $15, %eax\n" /* SYS_rt_sigreturn */
+        "    syscall\n");
+
 static volatile sig_atomic_t own_sigsys;
 static void on_sys (int s)
 {
@@ -155,6 +168,14 @@ static int check (void)
     waitpid (pid, &st, 0);
     CHECK (pid > 0 && WIFEXITED (st) && WEXITSTATUS (st) == 0, "a raw fork's child is armed");
 
+    /* a raw vfork is made as a fork (the child would run on this frame,
+       inside the shim's handler, on the parent's stack) */
+    pid = (pid_t) raw (SYS_vfork, 0, 0, 0);
+    if (pid == 0)
+        _exit (reaches (2) ? 0 : 1);
+    waitpid (pid, &st, 0);
+    CHECK (pid > 0 && WIFEXITED (st) && WEXITSTATUS (st) == 0, "a raw vfork's child is armed");
+
     pid = vfork ();
     if (pid == 0) {
         char *argv[] = { (char *) "true", NULL };
@@ -186,6 +207,17 @@ static int check (void)
     raw (SYS_rt_sigprocmask, SIG_SETMASK, (long) &full, (long) &was);
     CHECK (reaches (1), "with every signal blocked by a raw rt_sigprocmask");
     raw5 (SYS_rt_sigprocmask, SIG_SETMASK, (long) &was, 0, 8, 0);
+
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } k = { (void *) on_usr2, 0x04000000 /* SA_RESTORER */, (void *) rawsys_restorer, 0 };
+    raw5 (SYS_rt_sigaction, SIGUSR2, (long) &k, 0, 8, 0);
+    raise (SIGUSR2);
+    CHECK (usr2_ok == 1,
+           "a handler of a raw rt_sigaction, with its own restorer, runs and returns");
 
     signal (SIGSYS, on_sys);
     raise (SIGSYS);

@@ -76,7 +76,7 @@ static void member (gl_view_node_t *n, const char *name, const char *addr, uint3
 static void picks (const char *dir)
 {
     char err[256];
-    gl_view_pub_t *pub = gl_view_create (dir, 8, 1, err, sizeof err);
+    gl_view_pub_t *pub = gl_view_create (dir, 8, 1, false, err, sizeof err);
     CHECK (pub != NULL);
     if (!pub) {
         fprintf (stderr, "%s\n", err);

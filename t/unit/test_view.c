@@ -38,7 +38,7 @@ static void basics (void)
     CHECK (!none);
     CHECK (strstr (err, "no agent publishes a view") != NULL);
 
-    gl_view_pub_t *pub = gl_view_create (dir, 8, 4, err, sizeof err);
+    gl_view_pub_t *pub = gl_view_create (dir, 8, 4, false, err, sizeof err);
     CHECK (pub != NULL);
     if (!pub) {
         fprintf (stderr, "%s\n", err);
@@ -159,7 +159,7 @@ static void *writer (void *arg)
 static void torn (void)
 {
     char err[256];
-    racer = gl_view_create (dir, 8, 0, err, sizeof err);
+    racer = gl_view_create (dir, 8, 0, false, err, sizeof err);
     gl_view_t *v = racer ? gl_view_open (dir, err, sizeof err) : NULL;
     CHECK (v != NULL);
     if (!v)
@@ -296,6 +296,27 @@ static void versions (void)
     shm_unlink (name);
 }
 
+/* A user's agent's view is its user's alone; a machine's agent's, every
+   local user's: the users each serves. */
+static void modes (void)
+{
+    char err[256], name[GL_VIEW_NAME_MAX], path[GL_VIEW_NAME_MAX + 16];
+    gl_view_name (dir, name);
+    snprintf (path, sizeof path, "/dev/shm%s", name);
+    mode_t old = umask (077);
+    for (int every = 0; every <= 1; every++) {
+        gl_view_pub_t *pub = gl_view_create (dir, 1, 1, every, err, sizeof err);
+        CHECK (pub != NULL);
+        struct stat st;
+        if (stat (path, &st))
+            tap_skip ("no /dev/shm to look at the view's mode");
+        else
+            CHECK_EQ (st.st_mode & 0777, every ? 0444u : 0400u);
+        gl_view_destroy (&pub);
+    }
+    umask (old);
+}
+
 int main (void)
 {
     snprintf (dir, sizeof dir, "/tmp/test-view-%d/", (int) getpid ());
@@ -307,5 +328,6 @@ int main (void)
     basics ();
     torn ();
     versions ();
+    modes ();
     return tap_done ("test_view");
 }

@@ -912,21 +912,29 @@ enum {
     K_PIN,
     K_ALLOW_LOCAL,
     K_GANG,
+    K_CRED_EXPIRY,
+    K_CRED_SIG,
     K_END
 };
 
 static const char *const key_name[K_END] = {
-    [K_TYPE] = "type",     [K_GPID] = "gpid",     [K_HOME] = "home",
-    [K_NODE] = "node",     [K_RANK] = "rank",     [K_SIZE] = "size",
-    [K_SEQ] = "seq",       [K_STREAM] = "stream", [K_EOF] = "eof",
-    [K_DATA] = "data",     [K_CREDIT] = "credit", [K_CODE] = "code",
-    [K_SIGNO] = "signo",   [K_CORE] = "core",     [K_ROWS] = "rows",
-    [K_COLS] = "cols",     [K_PID] = "pid",       [K_TEXT] = "text",
-    [K_ARGV] = "argv",     [K_ENVV] = "envv",     [K_CWD] = "cwd",
-    [K_UMASK] = "umask",   [K_UID] = "uid",       [K_GID] = "gid",
-    [K_USER] = "user",     [K_PTY] = "pty",       [K_CORES] = "cores",
-    [K_MEM_KB] = "mem_kb", [K_PIN] = "pin",       [K_ALLOW_LOCAL] = "allow_local",
-    [K_GANG] = "gang",
+    [K_TYPE] = "type",         [K_GPID] = "gpid",
+    [K_HOME] = "home",         [K_NODE] = "node",
+    [K_RANK] = "rank",         [K_SIZE] = "size",
+    [K_SEQ] = "seq",           [K_STREAM] = "stream",
+    [K_EOF] = "eof",           [K_DATA] = "data",
+    [K_CREDIT] = "credit",     [K_CODE] = "code",
+    [K_SIGNO] = "signo",       [K_CORE] = "core",
+    [K_ROWS] = "rows",         [K_COLS] = "cols",
+    [K_PID] = "pid",           [K_TEXT] = "text",
+    [K_ARGV] = "argv",         [K_ENVV] = "envv",
+    [K_CWD] = "cwd",           [K_UMASK] = "umask",
+    [K_UID] = "uid",           [K_GID] = "gid",
+    [K_USER] = "user",         [K_PTY] = "pty",
+    [K_CORES] = "cores",       [K_MEM_KB] = "mem_kb",
+    [K_PIN] = "pin",           [K_ALLOW_LOCAL] = "allow_local",
+    [K_GANG] = "gang",         [K_CRED_EXPIRY] = "cred_expiry",
+    [K_CRED_SIG] = "cred_sig",
 };
 
 #define B(key) ((uint64_t) 1 << (key))
@@ -935,10 +943,11 @@ static const char *const key_name[K_END] = {
 static const struct {
     uint64_t need, may;
 } rules[GL_JOB_NOTE + 1] = {
-    [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD),
-                     B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) | B (K_GID) | B (K_USER) |
-                         B (K_PTY) | B (K_ROWS) | B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
-                         B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) | B (K_GANG) },
+    [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD), B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) |
+                                                 B (K_GID) | B (K_USER) | B (K_PTY) | B (K_ROWS) |
+                                                 B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
+                                                 B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) |
+                                                 B (K_GANG) | B (K_CRED_EXPIRY) | B (K_CRED_SIG) },
     [GL_JOB_STARTED] = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) | B (K_SEQ) },
     [GL_JOB_REFUSED] = { B (K_GPID) | B (K_TEXT), 0 },
     [GL_JOB_FAILED] = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
@@ -953,7 +962,7 @@ static const struct {
     [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) | B (K_EOF) | B (K_CODE) },
     [GL_JOB_PMI] = { B (K_GPID) | B (K_TEXT), B (K_EOF) },
     [GL_JOB_PMI_REPLY] = { B (K_GPID) | B (K_TEXT), 0 },
-    [GL_JOB_NOTE] = { B (K_GPID) | B (K_TEXT), B (K_CODE) },
+    [GL_JOB_NOTE] = { B (K_GPID) | B (K_TEXT), B (K_CODE) | B (K_EOF) },
 };
 
 /* Every field a type may carry (an EXIT by signal: no code). */
@@ -1028,6 +1037,8 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
         case K_UID: job->uid = UINT32_MAX - 1; break;
         case K_GID: job->gid = 1000; break;
         case K_USER: memset (job->user, 'u', GL_JOB_USER_MAX); break;
+        case K_CRED_EXPIRY: job->cred_expiry_ms = UINT64_MAX; break;
+        case K_CRED_SIG: memset (job->cred_sig, 0xa5, GL_SIG_BYTES); break;
         case K_PTY: job->pty = true; break;
         case K_CORES: job->cores = UINT32_MAX; break;
         case K_MEM_KB: job->mem_kb = UINT64_MAX; break;
@@ -1128,8 +1139,17 @@ static void test_job_round_trips (void)
     CHECK (!job_encodes (job));
     job->code = -1;
     CHECK (!job_encodes (job));
-    gl_job_clear (job);
-    free (job);
+    /* ...at the job's end (eof) only; which may be a success */
+    job->code = 7;
+    job->eof = false;
+    CHECK (!job_encodes (job));
+    job->eof = true;
+    job->code = 0;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_NOTE, all_keys (GL_JOB_NOTE), 0, 0);
+    job->eof = false;
+    job->code = 0;
+    CHECK (job_round_trip (job, NULL));
     job = new_job (GL_JOB_LIST_REPLY, 0, 0, 0);
     job->text = malloc (GL_JOB_TEXT_MAX + 1);
     memset (job->text, 'x', GL_JOB_TEXT_MAX);
@@ -1230,6 +1250,10 @@ static msgpack_object donor (unsigned key)
         case K_DATA: return o_bin ("x", 1);
         case K_TEXT: return o_str ("why", 3);
         case K_USER: return o_str ("u", 1);
+        case K_CRED_SIG: {
+            static const char sig[GL_SIG_BYTES] = { 1 };
+            return o_bin (sig, GL_SIG_BYTES);
+        }
         case K_CWD: return o_str ("/", 1);
         case K_ARGV: arr.via.array.ptr = &arg; return arr;
         case K_ENVV: arr.via.array.ptr = &env; return arr;
@@ -1340,6 +1364,7 @@ static void test_job_rules (void)
 static void test_job_ranges (void)
 {
     static char big[GL_JOB_DATA_MAX + 1];
+    static const char zeros64[GL_SIG_BYTES];
     memset (big, 'a', sizeof big);
     char slash[GL_JOB_PATH_MAX + 1];
     memset (slash, '/', sizeof slash);
@@ -1363,8 +1388,10 @@ static void test_job_ranges (void)
         { GL_JOB_RUN, "6.4", o_str (big, GL_NAME_MAX + 1), false }, /* node */
         { GL_JOB_RUN, "6.5", o_uint (UINT32_MAX), false },          /* rank = size */
         { GL_JOB_RUN, "6.5", o_uint (0), true },
-        { GL_JOB_RUN, "6.6", o_uint (0), false },  /* rank without size */
-        { GL_JOB_RUN, "6.15", o_uint (0), false }, /* rows without cols */
+        { GL_JOB_RUN, "6.6", o_uint (0), false },                     /* rank without size */
+        { GL_JOB_RUN, "6.15", o_uint (0), false },                    /* rows without cols */
+        { GL_JOB_RUN, "6.33", o_bin (zeros64, GL_SIG_BYTES), false }, /* expiry, no sig */
+        { GL_JOB_RUN, "6.33", o_bin (zeros64, 63), false },           /* a short sig */
         { GL_JOB_RUN, "6.15", o_uint (GL_JOB_WIN_MAX + 1), false },
         { GL_JOB_RUN, "6.16", o_uint (GL_JOB_WIN_MAX + 1), false },
         { GL_JOB_RUN, "6.16", o_uint (GL_JOB_WIN_MAX), true },
@@ -1828,8 +1855,8 @@ static void test_gang (void)
     for (uint8_t type = GL_GANG_MEMBERS; type <= GL_GANG_SYNC_RESP; type++) {
         CHECK (strcmp (gl_gang_type_name (type), "unknown"));
         CHECK (gang_round_trip (new_gang (type, 3, 2)));
-        if (type != GL_GANG_PLACE) /* a placement runs somewhere: PLACE needs peers */
-            CHECK (gang_round_trip (new_gang (type, 1, 0)));
+        /* for PLACE: tombstones only (gangs that ended run nowhere) */
+        CHECK (gang_round_trip (new_gang (type, 1, 0)));
     }
     /* an empty matrix, a gang that ended, a big matrix */
     CHECK (gang_round_trip (new_gang (GL_GANG_SYNC_REQ, 0, 0)));

@@ -91,6 +91,8 @@ static void fill_job (gl_job_t *job, int type)
             job->mem_kb = 1 << 20;
             strcpy (job->pin, "node3");
             job->allow_local = true;
+            job->cred_expiry_ms = 1796539200000ull;
+            memset (job->cred_sig, 0x5a, GL_SIG_BYTES);
             break;
         case GL_JOB_STARTED: job->pid = 4242; break;
         case GL_JOB_REFUSED: job->text = "owner active"; break;
@@ -125,6 +127,7 @@ static void fill_job (gl_job_t *job, int type)
             break;
         case GL_JOB_NOTE:
             job->code = 3;
+            job->eof = true; /* a code only with the job's end */
             job->text = "rank 1 aborted the job (exit code 3)";
             break;
         default: break;

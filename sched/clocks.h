@@ -1,0 +1,58 @@
+/*  clocks.h -- how far off each peer's clock is, from gossip timestamps.
+
+    Coscheduling switches rows at wall-clock slice boundaries, so every
+    peer's clock must agree with the others' to a fraction of a slice.
+    glunix does not set clocks (NTP does); it measures them, so that
+    glpeer status can say which peer is off, and by how much.
+
+    The measure is NTP's on-wire method applied to gossip's own probes:
+    t1, our wall clock when a PING leaves for a peer; t3, the peer's wall
+    clock when it sealed its ACK (the envelope's timestamp); t4, ours when
+    the ACK arrives.  With the delay the same both ways, the peer's clock
+    is ahead of ours by t3 - (t1 + t4) / 2, give or take half the round
+    trip t4 - t1.  Of a peer's last CLOCKS_SAMPLES samples, the one with
+    the shortest round trip stands (NTP's clock filter): a probe delayed
+    by a busy loop or a full queue says little.
+
+    Sans-I/O: every time is handed in. */
+#ifndef GL_CLOCKS_H
+#define GL_CLOCKS_H
+
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLOCKS_SAMPLES 8  /* per peer, the last ones kept */
+#define CLOCKS_PENDING 64 /* probes in flight remembered */
+
+typedef struct clocks_t clocks_t;
+
+clocks_t *clocks_new (void);
+void clocks_destroy (clocks_t **self_p);
+
+/* A PING with probe_seq left for node at our wall time t1_ms. */
+void clocks_sent (clocks_t *self, const char *node, uint32_t probe_seq, uint64_t t1_ms);
+
+/* node's ACK of probe_seq, sealed at its wall time t3_ms, arrived at our
+   t4_ms.  True when it answered a PING we remember (a sample taken). */
+bool clocks_acked (clocks_t *self, const char *node, uint32_t probe_seq, uint64_t t3_ms,
+                   uint64_t t4_ms);
+
+typedef struct {
+    char node[GL_NAME_MAX + 1];
+    int64_t offset_us; /* its clock minus ours */
+    uint64_t rtt_us;   /* the round trip of the sample that stands: the error is at most half */
+    uint64_t at_ms;    /* our wall time of that sample */
+    uint32_t samples;  /* taken so far */
+} clocks_est_t;
+
+bool clocks_get (clocks_t *self, const char *node, clocks_est_t *out);
+size_t clocks_count (const clocks_t *self);
+bool clocks_at (clocks_t *self, size_t i, clocks_est_t *out);
+
+/* Forget a node (it died or left: a new life has another clock). */
+void clocks_forget (clocks_t *self, const char *node);
+
+#endif

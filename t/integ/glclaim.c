@@ -1,0 +1,88 @@
+/*  glclaim -- a client that lies about who it is, for tests of the
+    machine's agent: it asks the agent at RUNTIME_DIR to run PROG as the
+    user, uid and gid it names, as glx would if it were changed to, and
+    prints what the job writes to its stdout.  The agent must take the
+    job's user from SO_PEERCRED instead.
+
+        glclaim RUNTIME_DIR NODE USER UID -- PROG [ARGS...]
+
+    Exits with the job's exit code, or 1 when the job failed (its reason
+    on stderr). */
+#include "ctl.h"
+#include "str.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int send_job (int fd, const gl_job_t *job)
+{
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
+    uint8_t *body;
+    size_t len;
+    if (gl_msg_encode (&msg, &body, &len))
+        return -1;
+    int rc = ctl_frame_write (fd, body, len);
+    free (body);
+    return rc;
+}
+
+int main (int argc, char **argv)
+{
+    if (argc < 7 || strcmp (argv[5], "--")) {
+        fprintf (stderr, "usage: glclaim RUNTIME_DIR NODE USER UID -- PROG [ARGS...]\n");
+        return 2;
+    }
+    char sock[4200], err[512];
+    snprintf (sock, sizeof sock, "%s/glpeer.sock", argv[1]);
+    int fd = ctl_connect (sock, err, sizeof err);
+    if (fd < 0) {
+        fprintf (stderr, "glclaim: %s\n", err);
+        return 1;
+    }
+    gl_ctl_req_t req = { .cmd = "stream" };
+    uint8_t *body;
+    size_t len;
+    if (gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (fd, body, len))
+        return 1;
+    free (body);
+    char *env[] = { "PATH=/usr/bin:/bin", NULL };
+    gl_job_t run = { .type = GL_JOB_RUN,
+                     .argc = (uint32_t) (argc - 6),
+                     .argv = argv + 6,
+                     .envc = 1,
+                     .envv = env,
+                     .cwd = "/",
+                     .uid = (uint32_t) strtoul (argv[4], NULL, 10),
+                     .gid = (uint32_t) strtoul (argv[4], NULL, 10),
+                     .allow_local = true };
+    gl_strlcpy (run.user, argv[3], sizeof run.user);
+    gl_strlcpy (run.pin, argv[2], sizeof run.pin);
+    if (send_job (fd, &run))
+        return 1;
+    uint8_t *frame;
+    int status = 1;
+    while ((frame = ctl_frame_read (fd, &len))) {
+        gl_msg_t msg;
+        if (gl_msg_decode (frame, len, &msg, NULL) == 0 && msg.type == GL_MSG_JOB) {
+            const gl_job_t *j = msg.job;
+            if (j->type == GL_JOB_STARTED) { /* stdin: nothing */
+                gl_job_t eof = { .type = GL_JOB_DATA, .eof = true };
+                gl_strlcpy (eof.gpid, j->gpid, sizeof eof.gpid);
+                send_job (fd, &eof);
+            }
+            else if (j->type == GL_JOB_DATA && j->stream == 1 && j->len)
+                fwrite (j->data, 1, j->len, stdout);
+            else if (j->type == GL_JOB_FAILED)
+                fprintf (stderr, "glclaim: %s\n", j->text ? j->text : "failed");
+            else if (j->type == GL_JOB_EXIT)
+                status = j->signo ? 128 + j->signo : j->code;
+            gl_msg_clear (&msg);
+        }
+        free (frame);
+    }
+    close (fd);
+    return status;
+}

@@ -1,0 +1,71 @@
+/*  test_clocks -- clock offsets from probe round trips (sched/clocks.h). */
+#include "clocks.h"
+#include "tap.h"
+
+#include <stdio.h>
+
+int main (void)
+{
+    clocks_t *c = clocks_new ();
+    CHECK (c != NULL);
+    clocks_est_t e;
+    CHECK (!clocks_get (c, "b", &e));
+
+    /* b is 500 ms ahead; the probe took 20 ms there and back */
+    clocks_sent (c, "b", 1, 1000);
+    CHECK (clocks_acked (c, "b", 1, 1510, 1020));
+    CHECK (clocks_get (c, "b", &e));
+    CHECK_EQ (e.offset_us, 500000);
+    CHECK_EQ (e.rtt_us, 20000);
+    CHECK_EQ (e.samples, 1);
+
+    /* an ACK answers one probe once, and only the probe of that node */
+    CHECK (!clocks_acked (c, "b", 1, 1510, 1020));
+    clocks_sent (c, "b", 2, 2000);
+    CHECK (!clocks_acked (c, "c", 2, 2500, 2010));
+    CHECK (!clocks_acked (c, "b", 3, 2500, 2010));
+    /* an ACK that arrives before its PING left says nothing */
+    CHECK (!clocks_acked (c, "b", 2, 2500, 1990));
+
+    /* a probe delayed on the way back says little: the shortest round
+       trip stands (here 4 ms, offset -3 ms) */
+    clocks_sent (c, "b", 4, 3000);
+    CHECK (clocks_acked (c, "b", 4, 3600, 3200)); /* 200 ms: offset 500 */
+    clocks_sent (c, "b", 5, 4000);
+    CHECK (clocks_acked (c, "b", 5, 3999, 4004)); /* 4 ms: offset -3 */
+    clocks_sent (c, "b", 6, 5000);
+    CHECK (clocks_acked (c, "b", 6, 5400, 5050)); /* 50 ms */
+    CHECK (clocks_get (c, "b", &e));
+    CHECK_EQ (e.offset_us, -3000);
+    CHECK_EQ (e.rtt_us, 4000);
+    CHECK_EQ (e.samples, 4);
+
+    /* of the last CLOCKS_SAMPLES only: the 4 ms sample ages out */
+    for (uint32_t i = 0; i < CLOCKS_SAMPLES; i++) {
+        clocks_sent (c, "b", 100 + i, 10000 + 100 * i);
+        CHECK (clocks_acked (c, "b", 100 + i, 10000 + 100 * i + 1010, 10000 + 100 * i + 10));
+    }
+    CHECK (clocks_get (c, "b", &e));
+    CHECK_EQ (e.offset_us, 1005000);
+    CHECK_EQ (e.rtt_us, 10000);
+
+    /* half a millisecond is kept: t1 + t4 odd */
+    clocks_sent (c, "c", 1, 1000);
+    CHECK (clocks_acked (c, "c", 1, 1000, 1001));
+    CHECK (clocks_get (c, "c", &e));
+    CHECK_EQ (e.offset_us, -500);
+    CHECK_EQ (clocks_count (c), 2);
+
+    /* more probes in flight than remembered: the oldest are forgotten */
+    for (uint32_t i = 0; i <= CLOCKS_PENDING; i++)
+        clocks_sent (c, "d", 1000 + i, 1000);
+    CHECK (!clocks_acked (c, "d", 1000, 1000, 1001));
+    CHECK (clocks_acked (c, "d", 1000 + CLOCKS_PENDING, 1000, 1001));
+
+    clocks_forget (c, "b");
+    CHECK (!clocks_get (c, "b", &e));
+    CHECK_EQ (clocks_count (c), 2);
+    clocks_destroy (&c);
+    CHECK (c == NULL);
+    return tap_done ("test_clocks");
+}
