@@ -6,7 +6,9 @@
 #   3. glx -w REMOTE head -c SIZE /dev/zero | wc -c  vs  the same through ssh, in MB/s
 #   4. the same two glx figures for one ordinary user, through the machine's
 #      agents (root's, multi-user: privilege separation, credentials, the
-#      launcher) vs through that user's own agents, runs alternating
+#      launcher) vs through that user's own agents, runs alternating; and
+#      bench/launch_bench.c: a launch through the launcher vs forked here,
+#      and a credential's signature and check, alone
 #
 #   bench/exec.sh [--runs N] [--runs64 N] [--tput-runs N] [--size BYTES] [--build DIR] [--keep DIR]
 #                 [--users-only]
@@ -296,6 +298,15 @@ if [ -z "${SKIP[users]:-}" ]; then
         [ -n "${SKIP[machT]:-}" ] || thru machT "${GLXM[@]}" -w p1 head -c "$SIZE" /dev/zero
         [ -n "${SKIP[userT]:-}" ] || thru userT "${GLXU[@]}" -w u1 head -c "$SIZE" /dev/zero
     done
+    # the launcher and the credential alone (bench/launch_bench.c)
+    LB=$T/launch_bench
+    if cc -O2 -std=c11 -D_GNU_SOURCE -I"$top/core" -I"$top/gossip" -I"$top/sched" -o "$LB" \
+          "$top/bench/launch_bench.c" "$BUILD/libglsched.a" "$BUILD/libglcore.a" \
+          $(pkg-config --libs libczmq libzmq libsodium msgpack) -lm 2> "$RES/lb.err"; then
+        LAUNCH_LINE=$("$LB" 400 2>&1) || LAUNCH_LINE="launch_bench failed: $LAUNCH_LINE"
+    else
+        LAUNCH_LINE="launch_bench does not build: $(head -c 200 "$RES/lb.err")"
+    fi
 fi
 ELAPSED=$(( $(date +%s) - T0 ))
 
@@ -374,6 +385,8 @@ if [ -z "${SKIP[users]:-}" ]; then
     echo "|---|---|---|---|"
     echo "| machine's / user's own, one /bin/true | $r_l | <= 1.05 | $(goal "$r_l" '<=' 1.05) |"
     echo "| machine's / user's own, stdout MB/s | $r_t | >= 0.95 | $(goal "$r_t" '>=' 0.95) |"
+    echo
+    echo "bench/launch_bench.c: ${LAUNCH_LINE:-not run}"
     echo
 fi
 for k in "${!SKIP[@]}"; do [ -n "${SKIP[$k]}" ] && echo "not measured: $k: ${SKIP[$k]}"; done

@@ -385,6 +385,15 @@ static void clock_sample (agent_t *a, const char *sender, uint32_t seq, const ui
         clocks_acked (a->clocks, sender, seq, env.time_ms, gl_wall_ms ());
 }
 
+/* Any packet: its envelope's timestamp against our clock now, a one-way
+   sample (clocks.h) until a probe of the sender gives a round trip. */
+static void clock_heard (agent_t *a, const char *sender, const uint8_t *pkt, size_t len)
+{
+    gl_env_t env;
+    if (gl_env_decode (pkt, len, &env, NULL) == 0)
+        clocks_heard (a->clocks, sender, env.time_ms, gl_wall_ms ());
+}
+
 static void recv_all (agent_t *a, uint64_t now)
 {
     void *sock = zsock_resolve (a->in);
@@ -409,7 +418,7 @@ static void recv_all (agent_t *a, uint64_t now)
             gl_seal_count (a->seal, GL_DROP_MALFORMED);
         else if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len, sender,
                                &sender_gen, &reason) == 0) {
-            viewpub_heard (a->view, sender, pkt, pkt_len, gl_wall_ms ());
+            clock_heard (a, sender, pkt, pkt_len);
             gl_msg_t msg;
             const char *why = NULL;
             if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
@@ -1029,7 +1038,7 @@ static uint64_t agent_turn (gl_loop_t *loop, void *arg)
     if (a->peers_dirty && now >= a->peers_saved_ms + PEERS_SAVE_MS)
         peers_save (a, now);
     if (a->view_dirty && a->view) {
-        viewpub_publish (a->view, a->swim, a->jobs, now, gl_wall_ms ());
+        viewpub_publish (a->view, a->swim, a->jobs, a->clocks, now, gl_wall_ms ());
         a->view_dirty = false;
     }
     uint64_t deadline = swim_next_deadline (a->swim);

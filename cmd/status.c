@@ -117,8 +117,12 @@ static void gangs_json (FILE *f, const status_view_t *v, uint64_t now)
              (unsigned long long) st.votes_granted, (unsigned long long) st.votes_refused,
              (unsigned long long) st.refused, (unsigned long long) st.placed);
     clocks_est_t e;
+    bool first = true;
     for (size_t i = 0; clocks_at (v->clocks, i, &e); i++) {
-        fprintf (f, "%s{\"node\":", i ? "," : "");
+        if (!e.samples)
+            continue; /* no round trip yet: the view has its one-way bound */
+        fprintf (f, "%s{\"node\":", first ? "" : ",");
+        first = false;
         gl_json_str (f, e.node);
         fprintf (f,
                  ",\"offset_us\":%lld,\"rtt_us\":%llu,\"age_ms\":%llu,\"samples\":%u,"
@@ -166,6 +170,8 @@ static void gangs_text (FILE *f, const status_view_t *v)
     clocks_est_t e;
     bool any = false;
     for (size_t i = 0; clocks_at (v->clocks, i, &e); i++) {
+        if (!e.samples)
+            continue;
         if (!any)
             fprintf (
                 f, "clocks (each peer's minus ours, from probe round trips):\n%-16s %10s %9s %8s\n",

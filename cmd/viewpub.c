@@ -1,6 +1,7 @@
 /*  viewpub.c -- the agent writes its view into shared memory.  See
     viewpub.h and, for the layout and the protocol, core/view.h. */
 #include "viewpub.h"
+#include "clocks.h"
 #include "err.h"
 #include "idle.h"
 #include "str.h"
@@ -11,20 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CLOCKS_SLOTS     8192  /* twice the members the view holds */
-#define CLOCKS_WINDOW_MS 10000 /* offsets: the best sample of this window and the last */
-
-/* What the packets of one member say of its clock. */
-typedef struct {
-    char name[GL_NAME_MAX + 1]; /* "": a free slot */
-    uint64_t window_start;      /* our wall clock */
-    int64_t best, last_best;    /* the largest (sender - us) of this window, and the last's */
-    bool has_last;
-} clock_t_;
-
 struct viewpub {
-    clock_t_ *clocks; /* CLOCKS_SLOTS, open addressing by the name's hash */
-    uint32_t n_clocks;
     gl_view_pub_t *view;
     char cluster[64];
     char node[64];
@@ -35,11 +23,9 @@ struct viewpub {
 viewpub_t *viewpub_new (const gl_conf_t *conf, uint64_t generation, char *err, size_t errlen)
 {
     viewpub_t *self = calloc (1, sizeof *self);
-    if (self) {
+    if (self)
         self->hosted = calloc (GL_VIEW_JOBS_MAX, sizeof *self->hosted);
-        self->clocks = calloc (CLOCKS_SLOTS, sizeof *self->clocks);
-    }
-    if (!self || !self->hosted || !self->clocks) {
+    if (!self || !self->hosted) {
         if (self)
             free (self->hosted);
         free (self);
@@ -50,7 +36,6 @@ viewpub_t *viewpub_new (const gl_conf_t *conf, uint64_t generation, char *err, s
                                  geteuid () == 0 /* a machine's agent serves every local user */,
                                  err, errlen);
     if (!self->view) {
-        free (self->clocks);
         free (self->hosted);
         free (self);
         return NULL;
@@ -67,57 +52,12 @@ void viewpub_destroy (viewpub_t **self_p)
     if (!self)
         return;
     gl_view_destroy (&self->view);
-    free (self->clocks);
     free (self->hosted);
     free (self);
     *self_p = NULL;
 }
 
-/* The member's slot: found, or NULL (add: a free one, or NULL when full). */
-static clock_t_ *clock_slot (viewpub_t *self, const char *name, bool add)
-{
-    uint32_t i = (uint32_t) gl_view_hash (name) % CLOCKS_SLOTS;
-    for (uint32_t k = 0; k < CLOCKS_SLOTS; k++, i = (i + 1) % CLOCKS_SLOTS) {
-        clock_t_ *c = &self->clocks[i];
-        if (gl_streq (c->name, name))
-            return c;
-        if (!c->name[0]) {
-            if (!add)
-                return NULL;
-            if (self->n_clocks >= CLOCKS_SLOTS / 2) { /* names come and go: start over */
-                memset (self->clocks, 0, CLOCKS_SLOTS * sizeof *self->clocks);
-                self->n_clocks = 0;
-                return clock_slot (self, name, true);
-            }
-            gl_strlcpy (c->name, name, sizeof c->name);
-            self->n_clocks++;
-            return c;
-        }
-    }
-    return NULL;
-}
-
-void viewpub_heard (viewpub_t *self, const char *sender, const uint8_t *pkt, size_t len,
-                    uint64_t wall_ms)
-{
-    gl_env_t env;
-    if (!self || gl_env_decode (pkt, len, &env, NULL) || !env.time_ms)
-        return;
-    clock_t_ *c = clock_slot (self, sender, true);
-    if (!c)
-        return;
-    int64_t sample = (int64_t) env.time_ms - (int64_t) wall_ms;
-    if (!c->window_start || wall_ms - c->window_start >= CLOCKS_WINDOW_MS) {
-        c->has_last = c->window_start != 0;
-        c->last_best = c->best;
-        c->window_start = wall_ms;
-        c->best = sample;
-    }
-    else if (sample > c->best)
-        c->best = sample;
-}
-
-static void node_fill (viewpub_t *self, gl_view_node_t *n, const swim_member_t *m, uint64_t now,
+static void node_fill (clocks_t *clocks, gl_view_node_t *n, const swim_member_t *m, uint64_t now,
                        uint64_t wall)
 {
     memset (n, 0, sizeof *n);
@@ -129,9 +69,10 @@ static void node_fill (viewpub_t *self, gl_view_node_t *n, const swim_member_t *
     n->generation = m->generation;
     n->incarnation = m->incarnation;
     n->state_wall_ms = wall - (now - m->state_since_ms);
-    const clock_t_ *c = m->is_self ? NULL : clock_slot (self, m->name, false);
-    if (c)
-        n->clock_ms = c->has_last && c->last_best > c->best ? c->last_best : c->best;
+    clocks_est_t e;
+    if (!m->is_self && clocks && clocks_get (clocks, m->name, &e))
+        n->clock_ms =
+            e.offset_us >= 0 ? (e.offset_us + 500) / 1000 : -((-e.offset_us + 500) / 1000);
     if (!m->has_res)
         return;
     n->has_res = 1;
@@ -161,8 +102,8 @@ static void count (gl_view_info_t *info, const gl_view_node_t *n)
     }
 }
 
-void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, uint64_t now_ms,
-                      uint64_t wall_ms)
+void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_t *clocks,
+                      uint64_t now_ms, uint64_t wall_ms)
 {
     size_t n_jobs = jobs ? jobs_hosted (jobs, self->hosted, GL_VIEW_JOBS_MAX) : 0;
     uint32_t nodes_max = gl_view_nodes_max (self->view);
@@ -181,7 +122,7 @@ void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, uint64_
     swim_member_t m;
     for (size_t i = 0; swim_member_at (swim, i, &m); i++)
         if (m.is_self) {
-            node_fill (self, gl_view_node (self->view, k++), &m, now_ms, wall_ms);
+            node_fill (clocks, gl_view_node (self->view, k++), &m, now_ms, wall_ms);
             break;
         }
     for (size_t i = 0; swim_member_at (swim, i, &m); i++) {
@@ -191,7 +132,7 @@ void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, uint64_
             info->flags |= GL_VIEW_TRUNCATED;
             break;
         }
-        node_fill (self, gl_view_node (self->view, k++), &m, now_ms, wall_ms);
+        node_fill (clocks, gl_view_node (self->view, k++), &m, now_ms, wall_ms);
     }
     for (uint32_t i = 0; i < k; i++)
         count (info, gl_view_node (self->view, i));

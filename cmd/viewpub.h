@@ -14,6 +14,7 @@
 #ifndef GL_VIEWPUB_H
 #define GL_VIEWPUB_H
 
+#include "clocks.h"
 #include "conf.h"
 #include "jobs.h"
 #include "swim.h"
@@ -28,19 +29,11 @@ viewpub_t *viewpub_new (const gl_conf_t *conf, uint64_t generation, char *err, s
 /* Marks the view closed and removes it. */
 void viewpub_destroy (viewpub_t **self_p);
 
-/* Publish the members and the jobs running here.  now_ms is the agent's
-   monotonic clock, wall_ms its wall clock. */
-void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, uint64_t now_ms,
-                      uint64_t wall_ms);
-
-/* A sealed packet from sender arrived (and opened) at our wall clock
-   wall_ms: its envelope's timestamp is the sender's wall clock when it
-   sent it, which gives the offset of the sender's clock to ours, less the
-   packet's one-way delay.  The largest of these over the last 10 to 20
-   seconds is the member's clock_ms (core/view.h): low by the smallest
-   delay seen, well under a millisecond on a LAN. */
-void viewpub_heard (viewpub_t *self, const char *sender, const uint8_t *pkt, size_t len,
-                    uint64_t wall_ms);
+/* Publish the members and the jobs running here, with each member's clock
+   offset as clocks (sched/clocks.h) has it, or none when clocks is NULL.
+   now_ms is the agent's monotonic clock, wall_ms its wall clock. */
+void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_t *clocks,
+                      uint64_t now_ms, uint64_t wall_ms);
 
 /* The published view as one JSON object (its fields are glpeer(8)'s). */
 void viewpub_json (viewpub_t *self, FILE *f);

@@ -54,3 +54,12 @@ void gl_json_str (FILE *f, const char *s)
     }
     fputc ('"', f);
 }
+
+uint64_t gl_fnv1a (const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}

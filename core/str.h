@@ -29,6 +29,10 @@ bool gl_parse_u64 (const char **s, uint64_t *out);
 /* True when all n bytes at p are zero. */
 bool gl_all_zero (const void *p, size_t n);
 
+/* FNV-1a, 64 bits, of n bytes: the hash of names in tables and of a
+   runtime directory in its view's name (core/view.h). */
+uint64_t gl_fnv1a (const void *p, size_t n);
+
 /* Writes s to f as a JSON string: quoted, with '"', '\' and control
    characters escaped.  Other bytes go as they are (UTF-8 stays UTF-8). */
 void gl_json_str (FILE *f, const char *s);

@@ -46,12 +46,7 @@ uint64_t gl_view_hash (const char *runtime_dir)
     size_t len = strlen (runtime_dir);
     while (len > 1 && runtime_dir[len - 1] == '/')
         len--;
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t) runtime_dir[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    return gl_fnv1a (runtime_dir, len);
 }
 
 void gl_view_name (const char *runtime_dir, char out[GL_VIEW_NAME_MAX])

@@ -145,11 +145,11 @@ typedef struct {
     uint64_t incarnation;
     uint64_t state_wall_ms; /* our wall clock when its state last changed */
     uint64_t res_wall_ms;   /* our wall clock when its estimate arrived */
-    int64_t clock_ms;       /* its wall clock minus ours, as its packets tell:
-                               their timestamps less our clock at arrival,
-                               the largest of the last 10-20 s (low by the
-                               smallest one-way delay); 0 for self and for a
-                               member not heard from directly */
+    int64_t clock_ms;       /* its wall clock minus ours, as the agent
+                               measures it (sched/clocks.h: probe round
+                               trips, or until then the one-way bound its
+                               packets give); 0 for self and for a member
+                               not heard from directly */
     char addr[128];         /* its gossip endpoint ("tcp://10.0.0.7:7946"), cut
                                to "" when longer: the shim tells the members
                                on this machine by it (glunix(7), --spread) */

@@ -1,5 +1,6 @@
 /*  pool.c -- names and signed records, kept once (see pool.h). */
 #include "pool.h"
+#include "str.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +132,7 @@ static uint64_t mix64 (uint64_t h, uint64_t v)
 /* FNV-1a folded, as name_hash, for a name known to be short. */
 static uint64_t str_hash (const char *name)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *) name; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
+    uint64_t h = gl_fnv1a (name, strlen (name));
     return h ^ (h >> 32);
 }
 
@@ -220,17 +219,13 @@ size_t swim_pool_items (const swim_pool_t *self)
    FNV-1a folded to 32 bits. */
 static bool name_hash (const char *name, uint32_t *hash, uint32_t *len)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (uint32_t i = 0; i <= GL_NAME_MAX; i++) {
-        unsigned char c = (unsigned char) name[i];
-        if (!c) {
-            *hash = (uint32_t) (h ^ (h >> 32));
-            *len = i;
-            return true;
-        }
-        h = (h ^ c) * 0x100000001b3ull;
-    }
-    return false;
+    size_t n = strnlen (name, GL_NAME_MAX + 1);
+    if (n > GL_NAME_MAX)
+        return false;
+    uint64_t h = gl_fnv1a (name, n);
+    *hash = (uint32_t) (h ^ (h >> 32));
+    *len = (uint32_t) n;
+    return true;
 }
 
 uint32_t swim_pool_name_find (const swim_pool_t *self, const char *name)

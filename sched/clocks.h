@@ -14,6 +14,16 @@
     the shortest round trip stands (NTP's clock filter): a probe delayed
     by a busy loop or a full queue says little.
 
+    A member this node has not probed yet has no round trip, but every
+    packet it sends carries its clock: its timestamp less our clock at
+    arrival is the offset less the one-way delay, a lower bound.  The
+    largest of those over the last 10 to 20 s stands until a round trip
+    gives the real measure (clocks_heard), so that the agent's view
+    (core/view.h) has an offset for every member it hears from, at once.
+
+    One table for every member of a cluster of thousands: names are
+    found through a hash index, since every packet that arrives asks.
+
     Sans-I/O: every time is handed in. */
 #ifndef GL_CLOCKS_H
 #define GL_CLOCKS_H
@@ -40,12 +50,18 @@ void clocks_sent (clocks_t *self, const char *node, uint32_t probe_seq, uint64_t
 bool clocks_acked (clocks_t *self, const char *node, uint32_t probe_seq, uint64_t t3_ms,
                    uint64_t t4_ms);
 
+/* A packet from node, stamped by its clock at t_sent_ms, arrived at our
+   wall time t_arrived_ms: a one-way sample (the lower bound above). */
+void clocks_heard (clocks_t *self, const char *node, uint64_t t_sent_ms, uint64_t t_arrived_ms);
+
 typedef struct {
     char node[GL_NAME_MAX + 1];
     int64_t offset_us; /* its clock minus ours */
-    uint64_t rtt_us;   /* the round trip of the sample that stands: the error is at most half */
+    uint64_t rtt_us;   /* the round trip of the sample that stands: the error is at most
+                          half; 0 with no round trip yet */
     uint64_t at_ms;    /* our wall time of that sample */
-    uint32_t samples;  /* taken so far */
+    uint32_t samples;  /* round trips taken so far; 0: offset_us is the one-way
+                          lower bound of the last 10-20 s */
 } clocks_est_t;
 
 bool clocks_get (clocks_t *self, const char *node, clocks_est_t *out);

@@ -29,26 +29,39 @@ typedef struct list_req {
 
 #define LIST_WAIT_MS 1500
 
+/* Where a ps or a kill waits for the answers: one of lists, or NULL. */
+static list_req_t *list_add (jobs_t *self, uint64_t conn, uint64_t now, size_t n)
+{
+    list_req_t *l = calloc (1, sizeof *l);
+    if (l && !(l->asked = calloc (n ? n : 1, sizeof *l->asked))) {
+        free (l);
+        l = NULL;
+    }
+    if (!l)
+        return NULL;
+    l->conn = conn;
+    l->id = ++self->next_list_id;
+    l->deadline_ms = now + LIST_WAIT_MS;
+    l->next = self->lists;
+    self->lists = l;
+    return l;
+}
+
 /* Ask every live member which jobs it runs; replies go to conn as they
    come, and the stream closes when all have answered or time is up. */
 void ps_start (jobs_t *self, uint64_t conn, uint64_t now)
 {
     size_t n = 0;
     place_cand_t *cands = self->io.view (self->io.arg, &n, now);
-    list_req_t *l = calloc (1, sizeof *l);
+    list_req_t *l = list_add (self, conn, now, n);
     if (!l) {
+        free (cands);
         self->io.close_local (self->io.arg, conn);
         return;
     }
-    l->conn = conn;
-    l->id = ++self->next_list_id;
-    l->deadline_ms = now + LIST_WAIT_MS;
-    l->next = self->lists;
-    self->lists = l;
     gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id };
     gl_strlcpy (ask.home, self->name, sizeof ask.home);
-    l->asked = calloc (n ? n : 1, sizeof *l->asked);
-    for (size_t i = 0; cands && l->asked && i < n; i++)
+    for (size_t i = 0; cands && i < n; i++)
         if (cands[i].state == 0) { /* alive (swim_state_t) */
             gl_strlcpy (l->asked[l->expected++], cands[i].name, sizeof l->asked[0]);
             jobs_to_node (self, cands[i].name, &ask);
@@ -115,24 +128,6 @@ void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask)
     }
     text[n] = '\0';
     ps_send (self, from, ask->seq, text, true);
-}
-
-/* Where a ps or a kill waits for the answers: one of lists, or NULL. */
-static list_req_t *list_add (jobs_t *self, uint64_t conn, uint64_t now, size_t n)
-{
-    list_req_t *l = calloc (1, sizeof *l);
-    if (l && !(l->asked = calloc (n ? n : 1, sizeof *l->asked))) {
-        free (l);
-        l = NULL;
-    }
-    if (!l)
-        return NULL;
-    l->conn = conn;
-    l->id = ++self->next_list_id;
-    l->deadline_ms = now + LIST_WAIT_MS;
-    l->next = self->lists;
-    self->lists = l;
-    return l;
 }
 
 static void kill_failed (jobs_t *self, uint64_t conn, const char *gpid, const char *text)

@@ -59,11 +59,13 @@ wait $g; rc=$?
 [ "$rc" = 130 ] || fail "SIGINT: glx exited $rc, expected 130"
 say "SIGINT forwarded: 130"
 
-# SIGTSTP stops the job (and glx), SIGCONT lets both go on
-"$GLX" -w b sh -c 'sleep 3; echo woke' > "$T/tstp" & g=$!
-wait_until 5 pgrep -f "^sleep 3$" >/dev/null || fail "the job did not start"
+# SIGTSTP stops the job (and glx), SIGCONT lets both go on (the sleep's
+# length is unique to this run, so pgrep finds ours, not another test's)
+tnap="3.$$"
+"$GLX" -w b sh -c 'sleep "$0"; echo woke' "$tnap" > "$T/tstp" & g=$!
+wait_until 5 pgrep -f "^sleep $tnap$" >/dev/null || fail "the job did not start"
 kill -TSTP $g
-stopped() { [ "$(awk '{print $3}' /proc/$(pgrep -f "^sleep 3$" | head -1)/stat)" = T ]; }
+stopped() { [ "$(awk '{print $3}' /proc/$(pgrep -f "^sleep $tnap$" | head -1)/stat)" = T ]; }
 wait_until 5 stopped || fail "SIGTSTP did not stop the job"
 sleep 3.5
 [ -s "$T/tstp" ] && fail "the job ran on while stopped"

@@ -65,6 +65,59 @@ int main (void)
     clocks_forget (c, "b");
     CHECK (!clocks_get (c, "b", &e));
     CHECK_EQ (clocks_count (c), 2);
+
+    /* a member not probed yet: its packets give a lower bound, the largest
+       of this window and the last (a packet delayed 30 ms says less) */
+    clocks_heard (c, "e", 10700, 10040); /* 660 ms: delayed 40 ms */
+    clocks_heard (c, "e", 11695, 11000); /* 695 ms: delayed 5 ms */
+    CHECK (clocks_get (c, "e", &e));
+    CHECK_EQ (e.samples, 0);
+    CHECK_EQ (e.rtt_us, 0);
+    CHECK_EQ (e.offset_us, 695000);
+    clocks_heard (c, "e", 21650, 21000); /* a new window: the last one's best stands */
+    CHECK (clocks_get (c, "e", &e));
+    CHECK_EQ (e.offset_us, 695000);
+    clocks_heard (c, "e", 31690, 31000); /* and the next: 650 ms is the last window's now */
+    CHECK (clocks_get (c, "e", &e));
+    CHECK_EQ (e.offset_us, 690000);
+    clocks_heard (c, "e", 0, 32000); /* no timestamp: nothing */
+    CHECK (clocks_get (c, "e", &e) && e.offset_us == 690000);
+    /* a round trip, once there is one, stands over the one-way bound */
+    clocks_sent (c, "e", 7, 40000);
+    CHECK (clocks_acked (c, "e", 7, 40702, 40004));
+    CHECK (clocks_get (c, "e", &e));
+    CHECK_EQ (e.samples, 1);
+    CHECK_EQ (e.offset_us, 700000);
+    clocks_heard (c, "e", 41800, 41000); /* one-way says 800: the round trip stays */
+    CHECK (clocks_get (c, "e", &e) && e.offset_us == 700000);
+
+    /* thousands of members, found by name through the index, and forgotten */
+    size_t before = clocks_count (c);
+    char name[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf (name, sizeof name, "n%d", i);
+        clocks_heard (c, name, 1000 + (uint64_t) i, 1000);
+    }
+    CHECK_EQ (clocks_count (c), before + 5000);
+    bool all = true;
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf (name, sizeof name, "n%d", i);
+        all = all && clocks_get (c, name, &e) && e.offset_us == (int64_t) i * 1000;
+    }
+    CHECK (all);
+    for (int i = 0; i < 5000; i += 2) {
+        snprintf (name, sizeof name, "n%d", i);
+        clocks_forget (c, name);
+    }
+    CHECK_EQ (clocks_count (c), before + 2500);
+    all = true;
+    for (int i = 0; i < 5000; i++) {
+        snprintf (name, sizeof name, "n%d", i);
+        bool found = clocks_get (c, name, &e);
+        all = all && (i % 2 ? found && e.offset_us == (int64_t) i * 1000 : !found);
+    }
+    CHECK (all);
+    CHECK (clocks_get (c, "e", &e) && e.offset_us == 700000);
     clocks_destroy (&c);
     CHECK (c == NULL);
     return tap_done ("test_clocks");
