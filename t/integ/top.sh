@@ -65,10 +65,14 @@ grep -q '^xxx' "$T/s1.screen" && fail "a line wrapped: $(cat "$T/s1.screen")"
 tm resize-window -t s1 -x 100 -y 30
 wait_until 10 bash -c '[ "$(tmux -L "$0" capture-pane -p -t s1 | grep "sleep $1" | awk "{ print length(\$0) }")" = 100 ]' \
     "$sock" "$nap" || { screen s1; fail "no redraw at 100 columns"; }
+# a window shorter than the frame: the last row says what did not fit
+tm resize-window -t s1 -x 80 -y 8
+wait_until 10 shows s1 '^([0-9]* more lines)$' || { screen s1; fail "no note of the rows cut"; }
+[ "$(screen s1 | grep -c .)" -le 8 ] || { screen s1; fail "more rows than the window"; }
 tm send-keys -t s1 q
 restored s1
 [ "$(cat "$T/s1.rc")" = 0 ] || fail "q: exit status $(cat "$T/s1.rc")"
-say "80x24: drawn, cut, redrawn on a window change; q quits, terminal restored"
+say "80x24: drawn, cut, redrawn on window changes; q quits, terminal restored"
 
 run_top s2
 kill -TERM "$(cat "$T/s2.pid")"
