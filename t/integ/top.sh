@@ -18,7 +18,9 @@ wait_until 10 has_estimates || fail "estimates missing"
 # columns; the sleep's length is unique to this run
 nap="31.$$"
 pad=$(printf 'x%.0s' $(seq 120))
-"$GLX" --runtime-dir "$T/a/run" -w b sh -c "sleep $nap; : $pad" > /dev/null 2>&1 &
+# (without spaces past the sleep's length: tmux drops a row's trailing
+# blanks, and a space at the cut would shorten the row it captures)
+"$GLX" --runtime-dir "$T/a/run" -w b sh -c "sleep $nap;:$pad" > /dev/null 2>&1 &
 job=$!
 EXTRA_CLEANUP="$EXTRA_CLEANUP; kill $job 2>/dev/null"
 top_b() { "$GLPEER" top --runtime-dir "$T/b/run" "$@"; }
