@@ -8,10 +8,12 @@
         glpeer leave [--runtime-dir D]
         glpeer ps [--json] [--runtime-dir D]
         glpeer kill [-SIGNAL] GPID [--runtime-dir D]
+        glpeer top [-b] [-d SECONDS] [-n N] [--runtime-dir D]
 
     This file only parses the command line and wires the pieces: the agent
     itself is in agent.c.  See glpeer(8). */
 #include "agent.h"
+#include "top.h"
 #include "str.h"
 #include "conf.h"
 #include "ctl.h"
@@ -46,6 +48,7 @@ static const char *usage_text =
     "  leave                      make the local agent leave the cluster and exit\n"
     "  ps [--json]                every job running in the cluster\n"
     "  kill [-SIGNAL] GPID        signal a job, from any node (default SIGTERM)\n"
+    "  top [-b] [-d S] [-n N]     a live view of the cluster and this node's jobs (q quits)\n"
     "\n"
     "Run 'glpeer COMMAND --help' for a command's options; see glpeer(8).\n";
 
@@ -611,6 +614,8 @@ int main (int argc, char **argv)
         return cmd_keygen (argc - 1, argv + 1);
     if (!strcmp (cmd, "join"))
         return cmd_join (argc - 1, argv + 1);
+    if (!strcmp (cmd, "top"))
+        return top_main (argc - 1, argv + 1);
     if (!strcmp (cmd, "status") || !strcmp (cmd, "leave") || !strcmp (cmd, "ps") ||
         !strcmp (cmd, "kill"))
         return cmd_client (argc - 1, argv + 1);
