@@ -116,23 +116,9 @@ bool pmi_kvs_pop (pmi_kvs_t *self, pmi_out_t *out)
 
 /* ---- new, destroy ------------------------------------------------------------- */
 
-static bool name_ok (const char *name)
-{
-    size_t n = strlen (name);
-    if (n == 0 || n > PMI_KVSNAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 pmi_kvs_t *pmi_kvs_new (uint32_t size, const char *kvsname)
 {
-    if (size == 0 || !kvsname || !name_ok (kvsname))
+    if (size == 0 || !kvsname || !pmi_word_ok (kvsname, strlen (kvsname), PMI_KVSNAME_MAX))
         return NULL;
     pmi_kvs_t *self = calloc (1, sizeof *self);
     if (!self || !(self->ranks = calloc (size, sizeof *self->ranks))) {
