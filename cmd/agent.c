@@ -13,6 +13,7 @@
 #include "idle.h"
 #include "access.h"
 #include "jobs.h"
+#include "links.h"
 #include "launcher.h"
 #include "log.h"
 #include "loop.h"
@@ -40,17 +41,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LINK_IDLE_MS   300000 /* close a PUSH socket unused this long */
-#define AGENT_NICE     -10    /* ours, for slice switches on time; jobs get 0 */
-#define LEAVE_FLUSH_MS 1000   /* how long a leaving agent lets its LEAVE drain */
-#define RECV_BUDGET    512    /* packets handled per loop turn */
-#define PEERS_SAVE_MS  5000   /* at most this often, state_dir/peers is rewritten */
-#define PEERS_MAX      32     /* addresses remembered there */
-
-typedef struct {
-    zsock_t *sock;
-    uint64_t last_used_ms;
-} link_t;
+#define AGENT_NICE     -10  /* ours, for slice switches on time; jobs get 0 */
+#define LEAVE_FLUSH_MS 1000 /* how long a leaving agent lets its LEAVE drain */
+#define RECV_BUDGET    512  /* packets handled per loop turn */
+#define PEERS_SAVE_MS  5000 /* at most this often, state_dir/peers is rewritten */
+#define PEERS_MAX      32   /* addresses remembered there */
+/* A link with a job message this recent is held (links.h): well over the
+   home's ping period (JOBS_PING_MS) and the host's patience (JOBS_ORPHAN_MS). */
+#define JOB_HOLD_MS    (2 * JOBS_ORPHAN_MS)
 
 typedef struct {
     const gl_conf_t *conf;
@@ -70,7 +68,7 @@ typedef struct {
     viewpub_t *view;  /* the shared-memory view, or NULL (viewpub.h) */
     bool view_dirty;  /* something it shows changed */
     zsock_t *in;
-    zhashx_t *links; /* endpoint -> link_t */
+    links_t *links; /* the outgoing connections (links.h) */
     gl_loop_t *loop;
     int lock_fd;
     int launcher; /* the root launcher's socket (launcher.h), or -1 */
@@ -86,8 +84,8 @@ typedef struct {
     uint64_t refresh_ms;   /* this round's refresh interval, jittered */
     char res_reason[128];
 
-    uint64_t msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
-    bool peers_dirty; /* someone joined: remember the peers again */
+    uint64_t send_dropped; /* never handed to a link: encoding, sealing */
+    bool peers_dirty;      /* someone joined: remember the peers again */
     uint64_t peers_saved_ms;
 
     /* The job message being handled and the plain bytes it came in: when
@@ -112,67 +110,6 @@ static int agent_verify (void *ctx, const gl_rec_t *rec, const uint8_t pubkey[GL
 
 /* ---- sending ------------------------------------------------------------------ */
 
-static void link_free (void **item)
-{
-    link_t *link = (link_t *) *item;
-    if (link) {
-        zsock_destroy (&link->sock);
-        free (link);
-        *item = NULL;
-    }
-}
-
-/* A PUSH socket per destination.  Messages to a peer that is down queue up
-   to a small high-water mark and are then dropped, as datagrams would be:
-   the protocol above retries what matters. */
-static link_t *link_get (agent_t *a, const char *endpoint, uint64_t now)
-{
-    link_t *link = (link_t *) zhashx_lookup (a->links, endpoint);
-    if (!link) {
-        zsock_t *sock = zsock_new (ZMQ_PUSH);
-        if (!sock)
-            return NULL;
-        /* room for a few jobs' output windows besides the gossip */
-        zsock_set_sndhwm (sock, 1024);
-        zsock_set_linger (sock, 0);
-        zsock_set_sndtimeo (sock, 0);
-        zsock_set_reconnect_ivl (sock, 100);
-        zsock_set_reconnect_ivl_max (sock, 2000);
-        zsock_set_heartbeat_ivl (sock, 1000);
-        zsock_set_heartbeat_timeout (sock, 3000);
-        if (zsock_connect (sock, "%s", endpoint)) {
-            gl_warning ("cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-            zsock_destroy (&sock);
-            return NULL;
-        }
-        link = calloc (1, sizeof *link);
-        if (!link) {
-            zsock_destroy (&sock);
-            return NULL;
-        }
-        link->sock = sock;
-        zhashx_insert (a->links, endpoint, link);
-    }
-    link->last_used_ms = now;
-    return link;
-}
-
-static void links_reap (agent_t *a, uint64_t now)
-{
-    zlist_t *stale = zlist_new ();
-    for (link_t *l = (link_t *) zhashx_first (a->links); l; l = (link_t *) zhashx_next (a->links))
-        if (now - l->last_used_ms > LINK_IDLE_MS)
-            zlist_append (stale, (void *) zhashx_cursor (a->links));
-    for (char *key = (char *) zlist_first (stale); key; key = (char *) zlist_next (stale))
-        zhashx_delete (a->links, key);
-    zlist_destroy (&stale);
-}
-
-static void free_packet (void *data, void *hint)
-{
-    free (data);
-}
-
 static void send_msg (agent_t *a, const char *addr, const gl_msg_t *msg, uint64_t now)
 {
     uint8_t *body = NULL, *pkt = NULL;
@@ -182,23 +119,12 @@ static void send_msg (agent_t *a, const char *addr, const gl_msg_t *msg, uint64_
         return;
     }
     if (gl_seal_pack (a->seal, gl_wall_ms (), body, body_len, &pkt, &pkt_len) == 0) {
-        link_t *link = link_get (a, addr, now);
-        /* ZeroMQ takes the packet as it is (no copy) and frees it when sent */
-        zmq_msg_t m;
-        if (link && zmq_msg_init_data (&m, pkt, pkt_len, free_packet, NULL) == 0) {
-            pkt = NULL;
-            if (zmq_msg_send (&m, zsock_resolve (link->sock), ZMQ_DONTWAIT) >= 0) {
-                a->msgs_out++;
-                a->bytes_out += pkt_len;
-            }
-            else {
-                zmq_msg_close (&m);
-                a->send_dropped++;
-            }
-        }
-        else
-            a->send_dropped++;
+        /* the link takes the packet as it is (no copy) */
+        links_send (a->links, addr, pkt, pkt_len, msg->type == GL_MSG_JOB, now);
+        pkt = NULL;
     }
+    else
+        a->send_dropped++;
     free (pkt);
     free (body);
 }
@@ -223,6 +149,9 @@ static void pump (agent_t *a, uint64_t now)
                 ev.from[0] ? ", from " : "", ev.from);
         if (ev.kind == SWIM_EV_DEAD || ev.kind == SWIM_EV_LEFT) {
             jobs_node_lost (a->jobs, ev.node, now);
+            swim_member_t m;
+            if (swim_lookup (a->swim, ev.node, &m) && m.addr[0])
+                links_close (a->links, m.addr);
             gang_node (a->gang, ev.node, false);
             clocks_forget (a->clocks, ev.node);
         }
@@ -478,8 +407,7 @@ static void recv_all (agent_t *a, uint64_t now)
         const uint8_t *pkt = zmq_msg_data (&m);
         size_t pkt_len = zmq_msg_size (&m);
         bool more = zmq_msg_more (&m);
-        a->msgs_in++;
-        a->bytes_in += pkt_len;
+        links_heard (a->links, pkt_len);
 
         uint8_t *body = NULL;
         size_t body_len;
@@ -495,6 +423,9 @@ static void recv_all (agent_t *a, uint64_t now)
             const char *why = NULL;
             if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
                 if (msg.type == GL_MSG_JOB) {
+                    swim_member_t from;
+                    if (swim_lookup (a->swim, sender, &from) && from.addr[0])
+                        links_hold (a->links, from.addr, now);
                     a->in_job = msg.job;
                     a->in_body = body;
                     a->in_body_len = body_len;
@@ -583,6 +514,7 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
                             .swim = a->swim,
                             .seal = a->seal,
                             .policy = a->policy,
+                            .links = a->links,
                             .gang = a->gang,
                             .clocks = a->clocks,
                             .stop_method =
@@ -593,10 +525,6 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
                             .switch_conts = a->switch_conts,
                             .unconfirmed = a->unconfirmed,
                             .wall_ms = gl_wall_ms (),
-                            .msgs_in = a->msgs_in,
-                            .bytes_in = a->bytes_in,
-                            .msgs_out = a->msgs_out,
-                            .bytes_out = a->bytes_out,
                             .send_dropped = a->send_dropped,
                             .res_reason = a->res_reason };
         if (req->argc > 0 && !strcmp (req->argv[0], "json"))
@@ -894,15 +822,22 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
         return gl_err (err, errlen, "cannot create a ZeroMQ socket");
     zsock_set_rcvhwm (a->in, 10000);
     zsock_set_maxmsgsize (a->in, GL_PKT_MAX);
-    zsock_set_heartbeat_ivl (a->in, 1000);
-    zsock_set_heartbeat_timeout (a->in, 3000);
+    /* no heartbeat: liveness is SWIM's (links.h) */
     if (zsock_bind (a->in, "%s", conf->bind) < 0)
         return gl_err (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
                        zmq_strerror (zmq_errno ()));
     if (gl_loop_sock (a->loop, a->in, on_in, a))
         return gl_err (err, errlen, "cannot watch the ZeroMQ socket: %s", strerror (errno));
-    a->links = zhashx_new ();
-    zhashx_set_destructor (a->links, link_free);
+    links_config_t lc = { .max_links = conf->max_links,
+                          .idle_ms = conf->link_idle_ms,
+                          .send_queue = conf->send_queue,
+                          .job_hold_ms = JOB_HOLD_MS };
+    if (!(a->links = links_new (&lc)))
+        return gl_err (err, errlen, "out of memory");
+    if (conf->gossip_peers && conf->gossip_peers >= conf->max_links)
+        gl_warning ("gossip/gossip_peers (%u) is not below transport/max_links (%u): gossip "
+                    "will open and close connections all the time",
+                    conf->gossip_peers, conf->max_links);
 
     char sock_path[GL_PATH_MAX + 16];
     snprintf (sock_path, sizeof sock_path, "%s/glpeer.sock", conf->runtime_dir);
@@ -999,7 +934,7 @@ static void agent_close (agent_t *a)
     policy_destroy (&a->policy);
     swim_destroy (&a->swim);
     idle_destroy (&a->idle);
-    zhashx_destroy (&a->links);
+    links_destroy (&a->links);
     if (a->in && a->loop)
         gl_loop_sock_end (a->loop, a->in);
     zsock_destroy (&a->in);
@@ -1060,13 +995,6 @@ static void on_sample (gl_loop_t *loop, int id, void *arg)
     gl_loop_timer (loop, a->next_sample_ms, on_sample, a);
 }
 
-static void on_reap (gl_loop_t *loop, int id, void *arg)
-{
-    uint64_t now = gl_mono_ms ();
-    links_reap ((agent_t *) arg, now);
-    gl_loop_timer (loop, now + 60000, on_reap, arg);
-}
-
 static void on_view (gl_loop_t *loop, int id, void *arg)
 {
     agent_t *a = (agent_t *) arg;
@@ -1103,6 +1031,7 @@ static uint64_t agent_turn (gl_loop_t *loop, void *arg)
     jobs_tick (a->jobs, now);
     gang_tick (a->gang, now);
     pump (a, now);
+    links_tick (a->links, now);
     bool gangs_here = a->slice_fd >= 0 && jobs_gang_procs (a->jobs) > 0;
     if (gangs_here != a->slice_armed)
         slice_arm (a, gangs_here);
@@ -1154,7 +1083,6 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
     if (n_seeds)
         swim_join (a.swim, seeds, n_seeds, now);
     gl_loop_timer (a.loop, a.next_sample_ms, on_sample, &a);
-    gl_loop_timer (a.loop, now + LINK_IDLE_MS, on_reap, &a);
     gl_loop_timer (a.loop, now + GL_VIEW_REFRESH_MS, on_view, &a);
     a.view_dirty = true;
     gl_loop_before (a.loop, agent_turn, &a);
@@ -1162,8 +1090,7 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
         gl_error ("event loop: %s", strerror (errno));
 
     /* Let the LEAVE already handed to ZeroMQ go out before the context ends. */
-    for (link_t *l = (link_t *) zhashx_first (a.links); l; l = (link_t *) zhashx_next (a.links))
-        zsock_set_linger (l->sock, LEAVE_FLUSH_MS);
+    links_linger (a.links, LEAVE_FLUSH_MS);
     gl_info ("left");
     agent_close (&a);
     return 0;

@@ -5,6 +5,37 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* What this agent costs its machine right now (glpeer(8), "cost"). */
+typedef struct {
+    links_stats_t ls;
+    int tcp;          /* established TCP connections, both ways; -1: unknown */
+    double cpu_s;     /* user + system, all threads, since start */
+    uint64_t rss_kb;  /* resident now */
+    uint64_t dropped; /* packets not sent: the links' and the agent's */
+} cost_t;
+
+static void cost_get (const status_view_t *v, uint64_t now, cost_t *c)
+{
+    links_stats (v->links, now, &c->ls);
+    c->tcp = links_tcp_held ();
+    struct rusage ru;
+    c->cpu_s = 0;
+    if (getrusage (RUSAGE_SELF, &ru) == 0)
+        c->cpu_s = (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                   (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    c->rss_kb = 0;
+    FILE *f = fopen ("/proc/self/statm", "r");
+    unsigned long size, resident;
+    if (f) {
+        if (fscanf (f, "%lu %lu", &size, &resident) == 2)
+            c->rss_kb = (uint64_t) resident * (uint64_t) sysconf (_SC_PAGESIZE) / 1024;
+        fclose (f);
+    }
+    c->dropped = v->send_dropped + c->ls.dropped;
+}
 
 static const char *role_name (int role)
 {
@@ -193,12 +224,14 @@ void status_json (FILE *f, const status_view_t *v, uint64_t now)
     }
     swim_stats_t st;
     swim_stats (v->swim, &st);
+    cost_t c;
+    cost_get (v, now, &c);
     fprintf (f,
              "],\"counters\":{\"msgs_in\":%llu,\"bytes_in\":%llu,\"msgs_out\":%llu,"
              "\"bytes_out\":%llu,\"send_dropped\":%llu,\"dropped\":{",
-             (unsigned long long) v->msgs_in, (unsigned long long) v->bytes_in,
-             (unsigned long long) v->msgs_out, (unsigned long long) v->bytes_out,
-             (unsigned long long) v->send_dropped);
+             (unsigned long long) c.ls.msgs_in, (unsigned long long) c.ls.bytes_in,
+             (unsigned long long) c.ls.msgs_out, (unsigned long long) c.ls.bytes_out,
+             (unsigned long long) c.dropped);
     for (int r = 0; r < GL_DROP__COUNT; r++)
         fprintf (f, "%s\"%s\":%llu", r ? "," : "", gl_drop_name ((gl_drop_t) r),
                  (unsigned long long) gl_seal_drops (v->seal, (gl_drop_t) r));
@@ -211,6 +244,16 @@ void status_json (FILE *f, const status_view_t *v, uint64_t now)
              (unsigned long long) st.deaths, (unsigned long long) st.refutations,
              (unsigned long long) st.syncs, (unsigned long long) st.bad_records,
              (unsigned long long) st.old_records, st.awareness);
+    fprintf (f,
+             "\"cost\":{\"connections\":%d,\"links\":%u,\"links_held\":%u,\"max_links\":%u,"
+             "\"links_opened\":%llu,\"links_evicted\":%llu,\"links_expired\":%llu,"
+             "\"links_closed\":%llu,\"msgs_in_s\":%.1f,\"bytes_in_s\":%.0f,"
+             "\"msgs_out_s\":%.1f,\"bytes_out_s\":%.0f,\"rate_window_s\":%u,"
+             "\"cpu_s\":%.3f,\"rss_kb\":%llu},",
+             c.tcp, c.ls.open, c.ls.held, c.ls.max, (unsigned long long) c.ls.opened,
+             (unsigned long long) c.ls.evicted, (unsigned long long) c.ls.expired,
+             (unsigned long long) c.ls.closed, c.ls.msgs_in_s, c.ls.bytes_in_s, c.ls.msgs_out_s,
+             c.ls.bytes_out_s, c.ls.window_s, c.cpu_s, (unsigned long long) c.rss_kb);
     if (v->gang)
         gangs_json (f, v, now);
     if (v->policy) {
@@ -266,12 +309,25 @@ void status_text (FILE *f, const status_view_t *v, uint64_t now)
                  m.res.cores, m.res.load1_milli / 1000.0, m.res.owner_load_milli / 1000.0, idle,
                  mem, age);
     }
+    cost_t c;
+    cost_get (v, now, &c);
+    fprintf (f, "\nmessages in %llu (%llu bytes), out %llu (%llu bytes), send dropped %llu\n",
+             (unsigned long long) c.ls.msgs_in, (unsigned long long) c.ls.bytes_in,
+             (unsigned long long) c.ls.msgs_out, (unsigned long long) c.ls.bytes_out,
+             (unsigned long long) c.dropped);
+    char tcp[16];
+    if (c.tcp < 0)
+        snprintf (tcp, sizeof tcp, "?");
+    else
+        snprintf (tcp, sizeof tcp, "%d", c.tcp);
     fprintf (f,
-             "\nmessages in %llu (%llu bytes), out %llu (%llu bytes), send dropped %llu\n"
+             "cost: %s connections (%u links of at most %u, %u held for jobs; %llu opened), "
+             "%.1f packets/s in (%.0f B/s), %.1f out (%.0f B/s) over %u s, "
+             "CPU %.2f s, RSS %.1f MB\n"
              "dropped:",
-             (unsigned long long) v->msgs_in, (unsigned long long) v->bytes_in,
-             (unsigned long long) v->msgs_out, (unsigned long long) v->bytes_out,
-             (unsigned long long) v->send_dropped);
+             tcp, c.ls.open, c.ls.max, c.ls.held, (unsigned long long) c.ls.opened, c.ls.msgs_in_s,
+             c.ls.bytes_in_s, c.ls.msgs_out_s, c.ls.bytes_out_s, c.ls.window_s, c.cpu_s,
+             c.rss_kb / 1024.0);
     for (int r = 0; r < GL_DROP__COUNT; r++)
         fprintf (f, " %s %llu", gl_drop_name ((gl_drop_t) r),
                  (unsigned long long) gl_seal_drops (v->seal, (gl_drop_t) r));

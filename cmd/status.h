@@ -9,6 +9,7 @@
 
 #include "clocks.h"
 #include "conf.h"
+#include "links.h"
 #include "gang.h"
 #include "policy.h"
 #include "seal.h"
@@ -23,7 +24,8 @@ typedef struct {
     swim_t *swim;           /* the members */
     gl_seal_t *seal;        /* its drop counters */
     const policy_t *policy; /* NULL: the built-in placement */
-    uint64_t msgs_in, bytes_in, msgs_out, bytes_out, send_dropped;
+    const links_t *links;   /* the connections and traffic counters */
+    uint64_t send_dropped;  /* packets never handed to a link */
     const char *res_reason; /* this node's idle state and why */
     gang_t *gang;           /* the matrix and this node's gangs */
     clocks_t *clocks;       /* the other peers' clock offsets */

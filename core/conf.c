@@ -82,6 +82,7 @@ static const field_t fields[] = {
     NUM ("gossip/dead_reap", F_DURATION, dead_reap_ms, 1000, 604800000),
     NUM ("gossip/join_retry", F_DURATION, join_retry_ms, 10, 600000),
     NUM ("gossip/max_piggyback", F_U32, max_piggyback, 1, 1024),
+    NUM ("gossip/gossip_peers", F_U32, gossip_peers, 0, 64),
     STR ("idle/proc_dir", F_PATH, proc_dir),
     STR ("idle/activity", F_ACTIVITY, activity),
     NUM ("idle/owner_idle_min", F_SECONDS, owner_idle_min_s, 0, 604800),
@@ -89,6 +90,9 @@ static const field_t fields[] = {
     NUM ("idle/min_mem_avail", F_SIZE_KB, min_mem_avail_kb, 0, UINT64_MAX / 2),
     NUM ("idle/sample_interval", F_DURATION, sample_interval_ms, 100, 3600000),
     NUM ("idle/refresh_interval", F_DURATION, refresh_interval_ms, 1000, 86400000),
+    NUM ("transport/max_links", F_U32, max_links, 1, 4096),
+    NUM ("transport/link_idle", F_DURATION, link_idle_ms, 100, 3600000),
+    NUM ("transport/send_queue", F_U32, send_queue, 16, 1000000),
     STR ("sched/policy", F_PATH, policy),
     NUM ("sched/policy_budget", F_DURATION, policy_budget_ms, 1, 10000),
     NUM ("sched/gang_slice", F_DURATION, gang_slice_ms, 10, 30000),
@@ -120,6 +124,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->dead_reap_ms = 3600000;
     c->join_retry_ms = 1000;
     c->max_piggyback = 16;
+    c->gossip_peers = 0;
     /* HTCondor's desktop policy: owner away 15 minutes, owner load <= 0.3 */
     snprintf (c->proc_dir, sizeof c->proc_dir, "/proc");
     c->owner_idle_min_s = 900;
@@ -127,6 +132,9 @@ void gl_conf_defaults (gl_conf_t *c)
     c->min_mem_avail_kb = 65536;
     c->sample_interval_ms = 1000;
     c->refresh_interval_ms = 60000;
+    c->max_links = 16;
+    c->link_idle_ms = 10000;
+    c->send_queue = 1024;
     c->policy_budget_ms = 10;
     c->gang_slice_ms = 100;
     c->gang_depth = 4;
@@ -507,9 +515,12 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
     for (zconfig_t *sec = zconfig_child (root); sec && !rc; sec = zconfig_next (sec)) {
         const char *sname = zconfig_name (sec);
         if (strcmp (sname, "cluster") && strcmp (sname, "node") && strcmp (sname, "gossip") &&
-            strcmp (sname, "idle") && strcmp (sname, "sched") && strcmp (sname, "log")) {
-            conf_error (err, errlen, file, sname, 0,
-                        "unknown section (expected cluster, node, gossip, idle, sched or log)");
+            strcmp (sname, "idle") && strcmp (sname, "sched") && strcmp (sname, "transport") &&
+            strcmp (sname, "log")) {
+            conf_error (
+                err, errlen, file, sname, 0,
+                "unknown section (expected cluster, node, gossip, idle, sched, transport or "
+                "log)");
             rc = -1;
             break;
         }

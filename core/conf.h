@@ -61,7 +61,7 @@ typedef struct {
     uint32_t probe_interval_ms, probe_timeout_ms, indirect_checks;
     uint32_t suspicion_mult, suspicion_max_mult, retransmit_mult;
     uint32_t gossip_interval_ms, gossip_nodes, pushpull_interval_ms;
-    uint32_t awareness_max, dead_reap_ms, join_retry_ms, max_piggyback;
+    uint32_t awareness_max, dead_reap_ms, join_retry_ms, max_piggyback, gossip_peers;
 
     /* idle: the fields of idle_config_t, plus how often to sample */
     char proc_dir[256];
@@ -72,6 +72,11 @@ typedef struct {
     uint64_t min_mem_avail_kb;
     uint32_t sample_interval_ms;
     uint32_t refresh_interval_ms; /* re-spread an unchanged estimate this often */
+
+    /* transport: the agent's outgoing connections (cmd/links.h) */
+    uint32_t max_links;    /* open at once, links held for jobs aside */
+    uint32_t link_idle_ms; /* close a link unused this long */
+    uint32_t send_queue;   /* messages queued per link (ZMQ_SNDHWM) */
 
     /* sched: a placement policy module (glsfi-cc), "" for none */
     char policy[GL_PATH_MAX];

@@ -10,8 +10,9 @@
       - updates piggybacked on every message, least-sent first, each
         retransmitted retransmit_mult * ceil(log10(n + 1)) times, and never
         fewer than in a cluster of a thousand (4 * retransmit_mult); what is
-        queued also goes to gossip_nodes random members every
-        gossip_interval_ms, or to more (up to four times as many) when
+        queued also goes to gossip_nodes members every gossip_interval_ms
+        (drawn first from the gossip_peers members most recently probed,
+        whose connections are open), or to more (up to four times as many) when
         their messages cannot carry the whole queue; a push-pull of the
         whole state with one random member every pushpull_interval_ms;
       - Lifeguard: a local health score (0 .. awareness_max - 1) that grows
@@ -60,6 +61,9 @@ typedef struct {
     uint32_t dead_reap_ms;         /* forget dead and left members after: 3600000 */
     uint32_t join_retry_ms;        /* while alone, ask the seeds again after: 1000 */
     uint32_t max_piggyback;        /* updates piggybacked on one message: 16 */
+    uint32_t gossip_peers;         /* gossip goes first to the members most
+                                      recently probed, this many (default 0:
+                                      at random from all) */
 } swim_config_t;
 
 void swim_config_default (swim_config_t *config);

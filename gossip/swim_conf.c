@@ -17,4 +17,5 @@ void swim_config_from_conf (swim_config_t *config, const gl_conf_t *conf)
     config->dead_reap_ms = conf->dead_reap_ms;
     config->join_retry_ms = conf->join_retry_ms;
     config->max_piggyback = conf->max_piggyback;
+    config->gossip_peers = conf->gossip_peers;
 }

@@ -95,7 +95,7 @@ say "12 processes on 8 slots: the last 4 waited ($(elapsed_since "$start") s)"
 out=$(glx -n 6 --local --label sh -c 'echo "r=$GLUNIX_RANK s=$GLUNIX_SIZE j=$GLUNIX_JOB n=$GLUNIX_NODE"; sleep 1')
 [ $? = 0 ] || fail "glx -n 6 failed: $out"
 for r in 0 1 2 3 4 5; do
-    echo "$out" | grep -q "^$r: r=$r s=6 j=" || fail "rank $r missing or unlabelled: $out"
+    grep -q "^$r: r=$r s=6 j=" <<< "$out" || fail "rank $r missing or unlabelled: $out"
 done
 [ "$(echo "$out" | sed 's/.*j=\([^ ]*\).*/\1/' | sort -u | wc -l)" = 1 ] || fail "ranks disagree on GLUNIX_JOB: $out"
 [ "$(echo "$out" | sed 's/.* n=//' | sort -u | wc -l)" -ge 3 ] || fail "6 processes not spread: $out"

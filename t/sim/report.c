@@ -114,6 +114,12 @@ void report_text (FILE *f, const world_t *w, const host_t *host)
              wt->refutations);
     fprintf (f, "\ntraffic per node: %.1f msgs/s, %.2f KB/s (messages lost: %" PRIu64 ")\n",
              fg.msgs_per_node_s, fg.bytes_per_node_s / 1000, w->lost);
+    if (w->node_seconds > 0)
+        fprintf (f,
+                 "  links     %8.2f opened/s %6.2f KB/s of set-up (max_links %u, link_idle "
+                 "%.1f s)\n",
+                 w->links_opened / w->node_seconds, w->setup_bytes / w->node_seconds / 1000,
+                 w->conns.max, w->conns.idle_us / 1e6);
     for (int t = 1; t < 8; t++)
         if (w->msgs_by_type[t] && w->node_seconds > 0)
             fprintf (f, "  %-9s %8.2f msgs/s %9.2f KB/s\n", type_names[t],
@@ -175,6 +181,9 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
              wt->refutations);
     fprintf (f, "\"msgs_per_node_s\":%.3f,\"bytes_per_node_s\":%.1f,\"lost\":%" PRIu64 ",",
              fg.msgs_per_node_s, fg.bytes_per_node_s, w->lost);
+    fprintf (f, "\"links_opened_per_node_s\":%.3f,\"setup_bytes_per_node_s\":%.1f,",
+             w->node_seconds > 0 ? w->links_opened / w->node_seconds : 0,
+             w->node_seconds > 0 ? w->setup_bytes / w->node_seconds : 0);
     fprintf (
         f,
         "\"invariants\":{\"healthy_armed\":%s,\"convergence_checked\":%s,\"violations\":%zu,\"list\":[",

@@ -174,7 +174,8 @@ static size_t wire_size (world_t *w, const gl_msg_t *msg)
     if (gl_msg_encode (msg, &buf, &len))
         len = 0;
     free (buf);
-    return len + w->envelope_bytes;
+    len += w->envelope_bytes;
+    return len + conn_frame_bytes (len);
 }
 
 /* Count a message sent.  Encoding every message would take half of the
@@ -216,6 +217,13 @@ static void send_out (world_t *w, uint32_t from, swim_out_t *out)
     uint32_t to = out->to_name[0] ? node_of_name (w, out->to_name) : node_of_addr (w, out->to_addr);
     if (w->now >= w->scen->warmup_us)
         count_sent (w, &out->msg);
+    /* the agent's link to it: reused, or set up first (a node that is down
+       refuses the connection: nothing of ZMTP's goes on the wire) */
+    if (to != UINT32_MAX && w->nodes[to].up && conns_use (&w->conns, from, to, w->now) &&
+        w->now >= w->scen->warmup_us) {
+        w->links_opened++;
+        w->setup_bytes += CONN_SETUP_BYTES;
+    }
     uint64_t delay;
     flight_t *f;
     if (to == UINT32_MAX || !net_send (&w->net, from, to, &delay) || !(f = flight_new (w))) {
@@ -305,6 +313,7 @@ static void node_start (world_t *w, uint32_t i)
     }
     n->up = true;
     n->up_since = w->now;
+    conns_started (&w->conns, i, w->now);
     n->paused_until = n->paused_since = n->paused_before = 0;
     n->res_seq = 0;
     n->refresh_rng.state = rng_mix (w->refresh_seed ^ ((uint64_t) i << 20) ^ n->generation);
@@ -338,6 +347,7 @@ static void node_crash (world_t *w, uint32_t i)
     watch_crash (w->watch, i);
     count_up_time (w, i);
     swim_destroy (&n->swim);
+    conns_crashed (&w->conns, i);
     n->up = false;
     n->epoch++;
     n->down_since = w->now;
@@ -438,6 +448,7 @@ int world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *tra
     w->watch = calloc (1, sizeof *w->watch);
     w->pool = swim_pool_new ();
     if (!w->nodes || !w->names || !w->addrs || !w->watch || !w->pool ||
+        conns_init (&w->conns, w->n, conf->max_links, conf->link_idle_ms) ||
         net_init (&w->net, w->n, scen->seed, scen->loss, scen->delay_min_us, scen->delay_mean_us)) {
         snprintf (err, errlen, "out of memory for %u nodes", w->n);
         return -1;
@@ -477,6 +488,7 @@ void world_free (world_t *w)
             free (f);
         }
     evq_free (&w->q);
+    conns_free (&w->conns);
     while (w->spare_flights) {
         flight_t *f = flight_new (w);
         free (f);
@@ -584,6 +596,7 @@ int world_run (world_t *w, size_t max_violations)
                             0.5);
         w->bytes += w->bytes_by_type[t];
     }
+    w->bytes += w->setup_bytes;
     watch_finish (w->watch);
     return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "evq.h"
 #include "net.h"
+#include "conns.h"
 #include "scenario.h"
 #include "swim.h"
 #include "conf.h"
@@ -78,7 +79,10 @@ typedef struct world {
     uint64_t msgs, bytes, lost;
     uint64_t msgs_by_type[8], bytes_by_type[8];
     uint64_t sampled_msgs[8], sampled_bytes[8];
-    double node_seconds; /* up-time of all nodes after the warmup */
+    conns_t conns;         /* the links each node would hold (conns.h) */
+    uint64_t links_opened; /* after the warmup */
+    uint64_t setup_bytes;  /* their set-up, part of bytes */
+    double node_seconds;   /* up-time of all nodes after the warmup */
     uint64_t events_run;
     void *spare_flights; /* flights delivered, for reuse (a list) */
 } world_t;

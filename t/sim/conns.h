@@ -1,0 +1,60 @@
+/*  conns.h -- the connections the real agent would set up: glsim's model
+    of cmd/links.h.
+
+    glpeer sends each packet on a ZeroMQ link to its destination, opening
+    one when it has none, closing the least recently used when max_links
+    are open and any unused for link_idle (transport/ in cluster.conf).
+    Setting a link up costs its own bytes on the wire (the ZMTP greetings
+    and READY commands of both ends), and every packet a ZMTP frame
+    header.  So that glsim's bytes per node are the real agent's, each
+    node here keeps the same table (which destinations, when last used)
+    and counts what opening links costs.  A link to a node that crashed
+    since it was opened is set up again (its TCP connection was reset).
+    Links held for jobs do not occur: glsim runs no jobs.               */
+#ifndef GLSIM_CONNS_H
+#define GLSIM_CONNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ZMTP 3.0 over TCP, NULL mechanism: a 64-byte greeting and a READY
+   command (28 bytes with its Socket-Type property, "PUSH" or "PULL")
+   from each end. */
+#define CONN_SETUP_BYTES (2 * (64 + 28))
+
+/* The header ZMTP puts before a message of len bytes. */
+static inline size_t conn_frame_bytes (size_t len)
+{
+    return len < 256 ? 2 : 9;
+}
+
+typedef struct {
+    uint32_t to;
+    uint64_t last_us, opened_us;
+} conn_t;
+
+typedef struct {
+    uint32_t n, max;
+    uint64_t idle_us;
+    conn_t *links;     /* max per node */
+    uint32_t *count;   /* open per node */
+    uint64_t *life_us; /* when each node last started */
+    uint64_t opened, evicted, expired;
+} conns_t;
+
+int conns_init (conns_t *c, uint32_t n, uint32_t max_links, uint32_t idle_ms);
+void conns_free (conns_t *c);
+
+/* Node `to` started (again) at now_us: links opened to it before are gone. */
+void conns_started (conns_t *c, uint32_t to, uint64_t now_us);
+/* Node `i` crashed: its own links are gone. */
+void conns_crashed (conns_t *c, uint32_t i);
+
+/* A packet from -> to at now_us: true when a link had to be set up. */
+bool conns_use (conns_t *c, uint32_t from, uint32_t to, uint64_t now_us);
+
+/* Links open at node i at now_us (those idle too long do not count). */
+uint32_t conns_open (const conns_t *c, uint32_t i, uint64_t now_us);
+
+#endif
