@@ -3,6 +3,7 @@
     it checks the command name of every answer, and rc where it asks for
     one (put, get, spawn; publish, unpublish and lookup check info too). */
 #include "pmi_kvs.h"
+#include "str.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -45,10 +46,7 @@ struct pmi_kvs_t {
 
 static uint32_t hash (const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t) *s) * 16777619u;
-    return h % BUCKETS;
+    return (uint32_t) (gl_fnv1a (s, strlen (s)) % BUCKETS);
 }
 
 static pair_t *lookup (pmi_kvs_t *self, const char *key)
