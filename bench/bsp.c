@@ -17,6 +17,8 @@
     another, so a rank that is stopped stops them all: the program runs
     well only when all its ranks run at once. */
 #define _GNU_SOURCE
+#include "bsp_work.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,8 +31,6 @@
 #include <unistd.h>
 
 #define MAX_RANKS 64
-
-static volatile uint64_t sink;
 
 enum { HELLO = 0, REPLY, STEP };
 
@@ -63,23 +63,6 @@ static void poll_one (int fd, long base, long rank)
         send_to (fd, base, m.rank, 0, (uint32_t) rank, REPLY);
     else if (m.kind == STEP)
         arrived[m.step % 2]++;
-}
-
-/* The work of one step: a fixed number of loops, so that a rank that was
-   stopped meanwhile does no less of it. */
-static void work (uint64_t loops)
-{
-    uint64_t x = sink;
-    for (uint64_t i = 0; i < loops; i++)
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-    sink = x;
-}
-
-static double now_s (clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime (clock, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static long env_num (const char *a, const char *b)

@@ -9,30 +9,13 @@
     barrier (just after MPI_Init) completed, how long the ITERS steps took
     after it, and how many ranks there were (started without a process
     manager, each rank is a job of one: MPI's singleton start). */
+#include "bsp_work.h"
+
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static volatile uint64_t sink;
-
-/* bsp.c's work: a fixed number of loops, so that a rank that was stopped
-   meanwhile does no less of it. */
-static void work (uint64_t loops)
-{
-    uint64_t x = sink;
-    for (uint64_t i = 0; i < loops; i++)
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-    sink = x;
-}
-
-static double now_s (clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime (clock, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 int main (int argc, char **argv)
 {

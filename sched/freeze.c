@@ -248,9 +248,13 @@ void freeze_job_destroy (freeze_job_t **job_p)
     if (job->dir[0])
         rmdir (job->dir); /* EBUSY while processes are left; the sweep gets it then */
     freeze_t *fz = job->fz;
-    for (size_t i = 0; i < fz->n_pending; i++)
+    /* it stands there twice when stopped, continued and stopped again
+       before a confirm: the entry swapped in is looked at too */
+    for (size_t i = 0; i < fz->n_pending;)
         if (fz->pending[i] == job)
             fz->pending[i] = fz->pending[--fz->n_pending];
+        else
+            i++;
     free (job);
     *job_p = NULL;
 }

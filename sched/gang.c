@@ -54,15 +54,13 @@ typedef struct {
     uint64_t told_ms;   /* when we last told a stale leader */
 } lgang_t;
 
+/* A first-in first-out queue of items of one size (the messages out, the
+   events): a ring that doubles when full, so that a burst costs no more
+   than its own size and popping never moves the rest. */
 typedef struct {
-    gang_out_t *v;
+    unsigned char *v;
     size_t n, head, cap;
-} outq_t;
-
-typedef struct {
-    gang_event_t *v;
-    size_t n, head, cap;
-} evq_t;
+} ring_t;
 
 struct gang_t {
     gang_config_t cfg;
@@ -76,8 +74,8 @@ struct gang_t {
     lgang_t **gangs;
     size_t n_gangs, cap_gangs;
     uint64_t next_gossip, next_sync, next_expire;
-    outq_t out;
-    evq_t evs;
+    ring_t out; /* of gang_out_t */
+    ring_t evs; /* of gang_event_t */
     gang_stats_t st;
 };
 
@@ -95,6 +93,62 @@ void gang_config_default (gang_config_t *c)
     c->refresh_ms = 10000;
     c->ttl_ms = 35000;
 }
+
+/* ---- arrays and rings ---------------------------------------------------------- */
+
+/* The i-th item from the head of q, whose items are size bytes. */
+static void *ring_at (ring_t *q, size_t i, size_t size)
+{
+    return q->v + (q->head + i) % q->cap * size;
+}
+
+/* A zeroed slot at the tail of q, or NULL when out of memory (q as it
+   was). */
+static void *ring_push (ring_t *q, size_t size)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 16;
+        unsigned char *grown = malloc (cap * size);
+        if (!grown)
+            return NULL;
+        for (size_t i = 0; i < q->n; i++)
+            memcpy (grown + i * size, ring_at (q, i, size), size);
+        free (q->v);
+        q->v = grown;
+        q->cap = cap;
+        q->head = 0;
+    }
+    void *slot = ring_at (q, q->n++, size);
+    memset (slot, 0, size);
+    return slot;
+}
+
+/* The head of q into out; false when q is empty. */
+static bool ring_pop (ring_t *q, void *out, size_t size)
+{
+    if (!q->n)
+        return false;
+    memcpy (out, ring_at (q, 0, size), size);
+    q->head = (q->head + 1) % q->cap;
+    q->n--;
+    return true;
+}
+
+/* The array p of n items of size bytes, with room for one more: grown
+   (doubled, or first items to start) when its capacity *cap is full.
+   NULL when out of memory, with p and *cap as they were. */
+static void *room (void *p, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t c = *cap ? 2 * *cap : first;
+    void *grown = realloc (p, c * size);
+    if (grown)
+        *cap = c;
+    return grown;
+}
+
+/* ---- new, destroy --------------------------------------------------------------- */
 
 gang_t *gang_new (const gang_config_t *config, const char *self_name, uint32_t cores, uint64_t seed)
 {
@@ -134,7 +188,7 @@ void gang_destroy (gang_t **self_p)
     free (self->gangs);
     free (self->nodes);
     for (size_t i = 0; i < self->out.n; i++)
-        gl_msg_clear (&self->out.v[(self->out.head + i) % self->out.cap].msg);
+        gl_msg_clear (&((gang_out_t *) ring_at (&self->out, i, sizeof (gang_out_t)))->msg);
     free (self->out.v);
     free (self->evs.v);
     matrix_destroy (&self->m);
@@ -165,14 +219,10 @@ static gnode_t *node_get (gang_t *self, const char *name)
     gnode_t *n = node_find (self, name);
     if (n || !gl_name_valid (name))
         return n;
-    if (self->n_nodes == self->cap_nodes) {
-        size_t cap = self->cap_nodes ? 2 * self->cap_nodes : 16;
-        gnode_t *grown = realloc (self->nodes, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->nodes = grown;
-        self->cap_nodes = cap;
-    }
+    gnode_t *nodes = room (self->nodes, self->n_nodes, &self->cap_nodes, sizeof *nodes, 16);
+    if (!nodes)
+        return NULL;
+    self->nodes = nodes;
     size_t i = 0;
     while (i < self->n_nodes && strcmp (self->nodes[i].name, name) < 0)
         i++;
@@ -214,24 +264,12 @@ static uint32_t cores_of (gang_t *self, const char *name)
 
 static void send_gang (gang_t *self, const char *to, gl_gang_t *g)
 {
-    outq_t *q = &self->out;
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? 2 * q->cap : 16;
-        gang_out_t *grown = malloc (cap * sizeof *grown);
-        if (!grown) {
-            gl_gang_clear (g);
-            free (g);
-            return;
-        }
-        for (size_t i = 0; i < q->n; i++)
-            grown[i] = q->v[(q->head + i) % q->cap];
-        free (q->v);
-        q->v = grown;
-        q->cap = cap;
-        q->head = 0;
+    gang_out_t *o = ring_push (&self->out, sizeof *o);
+    if (!o) {
+        gl_gang_clear (g);
+        free (g);
+        return;
     }
-    gang_out_t *o = &q->v[(q->head + q->n++) % q->cap];
-    memset (o, 0, sizeof *o);
     gl_strlcpy (o->to, to, sizeof o->to);
     o->msg.type = GL_MSG_GANG;
     o->msg.gang = g;
@@ -240,33 +278,15 @@ static void send_gang (gang_t *self, const char *to, gl_gang_t *g)
 
 bool gang_pop (gang_t *self, gang_out_t *out)
 {
-    outq_t *q = &self->out;
-    if (!q->n)
-        return false;
-    *out = q->v[q->head];
-    q->head = (q->head + 1) % q->cap;
-    q->n--;
-    return true;
+    return ring_pop (&self->out, out, sizeof *out);
 }
 
 static gang_event_t *event (gang_t *self, int kind, const char *gang, uint64_t term,
                             const char *leader, uint32_t row, const char *why)
 {
-    evq_t *q = &self->evs;
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? 2 * q->cap : 16;
-        gang_event_t *grown = malloc (cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        for (size_t i = 0; i < q->n; i++)
-            grown[i] = q->v[(q->head + i) % q->cap];
-        free (q->v);
-        q->v = grown;
-        q->cap = cap;
-        q->head = 0;
-    }
-    gang_event_t *e = &q->v[(q->head + q->n++) % q->cap];
-    memset (e, 0, sizeof *e);
+    gang_event_t *e = ring_push (&self->evs, sizeof *e);
+    if (!e)
+        return NULL;
     e->kind = kind;
     gl_strlcpy (e->gang, gang, sizeof e->gang);
     e->term = term;
@@ -278,13 +298,7 @@ static gang_event_t *event (gang_t *self, int kind, const char *gang, uint64_t t
 
 bool gang_pop_event (gang_t *self, gang_event_t *ev)
 {
-    evq_t *q = &self->evs;
-    if (!q->n)
-        return false;
-    *ev = q->v[q->head];
-    q->head = (q->head + 1) % q->cap;
-    q->n--;
-    return true;
+    return ring_pop (&self->evs, ev, sizeof *ev);
 }
 
 const char *gang_event_name (int kind)
@@ -315,14 +329,10 @@ static lgang_t *local_get (gang_t *self, const char *id)
     lgang_t *g = local (self, id);
     if (g || !gl_gpid_valid (id))
         return g;
-    if (self->n_gangs == self->cap_gangs) {
-        size_t cap = self->cap_gangs ? 2 * self->cap_gangs : 8;
-        lgang_t **grown = realloc (self->gangs, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->gangs = grown;
-        self->cap_gangs = cap;
-    }
+    lgang_t **gangs = room (self->gangs, self->n_gangs, &self->cap_gangs, sizeof *gangs, 8);
+    if (!gangs)
+        return NULL;
+    self->gangs = gangs;
     if (!(g = calloc (1, sizeof *g)))
         return NULL;
     gl_strlcpy (g->id, id, sizeof g->id);

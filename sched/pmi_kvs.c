@@ -3,6 +3,7 @@
     it checks the command name of every answer, and rc where it asks for
     one (put, get, spawn; publish, unpublish and lookup check info too). */
 #include "pmi_kvs.h"
+#include "str.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -45,10 +46,7 @@ struct pmi_kvs_t {
 
 static uint32_t hash (const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t) *s) * 16777619u;
-    return h % BUCKETS;
+    return (uint32_t) (gl_fnv1a (s, strlen (s)) % BUCKETS);
 }
 
 static pair_t *lookup (pmi_kvs_t *self, const char *key)
@@ -116,23 +114,9 @@ bool pmi_kvs_pop (pmi_kvs_t *self, pmi_out_t *out)
 
 /* ---- new, destroy ------------------------------------------------------------- */
 
-static bool name_ok (const char *name)
-{
-    size_t n = strlen (name);
-    if (n == 0 || n > PMI_KVSNAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 pmi_kvs_t *pmi_kvs_new (uint32_t size, const char *kvsname)
 {
-    if (size == 0 || !kvsname || !name_ok (kvsname))
+    if (size == 0 || !kvsname || !pmi_word_ok (kvsname, strlen (kvsname), PMI_KVSNAME_MAX))
         return NULL;
     pmi_kvs_t *self = calloc (1, sizeof *self);
     if (!self || !(self->ranks = calloc (size, sizeof *self->ranks))) {

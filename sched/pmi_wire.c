@@ -9,9 +9,9 @@
 
 /* ---- parsing ----------------------------------------------------------------- */
 
-static bool word_ok (const char *w, size_t len)
+bool pmi_word_ok (const char *w, size_t len, size_t max)
 {
-    if (len == 0 || len > PMI_WORD_MAX)
+    if (len == 0 || len > max)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = w[i];
@@ -24,7 +24,7 @@ static bool word_ok (const char *w, size_t len)
 
 const char *pmi_cmd_word (const char *name)
 {
-    return name && word_ok (name, strlen (name)) ? name : "?";
+    return name && pmi_word_ok (name, strlen (name), PMI_WORD_MAX) ? name : "?";
 }
 
 /* "key=value" at tok (NUL-terminated) as the next attribute. */
@@ -34,7 +34,7 @@ static int add_attr (pmi_cmd_t *cmd, char *tok, const char **why)
     if (!eq)
         return gl_why (why, "an attribute without '='");
     *eq = '\0';
-    if (!word_ok (tok, (size_t) (eq - tok)))
+    if (!pmi_word_ok (tok, (size_t) (eq - tok), PMI_WORD_MAX))
         return gl_why (why, "an attribute key that is empty, too long or not [A-Za-z0-9_-]");
     if (!strcmp (tok, "cmd") || !strcmp (tok, "mcmd"))
         return gl_why (why, "a second command name");
@@ -53,7 +53,7 @@ static int add_attr (pmi_cmd_t *cmd, char *tok, const char **why)
 static int take_name (pmi_cmd_t *cmd, char *tok, size_t skip, const char **why)
 {
     cmd->name = tok + skip;
-    if (!word_ok (cmd->name, strlen (cmd->name)))
+    if (!pmi_word_ok (cmd->name, strlen (cmd->name), PMI_WORD_MAX))
         return gl_why (why, "a command name that is empty, too long or not [A-Za-z0-9_-]");
     return 0;
 }

@@ -57,6 +57,10 @@ typedef struct {
    with *why set to a constant reason. */
 int pmi_cmd_parse (const char *req, size_t len, pmi_cmd_t *cmd, const char **why);
 
+/* True when the len bytes at w are 1 to max of [A-Za-z0-9_-]: a command
+   name or key (max PMI_WORD_MAX), or a kvsname (pmi_kvs.h). */
+bool pmi_word_ok (const char *w, size_t len, size_t max);
+
 /* The value of key, or NULL when the request has none. */
 const char *pmi_cmd_get (const pmi_cmd_t *cmd, const char *key);
 

@@ -309,8 +309,9 @@ API int execvp (const char *file, char *const argv[])
     return execvpe (file, argv, environ);
 }
 
-/* execl, execlp, execle: their arguments, counted here, then copied into
-   an array on the caller's stack. */
+/* execl, execlp, execle: their arguments, counted first, then copied into
+   an array on the caller's stack (a variable-length array cannot outlive
+   the function that declares it, so each of the three declares its own). */
 static size_t count_args (va_list ap)
 {
     va_list c;
@@ -322,15 +323,22 @@ static size_t count_args (va_list ap)
     return n;
 }
 
+/* argv[0] = arg, then the n arguments at *ap, the last the NULL that ends
+   them; *ap is left past it, where execle's envp stands. */
+static void take_args (char **argv, size_t n, const char *arg, va_list *ap)
+{
+    argv[0] = (char *) arg;
+    for (size_t i = 1; i <= n; i++)
+        argv[i] = va_arg (*ap, char *);
+}
+
 API int execl (const char *path, const char *arg, ...)
 {
     va_list ap;
     va_start (ap, arg);
     size_t n = count_args (ap);
     char *argv[n + 1];
-    argv[0] = (char *) arg;
-    for (size_t i = 1; i <= n; i++)
-        argv[i] = va_arg (ap, char *);
+    take_args (argv, n, arg, &ap);
     va_end (ap);
     return execve (path, argv, environ);
 }
@@ -341,9 +349,7 @@ API int execlp (const char *file, const char *arg, ...)
     va_start (ap, arg);
     size_t n = count_args (ap);
     char *argv[n + 1];
-    argv[0] = (char *) arg;
-    for (size_t i = 1; i <= n; i++)
-        argv[i] = va_arg (ap, char *);
+    take_args (argv, n, arg, &ap);
     va_end (ap);
     return execvpe (file, argv, environ);
 }
@@ -354,9 +360,7 @@ API int execle (const char *path, const char *arg, ...)
     va_start (ap, arg);
     size_t n = count_args (ap);
     char *argv[n + 1];
-    argv[0] = (char *) arg;
-    for (size_t i = 1; i <= n; i++)
-        argv[i] = va_arg (ap, char *);
+    take_args (argv, n, arg, &ap);
     char **envp = va_arg (ap, char **);
     va_end (ap);
     return execve (path, argv, envp);

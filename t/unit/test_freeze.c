@@ -112,6 +112,25 @@ static void exercise (freeze_t *fz, bool by_signals)
     CHECK (waitpid (pid, &st, 0) == pid && WIFSIGNALED (st));
 }
 
+/* Stopped, continued and stopped again before a confirm, then destroyed:
+   the job stood twice among those to confirm, and destroying it must take
+   it out both times (freeze_confirm would read the freed job; the
+   sanitizer build reports it). */
+static void restop_then_destroy (freeze_t *fz)
+{
+    pid_t pid = spawn ();
+    freeze_job_t *job = freeze_job_new (fz, "test-1-2", pid, NULL, NULL);
+    CHECK (job != NULL);
+    CHECK_EQ (freeze_stop (job), 0);
+    CHECK_EQ (freeze_cont (job), 0);
+    CHECK_EQ (freeze_stop (job), 0);
+    freeze_job_destroy (&job);
+    kill (-pid, SIGKILL); /* first: a failure below must not leave it spinning */
+    int st;
+    CHECK (waitpid (pid, &st, 0) == pid && WIFSIGNALED (st));
+    CHECK_EQ (freeze_confirm (fz), 0);
+}
+
 int main (void)
 {
     counter =
@@ -124,6 +143,7 @@ int main (void)
     CHECK (fz != NULL);
     CHECK (strstr (freeze_method (fz), "signals") != NULL);
     exercise (fz, true);
+    restop_then_destroy (fz);
     freeze_destroy (&fz);
     CHECK (fz == NULL);
 
