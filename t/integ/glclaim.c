@@ -64,6 +64,7 @@ int main (int argc, char **argv)
         return 1;
     uint8_t *frame;
     int status = 1;
+    bool ended = false;
     while ((frame = ctl_frame_read (fd, &len))) {
         gl_msg_t msg;
         if (gl_msg_decode (frame, len, &msg, NULL) == 0 && msg.type == GL_MSG_JOB) {
@@ -75,14 +76,22 @@ int main (int argc, char **argv)
             }
             else if (j->type == GL_JOB_DATA && j->stream == 1 && j->len)
                 fwrite (j->data, 1, j->len, stdout);
-            else if (j->type == GL_JOB_FAILED)
-                fprintf (stderr, "glclaim: %s\n", j->text ? j->text : "failed");
-            else if (j->type == GL_JOB_EXIT)
+            else if (j->type == GL_JOB_FAILED || j->type == GL_JOB_REFUSED ||
+                     j->type == GL_JOB_NOTE) {
+                fprintf (stderr, "glclaim: %s: %s\n", gl_job_type_name (j->type),
+                         j->text ? j->text : "-");
+                ended = ended || j->type == GL_JOB_FAILED;
+            }
+            else if (j->type == GL_JOB_EXIT) {
                 status = j->signo ? 128 + j->signo : j->code;
+                ended = true;
+            }
             gl_msg_clear (&msg);
         }
         free (frame);
     }
     close (fd);
+    if (!ended)
+        fprintf (stderr, "glclaim: the agent closed the connection before the job ended\n");
     return status;
 }
