@@ -375,25 +375,6 @@ static void stream_closed (void *arg, uint64_t conn)
 
 /* ---- receiving ---------------------------------------------------------------- */
 
-/* An ACK from the node we probed: its envelope's timestamp (t3) against
-   our clock now (t4) and when we sent the PING (t1, clocks.h). */
-static void clock_sample (agent_t *a, const char *sender, uint32_t seq, const uint8_t *pkt,
-                          size_t len)
-{
-    gl_env_t env;
-    if (gl_env_decode (pkt, len, &env, NULL) == 0)
-        clocks_acked (a->clocks, sender, seq, env.time_ms, gl_wall_ms ());
-}
-
-/* Any packet: its envelope's timestamp against our clock now, a one-way
-   sample (clocks.h) until a probe of the sender gives a round trip. */
-static void clock_heard (agent_t *a, const char *sender, const uint8_t *pkt, size_t len)
-{
-    gl_env_t env;
-    if (gl_env_decode (pkt, len, &env, NULL) == 0)
-        clocks_heard (a->clocks, sender, env.time_ms, gl_wall_ms ());
-}
-
 static void recv_all (agent_t *a, uint64_t now)
 {
     void *sock = zsock_resolve (a->in);
@@ -418,7 +399,13 @@ static void recv_all (agent_t *a, uint64_t now)
             gl_seal_count (a->seal, GL_DROP_MALFORMED);
         else if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len, sender,
                                &sender_gen, &reason) == 0) {
-            clock_heard (a, sender, pkt, pkt_len);
+            /* the sender's clock when it sealed the packet, against ours
+               now: a one-way sample for every packet, and t3 and t4 of a
+               round trip when it is the ACK of our probe (clocks.h) */
+            gl_env_t env;
+            uint64_t sent_ms = gl_env_decode (pkt, pkt_len, &env, NULL) == 0 ? env.time_ms : 0;
+            uint64_t arrived_ms = gl_wall_ms ();
+            clocks_heard (a->clocks, sender, sent_ms, arrived_ms);
             gl_msg_t msg;
             const char *why = NULL;
             if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
@@ -435,8 +422,8 @@ static void recv_all (agent_t *a, uint64_t now)
                 else if (msg.type == GL_MSG_GANG)
                     gang_recv (a->gang, sender, msg.gang, now);
                 else {
-                    if (msg.type == GL_MSG_ACK && gl_streq (msg.target, sender))
-                        clock_sample (a, sender, msg.probe_seq, pkt, pkt_len);
+                    if (msg.type == GL_MSG_ACK && gl_streq (msg.target, sender) && sent_ms)
+                        clocks_acked (a->clocks, sender, msg.probe_seq, sent_ms, arrived_ms);
                     swim_recv (a->swim, sender, &msg, now);
                 }
                 gl_msg_clear (&msg);
