@@ -14,7 +14,7 @@ allowed() {
         gossip) echo "gossip core" ;;
         sfi) echo "sfi core" ;;
         checkpoint) echo "checkpoint core" ;;
-        sched) echo "sched gossip sfi core" ;;
+        sched) echo "sched checkpoint gossip sfi core" ;;
         shim) echo "shim checkpoint core" ;;
         cmd) echo "cmd shim checkpoint sched gossip sfi core" ;;
     esac

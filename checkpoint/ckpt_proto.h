@@ -1,0 +1,68 @@
+/*  ckpt_proto.h -- the contract between an agent and the shim inside a job
+    for checkpoints, and between an agent and the restorer.
+
+    Two sides meet here and nowhere else: the shim (checkpoint/capture,
+    linked into libglshim.so) which takes the process it lives in apart,
+    and the host agent (sched/, cmd/) which asks for it, carries the
+    image and starts the restorer on another node.  Neither includes the
+    other's code; both include this.
+
+    Asking.  The host sends GL_CKPT_SIGNO to the job's process with
+    sigqueue(2), the request (gl_ckpt_req_t) as the signal's value.  The
+    shim's handler connects to the unix stream socket that
+    GLUNIX_CKPT_SOCK named in the job's environment when it started (the
+    host sets it at launch), and speaks first, in lines ending in '\n':
+
+        GLCKPT 1 pid=<pid> gpid=<gpid> req=<n>
+
+    then exactly one of:
+
+        REFUSE <reason>      it cannot be moved (reason: one line, what
+                             and why, e.g. "fd 5: a TCP socket to
+                             10.0.0.2:5432"); nothing was stopped; the shim
+                             closes.
+        MOVABLE              answer to GL_CKPT_PROBE: it could be moved
+                             now; the shim closes.
+        SNAP <ns>            every thread is parked and the snapshot is
+                             taken (<ns>: the pause so far).  The host
+                             answers one line, GO (resume) or HOLD (stay
+                             parked: the host kills the process once the
+                             image is safe).  Then the image follows on
+                             the same socket until end of file; it carries
+                             its own trailer and checksum, so a cut stream
+                             is an error at restore, never a process.
+
+    While the threads are parked (between SNAP and GO/HOLD) the process
+    writes nothing and reads nothing: the host measures its streams then
+    (bytes still in the stdout/stderr pipes, bytes of stdin not read yet)
+    and knows exactly which output came before the snapshot.
+
+    Restoring.  The host runs GL_RESTORE_PROG (installed beside glpeer's
+    other helpers, found like libglshim.so) as the job's program, with
+    the image readable on the descriptor GLUNIX_IMAGE_FD names, the job's
+    new streams on 0, 1 and 2, and the job's glunix variables
+    (GLUNIX_CKPT_SOCK, GLUNIX_NODE, GLUNIX_GPID, ...) of the new host in
+    its environment, which it hands to the restored shim.  Descriptors
+    that were the job's streams in the image are attached to the new 0,
+    1 and 2.  The restorer becomes the process: same pid as the host
+    started, the program's memory and threads, resumed where they were
+    parked.  When it cannot, it writes "glrestore: <reason>" on its
+    stderr and exits GL_RESTORE_FAILED before it has touched anything of
+    the image's, so the host can tell that from the job's own exit. */
+#ifndef GL_CKPT_PROTO_H
+#define GL_CKPT_PROTO_H
+
+#define GL_CKPT_SIGNO     62 /* SIGRTMAX - 2 with glibc; the shim keeps it */
+#define GL_CKPT_VERSION   1
+#define GL_CKPT_SOCK_ENV  "GLUNIX_CKPT_SOCK"
+#define GL_IMAGE_FD_ENV   "GLUNIX_IMAGE_FD"
+#define GL_RESTORE_PROG   "glrestore"
+#define GL_RESTORE_FAILED 120
+#define GL_CKPT_LINE_MAX  4096 /* longest line either side sends */
+
+typedef enum {
+    GL_CKPT_PROBE = 1,    /* can it move?  MOVABLE or REFUSE; nothing stops */
+    GL_CKPT_CONTINUE = 2, /* checkpoint, then the host says GO or HOLD */
+} gl_ckpt_req_t;
+
+#endif
