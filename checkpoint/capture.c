@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
@@ -110,6 +111,12 @@ static struct {
         struct stat st;
     } files[FILES_MAX];
     int sock, pipe_rd; /* left out of the image */
+    int n_pipes;       /* pipes that held bytes: a copy of them (tee) in a pipe of ours */
+    struct {
+        uint64_t ino;
+        int rd;
+        uint32_t n;
+    } pipes[64];
 } snap;
 
 /* ---- small helpers, safe in a handler ----------------------------------------------------- */
@@ -465,6 +472,8 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
     char p[64], info[512];
     memset (f, 0, offsetof (img_fd_t, path));
     f->path[0] = '\0';
+    f->data = NULL;
+    f->data_len = 0;
     f->fd = (uint32_t) fd;
     proc_path (p, sizeof p, "fd/", (uint64_t) fd, "");
     ssize_t k = readlink (p, f->path, IMG_PATH_MAX - 1);
@@ -530,13 +539,23 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         f->kind = IMG_F_DEV;
         return 0;
     }
+    if (S_ISFIFO (st.st_mode) && !strncmp (f->path, "pipe:[", 6) &&
+        (f->flags & O_ACCMODE) != O_RDWR) { /* whether its other end is ours: judge() */
+        f->kind = IMG_F_PIPE;
+        f->fsize = (uint64_t) st.st_ino;
+        int cap = fcntl (fd, F_GETPIPE_SZ);
+        f->pos = cap > 0 ? (uint64_t) cap : 65536;
+        return 0;
+    }
     sb_fd (why, fd);
     if (S_ISSOCK (st.st_mode)) {
         const char *b = strchr (f->path, '[');
         socket_reason (why, b ? parse_num (b + 1, 10, NULL) : 0);
     }
-    else if (S_ISFIFO (st.st_mode))
-        sb_s (why, "a pipe that is not one of the job's streams");
+    else if (S_ISFIFO (st.st_mode)) {
+        sb_s (why, "the FIFO ");
+        sb_s (why, f->path);
+    }
     else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode)) {
         sb_s (why, "the device ");
         sb_s (why, f->path);
@@ -685,7 +704,11 @@ static int judge (sb_t *why, int skip)
         sb_s (why, nf < 0 ? "/proc/self/fd cannot be read" : "more than 65536 descriptors");
         return -1;
     }
-    int files = 0;
+    int files = 0, n_pipes = 0;
+    static struct {
+        uint64_t ino;
+        int fd, mode;
+    } pipes[IMG_MAX_FDS];
     for (int i = 0; i < nf; i++) {
         if (fds[i] == skip || fds[i] == dfd)
             continue;
@@ -693,6 +716,21 @@ static int judge (sb_t *why, int skip)
             return -1;
         if (f.kind == IMG_F_FILE && ++files > FILES_MAX) {
             sb_s (why, "more than 256 open regular files");
+            return -1;
+        }
+        if (f.kind == IMG_F_PIPE) {
+            pipes[n_pipes].ino = f.fsize;
+            pipes[n_pipes].fd = (int) f.fd;
+            pipes[n_pipes++].mode = (int) (f.flags & O_ACCMODE);
+        }
+    }
+    for (int i = 0; i < n_pipes; i++) { /* both ends here, or it leads elsewhere */
+        int j = 0;
+        while (j < n_pipes && !(pipes[j].ino == pipes[i].ino && pipes[j].mode != pipes[i].mode))
+            j++;
+        if (j == n_pipes) {
+            sb_fd (why, pipes[i].fd);
+            sb_s (why, "a pipe to another process");
             return -1;
         }
     }
@@ -801,6 +839,7 @@ typedef struct {
     int n_fds;
     img_vma_t *v;
     img_proc_t *proc;
+    uint8_t *pipe_buf; /* IMG_PIPE_MAX */
     int pagemap;
 } wr_t;
 
@@ -951,10 +990,14 @@ static void wr_scan_fds (wr_t *w)
     if (n < 0 || n > IMG_MAX_FDS)
         wr_fail (w, "the descriptors cannot be listed");
     int k = 0;
-    for (int i = 0; i < n; i++)
-        if (w->fds[i] != dfd && w->fds[i] != snap.sock && w->fds[i] != snap.pipe_rd &&
-            w->fds[i] != w->pagemap)
+    for (int i = 0; i < n; i++) {
+        bool ours = w->fds[i] == dfd || w->fds[i] == snap.sock || w->fds[i] == snap.pipe_rd ||
+                    w->fds[i] == w->pagemap;
+        for (int j = 0; j < snap.n_pipes; j++)
+            ours |= w->fds[i] == snap.pipes[j].rd;
+        if (!ours)
             w->fds[k++] = w->fds[i];
+    }
     w->n_fds = k;
 }
 
@@ -981,7 +1024,24 @@ static void wr_fds (wr_t *w)
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
         }
-        w->n += img_put_fd (&w->enc, f, wr_room (w, sizeof *f + 64), sizeof *f + 64);
+        for (int j = 0;
+             f->kind == IMG_F_PIPE && (f->flags & O_ACCMODE) == O_RDONLY && j < snap.n_pipes; j++) {
+            if (snap.pipes[j].ino != f->fsize || snap.pipes[j].rd < 0)
+                continue;
+            uint32_t got = 0; /* the first read end carries the bytes */
+            while (got < snap.pipes[j].n) {
+                ssize_t k = read (snap.pipes[j].rd, w->pipe_buf + got, snap.pipes[j].n - got);
+                if (k <= 0)
+                    wr_fail (w, "a pipe's bytes could not be copied");
+                got += (uint32_t) k;
+            }
+            close (snap.pipes[j].rd);
+            snap.pipes[j].rd = -1;
+            f->data = w->pipe_buf;
+            f->data_len = got;
+        }
+        size_t need = sizeof *f + 64 + f->data_len;
+        w->n += img_put_fd (&w->enc, f, wr_room (w, need), need);
     }
 }
 
@@ -1066,7 +1126,7 @@ static void writer (int sock, int go)
     size_t lz4 = (size_t) LZ4_sizeofState ();
     w.arena_len = OUT_CAP + MAPS_CAP + PATHS_CAP + lz4 + sizeof (cvma_t) * IMG_MAX_VMAS +
                   sizeof (int) * (IMG_MAX_FDS + 1) + sizeof (img_fd_t) + sizeof (img_vma_t) +
-                  sizeof (img_proc_t) + 4 * 4096;
+                  sizeof (img_proc_t) + IMG_PIPE_MAX + 4 * 4096;
     w.arena_len = (w.arena_len + 4095) & ~(size_t) 4095;
     w.arena = mmap (NULL, w.arena_len, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -1082,7 +1142,8 @@ static void writer (int sock, int go)
     a = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
     w.fds_scratch = (img_fd_t *) a, a += sizeof (img_fd_t);
     w.v = (img_vma_t *) a, a += sizeof (img_vma_t);
-    w.proc = (img_proc_t *) a;
+    w.proc = (img_proc_t *) a, a += sizeof (img_proc_t);
+    w.pipe_buf = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
     w.pagemap = open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
     /* SNAP first: the image follows it on the socket */
@@ -1279,6 +1340,28 @@ static void note_process (void)
         snap.files[snap.n_files].st = st;
         snap.n_files++;
     }
+    /* the bytes in the process's pipes, copied without taking them out */
+    snap.n_pipes = 0;
+    for (int i = 0; i < n && snap.n_pipes < 64; i++) {
+        struct stat st;
+        int avail = 0;
+        if (fds[i] == dfd || fstat (fds[i], &st) || !S_ISFIFO (st.st_mode) ||
+            (fcntl (fds[i], F_GETFL) & O_ACCMODE) != O_RDONLY || ioctl (fds[i], FIONREAD, &avail) ||
+            avail <= 0)
+            continue;
+        bool seen = false;
+        for (int j = 0; j < snap.n_pipes; j++)
+            seen |= snap.pipes[j].ino == (uint64_t) st.st_ino;
+        int t[2];
+        if (seen || pipe2 (t, O_CLOEXEC | O_NONBLOCK))
+            continue;
+        fcntl (t[1], F_SETPIPE_SZ, avail);
+        ssize_t k = tee (fds[i], t[1], (size_t) avail, SPLICE_F_NONBLOCK);
+        close (t[1]);
+        snap.pipes[snap.n_pipes].ino = (uint64_t) st.st_ino;
+        snap.pipes[snap.n_pipes].rd = t[0];
+        snap.pipes[snap.n_pipes++].n = k > 0 ? (uint32_t) k : 0;
+    }
 }
 
 static void restored (ckpt_resume_t *info, slot_t *me);
@@ -1375,6 +1458,8 @@ static void coordinate (int req)
         writer (s, go[0]);
     }
     close (go[0]);
+    for (int i = 0; i < snap.n_pipes; i++)
+        close (snap.pipes[i].rd);
     if (child < 0) {
         close (go[1]);
         release_all ();

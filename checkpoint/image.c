@@ -286,6 +286,9 @@ size_t img_put_fd (img_enc_t *e, const img_fd_t *f, uint8_t *out, size_t cap)
     w64 (&w, f->mtime_sec);
     w32 (&w, f->mtime_nsec);
     w_str (&w, f->path);
+    w32 (&w, f->data_len);
+    if (f->data_len)
+        w_bytes (&w, f->data, f->data_len);
     return w.over ? 0 : seal (e, IMG_FD, out, w.n);
 }
 
@@ -566,15 +569,29 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
     f->fsize = r64 (&r);
     f->mtime_sec = r64 (&r);
     f->mtime_nsec = r32 (&r);
-    if (r_str (&r, f->path, why) || finish (&r, why))
+    if (r_str (&r, f->path, why))
+        return -1;
+    f->data_len = r32 (&r);
+    if (r.short_)
+        return gl_why (why, "a record is shorter than its fields");
+    if (f->data_len > IMG_PIPE_MAX || r.n - r.at < f->data_len)
+        return gl_why (why, "FD: a pipe's bytes run past the record or the largest pipe");
+    f->data = r.p + r.at;
+    r.at += f->data_len;
+    if (finish (&r, why))
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_DIR)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_PIPE)
         return gl_why (why, "FD: an unknown kind of descriptor");
+    if (f->data_len && f->kind != IMG_F_PIPE)
+        return gl_why (why, "FD: bytes for a descriptor that is not a pipe");
+    if (f->kind == IMG_F_PIPE &&
+        (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))
+        return gl_why (why, "FD: a pipe's capacity, bytes or direction out of range");
     if (f->kind == IMG_F_STREAM && f->stream > 2)
         return gl_why (why, "FD: a stream other than 0, 1 or 2");
-    if (f->kind != IMG_F_STREAM && f->path[0] != '/')
+    if (f->kind != IMG_F_STREAM && f->kind != IMG_F_PIPE && f->path[0] != '/')
         return gl_why (why, "FD: a file without an absolute path");
     if (f->cloexec > 1 || f->mtime_nsec >= 1000000000u || f->pos > (uint64_t) INT64_MAX)
         return gl_why (why, "FD: a field out of range");

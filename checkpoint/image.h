@@ -124,13 +124,19 @@ typedef enum {
     IMG_F_FILE = 2,   /* a regular file: path, flags, offset, checked size and mtime */
     IMG_F_DEV = 3,    /* /dev/null and its kind: opened again by path */
     IMG_F_DIR = 4,    /* a directory, opened again by path */
+    IMG_F_PIPE = 5,   /* an end of a pipe whose both ends are the process's: fsize is
+                         the pipe's id, pos its capacity; a read end carries the
+                         bytes that were in it */
 } img_fd_kind_t;
 typedef struct {
     uint32_t fd, kind, stream, flags, cloexec;
     uint64_t pos, fsize, mtime_sec;
     uint32_t mtime_nsec;
     char path[IMG_PATH_MAX];
+    const uint8_t *data; /* a pipe's bytes: into the record (decoding), the caller's (encoding) */
+    uint32_t data_len;   /* at most IMG_PIPE_MAX */
 } img_fd_t;
+#define IMG_PIPE_MAX (1u << 20) /* Linux's pipe-max-size by default */
 
 enum { IMG_RAW = 0, IMG_LZ4 = 1 };
 typedef struct {

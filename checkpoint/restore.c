@@ -43,7 +43,9 @@ typedef struct {
 typedef struct {
     img_fd_t f; /* path unused: see path */
     char *path;
-    int tmp; /* opened, high, until placed */
+    uint8_t *data; /* a pipe's bytes */
+    int tmp;       /* opened, high, until placed */
+    int other;     /* a pipe's other end, while its ends are placed */
 } rf_t;
 
 typedef struct {
@@ -181,7 +183,13 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
             if (s->n_fd && f->f.fd <= s->fd[s->n_fd - 1].f.fd)
                 return gl_err (err, errlen, "the image's descriptors are repeated or out of order");
             f->path = strdup (f->f.path);
-            f->tmp = -1;
+            f->tmp = f->other = -1;
+            if (f->f.data_len) {
+                f->data = malloc (f->f.data_len);
+                if (!f->data)
+                    return gl_err (err, errlen, "out of memory");
+                memcpy (f->data, f->f.data, f->f.data_len);
+            }
             s->n_fd++;
             return f->path ? 0 : gl_err (err, errlen, "out of memory");
         }
@@ -425,6 +433,44 @@ static int check (st_t *s, char *err, size_t errlen)
     return 0;
 }
 
+/* An end of one of the process's pipes: the pipe made at the first of
+   its ends, with its capacity and the bytes that were in it. */
+static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
+{
+    rf_t *f = &s->fd[i];
+    bool rd = (f->f.flags & O_ACCMODE) == O_RDONLY;
+    for (size_t j = 0; j < i; j++) {
+        const rf_t *g = &s->fd[j];
+        if (g->f.kind == IMG_F_PIPE && g->f.fsize == f->f.fsize) {
+            int end = ((g->f.flags & O_ACCMODE) == O_RDONLY) == rd ? g->tmp : g->other;
+            f->tmp = fcntl (end, F_DUPFD_CLOEXEC, hi);
+            f->other = -1;
+            return f->tmp < 0 ? gl_err (err, errlen, "no descriptor left") : 0;
+        }
+    }
+    int p[2];
+    if (pipe2 (p, O_CLOEXEC))
+        return gl_err (err, errlen, "fd %u: no pipe: %s", f->f.fd, strerror (errno));
+    int r = fcntl (p[0], F_DUPFD_CLOEXEC, hi), w = fcntl (p[1], F_DUPFD_CLOEXEC, hi);
+    close (p[0]);
+    close (p[1]);
+    if (r < 0 || w < 0)
+        return gl_err (err, errlen, "no descriptor left");
+    if (fcntl (w, F_SETPIPE_SZ, (int) f->f.pos) < 0 && f->f.data_len > 65536)
+        return gl_err (err, errlen, "fd %u: a pipe of %llu bytes is not allowed here", f->f.fd,
+                       (unsigned long long) f->f.pos);
+    size_t done = 0;
+    while (done < f->f.data_len) {
+        ssize_t k = write (w, f->data + done, f->f.data_len - done);
+        if (k <= 0)
+            return gl_err (err, errlen, "fd %u: the pipe's bytes do not fit back", f->f.fd);
+        done += (size_t) k;
+    }
+    f->tmp = rd ? r : w;
+    f->other = rd ? w : r;
+    return 0;
+}
+
 /* Every file the process had open, opened here at numbers above all of
    the image's (hi and up), so that placing them cannot fail. */
 static int open_files (st_t *s, int hi, char *err, size_t errlen)
@@ -433,6 +479,11 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM)
             continue;
+        if (f->f.kind == IMG_F_PIPE) {
+            if (open_pipe (s, i, hi, err, errlen))
+                return -1;
+            continue;
+        }
         int flags = (int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
         if ((flags & O_TMPFILE) == O_TMPFILE)
             flags &= ~O_TMPFILE;
@@ -613,7 +664,7 @@ static void place_fds (st_t *s, int hi, int streams[3])
         int fd = (int) f->f.fd;
         int src = f->f.kind == IMG_F_STREAM ? streams[f->f.stream] : f->tmp;
         dup3 (src, fd, f->f.cloexec ? O_CLOEXEC : 0);
-        if (f->f.kind == IMG_F_STREAM) /* the program's own flags on it */
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE) /* the program's own flags */
             fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
     }
     /* everything else: the restorer's own and what its starter left open */

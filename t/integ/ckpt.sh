@@ -83,6 +83,38 @@ cat run3.out rest3.out > whole3.out
 same whole3.out ref.out "HOLD, killed, restored != undisturbed"
 say "HOLD: parked until killed, resumed from its image"
 
+# ---- threads --------------------------------------------------------------------------
+unpriv env LD_PRELOAD="$SHIM" "$PROG" threads 64 8 > tref.out || fail "the undisturbed threads"
+unpriv env LD_PRELOAD="$SHIM" "$HOST" -r go -w "step 2" -i timg1 -o trun1.out -- \
+    "$PROG" threads 64 8 > thost1.txt || { cat thost1.txt; fail "checkpoint of threads"; }
+cat thost1.txt
+same trun1.out tref.out "threads: the job went on after GO but its output differs"
+t1=$(at thost1.txt)
+unpriv "$GLR" timg1 > trest1.out 2> trest1.err || { cat trest1.err; fail "restore of threads"; }
+{ head -c "$t1" trun1.out; cat trest1.out; } > twhole1.out
+same twhole1.out tref.out "threads: before the snapshot + restored != undisturbed"
+say "5 threads (in a barrier, in read() on a pipe, in nanosleep()): GO, restored, joined, same output"
+
+unpriv "$HOST" -r hold -w "step 5" -i timg2 -o trun2.out -- "$GLR" timg1 > thost2.txt ||
+    { cat thost2.txt; fail "checkpoint of restored threads"; }
+unpriv "$GLR" timg2 > trest2.out 2> trest2.err || { cat trest2.err; fail "second restore of threads"; }
+{ head -c "$t1" trun1.out; cat trun2.out trest2.out; } > twhole2.out
+same twhole2.out tref.out "threads restored twice != undisturbed"
+say "restored threads checkpointed (HOLD) and restored again: same output"
+
+# ---- what cannot move, and the probe ------------------------------------------------------
+unpriv env LD_PRELOAD="$SHIM" "$HOST" -r go -w ready -o sock.out -- "$PROG" socket > shost.txt ||
+    { cat shost.txt; fail "a TCP socket: no answer"; }
+grep -q '^REFUSE fd [0-9]*: a TCP socket .*127\.0\.0\.1:[0-9]*$' shost.txt ||
+    fail "a TCP socket: $(sed -n 2p shost.txt)"
+grep -q '^done 1$' sock.out && grep -q '^EXIT 0$' shost.txt || fail "refused, but the job did not go on"
+say "refused: $(sed -n 2p shost.txt)"
+unpriv env LD_PRELOAD="$SHIM" "$HOST" -r probe -w ready -o probe.out -- "$PROG" single 8 3 > phost.txt ||
+    { cat phost.txt; fail "probe: no answer"; }
+grep -q '^MOVABLE$' phost.txt || fail "probe: $(sed -n 2p phost.txt)"
+grep -q '^result ' probe.out || fail "the probed job did not end"
+say "a probe of a plain program: MOVABLE, and it went on"
+
 # ---- a corrupted or truncated image ------------------------------------------------------
 refused() {  # IMAGE WHAT
     unpriv "$GLR" "$1" > bad.out 2> bad.err; rc=$?
