@@ -3,17 +3,18 @@
     for a checkpoint when the output shows a mark, answers, and keeps
     the image.
 
-    ckhost [-r probe|go|hold] [-w MARK] [-i IMAGE] [-o OUT] -- PROGRAM [ARG...]
+    ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] -- PROGRAM [ARG...]
 
     -r    the request: probe (MOVABLE or REFUSE), go (checkpoint, then
           resume: the default) or hold (checkpoint, stay parked; ckhost
           kills the program once the image is saved, as a host migrating
-          it would)
+          it would) or none (only run it)
     -w    ask once the program's stdout holds MARK (default: at once)
     -i    where the image goes (default: nowhere)
     -o    the program's stdout (default: ckhost's own stderr)
 
-    What happened goes to stdout, a line each: the shim's GLCKPT line,
+    What happened goes to stdout, a line each: START <CLOCK_MONOTONIC ns
+    just before the program started>, the shim's GLCKPT line,
     then REFUSE <reason>, MOVABLE, or SNAP <ns> at=<bytes of stdout
     before the snapshot> and IMAGE <bytes>; then EXIT <status> or SIGNAL
     <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
@@ -99,7 +100,7 @@ int main (int argc, char **argv)
         return 2;
     }
     int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
-    bool hold = !strcmp (req, "hold");
+    bool hold = !strcmp (req, "hold"), none = !strcmp (req, "none");
     char dir[] = "/tmp/ckhost.XXXXXX";
     if (!mkdtemp (dir))
         return 1;
@@ -112,6 +113,10 @@ int main (int argc, char **argv)
     int p[2];
     if (pipe2 (p, O_CLOEXEC))
         return 1;
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    printf ("START %lld\n", (long long) ts.tv_sec * 1000000000ll + ts.tv_nsec);
+    fflush (stdout);
     pid_t pid = fork ();
     if (pid == 0) {
         dup2 (p[1], 1);
@@ -123,7 +128,7 @@ int main (int argc, char **argv)
     }
     close (p[1]);
     fcntl (p[0], F_SETFL, O_NONBLOCK);
-    bool asked = false, eof = false, ok = false;
+    bool asked = none, eof = false, ok = none;
     time_t start = time (NULL);
     while (!eof && time (NULL) - start < 300) {
         if (!asked && (!mark || (out_buf && strstr (out_buf, mark)))) {
