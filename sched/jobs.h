@@ -131,6 +131,24 @@ uint32_t jobs_started (const jobs_t *self);
    elsewhere, then shim. */
 void jobs_set_job_env (jobs_t *self, const char *runtime_dir, const char *shim);
 
+/* ---- checkpoints (checkpoint/ckpt_proto.h) ----
+   A job's shim reaches its host at the unix socket at path, which every
+   job finds in GLUNIX_CKPT_SOCK; all_users (a machine's agent) opens it
+   to every local user, each connection then judged by SO_PEERCRED (the
+   job's process and user, and only when asked).  0, or -1 with a message.
+
+   What moves: `glpeer checkpoint` writes a running job's image to a file
+   (the job runs on); `glx --restart` runs the restorer, set by
+   jobs_set_restorer (none: restarts are refused here), as a new job fed
+   the image; `glpeer migrate` moves a job to another node, its glx and
+   streams unbroken: the home (home.c) runs the move, the old and new
+   hosts (jobs_ckpt.c) do it.  The old process is stopped at its
+   snapshot; its output written before then and the stdin it had not read
+   are handed over; the new one speaks only once the old one's output is
+   all out, and the old one is killed only once the new one runs. */
+int jobs_ckpt_listen (jobs_t *self, const char *path, bool all_users, char *err, size_t errlen);
+void jobs_set_restorer (jobs_t *self, const char *path);
+
 /* A job running on this node, for the agent's shared-memory view. */
 typedef struct {
     char gpid[GL_GPID_MAX + 1];

@@ -296,6 +296,8 @@ static _Noreturn void launcher_main (launcher_t *l)
     unlink (path);
     snprintf (path, sizeof path, "%s/glpeer.pid", l->runtime_dir);
     unlink (path);
+    snprintf (path, sizeof path, "%s/ckpt.sock", l->runtime_dir);
+    unlink (path);
     _exit (0);
 }
 
