@@ -608,6 +608,23 @@ static int ckpt_open (agent_t *a, char *err, size_t errlen)
     return 0;
 }
 
+/* The owner's return (jobs.h): cluster.conf's policy, and at every sample
+   whether the owner is there (busy: typing, or a load of their own). */
+static void owner_setup (agent_t *a)
+{
+    const char *p = a->conf->owner_return;
+    jobs_evict_t policy = !strcmp (p, "suspend") ? JOBS_EVICT_SUSPEND
+                          : !strcmp (p, "kill")  ? JOBS_EVICT_KILL
+                          : !strcmp (p, "stay")  ? JOBS_EVICT_STAY
+                                                 : JOBS_EVICT_MIGRATE;
+    jobs_set_owner_return (a->jobs, policy, a->conf->owner_grace_ms);
+}
+
+static void owner_watch (agent_t *a, const gl_res_t *res, uint64_t now)
+{
+    jobs_owner (a->jobs, res->state == GL_RES_BUSY, now);
+}
+
 int agent_mkdir_private (const char *dir, char *err, size_t errlen)
 {
     /* A machine's agent (root's) serves every local user: they must be
@@ -916,6 +933,7 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     ctl_server_set_stream (a->ctl, stream_open, stream_frame, stream_closed);
     if (ckpt_open (a, err, errlen))
         return -1;
+    owner_setup (a);
     /* The view in shared memory: jobs do without it (and say so) if the
        machine has no room for it, so the agent runs on. */
     char verr[256];
@@ -983,6 +1001,7 @@ static void sample (agent_t *a, uint64_t now)
     if (rc)
         gl_warning ("idle sample: %s", err);
     res.started = jobs_started (a->jobs);
+    owner_watch (a, &res, now);
     if (res.state != a->res.state || !a->next_sample_ms)
         gl_info ("this node is %s: %s", idle_state_name (res.state), idle_reason (a->idle));
     a->res = res;

@@ -385,7 +385,8 @@ static void json_u64 (const char *text)
 
 static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
 {
-    gl_job_t ask = { .type = GL_JOB_LIST };
+    /* -v: each host asks its jobs whether they could move, first */
+    gl_job_t ask = { .type = GL_JOB_LIST, .code = verbose ? GL_LIST_PROBE : 0 };
     lines_t l = { 0 };
     int rc = job_call (runtime_dir, "ps", &ask, collect, &l);
     if (rc)

@@ -599,7 +599,7 @@ static const struct {
     [GL_JOB_EXIT] = { K (J_GPID), K (J_CODE) | K (J_SIGNO) | K (J_CORE) },
     [GL_JOB_KILL] = { K (J_GPID), K (J_TEXT) },
     [GL_JOB_PING] = { 0, K (J_GPID) },
-    [GL_JOB_LIST] = { 0, 0 },
+    [GL_JOB_LIST] = { 0, K (J_CODE) },
     [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) | K (J_CODE) },
     [GL_JOB_PMI] = { K (J_GPID) | K (J_TEXT), K (J_EOF) },
     [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
@@ -728,8 +728,8 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job ckpt: code expected 1..3");
             break;
         case GL_JOB_MOVE:
-            if (job->code < GL_MOVE_SNAPPED || job->code > GL_MOVE_ABORT)
-                return gl_why (why, "job move: code expected 1..11");
+            if (job->code < GL_MOVE_SNAPPED || job->code > GL_MOVE_EVICT)
+                return gl_why (why, "job move: code expected 1..12");
             if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
                 return gl_why (why, "job move: expected bin of at most 256 KiB");
             break;
@@ -740,6 +740,10 @@ static int check_job (const gl_job_t *job, const char **why)
         case GL_JOB_LIST_REPLY:
             if (job->code < 0)
                 return gl_why (why, "job list reply: code must be positive");
+            break;
+        case GL_JOB_LIST:
+            if (job->code < 0 || job->code > GL_LIST_PROBE)
+                return gl_why (why, "job list: code expected 0..1");
             break;
         case GL_JOB_NOTE:
             if (job->code < 0 || job->code > 255)

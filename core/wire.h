@@ -121,7 +121,8 @@ typedef struct {
                  and a signal; core only with a signal)
      KILL        gpid; may: text
      PING        nothing; may: gpid
-     LIST        nothing
+     LIST        nothing; may: code (GL_LIST_PROBE: ask each job whether it
+                 can move before answering, for glpeer ps -v)
      LIST_REPLY  nothing; may: text, eof, code (> 0: a glpeer kill refused,
                  text says why)
      PMI         gpid, text; may: eof
@@ -203,7 +204,11 @@ typedef enum {
                                  `seq` on, with `credit` */
     GL_MOVE_RESUME = 10,  /* H -> A: the move failed, continue the job */
     GL_MOVE_ABORT = 11,   /* H -> B: the move failed, kill the new process */
+    GL_MOVE_EVICT = 12,   /* A -> H: A's owner is back: move it away if you can */
 } gl_move_t;
+
+/* LIST's code: probe the jobs first. */
+#define GL_LIST_PROBE 1
 
 /* RUN's restart. */
 #define GL_JOB_RESTART_GLX  1

@@ -527,6 +527,10 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
             if (j->move == HM_DONE)
                 move_switch (self, j);
             break;
+        case GL_MOVE_EVICT: /* its host's owner is back: away, if a node can take it */
+            if (!j->move)
+                home_move_start (self, j->gpid, "", 0, "");
+            break;
         default: break;
     }
 }

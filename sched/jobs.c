@@ -34,6 +34,7 @@ jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, co
     self->slots = slots_new (&sc, cores ? cores : 1);
     self->access = access_new (NULL, geteuid () == 0);
     self->ckpt_fd = -1;
+    self->evict_grace_ms = 2000;
     if (!self->place || !self->slots || !self->access)
         jobs_destroy (&self);
     return self;
@@ -139,7 +140,7 @@ void jobs_msg_init (gl_job_t *job, uint8_t type, const char *gpid, const char *h
 void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
 {
     if (job->type == GL_JOB_LIST) {
-        ps_start (self, conn, now);
+        ps_start (self, conn, job->code, now);
         return;
     }
     if (job->type == GL_JOB_SIGNAL && !home_by_conn (self, conn)) {
@@ -201,7 +202,7 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
         case GL_JOB_KILL:
         case GL_JOB_PING:
         case GL_JOB_PMI_REPLY: host_from_home (self, from, job, now); return;
-        case GL_JOB_LIST: ps_answer (self, from, job); return;
+        case GL_JOB_LIST: ps_answer (self, from, job, now); return;
         case GL_JOB_LIST_REPLY: ps_reply (self, from, job); return;
         case GL_JOB_DATA:
         case GL_JOB_CREDIT:
@@ -255,6 +256,7 @@ void jobs_tick (jobs_t *self, uint64_t now)
     home_tick (self, now);
     gang_home_tick (self, now);
     ckpt_tick (self, now);
+    evict_tick (self, now);
     host_tick (self, now);
     slots_expire (self->slots, now);
     if (self->gang_slots)
@@ -275,6 +277,7 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
     next = ps_next_deadline (self, next);
     next = home_next_deadline (self, next);
     next = ckpt_next_deadline (self, next);
+    next = evict_next_deadline (self, now, next);
     return host_next_deadline (self, now, next);
 }
 

@@ -149,6 +149,22 @@ void jobs_set_job_env (jobs_t *self, const char *runtime_dir, const char *shim);
 int jobs_ckpt_listen (jobs_t *self, const char *path, bool all_users, char *err, size_t errlen);
 void jobs_set_restorer (jobs_t *self, const char *path);
 
+/* When this machine's owner comes back (its idle state flips to busy),
+   its guests leave as policy says (cluster.conf sched/owner_return):
+   migrate (their homes move them to idle nodes; whoever is still here
+   after grace_ms is stopped until the machine is idle again or another
+   node is), suspend (stopped at once, continued once idle), kill, or
+   stay.  jobs_owner is told at every sample whether the owner is there
+   (the estimate's state is busy). */
+typedef enum {
+    JOBS_EVICT_MIGRATE = 0,
+    JOBS_EVICT_SUSPEND,
+    JOBS_EVICT_KILL,
+    JOBS_EVICT_STAY,
+} jobs_evict_t;
+void jobs_set_owner_return (jobs_t *self, jobs_evict_t policy, uint32_t grace_ms);
+void jobs_owner (jobs_t *self, bool present, uint64_t now);
+
 /* A job running on this node, for the agent's shared-memory view. */
 typedef struct {
     char gpid[GL_GPID_MAX + 1];

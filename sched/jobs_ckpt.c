@@ -101,6 +101,11 @@ void jobs_set_restorer (jobs_t *self, const char *path)
 
 /* ---- answers -------------------------------------------------------------------- */
 
+bool ckpt_probing (const host_job_t *h)
+{
+    return h->ck && h->ck->ask == GL_CKPT_ASK_PROBE;
+}
+
 static void req_close (jobs_t *self, ckpt_req_t *ck)
 {
     host_watch_set (self, &ck->w, -1, 0);

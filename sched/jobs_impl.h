@@ -45,6 +45,9 @@ typedef struct pmi_link pmi_link_t;   /* a rank's PMI connection: pmi_host.c */
 typedef struct pmi_group pmi_group_t; /* a parallel job's PMI server: pmi_home.c */
 typedef struct ckpt_req ckpt_req_t;   /* a checkpoint asked of a job here: jobs_ckpt.c */
 
+#define PS_PENDING_MAX 8   /* ps -v answers waiting for probes at once */
+#define PS_PROBE_MS    500 /* the longest a ps -v answer waits for them */
+
 /* A move, as the job's old host sees it (host_job_t.move). */
 enum {
     MOVE_NONE = 0,
@@ -105,6 +108,10 @@ typedef struct host_job {
     uint64_t restored_at; /* the restorer let go of the image: settled then */
     char img_from[GL_NAME_MAX + 1];
     host_watch_t img_watch;
+    /* its owner is back (jobs_evict.c): stopped until idle, or to have
+       left by evict_at */
+    bool suspended;
+    uint64_t evict_at;
     struct host_job *next;
 } host_job_t;
 
@@ -139,6 +146,16 @@ struct jobs_t {
     char ckpt_path[4096]; /* its path, for the jobs' environment */
     char restorer[4096];  /* the restorer program; "": none */
     host_watch_t ckpt_watch;
+    /* the owner's return (jobs_evict.c) */
+    jobs_evict_t evict;
+    uint32_t evict_grace_ms;
+    bool owner_present;
+    uint64_t evict_retry_ms;
+    /* ps -v answers waiting for their probes (ps.c) */
+    struct {
+        char from[GL_NAME_MAX + 1]; /* "": free */
+        uint64_t seq, deadline_ms;
+    } ps_pending[PS_PENDING_MAX];
 };
 
 /* jobs.c: sending.  A message to our own name goes through the loopback
@@ -252,10 +269,15 @@ void ckpt_watch (jobs_t *self, host_job_t *h);
 void ckpt_tick (jobs_t *self, uint64_t now);
 uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next);
 void ckpt_free (jobs_t *self, host_job_t *h);
+bool ckpt_probing (const host_job_t *h); /* h->ck is a probe, unanswered */
+
+/* jobs_evict.c */
+void evict_tick (jobs_t *self, uint64_t now);
+uint64_t evict_next_deadline (jobs_t *self, uint64_t now, uint64_t next);
 
 /* ps.c */
-void ps_start (jobs_t *self, uint64_t conn, uint64_t now);
-void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask);
+void ps_start (jobs_t *self, uint64_t conn, int code, uint64_t now);
+void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask, uint64_t now);
 void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply);
 void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
 void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job);

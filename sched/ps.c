@@ -54,7 +54,7 @@ static list_req_t *list_add (jobs_t *self, uint64_t conn, uint64_t now, size_t n
 
 /* Ask every live member which jobs it runs; replies go to conn as they
    come, and the stream closes when all have answered or time is up. */
-void ps_start (jobs_t *self, uint64_t conn, uint64_t now)
+void ps_start (jobs_t *self, uint64_t conn, int code, uint64_t now)
 {
     size_t n = 0;
     place_cand_t *cands = self->io.view (self->io.arg, &n, now);
@@ -64,7 +64,7 @@ void ps_start (jobs_t *self, uint64_t conn, uint64_t now)
         self->io.close_local (self->io.arg, conn);
         return;
     }
-    gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id };
+    gl_job_t ask = { .type = GL_JOB_LIST, .seq = l->id, .code = code == GL_LIST_PROBE ? code : 0 };
     gl_strlcpy (ask.home, self->name, sizeof ask.home);
     for (size_t i = 0; cands && i < n; i++)
         if (cands[i].state == 0) { /* alive (swim_state_t) */
@@ -104,7 +104,7 @@ static void ps_send (jobs_t *self, const char *to, uint64_t seq, const char *tex
 
 /* Our jobs, one line each, in as many replies as they need; the last one
    says so (eof), and only it counts as this node's answer. */
-void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask)
+static void ps_answer_now (jobs_t *self, const char *from, uint64_t seq)
 {
     char text[GL_JOB_TEXT_MAX + 1];
     size_t n = 0;
@@ -114,7 +114,7 @@ void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask)
             continue;
         char line[1536], gang[400];
         gang_host_fields (self, h, gang, sizeof gang);
-        const char *state = h->move ? "moving" : "running";
+        const char *state = h->move ? "moving" : h->suspended ? "suspended" : "running";
         int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s%s\t%s\t%s\n", h->gpid,
                           h->user[0] ? h->user : "-", self->name, h->home,
                           (unsigned long long) h->start_wall_s, h->cmd, h->why[0] ? h->why : "-",
@@ -126,14 +126,50 @@ void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask)
             line[k - 1] = '\n';
         }
         if (n + (size_t) k > GL_JOB_TEXT_MAX) {
-            ps_send (self, from, ask->seq, text, false);
+            ps_send (self, from, seq, text, false);
             n = 0;
         }
         memcpy (text + n, line, (size_t) k + 1);
         n += (size_t) k;
     }
     text[n] = '\0';
-    ps_send (self, from, ask->seq, text, true);
+    ps_send (self, from, seq, text, true);
+}
+
+/* Are probes of our jobs still waiting for their shims? */
+static bool probing (jobs_t *self)
+{
+    for (host_job_t *h = self->hosts; h; h = h->next)
+        if (h->ck && ckpt_probing (h))
+            return true;
+    return false;
+}
+
+/* A ps: at once, or, for ps -v, once every job here was asked whether it
+   could move (PS_PROBE_MS at most). */
+void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask, uint64_t now)
+{
+    if (ask->code != GL_LIST_PROBE) {
+        ps_answer_now (self, from, ask->seq);
+        return;
+    }
+    for (host_job_t *h = self->hosts; h; h = h->next)
+        if (!h->killed && !h->held && !h->move && !h->ck) {
+            gl_job_t probe;
+            jobs_msg_init (&probe, GL_JOB_CKPT, h->gpid, h->home);
+            probe.code = GL_CKPT_ASK_PROBE;
+            ckpt_start (self, h, &probe, "", now);
+        }
+    size_t i = 0;
+    while (i < PS_PENDING_MAX && self->ps_pending[i].from[0])
+        i++;
+    if (i == PS_PENDING_MAX || !probing (self)) { /* no room to wait: as it is */
+        ps_answer_now (self, from, ask->seq);
+        return;
+    }
+    gl_strlcpy (self->ps_pending[i].from, from, sizeof self->ps_pending[i].from);
+    self->ps_pending[i].seq = ask->seq;
+    self->ps_pending[i].deadline_ms = now + PS_PROBE_MS;
 }
 
 static void kill_failed (jobs_t *self, uint64_t conn, const char *gpid, const char *text)
@@ -336,6 +372,12 @@ void ps_local_closed (jobs_t *self, uint64_t conn)
 
 void ps_tick (jobs_t *self, uint64_t now)
 {
+    bool still = probing (self);
+    for (size_t i = 0; i < PS_PENDING_MAX; i++)
+        if (self->ps_pending[i].from[0] && (!still || now >= self->ps_pending[i].deadline_ms)) {
+            ps_answer_now (self, self->ps_pending[i].from, self->ps_pending[i].seq);
+            self->ps_pending[i].from[0] = '\0';
+        }
     list_req_t *ln;
     for (list_req_t *l = self->lists; l; l = ln) {
         ln = l->next;
@@ -351,6 +393,9 @@ void ps_tick (jobs_t *self, uint64_t now)
 
 uint64_t ps_next_deadline (jobs_t *self, uint64_t next)
 {
+    for (size_t i = 0; i < PS_PENDING_MAX; i++)
+        if (self->ps_pending[i].from[0] && self->ps_pending[i].deadline_ms < next)
+            next = self->ps_pending[i].deadline_ms;
     for (list_req_t *l = self->lists; l; l = l->next)
         if (l->deadline_ms < next)
             next = l->deadline_ms;

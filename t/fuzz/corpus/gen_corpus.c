@@ -214,6 +214,9 @@ int main (int argc, char **argv)
     job.eof = false;
     job.stream = 2;
     save ("job-move-release", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_LIST); /* glpeer ps -v */
+    job.code = GL_LIST_PROBE;
+    save ("job-list-probe", gl_msg_encode (&job_msg, &buf, &len));
 
     gl_env_t env = { .version = GL_PROTO_VERSION,
                      .sender = "node1",
