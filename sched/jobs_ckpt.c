@@ -11,21 +11,23 @@
 
     Answers.  REFUSE and MOVABLE end it.  After SNAP the host either says
     GO and streams the image, in IMAGEs under the receiver's credit (a
-    checkpoint to a file: the job runs on), or, for a move, first stops
-    the process with SIGSTOP (to the process, not its group, so the
-    image's writer goes on), counts what its pipes hold (FIONREAD: the
-    output it wrote before the snapshot) and only then says GO: the
-    process stays still without writing or reading until the move ends.
-    A move that fails continues it (SIGCONT); one that succeeds kills it.
-    The contract's HOLD would leave a process that cannot be continued
-    when the restore fails elsewhere, so moves do not use it.
+    checkpoint to a file: the job runs on), or, for a move, counts what
+    the job's pipes hold (FIONREAD: the output it wrote before the
+    snapshot, for it writes nothing while parked) and says HOLD: the
+    process stays parked while its image goes to the new host.  A move
+    that fails lets it go by closing the connection; one that succeeds
+    kills it first.  So the connection of a move stays open until then,
+    its image's end being the writer's shutdown (ckpt_proto.h).
 
     Restarts.  A RUN with restart runs the restorer with one end of a
     socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
     end under credit granted to whoever sent them, and the image's end is
     a shutdown of our side.  When the restorer lets go of its end and has
     not exited GL_RESTORE_FAILED within RESTORE_SETTLE_MS, the process is
-    the job's again. */
+    the job's again; so too when it has read the whole image (nothing left
+    in the socket) and lives on RESTORE_READ_MS, for a restorer that keeps
+    the descriptor (it refuses an image before that, once read and
+    checked). */
 #include "jobs_impl.h"
 #include "ckpt_proto.h"
 #include "err.h"
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -46,6 +49,7 @@
 
 #define CKPT_ANSWER_MS    5000 /* the shim's answer, from the signal to SNAP */
 #define RESTORE_SETTLE_MS 100  /* a restorer that let go of its image and lives on runs */
+#define RESTORE_READ_MS   1000 /* one that read it all and lives on this long, too */
 
 /* signal sent, connected, greeted, parked (a move's image waiting), image
    going, image gone (a move's: the home says DONE or RESUME) */
@@ -172,10 +176,8 @@ static void req_end (jobs_t *self, host_job_t *h, const char *why)
                 m.code = ck->state >= CK_PARKED ? GL_MOVE_FAILED : GL_MOVE_REFUSED;
                 m.text = (char *) why;
                 host_send (self, h, &m);
-                if (h->move == MOVE_PARKED) { /* it stays: go on */
-                    exec_sigqueue (h->exec, SIGCONT, 0);
+                if (h->move == MOVE_PARKED) /* it stays: closing lets it go on */
                     h->move = MOVE_NONE;
-                }
             }
             break;
     }
@@ -295,18 +297,13 @@ static void snapped (jobs_t *self, host_job_t *h)
         return;
     }
     if (ck->ask == GL_CKPT_ASK_MOVE) {
-        if (exec_sigqueue (h->exec, SIGSTOP, 0)) {
-            say (ck->fd, "GO\n");
-            req_end (self, h, "cannot stop its process");
-            return;
-        }
         /* parked: it writes nothing more, so all the pipes hold now came
            before the snapshot */
         h->pre[1] = pipe_holds (exec_fd_stdout (h->exec));
         h->pre[2] = pipe_holds (exec_fd_stderr (h->exec));
         h->move = MOVE_PARKED;
     }
-    if (say (ck->fd, "GO\n")) {
+    if (say (ck->fd, ck->ask == GL_CKPT_ASK_MOVE ? "HOLD\n" : "GO\n")) {
         req_end (self, h, "the shim hung up after its snapshot");
         return;
     }
@@ -351,7 +348,9 @@ static void image_out (jobs_t *self, host_job_t *h)
         jobs_to_node (self, ck->to, &img);
         if (n == 0) { /* the whole image went */
             if (ck->ask == GL_CKPT_ASK_MOVE) {
-                req_close (self, ck); /* the home says DONE or RESUME */
+                /* the process stays parked on the open connection until
+                   the home says DONE (killed) or RESUME (let go) */
+                host_watch_set (self, &ck->w, -1, 0);
                 ck->state = CK_SENT;
                 return;
             }
@@ -488,7 +487,7 @@ void ckpt_watch (jobs_t *self, host_job_t *h)
     if (h->img_fd >= 0 && !h->killed) {
         if (h->img_len > h->img_off || (h->img_eof && !h->img_shut))
             ev = POLLOUT;
-        else if (h->img_shut && !h->restored_at)
+        else if (h->img_shut && !h->img_let_go)
             ev = POLLIN; /* the restorer letting go of it: end of file or a hang-up */
     }
     host_watch_set (self, &h->img_watch, h->img_fd, ev);
@@ -564,11 +563,10 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
             break;
         case GL_MOVE_RESUME: /* old host: the move failed, it runs on here */
             if (h->move == MOVE_PARKED) {
-                exec_sigqueue (h->exec, SIGCONT, 0);
                 h->move = MOVE_NONE;
                 h->pre[1] = h->pre[2] = 0;
             }
-            if (ck) {
+            if (ck) { /* closing the connection lets the parked process go */
                 req_close (self, ck);
                 free (ck);
                 h->ck = NULL;
@@ -577,13 +575,12 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
         case GL_MOVE_DONE: /* old host: it runs elsewhere now */
             if (h->move != MOVE_PARKED)
                 break;
+            exec_signal (h->exec, SIGKILL); /* before the connection closes: never let go */
             if (ck) {
                 req_close (self, ck);
                 free (ck);
                 h->ck = NULL;
             }
-            exec_signal (h->exec, SIGKILL);
-            exec_signal (h->exec, SIGCONT);
             h->move = MOVE_DRAINING;
             drained (self, h); /* at once when the pipes held nothing */
             return;
@@ -627,8 +624,11 @@ bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now)
             else {
                 char c;
                 ssize_t n = recv (h->img_fd, &c, 1, MSG_DONTWAIT);
-                if (n == 0 || (n < 0 && errno != EAGAIN) || (revents & (POLLHUP | POLLERR)))
-                    h->restored_at = now + RESTORE_SETTLE_MS;
+                uint64_t at = now + RESTORE_SETTLE_MS;
+                if ((n == 0 || (n < 0 && errno != EAGAIN) || (revents & (POLLHUP | POLLERR))) &&
+                    (!h->restored_at || at < h->restored_at))
+                    h->restored_at = at;
+                h->img_let_go = true;
             }
             host_watch (self, h);
             return true;
@@ -670,6 +670,9 @@ void ckpt_tick (jobs_t *self, uint64_t now)
         /* a restart: did the restorer become the job? */
         if (h->img_fd < 0 || !h->img_shut)
             continue;
+        int queued = 1;
+        if (!h->restored_at && ioctl (h->img_fd, SIOCOUTQ, &queued) == 0 && queued == 0)
+            h->restored_at = now + RESTORE_READ_MS; /* all read: it checks it meanwhile */
         exec_status_t st;
         bool ended = exec_poll_exit (h->exec, &st);
         if (ended && h->restart == GL_JOB_RESTART_MOVE && st.code == GL_RESTORE_FAILED &&

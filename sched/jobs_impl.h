@@ -104,7 +104,7 @@ typedef struct host_job {
     uint8_t *img; /* image bytes not yet written to it */
     size_t img_len, img_off;
     uint64_t img_seq, img_owed;
-    bool img_eof, img_shut;
+    bool img_eof, img_shut, img_let_go;
     uint64_t restored_at; /* the restorer let go of the image: settled then */
     char img_from[GL_NAME_MAX + 1];
     host_watch_t img_watch;
