@@ -36,6 +36,7 @@ typedef struct home_job {
     char move_want[GL_NAME_MAX + 1];
     char move_to[GL_NAME_MAX + 1];
     place_plan_t move_plan;
+    uint64_t move_deadline; /* given up then, unless the new process runs */
     /* held during a move: stdin from the old process, then from glx, and
        signals (delivered to whichever process runs it at the end) */
     uint8_t *left;
@@ -48,6 +49,10 @@ typedef struct home_job {
     size_t n_sigs;
     struct home_job *next;
 } home_job_t;
+
+/* A move that has not got its new process running by then is given up
+   (the old one goes on): a shim or a restorer that never answers. */
+#define MOVE_WAIT_MS 120000
 
 /* A move, at the home. */
 enum {
@@ -377,7 +382,7 @@ static void move_fail (jobs_t *self, home_job_t *j, const char *why)
    (its answer number seq); want: the node asked for, "" for placement's
    choice.  The answer comes when the move ends. */
 void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_t seq,
-                      const char *want)
+                      const char *want, uint64_t now)
 {
     home_job_t *j = home_by_gpid (self, gpid);
     gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = seq, .eof = true, .code = 1 };
@@ -394,6 +399,7 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
         snprintf (text, sizeof text, "refused: %s runs on %s already", gpid, want);
     else {
         j->move = HM_ASKED;
+        j->move_deadline = now + MOVE_WAIT_MS;
         gl_strlcpy (j->move_asker, asker, sizeof j->move_asker);
         j->move_seq = seq;
         gl_strlcpy (j->move_want, want, sizeof j->move_want);
@@ -514,6 +520,8 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
         case GL_MOVE_SNAPPED:
             if (j->move == HM_ASKED)
                 move_place (self, j, now);
+            else /* a move given up meanwhile: let it go on */
+                move_msg (self, j, j->node, GL_MOVE_RESUME);
             break;
         case GL_MOVE_STDIN:
             if (j->move == HM_DONE) {
@@ -529,7 +537,7 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
             break;
         case GL_MOVE_EVICT: /* its host's owner is back: away, if a node can take it */
             if (!j->move)
-                home_move_start (self, j->gpid, "", 0, "");
+                home_move_start (self, j->gpid, "", 0, "", now);
             break;
         default: break;
     }
@@ -705,8 +713,14 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
     home_job_t *jn;
     for (home_job_t *j = self->homes; j; j = jn) {
         jn = j->next;
+        if (j->move >= HM_STARTING && j->move < HM_DONE && gl_streq (j->move_to, node)) {
+            j->move_to[0] = '\0'; /* the new node is gone: the job stays */
+            move_fail (self, j, "the new node was lost");
+        }
         if (!gl_streq (j->node, node))
             continue;
+        if (j->move >= HM_STARTING && j->move_to[0]) /* its new process, held, goes too */
+            move_msg (self, j, j->move_to, GL_MOVE_ABORT);
         if (j->started) {
             char text[GL_NAME_MAX + 64];
             snprintf (text, sizeof text, "node %s, which ran the job, was lost", node);
@@ -726,6 +740,9 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
 /* Jobs waiting for room are placed again; running ones are pinged. */
 void home_tick (jobs_t *self, uint64_t now)
 {
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->move && j->move < HM_DONE && now >= j->move_deadline)
+            move_fail (self, j, "the move did not finish in time");
     home_job_t *jn;
     for (home_job_t *j = self->homes; j; j = jn) {
         jn = j->next;
@@ -751,6 +768,8 @@ void home_tick (jobs_t *self, uint64_t now)
 uint64_t home_next_deadline (jobs_t *self, uint64_t next)
 {
     for (home_job_t *j = self->homes; j; j = j->next) {
+        if (j->move && j->move < HM_DONE && j->move_deadline < next)
+            next = j->move_deadline;
         if (j->started && j->next_ping_ms < next)
             next = j->next_ping_ms;
         if (j->retry_at_ms && j->retry_at_ms < next)

@@ -566,8 +566,10 @@ void host_tick (jobs_t *self, uint64_t now)
             host_kill (h);
             host_watch (self, h);
         }
-        /* a move's old or unconfirmed new process: not the job's end */
-        if (h->move || h->held || (h->restart == GL_JOB_RESTART_MOVE && h->img_fd >= 0))
+        /* a move's old or unconfirmed new process: not the job's end,
+           unless it was killed (its home or glx went away) */
+        if (!h->killed &&
+            (h->move || h->held || (h->restart == GL_JOB_RESTART_MOVE && h->img_fd >= 0)))
             continue;
         exec_status_t st;
         if (!exec_poll_exit (h->exec, &st))

@@ -175,7 +175,7 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
             return;
         case GL_JOB_CKPT:
             if (!job->node[0]) /* glpeer checkpoint or migrate, at the job's home */
-                ps_ckpt_at_home (self, from, job);
+                ps_ckpt_at_home (self, from, job, now);
             else
                 host_from_home (self, from, job, now);
             return;

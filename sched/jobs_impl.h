@@ -179,7 +179,7 @@ void home_relay_signal (jobs_t *self, const gl_job_t *job);
 /* A move of our job gpid, asked by the agent asker (answered with a
    LIST_REPLY numbered seq when it ends); want: the node, "" any. */
 void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_t seq,
-                      const char *want);
+                      const char *want, uint64_t now);
 /* The user of our running job gpid (for ps.c's kill check), or NULL. */
 const char *home_job_user (jobs_t *self, const char *gpid);
 void home_node_lost (jobs_t *self, const char *node, uint64_t now);
@@ -282,7 +282,7 @@ void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply);
 void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
 void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job);
 void ps_ckpt (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
-void ps_ckpt_at_home (jobs_t *self, const char *from, const gl_job_t *job);
+void ps_ckpt_at_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void ps_image (jobs_t *self, const char *from, const gl_job_t *img, uint64_t now);
 void ps_credit (jobs_t *self, uint64_t conn, const gl_job_t *credit);
 void ps_local_closed (jobs_t *self, uint64_t conn);

@@ -294,7 +294,7 @@ void ps_ckpt (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
 /* At the job's home: its user (or root) may ask; a checkpoint to a file
    or a probe goes to the host, with where to answer; a move the home
    runs itself. */
-void ps_ckpt_at_home (jobs_t *self, const char *from, const gl_job_t *job)
+void ps_ckpt_at_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
 {
     char text[GL_GPID_MAX + 2 * GL_JOB_USER_MAX + GL_NAME_MAX + 160];
     gl_job_t reply = {
@@ -311,7 +311,7 @@ void ps_ckpt_at_home (jobs_t *self, const char *from, const gl_job_t *job)
                   job->gpid, owner[0] ? owner : "an unnamed user", owner[0] ? owner : "its user",
                   job->user[0] ? job->user : "an unnamed user");
     else if (job->code == GL_CKPT_ASK_MOVE) {
-        home_move_start (self, job->gpid, from, job->seq, job->to);
+        home_move_start (self, job->gpid, from, job->seq, job->to, now);
         return;
     }
     else {

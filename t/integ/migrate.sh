@@ -85,3 +85,72 @@ if [ ! -x "$BUILD/glrestore" ]; then
     echo "the shim's checkpoint and glrestore are not built: moves not tested"
     exit 77
 fi
+
+# ---- moves: the shim's checkpoint, glrestore, and the agents between ----------------------
+CK="$BUILD/t/integ/ckjob"
+gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) { print $1; exit }'; }
+node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
+lines() { wc -l < "$1" 2>/dev/null || echo 0; }
+more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
+# move the job writing $out (gpid $1) to $2 once it printed $3 lines; ps then says where
+move_at() {
+    wait_until 20 more_lines "$out" "$3" || fail "$1 wrote $(lines "$out") lines, not $3"
+    res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $1 $2: $res"
+    [ "$(node_of "$1")" = "$2" ] || fail "after '$res' ps says $1 is on $(node_of "$1")"
+}
+
+# a computation with a large heap, one thread, then four, moved mid-run
+# three times: the same output, byte for byte, as an undisturbed run
+for kind in "single 40 64" "threads 4 40 64"; do
+    "$CK" $kind > "$T/ref" || fail "ckjob $kind alone"
+    out="$T/moved"
+    "$GLX" -w b "$CK" $kind > "$out" 2> "$T/moved.err" & g=$!
+    wait_until 10 more_lines "$out" 1 || fail "ckjob $kind did not start: $(cat "$T/moved.err")"
+    gpid=$(gpid_of "ckjob $kind")
+    move_at "$gpid" c 5
+    move_at "$gpid" a 15
+    move_at "$gpid" b 25
+    wait "$g"; rc=$?
+    [ $rc = 0 ] || fail "ckjob $kind moved: glx exit $rc: $(cat "$T/moved.err")"
+    cmp -s "$T/ref" "$out" || fail "ckjob $kind moved: output differs: $(diff "$T/ref" "$out" | head -5)"
+    say "ckjob $kind moved b>c>a>b mid-run: output identical ($(lines "$out") lines, $(tail -1 "$out"))"
+done
+
+# a filter in a pipeline, moved mid-stream: every line in, once, in order
+seq 1 150 | sed 's/^/line /' | "$CK" filter > "$T/ref"
+out="$T/moved"
+seq 1 150 | while read -r i; do echo "line $i"; sleep 0.02; done \
+    | "$GLX" -w b "$CK" filter | cat > "$out" & g=$!
+wait_until 10 more_lines "$out" 1 || fail "the filter did not start"
+gpid=$(gpid_of "ckjob filter")
+move_at "$gpid" c 30
+move_at "$gpid" a 90
+wait "$g"
+cmp -s "$T/ref" "$out" || fail "the filter moved mid-stream: $(diff "$T/ref" "$out" | head -5)"
+say "a filter in a pipeline moved twice mid-stream: output identical"
+
+# a job with a TCP connection cannot move: refused with the reason, it runs on
+out="$T/tcp"
+"$GLX" -w b "$CK" tcp > "$out" & g=$!
+wait_until 10 more_lines "$out" 1 || fail "ckjob tcp did not start"
+gpid=$(gpid_of "ckjob tcp")
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a TCP job moved: $res"
+echo "$res" | grep -qi "tcp" || fail "the TCP job's refusal does not say why: $res"
+[ "$(node_of "$gpid")" = b ] || fail "the refused TCP job left b"
+"$GLPEER" ps -v --runtime-dir "$T/a/run" | grep -A3 "ckjob tcp" | grep -qi "can move: .*tcp" \
+    || fail "ps -v does not say why the TCP job cannot move: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
+kill "$g"; wait "$g" 2>/dev/null
+say "a job with a TCP connection stays, refused: $res"
+
+# b's owner comes back: its guest moves to an idle node within the grace
+out="$T/evicted"
+"$CK" single 60 32 > "$T/ref"
+"$GLX" -w b "$CK" single 60 32 > "$out" & g=$!
+wait_until 10 more_lines "$out" 5 || fail "the guest did not start"
+gpid=$(gpid_of "ckjob single 60 32")
+start=$(date +%s%N)
+left_b() { touch -a "$T/tty-b"; n=$(node_of "$gpid"); [ -n "$n" ] && [ "$n" != b ]; }
+wait_until 8 left_b || fail "the guest did not leave b: ps says $(node_of "$gpid")"
+say "b's owner came back: its guest left for $(node_of "$gpid") $(elapsed_since "$start") s later"
+wait "$g"
+cmp -s "$T/ref" "$out" || fail "the evicted guest's output: $(diff "$T/ref" "$out" | head -5)"
