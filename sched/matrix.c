@@ -2,13 +2,26 @@
 
     A sorted array of records, one per gang id: a cluster runs tens of
     gangs, not thousands, and the schedule walks them all anyway.  The
-    schedule of a row is computed once per change of the table and kept. */
+    schedule of a row is computed once per change of the table and kept.
+
+    A placement that expired is remembered, apart from the table, for
+    another ttl: peers expire a placement at different times (each from
+    when it last heard news of it), and one that has not yet would hand it
+    back in a push-pull as news, fresh for another ttl, and so on: the
+    placement of a leader long gone would live for ever, and no member
+    would stand while it does.  A leader renews with a higher version, so
+    only the very placement that expired is refused. */
 #include "matrix.h"
 #include "rng.h"
 #include "str.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct {
+    gl_place_t place;
+    uint64_t until_ms;
+} gone_t;
 
 struct matrix_t {
     matrix_rec_t *recs;
@@ -20,6 +33,8 @@ struct matrix_t {
     uint64_t cached_epoch;
     uint32_t cached_row;
     bool cached;
+    gone_t *gone; /* placements that expired, each remembered until until_ms */
+    size_t n_gone, cap_gone;
 };
 
 matrix_t *matrix_new (void)
@@ -39,6 +54,7 @@ void matrix_destroy (matrix_t **self_p)
         free (self->recs[i].peers);
     free (self->recs);
     free (self->admitted);
+    free (self->gone);
     free (self);
     *self_p = NULL;
 }
@@ -121,6 +137,10 @@ int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t 
     size_t i = locate (self, place->gang, &found);
     if (found && matrix_order (place, &self->recs[i].place) <= 0)
         return 0;
+    for (size_t k = 0; !found && k < self->n_gone; k++)
+        if (gl_streq (self->gone[k].place.gang, place->gang) &&
+            matrix_order (place, &self->gone[k].place) <= 0)
+            return 0; /* it expired here: not news, whoever still has it */
     gl_gang_peer_t *copy = NULL;
     if (place->n_peers) {
         if (!(copy = malloc (place->n_peers * sizeof *copy)))
@@ -155,13 +175,40 @@ int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t 
     return 1;
 }
 
+/* Remember that r's placement expired, until until_ms. */
+static void forget (matrix_t *self, const matrix_rec_t *r, uint64_t until_ms)
+{
+    for (size_t k = 0; k < self->n_gone; k++)
+        if (gl_streq (self->gone[k].place.gang, r->place.gang)) {
+            self->gone[k].place = r->place;
+            self->gone[k].until_ms = until_ms;
+            return;
+        }
+    if (self->n_gone == self->cap_gone) {
+        size_t cap = self->cap_gone ? 2 * self->cap_gone : 8;
+        gone_t *grown = realloc (self->gone, cap * sizeof *grown);
+        if (!grown)
+            return; /* then it may come back once: it expires again */
+        self->gone = grown;
+        self->cap_gone = cap;
+    }
+    self->gone[self->n_gone++] = (gone_t){ r->place, until_ms };
+}
+
 size_t matrix_expire (matrix_t *self, uint64_t now_ms, uint64_t ttl_ms)
 {
     size_t gone = 0, k = 0;
+    for (size_t i = 0; i < self->n_gone; i++)
+        if (now_ms < self->gone[i].until_ms)
+            self->gone[k++] = self->gone[i];
+    self->n_gone = k;
+    k = 0;
     for (size_t i = 0; i < self->n; i++) {
         matrix_rec_t *r = &self->recs[i];
         uint64_t keep = r->place.ended ? 2 * ttl_ms : ttl_ms;
         if (now_ms >= r->heard_ms + keep) {
+            if (!r->place.ended)
+                forget (self, r, now_ms + ttl_ms);
             self->epoch++; /* the indices move */
             free (r->peers);
             gone++;

@@ -4,7 +4,7 @@
     through the codec: a leader is elected by a majority and places its
     gang, competing gangs take turns and a lone gang never stops, a dead
     leader is replaced, a stale leader's orders are refused, and an ended
-    gang leaves the matrix. */
+    gang leaves the matrix; an expired placement does not come back. */
 #include "gang.h"
 #include "matrix.h"
 #include "str.h"
@@ -118,6 +118,34 @@ static void test_matrix (void)
     CHECK_EQ (matrix_slice (m, 3, &adm), UINT32_MAX);
     matrix_destroy (&m);
     CHECK (m == NULL);
+}
+
+/* A placement expires at different times on different peers; one that
+   has not expired it yet must not hand it back as news (found by glsim:
+   the placement of a leader gone lived on for ever, passed around by
+   push-pull, and no member stood). */
+static void test_expired (void)
+{
+    matrix_t *m = matrix_new ();
+    gl_gang_peer_t ab[] = { P ("a", 1, 1), P ("b", 1, 1) };
+    gl_place_t p = { .term = 1, .version = 3, .row = 0, .n_peers = 2 };
+    strcpy (p.gang, "g1");
+    strcpy (p.leader, "a");
+    CHECK_EQ (matrix_merge (m, &p, ab, 1000), 1);
+    CHECK_EQ (matrix_expire (m, 1000 + 35000, 35000), 1);
+    CHECK_EQ (matrix_count (m), 0);
+    CHECK_EQ (matrix_merge (m, &p, ab, 37000), 0); /* handed back: not news */
+    CHECK_EQ (matrix_count (m), 0);
+    p.version = 2;
+    CHECK_EQ (matrix_merge (m, &p, ab, 37000), 0); /* nor anything older */
+    p.version = 4;                                 /* its leader's renewal is */
+    CHECK_EQ (matrix_merge (m, &p, ab, 37000), 1);
+    CHECK_EQ (matrix_count (m), 1);
+    /* once every peer has dropped it, the memory goes too */
+    CHECK_EQ (matrix_expire (m, 37000 + 35000, 35000), 1);
+    CHECK_EQ (matrix_expire (m, 37000 + 2 * 35000, 35000), 0);
+    CHECK_EQ (matrix_merge (m, &p, ab, 200000), 1);
+    matrix_destroy (&m);
 }
 
 /* ---- a small cluster ----------------------------------------------------------------- */
@@ -427,6 +455,7 @@ static void test_refusal (void)
 int main (void)
 {
     test_matrix ();
+    test_expired ();
     test_election ();
     test_fencing ();
     test_refusal ();
