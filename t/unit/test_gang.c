@@ -4,7 +4,8 @@
     through the codec: a leader is elected by a majority and places its
     gang, competing gangs take turns and a lone gang never stops, a dead
     leader is replaced, a stale leader's orders are refused, and an ended
-    gang leaves the matrix; an expired placement does not come back. */
+    gang leaves the matrix; an expired placement does not come back, and a
+    gang whose first member in rank never stands still gets a leader. */
 #include "gang.h"
 #include "matrix.h"
 #include "str.h"
@@ -452,6 +453,48 @@ static void test_refusal (void)
     cluster_free (&c);
 }
 
+/* The first member in rank is alive and listed by the home but hosts no
+   process (its agent restarted before gossip found it dead): it never
+   stands.  The next in rank must, once the gang has had no leader for
+   longer than a placement lives (found by glsim: such a gang ran
+   uncoordinated for ever). */
+static void test_silent_first (void)
+{
+    cluster_t c;
+    cluster_init (&c, 1);
+    const int nodes[] = { 0, 1, 2 };
+    members (&c, "a-3-1", nodes, 3, 1, true);
+    run_for (&c, 1000);
+    const char *l = leader_seen (&c, 0, "a-3-1", NULL);
+    CHECK (l != NULL);
+    int first = l ? index_of (l) : 0; /* all hosting: the first in rank won */
+    cluster_free (&c);
+
+    cluster_init (&c, 1);
+    int others[2], k = 0;
+    for (int i = 0; i < 3; i++)
+        if (i != first)
+            others[k++] = i;
+    members (&c, "a-3-1", nodes, 3, 1, false);
+    for (int i = 0; i < 2; i++)
+        gang_procs (c.g[others[i]], "a-3-1", 1, c.now);
+    run_for (&c, 5000);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ (c.elected[i], 0);
+    CHECK_EQ (gang_decide (c.g[others[0]], "a-3-1", 1), GANG_FREE); /* never stopped */
+    gang_config_t cfg;
+    gang_config_default (&cfg);
+    run_for (&c, cfg.ttl_ms + 2 * cfg.election_ms);
+    int leaders = 0;
+    for (int i = 0; i < N; i++)
+        leaders += c.elected[i] != 0;
+    CHECK_EQ (leaders, 1);
+    CHECK_EQ (c.elected[first], 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ (gang_decide (c.g[others[i]], "a-3-1", 2), GANG_RUN);
+    cluster_free (&c);
+}
+
 int main (void)
 {
     test_matrix ();
@@ -459,5 +502,6 @@ int main (void)
     test_election ();
     test_fencing ();
     test_refusal ();
+    test_silent_first ();
     return tap_done ("test_gang");
 }
