@@ -367,6 +367,7 @@ gl_run() {
     stop "$GJPID"
     if [ "$ckok" = 0 ] || [ ! -s "$d/img" ]; then
         log "glunix $s: glpeer checkpoint failed: $(head -c 300 "$d/ck")"
+        [ -e "$W/gl-why-$s" ] || head -1 "$d/ck" > "$W/gl-why-$s"
         echo "- - - - - 0" >> "$W/gl-$s"; return 0
     fi
     snap=$(snap_ms "$d/ck")
@@ -379,7 +380,10 @@ gl_run() {
         if t1r=$(first_output "$d/rout" 120); then restart=$(ms $(( t1r - rs ))); fi
         wait "$GJPID" 2> /dev/null || true
         resumed_right "$d/rout" "$W/ref-$s" && ok=1
-        [ "$ok" = 1 ] || log "glunix $s: the restart did not resume right: $(head -c 300 "$d/rerr")"
+        if [ "$ok" = 0 ]; then
+            log "glunix $s: the restart did not resume right: $(head -c 300 "$d/rerr")"
+            [ -e "$W/gl-why-$s" ] || echo "glx --restart did not resume right: $(head -1 "$d/rerr")" > "$W/gl-why-$s"
+        fi
     fi
     echo "$snap $(ms $(( t1 - t0 ))) $(stall "$d/sizes" "$t0" "$t1") $(stat -c %s "$d/img") $restart $ok" >> "$W/gl-$s"
     [ -e "$W/img-gl-$s" ] || mv "$d/img" "$W/img-gl-$s"
@@ -395,6 +399,7 @@ gl_migrate() {
     t0=$(now)
     if ! "$GLPEER" migrate --runtime-dir "$T/p0/run" "$GPID" p2 > "$d/mig" 2>&1; then
         log "glunix $s: glpeer migrate failed: $(head -c 300 "$d/mig")"
+        [ -e "$W/glmig-why-$s" ] || head -1 "$d/mig" > "$W/glmig-why-$s"
         "$GLPEER" kill -KILL --runtime-dir "$T/p0/run" "$GPID" > /dev/null 2>&1; stop "$GJPID" "$WATCH"
         echo "- - 0" >> "$W/glmig-$s"; return 0
     fi
@@ -409,12 +414,15 @@ gl_migrate() {
     stop "$WATCH"
     # right: it ran on at p2 and its output is the undisturbed run's
     [ "$node" = p2 ] && cmp -s "$d/out" "$W/ref-$s" && ok=1
-    [ "$ok" = 1 ] || log "glunix $s: after the move the job was on '${node:-nowhere}', output $(cmp "$d/out" "$W/ref-$s" 2>&1 | head -1)"
+    if [ "$ok" = 0 ]; then
+        log "glunix $s: after the move the job was on '${node:-nowhere}', output $(cmp "$d/out" "$W/ref-$s" 2>&1 | head -1)"
+        [ -e "$W/glmig-why-$s" ] || echo "moved to '${node:-nowhere}', output: $(cmp "$d/out" "$W/ref-$s" 2>&1 | head -1 || true)" > "$W/glmig-why-$s"
+    fi
     echo "$(ms $(( t1 - t0 ))) $(stall "$d/sizes" "$t0" "$t1") $ok" >> "$W/glmig-$s"
 }
 
 # guest_still ROOT LIMIT_S: the time (ns) no descendant of the agent ROOT
-# but its own (glpeer) processes can run: each gone, stopped or a zombie;
+# but its own (glpeer, glpeer-launch) processes can run: each gone, stopped or a zombie;
 # /proc read every millisecond; fails after LIMIT_S seconds
 guest_still() {
     perl -MTime::HiRes=time,sleep -e '
@@ -428,14 +436,14 @@ guest_still() {
                 push @{$kids{$3}}, $p; $st{$p} = $2; $comm{$p} = $1;
             }
             closedir $d;
-            my @q = ($root); my $busy = 0;
+            my @q = ($root); @busy = ();
             while (@q) {
-                for my $c (@{$kids{shift @q} || []}) { push @q, $c; $busy = 1 if $comm{$c} ne "glpeer" && $st{$c} !~ /[TtZX]/ }
+                for my $c (@{$kids{shift @q} || []}) { push @q, $c; push @busy, "$c $comm{$c} $st{$c}" if $comm{$c} !~ /^glpeer/ && $st{$c} !~ /[TtZX]/ }
             }
-            if (!$busy) { printf "%.0f\n", time * 1e9; exit 0 }
+            if (!@busy) { printf "%.0f\n", time * 1e9; exit 0 }
             sleep 0.001;
         }
-        exit 1' "$1" "$2"
+        print STDERR join(", ", @busy), "\n"; exit 1' "$1" "$2"
 }
 # resource STATE of NODE in p0's view
 res_state() { status p0 2> /dev/null | jq -r --arg n "$1" '.members[] | select(.name == $n) | .resources.state'; }
@@ -449,12 +457,20 @@ gl_evict() {
     gl_job "$s" "$d" || { stop "$GJPID"; GL_EV="absent: no job could run on p1 for an eviction"; return 1; }
     t0=$(now)
     touch -a "$T/tty-p1"       # the owner's first keystroke
-    if ! t1=$(guest_still "${PID[p1]}" 30); then
-        GL_EV="absent: the guest still ran on p1 30 s after its owner's keystroke (not evicted)"
+    if ! t1=$(guest_still "${PID[p1]}" 30 2> "$d/busy"); then
+        GL_EV="absent: the guest still ran on p1 30 s after its owner's keystroke (not evicted; running there: $(cat "$d/busy"))"
         "$GLPEER" kill -KILL --runtime-dir "$T/p0/run" "$GPID" > /dev/null 2>&1; stop "$GJPID"
         return 1
     fi
     echo "$(ms $(( t1 - t0 )))" >> "$W/evict"
+    # how it left, and whether it stayed away while the owner is active
+    # (owner_idle_min is 60 s: p1 stays busy for the next 3 s)
+    "$GLPEER" ps --json --runtime-dir "$T/p0/run" |
+        jq -r --arg g "$GPID" '.jobs[] | select(.gpid == $g) | "\(.state) on \(.node)"' > "$d/how"
+    [ -s "$d/how" ] || echo "ended" > "$d/how"
+    sleep 3
+    if ! guest_still "${PID[p1]}" 0.01 > /dev/null 2> "$d/busy"; then echo "ran again on p1 within 3 s" > "$d/again"; fi
+    cat "$d/how" >> "$W/evict-how"; cat "$d/again" >> "$W/evict-again" 2> /dev/null
     "$GLPEER" kill -KILL --runtime-dir "$T/p0/run" "$GPID" > /dev/null 2>&1; stop "$GJPID"
     touch -d '1 hour ago' "$T/tty-p1"    # the owner leaves
 }
@@ -507,10 +523,12 @@ report() {
         f=$W/gl-$s
         row "glunix: SNAP (shim's pause)" "$(col "$f" 1)" "$(col "$f" 3)" "$(mib "$(col "$f" 4)")" "$(col "$f" 5)" "" "$(okn "$f")"
         row "glunix: glpeer checkpoint (wall)" "$(col "$f" 2)" "" "" "" "" ""
+        [ -s "$W/gl-why-$s" ] && why "  the first that failed:" "$(cat "$W/gl-why-$s")"
     fi
     [ -n "$GL_RS" ] && why "glunix glx --restart" "$GL_RS"
     if [ -n "$GL_MIG" ]; then why "glunix glpeer migrate" "$GL_MIG"
     else f=$W/glmig-$s; row "glunix: glpeer migrate p1 -> p2" "" "$(col "$f" 2)" "" "" "$(col "$f" 1)" "$(okn "$f")"
+        [ -s "$W/glmig-why-$s" ] && why "  the first that failed:" "$(cat "$W/glmig-why-$s")"
     fi
     if [ -n "$DMTCP_WHY" ]; then why "DMTCP" "$DMTCP_WHY"
     else
@@ -531,7 +549,9 @@ report() {
     dm=$(col "$W/dmtcp-$s-raw" 1); dms=$(col "$W/dmtcp-$s-raw" 2)
     if [ -z "$GL_CK" ]; then
         gp=$(col "$W/gl-$s" 1); gs=$(col "$W/gl-$s" 3)
-        if [ "$gp" = - ]; then
+        if ! awk '$NF == 1 || $1 != "-" { f = 1 } END { exit !f }' "$W/gl-$s" 2> /dev/null; then
+            echo "  pause: not measured: no glunix checkpoint succeeded (goal <= $goal_pause ms and <= 1/10 of DMTCP's $dm ms)"
+        elif [ "$gp" = - ]; then
             echo "  pause (SNAP): absent: neither glpeer checkpoint's output nor p1's log says the shim's SNAP figure"
         else
             echo "  pause (SNAP): $gp ms; goal <= $goal_pause ms (20 ms + 20 ms/GiB): $(judge "$gp" "$goal_pause")"
@@ -576,5 +596,8 @@ echo "restart: from the restart command's start to the job's first line of outpu
 for s in ${SIZES//,/ }; do report "$s"; done
 echo
 if [ -n "$GL_EV" ]; then echo "eviction (owner's first keystroke to no guest CPU on that machine): $GL_EV"
-else echo "eviction (owner's first keystroke to no guest CPU on that machine), $EVICTIONS times: median $(median < "$W/evict") ms, p99 $(p99 < "$W/evict") ms"
+else
+    echo "eviction (owner's first keystroke to no guest CPU on that machine), $(wc -l < "$W/evict") times: median $(median < "$W/evict") ms, p99 $(p99 < "$W/evict") ms"
+    echo "  the guest, once none of it ran on p1: $(sort "$W/evict-how" | uniq -c | awk '{ n = $1; $1 = ""; printf "%s%d%s", (NR > 1 ? ", " : ""), n, $0 }')"
+    echo "  3 s later, with its owner still active: $( [ -s "$W/evict-again" ] && echo "it ran on p1 again $(wc -l < "$W/evict-again") times" || echo "none of it ran on p1")"
 fi
