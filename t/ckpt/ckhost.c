@@ -3,7 +3,7 @@
     for a checkpoint when the output shows a mark, answers, and keeps
     the image.
 
-    ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] -- PROGRAM [ARG...]
+    ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
 
     -r    the request: probe (MOVABLE or REFUSE), go (checkpoint, then
           resume: the default) or hold (checkpoint, stay parked; ckhost
@@ -12,6 +12,7 @@
     -w    ask once the program's stdout holds MARK (default: at once)
     -i    where the image goes (default: nowhere)
     -o    the program's stdout (default: ckhost's own stderr)
+    -p    LD_PRELOAD for the program (the shim), not for ckhost itself
 
     What happened goes to stdout, a line each: START <CLOCK_MONOTONIC ns
     just before the program started>, the shim's GLCKPT line,
@@ -83,20 +84,22 @@ static bool read_line (int s, char *line, size_t cap)
 
 int main (int argc, char **argv)
 {
-    const char *req = "go", *mark = NULL, *image = NULL, *out = NULL;
+    const char *req = "go", *mark = NULL, *image = NULL, *out = NULL, *preload = NULL;
     int c;
-    while ((c = getopt (argc, argv, "+r:w:i:o:")) != -1) {
+    while ((c = getopt (argc, argv, "+r:w:i:o:p:")) != -1) {
         switch (c) {
             case 'r': req = optarg; break;
             case 'w': mark = optarg; break;
             case 'i': image = optarg; break;
             case 'o': out = optarg; break;
+            case 'p': preload = optarg; break;
             default: return 2;
         }
     }
     if (optind >= argc) {
-        fprintf (stderr,
-                 "usage: ckhost [-r probe|go|hold] [-w MARK] [-i IMAGE] [-o OUT] -- PROG...\n");
+        fprintf (
+            stderr,
+            "usage: ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROG...\n");
         return 2;
     }
     int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
@@ -123,6 +126,8 @@ int main (int argc, char **argv)
         int null = open ("/dev/null", O_RDONLY);
         dup2 (null, 0);
         close_range (3, ~0u, 0); /* as a host starts a job: nothing of its own */
+        if (preload)
+            setenv ("LD_PRELOAD", preload, 1);
         execvp (argv[optind], argv + optind);
         _exit (127);
     }

@@ -17,7 +17,7 @@ trap 'rm -rf "$t"' EXIT
 printf '%-6s %-7s %10s %12s %11s %9s\n' MiB memory pause_ms image_MiB restore_ms fill_ms
 for mib in "$@"; do
     for kind in random text; do
-        LD_PRELOAD="$build/libglshim.so" "$build/t/ckpt/ckhost" -r hold -w ready -i "$t/img" \
+        "$build/t/ckpt/ckhost" -p "$build/libglshim.so" -r hold -w ready -i "$t/img" \
             -o /dev/null -- "$build/t/ckpt/ckcompute" idle "$mib" "$kind" > "$t/host"
         pause=$(sed -n 's/^SNAP \([0-9]*\) .*/\1/p' "$t/host")
         size=$(stat -c %s "$t/img")
