@@ -429,26 +429,43 @@ gl_migrate() {
     echo "$(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$(( t1 + 10000000000 ))") $(stall "$d/sizes" "$t0" "$t1") $ok" >> "$W/glmig-$s"
 }
 
-# guest_still ROOT LIMIT_S: the time (ns) no descendant of the agent ROOT
-# but its own (glpeer, glpeer-launch) processes can run: each gone, stopped or a zombie;
-# /proc read every millisecond; fails after LIMIT_S seconds
+# guest_still ROOT LIMIT_S: the time (ns) the guests on the agent ROOT
+# (its descendants but its own glpeer and glpeer-launch processes) last
+# used CPU, once none has used any for half a second or none is left: the
+# CPU time of every thread (/proc/PID/task/TID/schedstat, nanoseconds)
+# read every millisecond or so.  A parked or stopped process uses none;
+# the child that streams a snapshot's image away does.  Fails after
+# LIMIT_S seconds, naming what still ran.
 guest_still() {
     perl -MTime::HiRes=time,sleep -e '
-        my ($root, $lim) = @ARGV; my $end = time + $lim;
+        my ($root, $lim) = @ARGV; my $end = time + $lim; my (%cpu, @busy);
+        my $last = time;
         while (time < $end) {
-            my (%kids, %st, %comm);
+            my (%kids, %comm);
             opendir my $d, "/proc" or die;
             for my $p (grep { /^\d+$/ } readdir $d) {
                 open my $f, "<", "/proc/$p/stat" or next; my $l = <$f>; close $f;
-                $l =~ /^\d+ \((.*)\) (\S) (\d+)/s or next;
-                push @{$kids{$3}}, $p; $st{$p} = $2; $comm{$p} = $1;
+                $l =~ /^\d+ \((.*)\) \S (\d+)/s or next;
+                push @{$kids{$2}}, $p; $comm{$p} = $1;
             }
             closedir $d;
-            my @q = ($root); @busy = ();
+            my @q = ($root); my @guests;
             while (@q) {
-                for my $c (@{$kids{shift @q} || []}) { push @q, $c; push @busy, "$c $comm{$c} $st{$c}" if $comm{$c} !~ /^glpeer/ && $st{$c} !~ /[TtZX]/ }
+                for my $c (@{$kids{shift @q} || []}) { push @q, $c; push @guests, $c if $comm{$c} !~ /^glpeer/ }
             }
-            if (!@busy) { printf "%.0f\n", time * 1e9; exit 0 }
+            my $now = time; my %seen; @busy = ();
+            for my $p (@guests) {
+                opendir my $t, "/proc/$p/task" or next;
+                for my $tid (grep { /^\d+$/ } readdir $t) {
+                    open my $f, "<", "/proc/$p/task/$tid/schedstat" or next; my ($ns) = split " ", <$f>; close $f;
+                    $seen{$tid} = 1;
+                    if (!defined $cpu{$tid} || $ns > $cpu{$tid}) { $last = $now; push @busy, "$p/$tid $comm{$p}" }
+                    $cpu{$tid} = $ns;
+                }
+                closedir $t;
+            }
+            if (!%seen) { printf "%.0f\n", $now * 1e9; exit 0 }
+            if ($now - $last >= 0.5) { printf "%.0f\n", $last * 1e9; exit 0 }
             sleep 0.001;
         }
         print STDERR join(", ", @busy), "\n"; exit 1' "$1" "$2"
@@ -477,7 +494,7 @@ gl_evict() {
         jq -r --arg g "$GPID" '.jobs[] | select(.gpid == $g) | "\(.state) on \(.node)"' > "$d/how"
     [ -s "$d/how" ] || echo "ended" > "$d/how"
     sleep 3
-    if ! guest_still "${PID[p1]}" 0.01 > /dev/null 2> "$d/busy"; then echo "ran again on p1 within 3 s" > "$d/again"; fi
+    if ! guest_still "${PID[p1]}" 0.6 > /dev/null 2> "$d/busy"; then echo "ran again on p1 within 3 s" > "$d/again"; fi
     cat "$d/how" >> "$W/evict-how"; cat "$d/again" >> "$W/evict-again" 2> /dev/null
     "$GLPEER" kill -KILL --runtime-dir "$T/p0/run" "$GPID" > /dev/null 2>&1; stop "$GJPID"
     touch -d '1 hour ago' "$T/tty-p1"    # the owner leaves
