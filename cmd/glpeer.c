@@ -584,8 +584,9 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
         rc = gl_msg_encode (&msg, &body, &len) || ctl_frame_write (fd, body, len);
     free (body);
     const char *failed = rc ? "the agent does not answer" : NULL;
-    char why[GL_JOB_TEXT_MAX + 64] = "";
-    bool done = false;
+    char why[GL_JOB_TEXT_MAX + 64] = "", note[GL_JOB_TEXT_MAX + 1] = "";
+    bool done = false, credit_ok = true;
+    signal (SIGPIPE, SIG_IGN); /* a write to a closed stream is an error, not a death */
     uint64_t seq = 0, bytes = 0;
     uint8_t *frame;
     while (!failed && !done && (frame = ctl_frame_read (fd, &len))) {
@@ -597,6 +598,8 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
                 snprintf (why, sizeof why, "%s", j->text ? j->text : "refused");
                 failed = why;
             }
+            else if (j->type == GL_JOB_LIST_REPLY && j->text) /* the host's word: its pause */
+                snprintf (note, sizeof note, "%s", j->text);
             else if (j->type == GL_JOB_IMAGE) {
                 if (j->seq != seq++)
                     failed = "a piece of the image was lost on the way";
@@ -616,8 +619,12 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
                     gl_msg_t cm = { .type = GL_MSG_JOB, .job = &credit };
                     uint8_t *cb = NULL;
                     size_t cl;
-                    if (j->len && (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (fd, cb, cl)))
-                        failed = "the agent hung up";
+                    /* The agent closes the stream once it sent the end:
+                       credit for the last pieces may find it closed.
+                       Only what is read decides the outcome. */
+                    if (j->len && credit_ok &&
+                        (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (fd, cb, cl)))
+                        credit_ok = false;
                     free (cb);
                 }
             }
@@ -642,7 +649,8 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
         fprintf (stderr, "glpeer checkpoint: %s\n", failed);
         return 1;
     }
-    printf ("%s: %llu bytes, the image of %s\n", file, (unsigned long long) bytes, gpid);
+    printf ("%s: %llu bytes, the image of %s%s%s\n", file, (unsigned long long) bytes, gpid,
+            note[0] ? "; " : "", note);
     return 0;
 }
 

@@ -260,6 +260,15 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
              (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, img) || gl_set_nonblock (img[0])))
         snprintf (err, sizeof err, "cannot make the image's socket: %s", strerror (errno));
     else if (argv && envp && h) {
+        if (img[0] >= 0) {
+            /* A window of the image fits in the socket whatever
+               net.core.wmem_max says: the restorer reads in large reads
+               and we wake once a window, not once per 200 KiB.  Bounded:
+               the sender never has more than JOBS_WINDOW in flight. */
+            int room = JOBS_WINDOW;
+            if (setsockopt (img[0], SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room))
+                setsockopt (img[0], SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
+        }
         memcpy (argv, req->argv, req->argc * sizeof *argv);
         size_t n = 0;
         const char *user_preload = NULL;

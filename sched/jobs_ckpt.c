@@ -31,6 +31,7 @@
 #include "jobs_impl.h"
 #include "ckpt_proto.h"
 #include "err.h"
+#include "log.h"
 #include "str.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -289,10 +291,27 @@ static uint64_t pipe_holds (int fd)
     return fd >= 0 && ioctl (fd, FIONREAD, &n) == 0 && n > 0 ? (uint64_t) n : 0;
 }
 
-/* SNAP: the process is parked.  A move stops it for good first. */
-static void snapped (jobs_t *self, host_job_t *h)
+/* SNAP: the process is parked.  A move stops it for good first.  The
+   pause the shim measured (ns, the job's threads parked until the
+   snapshot) goes to the log and, for a checkpoint to a file, to its
+   asker, which prints it. */
+static void snapped (jobs_t *self, host_job_t *h, const char *pause)
 {
     ckpt_req_t *ck = h->ck;
+    uint64_t ns = 0;
+    if (!gl_parse_u64 (&pause, &ns) || *pause)
+        ns = 0; /* not a number: the image still comes, its pause unknown */
+    static const char *what[] = { [GL_CKPT_ASK_FILE] = "checkpoint", [GL_CKPT_ASK_MOVE] = "move" };
+    gl_info ("%s of %s: SNAP %llu ns (the shim paused it %.3f ms), its image to %s",
+             ck->ask < sizeof what / sizeof *what && what[ck->ask] ? what[ck->ask] : "snapshot",
+             h->gpid, (unsigned long long) ns, (double) ns / 1e6, ck->to[0] ? ck->to : "(later)");
+    if (ck->ask == GL_CKPT_ASK_FILE) {
+        char text[96];
+        snprintf (text, sizeof text, "snapshot taken: the job paused %.3f ms", (double) ns / 1e6);
+        gl_job_t note = { .type = GL_JOB_LIST_REPLY, .seq = ck->asker_seq, .text = text };
+        gl_strlcpy (note.node, self->name, sizeof note.node);
+        jobs_to_node (self, ck->asker, &note);
+    }
     if (ck->ask == GL_CKPT_ASK_PROBE) {
         req_end (self, h, "the shim took a snapshot when asked a probe");
         return;
@@ -396,7 +415,7 @@ static void shim_says (jobs_t *self, host_job_t *h)
             return;
         }
         if (!strncmp (line, "SNAP ", 5)) {
-            snapped (self, h);
+            snapped (self, h, line + 5);
             return;
         }
         char why[128];
@@ -421,21 +440,32 @@ static void image_grant (jobs_t *self, host_job_t *h, bool all)
     jobs_to_node (self, h->img_from, &credit);
 }
 
+/* The bytes waiting for the restorer are a ring of JOBS_WINDOW bytes
+   (img: at img_off, img_len of them), allocated once: the sender never
+   has more than a window in flight, so they always fit, and neither an
+   arriving chunk nor a partial write moves what waits. */
 static void image_write (jobs_t *self, host_job_t *h)
 {
-    while (h->img_fd >= 0 && h->img_off < h->img_len) {
-        ssize_t n = send (h->img_fd, h->img + h->img_off, h->img_len - h->img_off, MSG_NOSIGNAL);
+    while (h->img_fd >= 0 && h->img_len) {
+        size_t first = JOBS_WINDOW - h->img_off;
+        struct iovec iov[2] = {
+            { h->img + h->img_off, first < h->img_len ? first : h->img_len },
+            { h->img, first < h->img_len ? h->img_len - first : 0 },
+        };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = iov[1].iov_len ? 2 : 1 };
+        ssize_t n = sendmsg (h->img_fd, &mh, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
-            h->img_off = h->img_len; /* the restorer is gone: its exit says why */
+            h->img_len = 0; /* the restorer is gone: its exit says why */
             break;
         }
-        h->img_off += (size_t) n;
+        h->img_off = (h->img_off + (size_t) n) % JOBS_WINDOW;
+        h->img_len -= (size_t) n;
         h->img_owed += (uint64_t) n;
     }
-    if (h->img_off == h->img_len)
-        h->img_off = h->img_len = 0;
+    if (!h->img_len)
+        h->img_off = 0;
     image_grant (self, h, false);
     if (h->img_fd >= 0 && h->img_eof && !h->img_shut && !h->img_len) {
         shutdown (h->img_fd, SHUT_WR); /* the image's end */
@@ -451,24 +481,31 @@ void ckpt_image (jobs_t *self, host_job_t *h, const char *from, const gl_job_t *
     if (!h->img_from[0])
         gl_strlcpy (h->img_from, from, sizeof h->img_from);
     if (!gl_streq (from, h->img_from) || img->seq != h->img_seq ||
-        h->img_len - h->img_off + img->len > JOBS_WINDOW) {
+        h->img_len + img->len > JOBS_WINDOW || (!h->img && !(h->img = malloc (JOBS_WINDOW)))) {
         exec_signal (h->exec, SIGKILL); /* a lost or unasked-for chunk: no half image */
         h->img_eof = true;
         return;
     }
     h->img_seq++;
-    if (img->len) {
-        if (h->img_off) {
-            memmove (h->img, h->img + h->img_off, h->img_len - h->img_off);
-            h->img_len -= h->img_off;
-            h->img_off = 0;
+    const uint8_t *d = img->data;
+    size_t left = img->len;
+    if (left && !h->img_len) { /* nothing waits: straight to the restorer */
+        ssize_t n = send (h->img_fd, d, left, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            n = (ssize_t) left; /* the restorer is gone: its exit says why */
+        if (n > 0) {
+            d += n;
+            left -= (size_t) n;
+            h->img_owed += (uint64_t) n;
         }
-        uint8_t *b = realloc (h->img, h->img_len + img->len);
-        if (!b)
-            return;
-        h->img = b;
-        memcpy (h->img + h->img_len, img->data, img->len);
-        h->img_len += img->len;
+    }
+    while (left) { /* the rest waits in the ring */
+        size_t at = (h->img_off + h->img_len) % JOBS_WINDOW;
+        size_t k = JOBS_WINDOW - at < left ? JOBS_WINDOW - at : left;
+        memcpy (h->img + at, d, k);
+        h->img_len += k;
+        d += k;
+        left -= k;
     }
     if (img->eof)
         h->img_eof = true;
@@ -488,7 +525,7 @@ void ckpt_watch (jobs_t *self, host_job_t *h)
 {
     short ev = 0;
     if (h->img_fd >= 0 && !h->killed) {
-        if (h->img_len > h->img_off || (h->img_eof && !h->img_shut))
+        if (h->img_len || (h->img_eof && !h->img_shut))
             ev = POLLOUT;
         else if (h->img_shut && !h->img_let_go)
             ev = POLLIN; /* the restorer letting go of it: end of file or a hang-up */

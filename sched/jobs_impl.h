@@ -98,11 +98,11 @@ typedef struct host_job {
     /* A restart here (RUN restart): the image goes into the restorer
        through img_fd, from the node img_from, under credit. */
     uint8_t restart;
-    bool held;    /* a move's new process: no output until RELEASE */
-    int released; /* bit per output stream RELEASEd */
-    int img_fd;   /* our end of the restorer's image socket, or -1 */
-    uint8_t *img; /* image bytes not yet written to it */
-    size_t img_len, img_off;
+    bool held;               /* a move's new process: no output until RELEASE */
+    int released;            /* bit per output stream RELEASEd */
+    int img_fd;              /* our end of the restorer's image socket, or -1 */
+    uint8_t *img;            /* a ring of JOBS_WINDOW: image bytes not yet written to it */
+    size_t img_len, img_off; /* how many wait there, from where */
     uint64_t img_seq, img_owed;
     bool img_eof, img_shut, img_let_go;
     uint64_t restored_at; /* the restorer let go of the image: settled then */
