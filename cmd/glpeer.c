@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "fd.h"
+#include "jobs.h"
 #include "log.h"
 #include "seal.h"
 #include "wire.h"
@@ -548,6 +549,8 @@ static int cmd_migrate (const char *runtime_dir, const char *gpid, const char *n
     return job_call (runtime_dir, "migrate", &job, say_reply, NULL);
 }
 
+#define CKPT_SYNC_STEP (16u << 20) /* bytes of the image written back at a time */
+
 /* glpeer checkpoint: the image comes on the stream; write it to FILE
    (a new file, removed again when the image is cut), granting credit as
    it goes. */
@@ -587,7 +590,7 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
     char why[GL_JOB_TEXT_MAX + 64] = "", note[GL_JOB_TEXT_MAX + 1] = "";
     bool done = false, credit_ok = true;
     signal (SIGPIPE, SIG_IGN); /* a write to a closed stream is an error, not a death */
-    uint64_t seq = 0, bytes = 0;
+    uint64_t seq = 0, bytes = 0, owed = 0, synced = 0;
     uint8_t *frame;
     while (!failed && !done && (frame = ctl_frame_read (fd, &len))) {
         gl_msg_t reply;
@@ -614,18 +617,30 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
                 else {
                     bytes += j->len;
                     done = j->eof;
-                    gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = 3, .credit = j->len };
-                    gl_strlcpy (credit.gpid, gpid, sizeof credit.gpid);
-                    gl_msg_t cm = { .type = GL_MSG_JOB, .job = &credit };
-                    uint8_t *cb = NULL;
-                    size_t cl;
-                    /* The agent closes the stream once it sent the end:
-                       credit for the last pieces may find it closed.
-                       Only what is read decides the outcome. */
-                    if (j->len && credit_ok &&
-                        (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (fd, cb, cl)))
-                        credit_ok = false;
-                    free (cb);
+                    /* Writeback starts as the image comes, so the fsync at
+                       its end waits for the last few MiB, not for all. */
+                    owed += j->len;
+                    if (bytes - synced >= CKPT_SYNC_STEP) {
+                        sync_file_range (out, (off_t) synced, (off_t) (bytes - synced),
+                                         SYNC_FILE_RANGE_WRITE);
+                        synced = bytes;
+                    }
+                    /* Credit in batches of a quarter window, as glx
+                       grants it: one message back per MiB, not per
+                       piece.  The agent closes the stream once it sent
+                       the end: credit for the last pieces may find it
+                       closed; only what is read decides the outcome. */
+                    if (owed && credit_ok && owed >= JOBS_CREDIT_BATCH) {
+                        gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = 3, .credit = owed };
+                        gl_strlcpy (credit.gpid, gpid, sizeof credit.gpid);
+                        gl_msg_t cm = { .type = GL_MSG_JOB, .job = &credit };
+                        uint8_t *cb = NULL;
+                        size_t cl;
+                        if (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (fd, cb, cl))
+                            credit_ok = false;
+                        free (cb);
+                        owed = 0;
+                    }
                 }
             }
         }
