@@ -97,6 +97,7 @@ static slot_t slots[IMG_MAX_THREADS];
 static int n_slots;
 static atomic_uint parked, gen;
 static atomic_int busy;
+static atomic_int parking; /* threads are being stopped: a park signal now is for real */
 
 /* Read by the coordinator with every thread parked, for the writer:
    what a fork does not pass on, and what must be read before the job
@@ -1220,9 +1221,13 @@ static void park (void)
 {
     int tid = (int) gettid_ ();
     slot_t *s = slot_of (tid);
-    if (!s)
-        return; /* not asked by this checkpoint (a late signal) */
     unsigned g = atomic_load (&gen);
+    /* a signal that arrives late (the thread blocked it while the
+       checkpoint gave up on it) must not park the thread for good: gen
+       is read first, so a release between here and the wait below is
+       seen either way */
+    if (!s || !atomic_load (&parking))
+        return;
     note_thread (s);
     uintptr_t r = ckpt_save (&s->ctx);
     if (r == 0) {
@@ -1254,6 +1259,7 @@ static int park_all (sb_t *why)
     int me = (int) gettid_ ();
     n_slots = 0;
     atomic_store (&parked, 0);
+    atomic_store (&parking, 1);
     for (int round = 0; round < 8; round++) {
         int n = task_list (tids, IMG_MAX_THREADS);
         if (n < 0 || n > IMG_MAX_THREADS) {
@@ -1299,6 +1305,7 @@ static int park_all (sb_t *why)
 
 static void release_all (void)
 {
+    atomic_store (&parking, 0);
     atomic_fetch_add (&gen, 1);
     futex_wake (&gen);
 }
