@@ -356,6 +356,30 @@ static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t ns
     return 0;
 }
 
+/* Whether this kernel lets the vDSO and its data move, as the second
+   stage will: each of ours there and back through a hole (glibc here
+   finds it where it was), or -1. */
+static int vdso_moves (st_t *s)
+{
+    for (size_t i = 0; i < s->n_cur; i++) {
+        special_t *c = &s->cur[i];
+        size_t len = c->end - c->start;
+        void *hole = hole_map (s, len, false);
+        if (!hole)
+            return -1;
+        void *moved =
+            mremap ((void *) (uintptr_t) c->start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
+        if (moved == MAP_FAILED) {
+            munmap (hole, len);
+            return -1;
+        }
+        if (mremap (moved, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                    (void *) (uintptr_t) c->start) == MAP_FAILED)
+            abort (); /* the vDSO is gone from where this process's libc calls it */
+    }
+    return 0;
+}
+
 static int check (st_t *s, char *err, size_t errlen)
 {
     img_proc_t *p = &s->proc;
@@ -414,6 +438,11 @@ static int check (st_t *s, char *err, size_t errlen)
     if (n_special != s->n_cur)
         return gl_err (err, errlen, "this kernel maps %zu vDSO areas, the image %zu", s->n_cur,
                        n_special);
+    if (vdso_moves (s))
+        return gl_err (err, errlen,
+                       "this kernel does not let a process move its vDSO (mremap of %s): "
+                       "nothing can be restored here",
+                       s->n_cur ? s->cur[0].name : "[vdso]");
     for (size_t i = 0; i < s->n_fd; i++) {
         const rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM) {
