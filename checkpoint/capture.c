@@ -864,6 +864,7 @@ static void wr_fail (wr_t *w, const char *why)
     size_t k = img_put_fail (&w->enc, why, wr_room (w, IMG_PATH_MAX + 64), IMG_PATH_MAX + 64);
     w->n += k;
     wr_flush (w);
+    shutdown (w->sock, SHUT_WR);
     syscall (SYS_exit_group, 1);
 }
 
@@ -1166,6 +1167,9 @@ static void writer (int sock, int go)
         wr_pages_of (&w, &w.vmas[i]);
     w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
     wr_flush (&w);
+    /* the end of the image, though the parked process (HOLD) still
+       holds the socket (ckpt_proto.h) */
+    shutdown (sock, SHUT_WR);
     syscall (SYS_exit_group, w.dead ? 1 : 0);
     __builtin_unreachable ();
 }
@@ -1483,19 +1487,19 @@ static void coordinate (int req)
     (void) !write (go[1], "g", 1);
     close (go[1]);
     char answer = hear (s);
-    close (s); /* the image's end of file is the writer's to give */
     if (answer == 'H') {
-        /* stay parked: the host kills the process once it has the whole
-           image.  Only if the writer failed (the image is not whole, the
-           host cannot have it) does the job go on. */
-        int st = 0;
-        while (syscall (SYS_wait4, child, &st, __WCLONE, NULL) < 0 && errno == EINTR) {
+        /* stay parked: the host kills the process once the image is
+           safe, or closes the connection to let it go on (a move that
+           failed).  The image's end is the writer's shutdown, not a
+           close: this copy of the socket stays open until then. */
+        for (;;) {
+            char c;
+            ssize_t k = read (s, &c, 1);
+            if (k == 0 || (k < 0 && errno != EINTR))
+                break;
         }
-        ck.child = 0;
-        if (WIFEXITED (st) && WEXITSTATUS (st) == 0)
-            for (;;)
-                pause ();
     }
+    close (s);
     release_all ();
     atomic_store (&busy, 0);
 }

@@ -686,7 +686,7 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
 
 /* ---- touching the process ------------------------------------------------------------------------ */
 
-static void place_fds (st_t *s, int streams[3])
+static void place_fds (st_t *s, int streams[3], int keep)
 {
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
@@ -703,6 +703,12 @@ static void place_fds (st_t *s, int streams[3])
         if (fd > next)
             close_range (next, fd - 1, 0);
         next = fd + 1;
+    }
+    /* and the rest, but the image's descriptor (above all of the image's) */
+    if (keep >= 0 && (unsigned) keep >= next) {
+        if ((unsigned) keep > next)
+            close_range (next, (unsigned) keep - 1, 0);
+        next = (unsigned) keep + 1;
     }
     close_range (next, ~0u, 0);
 }
@@ -758,6 +764,9 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
     rp_plan_t *p = build (&s, o, err, errlen);
     if (!p)
         return -1;
+    /* the image's descriptor, kept open above the image's own until the
+       second stage can no longer fail */
+    p->image_fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, hi + 3) : -1;
     if (o->verbose)
         fprintf (stderr,
                  "glrestore: %llu bytes read, %llu pages of %zu mappings and %zu threads staged "
@@ -769,7 +778,7 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
        thread's rt_sigreturn restores its own mask */
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
-    place_fds (&s, streams);
+    place_fds (&s, streams, (int) p->image_fd);
     set_process (&s);
     /* the restorer's rseq area is about to go: the kernel must not
        write into it, and the image's threads register their own */
