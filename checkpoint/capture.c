@@ -1152,8 +1152,7 @@ static void writer (int sock, int go)
     char c;
     while (read (go, &c, 1) < 0 && errno == EINTR) {
     }
-    close (go);
-    snap.pipe_rd = -1;
+    snap.pipe_rd = go; /* the host's answer comes on it too */
     w.n += img_put_header (&w.enc, w.out, OUT_CAP);
     if (w.pagemap < 0)
         wr_fail (&w, "/proc/self/pagemap cannot be read");
@@ -1167,9 +1166,15 @@ static void writer (int sock, int go)
         wr_pages_of (&w, &w.vmas[i]);
     w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
     wr_flush (&w);
-    /* the end of the image, though the parked process (HOLD) still
-       holds the socket (ckpt_proto.h) */
-    shutdown (sock, SHUT_WR);
+    /* the end of the image: with HOLD the parked process still holds
+       the socket, so it is a shutdown (ckpt_proto.h); with GO the
+       parent closed its copy, and the end is this process's exit, as
+       late as a plain close makes it */
+    c = 0;
+    while (read (go, &c, 1) < 0 && errno == EINTR) {
+    }
+    if (c == 'H')
+        shutdown (sock, SHUT_WR);
     syscall (SYS_exit_group, w.dead ? 1 : 0);
     __builtin_unreachable ();
 }
@@ -1485,8 +1490,9 @@ static void coordinate (int req)
     sb_u (&b, now_ns () - t0);
     say (s, line, NULL);
     (void) !write (go[1], "g", 1);
-    close (go[1]);
     char answer = hear (s);
+    (void) !write (go[1], answer == 'H' ? "H" : "G", 1); /* for the writer's end */
+    close (go[1]);
     if (answer == 'H') {
         /* stay parked: the host kills the process once the image is
            safe, or closes the connection to let it go on (a move that
