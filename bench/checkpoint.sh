@@ -43,6 +43,7 @@ SIZES=64,512,2048; RUNS=5; GZRUNS=3; THREADS=2; EVICTIONS=20
 BUILD=${BUILD:-$top/build}; CACHE=$top/bench/.cache; KEEP=""
 STEPS=3000     # about 1.5 ms each here: long enough to be stopped mid-run
 WARM=50        # steps done before a checkpoint is asked
+GAP=2          # ckpt_work -g: it reports steps later than this (ms) after the one before
 usage="usage: $0 [--sizes MIB,...] [--runs N] [--gzip-runs N] [--threads T] [--evictions N] [--build DIR] [--cache DIR] [--keep DIR]"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -112,6 +113,13 @@ watch_size() {
 stall() {
     awk -v a="$2" -v b="$3" 'NR > 1 && $1 > a && prev < b && $1 - prev > m { m = $1 - prev } { prev = $1 }
         END { if (m) printf "%.1f\n", m / 1e6; else print "-" }' "$1"
+}
+# gap ERR FROM TO: the longest time (ms) between two steps by the job's
+# own clock (ckpt_work -g) for a step in [FROM, TO] (ns); GAP where no
+# step came later than that (the pause was shorter)
+gap() {
+    awk -v a="$2" -v b="$3" -v floor="$GAP" '/^ckpt_work: step / { t = $5 + 0; if (t >= a && t <= b && $6 + 0 > m) m = $6 + 0 }
+        END { printf "%.1f\n", m ? m : floor }' "$1"
 }
 # first_output FILE LIMIT_S: the time (ns) FILE first has a byte; fails
 # after LIMIT_S seconds
@@ -199,7 +207,7 @@ dmtcp_run() {
     mkdir -p "$d"
     port=$(free_port); PORTS+=("$port")
     "$DMTCP/bin/dmtcp_launch" --new-coordinator --port "$port" --ckptdir "$d" "${gz[@]}" \
-        "$WORK" -t "$THREADS" -s "$STEPS" "$s" > "$d/out" 2> "$d/err" < /dev/null &
+        "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$s" > "$d/out" 2> "$d/err" < /dev/null &
     pid=$!; BG+=("$pid")
     wait_lines "$d/out" "^step" "$WARM" 60 || { log "dmtcp $s $mode: the job never ran ($(head -c 300 "$d/err"))"; stop "$pid"; return 0; }
     watch_size "$d/out" "$d/sizes"
@@ -220,7 +228,7 @@ dmtcp_run() {
     if t1r=$(first_output "$d/rout" 120); then restart=$(ms $(( t1r - rs ))); fi
     wait "$pid" 2> /dev/null || true
     resumed_right "$d/rout" "$W/ref-$s" && ok=1
-    echo "$(ms $(( t1 - t0 ))) $(stall "$d/sizes" "$t0" "$t1") $(stat -c %s "$img") $restart $ok" >> "$W/dmtcp-$s-$mode"
+    echo "$(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$t1") $(stall "$d/sizes" "$t0" "$t1") $(stat -c %s "$img") $restart $ok" >> "$W/dmtcp-$s-$mode"
     [ "$mode" = raw ] && [ ! -e "$W/img-dmtcp-$s" ] && cp "$img" "$W/img-dmtcp-$s"   # for the copy row when glunix has none
     rm -f "$img"
 }
@@ -250,7 +258,7 @@ criu_run() {
     mkdir -p "$d/img"
     # its own session: criu dumps a session leader's tree (--shell-job
     # takes the terminal we may have)
-    setsid "$WORK" -t "$THREADS" -s "$STEPS" "$s" > "$d/out" 2> "$d/err" < /dev/null &
+    setsid "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$s" > "$d/out" 2> "$d/err" < /dev/null &
     pid=$!; BG+=("$pid")
     wait_lines "$d/out" "^step" "$WARM" 60 || { stop "$pid"; return 0; }
     watch_size "$d/out" "$d/sizes"
@@ -276,7 +284,7 @@ criu_run() {
         while [ -d "/proc/$pid" ] || pgrep -f "^$WORK -t $THREADS -s $STEPS $s\$" > /dev/null; do sleep 0.1; done
         cmp -s "$d/out" "$W/ref-$s" && ok=1
     fi
-    echo "$(ms $(( t1 - t0 ))) $(stall "$d/sizes" "$t0" "$t1") $(du -sb "$d/img" | cut -f1) $restore $ok" >> "$W/criu-$s"
+    echo "$(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$t1") $(stall "$d/sizes" "$t0" "$t1") $(du -sb "$d/img" | cut -f1) $restore $ok" >> "$W/criu-$s"
 }
 if [ -n "$CRIU_V" ]; then
     for s in ${SIZES//,/ }; do
@@ -339,7 +347,7 @@ declare -A GPID_SEEN=()
 # WARM steps done; GJPID its glx, GPID its job
 gl_job() {
     local end
-    "$GLX" --runtime-dir "$T/p0/run" -w p1 "$WORK" -t "$THREADS" -s "$STEPS" "$1" > "$2/out" 2> "$2/err" < /dev/null &
+    "$GLX" --runtime-dir "$T/p0/run" -w p1 "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$1" > "$2/out" 2> "$2/err" < /dev/null &
     GJPID=$!; BG+=("$GJPID")
     wait_lines "$2/out" "^step" "$WARM" 60 || { log "glunix $1: the job never ran: $(head -c 300 "$2/err")"; return 1; }
     end=$(( $(date +%s) + 10 )); GPID=""
@@ -367,7 +375,8 @@ gl_run() {
     stop "$GJPID"
     if [ "$ckok" = 0 ] || [ ! -s "$d/img" ]; then
         log "glunix $s: glpeer checkpoint failed: $(head -c 300 "$d/ck")"
-        echo "- - - - - 0" >> "$W/gl-$s"; return 0
+        [ -e "$W/gl-why-$s" ] || head -1 "$d/ck" > "$W/gl-why-$s"
+        echo "- - - - - - 0" >> "$W/gl-$s"; return 0
     fi
     snap=$(snap_ms "$d/ck")
     ok=1
@@ -379,9 +388,12 @@ gl_run() {
         if t1r=$(first_output "$d/rout" 120); then restart=$(ms $(( t1r - rs ))); fi
         wait "$GJPID" 2> /dev/null || true
         resumed_right "$d/rout" "$W/ref-$s" && ok=1
-        [ "$ok" = 1 ] || log "glunix $s: the restart did not resume right: $(head -c 300 "$d/rerr")"
+        if [ "$ok" = 0 ]; then
+            log "glunix $s: the restart did not resume right: $(head -c 300 "$d/rerr")"
+            [ -e "$W/gl-why-$s" ] || echo "glx --restart did not resume right: $(head -1 "$d/rerr")" > "$W/gl-why-$s"
+        fi
     fi
-    echo "$snap $(ms $(( t1 - t0 ))) $(stall "$d/sizes" "$t0" "$t1") $(stat -c %s "$d/img") $restart $ok" >> "$W/gl-$s"
+    echo "$snap $(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$t1") $(stall "$d/sizes" "$t0" "$t1") $(stat -c %s "$d/img") $restart $ok" >> "$W/gl-$s"
     [ -e "$W/img-gl-$s" ] || mv "$d/img" "$W/img-gl-$s"
     rm -f "$d/img"
 }
@@ -395,8 +407,9 @@ gl_migrate() {
     t0=$(now)
     if ! "$GLPEER" migrate --runtime-dir "$T/p0/run" "$GPID" p2 > "$d/mig" 2>&1; then
         log "glunix $s: glpeer migrate failed: $(head -c 300 "$d/mig")"
+        [ -e "$W/glmig-why-$s" ] || head -1 "$d/mig" > "$W/glmig-why-$s"
         "$GLPEER" kill -KILL --runtime-dir "$T/p0/run" "$GPID" > /dev/null 2>&1; stop "$GJPID" "$WATCH"
-        echo "- - 0" >> "$W/glmig-$s"; return 0
+        echo "- - - 0" >> "$W/glmig-$s"; return 0
     fi
     t1=$(now)
     # `glpeer migrate` may answer before the job runs on p2: watch for it
@@ -409,33 +422,53 @@ gl_migrate() {
     stop "$WATCH"
     # right: it ran on at p2 and its output is the undisturbed run's
     [ "$node" = p2 ] && cmp -s "$d/out" "$W/ref-$s" && ok=1
-    [ "$ok" = 1 ] || log "glunix $s: after the move the job was on '${node:-nowhere}', output $(cmp "$d/out" "$W/ref-$s" 2>&1 | head -1)"
-    echo "$(ms $(( t1 - t0 ))) $(stall "$d/sizes" "$t0" "$t1") $ok" >> "$W/glmig-$s"
+    if [ "$ok" = 0 ]; then
+        log "glunix $s: after the move the job was on '${node:-nowhere}', output $(cmp "$d/out" "$W/ref-$s" 2>&1 | head -1)"
+        [ -e "$W/glmig-why-$s" ] || echo "moved to '${node:-nowhere}', output: $(cmp "$d/out" "$W/ref-$s" 2>&1 | head -1 || true)" > "$W/glmig-why-$s"
+    fi
+    echo "$(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$(( t1 + 10000000000 ))") $(stall "$d/sizes" "$t0" "$t1") $ok" >> "$W/glmig-$s"
 }
 
-# guest_still ROOT LIMIT_S: the time (ns) no descendant of the agent ROOT
-# but its own (glpeer) processes can run: each gone, stopped or a zombie;
-# /proc read every millisecond; fails after LIMIT_S seconds
+# guest_still ROOT LIMIT_S: the time (ns) the guests on the agent ROOT
+# (its descendants but its own glpeer and glpeer-launch processes) last
+# used CPU, once none has used any for half a second or none is left: the
+# CPU time of every thread (/proc/PID/task/TID/schedstat, nanoseconds)
+# read every millisecond or so.  A parked or stopped process uses none;
+# the child that streams a snapshot's image away does.  Fails after
+# LIMIT_S seconds, naming what still ran.
 guest_still() {
     perl -MTime::HiRes=time,sleep -e '
-        my ($root, $lim) = @ARGV; my $end = time + $lim;
+        my ($root, $lim) = @ARGV; my $end = time + $lim; my (%cpu, @busy);
+        my $last = time;
         while (time < $end) {
-            my (%kids, %st, %comm);
+            my (%kids, %comm);
             opendir my $d, "/proc" or die;
             for my $p (grep { /^\d+$/ } readdir $d) {
                 open my $f, "<", "/proc/$p/stat" or next; my $l = <$f>; close $f;
-                $l =~ /^\d+ \((.*)\) (\S) (\d+)/s or next;
-                push @{$kids{$3}}, $p; $st{$p} = $2; $comm{$p} = $1;
+                $l =~ /^\d+ \((.*)\) \S (\d+)/s or next;
+                push @{$kids{$2}}, $p; $comm{$p} = $1;
             }
             closedir $d;
-            my @q = ($root); my $busy = 0;
+            my @q = ($root); my @guests;
             while (@q) {
-                for my $c (@{$kids{shift @q} || []}) { push @q, $c; $busy = 1 if $comm{$c} ne "glpeer" && $st{$c} !~ /[TtZX]/ }
+                for my $c (@{$kids{shift @q} || []}) { push @q, $c; push @guests, $c if $comm{$c} !~ /^glpeer/ }
             }
-            if (!$busy) { printf "%.0f\n", time * 1e9; exit 0 }
+            my $now = time; my %seen; @busy = ();
+            for my $p (@guests) {
+                opendir my $t, "/proc/$p/task" or next;
+                for my $tid (grep { /^\d+$/ } readdir $t) {
+                    open my $f, "<", "/proc/$p/task/$tid/schedstat" or next; my ($ns) = split " ", <$f>; close $f;
+                    $seen{$tid} = 1;
+                    if (!defined $cpu{$tid} || $ns > $cpu{$tid}) { $last = $now; push @busy, "$p/$tid $comm{$p}" }
+                    $cpu{$tid} = $ns;
+                }
+                closedir $t;
+            }
+            if (!%seen) { printf "%.0f\n", $now * 1e9; exit 0 }
+            if ($now - $last >= 0.5) { printf "%.0f\n", $last * 1e9; exit 0 }
             sleep 0.001;
         }
-        exit 1' "$1" "$2"
+        print STDERR join(", ", @busy), "\n"; exit 1' "$1" "$2"
 }
 # resource STATE of NODE in p0's view
 res_state() { status p0 2> /dev/null | jq -r --arg n "$1" '.members[] | select(.name == $n) | .resources.state'; }
@@ -449,12 +482,20 @@ gl_evict() {
     gl_job "$s" "$d" || { stop "$GJPID"; GL_EV="absent: no job could run on p1 for an eviction"; return 1; }
     t0=$(now)
     touch -a "$T/tty-p1"       # the owner's first keystroke
-    if ! t1=$(guest_still "${PID[p1]}" 30); then
-        GL_EV="absent: the guest still ran on p1 30 s after its owner's keystroke (not evicted)"
+    if ! t1=$(guest_still "${PID[p1]}" 30 2> "$d/busy"); then
+        GL_EV="absent: the guest still ran on p1 30 s after its owner's keystroke (not evicted; running there: $(cat "$d/busy"))"
         "$GLPEER" kill -KILL --runtime-dir "$T/p0/run" "$GPID" > /dev/null 2>&1; stop "$GJPID"
         return 1
     fi
     echo "$(ms $(( t1 - t0 )))" >> "$W/evict"
+    # how it left, and whether it stayed away while the owner is active
+    # (owner_idle_min is 60 s: p1 stays busy for the next 3 s)
+    "$GLPEER" ps --json --runtime-dir "$T/p0/run" |
+        jq -r --arg g "$GPID" '.jobs[] | select(.gpid == $g) | "\(.state) on \(.node)"' > "$d/how"
+    [ -s "$d/how" ] || echo "ended" > "$d/how"
+    sleep 3
+    if ! guest_still "${PID[p1]}" 0.6 > /dev/null 2> "$d/busy"; then echo "ran again on p1 within 3 s" > "$d/again"; fi
+    cat "$d/how" >> "$W/evict-how"; cat "$d/again" >> "$W/evict-again" 2> /dev/null
     "$GLPEER" kill -KILL --runtime-dir "$T/p0/run" "$GPID" > /dev/null 2>&1; stop "$GJPID"
     touch -d '1 hour ago' "$T/tty-p1"    # the owner leaves
 }
@@ -493,63 +534,72 @@ fi
 col() { [ -s "$1" ] && awk -v n="$2" '$n != "-" { print $n }' "$1" | median || echo -; }
 okn() { [ -s "$1" ] && awk '{ n++; ok += $NF } END { printf "%d/%d", ok, n }' "$1" || echo "0/0"; }
 mib() { [ "$1" = - ] && echo - || awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-row() { printf '  %-34s %9s %9s %10s %10s %10s %6s\n' "$@"; }
+row() { printf '  %-34s %9s %9s %9s %10s %10s %10s %6s\n' "$@"; }
 why() { printf '  %-34s %s\n' "$1" "$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.3f", a / b }'; }
+# larger A B: the larger of two figures, "-" ignored
+larger() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-") print b; else if (b == "-") print a; else print (a + 0 > b + 0 ? a : b) }'; }
 report() {
     local s=$1 f
     echo
     echo "== $s MiB touched, $THREADS threads; medians of $RUNS runs (DMTCP gzip: $GZRUNS); undisturbed run ${REF_MS[$s]:-?} ms =="
     if [ -n "${SKIPSIZE[$s]:-}" ]; then why "(all)" "absent: ${SKIPSIZE[$s]}"; return; fi
-    row "" "pause ms" "stall ms" "image MiB" "restart ms" "migrate ms" "ok"
+    row "" "pause ms" "gap ms" "stall ms" "image MiB" "restart ms" "migrate ms" "ok"
     if [ -n "$GL_CK" ]; then why "glunix glpeer checkpoint" "$GL_CK"
     else
         f=$W/gl-$s
-        row "glunix: SNAP (shim's pause)" "$(col "$f" 1)" "$(col "$f" 3)" "$(mib "$(col "$f" 4)")" "$(col "$f" 5)" "" "$(okn "$f")"
-        row "glunix: glpeer checkpoint (wall)" "$(col "$f" 2)" "" "" "" "" ""
+        row "glunix: SNAP (shim's pause)" "$(col "$f" 1)" "$(col "$f" 3)" "$(col "$f" 4)" "$(mib "$(col "$f" 5)")" "$(col "$f" 6)" "" "$(okn "$f")"
+        row "glunix: glpeer checkpoint (wall)" "$(col "$f" 2)" "" "" "" "" "" ""
+        [ -s "$W/gl-why-$s" ] && why "  the first that failed:" "$(cat "$W/gl-why-$s")"
     fi
     [ -n "$GL_RS" ] && why "glunix glx --restart" "$GL_RS"
     if [ -n "$GL_MIG" ]; then why "glunix glpeer migrate" "$GL_MIG"
-    else f=$W/glmig-$s; row "glunix: glpeer migrate p1 -> p2" "" "$(col "$f" 2)" "" "" "$(col "$f" 1)" "$(okn "$f")"
+    else f=$W/glmig-$s; row "glunix: glpeer migrate p1 -> p2" "" "$(col "$f" 2)" "$(col "$f" 3)" "" "" "$(col "$f" 1)" "$(okn "$f")"
+        [ -s "$W/glmig-why-$s" ] && why "  the first that failed:" "$(cat "$W/glmig-why-$s")"
     fi
     if [ -n "$DMTCP_WHY" ]; then why "DMTCP" "$DMTCP_WHY"
     else
-        f=$W/dmtcp-$s-raw; row "DMTCP -bc --no-gzip" "$(col "$f" 1)" "$(col "$f" 2)" "$(mib "$(col "$f" 3)")" "$(col "$f" 4)" "" "$(okn "$f")"
-        f=$W/dmtcp-$s-gzip; row "DMTCP -bc (gzip, its default)" "$(col "$f" 1)" "$(col "$f" 2)" "$(mib "$(col "$f" 3)")" "$(col "$f" 4)" "" "$(okn "$f")"
+        for m in raw gzip; do
+            f=$W/dmtcp-$s-$m
+            row "DMTCP -bc $([ $m = raw ] && echo "--no-gzip" || echo "(gzip, its default)")" "$(col "$f" 1)" "$(col "$f" 2)" "$(col "$f" 3)" "$(mib "$(col "$f" 4)")" "$(col "$f" 5)" "" "$(okn "$f")"
+        done
     fi
     if [ -n "$CRIU_WHY" ]; then why "CRIU ${CRIU_V:-}" "$CRIU_WHY"
-    else f=$W/criu-$s; row "CRIU $CRIU_V dump --leave-running" "$(col "$f" 1)" "$(col "$f" 2)" "$(mib "$(col "$f" 3)")" "$(col "$f" 4)" "" "$(okn "$f")"
+    else f=$W/criu-$s; row "CRIU $CRIU_V dump --leave-running" "$(col "$f" 1)" "$(col "$f" 2)" "$(col "$f" 3)" "$(mib "$(col "$f" 4)")" "$(col "$f" 5)" "" "$(okn "$f")"
     fi
     case "${COPY[$s]:-absent: no image to copy}" in
         absent*) why "copy of the image, loopback TCP" "${COPY[$s]:-absent: no image to copy}" ;;
-        *) row "copy of ${COPY_WHAT[$s]}" "" "" "$(mib "${COPY_BYTES[$s]}")" "" "${COPY[$s]}" "" ;;
+        *) row "copy of ${COPY_WHAT[$s]}" "" "" "" "$(mib "${COPY_BYTES[$s]}")" "" "${COPY[$s]}" "" ;;
     esac
     # the goals of issue 12; "met"/"missed" only where both sides ran
-    local goal_pause dm dms gp gs gm gr cp=${COPY[$s]:--}
+    local goal_pause dm dmg gp gg gm gr cp=${COPY[$s]:--}
     [[ $cp =~ ^[0-9.]+$ ]] || cp=-
     goal_pause=$(awk -v s="$s" 'BEGIN { printf "%.1f", 20 + 20 * s / 1024 }')
-    dm=$(col "$W/dmtcp-$s-raw" 1); dms=$(col "$W/dmtcp-$s-raw" 2)
+    dm=$(col "$W/dmtcp-$s-raw" 1); dmg=$(col "$W/dmtcp-$s-raw" 2)
     if [ -z "$GL_CK" ]; then
-        gp=$(col "$W/gl-$s" 1); gs=$(col "$W/gl-$s" 3)
-        if [ "$gp" = - ]; then
-            echo "  pause (SNAP): absent: neither glpeer checkpoint's output nor p1's log says the shim's SNAP figure"
+        gp=$(col "$W/gl-$s" 1); gg=$(col "$W/gl-$s" 3)
+        if ! awk '$NF == 1 || $1 != "-" || $3 != "-" { f = 1 } END { exit !f }' "$W/gl-$s" 2> /dev/null; then
+            echo "  pause: not measured: no glunix checkpoint succeeded (goal <= $goal_pause ms and <= 1/10 of DMTCP's $dm ms)"
         else
-            echo "  pause (SNAP): $gp ms; goal <= $goal_pause ms (20 ms + 20 ms/GiB): $(judge "$gp" "$goal_pause")"
-            echo "  pause (SNAP) / DMTCP -bc --no-gzip = $(ratio "$gp" "$dm") (goal <= 0.100: $(judge "$(ratio "$gp" "$dm")" 0.1)); / DMTCP gzip = $(ratio "$gp" "$(col "$W/dmtcp-$s-gzip" 1)")"
+            if [ "$gp" = - ]; then
+                echo "  pause (SNAP): absent: neither glpeer checkpoint's output nor p1's log says the shim's SNAP figure"
+            else
+                echo "  pause (SNAP): $gp ms; goal <= $goal_pause ms (20 ms + 20 ms/GiB): $(judge "$gp" "$goal_pause"); / DMTCP -bc --no-gzip = $(ratio "$gp" "$dm") (goal <= 0.100: $(judge "$(ratio "$gp" "$dm")" 0.1))"
+            fi
+            echo "  pause by the job's own clock (gap): glunix $gg ms; goal <= $goal_pause ms: $(judge "$gg" "$goal_pause"); / DMTCP --no-gzip's $dmg ms = $(ratio "$gg" "$dmg") (goal <= 0.100: $(judge "$(ratio "$gg" "$dmg")" 0.1)); / DMTCP gzip's = $(ratio "$gg" "$(col "$W/dmtcp-$s-gzip" 2)")"
         fi
-        echo "  stall seen by the job: glunix $gs ms (goal $goal_pause: $(judge "$gs" "$goal_pause")); / DMTCP --no-gzip's $dms ms = $(ratio "$gs" "$dms") (goal <= 0.100: $(judge "$(ratio "$gs" "$dms")" 0.1))"
     else
         echo "  pause: goal <= $goal_pause ms (20 ms + 20 ms/GiB) and <= 1/10 of DMTCP's ($dm ms --no-gzip): glunix absent"
     fi
     if [ -z "$GL_RS" ] && [ -z "$GL_CK" ]; then
-        gr=$(col "$W/gl-$s" 5)
+        gr=$(col "$W/gl-$s" 6)
         local goal_rs; goal_rs=$(awk -v c="$cp" 'BEGIN { if (c == "-") print "-"; else printf "%.1f", 100 + c }')
         echo "  restart: glunix $gr ms; goal <= 100 ms + the transfer ($cp ms) = $goal_rs ms: $(judge "$gr" "$goal_rs")"
     fi
     if [ -z "$GL_MIG" ]; then
-        # the whole move: the command's time, or the job's stall if longer
-        gm=$(awk -v a="$(col "$W/glmig-$s" 1)" -v b="$(col "$W/glmig-$s" 2)" 'BEGIN { if (a == "-") print b; else if (b == "-") print a; else print (a > b ? a : b) }')
-        echo "  migration ($gm ms, the longer of the command and the stall) / copy of its image = $(ratio "$gm" "$cp") (goal <= 1.5: $(judge "$(ratio "$gm" "$cp")" 1.5))"
+        # the whole move: the command's time, or the job's own gap if longer
+        gm=$(larger "$(col "$W/glmig-$s" 1)" "$(col "$W/glmig-$s" 2)")
+        echo "  migration ($gm ms, the longer of the command and the job's gap) / copy of its image = $(ratio "$gm" "$cp") (goal <= 1.5: $(judge "$(ratio "$gm" "$cp")" 1.5))"
     fi
 }
 judge() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || a == "" || b == "-") print "not measured"; else print (a + 0 <= b + 0) ? "met" : "missed" }'; }
@@ -571,10 +621,14 @@ echo "bench/checkpoint.sh --sizes $SIZES --runs $RUNS --gzip-runs $GZRUNS --thre
 echo "$(date -u '+%F %H:%M UTC'), tree $(git -C "$top" rev-parse --short HEAD 2> /dev/null || echo '?'), $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
 echo "load average at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg); took $(( $(date +%s) - START )) s"
 echo "DMTCP: ${DMTCP_V:-none} ($DMTCP); CRIU: ${CRIU_V:-none}; workload: ckpt_work -t $THREADS -s $STEPS MIB, checkpointed after $WARM steps"
-echo "pause: the checkpointer's own figure (glunix: SNAP, the shim's; DMTCP: dmtcp_command -bc's wall time); stall: the longest time the job's output stood still"
+echo "pause: the checkpointer's own figure (glunix: SNAP, the shim's; DMTCP: dmtcp_command -bc's wall time); gap: the longest time between two of the job's steps by its own clock"
+echo "  (a step's work included; $GAP where none was longer); stall: the longest time the job's output file stood still (its delivery included)"
 echo "restart: from the restart command's start to the job's first line of output; ok: restarted or migrated runs whose output matched the undisturbed run's"
 for s in ${SIZES//,/ }; do report "$s"; done
 echo
 if [ -n "$GL_EV" ]; then echo "eviction (owner's first keystroke to no guest CPU on that machine): $GL_EV"
-else echo "eviction (owner's first keystroke to no guest CPU on that machine), $EVICTIONS times: median $(median < "$W/evict") ms, p99 $(p99 < "$W/evict") ms"
+else
+    echo "eviction (owner's first keystroke to no guest CPU on that machine), $(wc -l < "$W/evict") times: median $(median < "$W/evict") ms, p99 $(p99 < "$W/evict") ms"
+    echo "  the guest, once none of it ran on p1: $(sort "$W/evict-how" | uniq -c | awk '{ n = $1; $1 = ""; printf "%s%d%s", (NR > 1 ? ", " : ""), n, $0 }')"
+    echo "  3 s later, with its owner still active: $( [ -s "$W/evict-again" ] && echo "it ran on p1 again $(wc -l < "$W/evict-again") times" || echo "none of it ran on p1")"
 fi

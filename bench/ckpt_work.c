@@ -4,7 +4,7 @@
     so a run that was checkpointed and restored (by glunix, DMTCP, ...)
     can be compared line for line with an undisturbed one.
 
-        ckpt_work [-t THREADS] [-s STEPS] [-c CHUNK_MIB] MIB
+        ckpt_work [-t THREADS] [-s STEPS] [-c CHUNK_MIB] [-g MS] MIB
 
     Defaults: 2 threads, 400 steps, 4 MiB per thread per step.  Each
     thread owns an equal slice of one malloc'd block (so it is the heap a
@@ -22,7 +22,15 @@
     a function of MIB, THREADS, STEPS and CHUNK only: never of timing or
     of the addresses the memory got.  Output is written with write(2) as
     each line is complete, so none waits in a stdio buffer when the
-    process is stopped. */
+    process is stopped.
+
+    With -g MS it also says on stderr, as it happens, each step that came
+    more than MS milliseconds after the one before, by its own clock:
+
+        ckpt_work: step K at REALTIME_NS, GAP ms after step K-1
+
+    which is how long a checkpoint stopped it, seen from inside (plus at
+    most one step's work), whatever delays its output on the way out. */
 #define _GNU_SOURCE
 #include "core/rng.h"
 
@@ -33,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_THREADS 64
@@ -52,15 +61,15 @@ static unsigned nthreads = 2;
 static unsigned long steps = 400;
 static size_t chunk_words;
 
-static void say (const char *line)
+static void say (int fd, const char *line)
 {
     size_t len = strlen (line), off = 0;
     while (off < len) {
-        ssize_t n = write (1, line + off, len - off);
+        ssize_t n = write (fd, line + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            exit (1); /* stdout is gone: nobody reads the result */
+            exit (1); /* the output is gone: nobody reads the result */
         off += (size_t) n;
     }
 }
@@ -94,7 +103,7 @@ static void *worker (void *arg)
 
 static void usage (void)
 {
-    fprintf (stderr, "usage: ckpt_work [-t THREADS] [-s STEPS] [-c CHUNK_MIB] MIB\n");
+    fprintf (stderr, "usage: ckpt_work [-t THREADS] [-s STEPS] [-c CHUNK_MIB] [-g MS] MIB\n");
     exit (2);
 }
 
@@ -112,13 +121,14 @@ static unsigned long number (const char *what, const char *s, unsigned long max)
 
 int main (int argc, char **argv)
 {
-    unsigned long chunk_mib = 4;
+    unsigned long chunk_mib = 4, gap_ms = 0;
     int c;
-    while ((c = getopt (argc, argv, "t:s:c:")) != -1) {
+    while ((c = getopt (argc, argv, "t:s:c:g:")) != -1) {
         switch (c) {
             case 't': nthreads = (unsigned) number ("threads", optarg, MAX_THREADS); break;
             case 's': steps = number ("steps", optarg, 1000000000UL); break;
             case 'c': chunk_mib = number ("chunk", optarg, 1UL << 20); break;
+            case 'g': gap_ms = number ("gap", optarg, 1000000UL); break;
             default: usage ();
         }
     }
@@ -154,15 +164,28 @@ int main (int argc, char **argv)
     char line[128];
     pthread_barrier_wait (&barrier);
     snprintf (line, sizeof line, "touched %lu MiB with %u threads\n", mib, nthreads);
-    say (line);
+    say (1, line);
     pthread_barrier_wait (&barrier);
+    struct timespec prev, at, wall;
+    clock_gettime (CLOCK_MONOTONIC, &prev);
     for (unsigned long k = 1; k <= steps; k++) {
         pthread_barrier_wait (&barrier);
+        clock_gettime (CLOCK_MONOTONIC, &at);
+        double gap =
+            (double) (at.tv_sec - prev.tv_sec) * 1e3 + (double) (at.tv_nsec - prev.tv_nsec) / 1e6;
+        prev = at;
+        if (gap_ms && k > 1 && gap > (double) gap_ms) {
+            clock_gettime (CLOCK_REALTIME, &wall);
+            snprintf (line, sizeof line,
+                      "ckpt_work: step %lu at %lld%09ld, %.3f ms after step %lu\n", k,
+                      (long long) wall.tv_sec, wall.tv_nsec, gap, k - 1);
+            say (2, line);
+        }
         uint64_t sum = 0;
         for (unsigned t = 0; t < nthreads; t++)
             sum = (sum ^ slices[t].acc) * MIX;
         snprintf (line, sizeof line, "step %lu/%lu sum=%016" PRIx64 "\n", k, steps, sum);
-        say (line);
+        say (1, line);
         pthread_barrier_wait (&barrier);
     }
     for (unsigned t = 0; t < nthreads; t++)
@@ -171,7 +194,7 @@ int main (int argc, char **argv)
     for (size_t i = 0; i < words; i++)
         h = (h ^ block[i]) * MIX;
     snprintf (line, sizeof line, "checksum %016" PRIx64 "\n", h);
-    say (line);
+    say (1, line);
     free (block);
     return 0;
 }
