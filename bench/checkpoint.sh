@@ -7,8 +7,8 @@
 #     wall time), the image's size, `glx --restart FILE` to the job's next
 #     line of output, `glpeer migrate GPID NODE` between two peers on
 #     loopback, and eviction: from the owner's first keystroke (simulated
-#     as t/integ/idle.sh does, by touching the activity file) to no guest
-#     process running on that machine, median and p99;
+#     as t/integ/idle.sh does, by touching the activity file) to the last
+#     CPU its guests used on that machine, median and p99;
 #   - DMTCP (the reference user-level checkpointer, not packaged in
 #     Debian 12: built once from ../shared/peers/dmtcp-src.tar.gz into the
 #     cache): `dmtcp_command -bc` with its default gzip and with
@@ -21,10 +21,10 @@
 # touched by THREADS threads, then steps of computation over it, a line
 # each.  Every restarted run is let finish and its output compared with
 # the tail of an undisturbed run's: a restart that resumed the wrong state
-# counts as failed, not as a time.  The "stall" columns are what the job
-# itself saw: the longest time its output stood still around the
-# checkpoint (a 0.5 ms poll of the output file's size), the same measure
-# for every checkpointer.
+# counts as failed, not as a time.  Two columns are the same measure for
+# every checkpointer: "gap", the longest time between two steps by the
+# job's own clock (ckpt_work -g), and "stall", the longest time its
+# output stood still (a 0.5 ms poll of the output file's size).
 #
 #   bench/checkpoint.sh [--sizes MIB,...] [--runs N] [--gzip-runs N]
 #                       [--threads T] [--evictions N] [--build DIR]
@@ -41,7 +41,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=64,512,2048; RUNS=5; GZRUNS=3; THREADS=2; EVICTIONS=20
 BUILD=${BUILD:-$top/build}; CACHE=$top/bench/.cache; KEEP=""
-STEPS=3000     # about 1.5 ms each here: long enough to be stopped mid-run
+STEPS=3000     # about 1 ms each here: long enough to be stopped mid-run
 WARM=50        # steps done before a checkpoint is asked
 GAP=2          # ckpt_work -g: it reports steps later than this (ms) after the one before
 usage="usage: $0 [--sizes MIB,...] [--runs N] [--gzip-runs N] [--threads T] [--evictions N] [--build DIR] [--cache DIR] [--keep DIR]"
@@ -87,6 +87,7 @@ teardown() {
     fi
     rm -rf "$W"
 }
+trap teardown EXIT     # t/integ/lib.sh's trap calls it too, once the peers are up
 
 # --- the workload ----------------------------------------------------------------
 WORK=$W/ckpt_work
@@ -196,10 +197,9 @@ build_dmtcp() {
         DMTCP_WHY="absent: DMTCP does not build here (see $b/*.log)"; rm -rf "$DMTCP"; return 1
     fi
 }
-trap teardown EXIT
 build_dmtcp || log "$DMTCP_WHY"
 
-# one DMTCP run: SIZE MODE (raw|gzip) RUN; appends "pause stall image restart ok"
+# one DMTCP run: SIZE MODE (raw|gzip) RUN; appends "pause gap stall image restart ok"
 # to $W/dmtcp-SIZE-MODE
 dmtcp_run() {
     local s=$1 mode=$2 r=$3 d=$W/dmtcp/$1-$2-$3 port rport pid t0 t1 sz img rs ok=0 restart=-
@@ -251,7 +251,7 @@ elif [ "$(id -u)" != 0 ]; then
 else
     CRIU_V=$(criu --version 2>&1 | awk '/Version/ { print $2 }')
 fi
-# one CRIU run: SIZE RUN; appends "pause stall image restore ok" to $W/criu-SIZE,
+# one CRIU run: SIZE RUN; appends "pause gap stall image restore ok" to $W/criu-SIZE,
 # or sets CRIU_WHY to the first error line when criu stops
 criu_run() {
     local s=$1 d=$W/criu/$1-$2 pid t0 t1 err ok=0 restore=- rs
@@ -281,7 +281,10 @@ criu_run() {
     rs=$(now)
     if criu restore -D "$d/img" --shell-job -d -o restore.log > "$d/rcmd" 2>&1; then
         restore=$(ms $(( $(now) - rs )))
-        while [ -d "/proc/$pid" ] || pgrep -f "^$WORK -t $THREADS -s $STEPS $s\$" > /dev/null; do sleep 0.1; done
+        # it ends by itself: wait for that (at most two minutes)
+        local end=$(( $(date +%s) + 120 ))
+        while { [ -d "/proc/$pid" ] || pgrep -f "^$WORK -t $THREADS -s $STEPS -g $GAP $s\$" > /dev/null; } &&
+              [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
         cmp -s "$d/out" "$W/ref-$s" && ok=1
     fi
     echo "$(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$t1") $(stall "$d/sizes" "$t0" "$t1") $(du -sb "$d/img" | cut -f1) $restore $ok" >> "$W/criu-$s"
@@ -355,11 +358,12 @@ gl_job() {
         for g in $("$GLPEER" ps --json --runtime-dir "$T/p0/run" | jq -r --arg c "$WORK" '.jobs[] | select(.command | startswith($c)) | .gpid'); do
             [ -z "${GPID_SEEN[$g]:-}" ] && { GPID=$g; GPID_SEEN[$g]=1; break; }
         done
+        [ -n "$GPID" ] || sleep 0.1
     done
     [ -n "$GPID" ] || { log "glunix $1: glpeer ps does not show the job"; return 1; }
 }
 # gl_run SIZE RUN: checkpoint to a file, kill, restart on p2; appends
-# "snap wall stall image restart ok" to $W/gl-SIZE
+# "snap wall gap stall image restart ok" to $W/gl-SIZE
 gl_run() {
     local s=$1 d=$W/gl/$1-$2 t0 t1 sz snap rs t1r restart=- ok=0 ckok=0
     mkdir -p "$d"
@@ -398,7 +402,7 @@ gl_run() {
     rm -f "$d/img"
 }
 # gl_migrate SIZE RUN: p1 -> p2 mid-run, then to the end; appends
-# "wall stall ok" to $W/glmig-SIZE
+# "wall gap stall ok" to $W/glmig-SIZE
 gl_migrate() {
     local s=$1 d=$W/glmig/$1-$2 t0 t1 ok=0 node
     mkdir -p "$d"
