@@ -657,7 +657,7 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
 
 /* ---- touching the process ------------------------------------------------------------------------ */
 
-static void place_fds (st_t *s, int hi, int streams[3])
+static void place_fds (st_t *s, int streams[3])
 {
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
@@ -668,14 +668,14 @@ static void place_fds (st_t *s, int hi, int streams[3])
             fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
     }
     /* everything else: the restorer's own and what its starter left open */
-    int next = 0;
-    for (size_t i = 0; i <= s->n_fd; i++) {
-        int upto = i < s->n_fd ? (int) s->fd[i].f.fd : INT32_MAX;
-        if (upto > next)
-            close_range ((unsigned) next, (unsigned) upto - 1, 0);
-        next = upto + 1;
+    unsigned next = 0;
+    for (size_t i = 0; i < s->n_fd; i++) {
+        unsigned fd = s->fd[i].f.fd;
+        if (fd > next)
+            close_range (next, fd - 1, 0);
+        next = fd + 1;
     }
-    (void) hi;
+    close_range (next, ~0u, 0);
 }
 
 static void set_process (st_t *s)
@@ -740,7 +740,7 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
        thread's rt_sigreturn restores its own mask */
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
-    place_fds (&s, hi, streams);
+    place_fds (&s, streams);
     set_process (&s);
     /* the restorer's rseq area is about to go: the kernel must not
        write into it, and the image's threads register their own */

@@ -57,9 +57,9 @@ typedef struct home_job {
 /* A move, at the home. */
 enum {
     HM_NONE = 0,
-    HM_ASKED,    /* CKPT sent to the old host */
-    HM_STARTING, /* the old process is parked; RUN sent to the new host */
-    HM_SENDING,  /* the image goes from the old host to the new one */
+    HM_STARTING, /* RUN sent to the new host (nothing stopped yet) */
+    HM_ASKED,    /* its restorer waits; CKPT sent to the old host */
+    HM_SENDING,  /* the old process is parked, its image goes to the new host */
     HM_DONE,     /* the new one runs; the old one's last output comes */
 };
 
@@ -361,13 +361,15 @@ static void move_flush_signals (jobs_t *self, home_job_t *j)
     j->n_sigs = 0;
 }
 
-/* The move failed: the job runs on where it was. */
+/* The move failed: the job runs on where it was (let go if it was
+   asked for its snapshot), and what the new node started goes. */
 static void move_fail (jobs_t *self, home_job_t *j, const char *why)
 {
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "refused: %s stays on %s: %s", j->gpid, j->node, why);
-    if (j->move >= HM_STARTING) {
+    if (j->move >= HM_ASKED)
         move_msg (self, j, j->node, GL_MOVE_RESUME);
+    if (j->move >= HM_STARTING) {
         if (j->move_to[0])
             move_msg (self, j, j->move_to, GL_MOVE_ABORT);
         place_done (self->place, j->move_plan.ticket);
@@ -378,9 +380,12 @@ static void move_fail (jobs_t *self, home_job_t *j, const char *why)
     move_flush_signals (self, j);
 }
 
-/* Ask the old host to checkpoint the job for a move, on behalf of asker
-   (its answer number seq); want: the node asked for, "" for placement's
-   choice.  The answer comes when the move ends. */
+static void move_place (jobs_t *self, home_job_t *j, uint64_t now);
+
+/* Move the job, on behalf of asker (its answer number seq); want: the
+   node asked for, "" for placement's choice.  The new node is found and
+   its restorer started first, so that the old process is stopped only
+   once something waits for it.  The answer comes when the move ends. */
 void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_t seq,
                       const char *want, uint64_t now)
 {
@@ -398,23 +403,19 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
     else if (want[0] && gl_streq (want, j->node))
         snprintf (text, sizeof text, "refused: %s runs on %s already", gpid, want);
     else {
-        j->move = HM_ASKED;
         j->move_deadline = now + MOVE_WAIT_MS;
         gl_strlcpy (j->move_asker, asker, sizeof j->move_asker);
         j->move_seq = seq;
         gl_strlcpy (j->move_want, want, sizeof j->move_want);
-        gl_job_t ck;
-        jobs_msg_init (&ck, GL_JOB_CKPT, j->gpid, self->name);
-        ck.code = GL_CKPT_ASK_MOVE;
-        gl_strlcpy (ck.node, j->node, sizeof ck.node);
-        jobs_to_node (self, j->node, &ck);
+        move_place (self, j, now);
         return;
     }
     if (asker[0])
         jobs_to_node (self, asker, &reply);
 }
 
-/* The old process is parked: ask a node other than its own to take it. */
+/* Ask a node other than its own to take it: its restorer waits for the
+   image. */
 static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
 {
     const gl_job_t *req = j->run.job;
@@ -517,9 +518,9 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
             if (j->move)
                 move_fail (self, j, step->text ? step->text : "the old host gave up");
             break;
-        case GL_MOVE_SNAPPED:
+        case GL_MOVE_SNAPPED: /* parked; its image goes to the new host already */
             if (j->move == HM_ASKED)
-                move_place (self, j, now);
+                j->move = HM_SENDING;
             else /* a move given up meanwhile: let it go on */
                 move_msg (self, j, j->node, GL_MOVE_RESUME);
             break;
@@ -548,15 +549,16 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
 {
     switch (job->type) {
         case GL_JOB_STARTED:
-            if (j->move == HM_STARTING) {
-                place_started (self->place, j->move_plan.ticket, (uint32_t) job->seq);
-                j->move = HM_SENDING;
-                gl_job_t send;
-                jobs_msg_init (&send, GL_JOB_MOVE, j->gpid, self->name);
-                send.code = GL_MOVE_SEND;
-                gl_strlcpy (send.to, j->move_to, sizeof send.to);
-                gl_strlcpy (send.node, j->node, sizeof send.node);
-                jobs_to_node (self, j->node, &send);
+            if (j->move == HM_STARTING) { /* now the old host: its image to there */
+                if (job->seq && job->seq <= UINT32_MAX)
+                    place_started (self->place, j->move_plan.ticket, (uint32_t) job->seq);
+                j->move = HM_ASKED;
+                gl_job_t ck;
+                jobs_msg_init (&ck, GL_JOB_CKPT, j->gpid, self->name);
+                ck.code = GL_CKPT_ASK_MOVE;
+                gl_strlcpy (ck.to, j->move_to, sizeof ck.to);
+                gl_strlcpy (ck.node, j->node, sizeof ck.node);
+                jobs_to_node (self, j->node, &ck);
             }
             break;
         case GL_JOB_REFUSED:
@@ -571,8 +573,8 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
                 j->move = HM_DONE; /* glx's stdin waits here from now on */
                 move_msg (self, j, j->node, GL_MOVE_DONE);
             }
-            else if (job->code == GL_MOVE_FAILED && j->move >= HM_STARTING) {
-                j->move_to[0] = '\0';
+            else if (job->code == GL_MOVE_FAILED && j->move >= HM_STARTING && j->move < HM_DONE) {
+                j->move_to[0] = '\0'; /* it dropped its process itself */
                 move_fail (self, j, job->text ? job->text : "the restore failed");
             }
             break;

@@ -234,7 +234,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
 
     /* argv and the environment, NULL-terminated, with our variables. */
     char **argv = calloc ((size_t) req->argc + 1, sizeof *argv);
-    char **envp = calloc ((size_t) req->envc + 10, sizeof *envp);
+    char **envp = calloc ((size_t) req->envc + 16, sizeof *envp); /* ours: 11 at most */
     char gpid_var[GL_GPID_MAX + 16], home_var[GL_NAME_MAX + 16], node_var[GL_NAME_MAX + 16];
     char run_var[sizeof self->runtime_dir + 32], *preload = NULL;
     char rank_var[32], size_var[32];

@@ -224,7 +224,8 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     ck->state = CK_SIGNALLED;
     gl_strlcpy (ck->asker, asker, sizeof ck->asker);
     ck->asker_seq = ask->seq;
-    gl_strlcpy (ck->to, ask->to[0] ? ask->to : asker, sizeof ck->to);
+    /* a move's image goes to the new host, if the home named it already */
+    gl_strlcpy (ck->to, ask->to[0] || ck->ask == GL_CKPT_ASK_MOVE ? ask->to : asker, sizeof ck->to);
     ck->deadline_ms = now + CKPT_ANSWER_MS;
     h->ck = ck;
     int value = ck->ask == GL_CKPT_ASK_PROBE ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
@@ -308,13 +309,15 @@ static void snapped (jobs_t *self, host_job_t *h)
         return;
     }
     if (ck->ask == GL_CKPT_ASK_MOVE) {
-        ck->state = CK_PARKED; /* the image waits in the socket for SEND */
-        host_watch_set (self, &ck->w, -1, 0);
         gl_job_t m;
         jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
         m.code = GL_MOVE_SNAPPED;
         host_send (self, h, &m);
-        return;
+        if (!ck->to[0]) { /* the image waits in the socket for SEND */
+            ck->state = CK_PARKED;
+            host_watch_set (self, &ck->w, -1, 0);
+            return;
+        }
     }
     ck->state = CK_IMAGE;
     ck->credit = JOBS_WINDOW;

@@ -8,11 +8,20 @@
     ckcompute threads MIB STEPS  the same work over 4 threads, plus one
                                  blocked in read() on a pipe and one in
                                  nanosleep() loops, all joined at the end
-    ckcompute socket             holds a TCP connection to itself for 3 s */
+    ckcompute socket             holds a TCP connection to itself for 3 s
+    ckcompute idle MIB random|text
+                                 fills MIB MiB (random: as random data;
+                                 text: as something that compresses),
+                                 then naps 1 ms at a time; after a gap
+                                 of more than 100 ms (it was parked and
+                                 restored) it prints "resumed <ns>", the
+                                 CLOCK_MONOTONIC when it ran again, and
+                                 exits (t/ckpt/measure.sh) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -184,6 +193,36 @@ static int threads (size_t mib, int steps)
     return 0;
 }
 
+static int idle (size_t mib, const char *kind)
+{
+    size_t n = (mib << 20) / 8;
+    uint64_t *m = malloc (n * 8);
+    if (!m)
+        return 1;
+    bool text = !strcmp (kind, "text");
+    for (size_t i = 0; i < n; i++)
+        m[i] = text ? 0x2020656e696c2041ull + ((i >> 6) % 100) : i * 0x9e3779b97f4a7c15ull;
+    mix (m, text ? 0 : n, 1);
+    /* a gap since the last look, wherever the thread is parked once it
+       has said ready */
+    struct timespec last, now;
+    clock_gettime (CLOCK_MONOTONIC, &last);
+    printf ("ready\n");
+    fflush (stdout);
+    for (int k = 0; k < 600000; k++) {
+        nap (1);
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - last.tv_sec) * 1000000000ll + (now.tv_nsec - last.tv_nsec) >
+            100000000ll) {
+            printf ("resumed %lld %016llx\n", now.tv_sec * 1000000000ll + now.tv_nsec,
+                    (unsigned long long) digest (m, n));
+            return 0;
+        }
+        last = now;
+    }
+    return 1;
+}
+
 static int sock (void)
 {
     int l = socket (AF_INET, SOCK_STREAM, 0), c = socket (AF_INET, SOCK_STREAM, 0);
@@ -207,6 +246,8 @@ int main (int argc, char **argv)
         return single ((size_t) atol (argv[2]), atoi (argv[3]));
     if (argc == 4 && !strcmp (argv[1], "threads"))
         return threads ((size_t) atol (argv[2]), atoi (argv[3]));
+    if (argc == 4 && !strcmp (argv[1], "idle"))
+        return idle ((size_t) atol (argv[2]), argv[3]);
     if (argc == 2 && !strcmp (argv[1], "socket"))
         return sock ();
     fprintf (stderr, "usage: ckcompute single|threads MIB STEPS | socket\n");

@@ -3,17 +3,19 @@
     for a checkpoint when the output shows a mark, answers, and keeps
     the image.
 
-    ckhost [-r probe|go|hold] [-w MARK] [-i IMAGE] [-o OUT] -- PROGRAM [ARG...]
+    ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
 
     -r    the request: probe (MOVABLE or REFUSE), go (checkpoint, then
           resume: the default) or hold (checkpoint, stay parked; ckhost
           kills the program once the image is saved, as a host migrating
-          it would)
+          it would) or none (only run it)
     -w    ask once the program's stdout holds MARK (default: at once)
     -i    where the image goes (default: nowhere)
     -o    the program's stdout (default: ckhost's own stderr)
+    -p    LD_PRELOAD for the program (the shim), not for ckhost itself
 
-    What happened goes to stdout, a line each: the shim's GLCKPT line,
+    What happened goes to stdout, a line each: START <CLOCK_MONOTONIC ns
+    just before the program started>, the shim's GLCKPT line,
     then REFUSE <reason>, MOVABLE, or SNAP <ns> at=<bytes of stdout
     before the snapshot> and IMAGE <bytes>; then EXIT <status> or SIGNAL
     <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
@@ -82,24 +84,26 @@ static bool read_line (int s, char *line, size_t cap)
 
 int main (int argc, char **argv)
 {
-    const char *req = "go", *mark = NULL, *image = NULL, *out = NULL;
+    const char *req = "go", *mark = NULL, *image = NULL, *out = NULL, *preload = NULL;
     int c;
-    while ((c = getopt (argc, argv, "+r:w:i:o:")) != -1) {
+    while ((c = getopt (argc, argv, "+r:w:i:o:p:")) != -1) {
         switch (c) {
             case 'r': req = optarg; break;
             case 'w': mark = optarg; break;
             case 'i': image = optarg; break;
             case 'o': out = optarg; break;
+            case 'p': preload = optarg; break;
             default: return 2;
         }
     }
     if (optind >= argc) {
-        fprintf (stderr,
-                 "usage: ckhost [-r probe|go|hold] [-w MARK] [-i IMAGE] [-o OUT] -- PROG...\n");
+        fprintf (
+            stderr,
+            "usage: ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROG...\n");
         return 2;
     }
     int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
-    bool hold = !strcmp (req, "hold");
+    bool hold = !strcmp (req, "hold"), none = !strcmp (req, "none");
     char dir[] = "/tmp/ckhost.XXXXXX";
     if (!mkdtemp (dir))
         return 1;
@@ -112,18 +116,24 @@ int main (int argc, char **argv)
     int p[2];
     if (pipe2 (p, O_CLOEXEC))
         return 1;
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    printf ("START %lld\n", (long long) ts.tv_sec * 1000000000ll + ts.tv_nsec);
+    fflush (stdout);
     pid_t pid = fork ();
     if (pid == 0) {
         dup2 (p[1], 1);
         int null = open ("/dev/null", O_RDONLY);
         dup2 (null, 0);
         close_range (3, ~0u, 0); /* as a host starts a job: nothing of its own */
+        if (preload)
+            setenv ("LD_PRELOAD", preload, 1);
         execvp (argv[optind], argv + optind);
         _exit (127);
     }
     close (p[1]);
     fcntl (p[0], F_SETFL, O_NONBLOCK);
-    bool asked = false, eof = false, ok = false;
+    bool asked = none, eof = false, ok = none;
     time_t start = time (NULL);
     while (!eof && time (NULL) - start < 300) {
         if (!asked && (!mark || (out_buf && strstr (out_buf, mark)))) {

@@ -214,7 +214,7 @@ static int io_send_local (void *arg, uint64_t conn, const gl_msg_t *m)
         glx_started = true;
         snprintf (gpid, sizeof gpid, "%s", j->gpid);
     }
-    if (j->type == GL_JOB_DATA && j->stream == 1 && glx_len + j->len <= sizeof glx_out) {
+    if (j->type == GL_JOB_DATA && j->stream == 1 && j->len && glx_len + j->len <= sizeof glx_out) {
         memcpy (glx_out + glx_len, j->data, j->len);
         glx_len += j->len;
         glx_owed += j->len;
