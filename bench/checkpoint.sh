@@ -663,7 +663,7 @@ for s in ${SIZES//,/ }; do
     COPY_BYTES[$s]=$(stat -c %s "$img")
     log "copy of ${COPY_WHAT[$s]}: $s MiB"
     copy_row "$s" "$img"
-    rm -f "$img"
+    rm -f "$W/img-gl-$s" "$W/img-dmtcp-$s"
 done
 
 echo "bench/checkpoint.sh --sizes $SIZES --runs $RUNS --gzip-runs $GZRUNS --threads $THREADS"
