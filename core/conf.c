@@ -124,7 +124,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->dead_reap_ms = 3600000;
     c->join_retry_ms = 1000;
     c->max_piggyback = 16;
-    c->gossip_peers = 0;
+    c->gossip_peers = 12;
     /* HTCondor's desktop policy: owner away 15 minutes, owner load <= 0.3 */
     snprintf (c->proc_dir, sizeof c->proc_dir, "/proc");
     c->owner_idle_min_s = 900;
