@@ -133,7 +133,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->sample_interval_ms = 1000;
     c->refresh_interval_ms = 60000;
     c->max_links = 16;
-    c->link_idle_ms = 10000;
+    c->link_idle_ms = 30000;
     c->send_queue = 1024;
     c->policy_budget_ms = 10;
     c->gang_slice_ms = 100;
