@@ -27,10 +27,15 @@
                              taken (<ns>: the pause so far).  The host
                              answers one line, GO (resume) or HOLD (stay
                              parked: the host kills the process once the
-                             image is safe).  Then the image follows on
-                             the same socket until end of file; it carries
-                             its own trailer and checksum, so a cut stream
-                             is an error at restore, never a process.
+                             image is safe, or closes the connection to
+                             let it go on when a move failed).  Then the
+                             image follows on the same socket until end
+                             of file; it carries its own trailer and
+                             checksum, so a cut stream is an error at
+                             restore, never a process.  The image's
+                             writer ends it with shutdown(SHUT_WR): a
+                             HOLDing process still holds the socket, so
+                             its close alone would never end the image.
 
     While the threads are parked (between SNAP and GO/HOLD) the process
     writes nothing and reads nothing: the host measures its streams then
@@ -48,7 +53,10 @@
     started, the program's memory and threads, resumed where they were
     parked.  When it cannot, it writes "glrestore: <reason>" on its
     stderr and exits GL_RESTORE_FAILED before it has touched anything of
-    the image's, so the host can tell that from the job's own exit. */
+    the image's, so the host can tell that from the job's own exit.  It
+    closes the image's descriptor once it can no longer fail: the host
+    takes that, the restorer living on, as the restore's success (and
+    only then kills a moved job's old process). */
 #ifndef GL_CKPT_PROTO_H
 #define GL_CKPT_PROTO_H
 

@@ -1,5 +1,6 @@
 /*  agent.c -- the glpeer agent loop.  See agent.h. */
 #include "agent.h"
+#include "ckpt_proto.h"
 #include "err.h"
 #include "fd.h"
 #include "str.h"
@@ -358,7 +359,8 @@ static int stream_frame (void *arg, uint64_t conn, const uint8_t *frame, size_t 
     }
     /* the job is its user's as the kernel says, not as the client claims */
     ctl_peer_t peer;
-    if ((msg.job->type == GL_JOB_RUN || msg.job->type == GL_JOB_SIGNAL) &&
+    if ((msg.job->type == GL_JOB_RUN || msg.job->type == GL_JOB_SIGNAL ||
+         msg.job->type == GL_JOB_CKPT) &&
         ctl_server_peer (a->ctl, conn, &peer) == 0)
         access_stamp (msg.job, peer.uid, peer.gid);
     jobs_local_msg (a->jobs, conn, msg.job, gl_mono_ms ());
@@ -579,6 +581,48 @@ static void find_shim (char *out, size_t len)
         gl_warning ("no shim at %s: jobs run without it", out);
         out[0] = '\0';
     }
+}
+
+/* Checkpoints (jobs.h): the socket the jobs' shims reach, in the runtime
+   directory (every local user's on a machine's agent, each connection
+   judged against its job), and the restorer beside this program in a
+   build tree, else the installed one; none: restarts are refused here. */
+static int ckpt_open (agent_t *a, char *err, size_t errlen)
+{
+    char path[GL_PATH_MAX + 16];
+    snprintf (path, sizeof path, "%s/ckpt.sock", a->conf->runtime_dir);
+    if (jobs_ckpt_listen (a->jobs, path, geteuid () == 0, err, errlen))
+        return -1;
+    char exe[GL_PATH_MAX], prog[GL_PATH_MAX + 32] = "";
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? (exe[n] = '\0', strrchr (exe, '/')) : NULL;
+    if (slash)
+        snprintf (prog, sizeof prog, "%.*s/%s", (int) (slash - exe), exe, GL_RESTORE_PROG);
+    if (!prog[0] || access (prog, X_OK) != 0)
+        snprintf (prog, sizeof prog, "%s/%s", GL_PKGLIBDIR, GL_RESTORE_PROG);
+    if (access (prog, X_OK) != 0) {
+        gl_info ("no restorer at %s: jobs cannot be restarted or moved to this node", prog);
+        prog[0] = '\0';
+    }
+    jobs_set_restorer (a->jobs, prog);
+    return 0;
+}
+
+/* The owner's return (jobs.h): cluster.conf's policy, and at every sample
+   whether the owner is there (busy: typing, or a load of their own). */
+static void owner_setup (agent_t *a)
+{
+    const char *p = a->conf->owner_return;
+    jobs_evict_t policy = !strcmp (p, "suspend") ? JOBS_EVICT_SUSPEND
+                          : !strcmp (p, "kill")  ? JOBS_EVICT_KILL
+                          : !strcmp (p, "stay")  ? JOBS_EVICT_STAY
+                                                 : JOBS_EVICT_MIGRATE;
+    jobs_set_owner_return (a->jobs, policy, a->conf->owner_grace_ms);
+}
+
+static void owner_watch (agent_t *a, const gl_res_t *res, uint64_t now)
+{
+    jobs_owner (a->jobs, res->state == GL_RES_BUSY, now);
 }
 
 int agent_mkdir_private (const char *dir, char *err, size_t errlen)
@@ -887,6 +931,9 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
                  conf->policy_budget_ms);
     }
     ctl_server_set_stream (a->ctl, stream_open, stream_frame, stream_closed);
+    if (ckpt_open (a, err, errlen))
+        return -1;
+    owner_setup (a);
     /* The view in shared memory: jobs do without it (and say so) if the
        machine has no room for it, so the agent runs on. */
     char verr[256];
@@ -954,6 +1001,7 @@ static void sample (agent_t *a, uint64_t now)
     if (rc)
         gl_warning ("idle sample: %s", err);
     res.started = jobs_started (a->jobs);
+    owner_watch (a, &res, now);
     if (res.state != a->res.state || !a->next_sample_ms)
         gl_info ("this node is %s: %s", idle_state_name (res.state), idle_reason (a->idle));
     a->res = res;

@@ -8,6 +8,8 @@
         glpeer leave [--runtime-dir D]
         glpeer ps [--json] [--runtime-dir D]
         glpeer kill [-SIGNAL] GPID [--runtime-dir D]
+        glpeer checkpoint GPID FILE [--runtime-dir D]
+        glpeer migrate GPID [NODE] [--runtime-dir D]
         glpeer top [-b] [-d SECONDS] [-n N] [--runtime-dir D]
 
     This file only parses the command line and wires the pieces: the agent
@@ -48,6 +50,8 @@ static const char *usage_text =
     "  leave                      make the local agent leave the cluster and exit\n"
     "  ps [--json]                every job running in the cluster\n"
     "  kill [-SIGNAL] GPID        signal a job, from any node (default SIGTERM)\n"
+    "  checkpoint GPID FILE       write a running job's image to FILE (it runs on)\n"
+    "  migrate GPID [NODE]        move a running job to NODE, or the best idle node\n"
     "  top [-b] [-d S] [-n N]     a live view of the cluster and this node's jobs (q quits)\n"
     "\n"
     "Run 'glpeer COMMAND --help' for a command's options; see glpeer(8).\n";
@@ -72,6 +76,8 @@ static const char *client_usage =
     "usage: glpeer status [--json] [--runtime-dir DIR]\n"
     "       glpeer ps [-v] [--json] [--runtime-dir DIR]\n"
     "       glpeer kill [-SIGNAL] GPID [--runtime-dir DIR]\n"
+    "       glpeer checkpoint GPID FILE [--runtime-dir DIR]\n"
+    "       glpeer migrate GPID [NODE] [--runtime-dir DIR]\n"
     "       glpeer leave [--runtime-dir DIR]\n"
     "\n"
     "  --json             machine-readable output (see glpeer(8) for its fields)\n"
@@ -379,7 +385,8 @@ static void json_u64 (const char *text)
 
 static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
 {
-    gl_job_t ask = { .type = GL_JOB_LIST };
+    /* -v: each host asks its jobs whether they could move, first */
+    gl_job_t ask = { .type = GL_JOB_LIST, .code = verbose ? GL_LIST_PROBE : 0 };
     lines_t l = { 0 };
     int rc = job_call (runtime_dir, "ps", &ask, collect, &l);
     if (rc)
@@ -395,16 +402,19 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
         /* GPID USER NODE HOME START COMMAND WHY, then GANG ROW LEADER TERM
            STATE ("-" each for a job that is not a gang's; none from an
            agent that predates gangs) */
-        char *f[12] = { 0 }, *save = NULL;
+        char *f[14] = { 0 }, *save = NULL;
         char *line = l.lines[i];
-        for (int k = 0; k < 12; k++)
+        for (int k = 0; k < 14; k++)
             f[k] = strtok_r (k ? NULL : line, "\t", &save);
         if (!f[5])
             continue;
         const char *why = f[6] && strcmp (f[6], "-") ? f[6] : "";
-        for (int k = 7; k < 12; k++)
+        for (int k = 7; k < 14; k++)
             if (!f[k])
                 f[k] = "-";
+        /* STATE (running, moving) and MOVABLE (yes, why not, - not asked) */
+        const char *state = strcmp (f[12], "-") ? f[12] : "running";
+        const char *movable = f[13];
         bool gang = strcmp (f[7], "-") != 0;
         time_t start = (time_t) strtoll (f[4], NULL, 10);
         if (json) {
@@ -416,7 +426,14 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
             gl_json_str (stdout, f[2]);
             printf (",\"home\":");
             gl_json_str (stdout, f[3]);
-            printf (",\"state\":\"running\",\"start\":%lld,\"command\":", (long long) start);
+            printf (",\"state\":");
+            gl_json_str (stdout, state);
+            printf (",\"movable\":");
+            if (strcmp (movable, "-"))
+                gl_json_str (stdout, movable);
+            else
+                printf ("null");
+            printf (",\"start\":%lld,\"command\":", (long long) start);
             gl_json_str (stdout, f[5]);
             printf (",\"placement\":");
             gl_json_str (stdout, why);
@@ -443,13 +460,18 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
             char when[16];
             localtime_r (&start, &tm);
             strftime (when, sizeof when, "%H:%M:%S", &tm);
-            printf ("%-28s %-10s %-12s %-12s %-8s %-20s %3s %-12s %4s %s\n", f[0], f[1], f[2], f[3],
+            char node[64];
+            snprintf (node, sizeof node, "%s%s", f[2], strcmp (state, "moving") ? "" : ">");
+            printf ("%-28s %-10s %-12s %-12s %-8s %-20s %3s %-12s %4s %s\n", f[0], f[1], node, f[3],
                     when, f[7], f[8], f[9], f[10], f[5]);
             if (verbose)
                 printf ("    passed over: %s\n",
                         why[0] ? why : "none (the first node asked took it)");
             if (verbose && gang)
                 printf ("    gang: %s\n", f[11]);
+            if (verbose)
+                printf ("    state: %s; can move: %s\n", state,
+                        strcmp (movable, "-") ? movable : "not asked yet");
         }
     }
     if (json)
@@ -508,6 +530,122 @@ static int cmd_kill (const char *runtime_dir, const char *sig, const char *gpid)
     return job_call (runtime_dir, "kill", &job, say_reply, NULL);
 }
 
+/* glpeer migrate: the job's home moves it and says where, or why not. */
+static int cmd_migrate (const char *runtime_dir, const char *gpid, const char *node)
+{
+    if (!gl_gpid_valid (gpid)) {
+        fprintf (stderr, "glpeer migrate: '%s' is not a GPID (see glpeer ps)\n", gpid);
+        return EXIT_USAGE;
+    }
+    if (node && !gl_name_valid (node)) {
+        fprintf (stderr, "glpeer migrate: '%s' is not a node name\n", node);
+        return EXIT_USAGE;
+    }
+    gl_job_t job = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE };
+    gl_strlcpy (job.gpid, gpid, sizeof job.gpid);
+    if (node)
+        gl_strlcpy (job.to, node, sizeof job.to);
+    return job_call (runtime_dir, "migrate", &job, say_reply, NULL);
+}
+
+/* glpeer checkpoint: the image comes on the stream; write it to FILE
+   (a new file, removed again when the image is cut), granting credit as
+   it goes. */
+static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char *file)
+{
+    if (!gl_gpid_valid (gpid)) {
+        fprintf (stderr, "glpeer checkpoint: '%s' is not a GPID (see glpeer ps)\n", gpid);
+        return EXIT_USAGE;
+    }
+    int out = open (file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) {
+        fprintf (stderr, "glpeer checkpoint: %s: %s\n", file, strerror (errno));
+        return 1;
+    }
+    char sock[GL_PATH_MAX + 16], err[GL_PATH_MAX + 256];
+    snprintf (sock, sizeof sock, "%s/glpeer.sock", runtime_dir);
+    int fd = ctl_connect (sock, err, sizeof err);
+    if (fd < 0) {
+        fprintf (stderr, "glpeer checkpoint: %s\n", err);
+        close (out);
+        unlink (file);
+        return 1;
+    }
+    gl_ctl_req_t req = { .cmd = "stream" };
+    gl_job_t ask = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_FILE };
+    gl_strlcpy (ask.gpid, gpid, sizeof ask.gpid);
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = &ask };
+    uint8_t *body = NULL;
+    size_t len;
+    int rc = gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (fd, body, len);
+    free (body);
+    body = NULL;
+    if (!rc)
+        rc = gl_msg_encode (&msg, &body, &len) || ctl_frame_write (fd, body, len);
+    free (body);
+    const char *failed = rc ? "the agent does not answer" : NULL;
+    char why[GL_JOB_TEXT_MAX + 64] = "";
+    bool done = false;
+    uint64_t seq = 0, bytes = 0;
+    uint8_t *frame;
+    while (!failed && !done && (frame = ctl_frame_read (fd, &len))) {
+        gl_msg_t reply;
+        bool decoded = gl_msg_decode (frame, len, &reply, NULL) == 0;
+        if (decoded && reply.type == GL_MSG_JOB) {
+            gl_job_t *j = reply.job;
+            if (j->type == GL_JOB_FAILED || (j->type == GL_JOB_LIST_REPLY && j->code)) {
+                snprintf (why, sizeof why, "%s", j->text ? j->text : "refused");
+                failed = why;
+            }
+            else if (j->type == GL_JOB_IMAGE) {
+                if (j->seq != seq++)
+                    failed = "a piece of the image was lost on the way";
+                else if (j->len && gl_write_all (out, j->data, j->len)) {
+                    snprintf (why, sizeof why, "%s: %s", file, strerror (errno));
+                    failed = why;
+                }
+                else if (j->eof && j->text) {
+                    snprintf (why, sizeof why, "%s", j->text);
+                    failed = why;
+                }
+                else {
+                    bytes += j->len;
+                    done = j->eof;
+                    gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = 3, .credit = j->len };
+                    gl_strlcpy (credit.gpid, gpid, sizeof credit.gpid);
+                    gl_msg_t cm = { .type = GL_MSG_JOB, .job = &credit };
+                    uint8_t *cb = NULL;
+                    size_t cl;
+                    if (j->len && (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (fd, cb, cl)))
+                        failed = "the agent hung up";
+                    free (cb);
+                }
+            }
+        }
+        if (decoded)
+            gl_msg_clear (&reply);
+        free (frame);
+    }
+    close (fd);
+    if (!failed && !done)
+        failed = "the agent closed the stream before the image's end";
+    if (!failed && fsync (out)) {
+        snprintf (why, sizeof why, "%s: %s", file, strerror (errno));
+        failed = why;
+    }
+    if (close (out) && !failed) {
+        snprintf (why, sizeof why, "%s: %s", file, strerror (errno));
+        failed = why;
+    }
+    if (failed) {
+        unlink (file);
+        fprintf (stderr, "glpeer checkpoint: %s\n", failed);
+        return 1;
+    }
+    printf ("%s: %llu bytes, the image of %s\n", file, (unsigned long long) bytes, gpid);
+    return 0;
+}
+
 static int cmd_client (int argc, char **argv)
 {
     static const struct option opts[] = { { "json", no_argument, 0, 'j' },
@@ -543,6 +681,34 @@ static int cmd_client (int argc, char **argv)
         if (!runtime_dir[0])
             gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
         return cmd_kill (runtime_dir, sig, gpid);
+    }
+    if (!strcmp (argv[0], "checkpoint") || !strcmp (argv[0], "migrate")) {
+        bool ck = !strcmp (argv[0], "checkpoint");
+        const char *words[2] = { NULL, NULL };
+        int n = 0;
+        for (int i = 1; i < argc; i++) {
+            if (!strcmp (argv[i], "-h") || !strcmp (argv[i], "--help")) {
+                printf ("%s", client_usage);
+                return 0;
+            }
+            if (!strcmp (argv[i], "--runtime-dir") && i + 1 < argc)
+                gl_strlcpy (runtime_dir, argv[++i], sizeof runtime_dir);
+            else if (n < 2 && argv[i][0] != '-')
+                words[n++] = argv[i];
+            else {
+                fprintf (stderr, "glpeer %s: unexpected '%s'\n%s", argv[0], argv[i], client_usage);
+                return EXIT_USAGE;
+            }
+        }
+        if (n < (ck ? 2 : 1)) {
+            fprintf (stderr, "glpeer %s: expected %s\n%s", argv[0],
+                     ck ? "GPID FILE" : "GPID [NODE]", client_usage);
+            return EXIT_USAGE;
+        }
+        if (!runtime_dir[0])
+            gl_default_runtime_dir (runtime_dir, sizeof runtime_dir);
+        return ck ? cmd_checkpoint (runtime_dir, words[0], words[1])
+                  : cmd_migrate (runtime_dir, words[0], words[1]);
     }
     optind = 1;
     while ((c = getopt_long (argc, argv, "+hv", opts, NULL)) != -1) {
@@ -617,7 +783,7 @@ int main (int argc, char **argv)
     if (!strcmp (cmd, "top"))
         return top_main (argc - 1, argv + 1);
     if (!strcmp (cmd, "status") || !strcmp (cmd, "leave") || !strcmp (cmd, "ps") ||
-        !strcmp (cmd, "kill"))
+        !strcmp (cmd, "kill") || !strcmp (cmd, "checkpoint") || !strcmp (cmd, "migrate"))
         return cmd_client (argc - 1, argv + 1);
     fprintf (stderr, "glpeer: unknown command '%s'\n%s", cmd, usage_text);
     return EXIT_USAGE;

@@ -1,6 +1,6 @@
 /*  glx -- run a program somewhere in the cluster, as if it ran here.
 
-        glx [-t] [-v] [-w NODE[,NODE...]] [--local]
+        glx [-t] [-v] [-w NODE[,NODE...]] [--local] [--restart FILE]
             [-n N [--label] [--keep-going] [--no-gang]]
             [--no-shim] [--spread PATTERN] [--runtime-dir DIR] [--] PROG [ARGS...]
 
@@ -71,6 +71,8 @@ static const char *usage_text =
     "  -v, --verbose        say where the job runs and why other nodes were passed over\n"
     "  --runtime-dir DIR    the local agent's runtime directory\n"
     "  --no-shim            do not preload the shim (libglshim.so) into the job\n"
+    "  --restart FILE       run the job whose image glpeer checkpoint wrote to FILE,\n"
+    "                       from where it was, its streams here\n"
     "  --spread PATTERN     run the programs the job executes whose names match\n"
     "                       PATTERN ('cc1|as') on the best nodes; needs a shared\n"
     "                       file system, see glx(1)\n"
@@ -109,7 +111,10 @@ typedef struct {
     bool in_done;
     uint64_t out_seq[3];  /* the next DATA sequence number we expect */
     uint64_t out_owed[3]; /* bytes written out, credit not yet granted */
-    bool mid_line[3];     /* --label: a line was begun without its prefix due */
+    uint64_t img_credit;  /* --restart: image bytes the host will take */
+    uint64_t img_seq;
+    bool img_done;
+    bool mid_line[3]; /* --label: a line was begun without its prefix due */
 } proc_t;
 
 struct glx_t {
@@ -124,6 +129,8 @@ struct glx_t {
     bool else_here;                /* --else-here: run it here when NODE cannot */
     bool no_gang;                  /* --no-gang */
     const char *spread;            /* --spread PATTERN, or NULL */
+    const char *restart;           /* --restart FILE: a checkpoint's image, or NULL */
+    int img_fd;                    /* FILE, open */
     const char *pin;               /* -w NODE, or NULL */
     char (*pins)[GL_NAME_MAX + 1]; /* -w NODE,NODE,...: rank r's is pins[r % n_pins] */
     size_t n_pins;
@@ -247,6 +254,8 @@ static int send_run (glx_t *g, proc_t *p)
     gl_strlcpy (run.user, pw ? pw->pw_name : "", sizeof run.user);
     gl_strlcpy (run.pin, g->n_pins ? g->pins[p->rank % g->n_pins] : "", sizeof run.pin);
     run.allow_local = g->local;
+    if (g->restart)
+        run.restart = GL_JOB_RESTART_GLX;
     if (g->tty) {
         run.pty = true;
         window_size (&run.rows, &run.cols);
@@ -315,12 +324,43 @@ static void proc_end (proc_t *p, int status);
 
 /* A message from the home about process p.  Returns -1 to go on, or how
    the process ended (its exit status). */
+/* --restart: the image, from FILE to the restorer, as far as credit goes. */
+static int pump_image (glx_t *g, proc_t *p)
+{
+    static uint8_t buf[JOBS_CHUNK];
+    while (!p->img_done && p->img_credit) {
+        size_t want = p->img_credit < sizeof buf ? (size_t) p->img_credit : sizeof buf;
+        ssize_t n = read (g->img_fd, buf, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fprintf (stderr, "glx: %s: %s\n", g->restart, strerror (errno));
+            n = 0; /* the image ends here: the restorer refuses a cut one */
+        }
+        gl_job_t img = { .type = GL_JOB_IMAGE, .seq = p->img_seq++ };
+        gl_strlcpy (img.gpid, p->gpid, sizeof img.gpid);
+        if (n == 0) {
+            img.eof = true;
+            p->img_done = true;
+        }
+        else {
+            img.data = buf;
+            img.len = (uint32_t) n;
+            p->img_credit -= (uint64_t) n;
+        }
+        if (send_job (p, &img))
+            return -1;
+    }
+    return 0;
+}
+
 static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
 {
     switch (job->type) {
         case GL_JOB_STARTED:
             p->started = true;
             p->in_credit = JOBS_WINDOW;
+            p->img_credit = g->restart ? JOBS_WINDOW : 0;
             if (g->tty)
                 terminal_raw ();
             gl_strlcpy (p->gpid, job->gpid, sizeof p->gpid);
@@ -332,6 +372,8 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
                          job->node, job->pid, job->text && job->text[0] ? "; passed over: " : "",
                          job->text ? job->text : "");
             }
+            if (g->restart && pump_image (g, p))
+                return GLX_BROKEN;
             return -1;
         case GL_JOB_FAILED: {
             terminal_restore ();
@@ -376,6 +418,11 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
         case GL_JOB_CREDIT:
             if (job->stream == 0)
                 p->in_credit += job->credit;
+            if (job->stream == 3 && g->restart) {
+                p->img_credit += job->credit;
+                if (pump_image (g, p))
+                    return GLX_BROKEN;
+            }
             return -1;
         case GL_JOB_NOTE:
             /* the home ends the parallel job: every rank's stream says so,
@@ -711,21 +758,14 @@ static size_t parse_pins (glx_t *g, const char *list)
 static int parse_options (glx_t *g, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "tty", no_argument, 0, 't' },
-        { "node", required_argument, 0, 'w' },
-        { "procs", required_argument, 0, 'n' },
-        { "label", no_argument, 0, 'L' },
-        { "keep-going", no_argument, 0, 'k' },
-        { "local", no_argument, 0, 'l' },
-        { "verbose", no_argument, 0, 'v' },
-        { "runtime-dir", required_argument, 0, 'r' },
-        { "relay", no_argument, 0, 'R' },
-        { "no-shim", no_argument, 0, 'S' },
-        { "spread", required_argument, 0, 's' },
-        { "else-here", no_argument, 0, 'E' },
-        { "no-gang", no_argument, 0, 'G' },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 },
+        { "tty", no_argument, 0, 't' },          { "node", required_argument, 0, 'w' },
+        { "procs", required_argument, 0, 'n' },  { "label", no_argument, 0, 'L' },
+        { "keep-going", no_argument, 0, 'k' },   { "local", no_argument, 0, 'l' },
+        { "verbose", no_argument, 0, 'v' },      { "runtime-dir", required_argument, 0, 'r' },
+        { "relay", no_argument, 0, 'R' },        { "no-shim", no_argument, 0, 'S' },
+        { "spread", required_argument, 0, 's' }, { "else-here", no_argument, 0, 'E' },
+        { "no-gang", no_argument, 0, 'G' },      { "restart", required_argument, 0, 'C' },
+        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
@@ -752,6 +792,7 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'R': g->relay = true; break;
             case 'S': g->no_shim = true; break;
             case 'E': g->else_here = true; break;
+            case 'C': g->restart = optarg; break;
             case 's': {
                 const char *why = NULL;
                 if (spread_pattern_check (optarg, &why)) {
@@ -765,6 +806,28 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'h': printf ("%s", usage_text); return 0;
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
         }
+    }
+    if (g->restart) {
+        /* the image is the program: the restorer resumes it */
+        if (optind < argc) {
+            fprintf (stderr, "glx: --restart FILE takes no program: '%s'\n", argv[optind]);
+            return GLX_USAGE;
+        }
+        if (g->size > 1 || g->tty || g->spread || g->no_shim) {
+            fprintf (stderr, "glx: --restart goes with none of -n, -t, --spread, --no-shim\n");
+            return GLX_USAGE;
+        }
+        g->img_fd = open (g->restart, O_RDONLY | O_CLOEXEC);
+        if (g->img_fd < 0) {
+            fprintf (stderr, "glx: --restart %s: %s\n", g->restart, strerror (errno));
+            return GLX_USAGE;
+        }
+        static char *restart_argv[3];
+        restart_argv[0] = (char *) "glrestore";
+        restart_argv[1] = (char *) g->restart; /* for ps: what it resumes */
+        argv = restart_argv;
+        argc = 2;
+        optind = 0;
     }
     if (optind >= argc) {
         fprintf (stderr, "glx: no program given\n%s", usage_text);

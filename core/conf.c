@@ -30,10 +30,11 @@ typedef enum {
     F_MILLI,    /* a decimal stored x 1000 */
     F_ACTIVITY, /* a path or glob, appended */
     F_LOGLEVEL,
-    F_GANG_STOP, /* auto, freezer, signals, none */
-    F_BOOL,      /* yes or no */
-    F_USERS,     /* user names, separated by spaces or commas */
-    F_UIDS,      /* uid ranges (gl_parse_uid_ranges) */
+    F_GANG_STOP,    /* auto, freezer, signals, none */
+    F_OWNER_RETURN, /* migrate, suspend, kill, stay */
+    F_BOOL,         /* yes or no */
+    F_USERS,        /* user names, separated by spaces or commas */
+    F_UIDS,         /* uid ranges (gl_parse_uid_ranges) */
 } field_type_t;
 
 typedef struct {
@@ -98,6 +99,8 @@ static const field_t fields[] = {
     NUM ("sched/gang_slice", F_DURATION, gang_slice_ms, 10, 30000),
     NUM ("sched/gang_depth", F_U32, gang_depth, 1, 64),
     STR ("sched/gang_stop", F_GANG_STOP, gang_stop),
+    STR ("sched/owner_return", F_OWNER_RETURN, owner_return),
+    NUM ("sched/owner_grace", F_DURATION, owner_grace_ms, 0, 600000),
     STR ("log/level", F_LOGLEVEL, log_level),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -139,6 +142,8 @@ void gl_conf_defaults (gl_conf_t *c)
     c->gang_slice_ms = 100;
     c->gang_depth = 4;
     snprintf (c->gang_stop, sizeof c->gang_stop, "auto");
+    snprintf (c->owner_return, sizeof c->owner_return, "migrate");
+    c->owner_grace_ms = 2000;
     snprintf (c->log_level, sizeof c->log_level, "info");
 }
 
@@ -300,9 +305,13 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *err, 
         case F_PATH:
         case F_LOGLEVEL:
         case F_GANG_STOP:
+        case F_OWNER_RETURN:
             if (f->type == F_GANG_STOP && strcmp (v, "auto") && strcmp (v, "freezer") &&
                 strcmp (v, "signals") && strcmp (v, "none"))
                 return gl_err (err, errlen, "'%s' is not one of auto, freezer, signals, none", v);
+            if (f->type == F_OWNER_RETURN && strcmp (v, "migrate") && strcmp (v, "suspend") &&
+                strcmp (v, "kill") && strcmp (v, "stay"))
+                return gl_err (err, errlen, "'%s' is not one of migrate, suspend, kill, stay", v);
             if (strlen (v) >= f->size)
                 return gl_err (err, errlen, "value longer than %zu characters", f->size - 1);
             if (f->type == F_LOGLEVEL && strcmp (v, "error") && strcmp (v, "warning") &&

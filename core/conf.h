@@ -85,6 +85,9 @@ typedef struct {
     uint32_t gang_slice_ms; /* a row's turn: 10 ms .. 30 s */
     uint32_t gang_depth;    /* gang processes a core takes, one per row */
     char gang_stop[16];     /* "auto", "freezer", "signals" or "none" */
+    /* sched: when the owner comes back (sched/jobs.h) */
+    char owner_return[16];   /* "migrate", "suspend", "kill" or "stay" */
+    uint32_t owner_grace_ms; /* how long guests may stay once the owner is back */
 
     /* log */
     char log_level[16]; /* error, warning, info, debug */

@@ -439,18 +439,20 @@ enum {
     J_GANG,
     J_CRED_EXPIRY,
     J_CRED_SIG,
+    J_RESTART,
+    J_TO,
     J_KEYS
 };
 
 static const field_t job_fields[] = {
-    FIELD (J_TYPE, F_U8, gl_job_t, type, GL_JOB_NOTE, NULL, "job type: expected 1..16"),
+    FIELD (J_TYPE, F_U8, gl_job_t, type, GL_JOB_MOVE, NULL, "job type: expected 1..19"),
     FIELD (J_GPID, F_GPID, gl_job_t, gpid, GL_GPID_MAX + 1, NULL, "job gpid: not a GPID"),
     FIELD (J_HOME, F_NAME, gl_job_t, home, GL_NAME_MAX + 1, NULL, "job home: not a node name"),
     FIELD (J_NODE, F_NAME, gl_job_t, node, GL_NAME_MAX + 1, NULL, "job node: not a node name"),
     FIELD (J_RANK, F_U32, gl_job_t, rank, 0, NULL, "job rank: expected uint32"),
     FIELD (J_SIZE, F_U32, gl_job_t, size, 0, NULL, "job size: expected uint32"),
     FIELD (J_SEQ, F_U64, gl_job_t, seq, 0, NULL, "job seq: expected uint64"),
-    FIELD (J_STREAM, F_U8, gl_job_t, stream, 2, NULL, "job stream: expected 0..2"),
+    FIELD (J_STREAM, F_U8, gl_job_t, stream, 3, NULL, "job stream: expected 0..3"),
     FIELD (J_EOF, F_BOOL, gl_job_t, eof, 0, NULL, "job eof: expected a boolean"),
     FIELDN (J_DATA, F_BYTES, gl_job_t, data, len, GL_JOB_DATA_MAX,
             "job data: expected bin of at most 256 KiB"),
@@ -485,6 +487,9 @@ static const field_t job_fields[] = {
            "job cred_expiry: expected uint64"),
     FIELD (J_CRED_SIG, F_BIN, gl_job_t, cred_sig, GL_SIG_BYTES, NULL,
            "job cred_sig: expected bin of 64 bytes"),
+    FIELD (J_RESTART, F_U8, gl_job_t, restart, GL_JOB_RESTART_MOVE, NULL,
+           "job restart: expected 0..2"),
+    FIELD (J_TO, F_NAME, gl_job_t, to, GL_NAME_MAX + 1, NULL, "job to: not a node name"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
@@ -577,13 +582,13 @@ static int check_update (const gl_update_t *upd, const char **why)
 
 static const struct {
     uint64_t need, may;
-} job_rules[GL_JOB_NOTE + 1] = {
+} job_rules[GL_JOB_MOVE + 1] = {
     /* glx sends RUN without a GPID: its home gives it one */
-    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD), K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) |
-                                                 K (J_GID) | K (J_USER) | K (J_PTY) | K (J_ROWS) |
-                                                 K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
-                                                 K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) |
-                                                 K (J_GANG) | K (J_CRED_EXPIRY) | K (J_CRED_SIG) },
+    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD),
+                     K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER) |
+                         K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
+                         K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) | K (J_GANG) |
+                         K (J_CRED_EXPIRY) | K (J_CRED_SIG) | K (J_RESTART) },
     [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
@@ -594,11 +599,15 @@ static const struct {
     [GL_JOB_EXIT] = { K (J_GPID), K (J_CODE) | K (J_SIGNO) | K (J_CORE) },
     [GL_JOB_KILL] = { K (J_GPID), K (J_TEXT) },
     [GL_JOB_PING] = { 0, K (J_GPID) },
-    [GL_JOB_LIST] = { 0, 0 },
+    [GL_JOB_LIST] = { 0, K (J_CODE) },
     [GL_JOB_LIST_REPLY] = { 0, K (J_TEXT) | K (J_EOF) | K (J_CODE) },
     [GL_JOB_PMI] = { K (J_GPID) | K (J_TEXT), K (J_EOF) },
     [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) | K (J_EOF) },
+    [GL_JOB_CKPT] = { K (J_GPID) | K (J_CODE), K (J_USER) | K (J_TO) | K (J_TEXT) },
+    [GL_JOB_IMAGE] = { K (J_GPID), K (J_DATA) | K (J_EOF) | K (J_TEXT) },
+    [GL_JOB_MOVE] = { K (J_GPID) | K (J_CODE), K (J_TO) | K (J_TEXT) | K (J_DATA) | K (J_EOF) |
+                                                   K (J_CREDIT) | K (J_STREAM) | K (J_SIGNO) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for
@@ -606,23 +615,41 @@ static const struct {
 #define JOB_KEY(key, name) \
     [key] = { "job: " name " missing for this type", "job: " name " does not belong to this type" }
 static const char *const job_key_why[J_KEYS][2] = {
-    JOB_KEY (J_TYPE, "type"),         JOB_KEY (J_GPID, "gpid"),
-    JOB_KEY (J_HOME, "home"),         JOB_KEY (J_NODE, "node"),
-    JOB_KEY (J_RANK, "rank"),         JOB_KEY (J_SIZE, "size"),
-    JOB_KEY (J_SEQ, "seq"),           JOB_KEY (J_STREAM, "stream"),
-    JOB_KEY (J_EOF, "eof"),           JOB_KEY (J_DATA, "data"),
-    JOB_KEY (J_CREDIT, "credit"),     JOB_KEY (J_CODE, "code"),
-    JOB_KEY (J_SIGNO, "signo"),       JOB_KEY (J_CORE, "core"),
-    JOB_KEY (J_ROWS, "rows"),         JOB_KEY (J_COLS, "cols"),
-    JOB_KEY (J_PID, "pid"),           JOB_KEY (J_TEXT, "text"),
-    JOB_KEY (J_ARGV, "argv"),         JOB_KEY (J_ENVV, "envv"),
-    JOB_KEY (J_CWD, "cwd"),           JOB_KEY (J_UMASK, "umask"),
-    JOB_KEY (J_UID, "uid"),           JOB_KEY (J_GID, "gid"),
-    JOB_KEY (J_USER, "user"),         JOB_KEY (J_PTY, "pty"),
-    JOB_KEY (J_CORES, "cores"),       JOB_KEY (J_MEM_KB, "mem_kb"),
-    JOB_KEY (J_PIN, "pin"),           JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
-    JOB_KEY (J_GANG, "gang"),         JOB_KEY (J_CRED_EXPIRY, "cred_expiry"),
+    JOB_KEY (J_TYPE, "type"),
+    JOB_KEY (J_GPID, "gpid"),
+    JOB_KEY (J_HOME, "home"),
+    JOB_KEY (J_NODE, "node"),
+    JOB_KEY (J_RANK, "rank"),
+    JOB_KEY (J_SIZE, "size"),
+    JOB_KEY (J_SEQ, "seq"),
+    JOB_KEY (J_STREAM, "stream"),
+    JOB_KEY (J_EOF, "eof"),
+    JOB_KEY (J_DATA, "data"),
+    JOB_KEY (J_CREDIT, "credit"),
+    JOB_KEY (J_CODE, "code"),
+    JOB_KEY (J_SIGNO, "signo"),
+    JOB_KEY (J_CORE, "core"),
+    JOB_KEY (J_ROWS, "rows"),
+    JOB_KEY (J_COLS, "cols"),
+    JOB_KEY (J_PID, "pid"),
+    JOB_KEY (J_TEXT, "text"),
+    JOB_KEY (J_ARGV, "argv"),
+    JOB_KEY (J_ENVV, "envv"),
+    JOB_KEY (J_CWD, "cwd"),
+    JOB_KEY (J_UMASK, "umask"),
+    JOB_KEY (J_UID, "uid"),
+    JOB_KEY (J_GID, "gid"),
+    JOB_KEY (J_USER, "user"),
+    JOB_KEY (J_PTY, "pty"),
+    JOB_KEY (J_CORES, "cores"),
+    JOB_KEY (J_MEM_KB, "mem_kb"),
+    JOB_KEY (J_PIN, "pin"),
+    JOB_KEY (J_ALLOW_LOCAL, "allow_local"),
+    JOB_KEY (J_GANG, "gang"),
+    JOB_KEY (J_CRED_EXPIRY, "cred_expiry"),
     JOB_KEY (J_CRED_SIG, "cred_sig"),
+    JOB_KEY (J_RESTART, "restart"),
+    JOB_KEY (J_TO, "to"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -640,7 +667,7 @@ static bool strv_ok (char *const *v, uint32_t n)
 
 static int check_job (const gl_job_t *job, const char **why)
 {
-    if (job->type < GL_JOB_RUN || job->type > GL_JOB_NOTE)
+    if (job->type < GL_JOB_RUN || job->type > GL_JOB_MOVE)
         return gl_why (why, "job: unknown type");
     uint64_t has = 0;
     for (size_t i = 0; i < NFIELDS (job_fields); i++)
@@ -685,6 +712,26 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job data: expected bin of at most 256 KiB");
             if (job->len == 0 && !job->eof)
                 return gl_why (why, "job data: no bytes and no eof");
+            if (job->stream > 2)
+                return gl_why (why, "job data: stream expected 0..2");
+            break;
+        case GL_JOB_IMAGE:
+            if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
+                return gl_why (why, "job image: expected bin of at most 256 KiB");
+            if (job->len == 0 && !job->eof)
+                return gl_why (why, "job image: no bytes and no eof");
+            if (job->text && !job->eof)
+                return gl_why (why, "job image: a failure's text without eof");
+            break;
+        case GL_JOB_CKPT:
+            if (job->code < GL_CKPT_ASK_PROBE || job->code > GL_CKPT_ASK_MOVE)
+                return gl_why (why, "job ckpt: code expected 1..3");
+            break;
+        case GL_JOB_MOVE:
+            if (job->code < GL_MOVE_SNAPPED || job->code > GL_MOVE_EVICT)
+                return gl_why (why, "job move: code expected 1..12");
+            if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
+                return gl_why (why, "job move: expected bin of at most 256 KiB");
             break;
         case GL_JOB_FAILED:
             if (job->code < 0)
@@ -693,6 +740,10 @@ static int check_job (const gl_job_t *job, const char **why)
         case GL_JOB_LIST_REPLY:
             if (job->code < 0)
                 return gl_why (why, "job list reply: code must be positive");
+            break;
+        case GL_JOB_LIST:
+            if (job->code < 0 || job->code > GL_LIST_PROBE)
+                return gl_why (why, "job list: code expected 0..1");
             break;
         case GL_JOB_NOTE:
             if (job->code < 0 || job->code > 255)
@@ -1248,6 +1299,9 @@ const char *gl_job_type_name (int type)
         case GL_JOB_PMI: return "pmi";
         case GL_JOB_PMI_REPLY: return "pmi-reply";
         case GL_JOB_NOTE: return "note";
+        case GL_JOB_CKPT: return "ckpt";
+        case GL_JOB_IMAGE: return "image";
+        case GL_JOB_MOVE: return "move";
         default: return "unknown";
     }
 }

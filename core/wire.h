@@ -121,12 +121,27 @@ typedef struct {
                  and a signal; core only with a signal)
      KILL        gpid; may: text
      PING        nothing; may: gpid
-     LIST        nothing
+     LIST        nothing; may: code (GL_LIST_PROBE: ask each job whether it
+                 can move before answering, for glpeer ps -v)
      LIST_REPLY  nothing; may: text, eof, code (> 0: a glpeer kill refused,
                  text says why)
      PMI         gpid, text; may: eof
      PMI_REPLY   gpid, text
      NOTE        gpid, text; may: eof, code 0..255 (only with eof)
+     CKPT        gpid, code (gl_ckpt_ask_t); may: user (who asks, judged by
+                 the job's home), to (FILE: the asking node the image goes
+                 to; MOVE: the node asked for), text
+     IMAGE       gpid, data or eof or both; may: text (with eof: the image
+                 was cut, why); seq numbers the chunks of one image
+     MOVE        gpid, code (gl_move_t); may: to, text, data, eof, credit,
+                 stream, signo
+
+   CREDIT's stream 3 is the image: the reader of a checkpoint's IMAGEs
+   grants its sender credit as it writes them out, as for stdio.  A RUN
+   with restart starts the restorer (checkpoint/ckpt_proto.h) in place of
+   its program, the image following in IMAGEs: from glx through the home
+   (GL_JOB_RESTART_GLX), or from the job's old host (GL_JOB_RESTART_MOVE,
+   the job's output then held until the home RELEASEs it).
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
@@ -160,7 +175,44 @@ typedef enum {
     GL_JOB_PMI_REPLY = 15, /* home -> host: the answer for the rank, `text` */
     GL_JOB_NOTE = 16,      /* home -> glx: say `text`; with eof, the parallel job
                                   is being ended and glx exits with `code` */
+    /* Checkpoints, restarts and moves (sched/jobs.h). */
+    GL_JOB_CKPT = 17,  /* asker -> home -> host: probe, checkpoint or move it */
+    GL_JOB_IMAGE = 18, /* a checkpoint's image, in order, under credit (stream 3) */
+    GL_JOB_MOVE = 19,  /* home <-> old and new host: a move's steps (gl_move_t) */
 } gl_job_type_t;
+
+/* What a CKPT asks (its code). */
+typedef enum {
+    GL_CKPT_ASK_PROBE = 1, /* could it move?  Answered, nothing stops */
+    GL_CKPT_ASK_FILE = 2,  /* checkpoint it, it runs on; the image to `to` */
+    GL_CKPT_ASK_MOVE = 3,  /* move it (to `to`, or where placement says) */
+} gl_ckpt_ask_t;
+
+/* A move's steps (MOVE's code), in the order they happen: the old host
+   A, the new host B, the home H. */
+typedef enum {
+    GL_MOVE_SNAPPED = 1,  /* A -> H: stopped at a snapshot, the image waits */
+    GL_MOVE_REFUSED = 2,  /* A -> H: it cannot move (text), it runs on */
+    GL_MOVE_SEND = 3,     /* H -> A: stream the image to `to` (B) */
+    GL_MOVE_RESTORED = 4, /* B -> H: the restored process runs */
+    GL_MOVE_FAILED = 5,   /* A or B -> H: the move failed (text) */
+    GL_MOVE_DONE = 6,     /* H -> A: kill the old process, send what is left */
+    GL_MOVE_STDIN = 7,    /* A -> H: stdin the old process did not read (data,
+                                 eof); the first `credit` bytes were acknowledged */
+    GL_MOVE_DRAINED = 8,  /* A -> H: all the old process's output was sent */
+    GL_MOVE_RELEASE = 9,  /* H -> B: output `stream` may flow from DATA number
+                                 `seq` on, with `credit` */
+    GL_MOVE_RESUME = 10,  /* H -> A: the move failed, continue the job */
+    GL_MOVE_ABORT = 11,   /* H -> B: the move failed, kill the new process */
+    GL_MOVE_EVICT = 12,   /* A -> H: A's owner is back: move it away if you can */
+} gl_move_t;
+
+/* LIST's code: probe the jobs first. */
+#define GL_LIST_PROBE 1
+
+/* RUN's restart. */
+#define GL_JOB_RESTART_GLX  1
+#define GL_JOB_RESTART_MOVE 2
 
 typedef struct {
     uint8_t type;               /* gl_job_type_t */
@@ -170,7 +222,8 @@ typedef struct {
     uint32_t rank;              /* parallel jobs: this process, < size */
     uint32_t size;              /* parallel jobs: processes; 0: not parallel */
     uint64_t seq;               /* DATA: per-stream sequence number */
-    uint8_t stream;             /* DATA, CREDIT: 0 stdin, 1 stdout, 2 stderr */
+    uint8_t stream;             /* DATA, CREDIT: 0 stdin, 1 stdout, 2 stderr;
+                                             CREDIT: 3 the image */
     bool eof;                   /* DATA: the stream ends after these bytes */
     uint8_t *data;              /* DATA: the bytes, owned (malloc) */
     uint32_t len;               /* DATA: at most GL_JOB_DATA_MAX; 0 only with eof */
@@ -209,6 +262,8 @@ typedef struct {
     uint64_t cred_expiry_ms;        /* the home's credential (sched/cred.h): until
                                              when (wall ms) it holds, and */
     uint8_t cred_sig[GL_SIG_BYTES]; /* its signature, by the home's node key */
+    uint8_t restart;                /* RUN: 0, or GL_JOB_RESTART_*: the restorer */
+    char to[GL_NAME_MAX + 1];       /* CKPT, MOVE: the node an image goes to */
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------

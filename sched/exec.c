@@ -58,8 +58,9 @@ struct exec_t {
     int fd_in;  /* the caller's ends; with a pty all three are */
     int fd_out; /* the master (fd_err stays -1) */
     int fd_err;
-    bool exited; /* status is known (the job is a zombie) */
-    bool lost;   /* someone else reaped it: leave its pid alone */
+    int fd_in_back; /* a copy of stdin's read end (exec_fd_stdin_back) */
+    bool exited;    /* status is known (the job is a zombie) */
+    bool lost;      /* someone else reaped it: leave its pid alone */
     exec_status_t status;
     uint64_t remote; /* the launcher's job (launcher.h), or 0: our child */
 };
@@ -68,6 +69,7 @@ struct exec_t {
 static bool exec_launched (void);
 static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err, size_t errlen);
 static int exec_launch_signal (uint64_t id, int sig);
+static int exec_launch_sigqueue (uint64_t id, int sig, int value);
 static bool exec_launch_exited (uint64_t id, exec_status_t *status);
 static void exec_launch_free (uint64_t id);
 
@@ -265,6 +267,17 @@ static int open_pipes (exec_t *self, launch_t *l, exec_err_t *code, char *err, s
     (void) fcntl (out[0], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
     (void) fcntl (errp[0], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
     (void) fcntl (in[1], F_SETPIPE_SZ, EXEC_PIPE_BYTES);
+    self->fd_in_back = fcntl (in[0], F_DUPFD_CLOEXEC, 3);
+    if (self->fd_in_back < 0) {
+        *code = EXEC_ERR_SYSTEM;
+        gl_err (err, errlen, "cannot keep stdin's read end: %s", strerror (errno));
+        for (int i = 0; i < 2; i++) {
+            close_fd (&in[i]);
+            close_fd (&out[i]);
+            close_fd (&errp[i]);
+        }
+        return -1;
+    }
     l->in = in[0];
     l->out = out[1];
     l->err = errp[1];
@@ -530,7 +543,7 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     }
     self->pid = -1;
     self->pty = spec->pty;
-    self->fd_in = self->fd_out = self->fd_err = -1;
+    self->fd_in = self->fd_out = self->fd_err = self->fd_in_back = -1;
 
     if (prepare_user (&l, code, err, errlen) < 0 || prepare_program (&l, code, err, errlen) < 0)
         goto failed;
@@ -638,6 +651,7 @@ void exec_destroy (exec_t **self_p)
         close_fd (&self->fd_out);
     close_fd (&self->fd_in);
     close_fd (&self->fd_err);
+    close_fd (&self->fd_in_back);
     free (self);
     *self_p = NULL;
 }
@@ -660,6 +674,11 @@ int exec_fd_stdout (exec_t *self)
 int exec_fd_stderr (exec_t *self)
 {
     return self->fd_err;
+}
+
+int exec_fd_stdin_back (exec_t *self)
+{
+    return self->fd_in_back;
 }
 
 int exec_close_stdin (exec_t *self)
@@ -698,6 +717,17 @@ int exec_signal (exec_t *self, int sig)
         return -1;
     }
     return kill (-self->pid, sig);
+}
+
+int exec_sigqueue (exec_t *self, int sig, int value)
+{
+    if (self->remote)
+        return exec_launch_sigqueue (self->remote, sig, value);
+    if (self->lost || self->exited) {
+        errno = ESRCH;
+        return -1;
+    }
+    return sigqueue (self->pid, sig, (union sigval){ .sival_int = value });
 }
 
 bool exec_poll_exit (exec_t *self, exec_status_t *status)
@@ -749,6 +779,7 @@ void exec_release_fds (exec_t *self)
         close_fd (&self->fd_out);
     close_fd (&self->fd_in);
     close_fd (&self->fd_err);
+    close_fd (&self->fd_in_back);
 }
 
 /* ---- through the launcher ---------------------------------------------------- */
@@ -780,7 +811,7 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
     }
     self->pid = -1;
     self->pty = spec->pty;
-    self->fd_in = self->fd_out = self->fd_err = -1;
+    self->fd_in = self->fd_out = self->fd_err = self->fd_in_back = -1;
     launch_msg_t run = { .type = LAUNCH_RUN,
                          .id = ++launch_ids,
                          .umask = (uint32_t) spec->umask & 0777,
@@ -798,7 +829,7 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
     run.envv = (char **) (spec->envp ? spec->envp : no_env);
     while (run.envv[run.envc])
         run.envc++;
-    int fds[3] = { -1, -1, -1 };
+    int fds[4] = { -1, -1, -1, -1 };
     size_t n_fds = 0;
     pid_t pid;
     if (!spec->file || !spec->file[0]) {
@@ -812,6 +843,7 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
         self->fd_in = fds[0];
         self->fd_out = spec->pty ? fds[0] : fds[1];
         self->fd_err = spec->pty ? -1 : fds[2];
+        self->fd_in_back = spec->pty ? -1 : fds[3];
         return self;
     }
     free (self);
@@ -821,6 +853,14 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
 static int exec_launch_signal (uint64_t id, int sig)
 {
     return launcher_tell (launcher_sock, LAUNCH_SIGNAL, id, sig);
+}
+
+static int exec_launch_sigqueue (uint64_t id, int sig, int value)
+{
+    launch_msg_t m = {
+        .type = LAUNCH_SIGQUEUE, .id = id, .signo = (uint32_t) sig, .value = (uint32_t) value
+    };
+    return launcher_send (launcher_sock, &m);
 }
 
 static bool exec_launch_exited (uint64_t id, exec_status_t *status)

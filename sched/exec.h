@@ -111,6 +111,14 @@ int exec_fd_stdin (exec_t *self);
 int exec_fd_stdout (exec_t *self);
 int exec_fd_stderr (exec_t *self);
 
+/* A copy of the read end of the job's stdin pipe (-1 with a pty), kept
+   so that what was written to the job and not read by it can be taken
+   back (a checkpoint carries it to the job's next node).  It shares the
+   job's file description, so it stays blocking: read only as much as
+   FIONREAD says is there.  It also keeps the pipe open after the job
+   closed its stdin: writes then fill it instead of failing. */
+int exec_fd_stdin_back (exec_t *self);
+
 /* End the job's input.  Pipes: closes stdin, so the job reads end of file
    (later calls do nothing).  Pty: writes the terminal's end-of-file
    character (VEOF, usually ^D); a program reading lines sees end of file
@@ -128,6 +136,12 @@ int exec_winsize (exec_t *self, uint16_t rows, uint16_t cols);
 /* Send sig to every process in the job's process group.  Returns 0, or -1
    with errno (ESRCH: nobody left in the group). */
 int exec_signal (exec_t *self, int sig);
+
+/* Send sig to the job's process alone (not its group), with sigqueue(2)
+   and value as its si_value.sival_int: a checkpoint's request
+   (checkpoint/ckpt_proto.h), or a stop that leaves the job's other
+   processes running.  Returns 0, or -1 with errno. */
+int exec_sigqueue (exec_t *self, int sig, int value);
 
 typedef struct {
     int code;   /* exit code, when signal is 0 */

@@ -38,6 +38,7 @@ typedef struct {
     int role;      /* gang_role_t */
     uint64_t term; /* the term we stand or lead for */
     uint64_t election_at;
+    uint64_t lost_since; /* since when we can follow no leader; 0: we can */
     char (*grants)[GL_NAME_MAX + 1];
     uint32_t n_grants;
     uint64_t version;
@@ -389,23 +390,20 @@ static bool can_follow (gang_t *self, const lgang_t *g, const matrix_rec_t *r)
            order_tl (r->place.term, r->place.leader, g->p_term, g->p_leader) >= 0;
 }
 
-/* The member that stands first: the highest hash of (gang, node) among
-   the members alive in our view. */
-static const char *top_member (gang_t *self, const lgang_t *g)
+/* Our rank among the members alive in our view, by a hash of (gang,
+   node), highest first (ties: the first name): 0 stands first. */
+static uint32_t rank_of_self (gang_t *self, const lgang_t *g)
 {
-    const char *best = NULL;
-    uint64_t best_h = 0, base = matrix_hash (0x67616e67ull, g->id);
+    uint64_t base = matrix_hash (0x67616e67ull, g->id), mine = matrix_hash (base, self->self);
+    uint32_t rank = 0;
     for (uint32_t i = 0; i < g->n_members; i++) {
         const char *node = g->members[i].node;
-        if (!alive (self, node))
+        if (gl_streq (node, self->self) || !alive (self, node))
             continue;
         uint64_t h = matrix_hash (base, node);
-        if (!best || h > best_h) {
-            best = node;
-            best_h = h;
-        }
+        rank += h > mine || (h == mine && strcmp (node, self->self) < 0);
     }
-    return best;
+    return rank;
 }
 
 static void promise (lgang_t *g, uint64_t term, const char *leader)
@@ -728,10 +726,20 @@ static void maintain (gang_t *self, lgang_t *g)
             return;
         g->role = GANG_FOLLOWER; /* not won in time: look again */
     }
-    if (can_follow (self, g, placement (self, g)))
+    if (can_follow (self, g, placement (self, g))) {
+        g->lost_since = 0;
         return;
-    const char *top = top_member (self, g);
-    if (top && gl_streq (top, self->self))
+    }
+    /* The first in rank stands.  The others stand in turn only when the
+       gang has had no leader for longer than a placement lives: the
+       first may be alive in our view yet never stand (its agent restarted
+       before gossip found it dead, and hosts nothing; the home still
+       lists it), and no placement would ever come. */
+    if (!g->lost_since)
+        g->lost_since = self->now ? self->now : 1;
+    uint32_t rank = rank_of_self (self, g);
+    if (rank == 0 || self->now >= g->lost_since + self->cfg.ttl_ms +
+                                      (uint64_t) (rank - 1) * self->cfg.election_ms)
         stand (self, g);
 }
 

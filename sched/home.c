@@ -22,12 +22,52 @@ typedef struct home_job {
     home_gang_t *gang; /* the gang it is a process of, or NULL */
     pmi_group_t *pmi;  /* a rank of a parallel job: its group (pmi_home.c) */
     uint32_t rank;
+    /* The streams as the home relays them, so that a move can hand them
+       from one host to the next: output bytes delivered to glx and the
+       credit glx granted for them, the next output DATA number, and the
+       stdin numbering toward the current host. */
+    uint64_t delivered[3], credited[3], out_seq[3];
+    uint64_t in_seq;
+    uint64_t in_skip; /* stdin credit from the new host glx already had */
+    /* A move (HM_*): who asked, the node wanted, the new host and its plan. */
+    int move;
+    char move_asker[GL_NAME_MAX + 1];
+    uint64_t move_seq;
+    char move_want[GL_NAME_MAX + 1];
+    char move_to[GL_NAME_MAX + 1];
+    place_plan_t move_plan;
+    uint64_t move_deadline; /* given up then, unless the new process runs */
+    /* held during a move: stdin from the old process, then from glx, and
+       signals (delivered to whichever process runs it at the end) */
+    uint8_t *left;
+    size_t left_len;
+    bool left_eof;
+    uint8_t *hold;
+    size_t hold_len;
+    bool hold_eof;
+    int sigs[8];
+    size_t n_sigs;
     struct home_job *next;
 } home_job_t;
+
+/* A move that has not got its new process running by then is given up
+   (the old one goes on): a shim or a restorer that never answers. */
+#define MOVE_WAIT_MS 120000
+
+/* A move, at the home. */
+enum {
+    HM_NONE = 0,
+    HM_STARTING, /* RUN sent to the new host (nothing stopped yet) */
+    HM_ASKED,    /* its restorer waits; CKPT sent to the old host */
+    HM_SENDING,  /* the old process is parked, its image goes to the new host */
+    HM_DONE,     /* the new one runs; the old one's last output comes */
+};
 
 static void home_free (home_job_t *j)
 {
     gl_msg_clear (&j->run);
+    free (j->left);
+    free (j->hold);
     free (j);
 }
 
@@ -54,6 +94,8 @@ static void home_remove (jobs_t *self, home_job_t *gone)
             *p = gone->next;
             gang_home_left (self, gone->gang, gone->started ? gone->node : NULL);
             place_done (self->place, gone->plan.ticket);
+            if (gone->move >= HM_STARTING)
+                place_done (self->place, gone->move_plan.ticket);
             if (gone->pmi)
                 pmi_home_leave (self, gone->pmi, gone->rank);
             home_free (gone);
@@ -202,6 +244,25 @@ static void home_run (jobs_t *self, uint64_t conn, const gl_job_t *req, uint64_t
     home_place (self, j, now);
 }
 
+static void append (uint8_t **buf, size_t *len, const uint8_t *data, size_t n)
+{
+    uint8_t *b = realloc (*buf, *len + n);
+    if (!b)
+        return;
+    memcpy (b + *len, data, n);
+    *buf = b;
+    *len += n;
+}
+
+/* glx's stdin while the old process hands over: bounded by glx's window. */
+static void home_hold_stdin (home_job_t *j, const gl_job_t *job)
+{
+    if (job->len)
+        append (&j->hold, &j->hold_len, job->data, job->len);
+    if (job->eof)
+        j->hold_eof = true;
+}
+
 /* From glx: a RUN, or stdio, signals and window sizes for its job. */
 void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
 {
@@ -217,11 +278,24 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
     if (!j || !j->started)
         return; /* glx speaks only after STARTED */
     if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT || job->type == GL_JOB_SIGNAL ||
-        job->type == GL_JOB_WINSIZE) {
+        job->type == GL_JOB_WINSIZE || job->type == GL_JOB_IMAGE) {
+        if (job->type == GL_JOB_SIGNAL && j->move) { /* for whichever process runs it then */
+            if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
+                j->sigs[j->n_sigs++] = job->signo;
+            return;
+        }
+        if (job->type == GL_JOB_DATA && job->stream == 0 && j->move == HM_DONE) {
+            home_hold_stdin (j, job); /* for the new host, after the old one's rest */
+            return;
+        }
         gl_job_t fwd = *job;
         gl_strlcpy (fwd.gpid, j->gpid, sizeof fwd.gpid);
         gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
         gl_strlcpy (fwd.node, j->node, sizeof fwd.node); /* for the host */
+        if (job->type == GL_JOB_DATA)                    /* numbered afresh for each host */
+            fwd.seq = j->in_seq++;
+        if (job->type == GL_JOB_CREDIT && job->stream >= 1 && job->stream <= 2)
+            j->credited[job->stream] += job->credit;
         jobs_to_node (self, j->node, &fwd);
         if (job->type == GL_JOB_SIGNAL && j->pmi)
             pmi_home_signalled (self, j->pmi, j->rank, job->signo);
@@ -250,13 +324,277 @@ void home_local_closed (jobs_t *self, uint64_t conn)
         home_remove (self, j);
 }
 
+/* ---- moves ------------------------------------------------------------------------ */
+
+/* The answer to whoever asked for the move (glpeer migrate, the owner's
+   return): done (code 0) or refused with why. */
+static void move_reply (jobs_t *self, home_job_t *j, int code, const char *text)
+{
+    if (!j->move_asker[0])
+        return;
+    gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = j->move_seq, .eof = true, .code = code };
+    reply.text = (char *) text;
+    gl_strlcpy (reply.node, self->name, sizeof reply.node);
+    jobs_to_node (self, j->move_asker, &reply);
+    j->move_asker[0] = '\0';
+}
+
+static void move_msg (jobs_t *self, home_job_t *j, const char *node, int code)
+{
+    gl_job_t m;
+    jobs_msg_init (&m, GL_JOB_MOVE, j->gpid, self->name);
+    m.code = code;
+    gl_strlcpy (m.node, node, sizeof m.node);
+    jobs_to_node (self, node, &m);
+}
+
+/* The signals held during the move, to the process that runs the job. */
+static void move_flush_signals (jobs_t *self, home_job_t *j)
+{
+    for (size_t i = 0; i < j->n_sigs; i++) {
+        gl_job_t sig;
+        jobs_msg_init (&sig, GL_JOB_SIGNAL, j->gpid, self->name);
+        sig.signo = j->sigs[i];
+        gl_strlcpy (sig.node, j->node, sizeof sig.node);
+        jobs_to_node (self, j->node, &sig);
+    }
+    j->n_sigs = 0;
+}
+
+/* The move failed: the job runs on where it was (let go if it was
+   asked for its snapshot), and what the new node started goes. */
+static void move_fail (jobs_t *self, home_job_t *j, const char *why)
+{
+    char text[GL_JOB_TEXT_MAX + 1];
+    snprintf (text, sizeof text, "refused: %s stays on %s: %s", j->gpid, j->node, why);
+    if (j->move >= HM_ASKED)
+        move_msg (self, j, j->node, GL_MOVE_RESUME);
+    if (j->move >= HM_STARTING) {
+        if (j->move_to[0])
+            move_msg (self, j, j->move_to, GL_MOVE_ABORT);
+        place_done (self->place, j->move_plan.ticket);
+    }
+    move_reply (self, j, 1, text);
+    j->move = HM_NONE;
+    j->move_to[0] = '\0';
+    move_flush_signals (self, j);
+}
+
+static void move_place (jobs_t *self, home_job_t *j, uint64_t now);
+
+/* Move the job, on behalf of asker (its answer number seq); want: the
+   node asked for, "" for placement's choice.  The new node is found and
+   its restorer started first, so that the old process is stopped only
+   once something waits for it.  The answer comes when the move ends. */
+void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_t seq,
+                      const char *want, uint64_t now)
+{
+    home_job_t *j = home_by_gpid (self, gpid);
+    gl_job_t reply = { .type = GL_JOB_LIST_REPLY, .seq = seq, .eof = true, .code = 1 };
+    char text[GL_JOB_TEXT_MAX + 1];
+    reply.text = text;
+    gl_strlcpy (reply.node, self->name, sizeof reply.node);
+    if (!j || !j->started || !j->conn)
+        snprintf (text, sizeof text, "refused: no running job %s at its home %s", gpid, self->name);
+    else if (j->move)
+        snprintf (text, sizeof text, "refused: %s is moving already", gpid);
+    else if (j->pmi || j->gang)
+        snprintf (text, sizeof text, "refused: %s is a process of a parallel job", gpid);
+    else if (want[0] && gl_streq (want, j->node))
+        snprintf (text, sizeof text, "refused: %s runs on %s already", gpid, want);
+    else {
+        j->move_deadline = now + MOVE_WAIT_MS;
+        gl_strlcpy (j->move_asker, asker, sizeof j->move_asker);
+        j->move_seq = seq;
+        gl_strlcpy (j->move_want, want, sizeof j->move_want);
+        move_place (self, j, now);
+        return;
+    }
+    if (asker[0])
+        jobs_to_node (self, asker, &reply);
+}
+
+/* Ask a node other than its own to take it: its restorer waits for the
+   image. */
+static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    const gl_job_t *req = j->run.job;
+    place_note_t here;
+    gl_strlcpy (here.node, j->node, sizeof here.node);
+    snprintf (here.why, sizeof here.why, "runs it now");
+    place_req_t pr = {
+        .cores = req->cores,
+        .mem_kb = req->mem_kb,
+        .pin = j->move_want[0] ? j->move_want : NULL,
+        .allow_local = req->allow_local || j->move_want[0],
+        .exclude = &here,
+        .n_exclude = 1,
+        .user = req->user[0] ? req->user : NULL,
+        .command = req->argc ? req->argv[0] : NULL,
+    };
+    size_t n = 0;
+    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
+    const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->move_plan);
+    free (cands);
+    j->move = HM_STARTING;
+    if (!node) {
+        char notes[2048], why[2100];
+        plan_reasons (&j->move_plan, notes, sizeof notes);
+        snprintf (why, sizeof why, "no other node can take it%s%s", notes[0] ? ": " : "", notes);
+        move_fail (self, j, why);
+        return;
+    }
+    gl_strlcpy (j->move_to, node, sizeof j->move_to);
+    /* the job's own RUN, as the restorer's: the same GPID, user and spec */
+    gl_job_t *run = j->run.job;
+    run->restart = GL_JOB_RESTART_MOVE;
+    gl_strlcpy (run->node, node, sizeof run->node);
+    if (self->io.sign)
+        self->io.sign (self->io.arg, run);
+    jobs_to_node (self, node, run);
+    run->restart = 0;
+}
+
+/* The old process's output is all out and its unread stdin here: the new
+   host takes over the streams where the old one left them. */
+static void move_switch (jobs_t *self, home_job_t *j)
+{
+    char old[GL_NAME_MAX + 1];
+    gl_strlcpy (old, j->node, sizeof old);
+    gl_strlcpy (j->node, j->move_to, sizeof j->node);
+    place_done (self->place, j->move_plan.ticket);
+    for (uint8_t s = 1; s <= 2; s++) {
+        gl_job_t rel;
+        jobs_msg_init (&rel, GL_JOB_MOVE, j->gpid, self->name);
+        rel.code = GL_MOVE_RELEASE;
+        rel.stream = s;
+        rel.seq = j->out_seq[s];
+        uint64_t out = j->delivered[s] - j->credited[s];
+        rel.credit = out < JOBS_WINDOW ? JOBS_WINDOW - out : 0;
+        gl_strlcpy (rel.node, j->node, sizeof rel.node);
+        jobs_to_node (self, j->node, &rel);
+    }
+    /* stdin: what the old process had not read, then what glx sent since */
+    j->in_seq = 0;
+    for (int part = 0; part < 2; part++) {
+        uint8_t *buf = part ? j->hold : j->left;
+        size_t len = part ? j->hold_len : j->left_len;
+        bool eof = part ? j->hold_eof : j->left_eof;
+        size_t off = 0;
+        while (off < len || eof) {
+            size_t n = len - off > GL_JOB_DATA_MAX ? GL_JOB_DATA_MAX : len - off;
+            gl_job_t data;
+            jobs_msg_init (&data, GL_JOB_DATA, j->gpid, self->name);
+            gl_strlcpy (data.node, j->node, sizeof data.node);
+            data.stream = 0;
+            data.seq = j->in_seq++;
+            data.data = n ? buf + off : NULL;
+            data.len = (uint32_t) n;
+            off += n;
+            data.eof = eof && off == len;
+            jobs_to_node (self, j->node, &data);
+            if (data.eof)
+                break;
+        }
+    }
+    free (j->left);
+    free (j->hold);
+    j->left = j->hold = NULL;
+    j->left_len = j->hold_len = 0;
+    j->move = HM_NONE;
+    j->move_to[0] = '\0';
+    move_flush_signals (self, j);
+    char text[GL_JOB_TEXT_MAX + 1];
+    snprintf (text, sizeof text, "%s moved from %s to %s", j->gpid, old, j->node);
+    move_reply (self, j, 0, text);
+}
+
+/* A move's step from the old host. */
+static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, uint64_t now)
+{
+    switch (step->code) {
+        case GL_MOVE_REFUSED:
+        case GL_MOVE_FAILED:
+            if (j->move)
+                move_fail (self, j, step->text ? step->text : "the old host gave up");
+            break;
+        case GL_MOVE_SNAPPED: /* parked; its image goes to the new host already */
+            if (j->move == HM_ASKED)
+                j->move = HM_SENDING;
+            else /* a move given up meanwhile: let it go on */
+                move_msg (self, j, j->node, GL_MOVE_RESUME);
+            break;
+        case GL_MOVE_STDIN:
+            if (j->move == HM_DONE) {
+                if (step->len)
+                    append (&j->left, &j->left_len, step->data, step->len);
+                j->left_eof |= step->eof;
+                j->in_skip += step->credit;
+            }
+            break;
+        case GL_MOVE_DRAINED:
+            if (j->move == HM_DONE)
+                move_switch (self, j);
+            break;
+        case GL_MOVE_EVICT: /* its host's owner is back: away, if a node can take it */
+            if (!j->move)
+                home_move_start (self, j->gpid, "", 0, "", now);
+            break;
+        default: break;
+    }
+}
+
+/* From the new host while the move is under way. */
+static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t now)
+{
+    switch (job->type) {
+        case GL_JOB_STARTED:
+            if (j->move == HM_STARTING) { /* now the old host: its image to there */
+                if (job->seq && job->seq <= UINT32_MAX)
+                    place_started (self->place, j->move_plan.ticket, (uint32_t) job->seq);
+                j->move = HM_ASKED;
+                gl_job_t ck;
+                jobs_msg_init (&ck, GL_JOB_CKPT, j->gpid, self->name);
+                ck.code = GL_CKPT_ASK_MOVE;
+                gl_strlcpy (ck.to, j->move_to, sizeof ck.to);
+                gl_strlcpy (ck.node, j->node, sizeof ck.node);
+                jobs_to_node (self, j->node, &ck);
+            }
+            break;
+        case GL_JOB_REFUSED:
+        case GL_JOB_FAILED:
+            if (j->move == HM_STARTING) {
+                j->move_to[0] = '\0'; /* nothing runs there to abort */
+                move_fail (self, j, job->text ? job->text : "the new node refused it");
+            }
+            break;
+        case GL_JOB_MOVE:
+            if (job->code == GL_MOVE_RESTORED && j->move == HM_SENDING) {
+                j->move = HM_DONE; /* glx's stdin waits here from now on */
+                move_msg (self, j, j->node, GL_MOVE_DONE);
+            }
+            else if (job->code == GL_MOVE_FAILED && j->move >= HM_STARTING && j->move < HM_DONE) {
+                j->move_to[0] = '\0'; /* it dropped its process itself */
+                move_fail (self, j, job->text ? job->text : "the restore failed");
+            }
+            break;
+        default: break;
+    }
+    (void) now;
+}
+
 /* A message from the host of one of our jobs. */
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
 {
     home_job_t *j = home_by_gpid (self, job->gpid);
+    if (j && j->move >= HM_STARTING && gl_streq (from, j->move_to)) {
+        home_from_new_host (self, j, job, now);
+        return;
+    }
     if (!j || !gl_streq (from, j->node))
         return; /* not ours, or from a node we did not ask */
     switch (job->type) {
+        case GL_JOB_MOVE: home_move_step (self, j, job, now); return;
         case GL_JOB_STARTED:
             if (job->seq && job->seq <= UINT32_MAX)
                 place_started (self->place, j->plan.ticket, (uint32_t) job->seq);
@@ -297,7 +635,25 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
             home_remove (self, j);
             return;
         case GL_JOB_DATA:
-        case GL_JOB_CREDIT: jobs_to_local (self, j->conn, job); return;
+            if (job->stream >= 1 && job->stream <= 2) {
+                j->delivered[job->stream] += job->len;
+                j->out_seq[job->stream] = job->seq + 1;
+            }
+            jobs_to_local (self, j->conn, job);
+            return;
+        case GL_JOB_CREDIT:
+            if (job->stream == 0 && j->in_skip) { /* glx had that credit from the old host */
+                uint64_t skip = job->credit < j->in_skip ? job->credit : j->in_skip;
+                j->in_skip -= skip;
+                if (job->credit == skip)
+                    return;
+                gl_job_t rest = *job;
+                rest.credit -= skip;
+                jobs_to_local (self, j->conn, &rest);
+                return;
+            }
+            jobs_to_local (self, j->conn, job);
+            return;
         case GL_JOB_PMI:
             if (j->pmi && j->started)
                 pmi_home_request (self, j->pmi, j->rank, job);
@@ -359,8 +715,14 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
     home_job_t *jn;
     for (home_job_t *j = self->homes; j; j = jn) {
         jn = j->next;
+        if (j->move >= HM_STARTING && j->move < HM_DONE && gl_streq (j->move_to, node)) {
+            j->move_to[0] = '\0'; /* the new node is gone: the job stays */
+            move_fail (self, j, "the new node was lost");
+        }
         if (!gl_streq (j->node, node))
             continue;
+        if (j->move >= HM_STARTING && j->move_to[0]) /* its new process, held, goes too */
+            move_msg (self, j, j->move_to, GL_MOVE_ABORT);
         if (j->started) {
             char text[GL_NAME_MAX + 64];
             snprintf (text, sizeof text, "node %s, which ran the job, was lost", node);
@@ -380,6 +742,9 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
 /* Jobs waiting for room are placed again; running ones are pinged. */
 void home_tick (jobs_t *self, uint64_t now)
 {
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->move && j->move < HM_DONE && now >= j->move_deadline)
+            move_fail (self, j, "the move did not finish in time");
     home_job_t *jn;
     for (home_job_t *j = self->homes; j; j = jn) {
         jn = j->next;
@@ -395,6 +760,8 @@ void home_tick (jobs_t *self, uint64_t now)
             gl_job_t ping;
             jobs_msg_init (&ping, GL_JOB_PING, j->gpid, self->name);
             jobs_to_node (self, j->node, &ping);
+            if (j->move >= HM_STARTING) /* the new host waits for us too */
+                jobs_to_node (self, j->move_to, &ping);
             j->next_ping_ms = now + JOBS_PING_MS;
         }
 }
@@ -403,6 +770,8 @@ void home_tick (jobs_t *self, uint64_t now)
 uint64_t home_next_deadline (jobs_t *self, uint64_t next)
 {
     for (home_job_t *j = self->homes; j; j = j->next) {
+        if (j->move && j->move < HM_DONE && j->move_deadline < next)
+            next = j->move_deadline;
         if (j->started && j->next_ping_ms < next)
             next = j->next_ping_ms;
         if (j->retry_at_ms && j->retry_at_ms < next)

@@ -5,6 +5,8 @@
     whose home stopped pinging.  Not public: the module's interface is
     jobs.h, what its files share jobs_impl.h. */
 #include "jobs_impl.h"
+#include "ckpt_proto.h"
+#include "fd.h"
 #include "str.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,17 +40,24 @@ void host_watch_set (jobs_t *self, host_watch_t *w, int fd, short events)
     w->events = events;
 }
 
-static void host_watch (jobs_t *self, host_job_t *h)
+/* May we read output stream s now?  Credit, and during a move only what
+   came before the snapshot. */
+static bool host_may_read (const host_job_t *h, int s)
+{
+    return !h->out_done[s] && h->credit[s] && (!h->move || h->pre[s]);
+}
+
+void host_watch (jobs_t *self, host_job_t *h)
 {
     int in = -1, out = -1, err = -1;
     short ev_in = 0, ev_out = 0, ev_err = 0;
-    if (h->exec && !h->killed) {
+    if (h->exec && (!h->killed || h->move == MOVE_DRAINING)) {
         in = exec_fd_stdin (h->exec);
         out = exec_fd_stdout (h->exec);
         err = exec_fd_stderr (h->exec);
-        ev_out = (!h->out_done[1] && h->credit[1]) ? POLLIN : 0;
-        ev_in = (h->in_len > h->in_off || (h->in_eof && !h->in_closed)) ? POLLOUT : 0;
-        ev_err = (!h->out_done[2] && h->credit[2]) ? POLLIN : 0;
+        ev_out = host_may_read (h, 1) ? POLLIN : 0;
+        ev_in = (h->in_len > h->in_off || (h->in_eof && !h->in_closed)) && !h->move ? POLLOUT : 0;
+        ev_err = host_may_read (h, 2) ? POLLIN : 0;
         if (in >= 0 && in == out) { /* a pty: one fd both ways */
             ev_out |= ev_in;
             in = -1;
@@ -57,6 +67,7 @@ static void host_watch (jobs_t *self, host_job_t *h)
     host_watch_set (self, &h->watch[1], out, ev_out);
     host_watch_set (self, &h->watch[2], err, ev_err);
     pmi_host_watch (self, h);
+    ckpt_watch (self, h);
 }
 
 static void host_kill (host_job_t *h)
@@ -69,6 +80,7 @@ static void host_kill (host_job_t *h)
 static void host_free (jobs_t *self, host_job_t *h)
 {
     gang_host_free (self, h); /* continued first, then killed below */
+    ckpt_free (self, h);
     if (h->exec) {
         h->killed = true; /* no more watching: its fds close below */
         host_watch (self, h);
@@ -82,7 +94,7 @@ static void host_free (jobs_t *self, host_job_t *h)
     free (h);
 }
 
-static host_job_t *host_by_gpid (jobs_t *self, const char *gpid)
+host_job_t *host_by_gpid (jobs_t *self, const char *gpid)
 {
     for (host_job_t *h = self->hosts; h; h = h->next)
         if (gl_streq (h->gpid, gpid))
@@ -90,7 +102,7 @@ static host_job_t *host_by_gpid (jobs_t *self, const char *gpid)
     return NULL;
 }
 
-static void host_send (jobs_t *self, host_job_t *h, gl_job_t *job)
+void host_send (jobs_t *self, host_job_t *h, gl_job_t *job)
 {
     gl_strlcpy (job->gpid, h->gpid, sizeof job->gpid);
     gl_strlcpy (job->home, h->home, sizeof job->home);
@@ -199,6 +211,18 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
+    if (req->restart && (req->size > 1 || req->pty || !self->restorer[0])) {
+        char text[GL_NAME_MAX + 120];
+        snprintf (text, sizeof text, "%s: %s", self->name,
+                  !self->restorer[0] ? "cannot restart: no restorer (" GL_RESTORE_PROG ") here"
+                  : req->pty         ? "cannot restart a job on a terminal"
+                                     : "cannot restart a rank of a parallel job");
+        reply.type = GL_JOB_FAILED;
+        reply.code = JOBS_ERR_START;
+        reply.text = text;
+        jobs_to_node (self, from, &reply);
+        return;
+    }
     slots_t *slots = jobs_slots_for (self, req->gang);
     if (!slots_offer (slots, req->gpid, req->cores, req->mem_kb, now, &why)) {
         char text[256];
@@ -210,11 +234,15 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
 
     /* argv and the environment, NULL-terminated, with our variables. */
     char **argv = calloc ((size_t) req->argc + 1, sizeof *argv);
-    char **envp = calloc ((size_t) req->envc + 10, sizeof *envp);
+    char **envp = calloc ((size_t) req->envc + 16, sizeof *envp); /* ours: 11 at most */
     char gpid_var[GL_GPID_MAX + 16], home_var[GL_NAME_MAX + 16], node_var[GL_NAME_MAX + 16];
     char run_var[sizeof self->runtime_dir + 32], *preload = NULL;
     char rank_var[32], size_var[32];
     char gang_var[GL_GPID_MAX + 16];
+    char ckpt_var[sizeof self->ckpt_path + 32];
+    snprintf (ckpt_var, sizeof ckpt_var, "%s=%s", GL_CKPT_SOCK_ENV, self->ckpt_path);
+    char *restorer_argv[] = { self->restorer, NULL };
+    int img[2] = { -1, -1 }; /* a restart: the restorer's image socket */
     snprintf (gang_var, sizeof gang_var, "GLUNIX_GANG=%s", req->gang);
     snprintf (gpid_var, sizeof gpid_var, "GLUNIX_GPID=%s", req->gpid);
     snprintf (home_var, sizeof home_var, "GLUNIX_HOME=%s", req->home);
@@ -228,6 +256,9 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
     int pmi_end = -1; /* a parallel job's rank: its end of the PMI socket */
     if (h && req->size > 1 && pmi_host_open (self, h, &pmi_end) < 0)
         snprintf (err, sizeof err, "cannot make the PMI socket: %s", strerror (errno));
+    else if (h && req->restart &&
+             (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, img) || gl_set_nonblock (img[0])))
+        snprintf (err, sizeof err, "cannot make the image's socket: %s", strerror (errno));
     else if (argv && envp && h) {
         memcpy (argv, req->argv, req->argc * sizeof *argv);
         size_t n = 0;
@@ -236,7 +267,9 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         for (uint32_t i = 0; i < req->envc; i++) {
             const char *e = req->envv[i];
             if (launcher_var (e) ||
-                (self->runtime_dir[0] && !strncmp (e, "GLUNIX_RUNTIME_DIR=", 19)))
+                (self->runtime_dir[0] && !strncmp (e, "GLUNIX_RUNTIME_DIR=", 19)) ||
+                !strncmp (e, GL_CKPT_SOCK_ENV "=", strlen (GL_CKPT_SOCK_ENV) + 1) ||
+                !strncmp (e, GL_IMAGE_FD_ENV "=", strlen (GL_IMAGE_FD_ENV) + 1))
                 continue;
             if (!strncmp (e, "LD_PRELOAD=", 11)) {
                 user_preload = e + 11;
@@ -252,6 +285,10 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
             envp[n++] = gang_var;
         if (self->runtime_dir[0])
             envp[n++] = run_var;
+        if (self->ckpt_path[0])
+            envp[n++] = ckpt_var;
+        if (img[1] >= 0)
+            envp[n++] = (char *) GL_IMAGE_FD_ENV "=3";
         preload = job_preload (user_preload, no_shim ? "" : self->shim);
         if (preload && preload[0])
             envp[n++] = preload;
@@ -274,10 +311,21 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;
         spec.fd3 = pmi_end;
+        if (img[1] >= 0) { /* the restorer, reading the image on its fd 3 */
+            spec.file = self->restorer;
+            spec.argv = restorer_argv;
+            spec.fd3 = img[1];
+        }
         h->exec = exec_start (&spec, &code, err, sizeof err);
     }
     if (pmi_end >= 0)
         close (pmi_end); /* the job has its own copy */
+    if (img[1] >= 0)
+        close (img[1]);
+    if (h)
+        h->img_fd = -1;
+    if (img[0] >= 0 && (!h || !h->exec))
+        close (img[0]);
     free (argv);
     free (envp);
     free (preload);
@@ -311,8 +359,13 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
             *c = ' ';
     h->start_wall_s = (uint64_t) time (NULL);
     h->pid = exec_pid (h->exec);
+    h->uid = run_uid;
     h->pty = req->pty;
-    h->credit[1] = h->credit[2] = JOBS_WINDOW;
+    h->restart = req->restart;
+    h->img_fd = img[0];
+    /* a move's new process says nothing until the old one's output is out */
+    h->held = req->restart == GL_JOB_RESTART_MOVE;
+    h->credit[1] = h->credit[2] = h->held ? 0 : JOBS_WINDOW;
     h->out_done[0] = true;
     h->out_done[2] = exec_fd_stderr (h->exec) < 0;
     h->last_ping_ms = now;
@@ -369,8 +422,11 @@ static void host_stdin (jobs_t *self, host_job_t *h, const gl_job_t *job)
         return;
     }
     h->seq_in++;
+    /* a restarted job first gets what its old process had not read, which
+       glx had already been told was taken: up to a pipe more */
+    uint64_t window = h->restart ? 2 * JOBS_WINDOW : JOBS_WINDOW;
     if (job->len) {
-        if (h->in_len - h->in_off + job->len > JOBS_WINDOW) {
+        if (h->in_len - h->in_off + job->len > window) {
             host_kill (h); /* the sender broke the window */
             return;
         }
@@ -398,7 +454,21 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
         return;
     }
     host_job_t *h = host_by_gpid (self, job->gpid);
-    if (!h || !gl_streq (from, h->home))
+    if (!h)
+        return;
+    /* an image comes from whoever has it (glx through the home, or the old
+       host), and its credit from whoever takes it (the asker, the new host) */
+    if (job->type == GL_JOB_IMAGE) {
+        ckpt_image (self, h, from, job);
+        host_watch (self, h);
+        return;
+    }
+    if (job->type == GL_JOB_CREDIT && job->stream == 3) {
+        ckpt_credit (self, h, from, job->credit);
+        host_watch (self, h);
+        return;
+    }
+    if (!gl_streq (from, h->home))
         return;
     h->last_ping_ms = now; /* any word from home says it still cares */
     switch (job->type) {
@@ -422,6 +492,15 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
             break;
         case GL_JOB_KILL: host_kill (h); break;
         case GL_JOB_PMI_REPLY: pmi_host_reply (self, h, job); break;
+        case GL_JOB_CKPT:
+            /* the asker: where a refusal goes; the home for a move */
+            ckpt_start (self, h, job, job->code == GL_CKPT_ASK_MOVE ? h->home : job->to, now);
+            break;
+        case GL_JOB_MOVE:
+            ckpt_move (self, h, job, now);
+            if (!host_by_gpid (self, job->gpid))
+                return; /* dropped */
+            break;
         default: break;
     }
     host_watch (self, h); /* credit, stdin or a kill may change it */
@@ -432,11 +511,15 @@ static void host_read (jobs_t *self, host_job_t *h, int stream)
 {
     int fd = stream == 1 ? exec_fd_stdout (h->exec) : exec_fd_stderr (h->exec);
     static uint8_t buf[JOBS_CHUNK];
-    while (!h->out_done[stream] && h->credit[stream] > 0) {
+    while (host_may_read (h, stream)) {
         size_t want = h->credit[stream] < sizeof buf ? (size_t) h->credit[stream] : sizeof buf;
+        if (h->move && h->pre[stream] < want)
+            want = (size_t) h->pre[stream];
         ssize_t n = read (fd, buf, want);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
+        if (h->move && n <= 0)
+            return; /* not its end: the job goes on elsewhere */
         gl_job_t data;
         jobs_msg_init (&data, GL_JOB_DATA, h->gpid, h->home);
         data.stream = (uint8_t) stream;
@@ -451,6 +534,10 @@ static void host_read (jobs_t *self, host_job_t *h, int stream)
             h->credit[stream] -= (uint64_t) n;
         }
         host_send (self, h, &data);
+        if (h->move) {
+            ckpt_read (self, h, stream, (size_t) n); /* may drop h */
+            return;
+        }
     }
 }
 
@@ -464,6 +551,11 @@ static void host_remove (jobs_t *self, host_job_t *gone)
         }
 }
 
+void host_drop (jobs_t *self, host_job_t *h)
+{
+    host_remove (self, h);
+}
+
 /* Exits, and jobs whose home went silent. */
 void host_tick (jobs_t *self, uint64_t now)
 {
@@ -474,6 +566,11 @@ void host_tick (jobs_t *self, uint64_t now)
             host_kill (h);
             host_watch (self, h);
         }
+        /* a move's old or unconfirmed new process: not the job's end,
+           unless it was killed (its home or glx went away) */
+        if (!h->killed &&
+            (h->move || h->held || (h->restart == GL_JOB_RESTART_MOVE && h->img_fd >= 0)))
+            continue;
         exec_status_t st;
         if (!exec_poll_exit (h->exec, &st))
             continue;
@@ -521,10 +618,21 @@ void host_free_all (jobs_t *self)
 
 void jobs_ready (jobs_t *self, int fd, short revents, uint64_t now)
 {
+    if (ckpt_ready (self, fd, revents, now))
+        return;
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (h->killed)
             continue;
         bool mine = false;
+        if (h->move && (fd == exec_fd_stdout (h->exec) || fd == exec_fd_stderr (h->exec))) {
+            /* a move's old process: the last read may hand it over and drop it */
+            char gpid[GL_GPID_MAX + 1];
+            gl_strlcpy (gpid, h->gpid, sizeof gpid);
+            host_read (self, h, fd == exec_fd_stdout (h->exec) ? 1 : 2);
+            if ((h = host_by_gpid (self, gpid)))
+                host_watch (self, h);
+            return;
+        }
         if (fd == exec_fd_stdout (h->exec) && (revents & (POLLIN | POLLHUP | POLLERR))) {
             host_read (self, h, 1);
             mine = true;
@@ -548,7 +656,7 @@ size_t jobs_hosted (const jobs_t *self, jobs_hosted_t *out, size_t max)
 {
     size_t n = 0;
     for (const host_job_t *h = self->hosts; h; h = h->next) {
-        if (h->killed)
+        if (h->killed || h->held)
             continue;
         if (n < max) {
             jobs_hosted_t *o = &out[n];

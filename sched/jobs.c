@@ -33,6 +33,8 @@ jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, co
     self->place = place_new (&pc, seed);
     self->slots = slots_new (&sc, cores ? cores : 1);
     self->access = access_new (NULL, geteuid () == 0);
+    self->ckpt_fd = -1;
+    self->evict_grace_ms = 2000;
     if (!self->place || !self->slots || !self->access)
         jobs_destroy (&self);
     return self;
@@ -45,6 +47,11 @@ void jobs_destroy (jobs_t **self_p)
         return;
     host_free_all (self);
     home_free_all (self);
+    if (self->ckpt_fd >= 0) {
+        host_watch_set (self, &self->ckpt_watch, -1, 0);
+        close (self->ckpt_fd);
+        unlink (self->ckpt_path);
+    }
     while (self->loop_head) {
         loop_msg_t *m = self->loop_head;
         self->loop_head = m->next;
@@ -133,11 +140,19 @@ void jobs_msg_init (gl_job_t *job, uint8_t type, const char *gpid, const char *h
 void jobs_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
 {
     if (job->type == GL_JOB_LIST) {
-        ps_start (self, conn, now);
+        ps_start (self, conn, job->code, now);
         return;
     }
     if (job->type == GL_JOB_SIGNAL && !home_by_conn (self, conn)) {
         ps_kill (self, conn, job, now); /* glpeer kill: not a glx's own job */
+        return;
+    }
+    if (job->type == GL_JOB_CKPT && !home_by_conn (self, conn)) {
+        ps_ckpt (self, conn, job, now); /* glpeer checkpoint, migrate */
+        return;
+    }
+    if (job->type == GL_JOB_CREDIT && job->stream == 3 && !home_by_conn (self, conn)) {
+        ps_credit (self, conn, job); /* glpeer checkpoint wrote some */
         return;
     }
     home_local_msg (self, conn, job, now);
@@ -158,19 +173,52 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
             else
                 host_from_home (self, from, job, now);
             return;
+        case GL_JOB_CKPT:
+            if (!job->node[0]) /* glpeer checkpoint or migrate, at the job's home */
+                ps_ckpt_at_home (self, from, job, now);
+            else
+                host_from_home (self, from, job, now);
+            return;
+        case GL_JOB_IMAGE: {
+            /* a restart's image for a job here, else one for a glpeer
+               checkpoint that waits here */
+            host_job_t *h = host_by_gpid (self, job->gpid);
+            if (h && h->img_fd >= 0)
+                host_from_home (self, from, job, now);
+            else
+                ps_image (self, from, job, now);
+            return;
+        }
+        case GL_JOB_MOVE:
+            if (job->code == GL_MOVE_SEND || job->code == GL_MOVE_DONE ||
+                job->code == GL_MOVE_RESUME || job->code == GL_MOVE_RELEASE ||
+                job->code == GL_MOVE_ABORT)
+                host_from_home (self, from, job, now);
+            else
+                home_from_host (self, from, job, now);
+            return;
         case GL_JOB_RUN:
         case GL_JOB_WINSIZE:
         case GL_JOB_KILL:
         case GL_JOB_PING:
         case GL_JOB_PMI_REPLY: host_from_home (self, from, job, now); return;
-        case GL_JOB_LIST: ps_answer (self, from, job); return;
+        case GL_JOB_LIST: ps_answer (self, from, job, now); return;
         case GL_JOB_LIST_REPLY: ps_reply (self, from, job); return;
         case GL_JOB_DATA:
         case GL_JOB_CREDIT:
             /* both ways: stdin and output credit go to the host, the rest home */
             if ((job->type == GL_JOB_DATA && job->stream == 0) ||
-                (job->type == GL_JOB_CREDIT && job->stream != 0))
+                (job->type == GL_JOB_CREDIT && (job->stream == 1 || job->stream == 2)))
                 host_from_home (self, from, job, now);
+            else if (job->type == GL_JOB_CREDIT && job->stream == 3) {
+                /* the image's: to a host sending one, else a home whose glx
+                   sends a restart's */
+                host_job_t *h = host_by_gpid (self, job->gpid);
+                if (h && h->ck)
+                    host_from_home (self, from, job, now);
+                else
+                    home_from_host (self, from, job, now);
+            }
             else
                 home_from_host (self, from, job, now);
             return;
@@ -207,6 +255,8 @@ void jobs_tick (jobs_t *self, uint64_t now)
     }
     home_tick (self, now);
     gang_home_tick (self, now);
+    ckpt_tick (self, now);
+    evict_tick (self, now);
     host_tick (self, now);
     slots_expire (self->slots, now);
     if (self->gang_slots)
@@ -226,6 +276,8 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
     next = gang_home_deadline (self, next);
     next = ps_next_deadline (self, next);
     next = home_next_deadline (self, next);
+    next = ckpt_next_deadline (self, next);
+    next = evict_next_deadline (self, now, next);
     return host_next_deadline (self, now, next);
 }
 

@@ -131,6 +131,40 @@ uint32_t jobs_started (const jobs_t *self);
    elsewhere, then shim. */
 void jobs_set_job_env (jobs_t *self, const char *runtime_dir, const char *shim);
 
+/* ---- checkpoints (checkpoint/ckpt_proto.h) ----
+   A job's shim reaches its host at the unix socket at path, which every
+   job finds in GLUNIX_CKPT_SOCK; all_users (a machine's agent) opens it
+   to every local user, each connection then judged by SO_PEERCRED (the
+   job's process and user, and only when asked).  0, or -1 with a message.
+
+   What moves: `glpeer checkpoint` writes a running job's image to a file
+   (the job runs on); `glx --restart` runs the restorer, set by
+   jobs_set_restorer (none: restarts are refused here), as a new job fed
+   the image; `glpeer migrate` moves a job to another node, its glx and
+   streams unbroken: the home (home.c) runs the move, the old and new
+   hosts (jobs_ckpt.c) do it.  The old process is stopped at its
+   snapshot; its output written before then and the stdin it had not read
+   are handed over; the new one speaks only once the old one's output is
+   all out, and the old one is killed only once the new one runs. */
+int jobs_ckpt_listen (jobs_t *self, const char *path, bool all_users, char *err, size_t errlen);
+void jobs_set_restorer (jobs_t *self, const char *path);
+
+/* When this machine's owner comes back (its idle state flips to busy),
+   its guests leave as policy says (cluster.conf sched/owner_return):
+   migrate (their homes move them to idle nodes; whoever is still here
+   after grace_ms is stopped until the machine is idle again or another
+   node is), suspend (stopped at once, continued once idle), kill, or
+   stay.  jobs_owner is told at every sample whether the owner is there
+   (the estimate's state is busy). */
+typedef enum {
+    JOBS_EVICT_MIGRATE = 0,
+    JOBS_EVICT_SUSPEND,
+    JOBS_EVICT_KILL,
+    JOBS_EVICT_STAY,
+} jobs_evict_t;
+void jobs_set_owner_return (jobs_t *self, jobs_evict_t policy, uint32_t grace_ms);
+void jobs_owner (jobs_t *self, bool present, uint64_t now);
+
 /* A job running on this node, for the agent's shared-memory view. */
 typedef struct {
     char gpid[GL_GPID_MAX + 1];

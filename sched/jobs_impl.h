@@ -20,7 +20,11 @@
     gang_home.c  a gang at its home: the processes of one glx -n grouped,
             named, and the peers hosting it told who they are
     gang_host.c  a gang's process at its host: its slots, gang.h told,
-            stopped and continued at every slice (freeze.h) */
+            stopped and continued at every slice (freeze.h)
+    jobs_ckpt.c  checkpoints at the host: the socket the jobs' shims
+            reach (checkpoint/ckpt_proto.h), the signal, the lines, the
+            image streamed out under credit; a restart's image streamed
+            into the restorer; a move's steps at the old and new host */
 #ifndef GL_JOBS_IMPL_H
 #define GL_JOBS_IMPL_H
 
@@ -39,6 +43,17 @@ typedef struct list_req list_req_t;   /* a glpeer ps in progress: ps.c */
 typedef struct loop_msg loop_msg_t;   /* a message to ourselves: jobs.c */
 typedef struct pmi_link pmi_link_t;   /* a rank's PMI connection: pmi_host.c */
 typedef struct pmi_group pmi_group_t; /* a parallel job's PMI server: pmi_home.c */
+typedef struct ckpt_req ckpt_req_t;   /* a checkpoint asked of a job here: jobs_ckpt.c */
+
+#define PS_PENDING_MAX 8   /* ps -v answers waiting for probes at once */
+#define PS_PROBE_MS    500 /* the longest a ps -v answer waits for them */
+
+/* A move, as the job's old host sees it (host_job_t.move). */
+enum {
+    MOVE_NONE = 0,
+    MOVE_PARKED,   /* stopped at its snapshot; its output before it still flows */
+    MOVE_DRAINING, /* killed; what it wrote before the snapshot still flows */
+};
 
 /* One of a job's fds the agent watches for us (host.c), and for what
    (0: not watched). */
@@ -73,6 +88,30 @@ typedef struct host_job {
     char gang[GL_GPID_MAX + 1]; /* its gang, or "" */
     freeze_job_t *fz;           /* a gang's process: how it is stopped */
     uint64_t stops;             /* times a slice stopped it */
+    uid_t uid;                  /* whom it runs as: its shim must be that user */
+    ckpt_req_t *ck;             /* a checkpoint in progress, or NULL */
+    char movable[256];          /* the last probe's answer: "" (not asked), "yes", or why not */
+    /* A move away from here (MOVE_*): output bytes written before the
+       snapshot still in the pipes, counted at the snapshot. */
+    int move;
+    uint64_t pre[3];
+    /* A restart here (RUN restart): the image goes into the restorer
+       through img_fd, from the node img_from, under credit. */
+    uint8_t restart;
+    bool held;    /* a move's new process: no output until RELEASE */
+    int released; /* bit per output stream RELEASEd */
+    int img_fd;   /* our end of the restorer's image socket, or -1 */
+    uint8_t *img; /* image bytes not yet written to it */
+    size_t img_len, img_off;
+    uint64_t img_seq, img_owed;
+    bool img_eof, img_shut, img_let_go;
+    uint64_t restored_at; /* the restorer let go of the image: settled then */
+    char img_from[GL_NAME_MAX + 1];
+    host_watch_t img_watch;
+    /* its owner is back (jobs_evict.c): stopped until idle, or to have
+       left by evict_at */
+    bool suspended;
+    uint64_t evict_at;
     struct host_job *next;
 } host_job_t;
 
@@ -102,6 +141,21 @@ struct jobs_t {
     home_gang_t *home_gangs;
     pmi_group_t *pmi_groups;
     uint64_t pmi_groups_made; /* names their key-value spaces */
+    /* checkpoints (jobs_ckpt.c) */
+    int ckpt_fd;          /* the socket the shims connect to, or -1 */
+    char ckpt_path[4096]; /* its path, for the jobs' environment */
+    char restorer[4096];  /* the restorer program; "": none */
+    host_watch_t ckpt_watch;
+    /* the owner's return (jobs_evict.c) */
+    jobs_evict_t evict;
+    uint32_t evict_grace_ms;
+    bool owner_present;
+    uint64_t evict_retry_ms;
+    /* ps -v answers waiting for their probes (ps.c) */
+    struct {
+        char from[GL_NAME_MAX + 1]; /* "": free */
+        uint64_t seq, deadline_ms;
+    } ps_pending[PS_PENDING_MAX];
 };
 
 /* jobs.c: sending.  A message to our own name goes through the loopback
@@ -122,6 +176,10 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
 void home_local_closed (jobs_t *self, uint64_t conn);
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void home_relay_signal (jobs_t *self, const gl_job_t *job);
+/* A move of our job gpid, asked by the agent asker (answered with a
+   LIST_REPLY numbered seq when it ends); want: the node, "" any. */
+void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_t seq,
+                      const char *want, uint64_t now);
 /* The user of our running job gpid (for ps.c's kill check), or NULL. */
 const char *home_job_user (jobs_t *self, const char *gpid);
 void home_node_lost (jobs_t *self, const char *node, uint64_t now);
@@ -131,6 +189,11 @@ void home_free_all (jobs_t *self);
 
 /* host.c (also jobs_ready) */
 void host_watch_set (jobs_t *self, host_watch_t *w, int fd, short events);
+void host_watch (jobs_t *self, host_job_t *h);
+host_job_t *host_by_gpid (jobs_t *self, const char *gpid);
+void host_send (jobs_t *self, host_job_t *h, gl_job_t *job);
+/* Forget h without a word to its home (a move's old or failed new process). */
+void host_drop (jobs_t *self, host_job_t *h);
 void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
 void host_node_lost (jobs_t *self, const char *node);
 void host_tick (jobs_t *self, uint64_t now);
@@ -189,12 +252,39 @@ bool pmi_host_ready (jobs_t *self, host_job_t *h, int fd, short revents);
 void pmi_host_reply (jobs_t *self, host_job_t *h, const gl_job_t *reply);
 void pmi_host_close (jobs_t *self, host_job_t *h);
 
+/* jobs_ckpt.c.  start: a CKPT for h from home (asker: who hears the
+   answer, seq its number); ready: an fd event, true when it was ours;
+   move: a MOVE step for h from its home; image: an IMAGE for h, a
+   restart's; credit: stream 3's credit for h's image going out;
+   read_pre: the output bytes h's host may read from stream s now (a
+   move caps them at what came before the snapshot); tick and deadline:
+   answers that do not come, restorers that settle; free: before h goes. */
+void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *asker, uint64_t now);
+bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now);
+void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now);
+void ckpt_image (jobs_t *self, host_job_t *h, const char *from, const gl_job_t *img);
+void ckpt_credit (jobs_t *self, host_job_t *h, const char *from, uint64_t credit);
+void ckpt_read (jobs_t *self, host_job_t *h, int stream, size_t n);
+void ckpt_watch (jobs_t *self, host_job_t *h);
+void ckpt_tick (jobs_t *self, uint64_t now);
+uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next);
+void ckpt_free (jobs_t *self, host_job_t *h);
+bool ckpt_probing (const host_job_t *h); /* h->ck is a probe, unanswered */
+
+/* jobs_evict.c */
+void evict_tick (jobs_t *self, uint64_t now);
+uint64_t evict_next_deadline (jobs_t *self, uint64_t now, uint64_t next);
+
 /* ps.c */
-void ps_start (jobs_t *self, uint64_t conn, uint64_t now);
-void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask);
+void ps_start (jobs_t *self, uint64_t conn, int code, uint64_t now);
+void ps_answer (jobs_t *self, const char *from, const gl_job_t *ask, uint64_t now);
 void ps_reply (jobs_t *self, const char *from, const gl_job_t *reply);
 void ps_kill (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
 void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job);
+void ps_ckpt (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
+void ps_ckpt_at_home (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
+void ps_image (jobs_t *self, const char *from, const gl_job_t *img, uint64_t now);
+void ps_credit (jobs_t *self, uint64_t conn, const gl_job_t *credit);
 void ps_local_closed (jobs_t *self, uint64_t conn);
 void ps_tick (jobs_t *self, uint64_t now);
 uint64_t ps_next_deadline (jobs_t *self, uint64_t next);

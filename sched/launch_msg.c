@@ -89,6 +89,12 @@ int launch_encode (const launch_msg_t *m, uint8_t **out, size_t *len)
                 goto bad;
             put_u (&o, m->signo, 4);
             break;
+        case LAUNCH_SIGQUEUE:
+            if (m->signo < 1 || m->signo > GL_JOB_SIGNO_MAX)
+                goto bad;
+            put_u (&o, m->signo, 4);
+            put_u (&o, m->value, 4);
+            break;
         case LAUNCH_FREE: break;
         case LAUNCH_STARTED:
             if (m->pid < 1 || m->pid > INT32_MAX)
@@ -267,6 +273,16 @@ int launch_decode (const uint8_t *buf, size_t len, launch_msg_t *m, const char *
                 return gl_why (why, "launch: signal outside 1..64");
             m->signo = (uint32_t) v;
             break;
+        case LAUNCH_SIGQUEUE: {
+            uint64_t value;
+            if (!get_u (&in, 4, &v) || !get_u (&in, 4, &value))
+                return gl_why (why, "launch: truncated sigqueue");
+            if (v < 1 || v > GL_JOB_SIGNO_MAX)
+                return gl_why (why, "launch: signal outside 1..64");
+            m->signo = (uint32_t) v;
+            m->value = (uint32_t) value;
+            break;
+        }
         case LAUNCH_FREE: break;
         case LAUNCH_STARTED:
             if (!get_u (&in, 4, &v))

@@ -19,8 +19,12 @@
                u16 cols | str user | str file | str cwd | u32 argc |
                argc x str | u32 envc | envc x str
       SIGNAL   u32 signo (1..64)
+      SIGQUEUE u32 signo (1..64) | u32 value: to the job's process
+               alone, not its group, with sigqueue(2) and that value (a
+               checkpoint's request, checkpoint/ckpt_proto.h)
       FREE     nothing: kill what is left of the job and forget it
-      STARTED  u32 pid; attached: stdin, stdout, stderr (a pty: its master)
+      STARTED  u32 pid; attached: stdin, stdout, stderr and a copy of the
+               read end of stdin's pipe (a pty: its master alone)
       FAILED   u32 code (exec_err_t) | str text
       EXITED   u32 code (0..255) | u32 signal (0..64) | u8 core
 
@@ -49,6 +53,7 @@ typedef enum {
     LAUNCH_STARTED = 4,
     LAUNCH_FAILED = 5,
     LAUNCH_EXITED = 6,
+    LAUNCH_SIGQUEUE = 7,
 } launch_type_t;
 
 typedef struct {
@@ -65,8 +70,9 @@ typedef struct {
     char **argv; /* owned, NULL-terminated; argc >= 1 */
     uint32_t envc;
     char **envv; /* owned, NULL-terminated (may be empty) */
-    /* SIGNAL, EXITED */
+    /* SIGNAL, SIGQUEUE, EXITED */
     uint32_t signo;
+    uint32_t value; /* SIGQUEUE */
     /* STARTED */
     uint32_t pid;
     /* FAILED, EXITED */

@@ -21,7 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define FDS_MAX 3
+#define FDS_MAX 4
 
 /* ---- messages with descriptors ------------------------------------------------ */
 
@@ -185,8 +185,9 @@ static void l_run (launcher_t *l, const launch_msg_t *m, int fd3)
         say_failed (l, m->id, code, err);
         return;
     }
-    int fds[3] = { exec_fd_stdin (e), exec_fd_stdout (e), exec_fd_stderr (e) };
-    size_t n_fds = spec.pty ? 1 : 3;
+    int fds[4] = { exec_fd_stdin (e), exec_fd_stdout (e), exec_fd_stderr (e),
+                   exec_fd_stdin_back (e) };
+    size_t n_fds = spec.pty ? 1 : 4;
     launch_msg_t ok = { .type = LAUNCH_STARTED, .id = m->id, .pid = (uint32_t) exec_pid (e) };
     if (send_msg (l->sock, &ok, fds, n_fds)) {
         exec_destroy (&e); /* nobody to serve it */
@@ -217,6 +218,10 @@ static void l_request (launcher_t *l, const uint8_t *buf, size_t len, int *fds, 
         case LAUNCH_SIGNAL:
             if (j && !j->reported)
                 exec_signal (j->exec, (int) m.signo);
+            break;
+        case LAUNCH_SIGQUEUE: /* the job's own process: its pid is still reserved */
+            if (j && !j->reported)
+                exec_sigqueue (j->exec, (int) m.signo, (int) m.value);
             break;
         case LAUNCH_FREE:
             if (j) {
@@ -290,6 +295,8 @@ static _Noreturn void launcher_main (launcher_t *l)
     snprintf (path, sizeof path, "%s/glpeer.sock", l->runtime_dir);
     unlink (path);
     snprintf (path, sizeof path, "%s/glpeer.pid", l->runtime_dir);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/ckpt.sock", l->runtime_dir);
     unlink (path);
     _exit (0);
 }
@@ -446,7 +453,7 @@ int launcher_drain (int sock)
     }
 }
 
-int launcher_run (int sock, const launch_msg_t *run, int fd3, pid_t *pid, int fds[3], size_t *n_fds,
+int launcher_run (int sock, const launch_msg_t *run, int fd3, pid_t *pid, int fds[4], size_t *n_fds,
                   exec_err_t *code, char *err, size_t errlen)
 {
     *code = EXEC_ERR_SYSTEM;
@@ -475,7 +482,7 @@ int launcher_run (int sock, const launch_msg_t *run, int fd3, pid_t *pid, int fd
             launch_clear (&m);
             return -1;
         }
-        size_t want = run->flags & LAUNCH_FLAG_PTY ? 1 : 3;
+        size_t want = run->flags & LAUNCH_FLAG_PTY ? 1 : 4;
         if (*n_fds != want) {
             close_fds (fds, *n_fds);
             launcher_tell (sock, LAUNCH_FREE, run->id, 0);
@@ -492,6 +499,11 @@ int launcher_tell (int sock, uint8_t type, uint64_t id, int signo)
 {
     launch_msg_t m = { .type = type, .id = id, .signo = (uint32_t) signo };
     return send_msg (sock, &m, NULL, 0);
+}
+
+int launcher_send (int sock, const launch_msg_t *m)
+{
+    return send_msg (sock, m, NULL, 0);
 }
 
 bool launcher_exited (int sock, uint64_t id, exec_status_t *status)

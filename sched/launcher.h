@@ -14,6 +14,7 @@
                                                setgid, setuid, execve
                           <--STARTED, stdio--  or FAILED with the reason
       exec_signal         --SIGNAL-->          to the job's process group
+      exec_sigqueue       --SIGQUEUE-->        to the job's process, with a value
       exec_poll_exit      <--EXITED--          when the job ends
       exec_destroy        --FREE-->            kill what is left, reap
 
@@ -52,13 +53,16 @@ int launcher_drop (const gl_conf_t *conf, char *err, size_t errlen);
 /* ---- the agent's side, for exec.c --------------------------------------------- */
 
 /* Ask for run (its id set) with fd 3 for the job (-1: none); wait for the
-   answer.  0 with *pid and the job's stdio ends in fds (3 of them, or the
-   pty master alone: *n_fds), or -1 with *code and a message. */
-int launcher_run (int sock, const launch_msg_t *run, int fd3, pid_t *pid, int fds[3], size_t *n_fds,
+   answer.  0 with *pid and the job's stdio ends in fds (stdin, stdout,
+   stderr and stdin's read end, or the pty master alone: *n_fds), or -1
+   with *code and a message. */
+int launcher_run (int sock, const launch_msg_t *run, int fd3, pid_t *pid, int fds[4], size_t *n_fds,
                   exec_err_t *code, char *err, size_t errlen);
 
 /* SIGNAL or FREE for job id; -1 with errno when the launcher is gone. */
 int launcher_tell (int sock, uint8_t type, uint64_t id, int signo);
+/* Any request that carries no descriptor (SIGQUEUE). */
+int launcher_send (int sock, const launch_msg_t *m);
 
 /* Read what the launcher said since (never blocks).  -1 once it is gone. */
 int launcher_drain (int sock);

@@ -2,7 +2,15 @@
 
     A sorted array of records, one per gang id: a cluster runs tens of
     gangs, not thousands, and the schedule walks them all anyway.  The
-    schedule of a row is computed once per change of the table and kept. */
+    schedule of a row is computed once per change of the table and kept.
+
+    A placement that expired is remembered, apart from the table, for
+    another ttl: peers expire a placement at different times (each from
+    when it last heard news of it), and one that has not yet would hand it
+    back in a push-pull as news, fresh for another ttl, and so on: the
+    placement of a leader long gone would live for ever, and no member
+    would stand while it does.  A leader renews with a higher version, so
+    only the very placement that expired is refused. */
 #include "matrix.h"
 #include "rng.h"
 #include "str.h"
@@ -10,16 +18,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CACHE_ROWS 64
+
+typedef struct {
+    gl_place_t place;
+    uint64_t until_ms;
+} gone_t;
+
 struct matrix_t {
     matrix_rec_t *recs;
     size_t n, cap;
     uint64_t epoch;
-    /* the schedule last computed: for (epoch, row) */
+    /* The schedules of the rows, for cached_epoch: slot k holds row index
+       slot_row[k] (n entries from admitted + k * n), up to CACHE_ROWS
+       rows.  Slices take the rows in turn, so a cache of one row would be
+       computed again at every slice, at the slice's switch. */
     bool *admitted;
     size_t admitted_cap;
+    size_t slot_row[CACHE_ROWS];
+    bool slot_valid[CACHE_ROWS];
     uint64_t cached_epoch;
-    uint32_t cached_row;
-    bool cached;
+    size_t cached_n;
+    uint32_t *rows; /* the rows in use, for cached_epoch */
+    size_t n_rows;
+    /* admit's index of the peers of the gangs admitted so far, by node:
+       open addressing, a power of two of slots */
+    const gl_gang_peer_t **taken;
+    uint64_t *taken_h;
+    size_t taken_cap;
+    gone_t *gone; /* placements that expired, each remembered until until_ms */
+    size_t n_gone, cap_gone;
 };
 
 matrix_t *matrix_new (void)
@@ -39,6 +67,10 @@ void matrix_destroy (matrix_t **self_p)
         free (self->recs[i].peers);
     free (self->recs);
     free (self->admitted);
+    free (self->rows);
+    free (self->taken);
+    free (self->taken_h);
+    free (self->gone);
     free (self);
     *self_p = NULL;
 }
@@ -121,6 +153,10 @@ int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t 
     size_t i = locate (self, place->gang, &found);
     if (found && matrix_order (place, &self->recs[i].place) <= 0)
         return 0;
+    for (size_t k = 0; !found && k < self->n_gone; k++)
+        if (gl_streq (self->gone[k].place.gang, place->gang) &&
+            matrix_order (place, &self->gone[k].place) <= 0)
+            return 0; /* it expired here: not news, whoever still has it */
     gl_gang_peer_t *copy = NULL;
     if (place->n_peers) {
         if (!(copy = malloc (place->n_peers * sizeof *copy)))
@@ -155,13 +191,40 @@ int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t 
     return 1;
 }
 
+/* Remember that r's placement expired, until until_ms. */
+static void forget (matrix_t *self, const matrix_rec_t *r, uint64_t until_ms)
+{
+    for (size_t k = 0; k < self->n_gone; k++)
+        if (gl_streq (self->gone[k].place.gang, r->place.gang)) {
+            self->gone[k].place = r->place;
+            self->gone[k].until_ms = until_ms;
+            return;
+        }
+    if (self->n_gone == self->cap_gone) {
+        size_t cap = self->cap_gone ? 2 * self->cap_gone : 8;
+        gone_t *grown = realloc (self->gone, cap * sizeof *grown);
+        if (!grown)
+            return; /* then it may come back once: it expires again */
+        self->gone = grown;
+        self->cap_gone = cap;
+    }
+    self->gone[self->n_gone++] = (gone_t){ r->place, until_ms };
+}
+
 size_t matrix_expire (matrix_t *self, uint64_t now_ms, uint64_t ttl_ms)
 {
     size_t gone = 0, k = 0;
+    for (size_t i = 0; i < self->n_gone; i++)
+        if (now_ms < self->gone[i].until_ms)
+            self->gone[k++] = self->gone[i];
+    self->n_gone = k;
+    k = 0;
     for (size_t i = 0; i < self->n; i++) {
         matrix_rec_t *r = &self->recs[i];
         uint64_t keep = r->place.ended ? 2 * ttl_ms : ttl_ms;
         if (now_ms >= r->heard_ms + keep) {
+            if (!r->place.ended)
+                forget (self, r, now_ms + ttl_ms);
             self->epoch++; /* the indices move */
             free (r->peers);
             gone++;
@@ -218,28 +281,6 @@ static uint32_t slots_of (const gl_gang_peer_t *p)
     return p->cores ? p->cores : 1;
 }
 
-/* Both lists sorted by node: a merge walk. */
-static bool conflict_sorted (const gl_gang_peer_t *a, size_t na, const gl_gang_peer_t *b, size_t nb)
-{
-    size_t i = 0, j = 0;
-    while (i < na && j < nb) {
-        int c = strcmp (a[i].node, b[j].node);
-        if (c < 0)
-            i++;
-        else if (c > 0)
-            j++;
-        else {
-            uint32_t slots =
-                slots_of (&a[i]) < slots_of (&b[j]) ? slots_of (&a[i]) : slots_of (&b[j]);
-            if ((uint64_t) a[i].procs + b[j].procs > slots)
-                return true;
-            i++;
-            j++;
-        }
-    }
-    return false;
-}
-
 bool matrix_conflict (const gl_gang_peer_t *a, size_t na, const gl_gang_peer_t *b, size_t nb)
 {
     for (size_t i = 0; i < na; i++)
@@ -281,63 +322,128 @@ size_t matrix_rows (matrix_t *self, uint32_t *rows, size_t max)
     return distinct;
 }
 
-/* Admit, in turn, the gangs of the rows from index `cur` on (wrapping),
-   each row's in id order, each when it fits beside those admitted. */
-static void admit (matrix_t *self, const uint32_t *rows, size_t n_rows, size_t cur)
+/* Does a gang on peers compete with any admitted so far?  Only the
+   admitted gangs' peers on its own nodes are looked at: a walk over
+   every pair of gangs would cost, at each slice's switch, time
+   quadratic in the gangs. */
+static bool competes (const matrix_t *self, const gl_gang_peer_t *peers, uint32_t n)
 {
-    memset (self->admitted, 0, self->n * sizeof *self->admitted);
+    size_t mask = self->taken_cap - 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t h = matrix_hash (0, peers[i].node);
+        for (size_t k = h & mask; self->taken[k]; k = (k + 1) & mask) {
+            const gl_gang_peer_t *q = self->taken[k];
+            if (self->taken_h[k] != h || !gl_streq (q->node, peers[i].node))
+                continue;
+            uint32_t slots =
+                slots_of (&peers[i]) < slots_of (q) ? slots_of (&peers[i]) : slots_of (q);
+            if ((uint64_t) peers[i].procs + q->procs > slots)
+                return true;
+        }
+    }
+    return false;
+}
+
+static void take (matrix_t *self, const gl_gang_peer_t *peers, uint32_t n)
+{
+    size_t mask = self->taken_cap - 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t h = matrix_hash (0, peers[i].node);
+        size_t k = h & mask;
+        while (self->taken[k])
+            k = (k + 1) & mask;
+        self->taken[k] = &peers[i];
+        self->taken_h[k] = h;
+    }
+}
+
+/* Admit into adm, in turn, the gangs of the rows from index `cur` on
+   (wrapping), each row's in id order, each when it fits beside those
+   admitted (no admitted gang competes with it on a peer they share).
+   -1 when memory is short. */
+static int admit (matrix_t *self, const uint32_t *rows, size_t n_rows, size_t cur, bool *adm)
+{
+    size_t peers = 0;
+    for (size_t i = 0; i < self->n; i++)
+        peers += self->recs[i].place.n_peers;
+    size_t cap = 16;
+    while (cap < 2 * peers)
+        cap *= 2;
+    if (self->taken_cap < cap) {
+        const gl_gang_peer_t **t = realloc (self->taken, cap * sizeof *t);
+        if (t)
+            self->taken = t;
+        uint64_t *th = realloc (self->taken_h, cap * sizeof *th);
+        if (th)
+            self->taken_h = th;
+        if (!t || !th)
+            return -1;
+        self->taken_cap = cap;
+    }
+    memset (self->taken, 0, self->taken_cap * sizeof *self->taken);
+    memset (adm, 0, self->n * sizeof *adm);
     for (size_t d = 0; d < n_rows; d++) {
         uint32_t row = rows[(cur + d) % n_rows];
         for (size_t i = 0; i < self->n; i++) {
             const matrix_rec_t *r = &self->recs[i];
             if (r->place.ended || r->place.row != row)
                 continue;
-            bool fits = true;
-            for (size_t j = 0; j < self->n && fits; j++)
-                if (self->admitted[j])
-                    fits = !conflict_sorted (r->peers, r->place.n_peers, self->recs[j].peers,
-                                             self->recs[j].place.n_peers);
-            self->admitted[i] = fits;
+            adm[i] = !competes (self, r->peers, r->place.n_peers);
+            if (adm[i])
+                take (self, r->peers, r->place.n_peers);
         }
     }
+    return 0;
 }
 
 uint32_t matrix_slice (matrix_t *self, uint64_t slice, const bool **admitted)
 {
-    *admitted = self->admitted;
-    if (self->admitted_cap < self->n) {
-        bool *grown = realloc (self->admitted, self->n * sizeof *grown);
+    /* room for every slot's schedule; a change of the table empties them */
+    size_t need = (self->n ? self->n : 1) * CACHE_ROWS;
+    if (self->admitted_cap < need) {
+        bool *grown = realloc (self->admitted, need * sizeof *grown);
         if (!grown) {
             *admitted = NULL;
             return UINT32_MAX;
         }
         self->admitted = grown;
-        self->admitted_cap = self->n;
-        self->cached = false;
-        *admitted = self->admitted;
+        self->admitted_cap = need;
+        self->cached_n = SIZE_MAX;
     }
-    uint32_t stack[64], *rows = stack;
-    size_t n_rows = matrix_rows (self, stack, 64);
+    if (self->cached_epoch != self->epoch || self->cached_n != self->n) {
+        size_t n_rows = matrix_rows (self, NULL, 0);
+        uint32_t *rows = n_rows ? malloc (n_rows * sizeof *rows) : NULL;
+        if (n_rows && !rows) {
+            *admitted = NULL;
+            return UINT32_MAX;
+        }
+        matrix_rows (self, rows, n_rows);
+        free (self->rows);
+        self->rows = rows;
+        self->n_rows = n_rows;
+        memset (self->slot_valid, 0, sizeof self->slot_valid);
+        self->cached_epoch = self->epoch;
+        self->cached_n = self->n;
+    }
+    *admitted = self->admitted;
+    const uint32_t *rows = self->rows;
+    size_t n_rows = self->n_rows;
     if (n_rows == 0) {
-        if (self->n) /* else there may be no array at all */
-            memset (self->admitted, 0, self->n * sizeof *self->admitted);
+        memset (self->admitted, 0, (self->n ? self->n : 1) * sizeof *self->admitted);
         return UINT32_MAX;
     }
-    if (n_rows > 64) {
-        if (!(rows = malloc (n_rows * sizeof *rows)))
-            return UINT32_MAX;
-        matrix_rows (self, rows, n_rows);
-    }
-    size_t cur = (size_t) (slice % n_rows);
+    size_t cur = (size_t) (slice % n_rows), slot = cur % CACHE_ROWS;
     uint32_t row = rows[cur];
-    if (!self->cached || self->cached_epoch != self->epoch || self->cached_row != row) {
-        admit (self, rows, n_rows, cur);
-        self->cached = true;
-        self->cached_epoch = self->epoch;
-        self->cached_row = row;
+    bool *adm = self->admitted + slot * self->n;
+    if (!self->slot_valid[slot] || self->slot_row[slot] != cur) {
+        if (admit (self, rows, n_rows, cur, adm)) {
+            *admitted = NULL;
+            return UINT32_MAX;
+        }
+        self->slot_valid[slot] = true;
+        self->slot_row[slot] = cur;
     }
-    if (rows != stack)
-        free (rows);
+    *admitted = adm;
     return row;
 }
 

@@ -24,6 +24,7 @@
     The exec wrappers may run in a vfork child (make, gcc's pex) or in
     the SIGSYS handler: they allocate nothing and use only the stack;
     the library prepares everything else when it starts. */
+#include "capture.h"
 #include "locate.h"
 #include "rng.h"
 #include "shim_impl.h"
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -439,6 +441,25 @@ API unsigned long long glshim_trapped (void)
     return sud_trapped ();
 }
 
+/* ---- process ids across a restore ---------------------------------------------------------- */
+
+/* A restored process has another pid; within it the program keeps
+   seeing the one it had (glunix(7) says what it can still notice). */
+API pid_t getpid (void)
+{
+    return ckpt_getpid ();
+}
+
+API pid_t getppid (void)
+{
+    return ckpt_getppid ();
+}
+
+API int kill (pid_t pid, int sig)
+{
+    return (int) syscall (SYS_kill, ckpt_real_pid (pid), sig);
+}
+
 /* ---- steps and their count -------------------------------------------------------------- */
 
 /* A step counts itself, where it runs, in the job's tally. */
@@ -626,4 +647,5 @@ __attribute__ ((constructor)) static void shim_start (void)
     const char *sud = getenv ("GLUNIX_SHIM_SUD");
     if (!sud || strcmp (sud, "0"))
         sud_init ();
+    ckpt_init (sud_arm_thread);
 }

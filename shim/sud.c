@@ -48,6 +48,8 @@
     does nothing); an untrapped one pays only the kernel's slower entry
     for a thread with the dispatch on, tens of nanoseconds (bench/shim.sh).
     GLUNIX_SHIM_SUD=0 turns the dispatch off for a program. */
+#include "capture.h"
+#include "ckpt_proto.h"
 #include "shim_impl.h"
 
 #include <dlfcn.h>
@@ -86,6 +88,7 @@ typedef struct {
 
 #define KSA_RESTORER 0x04000000ul
 #define SIGSYS_BIT   (1ull << (SIGSYS - 1))
+#define CKPT_BIT     (1ull << (GL_CKPT_SIGNO - 1))
 
 static struct {
     bool armed;
@@ -262,6 +265,8 @@ static long raw_sigaction (int sig, const ksigaction_t *act, ksigaction_t *old, 
 {
     if (size != 8)
         return -EINVAL;
+    if (act && ckpt_owns (sig)) /* the checkpoint's (capture.h) */
+        return -EINVAL;
     if (sig == SIGSYS) { /* the program's, kept aside */
         if (old)
             *old = sud.prog;
@@ -300,6 +305,8 @@ static long raw_sigprocmask (ucontext_t *uc, int how, const uint64_t *set, uint6
         default: return -EINVAL;
     }
     next &= ~(SIGSYS_BIT | (1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+    if (ckpt_owns (GL_CKPT_SIGNO))
+        next &= ~CKPT_BIT;
     memcpy (&uc->uc_sigmask, &next, 8);
     return 0;
 }
@@ -377,11 +384,15 @@ API int sigaction (int signo, const struct sigaction *act, struct sigaction *old
 {
     if (!real_sigaction)
         real_sigaction = (sigaction_fn) dlsym (RTLD_NEXT, "sigaction");
+    if (act && ckpt_owns (signo)) { /* the checkpoint's (capture.h) */
+        errno = EINVAL;
+        return -1;
+    }
     if (!sud.armed)
         return real_sigaction (signo, act, old);
     if (signo == SIGSYS) {
         /* through the raw form, which keeps it in the records */
-        ksigaction_t k = { 0 }, o;
+        ksigaction_t k = { 0 }, o = { 0 };
         if (act) {
             k.handler =
                 act->sa_flags & SA_SIGINFO ? (void *) act->sa_sigaction : (void *) act->sa_handler;
@@ -409,6 +420,10 @@ API sighandler_t signal (int signo, sighandler_t handler)
 {
     if (!real_signal)
         real_signal = (signal_fn) dlsym (RTLD_NEXT, "signal");
+    if (ckpt_owns (signo)) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
     if (!sud.armed || signo != SIGSYS)
         return real_signal (signo, handler);
     struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESTART }, old;
@@ -417,11 +432,17 @@ API sighandler_t signal (int signo, sighandler_t handler)
     return old.sa_handler;
 }
 
+/* SIGSYS, and the checkpoint's signal, stay deliverable. */
 static int mask (mask_fn real, int how, const sigset_t *set, sigset_t *old)
 {
-    if (sud.armed && set && how != SIG_UNBLOCK && sigismember (set, SIGSYS)) {
+    bool sys = sud.armed && set && sigismember (set, SIGSYS);
+    bool ckpt = set && ckpt_owns (GL_CKPT_SIGNO) && sigismember (set, GL_CKPT_SIGNO);
+    if (how != SIG_UNBLOCK && (sys || ckpt)) {
         sigset_t copy = *set;
-        sigdelset (&copy, SIGSYS);
+        if (sys)
+            sigdelset (&copy, SIGSYS);
+        if (ckpt)
+            sigdelset (&copy, GL_CKPT_SIGNO);
         return real (how, &copy, old);
     }
     return real (how, set, old);

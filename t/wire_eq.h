@@ -58,7 +58,8 @@ static inline bool job_eq (const gl_job_t *a, const gl_job_t *b)
            a->cores == b->cores && a->mem_kb == b->mem_kb && !strcmp (a->pin, b->pin) &&
            a->allow_local == b->allow_local && !strcmp (a->gang, b->gang) &&
            a->cred_expiry_ms == b->cred_expiry_ms &&
-           !memcmp (a->cred_sig, b->cred_sig, GL_SIG_BYTES);
+           !memcmp (a->cred_sig, b->cred_sig, GL_SIG_BYTES) && a->restart == b->restart &&
+           !strcmp (a->to, b->to);
 }
 
 static inline bool gang_eq (const gl_gang_t *a, const gl_gang_t *b)

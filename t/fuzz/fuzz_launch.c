@@ -22,7 +22,7 @@
 
 static void sane (const launch_msg_t *m)
 {
-    MUST (m->type >= LAUNCH_RUN && m->type <= LAUNCH_EXITED);
+    MUST (m->type >= LAUNCH_RUN && m->type <= LAUNCH_SIGQUEUE);
     if (m->type == LAUNCH_RUN) {
         MUST (m->file && m->file[0] && m->cwd && m->cwd[0] == '/');
         MUST (m->argc >= 1 && m->argv && m->argv[m->argc] == NULL);
@@ -30,7 +30,7 @@ static void sane (const launch_msg_t *m)
         MUST (m->umask <= 0777 && !(m->flags & ~LAUNCH_FLAGS_ALL));
         MUST (strlen (m->user) <= GL_JOB_USER_MAX);
     }
-    if (m->type == LAUNCH_SIGNAL)
+    if (m->type == LAUNCH_SIGNAL || m->type == LAUNCH_SIGQUEUE)
         MUST (m->signo >= 1 && m->signo <= GL_JOB_SIGNO_MAX);
     if (m->type == LAUNCH_FAILED)
         MUST (m->text && m->text[0] && strlen (m->text) <= LAUNCH_TEXT_MAX);

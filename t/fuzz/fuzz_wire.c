@@ -30,7 +30,8 @@ static void job_sane (const gl_job_t *j)
     MUST ((j->argc == 0) == (j->argv == NULL) && (j->envc == 0) == (j->envv == NULL));
     MUST (j->text == NULL || (j->text[0] && strlen (j->text) <= GL_JOB_TEXT_MAX));
     MUST (j->cwd == NULL || j->cwd[0] == '/');
-    MUST (j->stream <= 2 && j->signo >= 0 && j->signo <= GL_JOB_SIGNO_MAX);
+    MUST (j->stream <= 3 && j->signo >= 0 && j->signo <= GL_JOB_SIGNO_MAX);
+    MUST (j->restart <= GL_JOB_RESTART_MOVE && (j->to[0] == 0 || gl_name_valid (j->to)));
     MUST (j->umask <= 0777 && j->rows <= GL_JOB_WIN_MAX && j->cols <= GL_JOB_WIN_MAX);
     MUST (j->size ? j->rank < j->size : j->rank == 0);
     if (j->type == GL_JOB_RUN)
@@ -38,7 +39,15 @@ static void job_sane (const gl_job_t *j)
     for (uint32_t i = 0; i < j->envc; i++)
         MUST (j->envv[i][0] != '=' && strchr (j->envv[i], '='));
     if (j->type == GL_JOB_DATA)
-        MUST (j->len > 0 || j->eof);
+        MUST ((j->len > 0 || j->eof) && j->stream <= 2);
+    if (j->type == GL_JOB_IMAGE)
+        MUST ((j->len > 0 || j->eof) && (!j->text || j->eof));
+    if (j->type == GL_JOB_CKPT)
+        MUST (j->code >= GL_CKPT_ASK_PROBE && j->code <= GL_CKPT_ASK_MOVE);
+    if (j->type == GL_JOB_MOVE)
+        MUST (j->code >= GL_MOVE_SNAPPED && j->code <= GL_MOVE_EVICT);
+    if (j->type == GL_JOB_LIST)
+        MUST (j->code == 0 || j->code == GL_LIST_PROBE);
     if (j->type == GL_JOB_SIGNAL)
         MUST (j->signo >= 1);
     if (j->type == GL_JOB_EXIT)

@@ -4,7 +4,9 @@
 #
 # The targets (NAME): wire (t/fuzz/fuzz_wire.c with core/wire.c), launch
 # (t/fuzz/fuzz_launch.c with sched/launch_msg.c, the root launcher's
-# request decoder),
+# request decoder), image (t/fuzz/fuzz_image.c with checkpoint/image.c,
+# the checkpoint image's decoder, which glrestore runs on an image from
+# another node),
 # sfi_verify (t/fuzz/fuzz_sfi_verify.c with sfi/elf.c and sfi/verify.c)
 # and sfi_escape (t/fuzz/fuzz_sfi_escape.c, with those and the loader:
 # does code the verifier accepts stay in its region when run? checked by
@@ -14,6 +16,8 @@
 #   wire        valid encodings of every message (t/fuzz/corpus/gen_corpus.c);
 #   launch      one valid encoding of every launcher message
 #               (t/fuzz/corpus/gen_launch.c);
+#   image       whole images with every kind of record, pages packed and
+#               raw (t/fuzz/corpus/gen_image.c);
 #   sfi_verify  the modules of t/sfi/pos and t/sfi/neg, linked, and their
 #               bare code;
 #   sfi_escape  the code of the modules of t/sfi/pos and t/sfi/mods with an
@@ -22,8 +26,8 @@
 #               has glsfi-cc (without it, those seeds are left out, and
 #               this says so).
 # A seed step that fails is a failure, and so is an empty seed corpus; the
-# number of seeds is printed.  Without --target, all four run, sharing
-# SECONDS (default 60) a quarter each; with --target, the targets named share
+# number of seeds is printed.  Without --target, all five run, sharing
+# SECONDS (default 60) a fifth each; with --target, the targets named share
 # them the same way.  One line per target: ok, FAILED or skipped.
 #
 # Exit status: 1 when a target failed (a crash, a leak, a hang or an
@@ -43,11 +47,11 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-[ -n "$targets" ] || targets="wire launch sfi_verify sfi_escape"
+[ -n "$targets" ] || targets="wire launch sfi_verify sfi_escape image"
 for t in $targets; do
     case "$t" in
-        wire|launch|sfi_verify|sfi_escape) ;;
-        *) echo "run.sh: no fuzz target '$t' (wire, launch, sfi_verify or sfi_escape)" >&2; exit 2 ;;
+        wire|launch|sfi_verify|sfi_escape|image) ;;
+        *) echo "run.sh: no fuzz target '$t' (wire, launch, sfi_verify, sfi_escape or image)" >&2; exit 2 ;;
     esac
 done
 secs=${1:-60}
@@ -121,6 +125,18 @@ prepare_launch() {
         -o "$build/gen_launch" || return 1
     mkdir -p "$build/launch_seeds" "$build/launch_corpus" || return 1
     step "writing the launch seeds" "$build/gen_launch" "$build/launch_seeds" || return 1
+}
+
+prepare_image() {
+    need clang gcc pkg-config || return $?
+    iflags="-std=c11 -D_GNU_SOURCE -g -I$top/core -I$top/checkpoint $(pkg-config --cflags liblz4)"
+    ilibs="$(pkg-config --libs liblz4)"
+    step "building fuzz_image" clang $iflags -O1 $fuzz_flags "$top/checkpoint/image.c" \
+        "$here/fuzz_image.c" $ilibs -o "$build/fuzz_image" || return 1
+    step "building gen_image" gcc $iflags -O1 "$top/checkpoint/image.c" \
+        "$here/corpus/gen_image.c" $ilibs -o "$build/gen_image" || return 1
+    mkdir -p "$build/image_seeds" "$build/image_corpus" || return 1
+    step "writing the image seeds" "$build/gen_image" "$build/image_seeds" || return 1
 }
 
 # Seeds for the verifier: real modules, safe and not, and their bare code.
@@ -251,6 +267,7 @@ run_target() {
     case "$target" in
         wire) fuzz fuzz_wire "$2" 8192 "$build/corpus" "$build/seeds" ;;
         launch) fuzz fuzz_launch "$2" 8192 "$build/launch_corpus" "$build/launch_seeds" ;;
+        image) fuzz fuzz_image "$2" 262144 "$build/image_corpus" "$build/image_seeds" ;;
         sfi_verify) fuzz fuzz_sfi_verify "$2" 16384 "$build/sfi_corpus" "$build/sfi_seeds" ;;
         sfi_escape) fuzz fuzz_sfi_escape "$2" 65540 "$build/esc_corpus" "$build/esc_seeds" \
                          "$build/esc.dict" ;;

@@ -7,11 +7,16 @@
         glclaim RUNTIME_DIR NODE USER UID -- PROG [ARGS...]
 
     Exits with the job's exit code, or 1 when the job failed (its reason
-    on stderr). */
+    on stderr).  It never exits without a word: a short job may end, and
+    its home close the stream, before glclaim has sent its stdin's end;
+    that send then fails (EPIPE, not SIGPIPE's silent death) and what
+    the agent said before closing is still read. */
 #include "ctl.h"
 #include "str.h"
 #include "wire.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,7 @@ int main (int argc, char **argv)
         fprintf (stderr, "usage: glclaim RUNTIME_DIR NODE USER UID -- PROG [ARGS...]\n");
         return 2;
     }
+    signal (SIGPIPE, SIG_IGN);
     char sock[4200], err[512];
     snprintf (sock, sizeof sock, "%s/glpeer.sock", argv[1]);
     int fd = ctl_connect (sock, err, sizeof err);
@@ -45,8 +51,14 @@ int main (int argc, char **argv)
     gl_ctl_req_t req = { .cmd = "stream" };
     uint8_t *body;
     size_t len;
-    if (gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (fd, body, len))
+    if (gl_ctl_req_encode (&req, &body, &len)) {
+        fprintf (stderr, "glclaim: cannot encode the stream request\n");
         return 1;
+    }
+    if (ctl_frame_write (fd, body, len)) {
+        fprintf (stderr, "glclaim: cannot send the stream request: %s\n", strerror (errno));
+        return 1;
+    }
     free (body);
     char *env[] = { "PATH=/usr/bin:/bin", NULL };
     gl_job_t run = { .type = GL_JOB_RUN,
@@ -60,8 +72,10 @@ int main (int argc, char **argv)
                      .allow_local = true };
     gl_strlcpy (run.user, argv[3], sizeof run.user);
     gl_strlcpy (run.pin, argv[2], sizeof run.pin);
-    if (send_job (fd, &run))
+    if (send_job (fd, &run)) {
+        fprintf (stderr, "glclaim: cannot send the job: %s\n", strerror (errno));
         return 1;
+    }
     uint8_t *frame;
     int status = 1;
     bool ended = false;
@@ -72,7 +86,7 @@ int main (int argc, char **argv)
             if (j->type == GL_JOB_STARTED) { /* stdin: nothing */
                 gl_job_t eof = { .type = GL_JOB_DATA, .eof = true };
                 gl_strlcpy (eof.gpid, j->gpid, sizeof eof.gpid);
-                send_job (fd, &eof);
+                send_job (fd, &eof); /* failing, the job has ended: read on */
             }
             else if (j->type == GL_JOB_DATA && j->stream == 1 && j->len)
                 fwrite (j->data, 1, j->len, stdout);

@@ -19,13 +19,23 @@ make_user "$ua"; make_user "$ub"
 chmod 755 "$T"   # the users must reach the agents' directories under it
 ROOT_JOBS=no write_conf   # the default: no node runs root's jobs
 
-# c's machine knows only root and $ua: its own /etc/passwd, in a mount namespace
-grep -v "^$ub:" /etc/passwd > "$T/passwd"
+# c's machine knows only root and $ua: its own /etc, in a mount namespace.
+# Not a file bound over /etc/passwd: useradd and userdel (any test's, on
+# this machine) rename a new /etc/passwd into place, and the kernel then
+# detaches every mount on the old one, in every namespace, so c would see
+# the machine's accounts again.  c's /etc is a directory of its own: its
+# passwd, the machine's symbolic links as they are, and links to the rest
+# of the machine's /etc through a bind of it that no rename can detach.
+mkdir -p "$T/c/etc" "$T/c/host-etc"
+for f in /etc/* /etc/.[!.]*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    if [ -L "$f" ]; then cp -P "$f" "$T/c/etc/"; else ln -s "$T/c/host-etc/${f#/etc/}" "$T/c/etc/"; fi
+done
+rm "$T/c/etc/passwd"; grep -v "^$ub:" /etc/passwd > "$T/c/etc/passwd"
 start_peer a 0
 start_peer b 1 --set "node/deny_users=nobody, $ub"
-mkdir -p "$T/c"
-unshare -m sh -c 'mount --bind "$1" /etc/passwd && shift && exec "$@"' sh "$T/passwd" \
-    "$GLPEER" join "$T/cluster.conf" --name c --bind "tcp://127.0.0.1:$(port_of 2)" \
+unshare -m sh -c 'mount --bind /etc "$1/host-etc" && mount --bind "$1/etc" /etc && shift && exec "$@"' \
+    sh "$T/c" "$GLPEER" join "$T/cluster.conf" --name c --bind "tcp://127.0.0.1:$(port_of 2)" \
     --runtime-dir "$T/c/run" --state-dir "$T/c/state" 2>> "$T/c.log" &
 PID[c]=$!
 wait_until 10 test -S "$T/a/run/glpeer.sock" || fail "a did not start"
@@ -81,6 +91,8 @@ out=$(as "$ua" "$BUILD/t/integ/glclaim" "$T/a/run" b root 0 -- id -un 2>&1) || f
 [ "$out" = "$ua" ] || fail "a job claimed as root by $ua ran as: $out"
 
 say "a host without the user's account refuses the job, saying why"
+nsenter -t "${PID[c]}" -m getent passwd "$ub" > /dev/null && fail "c's namespace has an account $ub"
+nsenter -t "${PID[c]}" -m getent passwd "$ua" > /dev/null || fail "c's namespace has no account $ua"
 rc=0; out=$(as "$ub" "$GLX" --runtime-dir "$T/a/run" -w c true 2>&1) || rc=$?
 [ $rc -eq 124 ] && echo "$out" | grep -q "c: user $ub has no account here" || fail "$ub on c: $rc $out"
 say "and one whose rules deny the user"

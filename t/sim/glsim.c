@@ -1,6 +1,7 @@
 /*  glsim.c -- the glunix gossip simulator: the real swim state machines of
     glpeer, thousands of them, on a simulated clock and network, from one
-    seed.  See glsim(1).
+    seed, and with gangs in the scenario its gang state machines too
+    (gangs.h).  See glsim(1).
 
     One run: build a scenario from a file and flags, draw its random
     faults, run the world, print the report.  Search mode: many seeds with

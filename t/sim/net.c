@@ -77,15 +77,23 @@ double net_loss_between (const net_t *net, uint32_t from, uint32_t to)
     return 1.0 - keep;
 }
 
-bool net_send (net_t *net, uint32_t from, uint32_t to, uint64_t *delay_us)
+bool net_send_on (net_t *net, rng_t *loss_rng, rng_t *delay_rng, bool lossy, uint32_t from,
+                  uint32_t to, uint64_t *delay_us)
 {
     /* Draw both numbers for every message, lost or not, so the draws of
        one message never depend on the fate of another. */
-    double u = rng_unit (&net->loss_rng);
-    double tail = rng_exp (&net->delay_rng, (double) (net->delay_mean_us - net->delay_min_us));
+    double u = rng_unit (loss_rng);
+    double tail = rng_exp (delay_rng, (double) (net->delay_mean_us - net->delay_min_us));
     *delay_us = net->delay_min_us + (uint64_t) tail;
     if (!net_reachable (net, from, to))
         return false;
+    if (!lossy)
+        return true;
     double loss = net->n_rules ? net_loss_between (net, from, to) : net->loss;
     return u >= loss;
+}
+
+bool net_send (net_t *net, uint32_t from, uint32_t to, uint64_t *delay_us)
+{
+    return net_send_on (net, &net->loss_rng, &net->delay_rng, true, from, to, delay_us);
 }

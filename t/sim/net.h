@@ -48,5 +48,10 @@ double net_loss_between (const net_t *net, uint32_t from, uint32_t to);
 
 /* Whether this message gets through, and after how long (µs). */
 bool net_send (net_t *net, uint32_t from, uint32_t to, uint64_t *delay_us);
+/* The same with the draws from these streams (another plane's, so that
+   its messages never shift the fates of gossip's); loss false: only a
+   partition loses it (a job's stream, which its link delivers). */
+bool net_send_on (net_t *net, rng_t *loss_rng, rng_t *delay_rng, bool loss, uint32_t from,
+                  uint32_t to, uint64_t *delay_us);
 
 #endif

@@ -19,12 +19,16 @@ typedef struct {
 
 /* Purposes: never renumber these, or old seeds stop reproducing runs. */
 enum {
-    RNG_LOSS = 1,    /* which messages the network drops */
-    RNG_DELAY = 2,   /* how long each message takes */
-    RNG_NODES = 3,   /* per-node seeds for swim_new, start times */
-    RNG_FAULTS = 4,  /* crashes, pauses, updates drawn from flags */
-    RNG_SEARCH = 5,  /* scenarios of the search mode */
-    RNG_REFRESH = 6, /* per-node jitter of the estimate refresh, as glpeer's */
+    RNG_LOSS = 1,        /* which messages the network drops */
+    RNG_DELAY = 2,       /* how long each message takes */
+    RNG_NODES = 3,       /* per-node seeds for swim_new, start times */
+    RNG_FAULTS = 4,      /* crashes, pauses, updates drawn from flags */
+    RNG_SEARCH = 5,      /* scenarios of the search mode */
+    RNG_REFRESH = 6,     /* per-node jitter of the estimate refresh, as glpeer's */
+    RNG_GANGS = 7,       /* gangs drawn from flags: their nodes, homes, lives */
+    RNG_GANG_NODE = 8,   /* per-node seeds for gang_new */
+    RNG_GANG_LOSS = 9,   /* which gang-plane messages the network drops */
+    RNG_GANG_DELAY = 10, /* how long each takes */
 };
 
 /* z scrambled: the number splitmix64 draws when its state steps to z

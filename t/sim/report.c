@@ -1,6 +1,7 @@
 /*  report.c -- the figures of a run (see report.h). */
 #include "report.h"
 #include "watch.h"
+#include "gangs.h"
 #include "str.h"
 
 #include <inttypes.h>
@@ -125,6 +126,8 @@ void report_text (FILE *f, const world_t *w, const host_t *host)
             fprintf (f, "  %-9s %8.2f msgs/s %9.2f KB/s\n", type_names[t],
                      w->msgs_by_type[t] / w->node_seconds,
                      w->bytes_by_type[t] / w->node_seconds / 1000);
+    if (w->gangs)
+        gangs_report_text (f, w->gangs);
     fprintf (f, "\ninvariants: %s", wt->n_violations ? "VIOLATED\n" : "held");
     if (!wt->n_violations)
         fprintf (f, " (healthy %s, convergence %s)\n", wt->benign ? "checked" : "not armed",
@@ -184,6 +187,8 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
     fprintf (f, "\"links_opened_per_node_s\":%.3f,\"setup_bytes_per_node_s\":%.1f,",
              w->node_seconds > 0 ? w->links_opened / w->node_seconds : 0,
              w->node_seconds > 0 ? w->setup_bytes / w->node_seconds : 0);
+    if (w->gangs)
+        gangs_report_json (f, w->gangs);
     fprintf (
         f,
         "\"invariants\":{\"healthy_armed\":%s,\"convergence_checked\":%s,\"violations\":%zu,\"list\":[",

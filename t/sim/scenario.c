@@ -51,12 +51,13 @@ void scen_copy (scen_t *dst, const scen_t *src)
 }
 
 static const char *kind_names[] = {
-    NULL, "crash", "restart", "pause", "partition", "heal", "loss", "linkloss", "skew", "update",
+    NULL,   "crash",    "restart", "pause",  "partition", "heal",
+    "loss", "linkloss", "skew",    "update", "gang",      "gang-end",
 };
 
 const char *scen_kind_name (int kind)
 {
-    return kind >= SE_CRASH && kind <= SE_UPDATE ? kind_names[kind] : "?";
+    return kind >= SE_CRASH && kind <= SE_GANG_END ? kind_names[kind] : "?";
 }
 
 int scen_parse_time (const char *text, uint64_t *us)
@@ -116,6 +117,42 @@ static int parse_range (const char *text, uint32_t *a, uint32_t *b)
     if (parse_u32 (buf, a) || (dash ? parse_u32 (dash + 1, b) : (*b = *a, 0)) || *b < *a)
         return -1;
     return 0;
+}
+
+int scen_parse_list (const char *list, uint32_t n_nodes, uint32_t *nodes, size_t max)
+{
+    char buf[SCEN_LIST_MAX + 1];
+    if (strlen (list) > SCEN_LIST_MAX)
+        return -1;
+    gl_strlcpy (buf, list, sizeof buf);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *part = strtok_r (buf, ",", &save); part; part = strtok_r (NULL, ",", &save)) {
+        uint32_t a, b;
+        if (parse_range (part, &a, &b) || b >= n_nodes)
+            return -1;
+        for (uint32_t v = a; v <= b; v++) {
+            for (size_t k = 0; k < n && k < max; k++)
+                if (nodes[k] == v)
+                    return -1; /* a node twice */
+            if (n < max)
+                nodes[n] = v;
+            n++;
+        }
+    }
+    return n ? (int) n : -1;
+}
+
+/* A gang's name: letters, digits, '.', '_', '-', as a GPID's. */
+static bool name_ok (const char *name)
+{
+    size_t n = strlen (name);
+    if (n == 0 || n > SCEN_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum ((unsigned char) name[i]) && !strchr ("._-", name[i]))
+            return false;
+    return true;
 }
 
 static int parse_rate (const char *text, double *out)
@@ -185,6 +222,39 @@ int scen_line (scen_t *s, const char *line, char *err, size_t errlen)
             FAIL ("delay: want a minimum and a mean at least as large");
         return 0;
     }
+    if ((!strcmp (w[0], "crashes") || !strcmp (w[0], "pauses") || !strcmp (w[0], "updates")) &&
+        n == 2) {
+        uint32_t *count = w[0][0] == 'c' ? &s->crashes : w[0][0] == 'p' ? &s->pauses : &s->updates;
+        if (parse_u32 (w[1], count))
+            FAIL ("%s: '%s' is not a count", w[0], w[1]);
+        return 0;
+    }
+    if ((!strcmp (w[0], "restart-after") || !strcmp (w[0], "pause-len")) && n == 2) {
+        if (scen_parse_time (w[1], &t))
+            FAIL ("%s: '%s' is not a time", w[0], w[1]);
+        *(w[0][0] == 'r' ? &s->restart_after_us : &s->pause_len_us) = t;
+        return 0;
+    }
+    if (!strcmp (w[0], "gangs") && n == 3) {
+        if (parse_u32 (w[1], &s->n_gangs) || parse_range (w[2], &s->gang_min, &s->gang_max) ||
+            s->gang_min < 1 || s->gang_max > 32)
+            FAIL ("gangs: want a count and sizes MIN-MAX within 1..32");
+        return 0;
+    }
+    if (!strcmp (w[0], "gang-cores") && n == 2) {
+        if (parse_u32 (w[1], &s->gang_cores) || s->gang_cores < 1 || s->gang_cores > 1024)
+            FAIL ("gang-cores: '%s' is not 1..1024", w[1]);
+        return 0;
+    }
+    if ((!strcmp (w[0], "gang-life") || !strcmp (w[0], "gang-bound")) && n == 2) {
+        if (scen_parse_time (w[1], &t))
+            FAIL ("%s: '%s' is not a time", w[0], w[1]);
+        if (w[0][5] == 'l')
+            s->gang_life_us = t;
+        else
+            s->gang_bound_us = t;
+        return 0;
+    }
     if (strcmp (w[0], "at") || n < 3)
         FAIL ("'%s': not a setting or 'at TIME EVENT ...'", w[0]);
 
@@ -195,7 +265,37 @@ int scen_line (scen_t *s, const char *line, char *err, size_t errlen)
     const char *k = w[2];
     int args = n - 3;
     char **a = w + 3;
-    if (!strcmp (k, "crash") || !strcmp (k, "restart") || !strcmp (k, "update")) {
+    bool targets = !strcmp (k, "crash") || !strcmp (k, "restart") || !strcmp (k, "pause") ||
+                   !strcmp (k, "partition");
+    if (targets && args >= 1 && !strcmp (a[0], "leader")) {
+        /* the node leading a gang then: resolved when it happens */
+        if (args < 2 || !name_ok (a[1]))
+            FAIL ("%s leader: want a gang's name", k);
+        ev.leader = true;
+        gl_strlcpy (ev.gang, a[1], sizeof ev.gang);
+        a[1] = (char *) "0";
+        a++;
+        args--;
+    }
+    if (!strcmp (k, "gang")) {
+        ev.kind = SE_GANG;
+        uint32_t one;
+        int size = args == 3 ? scen_parse_list (a[2], s->nodes, &one, 1) : -1;
+        if (args != 3 || !name_ok (a[0]) || parse_u32 (a[1], &ev.a) || size < 0)
+            FAIL ("gang: want a name, its home and its nodes (\"8-10,14\") below %u", s->nodes);
+        if (size > SCEN_GANG_MAX)
+            FAIL ("gang: %d nodes, more than %d", size, SCEN_GANG_MAX);
+        gl_strlcpy (ev.gang, a[0], sizeof ev.gang);
+        gl_strlcpy (ev.list, a[2], sizeof ev.list);
+        ev.a_end = ev.a;
+    }
+    else if (!strcmp (k, "gang-end")) {
+        ev.kind = SE_GANG_END;
+        if (args != 1 || !name_ok (a[0]))
+            FAIL ("gang-end: want a gang's name");
+        gl_strlcpy (ev.gang, a[0], sizeof ev.gang);
+    }
+    else if (!strcmp (k, "crash") || !strcmp (k, "restart") || !strcmp (k, "update")) {
         ev.kind = k[0] == 'c' ? SE_CRASH : k[0] == 'r' ? SE_RESTART : SE_UPDATE;
         if (args != 1 || parse_range (a[0], &ev.a, &ev.a_end))
             FAIL ("%s: want a node or a range", k);
@@ -264,6 +364,8 @@ int scen_load (scen_t *s, const char *file, char *err, size_t errlen)
 
 static void write_range (FILE *f, uint32_t a, uint32_t b)
 {
+    if (a == UINT32_MAX)
+        return;
     if (a == b)
         fprintf (f, " %u", a);
     else
@@ -285,6 +387,12 @@ void scen_write (const scen_t *s, FILE *f)
         fprintf (f, "settle %s\n", t1);
     }
     fprintf (f, "loss %.17g\n", s->loss);
+    if (s->gang_cores)
+        fprintf (f, "gang-cores %u\n", s->gang_cores);
+    if (s->gang_bound_us) {
+        scen_format_time (s->gang_bound_us, t1, sizeof t1);
+        fprintf (f, "gang-bound %s\n", t1);
+    }
     scen_format_time (s->delay_min_us, t1, sizeof t1);
     scen_format_time (s->delay_mean_us, t2, sizeof t2);
     fprintf (f, "delay %s %s\n", t1, t2);
@@ -292,7 +400,12 @@ void scen_write (const scen_t *s, FILE *f)
         const scen_ev_t *e = &s->evs[i];
         scen_format_time (e->at_us, t1, sizeof t1);
         fprintf (f, "at %s %s", t1, scen_kind_name (e->kind));
+        if (e->leader)
+            fprintf (f, " leader %s", e->gang);
+        uint32_t a = e->leader ? UINT32_MAX : e->a;
         switch (e->kind) {
+            case SE_GANG: fprintf (f, " %s %u %s", e->gang, e->a, e->list); break;
+            case SE_GANG_END: fprintf (f, " %s", e->gang); break;
             case SE_HEAL: break;
             case SE_LOSS: fprintf (f, " %.17g", e->value); break;
             case SE_LINKLOSS:
@@ -302,13 +415,13 @@ void scen_write (const scen_t *s, FILE *f)
                 break;
             case SE_PAUSE:
             case SE_SKEW:
-                write_range (f, e->a, e->a_end);
+                write_range (f, a, e->a_end);
                 scen_format_time (e->len_us, t2, sizeof t2);
                 fprintf (f, " %s", t2);
                 if (e->kind == SE_SKEW)
                     fprintf (f, " %.17g", e->value);
                 break;
-            default: write_range (f, e->a, e->a_end);
+            default: write_range (f, a, e->a_end);
         }
         fputc ('\n', f);
     }
@@ -334,6 +447,61 @@ static void sort_events (scen_t *s)
 uint64_t scen_warmup (const scen_t *s)
 {
     return s->warmup_us ? s->warmup_us : 30 * 1000000ull + (uint64_t) s->nodes * 100000;
+}
+
+/* One drawn gang: `size` distinct random nodes, a random home. */
+static void draw_gang (scen_t *s, rng_t *r, uint32_t k, uint64_t at, uint64_t life_end)
+{
+    uint32_t size = s->gang_min + (uint32_t) rng_below (r, s->gang_max - s->gang_min + 1);
+    if (size > s->nodes)
+        size = s->nodes;
+    uint32_t nodes[32];
+    for (uint32_t i = 0; i < size; i++) {
+        bool dup;
+        do {
+            nodes[i] = (uint32_t) rng_below (r, s->nodes);
+            dup = false;
+            for (uint32_t j = 0; j < i; j++)
+                dup = dup || nodes[j] == nodes[i];
+        } while (dup);
+    }
+    scen_ev_t ev = { .kind = SE_GANG, .at_us = at };
+    ev.a = ev.a_end = (uint32_t) rng_below (r, s->nodes);
+    snprintf (ev.gang, sizeof ev.gang, "g%u", k);
+    size_t used = 0;
+    for (uint32_t i = 0; i < size; i++)
+        used += (size_t) snprintf (ev.list + used, sizeof ev.list - used, "%s%u", i ? "," : "",
+                                   nodes[i]);
+    scen_add (s, &ev);
+    if (life_end) {
+        scen_ev_t end = { .kind = SE_GANG_END, .at_us = life_end };
+        gl_strlcpy (end.gang, ev.gang, sizeof end.gang);
+        scen_add (s, &end);
+    }
+}
+
+/* Gangs start within a second after the warmup; with a life, each ends
+   after half to one and a half of it and another starts a second later,
+   until the tail. */
+static void draw_gangs (scen_t *s, uint64_t start, uint64_t end, uint64_t tail)
+{
+    if (!s->n_gangs || s->gang_min > s->gang_max)
+        return;
+    rng_t r = rng_stream (s->seed, RNG_GANGS);
+    uint64_t stop = end > start + tail ? end - tail : start;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->n_gangs; i++) {
+        uint64_t at = start + rng_below (&r, 1000000);
+        for (;;) {
+            uint64_t life =
+                s->gang_life_us ? s->gang_life_us / 2 + rng_below (&r, s->gang_life_us + 1) : 0;
+            bool ends = life && at + life < stop;
+            draw_gang (s, &r, k++, at, ends ? at + life : 0);
+            if (!ends)
+                break;
+            at += life + 1000000;
+        }
+    }
 }
 
 void scen_expand (scen_t *s)
@@ -394,6 +562,8 @@ void scen_expand (scen_t *s)
         ev.at_us = start + span * i / s->updates + rng_below (&r, 1000000);
         scen_add (s, &ev);
     }
+    draw_gangs (s, start, end, tail);
     s->crashes = s->pauses = s->updates = 0;
+    s->n_gangs = 0;
     sort_events (s);
 }

@@ -1,6 +1,7 @@
 /*  world.c -- the simulated cluster (see world.h). */
 #include "world.h"
 #include "watch.h"
+#include "gangs.h"
 #include "swim_conf.h"
 #include "seal.h"
 
@@ -9,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { EV_START = 1, EV_TICK, EV_DELIVER, EV_SCEN, EV_REFRESH, EV_SECOND };
-
 #define SEEDS         3       /* nodes 0..2 are every node's seeds */
 #define CLOCK_BASE_MS 1000000 /* local clocks never start at 0 */
 
 /* A message on the wire. */
 typedef struct {
     uint32_t from;
+    uint8_t plane; /* PLANE_SWIM, ... */
+    uint32_t gang; /* PLANE_PING, PLANE_EXIT: the gang */
     gl_msg_t msg;
 } flight_t;
 
@@ -110,7 +111,7 @@ uint64_t world_paused_us (const world_t *w, uint32_t i)
 }
 
 /* The first simulated µs at which node i's clock reads `ms` or later. */
-static uint64_t global_us (const world_t *w, uint32_t i, uint64_t ms)
+uint64_t world_global_us (const world_t *w, uint32_t i, uint64_t ms)
 {
     const node_t *n = &w->nodes[i];
     if (ms <= n->anchor_ms)
@@ -139,7 +140,7 @@ static void set_clock (world_t *w, uint32_t i, uint64_t forward_ms, double drift
 
 /* ---- nodes -------------------------------------------------------------------- */
 
-static uint32_t node_of_name (const world_t *w, const char *name)
+uint32_t world_node_of_name (const world_t *w, const char *name)
 {
     if (name[0] != 'n')
         return UINT32_MAX;
@@ -164,6 +165,11 @@ static void push (world_t *w, uint64_t at, uint32_t kind, uint32_t node, uint64_
         fprintf (stderr, "glsim: out of memory\n");
         exit (2);
     }
+}
+
+void world_push (world_t *w, uint64_t at, uint32_t kind, uint32_t node, uint64_t arg)
+{
+    push (w, at, kind, node, arg, NULL);
 }
 
 /* The wire size of a message: the real codec, plus the envelope. */
@@ -214,7 +220,8 @@ static void flight_put (world_t *w, flight_t *f)
 
 static void send_out (world_t *w, uint32_t from, swim_out_t *out)
 {
-    uint32_t to = out->to_name[0] ? node_of_name (w, out->to_name) : node_of_addr (w, out->to_addr);
+    uint32_t to =
+        out->to_name[0] ? world_node_of_name (w, out->to_name) : node_of_addr (w, out->to_addr);
     if (w->now >= w->scen->warmup_us)
         count_sent (w, &out->msg);
     /* the agent's link to it: reused, or set up first (a node that is down
@@ -232,7 +239,45 @@ static void send_out (world_t *w, uint32_t from, swim_out_t *out)
         return;
     }
     f->from = from;
+    f->plane = PLANE_SWIM;
+    f->gang = 0;
     f->msg = out->msg;
+    push (w, w->now + delay, EV_DELIVER, to, 0, f);
+}
+
+void world_send_plane (world_t *w, uint32_t from, uint32_t to, int plane, uint32_t gang,
+                       gl_msg_t *msg)
+{
+    gl_msg_t none = { 0 };
+    if (!msg)
+        msg = &none;
+    bool counted = plane == PLANE_GANG && w->now >= w->scen->warmup_us;
+    if (counted) {
+        w->gang_msgs++;
+        if (w->bytes_exact || w->gang_msgs % SAMPLE_EVERY == 1) {
+            w->gang_sampled_msgs++;
+            w->gang_sampled_bytes += wire_size (w, msg);
+        }
+    }
+    /* the gang plane's messages go on the agent's links, as gossip's */
+    if (to < w->n && w->nodes[to].up && conns_use (&w->conns, from, to, w->now) && counted)
+        w->gang_links++;
+    uint64_t delay;
+    flight_t *f;
+    if (to >= w->n ||
+        !net_send_on (&w->net, &w->gang_loss_rng, &w->gang_delay_rng, plane == PLANE_GANG, from, to,
+                      &delay) ||
+        !(f = flight_new (w))) {
+        if (plane == PLANE_GANG)
+            w->gang_lost++;
+        gl_msg_clear (msg);
+        return;
+    }
+    f->from = from;
+    f->plane = (uint8_t) plane;
+    f->gang = gang;
+    f->msg = *msg;
+    memset (msg, 0, sizeof *msg);
     push (w, w->now + delay, EV_DELIVER, to, 0, f);
 }
 
@@ -256,8 +301,10 @@ static void pump (world_t *w, uint32_t i)
         if (w->trace)
             trace_event (w, i, &ev);
         watch_event (w->watch, i, &ev);
+        if (w->gangs)
+            gangs_swim_event (w->gangs, i, &ev);
     }
-    uint64_t at = global_us (w, i, swim_next_deadline (n->swim));
+    uint64_t at = world_global_us (w, i, swim_next_deadline (n->swim));
     if (at <= w->now)
         at = w->now + 1;
     if (n->tick_at <= w->now || at < n->tick_at) {
@@ -293,7 +340,7 @@ static void schedule_refresh (world_t *w, uint32_t i)
     node_t *n = &w->nodes[i];
     uint64_t jittered = w->refresh_ms / 10 * 9 + rng_below (&n->refresh_rng, w->refresh_ms / 5 + 1);
     uint64_t samples = (jittered + w->sample_ms - 1) / w->sample_ms;
-    n->refresh_at = global_us (w, i, world_local_ms (w, i) + samples * w->sample_ms);
+    n->refresh_at = world_global_us (w, i, world_local_ms (w, i) + samples * w->sample_ms);
     if (n->refresh_at <= w->now)
         n->refresh_at = w->now + 1;
     push (w, n->refresh_at, EV_REFRESH, i, n->epoch, NULL);
@@ -327,6 +374,8 @@ static void node_start (world_t *w, uint32_t i)
     if (n_seeds)
         swim_join (n->swim, seeds, n_seeds, local);
     n->tick_at = 0;
+    if (w->gangs)
+        gangs_node_start (w->gangs, i);
     pump (w, i);
     schedule_refresh (w, i);
 }
@@ -345,6 +394,8 @@ static void node_crash (world_t *w, uint32_t i)
     if (!n->up)
         return;
     watch_crash (w->watch, i);
+    if (w->gangs)
+        gangs_node_crash (w->gangs, i);
     count_up_time (w, i);
     swim_destroy (&n->swim);
     conns_crashed (&w->conns, i);
@@ -355,8 +406,30 @@ static void node_crash (world_t *w, uint32_t i)
 
 /* ---- scenario events ------------------------------------------------------------ */
 
-static void run_scen (world_t *w, const scen_ev_t *e)
+static void run_scen (world_t *w, const scen_ev_t *ev)
 {
+    scen_ev_t resolved;
+    const scen_ev_t *e = ev;
+    if (ev->kind == SE_GANG || ev->kind == SE_GANG_END) {
+        if (w->gangs)
+            gangs_scen (w->gangs, ev);
+        return;
+    }
+    if (ev->leader) {
+        /* the node leading the gang now; nothing when it has none */
+        resolved = *ev;
+        resolved.a = resolved.a_end = w->gangs ? gangs_leader (w->gangs, ev->gang) : UINT32_MAX;
+        if (resolved.a == UINT32_MAX) {
+            if (w->trace)
+                fprintf (w->trace, "%" PRIu64 ".%06" PRIu64 " %s leader %s: no leader\n",
+                         w->now / 1000000, w->now % 1000000, scen_kind_name (ev->kind), ev->gang);
+            return;
+        }
+        e = &resolved;
+        if (w->trace)
+            fprintf (w->trace, "%" PRIu64 ".%06" PRIu64 " %s leader %s: %s\n", w->now / 1000000,
+                     w->now % 1000000, scen_kind_name (ev->kind), ev->gang, w->names[e->a]);
+    }
     for (uint32_t i = e->a; i <= e->a_end && i < w->n; i++) {
         node_t *n = &w->nodes[i];
         switch (e->kind) {
@@ -407,6 +480,8 @@ static void run_scen (world_t *w, const scen_ev_t *e)
         case SE_LINKLOSS: net_link_loss (&w->net, e->a, e->a_end, e->b, e->b_end, e->value); break;
         default: break;
     }
+    if (w->gangs && (e->kind == SE_PARTITION || e->kind == SE_HEAL))
+        gangs_net_changed (w->gangs, e->kind == SE_HEAL);
     if (e->kind != SE_UPDATE) {
         uint64_t end = e->at_us + (e->kind == SE_PAUSE ? e->len_us : 0);
         if (end > w->last_fault_us)
@@ -475,6 +550,15 @@ int world_init (world_t *w, const scen_t *scen, const gl_conf_t *conf, FILE *tra
         snprintf (err, errlen, "out of memory for %u nodes", w->n);
         return -1;
     }
+    w->gang_loss_rng = rng_stream (scen->seed, RNG_GANG_LOSS);
+    w->gang_delay_rng = rng_stream (scen->seed, RNG_GANG_DELAY);
+    bool has_gangs = false;
+    for (size_t i = 0; i < scen->n_evs; i++)
+        has_gangs = has_gangs || scen->evs[i].kind == SE_GANG;
+    if (has_gangs && !(w->gangs = gangs_new (w, conf))) {
+        snprintf (err, errlen, "out of memory for the gangs of %u nodes", w->n);
+        return -1;
+    }
     return 0;
 }
 
@@ -487,6 +571,7 @@ void world_free (world_t *w)
             gl_msg_clear (&f->msg);
             free (f);
         }
+    gangs_free (&w->gangs);
     evq_free (&w->q);
     conns_free (&w->conns);
     while (w->spare_flights) {
@@ -514,7 +599,7 @@ void world_free (world_t *w)
    first, in the order they arrived, then timers a microsecond later: a
    glpeer stopped in its poll reads its backlog (up to 512 packets) before
    its loop runs swim_tick again. */
-static bool held (world_t *w, const ev_t *ev)
+bool world_held (world_t *w, const ev_t *ev)
 {
     node_t *n = &w->nodes[ev->node];
     if (n->paused_until <= w->now)
@@ -528,7 +613,16 @@ static void deliver (world_t *w, const ev_t *ev)
 {
     flight_t *f = ev->ptr;
     node_t *n = &w->nodes[ev->node];
-    if (n->up && !held (w, ev)) {
+    if (f->plane != PLANE_SWIM) {
+        if (n->up && world_held (w, ev))
+            return;
+        if (n->up && w->gangs)
+            gangs_recv (w->gangs, ev->node, f->from, f->plane, f->gang, &f->msg);
+        gl_msg_clear (&f->msg);
+        flight_put (w, f);
+        return;
+    }
+    if (n->up && !world_held (w, ev)) {
         bool tracked = watch_carries (w->watch, ev->node, &f->msg);
         swim_recv (n->swim, w->names[f->from], &f->msg, world_local_ms (w, ev->node));
         if (tracked)
@@ -558,7 +652,7 @@ int world_run (world_t *w, size_t max_violations)
             case EV_TICK:
                 if (!n->up || ev.arg != n->epoch || ev.at != n->tick_at)
                     break;
-                if (held (w, &ev)) {
+                if (world_held (w, &ev)) {
                     n->tick_at = n->paused_until + 1;
                     break;
                 }
@@ -569,7 +663,7 @@ int world_run (world_t *w, size_t max_violations)
             case EV_REFRESH:
                 if (!n->up || ev.arg != n->epoch || ev.at != n->refresh_at)
                     break;
-                if (held (w, &ev)) {
+                if (world_held (w, &ev)) {
                     n->refresh_at = n->paused_until + 1;
                     break;
                 }
@@ -578,8 +672,16 @@ int world_run (world_t *w, size_t max_violations)
                 schedule_refresh (w, ev.node);
                 break;
             case EV_SCEN: run_scen (w, &w->scen->evs[ev.arg]); break;
+            case EV_GTICK:
+            case EV_SLICE:
+            case EV_GEXIT:
+                if (w->gangs && n->up)
+                    gangs_event (w->gangs, &ev);
+                break;
             case EV_SECOND:
                 watch_second (w->watch);
+                if (w->gangs)
+                    gangs_second (w->gangs);
                 push (w, w->now + 1000000, EV_SECOND, 0, 0, NULL);
                 break;
         }
@@ -598,5 +700,7 @@ int world_run (world_t *w, size_t max_violations)
     }
     w->bytes += w->setup_bytes;
     watch_finish (w->watch);
+    if (w->gangs)
+        gangs_finish (w->gangs);
     return 0;
 }

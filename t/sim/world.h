@@ -15,7 +15,9 @@
     timers and deliveries until it resumes, as a process under SIGSTOP.
 
     Everything the run shows goes through watch.h, which measures and
-    checks the invariants; report.h prints it.                          */
+    checks the invariants; report.h prints it.  When the scenario has
+    gangs, gangs.h drives every node's gang_t beside its swim_t and checks
+    coscheduling's invariants.                                          */
 #ifndef GLSIM_WORLD_H
 #define GLSIM_WORLD_H
 
@@ -51,6 +53,25 @@ typedef struct {
 } node_t;
 
 typedef struct watch watch_t;
+typedef struct gangs gangs_t;
+
+/* What the event queue carries. */
+enum {
+    EV_START = 1,
+    EV_TICK,
+    EV_DELIVER,
+    EV_SCEN,
+    EV_REFRESH,
+    EV_SECOND,
+    EV_GTICK,
+    EV_SLICE,
+    EV_GEXIT
+};
+
+/* What a message in flight belongs to: gossip, the gang plane's
+   GL_MSG_GANG, or the two words of a job's stream the gang plane needs
+   (the home's keepalive to a host, a host's word that a process ended). */
+enum { PLANE_SWIM = 0, PLANE_GANG, PLANE_PING, PLANE_EXIT };
 
 typedef struct world {
     const scen_t *scen;
@@ -71,7 +92,8 @@ typedef struct world {
     uint64_t last_fault_us; /* of the last event that disturbs membership */
     size_t envelope_bytes;  /* added to every encoded message */
     watch_t *watch;
-    FILE *trace; /* every membership event, when asked */
+    gangs_t *gangs; /* the gang plane, when the scenario has gangs (gangs.h) */
+    FILE *trace;    /* every membership event, when asked */
 
     /* Traffic, counted from the end of the warmup; bytes are estimated
        from the messages encoded (all, when bytes_exact). */
@@ -83,6 +105,10 @@ typedef struct world {
     uint64_t links_opened; /* after the warmup */
     uint64_t setup_bytes;  /* their set-up, part of bytes */
     double node_seconds;   /* up-time of all nodes after the warmup */
+    /* The gang plane's messages (PLANE_GANG), counted as gossip's; their
+       network draws come from streams of their own. */
+    uint64_t gang_msgs, gang_lost, gang_sampled_msgs, gang_sampled_bytes, gang_links;
+    rng_t gang_loss_rng, gang_delay_rng;
     uint64_t events_run;
     void *spare_flights; /* flights delivered, for reuse (a list) */
 } world_t;
@@ -100,5 +126,17 @@ uint64_t world_local_ms (const world_t *w, uint32_t i);
 
 /* How long node i has been paused in this life until now, in µs. */
 uint64_t world_paused_us (const world_t *w, uint32_t i);
+
+/* For the gang plane: the first µs at which node i's clock reads ms; an
+   event; whether an event of a paused node was put off until it resumes
+   (then it comes back); a message of `plane` from one node to another
+   (msg, for PLANE_GANG, is taken; `gang` is the sender's word for the
+   others), through the network with its own random streams. */
+uint64_t world_global_us (const world_t *w, uint32_t i, uint64_t ms);
+void world_push (world_t *w, uint64_t at, uint32_t kind, uint32_t node, uint64_t arg);
+bool world_held (world_t *w, const ev_t *ev);
+void world_send_plane (world_t *w, uint32_t from, uint32_t to, int plane, uint32_t gang,
+                       gl_msg_t *msg);
+uint32_t world_node_of_name (const world_t *w, const char *name);
 
 #endif

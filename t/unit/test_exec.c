@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -281,6 +282,51 @@ static void test_stdio (void)
         CHECK_EQ (errno, ENOTTY);
         exec_destroy (&job);
     }
+}
+
+/* A checkpoint's tools: a signal with a value to the job's process
+   alone, and stdin written to the job but not read, taken back. */
+static void test_checkpoint_tools (void)
+{
+    exec_t *job = start (&(exec_spec_t){ .file = "sh",
+                                         .argv = (char *[]){ "sh", "-c",
+                                                             "trap 'echo got; exit 3' USR1; "
+                                                             "read line; echo \"$line\"; "
+                                                             "while :; do sleep 0.01; done",
+                                                             NULL },
+                                         .envp = env,
+                                         .uid = geteuid (),
+                                         .gid = getegid () });
+    CHECK (job != NULL);
+    if (!job)
+        return;
+    int back = exec_fd_stdin_back (job);
+    CHECK (back >= 0);
+    const char *in = "first\nsecond line, never read\n";
+    CHECK_EQ (write (exec_fd_stdin (job), in, strlen (in)), (ssize_t) strlen (in));
+    char out[64] = "";
+    size_t got = 0;
+    for (int i = 0; i < 200 && !memchr (out, '\n', got); i++) {
+        ssize_t n = read (exec_fd_stdout (job), out + got, sizeof out - 1 - got);
+        if (n > 0)
+            got += (size_t) n;
+        else
+            usleep (10000);
+    }
+    out[got] = '\0';
+    CHECK (!strcmp (out, "first\n"));
+    /* sh reads its input a byte at a time, so the rest is still in the pipe */
+    int avail = 0;
+    CHECK_EQ (ioctl (back, FIONREAD, &avail), 0);
+    CHECK_EQ (avail, (int) strlen ("second line, never read\n"));
+    char rest[64] = "";
+    CHECK_EQ (read (back, rest, (size_t) avail), avail);
+    CHECK (!strncmp (rest, "second line, never read\n", (size_t) avail));
+    CHECK_EQ (exec_sigqueue (job, SIGUSR1, 42), 0);
+    exec_status_t st;
+    CHECK (wait_exit (job, &st));
+    CHECK_EQ (st.code, 3);
+    exec_destroy (&job);
 }
 
 static void test_status (void)
@@ -638,6 +684,7 @@ int main (void)
     chmod (dir, 0755);
 
     test_errors ();
+    test_checkpoint_tools ();
     test_stdio ();
     test_status ();
     test_group ();

@@ -4,7 +4,8 @@
     through the codec: a leader is elected by a majority and places its
     gang, competing gangs take turns and a lone gang never stops, a dead
     leader is replaced, a stale leader's orders are refused, and an ended
-    gang leaves the matrix. */
+    gang leaves the matrix; an expired placement does not come back, and a
+    gang whose first member in rank never stands still gets a leader. */
 #include "gang.h"
 #include "matrix.h"
 #include "str.h"
@@ -118,6 +119,64 @@ static void test_matrix (void)
     CHECK_EQ (matrix_slice (m, 3, &adm), UINT32_MAX);
     matrix_destroy (&m);
     CHECK (m == NULL);
+}
+
+/* Each row's schedule is kept until the table changes, in a cache of 64
+   rows: with more rows, slots are shared and the answers must still be
+   each slice's own, whatever the order of the slices asked. */
+static void test_many_rows (void)
+{
+    matrix_t *m = matrix_new ();
+    gl_gang_peer_t one[] = { P ("a", 1, 1) };
+    char gang[16];
+    for (uint32_t k = 0; k < 70; k++) { /* all on a's one slot: a row each */
+        snprintf (gang, sizeof gang, "r%02u", k);
+        CHECK_EQ (put (m, gang, 1, "a", 1, k, one, 1), 1);
+    }
+    int wrong = 0;
+    for (uint64_t s = 0; s < 300; s++) {
+        uint64_t slice = (s * 37) % 211; /* out of order */
+        const bool *adm;
+        uint32_t row = matrix_slice (m, slice, &adm);
+        wrong += row != slice % 70;
+        for (uint32_t k = 0; adm && k < 70; k++)
+            wrong += adm[k] != (k == slice % 70);
+    }
+    CHECK_EQ (wrong, 0);
+    /* a change of the table: the schedules are computed again */
+    CHECK_EQ (put (m, "r05", 2, "b", 1, 0, one, 1), 1); /* into row 0, after r00 */
+    CHECK (runs (m, "r00", 69) && !runs (m, "r05", 69));
+    CHECK (!runs (m, "r05", 75)); /* row 5 is gone: 69 rows, r05 never fits */
+    CHECK (runs (m, "r06", 74));
+    matrix_destroy (&m);
+}
+
+/* A placement expires at different times on different peers; one that
+   has not expired it yet must not hand it back as news (found by glsim:
+   the placement of a leader gone lived on for ever, passed around by
+   push-pull, and no member stood). */
+static void test_expired (void)
+{
+    matrix_t *m = matrix_new ();
+    gl_gang_peer_t ab[] = { P ("a", 1, 1), P ("b", 1, 1) };
+    gl_place_t p = { .term = 1, .version = 3, .row = 0, .n_peers = 2 };
+    strcpy (p.gang, "g1");
+    strcpy (p.leader, "a");
+    CHECK_EQ (matrix_merge (m, &p, ab, 1000), 1);
+    CHECK_EQ (matrix_expire (m, 1000 + 35000, 35000), 1);
+    CHECK_EQ (matrix_count (m), 0);
+    CHECK_EQ (matrix_merge (m, &p, ab, 37000), 0); /* handed back: not news */
+    CHECK_EQ (matrix_count (m), 0);
+    p.version = 2;
+    CHECK_EQ (matrix_merge (m, &p, ab, 37000), 0); /* nor anything older */
+    p.version = 4;                                 /* its leader's renewal is */
+    CHECK_EQ (matrix_merge (m, &p, ab, 37000), 1);
+    CHECK_EQ (matrix_count (m), 1);
+    /* once every peer has dropped it, the memory goes too */
+    CHECK_EQ (matrix_expire (m, 37000 + 35000, 35000), 1);
+    CHECK_EQ (matrix_expire (m, 37000 + 2 * 35000, 35000), 0);
+    CHECK_EQ (matrix_merge (m, &p, ab, 200000), 1);
+    matrix_destroy (&m);
 }
 
 /* ---- a small cluster ----------------------------------------------------------------- */
@@ -424,11 +483,56 @@ static void test_refusal (void)
     cluster_free (&c);
 }
 
+/* The first member in rank is alive and listed by the home but hosts no
+   process (its agent restarted before gossip found it dead): it never
+   stands.  The next in rank must, once the gang has had no leader for
+   longer than a placement lives (found by glsim: such a gang ran
+   uncoordinated for ever). */
+static void test_silent_first (void)
+{
+    cluster_t c;
+    cluster_init (&c, 1);
+    const int nodes[] = { 0, 1, 2 };
+    members (&c, "a-3-1", nodes, 3, 1, true);
+    run_for (&c, 1000);
+    const char *l = leader_seen (&c, 0, "a-3-1", NULL);
+    CHECK (l != NULL);
+    int first = l ? index_of (l) : 0; /* all hosting: the first in rank won */
+    cluster_free (&c);
+
+    cluster_init (&c, 1);
+    int others[2], k = 0;
+    for (int i = 0; i < 3; i++)
+        if (i != first)
+            others[k++] = i;
+    members (&c, "a-3-1", nodes, 3, 1, false);
+    for (int i = 0; i < 2; i++)
+        gang_procs (c.g[others[i]], "a-3-1", 1, c.now);
+    run_for (&c, 5000);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ (c.elected[i], 0);
+    CHECK_EQ (gang_decide (c.g[others[0]], "a-3-1", 1), GANG_FREE); /* never stopped */
+    gang_config_t cfg;
+    gang_config_default (&cfg);
+    run_for (&c, cfg.ttl_ms + 2 * cfg.election_ms);
+    int leaders = 0;
+    for (int i = 0; i < N; i++)
+        leaders += c.elected[i] != 0;
+    CHECK_EQ (leaders, 1);
+    CHECK_EQ (c.elected[first], 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ (gang_decide (c.g[others[i]], "a-3-1", 2), GANG_RUN);
+    cluster_free (&c);
+}
+
 int main (void)
 {
     test_matrix ();
+    test_many_rows ();
+    test_expired ();
     test_election ();
     test_fencing ();
     test_refusal ();
+    test_silent_first ();
     return tap_done ("test_gang");
 }

@@ -73,6 +73,7 @@ static void test_codec (void)
         { .type = LAUNCH_STARTED, .id = 3, .pid = 99 },
         { .type = LAUNCH_FAILED, .id = 4, .code = 4, .text = "why" },
         { .type = LAUNCH_EXITED, .id = 5, .signo = 15, .core = true },
+        { .type = LAUNCH_SIGQUEUE, .id = 6, .signo = 62, .value = 0xfffffffe },
     };
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
         roundtrip (&others[i]);
@@ -83,6 +84,8 @@ static void test_codec (void)
     bad.umask = 01000;
     CHECK_EQ (launch_encode (&bad, &buf, &len), -1);
     bad = (launch_msg_t){ .type = LAUNCH_SIGNAL, .signo = 65 };
+    CHECK_EQ (launch_encode (&bad, &buf, &len), -1);
+    bad = (launch_msg_t){ .type = LAUNCH_SIGQUEUE, .signo = 0, .value = 1 };
     CHECK_EQ (launch_encode (&bad, &buf, &len), -1);
 
     CHECK_EQ (launch_encode (&run, &buf, &len), 0);
@@ -189,7 +192,7 @@ static void test_live (void)
                          .argv = args,
                          .envv = env };
     pid_t pid;
-    int fds[3];
+    int fds[4];
     size_t n_fds;
     CHECK_EQ (launcher_run (sock, &odd, -1, &pid, fds, &n_fds, &code, err, sizeof err), -1);
     CHECK (strstr (err, "fd 3 announced") != NULL);

@@ -914,27 +914,47 @@ enum {
     K_GANG,
     K_CRED_EXPIRY,
     K_CRED_SIG,
+    K_RESTART,
+    K_TO,
     K_END
 };
 
 static const char *const key_name[K_END] = {
-    [K_TYPE] = "type",         [K_GPID] = "gpid",
-    [K_HOME] = "home",         [K_NODE] = "node",
-    [K_RANK] = "rank",         [K_SIZE] = "size",
-    [K_SEQ] = "seq",           [K_STREAM] = "stream",
-    [K_EOF] = "eof",           [K_DATA] = "data",
-    [K_CREDIT] = "credit",     [K_CODE] = "code",
-    [K_SIGNO] = "signo",       [K_CORE] = "core",
-    [K_ROWS] = "rows",         [K_COLS] = "cols",
-    [K_PID] = "pid",           [K_TEXT] = "text",
-    [K_ARGV] = "argv",         [K_ENVV] = "envv",
-    [K_CWD] = "cwd",           [K_UMASK] = "umask",
-    [K_UID] = "uid",           [K_GID] = "gid",
-    [K_USER] = "user",         [K_PTY] = "pty",
-    [K_CORES] = "cores",       [K_MEM_KB] = "mem_kb",
-    [K_PIN] = "pin",           [K_ALLOW_LOCAL] = "allow_local",
-    [K_GANG] = "gang",         [K_CRED_EXPIRY] = "cred_expiry",
+    [K_TYPE] = "type",
+    [K_GPID] = "gpid",
+    [K_HOME] = "home",
+    [K_NODE] = "node",
+    [K_RANK] = "rank",
+    [K_SIZE] = "size",
+    [K_SEQ] = "seq",
+    [K_STREAM] = "stream",
+    [K_EOF] = "eof",
+    [K_DATA] = "data",
+    [K_CREDIT] = "credit",
+    [K_CODE] = "code",
+    [K_SIGNO] = "signo",
+    [K_CORE] = "core",
+    [K_ROWS] = "rows",
+    [K_COLS] = "cols",
+    [K_PID] = "pid",
+    [K_TEXT] = "text",
+    [K_ARGV] = "argv",
+    [K_ENVV] = "envv",
+    [K_CWD] = "cwd",
+    [K_UMASK] = "umask",
+    [K_UID] = "uid",
+    [K_GID] = "gid",
+    [K_USER] = "user",
+    [K_PTY] = "pty",
+    [K_CORES] = "cores",
+    [K_MEM_KB] = "mem_kb",
+    [K_PIN] = "pin",
+    [K_ALLOW_LOCAL] = "allow_local",
+    [K_GANG] = "gang",
+    [K_CRED_EXPIRY] = "cred_expiry",
     [K_CRED_SIG] = "cred_sig",
+    [K_RESTART] = "restart",
+    [K_TO] = "to",
 };
 
 #define B(key) ((uint64_t) 1 << (key))
@@ -942,12 +962,12 @@ static const char *const key_name[K_END] = {
 
 static const struct {
     uint64_t need, may;
-} rules[GL_JOB_NOTE + 1] = {
-    [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD), B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) |
-                                                 B (K_GID) | B (K_USER) | B (K_PTY) | B (K_ROWS) |
-                                                 B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
-                                                 B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) |
-                                                 B (K_GANG) | B (K_CRED_EXPIRY) | B (K_CRED_SIG) },
+} rules[GL_JOB_MOVE + 1] = {
+    [GL_JOB_RUN] = { B (K_ARGV) | B (K_CWD),
+                     B (K_GPID) | B (K_ENVV) | B (K_UMASK) | B (K_UID) | B (K_GID) | B (K_USER) |
+                         B (K_PTY) | B (K_ROWS) | B (K_COLS) | B (K_CORES) | B (K_MEM_KB) |
+                         B (K_PIN) | B (K_ALLOW_LOCAL) | B (K_TEXT) | B (K_GANG) |
+                         B (K_CRED_EXPIRY) | B (K_CRED_SIG) | B (K_RESTART) },
     [GL_JOB_STARTED] = { B (K_GPID) | B (K_NODE) | B (K_PID), B (K_TEXT) | B (K_SEQ) },
     [GL_JOB_REFUSED] = { B (K_GPID) | B (K_TEXT), 0 },
     [GL_JOB_FAILED] = { B (K_GPID) | B (K_CODE) | B (K_TEXT), 0 },
@@ -958,11 +978,15 @@ static const struct {
     [GL_JOB_EXIT] = { B (K_GPID), B (K_CODE) | B (K_SIGNO) | B (K_CORE) },
     [GL_JOB_KILL] = { B (K_GPID), B (K_TEXT) },
     [GL_JOB_PING] = { 0, B (K_GPID) },
-    [GL_JOB_LIST] = { 0, 0 },
+    [GL_JOB_LIST] = { 0, B (K_CODE) },
     [GL_JOB_LIST_REPLY] = { 0, B (K_TEXT) | B (K_EOF) | B (K_CODE) },
     [GL_JOB_PMI] = { B (K_GPID) | B (K_TEXT), B (K_EOF) },
     [GL_JOB_PMI_REPLY] = { B (K_GPID) | B (K_TEXT), 0 },
     [GL_JOB_NOTE] = { B (K_GPID) | B (K_TEXT), B (K_CODE) | B (K_EOF) },
+    [GL_JOB_CKPT] = { B (K_GPID) | B (K_CODE), B (K_USER) | B (K_TO) | B (K_TEXT) },
+    [GL_JOB_IMAGE] = { B (K_GPID), B (K_DATA) | B (K_EOF) | B (K_TEXT) },
+    [GL_JOB_MOVE] = { B (K_GPID) | B (K_CODE), B (K_TO) | B (K_TEXT) | B (K_DATA) | B (K_EOF) |
+                                                   B (K_CREDIT) | B (K_STREAM) | B (K_SIGNO) },
 };
 
 /* Every field a type may carry (an EXIT by signal: no code). */
@@ -1001,7 +1025,15 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
                 job->data[i] = (uint8_t) (i * 131 + (i >> 9));
             break;
         case K_CREDIT: job->credit = UINT64_MAX; break;
-        case K_CODE: job->code = job->type == GL_JOB_NOTE ? 255 : INT32_MAX; break;
+        case K_CODE:
+            job->code = job->type == GL_JOB_NOTE   ? 255
+                        : job->type == GL_JOB_CKPT ? GL_CKPT_ASK_MOVE
+                        : job->type == GL_JOB_MOVE ? GL_MOVE_EVICT
+                        : job->type == GL_JOB_LIST ? GL_LIST_PROBE
+                                                   : INT32_MAX;
+            break;
+        case K_RESTART: job->restart = GL_JOB_RESTART_MOVE; break;
+        case K_TO: strcpy (job->to, "new-host.2"); break;
         case K_SIGNO: job->signo = GL_JOB_SIGNO_MAX; break;
         case K_CORE: job->core = true; break;
         case K_ROWS: job->rows = GL_JOB_WIN_MAX; break;
@@ -1108,17 +1140,19 @@ static bool job_round_trip (gl_job_t *job, size_t *len_out)
 
 static void test_job_round_trips (void)
 {
-    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_MOVE; type++) {
         CHECK (strcmp (gl_job_type_name (type), "unknown"));
         /* every field the type may carry, then only those it needs */
         CHECK (job_round_trip (full_job (type), NULL));
-        uint64_t need = rules[type].need | (type == GL_JOB_DATA ? B (K_EOF) : 0);
+        uint64_t need =
+            rules[type].need | (type == GL_JOB_DATA || type == GL_JOB_IMAGE ? B (K_EOF) : 0);
         CHECK (job_round_trip (new_job (type, need, 1, 0), NULL));
     }
     CHECK (!strcmp (gl_job_type_name (GL_JOB_LIST_REPLY), "list-reply"));
     CHECK (!strcmp (gl_job_type_name (0), "unknown"));
     CHECK (!strcmp (gl_job_type_name (GL_JOB_NOTE), "note"));
-    CHECK (!strcmp (gl_job_type_name (GL_JOB_NOTE + 1), "unknown"));
+    CHECK (!strcmp (gl_job_type_name (GL_JOB_MOVE), "move"));
+    CHECK (!strcmp (gl_job_type_name (GL_JOB_MOVE + 1), "unknown"));
     CHECK (!strcmp (gl_msg_type_name (GL_MSG_JOB), "job"));
 
     /* A big spec, a full DATA, and the other edges. */
@@ -1150,6 +1184,40 @@ static void test_job_round_trips (void)
     job->eof = false;
     job->code = 0;
     CHECK (job_round_trip (job, NULL));
+    /* checkpoints: what a CKPT asks and a move's step are bounded; an
+       image's failure text comes with its end; the image is stream 3 of
+       CREDIT only */
+    job = new_job (GL_JOB_CKPT, all_keys (GL_JOB_CKPT), 0, 0);
+    job->code = GL_CKPT_ASK_MOVE + 1;
+    CHECK (!job_encodes (job));
+    job->code = 0;
+    CHECK (!job_encodes (job));
+    job->code = GL_CKPT_ASK_PROBE;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_MOVE, all_keys (GL_JOB_MOVE), 0, GL_JOB_DATA_MAX);
+    job->code = GL_MOVE_EVICT + 1;
+    CHECK (!job_encodes (job));
+    job->code = GL_MOVE_STDIN;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_IMAGE, all_keys (GL_JOB_IMAGE), 0, GL_JOB_DATA_MAX);
+    job->eof = false;
+    CHECK (!job_encodes (job));
+    free (job->text);
+    job->text = NULL;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_CREDIT, all_keys (GL_JOB_CREDIT), 0, 0);
+    job->stream = 3;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_DATA, all_keys (GL_JOB_DATA), 0, 10);
+    job->stream = 3;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+    job = new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 1, 0);
+    job->restart = GL_JOB_RESTART_MOVE + 1;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
     job = new_job (GL_JOB_LIST_REPLY, 0, 0, 0);
     job->text = malloc (GL_JOB_TEXT_MAX + 1);
     memset (job->text, 'x', GL_JOB_TEXT_MAX);
@@ -1242,6 +1310,7 @@ static msgpack_object donor (unsigned key)
         case K_GANG: return o_str ("g-1", 3);
         case K_HOME:
         case K_NODE:
+        case K_TO:
         case K_PIN: return o_str ("n1", 2);
         case K_EOF:
         case K_CORE:
@@ -1266,7 +1335,7 @@ static void test_job_rules (void)
 {
     char expect[128];
     int tried = 0;
-    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_MOVE; type++) {
         gl_job_t *job = full_job (type);
         for (unsigned key = K_GPID; key < K_END; key++) {
             const char *why = NULL;
@@ -1375,7 +1444,7 @@ static void test_job_ranges (void)
         bool ok;
     } cases[] = {
         { GL_JOB_RUN, "6.1", o_uint (0), false }, /* type */
-        { GL_JOB_RUN, "6.1", o_uint (GL_JOB_NOTE + 1), false },
+        { GL_JOB_RUN, "6.1", o_uint (GL_JOB_MOVE + 1), false },
         { GL_JOB_RUN, "6.2", o_str ("", 0), false }, /* gpid */
         { GL_JOB_RUN, "6.2", o_str ("-a", 2), false },
         { GL_JOB_RUN, "6.2", o_str (".a", 2), false },
@@ -1441,7 +1510,8 @@ static void test_job_ranges (void)
         { GL_JOB_DATA, "6.10", o_bin (big, 0), true }, /* eof alone */
         { GL_JOB_DATA, "6.9", o_bool (false), true },  /* data alone */
         { GL_JOB_CREDIT, "6.11", o_uint (0), false },  /* credit */
-        { GL_JOB_CREDIT, "6.8", o_uint (3), false },
+        { GL_JOB_CREDIT, "6.8", o_uint (3), true },    /* the image */
+        { GL_JOB_CREDIT, "6.8", o_uint (4), false },
         { GL_JOB_SIGNAL, "6.13", o_uint (0), false }, /* signo */
         { GL_JOB_SIGNAL, "6.13", o_uint (GL_JOB_SIGNO_MAX + 1), false },
         { GL_JOB_SIGNAL, "6.13", o_int (-9), false },
@@ -1550,7 +1620,7 @@ static void test_job_encoder_refuses (void)
             case 22: job->pid = (uint32_t) INT32_MAX + 1; break;
             case 23: strcpy (job->node, "no/slash"); break;
             case 24: job->type = 0; break;
-            case 25: job->type = GL_JOB_NOTE + 1; break;
+            case 25: job->type = GL_JOB_MOVE + 1; break;
             case 26: job->rank = job->size; break;
         }
         bool sent = job_encodes (job);
@@ -1677,7 +1747,7 @@ static void test_job_wrong_types (void)
     size_t n_wrong;
     const msgpack_object *wrong = wrong_values (&n_wrong);
     int tried = 0;
-    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
+    for (uint8_t type = GL_JOB_RUN; type <= GL_JOB_MOVE; type++) {
         gl_msg_t msg;
         job_msg (&msg, full_job (type));
         size_t len;

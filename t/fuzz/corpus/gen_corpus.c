@@ -76,6 +76,7 @@ static void fill_job (gl_job_t *job, int type)
     job->seq = 5;
     switch (type) {
         case GL_JOB_RUN:
+            job->restart = GL_JOB_RESTART_MOVE;
             job->argc = 4;
             job->argv = args;
             job->envc = 3;
@@ -130,6 +131,24 @@ static void fill_job (gl_job_t *job, int type)
             job->eof = true; /* a code only with the job's end */
             job->text = "rank 1 aborted the job (exit code 3)";
             break;
+        case GL_JOB_CKPT:
+            job->code = GL_CKPT_ASK_MOVE;
+            strcpy (job->user, "alice");
+            strcpy (job->to, "node3");
+            break;
+        case GL_JOB_IMAGE:
+            job->data = bytes;
+            job->len = sizeof bytes;
+            job->eof = true;
+            job->text = "the job's process ended before its image";
+            break;
+        case GL_JOB_MOVE:
+            job->code = GL_MOVE_STDIN;
+            job->data = bytes;
+            job->len = sizeof bytes;
+            job->credit = 9;
+            job->eof = true;
+            break;
         default: break;
     }
 }
@@ -165,7 +184,7 @@ int main (int argc, char **argv)
         save (name, gl_msg_encode (&msg, &buf, &len));
     }
 
-    for (int type = GL_JOB_RUN; type <= GL_JOB_NOTE; type++) {
+    for (int type = GL_JOB_RUN; type <= GL_JOB_MOVE; type++) {
         gl_job_t job;
         fill_job (&job, type);
         gl_msg_t msg = { .type = GL_MSG_JOB, .job = &job };
@@ -185,6 +204,19 @@ int main (int argc, char **argv)
     job.data = NULL;
     job.stream = 0;
     save ("job-data-eof", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_CREDIT); /* the image's credit */
+    job.stream = 3;
+    save ("job-credit-image", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_MOVE);
+    job.code = GL_MOVE_RELEASE;
+    job.data = NULL;
+    job.len = 0;
+    job.eof = false;
+    job.stream = 2;
+    save ("job-move-release", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_LIST); /* glpeer ps -v */
+    job.code = GL_LIST_PROBE;
+    save ("job-list-probe", gl_msg_encode (&job_msg, &buf, &len));
 
     gl_env_t env = { .version = GL_PROTO_VERSION,
                      .sender = "node1",

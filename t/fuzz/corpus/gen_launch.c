@@ -44,11 +44,13 @@ int main (int argc, char **argv)
     launch_msg_t started = { .type = LAUNCH_STARTED, .id = 4, .pid = 4242 };
     launch_msg_t failed = { .type = LAUNCH_FAILED, .id = 5, .code = 4, .text = "no account" };
     launch_msg_t exited = { .type = LAUNCH_EXITED, .id = 6, .signo = 9, .core = true };
+    launch_msg_t queued = { .type = LAUNCH_SIGQUEUE, .id = 7, .signo = 62, .value = 2 };
     return write_seed (argv[1], "run", &run) || write_seed (argv[1], "signal", &sig) ||
                    write_seed (argv[1], "free", &fre) ||
                    write_seed (argv[1], "started", &started) ||
                    write_seed (argv[1], "failed", &failed) ||
-                   write_seed (argv[1], "exited", &exited)
+                   write_seed (argv[1], "exited", &exited) ||
+                   write_seed (argv[1], "sigqueue", &queued)
                ? 1
                : 0;
 }

@@ -1,0 +1,1639 @@
+/*  capture.c -- the shim's side of a checkpoint (capture.h says how it
+    goes; ckpt_proto.h is the contract with the host; glunix-image(5)
+    the image).
+
+    Everything here runs inside a signal handler, in a process whose
+    other threads may hold any of libc's locks, or in the raw fork of
+    such a process: only system calls (through libc's wrappers, which
+    Syscall User Dispatch lets through), the stack, static memory and
+    mmap.  No malloc, no stdio, no opendir. */
+#include "capture.h"
+
+#include "ckpt_proto.h"
+#include "image.h"
+#include "resume.h"
+#include "str.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <lz4.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FILES_MAX 256 /* regular files a checkpoint carries */
+
+/* ---- the registers: a setjmp of our own ------------------------------------------------- */
+
+/* Saves the registers a call keeps and returns 0; returns again, with
+   the restorer's ckpt_resume_t, in a restored process.  Not glibc's
+   setjmp: its pointer mangling and its longjmp are not ours to call
+   from the restorer. */
+uintptr_t ckpt_save (ckpt_ctx_t *c) __attribute__ ((returns_twice, visibility ("hidden")));
+__asm__(".text\n"
+        ".globl ckpt_save\n"
+        ".hidden ckpt_save\n"
+        ".type ckpt_save, @function\n"
+        "ckpt_save:\n"
+        "    mov %rbx, 0(%rdi)\n"
+        "    mov %rbp, 8(%rdi)\n"
+        "    mov %r12, 16(%rdi)\n"
+        "    mov %r13, 24(%rdi)\n"
+        "    mov %r14, 32(%rdi)\n"
+        "    mov %r15, 40(%rdi)\n"
+        "    lea 8(%rsp), %rax\n"
+        "    mov %rax, 48(%rdi)\n"
+        "    mov (%rsp), %rax\n"
+        "    mov %rax, 56(%rdi)\n"
+        "    stmxcsr 64(%rdi)\n"
+        "    fnstcw 68(%rdi)\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        ".size ckpt_save, .-ckpt_save\n");
+
+/* ---- state ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    int tid;
+    int flags; /* IMG_T_* */
+    ckpt_ctx_t ctx;
+    uint64_t fs, robust, robust_len, pending;
+    bool bad_layout; /* glibc's tid word is not where the shim found it */
+} slot_t;
+
+static struct {
+    bool on;
+    char sock[108];
+    char gpid[64];
+    pid_t vpid, vppid, real_pid;
+    bool restored;
+    uint64_t stream[3][2]; /* st_dev, st_ino of 0, 1, 2 at the start */
+    bool stream_ok[3];
+    long tid_off; /* glibc's tid word from the thread pointer; -1 unknown */
+    void (*rearm) (void);
+    void **curbrk;
+    pid_t child; /* the last snapshot's writer, to reap */
+    bool pack;   /* compress pages (GLUNIX_CKPT_COMPRESS=0: raw) */
+    int (*real_sigaction) (int, const struct sigaction *, struct sigaction *);
+} ck = { .tid_off = -1 };
+
+static slot_t slots[IMG_MAX_THREADS];
+static int n_slots;
+static atomic_uint parked, gen;
+static atomic_int busy;
+
+/* Read by the coordinator with every thread parked, for the writer:
+   what a fork does not pass on, and what must be read before the job
+   runs again. */
+static struct {
+    struct itimerval itimer[3];
+    uint64_t shared_pending;
+    int n_files;
+    struct {
+        int fd;
+        int64_t pos;
+        struct stat st;
+    } files[FILES_MAX];
+    int sock, pipe_rd; /* left out of the image */
+    int n_pipes;       /* pipes that held bytes: a copy of them (tee) in a pipe of ours */
+    struct {
+        uint64_t ino;
+        int rd;
+        uint32_t n;
+    } pipes[64];
+} snap;
+
+/* ---- small helpers, safe in a handler ----------------------------------------------------- */
+
+static long gettid_ (void)
+{
+    return syscall (SYS_gettid);
+}
+
+static uint64_t now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+static void futex_wait (atomic_uint *w, unsigned v, long ns)
+{
+    struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+    syscall (SYS_futex, w, FUTEX_WAIT_PRIVATE, v, ns ? &ts : NULL, NULL, 0);
+}
+
+static void futex_wake (atomic_uint *w)
+{
+    syscall (SYS_futex, w, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+static uint64_t thread_pointer (void)
+{
+    uint64_t tp;
+    __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+    return tp;
+}
+
+/* A line being built in a fixed buffer; past its end, cut. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} sb_t;
+
+static void sb_s (sb_t *b, const char *s)
+{
+    while (*s && b->n + 1 < b->cap)
+        b->p[b->n++] = *s++;
+    b->p[b->n] = '\0';
+}
+
+static void sb_u (sb_t *b, uint64_t v)
+{
+    char d[24];
+    int k = 0;
+    do
+        d[k++] = (char) ('0' + v % 10);
+    while ((v /= 10) && k < 23);
+    while (k && b->n + 1 < b->cap)
+        b->p[b->n++] = d[--k];
+    b->p[b->n] = '\0';
+}
+
+static void sb_x (sb_t *b, uint64_t v)
+{
+    char d[20];
+    int k = 0;
+    do
+        d[k++] = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) && k < 19);
+    while (k && b->n + 1 < b->cap)
+        b->p[b->n++] = d[--k];
+    b->p[b->n] = '\0';
+}
+
+static void sb_fd (sb_t *b, int fd)
+{
+    sb_s (b, "fd ");
+    sb_u (b, (uint64_t) fd);
+    sb_s (b, ": ");
+}
+
+/* A path under /proc/self with a number: "/proc/self/<a><n><z>". */
+static void proc_path (char *out, size_t cap, const char *a, uint64_t n, const char *z)
+{
+    sb_t b = { out, 0, cap };
+    sb_s (&b, "/proc/self/");
+    sb_s (&b, a);
+    sb_u (&b, n);
+    sb_s (&b, z);
+}
+
+/* The whole of a small file into buf (NUL-terminated); its length or -1. */
+static ssize_t slurp (const char *path, char *buf, size_t cap)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = read (fd, buf + n, cap - 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        n += (size_t) k;
+        if (n + 1 >= cap)
+            break;
+    }
+    close (fd);
+    buf[n] = '\0';
+    return (ssize_t) n;
+}
+
+static bool write_all (int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = send (fd, c, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        c += k;
+        n -= (size_t) k;
+    }
+    return true;
+}
+
+static uint64_t parse_num (const char *s, int base, const char **end)
+{
+    uint64_t v = 0;
+    for (;; s++) {
+        int d;
+        if (*s >= '0' && *s <= '9')
+            d = *s - '0';
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = *s - 'a' + 10;
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = *s - 'A' + 10;
+        else
+            break;
+        if (d >= base)
+            break;
+        v = v * (uint64_t) base + (uint64_t) d;
+    }
+    if (end)
+        *end = s;
+    return v;
+}
+
+/* The numbered entries of a /proc directory, by raw getdents64
+   (opendir allocates). */
+struct dent64 {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+static int list_numbers (const char *dir, int *out, int max, int *dirfd_out)
+{
+    int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (dirfd_out)
+        *dirfd_out = fd;
+    int n = 0;
+    char buf[4096] __attribute__ ((aligned (8)));
+    for (;;) {
+        long k = syscall (SYS_getdents64, fd, buf, sizeof buf);
+        if (k <= 0)
+            break;
+        for (long at = 0; at < k;) {
+            struct dent64 *d = (struct dent64 *) (buf + at);
+            at += d->reclen;
+            if (d->name[0] < '0' || d->name[0] > '9')
+                continue;
+            if (n == max) {
+                close (fd);
+                return max + 1;
+            }
+            out[n++] = (int) parse_num (d->name, 10, NULL);
+        }
+    }
+    close (fd);
+    return n;
+}
+
+/* ---- judging a descriptor ------------------------------------------------------------------ */
+
+typedef struct {
+    int fd;
+    char *line;
+    size_t cap, n, at;
+} lr_t;
+
+/* The next line of a file read in pieces (for /proc/net's long tables). */
+static bool lr_next (lr_t *r, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (;;) {
+        if (r->at == r->n) {
+            ssize_t got = read (r->fd, r->line, r->cap);
+            if (got <= 0) {
+                out[k] = '\0';
+                return k > 0;
+            }
+            r->n = (size_t) got;
+            r->at = 0;
+        }
+        char c = r->line[r->at++];
+        if (c == '\n') {
+            out[k] = '\0';
+            return true;
+        }
+        if (k + 1 < cap)
+            out[k++] = c;
+    }
+}
+
+/* The n-th blank-separated field of a line. */
+static const char *field (const char *s, int n, size_t *len)
+{
+    for (int i = 0;; i++) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            return NULL;
+        const char *e = s;
+        while (*e && *e != ' ' && *e != '\t')
+            e++;
+        if (i == n) {
+            *len = (size_t) (e - s);
+            return s;
+        }
+        s = e;
+    }
+}
+
+static void sb_ip (sb_t *b, const char *hex, size_t len)
+{
+    const char *end;
+    if (len >= 13 && len < 32) { /* IPv4: a u32 in the host's order, then :port */
+        uint64_t a = parse_num (hex, 16, &end);
+        for (int i = 0; i < 4; i++) {
+            sb_u (b, (a >> (8 * i)) & 0xff);
+            if (i < 3)
+                sb_s (b, ".");
+        }
+    }
+    else {
+        sb_s (b, "[");
+        for (int w = 0; w < 4; w++) {
+            char word[9];
+            memcpy (word, hex + 8 * w, 8);
+            word[8] = '\0';
+            uint64_t v = parse_num (word, 16, NULL);
+            /* bytes in memory order: v's little-endian bytes */
+            uint8_t by[4] = { (uint8_t) v, (uint8_t) (v >> 8), (uint8_t) (v >> 16),
+                              (uint8_t) (v >> 24) };
+            sb_x (b, ((uint64_t) by[0] << 8) | by[1]);
+            sb_s (b, ":");
+            sb_x (b, ((uint64_t) by[2] << 8) | by[3]);
+            if (w < 3)
+                sb_s (b, ":");
+        }
+        sb_s (b, "]");
+    }
+    const char *colon = memchr (hex, ':', len);
+    if (colon) {
+        sb_s (b, ":");
+        sb_u (b, parse_num (colon + 1, 16, NULL));
+    }
+}
+
+/* Why the socket with this inode cannot move: found in the tables of
+   /proc/self/net, as "a TCP socket to 10.0.0.2:5432". */
+static void socket_reason (sb_t *b, uint64_t ino)
+{
+    static const struct {
+        const char *file, *name;
+        int ino_field;
+    } tabs[] = {
+        { "/proc/self/net/tcp", "TCP", 9 },   { "/proc/self/net/tcp6", "TCP", 9 },
+        { "/proc/self/net/udp", "UDP", 9 },   { "/proc/self/net/udp6", "UDP", 9 },
+        { "/proc/self/net/unix", "unix", 6 },
+    };
+    char rbuf[4096], line[512];
+    for (size_t t = 0; t < sizeof tabs / sizeof tabs[0]; t++) {
+        int fd = open (tabs[t].file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
+        lr_next (&r, line, sizeof line); /* the heading */
+        while (lr_next (&r, line, sizeof line)) {
+            size_t len;
+            const char *f = field (line, tabs[t].ino_field, &len);
+            if (!f || parse_num (f, 10, NULL) != ino)
+                continue;
+            close (fd);
+            sb_s (b, "a ");
+            sb_s (b, tabs[t].name);
+            sb_s (b, " socket");
+            if (t >= 4) {
+                const char *path = field (line, 7, &len);
+                if (path) {
+                    sb_s (b, " bound to ");
+                    char p[256];
+                    gl_strlcpy (p, path, len + 1 < sizeof p ? len + 1 : sizeof p);
+                    sb_s (b, p);
+                }
+                return;
+            }
+            size_t llen, rlen, slen;
+            const char *loc = field (line, 1, &llen), *rem = field (line, 2, &rlen),
+                       *st = field (line, 3, &slen);
+            bool listening = st && t < 2 && !strncmp (st, "0A", 2);
+            const char *rc = rem ? memchr (rem, ':', rlen) : NULL;
+            bool unconnected = rc && parse_num (rc + 1, 16, NULL) == 0;
+            if (listening || (unconnected && loc)) {
+                sb_s (b, listening ? " listening on " : " on ");
+                sb_ip (b, loc, llen);
+            }
+            else if (rem) {
+                sb_s (b, " to ");
+                sb_ip (b, rem, rlen);
+            }
+            return;
+        }
+        close (fd);
+    }
+    sb_s (b, "a socket (not TCP, UDP or unix)");
+}
+
+static bool allowed_device (const char *path)
+{
+    static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                        "/dev/urandom" };
+    for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
+        if (!strcmp (path, devs[i]))
+            return true;
+    return false;
+}
+
+static bool ends_with (const char *s, const char *tail)
+{
+    size_t a = strlen (s), b = strlen (tail);
+    return a >= b && !strcmp (s + a - b, tail);
+}
+
+/* What fd is, into f (path, flags, stream), or -1 with the reason in
+   why: the judgement the probe, the checkpoint and the writer share. */
+static int judge_fd (int fd, img_fd_t *f, sb_t *why)
+{
+    char p[64], info[512];
+    memset (f, 0, offsetof (img_fd_t, path));
+    f->path[0] = '\0';
+    f->data = NULL;
+    f->data_len = 0;
+    f->fd = (uint32_t) fd;
+    proc_path (p, sizeof p, "fd/", (uint64_t) fd, "");
+    ssize_t k = readlink (p, f->path, IMG_PATH_MAX - 1);
+    struct stat st;
+    if (k < 0 || fstat (fd, &st)) {
+        sb_fd (why, fd);
+        sb_s (why, "cannot be read in /proc");
+        return -1;
+    }
+    f->path[k] = '\0';
+    proc_path (p, sizeof p, "fdinfo/", (uint64_t) fd, "");
+    if (slurp (p, info, sizeof info) > 0) {
+        const char *s = strstr (info, "pos:");
+        if (s)
+            f->pos = parse_num (s + 4 + strspn (s + 4, " \t"), 10, NULL);
+        s = strstr (info, "flags:");
+        if (s)
+            f->flags = (uint32_t) parse_num (s + 6 + strspn (s + 6, " \t"), 8, NULL);
+    }
+    f->flags &= ~(uint32_t) O_CLOEXEC;
+    int fdf = fcntl (fd, F_GETFD);
+    f->cloexec = fdf >= 0 && (fdf & FD_CLOEXEC);
+    f->fsize = (uint64_t) st.st_size;
+    f->mtime_sec = (uint64_t) st.st_mtim.tv_sec;
+    f->mtime_nsec = (uint32_t) st.st_mtim.tv_nsec;
+    int order[3] = { 0, 1, 2 }; /* its own number first: 1 and 2 may be one pty */
+    if (fd <= 2) {
+        order[0] = fd;
+        order[fd] = 0;
+    }
+    for (int s = 0; s < 3; s++) {
+        int i = order[s];
+        if (ck.stream_ok[i] && ck.stream[i][0] == (uint64_t) st.st_dev &&
+            ck.stream[i][1] == (uint64_t) st.st_ino) {
+            f->kind = IMG_F_STREAM;
+            f->stream = (uint32_t) i;
+            return 0;
+        }
+    }
+    if (S_ISREG (st.st_mode)) {
+        if (f->path[0] != '/' || ends_with (f->path, " (deleted)")) {
+            sb_fd (why, fd);
+            sb_s (why, !strncmp (f->path, "/memfd:", 7) ? "a memfd (" : "a deleted file (");
+            sb_s (why, f->path);
+            sb_s (why, ")");
+            return -1;
+        }
+        f->kind = IMG_F_FILE;
+        return 0;
+    }
+    if (S_ISDIR (st.st_mode)) {
+        if (f->pos != 0) {
+            sb_fd (why, fd);
+            sb_s (why, "the directory ");
+            sb_s (why, f->path);
+            sb_s (why, " is being read (its position does not move)");
+            return -1;
+        }
+        f->kind = IMG_F_DIR;
+        return 0;
+    }
+    if (S_ISCHR (st.st_mode) && allowed_device (f->path)) {
+        f->kind = IMG_F_DEV;
+        return 0;
+    }
+    if (S_ISFIFO (st.st_mode) && !strncmp (f->path, "pipe:[", 6) &&
+        (f->flags & O_ACCMODE) != O_RDWR) { /* whether its other end is ours: judge() */
+        f->kind = IMG_F_PIPE;
+        f->fsize = (uint64_t) st.st_ino;
+        int cap = fcntl (fd, F_GETPIPE_SZ);
+        f->pos = cap > 0 ? (uint64_t) cap : 65536;
+        return 0;
+    }
+    sb_fd (why, fd);
+    if (S_ISSOCK (st.st_mode)) {
+        const char *b = strchr (f->path, '[');
+        socket_reason (why, b ? parse_num (b + 1, 10, NULL) : 0);
+    }
+    else if (S_ISFIFO (st.st_mode)) {
+        sb_s (why, "the FIFO ");
+        sb_s (why, f->path);
+    }
+    else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode)) {
+        sb_s (why, "the device ");
+        sb_s (why, f->path);
+    }
+    else if (!strncmp (f->path, "anon_inode:", 11)) {
+        sb_s (why, "an ");
+        sb_s (why, f->path + 11 + (f->path[11] == '['));
+        if (why->n && why->p[why->n - 1] == ']')
+            why->p[--why->n] = '\0';
+    }
+    else {
+        sb_s (why, "an object of an unknown kind (");
+        sb_s (why, f->path);
+        sb_s (why, ")");
+    }
+    return -1;
+}
+
+/* ---- judging a mapping ------------------------------------------------------------------------ */
+
+/* One line of /proc/self/maps into v, or -1 with the reason; 1: left
+   out ([vsyscall]). */
+static int judge_vma (const char *line, img_vma_t *v, sb_t *why)
+{
+    const char *s = line;
+    memset (v, 0, offsetof (img_vma_t, path));
+    v->path[0] = '\0';
+    v->start = parse_num (s, 16, &s);
+    v->end = parse_num (s + 1, 16, &s);
+    s++;
+    char perm[4] = { s[0], s[1], s[2], s[3] };
+    v->prot = (perm[0] == 'r' ? PROT_READ : 0) | (perm[1] == 'w' ? PROT_WRITE : 0) |
+              (perm[2] == 'x' ? PROT_EXEC : 0);
+    bool shared = perm[3] == 's';
+    s += 5;
+    v->offset = parse_num (s, 16, &s);
+    s++;
+    while (*s && *s != ' ') /* the device */
+        s++;
+    uint64_t ino = parse_num (s + (*s == ' '), 10, &s);
+    while (*s == ' ')
+        s++;
+    gl_strlcpy (v->path, s, IMG_PATH_MAX);
+    if (!v->path[0]) {
+        v->kind = shared ? IMG_V_SHANON : IMG_V_ANON;
+        return 0;
+    }
+    if (!strcmp (v->path, "[vsyscall]"))
+        return 1;
+    if (!strcmp (v->path, "[vdso]") || !strncmp (v->path, "[vvar", 5)) {
+        v->kind = IMG_V_SPECIAL;
+        return 0;
+    }
+    if (!strcmp (v->path, "[heap]") || !strncmp (v->path, "[anon:", 6)) {
+        v->kind = IMG_V_ANON;
+        v->path[0] = '\0';
+        return 0;
+    }
+    if (!strncmp (v->path, "[anon_shmem:", 12) || !strcmp (v->path, "/dev/zero (deleted)")) {
+        v->kind = IMG_V_SHANON;
+        v->path[0] = '\0';
+        return 0;
+    }
+    if (!strcmp (v->path, "[stack]")) {
+        v->kind = IMG_V_STACK;
+        v->path[0] = '\0';
+        return 0;
+    }
+    size_t mark = why->n; /* the reason's start, taken back if none */
+    sb_s (why, "the mapping at 0x");
+    sb_x (why, v->start);
+    sb_s (why, ": ");
+    if (v->path[0] != '/') {
+        sb_s (why, v->path);
+        sb_s (why, " is of a kind that does not move");
+        return -1;
+    }
+    if (!strncmp (v->path, "/SYSV", 5)) {
+        sb_s (why, "System V shared memory");
+        return -1;
+    }
+    if (ends_with (v->path, " (deleted)")) {
+        sb_s (why, !strncmp (v->path, "/memfd:", 7) ? "a memfd (" : "a deleted file (");
+        sb_s (why, v->path);
+        sb_s (why, ")");
+        return -1;
+    }
+    struct stat st;
+    if (stat (v->path, &st) || !S_ISREG (st.st_mode) || st.st_ino != ino) {
+        sb_s (why, S_ISCHR (st.st_mode) ? "the device " : "the file ");
+        sb_s (why, v->path);
+        sb_s (why, S_ISCHR (st.st_mode) ? " is mapped" : " is not the one mapped any more");
+        return -1;
+    }
+    if (shared && (v->prot & PROT_WRITE)) {
+        sb_s (why, "a shared writable mapping of ");
+        sb_s (why, v->path);
+        sb_s (why, " (memory shared with other processes)");
+        return -1;
+    }
+    why->n = mark;
+    why->p[mark] = '\0';
+    v->kind = shared ? IMG_V_FILE_RO : IMG_V_FILE;
+    v->fsize = (uint64_t) st.st_size;
+    v->mtime_sec = (uint64_t) st.st_mtim.tv_sec;
+    v->mtime_nsec = (uint32_t) st.st_mtim.tv_nsec;
+    return 0;
+}
+
+/* ---- judging the process ---------------------------------------------------------------------- */
+
+static int task_list (int *tids, int max)
+{
+    return list_numbers ("/proc/self/task", tids, max, NULL);
+}
+
+/* Judges every descriptor, mapping, thread and child: 0 movable, or -1
+   with the first reason.  skip: a descriptor of the checkpoint's own. */
+static int judge (sb_t *why, int skip)
+{
+    static int tids[IMG_MAX_THREADS + 1];
+    static img_fd_t f;
+    static img_vma_t v;
+    static char line[IMG_PATH_MAX + 256];
+    int n = task_list (tids, IMG_MAX_THREADS);
+    if (n < 0 || n > IMG_MAX_THREADS) {
+        sb_s (why, n < 0 ? "/proc/self/task cannot be read" : "more than 1024 threads");
+        return -1;
+    }
+    char p[64], buf[64];
+    for (int i = 0; i < n; i++) {
+        proc_path (p, sizeof p, "task/", (uint64_t) tids[i], "/children");
+        if (slurp (p, buf, sizeof buf) > 0) {
+            sb_s (why, "it has a child process (");
+            sb_s (why, buf);
+            while (why->n && why->p[why->n - 1] == ' ')
+                why->p[--why->n] = '\0';
+            sb_s (why, "): only single processes move so far");
+            return -1;
+        }
+    }
+    static int fds[IMG_MAX_FDS + 1];
+    int dfd = -1;
+    int nf = list_numbers ("/proc/self/fd", fds, IMG_MAX_FDS, &dfd);
+    if (nf < 0 || nf > IMG_MAX_FDS) {
+        sb_s (why, nf < 0 ? "/proc/self/fd cannot be read" : "more than 65536 descriptors");
+        return -1;
+    }
+    int files = 0, n_pipes = 0;
+    static struct {
+        uint64_t ino;
+        int fd, mode;
+    } pipes[IMG_MAX_FDS];
+    for (int i = 0; i < nf; i++) {
+        if (fds[i] == skip || fds[i] == dfd)
+            continue;
+        if (judge_fd (fds[i], &f, why))
+            return -1;
+        if (f.kind == IMG_F_FILE && ++files > FILES_MAX) {
+            sb_s (why, "more than 256 open regular files");
+            return -1;
+        }
+        if (f.kind == IMG_F_PIPE) {
+            pipes[n_pipes].ino = f.fsize;
+            pipes[n_pipes].fd = (int) f.fd;
+            pipes[n_pipes++].mode = (int) (f.flags & O_ACCMODE);
+        }
+    }
+    for (int i = 0; i < n_pipes; i++) { /* both ends here, or it leads elsewhere */
+        int j = 0;
+        while (j < n_pipes && !(pipes[j].ino == pipes[i].ino && pipes[j].mode != pipes[i].mode))
+            j++;
+        if (j == n_pipes) {
+            sb_fd (why, pipes[i].fd);
+            sb_s (why, "a pipe to another process");
+            return -1;
+        }
+    }
+    int fd = open ("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        sb_s (why, "/proc/self/maps cannot be read");
+        return -1;
+    }
+    char rbuf[4096];
+    lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
+    int rc = 0;
+    while (rc == 0 && lr_next (&r, line, sizeof line))
+        rc = judge_vma (line, &v, why) < 0 ? -1 : 0;
+    close (fd);
+    if (rc)
+        return -1;
+    char timers[64];
+    if (slurp ("/proc/self/timers", timers, sizeof timers) > 0) {
+        sb_s (why, "it has POSIX timers (timer_create), which do not move yet");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the host's socket --------------------------------------------------------------------- */
+
+static int host_connect (void)
+{
+    int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    gl_strlcpy (a.sun_path, ck.sock, sizeof a.sun_path);
+    if (connect (s, (struct sockaddr *) &a, sizeof a)) {
+        close (s);
+        return -1;
+    }
+    return s;
+}
+
+static void say (int s, const char *w, const char *rest)
+{
+    char line[GL_CKPT_LINE_MAX];
+    sb_t b = { line, 0, sizeof line - 1 };
+    sb_s (&b, w);
+    if (rest) {
+        sb_s (&b, " ");
+        for (const char *c = rest; *c && b.n + 2 < b.cap; c++) /* one line */
+            line[b.n++] = *c == '\n' ? ' ' : *c;
+    }
+    line[b.n++] = '\n';
+    write_all (s, line, b.n);
+}
+
+/* The host's answer: 'G' (GO), 'H' (HOLD), or 0 when it closed or said
+   something else, or did not answer in time (then the job goes on). */
+static char hear (int s)
+{
+    char line[64];
+    size_t n = 0;
+    for (;;) {
+        struct pollfd p = { s, POLLIN, 0 };
+        int k = poll (&p, 1, 60000);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return 0;
+        ssize_t got = read (s, line + n, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return 0;
+        if (line[n] == '\n' || ++n == sizeof line - 1)
+            break;
+    }
+    line[n] = '\0';
+    return !strcmp (line, "GO") ? 'G' : !strcmp (line, "HOLD") ? 'H' : 0;
+}
+
+/* ---- the image's writer (in the fork) ---------------------------------------------------------- */
+
+#define OUT_CAP   (4u << 20)
+#define MAPS_CAP  (32u << 20)
+#define PATHS_CAP (16u << 20)
+
+typedef struct {
+    uint64_t start, end, offset, fsize, mtime_sec;
+    uint32_t prot, kind, mtime_nsec, path_off;
+} cvma_t;
+
+typedef struct {
+    int sock;
+    uint8_t *out;
+    size_t n;
+    void *lz4;
+    img_enc_t enc;
+    bool dead;
+    uint8_t *arena;
+    size_t arena_len;
+    char *maps, *paths;
+    size_t paths_n;
+    cvma_t *vmas;
+    int n_vmas;
+    img_fd_t *fds_scratch;
+    int *fds;
+    int n_fds;
+    img_vma_t *v;
+    img_proc_t *proc;
+    uint8_t *pipe_buf; /* IMG_PIPE_MAX */
+    int pagemap;
+} wr_t;
+
+static void wr_flush (wr_t *w)
+{
+    if (!w->dead && w->n && !write_all (w->sock, w->out, w->n))
+        w->dead = true;
+    w->n = 0;
+}
+
+/* Room for a record of up to need bytes. */
+static uint8_t *wr_room (wr_t *w, size_t need)
+{
+    if (OUT_CAP - w->n < need)
+        wr_flush (w);
+    return w->out + w->n;
+}
+
+static void wr_fail (wr_t *w, const char *why)
+{
+    size_t k = img_put_fail (&w->enc, why, wr_room (w, IMG_PATH_MAX + 64), IMG_PATH_MAX + 64);
+    w->n += k;
+    wr_flush (w);
+    syscall (SYS_exit_group, 1);
+}
+
+static uint64_t xcr0 (void)
+{
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27))) /* no OSXSAVE */
+        return 0;
+    __asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+    return ((uint64_t) d << 32) | a;
+}
+
+static void wr_proc (wr_t *w)
+{
+    img_proc_t *p = w->proc;
+    memset (p, 0, sizeof *p);
+    p->vpid = (uint32_t) ck.vpid;
+    p->vppid = (uint32_t) ck.vppid;
+    mode_t m = umask (0);
+    umask (m);
+    p->umask = m;
+    p->n_threads = (uint32_t) n_slots;
+    p->n_vmas = (uint32_t) w->n_vmas;
+    p->n_fds = (uint32_t) w->n_fds;
+    p->xcr0 = xcr0 ();
+    for (int i = 0; i < IMG_NRLIMIT; i++) {
+        struct rlimit r;
+        if (prlimit (0, (__rlimit_resource_t) i, NULL, &r) == 0) {
+            p->rlim[i][0] = r.rlim_cur;
+            p->rlim[i][1] = r.rlim_max;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        const struct itimerval *t = &snap.itimer[i];
+        p->itimer[i][0] = (uint64_t) t->it_interval.tv_sec;
+        p->itimer[i][1] = (uint64_t) t->it_interval.tv_usec;
+        p->itimer[i][2] = (uint64_t) t->it_value.tv_sec;
+        p->itimer[i][3] = (uint64_t) t->it_value.tv_usec;
+    }
+    for (int s = 1; s <= IMG_NSIG; s++) {
+        uint64_t k[4] = { 0 };
+        if (s != SIGKILL && s != SIGSTOP)
+            syscall (SYS_rt_sigaction, s, NULL, k, 8);
+        /* the kernel's order: handler, flags, restorer, mask */
+        memcpy (p->sigact[s - 1], k, sizeof k);
+    }
+    ssize_t k = readlink ("/proc/self/cwd", p->cwd, sizeof p->cwd - 1);
+    if (k <= 0)
+        wr_fail (w, "the working directory cannot be read");
+    p->cwd[k] = '\0';
+    if (ends_with (p->cwd, " (deleted)"))
+        wr_fail (w, "the working directory was deleted");
+    w->n += img_put_proc (&w->enc, p, wr_room (w, sizeof *p + 64), sizeof *p + 64);
+}
+
+static void wr_threads (wr_t *w)
+{
+    for (int i = 0; i < n_slots; i++) {
+        const slot_t *s = &slots[i];
+        img_thread_t t = { 0 };
+        t.tid = (uint32_t) s->tid;
+        t.flags = (uint32_t) s->flags | (s->tid == ck.real_pid ? IMG_T_LEADER : 0);
+        t.fs = s->fs;
+        memcpy (t.reg, s->ctx.reg, sizeof t.reg);
+        t.mxcsr = s->ctx.mxcsr;
+        t.fpucw = s->ctx.fpucw;
+        t.tid_addr = s->fs + (uint64_t) ck.tid_off;
+        t.robust = s->robust;
+        t.robust_len = s->robust_len;
+        if (__rseq_size > 0) {
+            t.rseq = s->fs + (uint64_t) __rseq_offset;
+            t.rseq_len = __rseq_size < 32 ? 32 : __rseq_size;
+            t.rseq_sig = RSEQ_SIG;
+        }
+        t.pending = s->pending;
+        w->n += img_put_thread (&w->enc, &t, wr_room (w, 512), 512);
+    }
+}
+
+/* The mappings, judged again in the fork (one may have come since the
+   probe), less the writer's own arena. */
+static void wr_scan_vmas (wr_t *w)
+{
+    int fd = open ("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        wr_fail (w, "/proc/self/maps cannot be read");
+    char rbuf[4096];
+    static char line[IMG_PATH_MAX + 256];
+    lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
+    char whyb[512];
+    while (lr_next (&r, line, sizeof line)) {
+        sb_t why = { whyb, 0, sizeof whyb };
+        int rc = judge_vma (line, w->v, &why);
+        if (rc < 0)
+            wr_fail (w, whyb);
+        if (rc > 0 || (w->v->start < (uint64_t) (uintptr_t) (w->arena + w->arena_len) &&
+                       w->v->end > (uint64_t) (uintptr_t) w->arena))
+            continue;
+        if (w->n_vmas == IMG_MAX_VMAS)
+            wr_fail (w, "more than 65536 mappings");
+        cvma_t *c = &w->vmas[w->n_vmas++];
+        c->start = w->v->start;
+        c->end = w->v->end;
+        c->prot = w->v->prot;
+        c->kind = w->v->kind;
+        c->offset = w->v->offset;
+        c->fsize = w->v->fsize;
+        c->mtime_sec = w->v->mtime_sec;
+        c->mtime_nsec = w->v->mtime_nsec;
+        size_t len = strlen (w->v->path) + 1;
+        if (PATHS_CAP - w->paths_n < len)
+            wr_fail (w, "the paths of the mappings are too long");
+        memcpy (w->paths + w->paths_n, w->v->path, len);
+        c->path_off = (uint32_t) w->paths_n;
+        w->paths_n += len;
+    }
+    close (fd);
+}
+
+static void wr_scan_fds (wr_t *w)
+{
+    int dfd = -1;
+    int n = list_numbers ("/proc/self/fd", w->fds, IMG_MAX_FDS, &dfd);
+    if (n < 0 || n > IMG_MAX_FDS)
+        wr_fail (w, "the descriptors cannot be listed");
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        bool ours = w->fds[i] == dfd || w->fds[i] == snap.sock || w->fds[i] == snap.pipe_rd ||
+                    w->fds[i] == w->pagemap;
+        for (int j = 0; j < snap.n_pipes; j++)
+            ours |= w->fds[i] == snap.pipes[j].rd;
+        if (!ours)
+            w->fds[k++] = w->fds[i];
+    }
+    w->n_fds = k;
+}
+
+static void wr_fds (wr_t *w)
+{
+    char whyb[512];
+    for (int i = 0; i < w->n_fds; i++) {
+        img_fd_t *f = w->fds_scratch;
+        sb_t why = { whyb, 0, sizeof whyb };
+        if (judge_fd (w->fds[i], f, &why))
+            wr_fail (w, whyb);
+        if (f->kind == IMG_F_FILE) { /* as it was while the job was stopped */
+            int j = 0;
+            while (j < snap.n_files && snap.files[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_files) {
+                sb_t b = { whyb, 0, sizeof whyb };
+                sb_fd (&b, (int) f->fd);
+                sb_s (&b, "was opened while the checkpoint was taken: try again");
+                wr_fail (w, whyb);
+            }
+            f->pos = (uint64_t) snap.files[j].pos;
+            f->fsize = (uint64_t) snap.files[j].st.st_size;
+            f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
+            f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
+        }
+        for (int j = 0;
+             f->kind == IMG_F_PIPE && (f->flags & O_ACCMODE) == O_RDONLY && j < snap.n_pipes; j++) {
+            if (snap.pipes[j].ino != f->fsize || snap.pipes[j].rd < 0)
+                continue;
+            uint32_t got = 0; /* the first read end carries the bytes */
+            while (got < snap.pipes[j].n) {
+                ssize_t k = read (snap.pipes[j].rd, w->pipe_buf + got, snap.pipes[j].n - got);
+                if (k <= 0)
+                    wr_fail (w, "a pipe's bytes could not be copied");
+                got += (uint32_t) k;
+            }
+            close (snap.pipes[j].rd);
+            snap.pipes[j].rd = -1;
+            f->data = w->pipe_buf;
+            f->data_len = got;
+        }
+        size_t need = sizeof *f + 64 + f->data_len;
+        w->n += img_put_fd (&w->enc, f, wr_room (w, need), need);
+    }
+}
+
+static void wr_vma_records (wr_t *w)
+{
+    for (int i = 0; i < w->n_vmas; i++) {
+        const cvma_t *c = &w->vmas[i];
+        img_vma_t *v = w->v;
+        v->start = c->start;
+        v->end = c->end;
+        v->prot = c->prot;
+        v->kind = c->kind;
+        v->offset = c->offset;
+        v->fsize = c->fsize;
+        v->mtime_sec = c->mtime_sec;
+        v->mtime_nsec = c->mtime_nsec;
+        gl_strlcpy (v->path, w->paths + c->path_off, IMG_PATH_MAX);
+        w->n += img_put_vma (&w->enc, v, wr_room (w, sizeof *v + 64), sizeof *v + 64);
+    }
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP    (1ull << 62)
+#define PM_FILE    (1ull << 61)
+
+/* The pages of one mapping that its restore needs: present or swapped
+   ones, less those still the file's (they come from the file), less
+   anonymous pages of zeros (a new mapping is zeros). */
+static void wr_pages_of (wr_t *w, const cvma_t *c)
+{
+    if (c->kind == IMG_V_SPECIAL || c->kind == IMG_V_FILE_RO || c->prot == 0)
+        return;
+    if (!(c->prot & PROT_READ)) /* our copy only */
+        mprotect ((void *) (uintptr_t) c->start, c->end - c->start, (int) c->prot | PROT_READ);
+    bool anon = c->kind != IMG_V_FILE;
+    uint64_t pm[IMG_CHUNK_PAGES];
+    uint64_t run = 0;
+    uint32_t n_run = 0;
+    for (uint64_t a = c->start; a < c->end;) {
+        uint64_t n = (c->end - a) / IMG_PAGE;
+        if (n > IMG_CHUNK_PAGES)
+            n = IMG_CHUNK_PAGES;
+        ssize_t got = pread (w->pagemap, pm, n * 8, (off_t) (a / IMG_PAGE * 8));
+        if (got != (ssize_t) (n * 8))
+            wr_fail (w, "/proc/self/pagemap cannot be read");
+        for (uint64_t i = 0; i < n; i++, a += IMG_PAGE) {
+            uint64_t e = pm[i];
+            bool take = (e & PM_SWAP) || ((e & PM_PRESENT) && (anon || !(e & PM_FILE)));
+            if (take && anon && gl_all_zero ((const void *) (uintptr_t) a, IMG_PAGE))
+                take = false;
+            if (take && n_run && run + (uint64_t) n_run * IMG_PAGE == a &&
+                n_run < IMG_CHUNK_PAGES) {
+                n_run++;
+                continue;
+            }
+            if (n_run) {
+                size_t cap = img_pages_bound (n_run);
+                w->n += img_put_pages (&w->enc, run, (const uint8_t *) (uintptr_t) run, n_run,
+                                       ck.pack ? w->lz4 : NULL, wr_room (w, cap), cap);
+                n_run = 0;
+                if (w->dead)
+                    syscall (SYS_exit_group, 1);
+            }
+            if (take) {
+                run = a;
+                n_run = 1;
+            }
+        }
+    }
+    if (n_run) {
+        size_t cap = img_pages_bound (n_run);
+        w->n += img_put_pages (&w->enc, run, (const uint8_t *) (uintptr_t) run, n_run,
+                               ck.pack ? w->lz4 : NULL, wr_room (w, cap), cap);
+    }
+}
+
+/* The fork's life: judge again, wait for the parent's SNAP to be out,
+   write the image, exit.  Never returns. */
+static void writer (int sock, int go)
+{
+    wr_t w = { .sock = sock };
+    size_t lz4 = (size_t) LZ4_sizeofState ();
+    w.arena_len = OUT_CAP + MAPS_CAP + PATHS_CAP + lz4 + sizeof (cvma_t) * IMG_MAX_VMAS +
+                  sizeof (int) * (IMG_MAX_FDS + 1) + sizeof (img_fd_t) + sizeof (img_vma_t) +
+                  sizeof (img_proc_t) + IMG_PIPE_MAX + 4 * 4096;
+    w.arena_len = (w.arena_len + 4095) & ~(size_t) 4095;
+    w.arena = mmap (NULL, w.arena_len, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w.arena == MAP_FAILED)
+        syscall (SYS_exit_group, 1);
+    uint8_t *a = w.arena;
+    w.out = a, a += OUT_CAP;
+    w.maps = (char *) a, a += MAPS_CAP;
+    w.paths = (char *) a, a += PATHS_CAP;
+    w.lz4 = a, a += (lz4 + 63) & ~(size_t) 63;
+    w.vmas = (cvma_t *) a, a += sizeof (cvma_t) * IMG_MAX_VMAS;
+    w.fds = (int *) a, a += sizeof (int) * (IMG_MAX_FDS + 1);
+    a = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.fds_scratch = (img_fd_t *) a, a += sizeof (img_fd_t);
+    w.v = (img_vma_t *) a, a += sizeof (img_vma_t);
+    w.proc = (img_proc_t *) a, a += sizeof (img_proc_t);
+    w.pipe_buf = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.pagemap = open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+    /* SNAP first: the image follows it on the socket */
+    char c;
+    while (read (go, &c, 1) < 0 && errno == EINTR) {
+    }
+    close (go);
+    snap.pipe_rd = -1;
+    w.n += img_put_header (&w.enc, w.out, OUT_CAP);
+    if (w.pagemap < 0)
+        wr_fail (&w, "/proc/self/pagemap cannot be read");
+    wr_scan_vmas (&w);
+    wr_scan_fds (&w);
+    wr_proc (&w);
+    wr_threads (&w);
+    wr_vma_records (&w);
+    wr_fds (&w);
+    for (int i = 0; i < w.n_vmas; i++)
+        wr_pages_of (&w, &w.vmas[i]);
+    w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
+    wr_flush (&w);
+    syscall (SYS_exit_group, w.dead ? 1 : 0);
+    __builtin_unreachable ();
+}
+
+/* ---- parking ---------------------------------------------------------------------------------- */
+
+static slot_t *slot_of (int tid)
+{
+    for (int i = 0; i < n_slots; i++)
+        if (slots[i].tid == tid)
+            return &slots[i];
+    return NULL;
+}
+
+static void note_thread (slot_t *s)
+{
+    s->fs = thread_pointer ();
+    long len = 0;
+    void *head = NULL;
+    syscall (SYS_get_robust_list, 0, &head, &len);
+    s->robust = (uint64_t) (uintptr_t) head;
+    s->robust_len = (uint64_t) len;
+    uint64_t pend = 0;
+    syscall (SYS_rt_sigpending, &pend, 8);
+    s->pending = pend & ~(1ull << (GL_CKPT_SIGNO - 1)); /* less the shared ones, later */
+    s->bad_layout =
+        ck.tid_off < 0 || *(int *) (uintptr_t) (s->fs + (uint64_t) ck.tid_off) != s->tid;
+}
+
+/* Signals that were pending, raised again in the restored process. */
+static void raise_pending (uint64_t set, bool shared)
+{
+    for (int sig = 1; sig <= 64; sig++)
+        if (set & (1ull << (sig - 1)) && sig != GL_CKPT_SIGNO && sig != SIGKILL && sig != SIGSTOP) {
+            if (shared)
+                syscall (SYS_kill, ck.real_pid, sig);
+            else
+                syscall (SYS_tgkill, ck.real_pid, gettid_ (), sig);
+        }
+}
+
+/* The handler's mask, as it was before the restorer's all-blocked one. */
+static void handler_mask (void)
+{
+    uint64_t m = ~0ull & ~(1ull << (SIGSYS - 1)) & ~(1ull << (SIGSEGV - 1)) &
+                 ~(1ull << (SIGBUS - 1)) & ~(1ull << (SIGFPE - 1)) & ~(1ull << (SIGILL - 1));
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, &m, NULL, 8);
+}
+
+/* A thread the coordinator stopped: save, park, and go on when released
+   (or, after a restore, when the coordinator has fixed the process). */
+static void park (void)
+{
+    int tid = (int) gettid_ ();
+    slot_t *s = slot_of (tid);
+    if (!s)
+        return; /* not asked by this checkpoint (a late signal) */
+    unsigned g = atomic_load (&gen);
+    note_thread (s);
+    uintptr_t r = ckpt_save (&s->ctx);
+    if (r == 0) {
+        atomic_fetch_add (&parked, 1);
+        futex_wake (&parked);
+        while (atomic_load (&gen) == g)
+            futex_wait (&gen, g, 0);
+        return;
+    }
+    ckpt_resume_t *info = (ckpt_resume_t *) r;
+    handler_mask ();
+    __atomic_fetch_add (&info->done, 1, __ATOMIC_SEQ_CST);
+    syscall (SYS_futex, &info->done, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+    while (atomic_load (&gen) == g)
+        futex_wait (&gen, g, 0);
+    s = slot_of (tid); /* the restored slot (same memory) */
+    if (s)
+        raise_pending (s->pending, false);
+    if (ck.rearm)
+        ck.rearm ();
+}
+
+/* Stops every other thread in park(); -1 with the reason when one does
+   not stop within 2 s (it blocks the signal where the shim cannot see,
+   or is a zombie leader). */
+static int park_all (sb_t *why)
+{
+    static int tids[IMG_MAX_THREADS + 1];
+    int me = (int) gettid_ ();
+    n_slots = 0;
+    atomic_store (&parked, 0);
+    for (int round = 0; round < 8; round++) {
+        int n = task_list (tids, IMG_MAX_THREADS);
+        if (n < 0 || n > IMG_MAX_THREADS) {
+            sb_s (why, "more than 1024 threads");
+            return -1;
+        }
+        int added = 0;
+        for (int i = 0; i < n; i++) {
+            if (slot_of (tids[i]))
+                continue;
+            slot_t *s = &slots[n_slots++];
+            memset (s, 0, sizeof *s);
+            s->tid = tids[i];
+            if (tids[i] == me) {
+                s->flags = IMG_T_COORD;
+                continue;
+            }
+            added++;
+            if (syscall (SYS_tgkill, ck.real_pid, tids[i], GL_CKPT_SIGNO)) {
+                added--;
+                *s = slots[--n_slots]; /* it ended */
+            }
+        }
+        if (!added)
+            return 0;
+        uint64_t t0 = now_ns ();
+        for (;;) {
+            unsigned p = atomic_load (&parked);
+            if ((int) p >= n_slots - 1)
+                break;
+            if (now_ns () - t0 > 2000000000ull) {
+                sb_s (why, "a thread did not stop within 2 s (it blocks the signal ");
+                sb_u (why, GL_CKPT_SIGNO);
+                sb_s (why, ")");
+                return -1;
+            }
+            futex_wait (&parked, p, 10000000);
+        }
+    }
+    sb_s (why, "threads keep being created");
+    return -1;
+}
+
+static void release_all (void)
+{
+    atomic_fetch_add (&gen, 1);
+    futex_wake (&gen);
+}
+
+/* ---- the coordinator --------------------------------------------------------------------------- */
+
+static void reap (void)
+{
+    if (ck.child > 0 && syscall (SYS_wait4, ck.child, NULL, WNOHANG | __WCLONE, NULL) != 0)
+        ck.child = 0;
+}
+
+static uint64_t shared_pending (void)
+{
+    char buf[2048];
+    if (slurp ("/proc/self/status", buf, sizeof buf) <= 0)
+        return 0;
+    const char *s = strstr (buf, "ShdPnd:");
+    return s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
+}
+
+/* Everything of the running process the writer needs that a fork does
+   not carry or the job would change once it runs again. */
+static void note_process (void)
+{
+    for (int i = 0; i < 3; i++)
+        getitimer (i, &snap.itimer[i]);
+    snap.shared_pending = shared_pending ();
+    snap.n_files = 0;
+    static int fds[IMG_MAX_FDS + 1];
+    int dfd = -1;
+    int n = list_numbers ("/proc/self/fd", fds, IMG_MAX_FDS, &dfd);
+    for (int i = 0; i < n && snap.n_files < FILES_MAX; i++) {
+        struct stat st;
+        if (fds[i] == dfd || fstat (fds[i], &st) || !S_ISREG (st.st_mode))
+            continue;
+        snap.files[snap.n_files].fd = fds[i];
+        snap.files[snap.n_files].pos = lseek (fds[i], 0, SEEK_CUR);
+        snap.files[snap.n_files].st = st;
+        snap.n_files++;
+    }
+    /* the bytes in the process's pipes, copied without taking them out */
+    snap.n_pipes = 0;
+    for (int i = 0; i < n && snap.n_pipes < 64; i++) {
+        struct stat st;
+        int avail = 0;
+        if (fds[i] == dfd || fstat (fds[i], &st) || !S_ISFIFO (st.st_mode) ||
+            (fcntl (fds[i], F_GETFL) & O_ACCMODE) != O_RDONLY || ioctl (fds[i], FIONREAD, &avail) ||
+            avail <= 0)
+            continue;
+        bool seen = false;
+        for (int j = 0; j < snap.n_pipes; j++)
+            seen |= snap.pipes[j].ino == (uint64_t) st.st_ino;
+        int t[2];
+        if (seen || pipe2 (t, O_CLOEXEC | O_NONBLOCK))
+            continue;
+        fcntl (t[1], F_SETPIPE_SZ, avail);
+        ssize_t k = tee (fds[i], t[1], (size_t) avail, SPLICE_F_NONBLOCK);
+        close (t[1]);
+        snap.pipes[snap.n_pipes].ino = (uint64_t) st.st_ino;
+        snap.pipes[snap.n_pipes].rd = t[0];
+        snap.pipes[snap.n_pipes++].n = k > 0 ? (uint32_t) k : 0;
+    }
+}
+
+static void restored (ckpt_resume_t *info, slot_t *me);
+
+/* In a fork of the job's process (not executed again), the ids are its own. */
+static void sync_pid (void)
+{
+    pid_t p = (pid_t) syscall (SYS_getpid);
+    if (p != ck.real_pid) {
+        ck.real_pid = ck.vpid = p;
+        ck.vppid = (pid_t) syscall (SYS_getppid);
+        ck.restored = false;
+        ck.child = 0;
+    }
+}
+
+static void coordinate (int req)
+{
+    if (atomic_exchange (&busy, 1))
+        return;
+    sync_pid ();
+    reap ();
+    int s = ck.sock[0] ? host_connect () : -1;
+    if (s < 0) {
+        atomic_store (&busy, 0);
+        return;
+    }
+    char line[256];
+    sb_t b = { line, 0, sizeof line };
+    sb_s (&b, "GLCKPT ");
+    sb_u (&b, GL_CKPT_VERSION);
+    sb_s (&b, " pid=");
+    sb_u (&b, (uint64_t) ck.vpid);
+    sb_s (&b, " gpid=");
+    sb_s (&b, ck.gpid[0] ? ck.gpid : "0");
+    sb_s (&b, " req=");
+    sb_u (&b, (uint64_t) req);
+    say (s, line, NULL);
+    static char whyb[GL_CKPT_LINE_MAX - 16];
+    sb_t why = { whyb, 0, sizeof whyb };
+    whyb[0] = '\0';
+    if (req != GL_CKPT_PROBE && req != GL_CKPT_CONTINUE)
+        sb_s (&why, "an unknown request");
+    else if (ck.tid_off < 0)
+        sb_s (&why, "glibc's thread layout is not one the shim knows (its tid was not found)");
+    else
+        judge (&why, s);
+    if (why.n || req == GL_CKPT_PROBE) {
+        say (s, why.n ? "REFUSE" : "MOVABLE", why.n ? whyb : NULL);
+        close (s);
+        atomic_store (&busy, 0);
+        return;
+    }
+    uint64_t t0 = now_ns ();
+    if (park_all (&why)) {
+        release_all ();
+        say (s, "REFUSE", whyb);
+        close (s);
+        atomic_store (&busy, 0);
+        return;
+    }
+    slot_t *me = slot_of ((int) gettid_ ());
+    note_thread (me);
+    for (int i = 0; i < n_slots; i++)
+        if (slots[i].bad_layout) {
+            release_all ();
+            say (s, "REFUSE", "glibc's tid word is not where the shim found it in every thread");
+            close (s);
+            atomic_store (&busy, 0);
+            return;
+        }
+    note_process ();
+    for (int i = 0; i < n_slots; i++)
+        slots[i].pending &= ~snap.shared_pending;
+    int go[2];
+    if (pipe2 (go, O_CLOEXEC)) {
+        release_all ();
+        say (s, "REFUSE", "no descriptor left for the snapshot");
+        close (s);
+        atomic_store (&busy, 0);
+        return;
+    }
+    snap.sock = s;
+    snap.pipe_rd = go[0];
+    uintptr_t r = ckpt_save (&me->ctx);
+    if (r != 0) {
+        restored ((ckpt_resume_t *) r, me);
+        return;
+    }
+    /* a fork with no exit signal: no SIGCHLD, no atfork handlers */
+    long child = syscall (SYS_clone, 0, 0, NULL, NULL, 0);
+    if (child == 0) {
+        close (go[1]);
+        writer (s, go[0]);
+    }
+    close (go[0]);
+    for (int i = 0; i < snap.n_pipes; i++)
+        close (snap.pipes[i].rd);
+    if (child < 0) {
+        close (go[1]);
+        release_all ();
+        say (s, "REFUSE", "the snapshot could not be forked (memory?)");
+        close (s);
+        atomic_store (&busy, 0);
+        return;
+    }
+    ck.child = (pid_t) child;
+    b = (sb_t){ line, 0, sizeof line };
+    sb_s (&b, "SNAP ");
+    sb_u (&b, now_ns () - t0);
+    say (s, line, NULL);
+    (void) !write (go[1], "g", 1);
+    close (go[1]);
+    char answer = hear (s);
+    close (s); /* the image's end of file is the writer's to give */
+    if (answer == 'H') {
+        /* stay parked: the host kills the process once it has the whole
+           image.  Only if the writer failed (the image is not whole, the
+           host cannot have it) does the job go on. */
+        int st = 0;
+        while (syscall (SYS_wait4, child, &st, __WCLONE, NULL) < 0 && errno == EINTR) {
+        }
+        ck.child = 0;
+        if (WIFEXITED (st) && WEXITSTATUS (st) == 0)
+            for (;;)
+                pause ();
+    }
+    release_all ();
+    atomic_store (&busy, 0);
+}
+
+/* The coordinator's return in a restored process: fix what is the
+   process's, let the others go, take back the restorer's area. */
+static void restored (ckpt_resume_t *info, slot_t *me)
+{
+    handler_mask ();
+    ck.real_pid = (pid_t) syscall (SYS_getpid);
+    ck.restored = true;
+    ck.child = 0;
+    if (info->magic == CKPT_RESUME_MAGIC) {
+        if (info->sock[0])
+            gl_strlcpy (ck.sock, info->sock, sizeof ck.sock);
+        if (info->gpid[0])
+            gl_strlcpy (ck.gpid, info->gpid, sizeof ck.gpid);
+        for (int k = 0; k < 3; k++) {
+            ck.stream_ok[k] = info->stream_ok & (1u << k);
+            ck.stream[k][0] = info->stream[k][0];
+            ck.stream[k][1] = info->stream[k][1];
+        }
+    }
+    /* glibc's break is the old process's; the kernel's is the
+       restorer's, elsewhere (only CAP_SYS_RESOURCE may move it).  glibc
+       must neither trim (sbrk(-n) would move the kernel's break, not the
+       heap's end) nor grow at a break below its heap (malloc aborts:
+       "break adjusted to free malloc space").  So: __curbrk is the
+       kernel's break, which is not the top of the heap, so nothing is
+       trimmed; and a page just above it keeps the break from growing,
+       so malloc takes its memory from mmap, as it does when sbrk fails. */
+    if (ck.curbrk) {
+        uint64_t k = (uint64_t) syscall (SYS_brk, 0);
+        *ck.curbrk = (void *) (uintptr_t) k;
+        mmap ((void *) (uintptr_t) ((k + 4095) & ~4095ull), 4096, PROT_NONE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    }
+    uint64_t sh = snap.shared_pending;
+    __atomic_fetch_add (&info->done, 1, __ATOMIC_SEQ_CST);
+    release_all ();
+    for (;;) {
+        uint32_t d = __atomic_load_n (&info->done, __ATOMIC_SEQ_CST);
+        if (d >= info->n_threads)
+            break;
+        syscall (SYS_futex, &info->done, FUTEX_WAIT, d, NULL, NULL, 0);
+    }
+    munmap ((void *) (uintptr_t) info->base, info->len);
+    raise_pending (sh, true);
+    raise_pending (me->pending, false);
+    if (ck.rearm)
+        ck.rearm ();
+    atomic_store (&busy, 0);
+}
+
+static void on_signal (int signo, siginfo_t *si, void *uc)
+{
+    (void) signo;
+    (void) uc;
+    int saved = errno;
+    if (si->si_code == SI_TKILL && si->si_pid == (pid_t) syscall (SYS_getpid))
+        park ();
+    else if (si->si_code == SI_QUEUE)
+        coordinate (si->si_value.sival_int);
+    errno = saved;
+}
+
+/* ---- the library's side ------------------------------------------------------------------------ */
+
+/* The offset of glibc's tid word (struct pthread's tid, which
+   CLONE_CHILD_CLEARTID clears and pthread_join waits on) from the thread
+   pointer: found by its value, checked again in every thread at each
+   checkpoint. */
+static long find_tid_off (void)
+{
+    int tid = (int) gettid_ ();
+    const uint8_t *tp = (const uint8_t *) (uintptr_t) thread_pointer ();
+    for (long off = 16; off < 2048; off += 4) {
+        int v;
+        memcpy (&v, tp + off, 4);
+        if (v == tid)
+            return off;
+    }
+    return -1;
+}
+
+void ckpt_init (void (*rearm) (void))
+{
+    const char *sock = getenv (GL_CKPT_SOCK_ENV);
+    const char *gpid = getenv ("GLUNIX_GPID");
+    const char *pack = getenv ("GLUNIX_CKPT_COMPRESS");
+    if (sock)
+        gl_strlcpy (ck.sock, sock, sizeof ck.sock);
+    if (gpid)
+        gl_strlcpy (ck.gpid, gpid, sizeof ck.gpid);
+    ck.pack = !(pack && !strcmp (pack, "0"));
+    ck.rearm = rearm;
+    ck.real_pid = ck.vpid = (pid_t) syscall (SYS_getpid);
+    ck.vppid = (pid_t) syscall (SYS_getppid);
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        ck.stream_ok[i] = fstat (i, &st) == 0;
+        ck.stream[i][0] = (uint64_t) st.st_dev;
+        ck.stream[i][1] = (uint64_t) st.st_ino;
+    }
+    ck.tid_off = find_tid_off ();
+    ck.curbrk = dlsym (RTLD_DEFAULT, "__curbrk");
+    ck.real_sigaction = dlsym (RTLD_NEXT, "sigaction");
+    if (!ck.real_sigaction)
+        return;
+    struct sigaction act = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+    sigfillset (&act.sa_mask);
+    /* synchronous faults and the dispatch's SIGSYS stay deliverable */
+    sigdelset (&act.sa_mask, SIGSYS);
+    sigdelset (&act.sa_mask, SIGSEGV);
+    sigdelset (&act.sa_mask, SIGBUS);
+    sigdelset (&act.sa_mask, SIGFPE);
+    sigdelset (&act.sa_mask, SIGILL);
+    if (ck.real_sigaction (GL_CKPT_SIGNO, &act, NULL))
+        return;
+    ck.on = true;
+}
+
+bool ckpt_owns (int signo)
+{
+    return ck.on && signo == GL_CKPT_SIGNO;
+}
+
+static bool is_restored_process (void)
+{
+    return ck.restored && syscall (SYS_getpid) == ck.real_pid;
+}
+
+pid_t ckpt_getpid (void)
+{
+    return is_restored_process () ? ck.vpid : (pid_t) syscall (SYS_getpid);
+}
+
+pid_t ckpt_getppid (void)
+{
+    return is_restored_process () ? ck.vppid : (pid_t) syscall (SYS_getppid);
+}
+
+pid_t ckpt_real_pid (pid_t pid)
+{
+    if (ck.restored && pid == ck.vpid && syscall (SYS_getpid) == ck.real_pid)
+        return ck.real_pid;
+    return pid;
+}

@@ -1,0 +1,54 @@
+/*  capture.h -- the checkpoint of the process the shim lives in: its
+    side of ckpt_proto.h (the request by signal, the lines on the host's
+    socket, the image) and what it does after a restore.
+
+    How (the rest is in capture.c and glunix-image(5)):
+    - GL_CKPT_SIGNO is the shim's.  Its handler runs in whichever thread
+      the host's sigqueue reaches, which then coordinates: it judges the
+      process (descriptors, mappings, threads, children) and answers
+      REFUSE with the reason, or MOVABLE to a probe; for a checkpoint it
+      sends the same signal to every other thread, which saves the
+      registers a call keeps (ckpt_save) and parks on a futex, still
+      inside the handler.  The rest of each thread's state (all its
+      registers, FPU state, signal mask, alternate stack) is the
+      kernel's signal frame on its own stack: memory, in the image.
+    - Copy on write.  With every thread parked, the coordinator forks a
+      child by a raw clone with no exit signal (no SIGCHLD, no atfork
+      handler, invisible to wait() without __WCLONE), says SNAP, and
+      resumes the threads on GO; the child writes the image from its
+      copy of memory while the job runs.  The job is stopped for the
+      parking and the fork only.  The child is reaped at the next
+      request (until then it is a zombie only __WALL would see).
+    - After a restore every thread returns from ckpt_save a second time,
+      with the restorer's ckpt_resume_t: the per-thread state the kernel
+      keeps outside memory (tid, robust list, rseq, thread pointer) was
+      set by the restorer; here the shim re-arms Syscall User Dispatch,
+      raises the signals that were pending, points glibc's break
+      (__curbrk) at the new kernel's, takes the new host's socket, and
+      returns from the handler: rt_sigreturn restores the rest.
+
+    The handler allocates nothing and takes no lock: another thread may
+    hold malloc's when the signal arrives. */
+#ifndef GL_CAPTURE_H
+#define GL_CAPTURE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* At the shim's start: take GL_CKPT_SIGNO, note the job's streams and
+   glibc's thread layout.  rearm: the shim's per-thread Syscall User
+   Dispatch arming, called in each restored thread (may be NULL). */
+void ckpt_init (void (*rearm) (void));
+
+/* The signal is the shim's: the program may not change its action or
+   block it (the shim's wrappers refuse or drop it). */
+bool ckpt_owns (int signo);
+
+/* Process ids as the program saw them before a restore: the pid and
+   parent pid it had (the real ones in any other process), and the real
+   pid for the one the program names. */
+pid_t ckpt_getpid (void);
+pid_t ckpt_getppid (void);
+pid_t ckpt_real_pid (pid_t pid);
+
+#endif

@@ -1,0 +1,639 @@
+/*  image.c -- the checkpoint image's encoders and its sans-I/O decoder
+    (image.h says what the stream is). */
+#include "image.h"
+
+#include "err.h"
+
+#include <lz4.h>
+#include <string.h>
+
+/* ---- the sum: xxHash64's algorithm, fast enough for a GiB image -------------------------- */
+
+#define P1 0x9E3779B185EBCA87ull
+#define P2 0xC2B2AE3D27D4EB4Full
+#define P3 0x165667B19E3779F9ull
+#define P4 0x85EBCA77C2B2AE63ull
+#define P5 0x27D4EB2F165667C5ull
+
+static inline uint64_t rotl (uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t rd64 (const uint8_t *p)
+{
+    uint64_t v;
+    memcpy (&v, p, 8); /* x86-64 only: the checkpoint is of x86-64 processes */
+    return v;
+}
+
+static inline uint32_t rd32 (const uint8_t *p)
+{
+    uint32_t v;
+    memcpy (&v, p, 4);
+    return v;
+}
+
+static inline uint64_t round1 (uint64_t acc, uint64_t in)
+{
+    acc += in * P2;
+    acc = rotl (acc, 31);
+    return acc * P1;
+}
+
+static inline uint64_t merge (uint64_t acc, uint64_t v)
+{
+    acc ^= round1 (0, v);
+    return acc * P1 + P4;
+}
+
+uint64_t img_sum (const void *data, size_t n, uint64_t seed)
+{
+    const uint8_t *p = data, *end = p + n;
+    uint64_t h;
+    if (n >= 32) {
+        uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+        const uint8_t *lim = end - 32;
+        do {
+            v1 = round1 (v1, rd64 (p));
+            v2 = round1 (v2, rd64 (p + 8));
+            v3 = round1 (v3, rd64 (p + 16));
+            v4 = round1 (v4, rd64 (p + 24));
+            p += 32;
+        } while (p <= lim);
+        h = rotl (v1, 1) + rotl (v2, 7) + rotl (v3, 12) + rotl (v4, 18);
+        h = merge (h, v1);
+        h = merge (h, v2);
+        h = merge (h, v3);
+        h = merge (h, v4);
+    }
+    else
+        h = seed + P5;
+    h += (uint64_t) n;
+    while (p + 8 <= end) {
+        h ^= round1 (0, rd64 (p));
+        h = rotl (h, 27) * P1 + P4;
+        p += 8;
+    }
+    if (p + 4 <= end) {
+        h ^= (uint64_t) rd32 (p) * P1;
+        h = rotl (h, 23) * P2 + P3;
+        p += 4;
+    }
+    while (p < end) {
+        h ^= (uint64_t) (*p++) * P5;
+        h = rotl (h, 11) * P1;
+    }
+    h ^= h >> 33;
+    h *= P2;
+    h ^= h >> 29;
+    h *= P3;
+    h ^= h >> 32;
+    return h;
+}
+
+/* ---- payloads: a cursor over bytes, bounded both ways ---------------------------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+    bool over;
+} wcur_t;
+
+static void w_bytes (wcur_t *w, const void *b, size_t k)
+{
+    if (w->over || w->cap - w->n < k) {
+        w->over = true;
+        return;
+    }
+    memcpy (w->p + w->n, b, k);
+    w->n += k;
+}
+
+static void w32 (wcur_t *w, uint32_t v)
+{
+    w_bytes (w, &v, 4);
+}
+
+static void w64 (wcur_t *w, uint64_t v)
+{
+    w_bytes (w, &v, 8);
+}
+
+static void w_str (wcur_t *w, const char *s)
+{
+    size_t k = strnlen (s, IMG_PATH_MAX - 1);
+    w32 (w, (uint32_t) k);
+    w_bytes (w, s, k);
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t n, at;
+    bool short_;
+} rcur_t;
+
+static uint32_t r32 (rcur_t *r)
+{
+    if (r->n - r->at < 4) {
+        r->short_ = true;
+        return 0;
+    }
+    uint32_t v = rd32 (r->p + r->at);
+    r->at += 4;
+    return v;
+}
+
+static uint64_t r64 (rcur_t *r)
+{
+    if (r->n - r->at < 8) {
+        r->short_ = true;
+        return 0;
+    }
+    uint64_t v = rd64 (r->p + r->at);
+    r->at += 8;
+    return v;
+}
+
+/* A string of at most IMG_PATH_MAX - 1 bytes with no NUL in it. */
+static int r_str (rcur_t *r, char *out, const char **why)
+{
+    uint32_t k = r32 (r);
+    if (r->short_)
+        return gl_why (why, "a record is shorter than its fields");
+    if (k >= IMG_PATH_MAX)
+        return gl_why (why, "a path is longer than PATH_MAX");
+    if (r->n - r->at < k)
+        return gl_why (why, "a string runs past its record");
+    memcpy (out, r->p + r->at, k);
+    out[k] = '\0';
+    if (strlen (out) != k)
+        return gl_why (why, "a string holds a NUL byte");
+    r->at += k;
+    return 0;
+}
+
+/* ---- records ------------------------------------------------------------------------- */
+
+/* Header and sum around a payload already written at out + IMG_REC_HDR. */
+static size_t seal (img_enc_t *e, img_type_t type, uint8_t *out, size_t len)
+{
+    uint32_t t = (uint32_t) type, l = (uint32_t) len;
+    uint64_t sum = img_sum (out + IMG_REC_HDR, len, ((uint64_t) t << 32) | l);
+    memcpy (out, &t, 4);
+    memcpy (out + 4, &l, 4);
+    memcpy (out + 8, &sum, 8);
+    e->n_records++;
+    e->chain = img_sum (&sum, 8, e->chain);
+    e->bytes += IMG_REC_HDR + len;
+    return IMG_REC_HDR + len;
+}
+
+static wcur_t payload (uint8_t *out, size_t cap)
+{
+    wcur_t w = { .p = out + IMG_REC_HDR, .cap = cap > IMG_REC_HDR ? cap - IMG_REC_HDR : 0 };
+    w.over = cap < IMG_REC_HDR;
+    return w;
+}
+
+size_t img_put_header (img_enc_t *e, uint8_t *out, size_t cap)
+{
+    if (cap < IMG_HDR_SIZE)
+        return 0;
+    memset (e, 0, sizeof *e);
+    uint32_t v = IMG_VERSION, ps = IMG_PAGE;
+    uint64_t flags = 0;
+    memcpy (out, IMG_MAGIC, 8);
+    memcpy (out + 8, &v, 4);
+    memcpy (out + 12, &ps, 4);
+    memcpy (out + 16, &flags, 8);
+    uint64_t sum = img_sum (out, 24, 0);
+    memcpy (out + 24, &sum, 8);
+    e->bytes = IMG_HDR_SIZE;
+    e->chain = sum;
+    return IMG_HDR_SIZE;
+}
+
+size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap)
+{
+    wcur_t w = payload (out, cap);
+    w32 (&w, p->vpid);
+    w32 (&w, p->vppid);
+    w32 (&w, p->umask);
+    w32 (&w, p->n_threads);
+    w32 (&w, p->n_vmas);
+    w32 (&w, p->n_fds);
+    w64 (&w, p->xcr0);
+    for (int i = 0; i < IMG_NRLIMIT; i++) {
+        w64 (&w, p->rlim[i][0]);
+        w64 (&w, p->rlim[i][1]);
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 4; j++)
+            w64 (&w, p->itimer[i][j]);
+    for (int i = 0; i < IMG_NSIG; i++)
+        for (int j = 0; j < 4; j++)
+            w64 (&w, p->sigact[i][j]);
+    w_str (&w, p->cwd);
+    return w.over ? 0 : seal (e, IMG_PROC, out, w.n);
+}
+
+size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t cap)
+{
+    wcur_t w = payload (out, cap);
+    w32 (&w, t->tid);
+    w32 (&w, t->flags);
+    w64 (&w, t->fs);
+    for (int i = 0; i < IMG_NREG; i++)
+        w64 (&w, t->reg[i]);
+    w32 (&w, t->mxcsr);
+    w32 (&w, t->fpucw);
+    w64 (&w, t->tid_addr);
+    w64 (&w, t->robust);
+    w64 (&w, t->robust_len);
+    w64 (&w, t->rseq);
+    w32 (&w, t->rseq_len);
+    w32 (&w, t->rseq_sig);
+    w64 (&w, t->pending);
+    return w.over ? 0 : seal (e, IMG_THREAD, out, w.n);
+}
+
+size_t img_put_vma (img_enc_t *e, const img_vma_t *v, uint8_t *out, size_t cap)
+{
+    wcur_t w = payload (out, cap);
+    w64 (&w, v->start);
+    w64 (&w, v->end);
+    w32 (&w, v->prot);
+    w32 (&w, v->kind);
+    w64 (&w, v->offset);
+    w64 (&w, v->fsize);
+    w64 (&w, v->mtime_sec);
+    w32 (&w, v->mtime_nsec);
+    w_str (&w, v->path);
+    return w.over ? 0 : seal (e, IMG_VMA, out, w.n);
+}
+
+size_t img_put_fd (img_enc_t *e, const img_fd_t *f, uint8_t *out, size_t cap)
+{
+    wcur_t w = payload (out, cap);
+    w32 (&w, f->fd);
+    w32 (&w, f->kind);
+    w32 (&w, f->stream);
+    w32 (&w, f->flags);
+    w32 (&w, f->cloexec);
+    w64 (&w, f->pos);
+    w64 (&w, f->fsize);
+    w64 (&w, f->mtime_sec);
+    w32 (&w, f->mtime_nsec);
+    w_str (&w, f->path);
+    w32 (&w, f->data_len);
+    if (f->data_len)
+        w_bytes (&w, f->data, f->data_len);
+    return w.over ? 0 : seal (e, IMG_FD, out, w.n);
+}
+
+size_t img_pages_bound (uint32_t n_pages)
+{
+    return IMG_REC_HDR + 16 + (size_t) n_pages * IMG_PAGE;
+}
+
+size_t img_put_pages (img_enc_t *e, uint64_t addr, const uint8_t *src, uint32_t n_pages,
+                      void *state, uint8_t *out, size_t cap)
+{
+    size_t raw = (size_t) n_pages * IMG_PAGE;
+    if (n_pages == 0 || n_pages > IMG_CHUNK_PAGES || cap < img_pages_bound (n_pages))
+        return 0;
+    wcur_t w = payload (out, cap);
+    w64 (&w, addr);
+    w32 (&w, n_pages);
+    uint32_t codec = IMG_RAW;
+    int packed = 0;
+    if (state) /* worth it only when it saves an eighth: else raw, which restores faster */
+        packed =
+            LZ4_compress_fast_extState (state, (const char *) src, (char *) out + IMG_REC_HDR + 16,
+                                        (int) raw, (int) (raw - raw / 8), 1);
+    if (packed > 0)
+        codec = IMG_LZ4;
+    w32 (&w, codec);
+    if (codec == IMG_LZ4)
+        w.n += (size_t) packed;
+    else
+        w_bytes (&w, src, raw);
+    return w.over ? 0 : seal (e, IMG_PAGES, out, w.n);
+}
+
+size_t img_put_end (img_enc_t *e, uint8_t *out, size_t cap)
+{
+    uint64_t n = e->n_records, chain = e->chain, bytes = e->bytes;
+    wcur_t w = payload (out, cap);
+    w64 (&w, n);
+    w64 (&w, chain);
+    w64 (&w, bytes);
+    return w.over ? 0 : seal (e, IMG_END, out, w.n);
+}
+
+size_t img_put_fail (img_enc_t *e, const char *reason, uint8_t *out, size_t cap)
+{
+    wcur_t w = payload (out, cap);
+    w_str (&w, reason);
+    return w.over ? 0 : seal (e, IMG_FAIL, out, w.n);
+}
+
+/* ---- the decoder ------------------------------------------------------------------------ */
+
+void img_dec_init (img_dec_t *d)
+{
+    memset (d, 0, sizeof *d);
+}
+
+bool img_dec_done (const img_dec_t *d)
+{
+    return d->stage == 99;
+}
+
+int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, size_t *used,
+                  const char **why)
+{
+    *used = 0;
+    memset (rec, 0, sizeof *rec);
+    if (d->stage == 99)
+        return gl_why (why, "bytes follow the image's end");
+    if (d->stage == 0) {
+        if (len < IMG_HDR_SIZE)
+            return 0;
+        if (memcmp (buf, IMG_MAGIC, 8))
+            return gl_why (why, "not a glunix image (no GLIMAGE header)");
+        if (rd64 (buf + 24) != img_sum (buf, 24, 0))
+            return gl_why (why, "the image's header is corrupt (its sum does not match)");
+        if (rd32 (buf + 8) != IMG_VERSION)
+            return gl_why (why, "the image is of another version of the format");
+        if (rd32 (buf + 12) != IMG_PAGE)
+            return gl_why (why, "the image's page size is not 4096");
+        if (rd64 (buf + 16) != 0)
+            return gl_why (why, "the image has flags this restorer does not know");
+        d->chain = rd64 (buf + 24);
+        d->bytes = IMG_HDR_SIZE;
+        d->stage = IMG_HEADER + 100; /* past the header, before PROC */
+        rec->type = IMG_HEADER;
+        rec->page_size = IMG_PAGE;
+        *used = IMG_HDR_SIZE;
+        return 1;
+    }
+    if (len < IMG_REC_HDR)
+        return 0;
+    uint32_t type = rd32 (buf), plen = rd32 (buf + 4);
+    uint64_t sum = rd64 (buf + 8);
+    if (type < IMG_PROC || type > IMG_FAIL)
+        return gl_why (why, "a record of an unknown type");
+    if (plen > IMG_REC_MAX)
+        return gl_why (why, "a record longer than the format allows");
+    if (len - IMG_REC_HDR < plen)
+        return 0;
+    if (img_sum (buf + IMG_REC_HDR, plen, ((uint64_t) type << 32) | plen) != sum)
+        return gl_why (why, "a record is corrupt (its sum does not match)");
+    int last = d->stage == 100 ? 0 : d->stage;
+    if (type != IMG_FAIL) {
+        if (type == IMG_PROC && last != 0)
+            return gl_why (why, "a PROC record that is not the first");
+        if (type != IMG_PROC && last == 0)
+            return gl_why (why, "the first record is not PROC");
+        if ((int) type < last)
+            return gl_why (why, "records out of order");
+        if (type > IMG_THREAD && last < IMG_THREAD)
+            return gl_why (why, "an image without a thread");
+    }
+    if (type == IMG_END) {
+        if (plen != 24)
+            return gl_why (why, "the END record has the wrong length");
+        if (rd64 (buf + IMG_REC_HDR) != d->n_records || rd64 (buf + IMG_REC_HDR + 8) != d->chain ||
+            rd64 (buf + IMG_REC_HDR + 16) != d->bytes)
+            return gl_why (why, "records are missing, repeated or reordered (END does not match)");
+        d->stage = 99;
+    }
+    else if (type != IMG_FAIL)
+        d->stage = (int) type;
+    d->n_records++;
+    d->chain = img_sum (&sum, 8, d->chain);
+    d->bytes += IMG_REC_HDR + plen;
+    rec->type = (img_type_t) type;
+    rec->payload = buf + IMG_REC_HDR;
+    rec->len = plen;
+    *used = IMG_REC_HDR + plen;
+    return 1;
+}
+
+/* ---- the payloads, checked ------------------------------------------------------------------ */
+
+static rcur_t reader (const img_rec_t *r)
+{
+    return (rcur_t){ .p = r->payload, .n = r->len };
+}
+
+static int finish (rcur_t *r, const char **why)
+{
+    if (r->short_)
+        return gl_why (why, "a record is shorter than its fields");
+    if (r->at != r->n)
+        return gl_why (why, "a record is longer than its fields");
+    return 0;
+}
+
+static bool user_addr (uint64_t a)
+{
+    return a > 0 && a < IMG_USER_TOP;
+}
+
+int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
+{
+    rcur_t r = reader (rec);
+    if (rec->type != IMG_PROC)
+        return gl_why (why, "not a PROC record");
+    p->vpid = r32 (&r);
+    p->vppid = r32 (&r);
+    p->umask = r32 (&r);
+    p->n_threads = r32 (&r);
+    p->n_vmas = r32 (&r);
+    p->n_fds = r32 (&r);
+    p->xcr0 = r64 (&r);
+    for (int i = 0; i < IMG_NRLIMIT; i++) {
+        p->rlim[i][0] = r64 (&r);
+        p->rlim[i][1] = r64 (&r);
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 4; j++)
+            p->itimer[i][j] = r64 (&r);
+    for (int i = 0; i < IMG_NSIG; i++)
+        for (int j = 0; j < 4; j++)
+            p->sigact[i][j] = r64 (&r);
+    if (r_str (&r, p->cwd, why) || finish (&r, why))
+        return -1;
+    if (p->n_threads == 0 || p->n_threads > IMG_MAX_THREADS)
+        return gl_why (why, "PROC: the number of threads is 0 or above 1024");
+    if (p->n_vmas == 0 || p->n_vmas > IMG_MAX_VMAS)
+        return gl_why (why, "PROC: the number of mappings is 0 or above 65536");
+    if (p->n_fds > IMG_MAX_FDS)
+        return gl_why (why, "PROC: the number of descriptors is above 65536");
+    if (p->umask > 0777)
+        return gl_why (why, "PROC: the umask is above 0777");
+    if (p->cwd[0] != '/')
+        return gl_why (why, "PROC: the working directory is not an absolute path");
+    for (int i = 0; i < 3; i++)
+        if (p->itimer[i][1] >= 1000000 || p->itimer[i][3] >= 1000000)
+            return gl_why (why, "PROC: an interval timer's microseconds are 1000000 or more");
+    for (int i = 0; i < IMG_NRLIMIT; i++)
+        if (p->rlim[i][0] > p->rlim[i][1])
+            return gl_why (why, "PROC: a soft limit is above its hard limit");
+    return 0;
+}
+
+int img_get_thread (const img_rec_t *rec, img_thread_t *t, const char **why)
+{
+    rcur_t r = reader (rec);
+    if (rec->type != IMG_THREAD)
+        return gl_why (why, "not a THREAD record");
+    t->tid = r32 (&r);
+    t->flags = r32 (&r);
+    t->fs = r64 (&r);
+    for (int i = 0; i < IMG_NREG; i++)
+        t->reg[i] = r64 (&r);
+    t->mxcsr = r32 (&r);
+    t->fpucw = r32 (&r);
+    t->tid_addr = r64 (&r);
+    t->robust = r64 (&r);
+    t->robust_len = r64 (&r);
+    t->rseq = r64 (&r);
+    t->rseq_len = r32 (&r);
+    t->rseq_sig = r32 (&r);
+    t->pending = r64 (&r);
+    if (finish (&r, why))
+        return -1;
+    if (t->tid == 0 || t->tid > (1u << 22))
+        return gl_why (why, "THREAD: a thread id out of range");
+    if (t->flags & ~(uint32_t) (IMG_T_LEADER | IMG_T_COORD))
+        return gl_why (why, "THREAD: unknown flags");
+    if (!user_addr (t->fs) || !user_addr (t->reg[IMG_R_RSP]) || !user_addr (t->reg[IMG_R_RIP]) ||
+        !user_addr (t->tid_addr) || (t->tid_addr & 3))
+        return gl_why (why, "THREAD: an address outside user space");
+    if (t->rseq &&
+        (!user_addr (t->rseq) || (t->rseq & 31) || t->rseq_len < 32 || t->rseq_len > 4096))
+        return gl_why (why, "THREAD: an rseq area that cannot be registered");
+    if (t->mxcsr & 0xffff0000u)
+        return gl_why (why, "THREAD: reserved MXCSR bits set");
+    return 0;
+}
+
+int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
+{
+    rcur_t r = reader (rec);
+    if (rec->type != IMG_VMA)
+        return gl_why (why, "not a VMA record");
+    v->start = r64 (&r);
+    v->end = r64 (&r);
+    v->prot = r32 (&r);
+    v->kind = r32 (&r);
+    v->offset = r64 (&r);
+    v->fsize = r64 (&r);
+    v->mtime_sec = r64 (&r);
+    v->mtime_nsec = r32 (&r);
+    if (r_str (&r, v->path, why) || finish (&r, why))
+        return -1;
+    if (v->start >= v->end || (v->start | v->end | v->offset) % IMG_PAGE || v->end > IMG_USER_TOP ||
+        v->start < IMG_PAGE)
+        return gl_why (why, "VMA: a range that is empty, unaligned or outside user space");
+    if (v->prot > 7)
+        return gl_why (why, "VMA: unknown protection bits");
+    if (v->kind < IMG_V_ANON || v->kind > IMG_V_SPECIAL)
+        return gl_why (why, "VMA: an unknown kind of mapping");
+    if ((v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) && v->path[0] != '/')
+        return gl_why (why, "VMA: a file mapping without an absolute path");
+    if (v->kind == IMG_V_FILE_RO && (v->prot & 2))
+        return gl_why (why, "VMA: a shared file mapping with write access");
+    if (v->kind == IMG_V_SPECIAL && v->path[0] != '[')
+        return gl_why (why, "VMA: a special mapping without its name");
+    if (v->mtime_nsec >= 1000000000u)
+        return gl_why (why, "VMA: a modification time's nanoseconds are 1e9 or more");
+    return 0;
+}
+
+int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
+{
+    rcur_t r = reader (rec);
+    if (rec->type != IMG_FD)
+        return gl_why (why, "not an FD record");
+    f->fd = r32 (&r);
+    f->kind = r32 (&r);
+    f->stream = r32 (&r);
+    f->flags = r32 (&r);
+    f->cloexec = r32 (&r);
+    f->pos = r64 (&r);
+    f->fsize = r64 (&r);
+    f->mtime_sec = r64 (&r);
+    f->mtime_nsec = r32 (&r);
+    if (r_str (&r, f->path, why))
+        return -1;
+    f->data_len = r32 (&r);
+    if (r.short_)
+        return gl_why (why, "a record is shorter than its fields");
+    if (f->data_len > IMG_PIPE_MAX || r.n - r.at < f->data_len)
+        return gl_why (why, "FD: a pipe's bytes run past the record or the largest pipe");
+    f->data = r.p + r.at;
+    r.at += f->data_len;
+    if (finish (&r, why))
+        return -1;
+    if (f->fd >= (1u << 20))
+        return gl_why (why, "FD: a descriptor number above 2^20");
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_PIPE)
+        return gl_why (why, "FD: an unknown kind of descriptor");
+    if (f->data_len && f->kind != IMG_F_PIPE)
+        return gl_why (why, "FD: bytes for a descriptor that is not a pipe");
+    if (f->kind == IMG_F_PIPE &&
+        (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))
+        return gl_why (why, "FD: a pipe's capacity, bytes or direction out of range");
+    if (f->kind == IMG_F_STREAM && f->stream > 2)
+        return gl_why (why, "FD: a stream other than 0, 1 or 2");
+    if (f->kind != IMG_F_STREAM && f->kind != IMG_F_PIPE && f->path[0] != '/')
+        return gl_why (why, "FD: a file without an absolute path");
+    if (f->cloexec > 1 || f->mtime_nsec >= 1000000000u || f->pos > (uint64_t) INT64_MAX)
+        return gl_why (why, "FD: a field out of range");
+    return 0;
+}
+
+int img_get_pages (const img_rec_t *rec, img_pages_t *pg, const char **why)
+{
+    rcur_t r = reader (rec);
+    if (rec->type != IMG_PAGES)
+        return gl_why (why, "not a PAGES record");
+    pg->addr = r64 (&r);
+    pg->n_pages = r32 (&r);
+    pg->codec = r32 (&r);
+    if (r.short_)
+        return gl_why (why, "a record is shorter than its fields");
+    pg->data = r.p + r.at;
+    pg->len = (uint32_t) (r.n - r.at);
+    if (pg->n_pages == 0 || pg->n_pages > IMG_CHUNK_PAGES)
+        return gl_why (why, "PAGES: a count of pages of 0 or above 256");
+    if (pg->addr % IMG_PAGE || !user_addr (pg->addr) ||
+        pg->addr + (uint64_t) pg->n_pages * IMG_PAGE > IMG_USER_TOP)
+        return gl_why (why, "PAGES: an address unaligned or outside user space");
+    size_t raw = (size_t) pg->n_pages * IMG_PAGE;
+    if (pg->codec == IMG_RAW && pg->len != raw)
+        return gl_why (why, "PAGES: raw pages of the wrong length");
+    if (pg->codec == IMG_LZ4 && (pg->len == 0 || pg->len >= raw))
+        return gl_why (why, "PAGES: packed pages no shorter than raw ones");
+    if (pg->codec > IMG_LZ4)
+        return gl_why (why, "PAGES: an unknown compression");
+    return 0;
+}
+
+int img_unpack (const img_pages_t *pg, uint8_t *dst, const char **why)
+{
+    size_t raw = (size_t) pg->n_pages * IMG_PAGE;
+    if (pg->codec == IMG_RAW) {
+        memcpy (dst, pg->data, raw);
+        return 0;
+    }
+    int k = LZ4_decompress_safe ((const char *) pg->data, (char *) dst, (int) pg->len, (int) raw);
+    if (k != (int) raw)
+        return gl_why (why, "PAGES: the packed pages do not unpack to their size");
+    return 0;
+}

@@ -1,0 +1,208 @@
+/*  image.h -- the checkpoint image: its format, and a sans-I/O decoder.
+
+    An image is one stream (glunix-image(5) is the user's description):
+
+        header   32 bytes: "GLIMAGE\n", version, page size, flags, and a
+                 sum of the 24 bytes before it
+        records  each: type (u32), payload length (u32), sum (u64) of the
+                 type, length and payload, then the payload; in this
+                 order: PROC, THREAD..., VMA..., FD..., PAGES..., END
+        END      the number of records before it, the chain of their sums
+                 and the number of bytes before it: a stream cut at any
+                 point, or records dropped, reordered or repeated, is an
+                 error, never a process
+
+    All integers are little-endian.  A PAGES record carries up to
+    IMG_CHUNK_PAGES pages of one mapping, raw or LZ4-compressed (kept
+    raw when compression does not shrink it by an eighth).  A capture
+    that fails after the host was told SNAP ends the stream with a FAIL
+    record, its reason, and no END.
+
+    The decoder is handed bytes and gives back whole records, each
+    checked (its sum, its place in the order, its length against
+    IMG_REC_MAX) before it is returned; the img_get_* functions parse a
+    record's payload and check every field a restorer would trust (page
+    alignment, ranges, string lengths, counts).  Neither allocates,
+    reads a file or a clock: the same code runs in glrestore, in the
+    unit test and under the fuzzer (t/fuzz/fuzz_image.c).  The encoders
+    write into the caller's buffer, so the capture can use them where
+    malloc is forbidden (a fork of a process whose other threads hold
+    its locks). */
+#ifndef GL_IMAGE_H
+#define GL_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMG_MAGIC       "GLIMAGE\n"
+#define IMG_VERSION     1
+#define IMG_HDR_SIZE    32
+#define IMG_REC_HDR     16
+#define IMG_CHUNK_PAGES 256
+#define IMG_PAGE        4096u
+#define IMG_REC_MAX     (2u << 20) /* a chunk of 1 MiB, raw, fits with room */
+#define IMG_PATH_MAX    4096
+#define IMG_MAX_THREADS 1024
+#define IMG_MAX_VMAS    65536
+#define IMG_MAX_FDS     65536
+#define IMG_NSIG        64
+#define IMG_NRLIMIT     16
+#define IMG_USER_TOP    0x800000000000ull /* x86-64 user space, 4-level paging */
+
+typedef enum {
+    IMG_HEADER = 0, /* the pseudo-record the decoder returns first */
+    IMG_PROC = 1,
+    IMG_THREAD = 2,
+    IMG_VMA = 3,
+    IMG_FD = 4,
+    IMG_PAGES = 5,
+    IMG_END = 6,
+    IMG_FAIL = 7,
+} img_type_t;
+
+/* The process as a whole. */
+typedef struct {
+    uint32_t vpid, vppid; /* the ids the program saw */
+    uint32_t umask;
+    uint32_t n_threads, n_vmas, n_fds; /* the records that follow */
+    uint64_t xcr0;                     /* the CPU's enabled state components */
+    uint64_t rlim[IMG_NRLIMIT][2];     /* cur, max */
+    uint64_t itimer[3][4];             /* real, virtual, prof: interval s, us; value s, us */
+    uint64_t sigact[IMG_NSIG][4];      /* the kernel's: handler, flags, restorer, mask */
+    char cwd[IMG_PATH_MAX];
+} img_proc_t;
+
+/* A thread, parked inside the shim's handler: the registers a function
+   call keeps (the rest is in the kernel's signal frame on its stack). */
+enum { IMG_T_LEADER = 1, IMG_T_COORD = 2 };
+enum {
+    IMG_R_RBX,
+    IMG_R_RBP,
+    IMG_R_R12,
+    IMG_R_R13,
+    IMG_R_R14,
+    IMG_R_R15,
+    IMG_R_RSP,
+    IMG_R_RIP,
+    IMG_NREG
+};
+typedef struct {
+    uint32_t tid, flags;
+    uint64_t fs;            /* the thread pointer */
+    uint64_t reg[IMG_NREG]; /* as ckpt_save left them */
+    uint32_t mxcsr, fpucw;  /* the callee-saved parts of the FPU's state */
+    uint64_t tid_addr;      /* glibc's tid word: CLONE_CHILD_CLEARTID, the cached tid */
+    uint64_t robust, robust_len;
+    uint64_t rseq; /* 0: none registered */
+    uint32_t rseq_len, rseq_sig;
+    uint64_t pending; /* signals pending for it (1 << (signo - 1)) */
+} img_thread_t;
+
+/* A mapping. */
+typedef enum {
+    IMG_V_ANON = 1,    /* private anonymous: its pages follow */
+    IMG_V_SHANON = 2,  /* shared anonymous, within the process: its pages follow */
+    IMG_V_STACK = 3,   /* the main thread's stack: anonymous, grows down */
+    IMG_V_FILE = 4,    /* private file mapping: the file, and the pages written since */
+    IMG_V_FILE_RO = 5, /* shared file mapping without write access: the file */
+    IMG_V_SPECIAL = 6, /* [vdso], [vvar], [vvar_vclock]: the new kernel's, moved here */
+} img_vma_kind_t;
+typedef struct {
+    uint64_t start, end;
+    uint32_t prot, kind;
+    uint64_t offset; /* in the file */
+    uint64_t fsize;  /* the file's size and mtime at capture */
+    uint64_t mtime_sec;
+    uint32_t mtime_nsec;
+    char path[IMG_PATH_MAX]; /* the file, or the special's name */
+} img_vma_t;
+
+/* A file descriptor. */
+typedef enum {
+    IMG_F_STREAM = 1, /* one of the job's streams: the restorer's 0, 1 or 2 */
+    IMG_F_FILE = 2,   /* a regular file: path, flags, offset, checked size and mtime */
+    IMG_F_DEV = 3,    /* /dev/null and its kind: opened again by path */
+    IMG_F_DIR = 4,    /* a directory, opened again by path */
+    IMG_F_PIPE = 5,   /* an end of a pipe whose both ends are the process's: fsize is
+                         the pipe's id, pos its capacity; a read end carries the
+                         bytes that were in it */
+} img_fd_kind_t;
+typedef struct {
+    uint32_t fd, kind, stream, flags, cloexec;
+    uint64_t pos, fsize, mtime_sec;
+    uint32_t mtime_nsec;
+    char path[IMG_PATH_MAX];
+    const uint8_t *data; /* a pipe's bytes: into the record (decoding), the caller's (encoding) */
+    uint32_t data_len;   /* at most IMG_PIPE_MAX */
+} img_fd_t;
+#define IMG_PIPE_MAX (1u << 20) /* Linux's pipe-max-size by default */
+
+enum { IMG_RAW = 0, IMG_LZ4 = 1 };
+typedef struct {
+    uint64_t addr;
+    uint32_t n_pages, codec;
+    const uint8_t *data; /* into the record */
+    uint32_t len;
+} img_pages_t;
+
+typedef struct {
+    uint64_t n_records, chain, bytes;
+} img_end_t;
+
+/* A whole record, as the decoder hands it out: payload points into the
+   bytes the caller passed. */
+typedef struct {
+    img_type_t type;
+    const uint8_t *payload;
+    uint32_t len;
+    uint32_t page_size; /* IMG_HEADER */
+} img_rec_t;
+
+typedef struct {
+    int stage; /* 0 header, then the type of the last record, 99 done */
+    uint64_t n_records, chain, bytes;
+} img_dec_t;
+
+/* A checksum of n bytes (xxHash64's algorithm), continuing from seed. */
+uint64_t img_sum (const void *p, size_t n, uint64_t seed);
+
+void img_dec_init (img_dec_t *d);
+/* The next record from buf[0..len): 1 with *rec and *used (bytes it
+   took), 0 when buf holds no whole record yet (it needs at most
+   IMG_REC_HDR + IMG_REC_MAX bytes), -1 with *why when the stream is
+   not an image, is corrupt or out of order.  After END, done. */
+int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, size_t *used,
+                  const char **why);
+bool img_dec_done (const img_dec_t *d);
+
+int img_get_proc (const img_rec_t *r, img_proc_t *p, const char **why);
+int img_get_thread (const img_rec_t *r, img_thread_t *t, const char **why);
+int img_get_vma (const img_rec_t *r, img_vma_t *v, const char **why);
+int img_get_fd (const img_rec_t *r, img_fd_t *f, const char **why);
+int img_get_pages (const img_rec_t *r, img_pages_t *pg, const char **why);
+/* The pages' bytes into dst (n_pages * IMG_PAGE bytes). */
+int img_unpack (const img_pages_t *pg, uint8_t *dst, const char **why);
+
+/* Encoding.  The stream's writer keeps an img_enc_t; each img_put_*
+   writes a whole record (header and payload) into out (cap bytes) and
+   returns its length, or 0 when cap is too small. */
+typedef struct {
+    uint64_t n_records, chain, bytes;
+} img_enc_t;
+
+size_t img_put_header (img_enc_t *e, uint8_t *out, size_t cap);
+size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap);
+size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t cap);
+size_t img_put_vma (img_enc_t *e, const img_vma_t *v, uint8_t *out, size_t cap);
+size_t img_put_fd (img_enc_t *e, const img_fd_t *f, uint8_t *out, size_t cap);
+/* pages: n_pages raw pages at src; packed with LZ4 into out when that
+   pays (state: LZ4_sizeofState() bytes of scratch; NULL: raw). */
+size_t img_put_pages (img_enc_t *e, uint64_t addr, const uint8_t *src, uint32_t n_pages,
+                      void *state, uint8_t *out, size_t cap);
+size_t img_put_end (img_enc_t *e, uint8_t *out, size_t cap);
+size_t img_put_fail (img_enc_t *e, const char *reason, uint8_t *out, size_t cap);
+/* The room img_put_pages may need for n pages. */
+size_t img_pages_bound (uint32_t n_pages);
+
+#endif

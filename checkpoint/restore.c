@@ -1,0 +1,767 @@
+/*  restore.c -- the restorer's first stage (restore.h says what it
+    does, restore_impl.h what it hands the second). */
+#include "restore.h"
+
+#include "ckpt_proto.h"
+#include "err.h"
+#include "image.h"
+#include "restore_impl.h"
+#include "str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOLE_START 0x200000000000ull /* above ASan's shadow, below where mmap places things */
+
+typedef struct {
+    uint64_t off, len;
+} run_t;
+
+typedef struct {
+    uint64_t start, end, offset, fsize, mtime_sec;
+    uint32_t prot, kind, mtime_nsec;
+    char *path;
+    uint8_t *stage; /* its pages, staged; NULL: none came */
+    run_t *runs;    /* of a file mapping: the pages that came */
+    size_t n_runs, cap_runs;
+} rv_t;
+
+typedef struct {
+    img_fd_t f; /* path unused: see path */
+    char *path;
+    uint8_t *data; /* a pipe's bytes */
+    int tmp;       /* opened, high, until placed */
+    int other;     /* a pipe's other end, while its ends are placed */
+} rf_t;
+
+typedef struct {
+    char name[16];
+    uint64_t start, end;
+} special_t;
+
+typedef struct {
+    img_proc_t proc;
+    bool have_proc;
+    img_thread_t *thr;
+    size_t n_thr;
+    rv_t *vma;
+    size_t n_vma;
+    rf_t *fd;
+    size_t n_fd;
+    uint64_t hole;
+    uint64_t bytes, pages, records;
+    special_t cur[8];
+    size_t n_cur;
+} st_t;
+
+static uint64_t now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+/* ---- where the image has nothing ------------------------------------------------------------- */
+
+/* The first mapping of the image that ends above a. */
+static const rv_t *vma_above (const st_t *s, uint64_t a)
+{
+    size_t lo = 0, hi = s->n_vma;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->vma[mid].end <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_vma ? &s->vma[lo] : NULL;
+}
+
+/* len bytes mapped where the image has nothing and this process has
+   nothing either, with a page of room either side. */
+static void *hole_map (st_t *s, size_t len, bool shared)
+{
+    if (!s->hole)
+        s->hole = HOLE_START;
+    for (int tries = 0; tries < 4096; tries++) {
+        uint64_t a = s->hole;
+        if (a + len + IMG_PAGE >= IMG_USER_TOP)
+            return NULL;
+        const rv_t *v = vma_above (s, a);
+        if (v && v->start < a + len + IMG_PAGE) {
+            s->hole = v->end + IMG_PAGE;
+            continue;
+        }
+        void *p = mmap ((void *) (uintptr_t) a, len, PROT_READ | PROT_WRITE,
+                        (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE |
+                            MAP_FIXED_NOREPLACE,
+                        -1, 0);
+        if (p == MAP_FAILED) {
+            if (errno != EEXIST)
+                return NULL;
+            s->hole = a + (1ull << 30);
+            continue;
+        }
+        s->hole = a + ((len + IMG_PAGE - 1) & ~(uint64_t) (IMG_PAGE - 1)) + IMG_PAGE;
+        return p;
+    }
+    return NULL;
+}
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
+static rv_t *vma_of (st_t *s, uint64_t addr, uint64_t len)
+{
+    rv_t *v = (rv_t *) vma_above (s, addr);
+    return v && v->start <= addr && addr + len <= v->end ? v : NULL;
+}
+
+static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
+{
+    const char *why = NULL;
+    switch (r->type) {
+        case IMG_HEADER: return 0;
+        case IMG_PROC:
+            if (img_get_proc (r, &s->proc, &why))
+                return gl_err (err, errlen, "the image is corrupt: %s", why);
+            s->have_proc = true;
+            s->thr = calloc (s->proc.n_threads, sizeof *s->thr);
+            s->vma = calloc (s->proc.n_vmas, sizeof *s->vma);
+            s->fd = calloc (s->proc.n_fds + 1, sizeof *s->fd);
+            if (!s->thr || !s->vma || !s->fd)
+                return gl_err (err, errlen, "out of memory for the image's tables");
+            return 0;
+        case IMG_THREAD: {
+            img_thread_t t;
+            if (img_get_thread (r, &t, &why))
+                return gl_err (err, errlen, "the image is corrupt: %s", why);
+            if (s->n_thr == s->proc.n_threads)
+                return gl_err (err, errlen, "the image has more threads than its PROC says");
+            s->thr[s->n_thr++] = t;
+            return 0;
+        }
+        case IMG_VMA: {
+            static img_vma_t v;
+            if (img_get_vma (r, &v, &why))
+                return gl_err (err, errlen, "the image is corrupt: %s", why);
+            if (s->n_vma == s->proc.n_vmas)
+                return gl_err (err, errlen, "the image has more mappings than its PROC says");
+            if (s->n_vma && v.start < s->vma[s->n_vma - 1].end)
+                return gl_err (err, errlen, "the image's mappings overlap or are out of order");
+            rv_t *m = &s->vma[s->n_vma++];
+            m->start = v.start;
+            m->end = v.end;
+            m->offset = v.offset;
+            m->fsize = v.fsize;
+            m->mtime_sec = v.mtime_sec;
+            m->mtime_nsec = v.mtime_nsec;
+            m->prot = v.prot;
+            m->kind = v.kind;
+            m->path = strdup (v.path);
+            return m->path ? 0 : gl_err (err, errlen, "out of memory");
+        }
+        case IMG_FD: {
+            rf_t *f = &s->fd[s->n_fd];
+            if (img_get_fd (r, &f->f, &why))
+                return gl_err (err, errlen, "the image is corrupt: %s", why);
+            if (s->n_fd == s->proc.n_fds)
+                return gl_err (err, errlen, "the image has more descriptors than its PROC says");
+            if (s->n_fd && f->f.fd <= s->fd[s->n_fd - 1].f.fd)
+                return gl_err (err, errlen, "the image's descriptors are repeated or out of order");
+            f->path = strdup (f->f.path);
+            f->tmp = f->other = -1;
+            if (f->f.data_len) {
+                f->data = malloc (f->f.data_len);
+                if (!f->data)
+                    return gl_err (err, errlen, "out of memory");
+                memcpy (f->data, f->f.data, f->f.data_len);
+            }
+            s->n_fd++;
+            return f->path ? 0 : gl_err (err, errlen, "out of memory");
+        }
+        case IMG_PAGES: {
+            img_pages_t pg;
+            if (img_get_pages (r, &pg, &why))
+                return gl_err (err, errlen, "the image is corrupt: %s", why);
+            uint64_t len = (uint64_t) pg.n_pages * IMG_PAGE;
+            rv_t *v = vma_of (s, pg.addr, len);
+            if (!v || v->kind == IMG_V_SPECIAL || v->kind == IMG_V_FILE_RO)
+                return gl_err (err, errlen,
+                               "the image is corrupt: pages at 0x%llx are in no mapping that "
+                               "carries pages",
+                               (unsigned long long) pg.addr);
+            if (!v->stage) {
+                v->stage = hole_map (s, v->end - v->start, v->kind == IMG_V_SHANON);
+                if (!v->stage)
+                    return gl_err (
+                        err, errlen, "no room to stage %llu bytes of the mapping at 0x%llx",
+                        (unsigned long long) (v->end - v->start), (unsigned long long) v->start);
+            }
+            uint64_t off = pg.addr - v->start;
+            if (img_unpack (&pg, v->stage + off, &why))
+                return gl_err (err, errlen, "the image is corrupt: %s", why);
+            if (v->kind == IMG_V_FILE) {
+                if (v->n_runs && v->runs[v->n_runs - 1].off + v->runs[v->n_runs - 1].len == off)
+                    v->runs[v->n_runs - 1].len += len;
+                else {
+                    if (v->n_runs == v->cap_runs) {
+                        size_t c = v->cap_runs ? v->cap_runs * 2 : 8;
+                        run_t *n = realloc (v->runs, c * sizeof *n);
+                        if (!n)
+                            return gl_err (err, errlen, "out of memory");
+                        v->runs = n;
+                        v->cap_runs = c;
+                    }
+                    v->runs[v->n_runs++] = (run_t){ off, len };
+                }
+            }
+            s->pages += pg.n_pages;
+            return 0;
+        }
+        case IMG_END: return 0;
+        case IMG_FAIL: {
+            char reason[IMG_PATH_MAX];
+            size_t k = r->len > 4 ? r->len - 4 : 0;
+            if (k >= sizeof reason)
+                k = sizeof reason - 1;
+            memcpy (reason, r->payload + (r->len >= 4 ? 4 : 0), k);
+            reason[k] = '\0';
+            return gl_err (err, errlen, "the checkpoint failed while its image was written: %s",
+                           reason);
+        }
+    }
+    return gl_err (err, errlen, "the image is corrupt: a record of an unknown type");
+}
+
+static int read_image (st_t *s, int fd, char *err, size_t errlen)
+{
+    size_t cap = 2 * (IMG_REC_HDR + IMG_REC_MAX) + IMG_HDR_SIZE, have = 0, at = 0;
+    uint8_t *buf = malloc (cap);
+    if (!buf)
+        return gl_err (err, errlen, "out of memory");
+    img_dec_t d;
+    img_dec_init (&d);
+    int rc = -1;
+    for (;;) {
+        img_rec_t rec;
+        size_t used;
+        const char *why = NULL;
+        int r = img_dec_next (&d, buf + at, have - at, &rec, &used, &why);
+        if (r < 0) {
+            gl_err (err, errlen, "the image is corrupt: %s", why);
+            break;
+        }
+        if (r == 1) {
+            at += used;
+            s->records++;
+            if (take (s, &rec, err, errlen))
+                break;
+            if (img_dec_done (&d)) {
+                char extra;
+                ssize_t k = have > at ? 1 : read (fd, &extra, 1);
+                rc = k > 0 ? gl_err (err, errlen, "the image is corrupt: bytes follow its end") : 0;
+                break;
+            }
+            continue;
+        }
+        memmove (buf, buf + at, have - at);
+        have -= at;
+        at = 0;
+        ssize_t k = read (fd, buf + have, cap - have);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            gl_err (err, errlen, "the image cannot be read: %s", strerror (errno));
+            break;
+        }
+        if (k == 0) {
+            gl_err (err, errlen,
+                    have || s->records ? "the image is truncated (it ends before its END record)"
+                                       : "the image is empty");
+            break;
+        }
+        have += (size_t) k;
+        s->bytes += (uint64_t) k;
+    }
+    free (buf);
+    return rc;
+}
+
+/* ---- checking this machine against the image ---------------------------------------------------- */
+
+static uint64_t xcr0 (void)
+{
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27)))
+        return 0;
+    __asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+    return ((uint64_t) d << 32) | a;
+}
+
+static void read_specials (st_t *s)
+{
+    FILE *f = fopen ("/proc/self/maps", "re");
+    char line[512];
+    while (f && fgets (line, sizeof line, f)) {
+        unsigned long long a, b;
+        char name[64] = "";
+        if (sscanf (line, "%llx-%llx %*s %*s %*s %*s %63s", &a, &b, name) < 2)
+            continue;
+        if ((strcmp (name, "[vdso]") && strncmp (name, "[vvar", 5)) || s->n_cur == 8)
+            continue;
+        special_t *c = &s->cur[s->n_cur++];
+        gl_strlcpy (c->name, name, sizeof c->name);
+        c->start = a;
+        c->end = b;
+    }
+    if (f)
+        fclose (f);
+}
+
+static const special_t *cur_special (const st_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_cur; i++)
+        if (!strcmp (s->cur[i].name, name))
+            return &s->cur[i];
+    return NULL;
+}
+
+static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t nsec,
+                      const char *what, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat (path, &st))
+        return gl_err (err, errlen, "%s %s: %s here", what, path, strerror (errno));
+    if ((uint64_t) st.st_size != size || (uint64_t) st.st_mtim.tv_sec != sec ||
+        (uint32_t) st.st_mtim.tv_nsec != nsec)
+        return gl_err (err, errlen,
+                       "%s %s is not the same here (size %lld, was %llu; or its modification "
+                       "time differs)",
+                       what, path, (long long) st.st_size, (unsigned long long) size);
+    return 0;
+}
+
+static int check (st_t *s, char *err, size_t errlen)
+{
+    img_proc_t *p = &s->proc;
+    if (s->n_thr != p->n_threads || s->n_vma != p->n_vmas || s->n_fd != p->n_fds)
+        return gl_err (err, errlen, "the image is corrupt: fewer records than its PROC says");
+    size_t leaders = 0;
+    for (size_t i = 0; i < s->n_thr; i++) {
+        const img_thread_t *t = &s->thr[i];
+        leaders += !!(t->flags & IMG_T_LEADER);
+        const rv_t *sv = vma_of (s, t->reg[IMG_R_RSP] - 8, 8);
+        const rv_t *iv = vma_of (s, t->reg[IMG_R_RIP], 1);
+        const rv_t *tv = vma_of (s, t->tid_addr, 4);
+        if (!sv || !(sv->prot & PROT_WRITE) || !iv || !(iv->prot & PROT_EXEC) || !tv ||
+            !(tv->prot & PROT_WRITE))
+            return gl_err (err, errlen,
+                           "the image is corrupt: thread %u's stack, code or tid word is in no "
+                           "fit mapping",
+                           t->tid);
+    }
+    if (leaders != 1)
+        return gl_err (err, errlen, "the image is corrupt: %zu threads lead the process", leaders);
+    uint64_t here = xcr0 ();
+    if (p->xcr0 & ~here)
+        return gl_err (err, errlen,
+                       "this CPU lacks state components the image's threads use (XCR0 0x%llx "
+                       "here, 0x%llx there)",
+                       (unsigned long long) here, (unsigned long long) p->xcr0);
+    read_specials (s);
+    size_t n_special = 0;
+    const rv_t *first = NULL;
+    const special_t *first_cur = NULL;
+    for (size_t i = 0; i < s->n_vma; i++) {
+        const rv_t *v = &s->vma[i];
+        if (v->kind == IMG_V_SPECIAL) {
+            const special_t *c = cur_special (s, v->path);
+            if (!c || c->end - c->start != v->end - v->start)
+                return gl_err (err, errlen,
+                               "this kernel's %s is not the image's (%s): the vDSO cannot be "
+                               "moved into place",
+                               v->path, c ? "another size" : "none here");
+            if (first &&
+                (int64_t) (v->start - first->start) != (int64_t) (c->start - first_cur->start))
+                return gl_err (err, errlen, "this kernel lays out the vDSO and its data otherwise");
+            if (!first) {
+                first = v;
+                first_cur = c;
+            }
+            n_special++;
+        }
+        else if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+            if (same_file (v->path, v->fsize, v->mtime_sec, v->mtime_nsec, "the mapped file", err,
+                           errlen))
+                return -1;
+        }
+    }
+    if (n_special != s->n_cur)
+        return gl_err (err, errlen, "this kernel maps %zu vDSO areas, the image %zu", s->n_cur,
+                       n_special);
+    for (size_t i = 0; i < s->n_fd; i++) {
+        const rf_t *f = &s->fd[i];
+        if (f->f.kind == IMG_F_STREAM) {
+            if (fcntl ((int) f->f.stream, F_GETFD) < 0)
+                return gl_err (err, errlen, "fd %u is the job's stream %u, which is not open here",
+                               f->f.fd, f->f.stream);
+        }
+        else if (f->f.kind == IMG_F_FILE &&
+                 same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the open file",
+                            err, errlen))
+            return -1;
+    }
+    int cwd = open (p->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cwd < 0)
+        return gl_err (err, errlen, "the working directory %s: %s here", p->cwd, strerror (errno));
+    close (cwd);
+    return 0;
+}
+
+/* An end of one of the process's pipes: the pipe made at the first of
+   its ends, with its capacity and the bytes that were in it. */
+static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
+{
+    rf_t *f = &s->fd[i];
+    bool rd = (f->f.flags & O_ACCMODE) == O_RDONLY;
+    for (size_t j = 0; j < i; j++) {
+        const rf_t *g = &s->fd[j];
+        if (g->f.kind == IMG_F_PIPE && g->f.fsize == f->f.fsize) {
+            int end = ((g->f.flags & O_ACCMODE) == O_RDONLY) == rd ? g->tmp : g->other;
+            f->tmp = fcntl (end, F_DUPFD_CLOEXEC, hi);
+            f->other = -1;
+            return f->tmp < 0 ? gl_err (err, errlen, "no descriptor left") : 0;
+        }
+    }
+    int p[2];
+    if (pipe2 (p, O_CLOEXEC))
+        return gl_err (err, errlen, "fd %u: no pipe: %s", f->f.fd, strerror (errno));
+    int r = fcntl (p[0], F_DUPFD_CLOEXEC, hi), w = fcntl (p[1], F_DUPFD_CLOEXEC, hi);
+    close (p[0]);
+    close (p[1]);
+    if (r < 0 || w < 0)
+        return gl_err (err, errlen, "no descriptor left");
+    if (fcntl (w, F_SETPIPE_SZ, (int) f->f.pos) < 0 && f->f.data_len > 65536)
+        return gl_err (err, errlen, "fd %u: a pipe of %llu bytes is not allowed here", f->f.fd,
+                       (unsigned long long) f->f.pos);
+    size_t done = 0;
+    while (done < f->f.data_len) {
+        ssize_t k = write (w, f->data + done, f->f.data_len - done);
+        if (k <= 0)
+            return gl_err (err, errlen, "fd %u: the pipe's bytes do not fit back", f->f.fd);
+        done += (size_t) k;
+    }
+    f->tmp = rd ? r : w;
+    f->other = rd ? w : r;
+    return 0;
+}
+
+/* Every file the process had open, opened here at numbers above all of
+   the image's (hi and up), so that placing them cannot fail. */
+static int open_files (st_t *s, int hi, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->n_fd; i++) {
+        rf_t *f = &s->fd[i];
+        if (f->f.kind == IMG_F_STREAM)
+            continue;
+        if (f->f.kind == IMG_F_PIPE) {
+            if (open_pipe (s, i, hi, err, errlen))
+                return -1;
+            continue;
+        }
+        int flags = (int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+        if ((flags & O_TMPFILE) == O_TMPFILE)
+            flags &= ~O_TMPFILE;
+        int fd = open (f->path, flags | O_CLOEXEC);
+        if (fd < 0)
+            return gl_err (err, errlen, "fd %u: %s: %s", f->f.fd, f->path, strerror (errno));
+        f->tmp = fcntl (fd, F_DUPFD_CLOEXEC, hi);
+        close (fd);
+        if (f->tmp < 0)
+            return gl_err (err, errlen, "fd %u: no descriptor left: %s", f->f.fd, strerror (errno));
+        if (f->f.kind == IMG_F_FILE && lseek (f->tmp, (off_t) f->f.pos, SEEK_SET) < 0)
+            return gl_err (err, errlen, "fd %u: %s cannot be positioned at %llu", f->f.fd, f->path,
+                           (unsigned long long) f->f.pos);
+    }
+    return 0;
+}
+
+/* ---- the plan --------------------------------------------------------------------------------- */
+
+static int cmp_range (const void *a, const void *b)
+{
+    const rp_range_t *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static const char fail_msg[] = "glrestore: the image's memory could not be put in place\n";
+
+static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t errlen)
+{
+    size_t code = (size_t) (__stop_glr_blob - __start_glr_blob);
+    size_t code_len = (code + IMG_PAGE - 1) & ~(size_t) (IMG_PAGE - 1);
+    size_t n_ops = 0, n_keep = 2 + s->n_cur, paths = sizeof fail_msg;
+    for (size_t i = 0; i < s->n_vma; i++) {
+        const rv_t *v = &s->vma[i];
+        n_ops += 4 + v->n_runs;
+        n_keep += v->stage != NULL;
+        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO)
+            paths += strlen (v->path) + 1;
+    }
+    size_t data = sizeof (rp_plan_t) + s->n_cur * sizeof (rp_special_t) +
+                  n_keep * sizeof (rp_range_t) + n_ops * sizeof (rp_op_t) +
+                  s->n_thr * sizeof (rp_thread_t) + paths + 64;
+    size_t data_len = (data + IMG_PAGE - 1) & ~(size_t) (IMG_PAGE - 1);
+    size_t len = code_len + data_len + s->n_thr * RP_STACK + IMG_PAGE;
+    size_t tmp_len = 0;
+    for (size_t i = 0; i < s->n_cur; i++)
+        tmp_len += s->cur[i].end - s->cur[i].start;
+    uint8_t *area = hole_map (s, len, false);
+    uint8_t *tmp = hole_map (s, tmp_len, false);
+    if (!area || !tmp) {
+        gl_err (err, errlen, "no room for the restorer's second stage");
+        return NULL;
+    }
+    memcpy (area, __start_glr_blob, code);
+    uint8_t *d = area + code_len;
+    rp_plan_t *p = (rp_plan_t *) d;
+    d += sizeof *p;
+    p->special = (rp_special_t *) d, d += s->n_cur * sizeof (rp_special_t);
+    p->keep = (rp_range_t *) d, d += n_keep * sizeof (rp_range_t);
+    p->ops = (rp_op_t *) d, d += n_ops * sizeof (rp_op_t);
+    p->threads = (rp_thread_t *) d, d += s->n_thr * sizeof (rp_thread_t);
+    char *str = (char *) d;
+    memcpy (str, fail_msg, sizeof fail_msg);
+    p->fail_msg = (uint64_t) (uintptr_t) str;
+    p->fail_len = sizeof fail_msg - 1;
+    str += sizeof fail_msg;
+
+    p->keep[p->n_keep++] = (rp_range_t){ (uintptr_t) area, (uintptr_t) area + len };
+    uint64_t t = (uintptr_t) tmp;
+    for (size_t i = 0; i < s->n_vma; i++) {
+        const rv_t *v = &s->vma[i];
+        if (v->kind != IMG_V_SPECIAL)
+            continue;
+        const special_t *c = cur_special (s, v->path);
+        p->special[p->n_special++] = (rp_special_t){ c->start, v->start, v->end - v->start, t };
+        t += v->end - v->start;
+        p->keep[p->n_keep++] = (rp_range_t){ v->start, v->end };
+    }
+    for (size_t i = 0; i < s->n_vma; i++) {
+        const rv_t *v = &s->vma[i];
+        uint64_t vlen = v->end - v->start;
+        rp_op_t *op;
+#define OP(...) (op = &p->ops[p->n_ops++], *op = (rp_op_t){ __VA_ARGS__ })
+        if (v->kind == IMG_V_SPECIAL)
+            continue;
+        if (v->stage)
+            p->keep[p->n_keep++] =
+                (rp_range_t){ (uintptr_t) v->stage, (uintptr_t) v->stage + vlen };
+        uint64_t path = 0;
+        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+            size_t k = strlen (v->path) + 1;
+            memcpy (str, v->path, k);
+            path = (uintptr_t) str;
+            str += k;
+        }
+        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+            OP (.op = RP_FILE, .prot = v->prot | (v->stage ? PROT_WRITE : 0),
+                .shared = v->kind == IMG_V_FILE_RO, .dst = v->start, .len = vlen,
+                .offset = v->offset, .path = path);
+            for (size_t r = 0; r < v->n_runs; r++)
+                OP (.op = RP_COPY, .src = (uintptr_t) v->stage + v->runs[r].off,
+                    .dst = v->start + v->runs[r].off, .len = v->runs[r].len);
+            if (v->stage) {
+                OP (.op = RP_PROT, .prot = v->prot, .dst = v->start, .len = vlen);
+                OP (.op = RP_UNMAP, .src = (uintptr_t) v->stage, .len = vlen);
+            }
+        }
+        else if (v->stage)
+            OP (.op = RP_MOVE, .prot = v->prot, .src = (uintptr_t) v->stage, .dst = v->start,
+                .len = vlen);
+        else
+            OP (.op = v->kind == IMG_V_SHANON ? RP_SHANON : RP_ANON, .prot = v->prot,
+                .dst = v->start, .len = vlen);
+        if (v->kind == IMG_V_STACK) {
+            /* room to grow: up to the stack limit (8 MiB at most), below
+               the stack and a guard gap above whatever lies under it */
+            uint64_t want = s->proc.rlim[RLIMIT_STACK][0];
+            if (want > (8u << 20))
+                want = 8u << 20;
+            uint64_t floor = i ? s->vma[i - 1].end + (1u << 20) : (1u << 20);
+            uint64_t lo = v->end > want ? v->end - want : 0;
+            if (lo < floor)
+                lo = floor;
+            lo &= ~(uint64_t) (IMG_PAGE - 1);
+            if (lo + IMG_PAGE < v->start)
+                OP (.op = RP_GROW, .prot = PROT_READ | PROT_WRITE, .dst = lo, .len = v->start - lo);
+        }
+#undef OP
+    }
+    qsort (p->keep, p->n_keep, sizeof *p->keep, cmp_range);
+    uint8_t *stacks = area + code_len + data_len;
+    for (size_t i = 0; i < s->n_thr; i++) {
+        const img_thread_t *it = &s->thr[i];
+        rp_thread_t *rt = &p->threads[p->n_threads++];
+        memcpy (rt->ctx.reg, it->reg, sizeof rt->ctx.reg);
+        rt->ctx.mxcsr = it->mxcsr;
+        rt->ctx.fpucw = it->fpucw;
+        rt->fs = it->fs;
+        rt->tid_addr = it->tid_addr;
+        rt->robust = it->robust;
+        rt->robust_len = it->robust_len;
+        rt->rseq = it->rseq;
+        rt->rseq_len = it->rseq_len;
+        rt->rseq_sig = it->rseq_sig;
+        rt->stack = (uintptr_t) stacks + (i + 1) * RP_STACK;
+        rt->info = (uintptr_t) &p->resume;
+        rt->leader = !!(it->flags & IMG_T_LEADER);
+    }
+    p->resume.magic = CKPT_RESUME_MAGIC;
+    p->resume.base = (uintptr_t) area;
+    p->resume.len = len;
+    p->resume.n_threads = (uint32_t) s->n_thr;
+    for (int k = 0; k < 3; k++) { /* the streams the restored shim will know as the job's */
+        struct stat st;
+        if (fstat (k, &st) == 0) {
+            p->resume.stream[k][0] = (uint64_t) st.st_dev;
+            p->resume.stream[k][1] = (uint64_t) st.st_ino;
+            p->resume.stream_ok |= 1u << k;
+        }
+    }
+    if (o->sock)
+        gl_strlcpy (p->resume.sock, o->sock, sizeof p->resume.sock);
+    if (o->gpid)
+        gl_strlcpy (p->resume.gpid, o->gpid, sizeof p->resume.gpid);
+    if (mprotect (area, code_len, PROT_READ | PROT_EXEC)) {
+        gl_err (err, errlen, "the second stage cannot be made executable: %s", strerror (errno));
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- touching the process ------------------------------------------------------------------------ */
+
+static void place_fds (st_t *s, int streams[3])
+{
+    for (size_t i = 0; i < s->n_fd; i++) {
+        rf_t *f = &s->fd[i];
+        int fd = (int) f->f.fd;
+        int src = f->f.kind == IMG_F_STREAM ? streams[f->f.stream] : f->tmp;
+        dup3 (src, fd, f->f.cloexec ? O_CLOEXEC : 0);
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE) /* the program's own flags */
+            fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
+    }
+    /* everything else: the restorer's own and what its starter left open */
+    unsigned next = 0;
+    for (size_t i = 0; i < s->n_fd; i++) {
+        unsigned fd = s->fd[i].f.fd;
+        if (fd > next)
+            close_range (next, fd - 1, 0);
+        next = fd + 1;
+    }
+    close_range (next, ~0u, 0);
+}
+
+static void set_process (st_t *s)
+{
+    const img_proc_t *p = &s->proc;
+    if (chdir (p->cwd)) { /* checked: it was there a moment ago */
+    }
+    umask ((mode_t) p->umask);
+    for (int i = 0; i < IMG_NRLIMIT; i++) {
+        struct rlimit cur, want;
+        if (getrlimit ((__rlimit_resource_t) i, &cur))
+            continue;
+        /* never above this node's hard limit, which only root may raise */
+        want.rlim_max = p->rlim[i][1] < cur.rlim_max ? p->rlim[i][1] : cur.rlim_max;
+        want.rlim_cur = p->rlim[i][0] < want.rlim_max ? p->rlim[i][0] : want.rlim_max;
+        setrlimit ((__rlimit_resource_t) i, &want);
+    }
+    for (int sig = 1; sig <= IMG_NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            syscall (SYS_rt_sigaction, sig, p->sigact[sig - 1], NULL, 8);
+    for (int i = 0; i < 3; i++) {
+        struct itimerval t = {
+            { (time_t) p->itimer[i][0], (suseconds_t) p->itimer[i][1] },
+            { (time_t) p->itimer[i][2], (suseconds_t) p->itimer[i][3] },
+        };
+        setitimer (i, &t, NULL);
+    }
+}
+
+int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
+{
+    uint64_t t0 = now_ns ();
+    /* the shim, if the host preloaded it here too, must not trap the
+       second stage's system calls (they are made outside libc) */
+    prctl (59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0, 0, 0, 0);
+    static st_t s;
+    memset (&s, 0, sizeof s);
+    if (read_image (&s, fd, err, errlen) || check (&s, err, errlen))
+        return -1;
+    if (o->check_only)
+        return 0;
+    int hi = 3;
+    for (size_t i = 0; i < s.n_fd; i++)
+        if ((int) s.fd[i].f.fd >= hi)
+            hi = (int) s.fd[i].f.fd + 1;
+    if (open_files (&s, hi, err, errlen))
+        return -1;
+    int streams[3] = { -1, -1, -1 };
+    for (int i = 0; i < 3; i++)
+        streams[i] = fcntl (i, F_DUPFD_CLOEXEC, hi);
+    rp_plan_t *p = build (&s, o, err, errlen);
+    if (!p)
+        return -1;
+    if (o->verbose)
+        fprintf (stderr,
+                 "glrestore: %llu bytes read, %llu pages of %zu mappings and %zu threads staged "
+                 "in %.1f ms\n",
+                 (unsigned long long) s.bytes, (unsigned long long) s.pages, s.n_vma, s.n_thr,
+                 (double) (now_ns () - t0) / 1e6);
+
+    /* from here on the process changes: all signals blocked until each
+       thread's rt_sigreturn restores its own mask */
+    uint64_t all = ~0ull;
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+    place_fds (&s, streams);
+    set_process (&s);
+    /* the restorer's rseq area is about to go: the kernel must not
+       write into it, and the image's threads register their own */
+    if (__rseq_size > 0) {
+        uint64_t tp;
+        __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+        syscall (SYS_rseq, (void *) (uintptr_t) (tp + (uint64_t) __rseq_offset),
+                 __rseq_size < 32 ? 32 : __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG);
+    }
+    uint64_t top = p->threads[0].stack; /* any thread's stack: the leader's in the area */
+    for (size_t i = 0; i < p->n_threads; i++)
+        if (p->threads[i].leader)
+            top = p->threads[i].stack;
+    rp_plan_t *plan = (rp_plan_t *) p;
+    void (*entry) (rp_plan_t *) = (void (*) (rp_plan_t *)) (
+        (uintptr_t) p->resume.base + (uintptr_t) ((const char *) glr_stage2 - __start_glr_blob));
+    __asm__ volatile("mov %0, %%rsp\n"
+                     "call *%1\n"
+                     "ud2\n"
+                     :
+                     : "r"(top), "r"(entry), "D"(plan)
+                     : "memory");
+    __builtin_unreachable ();
+}

@@ -1,0 +1,42 @@
+/*  restore.h -- the restorer: an image read from a descriptor becomes
+    the calling process (glrestore(8) is its program; ckpt_proto.h the
+    contract with the agent that starts it).
+
+    Two stages.  The first (restore.c) is an ordinary program: it reads
+    the whole image, checks every sum and every field, checks this
+    machine against it (the files it maps and opens, with their sizes
+    and modification times; the vDSO's layout; the CPU's state
+    components; the streams), and stages the pages in anonymous
+    mappings placed where the image has nothing.  Only then does it
+    touch the process: descriptors, directory, umask, limits, signal
+    actions, timers; and it jumps to the second stage (restore_blob.c),
+    which moves the new kernel's vDSO where the program's libc knows it,
+    unmaps everything of the first stage, moves the staged pages onto
+    their addresses (mremap: no copy), maps the files, and clones the
+    threads, each of which returns into the shim's handler
+    (capture.h).
+
+    The process keeps the pid the host gave it; the shim keeps the old
+    one visible to the program.  The kernel's break stays the
+    restorer's: glibc's malloc, once the shim pointed it there, grows
+    elsewhere (capture.c). */
+#ifndef GL_RESTORE_H
+#define GL_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    const char *sock; /* GLUNIX_CKPT_SOCK to hand the restored shim, or NULL */
+    const char *gpid; /* GLUNIX_GPID, or NULL */
+    bool check_only;  /* read and check, touch nothing, return 0 */
+    bool verbose;     /* say on stderr what was read and how long it took */
+} restore_opts_t;
+
+/* Reads the image from fd and becomes it: does not return on success
+   (nor with check_only, where it returns 0).  -1 with the reason in err
+   when the image or this machine will not do; then nothing of the
+   process has changed. */
+int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen);
+
+#endif

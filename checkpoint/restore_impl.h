@@ -1,0 +1,68 @@
+/*  restore_impl.h -- what restore.c (the restorer's first stage, an
+    ordinary program) hands restore_blob.c (the second, which runs after
+    the first's own memory is gone): the plan.
+
+    The plan and the second stage's code live in one area that the first
+    stage maps where the image has nothing (a hole); the code is copied
+    there from the section glr_blob, whose functions use no data, no
+    libc and no relocation (t/integ/ckpt.sh checks the object file), so
+    that it runs wherever it lands.  Addresses in the plan are absolute:
+    the area does not move. */
+#ifndef GL_RESTORE_IMPL_H
+#define GL_RESTORE_IMPL_H
+
+#include "resume.h"
+
+#include <stdint.h>
+
+#define RP_STACK (64u << 10) /* each thread's, in the area, until it jumps */
+
+enum {
+    RP_MOVE = 1, /* a staging mapping onto its place (mremap), then prot */
+    RP_ANON,     /* an anonymous mapping without pages */
+    RP_SHANON,   /* the same, shared */
+    RP_FILE,     /* a file mapping: path, offset, prot (plus write while copies follow) */
+    RP_COPY,     /* bytes from a staging mapping (written pages of a file mapping) */
+    RP_PROT,     /* the final protection */
+    RP_UNMAP,    /* a staging mapping no longer needed */
+    RP_GROW,     /* room below the main stack, growing down */
+};
+
+typedef struct {
+    uint32_t op, prot, shared, pad;
+    uint64_t src, dst, len, offset, path; /* path: a string in the area */
+} rp_op_t;
+
+typedef struct {
+    uint64_t cur, old, len, tmp; /* the new kernel's [vdso] or [vvar*], and where it goes */
+} rp_special_t;
+
+typedef struct {
+    uint64_t lo, hi;
+} rp_range_t;
+
+typedef struct {
+    ckpt_ctx_t ctx;
+    uint64_t fs, tid_addr, robust, robust_len, rseq;
+    uint32_t rseq_len, rseq_sig;
+    uint64_t stack; /* the top of its stack in the area */
+    uint64_t info;  /* the plan's ckpt_resume_t */
+    uint32_t leader, pad;
+} rp_thread_t;
+
+typedef struct {
+    uint64_t n_special, n_keep, n_ops, n_threads;
+    rp_special_t *special;
+    rp_range_t *keep; /* sorted: all else below IMG_USER_TOP is unmapped */
+    rp_op_t *ops;
+    rp_thread_t *threads;
+    uint64_t fail_msg, fail_len; /* what to say if a step fails now */
+    ckpt_resume_t resume;
+} rp_plan_t;
+
+/* The second stage's entry, on a stack in the area; never returns. */
+void glr_stage2 (rp_plan_t *plan) __attribute__ ((noreturn));
+
+extern const char __start_glr_blob[], __stop_glr_blob[];
+
+#endif

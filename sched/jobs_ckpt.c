@@ -1,0 +1,716 @@
+/*  jobs_ckpt.c -- checkpoints at the host, the host's side of
+    checkpoint/ckpt_proto.h (see jobs.h for the whole).
+
+    Asking.  A CKPT from the job's home (a probe, a checkpoint to a file,
+    a move) becomes GL_CKPT_SIGNO sent with sigqueue(2) to the job's
+    process alone, its value the request.  Only a process whose shim
+    catches that signal is asked (/proc/PID/status, SigCgt): to any other
+    the signal's default action would be death.  The shim connects to the
+    agent's checkpoint socket; the kernel's word (SO_PEERCRED) must name
+    the job's process and user, or the connection is closed unheard.
+
+    Answers.  REFUSE and MOVABLE end it.  After SNAP the host either says
+    GO and streams the image, in IMAGEs under the receiver's credit (a
+    checkpoint to a file: the job runs on), or, for a move, counts what
+    the job's pipes hold (FIONREAD: the output it wrote before the
+    snapshot, for it writes nothing while parked) and says HOLD: the
+    process stays parked while its image goes to the new host.  A move
+    that fails lets it go by closing the connection; one that succeeds
+    kills it first.  So the connection of a move stays open until then,
+    its image's end being the writer's shutdown (ckpt_proto.h).
+
+    Restarts.  A RUN with restart runs the restorer with one end of a
+    socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
+    end under credit granted to whoever sent them, and the image's end is
+    a shutdown of our side.  When the restorer lets go of its end and has
+    not exited GL_RESTORE_FAILED within RESTORE_SETTLE_MS, the process is
+    the job's again; so too when it has read the whole image (nothing left
+    in the socket) and lives on RESTORE_READ_MS, for a restorer that keeps
+    the descriptor (it refuses an image before that, once read and
+    checked). */
+#include "jobs_impl.h"
+#include "ckpt_proto.h"
+#include "err.h"
+#include "str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CKPT_ANSWER_MS    5000 /* the shim's answer, from the signal to SNAP */
+#define RESTORE_SETTLE_MS 100  /* a restorer that let go of its image and lives on runs */
+#define RESTORE_READ_MS   1000 /* one that read it all and lives on this long, too */
+
+/* signal sent, connected, greeted, parked (a move's image waiting), image
+   going, image gone (a move's: the home says DONE or RESUME) */
+enum { CK_SIGNALLED = 1, CK_HELLO, CK_ANSWER, CK_PARKED, CK_IMAGE, CK_SENT };
+
+struct ckpt_req {
+    uint8_t ask;                 /* gl_ckpt_ask_t */
+    int state;                   /* CK_* */
+    char asker[GL_NAME_MAX + 1]; /* who hears the answer */
+    uint64_t asker_seq;          /* its number for the question */
+    char to[GL_NAME_MAX + 1];    /* where the image goes */
+    int fd;                      /* the shim's connection, or -1 */
+    uint64_t deadline_ms;        /* for the answer, until SNAP */
+    uint64_t credit;             /* image bytes we may still send */
+    uint64_t seq;                /* the next IMAGE's number */
+    host_watch_t w;
+};
+
+/* ---- the socket ---------------------------------------------------------------- */
+
+int jobs_ckpt_listen (jobs_t *self, const char *path, bool all_users, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen (path) >= sizeof sa.sun_path)
+        return gl_err (err, errlen, "%s: too long for a unix socket's path", path);
+    gl_strlcpy (sa.sun_path, path, sizeof sa.sun_path);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return gl_err (err, errlen, "checkpoint socket: %s", strerror (errno));
+    unlink (path); /* the caller holds the agent's lock: a dead agent's */
+    mode_t old = umask (0177);
+    int rc = bind (fd, (struct sockaddr *) &sa, sizeof sa);
+    umask (old);
+    /* A machine's agent serves every user's jobs; who may speak is
+       checked per connection (SO_PEERCRED against the job). */
+    if (rc == 0 && all_users)
+        rc = chmod (path, 0666);
+    if (rc || listen (fd, 64)) {
+        gl_err (err, errlen, "%s: %s", path, strerror (errno));
+        close (fd);
+        return -1;
+    }
+    self->ckpt_fd = fd;
+    gl_strlcpy (self->ckpt_path, path, sizeof self->ckpt_path);
+    host_watch_set (self, &self->ckpt_watch, fd, POLLIN);
+    return 0;
+}
+
+void jobs_set_restorer (jobs_t *self, const char *path)
+{
+    gl_strlcpy (self->restorer, path ? path : "", sizeof self->restorer);
+}
+
+/* ---- answers -------------------------------------------------------------------- */
+
+bool ckpt_probing (const host_job_t *h)
+{
+    return h->ck && h->ck->ask == GL_CKPT_ASK_PROBE;
+}
+
+static void req_close (jobs_t *self, ckpt_req_t *ck)
+{
+    host_watch_set (self, &ck->w, -1, 0);
+    if (ck->fd >= 0)
+        close (ck->fd);
+    ck->fd = -1;
+}
+
+void ckpt_free (jobs_t *self, host_job_t *h)
+{
+    if (h->ck) {
+        req_close (self, h->ck);
+        free (h->ck);
+        h->ck = NULL;
+    }
+    host_watch_set (self, &h->img_watch, -1, 0);
+    if (h->img_fd >= 0)
+        close (h->img_fd);
+    h->img_fd = -1;
+    free (h->img);
+    h->img = NULL;
+}
+
+/* The end of a request, told to whoever waits: ok (text NULL) or why
+   not.  A probe keeps its answer for glpeer ps -v. */
+static void req_end (jobs_t *self, host_job_t *h, const char *why)
+{
+    ckpt_req_t *ck = h->ck;
+    if (!ck)
+        return;
+    switch (ck->ask) {
+        case GL_CKPT_ASK_PROBE:
+            gl_strlcpy (h->movable, why ? why : "yes", sizeof h->movable);
+            for (char *c = h->movable; *c; c++)
+                if (*c == '\t' || *c == '\n')
+                    *c = ' ';
+            break;
+        case GL_CKPT_ASK_FILE:
+            if (why) {
+                char text[GL_JOB_TEXT_MAX + 1];
+                snprintf (text, sizeof text, "refused: %s", why);
+                if (ck->state == CK_IMAGE) { /* the image was under way: cut it */
+                    gl_job_t img;
+                    jobs_msg_init (&img, GL_JOB_IMAGE, h->gpid, h->home);
+                    img.seq = ck->seq++;
+                    img.eof = true;
+                    img.text = text;
+                    jobs_to_node (self, ck->to, &img);
+                }
+                else {
+                    gl_job_t reply = {
+                        .type = GL_JOB_LIST_REPLY, .seq = ck->asker_seq, .eof = true, .code = 1
+                    };
+                    reply.text = text;
+                    gl_strlcpy (reply.node, self->name, sizeof reply.node);
+                    jobs_to_node (self, ck->asker, &reply);
+                }
+            }
+            break;
+        case GL_CKPT_ASK_MOVE:
+            if (why) {
+                gl_job_t m;
+                jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+                m.code = ck->state >= CK_PARKED ? GL_MOVE_FAILED : GL_MOVE_REFUSED;
+                m.text = (char *) why;
+                host_send (self, h, &m);
+                if (h->move == MOVE_PARKED) /* it stays: closing lets it go on */
+                    h->move = MOVE_NONE;
+            }
+            break;
+    }
+    req_close (self, ck);
+    free (ck);
+    h->ck = NULL;
+}
+
+/* Is the job's process ready for our signal?  Its shim catches it; to
+   anything else it would be a kill. */
+static bool shim_listens (int pid)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return false;
+    bool caught = false;
+    while (fgets (line, sizeof line, f))
+        if (!strncmp (line, "SigCgt:", 7)) {
+            unsigned long long mask = strtoull (line + 7, NULL, 16);
+            caught = (mask >> (GL_CKPT_SIGNO - 1)) & 1;
+            break;
+        }
+    fclose (f);
+    return caught;
+}
+
+void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *asker, uint64_t now)
+{
+    const char *why = NULL;
+    if (h->ck || h->move || h->held || h->img_fd >= 0)
+        why = "a checkpoint, a move or a restart of it is under way";
+    else if (h->killed)
+        why = "it is ending";
+    else if (!shim_listens (h->pid))
+        why = "its process has no checkpoint handler (no shim in it: glx --no-shim, a static "
+              "program, or it has not started yet)";
+    ckpt_req_t *ck = calloc (1, sizeof *ck);
+    if (!ck)
+        return;
+    ck->ask = (uint8_t) ask->code;
+    ck->fd = -1;
+    ck->state = CK_SIGNALLED;
+    gl_strlcpy (ck->asker, asker, sizeof ck->asker);
+    ck->asker_seq = ask->seq;
+    /* a move's image goes to the new host, if the home named it already */
+    gl_strlcpy (ck->to, ask->to[0] || ck->ask == GL_CKPT_ASK_MOVE ? ask->to : asker, sizeof ck->to);
+    ck->deadline_ms = now + CKPT_ANSWER_MS;
+    h->ck = ck;
+    int value = ck->ask == GL_CKPT_ASK_PROBE ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
+    if (!why && exec_sigqueue (h->exec, GL_CKPT_SIGNO, value))
+        why = errno == ESRCH ? "its process has ended" : "cannot signal its process";
+    if (why)
+        req_end (self, h, why);
+}
+
+/* ---- the shim's connection ------------------------------------------------------- */
+
+static void accept_one (jobs_t *self)
+{
+    int fd = accept4 (self->ckpt_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+        for (host_job_t *h = self->hosts; h; h = h->next)
+            if (h->pid == cred.pid && h->uid == cred.uid && h->ck && h->ck->state == CK_SIGNALLED) {
+                h->ck->fd = fd;
+                h->ck->state = CK_HELLO;
+                host_watch_set (self, &h->ck->w, fd, POLLIN);
+                return;
+            }
+    close (fd); /* not a job we asked: unheard */
+}
+
+/* One line from the shim, never a byte of the image after it: peek, then
+   take exactly the line.  1 with the line (its '\n' gone), 0 when not
+   all of it is there yet, -1 when the connection broke or the line is
+   too long. */
+static int take_line (int fd, char *line, size_t size)
+{
+    ssize_t n = recv (fd, line, size - 1, MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        return -1;
+    if (n < 0)
+        return 0;
+    char *nl = memchr (line, '\n', (size_t) n);
+    if (!nl)
+        return (size_t) n == size - 1 ? -1 : 0;
+    size_t want = (size_t) (nl - line) + 1;
+    if (recv (fd, line, want, 0) != (ssize_t) want)
+        return -1;
+    line[want - 1] = '\0';
+    return 1;
+}
+
+static int say (int fd, const char *line)
+{
+    size_t len = strlen (line);
+    return send (fd, line, len, MSG_NOSIGNAL) == (ssize_t) len ? 0 : -1;
+}
+
+/* How many bytes fd's pipe holds now. */
+static uint64_t pipe_holds (int fd)
+{
+    int n = 0;
+    return fd >= 0 && ioctl (fd, FIONREAD, &n) == 0 && n > 0 ? (uint64_t) n : 0;
+}
+
+/* SNAP: the process is parked.  A move stops it for good first. */
+static void snapped (jobs_t *self, host_job_t *h)
+{
+    ckpt_req_t *ck = h->ck;
+    if (ck->ask == GL_CKPT_ASK_PROBE) {
+        req_end (self, h, "the shim took a snapshot when asked a probe");
+        return;
+    }
+    if (ck->ask == GL_CKPT_ASK_MOVE) {
+        /* parked: it writes nothing more, so all the pipes hold now came
+           before the snapshot */
+        h->pre[1] = pipe_holds (exec_fd_stdout (h->exec));
+        h->pre[2] = pipe_holds (exec_fd_stderr (h->exec));
+        h->move = MOVE_PARKED;
+    }
+    if (say (ck->fd, ck->ask == GL_CKPT_ASK_MOVE ? "HOLD\n" : "GO\n")) {
+        req_end (self, h, "the shim hung up after its snapshot");
+        return;
+    }
+    if (ck->ask == GL_CKPT_ASK_MOVE) {
+        gl_job_t m;
+        jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+        m.code = GL_MOVE_SNAPPED;
+        host_send (self, h, &m);
+        if (!ck->to[0]) { /* the image waits in the socket for SEND */
+            ck->state = CK_PARKED;
+            host_watch_set (self, &ck->w, -1, 0);
+            return;
+        }
+    }
+    ck->state = CK_IMAGE;
+    ck->credit = JOBS_WINDOW;
+    host_watch_set (self, &ck->w, ck->fd, POLLIN);
+}
+
+/* The image, to ck->to, as far as credit goes. */
+static void image_out (jobs_t *self, host_job_t *h)
+{
+    ckpt_req_t *ck = h->ck;
+    static uint8_t buf[JOBS_CHUNK];
+    while (ck && ck->state == CK_IMAGE && ck->credit) {
+        size_t want = ck->credit < sizeof buf ? (size_t) ck->credit : sizeof buf;
+        ssize_t n = read (ck->fd, buf, want);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n < 0) {
+            req_end (self, h, "the image's connection broke");
+            return;
+        }
+        gl_job_t img;
+        jobs_msg_init (&img, GL_JOB_IMAGE, h->gpid, h->home);
+        img.seq = ck->seq++;
+        if (n == 0)
+            img.eof = true;
+        else {
+            img.data = buf;
+            img.len = (uint32_t) n;
+            ck->credit -= (uint64_t) n;
+        }
+        jobs_to_node (self, ck->to, &img);
+        if (n == 0) { /* the whole image went */
+            if (ck->ask == GL_CKPT_ASK_MOVE) {
+                /* the process stays parked on the open connection until
+                   the home says DONE (killed) or RESUME (let go) */
+                host_watch_set (self, &ck->w, -1, 0);
+                ck->state = CK_SENT;
+                return;
+            }
+            req_end (self, h, NULL);
+            return;
+        }
+    }
+    if (ck && ck->state == CK_IMAGE)
+        host_watch_set (self, &ck->w, ck->fd, ck->credit ? POLLIN : 0);
+}
+
+static void shim_says (jobs_t *self, host_job_t *h)
+{
+    ckpt_req_t *ck = h->ck;
+    char line[GL_CKPT_LINE_MAX + 1];
+    for (;;) {
+        int rc = take_line (ck->fd, line, sizeof line);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            req_end (self, h, "the shim hung up before it answered");
+            return;
+        }
+        if (ck->state == CK_HELLO) {
+            if (strncmp (line, "GLCKPT 1 ", 9)) {
+                char why[128];
+                snprintf (why, sizeof why, "the shim speaks another protocol: %.60s", line);
+                req_end (self, h, why);
+                return;
+            }
+            ck->state = CK_ANSWER;
+            continue;
+        }
+        if (!strncmp (line, "REFUSE ", 7)) {
+            req_end (self, h, line[7] ? line + 7 : "refused");
+            return;
+        }
+        if (!strcmp (line, "MOVABLE")) {
+            req_end (self, h, ck->ask == GL_CKPT_ASK_PROBE ? NULL : "the shim only probed");
+            return;
+        }
+        if (!strncmp (line, "SNAP ", 5)) {
+            snapped (self, h);
+            return;
+        }
+        char why[128];
+        snprintf (why, sizeof why, "the shim said something unknown: %.60s", line);
+        req_end (self, h, why);
+        return;
+    }
+}
+
+/* ---- a restart's image, into the restorer ------------------------------------------ */
+
+static void image_grant (jobs_t *self, host_job_t *h, bool all)
+{
+    if (!h->img_owed || (!all && h->img_owed < JOBS_CREDIT_BATCH) || !h->img_from[0])
+        return;
+    gl_job_t credit;
+    jobs_msg_init (&credit, GL_JOB_CREDIT, h->gpid, h->home);
+    credit.stream = 3;
+    credit.credit = h->img_owed;
+    gl_strlcpy (credit.node, self->name, sizeof credit.node);
+    h->img_owed = 0;
+    jobs_to_node (self, h->img_from, &credit);
+}
+
+static void image_write (jobs_t *self, host_job_t *h)
+{
+    while (h->img_fd >= 0 && h->img_off < h->img_len) {
+        ssize_t n = send (h->img_fd, h->img + h->img_off, h->img_len - h->img_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            h->img_off = h->img_len; /* the restorer is gone: its exit says why */
+            break;
+        }
+        h->img_off += (size_t) n;
+        h->img_owed += (uint64_t) n;
+    }
+    if (h->img_off == h->img_len)
+        h->img_off = h->img_len = 0;
+    image_grant (self, h, false);
+    if (h->img_fd >= 0 && h->img_eof && !h->img_shut && !h->img_len) {
+        shutdown (h->img_fd, SHUT_WR); /* the image's end */
+        h->img_shut = true;
+        image_grant (self, h, true);
+    }
+}
+
+void ckpt_image (jobs_t *self, host_job_t *h, const char *from, const gl_job_t *img)
+{
+    if (h->img_fd < 0 || h->img_eof)
+        return;
+    if (!h->img_from[0])
+        gl_strlcpy (h->img_from, from, sizeof h->img_from);
+    if (!gl_streq (from, h->img_from) || img->seq != h->img_seq ||
+        h->img_len - h->img_off + img->len > JOBS_WINDOW) {
+        exec_signal (h->exec, SIGKILL); /* a lost or unasked-for chunk: no half image */
+        h->img_eof = true;
+        return;
+    }
+    h->img_seq++;
+    if (img->len) {
+        if (h->img_off) {
+            memmove (h->img, h->img + h->img_off, h->img_len - h->img_off);
+            h->img_len -= h->img_off;
+            h->img_off = 0;
+        }
+        uint8_t *b = realloc (h->img, h->img_len + img->len);
+        if (!b)
+            return;
+        h->img = b;
+        memcpy (h->img + h->img_len, img->data, img->len);
+        h->img_len += img->len;
+    }
+    if (img->eof)
+        h->img_eof = true;
+    image_write (self, h);
+}
+
+void ckpt_credit (jobs_t *self, host_job_t *h, const char *from, uint64_t credit)
+{
+    ckpt_req_t *ck = h->ck;
+    if (!ck || ck->state != CK_IMAGE || !gl_streq (from, ck->to))
+        return;
+    ck->credit += credit;
+    image_out (self, h);
+}
+
+void ckpt_watch (jobs_t *self, host_job_t *h)
+{
+    short ev = 0;
+    if (h->img_fd >= 0 && !h->killed) {
+        if (h->img_len > h->img_off || (h->img_eof && !h->img_shut))
+            ev = POLLOUT;
+        else if (h->img_shut && !h->img_let_go)
+            ev = POLLIN; /* the restorer letting go of it: end of file or a hang-up */
+    }
+    host_watch_set (self, &h->img_watch, h->img_fd, ev);
+}
+
+/* ---- a move's steps ------------------------------------------------------------------ */
+
+/* After DONE: once what came before the snapshot is sent, hand home the
+   stdin the process did not read, say DRAINED, and forget the job. */
+static void drained (jobs_t *self, host_job_t *h)
+{
+    if (h->move != MOVE_DRAINING || h->pre[1] || h->pre[2])
+        return;
+    if (h->in_owed) { /* written into the pipe: glx may send as much again */
+        gl_job_t credit;
+        jobs_msg_init (&credit, GL_JOB_CREDIT, h->gpid, h->home);
+        credit.credit = h->in_owed;
+        h->in_owed = 0;
+        host_send (self, h, &credit);
+    }
+    int back = exec_fd_stdin_back (h->exec);
+    uint64_t in_pipe = pipe_holds (back);
+    size_t total = (size_t) in_pipe + (h->in_len - h->in_off);
+    uint8_t *left = malloc (total ? total : 1);
+    if (left && in_pipe && read (back, left, (size_t) in_pipe) != (ssize_t) in_pipe)
+        in_pipe = 0; /* cannot happen with the job dead: nothing else reads it */
+    if (left)
+        memcpy (left + in_pipe, h->in + h->in_off, h->in_len - h->in_off);
+    total = left ? (size_t) in_pipe + (h->in_len - h->in_off) : 0;
+    uint64_t acked = in_pipe; /* what was in the pipe was acknowledged to glx */
+    size_t off = 0;
+    do {
+        size_t n = total - off > GL_JOB_DATA_MAX ? GL_JOB_DATA_MAX : total - off;
+        gl_job_t m;
+        jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+        m.code = GL_MOVE_STDIN;
+        m.data = n ? left + off : NULL;
+        m.len = (uint32_t) n;
+        m.credit = acked < n ? acked : n;
+        acked -= m.credit;
+        off += n;
+        m.eof = off == total && h->in_eof;
+        if (n || m.eof)
+            host_send (self, h, &m);
+    } while (off < total);
+    free (left);
+    gl_job_t m;
+    jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+    m.code = GL_MOVE_DRAINED;
+    host_send (self, h, &m);
+    host_drop (self, h);
+}
+
+void ckpt_read (jobs_t *self, host_job_t *h, int stream, size_t n)
+{
+    if (!h->move)
+        return;
+    h->pre[stream] -= n < h->pre[stream] ? n : h->pre[stream];
+    drained (self, h);
+}
+
+void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
+{
+    ckpt_req_t *ck = h->ck;
+    switch (step->code) {
+        case GL_MOVE_SEND: /* old host: the image to the new one */
+            if (ck && ck->state == CK_PARKED && step->to[0]) {
+                gl_strlcpy (ck->to, step->to, sizeof ck->to);
+                ck->state = CK_IMAGE;
+                ck->credit = JOBS_WINDOW;
+                image_out (self, h);
+            }
+            break;
+        case GL_MOVE_RESUME: /* old host: the move failed, it runs on here */
+            if (h->move == MOVE_PARKED) {
+                h->move = MOVE_NONE;
+                h->pre[1] = h->pre[2] = 0;
+            }
+            if (ck) { /* closing the connection lets the parked process go */
+                req_close (self, ck);
+                free (ck);
+                h->ck = NULL;
+            }
+            break;
+        case GL_MOVE_DONE: /* old host: it runs elsewhere now */
+            if (h->move != MOVE_PARKED)
+                break;
+            exec_signal (h->exec, SIGKILL); /* before the connection closes: never let go */
+            if (ck) {
+                req_close (self, ck);
+                free (ck);
+                h->ck = NULL;
+            }
+            h->move = MOVE_DRAINING;
+            drained (self, h); /* at once when the pipes held nothing */
+            return;
+        case GL_MOVE_RELEASE: /* new host: its output may flow */
+            if (!h->held || step->stream < 1 || step->stream > 2)
+                break;
+            h->credit[step->stream] = step->credit;
+            h->seq_out[step->stream] = step->seq;
+            h->released |= 1 << step->stream;
+            if (h->released == 6 || (h->released == 2 && h->out_done[2]))
+                h->held = false;
+            break;
+        case GL_MOVE_ABORT: /* new host: the move failed */ host_drop (self, h); return;
+        default: break;
+    }
+    (void) now;
+}
+
+/* ---- events and time ------------------------------------------------------------------- */
+
+bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now)
+{
+    if (fd < 0)
+        return false;
+    if (fd == self->ckpt_fd) {
+        accept_one (self);
+        return true;
+    }
+    for (host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->ck && h->ck->fd == fd) {
+            if (h->ck->state == CK_HELLO || h->ck->state == CK_ANSWER)
+                shim_says (self, h);
+            else if (h->ck->state == CK_IMAGE)
+                image_out (self, h);
+            host_watch (self, h);
+            return true;
+        }
+        if (h->img_fd == fd) {
+            if (!h->img_shut)
+                image_write (self, h);
+            else {
+                char c;
+                ssize_t n = recv (h->img_fd, &c, 1, MSG_DONTWAIT);
+                uint64_t at = now + RESTORE_SETTLE_MS;
+                if ((n == 0 || (n < 0 && errno != EAGAIN) || (revents & (POLLHUP | POLLERR))) &&
+                    (!h->restored_at || at < h->restored_at))
+                    h->restored_at = at;
+                h->img_let_go = true;
+            }
+            host_watch (self, h);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Why the restorer failed: the line it wrote on its stderr (held, not
+   read yet, on a move's new host). */
+static void restore_why (host_job_t *h, char *out, size_t len)
+{
+    snprintf (out, len, "the restorer failed on this node");
+    int fd = exec_fd_stderr (h->exec);
+    uint64_t n = pipe_holds (fd);
+    char buf[1024];
+    if (n >= sizeof buf)
+        n = sizeof buf - 1;
+    ssize_t got = n ? read (fd, buf, (size_t) n) : 0;
+    if (got > 0) {
+        buf[got] = '\0';
+        char *nl = strchr (buf, '\n');
+        if (nl)
+            *nl = '\0';
+        gl_strlcpy (out, buf, len);
+    }
+}
+
+void ckpt_tick (jobs_t *self, uint64_t now)
+{
+    host_job_t *next;
+    for (host_job_t *h = self->hosts; h; h = next) {
+        next = h->next;
+        ckpt_req_t *ck = h->ck;
+        if (ck && ck->state <= CK_ANSWER && now >= ck->deadline_ms) {
+            req_end (self, h, "the job's shim did not answer in time");
+            continue;
+        }
+        /* a restart: did the restorer become the job? */
+        if (h->img_fd < 0 || !h->img_shut)
+            continue;
+        int queued = 1;
+        if (!h->restored_at && ioctl (h->img_fd, SIOCOUTQ, &queued) == 0 && queued == 0)
+            h->restored_at = now + RESTORE_READ_MS; /* all read: it checks it meanwhile */
+        exec_status_t st;
+        bool ended = exec_poll_exit (h->exec, &st);
+        if (ended && h->restart == GL_JOB_RESTART_MOVE && st.code == GL_RESTORE_FAILED &&
+            !st.signal) {
+            char why[512];
+            restore_why (h, why, sizeof why);
+            gl_job_t m;
+            jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+            m.code = GL_MOVE_FAILED;
+            m.text = why;
+            host_send (self, h, &m);
+            host_drop (self, h);
+            continue;
+        }
+        if (ended || (h->restored_at && now >= h->restored_at)) {
+            host_watch_set (self, &h->img_watch, -1, 0);
+            close (h->img_fd);
+            h->img_fd = -1;
+            if (h->restart == GL_JOB_RESTART_MOVE && !ended) {
+                gl_job_t m;
+                jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+                m.code = GL_MOVE_RESTORED;
+                host_send (self, h, &m);
+            }
+        }
+    }
+}
+
+uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next)
+{
+    for (host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->ck && h->ck->state <= CK_ANSWER && h->ck->deadline_ms < next)
+            next = h->ck->deadline_ms;
+        if (h->img_fd >= 0 && h->restored_at && h->restored_at < next)
+            next = h->restored_at;
+    }
+    return next;
+}

@@ -1,0 +1,255 @@
+/*  ckcompute -- programs to checkpoint in the tests (t/integ/ckpt.sh):
+    each prints "ready", then deterministic lines, and a result that
+    depends on every byte of its memory, so a restore that lost or
+    shifted anything shows.
+
+    ckcompute single MIB STEPS   one thread over MIB MiB, malloc and free
+                                 churning, a pause between steps
+    ckcompute threads MIB STEPS  the same work over 4 threads, plus one
+                                 blocked in read() on a pipe and one in
+                                 nanosleep() loops, all joined at the end
+    ckcompute socket             holds a TCP connection to itself for 3 s
+    ckcompute idle MIB random|text
+                                 fills MIB MiB (random: as random data;
+                                 text: as something that compresses),
+                                 then naps 1 ms at a time; after a gap
+                                 of more than 100 ms (it was parked and
+                                 restored) it prints "resumed <ns>", the
+                                 CLOCK_MONOTONIC when it ran again, and
+                                 exits (t/ckpt/measure.sh) */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static void nap (long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
+    while (nanosleep (&t, &t) == -1 && errno == EINTR) {
+    }
+}
+
+static void mix (uint64_t *m, size_t n, int step)
+{
+    for (size_t i = 0; i < n; i++)
+        m[i] = m[i] * 6364136223846793005ull + (uint64_t) step + 1 + i;
+}
+
+static uint64_t digest (const uint64_t *m, size_t n)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < n; i++)
+        h = ((h ^ m[i]) * 0x100000001b3ull) ^ (h >> 29);
+    return h;
+}
+
+/* The heap at work: blocks that live across steps, checked at the end,
+   and many that come and go (small ones from the brk heap, big ones
+   mmap'd). */
+#define KEEP 2000
+static unsigned char *kept[KEEP];
+static size_t kept_len[KEEP];
+
+static void churn (int step)
+{
+    for (int k = 0; k < KEEP; k++) {
+        if ((k + step) % 3 == 0) {
+            free (kept[k]);
+            kept_len[k] = 16 + (size_t) ((k * 37 + step * 11) % 3000);
+            kept[k] = malloc (kept_len[k]);
+            if (!kept[k])
+                abort ();
+            memset (kept[k], (k + step) & 0xff, kept_len[k]);
+        }
+    }
+    void *big = malloc (1 << 20);
+    memset (big, step, 1 << 20);
+    free (big);
+}
+
+static uint64_t heap_digest (void)
+{
+    uint64_t h = 0;
+    for (int k = 0; k < KEEP; k++)
+        for (size_t i = 0; kept[k] && i < kept_len[k]; i++)
+            h = ((h ^ kept[k][i]) * 0x100000001b3ull) ^ (h >> 29);
+    return h;
+}
+
+static int single (size_t mib, int steps)
+{
+    size_t n = (mib << 20) / 8;
+    uint64_t *m = malloc (n * 8);
+    if (!m)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        m[i] = i * 0x9e3779b97f4a7c15ull;
+    pid_t pid = getpid ();
+    printf ("ready\n");
+    fflush (stdout);
+    uint64_t h = 0;
+    for (int s = 0; s < steps; s++) {
+        mix (m, n, s);
+        churn (s);
+        h = digest (m, n);
+        printf ("step %d %016llx\n", s, (unsigned long long) h);
+        fflush (stdout);
+        nap (40);
+    }
+    printf ("result %016llx heap %016llx pid %s\n", (unsigned long long) h,
+            (unsigned long long) heap_digest (), getpid () == pid ? "same" : "changed");
+    return 0;
+}
+
+/* ---- threads ---- */
+
+static pthread_barrier_t start_b, done_b;
+static uint64_t *mem;
+static size_t per;
+static int steps_n;
+static atomic_int stop;
+static int pipe_fd[2];
+
+static void *worker (void *arg)
+{
+    int w = (int) (intptr_t) arg;
+    for (int s = 0; s < steps_n; s++) {
+        pthread_barrier_wait (&start_b);
+        mix (mem + (size_t) w * per, per, s * 4 + w);
+        pthread_barrier_wait (&done_b);
+    }
+    return (void *) (uintptr_t) digest (mem + (size_t) w * per, per);
+}
+
+static void *reader (void *arg)
+{
+    (void) arg;
+    char b[16] = { 0 };
+    ssize_t k;
+    while ((k = read (pipe_fd[0], b, sizeof b - 1)) < 0 && errno == EINTR) {
+    }
+    return (void *) (uintptr_t) (k == 8 && !strcmp (b, "finished") ? 0x600d : 0xbad);
+}
+
+static void *sleeper (void *arg)
+{
+    (void) arg;
+    unsigned long naps = 0;
+    while (!atomic_load (&stop)) {
+        nap (10);
+        naps++;
+    }
+    return (void *) (uintptr_t) (naps > 0 ? 0x5eed : 0xbad);
+}
+
+static int threads (size_t mib, int steps)
+{
+    enum { W = 2 };
+    per = (mib << 20) / 8 / W;
+    mem = malloc (per * W * 8);
+    if (!mem || pipe (pipe_fd))
+        return 1;
+    for (size_t i = 0; i < per * W; i++)
+        mem[i] = i * 0x9e3779b97f4a7c15ull;
+    steps_n = steps;
+    pthread_barrier_init (&start_b, NULL, W + 1);
+    pthread_barrier_init (&done_b, NULL, W + 1);
+    pthread_t t[W + 2];
+    for (int w = 0; w < W; w++)
+        pthread_create (&t[w], NULL, worker, (void *) (intptr_t) w);
+    pthread_create (&t[W], NULL, reader, NULL);
+    pthread_create (&t[W + 1], NULL, sleeper, NULL);
+    printf ("ready\n");
+    fflush (stdout);
+    for (int s = 0; s < steps; s++) {
+        pthread_barrier_wait (&start_b);
+        churn (s);
+        pthread_barrier_wait (&done_b);
+        printf ("step %d %016llx\n", s, (unsigned long long) digest (mem, per * W));
+        fflush (stdout);
+        nap (40);
+    }
+    atomic_store (&stop, 1);
+    if (write (pipe_fd[1], "finished", 8) != 8)
+        return 1;
+    uint64_t h = 0;
+    for (int i = 0; i < W + 2; i++) {
+        void *r;
+        if (pthread_join (t[i], &r))
+            return 1;
+        h = (h ^ (uint64_t) (uintptr_t) r) * 0x100000001b3ull;
+    }
+    printf ("result %016llx heap %016llx\n", (unsigned long long) h,
+            (unsigned long long) heap_digest ());
+    return 0;
+}
+
+static int idle (size_t mib, const char *kind)
+{
+    size_t n = (mib << 20) / 8;
+    uint64_t *m = malloc (n * 8);
+    if (!m)
+        return 1;
+    bool text = !strcmp (kind, "text");
+    for (size_t i = 0; i < n; i++)
+        m[i] = text ? 0x2020656e696c2041ull + ((i >> 6) % 100) : i * 0x9e3779b97f4a7c15ull;
+    mix (m, text ? 0 : n, 1);
+    /* a gap since the last look, wherever the thread is parked once it
+       has said ready */
+    struct timespec last, now;
+    clock_gettime (CLOCK_MONOTONIC, &last);
+    printf ("ready\n");
+    fflush (stdout);
+    for (int k = 0; k < 600000; k++) {
+        nap (1);
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - last.tv_sec) * 1000000000ll + (now.tv_nsec - last.tv_nsec) >
+            100000000ll) {
+            printf ("resumed %lld %016llx\n", now.tv_sec * 1000000000ll + now.tv_nsec,
+                    (unsigned long long) digest (m, n));
+            return 0;
+        }
+        last = now;
+    }
+    return 1;
+}
+
+static int sock (void)
+{
+    int l = socket (AF_INET, SOCK_STREAM, 0), c = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    if (l < 0 || c < 0 || bind (l, (struct sockaddr *) &a, sizeof a) || listen (l, 1) ||
+        getsockname (l, (struct sockaddr *) &a, &al) || connect (c, (struct sockaddr *) &a, al))
+        return 1;
+    int s = accept (l, NULL, NULL);
+    close (l);
+    printf ("ready\n");
+    fflush (stdout);
+    nap (3000);
+    printf ("done %d\n", s >= 0);
+    return 0;
+}
+
+int main (int argc, char **argv)
+{
+    if (argc == 4 && !strcmp (argv[1], "single"))
+        return single ((size_t) atol (argv[2]), atoi (argv[3]));
+    if (argc == 4 && !strcmp (argv[1], "threads"))
+        return threads ((size_t) atol (argv[2]), atoi (argv[3]));
+    if (argc == 4 && !strcmp (argv[1], "idle"))
+        return idle ((size_t) atol (argv[2]), argv[3]);
+    if (argc == 2 && !strcmp (argv[1], "socket"))
+        return sock ();
+    fprintf (stderr, "usage: ckcompute single|threads MIB STEPS | socket\n");
+    return 2;
+}

@@ -1,0 +1,219 @@
+/*  ckhost -- the host's side of checkpoint/ckpt_proto.h, for the tests:
+    runs a program with GLUNIX_CKPT_SOCK set, collects its stdout, asks
+    for a checkpoint when the output shows a mark, answers, and keeps
+    the image.
+
+    ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
+
+    -r    the request: probe (MOVABLE or REFUSE), go (checkpoint, then
+          resume: the default) or hold (checkpoint, stay parked; ckhost
+          kills the program once the image is saved, as a host migrating
+          it would) or none (only run it)
+    -w    ask once the program's stdout holds MARK (default: at once)
+    -i    where the image goes (default: nowhere)
+    -o    the program's stdout (default: ckhost's own stderr)
+    -p    LD_PRELOAD for the program (the shim), not for ckhost itself
+
+    What happened goes to stdout, a line each: START <CLOCK_MONOTONIC ns
+    just before the program started>, the shim's GLCKPT line,
+    then REFUSE <reason>, MOVABLE, or SNAP <ns> at=<bytes of stdout
+    before the snapshot> and IMAGE <bytes>; then EXIT <status> or SIGNAL
+    <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
+#include "ckpt_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *out_buf;
+static size_t out_n, out_cap;
+
+static void keep (const char *b, size_t n)
+{
+    if (out_n + n + 1 > out_cap) {
+        out_cap = (out_n + n + 1) * 2;
+        out_buf = realloc (out_buf, out_cap);
+        if (!out_buf)
+            exit (1);
+    }
+    memcpy (out_buf + out_n, b, n);
+    out_n += n;
+    out_buf[out_n] = '\0';
+}
+
+/* Whatever the program has written so far (nonblocking pipe). */
+static bool pump (int fd)
+{
+    char b[65536];
+    for (;;) {
+        ssize_t k = read (fd, b, sizeof b);
+        if (k > 0) {
+            keep (b, (size_t) k);
+            continue;
+        }
+        return k == 0; /* true: end of file */
+    }
+}
+
+static bool read_line (int s, char *line, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t k = read (s, line + n, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        if (line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    return true;
+}
+
+int main (int argc, char **argv)
+{
+    const char *req = "go", *mark = NULL, *image = NULL, *out = NULL, *preload = NULL;
+    int c;
+    while ((c = getopt (argc, argv, "+r:w:i:o:p:")) != -1) {
+        switch (c) {
+            case 'r': req = optarg; break;
+            case 'w': mark = optarg; break;
+            case 'i': image = optarg; break;
+            case 'o': out = optarg; break;
+            case 'p': preload = optarg; break;
+            default: return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf (
+            stderr,
+            "usage: ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROG...\n");
+        return 2;
+    }
+    int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
+    bool hold = !strcmp (req, "hold"), none = !strcmp (req, "none");
+    char dir[] = "/tmp/ckhost.XXXXXX";
+    if (!mkdtemp (dir))
+        return 1;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf (a.sun_path, sizeof a.sun_path, "%s/ckpt.sock", dir);
+    int ls = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (ls < 0 || bind (ls, (struct sockaddr *) &a, sizeof a) || listen (ls, 4))
+        return 1;
+    setenv (GL_CKPT_SOCK_ENV, a.sun_path, 1);
+    int p[2];
+    if (pipe2 (p, O_CLOEXEC))
+        return 1;
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    printf ("START %lld\n", (long long) ts.tv_sec * 1000000000ll + ts.tv_nsec);
+    fflush (stdout);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        dup2 (p[1], 1);
+        int null = open ("/dev/null", O_RDONLY);
+        dup2 (null, 0);
+        close_range (3, ~0u, 0); /* as a host starts a job: nothing of its own */
+        if (preload)
+            setenv ("LD_PRELOAD", preload, 1);
+        execvp (argv[optind], argv + optind);
+        _exit (127);
+    }
+    close (p[1]);
+    fcntl (p[0], F_SETFL, O_NONBLOCK);
+    bool asked = none, eof = false, ok = none;
+    time_t start = time (NULL);
+    while (!eof && time (NULL) - start < 300) {
+        if (!asked && (!mark || (out_buf && strstr (out_buf, mark)))) {
+            union sigval v = { .sival_int = r };
+            if (sigqueue (pid, GL_CKPT_SIGNO, v)) {
+                perror ("ckhost: sigqueue");
+                break;
+            }
+            asked = true;
+            struct pollfd pl = { ls, POLLIN, 0 };
+            if (poll (&pl, 1, 10000) != 1) {
+                printf ("NO ANSWER\n");
+                break;
+            }
+            int s = accept4 (ls, NULL, NULL, SOCK_CLOEXEC);
+            char line[GL_CKPT_LINE_MAX];
+            if (s < 0 || !read_line (s, line, sizeof line) || strncmp (line, "GLCKPT 1 ", 9)) {
+                printf ("BAD GREETING\n");
+                break;
+            }
+            printf ("%s\n", line);
+            if (!read_line (s, line, sizeof line)) {
+                printf ("NO ANSWER\n");
+                break;
+            }
+            if (strncmp (line, "SNAP ", 5)) {
+                printf ("%s\n", line);
+                fflush (stdout);
+                ok = !strcmp (line, "MOVABLE") || !strncmp (line, "REFUSE ", 7);
+                close (s);
+                continue;
+            }
+            /* every thread is parked: what is in the pipe came before */
+            pump (p[0]);
+            printf ("%s at=%zu\n", line, out_n);
+            fflush (stdout);
+            if (write (s, hold ? "HOLD\n" : "GO\n", hold ? 5 : 3) < 0)
+                break;
+            int img = image ? open (image, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+            size_t bytes = 0;
+            for (;;) {
+                char b[1 << 16];
+                ssize_t k = read (s, b, sizeof b);
+                if (k < 0 && errno == EINTR)
+                    continue;
+                if (k <= 0)
+                    break;
+                bytes += (size_t) k;
+                if (img >= 0 && write (img, b, (size_t) k) != k)
+                    return 1;
+                if (!hold)
+                    pump (p[0]);
+            }
+            if (img >= 0)
+                close (img);
+            close (s);
+            printf ("IMAGE %zu\n", bytes);
+            fflush (stdout);
+            ok = bytes > 0;
+            if (hold)
+                kill (pid, SIGKILL);
+            continue;
+        }
+        struct pollfd pl = { p[0], POLLIN, 0 };
+        poll (&pl, 1, 100);
+        eof = pump (p[0]);
+    }
+    int st;
+    waitpid (pid, &st, 0);
+    pump (p[0]);
+    if (WIFEXITED (st))
+        printf ("EXIT %d\n", WEXITSTATUS (st));
+    else
+        printf ("SIGNAL %d\n", WTERMSIG (st));
+    FILE *f = out ? fopen (out, "w") : stderr;
+    if (f && out_n)
+        fwrite (out_buf, 1, out_n, f);
+    if (f && out)
+        fclose (f);
+    unlink (a.sun_path);
+    rmdir (dir);
+    return ok ? 0 : 1;
+}

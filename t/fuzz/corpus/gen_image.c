@@ -1,0 +1,89 @@
+/*  gen_image.c -- seeds for fuzz_image: whole, valid images (every kind
+    of record, pages packed and raw), written into the directory given. */
+#include "image.h"
+
+#include <lz4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint8_t buf[4 << 20];
+static char state[1 << 16];
+
+static size_t image (int n_pages, int threads, bool pipe_bytes)
+{
+    img_enc_t e;
+    size_t n = img_put_header (&e, buf, sizeof buf);
+    static img_proc_t p;
+    memset (&p, 0, sizeof p);
+    p.vpid = 100;
+    p.n_threads = (uint32_t) threads;
+    p.n_vmas = 2;
+    p.n_fds = 2;
+    p.umask = 022;
+    strcpy (p.cwd, "/home/user");
+    n += img_put_proc (&e, &p, buf + n, sizeof buf - n);
+    for (int i = 0; i < threads; i++) {
+        img_thread_t t = { .tid = 100 + (uint32_t) i,
+                           .flags = i ? 0 : IMG_T_LEADER | IMG_T_COORD,
+                           .fs = 0x7f0000002000 + (uint64_t) i * 0x10000,
+                           .tid_addr = 0x7f00000022d0 + (uint64_t) i * 0x10000 };
+        t.reg[IMG_R_RSP] = 0x7ffc00010000;
+        t.reg[IMG_R_RIP] = 0x555555555000;
+        n += img_put_thread (&e, &t, buf + n, sizeof buf - n);
+    }
+    static img_vma_t v;
+    memset (&v, 0, sizeof v);
+    v = (img_vma_t){ .start = 0x555555554000,
+                     .end = 0x555555556000,
+                     .prot = 5,
+                     .kind = IMG_V_FILE,
+                     .fsize = 16000,
+                     .mtime_sec = 1700000000 };
+    strcpy (v.path, "/usr/bin/prog");
+    n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
+    v = (img_vma_t){
+        .start = 0x7ffc00000000, .end = 0x7ffc00100000, .prot = 3, .kind = IMG_V_ANON
+    };
+    n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
+    static img_fd_t f;
+    memset (&f, 0, sizeof f);
+    f = (img_fd_t){ .fd = 1, .kind = IMG_F_STREAM, .stream = 1 };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    f = (img_fd_t){ .fd = 5, .kind = IMG_F_PIPE, .pos = 65536, .fsize = 1234 };
+    if (pipe_bytes) {
+        f.data = (const uint8_t *) "hello pipe";
+        f.data_len = 10;
+    }
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    static uint8_t pages[16 * IMG_PAGE];
+    for (size_t i = 0; i < sizeof pages; i++)
+        pages[i] = (uint8_t) (i % 7 == 0 ? rand () : i / 512);
+    if (n_pages)
+        n += img_put_pages (&e, 0x7ffc00000000, pages, (uint32_t) n_pages, state, buf + n,
+                            sizeof buf - n);
+    n += img_put_pages (&e, 0x7ffc00020000, pages, 1, NULL, buf + n, sizeof buf - n);
+    n += img_put_end (&e, buf + n, sizeof buf - n);
+    return n;
+}
+
+int main (int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf (stderr, "usage: gen_image DIR\n");
+        return 2;
+    }
+    const struct {
+        int pages, threads;
+        bool bytes;
+    } kinds[] = { { 0, 1, false }, { 4, 2, true }, { 16, 1, false }, { 1, 3, true } };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t n = image (kinds[k].pages, kinds[k].threads, kinds[k].bytes);
+        char path[4096];
+        snprintf (path, sizeof path, "%s/image-%zu", argv[1], k);
+        FILE *o = fopen (path, "wb");
+        if (!o || fwrite (buf, 1, n, o) != n || fclose (o))
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,155 @@
+# Checkpoint and restore of single processes (checkpoint/, glrestore(8)),
+# with the host's side of ckpt_proto.h played by t/ckpt/ckhost, all as an
+# unprivileged user (nobody, when the suite runs as root): the design
+# needs no privilege, and this proves it.
+# - a computation over 64 MiB, checkpointed mid-run: with GO it goes on
+#   and ends as an undisturbed run; its image, restored in a new process
+#   after it ended, ends the same (output before the snapshot + the
+#   restored process's = the undisturbed run's, byte for byte);
+# - with HOLD it stays parked until killed, and its image resumes it;
+# - a restored process is checkpointed and restored again;
+# - the same with threads: joins, malloc and free, a thread blocked in
+#   read() on a pipe, one in nanosleep();
+# - a TCP socket is refused with its reason; a probe answers MOVABLE;
+# - a corrupted or truncated image is refused by glrestore (exit 120,
+#   "glrestore: <reason>") and nothing runs.
+# sanitizers: yes
+. "$(dirname "$0")/lib.sh"
+set +e
+HOST="$BUILD/t/ckpt/ckhost"
+PROG="$BUILD/t/ckpt/ckcompute"
+GLR="$BUILD/glrestore"
+SHIM="$BUILD/libglshim.so"
+for f in "$HOST" "$PROG" "$GLR" "$SHIM"; do [ -x "$f" ] || [ -f "$f" ] || fail "no $f"; done
+grep -q '^\[vdso\]\|vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
+cd "$T" || fail "no $T"
+chmod 777 "$T"
+
+# unpriv CMD...: as nobody when root, else as we are
+unpriv() {
+    if [ "$(id -u)" = 0 ]; then
+        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+if [ "$(id -u)" = 0 ] && ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
+    test -x "$GLR" -a -r "$SHIM"; then
+    echo "the build tree is not readable by nobody: cannot run unprivileged"
+    exit 77
+fi
+# glrestore's second stage runs from a copy of the section glr_blob once
+# everything else of the program is unmapped: it may refer to nothing
+# outside that section, and have no code or data elsewhere.
+obj="$BUILD/checkpoint/libglblob_a-restore_blob.o"
+[ -f "$obj" ] || fail "no $obj"
+ndx=$(readelf -SW "$obj" | sed -n 's/^ *\[ *\([0-9]*\)\] glr_blob .*/\1/p')
+[ -n "$ndx" ] || fail "no section glr_blob in $obj"
+defined=$(readelf -sW "$obj" | awk -v n="$ndx" '$7 == n { print $8 }')
+for sym in $(readelf -rW "$obj" | awk '/^Relocation section/ { in_blob = ($3 == "'"'"'.relaglr_blob'"'"'") }
+                                     in_blob && /R_X86_64/ { print $5 }'); do
+    echo "$defined" | grep -qx "$sym" || fail "the second stage refers to $sym, outside its section"
+done
+readelf -SW "$obj" | sed 's/^ *\[ *[0-9]*\] *//' |
+    awk '$1 ~ /^\.(text|rodata|data|bss)/ && $5 ~ /[1-9a-f]/ { bad = bad " " $1 }
+         END { if (bad) { print "code or data outside glr_blob:" bad; exit 1 } }' ||
+    fail "the second stage is not self-contained"
+say "the second stage refers only to itself ($(echo $defined | wc -w) symbols in glr_blob)"
+
+# The programs under checkpoint run with the shim (ckhost -p: not ckhost,
+# which may be sanitized); glrestore itself runs without (it becomes the
+# image's process, whose shim is in the image).
+
+# at N FILE: the byte offset ckhost reported at SNAP
+at() { sed -n 's/^SNAP [0-9]* at=\([0-9]*\)$/\1/p' "$1"; }
+# same A B: the files are byte for byte the same, or fail with the diff
+same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head -20; fail "$3"; }; }
+
+# ---- one thread --------------------------------------------------------------------
+unpriv env LD_PRELOAD="$SHIM" "$PROG" single 64 8 > ref.out || fail "the undisturbed run"
+grep -q '^result .* pid same$' ref.out || fail "undisturbed: $(tail -1 ref.out)"
+
+unpriv "$HOST" -p "$SHIM" -r go -w "step 2" -i img1 -o run1.out -- \
+    "$PROG" single 64 8 > host1.txt || { cat host1.txt; fail "checkpoint with GO"; }
+cat host1.txt
+grep -q '^EXIT 0$' host1.txt || fail "the job after GO: $(tail -1 host1.txt)"
+same run1.out ref.out "the job went on after GO but its output differs"
+a1=$(at host1.txt)
+[ -n "$a1" ] && [ -s img1 ] || fail "no SNAP or no image"
+say "GO: the job went on and ended as an undisturbed run; image of $(stat -c %s img1) bytes"
+
+unpriv "$GLR" img1 > rest1.out 2> rest1.err; rc=$?
+[ $rc = 0 ] || { cat rest1.err; fail "restored process exited $rc"; }
+{ head -c "$a1" run1.out; cat rest1.out; } > whole1.out
+same whole1.out ref.out "before the snapshot + restored != undisturbed"
+say "restored in a new process after the job ended: same output, same result, pid unchanged"
+
+unpriv "$HOST" -r go -w "step 5" -i img2 -o run2.out -- "$GLR" img1 > host2.txt ||
+    { cat host2.txt; fail "checkpoint of a restored process"; }
+a2=$(at host2.txt)
+unpriv "$GLR" img2 > rest2.out 2> rest2.err || { cat rest2.err; fail "second restore"; }
+{ head -c "$a1" run1.out; head -c "$a2" run2.out; cat rest2.out; } > whole2.out
+same whole2.out ref.out "restored twice != undisturbed"
+say "a restored process checkpointed and restored again: same output"
+
+unpriv "$HOST" -p "$SHIM" -r hold -w "step 3" -i img3 -o run3.out -- \
+    "$PROG" single 64 8 > host3.txt || { cat host3.txt; fail "checkpoint with HOLD"; }
+grep -q '^SIGNAL 9$' host3.txt || fail "HOLD: the job was not parked until killed: $(tail -1 host3.txt)"
+[ "$(at host3.txt)" = "$(stat -c %s run3.out)" ] || fail "HOLD: the job wrote after its snapshot"
+unpriv "$GLR" img3 > rest3.out 2> rest3.err || { cat rest3.err; fail "restore after HOLD"; }
+cat run3.out rest3.out > whole3.out
+same whole3.out ref.out "HOLD, killed, restored != undisturbed"
+say "HOLD: parked until killed, resumed from its image"
+
+# ---- threads --------------------------------------------------------------------------
+unpriv env LD_PRELOAD="$SHIM" "$PROG" threads 64 8 > tref.out || fail "the undisturbed threads"
+unpriv "$HOST" -p "$SHIM" -r go -w "step 2" -i timg1 -o trun1.out -- \
+    "$PROG" threads 64 8 > thost1.txt || { cat thost1.txt; fail "checkpoint of threads"; }
+cat thost1.txt
+same trun1.out tref.out "threads: the job went on after GO but its output differs"
+t1=$(at thost1.txt)
+unpriv "$GLR" timg1 > trest1.out 2> trest1.err || { cat trest1.err; fail "restore of threads"; }
+{ head -c "$t1" trun1.out; cat trest1.out; } > twhole1.out
+same twhole1.out tref.out "threads: before the snapshot + restored != undisturbed"
+say "5 threads (in a barrier, in read() on a pipe, in nanosleep()): GO, restored, joined, same output"
+
+unpriv "$HOST" -r hold -w "step 5" -i timg2 -o trun2.out -- "$GLR" timg1 > thost2.txt ||
+    { cat thost2.txt; fail "checkpoint of restored threads"; }
+unpriv "$GLR" timg2 > trest2.out 2> trest2.err || { cat trest2.err; fail "second restore of threads"; }
+{ head -c "$t1" trun1.out; cat trun2.out trest2.out; } > twhole2.out
+same twhole2.out tref.out "threads restored twice != undisturbed"
+say "restored threads checkpointed (HOLD) and restored again: same output"
+
+# ---- what cannot move, and the probe ------------------------------------------------------
+unpriv "$HOST" -p "$SHIM" -r go -w ready -o sock.out -- "$PROG" socket > shost.txt ||
+    { cat shost.txt; fail "a TCP socket: no answer"; }
+grep -q '^REFUSE fd [0-9]*: a TCP socket .*127\.0\.0\.1:[0-9]*$' shost.txt ||
+    fail "a TCP socket: $(grep '^REFUSE' shost.txt)"
+grep -q '^done 1$' sock.out && grep -q '^EXIT 0$' shost.txt || fail "refused, but the job did not go on"
+say "refused: $(grep '^REFUSE' shost.txt)"
+unpriv "$HOST" -p "$SHIM" -r probe -w ready -o probe.out -- "$PROG" single 8 3 > phost.txt ||
+    { cat phost.txt; fail "probe: no answer"; }
+grep -q '^MOVABLE$' phost.txt || fail "probe: $(grep -v '^START' phost.txt | sed -n 2p)"
+grep -q '^result ' probe.out || fail "the probed job did not end"
+say "a probe of a plain program: MOVABLE, and it went on"
+
+# ---- a corrupted or truncated image ------------------------------------------------------
+refused() {  # IMAGE WHAT
+    unpriv "$GLR" "$1" > bad.out 2> bad.err; rc=$?
+    [ $rc = 120 ] || fail "$2: glrestore exited $rc, not 120"
+    [ ! -s bad.out ] || fail "$2: something ran: $(head -3 bad.out)"
+    grep -q '^glrestore: ' bad.err || fail "$2: no reason: $(cat bad.err)"
+    say "$2: $(cat bad.err)"
+}
+size=$(stat -c %s img1)
+cp img1 bad1
+printf '\x55' | dd of=bad1 bs=1 seek=$((size / 2)) conv=notrunc status=none
+chmod 644 bad1
+refused bad1 "a flipped byte"
+head -c $((size / 3)) img1 > bad2
+refused bad2 "truncated"
+head -c 100 img1 > bad3
+refused bad3 "cut in its first records"
+: > bad4
+refused bad4 "empty"
+exit 0

@@ -1,0 +1,190 @@
+/* test_image: the checkpoint image's encoders and decoder (checkpoint/image.h). */
+#include "image.h"
+#include "tap.h"
+
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint8_t buf[8 << 20];
+
+/* A small whole image: header, PROC, two THREADs, three VMAs, an FD,
+   packed and raw PAGES, END.  Returns its length. */
+static size_t make (void)
+{
+    img_enc_t e;
+    size_t n = img_put_header (&e, buf, sizeof buf);
+    static img_proc_t p;
+    memset (&p, 0, sizeof p);
+    p.vpid = 4242;
+    p.vppid = 1;
+    p.umask = 022;
+    p.n_threads = 2;
+    p.n_vmas = 3;
+    p.n_fds = 1;
+    p.rlim[7][0] = 1024;
+    p.rlim[7][1] = 4096;
+    p.sigact[1][0] = 0x401000;
+    strcpy (p.cwd, "/tmp");
+    n += img_put_proc (&e, &p, buf + n, sizeof buf - n);
+    for (int i = 0; i < 2; i++) {
+        img_thread_t t = { .tid = 4242 + (uint32_t) i,
+                           .flags = i ? 0 : IMG_T_LEADER,
+                           .fs = 0x7f0000001000,
+                           .tid_addr = 0x7f00000012d0,
+                           .rseq = 0x7f0000001fe0,
+                           .rseq_len = 32,
+                           .rseq_sig = 0x53053053 };
+        t.reg[IMG_R_RSP] = 0x7ffd00001000;
+        t.reg[IMG_R_RIP] = 0x401234;
+        n += img_put_thread (&e, &t, buf + n, sizeof buf - n);
+    }
+    static img_vma_t v;
+    memset (&v, 0, sizeof v);
+    v = (img_vma_t){ .start = 0x400000, .end = 0x402000, .prot = 5, .kind = IMG_V_FILE };
+    strcpy (v.path, "/bin/true");
+    n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
+    v = (img_vma_t){ .start = 0x10000000, .end = 0x10200000, .prot = 3, .kind = IMG_V_ANON };
+    n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
+    v = (img_vma_t){
+        .start = 0x7ffd00000000, .end = 0x7ffd00002000, .prot = 3, .kind = IMG_V_STACK
+    };
+    n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
+    static img_fd_t f;
+    memset (&f, 0, sizeof f);
+    f = (img_fd_t){ .fd = 1, .kind = IMG_F_STREAM, .stream = 1 };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    static uint8_t pages[IMG_CHUNK_PAGES * IMG_PAGE];
+    for (size_t i = 0; i < sizeof pages; i++)
+        pages[i] = (uint8_t) (i / 4096); /* packs well */
+    static char state[1 << 15];
+    n += img_put_pages (&e, 0x10000000, pages, IMG_CHUNK_PAGES, state, buf + n, sizeof buf - n);
+    for (size_t i = 0; i < 2 * IMG_PAGE; i++)
+        pages[i] = (uint8_t) (rand () >> 7); /* does not */
+    n += img_put_pages (&e, 0x10100000, pages, 2, state, buf + n, sizeof buf - n);
+    n += img_put_end (&e, buf + n, sizeof buf - n);
+    return n;
+}
+
+/* Decodes buf[0..n) fed in pieces of `piece` bytes: the number of
+   records, or -1 with *why. */
+static int decode (size_t n, size_t piece, const char **why, int *n_pages_packed)
+{
+    img_dec_t d;
+    img_dec_init (&d);
+    size_t have = 0, at = 0;
+    int recs = 0;
+    *n_pages_packed = 0;
+    static uint8_t out[IMG_CHUNK_PAGES * IMG_PAGE];
+    for (;;) {
+        img_rec_t r;
+        size_t used;
+        int k = img_dec_next (&d, buf + at, have - at, &r, &used, why);
+        if (k < 0)
+            return -1;
+        if (k == 0) {
+            if (have == n) {
+                *why = "truncated";
+                return -1;
+            }
+            have = have + piece > n ? n : have + piece;
+            continue;
+        }
+        at += used;
+        recs++;
+        static img_proc_t p;
+        img_thread_t t;
+        static img_vma_t v;
+        static img_fd_t f;
+        img_pages_t pg;
+        int bad = 0;
+        switch (r.type) {
+            case IMG_PROC: bad = img_get_proc (&r, &p, why); break;
+            case IMG_THREAD: bad = img_get_thread (&r, &t, why); break;
+            case IMG_VMA: bad = img_get_vma (&r, &v, why); break;
+            case IMG_FD: bad = img_get_fd (&r, &f, why); break;
+            case IMG_PAGES:
+                bad = img_get_pages (&r, &pg, why) || img_unpack (&pg, out, why);
+                *n_pages_packed += pg.codec == IMG_LZ4;
+                if (!bad && pg.addr == 0x10000000)
+                    bad = out[5 * 4096] != 5 ? (*why = "unpacked wrong", -1) : 0;
+                break;
+            default: break;
+        }
+        if (bad)
+            return -1;
+        if (img_dec_done (&d))
+            return at == n ? recs : (*why = "left over", -1);
+    }
+}
+
+int main (void)
+{
+    size_t n = make ();
+    const char *why = NULL;
+    int packed;
+    CHECK_EQ (decode (n, n, &why, &packed),
+              11); /* header, proc, 2 threads, 3 vmas, fd, 2 pages, end */
+    CHECK_EQ (packed, 1);
+    CHECK_EQ (decode (n, 7, &why, &packed), 11); /* fed a few bytes at a time */
+
+    /* every single flipped byte is caught, wherever it is */
+    int caught = 0, tried = 0;
+    for (size_t i = 0; i < n; i += 97) {
+        buf[i] ^= 0x20;
+        tried++;
+        caught += decode (n, n, &why, &packed) < 0;
+        buf[i] ^= 0x20;
+    }
+    CHECK_EQ (caught, tried);
+
+    /* cut anywhere: an error, never a whole image */
+    int cut_ok = 1;
+    for (size_t cut = 0; cut < n; cut += n / 50 + 1)
+        if (decode (cut, cut + 1, &why, &packed) >= 0)
+            cut_ok = 0;
+    CHECK (cut_ok);
+
+    /* a record dropped: END no longer matches */
+    size_t hdr = IMG_HDR_SIZE;
+    uint32_t plen;
+    memcpy (&plen, buf + hdr + 4, 4); /* PROC */
+    size_t t1 = hdr + IMG_REC_HDR + plen, t1len;
+    memcpy (&plen, buf + t1 + 4, 4);
+    t1len = IMG_REC_HDR + plen;
+    static uint8_t copy[8 << 20];
+    memcpy (copy, buf, n);
+    memmove (buf + t1, buf + t1 + t1len, n - t1 - t1len);
+    CHECK (decode (n - t1len, n, &why, &packed) < 0);
+    CHECK (why && strstr (why, "END"));
+    memcpy (buf, copy, n);
+
+    /* out of order: a THREAD record moved after the VMAs */
+    CHECK (decode (n, n, &why, &packed) == 11);
+
+    /* fields a restorer trusts are checked */
+    img_rec_t r = { .type = IMG_VMA };
+    uint8_t vb[256];
+    img_enc_t e = { 0 };
+    img_vma_t v = { .start = 0x1001, .end = 0x3000, .prot = 3, .kind = IMG_V_ANON };
+    size_t k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.payload = vb + IMG_REC_HDR;
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    static img_vma_t got;
+    CHECK (img_get_vma (&r, &got, &why) < 0);
+    v.start = 0x1000;
+    v.kind = 42;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0);
+    v.kind = IMG_V_ANON;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) == 0);
+    CHECK_EQ (got.end, 0x3000);
+
+    /* the sum is xxHash64: its published value for the empty input */
+    CHECK (img_sum ("", 0, 0) == 0xEF46DB3751D8E999ull);
+    CHECK (img_sum ("abc", 3, 0) == 0x44BC2CF5AD770999ull);
+    return tap_done ("test_image");
+}

@@ -1,0 +1,462 @@
+/*  test_jobs_ckpt -- the host's side of checkpoints (sched/jobs_ckpt.c),
+    against a scripted peer in the job's place.
+
+    The job is this program again ("peer MODE"), which does what
+    checkpoint/ckpt_proto.h asks of a shim and nothing more: it catches
+    GL_CKPT_SIGNO, connects to GLUNIX_CKPT_SOCK and answers in the
+    protocol's lines, its "image" a known pattern written by a child.  So
+    this tests the agent's plumbing (the signal, SO_PEERCRED, the lines,
+    GO and HOLD, the image under credit, a move's first steps, ps -v's
+    probe), not a checkpoint: that is the shim's, tested with it. */
+#include "jobs.h"
+#include "ckpt_proto.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IMAGE_BYTES (6u << 20) /* more than a window: credit must flow */
+
+static uint8_t pattern (size_t i)
+{
+    return (uint8_t) (i * 7 + i / 4096);
+}
+
+/* ---- the scripted peer (the job) --------------------------------------------------- */
+
+static volatile sig_atomic_t asked, req;
+
+static void on_ckpt (int signo, siginfo_t *si, void *uc)
+{
+    (void) signo;
+    (void) uc;
+    req = si->si_value.sival_int;
+    asked = 1;
+}
+
+static int peer (const char *mode)
+{
+    struct sigaction sa = { .sa_sigaction = on_ckpt, .sa_flags = SA_SIGINFO | SA_RESTART };
+    sigaction (GL_CKPT_SIGNO, &sa, NULL);
+    printf ("ready\n");
+    fflush (stdout);
+    for (;;) {
+        while (!asked)
+            pause ();
+        asked = 0;
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        const char *path = getenv (GL_CKPT_SOCK_ENV);
+        snprintf (a.sun_path, sizeof a.sun_path, "%s", path ? path : "");
+        int s = socket (AF_UNIX, SOCK_STREAM, 0);
+        if (connect (s, (struct sockaddr *) &a, sizeof a))
+            return 3;
+        dprintf (s, "GLCKPT 1 pid=%d gpid=%s req=%d\n", (int) getpid (), getenv ("GLUNIX_GPID"),
+                 (int) req);
+        if (!strcmp (mode, "refuse")) {
+            dprintf (s, "REFUSE fd 5: a TCP socket to 10.0.0.2:5432\n");
+            close (s);
+            continue;
+        }
+        if (req == GL_CKPT_PROBE) {
+            dprintf (s, "MOVABLE\n");
+            close (s);
+            continue;
+        }
+        dprintf (s, "SNAP 1234\n");
+        pid_t child = fork ();
+        if (child == 0) { /* the image's writer, as the shim's fork */
+            static uint8_t buf[65536];
+            for (size_t off = 0; off < IMAGE_BYTES; off += sizeof buf) {
+                for (size_t i = 0; i < sizeof buf; i++)
+                    buf[i] = pattern (off + i);
+                size_t n = IMAGE_BYTES - off < sizeof buf ? IMAGE_BYTES - off : sizeof buf;
+                for (size_t k = 0; k < n;) {
+                    ssize_t w = write (s, buf + k, n - k);
+                    if (w <= 0)
+                        _exit (1);
+                    k += (size_t) w;
+                }
+            }
+            shutdown (s, SHUT_WR);
+            _exit (0);
+        }
+        char line[16];
+        size_t n = 0;
+        while (n < sizeof line - 1 && read (s, line + n, 1) == 1 && line[n] != '\n')
+            n++;
+        line[n] = '\0';
+        if (!strcmp (line, "HOLD")) { /* parked until killed or let go */
+            char c;
+            while (read (s, &c, 1) > 0)
+                ;
+            printf ("resumed\n");
+            fflush (stdout);
+        }
+        close (s);
+        waitpid (child, NULL, 0);
+    }
+}
+
+/* ---- the agent around jobs_t -------------------------------------------------------- */
+
+#define SENT_MAX 256
+static struct {
+    char to[GL_NAME_MAX + 1];
+    gl_msg_t msg;
+} sent[SENT_MAX];
+static size_t n_sent;
+static struct {
+    int fd;
+    short events;
+} watched[64];
+static size_t n_watched;
+
+static uint64_t now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void io_send_node (void *arg, const char *node, const gl_msg_t *msg)
+{
+    (void) arg;
+    uint8_t *buf;
+    size_t len;
+    if (n_sent == SENT_MAX || gl_msg_encode (msg, &buf, &len))
+        return;
+    if (gl_msg_decode (buf, len, &sent[n_sent].msg, NULL) == 0) {
+        snprintf (sent[n_sent].to, sizeof sent[n_sent].to, "%s", node);
+        n_sent++;
+    }
+    free (buf);
+}
+
+static int io_send_local (void *arg, uint64_t conn, const gl_msg_t *msg)
+{
+    (void) arg, (void) conn, (void) msg;
+    return 0;
+}
+
+static void io_close_local (void *arg, uint64_t conn)
+{
+    (void) arg, (void) conn;
+}
+
+static place_cand_t *io_view (void *arg, size_t *n, uint64_t now)
+{
+    (void) arg, (void) now;
+    *n = 0;
+    return NULL;
+}
+
+static void io_watch (void *arg, int fd, short events)
+{
+    (void) arg;
+    for (size_t i = 0; i < n_watched; i++)
+        if (watched[i].fd == fd) {
+            watched[i].events = events;
+            return;
+        }
+    if (events && n_watched < 64) {
+        watched[n_watched].fd = fd;
+        watched[n_watched++].events = events;
+    }
+}
+
+static jobs_t *jobs;
+
+/* Run the agent's loop for ms, or until *until turns true. */
+static void pump (int ms, bool (*until) (void))
+{
+    uint64_t end = now_ms () + (uint64_t) ms;
+    while (now_ms () < end && !(until && until ())) {
+        struct pollfd p[64];
+        size_t n = 0;
+        for (size_t i = 0; i < n_watched; i++)
+            if (watched[i].events)
+                p[n++] = (struct pollfd){ watched[i].fd, watched[i].events, 0 };
+        poll (p, n, 10);
+        for (size_t i = 0; i < n; i++)
+            if (p[i].revents)
+                jobs_ready (jobs, p[i].fd, p[i].revents, now_ms ());
+        jobs_tick (jobs, now_ms ());
+    }
+}
+
+static void from_home (gl_job_t *job)
+{
+    jobs_node_msg (jobs, "h", job, now_ms ());
+}
+
+static void clear_sent (void)
+{
+    for (size_t i = 0; i < n_sent; i++)
+        gl_msg_clear (&sent[i].msg);
+    n_sent = 0;
+}
+
+/* The first message sent of this type (and code, if code), or NULL;
+   sent_to: where it went. */
+static const char *sent_to = "";
+static const gl_job_t *sent_of (uint8_t type, int code)
+{
+    for (size_t i = 0; i < n_sent; i++)
+        if (sent[i].msg.job->type == type && (!code || sent[i].msg.job->code == code)) {
+            sent_to = sent[i].to;
+            return sent[i].msg.job;
+        }
+    return NULL;
+}
+
+static char self_exe[4096], user[GL_JOB_USER_MAX + 1];
+
+static void run (const char *gpid, const char *mode)
+{
+    char *argv[] = { self_exe, (char *) "peer", (char *) mode };
+    char cwd[] = "/";
+    gl_job_t r = { .type = GL_JOB_RUN, .argc = 3, .argv = argv, .cwd = cwd };
+    snprintf (r.gpid, sizeof r.gpid, "%s", gpid);
+    snprintf (r.home, sizeof r.home, "h");
+    snprintf (r.user, sizeof r.user, "%s", user);
+    r.uid = (uint32_t) geteuid ();
+    from_home (&r);
+}
+
+static bool started (void)
+{
+    return sent_of (GL_JOB_STARTED, 0) != NULL;
+}
+
+/* The job's stdout so far, as DATA to its home. */
+static bool said (const char *what)
+{
+    for (size_t i = 0; i < n_sent; i++) {
+        const gl_job_t *j = sent[i].msg.job;
+        if (j->type == GL_JOB_DATA && j->stream == 1 && j->len &&
+            memmem (j->data, j->len, what, strlen (what)))
+            return true;
+    }
+    return false;
+}
+
+static bool ready (void)
+{
+    return said ("ready");
+}
+
+static bool resumed (void)
+{
+    return said ("resumed");
+}
+
+static void grant_output (const char *gpid)
+{
+    gl_job_t c = { .type = GL_JOB_CREDIT, .stream = 1, .credit = 1 << 20 };
+    snprintf (c.gpid, sizeof c.gpid, "%s", gpid);
+    from_home (&c);
+}
+
+/* IMAGEs to `to` so far: bytes, whether in order and as the pattern, the end. */
+static size_t image_bytes (const char *to, bool *ok, bool *eof)
+{
+    size_t total = 0;
+    uint64_t seq = 0;
+    *ok = true;
+    *eof = false;
+    for (size_t i = 0; i < n_sent; i++) {
+        const gl_job_t *j = sent[i].msg.job;
+        if (j->type != GL_JOB_IMAGE || strcmp (sent[i].to, to))
+            continue;
+        *ok &= j->seq == seq++ && !j->text;
+        for (uint32_t k = 0; k < j->len; k++)
+            *ok &= j->data[k] == pattern (total + k);
+        total += j->len;
+        *eof |= j->eof;
+    }
+    return total;
+}
+
+static char *image_to;
+static bool image_ended (void)
+{
+    bool ok, eof;
+    image_bytes (image_to, &ok, &eof);
+    return eof;
+}
+
+static void image_credit (const char *from, const char *gpid, uint64_t n)
+{
+    gl_job_t c = { .type = GL_JOB_CREDIT, .stream = 3, .credit = n };
+    snprintf (c.gpid, sizeof c.gpid, "%s", gpid);
+    jobs_node_msg (jobs, from, &c, now_ms ());
+}
+
+static void ckpt (const char *gpid, int ask, const char *to)
+{
+    gl_job_t c = { .type = GL_JOB_CKPT, .code = ask };
+    snprintf (c.gpid, sizeof c.gpid, "%s", gpid);
+    snprintf (c.home, sizeof c.home, "h");
+    snprintf (c.node, sizeof c.node, "n");
+    snprintf (c.to, sizeof c.to, "%s", to);
+    c.seq = 77;
+    from_home (&c);
+}
+
+static const gl_job_t *moved;
+static int want_code;
+static bool move_said (void)
+{
+    return (moved = sent_of (GL_JOB_MOVE, want_code)) != NULL;
+}
+
+static const gl_job_t *reply;
+static bool replied (void)
+{
+    return (reply = sent_of (GL_JOB_LIST_REPLY, 0)) != NULL;
+}
+
+int main (int argc, char **argv)
+{
+    if (argc == 3 && !strcmp (argv[1], "peer"))
+        return peer (argv[2]);
+    signal (SIGPIPE, SIG_IGN);
+    ssize_t n = readlink ("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    struct passwd *pw = getpwuid (geteuid ());
+    if (n <= 0 || !pw) {
+        tap_skip ("cannot find this program or its user");
+        return tap_done ("test_jobs_ckpt");
+    }
+    self_exe[n] = '\0';
+    snprintf (user, sizeof user, "%s", pw->pw_name);
+    char dir[] = "/tmp/test_jobs_ckpt.XXXXXX", path[96], err[256];
+    if (!mkdtemp (dir))
+        return 1;
+    snprintf (path, sizeof path, "%s/ckpt.sock", dir);
+
+    jobs_io_t io = { .send_node = io_send_node,
+                     .send_local = io_send_local,
+                     .close_local = io_close_local,
+                     .view = io_view,
+                     .watch = io_watch };
+    jobs = jobs_new ("n", 1, 4, &io, 1);
+    jobs_set_access (jobs, access_new (NULL, false));
+    gl_res_t res = { .cores = 4, .mem_total_kb = 1 << 24, .mem_avail_kb = 1 << 24 };
+    jobs_set_res (jobs, &res);
+    CHECK_EQ (jobs_ckpt_listen (jobs, path, false, err, sizeof err), 0);
+    jobs_set_job_env (jobs, dir, NULL);
+
+    /* the job finds the socket; the peer says it is ready */
+    run ("h-1-1", "snap");
+    pump (3000, started);
+    CHECK (started ());
+    grant_output ("h-1-1");
+    pump (3000, ready);
+    CHECK (ready ());
+
+    /* a stranger on the socket, unasked, is not heard */
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf (a.sun_path, sizeof a.sun_path, "%s", path);
+    int s = socket (AF_UNIX, SOCK_STREAM, 0);
+    CHECK_EQ (connect (s, (struct sockaddr *) &a, sizeof a), 0);
+    pump (100, NULL);
+    char c;
+    CHECK_EQ (read (s, &c, 1), 0);
+    close (s);
+
+    /* a checkpoint to a file: GO, and the image to the asker, a window's
+       worth, then the rest as the asker grants credit */
+    clear_sent ();
+    ckpt ("h-1-1", GL_CKPT_ASK_FILE, "asker");
+    image_to = "asker";
+    pump (1500, image_ended);
+    bool ok, eof;
+    size_t got = image_bytes ("asker", &ok, &eof);
+    CHECK (ok);
+    CHECK (!eof);
+    CHECK_EQ (got, (size_t) JOBS_WINDOW);
+    image_credit ("elsewhere", "h-1-1", IMAGE_BYTES); /* only the asker's counts */
+    pump (300, image_ended);
+    CHECK_EQ (image_bytes ("asker", &ok, &eof), (size_t) JOBS_WINDOW);
+    image_credit ("asker", "h-1-1", IMAGE_BYTES);
+    pump (3000, image_ended);
+    CHECK_EQ (image_bytes ("asker", &ok, &eof), (size_t) IMAGE_BYTES);
+    CHECK (ok && eof);
+
+    /* ps -v: the probe's answer in the job's line */
+    clear_sent ();
+    gl_job_t list = { .type = GL_JOB_LIST, .code = GL_LIST_PROBE, .seq = 5 };
+    jobs_node_msg (jobs, "x", &list, now_ms ());
+    pump (1000, replied);
+    CHECK (reply && reply->text && strstr (reply->text, "\trunning\tyes\n"));
+
+    /* a move: HOLD, SNAPPED to the home, the image to the new host on
+       SEND, and RESUME lets the parked process go on */
+    clear_sent ();
+    ckpt ("h-1-1", GL_CKPT_ASK_MOVE, "");
+    want_code = GL_MOVE_SNAPPED;
+    pump (2000, move_said);
+    CHECK (moved && !strcmp (sent_to, "h"));
+    gl_job_t step = { .type = GL_JOB_MOVE, .code = GL_MOVE_SEND };
+    snprintf (step.gpid, sizeof step.gpid, "h-1-1");
+    snprintf (step.to, sizeof step.to, "b");
+    from_home (&step);
+    image_to = "b";
+    for (int i = 0; i < 4 && !image_ended (); i++) {
+        image_credit ("b", "h-1-1", 2u << 20);
+        pump (500, image_ended);
+    }
+    CHECK_EQ (image_bytes ("b", &ok, &eof), (size_t) IMAGE_BYTES);
+    CHECK (ok && eof);
+    CHECK (!resumed ()); /* still parked */
+    step.code = GL_MOVE_RESUME;
+    step.to[0] = '\0';
+    from_home (&step);
+    pump (2000, resumed);
+    CHECK (resumed ());
+
+    /* a job that refuses: the reason goes home, nothing stops */
+    clear_sent ();
+    run ("h-1-2", "refuse");
+    pump (3000, started);
+    grant_output ("h-1-2");
+    pump (3000, ready);
+    ckpt ("h-1-2", GL_CKPT_ASK_MOVE, "");
+    want_code = GL_MOVE_REFUSED;
+    pump (2000, move_said);
+    CHECK (moved && moved->text && !strcmp (moved->text, "fd 5: a TCP socket to 10.0.0.2:5432"));
+
+    /* a process without the handler is never signalled: refused at once */
+    clear_sent ();
+    char *sleep_argv[] = { (char *) "sleep", (char *) "30" };
+    char cwd[] = "/";
+    gl_job_t r = { .type = GL_JOB_RUN, .argc = 2, .argv = sleep_argv, .cwd = cwd };
+    snprintf (r.gpid, sizeof r.gpid, "h-1-3");
+    snprintf (r.home, sizeof r.home, "h");
+    snprintf (r.user, sizeof r.user, "%s", user);
+    from_home (&r);
+    pump (2000, started);
+    clear_sent ();
+    ckpt ("h-1-3", GL_CKPT_ASK_FILE, "asker");
+    pump (200, replied);
+    CHECK (reply && reply->code == 1 && reply->text &&
+           strstr (reply->text, "no checkpoint handler") && !strcmp (sent_to, "asker"));
+    pump (100, NULL);
+    CHECK (!sent_of (GL_JOB_EXIT, 0)); /* and it runs on */
+
+    clear_sent ();
+    jobs_destroy (&jobs);
+    unlink (path);
+    rmdir (dir);
+    return tap_done ("test_jobs_ckpt");
+}
