@@ -816,6 +816,11 @@ static void on_members (gang_t *self, const gl_gang_t *msg)
                 list[j - 1] = t;
             }
     }
+    /* the home says the list again every few seconds: only a change is
+       for the leader to place anew (a renewal would go out each time) */
+    bool same = g->have_members && g->n_members == msg->n_peers;
+    for (uint32_t i = 0; same && i < msg->n_peers; i++)
+        same = gl_streq (g->members[i].node, list[i].node) && g->members[i].procs == list[i].procs;
     free (g->members);
     g->members = list;
     g->n_members = msg->n_peers;
@@ -824,7 +829,8 @@ static void on_members (gang_t *self, const gl_gang_t *msg)
     g->touched_ms = self->now;
     if (!msg->n_peers)
         g->ended = true;
-    g->dirty = true;
+    if (!same)
+        g->dirty = true;
 }
 
 static void reply_vote (gang_t *self, const char *to, const lgang_t *g, bool granted, uint64_t term,
