@@ -16,8 +16,9 @@
     snapshot, for it writes nothing while parked) and says HOLD: the
     process stays parked while its image goes to the new host.  A move
     that fails lets it go by closing the connection; one that succeeds
-    kills it first.  So the connection of a move stays open until then,
-    its image's end being the writer's shutdown (ckpt_proto.h).
+    kills it and closes the connection only once its exit is reaped.  So
+    the connection of a move stays open until then, its image's end being
+    the writer's shutdown (ckpt_proto.h).
 
     Restarts.  A RUN with restart runs the restorer with one end of a
     socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
@@ -587,12 +588,13 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
         case GL_MOVE_DONE: /* old host: it runs elsewhere now */
             if (h->move != MOVE_PARKED)
                 break;
-            exec_signal (h->exec, SIGKILL); /* before the connection closes: never let go */
-            if (ck) {
-                req_close (self, ck);
-                free (ck);
-                h->ck = NULL;
-            }
+            /* Never let it go: the connection closes only when the job is
+               freed, after its exit was reaped.  Through the launcher the
+               kill arrives later than our close would, and a parked shim
+               that reads the end of its connection resumes. */
+            exec_signal (h->exec, SIGKILL);
+            if (ck)
+                host_watch_set (self, &ck->w, -1, 0);
             h->move = MOVE_DRAINING;
             drained (self, h); /* at once when the pipes held nothing */
             return;
