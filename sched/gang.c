@@ -540,18 +540,43 @@ static void heard (gang_t *self, matrix_rec_t *r)
     adopt (self, g, r->place.term, r->place.leader);
 }
 
-/* Merge the placements of a PLACE or SYNC message. */
-static void merge_places (gang_t *self, const gl_gang_t *msg)
+static void reply_vote (gang_t *self, const char *to, const lgang_t *g, bool granted, uint64_t term,
+                        const char *leader);
+
+/* A leader speaking for itself (from) of a gang of ours under a lower
+   (term, leader) than we promised: its word is no order of ours, and it
+   is told so (once per election time), so that it steps down.  Its
+   renewals come to the members straight, and gossip no longer carries
+   the new leader's renewals to it. */
+static void fence (gang_t *self, const char *from, const gl_place_t *p)
+{
+    lgang_t *g = local (self, p->gang);
+    if (!g || p->ended || !gl_streq (from, p->leader) || gl_streq (from, self->self) ||
+        order_tl (p->term, p->leader, g->p_term, g->p_leader) >= 0)
+        return;
+    if (g->told_ms && self->now < g->told_ms + self->cfg.election_ms)
+        return;
+    g->told_ms = self->now ? self->now : 1;
+    reply_vote (self, from, g, false, g->p_term, g->p_leader);
+}
+
+/* Merge the placements of a PLACE or SYNC message from `from`. */
+static void merge_places (gang_t *self, const char *from, const gl_gang_t *msg)
 {
     uint32_t k = 0;
     for (uint32_t i = 0; i < msg->n_places; i++) {
         const gl_place_t *p = &msg->places[i];
         if (k + p->n_peers > msg->n_peers)
             return;
-        if (matrix_merge (self->m, p, msg->peers + k, self->now) == 1) {
-            matrix_rec_t *r = matrix_find (self->m, p->gang);
-            if (r)
-                heard (self, r);
+        fence (self, from, p);
+        int news = matrix_merge (self->m, p, msg->peers + k, self->now);
+        matrix_rec_t *r = news > 0 ? matrix_find (self->m, p->gang) : NULL;
+        if (r && news == 1)
+            heard (self, r);
+        else if (r && news == 2) { /* a renewal: nothing to spread */
+            lgang_t *g = local (self, p->gang);
+            if (g)
+                g->touched_ms = self->now;
         }
         k += p->n_peers;
     }
@@ -575,6 +600,23 @@ static gl_gang_t *whole (gang_t *self, uint8_t type)
 
 /* ---- leading -------------------------------------------------------------------- */
 
+/* Our placement r of g, straight to the gang's other peers. */
+static void tell_members (gang_t *self, const lgang_t *g, matrix_rec_t *r)
+{
+    uint32_t last = g->n_members; /* the last to send to gets the original */
+    for (uint32_t i = 0; i < g->n_members; i++)
+        if (!gl_streq (g->members[i].node, self->self))
+            last = i;
+    gl_gang_t *m = last < g->n_members ? places_msg (GL_GANG_PLACE, &r, 1) : NULL;
+    for (uint32_t i = 0; m && i <= last; i++) {
+        if (gl_streq (g->members[i].node, self->self))
+            continue;
+        gl_gang_t *c = i < last ? copy_msg (m) : m;
+        if (c)
+            send_gang (self, g->members[i].node, c);
+    }
+}
+
 /* Say a placement of g in `row` on `peers`. */
 static void publish (gang_t *self, lgang_t *g, uint32_t row, const gl_gang_peer_t *peers,
                      uint32_t n)
@@ -582,11 +624,16 @@ static void publish (gang_t *self, lgang_t *g, uint32_t row, const gl_gang_peer_
     gl_place_t p = { .term = g->term, .version = ++g->version, .row = row, .n_peers = n };
     gl_strlcpy (p.gang, g->id, sizeof p.gang);
     gl_strlcpy (p.leader, self->self, sizeof p.leader);
-    if (matrix_merge (self->m, &p, peers, self->now) != 1)
+    int news = matrix_merge (self->m, &p, peers, self->now);
+    matrix_rec_t *r = news > 0 ? matrix_find (self->m, g->id) : NULL;
+    if (!r)
         return;
-    matrix_rec_t *r = matrix_find (self->m, g->id);
-    if (r)
+    /* News is gossiped to everyone; a renewal is not: the gang's own
+       peers hear either from us at once, the rest of the cluster keeps
+       it alive by push-pull (sync_ms), well within ttl_ms. */
+    if (news == 1)
         r->sends = retransmit (self);
+    tell_members (self, g, r);
     if (!g->placed_once || g->last_row != row) {
         self->st.placed++;
         event (self, GANG_EV_PLACED, g->id, g->term, self->self, row, NULL);
@@ -648,6 +695,13 @@ static void lead (gang_t *self, lgang_t *g)
 
 static void win (gang_t *self, lgang_t *g)
 {
+    /* the leader we replace is told at once: cut off or stopped, it
+       hears this first when it is back, and steps down before it says
+       anything (our renewals go to the members only, not past it) */
+    matrix_rec_t *r = placement (self, g);
+    if (r && !gl_streq (r->place.leader, self->self) &&
+        order_tl (r->place.term, r->place.leader, g->term, self->self) < 0)
+        reply_vote (self, r->place.leader, g, false, g->term, self->self);
     g->role = GANG_LEADER;
     g->version = 0;
     g->placed_once = false;
@@ -762,6 +816,11 @@ static void on_members (gang_t *self, const gl_gang_t *msg)
                 list[j - 1] = t;
             }
     }
+    /* the home says the list again every few seconds: only a change is
+       for the leader to place anew (a renewal would go out each time) */
+    bool same = g->have_members && g->n_members == msg->n_peers;
+    for (uint32_t i = 0; same && i < msg->n_peers; i++)
+        same = gl_streq (g->members[i].node, list[i].node) && g->members[i].procs == list[i].procs;
     free (g->members);
     g->members = list;
     g->n_members = msg->n_peers;
@@ -770,7 +829,8 @@ static void on_members (gang_t *self, const gl_gang_t *msg)
     g->touched_ms = self->now;
     if (!msg->n_peers)
         g->ended = true;
-    g->dirty = true;
+    if (!same)
+        g->dirty = true;
 }
 
 static void reply_vote (gang_t *self, const char *to, const lgang_t *g, bool granted, uint64_t term,
@@ -855,15 +915,15 @@ void gang_recv (gang_t *self, const char *from, const gl_gang_t *msg, uint64_t n
         case GL_GANG_MEMBERS: on_members (self, msg); break;
         case GL_GANG_VOTE_REQ: on_vote_req (self, from, msg); break;
         case GL_GANG_VOTE: on_vote (self, from, msg); break;
-        case GL_GANG_PLACE: merge_places (self, msg); break;
+        case GL_GANG_PLACE: merge_places (self, from, msg); break;
         case GL_GANG_SYNC_REQ: {
-            merge_places (self, msg);
+            merge_places (self, from, msg);
             gl_gang_t *m = whole (self, GL_GANG_SYNC_RESP);
             if (m)
                 send_gang (self, from, m);
             break;
         }
-        case GL_GANG_SYNC_RESP: merge_places (self, msg); break;
+        case GL_GANG_SYNC_RESP: merge_places (self, from, msg); break;
         default: break;
     }
 }
@@ -916,8 +976,12 @@ static void gossip (gang_t *self)
             if (c)
                 send_gang (self, picks[i], c);
         }
+        /* sends counts messages, as memberlist's retransmit limit does,
+           not rounds: fanout times fewer, and still past every peer
+           with a margin (each that hears forwards it as many times) */
+        uint32_t spent = got ? (uint32_t) got : 1;
         for (size_t i = 0; i < k; i++)
-            recs[i]->sends--;
+            recs[i]->sends = recs[i]->sends > spent ? recs[i]->sends - spent : 0;
     }
     free (recs);
 }

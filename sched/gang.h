@@ -36,13 +36,22 @@
     for a peer's slots, moving down when a lower row frees up, and out of a
     row where a gang with a smaller id competes with it (two leaders who
     chose one row at once).  It says the placement, signed with its term,
-    and every peer spreads what it hears by gossip: news goes to `fanout`
-    random peers every gossip_ms, each item a few times over, and every
-    sync_ms a peer exchanges its whole matrix with one random peer
-    (push-pull), which joins the two matrices of a healed partition.  A
-    leader renews its placement every refresh_ms; one nobody renewed for
-    ttl_ms is dropped.  A gang that ended is marked so (a tombstone) by
-    any member told so by the home.
+    to the gang's peers at once, and every peer spreads news by gossip:
+    a new placement, a change of row or peers, a new leader, an end go to
+    `fanout` random peers every gossip_ms, each item a few times over,
+    while there is news; every sync_ms a peer exchanges its whole matrix
+    with one random peer (push-pull), which joins the two matrices of a
+    healed partition.  A leader renews its placement every refresh_ms;
+    one nobody renewed for ttl_ms is dropped.  A renewal changes nothing
+    else, so it is no news: it goes to the gang's peers alone, and
+    push-pull carries it to the rest of the cluster well within ttl_ms.
+    So a quiet cluster's gang plane costs each peer a push-pull every
+    sync_ms and its gangs' renewals, whatever the cluster's size, where
+    gossiping every renewal kept every peer gossiping all the time.  A
+    gang that ended is marked so (a tombstone) by any member told so by
+    the home; the members' tombstones are one piece of news.  A leader
+    elected tells the leader it replaces, which steps down when it hears
+    of it (cut off or stopped, as soon as it is back).
 
     The schedule.  Slice k (wall-clock time / slice_ms, the same moment on
     every peer whose clock is right) runs row k mod R of the R rows in use,
@@ -68,7 +77,7 @@ typedef struct {
     uint32_t slice_ms;        /* 100: a row's turn (sched/gang_slice) */
     uint32_t gossip_ms;       /* 200: news goes out this often */
     uint32_t fanout;          /* 3: to this many random peers */
-    uint32_t retransmit_mult; /* 4: each news item is sent mult * ceil(log10(n + 1)) times, */
+    uint32_t retransmit_mult; /* 4: each news item goes in mult * ceil(log10(n + 1)) messages, */
     uint32_t retransmit_min;  /* 8: and at least this often */
     uint32_t max_places;      /* 16: placements in one news message */
     uint32_t sync_ms;         /* 5000: push-pull of the whole matrix with one peer */

@@ -16,8 +16,9 @@
     snapshot, for it writes nothing while parked) and says HOLD: the
     process stays parked while its image goes to the new host.  A move
     that fails lets it go by closing the connection; one that succeeds
-    kills it first.  So the connection of a move stays open until then,
-    its image's end being the writer's shutdown (ckpt_proto.h).
+    kills it and closes the connection only once its exit is reaped.  So
+    the connection of a move stays open until then, its image's end being
+    the writer's shutdown (ckpt_proto.h).
 
     Restarts.  A RUN with restart runs the restorer with one end of a
     socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
@@ -172,6 +173,11 @@ static void req_end (jobs_t *self, host_job_t *h, const char *why)
             }
             break;
         case GL_CKPT_ASK_MOVE:
+            if (why && ck->state < CK_PARKED && h->suspended) {
+                /* its owner is back: it stays stopped, and is not asked again */
+                exec_signal (h->exec, SIGSTOP);
+                h->unmovable = true;
+            }
             if (why) {
                 gl_job_t m;
                 jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
@@ -218,6 +224,8 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     else if (!shim_listens (h->pid))
         why = "its process has no checkpoint handler (no shim in it: glx --no-shim, a static "
               "program, or it has not started yet)";
+    else if (h->suspended && ask->code == GL_CKPT_ASK_MOVE)
+        exec_signal (h->exec, SIGCONT); /* stopped for its owner: it must answer */
     ckpt_req_t *ck = calloc (1, sizeof *ck);
     if (!ck)
         return;
@@ -611,16 +619,19 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
                 free (ck);
                 h->ck = NULL;
             }
+            if (h->suspended) /* stopped for its owner: so it stays */
+                exec_signal (h->exec, SIGSTOP);
             break;
         case GL_MOVE_DONE: /* old host: it runs elsewhere now */
             if (h->move != MOVE_PARKED)
                 break;
-            exec_signal (h->exec, SIGKILL); /* before the connection closes: never let go */
-            if (ck) {
-                req_close (self, ck);
-                free (ck);
-                h->ck = NULL;
-            }
+            /* Never let it go: the connection closes only when the job is
+               freed, after its exit was reaped.  Through the launcher the
+               kill arrives later than our close would, and a parked shim
+               that reads the end of its connection resumes. */
+            exec_signal (h->exec, SIGKILL);
+            if (ck)
+                host_watch_set (self, &ck->w, -1, 0);
             h->move = MOVE_DRAINING;
             drained (self, h); /* at once when the pipes held nothing */
             return;

@@ -10,7 +10,9 @@
     back in a push-pull as news, fresh for another ttl, and so on: the
     placement of a leader long gone would live for ever, and no member
     would stand while it does.  A leader renews with a higher version, so
-    only the very placement that expired is refused. */
+    only the very placement that expired is refused.  Tombstones are
+    remembered so too: one handed back would be news again, gossiped
+    by every peer, and live for ever the same way. */
 #include "matrix.h"
 #include "rng.h"
 #include "str.h"
@@ -134,7 +136,8 @@ uint64_t matrix_epoch (const matrix_t *self)
     return self->epoch;
 }
 
-/* Does the new placement change what the schedule is computed from? */
+/* Does the new placement (peers sorted by node) change what the schedule
+   is computed from? */
 static bool shape_differs (const matrix_rec_t *r, const gl_place_t *p, const gl_gang_peer_t *peers)
 {
     if (r->place.ended != p->ended || r->place.row != p->row || r->place.n_peers != p->n_peers)
@@ -151,11 +154,15 @@ int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t 
 {
     bool found;
     size_t i = locate (self, place->gang, &found);
-    if (found && matrix_order (place, &self->recs[i].place) <= 0)
+    /* an ended gang stays ended: another member's tombstone is none of
+       our news (each member told of the end by the home says it) */
+    if (found && (matrix_order (place, &self->recs[i].place) <= 0 ||
+                  (place->ended && self->recs[i].place.ended)))
         return 0;
     for (size_t k = 0; !found && k < self->n_gone; k++)
         if (gl_streq (self->gone[k].place.gang, place->gang) &&
-            matrix_order (place, &self->gone[k].place) <= 0)
+            (matrix_order (place, &self->gone[k].place) <= 0 ||
+             (place->ended && self->gone[k].place.ended)))
             return 0; /* it expired here: not news, whoever still has it */
     gl_gang_peer_t *copy = NULL;
     if (place->n_peers) {
@@ -163,6 +170,17 @@ int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t 
             return -1;
         memcpy (copy, peers, place->n_peers * sizeof *copy);
         qsort (copy, place->n_peers, sizeof *copy, by_node);
+    }
+    if (found && place->term == self->recs[i].place.term &&
+        gl_streq (place->leader, self->recs[i].place.leader) &&
+        !shape_differs (&self->recs[i], place, copy)) {
+        /* the same leader's word again, changing nothing: the placement
+           lives on, and is no news to spread (what was left to send of it
+           still goes) */
+        free (copy);
+        self->recs[i].place.version = place->version;
+        self->recs[i].heard_ms = now_ms;
+        return 2;
     }
     if (!found) {
         if (self->n == self->cap) {
@@ -223,8 +241,7 @@ size_t matrix_expire (matrix_t *self, uint64_t now_ms, uint64_t ttl_ms)
         matrix_rec_t *r = &self->recs[i];
         uint64_t keep = r->place.ended ? 2 * ttl_ms : ttl_ms;
         if (now_ms >= r->heard_ms + keep) {
-            if (!r->place.ended)
-                forget (self, r, now_ms + ttl_ms);
+            forget (self, r, now_ms + ttl_ms);
             self->epoch++; /* the indices move */
             free (r->peers);
             gone++;
@@ -263,8 +280,7 @@ uint64_t matrix_digest (const matrix_t *self)
             continue;
         h = matrix_hash (h, r->place.gang);
         h = mix (h, r->place.term);
-        h = matrix_hash (h, r->place.leader);
-        h = mix (h, r->place.version);
+        h = matrix_hash (h, r->place.leader); /* not the version: renewals differ in it */
         h = mix (h, r->place.row);
         for (uint32_t k = 0; k < r->place.n_peers; k++) {
             h = matrix_hash (h, r->peers[k].node);

@@ -21,6 +21,9 @@
 
     A placement of a gang replaces another when its (term, leader,
     version) is higher: a newer leader, or the same leader's later word.
+    A later word that changes neither row nor peers only renews it: that
+    is no news (matrix_merge tells the two apart), so that a leader's
+    renewals cost no gossip.
     A gang that ended leaves a tombstone so an old placement arriving late
     cannot bring it back; placements nobody renewed for ttl_ms are dropped
     (their leader is gone), tombstones after twice that.
@@ -53,7 +56,10 @@ int matrix_order (const gl_place_t *a, const gl_place_t *b);
 
 /* Take a placement and its place->n_peers peers (any order) if it is
    newer than what the table holds about its gang.  1 when it was news
-   (the record now holds it, with sends 0), 0 when it was not, -1 when
+   (the record now holds it, with sends 0); 2 when it only renews the
+   record's placement (the same term and leader, a later version, the
+   same row and peers: the record takes the version and lives on from
+   now_ms, its sends as they were); 0 when it was not newer; -1 when
    memory is short. */
 int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t *peers,
                   uint64_t now_ms);
@@ -71,8 +77,9 @@ size_t matrix_expire (matrix_t *self, uint64_t now_ms, uint64_t ttl_ms);
    placement's row or peers: what the schedule is computed from. */
 uint64_t matrix_epoch (const matrix_t *self);
 
-/* A 64-bit digest of the live placements (gang, term, leader, version,
-   row, peers): two peers with the same digest see the same matrix. */
+/* A 64-bit digest of the live placements (gang, term, leader, row,
+   peers; not the version, which renewals change and do not spread at
+   once): two peers with the same digest see the same matrix. */
 uint64_t matrix_digest (const matrix_t *self);
 
 /* A hash of s, seeded with h: the one string hash of the gang plane

@@ -108,6 +108,9 @@ static void test_matrix (void)
     strcpy (tomb.leader, "c");
     CHECK_EQ (matrix_merge (m, &tomb, NULL, 2000), 1);
     CHECK_EQ (put (m, "g2", 9, "b", 9, 1, bc, 2), 0);
+    strcpy (tomb.leader, "d"); /* another member says the end too: no news */
+    CHECK_EQ (matrix_merge (m, &tomb, NULL, 2000), 0);
+    CHECK (gl_streq (matrix_find (m, "g2")->place.leader, "c"));
     CHECK_EQ (matrix_rows (m, rows, 4), 2); /* rows 0 and 1 (g3) */
     /* expiry: placements not renewed go, tombstones later */
     CHECK_EQ (matrix_expire (m, 1000 + 35000, 35000), 2); /* g1 and g3 (heard at 1000) */
@@ -151,6 +154,35 @@ static void test_many_rows (void)
     matrix_destroy (&m);
 }
 
+/* A leader's later word that changes neither row nor peers renews its
+   placement (2): the record lives on from then, takes the version, keeps
+   what it had left to gossip and leaves the schedule alone; any change
+   of row or peers is news (1). */
+static void test_renewal (void)
+{
+    matrix_t *m = matrix_new ();
+    gl_gang_peer_t ab[] = { P ("a", 1, 1), P ("b", 1, 1) };
+    gl_gang_peer_t ba[] = { P ("b", 1, 1), P ("a", 1, 1) };
+    gl_gang_peer_t ab2[] = { P ("a", 1, 2), P ("b", 1, 1) };
+    CHECK_EQ (put (m, "g1", 1, "a", 1, 0, ab, 2), 1);
+    matrix_find (m, "g1")->sends = 5;
+    uint64_t epoch = matrix_epoch (m), digest = matrix_digest (m);
+    gl_place_t p = { .term = 1, .version = 2, .row = 0, .n_peers = 2 };
+    strcpy (p.gang, "g1");
+    strcpy (p.leader, "a");
+    CHECK_EQ (matrix_merge (m, &p, ba, 30000), 2); /* any order of peers */
+    matrix_rec_t *r = matrix_find (m, "g1");
+    CHECK (r->place.version == 2 && r->heard_ms == 30000 && r->sends == 5);
+    CHECK (matrix_epoch (m) == epoch && matrix_digest (m) == digest);
+    CHECK_EQ (matrix_merge (m, &p, ab, 31000), 0);        /* the same word again */
+    CHECK_EQ (matrix_expire (m, 1000 + 35000, 35000), 0); /* renewed at 30000 */
+    CHECK_EQ (put (m, "g1", 1, "a", 3, 0, ab2, 2), 1);    /* a's slots changed */
+    CHECK_EQ (put (m, "g1", 1, "a", 4, 1, ab2, 2), 1);    /* another row */
+    CHECK_EQ (put (m, "g1", 1, "a", 5, 1, ab2, 1), 1);    /* fewer peers */
+    CHECK_EQ (put (m, "g1", 2, "b", 1, 1, ab2, 1), 1);    /* another leader */
+    matrix_destroy (&m);
+}
+
 /* A placement expires at different times on different peers; one that
    has not expired it yet must not hand it back as news (found by glsim:
    the placement of a leader gone lived on for ever, passed around by
@@ -176,6 +208,18 @@ static void test_expired (void)
     CHECK_EQ (matrix_expire (m, 37000 + 35000, 35000), 1);
     CHECK_EQ (matrix_expire (m, 37000 + 2 * 35000, 35000), 0);
     CHECK_EQ (matrix_merge (m, &p, ab, 200000), 1);
+    /* so with a tombstone: handed back after it went here, it is not
+       news again (gossiped by all, it would come back for ever) */
+    gl_place_t tomb = { .term = UINT64_MAX, .version = 1, .ended = true };
+    strcpy (tomb.gang, "g1");
+    strcpy (tomb.leader, "b");
+    CHECK_EQ (matrix_merge (m, &tomb, NULL, 200000), 1);
+    CHECK_EQ (matrix_expire (m, 200000 + 70000, 35000), 1);
+    CHECK_EQ (matrix_merge (m, &tomb, NULL, 271000), 0);
+    strcpy (tomb.leader, "c");
+    CHECK_EQ (matrix_merge (m, &tomb, NULL, 271000), 0);
+    CHECK_EQ (matrix_merge (m, &p, ab, 271000), 0); /* nor the gang's old placement */
+    CHECK_EQ (matrix_count (m), 0);
     matrix_destroy (&m);
 }
 
@@ -190,6 +234,9 @@ typedef struct {
     uint64_t now;
     uint64_t elected[N];
     uint64_t refused;
+    uint64_t sent;                /* gang messages delivered or lost */
+    uint64_t places_to[N];        /* PLACE messages to each node */
+    uint64_t votes_from_to[N][N]; /* VOTE messages */
 } cluster_t;
 
 static const char *name_of (int i)
@@ -243,6 +290,11 @@ static void pump (cluster_t *c)
                 uint8_t *buf;
                 size_t len;
                 CHECK (gl_msg_encode (&out.msg, &buf, &len) == 0);
+                c->sent++;
+                if (j >= 0 && out.msg.gang->type == GL_GANG_PLACE)
+                    c->places_to[j]++;
+                if (j >= 0 && out.msg.gang->type == GL_GANG_VOTE)
+                    c->votes_from_to[i][j]++;
                 gl_msg_clear (&out.msg);
                 if (j < 0 || !c->up[j] || c->cut[i][j]) {
                     free (buf);
@@ -423,6 +475,7 @@ static void test_fencing (void)
     uint64_t term1 = 0;
     const char *l1 = leader_seen (&c, rest[0], "a-1-9", &term1);
     CHECK (l1 && index_of (l1) != leader && term1 > term0);
+    CHECK (l1 && c.votes_from_to[index_of (l1)][leader] > 0); /* told, though cut off */
     /* the partition heals: the old leader's word (its renewals) is refused
        by those who promised the higher term, and it steps down */
     for (int i = 0; i < N; i++) {
@@ -525,14 +578,54 @@ static void test_silent_first (void)
     cluster_free (&c);
 }
 
+/* Once placed, a gang costs next to nothing: its leader's renewals
+   change nothing, so they are no news; they go to the gang's peers
+   alone, and the other nodes keep the placement alive by push-pull. */
+static void test_quiet (void)
+{
+    cluster_t c;
+    cluster_init (&c, 1);
+    gang_config_t cfg;
+    gang_config_default (&cfg);
+    int nodes[] = { 0, 1, 2 };
+    members (&c, "a-1-7", nodes, 3, 1, true);
+    run_for (&c, 20000);
+    const char *l = leader_seen (&c, 0, "a-1-7", NULL);
+    CHECK (l != NULL);
+    int leader = l ? index_of (l) : 0;
+    uint64_t v0 = matrix_find (gang_matrix (c.g[leader]), "a-1-7")->place.version;
+    uint64_t epoch3 = matrix_epoch (gang_matrix (c.g[3]));
+    c.sent = 0;
+    memset (c.places_to, 0, sizeof c.places_to);
+    uint64_t ms = 3 * (uint64_t) cfg.ttl_ms;
+    run_for (&c, ms);
+    /* under a message a second per node, push-pull included (it was
+       fanout / gossip_ms, 15 a second, on every node) */
+    CHECK (c.sent < N * ms / 1000);
+    CHECK_EQ (c.places_to[3] + c.places_to[4], 0); /* no gossip to the others */
+    for (int k = 0; k < 3; k++)                    /* the members hear each renewal */
+        if (k != leader)
+            CHECK (c.places_to[k] >= ms / cfg.refresh_ms - 1);
+    uint64_t v1 = matrix_find (gang_matrix (c.g[leader]), "a-1-7")->place.version;
+    CHECK (v1 >= v0 + ms / cfg.refresh_ms - 1);
+    for (int i = 0; i < N; i++) { /* alive everywhere, renewed by push-pull */
+        matrix_rec_t *r = matrix_find (gang_matrix (c.g[i]), "a-1-7");
+        CHECK (r && !r->place.ended && r->place.version > v0);
+    }
+    CHECK (matrix_epoch (gang_matrix (c.g[3])) == epoch3); /* the schedule left alone */
+    cluster_free (&c);
+}
+
 int main (void)
 {
     test_matrix ();
     test_many_rows ();
+    test_renewal ();
     test_expired ();
     test_election ();
     test_fencing ();
     test_refusal ();
     test_silent_first ();
+    test_quiet ();
     return tap_done ("test_gang");
 }
