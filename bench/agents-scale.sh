@@ -19,7 +19,8 @@
 # --before runs the same sizes with another glpeer binary (the previous
 # tree, built in a directory of its own) right after each size, and the
 # tables put both side by side.  --peers K runs them once more with
-# gossip/gossip_peers = K (gossip to the members last probed; see
+# gossip/gossip_peers = K (estimates gossiped to the K members last sent a
+# PING or an ACK; 12 by default, 0 for random targets; see
 # cluster.conf(5)), as "peersK".  The run happens in a network namespace of
 # its own (unshare --net, as root), so that /proc/net/snmp counts the
 # cluster's TCP segments and connection openings alone and nothing else on

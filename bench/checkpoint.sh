@@ -7,8 +7,8 @@
 #     wall time), the image's size, `glx --restart FILE` to the job's next
 #     line of output, `glpeer migrate GPID NODE` between two peers on
 #     loopback, and eviction: from the owner's first keystroke (simulated
-#     as t/integ/idle.sh does, by touching the activity file) to no guest
-#     process running on that machine, median and p99;
+#     as t/integ/idle.sh does, by touching the activity file) to the last
+#     CPU its guests used on that machine, median and p99;
 #   - DMTCP (the reference user-level checkpointer, not packaged in
 #     Debian 12: built once from ../shared/peers/dmtcp-src.tar.gz into the
 #     cache): `dmtcp_command -bc` with its default gzip and with
@@ -21,15 +21,17 @@
 # touched by THREADS threads, then steps of computation over it, a line
 # each.  Every restarted run is let finish and its output compared with
 # the tail of an undisturbed run's: a restart that resumed the wrong state
-# counts as failed, not as a time.  The "stall" columns are what the job
-# itself saw: the longest time its output stood still around the
-# checkpoint (a 0.5 ms poll of the output file's size), the same measure
-# for every checkpointer.
+# counts as failed, not as a time.  Two columns are the same measure for
+# every checkpointer: "gap", the longest time between two steps by the
+# job's own clock (ckpt_work -g), and "stall", the longest time its
+# output stood still (a 0.5 ms poll of the output file's size).
 #
 #   bench/checkpoint.sh [--sizes MIB,...] [--runs N] [--gzip-runs N]
 #                       [--threads T] [--evictions N] [--build DIR]
-#                       [--cache DIR] [--keep DIR]
-#   (defaults 64,512,2048, 5, 3, 2, 20, build/, bench/.cache)
+#                       [--cache DIR] [--keep DIR] [--only PART,...]
+#   (defaults 64,512,2048, 5, 3, 2, 20, build/, bench/.cache; PART: shim,
+#   agents, dmtcp, criu, every part by default; a part left out is a row
+#   saying so)
 #
 # A size is left out, with the reason in its table, when the machine has
 # less memory available than twice that size plus 1 GiB.  2048 MiB takes
@@ -40,11 +42,11 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=64,512,2048; RUNS=5; GZRUNS=3; THREADS=2; EVICTIONS=20
-BUILD=${BUILD:-$top/build}; CACHE=$top/bench/.cache; KEEP=""
-STEPS=3000     # about 1.5 ms each here: long enough to be stopped mid-run
+BUILD=${BUILD:-$top/build}; CACHE=$top/bench/.cache; KEEP=""; ONLY=""
+STEPS=3000     # about 1 ms each here: long enough to be stopped mid-run
 WARM=50        # steps done before a checkpoint is asked
 GAP=2          # ckpt_work -g: it reports steps later than this (ms) after the one before
-usage="usage: $0 [--sizes MIB,...] [--runs N] [--gzip-runs N] [--threads T] [--evictions N] [--build DIR] [--cache DIR] [--keep DIR]"
+usage="usage: $0 [--sizes MIB,...] [--runs N] [--gzip-runs N] [--threads T] [--evictions N] [--build DIR] [--cache DIR] [--keep DIR] [--only PART,...]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES=$2; shift 2 ;;
@@ -55,6 +57,7 @@ while [ $# -gt 0 ]; do
         --build) BUILD=$2; shift 2 ;;
         --cache) CACHE=$2; shift 2 ;;
         --keep) KEEP=$2; shift 2 ;;
+        --only) ONLY=$2; shift 2 ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "$usage" >&2; exit 2 ;;
     esac
@@ -62,6 +65,9 @@ done
 for v in RUNS GZRUNS THREADS EVICTIONS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$0: --${v,,} wants a positive number, not '${!v}'" >&2; exit 2; }
 done
+[[ -z $ONLY || $ONLY =~ ^(shim|agents|dmtcp|criu)(,(shim|agents|dmtcp|criu))*$ ]] || { echo "$0: --only wants parts among shim,agents,dmtcp,criu, not '$ONLY'" >&2; exit 2; }
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+NOTRUN="not run (--only $ONLY)"
 [[ $SIZES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "$0: --sizes wants MiB,MiB,... (e.g. 64,512), not '$SIZES'" >&2; exit 2; }
 for c in cc perl jq; do
     command -v "$c" > /dev/null || { echo "$0: $c is needed" >&2; exit 1; }
@@ -87,6 +93,7 @@ teardown() {
     fi
     rm -rf "$W"
 }
+trap teardown EXIT     # t/integ/lib.sh's trap calls it too, once the peers are up
 
 # --- the workload ----------------------------------------------------------------
 WORK=$W/ckpt_work
@@ -196,10 +203,9 @@ build_dmtcp() {
         DMTCP_WHY="absent: DMTCP does not build here (see $b/*.log)"; rm -rf "$DMTCP"; return 1
     fi
 }
-trap teardown EXIT
-build_dmtcp || log "$DMTCP_WHY"
+if want dmtcp; then build_dmtcp || log "$DMTCP_WHY"; else DMTCP_WHY=$NOTRUN; fi
 
-# one DMTCP run: SIZE MODE (raw|gzip) RUN; appends "pause stall image restart ok"
+# one DMTCP run: SIZE MODE (raw|gzip) RUN; appends "pause gap stall image restart ok"
 # to $W/dmtcp-SIZE-MODE
 dmtcp_run() {
     local s=$1 mode=$2 r=$3 d=$W/dmtcp/$1-$2-$3 port rport pid t0 t1 sz img rs ok=0 restart=-
@@ -244,14 +250,16 @@ fi
 
 # --- CRIU --------------------------------------------------------------------------
 CRIU_WHY=""; CRIU_V=""
-if ! have criu; then
+if ! want criu; then
+    CRIU_WHY=$NOTRUN
+elif ! have criu; then
     CRIU_WHY="absent: criu is not installed (Debian: apt-get install criu)"
 elif [ "$(id -u)" != 0 ]; then
     CRIU_WHY="absent: criu needs root (or CAP_CHECKPOINT_RESTORE and more)"
 else
     CRIU_V=$(criu --version 2>&1 | awk '/Version/ { print $2 }')
 fi
-# one CRIU run: SIZE RUN; appends "pause stall image restore ok" to $W/criu-SIZE,
+# one CRIU run: SIZE RUN; appends "pause gap stall image restore ok" to $W/criu-SIZE,
 # or sets CRIU_WHY to the first error line when criu stops
 criu_run() {
     local s=$1 d=$W/criu/$1-$2 pid t0 t1 err ok=0 restore=- rs
@@ -281,7 +289,10 @@ criu_run() {
     rs=$(now)
     if criu restore -D "$d/img" --shell-job -d -o restore.log > "$d/rcmd" 2>&1; then
         restore=$(ms $(( $(now) - rs )))
-        while [ -d "/proc/$pid" ] || pgrep -f "^$WORK -t $THREADS -s $STEPS $s\$" > /dev/null; do sleep 0.1; done
+        # it ends by itself: wait for that (at most two minutes)
+        local end=$(( $(date +%s) + 120 ))
+        while { [ -d "/proc/$pid" ] || pgrep -f "^$WORK -t $THREADS -s $STEPS -g $GAP $s\$" > /dev/null; } &&
+              [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
         cmp -s "$d/out" "$W/ref-$s" && ok=1
     fi
     echo "$(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$t1") $(stall "$d/sizes" "$t0" "$t1") $(du -sb "$d/img" | cut -f1) $restore $ok" >> "$W/criu-$s"
@@ -331,6 +342,12 @@ else
     [ -n "$GL_CK" ] && GL_EV="absent: not tried without checkpoints (${GL_CK#absent: })"
 fi
 
+# the shim's own figure, as the tests' host sees it
+CKHOST=$BUILD/t/ckpt/ckhost; GL_SHIM=""
+[ -x "$CKHOST" ] && [ -e "$BUILD/libglshim.so" ] || GL_SHIM="absent: no $CKHOST (make check builds it)"
+want shim || GL_SHIM=$NOTRUN
+want agents || { GL_CK=$NOTRUN; GL_RS=$NOTRUN; GL_MIG=$NOTRUN; GL_EV=$NOTRUN; }
+
 # to_ms: "12.5 ms", "830 us", "1.2 s", "4100000 ns" on stdin -> milliseconds
 to_ms() { awk '{ v = $1; u = $2; if (u == "ns") v /= 1e6; else if (u == "us" || u == "µs") v /= 1e3; else if (u == "s") v *= 1e3; printf "%.1f\n", v; exit }'; }
 # snap_ms CMD_OUTPUT: the pause the shim reported on its SNAP line, as
@@ -355,11 +372,12 @@ gl_job() {
         for g in $("$GLPEER" ps --json --runtime-dir "$T/p0/run" | jq -r --arg c "$WORK" '.jobs[] | select(.command | startswith($c)) | .gpid'); do
             [ -z "${GPID_SEEN[$g]:-}" ] && { GPID=$g; GPID_SEEN[$g]=1; break; }
         done
+        [ -n "$GPID" ] || sleep 0.1
     done
     [ -n "$GPID" ] || { log "glunix $1: glpeer ps does not show the job"; return 1; }
 }
 # gl_run SIZE RUN: checkpoint to a file, kill, restart on p2; appends
-# "snap wall stall image restart ok" to $W/gl-SIZE
+# "snap wall gap stall image restart ok" to $W/gl-SIZE
 gl_run() {
     local s=$1 d=$W/gl/$1-$2 t0 t1 sz snap rs t1r restart=- ok=0 ckok=0
     mkdir -p "$d"
@@ -397,8 +415,28 @@ gl_run() {
     [ -e "$W/img-gl-$s" ] || mv "$d/img" "$W/img-gl-$s"
     rm -f "$d/img"
 }
+# gl_shim SIZE RUN: the shim alone, no agent: t/ckpt/ckhost (the host's
+# side of ckpt_proto.h, for the tests) asks the checkpoint with GO after
+# WARM steps and prints the shim's SNAP line; appends "snap gap ok" to
+# $W/glshim-SIZE, the gap being the job's step right after the snapshot
+gl_shim() {
+    local s=$1 d=$W/glshim/$1-$2 snap at k g ok=0
+    mkdir -p "$d"
+    "$CKHOST" -r go -w "step $WARM/" -o "$d/out" -p "$BUILD/libglshim.so" -- \
+        "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$s" > "$d/host" 2> "$d/err" < /dev/null || true
+    snap=$(sed -n 's/^SNAP \([0-9]*\) at=.*/\1/p' "$d/host")
+    at=$(sed -n 's/^SNAP [0-9]* at=\([0-9]*\).*/\1/p' "$d/host")
+    if [ -z "$snap" ] || [ -z "$at" ]; then
+        [ -e "$W/glshim-why-$s" ] || echo "ckhost saw no SNAP: $(grep -v '^START' "$d/host" | head -2 | paste -sd ' ')" > "$W/glshim-why-$s"
+        echo "- - 0" >> "$W/glshim-$s"; return 0
+    fi
+    k=$(head -c "$at" "$d/out" | grep -c '^step' || true)
+    g=$(awk -v k=$(( k + 1 )) -v floor="$GAP" '$1 == "ckpt_work:" && $3 == k { g = $6 } END { printf "%.1f\n", g ? g : floor }' "$d/err")
+    cmp -s "$d/out" "$W/ref-$s" && ok=1
+    echo "$(ms "$snap") $g $ok" >> "$W/glshim-$s"
+}
 # gl_migrate SIZE RUN: p1 -> p2 mid-run, then to the end; appends
-# "wall stall ok" to $W/glmig-SIZE
+# "wall gap stall ok" to $W/glmig-SIZE
 gl_migrate() {
     local s=$1 d=$W/glmig/$1-$2 t0 t1 ok=0 node
     mkdir -p "$d"
@@ -500,6 +538,12 @@ gl_evict() {
     touch -d '1 hour ago' "$T/tty-p1"    # the owner leaves
 }
 
+if [ -z "$GL_SHIM" ]; then
+    for s in ${SIZES//,/ }; do
+        [ -n "${SKIPSIZE[$s]:-}" ] && continue
+        for r in $(seq "$RUNS"); do log "glunix shim alone (ckhost) $s MiB, run $r"; gl_shim "$s" "$r"; done
+    done
+fi
 if [ -z "$GL_CK" ] || [ -z "$GL_MIG" ]; then
     export GLPEER BUILD
     EXTRA_CLEANUP=teardown
@@ -545,6 +589,10 @@ report() {
     echo "== $s MiB touched, $THREADS threads; medians of $RUNS runs (DMTCP gzip: $GZRUNS); undisturbed run ${REF_MS[$s]:-?} ms =="
     if [ -n "${SKIPSIZE[$s]:-}" ]; then why "(all)" "absent: ${SKIPSIZE[$s]}"; return; fi
     row "" "pause ms" "gap ms" "stall ms" "image MiB" "restart ms" "migrate ms" "ok"
+    if [ -n "$GL_SHIM" ]; then why "glunix shim alone (ckhost)" "$GL_SHIM"
+    else f=$W/glshim-$s; row "glunix shim alone (ckhost, GO)" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
+        [ -s "$W/glshim-why-$s" ] && why "  the first that failed:" "$(cat "$W/glshim-why-$s")"
+    fi
     if [ -n "$GL_CK" ]; then why "glunix glpeer checkpoint" "$GL_CK"
     else
         f=$W/gl-$s
@@ -576,20 +624,21 @@ report() {
     [[ $cp =~ ^[0-9.]+$ ]] || cp=-
     goal_pause=$(awk -v s="$s" 'BEGIN { printf "%.1f", 20 + 20 * s / 1024 }')
     dm=$(col "$W/dmtcp-$s-raw" 1); dmg=$(col "$W/dmtcp-$s-raw" 2)
-    if [ -z "$GL_CK" ]; then
-        gp=$(col "$W/gl-$s" 1); gg=$(col "$W/gl-$s" 3)
-        if ! awk '$NF == 1 || $1 != "-" || $3 != "-" { f = 1 } END { exit !f }' "$W/gl-$s" 2> /dev/null; then
-            echo "  pause: not measured: no glunix checkpoint succeeded (goal <= $goal_pause ms and <= 1/10 of DMTCP's $dm ms)"
-        else
-            if [ "$gp" = - ]; then
-                echo "  pause (SNAP): absent: neither glpeer checkpoint's output nor p1's log says the shim's SNAP figure"
-            else
-                echo "  pause (SNAP): $gp ms; goal <= $goal_pause ms (20 ms + 20 ms/GiB): $(judge "$gp" "$goal_pause"); / DMTCP -bc --no-gzip = $(ratio "$gp" "$dm") (goal <= 0.100: $(judge "$(ratio "$gp" "$dm")" 0.1))"
-            fi
-            echo "  pause by the job's own clock (gap): glunix $gg ms; goal <= $goal_pause ms: $(judge "$gg" "$goal_pause"); / DMTCP --no-gzip's $dmg ms = $(ratio "$gg" "$dmg") (goal <= 0.100: $(judge "$(ratio "$gg" "$dmg")" 0.1)); / DMTCP gzip's = $(ratio "$gg" "$(col "$W/dmtcp-$s-gzip" 2)")"
-        fi
+    gp=-; gg=-
+    [ -z "$GL_CK" ] && { gp=$(col "$W/gl-$s" 1); gg=$(col "$W/gl-$s" 3); }
+    local src="as the agent reports it"
+    if [ "$gp" = - ] && [ -z "$GL_SHIM" ]; then gp=$(col "$W/glshim-$s" 1); src="the shim alone under ckhost: the agent does not report it"; fi
+    if [ "$gp" != - ]; then
+        echo "  pause (SNAP, $src): $gp ms; goal <= $goal_pause ms (20 ms + 20 ms/GiB): $(judge "$gp" "$goal_pause"); / DMTCP -bc --no-gzip = $(ratio "$gp" "$dm") (goal <= 0.100: $(judge "$(ratio "$gp" "$dm")" 0.1))"
     else
-        echo "  pause: goal <= $goal_pause ms (20 ms + 20 ms/GiB) and <= 1/10 of DMTCP's ($dm ms --no-gzip): glunix absent"
+        echo "  pause (SNAP): not measured: neither glpeer checkpoint, p1's log nor ckhost gave the shim's figure (goal <= $goal_pause ms and <= 1/10 of DMTCP's $dm ms)"
+    fi
+    if [ -z "$GL_CK" ]; then
+        if [ "$gg" = - ]; then
+            echo "  pause by the job's own clock (gap): not measured: no glunix checkpoint succeeded"
+        else
+            echo "  pause by the job's own clock (gap), glpeer checkpoint: $gg ms; goal <= $goal_pause ms: $(judge "$gg" "$goal_pause"); / DMTCP --no-gzip's $dmg ms = $(ratio "$gg" "$dmg") (goal <= 0.100: $(judge "$(ratio "$gg" "$dmg")" 0.1)); / DMTCP gzip's = $(ratio "$gg" "$(col "$W/dmtcp-$s-gzip" 2)")"
+        fi
     fi
     if [ -z "$GL_RS" ] && [ -z "$GL_CK" ]; then
         gr=$(col "$W/gl-$s" 6)
@@ -614,7 +663,7 @@ for s in ${SIZES//,/ }; do
     COPY_BYTES[$s]=$(stat -c %s "$img")
     log "copy of ${COPY_WHAT[$s]}: $s MiB"
     copy_row "$s" "$img"
-    rm -f "$img"
+    rm -f "$W/img-gl-$s" "$W/img-dmtcp-$s"
 done
 
 echo "bench/checkpoint.sh --sizes $SIZES --runs $RUNS --gzip-runs $GZRUNS --threads $THREADS"

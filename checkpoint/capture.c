@@ -97,6 +97,7 @@ static slot_t slots[IMG_MAX_THREADS];
 static int n_slots;
 static atomic_uint parked, gen;
 static atomic_int busy;
+static atomic_int parking; /* threads are being stopped: a park signal now is for real */
 
 /* Read by the coordinator with every thread parked, for the writer:
    what a fork does not pass on, and what must be read before the job
@@ -863,6 +864,7 @@ static void wr_fail (wr_t *w, const char *why)
     size_t k = img_put_fail (&w->enc, why, wr_room (w, IMG_PATH_MAX + 64), IMG_PATH_MAX + 64);
     w->n += k;
     wr_flush (w);
+    shutdown (w->sock, SHUT_WR);
     syscall (SYS_exit_group, 1);
 }
 
@@ -1165,6 +1167,9 @@ static void writer (int sock, int go)
         wr_pages_of (&w, &w.vmas[i]);
     w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
     wr_flush (&w);
+    /* the end of the image, though the parked process (HOLD) still
+       holds the socket (ckpt_proto.h) */
+    shutdown (sock, SHUT_WR);
     syscall (SYS_exit_group, w.dead ? 1 : 0);
     __builtin_unreachable ();
 }
@@ -1220,9 +1225,13 @@ static void park (void)
 {
     int tid = (int) gettid_ ();
     slot_t *s = slot_of (tid);
-    if (!s)
-        return; /* not asked by this checkpoint (a late signal) */
     unsigned g = atomic_load (&gen);
+    /* a signal that arrives late (the thread blocked it while the
+       checkpoint gave up on it) must not park the thread for good: gen
+       is read first, so a release between here and the wait below is
+       seen either way */
+    if (!s || !atomic_load (&parking))
+        return;
     note_thread (s);
     uintptr_t r = ckpt_save (&s->ctx);
     if (r == 0) {
@@ -1254,6 +1263,7 @@ static int park_all (sb_t *why)
     int me = (int) gettid_ ();
     n_slots = 0;
     atomic_store (&parked, 0);
+    atomic_store (&parking, 1);
     for (int round = 0; round < 8; round++) {
         int n = task_list (tids, IMG_MAX_THREADS);
         if (n < 0 || n > IMG_MAX_THREADS) {
@@ -1299,6 +1309,7 @@ static int park_all (sb_t *why)
 
 static void release_all (void)
 {
+    atomic_store (&parking, 0);
     atomic_fetch_add (&gen, 1);
     futex_wake (&gen);
 }
@@ -1476,19 +1487,19 @@ static void coordinate (int req)
     (void) !write (go[1], "g", 1);
     close (go[1]);
     char answer = hear (s);
-    close (s); /* the image's end of file is the writer's to give */
     if (answer == 'H') {
-        /* stay parked: the host kills the process once it has the whole
-           image.  Only if the writer failed (the image is not whole, the
-           host cannot have it) does the job go on. */
-        int st = 0;
-        while (syscall (SYS_wait4, child, &st, __WCLONE, NULL) < 0 && errno == EINTR) {
+        /* stay parked: the host kills the process once the image is
+           safe, or closes the connection to let it go on (a move that
+           failed).  The image's end is the writer's shutdown, not a
+           close: this copy of the socket stays open until then. */
+        for (;;) {
+            char c;
+            ssize_t k = read (s, &c, 1);
+            if (k == 0 || (k < 0 && errno != EINTR))
+                break;
         }
-        ck.child = 0;
-        if (WIFEXITED (st) && WEXITSTATUS (st) == 0)
-            for (;;)
-                pause ();
     }
+    close (s);
     release_all ();
     atomic_store (&busy, 0);
 }

@@ -356,6 +356,30 @@ static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t ns
     return 0;
 }
 
+/* Whether this kernel lets the vDSO and its data move, as the second
+   stage will: each of ours there and back through a hole (glibc here
+   finds it where it was), or -1. */
+static int vdso_moves (st_t *s)
+{
+    for (size_t i = 0; i < s->n_cur; i++) {
+        special_t *c = &s->cur[i];
+        size_t len = c->end - c->start;
+        void *hole = hole_map (s, len, false);
+        if (!hole)
+            return -1;
+        void *moved =
+            mremap ((void *) (uintptr_t) c->start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
+        if (moved == MAP_FAILED) {
+            munmap (hole, len);
+            return -1;
+        }
+        if (mremap (moved, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                    (void *) (uintptr_t) c->start) == MAP_FAILED)
+            abort (); /* the vDSO is gone from where this process's libc calls it */
+    }
+    return 0;
+}
+
 static int check (st_t *s, char *err, size_t errlen)
 {
     img_proc_t *p = &s->proc;
@@ -414,6 +438,11 @@ static int check (st_t *s, char *err, size_t errlen)
     if (n_special != s->n_cur)
         return gl_err (err, errlen, "this kernel maps %zu vDSO areas, the image %zu", s->n_cur,
                        n_special);
+    if (vdso_moves (s))
+        return gl_err (err, errlen,
+                       "this kernel does not let a process move its vDSO (mremap of %s): "
+                       "nothing can be restored here",
+                       s->n_cur ? s->cur[0].name : "[vdso]");
     for (size_t i = 0; i < s->n_fd; i++) {
         const rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM) {
@@ -657,7 +686,7 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
 
 /* ---- touching the process ------------------------------------------------------------------------ */
 
-static void place_fds (st_t *s, int streams[3])
+static void place_fds (st_t *s, int streams[3], int keep)
 {
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
@@ -674,6 +703,12 @@ static void place_fds (st_t *s, int streams[3])
         if (fd > next)
             close_range (next, fd - 1, 0);
         next = fd + 1;
+    }
+    /* and the rest, but the image's descriptor (above all of the image's) */
+    if (keep >= 0 && (unsigned) keep >= next) {
+        if ((unsigned) keep > next)
+            close_range (next, (unsigned) keep - 1, 0);
+        next = (unsigned) keep + 1;
     }
     close_range (next, ~0u, 0);
 }
@@ -729,6 +764,9 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
     rp_plan_t *p = build (&s, o, err, errlen);
     if (!p)
         return -1;
+    /* the image's descriptor, kept open above the image's own until the
+       second stage can no longer fail */
+    p->image_fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, hi + 3) : -1;
     if (o->verbose)
         fprintf (stderr,
                  "glrestore: %llu bytes read, %llu pages of %zu mappings and %zu threads staged "
@@ -740,7 +778,7 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
        thread's rt_sigreturn restores its own mask */
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
-    place_fds (&s, streams);
+    place_fds (&s, streams, (int) p->image_fd);
     set_process (&s);
     /* the restorer's rseq area is about to go: the kernel must not
        write into it, and the image's threads register their own */

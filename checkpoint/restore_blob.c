@@ -179,6 +179,10 @@ BLOB void glr_stage2 (rp_plan_t *p)
         if (r < 0)
             die (p);
     }
+    /* nothing can fail any more: the image's descriptor closed tells
+       the host (ckpt_proto.h) */
+    if (p->image_fd >= 0)
+        sc (SYS_close, (long) p->image_fd, 0, 0, 0, 0, 0);
     /* the threads: every other one cloned as glibc does, then this one
        becomes the leader */
     rp_thread_t *leader = 0;

@@ -57,6 +57,7 @@ typedef struct {
     rp_op_t *ops;
     rp_thread_t *threads;
     uint64_t fail_msg, fail_len; /* what to say if a step fails now */
+    int64_t image_fd;            /* closed once nothing can fail: the host's sign of success */
     ckpt_resume_t resume;
 } rp_plan_t;
 

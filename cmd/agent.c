@@ -1027,13 +1027,17 @@ static void on_sample (gl_loop_t *loop, int id, void *arg)
     if (a->leaving)
         return; /* a leaving node has nothing more to say about itself */
     sample (a, gl_mono_ms ());
+    a->view_dirty = true; /* estimates come without events: refresh */
     gl_loop_timer (loop, a->next_sample_ms, on_sample, a);
 }
 
+/* The view is refreshed with every sample: one wake-up a second for both,
+   not two at their own phases.  This timer is there only when samples
+   are further apart than the view's refresh. */
 static void on_view (gl_loop_t *loop, int id, void *arg)
 {
     agent_t *a = (agent_t *) arg;
-    a->view_dirty = true; /* estimates come without events: refresh */
+    a->view_dirty = true;
     gl_loop_timer (loop, gl_mono_ms () + GL_VIEW_REFRESH_MS, on_view, a);
 }
 
@@ -1118,7 +1122,8 @@ int agent_run (const gl_conf_t *conf, int ready_fd)
     if (n_seeds)
         swim_join (a.swim, seeds, n_seeds, now);
     gl_loop_timer (a.loop, a.next_sample_ms, on_sample, &a);
-    gl_loop_timer (a.loop, now + GL_VIEW_REFRESH_MS, on_view, &a);
+    if (conf->sample_interval_ms > GL_VIEW_REFRESH_MS)
+        gl_loop_timer (a.loop, now + GL_VIEW_REFRESH_MS, on_view, &a);
     a.view_dirty = true;
     gl_loop_before (a.loop, agent_turn, &a);
     if (gl_loop_run (a.loop))

@@ -585,7 +585,8 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
     free (body);
     const char *failed = rc ? "the agent does not answer" : NULL;
     char why[GL_JOB_TEXT_MAX + 64] = "";
-    bool done = false;
+    bool done = false, hung_up = false;
+    signal (SIGPIPE, SIG_IGN);
     uint64_t seq = 0, bytes = 0;
     uint8_t *frame;
     while (!failed && !done && (frame = ctl_frame_read (fd, &len))) {
@@ -616,8 +617,11 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
                     gl_msg_t cm = { .type = GL_MSG_JOB, .job = &credit };
                     uint8_t *cb = NULL;
                     size_t cl;
-                    if (j->len && (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (fd, cb, cl)))
-                        failed = "the agent hung up";
+                    /* the agent closes the stream once it sent the image's end,
+                       which may be before we read it: a credit it no longer
+                       takes is no failure, a missing end is */
+                    if (j->len && !hung_up && gl_msg_encode (&cm, &cb, &cl) == 0)
+                        hung_up = ctl_frame_write (fd, cb, cl) != 0;
                     free (cb);
                 }
             }

@@ -127,7 +127,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->dead_reap_ms = 3600000;
     c->join_retry_ms = 1000;
     c->max_piggyback = 16;
-    c->gossip_peers = 0;
+    c->gossip_peers = 12;
     /* HTCondor's desktop policy: owner away 15 minutes, owner load <= 0.3 */
     snprintf (c->proc_dir, sizeof c->proc_dir, "/proc");
     c->owner_idle_min_s = 900;
@@ -136,7 +136,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->sample_interval_ms = 1000;
     c->refresh_interval_ms = 60000;
     c->max_links = 16;
-    c->link_idle_ms = 10000;
+    c->link_idle_ms = 30000;
     c->send_queue = 1024;
     c->policy_budget_ms = 10;
     c->gang_slice_ms = 100;

@@ -10,11 +10,13 @@
       - updates piggybacked on every message, least-sent first, each
         retransmitted retransmit_mult * ceil(log10(n + 1)) times, and never
         fewer than in a cluster of a thousand (4 * retransmit_mult); what is
-        queued also goes to gossip_nodes members every gossip_interval_ms
-        (drawn first from the gossip_peers members most recently probed,
-        whose connections are open), or to more (up to four times as many) when
-        their messages cannot carry the whole queue; a push-pull of the
-        whole state with one random member every pushpull_interval_ms;
+        queued also goes to gossip_nodes members every gossip_interval_ms,
+        or to more (up to four times as many) when their messages cannot
+        carry the whole queue: drawn at random while membership news is
+        queued, else (estimates only) first from the gossip_peers members
+        we last sent a PING or an ACK, whose connections are open; a
+        push-pull of the whole state with one random member every
+        pushpull_interval_ms;
       - Lifeguard: a local health score (0 .. awareness_max - 1) that grows
         on missed acks and refutations and stretches our own probe
         intervals and timeouts; suspicion timeouts that start at
@@ -32,7 +34,9 @@
     Sans-I/O: nothing here reads a clock, touches a socket or draws from a
     global random source.  The caller feeds messages (swim_recv) and time
     (swim_tick), and drains messages to send (swim_pop) and events
-    (swim_pop_event).  swim_next_deadline tells when to call swim_tick next.
+    (swim_pop_event).  swim_next_deadline tells when to call swim_tick next:
+    ask again after every swim_recv, since a message can queue news, and
+    gossip rounds count only while something is queued.
     The same code runs in glpeer and in the simulator.                    */
 #ifndef GL_SWIM_H
 #define GL_SWIM_H
@@ -61,9 +65,9 @@ typedef struct {
     uint32_t dead_reap_ms;         /* forget dead and left members after: 3600000 */
     uint32_t join_retry_ms;        /* while alone, ask the seeds again after: 1000 */
     uint32_t max_piggyback;        /* updates piggybacked on one message: 16 */
-    uint32_t gossip_peers;         /* gossip goes first to the members most
-                                      recently probed, this many (default 0:
-                                      at random from all) */
+    uint32_t gossip_peers;         /* gossip of estimates goes first to the
+                                      members we last sent a PING or an ACK,
+                                      this many (12; 0: at random from all) */
 } swim_config_t;
 
 void swim_config_default (swim_config_t *config);

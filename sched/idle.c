@@ -32,6 +32,26 @@
 #define MAJOR_TTYAUX    5   /* /dev/tty, /dev/console, /dev/ptmx */
 #define MAJOR_PTS_FIRST 136 /* Unix98 pty slaves, /dev/pts/N */
 #define MAJOR_PTS_LAST  143
+#define VT_MAX          63 /* tty1 .. tty63; tty0 is the current one's alias */
+
+/* Where the kernel names the foreground console ("tty2"). */
+#define VT_ACTIVE_PATH "/sys/class/tty/tty0/active"
+/* Everything the globs name is looked at again this often, and whenever
+   a pattern's directory changed (a device came or went), the foreground
+   console changed, or the kernel cannot tell which one it is. */
+#define FULL_SCAN_MS   60000
+
+/* An activity file (a glob's match), with its newest activity when last
+   looked at.  A virtual console (tty1 .. tty63) gets input only while it
+   is the foreground one, so only that one is looked at between full
+   scans: on a machine with 64 console devices, a sample stats two files
+   instead of 64 (and reads no directory of /dev). */
+typedef struct {
+    char *path;
+    int64_t t; /* seconds since the epoch, -1: nothing */
+    int vt;    /* the console's number, or -1: not a console */
+    bool dir;  /* a directory: its entries count, each sample */
+} act_file_t;
 
 typedef struct {
     int pid;
@@ -57,6 +77,13 @@ struct idle_t {
     guest_t *guests;
     size_t n_guests;
     size_t max_guests;
+
+    /* The activity files the globs named at the last full scan (below). */
+    act_file_t *files;
+    size_t n_files, cap_files;
+    struct timespec dir_mtime[IDLE_PATHS_MAX]; /* of each pattern's directory then */
+    uint64_t scanned_ms;                       /* 0: never */
+    int fg_vt;                                 /* the foreground console then; -1 */
 
     char reason[REASON_SIZE];
 };
@@ -559,16 +586,142 @@ static void scan_source (const char *path, int64_t *newest)
     closedir (dir);
 }
 
-static uint32_t owner_idle (const idle_config_t *config, uint64_t wall_s)
+/* The newest activity on one file, -1 when none; *vt its console number
+   (or -1). */
+static int64_t file_activity (const char *path, int *vt, bool *dir)
 {
+    struct stat st;
     int64_t newest = -1;
-    for (uint32_t i = 0; i < config->n_activity; i++) {
-        glob_t g;
-        memset (&g, 0, sizeof g); /* so globfree is safe after any failure */
-        if (glob (config->activity[i], 0, NULL, &g) == 0)
-            for (size_t k = 0; k < g.gl_pathc; k++)
-                scan_source (g.gl_pathv[k], &newest);
-        globfree (&g);
+    *vt = -1;
+    *dir = false;
+    if (stat (path, &st) != 0)
+        return -1;
+    if (S_ISDIR (st.st_mode)) {
+        *dir = true;
+        return -1;
+    }
+    if (S_ISCHR (st.st_mode) && major (st.st_rdev) == MAJOR_TTY && minor (st.st_rdev) >= 1 &&
+        minor (st.st_rdev) <= VT_MAX)
+        *vt = (int) minor (st.st_rdev);
+    note_activity (&st, &newest);
+    return newest;
+}
+
+/* The foreground console's number, -1 when the kernel does not say. */
+static int foreground_vt (void)
+{
+    int fd = open (VT_ACTIVE_PATH, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[16];
+    ssize_t len = read (fd, buf, sizeof buf - 1);
+    close (fd);
+    if (len <= 3 || memcmp (buf, "tty", 3))
+        return -1;
+    buf[len] = '\0';
+    buf[strcspn (buf, "\n")] = '\0';
+    const char *p = buf + 3;
+    uint64_t n;
+    if (!gl_parse_u64 (&p, &n) || *p || n < 1 || n > VT_MAX)
+        return -1;
+    return (int) n;
+}
+
+/* The modification time of a pattern's directory, {0, 0} when there is
+   none, to see whether its matches may have changed; false when the
+   directory part has wildcards itself. */
+static bool pattern_dir_mtime (const char *pattern, struct timespec *out)
+{
+    char dir[PATH_SIZE];
+    gl_strlcpy (dir, pattern, sizeof dir);
+    char *slash = strrchr (dir, '/');
+    if (!slash)
+        gl_strlcpy (dir, ".", sizeof dir);
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (strpbrk (dir, "*?["))
+        return false;
+    if (stat (dir, &st) != 0) /* none yet: its coming will change this */
+        *out = (struct timespec){ 0, 0 };
+    else
+        *out = st.st_mtim;
+    return true;
+}
+
+static void files_clear (idle_t *self)
+{
+    for (size_t i = 0; i < self->n_files; i++)
+        free (self->files[i].path);
+    self->n_files = 0;
+}
+
+static void files_add (idle_t *self, const char *path)
+{
+    if (self->n_files == self->cap_files) {
+        size_t cap = self->cap_files ? 2 * self->cap_files : 16;
+        act_file_t *more = realloc (self->files, cap * sizeof *more);
+        if (!more)
+            return;
+        self->files = more;
+        self->cap_files = cap;
+    }
+    act_file_t *f = &self->files[self->n_files];
+    if (!(f->path = strdup (path)))
+        return;
+    f->t = file_activity (path, &f->vt, &f->dir);
+    self->n_files++;
+}
+
+/* A full scan is due: every pattern expanded again and every match looked
+   at.  False when the last one still holds (and none of the patterns'
+   directories changed since). */
+static bool full_scan_due (idle_t *self, uint64_t now_ms)
+{
+    bool due = !self->scanned_ms || now_ms - self->scanned_ms >= FULL_SCAN_MS;
+    for (uint32_t i = 0; i < self->config.n_activity; i++) {
+        struct timespec t = { 0, 0 };
+        bool known = pattern_dir_mtime (self->config.activity[i], &t);
+        if (!known || t.tv_sec != self->dir_mtime[i].tv_sec ||
+            t.tv_nsec != self->dir_mtime[i].tv_nsec)
+            due = true;
+        self->dir_mtime[i] = t;
+        if (!known) /* a pattern with wildcards in its directory: always */
+            self->dir_mtime[i] = (struct timespec){ -1, 0 };
+    }
+    return due;
+}
+
+static uint32_t owner_idle (idle_t *self, uint64_t now_ms, uint64_t wall_s)
+{
+    int fg = foreground_vt ();
+    bool full = full_scan_due (self, now_ms) || fg < 0 || fg != self->fg_vt;
+    self->fg_vt = fg;
+    if (full) {
+        files_clear (self);
+        for (uint32_t i = 0; i < self->config.n_activity; i++) {
+            glob_t g;
+            memset (&g, 0, sizeof g); /* so globfree is safe after any failure */
+            if (glob (self->config.activity[i], 0, NULL, &g) == 0)
+                for (size_t k = 0; k < g.gl_pathc; k++)
+                    files_add (self, g.gl_pathv[k]);
+            globfree (&g);
+        }
+        self->scanned_ms = now_ms ? now_ms : 1;
+    }
+    int64_t newest = -1;
+    for (size_t i = 0; i < self->n_files; i++) {
+        act_file_t *f = &self->files[i];
+        if (f->dir)
+            scan_source (f->path, &newest); /* a directory's entries come and go */
+        else {
+            if (!full && (f->vt < 0 || f->vt == fg))
+                f->t = file_activity (f->path, &f->vt, &f->dir);
+            if (f->t > newest)
+                newest = f->t;
+        }
     }
     if (newest < 0)
         return IDLE_NEVER;
@@ -628,7 +781,7 @@ int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out, 
     else
         self->have_prev = false; /* start afresh once it reads again */
 
-    out->owner_idle_s = owner_idle (&self->config, wall_s);
+    out->owner_idle_s = owner_idle (self, now_ms, wall_s);
     out->guests = (uint32_t) self->n_guests;
 
     if (msg[0] != '\0') {
@@ -677,6 +830,7 @@ idle_t *idle_new (const idle_config_t *config)
     self->config.proc_dir[sizeof self->config.proc_dir - 1] = '\0';
     for (uint32_t i = 0; i < self->config.n_activity; i++)
         self->config.activity[i][sizeof self->config.activity[i] - 1] = '\0';
+    self->fg_vt = -1;
     self->hz = sysconf (_SC_CLK_TCK);
     if (self->hz <= 0)
         self->hz = 100; /* USER_HZ on every Linux architecture */
@@ -689,6 +843,8 @@ void idle_destroy (idle_t **self_p)
     if (!self_p || !*self_p)
         return;
     free ((*self_p)->guests);
+    files_clear (*self_p);
+    free ((*self_p)->files);
     free (*self_p);
     *self_p = NULL;
 }

@@ -170,6 +170,11 @@ static void req_end (jobs_t *self, host_job_t *h, const char *why)
             }
             break;
         case GL_CKPT_ASK_MOVE:
+            if (why && ck->state < CK_PARKED && h->suspended) {
+                /* its owner is back: it stays stopped, and is not asked again */
+                exec_signal (h->exec, SIGSTOP);
+                h->unmovable = true;
+            }
             if (why) {
                 gl_job_t m;
                 jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
@@ -216,6 +221,8 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     else if (!shim_listens (h->pid))
         why = "its process has no checkpoint handler (no shim in it: glx --no-shim, a static "
               "program, or it has not started yet)";
+    else if (h->suspended && ask->code == GL_CKPT_ASK_MOVE)
+        exec_signal (h->exec, SIGCONT); /* stopped for its owner: it must answer */
     ckpt_req_t *ck = calloc (1, sizeof *ck);
     if (!ck)
         return;
@@ -574,6 +581,8 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
                 free (ck);
                 h->ck = NULL;
             }
+            if (h->suspended) /* stopped for its owner: so it stays */
+                exec_signal (h->exec, SIGSTOP);
             break;
         case GL_MOVE_DONE: /* old host: it runs elsewhere now */
             if (h->move != MOVE_PARKED)

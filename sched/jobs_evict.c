@@ -6,10 +6,11 @@
     its way when the grace is over is stopped), suspend (stopped at once),
     kill, or stay.  A stopped guest is continued when the machine is idle
     again, or, while the owner stays, moved once the gossip view shows
-    another idle node (continued for the checkpoint, which a stopped
-    process cannot answer, and stopped again if the move does not take it
-    within the grace).  Stopping is SIGSTOP to the job's process group;
-    a move's own stop is the move's (jobs_ckpt.c). */
+    another idle node, unless its own move was refused (no shim, a TCP
+    connection): the new node is found first, and the guest continued
+    only for its checkpoint (a stopped process cannot answer), stopped
+    again when that is refused (jobs_ckpt.c).  Stopping is SIGSTOP to the
+    job's process group; a move's own stop is the move's. */
 #include "jobs_impl.h"
 #include "str.h"
 
@@ -62,6 +63,7 @@ void jobs_owner (jobs_t *self, bool present, uint64_t now)
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (!present) { /* the machine is idle again: its guests go on here */
             h->evict_at = 0;
+            h->unmovable = false;
             resume (h);
             continue;
         }
@@ -104,9 +106,9 @@ void evict_tick (jobs_t *self, uint64_t now)
     self->evict_retry_ms = now + EVICT_RETRY_MS;
     bool asked = false;
     for (host_job_t *h = self->hosts; h; h = h->next)
-        if (h->suspended && evictable (h) && (asked || idle_elsewhere (self, now))) {
-            asked = true;
-            resume (h); /* the checkpoint needs it running, for the grace at most */
+        if (h->suspended && !h->unmovable && evictable (h) &&
+            (asked || idle_elsewhere (self, now))) {
+            asked = true; /* continued for its checkpoint only (jobs_ckpt.c) */
             evict_ask_home (self, h, now);
         }
 }

@@ -111,6 +111,7 @@ typedef struct host_job {
     /* its owner is back (jobs_evict.c): stopped until idle, or to have
        left by evict_at */
     bool suspended;
+    bool unmovable; /* a move of it was refused while its owner was back */
     uint64_t evict_at;
     struct host_job *next;
 } host_job_t;

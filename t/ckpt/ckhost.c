@@ -3,12 +3,14 @@
     for a checkpoint when the output shows a mark, answers, and keeps
     the image.
 
-    ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
+    ckhost [-r probe|go|hold|letgo|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
 
     -r    the request: probe (MOVABLE or REFUSE), go (checkpoint, then
           resume: the default) or hold (checkpoint, stay parked; ckhost
           kills the program once the image is saved, as a host migrating
-          it would) or none (only run it)
+          it would), letgo (hold, then close the connection once the image
+          is saved, as a host whose move failed: the program goes on) or
+          none (only run it)
     -w    ask once the program's stdout holds MARK (default: at once)
     -i    where the image goes (default: nowhere)
     -o    the program's stdout (default: ckhost's own stderr)
@@ -103,7 +105,8 @@ int main (int argc, char **argv)
         return 2;
     }
     int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
-    bool hold = !strcmp (req, "hold"), none = !strcmp (req, "none");
+    bool letgo = !strcmp (req, "letgo");
+    bool hold = !strcmp (req, "hold") || letgo, none = !strcmp (req, "none");
     char dir[] = "/tmp/ckhost.XXXXXX";
     if (!mkdtemp (dir))
         return 1;
@@ -193,7 +196,7 @@ int main (int argc, char **argv)
             printf ("IMAGE %zu\n", bytes);
             fflush (stdout);
             ok = bytes > 0;
-            if (hold)
+            if (hold && !letgo)
                 kill (pid, SIGKILL);
             continue;
         }

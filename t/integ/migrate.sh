@@ -2,8 +2,10 @@
 # host's checkpoint socket; what cannot be checkpointed is refused with
 # its reason and runs on, its glx unbroken; a restart needs a restorer.
 # The moves themselves need the shim's checkpoint and glrestore: without
-# them the test says so and ends skipped after the checks above.
-# sanitizers: yes
+# them the test says so and ends skipped after the checks above.  Not
+# run against the sanitizers' build: its glrestore carries their runtime,
+# which a restored program's memory cannot have (the agents' side of moves
+# runs under them in t/unit/test_jobs_ckpt and test_jobs_move).
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
@@ -67,11 +69,13 @@ stopped() { [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ]; }
 typing() { touch -a "$T/tty-b"; stopped; }
 wait_until 6 typing || fail "the guest still runs on b after its owner came back"
 say "b's owner came back: its guest stopped $(elapsed_since "$start") s later (sample 1 s + grace 1 s)"
-"$GLPEER" ps --runtime-dir "$T/a/run" | grep 'echo "n' | grep -q . || fail "the stopped guest left ps"
+touch -a "$T/tty-b" # the owner stays (b is busy 2 s after each keystroke)
 "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -e '.jobs[] | select(.state == "suspended")' >/dev/null \
     || fail "ps does not say the guest is suspended: $("$GLPEER" ps --json --runtime-dir "$T/a/run")"
-n=$(wc -l < "$T/evict.out"); sleep 1; touch -a "$T/tty-b"
-[ "$(wc -l < "$T/evict.out")" = "$n" ] || fail "the stopped guest still writes"
+touch -a "$T/tty-b"
+n=$(wc -l < "$T/evict.out")
+for i in 1 2 3 4; do sleep 0.25; touch -a "$T/tty-b"; done
+[ "$(wc -l < "$T/evict.out")" = "$n" ] && stopped || fail "the stopped guest still writes"
 # the owner leaves: 2 s later b is idle and its guest goes on
 wait "$g"; rc=$?
 [ $rc = 0 ] && [ "$(wc -l < "$T/evict.out")" = 30 ] && [ "$(tail -1 "$T/evict.out")" = "n 29" ] \

@@ -16,6 +16,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1194,6 +1195,147 @@ static void test_gossip_burst (void)
     }
 }
 
+/* Gossip of estimates goes to the gossip_peers members last sent a PING
+   or an ACK (the agent's links to them are open); membership news goes to
+   members drawn at random from all; and with nothing queued, no gossip
+   round wakes the node: it ticks for its probes alone. */
+typedef struct {
+    char recent[64][GL_NAME_MAX + 1]; /* PING and ACK destinations, newest last */
+    int n_recent;
+    int ticks, gossips, gossips_to_peers;
+} peers_run_t;
+
+static bool among_last (const peers_run_t *r, const char *name, int last)
+{
+    int distinct = 0;
+    for (int i = r->n_recent - 1; i >= 0 && distinct < last; i--) {
+        if (!strcmp (r->recent[i], name))
+            return true;
+        bool seen = false; /* a name counts once, where it came last */
+        for (int j = i + 1; j < r->n_recent && !seen; j++)
+            seen = !strcmp (r->recent[j], r->recent[i]);
+        distinct += !seen;
+    }
+    return false;
+}
+
+static void note_recent (peers_run_t *r, const char *name)
+{
+    if (r->n_recent == 64) {
+        memmove (r->recent[0], r->recent[1], 63 * sizeof r->recent[0]);
+        r->n_recent--;
+    }
+    gl_strlcpy (r->recent[r->n_recent++], name, sizeof r->recent[0]);
+}
+
+/* Run a from `from` to `until`: every member answers a's PINGs, and one
+   member probes a every second (a answers it). */
+static void peers_run (swim_t *a, uint64_t from, uint64_t until, int members, peers_run_t *r)
+{
+    uint64_t next_in = from;
+    int prober = 0;
+    for (uint64_t now = from; now < until;) {
+        uint64_t due = swim_next_deadline (a);
+        if (next_in < due)
+            due = next_in;
+        if (due >= until)
+            break;
+        now = due > now ? due : now;
+        if (now >= next_in) {
+            char name[16];
+            snprintf (name, sizeof name, "n%d", prober++ % members);
+            send_msg (a, name, GL_MSG_PING, 1, "a", "", now);
+            for (int i = 0; i < n_outs; i++)
+                if (outs[i].msg.type == GL_MSG_ACK)
+                    note_recent (r, outs[i].to_name);
+            clear_outs ();
+            next_in = now + 1000;
+            continue;
+        }
+        tick_at (a, now);
+        r->ticks++;
+        swim_out_t acks[64];
+        int n_acks = 0;
+        for (int i = 0; i < n_outs; i++) {
+            const swim_out_t *o = &outs[i];
+            if (o->msg.type == GL_MSG_GOSSIP) {
+                r->gossips++;
+                r->gossips_to_peers += among_last (r, o->to_name, 12);
+            }
+            if (o->msg.type == GL_MSG_PING) {
+                note_recent (r, o->to_name);
+                memset (&acks[n_acks], 0, sizeof acks[n_acks]);
+                acks[n_acks].msg.type = GL_MSG_ACK;
+                acks[n_acks].msg.probe_seq = o->msg.probe_seq;
+                gl_strlcpy (acks[n_acks].msg.target, o->msg.target, sizeof acks[0].msg.target);
+                n_acks++;
+            }
+        }
+        clear_outs ();
+        for (int i = 0; i < n_acks; i++) {
+            swim_recv (a, acks[i].msg.target, &acks[i].msg, now);
+            collect (a);
+            clear_outs ();
+        }
+    }
+}
+
+static void test_gossip_peers (void)
+{
+    swim_config_t cfg;
+    swim_config_default (&cfg);
+    CHECK_EQ (cfg.gossip_peers, 12);
+    fakekey_t ka, kn;
+    make_key (&ka, 1);
+    swim_signer_t signer = { &ka, fake_sign, fake_verify };
+    swim_t *a = swim_new (&cfg, "a", "tcp://a", 1, ka.key, &signer, 5, 0);
+    int members = 60;
+    for (int i = 0; i < members; i++) {
+        char name[16], addr[32];
+        snprintf (name, sizeof name, "n%d", i);
+        snprintf (addr, sizeof addr, "tcp://n%d", i);
+        make_key (&kn, 100 + (uint64_t) i);
+        tell (a, "n0", rec_update (make_rec (&kn, GL_REC_ALIVE, name, 1, 0, addr)), 1);
+    }
+    swim_event_t ev;
+    while (swim_pop_event (a, &ev))
+        ;
+    collect (a);
+    clear_outs ();
+    peers_run_t r;
+    memset (&r, 0, sizeof r);
+    /* the joins spread (to random members), then nothing is left to say */
+    peers_run (a, 1, 20000, members, &r);
+    CHECK (r.gossips > 0);
+    CHECK (r.gossips_to_peers < r.gossips);
+    /* idle: 10 s of probes, answers, and no gossip round between */
+    memset (&r.ticks, 0, sizeof r - offsetof (peers_run_t, ticks));
+    peers_run (a, 20000, 30000, members, &r);
+    CHECK_EQ (r.gossips, 0);
+    CHECK (r.ticks <= 12); /* a probe a second (and a push-pull, maybe) */
+    /* an estimate: to peers only, the members a sent a PING or an ACK lately */
+    gl_res_t res;
+    memset (&res, 0, sizeof res);
+    res.cores = 4;
+    swim_set_res (a, &res, 30000);
+    memset (&r.ticks, 0, sizeof r - offsetof (peers_run_t, ticks));
+    peers_run (a, 30000, 34000, members, &r);
+    CHECK (r.gossips >= 5);
+    CHECK_EQ (r.gossips_to_peers, r.gossips);
+    /* membership news: to members at random, most of them not peers */
+    make_key (&kn, 100 + (uint64_t) members);
+    tell (a, "n1", rec_update (make_rec (&kn, GL_REC_ALIVE, "newcomer", 1, 0, "tcp://new")), 34000);
+    while (swim_pop_event (a, &ev))
+        ;
+    collect (a);
+    clear_outs ();
+    memset (&r.ticks, 0, sizeof r - offsetof (peers_run_t, ticks));
+    peers_run (a, 34000, 36000, members, &r);
+    CHECK (r.gossips >= 5);
+    CHECK (r.gossips_to_peers < r.gossips);
+    swim_destroy (&a);
+}
+
 /* A node that joins asks again every join_retry until a member answers
    with its whole state: the seeds while it knows no one, then a live
    member it knows.  A newcomer whose answers were lost but who heard from
@@ -1835,6 +1977,7 @@ int main (void)
     test_membership_first ();
     test_retransmit_floor ();
     test_gossip_burst ();
+    test_gossip_peers ();
     test_join_retry ();
     test_big_sync ();
     test_two_nodes ();
