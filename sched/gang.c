@@ -546,8 +546,8 @@ static void reply_vote (gang_t *self, const char *to, const lgang_t *g, bool gra
 /* A leader speaking for itself (from) of a gang of ours under a lower
    (term, leader) than we promised: its word is no order of ours, and it
    is told so (once per election time), so that it steps down.  Its
-   renewals come to the members straight, and gossip no longer carries
-   the new leader's renewals to it. */
+   renewals come to the members straight, while the new leader's, no
+   longer gossiped, may never reach it. */
 static void fence (gang_t *self, const char *from, const gl_place_t *p)
 {
     lgang_t *g = local (self, p->gang);
