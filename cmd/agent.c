@@ -156,6 +156,11 @@ static void pump (agent_t *a, uint64_t now)
             gang_node (a->gang, ev.node, false);
             clocks_forget (a->clocks, ev.node);
         }
+        /* A new generation of a node we knew: it restarted before gossip
+           found it dead, and the jobs it hosted or was home to died with
+           its old process.  (For a node we did not know it finds none.) */
+        if (ev.kind == SWIM_EV_JOINED)
+            jobs_node_lost (a->jobs, ev.node, now);
         if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)
             gang_node (a->gang, ev.node, true);
         if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)

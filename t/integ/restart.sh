@@ -37,3 +37,17 @@ new_gen() {
 start=$(date +%s%N)
 wait_until 8 new_gen || fail "d with a new key was not taken within 8 s: $(status a | jq -c '.members[] | select(.name == "d")')"
 say "d with a new key taken everywhere in $(elapsed_since "$start") s"
+
+# A job's host restarted before gossip could find it dead: its new
+# generation tells the job's home that the job died with the old one, and
+# glx says the node was lost (122) instead of waiting for it.
+"$BUILD/glx" --runtime-dir "$T/a/run" -w d sleep 107 < /dev/null > "$T/lost.out" 2>&1 &
+glx_pid=$!
+wait_until 10 pgrep -f "^sleep 107" > /dev/null || fail "the job did not start on d"
+kill -9 "${PID[d]}"; pkill -9 -f "^sleep 107" || true
+sleep 1.1   # generations count seconds at least
+start_peer d 3
+rc=0; wait_until 20 sh -c "! kill -0 $glx_pid 2> /dev/null" || fail "glx still waits for a job of d's old life: $(cat "$T/lost.out")"
+wait "$glx_pid" || rc=$?
+[ "$rc" = 122 ] || fail "glx exited $rc, not 122 (node lost): $(cat "$T/lost.out")"
+say "a job of d's old life ended as lost once d came back: $(head -1 "$T/lost.out")"
