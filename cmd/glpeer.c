@@ -300,6 +300,23 @@ done:
 
 /* ---- ps, kill: a stream of job messages with the local agent --------------------- */
 
+/* Open a stream with the agent on fd and send it one job message: 0, or
+   -1 when the agent does not take them. */
+static int stream_send (int fd, const gl_job_t *job)
+{
+    gl_ctl_req_t req = { .cmd = "stream" };
+    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
+    uint8_t *body = NULL;
+    size_t len;
+    int rc = gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (fd, body, len);
+    free (body);
+    body = NULL;
+    if (!rc)
+        rc = gl_msg_encode (&msg, &body, &len) || ctl_frame_write (fd, body, len);
+    free (body);
+    return rc ? -1 : 0;
+}
+
 /* Send one job message on a fresh stream; hand every answer to fn until the
    agent closes the stream.  Returns 0, or 1 with a message printed. */
 static int job_call (const char *runtime_dir, const char *what, const gl_job_t *job,
@@ -312,23 +329,14 @@ static int job_call (const char *runtime_dir, const char *what, const gl_job_t *
         fprintf (stderr, "glpeer %s: %s\n", what, err);
         return 1;
     }
-    gl_ctl_req_t req = { .cmd = "stream" };
-    gl_msg_t msg = { .type = GL_MSG_JOB, .job = (gl_job_t *) job };
-    uint8_t *body = NULL;
-    size_t len;
-    int rc = gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (fd, body, len);
-    free (body);
-    body = NULL;
-    if (!rc)
-        rc = gl_msg_encode (&msg, &body, &len) || ctl_frame_write (fd, body, len);
-    free (body);
-    if (rc) {
+    if (stream_send (fd, job)) {
         fprintf (stderr, "glpeer %s: the agent at %s does not answer\n", what, sock);
         close (fd);
         return 1;
     }
     int status = 0;
     uint8_t *frame;
+    size_t len;
     while ((frame = ctl_frame_read (fd, &len))) {
         gl_msg_t reply;
         if (gl_msg_decode (frame, len, &reply, NULL) == 0) {
@@ -574,24 +582,16 @@ static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char
         unlink (file);
         return 1;
     }
-    gl_ctl_req_t req = { .cmd = "stream" };
     gl_job_t ask = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_FILE };
     gl_strlcpy (ask.gpid, gpid, sizeof ask.gpid);
-    gl_msg_t msg = { .type = GL_MSG_JOB, .job = &ask };
-    uint8_t *body = NULL;
-    size_t len;
-    int rc = gl_ctl_req_encode (&req, &body, &len) || ctl_frame_write (fd, body, len);
-    free (body);
-    body = NULL;
-    if (!rc)
-        rc = gl_msg_encode (&msg, &body, &len) || ctl_frame_write (fd, body, len);
-    free (body);
+    int rc = stream_send (fd, &ask);
     const char *failed = rc ? "the agent does not answer" : NULL;
     char why[GL_JOB_TEXT_MAX + 64] = "", note[GL_JOB_TEXT_MAX + 1] = "";
     bool done = false, credit_ok = true;
     signal (SIGPIPE, SIG_IGN); /* a write to a closed stream is an error, not a death */
     uint64_t seq = 0, bytes = 0, owed = 0, synced = 0;
     uint8_t *frame;
+    size_t len;
     while (!failed && !done && (frame = ctl_frame_read (fd, &len))) {
         gl_msg_t reply;
         bool decoded = gl_msg_decode (frame, len, &reply, NULL) == 0;
