@@ -42,11 +42,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define AGENT_NICE     -10  /* ours, for slice switches on time; jobs get 0 */
-#define LEAVE_FLUSH_MS 1000 /* how long a leaving agent lets its LEAVE drain */
-#define RECV_BUDGET    512  /* packets handled per loop turn */
-#define PEERS_SAVE_MS  5000 /* at most this often, state_dir/peers is rewritten */
-#define PEERS_MAX      32   /* addresses remembered there */
+#define AGENT_NICE     -10   /* ours, for slice switches on time; jobs get 0 */
+#define LEAVE_FLUSH_MS 1000  /* how long a leaving agent lets its LEAVE drain */
+#define RECV_QUEUE     10000 /* packets the transport holds for us to read */
+#define PEERS_SAVE_MS  5000  /* at most this often, state_dir/peers is rewritten */
+#define PEERS_MAX      32    /* addresses remembered there */
 /* A link with a job message this recent is held (links.h): well over the
    home's ping period (JOBS_PING_MS) and the host's patience (JOBS_ORPHAN_MS). */
 #define JOB_HOLD_MS    (2 * JOBS_ORPHAN_MS)
@@ -68,8 +68,7 @@ typedef struct {
     policy_t *policy; /* sched/policy, or NULL */
     viewpub_t *view;  /* the shared-memory view, or NULL (viewpub.h) */
     bool view_dirty;  /* something it shows changed */
-    zsock_t *in;
-    links_t *links; /* the outgoing connections (links.h) */
+    links_t *links;   /* the transport: the socket we are reached on, our links (links.h) */
     gl_loop_t *loop;
     int lock_fd;
     int launcher; /* the root launcher's socket (launcher.h), or -1 */
@@ -382,81 +381,67 @@ static void stream_closed (void *arg, uint64_t conn)
 
 /* ---- receiving ---------------------------------------------------------------- */
 
-static void recv_all (agent_t *a, uint64_t now)
+/* A packet from another agent, on the transport (links.h); pkt NULL: a
+   message of several parts, which no agent sends. */
+static void on_packet (void *arg, const uint8_t *pkt, size_t pkt_len, uint64_t now)
 {
-    void *sock = zsock_resolve (a->in);
-    for (int i = 0; i < RECV_BUDGET; i++) {
-        zmq_msg_t m;
-        zmq_msg_init (&m);
-        if (zmq_msg_recv (&m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&m);
-            return;
-        }
-        const uint8_t *pkt = zmq_msg_data (&m);
-        size_t pkt_len = zmq_msg_size (&m);
-        bool more = zmq_msg_more (&m);
-        links_heard (a->links, pkt_len);
-
-        uint8_t *body = NULL;
-        size_t body_len;
-        char sender[GL_NAME_MAX + 1];
-        uint64_t sender_gen;
-        gl_drop_t reason;
-        if (more || pkt_len > GL_PKT_MAX)
-            gl_seal_count (a->seal, GL_DROP_MALFORMED);
-        else if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len, sender,
-                               &sender_gen, &reason) == 0) {
-            /* the sender's clock when it sealed the packet, against ours
-               now: a one-way sample for every packet, and t3 and t4 of a
-               round trip when it is the ACK of our probe (clocks.h) */
-            gl_env_t env;
-            uint64_t sent_ms = gl_env_decode (pkt, pkt_len, &env, NULL) == 0 ? env.time_ms : 0;
-            uint64_t arrived_ms = gl_wall_ms ();
-            clocks_heard (a->clocks, sender, sent_ms, arrived_ms);
-            gl_msg_t msg;
-            const char *why = NULL;
-            if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
-                if (msg.type == GL_MSG_JOB) {
-                    swim_member_t from;
-                    if (swim_lookup (a->swim, sender, &from) && from.addr[0])
-                        links_hold (a->links, from.addr, now);
-                    a->in_job = msg.job;
-                    a->in_body = body;
-                    a->in_body_len = body_len;
-                    jobs_node_msg (a->jobs, sender, msg.job, now);
-                    a->in_job = NULL;
-                }
-                else if (msg.type == GL_MSG_GANG)
-                    gang_recv (a->gang, sender, msg.gang, now);
-                else {
-                    if (msg.type == GL_MSG_ACK && gl_streq (msg.target, sender) && sent_ms)
-                        clocks_acked (a->clocks, sender, msg.probe_seq, sent_ms, arrived_ms);
-                    swim_recv (a->swim, sender, &msg, now);
-                }
-                gl_msg_clear (&msg);
-            }
-            else {
-                gl_seal_count (a->seal, GL_DROP_MALFORMED);
-                gl_debug ("malformed message from %s: %s", sender, why ? why : "?");
-            }
-            free (body);
-        }
-        zmq_msg_close (&m);
-        /* Drain the rest of a multipart message we don't speak. */
-        while (more) {
-            zmq_msg_init (&m);
-            if (zmq_msg_recv (&m, sock, ZMQ_DONTWAIT) < 0)
-                more = false;
-            else
-                more = zmq_msg_more (&m);
-            zmq_msg_close (&m);
-        }
+    agent_t *a = (agent_t *) arg;
+    uint8_t *body = NULL;
+    size_t body_len;
+    char sender[GL_NAME_MAX + 1];
+    uint64_t sender_gen;
+    gl_drop_t reason;
+    if (!pkt || pkt_len > GL_PKT_MAX) {
+        gl_seal_count (a->seal, GL_DROP_MALFORMED);
+        return;
     }
-}
-
-static void on_in (gl_loop_t *loop, zsock_t *sock, void *arg)
-{
-    recv_all ((agent_t *) arg, gl_mono_ms ());
+    if (gl_seal_open (a->seal, gl_wall_ms (), pkt, pkt_len, &body, &body_len, sender, &sender_gen,
+                      &reason))
+        return;
+    /* the sender's clock when it sealed the packet, against ours
+       now: a one-way sample for every packet, and t3 and t4 of a
+       round trip when it is the ACK of our probe (clocks.h) */
+    gl_env_t env;
+    uint64_t sent_ms = gl_env_decode (pkt, pkt_len, &env, NULL) == 0 ? env.time_ms : 0;
+    uint64_t arrived_ms = gl_wall_ms ();
+    clocks_heard (a->clocks, sender, sent_ms, arrived_ms);
+    gl_msg_t msg;
+    const char *why = NULL;
+    bool job = false;
+    if (gl_msg_decode (body, body_len, &msg, &why) == 0) {
+        if (msg.type == GL_MSG_JOB) {
+            /* before the job's answer goes out: it must go on a link the
+               job holds (links.h) */
+            swim_member_t from;
+            if (swim_lookup (a->swim, sender, &from) && from.addr[0])
+                links_from (a->links, from.addr, true, now);
+            job = true;
+            a->in_job = msg.job;
+            a->in_body = body;
+            a->in_body_len = body_len;
+            jobs_node_msg (a->jobs, sender, msg.job, now);
+            a->in_job = NULL;
+        }
+        else if (msg.type == GL_MSG_GANG)
+            gang_recv (a->gang, sender, msg.gang, now);
+        else {
+            if (msg.type == GL_MSG_ACK && gl_streq (msg.target, sender) && sent_ms)
+                clocks_acked (a->clocks, sender, msg.probe_seq, sent_ms, arrived_ms);
+            swim_recv (a->swim, sender, &msg, now);
+        }
+        gl_msg_clear (&msg);
+        /* the connection it came on is the way back to the sender, now a
+           member if it was joining: its answers (sent after this
+           callback, by pump) take it instead of a connection of their own */
+        swim_member_t from;
+        if (!job && swim_lookup (a->swim, sender, &from) && from.addr[0])
+            links_from (a->links, from.addr, false, now);
+    }
+    else {
+        gl_seal_count (a->seal, GL_DROP_MALFORMED);
+        gl_debug ("malformed message from %s: %s", sender, why ? why : "?");
+    }
+    free (body);
 }
 
 /* SIGINT, SIGTERM: leave gracefully; SIGCHLD: a job ended, look at once. */
@@ -853,23 +838,13 @@ static int agent_open (agent_t *a, const gl_conf_t *conf, char *err, size_t errl
     /* ZeroMQ speaks IPv6 only when asked to. */
     if (strchr (conf->bind, '[') || strchr (conf->advertise, '['))
         zsys_set_ipv6 (1);
-    a->in = zsock_new (ZMQ_PULL);
-    if (!a->in)
-        return gl_err (err, errlen, "cannot create a ZeroMQ socket");
-    zsock_set_rcvhwm (a->in, 10000);
-    zsock_set_maxmsgsize (a->in, GL_PKT_MAX);
-    /* no heartbeat: liveness is SWIM's (links.h) */
-    if (zsock_bind (a->in, "%s", conf->bind) < 0)
-        return gl_err (err, errlen, "node/bind: cannot bind %s: %s", conf->bind,
-                       zmq_strerror (zmq_errno ()));
-    if (gl_loop_sock (a->loop, a->in, on_in, a))
-        return gl_err (err, errlen, "cannot watch the ZeroMQ socket: %s", strerror (errno));
     links_config_t lc = { .max_links = conf->max_links,
                           .idle_ms = conf->link_idle_ms,
                           .send_queue = conf->send_queue,
+                          .recv_queue = RECV_QUEUE,
                           .job_hold_ms = JOB_HOLD_MS };
-    if (!(a->links = links_new (&lc)))
-        return gl_err (err, errlen, "out of memory");
+    if (!(a->links = links_new (&lc, a->loop, conf->bind, on_packet, a, err, errlen)))
+        return -1;
     if (conf->gossip_peers && conf->gossip_peers >= conf->max_links)
         gl_warning ("gossip/gossip_peers (%u) is not below transport/max_links (%u): gossip "
                     "will open and close connections all the time",
@@ -974,9 +949,6 @@ static void agent_close (agent_t *a)
     swim_destroy (&a->swim);
     idle_destroy (&a->idle);
     links_destroy (&a->links);
-    if (a->in && a->loop)
-        gl_loop_sock_end (a->loop, a->in);
-    zsock_destroy (&a->in);
     gl_seal_destroy (&a->seal);
     gl_ident_destroy (&a->ident);
     gl_loop_destroy (&a->loop); /* after everything that watches through it */

@@ -3,14 +3,16 @@
     It owns the sockets and the clock, and feeds the protocol state
     machines (gossip/swim.h) and the idle sampler (sched/idle.h):
 
-      ZeroMQ PULL (bind)  --open (seal.h)--> decode (wire.h) --> swim_recv
-      swim_pop --> encode --> seal --> ZeroMQ PUSH, one per peer address
+      links (ROUTER bound, DEALER links) --open (seal.h)--> decode (wire.h)
+          --> swim_recv
+      swim_pop --> encode --> seal --> links: a member's route or a link
+          to it (links.h)
       every sample_interval: idle_sample --> swim_set_res
       <runtime_dir>/glpeer.sock: status, leave (ctl.h)
       SIGTERM, SIGINT: leave gracefully, then exit
 
-    All of it on one event loop (loop.h), a callback per source: the PULL
-    socket, the control socket's clients (ctl.c), the job pipes (jobs.c
+    All of it on one event loop (loop.h), a callback per source: the
+    transport's sockets, the control socket's clients (ctl.c), the job pipes (jobs.c
     says which), the signals, and timers; the protocol machines run
     before every wait and say how long it may be.  Status output is
     rendered by status.c.

@@ -1,46 +1,70 @@
-/*  links.h -- the agent's outgoing connections: a few, reused, closed when idle.
+/*  links.h -- the agent's transport: one socket it is reached on, and a
+    few connections of its own, reused both ways and closed when idle.
 
-    Every packet to another agent goes out on a ZeroMQ PUSH socket
-    connected to that agent's address (its PULL socket).  A connection per
-    member, held for minutes with a heartbeat on each, makes an idle agent
-    cost more the larger the cluster: at 64 members it held 127 TCP
-    connections and sent 250 packets a second, most of them heartbeats.
+    The agent binds a ZeroMQ ROUTER socket on its address; every other
+    agent reaches it by connecting a DEALER socket there, a *link*.  A
+    link carries packets both ways: the ROUTER knows which connection
+    each packet came in on, and sends an answer (an ACK to a PING, a SYNC
+    to a SYNC_REQ, any gossip) back down the same connection, the
+    *route* to that member, instead of setting up a connection the other
+    way.  With a PUSH socket per destination and a PULL socket to receive,
+    as before, every probe cost two connection set-ups (the prober's and
+    the answer's), each a few thread wake-ups and a dozen system calls at
+    both ends: at 64 agents that was most of what an idle agent cost.
+
     Liveness is SWIM's business (its probes and acks), so a link carries
-    no heartbeat of its own, and the agent keeps only the links it uses:
+    no heartbeat of its own, and the agent keeps only what it uses:
 
-      - at most max_links of them (cluster.conf transport/max_links); a
-        send to a destination without a link, when that many are open,
-        first closes the least recently used one;
-      - a link unused for link_idle is closed;
-      - a link to a member declared dead or gone is closed at once
-        (links_close);
+      - a packet to a member goes on this agent's own link to it if there
+        is one; else, unless it is a job's message, on the route the
+        member's own link gives (one this agent heard or used within half
+        of link_idle, so well before the member closes that link for being
+        idle: see below); else on a new link;
+      - at most max_links links (cluster.conf transport/max_links): a new
+        one, when that many are open, first closes the least recently
+        used; routes are the other agents' links and do not count;
+      - a link unused either way for link_idle is closed, and a route
+        neither heard nor used for link_idle is forgotten;
+      - a link to a member declared dead or gone is closed at once, and
+        its route forgotten (links_close);
       - a link that carried a job message either way within job_hold is
-        held: never closed by the two rules above, and not counted in
+        held: never closed by the rules above, and not counted in
         max_links.  A job's stream (sched/jobs.h) numbers its messages and
         ends the job when one is missing or out of order, and a new
-        connection could overtake what the old one still had queued: so
-        a live job's link stays up for the job's life (its home pings its
-        host every JOBS_PING_MS, well within job_hold).
+        connection could overtake what the old one still had queued: so a
+        job's messages go only on the sender's own link (never a route,
+        which the other end may close), and a live job's link stays up
+        for the job's life (its home pings its host every JOBS_PING_MS,
+        well within job_hold).
+
+    A route's member closes its link only after link_idle without traffic
+    either way on it, and what goes down the route is traffic on it: so
+    the route is used only while that is at least half of link_idle away.
+    A member may still close it early to make room (max_links): what was
+    on the way is then lost, as a datagram would be, and SWIM's indirect
+    probes and retransmissions cover it.  A route whose connection has
+    gone is known at the next send (ZMQ_ROUTER_MANDATORY), which then
+    opens a link.
 
     Each link queues at most send_queue messages (ZMQ_SNDHWM) while its
     connection is being set up, or while the destination is down or slow;
-    further sends to it are dropped and counted, as datagrams would be:
-    SWIM retries what matters, and a job's flow control (4 MiB of a
-    stream unacknowledged at most) keeps a live job far below it.  A link
-    closed to make room or for being idle still sends what it queues for
-    a second (its connection may not be up yet: a probe must not be lost
-    to the gossip that followed it); a link to a dead member drops it at
-    once; when the agent leaves, every link has LEAVE_FLUSH_MS.  Connecting does not wait (ZMQ_IMMEDIATE off):
-    the first packet waits in the queue for the connection it starts.
-
-    Incoming connections are the other agents' links to this one: every
-    agent closes its own the same way, so an agent holds, on average, as
-    many incoming connections as outgoing ones.
+    the ROUTER queues as many per route.  Further sends are dropped and
+    counted, as datagrams would be: SWIM retries what matters, and a
+    job's flow control (4 MiB of a stream unacknowledged at most) keeps a
+    live job far below it.  A link closed to make room or for being idle
+    still sends what it queues for a second (its connection may not be up
+    yet: a probe must not be lost to the gossip that followed it); a link
+    to a dead member drops it at once; when the agent leaves, every link
+    and route has the linger links_linger gives.  Connecting does not wait
+    (ZMQ_IMMEDIATE off): the first packet waits in the queue for the
+    connection it starts.
 
     The module also keeps the agent's traffic counters and their rate over
     the last RATE_WINDOW seconds (what `glpeer status` shows).           */
 #ifndef GL_LINKS_H
 #define GL_LINKS_H
+
+#include "loop.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,50 +73,64 @@
 typedef struct {
     uint32_t max_links;   /* open links at most, held ones aside */
     uint32_t idle_ms;     /* close a link unused this long */
-    uint32_t send_queue;  /* messages queued per link (ZMQ_SNDHWM) */
+    uint32_t send_queue;  /* messages queued per link or route (ZMQ_SNDHWM) */
+    uint32_t recv_queue;  /* messages queued for the agent to read (ZMQ_RCVHWM) */
     uint32_t job_hold_ms; /* a link with job traffic this recent is held */
 } links_config_t;
 
 typedef struct links_t links_t;
 
-links_t *links_new (const links_config_t *config);
+/* A packet came in (len bytes at pkt), on a link or a route; pkt is NULL
+   for a message of several parts, which no agent sends.  The callback
+   may send, and close links, the one the packet came on included. */
+typedef void (links_packet_fn) (void *arg, const uint8_t *pkt, size_t len, uint64_t now_ms);
+
+/* The transport, reached at bind (a ZeroMQ endpoint), its sockets read
+   on loop.  NULL, with a message naming what failed. */
+links_t *links_new (const links_config_t *config, gl_loop_t *loop, const char *bind,
+                    links_packet_fn *fn, void *arg, char *err, size_t errlen);
 void links_destroy (links_t **self_p);
 
-/* Hand the sealed packet pkt (malloc'ed, len bytes) to the link to addr,
-   opening one when there is none.  The links take pkt either way (ZeroMQ
-   frees it once sent).  job: a job message, which holds the link.
-   0, or -1 when it was dropped (queue full, cannot connect). */
+/* Hand the sealed packet pkt (malloc'ed, len bytes) to the member at
+   addr: on its link, or its route, or a new link (see above).  The links
+   take pkt either way (ZeroMQ frees it once sent).  job: a job message,
+   which goes on a link and holds it.  0, or -1 when it was dropped
+   (queue full, cannot connect). */
 int links_send (links_t *self, const char *addr, uint8_t *pkt, size_t len, bool job,
                 uint64_t now_ms);
 
-/* A packet of len bytes came in: counted. */
-void links_heard (links_t *self, size_t len);
+/* Said from inside the packet callback, once the packet is known to come
+   from the member at addr (its seal opened): the connection it came on
+   is that member's route, or a link in use.  job: it is a job message,
+   which holds this agent's link to addr back. */
+void links_from (links_t *self, const char *addr, bool job, uint64_t now_ms);
 
-/* A job message came in from the member at addr: hold the link back. */
-void links_hold (links_t *self, const char *addr, uint64_t now_ms);
-
-/* The member at addr is dead or gone: close its link, if any. */
+/* The member at addr is dead or gone: close its link, forget its route. */
 void links_close (links_t *self, const char *addr);
 
-/* Close links idle for idle_ms (not held), and take the rate sample;
-   cheap to call on every loop turn (it works once a second). */
+/* Close links idle for idle_ms (not held), forget stale routes, and take
+   the rate sample; cheap to call on every loop turn (it works once a
+   second). */
 void links_tick (links_t *self, uint64_t now_ms);
 
-/* Let every open link send what it queues for up to ms when it closes
-   (the agent is leaving). */
+/* Let every open link, and the routes, send what they queue for up to ms
+   when they close (the agent is leaving). */
 void links_linger (links_t *self, uint32_t ms);
 
 typedef struct {
     uint32_t open;    /* links open now */
     uint32_t held;    /* of which held for a job */
     uint32_t max;     /* max_links */
+    uint32_t routes;  /* routes usable now (other agents' links to this one) */
     uint64_t opened;  /* links opened since start */
     uint64_t evicted; /* closed to make room for another */
     uint64_t expired; /* closed idle */
     uint64_t closed;  /* closed because their member is dead or gone */
+    uint64_t routed;  /* packets sent back on a route */
     uint64_t dropped; /* packets dropped at sending */
     uint64_t msgs_in, bytes_in, msgs_out, bytes_out;       /* since start */
     double msgs_in_s, bytes_in_s, msgs_out_s, bytes_out_s; /* over the window */
+    double opened_s;   /* links opened a second, over the window */
     uint32_t window_s; /* seconds the rates cover (0: none yet) */
 } links_stats_t;
 

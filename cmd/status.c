@@ -246,14 +246,16 @@ void status_json (FILE *f, const status_view_t *v, uint64_t now)
              (unsigned long long) st.old_records, st.awareness);
     fprintf (f,
              "\"cost\":{\"connections\":%d,\"links\":%u,\"links_held\":%u,\"max_links\":%u,"
-             "\"links_opened\":%llu,\"links_evicted\":%llu,\"links_expired\":%llu,"
-             "\"links_closed\":%llu,\"msgs_in_s\":%.1f,\"bytes_in_s\":%.0f,"
+             "\"routes\":%u,\"links_opened\":%llu,\"links_opened_s\":%.2f,"
+             "\"links_evicted\":%llu,\"links_expired\":%llu,\"links_closed\":%llu,"
+             "\"routed\":%llu,\"msgs_in_s\":%.1f,\"bytes_in_s\":%.0f,"
              "\"msgs_out_s\":%.1f,\"bytes_out_s\":%.0f,\"rate_window_s\":%u,"
              "\"cpu_s\":%.3f,\"rss_kb\":%llu},",
-             c.tcp, c.ls.open, c.ls.held, c.ls.max, (unsigned long long) c.ls.opened,
-             (unsigned long long) c.ls.evicted, (unsigned long long) c.ls.expired,
-             (unsigned long long) c.ls.closed, c.ls.msgs_in_s, c.ls.bytes_in_s, c.ls.msgs_out_s,
-             c.ls.bytes_out_s, c.ls.window_s, c.cpu_s, (unsigned long long) c.rss_kb);
+             c.tcp, c.ls.open, c.ls.held, c.ls.max, c.ls.routes, (unsigned long long) c.ls.opened,
+             c.ls.opened_s, (unsigned long long) c.ls.evicted, (unsigned long long) c.ls.expired,
+             (unsigned long long) c.ls.closed, (unsigned long long) c.ls.routed, c.ls.msgs_in_s,
+             c.ls.bytes_in_s, c.ls.msgs_out_s, c.ls.bytes_out_s, c.ls.window_s, c.cpu_s,
+             (unsigned long long) c.rss_kb);
     if (v->gang)
         gangs_json (f, v, now);
     if (v->policy) {
@@ -321,13 +323,14 @@ void status_text (FILE *f, const status_view_t *v, uint64_t now)
     else
         snprintf (tcp, sizeof tcp, "%d", c.tcp);
     fprintf (f,
-             "cost: %s connections (%u links of at most %u, %u held for jobs; %llu opened), "
+             "cost: %s connections (%u links of at most %u, %u held for jobs; %llu opened, "
+             "%.2f/s; %u routes back), "
              "%.1f packets/s in (%.0f B/s), %.1f out (%.0f B/s) over %u s, "
              "CPU %.2f s, RSS %.1f MB\n"
              "dropped:",
-             tcp, c.ls.open, c.ls.max, c.ls.held, (unsigned long long) c.ls.opened, c.ls.msgs_in_s,
-             c.ls.bytes_in_s, c.ls.msgs_out_s, c.ls.bytes_out_s, c.ls.window_s, c.cpu_s,
-             c.rss_kb / 1024.0);
+             tcp, c.ls.open, c.ls.max, c.ls.held, (unsigned long long) c.ls.opened, c.ls.opened_s,
+             c.ls.routes, c.ls.msgs_in_s, c.ls.bytes_in_s, c.ls.msgs_out_s, c.ls.bytes_out_s,
+             c.ls.window_s, c.cpu_s, c.rss_kb / 1024.0);
     for (int r = 0; r < GL_DROP__COUNT; r++)
         fprintf (f, " %s %llu", gl_drop_name ((gl_drop_t) r),
                  (unsigned long long) gl_seal_drops (v->seal, (gl_drop_t) r));

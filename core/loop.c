@@ -49,6 +49,7 @@ typedef struct {
     void *arg;
     bool fired;    /* its ZMQ_FD was readable this turn: ask ZMQ_EVENTS */
     bool readable; /* ZMQ_EVENTS said so before the wait */
+    bool check;    /* ask ZMQ_EVENTS before the next wait */
 } loop_sock_t;
 
 struct gl_loop_t {
@@ -255,8 +256,12 @@ static void fd_dispatch (gl_loop_t *self, int fd, uint32_t gen, uint32_t happene
 
 /* ZMQ_FD says only that the socket's state may have changed, and only
    once: the socket is asked (ZMQ_EVENTS) when it fires, and again before
-   every wait, since a callback that left messages unread gets no new
-   signal for them. */
+   the next wait when its callback ran (it may have left messages unread,
+   which get no new signal) or the program used it (gl_loop_sock_used: a
+   send may have taken in the news of a message that came meanwhile, and
+   its signal with it).  Not every socket before every wait: each asking
+   is two system calls (libzmq's getpid and poll of the socket's mailbox),
+   and the agent has a socket per link. */
 static void sock_fd_ready (gl_loop_t *self, int fd, short revents, void *arg)
 {
     ((loop_sock_t *) arg)->fired = true;
@@ -279,7 +284,7 @@ int gl_loop_sock (gl_loop_t *self, zsock_t *sock, gl_loop_sock_fn *fn, void *arg
         errno = ENOMEM;
         return -1;
     }
-    *s = (loop_sock_t){ .sock = sock, .fn = fn, .arg = arg };
+    *s = (loop_sock_t){ .sock = sock, .fn = fn, .arg = arg, .check = true };
     if (gl_loop_fd (self, zsock_fd (sock), POLLIN, sock_fd_ready, s)) {
         free (s);
         return -1;
@@ -300,13 +305,23 @@ void gl_loop_sock_end (gl_loop_t *self, zsock_t *sock)
     }
 }
 
+void gl_loop_sock_used (gl_loop_t *self, zsock_t *sock)
+{
+    for (size_t i = 0; i < self->n_socks; i++)
+        if (self->socks[i]->sock == sock)
+            self->socks[i]->check = true;
+}
+
 static bool socks_check (gl_loop_t *self)
 {
     bool any = false;
     for (size_t i = 0; i < self->n_socks; i++) {
         loop_sock_t *s = self->socks[i];
-        if (s->sock && (zsock_events (s->sock) & ZMQ_POLLIN))
-            any = s->readable = true;
+        if (s->sock && s->check) {
+            s->check = false;
+            if (zsock_events (s->sock) & ZMQ_POLLIN)
+                any = s->readable = true;
+        }
     }
     return any;
 }
@@ -317,8 +332,10 @@ static void socks_dispatch (gl_loop_t *self)
         loop_sock_t *s = self->socks[i];
         bool call = s->sock && (s->readable || (s->fired && (zsock_events (s->sock) & ZMQ_POLLIN)));
         s->readable = s->fired = false;
-        if (call)
+        if (call) {
+            s->check = true; /* before fn, which may end it (a dead one is skipped) */
             s->fn (self, s->sock, s->arg);
+        }
     }
     if (self->socks_dead) {
         size_t k = 0;

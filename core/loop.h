@@ -79,6 +79,10 @@ int gl_loop_fd (gl_loop_t *self, int fd, short events, gl_loop_fd_fn *fn, void *
 
 /* Call fn while sock has a message to read (fn need not read them all). */
 int gl_loop_sock (gl_loop_t *self, zsock_t *sock, gl_loop_sock_fn *fn, void *arg);
+/* The program sent on sock (or asked it anything) outside its callback:
+   libzmq may have taken in a message's arrival, and with it the only
+   signal of it, so the loop asks the socket before it waits again. */
+void gl_loop_sock_used (gl_loop_t *self, zsock_t *sock);
 void gl_loop_sock_end (gl_loop_t *self, zsock_t *sock);
 
 /* Call fn once, at gl_mono_ms time at_ms or as soon after as the loop

@@ -5,22 +5,34 @@
         glpkt send ENDPOINT FILE [--flip OFFSET] send a saved packet, maybe altered
 
     A test makes a real peer send to `capture` (by listing its endpoint as a
-    seed), then replays what it caught to another peer. */
+    seed), then replays what it caught to another peer.  It speaks the
+    agent's transport (cmd/links.h): `capture` binds a ROUTER, as an agent
+    does, and takes the packet after the routing id; `send` connects a
+    DEALER, as an agent's link does. */
 #include <czmq.h>
 
 static int capture (const char *endpoint, const char *file, int seconds)
 {
-    zsock_t *in = zsock_new (ZMQ_PULL);
+    zsock_t *in = zsock_new (ZMQ_ROUTER);
     if (!in || zsock_bind (in, "%s", endpoint) < 0) {
         fprintf (stderr, "glpkt: cannot bind %s\n", endpoint);
         return 1;
     }
     zsock_set_rcvtimeo (in, seconds * 1000);
-    zframe_t *frame = zframe_recv (in);
-    if (!frame) {
+    zmsg_t *msg = zmsg_recv (in);
+    if (!msg) {
         fprintf (stderr, "glpkt: nothing arrived at %s in %d s\n", endpoint, seconds);
         return 1;
     }
+    /* the routing id of the sender's connection, then the packet */
+    zframe_t *id = zmsg_pop (msg);
+    zframe_t *frame = zmsg_pop (msg);
+    if (!id || !frame || zmsg_size (msg)) {
+        fprintf (stderr, "glpkt: what arrived is not an agent's packet\n");
+        return 1;
+    }
+    zframe_destroy (&id);
+    zmsg_destroy (&msg);
     FILE *fp = fopen (file, "wb");
     if (!fp || fwrite (zframe_data (frame), 1, zframe_size (frame), fp) != zframe_size (frame)) {
         fprintf (stderr, "glpkt: cannot write %s\n", file);
@@ -50,7 +62,7 @@ static int send_file (const char *endpoint, const char *file, long flip)
         }
         buf[flip] ^= 0x01;
     }
-    zsock_t *out = zsock_new (ZMQ_PUSH);
+    zsock_t *out = zsock_new (ZMQ_DEALER);
     zsock_set_linger (out, 2000);
     if (!out || zsock_connect (out, "%s", endpoint)) {
         fprintf (stderr, "glpkt: cannot connect %s\n", endpoint);

@@ -48,7 +48,20 @@ static void expire (conns_t *c, uint32_t i, uint64_t now)
             k++;
 }
 
-bool conns_use (conns_t *c, uint32_t from, uint32_t to, uint64_t now)
+/* to's link to from, if it is a route from can use now: opened since from
+   last started (the connection of an earlier life was reset) and used
+   within half of link_idle (links.h). */
+static conn_t *route_of (conns_t *c, uint32_t from, uint32_t to, uint64_t now)
+{
+    conn_t *l = &c->links[(size_t) to * c->max];
+    for (uint32_t k = 0; k < c->count[to]; k++)
+        if (l[k].to == from)
+            return l[k].opened_us >= c->life_us[from] && now - l[k].last_us < c->idle_us / 2 ? &l[k]
+                                                                                             : NULL;
+    return NULL;
+}
+
+conn_how_t conns_use (conns_t *c, uint32_t from, uint32_t to, uint64_t now)
 {
     expire (c, from, now);
     conn_t *l = &c->links[(size_t) from * c->max];
@@ -57,11 +70,16 @@ bool conns_use (conns_t *c, uint32_t from, uint32_t to, uint64_t now)
         if (l[k].to == to) {
             l[k].last_us = now;
             if (l[k].opened_us >= c->life_us[to])
-                return false;
+                return CONN_REUSED;
             l[k].opened_us = now; /* reset by the restart: connects again */
             c->opened++;
-            return true;
+            return CONN_OPENED;
         }
+    conn_t *r = route_of (c, from, to, now);
+    if (r) {
+        r->last_us = now; /* traffic on it, for its owner too */
+        return CONN_ROUTED;
+    }
     if (*n == c->max) { /* room: the least recently used goes */
         uint32_t lru = 0;
         for (uint32_t k = 1; k < *n; k++)
@@ -72,7 +90,7 @@ bool conns_use (conns_t *c, uint32_t from, uint32_t to, uint64_t now)
     }
     l[(*n)++] = (conn_t){ .to = to, .last_us = now, .opened_us = now };
     c->opened++;
-    return true;
+    return CONN_OPENED;
 }
 
 uint32_t conns_open (const conns_t *c, uint32_t i, uint64_t now)

@@ -118,9 +118,9 @@ void report_text (FILE *f, const world_t *w, const host_t *host)
     if (w->node_seconds > 0)
         fprintf (f,
                  "  links     %8.2f opened/s %6.2f KB/s of set-up (max_links %u, link_idle "
-                 "%.1f s)\n",
+                 "%.1f s); %.2f msgs/s back on the sender's link\n",
                  w->links_opened / w->node_seconds, w->setup_bytes / w->node_seconds / 1000,
-                 w->conns.max, w->conns.idle_us / 1e6);
+                 w->conns.max, w->conns.idle_us / 1e6, w->routed / w->node_seconds);
     for (int t = 1; t < 8; t++)
         if (w->msgs_by_type[t] && w->node_seconds > 0)
             fprintf (f, "  %-9s %8.2f msgs/s %9.2f KB/s\n", type_names[t],
@@ -184,9 +184,12 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
              wt->refutations);
     fprintf (f, "\"msgs_per_node_s\":%.3f,\"bytes_per_node_s\":%.1f,\"lost\":%" PRIu64 ",",
              fg.msgs_per_node_s, fg.bytes_per_node_s, w->lost);
-    fprintf (f, "\"links_opened_per_node_s\":%.3f,\"setup_bytes_per_node_s\":%.1f,",
+    fprintf (f,
+             "\"links_opened_per_node_s\":%.3f,\"setup_bytes_per_node_s\":%.1f,"
+             "\"routed_per_node_s\":%.3f,",
              w->node_seconds > 0 ? w->links_opened / w->node_seconds : 0,
-             w->node_seconds > 0 ? w->setup_bytes / w->node_seconds : 0);
+             w->node_seconds > 0 ? w->setup_bytes / w->node_seconds : 0,
+             w->node_seconds > 0 ? w->routed / w->node_seconds : 0);
     if (w->gangs)
         gangs_report_json (f, w->gangs);
     fprintf (

@@ -226,10 +226,14 @@ static void send_out (world_t *w, uint32_t from, swim_out_t *out)
         count_sent (w, &out->msg);
     /* the agent's link to it: reused, or set up first (a node that is down
        refuses the connection: nothing of ZMTP's goes on the wire) */
-    if (to != UINT32_MAX && w->nodes[to].up && conns_use (&w->conns, from, to, w->now) &&
-        w->now >= w->scen->warmup_us) {
-        w->links_opened++;
-        w->setup_bytes += CONN_SETUP_BYTES;
+    if (to != UINT32_MAX && w->nodes[to].up) {
+        conn_how_t how = conns_use (&w->conns, from, to, w->now);
+        if (w->now >= w->scen->warmup_us && how == CONN_OPENED) {
+            w->links_opened++;
+            w->setup_bytes += CONN_SETUP_BYTES;
+        }
+        else if (w->now >= w->scen->warmup_us && how == CONN_ROUTED)
+            w->routed++;
     }
     uint64_t delay;
     flight_t *f;
@@ -260,7 +264,8 @@ void world_send_plane (world_t *w, uint32_t from, uint32_t to, int plane, uint32
         }
     }
     /* the gang plane's messages go on the agent's links, as gossip's */
-    if (to < w->n && w->nodes[to].up && conns_use (&w->conns, from, to, w->now) && counted)
+    if (to < w->n && w->nodes[to].up && conns_use (&w->conns, from, to, w->now) == CONN_OPENED &&
+        counted)
         w->gang_links++;
     uint64_t delay;
     flight_t *f;

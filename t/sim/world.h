@@ -104,6 +104,7 @@ typedef struct world {
     conns_t conns;         /* the links each node would hold (conns.h) */
     uint64_t links_opened; /* after the warmup */
     uint64_t setup_bytes;  /* their set-up, part of bytes */
+    uint64_t routed;       /* packets back down the destination's link, after the warmup */
     double node_seconds;   /* up-time of all nodes after the warmup */
     /* The gang plane's messages (PLANE_GANG), counted as gossip's; their
        network draws come from streams of their own. */
