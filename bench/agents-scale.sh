@@ -14,7 +14,13 @@
 #
 #   bench/agents-scale.sh [--sizes "16 64 128 256 512 1024"] [--window S]
 #                         [--settle S] [--trials N] [--before GLPEER]
-#                         [--peers K] [--real-proc] [--keep DIR]
+#                         [--peers K] [--batch B] [--real-proc] [--keep DIR]
+#
+# Agents start B at a time (32 by default), each batch once the last one
+# is listening and a second later: 256 agents started at once on 2 cores
+# keep the machine so busy for their first seconds (key files, sockets,
+# every join answered with the whole state) that probes go unanswered and
+# members are suspected, which is start-up, not the steady state measured.
 #
 # --before runs the same sizes with another glpeer binary (the previous
 # tree, built in a directory of its own) right after each size, and the
@@ -48,8 +54,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ARGS=("$@")
 SIZES="16 64 128 256 512 1024"; WINDOW=60; SETTLE=30; TRIALS=3
-BEFORE=""; REAL_PROC=0; KEEP=""; PEERS=""
-usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--real-proc] [--keep DIR]"
+BEFORE=""; REAL_PROC=0; KEEP=""; PEERS=""; BATCH=32
+usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--batch B] [--real-proc] [--keep DIR]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES=$2; shift 2 ;;
@@ -58,6 +64,7 @@ while [ $# -gt 0 ]; do
         --trials) TRIALS=$2; shift 2 ;;
         --before) BEFORE=$(realpath "$2"); shift 2 ;;
         --peers) PEERS=$2; shift 2 ;;
+        --batch) BATCH=$2; shift 2 ;;
         --real-proc) REAL_PROC=1; shift ;;
         --keep) KEEP=$(realpath -m "$2"); shift 2 ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -164,7 +171,16 @@ run_size() {  # run_size LABEL BINARY N
     for i in $(seq 0 $((n - 1))); do names+=("r${RUN}n$i"); done
     R[$label,$n,load0]=$(cut -d' ' -f1-3 /proc/loadavg)
     log "$label: starting $n agents"
-    for i in $(seq 0 $((n - 1))); do start_peer "${names[$i]}" "$i"; done
+    local b0 k
+    for b0 in $(seq 0 "$BATCH" $((n - 1))); do
+        for i in $(seq "$b0" $((b0 + BATCH - 1))); do [ "$i" -lt "$n" ] && start_peer "${names[$i]}" "$i"; done
+        [ $((b0 + BATCH)) -lt "$n" ] || break
+        for k in $(seq 100); do
+            grep -q ' listening on ' "$T/${names[$((b0 + BATCH - 1))]}.log" 2>/dev/null && break
+            sleep 0.1
+        done
+        sleep 1
+    done
 
     # convergence: poll until each agent knows n alive, then take the times
     # from the logs (the last "joined" line of each agent, against the

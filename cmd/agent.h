@@ -3,8 +3,8 @@
     It owns the sockets and the clock, and feeds the protocol state
     machines (gossip/swim.h) and the idle sampler (sched/idle.h):
 
-      links (ROUTER bound, DEALER links) --open (seal.h)--> decode (wire.h)
-          --> swim_recv
+      links (one ROUTER: bound, and its own links) --open (seal.h)-->
+          decode (wire.h) --> swim_recv
       swim_pop --> encode --> seal --> links: a member's route or a link
           to it (links.h)
       every sample_interval: idle_sample --> swim_set_res

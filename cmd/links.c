@@ -3,11 +3,13 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "str.h"
 #include "wire.h"
 
 #include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +21,19 @@
    connected yet, and its probe must not be lost because gossip wanted
    other links since.  Its connection goes at the latest after this. */
 #define CLOSE_LINGER_MS 1000
-#define ROUTER_BUDGET   512 /* packets read from the ROUTER per loop turn */
-#define LINK_BUDGET     64  /* and from one link */
+#define ROUTER_BUDGET   512 /* packets read per loop turn */
 #define ROUTE_ID_MAX    255 /* ZeroMQ routing ids are 1 to 255 bytes */
+#define LINK_ID_BYTES   8   /* random: hex, the routing id of a link of ours */
 
+/* A connection this agent made from its ROUTER (zmq_connect with
+   ZMQ_CONNECT_ROUTING_ID): it is sent to by that routing id. */
 typedef struct {
-    links_t *owner;
-    zsock_t *sock;
+    char id[2 * LINK_ID_BYTES + 1];
     uint64_t last_used_ms; /* either way */
     uint64_t last_job_ms;  /* 0: never carried a job message */
 } link_t;
 
-/* The connection another agent's link to us is: its ROUTER routing id. */
+/* The connection another agent's link to us is: its routing id here. */
 typedef struct {
     uint8_t id[ROUTE_ID_MAX];
     uint8_t id_len;
@@ -44,37 +47,24 @@ typedef struct {
 struct links_t {
     links_config_t cfg;
     gl_loop_t *loop;
-    zsock_t *router; /* bound on our address */
+    zsock_t *router; /* bound on our address, and connected for our links */
     links_packet_fn *fn;
     void *arg;
     zhashx_t *links;  /* endpoint -> link_t */
+    zhashx_t *by_id;  /* a link's routing id -> its endpoint (the key above) */
     zhashx_t *routes; /* endpoint -> route_t */
     /* the packet being handed to fn: which connection it came on */
-    bool in_router;
     uint8_t in_id[ROUTE_ID_MAX];
     size_t in_id_len;
-    link_t *in_link; /* NULL once it closed during the callback */
+    link_t *in_link; /* when on a link of ours (NULL once it closed) */
+    bool in_any;     /* in the callback at all */
     uint64_t next_tick_ms;
     links_stats_t st;
     sample_t ring[RATE_WINDOW + 1];
     size_t n_samples, ring_head; /* ring_head: where the next one goes */
 };
 
-static void link_free (void **item)
-{
-    link_t *link = (link_t *) *item;
-    if (!link)
-        return;
-    links_t *self = link->owner;
-    if (self->in_link == link)
-        self->in_link = NULL;
-    gl_loop_sock_end (self->loop, link->sock);
-    zsock_destroy (&link->sock);
-    free (link);
-    *item = NULL;
-}
-
-static void route_free (void **item)
+static void free_item (void **item)
 {
     free (*item);
     *item = NULL;
@@ -86,18 +76,16 @@ static void free_packet (void *data, void *hint)
     free (data);
 }
 
-static void count_in (links_t *self, size_t len)
+/* The link whose routing id is id[len], if it is one of ours. */
+static link_t *link_of_id (links_t *self, const uint8_t *id, size_t len)
 {
-    self->st.msgs_in++;
-    self->st.bytes_in += len;
-}
-
-/* Hand fn one packet just read into m; more: other parts follow. */
-static void deliver (links_t *self, zmq_msg_t *m, bool more, uint64_t now)
-{
-    size_t len = zmq_msg_size (m);
-    count_in (self, len);
-    self->fn (self->arg, more ? NULL : (const uint8_t *) zmq_msg_data (m), more ? 0 : len, now);
+    if (len != 2 * LINK_ID_BYTES || id[0] == 0) /* ZeroMQ's own ids start with 0 */
+        return NULL;
+    char key[2 * LINK_ID_BYTES + 1];
+    memcpy (key, id, len);
+    key[len] = '\0';
+    const char *endpoint = (const char *) zhashx_lookup (self->by_id, key);
+    return endpoint ? (link_t *) zhashx_lookup (self->links, endpoint) : NULL;
 }
 
 /* Drop the rest of a message of several parts. */
@@ -111,7 +99,8 @@ static void drain_parts (void *sock, bool more)
     }
 }
 
-/* Packets from the other agents' links: a routing id, then the packet. */
+/* Every packet: a routing id (the connection: a link of ours, or another
+   agent's link to us), then the packet. */
 static void on_router (gl_loop_t *loop, zsock_t *sock, void *arg)
 {
     links_t *self = (links_t *) arg;
@@ -124,48 +113,27 @@ static void on_router (gl_loop_t *loop, zsock_t *sock, void *arg)
             zmq_msg_close (&id);
             return;
         }
-        bool ok =
-            zmq_msg_more (&id) && zmq_msg_size (&id) >= 1 && zmq_msg_size (&id) <= ROUTE_ID_MAX;
+        size_t id_len = zmq_msg_size (&id);
         zmq_msg_init (&m);
         if (zmq_msg_more (&id) && zmq_msg_recv (&m, s, ZMQ_DONTWAIT) >= 0) {
             bool more = zmq_msg_more (&m);
-            if (ok) {
-                self->in_router = true;
-                self->in_id_len = zmq_msg_size (&id);
-                memcpy (self->in_id, zmq_msg_data (&id), self->in_id_len);
-                deliver (self, &m, more, now);
-                self->in_router = false;
+            if (id_len >= 1 && id_len <= ROUTE_ID_MAX) {
+                size_t len = zmq_msg_size (&m);
+                self->in_id_len = id_len;
+                memcpy (self->in_id, zmq_msg_data (&id), id_len);
+                self->in_link = link_of_id (self, self->in_id, id_len);
+                self->in_any = true;
+                self->st.msgs_in++;
+                self->st.bytes_in += len;
+                self->fn (self->arg, more ? NULL : (const uint8_t *) zmq_msg_data (&m),
+                          more ? 0 : len, now);
+                self->in_any = false;
+                self->in_link = NULL;
             }
             drain_parts (s, more);
         }
         zmq_msg_close (&m);
         zmq_msg_close (&id);
-    }
-}
-
-/* Packets coming back on one of our links (answers, gossip). */
-static void on_link (gl_loop_t *loop, zsock_t *sock, void *arg)
-{
-    link_t *link = (link_t *) arg;
-    links_t *self = link->owner;
-    void *s = zsock_resolve (sock);
-    uint64_t now = gl_mono_ms ();
-    for (int i = 0; i < LINK_BUDGET; i++) {
-        zmq_msg_t m;
-        zmq_msg_init (&m);
-        if (zmq_msg_recv (&m, s, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&m);
-            return;
-        }
-        bool more = zmq_msg_more (&m);
-        self->in_link = link;
-        deliver (self, &m, more, now);
-        bool gone = !self->in_link; /* closed by what the packet caused */
-        self->in_link = NULL;
-        zmq_msg_close (&m);
-        if (gone)
-            return;
-        drain_parts (s, more);
     }
 }
 
@@ -184,20 +152,26 @@ links_t *links_new (const links_config_t *config, gl_loop_t *loop, const char *b
     self->fn = fn;
     self->arg = arg;
     self->links = zhashx_new ();
+    self->by_id = zhashx_new ();
     self->routes = zhashx_new ();
     self->router = zsock_new (ZMQ_ROUTER);
-    if (!self->links || !self->routes || !self->router) {
-        gl_err (err, errlen, "cannot create the transport's sockets");
+    if (!self->links || !self->by_id || !self->routes || !self->router) {
+        gl_err (err, errlen, "cannot create the transport's socket");
         links_destroy (&self);
         return NULL;
     }
-    zhashx_set_destructor (self->links, link_free);
-    zhashx_set_destructor (self->routes, route_free);
+    zhashx_set_destructor (self->links, free_item);
+    zhashx_set_destructor (self->by_id, free_item);
+    zhashx_set_destructor (self->routes, free_item);
     zsock_set_rcvhwm (self->router, (int) self->cfg.recv_queue);
     zsock_set_sndhwm (self->router, (int) self->cfg.send_queue);
     zsock_set_maxmsgsize (self->router, GL_PKT_MAX);
     zsock_set_sndtimeo (self->router, 0);
-    zsock_set_linger (self->router, 0);
+    /* what a link closed to make room or for being idle still sends */
+    zsock_set_linger (self->router, CLOSE_LINGER_MS);
+    zsock_set_immediate (self->router, 0); /* a link queues before it connects */
+    zsock_set_reconnect_ivl (self->router, 100);
+    zsock_set_reconnect_ivl_max (self->router, 2000);
     /* a send to a connection that has gone fails (EHOSTUNREACH) instead
        of vanishing: the packet then goes on a link of our own */
     zsock_set_router_mandatory (self->router, 1);
@@ -222,6 +196,7 @@ void links_destroy (links_t **self_p)
     if (!self)
         return;
     zhashx_destroy (&self->links);
+    zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->routes);
     if (self->router) {
         gl_loop_sock_end (self->loop, self->router);
@@ -246,12 +221,22 @@ static size_t count_free (const links_t *self, uint64_t now)
     return n;
 }
 
-/* Close the link at key, letting it send what it queues for a second. */
-static void link_retire (links_t *self, const char *key)
+/* Close the link to endpoint: what it queues still goes for linger_ms. */
+static void link_drop (links_t *self, const char *endpoint, int linger_ms)
 {
-    link_t *l = (link_t *) zhashx_lookup (self->links, key);
-    zsock_set_linger (l->sock, CLOSE_LINGER_MS);
-    zhashx_delete (self->links, key);
+    link_t *l = (link_t *) zhashx_lookup (self->links, endpoint);
+    if (!l)
+        return;
+    if (linger_ms != CLOSE_LINGER_MS)
+        zsock_set_linger (self->router, linger_ms);
+    if (zmq_disconnect (zsock_resolve (self->router), endpoint))
+        gl_debug ("disconnecting %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+    if (linger_ms != CLOSE_LINGER_MS)
+        zsock_set_linger (self->router, CLOSE_LINGER_MS);
+    if (self->in_link == l)
+        self->in_link = NULL;
+    zhashx_delete (self->by_id, l->id);
+    zhashx_delete (self->links, endpoint);
 }
 
 /* Room for one more: close the least recently used link not held. */
@@ -268,59 +253,67 @@ static void make_room (links_t *self, uint64_t now)
             }
         if (!victim)
             return;
-        link_retire (self, victim);
+        char key[GL_ADDR_MAX + 1];
+        gl_strlcpy (key, victim, sizeof key);
+        link_drop (self, key, CLOSE_LINGER_MS);
         self->st.evicted++;
     }
 }
 
+/* A connection from our ROUTER to endpoint, known there by a random
+   routing id: no other agent can pick it for its own connection to us
+   (ZeroMQ would abort on a duplicate), and a new one never meets an old
+   one's lingering. */
 static link_t *link_open (links_t *self, const char *endpoint, uint64_t now)
 {
     make_room (self, now);
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    if (!sock)
-        return NULL;
-    zsock_set_sndhwm (sock, (int) self->cfg.send_queue);
-    zsock_set_rcvhwm (sock, (int) self->cfg.recv_queue);
-    zsock_set_maxmsgsize (sock, GL_PKT_MAX);
-    zsock_set_linger (sock, 0);
-    zsock_set_sndtimeo (sock, 0);
-    zsock_set_immediate (sock, 0);
-    zsock_set_reconnect_ivl (sock, 100);
-    zsock_set_reconnect_ivl_max (sock, 2000);
-    if (zsock_connect (sock, "%s", endpoint)) {
-        gl_warning ("cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-        return NULL;
-    }
     link_t *link = calloc (1, sizeof *link);
-    if (!link) {
-        zsock_destroy (&sock);
+    if (!link)
         return NULL;
-    }
-    *link = (link_t){ .owner = self, .sock = sock, .last_used_ms = now };
-    if (gl_loop_sock (self->loop, sock, on_link, link)) {
-        gl_warning ("cannot watch the link to %s: %s", endpoint, strerror (errno));
-        zsock_destroy (&sock);
+    uint8_t raw[LINK_ID_BYTES];
+    randombytes_buf (raw, sizeof raw);
+    raw[0] |= 1; /* never a 0 first byte, which ZeroMQ's own ids have */
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf (link->id + 2 * i, 3, "%02x", raw[i]);
+    link->last_used_ms = now;
+    void *s = zsock_resolve (self->router);
+    if (zmq_setsockopt (s, ZMQ_CONNECT_ROUTING_ID, link->id, strlen (link->id)) ||
+        zmq_connect (s, endpoint)) {
+        gl_warning ("cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         free (link);
         return NULL;
     }
-    zhashx_insert (self->links, endpoint, link);
+    char *key = strdup (endpoint);
+    if (!key || zhashx_insert (self->links, endpoint, link)) {
+        zmq_disconnect (s, endpoint);
+        free (key);
+        free (link);
+        return NULL;
+    }
+    zhashx_insert (self->by_id, link->id, key);
     self->st.opened++;
     return link;
 }
 
-/* Send m down the route r.  0; -1 when the route's queue is full (m is
-   dropped); -2 when its connection has gone (m is still the caller's). */
-static int route_send (links_t *self, route_t *r, zmq_msg_t *m)
+/* Send m on the connection with routing id id[len].  0; -1 when its queue
+   is full (m is dropped); -2 when the connection has gone (m is still the
+   caller's). */
+static int conn_send (links_t *self, const void *id, size_t len, zmq_msg_t *m)
 {
     void *s = zsock_resolve (self->router);
     gl_loop_sock_used (self->loop, self->router); /* libzmq may take in news: look again */
-    if (zmq_send (s, r->id, r->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    if (zmq_send (s, id, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return zmq_errno () == EHOSTUNREACH ? -2 : -1;
     /* the routing id went, so the peer's pipe had room: this cannot block */
     if (zmq_msg_send (m, s, ZMQ_DONTWAIT) < 0)
         return -1;
     return 0;
+}
+
+static void count_out (links_t *self, size_t len)
+{
+    self->st.msgs_out++;
+    self->st.bytes_out += len;
 }
 
 int links_send (links_t *self, const char *addr, uint8_t *pkt, size_t len, bool job, uint64_t now)
@@ -334,12 +327,11 @@ int links_send (links_t *self, const char *addr, uint8_t *pkt, size_t len, bool 
     link_t *link = (link_t *) zhashx_lookup (self->links, addr);
     route_t *r = link || job ? NULL : (route_t *) zhashx_lookup (self->routes, addr);
     if (r && now - r->last_ms < self->cfg.idle_ms / 2) {
-        int rc = route_send (self, r, &m);
+        int rc = conn_send (self, r->id, r->id_len, &m);
         if (rc == 0) {
             r->last_ms = now;
             self->st.routed++;
-            self->st.msgs_out++;
-            self->st.bytes_out += len;
+            count_out (self, len);
             return 0;
         }
         if (rc == -1) {
@@ -349,30 +341,38 @@ int links_send (links_t *self, const char *addr, uint8_t *pkt, size_t len, bool 
         }
         zhashx_delete (self->routes, addr); /* gone: a link of our own */
     }
-    if (!link)
-        link = link_open (self, addr, now);
-    if (!link) {
-        zmq_msg_close (&m);
-        self->st.dropped++;
-        return -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!link && !(link = link_open (self, addr, now)))
+            break;
+        link->last_used_ms = now;
+        if (job)
+            link->last_job_ms = now;
+        int rc = conn_send (self, link->id, strlen (link->id), &m);
+        if (rc == 0) {
+            count_out (self, len);
+            return 0;
+        }
+        if (rc == -1)
+            break;
+        /* our own connection gone (ZeroMQ keeps it while it reconnects,
+           so this is not expected): once more on a new one */
+        char key[GL_ADDR_MAX + 1];
+        gl_strlcpy (key, addr, sizeof key);
+        link_drop (self, key, 0);
+        link = NULL;
     }
-    link->last_used_ms = now;
-    if (job)
-        link->last_job_ms = now;
-    gl_loop_sock_used (self->loop, link->sock);
-    if (zmq_msg_send (&m, zsock_resolve (link->sock), ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&m);
-        self->st.dropped++;
-        return -1;
-    }
-    self->st.msgs_out++;
-    self->st.bytes_out += len;
-    return 0;
+    zmq_msg_close (&m);
+    self->st.dropped++;
+    return -1;
 }
 
 void links_from (links_t *self, const char *addr, bool job, uint64_t now)
 {
-    if (self->in_router && addr[0]) {
+    if (!self->in_any)
+        return;
+    if (self->in_link)
+        self->in_link->last_used_ms = now;
+    else if (addr[0] && self->in_id[0] == 0) { /* ZeroMQ's id of another agent's link */
         route_t *r = (route_t *) zhashx_lookup (self->routes, addr);
         if (!r) {
             if (!(r = calloc (1, sizeof *r)))
@@ -383,8 +383,6 @@ void links_from (links_t *self, const char *addr, bool job, uint64_t now)
         r->id_len = (uint8_t) self->in_id_len;
         r->last_ms = now;
     }
-    else if (self->in_link)
-        self->in_link->last_used_ms = now;
     if (job && addr[0]) {
         link_t *link = (link_t *) zhashx_lookup (self->links, addr);
         if (link)
@@ -396,7 +394,9 @@ void links_close (links_t *self, const char *addr)
 {
     zhashx_delete (self->routes, addr);
     if (zhashx_lookup (self->links, addr)) {
-        zhashx_delete (self->links, addr);
+        char key[GL_ADDR_MAX + 1];
+        gl_strlcpy (key, addr, sizeof key);
+        link_drop (self, key, 0);
         self->st.closed++;
     }
 }
@@ -424,6 +424,7 @@ static zlist_t *stale_keys (zhashx_t *h, bool (*stale) (const links_t *, const v
         if (stale (self, item, now)) {
             if (!keys && !(keys = zlist_new ()))
                 return NULL;
+            zlist_autofree (keys);
             zlist_append (keys, (void *) zhashx_cursor (h));
         }
     return keys;
@@ -449,7 +450,7 @@ void links_tick (links_t *self, uint64_t now)
     zlist_t *stale = stale_keys (self->links, link_stale, self, now);
     for (char *key = stale ? (char *) zlist_first (stale) : NULL; key;
          key = (char *) zlist_next (stale)) {
-        link_retire (self, key);
+        link_drop (self, key, CLOSE_LINGER_MS);
         self->st.expired++;
     }
     zlist_destroy (&stale);
@@ -462,9 +463,6 @@ void links_tick (links_t *self, uint64_t now)
 
 void links_linger (links_t *self, uint32_t ms)
 {
-    for (link_t *l = (link_t *) zhashx_first (self->links); l;
-         l = (link_t *) zhashx_next (self->links))
-        zsock_set_linger (l->sock, (int) ms);
     zsock_set_linger (self->router, (int) ms);
 }
 

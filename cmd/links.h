@@ -1,16 +1,21 @@
-/*  links.h -- the agent's transport: one socket it is reached on, and a
-    few connections of its own, reused both ways and closed when idle.
+/*  links.h -- the agent's transport: one ZeroMQ socket, the connections
+    it makes and those made to it, each used both ways, closed when idle.
 
-    The agent binds a ZeroMQ ROUTER socket on its address; every other
-    agent reaches it by connecting a DEALER socket there, a *link*.  A
-    link carries packets both ways: the ROUTER knows which connection
-    each packet came in on, and sends an answer (an ACK to a PING, a SYNC
-    to a SYNC_REQ, any gossip) back down the same connection, the
-    *route* to that member, instead of setting up a connection the other
-    way.  With a PUSH socket per destination and a PULL socket to receive,
-    as before, every probe cost two connection set-ups (the prober's and
-    the answer's), each a few thread wake-ups and a dozen system calls at
-    both ends: at 64 agents that was most of what an idle agent cost.
+    The agent binds a ROUTER socket on its address, and makes its own
+    connections, its *links*, from that same socket (zmq_connect, with a
+    random routing id of its choosing, ZMQ_CONNECT_ROUTING_ID).  Every
+    connection, a link of ours or another agent's link to us, carries
+    packets both ways: the ROUTER knows which connection each packet came
+    in on, and an answer (an ACK to a PING, a SYNC to a SYNC_REQ, gossip)
+    goes back down the same connection, the *route* to that member,
+    instead of setting one up the other way.  With a PUSH socket per
+    destination and a PULL socket to receive, as before, every probe
+    cost two connection set-ups (the prober's and the answer's), each a
+    dozen system calls and several thread wake-ups at both ends: at 64
+    agents that was most of what an idle agent cost.  One socket for all
+    of it, rather than a DEALER per link, spares each set-up a ZeroMQ
+    socket's creation and its teardown by the reaper thread, and the
+    loop asks one socket for news, not one per link.
 
     Liveness is SWIM's business (its probes and acks), so a link carries
     no heartbeat of its own, and the agent keeps only what it uses:
@@ -22,7 +27,9 @@
         idle: see below); else on a new link;
       - at most max_links links (cluster.conf transport/max_links): a new
         one, when that many are open, first closes the least recently
-        used; routes are the other agents' links and do not count;
+        used; routes are the other agents' links and do not count (every
+        agent bounds its own the same way, so an agent holds, on average,
+        about as many connections made to it as it made);
       - a link unused either way for link_idle is closed, and a route
         neither heard nor used for link_idle is forgotten;
       - a link to a member declared dead or gone is closed at once, and
@@ -46,18 +53,23 @@
     gone is known at the next send (ZMQ_ROUTER_MANDATORY), which then
     opens a link.
 
-    Each link queues at most send_queue messages (ZMQ_SNDHWM) while its
-    connection is being set up, or while the destination is down or slow;
-    the ROUTER queues as many per route.  Further sends are dropped and
-    counted, as datagrams would be: SWIM retries what matters, and a
+    Each link, and each route, queues at most send_queue messages
+    (ZMQ_SNDHWM of the ROUTER, per connection) while its connection is
+    being set up, or while the destination is down or slow.  Further
+    sends are dropped and counted, as datagrams would be: SWIM retries what matters, and a
     job's flow control (4 MiB of a stream unacknowledged at most) keeps a
     live job far below it.  A link closed to make room or for being idle
     still sends what it queues for a second (its connection may not be up
     yet: a probe must not be lost to the gossip that followed it); a link
-    to a dead member drops it at once; when the agent leaves, every link
-    and route has the linger links_linger gives.  Connecting does not wait
-    (ZMQ_IMMEDIATE off): the first packet waits in the queue for the
-    connection it starts.
+    to a dead member drops it at once; when the agent leaves, every
+    connection has the linger links_linger gives.  The ROUTER is
+    ZMQ_ROUTER_MANDATORY, so a send to a connection that has gone fails
+    at once (and goes on a new link) rather than vanishing.  A routing id
+    is chosen by whoever connects: ours are random, so that no other
+    agent's (or stranger's) connection can take one first, which libzmq
+    would answer by aborting.  Connecting does not wait (ZMQ_IMMEDIATE
+    off): the first packet waits in the queue for the connection it
+    starts.
 
     The module also keeps the agent's traffic counters and their rate over
     the last RATE_WINDOW seconds (what `glpeer status` shows).           */

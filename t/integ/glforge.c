@@ -89,7 +89,7 @@ int main (int argc, char **argv)
         fprintf (stderr, "glforge: cannot make the packet\n");
         return 1;
     }
-    zsock_t *out = zsock_new (ZMQ_DEALER); /* as an agent's link (cmd/links.h) */
+    zsock_t *out = zsock_new (ZMQ_DEALER); /* the agent's ROUTER takes it (cmd/links.h) */
     zsock_set_linger (out, 2000);
     if (!out || zsock_connect (out, "%s", argv[1]) ||
         zmq_send (zsock_resolve (out), pkt, pkt_len, 0) != (int) pkt_len) {

@@ -8,7 +8,8 @@
     seed), then replays what it caught to another peer.  It speaks the
     agent's transport (cmd/links.h): `capture` binds a ROUTER, as an agent
     does, and takes the packet after the routing id; `send` connects a
-    DEALER, as an agent's link does. */
+    DEALER (an agent's links come from its ROUTER; to the ROUTER it
+    reaches, both are the same). */
 #include <czmq.h>
 
 static int capture (const char *endpoint, const char *file, int seconds)
