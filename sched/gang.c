@@ -7,8 +7,8 @@
     or saw), and its role in the gang.  Messages go out through a queue
     the caller drains (gang_pop). */
 #include "gang.h"
-#include "rng.h"
 #include "grow.h"
+#include "rng.h"
 #include "str.h"
 
 #include <math.h>

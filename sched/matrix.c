@@ -14,8 +14,8 @@
     remembered so too: one handed back would be news again, gossiped
     by every peer, and live for ever the same way. */
 #include "matrix.h"
-#include "rng.h"
 #include "grow.h"
+#include "rng.h"
 #include "str.h"
 
 #include <stdlib.h>
