@@ -2,6 +2,7 @@
     (see keep.h). */
 #include "keep.h"
 #include "err.h"
+#include "grow.h"
 #include "str.h"
 
 #include <stdlib.h>
@@ -47,28 +48,11 @@ void keep_rx_begin (keep_t *k)
     k->rx_on = true;
 }
 
-/* Grow buf (cap) to hold need bytes, doubling: large images grow by
-   mremap inside realloc, not by copies. */
-static int grow (uint8_t **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64 * 1024;
-    while (c < need)
-        c *= 2;
-    uint8_t *b = realloc (*buf, c);
-    if (!b)
-        return -1;
-    *buf = b;
-    *cap = c;
-    return 0;
-}
-
 int keep_rx_add (keep_t *k, const uint8_t *data, size_t n, const char **why)
 {
     if (!k->rx_on || k->rx_bad)
         return gl_why (why, "no image is arriving");
-    if (grow (&k->rx, &k->rx_cap, k->rx_len + n)) {
+    if (gl_grow (&k->rx, &k->rx_cap, k->rx_len + n, 1)) {
         keep_rx_drop (k);
         k->rx_on = k->rx_bad = true;
         return gl_why (why, "out of memory for the image");
@@ -148,7 +132,7 @@ bool keep_promote (keep_t *k, const uint64_t delivered[3])
 
 int keep_in_add (keep_t *k, const uint8_t *data, size_t n, bool eof, size_t max, const char **why)
 {
-    if (n && !grow (&k->in, &k->in_cap, k->in_len + n)) {
+    if (n && !gl_grow (&k->in, &k->in_cap, k->in_len + n, 1)) {
         memcpy (k->in + k->in_len, data, n);
         k->in_len += n;
     }
