@@ -2,7 +2,8 @@
 # bench/agents-scale.sh -- what one idle agent costs as the cluster grows:
 # real glpeer processes on loopback at 16, 64, 128, 256 agents and on (as
 # many as the machine holds; it says why it stops), each figure per agent:
-#   - steady-state CPU (% of one core: all its threads, from schedstat),
+#   - steady-state CPU (% of one core: all its threads, from schedstat,
+#     while nothing asks the agents anything),
 #     RSS, TCP segments per second sent (as many received), sealed packets
 #     per second sent and received, TCP connections opened per second and
 #     connections held (median and max over the agents);
@@ -206,18 +207,22 @@ run_size() {  # run_size LABEL BINARY N
     sleep "$SETTLE"
     local pids=() o
     for o in "${names[@]}"; do pids+=("${PID[$o]}"); done
+    # The agents' packet counters are read just before and after the
+    # window, not in it: a `glpeer status` costs the agent its JSON and a
+    # read of /proc/net/tcp, which grow with the cluster, and the CPU
+    # measured is the idle agent's alone.
     declare -A c0=()
-    local t0 t1 s0 s1 a0 a1 m0 m1
+    local t0 t1 s0 s1 a0 a1 m0 m1 mt0 mt1
+    mt0=$(date +%s%N)
+    m0=$(for o in "${names[@]}"; do status "$o" | jq '.counters.msgs_out + .counters.msgs_in'; done | paste -sd+ | bc)
     for p in "${pids[@]}"; do c0[$p]=$(cpu_ns "$p"); done
     t0=$(date +%s%N)
     if [ $NETNS = 1 ]; then s0=$(tcp_field OutSegs); a0=$(tcp_field ActiveOpens); fi
-    m0=$(for o in "${names[@]}"; do status "$o" | jq '.counters.msgs_out + .counters.msgs_in'; done | paste -sd+ | bc)
     local conns=()
     for k in 1 2 3; do
         sleep $((WINDOW / 3))
         conns+=($(conns_per_agent))
     done
-    m1=$(for o in "${names[@]}"; do status "$o" | jq '.counters.msgs_out + .counters.msgs_in'; done | paste -sd+ | bc)
     if [ $NETNS = 1 ]; then s1=$(tcp_field OutSegs); a1=$(tcp_field ActiveOpens); fi
     t1=$(date +%s%N)
     local cpus=() rss=()
@@ -225,14 +230,18 @@ run_size() {  # run_size LABEL BINARY N
         cpus+=("$(awk -v a="${c0[$p]}" -v b="$(cpu_ns "$p")" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.4f", (b - a) / (t1 - t0) * 100 }')")
         rss+=("$(rss_kb "$p")")
     done
-    local secs; secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')
+    m1=$(for o in "${names[@]}"; do status "$o" | jq '.counters.msgs_out + .counters.msgs_in'; done | paste -sd+ | bc)
+    mt1=$(date +%s%N)
+    local secs msecs
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')
+    msecs=$(awk -v a="$mt0" -v b="$mt1" 'BEGIN { print (b - a) / 1e9 }')
     R[$label,$n,cpu]=$(printf '%s\n' "${cpus[@]}" | median)
     R[$label,$n,cpu_max]=$(printf '%s\n' "${cpus[@]}" | maxof)
     R[$label,$n,cpu_total]=$(printf '%s\n' "${cpus[@]}" | paste -sd+ | bc)
     R[$label,$n,rss]=$(printf '%s\n' "${rss[@]}" | median)
     R[$label,$n,conns]=$(printf '%s\n' "${conns[@]}" | median)
     R[$label,$n,conns_max]=$(printf '%s\n' "${conns[@]}" | maxof)
-    R[$label,$n,pkts]=$(awk -v m0="$m0" -v m1="$m1" -v n="$n" -v s="$secs" 'BEGIN { printf "%.1f", (m1 - m0) / 2 / n / s }')
+    R[$label,$n,pkts]=$(awk -v m0="$m0" -v m1="$m1" -v n="$n" -v s="$msecs" 'BEGIN { printf "%.1f", (m1 - m0) / 2 / n / s }')
     if [ $NETNS = 1 ]; then
         R[$label,$n,segs]=$(awk -v a="$s0" -v b="$s1" -v n="$n" -v s="$secs" 'BEGIN { printf "%.1f", (b - a) / n / s }')
         R[$label,$n,opens]=$(awk -v a="$a0" -v b="$a1" -v n="$n" -v s="$secs" 'BEGIN { printf "%.2f", (b - a) / n / s }')
