@@ -1801,12 +1801,17 @@ static uint64_t pushpull_interval (const swim_t *self)
     return interval * (uint64_t) mult;
 }
 
-/* Exchange whole states with a random live member. */
+/* Exchange whole states with a live member: one of the gossip_peers (the
+   members last sent a PING or an ACK, whose connection is open: the
+   exchange sets none up, cmd/links.h) when there are any, else a random
+   one.  Those peers slide through the whole membership in the probe
+   order's random shuffle, so the partners of successive exchanges are
+   spread over all members as random ones would be; the exchange with a
+   member thought dead (below) stays random. */
 static void sync_with_alive (swim_t *self)
 {
-    uint32_t pick;
-    if (pick_members (self, 1, alive_ok, NULL, &pick)) {
-        ent_t *m = member_at (self, pick);
+    ent_t *m;
+    if (pick_near (self, 1, alive_ok, NULL, &m)) {
         send_sync (self, GL_MSG_SYNC_REQ, ent_name (self, m), ent_addr (self, m));
         self->stats.syncs++;
     }
