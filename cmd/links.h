@@ -148,9 +148,8 @@ typedef struct {
 
 void links_stats (const links_t *self, uint64_t now_ms, links_stats_t *out);
 
-/* TCP connections this process holds established, both ways (from
-   /proc/self: its socket fds against /proc/net/tcp and tcp6); -1 when
-   /proc cannot tell. */
+/* TCP connections this process holds established, both ways (its fds
+   in /proc/self/fd, each asked TCP_INFO); -1 when /proc cannot tell. */
 int links_tcp_held (void);
 
 #endif
