@@ -275,8 +275,7 @@ static link_t *link_open (links_t *self, const char *endpoint, uint64_t now)
         return NULL;
     uint8_t raw[LINK_ID_BYTES];
     randombytes_buf (raw, sizeof raw);
-    raw[0] |= 1; /* never a 0 first byte, which ZeroMQ's own ids have */
-    for (size_t i = 0; i < sizeof raw; i++)
+    for (size_t i = 0; i < sizeof raw; i++) /* text: never the 0 ZeroMQ's own ids start with */
         snprintf (link->id + 2 * i, 3, "%02x", raw[i]);
     link->last_used_ms = now;
     void *s = zsock_resolve (self->router);
