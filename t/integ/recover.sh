@@ -5,13 +5,14 @@
 # undisturbed run: what the job wrote again after the checkpoint is
 # skipped, stdin read since is given again.  A job with no checkpoint
 # kept yet is lost as before (122).  Failure detection is shortened here
-# (probe every 250 ms).  Not against the sanitizers' build: restarts need
-# glrestore, which never carries their runtime (as migrate.sh); the
-# home's bookkeeping runs under them in t/unit/test_keep and test_recover.
+# (a probe every 500 ms: a few seconds to a death).  Not against the
+# sanitizers' build: restarts need glrestore, which never carries their
+# runtime (as migrate.sh); the home's bookkeeping runs under them in
+# t/unit/test_keep and test_recover.
 . "$(dirname "$0")/lib.sh"
 set +e
 [ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no restarts to test"; exit 77; }
-write_conf "gossip" "    probe_interval = 250ms" "    probe_timeout = 120ms" "    suspicion_mult = 2" \
+write_conf "gossip" "    probe_interval = 500ms" "    probe_timeout = 300ms" \
     "sched" "    checkpoint_memory = 256M"
 names=(a b c d)
 for i in "${!names[@]}"; do start_peer "${names[$i]}" "$i"; done
