@@ -116,6 +116,7 @@ typedef struct home_job {
     size_t rec_off;                 /* image bytes sent to the new host */
     uint64_t rec_credit, rec_seq;
     uint64_t rec_until, rec_retry_ms; /* no node yet: placed again then, until */
+    uint64_t rec_deadline;            /* the new node's restorer runs by then, or it failed */
     bool replay;                      /* stdin from the keep, until the new host has it all */
     struct home_job *next;
 } home_job_t;

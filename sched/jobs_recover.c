@@ -50,6 +50,7 @@
 #define KEEP_WAIT_MS   60000             /* a kept checkpoint's word, each IMAGE again */
 #define KEEP_STDIN_MAX (4 * JOBS_WINDOW) /* stdin a job's keep holds at most */
 #define REC_WAIT_MS    30000             /* a restart waits this long for a node to take it */
+#define REC_RUN_MS     120000            /* and this long for the node's restorer, as a move */
 
 void jobs_set_recovery (jobs_t *self, uint64_t every_ms, uint64_t max_bytes)
 {
@@ -58,6 +59,7 @@ void jobs_set_recovery (jobs_t *self, uint64_t every_ms, uint64_t max_bytes)
 }
 
 static void rec_place (jobs_t *self, home_job_t *j, uint64_t now);
+static void rec_fail (jobs_t *self, home_job_t *j, const char *why);
 
 static uint64_t wall_ms (void)
 {
@@ -200,6 +202,10 @@ void rec_tick (jobs_t *self, uint64_t now)
             rec_place (self, j, now); /* may end j */
             continue;
         }
+        if (j->rec && j->node[0] && now >= j->rec_deadline) { /* a node that never answers */
+            rec_fail (self, j, "the new node's restorer did not run in time");
+            continue;
+        }
         if (!j->keep)
             continue;
         if (keep_promote (j->keep, j->delivered))
@@ -224,6 +230,8 @@ uint64_t rec_next_deadline (jobs_t *self, uint64_t next)
             next = at;
         if (j->rec_retry_ms && j->rec_retry_ms < next)
             next = j->rec_retry_ms;
+        if (j->rec && j->node[0] && j->rec_deadline < next)
+            next = j->rec_deadline;
     }
     return next;
 }
@@ -380,7 +388,7 @@ static void rec_fail (jobs_t *self, home_job_t *j, const char *why)
 }
 
 /* Ask node to run the restorer for j. */
-static void rec_ask (jobs_t *self, home_job_t *j, const char *node)
+static void rec_ask (jobs_t *self, home_job_t *j, const char *node, uint64_t now)
 {
     gl_strlcpy (j->node, node, sizeof j->node);
     gl_job_t *run = j->run.job;
@@ -390,6 +398,7 @@ static void rec_ask (jobs_t *self, home_job_t *j, const char *node)
         self->io.sign (self->io.arg, run);
     jobs_to_node (self, node, run);
     run->restart = 0;
+    j->rec_deadline = now + REC_RUN_MS;
 }
 
 /* Place j's restart: anywhere but the node that died (its pin died with
@@ -421,7 +430,7 @@ static void rec_place (jobs_t *self, home_job_t *j, uint64_t now)
         hms (j->keep->cur.wall_ms, when, sizeof when);
         gl_info ("%s: node %s was lost; restarting it on %s from its checkpoint of %s UTC", j->gpid,
                  j->rec_lost, node, when);
-        rec_ask (self, j, node);
+        rec_ask (self, j, node, now);
         return;
     }
     j->node[0] = '\0'; /* nothing runs it: nothing to send to */
@@ -517,7 +526,7 @@ bool rec_from_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t n
                 return true;
             const char *next = place_refused (self->place, &j->plan, job->text, now);
             if (next)
-                rec_ask (self, j, next);
+                rec_ask (self, j, next, now);
             else
                 rec_place (self, j, now); /* the view may have room by now, or soon */
             return true;
