@@ -49,7 +49,7 @@ node_dies() {
 #    after its checkpoint was kept: it ends elsewhere, output identical
 "$CK" single 80 64 > "$T/ref" || fail "ckjob alone"
 out="$T/job.out"
-"$GLX" -w b --checkpoint-every 500ms "$CK" single 80 64 > "$out" 2> "$T/job.err" & g=$!
+"$GLX" -w b --checkpoint-every 1s "$CK" single 80 64 > "$out" 2> "$T/job.err" & g=$!
 wait_until 10 more_lines "$out" 1 || fail "the job did not start: $(cat "$T/job.err")"
 gpid=$(gpid_of "ckjob single 80 64")
 wait_until 10 has_kept "$gpid" || fail "no checkpoint kept: ps says '$(kept "$gpid")'"
