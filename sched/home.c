@@ -245,8 +245,8 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
             if (!rec_stdin (self, j, job))
                 return; /* kept, for the restarted process to have in turn */
         }
-        if (job->type == GL_JOB_SIGNAL &&
-            (j->move || j->rec)) { /* for whichever process runs it then */
+        /* a signal during a move or a restart: for whichever process runs it then */
+        if (job->type == GL_JOB_SIGNAL && (j->move || j->rec)) {
             if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
                 j->sigs[j->n_sigs++] = job->signo;
             return;
