@@ -509,6 +509,28 @@ static void rec_started (jobs_t *self, home_job_t *j)
     rec_push_stdin (self, j);
 }
 
+/* The restored process runs: glx is told, the signals held go to it. */
+static void rec_restored (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    j->rec = RC_NONE;
+    j->keep_next_ms = now + j->every_ms;
+    char when[16], text[GL_JOB_TEXT_MAX + 1];
+    hms (j->keep->cur.wall_ms, when, sizeof when);
+    snprintf (text, sizeof text,
+              "the job was restarted on %s from a checkpoint taken at %s UTC on %s "
+              "(that node was lost)",
+              j->node, when, j->keep->cur.node);
+    gl_info ("%s: %s", j->gpid, text);
+    gl_job_t note;
+    jobs_msg_init (&note, GL_JOB_NOTE, j->gpid, self->name);
+    note.text = text;
+    jobs_to_local (self, j->conn, &note);
+    move_flush_signals (self, j);
+    j->keep_said[0] = '\0';
+    tell_host (self, j);
+    rec_push_stdin (self, j);
+}
+
 bool rec_from_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t now)
 {
     if (!j->rec)
@@ -545,26 +567,15 @@ bool rec_from_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t n
                 rec_fail (self, j, job->text ? job->text : "the restorer failed");
                 return true;
             }
-            if (job->code == GL_MOVE_RESTORED && j->rec == RC_IMAGE) {
-                j->rec = RC_NONE;
-                j->keep_next_ms = now + j->every_ms;
-                char when[16], text[GL_JOB_TEXT_MAX + 1];
-                hms (j->keep->cur.wall_ms, when, sizeof when);
-                snprintf (text, sizeof text,
-                          "the job was restarted on %s from a checkpoint taken at %s UTC on %s "
-                          "(that node was lost)",
-                          j->node, when, j->keep->cur.node);
-                gl_info ("%s: %s", j->gpid, text);
-                gl_job_t note;
-                jobs_msg_init (&note, GL_JOB_NOTE, j->gpid, self->name);
-                note.text = text;
-                jobs_to_local (self, j->conn, &note);
-                move_flush_signals (self, j);
-                j->keep_said[0] = '\0';
-                tell_host (self, j);
-                rec_push_stdin (self, j);
-            }
+            if (job->code == GL_MOVE_RESTORED && j->rec == RC_IMAGE)
+                rec_restored (self, j, now);
             return true;
+        case GL_JOB_EXIT:
+            /* restored and already ended (before its restorer settled, its
+               host says nothing else): glx hears of the restart first */
+            if (j->rec == RC_IMAGE)
+                rec_restored (self, j, now);
+            return false;
         default: return false;
     }
 }
