@@ -232,6 +232,12 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
             s->pages += pg.n_pages;
             return 0;
         }
+        case IMG_TREE:
+            /* a job of several processes (image.h): decoded and checked,
+               not restored yet */
+            return gl_err (err, errlen,
+                           "the image is of a process tree, which this restorer cannot restore "
+                           "yet (only single processes)");
         case IMG_END: return 0;
         case IMG_FAIL: {
             char reason[IMG_PATH_MAX];
