@@ -8,11 +8,13 @@
     Syscall User Dispatch lets through), the stack, static memory and
     mmap.  No malloc, no stdio, no opendir. */
 #include "capture.h"
+#include "capture_impl.h"
 
 #include "ckpt_proto.h"
 #include "image.h"
 #include "resume.h"
 #include "str.h"
+#include "tree.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -127,7 +129,7 @@ static long gettid_ (void)
     return syscall (SYS_gettid);
 }
 
-static uint64_t now_ns (void)
+uint64_t now_ns (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -152,20 +154,14 @@ static uint64_t thread_pointer (void)
     return tp;
 }
 
-/* A line being built in a fixed buffer; past its end, cut. */
-typedef struct {
-    char *p;
-    size_t n, cap;
-} sb_t;
-
-static void sb_s (sb_t *b, const char *s)
+void sb_s (sb_t *b, const char *s)
 {
     while (*s && b->n + 1 < b->cap)
         b->p[b->n++] = *s++;
     b->p[b->n] = '\0';
 }
 
-static void sb_u (sb_t *b, uint64_t v)
+void sb_u (sb_t *b, uint64_t v)
 {
     char d[24];
     int k = 0;
@@ -206,8 +202,7 @@ static void proc_path (char *out, size_t cap, const char *a, uint64_t n, const c
     sb_s (&b, z);
 }
 
-/* The whole of a small file into buf (NUL-terminated); its length or -1. */
-static ssize_t slurp (const char *path, char *buf, size_t cap)
+ssize_t slurp (const char *path, char *buf, size_t cap)
 {
     int fd = open (path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -228,7 +223,7 @@ static ssize_t slurp (const char *path, char *buf, size_t cap)
     return (ssize_t) n;
 }
 
-static bool write_all (int fd, const void *p, size_t n)
+bool write_all (int fd, const void *p, size_t n)
 {
     const char *c = p;
     while (n) {
@@ -243,7 +238,7 @@ static bool write_all (int fd, const void *p, size_t n)
     return true;
 }
 
-static uint64_t parse_num (const char *s, int base, const char **end)
+uint64_t parse_num (const char *s, int base, const char **end)
 {
     uint64_t v = 0;
     for (;; s++) {
@@ -275,7 +270,7 @@ struct dent64 {
     char name[];
 };
 
-static int list_numbers (const char *dir, int *out, int max, int *dirfd_out)
+int list_numbers (const char *dir, int *out, int max, int *dirfd_out)
 {
     int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -674,9 +669,12 @@ static int task_list (int *tids, int max)
 }
 
 /* Judges every descriptor, mapping, thread and child: 0 movable, or -1
-   with the first reason.  skip: a descriptor of the checkpoint's own. */
-static int judge (sb_t *why, int skip)
+   with the first reason.  skip: a descriptor of the checkpoint's own.
+   tree: a process of a tree (tree.h), whose children are the tree's and
+   whose pipe ends and shared memory are noted for the root to judge. */
+static int judge (sb_t *why, int skip, bool tree)
 {
+    tree_note_reset ();
     static int tids[IMG_MAX_THREADS + 1];
     static img_fd_t f;
     static img_vma_t v;
@@ -687,7 +685,7 @@ static int judge (sb_t *why, int skip)
         return -1;
     }
     char p[64], buf[64];
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !tree; i++) {
         proc_path (p, sizeof p, "task/", (uint64_t) tids[i], "/children");
         if (slurp (p, buf, sizeof buf) > 0) {
             sb_s (why, "it has a child process (");
@@ -719,7 +717,9 @@ static int judge (sb_t *why, int skip)
             sb_s (why, "more than 256 open regular files");
             return -1;
         }
-        if (f.kind == IMG_F_PIPE) {
+        if (f.kind == IMG_F_PIPE && tree)
+            tree_note_pipe ((int) f.fd, f.fsize, (int) (f.flags & O_ACCMODE));
+        else if (f.kind == IMG_F_PIPE) {
             pipes[n_pipes].ino = f.fsize;
             pipes[n_pipes].fd = (int) f.fd;
             pipes[n_pipes++].mode = (int) (f.flags & O_ACCMODE);
@@ -743,8 +743,13 @@ static int judge (sb_t *why, int skip)
     char rbuf[4096];
     lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
     int rc = 0;
-    while (rc == 0 && lr_next (&r, line, sizeof line))
+    while (rc == 0 && lr_next (&r, line, sizeof line)) {
         rc = judge_vma (line, &v, why) < 0 ? -1 : 0;
+        size_t len;
+        const char *ino = field (line, 4, &len);
+        if (rc == 0 && tree && v.kind == IMG_V_SHANON && ino) /* shared with whom: the root's */
+            tree_note_shm (parse_num (ino, 10, NULL), v.start);
+    }
     close (fd);
     if (rc)
         return -1;
@@ -772,7 +777,7 @@ static int host_connect (void)
     return s;
 }
 
-static void say (int s, const char *w, const char *rest)
+void say (int s, const char *w, const char *rest)
 {
     char line[GL_CKPT_LINE_MAX];
     sb_t b = { line, 0, sizeof line - 1 };
@@ -994,7 +999,7 @@ static void wr_scan_fds (wr_t *w)
     int k = 0;
     for (int i = 0; i < n; i++) {
         bool ours = w->fds[i] == dfd || w->fds[i] == snap.sock || w->fds[i] == snap.pipe_rd ||
-                    w->fds[i] == w->pagemap;
+                    w->fds[i] == w->pagemap || tree_owns_fd (w->fds[i]);
         for (int j = 0; j < snap.n_pipes; j++)
             ours |= w->fds[i] == snap.pipes[j].rd;
         if (!ours)
@@ -1154,6 +1159,7 @@ static void writer (int sock, int go)
     }
     snap.pipe_rd = go; /* the host's answer comes on it too */
     w.n += img_put_header (&w.enc, w.out, OUT_CAP);
+    w.n += tree_put_table (&w.enc, w.out + w.n, OUT_CAP - w.n); /* a tree's: tree.h */
     if (w.pagemap < 0)
         wr_fail (&w, "/proc/self/pagemap cannot be read");
     wr_scan_vmas (&w);
@@ -1164,6 +1170,11 @@ static void writer (int sock, int go)
     wr_fds (&w);
     for (int i = 0; i < w.n_vmas; i++)
         wr_pages_of (&w, &w.vmas[i]);
+    /* a tree's root: the other processes' records follow its own */
+    wr_flush (&w);
+    char twhy[512];
+    if (!w.dead && tree_pass (&w.enc, w.sock, twhy, sizeof twhy))
+        wr_fail (&w, twhy);
     w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
     wr_flush (&w);
     /* the end of the image: with HOLD the parked process still holds
@@ -1381,6 +1392,7 @@ static void note_process (void)
 }
 
 static void restored (ckpt_resume_t *info, slot_t *me);
+static void streams_var (void);
 
 /* In a fork of the job's process (not executed again), the ids are its own. */
 static void sync_pid (void)
@@ -1394,13 +1406,18 @@ static void sync_pid (void)
     }
 }
 
-static void coordinate (int req)
+static void coordinate (int req, pid_t from)
 {
     if (atomic_exchange (&busy, 1))
         return;
     sync_pid ();
     reap ();
-    int s = ck.sock[0] ? host_connect () : -1;
+    /* a tree's member is asked by the tree's root, and answers it as a
+       process answers its host (tree.h) */
+    bool member = req & TREE_REQ_MEMBER;
+    int s = member ? tree_member_connect (from, req) : ck.sock[0] ? host_connect () : -1;
+    if (member)
+        req &= TREE_REQ_KIND;
     if (s < 0) {
         atomic_store (&busy, 0);
         return;
@@ -1423,16 +1440,25 @@ static void coordinate (int req)
         sb_s (&why, "an unknown request");
     else if (ck.tid_off < 0)
         sb_s (&why, "glibc's thread layout is not one the shim knows (its tid was not found)");
-    else
-        judge (&why, s);
+    bool tree = member || tree_has_children ();
+    uint64_t t_tree = now_ns (); /* a tree's members park from here */
+    if (!why.n && !judge (&why, s, tree) && tree) {
+        if (member)
+            tree_member_report (s, ck.vpid);
+        else if (tree_begin (req, (uint32_t) ck.vpid, (uint32_t) ck.vppid, whyb, sizeof whyb))
+            why.n = strlen (whyb);
+    }
     if (why.n || req == GL_CKPT_PROBE) {
         say (s, why.n ? "REFUSE" : "MOVABLE", why.n ? whyb : NULL);
+        tree_close ();
         close (s);
         atomic_store (&busy, 0);
         return;
     }
-    uint64_t t0 = now_ns ();
+    uint64_t t0 = tree && !member ? t_tree : now_ns ();
     if (park_all (&why)) {
+        tree_answer (0);
+        tree_close ();
         release_all ();
         say (s, "REFUSE", whyb);
         close (s);
@@ -1443,17 +1469,38 @@ static void coordinate (int req)
     note_thread (me);
     for (int i = 0; i < n_slots; i++)
         if (slots[i].bad_layout) {
+            tree_answer (0);
+            tree_close ();
             release_all ();
             say (s, "REFUSE", "glibc's tid word is not where the shim found it in every thread");
             close (s);
             atomic_store (&busy, 0);
             return;
         }
+    /* a tree: every process parked before any snapshot (tree.h) */
+    if (member) {
+        say (s, "PARKED", NULL);
+        if (!tree_member_wait_snap (s)) {
+            release_all ();
+            close (s);
+            atomic_store (&busy, 0);
+            return;
+        }
+    }
+    else if (tree && tree_snap (whyb, sizeof whyb)) {
+        release_all ();
+        say (s, "REFUSE", whyb);
+        close (s);
+        atomic_store (&busy, 0);
+        return;
+    }
     note_process ();
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
     int go[2];
     if (pipe2 (go, O_CLOEXEC)) {
+        tree_answer (0);
+        tree_close ();
         release_all ();
         say (s, "REFUSE", "no descriptor left for the snapshot");
         close (s);
@@ -1478,6 +1525,8 @@ static void coordinate (int req)
         close (snap.pipes[i].rd);
     if (child < 0) {
         close (go[1]);
+        tree_answer (0);
+        tree_close ();
         release_all ();
         say (s, "REFUSE", "the snapshot could not be forked (memory?)");
         close (s);
@@ -1493,7 +1542,10 @@ static void coordinate (int req)
     char answer = hear (s);
     (void) !write (go[1], answer == 'H' ? "H" : "G", 1); /* for the writer's end */
     close (go[1]);
-    if (answer == 'H') {
+    tree_answer (answer);
+    if (answer == 'H' && member)
+        tree_member_hold (s);
+    else if (answer == 'H') {
         /* stay parked: the host kills the process once the image is
            safe, or closes the connection to let it go on (a move that
            failed).  The image's end is the writer's shutdown, not a
@@ -1504,7 +1556,9 @@ static void coordinate (int req)
             if (k == 0 || (k < 0 && errno != EINTR))
                 break;
         }
+        tree_answer ('G'); /* still alive: the move failed, the members go on too */
     }
+    tree_close ();
     close (s);
     release_all ();
     atomic_store (&busy, 0);
@@ -1528,6 +1582,7 @@ static void restored (ckpt_resume_t *info, slot_t *me)
             ck.stream[k][0] = info->stream[k][0];
             ck.stream[k][1] = info->stream[k][1];
         }
+        streams_var ();
     }
     /* glibc's break is the old process's; the kernel's is the
        restorer's, elsewhere (only CAP_SYS_RESOURCE may move it).  glibc
@@ -1568,7 +1623,7 @@ static void on_signal (int signo, siginfo_t *si, void *uc)
     if (si->si_code == SI_TKILL && si->si_pid == (pid_t) syscall (SYS_getpid))
         park ();
     else if (si->si_code == SI_QUEUE)
-        coordinate (si->si_value.sival_int);
+        coordinate (si->si_value.sival_int, si->si_pid);
     errno = saved;
 }
 
@@ -1591,6 +1646,79 @@ static long find_tid_off (void)
     return -1;
 }
 
+/* GLUNIX_CKPT_STREAMS=GPID/dev:ino,dev:ino,dev:ino ("-" for one not
+   open): the job's streams as the first process found them, for the
+   programs its processes execute, whose own 0, 1 and 2 may be a pipe of
+   the job (a filter in a pipeline).  The job's GPID first: a job that
+   glx starts from inside this one is another job, with its own streams
+   and GPID, and must not take these.  Kept in static memory (a restore changes
+   it, in the handler) and put into each executed program's environment
+   by the shim's exec wrappers (ckpt_streams_var). */
+static char streams_env[160];
+
+static void streams_var (void)
+{
+    sb_t b = { streams_env, 0, sizeof streams_env };
+    sb_s (&b, GL_CKPT_STREAMS_ENV "=");
+    sb_s (&b, ck.gpid);
+    sb_s (&b, "/");
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            sb_s (&b, ",");
+        if (!ck.stream_ok[i]) {
+            sb_s (&b, "-");
+            continue;
+        }
+        sb_u (&b, ck.stream[i][0]);
+        sb_s (&b, ":");
+        sb_u (&b, ck.stream[i][1]);
+    }
+}
+
+/* The job's streams from an inherited GLUNIX_CKPT_STREAMS: false when
+   it is absent or malformed (then the process's own 0, 1, 2 are). */
+static bool streams_inherited (void)
+{
+    const char *s = getenv (GL_CKPT_STREAMS_ENV);
+    size_t g = strlen (ck.gpid);
+    if (!s || strncmp (s, ck.gpid, g) || s[g] != '/')
+        return false;
+    s += g + 1;
+    uint64_t v[3][2];
+    bool ok[3];
+    for (int i = 0; i < 3; i++) {
+        if (i && *s++ != ',')
+            return false;
+        ok[i] = *s != '-';
+        if (!ok[i]) {
+            s++;
+            continue;
+        }
+        const char *e;
+        v[i][0] = parse_num (s, 10, &e);
+        if (e == s || *e != ':')
+            return false;
+        s = e + 1;
+        v[i][1] = parse_num (s, 10, &e);
+        if (e == s)
+            return false;
+        s = e;
+    }
+    if (*s)
+        return false;
+    for (int i = 0; i < 3; i++) {
+        ck.stream_ok[i] = ok[i];
+        ck.stream[i][0] = ok[i] ? v[i][0] : 0;
+        ck.stream[i][1] = ok[i] ? v[i][1] : 0;
+    }
+    return true;
+}
+
+const char *ckpt_streams_var (void)
+{
+    return streams_env[0] ? streams_env : NULL;
+}
+
 void ckpt_init (void (*rearm) (void))
 {
     const char *sock = getenv (GL_CKPT_SOCK_ENV);
@@ -1604,12 +1732,14 @@ void ckpt_init (void (*rearm) (void))
     ck.rearm = rearm;
     ck.real_pid = ck.vpid = (pid_t) syscall (SYS_getpid);
     ck.vppid = (pid_t) syscall (SYS_getppid);
-    for (int i = 0; i < 3; i++) {
+    bool inherited = streams_inherited ();
+    for (int i = 0; i < 3 && !inherited; i++) {
         struct stat st;
         ck.stream_ok[i] = fstat (i, &st) == 0;
         ck.stream[i][0] = (uint64_t) st.st_dev;
         ck.stream[i][1] = (uint64_t) st.st_ino;
     }
+    streams_var ();
     ck.tid_off = find_tid_off ();
     ck.curbrk = dlsym (RTLD_DEFAULT, "__curbrk");
     ck.real_sigaction = dlsym (RTLD_NEXT, "sigaction");
@@ -1626,6 +1756,10 @@ void ckpt_init (void (*rearm) (void))
     if (ck.real_sigaction (GL_CKPT_SIGNO, &act, NULL))
         return;
     ck.on = true;
+    /* a request that came while the program before this one executed
+       us was held (shim.c's ckpt_hold): it is delivered now */
+    uint64_t m = 1ull << (GL_CKPT_SIGNO - 1);
+    syscall (SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, 8);
 }
 
 bool ckpt_owns (int signo)

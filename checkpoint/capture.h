@@ -40,6 +40,13 @@
    Dispatch arming, called in each restored thread (may be NULL). */
 void ckpt_init (void (*rearm) (void));
 
+/* "GLUNIX_CKPT_STREAMS=..." for the environment of a program the
+   process executes: which objects are the job's streams (its first
+   process's 0, 1, 2, or the restored ones), so that a program whose own
+   0, 1 or 2 is a pipe of the job does not take it for a stream.  NULL
+   before ckpt_init. */
+const char *ckpt_streams_var (void);
+
 /* The signal is the shim's: the program may not change its action or
    block it (the shim's wrappers refuse or drop it). */
 bool ckpt_owns (int signo);

@@ -60,13 +60,14 @@
 #ifndef GL_CKPT_PROTO_H
 #define GL_CKPT_PROTO_H
 
-#define GL_CKPT_SIGNO     62 /* SIGRTMAX - 2 with glibc; the shim keeps it */
-#define GL_CKPT_VERSION   1
-#define GL_CKPT_SOCK_ENV  "GLUNIX_CKPT_SOCK"
-#define GL_IMAGE_FD_ENV   "GLUNIX_IMAGE_FD"
-#define GL_RESTORE_PROG   "glrestore"
-#define GL_RESTORE_FAILED 120
-#define GL_CKPT_LINE_MAX  4096 /* longest line either side sends */
+#define GL_CKPT_SIGNO       62 /* SIGRTMAX - 2 with glibc; the shim keeps it */
+#define GL_CKPT_VERSION     1
+#define GL_CKPT_SOCK_ENV    "GLUNIX_CKPT_SOCK"
+#define GL_IMAGE_FD_ENV     "GLUNIX_IMAGE_FD"
+#define GL_CKPT_STREAMS_ENV "GLUNIX_CKPT_STREAMS" /* the shim's, between a job's processes */
+#define GL_RESTORE_PROG     "glrestore"
+#define GL_RESTORE_FAILED   120
+#define GL_CKPT_LINE_MAX    4096 /* longest line either side sends */
 
 typedef enum {
     GL_CKPT_PROBE = 1,    /* can it move?  MOVABLE or REFUSE; nothing stops */
