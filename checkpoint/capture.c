@@ -12,6 +12,7 @@
 
 #include "ckpt_proto.h"
 #include "image.h"
+#include "pidmap.h"
 #include "resume.h"
 #include "str.h"
 #include "tree.h"
@@ -173,7 +174,7 @@ void sb_u (sb_t *b, uint64_t v)
     b->p[b->n] = '\0';
 }
 
-static void sb_x (sb_t *b, uint64_t v)
+void sb_x (sb_t *b, uint64_t v)
 {
     char d[20];
     int k = 0;
@@ -1393,6 +1394,8 @@ static void note_process (void)
 
 static void restored (ckpt_resume_t *info, slot_t *me);
 static void streams_var (void);
+static void pids_restored (const ckpt_resume_t *info);
+static void pids_inherited (void);
 
 /* In a fork of the job's process (not executed again), the ids are its own. */
 static void sync_pid (void)
@@ -1583,6 +1586,7 @@ static void restored (ckpt_resume_t *info, slot_t *me)
             ck.stream[k][1] = info->stream[k][1];
         }
         streams_var ();
+        pids_restored (info);
     }
     /* glibc's break is the old process's; the kernel's is the
        restorer's, elsewhere (only CAP_SYS_RESOURCE may move it).  glibc
@@ -1740,6 +1744,7 @@ void ckpt_init (void (*rearm) (void))
         ck.stream[i][1] = (uint64_t) st.st_ino;
     }
     streams_var ();
+    pids_inherited ();
     ck.tid_off = find_tid_off ();
     ck.curbrk = dlsym (RTLD_DEFAULT, "__curbrk");
     ck.real_sigaction = dlsym (RTLD_NEXT, "sigaction");
@@ -1762,6 +1767,87 @@ void ckpt_init (void (*rearm) (void))
     syscall (SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, 8);
 }
 
+/* ---- process ids in a restored tree (pidmap.h) ---------------------------------------------- */
+
+/* The tree's table, from the restorer (the process was restored as part
+   of a tree) or from GLUNIX_PIDMAP (a program executed since by one of
+   the tree's processes, or by a child of one); zeros: none.  The table
+   never changes after the restore, so each process keeps its own copy. */
+static pidmap_t pids;
+static char pids_env[64 + 80 + PIDMAP_MAX * 24];
+
+/* GLUNIX_PIDMAP=GPID/old:new,old:new,... (the GPID as for
+   GLUNIX_CKPT_STREAMS: another job does not take it) */
+static void pids_var (void)
+{
+    pids_env[0] = '\0';
+    if (!pidmap_valid (&pids))
+        return;
+    sb_t b = { pids_env, 0, sizeof pids_env };
+    sb_s (&b, GL_PIDMAP_ENV "=");
+    sb_s (&b, ck.gpid);
+    sb_s (&b, "/");
+    for (uint32_t i = 0; i < pids.n; i++) {
+        if (i)
+            sb_s (&b, ",");
+        sb_u (&b, (uint64_t) pids.e[i].virt);
+        sb_s (&b, ":");
+        sb_u (&b, (uint64_t) pids.e[i].real);
+    }
+}
+
+static void pids_restored (const ckpt_resume_t *info)
+{
+    if (pidmap_valid (&info->pidmap))
+        pids = info->pidmap;
+    else /* restored alone: a table the image had is another node's */
+        memset (&pids, 0, sizeof pids);
+    pids_var ();
+}
+
+static void pids_inherited (void)
+{
+    const char *s = getenv (GL_PIDMAP_ENV);
+    size_t g = strlen (ck.gpid);
+    if (!s || strncmp (s, ck.gpid, g) || s[g] != '/')
+        return;
+    s += g + 1;
+    pidmap_init (&pids);
+    while (*s) {
+        const char *e;
+        uint64_t v = parse_num (s, 10, &e), r;
+        if (e == s || *e != ':')
+            break;
+        s = e + 1;
+        r = parse_num (s, 10, &e);
+        if (e == s || (*e && *e != ',') || pidmap_add (&pids, (pid_t) v, (pid_t) r, NULL))
+            break;
+        s = *e ? e + 1 : e;
+    }
+    if (*s) /* malformed: no table rather than half of one */
+        memset (&pids, 0, sizeof pids);
+    pids_var ();
+}
+
+const char *ckpt_pids_var (void)
+{
+    return pids_env[0] ? pids_env : NULL;
+}
+
+pid_t ckpt_virt_pid (pid_t real)
+{
+    if (pidmap_valid (&pids))
+        return pidmap_virt (&pids, real);
+    if (ck.restored && real == ck.real_pid)
+        return ck.vpid;
+    return real;
+}
+
+bool ckpt_pid_collides (pid_t real)
+{
+    return pidmap_collides (&pids, real);
+}
+
 bool ckpt_owns (int signo)
 {
     return ck.on && signo == GL_CKPT_SIGNO;
@@ -1774,16 +1860,22 @@ static bool is_restored_process (void)
 
 pid_t ckpt_getpid (void)
 {
+    if (pidmap_valid (&pids))
+        return pidmap_virt (&pids, (pid_t) syscall (SYS_getpid));
     return is_restored_process () ? ck.vpid : (pid_t) syscall (SYS_getpid);
 }
 
 pid_t ckpt_getppid (void)
 {
+    if (pidmap_valid (&pids))
+        return pidmap_virt (&pids, (pid_t) syscall (SYS_getppid));
     return is_restored_process () ? ck.vppid : (pid_t) syscall (SYS_getppid);
 }
 
 pid_t ckpt_real_pid (pid_t pid)
 {
+    if (pidmap_valid (&pids))
+        return pidmap_real (&pids, pid);
     if (ck.restored && pid == ck.vpid && syscall (SYS_getpid) == ck.real_pid)
         return ck.real_pid;
     return pid;

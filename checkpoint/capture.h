@@ -58,4 +58,13 @@ pid_t ckpt_getpid (void);
 pid_t ckpt_getppid (void);
 pid_t ckpt_real_pid (pid_t pid);
 
+/* A process of a restored tree: the id the program knows for one the
+   kernel returned (wait's result, a process group), whether a child
+   born since has an id the tree's table gives another (the shim forks
+   again), and "GLUNIX_PIDMAP=..." for an executed program's environment
+   (NULL when there is no table). */
+pid_t ckpt_virt_pid (pid_t real);
+bool ckpt_pid_collides (pid_t real);
+const char *ckpt_pids_var (void);
+
 #endif

@@ -64,6 +64,7 @@
 #define GL_CKPT_VERSION     1
 #define GL_CKPT_SOCK_ENV    "GLUNIX_CKPT_SOCK"
 #define GL_IMAGE_FD_ENV     "GLUNIX_IMAGE_FD"
+#define GL_PIDMAP_ENV       "GLUNIX_PIDMAP"       /* the shim's, after a tree's restore */
 #define GL_CKPT_STREAMS_ENV "GLUNIX_CKPT_STREAMS" /* the shim's, between a job's processes */
 #define GL_RESTORE_PROG     "glrestore"
 #define GL_RESTORE_FAILED   120

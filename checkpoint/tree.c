@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -28,7 +29,7 @@
 /* Until glrestore restores tree images, a tree that could be taken is
    refused with that reason: an image no node can restore would let a
    move fail only after the job was parked. */
-#define TREE_RESTORES 0
+#define TREE_RESTORES 1
 
 typedef struct {
     uint64_t ino;
@@ -222,6 +223,17 @@ bool tree_has_children (void)
     return children (real[0], 0, real, parent, &n) || n > 1;
 }
 
+/* Whether a member shares its parent's memory: a vfork child that has
+   not executed its program yet.  Its handler would run on its parent's
+   stack and in the parent's copy of the shim's state, while the parent
+   waits in vfork (and does not answer); it is given SHIM_START_NS to
+   execute its program.  kcmp(2) tells, for a process of the same user;
+   where it cannot, the member is taken as not sharing. */
+static bool shares_parent (const member_t *m)
+{
+    return m->parent >= 0 && syscall (SYS_kcmp, m->real, tr.m[m->parent].real, KCMP_VM, 0, 0) == 0;
+}
+
 /* What /proc says of a member, before it is asked: 0, or -1 and why.
    A process that has just executed a program catches nothing until its
    shim has started: it is given SHIM_START_NS to get there. */
@@ -249,7 +261,8 @@ again:
     uint64_t uid = s ? parse_num (s + 4 + strspn (s + 4, " \t"), 10, NULL) : ~0ull;
     s = strstr (buf, "SigCgt:");
     uint64_t cgt = s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
-    if (!(cgt & (1ull << (GL_CKPT_SIGNO - 1))) && now_ns () - t0 < SHIM_START_NS) {
+    bool vforked = shares_parent (m);
+    if ((vforked || !(cgt & (1ull << (GL_CKPT_SIGNO - 1)))) && now_ns () - t0 < SHIM_START_NS) {
         struct timespec ts = { 0, 5000000 };
         nanosleep (&ts, NULL);
         goto again;
@@ -261,6 +274,8 @@ again:
         sb_s (why, " is stopped");
     else if (uid != (uint64_t) getuid ())
         sb_s (why, " runs as another user");
+    else if (vforked)
+        sb_s (why, " was made by vfork and has not executed its program yet");
     else if (!(cgt & (1ull << (GL_CKPT_SIGNO - 1))))
         sb_s (why, " runs without the shim (GLUNIX_SHIM=0, or a program that does not load it)");
     else {
@@ -366,7 +381,9 @@ static int judge_between (sb_t *why)
                 sb_u (why, (uint64_t) tr.m[tr.shm[i].who].real);
                 sb_s (why, " and ");
                 sb_u (why, (uint64_t) tr.m[tr.shm[j].who].real);
-                sb_s (why, " share memory (a shared anonymous mapping), which does not move");
+                sb_s (why, " share memory (a shared anonymous mapping at 0x");
+                sb_x (why, tr.shm[i].addr);
+                sb_s (why, "), which does not move");
                 return -1;
             }
     return 0;

@@ -154,7 +154,8 @@ static char *const *rearm (char *const envp[], char **out, char *buf, const char
     bool present[N_JOB_VARS] = { false }, preload = false;
     for (size_t i = 0; envp && envp[i]; i++) {
         const char *e = envp[i];
-        if (has_name (e, "GLSHIM_STEP") || has_name (e, GL_CKPT_STREAMS_ENV))
+        if (has_name (e, "GLSHIM_STEP") || has_name (e, GL_CKPT_STREAMS_ENV) ||
+            has_name (e, GL_PIDMAP_ENV))
             continue; /* the job's streams: ours, below */
         bool drop = false;
         for (size_t v = 0; v < N_JOB_VARS; v++)
@@ -191,6 +192,8 @@ static char *const *rearm (char *const envp[], char **out, char *buf, const char
     }
     if (ckpt_streams_var () && !step) /* a step is glx's: another job there */
         out[n++] = (char *) ckpt_streams_var ();
+    if (ckpt_pids_var () && !step)
+        out[n++] = (char *) ckpt_pids_var ();
     if (step) {
         int k = snprintf (buf + used, SHIM_ENV_BUF - used, "GLSHIM_STEP=%s", step);
         if (k > 0 && used + (size_t) k < SHIM_ENV_BUF)
