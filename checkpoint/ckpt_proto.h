@@ -7,6 +7,12 @@
     image and starts the restorer on another node.  Neither includes the
     other's code; both include this.
 
+    A job of several processes answers as one: its first process (the
+    one the host started and signals) takes the others with it and
+    streams one image of them all (checkpoint/tree.h); nothing here
+    changes for the host, and the restorer restores whatever the image
+    holds.
+
     Asking.  The host sends GL_CKPT_SIGNO to the job's process with
     sigqueue(2), the request (gl_ckpt_req_t) as the signal's value.  The
     shim's handler connects to the unix stream socket that
