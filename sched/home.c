@@ -684,20 +684,21 @@ const char *home_job_user (jobs_t *self, const char *gpid)
 }
 
 /* A kill request reaches the job's home: pass it to the host. */
-void home_relay_signal (jobs_t *self, const gl_job_t *job)
+bool home_relay_signal (jobs_t *self, const gl_job_t *job)
 {
     home_job_t *j = home_by_gpid (self, job->gpid);
     if (!j || !j->started)
-        return;
+        return false;
     if (job->type == GL_JOB_SIGNAL && (j->move || j->rec)) { /* for the process that runs it then */
         if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
             j->sigs[j->n_sigs++] = job->signo;
-        return;
+        return true;
     }
     gl_job_t fwd = *job;
     gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
     gl_strlcpy (fwd.node, j->node, sizeof fwd.node);
     jobs_to_node (self, j->node, &fwd);
+    return false;
 }
 
 void jobs_leave (jobs_t *self, uint64_t now)

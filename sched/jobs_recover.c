@@ -173,6 +173,7 @@ static void keep_ask (jobs_t *self, home_job_t *j, uint64_t now)
     jobs_to_node (self, j->node, &ck);
     keep_rx_begin (j->keep);
     j->keep_asked = true;
+    j->keep_asked_wall = wall_ms (); /* the snapshot follows within milliseconds */
     j->keep_deadline = now + KEEP_WAIT_MS;
 }
 
@@ -220,11 +221,13 @@ uint64_t rec_next_deadline (jobs_t *self, uint64_t next)
 bool rec_image (jobs_t *self, const char *from, const gl_job_t *img, uint64_t now)
 {
     home_job_t *j = by_gpid (self, img->gpid);
-    if (!j || !j->keep || !j->keep_asked || !gl_streq (from, j->node))
+    if (!j || !j->keep || !gl_streq (from, j->node))
         return false;
     j->keep_deadline = now + KEEP_WAIT_MS;
     const char *why = NULL;
-    if (img->len && j->keep->rx_on && !j->keep->rx_bad) {
+    /* one given up on (late): taken and let go, so that its host is done */
+    bool want = j->keep_asked && j->keep->rx_on && !j->keep->rx_bad;
+    if (img->len && want) {
         if (kept_bytes (self) + img->len > self->keep_max) {
             char text[160];
             snprintf (text, sizeof text,
@@ -245,14 +248,14 @@ bool rec_image (jobs_t *self, const char *from, const gl_job_t *img, uint64_t no
         gl_strlcpy (credit.node, j->node, sizeof credit.node);
         jobs_to_node (self, j->node, &credit);
     }
-    if (!img->eof)
+    if (!img->eof || !j->keep_asked)
         return true;
     if (img->text)
         keep_failed (self, j, img->text);
     else if (!j->keep->rx_bad) {
         uint64_t at[3] = { j->base[0] + img->at_in, j->base[1] + img->at_out,
                            j->base[2] + img->at_err };
-        if (keep_rx_end (j->keep, at, wall_ms (), j->node, &why))
+        if (keep_rx_end (j->keep, at, j->keep_asked_wall, j->node, &why))
             keep_failed (self, j, why);
         else {
             if (!j->keep->cur.bytes)

@@ -114,7 +114,8 @@ static void in_trim (keep_t *k, uint64_t from)
     uint64_t drop = from - k->in_base;
     if (drop > k->in_len)
         drop = k->in_len;
-    memmove (k->in, k->in + drop, k->in_len - (size_t) drop);
+    if (drop < k->in_len)
+        memmove (k->in, k->in + drop, k->in_len - (size_t) drop);
     k->in_len -= (size_t) drop;
     k->in_base += drop;
 }
