@@ -689,11 +689,15 @@ static int judge (sb_t *why, int skip, bool tree)
     for (int i = 0; i < n && !tree; i++) {
         proc_path (p, sizeof p, "task/", (uint64_t) tids[i], "/children");
         if (slurp (p, buf, sizeof buf) > 0) {
-            sb_s (why, "it has a child process (");
+            /* not a tree (tree.c found no child of the program's): the
+               writer of the last checkpoint's image, still at work, or a
+               child forked since */
+            sb_s (why, "a child process that the checkpoint cannot take now (the writer of "
+                       "the last image, or one just forked: ");
             sb_s (why, buf);
             while (why->n && why->p[why->n - 1] == ' ')
                 why->p[--why->n] = '\0';
-            sb_s (why, "): only single processes move so far");
+            sb_s (why, "): try again");
             return -1;
         }
     }
@@ -1867,8 +1871,14 @@ pid_t ckpt_getpid (void)
 
 pid_t ckpt_getppid (void)
 {
-    if (pidmap_valid (&pids))
-        return pidmap_virt (&pids, (pid_t) syscall (SYS_getppid));
+    if (pidmap_valid (&pids)) {
+        pid_t r = (pid_t) syscall (SYS_getppid), v = pidmap_virt (&pids, r);
+        /* the tree's root: its parent is outside the job, the id the
+           program knew (as for a single process) */
+        if (v == r && is_restored_process () && pidmap_real (&pids, ck.vppid) == ck.vppid)
+            return ck.vppid;
+        return v;
+    }
     return is_restored_process () ? ck.vppid : (pid_t) syscall (SYS_getppid);
 }
 

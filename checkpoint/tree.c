@@ -169,8 +169,24 @@ void tree_note_shm (uint64_t ino, uint64_t addr)
 
 /* ---- the tree ------------------------------------------------------------------------------ */
 
+/* Whether pid was made with no exit signal (/proc/<pid>/stat's 38th
+   field): the shim's own image writers (capture.c's raw fork), which
+   are not the program's and end by themselves. */
+static bool no_exit_signal (pid_t pid)
+{
+    char path[64], buf[1024];
+    pid_path (path, sizeof path, pid, "/stat");
+    if (slurp (path, buf, sizeof buf) <= 0)
+        return false;
+    const char *s = strrchr (buf, ')');
+    for (int field = 2; s && field < 38; field++) /* s: before field + 1 */
+        s = strchr (s + 1, ' ');
+    return s && parse_num (s + 1, 10, NULL) == 0 && s[1] == '0';
+}
+
 /* The children of pid, appended to real[]/parent[] from *n (at most
-   IMG_MAX_PROCS in all): 0, or -1 when there are more. */
+   IMG_MAX_PROCS in all): 0, or -1 when there are more.  The shim's
+   image writers are left out. */
 static int children (pid_t pid, int idx, pid_t *real, int *parent, int *n)
 {
     static int tids[IMG_MAX_THREADS + 1];
@@ -191,6 +207,8 @@ static int children (pid_t pid, int idx, pid_t *real, int *parent, int *n)
                 continue;
             }
             pid_t c = (pid_t) parse_num (s, 10, &s);
+            if (no_exit_signal (c))
+                continue;
             if (*n == IMG_MAX_PROCS)
                 return -1;
             real[*n] = c;
@@ -234,7 +252,8 @@ static bool shares_parent (const member_t *m)
     return m->parent >= 0 && syscall (SYS_kcmp, m->real, tr.m[m->parent].real, KCMP_VM, 0, 0) == 0;
 }
 
-/* What /proc says of a member, before it is asked: 0, or -1 and why.
+/* What /proc says of a member, before it is asked: 0, or -1 and why,
+   or 1 when it is gone (ended and waited for).
    A process that has just executed a program catches nothing until its
    shim has started: it is given SHIM_START_NS to get there. */
 #define SHIM_START_NS 300000000ull
@@ -244,11 +263,8 @@ static int judge_member (member_t *m, sb_t *why)
     pid_path (path, sizeof path, m->real, "/status");
     uint64_t t0 = now_ns ();
 again:
-    if (slurp (path, buf, sizeof buf) <= 0) {
-        sb_member (why, m);
-        sb_s (why, " ended while the checkpoint was taken: try again");
-        return -1;
-    }
+    if (slurp (path, buf, sizeof buf) <= 0)
+        return 1; /* it ended and was waited for: the tree is another */
     const char *s = strstr (buf, "Name:");
     if (s) {
         s += 5 + strspn (s + 5, " \t");
@@ -261,14 +277,16 @@ again:
     uint64_t uid = s ? parse_num (s + 4 + strspn (s + 4, " \t"), 10, NULL) : ~0ull;
     s = strstr (buf, "SigCgt:");
     uint64_t cgt = s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
-    bool vforked = shares_parent (m);
-    if ((vforked || !(cgt & (1ull << (GL_CKPT_SIGNO - 1)))) && now_ns () - t0 < SHIM_START_NS) {
+    bool vforked = shares_parent (m), zombie = state == 'Z' || state == 'X';
+    /* a zombie its parent is about to wait for is given as long */
+    if ((vforked || zombie || !(cgt & (1ull << (GL_CKPT_SIGNO - 1)))) &&
+        now_ns () - t0 < SHIM_START_NS) {
         struct timespec ts = { 0, 5000000 };
         nanosleep (&ts, NULL);
         goto again;
     }
     sb_member (why, m);
-    if (state == 'Z' || state == 'X')
+    if (zombie)
         sb_s (why, " has ended and was not waited for (a zombie does not move)");
     else if (state == 'T' || state == 't')
         sb_s (why, " is stopped");
@@ -441,18 +459,32 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     static int parent[IMG_MAX_PROCS];
     sb_t why = { whyb, 0, cap };
     whyb[0] = '\0';
-    int n = enumerate (real_pid (), real, parent);
-    if (n < 0) {
-        sb_s (&why, "more than 256 processes");
-        return -1;
-    }
-    tr.n = n;
-    tr.owner = real[0];
-    for (int i = 0; i < n; i++) {
-        tr.m[i] = (member_t){ .real = real[i], .parent = parent[i], .sock = -1 };
-        if (i && judge_member (&tr.m[i], &why))
+    int n = 0;
+    tr.owner = real_pid ();
+    /* a member that ends meanwhile (a zombie reaped, a short command
+       done) makes the tree another: it is listed again */
+    for (int round = 0, gone = 1; gone; round++) {
+        if (round == 8) {
+            sb_s (&why, "processes of the job keep ending while the checkpoint is taken: try "
+                        "again");
             return -1;
+        }
+        n = enumerate (tr.owner, real, parent);
+        if (n < 0) {
+            sb_s (&why, "more than 256 processes");
+            return -1;
+        }
+        tr.n = n;
+        gone = 0;
+        for (int i = 0; i < n && !gone; i++) {
+            tr.m[i] = (member_t){ .real = real[i], .parent = parent[i], .sock = -1 };
+            gone = i ? judge_member (&tr.m[i], &why) : 0;
+            if (gone < 0)
+                return -1;
+        }
     }
+    if (n == 1) /* its children ended meanwhile: a single process after all */
+        return judge_between (&why);
     unsigned nonce = (unsigned) ((now_ns () ^ ((uint64_t) real[0] << 20)) & 0xffffff) | 1;
     struct sockaddr_un a;
     socklen_t alen;

@@ -1,7 +1,9 @@
 # Moves of process trees between real peers (checkpoint/tree.h): a job
 # of several processes moves as one image, its glx unbroken.
-# - a shell script whose loop pipes through a filter process, moved
-#   mid-stream b>c>a: the output is byte for byte an undisturbed run's;
+# - a shell script whose loop pipes through a filter process,
+#   checkpointed to a file while it runs, then moved mid-stream b>c>a:
+#   the output is byte for byte an undisturbed run's, and the file's
+#   image restarted with glx --restart prints the rest from its snapshot;
 # - a parent with forked workers moved c>a mid-run: each worker waited
 #   for by its pid, the same statuses, the same output;
 # - a tree with a member that cannot move (a TCP connection) is refused
@@ -38,12 +40,25 @@ out="$T/pipe.out"
 wait_until 10 more_lines "$out" 1 || fail "the script did not start: $(cat "$T/pipe.err")"
 gpid=$(gpid_of 'sed -u')
 [ -n "$gpid" ] || fail "no gpid for the script: $("$GLPEER" ps --runtime-dir "$T/a/run")"
+# a checkpoint to a file first (the job runs on; each process's writer of
+# that image is then a child of it, which the next checkpoint leaves out)
+wait_until 20 more_lines "$out" 4 || fail "the script wrote $(lines "$out") lines, not 4"
+res=$("$GLPEER" checkpoint "$gpid" "$T/pipe.img" --runtime-dir "$T/c/run" 2>&1) \
+    || fail "checkpoint of the script: $res"
+say "checkpointed to a file while it runs: $res"
 move_at "$gpid" c 10
 move_at "$gpid" a 30
 wait "$g"; rc=$?
 [ $rc = 0 ] || fail "the moved script: glx exit $rc: $(cat "$T/pipe.err")"
 cmp -s "$T/ref" "$out" || fail "the moved script's output: $(diff "$T/ref" "$out" | head -5)"
 say "sh, its loop's subshell and sed moved b>c>a mid-stream: output identical ($(lines "$out") lines)"
+# the image in the file, restarted on c: the rest of the output from its snapshot
+"$GLX" -w c --restart "$T/pipe.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
+first=$(head -1 "$T/rs.out")
+at=$(grep -n -x -F "$first" "$T/ref" | cut -d: -f1)
+[ $rc = 0 ] && [ -n "$at" ] && tail -n +"$at" "$T/ref" | cmp -s - "$T/rs.out" \
+    || fail "glx --restart of the script: rc $rc, from '$first': $(cat "$T/rs.err")"
+say "its image restarted on c (glx --restart): the rest of the output from line $at, identical"
 
 # ---- a parent and its workers --------------------------------------------------------------
 TREE="$BUILD/t/ckpt/cktree"
