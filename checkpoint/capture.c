@@ -38,6 +38,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define FILES_MAX 256 /* regular files a checkpoint carries */
@@ -1400,6 +1401,8 @@ static void restored (ckpt_resume_t *info, slot_t *me);
 static void streams_var (void);
 static void pids_restored (const ckpt_resume_t *info);
 static void pids_inherited (void);
+static void fix_call (void *uc);
+static atomic_uint restores;
 
 /* In a fork of the job's process (not executed again), the ids are its own. */
 static void sync_pid (void)
@@ -1626,12 +1629,14 @@ static void restored (ckpt_resume_t *info, slot_t *me)
 static void on_signal (int signo, siginfo_t *si, void *uc)
 {
     (void) signo;
-    (void) uc;
     int saved = errno;
+    unsigned before = atomic_load (&restores);
     if (si->si_code == SI_TKILL && si->si_pid == (pid_t) syscall (SYS_getpid))
         park ();
     else if (si->si_code == SI_QUEUE)
         coordinate (si->si_value.sival_int, si->si_pid);
+    if (atomic_load (&restores) != before) /* it was restored meanwhile */
+        fix_call (uc);
     errno = saved;
 }
 
@@ -1800,13 +1805,56 @@ static void pids_var (void)
     }
 }
 
+/* The table the process had before this restore (the one before, or
+   none), and how many restores it has been through: a thread that sees
+   the count change while it was parked fixes its interrupted call. */
+static pidmap_t pids_before;
+
 static void pids_restored (const ckpt_resume_t *info)
 {
+    pids_before = pids;
     if (pidmap_valid (&info->pidmap))
         pids = info->pidmap;
     else /* restored alone: a table the image had is another node's */
         memset (&pids, 0, sizeof pids);
     pids_var ();
+    atomic_fetch_add (&restores, 1);
+}
+
+/* A kernel id of before the restore, as this node's kernel knows that
+   process now (through the id its program knew); negative: a group. */
+static long repid (long r)
+{
+    if (r == 0 || r == -1 || r < -(1l << 22) || r > (1l << 22))
+        return r;
+    pid_t a = (pid_t) (r < 0 ? -r : r);
+    pid_t v = pidmap_valid (&pids_before) ? pidmap_virt (&pids_before, a) : a;
+    pid_t n = pidmap_valid (&pids) ? pidmap_real (&pids, v) : v;
+    return r < 0 ? -(long) n : (long) n;
+}
+
+/* A thread interrupted in a system call that names a process (a shell
+   or make waiting for a child: wait4, waitid; kill, sigqueue), or about
+   to make one: the kernel restarts it with the registers in the signal
+   frame, which hold the old node's ids.  They are translated there, so
+   that the call, made again, names the same process on this node. */
+static void fix_call (void *uc_)
+{
+    ucontext_t *uc = uc_;
+    greg_t *g = uc->uc_mcontext.gregs;
+    const uint8_t *ip = (const uint8_t *) (uintptr_t) g[REG_RIP];
+    if (!ip || ip[0] != 0x0f || ip[1] != 0x05) /* not at a syscall instruction */
+        return;
+    switch (g[REG_RAX]) {
+        case SYS_wait4:
+        case SYS_kill:
+        case SYS_rt_sigqueueinfo: g[REG_RDI] = repid (g[REG_RDI]); break;
+        case SYS_waitid:
+            if (g[REG_RDI] == P_PID || g[REG_RDI] == P_PGID)
+                g[REG_RSI] = repid (g[REG_RSI]);
+            break;
+        default: break;
+    }
 }
 
 static void pids_inherited (void)

@@ -10,6 +10,8 @@
 # - a parent with forked workers, restored, waits for each by its pid
 #   (the same pid comes back) and gets the same exit statuses, each
 #   worker's getppid() is its parent's pid, kill() reaches them;
+# - make with a compile in flight (make, the recipe's shell, cc, cc1),
+#   parked, restored: it finishes as an undisturbed make;
 # - a tree with an unmovable member is refused with that member's
 #   reason: a TCP socket, a program without the shim, a zombie.
 # sanitizers: yes
@@ -110,4 +112,28 @@ unpriv "$GLR" wimg > wrest.out 2> wrest.err || { cat wrest.err; fail "the restor
 cat wrun.out wrest.out > wwhole.out
 same wwhole.out wref.out "workers: before the snapshot + restored != undisturbed"
 say "a parent and 3 workers, restored: each waited for by its pid (the same returned), kill reached it, same statuses, getppid() the parent's"
+# ---- make and its compilers: make, the recipe's shell, cc and cc1 in flight ----------------
+if command -v cc > /dev/null && command -v make > /dev/null; then
+    mkdir mk && chmod 777 mk && cd mk || fail "no mk"
+    awk 'BEGIN { for (i = 0; i < 800; i++)
+                     printf "int g%d(int x){int s=0;for(int i=0;i<x;i++)s+=i*%d^(s>>3);return s;}\n", i, i }' > big.c
+    printf 'int main(void){return 0;}\n' > main.c
+    printf '%s\n' 'prog: main.o big.o' '	cc -o $@ main.o big.o' '	@echo linked' \
+        '%.o: %.c' '	@echo compiling $<' '	@cc -O2 -c $< -o $@ & sleep 0.5; echo midway $<; wait' \
+        '	@echo compiled $<' > Makefile
+    unpriv make > ../mref.out 2>&1 || fail "the undisturbed make: $(cat ../mref.out)"
+    rm -f ./*.o prog
+    unpriv "$HOST" -p "$SHIM" -r hold -w "midway big.c" -i ../mimg -o ../mrun.out -- make > ../mhost.txt ||
+        { cat ../mhost.txt; fail "checkpoint of make"; }
+    grep -q '^SIGNAL 9$' ../mhost.txt || fail "make, HOLD: $(tail -1 ../mhost.txt)"
+    sleep 0.3
+    unpriv "$GLR" ../mimg > ../mrest.out 2> ../mrest.err || { cat ../mrest.err ../mrest.out; fail "the restored make"; }
+    cat ../mrun.out ../mrest.out > ../mwhole.out
+    same ../mwhole.out ../mref.out "make: before the snapshot + restored != undisturbed"
+    [ -x prog ] || fail "the restored make made no program"
+    cd .. || fail "no $T"
+    say "make, its recipe's shell, cc and cc1 in flight: HOLD, restored, the compile and the link finished as undisturbed"
+else
+    say "no cc or make here: make and its compilers not tried"
+fi
 say "ok"
