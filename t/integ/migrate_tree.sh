@@ -7,7 +7,9 @@
 # - a parent with forked workers moved c>a mid-run: each worker waited
 #   for by its pid, the same statuses, the same output;
 # - a tree with a member that cannot move (a TCP connection) is refused
-#   with that member's reason and stays.
+#   with that member's reason and stays;
+# - a script run with glx --checkpoint-every outlives its host (SIGKILLed
+#   with its agent): restarted from its kept checkpoint, same output.
 # Not run against the sanitizers' build (as integ/migrate: glrestore
 # there carries their runtime).
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +17,10 @@ GLX="$BUILD/glx"
 set +e
 [ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
 grep -q 'vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
+# failure detection shortened (probe every 250 ms) for the last part, a
+# tree outliving its host
+write_conf "gossip" "    probe_interval = 250ms" "    probe_timeout = 120ms" "    suspicion_mult = 2" \
+    "sched" "    checkpoint_memory = 64M"
 names=(a b c)
 for i in 0 1 2; do start_peer "${names[$i]}" $i; done
 wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
@@ -84,4 +90,31 @@ echo "$res" | grep -q "process [0-9]* (ckjob): fd [0-9]*: a TCP" || fail "the re
 [ "$(node_of "$gpid")" = b ] || fail "the refused tree left b"
 kill "$g"; wait "$g" 2>/dev/null
 say "a tree with a TCP member stays, refused: $res"
+
+# ---- a tree outlives its host (glx --checkpoint-every, glunix(7) Recovery) -------------------
+ps_json() { "$GLPEER" ps --json --runtime-dir "$T/a/run"; }
+kept() { ps_json | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .checkpoint // ""'; }
+has_kept() { kept "$1" | grep -q '^taken '; }
+tree_of() {
+    local p=$1 c
+    echo "$p"
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_of "$c"; done
+}
+node_dies() { # as a machine dies: its agent and everything under it at once
+    local victims
+    victims=$(tree_of "${PID[$1]}")
+    kill -STOP $victims 2>/dev/null
+    kill -9 $victims 2>/dev/null
+}
+sh -c "$script" > "$T/ref"
+out="$T/rec.out"
+"$GLX" -w c --checkpoint-every 400ms sh -c "$script" > "$out" 2> "$T/rec.err" & g=$!
+wait_until 10 more_lines "$out" 1 || fail "the script did not start: $(cat "$T/rec.err")"
+gpid=$(gpid_of 'sed -u')
+wait_until 10 has_kept "$gpid" || fail "no checkpoint of the script kept: '$(kept "$gpid")'"
+node_dies c
+wait "$g"; rc=$?
+[ $rc = 0 ] && grep -q "restarted on" "$T/rec.err" || fail "the script after its host died: rc $rc, $(cat "$T/rec.err")"
+cmp -s "$T/ref" "$out" || fail "the restarted script's output: $(diff "$T/ref" "$out" | head -5)"
+say "its host killed, the script (3 processes) restarted from its kept checkpoint: $(cat "$T/rec.err"); output identical"
 exit 0
