@@ -5,7 +5,9 @@
     How (the rest is in capture.c and glunix-image(5)):
     - GL_CKPT_SIGNO is the shim's.  Its handler runs in whichever thread
       the host's sigqueue reaches, which then coordinates: it judges the
-      process (descriptors, mappings, threads, children) and answers
+      process (descriptors, mappings, threads; with children, the whole
+      tree, as tree.h says, which the rest of this applies to, process
+      by process) and answers
       REFUSE with the reason, or MOVABLE to a probe; for a checkpoint it
       sends the same signal to every other thread, which saves the
       registers a call keeps (ckpt_save) and parks on a futex, still

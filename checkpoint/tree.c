@@ -23,13 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WAIT_NS       5000000000ull /* for each step of the members' answers */
-#define PIPES_MAX     4096          /* pipe ends in the whole tree */
-#define SHMS_MAX      1024          /* shared anonymous mappings in the whole tree */
-/* Until glrestore restores tree images, a tree that could be taken is
-   refused with that reason: an image no node can restore would let a
-   move fail only after the job was parked. */
-#define TREE_RESTORES 1
+#define WAIT_NS   5000000000ull /* for each step of the members' answers */
+#define PIPES_MAX 4096          /* pipe ends in the whole tree */
+#define SHMS_MAX  1024          /* shared anonymous mappings in the whole tree */
 
 typedef struct {
     uint64_t ino;
@@ -544,14 +540,6 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
         }
     if (judge_between (&why) || build_table (vpid, vppid, &why)) {
         let_go ();
-        return -1;
-    }
-    if (!TREE_RESTORES) {
-        let_go ();
-        sb_s (&why, "a job of ");
-        sb_u (&why, (uint64_t) n);
-        sb_s (&why, " processes: they can be checkpointed as one, but glrestore does not "
-                    "restore process trees yet");
         return -1;
     }
     return 0;
