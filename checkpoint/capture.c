@@ -1409,9 +1409,10 @@ static void sync_pid (void)
 {
     pid_t p = (pid_t) syscall (SYS_getpid);
     if (p != ck.real_pid) {
-        ck.real_pid = ck.vpid = p;
-        ck.vppid = (pid_t) syscall (SYS_getppid);
+        ck.real_pid = p;
         ck.restored = false;
+        ck.vpid = ckpt_virt_pid (p); /* in a restored tree, as its table has it */
+        ck.vppid = ckpt_virt_pid ((pid_t) syscall (SYS_getppid));
         ck.child = 0;
     }
 }
@@ -1754,6 +1755,10 @@ void ckpt_init (void (*rearm) (void))
     }
     streams_var ();
     pids_inherited ();
+    /* a program executed by a process of a restored tree: the ids its
+       image and its tree will carry are the ones the programs know */
+    ck.vpid = ckpt_virt_pid (ck.real_pid);
+    ck.vppid = ckpt_virt_pid (ck.vppid);
     ck.tid_off = find_tid_off ();
     ck.curbrk = dlsym (RTLD_DEFAULT, "__curbrk");
     ck.real_sigaction = dlsym (RTLD_NEXT, "sigaction");

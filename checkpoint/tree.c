@@ -61,9 +61,35 @@ static struct {
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
+/* The kernel's ids, by raw system calls: libc's getpid, getpgid,
+   getsid and sigqueue are the shim's wrappers, which translate through
+   a restored tree's table (shim/pids.c), while everything here speaks
+   of the processes as /proc lists them. */
 static pid_t real_pid (void)
 {
     return (pid_t) syscall (SYS_getpid);
+}
+
+static pid_t real_pgid (void)
+{
+    return (pid_t) syscall (SYS_getpgid, 0);
+}
+
+static pid_t real_sid (void)
+{
+    return (pid_t) syscall (SYS_getsid, 0);
+}
+
+static int queue_signal (pid_t pid, int value)
+{
+    siginfo_t si;
+    memset (&si, 0, sizeof si);
+    si.si_signo = GL_CKPT_SIGNO;
+    si.si_code = SI_QUEUE;
+    si.si_pid = real_pid ();
+    si.si_uid = getuid ();
+    si.si_value.sival_int = value;
+    return (int) syscall (SYS_rt_sigqueueinfo, pid, GL_CKPT_SIGNO, &si);
 }
 
 /* "/proc/<pid><tail>" */
@@ -425,7 +451,7 @@ static int build_table (uint32_t vpid, uint32_t vppid, sb_t *why)
     t->p[0] = (img_tproc_t){ .vpid = vpid, .vppid = vppid, .flags = IMG_P_ROOT };
     for (int i = 1; i < tr.n; i++)
         t->p[i] = (img_tproc_t){ .vpid = tr.m[i].vpid, .vppid = t->p[tr.m[i].parent].vpid };
-    pid_t pg = getpgid (0), sid = getsid (0);
+    pid_t pg = real_pgid (), sid = real_sid ();
     tr.m[0].pgid = pg;
     tr.m[0].sid = sid;
     for (int i = 0; i < tr.n; i++) {
@@ -495,7 +521,7 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     tr.on = true;
     int value = TREE_REQ_MEMBER | (req & TREE_REQ_KIND) | (int) (nonce << 8);
     for (int i = 1; i < n; i++)
-        if (sigqueue (tr.m[i].real, GL_CKPT_SIGNO, (union sigval){ .sival_int = value })) {
+        if (queue_signal (tr.m[i].real, value)) {
             let_go ();
             sb_member (&why, &tr.m[i]);
             sb_s (&why, " ended while the checkpoint was taken: try again");
@@ -756,9 +782,9 @@ void tree_member_report (int s, pid_t vpid)
     sb_s (&b, "MEMBER ");
     sb_u (&b, (uint64_t) vpid);
     sb_s (&b, " ");
-    sb_u (&b, (uint64_t) getpgid (0));
+    sb_u (&b, (uint64_t) real_pgid ());
     sb_s (&b, " ");
-    sb_u (&b, (uint64_t) getsid (0));
+    sb_u (&b, (uint64_t) real_sid ());
     say (s, line, NULL);
     for (int i = 0; i < tr.n_pipes; i++) {
         b = (sb_t){ line, 0, sizeof line };
