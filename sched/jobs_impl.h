@@ -115,7 +115,9 @@ typedef struct home_job {
     char rec_lost[GL_NAME_MAX + 1]; /* the host that died */
     size_t rec_off;                 /* image bytes sent to the new host */
     uint64_t rec_credit, rec_seq;
-    bool replay; /* stdin from the keep, until the new host has it all */
+    uint64_t rec_until, rec_retry_ms; /* no node yet: placed again then, until */
+    uint64_t rec_deadline;            /* the new node's restorer runs by then, or it failed */
+    bool replay;                      /* stdin from the keep, until the new host has it all */
     struct home_job *next;
 } home_job_t;
 
