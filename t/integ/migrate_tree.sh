@@ -17,9 +17,9 @@ GLX="$BUILD/glx"
 set +e
 [ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
 grep -q 'vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
-# failure detection shortened (probe every 250 ms) for the last part, a
+# failure detection shortened (probe every 500 ms) for the last part, a
 # tree outliving its host
-write_conf "gossip" "    probe_interval = 250ms" "    probe_timeout = 120ms" "    suspicion_mult = 2" \
+write_conf "gossip" "    probe_interval = 500ms" "    probe_timeout = 300ms" "    suspicion_mult = 2" \
     "sched" "    checkpoint_memory = 64M"
 names=(a b c)
 for i in 0 1 2; do start_peer "${names[$i]}" $i; done
@@ -108,7 +108,7 @@ node_dies() { # as a machine dies: its agent and everything under it at once
 }
 sh -c "$script" > "$T/ref"
 out="$T/rec.out"
-"$GLX" -w c --checkpoint-every 400ms sh -c "$script" > "$out" 2> "$T/rec.err" & g=$!
+"$GLX" -w c --checkpoint-every 500ms sh -c "$script" > "$out" 2> "$T/rec.err" & g=$!
 wait_until 10 more_lines "$out" 1 || fail "the script did not start: $(cat "$T/rec.err")"
 gpid=$(gpid_of 'sed -u')
 wait_until 10 has_kept "$gpid" || fail "no checkpoint of the script kept: '$(kept "$gpid")'"
