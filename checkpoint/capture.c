@@ -8,11 +8,14 @@
     Syscall User Dispatch lets through), the stack, static memory and
     mmap.  No malloc, no stdio, no opendir. */
 #include "capture.h"
+#include "capture_impl.h"
 
 #include "ckpt_proto.h"
 #include "image.h"
+#include "pidmap.h"
 #include "resume.h"
 #include "str.h"
+#include "tree.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -35,6 +38,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define FILES_MAX 256 /* regular files a checkpoint carries */
@@ -127,7 +131,7 @@ static long gettid_ (void)
     return syscall (SYS_gettid);
 }
 
-static uint64_t now_ns (void)
+uint64_t now_ns (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -152,20 +156,14 @@ static uint64_t thread_pointer (void)
     return tp;
 }
 
-/* A line being built in a fixed buffer; past its end, cut. */
-typedef struct {
-    char *p;
-    size_t n, cap;
-} sb_t;
-
-static void sb_s (sb_t *b, const char *s)
+void sb_s (sb_t *b, const char *s)
 {
     while (*s && b->n + 1 < b->cap)
         b->p[b->n++] = *s++;
     b->p[b->n] = '\0';
 }
 
-static void sb_u (sb_t *b, uint64_t v)
+void sb_u (sb_t *b, uint64_t v)
 {
     char d[24];
     int k = 0;
@@ -177,7 +175,7 @@ static void sb_u (sb_t *b, uint64_t v)
     b->p[b->n] = '\0';
 }
 
-static void sb_x (sb_t *b, uint64_t v)
+void sb_x (sb_t *b, uint64_t v)
 {
     char d[20];
     int k = 0;
@@ -206,8 +204,7 @@ static void proc_path (char *out, size_t cap, const char *a, uint64_t n, const c
     sb_s (&b, z);
 }
 
-/* The whole of a small file into buf (NUL-terminated); its length or -1. */
-static ssize_t slurp (const char *path, char *buf, size_t cap)
+ssize_t slurp (const char *path, char *buf, size_t cap)
 {
     int fd = open (path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -228,7 +225,7 @@ static ssize_t slurp (const char *path, char *buf, size_t cap)
     return (ssize_t) n;
 }
 
-static bool write_all (int fd, const void *p, size_t n)
+bool write_all (int fd, const void *p, size_t n)
 {
     const char *c = p;
     while (n) {
@@ -243,7 +240,7 @@ static bool write_all (int fd, const void *p, size_t n)
     return true;
 }
 
-static uint64_t parse_num (const char *s, int base, const char **end)
+uint64_t parse_num (const char *s, int base, const char **end)
 {
     uint64_t v = 0;
     for (;; s++) {
@@ -275,7 +272,7 @@ struct dent64 {
     char name[];
 };
 
-static int list_numbers (const char *dir, int *out, int max, int *dirfd_out)
+int list_numbers (const char *dir, int *out, int max, int *dirfd_out)
 {
     int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -674,9 +671,12 @@ static int task_list (int *tids, int max)
 }
 
 /* Judges every descriptor, mapping, thread and child: 0 movable, or -1
-   with the first reason.  skip: a descriptor of the checkpoint's own. */
-static int judge (sb_t *why, int skip)
+   with the first reason.  skip: a descriptor of the checkpoint's own.
+   tree: a process of a tree (tree.h), whose children are the tree's and
+   whose pipe ends and shared memory are noted for the root to judge. */
+static int judge (sb_t *why, int skip, bool tree)
 {
+    tree_note_reset ();
     static int tids[IMG_MAX_THREADS + 1];
     static img_fd_t f;
     static img_vma_t v;
@@ -687,14 +687,18 @@ static int judge (sb_t *why, int skip)
         return -1;
     }
     char p[64], buf[64];
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !tree; i++) {
         proc_path (p, sizeof p, "task/", (uint64_t) tids[i], "/children");
         if (slurp (p, buf, sizeof buf) > 0) {
-            sb_s (why, "it has a child process (");
+            /* not a tree (tree.c found no child of the program's): the
+               writer of the last checkpoint's image, still at work, or a
+               child forked since */
+            sb_s (why, "a child process that the checkpoint cannot take now (the writer of "
+                       "the last image, or one just forked: ");
             sb_s (why, buf);
             while (why->n && why->p[why->n - 1] == ' ')
                 why->p[--why->n] = '\0';
-            sb_s (why, "): only single processes move so far");
+            sb_s (why, "): try again");
             return -1;
         }
     }
@@ -719,7 +723,9 @@ static int judge (sb_t *why, int skip)
             sb_s (why, "more than 256 open regular files");
             return -1;
         }
-        if (f.kind == IMG_F_PIPE) {
+        if (f.kind == IMG_F_PIPE && tree)
+            tree_note_pipe ((int) f.fd, f.fsize, (int) (f.flags & O_ACCMODE));
+        else if (f.kind == IMG_F_PIPE) {
             pipes[n_pipes].ino = f.fsize;
             pipes[n_pipes].fd = (int) f.fd;
             pipes[n_pipes++].mode = (int) (f.flags & O_ACCMODE);
@@ -743,8 +749,13 @@ static int judge (sb_t *why, int skip)
     char rbuf[4096];
     lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
     int rc = 0;
-    while (rc == 0 && lr_next (&r, line, sizeof line))
+    while (rc == 0 && lr_next (&r, line, sizeof line)) {
         rc = judge_vma (line, &v, why) < 0 ? -1 : 0;
+        size_t len;
+        const char *ino = field (line, 4, &len);
+        if (rc == 0 && tree && v.kind == IMG_V_SHANON && ino) /* shared with whom: the root's */
+            tree_note_shm (parse_num (ino, 10, NULL), v.start);
+    }
     close (fd);
     if (rc)
         return -1;
@@ -772,7 +783,7 @@ static int host_connect (void)
     return s;
 }
 
-static void say (int s, const char *w, const char *rest)
+void say (int s, const char *w, const char *rest)
 {
     char line[GL_CKPT_LINE_MAX];
     sb_t b = { line, 0, sizeof line - 1 };
@@ -994,7 +1005,7 @@ static void wr_scan_fds (wr_t *w)
     int k = 0;
     for (int i = 0; i < n; i++) {
         bool ours = w->fds[i] == dfd || w->fds[i] == snap.sock || w->fds[i] == snap.pipe_rd ||
-                    w->fds[i] == w->pagemap;
+                    w->fds[i] == w->pagemap || tree_owns_fd (w->fds[i]);
         for (int j = 0; j < snap.n_pipes; j++)
             ours |= w->fds[i] == snap.pipes[j].rd;
         if (!ours)
@@ -1154,6 +1165,7 @@ static void writer (int sock, int go)
     }
     snap.pipe_rd = go; /* the host's answer comes on it too */
     w.n += img_put_header (&w.enc, w.out, OUT_CAP);
+    w.n += tree_put_table (&w.enc, w.out + w.n, OUT_CAP - w.n); /* a tree's: tree.h */
     if (w.pagemap < 0)
         wr_fail (&w, "/proc/self/pagemap cannot be read");
     wr_scan_vmas (&w);
@@ -1164,6 +1176,11 @@ static void writer (int sock, int go)
     wr_fds (&w);
     for (int i = 0; i < w.n_vmas; i++)
         wr_pages_of (&w, &w.vmas[i]);
+    /* a tree's root: the other processes' records follow its own */
+    wr_flush (&w);
+    char twhy[512];
+    if (!w.dead && tree_pass (&w.enc, w.sock, twhy, sizeof twhy))
+        wr_fail (&w, twhy);
     w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
     wr_flush (&w);
     /* the end of the image: with HOLD the parked process still holds
@@ -1381,26 +1398,37 @@ static void note_process (void)
 }
 
 static void restored (ckpt_resume_t *info, slot_t *me);
+static void streams_var (void);
+static void pids_restored (const ckpt_resume_t *info);
+static void pids_inherited (void);
+static void fix_call (void *uc);
+static atomic_uint restores;
 
 /* In a fork of the job's process (not executed again), the ids are its own. */
 static void sync_pid (void)
 {
     pid_t p = (pid_t) syscall (SYS_getpid);
     if (p != ck.real_pid) {
-        ck.real_pid = ck.vpid = p;
-        ck.vppid = (pid_t) syscall (SYS_getppid);
+        ck.real_pid = p;
         ck.restored = false;
+        ck.vpid = ckpt_virt_pid (p); /* in a restored tree, as its table has it */
+        ck.vppid = ckpt_virt_pid ((pid_t) syscall (SYS_getppid));
         ck.child = 0;
     }
 }
 
-static void coordinate (int req)
+static void coordinate (int req, pid_t from)
 {
     if (atomic_exchange (&busy, 1))
         return;
     sync_pid ();
     reap ();
-    int s = ck.sock[0] ? host_connect () : -1;
+    /* a tree's member is asked by the tree's root, and answers it as a
+       process answers its host (tree.h) */
+    bool member = req & TREE_REQ_MEMBER;
+    int s = member ? tree_member_connect (from, req) : ck.sock[0] ? host_connect () : -1;
+    if (member)
+        req &= TREE_REQ_KIND;
     if (s < 0) {
         atomic_store (&busy, 0);
         return;
@@ -1423,16 +1451,25 @@ static void coordinate (int req)
         sb_s (&why, "an unknown request");
     else if (ck.tid_off < 0)
         sb_s (&why, "glibc's thread layout is not one the shim knows (its tid was not found)");
-    else
-        judge (&why, s);
+    bool tree = member || tree_has_children ();
+    uint64_t t_tree = now_ns (); /* a tree's members park from here */
+    if (!why.n && !judge (&why, s, tree) && tree) {
+        if (member)
+            tree_member_report (s, ck.vpid);
+        else if (tree_begin (req, (uint32_t) ck.vpid, (uint32_t) ck.vppid, whyb, sizeof whyb))
+            why.n = strlen (whyb);
+    }
     if (why.n || req == GL_CKPT_PROBE) {
         say (s, why.n ? "REFUSE" : "MOVABLE", why.n ? whyb : NULL);
+        tree_close ();
         close (s);
         atomic_store (&busy, 0);
         return;
     }
-    uint64_t t0 = now_ns ();
+    uint64_t t0 = tree && !member ? t_tree : now_ns ();
     if (park_all (&why)) {
+        tree_answer (0);
+        tree_close ();
         release_all ();
         say (s, "REFUSE", whyb);
         close (s);
@@ -1443,17 +1480,38 @@ static void coordinate (int req)
     note_thread (me);
     for (int i = 0; i < n_slots; i++)
         if (slots[i].bad_layout) {
+            tree_answer (0);
+            tree_close ();
             release_all ();
             say (s, "REFUSE", "glibc's tid word is not where the shim found it in every thread");
             close (s);
             atomic_store (&busy, 0);
             return;
         }
+    /* a tree: every process parked before any snapshot (tree.h) */
+    if (member) {
+        say (s, "PARKED", NULL);
+        if (!tree_member_wait_snap (s)) {
+            release_all ();
+            close (s);
+            atomic_store (&busy, 0);
+            return;
+        }
+    }
+    else if (tree && tree_snap (whyb, sizeof whyb)) {
+        release_all ();
+        say (s, "REFUSE", whyb);
+        close (s);
+        atomic_store (&busy, 0);
+        return;
+    }
     note_process ();
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
     int go[2];
     if (pipe2 (go, O_CLOEXEC)) {
+        tree_answer (0);
+        tree_close ();
         release_all ();
         say (s, "REFUSE", "no descriptor left for the snapshot");
         close (s);
@@ -1478,6 +1536,8 @@ static void coordinate (int req)
         close (snap.pipes[i].rd);
     if (child < 0) {
         close (go[1]);
+        tree_answer (0);
+        tree_close ();
         release_all ();
         say (s, "REFUSE", "the snapshot could not be forked (memory?)");
         close (s);
@@ -1493,7 +1553,10 @@ static void coordinate (int req)
     char answer = hear (s);
     (void) !write (go[1], answer == 'H' ? "H" : "G", 1); /* for the writer's end */
     close (go[1]);
-    if (answer == 'H') {
+    tree_answer (answer);
+    if (answer == 'H' && member)
+        tree_member_hold (s);
+    else if (answer == 'H') {
         /* stay parked: the host kills the process once the image is
            safe, or closes the connection to let it go on (a move that
            failed).  The image's end is the writer's shutdown, not a
@@ -1504,7 +1567,9 @@ static void coordinate (int req)
             if (k == 0 || (k < 0 && errno != EINTR))
                 break;
         }
+        tree_answer ('G'); /* still alive: the move failed, the members go on too */
     }
+    tree_close ();
     close (s);
     release_all ();
     atomic_store (&busy, 0);
@@ -1528,6 +1593,8 @@ static void restored (ckpt_resume_t *info, slot_t *me)
             ck.stream[k][0] = info->stream[k][0];
             ck.stream[k][1] = info->stream[k][1];
         }
+        streams_var ();
+        pids_restored (info);
     }
     /* glibc's break is the old process's; the kernel's is the
        restorer's, elsewhere (only CAP_SYS_RESOURCE may move it).  glibc
@@ -1563,12 +1630,14 @@ static void restored (ckpt_resume_t *info, slot_t *me)
 static void on_signal (int signo, siginfo_t *si, void *uc)
 {
     (void) signo;
-    (void) uc;
     int saved = errno;
+    unsigned before = atomic_load (&restores);
     if (si->si_code == SI_TKILL && si->si_pid == (pid_t) syscall (SYS_getpid))
         park ();
     else if (si->si_code == SI_QUEUE)
-        coordinate (si->si_value.sival_int);
+        coordinate (si->si_value.sival_int, si->si_pid);
+    if (atomic_load (&restores) != before) /* it was restored meanwhile */
+        fix_call (uc);
     errno = saved;
 }
 
@@ -1591,6 +1660,79 @@ static long find_tid_off (void)
     return -1;
 }
 
+/* GLUNIX_CKPT_STREAMS=GPID/dev:ino,dev:ino,dev:ino ("-" for one not
+   open): the job's streams as the first process found them, for the
+   programs its processes execute, whose own 0, 1 and 2 may be a pipe of
+   the job (a filter in a pipeline).  The job's GPID first: a job that
+   glx starts from inside this one is another job, with its own streams
+   and GPID, and must not take these.  Kept in static memory (a restore changes
+   it, in the handler) and put into each executed program's environment
+   by the shim's exec wrappers (ckpt_streams_var). */
+static char streams_env[160];
+
+static void streams_var (void)
+{
+    sb_t b = { streams_env, 0, sizeof streams_env };
+    sb_s (&b, GL_CKPT_STREAMS_ENV "=");
+    sb_s (&b, ck.gpid);
+    sb_s (&b, "/");
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            sb_s (&b, ",");
+        if (!ck.stream_ok[i]) {
+            sb_s (&b, "-");
+            continue;
+        }
+        sb_u (&b, ck.stream[i][0]);
+        sb_s (&b, ":");
+        sb_u (&b, ck.stream[i][1]);
+    }
+}
+
+/* The job's streams from an inherited GLUNIX_CKPT_STREAMS: false when
+   it is absent or malformed (then the process's own 0, 1, 2 are). */
+static bool streams_inherited (void)
+{
+    const char *s = getenv (GL_CKPT_STREAMS_ENV);
+    size_t g = strlen (ck.gpid);
+    if (!s || strncmp (s, ck.gpid, g) || s[g] != '/')
+        return false;
+    s += g + 1;
+    uint64_t v[3][2];
+    bool ok[3];
+    for (int i = 0; i < 3; i++) {
+        if (i && *s++ != ',')
+            return false;
+        ok[i] = *s != '-';
+        if (!ok[i]) {
+            s++;
+            continue;
+        }
+        const char *e;
+        v[i][0] = parse_num (s, 10, &e);
+        if (e == s || *e != ':')
+            return false;
+        s = e + 1;
+        v[i][1] = parse_num (s, 10, &e);
+        if (e == s)
+            return false;
+        s = e;
+    }
+    if (*s)
+        return false;
+    for (int i = 0; i < 3; i++) {
+        ck.stream_ok[i] = ok[i];
+        ck.stream[i][0] = ok[i] ? v[i][0] : 0;
+        ck.stream[i][1] = ok[i] ? v[i][1] : 0;
+    }
+    return true;
+}
+
+const char *ckpt_streams_var (void)
+{
+    return streams_env[0] ? streams_env : NULL;
+}
+
 void ckpt_init (void (*rearm) (void))
 {
     const char *sock = getenv (GL_CKPT_SOCK_ENV);
@@ -1604,12 +1746,19 @@ void ckpt_init (void (*rearm) (void))
     ck.rearm = rearm;
     ck.real_pid = ck.vpid = (pid_t) syscall (SYS_getpid);
     ck.vppid = (pid_t) syscall (SYS_getppid);
-    for (int i = 0; i < 3; i++) {
+    bool inherited = streams_inherited ();
+    for (int i = 0; i < 3 && !inherited; i++) {
         struct stat st;
         ck.stream_ok[i] = fstat (i, &st) == 0;
         ck.stream[i][0] = (uint64_t) st.st_dev;
         ck.stream[i][1] = (uint64_t) st.st_ino;
     }
+    streams_var ();
+    pids_inherited ();
+    /* a program executed by a process of a restored tree: the ids its
+       image and its tree will carry are the ones the programs know */
+    ck.vpid = ckpt_virt_pid (ck.real_pid);
+    ck.vppid = ckpt_virt_pid (ck.vppid);
     ck.tid_off = find_tid_off ();
     ck.curbrk = dlsym (RTLD_DEFAULT, "__curbrk");
     ck.real_sigaction = dlsym (RTLD_NEXT, "sigaction");
@@ -1626,6 +1775,134 @@ void ckpt_init (void (*rearm) (void))
     if (ck.real_sigaction (GL_CKPT_SIGNO, &act, NULL))
         return;
     ck.on = true;
+    /* a request that came while the program before this one executed
+       us was held (shim.c's ckpt_hold): it is delivered now */
+    uint64_t m = 1ull << (GL_CKPT_SIGNO - 1);
+    syscall (SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, 8);
+}
+
+/* ---- process ids in a restored tree (pidmap.h) ---------------------------------------------- */
+
+/* The tree's table, from the restorer (the process was restored as part
+   of a tree) or from GLUNIX_PIDMAP (a program executed since by one of
+   the tree's processes, or by a child of one); zeros: none.  The table
+   never changes after the restore, so each process keeps its own copy. */
+static pidmap_t pids;
+static char pids_env[64 + 80 + PIDMAP_MAX * 24];
+
+/* GLUNIX_PIDMAP=GPID/old:new,old:new,... (the GPID as for
+   GLUNIX_CKPT_STREAMS: another job does not take it) */
+static void pids_var (void)
+{
+    pids_env[0] = '\0';
+    if (!pidmap_valid (&pids))
+        return;
+    sb_t b = { pids_env, 0, sizeof pids_env };
+    sb_s (&b, GL_PIDMAP_ENV "=");
+    sb_s (&b, ck.gpid);
+    sb_s (&b, "/");
+    for (uint32_t i = 0; i < pids.n; i++) {
+        if (i)
+            sb_s (&b, ",");
+        sb_u (&b, (uint64_t) pids.e[i].virt);
+        sb_s (&b, ":");
+        sb_u (&b, (uint64_t) pids.e[i].real);
+    }
+}
+
+/* The table the process had before this restore (the one before, or
+   none), and how many restores it has been through: a thread that sees
+   the count change while it was parked fixes its interrupted call. */
+static pidmap_t pids_before;
+
+static void pids_restored (const ckpt_resume_t *info)
+{
+    pids_before = pids;
+    if (pidmap_valid (&info->pidmap))
+        pids = info->pidmap;
+    else /* restored alone: a table the image had is another node's */
+        memset (&pids, 0, sizeof pids);
+    pids_var ();
+    atomic_fetch_add (&restores, 1);
+}
+
+/* A kernel id of before the restore, as this node's kernel knows that
+   process now (through the id its program knew); negative: a group. */
+static long repid (long r)
+{
+    if (r == 0 || r == -1 || r < -(1l << 22) || r > (1l << 22))
+        return r;
+    pid_t a = (pid_t) (r < 0 ? -r : r);
+    pid_t v = pidmap_valid (&pids_before) ? pidmap_virt (&pids_before, a) : a;
+    pid_t n = pidmap_valid (&pids) ? pidmap_real (&pids, v) : v;
+    return r < 0 ? -(long) n : (long) n;
+}
+
+/* A thread interrupted in a system call that names a process (a shell
+   or make waiting for a child: wait4, waitid; kill, sigqueue), or about
+   to make one: the kernel restarts it with the registers in the signal
+   frame, which hold the old node's ids.  They are translated there, so
+   that the call, made again, names the same process on this node. */
+static void fix_call (void *uc_)
+{
+    ucontext_t *uc = uc_;
+    greg_t *g = uc->uc_mcontext.gregs;
+    const uint8_t *ip = (const uint8_t *) (uintptr_t) g[REG_RIP];
+    if (!ip || ip[0] != 0x0f || ip[1] != 0x05) /* not at a syscall instruction */
+        return;
+    switch (g[REG_RAX]) {
+        case SYS_wait4:
+        case SYS_kill:
+        case SYS_rt_sigqueueinfo: g[REG_RDI] = repid (g[REG_RDI]); break;
+        case SYS_waitid:
+            if (g[REG_RDI] == P_PID || g[REG_RDI] == P_PGID)
+                g[REG_RSI] = repid (g[REG_RSI]);
+            break;
+        default: break;
+    }
+}
+
+static void pids_inherited (void)
+{
+    const char *s = getenv (GL_PIDMAP_ENV);
+    size_t g = strlen (ck.gpid);
+    if (!s || strncmp (s, ck.gpid, g) || s[g] != '/')
+        return;
+    s += g + 1;
+    pidmap_init (&pids);
+    while (*s) {
+        const char *e;
+        uint64_t v = parse_num (s, 10, &e), r;
+        if (e == s || *e != ':')
+            break;
+        s = e + 1;
+        r = parse_num (s, 10, &e);
+        if (e == s || (*e && *e != ',') || pidmap_add (&pids, (pid_t) v, (pid_t) r, NULL))
+            break;
+        s = *e ? e + 1 : e;
+    }
+    if (*s) /* malformed: no table rather than half of one */
+        memset (&pids, 0, sizeof pids);
+    pids_var ();
+}
+
+const char *ckpt_pids_var (void)
+{
+    return pids_env[0] ? pids_env : NULL;
+}
+
+pid_t ckpt_virt_pid (pid_t real)
+{
+    if (pidmap_valid (&pids))
+        return pidmap_virt (&pids, real);
+    if (ck.restored && real == ck.real_pid)
+        return ck.vpid;
+    return real;
+}
+
+bool ckpt_pid_collides (pid_t real)
+{
+    return pidmap_collides (&pids, real);
 }
 
 bool ckpt_owns (int signo)
@@ -1640,16 +1917,28 @@ static bool is_restored_process (void)
 
 pid_t ckpt_getpid (void)
 {
+    if (pidmap_valid (&pids))
+        return pidmap_virt (&pids, (pid_t) syscall (SYS_getpid));
     return is_restored_process () ? ck.vpid : (pid_t) syscall (SYS_getpid);
 }
 
 pid_t ckpt_getppid (void)
 {
+    if (pidmap_valid (&pids)) {
+        pid_t r = (pid_t) syscall (SYS_getppid), v = pidmap_virt (&pids, r);
+        /* the tree's root: its parent is outside the job, the id the
+           program knew (as for a single process) */
+        if (v == r && is_restored_process () && pidmap_real (&pids, ck.vppid) == ck.vppid)
+            return ck.vppid;
+        return v;
+    }
     return is_restored_process () ? ck.vppid : (pid_t) syscall (SYS_getppid);
 }
 
 pid_t ckpt_real_pid (pid_t pid)
 {
+    if (pidmap_valid (&pids))
+        return pidmap_real (&pids, pid);
     if (ck.restored && pid == ck.vpid && syscall (SYS_getpid) == ck.real_pid)
         return ck.real_pid;
     return pid;

@@ -5,7 +5,9 @@
     How (the rest is in capture.c and glunix-image(5)):
     - GL_CKPT_SIGNO is the shim's.  Its handler runs in whichever thread
       the host's sigqueue reaches, which then coordinates: it judges the
-      process (descriptors, mappings, threads, children) and answers
+      process (descriptors, mappings, threads; with children, the whole
+      tree, as tree.h says, which the rest of this applies to, process
+      by process) and answers
       REFUSE with the reason, or MOVABLE to a probe; for a checkpoint it
       sends the same signal to every other thread, which saves the
       registers a call keeps (ckpt_save) and parks on a futex, still
@@ -40,6 +42,13 @@
    Dispatch arming, called in each restored thread (may be NULL). */
 void ckpt_init (void (*rearm) (void));
 
+/* "GLUNIX_CKPT_STREAMS=..." for the environment of a program the
+   process executes: which objects are the job's streams (its first
+   process's 0, 1, 2, or the restored ones), so that a program whose own
+   0, 1 or 2 is a pipe of the job does not take it for a stream.  NULL
+   before ckpt_init. */
+const char *ckpt_streams_var (void);
+
 /* The signal is the shim's: the program may not change its action or
    block it (the shim's wrappers refuse or drop it). */
 bool ckpt_owns (int signo);
@@ -50,5 +59,14 @@ bool ckpt_owns (int signo);
 pid_t ckpt_getpid (void);
 pid_t ckpt_getppid (void);
 pid_t ckpt_real_pid (pid_t pid);
+
+/* A process of a restored tree: the id the program knows for one the
+   kernel returned (wait's result, a process group), whether a child
+   born since has an id the tree's table gives another (the shim forks
+   again), and "GLUNIX_PIDMAP=..." for an executed program's environment
+   (NULL when there is no table). */
+pid_t ckpt_virt_pid (pid_t real);
+bool ckpt_pid_collides (pid_t real);
+const char *ckpt_pids_var (void);
 
 #endif

@@ -7,6 +7,12 @@
     image and starts the restorer on another node.  Neither includes the
     other's code; both include this.
 
+    A job of several processes answers as one: its first process (the
+    one the host started and signals) takes the others with it and
+    streams one image of them all (checkpoint/tree.h); nothing here
+    changes for the host, and the restorer restores whatever the image
+    holds.
+
     Asking.  The host sends GL_CKPT_SIGNO to the job's process with
     sigqueue(2), the request (gl_ckpt_req_t) as the signal's value.  The
     shim's handler connects to the unix stream socket that
@@ -60,13 +66,15 @@
 #ifndef GL_CKPT_PROTO_H
 #define GL_CKPT_PROTO_H
 
-#define GL_CKPT_SIGNO     62 /* SIGRTMAX - 2 with glibc; the shim keeps it */
-#define GL_CKPT_VERSION   1
-#define GL_CKPT_SOCK_ENV  "GLUNIX_CKPT_SOCK"
-#define GL_IMAGE_FD_ENV   "GLUNIX_IMAGE_FD"
-#define GL_RESTORE_PROG   "glrestore"
-#define GL_RESTORE_FAILED 120
-#define GL_CKPT_LINE_MAX  4096 /* longest line either side sends */
+#define GL_CKPT_SIGNO       62 /* SIGRTMAX - 2 with glibc; the shim keeps it */
+#define GL_CKPT_VERSION     1
+#define GL_CKPT_SOCK_ENV    "GLUNIX_CKPT_SOCK"
+#define GL_IMAGE_FD_ENV     "GLUNIX_IMAGE_FD"
+#define GL_PIDMAP_ENV       "GLUNIX_PIDMAP"       /* the shim's, after a tree's restore */
+#define GL_CKPT_STREAMS_ENV "GLUNIX_CKPT_STREAMS" /* the shim's, between a job's processes */
+#define GL_RESTORE_PROG     "glrestore"
+#define GL_RESTORE_FAILED   120
+#define GL_CKPT_LINE_MAX    4096 /* longest line either side sends */
 
 typedef enum {
     GL_CKPT_PROBE = 1,    /* can it move?  MOVABLE or REFUSE; nothing stops */

@@ -238,6 +238,28 @@ size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap
     return w.over ? 0 : seal (e, IMG_PROC, out, w.n);
 }
 
+size_t img_put_tree (img_enc_t *e, const img_tree_t *t, uint8_t *out, size_t cap)
+{
+    wcur_t w = payload (out, cap);
+    w32 (&w, t->n);
+    for (uint32_t i = 0; i < t->n && i < IMG_MAX_PROCS; i++) {
+        w32 (&w, t->p[i].vpid);
+        w32 (&w, t->p[i].vppid);
+        w32 (&w, t->p[i].vpgid);
+        w32 (&w, t->p[i].vsid);
+        w32 (&w, t->p[i].flags);
+    }
+    return w.over || t->n > IMG_MAX_PROCS ? 0 : seal (e, IMG_TREE, out, w.n);
+}
+
+void img_enc_pass (img_enc_t *e, const img_rec_t *rec)
+{
+    uint64_t sum = rd64 (rec->payload - 8);
+    e->n_records++;
+    e->chain = img_sum (&sum, 8, e->chain);
+    e->bytes += IMG_REC_HDR + rec->len;
+}
+
 size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t cap)
 {
     wcur_t w = payload (out, cap);
@@ -383,7 +405,7 @@ int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, 
         return 0;
     uint32_t type = rd32 (buf), plen = rd32 (buf + 4);
     uint64_t sum = rd64 (buf + 8);
-    if (type < IMG_PROC || type > IMG_FAIL)
+    if (type < IMG_PROC || type > IMG_TREE)
         return gl_why (why, "a record of an unknown type");
     if (plen > IMG_REC_MAX)
         return gl_why (why, "a record longer than the format allows");
@@ -391,18 +413,36 @@ int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, 
         return 0;
     if (img_sum (buf + IMG_REC_HDR, plen, ((uint64_t) type << 32) | plen) != sum)
         return gl_why (why, "a record is corrupt (its sum does not match)");
-    int last = d->stage == 100 ? 0 : d->stage;
-    if (type != IMG_FAIL) {
-        if (type == IMG_PROC && last != 0)
-            return gl_why (why, "a PROC record that is not the first");
+    /* 100: past the header; 101: past a tree image's TREE (before its first PROC) */
+    int last = d->stage >= 100 ? 0 : d->stage;
+    if (type == IMG_TREE) {
+        if (d->stage != 100)
+            return gl_why (why, "a TREE record that is not the first");
+        uint32_t n = plen >= 4 ? rd32 (buf + IMG_REC_HDR) : 0;
+        if (n < 2 || n > IMG_MAX_PROCS)
+            return gl_why (why, "a TREE record of fewer than 2 or more than 256 processes");
+        d->procs = n;
+    }
+    else if (type != IMG_FAIL) {
+        bool next_proc = d->procs && d->procs_seen < d->procs && last >= IMG_THREAD;
+        if (type == IMG_PROC && last != 0 && !next_proc)
+            return gl_why (why, d->procs ? "a PROC record more than the TREE lists, or one "
+                                           "before the last process had a thread"
+                                         : "a PROC record that is not the first");
         if (type != IMG_PROC && last == 0)
             return gl_why (why, "the first record is not PROC");
-        if ((int) type < last)
+        if ((int) type < last && type != IMG_PROC)
             return gl_why (why, "records out of order");
         if (type > IMG_THREAD && last < IMG_THREAD)
             return gl_why (why, "an image without a thread");
+        if (type == IMG_END && d->procs_seen != d->procs)
+            return gl_why (why, "a tree image ends before all its processes");
+        if (type == IMG_PROC && d->procs)
+            d->procs_seen++;
     }
-    if (type == IMG_END) {
+    if (type == IMG_TREE)
+        d->stage = 101;
+    else if (type == IMG_END) {
         if (plen != 24)
             return gl_why (why, "the END record has the wrong length");
         if (rd64 (buf + IMG_REC_HDR) != d->n_records || rd64 (buf + IMG_REC_HDR + 8) != d->chain ||
@@ -483,6 +523,55 @@ int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
     for (int i = 0; i < IMG_NRLIMIT; i++)
         if (p->rlim[i][0] > p->rlim[i][1])
             return gl_why (why, "PROC: a soft limit is above its hard limit");
+    return 0;
+}
+
+/* Index of vpid in the first n entries of t, or -1. */
+static int tree_find (const img_tree_t *t, uint32_t n, uint32_t vpid)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (t->p[i].vpid == vpid)
+            return (int) i;
+    return -1;
+}
+
+int img_get_tree (const img_rec_t *rec, img_tree_t *t, const char **why)
+{
+    rcur_t r = reader (rec);
+    if (rec->type != IMG_TREE)
+        return gl_why (why, "not a TREE record");
+    t->n = r32 (&r);
+    if (t->n < 2 || t->n > IMG_MAX_PROCS)
+        return gl_why (why, "TREE: fewer than 2 or more than 256 processes");
+    for (uint32_t i = 0; i < t->n; i++) {
+        t->p[i].vpid = r32 (&r);
+        t->p[i].vppid = r32 (&r);
+        t->p[i].vpgid = r32 (&r);
+        t->p[i].vsid = r32 (&r);
+        t->p[i].flags = r32 (&r);
+    }
+    if (finish (&r, why))
+        return -1;
+    const img_tproc_t *root = &t->p[0];
+    for (uint32_t i = 0; i < t->n; i++) {
+        const img_tproc_t *p = &t->p[i];
+        if (p->vpid == 0 || p->vpid > (1u << 22) || p->vppid > (1u << 22) || p->vpgid == 0 ||
+            p->vsid == 0)
+            return gl_why (why, "TREE: a process id out of range");
+        if (p->flags & ~(uint32_t) IMG_P_ROOT || (i == 0) != (p->flags == IMG_P_ROOT))
+            return gl_why (why, "TREE: the root is not the first process, or not the only one");
+        if (tree_find (t, i, p->vpid) >= 0)
+            return gl_why (why, "TREE: a process id listed twice");
+        if (i && tree_find (t, i, p->vppid) < 0)
+            return gl_why (why, "TREE: a process listed before its parent, or whose parent is "
+                                "not in the tree");
+        if (i && p->vpgid != root->vpgid && tree_find (t, t->n, p->vpgid) < 0)
+            return gl_why (why, "TREE: a process group neither the tree's nor the root's");
+        if (i && p->vsid != root->vsid && tree_find (t, t->n, p->vsid) < 0)
+            return gl_why (why, "TREE: a session neither the tree's nor the root's");
+    }
+    if (tree_find (t, t->n, root->vppid) >= 0)
+        return gl_why (why, "TREE: the root's parent is in the tree");
     return 0;
 }
 

@@ -59,7 +59,27 @@ typedef enum {
     IMG_PAGES = 5,
     IMG_END = 6,
     IMG_FAIL = 7,
+    IMG_TREE = 8, /* a tree image: the processes, before the first PROC */
 } img_type_t;
+
+/* A tree image: a job of several processes, taken at one instant
+   (nothing of the tree ran between the first process stopped and the
+   last one's snapshot).  One TREE record right after the header lists
+   the processes, parents before their children; the records of each
+   process follow (PROC, THREADs, VMAs, FDs, PAGES) in the table's
+   order, and one END closes the whole.  A pipe between two processes is
+   an IMG_F_PIPE descriptor with the same id in both; the first read end
+   of it in the image carries its bytes.  Ids are the ones the programs
+   saw (after a restore, the shim's, not the kernel's). */
+#define IMG_MAX_PROCS 256
+enum { IMG_P_ROOT = 1 }; /* the job's first process: the agent's pid */
+typedef struct {
+    uint32_t vpid, vppid, vpgid, vsid, flags;
+} img_tproc_t;
+typedef struct {
+    uint32_t n;
+    img_tproc_t p[IMG_MAX_PROCS];
+} img_tree_t;
 
 /* The process as a whole. */
 typedef struct {
@@ -162,6 +182,7 @@ typedef struct {
 typedef struct {
     int stage; /* 0 header, then the type of the last record, 99 done */
     uint64_t n_records, chain, bytes;
+    uint32_t procs, procs_seen; /* a tree image: its processes, the PROCs so far */
 } img_dec_t;
 
 /* A checksum of n bytes (xxHash64's algorithm), continuing from seed. */
@@ -177,6 +198,11 @@ int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, 
 bool img_dec_done (const img_dec_t *d);
 
 int img_get_proc (const img_rec_t *r, img_proc_t *p, const char **why);
+/* A TREE record: at least 2 processes, the first the root (the only one
+   flagged IMG_P_ROOT), distinct non-zero ids, every other's parent
+   listed before it; process groups and sessions are the tree's own or
+   the root's. */
+int img_get_tree (const img_rec_t *r, img_tree_t *t, const char **why);
 int img_get_thread (const img_rec_t *r, img_thread_t *t, const char **why);
 int img_get_vma (const img_rec_t *r, img_vma_t *v, const char **why);
 int img_get_fd (const img_rec_t *r, img_fd_t *f, const char **why);
@@ -193,6 +219,11 @@ typedef struct {
 
 size_t img_put_header (img_enc_t *e, uint8_t *out, size_t cap);
 size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap);
+size_t img_put_tree (img_enc_t *e, const img_tree_t *t, uint8_t *out, size_t cap);
+/* A record already sealed (a tree member's, passed on by the root):
+   counted in the END's chain as if put here.  rec: its header and
+   payload, as img_dec_next handed it out. */
+void img_enc_pass (img_enc_t *e, const img_rec_t *rec);
 size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t cap);
 size_t img_put_vma (img_enc_t *e, const img_vma_t *v, uint8_t *out, size_t cap);
 size_t img_put_fd (img_enc_t *e, const img_fd_t *f, uint8_t *out, size_t cap);

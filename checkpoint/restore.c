@@ -6,6 +6,7 @@
 #include "err.h"
 #include "image.h"
 #include "restore_impl.h"
+#include "restore_tree.h"
 #include "str.h"
 
 #include <errno.h>
@@ -53,7 +54,7 @@ typedef struct {
     uint64_t start, end;
 } special_t;
 
-typedef struct {
+struct rst {
     img_proc_t proc;
     bool have_proc;
     img_thread_t *thr;
@@ -66,7 +67,12 @@ typedef struct {
     uint64_t bytes, pages, records;
     special_t cur[8];
     size_t n_cur;
-} st_t;
+    /* a process of a tree (restore_tree.h): its pipes' ends made by the
+       tree, by the index of its FD records; the tree's id table */
+    const int *pipe_ends;
+    const pidmap_t *pidmap;
+};
+typedef struct rst st_t;
 
 static uint64_t now_ns (void)
 {
@@ -232,6 +238,8 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
             s->pages += pg.n_pages;
             return 0;
         }
+        case IMG_TREE: /* read_image's: sink() */
+            return gl_err (err, errlen, "the image is corrupt: a TREE record out of place");
         case IMG_END: return 0;
         case IMG_FAIL: {
             char reason[IMG_PATH_MAX];
@@ -247,8 +255,25 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
     return gl_err (err, errlen, "the image is corrupt: a record of an unknown type");
 }
 
-static int read_image (st_t *s, int fd, char *err, size_t errlen)
+/* Where read_image puts each record: one process's state, or, once a
+   TREE record came, the tree's (restore_tree.h). */
+typedef struct {
+    st_t *s;
+    rtree_t *tree;
+} sink_t;
+
+static int sink (sink_t *k, const img_rec_t *r, char *err, size_t errlen)
 {
+    if (r->type == IMG_TREE) {
+        k->tree = rtree_new (r, err, errlen);
+        return k->tree ? 0 : -1;
+    }
+    return k->tree ? rtree_take (k->tree, r, err, errlen) : take (k->s, r, err, errlen);
+}
+
+static int read_image (sink_t *into, int fd, char *err, size_t errlen)
+{
+    st_t *s = into->s;
     size_t cap = 2 * (IMG_REC_HDR + IMG_REC_MAX) + IMG_HDR_SIZE, have = 0, at = 0;
     uint8_t *buf = malloc (cap);
     if (!buf)
@@ -268,7 +293,7 @@ static int read_image (st_t *s, int fd, char *err, size_t errlen)
         if (r == 1) {
             at += used;
             s->records++;
-            if (take (s, &rec, err, errlen))
+            if (sink (into, &rec, err, errlen))
                 break;
             if (img_dec_done (&d)) {
                 char extra;
@@ -508,6 +533,12 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM)
             continue;
+        if (f->f.kind == IMG_F_PIPE && s->pipe_ends) { /* the tree's pipe */
+            f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
+            if (f->tmp < 0)
+                return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
+            continue;
+        }
         if (f->f.kind == IMG_F_PIPE) {
             if (open_pipe (s, i, hi, err, errlen))
                 return -1;
@@ -677,6 +708,8 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         gl_strlcpy (p->resume.sock, o->sock, sizeof p->resume.sock);
     if (o->gpid)
         gl_strlcpy (p->resume.gpid, o->gpid, sizeof p->resume.gpid);
+    if (s->pidmap)
+        p->resume.pidmap = *s->pidmap;
     if (mprotect (area, code_len, PROT_READ | PROT_EXEC)) {
         gl_err (err, errlen, "the second stage cannot be made executable: %s", strerror (errno));
         return NULL;
@@ -740,6 +773,8 @@ static void set_process (st_t *s)
     }
 }
 
+static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *err, size_t errlen);
+
 int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
 {
     uint64_t t0 = now_ns ();
@@ -748,20 +783,32 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
     prctl (59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0, 0, 0, 0);
     static st_t s;
     memset (&s, 0, sizeof s);
-    if (read_image (&s, fd, err, errlen) || check (&s, err, errlen))
+    sink_t k = { &s, NULL };
+    if (read_image (&k, fd, err, errlen))
+        return -1;
+    if (k.tree) /* a tree image: restore_tree.c */
+        return rtree_run (k.tree, fd, o, err, errlen);
+    if (check (&s, err, errlen))
         return -1;
     if (o->check_only)
         return 0;
+    return become (&s, fd, o, t0, err, errlen);
+}
+
+/* The process checked, this one becomes it: does not return, but with
+   -1 and the reason when a step before the first change fails. */
+static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *err, size_t errlen)
+{
     int hi = 3;
-    for (size_t i = 0; i < s.n_fd; i++)
-        if ((int) s.fd[i].f.fd >= hi)
-            hi = (int) s.fd[i].f.fd + 1;
-    if (open_files (&s, hi, err, errlen))
+    for (size_t i = 0; i < s->n_fd; i++)
+        if ((int) s->fd[i].f.fd >= hi)
+            hi = (int) s->fd[i].f.fd + 1;
+    if (open_files (s, hi, err, errlen))
         return -1;
     int streams[3] = { -1, -1, -1 };
     for (int i = 0; i < 3; i++)
         streams[i] = fcntl (i, F_DUPFD_CLOEXEC, hi);
-    rp_plan_t *p = build (&s, o, err, errlen);
+    rp_plan_t *p = build (s, o, err, errlen);
     if (!p)
         return -1;
     /* the image's descriptor, kept open above the image's own until the
@@ -771,15 +818,15 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
         fprintf (stderr,
                  "glrestore: %llu bytes read, %llu pages of %zu mappings and %zu threads staged "
                  "in %.1f ms\n",
-                 (unsigned long long) s.bytes, (unsigned long long) s.pages, s.n_vma, s.n_thr,
+                 (unsigned long long) s->bytes, (unsigned long long) s->pages, s->n_vma, s->n_thr,
                  (double) (now_ns () - t0) / 1e6);
 
     /* from here on the process changes: all signals blocked until each
        thread's rt_sigreturn restores its own mask */
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
-    place_fds (&s, streams, (int) p->image_fd);
-    set_process (&s);
+    place_fds (s, streams, (int) p->image_fd);
+    set_process (s);
     /* the restorer's rseq area is about to go: the kernel must not
        write into it, and the image's threads register their own */
     if (__rseq_size > 0) {
@@ -802,4 +849,51 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
                      : "r"(top), "r"(entry), "D"(plan)
                      : "memory");
     __builtin_unreachable ();
+}
+
+/* ---- a process of a tree (restore_tree.h) ------------------------------------------------------ */
+
+rst_t *rst_new (void)
+{
+    return calloc (1, sizeof (rst_t));
+}
+
+int rst_take (rst_t *s, const img_rec_t *r, char *err, size_t errlen)
+{
+    return take (s, r, err, errlen);
+}
+
+int rst_check (rst_t *s, char *err, size_t errlen)
+{
+    return check (s, err, errlen);
+}
+
+const img_proc_t *rst_proc (const rst_t *s)
+{
+    return &s->proc;
+}
+
+size_t rst_n_fds (const rst_t *s)
+{
+    return s->n_fd;
+}
+
+const img_fd_t *rst_fd (const rst_t *s, size_t i, const uint8_t **data)
+{
+    *data = s->fd[i].data;
+    return &s->fd[i].f;
+}
+
+bool rst_free_at (const rst_t *s, uint64_t a, uint64_t len)
+{
+    const rv_t *v = vma_above (s, a);
+    return !v || v->start >= a + len;
+}
+
+int rst_become (rst_t *s, int fd, const restore_opts_t *o, const int *pipe_ends, const pidmap_t *pm,
+                char *err, size_t errlen)
+{
+    s->pipe_ends = pipe_ends;
+    s->pidmap = pm;
+    return become (s, fd, o, now_ns (), err, errlen);
 }

@@ -11,6 +11,8 @@
 #ifndef GL_RESUME_H
 #define GL_RESUME_H
 
+#include "pidmap.h"
+
 #include <stdint.h>
 
 #define CKPT_RESUME_MAGIC 0x31454d5345524c47ull /* "GLRESME1" */
@@ -29,8 +31,9 @@ typedef struct {
     uint64_t stream[3][2]; /* st_dev, st_ino of the job's streams here (the restorer's 0, 1, 2) */
     uint32_t stream_ok;    /* bit k: stream k is open */
     uint32_t pad;
-    char sock[108]; /* GLUNIX_CKPT_SOCK where the process was restored, or "" */
-    char gpid[64];  /* GLUNIX_GPID there, or "" */
+    char sock[108];  /* GLUNIX_CKPT_SOCK where the process was restored, or "" */
+    char gpid[64];   /* GLUNIX_GPID there, or "" */
+    pidmap_t pidmap; /* a process of a tree: the tree's old and new ids; else zeros */
 } ckpt_resume_t;
 
 #endif

@@ -25,6 +25,7 @@
     the SIGSYS handler: they allocate nothing and use only the stack;
     the library prepares everything else when it starts. */
 #include "capture.h"
+#include "ckpt_proto.h"
 #include "locate.h"
 #include "rng.h"
 #include "shim_impl.h"
@@ -35,6 +36,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,8 +154,9 @@ static char *const *rearm (char *const envp[], char **out, char *buf, const char
     bool present[N_JOB_VARS] = { false }, preload = false;
     for (size_t i = 0; envp && envp[i]; i++) {
         const char *e = envp[i];
-        if (has_name (e, "GLSHIM_STEP"))
-            continue;
+        if (has_name (e, "GLSHIM_STEP") || has_name (e, GL_CKPT_STREAMS_ENV) ||
+            has_name (e, GL_PIDMAP_ENV))
+            continue; /* the job's streams: ours, below */
         bool drop = false;
         for (size_t v = 0; v < N_JOB_VARS; v++)
             if (has_name (e, job_vars[v])) {
@@ -187,6 +190,10 @@ static char *const *rearm (char *const envp[], char **out, char *buf, const char
         if (!present[v] && shim.vars[v] && !(step && spread_only (v)))
             out[n++] = shim.vars[v];
     }
+    if (ckpt_streams_var () && !step) /* a step is glx's: another job there */
+        out[n++] = (char *) ckpt_streams_var ();
+    if (ckpt_pids_var () && !step)
+        out[n++] = (char *) ckpt_pids_var ();
     if (step) {
         int k = snprintf (buf + used, SHIM_ENV_BUF - used, "GLSHIM_STEP=%s", step);
         if (k > 0 && used + (size_t) k < SHIM_ENV_BUF)
@@ -203,15 +210,39 @@ char *const *shim_rearm_env (char *const envp[], char **out, char *buf)
 
 /* ---- exec ------------------------------------------------------------------------- */
 
+/* The checkpoint's signal, blocked while the process executes a
+   program: a tree's root may ask this process at any moment
+   (checkpoint/tree.h), and the new program's default action for the
+   signal, before its shim has started, would be to die.  Blocked, the
+   request stays pending across the exec, and the new program's shim
+   takes it once its handler is in place (ckpt_init unblocks it).  A
+   raw system call: the shim's own sigprocmask keeps the signal out of
+   every mask. */
+static void ckpt_hold (uint64_t *old)
+{
+    uint64_t m = 1ull << (GL_CKPT_SIGNO - 1);
+    syscall (SYS_rt_sigprocmask, SIG_BLOCK, &m, old, 8);
+}
+
+static void ckpt_unhold (const uint64_t *old)
+{
+    int e = errno;
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, 8);
+    errno = e;
+}
+
 static long do_exec (shim_exec_how_t how, const char *file, char *const argv[], char *const env[])
 {
     resolve ();
+    uint64_t old;
+    ckpt_hold (&old);
     if (how == SHIM_EXEC_SEARCH && real_execvpe)
         real_execvpe (file, argv, env);
     else if (real_execve)
         real_execve (file, argv, env);
     else
         errno = ENOSYS;
+    ckpt_unhold (&old);
     return -errno;
 }
 
@@ -378,13 +409,18 @@ API int fexecve (int fd, char *const argv[], char *const envp[])
         errno = ENOSYS;
         return -1;
     }
-    return real_fexecve (fd, argv, rearm (envp, env2, buf, NULL));
+    uint64_t old;
+    ckpt_hold (&old);
+    int rc = real_fexecve (fd, argv, rearm (envp, env2, buf, NULL));
+    ckpt_unhold (&old);
+    return rc;
 }
 
 /* posix_spawn: glibc's executes the program inside, past the execve
    above, so the choice is made here, before the child exists. */
-static int spawn (bool search, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+static int spawn_armed (bool search, pid_t *pid, const char *file,
+                        const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                        char *const argv[], char *const envp[])
 {
     resolve ();
     spawn_fn real = search ? real_spawnp : real_spawn;
@@ -405,6 +441,29 @@ static int spawn (bool search, pid_t *pid, const char *file, const posix_spawn_f
     }
     const char *name = argv && argv[0] ? argv[0] : file;
     return real (pid, file, fa, attr, argv, rearm (envp, env2, buf, name));
+}
+
+/* The checkpoint's signal blocked in the child until its program's shim
+   takes it (ckpt_hold): the child's mask is the caller's, or the one
+   the attributes set. */
+static int spawn (bool search, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    posix_spawnattr_t held;
+    short flags = 0;
+    if (attr && !posix_spawnattr_getflags (attr, &flags) && (flags & POSIX_SPAWN_SETSIGMASK)) {
+        sigset_t m;
+        held = *attr;
+        posix_spawnattr_getsigmask (&held, &m);
+        sigaddset (&m, GL_CKPT_SIGNO);
+        posix_spawnattr_setsigmask (&held, &m);
+        attr = &held;
+    }
+    uint64_t old;
+    ckpt_hold (&old);
+    int rc = spawn_armed (search, pid, file, fa, attr, argv, envp);
+    ckpt_unhold (&old);
+    return rc;
 }
 
 API int posix_spawn (pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,

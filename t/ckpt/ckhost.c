@@ -192,12 +192,15 @@ int main (int argc, char **argv)
             }
             if (img >= 0)
                 close (img);
+            /* killed before the connection closes, as the agent does: a
+               parked process that sees the end first takes it for a
+               failed move and goes on, and so do its tree's members */
+            if (hold && !letgo)
+                kill (pid, SIGKILL);
             close (s);
             printf ("IMAGE %zu\n", bytes);
             fflush (stdout);
             ok = bytes > 0;
-            if (hold && !letgo)
-                kill (pid, SIGKILL);
             continue;
         }
         struct pollfd pl = { p[0], POLLIN, 0 };

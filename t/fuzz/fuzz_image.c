@@ -45,6 +45,22 @@ static void check (const img_rec_t *r)
             }
             break;
         }
+        case IMG_TREE: {
+            static img_tree_t t;
+            if (img_get_tree (r, &t, &why) == 0) {
+                MUST (t.n >= 2 && t.n <= IMG_MAX_PROCS && t.p[0].flags == IMG_P_ROOT);
+                for (uint32_t i = 1; i < t.n; i++) { /* parents first, ids distinct */
+                    uint32_t j = 0;
+                    while (j < i && t.p[j].vpid != t.p[i].vppid)
+                        j++;
+                    MUST (j < i && !(t.p[i].flags & IMG_P_ROOT));
+                    for (j = 0; j < i; j++)
+                        MUST (t.p[j].vpid != t.p[i].vpid);
+                }
+                same (r, img_put_tree (&e, &t, again, sizeof again));
+            }
+            break;
+        }
         case IMG_THREAD: {
             img_thread_t t;
             if (img_get_thread (r, &t, &why) == 0) {

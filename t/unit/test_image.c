@@ -10,14 +10,26 @@ static uint8_t buf[8 << 20];
 
 /* A small whole image: header, PROC, two THREADs, three VMAs, an FD,
    packed and raw PAGES, END.  Returns its length. */
+static size_t put_process (img_enc_t *e_, size_t n, uint32_t vpid, uint32_t vppid);
+static int decode (size_t n, size_t piece, const char **why, int *n_pages_packed);
+
 static size_t make (void)
 {
     img_enc_t e;
     size_t n = img_put_header (&e, buf, sizeof buf);
+    n = put_process (&e, n, 4242, 1);
+    n += img_put_end (&e, buf + n, sizeof buf - n);
+    return n;
+}
+
+/* One process's records (PROC to PAGES) at buf + n; the new length. */
+static size_t put_process (img_enc_t *e_, size_t n, uint32_t vpid, uint32_t vppid)
+{
+    img_enc_t e = *e_;
     static img_proc_t p;
     memset (&p, 0, sizeof p);
-    p.vpid = 4242;
-    p.vppid = 1;
+    p.vpid = vpid;
+    p.vppid = vppid;
     p.umask = 022;
     p.n_threads = 2;
     p.n_vmas = 3;
@@ -62,8 +74,132 @@ static size_t make (void)
     for (size_t i = 0; i < 2 * IMG_PAGE; i++)
         pages[i] = (uint8_t) (rand () >> 7); /* does not */
     n += img_put_pages (&e, 0x10100000, pages, 2, state, buf + n, sizeof buf - n);
+    *e_ = e;
+    return n;
+}
+
+static img_tree_t tree3 = {
+    3, { { 100, 1, 100, 100, IMG_P_ROOT }, { 101, 100, 100, 100, 0 }, { 102, 101, 102, 100, 0 } }
+};
+
+/* A tree image of tree3's processes, the last `drop` of them left out
+   (the TREE record still lists all), or one more than it lists. */
+static size_t make_tree (int drop, bool extra)
+{
+    img_enc_t e;
+    size_t n = img_put_header (&e, buf, sizeof buf);
+    n += img_put_tree (&e, &tree3, buf + n, sizeof buf - n);
+    for (uint32_t i = 0; i + (uint32_t) drop < tree3.n; i++)
+        n = put_process (&e, n, tree3.p[i].vpid, tree3.p[i].vppid);
+    if (extra)
+        n = put_process (&e, n, 103, 100);
     n += img_put_end (&e, buf + n, sizeof buf - n);
     return n;
+}
+
+static int tree_why (const img_tree_t *t, const char **why)
+{
+    static uint8_t tb[IMG_REC_HDR + 8 + sizeof (img_tree_t)];
+    static img_tree_t got;
+    img_enc_t e = { 0 };
+    size_t k = img_put_tree (&e, t, tb, sizeof tb);
+    if (!k) {
+        *why = "not encoded";
+        return -1;
+    }
+    img_rec_t r = { .type = IMG_TREE,
+                    .payload = tb + IMG_REC_HDR,
+                    .len = (uint32_t) (k - IMG_REC_HDR) };
+    *why = NULL;
+    int rc = img_get_tree (&r, &got, why);
+    if (rc == 0 && memcmp (&got, t, offsetof (img_tree_t, p) + t->n * sizeof t->p[0]))
+        return (*why = "decoded differently", -1);
+    return rc;
+}
+
+/* Tree images: the TREE record, each process's records in turn, one
+   END; the decoder counts the processes and checks the table. */
+static void trees (void)
+{
+    const char *why = NULL;
+    int packed;
+    size_t n = make_tree (0, false);
+    CHECK_EQ (decode (n, n, &why, &packed), 1 + 1 + 3 * 9 + 1);
+    CHECK_EQ (decode (n, 13, &why, &packed), 1 + 1 + 3 * 9 + 1);
+    n = make_tree (1, false);
+    CHECK (decode (n, n, &why, &packed) < 0);
+    CHECK (why && strstr (why, "ends before all its processes"));
+    n = make_tree (0, true);
+    CHECK (decode (n, n, &why, &packed) < 0);
+    CHECK (why && strstr (why, "more than the TREE lists"));
+
+    /* a TREE record after a PROC */
+    img_enc_t e;
+    n = img_put_header (&e, buf, sizeof buf);
+    n = put_process (&e, n, 100, 1);
+    n += img_put_tree (&e, &tree3, buf + n, sizeof buf - n);
+    n += img_put_end (&e, buf + n, sizeof buf - n);
+    CHECK (decode (n, n, &why, &packed) < 0);
+    CHECK (why && strstr (why, "TREE record that is not the first"));
+
+    /* the root merges: each member's image, written apart, passes
+       record by record (less header and END) into the one image */
+    static uint8_t member[1 << 20];
+    n = img_put_header (&e, buf, sizeof buf);
+    n += img_put_tree (&e, &tree3, buf + n, sizeof buf - n);
+    n = put_process (&e, n, 100, 1);
+    for (int m = 1; m < 3; m++) {
+        img_enc_t me;
+        size_t mn = img_put_header (&me, member, sizeof member);
+        size_t start = n; /* put_process writes into buf: the member is made past the
+                             tree's end, then moved */
+        mn = put_process (&me, start, tree3.p[m].vpid, tree3.p[m].vppid) - start;
+        memcpy (member + IMG_HDR_SIZE, buf + start, mn);
+        mn += IMG_HDR_SIZE;
+        mn += img_put_end (&me, member + mn, sizeof member - mn);
+        img_dec_t d;
+        img_dec_init (&d);
+        size_t at = 0;
+        img_rec_t r;
+        size_t used;
+        while (img_dec_next (&d, member + at, mn - at, &r, &used, &why) == 1) {
+            if (r.type != IMG_HEADER && r.type != IMG_END) {
+                memmove (buf + n, member + at, used);
+                img_enc_pass (&e, &r);
+                n += used;
+            }
+            at += used;
+            if (img_dec_done (&d))
+                break;
+        }
+        CHECK (img_dec_done (&d));
+    }
+    n += img_put_end (&e, buf + n, sizeof buf - n);
+    CHECK_EQ (decode (n, 4096, &why, &packed), 1 + 1 + 3 * 9 + 1);
+
+    /* the table itself */
+    img_tree_t t = tree3;
+    CHECK_EQ (tree_why (&t, &why), 0);
+    t.p[2].vpid = 101;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "listed twice"));
+    t = tree3;
+    t.p[1].vppid = 102; /* its parent after it */
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "before its parent"));
+    t = tree3;
+    t.p[1].flags = IMG_P_ROOT;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "root"));
+    t = tree3;
+    t.p[2].vpgid = 555;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "process group"));
+    t = tree3;
+    t.p[1].vsid = 555;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "session"));
+    t = tree3;
+    t.p[0].vppid = 102;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "root's parent"));
+    t = tree3;
+    t.n = 1;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "fewer than 2"));
 }
 
 /* Decodes buf[0..n) fed in pieces of `piece` bytes: the number of
@@ -98,7 +234,9 @@ static int decode (size_t n, size_t piece, const char **why, int *n_pages_packed
         static img_fd_t f;
         img_pages_t pg;
         int bad = 0;
+        static img_tree_t tr;
         switch (r.type) {
+            case IMG_TREE: bad = img_get_tree (&r, &tr, why); break;
             case IMG_PROC: bad = img_get_proc (&r, &p, why); break;
             case IMG_THREAD: bad = img_get_thread (&r, &t, why); break;
             case IMG_VMA: bad = img_get_vma (&r, &v, why); break;
@@ -186,5 +324,6 @@ int main (void)
     /* the sum is xxHash64: its published value for the empty input */
     CHECK (img_sum ("", 0, 0) == 0xEF46DB3751D8E999ull);
     CHECK (img_sum ("abc", 3, 0) == 0x44BC2CF5AD770999ull);
+    trees ();
     return tap_done ("test_image");
 }

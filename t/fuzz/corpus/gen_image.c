@@ -8,15 +8,42 @@
 #include <string.h>
 
 static uint8_t buf[4 << 20];
+
+static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool pipe_bytes,
+                       uint32_t vpid);
 static char state[1 << 16];
 
-static size_t image (int n_pages, int threads, bool pipe_bytes)
+static size_t image (int n_pages, int threads, bool pipe_bytes, int procs)
 {
     img_enc_t e;
     size_t n = img_put_header (&e, buf, sizeof buf);
+    if (procs > 1) { /* a tree: a shell (100), its children, a grandchild in its own group */
+        static img_tree_t t;
+        t.n = (uint32_t) procs;
+        for (int i = 0; i < procs; i++)
+            t.p[i] = (img_tproc_t){ .vpid = 100 + (uint32_t) i,
+                                    .vppid = i == 0   ? 1
+                                             : i == 3 ? 101
+                                                      : 100,
+                                    .vpgid = i == 3 ? 103 : 100,
+                                    .vsid = 100,
+                                    .flags = i == 0 ? IMG_P_ROOT : 0 };
+        n += img_put_tree (&e, &t, buf + n, sizeof buf - n);
+    }
+    for (int pr = 0; pr < (procs > 1 ? procs : 1); pr++)
+        n = process (&e, n, n_pages, threads, pipe_bytes, 100 + (uint32_t) pr);
+    n += img_put_end (&e, buf + n, sizeof buf - n);
+    return n;
+}
+
+/* One process's records, PROC to PAGES, at buf + n: the new length. */
+static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool pipe_bytes,
+                       uint32_t vpid)
+{
+    img_enc_t e = *e_;
     static img_proc_t p;
     memset (&p, 0, sizeof p);
-    p.vpid = 100;
+    p.vpid = vpid;
     p.n_threads = (uint32_t) threads;
     p.n_vmas = 2;
     p.n_fds = 2;
@@ -63,7 +90,7 @@ static size_t image (int n_pages, int threads, bool pipe_bytes)
         n += img_put_pages (&e, 0x7ffc00000000, pages, (uint32_t) n_pages, state, buf + n,
                             sizeof buf - n);
     n += img_put_pages (&e, 0x7ffc00020000, pages, 1, NULL, buf + n, sizeof buf - n);
-    n += img_put_end (&e, buf + n, sizeof buf - n);
+    *e_ = e;
     return n;
 }
 
@@ -76,9 +103,11 @@ int main (int argc, char **argv)
     const struct {
         int pages, threads;
         bool bytes;
-    } kinds[] = { { 0, 1, false }, { 4, 2, true }, { 16, 1, false }, { 1, 3, true } };
+        int procs;
+    } kinds[] = { { 0, 1, false, 1 }, { 4, 2, true, 1 }, { 16, 1, false, 1 },
+                  { 1, 3, true, 1 },  { 2, 1, true, 2 }, { 1, 2, false, 4 } };
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        size_t n = image (kinds[k].pages, kinds[k].threads, kinds[k].bytes);
+        size_t n = image (kinds[k].pages, kinds[k].threads, kinds[k].bytes, kinds[k].procs);
         char path[4096];
         snprintf (path, sizeof path, "%s/image-%zu", argv[1], k);
         FILE *o = fopen (path, "wb");

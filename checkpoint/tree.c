@@ -1,0 +1,828 @@
+/*  tree.c -- a job's process tree checkpointed as one (tree.h says how;
+    capture.c does each process's part).
+
+    Runs in the signal handler of the root or of a member, or in the
+    root's writer (a raw fork): static memory and system calls only. */
+#include "tree.h"
+
+#include "capture_impl.h"
+#include "ckpt_proto.h"
+#include "str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_NS   5000000000ull /* for each step of the members' answers */
+#define PIPES_MAX 4096          /* pipe ends in the whole tree */
+#define SHMS_MAX  1024          /* shared anonymous mappings in the whole tree */
+
+typedef struct {
+    uint64_t ino;
+    int fd, mode, who; /* who: the process's index in the tree */
+} tpipe_t;
+
+typedef struct {
+    uint64_t ino, addr;
+    int who;
+} tshm_t;
+
+typedef struct {
+    pid_t real; /* the kernel's id */
+    int parent; /* its index; -1: the root */
+    int sock;   /* its rendezvous connection, -1 before it connects */
+    uint32_t vpid;
+    pid_t pgid, sid; /* the kernel's */
+    char name[20];
+} member_t;
+
+static struct {
+    bool on;     /* a tree's checkpoint is under way in this process (the root) or its writer */
+    pid_t owner; /* the root whose descriptors these are (a fork's copy is not) */
+    int listen;
+    int n; /* processes, [0] the root */
+    member_t m[IMG_MAX_PROCS];
+    img_tree_t table;
+    int n_pipes, n_shm;
+    tpipe_t pipes[PIPES_MAX];
+    tshm_t shm[SHMS_MAX];
+    bool too_many; /* more pipes or mappings than noted */
+} tr = { .listen = -1 };
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+/* The kernel's ids, by raw system calls: libc's getpid, getpgid,
+   getsid and sigqueue are the shim's wrappers, which translate through
+   a restored tree's table (shim/pids.c), while everything here speaks
+   of the processes as /proc lists them. */
+static pid_t real_pid (void)
+{
+    return (pid_t) syscall (SYS_getpid);
+}
+
+static pid_t real_pgid (void)
+{
+    return (pid_t) syscall (SYS_getpgid, 0);
+}
+
+static pid_t real_sid (void)
+{
+    return (pid_t) syscall (SYS_getsid, 0);
+}
+
+static int queue_signal (pid_t pid, int value)
+{
+    siginfo_t si;
+    memset (&si, 0, sizeof si);
+    si.si_signo = GL_CKPT_SIGNO;
+    si.si_code = SI_QUEUE;
+    si.si_pid = real_pid ();
+    si.si_uid = getuid ();
+    si.si_value.sival_int = value;
+    return (int) syscall (SYS_rt_sigqueueinfo, pid, GL_CKPT_SIGNO, &si);
+}
+
+/* "/proc/<pid><tail>" */
+static void pid_path (char *out, size_t cap, pid_t pid, const char *tail)
+{
+    sb_t b = { out, 0, cap };
+    out[0] = '\0';
+    sb_s (&b, "/proc/");
+    sb_u (&b, (uint64_t) pid);
+    sb_s (&b, tail);
+}
+
+/* One line (without its newline) from fd, read a byte at a time so
+   that nothing after it is taken (a member's image follows its lines).
+   0 at end of file, on an error, or at the deadline (0: none). */
+static int read_line (int fd, char *buf, size_t cap, uint64_t deadline)
+{
+    size_t n = 0;
+    for (;;) {
+        if (deadline) {
+            uint64_t now = now_ns ();
+            if (now >= deadline)
+                return 0;
+            struct pollfd p = { fd, POLLIN, 0 };
+            int k = poll (&p, 1, (int) ((deadline - now) / 1000000 + 1));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                return 0;
+        }
+        char c;
+        ssize_t got = read (fd, &c, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return 0;
+        if (c == '\n')
+            break;
+        if (n + 1 < cap)
+            buf[n++] = c;
+    }
+    buf[n] = '\0';
+    return 1;
+}
+
+static bool starts (const char *s, const char *w)
+{
+    return !strncmp (s, w, strlen (w));
+}
+
+/* "process <pid> (<name>): " */
+static void sb_member (sb_t *b, const member_t *m)
+{
+    sb_s (b, "process ");
+    sb_u (b, (uint64_t) m->real);
+    if (m->name[0]) {
+        sb_s (b, " (");
+        sb_s (b, m->name);
+        sb_s (b, ")");
+    }
+}
+
+/* ---- what judging a process notes -------------------------------------------------------- */
+
+void tree_note_reset (void)
+{
+    tr.on = false;
+    tr.n_pipes = tr.n_shm = 0;
+    tr.too_many = false;
+}
+
+static void add_pipe (int fd, uint64_t ino, int mode, int who)
+{
+    if (tr.n_pipes == PIPES_MAX) {
+        tr.too_many = true;
+        return;
+    }
+    tr.pipes[tr.n_pipes++] = (tpipe_t){ ino, fd, mode, who };
+}
+
+static void add_shm (uint64_t ino, uint64_t addr, int who)
+{
+    if (tr.n_shm == SHMS_MAX) {
+        tr.too_many = true;
+        return;
+    }
+    tr.shm[tr.n_shm++] = (tshm_t){ ino, addr, who };
+}
+
+void tree_note_pipe (int fd, uint64_t ino, int accmode)
+{
+    add_pipe (fd, ino, accmode, 0);
+}
+
+void tree_note_shm (uint64_t ino, uint64_t addr)
+{
+    add_shm (ino, addr, 0);
+}
+
+/* ---- the tree ------------------------------------------------------------------------------ */
+
+/* Whether pid was made with no exit signal (/proc/<pid>/stat's 38th
+   field): the shim's own image writers (capture.c's raw fork), which
+   are not the program's and end by themselves. */
+static bool no_exit_signal (pid_t pid)
+{
+    char path[64], buf[1024];
+    pid_path (path, sizeof path, pid, "/stat");
+    if (slurp (path, buf, sizeof buf) <= 0)
+        return false;
+    const char *s = strrchr (buf, ')');
+    for (int field = 2; s && field < 38; field++) /* s: before field + 1 */
+        s = strchr (s + 1, ' ');
+    return s && parse_num (s + 1, 10, NULL) == 0 && s[1] == '0';
+}
+
+/* The children of pid, appended to real[]/parent[] from *n (at most
+   IMG_MAX_PROCS in all): 0, or -1 when there are more.  The shim's
+   image writers are left out. */
+static int children (pid_t pid, int idx, pid_t *real, int *parent, int *n)
+{
+    static int tids[IMG_MAX_THREADS + 1];
+    char dir[64], path[96], buf[4096];
+    pid_path (dir, sizeof dir, pid, "/task");
+    int k = list_numbers (dir, tids, IMG_MAX_THREADS, NULL);
+    for (int t = 0; t < k && t < IMG_MAX_THREADS; t++) {
+        sb_t b = { path, 0, sizeof path };
+        sb_s (&b, dir);
+        sb_s (&b, "/");
+        sb_u (&b, (uint64_t) tids[t]);
+        sb_s (&b, "/children");
+        if (slurp (path, buf, sizeof buf) <= 0)
+            continue;
+        for (const char *s = buf; *s;) {
+            if (*s < '0' || *s > '9') {
+                s++;
+                continue;
+            }
+            pid_t c = (pid_t) parse_num (s, 10, &s);
+            if (no_exit_signal (c))
+                continue;
+            if (*n == IMG_MAX_PROCS)
+                return -1;
+            real[*n] = c;
+            parent[*n] = idx;
+            (*n)++;
+        }
+    }
+    return 0;
+}
+
+/* The whole tree under the root, parents first: how many (the root
+   included), or -1 when more than IMG_MAX_PROCS. */
+static int enumerate (pid_t root, pid_t *real, int *parent)
+{
+    int n = 1;
+    real[0] = root;
+    parent[0] = -1;
+    for (int i = 0; i < n; i++)
+        if (children (real[i], i, real, parent, &n))
+            return -1;
+    return n;
+}
+
+bool tree_has_children (void)
+{
+    static pid_t real[IMG_MAX_PROCS];
+    static int parent[IMG_MAX_PROCS];
+    int n = 1;
+    real[0] = real_pid ();
+    return children (real[0], 0, real, parent, &n) || n > 1;
+}
+
+/* Whether a member shares its parent's memory: a vfork child that has
+   not executed its program yet.  Its handler would run on its parent's
+   stack and in the parent's copy of the shim's state, while the parent
+   waits in vfork (and does not answer); it is given SHIM_START_NS to
+   execute its program.  kcmp(2) tells, for a process of the same user;
+   where it cannot, the member is taken as not sharing. */
+static bool shares_parent (const member_t *m)
+{
+    return m->parent >= 0 && syscall (SYS_kcmp, m->real, tr.m[m->parent].real, KCMP_VM, 0, 0) == 0;
+}
+
+/* What /proc says of a member, before it is asked: 0, or -1 and why,
+   or 1 when it is gone (ended and waited for).
+   A process that has just executed a program catches nothing until its
+   shim has started: it is given SHIM_START_NS to get there. */
+#define SHIM_START_NS 300000000ull
+static int judge_member (member_t *m, sb_t *why)
+{
+    char path[64], buf[4096];
+    pid_path (path, sizeof path, m->real, "/status");
+    uint64_t t0 = now_ns ();
+again:
+    if (slurp (path, buf, sizeof buf) <= 0)
+        return 1; /* it ended and was waited for: the tree is another */
+    const char *s = strstr (buf, "Name:");
+    if (s) {
+        s += 5 + strspn (s + 5, " \t");
+        size_t k = strcspn (s, "\n");
+        gl_strlcpy (m->name, s, k + 1 < sizeof m->name ? k + 1 : sizeof m->name);
+    }
+    s = strstr (buf, "State:");
+    char state = s ? s[6 + strspn (s + 6, " \t")] : '?';
+    s = strstr (buf, "Uid:");
+    uint64_t uid = s ? parse_num (s + 4 + strspn (s + 4, " \t"), 10, NULL) : ~0ull;
+    s = strstr (buf, "SigCgt:");
+    uint64_t cgt = s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
+    bool vforked = shares_parent (m), zombie = state == 'Z' || state == 'X';
+    /* a zombie its parent is about to wait for is given as long */
+    if ((vforked || zombie || !(cgt & (1ull << (GL_CKPT_SIGNO - 1)))) &&
+        now_ns () - t0 < SHIM_START_NS) {
+        struct timespec ts = { 0, 5000000 };
+        nanosleep (&ts, NULL);
+        goto again;
+    }
+    sb_member (why, m);
+    if (zombie)
+        sb_s (why, " has ended and was not waited for (a zombie does not move)");
+    else if (state == 'T' || state == 't')
+        sb_s (why, " is stopped");
+    else if (uid != (uint64_t) getuid ())
+        sb_s (why, " runs as another user");
+    else if (vforked)
+        sb_s (why, " was made by vfork and has not executed its program yet");
+    else if (!(cgt & (1ull << (GL_CKPT_SIGNO - 1))))
+        sb_s (why, " runs without the shim (GLUNIX_SHIM=0, or a program that does not load it)");
+    else {
+        why->n = 0;
+        why->p[0] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+static void rdv_addr (struct sockaddr_un *a, socklen_t *len, pid_t root, unsigned nonce)
+{
+    memset (a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    sb_t b = { a->sun_path + 1, 0, sizeof a->sun_path - 1 }; /* abstract: a NUL first */
+    sb_s (&b, "glunix-tree-");
+    sb_u (&b, (uint64_t) root);
+    sb_s (&b, "-");
+    sb_u (&b, nonce);
+    *len = (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + b.n);
+}
+
+static int find_real (pid_t real)
+{
+    for (int i = 0; i < tr.n; i++)
+        if (tr.m[i].real == real)
+            return i;
+    return -1;
+}
+
+/* Every member lets go (a member not yet connected finds no rendezvous,
+   or a closed one, and goes on); the root's side is closed. */
+static void let_go (void)
+{
+    tree_answer ('G');
+    tree_close ();
+}
+
+/* A member's lines up to its verdict: 0 (want: "PARKED" or "MOVABLE"),
+   or -1 with why. */
+static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
+{
+    member_t *m = &tr.m[i];
+    char line[GL_CKPT_LINE_MAX];
+    for (;;) {
+        if (!read_line (m->sock, line, sizeof line, deadline)) {
+            sb_member (why, m);
+            sb_s (why, " did not answer the checkpoint within 5 s");
+            return -1;
+        }
+        const char *s = line;
+        if (starts (line, "GLCKPT "))
+            continue;
+        if (starts (line, "MEMBER ")) {
+            m->vpid = (uint32_t) parse_num (s + 7, 10, &s);
+            m->pgid = (pid_t) parse_num (s + 1, 10, &s);
+            m->sid = (pid_t) parse_num (s + 1, 10, &s);
+        }
+        else if (starts (line, "PIPE ")) {
+            int fd = (int) parse_num (s + 5, 10, &s);
+            uint64_t ino = parse_num (s + 1, 10, &s);
+            add_pipe (fd, ino, s[0] == ' ' && s[1] == 'w' ? O_WRONLY : O_RDONLY, i);
+        }
+        else if (starts (line, "SHM ")) {
+            uint64_t ino = parse_num (s + 4, 10, &s);
+            add_shm (ino, parse_num (s + 1, 10, NULL), i);
+        }
+        else if (!strcmp (line, want))
+            return 0;
+        else {
+            sb_member (why, m);
+            sb_s (why, ": ");
+            sb_s (why, starts (line, "REFUSE ") ? line + 7 : "an answer the shim does not know");
+            return -1;
+        }
+    }
+}
+
+/* The whole tree's pipes and shared memory: 0, or -1 with why. */
+static int judge_between (sb_t *why)
+{
+    if (tr.too_many) {
+        sb_s (why, "more than 4096 pipe ends or 1024 shared mappings in the job");
+        return -1;
+    }
+    for (int i = 0; i < tr.n_pipes; i++) {
+        const tpipe_t *p = &tr.pipes[i];
+        int j = 0;
+        while (j < tr.n_pipes && !(tr.pipes[j].ino == p->ino && tr.pipes[j].mode != p->mode))
+            j++;
+        if (j == tr.n_pipes) {
+            sb_member (why, &tr.m[p->who]);
+            sb_s (why, ": fd ");
+            sb_u (why, (uint64_t) p->fd);
+            sb_s (why, ": a pipe to a process outside the job");
+            return -1;
+        }
+    }
+    for (int i = 0; i < tr.n_shm; i++)
+        for (int j = i + 1; j < tr.n_shm; j++)
+            if (tr.shm[i].ino == tr.shm[j].ino && tr.shm[i].who != tr.shm[j].who) {
+                sb_s (why, "processes ");
+                sb_u (why, (uint64_t) tr.m[tr.shm[i].who].real);
+                sb_s (why, " and ");
+                sb_u (why, (uint64_t) tr.m[tr.shm[j].who].real);
+                sb_s (why, " share memory (a shared anonymous mapping at 0x");
+                sb_x (why, tr.shm[i].addr);
+                sb_s (why, "), which does not move");
+                return -1;
+            }
+    return 0;
+}
+
+/* The program's id for a process group or session the kernel names:
+   the tree's process that leads it, or the root's own (outside). */
+static int virt_group (pid_t real, pid_t roots, uint32_t *out)
+{
+    int i = find_real (real);
+    if (i >= 0)
+        *out = i ? tr.m[i].vpid : tr.table.p[0].vpid;
+    else if (real == roots)
+        *out = (uint32_t) real;
+    else
+        return -1;
+    return 0;
+}
+
+/* The TREE record's table: 0, or -1 with why. */
+static int build_table (uint32_t vpid, uint32_t vppid, sb_t *why)
+{
+    img_tree_t *t = &tr.table;
+    t->n = (uint32_t) tr.n;
+    t->p[0] = (img_tproc_t){ .vpid = vpid, .vppid = vppid, .flags = IMG_P_ROOT };
+    for (int i = 1; i < tr.n; i++)
+        t->p[i] = (img_tproc_t){ .vpid = tr.m[i].vpid, .vppid = t->p[tr.m[i].parent].vpid };
+    pid_t pg = real_pgid (), sid = real_sid ();
+    tr.m[0].pgid = pg;
+    tr.m[0].sid = sid;
+    for (int i = 0; i < tr.n; i++) {
+        for (int j = 0; j < i; j++)
+            if (t->p[j].vpid == t->p[i].vpid) {
+                sb_member (why, &tr.m[i]);
+                sb_s (why, " has the id another process of the job had before a restore");
+                return -1;
+            }
+        if (virt_group (tr.m[i].pgid, pg, &t->p[i].vpgid)) {
+            sb_member (why, &tr.m[i]);
+            sb_s (why, " is in a process group outside the job");
+            return -1;
+        }
+        if (virt_group (tr.m[i].sid, sid, &t->p[i].vsid)) {
+            sb_member (why, &tr.m[i]);
+            sb_s (why, " is in a session outside the job");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
+{
+    static pid_t real[IMG_MAX_PROCS];
+    static int parent[IMG_MAX_PROCS];
+    sb_t why = { whyb, 0, cap };
+    whyb[0] = '\0';
+    int n = 0;
+    tr.owner = real_pid ();
+    /* a member that ends meanwhile (a zombie reaped, a short command
+       done) makes the tree another: it is listed again */
+    for (int round = 0, gone = 1; gone; round++) {
+        if (round == 8) {
+            sb_s (&why, "processes of the job keep ending while the checkpoint is taken: try "
+                        "again");
+            return -1;
+        }
+        n = enumerate (tr.owner, real, parent);
+        if (n < 0) {
+            sb_s (&why, "more than 256 processes");
+            return -1;
+        }
+        tr.n = n;
+        gone = 0;
+        for (int i = 0; i < n && !gone; i++) {
+            tr.m[i] = (member_t){ .real = real[i], .parent = parent[i], .sock = -1 };
+            gone = i ? judge_member (&tr.m[i], &why) : 0;
+            if (gone < 0)
+                return -1;
+        }
+    }
+    if (n == 1) /* its children ended meanwhile: a single process after all */
+        return judge_between (&why);
+    unsigned nonce = (unsigned) ((now_ns () ^ ((uint64_t) real[0] << 20)) & 0xffffff) | 1;
+    struct sockaddr_un a;
+    socklen_t alen;
+    rdv_addr (&a, &alen, real[0], nonce);
+    tr.listen = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (tr.listen < 0 || bind (tr.listen, (struct sockaddr *) &a, alen) ||
+        listen (tr.listen, IMG_MAX_PROCS)) {
+        tree_close ();
+        sb_s (&why, "no rendezvous for the job's processes");
+        return -1;
+    }
+    tr.on = true;
+    int value = TREE_REQ_MEMBER | (req & TREE_REQ_KIND) | (int) (nonce << 8);
+    for (int i = 1; i < n; i++)
+        if (queue_signal (tr.m[i].real, value)) {
+            let_go ();
+            sb_member (&why, &tr.m[i]);
+            sb_s (&why, " ended while the checkpoint was taken: try again");
+            return -1;
+        }
+    uint64_t deadline = now_ns () + WAIT_NS;
+    for (int got = 1; got < n;) {
+        uint64_t now = now_ns ();
+        struct pollfd p = { tr.listen, POLLIN, 0 };
+        int k = now < deadline ? poll (&p, 1, (int) ((deadline - now) / 1000000 + 1)) : 0;
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int i = 1;
+            while (i < n && tr.m[i].sock >= 0)
+                i++;
+            let_go ();
+            sb_member (&why, &tr.m[i < n ? i : 1]);
+            sb_s (&why, " did not answer the checkpoint within 5 s");
+            return -1;
+        }
+        int c = accept4 (tr.listen, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        struct ucred cr;
+        socklen_t cl = sizeof cr;
+        int i = getsockopt (c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) ? -1 : find_real (cr.pid);
+        if (i <= 0 || tr.m[i].sock >= 0 || cr.uid != getuid ()) {
+            close (c); /* not one of ours */
+            continue;
+        }
+        tr.m[i].sock = c;
+        got++;
+    }
+    close (tr.listen);
+    tr.listen = -1;
+    const char *want = (req & TREE_REQ_KIND) == GL_CKPT_PROBE ? "MOVABLE" : "PARKED";
+    for (int i = 1; i < n; i++)
+        if (hear_member (i, want, deadline, &why)) {
+            let_go ();
+            return -1;
+        }
+    if (judge_between (&why) || build_table (vpid, vppid, &why)) {
+        let_go ();
+        return -1;
+    }
+    return 0;
+}
+
+int tree_snap (char *whyb, size_t cap)
+{
+    static pid_t real[IMG_MAX_PROCS];
+    static int parent[IMG_MAX_PROCS];
+    sb_t why = { whyb, 0, cap };
+    whyb[0] = '\0';
+    int n = enumerate (real_pid (), real, parent);
+    bool same = n == tr.n;
+    for (int i = 0; same && i < n; i++)
+        same = find_real (real[i]) >= 0;
+    if (!same) {
+        let_go ();
+        sb_s (&why, "a process of the job started or ended while the checkpoint was taken: "
+                    "try again");
+        return -1;
+    }
+    for (int i = 1; i < tr.n; i++)
+        say (tr.m[i].sock, "SNAP", NULL);
+    uint64_t deadline = now_ns () + WAIT_NS;
+    char line[GL_CKPT_LINE_MAX];
+    for (int i = 1; i < tr.n; i++) {
+        if (!read_line (tr.m[i].sock, line, sizeof line, deadline) || !starts (line, "SNAP ")) {
+            let_go ();
+            sb_member (&why, &tr.m[i]);
+            sb_s (&why, ": ");
+            sb_s (&why, starts (line, "REFUSE ") ? line + 7 : "its snapshot was not taken");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void tree_answer (char answer)
+{
+    if (!tr.on || tr.owner != real_pid ())
+        return;
+    for (int i = 1; i < tr.n; i++)
+        if (tr.m[i].sock >= 0)
+            say (tr.m[i].sock, answer == 'H' ? "HOLD" : "GO", NULL);
+}
+
+void tree_close (void)
+{
+    if (tr.owner != real_pid ())
+        return;
+    for (int i = 1; i < tr.n; i++)
+        if (tr.m[i].sock >= 0) {
+            close (tr.m[i].sock);
+            tr.m[i].sock = -1;
+        }
+    if (tr.listen >= 0)
+        close (tr.listen);
+    tr.listen = -1;
+    tr.on = false;
+    tr.owner = 0;
+}
+
+bool tree_owns_fd (int fd)
+{
+    if (!tr.on)
+        return false;
+    if (fd == tr.listen)
+        return true;
+    for (int i = 1; i < tr.n; i++)
+        if (tr.m[i].sock == fd)
+            return true;
+    return false;
+}
+
+int tree_size (void)
+{
+    return tr.on ? tr.n : 1;
+}
+
+/* ---- the image ------------------------------------------------------------------------------ */
+
+size_t tree_put_table (img_enc_t *e, uint8_t *out, size_t cap)
+{
+    return tr.on ? img_put_tree (e, &tr.table, out, cap) : 0;
+}
+
+/* One member's image, from its connection, onto out: its records less
+   header and END.  0, or -1 with why. */
+static int pass_one (int i, img_enc_t *e, int out, uint8_t *buf, size_t cap, sb_t *why)
+{
+    img_dec_t d;
+    img_dec_init (&d);
+    size_t have = 0, at = 0;
+    for (;;) {
+        img_rec_t rec;
+        size_t used;
+        const char *w = NULL;
+        int r = img_dec_next (&d, buf + at, have - at, &rec, &used, &w);
+        if (r < 0) {
+            sb_member (why, &tr.m[i]);
+            sb_s (why, ": its image is corrupt: ");
+            sb_s (why, w);
+            return -1;
+        }
+        if (r == 1) {
+            if (rec.type == IMG_FAIL) {
+                sb_member (why, &tr.m[i]);
+                sb_s (why, ": ");
+                char reason[512];
+                size_t k = rec.len > 4 ? rec.len - 4 : 0;
+                if (k >= sizeof reason)
+                    k = sizeof reason - 1;
+                memcpy (reason, rec.payload + (rec.len >= 4 ? 4 : 0), k);
+                reason[k] = '\0';
+                sb_s (why, reason);
+                return -1;
+            }
+            if (rec.type == IMG_TREE) {
+                sb_member (why, &tr.m[i]);
+                sb_s (why, ": its image is of a tree");
+                return -1;
+            }
+            if (rec.type != IMG_HEADER && rec.type != IMG_END) {
+                if (!write_all (out, buf + at, used)) {
+                    sb_s (why, "the image could not be written");
+                    return -1;
+                }
+                img_enc_pass (e, &rec);
+            }
+            at += used;
+            if (img_dec_done (&d))
+                return 0;
+            continue;
+        }
+        memmove (buf, buf + at, have - at);
+        have -= at;
+        at = 0;
+        ssize_t k = read (tr.m[i].sock, buf + have, cap - have);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            sb_member (why, &tr.m[i]);
+            sb_s (why, ": its image ends before its END record");
+            return -1;
+        }
+        have += (size_t) k;
+    }
+}
+
+int tree_pass (img_enc_t *e, int out, char *whyb, size_t cap)
+{
+    sb_t why = { whyb, 0, cap };
+    whyb[0] = '\0';
+    if (!tr.on)
+        return 0;
+    size_t bcap = 2 * (IMG_REC_HDR + IMG_REC_MAX) + IMG_HDR_SIZE;
+    uint8_t *buf = mmap (NULL, bcap, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (buf == MAP_FAILED) {
+        sb_s (&why, "no memory to pass the job's processes' images");
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 1; i < tr.n && rc == 0; i++)
+        rc = pass_one (i, e, out, buf, bcap, &why);
+    munmap (buf, bcap);
+    return rc;
+}
+
+/* ---- a member ------------------------------------------------------------------------------ */
+
+/* The parent of pid, from /proc/<pid>/stat (after the name, which may
+   hold anything but ends at the last ')'). */
+static pid_t parent_of (pid_t pid)
+{
+    char path[64], buf[1024];
+    pid_path (path, sizeof path, pid, "/stat");
+    if (slurp (path, buf, sizeof buf) <= 0)
+        return 0;
+    const char *s = strrchr (buf, ')');
+    if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')
+        return 0;
+    return (pid_t) parse_num (s + 4, 10, NULL);
+}
+
+int tree_member_connect (pid_t root, int value)
+{
+    pid_t p = (pid_t) syscall (SYS_getppid);
+    for (int depth = 0; p > 1 && p != root && depth < IMG_MAX_PROCS; depth++)
+        p = parent_of (p);
+    if (p != root || root <= 1)
+        return -1;
+    struct sockaddr_un a;
+    socklen_t alen;
+    rdv_addr (&a, &alen, root, (unsigned) value >> 8);
+    int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct ucred cr;
+    socklen_t cl = sizeof cr;
+    if (connect (s, (struct sockaddr *) &a, alen) ||
+        getsockopt (s, SOL_SOCKET, SO_PEERCRED, &cr, &cl) || cr.pid != root ||
+        cr.uid != getuid ()) {
+        close (s);
+        return -1;
+    }
+    return s;
+}
+
+void tree_member_report (int s, pid_t vpid)
+{
+    char line[128];
+    sb_t b = { line, 0, sizeof line };
+    sb_s (&b, "MEMBER ");
+    sb_u (&b, (uint64_t) vpid);
+    sb_s (&b, " ");
+    sb_u (&b, (uint64_t) real_pgid ());
+    sb_s (&b, " ");
+    sb_u (&b, (uint64_t) real_sid ());
+    say (s, line, NULL);
+    for (int i = 0; i < tr.n_pipes; i++) {
+        b = (sb_t){ line, 0, sizeof line };
+        sb_s (&b, "PIPE ");
+        sb_u (&b, (uint64_t) tr.pipes[i].fd);
+        sb_s (&b, " ");
+        sb_u (&b, tr.pipes[i].ino);
+        sb_s (&b, tr.pipes[i].mode == O_WRONLY ? " w" : " r");
+        say (s, line, NULL);
+    }
+    for (int i = 0; i < tr.n_shm; i++) {
+        b = (sb_t){ line, 0, sizeof line };
+        sb_s (&b, "SHM ");
+        sb_u (&b, tr.shm[i].ino);
+        sb_s (&b, " ");
+        sb_u (&b, tr.shm[i].addr);
+        say (s, line, NULL);
+    }
+    if (tr.too_many) /* the root judges the whole; this one noted too many to tell */
+        say (s, "REFUSE", "more than 4096 pipe ends or 1024 shared mappings");
+}
+
+int tree_member_wait_snap (int s)
+{
+    char line[64];
+    return read_line (s, line, sizeof line, 0) && !strcmp (line, "SNAP");
+}
+
+void tree_member_hold (int s)
+{
+    char line[64];
+    for (;;) {
+        if (!read_line (s, line, sizeof line, 0))
+            break;
+        if (!strcmp (line, "GO"))
+            return;
+    }
+    /* the root is gone without letting go: it was killed once the image
+       was safe (a move), and so is this copy of the job */
+    syscall (SYS_kill, real_pid (), SIGKILL);
+}

@@ -1,0 +1,161 @@
+/*  pids.c -- process ids in a restored tree: the libc calls where an id
+    crosses between a program and the kernel, translated through the
+    tree's table (checkpoint/pidmap.h, kept by capture.c).
+
+    A tree restored on another node has new ids; its programs hold the
+    old ones: a shell compares wait()'s result with its job table, a
+    parent waits for and signals the workers it started.  Ids a program
+    names go in old-to-new (ckpt_real_pid), ids the kernel returns come
+    out new-to-old (ckpt_virt_pid).  Without a table (a job never
+    restored, or a single process) both are the identity, but for a
+    restored single process's own id (capture.c), and each call here
+    costs a comparison or two.  getpid, getppid and kill are shim.c's.
+
+    fork: a child born after the restore may get from the kernel an id
+    the table gives another process of the tree (an old id); that child
+    ends at once, unseen, and fork is made again, so that no id means
+    two processes within the job.  (The program's atfork handlers run
+    for that child too.)
+
+    What a program can still notice is in glunix(7): raw system calls
+    (the ids are the kernel's), /proc/<pid>, the si_pid of a SIGCHLD,
+    vfork, clone and posix_spawn children whose new id is an old one. */
+#include "capture.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define API __attribute__ ((visibility ("default")))
+
+typedef pid_t (*fork_fn) (void);
+typedef pid_t (*wait4_fn) (pid_t, int *, int, struct rusage *);
+typedef int (*waitid_fn) (idtype_t, id_t, siginfo_t *, int);
+static fork_fn real_fork;
+static wait4_fn real_wait4;
+static waitid_fn real_waitid;
+
+/* Found when the library starts: a wait may be called from a SIGCHLD
+   handler, where dlsym may not. */
+__attribute__ ((constructor)) static void pids_init (void)
+{
+    real_fork = (fork_fn) dlsym (RTLD_NEXT, "fork");
+    real_wait4 = (wait4_fn) dlsym (RTLD_NEXT, "wait4");
+    real_waitid = (waitid_fn) dlsym (RTLD_NEXT, "waitid");
+}
+
+static pid_t wait4_ (pid_t pid, int *st, int opt, struct rusage *ru)
+{
+    if (!real_wait4) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return ckpt_virt_pid (real_wait4 (ckpt_real_pid (pid), st, opt, ru));
+}
+
+API pid_t wait4 (pid_t pid, int *st, int opt, struct rusage *ru)
+{
+    return wait4_ (pid, st, opt, ru);
+}
+
+API pid_t waitpid (pid_t pid, int *st, int opt)
+{
+    return wait4_ (pid, st, opt, NULL);
+}
+
+API pid_t wait (int *st)
+{
+    return wait4_ (-1, st, 0, NULL);
+}
+
+API pid_t wait3 (int *st, int opt, struct rusage *ru)
+{
+    return wait4_ (-1, st, opt, ru);
+}
+
+API int waitid (idtype_t type, id_t id, siginfo_t *info, int opt)
+{
+    if (!real_waitid) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (type == P_PID || type == P_PGID)
+        id = (id_t) ckpt_real_pid ((pid_t) id);
+    int rc = real_waitid (type, id, info, opt);
+    if (rc == 0 && info && info->si_pid > 0)
+        info->si_pid = ckpt_virt_pid (info->si_pid);
+    return rc;
+}
+
+API int killpg (pid_t pg, int sig)
+{
+    if (pg < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return (int) syscall (SYS_kill, ckpt_real_pid (-pg), sig);
+}
+
+API int sigqueue (pid_t pid, int sig, const union sigval v)
+{
+    siginfo_t si = { 0 };
+    si.si_signo = sig;
+    si.si_code = SI_QUEUE;
+    si.si_pid = (pid_t) syscall (SYS_getpid); /* the kernel's: it checks it */
+    si.si_uid = getuid ();
+    si.si_value = v;
+    return (int) syscall (SYS_rt_sigqueueinfo, ckpt_real_pid (pid), sig, &si);
+}
+
+API pid_t getpgid (pid_t pid)
+{
+    return ckpt_virt_pid ((pid_t) syscall (SYS_getpgid, ckpt_real_pid (pid)));
+}
+
+API pid_t getpgrp (void)
+{
+    return ckpt_virt_pid ((pid_t) syscall (SYS_getpgid, 0));
+}
+
+API int setpgid (pid_t pid, pid_t pg)
+{
+    return (int) syscall (SYS_setpgid, ckpt_real_pid (pid), ckpt_real_pid (pg));
+}
+
+API pid_t getsid (pid_t pid)
+{
+    return ckpt_virt_pid ((pid_t) syscall (SYS_getsid, ckpt_real_pid (pid)));
+}
+
+API pid_t setsid (void)
+{
+    return ckpt_virt_pid ((pid_t) syscall (SYS_setsid));
+}
+
+API pid_t fork (void)
+{
+    if (!real_fork) {
+        errno = ENOSYS;
+        return -1;
+    }
+    for (int tries = 0;; tries++) {
+        pid_t p = real_fork ();
+        if (p < 0 || tries == 64)
+            return p;
+        if (p == 0) {
+            if (ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
+                _exit (0);
+            return 0;
+        }
+        if (!ckpt_pid_collides (p))
+            return p;
+        int st;
+        while (real_wait4 && real_wait4 (p, &st, __WALL, NULL) < 0 && errno == EINTR) {
+        }
+    }
+}
