@@ -623,6 +623,8 @@ static void owner_setup (agent_t *a)
                           : !strcmp (p, "stay")  ? JOBS_EVICT_STAY
                                                  : JOBS_EVICT_MIGRATE;
     jobs_set_owner_return (a->jobs, policy, a->conf->owner_grace_ms);
+    /* recovery (jobs.h): a job's checkpoint kept at its home */
+    jobs_set_recovery (a->jobs, a->conf->checkpoint_every_ms, a->conf->checkpoint_memory_kb * 1024);
 }
 
 static void owner_watch (agent_t *a, const gl_res_t *res, uint64_t now)

@@ -411,19 +411,20 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
         /* GPID USER NODE HOME START COMMAND WHY, then GANG ROW LEADER TERM
            STATE ("-" each for a job that is not a gang's; none from an
            agent that predates gangs) */
-        char *f[14] = { 0 }, *save = NULL;
+        char *f[15] = { 0 }, *save = NULL;
         char *line = l.lines[i];
-        for (int k = 0; k < 14; k++)
+        for (int k = 0; k < 15; k++)
             f[k] = strtok_r (k ? NULL : line, "\t", &save);
         if (!f[5])
             continue;
         const char *why = f[6] && strcmp (f[6], "-") ? f[6] : "";
-        for (int k = 7; k < 14; k++)
+        for (int k = 7; k < 15; k++)
             if (!f[k])
                 f[k] = "-";
         /* STATE (running, moving) and MOVABLE (yes, why not, - not asked) */
         const char *state = strcmp (f[12], "-") ? f[12] : "running";
         const char *movable = f[13];
+        const char *kept = f[14]; /* the checkpoint its home keeps, "-" none asked */
         bool gang = strcmp (f[7], "-") != 0;
         time_t start = (time_t) strtoll (f[4], NULL, 10);
         if (json) {
@@ -440,6 +441,11 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
             printf (",\"movable\":");
             if (strcmp (movable, "-"))
                 gl_json_str (stdout, movable);
+            else
+                printf ("null");
+            printf (",\"checkpoint\":");
+            if (strcmp (kept, "-"))
+                gl_json_str (stdout, kept);
             else
                 printf ("null");
             printf (",\"start\":%lld,\"command\":", (long long) start);
@@ -481,6 +487,8 @@ static int cmd_ps (const char *runtime_dir, bool json, bool verbose)
             if (verbose)
                 printf ("    state: %s; can move: %s\n", state,
                         strcmp (movable, "-") ? movable : "not asked yet");
+            if (verbose && strcmp (kept, "-"))
+                printf ("    kept checkpoint: %s\n", kept);
         }
     }
     if (json)

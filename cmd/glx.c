@@ -73,6 +73,11 @@ static const char *usage_text =
     "  --no-shim            do not preload the shim (libglshim.so) into the job\n"
     "  --restart FILE       run the job whose image glpeer checkpoint wrote to FILE,\n"
     "                       from where it was, its streams here\n"
+    "  --checkpoint-every DURATION\n"
+    "                       keep the job's latest checkpoint, taken this often (5s,\n"
+    "                       1m; 0: never), in its home's memory: if its node dies it\n"
+    "                       restarts elsewhere from it (default: cluster.conf's\n"
+    "                       sched/checkpoint_every)\n"
     "  --spread PATTERN     run the programs the job executes whose names match\n"
     "                       PATTERN ('cc1|as') on the best nodes; needs a shared\n"
     "                       file system, see glx(1)\n"
@@ -130,6 +135,7 @@ struct glx_t {
     bool no_gang;                  /* --no-gang */
     const char *spread;            /* --spread PATTERN, or NULL */
     const char *restart;           /* --restart FILE: a checkpoint's image, or NULL */
+    uint64_t ckpt_every_ms;        /* --checkpoint-every: 0 not said, GL_JOB_CKPT_NEVER off */
     int img_fd;                    /* FILE, open */
     const char *pin;               /* -w NODE, or NULL */
     char (*pins)[GL_NAME_MAX + 1]; /* -w NODE,NODE,...: rank r's is pins[r % n_pins] */
@@ -256,6 +262,7 @@ static int send_run (glx_t *g, proc_t *p)
     run.allow_local = g->local;
     if (g->restart)
         run.restart = GL_JOB_RESTART_GLX;
+    run.ckpt_every_ms = g->ckpt_every_ms;
     if (g->tty) {
         run.pty = true;
         window_size (&run.rows, &run.cols);
@@ -758,14 +765,23 @@ static size_t parse_pins (glx_t *g, const char *list)
 static int parse_options (glx_t *g, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "tty", no_argument, 0, 't' },          { "node", required_argument, 0, 'w' },
-        { "procs", required_argument, 0, 'n' },  { "label", no_argument, 0, 'L' },
-        { "keep-going", no_argument, 0, 'k' },   { "local", no_argument, 0, 'l' },
-        { "verbose", no_argument, 0, 'v' },      { "runtime-dir", required_argument, 0, 'r' },
-        { "relay", no_argument, 0, 'R' },        { "no-shim", no_argument, 0, 'S' },
-        { "spread", required_argument, 0, 's' }, { "else-here", no_argument, 0, 'E' },
-        { "no-gang", no_argument, 0, 'G' },      { "restart", required_argument, 0, 'C' },
-        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
+        { "tty", no_argument, 0, 't' },
+        { "node", required_argument, 0, 'w' },
+        { "procs", required_argument, 0, 'n' },
+        { "label", no_argument, 0, 'L' },
+        { "keep-going", no_argument, 0, 'k' },
+        { "local", no_argument, 0, 'l' },
+        { "verbose", no_argument, 0, 'v' },
+        { "runtime-dir", required_argument, 0, 'r' },
+        { "relay", no_argument, 0, 'R' },
+        { "no-shim", no_argument, 0, 'S' },
+        { "spread", required_argument, 0, 's' },
+        { "else-here", no_argument, 0, 'E' },
+        { "no-gang", no_argument, 0, 'G' },
+        { "restart", required_argument, 0, 'C' },
+        { "help", no_argument, 0, 'h' },
+        { "checkpoint-every", required_argument, 0, 'K' },
+        { 0, 0, 0, 0 },
     };
     int c;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
@@ -793,6 +809,19 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'S': g->no_shim = true; break;
             case 'E': g->else_here = true; break;
             case 'C': g->restart = optarg; break;
+            case 'K': {
+                uint64_t ms = 0;
+                if (gl_parse_duration_ms (optarg, &ms) || ms > GL_JOB_CKPT_EVERY_MAX ||
+                    (ms && ms < 100)) {
+                    fprintf (stderr,
+                             "glx: --checkpoint-every wants a duration from 100ms to 30 days, or "
+                             "0 for never (5s, 2m), not '%s'\n",
+                             optarg);
+                    return GLX_USAGE;
+                }
+                g->ckpt_every_ms = ms ? ms : GL_JOB_CKPT_NEVER;
+                break;
+            }
             case 's': {
                 const char *why = NULL;
                 if (spread_pattern_check (optarg, &why)) {
@@ -806,6 +835,11 @@ static int parse_options (glx_t *g, int argc, char **argv)
             case 'h': printf ("%s", usage_text); return 0;
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
         }
+    }
+    if (g->ckpt_every_ms && g->ckpt_every_ms != GL_JOB_CKPT_NEVER && (g->size > 1 || g->tty)) {
+        fprintf (stderr, "glx: --checkpoint-every goes with neither -n nor -t (such jobs cannot "
+                         "be restarted)\n");
+        return GLX_USAGE;
     }
     if (g->restart) {
         /* the image is the program: the restorer resumes it */

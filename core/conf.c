@@ -101,6 +101,8 @@ static const field_t fields[] = {
     STR ("sched/gang_stop", F_GANG_STOP, gang_stop),
     STR ("sched/owner_return", F_OWNER_RETURN, owner_return),
     NUM ("sched/owner_grace", F_DURATION, owner_grace_ms, 0, 600000),
+    NUM ("sched/checkpoint_every", F_DURATION, checkpoint_every_ms, 0, 86400000),
+    NUM ("sched/checkpoint_memory", F_SIZE_KB, checkpoint_memory_kb, 0, UINT64_MAX / 2048),
     STR ("log/level", F_LOGLEVEL, log_level),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -144,33 +146,12 @@ void gl_conf_defaults (gl_conf_t *c)
     snprintf (c->gang_stop, sizeof c->gang_stop, "auto");
     snprintf (c->owner_return, sizeof c->owner_return, "migrate");
     c->owner_grace_ms = 2000;
+    c->checkpoint_every_ms = 0;
+    c->checkpoint_memory_kb = 1024 * 1024; /* 1 GiB of the home's memory */
     snprintf (c->log_level, sizeof c->log_level, "info");
 }
 
 /* ---- parsing single values ----------------------------------------------- */
-
-int gl_parse_duration_ms (const char *text, uint64_t *ms)
-{
-    uint64_t v;
-    const char *unit = text;
-    if (!gl_parse_u64 (&unit, &v))
-        return -1;
-    uint64_t mult;
-    if (!*unit || !strcmp (unit, "ms"))
-        mult = 1;
-    else if (!strcmp (unit, "s"))
-        mult = 1000;
-    else if (!strcmp (unit, "m"))
-        mult = 60000;
-    else if (!strcmp (unit, "h"))
-        mult = 3600000;
-    else
-        return -1;
-    if (v > UINT64_MAX / mult)
-        return -1;
-    *ms = v * mult;
-    return 0;
-}
 
 int gl_parse_size_kb (const char *text, uint64_t *kb)
 {

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include "wire.h"
 #include "seal.h"
+#include "str.h"
 
 #define GL_SEEDS_MAX    64
 #define GL_PATH_MAX     4096
@@ -88,6 +89,11 @@ typedef struct {
     /* sched: when the owner comes back (sched/jobs.h) */
     char owner_return[16];   /* "migrate", "suspend", "kill" or "stay" */
     uint32_t owner_grace_ms; /* how long guests may stay once the owner is back */
+    /* sched: recovery (sched/jobs_recover.c): a job's latest checkpoint
+       kept in its home's memory this often, 0 off; all kept images
+       together at most this much */
+    uint32_t checkpoint_every_ms;
+    uint64_t checkpoint_memory_kb;
 
     /* log */
     char log_level[16]; /* error, warning, info, debug */
@@ -109,10 +115,9 @@ int gl_conf_set (gl_conf_t *conf, const char *path, const char *value, char *err
    that the whole is usable.  0 or -1 with a message. */
 int gl_conf_finish (gl_conf_t *conf, char *err, size_t errlen);
 
-/* Parse helpers, shared with the command line: "1500", "1500ms", "2s",
-   "5m", "1h" -> milliseconds; "64M", "2G", "512k", "1024" (KiB) -> KiB;
+/* Parse helpers, shared with the command line (durations are str.h's,
+   gl_parse_duration_ms): "64M", "2G", "512k", "1024" (KiB) -> KiB;
    "0.3" -> 300 milli. */
-int gl_parse_duration_ms (const char *text, uint64_t *ms);
 int gl_parse_size_kb (const char *text, uint64_t *kb);
 int gl_parse_milli (const char *text, uint64_t *milli);
 

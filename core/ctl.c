@@ -4,6 +4,7 @@
 #include "ctl.h"
 #include "ctl_impl.h"
 #include "err.h"
+#include "grow.h"
 #include "fd.h"
 #include "str.h"
 #include <sys/uio.h>
@@ -214,14 +215,8 @@ static int client_queue (ctl_client_t *c, const uint8_t *body, size_t len)
             c->out_len -= c->out_off;
             c->out_off = 0;
         }
-        size_t cap = c->out_cap ? c->out_cap : 8192;
-        while (cap - c->out_len < need)
-            cap *= 2;
-        uint8_t *out = realloc (c->out, cap);
-        if (!out)
+        if (gl_grow (&c->out, &c->out_cap, c->out_len + need, 1))
             return -1;
-        c->out = out;
-        c->out_cap = cap;
     }
     if (sent < 4) {
         memcpy (c->out + c->out_len, hdr + sent, 4 - sent);

@@ -31,6 +31,29 @@ bool gl_parse_u64 (const char **s, uint64_t *out)
     return true;
 }
 
+int gl_parse_duration_ms (const char *text, uint64_t *ms)
+{
+    uint64_t v;
+    const char *unit = text;
+    if (!gl_parse_u64 (&unit, &v))
+        return -1;
+    uint64_t mult;
+    if (!*unit || !strcmp (unit, "ms"))
+        mult = 1;
+    else if (!strcmp (unit, "s"))
+        mult = 1000;
+    else if (!strcmp (unit, "m"))
+        mult = 60000;
+    else if (!strcmp (unit, "h"))
+        mult = 3600000;
+    else
+        return -1;
+    if (v > UINT64_MAX / mult)
+        return -1;
+    *ms = v * mult;
+    return 0;
+}
+
 bool gl_all_zero (const void *p, size_t n)
 {
     const unsigned char *b = p;

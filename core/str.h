@@ -26,6 +26,11 @@ size_t gl_strlcpy (char *dst, const char *src, size_t size);
    fit 64 bits.  What follows the digits is the caller's to check. */
 bool gl_parse_u64 (const char **s, uint64_t *out);
 
+/* A duration as cluster.conf and the command lines write it: "1500",
+   "1500ms", "2s", "5m", "1h" -> milliseconds.  0, or -1 when it is not
+   one (or does not fit 64 bits). */
+int gl_parse_duration_ms (const char *text, uint64_t *ms);
+
 /* True when all n bytes at p are zero. */
 bool gl_all_zero (const void *p, size_t n);
 

@@ -441,6 +441,10 @@ enum {
     J_CRED_SIG,
     J_RESTART,
     J_TO,
+    J_CKPT_EVERY,
+    J_AT_OUT,
+    J_AT_ERR,
+    J_AT_IN,
     J_KEYS
 };
 
@@ -490,6 +494,11 @@ static const field_t job_fields[] = {
     FIELD (J_RESTART, F_U8, gl_job_t, restart, GL_JOB_RESTART_MOVE, NULL,
            "job restart: expected 0..2"),
     FIELD (J_TO, F_NAME, gl_job_t, to, GL_NAME_MAX + 1, NULL, "job to: not a node name"),
+    FIELD (J_CKPT_EVERY, F_U64, gl_job_t, ckpt_every_ms, 0, NULL,
+           "job ckpt_every: expected uint64"),
+    FIELD (J_AT_OUT, F_U64, gl_job_t, at_out, 0, NULL, "job at_out: expected uint64"),
+    FIELD (J_AT_ERR, F_U64, gl_job_t, at_err, 0, NULL, "job at_err: expected uint64"),
+    FIELD (J_AT_IN, F_U64, gl_job_t, at_in, 0, NULL, "job at_in: expected uint64"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
@@ -588,7 +597,7 @@ static const struct {
                      K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER) |
                          K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
                          K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) | K (J_GANG) |
-                         K (J_CRED_EXPIRY) | K (J_CRED_SIG) | K (J_RESTART) },
+                         K (J_CRED_EXPIRY) | K (J_CRED_SIG) | K (J_RESTART) | K (J_CKPT_EVERY) },
     [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
@@ -605,7 +614,8 @@ static const struct {
     [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) | K (J_EOF) },
     [GL_JOB_CKPT] = { K (J_GPID) | K (J_CODE), K (J_USER) | K (J_TO) | K (J_TEXT) },
-    [GL_JOB_IMAGE] = { K (J_GPID), K (J_DATA) | K (J_EOF) | K (J_TEXT) },
+    [GL_JOB_IMAGE] = { K (J_GPID), K (J_DATA) | K (J_EOF) | K (J_TEXT) | K (J_AT_OUT) |
+                                       K (J_AT_ERR) | K (J_AT_IN) },
     [GL_JOB_MOVE] = { K (J_GPID) | K (J_CODE), K (J_TO) | K (J_TEXT) | K (J_DATA) | K (J_EOF) |
                                                    K (J_CREDIT) | K (J_STREAM) | K (J_SIGNO) },
 };
@@ -650,6 +660,10 @@ static const char *const job_key_why[J_KEYS][2] = {
     JOB_KEY (J_CRED_SIG, "cred_sig"),
     JOB_KEY (J_RESTART, "restart"),
     JOB_KEY (J_TO, "to"),
+    JOB_KEY (J_CKPT_EVERY, "ckpt_every"),
+    JOB_KEY (J_AT_OUT, "at_out"),
+    JOB_KEY (J_AT_ERR, "at_err"),
+    JOB_KEY (J_AT_IN, "at_in"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -706,6 +720,9 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job run: a gang's process without a size");
             if (!job->cred_expiry_ms != gl_all_zero (job->cred_sig, GL_SIG_BYTES))
                 return gl_why (why, "job run: a credential's expiry without its signature, or not");
+            if (job->ckpt_every_ms > GL_JOB_CKPT_EVERY_MAX &&
+                job->ckpt_every_ms != GL_JOB_CKPT_NEVER)
+                return gl_why (why, "job run: ckpt_every longer than 30 days");
             break;
         case GL_JOB_DATA:
             if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
@@ -722,10 +739,14 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job image: no bytes and no eof");
             if (job->text && !job->eof)
                 return gl_why (why, "job image: a failure's text without eof");
+            if ((job->at_out || job->at_err || job->at_in) && (!job->eof || job->text))
+                return gl_why (why, "job image: offsets only on a whole image's end");
             break;
         case GL_JOB_CKPT:
-            if (job->code < GL_CKPT_ASK_PROBE || job->code > GL_CKPT_ASK_MOVE)
-                return gl_why (why, "job ckpt: code expected 1..3");
+            if (job->code < GL_CKPT_ASK_PROBE || job->code > GL_CKPT_KEPT)
+                return gl_why (why, "job ckpt: code expected 1..5");
+            if (job->code == GL_CKPT_KEPT && !job->text)
+                return gl_why (why, "job ckpt: what is kept, without its text");
             break;
         case GL_JOB_MOVE:
             if (job->code < GL_MOVE_SNAPPED || job->code > GL_MOVE_EVICT)

@@ -186,6 +186,11 @@ typedef enum {
     GL_CKPT_ASK_PROBE = 1, /* could it move?  Answered, nothing stops */
     GL_CKPT_ASK_FILE = 2,  /* checkpoint it, it runs on; the image to `to` */
     GL_CKPT_ASK_MOVE = 3,  /* move it (to `to`, or where placement says) */
+    GL_CKPT_ASK_KEEP = 4,  /* home -> host: checkpoint it, it runs on; the image
+                                  to the home, which keeps it to restart the job
+                                  if the host dies (sched/jobs_recover.c) */
+    GL_CKPT_KEPT = 5,      /* home -> host: what the home keeps of it now, as
+                                  `text`, for glpeer ps -v; nothing is asked */
 } gl_ckpt_ask_t;
 
 /* A move's steps (MOVE's code), in the order they happen: the old host
@@ -213,6 +218,12 @@ typedef enum {
 /* RUN's restart. */
 #define GL_JOB_RESTART_GLX  1
 #define GL_JOB_RESTART_MOVE 2
+
+/* RUN's ckpt_every_ms: 0 is the home's default (cluster.conf
+   sched/checkpoint_every); GL_JOB_CKPT_NEVER turns it off for the job;
+   anything else is the period, at most GL_JOB_CKPT_EVERY_MAX. */
+#define GL_JOB_CKPT_NEVER     UINT64_MAX
+#define GL_JOB_CKPT_EVERY_MAX (30ull * 86400 * 1000)
 
 typedef struct {
     uint8_t type;               /* gl_job_type_t */
@@ -264,6 +275,12 @@ typedef struct {
     uint8_t cred_sig[GL_SIG_BYTES]; /* its signature, by the home's node key */
     uint8_t restart;                /* RUN: 0, or GL_JOB_RESTART_*: the restorer */
     char to[GL_NAME_MAX + 1];       /* CKPT, MOVE: the node an image goes to */
+    uint64_t ckpt_every_ms;         /* RUN: keep a checkpoint this often (above) */
+    /* IMAGE's last (eof, no text) of a kept checkpoint: the bytes of
+       stdout and stderr the job's process had written, and of stdin it
+       had read, when the snapshot was taken, counted from that process's
+       start on its host */
+    uint64_t at_out, at_err, at_in;
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------

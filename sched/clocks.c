@@ -1,5 +1,6 @@
 /*  clocks.c -- clock offsets from gossip timestamps (see clocks.h). */
 #include "clocks.h"
+#include "grow.h"
 #include "str.h"
 
 #include <stdlib.h>
@@ -97,14 +98,8 @@ static peer_t *peer_get (clocks_t *self, const char *node)
     peer_t *peer = peer_find (self, node);
     if (peer)
         return peer;
-    if (self->n == self->cap) {
-        size_t cap = self->cap ? 2 * self->cap : 16;
-        peer_t *grown = realloc (self->peers, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->peers = grown;
-        self->cap = cap;
-    }
+    if (gl_grow (&self->peers, &self->cap, self->n + 1, sizeof *self->peers))
+        return NULL;
     if (2 * (self->n + 1) > self->index_cap) {
         size_t cap = self->index_cap ? 2 * self->index_cap : 32;
         uint32_t *grown = malloc (cap * sizeof *grown);

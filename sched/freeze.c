@@ -1,6 +1,7 @@
 /*  freeze.c -- stop and continue a job's processes (see freeze.h). */
 #include "freeze.h"
 #include "err.h"
+#include "grow.h"
 #include "log.h"
 #include "str.h"
 #include "fd.h"
@@ -267,14 +268,8 @@ int freeze_stop (freeze_job_t *job)
         return -1;
     job->stopped = true;
     freeze_t *fz = job->fz;
-    if (fz->n_pending == fz->cap_pending) {
-        size_t cap = fz->cap_pending ? 2 * fz->cap_pending : 8;
-        freeze_job_t **grown = realloc (fz->pending, cap * sizeof *grown);
-        if (!grown)
-            return 0; /* stopped, only not confirmed */
-        fz->pending = grown;
-        fz->cap_pending = cap;
-    }
+    if (gl_grow (&fz->pending, &fz->cap_pending, fz->n_pending + 1, sizeof *fz->pending))
+        return 0; /* stopped, only not confirmed */
     fz->pending[fz->n_pending++] = job;
     return 0;
 }

@@ -7,6 +7,7 @@
     or saw), and its role in the gang.  Messages go out through a queue
     the caller drains (gang_pop). */
 #include "gang.h"
+#include "grow.h"
 #include "rng.h"
 #include "str.h"
 
@@ -135,20 +136,6 @@ static bool ring_pop (ring_t *q, void *out, size_t size)
     return true;
 }
 
-/* The array p of n items of size bytes, with room for one more: grown
-   (doubled, or first items to start) when its capacity *cap is full.
-   NULL when out of memory, with p and *cap as they were. */
-static void *room (void *p, size_t n, size_t *cap, size_t size, size_t first)
-{
-    if (n < *cap)
-        return p;
-    size_t c = *cap ? 2 * *cap : first;
-    void *grown = realloc (p, c * size);
-    if (grown)
-        *cap = c;
-    return grown;
-}
-
 /* ---- new, destroy --------------------------------------------------------------- */
 
 gang_t *gang_new (const gang_config_t *config, const char *self_name, uint32_t cores, uint64_t seed)
@@ -220,10 +207,8 @@ static gnode_t *node_get (gang_t *self, const char *name)
     gnode_t *n = node_find (self, name);
     if (n || !gl_name_valid (name))
         return n;
-    gnode_t *nodes = room (self->nodes, self->n_nodes, &self->cap_nodes, sizeof *nodes, 16);
-    if (!nodes)
+    if (gl_grow (&self->nodes, &self->cap_nodes, self->n_nodes + 1, sizeof *self->nodes))
         return NULL;
-    self->nodes = nodes;
     size_t i = 0;
     while (i < self->n_nodes && strcmp (self->nodes[i].name, name) < 0)
         i++;
@@ -330,10 +315,8 @@ static lgang_t *local_get (gang_t *self, const char *id)
     lgang_t *g = local (self, id);
     if (g || !gl_gpid_valid (id))
         return g;
-    lgang_t **gangs = room (self->gangs, self->n_gangs, &self->cap_gangs, sizeof *gangs, 8);
-    if (!gangs)
+    if (gl_grow (&self->gangs, &self->cap_gangs, self->n_gangs + 1, sizeof *self->gangs))
         return NULL;
-    self->gangs = gangs;
     if (!(g = calloc (1, sizeof *g)))
         return NULL;
     gl_strlcpy (g->id, id, sizeof g->id);

@@ -16,7 +16,10 @@
     each ranks the members by a hash of (gang, node) -- rendezvous hashing,
     so all rank alike without talking -- and the highest-ranked one that is
     alive and hosts processes stands when the gang has no leader it can
-    follow.  It asks every member for a vote for term T (one more than any
+    follow; the next in rank stand in turn, an election time apart, once
+    the gang has been without a leader for longer than a placement lives
+    (the first may look alive yet never stand: its agent restarted before
+    gossip found it dead).  It asks every member for a vote for term T (one more than any
     term it has seen); a member grants at most one candidate per term, and
     none while it can still follow a live leader of the gang (so a peer
     with a wrong view cannot depose a working leader).  With a majority of

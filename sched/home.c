@@ -10,46 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct home_job {
-    char gpid[GL_GPID_MAX + 1];
-    uint64_t conn;              /* the glx; 0 once it went away */
-    char node[GL_NAME_MAX + 1]; /* asked, then running, there */
-    bool started;
-    uint64_t retry_at_ms; /* waiting for room: place again then */
-    place_plan_t plan;
-    gl_msg_t run; /* the RUN, kept to ask the next node */
-    uint64_t next_ping_ms;
-    home_gang_t *gang; /* the gang it is a process of, or NULL */
-    pmi_group_t *pmi;  /* a rank of a parallel job: its group (pmi_home.c) */
-    uint32_t rank;
-    /* The streams as the home relays them, so that a move can hand them
-       from one host to the next: output bytes delivered to glx and the
-       credit glx granted for them, the next output DATA number, and the
-       stdin numbering toward the current host. */
-    uint64_t delivered[3], credited[3], out_seq[3];
-    uint64_t in_seq;
-    uint64_t in_skip; /* stdin credit from the new host glx already had */
-    /* A move (HM_*): who asked, the node wanted, the new host and its plan. */
-    int move;
-    char move_asker[GL_NAME_MAX + 1];
-    uint64_t move_seq;
-    char move_want[GL_NAME_MAX + 1];
-    char move_to[GL_NAME_MAX + 1];
-    place_plan_t move_plan;
-    uint64_t move_deadline; /* given up then, unless the new process runs */
-    /* held during a move: stdin from the old process, then from glx, and
-       signals (delivered to whichever process runs it at the end) */
-    uint8_t *left;
-    size_t left_len;
-    bool left_eof;
-    uint8_t *hold;
-    size_t hold_len;
-    bool hold_eof;
-    int sigs[8];
-    size_t n_sigs;
-    struct home_job *next;
-} home_job_t;
-
 /* A move that has not got its new process running by then is given up
    (the old one goes on): a shim or a restorer that never answers. */
 #define MOVE_WAIT_MS 120000
@@ -65,6 +25,7 @@ enum {
 
 static void home_free (home_job_t *j)
 {
+    rec_free (j);
     gl_msg_clear (&j->run);
     free (j->left);
     free (j->hold);
@@ -87,7 +48,7 @@ home_job_t *home_by_conn (jobs_t *self, uint64_t conn)
     return NULL;
 }
 
-static void home_remove (jobs_t *self, home_job_t *gone)
+void home_remove (jobs_t *self, home_job_t *gone)
 {
     for (home_job_t **p = &self->homes; *p; p = &(*p)->next)
         if (*p == gone) {
@@ -104,7 +65,7 @@ static void home_remove (jobs_t *self, home_job_t *gone)
 }
 
 /* Tell glx the job could not run (or was lost), and let it go. */
-static void home_fail (jobs_t *self, home_job_t *j, int code, const char *text)
+void home_fail (jobs_t *self, home_job_t *j, int code, const char *text)
 {
     gl_job_t job;
     jobs_msg_init (&job, GL_JOB_FAILED, j->gpid, self->name);
@@ -118,7 +79,7 @@ static void home_fail (jobs_t *self, home_job_t *j, int code, const char *text)
 }
 
 /* Every node that was passed over or refused, as one line for glx. */
-static void plan_reasons (const place_plan_t *plan, char *out, size_t len)
+void plan_reasons (const place_plan_t *plan, char *out, size_t len)
 {
     size_t n = 0;
     out[0] = '\0';
@@ -279,7 +240,13 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         return; /* glx speaks only after STARTED */
     if (job->type == GL_JOB_DATA || job->type == GL_JOB_CREDIT || job->type == GL_JOB_SIGNAL ||
         job->type == GL_JOB_WINSIZE || job->type == GL_JOB_IMAGE) {
-        if (job->type == GL_JOB_SIGNAL && j->move) { /* for whichever process runs it then */
+        if (job->type == GL_JOB_DATA && job->stream == 0) {
+            j->in_fwd += job->len;
+            if (!rec_stdin (self, j, job))
+                return; /* kept, for the restarted process to have in turn */
+        }
+        if (job->type == GL_JOB_SIGNAL &&
+            (j->move || j->rec)) { /* for whichever process runs it then */
             if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
                 j->sigs[j->n_sigs++] = job->signo;
             return;
@@ -292,8 +259,10 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         gl_strlcpy (fwd.gpid, j->gpid, sizeof fwd.gpid);
         gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
         gl_strlcpy (fwd.node, j->node, sizeof fwd.node); /* for the host */
-        if (job->type == GL_JOB_DATA)                    /* numbered afresh for each host */
+        if (job->type == GL_JOB_DATA) {                  /* numbered afresh for each host */
             fwd.seq = j->in_seq++;
+            j->in_pushed += job->len;
+        }
         if (job->type == GL_JOB_CREDIT && job->stream >= 1 && job->stream <= 2)
             j->credited[job->stream] += job->credit;
         jobs_to_node (self, j->node, &fwd);
@@ -349,7 +318,7 @@ static void move_msg (jobs_t *self, home_job_t *j, const char *node, int code)
 }
 
 /* The signals held during the move, to the process that runs the job. */
-static void move_flush_signals (jobs_t *self, home_job_t *j)
+void move_flush_signals (jobs_t *self, home_job_t *j)
 {
     for (size_t i = 0; i < j->n_sigs; i++) {
         gl_job_t sig;
@@ -363,7 +332,7 @@ static void move_flush_signals (jobs_t *self, home_job_t *j)
 
 /* The move failed: the job runs on where it was (let go if it was
    asked for its snapshot), and what the new node started goes. */
-static void move_fail (jobs_t *self, home_job_t *j, const char *why)
+void move_fail (jobs_t *self, home_job_t *j, const char *why)
 {
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "refused: %s stays on %s: %s", j->gpid, j->node, why);
@@ -398,6 +367,8 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
         snprintf (text, sizeof text, "refused: no running job %s at its home %s", gpid, self->name);
     else if (j->move)
         snprintf (text, sizeof text, "refused: %s is moving already", gpid);
+    else if (j->rec)
+        snprintf (text, sizeof text, "refused: %s is being restarted (its node was lost)", gpid);
     else if (j->pmi || j->gang)
         snprintf (text, sizeof text, "refused: %s is a process of a parallel job", gpid);
     else if (want[0] && gl_streq (want, j->node))
@@ -437,6 +408,7 @@ static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
     const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->move_plan);
     free (cands);
     j->move = HM_STARTING;
+    j->move_ck_sent = false;
     if (!node) {
         char notes[2048], why[2100];
         plan_reasons (&j->move_plan, notes, sizeof notes);
@@ -474,6 +446,15 @@ static void move_switch (jobs_t *self, home_job_t *j)
         gl_strlcpy (rel.node, j->node, sizeof rel.node);
         jobs_to_node (self, j->node, &rel);
     }
+    /* the new process's streams begin where the old one's ended */
+    for (int s = 1; s <= 2; s++) {
+        j->base[s] = j->got[s];
+        j->host_seq[s] = j->out_seq[s];
+    }
+    j->base[0] = j->in_fwd - j->left_len - j->hold_len;
+    j->in_pushed = j->in_fwd;
+    j->in_acked = j->base[0];
+    rec_moved (self, j);
     /* stdin: what the old process had not read, then what glx sent since */
     j->in_seq = 0;
     for (int part = 0; part < 2; part++) {
@@ -544,6 +525,19 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
     }
 }
 
+void move_ask_old (jobs_t *self, home_job_t *j)
+{
+    if (j->move != HM_ASKED || j->move_ck_sent || j->keep_asked)
+        return;
+    j->move_ck_sent = true;
+    gl_job_t ck;
+    jobs_msg_init (&ck, GL_JOB_CKPT, j->gpid, self->name);
+    ck.code = GL_CKPT_ASK_MOVE;
+    gl_strlcpy (ck.to, j->move_to, sizeof ck.to);
+    gl_strlcpy (ck.node, j->node, sizeof ck.node);
+    jobs_to_node (self, j->node, &ck);
+}
+
 /* From the new host while the move is under way. */
 static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t now)
 {
@@ -553,12 +547,7 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
                 if (job->seq && job->seq <= UINT32_MAX)
                     place_started (self->place, j->move_plan.ticket, (uint32_t) job->seq);
                 j->move = HM_ASKED;
-                gl_job_t ck;
-                jobs_msg_init (&ck, GL_JOB_CKPT, j->gpid, self->name);
-                ck.code = GL_CKPT_ASK_MOVE;
-                gl_strlcpy (ck.to, j->move_to, sizeof ck.to);
-                gl_strlcpy (ck.node, j->node, sizeof ck.node);
-                jobs_to_node (self, j->node, &ck);
+                move_ask_old (self, j);
             }
             break;
         case GL_JOB_REFUSED:
@@ -593,6 +582,8 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
     }
     if (!j || !gl_streq (from, j->node))
         return; /* not ours, or from a node we did not ask */
+    if (rec_from_host (self, j, job, now))
+        return; /* a restart's, at its new host */
     switch (job->type) {
         case GL_JOB_MOVE: home_move_step (self, j, job, now); return;
         case GL_JOB_STARTED:
@@ -605,8 +596,10 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
                 home_remove (self, j);
                 return;
             }
-            if (!j->started)
+            if (!j->started) {
                 gang_home_started (self, j->gang, j->node, now);
+                rec_begin (self, j, now);
+            }
             j->started = true;
             j->next_ping_ms = now + JOBS_PING_MS;
             /* glx -v says why the other nodes were passed over */
@@ -634,14 +627,20 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
                 self->io.close_local (self->io.arg, j->conn);
             home_remove (self, j);
             return;
-        case GL_JOB_DATA:
-            if (job->stream >= 1 && job->stream <= 2) {
-                j->delivered[job->stream] += job->len;
-                j->out_seq[job->stream] = job->seq + 1;
-            }
-            jobs_to_local (self, j->conn, job);
+        case GL_JOB_DATA: {
+            if (job->stream < 1 || job->stream > 2)
+                return;
+            gl_job_t out = *job;
+            if (!rec_data (self, j, &out))
+                return; /* glx had all of it: a restarted process wrote it again */
+            j->delivered[job->stream] += out.len;
+            out.seq = j->out_seq[job->stream]++;
+            jobs_to_local (self, j->conn, &out);
             return;
+        }
         case GL_JOB_CREDIT:
+            if (!rec_credit (self, j, job))
+                return;
             if (job->stream == 0 && j->in_skip) { /* glx had that credit from the old host */
                 uint64_t skip = job->credit < j->in_skip ? job->credit : j->in_skip;
                 j->in_skip -= skip;
@@ -649,9 +648,13 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
                     return;
                 gl_job_t rest = *job;
                 rest.credit -= skip;
+                if (rest.stream == 0)
+                    j->in_cred += rest.credit;
                 jobs_to_local (self, j->conn, &rest);
                 return;
             }
+            if (job->stream == 0)
+                j->in_cred += job->credit;
             jobs_to_local (self, j->conn, job);
             return;
         case GL_JOB_PMI:
@@ -686,6 +689,11 @@ void home_relay_signal (jobs_t *self, const gl_job_t *job)
     home_job_t *j = home_by_gpid (self, job->gpid);
     if (!j || !j->started)
         return;
+    if (job->type == GL_JOB_SIGNAL && (j->move || j->rec)) { /* for the process that runs it then */
+        if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
+            j->sigs[j->n_sigs++] = job->signo;
+        return;
+    }
     gl_job_t fwd = *job;
     gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
     gl_strlcpy (fwd.node, j->node, sizeof fwd.node);
@@ -723,6 +731,8 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
             continue;
         if (j->move >= HM_STARTING && j->move_to[0]) /* its new process, held, goes too */
             move_msg (self, j, j->move_to, GL_MOVE_ABORT);
+        if (j->started && rec_lost (self, j, now))
+            continue; /* restarted from its checkpoint elsewhere */
         if (j->started) {
             char text[GL_NAME_MAX + 64];
             snprintf (text, sizeof text, "node %s, which ran the job, was lost", node);

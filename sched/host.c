@@ -406,6 +406,7 @@ static void host_write_stdin (jobs_t *self, host_job_t *h)
         }
         h->in_off += (size_t) n;
         h->in_owed += (uint64_t) n;
+        h->in_written += (uint64_t) n;
         if (h->in_owed >= JOBS_CREDIT_BATCH) {
             gl_job_t credit;
             jobs_msg_init (&credit, GL_JOB_CREDIT, h->gpid, h->home);
@@ -502,6 +503,13 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
         case GL_JOB_KILL: host_kill (h); break;
         case GL_JOB_PMI_REPLY: pmi_host_reply (self, h, job); break;
         case GL_JOB_CKPT:
+            if (job->code == GL_CKPT_KEPT) { /* only news, for ps -v */
+                gl_strlcpy (h->kept, job->text ? job->text : "", sizeof h->kept);
+                for (char *c = h->kept; *c; c++)
+                    if (*c == '\t' || *c == '\n')
+                        *c = ' ';
+                break;
+            }
             /* the asker: where a refusal goes; the home for a move */
             ckpt_start (self, h, job, job->code == GL_CKPT_ASK_MOVE ? h->home : job->to, now);
             break;
@@ -541,6 +549,7 @@ static void host_read (jobs_t *self, host_job_t *h, int stream)
             data.data = buf;
             data.len = (uint32_t) n;
             h->credit[stream] -= (uint64_t) n;
+            h->out_read[stream] += (uint64_t) n;
         }
         host_send (self, h, &data);
         if (h->move) {

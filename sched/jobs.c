@@ -35,6 +35,7 @@ jobs_t *jobs_new (const char *self_name, uint64_t generation, uint32_t cores, co
     self->access = access_new (NULL, geteuid () == 0);
     self->ckpt_fd = -1;
     self->evict_grace_ms = 2000;
+    self->keep_max = (size_t) 1 << 30;
     if (!self->place || !self->slots || !self->access)
         jobs_destroy (&self);
     return self;
@@ -185,7 +186,7 @@ void jobs_node_msg (jobs_t *self, const char *from, const gl_job_t *job, uint64_
             host_job_t *h = host_by_gpid (self, job->gpid);
             if (h && h->img_fd >= 0)
                 host_from_home (self, from, job, now);
-            else
+            else if (!rec_image (self, from, job, now)) /* one its home keeps */
                 ps_image (self, from, job, now);
             return;
         }
@@ -254,6 +255,7 @@ void jobs_tick (jobs_t *self, uint64_t now)
         free (m);
     }
     home_tick (self, now);
+    rec_tick (self, now);
     gang_home_tick (self, now);
     ckpt_tick (self, now);
     evict_tick (self, now);
@@ -276,6 +278,7 @@ uint64_t jobs_next_deadline (jobs_t *self, uint64_t now)
     next = gang_home_deadline (self, next);
     next = ps_next_deadline (self, next);
     next = home_next_deadline (self, next);
+    next = rec_next_deadline (self, next);
     next = ckpt_next_deadline (self, next);
     next = evict_next_deadline (self, now, next);
     return host_next_deadline (self, now, next);

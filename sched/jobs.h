@@ -165,6 +165,15 @@ typedef enum {
 void jobs_set_owner_return (jobs_t *self, jobs_evict_t policy, uint32_t grace_ms);
 void jobs_owner (jobs_t *self, bool present, uint64_t now);
 
+/* Recovery (jobs_recover.c): a job's home keeps its latest checkpoint in
+   memory, taken every every_ms (cluster.conf sched/checkpoint_every; a
+   job's glx --checkpoint-every overrides it; 0: none), and restarts the
+   job from it on another node when gossip says its host died: glx goes
+   on, told so in one line, and gets no output twice (what the restarted
+   job writes again is skipped, as far as glx had it).  All the kept
+   images of this home's jobs together hold at most max_bytes. */
+void jobs_set_recovery (jobs_t *self, uint64_t every_ms, uint64_t max_bytes);
+
 /* A job running on this node, for the agent's shared-memory view. */
 typedef struct {
     char gpid[GL_GPID_MAX + 1];

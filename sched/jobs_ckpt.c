@@ -11,7 +11,8 @@
 
     Answers.  REFUSE and MOVABLE end it.  After SNAP the host either says
     GO and streams the image, in IMAGEs under the receiver's credit (a
-    checkpoint to a file: the job runs on), or, for a move, counts what
+    checkpoint to a file, or one its home keeps: the job runs on), or,
+    for a move, counts what
     the job's pipes hold (FIONREAD: the output it wrote before the
     snapshot, for it writes nothing while parked) and says HOLD: the
     process stays parked while its image goes to the new host.  A move
@@ -19,6 +20,15 @@
     kills it and closes the connection only once its exit is reaped.  So
     the connection of a move stays open until then, its image's end being
     the writer's shutdown (ckpt_proto.h).
+
+    Kept checkpoints.  For one its home keeps (jobs_recover.c) the host
+    measures at SNAP, the process parked, where each stream stands: the
+    output bytes it read from the pipes so far plus what they hold now
+    (FIONREAD) are what the job wrote before the snapshot, and the stdin
+    bytes written into its pipe less what the pipe still holds are what
+    it read.  Exact, with no pause added: the job writes and reads
+    nothing while parked.  The counts go with the image's end; a refusal
+    or a failure goes as an image's end with its reason.
 
     Restarts.  A RUN with restart runs the restorer with one end of a
     socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
@@ -68,6 +78,7 @@ struct ckpt_req {
     uint64_t deadline_ms;        /* for the answer, until SNAP */
     uint64_t credit;             /* image bytes we may still send */
     uint64_t seq;                /* the next IMAGE's number */
+    uint64_t at[3];              /* a kept one's: stdin read, output written */
     host_watch_t w;
 };
 
@@ -150,6 +161,18 @@ static void req_end (jobs_t *self, host_job_t *h, const char *why)
                 if (*c == '\t' || *c == '\n')
                     *c = ' ';
             break;
+        case GL_CKPT_ASK_KEEP:
+            if (why) { /* its home hears why as the image's end */
+                char text[GL_JOB_TEXT_MAX + 1];
+                snprintf (text, sizeof text, "%s", why);
+                gl_job_t img;
+                jobs_msg_init (&img, GL_JOB_IMAGE, h->gpid, h->home);
+                img.seq = ck->seq++;
+                img.eof = true;
+                img.text = text;
+                jobs_to_node (self, ck->to, &img);
+            }
+            break;
         case GL_CKPT_ASK_FILE:
             if (why) {
                 char text[GL_JOB_TEXT_MAX + 1];
@@ -224,11 +247,14 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     else if (!shim_listens (h->pid))
         why = "its process has no checkpoint handler (no shim in it: glx --no-shim, a static "
               "program, or it has not started yet)";
+    else if (h->suspended && ask->code == GL_CKPT_ASK_KEEP)
+        why = "it is stopped (its host's owner is back): its last checkpoint stays";
     else if (h->suspended && ask->code == GL_CKPT_ASK_MOVE)
         exec_signal (h->exec, SIGCONT); /* stopped for its owner: it must answer */
     ckpt_req_t *ck = calloc (1, sizeof *ck);
     if (!ck)
         return;
+    ckpt_req_t *busy = h->ck; /* answered apart: the one under way goes on */
     ck->ask = (uint8_t) ask->code;
     ck->fd = -1;
     ck->state = CK_SIGNALLED;
@@ -243,6 +269,8 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
         why = errno == ESRCH ? "its process has ended" : "cannot signal its process";
     if (why)
         req_end (self, h, why);
+    if (busy)
+        h->ck = busy;
 }
 
 /* ---- the shim's connection ------------------------------------------------------- */
@@ -309,10 +337,14 @@ static void snapped (jobs_t *self, host_job_t *h, const char *pause)
     uint64_t ns = 0;
     if (!gl_parse_u64 (&pause, &ns) || *pause)
         ns = 0; /* not a number: the image still comes, its pause unknown */
-    static const char *what[] = { [GL_CKPT_ASK_FILE] = "checkpoint", [GL_CKPT_ASK_MOVE] = "move" };
-    gl_info ("%s of %s: SNAP %llu ns (the shim paused it %.3f ms), its image to %s",
-             ck->ask < sizeof what / sizeof *what && what[ck->ask] ? what[ck->ask] : "snapshot",
-             h->gpid, (unsigned long long) ns, (double) ns / 1e6, ck->to[0] ? ck->to : "(later)");
+    static const char *what[] = { [GL_CKPT_ASK_FILE] = "checkpoint",
+                                  [GL_CKPT_ASK_MOVE] = "move",
+                                  [GL_CKPT_ASK_KEEP] = "kept checkpoint" };
+    /* a kept checkpoint comes every period: in the log only when asked */
+    gl_log (ck->ask == GL_CKPT_ASK_KEEP ? GL_LOG_DEBUG : GL_LOG_INFO,
+            "%s of %s: SNAP %llu ns (the shim paused it %.3f ms), its image to %s",
+            ck->ask < sizeof what / sizeof *what && what[ck->ask] ? what[ck->ask] : "snapshot",
+            h->gpid, (unsigned long long) ns, (double) ns / 1e6, ck->to[0] ? ck->to : "(later)");
     if (ck->ask == GL_CKPT_ASK_FILE) {
         char text[96];
         snprintf (text, sizeof text, "snapshot taken: the job paused %.3f ms", (double) ns / 1e6);
@@ -323,6 +355,14 @@ static void snapped (jobs_t *self, host_job_t *h, const char *pause)
     if (ck->ask == GL_CKPT_ASK_PROBE) {
         req_end (self, h, "the shim took a snapshot when asked a probe");
         return;
+    }
+    if (ck->ask == GL_CKPT_ASK_KEEP) {
+        /* parked: what it wrote and read so far is exact now */
+        int back = exec_fd_stdin_back (h->exec);
+        uint64_t unread = pipe_holds (back >= 0 ? back : exec_fd_stdin (h->exec));
+        ck->at[0] = h->in_written > unread ? h->in_written - unread : 0;
+        ck->at[1] = h->out_read[1] + pipe_holds (exec_fd_stdout (h->exec));
+        ck->at[2] = h->out_read[2] + pipe_holds (exec_fd_stderr (h->exec));
     }
     if (ck->ask == GL_CKPT_ASK_MOVE) {
         /* parked: it writes nothing more, so all the pipes hold now came
@@ -368,8 +408,14 @@ static void image_out (jobs_t *self, host_job_t *h)
         gl_job_t img;
         jobs_msg_init (&img, GL_JOB_IMAGE, h->gpid, h->home);
         img.seq = ck->seq++;
-        if (n == 0)
+        if (n == 0) {
             img.eof = true;
+            if (ck->ask == GL_CKPT_ASK_KEEP) {
+                img.at_in = ck->at[0];
+                img.at_out = ck->at[1];
+                img.at_err = ck->at[2];
+            }
+        }
         else {
             img.data = buf;
             img.len = (uint32_t) n;

@@ -24,20 +24,23 @@
     jobs_ckpt.c  checkpoints at the host: the socket the jobs' shims
             reach (checkpoint/ckpt_proto.h), the signal, the lines, the
             image streamed out under credit; a restart's image streamed
-            into the restorer; a move's steps at the old and new host */
+            into the restorer; a move's steps at the old and new host
+    jobs_recover.c  recovery, at the home: a checkpoint kept every period
+            (keep.h), the job restarted from it on another node when its
+            host dies, stdin given again, output glx had skipped */
 #ifndef GL_JOBS_IMPL_H
 #define GL_JOBS_IMPL_H
 
 #include "jobs.h"
 #include "access.h"
 #include "exec.h"
+#include "keep.h"
 #include "slots.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-typedef struct home_job home_job_t;   /* a job whose home we are: home.c */
 typedef struct home_gang home_gang_t; /* a gang whose home we are: gang_home.c */
 typedef struct list_req list_req_t;   /* a glpeer ps in progress: ps.c */
 typedef struct loop_msg loop_msg_t;   /* a message to ourselves: jobs.c */
@@ -53,6 +56,73 @@ enum {
     MOVE_NONE = 0,
     MOVE_PARKED,   /* stopped at its snapshot; its output before it still flows */
     MOVE_DRAINING, /* killed; what it wrote before the snapshot still flows */
+};
+
+/* A job whose home we are (home.c; its recovery: jobs_recover.c). */
+typedef struct home_job {
+    char gpid[GL_GPID_MAX + 1];
+    uint64_t conn;              /* the glx; 0 once it went away */
+    char node[GL_NAME_MAX + 1]; /* asked, then running, there */
+    bool started;
+    uint64_t retry_at_ms; /* waiting for room: place again then */
+    place_plan_t plan;
+    gl_msg_t run; /* the RUN, kept to ask the next node */
+    uint64_t next_ping_ms;
+    struct home_gang *gang; /* the gang it is a process of, or NULL */
+    pmi_group_t *pmi;       /* a rank of a parallel job: its group (pmi_home.c) */
+    uint32_t rank;
+    /* The streams as the home relays them, so that a move or a restart
+       can hand them from one host to the next, all absolute (bytes since
+       the job began): output delivered to glx, the credit glx granted
+       for it, and received from hosts (skipped bytes too); where the
+       current host's process began each stream ([0]: its stdin); the
+       next DATA number toward glx and from the host.  Stdin: bytes from
+       glx, credit passed to it, given to and taken by the host. */
+    uint64_t delivered[3], credited[3], got[3], base[3], out_seq[3], host_seq[3];
+    uint64_t in_seq;
+    uint64_t in_skip; /* stdin credit from the new host glx already had */
+    uint64_t in_fwd, in_cred, in_pushed, in_acked;
+    /* A move (HM_*): who asked, the node wanted, the new host and its plan. */
+    int move;
+    char move_asker[GL_NAME_MAX + 1];
+    uint64_t move_seq;
+    char move_want[GL_NAME_MAX + 1];
+    char move_to[GL_NAME_MAX + 1];
+    place_plan_t move_plan;
+    uint64_t move_deadline; /* given up then, unless the new process runs */
+    bool move_ck_sent;      /* the old host was asked for its snapshot */
+    /* held during a move: stdin from the old process, then from glx, and
+       signals (delivered to whichever process runs it at the end) */
+    uint8_t *left;
+    size_t left_len;
+    bool left_eof;
+    uint8_t *hold;
+    size_t hold_len;
+    bool hold_eof;
+    int sigs[8];
+    size_t n_sigs;
+    /* Recovery (jobs_recover.c): the checkpoint kept (NULL: none asked),
+       how often, when the next is asked, the one under way; a restart
+       (RC_*) and its image going out. */
+    keep_t *keep;
+    uint64_t every_ms;
+    uint64_t keep_next_ms, keep_deadline;
+    bool keep_asked;
+    char keep_why[200]; /* why nothing is kept, "" */
+    char keep_said[320];
+    int rec;
+    char rec_lost[GL_NAME_MAX + 1]; /* the host that died */
+    size_t rec_off;                 /* image bytes sent to the new host */
+    uint64_t rec_credit, rec_seq;
+    bool replay; /* stdin from the keep, until the new host has it all */
+    struct home_job *next;
+} home_job_t;
+
+/* A restart after the host's death, at the home (home_job_t.rec). */
+enum {
+    RC_NONE = 0,
+    RC_STARTING, /* RUN sent to the new host */
+    RC_IMAGE,    /* its restorer runs: the kept image goes to it */
 };
 
 /* One of a job's fds the agent watches for us (host.c), and for what
@@ -72,9 +142,12 @@ typedef struct host_job {
     uint64_t start_wall_s;
     exec_t *exec;
     int pid;
-    uint64_t credit[3];  /* [1], [2]: output bytes we may still send */
-    uint64_t seq_out[3]; /* next sequence number per output stream */
-    uint64_t seq_in;     /* the stdin sequence number we expect */
+    uint64_t credit[3];   /* [1], [2]: output bytes we may still send */
+    uint64_t out_read[3]; /* [1], [2]: output bytes read from its pipes */
+    uint64_t in_written;  /* stdin bytes written into its pipe */
+    char kept[320];       /* what its home keeps of it (GL_CKPT_KEPT), for ps -v */
+    uint64_t seq_out[3];  /* next sequence number per output stream */
+    uint64_t seq_in;      /* the stdin sequence number we expect */
     bool out_done[3];
     uint8_t *in; /* stdin bytes not yet written to the job */
     size_t in_len, in_off;
@@ -152,6 +225,10 @@ struct jobs_t {
     uint32_t evict_grace_ms;
     bool owner_present;
     uint64_t evict_retry_ms;
+    /* recovery (jobs_recover.c): cluster.conf's period, the bound on what
+       every job's keep holds together */
+    uint64_t ckpt_every_ms;
+    size_t keep_max;
     /* ps -v answers waiting for their probes (ps.c) */
     struct {
         char from[GL_NAME_MAX + 1]; /* "": free */
@@ -271,6 +348,36 @@ void ckpt_tick (jobs_t *self, uint64_t now);
 uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next);
 void ckpt_free (jobs_t *self, host_job_t *h);
 bool ckpt_probing (const host_job_t *h); /* h->ck is a probe, unanswered */
+
+/* jobs_recover.c, at the home.  begin: a job starts (its RUN's period or
+   ours); tick and deadline: checkpoints asked; image: an IMAGE of a kept
+   checkpoint, true when it was one; stdin: glx's bytes (false: hold
+   them, a restart is replaying); credit: stdin credit from the host
+   (false: swallowed); data: output from the host, trimmed of what glx
+   has, false when nothing is left to pass on; lost: the host died, true
+   when a restart is under way; from_host: a restart's messages from the
+   new host, true when taken; free: before j goes. */
+void rec_begin (jobs_t *self, home_job_t *j, uint64_t now);
+void rec_tick (jobs_t *self, uint64_t now);
+uint64_t rec_next_deadline (jobs_t *self, uint64_t next);
+bool rec_image (jobs_t *self, const char *from, const gl_job_t *img, uint64_t now);
+bool rec_stdin (jobs_t *self, home_job_t *j, const gl_job_t *data);
+bool rec_credit (jobs_t *self, home_job_t *j, const gl_job_t *credit);
+bool rec_data (jobs_t *self, home_job_t *j, gl_job_t *data);
+bool rec_lost (jobs_t *self, home_job_t *j, uint64_t now);
+bool rec_from_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t now);
+void rec_moved (jobs_t *self, home_job_t *j);
+void rec_free (home_job_t *j);
+/* home.c, for jobs_recover.c */
+void home_fail (jobs_t *self, home_job_t *j, int code, const char *text);
+void home_remove (jobs_t *self, home_job_t *gone);
+void plan_reasons (const place_plan_t *plan, char *out, size_t len);
+void move_flush_signals (jobs_t *self, home_job_t *j);
+void move_fail (jobs_t *self, home_job_t *j, const char *why);
+/* A move whose new host runs: the old host is asked for its snapshot,
+   unless a kept checkpoint is under way (then once it is over). */
+void move_ask_old (jobs_t *self, home_job_t *j);
+void rec_push_stdin (jobs_t *self, home_job_t *j);
 
 /* jobs_evict.c */
 void evict_tick (jobs_t *self, uint64_t now);

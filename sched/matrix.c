@@ -14,6 +14,7 @@
     remembered so too: one handed back would be news again, gossiped
     by every peer, and live for ever the same way. */
 #include "matrix.h"
+#include "grow.h"
 #include "rng.h"
 #include "str.h"
 
@@ -183,15 +184,9 @@ int matrix_merge (matrix_t *self, const gl_place_t *place, const gl_gang_peer_t 
         return 2;
     }
     if (!found) {
-        if (self->n == self->cap) {
-            size_t cap = self->cap ? 2 * self->cap : 8;
-            matrix_rec_t *grown = realloc (self->recs, cap * sizeof *grown);
-            if (!grown) {
-                free (copy);
-                return -1;
-            }
-            self->recs = grown;
-            self->cap = cap;
+        if (gl_grow (&self->recs, &self->cap, self->n + 1, sizeof *self->recs)) {
+            free (copy);
+            return -1;
         }
         memmove (&self->recs[i + 1], &self->recs[i], (self->n - i) * sizeof self->recs[0]);
         self->n++;
@@ -218,14 +213,8 @@ static void forget (matrix_t *self, const matrix_rec_t *r, uint64_t until_ms)
             self->gone[k].until_ms = until_ms;
             return;
         }
-    if (self->n_gone == self->cap_gone) {
-        size_t cap = self->cap_gone ? 2 * self->cap_gone : 8;
-        gone_t *grown = realloc (self->gone, cap * sizeof *grown);
-        if (!grown)
-            return; /* then it may come back once: it expires again */
-        self->gone = grown;
-        self->cap_gone = cap;
-    }
+    if (gl_grow (&self->gone, &self->cap_gone, self->n_gone + 1, sizeof *self->gone))
+        return; /* then it may come back once: it expires again */
     self->gone[self->n_gone++] = (gone_t){ r->place, until_ms };
 }
 

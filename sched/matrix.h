@@ -26,7 +26,10 @@
     renewals cost no gossip.
     A gang that ended leaves a tombstone so an old placement arriving late
     cannot bring it back; placements nobody renewed for ttl_ms are dropped
-    (their leader is gone), tombstones after twice that.
+    (their leader is gone), tombstones after twice that.  A placement
+    that expired, and a tombstone, is remembered for another ttl and
+    refused if a peer that has not yet expired it hands it back: without
+    that, push-pull would keep a dead leader's placement alive for ever.
 
     Sans-I/O: handed the time, never reads a clock. */
 #ifndef GL_MATRIX_H

@@ -3,6 +3,7 @@
     it checks the command name of every answer, and rc where it asks for
     one (put, get, spawn; publish, unpublish and lookup check info too). */
 #include "pmi_kvs.h"
+#include "grow.h"
 #include "str.h"
 
 #include <inttypes.h>
@@ -81,14 +82,8 @@ static void emit (pmi_kvs_t *self, uint8_t kind, uint32_t rank, int64_t code, co
 
 static void emit (pmi_kvs_t *self, uint8_t kind, uint32_t rank, int64_t code, const char *fmt, ...)
 {
-    if (self->out_n == self->out_cap) {
-        size_t cap = self->out_cap ? self->out_cap * 2 : 16;
-        pmi_out_t *out = realloc (self->out, cap * sizeof *out);
-        if (!out)
-            return; /* out of memory: the rank waits, as for a lost message */
-        self->out = out;
-        self->out_cap = cap;
-    }
+    if (gl_grow (&self->out, &self->out_cap, self->out_n + 1, sizeof *self->out))
+        return; /* out of memory: the rank waits, as for a lost message */
     va_list ap;
     va_start (ap, fmt);
     char *text = NULL;

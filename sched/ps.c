@@ -92,7 +92,9 @@ static void ps_remove (jobs_t *self, list_req_t *gone, bool close_it)
 /* A node asks which jobs we run: one line each, fields by tabs:
    GPID USER NODE HOME START(unix s) COMMAND WHY, then for a gang's
    process GANG ROW LEADER TERM STATE as this node sees them ("-" each
-   for other jobs) */
+   for other jobs), then the job's STATE, MOVABLE (the last probe's
+   answer) and KEPT (what its home keeps to restart it, jobs_recover.c;
+   "-" each when not known) */
 static void ps_send (jobs_t *self, const char *to, uint64_t seq, const char *text, bool last)
 {
     gl_job_t reply = {
@@ -115,10 +117,11 @@ static void ps_answer_now (jobs_t *self, const char *from, uint64_t seq)
         char line[1536], gang[400];
         gang_host_fields (self, h, gang, sizeof gang);
         const char *state = h->move ? "moving" : h->suspended ? "suspended" : "running";
-        int k = snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s%s\t%s\t%s\n", h->gpid,
-                          h->user[0] ? h->user : "-", self->name, h->home,
-                          (unsigned long long) h->start_wall_s, h->cmd, h->why[0] ? h->why : "-",
-                          gang, state, h->movable[0] ? h->movable : "-");
+        int k =
+            snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s%s\t%s\t%s\t%s\n", h->gpid,
+                      h->user[0] ? h->user : "-", self->name, h->home,
+                      (unsigned long long) h->start_wall_s, h->cmd, h->why[0] ? h->why : "-", gang,
+                      state, h->movable[0] ? h->movable : "-", h->kept[0] ? h->kept : "-");
         if (k < 0)
             continue;
         if ((size_t) k >= sizeof line) { /* cut, but still one line */

@@ -59,7 +59,8 @@ static inline bool job_eq (const gl_job_t *a, const gl_job_t *b)
            a->allow_local == b->allow_local && !strcmp (a->gang, b->gang) &&
            a->cred_expiry_ms == b->cred_expiry_ms &&
            !memcmp (a->cred_sig, b->cred_sig, GL_SIG_BYTES) && a->restart == b->restart &&
-           !strcmp (a->to, b->to);
+           !strcmp (a->to, b->to) && a->ckpt_every_ms == b->ckpt_every_ms &&
+           a->at_out == b->at_out && a->at_err == b->at_err && a->at_in == b->at_in;
 }
 
 static inline bool gang_eq (const gl_gang_t *a, const gl_gang_t *b)

@@ -398,7 +398,7 @@ int main (int argc, char **argv)
     gl_job_t list = { .type = GL_JOB_LIST, .code = GL_LIST_PROBE, .seq = 5 };
     jobs_node_msg (jobs, "x", &list, now_ms ());
     pump (1000, replied);
-    CHECK (reply && reply->text && strstr (reply->text, "\trunning\tyes\n"));
+    CHECK (reply && reply->text && strstr (reply->text, "\trunning\tyes\t-\n"));
 
     /* a move: HOLD, SNAPPED to the home, the image to the new host on
        SEND, and RESUME lets the parked process go on */

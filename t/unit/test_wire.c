@@ -1188,7 +1188,7 @@ static void test_job_round_trips (void)
        image's failure text comes with its end; the image is stream 3 of
        CREDIT only */
     job = new_job (GL_JOB_CKPT, all_keys (GL_JOB_CKPT), 0, 0);
-    job->code = GL_CKPT_ASK_MOVE + 1;
+    job->code = GL_CKPT_KEPT + 1;
     CHECK (!job_encodes (job));
     job->code = 0;
     CHECK (!job_encodes (job));
@@ -1216,6 +1216,52 @@ static void test_job_round_trips (void)
     job = new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 1, 0);
     job->restart = GL_JOB_RESTART_MOVE + 1;
     CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+    /* recovery: a RUN's period is bounded, or never; an image's offsets
+       come with its whole end only; KEPT says what is kept in its text */
+    job = new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 1, 0);
+    job->ckpt_every_ms = GL_JOB_CKPT_EVERY_MAX;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 1, 0);
+    job->ckpt_every_ms = GL_JOB_CKPT_NEVER;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_RUN, all_keys (GL_JOB_RUN), 1, 0);
+    job->ckpt_every_ms = GL_JOB_CKPT_EVERY_MAX + 1;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+    job = new_job (GL_JOB_IMAGE, B (K_GPID), 0, 0);
+    job->eof = true;
+    job->at_out = UINT64_MAX;
+    job->at_err = 1;
+    job->at_in = 7;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_IMAGE, B (K_GPID), 0, 0);
+    job->eof = true;
+    job->at_in = 7;
+    job->text = dup_cstr ("refused: fd 5: a TCP socket");
+    CHECK (!job_encodes (job)); /* a failure has no offsets */
+    job->eof = false;
+    free (job->text);
+    job->text = NULL;
+    job->len = 1;
+    job->data = malloc (1);
+    job->data[0] = 'x';
+    CHECK (!job_encodes (job)); /* offsets before the end */
+    gl_job_clear (job);
+    free (job);
+    job = new_job (GL_JOB_CKPT, B (K_GPID), 0, 0);
+    job->code = GL_CKPT_KEPT;
+    CHECK (!job_encodes (job)); /* what is kept, unsaid */
+    job->text = dup_cstr ("taken 12:03:04 UTC on b, 64.0 MiB, in a's memory");
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_CKPT, B (K_GPID), 0, 0);
+    job->code = GL_CKPT_ASK_KEEP;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_DATA, all_keys (GL_JOB_DATA), 0, 10);
+    job->at_out = 3;
+    CHECK (!job_encodes (job)); /* offsets belong to an image */
     gl_job_clear (job);
     free (job);
     job = new_job (GL_JOB_LIST_REPLY, 0, 0, 0);

@@ -214,6 +214,25 @@ int main (int argc, char **argv)
     job.eof = false;
     job.stream = 2;
     save ("job-move-release", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_RUN); /* glx --checkpoint-every */
+    job.ckpt_every_ms = 5000;
+    save ("job-run-ckpt-every", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_CKPT); /* recovery: a checkpoint its home keeps */
+    job.code = GL_CKPT_ASK_KEEP;
+    job.user[0] = '\0';
+    save ("job-ckpt-keep", gl_msg_encode (&job_msg, &buf, &len));
+    job.code = GL_CKPT_KEPT;
+    job.to[0] = '\0';
+    job.text = "taken 12:03:04 UTC on node2, 64.0 MiB, in node1's memory";
+    save ("job-ckpt-kept", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_IMAGE); /* a kept image's end: where the streams stood */
+    job.data = NULL;
+    job.len = 0;
+    job.text = NULL;
+    job.at_out = 1234;
+    job.at_err = 56;
+    job.at_in = 789;
+    save ("job-image-kept-end", gl_msg_encode (&job_msg, &buf, &len));
     fill_job (&job, GL_JOB_LIST); /* glpeer ps -v */
     job.code = GL_LIST_PROBE;
     save ("job-list-probe", gl_msg_encode (&job_msg, &buf, &len));
