@@ -245,8 +245,8 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
             if (!rec_stdin (self, j, job))
                 return; /* kept, for the restarted process to have in turn */
         }
-        if (job->type == GL_JOB_SIGNAL &&
-            (j->move || j->rec)) { /* for whichever process runs it then */
+        /* a signal during a move or a restart: for whichever process runs it then */
+        if (job->type == GL_JOB_SIGNAL && (j->move || j->rec)) {
             if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
                 j->sigs[j->n_sigs++] = job->signo;
             return;
@@ -265,7 +265,8 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
         }
         if (job->type == GL_JOB_CREDIT && job->stream >= 1 && job->stream <= 2)
             j->credited[job->stream] += job->credit;
-        jobs_to_node (self, j->node, &fwd);
+        if (j->node[0]) /* none while a restart waits for a node */
+            jobs_to_node (self, j->node, &fwd);
         if (job->type == GL_JOB_SIGNAL && j->pmi)
             pmi_home_signalled (self, j->pmi, j->rank, job->signo);
     }
@@ -684,20 +685,21 @@ const char *home_job_user (jobs_t *self, const char *gpid)
 }
 
 /* A kill request reaches the job's home: pass it to the host. */
-void home_relay_signal (jobs_t *self, const gl_job_t *job)
+bool home_relay_signal (jobs_t *self, const gl_job_t *job)
 {
     home_job_t *j = home_by_gpid (self, job->gpid);
     if (!j || !j->started)
-        return;
+        return false;
     if (job->type == GL_JOB_SIGNAL && (j->move || j->rec)) { /* for the process that runs it then */
         if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
             j->sigs[j->n_sigs++] = job->signo;
-        return;
+        return true;
     }
     gl_job_t fwd = *job;
     gl_strlcpy (fwd.home, self->name, sizeof fwd.home);
     gl_strlcpy (fwd.node, j->node, sizeof fwd.node);
     jobs_to_node (self, j->node, &fwd);
+    return false;
 }
 
 void jobs_leave (jobs_t *self, uint64_t now)
@@ -766,7 +768,7 @@ void home_tick (jobs_t *self, uint64_t now)
         }
     }
     for (home_job_t *j = self->homes; j; j = j->next)
-        if (j->started && now >= j->next_ping_ms) {
+        if (j->started && j->node[0] && now >= j->next_ping_ms) {
             gl_job_t ping;
             jobs_msg_init (&ping, GL_JOB_PING, j->gpid, self->name);
             jobs_to_node (self, j->node, &ping);

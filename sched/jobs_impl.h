@@ -107,6 +107,7 @@ typedef struct home_job {
     keep_t *keep;
     uint64_t every_ms;
     uint64_t keep_next_ms, keep_deadline;
+    uint64_t keep_asked_wall; /* when the one under way was asked (wall ms) */
     bool keep_asked;
     char keep_why[200]; /* why nothing is kept, "" */
     char keep_said[320];
@@ -114,7 +115,9 @@ typedef struct home_job {
     char rec_lost[GL_NAME_MAX + 1]; /* the host that died */
     size_t rec_off;                 /* image bytes sent to the new host */
     uint64_t rec_credit, rec_seq;
-    bool replay; /* stdin from the keep, until the new host has it all */
+    uint64_t rec_until, rec_retry_ms; /* no node yet: placed again then, until */
+    uint64_t rec_deadline;            /* the new node's restorer runs by then, or it failed */
+    bool replay;                      /* stdin from the keep, until the new host has it all */
     struct home_job *next;
 } home_job_t;
 
@@ -253,7 +256,10 @@ home_job_t *home_by_conn (jobs_t *self, uint64_t conn);
 void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now);
 void home_local_closed (jobs_t *self, uint64_t conn);
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now);
-void home_relay_signal (jobs_t *self, const gl_job_t *job);
+/* A kill or a checkpoint for our job, to its host; true when a signal
+   was held instead, for the process that runs the job once its move or
+   restart is over. */
+bool home_relay_signal (jobs_t *self, const gl_job_t *job);
 /* A move of our job gpid, asked by the agent asker (answered with a
    LIST_REPLY numbered seq when it ends); want: the node, "" any. */
 void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_t seq,

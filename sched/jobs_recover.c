@@ -49,12 +49,17 @@
 
 #define KEEP_WAIT_MS   60000             /* a kept checkpoint's word, each IMAGE again */
 #define KEEP_STDIN_MAX (4 * JOBS_WINDOW) /* stdin a job's keep holds at most */
+#define REC_WAIT_MS    30000             /* a restart waits this long for a node to take it */
+#define REC_RUN_MS     120000            /* and this long for the node's restorer, as a move */
 
 void jobs_set_recovery (jobs_t *self, uint64_t every_ms, uint64_t max_bytes)
 {
     self->ckpt_every_ms = every_ms;
     self->keep_max = max_bytes > SIZE_MAX ? SIZE_MAX : (size_t) max_bytes;
 }
+
+static void rec_place (jobs_t *self, home_job_t *j, uint64_t now);
+static void rec_fail (jobs_t *self, home_job_t *j, const char *why);
 
 static uint64_t wall_ms (void)
 {
@@ -173,6 +178,7 @@ static void keep_ask (jobs_t *self, home_job_t *j, uint64_t now)
     jobs_to_node (self, j->node, &ck);
     keep_rx_begin (j->keep);
     j->keep_asked = true;
+    j->keep_asked_wall = wall_ms (); /* the snapshot follows within milliseconds */
     j->keep_deadline = now + KEEP_WAIT_MS;
 }
 
@@ -189,7 +195,17 @@ static void keep_over (jobs_t *self, home_job_t *j, uint64_t now)
 
 void rec_tick (jobs_t *self, uint64_t now)
 {
-    for (home_job_t *j = self->homes; j; j = j->next) {
+    home_job_t *next;
+    for (home_job_t *j = self->homes; j; j = next) {
+        next = j->next;
+        if (j->rec == RC_STARTING && j->rec_retry_ms && now >= j->rec_retry_ms) {
+            rec_place (self, j, now); /* may end j */
+            continue;
+        }
+        if (j->rec && j->node[0] && now >= j->rec_deadline) { /* a node that never answers */
+            rec_fail (self, j, "the new node's restorer did not run in time");
+            continue;
+        }
         if (!j->keep)
             continue;
         if (keep_promote (j->keep, j->delivered))
@@ -212,6 +228,10 @@ uint64_t rec_next_deadline (jobs_t *self, uint64_t next)
         uint64_t at = j->keep_asked ? j->keep_deadline : j->keep_next_ms;
         if (at < next)
             next = at;
+        if (j->rec_retry_ms && j->rec_retry_ms < next)
+            next = j->rec_retry_ms;
+        if (j->rec && j->node[0] && j->rec_deadline < next)
+            next = j->rec_deadline;
     }
     return next;
 }
@@ -220,11 +240,13 @@ uint64_t rec_next_deadline (jobs_t *self, uint64_t next)
 bool rec_image (jobs_t *self, const char *from, const gl_job_t *img, uint64_t now)
 {
     home_job_t *j = by_gpid (self, img->gpid);
-    if (!j || !j->keep || !j->keep_asked || !gl_streq (from, j->node))
+    if (!j || !j->keep || !gl_streq (from, j->node))
         return false;
     j->keep_deadline = now + KEEP_WAIT_MS;
     const char *why = NULL;
-    if (img->len && j->keep->rx_on && !j->keep->rx_bad) {
+    /* one given up on (late): taken and let go, so that its host is done */
+    bool want = j->keep_asked && j->keep->rx_on && !j->keep->rx_bad;
+    if (img->len && want) {
         if (kept_bytes (self) + img->len > self->keep_max) {
             char text[160];
             snprintf (text, sizeof text,
@@ -245,14 +267,14 @@ bool rec_image (jobs_t *self, const char *from, const gl_job_t *img, uint64_t no
         gl_strlcpy (credit.node, j->node, sizeof credit.node);
         jobs_to_node (self, j->node, &credit);
     }
-    if (!img->eof)
+    if (!img->eof || !j->keep_asked)
         return true;
     if (img->text)
         keep_failed (self, j, img->text);
     else if (!j->keep->rx_bad) {
         uint64_t at[3] = { j->base[0] + img->at_in, j->base[1] + img->at_out,
                            j->base[2] + img->at_err };
-        if (keep_rx_end (j->keep, at, wall_ms (), j->node, &why))
+        if (keep_rx_end (j->keep, at, j->keep_asked_wall, j->node, &why))
             keep_failed (self, j, why);
         else {
             if (!j->keep->cur.bytes)
@@ -366,7 +388,7 @@ static void rec_fail (jobs_t *self, home_job_t *j, const char *why)
 }
 
 /* Ask node to run the restorer for j. */
-static void rec_ask (jobs_t *self, home_job_t *j, const char *node)
+static void rec_ask (jobs_t *self, home_job_t *j, const char *node, uint64_t now)
 {
     gl_strlcpy (j->node, node, sizeof j->node);
     gl_job_t *run = j->run.job;
@@ -376,6 +398,50 @@ static void rec_ask (jobs_t *self, home_job_t *j, const char *node)
         self->io.sign (self->io.arg, run);
     jobs_to_node (self, node, run);
     run->restart = 0;
+    j->rec_deadline = now + REC_RUN_MS;
+}
+
+/* Place j's restart: anywhere but the node that died (its pin died with
+   it).  No node now (all full, or the others suspected in the same
+   storm): placed again every JOBS_RETRY_MS until REC_WAIT_MS is over. */
+static void rec_place (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    const gl_job_t *req = j->run.job;
+    place_note_t dead;
+    gl_strlcpy (dead.node, j->rec_lost, sizeof dead.node);
+    snprintf (dead.why, sizeof dead.why, "was lost");
+    place_req_t pr = {
+        .cores = req->cores,
+        .mem_kb = req->mem_kb,
+        .allow_local = req->allow_local,
+        .exclude = &dead,
+        .n_exclude = 1,
+        .user = req->user[0] ? req->user : NULL,
+        .command = req->argc ? req->argv[0] : NULL,
+    };
+    size_t n = 0;
+    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
+    place_done (self->place, j->plan.ticket);
+    const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->plan);
+    free (cands);
+    j->rec_retry_ms = 0;
+    if (node) {
+        char when[16];
+        hms (j->keep->cur.wall_ms, when, sizeof when);
+        gl_info ("%s: node %s was lost; restarting it on %s from its checkpoint of %s UTC", j->gpid,
+                 j->rec_lost, node, when);
+        rec_ask (self, j, node, now);
+        return;
+    }
+    j->node[0] = '\0'; /* nothing runs it: nothing to send to */
+    if (now < j->rec_until) {
+        j->rec_retry_ms = now + JOBS_RETRY_MS;
+        return;
+    }
+    char notes[2048], why[2100];
+    plan_reasons (&j->plan, notes, sizeof notes);
+    snprintf (why, sizeof why, "no other node can take it%s%s", notes[0] ? ": " : "", notes);
+    rec_fail (self, j, why);
 }
 
 bool rec_lost (jobs_t *self, home_job_t *j, uint64_t now)
@@ -395,40 +461,11 @@ bool rec_lost (jobs_t *self, home_job_t *j, uint64_t now)
     }
     if (!j->rec)
         gl_strlcpy (j->rec_lost, j->node, sizeof j->rec_lost);
+    if (j->rec == RC_NONE)
+        j->rec_until = now + REC_WAIT_MS;
     j->rec = RC_STARTING;
     j->replay = false;
-    /* anywhere but the dead node: its pin died with it */
-    const gl_job_t *req = j->run.job;
-    place_note_t dead;
-    gl_strlcpy (dead.node, j->node, sizeof dead.node);
-    snprintf (dead.why, sizeof dead.why, "was lost");
-    place_req_t pr = {
-        .cores = req->cores,
-        .mem_kb = req->mem_kb,
-        .allow_local = req->allow_local,
-        .exclude = &dead,
-        .n_exclude = 1,
-        .user = req->user[0] ? req->user : NULL,
-        .command = req->argc ? req->argv[0] : NULL,
-    };
-    size_t n = 0;
-    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
-    place_done (self->place, j->plan.ticket);
-    const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->plan);
-    free (cands);
-    if (!node) {
-        char notes[2048], why[2100];
-        plan_reasons (&j->plan, notes, sizeof notes);
-        snprintf (why, sizeof why, "no other node can take it%s%s", notes[0] ? ": " : "", notes);
-        j->node[0] = '\0';
-        rec_fail (self, j, why);
-        return true;
-    }
-    char when[16];
-    hms (j->keep->cur.wall_ms, when, sizeof when);
-    gl_info ("%s: node %s was lost; restarting it on %s from its checkpoint of %s UTC", j->gpid,
-             j->rec_lost, node, when);
-    rec_ask (self, j, node);
+    rec_place (self, j, now);
     return true;
 }
 
@@ -472,6 +509,28 @@ static void rec_started (jobs_t *self, home_job_t *j)
     rec_push_stdin (self, j);
 }
 
+/* The restored process runs: glx is told, the signals held go to it. */
+static void rec_restored (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    j->rec = RC_NONE;
+    j->keep_next_ms = now + j->every_ms;
+    char when[16], text[GL_JOB_TEXT_MAX + 1];
+    hms (j->keep->cur.wall_ms, when, sizeof when);
+    snprintf (text, sizeof text,
+              "the job was restarted on %s from a checkpoint taken at %s UTC on %s "
+              "(that node was lost)",
+              j->node, when, j->keep->cur.node);
+    gl_info ("%s: %s", j->gpid, text);
+    gl_job_t note;
+    jobs_msg_init (&note, GL_JOB_NOTE, j->gpid, self->name);
+    note.text = text;
+    jobs_to_local (self, j->conn, &note);
+    move_flush_signals (self, j);
+    j->keep_said[0] = '\0';
+    tell_host (self, j);
+    rec_push_stdin (self, j);
+}
+
 bool rec_from_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t now)
 {
     if (!j->rec)
@@ -485,11 +544,13 @@ bool rec_from_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t n
             rec_started (self, j);
             return true;
         case GL_JOB_REFUSED: {
+            if (j->rec != RC_STARTING)
+                return true;
             const char *next = place_refused (self->place, &j->plan, job->text, now);
-            if (next && j->rec == RC_STARTING)
-                rec_ask (self, j, next);
+            if (next)
+                rec_ask (self, j, next, now);
             else
-                rec_fail (self, j, job->text ? job->text : "no node took it");
+                rec_place (self, j, now); /* the view may have room by now, or soon */
             return true;
         }
         case GL_JOB_FAILED:
@@ -506,26 +567,15 @@ bool rec_from_host (jobs_t *self, home_job_t *j, const gl_job_t *job, uint64_t n
                 rec_fail (self, j, job->text ? job->text : "the restorer failed");
                 return true;
             }
-            if (job->code == GL_MOVE_RESTORED && j->rec == RC_IMAGE) {
-                j->rec = RC_NONE;
-                j->keep_next_ms = now + j->every_ms;
-                char when[16], text[GL_JOB_TEXT_MAX + 1];
-                hms (j->keep->cur.wall_ms, when, sizeof when);
-                snprintf (text, sizeof text,
-                          "the job was restarted on %s from a checkpoint taken at %s UTC on %s "
-                          "(that node was lost)",
-                          j->node, when, j->keep->cur.node);
-                gl_info ("%s: %s", j->gpid, text);
-                gl_job_t note;
-                jobs_msg_init (&note, GL_JOB_NOTE, j->gpid, self->name);
-                note.text = text;
-                jobs_to_local (self, j->conn, &note);
-                move_flush_signals (self, j);
-                j->keep_said[0] = '\0';
-                tell_host (self, j);
-                rec_push_stdin (self, j);
-            }
+            if (job->code == GL_MOVE_RESTORED && j->rec == RC_IMAGE)
+                rec_restored (self, j, now);
             return true;
+        case GL_JOB_EXIT:
+            /* restored and already ended (before its restorer settled, its
+               host says nothing else): glx hears of the restart first */
+            if (j->rec == RC_IMAGE)
+                rec_restored (self, j, now);
+            return false;
         default: return false;
     }
 }

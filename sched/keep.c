@@ -48,11 +48,32 @@ void keep_rx_begin (keep_t *k)
     k->rx_on = true;
 }
 
+/* Room for need bytes of the arriving image, in steps of KEEP_RX_STEP:
+   glibc serves blocks this large with mmap and grows them with mremap,
+   without copying, so steps cost no copies and waste at most one step,
+   where doubling would hold up to twice an image's size against
+   sched/checkpoint_memory. */
+#define KEEP_RX_STEP ((size_t) 4 << 20)
+static int rx_grow (keep_t *k, size_t need)
+{
+    if (need <= k->rx_cap)
+        return 0;
+    if (need > SIZE_MAX - KEEP_RX_STEP)
+        return -1;
+    size_t cap = (need + KEEP_RX_STEP - 1) / KEEP_RX_STEP * KEEP_RX_STEP;
+    uint8_t *b = realloc (k->rx, cap);
+    if (!b)
+        return -1;
+    k->rx = b;
+    k->rx_cap = cap;
+    return 0;
+}
+
 int keep_rx_add (keep_t *k, const uint8_t *data, size_t n, const char **why)
 {
     if (!k->rx_on || k->rx_bad)
         return gl_why (why, "no image is arriving");
-    if (gl_grow (&k->rx, &k->rx_cap, k->rx_len + n, 1)) {
+    if (rx_grow (k, k->rx_len + n)) {
         keep_rx_drop (k);
         k->rx_on = k->rx_bad = true;
         return gl_why (why, "out of memory for the image");
@@ -94,7 +115,7 @@ int keep_rx_end (keep_t *k, const uint64_t at[3], uint64_t wall_ms, const char *
         return gl_why (why, "the image was cut before its END record");
     }
     img_free (&k->next);
-    uint8_t *b = realloc (k->rx, k->rx_len ? k->rx_len : 1); /* give back the doubling's room */
+    uint8_t *b = realloc (k->rx, k->rx_len ? k->rx_len : 1); /* give back the last step's room */
     k->next.bytes = b ? b : k->rx;
     k->next.len = k->rx_len;
     memcpy (k->next.at, at, sizeof k->next.at);
@@ -114,7 +135,8 @@ static void in_trim (keep_t *k, uint64_t from)
     uint64_t drop = from - k->in_base;
     if (drop > k->in_len)
         drop = k->in_len;
-    memmove (k->in, k->in + drop, k->in_len - (size_t) drop);
+    if (drop < k->in_len)
+        memmove (k->in, k->in + drop, k->in_len - (size_t) drop);
     k->in_len -= (size_t) drop;
     k->in_base += drop;
 }

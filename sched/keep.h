@@ -50,7 +50,7 @@ typedef struct {
     uint8_t *bytes; /* NULL: none */
     size_t len;
     uint64_t at[3];   /* [0] stdin read, [1] stdout, [2] stderr written */
-    uint64_t wall_ms; /* when the home had all of it */
+    uint64_t wall_ms; /* when it was taken (wall ms): its host was asked then */
     char node[64];    /* the host that took it */
 } keep_img_t;
 

@@ -265,11 +265,13 @@ void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job)
                   job->user[0] ? job->user : "an unnamed user");
         reply.code = 1;
     }
-    else {
-        home_relay_signal (self, job);
+    else if (home_relay_signal (self, job))
+        snprintf (text, sizeof text,
+                  "signal %d for %s held at its home %s until its move or restart is over",
+                  job->signo, job->gpid, self->name);
+    else
         snprintf (text, sizeof text, "signal %d sent to %s through its home %s", job->signo,
                   job->gpid, self->name);
-    }
     if (job->seq) /* an asker that waits for the answer */
         jobs_to_node (self, from, &reply);
 }

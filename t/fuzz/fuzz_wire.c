@@ -43,7 +43,14 @@ static void job_sane (const gl_job_t *j)
     if (j->type == GL_JOB_IMAGE)
         MUST ((j->len > 0 || j->eof) && (!j->text || j->eof));
     if (j->type == GL_JOB_CKPT)
-        MUST (j->code >= GL_CKPT_ASK_PROBE && j->code <= GL_CKPT_ASK_MOVE);
+        MUST (j->code >= GL_CKPT_ASK_PROBE && j->code <= GL_CKPT_KEPT &&
+              (j->code != GL_CKPT_KEPT || j->text));
+    /* a kept image's offsets come on its whole end only; a period is bounded */
+    if (j->at_out || j->at_err || j->at_in)
+        MUST (j->type == GL_JOB_IMAGE && j->eof && !j->text);
+    MUST (j->ckpt_every_ms <= GL_JOB_CKPT_EVERY_MAX || j->ckpt_every_ms == GL_JOB_CKPT_NEVER);
+    if (j->ckpt_every_ms)
+        MUST (j->type == GL_JOB_RUN);
     if (j->type == GL_JOB_MOVE)
         MUST (j->code >= GL_MOVE_SNAPPED && j->code <= GL_MOVE_EVICT);
     if (j->type == GL_JOB_LIST)

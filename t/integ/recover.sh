@@ -5,13 +5,14 @@
 # undisturbed run: what the job wrote again after the checkpoint is
 # skipped, stdin read since is given again.  A job with no checkpoint
 # kept yet is lost as before (122).  Failure detection is shortened here
-# (probe every 250 ms).  Not against the sanitizers' build: restarts need
-# glrestore, which never carries their runtime (as migrate.sh); the
-# home's bookkeeping runs under them in t/unit/test_keep and test_recover.
+# (a probe every 500 ms: a few seconds to a death).  Not against the
+# sanitizers' build: restarts need glrestore, which never carries their
+# runtime (as migrate.sh); the home's bookkeeping runs under them in
+# t/unit/test_keep and test_recover.
 . "$(dirname "$0")/lib.sh"
 set +e
 [ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no restarts to test"; exit 77; }
-write_conf "gossip" "    probe_interval = 250ms" "    probe_timeout = 120ms" "    suspicion_mult = 2" \
+write_conf "gossip" "    probe_interval = 500ms" "    probe_timeout = 300ms" \
     "sched" "    checkpoint_memory = 256M"
 names=(a b c d)
 for i in "${!names[@]}"; do start_peer "${names[$i]}" "$i"; done
@@ -46,19 +47,20 @@ node_dies() {
 
 # 1. a deterministic computation with a 64 MiB heap, its host killed
 #    after its checkpoint was kept: it ends elsewhere, output identical
-"$CK" single 80 64 > "$T/ref" || fail "ckjob alone"
+"$CK" single 100 64 > "$T/ref" || fail "ckjob alone"
 out="$T/job.out"
-"$GLX" -w b --checkpoint-every 500ms "$CK" single 80 64 > "$out" 2> "$T/job.err" & g=$!
+"$GLX" -w b --checkpoint-every 1s "$CK" single 100 64 > "$out" 2> "$T/job.err" & g=$!
 wait_until 10 more_lines "$out" 1 || fail "the job did not start: $(cat "$T/job.err")"
-gpid=$(gpid_of "ckjob single 80 64")
+gpid=$(gpid_of "ckjob single 100 64")
 wait_until 10 has_kept "$gpid" || fail "no checkpoint kept: ps says '$(kept "$gpid")'"
 "$GLPEER" ps -v --runtime-dir "$T/a/run" | grep -A4 "$gpid" | grep -q "kept checkpoint: taken .* in a's memory" \
     || fail "ps -v does not say what is kept: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
 sleep 0.3
+what=$(kept "$gpid")
 n=$(lines "$out")
 start=$(date +%s%N)
 node_dies b
-say "b killed with its job ($(kept "$gpid")), glx had $n lines"
+say "b killed with its job (its checkpoint: $what), glx had $n lines"
 wait_until 30 sh -c "grep -q 'restarted on' '$T/job.err'" || fail "no restart: $(cat "$T/job.err")"
 noted=$(elapsed_since "$start")
 wait_until 30 more_lines "$out" $((n + 1)) || fail "no new output after the restart"
@@ -74,13 +76,16 @@ say "its output is byte-identical to an undisturbed run ($(lines "$out") lines)"
 #    every line once, in order
 seq 1 120 | sed 's/^/line /' | "$CK" filter > "$T/ref"
 out="$T/filter.out"
-seq 1 120 | while read -r i; do echo "line $i"; sleep 0.03; done \
+# (the second half of its input only once its host is dead: it cannot end before)
+feed() { for i in $(seq "$1" "$2"); do echo "line $i"; sleep 0.02; done; }
+{ feed 1 60; while [ ! -e "$T/go" ]; do sleep 0.1; done; feed 61 120; } \
     | "$GLX" -w c --checkpoint-every 300ms "$CK" filter 2> "$T/filter.err" | cat > "$out" & g=$!
 wait_until 10 more_lines "$out" 1 || fail "the filter did not start: $(cat "$T/filter.err")"
 gpid=$(gpid_of "ckjob filter")
 wait_until 10 has_kept "$gpid" || fail "no checkpoint of the filter kept: '$(kept "$gpid")'"
 wait_until 10 more_lines "$out" 40 || fail "the filter is slow: $(lines "$out") lines"
 node_dies c
+touch "$T/go"
 wait "$g"
 grep -q "restarted on" "$T/filter.err" || fail "the filter was not restarted: $(cat "$T/filter.err")"
 cmp -s "$T/ref" "$out" || fail "the filter restarted mid-stream: $(diff "$T/ref" "$out" | head -5)"
