@@ -5,7 +5,9 @@
 #   - glunix: `glpeer checkpoint GPID FILE` of a job that glx runs on a
 #     peer (the pause the shim reports on its SNAP line, and the command's
 #     wall time), the image's size, `glx --restart FILE` to the job's next
-#     line of output, `glpeer migrate GPID NODE` between two peers on
+#     line of output (the same again with the job's malloc advising huge
+#     pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1: rows "huge pages"),
+#     `glpeer migrate GPID NODE` between two peers on
 #     loopback, and eviction: from the owner's first keystroke (simulated
 #     as t/integ/idle.sh does, by touching the activity file) to the last
 #     CPU its guests used on that machine, median and p99;
@@ -30,8 +32,8 @@
 #                       [--threads T] [--evictions N] [--build DIR]
 #                       [--cache DIR] [--keep DIR] [--only PART,...]
 #   (defaults 64,512,2048, 5, 3, 2, 20, build/, bench/.cache; PART: shim,
-#   agents, dmtcp, criu, every part by default; a part left out is a row
-#   saying so)
+#   agents, huge, dmtcp, criu, every part by default; a part left out is a
+#   row saying so; huge: the huge-page rows, which need shim or agents)
 #
 # A size is left out, with the reason in its table, when the machine has
 # less memory available than twice that size plus 1 GiB.  2048 MiB takes
@@ -44,6 +46,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=64,512,2048; RUNS=5; GZRUNS=3; THREADS=2; EVICTIONS=20
 BUILD=${BUILD:-$top/build}; CACHE=$top/bench/.cache; KEEP=""; ONLY=""
 STEPS=3000     # about 1 ms each here: long enough to be stopped mid-run
+HUGE_ENV=GLIBC_TUNABLES=glibc.malloc.hugetlb=1   # the "huge pages" rows: malloc advises MADV_HUGEPAGE
 WARM=50        # steps done before a checkpoint is asked
 GAP=2          # ckpt_work -g: it reports steps later than this (ms) after the one before
 usage="usage: $0 [--sizes MIB,...] [--runs N] [--gzip-runs N] [--threads T] [--evictions N] [--build DIR] [--cache DIR] [--keep DIR] [--only PART,...]"
@@ -65,7 +68,7 @@ done
 for v in RUNS GZRUNS THREADS EVICTIONS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$0: --${v,,} wants a positive number, not '${!v}'" >&2; exit 2; }
 done
-[[ -z $ONLY || $ONLY =~ ^(shim|agents|dmtcp|criu)(,(shim|agents|dmtcp|criu))*$ ]] || { echo "$0: --only wants parts among shim,agents,dmtcp,criu, not '$ONLY'" >&2; exit 2; }
+[[ -z $ONLY || $ONLY =~ ^(shim|agents|huge|dmtcp|criu)(,(shim|agents|huge|dmtcp|criu))*$ ]] || { echo "$0: --only wants parts among shim,agents,huge,dmtcp,criu, not '$ONLY'" >&2; exit 2; }
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 NOTRUN="not run (--only $ONLY)"
 [[ $SIZES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "$0: --sizes wants MiB,MiB,... (e.g. 64,512), not '$SIZES'" >&2; exit 2; }
@@ -346,6 +349,12 @@ fi
 CKHOST=$BUILD/t/ckpt/ckhost; GL_SHIM=""
 [ -x "$CKHOST" ] && [ -e "$BUILD/libglshim.so" ] || GL_SHIM="absent: no $CKHOST (make check builds it)"
 want shim || GL_SHIM=$NOTRUN
+# the huge-page rows: transparent huge pages the job's malloc may advise
+GL_HUGE=""
+want huge || GL_HUGE=$NOTRUN
+thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2> /dev/null || true)
+[ -n "$GL_HUGE" ] || [[ $thp == *"[always]"* || $thp == *"[madvise]"* ]] ||
+    GL_HUGE="absent: this kernel gives no transparent huge pages on advice (enabled: ${thp:-no such file})"
 want agents || { GL_CK=$NOTRUN; GL_RS=$NOTRUN; GL_MIG=$NOTRUN; GL_EV=$NOTRUN; }
 
 # to_ms: "12.5 ms", "830 us", "1.2 s", "4100000 ns" on stdin -> milliseconds
@@ -360,11 +369,12 @@ snap_ms() {
     [ -n "$v" ] && echo "$v" | to_ms || echo -
 }
 declare -A GPID_SEEN=()
-# gl_job SIZE DIR: the workload under glx on p1, its output in DIR/out,
-# WARM steps done; GJPID its glx, GPID its job
+# gl_job SIZE DIR [VAR=VALUE]: the workload under glx on p1 (with that
+# in its environment), its output in DIR/out, WARM steps done; GJPID its
+# glx, GPID its job
 gl_job() {
     local end
-    "$GLX" --runtime-dir "$T/p0/run" -w p1 "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$1" > "$2/out" 2> "$2/err" < /dev/null &
+    env ${3:-} "$GLX" --runtime-dir "$T/p0/run" -w p1 "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$1" > "$2/out" 2> "$2/err" < /dev/null &
     GJPID=$!; BG+=("$GJPID")
     wait_lines "$2/out" "^step" "$WARM" 60 || { log "glunix $1: the job never ran: $(head -c 300 "$2/err")"; return 1; }
     end=$(( $(date +%s) + 10 )); GPID=""
@@ -376,12 +386,15 @@ gl_job() {
     done
     [ -n "$GPID" ] || { log "glunix $1: glpeer ps does not show the job"; return 1; }
 }
-# gl_run SIZE RUN: checkpoint to a file, kill, restart on p2; appends
-# "snap wall gap stall image restart ok" to $W/gl-SIZE
+# gl_run SIZE RUN [hp]: checkpoint to a file, kill, restart on p2; appends
+# "snap wall gap stall image restart ok" to $W/gl-SIZE (hp: the job's
+# malloc in huge pages, to $W/glhp-SIZE)
 gl_run() {
-    local s=$1 d=$W/gl/$1-$2 t0 t1 sz snap rs t1r restart=- ok=0 ckok=0
+    local s=$1 d=$W/gl${3:-}/$1-$2 t0 t1 sz snap rs t1r restart=- ok=0 ckok=0 e=""
+    local res=$W/gl${3:-}-$1
+    [ -n "${3:-}" ] && e=$HUGE_ENV
     mkdir -p "$d"
-    gl_job "$s" "$d" || { stop "$GJPID"; return 0; }
+    gl_job "$s" "$d" "$e" || { stop "$GJPID"; return 0; }
     watch_size "$d/out" "$d/sizes"
     t0=$(now)
     "$GLPEER" checkpoint --runtime-dir "$T/p0/run" "$GPID" "$d/img" > "$d/ck" 2>&1 && ckok=1
@@ -393,8 +406,8 @@ gl_run() {
     stop "$GJPID"
     if [ "$ckok" = 0 ] || [ ! -s "$d/img" ]; then
         log "glunix $s: glpeer checkpoint failed: $(head -c 300 "$d/ck")"
-        [ -e "$W/gl-why-$s" ] || head -1 "$d/ck" > "$W/gl-why-$s"
-        echo "- - - - - - 0" >> "$W/gl-$s"; return 0
+        [ -e "$res-why" ] || head -1 "$d/ck" > "$res-why"
+        echo "- - - - - - 0" >> "$res"; return 0
     fi
     snap=$(snap_ms "$d/ck")
     ok=1
@@ -408,32 +421,35 @@ gl_run() {
         resumed_right "$d/rout" "$W/ref-$s" && ok=1
         if [ "$ok" = 0 ]; then
             log "glunix $s: the restart did not resume right: $(head -c 300 "$d/rerr")"
-            [ -e "$W/gl-why-$s" ] || echo "glx --restart did not resume right: $(head -1 "$d/rerr")" > "$W/gl-why-$s"
+            [ -e "$res-why" ] || echo "glx --restart did not resume right: $(head -1 "$d/rerr")" > "$res-why"
         fi
     fi
-    echo "$snap $(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$t1") $(stall "$d/sizes" "$t0" "$t1") $(stat -c %s "$d/img") $restart $ok" >> "$W/gl-$s"
-    [ -e "$W/img-gl-$s" ] || mv "$d/img" "$W/img-gl-$s"
+    echo "$snap $(ms $(( t1 - t0 ))) $(gap "$d/err" "$t0" "$t1") $(stall "$d/sizes" "$t0" "$t1") $(stat -c %s "$d/img") $restart $ok" >> "$res"
+    [ -n "${3:-}" ] || [ -e "$W/img-gl-$s" ] || mv "$d/img" "$W/img-gl-$s"
     rm -f "$d/img"
 }
-# gl_shim SIZE RUN: the shim alone, no agent: t/ckpt/ckhost (the host's
-# side of ckpt_proto.h, for the tests) asks the checkpoint with GO after
-# WARM steps and prints the shim's SNAP line; appends "snap gap ok" to
-# $W/glshim-SIZE, the gap being the job's step right after the snapshot
+# gl_shim SIZE RUN [hp]: the shim alone, no agent: t/ckpt/ckhost (the
+# host's side of ckpt_proto.h, for the tests) asks the checkpoint with GO
+# after WARM steps and prints the shim's SNAP line; appends "snap gap ok"
+# to $W/glshim-SIZE (hp: huge pages, $W/glshimhp-SIZE), the gap being the
+# job's step right after the snapshot
 gl_shim() {
-    local s=$1 d=$W/glshim/$1-$2 snap at k g ok=0
+    local s=$1 d=$W/glshim${3:-}/$1-$2 snap at k g ok=0 e=""
+    local res=$W/glshim${3:-}-$1
+    [ -n "${3:-}" ] && e=$HUGE_ENV
     mkdir -p "$d"
-    "$CKHOST" -r go -w "step $WARM/" -o "$d/out" -p "$BUILD/libglshim.so" -- \
+    env $e "$CKHOST" -r go -w "step $WARM/" -o "$d/out" -p "$BUILD/libglshim.so" -- \
         "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$s" > "$d/host" 2> "$d/err" < /dev/null || true
     snap=$(sed -n 's/^SNAP \([0-9]*\) at=.*/\1/p' "$d/host")
     at=$(sed -n 's/^SNAP [0-9]* at=\([0-9]*\).*/\1/p' "$d/host")
     if [ -z "$snap" ] || [ -z "$at" ]; then
-        [ -e "$W/glshim-why-$s" ] || echo "ckhost saw no SNAP: $(grep -v '^START' "$d/host" | head -2 | paste -sd ' ')" > "$W/glshim-why-$s"
-        echo "- - 0" >> "$W/glshim-$s"; return 0
+        [ -e "$res-why" ] || echo "ckhost saw no SNAP: $(grep -v '^START' "$d/host" | head -2 | paste -sd ' ')" > "$res-why"
+        echo "- - 0" >> "$res"; return 0
     fi
     k=$(head -c "$at" "$d/out" | grep -c '^step' || true)
     g=$(awk -v k=$(( k + 1 )) -v floor="$GAP" '$1 == "ckpt_work:" && $3 == k { g = $6 } END { printf "%.1f\n", g ? g : floor }' "$d/err")
     cmp -s "$d/out" "$W/ref-$s" && ok=1
-    echo "$(ms "$snap") $g $ok" >> "$W/glshim-$s"
+    echo "$(ms "$snap") $g $ok" >> "$res"
 }
 # gl_migrate SIZE RUN: p1 -> p2 mid-run, then to the end; appends
 # "wall gap stall ok" to $W/glmig-SIZE
@@ -542,6 +558,7 @@ if [ -z "$GL_SHIM" ]; then
     for s in ${SIZES//,/ }; do
         [ -n "${SKIPSIZE[$s]:-}" ] && continue
         for r in $(seq "$RUNS"); do log "glunix shim alone (ckhost) $s MiB, run $r"; gl_shim "$s" "$r"; done
+        [ -z "$GL_HUGE" ] && for r in $(seq "$RUNS"); do log "glunix shim alone (ckhost) $s MiB, huge pages, run $r"; gl_shim "$s" "$r" hp; done
     done
 fi
 if [ -z "$GL_CK" ] || [ -z "$GL_MIG" ]; then
@@ -562,6 +579,7 @@ if [ -z "$GL_CK" ] || [ -z "$GL_MIG" ]; then
     for s in ${SIZES//,/ }; do
         [ -n "${SKIPSIZE[$s]:-}" ] && continue
         if [ -z "$GL_CK" ]; then for r in $(seq "$RUNS"); do log "glunix $s MiB checkpoint, run $r"; gl_run "$s" "$r"; done; fi
+        if [ -z "$GL_CK" ] && [ -z "$GL_HUGE" ]; then for r in $(seq "$RUNS"); do log "glunix $s MiB checkpoint, huge pages, run $r"; gl_run "$s" "$r" hp; done; fi
         if [ -z "$GL_MIG" ]; then for r in $(seq "$RUNS"); do log "glunix $s MiB migrate, run $r"; gl_migrate "$s" "$r"; done; fi
     done
     if [ -z "$GL_CK" ]; then
@@ -591,14 +609,25 @@ report() {
     row "" "pause ms" "gap ms" "stall ms" "image MiB" "restart ms" "migrate ms" "ok"
     if [ -n "$GL_SHIM" ]; then why "glunix shim alone (ckhost)" "$GL_SHIM"
     else f=$W/glshim-$s; row "glunix shim alone (ckhost, GO)" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
-        [ -s "$W/glshim-why-$s" ] && why "  the first that failed:" "$(cat "$W/glshim-why-$s")"
+        [ -s "$W/glshim-$s-why" ] && why "  the first that failed:" "$(cat "$W/glshim-$s-why")"
+        if [ -n "$GL_HUGE" ]; then why "  huge pages" "$GL_HUGE"
+        else f=$W/glshimhp-$s; row "  the same, huge pages" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
+            [ -s "$W/glshimhp-$s-why" ] && why "  the first that failed:" "$(cat "$W/glshimhp-$s-why")"
+        fi
     fi
     if [ -n "$GL_CK" ]; then why "glunix glpeer checkpoint" "$GL_CK"
     else
         f=$W/gl-$s
         row "glunix: SNAP (shim's pause)" "$(col "$f" 1)" "$(col "$f" 3)" "$(col "$f" 4)" "$(mib "$(col "$f" 5)")" "$(col "$f" 6)" "" "$(okn "$f")"
         row "glunix: glpeer checkpoint (wall)" "$(col "$f" 2)" "" "" "" "" "" ""
-        [ -s "$W/gl-why-$s" ] && why "  the first that failed:" "$(cat "$W/gl-why-$s")"
+        [ -s "$W/gl-$s-why" ] && why "  the first that failed:" "$(cat "$W/gl-$s-why")"
+        if [ -n "$GL_HUGE" ]; then why "  huge pages" "$GL_HUGE"
+        else
+            f=$W/glhp-$s
+            row "  SNAP, huge pages" "$(col "$f" 1)" "$(col "$f" 3)" "$(col "$f" 4)" "$(mib "$(col "$f" 5)")" "$(col "$f" 6)" "" "$(okn "$f")"
+            row "  glpeer checkpoint (wall), huge" "$(col "$f" 2)" "" "" "" "" "" ""
+            [ -s "$W/glhp-$s-why" ] && why "  the first that failed:" "$(cat "$W/glhp-$s-why")"
+        fi
     fi
     [ -n "$GL_RS" ] && why "glunix glx --restart" "$GL_RS"
     if [ -n "$GL_MIG" ]; then why "glunix glpeer migrate" "$GL_MIG"
@@ -627,7 +656,7 @@ report() {
     gp=-; gg=-
     [ -z "$GL_CK" ] && { gp=$(col "$W/gl-$s" 1); gg=$(col "$W/gl-$s" 3); }
     local src="as the agent reports it"
-    if [ "$gp" = - ] && [ -z "$GL_SHIM" ]; then gp=$(col "$W/glshim-$s" 1); src="the shim alone under ckhost: the agent does not report it"; fi
+    if [ "$gp" = - ] && [ -z "$GL_SHIM" ]; then gp=$(col "$W/glshim-$s" 1); src="the shim alone under ckhost: the agents' run gave no figure"; fi
     if [ "$gp" != - ]; then
         echo "  pause (SNAP, $src): $gp ms; goal <= $goal_pause ms (20 ms + 20 ms/GiB): $(judge "$gp" "$goal_pause"); / DMTCP -bc --no-gzip = $(ratio "$gp" "$dm") (goal <= 0.100: $(judge "$(ratio "$gp" "$dm")" 0.1))"
     else
@@ -639,6 +668,11 @@ report() {
         else
             echo "  pause by the job's own clock (gap), glpeer checkpoint: $gg ms; goal <= $goal_pause ms: $(judge "$gg" "$goal_pause"); / DMTCP --no-gzip's $dmg ms = $(ratio "$gg" "$dmg") (goal <= 0.100: $(judge "$(ratio "$gg" "$dmg")" 0.1)); / DMTCP gzip's = $(ratio "$gg" "$(col "$W/dmtcp-$s-gzip" 2)")"
         fi
+    fi
+    if [ -z "$GL_CK" ] && [ -z "$GL_HUGE" ]; then
+        local hp hg
+        hp=$(col "$W/glhp-$s" 1); hg=$(col "$W/glhp-$s" 3)
+        echo "  the same, the job's malloc in huge pages ($HUGE_ENV): SNAP $hp ms, gap $hg ms; goal <= $goal_pause ms: $(judge "$hp" "$goal_pause") (SNAP), $(judge "$hg" "$goal_pause") (gap); / DMTCP --no-gzip = $(ratio "$hp" "$dm") (SNAP), $(ratio "$hg" "$dmg") (gap)"
     fi
     if [ -z "$GL_RS" ] && [ -z "$GL_CK" ]; then
         gr=$(col "$W/gl-$s" 6)

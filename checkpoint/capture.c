@@ -830,7 +830,7 @@ static char hear (int s)
 
 typedef struct {
     uint64_t start, end, offset, fsize, mtime_sec;
-    uint32_t prot, kind, mtime_nsec, path_off;
+    uint32_t prot, kind, flags, mtime_nsec, path_off;
 } cvma_t;
 
 typedef struct {
@@ -956,18 +956,44 @@ static void wr_threads (wr_t *w)
     }
 }
 
+/* The advice for huge pages in a VmFlags line of smaps: "hg"
+   (MADV_HUGEPAGE) or "nh" (MADV_NOHUGEPAGE), as IMG_VF_*. */
+static uint32_t huge_advice (const char *line)
+{
+    uint32_t f = 0;
+    for (const char *t = line + 8; *t; t++)
+        if (t[-1] == ' ' && t[0] && t[1] && (t[2] == ' ' || !t[2])) {
+            if (t[0] == 'h' && t[1] == 'g')
+                f = IMG_VF_HUGE;
+            else if (t[0] == 'n' && t[1] == 'h')
+                f = IMG_VF_NOHUGE;
+        }
+    return f;
+}
+
 /* The mappings, judged again in the fork (one may have come since the
-   probe), less the writer's own arena. */
+   probe), less the writer's own arena.  From smaps rather than maps:
+   its VmFlags line says which were advised to use huge pages (or not
+   to), which the restorer does again (the kernel keeps that advice in
+   the mapping, outside memory).  Reading smaps walks the page tables:
+   here, in the fork, while the job runs. */
 static void wr_scan_vmas (wr_t *w)
 {
-    int fd = open ("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = open ("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        wr_fail (w, "/proc/self/maps cannot be read");
+        wr_fail (w, "/proc/self/smaps cannot be read");
     char rbuf[4096];
     static char line[IMG_PATH_MAX + 256];
     lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
     char whyb[512];
+    cvma_t *last = NULL; /* the mapping the lines after its own are about */
     while (lr_next (&r, line, sizeof line)) {
+        if (!((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))) {
+            if (last && !strncmp (line, "VmFlags:", 8))
+                last->flags = huge_advice (line);
+            continue;
+        }
+        last = NULL;
         sb_t why = { whyb, 0, sizeof whyb };
         int rc = judge_vma (line, w->v, &why);
         if (rc < 0)
@@ -978,6 +1004,8 @@ static void wr_scan_vmas (wr_t *w)
         if (w->n_vmas == IMG_MAX_VMAS)
             wr_fail (w, "more than 65536 mappings");
         cvma_t *c = &w->vmas[w->n_vmas++];
+        last = c;
+        c->flags = 0;
         c->start = w->v->start;
         c->end = w->v->end;
         c->prot = w->v->prot;
@@ -1067,6 +1095,7 @@ static void wr_vma_records (wr_t *w)
         v->end = c->end;
         v->prot = c->prot;
         v->kind = c->kind;
+        v->flags = c->kind == IMG_V_SPECIAL ? 0 : c->flags;
         v->offset = c->offset;
         v->fsize = c->fsize;
         v->mtime_sec = c->mtime_sec;

@@ -47,6 +47,8 @@ static inline uint64_t merge (uint64_t acc, uint64_t v)
     return acc * P1 + P4;
 }
 
+_Static_assert(IMG_VERSION == 2, "the decoder's message names the version it reads");
+
 uint64_t img_sum (const void *data, size_t n, uint64_t seed)
 {
     const uint8_t *p = data, *end = p + n;
@@ -287,6 +289,7 @@ size_t img_put_vma (img_enc_t *e, const img_vma_t *v, uint8_t *out, size_t cap)
     w64 (&w, v->end);
     w32 (&w, v->prot);
     w32 (&w, v->kind);
+    w32 (&w, v->flags);
     w64 (&w, v->offset);
     w64 (&w, v->fsize);
     w64 (&w, v->mtime_sec);
@@ -388,7 +391,8 @@ int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, 
         if (rd64 (buf + 24) != img_sum (buf, 24, 0))
             return gl_why (why, "the image's header is corrupt (its sum does not match)");
         if (rd32 (buf + 8) != IMG_VERSION)
-            return gl_why (why, "the image is of another version of the format");
+            return gl_why (why, "the image is of another version of the format (this build reads "
+                                "version 2, glunix-image(5))");
         if (rd32 (buf + 12) != IMG_PAGE)
             return gl_why (why, "the image's page size is not 4096");
         if (rd64 (buf + 16) != 0)
@@ -620,6 +624,7 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
     v->end = r64 (&r);
     v->prot = r32 (&r);
     v->kind = r32 (&r);
+    v->flags = r32 (&r);
     v->offset = r64 (&r);
     v->fsize = r64 (&r);
     v->mtime_sec = r64 (&r);
@@ -633,6 +638,8 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
         return gl_why (why, "VMA: unknown protection bits");
     if (v->kind < IMG_V_ANON || v->kind > IMG_V_SPECIAL)
         return gl_why (why, "VMA: an unknown kind of mapping");
+    if (v->flags > IMG_VF_NOHUGE)
+        return gl_why (why, "VMA: unknown flags, or advice for huge pages both ways");
     if ((v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) && v->path[0] != '/')
         return gl_why (why, "VMA: a file mapping without an absolute path");
     if (v->kind == IMG_V_FILE_RO && (v->prot & 2))

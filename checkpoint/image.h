@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #define IMG_MAGIC       "GLIMAGE\n"
-#define IMG_VERSION     1
+#define IMG_VERSION     2 /* 2: a VMA record carries the mapping's huge-page advice */
 #define IMG_HDR_SIZE    32
 #define IMG_REC_HDR     16
 #define IMG_CHUNK_PAGES 256
@@ -128,9 +128,14 @@ typedef enum {
     IMG_V_FILE_RO = 5, /* shared file mapping without write access: the file */
     IMG_V_SPECIAL = 6, /* [vdso], [vvar], [vvar_vclock]: the new kernel's, moved here */
 } img_vma_kind_t;
+enum {
+    IMG_VF_HUGE = 1,   /* advised MADV_HUGEPAGE: restored so, in huge pages where it may */
+    IMG_VF_NOHUGE = 2, /* advised MADV_NOHUGEPAGE */
+};
 typedef struct {
     uint64_t start, end;
     uint32_t prot, kind;
+    uint32_t flags;  /* IMG_VF_* */
     uint64_t offset; /* in the file */
     uint64_t fsize;  /* the file's size and mtime at capture */
     uint64_t mtime_sec;

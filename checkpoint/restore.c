@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #define HOLE_START 0x200000000000ull /* above ASan's shadow, below where mmap places things */
+#define HUGE       (2ull << 20)      /* a transparent huge page (x86-64's PMD) */
 
 typedef struct {
     uint64_t off, len;
@@ -34,7 +35,7 @@ typedef struct {
 
 typedef struct {
     uint64_t start, end, offset, fsize, mtime_sec;
-    uint32_t prot, kind, mtime_nsec;
+    uint32_t prot, kind, flags, mtime_nsec;
     char *path;
     uint8_t *stage; /* its pages, staged; NULL: none came */
     run_t *runs;    /* of a file mapping: the pages that came */
@@ -98,13 +99,17 @@ static const rv_t *vma_above (const st_t *s, uint64_t a)
 }
 
 /* len bytes mapped where the image has nothing and this process has
-   nothing either, with a page of room either side. */
-static void *hole_map (st_t *s, size_t len, bool shared)
+   nothing either, with a page of room either side; like: 0, or the
+   address the bytes will be moved to, which the staging then matches
+   modulo 2 MiB, so that huge pages move whole. */
+static void *hole_map (st_t *s, size_t len, bool shared, uint64_t like)
 {
     if (!s->hole)
         s->hole = HOLE_START;
     for (int tries = 0; tries < 4096; tries++) {
         uint64_t a = s->hole;
+        if (like)
+            a += (like - a) & (HUGE - 1);
         if (a + len + IMG_PAGE >= IMG_USER_TOP)
             return NULL;
         const rv_t *v = vma_above (s, a);
@@ -177,6 +182,7 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
             m->mtime_nsec = v.mtime_nsec;
             m->prot = v.prot;
             m->kind = v.kind;
+            m->flags = v.flags;
             m->path = strdup (v.path);
             return m->path ? 0 : gl_err (err, errlen, "out of memory");
         }
@@ -211,11 +217,22 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
                                "carries pages",
                                (unsigned long long) pg.addr);
             if (!v->stage) {
-                v->stage = hole_map (s, v->end - v->start, v->kind == IMG_V_SHANON);
+                bool anon = v->kind == IMG_V_ANON || v->kind == IMG_V_STACK;
+                v->stage =
+                    hole_map (s, v->end - v->start, v->kind == IMG_V_SHANON, anon ? v->start : 0);
                 if (!v->stage)
                     return gl_err (
                         err, errlen, "no room to stage %llu bytes of the mapping at 0x%llx",
                         (unsigned long long) (v->end - v->start), (unsigned long long) v->start);
+                /* the mapping's advice, before its pages come: a mapping
+                   advised MADV_HUGEPAGE is staged in huge pages, which
+                   mremap moves whole (the staging matches its address
+                   modulo 2 MiB), so the restored process has them as the
+                   checkpointed one had; best effort (the kernel may have
+                   none to give) */
+                if (anon && v->flags)
+                    madvise (v->stage, v->end - v->start,
+                             v->flags == IMG_VF_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
             }
             uint64_t off = pg.addr - v->start;
             if (img_unpack (&pg, v->stage + off, &why))
@@ -389,7 +406,7 @@ static int vdso_moves (st_t *s)
     for (size_t i = 0; i < s->n_cur; i++) {
         special_t *c = &s->cur[i];
         size_t len = c->end - c->start;
-        void *hole = hole_map (s, len, false);
+        void *hole = hole_map (s, len, false, 0);
         if (!hole)
             return -1;
         void *moved =
@@ -591,8 +608,8 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
     size_t tmp_len = 0;
     for (size_t i = 0; i < s->n_cur; i++)
         tmp_len += s->cur[i].end - s->cur[i].start;
-    uint8_t *area = hole_map (s, len, false);
-    uint8_t *tmp = hole_map (s, tmp_len, false);
+    uint8_t *area = hole_map (s, len, false, 0);
+    uint8_t *tmp = hole_map (s, tmp_len, false, 0);
     if (!area || !tmp) {
         gl_err (err, errlen, "no room for the restorer's second stage");
         return NULL;
@@ -656,7 +673,10 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
                 .len = vlen);
         else
             OP (.op = v->kind == IMG_V_SHANON ? RP_SHANON : RP_ANON, .prot = v->prot,
-                .dst = v->start, .len = vlen);
+                .dst = v->start, .len = vlen,
+                .advice = v->kind == IMG_V_SHANON || !v->flags ? 0
+                          : v->flags == IMG_VF_HUGE            ? MADV_HUGEPAGE
+                                                               : MADV_NOHUGEPAGE);
         if (v->kind == IMG_V_STACK) {
             /* room to grow: up to the stack limit (8 MiB at most), below
                the stack and a guard gap above whatever lies under it */
@@ -790,6 +810,15 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
         return rtree_run (k.tree, fd, o, err, errlen);
     if (check (&s, err, errlen))
         return -1;
+    size_t huge = 0;
+    for (size_t i = 0; i < s.n_vma; i++)
+        huge += s.vma[i].flags == IMG_VF_HUGE;
+    if (o->verbose)
+        fprintf (stderr,
+                 "glrestore: %llu bytes read: %llu pages of %zu mappings (%zu advised to use "
+                 "huge pages) and %zu threads, in %.1f ms\n",
+                 (unsigned long long) s.bytes, (unsigned long long) s.pages, s.n_vma, huge, s.n_thr,
+                 (double) (now_ns () - t0) / 1e6);
     if (o->check_only)
         return 0;
     return become (&s, fd, o, t0, err, errlen);
@@ -815,11 +844,7 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
        second stage can no longer fail */
     p->image_fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, hi + 3) : -1;
     if (o->verbose)
-        fprintf (stderr,
-                 "glrestore: %llu bytes read, %llu pages of %zu mappings and %zu threads staged "
-                 "in %.1f ms\n",
-                 (unsigned long long) s->bytes, (unsigned long long) s->pages, s->n_vma, s->n_thr,
-                 (double) (now_ns () - t0) / 1e6);
+        fprintf (stderr, "glrestore: staged in %.1f ms\n", (double) (now_ns () - t0) / 1e6);
 
     /* from here on the process changes: all signals blocked until each
        thread's rt_sigreturn restores its own mask */

@@ -155,6 +155,8 @@ BLOB void glr_stage2 (rp_plan_t *p)
                           (o->op == RP_GROW ? MAP_GROWSDOWN | MAP_FIXED_NOREPLACE : MAP_FIXED);
                 r = sc (SYS_mmap, (long) o->dst, (long) o->len, o->prot, fl, -1, 0);
                 r = r == (long) o->dst || o->op == RP_GROW ? 0 : -1;
+                if (r == 0 && o->advice) /* best effort, as the staging's */
+                    sc (SYS_madvise, (long) o->dst, (long) o->len, o->advice, 0, 0, 0);
                 break;
             }
             case RP_FILE: {

@@ -29,7 +29,8 @@ enum {
 };
 
 typedef struct {
-    uint32_t op, prot, shared, pad;
+    uint32_t op, prot, shared;
+    uint32_t advice; /* RP_ANON: madvise()'s MADV_HUGEPAGE or MADV_NOHUGEPAGE, or 0 */
     uint64_t src, dst, len, offset, path; /* path: a string in the area */
 } rp_op_t;
 

@@ -6,6 +6,16 @@
     leave no room for collisions), so nothing about nonces needs to be
     remembered across restarts.
 
+    The seal is libsodium's crypto_aead_xchacha20poly1305_ietf, byte for
+    byte, computed as that construction is defined: HChaCha20 of the key
+    and the nonce's first 16 bytes (libsodium) is the key of an RFC 8439
+    ChaCha20-Poly1305 seal whose 12-byte nonce is four zero bytes and the
+    nonce's last 8 (OpenSSL's libcrypto).  The packets are the same as
+    libsodium's own (test_seal checks both ways); the bulk runs on the
+    CPU's vector units, which libsodium 1.0.18 does not use: 3.7 against
+    0.64 GB/s on the bench machine, where sealing and opening were the
+    largest part of moving a checkpoint image between agents.
+
     Replays are caught per sender with a sliding window of 1024 sequence
     numbers, the scheme of IPsec and WireGuard: the highest sequence number
     accepted so far, and one bit for each of the 1024 numbers up to it.
@@ -15,6 +25,7 @@
     packets still die of old age: they are stale after window_ms. */
 #include "seal.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +53,7 @@ struct gl_seal_t {
     uint64_t window_ms;
     uint64_t seq; /* last sequence number we sent */
     uint64_t drops[GL_DROP__COUNT];
+    EVP_CIPHER_CTX *enc, *dec; /* ChaCha20-Poly1305, keyed per packet */
 
     /* Senders: a chained hash table keyed by SipHash with a random key, so
        an insider cannot pick names that pile into one bucket. */
@@ -73,7 +85,13 @@ gl_seal_t *gl_seal_new (const uint8_t key[GL_KEY_BYTES], const char *cluster, co
     seal->cluster = strdup (cluster);
     seal->n_buckets = GL_SEAL_BUCKETS_MIN;
     seal->buckets = calloc (seal->n_buckets, sizeof *seal->buckets);
-    if (!seal->cluster || !seal->buckets) {
+    seal->enc = EVP_CIPHER_CTX_new ();
+    seal->dec = EVP_CIPHER_CTX_new ();
+    if (!seal->cluster || !seal->buckets || !seal->enc || !seal->dec ||
+        EVP_EncryptInit_ex (seal->enc, EVP_chacha20_poly1305 (), NULL, NULL, NULL) != 1 ||
+        EVP_DecryptInit_ex (seal->dec, EVP_chacha20_poly1305 (), NULL, NULL, NULL) != 1) {
+        EVP_CIPHER_CTX_free (seal->enc);
+        EVP_CIPHER_CTX_free (seal->dec);
         free (seal->cluster);
         free (seal->buckets);
         free (seal);
@@ -101,9 +119,39 @@ void gl_seal_destroy (gl_seal_t **self_p)
     }
     free (seal->buckets);
     free (seal->cluster);
+    EVP_CIPHER_CTX_free (seal->enc);
+    EVP_CIPHER_CTX_free (seal->dec);
     sodium_memzero (seal, sizeof *seal);
     free (seal);
     *self_p = NULL;
+}
+
+#define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+/* XChaCha20-Poly1305 of len bytes from in to out (the same length; the
+   tag apart), with the additional data ad.  Sealing (enc) writes tag;
+   opening checks it.  0, or -1 when opening finds the packet forged (or
+   libcrypto fails, which a caller cannot tell apart and need not). */
+static int xchacha (gl_seal_t *seal, bool enc, uint8_t *out, const uint8_t *in, size_t len,
+                    const uint8_t *ad, size_t ad_len, const uint8_t nonce[GL_NONCE_BYTES],
+                    uint8_t tag[TAG_BYTES])
+{
+    uint8_t sub[crypto_core_hchacha20_OUTPUTBYTES], iv[12] = { 0 };
+    crypto_core_hchacha20 (sub, nonce, seal->key, NULL);
+    memcpy (iv + 4, nonce + crypto_core_hchacha20_INPUTBYTES, 8);
+    EVP_CIPHER_CTX *c = enc ? seal->enc : seal->dec;
+    int n = 0, ok = EVP_CipherInit_ex (c, NULL, NULL, sub, iv, enc) == 1 &&
+                    len <= (size_t) INT32_MAX && ad_len <= (size_t) INT32_MAX &&
+                    EVP_CipherUpdate (c, NULL, &n, ad, (int) ad_len) == 1 &&
+                    (len == 0 || EVP_CipherUpdate (c, out, &n, in, (int) len) == 1);
+    sodium_memzero (sub, sizeof sub);
+    if (enc)
+        ok = ok && EVP_CipherFinal_ex (c, out + len, &n) == 1 &&
+             EVP_CIPHER_CTX_ctrl (c, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES, tag) == 1;
+    else
+        ok = ok && EVP_CIPHER_CTX_ctrl (c, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, tag) == 1 &&
+             EVP_CipherFinal_ex (c, out + len, &n) == 1;
+    return ok ? 0 : -1;
 }
 
 /* The additional data: the encoded header, then the cluster name.  The
@@ -148,12 +196,13 @@ int gl_seal_pack (gl_seal_t *seal, uint64_t now_ms, const uint8_t *body, size_t 
     size_t ad_len;
     if (make_ad (seal, &env, &ad, &ad_len))
         return -1;
-    size_t ct_len = body_len + crypto_aead_xchacha20poly1305_ietf_ABYTES, ct_off;
+    size_t ct_len = body_len + TAG_BYTES, ct_off;
     int rc = gl_env_encode_room (&env, ct_len, pkt, pkt_len, &ct_off);
-    if (rc == 0) {
-        unsigned long long written;
-        crypto_aead_xchacha20poly1305_ietf_encrypt (*pkt + ct_off, &written, body, body_len, ad,
-                                                    ad_len, NULL, env.nonce, seal->key);
+    if (rc == 0 && xchacha (seal, true, *pkt + ct_off, body, body_len, ad, ad_len, env.nonce,
+                            *pkt + ct_off + body_len)) {
+        free (*pkt);
+        *pkt = NULL;
+        rc = -1;
     }
     free (ad);
     if (rc == 0 && *pkt_len > GL_PKT_MAX) {
@@ -335,26 +384,28 @@ static bool too_far (uint64_t a, uint64_t b, uint64_t window)
    which costs the packet either way). */
 static int unseal (gl_seal_t *seal, const gl_env_t *env, uint8_t **body, size_t *body_len)
 {
-    if (env->ct_len < crypto_aead_xchacha20poly1305_ietf_ABYTES)
+    if (env->ct_len < TAG_BYTES)
         return -1;
     uint8_t *ad;
     size_t ad_len;
     if (make_ad (seal, env, &ad, &ad_len))
         return -1;
-    size_t max_len = env->ct_len - crypto_aead_xchacha20poly1305_ietf_ABYTES;
-    uint8_t *plain = malloc (max_len ? max_len : 1);
-    unsigned long long plain_len = 0;
+    size_t plain_len = env->ct_len - TAG_BYTES;
+    uint8_t tag[TAG_BYTES];
+    memcpy (tag, env->ct + plain_len, TAG_BYTES);
+    uint8_t *plain = malloc (plain_len ? plain_len : 1);
     int rc = -1;
     if (plain)
-        rc = crypto_aead_xchacha20poly1305_ietf_decrypt (
-            plain, &plain_len, NULL, env->ct, env->ct_len, ad, ad_len, env->nonce, seal->key);
+        rc = xchacha (seal, false, plain, env->ct, plain_len, ad, ad_len, env->nonce, tag);
     free (ad);
-    if (rc != 0) {
+    if (rc != 0) { /* what was decrypted is not authentic: it never leaves */
+        if (plain)
+            sodium_memzero (plain, plain_len);
         free (plain);
         return -1;
     }
     *body = plain;
-    *body_len = (size_t) plain_len;
+    *body_len = plain_len;
     return 0;
 }
 

@@ -124,8 +124,9 @@ int glunix_run (glunix_t *g, const char *node, char *const argv[], int *status, 
                 size_t errlen);
 
 /* Ask the agent to checkpoint this process's job, or to move it to node.
-   -1 with errno ENOTSUP and "not supported" until checkpointing lands; the
-   agent's answer is passed on as it is. */
+   The agent does not serve these from inside a job yet (glpeer checkpoint
+   and glpeer migrate do it from outside): -1 with errno ENOTSUP and the
+   agent's answer, "not supported", passed on as it is. */
 int glunix_checkpoint (glunix_t *g, char *err, size_t errlen);
 int glunix_migrate (glunix_t *g, const char *node, char *err, size_t errlen);
 

@@ -688,11 +688,29 @@ static void spread_init (void)
         atexit (tally_report);
 }
 
+/* Stack below the caller, zeroed (see shim_start). */
+__attribute__ ((noinline)) static void stack_zero (void)
+{
+    char below[16384];
+    explicit_bzero (below, sizeof below);
+}
+
 __attribute__ ((constructor)) static void shim_start (void)
 {
     const char *off = getenv ("GLUNIX_SHIM");
     if (off && !strcmp (off, "0"))
         return;
+    /* malloc's first call, from stack that is zero.  glibc 2.36's malloc,
+       told to advise huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1,
+       which shortens a checkpoint's pause: glunix(7)), reads the kernel's
+       transparent_hugepage/enabled into a stack buffer and compares it
+       unterminated: the byte after the 23 it read is what the stack held
+       there, and unless it is zero malloc takes the mode for unknown and
+       never advises.  The first call is often this constructor's
+       (keep_var, with the job's variables set), deep in a used stack. */
+    stack_zero ();
+    void *volatile first = malloc (1); /* volatile: a malloc freed at once is elided */
+    free (first);
     Dl_info info;
     if (!dladdr ((void *) shim_start, &info) || !info.dli_fname)
         return;

@@ -11,6 +11,11 @@
 # - a restored process is checkpointed and restored again;
 # - the same with threads: joins, malloc and free, a thread blocked in
 #   read() on a pipe, one in nanosleep();
+# - the computation with its memory in huge pages (glibc's malloc told
+#   to advise them): the snapshot is still the memory at the fork while
+#   the job rewrites it (copy on write of huge pages splits them), the
+#   advice travels in the image, the restored process has it again and
+#   its own image carries it on;
 # - a TCP socket is refused with its reason; a probe answers MOVABLE;
 # - a corrupted or truncated image is refused by glrestore (exit 120,
 #   "glrestore: <reason>") and nothing runs.
@@ -131,6 +136,30 @@ unpriv "$GLR" timg2 > trest2.out 2> trest2.err || { cat trest2.err; fail "second
 { head -c "$t1" trun1.out; cat trun2.out trest2.out; } > twhole2.out
 same twhole2.out tref.out "threads restored twice != undisturbed"
 say "restored threads checkpointed (HOLD) and restored again: same output"
+
+# ---- memory in huge pages ---------------------------------------------------------------------
+# glibc.malloc.hugetlb=1: malloc advises MADV_HUGEPAGE on what it maps.
+# The job keeps rewriting its memory after GO, so pages written after the
+# fork (huge ones split by the copy on write) must not reach the image.
+HT=glibc.malloc.hugetlb=1
+unpriv env GLIBC_TUNABLES=$HT "$HOST" -p "$SHIM" -r go -w "step 2" -i himg1 -o hrun1.out -- \
+    "$PROG" single 64 8 > hhost1.txt || { cat hhost1.txt; fail "checkpoint with GO, huge pages"; }
+grep -q '^EXIT 0$' hhost1.txt || fail "the job in huge pages after GO: $(tail -1 hhost1.txt)"
+same hrun1.out ref.out "huge pages: the job went on after GO but its output differs"
+ha1=$(at hhost1.txt)
+unpriv "$GLR" -n -v himg1 2> hcheck1.txt || { cat hcheck1.txt; fail "huge pages: glrestore -n"; }
+grep -q '([1-9][0-9]* advised to use huge pages)' hcheck1.txt ||
+    fail "huge pages: the image does not carry the advice: $(cat hcheck1.txt)"
+unpriv "$HOST" -r go -w "step 5" -i himg2 -o hrun2.out -- "$GLR" himg1 > hhost2.txt ||
+    { cat hhost2.txt; fail "huge pages: checkpoint of the restored process"; }
+ha2=$(at hhost2.txt)
+unpriv "$GLR" -n -v himg2 2> hcheck2.txt || { cat hcheck2.txt; fail "huge pages: glrestore -n (2)"; }
+grep -q '([1-9][0-9]* advised to use huge pages)' hcheck2.txt ||
+    fail "huge pages: the restored process lost the advice: $(cat hcheck2.txt)"
+unpriv "$GLR" himg2 > hrest2.out 2> hrest2.err || { cat hrest2.err; fail "huge pages: second restore"; }
+{ head -c "$ha1" hrun1.out; head -c "$ha2" hrun2.out; cat hrest2.out; } > hwhole2.out
+same hwhole2.out ref.out "huge pages: GO, restored, checkpointed, restored != undisturbed"
+say "memory in huge pages: GO while it is rewritten, restored with the advice, checkpointed and restored again: same output"
 
 # ---- what cannot move, and the probe ------------------------------------------------------
 unpriv "$HOST" -p "$SHIM" -r go -w ready -o sock.out -- "$PROG" socket > shost.txt ||

@@ -320,6 +320,31 @@ int main (void)
     r.len = (uint32_t) (k - IMG_REC_HDR);
     CHECK (img_get_vma (&r, &got, &why) == 0);
     CHECK_EQ (got.end, 0x3000);
+    CHECK_EQ (got.flags, 0);
+    /* the huge-page advice travels; unknown flags, or both, do not */
+    v.flags = IMG_VF_HUGE;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) == 0);
+    CHECK_EQ (got.flags, IMG_VF_HUGE);
+    v.flags = IMG_VF_HUGE | IMG_VF_NOHUGE;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0);
+    v.flags = 8;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0);
+
+    /* an image of version 1 (before the advice) is refused, saying so */
+    n = make ();
+    uint32_t v1 = 1;
+    memcpy (buf + 8, &v1, 4);
+    uint64_t sum = img_sum (buf, 24, 0);
+    memcpy (buf + 24, &sum, 8);
+    why = NULL;
+    CHECK (decode (n, n, &why, &packed) < 0);
+    CHECK (why && strstr (why, "another version") && strstr (why, "version 2"));
 
     /* the sum is xxHash64: its published value for the empty input */
     CHECK (img_sum ("", 0, 0) == 0xEF46DB3751D8E999ull);
