@@ -13,7 +13,8 @@
     destinations, when last used either way) and counts what opening
     links costs.  A link to a node that crashed since it was opened is set
     up again (its TCP connection was reset), and is no route back to it.
-    Links held for jobs do not occur: glsim runs no jobs.               */
+    Links held for a job's life do not occur: glsim runs no jobs (its
+    gang plane's messages take links as gossip does).                   */
 #ifndef GLSIM_CONNS_H
 #define GLSIM_CONNS_H
 
