@@ -62,7 +62,12 @@
     the image's, so the host can tell that from the job's own exit.  It
     closes the image's descriptor once it can no longer fail: the host
     takes that, the restorer living on, as the restore's success (and
-    only then kills a moved job's old process). */
+    only then kills a moved job's old process).  A restorer of one
+    process writes the byte GL_RESTORE_SETTLED on the descriptor just
+    before it closes it, and the host takes that as success at once; a
+    tree's members do not (each holds the descriptor: only the last
+    close says all got through), and the host then waits a moment after
+    that close for a failure's exit. */
 #ifndef GL_CKPT_PROTO_H
 #define GL_CKPT_PROTO_H
 
@@ -74,6 +79,7 @@
 #define GL_CKPT_STREAMS_ENV "GLUNIX_CKPT_STREAMS" /* the shim's, between a job's processes */
 #define GL_RESTORE_PROG     "glrestore"
 #define GL_RESTORE_FAILED   120
+#define GL_RESTORE_SETTLED  'S'  /* written on the image's descriptor: it can no longer fail */
 #define GL_CKPT_LINE_MAX    4096 /* longest line either side sends */
 
 typedef enum {

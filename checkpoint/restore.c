@@ -843,6 +843,9 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
     /* the image's descriptor, kept open above the image's own until the
        second stage can no longer fail */
     p->image_fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, hi + 3) : -1;
+    /* a tree's members each hold the descriptor: only its last close
+       says they all got through, so they write no byte */
+    p->image_ack = s->pidmap == NULL;
     if (o->verbose)
         fprintf (stderr, "glrestore: staged in %.1f ms\n", (double) (now_ns () - t0) / 1e6);
 

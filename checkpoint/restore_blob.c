@@ -182,9 +182,15 @@ BLOB void glr_stage2 (rp_plan_t *p)
             die (p);
     }
     /* nothing can fail any more: the image's descriptor closed tells
-       the host (ckpt_proto.h) */
-    if (p->image_fd >= 0)
+       the host, and a byte written on it first tells it at once
+       (ckpt_proto.h); where it is not a socket the write fails, harmless */
+    if (p->image_fd >= 0) {
+        if (p->image_ack) {
+            char settled = GL_RESTORE_SETTLED;
+            sc (SYS_write, (long) p->image_fd, (long) &settled, 1, 0, 0, 0);
+        }
         sc (SYS_close, (long) p->image_fd, 0, 0, 0, 0, 0);
+    }
     /* the threads: every other one cloned as glibc does, then this one
        becomes the leader */
     rp_thread_t *leader = 0;

@@ -59,6 +59,7 @@ typedef struct {
     rp_thread_t *threads;
     uint64_t fail_msg, fail_len; /* what to say if a step fails now */
     int64_t image_fd;            /* closed once nothing can fail: the host's sign of success */
+    int64_t image_ack;           /* and GL_RESTORE_SETTLED written on it first (one process) */
     ckpt_resume_t resume;
 } rp_plan_t;
 

@@ -34,8 +34,9 @@
     socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
     end under credit granted to whoever sent them, and the image's end is
     a shutdown of our side.  When the restorer lets go of its end and has
-    not exited GL_RESTORE_FAILED within RESTORE_SETTLE_MS, the process is
-    the job's again; so too when it has read the whole image (nothing left
+    not exited GL_RESTORE_FAILED within RESTORE_SETTLE_MS (at once when it
+    wrote GL_RESTORE_SETTLED first, as a one-process restorer does), the
+    process is the job's again; so too when it has read the whole image (nothing left
     in the socket) and lives on RESTORE_READ_MS, for a restorer that keeps
     the descriptor (it refuses an image before that, once read and
     checked). */
@@ -721,8 +722,9 @@ bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now)
             else {
                 char c;
                 ssize_t n = recv (h->img_fd, &c, 1, MSG_DONTWAIT);
-                uint64_t at = now + RESTORE_SETTLE_MS;
-                if ((n == 0 || (n < 0 && errno != EAGAIN) || (revents & (POLLHUP | POLLERR))) &&
+                /* the restorer says it can no longer fail: no wait */
+                uint64_t at = n == 1 && c == GL_RESTORE_SETTLED ? now : now + RESTORE_SETTLE_MS;
+                if ((n >= 0 || errno != EAGAIN || (revents & (POLLHUP | POLLERR))) &&
                     (!h->restored_at || at < h->restored_at))
                     h->restored_at = at;
                 h->img_let_go = true;
