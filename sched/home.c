@@ -144,13 +144,10 @@ static bool home_wait_or_fail (jobs_t *self, home_job_t *j, uint64_t now)
     return true;
 }
 
-/* Place j (again) with the view as it is now. */
-static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
+place_req_t home_place_req (const home_job_t *j)
 {
-    size_t n = 0;
-    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
     const gl_job_t *req = j->run.job;
-    place_req_t pr = {
+    return (place_req_t){
         .cores = req->cores,
         .mem_kb = req->mem_kb,
         .pin = req->pin,
@@ -158,6 +155,15 @@ static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
         .user = req->user[0] ? req->user : NULL,
         .command = req->argc ? req->argv[0] : NULL,
     };
+}
+
+/* Place j (again) with the view as it is now. */
+static void home_place (jobs_t *self, home_job_t *j, uint64_t now)
+{
+    size_t n = 0;
+    place_cand_t *cands = self->io.view (self->io.arg, &n, now);
+    const gl_job_t *req = j->run.job;
+    place_req_t pr = home_place_req (j);
     place_done (self->place, j->plan.ticket);
     gang_home_scale (self, j->gang, req->pin, cands, n);
     const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->plan);
@@ -390,20 +396,14 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
    image. */
 static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
 {
-    const gl_job_t *req = j->run.job;
     place_note_t here;
     gl_strlcpy (here.node, j->node, sizeof here.node);
     snprintf (here.why, sizeof here.why, "runs it now");
-    place_req_t pr = {
-        .cores = req->cores,
-        .mem_kb = req->mem_kb,
-        .pin = j->move_want[0] ? j->move_want : NULL,
-        .allow_local = req->allow_local || j->move_want[0],
-        .exclude = &here,
-        .n_exclude = 1,
-        .user = req->user[0] ? req->user : NULL,
-        .command = req->argc ? req->argv[0] : NULL,
-    };
+    place_req_t pr = home_place_req (j);
+    pr.pin = j->move_want[0] ? j->move_want : NULL;
+    pr.allow_local = pr.allow_local || j->move_want[0];
+    pr.exclude = &here;
+    pr.n_exclude = 1;
     size_t n = 0;
     place_cand_t *cands = self->io.view (self->io.arg, &n, now);
     const char *node = place_choose (self->place, cands, cands ? n : 0, &pr, now, &j->move_plan);

@@ -378,6 +378,9 @@ void rec_free (home_job_t *j);
 void home_fail (jobs_t *self, home_job_t *j, int code, const char *text);
 void home_remove (jobs_t *self, home_job_t *gone);
 void plan_reasons (const place_plan_t *plan, char *out, size_t len);
+/* What glx asked of j's node (its pin included): the placement request
+   a move or a restart starts from. */
+place_req_t home_place_req (const home_job_t *j);
 void move_flush_signals (jobs_t *self, home_job_t *j);
 void move_fail (jobs_t *self, home_job_t *j, const char *why);
 /* A move whose new host runs: the old host is asked for its snapshot,

@@ -406,19 +406,13 @@ static void rec_ask (jobs_t *self, home_job_t *j, const char *node, uint64_t now
    storm): placed again every JOBS_RETRY_MS until REC_WAIT_MS is over. */
 static void rec_place (jobs_t *self, home_job_t *j, uint64_t now)
 {
-    const gl_job_t *req = j->run.job;
     place_note_t dead;
     gl_strlcpy (dead.node, j->rec_lost, sizeof dead.node);
     snprintf (dead.why, sizeof dead.why, "was lost");
-    place_req_t pr = {
-        .cores = req->cores,
-        .mem_kb = req->mem_kb,
-        .allow_local = req->allow_local,
-        .exclude = &dead,
-        .n_exclude = 1,
-        .user = req->user[0] ? req->user : NULL,
-        .command = req->argc ? req->argv[0] : NULL,
-    };
+    place_req_t pr = home_place_req (j);
+    pr.pin = NULL;
+    pr.exclude = &dead;
+    pr.n_exclude = 1;
     size_t n = 0;
     place_cand_t *cands = self->io.view (self->io.arg, &n, now);
     place_done (self->place, j->plan.ticket);
