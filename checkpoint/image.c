@@ -559,8 +559,11 @@ int img_get_tree (const img_rec_t *rec, img_tree_t *t, const char **why)
     const img_tproc_t *root = &t->p[0];
     for (uint32_t i = 0; i < t->n; i++) {
         const img_tproc_t *p = &t->p[i];
-        if (p->vpid == 0 || p->vpid > (1u << 22) || p->vppid > (1u << 22) || p->vpgid == 0 ||
-            p->vsid == 0)
+        /* a group or session id of 0 is the kernel's word for one whose
+           leader lives outside the process's pid namespace (a container,
+           unshare -p): fine for the root's, which stays outside */
+        if (p->vpid == 0 || p->vpid > (1u << 22) || p->vppid > (1u << 22) ||
+            p->vpgid > (1u << 22) || p->vsid > (1u << 22))
             return gl_why (why, "TREE: a process id out of range");
         if (p->flags & ~(uint32_t) IMG_P_ROOT || (i == 0) != (p->flags == IMG_P_ROOT))
             return gl_why (why, "TREE: the root is not the first process, or not the only one");

@@ -194,6 +194,17 @@ static void trees (void)
     t = tree3;
     t.p[1].vsid = 555;
     CHECK (tree_why (&t, &why) < 0 && strstr (why, "session"));
+    /* a job started in a container: its group and session leaders are
+       outside its pid namespace, and the kernel says 0 for both */
+    t = tree3;
+    for (uint32_t i = 0; i < t.n; i++)
+        t.p[i].vpgid = t.p[i].vsid = 0;
+    CHECK_EQ (tree_why (&t, &why), 0);
+    t.p[1].vpgid = 777; /* neither 0 (the root's) nor in the tree */
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "process group"));
+    t = tree3;
+    t.p[1].vpgid = 1u << 23;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "out of range"));
     t = tree3;
     t.p[0].vppid = 102;
     CHECK (tree_why (&t, &why) < 0 && strstr (why, "root's parent"));
