@@ -572,6 +572,19 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
     return -1;
 }
 
+/* Whether no process holds the other end of the pipe that fd is an end
+   of any more: make gives its jobs a read end whose writer it closed,
+   and a pipeline's reader outlives its writer with bytes still in the
+   pipe.  Such an end moves alone, and is restored as a pipe whose other
+   end is closed: the same bytes, then end of file (or EPIPE). */
+static bool pipe_widowed (int fd, int accmode)
+{
+    struct pollfd p = { .fd = fd, .events = accmode == O_RDONLY ? POLLIN : POLLOUT };
+    if (poll (&p, 1, 0) != 1)
+        return false;
+    return (p.revents & (accmode == O_RDONLY ? POLLHUP : POLLERR)) != 0;
+}
+
 /* ---- judging a mapping ------------------------------------------------------------------------ */
 
 /* One line of /proc/self/maps into v, or -1 with the reason; 1: left
@@ -723,6 +736,8 @@ static int judge (sb_t *why, int skip, bool tree)
             sb_s (why, "more than 256 open regular files");
             return -1;
         }
+        if (f.kind == IMG_F_PIPE && pipe_widowed ((int) f.fd, (int) (f.flags & O_ACCMODE)))
+            continue; /* nothing to pair it with: it moves alone */
         if (f.kind == IMG_F_PIPE && tree)
             tree_note_pipe ((int) f.fd, f.fsize, (int) (f.flags & O_ACCMODE));
         else if (f.kind == IMG_F_PIPE) {
