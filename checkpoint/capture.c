@@ -463,6 +463,37 @@ static bool ends_with (const char *s, const char *tail)
     return a >= b && !strcmp (s + a - b, tail);
 }
 
+/* Why a descriptor of one of the kernel's anonymous objects (its
+   /proc name without "anon_inode:") cannot move: their state lives in
+   the kernel and no call sets it back (an epoll set's registrations, an
+   eventfd's counter, a timerfd's timer, an inotify's watches). */
+static void anon_reason (sb_t *why, const char *name)
+{
+    static const struct {
+        const char *name, *what;
+    } kinds[] = {
+        { "[eventpoll]", "an epoll instance" },
+        { "[eventfd]", "an eventfd" },
+        { "[timerfd]", "a timerfd" },
+        { "[signalfd]", "a signalfd" },
+        { "inotify", "an inotify instance" },
+        { "[fanotify]", "a fanotify instance" },
+        { "[pidfd]", "a pidfd" },
+        { "[io_uring]", "an io_uring" },
+        { "[userfaultfd]", "a userfaultfd" },
+        { "[perf_event]", "a perf event" },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp (name, kinds[i].name)) {
+            sb_s (why, kinds[i].what);
+            sb_s (why, " (kernel objects of this kind do not move)");
+            return;
+        }
+    sb_s (why, "an anonymous kernel object (");
+    sb_s (why, name);
+    sb_s (why, ") that does not move");
+}
+
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
    why: the judgement the probe, the checkpoint and the writer share. */
 static int judge_fd (int fd, img_fd_t *f, sb_t *why)
@@ -558,12 +589,8 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, "the device ");
         sb_s (why, f->path);
     }
-    else if (!strncmp (f->path, "anon_inode:", 11)) {
-        sb_s (why, "an ");
-        sb_s (why, f->path + 11 + (f->path[11] == '['));
-        if (why->n && why->p[why->n - 1] == ']')
-            why->p[--why->n] = '\0';
-    }
+    else if (!strncmp (f->path, "anon_inode:", 11))
+        anon_reason (why, f->path + 11);
     else {
         sb_s (why, "an object of an unknown kind (");
         sb_s (why, f->path);
