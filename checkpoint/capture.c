@@ -498,7 +498,7 @@ static void anon_reason (sb_t *why, const char *name)
    why: the judgement the probe, the checkpoint and the writer share. */
 static int judge_fd (int fd, img_fd_t *f, sb_t *why)
 {
-    char p[64], info[512];
+    char p[64], info[1024];
     memset (f, 0, offsetof (img_fd_t, path));
     f->path[0] = '\0';
     f->data = NULL;
@@ -521,6 +521,21 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         s = strstr (info, "flags:");
         if (s)
             f->flags = (uint32_t) parse_num (s + 6 + strspn (s + 6, " \t"), 8, NULL);
+    }
+    /* a lock the process holds through fd (fcntl, lockf, flock): the
+       restored process would not hold it, and another could take it
+       while the job believes it holds it */
+    const char *lock = strstr (info, "\nlock:");
+    if (lock) {
+        lock += 6 + strspn (lock + 6, " \t");
+        lock += strcspn (lock, " \t"); /* its number */
+        lock += strspn (lock, " \t");
+        sb_fd (why, fd);
+        sb_s (why, "a lock on ");
+        sb_s (why, f->path);
+        sb_s (why, !strncmp (lock, "FLOCK", 5) ? " (flock" : " (fcntl or lockf");
+        sb_s (why, "; a lock does not move: another process could take it meanwhile)");
+        return -1;
     }
     f->flags &= ~(uint32_t) O_CLOEXEC;
     int fdf = fcntl (fd, F_GETFD);
