@@ -9,8 +9,8 @@
 #   (make gives its jobs a pipe whose writer it closed as stdin);
 # - ckcv: pthreads parked on a mutex, condition variables and a timed
 #   wait, exiting 3;
-# - python3 with an eventfd and epoll of its own: refused with the
-#   reason, it runs on;
+# - python3 with an eventfd and epoll of its own, and python3 holding
+#   a lock (lockf): refused with the reason, each runs on;
 # - python3 writing a file and appending to another: checkpointed to a
 #   file and restarted after the job ended (glx --restart), then run
 #   with glx --checkpoint-every while its host dies (agent and job
@@ -180,6 +180,21 @@ res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job 
 echo "$res" | grep -q "eventfd" || fail "the eventfd job's refusal does not say why: $res"
 same efd
 say "a job with an eventfd and epoll stays, refused: $res"
+
+# ---- a lock held (lockf): refused, since the restored process would not hold it -------------
+cat > "$T/lock.py" <<'PY'
+import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.lockf(f, fcntl.LOCK_EX)
+for i in range(20):
+    print(i, flush=True)
+    time.sleep(0.05)
+PY
+start lock lock.py python3 "$T/lock.py" "$T/lock.dat"
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job holding a lock moved: $res"
+echo "$res" | grep -q "a lock on $T/lock.dat" || fail "the locked job's refusal does not say why: $res"
+same lock
+say "a job holding a lock stays, refused: $res"
 
 # ---- files written and appended: a restart from an image, a restart after its host died ---
 cat > "$T/files.py" <<'PY'
