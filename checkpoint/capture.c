@@ -18,6 +18,7 @@
 #include "tree.h"
 
 #include <dlfcn.h>
+#include <linux/magic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -36,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
@@ -494,6 +496,17 @@ static void anon_reason (sb_t *why, const char *name)
     sb_s (why, ") that does not move");
 }
 
+/* Whether fd is a file or directory of a process's own in procfs
+   (/proc/self/status reads as /proc/PID/status): opened again by its
+   path after a restore, it would be another process's, or none. */
+static bool of_a_process (int fd, const char *path)
+{
+    struct statfs fs;
+    const char *rest = path + 6;
+    return !strncmp (path, "/proc/", 6) && *rest >= '0' && *rest <= '9' && !fstatfs (fd, &fs) &&
+           fs.f_type == PROC_SUPER_MAGIC;
+}
+
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
    why: the judgement the probe, the checkpoint and the writer share. */
 static int judge_fd (int fd, img_fd_t *f, sb_t *why)
@@ -556,6 +569,12 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
             f->stream = (uint32_t) i;
             return 0;
         }
+    }
+    if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode)) && of_a_process (fd, f->path)) {
+        sb_fd (why, fd);
+        sb_s (why, f->path);
+        sb_s (why, " describes a process by its id, which is not the same after a move");
+        return -1;
     }
     if (S_ISREG (st.st_mode)) {
         if (f->path[0] != '/' || ends_with (f->path, " (deleted)")) {
