@@ -706,6 +706,72 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
     return 0;
 }
 
+void img_get_timerfd (const img_fd_t *f, img_timerfd_t *t)
+{
+    const uint8_t *d = f->data;
+    t->clockid = rd32 (d);
+    t->settime_flags = rd32 (d + 4);
+    t->ticks = rd64 (d + 8);
+    t->value_sec = rd64 (d + 16);
+    t->value_nsec = rd64 (d + 24);
+    t->interval_sec = rd64 (d + 32);
+    t->interval_nsec = rd64 (d + 40);
+}
+
+void img_put_timerfd (const img_timerfd_t *t, uint8_t *out)
+{
+    wcur_t w = { .p = out, .n = 0, .cap = IMG_TIMERFD_SIZE };
+    w32 (&w, t->clockid);
+    w32 (&w, t->settime_flags);
+    w64 (&w, t->ticks);
+    w64 (&w, t->value_sec);
+    w64 (&w, t->value_nsec);
+    w64 (&w, t->interval_sec);
+    w64 (&w, t->interval_nsec);
+}
+
+void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
+                        uint64_t *data)
+{
+    const uint8_t *d = f->data + (size_t) k * IMG_EPOLL_REG;
+    *fd = rd32 (d);
+    *events = rd32 (d + 4);
+    *data = rd64 (d + 8);
+}
+
+/* The state of an eventfd, a timerfd, a signalfd or an epoll instance,
+   as the calls that make them again take it. */
+static int kernel_object_check (const img_fd_t *f, const char **why)
+{
+    if (f->kind == IMG_F_EVENTFD && (f->fsize == UINT64_MAX || f->pos > 1))
+        return gl_why (why, "FD: an eventfd's counter or mode out of range");
+    if (f->kind == IMG_F_TIMERFD) {
+        if (f->data_len != IMG_TIMERFD_SIZE)
+            return gl_why (why, "FD: a timerfd's state of the wrong size");
+        img_timerfd_t t;
+        img_get_timerfd (f, &t);
+        /* CLOCK_REALTIME, _MONOTONIC, _BOOTTIME, _REALTIME_ALARM, _BOOTTIME_ALARM */
+        if ((t.clockid != 0 && t.clockid != 1 && t.clockid != 7 && t.clockid != 8 &&
+             t.clockid != 9) ||
+            t.settime_flags > 3 || t.value_nsec >= 1000000000u || t.interval_nsec >= 1000000000u ||
+            t.value_sec > (uint64_t) INT64_MAX || t.interval_sec > (uint64_t) INT64_MAX)
+            return gl_why (why, "FD: a timerfd's clock, flags or times out of range");
+    }
+    if (f->kind == IMG_F_EPOLL) {
+        if (f->data_len % IMG_EPOLL_REG)
+            return gl_why (why, "FD: an epoll instance's registrations of the wrong size");
+        for (uint32_t k = 0; k < f->data_len / IMG_EPOLL_REG; k++) {
+            uint32_t fd, events;
+            uint64_t data;
+            img_get_epoll_reg (f, k, &fd, &events, &data);
+            if (fd >= (1u << 20) || fd == f->fd)
+                return gl_why (why, "FD: an epoll instance watches a descriptor out of range, "
+                                    "or itself");
+        }
+    }
+    return 0;
+}
+
 int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
 {
     rcur_t r = reader (rec);
@@ -733,16 +799,20 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_PIPE)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_EPOLL)
         return gl_why (why, "FD: an unknown kind of descriptor");
-    if (f->data_len && f->kind != IMG_F_PIPE)
-        return gl_why (why, "FD: bytes for a descriptor that is not a pipe");
+    if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD && f->kind != IMG_F_EPOLL)
+        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a timerfd nor an "
+                            "epoll instance");
+    if (kernel_object_check (f, why))
+        return -1;
     if (f->kind == IMG_F_PIPE &&
         (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))
         return gl_why (why, "FD: a pipe's capacity, bytes or direction out of range");
     if (f->kind == IMG_F_STREAM && f->stream > 2)
         return gl_why (why, "FD: a stream other than 0, 1 or 2");
-    if (f->kind != IMG_F_STREAM && f->kind != IMG_F_PIPE && f->path[0] != '/')
+    if ((f->kind == IMG_F_FILE || f->kind == IMG_F_DEV || f->kind == IMG_F_DIR) &&
+        f->path[0] != '/')
         return gl_why (why, "FD: a file without an absolute path");
     if (f->cloexec > 1 || f->mtime_nsec >= 1000000000u || f->pos > (uint64_t) INT64_MAX)
         return gl_why (why, "FD: a field out of range");

@@ -56,6 +56,15 @@ refused tcp 'process [0-9]+ \(ckcompute\): fd [0-9]+: a TCP socket to 127\.0\.0\
 refused noshim 'process [0-9]+ \(sleep\) runs without the shim .*' \
     sh -c 'GLUNIX_SHIM=0 sleep 2 & sleep 0.3; echo ready; wait'
 refused zombie 'process [0-9]+ \(cktree\) has ended and was not waited for .*' "$TREE" zombie
+# an eventfd a child inherited by fork: one object in two processes
+if command -v python3 > /dev/null; then
+    refused kobj 'processes [0-9]+ and [0-9]+ share an eventfd, .* which does not move shared' \
+        python3 -c 'import os, time
+e = os.eventfd(0)
+if os.fork() == 0:
+    time.sleep(2); os._exit(0)
+print("ready", flush=True); os.wait()'
+fi
 
 # ---- a shell pipeline: a loop piping through a filter process --------------------------
 # at FILE: the byte offset ckhost reported at SNAP
