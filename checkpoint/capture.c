@@ -132,6 +132,8 @@ static struct {
     } kobjs[KOBJS_MAX];
     uint32_t kdata_len;
     char kobj_why[256]; /* why one could not be read, or "" */
+    uint32_t n_timers;  /* POSIX timers (kobj.h) */
+    img_ptimer_t timers[IMG_MAX_TIMERS];
 } snap;
 static uint8_t snap_kdata[1 << 18]; /* their timers and registrations */
 
@@ -844,9 +846,11 @@ static int judge (sb_t *why, int skip, bool tree)
     close (fd);
     if (rc)
         return -1;
-    char timers[64];
-    if (slurp ("/proc/self/timers", timers, sizeof timers) > 0) {
-        sb_s (why, "it has POSIX timers (timer_create), which do not move yet");
+    static img_ptimer_t timers[IMG_MAX_TIMERS];
+    uint32_t n_timers;
+    char twhy[256];
+    if (kobj_timers (timers, &n_timers, twhy, sizeof twhy)) {
+        sb_s (why, twhy);
         return -1;
     }
     return 0;
@@ -1049,6 +1053,10 @@ static void wr_proc (wr_t *w)
         memcpy (p->sigact[s - 1], k, sizeof k);
     }
     wr_layout (p->mm);
+    if (snap.kobj_why[0])
+        wr_fail (w, snap.kobj_why);
+    p->n_timers = snap.n_timers;
+    memcpy (p->timers, snap.timers, sizeof snap.timers);
     ssize_t k = readlink ("/proc/self/cwd", p->cwd, sizeof p->cwd - 1);
     if (k <= 0)
         wr_fail (w, "the working directory cannot be read");
@@ -1548,9 +1556,11 @@ static void note_process (void)
     }
     /* the kernel's objects as they are now: the job changes them once it
        runs again, while the writer is at work */
+    snap.kobj_why[0] = '\0';
+    if (kobj_timers (snap.timers, &snap.n_timers, snap.kobj_why, sizeof snap.kobj_why))
+        snap.n_timers = 0; /* the writer fails with the reason */
     snap.n_kobjs = 0;
     snap.kdata_len = 0;
-    snap.kobj_why[0] = '\0';
     for (int i = 0; i < n && snap.n_kobjs < KOBJS_MAX; i++) {
         char p[64], link[64];
         proc_path (p, sizeof p, "fd/", (uint64_t) fds[i], "");
