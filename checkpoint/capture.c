@@ -11,6 +11,7 @@
 #include "capture_impl.h"
 
 #include "ckpt_proto.h"
+#include "fd.h"
 #include "image.h"
 #include "kobj.h"
 #include "pidmap.h"
@@ -134,6 +135,8 @@ static struct {
     } kobjs[KOBJS_MAX];
     uint32_t kdata_len;
     char kobj_why[256]; /* why one could not be read, or "" */
+    uint32_t n_timers;  /* POSIX timers (kobj.h) */
+    img_ptimer_t timers[IMG_MAX_TIMERS];
 } snap;
 static uint8_t snap_kdata[1 << 18]; /* their timers and registrations */
 
@@ -219,23 +222,7 @@ static void proc_path (char *out, size_t cap, const char *a, uint64_t n, const c
 
 ssize_t slurp (const char *path, char *buf, size_t cap)
 {
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read (fd, buf + n, cap - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t) k;
-        if (n + 1 >= cap)
-            break;
-    }
-    close (fd);
-    buf[n] = '\0';
-    return (ssize_t) n;
+    return gl_read_file (path, buf, cap);
 }
 
 bool write_all (int fd, const void *p, size_t n)
@@ -878,9 +865,11 @@ static int judge (sb_t *why, int skip, bool tree)
     close (fd);
     if (rc)
         return -1;
-    char timers[64];
-    if (slurp ("/proc/self/timers", timers, sizeof timers) > 0) {
-        sb_s (why, "it has POSIX timers (timer_create), which do not move yet");
+    static img_ptimer_t timers[IMG_MAX_TIMERS];
+    uint32_t n_timers;
+    char twhy[256];
+    if (kobj_timers (timers, &n_timers, twhy, sizeof twhy)) {
+        sb_s (why, twhy);
         return -1;
     }
     return 0;
@@ -1083,6 +1072,10 @@ static void wr_proc (wr_t *w)
         memcpy (p->sigact[s - 1], k, sizeof k);
     }
     wr_layout (p->mm);
+    if (snap.kobj_why[0])
+        wr_fail (w, snap.kobj_why);
+    p->n_timers = snap.n_timers;
+    memcpy (p->timers, snap.timers, sizeof snap.timers);
     ssize_t k = readlink ("/proc/self/cwd", p->cwd, sizeof p->cwd - 1);
     if (k <= 0)
         wr_fail (w, "the working directory cannot be read");
@@ -1582,9 +1575,11 @@ static void note_process (void)
     }
     /* the kernel's objects as they are now: the job changes them once it
        runs again, while the writer is at work */
+    snap.kobj_why[0] = '\0';
+    if (kobj_timers (snap.timers, &snap.n_timers, snap.kobj_why, sizeof snap.kobj_why))
+        snap.n_timers = 0; /* the writer fails with the reason */
     snap.n_kobjs = 0;
     snap.kdata_len = 0;
-    snap.kobj_why[0] = '\0';
     for (int i = 0; i < n && snap.n_kobjs < KOBJS_MAX; i++) {
         char p[64], link[64];
         proc_path (p, sizeof p, "fd/", (uint64_t) fds[i], "");

@@ -250,6 +250,19 @@ size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap
             w64 (&w, p->sigact[i][j]);
     for (int i = 0; i < IMG_NMM; i++)
         w64 (&w, p->mm[i]);
+    w32 (&w, p->n_timers);
+    for (uint32_t i = 0; i < p->n_timers && i < IMG_MAX_TIMERS; i++) {
+        const img_ptimer_t *t = &p->timers[i];
+        w32 (&w, t->id);
+        w32 (&w, t->clockid);
+        w32 (&w, t->notify);
+        w32 (&w, t->signo);
+        w64 (&w, t->value);
+        w64 (&w, t->value_sec);
+        w64 (&w, t->value_nsec);
+        w64 (&w, t->interval_sec);
+        w64 (&w, t->interval_nsec);
+    }
     w_str (&w, p->cwd);
     return w.over ? 0 : seal (e, IMG_PROC, out, w.n);
 }
@@ -522,6 +535,28 @@ static int mm_check (const uint64_t *mm, const char **why)
     return 0;
 }
 
+/* POSIX timers as timer_create(2) and timer_settime(2) take them: a
+   clock a process may set one on (CLOCK_REALTIME, _MONOTONIC,
+   _PROCESS_CPUTIME_ID, _BOOTTIME, _REALTIME_ALARM, _BOOTTIME_ALARM,
+   _TAI), a signal for SIGEV_SIGNAL, distinct ids, in increasing order. */
+static int timers_check (const img_proc_t *p, const char **why)
+{
+    for (uint32_t i = 0; i < p->n_timers; i++) {
+        const img_ptimer_t *t = &p->timers[i];
+        uint32_t c = t->clockid;
+        if (c != 0 && c != 1 && c != 2 && c != 7 && c != 8 && c != 9 && c != 11)
+            return gl_why (why, "PROC: a POSIX timer on a clock it cannot be set on");
+        if (t->notify > 1 || (t->notify == 0 && (t->signo == 0 || t->signo > IMG_NSIG)))
+            return gl_why (why, "PROC: a POSIX timer's notification or signal out of range");
+        if (t->id > (uint32_t) INT32_MAX || (i && t->id <= p->timers[i - 1].id))
+            return gl_why (why, "PROC: POSIX timer ids out of range, repeated or out of order");
+        if (t->value_nsec >= 1000000000u || t->interval_nsec >= 1000000000u ||
+            t->value_sec > (uint64_t) INT64_MAX || t->interval_sec > (uint64_t) INT64_MAX)
+            return gl_why (why, "PROC: a POSIX timer's times out of range");
+    }
+    return 0;
+}
+
 /* A task's name: up to 15 bytes and a NUL, nothing after it. */
 static int name_check (const char *name, const char **why)
 {
@@ -558,9 +593,24 @@ int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
             p->sigact[i][j] = r64 (&r);
     for (int i = 0; i < IMG_NMM; i++)
         p->mm[i] = r64 (&r);
+    p->n_timers = r32 (&r);
+    if (p->n_timers > IMG_MAX_TIMERS)
+        return gl_why (why, "PROC: more than 32 POSIX timers");
+    for (uint32_t i = 0; i < p->n_timers; i++) {
+        img_ptimer_t *t = &p->timers[i];
+        t->id = r32 (&r);
+        t->clockid = r32 (&r);
+        t->notify = r32 (&r);
+        t->signo = r32 (&r);
+        t->value = r64 (&r);
+        t->value_sec = r64 (&r);
+        t->value_nsec = r64 (&r);
+        t->interval_sec = r64 (&r);
+        t->interval_nsec = r64 (&r);
+    }
     if (r_str (&r, p->cwd, why) || finish (&r, why))
         return -1;
-    if (mm_check (p->mm, why))
+    if (mm_check (p->mm, why) || timers_check (p, why))
         return -1;
     if (p->n_threads == 0 || p->n_threads > IMG_MAX_THREADS)
         return gl_why (why, "PROC: the number of threads is 0 or above 1024");

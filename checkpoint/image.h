@@ -102,6 +102,16 @@ enum {
 };
 #define IMG_NAME_MAX 16 /* a task's name, with its NUL (TASK_COMM_LEN) */
 
+/* A POSIX timer (timer_create(2)) that signals the process, or nobody:
+   its id, clock, SIGEV_SIGNAL (0) or SIGEV_NONE (1), signal and value;
+   the time to its next expiry (0: disarmed) and its interval. */
+#define IMG_MAX_TIMERS 32
+typedef struct {
+    uint32_t id, clockid, notify, signo;
+    uint64_t value;
+    uint64_t value_sec, value_nsec, interval_sec, interval_nsec;
+} img_ptimer_t;
+
 /* The process as a whole. */
 typedef struct {
     uint32_t vpid, vppid; /* the ids the program saw */
@@ -112,6 +122,8 @@ typedef struct {
     uint64_t itimer[3][4];             /* real, virtual, prof: interval s, us; value s, us */
     uint64_t sigact[IMG_NSIG][4];      /* the kernel's: handler, flags, restorer, mask */
     uint64_t mm[IMG_NMM];              /* the kernel's layout; all 0: not known */
+    uint32_t n_timers;
+    img_ptimer_t timers[IMG_MAX_TIMERS];
     char cwd[IMG_PATH_MAX];
 } img_proc_t;
 

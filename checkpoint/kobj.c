@@ -1,16 +1,20 @@
 /*  kobj.c -- eventfds, timerfds, signalfds and epoll instances, read from
     /proc/self/fdinfo and made again (kobj.h says why and when). */
 #include "kobj.h"
+#include "fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -64,23 +68,7 @@ static ssize_t read_info (int fd, char *buf, size_t cap)
 {
     char p[64];
     snprintf (p, sizeof p, "/proc/self/fdinfo/%d", fd);
-    int d = open (p, O_RDONLY | O_CLOEXEC);
-    if (d < 0)
-        return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read (d, buf + n, cap - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t) k;
-        if (n + 1 >= cap)
-            break;
-    }
-    close (d);
-    buf[n] = '\0';
-    return (ssize_t) n;
+    return gl_read_file (p, buf, cap);
 }
 
 static void put32 (uint8_t *p, uint32_t v)
@@ -209,7 +197,14 @@ int kobj_make (const img_fd_t *f, char *err, size_t errlen)
             img_get_timerfd (f, &t);
             fd = timerfd_create ((int) t.clockid, TFD_CLOEXEC | nb);
             /* the time left, from now: an absolute time on another
-               machine's clock would mean nothing */
+               machine's clock would mean nothing.  A periodic timer that
+               expired and was not read since shows no time left (the
+               kernel moves it on at the read): it goes on an interval
+               from now, its expirations counted in the ticks */
+            if (!t.value_sec && !t.value_nsec) {
+                t.value_sec = t.interval_sec;
+                t.value_nsec = t.interval_nsec;
+            }
             struct itimerspec its = {
                 { (time_t) t.interval_sec, (long) t.interval_nsec },
                 { (time_t) t.value_sec, (long) t.value_nsec },
@@ -246,4 +241,136 @@ int kobj_register (const img_fd_t *f, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+int kobj_timers (img_ptimer_t *out, uint32_t *n, char *why, size_t whylen)
+{
+    static char info[8192];
+    ssize_t k = gl_read_file ("/proc/self/timers", info, sizeof info);
+    *n = 0;
+    if (k < 0) {
+        snprintf (why, whylen, "its POSIX timers cannot be read in /proc");
+        return -1;
+    }
+    if ((size_t) k + 1 >= sizeof info) {
+        snprintf (why, whylen, "more than %d POSIX timers", IMG_MAX_TIMERS);
+        return -1;
+    }
+    /* "ID:" at the start of a line ("ClockID:" holds it too) */
+    for (const char *s = strncmp (info, "ID:", 3) ? strstr (info, "\nID:") : info; s;
+         s = strstr (s + 1, "\nID:")) {
+        uint64_t id, signo, value, clock;
+        const char *notify = strstr (s, "notify:");
+        if (!field (s, "ID:", 10, &id) || !field (s, "signal:", 10, &signo) ||
+            !field (s, "/", 16, &value) || !notify || !field (s, "ClockID:", 10, &clock)) {
+            snprintf (why, whylen, "its POSIX timers cannot be read in /proc");
+            return -1;
+        }
+        notify += 7 + strspn (notify + 7, " \t");
+        bool none = !strncmp (notify, "none/", 5);
+        if ((strncmp (notify, "signal/pid.", 11) && strncmp (notify, "none/pid.", 9)) ||
+            clock == 3 /* CLOCK_THREAD_CPUTIME_ID */) {
+            snprintf (why, whylen,
+                      "POSIX timer %llu signals or counts one thread (SIGEV_THREAD, "
+                      "SIGEV_THREAD_ID or a thread's CPU clock), whose id does not move",
+                      (unsigned long long) id);
+            return -1;
+        }
+        if (*n == IMG_MAX_TIMERS) {
+            snprintf (why, whylen, "more than %d POSIX timers", IMG_MAX_TIMERS);
+            return -1;
+        }
+        struct itimerspec its;
+        if (syscall (SYS_timer_gettime, (int) id, &its)) {
+            snprintf (why, whylen, "POSIX timer %llu cannot be read: %s", (unsigned long long) id,
+                      strerror (errno));
+            return -1;
+        }
+        out[(*n)++] = (img_ptimer_t){ (uint32_t) id,
+                                      (uint32_t) clock,
+                                      none ? 1u : 0u,
+                                      (uint32_t) signo,
+                                      value,
+                                      (uint64_t) its.it_value.tv_sec,
+                                      (uint64_t) its.it_value.tv_nsec,
+                                      (uint64_t) its.it_interval.tv_sec,
+                                      (uint64_t) its.it_interval.tv_nsec };
+    }
+    /* in increasing order of id, as the image wants them */
+    for (uint32_t i = 1; i < *n; i++)
+        for (uint32_t j = i; j > 0 && out[j - 1].id > out[j].id; j--) {
+            img_ptimer_t t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return 0;
+}
+
+#define PR_TIMER_CREATE_RESTORE_IDS_ 77 /* <linux/prctl.h> of 6.16 */
+
+static long timer_new (const img_ptimer_t *t, int *id)
+{
+    struct sigevent sev;
+    memset (&sev, 0, sizeof sev);
+    sev.sigev_notify = t->notify == 1 ? SIGEV_NONE : SIGEV_SIGNAL;
+    sev.sigev_signo = (int) t->signo;
+    sev.sigev_value.sival_ptr = (void *) (uintptr_t) t->value;
+    return syscall (SYS_timer_create, (clockid_t) t->clockid, &sev, id);
+}
+
+int kobj_timers_make (const img_proc_t *p, char *err, size_t errlen)
+{
+    if (!p->n_timers)
+        return 0;
+    /* the kernel takes the id asked for, in the restore mode */
+    if (prctl (PR_TIMER_CREATE_RESTORE_IDS_, 1, 0, 0, 0) == 0) {
+        for (uint32_t i = 0; i < p->n_timers; i++) {
+            int id = (int) p->timers[i].id;
+            if (timer_new (&p->timers[i], &id) || id != (int) p->timers[i].id) {
+                snprintf (err, errlen, "POSIX timer %u cannot be made again: %s", p->timers[i].id,
+                          strerror (errno));
+                return -1;
+            }
+        }
+        prctl (PR_TIMER_CREATE_RESTORE_IDS_, 0, 0, 0, 0);
+        return 0;
+    }
+    /* else a new process gets its ids in turn: timers made (and kept,
+       then deleted) until each wanted one comes up */
+    int fill[256], n_fill = 0, rc = 0;
+    for (uint32_t i = 0; i < p->n_timers && !rc; i++) {
+        for (;;) {
+            int id = -1;
+            if (timer_new (&p->timers[i], &id)) {
+                snprintf (err, errlen, "POSIX timer %u cannot be made again: %s", p->timers[i].id,
+                          strerror (errno));
+                rc = -1;
+                break;
+            }
+            if (id == (int) p->timers[i].id)
+                break;
+            if (id > (int) p->timers[i].id || n_fill == 256) {
+                syscall (SYS_timer_delete, id);
+                snprintf (err, errlen,
+                          "POSIX timer %u cannot have its id again on this kernel (it gives %d)",
+                          p->timers[i].id, id);
+                rc = -1;
+                break;
+            }
+            fill[n_fill++] = id;
+        }
+    }
+    for (int i = 0; i < n_fill; i++)
+        syscall (SYS_timer_delete, fill[i]);
+    return rc;
+}
+
+void kobj_timers_arm (const img_proc_t *p)
+{
+    for (uint32_t i = 0; i < p->n_timers; i++) {
+        const img_ptimer_t *t = &p->timers[i];
+        struct itimerspec its = { { (time_t) t->interval_sec, (long) t->interval_nsec },
+                                  { (time_t) t->value_sec, (long) t->value_nsec } };
+        syscall (SYS_timer_settime, (int) t->id, 0, &its, NULL);
+    }
 }

@@ -1,5 +1,6 @@
-/*  kobj.h -- the kernel's own objects a process holds by descriptor, moved
-    with their state: eventfds, timerfds, signalfds and epoll instances.
+/*  kobj.h -- the kernel's own objects a process holds, moved with their
+    state: eventfds, timerfds, signalfds and epoll instances (held by
+    descriptor), and POSIX timers (held by id).
 
     Their state lives in the kernel, and /proc/PID/fdinfo shows it whole:
     an eventfd's counter, a timerfd's clock, remaining time, interval and
@@ -12,6 +13,14 @@
     timerfd_settime(2) (and TFD_IOC_SET_TICKS), signalfd(2) and
     epoll_create1(2), and, once every descriptor is at its number,
     registers each epoll's descriptors again with epoll_ctl(2).
+
+    POSIX timers: /proc/self/timers lists each one's id, clock, signal
+    and value, timer_gettime(2) its time; the restorer makes each again
+    with its old id (PR_TIMER_CREATE_RESTORE_IDS where the kernel has it,
+    Linux 6.16 and later; else the ids a new process gets in turn) and
+    arms it once the process's signals are blocked.  A timer that signals
+    one thread (SIGEV_THREAD_ID, which glibc's SIGEV_THREAD uses) or
+    counts a thread's CPU time is refused: the threads are new.
 
     Used by capture.c in the shim (no allocation: a handler may run it)
     and by restore.c in glrestore. */
@@ -49,5 +58,15 @@ int kobj_make (const img_fd_t *f, char *err, size_t errlen);
 /* An epoll instance's registrations, made at fd f->fd once every
    descriptor of the process is at its number: 0, or -1 with the reason. */
 int kobj_register (const img_fd_t *f, char *err, size_t errlen);
+
+/* The process's POSIX timers, now, into out (IMG_MAX_TIMERS) and *n:
+   0, or -1 with the reason. */
+int kobj_timers (img_ptimer_t *out, uint32_t *n, char *why, size_t whylen);
+
+/* The timers of p made again, disarmed, with their ids: 0, or -1 with
+   the reason (nothing made then).  Then armed, once nothing else may
+   fail and the process's signals are blocked. */
+int kobj_timers_make (const img_proc_t *p, char *err, size_t errlen);
+void kobj_timers_arm (const img_proc_t *p);
 
 #endif

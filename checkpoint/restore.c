@@ -944,10 +944,15 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
     if (o->verbose)
         fprintf (stderr, "glrestore: staged in %.1f ms\n", (double) (now_ns () - t0) / 1e6);
 
+    /* its POSIX timers, with their ids, disarmed until its signals are
+       blocked: the last step that may fail */
+    if (kobj_timers_make (&s->proc, err, errlen))
+        return -1;
     /* from here on the process changes: all signals blocked until each
        thread's rt_sigreturn restores its own mask */
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+    kobj_timers_arm (&s->proc);
     place_fds (s, streams, (int) p->image_fd);
     /* each epoll's registrations, now that every descriptor is at its
        number (the kernel keys them by file and number) */

@@ -302,6 +302,23 @@ static void layout (void)
     memcpy (p.mm, mm, sizeof mm);
     p.mm[IMG_MM_ARG_END] = IMG_USER_TOP;
     CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "outside user space"));
+    memcpy (p.mm, mm, sizeof mm);
+
+    /* POSIX timers: travel, and are checked as timer_create takes them */
+    p.n_timers = 2;
+    p.timers[0] = (img_ptimer_t){ 0, 0, 0, 14, 0, 1, 500, 0, 0 };
+    p.timers[1] = (img_ptimer_t){ 3, 1, 1, 0, 0xabc, 0, 0, 2, 0 };
+    CHECK_EQ (rec_why (IMG_PROC, &p, &got, &why), 0);
+    CHECK (got.n_timers == 2 && memcmp (got.timers, p.timers, 2 * sizeof p.timers[0]) == 0);
+    p.timers[1].id = 0;
+    CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "repeated or out of order"));
+    p.timers[1].id = 3;
+    p.timers[1].clockid = 3; /* a thread's CPU clock */
+    CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "clock"));
+    p.timers[1].clockid = 1;
+    p.timers[0].signo = 0;
+    CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "signal"));
+    p.n_timers = 0;
 
     img_thread_t t = { .tid = 7, .flags = IMG_T_LEADER, .fs = 0x1000, .tid_addr = 0x1000 }, tg;
     t.reg[IMG_R_RSP] = t.reg[IMG_R_RIP] = 0x1000;
