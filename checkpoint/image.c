@@ -47,7 +47,7 @@ static inline uint64_t merge (uint64_t acc, uint64_t v)
     return acc * P1 + P4;
 }
 
-_Static_assert(IMG_VERSION == 2, "the decoder's message names the version it reads");
+_Static_assert(IMG_VERSION == 3, "the decoder's message names the version it reads");
 
 /* The four lanes over every whole 32-byte stripe of [p, end); returns
    where the stripes stopped. */
@@ -198,6 +198,18 @@ static uint64_t r64 (rcur_t *r)
     return v;
 }
 
+/* n bytes as they are (zeros when the record is short: finish says so) */
+static void r_fixed (rcur_t *r, void *out, size_t n)
+{
+    if (r->short_ || r->n - r->at < n) {
+        r->short_ = true;
+        memset (out, 0, n);
+        return;
+    }
+    memcpy (out, r->p + r->at, n);
+    r->at += n;
+}
+
 /* A string of at most IMG_PATH_MAX - 1 bytes with no NUL in it. */
 static int r_str (rcur_t *r, char *out, const char **why)
 {
@@ -277,6 +289,21 @@ size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap
     for (int i = 0; i < IMG_NSIG; i++)
         for (int j = 0; j < 4; j++)
             w64 (&w, p->sigact[i][j]);
+    for (int i = 0; i < IMG_NMM; i++)
+        w64 (&w, p->mm[i]);
+    w32 (&w, p->n_timers);
+    for (uint32_t i = 0; i < p->n_timers && i < IMG_MAX_TIMERS; i++) {
+        const img_ptimer_t *t = &p->timers[i];
+        w32 (&w, t->id);
+        w32 (&w, t->clockid);
+        w32 (&w, t->notify);
+        w32 (&w, t->signo);
+        w64 (&w, t->value);
+        w64 (&w, t->value_sec);
+        w64 (&w, t->value_nsec);
+        w64 (&w, t->interval_sec);
+        w64 (&w, t->interval_nsec);
+    }
     w_str (&w, p->cwd);
     return w.over ? 0 : seal (e, IMG_PROC, out, w.n);
 }
@@ -320,6 +347,9 @@ size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t
     w32 (&w, t->rseq_len);
     w32 (&w, t->rseq_sig);
     w64 (&w, t->pending);
+    char name[IMG_NAME_MAX] = { 0 }; /* the bytes after its NUL are zeros, as checked */
+    memcpy (name, t->name, strnlen (t->name, IMG_NAME_MAX - 1));
+    w_bytes (&w, name, sizeof name);
     return w.over ? 0 : seal (e, IMG_THREAD, out, w.n);
 }
 
@@ -483,7 +513,7 @@ int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, 
             return gl_why (why, "the image's header is corrupt (its sum does not match)");
         if (rd32 (buf + 8) != IMG_VERSION)
             return gl_why (why, "the image is of another version of the format (this build reads "
-                                "version 2, glunix-image(5))");
+                                "version 3, glunix-image(5))");
         if (rd32 (buf + 12) != IMG_PAGE)
             return gl_why (why, "the image's page size is not 4096");
         if (rd64 (buf + 16) != 0)
@@ -574,6 +604,58 @@ static bool user_addr (uint64_t a)
     return a > 0 && a < IMG_USER_TOP;
 }
 
+/* The layout as prctl(PR_SET_MM_MAP) would take it: in user space, its
+   pairs in order; or all 0 (not known). */
+static int mm_check (const uint64_t *mm, const char **why)
+{
+    bool any = false;
+    for (int i = 0; i < IMG_NMM; i++) {
+        if (mm[i] >= IMG_USER_TOP)
+            return gl_why (why, "PROC: an address of the process's layout is outside user space");
+        any |= mm[i] != 0;
+    }
+    if (any &&
+        (mm[IMG_MM_START_CODE] >= mm[IMG_MM_END_CODE] ||
+         mm[IMG_MM_START_DATA] > mm[IMG_MM_END_DATA] || mm[IMG_MM_START_BRK] > mm[IMG_MM_BRK] ||
+         mm[IMG_MM_ARG_START] > mm[IMG_MM_ARG_END] || mm[IMG_MM_ENV_START] > mm[IMG_MM_ENV_END]))
+        return gl_why (why, "PROC: the process's layout has a start above its end");
+    return 0;
+}
+
+/* POSIX timers as timer_create(2) and timer_settime(2) take them: a
+   clock a process may set one on (CLOCK_REALTIME, _MONOTONIC,
+   _PROCESS_CPUTIME_ID, _BOOTTIME, _REALTIME_ALARM, _BOOTTIME_ALARM,
+   _TAI), a signal for SIGEV_SIGNAL, distinct ids, in increasing order. */
+static int timers_check (const img_proc_t *p, const char **why)
+{
+    for (uint32_t i = 0; i < p->n_timers; i++) {
+        const img_ptimer_t *t = &p->timers[i];
+        uint32_t c = t->clockid;
+        if (c != 0 && c != 1 && c != 2 && c != 7 && c != 8 && c != 9 && c != 11)
+            return gl_why (why, "PROC: a POSIX timer on a clock it cannot be set on");
+        if (t->notify > 1 || (t->notify == 0 && (t->signo == 0 || t->signo > IMG_NSIG)))
+            return gl_why (why, "PROC: a POSIX timer's notification or signal out of range");
+        if (t->id > (uint32_t) INT32_MAX || (i && t->id <= p->timers[i - 1].id))
+            return gl_why (why, "PROC: POSIX timer ids out of range, repeated or out of order");
+        if (t->value_nsec >= 1000000000u || t->interval_nsec >= 1000000000u ||
+            t->value_sec > (uint64_t) INT64_MAX || t->interval_sec > (uint64_t) INT64_MAX)
+            return gl_why (why, "PROC: a POSIX timer's times out of range");
+    }
+    return 0;
+}
+
+/* A task's name: up to 15 bytes and a NUL, nothing after it. */
+static int name_check (const char *name, const char **why)
+{
+    size_t k = strnlen (name, IMG_NAME_MAX);
+    if (k == IMG_NAME_MAX)
+        return gl_why (why, "THREAD: a name of more than 15 bytes");
+    while (k < IMG_NAME_MAX)
+        if (name[k++])
+            return gl_why (why, "THREAD: bytes after its name's end");
+    return 0;
+}
+
 int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
 {
     rcur_t r = reader (rec);
@@ -596,7 +678,26 @@ int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
     for (int i = 0; i < IMG_NSIG; i++)
         for (int j = 0; j < 4; j++)
             p->sigact[i][j] = r64 (&r);
+    for (int i = 0; i < IMG_NMM; i++)
+        p->mm[i] = r64 (&r);
+    p->n_timers = r32 (&r);
+    if (p->n_timers > IMG_MAX_TIMERS)
+        return gl_why (why, "PROC: more than 32 POSIX timers");
+    for (uint32_t i = 0; i < p->n_timers; i++) {
+        img_ptimer_t *t = &p->timers[i];
+        t->id = r32 (&r);
+        t->clockid = r32 (&r);
+        t->notify = r32 (&r);
+        t->signo = r32 (&r);
+        t->value = r64 (&r);
+        t->value_sec = r64 (&r);
+        t->value_nsec = r64 (&r);
+        t->interval_sec = r64 (&r);
+        t->interval_nsec = r64 (&r);
+    }
     if (r_str (&r, p->cwd, why) || finish (&r, why))
+        return -1;
+    if (mm_check (p->mm, why) || timers_check (p, why))
         return -1;
     if (p->n_threads == 0 || p->n_threads > IMG_MAX_THREADS)
         return gl_why (why, "PROC: the number of threads is 0 or above 1024");
@@ -688,7 +789,8 @@ int img_get_thread (const img_rec_t *rec, img_thread_t *t, const char **why)
     t->rseq_len = r32 (&r);
     t->rseq_sig = r32 (&r);
     t->pending = r64 (&r);
-    if (finish (&r, why))
+    r_fixed (&r, t->name, sizeof t->name);
+    if (finish (&r, why) || name_check (t->name, why))
         return -1;
     if (t->tid == 0 || t->tid > (1u << 22))
         return gl_why (why, "THREAD: a thread id out of range");
@@ -741,6 +843,72 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
     return 0;
 }
 
+void img_get_timerfd (const img_fd_t *f, img_timerfd_t *t)
+{
+    const uint8_t *d = f->data;
+    t->clockid = rd32 (d);
+    t->settime_flags = rd32 (d + 4);
+    t->ticks = rd64 (d + 8);
+    t->value_sec = rd64 (d + 16);
+    t->value_nsec = rd64 (d + 24);
+    t->interval_sec = rd64 (d + 32);
+    t->interval_nsec = rd64 (d + 40);
+}
+
+void img_put_timerfd (const img_timerfd_t *t, uint8_t *out)
+{
+    wcur_t w = { .p = out, .n = 0, .cap = IMG_TIMERFD_SIZE };
+    w32 (&w, t->clockid);
+    w32 (&w, t->settime_flags);
+    w64 (&w, t->ticks);
+    w64 (&w, t->value_sec);
+    w64 (&w, t->value_nsec);
+    w64 (&w, t->interval_sec);
+    w64 (&w, t->interval_nsec);
+}
+
+void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
+                        uint64_t *data)
+{
+    const uint8_t *d = f->data + (size_t) k * IMG_EPOLL_REG;
+    *fd = rd32 (d);
+    *events = rd32 (d + 4);
+    *data = rd64 (d + 8);
+}
+
+/* The state of an eventfd, a timerfd, a signalfd or an epoll instance,
+   as the calls that make them again take it. */
+static int kernel_object_check (const img_fd_t *f, const char **why)
+{
+    if (f->kind == IMG_F_EVENTFD && (f->fsize == UINT64_MAX || f->pos > 1))
+        return gl_why (why, "FD: an eventfd's counter or mode out of range");
+    if (f->kind == IMG_F_TIMERFD) {
+        if (f->data_len != IMG_TIMERFD_SIZE)
+            return gl_why (why, "FD: a timerfd's state of the wrong size");
+        img_timerfd_t t;
+        img_get_timerfd (f, &t);
+        /* CLOCK_REALTIME, _MONOTONIC, _BOOTTIME, _REALTIME_ALARM, _BOOTTIME_ALARM */
+        if ((t.clockid != 0 && t.clockid != 1 && t.clockid != 7 && t.clockid != 8 &&
+             t.clockid != 9) ||
+            t.settime_flags > 3 || t.value_nsec >= 1000000000u || t.interval_nsec >= 1000000000u ||
+            t.value_sec > (uint64_t) INT64_MAX || t.interval_sec > (uint64_t) INT64_MAX)
+            return gl_why (why, "FD: a timerfd's clock, flags or times out of range");
+    }
+    if (f->kind == IMG_F_EPOLL) {
+        if (f->data_len % IMG_EPOLL_REG)
+            return gl_why (why, "FD: an epoll instance's registrations of the wrong size");
+        for (uint32_t k = 0; k < f->data_len / IMG_EPOLL_REG; k++) {
+            uint32_t fd, events;
+            uint64_t data;
+            img_get_epoll_reg (f, k, &fd, &events, &data);
+            if (fd >= (1u << 20) || fd == f->fd)
+                return gl_why (why, "FD: an epoll instance watches a descriptor out of range, "
+                                    "or itself");
+        }
+    }
+    return 0;
+}
+
 int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
 {
     rcur_t r = reader (rec);
@@ -768,16 +936,20 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_PIPE)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_EPOLL)
         return gl_why (why, "FD: an unknown kind of descriptor");
-    if (f->data_len && f->kind != IMG_F_PIPE)
-        return gl_why (why, "FD: bytes for a descriptor that is not a pipe");
+    if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD && f->kind != IMG_F_EPOLL)
+        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a timerfd nor an "
+                            "epoll instance");
+    if (kernel_object_check (f, why))
+        return -1;
     if (f->kind == IMG_F_PIPE &&
         (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))
         return gl_why (why, "FD: a pipe's capacity, bytes or direction out of range");
     if (f->kind == IMG_F_STREAM && f->stream > 2)
         return gl_why (why, "FD: a stream other than 0, 1 or 2");
-    if (f->kind != IMG_F_STREAM && f->kind != IMG_F_PIPE && f->path[0] != '/')
+    if ((f->kind == IMG_F_FILE || f->kind == IMG_F_DEV || f->kind == IMG_F_DIR) &&
+        f->path[0] != '/')
         return gl_why (why, "FD: a file without an absolute path");
     if (f->cloexec > 1 || f->mtime_nsec >= 1000000000u || f->pos > (uint64_t) INT64_MAX)
         return gl_why (why, "FD: a field out of range");
