@@ -11,6 +11,7 @@
 #include "capture_impl.h"
 
 #include "ckpt_proto.h"
+#include "fd.h"
 #include "image.h"
 #include "kobj.h"
 #include "pidmap.h"
@@ -219,23 +220,7 @@ static void proc_path (char *out, size_t cap, const char *a, uint64_t n, const c
 
 ssize_t slurp (const char *path, char *buf, size_t cap)
 {
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read (fd, buf + n, cap - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t) k;
-        if (n + 1 >= cap)
-            break;
-    }
-    close (fd);
-    buf[n] = '\0';
-    return (ssize_t) n;
+    return gl_read_file (path, buf, cap);
 }
 
 bool write_all (int fd, const void *p, size_t n)

@@ -1,6 +1,7 @@
 /*  kobj.c -- eventfds, timerfds, signalfds and epoll instances, read from
     /proc/self/fdinfo and made again (kobj.h says why and when). */
 #include "kobj.h"
+#include "fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,23 +68,7 @@ static ssize_t read_info (int fd, char *buf, size_t cap)
 {
     char p[64];
     snprintf (p, sizeof p, "/proc/self/fdinfo/%d", fd);
-    int d = open (p, O_RDONLY | O_CLOEXEC);
-    if (d < 0)
-        return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read (d, buf + n, cap - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t) k;
-        if (n + 1 >= cap)
-            break;
-    }
-    close (d);
-    buf[n] = '\0';
-    return (ssize_t) n;
+    return gl_read_file (p, buf, cap);
 }
 
 static void put32 (uint8_t *p, uint32_t v)
@@ -212,7 +197,14 @@ int kobj_make (const img_fd_t *f, char *err, size_t errlen)
             img_get_timerfd (f, &t);
             fd = timerfd_create ((int) t.clockid, TFD_CLOEXEC | nb);
             /* the time left, from now: an absolute time on another
-               machine's clock would mean nothing */
+               machine's clock would mean nothing.  A periodic timer that
+               expired and was not read since shows no time left (the
+               kernel moves it on at the read): it goes on an interval
+               from now, its expirations counted in the ticks */
+            if (!t.value_sec && !t.value_nsec) {
+                t.value_sec = t.interval_sec;
+                t.value_nsec = t.interval_nsec;
+            }
             struct itimerspec its = {
                 { (time_t) t.interval_sec, (long) t.interval_nsec },
                 { (time_t) t.value_sec, (long) t.value_nsec },
@@ -254,16 +246,12 @@ int kobj_register (const img_fd_t *f, char *err, size_t errlen)
 int kobj_timers (img_ptimer_t *out, uint32_t *n, char *why, size_t whylen)
 {
     static char info[8192];
-    int d = open ("/proc/self/timers", O_RDONLY | O_CLOEXEC);
-    ssize_t k = d < 0 ? -1 : read (d, info, sizeof info - 1);
-    if (d >= 0)
-        close (d);
+    ssize_t k = gl_read_file ("/proc/self/timers", info, sizeof info);
     *n = 0;
     if (k < 0) {
         snprintf (why, whylen, "its POSIX timers cannot be read in /proc");
         return -1;
     }
-    info[k] = '\0';
     if ((size_t) k + 1 >= sizeof info) {
         snprintf (why, whylen, "more than %d POSIX timers", IMG_MAX_TIMERS);
         return -1;
