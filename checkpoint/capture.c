@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -122,6 +123,13 @@ static struct {
         int rd;
         uint32_t n;
     } pipes[64];
+    /* the bytes the job's stdin pipe still holds and its stdout and
+       stderr pipes hold, for the host (GL_CKPT_GO_ON); held_ok false
+       when a stream is not a pipe any of this process's descriptors
+       reaches: then the host measures them itself, the job parked */
+    uint64_t held[3];
+    bool held_ok;
+    bool go_on; /* asked GL_CKPT_GO_ON and held_ok: no answer awaited */
 } snap;
 
 /* ---- small helpers, safe in a handler ----------------------------------------------------- */
@@ -824,9 +832,14 @@ static char hear (int s)
 
 /* ---- the image's writer (in the fork) ---------------------------------------------------------- */
 
-#define OUT_CAP   (4u << 20)
-#define MAPS_CAP  (32u << 20)
-#define PATHS_CAP (16u << 20)
+#define OUT_CAP     (4u << 20)
+/* The writer's nice value while the job runs: weight 110 against a job
+   thread's 1024, so a job that keeps the cores busy has about nine
+   tenths of them and the image still comes (SCHED_IDLE's weight of 3
+   would all but stop it). */
+#define WRITER_NICE 10
+#define MAPS_CAP    (32u << 20)
+#define PATHS_CAP   (16u << 20)
 
 typedef struct {
     uint64_t start, end, offset, fsize, mtime_sec;
@@ -1188,11 +1201,17 @@ static void writer (int sock, int go)
     w.pipe_buf = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
     w.pagemap = open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
-    /* SNAP first: the image follows it on the socket */
-    char c;
+    /* SNAP first, and the host's answer: the image follows them on the
+       socket.  With GO the job runs while this writes: the writer gives
+       way to it (a lower priority, not none, so the image still comes
+       when the job keeps every core busy); with HOLD nothing else of
+       the job runs, and it goes at full speed. */
+    char c = 0;
     while (read (go, &c, 1) < 0 && errno == EINTR) {
     }
-    snap.pipe_rd = go; /* the host's answer comes on it too */
+    if (c != 'H')
+        syscall (SYS_setpriority, PRIO_PROCESS, 0, WRITER_NICE);
+    snap.pipe_rd = go;
     w.n += img_put_header (&w.enc, w.out, OUT_CAP);
     w.n += tree_put_table (&w.enc, w.out + w.n, OUT_CAP - w.n); /* a tree's: tree.h */
     if (w.pagemap < 0)
@@ -1216,9 +1235,6 @@ static void writer (int sock, int go)
        the socket, so it is a shutdown (ckpt_proto.h); with GO the
        parent closed its copy, and the end is this process's exit, as
        late as a plain close makes it */
-    c = 0;
-    while (read (go, &c, 1) < 0 && errno == EINTR) {
-    }
     if (c == 'H')
         shutdown (sock, SHUT_WR);
     syscall (SYS_exit_group, w.dead ? 1 : 0);
@@ -1402,6 +1418,29 @@ static void note_process (void)
         snap.files[snap.n_files].st = st;
         snap.n_files++;
     }
+    /* the job's streams: what their pipes hold now; a file or a memory
+       device (/dev/null) holds nothing the host could read, a terminal
+       or a socket holds what the shim cannot see */
+    bool found[3] = { !ck.stream_ok[0], !ck.stream_ok[1], !ck.stream_ok[2] };
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (fds[i] == dfd || fstat (fds[i], &st))
+            continue;
+        bool none = S_ISREG (st.st_mode) || (S_ISCHR (st.st_mode) && major (st.st_rdev) == 1);
+        for (int k = 0; k < 3; k++) {
+            int avail = 0;
+            if (found[k] || ck.stream[k][0] != (uint64_t) st.st_dev ||
+                ck.stream[k][1] != (uint64_t) st.st_ino ||
+                (!none && (!S_ISFIFO (st.st_mode) || ioctl (fds[i], FIONREAD, &avail))))
+                continue;
+            snap.held[k] = avail > 0 ? (uint64_t) avail : 0;
+            found[k] = true;
+        }
+    }
+    snap.held_ok = found[0] && found[1] && found[2];
+    for (int k = 0; k < 3; k++)
+        if (!ck.stream_ok[k])
+            snap.held[k] = 0;
     /* the bytes in the process's pipes, copied without taking them out */
     snap.n_pipes = 0;
     for (int i = 0; i < n && snap.n_pipes < 64; i++) {
@@ -1476,7 +1515,7 @@ static void coordinate (int req, pid_t from)
     static char whyb[GL_CKPT_LINE_MAX - 16];
     sb_t why = { whyb, 0, sizeof whyb };
     whyb[0] = '\0';
-    if (req != GL_CKPT_PROBE && req != GL_CKPT_CONTINUE)
+    if (req != GL_CKPT_PROBE && req != GL_CKPT_CONTINUE && req != GL_CKPT_GO_ON)
         sb_s (&why, "an unknown request");
     else if (ck.tid_off < 0)
         sb_s (&why, "glibc's thread layout is not one the shim knows (its tid was not found)");
@@ -1485,7 +1524,10 @@ static void coordinate (int req, pid_t from)
     if (!why.n && !judge (&why, s, tree) && tree) {
         if (member)
             tree_member_report (s, ck.vpid);
-        else if (tree_begin (req, (uint32_t) ck.vpid, (uint32_t) ck.vppid, whyb, sizeof whyb))
+        /* members hear GO from the root, which says it at once when
+           it goes on */
+        else if (tree_begin (req == GL_CKPT_GO_ON ? GL_CKPT_CONTINUE : req, (uint32_t) ck.vpid,
+                             (uint32_t) ck.vppid, whyb, sizeof whyb))
             why.n = strlen (whyb);
     }
     if (why.n || req == GL_CKPT_PROBE) {
@@ -1549,6 +1591,10 @@ static void coordinate (int req, pid_t from)
     }
     snap.sock = s;
     snap.pipe_rd = go[0];
+    /* going on without the host's answer needs what the job's pipes
+       hold now: the host pairs it with what it read and wrote before
+       it asked, and then stopped (ckpt_proto.h) */
+    snap.go_on = req == GL_CKPT_GO_ON && snap.held_ok;
     uintptr_t r = ckpt_save (&me->ctx);
     if (r != 0) {
         restored ((ckpt_resume_t *) r, me);
@@ -1574,13 +1620,22 @@ static void coordinate (int req, pid_t from)
         return;
     }
     ck.child = (pid_t) child;
+    bool on = snap.go_on;
     b = (sb_t){ line, 0, sizeof line };
     sb_s (&b, "SNAP ");
     sb_u (&b, now_ns () - t0);
+    if (on) {
+        sb_s (&b, " held=");
+        for (int k = 0; k < 3; k++) {
+            if (k)
+                sb_s (&b, ",");
+            sb_u (&b, snap.held[k]);
+        }
+    }
     say (s, line, NULL);
-    (void) !write (go[1], "g", 1);
-    char answer = hear (s);
-    (void) !write (go[1], answer == 'H' ? "H" : "G", 1); /* for the writer's end */
+    char answer = on ? 'G' : hear (s);
+    /* the writer starts on the answer and ends by it (see writer) */
+    (void) !write (go[1], answer == 'H' ? "H" : "G", 1);
     close (go[1]);
     tree_answer (answer);
     if (answer == 'H' && member)
