@@ -1207,9 +1207,11 @@ static void writer (int sock, int go)
        when the job keeps every core busy); with HOLD nothing else of
        the job runs, and it goes at full speed. */
     char c = 0;
+    if (snap.go_on) /* before it first waits: its wake-up must not preempt the job */
+        syscall (SYS_setpriority, PRIO_PROCESS, 0, WRITER_NICE);
     while (read (go, &c, 1) < 0 && errno == EINTR) {
     }
-    if (c != 'H')
+    if (c != 'H' && !snap.go_on)
         syscall (SYS_setpriority, PRIO_PROCESS, 0, WRITER_NICE);
     snap.pipe_rd = go;
     w.n += img_put_header (&w.enc, w.out, OUT_CAP);
@@ -1631,13 +1633,18 @@ static void coordinate (int req, pid_t from)
                 sb_s (&b, ",");
             sb_u (&b, snap.held[k]);
         }
+        /* the threads first: waking the host and the writer may give
+           them this processor before this thread is done */
+        release_all ();
+        tree_answer ('G');
     }
     say (s, line, NULL);
     char answer = on ? 'G' : hear (s);
     /* the writer starts on the answer and ends by it (see writer) */
     (void) !write (go[1], answer == 'H' ? "H" : "G", 1);
     close (go[1]);
-    tree_answer (answer);
+    if (!on)
+        tree_answer (answer);
     if (answer == 'H' && member)
         tree_member_hold (s);
     else if (answer == 'H') {
@@ -1655,7 +1662,8 @@ static void coordinate (int req, pid_t from)
     }
     tree_close ();
     close (s);
-    release_all ();
+    if (!on)
+        release_all ();
     atomic_store (&busy, 0);
 }
 
