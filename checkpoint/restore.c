@@ -10,6 +10,7 @@
 #include "str.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,6 +26,13 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+_Static_assert(sizeof ((rp_thread_t *) 0)->name == IMG_NAME_MAX, "a thread's name");
+_Static_assert(offsetof (struct prctl_mm_map, start_code) == IMG_MM_START_CODE * 8 &&
+                   offsetof (struct prctl_mm_map, env_end) == IMG_MM_ENV_END * 8 &&
+                   offsetof (struct prctl_mm_map, brk) == IMG_MM_BRK * 8 &&
+                   offsetof (struct prctl_mm_map, start_stack) == IMG_MM_START_STACK * 8,
+               "image.h's layout is prctl_mm_map's");
 
 #define HOLE_START 0x200000000000ull /* above ASan's shadow, below where mmap places things */
 #define HUGE       (2ull << 20)      /* a transparent huge page (x86-64's PMD) */
@@ -711,7 +719,16 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         rt->stack = (uintptr_t) stacks + (i + 1) * RP_STACK;
         rt->info = (uintptr_t) &p->resume;
         rt->leader = !!(it->flags & IMG_T_LEADER);
+        memcpy (rt->name, it->name, sizeof rt->name);
     }
+    /* the kernel's layout, the break, the arguments and environment that
+       /proc/PID/cmdline and ps show, the stack /proc/PID/maps names:
+       the program's, in the same order as prctl_mm_map's first fields */
+    p->set_mm = !gl_all_zero (s->proc.mm, sizeof s->proc.mm);
+    memcpy (&p->mm, s->proc.mm, sizeof s->proc.mm);
+    p->mm.auxv = 0;
+    p->mm.auxv_size = 0;
+    p->mm.exe_fd = (uint32_t) -1; /* the restorer's: only a privileged process changes it */
     p->resume.magic = CKPT_RESUME_MAGIC;
     p->resume.base = (uintptr_t) area;
     p->resume.len = len;
