@@ -832,14 +832,9 @@ static char hear (int s)
 
 /* ---- the image's writer (in the fork) ---------------------------------------------------------- */
 
-#define OUT_CAP     (4u << 20)
-/* The writer's nice value while the job runs: weight 110 against a job
-   thread's 1024, so a job that keeps the cores busy has about nine
-   tenths of them and the image still comes (SCHED_IDLE's weight of 3
-   would all but stop it). */
-#define WRITER_NICE 10
-#define MAPS_CAP    (32u << 20)
-#define PATHS_CAP   (16u << 20)
+#define OUT_CAP   (4u << 20)
+#define MAPS_CAP  (32u << 20)
+#define PATHS_CAP (16u << 20)
 
 typedef struct {
     uint64_t start, end, offset, fsize, mtime_sec;
@@ -1243,19 +1238,11 @@ static void writer (int sock, int go)
     w.pipe_buf = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
     w.pagemap = open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
-    /* SNAP first, and the host's answer: the image follows them on the
-       socket.  With GO the job runs while this writes: the writer gives
-       way to it (a lower priority, not none, so the image still comes
-       when the job keeps every core busy); with HOLD nothing else of
-       the job runs, and it goes at full speed. */
-    char c = 0;
-    if (snap.go_on) /* before it first waits: its wake-up must not preempt the job */
-        syscall (SYS_setpriority, PRIO_PROCESS, 0, WRITER_NICE);
+    /* SNAP first: the image follows it on the socket */
+    char c;
     while (read (go, &c, 1) < 0 && errno == EINTR) {
     }
-    if (c != 'H' && !snap.go_on)
-        syscall (SYS_setpriority, PRIO_PROCESS, 0, WRITER_NICE);
-    snap.pipe_rd = go;
+    snap.pipe_rd = go; /* the host's answer comes on it too */
     w.n += img_put_header (&w.enc, w.out, OUT_CAP);
     w.n += tree_put_table (&w.enc, w.out + w.n, OUT_CAP - w.n); /* a tree's: tree.h */
     if (w.pagemap < 0)
@@ -1279,6 +1266,9 @@ static void writer (int sock, int go)
        the socket, so it is a shutdown (ckpt_proto.h); with GO the
        parent closed its copy, and the end is this process's exit, as
        late as a plain close makes it */
+    c = 0;
+    while (read (go, &c, 1) < 0 && errno == EINTR) {
+    }
     if (c == 'H')
         shutdown (sock, SHUT_WR);
     syscall (SYS_exit_group, w.dead ? 1 : 0);
@@ -1675,15 +1665,15 @@ static void coordinate (int req, pid_t from)
                 sb_s (&b, ",");
             sb_u (&b, snap.held[k]);
         }
-        /* the threads first: waking the host and the writer may give
-           them this processor before this thread is done */
+        /* the threads first: waking the host and the writer may take
+           this processor before this thread is done */
         release_all ();
         tree_answer ('G');
     }
     say (s, line, NULL);
+    (void) !write (go[1], "g", 1);
     char answer = on ? 'G' : hear (s);
-    /* the writer starts on the answer and ends by it (see writer) */
-    (void) !write (go[1], answer == 'H' ? "H" : "G", 1);
+    (void) !write (go[1], answer == 'H' ? "H" : "G", 1); /* for the writer's end */
     close (go[1]);
     if (!on)
         tree_answer (answer);

@@ -20,7 +20,7 @@
       wait() without __WCLONE), says SNAP, and resumes the threads: at
       once for a request to go on (SNAP then carries the pipes' bytes),
       on GO otherwise; the child writes the image from its copy of
-      memory while the job runs, at nice 10 then (the job first).  The
+      memory while the job runs.  The
       job is stopped for the parking and the fork only.  The child is
       reaped at the next request (until then it is a zombie only __WALL
       would see).

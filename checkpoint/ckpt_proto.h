@@ -70,10 +70,6 @@
     shim's held=.  Output = bytes read + held, input = bytes written -
     held: the same counts a parked process gives, without the park.
 
-    The writer, the fork that streams the image, runs at a lower
-    priority (nice 10) once it knows the job runs on (GO, or going on),
-    so the job has the cores first; with HOLD it runs at the job's.
-
     Restoring.  The host runs GL_RESTORE_PROG (installed beside glpeer's
     other helpers, found like libglshim.so) as the job's program, with
     the image readable on the descriptor GLUNIX_IMAGE_FD names, the job's
