@@ -609,7 +609,7 @@ report() {
     if [ -n "${SKIPSIZE[$s]:-}" ]; then why "(all)" "absent: ${SKIPSIZE[$s]}"; return; fi
     row "" "pause ms" "gap ms" "stall ms" "image MiB" "restart ms" "migrate ms" "ok"
     if [ -n "$GL_SHIM" ]; then why "glunix shim alone (ckhost)" "$GL_SHIM"
-    else f=$W/glshim-$s; row "glunix shim alone (ckhost, GO)" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
+    else f=$W/glshim-$s; row "glunix shim alone (ckhost, goon)" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
         [ -s "$W/glshim-$s-why" ] && why "  the first that failed:" "$(cat "$W/glshim-$s-why")"
         if [ -n "$GL_HUGE" ]; then why "  huge pages" "$GL_HUGE"
         else f=$W/glshimhp-$s; row "  the same, huge pages" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
