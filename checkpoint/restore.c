@@ -5,6 +5,7 @@
 #include "ckpt_proto.h"
 #include "err.h"
 #include "image.h"
+#include "kobj.h"
 #include "restore_impl.h"
 #include "restore_tree.h"
 #include "str.h"
@@ -209,6 +210,7 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
                 if (!f->data)
                     return gl_err (err, errlen, "out of memory");
                 memcpy (f->data, f->f.data, f->f.data_len);
+                f->f.data = f->data; /* the record's bytes go with the next read */
             }
             s->n_fd++;
             return f->path ? 0 : gl_err (err, errlen, "out of memory");
@@ -406,6 +408,46 @@ static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t ns
     return 0;
 }
 
+/* A regular file the process had open only for writing: what a
+   restarted job finds there past the
+   checkpoint's size is what its lost copy wrote after the snapshot
+   (a log, an output redirected with > or >>), which the restarted job
+   writes again.  Such a file may have grown; it is cut back to its size
+   at the checkpoint before the process runs (cut_files), so that an
+   appending job does not write those bytes twice.  A descriptor that
+   reads the file still wants it unchanged (same_file). */
+static bool written_only (const rf_t *f)
+{
+    return f->f.kind == IMG_F_FILE && (f->f.flags & O_ACCMODE) == O_WRONLY;
+}
+
+static int grown_file (const char *path, uint64_t size, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat (path, &st))
+        return gl_err (err, errlen, "the open file %s: %s here", path, strerror (errno));
+    if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size < size)
+        return gl_err (err, errlen,
+                       "the open file %s is shorter here (size %lld, was %llu): something else "
+                       "cut it",
+                       path, (long long) st.st_size, (unsigned long long) size);
+    return 0;
+}
+
+static int cut_files (st_t *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->n_fd; i++) {
+        const rf_t *f = &s->fd[i];
+        struct stat st;
+        if (!written_only (f) || stat (f->path, &st) || (uint64_t) st.st_size <= f->f.fsize)
+            continue;
+        if (truncate (f->path, (off_t) f->f.fsize))
+            return gl_err (err, errlen, "fd %u: %s cannot be cut back to %llu bytes: %s", f->f.fd,
+                           f->path, (unsigned long long) f->f.fsize, strerror (errno));
+    }
+    return 0;
+}
+
 /* Whether this kernel lets the vDSO and its data move, as the second
    stage will: each of ours there and back through a hole (glibc here
    finds it where it was), or -1. */
@@ -500,7 +542,9 @@ static int check (st_t *s, char *err, size_t errlen)
                 return gl_err (err, errlen, "fd %u is the job's stream %u, which is not open here",
                                f->f.fd, f->f.stream);
         }
-        else if (f->f.kind == IMG_F_FILE &&
+        else if (written_only (f) && grown_file (f->path, f->f.fsize, err, errlen))
+            return -1;
+        else if (f->f.kind == IMG_F_FILE && !written_only (f) &&
                  same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the open file",
                             err, errlen))
             return -1;
@@ -552,12 +596,43 @@ static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
 
 /* Every file the process had open, opened here at numbers above all of
    the image's (hi and up), so that placing them cannot fail. */
+/* Whether the image has descriptor fd. */
+static bool has_fd (const st_t *s, uint32_t fd)
+{
+    for (size_t i = 0; i < s->n_fd; i++)
+        if (s->fd[i].f.fd == fd)
+            return true;
+    return false;
+}
+
 static int open_files (st_t *s, int hi, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < s->n_fd; i++) /* an epoll watches descriptors the image has */
+        for (uint32_t k = 0;
+             s->fd[i].f.kind == IMG_F_EPOLL && k < s->fd[i].f.data_len / IMG_EPOLL_REG; k++) {
+            uint32_t tfd, events;
+            uint64_t data;
+            img_get_epoll_reg (&s->fd[i].f, k, &tfd, &events, &data);
+            if (!has_fd (s, tfd))
+                return gl_err (err, errlen,
+                               "the image is corrupt: fd %u, an epoll instance, watches fd %u, "
+                               "which it does not have",
+                               s->fd[i].f.fd, tfd);
+        }
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM)
             continue;
+        if (f->f.kind >= IMG_F_EVENTFD) {
+            int fd = kobj_make (&f->f, err, errlen);
+            if (fd < 0)
+                return -1;
+            f->tmp = fcntl (fd, F_DUPFD_CLOEXEC, hi);
+            close (fd);
+            if (f->tmp < 0)
+                return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
+            continue;
+        }
         if (f->f.kind == IMG_F_PIPE && s->pipe_ends) { /* the tree's pipe */
             f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
             if (f->tmp < 0)
@@ -763,7 +838,8 @@ static void place_fds (st_t *s, int streams[3], int keep)
         int fd = (int) f->f.fd;
         int src = f->f.kind == IMG_F_STREAM ? streams[f->f.stream] : f->tmp;
         dup3 (src, fd, f->f.cloexec ? O_CLOEXEC : 0);
-        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE) /* the program's own flags */
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE ||
+            f->f.kind >= IMG_F_EVENTFD) /* the program's own flags */
             fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
     }
     /* everything else: the restorer's own and what its starter left open */
@@ -838,6 +914,8 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
                  (double) (now_ns () - t0) / 1e6);
     if (o->check_only)
         return 0;
+    if (cut_files (&s, err, errlen))
+        return -1;
     return become (&s, fd, o, t0, err, errlen);
 }
 
@@ -866,11 +944,23 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
     if (o->verbose)
         fprintf (stderr, "glrestore: staged in %.1f ms\n", (double) (now_ns () - t0) / 1e6);
 
+    /* its POSIX timers, with their ids, disarmed until its signals are
+       blocked: the last step that may fail */
+    if (kobj_timers_make (&s->proc, err, errlen))
+        return -1;
     /* from here on the process changes: all signals blocked until each
        thread's rt_sigreturn restores its own mask */
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+    kobj_timers_arm (&s->proc);
     place_fds (s, streams, (int) p->image_fd);
+    /* each epoll's registrations, now that every descriptor is at its
+       number (the kernel keys them by file and number) */
+    for (size_t i = 0; i < s->n_fd; i++)
+        if (s->fd[i].f.kind == IMG_F_EPOLL && kobj_register (&s->fd[i].f, err, errlen)) {
+            fprintf (stderr, "glrestore: %s\n", err);
+            _exit (GL_RESTORE_FAILED); /* nothing of the image has run */
+        }
     set_process (s);
     /* the restorer's rseq area is about to go: the kernel must not
        write into it, and the image's threads register their own */
@@ -911,6 +1001,11 @@ int rst_take (rst_t *s, const img_rec_t *r, char *err, size_t errlen)
 int rst_check (rst_t *s, char *err, size_t errlen)
 {
     return check (s, err, errlen);
+}
+
+int rst_cut_files (rst_t *s, char *err, size_t errlen)
+{
+    return cut_files (s, err, errlen);
 }
 
 const img_proc_t *rst_proc (const rst_t *s)
