@@ -429,8 +429,9 @@ gl_run() {
     rm -f "$d/img"
 }
 # gl_shim SIZE RUN [hp]: the shim alone, no agent: t/ckpt/ckhost (the
-# host's side of ckpt_proto.h, for the tests) asks the checkpoint with GO
-# after WARM steps and prints the shim's SNAP line; appends "snap gap ok"
+# host's side of ckpt_proto.h, for the tests) asks for a checkpoint that
+# goes on at once (GL_CKPT_GO_ON, as an agent asks for one to a file or
+# one its home keeps) after WARM steps and prints the shim's SNAP line; appends "snap gap ok"
 # to $W/glshim-SIZE (hp: huge pages, $W/glshimhp-SIZE), the gap being the
 # job's step right after the snapshot
 gl_shim() {
@@ -438,7 +439,7 @@ gl_shim() {
     local res=$W/glshim${3:-}-$1
     [ -n "${3:-}" ] && e=$HUGE_ENV
     mkdir -p "$d"
-    env $e "$CKHOST" -r go -w "step $WARM/" -o "$d/out" -p "$BUILD/libglshim.so" -- \
+    env $e "$CKHOST" -r goon -w "step $WARM/" -o "$d/out" -p "$BUILD/libglshim.so" -- \
         "$WORK" -t "$THREADS" -s "$STEPS" -g "$GAP" "$s" > "$d/host" 2> "$d/err" < /dev/null || true
     snap=$(sed -n 's/^SNAP \([0-9]*\) at=.*/\1/p' "$d/host")
     at=$(sed -n 's/^SNAP [0-9]* at=\([0-9]*\).*/\1/p' "$d/host")
@@ -608,7 +609,7 @@ report() {
     if [ -n "${SKIPSIZE[$s]:-}" ]; then why "(all)" "absent: ${SKIPSIZE[$s]}"; return; fi
     row "" "pause ms" "gap ms" "stall ms" "image MiB" "restart ms" "migrate ms" "ok"
     if [ -n "$GL_SHIM" ]; then why "glunix shim alone (ckhost)" "$GL_SHIM"
-    else f=$W/glshim-$s; row "glunix shim alone (ckhost, GO)" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
+    else f=$W/glshim-$s; row "glunix shim alone (ckhost, goon)" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"
         [ -s "$W/glshim-$s-why" ] && why "  the first that failed:" "$(cat "$W/glshim-$s-why")"
         if [ -n "$GL_HUGE" ]; then why "  huge pages" "$GL_HUGE"
         else f=$W/glshimhp-$s; row "  the same, huge pages" "$(col "$f" 1)" "$(col "$f" 2)" "" "" "" "" "$(okn "$f")"

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/vfs.h>
@@ -127,6 +128,13 @@ static struct {
         int rd;
         uint32_t n;
     } pipes[64];
+    /* the bytes the job's stdin pipe still holds and its stdout and
+       stderr pipes hold, for the host (GL_CKPT_GO_ON); held_ok false
+       when a stream is not a pipe any of this process's descriptors
+       reaches: then the host measures them itself, the job parked */
+    uint64_t held[3];
+    bool held_ok;
+    bool go_on;  /* asked GL_CKPT_GO_ON and held_ok: no answer awaited */
     int n_kobjs; /* eventfds, timerfds, signalfds, epolls: their state (kobj.h) */
     struct {
         int fd;
@@ -1573,6 +1581,29 @@ static void note_process (void)
         snap.files[snap.n_files].st = st;
         snap.n_files++;
     }
+    /* the job's streams: what their pipes hold now; a file or a memory
+       device (/dev/null) holds nothing the host could read, a terminal
+       or a socket holds what the shim cannot see */
+    bool found[3] = { !ck.stream_ok[0], !ck.stream_ok[1], !ck.stream_ok[2] };
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (fds[i] == dfd || fstat (fds[i], &st))
+            continue;
+        bool none = S_ISREG (st.st_mode) || (S_ISCHR (st.st_mode) && major (st.st_rdev) == 1);
+        for (int k = 0; k < 3; k++) {
+            int avail = 0;
+            if (found[k] || ck.stream[k][0] != (uint64_t) st.st_dev ||
+                ck.stream[k][1] != (uint64_t) st.st_ino ||
+                (!none && (!S_ISFIFO (st.st_mode) || ioctl (fds[i], FIONREAD, &avail))))
+                continue;
+            snap.held[k] = avail > 0 ? (uint64_t) avail : 0;
+            found[k] = true;
+        }
+    }
+    snap.held_ok = found[0] && found[1] && found[2];
+    for (int k = 0; k < 3; k++)
+        if (!ck.stream_ok[k])
+            snap.held[k] = 0;
     /* the kernel's objects as they are now: the job changes them once it
        runs again, while the writer is at work */
     snap.kobj_why[0] = '\0';
@@ -1672,7 +1703,7 @@ static void coordinate (int req, pid_t from)
     static char whyb[GL_CKPT_LINE_MAX - 16];
     sb_t why = { whyb, 0, sizeof whyb };
     whyb[0] = '\0';
-    if (req != GL_CKPT_PROBE && req != GL_CKPT_CONTINUE)
+    if (req != GL_CKPT_PROBE && req != GL_CKPT_CONTINUE && req != GL_CKPT_GO_ON)
         sb_s (&why, "an unknown request");
     else if (ck.tid_off < 0)
         sb_s (&why, "glibc's thread layout is not one the shim knows (its tid was not found)");
@@ -1681,7 +1712,10 @@ static void coordinate (int req, pid_t from)
     if (!why.n && !judge (&why, s, tree) && tree) {
         if (member)
             tree_member_report (s, ck.vpid);
-        else if (tree_begin (req, (uint32_t) ck.vpid, (uint32_t) ck.vppid, whyb, sizeof whyb))
+        /* members hear GO from the root, which says it at once when
+           it goes on */
+        else if (tree_begin (req == GL_CKPT_GO_ON ? GL_CKPT_CONTINUE : req, (uint32_t) ck.vpid,
+                             (uint32_t) ck.vppid, whyb, sizeof whyb))
             why.n = strlen (whyb);
     }
     if (why.n || req == GL_CKPT_PROBE) {
@@ -1745,6 +1779,10 @@ static void coordinate (int req, pid_t from)
     }
     snap.sock = s;
     snap.pipe_rd = go[0];
+    /* going on without the host's answer needs what the job's pipes
+       hold now: the host pairs it with what it read and wrote before
+       it asked, and then stopped (ckpt_proto.h) */
+    snap.go_on = req == GL_CKPT_GO_ON && snap.held_ok;
     uintptr_t r = ckpt_save (&me->ctx);
     if (r != 0) {
         restored ((ckpt_resume_t *) r, me);
@@ -1770,15 +1808,29 @@ static void coordinate (int req, pid_t from)
         return;
     }
     ck.child = (pid_t) child;
+    bool on = snap.go_on;
     b = (sb_t){ line, 0, sizeof line };
     sb_s (&b, "SNAP ");
     sb_u (&b, now_ns () - t0);
+    if (on) {
+        sb_s (&b, " held=");
+        for (int k = 0; k < 3; k++) {
+            if (k)
+                sb_s (&b, ",");
+            sb_u (&b, snap.held[k]);
+        }
+        /* the threads first: waking the host and the writer may take
+           this processor before this thread is done */
+        release_all ();
+        tree_answer ('G');
+    }
     say (s, line, NULL);
     (void) !write (go[1], "g", 1);
-    char answer = hear (s);
+    char answer = on ? 'G' : hear (s);
     (void) !write (go[1], answer == 'H' ? "H" : "G", 1); /* for the writer's end */
     close (go[1]);
-    tree_answer (answer);
+    if (!on)
+        tree_answer (answer);
     if (answer == 'H' && member)
         tree_member_hold (s);
     else if (answer == 'H') {
@@ -1796,7 +1848,8 @@ static void coordinate (int req, pid_t from)
     }
     tree_close ();
     close (s);
-    release_all ();
+    if (!on)
+        release_all ();
     atomic_store (&busy, 0);
 }
 

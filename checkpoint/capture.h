@@ -14,13 +14,16 @@
       inside the handler.  The rest of each thread's state (all its
       registers, FPU state, signal mask, alternate stack) is the
       kernel's signal frame on its own stack: memory, in the image.
-    - Copy on write.  With every thread parked, the coordinator forks a
-      child by a raw clone with no exit signal (no SIGCHLD, no atfork
-      handler, invisible to wait() without __WCLONE), says SNAP, and
-      resumes the threads on GO; the child writes the image from its
-      copy of memory while the job runs.  The job is stopped for the
-      parking and the fork only.  The child is reaped at the next
-      request (until then it is a zombie only __WALL would see).
+    - Copy on write.  With every thread parked, the coordinator notes
+      what the job's stream pipes hold, forks a child by a raw clone
+      with no exit signal (no SIGCHLD, no atfork handler, invisible to
+      wait() without __WCLONE), says SNAP, and resumes the threads: at
+      once for a request to go on (SNAP then carries the pipes' bytes),
+      on GO otherwise; the child writes the image from its copy of
+      memory while the job runs.  The
+      job is stopped for the parking and the fork only.  The child is
+      reaped at the next request (until then it is a zombie only __WALL
+      would see).
     - After a restore every thread returns from ckpt_save a second time,
       with the restorer's ckpt_resume_t: the per-thread state the kernel
       keeps outside memory (tid, robust list, rseq, thread pointer) was

@@ -42,11 +42,33 @@
                              writer ends it with shutdown(SHUT_WR): a
                              HOLDing process still holds the socket, so
                              its close alone would never end the image.
+        SNAP <ns> held=<in>,<out>,<err>
+                             answer to GL_CKPT_GO_ON only: the snapshot
+                             is taken and the threads already run again,
+                             with no answer awaited; the image follows.
+                             in: the bytes the job's stdin pipe still
+                             held, out and err: the bytes its stdout
+                             and stderr pipes held, at the snapshot (0
+                             for a stream the job never had).  To a
+                             GL_CKPT_GO_ON the shim may also say a plain
+                             SNAP <ns> (a stream is not a pipe any of its
+                             descriptors reaches, e.g. it closed it, or a
+                             terminal): then it waits for GO as above.
 
     While the threads are parked (between SNAP and GO/HOLD) the process
     writes nothing and reads nothing: the host measures its streams then
     (bytes still in the stdout/stderr pipes, bytes of stdin not read yet)
     and knows exactly which output came before the snapshot.
+
+    Going on (GL_CKPT_GO_ON) saves the job that wait: the answer crosses
+    the host's event loop, which on a busy machine can take
+    milliseconds, while the snapshot itself is the fork's.  The host
+    still learns where the streams stood: from its signal until the SNAP
+    line it neither reads the job's stdout and stderr nor writes its
+    stdin, so what it had read and written by the snapshot is what it
+    had at the signal, and the pipes' bytes at the snapshot are the
+    shim's held=.  Output = bytes read + held, input = bytes written -
+    held: the same counts a parked process gives, without the park.
 
     Restoring.  The host runs GL_RESTORE_PROG (installed beside glpeer's
     other helpers, found like libglshim.so) as the job's program, with
@@ -85,6 +107,7 @@
 typedef enum {
     GL_CKPT_PROBE = 1,    /* can it move?  MOVABLE or REFUSE; nothing stops */
     GL_CKPT_CONTINUE = 2, /* checkpoint, then the host says GO or HOLD */
+    GL_CKPT_GO_ON = 3,    /* checkpoint and go on at once: SNAP with held= */
 } gl_ckpt_req_t;
 
 #endif

@@ -44,7 +44,7 @@ void host_watch_set (jobs_t *self, host_watch_t *w, int fd, short events)
    came before the snapshot. */
 static bool host_may_read (const host_job_t *h, int s)
 {
-    return !h->out_done[s] && h->credit[s] && (!h->move || h->pre[s]);
+    return !h->out_done[s] && h->credit[s] && (!h->move || h->pre[s]) && !ckpt_holds_streams (h);
 }
 
 void host_watch (jobs_t *self, host_job_t *h)
@@ -56,7 +56,10 @@ void host_watch (jobs_t *self, host_job_t *h)
         out = exec_fd_stdout (h->exec);
         err = exec_fd_stderr (h->exec);
         ev_out = host_may_read (h, 1) ? POLLIN : 0;
-        ev_in = (h->in_len > h->in_off || (h->in_eof && !h->in_closed)) && !h->move ? POLLOUT : 0;
+        ev_in = (h->in_len > h->in_off || (h->in_eof && !h->in_closed)) && !h->move &&
+                        !ckpt_holds_streams (h)
+                    ? POLLOUT
+                    : 0;
         ev_err = host_may_read (h, 2) ? POLLIN : 0;
         if (in >= 0 && in == out) { /* a pty: one fd both ways */
             ev_out |= ev_in;
@@ -393,6 +396,8 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
 /* Write what we hold for the job's stdin; grant the sender as much again. */
 static void host_write_stdin (jobs_t *self, host_job_t *h)
 {
+    if (ckpt_holds_streams (h)) /* held in ours meanwhile */
+        return;
     int fd = exec_fd_stdin (h->exec);
     while (h->in_off < h->in_len && fd >= 0) {
         ssize_t n = write (fd, h->in + h->in_off, h->in_len - h->in_off);

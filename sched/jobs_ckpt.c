@@ -9,10 +9,12 @@
     agent's checkpoint socket; the kernel's word (SO_PEERCRED) must name
     the job's process and user, or the connection is closed unheard.
 
-    Answers.  REFUSE and MOVABLE end it.  After SNAP the host either says
-    GO and streams the image, in IMAGEs under the receiver's credit (a
-    checkpoint to a file, or one its home keeps: the job runs on), or,
-    for a move, counts what
+    Answers.  REFUSE and MOVABLE end it.  A checkpoint to a file, or one
+    its home keeps, is asked to go on (GL_CKPT_GO_ON): the shim's SNAP
+    says what the job's pipes held and the job already runs on; from a
+    shim that cannot see its streams comes a plain SNAP, and the host
+    says GO.  Either way the image follows, in IMAGEs under the
+    receiver's credit.  For a move the host counts what
     the job's pipes hold (FIONREAD: the output it wrote before the
     snapshot, for it writes nothing while parked) and says HOLD: the
     process stays parked while its image goes to the new host.  A move
@@ -22,12 +24,15 @@
     the writer's shutdown (ckpt_proto.h).
 
     Kept checkpoints.  For one its home keeps (jobs_recover.c) the host
-    measures at SNAP, the process parked, where each stream stands: the
-    output bytes it read from the pipes so far plus what they hold now
-    (FIONREAD) are what the job wrote before the snapshot, and the stdin
-    bytes written into its pipe less what the pipe still holds are what
-    it read.  Exact, with no pause added: the job writes and reads
-    nothing while parked.  The counts go with the image's end; a refusal
+    knows where each stream stood at the snapshot: the output bytes it
+    read from the pipes plus what they held are what the job wrote
+    before it, and the stdin bytes written into its pipe less what the
+    pipe held are what it read.  From its signal to SNAP the host reads
+    none of the job's output and writes none of its stdin
+    (ckpt_holds_streams), so what it read and wrote is what it had at
+    the signal, and what the pipes held is the shim's held= (or, after a
+    plain SNAP, what they hold now, the job parked until GO).  Exact,
+    with no pause added.  The counts go with the image's end; a refusal
     or a failure goes as an image's end with its reason.
 
     Restarts.  A RUN with restart runs the restorer with one end of a
@@ -123,6 +128,13 @@ void jobs_set_restorer (jobs_t *self, const char *path)
 bool ckpt_probing (const host_job_t *h)
 {
     return h->ck && h->ck->ask == GL_CKPT_ASK_PROBE;
+}
+
+/* A kept checkpoint's streams stand still from the signal to SNAP: what
+   was read and written by then is what the shim's held= pairs with. */
+bool ckpt_holds_streams (const host_job_t *h)
+{
+    return h->ck && h->ck->ask == GL_CKPT_ASK_KEEP && h->ck->state <= CK_ANSWER;
 }
 
 static void req_close (jobs_t *self, ckpt_req_t *ck)
@@ -265,7 +277,10 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     gl_strlcpy (ck->to, ask->to[0] || ck->ask == GL_CKPT_ASK_MOVE ? ask->to : asker, sizeof ck->to);
     ck->deadline_ms = now + CKPT_ANSWER_MS;
     h->ck = ck;
-    int value = ck->ask == GL_CKPT_ASK_PROBE ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
+    /* only a move parks the job for an answer: the rest go on at once */
+    int value = ck->ask == GL_CKPT_ASK_PROBE  ? GL_CKPT_PROBE
+                : ck->ask == GL_CKPT_ASK_MOVE ? GL_CKPT_CONTINUE
+                                              : GL_CKPT_GO_ON;
     if (!why && exec_sigqueue (h->exec, GL_CKPT_SIGNO, value))
         why = errno == ESRCH ? "its process has ended" : "cannot signal its process";
     if (why)
@@ -328,16 +343,42 @@ static uint64_t pipe_holds (int fd)
     return fd >= 0 && ioctl (fd, FIONREAD, &n) == 0 && n > 0 ? (uint64_t) n : 0;
 }
 
-/* SNAP: the process is parked.  A move stops it for good first.  The
-   pause the shim measured (ns, the job's threads parked until the
-   snapshot) goes to the log and, for a checkpoint to a file, to its
-   asker, which prints it. */
+/* "held=IN,OUT,ERR" after SNAP's pause: the job went on (GL_CKPT_GO_ON)
+   and these are what its pipes held at the snapshot.  false when the
+   text is not exactly that. */
+static bool parse_held (const char *s, uint64_t held[3])
+{
+    if (strncmp (s, "held=", 5))
+        return false;
+    s += 5;
+    for (int k = 0; k < 3; k++) {
+        if (k && *s++ != ',')
+            return false;
+        if (!gl_parse_u64 (&s, &held[k]))
+            return false;
+    }
+    return *s == '\0';
+}
+
+/* SNAP: the process is parked (or, with held=, already going on).  A
+   move stops it for good first.  The pause the shim measured (ns, the
+   job's threads parked until the snapshot) goes to the log and, for a
+   checkpoint to a file, to its asker, which prints it. */
 static void snapped (jobs_t *self, host_job_t *h, const char *pause)
 {
     ckpt_req_t *ck = h->ck;
-    uint64_t ns = 0;
-    if (!gl_parse_u64 (&pause, &ns) || *pause)
+    uint64_t ns = 0, held[3] = { 0 };
+    bool on = false;
+    if (!gl_parse_u64 (&pause, &ns) || (*pause && *pause != ' '))
         ns = 0; /* not a number: the image still comes, its pause unknown */
+    else if (*pause == ' ' && !(on = parse_held (pause + 1, held))) {
+        req_end (self, h, "the shim's SNAP line is malformed (not SNAP NS [held=IN,OUT,ERR])");
+        return;
+    }
+    if (on && ck->ask == GL_CKPT_ASK_MOVE) { /* asked to wait for HOLD: cannot be held now */
+        req_end (self, h, "the shim went on after its snapshot when asked to wait");
+        return;
+    }
     static const char *what[] = { [GL_CKPT_ASK_FILE] = "checkpoint",
                                   [GL_CKPT_ASK_MOVE] = "move",
                                   [GL_CKPT_ASK_KEEP] = "kept checkpoint" };
@@ -357,7 +398,14 @@ static void snapped (jobs_t *self, host_job_t *h, const char *pause)
         req_end (self, h, "the shim took a snapshot when asked a probe");
         return;
     }
-    if (ck->ask == GL_CKPT_ASK_KEEP) {
+    if (ck->ask == GL_CKPT_ASK_KEEP && on) {
+        /* nothing read or written since the signal: those counts and
+           what the pipes held at the snapshot are exact */
+        ck->at[0] = h->in_written > held[0] ? h->in_written - held[0] : 0;
+        ck->at[1] = h->out_read[1] + held[1];
+        ck->at[2] = h->out_read[2] + held[2];
+    }
+    else if (ck->ask == GL_CKPT_ASK_KEEP) {
         /* parked: what it wrote and read so far is exact now */
         int back = exec_fd_stdin_back (h->exec);
         uint64_t unread = pipe_holds (back >= 0 ? back : exec_fd_stdin (h->exec));
@@ -372,7 +420,7 @@ static void snapped (jobs_t *self, host_job_t *h, const char *pause)
         h->pre[2] = pipe_holds (exec_fd_stderr (h->exec));
         h->move = MOVE_PARKED;
     }
-    if (say (ck->fd, ck->ask == GL_CKPT_ASK_MOVE ? "HOLD\n" : "GO\n")) {
+    if (!on && say (ck->fd, ck->ask == GL_CKPT_ASK_MOVE ? "HOLD\n" : "GO\n")) {
         req_end (self, h, "the shim hung up after its snapshot");
         return;
     }
@@ -764,6 +812,7 @@ void ckpt_tick (jobs_t *self, uint64_t now)
         ckpt_req_t *ck = h->ck;
         if (ck && ck->state <= CK_ANSWER && now >= ck->deadline_ms) {
             req_end (self, h, "the job's shim did not answer in time");
+            host_watch (self, h); /* its streams flow again */
             continue;
         }
         /* a restart: did the restorer become the job? */

@@ -354,6 +354,9 @@ void ckpt_tick (jobs_t *self, uint64_t now);
 uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next);
 void ckpt_free (jobs_t *self, host_job_t *h);
 bool ckpt_probing (const host_job_t *h); /* h->ck is a probe, unanswered */
+/* h's streams wait (no read, no stdin written): a kept checkpoint asked,
+   its SNAP not heard yet (jobs_ckpt.c) */
+bool ckpt_holds_streams (const host_job_t *h);
 
 /* jobs_recover.c, at the home.  begin: a job starts (its RUN's period or
    ours); tick and deadline: checkpoints asked; image: an IMAGE of a kept

@@ -3,10 +3,13 @@
     for a checkpoint when the output shows a mark, answers, and keeps
     the image.
 
-    ckhost [-r probe|go|hold|letgo|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
+    ckhost [-r probe|go|goon|hold|letgo|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
 
     -r    the request: probe (MOVABLE or REFUSE), go (checkpoint, then
-          resume: the default) or hold (checkpoint, stay parked; ckhost
+          resume: the default), goon (checkpoint and go on at once, no
+          answer: the shim's SNAP says what the pipes held; ckhost reads
+          none of the program's output from the signal to SNAP, as an
+          agent keeping the checkpoint does) or hold (checkpoint, stay parked; ckhost
           kills the program once the image is saved, as a host migrating
           it would), letgo (hold, then close the connection once the image
           is saved, as a host whose move failed: the program goes on) or
@@ -19,7 +22,8 @@
     What happened goes to stdout, a line each: START <CLOCK_MONOTONIC ns
     just before the program started>, the shim's GLCKPT line,
     then REFUSE <reason>, MOVABLE, or SNAP <ns> at=<bytes of stdout
-    before the snapshot> and IMAGE <bytes>; then EXIT <status> or SIGNAL
+    before the snapshot> (with goon, and held=<in>,<out>,<err> when the
+    shim went on) and IMAGE <bytes>; then EXIT <status> or SIGNAL
     <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
 #include "ckpt_proto.h"
 
@@ -101,10 +105,12 @@ int main (int argc, char **argv)
     if (optind >= argc) {
         fprintf (
             stderr,
-            "usage: ckhost [-r probe|go|hold|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROG...\n");
+            "usage: ckhost [-r probe|go|goon|hold|letgo|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- "
+            "PROG...\n");
         return 2;
     }
-    int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : GL_CKPT_CONTINUE;
+    bool goon = !strcmp (req, "goon");
+    int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : goon ? GL_CKPT_GO_ON : GL_CKPT_CONTINUE;
     bool letgo = !strcmp (req, "letgo");
     bool hold = !strcmp (req, "hold") || letgo, none = !strcmp (req, "none");
     char dir[] = "/tmp/ckhost.XXXXXX";
@@ -169,12 +175,22 @@ int main (int argc, char **argv)
                 close (s);
                 continue;
             }
-            /* every thread is parked: what is in the pipe came before */
-            pump (p[0]);
-            printf ("%s at=%zu\n", line, out_n);
-            fflush (stdout);
-            if (write (s, hold ? "HOLD\n" : "GO\n", hold ? 5 : 3) < 0)
-                break;
+            /* it went on: nothing read since the signal, so what came
+               before the snapshot is what we had and what the pipe held */
+            char *held = strstr (line, " held=");
+            unsigned long long h_in, h_out, h_err;
+            if (held && sscanf (held, " held=%llu,%llu,%llu", &h_in, &h_out, &h_err) == 3) {
+                *held = '\0';
+                printf ("%s at=%llu held=%s\n", line, (unsigned long long) out_n + h_out, held + 6);
+                fflush (stdout);
+            }
+            else { /* every thread is parked: what is in the pipe came before */
+                pump (p[0]);
+                printf ("%s at=%zu\n", line, out_n);
+                fflush (stdout);
+                if (write (s, hold ? "HOLD\n" : "GO\n", hold ? 5 : 3) < 0)
+                    break;
+            }
             int img = image ? open (image, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
             size_t bytes = 0;
             for (;;) {

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -78,7 +79,48 @@ static void write_image (int s)
     _exit (0);
 }
 
-/* Asked: GLCKPT, SNAP, the image from a child; on at GO. */
+/* What the job does next: a tick, or while its input is open, what
+   of it came within 10 ms. */
+static void step (void)
+{
+    if (tick >= TICKS_BEFORE && in_open) { /* its input, as it comes */
+        struct pollfd p = { 0, POLLIN, 0 };
+        if (poll (&p, 1, 10) != 1)
+            return;
+        char buf[2]; /* a little at a time: input stays in the pipe */
+        ssize_t n = read (0, buf, sizeof buf);
+        if (n <= 0)
+            in_open = 0;
+        for (ssize_t k = 0; k < n; k++) {
+            if (buf[k] == '\n') {
+                printf ("in: %.*s\n", (int) partial_len, partial);
+                fflush (stdout);
+                partial_len = 0;
+            }
+            else if (partial_len < sizeof partial)
+                partial[partial_len++] = buf[k];
+        }
+        usleep (20000); /* slowly: a checkpoint finds some of it unread */
+        return;
+    }
+    printf ("tick %d\n", tick++);
+    fflush (stdout);
+    usleep (10000);
+}
+
+/* Asked: GLCKPT, SNAP, the image from a child; on at GO.  A kept
+   checkpoint is asked to go on (GL_CKPT_GO_ON), and the job does, as
+   the shim does: it runs a step after the signal (a host that read its
+   output meanwhile would miss it in held=), measures what its pipes
+   hold, forks the writer and
+   runs on, here its next step before its SNAP line is out (output and
+   input after the snapshot), and waits a moment so that a host reading
+   and writing its streams meanwhile would take them into its counts:
+   the home's offsets come from the held= counts and what the host had
+   at its signal, so a wrong pairing shows as a tick lost or doubled
+   after the restart.  The first time it answers as a shim that cannot
+   see its streams, a plain SNAP, and waits for GO. */
+static int asked_times;
 static void checkpoint (void)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -87,7 +129,39 @@ static void checkpoint (void)
     int s = socket (AF_UNIX, SOCK_STREAM, 0);
     if (connect (s, (struct sockaddr *) &a, sizeof a))
         _exit (3);
-    dprintf (s, "GLCKPT 1 pid=%d gpid=%s req=2\n", (int) getpid (), getenv ("GLUNIX_GPID"));
+    dprintf (s, "GLCKPT 1 pid=%d gpid=%s req=%d\n", (int) getpid (), getenv ("GLUNIX_GPID"),
+             GL_CKPT_GO_ON);
+    if (asked_times++ > 0) {
+        if (tick < TICKS) /* it runs on until its threads park */
+            step ();
+        int held[3] = { 0 };
+        for (int k = 0; k < 3; k++)
+            if (ioctl (k, FIONREAD, &held[k]))
+                _exit (5);
+        int go[2];
+        if (pipe (go))
+            _exit (6);
+        pid_t child = fork ();
+        if (child == 0) { /* the snapshot; its image after the SNAP line */
+            char c;
+            close (go[1]);
+            if (read (go[0], &c, 1) != 1)
+                _exit (1);
+            write_image (s);
+        }
+        close (go[0]);
+        if (tick < TICKS) {
+            step ();
+            usleep (20000);
+        }
+        dprintf (s, "SNAP 1 held=%d,%d,%d\n", held[0], held[1], held[2]);
+        if (write (go[1], "g", 1) != 1)
+            _exit (6);
+        close (go[1]);
+        close (s);
+        waitpid (child, NULL, 0);
+        return;
+    }
     dprintf (s, "SNAP 1\n");
     pid_t child = fork ();
     if (child == 0)
@@ -111,28 +185,8 @@ static int ticker (void)
             asked = 0;
             checkpoint ();
         }
-        if (tick >= TICKS_BEFORE && in_open) { /* its input, as it comes */
-            struct pollfd p = { 0, POLLIN, 0 };
-            if (poll (&p, 1, 10) != 1)
-                continue;
-            char buf[16]; /* a little at a time: input stays in the pipe */
-            ssize_t n = read (0, buf, sizeof buf);
-            if (n <= 0)
-                in_open = 0;
-            for (ssize_t k = 0; k < n; k++) {
-                if (buf[k] == '\n') {
-                    printf ("in: %.*s\n", (int) partial_len, partial);
-                    fflush (stdout);
-                    partial_len = 0;
-                }
-                else if (partial_len < sizeof partial)
-                    partial[partial_len++] = buf[k];
-            }
-            continue;
-        }
-        printf ("tick %d\n", tick++);
-        fflush (stdout);
-        usleep (10000);
+        if (tick < TICKS)
+            step ();
     }
     return 7;
 }
@@ -395,11 +449,24 @@ static bool line_9 (void)
 {
     return memmem (glx_out, glx_len, "in: line 9\n", 11) != NULL;
 }
-static bool line_19 (void)
+static int lines_seen (void)
 {
-    return memmem (glx_out, glx_len, "in: line 19\n", 12) != NULL;
+    int n = 0;
+    for (size_t i = 0; i + 4 <= glx_len; i++)
+        if (!memcmp (glx_out + i, "in: ", 4))
+            n++;
+    return n;
+}
+static int lines_then;
+static bool a_line_more (void)
+{
+    return lines_seen () > lines_then;
 }
 static int kept_then;
+static bool kept_once_more (void)
+{
+    return kept > kept_then;
+}
 static bool kept_twice_more (void)
 {
     return kept >= kept_then + 2;
@@ -463,24 +530,31 @@ int main (int argc, char **argv)
     kept_then = kept;
     pump (5000, kept_twice_more); /* a checkpoint after it read them kept */
     CHECK (kept >= kept_then + 2);
-    for (int i = 10; i < 20; i++) /* read after the last checkpoint */
+    /* read slowly (about 1.7 s): the next checkpoint finds some of it
+       unread and some of its echo not read by the host yet, and a
+       echoes more after it */
+    for (int i = 10; i < 30; i++)
         glx_line (i);
-    pump (5000, line_19);
-    CHECK (line_19 ());
+    kept_then = kept;
+    pump (5000, kept_once_more);
+    CHECK (kept > kept_then);
+    lines_then = lines_seen ();
+    pump (3000, a_line_more); /* output glx has that b writes again */
+    CHECK (lines_seen () > lines_then);
 
     /* a dies with its job; gossip tells h; more input comes meanwhile */
     int before = ticks_seen ();
     size_t had = glx_len;
     dead[1] = true;
     jobs_destroy (&agents[1]);
-    for (int i = 20; i < 30; i++)
+    for (int i = 30; i < 35; i++)
         glx_line (i);
     jobs_node_lost (agents[0], "a", now_ms ());
     jobs_node_lost (agents[2], "a", now_ms ());
     pump (5000, noted);
     CHECK (strstr (note, "restarted on b") && strstr (note, "on a (that node was lost)"));
     fprintf (stderr, "  %d ticks before a died; glx told: %s\n", before, note);
-    for (int i = 30; i < 40; i++)
+    for (int i = 35; i < 40; i++)
         glx_line (i);
     gl_job_t eof = { .type = GL_JOB_DATA, .stream = 0, .seq = glx_in_seq++, .eof = true };
     glx_send (&eof);
