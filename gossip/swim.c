@@ -53,6 +53,8 @@
 #define RETRANSMIT_MIN_LOG    4
 /* A gossip round goes to at most this many times gossip_nodes members. */
 #define GOSSIP_BURST          4
+/* Suspects we were drawn to probe, waiting for a probe period. */
+#define VOUCH_MAX             4
 /* Most probe rings (cluster.conf allows up to 16). */
 #define RINGS_MAX             16
 /* A push-pull must leave room in the packet for the envelope. */
@@ -187,10 +189,12 @@ struct swim_t {
 
     probe_t probe;
     size_t probe_pos;
-    uint32_t ring_next;    /* the ring whose successor we probe next */
-    uint64_t live_changes; /* members that became live or stopped being */
-    uint64_t rings_of;     /* live_changes + 1 when ring_succ was found */
-    uint32_t *ring_succ;   /* our successor on each ring (names) */
+    uint32_t ring_next;        /* the ring whose successor we probe next */
+    uint64_t live_changes;     /* members that became live or stopped being */
+    uint64_t rings_of;         /* live_changes + 1 when ring_succ was found */
+    uint32_t *ring_succ;       /* our successor on each ring (names) */
+    uint32_t vouch[VOUCH_MAX]; /* suspects to probe before the rings (names) */
+    size_t n_vouch;
     uint32_t next_seq;
     uint64_t next_probe_at;
     size_t n_relays;
@@ -1481,6 +1485,8 @@ static bool status_current (swim_t *self, const ent_t *m, const gl_update_t *u)
     return true;
 }
 
+static void vouch_draw (swim_t *self, const ent_t *m, const char *accuser);
+
 static void apply_suspect (swim_t *self, const gl_update_t *u, uint64_t now)
 {
     ent_t *m = member_find (self, u->node);
@@ -1497,6 +1503,7 @@ static void apply_suspect (swim_t *self, const gl_update_t *u, uint64_t now)
     set_accuser (self, m, u->from);
     set_state (self, m, SWIM_SUSPECT, now);
     suspicion_start (self, m, now);
+    vouch_draw (self, m, u->from);
     push_event (self, SWIM_EV_SUSPECT, u->node, u->from, m->generation, m->incarnation, now);
     queue_status (self, m, u);
 }
@@ -1647,8 +1654,41 @@ size_t swim_probe_targets (swim_t *self, char (*names)[GL_NAME_MAX + 1], size_t 
     return n;
 }
 
+/* Lifeguard shortens a suspicion as independent members confirm it, and
+   expects indirect_checks of them.  On the rings only the suspect's
+   observers probe it, and they are fewer than K when one member precedes
+   it on two rings (at 24 members, 9 in 24 have 3 or fewer; at 256, 10):
+   glsim found the suspicion then running to near its longest, about
+   twice the round robin's slowest detection.  So a member that hears of a
+   new suspicion probes the suspect at its next probe period, instead of
+   its ring successor, with a chance of indirect_checks in the live
+   members: about indirect_checks random members more confirm it, as
+   when every member probed every other in turn, at the cost of that many
+   connections a suspicion. */
+static void vouch_draw (swim_t *self, const ent_t *m, const char *accuser)
+{
+    if (!rings_on (self) || gl_streq (accuser, self->me_name) || self->n_vouch == VOUCH_MAX)
+        return;
+    if (rng_below (self, live_count (self) - 1) < self->cfg.indirect_checks)
+        self->vouch[self->n_vouch++] = ent_id (self, m);
+}
+
+static ent_t *vouch_next (swim_t *self)
+{
+    while (self->n_vouch) {
+        ent_t *m = member_by_id (self, self->vouch[0]);
+        memmove (self->vouch, self->vouch + 1, --self->n_vouch * sizeof self->vouch[0]);
+        if (m && m->state == SWIM_SUSPECT)
+            return m;
+    }
+    return NULL;
+}
+
 static ent_t *next_probe_target (swim_t *self, uint64_t now)
 {
+    ent_t *suspect = vouch_next (self);
+    if (suspect)
+        return suspect;
     if (rings_on (self)) {
         /* A round still ends every n_members probes: it reaps the long
            dead and reshuffles the order random picks and push-pull's cut

@@ -2173,6 +2173,47 @@ static void test_rings_small (void)
     net_free (net);
 }
 
+/* A member that precedes another on two rings leaves it fewer than K
+   observers to confirm its suspicion; members drawn at random probe a new
+   suspect too, so its suspicion still gets its confirmations and ends
+   near the shortest timeout, not near the longest. */
+static void test_rings_vouch (void)
+{
+    net_t *net = net_new (MAX_NODES, 46, 0);
+    start_nodes (net, MAX_NODES);
+    int x = -1;
+    for (int j = 0; j < net->n && x < 0; j++) {
+        int observers = 0;
+        for (int i = 0; i < net->n; i++) {
+            int succ[16];
+            CHECK_EQ (ring_targets (net, i, succ), 4);
+            bool observes = false;
+            for (int r = 0; r < 4; r++)
+                observes |= succ[r] == j;
+            observers += observes;
+        }
+        if (observers == 2)
+            x = j;
+    }
+    CHECK (x >= 0); /* names n00..n19 have one: n06 */
+    if (x < 0) {
+        net_free (net);
+        return;
+    }
+    uint64_t min_ms, max_ms;
+    suspicion_bounds (&net->cfg, MAX_NODES, &min_ms, &max_ms);
+    net_run (net, net->now + 3000);
+    uint64_t crash = net->now;
+    node_crash (net, x);
+    /* probed within 4 periods, suspected at the end of one, confirmed
+       within a few more; with its two observers alone, one confirmation
+       leaves about 18 s */
+    uint64_t at = run_until (net, pred_dead, x, crash + 60000);
+    CHECK (at != 0 && at - crash <= 5 * net->cfg.probe_interval_ms + min_ms + 4000);
+    CHECK_EQ (count_events (net, -1, SWIM_EV_DEAD, -1, 0), MAX_NODES - 1);
+    net_free (net);
+}
+
 int main (void)
 {
     test_rules ();
@@ -2205,5 +2246,6 @@ int main (void)
     test_rings_churn ();
     test_rings_orphan ();
     test_rings_small ();
+    test_rings_vouch ();
     return tap_done ("test_swim");
 }
