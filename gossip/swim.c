@@ -193,6 +193,7 @@ struct swim_t {
     uint64_t live_changes;     /* members that became live or stopped being */
     uint64_t rings_of;         /* live_changes + 1 when ring_succ was found */
     uint32_t *ring_succ;       /* our successor on each ring (names) */
+    uint32_t *ring_pred;       /* and our predecessor */
     uint32_t vouch[VOUCH_MAX]; /* suspects to probe before the rings (names) */
     size_t n_vouch;
     uint32_t next_seq;
@@ -1611,11 +1612,11 @@ static void rings_find (swim_t *self)
     if (self->rings_of == self->live_changes + 1)
         return;
     uint32_t k = self->cfg.probe_rings;
-    uint64_t me[RINGS_MAX], best[RINGS_MAX];
+    uint64_t me[RINGS_MAX], best[RINGS_MAX], best_pred[RINGS_MAX];
     for (uint32_t r = 0; r < k; r++) {
         me[r] = ring_key (r, self->me_name);
-        best[r] = UINT64_MAX;
-        self->ring_succ[r] = 0;
+        best[r] = best_pred[r] = UINT64_MAX;
+        self->ring_succ[r] = self->ring_pred[r] = 0;
     }
     for (size_t i = 0; i < self->n_members; i++) {
         ent_t *m = member_at (self, i);
@@ -1624,11 +1625,16 @@ static void rings_find (swim_t *self)
         const char *name = ent_name (self, m);
         uint64_t h = gl_fnv1a (name, strlen (name));
         for (uint32_t r = 0; r < k; r++) {
-            uint64_t d = ring_key_of (r, h) - me[r] - 1;
+            uint64_t key = ring_key_of (r, h), d = key - me[r] - 1, back = me[r] - key - 1;
             if (!self->ring_succ[r] || d < best[r] ||
                 (d == best[r] && strcmp (name, name_of (self, self->ring_succ[r])) < 0)) {
                 best[r] = d;
                 self->ring_succ[r] = ent_id (self, m);
+            }
+            if (!self->ring_pred[r] || back < best_pred[r] ||
+                (back == best_pred[r] && strcmp (name, name_of (self, self->ring_pred[r])) < 0)) {
+                best_pred[r] = back;
+                self->ring_pred[r] = ent_id (self, m);
             }
         }
     }
@@ -1657,20 +1663,26 @@ size_t swim_probe_targets (swim_t *self, char (*names)[GL_NAME_MAX + 1], size_t 
 /* Lifeguard shortens a suspicion as independent members confirm it, and
    expects indirect_checks of them.  On the rings only the suspect's
    observers probe it, and they are fewer than K when one member precedes
-   it on two rings (at 24 members, 9 in 24 have 3 or fewer; at 256, 10):
-   glsim found the suspicion then running to near its longest, about
-   twice the round robin's slowest detection.  So a member that hears of a
-   new suspicion probes the suspect at its next probe period, instead of
-   its ring successor, with a chance of indirect_checks in the live
-   members: about indirect_checks random members more confirm it, as
-   when every member probed every other in turn, at the cost of that many
-   connections a suspicion. */
+   it on two rings (at 24 members, 9 in 24 have 3 or fewer; at 256, 10),
+   so a suspicion could only wait for its longest timeout: glsim found
+   detection up to 21-23 s, against 10-15 s with the round robin.  So the
+   members the suspect probes, its successors, probe it too when they
+   hear of a new suspicion of it, at their next probe period: the
+   observers and the successors of a member are nearly always more than
+   indirect_checks together.  A successor holds the suspect's own
+   connection to it, so this costs no connection while the suspect is
+   alive (a false suspicion), and a dead one answers none. */
 static void vouch_draw (swim_t *self, const ent_t *m, const char *accuser)
 {
     if (!rings_on (self) || gl_streq (accuser, self->me_name) || self->n_vouch == VOUCH_MAX)
         return;
-    if (rng_below (self, live_count (self) - 1) < self->cfg.indirect_checks)
-        self->vouch[self->n_vouch++] = ent_id (self, m);
+    rings_find (self);
+    uint32_t id = ent_id (self, m);
+    for (uint32_t r = 0; r < self->cfg.probe_rings; r++)
+        if (self->ring_pred[r] == id) {
+            self->vouch[self->n_vouch++] = id;
+            return;
+        }
 }
 
 static ent_t *vouch_next (swim_t *self)
@@ -2071,8 +2083,9 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
     self->picked = malloc ((config->max_piggyback + 1) * sizeof *self->picked);
     self->peers = calloc (config->gossip_peers + 1, sizeof *self->peers);
     self->ring_succ = calloc (config->probe_rings + 1, sizeof *self->ring_succ);
+    self->ring_pred = calloc (config->probe_rings + 1, sizeof *self->ring_pred);
     if (!self->me_id || !self->queue || !self->picked || !self->peers || !self->ring_succ ||
-        sign_alive (self, 0, now_ms)) {
+        !self->ring_pred || sign_alive (self, 0, now_ms)) {
         swim_destroy (&self);
         return NULL;
     }
@@ -2126,6 +2139,7 @@ void swim_destroy (swim_t **self_p)
     free (self->picked);
     free (self->peers);
     free (self->ring_succ);
+    free (self->ring_pred);
     free_seeds (self);
     swim_out_t out;
     while (fifo_pop (&self->out, &out))

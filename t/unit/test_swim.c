@@ -2174,9 +2174,10 @@ static void test_rings_small (void)
 }
 
 /* A member that precedes another on two rings leaves it fewer than K
-   observers to confirm its suspicion; members drawn at random probe a new
-   suspect too, so its suspicion still gets its confirmations and ends
-   near the shortest timeout, not near the longest. */
+   observers to confirm its suspicion; the members a new suspect probes
+   (its successors) probe it too, so its suspicion still gets its
+   confirmations and ends near the shortest timeout, not near the
+   longest. */
 static void test_rings_vouch (void)
 {
     net_t *net = net_new (MAX_NODES, 46, 0);
