@@ -1908,8 +1908,13 @@ static void run_alarms (swim_t *self, uint64_t now)
    drawn first from the gossip_peers members we last sent a PING or an
    ACK (pick_near).  Those messages have just opened a connection to each
    of them (the agent's links, cmd/links.h), so gossip opens none of its
-   own, and the peers slide through the whole membership, about two new
-   ones a probe period, in the probe order's random shuffle.  Counting
+   own.  In the round robin the peers slide through the whole
+   membership, about two new ones a probe period, in the probe order's
+   random shuffle; on the rings (probe_rings) they are the member's ring
+   neighbours for good, its successors and its predecessors, about 2 K
+   members: the union of K random rings, an expander, over which an
+   estimate reaches every member in about as many rounds as at random
+   (glsim figures in bench/README.md).  Counting
    ACKs makes a member the peer of those that probed it lately as well as
    of those it probed: at least a probe period's worth of senders, not
    a Poisson number that is sometimes near 0.  glsim (40 updates, 6
@@ -1964,14 +1969,25 @@ static uint64_t pushpull_interval (const swim_t *self)
 /* Exchange whole states with a live member: one of the gossip_peers (the
    members last sent a PING or an ACK, whose connection is open: the
    exchange sets none up, cmd/links.h) when there are any, else a random
-   one.  Those peers slide through the whole membership in the probe
-   order's random shuffle, so the partners of successive exchanges are
-   spread over all members as random ones would be; the exchange with a
-   member thought dead (below) stays random. */
+   one.  In the round robin those peers slide through the whole
+   membership in the probe order's random shuffle, so the partners of
+   successive exchanges are spread over all members as random ones would
+   be.  On the rings the peers are the same few members for good, and
+   an exchange that repairs what gossip missed must not be confined to
+   them: it goes to a random member, one connection set-up every
+   pushpull_interval (30 s or more), a few thousandths of a percent of a
+   core.  The exchange with a member thought dead (below) stays random. */
 static void sync_with_alive (swim_t *self)
 {
-    ent_t *m;
-    if (pick_near (self, 1, alive_ok, NULL, &m)) {
+    ent_t *m = NULL;
+    uint32_t pick;
+    if (rings_on (self)) {
+        if (pick_members (self, 1, alive_ok, NULL, &pick))
+            m = member_at (self, pick);
+    }
+    else if (!pick_near (self, 1, alive_ok, NULL, &m))
+        m = NULL;
+    if (m) {
         send_sync (self, GL_MSG_SYNC_REQ, ent_name (self, m), ent_addr (self, m));
         self->stats.syncs++;
     }
