@@ -1948,8 +1948,25 @@ static void gossip (swim_t *self, uint64_t now)
         for (size_t i = 0; i < n; i++)
             to[i] = member_at (self, picks[i]);
     }
-    else
+    else {
+        /* On the rings the peers are fixed and about 2 K: when more
+           targets are wanted than there are peers, the rest would be
+           random members, a new connection each (glsim, 1,000 nodes
+           without loss: 1.26 set-ups a second per node, more than the
+           round robin's 0.98).  Their messages carry max_piggyback
+           updates each, as many as the queue needs at a thousand
+           members refreshing every minute, so the peers take it all. */
+        if (rings_on (self)) {
+            size_t peers = 0;
+            for (size_t i = 0; i < self->n_peers; i++) {
+                const ent_t *m = &self->ents[self->peers[i]];
+                peers += m->kind == ENT_MEMBER && gossip_ok (self, m, &now);
+            }
+            if (peers >= self->cfg.gossip_nodes && want > peers)
+                want = peers;
+        }
         n = pick_near (self, want, gossip_ok, &now, to);
+    }
     for (size_t i = 0; i < n; i++)
         if (!send_small (self, GL_MSG_GOSSIP, to[i], ent_name (self, to[i]), ent_addr (self, to[i]),
                          0, "", ""))
