@@ -463,6 +463,37 @@ static bool ends_with (const char *s, const char *tail)
     return a >= b && !strcmp (s + a - b, tail);
 }
 
+/* Why a descriptor of one of the kernel's anonymous objects (its
+   /proc name without "anon_inode:") cannot move: their state lives in
+   the kernel and no call sets it back (an epoll set's registrations, an
+   eventfd's counter, a timerfd's timer, an inotify's watches). */
+static void anon_reason (sb_t *why, const char *name)
+{
+    static const struct {
+        const char *name, *what;
+    } kinds[] = {
+        { "[eventpoll]", "an epoll instance" },
+        { "[eventfd]", "an eventfd" },
+        { "[timerfd]", "a timerfd" },
+        { "[signalfd]", "a signalfd" },
+        { "inotify", "an inotify instance" },
+        { "[fanotify]", "a fanotify instance" },
+        { "[pidfd]", "a pidfd" },
+        { "[io_uring]", "an io_uring" },
+        { "[userfaultfd]", "a userfaultfd" },
+        { "[perf_event]", "a perf event" },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp (name, kinds[i].name)) {
+            sb_s (why, kinds[i].what);
+            sb_s (why, " (kernel objects of this kind do not move)");
+            return;
+        }
+    sb_s (why, "an anonymous kernel object (");
+    sb_s (why, name);
+    sb_s (why, ") that does not move");
+}
+
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
    why: the judgement the probe, the checkpoint and the writer share. */
 static int judge_fd (int fd, img_fd_t *f, sb_t *why)
@@ -558,18 +589,27 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, "the device ");
         sb_s (why, f->path);
     }
-    else if (!strncmp (f->path, "anon_inode:", 11)) {
-        sb_s (why, "an ");
-        sb_s (why, f->path + 11 + (f->path[11] == '['));
-        if (why->n && why->p[why->n - 1] == ']')
-            why->p[--why->n] = '\0';
-    }
+    else if (!strncmp (f->path, "anon_inode:", 11))
+        anon_reason (why, f->path + 11);
     else {
         sb_s (why, "an object of an unknown kind (");
         sb_s (why, f->path);
         sb_s (why, ")");
     }
     return -1;
+}
+
+/* Whether no process holds the other end of the pipe that fd is an end
+   of any more: make gives its jobs a read end whose writer it closed,
+   and a pipeline's reader outlives its writer with bytes still in the
+   pipe.  Such an end moves alone, and is restored as a pipe whose other
+   end is closed: the same bytes, then end of file (or EPIPE). */
+static bool pipe_widowed (int fd, int accmode)
+{
+    struct pollfd p = { .fd = fd, .events = accmode == O_RDONLY ? POLLIN : POLLOUT };
+    if (poll (&p, 1, 0) != 1)
+        return false;
+    return (p.revents & (accmode == O_RDONLY ? POLLHUP : POLLERR)) != 0;
 }
 
 /* ---- judging a mapping ------------------------------------------------------------------------ */
@@ -723,6 +763,8 @@ static int judge (sb_t *why, int skip, bool tree)
             sb_s (why, "more than 256 open regular files");
             return -1;
         }
+        if (f.kind == IMG_F_PIPE && pipe_widowed ((int) f.fd, (int) (f.flags & O_ACCMODE)))
+            continue; /* nothing to pair it with: it moves alone */
         if (f.kind == IMG_F_PIPE && tree)
             tree_note_pipe ((int) f.fd, f.fsize, (int) (f.flags & O_ACCMODE));
         else if (f.kind == IMG_F_PIPE) {
@@ -889,6 +931,46 @@ static uint64_t xcr0 (void)
     return ((uint64_t) d << 32) | a;
 }
 
+/* The kernel's layout of the process (image.h, IMG_MM_*): fields 26-28
+   and 45-51 of /proc/self/stat, the fork's, which has the process's
+   layout, and its break; all 0 when they cannot be read. */
+static void wr_layout (uint64_t *mm)
+{
+    static const int field[IMG_NMM] = { 26, 27, 45, 46, 47, 0, 28, 48, 49, 50, 51 };
+    char buf[2048];
+    const char *s = slurp ("/proc/self/stat", buf, sizeof buf) > 0 ? strrchr (buf, ')') : NULL;
+    if (!s)
+        return;
+    uint64_t f[52] = { 0 };
+    s += 2; /* past ") ", where field 3 begins */
+    for (int k = 3; k < 52 && *s; k++) {
+        f[k] = parse_num (s, 10, &s); /* 0 for a letter or a negative number: unused */
+        s += strcspn (s, " ");
+        s += *s == ' ';
+    }
+    if (!f[51])
+        return;
+    for (int i = 0; i < IMG_NMM; i++)
+        mm[i] = field[i] ? f[field[i]] : (uint64_t) syscall (SYS_brk, 0);
+}
+
+/* A thread's name, from the process's /proc (the writer is a fork,
+   without the other threads): "" when it cannot be read. */
+static void thread_name (pid_t tid, char *out)
+{
+    char p[80], buf[IMG_NAME_MAX + 2];
+    sb_t b = { p, 0, sizeof p };
+    sb_s (&b, "/proc/");
+    sb_u (&b, (uint64_t) ck.real_pid);
+    sb_s (&b, "/task/");
+    sb_u (&b, (uint64_t) tid);
+    sb_s (&b, "/comm");
+    ssize_t n = slurp (p, buf, sizeof buf);
+    memset (out, 0, IMG_NAME_MAX);
+    if (n > 0 && buf[n - 1] == '\n')
+        memcpy (out, buf, (size_t) n - 1 < IMG_NAME_MAX - 1 ? (size_t) n - 1 : IMG_NAME_MAX - 1);
+}
+
 static void wr_proc (wr_t *w)
 {
     img_proc_t *p = w->proc;
@@ -923,6 +1005,7 @@ static void wr_proc (wr_t *w)
         /* the kernel's order: handler, flags, restorer, mask */
         memcpy (p->sigact[s - 1], k, sizeof k);
     }
+    wr_layout (p->mm);
     ssize_t k = readlink ("/proc/self/cwd", p->cwd, sizeof p->cwd - 1);
     if (k <= 0)
         wr_fail (w, "the working directory cannot be read");
@@ -952,6 +1035,7 @@ static void wr_threads (wr_t *w)
             t.rseq_sig = RSEQ_SIG;
         }
         t.pending = s->pending;
+        thread_name (s->tid, t.name);
         w->n += img_put_thread (&w->enc, &t, wr_room (w, 512), 512);
     }
 }
@@ -1625,15 +1709,17 @@ static void restored (ckpt_resume_t *info, slot_t *me)
         streams_var ();
         pids_restored (info);
     }
-    /* glibc's break is the old process's; the kernel's is the
-       restorer's, elsewhere (only CAP_SYS_RESOURCE may move it).  glibc
-       must neither trim (sbrk(-n) would move the kernel's break, not the
-       heap's end) nor grow at a break below its heap (malloc aborts:
-       "break adjusted to free malloc space").  So: __curbrk is the
-       kernel's break, which is not the top of the heap, so nothing is
-       trimmed; and a page just above it keeps the break from growing,
-       so malloc takes its memory from mmap, as it does when sbrk fails. */
-    if (ck.curbrk) {
+    /* glibc's break is the old process's.  The restorer gave the
+       kernel the same (prctl PR_SET_MM_MAP): the heap grows and shrinks
+       as before.  Where it could not, the kernel's is the restorer's,
+       elsewhere, and glibc must neither trim (sbrk(-n) would move the
+       kernel's break, not the heap's end) nor grow at a break below its
+       heap (malloc aborts: "break adjusted to free malloc space").  So:
+       __curbrk is the kernel's break, which is not the top of the heap,
+       so nothing is trimmed; and a page just above it keeps the break
+       from growing, so malloc takes its memory from mmap, as it does
+       when sbrk fails. */
+    if (ck.curbrk && (uint64_t) syscall (SYS_brk, 0) != (uint64_t) (uintptr_t) *ck.curbrk) {
         uint64_t k = (uint64_t) syscall (SYS_brk, 0);
         *ck.curbrk = (void *) (uintptr_t) k;
         mmap ((void *) (uintptr_t) ((k + 4095) & ~4095ull), 4096, PROT_NONE,

@@ -47,7 +47,7 @@ static inline uint64_t merge (uint64_t acc, uint64_t v)
     return acc * P1 + P4;
 }
 
-_Static_assert(IMG_VERSION == 2, "the decoder's message names the version it reads");
+_Static_assert(IMG_VERSION == 3, "the decoder's message names the version it reads");
 
 uint64_t img_sum (const void *data, size_t n, uint64_t seed)
 {
@@ -157,6 +157,18 @@ static uint64_t r64 (rcur_t *r)
     return v;
 }
 
+/* n bytes as they are (zeros when the record is short: finish says so) */
+static void r_fixed (rcur_t *r, void *out, size_t n)
+{
+    if (r->short_ || r->n - r->at < n) {
+        r->short_ = true;
+        memset (out, 0, n);
+        return;
+    }
+    memcpy (out, r->p + r->at, n);
+    r->at += n;
+}
+
 /* A string of at most IMG_PATH_MAX - 1 bytes with no NUL in it. */
 static int r_str (rcur_t *r, char *out, const char **why)
 {
@@ -236,6 +248,8 @@ size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap
     for (int i = 0; i < IMG_NSIG; i++)
         for (int j = 0; j < 4; j++)
             w64 (&w, p->sigact[i][j]);
+    for (int i = 0; i < IMG_NMM; i++)
+        w64 (&w, p->mm[i]);
     w_str (&w, p->cwd);
     return w.over ? 0 : seal (e, IMG_PROC, out, w.n);
 }
@@ -279,6 +293,9 @@ size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t
     w32 (&w, t->rseq_len);
     w32 (&w, t->rseq_sig);
     w64 (&w, t->pending);
+    char name[IMG_NAME_MAX] = { 0 }; /* the bytes after its NUL are zeros, as checked */
+    memcpy (name, t->name, strnlen (t->name, IMG_NAME_MAX - 1));
+    w_bytes (&w, name, sizeof name);
     return w.over ? 0 : seal (e, IMG_THREAD, out, w.n);
 }
 
@@ -392,7 +409,7 @@ int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, 
             return gl_why (why, "the image's header is corrupt (its sum does not match)");
         if (rd32 (buf + 8) != IMG_VERSION)
             return gl_why (why, "the image is of another version of the format (this build reads "
-                                "version 2, glunix-image(5))");
+                                "version 3, glunix-image(5))");
         if (rd32 (buf + 12) != IMG_PAGE)
             return gl_why (why, "the image's page size is not 4096");
         if (rd64 (buf + 16) != 0)
@@ -487,6 +504,36 @@ static bool user_addr (uint64_t a)
     return a > 0 && a < IMG_USER_TOP;
 }
 
+/* The layout as prctl(PR_SET_MM_MAP) would take it: in user space, its
+   pairs in order; or all 0 (not known). */
+static int mm_check (const uint64_t *mm, const char **why)
+{
+    bool any = false;
+    for (int i = 0; i < IMG_NMM; i++) {
+        if (mm[i] >= IMG_USER_TOP)
+            return gl_why (why, "PROC: an address of the process's layout is outside user space");
+        any |= mm[i] != 0;
+    }
+    if (any &&
+        (mm[IMG_MM_START_CODE] >= mm[IMG_MM_END_CODE] ||
+         mm[IMG_MM_START_DATA] > mm[IMG_MM_END_DATA] || mm[IMG_MM_START_BRK] > mm[IMG_MM_BRK] ||
+         mm[IMG_MM_ARG_START] > mm[IMG_MM_ARG_END] || mm[IMG_MM_ENV_START] > mm[IMG_MM_ENV_END]))
+        return gl_why (why, "PROC: the process's layout has a start above its end");
+    return 0;
+}
+
+/* A task's name: up to 15 bytes and a NUL, nothing after it. */
+static int name_check (const char *name, const char **why)
+{
+    size_t k = strnlen (name, IMG_NAME_MAX);
+    if (k == IMG_NAME_MAX)
+        return gl_why (why, "THREAD: a name of more than 15 bytes");
+    while (k < IMG_NAME_MAX)
+        if (name[k++])
+            return gl_why (why, "THREAD: bytes after its name's end");
+    return 0;
+}
+
 int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
 {
     rcur_t r = reader (rec);
@@ -509,7 +556,11 @@ int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
     for (int i = 0; i < IMG_NSIG; i++)
         for (int j = 0; j < 4; j++)
             p->sigact[i][j] = r64 (&r);
+    for (int i = 0; i < IMG_NMM; i++)
+        p->mm[i] = r64 (&r);
     if (r_str (&r, p->cwd, why) || finish (&r, why))
+        return -1;
+    if (mm_check (p->mm, why))
         return -1;
     if (p->n_threads == 0 || p->n_threads > IMG_MAX_THREADS)
         return gl_why (why, "PROC: the number of threads is 0 or above 1024");
@@ -601,7 +652,8 @@ int img_get_thread (const img_rec_t *rec, img_thread_t *t, const char **why)
     t->rseq_len = r32 (&r);
     t->rseq_sig = r32 (&r);
     t->pending = r64 (&r);
-    if (finish (&r, why))
+    r_fixed (&r, t->name, sizeof t->name);
+    if (finish (&r, why) || name_check (t->name, why))
         return -1;
     if (t->tid == 0 || t->tid > (1u << 22))
         return gl_why (why, "THREAD: a thread id out of range");

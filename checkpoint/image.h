@@ -35,8 +35,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMG_MAGIC       "GLIMAGE\n"
-#define IMG_VERSION     2 /* 2: a VMA record carries the mapping's huge-page advice */
+#define IMG_MAGIC "GLIMAGE\n"
+#define IMG_VERSION \
+    3 /* 2: a VMA record carries the mapping's huge-page advice; 3: PROC the kernel's
+         layout of the process and its name, THREAD its name */
 #define IMG_HDR_SIZE    32
 #define IMG_REC_HDR     16
 #define IMG_CHUNK_PAGES 256
@@ -81,6 +83,25 @@ typedef struct {
     img_tproc_t p[IMG_MAX_PROCS];
 } img_tree_t;
 
+/* Where the kernel keeps a process's layout, as /proc/PID/stat shows it
+   and prctl(PR_SET_MM_MAP) sets it (unprivileged): the break, what
+   /proc/PID/cmdline and environ read, the stack /proc/PID/maps names. */
+enum {
+    IMG_MM_START_CODE,
+    IMG_MM_END_CODE,
+    IMG_MM_START_DATA,
+    IMG_MM_END_DATA,
+    IMG_MM_START_BRK,
+    IMG_MM_BRK,
+    IMG_MM_START_STACK,
+    IMG_MM_ARG_START,
+    IMG_MM_ARG_END,
+    IMG_MM_ENV_START,
+    IMG_MM_ENV_END,
+    IMG_NMM
+};
+#define IMG_NAME_MAX 16 /* a task's name, with its NUL (TASK_COMM_LEN) */
+
 /* The process as a whole. */
 typedef struct {
     uint32_t vpid, vppid; /* the ids the program saw */
@@ -90,6 +111,7 @@ typedef struct {
     uint64_t rlim[IMG_NRLIMIT][2];     /* cur, max */
     uint64_t itimer[3][4];             /* real, virtual, prof: interval s, us; value s, us */
     uint64_t sigact[IMG_NSIG][4];      /* the kernel's: handler, flags, restorer, mask */
+    uint64_t mm[IMG_NMM];              /* the kernel's layout; all 0: not known */
     char cwd[IMG_PATH_MAX];
 } img_proc_t;
 
@@ -116,7 +138,8 @@ typedef struct {
     uint64_t robust, robust_len;
     uint64_t rseq; /* 0: none registered */
     uint32_t rseq_len, rseq_sig;
-    uint64_t pending; /* signals pending for it (1 << (signo - 1)) */
+    uint64_t pending;        /* signals pending for it (1 << (signo - 1)) */
+    char name[IMG_NAME_MAX]; /* as ps -L shows it (the leader's: the process's); "" unknown */
 } img_thread_t;
 
 /* A mapping. */

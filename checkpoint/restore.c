@@ -10,6 +10,7 @@
 #include "str.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,6 +26,13 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+_Static_assert(sizeof ((rp_thread_t *) 0)->name == IMG_NAME_MAX, "a thread's name");
+_Static_assert(offsetof (struct prctl_mm_map, start_code) == IMG_MM_START_CODE * 8 &&
+                   offsetof (struct prctl_mm_map, env_end) == IMG_MM_ENV_END * 8 &&
+                   offsetof (struct prctl_mm_map, brk) == IMG_MM_BRK * 8 &&
+                   offsetof (struct prctl_mm_map, start_stack) == IMG_MM_START_STACK * 8,
+               "image.h's layout is prctl_mm_map's");
 
 #define HOLE_START 0x200000000000ull /* above ASan's shadow, below where mmap places things */
 #define HUGE       (2ull << 20)      /* a transparent huge page (x86-64's PMD) */
@@ -398,6 +406,46 @@ static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t ns
     return 0;
 }
 
+/* A regular file the process had open only for writing: what a
+   restarted job finds there past the
+   checkpoint's size is what its lost copy wrote after the snapshot
+   (a log, an output redirected with > or >>), which the restarted job
+   writes again.  Such a file may have grown; it is cut back to its size
+   at the checkpoint before the process runs (cut_files), so that an
+   appending job does not write those bytes twice.  A descriptor that
+   reads the file still wants it unchanged (same_file). */
+static bool written_only (const rf_t *f)
+{
+    return f->f.kind == IMG_F_FILE && (f->f.flags & O_ACCMODE) == O_WRONLY;
+}
+
+static int grown_file (const char *path, uint64_t size, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat (path, &st))
+        return gl_err (err, errlen, "the open file %s: %s here", path, strerror (errno));
+    if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size < size)
+        return gl_err (err, errlen,
+                       "the open file %s is shorter here (size %lld, was %llu): something else "
+                       "cut it",
+                       path, (long long) st.st_size, (unsigned long long) size);
+    return 0;
+}
+
+static int cut_files (st_t *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->n_fd; i++) {
+        const rf_t *f = &s->fd[i];
+        struct stat st;
+        if (!written_only (f) || stat (f->path, &st) || (uint64_t) st.st_size <= f->f.fsize)
+            continue;
+        if (truncate (f->path, (off_t) f->f.fsize))
+            return gl_err (err, errlen, "fd %u: %s cannot be cut back to %llu bytes: %s", f->f.fd,
+                           f->path, (unsigned long long) f->f.fsize, strerror (errno));
+    }
+    return 0;
+}
+
 /* Whether this kernel lets the vDSO and its data move, as the second
    stage will: each of ours there and back through a hole (glibc here
    finds it where it was), or -1. */
@@ -492,7 +540,9 @@ static int check (st_t *s, char *err, size_t errlen)
                 return gl_err (err, errlen, "fd %u is the job's stream %u, which is not open here",
                                f->f.fd, f->f.stream);
         }
-        else if (f->f.kind == IMG_F_FILE &&
+        else if (written_only (f) && grown_file (f->path, f->f.fsize, err, errlen))
+            return -1;
+        else if (f->f.kind == IMG_F_FILE && !written_only (f) &&
                  same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the open file",
                             err, errlen))
             return -1;
@@ -711,7 +761,16 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         rt->stack = (uintptr_t) stacks + (i + 1) * RP_STACK;
         rt->info = (uintptr_t) &p->resume;
         rt->leader = !!(it->flags & IMG_T_LEADER);
+        memcpy (rt->name, it->name, sizeof rt->name);
     }
+    /* the kernel's layout, the break, the arguments and environment that
+       /proc/PID/cmdline and ps show, the stack /proc/PID/maps names:
+       the program's, in the same order as prctl_mm_map's first fields */
+    p->set_mm = !gl_all_zero (s->proc.mm, sizeof s->proc.mm);
+    memcpy (&p->mm, s->proc.mm, sizeof s->proc.mm);
+    p->mm.auxv = 0;
+    p->mm.auxv_size = 0;
+    p->mm.exe_fd = (uint32_t) -1; /* the restorer's: only a privileged process changes it */
     p->resume.magic = CKPT_RESUME_MAGIC;
     p->resume.base = (uintptr_t) area;
     p->resume.len = len;
@@ -821,6 +880,8 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
                  (double) (now_ns () - t0) / 1e6);
     if (o->check_only)
         return 0;
+    if (cut_files (&s, err, errlen))
+        return -1;
     return become (&s, fd, o, t0, err, errlen);
 }
 
@@ -894,6 +955,11 @@ int rst_take (rst_t *s, const img_rec_t *r, char *err, size_t errlen)
 int rst_check (rst_t *s, char *err, size_t errlen)
 {
     return check (s, err, errlen);
+}
+
+int rst_cut_files (rst_t *s, char *err, size_t errlen)
+{
+    return cut_files (s, err, errlen);
 }
 
 const img_proc_t *rst_proc (const rst_t *s)

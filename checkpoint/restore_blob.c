@@ -96,6 +96,8 @@ BLOB static void copy (uint64_t dst, uint64_t src, uint64_t n)
 /* In the thread itself: what the kernel keeps per thread outside memory. */
 BLOB void glr_thread (rp_thread_t *t)
 {
+    if (t->name[0]) /* best effort: a name is for people */
+        sc (SYS_prctl, PR_SET_NAME, (long) t->name, 0, 0, 0, 0);
     if (t->robust)
         sc (SYS_set_robust_list, (long) t->robust, (long) t->robust_len, 0, 0, 0, 0);
     if (t->rseq) {
@@ -181,6 +183,11 @@ BLOB void glr_stage2 (rp_plan_t *p)
         if (r < 0)
             die (p);
     }
+    /* best effort: where it fails (a kernel without it, a data limit
+       below the heap), ps shows the restorer's command line and the
+       restored shim keeps glibc's heap off the restorer's break */
+    if (p->set_mm)
+        sc (SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, (long) &p->mm, sizeof p->mm, 0, 0);
     /* nothing can fail any more: the image's descriptor closed tells
        the host, and a byte written on it first tells it at once
        (ckpt_proto.h); where it is not a socket the write fails, harmless */

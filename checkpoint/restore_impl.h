@@ -13,6 +13,7 @@
 
 #include "resume.h"
 
+#include <linux/prctl.h>
 #include <stdint.h>
 
 #define RP_STACK (64u << 10) /* each thread's, in the area, until it jumps */
@@ -49,6 +50,7 @@ typedef struct {
     uint64_t stack; /* the top of its stack in the area */
     uint64_t info;  /* the plan's ckpt_resume_t */
     uint32_t leader, pad;
+    char name[16]; /* prctl(PR_SET_NAME), or "" */
 } rp_thread_t;
 
 typedef struct {
@@ -60,6 +62,8 @@ typedef struct {
     uint64_t fail_msg, fail_len; /* what to say if a step fails now */
     int64_t image_fd;            /* closed once nothing can fail: the host's sign of success */
     int64_t image_ack;           /* and GL_RESTORE_SETTLED written on it first (one process) */
+    int64_t set_mm;              /* mm known: the kernel's layout set to it (best effort) */
+    struct prctl_mm_map mm;
     ckpt_resume_t resume;
 } rp_plan_t;
 

@@ -2,6 +2,7 @@
 #include "loop.h"
 #include "clock.h"
 #include "err.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -140,14 +141,8 @@ static void always_remove (gl_loop_t *self, int fd)
 
 static int always_add (gl_loop_t *self, int fd)
 {
-    if (self->n_always == self->always_cap) {
-        size_t cap = self->always_cap ? 2 * self->always_cap : 4;
-        int *always = realloc (self->always, cap * sizeof *always);
-        if (!always)
-            return -1;
-        self->always = always;
-        self->always_cap = cap;
-    }
+    if (gl_grow (&self->always, &self->always_cap, self->n_always + 1, sizeof *self->always))
+        return -1;
     self->always[self->n_always++] = fd;
     return 0;
 }
@@ -269,15 +264,9 @@ static void sock_fd_ready (gl_loop_t *self, int fd, short revents, void *arg)
 
 int gl_loop_sock (gl_loop_t *self, zsock_t *sock, gl_loop_sock_fn *fn, void *arg)
 {
-    if (self->n_socks == self->socks_cap) {
-        size_t cap = self->socks_cap ? 2 * self->socks_cap : 4;
-        loop_sock_t **socks = realloc (self->socks, cap * sizeof *socks);
-        if (!socks) {
-            errno = ENOMEM;
-            return -1;
-        }
-        self->socks = socks;
-        self->socks_cap = cap;
+    if (gl_grow (&self->socks, &self->socks_cap, self->n_socks + 1, sizeof *self->socks)) {
+        errno = ENOMEM;
+        return -1;
     }
     loop_sock_t *s = calloc (1, sizeof *s);
     if (!s) {

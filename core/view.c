@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +36,7 @@ struct gl_view_pub {
     uint8_t *base;
     size_t size;
     gl_view_hdr_t *hdr;
+    int fd; /* held open, with a shared flock: the writer is alive */
     char name[GL_VIEW_NAME_MAX];
 };
 
@@ -243,7 +244,11 @@ int gl_view_read_node (const gl_view_t *self, const char *name, gl_view_node_t *
    /dev/shm until someone removes them: the next agent of the same user
    to start removes those whose writer is gone, and the next agent started
    by root those of any user (a machine's agent hands its view to the
-   account it runs as, glpeer(8)). */
+   account it runs as, glpeer(8)).  Gone means both: no process holds the
+   view's lock (a living writer holds it for its whole life), and its pid
+   names no process.  The pid alone is not enough: /dev/shm is often
+   shared by processes in other pid namespaces (containers), where a
+   living agent's pid means nothing here. */
 static void sweep (void)
 {
     DIR *d = opendir ("/dev/shm");
@@ -262,7 +267,8 @@ static void sweep (void)
         gl_view_hdr_t h;
         bool gone = fstat (fd, &st) == 0 && (st.st_uid == geteuid () || geteuid () == 0) &&
                     pread (fd, &h, sizeof h, 0) == (ssize_t) sizeof h && h.magic == GL_VIEW_MAGIC &&
-                    h.agent_pid > 0 && kill (h.agent_pid, 0) != 0 && errno == ESRCH;
+                    h.agent_pid > 0 && kill (h.agent_pid, 0) != 0 && errno == ESRCH &&
+                    flock (fd, LOCK_EX | LOCK_NB) == 0;
         close (fd);
         if (gone)
             shm_unlink (name);
@@ -309,13 +315,17 @@ gl_view_pub_t *gl_view_create (const char *runtime_dir, uint32_t nodes_max, uint
         return NULL;
     }
     void *base = mmap (NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close (fd);
-    if (base == MAP_FAILED) {
-        gl_err (err, errlen, "cannot map the view %s: %s", self->name, strerror (errno));
+    if (base == MAP_FAILED || flock (fd, LOCK_SH | LOCK_NB)) {
+        gl_err (err, errlen, "cannot %s the view %s: %s", base == MAP_FAILED ? "map" : "lock",
+                self->name, strerror (errno));
+        if (base != MAP_FAILED)
+            munmap (base, self->size);
+        close (fd);
         shm_unlink (self->name);
         free (self);
         return NULL;
     }
+    self->fd = fd;
     self->base = base;
     gl_view_hdr_t *h = self->hdr = (gl_view_hdr_t *) base;
     h->version = GL_VIEW_VERSION;
@@ -345,6 +355,7 @@ void gl_view_destroy (gl_view_pub_t **self_p)
     gl_view_end (self);
     shm_unlink (self->name);
     munmap (self->base, self->size);
+    close (self->fd);
     free (self);
     *self_p = NULL;
 }

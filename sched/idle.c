@@ -9,6 +9,7 @@
 
 #include "idle.h"
 #include "err.h"
+#include "grow.h"
 #include "str.h"
 
 #include <ctype.h>
@@ -473,14 +474,8 @@ int idle_add_guest (idle_t *self, int pid)
         errno = ESRCH;
         return -1;
     }
-    if (self->n_guests == self->max_guests) {
-        size_t max = self->max_guests ? self->max_guests * 2 : 8;
-        guest_t *more = realloc (self->guests, max * sizeof *more);
-        if (!more)
-            return -1;
-        self->guests = more;
-        self->max_guests = max;
-    }
+    if (gl_grow (&self->guests, &self->max_guests, self->n_guests + 1, sizeof *self->guests))
+        return -1;
     self->guests[self->n_guests++] = g;
     return 0;
 }
@@ -660,14 +655,8 @@ static void files_clear (idle_t *self)
 
 static void files_add (idle_t *self, const char *path)
 {
-    if (self->n_files == self->cap_files) {
-        size_t cap = self->cap_files ? 2 * self->cap_files : 16;
-        act_file_t *more = realloc (self->files, cap * sizeof *more);
-        if (!more)
-            return;
-        self->files = more;
-        self->cap_files = cap;
-    }
+    if (gl_grow (&self->files, &self->cap_files, self->n_files + 1, sizeof *self->files))
+        return;
     act_file_t *f = &self->files[self->n_files];
     if (!(f->path = strdup (path)))
         return;

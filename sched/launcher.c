@@ -2,6 +2,7 @@
     side of talking to it.  See launcher.h. */
 #include "launcher.h"
 #include "err.h"
+#include "grow.h"
 #include "str.h"
 #include "view.h"
 
@@ -156,15 +157,9 @@ static void l_run (launcher_t *l, const launch_msg_t *m, int fd3)
         say_failed (l, m->id, EXEC_ERR_USER, err);
         return;
     }
-    if (l->n_jobs == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        ljob_t *jobs = realloc (l->jobs, cap * sizeof *jobs);
-        if (!jobs) {
-            say_failed (l, m->id, EXEC_ERR_SYSTEM, "launcher: out of memory");
-            return;
-        }
-        l->jobs = jobs;
-        l->cap = cap;
+    if (gl_grow (&l->jobs, &l->cap, l->n_jobs + 1, sizeof *l->jobs)) {
+        say_failed (l, m->id, EXEC_ERR_SYSTEM, "launcher: out of memory");
+        return;
     }
     exec_spec_t spec;
     exec_spec_init (&spec);
@@ -395,14 +390,8 @@ static bool launcher_gone;
 
 static void keep_exit (const launch_msg_t *m)
 {
-    if (n_exited == cap_exited) {
-        size_t cap = cap_exited ? cap_exited * 2 : 16;
-        exited_t *e = realloc (exited, cap * sizeof *e);
-        if (!e)
-            return; /* seen again as lost: the job reads as exit 255 */
-        exited = e;
-        cap_exited = cap;
-    }
+    if (gl_grow (&exited, &cap_exited, n_exited + 1, sizeof *exited))
+        return; /* seen again as lost: the job reads as exit 255 */
     exited[n_exited++] = (exited_t){
         .id = m->id, .status = { .code = (int) m->code, .signal = (int) m->signo, .core = m->core }
     };

@@ -9,6 +9,11 @@
                                  blocked in read() on a pipe and one in
                                  nanosleep() loops, all joined at the end
     ckcompute socket             holds a TCP connection to itself for 3 s
+    ckcompute ident STEPS        names a thread, prints a step every 100 ms,
+                                 then its name, its thread's, its command
+                                 line, whether the heap grows by brk, its
+                                 program (/proc/self/exe), which it then
+                                 executes again: ckcompute echo WORDS
     ckcompute idle MIB random|text
                                  fills MIB MiB (random: as random data;
                                  text: as something that compresses),
@@ -240,6 +245,61 @@ static int sock (void)
     return 0;
 }
 
+/* What the kernel says of the process, once it is done: its name and
+   a thread's, its command line (/proc/self/cmdline), and whether its
+   heap still grows by the break (glibc's sbrk) rather than by mmap. */
+static void *named (void *arg)
+{
+    (void) arg;
+    pthread_setname_np (pthread_self (), "ck-worker");
+    for (;;)
+        nap (1000);
+    return NULL;
+}
+
+static int ident (int steps)
+{
+    pthread_t t;
+    pthread_create (&t, NULL, named, NULL);
+    for (int step = 0; step < steps; step++) {
+        printf ("step %d\n", step);
+        fflush (stdout);
+        nap (100);
+    }
+    char name[16] = "", wname[16] = "", cmd[512];
+    FILE *f = fopen ("/proc/self/comm", "r");
+    if (f && fgets (name, sizeof name, f))
+        name[strcspn (name, "\n")] = '\0';
+    if (f)
+        fclose (f);
+    pthread_getname_np (t, wname, sizeof wname);
+    size_t n = 0;
+    f = fopen ("/proc/self/cmdline", "r");
+    if (f) {
+        n = fread (cmd, 1, sizeof cmd - 1, f);
+        fclose (f);
+    }
+    for (size_t i = 0; i < n; i++)
+        cmd[i] = cmd[i] ? cmd[i] : ' ';
+    cmd[n] = '\0';
+    const char *base = strrchr (cmd, '/'); /* the path is the build's: not compared */
+    printf ("name %s, thread %s, command line %s\n", name, wname, base ? base + 1 : cmd);
+    void *before = sbrk (0);
+    for (int i = 0; i < 64; i++)
+        if (!malloc (16 << 10)) /* kept: the heap must grow */
+            return 1;
+    printf ("heap grows by the break: %s\n", sbrk (0) > before ? "yes" : "no");
+    char exe[4096];
+    ssize_t k = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[k > 0 ? k : 0] = '\0';
+    base = strrchr (exe, '/');
+    printf ("its program: %s\n", base ? base + 1 : exe);
+    fflush (stdout);
+    execl ("/proc/self/exe", "ckcompute", "echo", "executed itself again", (char *) NULL);
+    printf ("cannot execute itself again: %s\n", strerror (errno));
+    return 1;
+}
+
 int main (int argc, char **argv)
 {
     if (argc == 4 && !strcmp (argv[1], "single"))
@@ -250,6 +310,10 @@ int main (int argc, char **argv)
         return idle ((size_t) atol (argv[2]), argv[3]);
     if (argc == 2 && !strcmp (argv[1], "socket"))
         return sock ();
-    fprintf (stderr, "usage: ckcompute single|threads MIB STEPS | socket\n");
+    if (argc == 3 && !strcmp (argv[1], "ident"))
+        return ident (atoi (argv[2]));
+    if (argc == 3 && !strcmp (argv[1], "echo"))
+        return puts (argv[2]) < 0;
+    fprintf (stderr, "usage: ckcompute single|threads MIB STEPS | socket | ident STEPS\n");
     return 2;
 }

@@ -95,6 +95,16 @@ fi
 same whole1.out ref.out "before the snapshot + restored != undisturbed"
 say "restored in a new process after the job ended: same output, same result, pid unchanged"
 
+# what the kernel says of the process travels too: its name and its
+# threads', its command line (ps), its break (the heap grows by brk)
+unpriv env LD_PRELOAD="$SHIM" "$PROG" ident 4 > refI.out || fail "the undisturbed ident run"
+unpriv "$HOST" -p "$SHIM" -r hold -w "step 1" -i imgI -o runI.out -- "$PROG" ident 4 > hostI.txt ||
+    { cat hostI.txt; fail "checkpoint of ident"; }
+unpriv "$GLR" imgI > restI.out 2> restI.err || { cat restI.err; fail "restore of ident"; }
+{ head -c "$(at hostI.txt)" runI.out; cat restI.out; } > wholeI.out
+same wholeI.out refI.out "the restored process's name, command line or break differ"
+say "restored: $(tail -2 restI.out | tr '\n' ' ')"
+
 unpriv "$HOST" -r go -w "step 5" -i img2 -o run2.out -- "$GLR" img1 > host2.txt ||
     { cat host2.txt; fail "checkpoint of a restored process"; }
 a2=$(at host2.txt)

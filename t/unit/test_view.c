@@ -5,12 +5,14 @@
 #include "tap.h"
 #include "view.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -317,6 +319,43 @@ static void modes (void)
     umask (old);
 }
 
+/* The sweep at a writer's start removes the views of killed agents, and
+   only theirs: a view whose pid names no process here but whose lock is
+   held belongs to a living agent in another pid namespace (a container
+   sharing /dev/shm) and stays. */
+static void sweep (void)
+{
+    char name[GL_VIEW_NAME_MAX], other[96], err[256];
+    pid_t dead = fork ();
+    if (dead == 0)
+        _exit (0);
+    waitpid (dead, NULL, 0);
+    uint8_t *base =
+        fake (GL_VIEW_VERSION, GL_VIEW_COMPAT, sizeof (gl_view_info_t), sizeof (gl_view_node_t));
+    CHECK (base != NULL);
+    if (!base)
+        return;
+    ((gl_view_hdr_t *) base)->agent_pid = dead;
+    gl_view_name (dir, name);
+    int held = shm_open (name, O_RDONLY, 0);
+    CHECK (held >= 0 && flock (held, LOCK_SH) == 0);
+    snprintf (other, sizeof other, "%s-other", dir);
+    gl_view_pub_t *pub = gl_view_create (other, 1, 1, false, err, sizeof err);
+    CHECK (pub != NULL);
+    gl_view_destroy (&pub);
+    int fd = shm_open (name, O_RDONLY, 0);
+    CHECK (fd >= 0); /* locked: kept */
+    if (fd >= 0)
+        close (fd);
+    close (held); /* the writer is gone now */
+    pub = gl_view_create (other, 1, 1, false, err, sizeof err);
+    CHECK (pub != NULL);
+    gl_view_destroy (&pub);
+    CHECK (shm_open (name, O_RDONLY, 0) < 0 && errno == ENOENT); /* swept */
+    munmap (base, ((gl_view_hdr_t *) base)->size);
+    shm_unlink (name);
+}
+
 int main (void)
 {
     snprintf (dir, sizeof dir, "/tmp/test-view-%d/", (int) getpid ());
@@ -329,5 +368,6 @@ int main (void)
     torn ();
     versions ();
     modes ();
+    sweep ();
     return tap_done ("test_view");
 }
