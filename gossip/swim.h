@@ -19,9 +19,10 @@
         or to more (up to four times as many) when their messages cannot
         carry the whole queue: drawn at random while membership news is
         queued, else (estimates only) first from the gossip_peers members
-        we last sent a PING or an ACK, whose connections are open; a
-        push-pull of the whole state with one random member every
-        pushpull_interval_ms;
+        we last sent a PING or an ACK, whose connections are open (on the
+        rings, those alone: the ring neighbours); a push-pull of the
+        whole state with one member every pushpull_interval_ms (one of
+        those peers in the round robin, a random one on the rings);
       - Lifeguard: a local health score (0 .. awareness_max - 1) that grows
         on missed acks and refutations and stretches our own probe
         intervals and timeouts; suspicion timeouts that start at
