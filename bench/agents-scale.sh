@@ -15,7 +15,8 @@
 #
 #   bench/agents-scale.sh [--sizes "16 64 128 256 512 1024"] [--window S]
 #                         [--settle S] [--trials N] [--before GLPEER]
-#                         [--peers K] [--batch B] [--real-proc] [--keep DIR]
+#                         [--peers K] [--rings K] [--batch B] [--real-proc]
+#                         [--keep DIR]
 #
 # Agents start B at a time (32 by default), each batch once the last one
 # is listening and a second later: 256 agents started at once on 2 cores
@@ -28,11 +29,14 @@
 # tables put both side by side.  --peers K runs them once more with
 # gossip/gossip_peers = K (estimates gossiped to the K members last sent a
 # PING or an ACK; 12 by default, 0 for random targets; see
-# cluster.conf(5)), as "peersK".  The run happens in a network namespace of
-# its own (unshare --net, as root), so that /proc/net/snmp counts the
-# cluster's TCP segments and connection openings alone and nothing else on
-# the machine shares its ports; without root it runs in the machine's
-# namespace and leaves those columns out.
+# cluster.conf(5)), as "peersK"; --rings K with gossip/probe_rings = K
+# (probes to the successors on K rings, 4 by default; 0 for every member
+# in turn, SWIM's round robin), as "ringsK".  The run happens in a
+# network namespace of its own (unshare --net, as root), so that
+# /proc/net/snmp counts the cluster's TCP segments and connection
+# openings alone and nothing else on the machine shares its ports;
+# without root it runs in the machine's namespace and leaves those
+# columns out.
 #
 # Every agent reads a still copy of /proc (idle/proc_dir) unless
 # --real-proc: on one machine all agents see the same load and memory,
@@ -55,8 +59,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ARGS=("$@")
 SIZES="16 64 128 256 512 1024"; WINDOW=60; SETTLE=30; TRIALS=3
-BEFORE=""; REAL_PROC=0; KEEP=""; PEERS=""; BATCH=32
-usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--batch B] [--real-proc] [--keep DIR]"
+BEFORE=""; REAL_PROC=0; KEEP=""; PEERS=""; RINGS=""; BATCH=32
+usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--rings K] [--batch B] [--real-proc] [--keep DIR]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES=$2; shift 2 ;;
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
         --trials) TRIALS=$2; shift 2 ;;
         --before) BEFORE=$(realpath "$2"); shift 2 ;;
         --peers) PEERS=$2; shift 2 ;;
+        --rings) RINGS=$2; shift 2 ;;
         --batch) BATCH=$2; shift 2 ;;
         --real-proc) REAL_PROC=1; shift ;;
         --keep) KEEP=$(realpath -m "$2"); shift 2 ;;
@@ -167,6 +172,7 @@ run_size() {  # run_size LABEL BINARY N
     local extra=()
     [ "$REAL_PROC" = 1 ] || extra=("    proc_dir = \"$T/proc\"")
     [[ $label == peers* ]] && extra+=("gossip" "    gossip_peers = ${label#peers}")
+    [[ $label == rings* ]] && extra+=("gossip" "    probe_rings = ${label#rings}")
     write_conf "${extra[@]}"
     local names=() i
     for i in $(seq 0 $((n - 1))); do names+=("r${RUN}n$i"); done
@@ -304,6 +310,7 @@ stop_size() {
 labels=(after); [ -n "$BEFORE" ] && labels+=(before)
 declare -A BIN=([after]=$AFTER [before]=$BEFORE)
 if [ -n "$PEERS" ]; then labels+=("peers$PEERS"); BIN[peers$PEERS]=$AFTER; fi
+if [ -n "$RINGS" ]; then labels+=("rings$RINGS"); BIN[rings$RINGS]=$AFTER; fi
 declare -A STOPPED=()
 done_sizes=()
 prev_n=0

@@ -8,7 +8,11 @@
 #   - gossip traffic per node in bytes per second at steady state;
 #   - false deaths during STEADY seconds of steady state.
 #
-#   bench/gossip16.sh [--steady SECONDS] [--trials N] [--peers N]
+#   bench/gossip16.sh [--steady SECONDS] [--trials N] [--peers N] [--rings K]
+#
+# --rings K runs the peers with gossip/probe_rings = K (4 by default: each
+# peer probes its successors on 4 rings; 0: every member in turn, SWIM's
+# round robin), so that the two probe orders can be run side by side.
 #
 # memberlist (HashiCorp's Go library, under Serf, Consul and Nomad) is the
 # reference; nothing comparable runs here without Go, so the report ends
@@ -34,13 +38,14 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 GLPEER=${GLPEER:-$top/build/glpeer}
-STEADY=300; TRIALS=5; N=16
+STEADY=300; TRIALS=5; N=16; RINGS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --steady) STEADY=$2; shift 2 ;;
         --trials) TRIALS=$2; shift 2 ;;
         --peers) N=$2; shift 2 ;;
-        *) echo "usage: $0 [--steady S] [--trials N] [--peers N]" >&2; exit 2 ;;
+        --rings) RINGS=(--set "gossip/probe_rings=$2"); shift 2 ;;
+        *) echo "usage: $0 [--steady S] [--trials N] [--peers N] [--rings K]" >&2; exit 2 ;;
     esac
 done
 export GLPEER BUILD="$top/build"
@@ -53,7 +58,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 names=(); for i in $(seq 0 $((N - 1))); do names+=("p$i"); done
 start_one() {  # activity file per peer, so one owner can "type" alone
-    start_peer "p$1" "$1" --set "idle/activity=$T/tty-p$1"
+    start_peer "p$1" "$1" --set "idle/activity=$T/tty-p$1" "${RINGS[@]+"${RINGS[@]}"}"
 }
 
 for i in $(seq 0 $((N - 1))); do start_one "$i"; done

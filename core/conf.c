@@ -84,6 +84,7 @@ static const field_t fields[] = {
     NUM ("gossip/join_retry", F_DURATION, join_retry_ms, 10, 600000),
     NUM ("gossip/max_piggyback", F_U32, max_piggyback, 1, 1024),
     NUM ("gossip/gossip_peers", F_U32, gossip_peers, 0, 64),
+    NUM ("gossip/probe_rings", F_U32, probe_rings, 0, 16),
     STR ("idle/proc_dir", F_PATH, proc_dir),
     STR ("idle/activity", F_ACTIVITY, activity),
     NUM ("idle/owner_idle_min", F_SECONDS, owner_idle_min_s, 0, 604800),
@@ -130,6 +131,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->join_retry_ms = 1000;
     c->max_piggyback = 16;
     c->gossip_peers = 12;
+    c->probe_rings = 4;
     /* HTCondor's desktop policy: owner away 15 minutes, owner load <= 0.3 */
     snprintf (c->proc_dir, sizeof c->proc_dir, "/proc");
     c->owner_idle_min_s = 900;

@@ -62,7 +62,7 @@ typedef struct {
     uint32_t probe_interval_ms, probe_timeout_ms, indirect_checks;
     uint32_t suspicion_mult, suspicion_max_mult, retransmit_mult;
     uint32_t gossip_interval_ms, gossip_nodes, pushpull_interval_ms;
-    uint32_t awareness_max, dead_reap_ms, join_retry_ms, max_piggyback, gossip_peers;
+    uint32_t awareness_max, dead_reap_ms, join_retry_ms, max_piggyback, gossip_peers, probe_rings;
 
     /* idle: the fields of idle_config_t, plus how often to sample */
     char proc_dir[256];

@@ -53,6 +53,10 @@
 #define RETRANSMIT_MIN_LOG    4
 /* A gossip round goes to at most this many times gossip_nodes members. */
 #define GOSSIP_BURST          4
+/* Suspects we were drawn to probe, waiting for a probe period. */
+#define VOUCH_MAX             4
+/* Most probe rings (cluster.conf allows up to 16). */
+#define RINGS_MAX             16
 /* A push-pull must leave room in the packet for the envelope. */
 #define SYNC_BYTES_MAX        (GL_PKT_MAX - 65536)
 
@@ -185,6 +189,13 @@ struct swim_t {
 
     probe_t probe;
     size_t probe_pos;
+    uint32_t ring_next;        /* the ring whose successor we probe next */
+    uint64_t live_changes;     /* members that became live or stopped being */
+    uint64_t rings_of;         /* live_changes + 1 when ring_succ was found */
+    uint32_t *ring_succ;       /* our successor on each ring (names) */
+    uint32_t *ring_pred;       /* and our predecessor */
+    uint32_t vouch[VOUCH_MAX]; /* suspects to probe before the rings (names) */
+    size_t n_vouch;
     uint32_t next_seq;
     uint64_t next_probe_at;
     size_t n_relays;
@@ -445,6 +456,7 @@ static ent_t *member_add (swim_t *self, const char *name)
     }
     uint32_t last = (uint32_t) self->n_members++;
     uint32_t pos = (uint32_t) rng_below (self, (size_t) last + 1);
+    self->live_changes++;
     if (pos != last)
         self->order[last] = self->order[pos];
     self->order[pos] = id;
@@ -457,6 +469,9 @@ static ent_t *member_add (swim_t *self, const char *name)
 
 static void set_state (swim_t *self, ent_t *m, uint8_t state, uint64_t now)
 {
+    bool was_live = m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT;
+    if (was_live != (state == SWIM_ALIVE || state == SWIM_SUSPECT))
+        self->live_changes++;
     self->n_state[m->state]--;
     self->n_state[state]++;
     m->state = state;
@@ -1471,6 +1486,8 @@ static bool status_current (swim_t *self, const ent_t *m, const gl_update_t *u)
     return true;
 }
 
+static void vouch_draw (swim_t *self, const ent_t *m, const char *accuser);
+
 static void apply_suspect (swim_t *self, const gl_update_t *u, uint64_t now)
 {
     ent_t *m = member_find (self, u->node);
@@ -1487,6 +1504,7 @@ static void apply_suspect (swim_t *self, const gl_update_t *u, uint64_t now)
     set_accuser (self, m, u->from);
     set_state (self, m, SWIM_SUSPECT, now);
     suspicion_start (self, m, now);
+    vouch_draw (self, m, u->from);
     push_event (self, SWIM_EV_SUSPECT, u->node, u->from, m->generation, m->incarnation, now);
     queue_status (self, m, u);
 }
@@ -1550,8 +1568,150 @@ static void end_of_round (swim_t *self, uint64_t now)
     }
 }
 
+/* ---- the probe overlay -------------------------------------------------------
+
+   With probe_rings = K > 0, a member probes a fixed few members instead of
+   every member in turn (Rapid's monitoring overlay, Suresh et al. 2018):
+   ring r orders us and the members we think alive or suspect by a hash of
+   (r, name), the same order in every view, and we probe, one a probe
+   period, our successor on ring 0, then on ring 1, ..., ring K - 1, and
+   again.  Each member has one predecessor on each ring, so K observers
+   that probe it every K periods: once a period in all, as SWIM's round
+   robin, but always by the same few, whose connections then stay open
+   (the agent's links, cmd/links.h): an idle agent holds about K links out
+   and K in and sets none up, where the round robin over N members needs
+   a new connection for nearly every probe once N passes the links held.
+   A member that dies, leaves or joins changes one successor on each ring
+   (K members probe someone new); a member whose K observers all died is
+   probed again once their own observers have declared them dead.  With
+   K or fewer other live members the rings could leave some unprobed, so
+   we fall back to probing everyone in turn, as with probe_rings = 0. */
+static uint64_t ring_key_of (uint32_t ring, uint64_t name_hash)
+{
+    uint64_t h = name_hash + (uint64_t) ring * 0x9e3779b97f4a7c15ULL;
+    return gl_splitmix64 (&h);
+}
+
+static uint64_t ring_key (uint32_t ring, const char *name)
+{
+    return ring_key_of (ring, gl_fnv1a (name, strlen (name)));
+}
+
+static bool rings_on (const swim_t *self)
+{
+    return self->cfg.probe_rings && live_count (self) - 1 > self->cfg.probe_rings;
+}
+
+/* Our successor on every ring: on ring r, the live member whose key
+   follows ours, going round (of two names with one key, the smaller).
+   Found again only after the live members changed: a scan of all members
+   for every ring is too much to run every probe period in a simulated
+   cluster of a thousand. */
+static void rings_find (swim_t *self)
+{
+    if (self->rings_of == self->live_changes + 1)
+        return;
+    uint32_t k = self->cfg.probe_rings;
+    uint64_t me[RINGS_MAX], best[RINGS_MAX], best_pred[RINGS_MAX];
+    for (uint32_t r = 0; r < k; r++) {
+        me[r] = ring_key (r, self->me_name);
+        best[r] = best_pred[r] = UINT64_MAX;
+        self->ring_succ[r] = self->ring_pred[r] = 0;
+    }
+    for (size_t i = 0; i < self->n_members; i++) {
+        ent_t *m = member_at (self, i);
+        if (!is_live (m))
+            continue;
+        const char *name = ent_name (self, m);
+        uint64_t h = gl_fnv1a (name, strlen (name));
+        for (uint32_t r = 0; r < k; r++) {
+            uint64_t key = ring_key_of (r, h), d = key - me[r] - 1, back = me[r] - key - 1;
+            if (!self->ring_succ[r] || d < best[r] ||
+                (d == best[r] && strcmp (name, name_of (self, self->ring_succ[r])) < 0)) {
+                best[r] = d;
+                self->ring_succ[r] = ent_id (self, m);
+            }
+            if (!self->ring_pred[r] || back < best_pred[r] ||
+                (back == best_pred[r] && strcmp (name, name_of (self, self->ring_pred[r])) < 0)) {
+                best_pred[r] = back;
+                self->ring_pred[r] = ent_id (self, m);
+            }
+        }
+    }
+    self->rings_of = self->live_changes + 1;
+}
+
+static ent_t *ring_successor (swim_t *self, uint32_t ring)
+{
+    rings_find (self);
+    return member_by_id (self, self->ring_succ[ring]);
+}
+
+size_t swim_probe_targets (swim_t *self, char (*names)[GL_NAME_MAX + 1], size_t cap)
+{
+    if (!rings_on (self))
+        return 0;
+    size_t n = 0;
+    for (uint32_t r = 0; r < self->cfg.probe_rings && n < cap; r++) {
+        ent_t *m = ring_successor (self, r);
+        if (m)
+            gl_strlcpy (names[n++], ent_name (self, m), sizeof names[0]);
+    }
+    return n;
+}
+
+/* Lifeguard shortens a suspicion as independent members confirm it, and
+   expects indirect_checks of them.  On the rings only the suspect's
+   observers probe it, and they are fewer than K when one member precedes
+   it on two rings (at 24 members, 9 in 24 have 3 or fewer; at 256, 10),
+   so a suspicion could only wait for its longest timeout: glsim found
+   detection up to 21-23 s, against 10-15 s with the round robin.  So the
+   members the suspect probes, its successors, probe it too when they
+   hear of a new suspicion of it, at their next probe period: the
+   observers and the successors of a member are nearly always more than
+   indirect_checks together.  A successor holds the suspect's own
+   connection to it, so this costs no connection while the suspect is
+   alive (a false suspicion), and a dead one answers none. */
+static void vouch_draw (swim_t *self, const ent_t *m, const char *accuser)
+{
+    if (!rings_on (self) || gl_streq (accuser, self->me_name) || self->n_vouch == VOUCH_MAX)
+        return;
+    rings_find (self);
+    uint32_t id = ent_id (self, m);
+    for (uint32_t r = 0; r < self->cfg.probe_rings; r++)
+        if (self->ring_pred[r] == id) {
+            self->vouch[self->n_vouch++] = id;
+            return;
+        }
+}
+
+static ent_t *vouch_next (swim_t *self)
+{
+    while (self->n_vouch) {
+        ent_t *m = member_by_id (self, self->vouch[0]);
+        memmove (self->vouch, self->vouch + 1, --self->n_vouch * sizeof self->vouch[0]);
+        if (m && m->state == SWIM_SUSPECT)
+            return m;
+    }
+    return NULL;
+}
+
 static ent_t *next_probe_target (swim_t *self, uint64_t now)
 {
+    ent_t *suspect = vouch_next (self);
+    if (suspect)
+        return suspect;
+    if (rings_on (self)) {
+        /* A round still ends every n_members probes: it reaps the long
+           dead and reshuffles the order random picks and push-pull's cut
+           draw from. */
+        if (++self->probe_pos >= self->n_members) {
+            end_of_round (self, now);
+            self->probe_pos = 0;
+        }
+        uint32_t ring = self->ring_next++ % self->cfg.probe_rings;
+        return ring_successor (self, ring);
+    }
     for (size_t tried = 0; tried <= self->n_members; tried++) {
         if (self->probe_pos >= self->n_members) {
             end_of_round (self, now);
@@ -1748,8 +1908,13 @@ static void run_alarms (swim_t *self, uint64_t now)
    drawn first from the gossip_peers members we last sent a PING or an
    ACK (pick_near).  Those messages have just opened a connection to each
    of them (the agent's links, cmd/links.h), so gossip opens none of its
-   own, and the peers slide through the whole membership, about two new
-   ones a probe period, in the probe order's random shuffle.  Counting
+   own.  In the round robin the peers slide through the whole
+   membership, about two new ones a probe period, in the probe order's
+   random shuffle; on the rings (probe_rings) they are the member's ring
+   neighbours for good, its successors and its predecessors, about 2 K
+   members: the union of K random rings, an expander, over which an
+   estimate reaches every member in about as many rounds as at random
+   (glsim figures in bench/README.md).  Counting
    ACKs makes a member the peer of those that probed it lately as well as
    of those it probed: at least a probe period's worth of senders, not
    a Poisson number that is sometimes near 0.  glsim (40 updates, 6
@@ -1783,8 +1948,25 @@ static void gossip (swim_t *self, uint64_t now)
         for (size_t i = 0; i < n; i++)
             to[i] = member_at (self, picks[i]);
     }
-    else
+    else {
+        /* On the rings the peers are fixed and about 2 K: when more
+           targets are wanted than there are peers, the rest would be
+           random members, a new connection each (glsim, 1,000 nodes
+           without loss: 1.26 set-ups a second per node, more than the
+           round robin's 0.98).  Their messages carry max_piggyback
+           updates each, as many as the queue needs at a thousand
+           members refreshing every minute, so the peers take it all. */
+        if (rings_on (self)) {
+            size_t peers = 0;
+            for (size_t i = 0; i < self->n_peers; i++) {
+                const ent_t *m = &self->ents[self->peers[i]];
+                peers += m->kind == ENT_MEMBER && gossip_ok (self, m, &now);
+            }
+            if (peers >= self->cfg.gossip_nodes && want > peers)
+                want = peers;
+        }
         n = pick_near (self, want, gossip_ok, &now, to);
+    }
     for (size_t i = 0; i < n; i++)
         if (!send_small (self, GL_MSG_GOSSIP, to[i], ent_name (self, to[i]), ent_addr (self, to[i]),
                          0, "", ""))
@@ -1804,14 +1986,25 @@ static uint64_t pushpull_interval (const swim_t *self)
 /* Exchange whole states with a live member: one of the gossip_peers (the
    members last sent a PING or an ACK, whose connection is open: the
    exchange sets none up, cmd/links.h) when there are any, else a random
-   one.  Those peers slide through the whole membership in the probe
-   order's random shuffle, so the partners of successive exchanges are
-   spread over all members as random ones would be; the exchange with a
-   member thought dead (below) stays random. */
+   one.  In the round robin those peers slide through the whole
+   membership in the probe order's random shuffle, so the partners of
+   successive exchanges are spread over all members as random ones would
+   be.  On the rings the peers are the same few members for good, and
+   an exchange that repairs what gossip missed must not be confined to
+   them: it goes to a random member, one connection set-up every
+   pushpull_interval (30 s or more), a few thousandths of a percent of a
+   core.  The exchange with a member thought dead (below) stays random. */
 static void sync_with_alive (swim_t *self)
 {
-    ent_t *m;
-    if (pick_near (self, 1, alive_ok, NULL, &m)) {
+    ent_t *m = NULL;
+    uint32_t pick;
+    if (rings_on (self)) {
+        if (pick_members (self, 1, alive_ok, NULL, &pick))
+            m = member_at (self, pick);
+    }
+    else if (!pick_near (self, 1, alive_ok, NULL, &m))
+        m = NULL;
+    if (m) {
         send_sync (self, GL_MSG_SYNC_REQ, ent_name (self, m), ent_addr (self, m));
         self->stats.syncs++;
     }
@@ -1869,13 +2062,15 @@ void swim_config_default (swim_config_t *config)
     config->join_retry_ms = 1000;
     config->max_piggyback = 16;
     config->gossip_peers = 12;
+    config->probe_rings = 4;
 }
 
 /* Zero intervals would spin, and zero multipliers would never spread. */
 static bool config_ok (const swim_config_t *c)
 {
-    return c->probe_interval_ms && c->gossip_interval_ms && c->pushpull_interval_ms &&
-           c->join_retry_ms && c->awareness_max && c->suspicion_mult && c->retransmit_mult;
+    return c->probe_rings <= RINGS_MAX && c->probe_interval_ms && c->gossip_interval_ms &&
+           c->pushpull_interval_ms && c->join_retry_ms && c->awareness_max && c->suspicion_mult &&
+           c->retransmit_mult;
 }
 
 swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char *name,
@@ -1920,8 +2115,10 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
     self->queue = swim_queue_new (self->pool, queue_dropped, self);
     self->picked = malloc ((config->max_piggyback + 1) * sizeof *self->picked);
     self->peers = calloc (config->gossip_peers + 1, sizeof *self->peers);
-    if (!self->me_id || !self->queue || !self->picked || !self->peers ||
-        sign_alive (self, 0, now_ms)) {
+    self->ring_succ = calloc (config->probe_rings + 1, sizeof *self->ring_succ);
+    self->ring_pred = calloc (config->probe_rings + 1, sizeof *self->ring_pred);
+    if (!self->me_id || !self->queue || !self->picked || !self->peers || !self->ring_succ ||
+        !self->ring_pred || sign_alive (self, 0, now_ms)) {
         swim_destroy (&self);
         return NULL;
     }
@@ -1930,6 +2127,8 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
     self->next_probe_at = now_ms + rng_below (self, config->probe_interval_ms);
     self->next_gossip_at = now_ms + rng_below (self, config->gossip_interval_ms);
     self->next_pushpull_at = now_ms + rng_below (self, config->pushpull_interval_ms);
+    if (config->probe_rings)
+        self->ring_next = (uint32_t) rng_below (self, config->probe_rings);
     return self;
 }
 
@@ -1972,6 +2171,8 @@ void swim_destroy (swim_t **self_p)
     free (self->alarms);
     free (self->picked);
     free (self->peers);
+    free (self->ring_succ);
+    free (self->ring_pred);
     free_seeds (self);
     swim_out_t out;
     while (fifo_pop (&self->out, &out))

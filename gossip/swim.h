@@ -2,8 +2,13 @@
 
     SWIM (Das, Gupta, Motivala 2002) with the refinements of memberlist and
     Lifeguard (Dadgar et al. 2018):
-      - one member probed per period, round-robin over a shuffled list;
-        when the direct probe times out, `indirect_checks` others probe it
+      - one member probed per period: with probe_rings = K, our successor
+        on each of K pseudo-random rings over the live members in turn
+        (Rapid's monitoring overlay: every member has K observers that
+        probe it once a period in all, and always the same few, so their
+        connections stay open), or round-robin over a shuffled list of
+        all members as SWIM has it when K is 0 or the view holds K or
+        fewer other live members; when the direct probe times out, `indirect_checks` others probe it
         for us (PING_REQ) and answer ACK or NACK;
       - suspicion with incarnation numbers: a suspected node refutes by
         signing a new ALIVE record with a higher incarnation;
@@ -14,9 +19,10 @@
         or to more (up to four times as many) when their messages cannot
         carry the whole queue: drawn at random while membership news is
         queued, else (estimates only) first from the gossip_peers members
-        we last sent a PING or an ACK, whose connections are open; a
-        push-pull of the whole state with one random member every
-        pushpull_interval_ms;
+        we last sent a PING or an ACK, whose connections are open (on the
+        rings, those alone: the ring neighbours); a push-pull of the
+        whole state with one member every pushpull_interval_ms (one of
+        those peers in the round robin, a random one on the rings);
       - Lifeguard: a local health score (0 .. awareness_max - 1) that grows
         on missed acks and refutations and stretches our own probe
         intervals and timeouts; suspicion timeouts that start at
@@ -68,6 +74,8 @@ typedef struct {
     uint32_t gossip_peers;         /* gossip of estimates goes first to the
                                       members we last sent a PING or an ACK,
                                       this many (12; 0: at random from all) */
+    uint32_t probe_rings;          /* probe the successors on this many rings
+                                      (4; 0: every member in turn) */
 } swim_config_t;
 
 void swim_config_default (swim_config_t *config);
@@ -182,6 +190,11 @@ bool swim_lookup (swim_t *self, const char *name, swim_member_t *out);
    has left; ours for our own name): false when none is known. */
 bool swim_pubkey (swim_t *self, const char *name, uint8_t out[GL_PUBKEY_BYTES]);
 size_t swim_count_state (swim_t *self, swim_state_t state);
+/* The members we probe in turn: our successor on ring r at names[r], for
+   the first min (probe_rings, cap) rings (one member may follow us on
+   several).  0 when every live member is probed in turn instead
+   (probe_rings is 0, or we know probe_rings or fewer other live members). */
+size_t swim_probe_targets (swim_t *self, char (*names)[GL_NAME_MAX + 1], size_t cap);
 
 typedef struct {
     uint64_t probes;          /* direct probes sent */

@@ -18,4 +18,5 @@ void swim_config_from_conf (swim_config_t *config, const gl_conf_t *conf)
     config->join_retry_ms = conf->join_retry_ms;
     config->max_piggyback = conf->max_piggyback;
     config->gossip_peers = conf->gossip_peers;
+    config->probe_rings = conf->probe_rings;
 }

@@ -92,6 +92,13 @@ void report_text (FILE *f, const world_t *w, const host_t *host)
              w->cfg.gossip_nodes, w->cfg.suspicion_mult,
              w->cfg.suspicion_mult * w->cfg.suspicion_max_mult, w->cfg.retransmit_mult,
              w->cfg.pushpull_interval_ms);
+    if (w->cfg.probe_rings)
+        fprintf (
+            f,
+            "probe order: successors on %u rings (every member in turn in views of %u or fewer)\n",
+            w->cfg.probe_rings, w->cfg.probe_rings + 1);
+    else
+        fprintf (f, "probe order: every member in turn, shuffled each round\n");
     if (wt->all_joined)
         fprintf (f, "joined: every node saw every node alive at %.0f s\n", wt->converged_at / 1e6);
     else
@@ -159,6 +166,7 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
     figures (w, &fg);
     fprintf (f, "{\"nodes\":%u,\"duration_s\":%.3f,\"seed\":%" PRIu64 ",\"loss\":%.6g,", w->n,
              s->duration_us / 1e6, s->seed, s->loss);
+    fprintf (f, "\"probe_rings\":%u,", w->cfg.probe_rings);
     fprintf (f, "\"joined_s\":%.3f,", wt->all_joined ? wt->converged_at / 1e6 : -1.0);
     fprintf (f, "\"spread\":{");
     for (int l = 0; l < LEVELS; l++)

@@ -182,6 +182,7 @@ typedef struct {
     logged_t *log;
     size_t n_log, cap_log;
     uint64_t sent, lost, wire_errors;
+    unsigned pings[MAX_NODES][MAX_NODES]; /* PINGs sent, by sender and target */
 } net_t;
 
 static uint64_t net_rand (net_t *net)
@@ -274,6 +275,8 @@ static void route (net_t *net, int from, swim_out_t *out)
 {
     int to = node_at (net, out->to_addr);
     net->sent++;
+    if (to >= 0 && out->msg.type == GL_MSG_PING)
+        net->pings[from][to]++;
     bool lost = net->loss_permille && net_rand (net) % 1000 < net->loss_permille;
     if (to < 0 || lost || net->nodes[to].side != net->nodes[from].side) {
         net->lost += lost;
@@ -1966,6 +1969,252 @@ static void test_shared_pool (void)
     swim_pool_destroy (&shared_pool);
 }
 
+/* ---- the probe overlay (probe_rings) ------------------------------------------ */
+
+/* Node i's successor on each ring, as node numbers (-1: not a node). */
+static size_t ring_targets (net_t *net, int i, int *out)
+{
+    char names[16][GL_NAME_MAX + 1];
+    size_t n = swim_probe_targets (net->nodes[i].swim, names, 16);
+    for (size_t r = 0; r < n; r++) {
+        out[r] = -1;
+        for (int j = 0; j < net->n; j++)
+            if (!strcmp (names[r], net->nodes[j].name))
+                out[r] = j;
+    }
+    return n;
+}
+
+/* Every running node has its successor on each of the k rings among the
+   running nodes, and on each ring the successors form one cycle through
+   all of them: every node has k observers, one a ring. */
+static bool rings_whole (net_t *net, int k)
+{
+    int succ[MAX_NODES][16], live = 0, first = -1;
+    for (int i = 0; i < net->n; i++) {
+        if (!running (net, i))
+            continue;
+        live++;
+        first = first < 0 ? i : first;
+        if (ring_targets (net, i, succ[i]) != (size_t) k)
+            return false;
+        for (int r = 0; r < k; r++)
+            if (succ[i][r] < 0 || succ[i][r] == i || !running (net, succ[i][r]))
+                return false;
+    }
+    for (int r = 0; r < k; r++) {
+        int at = first, steps = 0;
+        do {
+            at = succ[at][r];
+            steps++;
+        } while (at != first && steps <= live);
+        if (steps != live)
+            return false;
+    }
+    return true;
+}
+
+static void pings_clear (net_t *net)
+{
+    memset (net->pings, 0, sizeof net->pings);
+}
+
+/* Probes go to the ring successors and nowhere else; every member has k
+   observers and is probed about once a period in all. */
+static void test_rings (void)
+{
+    net_t *net = net_new (MAX_NODES, 41, 0);
+    CHECK_EQ (net->cfg.probe_rings, 4);
+    start_nodes (net, MAX_NODES);
+    CHECK (rings_whole (net, 4));
+    net_run (net, net->now + 5000);
+    pings_clear (net);
+    net_run (net, net->now + 40000);
+    unsigned to_each[MAX_NODES] = { 0 };
+    for (int i = 0; i < net->n; i++) {
+        int succ[16];
+        CHECK_EQ (ring_targets (net, i, succ), 4);
+        unsigned total = 0;
+        for (int j = 0; j < net->n; j++) {
+            bool target = false;
+            for (int r = 0; r < 4; r++)
+                target |= succ[r] == j;
+            CHECK (target ? net->pings[i][j] >= 8 : net->pings[i][j] == 0);
+            total += net->pings[i][j];
+            to_each[j] += net->pings[i][j];
+        }
+        CHECK (total >= 39 && total <= 41); /* one a period */
+    }
+    for (int j = 0; j < net->n; j++)
+        CHECK (to_each[j] >= 38 && to_each[j] <= 42);
+    net_free (net);
+}
+
+/* A member that dies changes one successor on each ring, its own
+   predecessor's, to its own successor; one that joins takes the place. */
+static void test_rings_churn (void)
+{
+    net_t *net = net_new (MAX_NODES, 42, 0);
+    start_nodes (net, MAX_NODES - 1);
+    int before[MAX_NODES][16], after[16];
+    for (int i = 0; i < MAX_NODES - 1; i++)
+        CHECK_EQ (ring_targets (net, i, before[i]), 4);
+
+    int last = MAX_NODES - 1;
+    node_start (net, last, 1);
+    node_join (net, last, 0);
+    CHECK (run_until (net, pred_converged, 0, net->now + 30000) != 0);
+    CHECK (rings_whole (net, 4));
+    int changed[4] = { 0 };
+    int newcomer[16];
+    CHECK_EQ (ring_targets (net, last, newcomer), 4);
+    for (int i = 0; i < MAX_NODES - 1; i++) {
+        CHECK_EQ (ring_targets (net, i, after), 4);
+        for (int r = 0; r < 4; r++)
+            if (after[r] != before[i][r]) {
+                changed[r]++;
+                CHECK_EQ (after[r], last);
+                CHECK_EQ (newcomer[r], before[i][r]);
+            }
+    }
+    for (int r = 0; r < 4; r++)
+        CHECK_EQ (changed[r], 1);
+
+    int gone = 7, was[MAX_NODES][16], gone_succ[16];
+    for (int i = 0; i < MAX_NODES; i++)
+        CHECK_EQ (ring_targets (net, i, was[i]), 4);
+    memcpy (gone_succ, was[gone], sizeof gone_succ);
+    node_crash (net, gone);
+    CHECK (run_until (net, pred_dead, gone, net->now + 120000) != 0);
+    CHECK (rings_whole (net, 4));
+    memset (changed, 0, sizeof changed);
+    for (int i = 0; i < MAX_NODES; i++) {
+        if (i == gone)
+            continue;
+        CHECK_EQ (ring_targets (net, i, after), 4);
+        for (int r = 0; r < 4; r++) {
+            CHECK_EQ (after[r], was[i][r] == gone ? gone_succ[r] : was[i][r]);
+            changed[r] += after[r] != was[i][r];
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        CHECK_EQ (changed[r], 1);
+    CHECK_EQ (count_events (net, -1, SWIM_EV_DEAD, -1, 0), MAX_NODES - 1);
+    net_free (net);
+}
+
+/* A member whose observers all died is probed again once they are found
+   dead, by new observers, and is never thought dead itself. */
+static void test_rings_orphan (void)
+{
+    net_t *net = net_new (MAX_NODES, 43, 0);
+    start_nodes (net, MAX_NODES);
+    int x = 5, observers = 0;
+    bool observes[MAX_NODES] = { false };
+    for (int i = 0; i < net->n; i++) {
+        int succ[16];
+        CHECK_EQ (ring_targets (net, i, succ), 4);
+        for (int r = 0; r < 4; r++)
+            if (succ[r] == x && !observes[i]) {
+                observes[i] = true;
+                observers++;
+            }
+    }
+    CHECK (observers >= 1 && observers <= 4);
+    for (int i = 0; i < net->n; i++)
+        if (observes[i])
+            node_crash (net, i);
+    pings_clear (net);
+    net_run (net, net->now + 3000);
+    unsigned probed = 0;
+    for (int i = 0; i < net->n; i++)
+        probed += net->pings[i][x];
+    CHECK_EQ (probed, 0); /* no one left that probes it... */
+    for (int i = 0; i < net->n; i++)
+        if (observes[i])
+            CHECK (run_until (net, pred_dead, i, net->now + 120000) != 0);
+    CHECK (rings_whole (net, 4)); /* ... until the rings re-form */
+    pings_clear (net);
+    net_run (net, net->now + 20000);
+    probed = 0;
+    for (int i = 0; i < net->n; i++)
+        probed += net->pings[i][x];
+    CHECK (probed >= 15);
+    CHECK_EQ (count_events (net, -1, SWIM_EV_DEAD, x, 0), 0);
+    CHECK (all_see (net, x, SWIM_ALIVE));
+    net_free (net);
+}
+
+/* With probe_rings or fewer others, every member is probed in turn; so
+   with probe_rings 0 at any size. */
+static void test_rings_small (void)
+{
+    for (int round = 0; round < 2; round++) {
+        int n = round == 0 ? 5 : 8;
+        net_t *net = net_new (n, 44, 0);
+        if (round == 1)
+            net->cfg.probe_rings = 0;
+        start_nodes (net, n);
+        pings_clear (net);
+        net_run (net, net->now + 20000);
+        for (int i = 0; i < n; i++) {
+            int succ[16];
+            CHECK_EQ (ring_targets (net, i, succ), 0);
+            for (int j = 0; j < n; j++)
+                if (j != i)
+                    CHECK (net->pings[i][j] >= 2);
+        }
+        net_free (net);
+    }
+    /* one more member, and the rings take over */
+    net_t *net = net_new (6, 45, 0);
+    start_nodes (net, 6);
+    CHECK (rings_whole (net, 4));
+    net_free (net);
+}
+
+/* A member that precedes another on two rings leaves it fewer than K
+   observers to confirm its suspicion; the members a new suspect probes
+   (its successors) probe it too, so its suspicion still gets its
+   confirmations and ends near the shortest timeout, not near the
+   longest. */
+static void test_rings_vouch (void)
+{
+    net_t *net = net_new (MAX_NODES, 46, 0);
+    start_nodes (net, MAX_NODES);
+    int x = -1;
+    for (int j = 0; j < net->n && x < 0; j++) {
+        int observers = 0;
+        for (int i = 0; i < net->n; i++) {
+            int succ[16];
+            CHECK_EQ (ring_targets (net, i, succ), 4);
+            bool observes = false;
+            for (int r = 0; r < 4; r++)
+                observes |= succ[r] == j;
+            observers += observes;
+        }
+        if (observers == 2)
+            x = j;
+    }
+    CHECK (x >= 0); /* names n00..n19 have one: n06 */
+    if (x < 0) {
+        net_free (net);
+        return;
+    }
+    uint64_t min_ms, max_ms;
+    suspicion_bounds (&net->cfg, MAX_NODES, &min_ms, &max_ms);
+    net_run (net, net->now + 3000);
+    uint64_t crash = net->now;
+    node_crash (net, x);
+    /* probed within 4 periods, suspected at the end of one, confirmed
+       within a few more; with its two observers alone, one confirmation
+       leaves about 18 s */
+    uint64_t at = run_until (net, pred_dead, x, crash + 60000);
+    CHECK (at != 0 && at - crash <= 5 * net->cfg.probe_interval_ms + min_ms + 4000);
+    CHECK_EQ (count_events (net, -1, SWIM_EV_DEAD, -1, 0), MAX_NODES - 1);
+    net_free (net);
+}
+
 int main (void)
 {
     test_rules ();
@@ -1994,5 +2243,10 @@ int main (void)
     test_loss ();
     test_partition ();
     test_shared_pool ();
+    test_rings ();
+    test_rings_churn ();
+    test_rings_orphan ();
+    test_rings_small ();
+    test_rings_vouch ();
     return tap_done ("test_swim");
 }
