@@ -463,6 +463,37 @@ static bool ends_with (const char *s, const char *tail)
     return a >= b && !strcmp (s + a - b, tail);
 }
 
+/* Why a descriptor of one of the kernel's anonymous objects (its
+   /proc name without "anon_inode:") cannot move: their state lives in
+   the kernel and no call sets it back (an epoll set's registrations, an
+   eventfd's counter, a timerfd's timer, an inotify's watches). */
+static void anon_reason (sb_t *why, const char *name)
+{
+    static const struct {
+        const char *name, *what;
+    } kinds[] = {
+        { "[eventpoll]", "an epoll instance" },
+        { "[eventfd]", "an eventfd" },
+        { "[timerfd]", "a timerfd" },
+        { "[signalfd]", "a signalfd" },
+        { "inotify", "an inotify instance" },
+        { "[fanotify]", "a fanotify instance" },
+        { "[pidfd]", "a pidfd" },
+        { "[io_uring]", "an io_uring" },
+        { "[userfaultfd]", "a userfaultfd" },
+        { "[perf_event]", "a perf event" },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp (name, kinds[i].name)) {
+            sb_s (why, kinds[i].what);
+            sb_s (why, " (kernel objects of this kind do not move)");
+            return;
+        }
+    sb_s (why, "an anonymous kernel object (");
+    sb_s (why, name);
+    sb_s (why, ") that does not move");
+}
+
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
    why: the judgement the probe, the checkpoint and the writer share. */
 static int judge_fd (int fd, img_fd_t *f, sb_t *why)
@@ -558,18 +589,27 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, "the device ");
         sb_s (why, f->path);
     }
-    else if (!strncmp (f->path, "anon_inode:", 11)) {
-        sb_s (why, "an ");
-        sb_s (why, f->path + 11 + (f->path[11] == '['));
-        if (why->n && why->p[why->n - 1] == ']')
-            why->p[--why->n] = '\0';
-    }
+    else if (!strncmp (f->path, "anon_inode:", 11))
+        anon_reason (why, f->path + 11);
     else {
         sb_s (why, "an object of an unknown kind (");
         sb_s (why, f->path);
         sb_s (why, ")");
     }
     return -1;
+}
+
+/* Whether no process holds the other end of the pipe that fd is an end
+   of any more: make gives its jobs a read end whose writer it closed,
+   and a pipeline's reader outlives its writer with bytes still in the
+   pipe.  Such an end moves alone, and is restored as a pipe whose other
+   end is closed: the same bytes, then end of file (or EPIPE). */
+static bool pipe_widowed (int fd, int accmode)
+{
+    struct pollfd p = { .fd = fd, .events = accmode == O_RDONLY ? POLLIN : POLLOUT };
+    if (poll (&p, 1, 0) != 1)
+        return false;
+    return (p.revents & (accmode == O_RDONLY ? POLLHUP : POLLERR)) != 0;
 }
 
 /* ---- judging a mapping ------------------------------------------------------------------------ */
@@ -723,6 +763,8 @@ static int judge (sb_t *why, int skip, bool tree)
             sb_s (why, "more than 256 open regular files");
             return -1;
         }
+        if (f.kind == IMG_F_PIPE && pipe_widowed ((int) f.fd, (int) (f.flags & O_ACCMODE)))
+            continue; /* nothing to pair it with: it moves alone */
         if (f.kind == IMG_F_PIPE && tree)
             tree_note_pipe ((int) f.fd, f.fsize, (int) (f.flags & O_ACCMODE));
         else if (f.kind == IMG_F_PIPE) {

@@ -406,6 +406,46 @@ static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t ns
     return 0;
 }
 
+/* A regular file the process had open only for writing: what a
+   restarted job finds there past the
+   checkpoint's size is what its lost copy wrote after the snapshot
+   (a log, an output redirected with > or >>), which the restarted job
+   writes again.  Such a file may have grown; it is cut back to its size
+   at the checkpoint before the process runs (cut_files), so that an
+   appending job does not write those bytes twice.  A descriptor that
+   reads the file still wants it unchanged (same_file). */
+static bool written_only (const rf_t *f)
+{
+    return f->f.kind == IMG_F_FILE && (f->f.flags & O_ACCMODE) == O_WRONLY;
+}
+
+static int grown_file (const char *path, uint64_t size, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat (path, &st))
+        return gl_err (err, errlen, "the open file %s: %s here", path, strerror (errno));
+    if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size < size)
+        return gl_err (err, errlen,
+                       "the open file %s is shorter here (size %lld, was %llu): something else "
+                       "cut it",
+                       path, (long long) st.st_size, (unsigned long long) size);
+    return 0;
+}
+
+static int cut_files (st_t *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->n_fd; i++) {
+        const rf_t *f = &s->fd[i];
+        struct stat st;
+        if (!written_only (f) || stat (f->path, &st) || (uint64_t) st.st_size <= f->f.fsize)
+            continue;
+        if (truncate (f->path, (off_t) f->f.fsize))
+            return gl_err (err, errlen, "fd %u: %s cannot be cut back to %llu bytes: %s", f->f.fd,
+                           f->path, (unsigned long long) f->f.fsize, strerror (errno));
+    }
+    return 0;
+}
+
 /* Whether this kernel lets the vDSO and its data move, as the second
    stage will: each of ours there and back through a hole (glibc here
    finds it where it was), or -1. */
@@ -500,7 +540,9 @@ static int check (st_t *s, char *err, size_t errlen)
                 return gl_err (err, errlen, "fd %u is the job's stream %u, which is not open here",
                                f->f.fd, f->f.stream);
         }
-        else if (f->f.kind == IMG_F_FILE &&
+        else if (written_only (f) && grown_file (f->path, f->f.fsize, err, errlen))
+            return -1;
+        else if (f->f.kind == IMG_F_FILE && !written_only (f) &&
                  same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the open file",
                             err, errlen))
             return -1;
@@ -838,6 +880,8 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
                  (double) (now_ns () - t0) / 1e6);
     if (o->check_only)
         return 0;
+    if (cut_files (&s, err, errlen))
+        return -1;
     return become (&s, fd, o, t0, err, errlen);
 }
 
@@ -911,6 +955,11 @@ int rst_take (rst_t *s, const img_rec_t *r, char *err, size_t errlen)
 int rst_check (rst_t *s, char *err, size_t errlen)
 {
     return check (s, err, errlen);
+}
+
+int rst_cut_files (rst_t *s, char *err, size_t errlen)
+{
+    return cut_files (s, err, errlen);
 }
 
 const img_proc_t *rst_proc (const rst_t *s)

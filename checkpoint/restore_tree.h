@@ -28,6 +28,10 @@ rst_t *rst_new (void);
 int rst_take (rst_t *s, const img_rec_t *r, char *err, size_t errlen);
 /* Everything of the process checked against this machine. */
 int rst_check (rst_t *s, char *err, size_t errlen);
+/* Files it had open only for writing cut back to their sizes at the
+   checkpoint (restore.c: written_only): once for the whole tree, before
+   any of its processes runs. */
+int rst_cut_files (rst_t *s, char *err, size_t errlen);
 const img_proc_t *rst_proc (const rst_t *s);
 size_t rst_n_fds (const rst_t *s);
 /* Its i-th FD record (path unset) and, for a pipe's read end, its bytes. */

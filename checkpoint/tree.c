@@ -309,7 +309,8 @@ again:
     }
     sb_member (why, m);
     if (zombie)
-        sb_s (why, " has ended and was not waited for (a zombie does not move)");
+        sb_s (why, " has ended and was not waited for (a zombie does not move: try again once its "
+                   "parent has waited for it)");
     else if (state == 'T' || state == 't')
         sb_s (why, " is stopped");
     else if (uid != (uint64_t) getuid ())

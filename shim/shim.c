@@ -299,6 +299,7 @@ long shim_exec (shim_exec_how_t how, const char *file, char *const argv[], char 
                 bool raw)
 {
     (void) raw; /* the same path either way: the final execve is libc's */
+    file = shim_self_exe (file);
     size_t n_env = shim_env_count (envp);
     char *env2[n_env + SHIM_ENV_EXTRA + 1];
     char buf[SHIM_ENV_BUF];

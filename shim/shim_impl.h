@@ -37,6 +37,12 @@ long shim_exec (shim_exec_how_t how, const char *file, char *const argv[], char 
 char *const *shim_rearm_env (char *const envp[], char **out, char *buf);
 size_t shim_env_count (char *const envp[]);
 
+/* self.c: path itself, or, when it names the process's own program
+   (/proc/self/exe and the like) and the process was restored, where
+   the program was when it started: what the link named before glrestore
+   stood in for it. */
+const char *shim_self_exe (const char *path);
+
 /* sud.c */
 void sud_init (void);               /* arm this thread, install the handler */
 void sud_arm_thread (void);         /* arm the calling thread (threads, fork children) */

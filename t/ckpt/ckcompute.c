@@ -11,7 +11,9 @@
     ckcompute socket             holds a TCP connection to itself for 3 s
     ckcompute ident STEPS        names a thread, prints a step every 100 ms,
                                  then its name, its thread's, its command
-                                 line, and whether the heap grows by brk
+                                 line, whether the heap grows by brk, its
+                                 program (/proc/self/exe), which it then
+                                 executes again: ckcompute echo WORDS
     ckcompute idle MIB random|text
                                  fills MIB MiB (random: as random data;
                                  text: as something that compresses),
@@ -287,7 +289,15 @@ static int ident (int steps)
         if (!malloc (16 << 10)) /* kept: the heap must grow */
             return 1;
     printf ("heap grows by the break: %s\n", sbrk (0) > before ? "yes" : "no");
-    return 0;
+    char exe[4096];
+    ssize_t k = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[k > 0 ? k : 0] = '\0';
+    base = strrchr (exe, '/');
+    printf ("its program: %s\n", base ? base + 1 : exe);
+    fflush (stdout);
+    execl ("/proc/self/exe", "ckcompute", "echo", "executed itself again", (char *) NULL);
+    printf ("cannot execute itself again: %s\n", strerror (errno));
+    return 1;
 }
 
 int main (int argc, char **argv)
@@ -302,6 +312,8 @@ int main (int argc, char **argv)
         return sock ();
     if (argc == 3 && !strcmp (argv[1], "ident"))
         return ident (atoi (argv[2]));
+    if (argc == 3 && !strcmp (argv[1], "echo"))
+        return puts (argv[2]) < 0;
     fprintf (stderr, "usage: ckcompute single|threads MIB STEPS | socket | ident STEPS\n");
     return 2;
 }

@@ -1,0 +1,238 @@
+# Programs a user runs, not the project's own, moved while they run
+# (glx -w b, then glpeer migrate b>c>a>b), each compared with an
+# undisturbed run: the same output byte for byte and the same status.
+# - python3: a computation with hashlib and a dict over a pool of
+#   threads fed through queues, printing its progress;
+# - a bash script: a loop of subshells, seq | awk | sort, while read,
+#   and a reader whose writer is gone with bytes still in its pipe;
+# - make -j2 of a small C project, moved with a compile in flight
+#   (make gives its jobs a pipe whose writer it closed as stdin);
+# - ckcv: pthreads parked on a mutex, condition variables and a timed
+#   wait, exiting 3;
+# - python3 with an eventfd and epoll of its own: refused with the
+#   reason, it runs on;
+# - python3 writing a file and appending to another: checkpointed to a
+#   file and restarted after the job ended (glx --restart), then run
+#   with glx --checkpoint-every while its host dies (agent and job
+#   SIGKILLed): the files, cut back to their sizes at the checkpoint,
+#   end as an undisturbed run's, the output too.
+# Not against the sanitizers' build (glrestore there carries their
+# runtime, as integ/migrate).
+. "$(dirname "$0")/lib.sh"
+GLX="$BUILD/glx"
+set +e
+[ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
+for p in python3 bash make cc awk sort md5sum; do
+    command -v "$p" > /dev/null || { echo "$p is not installed: the programs here need it"; exit 77; }
+done
+# failure detection shortened for the host that dies (as recover.sh)
+write_conf "gossip" "    probe_interval = 500ms" "    probe_timeout = 300ms" \
+    "sched" "    checkpoint_memory = 256M"
+names=(a b c)
+for i in 0 1 2; do start_peer "${names[$i]}" $i; done
+wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
+export GLUNIX_RUNTIME_DIR="$T/a/run"
+
+gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) { print $1; exit }'; }
+node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
+lines() { wc -l < "$1" 2>/dev/null || echo 0; }
+more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
+# move_at GPID NODE N: move the job writing $out to NODE once it wrote N lines
+move_at() {
+    wait_until 30 more_lines "$out" "$3" || fail "$1 wrote $(lines "$out") lines, not $3"
+    res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $1 $2: $res"
+    [ "$(node_of "$1")" = "$2" ] || fail "after '$res' ps says $1 is on $(node_of "$1")"
+}
+# start NAME KEY CMD...: the undisturbed run into $T/NAME.ref (status
+# in $ref_rc), then the job on b writing $out, its glx $g, its gpid $gpid
+start() {
+    local name=$1 key=$2; shift 2
+    "$@" > "$T/$name.ref" 2> "$T/$name.referr"; ref_rc=$?
+    out="$T/$name.out"
+    "$GLX" -w b "$@" > "$out" 2> "$T/$name.err" & g=$!
+    wait_until 10 more_lines "$out" 1 || fail "$name did not start: $(cat "$T/$name.err")"
+    gpid=$(gpid_of "$key")
+    [ -n "$gpid" ] || fail "no gpid for $name: $("$GLPEER" ps --runtime-dir "$T/a/run")"
+}
+# same NAME: the moved job ended as the undisturbed run did
+same() {
+    wait "$g"; local rc=$?
+    [ $rc = "$ref_rc" ] || fail "$1 moved: glx exit $rc, undisturbed $ref_rc: $(cat "$T/$1.err")"
+    cmp -s "$T/$1.ref" "$out" || fail "$1 moved: output differs: $(diff "$T/$1.ref" "$out" | head -5)"
+    say "$1: the same output ($(lines "$out") lines) and status ($rc) as undisturbed"
+}
+
+# ---- python3: hashlib, a dict, threads and queues -----------------------------------------
+cat > "$T/pool.py" <<'PY'
+import hashlib, queue, sys, threading, time
+todo, done = queue.Queue(), queue.Queue()
+def work():
+    seen = {}
+    while True:
+        i = todo.get()
+        if i is None:
+            return
+        h = str(i).encode()
+        for j in range(3000):
+            h = hashlib.sha256(h).digest()
+            seen[h[:3]] = j
+        done.put((i, h.hex()[:16], len(seen)))
+pool = [threading.Thread(target=work) for _ in range(2)]
+for t in pool:
+    t.start()
+for i in range(40):
+    todo.put(i)
+got = {}
+for n in range(40):
+    i, h, _ = done.get()
+    got[i] = h
+    print("result", n, flush=True)
+    time.sleep(0.03)
+for t in pool:
+    todo.put(None)
+for t in pool:
+    t.join()
+print(hashlib.sha256(repr(sorted(got.items())).encode()).hexdigest())
+sys.exit(5)
+PY
+start pool pool.py python3 "$T/pool.py"
+move_at "$gpid" c 5
+move_at "$gpid" a 15
+move_at "$gpid" b 25
+same pool
+
+# ---- bash: subshells, pipelines, while read; a reader outliving its writer ---------------
+cat > "$T/script.sh" <<'SH'
+for i in $(seq 1 30); do
+    ( echo "sub $i" )
+    seq 1 500 | awk -v k="$i" '{ s += $1 * k } END { print s }' | sort
+    echo "$i $((i * i))" | while read -r a b; do echo "read $a $b"; done
+    sleep 0.05
+done
+# seq is done long before its reader looks: its pipe has bytes and no writer
+seq 1 3000 | { while [ ! -e "$1" ]; do sleep 0.05; done; md5sum; }
+exit 4
+SH
+touch "$T/go"
+start script script.sh bash "$T/script.sh" "$T/go"
+rm -f "$T/go"
+move_at "$gpid" c 20
+move_at "$gpid" a 60
+wait_until 30 more_lines "$out" 90 || fail "the script wrote $(lines "$out") lines, not 90"
+sleep 0.3 # in its last pipeline, seq ended
+move_at "$gpid" b 90
+touch "$T/go"
+same script
+
+# ---- make -j2 of a small C project, a compile in flight ------------------------------------
+mkdir "$T/proj"
+for i in 1 2 3 4; do
+    {
+        echo '#define A(x) x x x x x x x x'
+        echo "static volatile int v$i;"
+        for k in 1 2; do
+            echo "int f${i}_$k (int n) { int s = 0; for (int i = 0; i < n; i++) { A(A(A(s += i ^ v$i;))) } return s; }"
+        done
+    } > "$T/proj/f$i.c"
+done
+{
+    for i in 1 2 3 4; do echo "int f${i}_1 (int); int f${i}_2 (int);"; done
+    echo '#include <stdio.h>'
+    echo 'int main (void) { printf ("%d\n", f1_1 (3) + f2_2 (3) + f3_1 (3) + f4_2 (3)); return 0; }'
+} > "$T/proj/main.c"
+printf 'prog: main.o f1.o f2.o f3.o f4.o\n\tcc -o $@ $^\n%%.o: %%.c\n\tcc -O1 -c $< -o $@\n' > "$T/proj/Makefile"
+build() { rm -f "$T"/proj/*.o "$T/proj/prog" && make -C "$T/proj" --no-print-directory -j2 && "$T/proj/prog"; }
+(build > "$T/make.ref" 2>&1); ref_rc=$?
+rm -f "$T"/proj/*.o "$T/proj/prog"
+out="$T/make.out"
+"$GLX" -w b make -C "$T/proj" --no-print-directory -j2 > "$out" 2> "$T/make.err" & g=$!
+wait_until 10 more_lines "$out" 2 || fail "make did not start: $(cat "$T/make.err")"
+gpid=$(gpid_of "make -C")
+move_at "$gpid" c 2
+move_at "$gpid" a 4
+wait "$g"; rc=$?
+"$T/proj/prog" >> "$out"
+[ $rc = 0 ] && cmp -s "$T/make.ref" "$out" \
+    || fail "make moved: exit $rc: $(diff "$T/make.ref" "$out" | head -5) $(cat "$T/make.err")"
+say "make -j2 moved b>c>a with compiles in flight: the same commands, the program runs ($(tail -1 "$out"))"
+
+# ---- pthreads on a mutex, condition variables and a timed wait ---------------------------
+start ckcv "ckcv 4" "$BUILD/t/integ/ckcv" 4 40
+move_at "$gpid" c 5
+move_at "$gpid" a 15
+move_at "$gpid" b 25
+same ckcv
+
+# ---- an eventfd and epoll of its own: refused with the reason, runs on -------------------
+cat > "$T/efd.py" <<'PY'
+import os, select, time
+e = os.eventfd(0)
+ep = select.epoll()
+ep.register(e, select.EPOLLIN)
+for i in range(20):
+    os.eventfd_write(e, 2)
+    n = len(ep.poll(1))
+    print(i, n, os.eventfd_read(e), flush=True)
+    time.sleep(0.05)
+PY
+start efd efd.py python3 "$T/efd.py"
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job with an eventfd moved: $res"
+echo "$res" | grep -q "eventfd" || fail "the eventfd job's refusal does not say why: $res"
+same efd
+say "a job with an eventfd and epoll stays, refused: $res"
+
+# ---- files written and appended: a restart from an image, a restart after its host died ---
+cat > "$T/files.py" <<'PY'
+import hashlib, sys
+out, log = open(sys.argv[1], "w"), open(sys.argv[1] + ".log", "a")
+h = b"seed"
+for i in range(int(sys.argv[2])):
+    for _ in range(3000):
+        h = hashlib.sha256(h).digest()
+    out.write("%d %s\n" % (i, h.hex()[:16])); out.flush()
+    log.write("step %d\n" % i); log.flush()
+    print(i, flush=True)
+    if i % 10 == 0:
+        import time; time.sleep(0.1)
+print(open(sys.argv[1] + ".log").read().count("\n"))
+PY
+python3 "$T/files.py" "$T/f.ref" 60 > "$T/files.ref" || fail "files.py alone"
+out="$T/files.out"
+"$GLX" -w c python3 "$T/files.py" "$T/f" 60 > "$out" 2> "$T/files.err" & g=$!
+wait_until 10 more_lines "$out" 10 || fail "files.py did not start: $(cat "$T/files.err")"
+res=$("$GLPEER" checkpoint "$(gpid_of files.py)" "$T/files.img" --runtime-dir "$T/a/run" 2>&1) \
+    || fail "checkpoint of files.py: $res"
+wait "$g"
+cmp -s "$T/files.ref" "$out" || fail "the checkpointed files.py: $(diff "$T/files.ref" "$out" | head -3)"
+# the job ended, its files whole: the restart cuts them back and writes them again
+"$GLX" -w a --restart "$T/files.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
+first=$(head -1 "$T/rs.out")
+at=$(grep -n -x -F "$first" "$T/files.ref" | cut -d: -f1)
+[ $rc = 0 ] && [ -n "$at" ] && tail -n +"$at" "$T/files.ref" | cmp -s - "$T/rs.out" \
+    || fail "glx --restart of files.py: rc $rc, from '$first': $(cat "$T/rs.err")"
+cmp -s "$T/f.ref" "$T/f" && cmp -s "$T/f.ref.log" "$T/f.log" \
+    || fail "files.py restarted: its files differ: $(diff "$T/f.ref.log" "$T/f.log" | head -3)"
+say "files.py restarted from its image after it ended: its output from line $at and its files as undisturbed"
+
+rm -f "$T/f" "$T/f.log"
+out="$T/kept.out"
+"$GLX" -w b --checkpoint-every 1s python3 "$T/files.py" "$T/f" 200 > "$out" 2> "$T/kept.err" & g=$!
+wait_until 10 more_lines "$out" 1 || fail "files.py did not start: $(cat "$T/kept.err")"
+gpid=$(gpid_of files.py)
+has_kept() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -e --arg g "$1" \
+    '.jobs[] | select(.gpid == $g) | .checkpoint // "" | startswith("taken ")' > /dev/null; }
+wait_until 15 has_kept "$gpid" || fail "no checkpoint of files.py kept"
+sleep 0.5 # it writes on past the kept checkpoint
+tree_of() { local p=$1 c; echo "$p"; for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_of "$c"; done; }
+victims=$(tree_of "${PID[b]}")
+kill -STOP $victims 2>/dev/null
+kill -9 $victims 2>/dev/null
+n=$(lines "$out")
+wait "$g"; rc=$?
+grep -q "restarted on" "$T/kept.err" || fail "files.py was not restarted: rc $rc, $(cat "$T/kept.err")"
+rm -f "$T/f.ref" "$T/f.ref.log"
+python3 "$T/files.py" "$T/f.ref" 200 > "$T/files.ref"
+[ $rc = 0 ] && cmp -s "$T/files.ref" "$out" || fail "files.py after its host died: rc $rc, $(diff "$T/files.ref" "$out" | head -3)"
+cmp -s "$T/f.ref" "$T/f" && cmp -s "$T/f.ref.log" "$T/f.log" \
+    || fail "files.py after its host died: its files differ: $(diff "$T/f.ref.log" "$T/f.log" | head -3)"
+say "files.py outlived its host (killed at line $n): output and files as undisturbed ($(cat "$T/kept.err"))"
