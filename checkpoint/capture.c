@@ -11,7 +11,9 @@
 #include "capture_impl.h"
 
 #include "ckpt_proto.h"
+#include "fd.h"
 #include "image.h"
+#include "kobj.h"
 #include "pidmap.h"
 #include "resume.h"
 #include "str.h"
@@ -42,6 +44,7 @@
 #include <unistd.h>
 
 #define FILES_MAX 256 /* regular files a checkpoint carries */
+#define KOBJS_MAX 256 /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
 
 /* ---- the registers: a setjmp of our own ------------------------------------------------- */
 
@@ -122,7 +125,18 @@ static struct {
         int rd;
         uint32_t n;
     } pipes[64];
+    int n_kobjs; /* eventfds, timerfds, signalfds, epolls: their state (kobj.h) */
+    struct {
+        int fd;
+        uint64_t pos, fsize;
+        uint32_t data_off, data_len;
+    } kobjs[KOBJS_MAX];
+    uint32_t kdata_len;
+    char kobj_why[256]; /* why one could not be read, or "" */
+    uint32_t n_timers;  /* POSIX timers (kobj.h) */
+    img_ptimer_t timers[IMG_MAX_TIMERS];
 } snap;
+static uint8_t snap_kdata[1 << 18]; /* their timers and registrations */
 
 /* ---- small helpers, safe in a handler ----------------------------------------------------- */
 
@@ -206,23 +220,7 @@ static void proc_path (char *out, size_t cap, const char *a, uint64_t n, const c
 
 ssize_t slurp (const char *path, char *buf, size_t cap)
 {
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read (fd, buf + n, cap - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t) k;
-        if (n + 1 >= cap)
-            break;
-    }
-    close (fd);
-    buf[n] = '\0';
-    return (ssize_t) n;
+    return gl_read_file (path, buf, cap);
 }
 
 bool write_all (int fd, const void *p, size_t n)
@@ -465,17 +463,14 @@ static bool ends_with (const char *s, const char *tail)
 
 /* Why a descriptor of one of the kernel's anonymous objects (its
    /proc name without "anon_inode:") cannot move: their state lives in
-   the kernel and no call sets it back (an epoll set's registrations, an
-   eventfd's counter, a timerfd's timer, an inotify's watches). */
+   the kernel and no call sets it back (an inotify's watches, a pidfd's
+   process).  Eventfds, timerfds, signalfds and epoll instances move
+   (kobj.h). */
 static void anon_reason (sb_t *why, const char *name)
 {
     static const struct {
         const char *name, *what;
     } kinds[] = {
-        { "[eventpoll]", "an epoll instance" },
-        { "[eventfd]", "an eventfd" },
-        { "[timerfd]", "a timerfd" },
-        { "[signalfd]", "a signalfd" },
         { "inotify", "an inotify instance" },
         { "[fanotify]", "a fanotify instance" },
         { "[pidfd]", "a pidfd" },
@@ -509,7 +504,11 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
     struct stat st;
     if (k < 0 || fstat (fd, &st)) {
         sb_fd (why, fd);
-        sb_s (why, "cannot be read in /proc");
+        /* closed since the list was read: a process not parked yet (a
+           tree's member being judged) goes on */
+        sb_s (why, errno == ENOENT || errno == EBADF ? "was closed while the checkpoint was taken: "
+                                                       "try again"
+                                                     : "cannot be read in /proc");
         return -1;
     }
     f->path[k] = '\0';
@@ -574,6 +573,12 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         f->fsize = (uint64_t) st.st_ino;
         int cap = fcntl (fd, F_GETPIPE_SZ);
         f->pos = cap > 0 ? (uint64_t) cap : 65536;
+        return 0;
+    }
+    uint32_t kind = kobj_kind (f->path);
+    if (kind) { /* its state is read by judge() and at the snapshot (note_process) */
+        f->kind = kind;
+        f->fsize = (uint64_t) st.st_ino; /* which object: judge() pairs them */
         return 0;
     }
     sb_fd (why, fd);
@@ -749,11 +754,11 @@ static int judge (sb_t *why, int skip, bool tree)
         sb_s (why, nf < 0 ? "/proc/self/fd cannot be read" : "more than 65536 descriptors");
         return -1;
     }
-    int files = 0, n_pipes = 0;
+    int files = 0, n_pipes = 0, n_kobjs = 0;
     static struct {
         uint64_t ino;
         int fd, mode;
-    } pipes[IMG_MAX_FDS];
+    } pipes[IMG_MAX_FDS], kobjs[KOBJS_MAX];
     for (int i = 0; i < nf; i++) {
         if (fds[i] == skip || fds[i] == dfd)
             continue;
@@ -762,6 +767,31 @@ static int judge (sb_t *why, int skip, bool tree)
         if (f.kind == IMG_F_FILE && ++files > FILES_MAX) {
             sb_s (why, "more than 256 open regular files");
             return -1;
+        }
+        if (f.kind >= IMG_F_EVENTFD) { /* each made again alone: one descriptor each */
+            static uint8_t state[sizeof snap_kdata];
+            img_fd_t kf;
+            char kwhy[256];
+            if (kobj_read (fds[i], f.kind, &kf, state, sizeof state, kwhy, sizeof kwhy)) {
+                sb_s (why, kwhy);
+                return -1;
+            }
+            for (int k = 0; k < n_kobjs; k++)
+                if (kobj_same (0, kobjs[k].fd, 0, fds[i])) {
+                    sb_fd (why, fds[i]);
+                    sb_s (why, "the same kernel object as fd ");
+                    sb_u (why, (uint64_t) kobjs[k].fd);
+                    sb_s (why, " (a duplicate), which does not move shared");
+                    return -1;
+                }
+            if (n_kobjs == KOBJS_MAX) {
+                sb_s (why, "more than 256 eventfds, timerfds, signalfds and epoll instances");
+                return -1;
+            }
+            kobjs[n_kobjs].ino = f.fsize;
+            kobjs[n_kobjs++].fd = fds[i];
+            if (tree)
+                tree_note_kobj (fds[i]);
         }
         if (f.kind == IMG_F_PIPE && pipe_widowed ((int) f.fd, (int) (f.flags & O_ACCMODE)))
             continue; /* nothing to pair it with: it moves alone */
@@ -801,9 +831,11 @@ static int judge (sb_t *why, int skip, bool tree)
     close (fd);
     if (rc)
         return -1;
-    char timers[64];
-    if (slurp ("/proc/self/timers", timers, sizeof timers) > 0) {
-        sb_s (why, "it has POSIX timers (timer_create), which do not move yet");
+    static img_ptimer_t timers[IMG_MAX_TIMERS];
+    uint32_t n_timers;
+    char twhy[256];
+    if (kobj_timers (timers, &n_timers, twhy, sizeof twhy)) {
+        sb_s (why, twhy);
         return -1;
     }
     return 0;
@@ -1006,6 +1038,10 @@ static void wr_proc (wr_t *w)
         memcpy (p->sigact[s - 1], k, sizeof k);
     }
     wr_layout (p->mm);
+    if (snap.kobj_why[0])
+        wr_fail (w, snap.kobj_why);
+    p->n_timers = snap.n_timers;
+    memcpy (p->timers, snap.timers, sizeof snap.timers);
     ssize_t k = readlink ("/proc/self/cwd", p->cwd, sizeof p->cwd - 1);
     if (k <= 0)
         wr_fail (w, "the working directory cannot be read");
@@ -1148,6 +1184,23 @@ static void wr_fds (wr_t *w)
             f->fsize = (uint64_t) snap.files[j].st.st_size;
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
+        }
+        if (f->kind >= IMG_F_EVENTFD) { /* as it was while the job was stopped */
+            if (snap.kobj_why[0])
+                wr_fail (w, snap.kobj_why);
+            int j = 0;
+            while (j < snap.n_kobjs && snap.kobjs[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_kobjs) {
+                sb_t b = { whyb, 0, sizeof whyb };
+                sb_fd (&b, (int) f->fd);
+                sb_s (&b, "was opened while the checkpoint was taken: try again");
+                wr_fail (w, whyb);
+            }
+            f->pos = snap.kobjs[j].pos;
+            f->fsize = snap.kobjs[j].fsize;
+            f->data = snap.kobjs[j].data_len ? snap_kdata + snap.kobjs[j].data_off : NULL;
+            f->data_len = snap.kobjs[j].data_len;
         }
         for (int j = 0;
              f->kind == IMG_F_PIPE && (f->flags & O_ACCMODE) == O_RDONLY && j < snap.n_pipes; j++) {
@@ -1486,6 +1539,31 @@ static void note_process (void)
         snap.files[snap.n_files].st = st;
         snap.n_files++;
     }
+    /* the kernel's objects as they are now: the job changes them once it
+       runs again, while the writer is at work */
+    snap.kobj_why[0] = '\0';
+    if (kobj_timers (snap.timers, &snap.n_timers, snap.kobj_why, sizeof snap.kobj_why))
+        snap.n_timers = 0; /* the writer fails with the reason */
+    snap.n_kobjs = 0;
+    snap.kdata_len = 0;
+    for (int i = 0; i < n && snap.n_kobjs < KOBJS_MAX; i++) {
+        char p[64], link[64];
+        proc_path (p, sizeof p, "fd/", (uint64_t) fds[i], "");
+        ssize_t k = fds[i] == dfd ? -1 : readlink (p, link, sizeof link - 1);
+        uint32_t kind = k > 0 ? (link[k] = '\0', kobj_kind (link)) : 0;
+        if (!kind)
+            continue;
+        img_fd_t f;
+        if (kobj_read (fds[i], kind, &f, snap_kdata + snap.kdata_len,
+                       sizeof snap_kdata - snap.kdata_len, snap.kobj_why, sizeof snap.kobj_why))
+            break;
+        snap.kobjs[snap.n_kobjs].fd = fds[i];
+        snap.kobjs[snap.n_kobjs].pos = f.pos;
+        snap.kobjs[snap.n_kobjs].fsize = f.fsize;
+        snap.kobjs[snap.n_kobjs].data_off = snap.kdata_len;
+        snap.kobjs[snap.n_kobjs++].data_len = f.data_len;
+        snap.kdata_len += f.data_len;
+    }
     /* the bytes in the process's pipes, copied without taking them out */
     snap.n_pipes = 0;
     for (int i = 0; i < n && snap.n_pipes < 64; i++) {
@@ -1742,6 +1820,55 @@ static void restored (ckpt_resume_t *info, slot_t *me)
     atomic_store (&busy, 0);
 }
 
+/* A blocking call that the request interrupted, of the kinds the kernel
+   does not make again after a handler even with SA_RESTART (poll,
+   select, epoll_wait, pause, sigsuspend, sigwaitinfo, nanosleep): it
+   would return EINTR, which the program never asked for and which some
+   take for an error (tail -f ends with "error waiting for inotify and
+   output events").  It is made again instead, from the signal frame,
+   where it waited with no time limit, until an absolute time, or for a
+   time the kernel wrote back as what remains (ppoll, pselect, select
+   through glibc's pselect6, a sleep given room for the remainder);
+   poll and epoll_wait with a limit in milliseconds, which the kernel
+   does not count down, still return EINTR.  Which call it was: libc's
+   wrappers put "mov $nr, %eax" right before the syscall instruction
+   (b8 imm32 0f 05); a call made another way is left as it is. */
+static void unintr (void *uc_)
+{
+    greg_t *g = ((ucontext_t *) uc_)->uc_mcontext.gregs;
+    const uint8_t *ip = (const uint8_t *) (uintptr_t) g[REG_RIP];
+    if (g[REG_RAX] != -EINTR || ((uintptr_t) ip & 4095) < 7 || ip[-2] != 0x0f || ip[-1] != 0x05 ||
+        ip[-7] != 0xb8)
+        return;
+    int32_t nr;
+    memcpy (&nr, ip - 6, 4);
+    bool again = false;
+    switch (nr) {
+        case SYS_poll: again = (int) g[REG_RDX] < 0; break;
+        case SYS_epoll_wait:
+        case SYS_epoll_pwait: again = (int) g[REG_R10] < 0; break;
+        case SYS_epoll_pwait2: again = g[REG_R10] == 0; break;
+        case SYS_ppoll: /* no limit, or the remainder the kernel wrote back */
+        case SYS_select:
+        case SYS_pselect6: again = true; break;
+        case SYS_rt_sigtimedwait: again = g[REG_RDX] == 0; break;
+        case SYS_pause:
+        case SYS_rt_sigsuspend: again = true; break;
+        case SYS_nanosleep: /* (req, rem) */
+            again = g[REG_RSI] != 0;
+            g[REG_RDI] = again ? g[REG_RSI] : g[REG_RDI];
+            break;
+        case SYS_clock_nanosleep: /* (clock, flags, req, rem) */
+            again = (g[REG_RSI] & TIMER_ABSTIME) || g[REG_R10] != 0;
+            g[REG_RDX] = again && !(g[REG_RSI] & TIMER_ABSTIME) ? g[REG_R10] : g[REG_RDX];
+            break;
+    }
+    if (again) {
+        g[REG_RAX] = nr;
+        g[REG_RIP] -= 2;
+    }
+}
+
 static void on_signal (int signo, siginfo_t *si, void *uc)
 {
     (void) signo;
@@ -1751,6 +1878,7 @@ static void on_signal (int signo, siginfo_t *si, void *uc)
         park ();
     else if (si->si_code == SI_QUEUE)
         coordinate (si->si_value.sival_int, si->si_pid);
+    unintr (uc);
     if (atomic_load (&restores) != before) /* it was restored meanwhile */
         fix_call (uc);
     errno = saved;

@@ -250,6 +250,19 @@ size_t img_put_proc (img_enc_t *e, const img_proc_t *p, uint8_t *out, size_t cap
             w64 (&w, p->sigact[i][j]);
     for (int i = 0; i < IMG_NMM; i++)
         w64 (&w, p->mm[i]);
+    w32 (&w, p->n_timers);
+    for (uint32_t i = 0; i < p->n_timers && i < IMG_MAX_TIMERS; i++) {
+        const img_ptimer_t *t = &p->timers[i];
+        w32 (&w, t->id);
+        w32 (&w, t->clockid);
+        w32 (&w, t->notify);
+        w32 (&w, t->signo);
+        w64 (&w, t->value);
+        w64 (&w, t->value_sec);
+        w64 (&w, t->value_nsec);
+        w64 (&w, t->interval_sec);
+        w64 (&w, t->interval_nsec);
+    }
     w_str (&w, p->cwd);
     return w.over ? 0 : seal (e, IMG_PROC, out, w.n);
 }
@@ -522,6 +535,28 @@ static int mm_check (const uint64_t *mm, const char **why)
     return 0;
 }
 
+/* POSIX timers as timer_create(2) and timer_settime(2) take them: a
+   clock a process may set one on (CLOCK_REALTIME, _MONOTONIC,
+   _PROCESS_CPUTIME_ID, _BOOTTIME, _REALTIME_ALARM, _BOOTTIME_ALARM,
+   _TAI), a signal for SIGEV_SIGNAL, distinct ids, in increasing order. */
+static int timers_check (const img_proc_t *p, const char **why)
+{
+    for (uint32_t i = 0; i < p->n_timers; i++) {
+        const img_ptimer_t *t = &p->timers[i];
+        uint32_t c = t->clockid;
+        if (c != 0 && c != 1 && c != 2 && c != 7 && c != 8 && c != 9 && c != 11)
+            return gl_why (why, "PROC: a POSIX timer on a clock it cannot be set on");
+        if (t->notify > 1 || (t->notify == 0 && (t->signo == 0 || t->signo > IMG_NSIG)))
+            return gl_why (why, "PROC: a POSIX timer's notification or signal out of range");
+        if (t->id > (uint32_t) INT32_MAX || (i && t->id <= p->timers[i - 1].id))
+            return gl_why (why, "PROC: POSIX timer ids out of range, repeated or out of order");
+        if (t->value_nsec >= 1000000000u || t->interval_nsec >= 1000000000u ||
+            t->value_sec > (uint64_t) INT64_MAX || t->interval_sec > (uint64_t) INT64_MAX)
+            return gl_why (why, "PROC: a POSIX timer's times out of range");
+    }
+    return 0;
+}
+
 /* A task's name: up to 15 bytes and a NUL, nothing after it. */
 static int name_check (const char *name, const char **why)
 {
@@ -558,9 +593,24 @@ int img_get_proc (const img_rec_t *rec, img_proc_t *p, const char **why)
             p->sigact[i][j] = r64 (&r);
     for (int i = 0; i < IMG_NMM; i++)
         p->mm[i] = r64 (&r);
+    p->n_timers = r32 (&r);
+    if (p->n_timers > IMG_MAX_TIMERS)
+        return gl_why (why, "PROC: more than 32 POSIX timers");
+    for (uint32_t i = 0; i < p->n_timers; i++) {
+        img_ptimer_t *t = &p->timers[i];
+        t->id = r32 (&r);
+        t->clockid = r32 (&r);
+        t->notify = r32 (&r);
+        t->signo = r32 (&r);
+        t->value = r64 (&r);
+        t->value_sec = r64 (&r);
+        t->value_nsec = r64 (&r);
+        t->interval_sec = r64 (&r);
+        t->interval_nsec = r64 (&r);
+    }
     if (r_str (&r, p->cwd, why) || finish (&r, why))
         return -1;
-    if (mm_check (p->mm, why))
+    if (mm_check (p->mm, why) || timers_check (p, why))
         return -1;
     if (p->n_threads == 0 || p->n_threads > IMG_MAX_THREADS)
         return gl_why (why, "PROC: the number of threads is 0 or above 1024");
@@ -706,6 +756,72 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
     return 0;
 }
 
+void img_get_timerfd (const img_fd_t *f, img_timerfd_t *t)
+{
+    const uint8_t *d = f->data;
+    t->clockid = rd32 (d);
+    t->settime_flags = rd32 (d + 4);
+    t->ticks = rd64 (d + 8);
+    t->value_sec = rd64 (d + 16);
+    t->value_nsec = rd64 (d + 24);
+    t->interval_sec = rd64 (d + 32);
+    t->interval_nsec = rd64 (d + 40);
+}
+
+void img_put_timerfd (const img_timerfd_t *t, uint8_t *out)
+{
+    wcur_t w = { .p = out, .n = 0, .cap = IMG_TIMERFD_SIZE };
+    w32 (&w, t->clockid);
+    w32 (&w, t->settime_flags);
+    w64 (&w, t->ticks);
+    w64 (&w, t->value_sec);
+    w64 (&w, t->value_nsec);
+    w64 (&w, t->interval_sec);
+    w64 (&w, t->interval_nsec);
+}
+
+void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
+                        uint64_t *data)
+{
+    const uint8_t *d = f->data + (size_t) k * IMG_EPOLL_REG;
+    *fd = rd32 (d);
+    *events = rd32 (d + 4);
+    *data = rd64 (d + 8);
+}
+
+/* The state of an eventfd, a timerfd, a signalfd or an epoll instance,
+   as the calls that make them again take it. */
+static int kernel_object_check (const img_fd_t *f, const char **why)
+{
+    if (f->kind == IMG_F_EVENTFD && (f->fsize == UINT64_MAX || f->pos > 1))
+        return gl_why (why, "FD: an eventfd's counter or mode out of range");
+    if (f->kind == IMG_F_TIMERFD) {
+        if (f->data_len != IMG_TIMERFD_SIZE)
+            return gl_why (why, "FD: a timerfd's state of the wrong size");
+        img_timerfd_t t;
+        img_get_timerfd (f, &t);
+        /* CLOCK_REALTIME, _MONOTONIC, _BOOTTIME, _REALTIME_ALARM, _BOOTTIME_ALARM */
+        if ((t.clockid != 0 && t.clockid != 1 && t.clockid != 7 && t.clockid != 8 &&
+             t.clockid != 9) ||
+            t.settime_flags > 3 || t.value_nsec >= 1000000000u || t.interval_nsec >= 1000000000u ||
+            t.value_sec > (uint64_t) INT64_MAX || t.interval_sec > (uint64_t) INT64_MAX)
+            return gl_why (why, "FD: a timerfd's clock, flags or times out of range");
+    }
+    if (f->kind == IMG_F_EPOLL) {
+        if (f->data_len % IMG_EPOLL_REG)
+            return gl_why (why, "FD: an epoll instance's registrations of the wrong size");
+        for (uint32_t k = 0; k < f->data_len / IMG_EPOLL_REG; k++) {
+            uint32_t fd, events;
+            uint64_t data;
+            img_get_epoll_reg (f, k, &fd, &events, &data);
+            if (fd >= (1u << 20) || fd == f->fd)
+                return gl_why (why, "FD: an epoll instance watches a descriptor out of range, "
+                                    "or itself");
+        }
+    }
+    return 0;
+}
+
 int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
 {
     rcur_t r = reader (rec);
@@ -733,16 +849,20 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_PIPE)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_EPOLL)
         return gl_why (why, "FD: an unknown kind of descriptor");
-    if (f->data_len && f->kind != IMG_F_PIPE)
-        return gl_why (why, "FD: bytes for a descriptor that is not a pipe");
+    if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD && f->kind != IMG_F_EPOLL)
+        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a timerfd nor an "
+                            "epoll instance");
+    if (kernel_object_check (f, why))
+        return -1;
     if (f->kind == IMG_F_PIPE &&
         (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))
         return gl_why (why, "FD: a pipe's capacity, bytes or direction out of range");
     if (f->kind == IMG_F_STREAM && f->stream > 2)
         return gl_why (why, "FD: a stream other than 0, 1 or 2");
-    if (f->kind != IMG_F_STREAM && f->kind != IMG_F_PIPE && f->path[0] != '/')
+    if ((f->kind == IMG_F_FILE || f->kind == IMG_F_DEV || f->kind == IMG_F_DIR) &&
+        f->path[0] != '/')
         return gl_why (why, "FD: a file without an absolute path");
     if (f->cloexec > 1 || f->mtime_nsec >= 1000000000u || f->pos > (uint64_t) INT64_MAX)
         return gl_why (why, "FD: a field out of range");

@@ -102,6 +102,16 @@ enum {
 };
 #define IMG_NAME_MAX 16 /* a task's name, with its NUL (TASK_COMM_LEN) */
 
+/* A POSIX timer (timer_create(2)) that signals the process, or nobody:
+   its id, clock, SIGEV_SIGNAL (0) or SIGEV_NONE (1), signal and value;
+   the time to its next expiry (0: disarmed) and its interval. */
+#define IMG_MAX_TIMERS 32
+typedef struct {
+    uint32_t id, clockid, notify, signo;
+    uint64_t value;
+    uint64_t value_sec, value_nsec, interval_sec, interval_nsec;
+} img_ptimer_t;
+
 /* The process as a whole. */
 typedef struct {
     uint32_t vpid, vppid; /* the ids the program saw */
@@ -112,6 +122,8 @@ typedef struct {
     uint64_t itimer[3][4];             /* real, virtual, prof: interval s, us; value s, us */
     uint64_t sigact[IMG_NSIG][4];      /* the kernel's: handler, flags, restorer, mask */
     uint64_t mm[IMG_NMM];              /* the kernel's layout; all 0: not known */
+    uint32_t n_timers;
+    img_ptimer_t timers[IMG_MAX_TIMERS];
     char cwd[IMG_PATH_MAX];
 } img_proc_t;
 
@@ -175,7 +187,26 @@ typedef enum {
     IMG_F_PIPE = 5,   /* an end of a pipe whose both ends are the process's: fsize is
                          the pipe's id, pos its capacity; a read end carries the
                          bytes that were in it */
+    /* The kernel's own objects, made again with the state they had
+       (version 3); their path is the kernel's name, "anon_inode:...". */
+    IMG_F_EVENTFD = 6,  /* fsize: the counter; pos: 1 for EFD_SEMAPHORE */
+    IMG_F_TIMERFD = 7,  /* data: img_timerfd_t (IMG_TIMERFD_SIZE bytes) */
+    IMG_F_SIGNALFD = 8, /* fsize: the signals it takes (1 << (signo - 1)) */
+    IMG_F_EPOLL = 9,    /* data: its registrations, IMG_EPOLL_REG bytes each: the
+                           descriptor (u32), the events (u32), the data (u64) */
 } img_fd_kind_t;
+/* A timerfd's state, little-endian in an FD record's data: its clock,
+   the flags it was set with, the expirations not read yet, the time to
+   its next expiry (0: disarmed) and its interval. */
+typedef struct {
+    uint32_t clockid, settime_flags;
+    uint64_t ticks;
+    uint64_t value_sec, value_nsec;
+    uint64_t interval_sec, interval_nsec;
+} img_timerfd_t;
+#define IMG_TIMERFD_SIZE 48
+#define IMG_EPOLL_REG    16
+#define IMG_EPOLL_MAX    (IMG_PIPE_MAX / IMG_EPOLL_REG) /* registrations of one epoll */
 typedef struct {
     uint32_t fd, kind, stream, flags, cloexec;
     uint64_t pos, fsize, mtime_sec;
@@ -234,6 +265,12 @@ int img_get_tree (const img_rec_t *r, img_tree_t *t, const char **why);
 int img_get_thread (const img_rec_t *r, img_thread_t *t, const char **why);
 int img_get_vma (const img_rec_t *r, img_vma_t *v, const char **why);
 int img_get_fd (const img_rec_t *r, img_fd_t *f, const char **why);
+/* A timerfd's state from its FD record's data, and into it (out:
+   IMG_TIMERFD_SIZE bytes); an epoll's registration k. */
+void img_get_timerfd (const img_fd_t *f, img_timerfd_t *t);
+void img_put_timerfd (const img_timerfd_t *t, uint8_t *out);
+void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
+                        uint64_t *data);
 int img_get_pages (const img_rec_t *r, img_pages_t *pg, const char **why);
 /* The pages' bytes into dst (n_pages * IMG_PAGE bytes). */
 int img_unpack (const img_pages_t *pg, uint8_t *dst, const char **why);

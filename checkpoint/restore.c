@@ -5,6 +5,7 @@
 #include "ckpt_proto.h"
 #include "err.h"
 #include "image.h"
+#include "kobj.h"
 #include "restore_impl.h"
 #include "restore_tree.h"
 #include "str.h"
@@ -209,6 +210,7 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
                 if (!f->data)
                     return gl_err (err, errlen, "out of memory");
                 memcpy (f->data, f->f.data, f->f.data_len);
+                f->f.data = f->data; /* the record's bytes go with the next read */
             }
             s->n_fd++;
             return f->path ? 0 : gl_err (err, errlen, "out of memory");
@@ -594,12 +596,43 @@ static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
 
 /* Every file the process had open, opened here at numbers above all of
    the image's (hi and up), so that placing them cannot fail. */
+/* Whether the image has descriptor fd. */
+static bool has_fd (const st_t *s, uint32_t fd)
+{
+    for (size_t i = 0; i < s->n_fd; i++)
+        if (s->fd[i].f.fd == fd)
+            return true;
+    return false;
+}
+
 static int open_files (st_t *s, int hi, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < s->n_fd; i++) /* an epoll watches descriptors the image has */
+        for (uint32_t k = 0;
+             s->fd[i].f.kind == IMG_F_EPOLL && k < s->fd[i].f.data_len / IMG_EPOLL_REG; k++) {
+            uint32_t tfd, events;
+            uint64_t data;
+            img_get_epoll_reg (&s->fd[i].f, k, &tfd, &events, &data);
+            if (!has_fd (s, tfd))
+                return gl_err (err, errlen,
+                               "the image is corrupt: fd %u, an epoll instance, watches fd %u, "
+                               "which it does not have",
+                               s->fd[i].f.fd, tfd);
+        }
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM)
             continue;
+        if (f->f.kind >= IMG_F_EVENTFD) {
+            int fd = kobj_make (&f->f, err, errlen);
+            if (fd < 0)
+                return -1;
+            f->tmp = fcntl (fd, F_DUPFD_CLOEXEC, hi);
+            close (fd);
+            if (f->tmp < 0)
+                return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
+            continue;
+        }
         if (f->f.kind == IMG_F_PIPE && s->pipe_ends) { /* the tree's pipe */
             f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
             if (f->tmp < 0)
@@ -805,7 +838,8 @@ static void place_fds (st_t *s, int streams[3], int keep)
         int fd = (int) f->f.fd;
         int src = f->f.kind == IMG_F_STREAM ? streams[f->f.stream] : f->tmp;
         dup3 (src, fd, f->f.cloexec ? O_CLOEXEC : 0);
-        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE) /* the program's own flags */
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE ||
+            f->f.kind >= IMG_F_EVENTFD) /* the program's own flags */
             fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
     }
     /* everything else: the restorer's own and what its starter left open */
@@ -910,11 +944,23 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
     if (o->verbose)
         fprintf (stderr, "glrestore: staged in %.1f ms\n", (double) (now_ns () - t0) / 1e6);
 
+    /* its POSIX timers, with their ids, disarmed until its signals are
+       blocked: the last step that may fail */
+    if (kobj_timers_make (&s->proc, err, errlen))
+        return -1;
     /* from here on the process changes: all signals blocked until each
        thread's rt_sigreturn restores its own mask */
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+    kobj_timers_arm (&s->proc);
     place_fds (s, streams, (int) p->image_fd);
+    /* each epoll's registrations, now that every descriptor is at its
+       number (the kernel keys them by file and number) */
+    for (size_t i = 0; i < s->n_fd; i++)
+        if (s->fd[i].f.kind == IMG_F_EPOLL && kobj_register (&s->fd[i].f, err, errlen)) {
+            fprintf (stderr, "glrestore: %s\n", err);
+            _exit (GL_RESTORE_FAILED); /* nothing of the image has run */
+        }
     set_process (s);
     /* the restorer's rseq area is about to go: the kernel must not
        write into it, and the image's threads register their own */

@@ -4,6 +4,7 @@
     Runs in the signal handler of the root or of a member, or in the
     root's writer (a raw fork): static memory and system calls only. */
 #include "tree.h"
+#include "kobj.h"
 
 #include "capture_impl.h"
 #include "ckpt_proto.h"
@@ -187,6 +188,16 @@ void tree_note_pipe (int fd, uint64_t ino, int accmode)
 void tree_note_shm (uint64_t ino, uint64_t addr)
 {
     add_shm (ino, addr, 0);
+}
+
+/* Kept with the shared mappings, marked, inode 0 (all such objects have
+   the kernel's one anonymous inode: kobj_same tells them apart): either
+   shared between two processes does not move. */
+#define KOBJ_MARK (1ull << 63)
+
+void tree_note_kobj (int fd)
+{
+    add_shm (0, KOBJ_MARK | (uint64_t) fd, 0);
 }
 
 /* ---- the tree ------------------------------------------------------------------------------ */
@@ -417,11 +428,22 @@ static int judge_between (sb_t *why)
     }
     for (int i = 0; i < tr.n_shm; i++)
         for (int j = i + 1; j < tr.n_shm; j++)
-            if (tr.shm[i].ino == tr.shm[j].ino && tr.shm[i].who != tr.shm[j].who) {
+            if (tr.shm[i].ino == tr.shm[j].ino && tr.shm[i].who != tr.shm[j].who &&
+                (!(tr.shm[i].addr & KOBJ_MARK) ||
+                 ((tr.shm[j].addr & KOBJ_MARK) &&
+                  kobj_same (tr.m[tr.shm[i].who].real, (int) (tr.shm[i].addr & ~KOBJ_MARK),
+                             tr.m[tr.shm[j].who].real, (int) (tr.shm[j].addr & ~KOBJ_MARK))))) {
                 sb_s (why, "processes ");
                 sb_u (why, (uint64_t) tr.m[tr.shm[i].who].real);
                 sb_s (why, " and ");
                 sb_u (why, (uint64_t) tr.m[tr.shm[j].who].real);
+                if (tr.shm[i].addr & KOBJ_MARK) {
+                    sb_s (why, " share an eventfd, a timerfd, a signalfd or an epoll instance "
+                               "(fd ");
+                    sb_u (why, tr.shm[i].addr & ~KOBJ_MARK);
+                    sb_s (why, " of the first), which does not move shared");
+                    return -1;
+                }
                 sb_s (why, " share memory (a shared anonymous mapping at 0x");
                 sb_x (why, tr.shm[i].addr);
                 sb_s (why, "), which does not move");

@@ -34,3 +34,24 @@ int gl_set_nonblock (int fd)
     int flags = fcntl (fd, F_GETFL);
     return flags < 0 ? -1 : fcntl (fd, F_SETFL, flags | O_NONBLOCK);
 }
+
+ssize_t gl_read_file (const char *path, char *buf, size_t cap)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = read (fd, buf + n, cap - 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        n += (size_t) k;
+        if (n + 1 >= cap)
+            break;
+    }
+    close (fd);
+    buf[n] = '\0';
+    return (ssize_t) n;
+}

@@ -3,11 +3,17 @@
 #define GL_FD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Writes all n bytes of p to fd: goes on after EINTR and short writes,
    and waits in poll when a non-blocking fd is full.  0, or -1 with errno
    set. */
 int gl_write_all (int fd, const void *p, size_t n);
+
+/* The whole of a small file (a /proc file) into buf, NUL-terminated,
+   cut at cap - 1 bytes: its length, or -1 with errno set.  No
+   allocation, no stdio: safe in a signal handler. */
+ssize_t gl_read_file (const char *path, char *buf, size_t cap);
 
 /* Makes fd non-blocking.  0, or -1 with errno set. */
 int gl_set_nonblock (int fd);

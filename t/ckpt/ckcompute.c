@@ -14,6 +14,12 @@
                                  line, whether the heap grows by brk, its
                                  program (/proc/self/exe), which it then
                                  executes again: ckcompute echo WORDS
+    ckcompute kobj|kobj-dup STEPS
+                                 an eventfd, a timerfd, a signalfd and an
+                                 epoll instance at work (kobj-dup: and a
+                                 duplicate of the eventfd)
+    ckcompute wait poll|sleep    blocked 1.5 s in poll() without a limit,
+                                 or in nanosleep(): the call's result
     ckcompute idle MIB random|text
                                  fills MIB MiB (random: as random data;
                                  text: as something that compresses),
@@ -32,7 +38,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -300,6 +312,99 @@ static int ident (int steps)
     return 1;
 }
 
+/* The kernel's objects held by descriptor (checkpoint/kobj.h): an
+   eventfd, a semaphore eventfd, a timerfd every 20 ms, a signalfd for
+   SIGUSR1 and an epoll instance watching the first and the third; each
+   step reports what epoll says is ready; at the end what each holds.
+   dup: the eventfd duplicated too, which does not move. */
+static int kobj (int steps, bool dup_it)
+{
+    int efd = eventfd (0, EFD_NONBLOCK), sem = eventfd (3, EFD_SEMAPHORE | EFD_NONBLOCK);
+    int tfd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK);
+    struct itimerspec its = { { 0, 20000000 }, { 0, 20000000 } };
+    sigset_t usr1;
+    sigemptyset (&usr1);
+    sigaddset (&usr1, SIGUSR1);
+    sigprocmask (SIG_BLOCK, &usr1, NULL);
+    int sfd = signalfd (-1, &usr1, SFD_NONBLOCK);
+    int ep = epoll_create1 (0);
+    uint64_t seven = 7;
+    struct epoll_event e1 = { .events = EPOLLIN, .data.u64 = 0xe1 };
+    struct epoll_event e2 = { .events = EPOLLIN, .data.u64 = 0x71 };
+    if (efd < 0 || sem < 0 || tfd < 0 || sfd < 0 || ep < 0 ||
+        timerfd_settime (tfd, 0, &its, NULL) || write (efd, &seven, 8) != 8 ||
+        epoll_ctl (ep, EPOLL_CTL_ADD, efd, &e1) || epoll_ctl (ep, EPOLL_CTL_ADD, tfd, &e2) ||
+        (dup_it && dup (efd) < 0)) {
+        perror ("ckcompute kobj");
+        return 1;
+    }
+    printf ("ready\n");
+    for (int step = 0; step < steps; step++) {
+        nap (100);
+        struct epoll_event ev[4];
+        int n = epoll_wait (ep, ev, 4, 1000);
+        uint64_t mask = 0, ticks = 0;
+        for (int i = 0; i < n; i++)
+            mask |= ev[i].data.u64 == 0xe1 ? 1 : ev[i].data.u64 == 0x71 ? 2 : 4;
+        bool fired = read (tfd, &ticks, 8) == 8 && ticks > 0;
+        printf ("step %d: epoll: eventfd %s, timer %s; timer fired: %s\n", step,
+                mask & 1 ? "ready" : "not ready", mask & 2 ? "ready" : "not ready",
+                fired ? "yes" : "no");
+        fflush (stdout);
+    }
+    uint64_t v = 0;
+    printf ("eventfd holds %llu\n", read (efd, &v, 8) == 8 ? (unsigned long long) v : 0ull);
+    printf ("semaphore gives");
+    while (read (sem, &v, 8) == 8)
+        printf (" %llu", (unsigned long long) v);
+    printf (", then %s\n", errno == EAGAIN ? "nothing" : strerror (errno));
+    kill (getpid (), SIGUSR1);
+    struct signalfd_siginfo si;
+    printf ("signalfd takes signal %d\n",
+            read (sfd, &si, sizeof si) == sizeof si ? (int) si.ssi_signo : -1);
+    return 0;
+}
+
+/* Blocked in a call the kernel does not restart after a handler: poll
+   without a time limit (data comes from a thread after 1.5 s), or a
+   sleep of 1.5 s.  A request meanwhile must not make it return early. */
+static int wake_fd;
+static void *waker (void *arg)
+{
+    (void) arg;
+    nap (1500);
+    if (write (wake_fd, "x", 1) != 1)
+        perror ("ckcompute wait");
+    return NULL;
+}
+
+static int wait_in (const char *how)
+{
+    int p[2];
+    pthread_t t;
+    if (pipe (p))
+        return 1;
+    wake_fd = p[1];
+    pthread_create (&t, NULL, waker, NULL);
+    printf ("ready\n");
+    fflush (stdout);
+    if (!strcmp (how, "poll")) {
+        struct pollfd pf = { p[0], POLLIN, 0 };
+        int n = poll (&pf, 1, -1);
+        printf ("poll: %s\n", n == 1 ? "the data came" : strerror (errno));
+    }
+    else {
+        struct timespec t0, t1, want = { 1, 500000000 };
+        clock_gettime (CLOCK_MONOTONIC, &t0);
+        int r = nanosleep (&want, &want);
+        clock_gettime (CLOCK_MONOTONIC, &t1);
+        double s = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf ("sleep: %s\n", r ? strerror (errno) : s >= 1.5 ? "whole" : "short");
+    }
+    pthread_join (t, NULL);
+    return 0;
+}
+
 int main (int argc, char **argv)
 {
     if (argc == 4 && !strcmp (argv[1], "single"))
@@ -312,6 +417,10 @@ int main (int argc, char **argv)
         return sock ();
     if (argc == 3 && !strcmp (argv[1], "ident"))
         return ident (atoi (argv[2]));
+    if (argc == 3 && (!strcmp (argv[1], "kobj") || !strcmp (argv[1], "kobj-dup")))
+        return kobj (atoi (argv[2]), argv[1][4] == '-');
+    if (argc == 3 && !strcmp (argv[1], "wait"))
+        return wait_in (argv[2]);
     if (argc == 3 && !strcmp (argv[1], "echo"))
         return puts (argv[2]) < 0;
     fprintf (stderr, "usage: ckcompute single|threads MIB STEPS | socket | ident STEPS\n");

@@ -105,6 +105,31 @@ unpriv "$GLR" imgI > restI.out 2> restI.err || { cat restI.err; fail "restore of
 same wholeI.out refI.out "the restored process's name, command line or break differ"
 say "restored: $(tail -2 restI.out | tr '\n' ' ')"
 
+# an eventfd, a timerfd, a signalfd and an epoll watching two of them
+# move with their state (kobj.h); a duplicated one is refused, saying so
+unpriv env LD_PRELOAD="$SHIM" "$PROG" kobj 5 > refK.out || fail "the undisturbed kobj run"
+unpriv "$HOST" -p "$SHIM" -r hold -w "step 1" -i imgK -o runK.out -- "$PROG" kobj 5 > hostK.txt ||
+    { cat hostK.txt; fail "checkpoint of kobj"; }
+unpriv "$GLR" imgK > restK.out 2> restK.err || { cat restK.err; fail "restore of kobj"; }
+{ head -c "$(at hostK.txt)" runK.out; cat restK.out; } > wholeK.out
+same wholeK.out refK.out "eventfd, timerfd, signalfd or epoll not as they were after a restore"
+unpriv "$HOST" -p "$SHIM" -r probe -w ready -o /dev/null -- "$PROG" kobj-dup 2 > hostKd.txt
+grep -q '^REFUSE fd [0-9]*: the same kernel object as fd [0-9]* (a duplicate)' hostKd.txt ||
+    fail "a duplicated eventfd: $(grep -v '^START' hostKd.txt)"
+say "eventfd, timerfd, signalfd, epoll restored with their state; $(grep '^REFUSE' hostKd.txt)"
+
+# a request does not cut short a call the kernel would end with EINTR
+# (poll without a limit, a sleep): the shim makes it again
+for how in poll sleep; do
+    unpriv "$HOST" -p "$SHIM" -r probe -w ready -o wait.out -- "$PROG" wait $how > hostW.txt ||
+        { cat hostW.txt; fail "probe of a job waiting in $how"; }
+    grep -q "^$how: \(the data came\|whole\)$" wait.out || fail "$how after a request: $(cat wait.out)"
+    unpriv "$HOST" -p "$SHIM" -r go -w ready -o wait.out -- "$PROG" wait $how > hostW.txt ||
+        { cat hostW.txt; fail "checkpoint of a job waiting in $how"; }
+    grep -q "^$how: \(the data came\|whole\)$" wait.out || fail "$how after a checkpoint: $(cat wait.out)"
+done
+say "poll and nanosleep interrupted by a request go on: $(tail -1 wait.out)"
+
 unpriv "$HOST" -r go -w "step 5" -i img2 -o run2.out -- "$GLR" img1 > host2.txt ||
     { cat host2.txt; fail "checkpoint of a restored process"; }
 a2=$(at host2.txt)

@@ -56,6 +56,28 @@ refused tcp 'process [0-9]+ \(ckcompute\): fd [0-9]+: a TCP socket to 127\.0\.0\
 refused noshim 'process [0-9]+ \(sleep\) runs without the shim .*' \
     sh -c 'GLUNIX_SHIM=0 sleep 2 & sleep 0.3; echo ready; wait'
 refused zombie 'process [0-9]+ \(cktree\) has ended and was not waited for .*' "$TREE" zombie
+# an eventfd a child inherited by fork: one object in two processes
+if command -v python3 > /dev/null; then
+    refused kobj 'processes [0-9]+ and [0-9]+ share an eventfd, .* which does not move shared' \
+        python3 -c 'import os, time
+e = os.eventfd(0)
+if os.fork() == 0:
+    time.sleep(2); os._exit(0)
+print("ready", flush=True); os.wait()'
+fi
+
+# ---- timeout(1): its POSIX timer moves with it ----------------------------------------
+# a loop of 5 s under timeout 2, held at its fifth tick and restored: the
+# timer fires where it would have (exit 124), the loop does not end
+unpriv "$HOST" -p "$SHIM" -r hold -w "tick 5" -i timg -o trun.out -- \
+    timeout 2 sh -c 'for i in $(seq 1 50); do echo "tick $i"; sleep 0.1; done' > thost.txt ||
+    { cat thost.txt; fail "checkpoint of timeout and its child"; }
+grep -q '^SIGNAL 9$' thost.txt || fail "timeout with HOLD: $(grep -v '^START' thost.txt)"
+unpriv "$BUILD/glrestore" timg > trest.out 2> trest.err; rc=$?
+[ $rc = 124 ] || fail "restored timeout ended $rc, not 124 (its timer fired): $(cat trest.err)"
+n=$(( $(grep -c tick trun.out) + $(grep -c tick trest.out) ))
+[ "$n" -lt 50 ] || fail "the loop under timeout ran to its end ($n ticks): the timer was lost"
+say "timeout 2 held at tick 5 and restored: its timer fired at tick $n (exit 124)"
 
 # ---- a shell pipeline: a loop piping through a filter process --------------------------
 # at FILE: the byte offset ckhost reported at SNAP

@@ -9,8 +9,9 @@
 #   (make gives its jobs a pipe whose writer it closed as stdin);
 # - ckcv: pthreads parked on a mutex, condition variables and a timed
 #   wait, exiting 3;
-# - python3 with an eventfd and epoll of its own: refused with the
-#   reason, it runs on;
+# - python3 with an eventfd, a timerfd's clock read through an epoll
+#   of its own: moved b>c>a like the others; tail -f (an inotify
+#   instance) refused with the reason, it runs on;
 # - python3 writing a file and appending to another: checkpointed to a
 #   file and restarted after the job ended (glx --restart), then run
 #   with glx --checkpoint-every while its host dies (agent and job
@@ -37,10 +38,18 @@ gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) 
 node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
 lines() { wc -l < "$1" 2>/dev/null || echo 0; }
 more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
-# move_at GPID NODE N: move the job writing $out to NODE once it wrote N lines
+# move_at GPID NODE N: move the job writing $out to NODE once it wrote N
+# lines; a refusal that says to try again (a child ended, not yet waited
+# for; a file opened meanwhile) is tried again, as a user would
 move_at() {
     wait_until 30 more_lines "$out" "$3" || fail "$1 wrote $(lines "$out") lines, not $3"
-    res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $1 $2: $res"
+    local try moved=no
+    for try in 1 2 3 4 5; do
+        res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) && { moved=yes; break; }
+        echo "$res" | grep -q "try again" || fail "migrate $1 $2: $res"
+        sleep 0.1
+    done
+    [ $moved = yes ] || fail "migrate $1 $2, 5 times: $res"
     [ "$(node_of "$1")" = "$2" ] || fail "after '$res' ps says $1 is on $(node_of "$1")"
 }
 # start NAME KEY CMD...: the undisturbed run into $T/NAME.ref (status
@@ -163,23 +172,35 @@ move_at "$gpid" a 15
 move_at "$gpid" b 25
 same ckcv
 
-# ---- an eventfd and epoll of its own: refused with the reason, runs on -------------------
+# ---- an eventfd and an epoll of its own: moved with their state ---------------------------
 cat > "$T/efd.py" <<'PY'
 import os, select, time
 e = os.eventfd(0)
 ep = select.epoll()
 ep.register(e, select.EPOLLIN)
-for i in range(20):
+for i in range(40):
     os.eventfd_write(e, 2)
     n = len(ep.poll(1))
     print(i, n, os.eventfd_read(e), flush=True)
     time.sleep(0.05)
 PY
 start efd efd.py python3 "$T/efd.py"
-res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job with an eventfd moved: $res"
-echo "$res" | grep -q "eventfd" || fail "the eventfd job's refusal does not say why: $res"
+move_at "$gpid" c 5
+move_at "$gpid" a 20
 same efd
-say "a job with an eventfd and epoll stays, refused: $res"
+
+# ---- tail -f: an inotify instance, refused with the reason, runs on ----------------------
+seq 1 5 > "$T/tailed"
+"$GLX" -w b tail -n 5 -f "$T/tailed" > "$T/tail.out" 2>&1 & g=$!
+wait_until 10 more_lines "$T/tail.out" 5 || fail "tail -f did not start: $(cat "$T/tail.out")"
+gpid=$(gpid_of "tail -n 5 -f")
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "tail -f moved: $res"
+echo "$res" | grep -q "an inotify instance" || fail "tail -f's refusal does not say why: $res"
+echo 6 >> "$T/tailed"
+wait_until 10 more_lines "$T/tail.out" 6 || fail "tail -f stopped after its refusal: $(cat "$T/tail.out")"
+"$GLPEER" kill "$gpid" --runtime-dir "$T/a/run" > /dev/null
+wait "$g"
+say "tail -f stays, refused: $res"
 
 # ---- files written and appended: a restart from an image, a restart after its host died ---
 cat > "$T/files.py" <<'PY'

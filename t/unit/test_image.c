@@ -302,6 +302,23 @@ static void layout (void)
     memcpy (p.mm, mm, sizeof mm);
     p.mm[IMG_MM_ARG_END] = IMG_USER_TOP;
     CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "outside user space"));
+    memcpy (p.mm, mm, sizeof mm);
+
+    /* POSIX timers: travel, and are checked as timer_create takes them */
+    p.n_timers = 2;
+    p.timers[0] = (img_ptimer_t){ 0, 0, 0, 14, 0, 1, 500, 0, 0 };
+    p.timers[1] = (img_ptimer_t){ 3, 1, 1, 0, 0xabc, 0, 0, 2, 0 };
+    CHECK_EQ (rec_why (IMG_PROC, &p, &got, &why), 0);
+    CHECK (got.n_timers == 2 && memcmp (got.timers, p.timers, 2 * sizeof p.timers[0]) == 0);
+    p.timers[1].id = 0;
+    CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "repeated or out of order"));
+    p.timers[1].id = 3;
+    p.timers[1].clockid = 3; /* a thread's CPU clock */
+    CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "clock"));
+    p.timers[1].clockid = 1;
+    p.timers[0].signo = 0;
+    CHECK (rec_why (IMG_PROC, &p, &got, &why) < 0 && strstr (why, "signal"));
+    p.n_timers = 0;
 
     img_thread_t t = { .tid = 7, .flags = IMG_T_LEADER, .fs = 0x1000, .tid_addr = 0x1000 }, tg;
     t.reg[IMG_R_RSP] = t.reg[IMG_R_RIP] = 0x1000;
@@ -323,6 +340,62 @@ static void layout (void)
     CHECK (img_get_thread (&r, &tg, &why) < 0 && strstr (why, "more than 15 bytes"));
     memcpy (rb + k - IMG_NAME_MAX, "ab\0c", 4);
     CHECK (img_get_thread (&r, &tg, &why) < 0 && strstr (why, "after its name's end"));
+}
+
+/* An FD record encoded and decoded again. */
+static int fd_why (const img_fd_t *f, img_fd_t *got, const char **why)
+{
+    static uint8_t rb[IMG_REC_HDR + 8192];
+    img_enc_t e = { 0 };
+    size_t k = img_put_fd (&e, f, rb, sizeof rb);
+    img_rec_t r = { .type = IMG_FD,
+                    .payload = rb + IMG_REC_HDR,
+                    .len = (uint32_t) (k - IMG_REC_HDR) };
+    *why = NULL;
+    return img_get_fd (&r, got, why);
+}
+
+/* The kernel's objects (eventfd, timerfd, signalfd, epoll): their state
+   travels and is checked as the calls that make them again take it. */
+static void kernel_objects (void)
+{
+    const char *why;
+    img_fd_t f, got;
+    f = (img_fd_t){ .fd = 3, .kind = IMG_F_EVENTFD, .fsize = 7, .pos = 1 };
+    strcpy (f.path, "anon_inode:[eventfd]");
+    CHECK_EQ (fd_why (&f, &got, &why), 0);
+    CHECK (got.kind == IMG_F_EVENTFD && got.fsize == 7 && got.pos == 1);
+    f.pos = 2;
+    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "eventfd"));
+
+    uint8_t tb[IMG_TIMERFD_SIZE];
+    img_timerfd_t t = { 1, 0, 3, 0, 20000000, 0, 20000000 }, tg;
+    img_put_timerfd (&t, tb);
+    f = (img_fd_t){ .fd = 4, .kind = IMG_F_TIMERFD, .data = tb, .data_len = sizeof tb };
+    CHECK_EQ (fd_why (&f, &got, &why), 0);
+    img_get_timerfd (&got, &tg);
+    CHECK (memcmp (&tg, &t, sizeof t) == 0);
+    t.clockid = 5; /* CLOCK_THREAD_CPUTIME_ID: no timerfd takes it */
+    img_put_timerfd (&t, tb);
+    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "timerfd"));
+    f.data_len = 40;
+    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "wrong size"));
+
+    f = (img_fd_t){ .fd = 5, .kind = IMG_F_SIGNALFD, .fsize = 1u << 9, .data = tb, .data_len = 8 };
+    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "neither a pipe"));
+
+    uint8_t regs[2 * IMG_EPOLL_REG] = { 3, 0, 0, 0, 1, 0, 0, 0, 0xe1, 0, 0, 0, 0, 0, 0, 0,
+                                        4, 0, 0, 0, 1, 0, 0, 0, 0x71, 0, 0, 0, 0, 0, 0, 0 };
+    f = (img_fd_t){ .fd = 6, .kind = IMG_F_EPOLL, .data = regs, .data_len = sizeof regs };
+    CHECK_EQ (fd_why (&f, &got, &why), 0);
+    uint32_t fd, events;
+    uint64_t data;
+    img_get_epoll_reg (&got, 1, &fd, &events, &data);
+    CHECK (fd == 4 && events == 1 && data == 0x71);
+    regs[16] = 6; /* watching itself */
+    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "itself"));
+    f.data_len = 20;
+    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "wrong size"));
 }
 
 int main (void)
@@ -420,5 +493,6 @@ int main (void)
     CHECK (img_sum ("abc", 3, 0) == 0x44BC2CF5AD770999ull);
     trees ();
     layout ();
+    kernel_objects ();
     return tap_done ("test_image");
 }

@@ -46,7 +46,11 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
     p.vpid = vpid;
     p.n_threads = (uint32_t) threads;
     p.n_vmas = 2;
-    p.n_fds = 2;
+    p.n_fds = 6;
+    const uint64_t mm[IMG_NMM] = { 0x555555554000, 0x555555556000, 0x555555558000, 0x555555559000,
+                                   0x55555555a000, 0x55555557b000, 0x7ffc000ff000, 0x7ffc000ff100,
+                                   0x7ffc000ff120, 0x7ffc000ff120, 0x7ffc000fffe0 };
+    memcpy (p.mm, mm, sizeof mm);
     p.umask = 022;
     strcpy (p.cwd, "/home/user");
     n += img_put_proc (&e, &p, buf + n, sizeof buf - n);
@@ -57,6 +61,7 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
                            .tid_addr = 0x7f00000022d0 + (uint64_t) i * 0x10000 };
         t.reg[IMG_R_RSP] = 0x7ffc00010000;
         t.reg[IMG_R_RIP] = 0x555555555000;
+        snprintf (t.name, sizeof t.name, i ? "worker-%d" : "prog", i);
         n += img_put_thread (&e, &t, buf + n, sizeof buf - n);
     }
     static img_vma_t v;
@@ -82,6 +87,25 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
         f.data = (const uint8_t *) "hello pipe";
         f.data_len = 10;
     }
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    /* the kernel's objects: an eventfd, a timerfd, a signalfd, an epoll
+       watching the first two */
+    f = (img_fd_t){ .fd = 6, .kind = IMG_F_EVENTFD, .fsize = 7, .flags = 04000 };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    static uint8_t tfd[IMG_TIMERFD_SIZE], regs[2 * IMG_EPOLL_REG];
+    img_put_timerfd (&(img_timerfd_t){ 1, 0, 2, 0, 20000000, 0, 20000000 }, tfd);
+    f = (img_fd_t){ .fd = 7, .kind = IMG_F_TIMERFD, .data = tfd, .data_len = sizeof tfd };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    f = (img_fd_t){ .fd = 8, .kind = IMG_F_SIGNALFD, .fsize = 1u << 9 };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    for (int k = 0; k < 2; k++) {
+        uint8_t *r = regs + k * IMG_EPOLL_REG;
+        memset (r, 0, IMG_EPOLL_REG);
+        r[0] = (uint8_t) (6 + k); /* the descriptor, little-endian */
+        r[4] = 1;                 /* EPOLLIN */
+        r[8] = (uint8_t) (0xe1 + k);
+    }
+    f = (img_fd_t){ .fd = 9, .kind = IMG_F_EPOLL, .data = regs, .data_len = sizeof regs };
     n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
     static uint8_t pages[16 * IMG_PAGE];
     for (size_t i = 0; i < sizeof pages; i++)
