@@ -20,6 +20,7 @@
 #include "tree.h"
 
 #include <dlfcn.h>
+#include <linux/magic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -38,6 +39,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
@@ -489,11 +491,22 @@ static void anon_reason (sb_t *why, const char *name)
     sb_s (why, ") that does not move");
 }
 
+/* Whether fd is a file or directory of a process's own in procfs
+   (/proc/self/status reads as /proc/PID/status): opened again by its
+   path after a restore, it would be another process's, or none. */
+static bool of_a_process (int fd, const char *path)
+{
+    struct statfs fs;
+    const char *rest = path + 6;
+    return !strncmp (path, "/proc/", 6) && *rest >= '0' && *rest <= '9' && !fstatfs (fd, &fs) &&
+           fs.f_type == PROC_SUPER_MAGIC;
+}
+
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
    why: the judgement the probe, the checkpoint and the writer share. */
 static int judge_fd (int fd, img_fd_t *f, sb_t *why)
 {
-    char p[64], info[512];
+    char p[64], info[1024];
     memset (f, 0, offsetof (img_fd_t, path));
     f->path[0] = '\0';
     f->data = NULL;
@@ -521,6 +534,21 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         if (s)
             f->flags = (uint32_t) parse_num (s + 6 + strspn (s + 6, " \t"), 8, NULL);
     }
+    /* a lock the process holds through fd (fcntl, lockf, flock): the
+       restored process would not hold it, and another could take it
+       while the job believes it holds it */
+    const char *lock = strstr (info, "\nlock:");
+    if (lock) {
+        lock += 6 + strspn (lock + 6, " \t");
+        lock += strcspn (lock, " \t"); /* its number */
+        lock += strspn (lock, " \t");
+        sb_fd (why, fd);
+        sb_s (why, "a lock on ");
+        sb_s (why, f->path);
+        sb_s (why, !strncmp (lock, "FLOCK", 5) ? " (flock" : " (fcntl or lockf");
+        sb_s (why, "; a lock does not move: another process could take it meanwhile)");
+        return -1;
+    }
     f->flags &= ~(uint32_t) O_CLOEXEC;
     int fdf = fcntl (fd, F_GETFD);
     f->cloexec = fdf >= 0 && (fdf & FD_CLOEXEC);
@@ -540,6 +568,12 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
             f->stream = (uint32_t) i;
             return 0;
         }
+    }
+    if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode)) && of_a_process (fd, f->path)) {
+        sb_fd (why, fd);
+        sb_s (why, f->path);
+        sb_s (why, " describes a process by its id, which is not the same after a move");
+        return -1;
     }
     if (S_ISREG (st.st_mode)) {
         if (f->path[0] != '/' || ends_with (f->path, " (deleted)")) {

@@ -49,29 +49,32 @@ static inline uint64_t merge (uint64_t acc, uint64_t v)
 
 _Static_assert(IMG_VERSION == 3, "the decoder's message names the version it reads");
 
-uint64_t img_sum (const void *data, size_t n, uint64_t seed)
+/* The four lanes over every whole 32-byte stripe of [p, end); returns
+   where the stripes stopped. */
+static const uint8_t *stripes (uint64_t v[4], const uint8_t *p, const uint8_t *end)
 {
-    const uint8_t *p = data, *end = p + n;
-    uint64_t h;
-    if (n >= 32) {
-        uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
-        const uint8_t *lim = end - 32;
-        do {
-            v1 = round1 (v1, rd64 (p));
-            v2 = round1 (v2, rd64 (p + 8));
-            v3 = round1 (v3, rd64 (p + 16));
-            v4 = round1 (v4, rd64 (p + 24));
-            p += 32;
-        } while (p <= lim);
-        h = rotl (v1, 1) + rotl (v2, 7) + rotl (v3, 12) + rotl (v4, 18);
-        h = merge (h, v1);
-        h = merge (h, v2);
-        h = merge (h, v3);
-        h = merge (h, v4);
+    while (end - p >= 32) {
+        v[0] = round1 (v[0], rd64 (p));
+        v[1] = round1 (v[1], rd64 (p + 8));
+        v[2] = round1 (v[2], rd64 (p + 16));
+        v[3] = round1 (v[3], rd64 (p + 24));
+        p += 32;
     }
-    else
-        h = seed + P5;
-    h += (uint64_t) n;
+    return p;
+}
+
+static uint64_t lanes (const uint64_t v[4])
+{
+    uint64_t h = rotl (v[0], 1) + rotl (v[1], 7) + rotl (v[2], 12) + rotl (v[3], 18);
+    for (int i = 0; i < 4; i++)
+        h = merge (h, v[i]);
+    return h;
+}
+
+/* The last bytes (fewer than 32) and the avalanche; h already holds the
+   total length. */
+static uint64_t sum_finish (uint64_t h, const uint8_t *p, const uint8_t *end)
+{
     while (p + 8 <= end) {
         h ^= round1 (0, rd64 (p));
         h = rotl (h, 27) * P1 + P4;
@@ -92,6 +95,44 @@ uint64_t img_sum (const void *data, size_t n, uint64_t seed)
     h *= P3;
     h ^= h >> 32;
     return h;
+}
+
+uint64_t img_sum (const void *data, size_t n, uint64_t seed)
+{
+    const uint8_t *p = data, *end = p + n;
+    uint64_t h = seed + P5;
+    if (n >= 32) {
+        uint64_t v[4] = { seed + P1 + P2, seed + P2, seed, seed - P1 };
+        p = stripes (v, p, end);
+        h = lanes (v);
+    }
+    return sum_finish (h + (uint64_t) n, p, end);
+}
+
+uint64_t img_sum2 (const void *a, size_t na, const void *b, size_t nb, uint64_t seed)
+{
+    uint8_t t[32];
+    if (na + nb < 32) { /* no stripe: the one-piece sum of a copy */
+        memcpy (t, a, na);
+        if (nb)
+            memcpy (t + na, b, nb);
+        return img_sum (t, na + nb, seed);
+    }
+    uint64_t v[4] = { seed + P1 + P2, seed + P2, seed, seed - P1 };
+    const uint8_t *p = stripes (v, a, (const uint8_t *) a + na), *q = b, *end = q + nb;
+    size_t r = (size_t) ((const uint8_t *) a + na - p); /* a's last bytes: a stripe's start */
+    if (r) {
+        memcpy (t, p, r);
+        if (nb < 32 - r) { /* all that is left is shorter than a stripe */
+            memcpy (t + r, b, nb);
+            return sum_finish (lanes (v) + (uint64_t) (na + nb), t, t + r + nb);
+        }
+        memcpy (t + r, b, 32 - r);
+        stripes (v, t, t + 32);
+        q += 32 - r;
+    }
+    q = stripes (v, q, end);
+    return sum_finish (lanes (v) + (uint64_t) (na + nb), q, end);
 }
 
 /* ---- payloads: a cursor over bytes, bounded both ways ---------------------------------- */
@@ -406,6 +447,56 @@ bool img_dec_done (const img_dec_t *d)
     return d->stage == 99;
 }
 
+/* A record whose sum matched, judged by its place in the stream (the
+   payload is read only for TREE and END, which always arrive whole). */
+static int accept (img_dec_t *d, uint32_t type, uint32_t plen, uint64_t sum, const uint8_t *payload,
+                   const char **why)
+{
+    /* 100: past the header; 101: past a tree image's TREE (before its first PROC) */
+    int last = d->stage >= 100 ? 0 : d->stage;
+    if (type == IMG_TREE) {
+        if (d->stage != 100)
+            return gl_why (why, "a TREE record that is not the first");
+        uint32_t n = plen >= 4 ? rd32 (payload) : 0;
+        if (n < 2 || n > IMG_MAX_PROCS)
+            return gl_why (why, "a TREE record of fewer than 2 or more than 256 processes");
+        d->procs = n;
+    }
+    else if (type != IMG_FAIL) {
+        bool next_proc = d->procs && d->procs_seen < d->procs && last >= IMG_THREAD;
+        if (type == IMG_PROC && last != 0 && !next_proc)
+            return gl_why (why, d->procs ? "a PROC record more than the TREE lists, or one "
+                                           "before the last process had a thread"
+                                         : "a PROC record that is not the first");
+        if (type != IMG_PROC && last == 0)
+            return gl_why (why, "the first record is not PROC");
+        if ((int) type < last && type != IMG_PROC)
+            return gl_why (why, "records out of order");
+        if (type > IMG_THREAD && last < IMG_THREAD)
+            return gl_why (why, "an image without a thread");
+        if (type == IMG_END && d->procs_seen != d->procs)
+            return gl_why (why, "a tree image ends before all its processes");
+        if (type == IMG_PROC && d->procs)
+            d->procs_seen++;
+    }
+    if (type == IMG_TREE)
+        d->stage = 101;
+    else if (type == IMG_END) {
+        if (plen != 24)
+            return gl_why (why, "the END record has the wrong length");
+        if (rd64 (payload) != d->n_records || rd64 (payload + 8) != d->chain ||
+            rd64 (payload + 16) != d->bytes)
+            return gl_why (why, "records are missing, repeated or reordered (END does not match)");
+        d->stage = 99;
+    }
+    else if (type != IMG_FAIL)
+        d->stage = (int) type;
+    d->n_records++;
+    d->chain = img_sum (&sum, 8, d->chain);
+    d->bytes += IMG_REC_HDR + plen;
+    return 0;
+}
+
 int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, size_t *used,
                   const char **why)
 {
@@ -447,52 +538,48 @@ int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, 
         return 0;
     if (img_sum (buf + IMG_REC_HDR, plen, ((uint64_t) type << 32) | plen) != sum)
         return gl_why (why, "a record is corrupt (its sum does not match)");
-    /* 100: past the header; 101: past a tree image's TREE (before its first PROC) */
-    int last = d->stage >= 100 ? 0 : d->stage;
-    if (type == IMG_TREE) {
-        if (d->stage != 100)
-            return gl_why (why, "a TREE record that is not the first");
-        uint32_t n = plen >= 4 ? rd32 (buf + IMG_REC_HDR) : 0;
-        if (n < 2 || n > IMG_MAX_PROCS)
-            return gl_why (why, "a TREE record of fewer than 2 or more than 256 processes");
-        d->procs = n;
-    }
-    else if (type != IMG_FAIL) {
-        bool next_proc = d->procs && d->procs_seen < d->procs && last >= IMG_THREAD;
-        if (type == IMG_PROC && last != 0 && !next_proc)
-            return gl_why (why, d->procs ? "a PROC record more than the TREE lists, or one "
-                                           "before the last process had a thread"
-                                         : "a PROC record that is not the first");
-        if (type != IMG_PROC && last == 0)
-            return gl_why (why, "the first record is not PROC");
-        if ((int) type < last && type != IMG_PROC)
-            return gl_why (why, "records out of order");
-        if (type > IMG_THREAD && last < IMG_THREAD)
-            return gl_why (why, "an image without a thread");
-        if (type == IMG_END && d->procs_seen != d->procs)
-            return gl_why (why, "a tree image ends before all its processes");
-        if (type == IMG_PROC && d->procs)
-            d->procs_seen++;
-    }
-    if (type == IMG_TREE)
-        d->stage = 101;
-    else if (type == IMG_END) {
-        if (plen != 24)
-            return gl_why (why, "the END record has the wrong length");
-        if (rd64 (buf + IMG_REC_HDR) != d->n_records || rd64 (buf + IMG_REC_HDR + 8) != d->chain ||
-            rd64 (buf + IMG_REC_HDR + 16) != d->bytes)
-            return gl_why (why, "records are missing, repeated or reordered (END does not match)");
-        d->stage = 99;
-    }
-    else if (type != IMG_FAIL)
-        d->stage = (int) type;
-    d->n_records++;
-    d->chain = img_sum (&sum, 8, d->chain);
-    d->bytes += IMG_REC_HDR + plen;
+    if (accept (d, type, plen, sum, buf + IMG_REC_HDR, why))
+        return -1;
     rec->type = (img_type_t) type;
     rec->payload = buf + IMG_REC_HDR;
     rec->len = plen;
     *used = IMG_REC_HDR + plen;
+    return 1;
+}
+
+int img_dec_pages_head (const img_dec_t *d, const uint8_t *head, size_t len, img_pages_t *pg)
+{
+    if (d->stage == 0 || d->stage == 99 || len < IMG_PAGES_HEAD || rd32 (head) != IMG_PAGES)
+        return 0;
+    uint32_t plen = rd32 (head + 4);
+    if (plen > IMG_REC_MAX || len - IMG_REC_HDR >= plen)
+        return 0; /* too long (img_dec_next says so), or all there */
+    /* img_get_pages reads only the fields, which are there */
+    img_rec_t rec = { .type = IMG_PAGES, .payload = head + IMG_REC_HDR, .len = plen };
+    const char *why;
+    if (img_get_pages (&rec, pg, &why) || pg->codec != IMG_RAW)
+        return 0;
+    pg->data = NULL;
+    return 1;
+}
+
+int img_dec_pages_tail (img_dec_t *d, const uint8_t *head, const uint8_t *pages, img_rec_t *rec,
+                        const char **why)
+{
+    memset (rec, 0, sizeof *rec);
+    uint32_t plen = rd32 (head + 4);
+    uint64_t sum = rd64 (head + 8);
+    size_t fields = IMG_PAGES_HEAD - IMG_REC_HDR;
+    if (rd32 (head) != IMG_PAGES || plen < fields || plen > IMG_REC_MAX)
+        return gl_why (why, "not the head of a PAGES record");
+    if (img_sum2 (head + IMG_REC_HDR, fields, pages, plen - fields,
+                  ((uint64_t) IMG_PAGES << 32) | plen) != sum)
+        return gl_why (why, "a record is corrupt (its sum does not match)");
+    if (accept (d, IMG_PAGES, plen, sum, head + IMG_REC_HDR, why))
+        return -1;
+    rec->type = IMG_PAGES;
+    rec->payload = head + IMG_REC_HDR;
+    rec->len = plen;
     return 1;
 }
 

@@ -246,6 +246,9 @@ typedef struct {
 
 /* A checksum of n bytes (xxHash64's algorithm), continuing from seed. */
 uint64_t img_sum (const void *p, size_t n, uint64_t seed);
+/* The same sum of na bytes at a followed by nb bytes at b, as if they
+   were one run. */
+uint64_t img_sum2 (const void *a, size_t na, const void *b, size_t nb, uint64_t seed);
 
 void img_dec_init (img_dec_t *d);
 /* The next record from buf[0..len): 1 with *rec and *used (bytes it
@@ -255,6 +258,24 @@ void img_dec_init (img_dec_t *d);
 int img_dec_next (img_dec_t *d, const uint8_t *buf, size_t len, img_rec_t *rec, size_t *used,
                   const char **why);
 bool img_dec_done (const img_dec_t *d);
+
+/* A raw PAGES record in two places, so that a restorer need not copy its
+   pages: the record's header and the PAGES fields (IMG_PAGES_HEAD bytes,
+   at head, where the caller read them), then its pages, which the
+   caller reads straight to where they go.  img_dec_pages_head: 1 when
+   head (len bytes, where the next record starts; not the whole record)
+   begins a raw PAGES record, with pg's fields checked as img_get_pages
+   checks them (pg->data NULL, pg->len the pages' bytes), else 0 (some
+   other record, packed pages, or not enough bytes: img_dec_next's
+   business).  Nothing is accepted yet: the fields are a record's whose
+   sum is still unchecked, good only to say where the pages may go.
+   img_dec_pages_tail: once all of them are at pages, the checks
+   img_dec_next makes (the sum over both parts, the record's place in the
+   stream), 1 with rec (its payload: the fields only) or -1 with *why. */
+#define IMG_PAGES_HEAD (IMG_REC_HDR + 16)
+int img_dec_pages_head (const img_dec_t *d, const uint8_t *head, size_t len, img_pages_t *pg);
+int img_dec_pages_tail (img_dec_t *d, const uint8_t *head, const uint8_t *pages, img_rec_t *rec,
+                        const char **why);
 
 int img_get_proc (const img_rec_t *r, img_proc_t *p, const char **why);
 /* A TREE record: at least 2 processes, the first the root (the only one

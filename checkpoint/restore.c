@@ -150,6 +150,64 @@ static rv_t *vma_of (st_t *s, uint64_t addr, uint64_t len)
     return v && v->start <= addr && addr + len <= v->end ? v : NULL;
 }
 
+/* Where pg's pages are staged: the staging mapping of the image's
+   mapping that holds them, made at its first pages, and populated for
+   these pages at once (one call, not a fault a page). */
+static int stage_for (st_t *s, const img_pages_t *pg, rv_t **vp, uint8_t **dst, char *err,
+                      size_t errlen)
+{
+    uint64_t len = (uint64_t) pg->n_pages * IMG_PAGE;
+    rv_t *v = vma_of (s, pg->addr, len);
+    if (!v || v->kind == IMG_V_SPECIAL || v->kind == IMG_V_FILE_RO)
+        return gl_err (err, errlen,
+                       "the image is corrupt: pages at 0x%llx are in no mapping that carries pages",
+                       (unsigned long long) pg->addr);
+    if (!v->stage) {
+        bool anon = v->kind == IMG_V_ANON || v->kind == IMG_V_STACK;
+        v->stage = hole_map (s, v->end - v->start, v->kind == IMG_V_SHANON, anon ? v->start : 0);
+        if (!v->stage)
+            return gl_err (err, errlen, "no room to stage %llu bytes of the mapping at 0x%llx",
+                           (unsigned long long) (v->end - v->start), (unsigned long long) v->start);
+        /* the mapping's advice, before its pages come: a mapping
+           advised MADV_HUGEPAGE is staged in huge pages, which
+           mremap moves whole (the staging matches its address
+           modulo 2 MiB), so the restored process has them as the
+           checkpointed one had; best effort (the kernel may have
+           none to give) */
+        if (anon && v->flags)
+            madvise (v->stage, v->end - v->start,
+                     v->flags == IMG_VF_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    }
+    *vp = v;
+    *dst = v->stage + (pg->addr - v->start);
+    /* best effort: a kernel without it (before 5.14) faults them in */
+    madvise (*dst, len, MADV_POPULATE_WRITE);
+    return 0;
+}
+
+/* pg's pages are in their staging: a file mapping remembers which. */
+static int staged (st_t *s, rv_t *v, const img_pages_t *pg, char *err, size_t errlen)
+{
+    uint64_t off = pg->addr - v->start, len = (uint64_t) pg->n_pages * IMG_PAGE;
+    if (v->kind == IMG_V_FILE) {
+        if (v->n_runs && v->runs[v->n_runs - 1].off + v->runs[v->n_runs - 1].len == off)
+            v->runs[v->n_runs - 1].len += len;
+        else {
+            if (v->n_runs == v->cap_runs) {
+                size_t c = v->cap_runs ? v->cap_runs * 2 : 8;
+                run_t *n = realloc (v->runs, c * sizeof *n);
+                if (!n)
+                    return gl_err (err, errlen, "out of memory");
+                v->runs = n;
+                v->cap_runs = c;
+            }
+            v->runs[v->n_runs++] = (run_t){ off, len };
+        }
+    }
+    s->pages += pg->n_pages;
+    return 0;
+}
+
 static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
 {
     const char *why = NULL;
@@ -217,53 +275,15 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
         }
         case IMG_PAGES: {
             img_pages_t pg;
+            rv_t *v;
+            uint8_t *dst;
             if (img_get_pages (r, &pg, &why))
                 return gl_err (err, errlen, "the image is corrupt: %s", why);
-            uint64_t len = (uint64_t) pg.n_pages * IMG_PAGE;
-            rv_t *v = vma_of (s, pg.addr, len);
-            if (!v || v->kind == IMG_V_SPECIAL || v->kind == IMG_V_FILE_RO)
-                return gl_err (err, errlen,
-                               "the image is corrupt: pages at 0x%llx are in no mapping that "
-                               "carries pages",
-                               (unsigned long long) pg.addr);
-            if (!v->stage) {
-                bool anon = v->kind == IMG_V_ANON || v->kind == IMG_V_STACK;
-                v->stage =
-                    hole_map (s, v->end - v->start, v->kind == IMG_V_SHANON, anon ? v->start : 0);
-                if (!v->stage)
-                    return gl_err (
-                        err, errlen, "no room to stage %llu bytes of the mapping at 0x%llx",
-                        (unsigned long long) (v->end - v->start), (unsigned long long) v->start);
-                /* the mapping's advice, before its pages come: a mapping
-                   advised MADV_HUGEPAGE is staged in huge pages, which
-                   mremap moves whole (the staging matches its address
-                   modulo 2 MiB), so the restored process has them as the
-                   checkpointed one had; best effort (the kernel may have
-                   none to give) */
-                if (anon && v->flags)
-                    madvise (v->stage, v->end - v->start,
-                             v->flags == IMG_VF_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-            }
-            uint64_t off = pg.addr - v->start;
-            if (img_unpack (&pg, v->stage + off, &why))
+            if (stage_for (s, &pg, &v, &dst, err, errlen))
+                return -1;
+            if (img_unpack (&pg, dst, &why))
                 return gl_err (err, errlen, "the image is corrupt: %s", why);
-            if (v->kind == IMG_V_FILE) {
-                if (v->n_runs && v->runs[v->n_runs - 1].off + v->runs[v->n_runs - 1].len == off)
-                    v->runs[v->n_runs - 1].len += len;
-                else {
-                    if (v->n_runs == v->cap_runs) {
-                        size_t c = v->cap_runs ? v->cap_runs * 2 : 8;
-                        run_t *n = realloc (v->runs, c * sizeof *n);
-                        if (!n)
-                            return gl_err (err, errlen, "out of memory");
-                        v->runs = n;
-                        v->cap_runs = c;
-                    }
-                    v->runs[v->n_runs++] = (run_t){ off, len };
-                }
-            }
-            s->pages += pg.n_pages;
-            return 0;
+            return staged (s, v, &pg, err, errlen);
         }
         case IMG_TREE: /* read_image's: sink() */
             return gl_err (err, errlen, "the image is corrupt: a TREE record out of place");
@@ -298,6 +318,62 @@ static int sink (sink_t *k, const img_rec_t *r, char *err, size_t errlen)
     return k->tree ? rtree_take (k->tree, r, err, errlen) : take (k->s, r, err, errlen);
 }
 
+/* A raw PAGES record whose head (the record's header and the PAGES
+   fields, have bytes of it at head, perhaps a part of the pages after
+   them) came into the buffer: the pages read straight into their
+   staging, then the record checked as a whole (image.h). */
+static int pages_direct (st_t *s, img_dec_t *d, int fd, const uint8_t *head, size_t have,
+                         const img_pages_t *pg, char *err, size_t errlen)
+{
+    rv_t *v;
+    uint8_t *dst;
+    if (stage_for (s, pg, &v, &dst, err, errlen))
+        return -1;
+    size_t got = have - IMG_PAGES_HEAD;
+    memcpy (dst, head + IMG_PAGES_HEAD, got);
+    while (got < pg->len) {
+        ssize_t k = read (fd, dst + got, pg->len - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return gl_err (err, errlen, "the image cannot be read: %s", strerror (errno));
+        if (k == 0)
+            return gl_err (err, errlen, "the image is truncated (it ends before its END record)");
+        got += (size_t) k;
+        s->bytes += (uint64_t) k;
+    }
+    img_rec_t rec;
+    const char *why = NULL;
+    if (img_dec_pages_tail (d, head, dst, &rec, &why) < 0)
+        return gl_err (err, errlen, "the image is corrupt: %s", why);
+    s->records++;
+    return staged (s, v, pg, err, errlen);
+}
+
+/* How much to read next into the buffer (have bytes in it, from a
+   record's start): a one-process image is read no further than the
+   record under way, or the next one's head, so that raw pages go
+   straight to their staging (pages_direct) rather than through the
+   buffer. */
+static size_t next_read (const img_dec_t *d, bool direct, const uint8_t *buf, size_t have,
+                         size_t room)
+{
+    size_t want = room;
+    if (!direct || img_dec_done (d))
+        return want;
+    if (d->stage == 0)
+        want = have < IMG_HDR_SIZE ? IMG_HDR_SIZE - have : room;
+    else if (have < IMG_PAGES_HEAD)
+        want = IMG_PAGES_HEAD - have;
+    else {
+        uint32_t plen;
+        memcpy (&plen, buf + 4, 4);
+        if (plen <= IMG_REC_MAX && IMG_REC_HDR + (size_t) plen > have)
+            want = IMG_REC_HDR + (size_t) plen - have;
+    }
+    return want < room ? want : room;
+}
+
 static int read_image (sink_t *into, int fd, char *err, size_t errlen)
 {
     st_t *s = into->s;
@@ -330,10 +406,20 @@ static int read_image (sink_t *into, int fd, char *err, size_t errlen)
             }
             continue;
         }
+        /* a tree's records go to its processes (restore_tree.c): the
+           buffer's way */
+        bool direct = !into->tree;
+        img_pages_t pg;
+        if (direct && img_dec_pages_head (&d, buf + at, have - at, &pg) == 1) {
+            if (pages_direct (s, &d, fd, buf + at, have - at, &pg, err, errlen))
+                break;
+            at = have;
+            continue;
+        }
         memmove (buf, buf + at, have - at);
         have -= at;
         at = 0;
-        ssize_t k = read (fd, buf + have, cap - have);
+        ssize_t k = read (fd, buf + have, next_read (&d, direct, buf, have, cap - have));
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {

@@ -6,7 +6,10 @@
     record whose payload the img_get_* functions accept must keep their
     promises and encode again to the very same payload: one encoding per
     record, nothing lost.  Pages that are accepted unpack into exactly
-    their size.  Any failure aborts, which libFuzzer reports as a crash.
+    their size.  Raw pages read apart from their record's head, as
+    glrestore reads them (img_dec_pages_head, _tail), are judged exactly
+    as the whole record is.  Any failure aborts, which libFuzzer reports
+    as a crash.
     Run it with t/fuzz/run.sh --target image. */
 #include "image.h"
 
@@ -112,7 +115,27 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         img_rec_t r;
         size_t used = 0;
         const char *why = NULL;
+        /* the split way, on a copy of the decoder, from the head alone */
+        img_dec_t split = d;
+        img_pages_t pg;
+        int sk = 0;
+        if (size - at >= IMG_PAGES_HEAD &&
+            img_dec_pages_head (&split, data + at, IMG_PAGES_HEAD, &pg) == 1) {
+            MUST (pg.n_pages >= 1 && pg.n_pages <= IMG_CHUNK_PAGES && !pg.data);
+            MUST (pg.len == pg.n_pages * IMG_PAGE && pg.addr % IMG_PAGE == 0);
+            img_rec_t sr;
+            const char *swhy = NULL;
+            sk =
+                size - at - IMG_PAGES_HEAD >= pg.len
+                    ? img_dec_pages_tail (&split, data + at, data + at + IMG_PAGES_HEAD, &sr, &swhy)
+                    : 2; /* its pages are not all there */
+            MUST (sk != -1 || (swhy && swhy[0]));
+        }
         int k = img_dec_next (&d, data + at, size - at, &r, &used, &why);
+        if (sk == 1 || sk == -1) { /* the same verdict, the same decoder after it */
+            MUST (k == sk && (k < 0 || !memcmp (&split, &d, sizeof d)));
+            MUST (k < 0 || (r.type == IMG_PAGES && used == IMG_PAGES_HEAD + pg.len));
+        }
         if (k < 0) {
             MUST (why && why[0]);
             break;

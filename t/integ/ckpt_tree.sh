@@ -85,7 +85,10 @@ at() { sed -n 's/^SNAP [0-9]* at=\([0-9]*\)$/\1/p' "$1"; }
 same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head -20; fail "$3"; }; }
 GLR="$BUILD/glrestore"
 loop='i=0; while [ $i -lt 40 ]; do i=$((i+1)); echo "line $i"; sleep 0.05; done'
-pipeline="$loop | sed -u s/line/LINE/"
+# the filter's script carries this run's own comment, so that a look for
+# its processes finds this run's, not another's running beside it
+tag="ckpt_tree$$"
+pipeline="$loop | sed -u 's/line/LINE/;#$tag'"
 unpriv "$HOST" -p "$SHIM" -r probe -w "LINE 3" -o pipeprobe.out -- sh -c "$pipeline" > pipeprobe.txt ||
     { cat pipeprobe.txt; fail "a probe of the pipeline: no answer"; }
 grep -q '^MOVABLE$' pipeprobe.txt || fail "a probe of the pipeline: $(grep -v '^START' pipeprobe.txt)"
@@ -116,7 +119,7 @@ unpriv "$HOST" -p "$SHIM" -r hold -w "LINE 5" -i pimg2 -o prun2.out -- sh -c "$p
 grep -q '^SIGNAL 9$' phost2.txt || fail "HOLD: the pipeline was not parked until killed: $(tail -1 phost2.txt)"
 sleep 0.3
 [ "$(at phost2.txt)" = "$(stat -c %s prun2.out)" ] || fail "HOLD: the pipeline wrote after its snapshot"
-! pgrep -u "$(id -u nobody)" -f 'sed -u s/line/LINE/' >/dev/null || fail "HOLD: members outlived their root"
+! pgrep -u "$(id -u nobody)" -f "#$tag" >/dev/null || fail "HOLD: members outlived their root"
 unpriv "$HOST" -r hold -w "LINE 12" -i pimg3 -o prun3.out -- "$GLR" pimg2 > phost3.txt ||
     { cat phost3.txt; fail "checkpoint of the restored pipeline"; }
 grep -q '^SIGNAL 9$' phost3.txt || fail "the restored pipeline, HOLD: $(tail -1 phost3.txt)"

@@ -12,6 +12,9 @@
 # - python3 with an eventfd, a timerfd's clock read through an epoll
 #   of its own: moved b>c>a like the others; tail -f (an inotify
 #   instance) refused with the reason, it runs on;
+# - python3 holding a lock (lockf), and python3 reading
+#   /proc/self/status through one descriptor: refused with the reason,
+#   each runs on;
 # - python3 writing a file and appending to another: checkpointed to a
 #   file and restarted after the job ended (glx --restart), then run
 #   with glx --checkpoint-every while its host dies (agent and job
@@ -201,6 +204,36 @@ wait_until 10 more_lines "$T/tail.out" 6 || fail "tail -f stopped after its refu
 "$GLPEER" kill "$gpid" --runtime-dir "$T/a/run" > /dev/null
 wait "$g"
 say "tail -f stays, refused: $res"
+
+# ---- a lock held (lockf): refused, since the restored process would not hold it -------------
+cat > "$T/lock.py" <<'PY'
+import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.lockf(f, fcntl.LOCK_EX)
+for i in range(20):
+    print(i, flush=True)
+    time.sleep(0.05)
+PY
+start lock lock.py python3 "$T/lock.py" "$T/lock.dat"
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job holding a lock moved: $res"
+echo "$res" | grep -q "a lock on $T/lock.dat" || fail "the locked job's refusal does not say why: $res"
+same lock
+say "a job holding a lock stays, refused: $res"
+
+# ---- /proc/self/status held open: refused (by path it would be another process's) -------
+cat > "$T/procself.py" <<'PY'
+import time
+f = open("/proc/self/status")
+for i in range(20):
+    f.seek(0)
+    print(i, [l for l in f.read().split("\n") if l.startswith("Name:")], flush=True)
+    time.sleep(0.05)
+PY
+start procself procself.py python3 "$T/procself.py"
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job reading /proc/self moved: $res"
+echo "$res" | grep -q "/proc/[0-9]*/status describes a process" || fail "the /proc job's refusal does not say why: $res"
+same procself
+say "a job holding /proc/self/status open stays, refused: $res"
 
 # ---- files written and appended: a restart from an image, a restart after its host died ---
 cat > "$T/files.py" <<'PY'

@@ -3,6 +3,7 @@
 #include "tap.h"
 
 #include <lz4.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,6 +268,69 @@ static int decode (size_t n, size_t piece, const char **why, int *n_pages_packed
     }
 }
 
+/* Raw pages read apart from their record's head, as glrestore reads
+   them (img_dec_pages_head, _tail), the image fed piece bytes at a
+   time; flip: a byte of the pages flipped on their way.  The records
+   decoded, -1 when the image was refused; *split: how many went the
+   split way. */
+static int decode_split (size_t n, size_t piece, bool flip, int *split)
+{
+    img_dec_t d;
+    img_dec_init (&d);
+    size_t have = 0, at = 0;
+    int recs = 0;
+    *split = 0;
+    static uint8_t far[IMG_CHUNK_PAGES * IMG_PAGE];
+    for (;;) {
+        img_rec_t r;
+        size_t used;
+        const char *why = NULL;
+        int k = img_dec_next (&d, buf + at, have - at, &r, &used, &why);
+        if (k < 0)
+            return -1;
+        if (k == 1) {
+            at += used;
+            recs++;
+            if (img_dec_done (&d))
+                return at == n ? recs : -1;
+            continue;
+        }
+        img_pages_t pg;
+        if (img_dec_pages_head (&d, buf + at, have - at, &pg) == 1) {
+            if (pg.len != pg.n_pages * IMG_PAGE || pg.data || at + IMG_PAGES_HEAD + pg.len > n)
+                return -1;
+            memcpy (far, buf + at + IMG_PAGES_HEAD, pg.len);
+            if (flip)
+                far[pg.len / 2] ^= 1;
+            if (img_dec_pages_tail (&d, buf + at, far, &r, &why) < 0)
+                return -1;
+            if (r.type != IMG_PAGES || r.len != pg.len + IMG_PAGES_HEAD - IMG_REC_HDR)
+                return -1;
+            at += IMG_PAGES_HEAD + pg.len;
+            have = at;
+            recs++;
+            (*split)++;
+            continue;
+        }
+        if (have == n)
+            return -1;
+        have = have + piece > n ? n : have + piece;
+    }
+}
+
+/* img_sum2 is img_sum of the two parts joined, wherever they are cut */
+static void sums (void)
+{
+    static uint8_t b[300];
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (uint8_t) (i * 131 + 7);
+    int same = 1;
+    for (size_t n = 0; n <= sizeof b; n += n < 80 ? 1 : 37)
+        for (size_t cut = 0; cut <= n; cut++)
+            same &= img_sum2 (b, cut, b + cut, n - cut, 42) == img_sum (b, n, 42);
+    CHECK (same);
+}
+
 /* One record encoded and decoded again: PROC or THREAD. */
 static int rec_why (img_type_t type, const void *in, void *out, const char **why)
 {
@@ -407,6 +471,17 @@ int main (void)
               11); /* header, proc, 2 threads, 3 vmas, fd, 2 pages, end */
     CHECK_EQ (packed, 1);
     CHECK_EQ (decode (n, 7, &why, &packed), 11); /* fed a few bytes at a time */
+
+    /* raw pages read straight to where they go: the same records; a
+       flipped byte among them is caught by the record's sum; packed
+       pages and whole records go img_dec_next's way */
+    sums ();
+    int split;
+    CHECK_EQ (decode_split (n, 40, false, &split), 11);
+    CHECK_EQ (split, 1); /* the 2 raw pages; the packed chunk is not split */
+    CHECK_EQ (decode_split (n, 40, true, &split), -1);
+    CHECK_EQ (decode_split (n, n, false, &split), 11);
+    CHECK_EQ (split, 0); /* all there at once: no need */
 
     /* every single flipped byte is caught, wherever it is */
     int caught = 0, tried = 0;
