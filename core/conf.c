@@ -34,6 +34,7 @@ typedef enum {
     F_OWNER_RETURN, /* migrate, suspend, kill, stay */
     F_BOOL,         /* yes or no */
     F_USERS,        /* user names, separated by spaces or commas */
+    F_USER,         /* one user name */
     F_UIDS,         /* uid ranges (gl_parse_uid_ranges) */
 } field_type_t;
 
@@ -69,7 +70,7 @@ static const field_t fields[] = {
     STR ("node/allow_users", F_USERS, allow_users),
     STR ("node/deny_users", F_USERS, deny_users),
     STR ("node/uids", F_UIDS, uids),
-    STR ("node/agent_user", F_USERS, agent_user),
+    STR ("node/agent_user", F_USER, agent_user),
     NUM ("gossip/probe_interval", F_DURATION, probe_interval_ms, 10, 600000),
     NUM ("gossip/probe_timeout", F_DURATION, probe_timeout_ms, 5, 600000),
     NUM ("gossip/indirect_checks", F_U32, indirect_checks, 0, 16),
@@ -341,6 +342,13 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *err, 
             else
                 return gl_err (err, errlen, "'%s' is not yes or no", v);
             return 0;
+        case F_USER:
+            if (strlen (v) >= f->size)
+                return gl_err (err, errlen, "value longer than %zu characters", f->size - 1);
+            if (!user_valid (v, strlen (v)))
+                return gl_err (err, errlen, "'%s' is not a user name", v);
+            gl_strlcpy (base, v, f->size);
+            return 0;
         case F_USERS:
         case F_UIDS: {
             if (strlen (v) >= f->size)
@@ -402,64 +410,94 @@ static int field_set (gl_conf_t *c, const field_t *f, const char *v, char *err, 
 
 /* ---- locating a field in the file, for messages --------------------------- */
 
-/* Line number of the `nth` occurrence (0-based) of section/key, or 0. */
-static int conf_line_of (const char *file, const char *path, int nth)
+/* The file's text, read once: zconfig parses it, and the messages find
+   their lines in it (not in the file read again, which may have changed). */
+typedef struct {
+    const char *file;
+    const char *text;
+    size_t len;
+} conf_src_t;
+
+/* Line number of the `nth` occurrence (0-based) of the field key of
+   section sec (of the section itself when key is NULL), or 0.  Lines and
+   names of any length count: a long comment before a field must not
+   shift the field's number, nor a long name hide its line. */
+static int conf_line_of (const conf_src_t *src, const char *sec, const char *key, int nth)
 {
-    FILE *fp = fopen (file, "r");
-    if (!fp)
-        return 0;
-    char section[128] = "", line[4096];
+    const char *section = NULL;
+    size_t section_len = 0;
     int lineno = 0, found = 0;
-    while (fgets (line, sizeof line, fp)) {
+    for (size_t at = 0; at < src->len;) {
+        const char *line = src->text + at;
+        const char *nl = memchr (line, '\n', src->len - at);
+        size_t end = nl ? (size_t) (nl - line) : src->len - at;
+        at += end + 1;
         lineno++;
-        size_t indent = strspn (line, " ");
-        char *word = line + indent;
-        size_t wlen = strcspn (word, " =\t\r\n#");
+        size_t indent = 0, wlen = 0;
+        while (indent < end && line[indent] == ' ')
+            indent++;
+        const char *word = line + indent;
+        /* zconfig ends a name at any white space (\v, \f too) */
+        while (indent + wlen < end && !isspace ((unsigned char) word[wlen]) && word[wlen] != '=' &&
+               word[wlen] != '#')
+            wlen++;
         if (wlen == 0)
             continue;
-        char here[256];
         if (indent == 0) {
-            snprintf (section, sizeof section, "%.*s", (int) wlen, word);
-            gl_strlcpy (here, section, sizeof here);
+            section = word;
+            section_len = wlen;
         }
-        else
-            snprintf (here, sizeof here, "%s/%.*s", section, (int) wlen, word);
-        if (!strcmp (here, path) && found++ == nth) {
-            fclose (fp);
+        const char *want = key ? key : sec;
+        bool here = strlen (want) == wlen && !memcmp (word, want, wlen) &&
+                    (key ? indent > 0 && section && strlen (sec) == section_len &&
+                               !memcmp (section, sec, section_len)
+                         : indent == 0);
+        if (here && found++ == nth)
             return lineno;
-        }
     }
-    fclose (fp);
     return 0;
 }
 
-static void conf_error (char *err, size_t errlen, const char *file, const char *path, int nth,
-                        const char *why)
+/* How many fields of the same section and name come before item in the
+   file (zconfig keeps the file's order): which of a field's lines is at
+   fault, when it is given more than once. */
+static int conf_nth (zconfig_t *root, zconfig_t *item, const char *sec, const char *key)
 {
-    int line = conf_line_of (file, path, nth);
+    int nth = 0;
+    for (zconfig_t *s = zconfig_child (root); s; s = zconfig_next (s)) {
+        if (strcmp (zconfig_name (s), sec))
+            continue;
+        for (zconfig_t *i = zconfig_child (s); i; i = zconfig_next (i)) {
+            if (i == item)
+                return nth;
+            nth += !strcmp (zconfig_name (i), key);
+        }
+    }
+    return nth;
+}
+
+static void conf_error (char *err, size_t errlen, const conf_src_t *src, const char *sec,
+                        const char *key, int nth, const char *why)
+{
+    int line = conf_line_of (src, sec, key, nth);
+    char at[32] = "";
     if (line)
-        snprintf (err, errlen, "%s:%d: %s: %s", file, line, path, why);
-    else
-        snprintf (err, errlen, "%s: %s: %s", file, path, why);
+        snprintf (at, sizeof at, ":%d", line);
+    snprintf (err, errlen, "%s%s: %s%s%s: %s", src->file, at, sec, key ? "/" : "", key ? key : "",
+              why);
 }
 
 /* zconfig reports a syntax error only by printing "(LINE) reason" on
    stdout: catch that print in a temporary file so we can say it in our own
    words, naming the file. */
-static zconfig_t *conf_parse (const char *file, char *err, size_t errlen)
+static zconfig_t *conf_parse (zchunk_t *chunk, const char *file, char *err, size_t errlen)
 {
     fflush (stdout);
     FILE *tmp = tmpfile ();
     int saved = tmp ? dup (STDOUT_FILENO) : -1;
     if (saved >= 0)
         dup2 (fileno (tmp), STDOUT_FILENO);
-    /* Read the file ourselves: zconfig_load leaks its zfile on a syntax error. */
-    zconfig_t *root = NULL;
-    zchunk_t *chunk = zchunk_slurp (file, 1 << 20);
-    if (chunk) {
-        root = zconfig_chunk_load (chunk);
-        zchunk_destroy (&chunk);
-    }
+    zconfig_t *root = zconfig_chunk_load (chunk);
     if (saved >= 0) {
         fflush (stdout);
         dup2 (saved, STDOUT_FILENO);
@@ -495,9 +533,29 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
         snprintf (err, errlen, "%s: larger than 1 MiB: not a cluster.conf", file);
         return -1;
     }
-    zconfig_t *root = conf_parse (file, err, errlen);
-    if (!root)
+    /* Read the file ourselves: zconfig_load leaks its zfile on a syntax error. */
+    zchunk_t *chunk = zchunk_slurp (file, 1 << 20);
+    if (!chunk) {
+        snprintf (err, errlen, "%s: cannot read it", file);
         return -1;
+    }
+    conf_src_t src = { file, (const char *) zchunk_data (chunk), zchunk_size (chunk) };
+    /* zconfig reads a line only up to a NUL, and would judge what is left
+       of it: a NUL is refused where it is, as no part of a text file */
+    const char *nul = memchr (src.text, '\0', src.len);
+    if (nul) {
+        int line = 1;
+        for (const char *p = src.text; p < nul; p++)
+            line += *p == '\n';
+        snprintf (err, errlen, "%s:%d: a NUL byte: not a text file", file, line);
+        zchunk_destroy (&chunk);
+        return -1;
+    }
+    zconfig_t *root = conf_parse (chunk, file, err, errlen);
+    if (!root) {
+        zchunk_destroy (&chunk);
+        return -1;
+    }
     gl_strlcpy (c->file, file, sizeof c->file);
 
     /* Repeatable fields given in the file replace the defaults. */
@@ -510,7 +568,7 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
             strcmp (sname, "idle") && strcmp (sname, "sched") && strcmp (sname, "transport") &&
             strcmp (sname, "log")) {
             conf_error (
-                err, errlen, file, sname, 0,
+                err, errlen, &src, sname, NULL, 0,
                 "unknown section (expected cluster, node, gossip, idle, sched, transport or "
                 "log)");
             rc = -1;
@@ -520,45 +578,34 @@ int gl_conf_load (gl_conf_t *c, const char *file, char *err, size_t errlen)
             char path[256];
             snprintf (path, sizeof path, "%s/%s", sname, zconfig_name (item));
             const field_t *f = field_find (path);
-            if (!f) {
-                conf_error (err, errlen, file, path, 0, "unknown field");
-                rc = -1;
-                break;
-            }
-            if (zconfig_child (item)) {
-                conf_error (err, errlen, file, path, 0, "a field cannot have sub-fields");
-                rc = -1;
-                break;
-            }
             const char *value = zconfig_value (item);
-            if (!value || !*value) {
-                conf_error (err, errlen, file, path, 0, "needs a value");
-                rc = -1;
-                break;
-            }
-            int nth = 0;
-            if (f->type == F_SEED) {
-                if (!seeds_seen)
+            if (!f)
+                gl_strlcpy (why, "unknown field", sizeof why);
+            else if (zconfig_child (item))
+                gl_strlcpy (why, "a field cannot have sub-fields", sizeof why);
+            else if (!value || !*value)
+                gl_strlcpy (why, "needs a value", sizeof why);
+            else {
+                if (f->type == F_SEED && !seeds_seen)
                     c->n_seeds = 0;
-                seeds_seen = true;
-                nth = (int) c->n_seeds;
-            }
-            if (f->type == F_ACTIVITY) {
-                if (!activity_seen)
+                if (f->type == F_ACTIVITY && !activity_seen)
                     c->n_activity = 0;
-                activity_seen = true;
-                nth = (int) c->n_activity;
+                seeds_seen |= f->type == F_SEED;
+                activity_seen |= f->type == F_ACTIVITY;
+                if (!field_set (c, f, value, why, sizeof why)) {
+                    if (f->type == F_PATH && !strcmp (path, "cluster/key_file"))
+                        memset (c->key, 0, sizeof c->key);
+                    continue;
+                }
             }
-            if (field_set (c, f, value, why, sizeof why)) {
-                conf_error (err, errlen, file, path, nth, why);
-                rc = -1;
-                break;
-            }
-            if (f->type == F_PATH && !strcmp (path, "cluster/key_file"))
-                memset (c->key, 0, sizeof c->key);
+            conf_error (err, errlen, &src, sname, zconfig_name (item),
+                        conf_nth (root, item, sname, zconfig_name (item)), why);
+            rc = -1;
+            break;
         }
     }
     zconfig_destroy (&root);
+    zchunk_destroy (&chunk);
     return rc;
 }
 

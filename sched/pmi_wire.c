@@ -193,8 +193,6 @@ int pmi_reader_next (pmi_reader_t *r, const char **req, size_t *len, const char 
     reader_compact (r);
     if (r->len == 0)
         return 0;
-    if (memchr (r->buf, '\0', r->len))
-        return reader_refuse (r, "a NUL byte in a request", why);
     int one = starts (r, "cmd="), multi = starts (r, "mcmd=");
     if (one < 0 && multi < 0) {
         int pmi2 = pmi2_frame (r);
@@ -221,6 +219,11 @@ int pmi_reader_next (pmi_reader_t *r, const char **req, size_t *len, const char 
             }
             at = (size_t) (nl - r->buf) + 1;
         }
+    /* A NUL refuses the request it is in, once that request is the next
+       one: looking further would refuse whole requests before it, or
+       name another fault than the first, as the bytes happen to come. */
+    if (memchr (r->buf, '\0', end ? (size_t) (end - r->buf) : r->len))
+        return reader_refuse (r, "a NUL byte in a request", why);
     if (!end) {
         if (r->len == sizeof r->buf)
             return reader_refuse (r, "a request longer than 4096 bytes", why);

@@ -6,7 +6,10 @@
 # (t/fuzz/fuzz_launch.c with sched/launch_msg.c, the root launcher's
 # request decoder), image (t/fuzz/fuzz_image.c with checkpoint/image.c,
 # the checkpoint image's decoder, which glrestore runs on an image from
-# another node),
+# another node), pmi (t/fuzz/fuzz_pmi.c with sched/pmi_wire.c, the PMI-1
+# framer and parser that read what a job's MPI ranks write), conf
+# (t/fuzz/fuzz_conf.c with core/conf.c, the cluster.conf reader, its
+# accepted files judged against cluster.conf(5)),
 # sfi_verify (t/fuzz/fuzz_sfi_verify.c with sfi/elf.c and sfi/verify.c)
 # and sfi_escape (t/fuzz/fuzz_sfi_escape.c, with those and the loader:
 # does code the verifier accepts stay in its region when run? checked by
@@ -18,6 +21,10 @@
 #               (t/fuzz/corpus/gen_launch.c);
 #   image       whole images with every kind of record, pages packed and
 #               raw (t/fuzz/corpus/gen_image.c);
+#   pmi         a request of every kind MPICH sends, a spawn block, a rank's
+#               whole session, a PMI-2 request (t/fuzz/corpus/pmi/);
+#   conf        the smallest file, t/integ's, every field at both ends of
+#               its range and past them, errors (t/fuzz/corpus/conf/);
 #   sfi_verify  the modules of t/sfi/pos and t/sfi/neg, linked, and their
 #               bare code;
 #   sfi_escape  the code of the modules of t/sfi/pos and t/sfi/mods with an
@@ -26,9 +33,9 @@
 #               has glsfi-cc (without it, those seeds are left out, and
 #               this says so).
 # A seed step that fails is a failure, and so is an empty seed corpus; the
-# number of seeds is printed.  Without --target, all five run, sharing
-# SECONDS (default 60) a fifth each; with --target, the targets named share
-# them the same way.  One line per target: ok, FAILED or skipped.
+# number of seeds is printed.  Without --target, all seven run, sharing
+# SECONDS (default 84) a seventh each; with --target, the targets named
+# share them the same way.  One line per target: ok, FAILED or skipped.
 #
 # Exit status: 1 when a target failed (a crash, a leak, a hang or an
 # allocation over 64 MB, whose input is kept in BUILD_DIR; or a build or
@@ -42,19 +49,19 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --target) [ $# -ge 2 ] || { echo "run.sh: --target needs a NAME" >&2; exit 2; }
                   targets="$targets $2"; shift 2 ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
         *) break ;;
     esac
 done
-[ -n "$targets" ] || targets="wire launch sfi_verify sfi_escape image"
+[ -n "$targets" ] || targets="wire launch sfi_verify sfi_escape image pmi conf"
 for t in $targets; do
     case "$t" in
-        wire|launch|sfi_verify|sfi_escape|image) ;;
-        *) echo "run.sh: no fuzz target '$t' (wire, launch, sfi_verify, sfi_escape or image)" >&2; exit 2 ;;
+        wire|launch|sfi_verify|sfi_escape|image|pmi|conf) ;;
+        *) echo "run.sh: no fuzz target '$t' (wire, launch, sfi_verify, sfi_escape, image, pmi or conf)" >&2; exit 2 ;;
     esac
 done
-secs=${1:-60}
+secs=${1:-84}
 case "$secs" in
     ''|*[!0-9]*|0) echo "run.sh: SECONDS must be a whole number above 0, not '$secs'" >&2; exit 2 ;;
 esac
@@ -125,6 +132,38 @@ prepare_launch() {
         -o "$build/gen_launch" || return 1
     mkdir -p "$build/launch_seeds" "$build/launch_corpus" || return 1
     step "writing the launch seeds" "$build/gen_launch" "$build/launch_seeds" || return 1
+}
+
+# The seeds are files: one valid request of every kind the parser knows
+# (MPICH's simple PMI client's), a spawn block, a whole rank's session and
+# a PMI-2 request it must refuse by name.
+prepare_pmi() {
+    need clang || return $?
+    step "building fuzz_pmi" clang -std=c11 -D_GNU_SOURCE -g -I"$top/core" -I"$top/sched" -O1 \
+        $fuzz_flags "$top/sched/pmi_wire.c" "$here/fuzz_pmi.c" -o "$build/fuzz_pmi" || return 1
+    mkdir -p "$build/pmi_seeds" "$build/pmi_corpus" || return 1
+    step "copying the pmi seeds" cp "$here"/corpus/pmi/* "$build/pmi_seeds/" || return 1
+    printf '%s\n' '"cmd="' '"mcmd="' '"\x0aendcmd\x0a"' '"\x0a"' '" "' '"="' '"key="' \
+        '"value="' '"kvsname="' >"$build/pmi.dict"
+}
+
+# The seeds are files: the smallest usable file, the one t/integ writes,
+# conf.h's example, every field at the low and at the high end of what
+# cluster.conf(5) allows, values just past it, and errors of every kind.
+# The reader is built from its sources with the ones it calls, under the
+# sanitizers; czmq, libzmq, libsodium, OpenSSL and msgpack are the system's.
+prepare_conf() {
+    need clang pkg-config || return $?
+    local cflags libs
+    cflags="-std=c11 -D_GNU_SOURCE -g -I$top/core $(pkg-config --cflags libczmq libsodium msgpack)"
+    libs="$(pkg-config --libs libczmq libzmq libsodium libcrypto msgpack) -lm"
+    step "building fuzz_conf" clang $cflags -O1 $fuzz_flags "$top/core/conf.c" "$top/core/str.c" \
+        "$top/core/err.c" "$top/core/wire.c" "$top/core/seal.c" "$top/core/rundir.c" \
+        "$here/fuzz_conf.c" $libs -o "$build/fuzz_conf" || return 1
+    mkdir -p "$build/conf_seeds" "$build/conf_corpus" || return 1
+    step "copying the conf seeds" cp "$here"/corpus/conf/* "$build/conf_seeds/" || return 1
+    printf '%s\n' '"\x0a    "' '" = "' '"cluster"' '"node"' '"gossip"' '"idle"' '"transport"' \
+        '"sched"' '"log"' '"ms"' '"tcp://"' '"ipc://"' '"\x22"' "\"'\"" '"#"' >"$build/conf.dict"
 }
 
 prepare_image() {
@@ -268,6 +307,8 @@ run_target() {
         wire) fuzz fuzz_wire "$2" 8192 "$build/corpus" "$build/seeds" ;;
         launch) fuzz fuzz_launch "$2" 8192 "$build/launch_corpus" "$build/launch_seeds" ;;
         image) fuzz fuzz_image "$2" 262144 "$build/image_corpus" "$build/image_seeds" ;;
+        conf) fuzz fuzz_conf "$2" 8192 "$build/conf_corpus" "$build/conf_seeds" "$build/conf.dict" ;;
+        pmi) fuzz fuzz_pmi "$2" 16384 "$build/pmi_corpus" "$build/pmi_seeds" "$build/pmi.dict" ;;
         sfi_verify) fuzz fuzz_sfi_verify "$2" 16384 "$build/sfi_corpus" "$build/sfi_seeds" ;;
         sfi_escape) fuzz fuzz_sfi_escape "$2" 65540 "$build/esc_corpus" "$build/esc_seeds" \
                          "$build/esc.dict" ;;

@@ -114,6 +114,11 @@ static void test_errors (void)
     expect_error ("cluster\n    root_jobs = maybe\n", ":2:", "not yes or no");
     expect_error ("node\n    deny_users = \"bob, -x\"\n", ":2:", "'-x' is not a user name");
     expect_error ("node\n    allow_users = \"a/b\"\n", ":2:", "node/allow_users");
+    /* one account, not a list (fuzz_conf) */
+    expect_error ("node\n    agent_user = \"a,b\"\n",
+                  ":2:", "node/agent_user: 'a,b' is not a user name");
+    expect_error ("node\n    agent_user = \" \"\n",
+                  ":2:", "node/agent_user: ' ' is not a user name");
     expect_error ("node\n    uids = \"1000-50\"\n", ":2:", "node/uids");
     expect_error ("node\n    uids = \"1000-\"\n", ":2:", "not a list of uids");
     expect_error ("node\n    uids = \"x\"\n", ":2:", "not a list of uids");
@@ -123,6 +128,54 @@ static void test_errors (void)
     gl_conf_defaults (&c);
     CHECK_EQ (gl_conf_load (&c, "/nonexistent/cluster.conf", err, sizeof err), -1);
     CHECK (strstr (err, "/nonexistent/cluster.conf") != NULL);
+}
+
+/* Load len bytes (NULs and all) as a file. */
+static int load_bytes (gl_conf_t *c, const char *text, size_t len, char *err, size_t errlen)
+{
+    gl_conf_defaults (c);
+    char path[512];
+    snprintf (path, sizeof path, "%s/c.conf", dir);
+    FILE *fp = fopen (path, "w");
+    fwrite (text, 1, len, fp);
+    fclose (fp);
+    return gl_conf_load (c, path, err, errlen);
+}
+
+/* An error names the line the fault is on, whatever the lines before it
+   hold (fuzz_conf found both of these). */
+static void test_lines (void)
+{
+    gl_conf_t c;
+    char err[1024] = "";
+    /* a NUL byte, where zconfig's view of the line ends: not text */
+    static const char nul[] = "gossip\n    probe_interval = 1s\n    probe_timeou\v\0= 600\n";
+    CHECK_EQ (load_bytes (&c, nul, sizeof nul - 1, err, sizeof err), -1);
+    CHECK (strstr (err, "c.conf:3: ") != NULL && strstr (err, "NUL") != NULL);
+    if (!strstr (err, "c.conf:3: ") || !strstr (err, "NUL"))
+        fprintf (stderr, "  got: %s\n", err);
+    /* a line longer than 4 KiB before the faulty one */
+    static char text[8192];
+    size_t n = (size_t) snprintf (text, sizeof text, "# ");
+    memset (text + n, 'x', 5000);
+    n += 5000;
+    snprintf (text + n, sizeof text - n, "\ncluster\n    colour = red\n");
+    expect_error (text, "c.conf:3: ", "cluster/colour: unknown field");
+    /* a field given twice, the second time wrong; a section given twice */
+    expect_error ("gossip\n    probe_interval = 1s\n    probe_interval = 10x\n",
+                  "c.conf:3: ", "not a duration");
+    expect_error ("idle\n    proc_dir = /p\nlog\n    level = info\nidle\n    proc_dir = \"\"\n",
+                  "c.conf:6: ", "idle/proc_dir");
+    /* names longer than any field's */
+    static char name[400];
+    memset (name, 's', sizeof name - 1);
+    snprintf (text, sizeof text, "cluster\n    name = x\n%s\n", name);
+    expect_error (text, "c.conf:3: ", "unknown section");
+    snprintf (text, sizeof text, "cluster\n    name = x\n    %s = 1\n", name);
+    expect_error (text, "c.conf:3: ", "unknown field");
+    /* a name zconfig ends at white space other than a space or a tab */
+    expect_error ("idle\ns.hed\v\n", "c.conf:2: ", "s.hed: unknown section");
+    expect_error ("cluster\n    colour\f= red\n", "c.conf:2: ", "cluster/colour: unknown field");
 }
 
 static void test_finish_errors (void)
@@ -268,6 +321,7 @@ int main (void)
         return 1;
     test_good ();
     test_errors ();
+    test_lines ();
     test_finish_errors ();
     test_more ();
     test_parsers ();

@@ -6,11 +6,12 @@
 
 #include <string.h>
 
-/* Feed s to r in pieces of step bytes; the requests found, joined by '|'. */
-static int feed (pmi_reader_t *r, const char *s, size_t step, char *out, size_t outlen,
-                 const char **why)
+/* Feed the len bytes at s to r in pieces of step bytes; the requests
+   found, joined by '|'. */
+static int feed_bytes (pmi_reader_t *r, const char *s, size_t len, size_t step, char *out,
+                       size_t outlen, const char **why)
 {
-    size_t len = strlen (s), at = 0;
+    size_t at = 0;
     out[0] = '\0';
     for (;;) {
         const char *req;
@@ -33,6 +34,12 @@ static int feed (pmi_reader_t *r, const char *s, size_t step, char *out, size_t 
         pmi_reader_wrote (r, k);
         at += k;
     }
+}
+
+static int feed (pmi_reader_t *r, const char *s, size_t step, char *out, size_t outlen,
+                 const char **why)
+{
+    return feed_bytes (r, s, strlen (s), step, out, outlen, why);
 }
 
 /* What a rank of MPICH 4.0 sent at MPI_Init and MPI_Finalize (captured). */
@@ -133,6 +140,42 @@ static void test_refused_streams (void)
     CHECK_EQ (strlen (got), PMI_REQ_MAX - 1);
 }
 
+/* A stream means the same whatever pieces it comes in: the same requests
+   handed out, then the same refusal.  A NUL byte refuses the request it
+   is in, not the whole ones before it, and a stream broken before its
+   NUL is refused for what broke it first. */
+static void test_pieces_agree (void)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        const char *reqs, *why;
+    } streams[] = {
+        { "cmd=get_appnum\ncmd=\0", 20, "cmd=get_appnum", "a NUL byte in a request" },
+        { "cmd=get_appnum\n\0", 16, "cmd=get_appnum",
+          "not a PMI-1 request (expected cmd= or mcmd=)" },
+        { "cmd=barrier_in\ncmd=get\0x\n", 24, "cmd=barrier_in", "a NUL byte in a request" },
+        { "mcmd=spawn\nendcmd\ncmd=x\0", 24, "mcmd=spawn\nendcmd", "a NUL byte in a request" },
+        { "cmdrar\0", 7, "", "not a PMI-1 request (expected cmd= or mcmd=)" },
+        { "12\0", 3, "", "not a PMI-1 request (expected cmd= or mcmd=)" },
+    };
+    static const size_t steps[] = { 1, 2, 5, 4096 };
+    for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++)
+        for (size_t j = 0; j < sizeof steps / sizeof steps[0]; j++) {
+            pmi_reader_t r;
+            pmi_reader_init (&r);
+            char out[256];
+            const char *why = NULL;
+            CHECK_EQ (
+                feed_bytes (&r, streams[i].s, streams[i].len, steps[j], out, sizeof out, &why), -1);
+            CHECK (!strcmp (out, streams[i].reqs));
+            CHECK (why && !strcmp (why, streams[i].why));
+            if (strcmp (out, streams[i].reqs) || !why || strcmp (why, streams[i].why))
+                fprintf (stderr, "  stream %zu in pieces of %zu: '%s', %s\n", i, steps[j], out,
+                         why ? why : "(no reason)");
+        }
+}
+
 static int parse (const char *s, pmi_cmd_t *cmd, const char **why)
 {
     return pmi_cmd_parse (s, strlen (s), cmd, why);
@@ -203,6 +246,7 @@ int main (void)
 {
     test_framing ();
     test_refused_streams ();
+    test_pieces_agree ();
     test_parse ();
     return tap_done ("test_pmi_wire");
 }
