@@ -2019,6 +2019,23 @@ static void streams_var (void)
     }
 }
 
+/* A decimal number of the environment, at most max: digits only, no
+   overflow (parse_num wraps), *end past it.  false when not so. */
+static bool env_num (const char *s, const char **end, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t) (*p - '0');
+        if (v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *end = p;
+    *out = v;
+    return p != s;
+}
+
 /* The job's streams from an inherited GLUNIX_CKPT_STREAMS: false when
    it is absent or malformed (then the process's own 0, 1, 2 are). */
 static bool streams_inherited (void)
@@ -2039,12 +2056,10 @@ static bool streams_inherited (void)
             continue;
         }
         const char *e;
-        v[i][0] = parse_num (s, 10, &e);
-        if (e == s || *e != ':')
+        if (!env_num (s, &e, UINT64_MAX, &v[i][0]) || *e != ':')
             return false;
         s = e + 1;
-        v[i][1] = parse_num (s, 10, &e);
-        if (e == s)
+        if (!env_num (s, &e, UINT64_MAX, &v[i][1]))
             return false;
         s = e;
     }
@@ -2202,12 +2217,12 @@ static void pids_inherited (void)
     pidmap_init (&pids);
     while (*s) {
         const char *e;
-        uint64_t v = parse_num (s, 10, &e), r;
-        if (e == s || *e != ':')
+        uint64_t v, r;
+        if (!env_num (s, &e, 1u << 22, &v) || *e != ':')
             break;
         s = e + 1;
-        r = parse_num (s, 10, &e);
-        if (e == s || (*e && *e != ',') || pidmap_add (&pids, (pid_t) v, (pid_t) r, NULL))
+        if (!env_num (s, &e, 1u << 22, &r) || (*e && *e != ',') || (*e && !e[1]) ||
+            pidmap_add (&pids, (pid_t) v, (pid_t) r, NULL))
             break;
         s = *e ? e + 1 : e;
     }

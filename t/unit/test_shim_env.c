@@ -107,6 +107,9 @@ static void test_pidmap (void)
         "t/4242:REAL 1:2",
         "t/4242:REALx",
         "t/ 4242:REAL",
+        "t/4294971538:REAL",           /* 2^32 + 4242: no wrap to 4242 */
+        "t/18446744073709555858:REAL", /* 2^64 + 4242 */
+        "t/4242:REAL,",                /* a comma with nothing after it */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         pidmap (bad[i], false);
@@ -135,9 +138,13 @@ static void test_streams (void)
     streams ("t/1:2,-,3:4", true);
     streams ("t/-,-,-", true);
     static const char *const bad[] = {
-        "u/1:2,-,3:4", "1:2,-,3:4",   "t/1:2,-",     "t/1:2,-,3:",   "t/1:2,-,3:4x",
-        "t/1:2,,3:4",  "t/a:2,-,3:4", "t/",          "t/1:2,-,3:4,", "t/1:2,-,-,-",
-        "t/1-2,-,3:4", "t/:2,-,3:4",  "t/1:2 -,3:4",
+        "u/1:2,-,3:4",  "1:2,-,3:4",
+        "t/1:2,-",      "t/1:2,-,3:",
+        "t/1:2,-,3:4x", "t/1:2,,3:4",
+        "t/a:2,-,3:4",  "t/",
+        "t/1:2,-,3:4,", "t/1:2,-,-,-",
+        "t/1-2,-,3:4",  "t/:2,-,3:4",
+        "t/1:2 -,3:4",  "t/99999999999999999999:2,-,3:4",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         streams (bad[i], false);
