@@ -71,8 +71,16 @@
 #define RESTORE_READ_MS   1000 /* one that read it all and lives on this long, too */
 
 /* signal sent, connected, greeted, parked (a move's image waiting), image
-   going, image gone (a move's: the home says DONE or RESUME) */
-enum { CK_SIGNALLED = 1, CK_HELLO, CK_ANSWER, CK_PARKED, CK_IMAGE, CK_SENT };
+   going, image gone (a move's: the home says DONE or RESUME); refused
+   for a moment, to be asked again (CK_AGAIN) */
+enum { CK_SIGNALLED = 1, CK_HELLO, CK_ANSWER, CK_PARKED, CK_IMAGE, CK_SENT, CK_AGAIN };
+
+/* A refusal that says "try again" (a child ended and its parent has not
+   waited for it yet, a descriptor opened or closed meanwhile) is for an
+   instant of the job's: the job runs on, and is asked again this often,
+   this many times, before the refusal is its answer. */
+#define CKPT_AGAIN_MS 150
+#define CKPT_TRIES    8
 
 struct ckpt_req {
     uint8_t ask;                 /* gl_ckpt_ask_t */
@@ -81,7 +89,8 @@ struct ckpt_req {
     uint64_t asker_seq;          /* its number for the question */
     char to[GL_NAME_MAX + 1];    /* where the image goes */
     int fd;                      /* the shim's connection, or -1 */
-    uint64_t deadline_ms;        /* for the answer, until SNAP */
+    uint64_t deadline_ms;        /* for the answer, until SNAP; CK_AGAIN: when to ask */
+    uint8_t tries;               /* asked again after a "try again" */
     uint64_t credit;             /* image bytes we may still send */
     uint64_t seq;                /* the next IMAGE's number */
     uint64_t at[3];              /* a kept one's: stdin read, output written */
@@ -167,6 +176,8 @@ static void req_end (jobs_t *self, host_job_t *h, const char *why)
     ckpt_req_t *ck = h->ck;
     if (!ck)
         return;
+    if (ck->state == CK_AGAIN) /* refused a moment ago: nothing parked */
+        ck->state = CK_SIGNALLED;
     switch (ck->ask) {
         case GL_CKPT_ASK_PROBE:
             gl_strlcpy (h->movable, why ? why : "yes", sizeof h->movable);
@@ -230,6 +241,19 @@ static void req_end (jobs_t *self, host_job_t *h, const char *why)
     h->ck = NULL;
 }
 
+/* The request's signal to the job's process: NULL, or why it could not
+   be sent. */
+static const char *req_signal (host_job_t *h, ckpt_req_t *ck)
+{
+    /* only a move parks the job for an answer: the rest go on at once */
+    int value = ck->ask == GL_CKPT_ASK_PROBE  ? GL_CKPT_PROBE
+                : ck->ask == GL_CKPT_ASK_MOVE ? GL_CKPT_CONTINUE
+                                              : GL_CKPT_GO_ON;
+    if (exec_sigqueue (h->exec, GL_CKPT_SIGNO, value))
+        return errno == ESRCH ? "its process has ended" : "cannot signal its process";
+    return NULL;
+}
+
 /* Is the job's process ready for our signal?  Its shim catches it; to
    anything else it would be a kill. */
 static bool shim_listens (int pid)
@@ -277,12 +301,8 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     gl_strlcpy (ck->to, ask->to[0] || ck->ask == GL_CKPT_ASK_MOVE ? ask->to : asker, sizeof ck->to);
     ck->deadline_ms = now + CKPT_ANSWER_MS;
     h->ck = ck;
-    /* only a move parks the job for an answer: the rest go on at once */
-    int value = ck->ask == GL_CKPT_ASK_PROBE  ? GL_CKPT_PROBE
-                : ck->ask == GL_CKPT_ASK_MOVE ? GL_CKPT_CONTINUE
-                                              : GL_CKPT_GO_ON;
-    if (!why && exec_sigqueue (h->exec, GL_CKPT_SIGNO, value))
-        why = errno == ESRCH ? "its process has ended" : "cannot signal its process";
+    if (!why)
+        why = req_signal (h, ck);
     if (why)
         req_end (self, h, why);
     if (busy)
@@ -487,7 +507,7 @@ static void image_out (jobs_t *self, host_job_t *h)
         host_watch_set (self, &ck->w, ck->fd, ck->credit ? POLLIN : 0);
 }
 
-static void shim_says (jobs_t *self, host_job_t *h)
+static void shim_says (jobs_t *self, host_job_t *h, uint64_t now)
 {
     ckpt_req_t *ck = h->ck;
     char line[GL_CKPT_LINE_MAX + 1];
@@ -510,6 +530,14 @@ static void shim_says (jobs_t *self, host_job_t *h)
             continue;
         }
         if (!strncmp (line, "REFUSE ", 7)) {
+            if (ck->ask != GL_CKPT_ASK_PROBE && ck->tries < CKPT_TRIES &&
+                strstr (line + 7, "try again")) {
+                req_close (self, ck);
+                ck->state = CK_AGAIN;
+                ck->deadline_ms = now + CKPT_AGAIN_MS;
+                ck->tries++;
+                return;
+            }
             req_end (self, h, line[7] ? line + 7 : "refused");
             return;
         }
@@ -758,7 +786,7 @@ bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now)
     for (host_job_t *h = self->hosts; h; h = h->next) {
         if (h->ck && h->ck->fd == fd) {
             if (h->ck->state == CK_HELLO || h->ck->state == CK_ANSWER)
-                shim_says (self, h);
+                shim_says (self, h, now);
             else if (h->ck->state == CK_IMAGE)
                 image_out (self, h);
             host_watch (self, h);
@@ -810,6 +838,14 @@ void ckpt_tick (jobs_t *self, uint64_t now)
     for (host_job_t *h = self->hosts; h; h = next) {
         next = h->next;
         ckpt_req_t *ck = h->ck;
+        if (ck && ck->state == CK_AGAIN && now >= ck->deadline_ms) { /* ask again */
+            ck->state = CK_SIGNALLED;
+            ck->deadline_ms = now + CKPT_ANSWER_MS;
+            const char *why = req_signal (h, ck);
+            if (why)
+                req_end (self, h, why);
+            continue;
+        }
         if (ck && ck->state <= CK_ANSWER && now >= ck->deadline_ms) {
             req_end (self, h, "the job's shim did not answer in time");
             host_watch (self, h); /* its streams flow again */
@@ -852,7 +888,8 @@ void ckpt_tick (jobs_t *self, uint64_t now)
 uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next)
 {
     for (host_job_t *h = self->hosts; h; h = h->next) {
-        if (h->ck && h->ck->state <= CK_ANSWER && h->ck->deadline_ms < next)
+        if (h->ck && (h->ck->state <= CK_ANSWER || h->ck->state == CK_AGAIN) &&
+            h->ck->deadline_ms < next)
             next = h->ck->deadline_ms;
         if (h->img_fd >= 0 && h->restored_at && h->restored_at < next)
             next = h->restored_at;

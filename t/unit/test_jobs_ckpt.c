@@ -67,6 +67,17 @@ static int peer (const char *mode)
             close (s);
             continue;
         }
+        /* a child that ended a moment ago: "try again", twice (again2);
+           each ask counted on stdout */
+        static int asks;
+        printf ("asked %d\n", ++asks);
+        fflush (stdout);
+        if (!strcmp (mode, "again2") && asks <= 2) {
+            dprintf (s, "REFUSE process 7 (cc) has ended and was not waited for (a zombie does "
+                        "not move: try again once its parent has waited for it)\n");
+            close (s);
+            continue;
+        }
         if (req == GL_CKPT_PROBE) {
             dprintf (s, "MOVABLE\n");
             close (s);
@@ -453,6 +464,18 @@ int main (int argc, char **argv)
            strstr (reply->text, "no checkpoint handler") && !strcmp (sent_to, "asker"));
     pump (100, NULL);
     CHECK (!sent_of (GL_JOB_EXIT, 0)); /* and it runs on */
+
+    /* refused for an instant ("try again"): asked again, and moved the
+       third time */
+    clear_sent ();
+    run ("h-1-4", "again2");
+    pump (3000, started);
+    grant_output ("h-1-4");
+    pump (3000, ready);
+    ckpt ("h-1-4", GL_CKPT_ASK_MOVE, "");
+    want_code = GL_MOVE_SNAPPED;
+    pump (3000, move_said);
+    CHECK (moved && moved->code == GL_MOVE_SNAPPED && said ("asked 3"));
 
     clear_sent ();
     jobs_destroy (&jobs);
