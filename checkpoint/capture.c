@@ -228,11 +228,6 @@ static void proc_path (char *out, size_t cap, const char *a, uint64_t n, const c
     sb_s (&b, z);
 }
 
-ssize_t slurp (const char *path, char *buf, size_t cap)
-{
-    return gl_read_file (path, buf, cap);
-}
-
 bool write_all (int fd, const void *p, size_t n)
 {
     const char *c = p;
@@ -534,7 +529,7 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
     }
     f->path[k] = '\0';
     proc_path (p, sizeof p, "fdinfo/", (uint64_t) fd, "");
-    if (slurp (p, info, sizeof info) > 0) {
+    if (gl_read_file (p, info, sizeof info) > 0) {
         const char *s = strstr (info, "pos:");
         if (s)
             f->pos = parse_num (s + 4 + strspn (s + 4, " \t"), 10, NULL);
@@ -776,7 +771,7 @@ static int judge (sb_t *why, int skip, bool tree)
     char p[64], buf[64];
     for (int i = 0; i < n && !tree; i++) {
         proc_path (p, sizeof p, "task/", (uint64_t) tids[i], "/children");
-        if (slurp (p, buf, sizeof buf) > 0) {
+        if (gl_read_file (p, buf, sizeof buf) > 0) {
             /* not a tree (tree.c found no child of the program's): the
                writer of the last checkpoint's image, still at work, or a
                child forked since */
@@ -1012,7 +1007,8 @@ static void wr_layout (uint64_t *mm)
 {
     static const int field[IMG_NMM] = { 26, 27, 45, 46, 47, 0, 28, 48, 49, 50, 51 };
     char buf[2048];
-    const char *s = slurp ("/proc/self/stat", buf, sizeof buf) > 0 ? strrchr (buf, ')') : NULL;
+    const char *s =
+        gl_read_file ("/proc/self/stat", buf, sizeof buf) > 0 ? strrchr (buf, ')') : NULL;
     if (!s)
         return;
     uint64_t f[52] = { 0 };
@@ -1039,7 +1035,7 @@ static void thread_name (pid_t tid, char *out)
     sb_s (&b, "/task/");
     sb_u (&b, (uint64_t) tid);
     sb_s (&b, "/comm");
-    ssize_t n = slurp (p, buf, sizeof buf);
+    ssize_t n = gl_read_file (p, buf, sizeof buf);
     memset (out, 0, IMG_NAME_MAX);
     if (n > 0 && buf[n - 1] == '\n')
         memcpy (out, buf, (size_t) n - 1 < IMG_NAME_MAX - 1 ? (size_t) n - 1 : IMG_NAME_MAX - 1);
@@ -1204,6 +1200,17 @@ static void wr_scan_fds (wr_t *w)
     w->n_fds = k;
 }
 
+/* A descriptor that was not there when the job was stopped: the image
+   would not be the snapshot's. */
+static void wr_fail_new_fd (wr_t *w, int fd)
+{
+    char whyb[128];
+    sb_t b = { whyb, 0, sizeof whyb };
+    sb_fd (&b, fd);
+    sb_s (&b, "was opened while the checkpoint was taken: try again");
+    wr_fail (w, whyb);
+}
+
 static void wr_fds (wr_t *w)
 {
     char whyb[512];
@@ -1216,12 +1223,8 @@ static void wr_fds (wr_t *w)
             int j = 0;
             while (j < snap.n_files && snap.files[j].fd != (int) f->fd)
                 j++;
-            if (j == snap.n_files) {
-                sb_t b = { whyb, 0, sizeof whyb };
-                sb_fd (&b, (int) f->fd);
-                sb_s (&b, "was opened while the checkpoint was taken: try again");
-                wr_fail (w, whyb);
-            }
+            if (j == snap.n_files)
+                wr_fail_new_fd (w, (int) f->fd);
             f->pos = (uint64_t) snap.files[j].pos;
             f->fsize = (uint64_t) snap.files[j].st.st_size;
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
@@ -1233,12 +1236,8 @@ static void wr_fds (wr_t *w)
             int j = 0;
             while (j < snap.n_kobjs && snap.kobjs[j].fd != (int) f->fd)
                 j++;
-            if (j == snap.n_kobjs) {
-                sb_t b = { whyb, 0, sizeof whyb };
-                sb_fd (&b, (int) f->fd);
-                sb_s (&b, "was opened while the checkpoint was taken: try again");
-                wr_fail (w, whyb);
-            }
+            if (j == snap.n_kobjs)
+                wr_fail_new_fd (w, (int) f->fd);
             f->pos = snap.kobjs[j].pos;
             f->fsize = snap.kobjs[j].fsize;
             f->data = snap.kobjs[j].data_len ? snap_kdata + snap.kobjs[j].data_off : NULL;
@@ -1555,7 +1554,7 @@ static void reap (void)
 static uint64_t shared_pending (void)
 {
     char buf[2048];
-    if (slurp ("/proc/self/status", buf, sizeof buf) <= 0)
+    if (gl_read_file ("/proc/self/status", buf, sizeof buf) <= 0)
         return 0;
     const char *s = strstr (buf, "ShdPnd:");
     return s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;

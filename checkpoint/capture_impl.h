@@ -19,9 +19,7 @@ typedef struct {
 void sb_s (sb_t *b, const char *s);
 void sb_u (sb_t *b, uint64_t v);
 void sb_x (sb_t *b, uint64_t v); /* hexadecimal, no 0x */
-/* The whole of a small file into buf (NUL-terminated); its length or -1. */
-ssize_t slurp (const char *path, char *buf, size_t cap);
-uint64_t now_ns (void); /* CLOCK_MONOTONIC */
+uint64_t now_ns (void);          /* CLOCK_MONOTONIC */
 bool write_all (int fd, const void *p, size_t n);
 uint64_t parse_num (const char *s, int base, const char **end);
 /* The numbered entries of a /proc directory: how many (max + 1: more

@@ -7,6 +7,7 @@
 #include "kobj.h"
 
 #include "capture_impl.h"
+#include "fd.h"
 #include "ckpt_proto.h"
 #include "str.h"
 
@@ -209,7 +210,7 @@ static bool no_exit_signal (pid_t pid)
 {
     char path[64], buf[1024];
     pid_path (path, sizeof path, pid, "/stat");
-    if (slurp (path, buf, sizeof buf) <= 0)
+    if (gl_read_file (path, buf, sizeof buf) <= 0)
         return false;
     const char *s = strrchr (buf, ')');
     for (int field = 2; s && field < 38; field++) /* s: before field + 1 */
@@ -232,7 +233,7 @@ static int children (pid_t pid, int idx, pid_t *real, int *parent, int *n)
         sb_s (&b, "/");
         sb_u (&b, (uint64_t) tids[t]);
         sb_s (&b, "/children");
-        if (slurp (path, buf, sizeof buf) <= 0)
+        if (gl_read_file (path, buf, sizeof buf) <= 0)
             continue;
         for (const char *s = buf; *s;) {
             if (*s < '0' || *s > '9') {
@@ -296,7 +297,7 @@ static int judge_member (member_t *m, sb_t *why)
     pid_path (path, sizeof path, m->real, "/status");
     uint64_t t0 = now_ns ();
 again:
-    if (slurp (path, buf, sizeof buf) <= 0)
+    if (gl_read_file (path, buf, sizeof buf) <= 0)
         return 1; /* it ended and was waited for: the tree is another */
     const char *s = strstr (buf, "Name:");
     if (s) {
@@ -766,7 +767,7 @@ static pid_t parent_of (pid_t pid)
 {
     char path[64], buf[1024];
     pid_path (path, sizeof path, pid, "/stat");
-    if (slurp (path, buf, sizeof buf) <= 0)
+    if (gl_read_file (path, buf, sizeof buf) <= 0)
         return 0;
     const char *s = strrchr (buf, ')');
     if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')

@@ -95,24 +95,28 @@ fi
 same whole1.out ref.out "before the snapshot + restored != undisturbed"
 say "restored in a new process after the job ended: same output, same result, pid unchanged"
 
+# held_restored WHAT ARGS...: ckcompute ARGS held at its "step 1" and
+# restored: its output, before the snapshot and after, is an undisturbed
+# run's, or fail saying WHAT differs
+held_restored() {
+    local what=$1 n=$2
+    shift
+    unpriv env LD_PRELOAD="$SHIM" "$PROG" "$@" > "ref$n.out" || fail "the undisturbed $n run"
+    unpriv "$HOST" -p "$SHIM" -r hold -w "step 1" -i "img$n" -o "run$n.out" -- "$PROG" "$@" \
+        > "host$n.txt" || { cat "host$n.txt"; fail "checkpoint of $n"; }
+    unpriv "$GLR" "img$n" > "rest$n.out" 2> "rest$n.err" || { cat "rest$n.err"; fail "restore of $n"; }
+    { head -c "$(at "host$n.txt")" "run$n.out"; cat "rest$n.out"; } > "whole$n.out"
+    same "whole$n.out" "ref$n.out" "$what"
+}
+
 # what the kernel says of the process travels too: its name and its
 # threads', its command line (ps), its break (the heap grows by brk)
-unpriv env LD_PRELOAD="$SHIM" "$PROG" ident 4 > refI.out || fail "the undisturbed ident run"
-unpriv "$HOST" -p "$SHIM" -r hold -w "step 1" -i imgI -o runI.out -- "$PROG" ident 4 > hostI.txt ||
-    { cat hostI.txt; fail "checkpoint of ident"; }
-unpriv "$GLR" imgI > restI.out 2> restI.err || { cat restI.err; fail "restore of ident"; }
-{ head -c "$(at hostI.txt)" runI.out; cat restI.out; } > wholeI.out
-same wholeI.out refI.out "the restored process's name, command line or break differ"
-say "restored: $(tail -2 restI.out | tr '\n' ' ')"
+held_restored "the restored process's name, command line or break differ" ident 4
+say "restored: $(tail -2 restident.out | tr '\n' ' ')"
 
 # an eventfd, a timerfd, a signalfd and an epoll watching two of them
 # move with their state (kobj.h); a duplicated one is refused, saying so
-unpriv env LD_PRELOAD="$SHIM" "$PROG" kobj 5 > refK.out || fail "the undisturbed kobj run"
-unpriv "$HOST" -p "$SHIM" -r hold -w "step 1" -i imgK -o runK.out -- "$PROG" kobj 5 > hostK.txt ||
-    { cat hostK.txt; fail "checkpoint of kobj"; }
-unpriv "$GLR" imgK > restK.out 2> restK.err || { cat restK.err; fail "restore of kobj"; }
-{ head -c "$(at hostK.txt)" runK.out; cat restK.out; } > wholeK.out
-same wholeK.out refK.out "eventfd, timerfd, signalfd or epoll not as they were after a restore"
+held_restored "eventfd, timerfd, signalfd or epoll not as they were after a restore" kobj 5
 unpriv "$HOST" -p "$SHIM" -r probe -w ready -o /dev/null -- "$PROG" kobj-dup 2 > hostKd.txt
 grep -q '^REFUSE fd [0-9]*: the same kernel object as fd [0-9]* (a duplicate)' hostKd.txt ||
     fail "a duplicated eventfd: $(grep -v '^START' hostKd.txt)"

@@ -154,3 +154,19 @@ all_alive() {
     local n=$1; shift
     for o in "$@"; do [ "$(count "$o" alive)" = "$n" ] || return 1; done
 }
+
+# ---- jobs and their moves (the peers as start_peer made them: homes on
+# a, moves asked through c) ----
+gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) { print $1; exit }'; }
+node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
+lines() { wc -l < "$1" 2>/dev/null || echo 0; }
+more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
+# move_at GPID NODE N: move the job writing $out to NODE once it wrote N
+# lines; ps must then say it is there.  (A refusal for an instant, "try
+# again", is asked again by the host itself.)
+move_at() {
+    wait_until 30 more_lines "$out" "$3" || fail "$1 wrote $(lines "$out") lines, not $3"
+    res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $1 $2: $res"
+    [ "$(node_of "$1")" = "$2" ] || fail "after '$res' ps says $1 is on $(node_of "$1")"
+    say "$1 moved to $2 after line $3: $res"
+}

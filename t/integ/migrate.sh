@@ -99,16 +99,6 @@ fi
 
 # ---- moves: the shim's checkpoint, glrestore, and the agents between ----------------------
 CK="$BUILD/t/integ/ckjob"
-gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) { print $1; exit }'; }
-node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
-lines() { wc -l < "$1" 2>/dev/null || echo 0; }
-more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
-# move the job writing $out (gpid $1) to $2 once it printed $3 lines; ps then says where
-move_at() {
-    wait_until 20 more_lines "$out" "$3" || fail "$1 wrote $(lines "$out") lines, not $3"
-    res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $1 $2: $res"
-    [ "$(node_of "$1")" = "$2" ] || fail "after '$res' ps says $1 is on $(node_of "$1")"
-}
 
 # glpeer checkpoint while it runs (it runs on, whole), glx --restart of
 # the image elsewhere: the rest of the same output, from the snapshot on

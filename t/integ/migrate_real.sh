@@ -38,24 +38,6 @@ for i in 0 1 2; do start_peer "${names[$i]}" $i; done
 wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
 export GLUNIX_RUNTIME_DIR="$T/a/run"
 
-gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) { print $1; exit }'; }
-node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
-lines() { wc -l < "$1" 2>/dev/null || echo 0; }
-more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
-# move_at GPID NODE N: move the job writing $out to NODE once it wrote N
-# lines; a refusal that says to try again (a child ended, not yet waited
-# for; a file opened meanwhile) is tried again, as a user would
-move_at() {
-    wait_until 30 more_lines "$out" "$3" || fail "$1 wrote $(lines "$out") lines, not $3"
-    local try moved=no
-    for try in 1 2 3 4 5; do
-        res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) && { moved=yes; break; }
-        echo "$res" | grep -q "try again" || fail "migrate $1 $2: $res"
-        sleep 0.1
-    done
-    [ $moved = yes ] || fail "migrate $1 $2, 5 times: $res"
-    [ "$(node_of "$1")" = "$2" ] || fail "after '$res' ps says $1 is on $(node_of "$1")"
-}
 # start NAME KEY CMD...: the undisturbed run into $T/NAME.ref (status
 # in $ref_rc), then the job on b writing $out, its glx $g, its gpid $gpid
 start() {

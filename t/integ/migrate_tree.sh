@@ -26,17 +26,6 @@ for i in 0 1 2; do start_peer "${names[$i]}" $i; done
 wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
 export GLUNIX_RUNTIME_DIR="$T/a/run"
 
-gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) { print $1; exit }'; }
-node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
-lines() { wc -l < "$1" 2>/dev/null || echo 0; }
-more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
-# move the job writing $out (gpid $1) to $2 once it printed $3 lines
-move_at() {
-    wait_until 20 more_lines "$out" "$3" || fail "$1 wrote $(lines "$out") lines, not $3"
-    res=$("$GLPEER" migrate "$1" "$2" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $1 $2: $res"
-    [ "$(node_of "$1")" = "$2" ] || fail "after '$res' ps says $1 is on $(node_of "$1")"
-    say "moved to $2 after line $3: $res"
-}
 
 # ---- a shell script: a loop piping through a filter ----------------------------------------
 script='i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo "line $i"; sleep 0.05; done | sed -u s/line/LINE/'

@@ -331,18 +331,21 @@ static void sums (void)
     CHECK (same);
 }
 
-/* One record encoded and decoded again: PROC or THREAD. */
+/* One record encoded and decoded again: PROC, THREAD or FD. */
 static int rec_why (img_type_t type, const void *in, void *out, const char **why)
 {
     static uint8_t rb[IMG_REC_HDR + sizeof (img_proc_t) + 64];
     img_enc_t e = { 0 };
-    size_t k = type == IMG_PROC ? img_put_proc (&e, in, rb, sizeof rb)
-                                : img_put_thread (&e, in, rb, sizeof rb);
+    size_t k = type == IMG_PROC     ? img_put_proc (&e, in, rb, sizeof rb)
+               : type == IMG_THREAD ? img_put_thread (&e, in, rb, sizeof rb)
+                                    : img_put_fd (&e, in, rb, sizeof rb);
     img_rec_t r = { .type = type,
                     .payload = rb + IMG_REC_HDR,
                     .len = (uint32_t) (k - IMG_REC_HDR) };
     *why = NULL;
-    return type == IMG_PROC ? img_get_proc (&r, out, why) : img_get_thread (&r, out, why);
+    return type == IMG_PROC     ? img_get_proc (&r, out, why)
+           : type == IMG_THREAD ? img_get_thread (&r, out, why)
+                                : img_get_fd (&r, out, why);
 }
 
 /* The kernel's layout of a process and its threads' names travel and
@@ -406,19 +409,6 @@ static void layout (void)
     CHECK (img_get_thread (&r, &tg, &why) < 0 && strstr (why, "after its name's end"));
 }
 
-/* An FD record encoded and decoded again. */
-static int fd_why (const img_fd_t *f, img_fd_t *got, const char **why)
-{
-    static uint8_t rb[IMG_REC_HDR + 8192];
-    img_enc_t e = { 0 };
-    size_t k = img_put_fd (&e, f, rb, sizeof rb);
-    img_rec_t r = { .type = IMG_FD,
-                    .payload = rb + IMG_REC_HDR,
-                    .len = (uint32_t) (k - IMG_REC_HDR) };
-    *why = NULL;
-    return img_get_fd (&r, got, why);
-}
-
 /* The kernel's objects (eventfd, timerfd, signalfd, epoll): their state
    travels and is checked as the calls that make them again take it. */
 static void kernel_objects (void)
@@ -427,39 +417,39 @@ static void kernel_objects (void)
     img_fd_t f, got;
     f = (img_fd_t){ .fd = 3, .kind = IMG_F_EVENTFD, .fsize = 7, .pos = 1 };
     strcpy (f.path, "anon_inode:[eventfd]");
-    CHECK_EQ (fd_why (&f, &got, &why), 0);
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
     CHECK (got.kind == IMG_F_EVENTFD && got.fsize == 7 && got.pos == 1);
     f.pos = 2;
-    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "eventfd"));
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "eventfd"));
 
     uint8_t tb[IMG_TIMERFD_SIZE];
     img_timerfd_t t = { 1, 0, 3, 0, 20000000, 0, 20000000 }, tg;
     img_put_timerfd (&t, tb);
     f = (img_fd_t){ .fd = 4, .kind = IMG_F_TIMERFD, .data = tb, .data_len = sizeof tb };
-    CHECK_EQ (fd_why (&f, &got, &why), 0);
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
     img_get_timerfd (&got, &tg);
     CHECK (memcmp (&tg, &t, sizeof t) == 0);
     t.clockid = 5; /* CLOCK_THREAD_CPUTIME_ID: no timerfd takes it */
     img_put_timerfd (&t, tb);
-    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "timerfd"));
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "timerfd"));
     f.data_len = 40;
-    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "wrong size"));
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "wrong size"));
 
     f = (img_fd_t){ .fd = 5, .kind = IMG_F_SIGNALFD, .fsize = 1u << 9, .data = tb, .data_len = 8 };
-    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "neither a pipe"));
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "neither a pipe"));
 
     uint8_t regs[2 * IMG_EPOLL_REG] = { 3, 0, 0, 0, 1, 0, 0, 0, 0xe1, 0, 0, 0, 0, 0, 0, 0,
                                         4, 0, 0, 0, 1, 0, 0, 0, 0x71, 0, 0, 0, 0, 0, 0, 0 };
     f = (img_fd_t){ .fd = 6, .kind = IMG_F_EPOLL, .data = regs, .data_len = sizeof regs };
-    CHECK_EQ (fd_why (&f, &got, &why), 0);
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
     uint32_t fd, events;
     uint64_t data;
     img_get_epoll_reg (&got, 1, &fd, &events, &data);
     CHECK (fd == 4 && events == 1 && data == 0x71);
     regs[16] = 6; /* watching itself */
-    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "itself"));
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "itself"));
     f.data_len = 20;
-    CHECK (fd_why (&f, &got, &why) < 0 && strstr (why, "wrong size"));
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "wrong size"));
 }
 
 int main (void)

@@ -278,6 +278,15 @@ static void grant_output (const char *gpid)
     from_home (&c);
 }
 
+/* A peer job in this mode, started, its output flowing, and ready. */
+static void start_job (const char *gpid, const char *mode)
+{
+    run (gpid, mode);
+    pump (3000, started);
+    grant_output (gpid);
+    pump (3000, ready);
+}
+
 /* IMAGEs to `to` so far: bytes, whether in order and as the pattern, the end. */
 static size_t image_bytes (const char *to, bool *ok, bool *eof)
 {
@@ -368,12 +377,8 @@ int main (int argc, char **argv)
     jobs_set_job_env (jobs, dir, NULL);
 
     /* the job finds the socket; the peer says it is ready */
-    run ("h-1-1", "snap");
-    pump (3000, started);
-    CHECK (started ());
-    grant_output ("h-1-1");
-    pump (3000, ready);
-    CHECK (ready ());
+    start_job ("h-1-1", "snap");
+    CHECK (started () && ready ());
 
     /* a stranger on the socket, unasked, is not heard */
     struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -438,10 +443,7 @@ int main (int argc, char **argv)
 
     /* a job that refuses: the reason goes home, nothing stops */
     clear_sent ();
-    run ("h-1-2", "refuse");
-    pump (3000, started);
-    grant_output ("h-1-2");
-    pump (3000, ready);
+    start_job ("h-1-2", "refuse");
     ckpt ("h-1-2", GL_CKPT_ASK_MOVE, "");
     want_code = GL_MOVE_REFUSED;
     pump (2000, move_said);
@@ -468,10 +470,7 @@ int main (int argc, char **argv)
     /* refused for an instant ("try again"): asked again, and moved the
        third time */
     clear_sent ();
-    run ("h-1-4", "again2");
-    pump (3000, started);
-    grant_output ("h-1-4");
-    pump (3000, ready);
+    start_job ("h-1-4", "again2");
     ckpt ("h-1-4", GL_CKPT_ASK_MOVE, "");
     want_code = GL_MOVE_SNAPPED;
     pump (3000, move_said);
