@@ -268,7 +268,7 @@ void jh_pump (int ms, bool (*until) (void))
     }
 }
 
-void jh_glx_run (const char *pin, uint32_t ckpt_every_ms)
+bool jh_glx_run (const char *pin, uint32_t ckpt_every_ms)
 {
     char *argv[] = { jh_exe, (char *) "ticker" };
     char cwd[] = "/";
@@ -277,6 +277,8 @@ void jh_glx_run (const char *pin, uint32_t ckpt_every_ms)
     snprintf (run.user, sizeof run.user, "%s", jh_user);
     run.ckpt_every_ms = ckpt_every_ms;
     jh_glx_send (&run);
+    jh_pump (3000, jh_glx_started);
+    return jh_glx.started;
 }
 
 void jh_glx_line (int i)

@@ -21,6 +21,7 @@
 #define GL_JOBS_HARNESS_H
 
 #include "jobs.h"
+#include "tap.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -62,6 +63,24 @@ int jh_start (const char *test, const char *const *names, int n, bool restore,
               void (*sent) (int from, const char *node, const gl_msg_t *m), char *err,
               size_t errlen);
 
+/* jh_start from a test's main, SIGPIPE ignored, its outcome a check of
+   the test's: true when the agents are up; else the test cannot run
+   here (skipped) or they did not start (failed, the reason on stderr),
+   and it ends with tap_done. */
+static inline bool jh_up (const char *test, const char *const *names, int n, bool restore,
+                          void (*sent) (int from, const char *node, const gl_msg_t *m))
+{
+    static char err[256];
+    signal (SIGPIPE, SIG_IGN);
+    int up = jh_start (test, names, n, restore, sent, err, sizeof err);
+    if (up > 0)
+        tap_skip (err);
+    else if (up < 0)
+        fprintf (stderr, "  %s\n", err);
+    CHECK (up >= 0);
+    return up == 0;
+}
+
 /* Agent i's checkpoint socket. */
 const char *jh_sock (int i);
 
@@ -80,9 +99,10 @@ void jh_pump (int ms, bool (*until) (void));
 
 /* glx's side: a message from it to agent 0; a run of this program with
    the argument "ticker" pinned to node pin as jh_user (ckpt_every_ms: kept
-   checkpoints, 0 for none); "line N\n" on its stdin; its stdin's end. */
+   checkpoints, 0 for none), pumped until it started or for 3 s at most
+   (whether it started); "line N\n" on its stdin; its stdin's end. */
 void jh_glx_send (gl_job_t *j);
-void jh_glx_run (const char *pin, uint32_t ckpt_every_ms);
+bool jh_glx_run (const char *pin, uint32_t ckpt_every_ms);
 void jh_glx_line (int i);
 void jh_glx_eof (void);
 bool jh_glx_started (void);

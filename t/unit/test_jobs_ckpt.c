@@ -265,15 +265,7 @@ int main (int argc, char **argv)
 {
     if (argc == 3 && !strcmp (argv[1], "peer"))
         return peer (argv[2]);
-    signal (SIGPIPE, SIG_IGN);
-    char err[256];
-    int up = jh_start ("test_jobs_ckpt", names, 1, false, io_sent, err, sizeof err);
-    if (up > 0)
-        tap_skip (err);
-    else if (up < 0)
-        fprintf (stderr, "  %s\n", err);
-    CHECK (up >= 0);
-    if (up)
+    if (!jh_up ("test_jobs_ckpt", names, 1, false, io_sent))
         return tap_done ("test_jobs_ckpt");
     const char *path = jh_sock (0);
 
