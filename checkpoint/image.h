@@ -14,7 +14,8 @@
 
     All integers are little-endian.  A PAGES record carries up to
     IMG_CHUNK_PAGES pages of one mapping, raw or LZ4-compressed (kept
-    raw when compression does not shrink it by an eighth).  A capture
+    raw when compression does not shrink it by an eighth, and not tried
+    for a while after a long run that did not: img_put_pages).  A capture
     that fails after the host was told SNAP ends the stream with a FAIL
     record, its reason, and no END.
 
