@@ -2212,7 +2212,9 @@ static void run_alarms (swim_t *self, uint64_t now)
    death), the members are drawn at random from all, as SWIM has it: its
    reach, and so detection times and the refutations that prevent false
    deaths, owe nothing to who spoke with whom lately.  Otherwise (the
-   queue holds estimates only: all an idle cluster gossips) they are
+   queue holds estimates only: all an idle cluster gossips in the round
+   robin; on the rings estimates skip the queue, see "estimates on the
+   rings", but for those queued while the rings were off) they are
    drawn first from the gossip_peers members we last sent a PING or an
    ACK (pick_near).  Those messages have just opened a connection to each
    of them (the agent's links, cmd/links.h), so gossip opens none of its
