@@ -61,7 +61,7 @@
 #define SYNC_BYTES_MAX        (GL_PKT_MAX - 65536)
 /* Most ring neighbours: a successor and a predecessor on every ring. */
 #define NBRS_MAX              (2 * RINGS_MAX)
-/* Most estimates on one message to a ring neighbour (about 13 KB encoded):
+/* Most estimates on one message to a ring neighbour (about 9 KB encoded):
    what is owed beyond goes on the next message, a gossip interval on. */
 #define RES_BATCH             64
 
