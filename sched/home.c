@@ -503,7 +503,7 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
         case GL_MOVE_SNAPPED: /* parked; its image goes to the new host already */
             if (j->move == HM_ASKED)
                 j->move = HM_SENDING;
-            else /* a move given up meanwhile: let it go on */
+            else if (j->move != HM_DONE) /* a move given up meanwhile: let it go on */
                 move_msg (self, j, j->node, GL_MOVE_RESUME);
             break;
         case GL_MOVE_STDIN:
@@ -559,7 +559,10 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
             }
             break;
         case GL_JOB_MOVE:
-            if (job->code == GL_MOVE_RESTORED && j->move == HM_SENDING) {
+            /* the new host may say so before the old one's SNAPPED is
+               here (they come by different ways; the new host is often
+               this node): the image came whole, so the old one parked */
+            if (job->code == GL_MOVE_RESTORED && (j->move == HM_SENDING || j->move == HM_ASKED)) {
                 j->move = HM_DONE; /* glx's stdin waits here from now on */
                 move_msg (self, j, j->node, GL_MOVE_DONE);
             }
