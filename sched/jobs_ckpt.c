@@ -875,7 +875,10 @@ void ckpt_tick (jobs_t *self, uint64_t now)
             host_watch_set (self, &h->img_watch, -1, 0);
             close (h->img_fd);
             h->img_fd = -1;
-            if (h->restart == GL_JOB_RESTART_MOVE && !ended) {
+            /* restored, whether it still runs or has ended already (a
+               job moved near its end): its exit waits, held, for the
+               switch; without the word the move never ended */
+            if (h->restart == GL_JOB_RESTART_MOVE) {
                 gl_job_t m;
                 jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
                 m.code = GL_MOVE_RESTORED;
