@@ -8,6 +8,8 @@
 # - make -j2 of a small C project, moved b>c>a with compiles in flight
 #   (make, the recipes' cc, cc1, as): the same commands, the program
 #   links and runs;
+# - python3 ending as soon as it is restored, moved to its home: the
+#   move ends all the same;
 # - ckcv: pthreads parked on a mutex, condition variables and a timed
 #   wait, exiting 3;
 # - python3 with an eventfd, a timerfd's clock read through an epoll
@@ -154,6 +156,29 @@ if command -v cc > /dev/null && command -v make > /dev/null; then
 else
     say "no cc or make here: make not moved"
 fi
+
+# ---- a job that ends as soon as it is restored, moved to its home: the move ends -----------
+# (the new host's word that it restored the job, or that the job ended,
+# must end the move however it races the old host's; a move that never
+# ended left glpeer migrate waiting its minute and the old process parked)
+cat > "$T/quick.py" << 'PY'
+import os, time
+print("ready", flush=True)
+me = os.getpid()  # the shim keeps it; /proc/self is the kernel's
+while int(os.readlink("/proc/self")) == me:
+    time.sleep(0.02)
+print("restored, and done", flush=True)
+PY
+out="$T/quick.out"
+"$GLX" -w b python3 "$T/quick.py" > "$out" 2> "$T/quick.err" & g=$!
+wait_until 10 more_lines "$out" 1 || fail "quick.py did not start: $(cat "$T/quick.err")"
+gpid=$(gpid_of "quick.py")
+res=$(timeout 20 "$GLPEER" migrate "$gpid" a --runtime-dir "$T/c/run" 2>&1) ||
+    fail "migrate of a job that ends once restored: $res"
+wait "$g"; rc=$?
+[ $rc = 0 ] && [ "$(cat "$out")" = "$(printf 'ready\nrestored, and done')" ] ||
+    fail "quick.py moved: exit $rc, output: $(cat "$out" "$T/quick.err")"
+say "a job that ends as soon as it is restored: $res, its output whole"
 
 # ---- pthreads on a mutex, condition variables and a timed wait ---------------------------
 start ckcv "ckcv 4" "$BUILD/t/integ/ckcv" 4 40
