@@ -18,6 +18,7 @@
 #include "resume.h"
 #include "str.h"
 #include "tree.h"
+#include "unixsock.h"
 
 #include <dlfcn.h>
 #include <linux/magic.h>
@@ -46,8 +47,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define FILES_MAX 256 /* regular files a checkpoint carries */
-#define KOBJS_MAX 256 /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
+#define FILES_MAX  256 /* regular files a checkpoint carries */
+#define KOBJS_MAX  256 /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
+#define USOCKS_MAX 256 /* ends of the job's unix socket pairs (unixsock.h) */
 
 /* ---- the registers: a setjmp of our own ------------------------------------------------- */
 
@@ -145,8 +147,17 @@ static struct {
     char kobj_why[256]; /* why one could not be read, or "" */
     uint32_t n_timers;  /* POSIX timers (kobj.h) */
     img_ptimer_t timers[IMG_MAX_TIMERS];
+    int n_usocks; /* the unix sockets that may move: their state and bytes (unixsock.h) */
+    struct {
+        int fd;
+        uint64_t ino, peer;
+        uint32_t us, data_off, data_len;
+    } usocks[USOCKS_MAX];
+    uint32_t udata_len;
+    char usock_why[256]; /* why one could not be read, or "" */
 } snap;
-static uint8_t snap_kdata[1 << 18]; /* their timers and registrations */
+static uint8_t snap_kdata[1 << 18];      /* their timers and registrations */
+static uint8_t snap_udata[IMG_PIPE_MAX]; /* the bytes queued in the sockets, all of them */
 
 /* ---- small helpers, safe in a handler ----------------------------------------------------- */
 
@@ -618,6 +629,16 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         f->fsize = (uint64_t) st.st_ino; /* which object: judge() pairs them */
         return 0;
     }
+    if (S_ISSOCK (st.st_mode)) { /* a unix socket pair's end, or what it is */
+        bool not_unix = false;
+        char uwhy[256];
+        if (!usock_judge (fd, (uint64_t) st.st_ino, f, &not_unix, uwhy, sizeof uwhy))
+            return 0;
+        if (!not_unix) {
+            sb_s (why, uwhy);
+            return -1;
+        }
+    }
     sb_fd (why, fd);
     if (S_ISSOCK (st.st_mode)) {
         const char *b = strchr (f->path, '[');
@@ -791,11 +812,15 @@ static int judge (sb_t *why, int skip, bool tree)
         sb_s (why, nf < 0 ? "/proc/self/fd cannot be read" : "more than 65536 descriptors");
         return -1;
     }
-    int files = 0, n_pipes = 0, n_kobjs = 0;
+    int files = 0, n_pipes = 0, n_kobjs = 0, n_socks = 0;
     static struct {
         uint64_t ino;
         int fd, mode;
     } pipes[IMG_MAX_FDS], kobjs[KOBJS_MAX];
+    static struct {
+        uint64_t ino, peer;
+        int fd;
+    } socks[USOCKS_MAX];
     for (int i = 0; i < nf; i++) {
         if (fds[i] == skip || fds[i] == dfd)
             continue;
@@ -805,7 +830,7 @@ static int judge (sb_t *why, int skip, bool tree)
             sb_s (why, "more than 256 open regular files");
             return -1;
         }
-        if (f.kind >= IMG_F_EVENTFD) { /* each made again alone: one descriptor each */
+        if (IMG_F_IS_KOBJ (f.kind)) { /* each made again alone: one descriptor each */
             static uint8_t state[sizeof snap_kdata];
             img_fd_t kf;
             char kwhy[256];
@@ -830,6 +855,18 @@ static int judge (sb_t *why, int skip, bool tree)
             if (tree)
                 tree_note_kobj (fds[i]);
         }
+        if (f.kind == IMG_F_USOCK && n_socks == USOCKS_MAX) {
+            sb_s (why, "more than 256 unix sockets");
+            return -1;
+        }
+        if (f.kind == IMG_F_USOCK && f.pos && tree) /* a peer in another process, maybe */
+            tree_note_usock (fds[i], f.fsize, f.pos);
+        else if (f.kind == IMG_F_USOCK && f.pos) /* a peer closed (0) moves alone */
+        {
+            socks[n_socks].ino = f.fsize;
+            socks[n_socks].peer = f.pos;
+            socks[n_socks++].fd = fds[i];
+        }
         if (f.kind == IMG_F_PIPE && pipe_widowed ((int) f.fd, (int) (f.flags & O_ACCMODE)))
             continue; /* nothing to pair it with: it moves alone */
         if (f.kind == IMG_F_PIPE && tree)
@@ -847,6 +884,16 @@ static int judge (sb_t *why, int skip, bool tree)
         if (j == n_pipes) {
             sb_fd (why, pipes[i].fd);
             sb_s (why, "a pipe to another process");
+            return -1;
+        }
+    }
+    for (int i = 0; i < n_socks; i++) { /* its peer here, or in another process */
+        int j = 0;
+        while (j < n_socks && socks[j].ino != socks[i].peer)
+            j++;
+        if (j == n_socks) {
+            sb_fd (why, socks[i].fd);
+            sb_s (why, "a unix socket connected to another process");
             return -1;
         }
     }
@@ -1230,7 +1277,20 @@ static void wr_fds (wr_t *w)
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
         }
-        if (f->kind >= IMG_F_EVENTFD) { /* as it was while the job was stopped */
+        if (f->kind == IMG_F_USOCK) { /* as it was while the job was stopped */
+            if (snap.usock_why[0])
+                wr_fail (w, snap.usock_why);
+            int j = 0;
+            while (j < snap.n_usocks && snap.usocks[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_usocks || snap.usocks[j].ino != f->fsize)
+                wr_fail_new_fd (w, (int) f->fd);
+            f->pos = snap.usocks[j].peer;
+            f->mtime_nsec = snap.usocks[j].us;
+            f->data = snap_udata + snap.usocks[j].data_off;
+            f->data_len = snap.usocks[j].data_len;
+        }
+        if (IMG_F_IS_KOBJ (f->kind)) { /* as it was while the job was stopped */
             if (snap.kobj_why[0])
                 wr_fail (w, snap.kobj_why);
             int j = 0;
@@ -1627,6 +1687,36 @@ static void note_process (void)
         snap.kobjs[snap.n_kobjs].data_off = snap.kdata_len;
         snap.kobjs[snap.n_kobjs++].data_len = f.data_len;
         snap.kdata_len += f.data_len;
+    }
+    /* the unix sockets' state and bytes, read without taking them out;
+       the first descriptor of a socket carries its bytes */
+    snap.usock_why[0] = '\0';
+    snap.n_usocks = 0;
+    snap.udata_len = 0;
+    for (int i = 0; i < n && snap.n_usocks < USOCKS_MAX; i++) {
+        struct stat st;
+        img_fd_t f;
+        bool not_unix;
+        char uwhy[8];
+        if (fds[i] == dfd || fstat (fds[i], &st) || !S_ISSOCK (st.st_mode) ||
+            usock_judge (fds[i], (uint64_t) st.st_ino, &f, &not_unix, uwhy, sizeof uwhy))
+            continue; /* not one that moves: the writer says why */
+        bool seen = false;
+        for (int j = 0; j < snap.n_usocks; j++)
+            seen |= snap.usocks[j].ino == f.fsize;
+        uint32_t len = 0;
+        if (!seen && !snap.usock_why[0] &&
+            usock_peek (fds[i], (uint32_t) f.mtime_sec, snap_udata + snap.udata_len,
+                        sizeof snap_udata - snap.udata_len, &len, snap.usock_why,
+                        sizeof snap.usock_why))
+            len = 0;
+        snap.usocks[snap.n_usocks].fd = fds[i];
+        snap.usocks[snap.n_usocks].ino = f.fsize;
+        snap.usocks[snap.n_usocks].peer = f.pos;
+        snap.usocks[snap.n_usocks].us = f.mtime_nsec;
+        snap.usocks[snap.n_usocks].data_off = snap.udata_len;
+        snap.usocks[snap.n_usocks++].data_len = len;
+        snap.udata_len += len;
     }
     /* the bytes in the process's pipes, copied without taking them out */
     snap.n_pipes = 0;

@@ -909,6 +909,30 @@ static int kernel_object_check (const img_fd_t *f, const char **why)
     return 0;
 }
 
+/* A unix socket's end: its type, flags and ids, and its records each
+   whole within the bytes. */
+static int usock_check (const img_fd_t *f, const char **why)
+{
+    if (f->kind != IMG_F_USOCK)
+        return 0;
+    if ((f->mtime_sec != 1 && f->mtime_sec != 2 && f->mtime_sec != 5) ||
+        f->mtime_nsec > (IMG_US_RDSHUT | IMG_US_PASSCRED) || f->stream > (uint32_t) INT32_MAX ||
+        f->fsize == 0 || f->fsize > UINT32_MAX || f->pos > UINT32_MAX || f->pos == f->fsize ||
+        (f->flags & 3) != 2)
+        return gl_why (why, "FD: a unix socket's type, flags, ids or direction out of range");
+    if ((f->mtime_nsec & IMG_US_PASSCRED) && f->data_len)
+        return gl_why (why, "FD: bytes queued in a unix socket that takes credentials");
+    for (uint32_t at = 0; f->mtime_sec != 1 && at < f->data_len;) {
+        if (f->data_len - at < 4)
+            return gl_why (why, "FD: a unix socket's record cut in its length");
+        uint32_t n = rd32 (f->data + at);
+        if (n > f->data_len - at - 4)
+            return gl_why (why, "FD: a unix socket's record runs past its bytes");
+        at += 4 + n;
+    }
+    return 0;
+}
+
 int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
 {
     rcur_t r = reader (rec);
@@ -936,12 +960,13 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_EPOLL)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_USOCK)
         return gl_why (why, "FD: an unknown kind of descriptor");
-    if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD && f->kind != IMG_F_EPOLL)
-        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a timerfd nor an "
-                            "epoll instance");
-    if (kernel_object_check (f, why))
+    if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD &&
+        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK)
+        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, a "
+                            "timerfd nor an epoll instance");
+    if (kernel_object_check (f, why) || usock_check (f, why))
         return -1;
     if (f->kind == IMG_F_PIPE &&
         (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "image.h"
 #include "kobj.h"
+#include "unixsock.h"
 #include "restore_impl.h"
 #include "restore_tree.h"
 #include "str.h"
@@ -56,7 +57,7 @@ typedef struct {
     char *path;
     uint8_t *data; /* a pipe's bytes */
     int tmp;       /* opened, high, until placed */
-    int other;     /* a pipe's other end, while its ends are placed */
+    int other;     /* a pipe's or socket pair's other end, while its ends are placed */
 } rf_t;
 
 typedef struct {
@@ -680,6 +681,52 @@ static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
     return 0;
 }
 
+/* An end of a unix socket pair (unixsock.h): another descriptor of a
+   socket made already, the other end of a pair made already, or the
+   pair made here with its peer's record (the first of that socket),
+   which carries the bytes queued for that end. */
+static int open_usock (st_t *s, size_t i, int hi, char *err, size_t errlen)
+{
+    rf_t *f = &s->fd[i];
+    f->other = -1;
+    for (size_t j = 0; j < i; j++) {
+        const rf_t *g = &s->fd[j];
+        if (g->f.kind != IMG_F_USOCK || (g->f.fsize != f->f.fsize && g->f.pos != f->f.fsize))
+            continue;
+        int end = g->f.fsize == f->f.fsize ? g->tmp : g->other;
+        if (end < 0)
+            return gl_err (err, errlen,
+                           "the image is corrupt: fd %u, a unix socket, has two "
+                           "peers",
+                           f->f.fd);
+        f->tmp = fcntl (end, F_DUPFD_CLOEXEC, hi);
+        return f->tmp < 0 ? gl_err (err, errlen, "no descriptor left") : 0;
+    }
+    const img_fd_t *peer = NULL;
+    for (size_t j = i + 1; f->f.pos && !peer && j < s->n_fd; j++)
+        if (s->fd[j].f.kind == IMG_F_USOCK && s->fd[j].f.fsize == f->f.pos)
+            peer = &s->fd[j].f;
+    if (f->f.pos && !peer)
+        return gl_err (err, errlen, "the image is corrupt: fd %u, a unix socket, has no peer",
+                       f->f.fd);
+    if (peer && (peer->mtime_sec != f->f.mtime_sec || peer->pos != f->f.fsize))
+        return gl_err (err, errlen,
+                       "the image is corrupt: fd %u, a unix socket whose peer is not "
+                       "its",
+                       f->f.fd);
+    int end[2];
+    if (usock_make (&f->f, peer, end, err, errlen))
+        return -1;
+    f->tmp = fcntl (end[0], F_DUPFD_CLOEXEC, hi);
+    f->other = end[1] < 0 ? -1 : fcntl (end[1], F_DUPFD_CLOEXEC, hi);
+    close (end[0]);
+    if (end[1] >= 0)
+        close (end[1]);
+    if (f->tmp < 0 || (end[1] >= 0 && f->other < 0))
+        return gl_err (err, errlen, "no descriptor left");
+    return 0;
+}
+
 /* Every file the process had open, opened here at numbers above all of
    the image's (hi and up), so that placing them cannot fail. */
 /* Whether the image has descriptor fd. */
@@ -709,7 +756,7 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM)
             continue;
-        if (f->f.kind >= IMG_F_EVENTFD) {
+        if (IMG_F_IS_KOBJ (f->f.kind)) {
             int fd = kobj_make (&f->f, err, errlen);
             if (fd < 0)
                 return -1;
@@ -719,7 +766,8 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
             continue;
         }
-        if (f->f.kind == IMG_F_PIPE && s->pipe_ends) { /* the tree's pipe */
+        if ((f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK) &&
+            s->pipe_ends) { /* the tree's pipe or socket pair */
             f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
             if (f->tmp < 0)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
@@ -727,6 +775,11 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         }
         if (f->f.kind == IMG_F_PIPE) {
             if (open_pipe (s, i, hi, err, errlen))
+                return -1;
+            continue;
+        }
+        if (f->f.kind == IMG_F_USOCK) {
+            if (open_usock (s, i, hi, err, errlen))
                 return -1;
             continue;
         }
@@ -924,8 +977,8 @@ static void place_fds (st_t *s, int streams[3], int keep)
         int fd = (int) f->f.fd;
         int src = f->f.kind == IMG_F_STREAM ? streams[f->f.stream] : f->tmp;
         dup3 (src, fd, f->f.cloexec ? O_CLOEXEC : 0);
-        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE ||
-            f->f.kind >= IMG_F_EVENTFD) /* the program's own flags */
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK ||
+            IMG_F_IS_KOBJ (f->f.kind)) /* the program's own flags */
             fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
     }
     /* everything else: the restorer's own and what its starter left open */

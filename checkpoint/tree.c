@@ -40,6 +40,12 @@ typedef struct {
 } tshm_t;
 
 typedef struct {
+    uint64_t ino, peer;
+    int fd, who;
+} tsock_t;
+#define SOCKS_MAX 1024 /* ends of unix socket pairs in the whole tree */
+
+typedef struct {
     pid_t real; /* the kernel's id */
     int parent; /* its index; -1: the root */
     int sock;   /* its rendezvous connection, -1 before it connects */
@@ -58,6 +64,8 @@ static struct {
     int n_pipes, n_shm;
     tpipe_t pipes[PIPES_MAX];
     tshm_t shm[SHMS_MAX];
+    int n_socks;
+    tsock_t socks[SOCKS_MAX];
     bool too_many; /* more pipes or mappings than noted */
 } tr = { .listen = -1 };
 
@@ -159,7 +167,7 @@ static void sb_member (sb_t *b, const member_t *m)
 void tree_note_reset (void)
 {
     tr.on = false;
-    tr.n_pipes = tr.n_shm = 0;
+    tr.n_pipes = tr.n_shm = tr.n_socks = 0;
     tr.too_many = false;
 }
 
@@ -184,6 +192,20 @@ static void add_shm (uint64_t ino, uint64_t addr, int who)
 void tree_note_pipe (int fd, uint64_t ino, int accmode)
 {
     add_pipe (fd, ino, accmode, 0);
+}
+
+static void add_sock (int fd, uint64_t ino, uint64_t peer, int who)
+{
+    if (tr.n_socks == SOCKS_MAX) {
+        tr.too_many = true;
+        return;
+    }
+    tr.socks[tr.n_socks++] = (tsock_t){ ino, peer, fd, who };
+}
+
+void tree_note_usock (int fd, uint64_t ino, uint64_t peer)
+{
+    add_sock (fd, ino, peer, 0);
 }
 
 void tree_note_shm (uint64_t ino, uint64_t addr)
@@ -392,6 +414,11 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
             uint64_t ino = parse_num (s + 1, 10, &s);
             add_pipe (fd, ino, s[0] == ' ' && s[1] == 'w' ? O_WRONLY : O_RDONLY, i);
         }
+        else if (starts (line, "USOCK ")) {
+            int fd = (int) parse_num (s + 6, 10, &s);
+            uint64_t ino = parse_num (s + 1, 10, &s);
+            add_sock (fd, ino, parse_num (s + 1, 10, NULL), i);
+        }
         else if (starts (line, "SHM ")) {
             uint64_t ino = parse_num (s + 4, 10, &s);
             add_shm (ino, parse_num (s + 1, 10, NULL), i);
@@ -411,8 +438,22 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
 static int judge_between (sb_t *why)
 {
     if (tr.too_many) {
-        sb_s (why, "more than 4096 pipe ends or 1024 shared mappings in the job");
+        sb_s (why, "more than 4096 pipe ends, 1024 unix sockets or 1024 shared mappings in the "
+                   "job");
         return -1;
+    }
+    for (int i = 0; i < tr.n_socks; i++) {
+        const tsock_t *k = &tr.socks[i];
+        int j = 0;
+        while (j < tr.n_socks && tr.socks[j].ino != k->peer)
+            j++;
+        if (j == tr.n_socks) {
+            sb_member (why, &tr.m[k->who]);
+            sb_s (why, ": fd ");
+            sb_u (why, (uint64_t) k->fd);
+            sb_s (why, ": a unix socket connected to a process outside the job");
+            return -1;
+        }
     }
     for (int i = 0; i < tr.n_pipes; i++) {
         const tpipe_t *p = &tr.pipes[i];
@@ -817,6 +858,16 @@ void tree_member_report (int s, pid_t vpid)
         sb_s (&b, " ");
         sb_u (&b, tr.pipes[i].ino);
         sb_s (&b, tr.pipes[i].mode == O_WRONLY ? " w" : " r");
+        say (s, line, NULL);
+    }
+    for (int i = 0; i < tr.n_socks; i++) {
+        b = (sb_t){ line, 0, sizeof line };
+        sb_s (&b, "USOCK ");
+        sb_u (&b, (uint64_t) tr.socks[i].fd);
+        sb_s (&b, " ");
+        sb_u (&b, tr.socks[i].ino);
+        sb_s (&b, " ");
+        sb_u (&b, tr.socks[i].peer);
         say (s, line, NULL);
     }
     for (int i = 0; i < tr.n_shm; i++) {
