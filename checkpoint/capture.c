@@ -47,9 +47,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define FILES_MAX  256 /* regular files a checkpoint carries */
-#define KOBJS_MAX  256 /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
-#define USOCKS_MAX 256 /* ends of the job's unix socket pairs (unixsock.h) */
+#define FILES_MAX  256  /* regular files a checkpoint carries */
+#define KOBJS_MAX  256  /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
+#define USOCKS_MAX 256  /* ends of the job's unix socket pairs (unixsock.h) */
+#define SHM_MAX    1024 /* shared mappings a process may have */
 
 /* ---- the registers: a setjmp of our own ------------------------------------------------- */
 
@@ -693,15 +694,18 @@ static int judge_vma (const char *line, img_vma_t *v, sb_t *why)
     bool shared = perm[3] == 's';
     s += 5;
     v->offset = parse_num (s, 16, &s);
-    s++;
-    while (*s && *s != ' ') /* the device */
-        s++;
+    uint64_t major = parse_num (s + 1, 16, &s), minor = parse_num (s + 1, 16, &s);
     uint64_t ino = parse_num (s + (*s == ' '), 10, &s);
     while (*s == ' ')
         s++;
     gl_strlcpy (v->path, s, IMG_PATH_MAX);
+    /* shared memory: which object (the device and inode of the kernel's
+       file behind it), so that a tree's processes that share it share
+       it again after a restore (tree.c, restore_tree.c) */
+    uint64_t shm_id = shared ? (major << 52 | minor << 32 | (ino & 0xffffffffu)) : 0;
     if (!v->path[0]) {
         v->kind = shared ? IMG_V_SHANON : IMG_V_ANON;
+        v->fsize = shm_id;
         return 0;
     }
     if (!strcmp (v->path, "[vsyscall]"))
@@ -715,8 +719,16 @@ static int judge_vma (const char *line, img_vma_t *v, sb_t *why)
         v->path[0] = '\0';
         return 0;
     }
-    if (!strncmp (v->path, "[anon_shmem:", 12) || !strcmp (v->path, "/dev/zero (deleted)")) {
+    /* a file of /dev/shm or a memfd, deleted, mapped shared (a POSIX
+       semaphore or shared memory that python's multiprocessing unlinked
+       at once): nobody can open it again, so it is the job's memory like
+       a shared anonymous mapping, and made again as one */
+    bool deleted_shm = shared && ends_with (v->path, " (deleted)") &&
+                       (!strncmp (v->path, "/dev/shm/", 9) || !strncmp (v->path, "/memfd:", 7));
+    if (!strncmp (v->path, "[anon_shmem:", 12) || !strcmp (v->path, "/dev/zero (deleted)") ||
+        deleted_shm) {
         v->kind = IMG_V_SHANON;
+        v->fsize = shm_id;
         v->path[0] = '\0';
         return 0;
     }
@@ -905,12 +917,40 @@ static int judge (sb_t *why, int skip, bool tree)
     char rbuf[4096];
     lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
     int rc = 0;
+    /* shared memory mapped twice over the same part of its object: each
+       mapping would be made again as an object of its own */
+    static struct {
+        uint64_t id, off, end, start;
+    } shm[SHM_MAX];
+    int n_shm = 0;
     while (rc == 0 && lr_next (&r, line, sizeof line)) {
         rc = judge_vma (line, &v, why) < 0 ? -1 : 0;
         size_t len;
         const char *ino = field (line, 4, &len);
         if (rc == 0 && tree && v.kind == IMG_V_SHANON && ino) /* shared with whom: the root's */
-            tree_note_shm (parse_num (ino, 10, NULL), v.start);
+            tree_note_shm (v.fsize, v.start, v.end);
+        if (rc || v.kind != IMG_V_SHANON || !v.fsize)
+            continue;
+        for (int k = 0; k < n_shm; k++)
+            if (shm[k].id == v.fsize && shm[k].off < v.offset + (v.end - v.start) &&
+                v.offset < shm[k].end) {
+                sb_s (why, "the same shared memory mapped twice, at 0x");
+                sb_x (why, shm[k].start);
+                sb_s (why, " and at 0x");
+                sb_x (why, v.start);
+                sb_s (why, " (the two would be apart after a move)");
+                rc = -1;
+            }
+        if (rc == 0 && n_shm == SHM_MAX) {
+            sb_s (why, "more than 1024 shared mappings");
+            rc = -1;
+        }
+        if (rc == 0) {
+            shm[n_shm].id = v.fsize;
+            shm[n_shm].off = v.offset;
+            shm[n_shm].end = v.offset + (v.end - v.start);
+            shm[n_shm++].start = v.start;
+        }
     }
     close (fd);
     if (rc)
@@ -1357,6 +1397,11 @@ static void wr_pages_of (wr_t *w, const cvma_t *c)
     if (!(c->prot & PROT_READ)) /* our copy only */
         mprotect ((void *) (uintptr_t) c->start, c->end - c->start, (int) c->prot | PROT_READ);
     bool anon = c->kind != IMG_V_FILE;
+    /* shared memory: the pages its object holds (mincore), which this
+       fork has no page tables for (a fork copies none of a shared
+       mapping's) and the process may never have touched (a child did) */
+    bool object = c->kind == IMG_V_SHANON;
+    unsigned char in_core[IMG_CHUNK_PAGES];
     uint64_t pm[IMG_CHUNK_PAGES];
     uint64_t run = 0;
     uint32_t n_run = 0;
@@ -1367,9 +1412,12 @@ static void wr_pages_of (wr_t *w, const cvma_t *c)
         ssize_t got = pread (w->pagemap, pm, n * 8, (off_t) (a / IMG_PAGE * 8));
         if (got != (ssize_t) (n * 8))
             wr_fail (w, "/proc/self/pagemap cannot be read");
+        if (object && mincore ((void *) (uintptr_t) a, n * IMG_PAGE, in_core))
+            wr_fail (w, "the pages of shared memory cannot be listed (mincore)");
         for (uint64_t i = 0; i < n; i++, a += IMG_PAGE) {
             uint64_t e = pm[i];
-            bool take = (e & PM_SWAP) || ((e & PM_PRESENT) && (anon || !(e & PM_FILE)));
+            bool take = (e & PM_SWAP) || ((e & PM_PRESENT) && (anon || !(e & PM_FILE))) ||
+                        (object && (in_core[i] & 1));
             if (take && anon && gl_all_zero ((const void *) (uintptr_t) a, IMG_PAGE))
                 take = false;
             if (take && n_run && run + (uint64_t) n_run * IMG_PAGE == a &&

@@ -838,6 +838,8 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
         return gl_why (why, "VMA: a shared file mapping with write access");
     if (v->kind == IMG_V_SPECIAL && v->path[0] != '[')
         return gl_why (why, "VMA: a special mapping without its name");
+    if ((v->kind == IMG_V_ANON || v->kind == IMG_V_STACK) && v->fsize)
+        return gl_why (why, "VMA: a private anonymous mapping with the id of a shared object");
     if (v->mtime_nsec >= 1000000000u)
         return gl_why (why, "VMA: a modification time's nanoseconds are 1e9 or more");
     return 0;

@@ -48,6 +48,7 @@ typedef struct {
     uint32_t prot, kind, flags, mtime_nsec;
     char *path;
     uint8_t *stage; /* its pages, staged; NULL: none came */
+    bool shared;    /* stage: another process's too (rst_share), moved to a hole of ours first */
     run_t *runs;    /* of a file mapping: the pages that came */
     size_t n_runs, cap_runs;
 } rv_t;
@@ -812,6 +813,22 @@ static const char fail_msg[] = "glrestore: the image's memory could not be put i
 
 static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t errlen)
 {
+    /* memory shared with the tree's other processes (rst_share): staged
+       where another process's image may have something, moved to a hole
+       of this one's first (the same object still) */
+    for (size_t i = 0; i < s->n_vma; i++) {
+        rv_t *v = &s->vma[i];
+        if (!v->shared)
+            continue;
+        size_t len = v->end - v->start;
+        void *h = hole_map (s, len, false, 0);
+        if (!h || mremap (v->stage, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, h) != h) {
+            gl_err (err, errlen, "no room for the shared memory at 0x%llx",
+                    (unsigned long long) v->start);
+            return NULL;
+        }
+        v->stage = h;
+    }
     size_t code = (size_t) (__stop_glr_blob - __start_glr_blob);
     size_t code_len = (code + IMG_PAGE - 1) & ~(size_t) (IMG_PAGE - 1);
     size_t n_ops = 0, n_keep = 2 + s->n_cur, paths = sizeof fail_msg;
@@ -1161,6 +1178,36 @@ const img_fd_t *rst_fd (const rst_t *s, size_t i, const uint8_t **data)
 {
     *data = s->fd[i].data;
     return &s->fd[i].f;
+}
+
+int rst_share (rst_t *const *p, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p[i]->n_vma; k++) {
+            rv_t *v = &p[i]->vma[k];
+            if (v->kind != IMG_V_SHANON || !v->fsize || v->shared)
+                continue;
+            for (size_t j = i; j < n; j++)
+                for (size_t m = j == i ? k + 1 : 0; m < p[j]->n_vma; m++) {
+                    rv_t *w = &p[j]->vma[m];
+                    /* the same part of the object at the same place (the
+                       capture refused a tree that maps it otherwise; parts
+                       of it, as a split mapping, are apart in each) */
+                    if (w->kind != IMG_V_SHANON || w->fsize != v->fsize || w->start != v->start ||
+                        w->end != v->end || w->offset != v->offset)
+                        continue;
+                    if (!v->stage) { /* no pages: zeros, but one object all the same */
+                        v->stage = hole_map (p[i], v->end - v->start, true, 0);
+                        if (!v->stage)
+                            return gl_err (err, errlen, "no room to stage shared memory");
+                    }
+                    if (w->stage)
+                        munmap (w->stage, w->end - w->start);
+                    w->stage = v->stage;
+                    v->shared = w->shared = true;
+                }
+        }
+    return 0;
 }
 
 bool rst_free_at (const rst_t *s, uint64_t a, uint64_t len)

@@ -334,6 +334,8 @@ int rtree_run (rtree_t *t, int fd, const restore_opts_t *o, char *err, size_t er
     for (size_t i = 0; i < t->n; i++)
         if (rst_cut_files (t->p[i], err, errlen))
             return -1;
+    if (rst_share (t->p, t->n, err, errlen))
+        return -1;
     int hi = 3;
     for (size_t i = 0; i < t->n; i++)
         for (size_t k = 0; k < rst_n_fds (t->p[i]); k++) {

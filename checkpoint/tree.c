@@ -35,7 +35,7 @@ typedef struct {
 } tpipe_t;
 
 typedef struct {
-    uint64_t ino, addr;
+    uint64_t ino, addr, end; /* a shared mapping's object, start and end */
     int who;
 } tshm_t;
 
@@ -180,13 +180,13 @@ static void add_pipe (int fd, uint64_t ino, int mode, int who)
     tr.pipes[tr.n_pipes++] = (tpipe_t){ ino, fd, mode, who };
 }
 
-static void add_shm (uint64_t ino, uint64_t addr, int who)
+static void add_shm (uint64_t ino, uint64_t addr, uint64_t end, int who)
 {
     if (tr.n_shm == SHMS_MAX) {
         tr.too_many = true;
         return;
     }
-    tr.shm[tr.n_shm++] = (tshm_t){ ino, addr, who };
+    tr.shm[tr.n_shm++] = (tshm_t){ ino, addr, end, who };
 }
 
 void tree_note_pipe (int fd, uint64_t ino, int accmode)
@@ -208,9 +208,9 @@ void tree_note_usock (int fd, uint64_t ino, uint64_t peer)
     add_sock (fd, ino, peer, 0);
 }
 
-void tree_note_shm (uint64_t ino, uint64_t addr)
+void tree_note_shm (uint64_t id, uint64_t start, uint64_t end)
 {
-    add_shm (ino, addr, 0);
+    add_shm (id, start, end, 0);
 }
 
 /* Kept with the shared mappings, marked, inode 0 (all such objects have
@@ -220,7 +220,7 @@ void tree_note_shm (uint64_t ino, uint64_t addr)
 
 void tree_note_kobj (int fd)
 {
-    add_shm (0, KOBJ_MARK | (uint64_t) fd, 0);
+    add_shm (0, KOBJ_MARK | (uint64_t) fd, 0, 0);
 }
 
 /* ---- the tree ------------------------------------------------------------------------------ */
@@ -420,8 +420,8 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
             add_sock (fd, ino, parse_num (s + 1, 10, NULL), i);
         }
         else if (starts (line, "SHM ")) {
-            uint64_t ino = parse_num (s + 4, 10, &s);
-            add_shm (ino, parse_num (s + 1, 10, NULL), i);
+            uint64_t ino = parse_num (s + 4, 10, &s), addr = parse_num (s + 1, 10, &s);
+            add_shm (ino, addr, parse_num (s + 1, 10, NULL), i);
         }
         else if (!strcmp (line, want))
             return 0;
@@ -470,8 +470,12 @@ static int judge_between (sb_t *why)
     }
     for (int i = 0; i < tr.n_shm; i++)
         for (int j = i + 1; j < tr.n_shm; j++)
+            /* shared memory moves shared where every process maps it
+               whole at one place (a fork's: restore_tree.c makes it
+               once), a kernel object does not */
             if (tr.shm[i].ino == tr.shm[j].ino && tr.shm[i].who != tr.shm[j].who &&
-                (!(tr.shm[i].addr & KOBJ_MARK) ||
+                ((!(tr.shm[i].addr & KOBJ_MARK) &&
+                  (tr.shm[i].addr != tr.shm[j].addr || tr.shm[i].end != tr.shm[j].end)) ||
                  ((tr.shm[j].addr & KOBJ_MARK) &&
                   kobj_same (tr.m[tr.shm[i].who].real, (int) (tr.shm[i].addr & ~KOBJ_MARK),
                              tr.m[tr.shm[j].who].real, (int) (tr.shm[j].addr & ~KOBJ_MARK))))) {
@@ -486,8 +490,10 @@ static int judge_between (sb_t *why)
                     sb_s (why, " of the first), which does not move shared");
                     return -1;
                 }
-                sb_s (why, " share memory (a shared anonymous mapping at 0x");
+                sb_s (why, " share memory mapped at two places (0x");
                 sb_x (why, tr.shm[i].addr);
+                sb_s (why, " and 0x");
+                sb_x (why, tr.shm[j].addr);
                 sb_s (why, "), which does not move");
                 return -1;
             }
@@ -876,6 +882,8 @@ void tree_member_report (int s, pid_t vpid)
         sb_u (&b, tr.shm[i].ino);
         sb_s (&b, " ");
         sb_u (&b, tr.shm[i].addr);
+        sb_s (&b, " ");
+        sb_u (&b, tr.shm[i].end);
         say (s, line, NULL);
     }
     if (tr.too_many) /* the root judges the whole; this one noted too many to tell */

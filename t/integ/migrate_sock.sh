@@ -1,5 +1,6 @@
 # Unix socket pairs whose both ends are the job's, moved with the bytes
-# queued in them (checkpoint/unixsock.h; glrestore(8), WHAT MOVES):
+# queued in them (checkpoint/unixsock.h), and memory its processes share
+# (glrestore(8), WHAT MOVES):
 # each job started with glx -w b, moved b>c>a mid-run, and compared with
 # an undisturbed run: the same output byte for byte and the same status.
 # - ckpair: a parent and its child with a stream and a SEQPACKET pair,
@@ -9,6 +10,9 @@
 # - python3 asyncio: its self-pipe (a socket pair in one process) woken
 #   from a thread by call_soon_threadsafe, and streams over a
 #   socketpair() with lines written ahead of their reader;
+# - python3 multiprocessing: a Pool of 2, a Lock, a Semaphore and a
+#   Queue shared with a child, and a duplex Pipe (a socket pair): the
+#   semaphores are shared memory of the tree's processes, made one again;
 # - a socket connected to a listening unix socket outside the job:
 #   refused with the reason, the job runs on.
 # Not against the sanitizers' build (glrestore there carries their
@@ -34,7 +38,9 @@ start() {
     [ -n "$gpid" ] || fail "no gpid for $name: $("$GLPEER" ps --runtime-dir "$T/a/run")"
 }
 # same NAME: the moved job ended as the undisturbed run did
+gone() { ! kill -0 "$1" 2> /dev/null; }
 same() {
+    wait_until 60 gone "$g" || fail "$1 did not end within 60 s of its moves: $(tail -3 "$out")"
     wait "$g"; local rc=$?
     [ $rc = "$ref_rc" ] || fail "$1 moved: glx exit $rc, undisturbed $ref_rc: $(cat "$T/$1.err")"
     cmp -s "$T/$1.ref" "$out" || fail "$1 moved: output differs: $(diff "$T/$1.ref" "$out" | head -5)"
@@ -78,6 +84,54 @@ PY
     same aio
 else
     say "python3 is not installed: no asyncio job (skipped)"
+fi
+
+# ---- python3 multiprocessing: a Pool of 2, a Queue and a Lock between processes ------------
+# (its semaphores are /dev/shm files unlinked at once, mapped shared by
+# every process of the tree: one the child releases and the parent
+# acquires each step would hang the job if the two held two copies; its
+# queues are pipes, its Pipe a socket pair)
+if command -v python3 > /dev/null; then
+    cat > "$T/mp.py" <<'PY'
+import hashlib, multiprocessing as mp, time
+def work(i):
+    h = str(i).encode()
+    for _ in range(20000):
+        h = hashlib.sha256(h).digest()
+    time.sleep(0.1)
+    return i, h.hex()[:16]
+def counter(lock, ready, q, conn, n):
+    for i in range(n):
+        with lock:
+            q.put(i * i)
+        ready.release()
+        conn.send(i)
+        conn.recv()
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    lock, ready, q = mp.Lock(), mp.Semaphore(0), mp.Queue()
+    mine, theirs = mp.Pipe()
+    c = mp.Process(target=counter, args=(lock, ready, q, theirs, 40))
+    c.start()
+    with mp.Pool(2) as pool:
+        it = pool.imap(work, range(40))
+        for n in range(40):
+            i, h = next(it)
+            ready.acquire()  # the child's release: one semaphore, or a hang
+            got = q.get()
+            k = mine.recv()
+            mine.send(k)
+            with lock:
+                print(n, i, h, got, k, flush=True)
+    c.join()
+    print("end", c.exitcode, flush=True)
+PY
+    start mp mp.py python3 "$T/mp.py"
+    move_at "$gpid" c 8
+    move_at "$gpid" a 22
+    same mp
+else
+    say "python3 is not installed: no multiprocessing job (skipped)"
 fi
 
 # ---- a socket to a listening unix socket outside the job: refused -------------------------

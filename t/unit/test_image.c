@@ -602,6 +602,23 @@ int main (void)
     r.len = (uint32_t) (k - IMG_REC_HDR);
     CHECK (img_get_vma (&r, &got, &why) < 0);
 
+    /* shared memory's object travels (its id in the size); a private
+       mapping has none */
+    v = (img_vma_t){ .start = 0x1000, .end = 0x3000, .prot = 3, .kind = IMG_V_SHANON };
+    v.fsize = 0x1b00000000ull | 44195;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) == 0);
+    CHECK (got.kind == IMG_V_SHANON && got.fsize == (0x1b00000000ull | 44195));
+    v.kind = IMG_V_ANON;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0 && strstr (why, "shared object"));
+    v.kind = IMG_V_STACK;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0 && strstr (why, "shared object"));
+
     /* an image of version 1 (before the advice) is refused, saying so */
     n = make ();
     uint32_t v1 = 1;

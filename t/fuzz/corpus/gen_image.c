@@ -45,7 +45,7 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
     memset (&p, 0, sizeof p);
     p.vpid = vpid;
     p.n_threads = (uint32_t) threads;
-    p.n_vmas = 2;
+    p.n_vmas = 3;
     p.n_fds = 9;
     const uint64_t mm[IMG_NMM] = { 0x555555554000, 0x555555556000, 0x555555558000, 0x555555559000,
                                    0x55555555a000, 0x55555557b000, 0x7ffc000ff000, 0x7ffc000ff100,
@@ -73,6 +73,14 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
                      .fsize = 16000,
                      .mtime_sec = 1700000000 };
     strcpy (v.path, "/usr/bin/prog");
+    n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
+    /* a semaphore: a deleted file of /dev/shm mapped shared, one object
+       (its id) in every process of a tree */
+    v = (img_vma_t){ .start = 0x7f0000100000,
+                     .end = 0x7f0000101000,
+                     .prot = 3,
+                     .kind = IMG_V_SHANON,
+                     .fsize = 0x1b00000000ull | 44195 };
     n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
     v = (img_vma_t){
         .start = 0x7ffc00000000, .end = 0x7ffc00100000, .prot = 3, .kind = IMG_V_ANON
