@@ -14,10 +14,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* What sock_diag says of the socket with inode ino: its peer's inode (0:
-   none) and its name (bound: "" when not); 0, 1 when no such socket is
-   open any more, -1 when sock_diag cannot be asked. */
-static int diag (uint64_t ino, uint64_t *peer, char *name, size_t cap)
+/* What sock_diag says of the socket with inode ino: whether it has a
+   peer and its peer's inode (0: a socket no descriptor holds, closed or
+   not accepted yet), and its name (bound: "" when not); 0, 1 when no
+   such socket is open any more, -1 when sock_diag cannot be asked. */
+static int diag (uint64_t ino, bool *has_peer, uint64_t *peer, char *name, size_t cap)
 {
     int nl = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (nl < 0)
@@ -56,13 +57,16 @@ static int diag (uint64_t ino, uint64_t *peer, char *name, size_t cap)
     if (m->udiag_ino != (uint32_t) ino)
         return -1;
     *peer = 0;
+    *has_peer = false;
     name[0] = '\0';
     int len = (int) (h->nlmsg_len - NLMSG_LENGTH (sizeof *m));
     for (const struct rtattr *a = (const struct rtattr *) (m + 1); RTA_OK (a, len);
          a = RTA_NEXT (a, len)) {
         size_t alen = RTA_PAYLOAD (a);
-        if (a->rta_type == UNIX_DIAG_PEER && alen >= 4)
+        if (a->rta_type == UNIX_DIAG_PEER && alen >= 4) {
             *peer = *(const uint32_t *) RTA_DATA (a);
+            *has_peer = true;
+        }
         else if (a->rta_type == UNIX_DIAG_NAME && alen > 0 && cap > 2) {
             const char *s = RTA_DATA (a);
             size_t k = alen < cap - 2 ? alen : cap - 2;
@@ -94,8 +98,9 @@ int usock_judge (int fd, uint64_t ino, img_fd_t *f, bool *not_unix, char *why, s
         return -1;
     }
     uint64_t peer = 0, pp;
+    bool has_peer, pp_has;
     char name[128], pname[128];
-    int rc = diag (ino, &peer, name, sizeof name);
+    int rc = diag (ino, &has_peer, &peer, name, sizeof name);
     if (rc) {
         snprintf (why, whylen,
                   "fd %d: a unix socket whose other end cannot be found (sock_diag: %s)", fd,
@@ -111,11 +116,26 @@ int usock_judge (int fd, uint64_t ino, img_fd_t *f, bool *not_unix, char *why, s
         snprintf (why, whylen, "fd %d: a unix socket of type %d", fd, type);
         return -1;
     }
-    if (!peer) {
+    if (!has_peer) {
         snprintf (why, whylen, "fd %d: a unix socket connected to nothing", fd);
         return -1;
     }
-    rc = diag (peer, &pp, pname, sizeof pname);
+    struct pollfd p = { fd, POLLRDHUP, 0 };
+    if (poll (&p, 1, 0) < 0) {
+        snprintf (why, whylen, "fd %d: a unix socket that cannot be polled", fd);
+        return -1;
+    }
+    /* a peer no descriptor holds: closed, which shut this end down
+       whole (a stream's or a SEQPACKET's), or a connection a server has
+       not accepted yet */
+    if (!peer && type != SOCK_DGRAM && !(p.revents & POLLHUP)) {
+        snprintf (why, whylen,
+                  "fd %d: a unix socket connected to a server's socket not accepted yet "
+                  "(outside the job)",
+                  fd);
+        return -1;
+    }
+    rc = peer ? diag (peer, &pp_has, &pp, pname, sizeof pname) : 1;
     if (rc < 0) {
         snprintf (why, whylen, "fd %d: a unix socket whose other end cannot be read (sock_diag)",
                   fd);
@@ -128,11 +148,6 @@ int usock_judge (int fd, uint64_t ino, img_fd_t *f, bool *not_unix, char *why, s
     if (peek_off >= 0) {
         snprintf (why, whylen,
                   "fd %d: a unix socket read with SO_PEEK_OFF (its offset does not move)", fd);
-        return -1;
-    }
-    struct pollfd p = { fd, POLLRDHUP, 0 };
-    if (poll (&p, 1, 0) < 0) {
-        snprintf (why, whylen, "fd %d: a unix socket that cannot be polled", fd);
         return -1;
     }
     f->kind = IMG_F_USOCK;
