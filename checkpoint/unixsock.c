@@ -142,7 +142,10 @@ int usock_judge (int fd, uint64_t ino, img_fd_t *f, bool *not_unix, char *why, s
         return -1;
     }
     if (rc == 0 && pname[0]) {
-        snprintf (why, whylen, "fd %d: a unix socket connected to %s (outside the job)", fd, pname);
+        snprintf (why, whylen,
+                  "fd %d: a unix socket connected to %s (a named socket's server, which does not "
+                  "move with the job)",
+                  fd, pname);
         return -1;
     }
     if (peek_off >= 0) {

@@ -164,7 +164,7 @@ PY
     wait_until 10 more_lines "$out" 2 || fail "the client did not start: $(cat "$out")"
     gpid=$(gpid_of "client.py")
     res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "the client moved: $res"
-    echo "$res" | grep -q "a unix socket connected to $T/srv.sock (outside the job)" ||
+    echo "$res" | grep -q "a unix socket connected to $T/srv.sock (a named socket's server" ||
         fail "the client's refusal does not say why: $res"
     n=$(lines "$out")
     wait_until 10 more_lines "$out" $((n + 2)) || fail "the client stopped after its refusal"

@@ -197,7 +197,7 @@ static void refused (void)
     int ac = accept (l, NULL, NULL);
     CHECK (ac >= 0);
     CHECK (take (cl, 0, &f, why, sizeof why) < 0 &&
-           strstr (why, "connected to @glunix-test-unixsock (outside the job)"));
+           strstr (why, "connected to @glunix-test-unixsock (a named socket's server"));
     CHECK (take (ac, 0, &f, why, sizeof why) < 0 && strstr (why, "bound to @glunix-test"));
     close (ac);
     close (cl);
