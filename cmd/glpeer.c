@@ -6,7 +6,7 @@
                     [--key-file F] [--log-level L]
         glpeer status [--json] [--runtime-dir D]
         glpeer leave [--runtime-dir D]
-        glpeer ps [--json] [--runtime-dir D]
+        glpeer ps [-v] [--json] [--runtime-dir D]
         glpeer kill [-SIGNAL] GPID [--runtime-dir D]
         glpeer checkpoint GPID FILE [--runtime-dir D]
         glpeer migrate GPID [NODE] [--runtime-dir D]
@@ -49,7 +49,7 @@ static const char *usage_text =
     "  join CLUSTER.CONF [-d]     run this machine's agent (foreground, or detached with -d)\n"
     "  status [--json]            the cluster as the local agent sees it\n"
     "  leave                      make the local agent leave the cluster and exit\n"
-    "  ps [--json]                every job running in the cluster\n"
+    "  ps [-v] [--json]           every job running in the cluster (-v: can it move)\n"
     "  kill [-SIGNAL] GPID        signal a job, from any node (default SIGTERM)\n"
     "  checkpoint GPID FILE       write a running job's image to FILE (it runs on)\n"
     "  migrate GPID [NODE]        move a running job to NODE, or the best idle node\n"

@@ -105,7 +105,7 @@ static bool users_ok (const char *s)
     }
 }
 
-/* "uids and ranges LO-HI, separated by spaces or commas, at most 16" */
+/* "uids and ranges LO-HI, separated by spaces, commas or tabs, at most 16" */
 static bool uids_ok (const char *s)
 {
     int n = 0;

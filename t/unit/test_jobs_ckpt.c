@@ -8,13 +8,11 @@
     this tests the agent's plumbing (the signal, SO_PEERCRED, the lines,
     GO and HOLD, the image under credit, a move's first steps, ps -v's
     probe), not a checkpoint: that is the shim's, tested with it. */
-#include "jobs.h"
+#include "jobs_harness.h"
 #include "ckpt_proto.h"
+#include "fd.h"
 #include "tap.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +20,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define IMAGE_BYTES (6u << 20) /* more than a window: credit must flow */
@@ -34,34 +31,19 @@ static uint8_t pattern (size_t i)
 
 /* ---- the scripted peer (the job) --------------------------------------------------- */
 
-static volatile sig_atomic_t asked, req;
-
-static void on_ckpt (int signo, siginfo_t *si, void *uc)
-{
-    (void) signo;
-    (void) uc;
-    req = si->si_value.sival_int;
-    asked = 1;
-}
-
 static int peer (const char *mode)
 {
-    struct sigaction sa = { .sa_sigaction = on_ckpt, .sa_flags = SA_SIGINFO | SA_RESTART };
-    sigaction (GL_CKPT_SIGNO, &sa, NULL);
+    jh_job_catch ();
     printf ("ready\n");
     fflush (stdout);
     for (;;) {
-        while (!asked)
+        while (!jh_job_asked)
             pause ();
-        asked = 0;
-        struct sockaddr_un a = { .sun_family = AF_UNIX };
-        const char *path = getenv (GL_CKPT_SOCK_ENV);
-        snprintf (a.sun_path, sizeof a.sun_path, "%s", path ? path : "");
-        int s = socket (AF_UNIX, SOCK_STREAM, 0);
-        if (connect (s, (struct sockaddr *) &a, sizeof a))
+        jh_job_asked = 0;
+        int req = jh_job_req;
+        int s = jh_job_hello (req);
+        if (s < 0)
             return 3;
-        dprintf (s, "GLCKPT 1 pid=%d gpid=%s req=%d\n", (int) getpid (), getenv ("GLUNIX_GPID"),
-                 (int) req);
         if (!strcmp (mode, "refuse")) {
             dprintf (s, "REFUSE fd 5: a TCP socket to 10.0.0.2:5432\n");
             close (s);
@@ -91,12 +73,8 @@ static int peer (const char *mode)
                 for (size_t i = 0; i < sizeof buf; i++)
                     buf[i] = pattern (off + i);
                 size_t n = IMAGE_BYTES - off < sizeof buf ? IMAGE_BYTES - off : sizeof buf;
-                for (size_t k = 0; k < n;) {
-                    ssize_t w = write (s, buf + k, n - k);
-                    if (w <= 0)
-                        _exit (1);
-                    k += (size_t) w;
-                }
+                if (gl_write_all (s, buf, n))
+                    _exit (1);
             }
             shutdown (s, SHUT_WR);
             _exit (0);
@@ -118,30 +96,19 @@ static int peer (const char *mode)
     }
 }
 
-/* ---- the agent around jobs_t -------------------------------------------------------- */
+/* ---- the agent around jobs_t (jobs_harness.h) ------------------------------------------ */
 
+/* every message the agent sent, decoded, and where it went */
 #define SENT_MAX 256
 static struct {
     char to[GL_NAME_MAX + 1];
     gl_msg_t msg;
 } sent[SENT_MAX];
 static size_t n_sent;
-static struct {
-    int fd;
-    short events;
-} watched[64];
-static size_t n_watched;
 
-static uint64_t now_ms (void)
+static void io_sent (int from, const char *node, const gl_msg_t *msg)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-static void io_send_node (void *arg, const char *node, const gl_msg_t *msg)
-{
-    (void) arg;
+    (void) from;
     uint8_t *buf;
     size_t len;
     if (n_sent == SENT_MAX || gl_msg_encode (msg, &buf, &len))
@@ -153,61 +120,11 @@ static void io_send_node (void *arg, const char *node, const gl_msg_t *msg)
     free (buf);
 }
 
-static int io_send_local (void *arg, uint64_t conn, const gl_msg_t *msg)
-{
-    (void) arg, (void) conn, (void) msg;
-    return 0;
-}
-
-static void io_close_local (void *arg, uint64_t conn)
-{
-    (void) arg, (void) conn;
-}
-
-static place_cand_t *io_view (void *arg, size_t *n, uint64_t now)
-{
-    (void) arg, (void) now;
-    *n = 0;
-    return NULL;
-}
-
-static void io_watch (void *arg, int fd, short events)
-{
-    (void) arg;
-    for (size_t i = 0; i < n_watched; i++)
-        if (watched[i].fd == fd) {
-            watched[i].events = events;
-            return;
-        }
-    if (events && n_watched < 64) {
-        watched[n_watched].fd = fd;
-        watched[n_watched++].events = events;
-    }
-}
-
-static jobs_t *jobs;
-
-/* Run the agent's loop for ms, or until *until turns true. */
-static void pump (int ms, bool (*until) (void))
-{
-    uint64_t end = now_ms () + (uint64_t) ms;
-    while (now_ms () < end && !(until && until ())) {
-        struct pollfd p[64];
-        size_t n = 0;
-        for (size_t i = 0; i < n_watched; i++)
-            if (watched[i].events)
-                p[n++] = (struct pollfd){ watched[i].fd, watched[i].events, 0 };
-        poll (p, n, 10);
-        for (size_t i = 0; i < n; i++)
-            if (p[i].revents)
-                jobs_ready (jobs, p[i].fd, p[i].revents, now_ms ());
-        jobs_tick (jobs, now_ms ());
-    }
-}
+static const char *const names[1] = { "n" };
 
 static void from_home (gl_job_t *job)
 {
-    jobs_node_msg (jobs, "h", job, now_ms ());
+    jobs_node_msg (jh_agent[0], "h", job, jh_now ());
 }
 
 static void clear_sent (void)
@@ -230,16 +147,14 @@ static const gl_job_t *sent_of (uint8_t type, int code)
     return NULL;
 }
 
-static char self_exe[4096], user[GL_JOB_USER_MAX + 1];
-
 static void run (const char *gpid, const char *mode)
 {
-    char *argv[] = { self_exe, (char *) "peer", (char *) mode };
+    char *argv[] = { jh_exe, (char *) "peer", (char *) mode };
     char cwd[] = "/";
     gl_job_t r = { .type = GL_JOB_RUN, .argc = 3, .argv = argv, .cwd = cwd };
     snprintf (r.gpid, sizeof r.gpid, "%s", gpid);
     snprintf (r.home, sizeof r.home, "h");
-    snprintf (r.user, sizeof r.user, "%s", user);
+    snprintf (r.user, sizeof r.user, "%s", jh_user);
     r.uid = (uint32_t) geteuid ();
     from_home (&r);
 }
@@ -282,9 +197,9 @@ static void grant_output (const char *gpid)
 static void start_job (const char *gpid, const char *mode)
 {
     run (gpid, mode);
-    pump (3000, started);
+    jh_pump (3000, started);
     grant_output (gpid);
-    pump (3000, ready);
+    jh_pump (3000, ready);
 }
 
 /* IMAGEs to `to` so far: bytes, whether in order and as the pattern, the end. */
@@ -319,7 +234,7 @@ static void image_credit (const char *from, const char *gpid, uint64_t n)
 {
     gl_job_t c = { .type = GL_JOB_CREDIT, .stream = 3, .credit = n };
     snprintf (c.gpid, sizeof c.gpid, "%s", gpid);
-    jobs_node_msg (jobs, from, &c, now_ms ());
+    jobs_node_msg (jh_agent[0], from, &c, jh_now ());
 }
 
 static void ckpt (const char *gpid, int ask, const char *to)
@@ -350,31 +265,9 @@ int main (int argc, char **argv)
 {
     if (argc == 3 && !strcmp (argv[1], "peer"))
         return peer (argv[2]);
-    signal (SIGPIPE, SIG_IGN);
-    ssize_t n = readlink ("/proc/self/exe", self_exe, sizeof self_exe - 1);
-    struct passwd *pw = getpwuid (geteuid ());
-    if (n <= 0 || !pw) {
-        tap_skip ("cannot find this program or its user");
+    if (!jh_up ("test_jobs_ckpt", names, 1, false, io_sent))
         return tap_done ("test_jobs_ckpt");
-    }
-    self_exe[n] = '\0';
-    snprintf (user, sizeof user, "%s", pw->pw_name);
-    char dir[] = "/tmp/test_jobs_ckpt.XXXXXX", path[96], err[256];
-    if (!mkdtemp (dir))
-        return 1;
-    snprintf (path, sizeof path, "%s/ckpt.sock", dir);
-
-    jobs_io_t io = { .send_node = io_send_node,
-                     .send_local = io_send_local,
-                     .close_local = io_close_local,
-                     .view = io_view,
-                     .watch = io_watch };
-    jobs = jobs_new ("n", 1, 4, &io, 1);
-    jobs_set_access (jobs, access_new (NULL, false));
-    gl_res_t res = { .cores = 4, .mem_total_kb = 1 << 24, .mem_avail_kb = 1 << 24 };
-    jobs_set_res (jobs, &res);
-    CHECK_EQ (jobs_ckpt_listen (jobs, path, false, err, sizeof err), 0);
-    jobs_set_job_env (jobs, dir, NULL);
+    const char *path = jh_sock (0);
 
     /* the job finds the socket; the peer says it is ready */
     start_job ("h-1-1", "snap");
@@ -385,7 +278,7 @@ int main (int argc, char **argv)
     snprintf (a.sun_path, sizeof a.sun_path, "%s", path);
     int s = socket (AF_UNIX, SOCK_STREAM, 0);
     CHECK_EQ (connect (s, (struct sockaddr *) &a, sizeof a), 0);
-    pump (100, NULL);
+    jh_pump (100, NULL);
     char c;
     CHECK_EQ (read (s, &c, 1), 0);
     close (s);
@@ -395,25 +288,25 @@ int main (int argc, char **argv)
     clear_sent ();
     ckpt ("h-1-1", GL_CKPT_ASK_FILE, "asker");
     image_to = "asker";
-    pump (1500, image_ended);
+    jh_pump (1500, image_ended);
     bool ok, eof;
     size_t got = image_bytes ("asker", &ok, &eof);
     CHECK (ok);
     CHECK (!eof);
     CHECK_EQ (got, (size_t) JOBS_WINDOW);
     image_credit ("elsewhere", "h-1-1", IMAGE_BYTES); /* only the asker's counts */
-    pump (300, image_ended);
+    jh_pump (300, image_ended);
     CHECK_EQ (image_bytes ("asker", &ok, &eof), (size_t) JOBS_WINDOW);
     image_credit ("asker", "h-1-1", IMAGE_BYTES);
-    pump (3000, image_ended);
+    jh_pump (3000, image_ended);
     CHECK_EQ (image_bytes ("asker", &ok, &eof), (size_t) IMAGE_BYTES);
     CHECK (ok && eof);
 
     /* ps -v: the probe's answer in the job's line */
     clear_sent ();
     gl_job_t list = { .type = GL_JOB_LIST, .code = GL_LIST_PROBE, .seq = 5 };
-    jobs_node_msg (jobs, "x", &list, now_ms ());
-    pump (1000, replied);
+    jobs_node_msg (jh_agent[0], "x", &list, jh_now ());
+    jh_pump (1000, replied);
     CHECK (reply && reply->text && strstr (reply->text, "\trunning\tyes\t-\n"));
 
     /* a move: HOLD, SNAPPED to the home, the image to the new host on
@@ -421,7 +314,7 @@ int main (int argc, char **argv)
     clear_sent ();
     ckpt ("h-1-1", GL_CKPT_ASK_MOVE, "");
     want_code = GL_MOVE_SNAPPED;
-    pump (2000, move_said);
+    jh_pump (2000, move_said);
     CHECK (moved && !strcmp (sent_to, "h"));
     gl_job_t step = { .type = GL_JOB_MOVE, .code = GL_MOVE_SEND };
     snprintf (step.gpid, sizeof step.gpid, "h-1-1");
@@ -430,7 +323,7 @@ int main (int argc, char **argv)
     image_to = "b";
     for (int i = 0; i < 4 && !image_ended (); i++) {
         image_credit ("b", "h-1-1", 2u << 20);
-        pump (500, image_ended);
+        jh_pump (500, image_ended);
     }
     CHECK_EQ (image_bytes ("b", &ok, &eof), (size_t) IMAGE_BYTES);
     CHECK (ok && eof);
@@ -438,7 +331,7 @@ int main (int argc, char **argv)
     step.code = GL_MOVE_RESUME;
     step.to[0] = '\0';
     from_home (&step);
-    pump (2000, resumed);
+    jh_pump (2000, resumed);
     CHECK (resumed ());
 
     /* a job that refuses: the reason goes home, nothing stops */
@@ -446,7 +339,7 @@ int main (int argc, char **argv)
     start_job ("h-1-2", "refuse");
     ckpt ("h-1-2", GL_CKPT_ASK_MOVE, "");
     want_code = GL_MOVE_REFUSED;
-    pump (2000, move_said);
+    jh_pump (2000, move_said);
     CHECK (moved && moved->text && !strcmp (moved->text, "fd 5: a TCP socket to 10.0.0.2:5432"));
 
     /* a process without the handler is never signalled: refused at once */
@@ -456,15 +349,15 @@ int main (int argc, char **argv)
     gl_job_t r = { .type = GL_JOB_RUN, .argc = 2, .argv = sleep_argv, .cwd = cwd };
     snprintf (r.gpid, sizeof r.gpid, "h-1-3");
     snprintf (r.home, sizeof r.home, "h");
-    snprintf (r.user, sizeof r.user, "%s", user);
+    snprintf (r.user, sizeof r.user, "%s", jh_user);
     from_home (&r);
-    pump (2000, started);
+    jh_pump (2000, started);
     clear_sent ();
     ckpt ("h-1-3", GL_CKPT_ASK_FILE, "asker");
-    pump (200, replied);
+    jh_pump (200, replied);
     CHECK (reply && reply->code == 1 && reply->text &&
            strstr (reply->text, "no checkpoint handler") && !strcmp (sent_to, "asker"));
-    pump (100, NULL);
+    jh_pump (100, NULL);
     CHECK (!sent_of (GL_JOB_EXIT, 0)); /* and it runs on */
 
     /* refused for an instant ("try again"): asked again, and moved the
@@ -473,12 +366,10 @@ int main (int argc, char **argv)
     start_job ("h-1-4", "again2");
     ckpt ("h-1-4", GL_CKPT_ASK_MOVE, "");
     want_code = GL_MOVE_SNAPPED;
-    pump (3000, move_said);
+    jh_pump (3000, move_said);
     CHECK (moved && moved->code == GL_MOVE_SNAPPED && said ("asked 3"));
 
     clear_sent ();
-    jobs_destroy (&jobs);
-    unlink (path);
-    rmdir (dir);
+    jh_stop ();
     return tap_done ("test_jobs_ckpt");
 }
