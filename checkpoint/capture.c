@@ -478,6 +478,22 @@ static bool ends_with (const char *s, const char *tail)
     return a >= b && !strcmp (s + a - b, tail);
 }
 
+/* A deleted file of /dev/shm or a memfd, by its name in /proc: nobody
+   can open it again, so it is the job's memory (a POSIX semaphore or
+   shared memory that python's multiprocessing unlinked at once). */
+static bool deleted_shm (const char *path)
+{
+    return ends_with (path, " (deleted)") &&
+           (!strncmp (path, "/dev/shm/", 9) || !strncmp (path, "/memfd:", 7));
+}
+
+/* Which shared object: the device and inode of the kernel's file behind
+   it, as a descriptor's fstat and a mapping's line of maps name it. */
+static uint64_t shm_id (uint64_t major, uint64_t minor, uint64_t ino)
+{
+    return major << 52 | minor << 32 | (ino & 0xffffffffu);
+}
+
 /* Why a descriptor of one of the kernel's anonymous objects (its
    /proc name without "anon_inode:") cannot move: their state lives in
    the kernel and no call sets it back (an inotify's watches, a pidfd's
@@ -589,6 +605,13 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, f->path);
         sb_s (why, " describes a process by its id, which is not the same after a move");
         return -1;
+    }
+    if (S_ISREG (st.st_mode) && deleted_shm (f->path) && st.st_size <= (off_t) IMG_PIPE_MAX &&
+        (fcntl (fd, F_GET_SEALS) & ~F_SEAL_SEAL) == 0) { /* moves with its bytes */
+        f->kind = IMG_F_SHMFD;
+        f->mtime_sec = shm_id (major (st.st_dev), minor (st.st_dev), (uint64_t) st.st_ino);
+        f->mtime_nsec = 0;
+        return 0;
     }
     if (S_ISREG (st.st_mode)) {
         if (f->path[0] != '/' || ends_with (f->path, " (deleted)")) {
@@ -702,10 +725,10 @@ static int judge_vma (const char *line, img_vma_t *v, sb_t *why)
     /* shared memory: which object (the device and inode of the kernel's
        file behind it), so that a tree's processes that share it share
        it again after a restore (tree.c, restore_tree.c) */
-    uint64_t shm_id = shared ? (major << 52 | minor << 32 | (ino & 0xffffffffu)) : 0;
+    uint64_t id = shared ? shm_id (major, minor, ino) : 0;
     if (!v->path[0]) {
         v->kind = shared ? IMG_V_SHANON : IMG_V_ANON;
-        v->fsize = shm_id;
+        v->fsize = id;
         return 0;
     }
     if (!strcmp (v->path, "[vsyscall]"))
@@ -719,16 +742,13 @@ static int judge_vma (const char *line, img_vma_t *v, sb_t *why)
         v->path[0] = '\0';
         return 0;
     }
-    /* a file of /dev/shm or a memfd, deleted, mapped shared (a POSIX
-       semaphore or shared memory that python's multiprocessing unlinked
-       at once): nobody can open it again, so it is the job's memory like
-       a shared anonymous mapping, and made again as one */
-    bool deleted_shm = shared && ends_with (v->path, " (deleted)") &&
-                       (!strncmp (v->path, "/dev/shm/", 9) || !strncmp (v->path, "/memfd:", 7));
+    /* a file of /dev/shm or a memfd, deleted, mapped shared: the job's
+       memory like a shared anonymous mapping, and made again as one (or
+       as the memfd a descriptor of it is made again as) */
     if (!strncmp (v->path, "[anon_shmem:", 12) || !strcmp (v->path, "/dev/zero (deleted)") ||
-        deleted_shm) {
+        (shared && deleted_shm (v->path))) {
         v->kind = IMG_V_SHANON;
-        v->fsize = shm_id;
+        v->fsize = id;
         v->path[0] = '\0';
         return 0;
     }
@@ -1316,6 +1336,20 @@ static void wr_fds (wr_t *w)
             f->fsize = (uint64_t) snap.files[j].st.st_size;
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
+        }
+        if (f->kind == IMG_F_SHMFD) { /* its bytes (the job is held during a move) */
+            int j = 0;
+            while (j < snap.n_files && snap.files[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_files)
+                wr_fail_new_fd (w, (int) f->fd);
+            f->pos = (uint64_t) snap.files[j].pos;
+            ssize_t k = f->fsize ? pread ((int) f->fd, w->pipe_buf, (size_t) f->fsize, 0) : 0;
+            if (k < 0)
+                wr_fail (w, "the bytes of shared memory held by a descriptor cannot be read");
+            f->fsize = (uint64_t) k;
+            f->data = w->pipe_buf;
+            f->data_len = (uint32_t) k;
         }
         if (f->kind == IMG_F_USOCK) { /* as it was while the job was stopped */
             if (snap.usock_why[0])

@@ -962,12 +962,15 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_USOCK)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_SHMFD)
         return gl_why (why, "FD: an unknown kind of descriptor");
     if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD &&
-        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK)
-        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, a "
-                            "timerfd nor an epoll instance");
+        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD)
+        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, "
+                            "shared memory, a timerfd nor an epoll instance");
+    if (f->kind == IMG_F_SHMFD &&
+        (f->data_len != f->fsize || !f->mtime_sec || (f->flags & 3) > 2 || !f->path[0]))
+        return gl_why (why, "FD: shared memory's bytes, id, direction or name out of range");
     if (kernel_object_check (f, why) || usock_check (f, why))
         return -1;
     if (f->kind == IMG_F_PIPE &&

@@ -682,6 +682,8 @@ static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
     return 0;
 }
 
+static int shmfd_of (uint64_t id); /* the memfd of shared memory (rst_shm_files) */
+
 /* An end of a unix socket pair (unixsock.h): another descriptor of a
    socket made already, the other end of a pair made already, or the
    pair made here with its peer's record (the first of that socket),
@@ -782,6 +784,19 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         if (f->f.kind == IMG_F_USOCK) {
             if (open_usock (s, i, hi, err, errlen))
                 return -1;
+            continue;
+        }
+        if (f->f.kind == IMG_F_SHMFD) { /* its memfd (rst_shm_files), opened again */
+            char path[64];
+            snprintf (path, sizeof path, "/proc/self/fd/%d", shmfd_of (f->f.mtime_sec));
+            int fd = open (path, ((int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW)) |
+                                     O_CLOEXEC); /* the link in /proc is followed, to the memfd */
+            f->tmp = fd < 0 ? -1 : fcntl (fd, F_DUPFD_CLOEXEC, hi);
+            if (fd >= 0)
+                close (fd);
+            if (f->tmp < 0 || lseek (f->tmp, (off_t) f->f.pos, SEEK_SET) < 0)
+                return gl_err (err, errlen, "fd %u: shared memory (%s) cannot be opened again: %s",
+                               f->f.fd, f->path, strerror (errno));
             continue;
         }
         int flags = (int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
@@ -1079,6 +1094,8 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
    -1 and the reason when a step before the first change fails. */
 static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *err, size_t errlen)
 {
+    if (rst_shm_files (&s, 1, err, errlen)) /* a tree's root made them for all */
+        return -1;
     int hi = 3;
     for (size_t i = 0; i < s->n_fd; i++)
         if ((int) s->fd[i].f.fd >= hi)
@@ -1180,6 +1197,76 @@ const img_fd_t *rst_fd (const rst_t *s, size_t i, const uint8_t **data)
     return &s->fd[i].f;
 }
 
+/* The memfds made for shared memory held by descriptors, by its id:
+   made once, in a tree by its root before the fork (its children have
+   them too); each descriptor of it is opened again through /proc. */
+#define SHMFDS_MAX 256
+static struct {
+    uint64_t id;
+    int fd;
+} shmfds[SHMFDS_MAX];
+static size_t n_shmfds;
+static bool shmfds_made;
+
+static int shmfd_of (uint64_t id)
+{
+    for (size_t i = 0; i < n_shmfds; i++)
+        if (shmfds[i].id == id)
+            return shmfds[i].fd;
+    return -1;
+}
+
+int rst_shm_files (rst_t *const *p, size_t n, char *err, size_t errlen)
+{
+    if (shmfds_made)
+        return 0;
+    shmfds_made = true;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p[i]->n_fd; k++) {
+            const rf_t *f = &p[i]->fd[k];
+            if (f->f.kind != IMG_F_SHMFD || shmfd_of (f->f.mtime_sec) >= 0)
+                continue;
+            if (n_shmfds == SHMFDS_MAX)
+                return gl_err (err, errlen, "more than %d objects of shared memory", SHMFDS_MAX);
+            /* its name as memfd_create(2) takes it: what follows the
+               directory, without " (deleted)" */
+            char name[250];
+            const char *b = !strncmp (f->path, "/memfd:", 7) ? f->path + 7 : strrchr (f->path, '/');
+            b = b ? b + (*b == '/') : f->path;
+            gl_strlcpy (name, b, sizeof name);
+            char *d = strstr (name, " (deleted)");
+            if (d)
+                *d = '\0';
+            int fd = memfd_create (name, MFD_CLOEXEC);
+            if (fd < 0 || ftruncate (fd, (off_t) f->f.fsize) ||
+                pwrite (fd, f->data, f->f.data_len, 0) != (ssize_t) f->f.data_len)
+                return gl_err (err, errlen, "fd %u: shared memory (%s) cannot be made again: %s",
+                               f->f.fd, f->path, strerror (errno));
+            shmfds[n_shmfds].id = f->f.mtime_sec;
+            shmfds[n_shmfds++].fd = fd;
+        }
+    /* its mappings: of the memfd, so that the descriptor and the memory
+       are one object again */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p[i]->n_vma; k++) {
+            rv_t *v = &p[i]->vma[k];
+            int fd = v->kind == IMG_V_SHANON && v->fsize ? shmfd_of (v->fsize) : -1;
+            if (fd < 0)
+                continue;
+            size_t len = v->end - v->start;
+            void *h = hole_map (p[i], len, false, 0);
+            if (!h || mmap (h, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+                            (off_t) v->offset) != h)
+                return gl_err (err, errlen, "no room for the shared memory at 0x%llx",
+                               (unsigned long long) v->start);
+            if (v->stage) /* its pages are the file's bytes, which the memfd has */
+                munmap (v->stage, len);
+            v->stage = h;
+            v->shared = true;
+        }
+    return 0;
+}
+
 int rst_share (rst_t *const *p, size_t n, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++)
@@ -1194,7 +1281,7 @@ int rst_share (rst_t *const *p, size_t n, char *err, size_t errlen)
                        capture refused a tree that maps it otherwise; parts
                        of it, as a split mapping, are apart in each) */
                     if (w->kind != IMG_V_SHANON || w->fsize != v->fsize || w->start != v->start ||
-                        w->end != v->end || w->offset != v->offset)
+                        w->end != v->end || w->offset != v->offset || w->shared)
                         continue;
                     if (!v->stage) { /* no pages: zeros, but one object all the same */
                         v->stage = hole_map (p[i], v->end - v->start, true, 0);

@@ -334,7 +334,7 @@ int rtree_run (rtree_t *t, int fd, const restore_opts_t *o, char *err, size_t er
     for (size_t i = 0; i < t->n; i++)
         if (rst_cut_files (t->p[i], err, errlen))
             return -1;
-    if (rst_share (t->p, t->n, err, errlen))
+    if (rst_shm_files (t->p, t->n, err, errlen) || rst_share (t->p, t->n, err, errlen))
         return -1;
     int hi = 3;
     for (size_t i = 0; i < t->n; i++)

@@ -11,8 +11,11 @@
 #   from a thread by call_soon_threadsafe, and streams over a
 #   socketpair() with lines written ahead of their reader;
 # - python3 multiprocessing: a Pool of 2, a Lock, a Semaphore and a
-#   Queue shared with a child, and a duplex Pipe (a socket pair): the
-#   semaphores are shared memory of the tree's processes, made one again;
+#   Queue and a Value (a /dev/shm file, unlinked but held open) shared
+#   with a child, and a duplex Pipe (a socket pair): the semaphores and
+#   the Value are shared memory of the tree's processes, made one again;
+# - python3 with a memfd written through its mapping and read through
+#   its descriptor: one object after each move;
 # - a socket connected to a listening unix socket outside the job:
 #   refused with the reason, the job runs on.
 # Not against the sanitizers' build (glrestore there carries their
@@ -100,18 +103,20 @@ def work(i):
         h = hashlib.sha256(h).digest()
     time.sleep(0.1)
     return i, h.hex()[:16]
-def counter(lock, ready, q, conn, n):
+def counter(lock, ready, q, conn, total, n):
     for i in range(n):
         with lock:
             q.put(i * i)
+            total.value += 1
         ready.release()
         conn.send(i)
         conn.recv()
 if __name__ == "__main__":
     mp.set_start_method("fork")
     lock, ready, q = mp.Lock(), mp.Semaphore(0), mp.Queue()
+    total = mp.Value("i", 0, lock=False)  # a /dev/shm file, unlinked, still open
     mine, theirs = mp.Pipe()
-    c = mp.Process(target=counter, args=(lock, ready, q, theirs, 40))
+    c = mp.Process(target=counter, args=(lock, ready, q, theirs, total, 40))
     c.start()
     with mp.Pool(2) as pool:
         it = pool.imap(work, range(40))
@@ -120,9 +125,10 @@ if __name__ == "__main__":
             ready.acquire()  # the child's release: one semaphore, or a hang
             got = q.get()
             k = mine.recv()
+            v = total.value  # the child's, while it waits for the answer
             mine.send(k)
             with lock:
-                print(n, i, h, got, k, flush=True)
+                print(n, i, h, got, k, v, flush=True)
     c.join()
     print("end", c.exitcode, flush=True)
 PY
@@ -132,6 +138,26 @@ PY
     same mp
 else
     say "python3 is not installed: no multiprocessing job"
+fi
+
+# ---- python3: a memfd, written through its mapping and read through its descriptor --------
+if command -v python3 > /dev/null; then
+    cat > "$T/memfd.py" <<'PY'
+import mmap, os, time
+fd = os.memfd_create("ring")
+os.ftruncate(fd, 8192)
+m = mmap.mmap(fd, 8192)
+os.lseek(fd, 100, os.SEEK_SET)
+for i in range(40):
+    m[i * 8:i * 8 + 8] = (i * i).to_bytes(8, "little")
+    back = int.from_bytes(os.pread(fd, 8, i * 8), "little")  # one object, or 0
+    print(i, back, os.lseek(fd, 0, os.SEEK_CUR), os.fstat(fd).st_size, flush=True)
+    time.sleep(0.05)
+PY
+    start memfd memfd.py python3 "$T/memfd.py"
+    move_at "$gpid" c 8
+    move_at "$gpid" a 22
+    same memfd
 fi
 
 # ---- a socket to a listening unix socket outside the job: refused -------------------------

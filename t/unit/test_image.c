@@ -511,6 +511,33 @@ static void unix_sockets (void)
     CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
 }
 
+/* Shared memory held by a descriptor: its id and all its bytes. */
+static void shm_files (void)
+{
+    const char *why;
+    img_fd_t f, got;
+    f = (img_fd_t){ .fd = 5,
+                    .kind = IMG_F_SHMFD,
+                    .flags = 0100002,
+                    .pos = 100,
+                    .fsize = 4,
+                    .mtime_sec = 0x1b00000000ull | 44195,
+                    .data = (const uint8_t *) "\1\2\3\4",
+                    .data_len = 4 };
+    strcpy (f.path, "/dev/shm/pym-1-x (deleted)");
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    CHECK (got.kind == IMG_F_SHMFD && got.mtime_sec == f.mtime_sec && got.pos == 100 &&
+           got.data_len == 4 && memcmp (got.data, "\1\2\3\4", 4) == 0);
+    f.fsize = 8; /* bytes missing */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
+    f.fsize = 4;
+    f.mtime_sec = 0; /* no id */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
+    f.mtime_sec = 1;
+    f.path[0] = '\0'; /* no name */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
+}
+
 int main (void)
 {
     size_t n = make ();
@@ -636,5 +663,6 @@ int main (void)
     layout ();
     kernel_objects ();
     unix_sockets ();
+    shm_files ();
     return tap_done ("test_image");
 }

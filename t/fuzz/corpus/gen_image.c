@@ -46,7 +46,7 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
     p.vpid = vpid;
     p.n_threads = (uint32_t) threads;
     p.n_vmas = 3;
-    p.n_fds = 9;
+    p.n_fds = 10;
     const uint64_t mm[IMG_NMM] = { 0x555555554000, 0x555555556000, 0x555555558000, 0x555555559000,
                                    0x55555555a000, 0x55555557b000, 0x7ffc000ff000, 0x7ffc000ff100,
                                    0x7ffc000ff120, 0x7ffc000ff120, 0x7ffc000fffe0 };
@@ -145,6 +145,16 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
                     .pos = 5001,
                     .mtime_sec = 1,
                     .mtime_nsec = IMG_US_RDSHUT };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    /* the semaphore's file, held open too (python's multiprocessing.Value) */
+    f = (img_fd_t){ .fd = 13,
+                    .kind = IMG_F_SHMFD,
+                    .flags = 0100002,
+                    .fsize = 8,
+                    .mtime_sec = 0x1b00000000ull | 44195,
+                    .data = (const uint8_t *) "\1\0\0\0\0\0\0\0",
+                    .data_len = 8 };
+    strcpy (f.path, "/dev/shm/pym-100-abc (deleted)");
     n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
     static uint8_t pages[16 * IMG_PAGE];
     for (size_t i = 0; i < sizeof pages; i++)
