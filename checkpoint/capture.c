@@ -2416,9 +2416,35 @@ pid_t ckpt_virt_pid (pid_t real)
     return real;
 }
 
+/* A restored single process has no table: its own old id is the only
+   one its program holds (ckpt_virt_pid). */
+static bool single_virtual (void)
+{
+    return !pidmap_valid (&pids) && ck.restored && ck.vpid != ck.real_pid;
+}
+
 bool ckpt_pid_collides (pid_t real)
 {
+    if (single_virtual ())
+        return real == ck.vpid;
     return pidmap_collides (&pids, real);
+}
+
+bool ckpt_pids_translated (void)
+{
+    return pidmap_valid (&pids) || single_virtual ();
+}
+
+pid_t ckpt_pid_ahead (pid_t last, pid_t max, pid_t low, unsigned window)
+{
+    if (!single_virtual ())
+        return pidmap_ahead (&pids, last, max, low, window);
+    pidmap_t one;
+    pidmap_init (&one);
+    one.e[0].virt = ck.vpid;
+    one.e[0].real = ck.real_pid;
+    one.n = 1;
+    return pidmap_ahead (&one, last, max, low, window);
 }
 
 bool ckpt_owns (int signo)

@@ -70,6 +70,10 @@ pid_t ckpt_real_pid (pid_t pid);
    (NULL when there is no table). */
 pid_t ckpt_virt_pid (pid_t real);
 bool ckpt_pid_collides (pid_t real);
+/* Whether ids are translated in this process at all (a restored tree,
+   or a restored single process); pidmap_ahead for this process's ids. */
+bool ckpt_pids_translated (void);
+pid_t ckpt_pid_ahead (pid_t last, pid_t max, pid_t low, unsigned window);
 const char *ckpt_pids_var (void);
 
 #endif

@@ -70,3 +70,16 @@ bool pidmap_collides (const pidmap_t *m, pid_t real)
             return true;
     return false;
 }
+
+pid_t pidmap_ahead (const pidmap_t *m, pid_t last, pid_t max, pid_t low, unsigned window)
+{
+    if (!pidmap_valid (m) || max <= low || last < 0)
+        return 0;
+    pid_t next = last, hit = 0;
+    for (unsigned k = 0; k < window; k++) {
+        next = next + 1 >= max ? low : next + 1;
+        if (pidmap_collides (m, next))
+            hit = next;
+    }
+    return hit;
+}

@@ -66,4 +66,12 @@ pid_t pidmap_virt (const pidmap_t *m, pid_t real);
    another (real is that new process's id). */
 bool pidmap_collides (const pidmap_t *m, pid_t real);
 
+/* Whether one of the next `window` ids the kernel hands out after
+   `last` (wrapping past `max` to `low`: 300 in the first pid namespace,
+   2 in others) is an old id of the table that a new process would then
+   share: the id among them furthest from last, or 0.  A process about
+   to make a child through vfork or posix_spawn, which cannot be made
+   again, uses up ids until this says 0 (shim/pids.c). */
+pid_t pidmap_ahead (const pidmap_t *m, pid_t last, pid_t max, pid_t low, unsigned window);
+
 #endif

@@ -25,9 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WAIT_NS   5000000000ull /* for each step of the members' answers */
-#define PIPES_MAX 4096          /* pipe ends in the whole tree */
-#define SHMS_MAX  1024          /* shared anonymous mappings in the whole tree */
+/* The members' answers, from the root's signal to every member's SNAP:
+   one budget for all the steps, under the host's 5 s for the root's
+   answer (sched/jobs_ckpt.c CKPT_ANSWER_MS), so that the reason a
+   member gives, or names it as the one that did not answer, reaches
+   the asker instead of the host's "did not answer in time". */
+#define BUDGET_NS 4000000000ull
+#define PIPES_MAX 4096 /* pipe ends in the whole tree */
+#define SHMS_MAX  1024 /* shared anonymous mappings in the whole tree */
 
 typedef struct {
     uint64_t ino;
@@ -66,7 +71,8 @@ static struct {
     tshm_t shm[SHMS_MAX];
     int n_socks;
     tsock_t socks[SOCKS_MAX];
-    bool too_many; /* more pipes or mappings than noted */
+    bool too_many;     /* more pipes or mappings than noted */
+    uint64_t deadline; /* of the members' answers (BUDGET_NS) */
 } tr = { .listen = -1 };
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -336,7 +342,7 @@ again:
     bool vforked = shares_parent (m), zombie = state == 'Z' || state == 'X';
     /* a zombie its parent is about to wait for is given as long */
     if ((vforked || zombie || !(cgt & (1ull << (GL_CKPT_SIGNO - 1)))) &&
-        now_ns () - t0 < SHIM_START_NS) {
+        now_ns () - t0 < SHIM_START_NS && now_ns () < tr.deadline) {
         struct timespec ts = { 0, 5000000 };
         nanosleep (&ts, NULL);
         goto again;
@@ -398,7 +404,7 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
     for (;;) {
         if (!read_line (m->sock, line, sizeof line, deadline)) {
             sb_member (why, m);
-            sb_s (why, " did not answer the checkpoint within 5 s");
+            sb_s (why, " did not answer the checkpoint within 4 s");
             return -1;
         }
         const char *s = line;
@@ -546,6 +552,25 @@ static int build_table (uint32_t vpid, uint32_t vppid, sb_t *why)
     return 0;
 }
 
+/* A member that has not connected yet and has ended (a zombie, or
+   gone): a process exits with the signal still pending, unanswered (a
+   compiler finishing as make is asked).  Its index, or -1. */
+#define SILENT_NS 50000000ull
+static int ended_silent (void)
+{
+    for (int i = 1; i < tr.n; i++) {
+        if (tr.m[i].sock >= 0)
+            continue;
+        char path[64], buf[512];
+        pid_path (path, sizeof path, tr.m[i].real, "/stat");
+        ssize_t k = gl_read_file (path, buf, sizeof buf);
+        const char *e = k > 0 ? strrchr (buf, ')') : NULL; /* the name may hold anything */
+        if (!e || e[1] != ' ' || e[2] == 'Z' || e[2] == 'X')
+            return i;
+    }
+    return -1;
+}
+
 int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
 {
     static pid_t real[IMG_MAX_PROCS];
@@ -554,6 +579,7 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     whyb[0] = '\0';
     int n = 0;
     tr.owner = real_pid ();
+    tr.deadline = now_ns () + BUDGET_NS;
     /* a member that ends meanwhile (a zombie reaped, a short command
        done) makes the tree another: it is listed again */
     for (int round = 0, gone = 1; gone; round++) {
@@ -598,20 +624,31 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
             sb_s (&why, " ended while the checkpoint was taken: try again");
             return -1;
         }
-    uint64_t deadline = now_ns () + WAIT_NS;
+    uint64_t deadline = tr.deadline;
     for (int got = 1; got < n;) {
         uint64_t now = now_ns ();
         struct pollfd p = { tr.listen, POLLIN, 0 };
-        int k = now < deadline ? poll (&p, 1, (int) ((deadline - now) / 1000000 + 1)) : 0;
+        uint64_t left = now < deadline ? deadline - now : 0;
+        int k =
+            left ? poll (&p, 1, (int) ((left < SILENT_NS ? left : SILENT_NS) / 1000000 + 1)) : 0;
         if (k < 0 && errno == EINTR)
             continue;
+        if (k == 0 && left) { /* a silent member may have ended with the signal pending */
+            int i = ended_silent ();
+            if (i < 0)
+                continue;
+            let_go ();
+            sb_member (&why, &tr.m[i]);
+            sb_s (&why, " ended while the checkpoint was taken: try again");
+            return -1;
+        }
         if (k <= 0) {
             int i = 1;
             while (i < n && tr.m[i].sock >= 0)
                 i++;
             let_go ();
             sb_member (&why, &tr.m[i < n ? i : 1]);
-            sb_s (&why, " did not answer the checkpoint within 5 s");
+            sb_s (&why, " did not answer the checkpoint within 4 s");
             return -1;
         }
         int c = accept4 (tr.listen, NULL, NULL, SOCK_CLOEXEC);
@@ -660,7 +697,7 @@ int tree_snap (char *whyb, size_t cap)
     }
     for (int i = 1; i < tr.n; i++)
         say (tr.m[i].sock, "SNAP", NULL);
-    uint64_t deadline = now_ns () + WAIT_NS;
+    uint64_t deadline = tr.deadline;
     char line[GL_CKPT_LINE_MAX];
     for (int i = 1; i < tr.n; i++) {
         if (!read_line (tr.m[i].sock, line, sizeof line, deadline) || !starts (line, "SNAP ")) {

@@ -17,13 +17,29 @@
     two processes within the job.  (The program's atfork handlers run
     for that child too.)
 
+    vfork and posix_spawn: their child runs its program at once, and
+    cannot be made again.  So before them (pids_guard) the kernel's last
+    id handed out is read (/proc/sys/kernel/ns_last_pid), and while an
+    old id lies among the next ones, ids are used up by children that
+    end at once, unseen (no SIGCHLD, reaped here).  Ids wrap at pid_max
+    (32768 by default) within minutes on a busy machine: without this,
+    make, which spawns its compilers, took a new compiler's exit for a
+    restored one's and linked before that one had written its object,
+    or waited for an id the kernel gave no child of its.
+
     What a program can still notice is in glunix(7): raw system calls
     (the ids are the kernel's), /proc/<pid>, the si_pid of a SIGCHLD,
-    vfork, clone and posix_spawn children whose new id is an old one. */
+    clone children whose new id is an old one, and a vfork or
+    posix_spawn child given an old id when others on the machine took
+    the next 64 ids between the guard and the call. */
 #include "capture.h"
+#include "fd.h"
+#include "shim_impl.h"
+#include "str.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -136,6 +152,82 @@ API pid_t setsid (void)
 {
     return ckpt_virt_pid ((pid_t) syscall (SYS_setsid));
 }
+
+/* A number from a /proc/sys file, lo..hi, or 0. */
+static pid_t sys_num (const char *path, uint64_t lo, uint64_t hi)
+{
+    char b[32];
+    const char *p = b;
+    uint64_t v;
+    if (gl_read_file (path, b, sizeof b) <= 0 || !gl_parse_u64 (&p, &v) || v < lo || v > hi)
+        return 0;
+    return (pid_t) v;
+}
+
+/* The kernel's last id handed out in this namespace (0: unknown). */
+static pid_t last_pid (void)
+{
+    return sys_num ("/proc/sys/kernel/ns_last_pid", 1, 1u << 22);
+}
+
+static pid_t pid_max (void)
+{
+    static pid_t max; /* -1: unknown */
+    if (!max) {
+        pid_t m = sys_num ("/proc/sys/kernel/pid_max", 301, 1u << 22);
+        max = m ? m : -1;
+    }
+    return max;
+}
+
+#define GUARD_WINDOW 64  /* ids ahead checked */
+#define GUARD_LOW    300 /* where the kernel's ids wrap to (RESERVED_PIDS) */
+
+void pids_guard (void)
+{
+    if (!ckpt_pids_translated () || pid_max () < 0)
+        return;
+    int e = errno;
+    uint64_t all = ~0ull, old;
+    syscall (SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8); /* the child runs no handler */
+    for (int n = 0; n < 4096; n++) {
+        pid_t last = last_pid ();
+        if (!last || !ckpt_pid_ahead (last, pid_max (), GUARD_LOW, GUARD_WINDOW))
+            break;
+        /* a copy with no exit signal, which ends at once: one id used */
+        long c = syscall (SYS_clone, 0L, 0L, 0L, 0L, 0L);
+        if (c == 0)
+            syscall (SYS_exit_group, 0);
+        if (c < 0)
+            break;
+        while (syscall (SYS_wait4, c, NULL, __WCLONE, NULL) < 0 && errno == EINTR) {
+        }
+    }
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+    errno = e;
+}
+
+/* vfork: the guard, then libc's vfork, jumped to rather than called: a
+   vfork child returns through its caller's frame, and so must find no
+   frame of ours there when its parent resumes. */
+typedef pid_t (*vfork_fn) (void);
+static vfork_fn real_vfork;
+__attribute__ ((used, visibility ("hidden"))) void *pids_vfork_prepare (void)
+{
+    pids_guard ();
+    if (!real_vfork)
+        real_vfork = (vfork_fn) dlsym (RTLD_NEXT, "vfork");
+    return real_vfork ? (void *) real_vfork : (void *) fork;
+}
+__asm__(".text\n"
+        ".globl vfork\n"
+        ".type vfork, @function\n"
+        "vfork:\n"
+        "    sub $8, %rsp\n" /* the call below needs a 16-byte aligned stack */
+        "    call pids_vfork_prepare\n"
+        "    add $8, %rsp\n"
+        "    jmp *%rax\n"
+        ".size vfork, .-vfork\n");
 
 API pid_t fork (void)
 {

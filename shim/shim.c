@@ -461,6 +461,7 @@ static int spawn (bool search, pid_t *pid, const char *file, const posix_spawn_f
         attr = &held;
     }
     uint64_t old;
+    pids_guard ();
     ckpt_hold (&old);
     int rc = spawn_armed (search, pid, file, fa, attr, argv, envp);
     ckpt_unhold (&old);

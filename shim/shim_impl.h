@@ -44,6 +44,9 @@ size_t shim_env_count (char *const envp[]);
 const char *shim_self_exe (const char *path);
 
 /* sud.c */
+/* pids.c: before a vfork or posix_spawn in a restored job, the kernel's
+   next ids are made not to be old ids of the job's table. */
+void pids_guard (void);
 void sud_init (void);               /* arm this thread, install the handler */
 void sud_arm_thread (void);         /* arm the calling thread (threads, fork children) */
 bool sud_armed (void);              /* the dispatch is on in this process */

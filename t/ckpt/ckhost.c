@@ -19,6 +19,9 @@
     -o    the program's stdout (default: ckhost's own stderr)
     -p    LD_PRELOAD for the program (the shim), not for ckhost itself
 
+    ckhost is its job's subreaper: the members of a tree, orphans once
+    their root is killed, are reaped before it ends (their ids free).
+
     What happened goes to stdout, a line each: START <CLOCK_MONOTONIC ns
     just before the program started>, the shim's GLCKPT line,
     then REFUSE <reason>, MOVABLE, or SNAP <ns> at=<bytes of stdout
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -113,6 +117,7 @@ int main (int argc, char **argv)
     int r = !strcmp (req, "probe") ? GL_CKPT_PROBE : goon ? GL_CKPT_GO_ON : GL_CKPT_CONTINUE;
     bool letgo = !strcmp (req, "letgo");
     bool hold = !strcmp (req, "hold") || letgo, none = !strcmp (req, "none");
+    prctl (PR_SET_CHILD_SUBREAPER, 1); /* a tree's orphans are ours to reap, as init's */
     char dir[] = "/tmp/ckhost.XXXXXX";
     if (!mkdtemp (dir))
         return 1;
@@ -225,6 +230,10 @@ int main (int argc, char **argv)
     }
     int st;
     waitpid (pid, &st, 0);
+    /* the tree's members, orphans once their root is killed, end soon
+       after it (tree.h): reaped, so that their ids are free again */
+    for (int i = 0; i < 200 && waitpid (-1, NULL, WNOHANG) >= 0; i++)
+        poll (NULL, 0, 10);
     pump (p[0]);
     if (WIFEXITED (st))
         printf ("EXIT %d\n", WEXITSTATUS (st));

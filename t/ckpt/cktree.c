@@ -12,10 +12,19 @@
                              had (exit 99 when not)
     cktree zombie            a child that ends at once and is not waited
                              for until 3 s later
+    cktree spawn             starts a child that sleeps 4 s (posix_spawn)
+                             and prints "ready <its pid>"; then, each time
+                             a file go1, go2 appears in the working
+                             directory, starts a child that ends at once,
+                             by posix_spawn (go1) or vfork (go2), waits for
+                             it and prints whether its pid was the
+                             sleeper's and how long the wait took; then
+                             waits for the sleeper (integ/ckpt_pids.sh)
 
     Everything it prints is deterministic, so that an interrupted run can
     be compared byte for byte with an undisturbed one. */
 #include <errno.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,12 +106,58 @@ static int zombie (void)
     return 0;
 }
 
+extern char **environ;
+
+static long ms_since (const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime (CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int spawn (void)
+{
+    char *sleeper[] = { "sleep", "4", NULL }, *quick[] = { "true", NULL };
+    pid_t a;
+    if (posix_spawnp (&a, "sleep", NULL, NULL, sleeper, environ))
+        return 1;
+    printf ("ready %d\n", (int) a);
+    fflush (stdout);
+    for (int k = 1; k <= 2; k++) {
+        char go[16];
+        snprintf (go, sizeof go, "go%d", k);
+        while (access (go, F_OK))
+            nap (1);
+        struct timespec t0;
+        clock_gettime (CLOCK_MONOTONIC, &t0);
+        pid_t p = -1;
+        if (k == 1 && posix_spawnp (&p, "true", NULL, NULL, quick, environ))
+            return 1;
+        if (k == 2 && (p = vfork ()) == 0) {
+            execvp ("true", quick);
+            _exit (127);
+        }
+        int st = -1;
+        pid_t got = waitpid (p, &st, 0);
+        printf ("%s: %s, waited for it %s in %ld ms, status %d\n", k == 1 ? "posix_spawn" : "vfork",
+                p == a ? "the sleeper's pid" : "a pid of its own",
+                got == p ? "by its pid" : "in vain", ms_since (&t0), st);
+        fflush (stdout);
+    }
+    int st = -1;
+    pid_t got = waitpid (a, &st, 0);
+    printf ("sleeper: %s, status %d\n", got == a ? "waited for by its pid" : "lost", st);
+    return 0;
+}
+
 int main (int argc, char **argv)
 {
     if (argc == 4 && !strcmp (argv[1], "workers"))
         return workers (atoi (argv[2]), atoi (argv[3]));
     if (argc == 2 && !strcmp (argv[1], "zombie"))
         return zombie ();
-    fprintf (stderr, "usage: cktree workers N STEPS | zombie\n");
+    if (argc == 2 && !strcmp (argv[1], "spawn"))
+        return spawn ();
+    fprintf (stderr, "usage: cktree workers N STEPS | zombie | spawn\n");
     return 2;
 }

@@ -56,6 +56,26 @@ int main (void)
     CHECK_EQ (pidmap_add (&same, 42, 42, &why), 0);
     CHECK (!pidmap_collides (&same, 42));
 
+    /* the ids the kernel hands out next: 600 and 601 (old ids whose
+       processes are 700 and 500 now) after 598, the furthest such one
+       reported; none past them; the window wraps past the maximum to
+       the lowest id (300 in every namespace) */
+    CHECK_EQ (pidmap_ahead (&m, 598, 32768, 300, 4), 601);
+    CHECK_EQ (pidmap_ahead (&m, 598, 32768, 300, 2), 600);
+    CHECK_EQ (pidmap_ahead (&m, 598, 32768, 300, 1), 0);
+    CHECK_EQ (pidmap_ahead (&m, 601, 32768, 300, 64), 0);
+    CHECK_EQ (pidmap_ahead (&m, 600, 32768, 300, 64), 601);
+    pidmap_t wrap;
+    pidmap_init (&wrap);
+    CHECK_EQ (pidmap_add (&wrap, 302, 9000, &why), 0);
+    CHECK_EQ (pidmap_add (&wrap, 32760, 9001, &why), 0);
+    CHECK_EQ (pidmap_ahead (&wrap, 32765, 32768, 300, 5), 302); /* 32766 32767 300 301 302 */
+    CHECK_EQ (pidmap_ahead (&wrap, 32765, 32768, 300, 4), 0);
+    CHECK_EQ (pidmap_ahead (&wrap, 32750, 32768, 300, 64), 302);
+    CHECK_EQ (pidmap_ahead (&same, 41, 32768, 300, 64), 0); /* 42 is its own */
+    pidmap_t none = { 0 };
+    CHECK_EQ (pidmap_ahead (&none, 598, 32768, 300, 64), 0);
+
     /* one id for two processes, either way; ids out of range; full */
     CHECK (pidmap_add (&m, 500, 900, &why) < 0 && strstr (why, "old process id given twice"));
     CHECK (pidmap_add (&m, 900, 700, &why) < 0 && strstr (why, "new process id given twice"));
