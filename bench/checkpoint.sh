@@ -8,7 +8,8 @@
 #     line of output (the same again with the job's malloc advising huge
 #     pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1: rows "huge pages"),
 #     `glpeer migrate GPID NODE` between two peers on
-#     loopback, and eviction: from the owner's first keystroke (simulated
+#     loopback (and the CPU time each of the two agents, and ZeroMQ's I/O
+#     thread in each, used for it), and eviction: from the owner's first keystroke (simulated
 #     as t/integ/idle.sh does, by touching the activity file) to the last
 #     CPU its guests used on that machine, median and p99;
 #   - DMTCP (the reference user-level checkpointer, not packaged in
@@ -452,13 +453,27 @@ gl_shim() {
     cmp -s "$d/out" "$W/ref-$s" && ok=1
     echo "$(ms "$snap") $g $ok" >> "$res"
 }
+# agent_cpu NAME: the CPU time (ns) the agent NAME has used so far, as
+# "OWN IO": its own threads', and ZeroMQ's I/O thread's (from each
+# thread's /proc/PID/task/TID/schedstat)
+agent_cpu() {
+    local t comm ns rest own=0 io=0
+    for t in /proc/"${PID[$1]}"/task/*; do
+        read -r comm < "$t/comm" 2> /dev/null || continue
+        read -r ns rest < "$t/schedstat" 2> /dev/null || continue
+        case "$comm" in ZMQbg/IO/*) io=$(( io + ns )) ;; *) own=$(( own + ns )) ;; esac
+    done
+    echo "$own $io"
+}
 # gl_migrate SIZE RUN: p1 -> p2 mid-run, then to the end; appends
-# "wall gap stall ok" to $W/glmig-SIZE
+# "wall gap stall ok" to $W/glmig-SIZE, and the CPU the two agents used
+# for it, "OLD_OWN OLD_IO NEW_OWN NEW_IO" (ms), to $W/glcpu-SIZE
 gl_migrate() {
-    local s=$1 d=$W/glmig/$1-$2 t0 t1 ok=0 node
+    local s=$1 d=$W/glmig/$1-$2 t0 t1 ok=0 node c1 c2
     mkdir -p "$d"
     gl_job "$s" "$d" || { stop "$GJPID"; return 0; }
     watch_size "$d/out" "$d/sizes"
+    c1=$(agent_cpu p1); c2=$(agent_cpu p2)
     t0=$(now)
     if ! "$GLPEER" migrate --runtime-dir "$T/p0/run" "$GPID" p2 > "$d/mig" 2>&1; then
         log "glunix $s: glpeer migrate failed: $(head -c 300 "$d/mig")"
@@ -473,6 +488,8 @@ gl_migrate() {
         [ "$node" = p2 ] && break
         sleep 0.1
     done
+    echo "$c1 $c2 $(agent_cpu p1) $(agent_cpu p2)" |
+        awk '{ printf "%.1f %.1f %.1f %.1f\n", ($5 - $1) / 1e6, ($6 - $2) / 1e6, ($7 - $3) / 1e6, ($8 - $4) / 1e6 }' >> "$W/glcpu-$s"
     wait "$GJPID" 2> /dev/null || true
     stop "$WATCH"
     # right: it ran on at p2 and its output is the undisturbed run's
@@ -684,6 +701,8 @@ report() {
         # the whole move: the command's time, or the job's own gap if longer
         gm=$(larger "$(col "$W/glmig-$s" 1)" "$(col "$W/glmig-$s" 2)")
         echo "  migration ($gm ms, the longer of the command and the job's gap) / copy of its image = $(ratio "$gm" "$cp") (goal <= 1.5: $(judge "$(ratio "$gm" "$cp")" 1.5))"
+        local f=$W/glcpu-$s
+        echo "  CPU of a move (ms, medians): the old host's agent $(col "$f" 1) and its ZeroMQ I/O thread $(col "$f" 2); the new host's agent $(col "$f" 3) and its I/O thread $(col "$f" 4)"
     fi
 }
 judge() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || a == "" || b == "-") print "not measured"; else print (a + 0 <= b + 0) ? "met" : "missed" }'; }

@@ -15,6 +15,7 @@
 #   bench/gossip-sim.sh [--quick] [--skip-hour] [--skip-10k] [--seed S]
 #                       [--start-spread T]
 #   bench/gossip-sim.sh --orders [--seeds K]
+#   bench/gossip-sim.sh --estimates [--seeds K] [--before GLSIM]
 #
 # --orders runs, instead, the two probe orders side by side (issue 14):
 # the successors on 4 rings (gossip/probe_rings = 4, the default) and
@@ -23,6 +24,19 @@
 # 40 updates a run, seeds 1..K (3): crash detection (median of the runs'
 # medians, worst p99, worst), false deaths, 99.9 % reach, links set up
 # per node per second, and invariants (about 12 minutes of CPU).
+#
+# --estimates runs, instead, the estimates' own figures (issue 14): at 24,
+# 256 and 1,000 nodes, idle (no loss) and at 1 % loss, 40 fresh estimates
+# a run, seeds 1..K (3): 99.9 % reach of an estimate (median of the runs'
+# medians / worst p99), every estimate reaching every node, messages and
+# KB a node sends a second (all; GOSSIP alone), false deaths and
+# invariants.  It checks, and exits 1 when one fails: no estimate that
+# never reached a node, no false death, no invariant broken, 99.9 % reach
+# p99 within 10 s, and, idle, a node's messages a second at 1,000 nodes
+# within 1.25 times those at 24 (the rings' flood of estimates: a node's
+# packets do not grow with N).  --before GLSIM runs the same with another
+# glsim binary (the tree before) beside each row, unchecked.  About 5
+# minutes of CPU, twice that with --before.
 #
 # Both start spreads are run unless --start-spread names one.  Each node
 # refreshes its estimate every minute less or more 10 %, drawn anew each
@@ -38,7 +52,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 GLSIM=${GLSIM:-$top/build/glsim}
 OUT=${OUT:-/tmp/glsim-bench}
-quick=0; hour=1; big=1; seed=1; spreads="5s 60s"; orders=0; seeds=3
+quick=0; hour=1; big=1; seed=1; spreads="5s 60s"; orders=0; seeds=3; estimates=0; before=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1; shift ;;
@@ -47,6 +61,8 @@ while [ $# -gt 0 ]; do
         --seed) seed=$2; shift 2 ;;
         --start-spread) spreads=$2; shift 2 ;;
         --orders) orders=1; shift ;;
+        --estimates) estimates=1; shift ;;
+        --before) before=$(realpath "$2"); shift 2 ;;
         --seeds) seeds=$2; shift 2 ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
@@ -98,6 +114,48 @@ if [ $orders = 1 ]; then
     echo
     echo "(glsim --nodes N --loss L --duration 10m (6m at 1000) --updates 40 --crashes 12 --restart-after 150s --seed 1..$seeds --conf <gossip/probe_rings = 4 or 0>; $(date -u '+%F %H:%M UTC'), tree $commit, load average now $(load))"
     exit 0
+fi
+
+if [ $estimates = 1 ]; then
+    echo "| N | loss | glsim | 99.9 % reach of an estimate, s: median / p99 | estimates never reaching a node | msgs/s sent per node (GOSSIP) | KB/s sent per node | false deaths | invariants violated | CPU, s |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    failed=0
+    declare -A idle_rate
+    bins=("this:$GLSIM")
+    [ -n "$before" ] && bins+=("before:$before")
+    for n in 24 256 1000; do
+        dur=5m; [ $n = 1000 ] && dur=4m
+        for loss in 0 0.01; do
+            for b in "${bins[@]}"; do
+                label=${b%%:*}; bin=${b#*:}
+                files=()
+                for s in $(seq 1 "$seeds"); do
+                    f="$OUT/est-$n-$loss-$s-$label.json"
+                    echo "+ $bin --nodes $n --loss $loss --duration $dur --updates 40 --seed $s --json" >&2
+                    "$bin" --nodes $n --loss $loss --duration $dur --updates 40 --seed "$s" --json > "$f" || [ $? = 1 ]
+                    files+=("$f")
+                done
+                jq -rs --arg n "$n" --arg loss "$loss" --arg which "$label" '
+                    def med(a): (a | sort) as $s | $s[(($s | length) - 1) / 2 | floor];
+                    def r1: . * 10 | round / 10;
+                    def r2: . * 100 | round / 100;
+                    "| \($n) | \($loss | tonumber * 100) % | \($which) | \(med(map(.spread["99.9"].median_s)) | r2) / \(map(.spread["99.9"].p99_s) | max | r2) | \(map(.spread["100"].never) | add) | \(med(map(.msgs_per_node_s)) | r2) (\(map(.by_type.gossip.msgs_per_node_s) | if any(. == null) then "?" else (med(.) | r2) end)) | \(med(map(.bytes_per_node_s / 1000)) | r2) | \(map(.false_deaths) | add) | \(map(.invariants.violations) | add) | \(map(.host.cpu_s) | add | r1) |"' "${files[@]}"
+                [ "$label" = this ] || continue
+                bad=$(jq -rs 'map(select(.spread["100"].never > 0 or .false_deaths > 0 or .invariants.violations > 0 or .spread["99.9"].p99_s > 10)) | length' "${files[@]}")
+                [ "$bad" = 0 ] || { echo "CHECK FAILED: $n nodes, loss $loss: $bad run(s) with an estimate never reaching a node, a false death, a broken invariant or 99.9 % reach p99 over 10 s" >&2; failed=1; }
+                [ "$loss" = 0 ] && idle_rate[$n]=$(jq -rs 'map(.msgs_per_node_s) | sort | .[(length - 1) / 2 | floor]' "${files[@]}")
+            done
+        done
+    done
+    echo
+    echo "(glsim --nodes N --loss L --duration 5m (4m at 1000) --updates 40 --seed 1..$seeds; $(date -u '+%F %H:%M UTC'), tree $commit, load average now $(load))"
+    if awk -v a="${idle_rate[24]}" -v b="${idle_rate[1000]}" 'BEGIN { exit !(b <= 1.25 * a) }'; then
+        echo "idle: ${idle_rate[24]} msgs/s per node at 24 nodes, ${idle_rate[1000]} at 1,000: within 1.25 times"
+    else
+        echo "CHECK FAILED: idle, ${idle_rate[1000]} msgs/s per node at 1,000 nodes against ${idle_rate[24]} at 24 (more than 1.25 times)" >&2
+        failed=1
+    fi
+    exit $failed
 fi
 
 cpu_total=0

@@ -404,12 +404,22 @@ size_t img_put_pages (img_enc_t *e, uint64_t addr, const uint8_t *src, uint32_t 
     w32 (&w, n_pages);
     uint32_t codec = IMG_RAW;
     int packed = 0;
+    if (state && e->lz4_skip) { /* a long run that did not shrink: this part is raw */
+        e->lz4_skip -= e->lz4_skip < n_pages ? e->lz4_skip : n_pages;
+        state = NULL;
+    }
     if (state) /* worth it only when it saves an eighth: else raw, which restores faster */
         packed =
             LZ4_compress_fast_extState (state, (const char *) src, (char *) out + IMG_REC_HDR + 16,
                                         (int) raw, (int) (raw - raw / 8), 1);
-    if (packed > 0)
+    if (packed > 0) {
         codec = IMG_LZ4;
+        e->lz4_missed = 0;
+    }
+    /* a try costs CPU whether it shrinks or not: 0.03 s per 512 MiB of
+       memory that does not (ckpt_work's), a tenth of the writer's work */
+    else if (state && (e->lz4_missed += n_pages) >= IMG_LZ4_MISSES)
+        e->lz4_skip = IMG_LZ4_SKIP;
     w32 (&w, codec);
     if (codec == IMG_LZ4)
         w.n += (size_t) packed;

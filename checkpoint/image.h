@@ -14,7 +14,8 @@
 
     All integers are little-endian.  A PAGES record carries up to
     IMG_CHUNK_PAGES pages of one mapping, raw or LZ4-compressed (kept
-    raw when compression does not shrink it by an eighth).  A capture
+    raw when compression does not shrink it by an eighth, and not tried
+    for a while after a long run that did not: img_put_pages).  A capture
     that fails after the host was told SNAP ends the stream with a FAIL
     record, its reason, and no END.
 
@@ -320,6 +321,9 @@ int img_unpack (const img_pages_t *pg, uint8_t *dst, const char **why);
    returns its length, or 0 when cap is too small. */
 typedef struct {
     uint64_t n_records, chain, bytes;
+    /* img_put_pages' LZ4: pages in a row it did not shrink, and pages
+       still to go raw without trying */
+    uint64_t lz4_missed, lz4_skip;
 } img_enc_t;
 
 size_t img_put_header (img_enc_t *e, uint8_t *out, size_t cap);
@@ -333,7 +337,12 @@ size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t
 size_t img_put_vma (img_enc_t *e, const img_vma_t *v, uint8_t *out, size_t cap);
 size_t img_put_fd (img_enc_t *e, const img_fd_t *f, uint8_t *out, size_t cap);
 /* pages: n_pages raw pages at src; packed with LZ4 into out when that
-   pays (state: LZ4_sizeofState() bytes of scratch; NULL: raw). */
+   pays (state: LZ4_sizeofState() bytes of scratch; NULL: raw).  After
+   IMG_LZ4_MISSES pages in a row that did not shrink (memory of random or
+   already compressed data), the next IMG_LZ4_SKIP pages go raw untried;
+   then one record is tried again, and a hit starts the count over. */
+#define IMG_LZ4_MISSES (8u * IMG_CHUNK_PAGES)
+#define IMG_LZ4_SKIP   (16u * IMG_CHUNK_PAGES)
 size_t img_put_pages (img_enc_t *e, uint64_t addr, const uint8_t *src, uint32_t n_pages,
                       void *state, uint8_t *out, size_t cap);
 size_t img_put_end (img_enc_t *e, uint8_t *out, size_t cap);

@@ -59,6 +59,11 @@
 #define RINGS_MAX             16
 /* A push-pull must leave room in the packet for the envelope. */
 #define SYNC_BYTES_MAX        (GL_PKT_MAX - 65536)
+/* Most ring neighbours: a successor and a predecessor on every ring. */
+#define NBRS_MAX              (2 * RINGS_MAX)
+/* Most estimates on one message to a ring neighbour (about 9 KB encoded):
+   what is owed beyond goes on the next message, a gossip interval on. */
+#define RES_BATCH             64
 
 /* ---- copying updates -------------------------------------------------------- */
 
@@ -163,6 +168,15 @@ typedef struct {
     uint32_t name; /* a reference */
 } alarm_t;
 
+/* An estimate still owed to some ring neighbours (estimates on the rings,
+   below): whose it is (we send its latest), to whom (bits of nbr[]), and
+   when it goes in a GOSSIP of its own if no other message took it. */
+typedef struct {
+    uint32_t id;
+    uint32_t owe;
+    uint64_t due;
+} owed_t;
+
 typedef struct {
     char *items;
     size_t size, head, count, cap;
@@ -196,6 +210,13 @@ struct swim_t {
     uint32_t *ring_pred;       /* and our predecessor */
     uint32_t vouch[VOUCH_MAX]; /* suspects to probe before the rings (names) */
     size_t n_vouch;
+    uint32_t nbr[NBRS_MAX]; /* the ring neighbours: successors, predecessors */
+    uint32_t n_nbr;
+    uint64_t nbrs_of; /* rings_of when nbr was found */
+    owed_t *owed;     /* estimates owed to ring neighbours, oldest first */
+    size_t n_owed, cap_owed;
+    uint64_t owed_due; /* no estimate is due before */
+    bool in_sync;      /* swim_recv: the message is a push-pull */
     uint32_t next_seq;
     uint64_t next_probe_at;
     size_t n_relays;
@@ -685,12 +706,17 @@ static void queue_dropped (void *ctx, uint32_t id, int cls)
         status_clear (self, ent_of (self, id));
 }
 
-/* Nothing of class cls queued about m any more. */
+static void res_forget (swim_t *self, uint32_t id);
+
+/* Nothing of class cls queued (or owed to ring neighbours) about m any
+   more. */
 static void queue_drop (swim_t *self, ent_t *m, int cls)
 {
     swim_queue_drop (self->queue, ent_id (self, m), cls);
     if (cls == SWIM_CLASS_MEMBERSHIP)
         status_clear (self, m);
+    else
+        res_forget (self, ent_id (self, m));
 }
 
 /* Queue m's latest record of this class (its ALIVE or LEAVE record, or
@@ -792,16 +818,258 @@ static void peer_touch (swim_t *self, const ent_t *to)
     self->peers[0] = id;
 }
 
+/* ---- estimates on the rings -------------------------------------------------
+
+   With probe_rings = K (and more than K other live members), estimates do
+   not go through the broadcast queue, where every member sends each one
+   4 * retransmit_mult = 16 times: with every node refreshing its estimate
+   every minute, that is 16 N / 60 estimates a second sent by each node,
+   and the gossip messages that carry them grew with N until they filled
+   every gossip round (glsim, idle: 7.0, 9.6 and 17.8 messages a second
+   per node at 64, 256 and 1,000 nodes; real agents: 2.0, 5.2 and 8.0
+   packets a second at 16, 64 and 128).  Instead an estimate floods the
+   ring neighbours, the union of K random rings (an expander, of
+   diameter about log N): a member that takes an estimate new to it (a
+   later sequence number than it holds) owes it to each of its ring
+   neighbours once, but the one it came from; one it holds already is
+   passed on by nobody, and a neighbour that sends us an estimate we
+   still owe it is owed it no more.  Each node then sends each estimate
+   at most 2 K times (8), whatever N.
+
+   Our own new estimate goes at once, in a GOSSIP to each neighbour, and
+   so does one that came straight from its origin: two hops at once reach
+   the origin's 2 K neighbours and theirs, about 2 K + 2 K (2 K - 1) = 64
+   members, everyone in a small cluster.  Further on, what is owed rides
+   on the messages a node sends its neighbours anyway: its PINGs go to its
+   successors and its ACKs to its predecessors, each of them once every K
+   probe periods, up to RES_BATCH estimates a message; what no message
+   took within K probe periods (res_hold: views that differ, a neighbour
+   that does not probe us, Lifeguard slowing our probes) goes in a GOSSIP
+   to that neighbour.  A node is the neighbour of about 2 K origins, each
+   refreshing once a refresh interval, so it sends the probes' two
+   messages a second and about 2 K * 2 K = 64 GOSSIPs a refresh interval
+   (about one a second), whatever N; only the bytes grow with N, as they
+   must: every node hears every estimate.  Beyond two hops an estimate
+   reaches a neighbour within K probe periods of reaching us (4 s by
+   default), so every member within two network delays plus K probe
+   periods for each hop beyond the second: the rings' union is an
+   expander, about log N / log (2 K - 1) hops across (glsim, no loss:
+   99.9 % of 256 nodes in 2.3 s, of 1,000 in 3-5 s; bench/README.md,
+   cluster.conf(5)).
+
+   Estimates learned from a push-pull are not passed on: the exchange
+   repairs what we missed, and a joiner that learned a thousand at once
+   would flood its neighbours with what they hold.  The estimate's origin
+   refreshes it within a refresh interval, and the others' own
+   push-pulls bring it sooner.  With fewer live members than K + 1, or K
+   = 0, estimates go through the queue as SWIM has it; what is owed when
+   the rings go off is queued then. */
+
+static bool rings_on (const swim_t *self);
+static void rings_find (swim_t *self);
+
+static uint64_t res_hold (const swim_t *self)
+{
+    return (uint64_t) self->cfg.probe_rings * self->cfg.probe_interval_ms;
+}
+
+static int nbr_slot (const swim_t *self, uint32_t id)
+{
+    for (uint32_t j = 0; j < self->n_nbr; j++)
+        if (self->nbr[j] == id)
+            return (int) j;
+    return -1;
+}
+
+/* Drop what is owed to nobody, keeping the order. */
+static void owed_compact (swim_t *self)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < self->n_owed; i++)
+        if (self->owed[i].owe)
+            self->owed[keep++] = self->owed[i];
+    self->n_owed = keep;
+}
+
+/* The ring neighbours, found again once the rings changed.  What was owed
+   to a neighbour that stays stays owed; a new neighbour (a joiner, or the
+   next one round from a member that died) is owed everything still in
+   flight, which it may have missed while it was not ours. */
+static void nbrs_refresh (swim_t *self)
+{
+    rings_find (self);
+    if (self->nbrs_of == self->rings_of)
+        return;
+    self->nbrs_of = self->rings_of;
+    uint32_t nbr[NBRS_MAX], n = 0;
+    for (uint32_t r = 0; r < self->cfg.probe_rings; r++) {
+        uint32_t both[2] = { self->ring_succ[r], self->ring_pred[r] };
+        for (int k = 0; k < 2; k++) {
+            bool dup = !both[k];
+            for (uint32_t j = 0; j < n && !dup; j++)
+                dup = nbr[j] == both[k];
+            if (!dup)
+                nbr[n++] = both[k];
+        }
+    }
+    uint32_t map[NBRS_MAX], fresh = 0;
+    for (uint32_t j = 0; j < self->n_nbr; j++) {
+        map[j] = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (nbr[i] == self->nbr[j])
+                map[j] = 1u << i;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        bool known = false;
+        for (uint32_t j = 0; j < self->n_nbr && !known; j++)
+            known = self->nbr[j] == nbr[i];
+        if (!known)
+            fresh |= 1u << i;
+    }
+    for (size_t i = 0; i < self->n_owed; i++) {
+        uint32_t owe = fresh;
+        for (uint32_t j = 0; j < self->n_nbr; j++)
+            if (self->owed[i].owe & (1u << j))
+                owe |= map[j];
+        self->owed[i].owe = owe;
+    }
+    memcpy (self->nbr, nbr, n * sizeof *nbr);
+    self->n_nbr = n;
+    owed_compact (self);
+}
+
+static owed_t *owed_find (swim_t *self, uint32_t id)
+{
+    for (size_t i = 0; i < self->n_owed; i++)
+        if (self->owed[i].id == id)
+            return &self->owed[i];
+    return NULL;
+}
+
+/* The latest estimate of the member named `id` (us too), or 0. */
+static uint32_t owed_rec (swim_t *self, uint32_t id)
+{
+    const ent_t *m = id == self->me_id ? &self->me : member_by_id (self, id);
+    return m && m->has_res ? m->res : 0;
+}
+
+/* m's estimate is new to us: owe it to every ring neighbour but `from`,
+   who sent it (NULL: ours, which goes at once). */
+static void res_owe (swim_t *self, ent_t *m, const char *from, uint64_t now)
+{
+    nbrs_refresh (self);
+    uint32_t owe = self->n_nbr == 32 ? ~0u : (1u << self->n_nbr) - 1;
+    if (from) {
+        uint32_t fid = swim_pool_name_find (self->pool, from);
+        int s = fid ? nbr_slot (self, fid) : -1;
+        if (s >= 0)
+            owe &= ~(1u << s);
+    }
+    if (!owe)
+        return;
+    uint64_t due = !from || gl_streq (from, ent_name (self, m)) ? now : now + res_hold (self);
+    uint32_t id = ent_id (self, m);
+    owed_t *o = owed_find (self, id);
+    if (!o) {
+        if (self->n_owed == self->cap_owed) {
+            size_t cap = self->cap_owed ? 2 * self->cap_owed : 16;
+            owed_t *owed = realloc (self->owed, cap * sizeof *owed);
+            if (!owed)
+                return; /* push-pull and its next refresh bring it */
+            self->owed = owed;
+            self->cap_owed = cap;
+        }
+        o = &self->owed[self->n_owed++];
+        o->id = id;
+        o->due = due;
+    }
+    o->owe = owe; /* the newer replaces the older, which nobody needs now */
+    if (due < o->due)
+        o->due = due;
+    if (o->due < self->owed_due)
+        self->owed_due = o->due;
+}
+
+/* `from` sent us m's estimate that we hold already: it needs it no more. */
+static void res_heard (swim_t *self, const ent_t *m, const char *from)
+{
+    if (!self->n_owed)
+        return;
+    uint32_t fid = swim_pool_name_find (self->pool, from);
+    int s = fid ? nbr_slot (self, fid) : -1;
+    owed_t *o = s >= 0 ? owed_find (self, ent_id (self, m)) : NULL;
+    if (o && (o->owe &= ~(1u << s)) == 0)
+        owed_compact (self);
+}
+
+/* Nothing owed of m's estimate any more (it restarted, or is forgotten). */
+static void res_forget (swim_t *self, uint32_t id)
+{
+    owed_t *o = owed_find (self, id);
+    if (o) {
+        o->owe = 0;
+        owed_compact (self);
+    }
+}
+
+/* What is owed to `to` and goes on a message to it: how many (at most
+   RES_BATCH), and into u when u is not NULL.  *bit is its neighbour's. */
+static size_t res_for (swim_t *self, const ent_t *to, gl_update_t *u, uint32_t *bit)
+{
+    *bit = 0;
+    if (!self->n_owed || !to || to == &self->me)
+        return 0;
+    int s = nbr_slot (self, ent_id (self, to));
+    if (s < 0)
+        return 0;
+    *bit = 1u << s;
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_owed && n < RES_BATCH; i++) {
+        uint32_t rid = self->owed[i].owe & *bit ? owed_rec (self, self->owed[i].id) : 0;
+        if (!rid)
+            continue;
+        if (u)
+            upd_copy (&u[n], swim_pool_upd (self->pool, rid));
+        n++;
+    }
+    return n;
+}
+
+/* The n estimates res_for counted went out to the neighbour at `bit`. */
+static void res_sent (swim_t *self, uint32_t bit, size_t n)
+{
+    for (size_t i = 0; i < self->n_owed && n; i++)
+        if (self->owed[i].owe & bit) {
+            self->owed[i].owe &= ~bit;
+            n -= owed_rec (self, self->owed[i].id) != 0;
+        }
+    owed_compact (self);
+}
+
+/* The rings went off: what is owed goes through the queue. */
+static void res_to_queue (swim_t *self)
+{
+    for (size_t i = 0; i < self->n_owed; i++) {
+        uint32_t id = self->owed[i].id;
+        if (owed_rec (self, id))
+            queue_record (self, id == self->me_id ? &self->me : &self->ents[id], SWIM_CLASS_RES);
+    }
+    self->n_owed = 0;
+}
+
 /* Send a PING, ACK, PING_REQ, NACK or GOSSIP, with as many queued updates
-   as fit; `to` is the member named to_name, when it is one.  A GOSSIP
-   with nothing to say is not sent; returns whether the message went out. */
+   as fit and, to a ring neighbour, the estimates owed to it; `to` is the
+   member named to_name, when it is one.  A GOSSIP with nothing to say is
+   not sent; returns whether the message went out. */
 static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_name,
                         const char *to_addr, uint32_t seq, const char *target,
                         const char *target_addr)
 {
     uint32_t limit = retransmit_limit (self);
     size_t n_picked = swim_queue_select (self->queue, self->cfg.max_piggyback, limit, self->picked);
-    if (type == GL_MSG_GOSSIP && !n_picked)
+    uint32_t res_bit;
+    size_t n_res = res_for (self, to, NULL, &res_bit);
+    if (type == GL_MSG_GOSSIP && !n_picked && !n_res)
         return false;
     bool our_record_sent = false; /* ours is always a record, never a status */
     for (size_t i = 0; i < n_picked; i++)
@@ -819,7 +1087,7 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
 
     gl_update_t news[2];
     size_t n_news = to ? news_for (self, to, news, our_record_sent) : 0;
-    size_t n = n_picked + n_news;
+    size_t n = n_picked + n_news + n_res;
     if (n) {
         out.msg.updates = swim_pool_updates (self->pool, n);
         if (!out.msg.updates)
@@ -828,6 +1096,7 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
             queued_update (self, &self->picked[i], &out.msg.updates[i]);
         for (size_t i = 0; i < n_news; i++)
             upd_copy (&out.msg.updates[n_picked + i], &news[i]);
+        res_for (self, to, out.msg.updates + n_picked + n_news, &res_bit);
         out.msg.n_updates = (uint32_t) n;
     }
     if (!fifo_push (&self->out, &out)) {
@@ -835,9 +1104,43 @@ static bool send_small (swim_t *self, uint8_t type, ent_t *to, const char *to_na
         return false;
     }
     swim_queue_sent (self->queue, self->picked, n_picked, limit);
+    if (n_res)
+        res_sent (self, res_bit, n_res);
     if (to && (type == GL_MSG_PING || type == GL_MSG_ACK))
         peer_touch (self, to);
     return true;
+}
+
+/* Estimates no message took within res_hold (and our own, at once) go
+   in a GOSSIP to each neighbour they are owed to, with everything else
+   owed to it.  What a full message left waits a gossip interval. */
+static void res_flush (swim_t *self, uint64_t now)
+{
+    if (!self->n_owed || now < self->owed_due)
+        return;
+    if (!rings_on (self)) {
+        res_to_queue (self);
+        return;
+    }
+    nbrs_refresh (self);
+    uint32_t due = 0;
+    for (size_t i = 0; i < self->n_owed; i++)
+        if (self->owed[i].due <= now)
+            due |= self->owed[i].owe;
+    for (uint32_t j = 0; j < self->n_nbr; j++) {
+        if (!(due & (1u << j)))
+            continue;
+        ent_t *m = member_by_id (self, self->nbr[j]);
+        if (!m ||
+            !send_small (self, GL_MSG_GOSSIP, m, ent_name (self, m), ent_addr (self, m), 0, "", ""))
+            res_sent (self, 1u << j, SIZE_MAX); /* nobody to send it to */
+    }
+    self->owed_due = UINT64_MAX;
+    for (size_t i = 0; i < self->n_owed; i++) {
+        if (self->owed[i].due <= now)
+            self->owed[i].due = now + self->cfg.gossip_interval_ms;
+        self->owed_due = min_u64 (self->owed_due, self->owed[i].due);
+    }
 }
 
 /* Everything we know about one member, as updates: its latest ALIVE or
@@ -1404,6 +1707,8 @@ static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, ui
     if (!m || rec->generation > m->generation)
         return;
     if (rec->generation < m->generation || (m->has_res && rec->seq <= ent_res_seq (m))) {
+        if (m->has_res && rec->generation == m->generation && rec->seq == ent_res_seq (m))
+            res_heard (self, m, sender);
         old_news (self);
         return;
     }
@@ -1415,7 +1720,10 @@ static void apply_res (swim_t *self, const gl_rec_t *rec, const char *sender, ui
     if (!rid)
         return;
     take_res (self, m, rid, now);
-    queue_record (self, m, SWIM_CLASS_RES);
+    if (!rings_on (self))
+        queue_record (self, m, SWIM_CLASS_RES);
+    else if (!self->in_sync)
+        res_owe (self, m, sender, now);
 }
 
 /* Someone still believes an earlier life of ours is alive: we restarted
@@ -1904,7 +2212,9 @@ static void run_alarms (swim_t *self, uint64_t now)
    death), the members are drawn at random from all, as SWIM has it: its
    reach, and so detection times and the refutations that prevent false
    deaths, owe nothing to who spoke with whom lately.  Otherwise (the
-   queue holds estimates only: all an idle cluster gossips) they are
+   queue holds estimates only: all an idle cluster gossips in the round
+   robin; on the rings estimates skip the queue, see "estimates on the
+   rings", but for those queued while the rings were off) they are
    drawn first from the gossip_peers members we last sent a PING or an
    ACK (pick_near).  Those messages have just opened a connection to each
    of them (the agent's links, cmd/links.h), so gossip opens none of its
@@ -2096,6 +2406,7 @@ swim_t *swim_new_in (swim_pool_t *pool, const swim_config_t *config, const char 
         }
     }
     self->alarm_at = UINT64_MAX;
+    self->owed_due = UINT64_MAX;
     self->cfg = *config;
     self->signer = *signer;
     self->rng = rng_seed;
@@ -2173,6 +2484,7 @@ void swim_destroy (swim_t **self_p)
     free (self->peers);
     free (self->ring_succ);
     free (self->ring_pred);
+    free (self->owed);
     free_seeds (self);
     swim_out_t out;
     while (fifo_pop (&self->out, &out))
@@ -2260,6 +2572,7 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
         ids[i] = prefetch_subject (self, &msg->updates[i]);
     if (!member_by_id (self, from_id)) /* member_find (from), its line asked for above */
         self->stats.unknown_sender++;
+    self->in_sync = msg->type == GL_MSG_SYNC_REQ || msg->type == GL_MSG_SYNC_RESP;
     for (uint32_t i = 0; i < n; i++) {
         const gl_update_t *u = &msg->updates[i];
         /* The number found ahead still names it unless a name was freed
@@ -2281,6 +2594,7 @@ void swim_recv (swim_t *self, const char *from, const gl_msg_t *msg, uint64_t no
         apply_update (self, u, from, now_ms);
         self->hint_name = NULL;
     }
+    self->in_sync = false;
     const gl_rec_t *past = past_self_alive (self, msg);
     if (past)
         bury_past_self (self, past, now_ms);
@@ -2336,6 +2650,7 @@ void swim_tick (swim_t *self, uint64_t now_ms)
     }
     if (now_ms >= self->next_gossip_at)
         gossip (self, now_ms);
+    res_flush (self, now_ms);
 }
 
 /* A gossip round with nothing queued sends nothing: its time counts only
@@ -2348,6 +2663,8 @@ uint64_t swim_next_deadline (swim_t *self)
     uint64_t t = self->alarm_at;
     if (swim_queue_size (self->queue, SWIM_CLASSES))
         t = min_u64 (t, self->next_gossip_at);
+    if (self->n_owed)
+        t = min_u64 (t, self->owed_due);
     for (size_t i = 0; i < self->n_relays; i++) {
         const relay_t *r = &self->relays[i];
         t = min_u64 (t, r->nacked ? r->expire_at : r->nack_at);
@@ -2373,7 +2690,10 @@ void swim_set_res (swim_t *self, const gl_res_t *res, uint64_t now_ms)
     if (!rid)
         return;
     take_res (self, me, rid, now_ms);
-    queue_record (self, me, SWIM_CLASS_RES);
+    if (rings_on (self))
+        res_owe (self, me, NULL, now_ms);
+    else
+        queue_record (self, me, SWIM_CLASS_RES);
 }
 
 /* Tell a few members at once, and let dissemination tell the rest. */

@@ -19,10 +19,17 @@
         or to more (up to four times as many) when their messages cannot
         carry the whole queue: drawn at random while membership news is
         queued, else (estimates only) first from the gossip_peers members
-        we last sent a PING or an ACK, whose connections are open (on the
-        rings, those alone: the ring neighbours); a push-pull of the
-        whole state with one member every pushpull_interval_ms (one of
-        those peers in the round robin, a random one on the rings);
+        we last sent a PING or an ACK, whose connections are open; a
+        push-pull of the whole state with one member every
+        pushpull_interval_ms (one of those peers in the round robin, a
+        random one on the rings);
+      - on the rings, estimates do not go through that queue: each is
+        passed to each ring neighbour once by every member it is new to
+        (a flood over the rings, deduplicated by origin and sequence
+        number), at once by its origin and the origin's neighbours, then
+        on the neighbours' PINGs and ACKs, or in a GOSSIP after K probe
+        periods: a member sends about one GOSSIP a second for them,
+        whatever the cluster's size (swim.c, "estimates on the rings");
       - Lifeguard: a local health score (0 .. awareness_max - 1) that grows
         on missed acks and refutations and stretches our own probe
         intervals and timeouts; suspicion timeouts that start at

@@ -665,6 +665,14 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
         case GL_JOB_EXIT:
             if (j->pmi) /* first: a note it causes goes before its exit */
                 pmi_home_exited (self, j->pmi, j->rank, job);
+            if (j->move && j->move < HM_DONE) { /* it ended before it could move */
+                char text[GL_JOB_TEXT_MAX + 1];
+                snprintf (text, sizeof text, "refused: %s ended on %s before it moved", j->gpid,
+                          j->node);
+                if (j->move_to[0]) /* what the new node started for it goes */
+                    move_msg (self, j, j->move_to, GL_MOVE_ABORT);
+                move_reply (self, j, 1, text); /* home_remove gives its place back */
+            }
             jobs_to_local (self, j->conn, job);
             if (j->conn)
                 self->io.close_local (self->io.arg, j->conn);

@@ -5,9 +5,9 @@
 #   threads fed through queues, printing its progress;
 # - a bash script: a loop of subshells, seq | awk | sort, while read,
 #   and a reader whose writer is gone with bytes still in its pipe;
-# (make with its compilers in flight is checkpointed and restored in
-# integ/ckpt_tree, without agents; moved through them it sometimes hangs
-# or loses its children: glx(1), BUGS)
+# - make -j2 of a small C project, moved b>c>a with compiles in flight
+#   (make, the recipes' cc, cc1, as): the same commands, the program
+#   links and runs;
 # - ckcv: pthreads parked on a mutex, condition variables and a timed
 #   wait, exiting 3;
 # - python3 with an eventfd, a timerfd's clock read through an epoll
@@ -118,6 +118,42 @@ sleep 0.3 # in its last pipeline, seq ended
 move_at "$gpid" b 90
 touch "$T/go"
 same script
+
+# ---- make -j2 of a small C project, compiles in flight ---------------------------------------
+if command -v cc > /dev/null && command -v make > /dev/null; then
+    mkdir "$T/proj"
+    for i in 1 2 3 4; do
+        {
+            echo '#define A(x) x x x x x x x x'
+            echo "static volatile int v$i;"
+            for k in 1 2; do
+                echo "int f${i}_$k (int n) { int s = 0; for (int i = 0; i < n; i++) { A(A(A(A(s += i ^ v$i;)))) } return s; }"
+            done
+        } > "$T/proj/f$i.c"
+    done
+    {
+        for i in 1 2 3 4; do echo "int f${i}_1 (int); int f${i}_2 (int);"; done
+        echo '#include <stdio.h>'
+        echo 'int main (void) { printf ("%d\n", f1_1 (3) + f2_2 (3) + f3_1 (3) + f4_2 (3)); return 0; }'
+    } > "$T/proj/main.c"
+    printf 'prog: main.o f1.o f2.o f3.o f4.o\n\tcc -o $@ $^\n%%.o: %%.c\n\tcc -O1 -c $< -o $@\n' > "$T/proj/Makefile"
+    build() { rm -f "$T"/proj/*.o "$T/proj/prog" && make -C "$T/proj" --no-print-directory -j2 && "$T/proj/prog"; }
+    (build > "$T/make.ref" 2>&1); ref_rc=$?
+    rm -f "$T"/proj/*.o "$T/proj/prog"
+    out="$T/make.out"
+    "$GLX" -w b make -C "$T/proj" --no-print-directory -j2 > "$out" 2> "$T/make.err" & g=$!
+    wait_until 10 more_lines "$out" 2 || fail "make did not start: $(cat "$T/make.err")"
+    gpid=$(gpid_of "make -C")
+    move_at "$gpid" c 2
+    move_at "$gpid" a 4
+    wait "$g"; rc=$?
+    "$T/proj/prog" >> "$out"
+    [ $rc = 0 ] && cmp -s "$T/make.ref" "$out" \
+        || fail "make moved: exit $rc: $(diff "$T/make.ref" "$out" | head -5) $(cat "$T/make.err")"
+    say "make -j2 moved b>c>a with compiles in flight: the same commands, the program runs ($(tail -1 "$out"))"
+else
+    say "no cc or make here: make not moved"
+fi
 
 # ---- pthreads on a mutex, condition variables and a timed wait ---------------------------
 start ckcv "ckcv 4" "$BUILD/t/integ/ckcv" 4 40

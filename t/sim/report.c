@@ -198,6 +198,16 @@ void report_json (FILE *f, const world_t *w, const host_t *host)
              w->node_seconds > 0 ? w->links_opened / w->node_seconds : 0,
              w->node_seconds > 0 ? w->setup_bytes / w->node_seconds : 0,
              w->node_seconds > 0 ? w->routed / w->node_seconds : 0);
+    /* Per type, so that a bench can tell the probes from the gossip. */
+    fprintf (f, "\"by_type\":{");
+    for (int t = 1, first = 1; t < 8; t++)
+        if (w->msgs_by_type[t] && w->node_seconds > 0) {
+            fprintf (f, "%s\"%s\":{\"msgs_per_node_s\":%.3f,\"bytes_per_node_s\":%.1f}",
+                     first ? "" : ",", type_names[t], w->msgs_by_type[t] / w->node_seconds,
+                     w->bytes_by_type[t] / w->node_seconds);
+            first = 0;
+        }
+    fprintf (f, "},");
     if (w->gangs)
         gangs_report_json (f, w->gangs);
     fprintf (

@@ -538,6 +538,47 @@ static void shm_files (void)
     CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
 }
 
+/* LZ4 is given up on a long run of pages that do not shrink (IMG_LZ4_SKIP
+   pages go raw untried), tried again after it, and a hit starts the count
+   of misses over. */
+static void lz4_skip (void)
+{
+    static uint8_t rnd[IMG_CHUNK_PAGES * IMG_PAGE], flat[IMG_CHUNK_PAGES * IMG_PAGE];
+    static uint8_t out[IMG_REC_HDR + 16 + IMG_CHUNK_PAGES * IMG_PAGE], hdr[IMG_HDR_SIZE];
+    static char state[1 << 15];
+    CHECK ((size_t) LZ4_sizeofState () <= sizeof state);
+    for (size_t i = 0; i < sizeof rnd; i++) {
+        rnd[i] = (uint8_t) (rand () >> 7);
+        flat[i] = (uint8_t) (i / 4096);
+    }
+    img_enc_t e;
+    img_put_header (&e, hdr, sizeof hdr);
+    int lz4 = 0, raw = 0;
+#define PUT(src)                                                                              \
+    do {                                                                                      \
+        uint32_t codec;                                                                       \
+        CHECK (img_put_pages (&e, 0x10000000, src, IMG_CHUNK_PAGES, state, out, sizeof out)); \
+        memcpy (&codec, out + IMG_REC_HDR + 12, 4);                                           \
+        lz4 += codec == IMG_LZ4;                                                              \
+        raw += codec == IMG_RAW;                                                              \
+    } while (0)
+    for (uint32_t i = 0; i < IMG_LZ4_MISSES / IMG_CHUNK_PAGES; i++)
+        PUT (rnd);
+    CHECK_EQ (raw, IMG_LZ4_MISSES / IMG_CHUNK_PAGES);
+    lz4 = raw = 0;
+    for (uint32_t i = 0; i < IMG_LZ4_SKIP / IMG_CHUNK_PAGES; i++)
+        PUT (flat); /* would shrink, but is not tried */
+    CHECK_EQ (lz4, 0);
+    lz4 = raw = 0;
+    PUT (flat); /* tried again */
+    CHECK_EQ (lz4, 1);
+    for (uint32_t i = 0; i + 1 < IMG_LZ4_MISSES / IMG_CHUNK_PAGES; i++)
+        PUT (rnd);
+    PUT (flat); /* fewer misses than the limit since the hit */
+    CHECK_EQ (lz4, 2);
+#undef PUT
+}
+
 int main (void)
 {
     size_t n = make ();
@@ -558,6 +599,7 @@ int main (void)
     CHECK_EQ (decode_split (n, 40, true, &split), -1);
     CHECK_EQ (decode_split (n, n, false, &split), 11);
     CHECK_EQ (split, 0); /* all there at once: no need */
+    lz4_skip ();
 
     /* every single flipped byte is caught, wherever it is */
     int caught = 0, tried = 0;

@@ -3,7 +3,9 @@
     test: sched/home.c's side of it and jobs_ckpt.c's at both hosts.
 
     The job is this program ("ticker"): it prints "tick N" every 10 ms and
-    echoes its input's lines, reading a little at a time.  In place of the
+    echoes its input's lines, reading a little at a time; asked for a
+    checkpoint once its input has ended, it prints its last ticks and
+    ends without answering.  In place of the
     shim it speaks checkpoint/ckpt_proto.h's lines, its "image" its
     counter and the line it was reading, then a pattern; in place of
     glrestore (run with GLUNIX_IMAGE_FD) it reads that image back,
@@ -77,6 +79,11 @@ static int ticker (void)
     jh_job_catch ();
     bool in_open = true;
     while (tick < TICKS) {
+        if (jh_job_asked && !in_open) { /* asked as it ends: it ends unanswered */
+            while (tick < TICKS)
+                printf ("tick %d\n", tick++);
+            break;
+        }
         if (jh_job_asked) {
             jh_job_asked = 0;
             checkpoint ();
@@ -192,6 +199,19 @@ int main (int argc, char **argv)
     if (answer)
         fprintf (stderr, "  %s\n", answer);
     jh_glx_eof ();
+
+    /* asked to move back once its input has ended, it ends instead of
+       answering (a compiler that exits with the request pending): the
+       asker hears so from the home, not nothing */
+    jh_pump (300, NULL);
+    answer = NULL;
+    snprintf (mv.to, sizeof mv.to, "a");
+    mv.seq = 10;
+    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    jh_pump (8000, answered);
+    CHECK (answer && strstr (answer, "refused: ") && strstr (answer, "ended"));
+    if (answer)
+        fprintf (stderr, "  %s\n", answer);
     jh_pump (10000, jh_glx_exited);
 
     /* every tick once, in order, every line of input once, in order, and

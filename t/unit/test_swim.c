@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NODES 20
+#define MAX_NODES 20 /* the clusters of most tests */
+#define NET_MAX   48 /* the largest network (test_res_rings_rate) */
 #define DELAY_MS  5
 
 /* ---- a fake signer ---------------------------------------------------------- */
@@ -172,7 +173,7 @@ typedef struct {
 
 typedef struct {
     swim_config_t cfg;
-    node_t nodes[MAX_NODES];
+    node_t nodes[NET_MAX];
     int n;
     uint64_t now, seed, rng;
     unsigned loss_permille;
@@ -182,7 +183,11 @@ typedef struct {
     logged_t *log;
     size_t n_log, cap_log;
     uint64_t sent, lost, wire_errors;
-    unsigned pings[MAX_NODES][MAX_NODES]; /* PINGs sent, by sender and target */
+    unsigned pings[NET_MAX][NET_MAX];   /* PINGs sent, by sender and target */
+    uint64_t sent_by[NET_MAX];          /* messages but push-pulls, by sender */
+    char watch_origin[GL_NAME_MAX + 1]; /* an estimate to count the sends of */
+    uint64_t watch_seq;
+    unsigned watch_sent_by[NET_MAX]; /* in messages but push-pulls, by sender */
 } net_t;
 
 static uint64_t net_rand (net_t *net)
@@ -277,6 +282,15 @@ static void route (net_t *net, int from, swim_out_t *out)
     net->sent++;
     if (to >= 0 && out->msg.type == GL_MSG_PING)
         net->pings[from][to]++;
+    if (out->msg.type != GL_MSG_SYNC_REQ && out->msg.type != GL_MSG_SYNC_RESP) {
+        net->sent_by[from]++;
+        for (uint32_t k = 0; k < out->msg.n_updates; k++) {
+            const gl_update_t *u = &out->msg.updates[k];
+            net->watch_sent_by[from] += u->kind == GL_UPD_REC && u->rec.kind == GL_REC_RES &&
+                                        u->rec.seq == net->watch_seq &&
+                                        !strcmp (u->rec.origin, net->watch_origin);
+        }
+    }
     bool lost = net->loss_permille && net_rand (net) % 1000 < net->loss_permille;
     if (to < 0 || lost || net->nodes[to].side != net->nodes[from].side) {
         net->lost += lost;
@@ -1066,6 +1080,7 @@ static void test_membership_first (void)
 {
     swim_config_t cfg;
     swim_config_default (&cfg);
+    cfg.probe_rings = 0; /* estimates through the queue (on the rings: test_res_rings) */
     fakekey_t ka, kb, keys[20];
     make_key (&ka, 1);
     make_key (&kb, 2);
@@ -1287,6 +1302,7 @@ static void test_gossip_peers (void)
 {
     swim_config_t cfg;
     swim_config_default (&cfg);
+    cfg.probe_rings = 0; /* estimates through the queue (on the rings: test_res_rings) */
     CHECK_EQ (cfg.gossip_peers, 12);
     fakekey_t ka, kn;
     make_key (&ka, 1);
@@ -2215,6 +2231,146 @@ static void test_rings_vouch (void)
     net_free (net);
 }
 
+/* ---- estimates on the rings ------------------------------------------------------ */
+
+static bool pred_watch_reached (net_t *net, int j)
+{
+    for (int i = 0; i < net->n; i++)
+        if (i != j && running (net, i) && member_at (net, i, j).res_seq != net->watch_seq)
+            return false;
+    return true;
+}
+
+/* One fresh estimate in a quiet cluster of 20: how long until every
+   member holds it (0: not in 20 s), each node's sends of it counted in
+   net->watch_sent_by over the next 40 s (push-pulls aside). */
+static uint64_t one_estimate (net_t *net, int origin)
+{
+    net_run (net, net->now + 10000);
+    memset (net->watch_sent_by, 0, sizeof net->watch_sent_by);
+    gl_strlcpy (net->watch_origin, net->nodes[origin].name, sizeof net->watch_origin);
+    net->watch_seq = 1;
+    gl_res_t res = { .cores = 8, .mem_total_kb = 1u << 20, .state = GL_RES_IDLE };
+    uint64_t t0 = net->now;
+    swim_set_res (net->nodes[origin].swim, &res, net->now);
+    uint64_t at = run_until (net, pred_watch_reached, origin, t0 + 20000);
+    net_run (net, t0 + 40000);
+    return at ? at - t0 : 0;
+}
+
+/* On the rings each node passes an estimate new to it to each of its
+   ring neighbours once, not to 16 members as the queue would: a node's
+   sends of one estimate are bounded by its neighbours (2 K), whatever the
+   cluster's size, where the queue's are 4 * retransmit_mult at every
+   node (the round robin keeps that).  Its own new estimate goes to its
+   neighbours at once, and they pass it on at once: in a cluster of 20,
+   two hops reach nearly everyone, and the rest within K probe periods
+   (res_hold). */
+static void test_res_rings (void)
+{
+    net_t *net = cluster (MAX_NODES, 61, 0, true);
+    CHECK_EQ (net->cfg.probe_rings, 4);
+    uint64_t took = one_estimate (net, 3);
+    CHECK (took > 0 && took <= 4000);
+    unsigned total = 0;
+    for (int i = 0; i < net->n; i++) {
+        CHECK (net->watch_sent_by[i] <= 2 * net->cfg.probe_rings);
+        total += net->watch_sent_by[i];
+    }
+    CHECK (total >= (unsigned) net->n - 1); /* everyone heard it from someone */
+    CHECK (net->watch_sent_by[3] >= 1);
+    printf ("# rings: reached all in %" PRIu64 " ms, %u sends\n", took, total);
+    net_free (net);
+
+    net = net_new (MAX_NODES, 61, 0);
+    net->cfg.probe_rings = 0;
+    start_nodes (net, MAX_NODES);
+    took = one_estimate (net, 3);
+    CHECK (took > 0 && took <= 3000);
+    for (int i = 0; i < net->n; i++)
+        CHECK_EQ (net->watch_sent_by[i], 4 * net->cfg.retransmit_mult);
+    net_free (net);
+}
+
+/* A node that already holds an estimate passes it on to nobody, and a
+   neighbour that sent it to us is owed it no more. */
+static void test_res_rings_dedupe (void)
+{
+    net_t *net = cluster (MAX_NODES, 62, 0, true);
+    CHECK (one_estimate (net, 5) > 0);
+    /* the same estimate again, from a member: nobody sends it any more */
+    swim_member_t m = member_at (net, 0, 5);
+    CHECK_EQ (m.res_seq, 1);
+    memset (net->watch_sent_by, 0, sizeof net->watch_sent_by);
+    gl_rec_t again = make_rec (&net->nodes[5].key, GL_REC_RES, "n05", 1, 1, "");
+    again.res = m.res;
+    again.time_ms = m.res_origin_ms;
+    fake_sign (&net->nodes[5].key, &again);
+    for (int i = 0; i < net->n; i++)
+        if (i != 5)
+            tell (net->nodes[i].swim, i == 6 ? "n07" : "n06", rec_update (again), net->now);
+    net_run (net, net->now + 20000);
+    for (int i = 0; i < net->n; i++)
+        CHECK_EQ (net->watch_sent_by[i], 0);
+    net_free (net);
+}
+
+/* Messages a node sends a second (push-pulls aside), in a cluster of n
+   where every node refreshes its estimate every minute (less or more
+   10 %), as glpeer does, measured over two minutes after one to settle. */
+static double idle_rate (int n, uint32_t rings, uint64_t seed)
+{
+    net_t *net = net_new (n, seed, 0);
+    net->cfg.probe_rings = rings;
+    start_nodes (net, n);
+    uint64_t next[NET_MAX], start = net->now, seq[NET_MAX] = { 0 };
+    for (int i = 0; i < n; i++)
+        next[i] = start + net_rand (net) % 60000;
+    uint64_t sent0 = 0, t_measure = start + 60000, t_end = start + 180000;
+    bool measuring = false;
+    while (net->now < t_end) {
+        if (!measuring && net->now >= t_measure) {
+            measuring = true;
+            for (int i = 0; i < n; i++)
+                sent0 += net->sent_by[i];
+        }
+        for (int i = 0; i < n; i++)
+            if (net->now >= next[i]) {
+                gl_res_t res = { .cores = 8,
+                                 .mem_total_kb = 1u << 20,
+                                 .load1_milli = (uint32_t) ++seq[i],
+                                 .state = GL_RES_IDLE };
+                swim_set_res (net->nodes[i].swim, &res, net->now);
+                next[i] = net->now + 54000 + net_rand (net) % 12000;
+            }
+        net_run (net, net->now + 250);
+    }
+    uint64_t sent = 0;
+    for (int i = 0; i < n; i++)
+        sent += net->sent_by[i];
+    net_free (net);
+    return (double) (sent - sent0) / n / 120.0;
+}
+
+/* What a node sends in an idle cluster does not grow with the cluster on
+   the rings: 12 or 48 members, the probes' two messages a second (a PING
+   and an ACK) and about one GOSSIP (its own estimate to its neighbours,
+   and theirs on to its other neighbours, once a minute each).  The same measure on
+   the round robin, where every estimate is sent 16 times by every node,
+   grows with N: it is the measure that catches estimates re-sent O(N)
+   times. */
+static void test_res_rings_rate (void)
+{
+    double small = idle_rate (12, 4, 63), big = idle_rate (NET_MAX, 4, 64);
+    double rr_small = idle_rate (12, 0, 63), rr_big = idle_rate (NET_MAX, 0, 64);
+    printf ("# messages a node sends a second, 12 / %d members: rings %.2f / %.2f, round robin "
+            "%.2f / %.2f\n",
+            NET_MAX, small, big, rr_small, rr_big);
+    CHECK (small < 3.3 && big < 3.3);
+    CHECK (big < small * 1.15);
+    CHECK (rr_big > rr_small * 1.3);
+}
+
 int main (void)
 {
     test_rules ();
@@ -2248,5 +2404,8 @@ int main (void)
     test_rings_orphan ();
     test_rings_small ();
     test_rings_vouch ();
+    test_res_rings ();
+    test_res_rings_dedupe ();
+    test_res_rings_rate ();
     return tap_done ("test_swim");
 }
