@@ -18,6 +18,7 @@
 #include "resume.h"
 #include "str.h"
 #include "tree.h"
+#include "unixsock.h"
 
 #include <dlfcn.h>
 #include <linux/magic.h>
@@ -46,8 +47,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define FILES_MAX 256 /* regular files a checkpoint carries */
-#define KOBJS_MAX 256 /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
+#define FILES_MAX  256  /* regular files a checkpoint carries */
+#define KOBJS_MAX  256  /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
+#define USOCKS_MAX 256  /* ends of the job's unix socket pairs (unixsock.h) */
+#define SHM_MAX    1024 /* shared mappings a process may have */
 
 /* ---- the registers: a setjmp of our own ------------------------------------------------- */
 
@@ -145,8 +148,17 @@ static struct {
     char kobj_why[256]; /* why one could not be read, or "" */
     uint32_t n_timers;  /* POSIX timers (kobj.h) */
     img_ptimer_t timers[IMG_MAX_TIMERS];
+    int n_usocks; /* the unix sockets that may move: their state and bytes (unixsock.h) */
+    struct {
+        int fd;
+        uint64_t ino, peer;
+        uint32_t us, data_off, data_len;
+    } usocks[USOCKS_MAX];
+    uint32_t udata_len;
+    char usock_why[256]; /* why one could not be read, or "" */
 } snap;
-static uint8_t snap_kdata[1 << 18]; /* their timers and registrations */
+static uint8_t snap_kdata[1 << 18];      /* their timers and registrations */
+static uint8_t snap_udata[IMG_PIPE_MAX]; /* the bytes queued in the sockets, all of them */
 
 /* ---- small helpers, safe in a handler ----------------------------------------------------- */
 
@@ -466,6 +478,22 @@ static bool ends_with (const char *s, const char *tail)
     return a >= b && !strcmp (s + a - b, tail);
 }
 
+/* A deleted file of /dev/shm or a memfd, by its name in /proc: nobody
+   can open it again, so it is the job's memory (a POSIX semaphore or
+   shared memory that python's multiprocessing unlinked at once). */
+static bool deleted_shm (const char *path)
+{
+    return ends_with (path, " (deleted)") &&
+           (!strncmp (path, "/dev/shm/", 9) || !strncmp (path, "/memfd:", 7));
+}
+
+/* Which shared object: the device and inode of the kernel's file behind
+   it, as a descriptor's fstat and a mapping's line of maps name it. */
+static uint64_t shm_id (uint64_t major, uint64_t minor, uint64_t ino)
+{
+    return major << 52 | minor << 32 | (ino & 0xffffffffu);
+}
+
 /* Why a descriptor of one of the kernel's anonymous objects (its
    /proc name without "anon_inode:") cannot move: their state lives in
    the kernel and no call sets it back (an inotify's watches, a pidfd's
@@ -578,6 +606,13 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, " describes a process by its id, which is not the same after a move");
         return -1;
     }
+    if (S_ISREG (st.st_mode) && deleted_shm (f->path) && st.st_size <= (off_t) IMG_PIPE_MAX &&
+        (fcntl (fd, F_GET_SEALS) & ~F_SEAL_SEAL) == 0) { /* moves with its bytes */
+        f->kind = IMG_F_SHMFD;
+        f->mtime_sec = shm_id (major (st.st_dev), minor (st.st_dev), (uint64_t) st.st_ino);
+        f->mtime_nsec = 0;
+        return 0;
+    }
     if (S_ISREG (st.st_mode)) {
         if (f->path[0] != '/' || ends_with (f->path, " (deleted)")) {
             sb_fd (why, fd);
@@ -617,6 +652,16 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         f->kind = kind;
         f->fsize = (uint64_t) st.st_ino; /* which object: judge() pairs them */
         return 0;
+    }
+    if (S_ISSOCK (st.st_mode)) { /* a unix socket pair's end, or what it is */
+        bool not_unix = false;
+        char uwhy[256];
+        if (!usock_judge (fd, (uint64_t) st.st_ino, f, &not_unix, uwhy, sizeof uwhy))
+            return 0;
+        if (!not_unix) {
+            sb_s (why, uwhy);
+            return -1;
+        }
     }
     sb_fd (why, fd);
     if (S_ISSOCK (st.st_mode)) {
@@ -672,15 +717,18 @@ static int judge_vma (const char *line, img_vma_t *v, sb_t *why)
     bool shared = perm[3] == 's';
     s += 5;
     v->offset = parse_num (s, 16, &s);
-    s++;
-    while (*s && *s != ' ') /* the device */
-        s++;
+    uint64_t major = parse_num (s + 1, 16, &s), minor = parse_num (s + 1, 16, &s);
     uint64_t ino = parse_num (s + (*s == ' '), 10, &s);
     while (*s == ' ')
         s++;
     gl_strlcpy (v->path, s, IMG_PATH_MAX);
+    /* shared memory: which object (the device and inode of the kernel's
+       file behind it), so that a tree's processes that share it share
+       it again after a restore (tree.c, restore_tree.c) */
+    uint64_t id = shared ? shm_id (major, minor, ino) : 0;
     if (!v->path[0]) {
         v->kind = shared ? IMG_V_SHANON : IMG_V_ANON;
+        v->fsize = id;
         return 0;
     }
     if (!strcmp (v->path, "[vsyscall]"))
@@ -694,8 +742,13 @@ static int judge_vma (const char *line, img_vma_t *v, sb_t *why)
         v->path[0] = '\0';
         return 0;
     }
-    if (!strncmp (v->path, "[anon_shmem:", 12) || !strcmp (v->path, "/dev/zero (deleted)")) {
+    /* a file of /dev/shm or a memfd, deleted, mapped shared: the job's
+       memory like a shared anonymous mapping, and made again as one (or
+       as the memfd a descriptor of it is made again as) */
+    if (!strncmp (v->path, "[anon_shmem:", 12) || !strcmp (v->path, "/dev/zero (deleted)") ||
+        (shared && deleted_shm (v->path))) {
         v->kind = IMG_V_SHANON;
+        v->fsize = id;
         v->path[0] = '\0';
         return 0;
     }
@@ -791,11 +844,15 @@ static int judge (sb_t *why, int skip, bool tree)
         sb_s (why, nf < 0 ? "/proc/self/fd cannot be read" : "more than 65536 descriptors");
         return -1;
     }
-    int files = 0, n_pipes = 0, n_kobjs = 0;
+    int files = 0, n_pipes = 0, n_kobjs = 0, n_socks = 0;
     static struct {
         uint64_t ino;
         int fd, mode;
     } pipes[IMG_MAX_FDS], kobjs[KOBJS_MAX];
+    static struct {
+        uint64_t ino, peer;
+        int fd;
+    } socks[USOCKS_MAX];
     for (int i = 0; i < nf; i++) {
         if (fds[i] == skip || fds[i] == dfd)
             continue;
@@ -805,7 +862,7 @@ static int judge (sb_t *why, int skip, bool tree)
             sb_s (why, "more than 256 open regular files");
             return -1;
         }
-        if (f.kind >= IMG_F_EVENTFD) { /* each made again alone: one descriptor each */
+        if (IMG_F_IS_KOBJ (f.kind)) { /* each made again alone: one descriptor each */
             static uint8_t state[sizeof snap_kdata];
             img_fd_t kf;
             char kwhy[256];
@@ -830,6 +887,18 @@ static int judge (sb_t *why, int skip, bool tree)
             if (tree)
                 tree_note_kobj (fds[i]);
         }
+        if (f.kind == IMG_F_USOCK && n_socks == USOCKS_MAX) {
+            sb_s (why, "more than 256 unix sockets");
+            return -1;
+        }
+        if (f.kind == IMG_F_USOCK && f.pos && tree) /* a peer in another process, maybe */
+            tree_note_usock (fds[i], f.fsize, f.pos);
+        else if (f.kind == IMG_F_USOCK && f.pos) /* a peer closed (0) moves alone */
+        {
+            socks[n_socks].ino = f.fsize;
+            socks[n_socks].peer = f.pos;
+            socks[n_socks++].fd = fds[i];
+        }
         if (f.kind == IMG_F_PIPE && pipe_widowed ((int) f.fd, (int) (f.flags & O_ACCMODE)))
             continue; /* nothing to pair it with: it moves alone */
         if (f.kind == IMG_F_PIPE && tree)
@@ -850,6 +919,16 @@ static int judge (sb_t *why, int skip, bool tree)
             return -1;
         }
     }
+    for (int i = 0; i < n_socks; i++) { /* its peer here, or in another process */
+        int j = 0;
+        while (j < n_socks && socks[j].ino != socks[i].peer)
+            j++;
+        if (j == n_socks) {
+            sb_fd (why, socks[i].fd);
+            sb_s (why, "a unix socket connected to another process");
+            return -1;
+        }
+    }
     int fd = open ("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         sb_s (why, "/proc/self/maps cannot be read");
@@ -858,12 +937,40 @@ static int judge (sb_t *why, int skip, bool tree)
     char rbuf[4096];
     lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
     int rc = 0;
+    /* shared memory mapped twice over the same part of its object: each
+       mapping would be made again as an object of its own */
+    static struct {
+        uint64_t id, off, end, start;
+    } shm[SHM_MAX];
+    int n_shm = 0;
     while (rc == 0 && lr_next (&r, line, sizeof line)) {
         rc = judge_vma (line, &v, why) < 0 ? -1 : 0;
         size_t len;
         const char *ino = field (line, 4, &len);
         if (rc == 0 && tree && v.kind == IMG_V_SHANON && ino) /* shared with whom: the root's */
-            tree_note_shm (parse_num (ino, 10, NULL), v.start);
+            tree_note_shm (v.fsize, v.start, v.end);
+        if (rc || v.kind != IMG_V_SHANON || !v.fsize)
+            continue;
+        for (int k = 0; k < n_shm; k++)
+            if (shm[k].id == v.fsize && shm[k].off < v.offset + (v.end - v.start) &&
+                v.offset < shm[k].end) {
+                sb_s (why, "the same shared memory mapped twice, at 0x");
+                sb_x (why, shm[k].start);
+                sb_s (why, " and at 0x");
+                sb_x (why, v.start);
+                sb_s (why, " (the two would be apart after a move)");
+                rc = -1;
+            }
+        if (rc == 0 && n_shm == SHM_MAX) {
+            sb_s (why, "more than 1024 shared mappings");
+            rc = -1;
+        }
+        if (rc == 0) {
+            shm[n_shm].id = v.fsize;
+            shm[n_shm].off = v.offset;
+            shm[n_shm].end = v.offset + (v.end - v.start);
+            shm[n_shm++].start = v.start;
+        }
     }
     close (fd);
     if (rc)
@@ -1230,7 +1337,34 @@ static void wr_fds (wr_t *w)
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
         }
-        if (f->kind >= IMG_F_EVENTFD) { /* as it was while the job was stopped */
+        if (f->kind == IMG_F_SHMFD) { /* its bytes (the job is held during a move) */
+            int j = 0;
+            while (j < snap.n_files && snap.files[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_files)
+                wr_fail_new_fd (w, (int) f->fd);
+            f->pos = (uint64_t) snap.files[j].pos;
+            ssize_t k = f->fsize ? pread ((int) f->fd, w->pipe_buf, (size_t) f->fsize, 0) : 0;
+            if (k < 0)
+                wr_fail (w, "the bytes of shared memory held by a descriptor cannot be read");
+            f->fsize = (uint64_t) k;
+            f->data = w->pipe_buf;
+            f->data_len = (uint32_t) k;
+        }
+        if (f->kind == IMG_F_USOCK) { /* as it was while the job was stopped */
+            if (snap.usock_why[0])
+                wr_fail (w, snap.usock_why);
+            int j = 0;
+            while (j < snap.n_usocks && snap.usocks[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_usocks || snap.usocks[j].ino != f->fsize)
+                wr_fail_new_fd (w, (int) f->fd);
+            f->pos = snap.usocks[j].peer;
+            f->mtime_nsec = snap.usocks[j].us;
+            f->data = snap_udata + snap.usocks[j].data_off;
+            f->data_len = snap.usocks[j].data_len;
+        }
+        if (IMG_F_IS_KOBJ (f->kind)) { /* as it was while the job was stopped */
             if (snap.kobj_why[0])
                 wr_fail (w, snap.kobj_why);
             int j = 0;
@@ -1297,6 +1431,11 @@ static void wr_pages_of (wr_t *w, const cvma_t *c)
     if (!(c->prot & PROT_READ)) /* our copy only */
         mprotect ((void *) (uintptr_t) c->start, c->end - c->start, (int) c->prot | PROT_READ);
     bool anon = c->kind != IMG_V_FILE;
+    /* shared memory: the pages its object holds (mincore), which this
+       fork has no page tables for (a fork copies none of a shared
+       mapping's) and the process may never have touched (a child did) */
+    bool object = c->kind == IMG_V_SHANON;
+    unsigned char in_core[IMG_CHUNK_PAGES];
     uint64_t pm[IMG_CHUNK_PAGES];
     uint64_t run = 0;
     uint32_t n_run = 0;
@@ -1307,9 +1446,12 @@ static void wr_pages_of (wr_t *w, const cvma_t *c)
         ssize_t got = pread (w->pagemap, pm, n * 8, (off_t) (a / IMG_PAGE * 8));
         if (got != (ssize_t) (n * 8))
             wr_fail (w, "/proc/self/pagemap cannot be read");
+        if (object && mincore ((void *) (uintptr_t) a, n * IMG_PAGE, in_core))
+            wr_fail (w, "the pages of shared memory cannot be listed (mincore)");
         for (uint64_t i = 0; i < n; i++, a += IMG_PAGE) {
             uint64_t e = pm[i];
-            bool take = (e & PM_SWAP) || ((e & PM_PRESENT) && (anon || !(e & PM_FILE)));
+            bool take = (e & PM_SWAP) || ((e & PM_PRESENT) && (anon || !(e & PM_FILE))) ||
+                        (object && (in_core[i] & 1));
             if (take && anon && gl_all_zero ((const void *) (uintptr_t) a, IMG_PAGE))
                 take = false;
             if (take && n_run && run + (uint64_t) n_run * IMG_PAGE == a &&
@@ -1627,6 +1769,36 @@ static void note_process (void)
         snap.kobjs[snap.n_kobjs].data_off = snap.kdata_len;
         snap.kobjs[snap.n_kobjs++].data_len = f.data_len;
         snap.kdata_len += f.data_len;
+    }
+    /* the unix sockets' state and bytes, read without taking them out;
+       the first descriptor of a socket carries its bytes */
+    snap.usock_why[0] = '\0';
+    snap.n_usocks = 0;
+    snap.udata_len = 0;
+    for (int i = 0; i < n && snap.n_usocks < USOCKS_MAX; i++) {
+        struct stat st;
+        img_fd_t f;
+        bool not_unix;
+        char uwhy[8];
+        if (fds[i] == dfd || fstat (fds[i], &st) || !S_ISSOCK (st.st_mode) ||
+            usock_judge (fds[i], (uint64_t) st.st_ino, &f, &not_unix, uwhy, sizeof uwhy))
+            continue; /* not one that moves: the writer says why */
+        bool seen = false;
+        for (int j = 0; j < snap.n_usocks; j++)
+            seen |= snap.usocks[j].ino == f.fsize;
+        uint32_t len = 0;
+        if (!seen && !snap.usock_why[0] &&
+            usock_peek (fds[i], (uint32_t) f.mtime_sec, snap_udata + snap.udata_len,
+                        sizeof snap_udata - snap.udata_len, &len, snap.usock_why,
+                        sizeof snap.usock_why))
+            len = 0;
+        snap.usocks[snap.n_usocks].fd = fds[i];
+        snap.usocks[snap.n_usocks].ino = f.fsize;
+        snap.usocks[snap.n_usocks].peer = f.pos;
+        snap.usocks[snap.n_usocks].us = f.mtime_nsec;
+        snap.usocks[snap.n_usocks].data_off = snap.udata_len;
+        snap.usocks[snap.n_usocks++].data_len = len;
+        snap.udata_len += len;
     }
     /* the bytes in the process's pipes, copied without taking them out */
     snap.n_pipes = 0;

@@ -848,6 +848,8 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
         return gl_why (why, "VMA: a shared file mapping with write access");
     if (v->kind == IMG_V_SPECIAL && v->path[0] != '[')
         return gl_why (why, "VMA: a special mapping without its name");
+    if ((v->kind == IMG_V_ANON || v->kind == IMG_V_STACK) && v->fsize)
+        return gl_why (why, "VMA: a private anonymous mapping with the id of a shared object");
     if (v->mtime_nsec >= 1000000000u)
         return gl_why (why, "VMA: a modification time's nanoseconds are 1e9 or more");
     return 0;
@@ -919,6 +921,30 @@ static int kernel_object_check (const img_fd_t *f, const char **why)
     return 0;
 }
 
+/* A unix socket's end: its type, flags and ids, and its records each
+   whole within the bytes. */
+static int usock_check (const img_fd_t *f, const char **why)
+{
+    if (f->kind != IMG_F_USOCK)
+        return 0;
+    if ((f->mtime_sec != 1 && f->mtime_sec != 2 && f->mtime_sec != 5) ||
+        f->mtime_nsec > (IMG_US_RDSHUT | IMG_US_PASSCRED) || f->stream > (uint32_t) INT32_MAX ||
+        f->fsize == 0 || f->fsize > UINT32_MAX || f->pos > UINT32_MAX || f->pos == f->fsize ||
+        (f->flags & 3) != 2)
+        return gl_why (why, "FD: a unix socket's type, flags, ids or direction out of range");
+    if ((f->mtime_nsec & IMG_US_PASSCRED) && f->data_len)
+        return gl_why (why, "FD: bytes queued in a unix socket that takes credentials");
+    for (uint32_t at = 0; f->mtime_sec != 1 && at < f->data_len;) {
+        if (f->data_len - at < 4)
+            return gl_why (why, "FD: a unix socket's record cut in its length");
+        uint32_t n = rd32 (f->data + at);
+        if (n > f->data_len - at - 4)
+            return gl_why (why, "FD: a unix socket's record runs past its bytes");
+        at += 4 + n;
+    }
+    return 0;
+}
+
 int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
 {
     rcur_t r = reader (rec);
@@ -946,12 +972,16 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_EPOLL)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_SHMFD)
         return gl_why (why, "FD: an unknown kind of descriptor");
-    if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD && f->kind != IMG_F_EPOLL)
-        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a timerfd nor an "
-                            "epoll instance");
-    if (kernel_object_check (f, why))
+    if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD &&
+        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD)
+        return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, "
+                            "shared memory, a timerfd nor an epoll instance");
+    if (f->kind == IMG_F_SHMFD &&
+        (f->data_len != f->fsize || !f->mtime_sec || (f->flags & 3) > 2 || !f->path[0]))
+        return gl_why (why, "FD: shared memory's bytes, id, direction or name out of range");
+    if (kernel_object_check (f, why) || usock_check (f, why))
         return -1;
     if (f->kind == IMG_F_PIPE &&
         (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))

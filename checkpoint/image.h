@@ -195,7 +195,26 @@ typedef enum {
     IMG_F_SIGNALFD = 8, /* fsize: the signals it takes (1 << (signo - 1)) */
     IMG_F_EPOLL = 9,    /* data: its registrations, IMG_EPOLL_REG bytes each: the
                            descriptor (u32), the events (u32), the data (u64) */
+    /* Still version 3: a glrestore before these says "an unknown kind
+       of descriptor".  An end of a unix socket pair whose other end is
+       the job's, or was closed (unixsock.h); shared memory held by a
+       descriptor (restore.c makes it again as a memfd). */
+    IMG_F_USOCK = 10, /* fsize: the socket's id; pos: its peer's (0: closed);
+                         mtime_sec: its type (SOCK_STREAM, _DGRAM, _SEQPACKET);
+                         mtime_nsec: IMG_US_*; stream: its SO_SNDBUF (0: unknown);
+                         data: the bytes queued for it to read (the first record
+                         of a socket carries them), a datagram's or a record's
+                         each after its length (u32) */
+    IMG_F_SHMFD = 11, /* a deleted file of /dev/shm or a memfd: fsize its size,
+                         mtime_sec its object's id (as a shared VMA's), data
+                         all its bytes (at most IMG_PIPE_MAX) */
 } img_fd_kind_t;
+/* A kernel object of kobj.h: made again alone, with its state. */
+#define IMG_F_IS_KOBJ(k) ((k) >= IMG_F_EVENTFD && (k) <= IMG_F_EPOLL)
+enum {
+    IMG_US_RDSHUT = 1,   /* its reading was shut (its peer's writing: shutdown(2)) */
+    IMG_US_PASSCRED = 2, /* SO_PASSCRED set (no bytes queued then: refused) */
+};
 /* A timerfd's state, little-endian in an FD record's data: its clock,
    the flags it was set with, the expirations not read yet, the time to
    its next expiry (0: disarmed) and its interval. */

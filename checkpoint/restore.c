@@ -6,6 +6,7 @@
 #include "err.h"
 #include "image.h"
 #include "kobj.h"
+#include "unixsock.h"
 #include "restore_impl.h"
 #include "restore_tree.h"
 #include "str.h"
@@ -47,6 +48,7 @@ typedef struct {
     uint32_t prot, kind, flags, mtime_nsec;
     char *path;
     uint8_t *stage; /* its pages, staged; NULL: none came */
+    bool shared;    /* stage: another process's too (rst_share), moved to a hole of ours first */
     run_t *runs;    /* of a file mapping: the pages that came */
     size_t n_runs, cap_runs;
 } rv_t;
@@ -56,7 +58,7 @@ typedef struct {
     char *path;
     uint8_t *data; /* a pipe's bytes */
     int tmp;       /* opened, high, until placed */
-    int other;     /* a pipe's other end, while its ends are placed */
+    int other;     /* a pipe's or socket pair's other end, while its ends are placed */
 } rf_t;
 
 typedef struct {
@@ -680,6 +682,54 @@ static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
     return 0;
 }
 
+static int shmfd_of (uint64_t id); /* the memfd of shared memory (rst_shm_files) */
+
+/* An end of a unix socket pair (unixsock.h): another descriptor of a
+   socket made already, the other end of a pair made already, or the
+   pair made here with its peer's record (the first of that socket),
+   which carries the bytes queued for that end. */
+static int open_usock (st_t *s, size_t i, int hi, char *err, size_t errlen)
+{
+    rf_t *f = &s->fd[i];
+    f->other = -1;
+    for (size_t j = 0; j < i; j++) {
+        const rf_t *g = &s->fd[j];
+        if (g->f.kind != IMG_F_USOCK || (g->f.fsize != f->f.fsize && g->f.pos != f->f.fsize))
+            continue;
+        int end = g->f.fsize == f->f.fsize ? g->tmp : g->other;
+        if (end < 0)
+            return gl_err (err, errlen,
+                           "the image is corrupt: fd %u, a unix socket, has two "
+                           "peers",
+                           f->f.fd);
+        f->tmp = fcntl (end, F_DUPFD_CLOEXEC, hi);
+        return f->tmp < 0 ? gl_err (err, errlen, "no descriptor left") : 0;
+    }
+    const img_fd_t *peer = NULL;
+    for (size_t j = i + 1; f->f.pos && !peer && j < s->n_fd; j++)
+        if (s->fd[j].f.kind == IMG_F_USOCK && s->fd[j].f.fsize == f->f.pos)
+            peer = &s->fd[j].f;
+    if (f->f.pos && !peer)
+        return gl_err (err, errlen, "the image is corrupt: fd %u, a unix socket, has no peer",
+                       f->f.fd);
+    if (peer && (peer->mtime_sec != f->f.mtime_sec || peer->pos != f->f.fsize))
+        return gl_err (err, errlen,
+                       "the image is corrupt: fd %u, a unix socket whose peer is not "
+                       "its",
+                       f->f.fd);
+    int end[2];
+    if (usock_make (&f->f, peer, end, err, errlen))
+        return -1;
+    f->tmp = fcntl (end[0], F_DUPFD_CLOEXEC, hi);
+    f->other = end[1] < 0 ? -1 : fcntl (end[1], F_DUPFD_CLOEXEC, hi);
+    close (end[0]);
+    if (end[1] >= 0)
+        close (end[1]);
+    if (f->tmp < 0 || (end[1] >= 0 && f->other < 0))
+        return gl_err (err, errlen, "no descriptor left");
+    return 0;
+}
+
 /* Every file the process had open, opened here at numbers above all of
    the image's (hi and up), so that placing them cannot fail. */
 /* Whether the image has descriptor fd. */
@@ -709,7 +759,7 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM)
             continue;
-        if (f->f.kind >= IMG_F_EVENTFD) {
+        if (IMG_F_IS_KOBJ (f->f.kind)) {
             int fd = kobj_make (&f->f, err, errlen);
             if (fd < 0)
                 return -1;
@@ -719,7 +769,8 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
             continue;
         }
-        if (f->f.kind == IMG_F_PIPE && s->pipe_ends) { /* the tree's pipe */
+        if ((f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK) &&
+            s->pipe_ends) { /* the tree's pipe or socket pair */
             f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
             if (f->tmp < 0)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
@@ -728,6 +779,24 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         if (f->f.kind == IMG_F_PIPE) {
             if (open_pipe (s, i, hi, err, errlen))
                 return -1;
+            continue;
+        }
+        if (f->f.kind == IMG_F_USOCK) {
+            if (open_usock (s, i, hi, err, errlen))
+                return -1;
+            continue;
+        }
+        if (f->f.kind == IMG_F_SHMFD) { /* its memfd (rst_shm_files), opened again */
+            char path[64];
+            snprintf (path, sizeof path, "/proc/self/fd/%d", shmfd_of (f->f.mtime_sec));
+            int fd = open (path, ((int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW)) |
+                                     O_CLOEXEC); /* the link in /proc is followed, to the memfd */
+            f->tmp = fd < 0 ? -1 : fcntl (fd, F_DUPFD_CLOEXEC, hi);
+            if (fd >= 0)
+                close (fd);
+            if (f->tmp < 0 || lseek (f->tmp, (off_t) f->f.pos, SEEK_SET) < 0)
+                return gl_err (err, errlen, "fd %u: shared memory (%s) cannot be opened again: %s",
+                               f->f.fd, f->path, strerror (errno));
             continue;
         }
         int flags = (int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
@@ -759,6 +828,22 @@ static const char fail_msg[] = "glrestore: the image's memory could not be put i
 
 static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t errlen)
 {
+    /* memory shared with the tree's other processes (rst_share): staged
+       where another process's image may have something, moved to a hole
+       of this one's first (the same object still) */
+    for (size_t i = 0; i < s->n_vma; i++) {
+        rv_t *v = &s->vma[i];
+        if (!v->shared)
+            continue;
+        size_t len = v->end - v->start;
+        void *h = hole_map (s, len, false, 0);
+        if (!h || mremap (v->stage, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, h) != h) {
+            gl_err (err, errlen, "no room for the shared memory at 0x%llx",
+                    (unsigned long long) v->start);
+            return NULL;
+        }
+        v->stage = h;
+    }
     size_t code = (size_t) (__stop_glr_blob - __start_glr_blob);
     size_t code_len = (code + IMG_PAGE - 1) & ~(size_t) (IMG_PAGE - 1);
     size_t n_ops = 0, n_keep = 2 + s->n_cur, paths = sizeof fail_msg;
@@ -924,8 +1009,8 @@ static void place_fds (st_t *s, int streams[3], int keep)
         int fd = (int) f->f.fd;
         int src = f->f.kind == IMG_F_STREAM ? streams[f->f.stream] : f->tmp;
         dup3 (src, fd, f->f.cloexec ? O_CLOEXEC : 0);
-        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE ||
-            f->f.kind >= IMG_F_EVENTFD) /* the program's own flags */
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK ||
+            IMG_F_IS_KOBJ (f->f.kind)) /* the program's own flags */
             fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
     }
     /* everything else: the restorer's own and what its starter left open */
@@ -1009,6 +1094,8 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
    -1 and the reason when a step before the first change fails. */
 static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *err, size_t errlen)
 {
+    if (rst_shm_files (&s, 1, err, errlen)) /* a tree's root made them for all */
+        return -1;
     int hi = 3;
     for (size_t i = 0; i < s->n_fd; i++)
         if ((int) s->fd[i].f.fd >= hi)
@@ -1108,6 +1195,106 @@ const img_fd_t *rst_fd (const rst_t *s, size_t i, const uint8_t **data)
 {
     *data = s->fd[i].data;
     return &s->fd[i].f;
+}
+
+/* The memfds made for shared memory held by descriptors, by its id:
+   made once, in a tree by its root before the fork (its children have
+   them too); each descriptor of it is opened again through /proc. */
+#define SHMFDS_MAX 256
+static struct {
+    uint64_t id;
+    int fd;
+} shmfds[SHMFDS_MAX];
+static size_t n_shmfds;
+static bool shmfds_made;
+
+static int shmfd_of (uint64_t id)
+{
+    for (size_t i = 0; i < n_shmfds; i++)
+        if (shmfds[i].id == id)
+            return shmfds[i].fd;
+    return -1;
+}
+
+int rst_shm_files (rst_t *const *p, size_t n, char *err, size_t errlen)
+{
+    if (shmfds_made)
+        return 0;
+    shmfds_made = true;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p[i]->n_fd; k++) {
+            const rf_t *f = &p[i]->fd[k];
+            if (f->f.kind != IMG_F_SHMFD || shmfd_of (f->f.mtime_sec) >= 0)
+                continue;
+            if (n_shmfds == SHMFDS_MAX)
+                return gl_err (err, errlen, "more than %d objects of shared memory", SHMFDS_MAX);
+            /* its name as memfd_create(2) takes it: what follows the
+               directory, without " (deleted)" */
+            char name[250];
+            const char *b = !strncmp (f->path, "/memfd:", 7) ? f->path + 7 : strrchr (f->path, '/');
+            b = b ? b + (*b == '/') : f->path;
+            gl_strlcpy (name, b, sizeof name);
+            char *d = strstr (name, " (deleted)");
+            if (d)
+                *d = '\0';
+            int fd = memfd_create (name, MFD_CLOEXEC);
+            if (fd < 0 || ftruncate (fd, (off_t) f->f.fsize) ||
+                pwrite (fd, f->data, f->f.data_len, 0) != (ssize_t) f->f.data_len)
+                return gl_err (err, errlen, "fd %u: shared memory (%s) cannot be made again: %s",
+                               f->f.fd, f->path, strerror (errno));
+            shmfds[n_shmfds].id = f->f.mtime_sec;
+            shmfds[n_shmfds++].fd = fd;
+        }
+    /* its mappings: of the memfd, so that the descriptor and the memory
+       are one object again */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p[i]->n_vma; k++) {
+            rv_t *v = &p[i]->vma[k];
+            int fd = v->kind == IMG_V_SHANON && v->fsize ? shmfd_of (v->fsize) : -1;
+            if (fd < 0)
+                continue;
+            size_t len = v->end - v->start;
+            void *h = hole_map (p[i], len, false, 0);
+            if (!h || mmap (h, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+                            (off_t) v->offset) != h)
+                return gl_err (err, errlen, "no room for the shared memory at 0x%llx",
+                               (unsigned long long) v->start);
+            if (v->stage) /* its pages are the file's bytes, which the memfd has */
+                munmap (v->stage, len);
+            v->stage = h;
+            v->shared = true;
+        }
+    return 0;
+}
+
+int rst_share (rst_t *const *p, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p[i]->n_vma; k++) {
+            rv_t *v = &p[i]->vma[k];
+            if (v->kind != IMG_V_SHANON || !v->fsize || v->shared)
+                continue;
+            for (size_t j = i; j < n; j++)
+                for (size_t m = j == i ? k + 1 : 0; m < p[j]->n_vma; m++) {
+                    rv_t *w = &p[j]->vma[m];
+                    /* the same part of the object at the same place (the
+                       capture refused a tree that maps it otherwise; parts
+                       of it, as a split mapping, are apart in each) */
+                    if (w->kind != IMG_V_SHANON || w->fsize != v->fsize || w->start != v->start ||
+                        w->end != v->end || w->offset != v->offset || w->shared)
+                        continue;
+                    if (!v->stage) { /* no pages: zeros, but one object all the same */
+                        v->stage = hole_map (p[i], v->end - v->start, true, 0);
+                        if (!v->stage)
+                            return gl_err (err, errlen, "no room to stage shared memory");
+                    }
+                    if (w->stage)
+                        munmap (w->stage, w->end - w->start);
+                    w->stage = v->stage;
+                    v->shared = w->shared = true;
+                }
+        }
+    return 0;
 }
 
 bool rst_free_at (const rst_t *s, uint64_t a, uint64_t len)

@@ -4,6 +4,7 @@
 
 #include "ckpt_proto.h"
 #include "err.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,11 @@ struct rtree {
     tpipe_t pipes[PIPES_MAX];
     size_t n_pipes;
     int *ends[IMG_MAX_PROCS]; /* per process, by FD record: the pipe end it gets */
+    struct {
+        uint64_t id;
+        int fd;
+    } socks[PIPES_MAX]; /* the ends of unix socket pairs, made here */
+    size_t n_socks;
 };
 
 /* Shared by the tree's processes while they are made: each writes its
@@ -127,6 +133,39 @@ static int check_all (rtree_t *t, char *err, size_t errlen)
     return 0;
 }
 
+/* The end of a unix socket pair that record f names, at a descriptor
+   from hi up: the pair made at the first record of either end, with the
+   first record of each (which carries its bytes; unixsock.h). */
+static int sock_end (rtree_t *t, const img_fd_t *f, int hi, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->n_socks; i++)
+        if (t->socks[i].id == f->fsize)
+            return t->socks[i].fd;
+    const img_fd_t *peer = NULL;
+    for (size_t i = 0; f->pos && !peer && i < t->n; i++)
+        for (size_t k = 0; !peer && k < rst_n_fds (t->p[i]); k++) {
+            const uint8_t *data;
+            const img_fd_t *g = rst_fd (t->p[i], k, &data);
+            if (g->kind == IMG_F_USOCK && g->fsize == f->pos)
+                peer = g;
+        }
+    if ((f->pos && !peer) || (peer && (peer->pos != f->fsize || peer->mtime_sec != f->mtime_sec)))
+        return gl_err (err, errlen, "the image is corrupt: a unix socket whose peer is not its");
+    if (t->n_socks + 2 > PIPES_MAX)
+        return gl_err (err, errlen, "more than %d unix sockets", PIPES_MAX);
+    int end[2];
+    if (usock_make (f, peer, end, err, errlen))
+        return -1;
+    for (int e = 0; e < 2 && end[e] >= 0; e++) {
+        t->socks[t->n_socks].id = e ? f->pos : f->fsize;
+        t->socks[t->n_socks++].fd = fcntl (end[e], F_DUPFD_CLOEXEC, hi);
+        close (end[e]);
+        if (t->socks[t->n_socks - 1].fd < 0)
+            return gl_err (err, errlen, "no descriptor left for the tree's sockets");
+    }
+    return t->socks[t->n_socks - (end[1] >= 0 ? 2 : 1)].fd;
+}
+
 /* The pipes, at descriptors from hi up, filled with their bytes; each
    process's table of ends. */
 static int make_pipes (rtree_t *t, int hi, char *err, size_t errlen)
@@ -165,6 +204,8 @@ static int make_pipes (rtree_t *t, int hi, char *err, size_t errlen)
                 const tpipe_t *p = pipe_of (t, f->fsize);
                 t->ends[i][k] = (f->flags & O_ACCMODE) == O_RDONLY ? p->r : p->w;
             }
+            if (f->kind == IMG_F_USOCK && (t->ends[i][k] = sock_end (t, f, hi, err, errlen)) < 0)
+                return -1;
         }
     }
     return 0;
@@ -293,6 +334,8 @@ int rtree_run (rtree_t *t, int fd, const restore_opts_t *o, char *err, size_t er
     for (size_t i = 0; i < t->n; i++)
         if (rst_cut_files (t->p[i], err, errlen))
             return -1;
+    if (rst_shm_files (t->p, t->n, err, errlen) || rst_share (t->p, t->n, err, errlen))
+        return -1;
     int hi = 3;
     for (size_t i = 0; i < t->n; i++)
         for (size_t k = 0; k < rst_n_fds (t->p[i]); k++) {

@@ -36,6 +36,18 @@ const img_proc_t *rst_proc (const rst_t *s);
 size_t rst_n_fds (const rst_t *s);
 /* Its i-th FD record (path unset) and, for a pipe's read end, its bytes. */
 const img_fd_t *rst_fd (const rst_t *s, size_t i, const uint8_t **data);
+/* The memory the n processes share (shared anonymous mappings, among
+   them deleted files of /dev/shm and memfds, with the same id, range and
+   offset: one object at the checkpoint) made one again: a staging of the first
+   process that maps it, with its pages, that every other one moves
+   into place too (each its fork's copy of the mapping, which shares
+   the object).  Before the fork; 0, or -1 with the reason. */
+int rst_share (rst_t *const *p, size_t n, char *err, size_t errlen);
+/* Shared memory held by descriptors (deleted files of /dev/shm, memfds)
+   made again as memfds, one an object, with its bytes; the mappings of
+   it, of every process, staged as mappings of that memfd.  Once, before
+   rst_share (and the fork); each descriptor then opens it again. */
+int rst_shm_files (rst_t *const *p, size_t n, char *err, size_t errlen);
 /* Whether the process's image has nothing in [a, a + len). */
 bool rst_free_at (const rst_t *s, uint64_t a, uint64_t len);
 /* Becomes the process; pipe_ends[i]: a descriptor of the pipe end its

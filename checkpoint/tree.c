@@ -40,9 +40,15 @@ typedef struct {
 } tpipe_t;
 
 typedef struct {
-    uint64_t ino, addr;
+    uint64_t ino, addr, end; /* a shared mapping's object, start and end */
     int who;
 } tshm_t;
+
+typedef struct {
+    uint64_t ino, peer;
+    int fd, who;
+} tsock_t;
+#define SOCKS_MAX 1024 /* ends of unix socket pairs in the whole tree */
 
 typedef struct {
     pid_t real; /* the kernel's id */
@@ -63,6 +69,8 @@ static struct {
     int n_pipes, n_shm;
     tpipe_t pipes[PIPES_MAX];
     tshm_t shm[SHMS_MAX];
+    int n_socks;
+    tsock_t socks[SOCKS_MAX];
     bool too_many;     /* more pipes or mappings than noted */
     uint64_t deadline; /* of the members' answers (BUDGET_NS) */
 } tr = { .listen = -1 };
@@ -165,7 +173,7 @@ static void sb_member (sb_t *b, const member_t *m)
 void tree_note_reset (void)
 {
     tr.on = false;
-    tr.n_pipes = tr.n_shm = 0;
+    tr.n_pipes = tr.n_shm = tr.n_socks = 0;
     tr.too_many = false;
 }
 
@@ -178,13 +186,13 @@ static void add_pipe (int fd, uint64_t ino, int mode, int who)
     tr.pipes[tr.n_pipes++] = (tpipe_t){ ino, fd, mode, who };
 }
 
-static void add_shm (uint64_t ino, uint64_t addr, int who)
+static void add_shm (uint64_t ino, uint64_t addr, uint64_t end, int who)
 {
     if (tr.n_shm == SHMS_MAX) {
         tr.too_many = true;
         return;
     }
-    tr.shm[tr.n_shm++] = (tshm_t){ ino, addr, who };
+    tr.shm[tr.n_shm++] = (tshm_t){ ino, addr, end, who };
 }
 
 void tree_note_pipe (int fd, uint64_t ino, int accmode)
@@ -192,9 +200,23 @@ void tree_note_pipe (int fd, uint64_t ino, int accmode)
     add_pipe (fd, ino, accmode, 0);
 }
 
-void tree_note_shm (uint64_t ino, uint64_t addr)
+static void add_sock (int fd, uint64_t ino, uint64_t peer, int who)
 {
-    add_shm (ino, addr, 0);
+    if (tr.n_socks == SOCKS_MAX) {
+        tr.too_many = true;
+        return;
+    }
+    tr.socks[tr.n_socks++] = (tsock_t){ ino, peer, fd, who };
+}
+
+void tree_note_usock (int fd, uint64_t ino, uint64_t peer)
+{
+    add_sock (fd, ino, peer, 0);
+}
+
+void tree_note_shm (uint64_t id, uint64_t start, uint64_t end)
+{
+    add_shm (id, start, end, 0);
 }
 
 /* Kept with the shared mappings, marked, inode 0 (all such objects have
@@ -204,7 +226,7 @@ void tree_note_shm (uint64_t ino, uint64_t addr)
 
 void tree_note_kobj (int fd)
 {
-    add_shm (0, KOBJ_MARK | (uint64_t) fd, 0);
+    add_shm (0, KOBJ_MARK | (uint64_t) fd, 0, 0);
 }
 
 /* ---- the tree ------------------------------------------------------------------------------ */
@@ -398,9 +420,14 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
             uint64_t ino = parse_num (s + 1, 10, &s);
             add_pipe (fd, ino, s[0] == ' ' && s[1] == 'w' ? O_WRONLY : O_RDONLY, i);
         }
+        else if (starts (line, "USOCK ")) {
+            int fd = (int) parse_num (s + 6, 10, &s);
+            uint64_t ino = parse_num (s + 1, 10, &s);
+            add_sock (fd, ino, parse_num (s + 1, 10, NULL), i);
+        }
         else if (starts (line, "SHM ")) {
-            uint64_t ino = parse_num (s + 4, 10, &s);
-            add_shm (ino, parse_num (s + 1, 10, NULL), i);
+            uint64_t ino = parse_num (s + 4, 10, &s), addr = parse_num (s + 1, 10, &s);
+            add_shm (ino, addr, parse_num (s + 1, 10, NULL), i);
         }
         else if (!strcmp (line, want))
             return 0;
@@ -417,8 +444,22 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
 static int judge_between (sb_t *why)
 {
     if (tr.too_many) {
-        sb_s (why, "more than 4096 pipe ends or 1024 shared mappings in the job");
+        sb_s (why, "more than 4096 pipe ends, 1024 unix sockets or 1024 shared mappings in the "
+                   "job");
         return -1;
+    }
+    for (int i = 0; i < tr.n_socks; i++) {
+        const tsock_t *k = &tr.socks[i];
+        int j = 0;
+        while (j < tr.n_socks && tr.socks[j].ino != k->peer)
+            j++;
+        if (j == tr.n_socks) {
+            sb_member (why, &tr.m[k->who]);
+            sb_s (why, ": fd ");
+            sb_u (why, (uint64_t) k->fd);
+            sb_s (why, ": a unix socket connected to a process outside the job");
+            return -1;
+        }
     }
     for (int i = 0; i < tr.n_pipes; i++) {
         const tpipe_t *p = &tr.pipes[i];
@@ -435,8 +476,12 @@ static int judge_between (sb_t *why)
     }
     for (int i = 0; i < tr.n_shm; i++)
         for (int j = i + 1; j < tr.n_shm; j++)
+            /* shared memory moves shared where every process maps it
+               whole at one place (a fork's: restore_tree.c makes it
+               once), a kernel object does not */
             if (tr.shm[i].ino == tr.shm[j].ino && tr.shm[i].who != tr.shm[j].who &&
-                (!(tr.shm[i].addr & KOBJ_MARK) ||
+                ((!(tr.shm[i].addr & KOBJ_MARK) &&
+                  (tr.shm[i].addr != tr.shm[j].addr || tr.shm[i].end != tr.shm[j].end)) ||
                  ((tr.shm[j].addr & KOBJ_MARK) &&
                   kobj_same (tr.m[tr.shm[i].who].real, (int) (tr.shm[i].addr & ~KOBJ_MARK),
                              tr.m[tr.shm[j].who].real, (int) (tr.shm[j].addr & ~KOBJ_MARK))))) {
@@ -451,8 +496,10 @@ static int judge_between (sb_t *why)
                     sb_s (why, " of the first), which does not move shared");
                     return -1;
                 }
-                sb_s (why, " share memory (a shared anonymous mapping at 0x");
+                sb_s (why, " share memory mapped at two places (0x");
                 sb_x (why, tr.shm[i].addr);
+                sb_s (why, " and 0x");
+                sb_x (why, tr.shm[j].addr);
                 sb_s (why, "), which does not move");
                 return -1;
             }
@@ -856,12 +903,24 @@ void tree_member_report (int s, pid_t vpid)
         sb_s (&b, tr.pipes[i].mode == O_WRONLY ? " w" : " r");
         say (s, line, NULL);
     }
+    for (int i = 0; i < tr.n_socks; i++) {
+        b = (sb_t){ line, 0, sizeof line };
+        sb_s (&b, "USOCK ");
+        sb_u (&b, (uint64_t) tr.socks[i].fd);
+        sb_s (&b, " ");
+        sb_u (&b, tr.socks[i].ino);
+        sb_s (&b, " ");
+        sb_u (&b, tr.socks[i].peer);
+        say (s, line, NULL);
+    }
     for (int i = 0; i < tr.n_shm; i++) {
         b = (sb_t){ line, 0, sizeof line };
         sb_s (&b, "SHM ");
         sb_u (&b, tr.shm[i].ino);
         sb_s (&b, " ");
         sb_u (&b, tr.shm[i].addr);
+        sb_s (&b, " ");
+        sb_u (&b, tr.shm[i].end);
         say (s, line, NULL);
     }
     if (tr.too_many) /* the root judges the whole; this one noted too many to tell */

@@ -60,8 +60,9 @@
    shared anonymous mappings are noted here, not judged there. */
 void tree_note_reset (void);
 void tree_note_pipe (int fd, uint64_t ino, int accmode);
-void tree_note_shm (uint64_t ino, uint64_t addr);
+void tree_note_shm (uint64_t id, uint64_t start, uint64_t end);
 void tree_note_kobj (int fd); /* an eventfd, timerfd, signalfd, epoll */
+void tree_note_usock (int fd, uint64_t ino, uint64_t peer); /* a unix socket pair's end */
 
 /* ---- the root ---- */
 

@@ -452,6 +452,92 @@ static void kernel_objects (void)
     CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "wrong size"));
 }
 
+/* An end of a unix socket pair: its ids, type and shutdown travel, and
+   its datagrams or records each whole within its bytes. */
+static void unix_sockets (void)
+{
+    const char *why;
+    img_fd_t f, got;
+    f = (img_fd_t){ .fd = 3,
+                    .kind = IMG_F_USOCK,
+                    .flags = 04002,
+                    .fsize = 900,
+                    .pos = 901,
+                    .mtime_sec = 1,
+                    .mtime_nsec = IMG_US_RDSHUT,
+                    .stream = 212992,
+                    .data = (const uint8_t *) "queued",
+                    .data_len = 6 };
+    strcpy (f.path, "socket:[900]");
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    CHECK (got.kind == IMG_F_USOCK && got.fsize == 900 && got.pos == 901 && got.mtime_sec == 1 &&
+           got.mtime_nsec == IMG_US_RDSHUT && got.stream == 212992 && got.flags == 04002 &&
+           got.data_len == 6 && memcmp (got.data, "queued", 6) == 0);
+    f.pos = 0; /* its peer closed */
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    f.pos = 900; /* its own peer */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "unix socket"));
+    f.pos = 901;
+    f.mtime_sec = 3; /* SOCK_RAW */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "type"));
+    f.mtime_sec = 1;
+    f.mtime_nsec = 4;
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "unix socket"));
+    f.mtime_nsec = IMG_US_PASSCRED; /* credentials would have to go with the bytes */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "credentials"));
+    f.mtime_nsec = 0;
+    f.flags = 0; /* read-only: no socket is */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "direction"));
+    f.flags = 02;
+    f.fsize = 1ull << 32; /* inodes of sockets are 32 bits */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "ids"));
+    f.fsize = 900;
+
+    /* datagrams: each after its length; one of no bytes is one too */
+    static const uint8_t dg[] = { 2, 0, 0, 0, 'a', 'b', 0, 0, 0, 0, 3, 0, 0, 0, 'c', 'd', 'e' };
+    f.mtime_sec = 2;
+    f.data = dg;
+    f.data_len = sizeof dg;
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    f.data_len = sizeof dg - 1; /* the last one cut */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "runs past"));
+    f.data_len = 12; /* cut in a length */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "cut in its length"));
+    f.mtime_sec = 5; /* SEQPACKET: the same framing */
+    f.data_len = sizeof dg;
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    f.mtime_sec = 1; /* a stream's bytes are not framed: any length */
+    f.data_len = 13;
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+}
+
+/* Shared memory held by a descriptor: its id and all its bytes. */
+static void shm_files (void)
+{
+    const char *why;
+    img_fd_t f, got;
+    f = (img_fd_t){ .fd = 5,
+                    .kind = IMG_F_SHMFD,
+                    .flags = 0100002,
+                    .pos = 100,
+                    .fsize = 4,
+                    .mtime_sec = 0x1b00000000ull | 44195,
+                    .data = (const uint8_t *) "\1\2\3\4",
+                    .data_len = 4 };
+    strcpy (f.path, "/dev/shm/pym-1-x (deleted)");
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    CHECK (got.kind == IMG_F_SHMFD && got.mtime_sec == f.mtime_sec && got.pos == 100 &&
+           got.data_len == 4 && memcmp (got.data, "\1\2\3\4", 4) == 0);
+    f.fsize = 8; /* bytes missing */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
+    f.fsize = 4;
+    f.mtime_sec = 0; /* no id */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
+    f.mtime_sec = 1;
+    f.path[0] = '\0'; /* no name */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
+}
+
 /* LZ4 is given up on a long run of pages that do not shrink (IMG_LZ4_SKIP
    pages go raw untried), tried again after it, and a hit starts the count
    of misses over. */
@@ -585,6 +671,23 @@ int main (void)
     r.len = (uint32_t) (k - IMG_REC_HDR);
     CHECK (img_get_vma (&r, &got, &why) < 0);
 
+    /* shared memory's object travels (its id in the size); a private
+       mapping has none */
+    v = (img_vma_t){ .start = 0x1000, .end = 0x3000, .prot = 3, .kind = IMG_V_SHANON };
+    v.fsize = 0x1b00000000ull | 44195;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) == 0);
+    CHECK (got.kind == IMG_V_SHANON && got.fsize == (0x1b00000000ull | 44195));
+    v.kind = IMG_V_ANON;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0 && strstr (why, "shared object"));
+    v.kind = IMG_V_STACK;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0 && strstr (why, "shared object"));
+
     /* an image of version 1 (before the advice) is refused, saying so */
     n = make ();
     uint32_t v1 = 1;
@@ -601,5 +704,7 @@ int main (void)
     trees ();
     layout ();
     kernel_objects ();
+    unix_sockets ();
+    shm_files ();
     return tap_done ("test_image");
 }

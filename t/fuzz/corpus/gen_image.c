@@ -1,5 +1,5 @@
 /*  gen_image.c -- seeds for fuzz_image: whole, valid images (every kind
-    of record, pages packed and raw), written into the directory given. */
+    of record and descriptor, pages packed and raw), written into the directory given. */
 #include "image.h"
 
 #include <lz4.h>
@@ -45,8 +45,8 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
     memset (&p, 0, sizeof p);
     p.vpid = vpid;
     p.n_threads = (uint32_t) threads;
-    p.n_vmas = 2;
-    p.n_fds = 6;
+    p.n_vmas = 3;
+    p.n_fds = 10;
     const uint64_t mm[IMG_NMM] = { 0x555555554000, 0x555555556000, 0x555555558000, 0x555555559000,
                                    0x55555555a000, 0x55555557b000, 0x7ffc000ff000, 0x7ffc000ff100,
                                    0x7ffc000ff120, 0x7ffc000ff120, 0x7ffc000fffe0 };
@@ -73,6 +73,14 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
                      .fsize = 16000,
                      .mtime_sec = 1700000000 };
     strcpy (v.path, "/usr/bin/prog");
+    n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
+    /* a semaphore: a deleted file of /dev/shm mapped shared, one object
+       (its id) in every process of a tree */
+    v = (img_vma_t){ .start = 0x7f0000100000,
+                     .end = 0x7f0000101000,
+                     .prot = 3,
+                     .kind = IMG_V_SHANON,
+                     .fsize = 0x1b00000000ull | 44195 };
     n += img_put_vma (&e, &v, buf + n, sizeof buf - n);
     v = (img_vma_t){
         .start = 0x7ffc00000000, .end = 0x7ffc00100000, .prot = 3, .kind = IMG_V_ANON
@@ -106,6 +114,47 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
         r[8] = (uint8_t) (0xe1 + k);
     }
     f = (img_fd_t){ .fd = 9, .kind = IMG_F_EPOLL, .data = regs, .data_len = sizeof regs };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    /* unix socket pairs: a stream pair (10, 12) with bytes queued in
+       one end, the other's reading shut; a SEQPACKET end whose peer was
+       closed, with a record of two bytes and one of none */
+    f = (img_fd_t){ .fd = 10,
+                    .kind = IMG_F_USOCK,
+                    .flags = 02,
+                    .fsize = 5001,
+                    .pos = 5002,
+                    .mtime_sec = 1,
+                    .stream = 212992 };
+    if (pipe_bytes) {
+        f.data = (const uint8_t *) "hello socket";
+        f.data_len = 12;
+    }
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    f = (img_fd_t){ .fd = 11,
+                    .kind = IMG_F_USOCK,
+                    .flags = 04002,
+                    .fsize = 5003,
+                    .mtime_sec = 5,
+                    .data = (const uint8_t *) "\2\0\0\0ab\0\0\0\0",
+                    .data_len = 10 };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    f = (img_fd_t){ .fd = 12,
+                    .kind = IMG_F_USOCK,
+                    .flags = 02,
+                    .fsize = 5002,
+                    .pos = 5001,
+                    .mtime_sec = 1,
+                    .mtime_nsec = IMG_US_RDSHUT };
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    /* the semaphore's file, held open too (python's multiprocessing.Value) */
+    f = (img_fd_t){ .fd = 13,
+                    .kind = IMG_F_SHMFD,
+                    .flags = 0100002,
+                    .fsize = 8,
+                    .mtime_sec = 0x1b00000000ull | 44195,
+                    .data = (const uint8_t *) "\1\0\0\0\0\0\0\0",
+                    .data_len = 8 };
+    strcpy (f.path, "/dev/shm/pym-100-abc (deleted)");
     n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
     static uint8_t pages[16 * IMG_PAGE];
     for (size_t i = 0; i < sizeof pages; i++)
