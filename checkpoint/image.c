@@ -470,7 +470,15 @@ static int accept (img_dec_t *d, uint32_t type, uint32_t plen, uint64_t sum, con
         uint32_t n = plen >= 4 ? rd32 (payload) : 0;
         if (n < 2 || n > IMG_MAX_PROCS)
             return gl_why (why, "a TREE record of fewer than 2 or more than 256 processes");
+        if (plen != 4 + 20 * n)
+            return gl_why (why, "the TREE record has the wrong length");
+        /* a zombie has no PROC: the PROCs to come are the others */
         d->procs = n;
+        for (uint32_t i = 0; i < n; i++)
+            if (rd32 (payload + 4 + 20 * i + 16) & IMG_P_ZOMBIE)
+                d->procs--;
+        if (d->procs == 0)
+            return gl_why (why, "a TREE record of zombies only");
     }
     else if (type != IMG_FAIL) {
         bool next_proc = d->procs && d->procs_seen < d->procs && last >= IMG_THREAD;
@@ -737,6 +745,22 @@ static int tree_find (const img_tree_t *t, uint32_t n, uint32_t vpid)
     return -1;
 }
 
+/* A wait status a zombie can have: an exit code (0-255), or a signal
+   whose default action ends the process (the core-dumped bit is not
+   kept: restore_tree.c ends the process with RLIMIT_CORE 0). */
+static bool zombie_status (uint32_t st)
+{
+    uint32_t sig = st & 0x7f;
+    if (sig == 0)
+        return (st & ~0xff00u) == 0;
+    if (st & ~0x7fu) /* a stop, or the core bit */
+        return false;
+    /* SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG,
+       SIGWINCH do not end a process by default; past 64, no signal */
+    return sig <= 64 && sig != 17 && sig != 18 && sig != 19 && sig != 20 && sig != 21 &&
+           sig != 22 && sig != 23 && sig != 28;
+}
+
 int img_get_tree (const img_rec_t *rec, img_tree_t *t, const char **why)
 {
     rcur_t r = reader (rec);
@@ -763,8 +787,20 @@ int img_get_tree (const img_rec_t *rec, img_tree_t *t, const char **why)
         if (p->vpid == 0 || p->vpid > (1u << 22) || p->vppid > (1u << 22) ||
             p->vpgid > (1u << 22) || p->vsid > (1u << 22))
             return gl_why (why, "TREE: a process id out of range");
-        if (p->flags & ~(uint32_t) IMG_P_ROOT || (i == 0) != (p->flags == IMG_P_ROOT))
+        bool zombie = p->flags & IMG_P_ZOMBIE;
+        if ((p->flags & 0xffff & ~(uint32_t) (IMG_P_ROOT | IMG_P_ZOMBIE)) ||
+            (i == 0) != ((p->flags & IMG_P_ROOT) != 0))
             return gl_why (why, "TREE: the root is not the first process, or not the only one");
+        if (zombie && i == 0)
+            return gl_why (why, "TREE: the root is a zombie");
+        if (!zombie && IMG_P_STATUS (p->flags))
+            return gl_why (why, "TREE: a wait status for a process that is no zombie");
+        if (zombie && !zombie_status (IMG_P_STATUS (p->flags)))
+            return gl_why (why, "TREE: a zombie's status is neither an exit code nor a signal "
+                                "that ends a process");
+        int parent = i ? tree_find (t, i, p->vppid) : -1;
+        if (parent >= 0 && (t->p[parent].flags & IMG_P_ZOMBIE))
+            return gl_why (why, "TREE: a zombie with children");
         if (tree_find (t, i, p->vpid) >= 0)
             return gl_why (why, "TREE: a process id listed twice");
         if (i && tree_find (t, i, p->vppid) < 0)

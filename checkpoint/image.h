@@ -75,7 +75,12 @@ typedef enum {
    of it in the image carries its bytes.  Ids are the ones the programs
    saw (after a restore, the shim's, not the kernel's). */
 #define IMG_MAX_PROCS 256
-enum { IMG_P_ROOT = 1 }; /* the job's first process: the agent's pid */
+/* A zombie (a child that ended and was not waited for yet) is listed
+   with IMG_P_ZOMBIE and its wait status (as wait(2) gives it; the
+   core-dumped bit is not kept) in the flags' high 16 bits; it has no
+   records of its own and no children, and is never the root. */
+enum { IMG_P_ROOT = 1, IMG_P_ZOMBIE = 2 };
+#define IMG_P_STATUS(flags) ((flags) >> 16)
 typedef struct {
     uint32_t vpid, vppid, vpgid, vsid, flags;
 } img_tproc_t;
@@ -301,7 +306,8 @@ int img_get_proc (const img_rec_t *r, img_proc_t *p, const char **why);
 /* A TREE record: at least 2 processes, the first the root (the only one
    flagged IMG_P_ROOT), distinct non-zero ids, every other's parent
    listed before it; process groups and sessions are the tree's own or
-   the root's. */
+   the root's; a zombie's status an exit code or a terminating signal,
+   its parent no zombie. */
 int img_get_tree (const img_rec_t *r, img_tree_t *t, const char **why);
 int img_get_thread (const img_rec_t *r, img_thread_t *t, const char **why);
 int img_get_vma (const img_rec_t *r, img_vma_t *v, const char **why);

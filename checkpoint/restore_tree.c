@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +33,9 @@ typedef struct {
 struct rtree {
     img_tree_t table;
     rst_t *p[IMG_MAX_PROCS];
-    size_t n; /* the PROC records so far */
+    size_t n;                  /* the PROC records so far */
+    size_t live;               /* the processes with records: all but the zombies */
+    size_t tix[IMG_MAX_PROCS]; /* PROC k's index in the table */
     tpipe_t pipes[PIPES_MAX];
     size_t n_pipes;
     int *ends[IMG_MAX_PROCS]; /* per process, by FD record: the pipe end it gets */
@@ -61,13 +66,16 @@ rtree_t *rtree_new (const img_rec_t *r, char *err, size_t errlen)
         free (t);
         return NULL;
     }
+    for (uint32_t i = 0; i < t->table.n; i++)
+        if (!(t->table.p[i].flags & IMG_P_ZOMBIE))
+            t->tix[t->live++] = i;
     return t;
 }
 
 int rtree_take (rtree_t *t, const img_rec_t *r, char *err, size_t errlen)
 {
     if (r->type == IMG_PROC) {
-        if (t->n == t->table.n) /* the decoder counts them too */
+        if (t->n == t->live) /* the decoder counts them too */
             return gl_err (err, errlen, "the image is corrupt: more processes than its TREE");
         t->p[t->n] = rst_new ();
         if (!t->p[t->n])
@@ -95,12 +103,12 @@ static tpipe_t *pipe_of (rtree_t *t, uint64_t id)
    both ends in the tree, the bytes of each from its first read end. */
 static int check_all (rtree_t *t, char *err, size_t errlen)
 {
-    if (t->n != t->table.n)
+    if (t->n != t->live)
         return gl_err (err, errlen, "the image is corrupt: fewer processes than its TREE lists");
     char e2[1024];
     for (size_t i = 0; i < t->n; i++) {
         const img_proc_t *pr = rst_proc (t->p[i]);
-        if (pr->vpid != t->table.p[i].vpid)
+        if (pr->vpid != t->table.p[t->tix[i]].vpid)
             return gl_err (err, errlen,
                            "the image is corrupt: process %zu is not the one its TREE "
                            "lists there",
@@ -213,7 +221,7 @@ static int make_pipes (rtree_t *t, int hi, char *err, size_t errlen)
 
 static int index_of (const rtree_t *t, uint32_t vpid)
 {
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->table.n; i++)
         if (t->table.p[i].vpid == vpid)
             return (int) i;
     return -1;
@@ -259,21 +267,79 @@ typedef struct {
     pid_t root_pgid;
 } make_t;
 
-/* Process i becomes its image, with its own copy of the table: the
-   shared page is the restorer's and goes (a fork of the restored
-   process must not share it with its parent). */
-static int become (make_t *m, size_t i, char *err, size_t errlen)
+/* Process i (the table's) becomes its image, with its own copy of the
+   table: the shared page is the restorer's and goes (a fork of the
+   restored process must not share it with its parent). */
+static int become (make_t *m, size_t j, char *err, size_t errlen)
 {
+    size_t i = 0;
+    while (m->t->tix[i] != j)
+        i++;
     static pidmap_t map;
     static int32_t real[IMG_MAX_PROCS];
     map = m->sh->map;
     memcpy (real, m->sh->real, sizeof real);
     munmap (m->sh, sizeof *m->sh);
     int rc = rst_become (m->t->p[i], m->fd, m->o, m->t->ends[i], &map, err, errlen);
-    for (size_t k = 0; k < m->t->n; k++) /* all or nothing */
+    for (size_t k = 0; k < m->t->table.n; k++) /* all or nothing */
         if (real[k] > 0 && real[k] != getpid ())
             kill (real[k], SIGKILL);
     return rc;
+}
+
+/* A zombie child j of this process: forked, in its process group, it
+   ends at once with its status (a signal's with no core file: the
+   core-dumped bit is not kept) and is left unreaped, as it was.  Its
+   parent ends with no SIGCHLD pending that the original did not have:
+   SIGCHLD is blocked around the fork, the child's end awaited without
+   reaping it (WNOWAIT), and the signal it raised discarded. */
+static int make_zombie (make_t *m, size_t j, char *err, size_t errlen)
+{
+    const img_tproc_t *z = &m->t->table.p[j];
+    uint32_t st = IMG_P_STATUS (z->flags);
+    sigset_t chld, old;
+    sigemptyset (&chld);
+    sigaddset (&chld, SIGCHLD);
+    struct sigaction dfl = { .sa_handler = SIG_DFL }, was;
+    sigprocmask (SIG_BLOCK, &chld, &old);
+    sigaction (SIGCHLD, &dfl, &was); /* ignored, the kernel would reap it */
+    pid_t c = fork ();
+    if (c < 0)
+        return gl_err (err, errlen, "process %u cannot be made: %s", z->vpid, strerror (errno));
+    if (c == 0) {
+        prctl (59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0, 0, 0, 0);
+        if (set_groups (m->t, j, m->sh, m->root_pgid, err, errlen)) {
+            fprintf (stderr, "glrestore: %s\n", err);
+            _exit (GL_RESTORE_FAILED);
+        }
+        if (st & 0x7f) {
+            struct rlimit none = { 0, 0 };
+            setrlimit (RLIMIT_CORE, &none);
+            signal ((int) (st & 0x7f), SIG_DFL);
+            sigset_t all;
+            sigfillset (&all);
+            sigprocmask (SIG_UNBLOCK, &all, NULL);
+            syscall (SYS_kill, syscall (SYS_getpid), (int) (st & 0x7f));
+        }
+        _exit ((int) (st >> 8) & 0xff);
+    }
+    m->sh->real[j] = c;
+    siginfo_t si;
+    memset (&si, 0, sizeof si);
+    while (waitid (P_PID, (id_t) c, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    int code = si.si_code == CLD_EXITED ? si.si_status << 8 : si.si_status;
+    if (si.si_pid != c ||
+        (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED) ||
+        (uint32_t) code != st)
+        return gl_err (err, errlen, "process %u (a zombie) could not be made with its status",
+                       z->vpid);
+    struct timespec zero = { 0, 0 };
+    while (sigtimedwait (&chld, NULL, &zero) == SIGCHLD) {
+    }
+    sigaction (SIGCHLD, &was, NULL);
+    sigprocmask (SIG_SETMASK, &old, NULL);
+    return 0;
 }
 
 /* Forks the children of process i (this one), each of which makes its
@@ -282,9 +348,14 @@ static int become (make_t *m, size_t i, char *err, size_t errlen)
 static int make_children (make_t *m, size_t i, char *err, size_t errlen)
 {
     rtree_t *t = m->t;
-    for (size_t j = 1; j < t->n; j++) {
+    for (size_t j = 1; j < t->table.n; j++) {
         if (t->table.p[j].vppid != t->table.p[i].vpid)
             continue;
+        if (t->table.p[j].flags & IMG_P_ZOMBIE) {
+            if (make_zombie (m, j, err, errlen))
+                return -1;
+            continue;
+        }
         int ready[2];
         if (pipe2 (ready, O_CLOEXEC))
             return gl_err (err, errlen, "no pipe: %s", strerror (errno));
@@ -360,13 +431,13 @@ int rtree_run (rtree_t *t, int fd, const restore_opts_t *o, char *err, size_t er
     /* every process exists: the ids, old to new, then all go on */
     const char *why = NULL;
     pidmap_init (&m.sh->map);
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->table.n; i++)
         if (pidmap_add (&m.sh->map, (pid_t) t->table.p[i].vpid, m.sh->real[i], &why))
             return gl_err (err, errlen, "the tree's process ids: %s", why);
     close (m.go[0]);
     char go[IMG_MAX_PROCS];
     memset (go, 'g', sizeof go);
-    if (write (m.go[1], go, t->n - 1) != (ssize_t) (t->n - 1))
+    if (write (m.go[1], go, t->live - 1) != (ssize_t) (t->live - 1))
         return gl_err (err, errlen, "the tree's processes could not be let go");
     close (m.go[1]);
     return become (&m, 0, err, errlen);

@@ -6,6 +6,7 @@
 #include "tree.h"
 #include "kobj.h"
 
+#include "capture.h"
 #include "capture_impl.h"
 #include "fd.h"
 #include "ckpt_proto.h"
@@ -56,6 +57,8 @@ typedef struct {
     int sock;   /* its rendezvous connection, -1 before it connects */
     uint32_t vpid;
     pid_t pgid, sid; /* the kernel's */
+    bool zombie;     /* ended, not waited for: noted, never asked */
+    uint32_t status; /* a zombie's wait status */
     char name[20];
 } member_t;
 
@@ -319,6 +322,35 @@ static bool shares_parent (const member_t *m)
    A process that has just executed a program catches nothing until its
    shim has started: it is given SHIM_START_NS to get there. */
 #define SHIM_START_NS 300000000ull
+
+/* A zombie member, from /proc/<pid>/stat: its ids (the program's, as
+   the root translates them) and its wait status (field 52, exit_code,
+   readable for a process of the same user; the core-dumped bit is not
+   kept).  It has no shim to ask and is restored as a child that ends
+   at once (restore_tree.c).  0, or 1 when it was reaped meanwhile. */
+static int note_zombie (member_t *m)
+{
+    char path[64], buf[1024];
+    pid_path (path, sizeof path, m->real, "/stat");
+    if (gl_read_file (path, buf, sizeof buf) <= 0)
+        return 1;
+    const char *s = strrchr (buf, ')'); /* the name may hold anything */
+    if (!s || s[1] != ' ' || s[2] != 'Z')
+        return 1;
+    uint64_t f[53] = { 0 };
+    int field = 3;
+    for (s += 3; field < 52 && (s = strchr (s, ' ')); s++) /* s: before field + 1 */
+        f[++field] = parse_num (s + 1, 10, NULL);
+    if (field != 52)
+        return 1;
+    m->pgid = (pid_t) f[5];
+    m->sid = (pid_t) f[6];
+    m->status = (uint32_t) f[52] & 0xff7f;
+    m->vpid = (uint32_t) ckpt_virt_pid (m->real);
+    m->zombie = true;
+    return 0;
+}
+
 static int judge_member (member_t *m, sb_t *why)
 {
     char path[64], buf[4096];
@@ -339,19 +371,19 @@ again:
     uint64_t uid = s ? parse_num (s + 4 + strspn (s + 4, " \t"), 10, NULL) : ~0ull;
     s = strstr (buf, "SigCgt:");
     uint64_t cgt = s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
-    bool vforked = shares_parent (m), zombie = state == 'Z' || state == 'X';
-    /* a zombie its parent is about to wait for is given as long */
-    if ((vforked || zombie || !(cgt & (1ull << (GL_CKPT_SIGNO - 1)))) &&
-        now_ns () - t0 < SHIM_START_NS && now_ns () < tr.deadline) {
+    if (state == 'X')
+        return 1; /* being reaped: the tree is another */
+    if (state == 'Z' && uid == (uint64_t) getuid ())
+        return note_zombie (m);
+    bool vforked = shares_parent (m);
+    if ((vforked || !(cgt & (1ull << (GL_CKPT_SIGNO - 1)))) && now_ns () - t0 < SHIM_START_NS &&
+        now_ns () < tr.deadline) {
         struct timespec ts = { 0, 5000000 };
         nanosleep (&ts, NULL);
         goto again;
     }
     sb_member (why, m);
-    if (zombie)
-        sb_s (why, " has ended and was not waited for (a zombie does not move: try again once its "
-                   "parent has waited for it)");
-    else if (state == 'T' || state == 't')
+    if (state == 'T' || state == 't')
         sb_s (why, " is stopped");
     else if (uid != (uint64_t) getuid ())
         sb_s (why, " runs as another user");
@@ -527,7 +559,10 @@ static int build_table (uint32_t vpid, uint32_t vppid, sb_t *why)
     t->n = (uint32_t) tr.n;
     t->p[0] = (img_tproc_t){ .vpid = vpid, .vppid = vppid, .flags = IMG_P_ROOT };
     for (int i = 1; i < tr.n; i++)
-        t->p[i] = (img_tproc_t){ .vpid = tr.m[i].vpid, .vppid = t->p[tr.m[i].parent].vpid };
+        t->p[i] =
+            (img_tproc_t){ .vpid = tr.m[i].vpid,
+                           .vppid = t->p[tr.m[i].parent].vpid,
+                           .flags = tr.m[i].zombie ? IMG_P_ZOMBIE | tr.m[i].status << 16 : 0 };
     pid_t pg = real_pgid (), sid = real_sid ();
     tr.m[0].pgid = pg;
     tr.m[0].sid = sid;
@@ -559,7 +594,7 @@ static int build_table (uint32_t vpid, uint32_t vppid, sb_t *why)
 static int ended_silent (void)
 {
     for (int i = 1; i < tr.n; i++) {
-        if (tr.m[i].sock >= 0)
+        if (tr.m[i].sock >= 0 || tr.m[i].zombie)
             continue;
         char path[64], buf[512];
         pid_path (path, sizeof path, tr.m[i].real, "/stat");
@@ -617,15 +652,18 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     }
     tr.on = true;
     int value = TREE_REQ_MEMBER | (req & TREE_REQ_KIND) | (int) (nonce << 8);
+    int got = 1;
     for (int i = 1; i < n; i++)
-        if (queue_signal (tr.m[i].real, value)) {
+        if (tr.m[i].zombie) /* nothing to ask: counted as answered */
+            got++;
+        else if (queue_signal (tr.m[i].real, value)) {
             let_go ();
             sb_member (&why, &tr.m[i]);
             sb_s (&why, " ended while the checkpoint was taken: try again");
             return -1;
         }
     uint64_t deadline = tr.deadline;
-    for (int got = 1; got < n;) {
+    while (got < n) {
         uint64_t now = now_ns ();
         struct pollfd p = { tr.listen, POLLIN, 0 };
         uint64_t left = now < deadline ? deadline - now : 0;
@@ -644,7 +682,7 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
         }
         if (k <= 0) {
             int i = 1;
-            while (i < n && tr.m[i].sock >= 0)
+            while (i < n && (tr.m[i].sock >= 0 || tr.m[i].zombie))
                 i++;
             let_go ();
             sb_member (&why, &tr.m[i < n ? i : 1]);
@@ -657,7 +695,7 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
         struct ucred cr;
         socklen_t cl = sizeof cr;
         int i = getsockopt (c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) ? -1 : find_real (cr.pid);
-        if (i <= 0 || tr.m[i].sock >= 0 || cr.uid != getuid ()) {
+        if (i <= 0 || tr.m[i].sock >= 0 || tr.m[i].zombie || cr.uid != getuid ()) {
             close (c); /* not one of ours */
             continue;
         }
@@ -668,7 +706,7 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     tr.listen = -1;
     const char *want = (req & TREE_REQ_KIND) == GL_CKPT_PROBE ? "MOVABLE" : "PARKED";
     for (int i = 1; i < n; i++)
-        if (hear_member (i, want, deadline, &why)) {
+        if (!tr.m[i].zombie && hear_member (i, want, deadline, &why)) {
             let_go ();
             return -1;
         }
@@ -696,10 +734,13 @@ int tree_snap (char *whyb, size_t cap)
         return -1;
     }
     for (int i = 1; i < tr.n; i++)
-        say (tr.m[i].sock, "SNAP", NULL);
+        if (!tr.m[i].zombie)
+            say (tr.m[i].sock, "SNAP", NULL);
     uint64_t deadline = tr.deadline;
     char line[GL_CKPT_LINE_MAX];
     for (int i = 1; i < tr.n; i++) {
+        if (tr.m[i].zombie)
+            continue;
         if (!read_line (tr.m[i].sock, line, sizeof line, deadline) || !starts (line, "SNAP ")) {
             let_go ();
             sb_member (&why, &tr.m[i]);
@@ -838,7 +879,8 @@ int tree_pass (img_enc_t *e, int out, char *whyb, size_t cap)
     }
     int rc = 0;
     for (int i = 1; i < tr.n && rc == 0; i++)
-        rc = pass_one (i, e, out, buf, bcap, &why);
+        if (!tr.m[i].zombie) /* a zombie has no records */
+            rc = pass_one (i, e, out, buf, bcap, &why);
     munmap (buf, bcap);
     return rc;
 }

@@ -8,9 +8,13 @@
     - It finds the root's descendants (/proc/PID/task/TID/children, down
       the whole tree, parents first) and judges what it can see from
       outside: each must run the shim (it catches GL_CKPT_SIGNO), as the
-      same user, and be neither a zombie (a child that ended and was not
-      waited for: the shim refuses rather than guess whether its parent
-      would have waited) nor stopped.
+      same user, and not be stopped.  A zombie (a child that ended and
+      was not waited for) is only noted, from /proc/PID/stat: its ids
+      and its wait status go into the TREE record (IMG_P_ZOMBIE); it is
+      not signalled nor counted among the members that answer, has no
+      records, and is restored as a child that ends at once with that
+      status (restore_tree.c).  Reaped meanwhile, the tree is another,
+      which tree_snap's check finds.
     - It opens a rendezvous for this checkpoint, an abstract unix socket
       named by its pid and a fresh nonce, and sends each descendant the
       same signal with a member's request (TREE_REQ_MEMBER, the host's

@@ -10,8 +10,11 @@
                              whether kill(pid, 0) reached it; each worker
                              checks that getppid() is the pid its parent
                              had (exit 99 when not)
-    cktree zombie            a child that ends at once and is not waited
-                             for until 3 s later
+    cktree zombie            two children that end at once, one exiting
+                             7, one killed by SIGUSR1 it raises, not
+                             waited for until 3 s later; then waits for
+                             each by its pid and prints whether that pid
+                             came back and the status
     cktree spawn             starts a child that sleeps 4 s (posix_spawn)
                              and prints "ready <its pid>"; then, each time
                              a file go1, go2 appears in the working
@@ -92,16 +95,33 @@ static int workers (int n, int steps)
 
 static int zombie (void)
 {
-    pid_t c = fork ();
-    if (c < 0)
-        return 1;
-    if (c == 0)
-        _exit (0);
+    pid_t c[2];
+    for (int k = 0; k < 2; k++) {
+        c[k] = fork ();
+        if (c[k] < 0)
+            return 1;
+        if (c[k] == 0) {
+            if (k == 1)
+                raise (SIGUSR1);
+            _exit (7);
+        }
+    }
     nap (100);
     printf ("ready\n");
     fflush (stdout);
     nap (3000);
-    waitpid (c, NULL, 0);
+    for (int k = 0; k < 2; k++) {
+        int st = 0;
+        pid_t got = waitpid (c[k], &st, 0);
+        printf ("zombie %d: waited for its pid, got %s, ", k + 1,
+                got == c[k] ? "the same"
+                : got < 0   ? "none"
+                            : "another");
+        if (WIFEXITED (st))
+            printf ("exited %d\n", WEXITSTATUS (st));
+        else
+            printf ("killed by signal %d\n", WIFSIGNALED (st) ? WTERMSIG (st) : -1);
+    }
     printf ("done\n");
     return 0;
 }

@@ -216,6 +216,76 @@ static void trees (void)
 
 /* Decodes buf[0..n) fed in pieces of `piece` bytes: the number of
    records, or -1 with *why. */
+/* Zombies (a child ended, not waited for): listed with their status,
+   no records of their own; never the root, never a parent. */
+static img_tree_t ztree = { 3,
+                            { { 100, 1, 100, 100, IMG_P_ROOT },
+                              { 101, 100, 100, 100, 0 },
+                              { 102, 101, 100, 100, IMG_P_ZOMBIE | 0x0700u << 16 } } };
+
+/* A tree image of t, with the records of its first `procs` processes. */
+static size_t make_ztree (const img_tree_t *t, uint32_t procs)
+{
+    img_enc_t e;
+    size_t n = img_put_header (&e, buf, sizeof buf);
+    n += img_put_tree (&e, t, buf + n, sizeof buf - n);
+    for (uint32_t i = 0; i < procs; i++)
+        n = put_process (&e, n, t->p[i].vpid, t->p[i].vppid);
+    n += img_put_end (&e, buf + n, sizeof buf - n);
+    return n;
+}
+
+static void zombies (void)
+{
+    const char *why = NULL;
+    int packed;
+    /* the stream: the zombie has no PROC, a PROC for it is one too many */
+    size_t n = make_ztree (&ztree, 2);
+    CHECK_EQ (decode (n, n, &why, &packed), 1 + 1 + 2 * 9 + 1);
+    CHECK_EQ (decode (n, 13, &why, &packed), 1 + 1 + 2 * 9 + 1);
+    n = make_ztree (&ztree, 3);
+    CHECK (decode (n, n, &why, &packed) < 0 && why && strstr (why, "more than the TREE lists"));
+    n = make_ztree (&ztree, 1);
+    CHECK (decode (n, n, &why, &packed) < 0 && why && strstr (why, "ends before all"));
+    img_tree_t t = ztree;
+    t.p[0].flags |= IMG_P_ZOMBIE;
+    t.p[1].flags |= IMG_P_ZOMBIE;
+    n = make_ztree (&t, 0);
+    CHECK (decode (n, n, &why, &packed) < 0 && why && strstr (why, "zombies only"));
+
+    /* the table: exit codes and ending signals accepted */
+    t = ztree;
+    CHECK_EQ (tree_why (&t, &why), 0);
+    t.p[2].flags = IMG_P_ZOMBIE | 10u << 16; /* SIGUSR1 */
+    CHECK_EQ (tree_why (&t, &why), 0);
+    t.p[2].flags = IMG_P_ZOMBIE; /* exit 0 */
+    CHECK_EQ (tree_why (&t, &why), 0);
+    t.p[1].flags = IMG_P_ZOMBIE | 0xff00u << 16; /* two zombies, one exited 255 */
+    t.p[2].vppid = 100;
+    CHECK_EQ (tree_why (&t, &why), 0);
+    /* refused: a zombie root, a zombie with a child, a status on a live
+       process, a stop, the core bit, a signal that does not end, an
+       unknown flag */
+    t = ztree;
+    t.p[0].flags |= IMG_P_ZOMBIE;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "root is a zombie"));
+    t = ztree;
+    t.p[1].flags = IMG_P_ZOMBIE;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "zombie with children"));
+    t = ztree;
+    t.p[1].flags = 0x0700u << 16;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "no zombie"));
+    const uint32_t bad[] = { 0x137f, 0x8b, 17, 19, 65, 0x7f, 0x0701 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t = ztree;
+        t.p[2].flags = IMG_P_ZOMBIE | bad[i] << 16;
+        CHECK (tree_why (&t, &why) < 0 && strstr (why, "neither an exit code nor a signal"));
+    }
+    t = ztree;
+    t.p[2].flags |= 4;
+    CHECK (tree_why (&t, &why) < 0 && strstr (why, "root"));
+}
+
 static int decode (size_t n, size_t piece, const char **why, int *n_pages_packed)
 {
     img_dec_t d;
@@ -702,6 +772,7 @@ int main (void)
     CHECK (img_sum ("", 0, 0) == 0xEF46DB3751D8E999ull);
     CHECK (img_sum ("abc", 3, 0) == 0x44BC2CF5AD770999ull);
     trees ();
+    zombies ();
     layout ();
     kernel_objects ();
     unix_sockets ();

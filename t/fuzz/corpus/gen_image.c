@@ -13,7 +13,9 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
                        uint32_t vpid);
 static char state[1 << 16];
 
-static size_t image (int n_pages, int threads, bool pipe_bytes, int procs)
+/* zombies: the tree's last ones ended and were not waited for (one
+   exited 7, one killed by SIGUSR1): listed, no records of their own */
+static size_t image (int n_pages, int threads, bool pipe_bytes, int procs, int zombies)
 {
     img_enc_t e;
     size_t n = img_put_header (&e, buf, sizeof buf);
@@ -28,9 +30,11 @@ static size_t image (int n_pages, int threads, bool pipe_bytes, int procs)
                                     .vpgid = i == 3 ? 103 : 100,
                                     .vsid = 100,
                                     .flags = i == 0 ? IMG_P_ROOT : 0 };
+        for (int z = 0; z < zombies; z++)
+            t.p[procs - 1 - z].flags = IMG_P_ZOMBIE | (z ? 10u : 0x0700u) << 16;
         n += img_put_tree (&e, &t, buf + n, sizeof buf - n);
     }
-    for (int pr = 0; pr < (procs > 1 ? procs : 1); pr++)
+    for (int pr = 0; pr < (procs > 1 ? procs - zombies : 1); pr++)
         n = process (&e, n, n_pages, threads, pipe_bytes, 100 + (uint32_t) pr);
     n += img_put_end (&e, buf + n, sizeof buf - n);
     return n;
@@ -176,11 +180,13 @@ int main (int argc, char **argv)
     const struct {
         int pages, threads;
         bool bytes;
-        int procs;
-    } kinds[] = { { 0, 1, false, 1 }, { 4, 2, true, 1 }, { 16, 1, false, 1 },
-                  { 1, 3, true, 1 },  { 2, 1, true, 2 }, { 1, 2, false, 4 } };
+        int procs, zombies;
+    } kinds[] = { { 0, 1, false, 1, 0 }, { 4, 2, true, 1, 0 }, { 16, 1, false, 1, 0 },
+                  { 1, 3, true, 1, 0 },  { 2, 1, true, 2, 0 }, { 1, 2, false, 4, 0 },
+                  { 1, 1, false, 5, 2 } };
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        size_t n = image (kinds[k].pages, kinds[k].threads, kinds[k].bytes, kinds[k].procs);
+        size_t n = image (kinds[k].pages, kinds[k].threads, kinds[k].bytes, kinds[k].procs,
+                          kinds[k].zombies);
         char path[4096];
         snprintf (path, sizeof path, "%s/image-%zu", argv[1], k);
         FILE *o = fopen (path, "wb");
