@@ -1318,6 +1318,18 @@ static void wr_fail_new_fd (wr_t *w, int fd)
     wr_fail (w, whyb);
 }
 
+/* Where the snapshot noted regular or shared-memory descriptor fd, or
+   the writer fails: it was opened after the job was stopped. */
+static int snap_file (wr_t *w, int fd)
+{
+    int j = 0;
+    while (j < snap.n_files && snap.files[j].fd != fd)
+        j++;
+    if (j == snap.n_files)
+        wr_fail_new_fd (w, fd);
+    return j;
+}
+
 static void wr_fds (wr_t *w)
 {
     char whyb[512];
@@ -1327,22 +1339,14 @@ static void wr_fds (wr_t *w)
         if (judge_fd (w->fds[i], f, &why))
             wr_fail (w, whyb);
         if (f->kind == IMG_F_FILE) { /* as it was while the job was stopped */
-            int j = 0;
-            while (j < snap.n_files && snap.files[j].fd != (int) f->fd)
-                j++;
-            if (j == snap.n_files)
-                wr_fail_new_fd (w, (int) f->fd);
+            int j = snap_file (w, (int) f->fd);
             f->pos = (uint64_t) snap.files[j].pos;
             f->fsize = (uint64_t) snap.files[j].st.st_size;
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
         }
         if (f->kind == IMG_F_SHMFD) { /* its bytes (the job is held during a move) */
-            int j = 0;
-            while (j < snap.n_files && snap.files[j].fd != (int) f->fd)
-                j++;
-            if (j == snap.n_files)
-                wr_fail_new_fd (w, (int) f->fd);
+            int j = snap_file (w, (int) f->fd);
             f->pos = (uint64_t) snap.files[j].pos;
             ssize_t k = f->fsize ? pread ((int) f->fd, w->pipe_buf, (size_t) f->fsize, 0) : 0;
             if (k < 0)

@@ -161,6 +161,27 @@ gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) 
 node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
 lines() { wc -l < "$1" 2>/dev/null || echo 0; }
 more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
+# moved_start NAME KEY CMD...: the undisturbed run of CMD into $T/NAME.ref
+# (status in $ref_rc), then CMD as a job on b writing $out, its glx $g,
+# its gpid $gpid (found in ps by KEY)
+moved_start() {
+    local name=$1 key=$2; shift 2
+    "$@" > "$T/$name.ref" 2> "$T/$name.referr"; ref_rc=$?
+    out="$T/$name.out"
+    "$GLX" -w b "$@" > "$out" 2> "$T/$name.err" & g=$!
+    wait_until 10 more_lines "$out" 1 || fail "$name did not start: $(cat "$T/$name.err")"
+    gpid=$(gpid_of "$key")
+    [ -n "$gpid" ] || fail "no gpid for $name: $("$GLPEER" ps --runtime-dir "$T/a/run")"
+}
+# moved_same NAME: the moved job ended within 60 s, as the undisturbed
+# run did: its status and its output byte for byte
+moved_same() {
+    wait_until 60 sh -c "! kill -0 $g 2> /dev/null" || fail "$1 did not end within 60 s: $(tail -3 "$out")"
+    wait "$g"; local rc=$?
+    [ $rc = "$ref_rc" ] || fail "$1 moved: glx exit $rc, undisturbed $ref_rc: $(cat "$T/$1.err")"
+    cmp -s "$T/$1.ref" "$out" || fail "$1 moved: output differs: $(diff "$T/$1.ref" "$out" | head -5)"
+    say "$1: the same output ($(lines "$out") lines) and status ($rc) as undisturbed"
+}
 # move_at GPID NODE N: move the job writing $out to NODE once it wrote N
 # lines; ps must then say it is there.  (A refusal for an instant, "try
 # again", is asked again by the host itself.)

@@ -40,24 +40,6 @@ for i in 0 1 2; do start_peer "${names[$i]}" $i; done
 wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
 export GLUNIX_RUNTIME_DIR="$T/a/run"
 
-# start NAME KEY CMD...: the undisturbed run into $T/NAME.ref (status
-# in $ref_rc), then the job on b writing $out, its glx $g, its gpid $gpid
-start() {
-    local name=$1 key=$2; shift 2
-    "$@" > "$T/$name.ref" 2> "$T/$name.referr"; ref_rc=$?
-    out="$T/$name.out"
-    "$GLX" -w b "$@" > "$out" 2> "$T/$name.err" & g=$!
-    wait_until 10 more_lines "$out" 1 || fail "$name did not start: $(cat "$T/$name.err")"
-    gpid=$(gpid_of "$key")
-    [ -n "$gpid" ] || fail "no gpid for $name: $("$GLPEER" ps --runtime-dir "$T/a/run")"
-}
-# same NAME: the moved job ended as the undisturbed run did
-same() {
-    wait "$g"; local rc=$?
-    [ $rc = "$ref_rc" ] || fail "$1 moved: glx exit $rc, undisturbed $ref_rc: $(cat "$T/$1.err")"
-    cmp -s "$T/$1.ref" "$out" || fail "$1 moved: output differs: $(diff "$T/$1.ref" "$out" | head -5)"
-    say "$1: the same output ($(lines "$out") lines) and status ($rc) as undisturbed"
-}
 
 # ---- python3: hashlib, a dict, threads and queues -----------------------------------------
 cat > "$T/pool.py" <<'PY'
@@ -92,11 +74,11 @@ for t in pool:
 print(hashlib.sha256(repr(sorted(got.items())).encode()).hexdigest())
 sys.exit(5)
 PY
-start pool pool.py python3 "$T/pool.py"
+moved_start pool pool.py python3 "$T/pool.py"
 move_at "$gpid" c 5
 move_at "$gpid" a 15
 move_at "$gpid" b 25
-same pool
+moved_same pool
 
 # ---- bash: subshells, pipelines, while read; a reader outliving its writer ---------------
 cat > "$T/script.sh" <<'SH'
@@ -111,7 +93,7 @@ seq 1 3000 | { while [ ! -e "$1" ]; do sleep 0.05; done; md5sum; }
 exit 4
 SH
 touch "$T/go"
-start script script.sh bash "$T/script.sh" "$T/go"
+moved_start script script.sh bash "$T/script.sh" "$T/go"
 rm -f "$T/go"
 move_at "$gpid" c 20
 move_at "$gpid" a 60
@@ -119,7 +101,7 @@ wait_until 30 more_lines "$out" 90 || fail "the script wrote $(lines "$out") lin
 sleep 0.3 # in its last pipeline, seq ended
 move_at "$gpid" b 90
 touch "$T/go"
-same script
+moved_same script
 
 # ---- make -j2 of a small C project, compiles in flight ---------------------------------------
 if command -v cc > /dev/null && command -v make > /dev/null; then
@@ -181,11 +163,11 @@ wait "$g"; rc=$?
 say "a job that ends as soon as it is restored: $res, its output whole"
 
 # ---- pthreads on a mutex, condition variables and a timed wait ---------------------------
-start ckcv "ckcv 4" "$BUILD/t/integ/ckcv" 4 40
+moved_start ckcv "ckcv 4" "$BUILD/t/integ/ckcv" 4 40
 move_at "$gpid" c 5
 move_at "$gpid" a 15
 move_at "$gpid" b 25
-same ckcv
+moved_same ckcv
 
 # ---- an eventfd and an epoll of its own: moved with their state ---------------------------
 cat > "$T/efd.py" <<'PY'
@@ -199,10 +181,10 @@ for i in range(40):
     print(i, n, os.eventfd_read(e), flush=True)
     time.sleep(0.05)
 PY
-start efd efd.py python3 "$T/efd.py"
+moved_start efd efd.py python3 "$T/efd.py"
 move_at "$gpid" c 5
 move_at "$gpid" a 20
-same efd
+moved_same efd
 
 # ---- tail -f: an inotify instance, refused with the reason, runs on ----------------------
 seq 1 5 > "$T/tailed"
@@ -226,10 +208,10 @@ for i in range(20):
     print(i, flush=True)
     time.sleep(0.05)
 PY
-start lock lock.py python3 "$T/lock.py" "$T/lock.dat"
+moved_start lock lock.py python3 "$T/lock.py" "$T/lock.dat"
 res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job holding a lock moved: $res"
 echo "$res" | grep -q "a lock on $T/lock.dat" || fail "the locked job's refusal does not say why: $res"
-same lock
+moved_same lock
 say "a job holding a lock stays, refused: $res"
 
 # ---- /proc/self/status held open: refused (by path it would be another process's) -------
@@ -241,10 +223,10 @@ for i in range(20):
     print(i, [l for l in f.read().split("\n") if l.startswith("Name:")], flush=True)
     time.sleep(0.05)
 PY
-start procself procself.py python3 "$T/procself.py"
+moved_start procself procself.py python3 "$T/procself.py"
 res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job reading /proc/self moved: $res"
 echo "$res" | grep -q "/proc/[0-9]*/status describes a process" || fail "the /proc job's refusal does not say why: $res"
-same procself
+moved_same procself
 say "a job holding /proc/self/status open stays, refused: $res"
 
 # ---- files written and appended: a restart from an image, a restart after its host died ---

@@ -29,32 +29,13 @@ for i in 0 1 2; do start_peer "${names[$i]}" $i; done
 wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
 export GLUNIX_RUNTIME_DIR="$T/a/run"
 
-# start NAME KEY CMD...: the undisturbed run into $T/NAME.ref (status
-# in $ref_rc), then the job on b writing $out, its glx $g, its gpid $gpid
-start() {
-    local name=$1 key=$2; shift 2
-    "$@" > "$T/$name.ref" 2> "$T/$name.referr"; ref_rc=$?
-    out="$T/$name.out"
-    "$GLX" -w b "$@" > "$out" 2> "$T/$name.err" & g=$!
-    wait_until 10 more_lines "$out" 1 || fail "$name did not start: $(cat "$T/$name.err")"
-    gpid=$(gpid_of "$key")
-    [ -n "$gpid" ] || fail "no gpid for $name: $("$GLPEER" ps --runtime-dir "$T/a/run")"
-}
 # same NAME: the moved job ended as the undisturbed run did
-gone() { ! kill -0 "$1" 2> /dev/null; }
-same() {
-    wait_until 60 gone "$g" || fail "$1 did not end within 60 s of its moves: $(tail -3 "$out")"
-    wait "$g"; local rc=$?
-    [ $rc = "$ref_rc" ] || fail "$1 moved: glx exit $rc, undisturbed $ref_rc: $(cat "$T/$1.err")"
-    cmp -s "$T/$1.ref" "$out" || fail "$1 moved: output differs: $(diff "$T/$1.ref" "$out" | head -5)"
-    say "$1: the same output ($(lines "$out") lines) and status ($rc) as undisturbed"
-}
 
 # ---- a parent and its child: stream, SEQPACKET and datagram pairs ---------------------------
-start ckpair "ckpair 40" "$BUILD/t/integ/ckpair" 40
+moved_start ckpair "ckpair 40" "$BUILD/t/integ/ckpair" 40
 move_at "$gpid" c 8
 move_at "$gpid" a 22
-same ckpair
+moved_same ckpair
 
 # ---- python3 asyncio: the self-pipe and streams over a socketpair ---------------------------
 if command -v python3 > /dev/null; then
@@ -81,10 +62,10 @@ async def main():
     print("end", await rb.read(), h.hexdigest(), flush=True)
 asyncio.run(main())
 PY
-    start aio aio.py python3 "$T/aio.py"
+    moved_start aio aio.py python3 "$T/aio.py"
     move_at "$gpid" c 8
     move_at "$gpid" a 22
-    same aio
+    moved_same aio
 else
     say "python3 is not installed: no asyncio job"
 fi
@@ -132,10 +113,10 @@ if __name__ == "__main__":
     c.join()
     print("end", c.exitcode, flush=True)
 PY
-    start mp mp.py python3 "$T/mp.py"
+    moved_start mp mp.py python3 "$T/mp.py"
     move_at "$gpid" c 8
     move_at "$gpid" a 22
-    same mp
+    moved_same mp
 else
     say "python3 is not installed: no multiprocessing job"
 fi
@@ -154,10 +135,10 @@ for i in range(40):
     print(i, back, os.lseek(fd, 0, os.SEEK_CUR), os.fstat(fd).st_size, flush=True)
     time.sleep(0.05)
 PY
-    start memfd memfd.py python3 "$T/memfd.py"
+    moved_start memfd memfd.py python3 "$T/memfd.py"
     move_at "$gpid" c 8
     move_at "$gpid" a 22
-    same memfd
+    moved_same memfd
 fi
 
 # ---- a socket to a listening unix socket outside the job: refused -------------------------

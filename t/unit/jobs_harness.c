@@ -33,6 +33,30 @@ typedef struct msg {
     struct msg *next;
 } msg_t;
 static msg_t *head, *tail;
+/* messages jh_hold kept back, in the order sent */
+static msg_t *held_head, *held_tail;
+bool (*jh_hold) (int from, const char *node, const gl_msg_t *m);
+
+static void append (msg_t **h, msg_t **t, msg_t *q)
+{
+    if (*t)
+        (*t)->next = q;
+    else
+        *h = q;
+    *t = q;
+}
+
+void jh_release (void)
+{
+    msg_t *q = held_head;
+    held_head = held_tail = NULL;
+    while (q) {
+        msg_t *next = q->next;
+        q->next = NULL;
+        append (&head, &tail, q);
+        q = next;
+    }
+}
 
 /* the fds the agents want polled */
 static struct {
@@ -71,11 +95,10 @@ static void io_send_node (void *arg, const char *node, const gl_msg_t *m)
     }
     q->from = from;
     q->to = to;
-    if (tail)
-        tail->next = q;
+    if (jh_hold && jh_hold (from, node, m))
+        append (&held_head, &held_tail, q);
     else
-        head = q;
-    tail = q;
+        append (&head, &tail, q);
 }
 
 static int io_send_local (void *arg, uint64_t conn, const gl_msg_t *m)
@@ -206,6 +229,7 @@ void jh_stop (void)
         jobs_destroy (&jh_agent[i]);
         unlink (socks[i]);
     }
+    jh_release (); /* what a test held back goes too */
     while (head) {
         msg_t *q = head;
         head = q->next;

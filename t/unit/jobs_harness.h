@@ -93,6 +93,11 @@ void jh_stop (void);
 
 uint64_t jh_now (void); /* CLOCK_MONOTONIC in ms, as the agents are told */
 
+/* A message jh_hold (when set) says true for is kept back, not carried,
+   until jh_release: a test reorders what two agents send a third. */
+extern bool (*jh_hold) (int from, const char *node, const gl_msg_t *m);
+void jh_release (void);
+
 /* Carry messages, poll the agents' fds, tick them and let glx credit
    what it wrote, for ms or until until (if any) says true. */
 void jh_pump (int ms, bool (*until) (void));

@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define TICKS     150
+#define TICKS     300
 #define PAD_BYTES (1u << 20) /* the image's pattern after its state */
 
 static uint8_t pattern (size_t i)
@@ -137,9 +137,26 @@ static const char *const names[3] = { "h", "a", "b" };
 static char answer_buf[GL_JOB_TEXT_MAX + 1];
 static const char *answer;
 
+/* b's word that it restored the job, seen as it is sent */
+static bool restored_sent;
+
+/* the old host's SNAPPED, held back until the new host's RESTORED is in */
+static bool hold_snapped (int from, const char *node, const gl_msg_t *m)
+{
+    (void) from, (void) node;
+    return m->job->type == GL_JOB_MOVE && m->job->code == GL_MOVE_SNAPPED;
+}
+
+static bool restored (void)
+{
+    return restored_sent;
+}
+
 static void sent (int from, const char *node, const gl_msg_t *m)
 {
     (void) from, (void) node;
+    if (m->job->type == GL_JOB_MOVE && m->job->code == GL_MOVE_RESTORED)
+        restored_sent = true;
     if (m->job->type == GL_JOB_LIST_REPLY && m->job->text) {
         snprintf (answer_buf, sizeof answer_buf, "%s", m->job->text);
         answer = answer_buf;
@@ -189,11 +206,19 @@ int main (int argc, char **argv)
     jh_pump (500, NULL);
     CHECK (jh_glx_count ("tick ") > before + 5);
 
-    /* someone asks its home to move it to b; more input comes meanwhile */
+    /* someone asks its home to move it to b; more input comes meanwhile;
+       the old host's SNAPPED reaches the home only after the new host's
+       RESTORED (they come by different ways) */
     snprintf (mv.to, sizeof mv.to, "b");
+    jh_hold = hold_snapped;
     jobs_node_msg (jh_agent[0], "b", &mv, jh_now ()); /* asked through b's agent */
     for (int i = 5; i < 40; i++)
         jh_glx_line (i);
+    jh_pump (8000, restored);
+    CHECK (restored_sent);
+    jh_pump (200, NULL);
+    jh_hold = NULL;
+    jh_release ();
     jh_pump (8000, answered);
     CHECK (answer && strstr (answer, "moved from a to b"));
     if (answer)
