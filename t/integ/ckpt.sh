@@ -31,19 +31,7 @@ grep -q '^\[vdso\]\|vdso' /proc/self/maps || { echo "no vDSO on this kernel: not
 cd "$T" || fail "no $T"
 chmod 777 "$T"
 
-# unpriv CMD...: as nobody when root, else as we are
-unpriv() {
-    if [ "$(id -u)" = 0 ]; then
-        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- "$@"
-    else
-        "$@"
-    fi
-}
-if [ "$(id -u)" = 0 ] && ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
-    test -x "$GLR" -a -r "$SHIM"; then
-    echo "the build tree is not readable by nobody: cannot run unprivileged"
-    exit 77
-fi
+unpriv_can -x "$GLR" -a -r "$SHIM"
 # glrestore's second stage runs from a copy of the section glr_blob once
 # everything else of the program is unmapped: it may refer to nothing
 # outside that section, and have no code or data elsewhere.

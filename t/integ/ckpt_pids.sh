@@ -25,9 +25,7 @@ LAST=/proc/sys/kernel/ns_last_pid
     { echo "steering the kernel's next process id needs root and $LAST"; exit 77; }
 cd "$T" || fail "no $T"
 chmod 777 "$T"
-setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- test -r "$SHIM" -a -x "$TREE" ||
-    { echo "the build tree is not readable by nobody: cannot run unprivileged"; exit 77; }
-unpriv() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- "$@"; }
+unpriv_can -r "$SHIM" -a -x "$TREE"
 
 unpriv "$HOST" -p "$SHIM" -r hold -w ready -i img -o run.out -- "$TREE" spawn > host.txt ||
     { cat host.txt; fail "checkpoint of cktree spawn"; }

@@ -161,6 +161,20 @@ gpid_of() { "$GLPEER" ps --runtime-dir "$T/a/run" | awk -v p="$1" 'index($0, p) 
 node_of() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -r --arg g "$1" '.jobs[] | select(.gpid == $g) | .node'; }
 lines() { wc -l < "$1" 2>/dev/null || echo 0; }
 more_lines() { [ "$(lines "$1")" -ge "$2" ]; }
+# unpriv CMD...: CMD as nobody when the suite runs as root, else as we
+# are (checkpoints need no privilege, and the tests show it)
+unpriv() {
+    if [ "$(id -u)" = 0 ]; then
+        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+# unpriv_can TEST-ARGS...: skip (77) unless unpriv can pass test(1) with
+# them: a build tree nobody cannot read cannot be run as nobody
+unpriv_can() {
+    unpriv test "$@" || { echo "the build tree is not readable by nobody: cannot run unprivileged"; exit 77; }
+}
 # moved_start NAME KEY CMD...: the undisturbed run of CMD into $T/NAME.ref
 # (status in $ref_rc), then CMD as a job on b writing $out, its glx $g,
 # its gpid $gpid (found in ps by KEY)
