@@ -690,6 +690,24 @@ static void spread_init (void)
         atexit (tally_report);
 }
 
+/* The process's own environment names the job's streams and its id
+   table by the checkpoint code's buffers themselves, not by copies: a
+   restore rewrites those buffers in place, and a program that libc
+   executes on its own (system(3) and popen(3) spawn /bin/sh through
+   glibc's internal posix_spawn, which no wrapper here sees) then
+   inherits the streams of the node the process runs on now.  Without
+   it, a restored awk's system() gave its sh the old node's streams, and
+   that sh's stdout, the job's own pipe, was "a pipe to a process
+   outside the job": the job could not move a second time. */
+static void environ_live (void)
+{
+    const char *streams = ckpt_streams_var (), *pids = ckpt_pids_var ();
+    if (streams)
+        putenv ((char *) streams); /* a static buffer of capture.c's, writable */
+    if (pids)
+        putenv ((char *) pids);
+}
+
 /* Stack below the caller, zeroed (see shim_start). */
 __attribute__ ((noinline)) static void stack_zero (void)
 {
@@ -727,4 +745,5 @@ __attribute__ ((constructor)) static void shim_start (void)
     if (!sud || strcmp (sud, "0"))
         sud_init ();
     ckpt_init (sud_arm_thread);
+    environ_live ();
 }

@@ -5,6 +5,8 @@
 #   threads fed through queues, printing its progress;
 # - a bash script: a loop of subshells, seq | awk | sort, while read,
 #   and a reader whose writer is gone with bytes still in its pipe;
+# - awk (executed by sh) whose system() starts a sh after a move: moved
+#   again while that sh runs (libc spawns it past the exec wrappers);
 # - make -j2 of a small C project, moved b>c>a with compiles in flight
 #   (make, the recipes' cc, cc1, as): the same commands, the program
 #   links and runs;
@@ -102,6 +104,39 @@ sleep 0.3 # in its last pipeline, seq ended
 move_at "$gpid" b 90
 touch "$T/go"
 moved_same script
+
+# ---- awk's system(): libc spawns the sh itself, past the exec wrappers --------------------
+# A sh that awk starts after a move must take the job's streams as they
+# are on the new node (the shim's environment is live), or its stdout,
+# the job's pipe, is "a pipe to a process outside the job" and the job
+# cannot move again while it runs.
+cat > "$T/sys.awk" <<'AWK'
+BEGIN {
+    for (i = 1; i <= 3; i++)
+        print "awk", i
+    fflush()
+    while ((getline x < hold) >= 0) { # no process of its own while hold is there
+        close(hold)
+        for (j = 0; j < 10000; j++)
+            s += j
+    }
+    system("echo system; exec sleep 2")
+    print "awk after"
+    exit 6
+}
+AWK
+# awk executed by sh, as in a script: the shim's exec wrapper gives it
+# the job's streams in its environment, which system()'s sh inherits
+sh -c 'awk -v hold="$1" -f "$2"; exit $?' sh "$T/hold" "$T/sys.awk" > "$T/sys.ref" 2>&1; ref_rc=$?
+touch "$T/hold"
+out="$T/sys.out"
+"$GLX" -w b sh -c 'awk -v hold="$1" -f "$2"; exit $?' sh "$T/hold" "$T/sys.awk" > "$out" 2> "$T/sys.err" & g=$!
+wait_until 10 more_lines "$out" 3 || fail "awk did not start: $(cat "$T/sys.err")"
+gpid=$(gpid_of sys.awk)
+move_at "$gpid" c 3
+rm "$T/hold"
+move_at "$gpid" a 4 # while system()'s sh, started on c, sleeps
+moved_same sys
 
 # ---- make -j2 of a small C project, compiles in flight ---------------------------------------
 if command -v cc > /dev/null && command -v make > /dev/null; then
