@@ -120,6 +120,8 @@ typedef struct {
     uint64_t img_seq;
     bool img_done;
     bool mid_line[3]; /* --label: a line was begun without its prefix due */
+    uint8_t *part[3]; /* --label: the line begun, kept until its end comes */
+    size_t part_len[3];
 } proc_t;
 
 struct glx_t {
@@ -294,21 +296,60 @@ static int pump_stdin (proc_t *p)
     return send_job (p, &data);
 }
 
+/* --label: a line is written whole, so that lines of ranks writing at
+   once do not mix ("0: 12" with "1: 34" as "0: 11: 34"), as mpiexec -l
+   keeps them.  What a chunk ends with, a line not ended yet, waits in
+   part until its end comes, or until it is this long: then it goes out
+   unended and the rest follows without a prefix.  (Small: every one of
+   up to 4096 ranks may have a line begun on each stream.) */
+#define LABEL_PART_MAX (4u << 10)
+
+static int label_prefix (proc_t *p, int fd)
+{
+    char prefix[32];
+    int plen = snprintf (prefix, sizeof prefix, "%u: ", p->rank);
+    return p->mid_line[fd] ? 0 : gl_write_all (fd, prefix, (size_t) plen);
+}
+
+/* The line begun, out as it is (too long, or its process ended). */
+static int label_flush (proc_t *p, int fd)
+{
+    if (!p->part_len[fd])
+        return 0;
+    if (label_prefix (p, fd) || gl_write_all (fd, p->part[fd], p->part_len[fd]))
+        return -1;
+    p->mid_line[fd] = true;
+    p->part_len[fd] = 0;
+    return 0;
+}
+
 /* Output of one process; with --label each line starts "RANK: ". */
 static int write_output (glx_t *g, proc_t *p, int fd, const uint8_t *data, size_t len)
 {
     if (!g->label)
         return gl_write_all (fd, data, len);
-    char prefix[32];
-    int plen = snprintf (prefix, sizeof prefix, "%u: ", p->rank);
     while (len) {
-        if (!p->mid_line[fd] && gl_write_all (fd, prefix, (size_t) plen))
-            return -1;
         const uint8_t *nl = memchr (data, '\n', len);
-        size_t n = nl ? (size_t) (nl - data) + 1 : len;
-        if (gl_write_all (fd, data, n))
+        if (!nl) {
+            if (!p->part[fd] && !(p->part[fd] = malloc (LABEL_PART_MAX)))
+                return gl_write_all (fd, data, len); /* no room to keep it: as it comes */
+            if (p->part_len[fd] + len <= LABEL_PART_MAX) {
+                memcpy (p->part[fd] + p->part_len[fd], data, len);
+                p->part_len[fd] += len;
+                return 0;
+            }
+            if (label_flush (p, fd) || label_prefix (p, fd) || gl_write_all (fd, data, len))
+                return -1;
+            p->mid_line[fd] = true;
+            return 0;
+        }
+        size_t n = (size_t) (nl - data) + 1;
+        if (label_prefix (p, fd) ||
+            (p->part_len[fd] && gl_write_all (fd, p->part[fd], p->part_len[fd])) ||
+            gl_write_all (fd, data, n))
             return -1;
-        p->mid_line[fd] = !nl;
+        p->part_len[fd] = 0;
+        p->mid_line[fd] = false;
         data += n;
         len -= n;
     }
@@ -405,7 +446,8 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
                 fprintf (stderr, "glx: output of job %s was lost on the way\n", p->gpid);
                 return GLX_BROKEN;
             }
-            if (job->len && write_output (g, p, job->stream, job->data, job->len)) {
+            if ((job->len && write_output (g, p, job->stream, job->data, job->len)) ||
+                (job->eof && label_flush (p, job->stream))) {
                 /* nobody reads us any more (glx ... | head): end as a local
                program would, by SIGPIPE; closing the stream kills the job */
                 terminal_restore ();
@@ -537,6 +579,12 @@ static int procs_start (glx_t *g)
 
 static void proc_end (proc_t *p, int status)
 {
+    for (int fd = 1; fd <= 2; fd++) { /* its last line, unended */
+        label_flush (p, fd);
+        free (p->part[fd]);
+        p->part[fd] = NULL;
+        p->part_len[fd] = 0;
+    }
     if (p->sock >= 0) {
         gl_loop_fd (p->g->loop, p->sock, 0, on_proc, p);
         close (p->sock); /* the home kills what still runs */

@@ -91,14 +91,16 @@ glx -n 12 --local --no-gang sh -c 'sleep 1; echo "$GLUNIX_RANK"' > "$T/many" || 
 say "12 processes on 8 slots: the last 4 waited ($(elapsed_since "$start") s)"
 
 # -n: processes spread over the cluster, each knowing its rank
-# (each lasts a second, so the six share the nodes' 2 slots at once)
-out=$(glx -n 6 --local --label sh -c 'echo "r=$GLUNIX_RANK s=$GLUNIX_SIZE j=$GLUNIX_JOB n=$GLUNIX_NODE"; sleep 1')
+# (each lasts a second, so the six share the nodes' 2 slots at once);
+# each line is begun before the second and ended after it: --label
+# keeps every rank's line whole, not mixed with the others' begun lines
+out=$(glx -n 6 --local --label sh -c 'printf "r=$GLUNIX_RANK s=$GLUNIX_SIZE j=$GLUNIX_JOB n=$GLUNIX_NODE"; sleep 1; echo " end"')
 [ $? = 0 ] || fail "glx -n 6 failed: $out"
 for r in 0 1 2 3 4 5; do
-    grep -q "^$r: r=$r s=6 j=" <<< "$out" || fail "rank $r missing or unlabelled: $out"
+    grep -q "^$r: r=$r s=6 j=[^ ]* n=[^ ]* end$" <<< "$out" || fail "rank $r missing, unlabelled or mixed: $out"
 done
 [ "$(echo "$out" | sed 's/.*j=\([^ ]*\).*/\1/' | sort -u | wc -l)" = 1 ] || fail "ranks disagree on GLUNIX_JOB: $out"
-[ "$(echo "$out" | sed 's/.* n=//' | sort -u | wc -l)" -ge 3 ] || fail "6 processes not spread: $out"
+[ "$(echo "$out" | sed 's/.* n=\([^ ]*\) end/\1/' | sort -u | wc -l)" -ge 3 ] || fail "6 processes not spread: $out"
 # stdin goes to rank 0 only
 out=$(echo hello | glx -n 3 --local sh -c 'read x; echo "$GLUNIX_RANK:$x"' | sort)
 [ "$out" = "$(printf '0:hello\n1:\n2:')" ] || fail "stdin for -n: $out"
