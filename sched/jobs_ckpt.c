@@ -207,12 +207,19 @@ static void net_close (jobs_t *self, ckpt_req_t *ck)
     ck->out_len = 0;
 }
 
-static void req_close (jobs_t *self, ckpt_req_t *ck)
+/* The shim's connection only: a request refused for an instant keeps
+   its link to the new host for when it is asked again. */
+static void shim_close (jobs_t *self, ckpt_req_t *ck)
 {
     host_watch_set (self, &ck->w, -1, 0);
     if (ck->fd >= 0)
         close (ck->fd);
     ck->fd = -1;
+}
+
+static void req_close (jobs_t *self, ckpt_req_t *ck)
+{
+    shim_close (self, ck);
     net_close (self, ck);
 }
 
@@ -723,7 +730,7 @@ static void shim_says (jobs_t *self, host_job_t *h, uint64_t now)
         if (!strncmp (line, "REFUSE ", 7)) {
             if (ck->ask != GL_CKPT_ASK_PROBE && ck->tries < CKPT_TRIES &&
                 strstr (line + 7, "try again")) {
-                req_close (self, ck);
+                shim_close (self, ck);
                 ck->state = CK_AGAIN;
                 ck->deadline_ms = now + CKPT_AGAIN_MS;
                 ck->tries++;
