@@ -947,7 +947,8 @@ static void drained (jobs_t *self, host_job_t *h)
     uint8_t *left = malloc (total ? total : 1);
     if (left && in_pipe && read (back, left, (size_t) in_pipe) != (ssize_t) in_pipe)
         in_pipe = 0; /* cannot happen with the job dead: nothing else reads it */
-    if (left && h->in_len > h->in_off) /* h->in is NULL when nothing waits */
+    /* h->in is NULL when nothing waits */
+    if (left && h->in_len > h->in_off)
         memcpy (left + in_pipe, h->in + h->in_off, h->in_len - h->in_off);
     total = left ? (size_t) in_pipe + (h->in_len - h->in_off) : 0;
     uint64_t acked = in_pipe; /* what was in the pipe was acknowledged to glx */
