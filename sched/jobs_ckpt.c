@@ -118,6 +118,7 @@ struct ckpt_req {
     uint8_t *out;    /* one sealed chunk: IS_OVERHEAD + NET_CHUNK */
     size_t out_len;  /* its bytes not sent yet, from out_off */
     size_t out_off;
+    bool unsignalled; /* the job is asked only once the connection is made */
     host_watch_t nw;
 };
 
@@ -422,8 +423,10 @@ static void net_pump (jobs_t *self, host_job_t *h)
                 return;
             }
             if (n < 0) {
-                snprintf (why, sizeof why, "the image's connection to %s broke: %s", ck->to,
-                          strerror (errno));
+                snprintf (why, sizeof why,
+                          ck->unsignalled ? "cannot connect to %s's restorer: %s"
+                                          : "the image's connection to %s broke: %s",
+                          ck->to, strerror (errno));
                 req_end (self, h, why);
                 return;
             }
@@ -433,6 +436,13 @@ static void net_pump (jobs_t *self, host_job_t *h)
         }
         if (ck->state != CK_IMAGE) { /* the first chunk is out; the image is not yet */
             host_watch_set (self, &ck->nw, ck->net, 0);
+            const char *fail = NULL;
+            if (ck->unsignalled) { /* connected: now the job is asked */
+                ck->unsignalled = false;
+                fail = req_signal (h, ck);
+            }
+            if (fail)
+                req_end (self, h, fail);
             return;
         }
         if (imgseal_ended (ck->seal)) {
@@ -493,9 +503,12 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     gl_strlcpy (ck->to, ask->to[0] || ck->ask == GL_CKPT_ASK_MOVE ? ask->to : asker, sizeof ck->to);
     ck->deadline_ms = now + CKPT_ANSWER_MS;
     h->ck = ck;
-    if (!why && ck->ask == GL_CKPT_ASK_MOVE && ask->move_addr[0])
-        why = net_start (self, ck, ask);
-    if (!why)
+    /* a move's link is made first: a new host that cannot be reached
+       stops nothing (its first chunk out, the job is asked: net_pump) */
+    if (!why && ck->ask == GL_CKPT_ASK_MOVE && ask->move_addr[0] &&
+        !(why = net_start (self, ck, ask)))
+        ck->unsignalled = true;
+    if (!why && !ck->unsignalled)
         why = req_signal (h, ck);
     if (why)
         req_end (self, h, why);
@@ -1126,7 +1139,9 @@ void ckpt_tick (jobs_t *self, uint64_t now)
             continue;
         }
         if (ck && ck->state <= CK_ANSWER && now >= ck->deadline_ms) {
-            req_end (self, h, "the job's shim did not answer in time");
+            char why[GL_NAME_MAX + 64];
+            snprintf (why, sizeof why, "%s's restorer could not be reached in time", ck->to);
+            req_end (self, h, ck->unsignalled ? why : "the job's shim did not answer in time");
             host_watch (self, h); /* its streams flow again */
             continue;
         }
