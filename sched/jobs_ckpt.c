@@ -47,8 +47,9 @@
     checked).
 
     A move's own link.  When the home hands a move's key and the new
-    host's address in its CKPT, the old host connects there at once (the
-    handshake overlaps the snapshot) and, from SNAP on, reads the image
+    host's address in its CKPT, the old host connects there first (the
+    job is signalled once the stream's first chunk is out, so a new host
+    that cannot be reached stops nothing) and, from SNAP on, reads the image
     from the shim's socket and writes it sealed (checkpoint/imgseal.h)
     to that connection: no IMAGE, no ZeroMQ, nothing through the new
     host's agent; TCP's own window is the flow control.  At the new host
@@ -377,9 +378,8 @@ static bool parse_addr (const char *text, struct sockaddr_storage *sa, socklen_t
     return false;
 }
 
-/* The connection to the new host's restorer, begun at once so that its
-   handshake overlaps the snapshot, its first (empty) chunk waiting to
-   go: NULL, or why not. */
+/* The connection to the new host's restorer, begun before the job is
+   asked, its first (empty) chunk waiting to go: NULL, or why not. */
 static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
 {
     static char why[160];
