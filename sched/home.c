@@ -38,6 +38,7 @@ static void home_free (home_job_t *j)
     gl_msg_clear (&j->run);
     free (j->left);
     free (j->hold);
+    sodium_memzero (j->move_key, sizeof j->move_key); /* a job that ended mid-move */
     free (j);
 }
 
