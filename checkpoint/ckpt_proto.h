@@ -89,7 +89,28 @@
     before it closes it, and the host takes that as success at once; a
     tree's members do not (each holds the descriptor: only the last
     close says all got through), and the host then waits a moment after
-    that close for a failure's exit. */
+    that close for a failure's exit.
+
+    A move's stream.  For a move the image need not pass through the
+    agents: the new host's agent writes, instead of the image, one line
+    on the image's descriptor,
+
+        GLMOVE1 <key> <address>
+
+    (key: the move's 32-byte key in 64 lowercase hex digits, drawn by
+    the job's home; address: the node's own IP address, as the cluster
+    knows it), and the restorer listens on that address, on a port the
+    kernel picks, and answers on the same descriptor:
+
+        PORT <port>
+
+    The old host's agent connects there and sends the image in the
+    sealed stream of imgseal.h under that key; the restorer takes the
+    first connection whose first chunk opens (an intruder's is closed
+    unheard) and reads the image from it.  Everything else is as above:
+    the settled byte and the close go on the agent's descriptor, and a
+    stream that is cut, altered or not this move's is a failure the
+    restorer reports like any other. */
 #ifndef GL_CKPT_PROTO_H
 #define GL_CKPT_PROTO_H
 
@@ -103,6 +124,7 @@
 #define GL_RESTORE_FAILED   120
 #define GL_RESTORE_SETTLED  'S'  /* written on the image's descriptor: it can no longer fail */
 #define GL_CKPT_LINE_MAX    4096 /* longest line either side sends */
+#define GL_MOVE_LINE        "GLMOVE1 " /* a move's stream: what the agent's line starts with */
 
 typedef enum {
     GL_CKPT_PROBE = 1,    /* can it move?  MOVABLE or REFUSE; nothing stops */

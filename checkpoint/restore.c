@@ -324,8 +324,25 @@ static int sink (sink_t *k, const img_rec_t *r, char *err, size_t errlen)
    fields, have bytes of it at head, perhaps a part of the pages after
    them) came into the buffer: the pages read straight into their
    staging, then the record checked as a whole (image.h). */
-static int pages_direct (st_t *s, img_dec_t *d, int fd, const uint8_t *head, size_t have,
-                         const img_pages_t *pg, char *err, size_t errlen)
+/* The image's next bytes, from the descriptor or the source that stands
+   for it: read(2)'s answer, the reason in err on -1. */
+static ssize_t src_read (const restore_src_t *src, int fd, void *buf, size_t n, char *err,
+                         size_t errlen)
+{
+    for (;;) {
+        const char *why = NULL;
+        ssize_t k = src ? src->read (src->arg, buf, n, &why) : read (fd, buf, n);
+        if (k < 0 && errno == EINTR && !why)
+            continue;
+        if (k < 0)
+            gl_err (err, errlen, "the image cannot be read: %s", why ? why : strerror (errno));
+        return k;
+    }
+}
+
+static int pages_direct (st_t *s, img_dec_t *d, const restore_src_t *src, int fd,
+                         const uint8_t *head, size_t have, const img_pages_t *pg, char *err,
+                         size_t errlen)
 {
     rv_t *v;
     uint8_t *dst;
@@ -334,11 +351,9 @@ static int pages_direct (st_t *s, img_dec_t *d, int fd, const uint8_t *head, siz
     size_t got = have - IMG_PAGES_HEAD;
     memcpy (dst, head + IMG_PAGES_HEAD, got);
     while (got < pg->len) {
-        ssize_t k = read (fd, dst + got, pg->len - got);
-        if (k < 0 && errno == EINTR)
-            continue;
+        ssize_t k = src_read (src, fd, dst + got, pg->len - got, err, errlen);
         if (k < 0)
-            return gl_err (err, errlen, "the image cannot be read: %s", strerror (errno));
+            return -1;
         if (k == 0)
             return gl_err (err, errlen, "the image is truncated (it ends before its END record)");
         got += (size_t) k;
@@ -376,7 +391,7 @@ static size_t next_read (const img_dec_t *d, bool direct, const uint8_t *buf, si
     return want < room ? want : room;
 }
 
-static int read_image (sink_t *into, int fd, char *err, size_t errlen)
+static int read_image (sink_t *into, const restore_src_t *src, int fd, char *err, size_t errlen)
 {
     st_t *s = into->s;
     size_t cap = 2 * (IMG_REC_HDR + IMG_REC_MAX) + IMG_HDR_SIZE, have = 0, at = 0;
@@ -402,8 +417,10 @@ static int read_image (sink_t *into, int fd, char *err, size_t errlen)
                 break;
             if (img_dec_done (&d)) {
                 char extra;
-                ssize_t k = have > at ? 1 : read (fd, &extra, 1);
-                rc = k > 0 ? gl_err (err, errlen, "the image is corrupt: bytes follow its end") : 0;
+                ssize_t k = have > at ? 1 : src_read (src, fd, &extra, 1, err, errlen);
+                rc = k > 0   ? gl_err (err, errlen, "the image is corrupt: bytes follow its end")
+                     : k < 0 ? -1
+                             : 0;
                 break;
             }
             continue;
@@ -413,7 +430,7 @@ static int read_image (sink_t *into, int fd, char *err, size_t errlen)
         bool direct = !into->tree;
         img_pages_t pg;
         if (direct && img_dec_pages_head (&d, buf + at, have - at, &pg) == 1) {
-            if (pages_direct (s, &d, fd, buf + at, have - at, &pg, err, errlen))
+            if (pages_direct (s, &d, src, fd, buf + at, have - at, &pg, err, errlen))
                 break;
             at = have;
             continue;
@@ -421,13 +438,10 @@ static int read_image (sink_t *into, int fd, char *err, size_t errlen)
         memmove (buf, buf + at, have - at);
         have -= at;
         at = 0;
-        ssize_t k = read (fd, buf + have, next_read (&d, direct, buf, have, cap - have));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            gl_err (err, errlen, "the image cannot be read: %s", strerror (errno));
+        ssize_t k = src_read (src, fd, buf + have, next_read (&d, direct, buf, have, cap - have),
+                              err, errlen);
+        if (k < 0)
             break;
-        }
         if (k == 0) {
             gl_err (err, errlen,
                     have || s->records ? "the image is truncated (it ends before its END record)"
@@ -1068,7 +1082,7 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
     static st_t s;
     memset (&s, 0, sizeof s);
     sink_t k = { &s, NULL };
-    if (read_image (&k, fd, err, errlen))
+    if (read_image (&k, o->src, fd, err, errlen))
         return -1;
     if (k.tree) /* a tree image: restore_tree.c */
         return rtree_run (k.tree, fd, o, err, errlen);

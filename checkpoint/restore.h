@@ -25,12 +25,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+/* Where the image's bytes come from, when not plainly from the
+   descriptor restore_run is given (which stays the agent's: the settled
+   byte and its close go there): a move's sealed stream (glrestore.c).
+   Like read(2): bytes, 0 at the image's authenticated end, -1 with *why
+   (or errno, *why NULL). */
+typedef struct {
+    ssize_t (*read) (void *arg, void *buf, size_t n, const char **why);
+    void *arg;
+} restore_src_t;
 
 typedef struct {
-    const char *sock; /* GLUNIX_CKPT_SOCK to hand the restored shim, or NULL */
-    const char *gpid; /* GLUNIX_GPID, or NULL */
-    bool check_only;  /* read and check, touch nothing, return 0 */
-    bool verbose;     /* say on stderr what was read and how long it took */
+    const restore_src_t *src; /* NULL: read the descriptor */
+    const char *sock;         /* GLUNIX_CKPT_SOCK to hand the restored shim, or NULL */
+    const char *gpid;         /* GLUNIX_GPID, or NULL */
+    bool check_only;          /* read and check, touch nothing, return 0 */
+    bool verbose;             /* say on stderr what was read and how long it took */
 } restore_opts_t;
 
 /* Reads the image from fd and becomes it: does not return on success

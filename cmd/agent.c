@@ -595,6 +595,7 @@ static int ckpt_open (agent_t *a, char *err, size_t errlen)
         prog[0] = '\0';
     }
     jobs_set_restorer (a->jobs, prog);
+    jobs_set_addr (a->jobs, a->conf->advertise);
     return 0;
 }
 

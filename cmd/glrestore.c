@@ -8,17 +8,265 @@
     names (as the agent starts it), or from standard input.  On any
     problem with the image or with this machine it says
     "glrestore: <reason>" and exits GL_RESTORE_FAILED (120) before it
-    has changed anything of the process. */
+    has changed anything of the process.
+
+    A move's image comes straight from the old host instead
+    (ckpt_proto.h, "A move's stream"): the agent's descriptor then
+    starts with GL_MOVE_LINE, the move's key and the address to listen
+    on; we listen there on a port of the kernel's choice, say it back
+    on the descriptor, and take the first connection whose first chunk
+    opens under the key (checkpoint/imgseal.h): an intruder that
+    connected first is dropped unheard.  The agent's descriptor stays
+    the agent's: the settled byte and the close go there. */
 #include "ckpt_proto.h"
+#include "err.h"
+#include "fd.h"
+#include "imgseal.h"
 #include "restore.h"
 #include "str.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+
+#define LISTEN_MS 120000 /* the old host's connection (the home gives up sooner) */
+#define HELLO_MS  5000   /* a connection's first chunk */
+
+/* read(2) until n bytes or the end: how many came, -1 on an error. */
+static ssize_t read_full (int fd, void *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read (fd, (uint8_t *) p + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t) k;
+    }
+    return (ssize_t) got;
+}
+
+/* ---- the agent's descriptor, its first bytes read already -------------------------------- */
+
+typedef struct {
+    int fd;
+    uint8_t pre[sizeof GL_MOVE_LINE - 1];
+    size_t off, n;
+} prefixed_t;
+
+static ssize_t prefixed_read (void *arg, void *buf, size_t n, const char **why)
+{
+    prefixed_t *p = arg;
+    (void) why;
+    if (p->off < p->n) {
+        size_t k = p->n - p->off < n ? p->n - p->off : n;
+        memcpy (buf, p->pre + p->off, k);
+        p->off += k;
+        return (ssize_t) k;
+    }
+    return read (p->fd, buf, n);
+}
+
+/* ---- a move's sealed stream ----------------------------------------------------------------- */
+
+typedef struct {
+    int fd;
+    imgseal_t *o;
+    uint8_t *buf;    /* a chunk's ciphertext, opened in place when it is not read whole */
+    size_t off, len; /* its plaintext not handed out yet */
+} sealed_t;
+
+#define CUT "the move's stream was cut before its end (the old host stopped sending)"
+
+static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
+{
+    sealed_t *s = arg;
+    while (s->len == 0) {
+        uint8_t head[IS_HEAD];
+        if (imgseal_ended (s->o)) { /* the end, and nothing after it */
+            ssize_t k = read_full (s->fd, head, 1);
+            if (k > 0)
+                *why = "bytes follow the move's stream's last chunk";
+            return k > 0 ? -1 : k;
+        }
+        ssize_t k = read_full (s->fd, head, IS_HEAD);
+        uint32_t len;
+        bool last;
+        if (k != IS_HEAD) {
+            *why = k < 0 ? NULL : CUT;
+            return -1;
+        }
+        if (imgseal_head (head, &len, &last, why))
+            return -1;
+        k = read_full (s->fd, s->buf, len + IS_TAG);
+        if (k != (ssize_t) (len + IS_TAG)) {
+            *why = k < 0 ? NULL : CUT;
+            return -1;
+        }
+        /* a chunk that fits where it is wanted is opened there */
+        bool there = len && n >= len;
+        if (imgseal_open (s->o, head, s->buf, there ? buf : s->buf, why))
+            return -1;
+        if (there)
+            return (ssize_t) len;
+        s->off = 0;
+        s->len = len;
+    }
+    size_t k = s->len < n ? s->len : n;
+    memcpy (buf, s->buf + s->off, k);
+    s->off += k;
+    s->len -= k;
+    return (ssize_t) k;
+}
+
+static uint64_t mono_ms (void)
+{
+    struct timespec t;
+    clock_gettime (CLOCK_MONOTONIC, &t);
+    return (uint64_t) t.tv_sec * 1000 + (uint64_t) t.tv_nsec / 1000000;
+}
+
+static int hexval (char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The rest of the agent's line (after GL_MOVE_LINE): the key in hex, a
+   space, the address to listen on. */
+static int parse_move (int ctl, uint8_t key[IS_KEY_BYTES], struct sockaddr_storage *sa,
+                       socklen_t *sa_len, char *err, size_t errlen)
+{
+    char line[256];
+    size_t n = 0;
+    for (;;) {
+        if (n == sizeof line - 1)
+            return gl_err (err, errlen, "the agent's move line is too long");
+        ssize_t k = read (ctl, line + n, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return gl_err (err, errlen, "the agent's move line ends early");
+        if (line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    if (n < 2 * IS_KEY_BYTES + 2 || line[2 * IS_KEY_BYTES] != ' ')
+        return gl_err (err, errlen, "the agent's move line is malformed");
+    for (int i = 0; i < IS_KEY_BYTES; i++) {
+        int hi = hexval (line[2 * i]), lo = hexval (line[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return gl_err (err, errlen, "the agent's move key is not hex");
+        key[i] = (uint8_t) (hi << 4 | lo);
+    }
+    const char *addr = line + 2 * IS_KEY_BYTES + 1;
+    memset (sa, 0, sizeof *sa);
+    struct sockaddr_in *v4 = (struct sockaddr_in *) sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *) sa;
+    if (inet_pton (AF_INET, addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        *sa_len = sizeof *v4;
+    }
+    else if (inet_pton (AF_INET6, addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        *sa_len = sizeof *v6;
+    }
+    else
+        return gl_err (err, errlen, "the address to take the move's image on is not one: %.64s",
+                       addr);
+    return 0;
+}
+
+/* Did connection c open with this move's first chunk (empty) within
+   HELLO_MS?  Then o is its opener. */
+static bool hello (int c, imgseal_t *o)
+{
+    struct timeval tv = { HELLO_MS / 1000, 0 };
+    setsockopt (c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t chunk[IS_OVERHEAD];
+    uint32_t len;
+    bool last;
+    const char *why;
+    if (read_full (c, chunk, sizeof chunk) != (ssize_t) sizeof chunk ||
+        imgseal_head (chunk, &len, &last, &why) || len || last ||
+        imgseal_open (o, chunk, chunk + IS_HEAD, chunk + IS_HEAD, &why))
+        return false;
+    tv.tv_sec = 0; /* from here on the old host's pace, however slow */
+    setsockopt (c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return true;
+}
+
+/* Listen where the agent says, tell it the port, take the old host's
+   connection: 0 with s ready, or -1. */
+static int direct_open (int ctl, sealed_t *s, char *err, size_t errlen)
+{
+    uint8_t key[IS_KEY_BYTES];
+    struct sockaddr_storage sa;
+    socklen_t sa_len;
+    if (parse_move (ctl, key, &sa, &sa_len, err, errlen))
+        return -1;
+    int l = socket (sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0 || bind (l, (struct sockaddr *) &sa, sa_len) || listen (l, 8) ||
+        getsockname (l, (struct sockaddr *) &sa, &sa_len)) {
+        gl_err (err, errlen, "cannot listen for the move's image: %s", strerror (errno));
+        goto fail;
+    }
+    unsigned port = ntohs (sa.ss_family == AF_INET ? ((struct sockaddr_in *) &sa)->sin_port
+                                                   : ((struct sockaddr_in6 *) &sa)->sin6_port);
+    char said[32];
+    int k = snprintf (said, sizeof said, "PORT %u\n", port);
+    if (gl_write_all (ctl, said, (size_t) k)) {
+        gl_err (err, errlen, "the agent hung up");
+        goto fail;
+    }
+    uint64_t until = mono_ms () + LISTEN_MS;
+    for (;;) {
+        uint64_t now = mono_ms ();
+        if (now >= until) {
+            gl_err (err, errlen, "no move's image came within %d s", LISTEN_MS / 1000);
+            goto fail;
+        }
+        struct pollfd p = { l, POLLIN, 0 };
+        if (poll (&p, 1, (int) (until - now)) <= 0)
+            continue;
+        int c = accept4 (l, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        imgseal_t *o = imgseal_new (key);
+        if (!o) {
+            close (c);
+            gl_err (err, errlen, "out of memory");
+            goto fail;
+        }
+        if (hello (c, o)) {
+            close (l);
+            explicit_bzero (key, sizeof key);
+            s->fd = c;
+            s->o = o;
+            s->buf = malloc (IS_CHUNK_MAX + IS_TAG);
+            return s->buf ? 0 : gl_err (err, errlen, "out of memory");
+        }
+        imgseal_destroy (&o); /* not the old host: unheard */
+        close (c);
+    }
+fail:
+    explicit_bzero (key, sizeof key);
+    if (l >= 0)
+        close (l);
+    return -1;
+}
 
 static void usage (FILE *to)
 {
@@ -70,6 +318,27 @@ int main (int argc, char **argv)
             return fail (err);
         }
         fd = (int) v;
+    }
+    /* from the agent: a move's line, or the image itself */
+    static prefixed_t pre;
+    static sealed_t sealed;
+    restore_src_t src;
+    if (env && optind == argc) {
+        ssize_t k = read_full (fd, pre.pre, sizeof pre.pre);
+        if (k < 0) {
+            snprintf (err, sizeof err, "the image cannot be read: %s", strerror (errno));
+            return fail (err);
+        }
+        pre.fd = fd;
+        pre.n = (size_t) k;
+        if (pre.n == sizeof pre.pre && !memcmp (pre.pre, GL_MOVE_LINE, pre.n)) {
+            if (direct_open (fd, &sealed, err, sizeof err))
+                return fail (err);
+            src = (restore_src_t){ sealed_read, &sealed };
+        }
+        else
+            src = (restore_src_t){ prefixed_read, &pre };
+        o.src = &src;
     }
     if (restore_run (fd, &o, err, sizeof err))
         return fail (err);

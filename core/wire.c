@@ -445,6 +445,8 @@ enum {
     J_AT_OUT,
     J_AT_ERR,
     J_AT_IN,
+    J_MOVE_KEY,
+    J_MOVE_ADDR,
     J_KEYS
 };
 
@@ -499,6 +501,10 @@ static const field_t job_fields[] = {
     FIELD (J_AT_OUT, F_U64, gl_job_t, at_out, 0, NULL, "job at_out: expected uint64"),
     FIELD (J_AT_ERR, F_U64, gl_job_t, at_err, 0, NULL, "job at_err: expected uint64"),
     FIELD (J_AT_IN, F_U64, gl_job_t, at_in, 0, NULL, "job at_in: expected uint64"),
+    FIELD (J_MOVE_KEY, F_BIN, gl_job_t, move_key, GL_MOVE_KEY_BYTES, NULL,
+           "job move_key: expected bin of 32 bytes"),
+    FIELD (J_MOVE_ADDR, F_STR, gl_job_t, move_addr, GL_MOVE_ADDR_MAX + 1, NULL,
+           "job move_addr: expected a string of at most 63 bytes"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
@@ -613,11 +619,13 @@ static const struct {
     [GL_JOB_PMI] = { K (J_GPID) | K (J_TEXT), K (J_EOF) },
     [GL_JOB_PMI_REPLY] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_NOTE] = { K (J_GPID) | K (J_TEXT), K (J_CODE) | K (J_EOF) },
-    [GL_JOB_CKPT] = { K (J_GPID) | K (J_CODE), K (J_USER) | K (J_TO) | K (J_TEXT) },
+    [GL_JOB_CKPT] = { K (J_GPID) | K (J_CODE),
+                      K (J_USER) | K (J_TO) | K (J_TEXT) | K (J_MOVE_KEY) | K (J_MOVE_ADDR) },
     [GL_JOB_IMAGE] = { K (J_GPID), K (J_DATA) | K (J_EOF) | K (J_TEXT) | K (J_AT_OUT) |
                                        K (J_AT_ERR) | K (J_AT_IN) },
     [GL_JOB_MOVE] = { K (J_GPID) | K (J_CODE), K (J_TO) | K (J_TEXT) | K (J_DATA) | K (J_EOF) |
-                                                   K (J_CREDIT) | K (J_STREAM) | K (J_SIGNO) },
+                                                   K (J_CREDIT) | K (J_STREAM) | K (J_SIGNO) |
+                                                   K (J_MOVE_KEY) | K (J_MOVE_ADDR) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for
@@ -664,6 +672,8 @@ static const char *const job_key_why[J_KEYS][2] = {
     JOB_KEY (J_AT_OUT, "at_out"),
     JOB_KEY (J_AT_ERR, "at_err"),
     JOB_KEY (J_AT_IN, "at_in"),
+    JOB_KEY (J_MOVE_KEY, "move_key"),
+    JOB_KEY (J_MOVE_ADDR, "move_addr"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -747,10 +757,13 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job ckpt: code expected 1..5");
             if (job->code == GL_CKPT_KEPT && !job->text)
                 return gl_why (why, "job ckpt: what is kept, without its text");
+            if (job->move_addr[0] && (job->code != GL_CKPT_ASK_MOVE ||
+                                      gl_all_zero (job->move_key, sizeof job->move_key)))
+                return gl_why (why, "job ckpt: a move's address without its key, or not a move");
             break;
         case GL_JOB_MOVE:
-            if (job->code < GL_MOVE_SNAPPED || job->code > GL_MOVE_EVICT)
-                return gl_why (why, "job move: code expected 1..12");
+            if (job->code < GL_MOVE_SNAPPED || job->code > GL_MOVE_LISTEN)
+                return gl_why (why, "job move: code expected 1..14");
             if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
                 return gl_why (why, "job move: expected bin of at most 256 KiB");
             break;

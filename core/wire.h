@@ -130,11 +130,14 @@ typedef struct {
      NOTE        gpid, text; may: eof, code 0..255 (only with eof)
      CKPT        gpid, code (gl_ckpt_ask_t); may: user (who asks, judged by
                  the job's home), to (FILE: the asking node the image goes
-                 to; MOVE: the node asked for), text
+                 to; MOVE: the node asked for), text; MOVE: move_key and
+                 move_addr together (the image goes straight to B's
+                 restorer there, sealed under the key)
      IMAGE       gpid, data or eof or both; may: text (with eof: the image
                  was cut, why); seq numbers the chunks of one image
      MOVE        gpid, code (gl_move_t); may: to, text, data, eof, credit,
-                 stream, signo
+                 stream, signo, move_key (EXPECT, SEND), move_addr (LISTEN,
+                 SEND)
 
    CREDIT's stream 3 is the image: the reader of a checkpoint's IMAGEs
    grants its sender credit as it writes them out, as for stdio.  A RUN
@@ -145,14 +148,16 @@ typedef struct {
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
-#define GL_GPID_MAX      95           /* GPIDs: [A-Za-z0-9._-], 1..95 */
-#define GL_JOB_DATA_MAX  (256u << 10) /* stdio bytes in one DATA */
-#define GL_JOB_TEXT_MAX  4096         /* reasons and replies */
-#define GL_JOB_PATH_MAX  4096         /* the working directory */
-#define GL_JOB_ARGS_MAX  65536        /* entries in argv, and in envv */
-#define GL_JOB_USER_MAX  32           /* user names */
-#define GL_JOB_SIGNO_MAX 64           /* signals are 1..64 */
-#define GL_JOB_WIN_MAX   65535        /* rows and cols are 1..65535 */
+#define GL_GPID_MAX       95           /* GPIDs: [A-Za-z0-9._-], 1..95 */
+#define GL_JOB_DATA_MAX   (256u << 10) /* stdio bytes in one DATA */
+#define GL_JOB_TEXT_MAX   4096         /* reasons and replies */
+#define GL_JOB_PATH_MAX   4096         /* the working directory */
+#define GL_JOB_ARGS_MAX   65536        /* entries in argv, and in envv */
+#define GL_JOB_USER_MAX   32           /* user names */
+#define GL_JOB_SIGNO_MAX  64           /* signals are 1..64 */
+#define GL_JOB_WIN_MAX    65535        /* rows and cols are 1..65535 */
+#define GL_MOVE_KEY_BYTES 32           /* a move's key */
+#define GL_MOVE_ADDR_MAX  63           /* "IP:PORT", IPv6 in brackets */
 
 typedef enum {
     GL_JOB_RUN = 1,         /* home -> candidate: run this (the spec) */
@@ -210,6 +215,10 @@ typedef enum {
     GL_MOVE_RESUME = 10,  /* H -> A: the move failed, continue the job */
     GL_MOVE_ABORT = 11,   /* H -> B: the move failed, kill the new process */
     GL_MOVE_EVICT = 12,   /* A -> H: A's owner is back: move it away if you can */
+    GL_MOVE_EXPECT = 13,  /* H -> B: take the image straight from A, sealed
+                                 under `move_key` (checkpoint/imgseal.h) */
+    GL_MOVE_LISTEN = 14,  /* B -> H: the restorer waits for it at `move_addr`
+                                 ("" : B cannot, the image comes in IMAGEs) */
 } gl_move_t;
 
 /* LIST's code: probe the jobs first. */
@@ -281,6 +290,11 @@ typedef struct {
        had read, when the snapshot was taken, counted from that process's
        start on its host */
     uint64_t at_out, at_err, at_in;
+    /* A move's own link (checkpoint/imgseal.h): the key the home drew for
+       this move alone, and where the new host's restorer listens for the
+       image ("IP:PORT"); both travel only inside sealed packets */
+    uint8_t move_key[GL_MOVE_KEY_BYTES];
+    char move_addr[GL_MOVE_ADDR_MAX + 1];
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "str.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static void home_free (home_job_t *j)
     gl_msg_clear (&j->run);
     free (j->left);
     free (j->hold);
+    sodium_memzero (j->move_key, sizeof j->move_key); /* a job that ended mid-move */
     free (j);
 }
 
@@ -345,6 +347,14 @@ void move_flush_signals (jobs_t *self, home_job_t *j)
     j->n_sigs = 0;
 }
 
+/* The move's key and the restorer's address are for it alone. */
+static void move_forget_link (home_job_t *j)
+{
+    sodium_memzero (j->move_key, sizeof j->move_key);
+    j->move_addr[0] = '\0';
+    j->move_listening = false;
+}
+
 /* The move failed: the job runs on where it was (let go if it was
    asked for its snapshot), and what the new node started goes. */
 void move_fail (jobs_t *self, home_job_t *j, const char *why)
@@ -362,6 +372,7 @@ void move_fail (jobs_t *self, home_job_t *j, const char *why)
     move_reply (self, j, 1, text);
     j->move = HM_NONE;
     j->move_to[0] = '\0';
+    move_forget_link (j);
     move_flush_signals (self, j);
 }
 
@@ -497,6 +508,7 @@ static void move_switch (jobs_t *self, home_job_t *j)
     j->left_len = j->hold_len = 0;
     j->move = HM_NONE;
     j->move_to[0] = '\0';
+    move_forget_link (j);
     move_flush_signals (self, j);
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "%s moved from %s to %s", j->gpid, old, j->node);
@@ -544,13 +556,17 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
 
 void move_ask_old (jobs_t *self, home_job_t *j)
 {
-    if (j->move != HM_ASKED || j->move_ck_sent || j->keep_asked)
+    if (j->move != HM_ASKED || j->move_ck_sent || j->keep_asked || j->move_listening)
         return;
     j->move_ck_sent = true;
     gl_job_t ck;
     jobs_msg_init (&ck, GL_JOB_CKPT, j->gpid, self->name);
     ck.code = GL_CKPT_ASK_MOVE;
     gl_strlcpy (ck.to, j->move_to, sizeof ck.to);
+    if (j->move_addr[0]) { /* straight to the restorer, sealed under the key */
+        memcpy (ck.move_key, j->move_key, sizeof ck.move_key);
+        gl_strlcpy (ck.move_addr, j->move_addr, sizeof ck.move_addr);
+    }
     gl_strlcpy (ck.node, j->node, sizeof ck.node);
     jobs_to_node (self, j->node, &ck);
 }
@@ -564,9 +580,21 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
                 if (job->seq && job->seq <= UINT32_MAX)
                     place_started (self->place, j->move_plan.ticket, (uint32_t) job->seq);
                 j->move = HM_ASKED;
-                gl_info ("%s: move: %s's restorer waits; snapshot asked of %s", j->gpid, j->move_to,
-                         j->node);
-                move_ask_old (self, j);
+                /* a key for this move alone: the new host's restorer
+                   listens for the image, and the old host is asked once
+                   it says where (LISTEN) */
+                randombytes_buf (j->move_key, sizeof j->move_key);
+                j->move_addr[0] = '\0';
+                j->move_listening = true;
+                gl_job_t ex;
+                jobs_msg_init (&ex, GL_JOB_MOVE, j->gpid, self->name);
+                ex.code = GL_MOVE_EXPECT;
+                memcpy (ex.move_key, j->move_key, sizeof ex.move_key);
+                gl_strlcpy (ex.node, j->move_to, sizeof ex.node);
+                jobs_to_node (self, j->move_to, &ex);
+                sodium_memzero (ex.move_key, sizeof ex.move_key);
+                gl_info ("%s: move: %s's restorer waits; asked where it takes the image", j->gpid,
+                         j->move_to);
             }
             break;
         case GL_JOB_REFUSED:
@@ -583,7 +611,16 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
             if (job->code == GL_MOVE_RESTORED)
                 gl_info ("%s: move: restored on %s (move %s)", j->gpid, j->move_to,
                          move_step (j->move));
-            if (job->code == GL_MOVE_RESTORED && (j->move == HM_SENDING || j->move == HM_ASKED)) {
+            if (job->code == GL_MOVE_LISTEN && j->move == HM_ASKED && j->move_listening) {
+                gl_strlcpy (j->move_addr, job->move_addr, sizeof j->move_addr);
+                j->move_listening = false;
+                gl_info ("%s: move: %s takes the image %s%s; snapshot asked of %s", j->gpid,
+                         j->move_to, j->move_addr[0] ? "straight at " : "through the agents",
+                         j->move_addr, j->node);
+                move_ask_old (self, j);
+            }
+            else if (job->code == GL_MOVE_RESTORED &&
+                     (j->move == HM_SENDING || j->move == HM_ASKED)) {
                 j->move = HM_DONE; /* glx's stdin waits here from now on */
                 move_msg (self, j, j->node, GL_MOVE_DONE);
             }
@@ -600,6 +637,10 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
 /* A message from the host of one of our jobs. */
 void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64_t now)
 {
+    if (job->type == GL_JOB_MOVE && job->code == GL_MOVE_EXPECT) {
+        ckpt_expect (self, from, job); /* to us as a move's new host, from its home */
+        return;
+    }
     home_job_t *j = home_by_gpid (self, job->gpid);
     if (j && j->move >= HM_STARTING && gl_streq (from, j->move_to)) {
         home_from_new_host (self, j, job, now);

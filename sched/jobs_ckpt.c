@@ -44,13 +44,29 @@
     process is the job's again; so too when it has read the whole image (nothing left
     in the socket) and lives on RESTORE_READ_MS, for a restorer that keeps
     the descriptor (it refuses an image before that, once read and
-    checked). */
+    checked).
+
+    A move's own link.  When the home hands a move's key and the new
+    host's address in its CKPT, the old host connects there first (the
+    job is signalled once the stream's first chunk is out, so a new host
+    that cannot be reached stops nothing) and, from SNAP on, reads the image
+    from the shim's socket and writes it sealed (checkpoint/imgseal.h)
+    to that connection: no IMAGE, no ZeroMQ, nothing through the new
+    host's agent; TCP's own window is the flow control.  At the new host
+    the home's EXPECT makes the agent hand the restorer the key and the
+    address to listen on; the restorer says its port, which goes to the
+    home (LISTEN), which then asks the old host (ckpt_proto.h, "A move's
+    stream").  Failures are a move's like any other: the connection
+    refused or broken at the old host is its MOVE FAILED, a stream cut
+    or forged the restorer's exit. */
 #include "jobs_impl.h"
 #include "ckpt_proto.h"
 #include "err.h"
+#include "imgseal.h"
 #include "log.h"
 #include "str.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -59,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -95,7 +112,18 @@ struct ckpt_req {
     uint64_t seq;                /* the next IMAGE's number */
     uint64_t at[3];              /* a kept one's: stdin read, output written */
     host_watch_t w;
+    /* a move's image straight to the new host's restorer, sealed */
+    int net;         /* the connection, or -1: in IMAGEs */
+    bool net_up;     /* connected */
+    imgseal_t *seal; /* under the move's key */
+    uint8_t *out;    /* one sealed chunk: IS_OVERHEAD + NET_CHUNK */
+    size_t out_len;  /* its bytes not sent yet, from out_off */
+    size_t out_off;
+    bool unsignalled; /* the job is asked only once the connection is made */
+    host_watch_t nw;
 };
+
+#define NET_CHUNK (256u << 10) /* image bytes a sealed chunk carries at most */
 
 /* ---- the socket ---------------------------------------------------------------- */
 
@@ -132,6 +160,29 @@ void jobs_set_restorer (jobs_t *self, const char *path)
     gl_strlcpy (self->restorer, path ? path : "", sizeof self->restorer);
 }
 
+void jobs_set_addr (jobs_t *self, const char *endpoint)
+{
+    self->addr[0] = '\0';
+    if (!endpoint || strncmp (endpoint, "tcp://", 6))
+        return;
+    const char *host = endpoint + 6, *colon = strrchr (host, ':');
+    char ip[INET6_ADDRSTRLEN + 2];
+    size_t len = colon ? (size_t) (colon - host) : 0;
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
+        host++, len -= 2;
+    if (!len || len >= sizeof ip)
+        return;
+    memcpy (ip, host, len);
+    ip[len] = '\0';
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton (AF_INET, ip, &a4) == 1
+            ? a4.s_addr == htonl (INADDR_ANY)
+            : inet_pton (AF_INET6, ip, &a6) != 1 || IN6_IS_ADDR_UNSPECIFIED (&a6))
+        return; /* a wildcard or a name: no address a peer can reach */
+    gl_strlcpy (self->addr, ip, sizeof self->addr);
+}
+
 /* ---- answers -------------------------------------------------------------------- */
 
 bool ckpt_probing (const host_job_t *h)
@@ -146,12 +197,32 @@ bool ckpt_holds_streams (const host_job_t *h)
     return h->ck && h->ck->ask == GL_CKPT_ASK_KEEP && h->ck->state <= CK_ANSWER;
 }
 
-static void req_close (jobs_t *self, ckpt_req_t *ck)
+static void net_close (jobs_t *self, ckpt_req_t *ck)
+{
+    host_watch_set (self, &ck->nw, -1, 0);
+    if (ck->net >= 0)
+        close (ck->net);
+    ck->net = -1;
+    imgseal_destroy (&ck->seal);
+    free (ck->out);
+    ck->out = NULL;
+    ck->out_len = 0;
+}
+
+/* The shim's connection only: a request refused for an instant keeps
+   its link to the new host for when it is asked again. */
+static void shim_close (jobs_t *self, ckpt_req_t *ck)
 {
     host_watch_set (self, &ck->w, -1, 0);
     if (ck->fd >= 0)
         close (ck->fd);
     ck->fd = -1;
+}
+
+static void req_close (jobs_t *self, ckpt_req_t *ck)
+{
+    shim_close (self, ck);
+    net_close (self, ck);
 }
 
 void ckpt_free (jobs_t *self, host_job_t *h)
@@ -274,6 +345,136 @@ static bool shim_listens (int pid)
     return caught;
 }
 
+/* ---- a move's own link, at the old host ------------------------------------------------ */
+
+/* "IP:PORT", or "[IP]:PORT" for IPv6, into sa.  false when it is not. */
+static bool parse_addr (const char *text, struct sockaddr_storage *sa, socklen_t *len)
+{
+    char ip[INET6_ADDRSTRLEN + 2];
+    const char *colon = strrchr (text, ':'), *port = colon ? colon + 1 : NULL;
+    size_t n = colon ? (size_t) (colon - text) : 0;
+    if (n >= 2 && text[0] == '[' && text[n - 1] == ']')
+        text++, n -= 2;
+    uint64_t p;
+    if (!n || n >= sizeof ip || !port || !gl_parse_u64 (&port, &p) || *port || !p || p > 65535)
+        return false;
+    memcpy (ip, text, n);
+    ip[n] = '\0';
+    memset (sa, 0, sizeof *sa);
+    struct sockaddr_in *v4 = (struct sockaddr_in *) sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *) sa;
+    if (inet_pton (AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons ((uint16_t) p);
+        *len = sizeof *v4;
+        return true;
+    }
+    if (inet_pton (AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons ((uint16_t) p);
+        *len = sizeof *v6;
+        return true;
+    }
+    return false;
+}
+
+/* The connection to the new host's restorer, begun before the job is
+   asked, its first (empty) chunk waiting to go: NULL, or why not. */
+static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
+{
+    static char why[160];
+    struct sockaddr_storage sa;
+    socklen_t len;
+    if (!parse_addr (ask->move_addr, &sa, &len))
+        return "the new host's address for the image is not IP:PORT";
+    ck->seal = imgseal_new (ask->move_key);
+    ck->out = malloc (IS_OVERHEAD + NET_CHUNK);
+    if (!ck->seal || !ck->out)
+        return "out of memory";
+    ck->out_off = 0;
+    ck->out_len = imgseal_seal (ck->seal, NULL, 0, false, ck->out);
+    ck->net = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (!ck->out_len || ck->net < 0 ||
+        (connect (ck->net, (struct sockaddr *) &sa, len) && errno != EINPROGRESS)) {
+        snprintf (why, sizeof why, "cannot connect to the new host's restorer at %s: %s",
+                  ask->move_addr, strerror (errno));
+        return why;
+    }
+    host_watch_set (self, &ck->nw, ck->net, POLLOUT);
+    return NULL;
+}
+
+/* The image, sealed, to the new host's restorer: what the shim's socket
+   holds, as far as the connection takes it now (and at most NET_BURST
+   chunks, so that the loop serves the rest meanwhile).  Its end sealed
+   and sent, the connection closes and the process stays parked until
+   the home says DONE or RESUME. */
+#define NET_BURST 16
+static void net_pump (jobs_t *self, host_job_t *h)
+{
+    ckpt_req_t *ck = h->ck;
+    static char why[256];
+    for (int burst = 0; burst < NET_BURST;) {
+        if (ck->out_len) {
+            ssize_t n = send (ck->net, ck->out + ck->out_off, ck->out_len, MSG_NOSIGNAL);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+                host_watch_set (self, &ck->w, -1, 0);
+                host_watch_set (self, &ck->nw, ck->net, POLLOUT);
+                return;
+            }
+            if (n < 0) {
+                snprintf (why, sizeof why,
+                          ck->unsignalled ? "cannot connect to %s's restorer: %s"
+                                          : "the image's connection to %s broke: %s",
+                          ck->to, strerror (errno));
+                req_end (self, h, why);
+                return;
+            }
+            ck->out_off += (size_t) n;
+            ck->out_len -= (size_t) n;
+            continue;
+        }
+        if (ck->state != CK_IMAGE) { /* the first chunk is out; the image is not yet */
+            host_watch_set (self, &ck->nw, ck->net, 0);
+            const char *fail = NULL;
+            if (ck->unsignalled) { /* connected: now the job is asked */
+                ck->unsignalled = false;
+                fail = req_signal (h, ck);
+            }
+            if (fail)
+                req_end (self, h, fail);
+            return;
+        }
+        if (imgseal_ended (ck->seal)) {
+            gl_log (GL_LOG_INFO, "move of %s: its image went straight to %s", h->gpid, ck->to);
+            net_close (self, ck);
+            host_watch_set (self, &ck->w, -1, 0);
+            ck->state = CK_SENT;
+            return;
+        }
+        ssize_t n = read (ck->fd, ck->out + IS_HEAD, NET_CHUNK);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            host_watch_set (self, &ck->nw, ck->net, 0);
+            host_watch_set (self, &ck->w, ck->fd, POLLIN);
+            return;
+        }
+        if (n < 0) {
+            req_end (self, h, "the image's connection broke");
+            return;
+        }
+        /* sealed where it was read: the chunk's head goes before it */
+        ck->out_off = 0;
+        ck->out_len = imgseal_seal (ck->seal, ck->out + IS_HEAD, (size_t) n, n == 0, ck->out);
+        if (!ck->out_len) {
+            req_end (self, h, "the image could not be sealed");
+            return;
+        }
+        burst++;
+    }
+    host_watch_set (self, &ck->w, -1, 0);
+    host_watch_set (self, &ck->nw, ck->net, POLLOUT);
+}
+
 void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *asker, uint64_t now)
 {
     const char *why = NULL;
@@ -294,6 +495,7 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     ckpt_req_t *busy = h->ck; /* answered apart: the one under way goes on */
     ck->ask = (uint8_t) ask->code;
     ck->fd = -1;
+    ck->net = -1;
     ck->state = CK_SIGNALLED;
     gl_strlcpy (ck->asker, asker, sizeof ck->asker);
     ck->asker_seq = ask->seq;
@@ -301,7 +503,12 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     gl_strlcpy (ck->to, ask->to[0] || ck->ask == GL_CKPT_ASK_MOVE ? ask->to : asker, sizeof ck->to);
     ck->deadline_ms = now + CKPT_ANSWER_MS;
     h->ck = ck;
-    if (!why)
+    /* a move's link is made first: a new host that cannot be reached
+       stops nothing (its first chunk out, the job is asked: net_pump) */
+    if (!why && ck->ask == GL_CKPT_ASK_MOVE && ask->move_addr[0] &&
+        !(why = net_start (self, ck, ask)))
+        ck->unsignalled = true;
+    if (!why && !ck->unsignalled)
         why = req_signal (h, ck);
     if (why)
         req_end (self, h, why);
@@ -465,6 +672,10 @@ static void image_out (jobs_t *self, host_job_t *h)
 {
     ckpt_req_t *ck = h->ck;
     static uint8_t buf[JOBS_CHUNK];
+    if (ck && ck->net >= 0) {
+        net_pump (self, h);
+        return;
+    }
     while (ck && ck->state == CK_IMAGE && ck->credit) {
         size_t want = ck->credit < sizeof buf ? (size_t) ck->credit : sizeof buf;
         ssize_t n = read (ck->fd, buf, want);
@@ -532,7 +743,7 @@ static void shim_says (jobs_t *self, host_job_t *h, uint64_t now)
         if (!strncmp (line, "REFUSE ", 7)) {
             if (ck->ask != GL_CKPT_ASK_PROBE && ck->tries < CKPT_TRIES &&
                 strstr (line + 7, "try again")) {
-                req_close (self, ck);
+                shim_close (self, ck);
                 ck->state = CK_AGAIN;
                 ck->deadline_ms = now + CKPT_AGAIN_MS;
                 ck->tries++;
@@ -607,7 +818,7 @@ static void image_write (jobs_t *self, host_job_t *h)
 
 void ckpt_image (jobs_t *self, host_job_t *h, const char *from, const gl_job_t *img)
 {
-    if (h->img_fd < 0 || h->img_eof)
+    if (h->img_fd < 0 || h->img_eof || h->img_direct)
         return;
     if (!h->img_from[0])
         gl_strlcpy (h->img_from, from, sizeof h->img_from);
@@ -652,10 +863,74 @@ void ckpt_credit (jobs_t *self, host_job_t *h, const char *from, uint64_t credit
     image_out (self, h);
 }
 
+/* ---- a move's own link, at the new host -------------------------------------------------- */
+
+static void say_listen (jobs_t *self, host_job_t *h, const char *addr)
+{
+    gl_job_t m;
+    jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+    m.code = GL_MOVE_LISTEN;
+    gl_strlcpy (m.move_addr, addr, sizeof m.move_addr);
+    host_send (self, h, &m);
+}
+
+void ckpt_expect (jobs_t *self, const char *from, const gl_job_t *step)
+{
+    host_job_t *h = host_by_gpid (self, step->gpid);
+    if (!h || !gl_streq (from, h->home) || h->restart != GL_JOB_RESTART_MOVE || h->img_fd < 0 ||
+        h->img_direct || h->img_from[0] || h->img_eof)
+        return;
+    char line[sizeof GL_MOVE_LINE + 2 * GL_MOVE_KEY_BYTES + GL_MOVE_ADDR_MAX + 4];
+    int n = 0;
+    if (self->addr[0] && !gl_all_zero (step->move_key, sizeof step->move_key)) {
+        n = snprintf (line, sizeof line, "%s", GL_MOVE_LINE);
+        for (int i = 0; i < GL_MOVE_KEY_BYTES; i++)
+            n += snprintf (line + n, sizeof line - (size_t) n, "%02x", step->move_key[i]);
+        n += snprintf (line + n, sizeof line - (size_t) n, " %s\n", self->addr);
+    }
+    /* the socket is empty: the line fits whole */
+    if (!n || send (h->img_fd, line, (size_t) n, MSG_NOSIGNAL) != n) {
+        say_listen (self, h, ""); /* in IMAGEs, then */
+        return;
+    }
+    explicit_bzero (line, sizeof line);
+    h->img_direct = IMG_DIRECT_LINE;
+    host_watch (self, h);
+}
+
+/* The restorer's PORT line: where it listens goes to the home.  From
+   here on the image's descriptor only says the restore settled. */
+static void direct_told (jobs_t *self, host_job_t *h)
+{
+    char line[64];
+    int rc = take_line (h->img_fd, line, sizeof line);
+    if (rc == 0)
+        return;
+    const char *p = line + 5;
+    uint64_t port = 0;
+    if (rc > 0 && !strncmp (line, "PORT ", 5) && gl_parse_u64 (&p, &port) && !*p && port &&
+        port <= 65535) {
+        char addr[GL_MOVE_ADDR_MAX + 1];
+        snprintf (addr, sizeof addr, strchr (self->addr, ':') ? "[%s]:%u" : "%s:%u", self->addr,
+                  (unsigned) port);
+        say_listen (self, h, addr);
+    }
+    /* else it failed (its exit says why) or spoke nonsense: no image
+       can come, and the restorer's exit or the home's deadline ends it */
+    h->img_direct = IMG_DIRECT_TOLD;
+    h->img_eof = true;
+    if (!h->img_shut) {
+        shutdown (h->img_fd, SHUT_WR);
+        h->img_shut = true;
+    }
+}
+
 void ckpt_watch (jobs_t *self, host_job_t *h)
 {
     short ev = 0;
-    if (h->img_fd >= 0 && !h->killed) {
+    if (h->img_fd >= 0 && !h->killed && h->img_direct == IMG_DIRECT_LINE)
+        ev = POLLIN; /* its PORT */
+    else if (h->img_fd >= 0 && !h->killed) {
         if (h->img_len || (h->img_eof && !h->img_shut))
             ev = POLLOUT;
         else if (h->img_shut && !h->img_let_go)
@@ -685,7 +960,8 @@ static void drained (jobs_t *self, host_job_t *h)
     uint8_t *left = malloc (total ? total : 1);
     if (left && in_pipe && read (back, left, (size_t) in_pipe) != (ssize_t) in_pipe)
         in_pipe = 0; /* cannot happen with the job dead: nothing else reads it */
-    if (left)
+    /* h->in is NULL when nothing waits */
+    if (left && h->in_len > h->in_off)
         memcpy (left + in_pipe, h->in + h->in_off, h->in_len - h->in_off);
     total = left ? (size_t) in_pipe + (h->in_len - h->in_off) : 0;
     uint64_t acked = in_pipe; /* what was in the pipe was acknowledged to glx */
@@ -790,6 +1066,16 @@ bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now)
         return true;
     }
     for (host_job_t *h = self->hosts; h; h = h->next) {
+        if (h->ck && h->ck->net == fd) {
+            net_pump (self, h);
+            host_watch (self, h);
+            return true;
+        }
+        if (h->img_fd == fd && h->img_direct == IMG_DIRECT_LINE) {
+            direct_told (self, h);
+            host_watch (self, h);
+            return true;
+        }
         if (h->ck && h->ck->fd == fd) {
             if (h->ck->state == CK_HELLO || h->ck->state == CK_ANSWER)
                 shim_says (self, h, now);
@@ -853,7 +1139,9 @@ void ckpt_tick (jobs_t *self, uint64_t now)
             continue;
         }
         if (ck && ck->state <= CK_ANSWER && now >= ck->deadline_ms) {
-            req_end (self, h, "the job's shim did not answer in time");
+            char why[GL_NAME_MAX + 64];
+            snprintf (why, sizeof why, "%s's restorer could not be reached in time", ck->to);
+            req_end (self, h, ck->unsignalled ? why : "the job's shim did not answer in time");
             host_watch (self, h); /* its streams flow again */
             continue;
         }
@@ -861,7 +1149,8 @@ void ckpt_tick (jobs_t *self, uint64_t now)
         if (h->img_fd < 0 || !h->img_shut)
             continue;
         int queued = 1;
-        if (!h->restored_at && ioctl (h->img_fd, SIOCOUTQ, &queued) == 0 && queued == 0)
+        if (!h->restored_at && !h->img_direct && ioctl (h->img_fd, SIOCOUTQ, &queued) == 0 &&
+            queued == 0)
             h->restored_at = now + RESTORE_READ_MS; /* all read: it checks it meanwhile */
         exec_status_t st;
         bool ended = exec_poll_exit (h->exec, &st);

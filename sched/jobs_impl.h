@@ -51,6 +51,9 @@ typedef struct ckpt_req ckpt_req_t;   /* a checkpoint asked of a job here: jobs_
 #define PS_PENDING_MAX 8   /* ps -v answers waiting for probes at once */
 #define PS_PROBE_MS    500 /* the longest a ps -v answer waits for them */
 
+/* A restart's image straight from a move's old host (host_job_t.img_direct). */
+enum { IMG_DIRECT_NONE = 0, IMG_DIRECT_LINE, IMG_DIRECT_TOLD };
+
 /* A move, as the job's old host sees it (host_job_t.move). */
 enum {
     MOVE_NONE = 0,
@@ -91,6 +94,12 @@ typedef struct home_job {
     place_plan_t move_plan;
     uint64_t move_deadline; /* given up then, unless the new process runs */
     bool move_ck_sent;      /* the old host was asked for its snapshot */
+    /* The image's own link (checkpoint/imgseal.h): the key drawn for this
+       move, and where the new host's restorer listens ("": in IMAGEs);
+       the old host is asked once the new one said (move_listening). */
+    uint8_t move_key[GL_MOVE_KEY_BYTES];
+    char move_addr[GL_MOVE_ADDR_MAX + 1];
+    bool move_listening; /* EXPECT sent, its LISTEN not heard yet */
     /* held during a move: stdin from the old process, then from glx, and
        signals (delivered to whichever process runs it at the end) */
     uint8_t *left;
@@ -181,6 +190,10 @@ typedef struct host_job {
     size_t img_len, img_off; /* how many wait there, from where */
     uint64_t img_seq, img_owed;
     bool img_eof, img_shut, img_let_go;
+    /* a move's image straight from the old host (ckpt_proto.h, "A move's
+       stream"): the restorer told where (IMG_DIRECT_LINE), then where it
+       listens (IMG_DIRECT_TOLD); the image never passes img_fd */
+    uint8_t img_direct;
     uint64_t restored_at; /* the restorer let go of the image: settled then */
     char img_from[GL_NAME_MAX + 1];
     host_watch_t img_watch;
@@ -223,6 +236,8 @@ struct jobs_t {
     char ckpt_path[4096]; /* its path, for the jobs' environment */
     char restorer[4096];  /* the restorer program; "": none */
     host_watch_t ckpt_watch;
+    char addr[GL_MOVE_ADDR_MAX + 1]; /* our IP address, where a moved job's
+                                        restorer listens; "": none known */
     /* the owner's return (jobs_evict.c) */
     jobs_evict_t evict;
     uint32_t evict_grace_ms;
@@ -346,6 +361,9 @@ void pmi_host_close (jobs_t *self, host_job_t *h);
 void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *asker, uint64_t now);
 bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now);
 void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now);
+/* A move's EXPECT at the new host (from the home): the restorer is told
+   to take the image straight from the old host; LISTEN answers. */
+void ckpt_expect (jobs_t *self, const char *from, const gl_job_t *step);
 void ckpt_image (jobs_t *self, host_job_t *h, const char *from, const gl_job_t *img);
 void ckpt_credit (jobs_t *self, host_job_t *h, const char *from, uint64_t credit);
 void ckpt_read (jobs_t *self, host_job_t *h, int stream, size_t n);

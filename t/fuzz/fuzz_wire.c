@@ -52,7 +52,7 @@ static void job_sane (const gl_job_t *j)
     if (j->ckpt_every_ms)
         MUST (j->type == GL_JOB_RUN);
     if (j->type == GL_JOB_MOVE)
-        MUST (j->code >= GL_MOVE_SNAPPED && j->code <= GL_MOVE_EVICT);
+        MUST (j->code >= GL_MOVE_SNAPPED && j->code <= GL_MOVE_LISTEN);
     if (j->type == GL_JOB_LIST)
         MUST (j->code == 0 || j->code == GL_LIST_PROBE);
     if (j->type == GL_JOB_SIGNAL)

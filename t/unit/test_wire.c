@@ -1028,7 +1028,7 @@ static void set_key (gl_job_t *job, unsigned key, uint32_t n, uint32_t data_len)
         case K_CODE:
             job->code = job->type == GL_JOB_NOTE   ? 255
                         : job->type == GL_JOB_CKPT ? GL_CKPT_ASK_MOVE
-                        : job->type == GL_JOB_MOVE ? GL_MOVE_EVICT
+                        : job->type == GL_JOB_MOVE ? GL_MOVE_LISTEN
                         : job->type == GL_JOB_LIST ? GL_LIST_PROBE
                                                    : INT32_MAX;
             break;
@@ -1195,7 +1195,7 @@ static void test_job_round_trips (void)
     job->code = GL_CKPT_ASK_PROBE;
     CHECK (job_round_trip (job, NULL));
     job = new_job (GL_JOB_MOVE, all_keys (GL_JOB_MOVE), 0, GL_JOB_DATA_MAX);
-    job->code = GL_MOVE_EVICT + 1;
+    job->code = GL_MOVE_LISTEN + 1;
     CHECK (!job_encodes (job));
     job->code = GL_MOVE_STDIN;
     CHECK (job_round_trip (job, NULL));

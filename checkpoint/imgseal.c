@@ -1,0 +1,163 @@
+/*  imgseal.c -- the sealed stream of a move's image (imgseal.h).
+
+    RFC 8439 ChaCha20-Poly1305 through libcrypto's EVP interface: one
+    context, keyed once, given a new nonce per chunk. */
+#include "imgseal.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct imgseal_t {
+    EVP_CIPHER_CTX *ctx;
+    bool inited; /* the direction is fixed by the first use */
+    bool sealing;
+    bool ended;  /* the last chunk went */
+    bool broken; /* a chunk failed: nothing more opens */
+    uint64_t n;  /* the next chunk's number */
+    uint8_t key[IS_KEY_BYTES];
+};
+
+imgseal_t *imgseal_new (const uint8_t key[IS_KEY_BYTES])
+{
+    imgseal_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->ctx = EVP_CIPHER_CTX_new ();
+    if (!self->ctx) {
+        free (self);
+        return NULL;
+    }
+    memcpy (self->key, key, IS_KEY_BYTES);
+    return self;
+}
+
+void imgseal_destroy (imgseal_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    imgseal_t *self = *self_p;
+    EVP_CIPHER_CTX_free (self->ctx);
+    OPENSSL_cleanse (self, sizeof *self);
+    free (self);
+    *self_p = NULL;
+}
+
+static void put32 (uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t) v;
+    p[1] = (uint8_t) (v >> 8);
+    p[2] = (uint8_t) (v >> 16);
+    p[3] = (uint8_t) (v >> 24);
+}
+
+static uint32_t get32 (const uint8_t *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+/* The chunk's nonce and additional data: "GLIM" and its number; its
+   head and its number again (a nonce is not authenticated data). */
+static void nonce_of (uint64_t n, uint8_t nonce[12], uint8_t ad[IS_HEAD + 8], const uint8_t *head)
+{
+    memcpy (nonce, "GLIM", 4);
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] = ad[IS_HEAD + i] = (uint8_t) (n >> (8 * i));
+    memcpy (ad, head, IS_HEAD);
+}
+
+/* Keys the context for direction enc on first use. */
+static bool ready (imgseal_t *self, bool enc)
+{
+    if (self->inited)
+        return self->sealing == enc;
+    int ok = enc ? EVP_EncryptInit_ex (self->ctx, EVP_chacha20_poly1305 (), NULL, self->key, NULL)
+                 : EVP_DecryptInit_ex (self->ctx, EVP_chacha20_poly1305 (), NULL, self->key, NULL);
+    if (ok != 1)
+        return false;
+    self->inited = true;
+    self->sealing = enc;
+    return true;
+}
+
+size_t imgseal_seal (imgseal_t *self, const uint8_t *in, size_t n, bool last, uint8_t *out)
+{
+    if (n > IS_CHUNK_MAX || self->ended || self->broken || !ready (self, true))
+        return 0;
+    put32 (out, (uint32_t) n);
+    put32 (out + 4, last ? IS_LAST : 0);
+    uint8_t nonce[12], ad[IS_HEAD + 8];
+    nonce_of (self->n, nonce, ad, out);
+    int k;
+    if (EVP_EncryptInit_ex (self->ctx, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_EncryptUpdate (self->ctx, NULL, &k, ad, sizeof ad) != 1 ||
+        (n && EVP_EncryptUpdate (self->ctx, out + IS_HEAD, &k, in, (int) n) != 1) ||
+        EVP_EncryptFinal_ex (self->ctx, out + IS_HEAD + n, &k) != 1 ||
+        EVP_CIPHER_CTX_ctrl (self->ctx, EVP_CTRL_AEAD_GET_TAG, IS_TAG, out + IS_HEAD + n) != 1) {
+        self->broken = true;
+        return 0;
+    }
+    self->n++;
+    self->ended = last;
+    return n + IS_OVERHEAD;
+}
+
+int imgseal_head (const uint8_t head[IS_HEAD], uint32_t *len, bool *last, const char **why)
+{
+    uint32_t n = get32 (head), flags = get32 (head + 4);
+    if (n > IS_CHUNK_MAX) {
+        *why = "a chunk longer than the stream allows (not a move's image stream)";
+        return -1;
+    }
+    if (flags & ~IS_LAST) {
+        *why = "a chunk with unknown flags (not a move's image stream)";
+        return -1;
+    }
+    *len = n;
+    *last = flags & IS_LAST;
+    return 0;
+}
+
+int imgseal_open (imgseal_t *self, const uint8_t head[IS_HEAD], const uint8_t *body, uint8_t *out,
+                  const char **why)
+{
+    uint32_t n;
+    bool last;
+    if (self->broken) {
+        *why = "the stream was refused already";
+        return -1;
+    }
+    if (self->ended) {
+        self->broken = true;
+        *why = "bytes follow the stream's last chunk";
+        return -1;
+    }
+    if (imgseal_head (head, &n, &last, why))
+        return self->broken = true, -1;
+    if (!ready (self, false)) {
+        *why = "libcrypto cannot open the stream";
+        return -1;
+    }
+    uint8_t nonce[12], ad[IS_HEAD + 8], tag[IS_TAG];
+    nonce_of (self->n, nonce, ad, head);
+    memcpy (tag, body + n, IS_TAG); /* out may be body */
+    int k;
+    if (EVP_DecryptInit_ex (self->ctx, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_DecryptUpdate (self->ctx, NULL, &k, ad, sizeof ad) != 1 ||
+        (n && EVP_DecryptUpdate (self->ctx, out, &k, body, (int) n) != 1) ||
+        EVP_CIPHER_CTX_ctrl (self->ctx, EVP_CTRL_AEAD_SET_TAG, IS_TAG, tag) != 1 ||
+        EVP_DecryptFinal_ex (self->ctx, out + n, &k) != 1) {
+        self->broken = true;
+        *why = "a chunk does not open under the move's key (altered, out of order, or not this "
+               "move's)";
+        return -1;
+    }
+    self->n++;
+    self->ended = last;
+    return 0;
+}
+
+bool imgseal_ended (const imgseal_t *self)
+{
+    return self->ended;
+}

@@ -1,0 +1,50 @@
+# A move's own stream into the restorer (ckpt_proto.h, "A move's
+# stream"; checkpoint/imgseal.h), played by t/ckpt/ckstream against
+# glrestore -n (read and check the image, restore nothing) with an image
+# of t/ckpt/ckcompute:
+# - sent whole, the image is read and found whole;
+# - a connection that sends no chunk, and one that sends a whole stream
+#   under another key, both made before the real one, are dropped
+#   unheard: the image that follows is read;
+# - a stream cut in a chunk, or missing its last chunk, with a bit
+#   flipped, a chunk replayed, or bytes after its end: refused (exit
+#   120, "glrestore: <reason>" naming what).
+# sanitizers: no (glrestore is never built with them)
+. "$(dirname "$0")/lib.sh"
+set +e
+HOST="$BUILD/t/ckpt/ckhost"
+PROG="$BUILD/t/ckpt/ckcompute"
+GLR="$BUILD/glrestore"
+SHIM="$BUILD/libglshim.so"
+STREAM="$BUILD/t/ckpt/ckstream"
+for f in "$HOST" "$PROG" "$GLR" "$SHIM" "$STREAM"; do [ -x "$f" ] || [ -f "$f" ] || fail "no $f"; done
+grep -q 'vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
+cd "$T" || fail "no $T"
+
+"$HOST" -p "$SHIM" -r go -w "step 2" -i img -o run.out -- "$PROG" single 16 40 > host.txt ||
+    { cat host.txt; fail "checkpoint"; }
+[ -s img ] || fail "no image"
+say "an image of $(stat -c %s img) bytes"
+
+"$STREAM" whole "$GLR" img -n 2> whole.err; rc=$?
+[ $rc = 0 ] || { cat whole.err; fail "whole: glrestore exited $rc"; }
+grep -q 'the image is whole' whole.err || fail "whole: $(cat whole.err)"
+say "whole: $(cat whole.err)"
+
+"$STREAM" intruders "$GLR" img -n 2> intr.err; rc=$?
+[ $rc = 0 ] || { cat intr.err; fail "intruders first: glrestore exited $rc"; }
+grep -q 'the image is whole' intr.err || fail "intruders first: $(cat intr.err)"
+say "two intruders first, dropped: $(cat intr.err)"
+
+refused() {  # MODE WHAT PATTERN
+    "$STREAM" "$1" "$GLR" img -n 2> bad.err; rc=$?
+    [ $rc = 120 ] || { cat bad.err; fail "$2: glrestore exited $rc, not 120"; }
+    grep -q "^glrestore: .*$3" bad.err || fail "$2: not the reason expected ($3): $(cat bad.err)"
+    say "$2: $(cat bad.err)"
+}
+refused cut "cut in a chunk" "cut before its end"
+refused nolast "without its last chunk" "cut before its end"
+refused flip "a bit flipped" "does not open under the move's key"
+refused replay "a chunk replayed" "does not open under the move's key"
+refused extra "bytes after its end" "bytes follow the move's stream's last chunk"
+exit 0
