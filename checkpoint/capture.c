@@ -2010,15 +2010,24 @@ static void coordinate (int req, pid_t from)
         tree_member_hold (s);
     else if (answer == 'H') {
         /* stay parked: the host kills the process once the image is
-           safe, or closes the connection to let it go on (a move that
-           failed).  The image's end is the writer's shutdown, not a
-           close: this copy of the socket stays open until then. */
+           safe, or says GO and closes to let it go on (a move that
+           failed).  The end of the connection with no GO is a kill too:
+           the host's own SIGKILL may come later than its close (through
+           its launcher), and the process must not run on beside its
+           restored copy, nor when its host is gone.  The image's end is
+           the writer's shutdown, not a close: this copy of the socket
+           stays open until then. */
+        bool let_go = false;
         for (;;) {
             char c;
             ssize_t k = read (s, &c, 1);
-            if (k == 0 || (k < 0 && errno != EINTR))
+            if (k == 1)
+                let_go |= c == 'G';
+            else if (k == 0 || errno != EINTR)
                 break;
         }
+        if (!let_go)
+            syscall (SYS_kill, syscall (SYS_getpid), SIGKILL);
         tree_answer ('G'); /* still alive: the move failed, the members go on too */
     }
     tree_close ();

@@ -33,8 +33,11 @@
                              taken (<ns>: the pause so far).  The host
                              answers one line, GO (resume) or HOLD (stay
                              parked: the host kills the process once the
-                             image is safe, or closes the connection to
-                             let it go on when a move failed).  Then the
+                             image is safe, or says GO and closes the
+                             connection to let it go on when a move
+                             failed; the connection's end with no GO
+                             after HOLD is a kill: the shim kills its
+                             process itself).  Then the
                              image follows on the same socket until end
                              of file; it carries its own trailer and
                              checksum, so a cut stream is an error at

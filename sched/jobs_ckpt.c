@@ -121,6 +121,9 @@ struct ckpt_req {
     size_t out_off;
     bool unsignalled; /* the job is asked only once the connection is made */
     host_watch_t nw;
+    /* told HOLD: closing the connection without a GO first kills the
+       process (ckpt_proto.h), so letting it go on says GO */
+    bool held;
 };
 
 #define NET_CHUNK (256u << 10) /* image bytes a sealed chunk carries at most */
@@ -209,11 +212,16 @@ static void net_close (jobs_t *self, ckpt_req_t *ck)
     ck->out_len = 0;
 }
 
+static int say (int fd, const char *line);
+
 /* The shim's connection only: a request refused for an instant keeps
    its link to the new host for when it is asked again. */
 static void shim_close (jobs_t *self, ckpt_req_t *ck)
 {
     host_watch_set (self, &ck->w, -1, 0);
+    if (ck->fd >= 0 && ck->held)
+        (void) say (ck->fd, "GO\n"); /* it goes on: a bare close would end it */
+    ck->held = false;
     if (ck->fd >= 0)
         close (ck->fd);
     ck->fd = -1;
@@ -651,6 +659,7 @@ static void snapped (jobs_t *self, host_job_t *h, const char *pause)
         req_end (self, h, "the shim hung up after its snapshot");
         return;
     }
+    ck->held = !on && ck->ask == GL_CKPT_ASK_MOVE;
     if (ck->ask == GL_CKPT_ASK_MOVE) {
         gl_job_t m;
         jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
@@ -1027,13 +1036,18 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
             if (h->move != MOVE_PARKED)
                 break;
             gl_info ("%s: move: it runs elsewhere; its process here is killed", h->gpid);
-            /* Never let it go: the connection closes only when the job is
-               freed, after its exit was reaped.  Through the launcher the
-               kill arrives later than our close would, and a parked shim
-               that reads the end of its connection resumes. */
+            /* Never let it go.  Through the launcher our kill can land
+               after the connection closes (the job is freed once its
+               output is drained), so the connection closes with no GO:
+               a parked shim that reads its end with no GO kills the
+               process itself (ckpt_proto.h).  A shim that went on
+               instead ran beside the new copy for ~100 ms (a log it
+               appended to had lines twice). */
             exec_signal (h->exec, SIGKILL);
-            if (ck)
+            if (ck) {
                 host_watch_set (self, &ck->w, -1, 0);
+                ck->held = false;
+            }
             h->move = MOVE_DRAINING;
             drained (self, h); /* at once when the pipes held nothing */
             return;

@@ -84,10 +84,13 @@ static int peer (const char *mode)
         while (n < sizeof line - 1 && read (s, line + n, 1) == 1 && line[n] != '\n')
             n++;
         line[n] = '\0';
-        if (!strcmp (line, "HOLD")) { /* parked until killed or let go */
+        if (!strcmp (line, "HOLD")) { /* parked until killed or let go (GO) */
             char c;
+            bool go = false;
             while (read (s, &c, 1) > 0)
-                ;
+                go |= c == 'G';
+            if (!go) /* the end with no GO: killed (ckpt_proto.h) */
+                raise (SIGKILL);
             printf ("resumed\n");
             fflush (stdout);
         }

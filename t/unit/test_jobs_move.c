@@ -69,9 +69,14 @@ static void checkpoint (void)
     pid_t child = fork ();
     if (child == 0)
         write_image (s);
-    char c;
-    while (read (s, &c, 1) > 0) /* GO/HOLD, then parked until the end */
-        ;
+    char c, said[64];
+    size_t n = 0;
+    while (read (s, &c, 1) > 0) /* GO, or HOLD and parked until the end */
+        if (n < sizeof said - 1)
+            said[n++] = c;
+    said[n] = '\0';
+    if (!strstr (said, "GO")) /* HOLD, then the end with no GO: killed */
+        raise (SIGKILL);
     close (s);
     waitpid (child, NULL, 0);
 }
