@@ -1303,8 +1303,8 @@ static bool gossip_ok (swim_t *self, const ent_t *m, const void *now_p)
    member we spoke with lately, and one that crashed since, not yet
    suspected, would be picked more often than at random; its silence
    makes Lifeguard blame ourselves), and so does gossip of membership
-   news in the round robin (below; on the rings it is drawn as
-   estimates are). */
+   news in the round robin and in small clusters (below; on the rings
+   beyond news_random_max members it is drawn as estimates are). */
 static size_t pick_near (swim_t *self, size_t want, member_ok_fn ok, const void *arg, ent_t **to)
 {
     if (want > PICK_MAX)
@@ -2253,7 +2253,8 @@ static void gossip (swim_t *self, uint64_t now)
         want = (size_t) GOSSIP_BURST * self->cfg.gossip_nodes;
     ent_t *to[PICK_MAX];
     size_t n = 0;
-    if (swim_queue_size (self->queue, SWIM_CLASS_MEMBERSHIP) && !rings_on (self)) {
+    bool news_near = rings_on (self) && live_count (self) - 1 > self->cfg.news_random_max;
+    if (swim_queue_size (self->queue, SWIM_CLASS_MEMBERSHIP) && !news_near) {
         uint32_t picks[PICK_MAX];
         n = pick_members (self, want, gossip_ok, &now, picks);
         for (size_t i = 0; i < n; i++)
@@ -2267,7 +2268,9 @@ static void gossip (swim_t *self, uint64_t now)
            round robin's 0.98).  Their messages carry max_piggyback
            updates each, as many as the queue needs at a thousand
            members refreshing every minute, so the peers take it all.
-           Membership news goes the same way: the peers are the ring
+           Membership news goes the same way once we know more than
+           news_random_max others alive (with fewer, each random member
+           can hold a link of ours, as SWIM has it): the peers are the ring
            neighbours, the rings a random graph of degree 2 K that
            reaches every member in a few hops, and the accuser of a
            suspect probed it, so the suspect is among its peers and
@@ -2388,6 +2391,7 @@ void swim_config_default (swim_config_t *config)
     config->max_piggyback = 16;
     config->gossip_peers = 12;
     config->probe_rings = 4;
+    config->news_random_max = 16;
 }
 
 /* Zero intervals would spin, and zero multipliers would never spread. */

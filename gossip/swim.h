@@ -83,6 +83,11 @@ typedef struct {
                                       this many (12; 0: at random from all) */
     uint32_t probe_rings;          /* probe the successors on this many rings
                                       (4; 0: every member in turn) */
+    uint32_t news_random_max;      /* on the rings, membership news goes to
+                                      random members while we know at most
+                                      this many others alive, else to the
+                                      peers first (16: transport/max_links,
+                                      as many as can each hold a link) */
 } swim_config_t;
 
 void swim_config_default (swim_config_t *config);
