@@ -15,14 +15,17 @@
 #
 #   bench/agents-scale.sh [--sizes "16 64 128 256 512 1024"] [--window S]
 #                         [--settle S] [--trials N] [--before GLPEER]
-#                         [--peers K] [--rings K] [--batch B] [--real-proc]
-#                         [--keep DIR]
+#                         [--peers K] [--rings K] [--batch B] [--gentle]
+#                         [--real-proc] [--keep DIR]
 #
 # Agents start B at a time (32 by default), each batch once the last one
 # is listening and a second later: 256 agents started at once on 2 cores
 # keep the machine so busy for their first seconds (key files, sockets,
 # every join answered with the whole state) that probes go unanswered and
 # members are suspected, which is start-up, not the steady state measured.
+# --gentle starts each batch only once every agent started so far knows
+# all the others (from their logs; 60 s at most a batch), so that one
+# batch's start-up is over before the next.
 #
 # --before runs the same sizes with another glpeer binary (the previous
 # tree, built in a directory of its own) right after each size, and the
@@ -60,7 +63,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ARGS=("$@")
 SIZES="16 64 128 256 512 1024"; WINDOW=60; SETTLE=30; TRIALS=3
 BEFORE=""; REAL_PROC=0; KEEP=""; PEERS=""; RINGS=""; BATCH=32; GENTLE=0
-usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--rings K] [--batch B] [--real-proc] [--keep DIR]"
+usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--rings K] [--batch B] [--gentle] [--real-proc] [--keep DIR]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES=$2; shift 2 ;;
@@ -368,7 +371,7 @@ done
 # ---- the report ----------------------------------------------------------------------
 
 echo
-echo "bench/agents-scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top" log -1 --format=%h 2>/dev/null || echo '?'), $cores cores, $(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); window ${WINDOW} s after ${SETTLE} s of settling; $([ "$REAL_PROC" = 1 ] && echo "real /proc" || echo "a still /proc"); $([ $NETNS = 1 ] && echo "a network namespace of its own" || echo "the machine's network namespace (no TCP counts)")"
+echo "bench/agents-scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top" log -1 --format=%h 2>/dev/null || echo '?'), $cores cores, $(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); window ${WINDOW} s after ${SETTLE} s of settling; started $BATCH at a time$([ "$GENTLE" = 1 ] && echo ", each batch once the agents before it knew each other"); $([ "$REAL_PROC" = 1 ] && echo "real /proc" || echo "a still /proc"); $([ $NETNS = 1 ] && echo "a network namespace of its own" || echo "the machine's network namespace (no TCP counts)")"
 echo
 echo "| transport | agents | CPU per agent, % of a core (median / max) | RSS, MB | TCP segments/s sent | packets/s sent | connections opened/s | connections held (median / max) | converged after the last start, s | SIGKILL seen, s (median survivor / all) | false deaths (suspicions) | load average before -> after |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
