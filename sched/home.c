@@ -4,6 +4,7 @@
     pings it, and fails the job when the node is lost.  Not public: the
     module's interface is jobs.h, what its files share jobs_impl.h. */
 #include "jobs_impl.h"
+#include "log.h"
 #include "str.h"
 
 #include <stdio.h>
@@ -22,6 +23,13 @@ enum {
     HM_SENDING,  /* the old process is parked, its image goes to the new host */
     HM_DONE,     /* the new one runs; the old one's last output comes */
 };
+
+/* A move's step, for the log. */
+static const char *move_step (int move)
+{
+    static const char *const steps[] = { "no move", "starting", "asked", "sending", "done" };
+    return move >= 0 && move <= HM_DONE ? steps[move] : "?";
+}
 
 static void home_free (home_job_t *j)
 {
@@ -343,6 +351,7 @@ void move_fail (jobs_t *self, home_job_t *j, const char *why)
 {
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "refused: %s stays on %s: %s", j->gpid, j->node, why);
+    gl_info ("%s: not moved (it stays on %s): %s", j->gpid, j->node, why);
     if (j->move >= HM_ASKED)
         move_msg (self, j, j->node, GL_MOVE_RESUME);
     if (j->move >= HM_STARTING) {
@@ -385,6 +394,8 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
         gl_strlcpy (j->move_asker, asker, sizeof j->move_asker);
         j->move_seq = seq;
         gl_strlcpy (j->move_want, want, sizeof j->move_want);
+        gl_info ("%s: move from %s asked by %s%s%s", gpid, j->node, asker[0] ? asker : "its host",
+                 want[0] ? " to " : "", want);
         move_place (self, j, now);
         return;
     }
@@ -418,6 +429,7 @@ static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
         return;
     }
     gl_strlcpy (j->move_to, node, sizeof j->move_to);
+    gl_info ("%s: move: a restorer asked of %s", j->gpid, node);
     /* the job's own RUN, as the restorer's: the same GPID, user and spec */
     gl_job_t *run = j->run.job;
     run->restart = GL_JOB_RESTART_MOVE;
@@ -488,6 +500,7 @@ static void move_switch (jobs_t *self, home_job_t *j)
     move_flush_signals (self, j);
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "%s moved from %s to %s", j->gpid, old, j->node);
+    gl_info ("%s", text);
     move_reply (self, j, 0, text);
 }
 
@@ -501,6 +514,7 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
                 move_fail (self, j, step->text ? step->text : "the old host gave up");
             break;
         case GL_MOVE_SNAPPED: /* parked; its image goes to the new host already */
+            gl_info ("%s: move: parked on %s (move %s)", j->gpid, j->node, move_step (j->move));
             if (j->move == HM_ASKED)
                 j->move = HM_SENDING;
             else if (j->move != HM_DONE) /* a move given up meanwhile: let it go on */
@@ -515,6 +529,8 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
             }
             break;
         case GL_MOVE_DRAINED:
+            gl_info ("%s: move: %s's last output is out (move %s)", j->gpid, j->node,
+                     move_step (j->move));
             if (j->move == HM_DONE)
                 move_switch (self, j);
             break;
@@ -548,6 +564,8 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
                 if (job->seq && job->seq <= UINT32_MAX)
                     place_started (self->place, j->move_plan.ticket, (uint32_t) job->seq);
                 j->move = HM_ASKED;
+                gl_info ("%s: move: %s's restorer waits; snapshot asked of %s", j->gpid, j->move_to,
+                         j->node);
                 move_ask_old (self, j);
             }
             break;
@@ -562,6 +580,9 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
             /* the new host may say so before the old one's SNAPPED is
                here (they come by different ways; the new host is often
                this node): the image came whole, so the old one parked */
+            if (job->code == GL_MOVE_RESTORED)
+                gl_info ("%s: move: restored on %s (move %s)", j->gpid, j->move_to,
+                         move_step (j->move));
             if (job->code == GL_MOVE_RESTORED && (j->move == HM_SENDING || j->move == HM_ASKED)) {
                 j->move = HM_DONE; /* glx's stdin waits here from now on */
                 move_msg (self, j, j->node, GL_MOVE_DONE);

@@ -727,12 +727,14 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
         case GL_MOVE_SEND: /* old host: the image to the new one */
             if (ck && ck->state == CK_PARKED && step->to[0]) {
                 gl_strlcpy (ck->to, step->to, sizeof ck->to);
+                gl_info ("%s: move: its image goes to %s", h->gpid, ck->to);
                 ck->state = CK_IMAGE;
                 ck->credit = JOBS_WINDOW;
                 image_out (self, h);
             }
             break;
         case GL_MOVE_RESUME: /* old host: the move failed, it runs on here */
+            gl_info ("%s: the move was given up: it goes on here", h->gpid);
             if (h->move == MOVE_PARKED) {
                 h->move = MOVE_NONE;
                 h->pre[1] = h->pre[2] = 0;
@@ -748,6 +750,7 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
         case GL_MOVE_DONE: /* old host: it runs elsewhere now */
             if (h->move != MOVE_PARKED)
                 break;
+            gl_info ("%s: move: it runs elsewhere; its process here is killed", h->gpid);
             /* Never let it go: the connection closes only when the job is
                freed, after its exit was reaped.  Through the launcher the
                kill arrives later than our close would, and a parked shim
@@ -767,7 +770,10 @@ void ckpt_move (jobs_t *self, host_job_t *h, const gl_job_t *step, uint64_t now)
             if (h->released == 6 || (h->released == 2 && h->out_done[2]))
                 h->held = false;
             break;
-        case GL_MOVE_ABORT: /* new host: the move failed */ host_drop (self, h); return;
+        case GL_MOVE_ABORT: /* new host: the move failed */
+            gl_info ("%s: the move was given up: its restorer here is dropped", h->gpid);
+            host_drop (self, h);
+            return;
         default: break;
     }
     (void) now;
@@ -879,6 +885,8 @@ void ckpt_tick (jobs_t *self, uint64_t now)
                job moved near its end): its exit waits, held, for the
                switch; without the word the move never ended */
             if (h->restart == GL_JOB_RESTART_MOVE) {
+                gl_info ("%s: move: restored here%s", h->gpid,
+                         ended ? " (it has ended already)" : "");
                 gl_job_t m;
                 jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
                 m.code = GL_MOVE_RESTORED;

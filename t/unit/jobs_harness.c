@@ -189,6 +189,10 @@ int jh_start (const char *test, const char *const *agent_names, int n, bool rest
     names = agent_names;
     n_agents = n;
     sent_hook = sent;
+    memset (jh_dead, 0, sizeof jh_dead); /* a test may start a second cluster after jh_stop */
+    memset (&jh_glx, 0, sizeof jh_glx);
+    jh_glx.seq_ok = true;
+    jh_glx.code = -1;
     for (int i = 0; i < n; i++) {
         jobs_io_t io = { .arg = (void *) (intptr_t) i,
                          .send_node = io_send_node,

@@ -56,7 +56,8 @@ extern char jh_user[GL_JOB_USER_MAX + 1]; /* the user it runs as */
    new directory under /tmp named for the test, which is also its jobs'
    environment; with restore, every agent but the first restarts a
    moved job with this program (jh_exe), as glrestore, and the first
-   has none.  sent (or NULL) sees every message an agent sends a node,
+   has none; after jh_stop, a test may start another cluster (glx's
+   record starts again).  sent (or NULL) sees every message an agent sends a node,
    from: the agent's index.  0; 1 with err when this program or its
    user cannot be found (the test is skipped); -1 with err. */
 int jh_start (const char *test, const char *const *names, int n, bool restore,

@@ -9,7 +9,9 @@
     shim it speaks checkpoint/ckpt_proto.h's lines, its "image" its
     counter and the line it was reading, then a pattern; in place of
     glrestore (run with GLUNIX_IMAGE_FD) it reads that image back,
-    checks it and goes on counting.  So this tests the agents' handover
+    checks it and goes on counting (at the node named "q", it ends at
+    once with its remaining ticks: a job moved near its end, which ends
+    before its new host could see it run).  So this tests the agents' handover
     of a job's streams, not a checkpoint: glx must see every tick and
     every line of its input once, in order, and the job's exit status. */
 #include "jobs_harness.h"
@@ -126,12 +128,19 @@ static int restorer (int fd)
     jh_job_partial_len = strlen (bar + 1);
     memcpy (jh_job_partial, bar + 1, jh_job_partial_len);
     close (fd);
+    const char *node = getenv ("GLUNIX_NODE");
+    if (node && !strcmp (node, "q")) { /* moved near its end: it ends at once */
+        while (tick < TICKS)
+            printf ("tick %d\n", tick++);
+        return 7;
+    }
     return ticker ();
 }
 
 /* ---- three agents, in memory (jobs_harness.h) ----------------------------------------- */
 
 static const char *const names[3] = { "h", "a", "b" };
+static const char *const names_quick[3] = { "h", "a", "q" };
 
 /* the move's answer to its asker */
 static char answer_buf[GL_JOB_TEXT_MAX + 1];
@@ -249,6 +258,32 @@ int main (int argc, char **argv)
     CHECK_EQ (ticks, TICKS);
     CHECK_EQ (lines, 40);
 
+    jh_stop ();
+
+    /* Another cluster: the job moved to q ends as soon as it is restored,
+       before q's agent could see it run on after reading its image; the
+       move still ends (q says RESTORED), and glx gets the job's output
+       and exit status */
+    if (!jh_up ("test_jobs_move", names_quick, 3, true, sent))
+        return tap_done ("test_jobs_move");
+    CHECK (jh_glx_run ("a", 0));
+    jh_pump (3000, some_ticks);
+    answer = NULL;
+    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
+    snprintf (mv.to, sizeof mv.to, "q");
+    mv.seq = 11;
+    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    jh_pump (8000, answered);
+    CHECK (answer && strstr (answer, "moved from a to q"));
+    if (answer)
+        fprintf (stderr, "  %s\n", answer);
+    jh_glx_eof ();
+    jh_pump (5000, jh_glx_exited);
+    CHECK (jh_glx.exited);
+    CHECK_EQ (jh_glx.code, 7);
+    CHECK (jh_glx.seq_ok);
+    CHECK (jh_glx_in_order (&ticks, &lines));
+    CHECK_EQ (ticks, TICKS);
     jh_stop ();
     return tap_done ("test_jobs_move");
 }
