@@ -18,8 +18,9 @@
         queued also goes to gossip_nodes members every gossip_interval_ms,
         or to more (up to four times as many) when their messages cannot
         carry the whole queue: drawn at random while membership news is
-        queued, else (estimates only) first from the gossip_peers members
-        we last sent a PING or an ACK, whose connections are open; a
+        queued (on the rings, only while we know at most news_random_max
+        others alive), else first from the gossip_peers members we last
+        sent a PING or an ACK, whose connections are open; a
         push-pull of the whole state with one member every
         pushpull_interval_ms (one of those peers in the round robin, a
         random one on the rings);
