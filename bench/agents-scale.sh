@@ -15,14 +15,17 @@
 #
 #   bench/agents-scale.sh [--sizes "16 64 128 256 512 1024"] [--window S]
 #                         [--settle S] [--trials N] [--before GLPEER]
-#                         [--peers K] [--rings K] [--batch B] [--real-proc]
-#                         [--keep DIR]
+#                         [--peers K] [--rings K] [--batch B] [--gentle]
+#                         [--real-proc] [--keep DIR]
 #
 # Agents start B at a time (32 by default), each batch once the last one
 # is listening and a second later: 256 agents started at once on 2 cores
 # keep the machine so busy for their first seconds (key files, sockets,
 # every join answered with the whole state) that probes go unanswered and
 # members are suspected, which is start-up, not the steady state measured.
+# --gentle starts each batch only once every agent started so far knows
+# all the others (from their logs; 60 s at most a batch), so that one
+# batch's start-up is over before the next.
 #
 # --before runs the same sizes with another glpeer binary (the previous
 # tree, built in a directory of its own) right after each size, and the
@@ -59,8 +62,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ARGS=("$@")
 SIZES="16 64 128 256 512 1024"; WINDOW=60; SETTLE=30; TRIALS=3
-BEFORE=""; REAL_PROC=0; KEEP=""; PEERS=""; RINGS=""; BATCH=32
-usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--rings K] [--batch B] [--real-proc] [--keep DIR]"
+BEFORE=""; REAL_PROC=0; KEEP=""; PEERS=""; RINGS=""; BATCH=32; GENTLE=0
+usage="usage: $0 [--sizes \"N...\"] [--window S] [--settle S] [--trials N] [--before GLPEER] [--peers K] [--rings K] [--batch B] [--gentle] [--real-proc] [--keep DIR]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES=$2; shift 2 ;;
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
         --peers) PEERS=$2; shift 2 ;;
         --rings) RINGS=$2; shift 2 ;;
         --batch) BATCH=$2; shift 2 ;;
+        --gentle) GENTLE=1; shift ;;
         --real-proc) REAL_PROC=1; shift ;;
         --keep) KEEP=$(realpath -m "$2"); shift 2 ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -147,6 +151,8 @@ log_secs() {
            days = 365 * y + int(y / 4) - int(y / 100) + int(y / 400) + int((153 * (m - 3) + 2) / 5) + dd - 719469
            printf "%.3f\n", days * 86400 + d[4] * 3600 + d[5] * 60 + d[6] }'
 }
+# knows NAME: how many other agents NAME's log says joined (any life)
+knows() { grep -o ' joined: [^ ]*' "$T/$1.log" 2>/dev/null | sort -u | wc -l; }
 now_s() { awk -v n="$(date +%s%N)" 'BEGIN { printf "%.3f", n / 1e9 }'; }
 # dead_since LOG NAME SECS: the time of the first "dead: NAME" that LOG
 # has at or after SECS (a death logged before the kill was a false one)
@@ -186,7 +192,22 @@ run_size() {  # run_size LABEL BINARY N
             grep -q ' listening on ' "$T/${names[$((b0 + BATCH - 1))]}.log" 2>/dev/null && break
             sleep 0.1
         done
-        sleep 1
+        if [ "$GENTLE" = 1 ]; then
+            # every agent started so far knows all the others (its log's
+            # joins), 60 s at most: start-up apart from the next batch's
+            local upto=$((b0 + BATCH)) j slow
+            for k in $(seq 600); do
+                slow=0
+                for j in $(seq 0 $((upto - 1))); do
+                    [ "$(knows "${names[$j]}")" -ge $((upto - 1)) ] || { slow=1; break; }
+                done
+                [ $slow = 0 ] && break
+                sleep 0.1
+            done
+            log "$label: $upto agents up, $([ $slow = 0 ] && echo "all know each other" || echo "not all know each other after 60 s")"
+        else
+            sleep 1
+        fi
     done
 
     # convergence: poll until each agent knows n alive, then take the times
@@ -197,8 +218,11 @@ run_size() {  # run_size LABEL BINARY N
         left=()
         # the deadline holds within a round too: at 256 agents on 2 cores
         # under a false-death storm one round of status calls took minutes
+        # an agent whose log has not n - 1 joins yet is not asked: a
+        # status call costs it (and the machine) a JSON of all members
         for o in "${pending[@]}"; do
-            if [ "$(date +%s)" -ge "$end" ] || [ "$(count "$o" alive)" != "$n" ]; then left+=("$o"); fi
+            if [ "$(date +%s)" -ge "$end" ] || [ "$(knows "$o")" -lt $((n - 1)) ] ||
+                [ "$(count "$o" alive)" != "$n" ]; then left+=("$o"); fi
         done
         pending=("${left[@]+"${left[@]}"}")
         [ ${#pending[@]} -gt 0 ] && sleep 1
@@ -347,7 +371,7 @@ done
 # ---- the report ----------------------------------------------------------------------
 
 echo
-echo "bench/agents-scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top" log -1 --format=%h 2>/dev/null || echo '?'), $cores cores, $(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); window ${WINDOW} s after ${SETTLE} s of settling; $([ "$REAL_PROC" = 1 ] && echo "real /proc" || echo "a still /proc"); $([ $NETNS = 1 ] && echo "a network namespace of its own" || echo "the machine's network namespace (no TCP counts)")"
+echo "bench/agents-scale.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top" log -1 --format=%h 2>/dev/null || echo '?'), $cores cores, $(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); window ${WINDOW} s after ${SETTLE} s of settling; started $BATCH at a time$([ "$GENTLE" = 1 ] && echo ", each batch once the agents before it knew each other"); $([ "$REAL_PROC" = 1 ] && echo "real /proc" || echo "a still /proc"); $([ $NETNS = 1 ] && echo "a network namespace of its own" || echo "the machine's network namespace (no TCP counts)")"
 echo
 echo "| transport | agents | CPU per agent, % of a core (median / max) | RSS, MB | TCP segments/s sent | packets/s sent | connections opened/s | connections held (median / max) | converged after the last start, s | SIGKILL seen, s (median survivor / all) | false deaths (suspicions) | load average before -> after |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"

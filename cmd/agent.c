@@ -50,6 +50,13 @@
 /* A link with a job message this recent is held (links.h): well over the
    home's ping period (JOBS_PING_MS) and the host's patience (JOBS_ORPHAN_MS). */
 #define JOB_HOLD_MS    (2 * JOBS_ORPHAN_MS)
+/* Membership news reaches the view at most this often.  A publication
+   copies every member, and in a cluster of N a wave of suspicions and
+   refutations is N events at each agent: published one by one, that is
+   N^2 copies a wave, which a few hundred agents sharing cores could not
+   afford (bench/README.md, issue 14).  Still well within
+   GL_VIEW_REFRESH_MS, what the view's readers are promised. */
+#define VIEW_NEWS_MS   100
 
 typedef struct {
     const gl_conf_t *conf;
@@ -67,7 +74,9 @@ typedef struct {
     uint64_t switches, switch_stops, switch_conts, unconfirmed;
     policy_t *policy; /* sched/policy, or NULL */
     viewpub_t *view;  /* the shared-memory view, or NULL (viewpub.h) */
-    bool view_dirty;  /* something it shows changed */
+    bool view_dirty;  /* something it shows changed: publish at once */
+    bool view_news;   /* membership news: publish within VIEW_NEWS_MS */
+    uint64_t view_ms; /* when it was last published */
     links_t *links;   /* the transport: the socket we are reached on, our links (links.h) */
     gl_loop_t *loop;
     int lock_fd;
@@ -164,7 +173,7 @@ static void pump (agent_t *a, uint64_t now)
             gang_node (a->gang, ev.node, true);
         if (ev.kind == SWIM_EV_JOINED || ev.kind == SWIM_EV_ALIVE)
             a->peers_dirty = true;
-        a->view_dirty = true;
+        a->view_news = true;
     }
     gang_out_t gout;
     while (gang_pop (a->gang, &gout)) {
@@ -1056,11 +1065,14 @@ static uint64_t agent_turn (gl_loop_t *loop, void *arg)
         slice_arm (a, gangs_here);
     if (a->peers_dirty && now >= a->peers_saved_ms + PEERS_SAVE_MS)
         peers_save (a, now);
-    if (a->view_dirty && a->view) {
+    if (a->view && (a->view_dirty || (a->view_news && now >= a->view_ms + VIEW_NEWS_MS))) {
         viewpub_publish (a->view, a->swim, a->jobs, a->clocks, now, gl_wall_ms ());
-        a->view_dirty = false;
+        a->view_dirty = a->view_news = false;
+        a->view_ms = now;
     }
     uint64_t deadline = swim_next_deadline (a->swim);
+    if (a->view && a->view_news && a->view_ms + VIEW_NEWS_MS < deadline)
+        deadline = a->view_ms + VIEW_NEWS_MS;
     uint64_t jobs_at = jobs_next_deadline (a->jobs, now);
     if (jobs_at < deadline)
         deadline = jobs_at;

@@ -1303,7 +1303,8 @@ static bool gossip_ok (swim_t *self, const ent_t *m, const void *now_p)
    member we spoke with lately, and one that crashed since, not yet
    suspected, would be picked more often than at random; its silence
    makes Lifeguard blame ourselves), and so does gossip of membership
-   news (below). */
+   news in the round robin and in small clusters (below; on the rings
+   beyond news_random_max members it is drawn as estimates are). */
 static size_t pick_near (swim_t *self, size_t want, member_ok_fn ok, const void *arg, ent_t **to)
 {
     if (want > PICK_MAX)
@@ -2252,7 +2253,8 @@ static void gossip (swim_t *self, uint64_t now)
         want = (size_t) GOSSIP_BURST * self->cfg.gossip_nodes;
     ent_t *to[PICK_MAX];
     size_t n = 0;
-    if (swim_queue_size (self->queue, SWIM_CLASS_MEMBERSHIP)) {
+    bool news_near = rings_on (self) && live_count (self) - 1 > self->cfg.news_random_max;
+    if (swim_queue_size (self->queue, SWIM_CLASS_MEMBERSHIP) && !news_near) {
         uint32_t picks[PICK_MAX];
         n = pick_members (self, want, gossip_ok, &now, picks);
         for (size_t i = 0; i < n; i++)
@@ -2265,7 +2267,23 @@ static void gossip (swim_t *self, uint64_t now)
            without loss: 1.26 set-ups a second per node, more than the
            round robin's 0.98).  Their messages carry max_piggyback
            updates each, as many as the queue needs at a thousand
-           members refreshing every minute, so the peers take it all. */
+           members refreshing every minute, so the peers take it all.
+           Membership news goes the same way once we know more than
+           news_random_max others alive (with fewer, each random member
+           can hold a link of ours, as SWIM has it): the peers are the ring
+           neighbours, the rings a random graph of degree 2 K that
+           reaches every member in a few hops, and the accuser of a
+           suspect probed it, so the suspect is among its peers and
+           hears it first.  Sent to random members, as memberlist
+           sends it, a round of news was a new connection for each
+           target once the cluster outgrew transport/max_links: at 256
+           agents on 2 cores a wave of suspicions set up 13 to 24
+           connections a second per agent, which evicted every link
+           as soon as it was made, the ring successors' too and what
+           they still queued, and the load and the losses made more
+           suspicions, for good (bench/README.md, issue 14).  Random
+           members still hear news from the push-pull, from a
+           refutation (tell_many) and as helpers of indirect probes. */
         if (rings_on (self)) {
             size_t peers = 0;
             for (size_t i = 0; i < self->n_peers; i++) {
@@ -2373,6 +2391,7 @@ void swim_config_default (swim_config_t *config)
     config->max_piggyback = 16;
     config->gossip_peers = 12;
     config->probe_rings = 4;
+    config->news_random_max = 16;
 }
 
 /* Zero intervals would spin, and zero multipliers would never spread. */

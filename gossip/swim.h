@@ -18,8 +18,9 @@
         queued also goes to gossip_nodes members every gossip_interval_ms,
         or to more (up to four times as many) when their messages cannot
         carry the whole queue: drawn at random while membership news is
-        queued, else (estimates only) first from the gossip_peers members
-        we last sent a PING or an ACK, whose connections are open; a
+        queued (on the rings, only while we know at most news_random_max
+        others alive), else first from the gossip_peers members we last
+        sent a PING or an ACK, whose connections are open; a
         push-pull of the whole state with one member every
         pushpull_interval_ms (one of those peers in the round robin, a
         random one on the rings);
@@ -83,6 +84,11 @@ typedef struct {
                                       this many (12; 0: at random from all) */
     uint32_t probe_rings;          /* probe the successors on this many rings
                                       (4; 0: every member in turn) */
+    uint32_t news_random_max;      /* on the rings, membership news goes to
+                                      random members while we know at most
+                                      this many others alive, else to the
+                                      peers first (16: transport/max_links,
+                                      as many as can each hold a link) */
 } swim_config_t;
 
 void swim_config_default (swim_config_t *config);

@@ -19,4 +19,7 @@ void swim_config_from_conf (swim_config_t *config, const gl_conf_t *conf)
     config->max_piggyback = conf->max_piggyback;
     config->gossip_peers = conf->gossip_peers;
     config->probe_rings = conf->probe_rings;
+    /* random targets beyond the links an agent keeps are a connection
+       set-up each (gossip in swim.c) */
+    config->news_random_max = conf->max_links;
 }

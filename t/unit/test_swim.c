@@ -184,6 +184,7 @@ typedef struct {
     size_t n_log, cap_log;
     uint64_t sent, lost, wire_errors;
     unsigned pings[NET_MAX][NET_MAX];   /* PINGs sent, by sender and target */
+    unsigned news[NET_MAX][NET_MAX];    /* GOSSIPs with a SUSPECT or DEAD update */
     uint64_t sent_by[NET_MAX];          /* messages but push-pulls, by sender */
     char watch_origin[GL_NAME_MAX + 1]; /* an estimate to count the sends of */
     uint64_t watch_seq;
@@ -282,6 +283,13 @@ static void route (net_t *net, int from, swim_out_t *out)
     net->sent++;
     if (to >= 0 && out->msg.type == GL_MSG_PING)
         net->pings[from][to]++;
+    if (to >= 0 && out->msg.type == GL_MSG_GOSSIP) {
+        bool news = false;
+        for (uint32_t k = 0; k < out->msg.n_updates; k++)
+            news |= out->msg.updates[k].kind == GL_UPD_SUSPECT ||
+                    out->msg.updates[k].kind == GL_UPD_DEAD;
+        net->news[from][to] += news;
+    }
     if (out->msg.type != GL_MSG_SYNC_REQ && out->msg.type != GL_MSG_SYNC_RESP) {
         net->sent_by[from]++;
         for (uint32_t k = 0; k < out->msg.n_updates; k++) {
@@ -2066,6 +2074,49 @@ static void test_rings (void)
     net_free (net);
 }
 
+/* Knowing more than news_random_max others, a member gossips membership
+   news on the rings to its peers, its ring neighbours, and not to random
+   members, which in a large cluster would be a connection set-up each
+   (issue 14); a crash is still known to all in time.  Knowing fewer, to
+   random members, as SWIM has it. */
+static void test_news_rings (void)
+{
+    const int n = 40;
+    unsigned most[2] = { 0, 0 };
+    for (int round = 0; round < 2; round++) {
+        net_t *net = net_new (n, 71, 0);
+        net->cfg.news_random_max = round == 0 ? 16 : 64;
+        start_nodes (net, n);
+        net_run (net, net->now + 5000);
+        memset (net->news, 0, sizeof net->news);
+        uint64_t min_ms, max_ms;
+        suspicion_bounds (&net->cfg, n, &min_ms, &max_ms);
+        uint64_t crash = net->now;
+        node_crash (net, 7);
+        /* its 4 observers probe it within 4 periods; then as test_crash */
+        uint64_t limit = crash + 4 * net->cfg.probe_interval_ms + max_ms + 2000;
+        uint64_t at = run_until (net, pred_dead, 7, limit + 1);
+        CHECK (at != 0 && at <= limit);
+        net_run (net, net->now + 2000);
+        for (int i = 0; i < n; i++) {
+            unsigned to = 0;
+            for (int j = 0; j < n; j++)
+                to += net->news[i][j] > 0;
+            most[round] = to > most[round] ? to : most[round];
+        }
+        CHECK_EQ (count_events (net, -1, SWIM_EV_DEAD, -1, 0), n - 1);
+        net_free (net);
+    }
+    /* the peers: the gossip_peers (12) members last sent a PING or an
+       ACK, which shift a little as relays and vouches come and go; at
+       random, most of the 39 */
+    CHECK (most[0] <= 16);
+    CHECK (most[1] >= 24);
+    printf ("# news of a crash among %d members: to %u members at most from one, %u at "
+            "random\n",
+            n, most[0], most[1]);
+}
+
 /* A member that dies changes one successor on each ring, its own
    predecessor's, to its own successor; one that joins takes the place. */
 static void test_rings_churn (void)
@@ -2404,6 +2455,7 @@ int main (void)
     test_rings_orphan ();
     test_rings_small ();
     test_rings_vouch ();
+    test_news_rings ();
     test_res_rings ();
     test_res_rings_dedupe ();
     test_res_rings_rate ();
