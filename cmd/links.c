@@ -27,13 +27,28 @@
 #define ROUTER_BUDGET   512 /* packets read per loop turn */
 #define ROUTE_ID_MAX    255 /* ZeroMQ routing ids are 1 to 255 bytes */
 #define LINK_ID_BYTES   8   /* random: hex, the routing id of a link of ours */
+/* A job's message that finds its link's queue full waits here, in order,
+   and goes as the queue drains (a job's stream ends at a missing
+   message, and flow control counts bytes, not messages: a job writing
+   small pieces fills send_queue well within its window).  The
+   wait is bounded over all links; past it, a job message is dropped
+   like any other (its stream then ends the job with the loss named). */
+#define PEND_MAX_BYTES  (256u << 20)
+#define PEND_RETRY_MS   2
+
+typedef struct pend {
+    struct pend *next;
+    zmq_msg_t m;
+    size_t len;
+} pend_t;
 
 /* A connection this agent made from its ROUTER (zmq_connect with
    ZMQ_CONNECT_ROUTING_ID): it is sent to by that routing id. */
 typedef struct {
     char id[2 * LINK_ID_BYTES + 1];
-    uint64_t last_used_ms; /* either way */
-    uint64_t last_job_ms;  /* 0: never carried a job message */
+    uint64_t last_used_ms;    /* either way */
+    uint64_t last_job_ms;     /* 0: never carried a job message */
+    pend_t *pend, *pend_tail; /* job messages waiting for room, in order */
 } link_t;
 
 /* The connection another agent's link to us is: its routing id here. */
@@ -63,6 +78,8 @@ struct links_t {
     bool in_any;     /* in the callback at all */
     uint64_t next_tick_ms;
     links_stats_t st;
+    size_t pend_bytes; /* job messages waiting, over all links */
+    int pend_timer;    /* the loop's timer that sends them, or -1 */
     sample_t ring[RATE_WINDOW + 1];
     size_t n_samples, ring_head; /* ring_head: where the next one goes */
 };
@@ -149,6 +166,7 @@ links_t *links_new (const links_config_t *config, gl_loop_t *loop, const char *b
         return NULL;
     }
     self->cfg = *config;
+    self->pend_timer = -1;
     if (!self->cfg.max_links)
         self->cfg.max_links = 1;
     self->loop = loop;
@@ -193,11 +211,19 @@ links_t *links_new (const links_config_t *config, gl_loop_t *loop, const char *b
     return self;
 }
 
+static void pend_free (links_t *self, link_t *l);
+
 void links_destroy (links_t **self_p)
 {
     links_t *self = *self_p;
     if (!self)
         return;
+    if (self->links)
+        for (link_t *l = (link_t *) zhashx_first (self->links); l;
+             l = (link_t *) zhashx_next (self->links))
+            pend_free (self, l);
+    if (self->pend_timer >= 0)
+        gl_loop_timer_end (self->loop, self->pend_timer);
     zhashx_destroy (&self->links);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->routes);
@@ -225,6 +251,20 @@ static size_t count_free (const links_t *self, uint64_t now)
 }
 
 /* Close the link to endpoint: what it queues still goes for linger_ms. */
+/* The messages waiting on l, dropped (its member is gone or we leave). */
+static void pend_free (links_t *self, link_t *l)
+{
+    while (l->pend) {
+        pend_t *p = l->pend;
+        l->pend = p->next;
+        self->pend_bytes -= p->len;
+        self->st.dropped++;
+        zmq_msg_close (&p->m);
+        free (p);
+    }
+    l->pend_tail = NULL;
+}
+
 static void link_drop (links_t *self, const char *endpoint, int linger_ms)
 {
     link_t *l = (link_t *) zhashx_lookup (self->links, endpoint);
@@ -238,6 +278,7 @@ static void link_drop (links_t *self, const char *endpoint, int linger_ms)
         zsock_set_linger (self->router, CLOSE_LINGER_MS);
     if (self->in_link == l)
         self->in_link = NULL;
+    pend_free (self, l);
     zhashx_delete (self->by_id, l->id);
     zhashx_delete (self->links, endpoint);
 }
@@ -318,6 +359,66 @@ static void count_out (links_t *self, size_t len)
     self->st.bytes_out += len;
 }
 
+/* Send what waits on l while its queue takes it: true when none is left. */
+static bool pend_flush (links_t *self, link_t *l)
+{
+    while (l->pend) {
+        pend_t *p = l->pend;
+        if (conn_send (self, l->id, strlen (l->id), &p->m))
+            return false; /* full still (or gone: ZeroMQ reconnects a link of ours) */
+        count_out (self, p->len);
+        self->pend_bytes -= p->len;
+        l->pend = p->next;
+        if (!l->pend)
+            l->pend_tail = NULL;
+        zmq_msg_close (&p->m);
+        free (p);
+    }
+    return true;
+}
+
+static void pend_arm (links_t *self);
+
+static void on_pend (gl_loop_t *loop, int id, void *arg)
+{
+    links_t *self = (links_t *) arg;
+    (void) loop, (void) id;
+    self->pend_timer = -1;
+    bool left = false;
+    for (link_t *l = (link_t *) zhashx_first (self->links); l;
+         l = (link_t *) zhashx_next (self->links))
+        if (l->pend && !pend_flush (self, l))
+            left = true;
+    if (left)
+        pend_arm (self);
+}
+
+static void pend_arm (links_t *self)
+{
+    if (self->pend_timer < 0)
+        self->pend_timer = gl_loop_timer (self->loop, gl_mono_ms () + PEND_RETRY_MS, on_pend, self);
+}
+
+/* m (len bytes) to wait on l for room; false when the wait is full. */
+static bool pend_add (links_t *self, link_t *l, zmq_msg_t *m, size_t len)
+{
+    pend_t *p;
+    if (self->pend_bytes + len > PEND_MAX_BYTES || !(p = calloc (1, sizeof *p)))
+        return false;
+    zmq_msg_init (&p->m);
+    zmq_msg_move (&p->m, m);
+    p->len = len;
+    if (l->pend_tail)
+        l->pend_tail->next = p;
+    else
+        l->pend = p;
+    l->pend_tail = p;
+    self->pend_bytes += len;
+    self->st.queued++;
+    pend_arm (self);
+    return true;
+}
+
 int links_send (links_t *self, const char *addr, uint8_t *pkt, size_t len, bool job, uint64_t now)
 {
     zmq_msg_t m;
@@ -349,11 +450,18 @@ int links_send (links_t *self, const char *addr, uint8_t *pkt, size_t len, bool 
         link->last_used_ms = now;
         if (job)
             link->last_job_ms = now;
-        int rc = conn_send (self, link->id, strlen (link->id), &m);
+        /* nothing overtakes a message waiting: packets are numbered as
+           they are sealed, and one that arrived more than the seal's
+           replay window (1024) behind a later one would be refused */
+        int rc = link->pend && !pend_flush (self, link)
+                     ? -1
+                     : conn_send (self, link->id, strlen (link->id), &m);
         if (rc == 0) {
             count_out (self, len);
             return 0;
         }
+        if (rc == -1 && (job || link->pend) && pend_add (self, link, &m, len))
+            return 0;
         if (rc == -1)
             break;
         /* our own connection gone (ZeroMQ keeps it while it reconnects,

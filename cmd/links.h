@@ -56,9 +56,17 @@
     Each link, and each route, queues at most send_queue messages
     (ZMQ_SNDHWM of the ROUTER, per connection) while its connection is
     being set up, or while the destination is down or slow.  Further
-    sends are dropped and counted, as datagrams would be: SWIM retries what matters, and a
-    job's flow control (4 MiB of a stream unacknowledged at most) keeps a
-    live job far below it.  A link closed to make room or for being idle
+    gossip is dropped and counted, as datagrams would be: SWIM retries
+    what matters.  A job's message is not: its stream ends the job at a
+    missing message, and a job's flow control counts bytes (4 MiB of a
+    stream unacknowledged at most), which in small pieces are many more
+    than send_queue messages.  So a job message that finds the queue
+    full waits on its link, in order, and goes as the queue drains
+    (tried again every 2 ms), and while any waits, gossip to the same
+    member waits behind it: packets are numbered as they are sealed, and
+    the seal refuses one that arrives more than its replay window (1024
+    packets) behind a later one.  What waits is bounded by 256 MiB over
+    all links, past which a job message too is dropped.  A link closed to make room or for being idle
     still sends what it queues for a second (its connection may not be up
     yet: a probe must not be lost to the gossip that followed it); a link
     to a dead member drops it at once; when the agent leaves, every
@@ -140,6 +148,7 @@ typedef struct {
     uint64_t closed;  /* closed because their member is dead or gone */
     uint64_t routed;  /* packets sent back on a route */
     uint64_t dropped; /* packets dropped at sending */
+    uint64_t queued;  /* job messages that waited for room in a full queue */
     uint64_t msgs_in, bytes_in, msgs_out, bytes_out;       /* since start */
     double msgs_in_s, bytes_in_s, msgs_out_s, bytes_out_s; /* over the window */
     double opened_s;   /* links opened a second, over the window */

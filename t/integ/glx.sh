@@ -35,6 +35,18 @@ timeout 20 "$GLX" echo lost >&-; rc=$?
 [ "$rc" != 124 ] || fail "glx echo >&- hung"
 say "exit codes and streams"
 
+# output in many small writes from another node (40,000 lines, one write
+# each, both streams): every byte arrives; the link's queue holds 1024
+# messages, far fewer than 4 MiB of flow control in pieces this small
+small='BEGIN { for (i = 0; i < 20000; i++) { printf "out line %d xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", i; fflush (); printf "err line %d\n", i > "/dev/stderr"; fflush ("/dev/stderr") } }'
+awk "$small" > "$T/small.ref" 2> "$T/small.ref2"
+for i in 1 2 3; do
+    glx -w b awk "$small" > "$T/small.out" 2> "$T/small.err" || fail "small writes: glx failed"
+    cmp -s "$T/small.out" "$T/small.ref" && cmp -s "$T/small.err" "$T/small.ref2" ||
+        fail "small writes from b: stdout $(wc -c < "$T/small.out")/$(wc -c < "$T/small.ref") bytes, stderr $(wc -c < "$T/small.err")/$(wc -c < "$T/small.ref2")"
+done
+say "many small writes from another node, whole"
+
 # 50 MB of random bytes through stdin and back, identical
 head -c 50000000 /dev/urandom > "$T/in.bin"
 glx cat < "$T/in.bin" > "$T/out.bin" || fail "cat through glx failed"
