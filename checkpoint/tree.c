@@ -388,7 +388,7 @@ again:
     else if (uid != (uint64_t) getuid ())
         sb_s (why, " runs as another user");
     else if (vforked)
-        sb_s (why, " was made by vfork and has not executed its program yet");
+        sb_s (why, " was made by vfork and has not executed its program yet: try again");
     else if (!(cgt & (1ull << (GL_CKPT_SIGNO - 1))))
         sb_s (why, " runs without the shim (GLUNIX_SHIM=0, or a program that does not load it)");
     else {

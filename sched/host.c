@@ -7,6 +7,7 @@
 #include "jobs_impl.h"
 #include "ckpt_proto.h"
 #include "fd.h"
+#include "log.h"
 #include "str.h"
 
 #include <errno.h>
@@ -586,6 +587,8 @@ void host_tick (jobs_t *self, uint64_t now)
     for (host_job_t *h = self->hosts; h; h = next) {
         next = h->next;
         if (!h->killed && now - h->last_ping_ms > JOBS_ORPHAN_MS) {
+            gl_info ("%s: killed: its home %s has not pinged it for %llu ms", h->gpid, h->home,
+                     (unsigned long long) (now - h->last_ping_ms));
             host_kill (h);
             host_watch (self, h);
         }
@@ -616,6 +619,7 @@ void host_node_lost (jobs_t *self, const char *node)
 {
     for (host_job_t *h = self->hosts; h; h = h->next)
         if (gl_streq (h->home, node) && !h->killed) {
+            gl_info ("%s: killed: its home %s is dead or gone", h->gpid, node);
             host_kill (h); /* its home is gone: no one to serve */
             host_watch (self, h);
         }
