@@ -604,7 +604,10 @@ static int ckpt_open (agent_t *a, char *err, size_t errlen)
         prog[0] = '\0';
     }
     jobs_set_restorer (a->jobs, prog);
-    jobs_set_addr (a->jobs, a->conf->advertise);
+    /* without an address of its own, a node takes a moved job's image
+       through the agents' messages */
+    if (a->conf->move_direct)
+        jobs_set_addr (a->jobs, a->conf->advertise);
     return 0;
 }
 

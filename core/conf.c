@@ -96,6 +96,7 @@ static const field_t fields[] = {
     NUM ("transport/max_links", F_U32, max_links, 1, 4096),
     NUM ("transport/link_idle", F_DURATION, link_idle_ms, 100, 3600000),
     NUM ("transport/send_queue", F_U32, send_queue, 16, 1000000),
+    STR ("transport/move_direct", F_BOOL, move_direct),
     STR ("sched/policy", F_PATH, policy),
     NUM ("sched/policy_budget", F_DURATION, policy_budget_ms, 1, 10000),
     NUM ("sched/gang_slice", F_DURATION, gang_slice_ms, 10, 30000),
@@ -143,6 +144,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->max_links = 16;
     c->link_idle_ms = 30000;
     c->send_queue = 1024;
+    c->move_direct = true;
     c->policy_budget_ms = 10;
     c->gang_slice_ms = 100;
     c->gang_depth = 4;

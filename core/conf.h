@@ -78,6 +78,7 @@ typedef struct {
     uint32_t max_links;    /* open at once, links held for jobs aside */
     uint32_t link_idle_ms; /* close a link unused this long */
     uint32_t send_queue;   /* messages queued per link (ZMQ_SNDHWM) */
+    bool move_direct;      /* a moved job's image comes straight to its restorer */
 
     /* sched: a placement policy module (glsfi-cc), "" for none */
     char policy[GL_PATH_MAX];

@@ -15,7 +15,7 @@ touch -d '1 hour ago' "$T/tty-b"
 start_peer a 0
 start_peer b 1 --set "idle/activity=$T/tty-b" --set idle/owner_idle_min=2s \
     --set sched/owner_grace=1s
-start_peer c 2
+start_peer c 2 --set transport/move_direct=no   # images to c come through the agents
 wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
 has_estimates() { [ "$(status a | jq '[.members[] | select(.resources != null)] | length')" = 3 ]; }
 wait_until 10 has_estimates || fail "estimates missing"
@@ -134,6 +134,9 @@ for kind in "single 30 64" "threads 4 30 64"; do
     cmp -s "$T/ref" "$out" || fail "ckjob $kind moved: output differs: $(diff "$T/ref" "$out" | head -5)"
     say "ckjob $kind moved b>c>a>b mid-run: output identical ($(lines "$out") lines, $(tail -1 "$out"))"
 done
+grep -q "image went straight to [ab]\$" "$T"/*.log || fail "no image went straight to a or b"
+! grep -q "image went straight to c\$" "$T"/*.log || fail "an image went straight to c (move_direct = no)"
+say "images went straight to a and b, through the agents to c (move_direct = no)"
 
 # a filter in a pipeline, moved mid-stream: every line in, once, in order
 seq 1 150 | sed 's/^/line /' | "$CK" filter > "$T/ref"
