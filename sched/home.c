@@ -696,6 +696,25 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
         case GL_JOB_DATA: {
             if (job->stream < 1 || job->stream > 2)
                 return;
+            /* the host numbers its output: one missing is output lost,
+               said so, never a silent hole in glx's stream */
+            if (job->seq != j->host_seq[job->stream]) {
+                char text[GL_JOB_TEXT_MAX + 1];
+                snprintf (text, sizeof text,
+                          "output of %s was lost on its way from %s (message %llu of its %s "
+                          "came, %llu expected)",
+                          j->gpid, j->node, (unsigned long long) job->seq,
+                          job->stream == 1 ? "stdout" : "stderr",
+                          (unsigned long long) j->host_seq[job->stream]);
+                gl_error ("%s", text);
+                gl_job_t kill;
+                jobs_msg_init (&kill, GL_JOB_KILL, j->gpid, self->name);
+                jobs_to_node (self, j->node, &kill);
+                home_fail (self, j, JOBS_ERR_STREAM, text);
+                home_remove (self, j);
+                return;
+            }
+            j->host_seq[job->stream]++;
             gl_job_t out = *job;
             if (!rec_data (self, j, &out))
                 return; /* glx had all of it: a restarted process wrote it again */

@@ -9,10 +9,11 @@
           resume: the default), goon (checkpoint and go on at once, no
           answer: the shim's SNAP says what the pipes held; ckhost reads
           none of the program's output from the signal to SNAP, as an
-          agent keeping the checkpoint does) or hold (checkpoint, stay parked; ckhost
-          kills the program once the image is saved, as a host migrating
-          it would), letgo (hold, then close the connection once the image
-          is saved, as a host whose move failed: the program goes on) or
+          agent keeping the checkpoint does) or hold (checkpoint, stay parked;
+          ckhost closes the connection with no GO once the image is saved,
+          and the shim kills the program itself, as for a host migrating
+          it), letgo (hold, then GO and close once the image is saved, as
+          a host whose move failed: the program goes on) or
           none (only run it)
     -w    ask once the program's stdout holds MARK (default: at once)
     -i    where the image goes (default: nowhere)
@@ -213,11 +214,13 @@ int main (int argc, char **argv)
             }
             if (img >= 0)
                 close (img);
-            /* killed before the connection closes, as the agent does: a
-               parked process that sees the end first takes it for a
-               failed move and goes on, and so do its tree's members */
-            if (hold && !letgo)
-                kill (pid, SIGKILL);
+            /* let go: GO, then the end (a failed move); held: the end
+               with no GO, which the parked process takes for its kill
+               (the agent's SIGKILL may come later, through its
+               launcher): here no SIGKILL at all, so that the shim's own
+               is what ends it, and its tree's members with it */
+            if (letgo && write (s, "GO\n", 3) < 0)
+                return 1;
             close (s);
             printf ("IMAGE %zu\n", bytes);
             fflush (stdout);
