@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,23 +188,36 @@ static int parse_move (int ctl, uint8_t key[IS_KEY_BYTES], struct sockaddr_stora
     return 0;
 }
 
-/* Did connection c open with this move's first chunk (empty) within
-   HELLO_MS?  Then o is its opener. */
-static bool hello (int c, imgseal_t *o)
-{
-    struct timeval tv = { HELLO_MS / 1000, 0 };
-    setsockopt (c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+/* Connections heard at once, each until its first chunk or HELLO_MS:
+   a stranger that connects first and says nothing delays nobody. */
+#define PENDING_MAX 16
+
+typedef struct {
+    int fd;
+    uint64_t since;
+    size_t got;
     uint8_t chunk[IS_OVERHEAD];
+} pending_t;
+
+/* Has p's first chunk (empty) come, opening under the move's key?  1
+   yes (o is its opener), 0 not whole yet, -1 not the old host's. */
+static int hello (pending_t *p, imgseal_t *o)
+{
+    ssize_t k = read (p->fd, p->chunk + p->got, sizeof p->chunk - p->got);
+    if (k < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (k <= 0)
+        return -1;
+    p->got += (size_t) k;
+    if (p->got < sizeof p->chunk)
+        return 0;
     uint32_t len;
     bool last;
     const char *why;
-    if (read_full (c, chunk, sizeof chunk) != (ssize_t) sizeof chunk ||
-        imgseal_head (chunk, &len, &last, &why) || len || last ||
-        imgseal_open (o, chunk, chunk + IS_HEAD, chunk + IS_HEAD, &why))
-        return false;
-    tv.tv_sec = 0; /* from here on the old host's pace, however slow */
-    setsockopt (c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return true;
+    if (imgseal_head (p->chunk, &len, &last, &why) || len || last ||
+        imgseal_open (o, p->chunk, p->chunk + IS_HEAD, p->chunk + IS_HEAD, &why))
+        return -1;
+    return 1;
 }
 
 /* Listen where the agent says, tell it the port, take the old host's
@@ -215,13 +227,16 @@ static int direct_open (int ctl, sealed_t *s, char *err, size_t errlen)
     uint8_t key[IS_KEY_BYTES];
     struct sockaddr_storage sa;
     socklen_t sa_len;
+    pending_t pend[PENDING_MAX];
+    int n = 0, rc = -1;
+    imgseal_t *o = NULL;
     if (parse_move (ctl, key, &sa, &sa_len, err, errlen))
         return -1;
     int l = socket (sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l < 0 || bind (l, (struct sockaddr *) &sa, sa_len) || listen (l, 8) ||
         getsockname (l, (struct sockaddr *) &sa, &sa_len)) {
         gl_err (err, errlen, "cannot listen for the move's image: %s", strerror (errno));
-        goto fail;
+        goto done;
     }
     unsigned port = ntohs (sa.ss_family == AF_INET ? ((struct sockaddr_in *) &sa)->sin_port
                                                    : ((struct sockaddr_in6 *) &sa)->sin6_port);
@@ -229,43 +244,77 @@ static int direct_open (int ctl, sealed_t *s, char *err, size_t errlen)
     int k = snprintf (said, sizeof said, "PORT %u\n", port);
     if (gl_write_all (ctl, said, (size_t) k)) {
         gl_err (err, errlen, "the agent hung up");
-        goto fail;
+        goto done;
     }
     uint64_t until = mono_ms () + LISTEN_MS;
-    for (;;) {
+    while (rc < 0) {
         uint64_t now = mono_ms ();
         if (now >= until) {
             gl_err (err, errlen, "no move's image came within %d s", LISTEN_MS / 1000);
-            goto fail;
+            goto done;
         }
-        struct pollfd p = { l, POLLIN, 0 };
-        if (poll (&p, 1, (int) (until - now)) <= 0)
+        /* the silent ones' time is up */
+        for (int i = 0; i < n;)
+            if (now - pend[i].since >= HELLO_MS) {
+                close (pend[i].fd);
+                pend[i] = pend[--n];
+            }
+            else
+                i++;
+        struct pollfd p[PENDING_MAX + 1];
+        p[0] = (struct pollfd){ l, POLLIN, 0 };
+        for (int i = 0; i < n; i++)
+            p[i + 1] = (struct pollfd){ pend[i].fd, POLLIN, 0 };
+        if (poll (p, (nfds_t) n + 1, 100) <= 0)
             continue;
-        int c = accept4 (l, NULL, NULL, SOCK_CLOEXEC);
+        for (int i = n - 1; i >= 0; i--) {
+            if (!p[i + 1].revents)
+                continue;
+            if (!o && !(o = imgseal_new (key))) {
+                gl_err (err, errlen, "out of memory");
+                goto done;
+            }
+            int h = hello (&pend[i], o);
+            if (h > 0) { /* the old host */
+                int fd = pend[i].fd;
+                pend[i] = pend[--n];
+                fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+                s->fd = fd;
+                s->o = o;
+                o = NULL;
+                s->buf = malloc (IS_CHUNK_MAX + IS_TAG);
+                rc = s->buf ? 0 : gl_err (err, errlen, "out of memory");
+                break;
+            }
+            if (h < 0) { /* not the old host: unheard; a new opener for the next */
+                close (pend[i].fd);
+                pend[i] = pend[--n];
+                imgseal_destroy (&o);
+            }
+        }
+        if (rc == 0 || !(p[0].revents & POLLIN))
+            continue;
+        int c = accept4 (l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0)
             continue;
-        imgseal_t *o = imgseal_new (key);
-        if (!o) {
-            close (c);
-            gl_err (err, errlen, "out of memory");
-            goto fail;
+        if (n == PENDING_MAX) { /* full: the oldest goes */
+            int oldest = 0;
+            for (int i = 1; i < n; i++)
+                if (pend[i].since < pend[oldest].since)
+                    oldest = i;
+            close (pend[oldest].fd);
+            pend[oldest] = pend[--n];
         }
-        if (hello (c, o)) {
-            close (l);
-            explicit_bzero (key, sizeof key);
-            s->fd = c;
-            s->o = o;
-            s->buf = malloc (IS_CHUNK_MAX + IS_TAG);
-            return s->buf ? 0 : gl_err (err, errlen, "out of memory");
-        }
-        imgseal_destroy (&o); /* not the old host: unheard */
-        close (c);
+        pend[n++] = (pending_t){ .fd = c, .since = now };
     }
-fail:
+done:
+    for (int i = 0; i < n; i++)
+        close (pend[i].fd);
+    imgseal_destroy (&o);
     explicit_bzero (key, sizeof key);
     if (l >= 0)
         close (l);
-    return -1;
+    return rc;
 }
 
 static void usage (FILE *to)

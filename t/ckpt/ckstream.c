@@ -10,9 +10,11 @@
     MODE says, and exits with glrestore's status (its stderr is ours):
 
       whole     the image, in chunks of 64 KiB, then an empty last chunk
-      intruders first a connection that sends bytes that are no chunk,
+      intruders first a connection that says nothing (open until
+                glrestore ends), one that sends bytes that are no chunk,
                 one that sends a whole stream under another key, then
-                the image as in whole: the first two are dropped unheard
+                the image as in whole: the first three are dropped
+                unheard, the silent one heard beside the others
       cut       the stream less its last 1000 bytes
       nolast    every chunk but the last
       flip      one bit of the middle chunk flipped
@@ -139,12 +141,14 @@ int main (int argc, char **argv)
         got++;
     line[got] = '\0';
     unsigned port = 0;
+    int silent = -1;
     if (sscanf (line, "PORT %u", &port) == 1 && strcmp (mode, "silent")) {
         size_t len, at[4096 + 8], k;
         if (size / PIECE + 4 > sizeof at / sizeof *at)
             die ("the image is too large for ckstream");
         uint8_t *s = sealed (key, img, size, &len, at, &k);
         if (!strcmp (mode, "intruders")) {
+            silent = dial (port); /* says nothing, open until glrestore ends */
             int c1 = dial (port);
             put (c1, "GET / HTTP/1.0\r\n\r\nxxxxxx", 24);
             size_t olen, oat[4096 + 8], ok;
@@ -180,5 +184,7 @@ int main (int argc, char **argv)
     int status;
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR) {
     }
+    if (silent >= 0)
+        close (silent);
     return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }

@@ -3,8 +3,9 @@
 # glrestore -n (read and check the image, restore nothing) with an image
 # of t/ckpt/ckcompute:
 # - sent whole, the image is read and found whole;
-# - a connection that sends no chunk, and one that sends a whole stream
-#   under another key, both made before the real one, are dropped
+# - a connection that says nothing (heard beside the others, not before
+#   them), one that sends no chunk, and one that sends a whole stream
+#   under another key, all made before the real one, are dropped
 #   unheard: the image that follows is read;
 # - a stream cut in a chunk, or missing its last chunk, with a bit
 #   flipped, a chunk replayed, or bytes after its end: refused (exit
@@ -34,7 +35,7 @@ say "whole: $(cat whole.err)"
 "$STREAM" intruders "$GLR" img -n 2> intr.err; rc=$?
 [ $rc = 0 ] || { cat intr.err; fail "intruders first: glrestore exited $rc"; }
 grep -q 'the image is whole' intr.err || fail "intruders first: $(cat intr.err)"
-say "two intruders first, dropped: $(cat intr.err)"
+say "three intruders first (one silent), dropped: $(cat intr.err)"
 
 refused() {  # MODE WHAT PATTERN
     "$STREAM" "$1" "$GLR" img -n 2> bad.err; rc=$?
