@@ -212,7 +212,12 @@ static void net_close (jobs_t *self, ckpt_req_t *ck)
     ck->out_len = 0;
 }
 
-static int say (int fd, const char *line);
+/* One line to the shim (never SIGPIPE: it may be gone). */
+static int say (int fd, const char *line)
+{
+    size_t len = strlen (line);
+    return send (fd, line, len, MSG_NOSIGNAL) == (ssize_t) len ? 0 : -1;
+}
 
 /* The shim's connection only: a request refused for an instant keeps
    its link to the new host for when it is asked again. */
@@ -563,12 +568,6 @@ static int take_line (int fd, char *line, size_t size)
         return -1;
     line[want - 1] = '\0';
     return 1;
-}
-
-static int say (int fd, const char *line)
-{
-    size_t len = strlen (line);
-    return send (fd, line, len, MSG_NOSIGNAL) == (ssize_t) len ? 0 : -1;
 }
 
 /* How many bytes fd's pipe holds now. */

@@ -22,11 +22,7 @@
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
 set +e
-HOST="$BUILD/t/ckpt/ckhost"
-PROG="$BUILD/t/ckpt/ckcompute"
-GLR="$BUILD/glrestore"
-SHIM="$BUILD/libglshim.so"
-for f in "$HOST" "$PROG" "$GLR" "$SHIM"; do [ -x "$f" ] || [ -f "$f" ] || fail "no $f"; done
+ckpt_progs HOST PROG GLR SHIM
 grep -q '^\[vdso\]\|vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
 cd "$T" || fail "no $T"
 chmod 777 "$T"

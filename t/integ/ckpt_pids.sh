@@ -15,11 +15,7 @@
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
 set +e
-HOST="$BUILD/t/ckpt/ckhost"
-TREE="$BUILD/t/ckpt/cktree"
-SHIM="$BUILD/libglshim.so"
-GLR="$BUILD/glrestore"
-for f in "$HOST" "$TREE" "$SHIM" "$GLR"; do [ -f "$f" ] || fail "no $f"; done
+ckpt_progs HOST TREE SHIM GLR
 LAST=/proc/sys/kernel/ns_last_pid
 [ "$(id -u)" = 0 ] && [ -w "$LAST" ] && (cat "$LAST" > "$LAST") 2> /dev/null ||
     { echo "steering the kernel's next process id needs root and $LAST"; exit 77; }

@@ -20,11 +20,7 @@
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
 set +e
-HOST="$BUILD/t/ckpt/ckhost"
-TREE="$BUILD/t/ckpt/cktree"
-PROG="$BUILD/t/ckpt/ckcompute"
-SHIM="$BUILD/libglshim.so"
-for f in "$HOST" "$TREE" "$PROG" "$SHIM"; do [ -f "$f" ] || fail "no $f"; done
+ckpt_progs HOST TREE PROG SHIM GLR
 cd "$T" || fail "no $T"
 chmod 777 "$T"
 
@@ -73,7 +69,6 @@ say "timeout 2 held at tick 5 and restored: its timer fired at tick $n (exit 124
 # at FILE: the byte offset ckhost reported at SNAP
 at() { sed -n 's/^SNAP [0-9]* at=\([0-9]*\)$/\1/p' "$1"; }
 same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head -20; fail "$3"; }; }
-GLR="$BUILD/glrestore"
 loop='i=0; while [ $i -lt 40 ]; do i=$((i+1)); echo "line $i"; sleep 0.05; done'
 # the filter's script carries this run's own comment, so that a look for
 # its processes finds this run's, not another's running beside it

@@ -101,6 +101,26 @@ write_conf
 
 port_of() { echo $((BASE + $1)); }
 
+# ckpt_progs VAR...: the checkpoint tests' programs, each variable named
+# set (HOST: ckhost, PROG: ckcompute, TREE: cktree, STREAM: ckstream,
+# GLR: glrestore, SHIM: libglshim.so); fails when one named is missing
+ckpt_progs() {
+    local v f
+    for v in "$@"; do
+        case $v in
+            HOST) f=$BUILD/t/ckpt/ckhost ;;
+            PROG) f=$BUILD/t/ckpt/ckcompute ;;
+            TREE) f=$BUILD/t/ckpt/cktree ;;
+            STREAM) f=$BUILD/t/ckpt/ckstream ;;
+            GLR) f=$BUILD/glrestore ;;
+            SHIM) f=$BUILD/libglshim.so ;;
+            *) fail "ckpt_progs: no program called $v" ;;
+        esac
+        [ -f "$f" ] || fail "no $f"
+        printf -v "$v" '%s' "$f"
+    done
+}
+
 # start_peer NAME INDEX [glpeer join options...]: a peer on 127.0.0.1:BASE+INDEX
 start_peer() {
     local name=$1 idx=$2; shift 2

@@ -13,12 +13,7 @@
 # sanitizers: no (glrestore is never built with them)
 . "$(dirname "$0")/lib.sh"
 set +e
-HOST="$BUILD/t/ckpt/ckhost"
-PROG="$BUILD/t/ckpt/ckcompute"
-GLR="$BUILD/glrestore"
-SHIM="$BUILD/libglshim.so"
-STREAM="$BUILD/t/ckpt/ckstream"
-for f in "$HOST" "$PROG" "$GLR" "$SHIM" "$STREAM"; do [ -x "$f" ] || [ -f "$f" ] || fail "no $f"; done
+ckpt_progs HOST PROG GLR SHIM STREAM
 grep -q 'vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
 cd "$T" || fail "no $T"
 
