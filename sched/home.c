@@ -451,14 +451,11 @@ static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
     run->restart = 0;
 }
 
-/* The old process's output is all out and its unread stdin here: the new
-   host takes over the streams where the old one left them. */
-static void move_switch (jobs_t *self, home_job_t *j)
+/* Hand stdout and stderr to the job's (new) host j->node: the numbers its
+   output messages go on from, and the credit glx has not yet used (the
+   window less what is still unwritten at glx). */
+void home_release_streams (jobs_t *self, const home_job_t *j)
 {
-    char old[GL_NAME_MAX + 1];
-    gl_strlcpy (old, j->node, sizeof old);
-    gl_strlcpy (j->node, j->move_to, sizeof j->node);
-    place_done (self->place, j->move_plan.ticket);
     for (uint8_t s = 1; s <= 2; s++) {
         gl_job_t rel;
         jobs_msg_init (&rel, GL_JOB_MOVE, j->gpid, self->name);
@@ -470,6 +467,17 @@ static void move_switch (jobs_t *self, home_job_t *j)
         gl_strlcpy (rel.node, j->node, sizeof rel.node);
         jobs_to_node (self, j->node, &rel);
     }
+}
+
+/* The old process's output is all out and its unread stdin here: the new
+   host takes over the streams where the old one left them. */
+static void move_switch (jobs_t *self, home_job_t *j)
+{
+    char old[GL_NAME_MAX + 1];
+    gl_strlcpy (old, j->node, sizeof old);
+    gl_strlcpy (j->node, j->move_to, sizeof j->node);
+    place_done (self->place, j->move_plan.ticket);
+    home_release_streams (self, j);
     /* the new process's streams begin where the old one's ended */
     for (int s = 1; s <= 2; s++) {
         j->base[s] = j->got[s];

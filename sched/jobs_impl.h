@@ -285,6 +285,9 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now);
 void home_tick (jobs_t *self, uint64_t now);
 uint64_t home_next_deadline (jobs_t *self, uint64_t next);
 void home_free_all (jobs_t *self);
+/* Hand stdout and stderr to j->node, the job's new host: where their
+   numbers go on and the credit left in glx's window (a move, a recovery). */
+void home_release_streams (jobs_t *self, const home_job_t *j);
 
 /* host.c (also jobs_ready) */
 void host_watch_set (jobs_t *self, host_watch_t *w, int fd, short events);

@@ -475,16 +475,8 @@ static void rec_started (jobs_t *self, home_job_t *j)
     for (uint8_t s = 1; s <= 2; s++) {
         j->base[s] = j->got[s] = c->at[s];
         j->host_seq[s] = j->out_seq[s];
-        gl_job_t rel;
-        jobs_msg_init (&rel, GL_JOB_MOVE, j->gpid, self->name);
-        rel.code = GL_MOVE_RELEASE;
-        rel.stream = s;
-        rel.seq = j->out_seq[s];
-        uint64_t out = j->delivered[s] - j->credited[s];
-        rel.credit = out < JOBS_WINDOW ? JOBS_WINDOW - out : 0;
-        gl_strlcpy (rel.node, j->node, sizeof rel.node);
-        jobs_to_node (self, j->node, &rel);
     }
+    home_release_streams (self, j);
     j->base[0] = j->in_pushed = j->in_acked = c->at[0];
     j->in_seq = 0;
     if (j->in_cred >= c->at[0])
