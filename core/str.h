@@ -31,6 +31,13 @@ bool gl_parse_u64 (const char **s, uint64_t *out);
    one (or does not fit 64 bits). */
 int gl_parse_duration_ms (const char *text, uint64_t *ms);
 
+/* True when s ends with tail. */
+static inline bool gl_ends_with (const char *s, const char *tail)
+{
+    size_t a = strlen (s), b = strlen (tail);
+    return a >= b && strcmp (s + a - b, tail) == 0;
+}
+
 /* True when all n bytes at p are zero. */
 bool gl_all_zero (const void *p, size_t n);
 

@@ -1,0 +1,536 @@
+/*  writer.c -- the image's writer: the raw fork of a parked process
+    (capture.c makes it) writes the image (glunix-image(5)) to the host's
+    socket while the job runs again: the process's registers, threads,
+    mappings, descriptors and every page it has, compressed where it
+    pays.  Its memory is the job's at the moment of the fork; what the
+    fork does not pass on, the coordinator read for it beforehand (snap,
+    capture_impl.h).
+
+    Runs in the raw fork: system calls, the stack, static memory and its
+    own mmap'd arena; no malloc, no stdio (capture.c says why). */
+#include "capture_impl.h"
+
+#include "fd.h"
+#include "image.h"
+#include "str.h"
+#include "tree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- the image's writer (in the fork) ---------------------------------------------------------- */
+
+#define OUT_CAP   (4u << 20)
+#define MAPS_CAP  (32u << 20)
+#define PATHS_CAP (16u << 20)
+
+typedef struct {
+    uint64_t start, end, offset, fsize, mtime_sec;
+    uint32_t prot, kind, flags, mtime_nsec, path_off;
+} cvma_t;
+
+typedef struct {
+    int sock;
+    uint8_t *out;
+    size_t n;
+    void *lz4;
+    img_enc_t enc;
+    bool dead;
+    uint8_t *arena;
+    size_t arena_len;
+    char *maps, *paths;
+    size_t paths_n;
+    cvma_t *vmas;
+    int n_vmas;
+    img_fd_t *fds_scratch;
+    int *fds;
+    int n_fds;
+    img_vma_t *v;
+    img_proc_t *proc;
+    uint8_t *pipe_buf; /* IMG_PIPE_MAX */
+    int pagemap;
+} wr_t;
+
+static void wr_flush (wr_t *w)
+{
+    if (!w->dead && w->n && !write_all (w->sock, w->out, w->n))
+        w->dead = true;
+    w->n = 0;
+}
+
+/* Room for a record of up to need bytes. */
+static uint8_t *wr_room (wr_t *w, size_t need)
+{
+    if (OUT_CAP - w->n < need)
+        wr_flush (w);
+    return w->out + w->n;
+}
+
+static void wr_fail (wr_t *w, const char *why)
+{
+    size_t k = img_put_fail (&w->enc, why, wr_room (w, IMG_PATH_MAX + 64), IMG_PATH_MAX + 64);
+    w->n += k;
+    wr_flush (w);
+    shutdown (w->sock, SHUT_WR);
+    syscall (SYS_exit_group, 1);
+}
+
+static uint64_t xcr0 (void)
+{
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27))) /* no OSXSAVE */
+        return 0;
+    __asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+    return ((uint64_t) d << 32) | a;
+}
+
+/* The kernel's layout of the process (image.h, IMG_MM_*): fields 26-28
+   and 45-51 of /proc/self/stat, the fork's, which has the process's
+   layout, and its break; all 0 when they cannot be read. */
+static void wr_layout (uint64_t *mm)
+{
+    static const int field[IMG_NMM] = { 26, 27, 45, 46, 47, 0, 28, 48, 49, 50, 51 };
+    char buf[2048];
+    const char *s =
+        gl_read_file ("/proc/self/stat", buf, sizeof buf) > 0 ? strrchr (buf, ')') : NULL;
+    if (!s)
+        return;
+    uint64_t f[52] = { 0 };
+    s += 2; /* past ") ", where field 3 begins */
+    for (int k = 3; k < 52 && *s; k++) {
+        f[k] = parse_num (s, 10, &s); /* 0 for a letter or a negative number: unused */
+        s += strcspn (s, " ");
+        s += *s == ' ';
+    }
+    if (!f[51])
+        return;
+    for (int i = 0; i < IMG_NMM; i++)
+        mm[i] = field[i] ? f[field[i]] : (uint64_t) syscall (SYS_brk, 0);
+}
+
+/* A thread's name, from the process's /proc (the writer is a fork,
+   without the other threads): "" when it cannot be read. */
+static void thread_name (pid_t tid, char *out)
+{
+    char p[80], buf[IMG_NAME_MAX + 2];
+    sb_t b = { p, 0, sizeof p };
+    sb_s (&b, "/proc/");
+    sb_u (&b, (uint64_t) ck.real_pid);
+    sb_s (&b, "/task/");
+    sb_u (&b, (uint64_t) tid);
+    sb_s (&b, "/comm");
+    ssize_t n = gl_read_file (p, buf, sizeof buf);
+    memset (out, 0, IMG_NAME_MAX);
+    if (n > 0 && buf[n - 1] == '\n')
+        memcpy (out, buf, (size_t) n - 1 < IMG_NAME_MAX - 1 ? (size_t) n - 1 : IMG_NAME_MAX - 1);
+}
+
+static void wr_proc (wr_t *w)
+{
+    img_proc_t *p = w->proc;
+    memset (p, 0, sizeof *p);
+    p->vpid = (uint32_t) ck.vpid;
+    p->vppid = (uint32_t) ck.vppid;
+    mode_t m = umask (0);
+    umask (m);
+    p->umask = m;
+    p->n_threads = (uint32_t) n_slots;
+    p->n_vmas = (uint32_t) w->n_vmas;
+    p->n_fds = (uint32_t) w->n_fds;
+    p->xcr0 = xcr0 ();
+    for (int i = 0; i < IMG_NRLIMIT; i++) {
+        struct rlimit r;
+        if (prlimit (0, (__rlimit_resource_t) i, NULL, &r) == 0) {
+            p->rlim[i][0] = r.rlim_cur;
+            p->rlim[i][1] = r.rlim_max;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        const struct itimerval *t = &snap.itimer[i];
+        p->itimer[i][0] = (uint64_t) t->it_interval.tv_sec;
+        p->itimer[i][1] = (uint64_t) t->it_interval.tv_usec;
+        p->itimer[i][2] = (uint64_t) t->it_value.tv_sec;
+        p->itimer[i][3] = (uint64_t) t->it_value.tv_usec;
+    }
+    for (int s = 1; s <= IMG_NSIG; s++) {
+        uint64_t k[4] = { 0 };
+        if (s != SIGKILL && s != SIGSTOP)
+            syscall (SYS_rt_sigaction, s, NULL, k, 8);
+        /* the kernel's order: handler, flags, restorer, mask */
+        memcpy (p->sigact[s - 1], k, sizeof k);
+    }
+    wr_layout (p->mm);
+    if (snap.kobj_why[0])
+        wr_fail (w, snap.kobj_why);
+    p->n_timers = snap.n_timers;
+    memcpy (p->timers, snap.timers, sizeof snap.timers);
+    ssize_t k = readlink ("/proc/self/cwd", p->cwd, sizeof p->cwd - 1);
+    if (k <= 0)
+        wr_fail (w, "the working directory cannot be read");
+    p->cwd[k] = '\0';
+    if (gl_ends_with (p->cwd, " (deleted)"))
+        wr_fail (w, "the working directory was deleted");
+    w->n += img_put_proc (&w->enc, p, wr_room (w, sizeof *p + 64), sizeof *p + 64);
+}
+
+static void wr_threads (wr_t *w)
+{
+    for (int i = 0; i < n_slots; i++) {
+        const slot_t *s = &slots[i];
+        img_thread_t t = { 0 };
+        t.tid = (uint32_t) s->tid;
+        t.flags = (uint32_t) s->flags | (s->tid == ck.real_pid ? IMG_T_LEADER : 0);
+        t.fs = s->fs;
+        memcpy (t.reg, s->ctx.reg, sizeof t.reg);
+        t.mxcsr = s->ctx.mxcsr;
+        t.fpucw = s->ctx.fpucw;
+        t.tid_addr = s->fs + (uint64_t) ck.tid_off;
+        t.robust = s->robust;
+        t.robust_len = s->robust_len;
+        if (__rseq_size > 0) {
+            t.rseq = s->fs + (uint64_t) __rseq_offset;
+            t.rseq_len = __rseq_size < 32 ? 32 : __rseq_size;
+            t.rseq_sig = RSEQ_SIG;
+        }
+        t.pending = s->pending;
+        thread_name (s->tid, t.name);
+        w->n += img_put_thread (&w->enc, &t, wr_room (w, 512), 512);
+    }
+}
+
+/* The advice for huge pages in a VmFlags line of smaps: "hg"
+   (MADV_HUGEPAGE) or "nh" (MADV_NOHUGEPAGE), as IMG_VF_*. */
+static uint32_t huge_advice (const char *line)
+{
+    uint32_t f = 0;
+    for (const char *t = line + 8; *t; t++)
+        if (t[-1] == ' ' && t[0] && t[1] && (t[2] == ' ' || !t[2])) {
+            if (t[0] == 'h' && t[1] == 'g')
+                f = IMG_VF_HUGE;
+            else if (t[0] == 'n' && t[1] == 'h')
+                f = IMG_VF_NOHUGE;
+        }
+    return f;
+}
+
+/* The mappings, judged again in the fork (one may have come since the
+   probe), less the writer's own arena.  From smaps rather than maps:
+   its VmFlags line says which were advised to use huge pages (or not
+   to), which the restorer does again (the kernel keeps that advice in
+   the mapping, outside memory).  Reading smaps walks the page tables:
+   here, in the fork, while the job runs. */
+static void wr_scan_vmas (wr_t *w)
+{
+    int fd = open ("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        wr_fail (w, "/proc/self/smaps cannot be read");
+    char rbuf[4096];
+    static char line[IMG_PATH_MAX + 256];
+    lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
+    char whyb[512];
+    cvma_t *last = NULL; /* the mapping the lines after its own are about */
+    while (lr_next (&r, line, sizeof line)) {
+        if (!((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))) {
+            if (last && !strncmp (line, "VmFlags:", 8))
+                last->flags = huge_advice (line);
+            continue;
+        }
+        last = NULL;
+        sb_t why = { whyb, 0, sizeof whyb };
+        int rc = judge_vma (line, w->v, &why);
+        if (rc < 0)
+            wr_fail (w, whyb);
+        if (rc > 0 || (w->v->start < (uint64_t) (uintptr_t) (w->arena + w->arena_len) &&
+                       w->v->end > (uint64_t) (uintptr_t) w->arena))
+            continue;
+        if (w->n_vmas == IMG_MAX_VMAS)
+            wr_fail (w, "more than 65536 mappings");
+        cvma_t *c = &w->vmas[w->n_vmas++];
+        last = c;
+        c->flags = 0;
+        c->start = w->v->start;
+        c->end = w->v->end;
+        c->prot = w->v->prot;
+        c->kind = w->v->kind;
+        c->offset = w->v->offset;
+        c->fsize = w->v->fsize;
+        c->mtime_sec = w->v->mtime_sec;
+        c->mtime_nsec = w->v->mtime_nsec;
+        size_t len = strlen (w->v->path) + 1;
+        if (PATHS_CAP - w->paths_n < len)
+            wr_fail (w, "the paths of the mappings are too long");
+        memcpy (w->paths + w->paths_n, w->v->path, len);
+        c->path_off = (uint32_t) w->paths_n;
+        w->paths_n += len;
+    }
+    close (fd);
+}
+
+static void wr_scan_fds (wr_t *w)
+{
+    int dfd = -1;
+    int n = list_numbers ("/proc/self/fd", w->fds, IMG_MAX_FDS, &dfd);
+    if (n < 0 || n > IMG_MAX_FDS)
+        wr_fail (w, "the descriptors cannot be listed");
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        bool ours = w->fds[i] == dfd || w->fds[i] == snap.sock || w->fds[i] == snap.pipe_rd ||
+                    w->fds[i] == w->pagemap || tree_owns_fd (w->fds[i]);
+        for (int j = 0; j < snap.n_pipes; j++)
+            ours |= w->fds[i] == snap.pipes[j].rd;
+        if (!ours)
+            w->fds[k++] = w->fds[i];
+    }
+    w->n_fds = k;
+}
+
+/* A descriptor that was not there when the job was stopped: the image
+   would not be the snapshot's. */
+static void wr_fail_new_fd (wr_t *w, int fd)
+{
+    char whyb[128];
+    sb_t b = { whyb, 0, sizeof whyb };
+    sb_fd (&b, fd);
+    sb_s (&b, "was opened while the checkpoint was taken: try again");
+    wr_fail (w, whyb);
+}
+
+/* Where the snapshot noted regular or shared-memory descriptor fd, or
+   the writer fails: it was opened after the job was stopped. */
+static int snap_file (wr_t *w, int fd)
+{
+    int j = 0;
+    while (j < snap.n_files && snap.files[j].fd != fd)
+        j++;
+    if (j == snap.n_files)
+        wr_fail_new_fd (w, fd);
+    return j;
+}
+
+static void wr_fds (wr_t *w)
+{
+    char whyb[512];
+    for (int i = 0; i < w->n_fds; i++) {
+        img_fd_t *f = w->fds_scratch;
+        sb_t why = { whyb, 0, sizeof whyb };
+        if (judge_fd (w->fds[i], f, &why))
+            wr_fail (w, whyb);
+        if (f->kind == IMG_F_FILE) { /* as it was while the job was stopped */
+            int j = snap_file (w, (int) f->fd);
+            f->pos = (uint64_t) snap.files[j].pos;
+            f->fsize = (uint64_t) snap.files[j].st.st_size;
+            f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
+            f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
+        }
+        if (f->kind == IMG_F_SHMFD) { /* its bytes (the job is held during a move) */
+            int j = snap_file (w, (int) f->fd);
+            f->pos = (uint64_t) snap.files[j].pos;
+            ssize_t k = f->fsize ? pread ((int) f->fd, w->pipe_buf, (size_t) f->fsize, 0) : 0;
+            if (k < 0)
+                wr_fail (w, "the bytes of shared memory held by a descriptor cannot be read");
+            f->fsize = (uint64_t) k;
+            f->data = w->pipe_buf;
+            f->data_len = (uint32_t) k;
+        }
+        if (f->kind == IMG_F_USOCK) { /* as it was while the job was stopped */
+            if (snap.usock_why[0])
+                wr_fail (w, snap.usock_why);
+            int j = 0;
+            while (j < snap.n_usocks && snap.usocks[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_usocks || snap.usocks[j].ino != f->fsize)
+                wr_fail_new_fd (w, (int) f->fd);
+            f->pos = snap.usocks[j].peer;
+            f->mtime_nsec = snap.usocks[j].us;
+            f->data = snap_udata + snap.usocks[j].data_off;
+            f->data_len = snap.usocks[j].data_len;
+        }
+        if (IMG_F_IS_KOBJ (f->kind)) { /* as it was while the job was stopped */
+            if (snap.kobj_why[0])
+                wr_fail (w, snap.kobj_why);
+            int j = 0;
+            while (j < snap.n_kobjs && snap.kobjs[j].fd != (int) f->fd)
+                j++;
+            if (j == snap.n_kobjs)
+                wr_fail_new_fd (w, (int) f->fd);
+            f->pos = snap.kobjs[j].pos;
+            f->fsize = snap.kobjs[j].fsize;
+            f->data = snap.kobjs[j].data_len ? snap_kdata + snap.kobjs[j].data_off : NULL;
+            f->data_len = snap.kobjs[j].data_len;
+        }
+        for (int j = 0;
+             f->kind == IMG_F_PIPE && (f->flags & O_ACCMODE) == O_RDONLY && j < snap.n_pipes; j++) {
+            if (snap.pipes[j].ino != f->fsize || snap.pipes[j].rd < 0)
+                continue;
+            uint32_t got = 0; /* the first read end carries the bytes */
+            while (got < snap.pipes[j].n) {
+                ssize_t k = read (snap.pipes[j].rd, w->pipe_buf + got, snap.pipes[j].n - got);
+                if (k <= 0)
+                    wr_fail (w, "a pipe's bytes could not be copied");
+                got += (uint32_t) k;
+            }
+            close (snap.pipes[j].rd);
+            snap.pipes[j].rd = -1;
+            f->data = w->pipe_buf;
+            f->data_len = got;
+        }
+        size_t need = sizeof *f + 64 + f->data_len;
+        w->n += img_put_fd (&w->enc, f, wr_room (w, need), need);
+    }
+}
+
+static void wr_vma_records (wr_t *w)
+{
+    for (int i = 0; i < w->n_vmas; i++) {
+        const cvma_t *c = &w->vmas[i];
+        img_vma_t *v = w->v;
+        v->start = c->start;
+        v->end = c->end;
+        v->prot = c->prot;
+        v->kind = c->kind;
+        v->flags = c->kind == IMG_V_SPECIAL ? 0 : c->flags;
+        v->offset = c->offset;
+        v->fsize = c->fsize;
+        v->mtime_sec = c->mtime_sec;
+        v->mtime_nsec = c->mtime_nsec;
+        gl_strlcpy (v->path, w->paths + c->path_off, IMG_PATH_MAX);
+        w->n += img_put_vma (&w->enc, v, wr_room (w, sizeof *v + 64), sizeof *v + 64);
+    }
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP    (1ull << 62)
+#define PM_FILE    (1ull << 61)
+
+/* The pages of one mapping that its restore needs: present or swapped
+   ones, less those still the file's (they come from the file), less
+   anonymous pages of zeros (a new mapping is zeros). */
+static void wr_pages_of (wr_t *w, const cvma_t *c)
+{
+    if (c->kind == IMG_V_SPECIAL || c->kind == IMG_V_FILE_RO || c->prot == 0)
+        return;
+    if (!(c->prot & PROT_READ)) /* our copy only */
+        mprotect ((void *) (uintptr_t) c->start, c->end - c->start, (int) c->prot | PROT_READ);
+    bool anon = c->kind != IMG_V_FILE;
+    /* shared memory: the pages its object holds (mincore), which this
+       fork has no page tables for (a fork copies none of a shared
+       mapping's) and the process may never have touched (a child did) */
+    bool object = c->kind == IMG_V_SHANON;
+    unsigned char in_core[IMG_CHUNK_PAGES];
+    uint64_t pm[IMG_CHUNK_PAGES];
+    uint64_t run = 0;
+    uint32_t n_run = 0;
+    for (uint64_t a = c->start; a < c->end;) {
+        uint64_t n = (c->end - a) / IMG_PAGE;
+        if (n > IMG_CHUNK_PAGES)
+            n = IMG_CHUNK_PAGES;
+        ssize_t got = pread (w->pagemap, pm, n * 8, (off_t) (a / IMG_PAGE * 8));
+        if (got != (ssize_t) (n * 8))
+            wr_fail (w, "/proc/self/pagemap cannot be read");
+        if (object && mincore ((void *) (uintptr_t) a, n * IMG_PAGE, in_core))
+            wr_fail (w, "the pages of shared memory cannot be listed (mincore)");
+        for (uint64_t i = 0; i < n; i++, a += IMG_PAGE) {
+            uint64_t e = pm[i];
+            bool take = (e & PM_SWAP) || ((e & PM_PRESENT) && (anon || !(e & PM_FILE))) ||
+                        (object && (in_core[i] & 1));
+            if (take && anon && gl_all_zero ((const void *) (uintptr_t) a, IMG_PAGE))
+                take = false;
+            if (take && n_run && run + (uint64_t) n_run * IMG_PAGE == a &&
+                n_run < IMG_CHUNK_PAGES) {
+                n_run++;
+                continue;
+            }
+            if (n_run) {
+                size_t cap = img_pages_bound (n_run);
+                w->n += img_put_pages (&w->enc, run, (const uint8_t *) (uintptr_t) run, n_run,
+                                       ck.pack ? w->lz4 : NULL, wr_room (w, cap), cap);
+                n_run = 0;
+                if (w->dead)
+                    syscall (SYS_exit_group, 1);
+            }
+            if (take) {
+                run = a;
+                n_run = 1;
+            }
+        }
+    }
+    if (n_run) {
+        size_t cap = img_pages_bound (n_run);
+        w->n += img_put_pages (&w->enc, run, (const uint8_t *) (uintptr_t) run, n_run,
+                               ck.pack ? w->lz4 : NULL, wr_room (w, cap), cap);
+    }
+}
+
+/* The fork's life: judge again, wait for the parent's SNAP to be out,
+   write the image, exit.  Never returns. */
+void writer (int sock, int go)
+{
+    wr_t w = { .sock = sock };
+    size_t lz4 = (size_t) LZ4_sizeofState ();
+    w.arena_len = OUT_CAP + MAPS_CAP + PATHS_CAP + lz4 + sizeof (cvma_t) * IMG_MAX_VMAS +
+                  sizeof (int) * (IMG_MAX_FDS + 1) + sizeof (img_fd_t) + sizeof (img_vma_t) +
+                  sizeof (img_proc_t) + IMG_PIPE_MAX + 4 * 4096;
+    w.arena_len = (w.arena_len + 4095) & ~(size_t) 4095;
+    w.arena = mmap (NULL, w.arena_len, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w.arena == MAP_FAILED)
+        syscall (SYS_exit_group, 1);
+    uint8_t *a = w.arena;
+    w.out = a, a += OUT_CAP;
+    w.maps = (char *) a, a += MAPS_CAP;
+    w.paths = (char *) a, a += PATHS_CAP;
+    w.lz4 = a, a += (lz4 + 63) & ~(size_t) 63;
+    w.vmas = (cvma_t *) a, a += sizeof (cvma_t) * IMG_MAX_VMAS;
+    w.fds = (int *) a, a += sizeof (int) * (IMG_MAX_FDS + 1);
+    a = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.fds_scratch = (img_fd_t *) a, a += sizeof (img_fd_t);
+    w.v = (img_vma_t *) a, a += sizeof (img_vma_t);
+    w.proc = (img_proc_t *) a, a += sizeof (img_proc_t);
+    w.pipe_buf = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.pagemap = open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+    /* SNAP first: the image follows it on the socket */
+    char c;
+    while (read (go, &c, 1) < 0 && errno == EINTR) {
+    }
+    snap.pipe_rd = go; /* the host's answer comes on it too */
+    w.n += img_put_header (&w.enc, w.out, OUT_CAP);
+    w.n += tree_put_table (&w.enc, w.out + w.n, OUT_CAP - w.n); /* a tree's: tree.h */
+    if (w.pagemap < 0)
+        wr_fail (&w, "/proc/self/pagemap cannot be read");
+    wr_scan_vmas (&w);
+    wr_scan_fds (&w);
+    wr_proc (&w);
+    wr_threads (&w);
+    wr_vma_records (&w);
+    wr_fds (&w);
+    for (int i = 0; i < w.n_vmas; i++)
+        wr_pages_of (&w, &w.vmas[i]);
+    /* a tree's root: the other processes' records follow its own */
+    wr_flush (&w);
+    char twhy[512];
+    if (!w.dead && tree_pass (&w.enc, w.sock, twhy, sizeof twhy))
+        wr_fail (&w, twhy);
+    w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
+    wr_flush (&w);
+    /* the end of the image: with HOLD the parked process still holds
+       the socket, so it is a shutdown (ckpt_proto.h); with GO the
+       parent closed its copy, and the end is this process's exit, as
+       late as a plain close makes it */
+    c = 0;
+    while (read (go, &c, 1) < 0 && errno == EINTR) {
+    }
+    if (c == 'H')
+        shutdown (sock, SHUT_WR);
+    syscall (SYS_exit_group, w.dead ? 1 : 0);
+    __builtin_unreachable ();
+}
