@@ -295,12 +295,13 @@ static void wr_scan_fds (wr_t *w)
 
 /* A descriptor that was not there when the job was stopped: the image
    would not be the snapshot's. */
-static void wr_fail_new_fd (wr_t *w, int fd)
+static void wr_fail_new_fd (wr_t *w, int fd, const char *what)
 {
-    char whyb[128];
+    char whyb[160];
     sb_t b = { whyb, 0, sizeof whyb };
     sb_fd (&b, fd);
-    sb_s (&b, "was opened while the checkpoint was taken: try again");
+    sb_s (&b, what);
+    sb_s (&b, " that was not there when the process was stopped: try again");
     wr_fail (w, whyb);
 }
 
@@ -312,7 +313,7 @@ static int snap_file (wr_t *w, int fd)
     while (j < snap.n_files && snap.files[j].fd != fd)
         j++;
     if (j == snap.n_files)
-        wr_fail_new_fd (w, fd);
+        wr_fail_new_fd (w, fd, "a file");
     return j;
 }
 
@@ -348,7 +349,8 @@ static void wr_fds (wr_t *w)
             while (j < snap.n_usocks && snap.usocks[j].fd != (int) f->fd)
                 j++;
             if (j == snap.n_usocks || snap.usocks[j].ino != f->fsize)
-                wr_fail_new_fd (w, (int) f->fd);
+                wr_fail_new_fd (w, (int) f->fd,
+                                j == snap.n_usocks ? "a unix socket" : "another unix socket");
             f->pos = snap.usocks[j].peer;
             f->mtime_nsec = snap.usocks[j].us;
             f->data = snap_udata + snap.usocks[j].data_off;
@@ -361,7 +363,8 @@ static void wr_fds (wr_t *w)
             while (j < snap.n_kobjs && snap.kobjs[j].fd != (int) f->fd)
                 j++;
             if (j == snap.n_kobjs)
-                wr_fail_new_fd (w, (int) f->fd);
+                wr_fail_new_fd (w, (int) f->fd,
+                                "a kernel object (eventfd, timerfd, signalfd, epoll)");
             f->pos = snap.kobjs[j].pos;
             f->fsize = snap.kobjs[j].fsize;
             f->data = snap.kobjs[j].data_len ? snap_kdata + snap.kobjs[j].data_off : NULL;
