@@ -16,6 +16,13 @@
    (the old one goes on): a shim or a restorer that never answers. */
 #define MOVE_WAIT_MS 120000
 
+/* A move whose snapshot was taken but whose image failed for an instant
+   of the job's ("...: try again": a descriptor came or went while it was
+   written) is made again after this long, up to MOVE_TRIES in all; a
+   refusal before the snapshot the old host asks again itself. */
+#define MOVE_AGAIN_MS 200
+#define MOVE_TRIES    3
+
 /* A move, at the home. */
 enum {
     HM_NONE = 0,
@@ -357,11 +364,13 @@ static void move_forget_link (home_job_t *j)
 
 /* The move failed: the job runs on where it was (let go if it was
    asked for its snapshot), and what the new node started goes. */
-void move_fail (jobs_t *self, home_job_t *j, const char *why)
+void move_fail (jobs_t *self, home_job_t *j, const char *why, uint64_t now)
 {
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "refused: %s stays on %s: %s", j->gpid, j->node, why);
-    gl_info ("%s: not moved (it stays on %s): %s", j->gpid, j->node, why);
+    bool again = j->move >= HM_SENDING && strstr (why, "try again") && ++j->move_tries < MOVE_TRIES;
+    gl_info ("%s: not moved (it stays on %s): %s%s", j->gpid, j->node, why,
+             again ? " (the move is made again)" : "");
     if (j->move >= HM_ASKED)
         move_msg (self, j, j->node, GL_MOVE_RESUME);
     if (j->move >= HM_STARTING) {
@@ -369,7 +378,12 @@ void move_fail (jobs_t *self, home_job_t *j, const char *why)
             move_msg (self, j, j->move_to, GL_MOVE_ABORT);
         place_done (self->place, j->move_plan.ticket);
     }
-    move_reply (self, j, 1, text);
+    if (again)
+        j->move_again_ms = now + MOVE_AGAIN_MS;
+    else {
+        move_reply (self, j, 1, text);
+        j->move_tries = 0;
+    }
     j->move = HM_NONE;
     j->move_to[0] = '\0';
     move_forget_link (j);
@@ -392,7 +406,7 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
     gl_strlcpy (reply.node, self->name, sizeof reply.node);
     if (!j || !j->started || !j->conn)
         snprintf (text, sizeof text, "refused: no running job %s at its home %s", gpid, self->name);
-    else if (j->move)
+    else if (j->move || j->move_again_ms)
         snprintf (text, sizeof text, "refused: %s is moving already", gpid);
     else if (j->rec)
         snprintf (text, sizeof text, "refused: %s is being restarted (its node was lost)", gpid);
@@ -402,6 +416,7 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
         snprintf (text, sizeof text, "refused: %s runs on %s already", gpid, want);
     else {
         j->move_deadline = now + MOVE_WAIT_MS;
+        j->move_tries = 0;
         gl_strlcpy (j->move_asker, asker, sizeof j->move_asker);
         j->move_seq = seq;
         gl_strlcpy (j->move_want, want, sizeof j->move_want);
@@ -436,7 +451,7 @@ static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
         char notes[2048], why[2100];
         plan_reasons (&j->move_plan, notes, sizeof notes);
         snprintf (why, sizeof why, "no other node can take it%s%s", notes[0] ? ": " : "", notes);
-        move_fail (self, j, why);
+        move_fail (self, j, why, now);
         return;
     }
     gl_strlcpy (j->move_to, node, sizeof j->move_to);
@@ -531,7 +546,7 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
         case GL_MOVE_REFUSED:
         case GL_MOVE_FAILED:
             if (j->move)
-                move_fail (self, j, step->text ? step->text : "the old host gave up");
+                move_fail (self, j, step->text ? step->text : "the old host gave up", now);
             break;
         case GL_MOVE_SNAPPED: /* parked; its image goes to the new host already */
             gl_info ("%s: move: parked on %s (move %s)", j->gpid, j->node, move_step (j->move));
@@ -609,7 +624,7 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
         case GL_JOB_FAILED:
             if (j->move == HM_STARTING) {
                 j->move_to[0] = '\0'; /* nothing runs there to abort */
-                move_fail (self, j, job->text ? job->text : "the new node refused it");
+                move_fail (self, j, job->text ? job->text : "the new node refused it", now);
             }
             break;
         case GL_JOB_MOVE:
@@ -634,7 +649,7 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
             }
             else if (job->code == GL_MOVE_FAILED && j->move >= HM_STARTING && j->move < HM_DONE) {
                 j->move_to[0] = '\0'; /* it dropped its process itself */
-                move_fail (self, j, job->text ? job->text : "the restore failed");
+                move_fail (self, j, job->text ? job->text : "the restore failed", now);
             }
             break;
         default: break;
@@ -757,7 +772,7 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
         case GL_JOB_EXIT:
             if (j->pmi) /* first: a note it causes goes before its exit */
                 pmi_home_exited (self, j->pmi, j->rank, job);
-            if (j->move && j->move < HM_DONE) { /* it ended before it could move */
+            if ((j->move && j->move < HM_DONE) || j->move_again_ms) { /* it ended before it moved */
                 char text[GL_JOB_TEXT_MAX + 1];
                 snprintf (text, sizeof text, "refused: %s ended on %s before it moved", j->gpid,
                           j->node);
@@ -827,7 +842,7 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
         jn = j->next;
         if (j->move >= HM_STARTING && j->move < HM_DONE && gl_streq (j->move_to, node)) {
             j->move_to[0] = '\0'; /* the new node is gone: the job stays */
-            move_fail (self, j, "the new node was lost");
+            move_fail (self, j, "the new node was lost", now);
         }
         if (!gl_streq (j->node, node))
             continue;
@@ -856,7 +871,22 @@ void home_tick (jobs_t *self, uint64_t now)
 {
     for (home_job_t *j = self->homes; j; j = j->next)
         if (j->move && j->move < HM_DONE && now >= j->move_deadline)
-            move_fail (self, j, "the move did not finish in time");
+            move_fail (self, j, "the move did not finish in time", now);
+    for (home_job_t *j = self->homes; j; j = j->next)
+        if (j->move_again_ms && now >= j->move_again_ms) {
+            j->move_again_ms = 0;
+            if (j->rec || !j->started || !j->conn) { /* its node was lost meanwhile */
+                char text[GL_JOB_TEXT_MAX + 1];
+                snprintf (text, sizeof text, "refused: %s was not moved (its node was lost)",
+                          j->gpid);
+                move_reply (self, j, 1, text);
+                continue;
+            }
+            j->move_deadline = now + MOVE_WAIT_MS;
+            gl_info ("%s: move from %s made again (try %u of %u)", j->gpid, j->node,
+                     j->move_tries + 1, MOVE_TRIES);
+            move_place (self, j, now);
+        }
     home_job_t *jn;
     for (home_job_t *j = self->homes; j; j = jn) {
         jn = j->next;
@@ -884,6 +914,8 @@ uint64_t home_next_deadline (jobs_t *self, uint64_t next)
     for (home_job_t *j = self->homes; j; j = j->next) {
         if (j->move && j->move < HM_DONE && j->move_deadline < next)
             next = j->move_deadline;
+        if (j->move_again_ms && j->move_again_ms < next)
+            next = j->move_again_ms;
         if (j->started && j->next_ping_ms < next)
             next = j->next_ping_ms;
         if (j->retry_at_ms && j->retry_at_ms < next)

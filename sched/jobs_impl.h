@@ -93,6 +93,8 @@ typedef struct home_job {
     char move_to[GL_NAME_MAX + 1];
     place_plan_t move_plan;
     uint64_t move_deadline; /* given up then, unless the new process runs */
+    uint8_t move_tries;     /* made again after its image failed for an instant */
+    uint64_t move_again_ms; /* then (0: not waiting to be made again) */
     bool move_ck_sent;      /* the old host was asked for its snapshot */
     /* The image's own link (checkpoint/imgseal.h): the key drawn for this
        move, and where the new host's restorer listens ("": in IMAGEs);
@@ -406,7 +408,7 @@ void plan_reasons (const place_plan_t *plan, char *out, size_t len);
    a move or a restart starts from. */
 place_req_t home_place_req (const home_job_t *j);
 void move_flush_signals (jobs_t *self, home_job_t *j);
-void move_fail (jobs_t *self, home_job_t *j, const char *why);
+void move_fail (jobs_t *self, home_job_t *j, const char *why, uint64_t now);
 /* A move whose new host runs: the old host is asked for its snapshot,
    unless a kept checkpoint is under way (then once it is over). */
 void move_ask_old (jobs_t *self, home_job_t *j);
