@@ -6,9 +6,10 @@
 #     peer (the pause the shim reports on its SNAP line, and the command's
 #     wall time), the image's size, `glx --restart FILE` to the job's next
 #     line of output (and the CPU time the home's agent and the new
-#     host's, which relay the image, used until then; the same again
-#     with the job's malloc advising huge
-#     pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1: rows "huge pages"),
+#     host's, which relay the image, used until then, and `glrestore
+#     FILE` alone on this node; the restart again with the job's malloc
+#     advising huge pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1: rows
+#     "huge pages"),
 #     `glpeer migrate GPID NODE` between two peers on
 #     loopback (and the CPU time each of the two agents, and ZeroMQ's I/O
 #     thread in each, used for it), and eviction: from the owner's first keystroke (simulated
