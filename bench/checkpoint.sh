@@ -5,8 +5,11 @@
 #   - glunix: `glpeer checkpoint GPID FILE` of a job that glx runs on a
 #     peer (the pause the shim reports on its SNAP line, and the command's
 #     wall time), the image's size, `glx --restart FILE` to the job's next
-#     line of output (the same again with the job's malloc advising huge
-#     pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1: rows "huge pages"),
+#     line of output (and the CPU time the home's agent and the new
+#     host's, which relay the image, used until then, and `glrestore
+#     FILE` alone on this node; the restart again with the job's malloc
+#     advising huge pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1: rows
+#     "huge pages"),
 #     `glpeer migrate GPID NODE` between two peers on
 #     loopback (and the CPU time each of the two agents, and ZeroMQ's I/O
 #     thread in each, used for it), and eviction: from the owner's first keystroke (simulated
@@ -391,7 +394,7 @@ gl_job() {
 # "snap wall gap stall image restart ok" to $W/gl-SIZE (hp: the job's
 # malloc in huge pages, to $W/glhp-SIZE)
 gl_run() {
-    local s=$1 d=$W/gl${3:-}/$1-$2 t0 t1 sz snap rs t1r restart=- ok=0 ckok=0 e=""
+    local s=$1 d=$W/gl${3:-}/$1-$2 t0 t1 sz snap rs t1r restart=- ok=0 ckok=0 e="" c0 c2
     local res=$W/gl${3:-}-$1
     [ -n "${3:-}" ] && e=$HUGE_ENV
     mkdir -p "$d"
@@ -414,12 +417,27 @@ gl_run() {
     ok=1
     if [ -z "$GL_RS" ]; then
         ok=0
+        c0=$(agent_cpu p0); c2=$(agent_cpu p2)
         rs=$(now)
         "$GLX" --runtime-dir "$T/p0/run" -w p2 --restart "$d/img" > "$d/rout" 2> "$d/rerr" < /dev/null &
         GJPID=$!; BG+=("$GJPID")
         if t1r=$(first_output "$d/rout" 120); then restart=$(ms $(( t1r - rs ))); fi
+        # the image goes from glx through the home's agent to the new
+        # host's, each sealing or opening it: their CPU to the first line
+        [ -n "${3:-}" ] || echo "$c0 $c2 $(agent_cpu p0) $(agent_cpu p2)" |
+            awk '{ printf "%.1f %.1f %.1f %.1f\n", ($5 - $1) / 1e6, ($6 - $2) / 1e6, ($7 - $3) / 1e6, ($8 - $4) / 1e6 }' >> "$W/glrscpu-$1"
         wait "$GJPID" 2> /dev/null || true
         resumed_right "$d/rout" "$W/ref-$s" && ok=1
+        # the restorer alone: the same image read from the file here, no
+        # agent in the way, to the job's first line (then ended)
+        if [ -z "${3:-}" ] && [ -x "$BUILD/glrestore" ]; then
+            local dpid t2
+            rs=$(now)
+            "$BUILD/glrestore" "$d/img" > "$d/dout" 2> "$d/derr" < /dev/null &
+            dpid=$!; BG+=("$dpid")
+            if t2=$(first_output "$d/dout" 60); then echo "$(ms $(( t2 - rs )))" >> "$W/glrsdirect-$s"; fi
+            stop "$dpid"
+        fi
         if [ "$ok" = 0 ]; then
             log "glunix $s: the restart did not resume right: $(head -c 300 "$d/rerr")"
             [ -e "$res-why" ] || echo "glx --restart did not resume right: $(head -1 "$d/rerr")" > "$res-why"
@@ -696,6 +714,9 @@ report() {
         gr=$(col "$W/gl-$s" 6)
         local goal_rs; goal_rs=$(awk -v c="$cp" 'BEGIN { if (c == "-") print "-"; else printf "%.1f", 100 + c }')
         echo "  restart: glunix $gr ms; goal <= 100 ms + the transfer ($cp ms) = $goal_rs ms: $(judge "$gr" "$goal_rs")"
+        [ -s "$W/glrsdirect-$s" ] && echo "  the restorer alone (glrestore FILE on this node, no agents): $(col "$W/glrsdirect-$s" 1) ms to the first line"
+        local rf=$W/glrscpu-$s
+        [ -s "$rf" ] && echo "  CPU of a restart to its first line (ms, medians): the home's agent $(col "$rf" 1) and its ZeroMQ I/O thread $(col "$rf" 2); the new host's agent $(col "$rf" 3) and its I/O thread $(col "$rf" 4)"
     fi
     if [ -z "$GL_MIG" ]; then
         # the whole move: the command's time, or the job's own gap if longer

@@ -3,7 +3,7 @@
     "The move's stream"; ARCHITECTURE.md, "A move").
 
     One TCP connection per move carries the image cut into chunks, each
-    sealed with ChaCha20-Poly1305 under a key made for that move alone
+    sealed with AES-256-GCM under a key made for that move alone
     (the job's home draws it and hands it to both ends inside the
     agents' sealed, signed messages; it is never used again).  A chunk:
 
@@ -24,8 +24,8 @@
     sender.
 
     Sans-I/O: the caller reads and writes; these seal, frame and judge.
-    The bulk runs on libcrypto's ChaCha20-Poly1305 (vector units, as
-    core/seal.c). */
+    The bulk runs on libcrypto's AES-256-GCM (the CPU's AES and
+    carry-less multiply instructions). */
 #ifndef GL_IMGSEAL_H
 #define GL_IMGSEAL_H
 
