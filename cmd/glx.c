@@ -199,7 +199,7 @@ static int send_job (proc_t *p, const gl_job_t *job)
     uint8_t *body;
     size_t len;
     if (gl_msg_encode (&msg, &body, &len))
-        return -1;
+        return -2; /* the message itself cannot be: too big, or not valid */
     int rc = ctl_frame_write (p->sock, body, len);
     free (body);
     return rc;
@@ -270,6 +270,18 @@ static int send_run (glx_t *g, proc_t *p)
         window_size (&run.rows, &run.cols);
     }
     int rc = send_job (p, &run);
+    if (rc == -2) { /* nothing the agent could be asked: say what is too big */
+        size_t arg_bytes = 0, env_bytes = 0;
+        for (int i = 0; i < g->argc; i++)
+            arg_bytes += strlen (g->argv[i]) + 1;
+        for (size_t i = 0; i < k; i++)
+            env_bytes += strlen (env[i]) + 1;
+        fprintf (stderr,
+                 "glx: the command line (%d arguments, %zu bytes) and the environment "
+                 "(%zu variables, %zu bytes) are more than a job carries (%u strings each, "
+                 "%u MiB in all)\n",
+                 g->argc, arg_bytes, k, env_bytes, GL_JOB_ARGS_MAX, GL_PKT_MAX >> 20);
+    }
     free (env);
     return rc;
 }

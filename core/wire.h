@@ -152,7 +152,10 @@ typedef struct {
 #define GL_JOB_DATA_MAX   (256u << 10) /* stdio bytes in one DATA */
 #define GL_JOB_TEXT_MAX   4096         /* reasons and replies */
 #define GL_JOB_PATH_MAX   4096         /* the working directory */
-#define GL_JOB_ARGS_MAX   65536        /* entries in argv, and in envv */
+#define GL_JOB_ARGS_MAX   (1u << 20)   /* entries in argv, and in envv: more than
+                                          exec(2) takes (each costs it 9 bytes
+                                          or more of at most 6 MiB), so that any
+                                          command line that runs here fits */
 #define GL_JOB_USER_MAX   32           /* user names */
 #define GL_JOB_SIGNO_MAX  64           /* signals are 1..64 */
 #define GL_JOB_WIN_MAX    65535        /* rows and cols are 1..65535 */

@@ -62,6 +62,16 @@ out=$(cd "$T/work dir" && umask 027 && GLX_TEST_VAR='a b$c' glx sh -c 'echo "$GL
 [ "$(echo "$out" | sed -n 3p)" = 0027 ] || fail "umask: $out"
 echo "$out" | sed -n 4p | grep -qE '^a-[0-9]+-[0-9]+$' || fail "GLUNIX_GPID: $out"
 say "environment, directory, umask and GPID arrive"
+# any command line exec(2) takes here travels: 100000 arguments (more than
+# 65536 strings); one too big for a job (a 6 MiB stack lets exec take 5
+# MiB of environment) is refused by glx with what is too big, not sent
+out=$(glx sh -c 'echo $# $3' _ $(seq 100000) 2>&1); rc=$?
+[ $rc = 0 ] && [ "$out" = "100000 3" ] || fail "100000 arguments: exit $rc: $(echo "$out" | head -3)"
+out=$(ulimit -s unlimited && for i in $(seq 42); do export "GLX_BIG$i=$(printf %0120000d 0)"; done &&
+    glx true 2>&1); rc=$?
+[ $rc = 124 ] && echo "$out" | grep -q "the environment (.* bytes) are more than a job carries" \
+    || fail "a 5 MiB environment: exit $rc: $out"
+say "100000 arguments run; 5 MiB of environment refused with the reason"
 
 # SIGINT to glx reaches the job; glx exits as the shell would (130)
 "$GLX" sleep 30 & g=$!

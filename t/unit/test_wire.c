@@ -1781,7 +1781,7 @@ static void test_job_huge_counts (void)
         else
             CHECK (
                 rc == -1 && why &&
-                !strcmp (why, "job argv: expected an array of at most 65536 strings without NUL"));
+                !strcmp (why, "job argv: expected an array of at most 1048576 strings without NUL"));
         gl_msg_clear (&msg);
         free (buf);
     }
