@@ -16,6 +16,7 @@
 #include "fd.h"
 #include "jobs.h"
 #include "loop.h"
+#include "rlimits.h"
 #include "spread.h"
 #include "wire.h"
 
@@ -257,6 +258,12 @@ static int send_run (glx_t *g, proc_t *p)
     run.envv = env;
     run.cwd = cwd;
     run.umask = (uint32_t) mask;
+    /* the limits ulimit set here: the host lowers each to its own */
+    char lim[GL_RLIMITS_MAX][GL_RLIMIT_STR_MAX], *limv[GL_RLIMITS_MAX];
+    run.n_rlimits = (uint32_t) gl_rlimits_own (lim);
+    for (uint32_t i = 0; i < run.n_rlimits; i++)
+        limv[i] = lim[i];
+    run.rlimits = limv;
     run.uid = (uint32_t) getuid ();
     run.gid = (uint32_t) getgid ();
     gl_strlcpy (run.user, pw ? pw->pw_name : "", sizeof run.user);

@@ -166,6 +166,8 @@ static void l_run (launcher_t *l, const launch_msg_t *m, int fd3)
     spec.file = m->file;
     spec.argv = m->argv;
     spec.envp = m->envv;
+    spec.rlimits = m->rlimits;
+    spec.n_rlimits = m->n_rlimits;
     spec.cwd = m->cwd;
     spec.umask = (mode_t) m->umask;
     spec.uid = uid;

@@ -73,6 +73,17 @@ out=$(ulimit -s unlimited && for i in $(seq 42); do export "GLX_BIG$i=$(printf %
     || fail "a 5 MiB environment: exit $rc: $out"
 say "100000 arguments run; 5 MiB of environment refused with the reason"
 
+# resource limits travel as ulimit set them here, each lowered to the
+# hard limit of the host's launcher (d's: open files at most 128), never
+# raised past it (the launcher is root, and could)
+prlimit --pid "$(pgrep -P "${PID[d]}" | head -1)" --nofile=100:128 || fail "prlimit on d's launcher"
+lim='echo $(ulimit -Sn) $(ulimit -Hn) $(ulimit -Sc) $(ulimit -Ss)'
+out=$(ulimit -Sn 300 && ulimit -Sc 0 && ulimit -Ss 9000 && glx -w b sh -c "$lim")
+[ "$out" = "300 $(ulimit -Hn) 0 9000" ] || fail "limits on b: '$out', not '300 $(ulimit -Hn) 0 9000'"
+out=$(ulimit -Sn 300 && glx -w d sh -c "$lim")
+[ "${out% * *}" = "128 128" ] || fail "open files on d: '$out', not 128 128 (d's hard limit)"
+say "resource limits arrive, no higher than the host's ($out)"
+
 # SIGINT to glx reaches the job; glx exits as the shell would (130)
 "$GLX" sleep 30 & g=$!
 sleep 1.5
