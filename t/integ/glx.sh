@@ -168,6 +168,16 @@ wait $g; rc=$?
 [ "$rc" = 130 ] || fail "glpeer kill -INT: glx exited $rc, expected 130"
 out=$("$GLPEER" kill nonsense --runtime-dir "$T/d/run" 2>&1) && fail "kill of a bad GPID succeeded"
 say "glpeer ps and kill from other nodes"
+# a job whose first process has ended while what it started runs on (and
+# holds its output open): kill still reaches its process group, through
+# the launcher of the machine's agent too (the agents here run as root)
+"$GLX" -w c sh -c 'sleep 1004 & echo started' > "$T/bg" & g=$!
+wait_until 5 more_lines "$T/bg" 1 || fail "the job with a child in the background did not start"
+gpid=$("$GLPEER" ps --runtime-dir "$T/a/run" | awk '/sleep 1004/ { print $1 }')
+"$GLPEER" kill -TERM "$gpid" --runtime-dir "$T/d/run" > /dev/null || fail "kill of $gpid refused"
+wait_until 5 bash -c '! pgrep -f "^sleep 1004" > /dev/null' || fail "SIGTERM did not reach the job's child"
+wait_until 5 bash -c "! kill -0 $g 2> /dev/null" || fail "glx did not end with the job's child"
+say "kill reaches what a job started after its first process ended"
 
 # ps says why a job passed nodes over: c is full, so a job from a goes elsewhere
 "$GLX" -w c sleep 1004 & f1=$!
