@@ -533,6 +533,18 @@ static bool of_a_process (int fd, const char *path)
            fs.f_type == PROC_SUPER_MAGIC;
 }
 
+/* Whether fd is a POSIX message queue (mq_open): a regular file to
+   fstat, named in /proc by its name in the queues' own file system
+   ("/jobs"), so opened again by that path after a restore it would be
+   some file of that name, or none.  The kernel names the file system's
+   magic only in its source (ipc/mqueue.c). */
+#define MQUEUE_SUPER_MAGIC 0x19800202
+static bool a_message_queue (int fd)
+{
+    struct statfs fs;
+    return !fstatfs (fd, &fs) && fs.f_type == MQUEUE_SUPER_MAGIC;
+}
+
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
    why: the judgement the probe, the checkpoint and the writer share. */
 static int judge_fd (int fd, img_fd_t *f, sb_t *why)
@@ -604,6 +616,13 @@ static int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_fd (why, fd);
         sb_s (why, f->path);
         sb_s (why, " describes a process by its id, which is not the same after a move");
+        return -1;
+    }
+    if (S_ISREG (st.st_mode) && a_message_queue (fd)) {
+        sb_fd (why, fd);
+        sb_s (why, "the POSIX message queue ");
+        sb_s (why, f->path);
+        sb_s (why, " (kernel objects of this kind do not move)");
         return -1;
     }
     if (S_ISREG (st.st_mode) && deleted_shm (f->path) && st.st_size <= (off_t) IMG_PIPE_MAX &&
