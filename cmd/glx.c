@@ -223,8 +223,11 @@ static int send_run (glx_t *g, proc_t *p)
     if (!env)
         return -1;
     size_t k = 0;
+    /* (and less what is no variable: a string without '=' or with an
+       empty name, which execve lets a parent hand glx and no shell would
+       export; a RUN carries variables only) */
     for (char **e = environ; *e; e++)
-        if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7))
+        if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7) && **e != '=' && strchr (*e, '='))
             env[k++] = *e;
     /* the shim's settings (glunix(7)): its own variables pass only so */
     char spread[SPREAD_PATTERN_MAX + 16];
@@ -283,11 +286,16 @@ static int send_run (glx_t *g, proc_t *p)
             arg_bytes += strlen (g->argv[i]) + 1;
         for (size_t i = 0; i < k; i++)
             env_bytes += strlen (env[i]) + 1;
-        fprintf (stderr,
-                 "glx: the command line (%d arguments, %zu bytes) and the environment "
-                 "(%zu variables, %zu bytes) are more than a job carries (%u strings each, "
-                 "%u MiB in all)\n",
-                 g->argc, arg_bytes, k, env_bytes, GL_JOB_ARGS_MAX, GL_PKT_MAX >> 20);
+        if ((size_t) g->argc <= GL_JOB_ARGS_MAX && k <= GL_JOB_ARGS_MAX &&
+            arg_bytes + env_bytes + 4 * ((size_t) g->argc + k) < GL_PKT_MAX - 65536)
+            fprintf (stderr, "glx: cannot make the job's request (%s)\n",
+                     g->argv[0][0] ? "a field out of range" : "the program's name is empty");
+        else
+            fprintf (stderr,
+                     "glx: the command line (%d arguments, %zu bytes) and the environment "
+                     "(%zu variables, %zu bytes) are more than a job carries (%u strings each, "
+                     "%u MiB in all)\n",
+                     g->argc, arg_bytes, k, env_bytes, GL_JOB_ARGS_MAX, GL_PKT_MAX >> 20);
     }
     free (env);
     return rc;
