@@ -995,6 +995,9 @@ int main (int argc, char **argv)
     if ((rc = signals_setup (&g)) || (rc = procs_start (&g))) {
         if (g.else_here && rc == GLX_NO_AGENT)
             else_here (&g);
+        gl_loop_destroy (&g.loop);
+        free (g.procs);
+        free (g.pins);
         return rc;
     }
     gl_loop_before (g.loop, before_wait, &g);
