@@ -9,8 +9,8 @@
                                  blocked in read() on a pipe and one in
                                  nanosleep() loops, all joined at the end
     ckcompute socket             holds a TCP connection to itself for 3 s
-    ckcompute mqueue             holds a POSIX message queue for 3 s
-    ckcompute semaphore          holds a named POSIX semaphore for 3 s
+    ckcompute mqueue             holds a POSIX message queue for 1 s
+    ckcompute semaphore          holds a named POSIX semaphore for 1 s
     ckcompute ident STEPS        names a thread, prints a step every 100 ms,
                                  then its name, its thread's, its command
                                  line, whether the heap grows by brk, its
@@ -270,7 +270,7 @@ static int mqueue (void)
         return 1;
     printf ("ready\n");
     fflush (stdout);
-    nap (3000);
+    nap (1000);
     printf ("done %d\n", mq_send (q, "x", 1, 0) == 0);
     mq_unlink (name);
     return 0;
@@ -285,7 +285,7 @@ static int semaphore (void)
         return 1;
     printf ("ready\n");
     fflush (stdout);
-    nap (3000);
+    nap (1000);
     printf ("done %d\n", sem_wait (s) == 0 && sem_post (s) == 0);
     sem_unlink (name);
     return 0;
