@@ -201,14 +201,6 @@ uint64_t parse_num (const char *s, int base, const char **end)
 
 /* The numbered entries of a /proc directory, by raw getdents64
    (opendir allocates). */
-struct dent64 {
-    uint64_t ino;
-    int64_t off;
-    unsigned short reclen;
-    unsigned char type;
-    char name[];
-};
-
 int list_numbers (const char *dir, int *out, int max, int *dirfd_out)
 {
     int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

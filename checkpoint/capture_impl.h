@@ -118,6 +118,14 @@ void sb_x (sb_t *b, uint64_t v); /* hexadecimal, no 0x */
 uint64_t now_ns (void);          /* CLOCK_MONOTONIC */
 bool write_all (int fd, const void *p, size_t n);
 uint64_t parse_num (const char *s, int base, const char **end);
+/* A directory entry as getdents64(2) gives it (opendir allocates). */
+struct dent64 {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
 /* The numbered entries of a /proc directory: how many (max + 1: more
    than max), or -1. */
 int list_numbers (const char *dir, int *out, int max, int *dirfd_out);

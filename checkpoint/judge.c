@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -184,6 +185,36 @@ static bool deleted_shm (const char *path)
            (!strncmp (path, "/dev/shm/", 9) || !strncmp (path, "/memfd:", 7));
 }
 
+/* Whether a deleted file of /dev/shm (by its name in /proc, inode ino)
+   has another name there still, into alias: glibc's sem_open makes a
+   semaphore as a temporary file, maps it, links it under its name and
+   removes the temporary name, so the mapping reads as deleted while any
+   process may open the semaphore.  Such memory is shared with whoever
+   opens it, not the job's alone.  By raw getdents64 (opendir allocates). */
+static bool shm_alias (const char *path, uint64_t ino, char *alias, size_t len)
+{
+    if (strncmp (path, "/dev/shm/", 9))
+        return false; /* a memfd: never named */
+    int fd = open ("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool found = false;
+    char buf[4096] __attribute__ ((aligned (8)));
+    for (long k; !found && (k = syscall (SYS_getdents64, fd, buf, sizeof buf)) > 0;)
+        for (long at = 0; at < k && !found;) {
+            struct dent64 *d = (struct dent64 *) (buf + at);
+            at += d->reclen;
+            if (d->ino == ino && d->name[0] != '.') {
+                sb_t b = { alias, 0, len };
+                sb_s (&b, "/dev/shm/");
+                sb_s (&b, d->name);
+                found = true;
+            }
+        }
+    close (fd);
+    return found;
+}
+
 /* Which shared object: the device and inode of the kernel's file behind
    it, as a descriptor's fstat and a mapping's line of maps name it. */
 static uint64_t shm_id (uint64_t major, uint64_t minor, uint64_t ino)
@@ -228,6 +259,18 @@ static bool of_a_process (int fd, const char *path)
     const char *rest = path + 6;
     return !strncmp (path, "/proc/", 6) && *rest >= '0' && *rest <= '9' && !fstatfs (fd, &fs) &&
            fs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* Whether fd is a POSIX message queue (mq_open): a regular file to
+   fstat, named in /proc by its name in the queues' own file system
+   ("/jobs"), so opened again by that path after a restore it would be
+   some file of that name, or none.  The kernel names the file system's
+   magic only in its source (ipc/mqueue.c). */
+#define MQUEUE_SUPER_MAGIC 0x19800202
+static bool a_message_queue (int fd)
+{
+    struct statfs fs;
+    return !fstatfs (fd, &fs) && fs.f_type == MQUEUE_SUPER_MAGIC;
 }
 
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
@@ -301,6 +344,19 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_fd (why, fd);
         sb_s (why, f->path);
         sb_s (why, " describes a process by its id, which is not the same after a move");
+        return -1;
+    }
+    if (S_ISREG (st.st_mode) && a_message_queue (fd)) {
+        sb_fd (why, fd);
+        sb_s (why, "the POSIX message queue ");
+        sb_s (why, f->path);
+        sb_s (why, " (kernel objects of this kind do not move)");
+        return -1;
+    }
+    if (S_ISREG (st.st_mode) && deleted_shm (f->path) && st.st_nlink > 0) {
+        sb_fd (why, fd);
+        sb_s (why, f->path);
+        sb_s (why, " has another name still: memory others may open, not the job's alone");
         return -1;
     }
     if (S_ISREG (st.st_mode) && deleted_shm (f->path) && st.st_size <= (off_t) IMG_PIPE_MAX &&
@@ -438,6 +494,15 @@ int judge_vma (const char *line, img_vma_t *v, sb_t *why)
         v->kind = IMG_V_ANON;
         v->path[0] = '\0';
         return 0;
+    }
+    char alias[128];
+    if (shared && deleted_shm (v->path) && shm_alias (v->path, ino, alias, sizeof alias)) {
+        sb_s (why, "the mapping at 0x");
+        sb_x (why, v->start);
+        sb_s (why, ": shared memory that ");
+        sb_s (why, alias);
+        sb_s (why, " names (a POSIX semaphore or shared memory others may open)");
+        return -1;
     }
     /* a file of /dev/shm or a memfd, deleted, mapped shared: the job's
        memory like a shared anonymous mapping, and made again as one (or

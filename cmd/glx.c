@@ -16,6 +16,7 @@
 #include "fd.h"
 #include "jobs.h"
 #include "loop.h"
+#include "rlimits.h"
 #include "spread.h"
 #include "wire.h"
 
@@ -199,7 +200,7 @@ static int send_job (proc_t *p, const gl_job_t *job)
     uint8_t *body;
     size_t len;
     if (gl_msg_encode (&msg, &body, &len))
-        return -1;
+        return -2; /* the message itself cannot be: too big, or not valid */
     int rc = ctl_frame_write (p->sock, body, len);
     free (body);
     return rc;
@@ -222,8 +223,11 @@ static int send_run (glx_t *g, proc_t *p)
     if (!env)
         return -1;
     size_t k = 0;
+    /* (and less what is no variable: a string without '=' or with an
+       empty name, which execve lets a parent hand glx and no shell would
+       export; a RUN carries variables only) */
     for (char **e = environ; *e; e++)
-        if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7))
+        if (strncmp (*e, "_=", 2) && strncmp (*e, "GLUNIX_", 7) && **e != '=' && strchr (*e, '='))
             env[k++] = *e;
     /* the shim's settings (glunix(7)): its own variables pass only so */
     char spread[SPREAD_PATTERN_MAX + 16];
@@ -257,6 +261,12 @@ static int send_run (glx_t *g, proc_t *p)
     run.envv = env;
     run.cwd = cwd;
     run.umask = (uint32_t) mask;
+    /* the limits ulimit set here: the host lowers each to its own */
+    char lim[GL_RLIMITS_MAX][GL_RLIMIT_STR_MAX], *limv[GL_RLIMITS_MAX];
+    run.n_rlimits = (uint32_t) gl_rlimits_own (lim);
+    for (uint32_t i = 0; i < run.n_rlimits; i++)
+        limv[i] = lim[i];
+    run.rlimits = limv;
     run.uid = (uint32_t) getuid ();
     run.gid = (uint32_t) getgid ();
     gl_strlcpy (run.user, pw ? pw->pw_name : "", sizeof run.user);
@@ -270,6 +280,23 @@ static int send_run (glx_t *g, proc_t *p)
         window_size (&run.rows, &run.cols);
     }
     int rc = send_job (p, &run);
+    if (rc == -2) { /* nothing the agent could be asked: say what is too big */
+        size_t arg_bytes = 0, env_bytes = 0;
+        for (int i = 0; i < g->argc; i++)
+            arg_bytes += strlen (g->argv[i]) + 1;
+        for (size_t i = 0; i < k; i++)
+            env_bytes += strlen (env[i]) + 1;
+        if ((size_t) g->argc <= GL_JOB_ARGS_MAX && k <= GL_JOB_ARGS_MAX &&
+            arg_bytes + env_bytes + 4 * ((size_t) g->argc + k) < GL_PKT_MAX - 65536)
+            fprintf (stderr, "glx: cannot make the job's request (%s)\n",
+                     g->argv[0][0] ? "a field out of range" : "the program's name is empty");
+        else
+            fprintf (stderr,
+                     "glx: the command line (%d arguments, %zu bytes) and the environment "
+                     "(%zu variables, %zu bytes) are more than a job carries (%u strings each, "
+                     "%u MiB in all)\n",
+                     g->argc, arg_bytes, k, env_bytes, GL_JOB_ARGS_MAX, GL_PKT_MAX >> 20);
+    }
     free (env);
     return rc;
 }
@@ -968,6 +995,9 @@ int main (int argc, char **argv)
     if ((rc = signals_setup (&g)) || (rc = procs_start (&g))) {
         if (g.else_here && rc == GLX_NO_AGENT)
             else_here (&g);
+        gl_loop_destroy (&g.loop);
+        free (g.procs);
+        free (g.pins);
         return rc;
     }
     gl_loop_before (g.loop, before_wait, &g);

@@ -20,7 +20,9 @@
                    18 text, 19 [arg, ...], 20 ["NAME=value", ...], 21 cwd,
                    22 umask, 23 uid, 24 gid, 25 user, 26 pty, 27 cores,
                    28 mem_kb, 29 pin, 30 allow_local, 31 gang,
-                   32 cred_expiry, 33 cred_sig(bin) }
+                   32 cred_expiry, 33 cred_sig(bin), 34 restart, 35 to,
+                   36 ckpt_every, 37 at_out, 38 at_err, 39 at_in,
+                   40 move_key(bin), 41 move_addr, 42 [rlimit, ...] }
         gang     { 1 type, 2 gang, 3 term, 4 leader, 5 seq, 6 granted,
                    7 [peer, ...], 8 [place, ...] }
         peer     { 1 node, 2 procs, 3 cores }
@@ -447,6 +449,7 @@ enum {
     J_AT_IN,
     J_MOVE_KEY,
     J_MOVE_ADDR,
+    J_RLIMITS,
     J_KEYS
 };
 
@@ -472,9 +475,9 @@ static const field_t job_fields[] = {
     FIELD (J_TEXT, F_TEXT, gl_job_t, text, GL_JOB_TEXT_MAX, NULL,
            "job text: expected a string of at most 4096 bytes without NUL"),
     FIELDN (J_ARGV, F_STRV, gl_job_t, argv, argc, GL_JOB_ARGS_MAX,
-            "job argv: expected an array of at most 65536 strings without NUL"),
+            "job argv: expected an array of at most 1048576 strings without NUL"),
     FIELDN (J_ENVV, F_STRV, gl_job_t, envv, envc, GL_JOB_ARGS_MAX,
-            "job envv: expected an array of at most 65536 strings without NUL"),
+            "job envv: expected an array of at most 1048576 strings without NUL"),
     FIELD (J_CWD, F_TEXT, gl_job_t, cwd, GL_JOB_PATH_MAX, NULL,
            "job cwd: expected a string of at most 4096 bytes without NUL"),
     FIELD (J_UMASK, F_U32, gl_job_t, umask, 0777, NULL, "job umask: expected 0..0777"),
@@ -505,6 +508,8 @@ static const field_t job_fields[] = {
            "job move_key: expected bin of 32 bytes"),
     FIELD (J_MOVE_ADDR, F_STR, gl_job_t, move_addr, GL_MOVE_ADDR_MAX + 1, NULL,
            "job move_addr: expected a string of at most 63 bytes"),
+    FIELDN (J_RLIMITS, F_STRV, gl_job_t, rlimits, n_rlimits, GL_JOB_RLIMITS_MAX,
+            "job rlimits: expected an array of at most 16 strings without NUL"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
@@ -599,11 +604,12 @@ static const struct {
     uint64_t need, may;
 } job_rules[GL_JOB_MOVE + 1] = {
     /* glx sends RUN without a GPID: its home gives it one */
-    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD),
-                     K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER) |
-                         K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
-                         K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) | K (J_GANG) |
-                         K (J_CRED_EXPIRY) | K (J_CRED_SIG) | K (J_RESTART) | K (J_CKPT_EVERY) },
+    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD), K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) |
+                                                 K (J_GID) | K (J_USER) | K (J_PTY) | K (J_ROWS) |
+                                                 K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
+                                                 K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) |
+                                                 K (J_GANG) | K (J_CRED_EXPIRY) | K (J_CRED_SIG) |
+                                                 K (J_RESTART) | K (J_CKPT_EVERY) | K (J_RLIMITS) },
     [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
@@ -674,6 +680,7 @@ static const char *const job_key_why[J_KEYS][2] = {
     JOB_KEY (J_AT_IN, "at_in"),
     JOB_KEY (J_MOVE_KEY, "move_key"),
     JOB_KEY (J_MOVE_ADDR, "move_addr"),
+    JOB_KEY (J_RLIMITS, "rlimits"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -717,8 +724,9 @@ static int check_job (const gl_job_t *job, const char **why)
         return gl_why (why, "job text: longer than 4096 bytes");
     switch (job->type) {
         case GL_JOB_RUN:
-            if (!strv_ok (job->argv, job->argc) || !strv_ok (job->envv, job->envc))
-                return gl_why (why, "job run: argv or envv malformed");
+            if (!strv_ok (job->argv, job->argc) || !strv_ok (job->envv, job->envc) ||
+                job->n_rlimits > GL_JOB_RLIMITS_MAX || !strv_ok (job->rlimits, job->n_rlimits))
+                return gl_why (why, "job run: argv, envv or rlimits malformed");
             if (job->argv[0][0] == 0)
                 return gl_why (why, "job run: empty program name");
             for (uint32_t i = 0; i < job->envc; i++)
@@ -1271,6 +1279,7 @@ void gl_job_clear (gl_job_t *job)
         free (job->text);
         free_strv (job->argv, job->argc);
         free_strv (job->envv, job->envc);
+        free_strv (job->rlimits, job->n_rlimits);
         free (job->cwd);
         memset (job, 0, sizeof *job);
     }

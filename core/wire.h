@@ -108,7 +108,8 @@ typedef struct {
      RUN         argv, cwd; may: gpid (glx leaves it to the home), envv,
                  umask, uid, gid, user, pty, rows and cols (together),
                  cores, mem_kb, pin, allow_local, gang (with size),
-                 cred_expiry and cred_sig (together: the home's credential)
+                 cred_expiry and cred_sig (together: the home's credential),
+                 rlimits
      STARTED     gpid, node, pid; may: text (the home's placement notes)
      REFUSED     gpid, text
      FAILED      gpid, code > 0, text
@@ -148,16 +149,19 @@ typedef struct {
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
-#define GL_GPID_MAX       95           /* GPIDs: [A-Za-z0-9._-], 1..95 */
-#define GL_JOB_DATA_MAX   (256u << 10) /* stdio bytes in one DATA */
-#define GL_JOB_TEXT_MAX   4096         /* reasons and replies */
-#define GL_JOB_PATH_MAX   4096         /* the working directory */
-#define GL_JOB_ARGS_MAX   65536        /* entries in argv, and in envv */
-#define GL_JOB_USER_MAX   32           /* user names */
-#define GL_JOB_SIGNO_MAX  64           /* signals are 1..64 */
-#define GL_JOB_WIN_MAX    65535        /* rows and cols are 1..65535 */
-#define GL_MOVE_KEY_BYTES 32           /* a move's key */
-#define GL_MOVE_ADDR_MAX  63           /* "IP:PORT", IPv6 in brackets */
+/* entries in argv, and in envv: more than exec(2) takes (each costs it 9
+   bytes or more of at most 6 MiB), so any command line that runs here fits */
+#define GL_JOB_ARGS_MAX    (1u << 20)
+#define GL_GPID_MAX        95           /* GPIDs: [A-Za-z0-9._-], 1..95 */
+#define GL_JOB_DATA_MAX    (256u << 10) /* stdio bytes in one DATA */
+#define GL_JOB_TEXT_MAX    4096         /* reasons and replies */
+#define GL_JOB_PATH_MAX    4096         /* the working directory */
+#define GL_JOB_RLIMITS_MAX 16           /* resource limits in a RUN (rlimits.h) */
+#define GL_JOB_USER_MAX    32           /* user names */
+#define GL_JOB_SIGNO_MAX   64           /* signals are 1..64 */
+#define GL_JOB_WIN_MAX     65535        /* rows and cols are 1..65535 */
+#define GL_MOVE_KEY_BYTES  32           /* a move's key */
+#define GL_MOVE_ADDR_MAX   63           /* "IP:PORT", IPv6 in brackets */
 
 typedef enum {
     GL_JOB_RUN = 1,         /* home -> candidate: run this (the spec) */
@@ -295,6 +299,11 @@ typedef struct {
        image ("IP:PORT"); both travel only inside sealed packets */
     uint8_t move_key[GL_MOVE_KEY_BYTES];
     char move_addr[GL_MOVE_ADDR_MAX + 1];
+    /* RUN: glx's resource limits, "NAME=SOFT:HARD" (core/rlimits.h), at
+       most GL_JOB_RLIMITS_MAX; the host gives them to the job, each no
+       higher than its own hard limit */
+    uint32_t n_rlimits;
+    char **rlimits; /* owned */
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------

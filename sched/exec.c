@@ -29,6 +29,7 @@
 #include "err.h"
 #include "fd.h"
 #include "launcher.h"
+#include "rlimits.h"
 #include "str.h"
 
 #include <errno.h>
@@ -86,10 +87,25 @@ typedef struct {
     int in, out, err; /* the child's stdio (a pty slave: all three) */
     int report;       /* the write end of the report pipe */
     int max_fd;       /* for the fallback of mark_cloexec */
+    struct {          /* the spec's limits, read */
+        int resource;
+        struct rlimit rl;
+    } lim[GL_RLIMITS_MAX];
+    size_t n_lim;
 } launch_t;
 
 /* The steps of the child that can fail, as the child reports them. */
-enum { STEP_SESSION, STEP_TTY, STEP_STDIO, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CWD, STEP_EXEC };
+enum {
+    STEP_SESSION,
+    STEP_TTY,
+    STEP_STDIO,
+    STEP_RLIMIT,
+    STEP_GROUPS,
+    STEP_GID,
+    STEP_UID,
+    STEP_CWD,
+    STEP_EXEC
+};
 
 typedef struct {
     int step;
@@ -113,6 +129,51 @@ static void free_paths (launch_t *l)
     free (l->paths);
     l->paths = NULL;
     l->n_paths = 0;
+}
+
+/* ---- resource limits ------------------------------------------------------ */
+
+_Static_assert(GL_RLIMITS_MAX == LAUNCH_RLIMITS_MAX && GL_RLIMITS_MAX == GL_JOB_RLIMITS_MAX,
+               "a RUN and the launcher take every limit");
+
+/* The spec's limits read into l, before the fork. */
+static int prepare_rlimits (launch_t *l, exec_err_t *code, char *err, size_t errlen)
+{
+    const exec_spec_t *spec = l->spec;
+    if (spec->n_rlimits > GL_RLIMITS_MAX) {
+        *code = EXEC_ERR_SYSTEM;
+        return gl_err (err, errlen, "%zu resource limits: at most %d", spec->n_rlimits,
+                       GL_RLIMITS_MAX);
+    }
+    for (size_t i = 0; i < spec->n_rlimits; i++) {
+        const char *why;
+        if (gl_rlimit_parse (spec->rlimits[i], &l->lim[i].resource, &l->lim[i].rl, &why) < 0) {
+            *code = EXEC_ERR_SYSTEM;
+            return gl_err (err, errlen, "resource limit \"%.64s\": %s", spec->rlimits[i], why);
+        }
+    }
+    l->n_lim = spec->n_rlimits;
+    return 0;
+}
+
+/* In the child: each limit lowered to the hard limit it has from us, so
+   that a job may never have more than a process started here. */
+static int apply_rlimits (const launch_t *l)
+{
+    for (size_t i = 0; i < l->n_lim; i++) {
+        struct rlimit have, want = l->lim[i].rl;
+        if (getrlimit (l->lim[i].resource, &have) < 0)
+            return -1;
+        if (have.rlim_max != RLIM_INFINITY &&
+            (want.rlim_max == RLIM_INFINITY || want.rlim_max > have.rlim_max))
+            want.rlim_max = have.rlim_max;
+        if (want.rlim_max != RLIM_INFINITY &&
+            (want.rlim_cur == RLIM_INFINITY || want.rlim_cur > want.rlim_max))
+            want.rlim_cur = want.rlim_max;
+        if (setrlimit (l->lim[i].resource, &want) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- stage 1: prepare ----------------------------------------------------- */
@@ -409,6 +470,8 @@ static _Noreturn void child (const launch_t *l)
     if (fd3 >= 0 && fcntl (3, F_SETFD, 0) < 0) /* the one descriptor that stays */
         child_fail (report, STEP_STDIO, errno, -1);
 
+    if (apply_rlimits (l) < 0)
+        child_fail (report, STEP_RLIMIT, errno, -1);
     /* Groups and gid first: changing them takes the root privilege that
        setuid gives up. */
     if (l->switch_user) {
@@ -465,6 +528,7 @@ static int explain (const launch_t *l, const child_report_t *r, exec_err_t *code
         [STEP_SESSION] = "a new session (setsid)",
         [STEP_TTY] = "the terminal as controlling terminal (TIOCSCTTY)",
         [STEP_STDIO] = "stdio (dup2)",
+        [STEP_RLIMIT] = "its resource limits (setrlimit)",
     };
     static const char *const user_step[] = {
         [STEP_GROUPS] = "setgroups",
@@ -475,6 +539,7 @@ static int explain (const launch_t *l, const child_report_t *r, exec_err_t *code
         case STEP_SESSION:
         case STEP_TTY:
         case STEP_STDIO:
+        case STEP_RLIMIT:
             *code = EXEC_ERR_SYSTEM;
             return gl_err (err, errlen, "cannot set up %s for %s: %s", setup[r->step], spec->file,
                            strerror (r->err));
@@ -545,7 +610,8 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     self->pty = spec->pty;
     self->fd_in = self->fd_out = self->fd_err = self->fd_in_back = -1;
 
-    if (prepare_user (&l, code, err, errlen) < 0 || prepare_program (&l, code, err, errlen) < 0)
+    if (prepare_rlimits (&l, code, err, errlen) < 0 || prepare_user (&l, code, err, errlen) < 0 ||
+        prepare_program (&l, code, err, errlen) < 0)
         goto failed;
     if ((spec->pty ? open_pty (self, &l, code, err, errlen)
                    : open_pipes (self, &l, code, err, errlen)) < 0)
@@ -829,6 +895,8 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
     run.envv = (char **) (spec->envp ? spec->envp : no_env);
     while (run.envv[run.envc])
         run.envc++;
+    run.rlimits = (char **) (spec->n_rlimits ? spec->rlimits : no_env);
+    run.n_rlimits = (uint32_t) spec->n_rlimits;
     int fds[4] = { -1, -1, -1, -1 };
     size_t n_fds = 0;
     pid_t pid;

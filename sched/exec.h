@@ -16,6 +16,11 @@
         reaches everything it started (exec_signal) and nothing else;
       - stdin, stdout and stderr as three pipes, or one pseudo-terminal
         that is its controlling terminal;
+      - the resource limits the spec names (those of the user's glx, by
+        name: resource numbers differ between architectures), each
+        lowered to what the agent's own hard limit allows, so a job gets
+        what `ulimit` in the user's shell gave and never more than a
+        process started here may have; the others as the agent has them;
       - default signal dispositions, an empty signal mask and no file
         descriptor beyond 0, 1 and 2, whatever the agent holds, but for
         the one the spec may hand it as its fd 3 (a parallel job's
@@ -62,10 +67,13 @@ typedef struct {
     bool pty;      /* a pseudo-terminal instead of three pipes */
     uint16_t rows; /* its window size; 0 means 24 x 80 */
     uint16_t cols;
-    int fd3;          /* the job's fd 3 is a copy of this one; -1 (as
+    int fd3;              /* the job's fd 3 is a copy of this one; -1 (as
                                exec_spec_init sets it): no fd 3 */
-    const char *user; /* the job's user by name: what a launcher checks
+    const char *user;     /* the job's user by name: what a launcher checks
                                (exec_set_launcher), uid and gid being its own */
+    char *const *rlimits; /* n_rlimits limits as gl_rlimit_parse reads
+                               them (core/rlimits.h); none: the agent's own */
+    size_t n_rlimits;
 } exec_spec_t;
 
 #define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"

@@ -315,6 +315,8 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.file = req->argv[0];
         spec.argv = argv;
         spec.envp = envp;
+        spec.rlimits = req->rlimits;
+        spec.n_rlimits = req->n_rlimits;
         spec.cwd = req->cwd;
         spec.umask = (mode_t) req->umask;
         spec.uid = run_uid;

@@ -68,7 +68,9 @@ int launch_encode (const launch_msg_t *m, uint8_t **out, size_t *len)
             if (!m->file || !m->file[0] || !m->cwd || m->cwd[0] != '/' || m->argc < 1 ||
                 m->argc > GL_JOB_ARGS_MAX || m->envc > GL_JOB_ARGS_MAX ||
                 !strv_fits (m->argv, m->argc) || (m->envc && !strv_fits (m->envv, m->envc)) ||
-                m->umask > 0777 || (m->flags & ~LAUNCH_FLAGS_ALL))
+                m->umask > 0777 || (m->flags & ~LAUNCH_FLAGS_ALL) ||
+                m->n_rlimits > LAUNCH_RLIMITS_MAX ||
+                (m->n_rlimits && !strv_fits (m->rlimits, m->n_rlimits)))
                 goto bad;
             put_u (&o, m->umask, 4);
             put_u (&o, m->flags, 1);
@@ -83,6 +85,9 @@ int launch_encode (const launch_msg_t *m, uint8_t **out, size_t *len)
             put_u (&o, m->envc, 4);
             for (uint32_t i = 0; i < m->envc; i++)
                 put_str (&o, m->envv[i]);
+            put_u (&o, m->n_rlimits, 4);
+            for (uint32_t i = 0; i < m->n_rlimits; i++)
+                put_str (&o, m->rlimits[i]);
             break;
         case LAUNCH_SIGNAL:
             if (m->signo < 1 || m->signo > GL_JOB_SIGNO_MAX)
@@ -178,14 +183,14 @@ static char *get_str (in_t *in, size_t max, const char **why)
 
 /* count strings; a count the bytes left cannot hold (4 each at least) is
    refused before anything is allocated */
-static char **get_strv (in_t *in, uint32_t *count, bool need_one, const char **why)
+static char **get_strv (in_t *in, uint32_t *count, uint32_t max, bool need_one, const char **why)
 {
     uint64_t n;
     if (!get_u (in, 4, &n)) {
         gl_why (why, "launch: truncated count");
         return NULL;
     }
-    if (n > GL_JOB_ARGS_MAX || n > in->left / 4 || (need_one && n == 0)) {
+    if (n > max || n > in->left / 4 || (need_one && n == 0)) {
         gl_why (why, need_one && n == 0 ? "launch: no argv" : "launch: bad count");
         return NULL;
     }
@@ -214,8 +219,11 @@ void launch_clear (launch_msg_t *m)
         free (m->argv[i]);
     for (uint32_t i = 0; m->envv && i < m->envc; i++)
         free (m->envv[i]);
+    for (uint32_t i = 0; m->rlimits && i < m->n_rlimits; i++)
+        free (m->rlimits[i]);
     free (m->argv);
     free (m->envv);
+    free (m->rlimits);
     memset (m, 0, sizeof *m);
 }
 
@@ -261,8 +269,9 @@ int launch_decode (const uint8_t *buf, size_t len, launch_msg_t *m, const char *
                 gl_why (why, "launch: cwd not absolute");
                 goto bad;
             }
-            if (!(m->argv = get_strv (&in, &m->argc, true, why)) ||
-                !(m->envv = get_strv (&in, &m->envc, false, why)))
+            if (!(m->argv = get_strv (&in, &m->argc, GL_JOB_ARGS_MAX, true, why)) ||
+                !(m->envv = get_strv (&in, &m->envc, GL_JOB_ARGS_MAX, false, why)) ||
+                !(m->rlimits = get_strv (&in, &m->n_rlimits, LAUNCH_RLIMITS_MAX, false, why)))
                 goto bad;
             break;
         }

@@ -17,7 +17,8 @@
 
       RUN      u32 umask | u8 flags (1 pty, 2 fd3 attached) | u16 rows |
                u16 cols | str user | str file | str cwd | u32 argc |
-               argc x str | u32 envc | envc x str
+               argc x str | u32 envc | envc x str | u32 n | n x str:
+               the resource limits (exec.h: "NAME=SOFT:HARD", at most 16)
       SIGNAL   u32 signo (1..64)
       SIGQUEUE u32 signo (1..64) | u32 value: to the job's process
                alone, not its group, with sigqueue(2) and that value (a
@@ -40,11 +41,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LAUNCH_MSG_MAX   (GL_PKT_MAX + 65536) /* a RUN holds what a job's RUN does */
-#define LAUNCH_TEXT_MAX  1024
-#define LAUNCH_FLAG_PTY  1
-#define LAUNCH_FLAG_FD3  2
-#define LAUNCH_FLAGS_ALL (LAUNCH_FLAG_PTY | LAUNCH_FLAG_FD3)
+#define LAUNCH_MSG_MAX     (GL_PKT_MAX + 65536) /* a RUN holds what a job's RUN does */
+#define LAUNCH_TEXT_MAX    1024
+#define LAUNCH_RLIMITS_MAX 16 /* exec.h's EXEC_RLIMITS_MAX */
+#define LAUNCH_FLAG_PTY    1
+#define LAUNCH_FLAG_FD3    2
+#define LAUNCH_FLAGS_ALL   (LAUNCH_FLAG_PTY | LAUNCH_FLAG_FD3)
 
 typedef enum {
     LAUNCH_RUN = 1,
@@ -70,6 +72,9 @@ typedef struct {
     char **argv; /* owned, NULL-terminated; argc >= 1 */
     uint32_t envc;
     char **envv; /* owned, NULL-terminated (may be empty) */
+    uint32_t n_rlimits;
+    char **rlimits; /* owned, NULL-terminated (may be empty); at most
+                           LAUNCH_RLIMITS_MAX */
     /* SIGNAL, SIGQUEUE, EXITED */
     uint32_t signo;
     uint32_t value; /* SIGQUEUE */

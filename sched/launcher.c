@@ -166,6 +166,8 @@ static void l_run (launcher_t *l, const launch_msg_t *m, int fd3)
     spec.file = m->file;
     spec.argv = m->argv;
     spec.envp = m->envv;
+    spec.rlimits = m->rlimits;
+    spec.n_rlimits = m->n_rlimits;
     spec.cwd = m->cwd;
     spec.umask = (mode_t) m->umask;
     spec.uid = uid;
@@ -211,7 +213,10 @@ static void l_request (launcher_t *l, const uint8_t *buf, size_t len, int *fds, 
                 l_run (l, &m, n_fds == 1 ? fds[0] : -1);
             break;
         case LAUNCH_SIGNAL:
-            if (j && !j->reported)
+            /* to its group even once its first process has ended: what it
+               started may run on, holding the output open, and its group's
+               id is still reserved (the leader is not reaped until FREE) */
+            if (j)
                 exec_signal (j->exec, (int) m.signo);
             break;
         case LAUNCH_SIGQUEUE: /* the job's own process: its pid is still reserved */

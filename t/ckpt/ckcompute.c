@@ -9,6 +9,8 @@
                                  blocked in read() on a pipe and one in
                                  nanosleep() loops, all joined at the end
     ckcompute socket             holds a TCP connection to itself for 3 s
+    ckcompute mqueue             holds a POSIX message queue for 1 s
+    ckcompute semaphore          holds a named POSIX semaphore for 1 s
     ckcompute ident STEPS        names a thread, prints a step every 100 ms,
                                  then its name, its thread's, its command
                                  line, whether the heap grows by brk, its
@@ -43,6 +45,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <mqueue.h>
+#include <semaphore.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -257,6 +261,36 @@ static int sock (void)
     return 0;
 }
 
+static int mqueue (void)
+{
+    char name[64];
+    snprintf (name, sizeof name, "/ckcompute-%d", (int) getpid ());
+    mqd_t q = mq_open (name, O_CREAT | O_RDWR, 0600, NULL);
+    if (q == (mqd_t) -1)
+        return 1;
+    printf ("ready\n");
+    fflush (stdout);
+    nap (1000);
+    printf ("done %d\n", mq_send (q, "x", 1, 0) == 0);
+    mq_unlink (name);
+    return 0;
+}
+
+static int semaphore (void)
+{
+    char name[64];
+    snprintf (name, sizeof name, "/ckcompute-%d", (int) getpid ());
+    sem_t *s = sem_open (name, O_CREAT | O_EXCL, 0600, 1);
+    if (s == SEM_FAILED)
+        return 1;
+    printf ("ready\n");
+    fflush (stdout);
+    nap (1000);
+    printf ("done %d\n", sem_wait (s) == 0 && sem_post (s) == 0);
+    sem_unlink (name);
+    return 0;
+}
+
 /* What the kernel says of the process, once it is done: its name and
    a thread's, its command line (/proc/self/cmdline), and whether its
    heap still grows by the break (glibc's sbrk) rather than by mmap. */
@@ -413,6 +447,10 @@ int main (int argc, char **argv)
         return threads ((size_t) atol (argv[2]), atoi (argv[3]));
     if (argc == 4 && !strcmp (argv[1], "idle"))
         return idle ((size_t) atol (argv[2]), argv[3]);
+    if (argc == 2 && !strcmp (argv[1], "semaphore"))
+        return semaphore ();
+    if (argc == 2 && !strcmp (argv[1], "mqueue"))
+        return mqueue ();
     if (argc == 2 && !strcmp (argv[1], "socket"))
         return sock ();
     if (argc == 3 && !strcmp (argv[1], "ident"))
@@ -423,6 +461,8 @@ int main (int argc, char **argv)
         return wait_in (argv[2]);
     if (argc == 3 && !strcmp (argv[1], "echo"))
         return puts (argv[2]) < 0;
-    fprintf (stderr, "usage: ckcompute single|threads MIB STEPS | socket | ident STEPS\n");
+    fprintf (
+        stderr,
+        "usage: ckcompute single|threads MIB STEPS | socket | mqueue | semaphore | ident STEPS\n");
     return 2;
 }

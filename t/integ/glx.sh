@@ -62,6 +62,31 @@ out=$(cd "$T/work dir" && umask 027 && GLX_TEST_VAR='a b$c' glx sh -c 'echo "$GL
 [ "$(echo "$out" | sed -n 3p)" = 0027 ] || fail "umask: $out"
 echo "$out" | sed -n 4p | grep -qE '^a-[0-9]+-[0-9]+$' || fail "GLUNIX_GPID: $out"
 say "environment, directory, umask and GPID arrive"
+# any command line exec(2) takes here travels: 100000 arguments (more than
+# 65536 strings); one too big for a job (a 6 MiB stack lets exec take 5
+# MiB of environment) is refused by glx with what is too big, not sent
+out=$(glx sh -c 'echo $# $3' _ $(seq 100000) 2>&1); rc=$?
+[ $rc = 0 ] && [ "$out" = "100000 3" ] || fail "100000 arguments: exit $rc: $(echo "$out" | head -3)"
+out=$(ulimit -s unlimited && for i in $(seq 42); do export "GLX_BIG$i=$(printf %0120000d 0)"; done &&
+    glx true 2>&1); rc=$?
+[ $rc = 124 ] && echo "$out" | grep -q "the environment (.* bytes) are more than a job carries" \
+    || fail "a 5 MiB environment: exit $rc: $out"
+# an environment string that is no variable (an empty name), which a
+# parent may hand glx through execve, is left out, not a failed job
+out=$(perl -e '$ENV{""} = "x"; exec @ARGV' "$GLX" --runtime-dir "$T/a/run" sh -c 'echo ok' 2>&1); rc=$?
+[ $rc = 0 ] && [ "$out" = ok ] || fail "an environment string without a name: exit $rc: $out"
+say "100000 arguments run; 5 MiB of environment refused with the reason; a nameless variable left out"
+
+# resource limits travel as ulimit set them here, each lowered to the
+# hard limit of the host's launcher (d's: open files at most 128), never
+# raised past it (the launcher is root, and could)
+prlimit --pid "$(pgrep -P "${PID[d]}" | head -1)" --nofile=100:128 || fail "prlimit on d's launcher"
+lim='echo $(ulimit -Sn) $(ulimit -Hn) $(ulimit -Sc) $(ulimit -Ss)'
+out=$(ulimit -Sn 300 && ulimit -Sc 0 && ulimit -Ss 9000 && glx -w b sh -c "$lim")
+[ "$out" = "300 $(ulimit -Hn) 0 9000" ] || fail "limits on b: '$out', not '300 $(ulimit -Hn) 0 9000'"
+out=$(ulimit -Sn 300 && glx -w d sh -c "$lim")
+[ "${out% * *}" = "128 128" ] || fail "open files on d: '$out', not 128 128 (d's hard limit)"
+say "resource limits arrive, no higher than the host's ($out)"
 
 # SIGINT to glx reaches the job; glx exits as the shell would (130)
 "$GLX" sleep 30 & g=$!
@@ -147,6 +172,16 @@ wait $g; rc=$?
 [ "$rc" = 130 ] || fail "glpeer kill -INT: glx exited $rc, expected 130"
 out=$("$GLPEER" kill nonsense --runtime-dir "$T/d/run" 2>&1) && fail "kill of a bad GPID succeeded"
 say "glpeer ps and kill from other nodes"
+# a job whose first process has ended while what it started runs on (and
+# holds its output open): kill still reaches its process group, through
+# the launcher of the machine's agent too (the agents here run as root)
+"$GLX" -w c sh -c 'sleep 1004 & echo started' > "$T/bg" & g=$!
+wait_until 5 more_lines "$T/bg" 1 || fail "the job with a child in the background did not start"
+gpid=$("$GLPEER" ps --runtime-dir "$T/a/run" | awk '/sleep 1004/ { print $1 }')
+"$GLPEER" kill -TERM "$gpid" --runtime-dir "$T/d/run" > /dev/null || fail "kill of $gpid refused"
+wait_until 5 bash -c '! pgrep -f "^sleep 1004" > /dev/null' || fail "SIGTERM did not reach the job's child"
+wait_until 5 bash -c "! kill -0 $g 2> /dev/null" || fail "glx did not end with the job's child"
+say "kill reaches what a job started after its first process ended"
 
 # ps says why a job passed nodes over: c is full, so a job from a goes elsewhere
 "$GLX" -w c sleep 1004 & f1=$!

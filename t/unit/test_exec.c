@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/syscall.h>
@@ -501,6 +502,51 @@ static void test_inheritance (void)
     buf_free (&out);
 }
 
+/* The spec's resource limits: given to the job, each lowered to the hard
+   limit this process has (a root agent could raise it, and must not);
+   one that is not NAME=SOFT:HARD stops the job from starting. */
+static void test_rlimits (void)
+{
+    struct rlimit own;
+    CHECK (getrlimit (RLIMIT_NOFILE, &own) == 0 && own.rlim_max > 64);
+    char nofile[64], above[64];
+    snprintf (nofile, sizeof nofile, "NOFILE=50:%llu", (unsigned long long) own.rlim_max - 1);
+    snprintf (above, sizeof above, "STACK=unlimited:unlimited");
+    struct rlimit stack;
+    CHECK (getrlimit (RLIMIT_STACK, &stack) == 0);
+    char *lims[] = { nofile, (char *) "CORE=0:0", above };
+    buf_t out = { 0 };
+    exec_spec_t spec = spec_for ((char *[]){
+        "sh", "-c", "echo $(ulimit -Sn) $(ulimit -Hn) $(ulimit -Hc) $(ulimit -Hs)", NULL });
+    spec.rlimits = lims;
+    spec.n_rlimits = 3;
+    CHECK_EQ (run_spec (&spec, &out, NULL), 0);
+    char want[128];
+    char hs[24] = "unlimited";
+    if (stack.rlim_max != RLIM_INFINITY)
+        snprintf (hs, sizeof hs, "%llu", (unsigned long long) stack.rlim_max / 1024);
+    snprintf (want, sizeof want, "50 %llu 0 %s\n", (unsigned long long) own.rlim_max - 1, hs);
+    CHECK (out.data && strcmp (out.data, want) == 0);
+    if (!out.data || strcmp (out.data, want))
+        fprintf (stderr, "  limits: %s, not %s", out.data ? out.data : "nothing", want);
+    buf_free (&out);
+
+    const char *bad[] = { "NOFILE",
+                          "NOFILE=1",
+                          "FILES=1:2",
+                          "NOFILE=2:1",
+                          "NOFILE=x:1",
+                          "NOFILE=unlimited:5",
+                          "NOFILE=99999999999999999999999:1" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *one[] = { (char *) bad[i] };
+        exec_spec_t b = spec_for ((char *[]){ "true", NULL });
+        b.rlimits = one;
+        b.n_rlimits = 1;
+        expect_error (&b, EXEC_ERR_SYSTEM, "resource limit");
+    }
+}
+
 /* ---- pty ------------------------------------------------------------------ */
 
 static exec_t *start_pty (char *const *argv, uint16_t rows, uint16_t cols)
@@ -684,6 +730,7 @@ int main (void)
     chmod (dir, 0755);
 
     test_errors ();
+    test_rlimits ();
     test_checkpoint_tools ();
     test_stdio ();
     test_status ();

@@ -1779,9 +1779,9 @@ static void test_job_huge_counts (void)
         if (n == GL_JOB_ARGS_MAX)
             CHECK (rc == 0 && msg.job && msg.job->argc == n && !strcmp (msg.job->argv[n - 1], "a"));
         else
-            CHECK (
-                rc == -1 && why &&
-                !strcmp (why, "job argv: expected an array of at most 65536 strings without NUL"));
+            CHECK (rc == -1 && why &&
+                   !strcmp (why,
+                            "job argv: expected an array of at most 1048576 strings without NUL"));
         gl_msg_clear (&msg);
         free (buf);
     }
