@@ -118,11 +118,27 @@ static void tell_host (jobs_t *self, home_job_t *j)
     jobs_to_node (self, j->node, &m);
 }
 
-/* Why nothing new is kept: logged when the reason changes. */
+/* Why nothing new is kept: logged when the reason changes, and told the
+   user's glx when the user asked for the checkpoints (glx
+   --checkpoint-every, not only the cluster's default), for a job they
+   believe safe is not. */
 static void keep_failed (jobs_t *self, home_job_t *j, const char *why)
 {
-    if (!gl_streq (why, j->keep_why))
+    if (!gl_streq (why, j->keep_why)) {
         gl_info ("%s: no checkpoint kept this time: %s", j->gpid, why);
+        uint64_t asked = j->run.job->ckpt_every_ms;
+        if (asked && asked != GL_JOB_CKPT_NEVER && j->conn) {
+            char text[GL_JOB_TEXT_MAX + 1];
+            snprintf (text, sizeof text,
+                      "--checkpoint-every: no checkpoint of %s kept this time (%s); were its "
+                      "node lost, the job would be lost with it",
+                      j->gpid, why);
+            gl_job_t note;
+            jobs_msg_init (&note, GL_JOB_NOTE, j->gpid, self->name);
+            note.text = text;
+            jobs_to_local (self, j->conn, &note);
+        }
+    }
     gl_strlcpy (j->keep_why, why, sizeof j->keep_why);
 }
 

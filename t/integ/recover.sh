@@ -3,8 +3,9 @@
 # job SIGKILLed, as a machine dies) the home restarts the job on another
 # node from it, glx runs on, and its output is byte-identical to an
 # undisturbed run: what the job wrote again after the checkpoint is
-# skipped, stdin read since is given again.  A job with no checkpoint
-# kept yet is lost as before (122).  Failure detection is shortened here
+# skipped, stdin read since is given again.  A job that cannot be
+# checkpointed (a TCP connection) runs on, and glx says once why nothing
+# is kept.  A job with no checkpoint kept yet is lost as before (122).  Failure detection is shortened here
 # (a probe every 500 ms: a few seconds to a death).  Not against the
 # sanitizers' build: restarts need glrestore, which never carries their
 # runtime (as migrate.sh); the home's bookkeeping runs under them in
@@ -91,7 +92,20 @@ grep -q "restarted on" "$T/filter.err" || fail "the filter was not restarted: $(
 cmp -s "$T/ref" "$out" || fail "the filter restarted mid-stream: $(diff "$T/ref" "$out" | head -5)"
 say "a filter whose host died mid-stream: every line once, in order ($(cat "$T/filter.err"))"
 
-# 3. no checkpoint kept yet when its host dies: lost, as before
+# 3. a job that cannot be checkpointed (a TCP connection): glx, which
+#    asked for the checkpoints, says so once, with the reason, and the
+#    job runs on
+"$GLX" -w d --checkpoint-every 300ms "$CK" tcp > "$T/tcp.out" 2> "$T/tcp.err" & g=$!
+wait_until 10 sh -c "grep -q 'no checkpoint of .* kept this time' '$T/tcp.err'" \
+    || fail "glx did not say that nothing is kept: $(cat "$T/tcp.err")"
+grep -q "TCP" "$T/tcp.err" || fail "glx did not say why: $(cat "$T/tcp.err")"
+sleep 1
+[ "$(grep -c 'kept this time' "$T/tcp.err")" = 1 ] || fail "said more than once: $(cat "$T/tcp.err")"
+kill -0 "$g" 2>/dev/null || fail "the job ended: $(cat "$T/tcp.err")"
+kill -INT "$g"; wait "$g"
+say "a job that cannot be kept: $(cat "$T/tcp.err")"
+
+# 4. no checkpoint kept yet when its host dies: lost, as before
 "$GLX" -w d --checkpoint-every 1h "$CK" single 400 8 > /dev/null 2> "$T/lost.err" & g=$!
 wait_until 10 sh -c "\"$GLPEER\" ps --runtime-dir \"$T/a/run\" | grep -q 'single 400 8'" \
     || fail "the last job did not start"
@@ -100,3 +114,4 @@ wait "$g"; rc=$?
 [ $rc = 122 ] && grep -q "node d, which ran the job, was lost" "$T/lost.err" \
     || fail "a job with no checkpoint kept: glx exit $rc, $(cat "$T/lost.err")"
 say "a job with no checkpoint kept is lost with its host: $(cat "$T/lost.err")"
+
