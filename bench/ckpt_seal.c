@@ -96,7 +96,8 @@ int main (int argc, char **argv)
         fprintf (stderr, "ckpt_seal: the restorer said '%s', not its port\n", said);
         return 1;
     }
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) atoi (said + 5)) };
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons ((uint16_t) atoi (said + 5)) };
     inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
     int s = socket (AF_INET, SOCK_STREAM, 0);
     imgseal_t *seal = imgseal_new (key);
