@@ -660,7 +660,7 @@ static void test_differs (void)
                    .state = GL_RES_IDLE };
     gl_res_t b = a;
     CHECK (!idle_res_differs (&a, &b));
-    b.owner_idle_s = 5000; /* time passing is not news */
+    b.owner_idle_s = 127; /* time passing within an octave is not news */
     b.load1_milli = 1499;
     b.load_recent_milli = 1900; /* nor jitter */
     b.owner_load_milli = 0;
@@ -679,6 +679,21 @@ static void test_differs (void)
     CHECK (idle_res_differs (&a, &b));
     b = a;
     b.cores = 2;
+    CHECK (idle_res_differs (&a, &b));
+    /* The owner's idle time, at each doubling from 64 s: placement weighs
+       it, and an unchanged estimate is not signed again for an hour. */
+    b = a;
+    b.owner_idle_s = 128;
+    CHECK (idle_res_differs (&a, &b));
+    a.owner_idle_s = 10;
+    b.owner_idle_s = 63;
+    CHECK (!idle_res_differs (&a, &b));
+    b.owner_idle_s = 64;
+    CHECK (idle_res_differs (&a, &b));
+    a.owner_idle_s = 70000; /* past the last octave: no more news */
+    b.owner_idle_s = UINT32_MAX;
+    CHECK (!idle_res_differs (&a, &b));
+    a.owner_idle_s = 40000;
     CHECK (idle_res_differs (&a, &b));
 }
 
