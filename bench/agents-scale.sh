@@ -47,7 +47,10 @@
 # memory) would make every agent re-announce its estimate at once; an
 # idle workstation's estimate changes when its own owner comes, and is
 # otherwise refreshed every idle/refresh_interval, which the still copy
-# reproduces.
+# reproduces.  Likewise the owner: every agent's activity source is one
+# file, last used 3 days ago (the machine's terminals are every agent's
+# here, and the owner's idle time crossing a doubling changes an estimate,
+# sched/idle.h).
 #
 # A size is not run, and the bench stops, when the machine cannot hold it:
 # memory (what the agents of the last size took, scaled, must fit in what
@@ -109,6 +112,7 @@ write_conf() {
         echo "idle"
         echo "    owner_idle_min = 0"
         echo "    owner_load_max = 1000"
+        echo "    activity = \"$T/owner\""
         for line in "$@"; do echo "$line"; done
     } > "$T/cluster.conf"
 }
@@ -120,6 +124,9 @@ cores=$(nproc)
 # ---- a still /proc --------------------------------------------------------------
 mkdir -p "$T/proc"
 for f in stat loadavg meminfo; do cat "/proc/$f" > "$T/proc/$f"; done
+# and a still owner, away for days: the machine's own terminals are every
+# agent's here, so one keystroke on them would change every estimate at once
+touch -d '3 days ago' "$T/owner"
 
 # ---- measuring ------------------------------------------------------------------
 

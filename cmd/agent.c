@@ -514,6 +514,8 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
                             .unconfirmed = a->unconfirmed,
                             .wall_ms = gl_wall_ms (),
                             .send_dropped = a->send_dropped,
+                            .view_publishes = a->view ? viewpub_publishes (a->view) : 0,
+                            .view_member_writes = a->view ? viewpub_node_writes (a->view) : 0,
                             .res_reason = a->res_reason };
         if (req->argc > 0 && !strcmp (req->argv[0], "json"))
             status_json (f, &v, gl_mono_ms ());

@@ -250,12 +250,14 @@ void status_json (FILE *f, const status_view_t *v, uint64_t now)
              "\"links_evicted\":%llu,\"links_expired\":%llu,\"links_closed\":%llu,"
              "\"routed\":%llu,\"waited\":%llu,\"msgs_in_s\":%.1f,\"bytes_in_s\":%.0f,"
              "\"msgs_out_s\":%.1f,\"bytes_out_s\":%.0f,\"rate_window_s\":%u,"
-             "\"cpu_s\":%.3f,\"rss_kb\":%llu},",
+             "\"cpu_s\":%.3f,\"rss_kb\":%llu,\"view_publishes\":%llu,"
+             "\"view_member_writes\":%llu},",
              c.tcp, c.ls.open, c.ls.held, c.ls.max, c.ls.routes, (unsigned long long) c.ls.opened,
              c.ls.opened_s, (unsigned long long) c.ls.evicted, (unsigned long long) c.ls.expired,
              (unsigned long long) c.ls.closed, (unsigned long long) c.ls.routed,
              (unsigned long long) c.ls.queued, c.ls.msgs_in_s, c.ls.bytes_in_s, c.ls.msgs_out_s,
-             c.ls.bytes_out_s, c.ls.window_s, c.cpu_s, (unsigned long long) c.rss_kb);
+             c.ls.bytes_out_s, c.ls.window_s, c.cpu_s, (unsigned long long) c.rss_kb,
+             (unsigned long long) v->view_publishes, (unsigned long long) v->view_member_writes);
     if (v->gang)
         gangs_json (f, v, now);
     if (v->policy) {

@@ -26,6 +26,7 @@ typedef struct {
     const policy_t *policy; /* NULL: the built-in placement */
     const links_t *links;   /* the connections and traffic counters */
     uint64_t send_dropped;  /* packets never handed to a link */
+    uint64_t view_publishes, view_member_writes; /* the shared-memory view's */
     const char *res_reason; /* this node's idle state and why */
     gang_t *gang;           /* the matrix and this node's gangs */
     clocks_t *clocks;       /* the other peers' clock offsets */

@@ -12,12 +12,23 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The node table carries times as wall clock (state_wall_ms, res_wall_ms),
+   computed from the monotonic ones at each rewrite: a wall clock stepped
+   by this much or more since (NTP, the owner) rewrites it. */
+#define VIEW_STEP_MS 1000
+
 struct viewpub {
     gl_view_pub_t *view;
     char cluster[64];
     char node[64];
     uint64_t generation;
     jobs_hosted_t *hosted; /* room for GL_VIEW_JOBS_MAX */
+    /* what the node table was written from, last time */
+    bool written;
+    uint64_t swim_changes, clocks_changes;
+    int64_t wall_less_mono;
+    bool nodes_truncated;
+    uint64_t node_writes; /* times the node table was written */
 };
 
 viewpub_t *viewpub_new (const gl_conf_t *conf, uint64_t generation, char *err, size_t errlen)
@@ -71,8 +82,7 @@ static void node_fill (clocks_t *clocks, gl_view_node_t *n, const swim_member_t 
     n->state_wall_ms = wall - (now - m->state_since_ms);
     clocks_est_t e;
     if (!m->is_self && clocks && clocks_get (clocks, m->name, &e))
-        n->clock_ms =
-            e.offset_us >= 0 ? (e.offset_us + 500) / 1000 : -((-e.offset_us + 500) / 1000);
+        n->clock_ms = clocks_ms (e.offset_us);
     if (!m->has_res)
         return;
     n->has_res = 1;
@@ -102,22 +112,15 @@ static void count (gl_view_info_t *info, const gl_view_node_t *n)
     }
 }
 
-void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_t *clocks,
-                      uint64_t now_ms, uint64_t wall_ms)
+/* The members, self first, then the others as gossip lists them, and
+   the totals over them. */
+static void write_nodes (viewpub_t *self, gl_view_info_t *info, swim_t *swim, clocks_t *clocks,
+                         uint64_t now_ms, uint64_t wall_ms)
 {
-    size_t n_jobs = jobs ? jobs_hosted (jobs, self->hosted, GL_VIEW_JOBS_MAX) : 0;
     uint32_t nodes_max = gl_view_nodes_max (self->view);
-    gl_view_info_t *info = gl_view_begin (self->view);
-    info->flags = 0;
-    info->publishes++;
-    info->wall_ms = wall_ms;
-    info->mono_ms = now_ms;
-    info->generation = self->generation;
-    gl_strlcpy (info->cluster, self->cluster, sizeof info->cluster);
-    gl_strlcpy (info->node, self->node, sizeof info->node);
     info->alive = info->idle = info->cores = info->cores_free = info->guests = 0;
     info->mem_avail_kb = 0;
-    /* self first, then the others as gossip lists them */
+    self->nodes_truncated = false;
     uint32_t k = 0;
     swim_member_t m;
     for (size_t i = 0; swim_member_at (swim, i, &m); i++)
@@ -129,7 +132,7 @@ void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_
         if (m.is_self)
             continue;
         if (k == nodes_max) {
-            info->flags |= GL_VIEW_TRUNCATED;
+            self->nodes_truncated = true;
             break;
         }
         node_fill (clocks, gl_view_node (self->view, k++), &m, now_ms, wall_ms);
@@ -137,6 +140,39 @@ void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_
     for (uint32_t i = 0; i < k; i++)
         count (info, gl_view_node (self->view, i));
     info->n_nodes = k;
+    self->node_writes++;
+}
+
+void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_t *clocks,
+                      uint64_t now_ms, uint64_t wall_ms)
+{
+    size_t n_jobs = jobs ? jobs_hosted (jobs, self->hosted, GL_VIEW_JOBS_MAX) : 0;
+    /* The node table is rewritten only when what it shows changed: copying
+       every member each second made an idle agent's cost grow with the
+       cluster.  Readers date the publication by wall_ms and mono_ms, which
+       move at every publication, and every node's times are wall-clock
+       instants that stay true while the clock is not stepped. */
+    int64_t wall_less_mono = (int64_t) (wall_ms - now_ms);
+    uint64_t members = swim_changes (swim);
+    uint64_t offsets = clocks ? clocks_changes (clocks) : 0;
+    int64_t step = wall_less_mono - self->wall_less_mono;
+    bool nodes = !self->written || members != self->swim_changes ||
+                 offsets != self->clocks_changes || step >= VIEW_STEP_MS || step <= -VIEW_STEP_MS;
+    gl_view_info_t *info = gl_view_begin (self->view);
+    info->publishes++;
+    info->wall_ms = wall_ms;
+    info->mono_ms = now_ms;
+    info->generation = self->generation;
+    gl_strlcpy (info->cluster, self->cluster, sizeof info->cluster);
+    gl_strlcpy (info->node, self->node, sizeof info->node);
+    if (nodes) {
+        write_nodes (self, info, swim, clocks, now_ms, wall_ms);
+        self->written = true;
+        self->swim_changes = members;
+        self->clocks_changes = offsets;
+        self->wall_less_mono = wall_less_mono;
+    }
+    info->flags = self->nodes_truncated ? GL_VIEW_TRUNCATED : 0;
     if (n_jobs > gl_view_jobs_max (self->view)) {
         info->flags |= GL_VIEW_TRUNCATED;
         n_jobs = gl_view_jobs_max (self->view);
@@ -154,6 +190,16 @@ void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_
     }
     info->n_jobs = (uint32_t) n_jobs;
     gl_view_end (self->view);
+}
+
+uint64_t viewpub_node_writes (const viewpub_t *self)
+{
+    return self->node_writes;
+}
+
+uint64_t viewpub_publishes (const viewpub_t *self)
+{
+    return gl_view_pub_info (self->view)->publishes;
 }
 
 /* The writer reads its own view without the seqlock: nobody else writes. */

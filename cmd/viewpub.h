@@ -4,9 +4,12 @@
 
     The agent calls viewpub_publish when something changed (a gossip
     event, a job started or ended here) and on a timer every
-    GL_VIEW_REFRESH_MS, since estimates arrive without events; a
-    publication copies the whole member list and job table, which costs
-    microseconds for a few hundred members, so nothing is diffed.
+    GL_VIEW_REFRESH_MS, since estimates arrive without events.  Every
+    publication writes the view's clocks (wall_ms, mono_ms: readers date
+    it by them) and the job table; the member table only when gossip
+    (swim_changes) or the clock offsets (clocks_changes) say that it
+    changed, or the wall clock was stepped: copying every member each
+    second made an idle agent's cost grow with the cluster.
 
     It also renders the published view as JSON for the control socket's
     "view" command: the same answer over the socket that libglunix reads
@@ -34,6 +37,11 @@ void viewpub_destroy (viewpub_t **self_p);
    now_ms is the agent's monotonic clock, wall_ms its wall clock. */
 void viewpub_publish (viewpub_t *self, swim_t *swim, const jobs_t *jobs, clocks_t *clocks,
                       uint64_t now_ms, uint64_t wall_ms);
+
+/* How many publications there were, and how many of them wrote the
+   member table. */
+uint64_t viewpub_publishes (const viewpub_t *self);
+uint64_t viewpub_node_writes (const viewpub_t *self);
 
 /* The published view as one JSON object (its fields are glpeer(8)'s). */
 void viewpub_json (viewpub_t *self, FILE *f);

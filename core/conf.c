@@ -140,7 +140,7 @@ void gl_conf_defaults (gl_conf_t *c)
     c->owner_load_max_milli = 300;
     c->min_mem_avail_kb = 65536;
     c->sample_interval_ms = 1000;
-    c->refresh_interval_ms = 60000;
+    c->refresh_interval_ms = 3600000;
     c->max_links = 16;
     c->link_idle_ms = 30000;
     c->send_queue = 1024;

@@ -60,7 +60,10 @@
 
     When.  The agent publishes when something changes (a member joins,
     is suspected, dies or leaves; a job starts or ends here) and at least
-    every GL_VIEW_REFRESH_MS, so the estimates and wall_ms stay fresh. */
+    every GL_VIEW_REFRESH_MS, so that wall_ms and mono_ms stay fresh; the
+    node table is rewritten only when a member, its estimate or its clock
+    offset changed (times in it are wall-clock instants: a reader computes
+    ages from them and wall_ms). */
 #ifndef GL_VIEW_H
 #define GL_VIEW_H
 

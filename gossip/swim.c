@@ -205,6 +205,7 @@ struct swim_t {
     size_t probe_pos;
     uint32_t ring_next;        /* the ring whose successor we probe next */
     uint64_t live_changes;     /* members that became live or stopped being */
+    uint64_t view_changes;     /* changes of what swim_member_at reports */
     uint64_t rings_of;         /* live_changes + 1 when ring_succ was found */
     uint32_t *ring_succ;       /* our successor on each ring (names) */
     uint32_t *ring_pred;       /* and our predecessor */
@@ -478,6 +479,7 @@ static ent_t *member_add (swim_t *self, const char *name)
     uint32_t last = (uint32_t) self->n_members++;
     uint32_t pos = (uint32_t) rng_below (self, (size_t) last + 1);
     self->live_changes++;
+    self->view_changes++;
     if (pos != last)
         self->order[last] = self->order[pos];
     self->order[pos] = id;
@@ -493,6 +495,7 @@ static void set_state (swim_t *self, ent_t *m, uint8_t state, uint64_t now)
     bool was_live = m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT;
     if (was_live != (state == SWIM_ALIVE || state == SWIM_SUSPECT))
         self->live_changes++;
+    self->view_changes++;
     self->n_state[m->state]--;
     self->n_state[state]++;
     m->state = state;
@@ -520,6 +523,7 @@ static void tomb_put (swim_t *self, ent_t *m)
    reference `rid` passes to the member. */
 static void take_record (swim_t *self, ent_t *m, uint32_t rid)
 {
+    self->view_changes++; /* its incarnation, address or state with it */
     if (rec_of (self, rid)->kind == GL_REC_ALIVE) {
         swim_pool_rec_hold (self->pool, rid);
         swim_pool_rec_drop (self->pool, m->alive);
@@ -532,6 +536,7 @@ static void take_record (swim_t *self, ent_t *m, uint32_t rid)
 static void take_res (swim_t *self, ent_t *m, uint32_t rid, uint64_t now)
 {
     swim_pool_rec_drop (self->pool, m->res);
+    self->view_changes++;
     m->has_res = true;
     m->res = rid;
     m->res_seq = rec_of (self, rid)->seq;
@@ -1803,8 +1808,10 @@ static void apply_suspect (swim_t *self, const gl_update_t *u, uint64_t now)
     if (!status_current (self, m, u))
         return;
     if (m->state == SWIM_SUSPECT) {
-        if (u->incarnation > m->incarnation)
+        if (u->incarnation > m->incarnation) {
             m->incarnation = u->incarnation;
+            self->view_changes++;
+        }
         if (suspicion_confirm (self, m, u->from))
             queue_status (self, m, u); /* a new voice: pass it on */
         return;
@@ -1864,6 +1871,7 @@ static void end_of_round (swim_t *self, uint64_t now)
             self->n_state[m->state]--;
             suspicion_clear (self, m);
             tomb_put (self, m);
+            self->view_changes++;
             continue;
         }
         self->order[keep++] = self->order[i];
@@ -2723,6 +2731,7 @@ void swim_leave (swim_t *self, uint64_t now_ms)
         return;
     me->state = SWIM_LEFT;
     me->state_since = now_ms;
+    self->view_changes++;
     self->probe.active = false;
     uint32_t rid = sign_own (self, GL_REC_LEAVE, me->incarnation, NULL, now_ms);
     if (!rid)
@@ -2785,6 +2794,11 @@ static void view_of (const swim_t *self, const ent_t *m, bool is_self, swim_memb
         out->res_origin_ms = res->time_ms;
         out->res_recv_ms = m->res_recv;
     }
+}
+
+uint64_t swim_changes (const swim_t *self)
+{
+    return self->view_changes;
 }
 
 size_t swim_count (swim_t *self)

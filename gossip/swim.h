@@ -197,6 +197,12 @@ typedef struct {
 } swim_member_t;
 
 size_t swim_count (swim_t *self); /* includes self */
+/* Counts the changes of what swim_member_at reports (a member added or
+   forgotten, its state, incarnation, generation, address or estimate), so
+   that a reader of the whole view can tell it is the same as last time
+   without reading it: a change makes it larger.  The order of the members
+   may change without it. */
+uint64_t swim_changes (const swim_t *self);
 bool swim_member_at (swim_t *self, size_t i, swim_member_t *out);
 bool swim_lookup (swim_t *self, const char *name, swim_member_t *out);
 /* The key pinned for name (its first ALIVE's, kept until it is dead or

@@ -22,6 +22,7 @@ typedef struct {
     uint64_t ow_start_ms, ow_at_ms; /* 0: none yet */
     int64_t ow_best_us, ow_last_us;
     bool ow_has_last;
+    int64_t shown_ms; /* the offset counted in `changes` last, in ms */
 } peer_t;
 
 typedef struct {
@@ -37,7 +38,8 @@ struct clocks_t {
     uint32_t *index;  /* open addressing by the name's hash: a peer's place + 1; 0 free */
     size_t index_cap; /* a power of two, at least twice n */
     pending_t pending[CLOCKS_PENDING];
-    size_t next; /* the ring's next slot */
+    size_t next;      /* the ring's next slot */
+    uint64_t changes; /* see clocks_changes */
 };
 
 clocks_t *clocks_new (void)
@@ -116,6 +118,26 @@ static peer_t *peer_get (clocks_t *self, const char *node)
     return peer;
 }
 
+static void estimate (const peer_t *peer, clocks_est_t *out);
+
+/* After a sample: count a change when the offset moved by CLOCKS_STEP_MS
+   or more since the last one counted. */
+static void noted (clocks_t *self, peer_t *peer)
+{
+    clocks_est_t e;
+    estimate (peer, &e);
+    int64_t ms = clocks_ms (e.offset_us);
+    if (ms - peer->shown_ms >= CLOCKS_STEP_MS || peer->shown_ms - ms >= CLOCKS_STEP_MS) {
+        peer->shown_ms = ms;
+        self->changes++;
+    }
+}
+
+int64_t clocks_ms (int64_t offset_us)
+{
+    return offset_us >= 0 ? (offset_us + 500) / 1000 : -((-offset_us + 500) / 1000);
+}
+
 bool clocks_acked (clocks_t *self, const char *node, uint32_t probe_seq, uint64_t t3_ms,
                    uint64_t t4_ms)
 {
@@ -136,6 +158,7 @@ bool clocks_acked (clocks_t *self, const char *node, uint32_t probe_seq, uint64_
     s->rtt_us = (t4_ms - p->t1_ms) * 1000;
     s->at_ms = t4_ms;
     peer->n++;
+    noted (self, peer);
     return true;
 }
 
@@ -155,6 +178,7 @@ void clocks_heard (clocks_t *self, const char *node, uint64_t t_sent_ms, uint64_
     else if (sample > peer->ow_best_us)
         peer->ow_best_us = sample;
     peer->ow_at_ms = t_arrived_ms;
+    noted (self, peer);
 }
 
 static void estimate (const peer_t *peer, clocks_est_t *out)
@@ -191,6 +215,11 @@ bool clocks_get (clocks_t *self, const char *node, clocks_est_t *out)
     return peer != NULL;
 }
 
+uint64_t clocks_changes (const clocks_t *self)
+{
+    return self->changes;
+}
+
 size_t clocks_count (const clocks_t *self)
 {
     return self->n;
@@ -210,5 +239,6 @@ void clocks_forget (clocks_t *self, const char *node)
     if (peer) {
         *peer = self->peers[--self->n];
         index_build (self);
+        self->changes++;
     }
 }

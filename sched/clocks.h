@@ -68,6 +68,18 @@ bool clocks_get (clocks_t *self, const char *node, clocks_est_t *out);
 size_t clocks_count (const clocks_t *self);
 bool clocks_at (clocks_t *self, size_t i, clocks_est_t *out);
 
+/* An offset to the nearest ms, as the view shows it. */
+int64_t clocks_ms (int64_t offset_us);
+
+/* Counts the changes of what clocks_get reports (a node's offset moved
+   by CLOCKS_STEP_MS or more since the last change counted, or a node was
+   forgotten), so that the agent rewrites its view only when it changed: a
+   change makes it larger.  A smaller move is within the measure's own
+   error (timestamps in ms; on one machine's loopback the standing sample
+   flips between neighbouring ms from probe to probe). */
+#define CLOCKS_STEP_MS 2
+uint64_t clocks_changes (const clocks_t *self);
+
 /* Forget a node (it died or left: a new life has another clock). */
 void clocks_forget (clocks_t *self, const char *node);
 

@@ -858,10 +858,20 @@ static uint64_t absdiff (uint64_t x, uint64_t y)
     return x > y ? x - y : y - x;
 }
 
+/* 0 below IDLE_OWNER_OCTAVE_MIN_S seconds, then 1 more at each doubling,
+   up to IDLE_OWNER_OCTAVE_MAX_S. */
+static unsigned owner_octave (uint32_t idle_s)
+{
+    unsigned k = 0;
+    for (uint64_t s = IDLE_OWNER_OCTAVE_MIN_S; s <= IDLE_OWNER_OCTAVE_MAX_S && idle_s >= s; s *= 2)
+        k++;
+    return k;
+}
+
 bool idle_res_differs (const gl_res_t *a, const gl_res_t *b)
 {
     return a->state != b->state || a->cores != b->cores || a->guests != b->guests ||
-           a->started != b->started ||
+           a->started != b->started || owner_octave (a->owner_idle_s) != owner_octave (b->owner_idle_s) ||
            absdiff (a->load1_milli, b->load1_milli) >= IDLE_LOAD_STEP_MILLI ||
            absdiff (a->mem_avail_kb, b->mem_avail_kb) * 100 >=
                (a->mem_total_kb > b->mem_total_kb ? a->mem_total_kb : b->mem_total_kb) *

@@ -76,14 +76,23 @@ const char *idle_state_name (int state); /* "idle", "busy", "unavailable" */
 
 /* Does b tell the cluster something a does not?  True when the state or
    the core count changed, the 1-minute load moved by IDLE_LOAD_STEP_MILLI
-   or more, or available memory moved by IDLE_MEM_STEP_PCT percent of the
-   total or more.  The recent and owner loads are left out on purpose: they
-   jitter from second to second, and what of them matters (the owner's load
-   crossing its threshold) shows as a change of state.  The agent spreads a
-   new estimate only then (and on a slow refresh), so steady machines cost
-   the gossip nothing. */
-#define IDLE_LOAD_STEP_MILLI 500
-#define IDLE_MEM_STEP_PCT    5
+   or more, available memory moved by IDLE_MEM_STEP_PCT percent of the
+   total or more, or the owner's idle time entered another octave (1024 s,
+   2048 s, ... up to IDLE_OWNER_OCTAVE_MAX_S: from a little above the
+   default owner_idle_min, since placement weighs it only on idle
+   machines; an owner at work who pauses a minute or two must not make
+   every member check a signature).  The recent and owner loads
+   are left out on purpose: they jitter from second to second, and what of
+   them matters (the owner's load crossing its threshold) shows as a change
+   of state.  The agent spreads a new estimate only then (and on a refresh
+   an hour apart), so steady machines cost the gossip nothing: what others
+   hold of a live member is its estimate within these steps, the owner's
+   idle time within half of it (or IDLE_OWNER_OCTAVE_MIN_S below),
+   however long ago it was signed. */
+#define IDLE_LOAD_STEP_MILLI    500
+#define IDLE_MEM_STEP_PCT       5
+#define IDLE_OWNER_OCTAVE_MIN_S 1024
+#define IDLE_OWNER_OCTAVE_MAX_S 65536
 bool idle_res_differs (const gl_res_t *a, const gl_res_t *b);
 
 #endif

@@ -82,7 +82,7 @@ typedef struct {
 void place_config_default (place_config_t *config)
 {
     config->d = 3;
-    config->max_res_age_ms = 90000;
+    config->max_res_age_ms = 0;
     config->ledger_ms = 5000;
 }
 
@@ -244,7 +244,7 @@ static double judge (place_t *self, const place_cand_t *c, const place_req_t *re
         snprintf (why, size, "no estimate yet");
         return 0;
     }
-    if (c->res_age_ms > self->config.max_res_age_ms) {
+    if (self->config.max_res_age_ms && c->res_age_ms > self->config.max_res_age_ms) {
         snprintf (why, size, "estimate %llu s old", (unsigned long long) (c->res_age_ms / 1000));
         return 0;
     }

@@ -51,8 +51,14 @@
 
 typedef struct {
     uint32_t d;              /* nodes to draw and ask in turn: 3 (1..PLACE_D_MAX) */
-    uint32_t max_res_age_ms; /* trust no estimate older: 90000 (more than the
-                                   agent's refresh_interval, 60 s) */
+    uint32_t max_res_age_ms; /* trust no estimate older; 0 (the default):
+                                trust a member's estimate while it is alive.
+                                A node signs a new estimate whenever its
+                                sample differs (idle_res_differs), so a
+                                live member's latest estimate is current
+                                however long ago it was signed: SWIM's
+                                liveness dates it, and a dead or suspect
+                                member is passed anyway. */
     uint32_t ledger_ms;      /* a promise counts against its node for: 5000 */
 } place_config_t;
 

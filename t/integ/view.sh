@@ -18,6 +18,19 @@ echo "$out" | grep -q "^node=b .* members=3 jobs=0 closed=0 b:0:" \
     || fail "b's view does not list itself first with 3 members: $out"
 say "each agent publishes the cluster: $out"
 
+# an idle agent publishes every second (readers date the view by it) but
+# rewrites its member table only when a member, an estimate or a clock
+# offset changed: not every second
+cost() { status "$1" | jq -r ".cost.$2"; }
+p0=$(cost a view_publishes); w0=$(cost a view_member_writes)
+sleep 6
+p1=$(cost a view_publishes); w1=$(cost a view_member_writes)
+echo "a published $((p1 - p0)) times in 6 s, $((w1 - w0)) with the member table" >&2
+[ $((p1 - p0)) -ge 5 ] || fail "a published $((p1 - p0)) times in 6 s"
+[ $((w1 - w0)) -le $(((p1 - p0) / 2)) ] \
+    || fail "a rewrote its member table $((w1 - w0)) times in $((p1 - p0)) publications"
+say "an idle agent publishes every second, its members $((w1 - w0)) times in $((p1 - p0))"
+
 # only the users the agent serves may read it: its user (0400), or every
 # local user for a machine's agent, root's (0444), which runs as its
 # node/agent_user, not root; nobody may write through it

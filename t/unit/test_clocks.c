@@ -91,6 +91,29 @@ int main (void)
     clocks_heard (c, "e", 41800, 41000); /* one-way says 800: the round trip stays */
     CHECK (clocks_get (c, "e", &e) && e.offset_us == 700000);
 
+    /* the change count moves when an offset moves by 2 ms or more (the
+       view shows ms), not with every sample */
+    uint64_t ch = clocks_changes (c);
+    clocks_sent (c, "e", 8, 50000);
+    CHECK (clocks_acked (c, "e", 8, 50702, 50004)); /* the same 700 ms */
+    clocks_heard (c, "e", 50900, 50000);
+    CHECK_EQ (clocks_changes (c), ch);
+    clocks_sent (c, "e", 9, 51000);
+    CHECK (clocks_acked (c, "e", 9, 51703, 51002)); /* 702 ms, 2 ms round trip */
+    CHECK (clocks_get (c, "e", &e) && clocks_ms (e.offset_us) == 702);
+    CHECK_EQ (clocks_changes (c), ch + 1);
+    clocks_sent (c, "e", 10, 53000);
+    CHECK (clocks_acked (c, "e", 10, 53701, 53000)); /* 701 ms, no round trip: */
+    CHECK (clocks_get (c, "e", &e) && clocks_ms (e.offset_us) == 701);
+    CHECK_EQ (clocks_changes (c), ch + 1); /* within a ms of the one counted */
+    clocks_heard (c, "f", 52300, 52000); /* a new one, 300 ms off */
+    CHECK_EQ (clocks_changes (c), ch + 2);
+    clocks_forget (c, "f");
+    CHECK_EQ (clocks_changes (c), ch + 3);
+    CHECK_EQ (clocks_ms (-1500), -2);
+    CHECK_EQ (clocks_ms (-1499), -1);
+    CHECK_EQ (clocks_ms (1500), 2);
+
     /* thousands of members, found by name through the index, and forgotten */
     size_t before = clocks_count (c);
     char name[32];
@@ -117,7 +140,7 @@ int main (void)
         all = all && (i % 2 ? found && e.offset_us == (int64_t) i * 1000 : !found);
     }
     CHECK (all);
-    CHECK (clocks_get (c, "e", &e) && e.offset_us == 700000);
+    CHECK (clocks_get (c, "e", &e) && clocks_ms (e.offset_us) == 701);
     clocks_destroy (&c);
     CHECK (c == NULL);
     return tap_done ("test_clocks");

@@ -656,11 +656,11 @@ static void test_differs (void)
                    .owner_load_milli = 500,
                    .mem_total_kb = 1000000,
                    .mem_avail_kb = 500000,
-                   .owner_idle_s = 100,
+                   .owner_idle_s = 1100,
                    .state = GL_RES_IDLE };
     gl_res_t b = a;
     CHECK (!idle_res_differs (&a, &b));
-    b.owner_idle_s = 5000; /* time passing is not news */
+    b.owner_idle_s = 2047; /* time passing within an octave is not news */
     b.load1_milli = 1499;
     b.load_recent_milli = 1900; /* nor jitter */
     b.owner_load_milli = 0;
@@ -679,6 +679,22 @@ static void test_differs (void)
     CHECK (idle_res_differs (&a, &b));
     b = a;
     b.cores = 2;
+    CHECK (idle_res_differs (&a, &b));
+    /* The owner's idle time, at each doubling from 1024 s: placement
+       weighs it, and an unchanged estimate is not signed again for an
+       hour; below, an owner at work pausing is no news. */
+    b = a;
+    b.owner_idle_s = 2048;
+    CHECK (idle_res_differs (&a, &b));
+    a.owner_idle_s = 10;
+    b.owner_idle_s = 1023;
+    CHECK (!idle_res_differs (&a, &b));
+    b.owner_idle_s = 1024;
+    CHECK (idle_res_differs (&a, &b));
+    a.owner_idle_s = 70000; /* past the last octave: no more news */
+    b.owner_idle_s = UINT32_MAX;
+    CHECK (!idle_res_differs (&a, &b));
+    a.owner_idle_s = 40000;
     CHECK (idle_res_differs (&a, &b));
 }
 

@@ -32,6 +32,8 @@ static place_t *new_place (uint32_t d, uint64_t seed)
 {
     place_config_t config;
     place_config_default (&config);
+    CHECK_EQ (config.max_res_age_ms, 0); /* estimates dated by liveness */
+    config.max_res_age_ms = 90000;       /* the limit, when one is set */
     config.d = d;
     place_t *p = place_new (&config, seed);
     if (!p) {
@@ -455,6 +457,24 @@ static void test_determinism (void)
     CHECK (place_new (&config, 1) == NULL);
 }
 
+/* By default an estimate counts while its member is alive, however long
+   ago it was signed: a node signs a new one whenever it changes. */
+static void test_old_estimate_of_live_member (void)
+{
+    place_cand_t cands[2] = { node ("a", 4, 0), node ("b", 4, 0) };
+    cands[0].res_age_ms = 2 * 3600 * 1000;
+    cands[1].state = SWIM_SUSPECT;
+    place_config_t config;
+    place_config_default (&config);
+    place_t *p = place_new (&config, 1);
+    place_plan_t plan;
+    place_req_t req = { .cores = 1 };
+    const char *name = place_choose (p, cands, 2, &req, 5000, &plan);
+    CHECK (name && strcmp (name, "a") == 0);
+    CHECK (says (&plan, "b", "suspect"));
+    place_destroy (&p);
+}
+
 static void test_from_member (void)
 {
     swim_member_t m;
@@ -517,6 +537,7 @@ int main (void)
     test_refusals_and_ledger ();
     test_weighting ();
     test_determinism ();
+    test_old_estimate_of_live_member ();
     test_from_member ();
     test_guests_and_starts ();
     return tap_done ("test_place");

@@ -2422,6 +2422,67 @@ static void test_res_rings_rate (void)
     CHECK (rr_big > rr_small * 1.3);
 }
 
+/* ---- the change count ---------------------------------------------------------- */
+
+typedef struct {
+    size_t n;
+    swim_member_t m[16];
+} snap_t;
+
+static int by_name (const void *a, const void *b)
+{
+    return strcmp (((const swim_member_t *) a)->name, ((const swim_member_t *) b)->name);
+}
+
+static void snap (swim_t *s, snap_t *out)
+{
+    memset (out, 0, sizeof *out);
+    for (size_t i = 0; out->n < 16 && swim_member_at (s, i, &out->m[out->n]); i++)
+        out->n++;
+    qsort (out->m, out->n, sizeof out->m[0], by_name);
+}
+
+/* swim_changes moves whenever what swim_member_at reports changes (the
+   view's copy is rewritten only then), and stays put while nothing does. */
+static void test_changes (void)
+{
+    net_t *net = cluster (6, 11, 0, true);
+    swim_t *a = net->nodes[0].swim;
+    snap_t last, now;
+    snap (a, &last);
+    uint64_t seen = swim_changes (a);
+    uint64_t steps = 0, same = 0, moved = 0;
+    gl_res_t res = { .cores = 4, .mem_total_kb = 1000, .mem_avail_kb = 500 };
+    for (int t = 0; t < 120; t++) {
+        if (t == 20)
+            swim_set_res (net->nodes[2].swim, &res, net->now);
+        if (t == 40)
+            swim_set_res (a, &res, net->now);
+        if (t == 60)
+            node_crash (net, 3);
+        net_run (net, net->now + 500);
+        snap (a, &now);
+        uint64_t c = swim_changes (a);
+        steps++;
+        if (c == seen) {
+            same++;
+            CHECK (now.n == last.n && !memcmp (now.m, last.m, sizeof now.m));
+        }
+        else
+            moved++;
+        seen = c;
+        last = now;
+    }
+    /* quiet most of the time (push-pulls and probes change nothing), and
+       it moved for the estimates and the death */
+    CHECK (same > steps * 3 / 4);
+    CHECK (moved >= 4);
+    swim_member_t m;
+    CHECK (swim_lookup (a, net->nodes[3].name, &m) && m.state == SWIM_DEAD);
+    CHECK (swim_lookup (a, net->nodes[2].name, &m) && m.has_res && m.res.cores == 4);
+    net_free (net);
+}
+
 int main (void)
 {
     test_rules ();
@@ -2459,5 +2520,6 @@ int main (void)
     test_res_rings ();
     test_res_rings_dedupe ();
     test_res_rings_rate ();
+    test_changes ();
     return tap_done ("test_swim");
 }
