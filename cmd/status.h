@@ -20,16 +20,16 @@
 
 typedef struct {
     const gl_conf_t *conf;
-    uint64_t generation;    /* this node's */
-    swim_t *swim;           /* the members */
-    gl_seal_t *seal;        /* its drop counters */
-    const policy_t *policy; /* NULL: the built-in placement */
-    const links_t *links;   /* the connections and traffic counters */
-    uint64_t send_dropped;  /* packets never handed to a link */
+    uint64_t generation;                         /* this node's */
+    swim_t *swim;                                /* the members */
+    gl_seal_t *seal;                             /* its drop counters */
+    const policy_t *policy;                      /* NULL: the built-in placement */
+    const links_t *links;                        /* the connections and traffic counters */
+    uint64_t send_dropped;                       /* packets never handed to a link */
     uint64_t view_publishes, view_member_writes; /* the shared-memory view's */
-    const char *res_reason; /* this node's idle state and why */
-    gang_t *gang;           /* the matrix and this node's gangs */
-    clocks_t *clocks;       /* the other peers' clock offsets */
+    const char *res_reason;                      /* this node's idle state and why */
+    gang_t *gang;                                /* the matrix and this node's gangs */
+    clocks_t *clocks;                            /* the other peers' clock offsets */
     const char *stop_method;
     size_t gang_procs; /* gang processes here */
     uint64_t switches, switch_stops, switch_conts, unconfirmed;

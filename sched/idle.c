@@ -871,7 +871,8 @@ static unsigned owner_octave (uint32_t idle_s)
 bool idle_res_differs (const gl_res_t *a, const gl_res_t *b)
 {
     return a->state != b->state || a->cores != b->cores || a->guests != b->guests ||
-           a->started != b->started || owner_octave (a->owner_idle_s) != owner_octave (b->owner_idle_s) ||
+           a->started != b->started ||
+           owner_octave (a->owner_idle_s) != owner_octave (b->owner_idle_s) ||
            absdiff (a->load1_milli, b->load1_milli) >= IDLE_LOAD_STEP_MILLI ||
            absdiff (a->mem_avail_kb, b->mem_avail_kb) * 100 >=
                (a->mem_total_kb > b->mem_total_kb ? a->mem_total_kb : b->mem_total_kb) *

@@ -106,7 +106,7 @@ int main (void)
     CHECK (clocks_acked (c, "e", 10, 53701, 53000)); /* 701 ms, no round trip: */
     CHECK (clocks_get (c, "e", &e) && clocks_ms (e.offset_us) == 701);
     CHECK_EQ (clocks_changes (c), ch + 1); /* within a ms of the one counted */
-    clocks_heard (c, "f", 52300, 52000); /* a new one, 300 ms off */
+    clocks_heard (c, "f", 52300, 52000);   /* a new one, 300 ms off */
     CHECK_EQ (clocks_changes (c), ch + 2);
     clocks_forget (c, "f");
     CHECK_EQ (clocks_changes (c), ch + 3);
