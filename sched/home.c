@@ -368,7 +368,11 @@ void move_fail (jobs_t *self, home_job_t *j, const char *why, uint64_t now)
 {
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "refused: %s stays on %s: %s", j->gpid, j->node, why);
-    bool again = j->move >= HM_SENDING && strstr (why, "try again") && ++j->move_tries < MOVE_TRIES;
+    /* failed after the snapshot for an instant of the job's: once more */
+    bool again =
+        j->move >= HM_SENDING && strstr (why, "try again") && j->move_tries + 1 < MOVE_TRIES;
+    if (again)
+        j->move_tries++;
     gl_info ("%s: not moved (it stays on %s): %s%s", j->gpid, j->node, why,
              again ? " (the move is made again)" : "");
     if (j->move >= HM_ASKED)

@@ -194,28 +194,26 @@ else
 fi
 
 # ---- what cannot move, and the probe ------------------------------------------------------
-unpriv "$HOST" -p "$SHIM" -r go -w ready -o sock.out -- "$PROG" socket > shost.txt ||
-    { cat shost.txt; fail "a TCP socket: no answer"; }
-grep -q '^REFUSE fd [0-9]*: a TCP socket .*127\.0\.0\.1:[0-9]*$' shost.txt ||
-    fail "a TCP socket: $(grep '^REFUSE' shost.txt)"
-grep -q '^done 1$' sock.out && grep -q '^EXIT 0$' shost.txt || fail "refused, but the job did not go on"
-say "refused: $(grep '^REFUSE' shost.txt)"
+# refuses WHAT ARGS PATTERN: the program with ARGS, asked for a checkpoint
+# once ready, is refused with a REFUSE line matching PATTERN (after
+# "REFUSE "), and goes on to its end
+refuses() {
+    local what=$1 args=$2 want=$3 f=${2%% *}
+    unpriv "$HOST" -p "$SHIM" -r go -w ready -o "$f.out" -- "$PROG" $args > "$f.host" ||
+        { cat "$f.host"; fail "$what: no answer"; }
+    grep -q "^REFUSE $want" "$f.host" || fail "$what: $(grep '^REFUSE\|^MOVED\|^EXIT' "$f.host")"
+    grep -q '^done 1$' "$f.out" && grep -q '^EXIT 0$' "$f.host" ||
+        fail "$what: refused, but the job did not go on"
+    say "refused: $(grep '^REFUSE' "$f.host")"
+}
+refuses "a TCP socket" socket 'fd [0-9]*: a TCP socket .*127\.0\.0\.1:[0-9]*$'
 # a POSIX message queue: a regular file to fstat, named /NAME in /proc,
 # refused as what it is, not taken for a file of that path
-unpriv "$HOST" -p "$SHIM" -r go -w ready -o mq.out -- "$PROG" mqueue > mqhost.txt ||
-    { cat mqhost.txt; fail "a message queue: no answer"; }
-grep -q '^REFUSE fd [0-9]*: the POSIX message queue /ckcompute-[0-9]* (kernel objects' mqhost.txt ||
-    fail "a message queue: $(grep '^REFUSE\|^MOVED\|^EXIT' mqhost.txt)"
-grep -q '^done 1$' mq.out && grep -q '^EXIT 0$' mqhost.txt || fail "refused, but the job with a queue did not go on"
-say "refused: $(grep '^REFUSE' mqhost.txt)"
+refuses "a message queue" mqueue 'fd [0-9]*: the POSIX message queue /ckcompute-[0-9]* (kernel objects'
 # a named POSIX semaphore, made by glibc as a temporary file linked under
 # its name: its mapping reads as deleted, but others may open it
-unpriv "$HOST" -p "$SHIM" -r go -w ready -o sem.out -- "$PROG" semaphore > semhost.txt ||
-    { cat semhost.txt; fail "a named semaphore: no answer"; }
-grep -q '^REFUSE the mapping at 0x[0-9a-f]*: shared memory that /dev/shm/sem.ckcompute-[0-9]* names' semhost.txt ||
-    fail "a named semaphore: $(grep '^REFUSE\|^MOVED\|^EXIT' semhost.txt)"
-grep -q '^done 1$' sem.out && grep -q '^EXIT 0$' semhost.txt || fail "refused, but the job with a semaphore did not go on"
-say "refused: $(grep '^REFUSE' semhost.txt)"
+refuses "a named semaphore" semaphore \
+    'the mapping at 0x[0-9a-f]*: shared memory that /dev/shm/sem.ckcompute-[0-9]* names'
 unpriv "$HOST" -p "$SHIM" -r probe -w ready -o probe.out -- "$PROG" single 8 3 > phost.txt ||
     { cat phost.txt; fail "probe: no answer"; }
 grep -q '^MOVABLE$' phost.txt || fail "probe: $(grep -v '^START' phost.txt | sed -n 2p)"
