@@ -14,6 +14,7 @@
 #include "str.h"
 #include "ctl.h"
 #include "fd.h"
+#include "imgseal.h"
 #include "jobs.h"
 #include "loop.h"
 #include "rlimits.h"
@@ -33,6 +34,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -119,6 +121,7 @@ typedef struct {
     uint64_t out_owed[3]; /* bytes written out, credit not yet granted */
     uint64_t img_credit;  /* --restart: image bytes the host will take */
     uint64_t img_seq;
+    uint64_t img_read; /* FILE's bytes sent */
     bool img_done;
     bool mid_line[3]; /* --label: a line was begun without its prefix due */
     uint8_t *part[3]; /* --label: the line begun, kept until its end comes */
@@ -140,6 +143,7 @@ struct glx_t {
     const char *restart;           /* --restart FILE: a checkpoint's image, or NULL */
     uint64_t ckpt_every_ms;        /* --checkpoint-every: 0 not said, GL_JOB_CKPT_NEVER off */
     int img_fd;                    /* FILE, open */
+    struct stat img_st;            /* FILE as it was when opened */
     const char *pin;               /* -w NODE, or NULL */
     char (*pins)[GL_NAME_MAX + 1]; /* -w NODE,NODE,...: rank r's is pins[r % n_pins] */
     size_t n_pins;
@@ -156,6 +160,19 @@ struct glx_t {
     int killed_by;    /* the signal that ended the job (one process) */
     bool ending;      /* the home is ending the parallel job (a NOTE with eof) */
     int sent_signo;   /* the last signal we passed on to the job */
+    /* --restart: its image's way, which the home says once the restorer
+       waits (a MOVE LISTEN): in IMAGEs through the agents, or straight
+       to the restorer on a connection of our own, sealed under the key
+       the home drew for this restart (checkpoint/imgseal.h) */
+    bool img_told;
+    bool img_direct;  /* told the restorer's address: the image goes there */
+    int net;          /* that connection, or -1 */
+    bool net_up;      /* a byte of it went: the restorer was reached */
+    imgseal_t *seal;  /* the sealer, under the key */
+    uint8_t *net_out; /* one sealed chunk: IS_OVERHEAD + NET_CHUNK */
+    size_t net_off, net_len;
+    uint64_t net_sent;                                /* FILE's bytes sealed */
+    char net_to[GL_NAME_MAX + GL_MOVE_ADDR_MAX + 16]; /* "NODE's restorer at ADDR" */
 };
 
 /* -t puts our terminal in raw mode: every key goes to the job's terminal,
@@ -397,9 +414,108 @@ static void say (const char *text)
 
 static void proc_end (proc_t *p, int status);
 
-/* A message from the home about process p.  Returns -1 to go on, or how
-   the process ended (its exit status). */
-/* --restart: the image, from FILE to the restorer, as far as credit goes. */
+/* At FILE's end, read bytes of it read: did it change meanwhile
+   (another checkpoint written over it, cut, appended to)?  Then the
+   restart is given up, before the restorer could take a mix of two
+   images for one: -1 (it did not), or glx's exit status.  FILE is left
+   as it is, and our stream's end kills the waiting restorer. */
+static int image_given_up (glx_t *g, uint64_t read)
+{
+    struct stat now;
+    const char *why = NULL;
+    if (fstat (g->img_fd, &now))
+        why = "it cannot be looked at any more";
+    else if (now.st_size != g->img_st.st_size || (uint64_t) now.st_size != read)
+        why = "its size changed";
+    else if (now.st_mtim.tv_sec != g->img_st.st_mtim.tv_sec ||
+             now.st_mtim.tv_nsec != g->img_st.st_mtim.tv_nsec)
+        why = "it was written to";
+    if (!why)
+        return -1;
+    fprintf (stderr, "glx: %s changed while it was read (%s): the restart is given up\n",
+             g->restart, why);
+    return GLX_START;
+}
+
+#define NET_CHUNK (256u << 10) /* FILE's bytes in one sealed chunk */
+#define NET_BURST 16           /* chunks a turn of the loop, so that it serves the rest */
+
+static void on_net (gl_loop_t *loop, int fd, short revents, void *arg);
+
+static void net_close (glx_t *g)
+{
+    if (g->net >= 0) {
+        gl_loop_fd (g->loop, g->net, 0, on_net, &g->procs[0]); /* a restart is one process */
+        close (g->net);
+    }
+    g->net = -1;
+    imgseal_destroy (&g->seal);
+    free (g->net_out);
+    g->net_out = NULL;
+    g->net_len = 0;
+}
+
+/* FILE, sealed, to the restorer, as far as the connection takes it now.
+   -1 to go on, or glx's exit status.  The stream cut (FILE unreadable or
+   changed, the connection broken once made), the restorer refuses the
+   image and its exit says why, as it would of a cut image in IMAGEs. */
+static int net_pump (glx_t *g)
+{
+    for (int burst = 0; burst < NET_BURST;) {
+        if (g->net_len) {
+            ssize_t n = send (g->net, g->net_out + g->net_off, g->net_len, MSG_NOSIGNAL);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return -1; /* TCP's window: on when it has room */
+            if (n < 0 && !g->net_up) {
+                fprintf (stderr, "glx: cannot reach %s: %s\n", g->net_to, strerror (errno));
+                net_close (g);
+                return GLX_START; /* our stream's end kills the waiting restorer */
+            }
+            if (n < 0) { /* the restorer is gone, or going: its exit says why */
+                if (g->verbose)
+                    fprintf (stderr, "glx: the image's connection to %s broke: %s\n", g->net_to,
+                             strerror (errno));
+                net_close (g);
+                return -1;
+            }
+            g->net_up = true;
+            g->net_off += (size_t) n;
+            g->net_len -= (size_t) n;
+            continue;
+        }
+        if (imgseal_ended (g->seal)) { /* all of it went */
+            net_close (g);
+            return -1;
+        }
+        ssize_t n = read (g->img_fd, g->net_out + IS_HEAD, NET_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fprintf (stderr, "glx: %s: %s\n", g->restart, strerror (errno));
+            net_close (g); /* before its last chunk: the restorer refuses a cut image */
+            return -1;
+        }
+        int end = n == 0 ? image_given_up (g, g->net_sent) : -1;
+        if (end >= 0) {
+            net_close (g);
+            return end;
+        }
+        g->net_sent += (uint64_t) n;
+        /* sealed where it was read: the chunk's head goes before it */
+        g->net_off = 0;
+        g->net_len = imgseal_seal (g->seal, g->net_out + IS_HEAD, (size_t) n, n == 0, g->net_out);
+        if (!g->net_len) {
+            fprintf (stderr, "glx: the image could not be sealed\n");
+            net_close (g);
+            return GLX_START;
+        }
+        burst++;
+    }
+    return -1;
+}
+
+/* --restart through the agents: FILE in IMAGEs, as far as the host's
+   credit goes.  -1 to go on, or glx's exit status. */
 static int pump_image (glx_t *g, proc_t *p)
 {
     static uint8_t buf[JOBS_CHUNK];
@@ -412,6 +528,11 @@ static int pump_image (glx_t *g, proc_t *p)
             fprintf (stderr, "glx: %s: %s\n", g->restart, strerror (errno));
             n = 0; /* the image ends here: the restorer refuses a cut one */
         }
+        else if (n == 0) {
+            int end = image_given_up (g, p->img_read);
+            if (end >= 0)
+                return end;
+        }
         gl_job_t img = { .type = GL_JOB_IMAGE, .seq = p->img_seq++ };
         gl_strlcpy (img.gpid, p->gpid, sizeof img.gpid);
         if (n == 0) {
@@ -422,13 +543,65 @@ static int pump_image (glx_t *g, proc_t *p)
             img.data = buf;
             img.len = (uint32_t) n;
             p->img_credit -= (uint64_t) n;
+            p->img_read += (uint64_t) n;
         }
         if (send_job (p, &img))
-            return -1;
+            return GLX_BROKEN;
     }
-    return 0;
+    return -1;
 }
 
+static void proc_finished (glx_t *g, proc_t *p, int end);
+
+static void on_net (gl_loop_t *loop, int fd, short revents, void *arg)
+{
+    proc_t *p = (proc_t *) arg;
+    int end = net_pump (p->g);
+    if (end >= 0)
+        proc_finished (p->g, p, end);
+}
+
+/* The home's LISTEN with the restorer's address and the key: connect
+   there and send FILE, its empty first chunk ahead to prove the key.
+   -1 to go on, or glx's exit status.  The key is forgotten here. */
+static int net_start (glx_t *g, proc_t *p, const gl_job_t *job)
+{
+    uint8_t *key = (uint8_t *) job->move_key; /* ours to wipe: the message ends here */
+    g->img_direct = true;
+    struct sockaddr_storage sa;
+    socklen_t len;
+    snprintf (g->net_to, sizeof g->net_to, "%s's restorer at %s",
+              job->node[0] ? job->node : "its node", job->move_addr);
+    int rc = -1;
+    if (!gl_addr_parse (job->move_addr, &sa, &len)) {
+        fprintf (stderr, "glx: the agent named no address for the restorer ('%s')\n",
+                 job->move_addr);
+        rc = GLX_BROKEN;
+    }
+    else if (!(g->seal = imgseal_new (key)) || !(g->net_out = malloc (IS_OVERHEAD + NET_CHUNK)) ||
+             !(g->net_len = imgseal_seal (g->seal, NULL, 0, false, g->net_out))) {
+        fprintf (stderr, "glx: cannot seal the image (out of memory)\n");
+        rc = GLX_START;
+    }
+    else if ((g->net = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+             (connect (g->net, (struct sockaddr *) &sa, len) && errno != EINPROGRESS) ||
+             gl_loop_fd (g->loop, g->net, POLLOUT, on_net, p)) {
+        fprintf (stderr, "glx: cannot reach %s: %s\n", g->net_to, strerror (errno));
+        rc = GLX_START;
+    }
+    explicit_bzero (key, GL_MOVE_KEY_BYTES);
+    if (rc >= 0) {
+        net_close (g);
+        return rc;
+    }
+    g->net_off = 0;
+    if (g->verbose)
+        fprintf (stderr, "glx: the image goes straight to %s\n", g->net_to);
+    return -1;
+}
+
+/* A message from the home about process p.  Returns -1 to go on, or how
+   the process ended (its exit status). */
 static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
 {
     switch (job->type) {
@@ -447,9 +620,14 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
                          job->node, job->pid, job->text && job->text[0] ? "; passed over: " : "",
                          job->text ? job->text : "");
             }
-            if (g->restart && pump_image (g, p))
-                return GLX_BROKEN;
-            return -1;
+            return -1; /* a restart's image waits for the home's word on its way */
+        case GL_JOB_MOVE:
+            if (job->code != GL_MOVE_LISTEN || !g->restart || g->img_told)
+                return -1;
+            g->img_told = true;
+            if (!job->move_addr[0]) /* through the agents */
+                return pump_image (g, p);
+            return net_start (g, p, job);
         case GL_JOB_FAILED: {
             terminal_restore ();
             int code = job->code == JOBS_ERR_NO_NODE     ? GLX_NO_NODE
@@ -494,10 +672,9 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
         case GL_JOB_CREDIT:
             if (job->stream == 0)
                 p->in_credit += job->credit;
-            if (job->stream == 3 && g->restart) {
+            if (job->stream == 3 && g->restart && g->img_told && !g->img_direct) {
                 p->img_credit += job->credit;
-                if (pump_image (g, p))
-                    return GLX_BROKEN;
+                return pump_image (g, p);
             }
             return -1;
         case GL_JOB_NOTE:
@@ -612,6 +789,8 @@ static void proc_end (proc_t *p, int status)
         p->part[fd] = NULL;
         p->part_len[fd] = 0;
     }
+    if (p->g->net >= 0) /* a restart's image still going: the restorer dies with our stream */
+        net_close (p->g);
     if (p->sock >= 0) {
         gl_loop_fd (p->g->loop, p->sock, 0, on_proc, p);
         close (p->sock); /* the home kills what still runs */
@@ -927,7 +1106,7 @@ static int parse_options (glx_t *g, int argc, char **argv)
             return GLX_USAGE;
         }
         g->img_fd = open (g->restart, O_RDONLY | O_CLOEXEC);
-        if (g->img_fd < 0) {
+        if (g->img_fd < 0 || fstat (g->img_fd, &g->img_st)) {
             fprintf (stderr, "glx: --restart %s: %s\n", g->restart, strerror (errno));
             return GLX_USAGE;
         }
@@ -983,7 +1162,7 @@ int main (int argc, char **argv)
             fprintf (stderr, "glx: cannot open /dev/null\n");
             return GLX_START;
         }
-    glx_t g = { .size = 1 };
+    glx_t g = { .size = 1, .net = -1 };
     int rc = parse_options (&g, argc, argv);
     if (rc >= 0)
         return rc;

@@ -1,10 +1,13 @@
 /*  fd.c -- file descriptor helpers (see fd.h). */
 #include "fd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int gl_write_all (int fd, const void *p, size_t n)
@@ -54,4 +57,37 @@ ssize_t gl_read_file (const char *path, char *buf, size_t cap)
     close (fd);
     buf[n] = '\0';
     return (ssize_t) n;
+}
+
+bool gl_addr_parse (const char *text, struct sockaddr_storage *sa, socklen_t *len)
+{
+    char ip[INET6_ADDRSTRLEN + 2];
+    const char *colon = strrchr (text, ':'), *port = colon ? colon + 1 : NULL;
+    size_t n = colon ? (size_t) (colon - text) : 0;
+    if (n >= 2 && text[0] == '[' && text[n - 1] == ']')
+        text++, n -= 2;
+    if (!n || n >= sizeof ip || !port || *port < '1' || *port > '9')
+        return false;
+    char *end;
+    unsigned long p = strtoul (port, &end, 10);
+    if (*end || p > 65535)
+        return false;
+    memcpy (ip, text, n);
+    ip[n] = '\0';
+    memset (sa, 0, sizeof *sa);
+    struct sockaddr_in *v4 = (struct sockaddr_in *) sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *) sa;
+    if (inet_pton (AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons ((uint16_t) p);
+        *len = sizeof *v4;
+        return true;
+    }
+    if (inet_pton (AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons ((uint16_t) p);
+        *len = sizeof *v6;
+        return true;
+    }
+    return false;
 }

@@ -2,7 +2,9 @@
 #ifndef GL_FD_H
 #define GL_FD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /* Writes all n bytes of p to fd: goes on after EINTR and short writes,
@@ -14,6 +16,11 @@ int gl_write_all (int fd, const void *p, size_t n);
    cut at cap - 1 bytes: its length, or -1 with errno set.  No
    allocation, no stdio: safe in a signal handler. */
 ssize_t gl_read_file (const char *path, char *buf, size_t cap);
+
+/* "IP:PORT", or "[IP]:PORT" for IPv6 (a numeric address and a port
+   1..65535, as a move's or a restart's restorer says where it listens),
+   into sa and len.  false when it is not exactly that. */
+bool gl_addr_parse (const char *text, struct sockaddr_storage *sa, socklen_t *len);
 
 /* Makes fd non-blocking.  0, or -1 with errno set. */
 int gl_set_nonblock (int fd);

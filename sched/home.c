@@ -414,6 +414,9 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
         snprintf (text, sizeof text, "refused: %s is moving already", gpid);
     else if (j->rec)
         snprintf (text, sizeof text, "refused: %s is being restarted (its node was lost)", gpid);
+    else if (j->restart_listening)
+        snprintf (text, sizeof text, "refused: %s is being restarted (its image is on its way)",
+                  gpid);
     else if (j->pmi || j->gang)
         snprintf (text, sizeof text, "refused: %s is a process of a parallel job", gpid);
     else if (want[0] && gl_streq (want, j->node))
@@ -543,7 +546,49 @@ static void move_switch (jobs_t *self, home_job_t *j)
     move_reply (self, j, 0, text);
 }
 
-/* A move's step from the old host. */
+/* ---- glx --restart -------------------------------------------------------------- */
+
+/* The restorer of glx --restart FILE started: its image takes a move's
+   way (ckpt_proto.h, "A move's stream"), glx being the sender.  A key
+   for this restart alone goes to the new host, whose restorer listens;
+   its LISTEN is handed on to glx (restart_told).  glx sends nothing of
+   the image before, so that where it goes is never in doubt. */
+static void restart_expect (jobs_t *self, home_job_t *j)
+{
+    randombytes_buf (j->move_key, sizeof j->move_key);
+    j->restart_listening = true;
+    gl_job_t ex;
+    jobs_msg_init (&ex, GL_JOB_MOVE, j->gpid, self->name);
+    ex.code = GL_MOVE_EXPECT;
+    memcpy (ex.move_key, j->move_key, sizeof ex.move_key);
+    gl_strlcpy (ex.node, j->node, sizeof ex.node);
+    jobs_to_node (self, j->node, &ex);
+    sodium_memzero (ex.move_key, sizeof ex.move_key);
+}
+
+/* The new host's LISTEN, to glx: the restorer's address and the key,
+   which glx seals FILE under; no address (the node has none, or
+   transport/move_direct = no): glx sends FILE in IMAGEs, through the
+   agents, as before.  The key is forgotten here. */
+static void restart_told (jobs_t *self, home_job_t *j, const char *addr)
+{
+    gl_job_t m;
+    jobs_msg_init (&m, GL_JOB_MOVE, j->gpid, self->name);
+    m.code = GL_MOVE_LISTEN;
+    gl_strlcpy (m.node, j->node, sizeof m.node);
+    if (addr[0]) {
+        memcpy (m.move_key, j->move_key, sizeof m.move_key);
+        gl_strlcpy (m.move_addr, addr, sizeof m.move_addr);
+    }
+    jobs_to_local (self, j->conn, &m);
+    sodium_memzero (m.move_key, sizeof m.move_key);
+    sodium_memzero (j->move_key, sizeof j->move_key);
+    j->restart_listening = false;
+    gl_info ("%s: restart: its image goes %s%s from glx to %s's restorer", j->gpid,
+             addr[0] ? "straight at " : "through the agents", addr, j->node);
+}
+
+/* A move's step from the old host, or the LISTEN of a restart's host. */
 static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, uint64_t now)
 {
     switch (step->code) {
@@ -572,6 +617,10 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
                      move_step (j->move));
             if (j->move == HM_DONE)
                 move_switch (self, j);
+            break;
+        case GL_MOVE_LISTEN: /* glx --restart's restorer: where its image goes */
+            if (j->restart_listening)
+                restart_told (self, j, step->move_addr);
             break;
         case GL_MOVE_EVICT: /* its host's owner is back: away, if a node can take it */
             if (!j->move)
@@ -692,6 +741,8 @@ void home_from_host (jobs_t *self, const char *from, const gl_job_t *job, uint64
             if (!j->started) {
                 gang_home_started (self, j->gang, j->node, now);
                 rec_begin (self, j, now);
+                if (j->run.job->restart == GL_JOB_RESTART_GLX)
+                    restart_expect (self, j);
             }
             j->started = true;
             j->next_ping_ms = now + JOBS_PING_MS;

@@ -56,12 +56,15 @@
     the home's EXPECT makes the agent hand the restorer the key and the
     address to listen on; the restorer says its port, which goes to the
     home (LISTEN), which then asks the old host (ckpt_proto.h, "A move's
-    stream").  Failures are a move's like any other: the connection
+    stream").  A restart from a file (glx --restart) takes the same way
+    at its new host, glx being the sender: the home's EXPECT comes once
+    the restorer started, and the home hands LISTEN on to glx.  Failures are a move's like any other: the connection
     refused or broken at the old host is its MOVE FAILED, a stream cut
     or forged the restorer's exit. */
 #include "jobs_impl.h"
 #include "ckpt_proto.h"
 #include "err.h"
+#include "fd.h"
 #include "imgseal.h"
 #include "log.h"
 #include "str.h"
@@ -360,37 +363,6 @@ static bool shim_listens (int pid)
 
 /* ---- a move's own link, at the old host ------------------------------------------------ */
 
-/* "IP:PORT", or "[IP]:PORT" for IPv6, into sa.  false when it is not. */
-static bool parse_addr (const char *text, struct sockaddr_storage *sa, socklen_t *len)
-{
-    char ip[INET6_ADDRSTRLEN + 2];
-    const char *colon = strrchr (text, ':'), *port = colon ? colon + 1 : NULL;
-    size_t n = colon ? (size_t) (colon - text) : 0;
-    if (n >= 2 && text[0] == '[' && text[n - 1] == ']')
-        text++, n -= 2;
-    uint64_t p;
-    if (!n || n >= sizeof ip || !port || !gl_parse_u64 (&port, &p) || *port || !p || p > 65535)
-        return false;
-    memcpy (ip, text, n);
-    ip[n] = '\0';
-    memset (sa, 0, sizeof *sa);
-    struct sockaddr_in *v4 = (struct sockaddr_in *) sa;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *) sa;
-    if (inet_pton (AF_INET, ip, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons ((uint16_t) p);
-        *len = sizeof *v4;
-        return true;
-    }
-    if (inet_pton (AF_INET6, ip, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons ((uint16_t) p);
-        *len = sizeof *v6;
-        return true;
-    }
-    return false;
-}
-
 /* The connection to the new host's restorer, begun before the job is
    asked, its first (empty) chunk waiting to go: NULL, or why not. */
 static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
@@ -398,7 +370,7 @@ static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
     static char why[160];
     struct sockaddr_storage sa;
     socklen_t len;
-    if (!parse_addr (ask->move_addr, &sa, &len))
+    if (!gl_addr_parse (ask->move_addr, &sa, &len))
         return "the new host's address for the image is not IP:PORT";
     ck->seal = imgseal_new (ask->move_key);
     ck->out = malloc (IS_OVERHEAD + NET_CHUNK);
@@ -885,8 +857,9 @@ static void say_listen (jobs_t *self, host_job_t *h, const char *addr)
 void ckpt_expect (jobs_t *self, const char *from, const gl_job_t *step)
 {
     host_job_t *h = host_by_gpid (self, step->gpid);
-    if (!h || !gl_streq (from, h->home) || h->restart != GL_JOB_RESTART_MOVE || h->img_fd < 0 ||
-        h->img_direct || h->img_from[0] || h->img_eof)
+    /* a move's restorer, or glx --restart's: its image from glx's FILE */
+    if (!h || !gl_streq (from, h->home) || !h->restart || h->img_fd < 0 || h->img_direct ||
+        h->img_from[0] || h->img_eof)
         return;
     char line[sizeof GL_MOVE_LINE + 2 * GL_MOVE_KEY_BYTES + GL_MOVE_ADDR_MAX + 4];
     int n = 0;

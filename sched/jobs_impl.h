@@ -102,6 +102,9 @@ typedef struct home_job {
     uint8_t move_key[GL_MOVE_KEY_BYTES];
     char move_addr[GL_MOVE_ADDR_MAX + 1];
     bool move_listening; /* EXPECT sent, its LISTEN not heard yet */
+    /* glx --restart: EXPECT sent to the restorer's host (the key in
+       move_key), its LISTEN to be handed on to glx */
+    bool restart_listening;
     /* held during a move: stdin from the old process, then from glx, and
        signals (delivered to whichever process runs it at the end) */
     uint8_t *left;

@@ -111,12 +111,40 @@ res=$("$GLPEER" checkpoint "$gpid" "$T/ck.img" --runtime-dir "$T/c/run" 2>&1) \
     || fail "checkpoint: $res"
 wait "$g"; rc=$?
 [ $rc = 0 ] && cmp -s "$T/ref" "$out" || fail "the checkpointed job: rc $rc, $(diff "$T/ref" "$out" | head -3)"
-"$GLX" -w c --restart "$T/ck.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
-first=$(head -1 "$T/rs.out")
-at=$(grep -n -x -F "$first" "$T/ref" | cut -d: -f1)
-[ $rc = 0 ] && [ -n "$at" ] && tail -n +"$at" "$T/ref" | cmp -s - "$T/rs.out" \
-    || fail "glx --restart: rc $rc, from '$first': $(cat "$T/rs.err")"
-say "$res; restarted on c from its line $at: the rest of the output, identical"
+# restart_on NODE: glx --restart of ck.img there, its output checked; how
+# many bytes NODE's agent took in meanwhile in $took
+restart_on() {
+    local in0; in0=$(status "$1" | jq .counters.bytes_in)
+    "$GLX" -w "$1" --restart "$T/ck.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
+    took=$(( $(status "$1" | jq .counters.bytes_in) - in0 ))
+    first=$(head -1 "$T/rs.out")
+    at=$(grep -n -x -F "$first" "$T/ref" | cut -d: -f1)
+    [ $rc = 0 ] && [ -n "$at" ] && tail -n +"$at" "$T/ref" | cmp -s - "$T/rs.out" \
+        || fail "glx --restart on $1: rc $rc, from '$first': $(cat "$T/rs.err")"
+}
+size=$(stat -c %s "$T/ck.img")
+# c has no address for images (move_direct = no): the image comes in
+# IMAGEs, through a's agent and c's
+restart_on c
+[ "$took" -ge "$size" ] || fail "the restart's image ($size bytes) did not come through c's agent ($took)"
+grep -q "restart: its image goes through the agents from glx to c's restorer" "$T/a.log" \
+    || fail "the home did not say the restart to c goes through the agents"
+say "$res; restarted on c from its line $at: the rest of the output, identical (the image through the agents)"
+# b has one: glx seals the image straight to b's restorer, b's agent
+# relays none of it
+restart_on b
+[ "$took" -lt $((size / 4)) ] || fail "the restart's image ($size bytes) went through b's agent ($took bytes in)"
+grep -q "restart: its image goes straight at 127.0.0.1:[0-9]* from glx to b's restorer" "$T/a.log" \
+    || fail "the home did not say the restart to b goes straight"
+say "restarted on b from its line $at, the image straight from glx ($took bytes into b's agent meanwhile, the image $size)"
+# an image cut short: the restorer says so, by the straight way as by the agents'
+head -c $((size / 2)) "$T/ck.img" > "$T/cut.img"
+for n in b c; do
+    "$GLX" -w $n --restart "$T/cut.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
+    [ $rc = 120 ] && grep -q "^glrestore: " "$T/rs.err" && [ ! -s "$T/rs.out" ] \
+        || fail "a cut image restarted on $n: rc $rc, $(cat "$T/rs.err")"
+done
+say "a cut image is refused on b and c: $(cat "$T/rs.err")"
 
 # a computation with a large heap, one thread, then four, moved mid-run
 # three times: the same output, byte for byte, as an undisturbed run
