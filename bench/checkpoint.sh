@@ -5,9 +5,11 @@
 #   - glunix: `glpeer checkpoint GPID FILE` of a job that glx runs on a
 #     peer (the pause the shim reports on its SNAP line, and the command's
 #     wall time), the image's size, `glx --restart FILE` to the job's next
-#     line of output (and the CPU time the home's agent and the new
-#     host's, which relay the image, used until then, and `glrestore
-#     FILE` alone on this node; the restart again with the job's malloc
+#     line of output (and the CPU time the home's agent, the new
+#     host's and glx used until then: glx seals the image straight to
+#     the restorer, the agents relay it where the new host has no
+#     address for it; and `glrestore FILE` alone on this node; the
+#     restart again with the job's malloc
 #     advising huge pages, GLIBC_TUNABLES=glibc.malloc.hugetlb=1: rows
 #     "huge pages"),
 #     `glpeer migrate GPID NODE` between two peers on
@@ -422,10 +424,13 @@ gl_run() {
         "$GLX" --runtime-dir "$T/p0/run" -w p2 --restart "$d/img" > "$d/rout" 2> "$d/rerr" < /dev/null &
         GJPID=$!; BG+=("$GJPID")
         if t1r=$(first_output "$d/rout" 120); then restart=$(ms $(( t1r - rs ))); fi
-        # the image goes from glx through the home's agent to the new
-        # host's, each sealing or opening it: their CPU to the first line
-        [ -n "${3:-}" ] || echo "$c0 $c2 $(agent_cpu p0) $(agent_cpu p2)" |
-            awk '{ printf "%.1f %.1f %.1f %.1f\n", ($5 - $1) / 1e6, ($6 - $2) / 1e6, ($7 - $3) / 1e6, ($8 - $4) / 1e6 }' >> "$W/glrscpu-$1"
+        # the image goes from glx straight to the restorer (or, where the
+        # new host has no address for it, through the home's agent to the
+        # new host's): the agents' CPU and glx's to the first line
+        local gx=0 rest
+        read -r gx rest < "/proc/$GJPID/schedstat" 2> /dev/null || gx=0
+        [ -n "${3:-}" ] || echo "$c0 $c2 $(agent_cpu p0) $(agent_cpu p2) $gx" |
+            awk '{ printf "%.1f %.1f %.1f %.1f %.1f\n", ($5 - $1) / 1e6, ($6 - $2) / 1e6, ($7 - $3) / 1e6, ($8 - $4) / 1e6, $9 / 1e6 }' >> "$W/glrscpu-$1"
         wait "$GJPID" 2> /dev/null || true
         resumed_right "$d/rout" "$W/ref-$s" && ok=1
         # the restorer alone: the same image read from the file here, no
@@ -716,7 +721,7 @@ report() {
         echo "  restart: glunix $gr ms; goal <= 100 ms + the transfer ($cp ms) = $goal_rs ms: $(judge "$gr" "$goal_rs")"
         [ -s "$W/glrsdirect-$s" ] && echo "  the restorer alone (glrestore FILE on this node, no agents): $(col "$W/glrsdirect-$s" 1) ms to the first line"
         local rf=$W/glrscpu-$s
-        [ -s "$rf" ] && echo "  CPU of a restart to its first line (ms, medians): the home's agent $(col "$rf" 1) and its ZeroMQ I/O thread $(col "$rf" 2); the new host's agent $(col "$rf" 3) and its I/O thread $(col "$rf" 4)"
+        [ -s "$rf" ] && echo "  CPU of a restart to its first line (ms, medians): the home's agent $(col "$rf" 1) and its ZeroMQ I/O thread $(col "$rf" 2); the new host's agent $(col "$rf" 3) and its I/O thread $(col "$rf" 4); glx $(col "$rf" 5)"
     fi
     if [ -z "$GL_MIG" ]; then
         # the whole move: the command's time, or the job's own gap if longer

@@ -107,8 +107,9 @@
 
         PORT <port>
 
-    The old host's agent connects there and sends the image in the
-    sealed stream of imgseal.h under that key; the restorer takes the
+    The old host's agent (for a restart from a file, glx --restart, the
+    glx itself) connects there and sends the image in the sealed stream
+    of imgseal.h under that key; the restorer takes the
     first connection whose first chunk opens (an intruder's is closed
     unheard) and reads the image from it.  Everything else is as above:
     the settled byte and the close go on the agent's descriptor, and a

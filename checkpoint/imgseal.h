@@ -1,6 +1,7 @@
 /*  imgseal.h -- the sealed stream a moved job's image travels in, from
     the old host straight to the new host's restorer (glunix-image(5),
-    "The move's stream"; ARCHITECTURE.md, "A move").
+    "The move's stream"; ARCHITECTURE.md, "A move"), and a restart's
+    from glx --restart's FILE.
 
     One TCP connection per move carries the image cut into chunks, each
     sealed with AES-256-GCM under a key made for that move alone

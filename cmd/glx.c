@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "str.h"
 #include "ctl.h"
+#include "clock.h"
 #include "fd.h"
 #include "imgseal.h"
 #include "jobs.h"
@@ -168,6 +169,7 @@ struct glx_t {
     bool img_direct;  /* told the restorer's address: the image goes there */
     int net;          /* that connection, or -1 */
     bool net_up;      /* a byte of it went: the restorer was reached */
+    int net_timer;    /* until it is reached (NET_WAIT_MS), or 0 */
     imgseal_t *seal;  /* the sealer, under the key */
     uint8_t *net_out; /* one sealed chunk: IS_OVERHEAD + NET_CHUNK */
     size_t net_off, net_len;
@@ -437,13 +439,16 @@ static int image_given_up (glx_t *g, uint64_t read)
     return GLX_START;
 }
 
-#define NET_CHUNK (256u << 10) /* FILE's bytes in one sealed chunk */
-#define NET_BURST 16           /* chunks a turn of the loop, so that it serves the rest */
+#define NET_CHUNK   (256u << 10) /* FILE's bytes in one sealed chunk */
+#define NET_WAIT_MS 10000        /* for the connection (a firewall that drops it) */
+#define NET_BURST   16           /* chunks a turn of the loop, so that it serves the rest */
 
 static void on_net (gl_loop_t *loop, int fd, short revents, void *arg);
 
 static void net_close (glx_t *g)
 {
+    gl_loop_timer_end (g->loop, g->net_timer);
+    g->net_timer = 0;
     if (g->net >= 0) {
         gl_loop_fd (g->loop, g->net, 0, on_net, &g->procs[0]); /* a restart is one process */
         close (g->net);
@@ -477,6 +482,10 @@ static int net_pump (glx_t *g)
                              strerror (errno));
                 net_close (g);
                 return -1;
+            }
+            if (!g->net_up) {
+                gl_loop_timer_end (g->loop, g->net_timer);
+                g->net_timer = 0;
             }
             g->net_up = true;
             g->net_off += (size_t) n;
@@ -561,6 +570,19 @@ static void on_net (gl_loop_t *loop, int fd, short revents, void *arg)
         proc_finished (p->g, p, end);
 }
 
+/* No connection to the restorer in time: the restart ends (the
+   restorer would wait for it as long again). */
+static void net_late (gl_loop_t *loop, int id, void *arg)
+{
+    proc_t *p = (proc_t *) arg;
+    p->g->net_timer = 0;
+    if (p->g->net_up || p->done)
+        return;
+    fprintf (stderr, "glx: cannot reach %s: no answer in %d s\n", p->g->net_to, NET_WAIT_MS / 1000);
+    net_close (p->g);
+    proc_finished (p->g, p, GLX_START);
+}
+
 /* The home's LISTEN with the restorer's address and the key: connect
    there and send FILE, its empty first chunk ahead to prove the key.
    -1 to go on, or glx's exit status.  The key is forgotten here. */
@@ -595,6 +617,9 @@ static int net_start (glx_t *g, proc_t *p, const gl_job_t *job)
         return rc;
     }
     g->net_off = 0;
+    g->net_timer = gl_loop_timer (g->loop, gl_mono_ms () + NET_WAIT_MS, net_late, p);
+    if (g->net_timer < 0)
+        g->net_timer = 0; /* no memory for it: the restorer's own wait ends it */
     if (g->verbose)
         fprintf (stderr, "glx: the image goes straight to %s\n", g->net_to);
     return -1;

@@ -137,15 +137,23 @@ typedef struct {
      IMAGE       gpid, data or eof or both; may: text (with eof: the image
                  was cut, why); seq numbers the chunks of one image
      MOVE        gpid, code (gl_move_t); may: to, text, data, eof, credit,
-                 stream, signo, move_key (EXPECT, SEND), move_addr (LISTEN,
-                 SEND)
+                 stream, signo, move_key (EXPECT, SEND, LISTEN to glx),
+                 move_addr (LISTEN, SEND)
 
    CREDIT's stream 3 is the image: the reader of a checkpoint's IMAGEs
    grants its sender credit as it writes them out, as for stdio.  A RUN
    with restart starts the restorer (checkpoint/ckpt_proto.h) in place of
-   its program, the image following in IMAGEs: from glx through the home
-   (GL_JOB_RESTART_GLX), or from the job's old host (GL_JOB_RESTART_MOVE,
-   the job's output then held until the home RELEASEs it).
+   its program, the image following from glx (GL_JOB_RESTART_GLX), or
+   from the job's old host (GL_JOB_RESTART_MOVE, the job's output then
+   held until the home RELEASEs it).  Either way the home, once the new
+   host's STARTED is in, sends it MOVE EXPECT with a key drawn for that
+   image alone, and the new host answers MOVE LISTEN with where its
+   restorer listens: the image goes there straight, sealed under the key
+   (checkpoint/imgseal.h), from the old host (the home's CKPT carries key
+   and address) or from glx (the home hands glx the LISTEN, key and
+   address with it, on glx's own stream); a LISTEN with no address (the
+   node has none of its own, or transport/move_direct = no) and the image
+   comes in IMAGEs instead.  glx sends no IMAGE before that LISTEN.
 
    Every owned pointer is malloc'ed memory that gl_job_clear() frees. */
 
@@ -219,10 +227,14 @@ typedef enum {
     GL_MOVE_RESUME = 10,  /* H -> A: the move failed, continue the job */
     GL_MOVE_ABORT = 11,   /* H -> B: the move failed, kill the new process */
     GL_MOVE_EVICT = 12,   /* A -> H: A's owner is back: move it away if you can */
-    GL_MOVE_EXPECT = 13,  /* H -> B: take the image straight from A, sealed
-                                 under `move_key` (checkpoint/imgseal.h) */
+    GL_MOVE_EXPECT = 13,  /* H -> B: take the image straight from A (or from
+                                 glx: a RUN restart GLX), sealed under
+                                 `move_key` (checkpoint/imgseal.h) */
     GL_MOVE_LISTEN = 14,  /* B -> H: the restorer waits for it at `move_addr`
-                                 ("" : B cannot, the image comes in IMAGEs) */
+                                 ("" : B cannot, the image comes in IMAGEs);
+                                 H -> glx, for glx --restart: send FILE
+                                 there, sealed under `move_key` (neither:
+                                 send it in IMAGEs) */
 } gl_move_t;
 
 /* LIST's code: probe the jobs first. */

@@ -149,9 +149,10 @@ void jobs_set_job_env (jobs_t *self, const char *runtime_dir, const char *shim);
 int jobs_ckpt_listen (jobs_t *self, const char *path, bool all_users, char *err, size_t errlen);
 void jobs_set_restorer (jobs_t *self, const char *path);
 /* This node's address as the cluster knows it ("tcp://IP:PORT", the
-   advertised one): a job moved here has its image sent straight to its
-   restorer, which listens on that IP (checkpoint/imgseal.h).  Not set,
-   or not an IP: images of moves come through the agents. */
+   advertised one): a job moved or restarted (glx --restart) here has its
+   image sent straight to its restorer, which listens on that IP
+   (checkpoint/imgseal.h).  Not set, or not an IP: those images come
+   through the agents. */
 void jobs_set_addr (jobs_t *self, const char *endpoint);
 
 /* When this machine's owner comes back (its idle state flips to busy),

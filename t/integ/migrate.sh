@@ -145,6 +145,34 @@ for n in b c; do
         || fail "a cut image restarted on $n: rc $rc, $(cat "$T/rs.err")"
 done
 say "a cut image is refused on b and c: $(cat "$T/rs.err")"
+# a restorer glx cannot reach (its connection sent to a port where
+# nothing listens, so the kernel refuses it): glx says so and exits 124,
+# and the restorer waiting for it goes with glx's stream
+if command -v cc > /dev/null; then
+    cat > "$T/elsewhere.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int connect (int fd, const struct sockaddr *sa, socklen_t len)
+{
+    int (*real) (int, const struct sockaddr *, socklen_t) = dlsym (RTLD_NEXT, "connect");
+    struct sockaddr_in to;
+    if (sa->sa_family != AF_INET)
+        return real (fd, sa, len);
+    to = *(const struct sockaddr_in *) sa;
+    to.sin_port = htons ((unsigned short) atoi (getenv ("ELSEWHERE_PORT")));
+    return real (fd, (struct sockaddr *) &to, sizeof to);
+}
+EOF
+    cc -shared -fPIC -o "$T/elsewhere.so" "$T/elsewhere.c" -ldl || fail "the test's preload does not build"
+    out=$(ELSEWHERE_PORT=$(port_of 9) LD_PRELOAD="$T/elsewhere.so" "$GLX" -w b --restart "$T/ck.img" 2>&1); rc=$?
+    [ $rc = 124 ] && echo "$out" | grep -q "^glx: cannot reach b's restorer at 127.0.0.1:[0-9]*: Connection refused" \
+        || fail "a restorer that cannot be reached: rc $rc, $out"
+    wait_until 5 sh -c "! pgrep -f '^glrestore $T/ck.img' > /dev/null" || fail "the unreached restorer still waits"
+    say "a restorer that cannot be reached: $out (exit 124; the restorer went)"
+fi
 
 # a computation with a large heap, one thread, then four, moved mid-run
 # three times: the same output, byte for byte, as an undisturbed run
