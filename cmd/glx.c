@@ -602,7 +602,7 @@ static int net_start (glx_t *g, proc_t *p, const gl_job_t *job)
     }
     else if (!(g->seal = imgseal_new (key)) || !(g->net_out = malloc (IS_OVERHEAD + NET_CHUNK)) ||
              !(g->net_len = imgseal_seal (g->seal, NULL, 0, false, g->net_out))) {
-        fprintf (stderr, "glx: cannot seal the image (out of memory)\n");
+        fprintf (stderr, "glx: cannot seal the image (out of memory, or no libcrypto here)\n");
         rc = GLX_START;
     }
     else if ((g->net = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
@@ -883,8 +883,11 @@ static void on_proc (gl_loop_t *loop, int fd, short revents, void *arg)
         }
         else {
             bool was_started = p->started;
+            bool secret = msg.job->type == GL_JOB_MOVE; /* a restart's key, maybe */
             end = on_message (g, p, msg.job);
             gl_msg_clear (&msg);
+            if (secret)
+                explicit_bzero (frame, len);
             /* ranks other than 0 read no stdin: they see its end at once */
             if (!was_started && p->started && p->rank > 0) {
                 gl_job_t eof = { .type = GL_JOB_DATA, .stream = 0, .eof = true };
