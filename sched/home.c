@@ -569,7 +569,7 @@ static void restart_expect (jobs_t *self, home_job_t *j)
 /* The new host's LISTEN, to glx: the restorer's address and the key,
    which glx seals FILE under; no address (the node has none, or
    transport/move_direct = no): glx sends FILE in IMAGEs, through the
-   agents, as before.  The key is forgotten here. */
+   agents.  The key is forgotten here. */
 static void restart_told (jobs_t *self, home_job_t *j, const char *addr)
 {
     gl_job_t m;

@@ -56,11 +56,12 @@
     the home's EXPECT makes the agent hand the restorer the key and the
     address to listen on; the restorer says its port, which goes to the
     home (LISTEN), which then asks the old host (ckpt_proto.h, "A move's
-    stream").  A restart from a file (glx --restart) takes the same way
-    at its new host, glx being the sender: the home's EXPECT comes once
-    the restorer started, and the home hands LISTEN on to glx.  Failures are a move's like any other: the connection
+    stream").  Failures are a move's like any other: the connection
     refused or broken at the old host is its MOVE FAILED, a stream cut
-    or forged the restorer's exit. */
+    or forged the restorer's exit.  A restart from a file (glx
+    --restart) takes the same way at its new host, glx being the
+    sender: the home's EXPECT comes once the restorer started, and the
+    home hands the LISTEN on to glx. */
 #include "jobs_impl.h"
 #include "ckpt_proto.h"
 #include "err.h"

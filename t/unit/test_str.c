@@ -5,7 +5,9 @@
 #include "str.h"
 #include "tap.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -121,6 +123,25 @@ static void test_rng (void)
         CHECK (gl_splitmix64 (&a) == gl_splitmix64 (&b));
 }
 
+/* where a restorer listens, as a move's or a restart's sender reads it */
+static void test_addr_parse (void)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = 0;
+    CHECK (gl_addr_parse ("127.0.0.1:40123", &sa, &len));
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *) &sa;
+    CHECK (sa.ss_family == AF_INET && len == sizeof *v4 && ntohs (v4->sin_port) == 40123);
+    CHECK (v4->sin_addr.s_addr == htonl (INADDR_LOOPBACK));
+    CHECK (gl_addr_parse ("[::1]:65535", &sa, &len));
+    CHECK (sa.ss_family == AF_INET6 && len == sizeof (struct sockaddr_in6));
+    CHECK (ntohs (((const struct sockaddr_in6 *) &sa)->sin6_port) == 65535);
+    const char *bad[] = { "127.0.0.1",  "127.0.0.1:",      "127.0.0.1:0", "127.0.0.1:65536",
+                          ":80",        "host.example:80", "[::1]",       "::1:80x",
+                          "1.2.3.4:08", "1.2.3.4: 8",      "1.2.3.4:+8",  "[127.0.0.1:80" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK (!gl_addr_parse (bad[i], &sa, &len));
+}
+
 int main (void)
 {
     test_strlcpy ();
@@ -130,5 +151,6 @@ int main (void)
     test_err ();
     test_write_all ();
     test_rng ();
+    test_addr_parse ();
     return tap_done ("test_str");
 }
