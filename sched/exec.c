@@ -727,6 +727,15 @@ pid_t exec_pid (exec_t *self)
     return self->pid;
 }
 
+bool exec_stopped (exec_t *self)
+{
+    char path[64], buf[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) self->pid);
+    ssize_t n = gl_read_file (path, buf, sizeof buf);
+    const char *e = n > 0 ? strrchr (buf, ')') : NULL; /* the name may hold anything */
+    return e && e[1] == ' ' && (e[2] == 'T' || e[2] == 't');
+}
+
 int exec_fd_stdin (exec_t *self)
 {
     return self->fd_in;

@@ -108,6 +108,11 @@ void exec_destroy (exec_t **self_p);
 
 pid_t exec_pid (exec_t *self);
 
+/* Is the job's process stopped: by SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU
+   (glx's user pressed Ctrl-Z, or the job stopped itself), or by a
+   tracer?  Read from /proc; false once it has ended. */
+bool exec_stopped (exec_t *self);
+
 /* The caller's ends, non-blocking and close-on-exec; they belong to the
    exec_t, never close them.  With a pty, stdin and stdout are both the
    master and stderr is -1 (the job's stderr goes to its terminal).

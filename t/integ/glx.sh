@@ -104,6 +104,13 @@ wait_until 5 pgrep -f "^sleep $tnap$" >/dev/null || fail "the job did not start"
 kill -TSTP $g
 stopped() { [ "$(awk '{print $3}' /proc/$(pgrep -f "^sleep $tnap$" | head -1)/stat)" = T ]; }
 wait_until 5 stopped || fail "SIGTSTP did not stop the job"
+# stopped, it takes no checkpoint's signal: ps -v and migrate say so at
+# once (they waited for an answer that could not come, and said no more)
+gpid=$("$GLPEER" ps --runtime-dir "$T/a/run" | awk -v n="$tnap" 'index($0, "sleep \"$0\"; echo woke " n) { print $1 }')
+"$GLPEER" ps -v --runtime-dir "$T/a/run" | grep -A2 "$tnap" | grep -q "state: stopped; can move: it is stopped" ||
+    fail "ps -v of a stopped job: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/a/run" 2>&1) && fail "a stopped job moved: $res"
+echo "$res" | grep -q "it is stopped (SIGSTOP or SIGTSTP)" || fail "migrate of a stopped job: $res"
 sleep 3.5
 [ -s "$T/tstp" ] && fail "the job ran on while stopped"
 kill -CONT $g
