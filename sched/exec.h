@@ -74,6 +74,8 @@ typedef struct {
     char *const *rlimits; /* n_rlimits limits as gl_rlimit_parse reads
                                them (core/rlimits.h); none: the agent's own */
     size_t n_rlimits;
+    uint8_t closed; /* bit k: the job starts with fd k (0..2) closed, as
+                               the one who asked had it; not with a pty */
 } exec_spec_t;
 
 #define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"

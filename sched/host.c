@@ -323,6 +323,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.gid = run_gid;
         spec.user = req->user;
         spec.pty = req->pty;
+        spec.closed = req->closed;
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;
         spec.fd3 = pmi_end;
@@ -330,6 +331,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
             spec.file = self->restorer;
             spec.argv = restorer_argv;
             spec.fd3 = img[1];
+            spec.closed = 0; /* its streams are what the image's become */
         }
         h->exec = exec_start (&spec, &code, err, sizeof err);
     }
