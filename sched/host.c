@@ -332,6 +332,9 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
             spec.argv = restorer_argv;
             spec.fd3 = img[1];
             spec.closed = 0; /* its streams are what the image's become */
+            /* where the job is now is the image's to say (glrestore
+               checks it); the directory the job started in may be gone */
+            spec.cwd = "/";
         }
         h->exec = exec_start (&spec, &code, err, sizeof err);
     }

@@ -151,6 +151,19 @@ wait "$g"
 cmp -s "$T/ref" "$out" || fail "the filter moved mid-stream: $(diff "$T/ref" "$out" | head -5)"
 say "a filter in a pipeline moved twice mid-stream: output identical"
 
+# a job that left the directory it started in moves once that is gone:
+# the restorer starts in /, and the image says where the job is
+mkdir "$T/gone"
+(cd "$T/gone" && exec "$GLX" -w b sh -c 'cd /; for i in $(seq 60); do pwd; sleep 0.05; done') \
+    > "$T/cwd.out" 2>&1 & g=$!
+wait_until 10 more_lines "$T/cwd.out" 1 || fail "the job in $T/gone did not start"
+rmdir "$T/gone"
+gpid=$(gpid_of "seq 60); do pwd")
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) || fail "a job whose first directory is gone: $res"
+wait "$g" || fail "the job that left its first directory: exit $?"
+[ "$(sort -u "$T/cwd.out")" = / ] && [ "$(lines "$T/cwd.out")" = 60 ] || fail "after its move: $(sort "$T/cwd.out" | uniq -c)"
+say "a job whose first directory was removed moved: $res"
+
 # a job with a TCP connection cannot move: refused with the reason, it runs on
 out="$T/tcp"
 "$GLX" -w b "$CK" tcp > "$out" & g=$!
