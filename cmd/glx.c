@@ -95,8 +95,8 @@ static const char *usage_text =
     "rank that died before MPI_Finalize.  See glx(1).\n";
 
 /* Signals we pass on to the job. */
-static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
-                                 SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT };
+static const int forwarded[] = { SIGINT,   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
+                                 SIGUSR2,  SIGPIPE, SIGWINCH, SIGTSTP, SIGCONT };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
 
 typedef struct glx_t glx_t;
@@ -724,6 +724,11 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
 {
     glx_t *g = (glx_t *) arg;
     int signo = (int) si->ssi_signo;
+    /* the kernel's own SIGPIPE, for a write of ours to a pipe nobody
+       reads, names us as its sender: that write's EPIPE is the answer
+       (write_output); one sent to us (kill -PIPE) goes on to the job */
+    if (signo == SIGPIPE && si->ssi_pid == (uint32_t) getpid ())
+        return;
     bool any_started = false;
     for (uint32_t r = 0; r < g->size; r++)
         any_started |= g->procs[r].started && !g->procs[r].done;
@@ -770,7 +775,6 @@ static int signals_setup (glx_t *g)
             fprintf (stderr, "glx: cannot take signal %d: %s\n", forwarded[i], strerror (errno));
             return GLX_START;
         }
-    signal (SIGPIPE, SIG_IGN);
     return 0;
 }
 

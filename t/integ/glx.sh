@@ -99,6 +99,12 @@ kill -INT $g
 wait $g; rc=$?
 [ "$rc" = 130 ] || fail "SIGINT: glx exited $rc, expected 130"
 say "SIGINT forwarded: 130"
+# so is a SIGPIPE sent to glx (it ignored it: the job ran on, exit 0)
+"$GLX" sleep 30 & g=$!
+sleep 1.5
+kill -PIPE $g
+wait $g; rc=$?
+[ "$rc" = 141 ] || fail "SIGPIPE: glx exited $rc, expected 141"
 
 # SIGTSTP stops the job (and glx), SIGCONT lets both go on (the sleep's
 # length is unique to this run, so pgrep finds ours, not another test's)
