@@ -184,6 +184,15 @@ wait_until 5 bash -c "\"$GLPEER\" ps --runtime-dir $T/d/run | grep -q 'sleep 100
 job=$("$GLPEER" ps --json --runtime-dir "$T/b/run" | jq -c '.jobs[] | select(.command == "sleep 1003")')
 gpid=$(echo "$job" | jq -r .gpid)
 [ "$(echo "$job" | jq -r '.node + " " + .home + " " + .user')" = "c a $(id -un)" ] || fail "ps: $job"
+# any signal as kill(1) names it (they said "'PIPE' is not a signal")
+for s in RTMIN+3 SIGRTMAX PIPE SEGV; do
+    out=$("$GLPEER" kill -"$s" a-1-999 --runtime-dir "$T/d/run" 2>&1)
+    echo "$out" | grep -q "no running job" || fail "glpeer kill -$s: $out"
+done
+for s in RTMIN+31 RTMAX+1 rtmin +5 0; do
+    out=$("$GLPEER" kill -"$s" "$gpid" --runtime-dir "$T/d/run" 2>&1)
+    echo "$out" | grep -qF "'$s' is not a signal" || fail "glpeer kill -$s: $out"
+done
 "$GLPEER" kill -INT "$gpid" --runtime-dir "$T/d/run" | grep -q "signal 2 sent to $gpid" || fail "kill did not answer"
 wait $g; rc=$?
 [ "$rc" = 130 ] || fail "glpeer kill -INT: glx exited $rc, expected 130"
