@@ -492,7 +492,7 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
 {
     const char *why = NULL;
     if (h->ck || h->move || h->held || h->img_fd >= 0)
-        why = "a checkpoint, a move or a restart of it is under way";
+        why = CKPT_BUSY_WHY;
     else if (h->killed)
         why = "it is ending";
     else if (!shim_listens (h->pid))

@@ -121,13 +121,14 @@ static void tell_host (jobs_t *self, home_job_t *j)
 /* Why nothing new is kept: logged when the reason changes, and told the
    user's glx when the user asked for the checkpoints (glx
    --checkpoint-every, not only the cluster's default), for a job they
-   believe safe is not. */
+   believe safe is not; but not that the last one is still being
+   finished at the host (CKPT_BUSY_WHY), which says nothing of the job. */
 static void keep_failed (jobs_t *self, home_job_t *j, const char *why)
 {
     if (!gl_streq (why, j->keep_why)) {
         gl_info ("%s: no checkpoint kept this time: %s", j->gpid, why);
         uint64_t asked = j->run.job->ckpt_every_ms;
-        if (asked && asked != GL_JOB_CKPT_NEVER && j->conn) {
+        if (asked && asked != GL_JOB_CKPT_NEVER && j->conn && !gl_streq (why, CKPT_BUSY_WHY)) {
             char text[GL_JOB_TEXT_MAX + 1];
             snprintf (text, sizeof text,
                       "--checkpoint-every: no checkpoint of %s kept this time (%s); were its "

@@ -56,6 +56,16 @@ gpid=$(gpid_of "ckjob single 100 64")
 wait_until 10 has_kept "$gpid" || fail "no checkpoint kept: ps says '$(kept "$gpid")'"
 "$GLPEER" ps -v --runtime-dir "$T/a/run" | grep -A4 "$gpid" | grep -q "kept checkpoint: taken .* in a's memory" \
     || fail "ps -v does not say what is kept: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
+# checkpoints to a file back to back meanwhile: a period's that finds one
+# of them under way at b is taken a period on, and glx is told nothing
+# (it said "no checkpoint kept this time ... would be lost", falsely)
+end=$(( $(date +%s) + 3 ))
+while [ "$(date +%s)" -lt "$end" ]; do
+    "$GLPEER" checkpoint "$gpid" "$T/manual.img" --runtime-dir "$T/c/run" > /dev/null 2>&1
+done
+rm -f "$T/manual.img"
+grep -q "$gpid: no checkpoint kept this time: a checkpoint, a move or a restart of it is under way" "$T/a.log" ||
+    say "(no period's checkpoint met one to a file under way this time)"
 sleep 0.3
 what=$(kept "$gpid")
 n=$(lines "$out")
