@@ -860,8 +860,12 @@ static int limit_again (const uint8_t *ip, int ms, uint64_t t0)
 {
     uint64_t now = now_ns ();
     uint64_t deadline = t0 ? t0 + (uint64_t) ms * 1000000 : now + (uint64_t) ms * 1000000;
-    if (t0 && again_at.ip == ip && again_at.ms == ms && t0 < again_at.deadline_ns)
-        deadline = again_at.deadline_ns; /* the call we made again, interrupted again */
+    /* the call we made again, interrupted again: its deadline, which lies
+       within its limit of now (one kept from before a restore, on another
+       node's clock, need not) */
+    if (t0 && again_at.ip == ip && again_at.ms == ms && t0 < again_at.deadline_ns &&
+        again_at.deadline_ns <= t0 + (uint64_t) ms * 1000000)
+        deadline = again_at.deadline_ns;
     uint64_t left = deadline > now ? deadline - now : 0;
     int rest = (int) ((left + 999999) / 1000000);
     again_at.ip = ip;
