@@ -498,7 +498,7 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     else if (!shim_listens (h->pid))
         why = "its process has no checkpoint handler (no shim in it: glx --no-shim, a static "
               "program, or it has not started yet)";
-    else if (!h->suspended && exec_stopped (h->exec))
+    else if (h->user_stopped || (!h->suspended && exec_stopped (h->exec)))
         /* a stopped process takes no signal: the request would time out */
         why = "it is stopped (SIGSTOP or SIGTSTP), and a stopped process cannot answer: "
               "continue it first (fg, or glpeer kill -CONT)";

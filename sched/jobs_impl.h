@@ -207,6 +207,10 @@ typedef struct host_job {
        left by evict_at */
     bool suspended;
     bool unmovable; /* a move of it was refused while its owner was back */
+    /* its user stopped it (SIGSTOP, or SIGTSTP without a terminal) and
+       has not continued it: the owner's leaving does not continue it,
+       nor does a move; the user's SIGCONT does not while suspended */
+    bool user_stopped;
     uint64_t evict_at;
     struct host_job *next;
 } host_job_t;
