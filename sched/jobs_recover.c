@@ -129,11 +129,15 @@ static void keep_failed (jobs_t *self, home_job_t *j, const char *why)
         gl_info ("%s: no checkpoint kept this time: %s", j->gpid, why);
         uint64_t asked = j->run.job->ckpt_every_ms;
         if (asked && asked != GL_JOB_CKPT_NEVER && j->conn && !gl_streq (why, CKPT_BUSY_WHY)) {
-            char text[GL_JOB_TEXT_MAX + 1];
+            char text[GL_JOB_TEXT_MAX + 1], when[16] = "";
+            const keep_img_t *c = &j->keep->cur;
+            if (c->bytes) /* an earlier one is still kept: it would restart from that */
+                hms (c->wall_ms, when, sizeof when);
             snprintf (text, sizeof text,
                       "--checkpoint-every: no checkpoint of %s kept this time (%s); were its "
-                      "node lost, the job would be lost with it",
-                      j->gpid, why);
+                      "node lost, %s%s%s",
+                      j->gpid, why, when[0] ? "it would restart from its checkpoint of " : "",
+                      when[0] ? when : "the job would be lost with it", when[0] ? " UTC" : "");
             gl_job_t note;
             jobs_msg_init (&note, GL_JOB_NOTE, j->gpid, self->name);
             note.text = text;
