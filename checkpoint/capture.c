@@ -832,15 +832,49 @@ static void restored (ckpt_resume_t *info, slot_t *me)
    select, epoll_wait, pause, sigsuspend, sigwaitinfo, nanosleep): it
    would return EINTR, which the program never asked for and which some
    take for an error (tail -f ends with "error waiting for inotify and
-   output events").  It is made again instead, from the signal frame,
-   where it waited with no time limit, until an absolute time, or for a
-   time the kernel wrote back as what remains (ppoll, pselect, select
-   through glibc's pselect6, a sleep given room for the remainder);
-   poll and epoll_wait with a limit in milliseconds, which the kernel
-   does not count down, still return EINTR.  Which call it was: libc's
-   wrappers put "mov $nr, %eax" right before the syscall instruction
-   (b8 imm32 0f 05); a call made another way is left as it is. */
-static void unintr (void *uc_)
+   output events", an event loop that checks epoll_wait's -1 ends).  It is
+   made again instead, from the signal frame, where it waited with no
+   time limit, until an absolute time, or for a time the kernel wrote
+   back as what remains (ppoll, pselect, select through glibc's pselect6,
+   a sleep given room for the remainder).  Poll and epoll_wait with a
+   limit in milliseconds, which the kernel does not count down, are made
+   again with the limit less the time spent in the handler: never over
+   before the program's limit, late by at most what it had waited before
+   the signal (unknown).  The deadline so given is kept for the thread,
+   so that the same call interrupted again waits only for what remains
+   of it (checkpoints more often than its limit never starve it); after
+   a restore, on another node's clock, it waits its limit afresh.  Which
+   call it was: libc's wrappers put "mov $nr, %eax" right before the
+   syscall instruction (b8 imm32 0f 05); a call made another way is left
+   as it is. */
+static __thread __attribute__ ((tls_model ("initial-exec"))) struct {
+    const uint8_t *ip;    /* the call last made again with a limit */
+    int ms;               /* the limit it was given */
+    uint64_t deadline_ns; /* when that limit ends, on this node's clock */
+} again_at;
+
+/* The limit, in milliseconds (not negative), that a poll or epoll_wait
+   interrupted at ip with limit ms is made again with; t0 when the
+   handler began, 0 after a restore. */
+static int limit_again (const uint8_t *ip, int ms, uint64_t t0)
+{
+    uint64_t now = now_ns ();
+    uint64_t deadline = t0 ? t0 + (uint64_t) ms * 1000000 : now + (uint64_t) ms * 1000000;
+    /* the call we made again, interrupted again: its deadline, which lies
+       within its limit of now (one kept from before a restore, on another
+       node's clock, need not) */
+    if (t0 && again_at.ip == ip && again_at.ms == ms && t0 < again_at.deadline_ns &&
+        again_at.deadline_ns <= t0 + (uint64_t) ms * 1000000)
+        deadline = again_at.deadline_ns;
+    uint64_t left = deadline > now ? deadline - now : 0;
+    int rest = (int) ((left + 999999) / 1000000);
+    again_at.ip = ip;
+    again_at.ms = rest;
+    again_at.deadline_ns = deadline;
+    return rest;
+}
+
+static void unintr (void *uc_, uint64_t t0)
 {
     greg_t *g = ((ucontext_t *) uc_)->uc_mcontext.gregs;
     const uint8_t *ip = (const uint8_t *) (uintptr_t) g[REG_RIP];
@@ -851,9 +885,17 @@ static void unintr (void *uc_)
     memcpy (&nr, ip - 6, 4);
     bool again = false;
     switch (nr) {
-        case SYS_poll: again = (int) g[REG_RDX] < 0; break;
-        case SYS_epoll_wait:
-        case SYS_epoll_pwait: again = (int) g[REG_R10] < 0; break;
+        case SYS_poll: /* (fds, n, ms) */
+            again = true;
+            if ((int) g[REG_RDX] >= 0)
+                g[REG_RDX] = limit_again (ip, (int) g[REG_RDX], t0);
+            break;
+        case SYS_epoll_wait: /* (ep, events, max, ms[, mask]) */
+        case SYS_epoll_pwait:
+            again = true;
+            if ((int) g[REG_R10] >= 0)
+                g[REG_R10] = limit_again (ip, (int) g[REG_R10], t0);
+            break;
         case SYS_epoll_pwait2: again = g[REG_R10] == 0; break;
         case SYS_ppoll: /* no limit, or the remainder the kernel wrote back */
         case SYS_select:
@@ -880,13 +922,15 @@ static void on_signal (int signo, siginfo_t *si, void *uc)
 {
     (void) signo;
     int saved = errno;
+    uint64_t t0 = now_ns ();
     unsigned before = atomic_load (&restores);
     if (si->si_code == SI_TKILL && si->si_pid == (pid_t) syscall (SYS_getpid))
         park ();
     else if (si->si_code == SI_QUEUE)
         coordinate (si->si_value.sival_int, si->si_pid);
-    unintr (uc);
-    if (atomic_load (&restores) != before) /* it was restored meanwhile */
+    bool restored = atomic_load (&restores) != before;
+    unintr (uc, restored ? 0 : t0);
+    if (restored) /* it was restored meanwhile */
         fix_call (uc);
     errno = saved;
 }

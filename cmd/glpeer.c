@@ -26,6 +26,7 @@
 #include "wire.h"
 
 #include <malloc.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -505,24 +506,34 @@ static void say_reply (void *arg, const gl_job_t *reply)
         printf ("%s\n", reply->text);
 }
 
+/* A signal as kill(1) names it: any of the C library's names (HUP, PIPE,
+   SEGV, ...), with or without SIG, RTMIN, RTMIN+N, RTMAX-N, RTMAX, or a
+   number from 1 to 64. */
 static int signal_number (const char *name)
 {
-    static const struct {
-        const char *name;
-        int signo;
-    } table[] = {
-        { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT },   { "KILL", SIGKILL },
-        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM },   { "CONT", SIGCONT },
-        { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "WINCH", SIGWINCH }, { "ALRM", SIGALRM },
-    };
     if (!strncmp (name, "SIG", 3))
         name += 3;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (!strcmp (name, table[i].name))
-            return table[i].signo;
+    for (int s = 1; s < SIGRTMIN; s++) {
+        const char *abbrev = sigabbrev_np (s);
+        if (abbrev && !strcmp (name, abbrev))
+            return s;
+    }
     char *end;
-    long n = strtol (name, &end, 10);
-    return (*name && !*end && n >= 1 && n <= 64) ? (int) n : -1;
+    long n;
+    if (!strncmp (name, "RTMIN", 5) || !strncmp (name, "RTMAX", 5)) {
+        bool min = name[4] == 'N';
+        n = 0;
+        if (name[5]) {
+            if (name[5] != (min ? '+' : '-') || !isdigit ((unsigned char) name[6]))
+                return -1;
+            n = strtol (name + 6, &end, 10);
+            if (*end || n > SIGRTMAX - SIGRTMIN)
+                return -1;
+        }
+        return min ? SIGRTMIN + (int) n : SIGRTMAX - (int) n;
+    }
+    n = strtol (name, &end, 10);
+    return (*name && isdigit ((unsigned char) *name) && !*end && n >= 1 && n <= 64) ? (int) n : -1;
 }
 
 static int cmd_kill (const char *runtime_dir, const char *sig, const char *gpid)

@@ -98,8 +98,8 @@ static const char *usage_text =
     "rank that died before MPI_Finalize.  See glx(1).\n";
 
 /* Signals we pass on to the job. */
-static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
-                                 SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT };
+static const int forwarded[] = { SIGINT,   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
+                                 SIGUSR2,  SIGPIPE, SIGWINCH, SIGTSTP, SIGCONT };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
 
 typedef struct glx_t glx_t;
@@ -133,6 +133,7 @@ struct glx_t {
     /* the command line */
     bool verbose;
     bool tty; /* -t: the job has a pseudo-terminal */
+    uint8_t closed; /* bit k: we were started without fd k (0..2) */
     bool label;
     bool local;
     bool keep_going;
@@ -298,6 +299,8 @@ static int send_run (glx_t *g, proc_t *p)
         run.pty = true;
         window_size (&run.rows, &run.cols);
     }
+    else if (!g->restart)
+        run.closed = g->closed;
     int rc = send_job (p, &run);
     if (rc == -2) { /* nothing the agent could be asked: say what is too big */
         size_t arg_bytes = 0, env_bytes = 0;
@@ -928,6 +931,11 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
 {
     glx_t *g = (glx_t *) arg;
     int signo = (int) si->ssi_signo;
+    /* the kernel's own SIGPIPE, for a write of ours to a pipe nobody
+       reads, names us as its sender: that write's EPIPE is the answer
+       (write_output); one sent to us (kill -PIPE) goes on to the job */
+    if (signo == SIGPIPE && si->ssi_pid == (uint32_t) getpid ())
+        return;
     bool any_started = false;
     for (uint32_t r = 0; r < g->size; r++)
         any_started |= g->procs[r].started && !g->procs[r].done;
@@ -974,7 +982,6 @@ static int signals_setup (glx_t *g)
             fprintf (stderr, "glx: cannot take signal %d: %s\n", forwarded[i], strerror (errno));
             return GLX_START;
         }
-    signal (SIGPIPE, SIG_IGN);
     return 0;
 }
 
@@ -1183,14 +1190,20 @@ int main (int argc, char **argv)
     mallopt (M_TRIM_THRESHOLD, 32 << 20);
     /* Started with stdin, stdout or stderr closed (glx ... <&-), the
        stream to the agent would take that number and be read as our stdin
-       or written as the job's output.  Hold them with /dev/null read-only:
-       stdin ends at once, and writes fail as they would have. */
+       or written as the job's output.  Hold them with /dev/null read-only,
+       and start the job without them (a RUN's closed): its own reads and
+       writes fail as they would have here, with its own message and
+       status, instead of glx ending by SIGPIPE at its first output. */
+    uint8_t closed = 0;
     for (int fd = 0; fd <= 2; fd++)
-        if (fcntl (fd, F_GETFD) < 0 && open ("/dev/null", O_RDONLY) != fd) {
-            fprintf (stderr, "glx: cannot open /dev/null\n");
-            return GLX_START;
+        if (fcntl (fd, F_GETFD) < 0) {
+            closed |= (uint8_t) (1u << fd);
+            if (open ("/dev/null", O_RDONLY) != fd) {
+                fprintf (stderr, "glx: cannot open /dev/null\n");
+                return GLX_START;
+            }
         }
-    glx_t g = { .size = 1, .net = -1 };
+    glx_t g = { .size = 1, .net = -1, .closed = closed };
     int rc = parse_options (&g, argc, argv);
     if (rc >= 0)
         return rc;

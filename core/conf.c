@@ -514,8 +514,18 @@ static zconfig_t *conf_parse (zchunk_t *chunk, const char *file, char *err, size
             said[n] = '\0';
         }
         const char *paren = strstr (said, "(zconfig): (");
-        if (paren && sscanf (paren, "(zconfig): (%d) %255[^\n]", &line, reason) >= 1)
+        if (paren && sscanf (paren, "(zconfig): (%d) %255[^\n]", &line, reason) >= 1) {
+            /* a tab in a line's indent reads to zconfig as part of the
+               line ("invalid syntax 'name = ...'"): say what it is */
+            const char *t = (const char *) zchunk_data (chunk), *end = t + zchunk_size (chunk);
+            for (int l = 1; l < line && t < end; l++)
+                t = (t = memchr (t, '\n', (size_t) (end - t))) ? t + 1 : end;
+            while (t < end && *t == ' ')
+                t++;
+            if (t < end && *t == '\t')
+                snprintf (reason, sizeof reason, "a tab in the indent (indent with spaces, 4 a level)");
             snprintf (err, errlen, "%s:%d: %s", file, line, reason);
+        }
         else
             snprintf (err, errlen, "%s: syntax error", file);
     }

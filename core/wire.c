@@ -22,7 +22,8 @@
                    28 mem_kb, 29 pin, 30 allow_local, 31 gang,
                    32 cred_expiry, 33 cred_sig(bin), 34 restart, 35 to,
                    36 ckpt_every, 37 at_out, 38 at_err, 39 at_in,
-                   40 move_key(bin), 41 move_addr, 42 [rlimit, ...] }
+                   40 move_key(bin), 41 move_addr, 42 [rlimit, ...],
+                   43 closed }
         gang     { 1 type, 2 gang, 3 term, 4 leader, 5 seq, 6 granted,
                    7 [peer, ...], 8 [place, ...] }
         peer     { 1 node, 2 procs, 3 cores }
@@ -450,6 +451,7 @@ enum {
     J_MOVE_KEY,
     J_MOVE_ADDR,
     J_RLIMITS,
+    J_CLOSED,
     J_KEYS
 };
 
@@ -510,6 +512,7 @@ static const field_t job_fields[] = {
            "job move_addr: expected a string of at most 63 bytes"),
     FIELDN (J_RLIMITS, F_STRV, gl_job_t, rlimits, n_rlimits, GL_JOB_RLIMITS_MAX,
             "job rlimits: expected an array of at most 16 strings without NUL"),
+    FIELD (J_CLOSED, F_U8, gl_job_t, closed, GL_JOB_CLOSED_ALL, NULL, "job closed: expected 0..7"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
@@ -609,7 +612,8 @@ static const struct {
                                                  K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
                                                  K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) |
                                                  K (J_GANG) | K (J_CRED_EXPIRY) | K (J_CRED_SIG) |
-                                                 K (J_RESTART) | K (J_CKPT_EVERY) | K (J_RLIMITS) },
+                                                 K (J_RESTART) | K (J_CKPT_EVERY) | K (J_RLIMITS) |
+                                                 K (J_CLOSED) },
     [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
@@ -681,6 +685,7 @@ static const char *const job_key_why[J_KEYS][2] = {
     JOB_KEY (J_MOVE_KEY, "move_key"),
     JOB_KEY (J_MOVE_ADDR, "move_addr"),
     JOB_KEY (J_RLIMITS, "rlimits"),
+    JOB_KEY (J_CLOSED, "closed"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -736,6 +741,8 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job run: cwd not an absolute path");
             if (job->gang[0] && !job->size)
                 return gl_why (why, "job run: a gang's process without a size");
+            if (job->closed && job->pty)
+                return gl_why (why, "job run: closed descriptors with a terminal");
             if (!job->cred_expiry_ms != gl_all_zero (job->cred_sig, GL_SIG_BYTES))
                 return gl_why (why, "job run: a credential's expiry without its signature, or not");
             if (job->ckpt_every_ms > GL_JOB_CKPT_EVERY_MAX &&

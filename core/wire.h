@@ -109,7 +109,7 @@ typedef struct {
                  umask, uid, gid, user, pty, rows and cols (together),
                  cores, mem_kb, pin, allow_local, gang (with size),
                  cred_expiry and cred_sig (together: the home's credential),
-                 rlimits
+                 rlimits, closed (not with pty)
      STARTED     gpid, node, pid; may: text (the home's placement notes)
      REFUSED     gpid, text
      FAILED      gpid, code > 0, text
@@ -170,6 +170,7 @@ typedef struct {
 #define GL_JOB_WIN_MAX     65535        /* rows and cols are 1..65535 */
 #define GL_MOVE_KEY_BYTES  32           /* a move's key */
 #define GL_MOVE_ADDR_MAX   63           /* "IP:PORT", IPv6 in brackets */
+#define GL_JOB_CLOSED_ALL  7            /* RUN closed: bit k for fd k, 0..2 */
 
 typedef enum {
     GL_JOB_RUN = 1,         /* home -> candidate: run this (the spec) */
@@ -316,6 +317,10 @@ typedef struct {
        higher than its own hard limit */
     uint32_t n_rlimits;
     char **rlimits; /* owned */
+    /* RUN: the standard descriptors glx itself was started without
+       (glx ... >&-), bit k for fd k: the job starts without them too, so
+       that its writes fail as they would have where glx runs */
+    uint8_t closed;
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------

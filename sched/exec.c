@@ -469,6 +469,9 @@ static _Noreturn void child (const launch_t *l)
     mark_cloexec (l->max_fd);
     if (fd3 >= 0 && fcntl (3, F_SETFD, 0) < 0) /* the one descriptor that stays */
         child_fail (report, STEP_STDIO, errno, -1);
+    for (int k = 0; k < 3; k++) /* our ends of the pipes stay: the job sees no stream */
+        if (!spec->pty && (spec->closed & (1u << k)))
+            close (k);
 
     if (apply_rlimits (l) < 0)
         child_fail (report, STEP_RLIMIT, errno, -1);
@@ -727,6 +730,15 @@ pid_t exec_pid (exec_t *self)
     return self->pid;
 }
 
+bool exec_stopped (exec_t *self)
+{
+    char path[64], buf[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) self->pid);
+    ssize_t n = gl_read_file (path, buf, sizeof buf);
+    const char *e = n > 0 ? strrchr (buf, ')') : NULL; /* the name may hold anything */
+    return e && e[1] == ' ' && (e[2] == 'T' || e[2] == 't');
+}
+
 int exec_fd_stdin (exec_t *self)
 {
     return self->fd_in;
@@ -882,7 +894,10 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
                          .id = ++launch_ids,
                          .umask = (uint32_t) spec->umask & 0777,
                          .flags = (uint8_t) ((spec->pty ? LAUNCH_FLAG_PTY : 0) |
-                                             (spec->fd3 >= 0 ? LAUNCH_FLAG_FD3 : 0)),
+                                             (spec->fd3 >= 0 ? LAUNCH_FLAG_FD3 : 0) |
+                                             (spec->closed & 1 ? LAUNCH_FLAG_NO_IN : 0) |
+                                             (spec->closed & 2 ? LAUNCH_FLAG_NO_OUT : 0) |
+                                             (spec->closed & 4 ? LAUNCH_FLAG_NO_ERR : 0)),
                          .rows = spec->rows,
                          .cols = spec->cols,
                          .file = (char *) spec->file,

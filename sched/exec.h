@@ -74,6 +74,8 @@ typedef struct {
     char *const *rlimits; /* n_rlimits limits as gl_rlimit_parse reads
                                them (core/rlimits.h); none: the agent's own */
     size_t n_rlimits;
+    uint8_t closed; /* bit k: the job starts with fd k (0..2) closed, as
+                               the one who asked had it; not with a pty */
 } exec_spec_t;
 
 #define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -107,6 +109,11 @@ void exec_release_fds (exec_t *self);
 void exec_destroy (exec_t **self_p);
 
 pid_t exec_pid (exec_t *self);
+
+/* Is the job's process stopped: by SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU
+   (glx's user pressed Ctrl-Z, or the job stopped itself), or by a
+   tracer?  Read from /proc; false once it has ended. */
+bool exec_stopped (exec_t *self);
 
 /* The caller's ends, non-blocking and close-on-exec; they belong to the
    exec_t, never close them.  With a pty, stdin and stdout are both the

@@ -323,6 +323,7 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         spec.gid = run_gid;
         spec.user = req->user;
         spec.pty = req->pty;
+        spec.closed = req->closed;
         spec.rows = (uint16_t) req->rows;
         spec.cols = (uint16_t) req->cols;
         spec.fd3 = pmi_end;
@@ -330,6 +331,10 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
             spec.file = self->restorer;
             spec.argv = restorer_argv;
             spec.fd3 = img[1];
+            spec.closed = 0; /* its streams are what the image's become */
+            /* where the job is now is the image's to say (glrestore
+               checks it); the directory the job started in may be gone */
+            spec.cwd = "/";
         }
         h->exec = exec_start (&spec, &code, err, sizeof err);
     }
@@ -498,13 +503,20 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
             if (job->stream == 1 || job->stream == 2)
                 h->credit[job->stream] += job->credit;
             break;
-        case GL_JOB_SIGNAL:
+        case GL_JOB_SIGNAL: {
             /* A job without a terminal leads a session of its own, so the kernel
            treats it as an orphaned process group and drops SIGTSTP: stop it
            with SIGSTOP instead, which nothing can drop. */
-            exec_signal (h->exec, job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo);
+            int signo = job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo;
+            if (signo == SIGSTOP)
+                h->user_stopped = true;
+            if (signo == SIGCONT)
+                h->user_stopped = false;
+            if (!(signo == SIGCONT && h->suspended)) /* its owner is still back */
+                exec_signal (h->exec, signo);
             gang_host_signal (h, job->signo);
             break;
+        }
         case GL_JOB_WINSIZE:
             exec_winsize (h->exec, (uint16_t) job->rows, (uint16_t) job->cols);
             break;

@@ -465,12 +465,16 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
 {
     const char *why = NULL;
     if (h->ck || h->move || h->held || h->img_fd >= 0)
-        why = "a checkpoint, a move or a restart of it is under way";
+        why = CKPT_BUSY_WHY;
     else if (h->killed)
         why = "it is ending";
     else if (!shim_listens (h->pid))
         why = "its process has no checkpoint handler (no shim in it: glx --no-shim, a static "
               "program, or it has not started yet)";
+    else if (h->user_stopped || (!h->suspended && exec_stopped (h->exec)))
+        /* a stopped process takes no signal: the request would time out */
+        why = "it is stopped (SIGSTOP or SIGTSTP), and a stopped process cannot answer: "
+              "continue it first (fg, or glpeer kill -CONT)";
     else if (h->suspended && ask->code == GL_CKPT_ASK_KEEP)
         why = "it is stopped (its host's owner is back): its last checkpoint stays";
     else if (h->suspended && ask->code == GL_CKPT_ASK_MOVE)

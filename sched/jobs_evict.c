@@ -42,7 +42,7 @@ static void suspend (host_job_t *h)
 
 static void resume (host_job_t *h)
 {
-    if (h->suspended)
+    if (h->suspended && !h->user_stopped) /* stopped by its user: it stays so */
         exec_signal (h->exec, SIGCONT);
     h->suspended = false;
 }

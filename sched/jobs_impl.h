@@ -50,6 +50,10 @@ typedef struct ckpt_req ckpt_req_t;   /* a checkpoint asked of a job here: jobs_
 
 #define PS_PENDING_MAX 8   /* ps -v answers waiting for probes at once */
 #define PS_PROBE_MS    500 /* the longest a ps -v answer waits for them */
+/* A host's refusal of a checkpoint while another of the job's is still
+   being finished there (its last image sent, the host not done with it
+   yet under load): the next period's asks again, and glx is not told */
+#define CKPT_BUSY_WHY "a checkpoint, a move or a restart of it is under way"
 
 /* A restart's image straight from a move's old host (host_job_t.img_direct). */
 enum { IMG_DIRECT_NONE = 0, IMG_DIRECT_LINE, IMG_DIRECT_TOLD };
@@ -206,6 +210,10 @@ typedef struct host_job {
        left by evict_at */
     bool suspended;
     bool unmovable; /* a move of it was refused while its owner was back */
+    /* its user stopped it (SIGSTOP, or SIGTSTP without a terminal) and
+       has not continued it: the owner's leaving does not continue it,
+       nor does a move; the user's SIGCONT does not while suspended */
+    bool user_stopped;
     uint64_t evict_at;
     struct host_job *next;
 } host_job_t;

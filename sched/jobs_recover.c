@@ -121,18 +121,23 @@ static void tell_host (jobs_t *self, home_job_t *j)
 /* Why nothing new is kept: logged when the reason changes, and told the
    user's glx when the user asked for the checkpoints (glx
    --checkpoint-every, not only the cluster's default), for a job they
-   believe safe is not. */
+   believe safe is not; but not that the last one is still being
+   finished at the host (CKPT_BUSY_WHY), which says nothing of the job. */
 static void keep_failed (jobs_t *self, home_job_t *j, const char *why)
 {
     if (!gl_streq (why, j->keep_why)) {
         gl_info ("%s: no checkpoint kept this time: %s", j->gpid, why);
         uint64_t asked = j->run.job->ckpt_every_ms;
-        if (asked && asked != GL_JOB_CKPT_NEVER && j->conn) {
-            char text[GL_JOB_TEXT_MAX + 1];
+        if (asked && asked != GL_JOB_CKPT_NEVER && j->conn && !gl_streq (why, CKPT_BUSY_WHY)) {
+            char text[GL_JOB_TEXT_MAX + 1], when[16] = "";
+            const keep_img_t *c = &j->keep->cur;
+            if (c->bytes) /* an earlier one is still kept: it would restart from that */
+                hms (c->wall_ms, when, sizeof when);
             snprintf (text, sizeof text,
                       "--checkpoint-every: no checkpoint of %s kept this time (%s); were its "
-                      "node lost, the job would be lost with it",
-                      j->gpid, why);
+                      "node lost, %s%s%s",
+                      j->gpid, why, when[0] ? "it would restart from its checkpoint of " : "",
+                      when[0] ? when : "the job would be lost with it", when[0] ? " UTC" : "");
             gl_job_t note;
             jobs_msg_init (&note, GL_JOB_NOTE, j->gpid, self->name);
             note.text = text;

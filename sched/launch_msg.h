@@ -15,7 +15,8 @@
 
       u32 length of what follows | u8 type | u64 id | the type's fields
 
-      RUN      u32 umask | u8 flags (1 pty, 2 fd3 attached) | u16 rows |
+      RUN      u32 umask | u8 flags (1 pty, 2 fd3 attached, 4 8 16 no
+               stdin, stdout, stderr) | u16 rows |
                u16 cols | str user | str file | str cwd | u32 argc |
                argc x str | u32 envc | envc x str | u32 n | n x str:
                the resource limits (exec.h: "NAME=SOFT:HARD", at most 16)
@@ -46,7 +47,11 @@
 #define LAUNCH_RLIMITS_MAX 16 /* exec.h's EXEC_RLIMITS_MAX */
 #define LAUNCH_FLAG_PTY    1
 #define LAUNCH_FLAG_FD3    2
-#define LAUNCH_FLAGS_ALL   (LAUNCH_FLAG_PTY | LAUNCH_FLAG_FD3)
+#define LAUNCH_FLAG_NO_IN  4  /* the job starts without stdin, */
+#define LAUNCH_FLAG_NO_OUT 8  /* stdout */
+#define LAUNCH_FLAG_NO_ERR 16 /* or stderr (exec.h's closed) */
+#define LAUNCH_FLAGS_ALL                                                                           \
+    (LAUNCH_FLAG_PTY | LAUNCH_FLAG_FD3 | LAUNCH_FLAG_NO_IN | LAUNCH_FLAG_NO_OUT | LAUNCH_FLAG_NO_ERR)
 
 typedef enum {
     LAUNCH_RUN = 1,

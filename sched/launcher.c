@@ -173,6 +173,9 @@ static void l_run (launcher_t *l, const launch_msg_t *m, int fd3)
     spec.uid = uid;
     spec.gid = gid;
     spec.pty = m->flags & LAUNCH_FLAG_PTY;
+    spec.closed = (uint8_t) ((m->flags & LAUNCH_FLAG_NO_IN ? 1 : 0) |
+                             (m->flags & LAUNCH_FLAG_NO_OUT ? 2 : 0) |
+                             (m->flags & LAUNCH_FLAG_NO_ERR ? 4 : 0));
     spec.rows = m->rows;
     spec.cols = m->cols;
     spec.fd3 = fd3;

@@ -20,8 +20,11 @@
                                  an eventfd, a timerfd, a signalfd and an
                                  epoll instance at work (kobj-dup: and a
                                  duplicate of the eventfd)
-    ckcompute wait poll|sleep    blocked 1.5 s in poll() without a limit,
-                                 or in nanosleep(): the call's result
+    ckcompute wait poll|sleep|epoll|polltimed
+                                 blocked 1.5 s in poll() without a limit,
+                                 in nanosleep(), in epoll_wait() with a
+                                 limit of 10 s, or 1 s in poll() with a
+                                 limit of 1 s: the call's result
     ckcompute idle MIB random|text
                                  fills MIB MiB (random: as random data;
                                  text: as something that compresses),
@@ -400,8 +403,10 @@ static int kobj (int steps, bool dup_it)
 }
 
 /* Blocked in a call the kernel does not restart after a handler: poll
-   without a time limit (data comes from a thread after 1.5 s), or a
-   sleep of 1.5 s.  A request meanwhile must not make it return early. */
+   without a time limit or epoll_wait with a long one (data comes from a
+   thread after 1.5 s), a sleep of 1.5 s, or poll with a limit of 1 s
+   that comes first.  A request meanwhile must not make it return early
+   or with EINTR. */
 static int wake_fd;
 static void *waker (void *arg)
 {
@@ -426,6 +431,22 @@ static int wait_in (const char *how)
         struct pollfd pf = { p[0], POLLIN, 0 };
         int n = poll (&pf, 1, -1);
         printf ("poll: %s\n", n == 1 ? "the data came" : strerror (errno));
+    }
+    else if (!strcmp (how, "epoll")) {
+        int ep = epoll_create1 (0);
+        struct epoll_event e = { .events = EPOLLIN }, got;
+        epoll_ctl (ep, EPOLL_CTL_ADD, p[0], &e);
+        int n = epoll_wait (ep, &got, 1, 10000);
+        printf ("epoll: %s\n", n == 1 ? "the data came" : n ? strerror (errno) : "timed out");
+    }
+    else if (!strcmp (how, "polltimed")) {
+        struct pollfd pf = { p[0], POLLIN, 0 };
+        struct timespec t0, t1;
+        clock_gettime (CLOCK_MONOTONIC, &t0);
+        int n = poll (&pf, 1, 1000);
+        clock_gettime (CLOCK_MONOTONIC, &t1);
+        double s = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf ("polltimed: %s\n", n < 0 ? strerror (errno) : n ? "the data came" : s >= 1.0 ? "whole" : "short");
     }
     else {
         struct timespec t0, t1, want = { 1, 500000000 };

@@ -109,8 +109,9 @@ grep -q '^REFUSE fd [0-9]*: the same kernel object as fd [0-9]* (a duplicate)' h
 say "eventfd, timerfd, signalfd, epoll restored with their state; $(grep '^REFUSE' hostKd.txt)"
 
 # a request does not cut short a call the kernel would end with EINTR
-# (poll without a limit, a sleep): the shim makes it again
-for how in poll sleep; do
+# (poll without a limit, a sleep, epoll_wait and poll with one): the shim
+# makes it again, a limit in milliseconds less the time it held the call
+for how in poll sleep epoll polltimed; do
     unpriv "$HOST" -p "$SHIM" -r probe -w ready -o wait.out -- "$PROG" wait $how > hostW.txt ||
         { cat hostW.txt; fail "probe of a job waiting in $how"; }
     grep -q "^$how: \(the data came\|whole\)$" wait.out || fail "$how after a request: $(cat wait.out)"
@@ -118,7 +119,7 @@ for how in poll sleep; do
         { cat hostW.txt; fail "checkpoint of a job waiting in $how"; }
     grep -q "^$how: \(the data came\|whole\)$" wait.out || fail "$how after a checkpoint: $(cat wait.out)"
 done
-say "poll and nanosleep interrupted by a request go on: $(tail -1 wait.out)"
+say "poll, epoll_wait and nanosleep interrupted by a request go on: $(tail -1 wait.out)"
 
 unpriv "$HOST" -r go -w "step 5" -i img2 -o run2.out -- "$GLR" img1 > host2.txt ||
     { cat host2.txt; fail "checkpoint of a restored process"; }

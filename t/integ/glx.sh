@@ -27,12 +27,16 @@ echo "$out" | grep -q "program not found" || fail "missing program message: $out
 # a reader that goes away ends glx (and the job) as a pipe would: SIGPIPE
 timeout 20 bash -c "\"$GLX\" yes | head -2 > $T/yes; echo \${PIPESTATUS[0]} > $T/yes.rc"
 [ "$(cat "$T/yes.rc")" = 141 ] && [ "$(wc -l < "$T/yes")" = 2 ] || fail "glx yes | head: rc $(cat "$T/yes.rc")"
-# glx started with its stdio closed: the job's stdin is at its end at
-# once, and a closed stdout is not the agent's socket
-out=$(timeout 20 "$GLX" wc -c <&-); rc=$?
-[ "$rc" = 0 ] && [ "$out" = 0 ] || fail "glx wc -c <&-: exit $rc, output '$out'"
-timeout 20 "$GLX" echo lost >&-; rc=$?
-[ "$rc" != 124 ] || fail "glx echo >&- hung"
+# glx started with its stdio closed: the job starts without it too, and
+# fails as it would here, with its own message and status (glx ended by
+# SIGPIPE, 141, at the job's first output, and gave it an empty stdin);
+# a closed stdout is not the agent's socket
+for how in "wc -c <&-" "echo lost >&-" "sh -c 'echo lost >&2; echo out' 2>&-"; do
+    eval "timeout 20 $how" > "$T/cl.ref" 2> "$T/cl.referr"; ref=$?
+    eval "timeout 20 \"\$GLX\" $how" > "$T/cl.out" 2> "$T/cl.err"; rc=$?
+    [ "$rc" = "$ref" ] && cmp -s "$T/cl.ref" "$T/cl.out" && cmp -s "$T/cl.referr" "$T/cl.err" ||
+        fail "glx $how: exit $rc, '$(cat "$T/cl.out" "$T/cl.err")'; here: $ref, '$(cat "$T/cl.ref" "$T/cl.referr")'"
+done
 say "exit codes and streams"
 
 # output in many small writes from another node (40,000 lines, one write
@@ -95,6 +99,12 @@ kill -INT $g
 wait $g; rc=$?
 [ "$rc" = 130 ] || fail "SIGINT: glx exited $rc, expected 130"
 say "SIGINT forwarded: 130"
+# so is a SIGPIPE sent to glx (it ignored it: the job ran on, exit 0)
+"$GLX" sleep 30 & g=$!
+sleep 1.5
+kill -PIPE $g
+wait $g; rc=$?
+[ "$rc" = 141 ] || fail "SIGPIPE: glx exited $rc, expected 141"
 
 # SIGTSTP stops the job (and glx), SIGCONT lets both go on (the sleep's
 # length is unique to this run, so pgrep finds ours, not another test's)
@@ -104,6 +114,13 @@ wait_until 5 pgrep -f "^sleep $tnap$" >/dev/null || fail "the job did not start"
 kill -TSTP $g
 stopped() { [ "$(awk '{print $3}' /proc/$(pgrep -f "^sleep $tnap$" | head -1)/stat)" = T ]; }
 wait_until 5 stopped || fail "SIGTSTP did not stop the job"
+# stopped, it takes no checkpoint's signal: ps -v and migrate say so at
+# once (they waited for an answer that could not come, and said no more)
+gpid=$("$GLPEER" ps --runtime-dir "$T/a/run" | awk -v n="$tnap" 'index($0, "sleep \"$0\"; echo woke " n) { print $1 }')
+"$GLPEER" ps -v --runtime-dir "$T/a/run" | grep -A2 "$tnap" | grep -q "state: stopped; can move: it is stopped" ||
+    fail "ps -v of a stopped job: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/a/run" 2>&1) && fail "a stopped job moved: $res"
+echo "$res" | grep -q "it is stopped (SIGSTOP or SIGTSTP)" || fail "migrate of a stopped job: $res"
 sleep 3.5
 [ -s "$T/tstp" ] && fail "the job ran on while stopped"
 kill -CONT $g
@@ -167,6 +184,15 @@ wait_until 5 bash -c "\"$GLPEER\" ps --runtime-dir $T/d/run | grep -q 'sleep 100
 job=$("$GLPEER" ps --json --runtime-dir "$T/b/run" | jq -c '.jobs[] | select(.command == "sleep 1003")')
 gpid=$(echo "$job" | jq -r .gpid)
 [ "$(echo "$job" | jq -r '.node + " " + .home + " " + .user')" = "c a $(id -un)" ] || fail "ps: $job"
+# any signal as kill(1) names it (they said "'PIPE' is not a signal")
+for s in RTMIN+3 SIGRTMAX PIPE SEGV; do
+    out=$("$GLPEER" kill -"$s" a-1-999 --runtime-dir "$T/d/run" 2>&1)
+    echo "$out" | grep -q "no running job" || fail "glpeer kill -$s: $out"
+done
+for s in RTMIN+31 RTMAX+1 rtmin +5 0; do
+    out=$("$GLPEER" kill -"$s" "$gpid" --runtime-dir "$T/d/run" 2>&1)
+    echo "$out" | grep -qF "'$s' is not a signal" || fail "glpeer kill -$s: $out"
+done
 "$GLPEER" kill -INT "$gpid" --runtime-dir "$T/d/run" | grep -q "signal 2 sent to $gpid" || fail "kill did not answer"
 wait $g; rc=$?
 [ "$rc" = 130 ] || fail "glpeer kill -INT: glx exited $rc, expected 130"

@@ -207,6 +207,19 @@ wait "$g"
 cmp -s "$T/ref" "$out" || fail "the filter moved mid-stream: $(diff "$T/ref" "$out" | head -5)"
 say "a filter in a pipeline moved twice mid-stream: output identical"
 
+# a job that left the directory it started in moves once that is gone:
+# the restorer starts in /, and the image says where the job is
+mkdir "$T/gone"
+(cd "$T/gone" && exec "$GLX" -w b sh -c 'cd /; for i in $(seq 60); do pwd; sleep 0.05; done') \
+    > "$T/cwd.out" 2>&1 & g=$!
+wait_until 10 more_lines "$T/cwd.out" 1 || fail "the job in $T/gone did not start"
+rmdir "$T/gone"
+gpid=$(gpid_of "seq 60); do pwd")
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) || fail "a job whose first directory is gone: $res"
+wait "$g" || fail "the job that left its first directory: exit $?"
+[ "$(sort -u "$T/cwd.out")" = / ] && [ "$(lines "$T/cwd.out")" = 60 ] || fail "after its move: $(sort "$T/cwd.out" | uniq -c)"
+say "a job whose first directory was removed moved: $res"
+
 # a job with a TCP connection cannot move: refused with the reason, it runs on
 out="$T/tcp"
 "$GLX" -w b "$CK" tcp > "$out" & g=$!
@@ -232,3 +245,26 @@ wait_until 8 left_b || fail "the guest did not leave b: ps says $(node_of "$gpid
 say "b's owner came back: its guest left for $(node_of "$gpid") $(elapsed_since "$start") s later"
 wait "$g"
 cmp -s "$T/ref" "$out" || fail "the evicted guest's output: $(diff "$T/ref" "$out" | head -5)"
+
+# a guest its user stopped (glx's SIGTSTP: Ctrl-Z) stays stopped on b
+# through its owner's coming and going: a move would continue it (they
+# did, and it ran on elsewhere while its glx was stopped), so none is
+# made, and the owner's leaving does not continue it; the user's SIGCONT
+# does, and it ends whole
+sleep 2.5 # b idle again after the owner above
+out="$T/ustop"
+"$GLX" -w b "$CK" single 40 32 > "$out" & g=$!
+wait_until 10 more_lines "$out" 5 || fail "the guest to stop did not start"
+gpid=$(gpid_of "ckjob single 40 32")
+kill -TSTP $g
+ustopped() { "$GLPEER" ps --json --runtime-dir "$T/a/run" | jq -e --arg g "$gpid" '.jobs[] | select(.gpid == $g and .state == "stopped")' > /dev/null; }
+wait_until 5 ustopped || fail "ps does not say the guest is stopped: $("$GLPEER" ps --runtime-dir "$T/a/run")"
+n=$(lines "$out")
+for i in $(seq 18); do touch -a "$T/tty-b"; sleep 0.25; done # the owner, 4.5 s: a move, a retry
+sleep 3.5 # the owner gone 2 s: b idle, its guests continued
+[ "$(node_of "$gpid")" = b ] || fail "the stopped guest moved to $(node_of "$gpid")"
+[ "$(lines "$out")" = "$n" ] && ustopped || fail "the stopped guest went on ($(lines "$out") lines, $n before)"
+kill -CONT $g
+wait "$g"
+cmp -s "$T/ref" "$out" || fail "the guest stopped and continued: $(diff "$T/ref" "$out" | head -5)"
+say "a guest its user stopped stayed stopped on b through its owner's return and leaving"

@@ -283,6 +283,27 @@ static void test_stdio (void)
         CHECK_EQ (errno, ENOTTY);
         exec_destroy (&job);
     }
+
+    /* Asked to start without stdin and stdout (glx ... <&- >&-): the job
+       has neither, its stderr is still ours, and its output ends at once. */
+    job = start (&(exec_spec_t){
+        .file = "sh",
+        .argv = (char *[]){ "sh", "-c",
+                            "for k in 0 1 2; do [ -e /proc/self/fd/$k ] && echo $k >&2; done; "
+                            "exit 0",
+                            NULL },
+        .envp = env, .uid = geteuid (), .gid = getegid (), .closed = 3 });
+    CHECK (job != NULL);
+    if (job) {
+        exec_status_t st = { .code = -1 };
+        CHECK_EQ (run (job, NULL, 0, true, &out, &err, &st), 0);
+        CHECK_EQ (out.len, 0);
+        CHECK (err.data && strcmp (err.data, "2\n") == 0);
+        CHECK_EQ (st.code, 0);
+        exec_destroy (&job);
+    }
+    buf_free (&out);
+    buf_free (&err);
 }
 
 /* A checkpoint's tools: a signal with a value to the job's process

@@ -2047,8 +2047,25 @@ static void test_gang (void)
     free (job);
 }
 
+/* A RUN's closed descriptors: bits 0..2, and not with a terminal. */
+static void test_job_closed (void)
+{
+    gl_job_t *job = new_job (GL_JOB_RUN, B (K_ARGV) | B (K_CWD), 1, 0);
+    job->closed = 7;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_RUN, B (K_ARGV) | B (K_CWD), 1, 0);
+    job->closed = 8;
+    CHECK (!job_encodes (job));
+    job->closed = 2;
+    job->pty = true;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+}
+
 int main (void)
 {
+    test_job_closed ();
     test_msg_round_trips ();
     test_boundaries ();
     test_envelope ();
