@@ -693,8 +693,10 @@ static void coordinate (int req, pid_t from)
     sb_s (&b, ck.gpid[0] ? ck.gpid : "0");
     sb_s (&b, " req=");
     sb_u (&b, (uint64_t) req);
-    /* a move's image sealed by our writer, onto the host's connection */
-    bool sealing = !member && req == GL_CKPT_CONTINUE && aesgcm_usable ();
+    /* a move's image sealed by our writer, onto the host's connection
+       (this CPU's instructions asked each time: a restored process may
+       run on another) */
+    bool sealing = !member && req == GL_CKPT_CONTINUE && ck.seal && aesgcm_usable ();
     if (sealing)
         sb_s (&b, " seal=1");
     snap.seal_fd = -1;
@@ -1107,11 +1109,13 @@ void ckpt_init (void (*rearm) (void))
     const char *sock = getenv (GL_CKPT_SOCK_ENV);
     const char *gpid = getenv ("GLUNIX_GPID");
     const char *pack = getenv ("GLUNIX_CKPT_COMPRESS");
+    const char *seal = getenv ("GLUNIX_CKPT_SEAL");
     if (sock)
         gl_strlcpy (ck.sock, sock, sizeof ck.sock);
     if (gpid)
         gl_strlcpy (ck.gpid, gpid, sizeof ck.gpid);
     ck.pack = !(pack && !strcmp (pack, "0"));
+    ck.seal = !(seal && !strcmp (seal, "0"));
     ck.rearm = rearm;
     ck.real_pid = ck.vpid = (pid_t) syscall (SYS_getpid);
     ck.vppid = (pid_t) syscall (SYS_getppid);

@@ -48,6 +48,7 @@ typedef struct {
     void **curbrk;
     pid_t child; /* the last snapshot's writer, to reap */
     bool pack;   /* compress pages (GLUNIX_CKPT_COMPRESS=0: raw) */
+    bool seal;   /* seal a move's image (GLUNIX_CKPT_SEAL=0: the agent does) */
     int (*real_sigaction) (int, const struct sigaction *, struct sigaction *);
 } ck_t;
 
