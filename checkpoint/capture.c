@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "capture_impl.h"
 
+#include "aesgcm.h"
 #include "ckpt_proto.h"
 #include "fd.h"
 #include "kobj.h"
@@ -36,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -584,6 +586,87 @@ static void sync_pid (void)
     }
 }
 
+/* ---- a move's own link ------------------------------------------------------------------ */
+
+/* Forgets the host's SEAL: its page wiped and unmapped, this process's
+   copy of the connection closed (the writer's fork keeps its own). */
+static void seal_drop (void)
+{
+    if (snap.seal_page) {
+        volatile char *p = snap.seal_page;
+        for (int i = 0; i < SEAL_PAGE; i++)
+            p[i] = 0;
+        munmap (snap.seal_page, SEAL_PAGE);
+    }
+    snap.seal_page = NULL;
+    if (snap.seal_fd >= 0)
+        close (snap.seal_fd);
+    snap.seal_fd = -1;
+}
+
+/* The host's answer to a hello that said seal=1 (ckpt_proto.h): "SEAL
+   <key>" with the connection to the new host's restorer attached (then
+   snap.seal_fd and snap.seal_page), or "RELAY" (the image on this
+   socket, as without seal=1).  The line goes from the socket straight
+   into a page of its own: no copy of the key on a stack or in static
+   memory, which the image would carry.  Nothing follows it: the host
+   says nothing more before SNAP.  0, or -1 with why. */
+static int seal_hear (int s, sb_t *why)
+{
+    snap.seal_fd = -1;
+    char *page = mmap (NULL, SEAL_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        sb_s (why, "no memory for the host's answer");
+        return -1;
+    }
+    snap.seal_page = page;
+    size_t n = 0;
+    while (!memchr (page, '\n', n)) {
+        struct pollfd p = { s, POLLIN, 0 };
+        int k = n < SEAL_PAGE - 1 ? poll (&p, 1, 10000) : 0;
+        if (k < 0 && errno == EINTR)
+            continue;
+        union {
+            struct cmsghdr h;
+            char b[CMSG_SPACE (sizeof (int))];
+        } cm;
+        struct iovec iov = { page + n, SEAL_PAGE - 1 - n };
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b
+        };
+        ssize_t got = k > 0 ? recvmsg (s, &mh, MSG_CMSG_CLOEXEC) : 0;
+        if (got < 0 && errno == EINTR)
+            continue;
+        for (struct cmsghdr *c = got > 0 ? CMSG_FIRSTHDR (&mh) : NULL; c; c = CMSG_NXTHDR (&mh, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+                c->cmsg_len == CMSG_LEN (sizeof (int))) {
+                int fd;
+                memcpy (&fd, CMSG_DATA (c), sizeof fd);
+                if (snap.seal_fd < 0)
+                    snap.seal_fd = fd;
+                else
+                    close (fd);
+            }
+        if (got <= 0) {
+            seal_drop ();
+            sb_s (why, "the host did not say where the image goes");
+            return -1;
+        }
+        n += (size_t) got;
+    }
+    bool key = n == 5 + 2 * AESGCM_KEY + 1 && !memcmp (page, "SEAL ", 5);
+    for (size_t i = 5; key && i < n - 1; i++)
+        key = (page[i] >= '0' && page[i] <= '9') || (page[i] >= 'a' && page[i] <= 'f');
+    if (key && snap.seal_fd >= 0)
+        return 0;
+    bool relay = n == 6 && !memcmp (page, "RELAY\n", 6);
+    seal_drop ();
+    if (relay)
+        return 0;
+    sb_s (why, "the host's answer to the hello is not SEAL <key> with a connection, nor RELAY");
+    return -1;
+}
+
 static void coordinate (int req, pid_t from)
 {
     if (atomic_exchange (&busy, 1))
@@ -610,6 +693,14 @@ static void coordinate (int req, pid_t from)
     sb_s (&b, ck.gpid[0] ? ck.gpid : "0");
     sb_s (&b, " req=");
     sb_u (&b, (uint64_t) req);
+    /* a move's image sealed by our writer, onto the host's connection
+       (this CPU's instructions asked each time: a restored process may
+       run on another) */
+    bool sealing = !member && req == GL_CKPT_CONTINUE && ck.seal && aesgcm_usable ();
+    if (sealing)
+        sb_s (&b, " seal=1");
+    snap.seal_fd = -1;
+    snap.seal_page = NULL;
     say (s, line, NULL);
     static char whyb[GL_CKPT_LINE_MAX - 16];
     sb_t why = { whyb, 0, sizeof whyb };
@@ -678,8 +769,19 @@ static void coordinate (int req, pid_t from)
     note_process ();
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
+    why = (sb_t){ whyb, 0, sizeof whyb };
+    if (sealing && seal_hear (s, &why)) {
+        tree_answer (0);
+        tree_close ();
+        release_all ();
+        say (s, "REFUSE", whyb);
+        close (s);
+        atomic_store (&busy, 0);
+        return;
+    }
     int go[2];
     if (pipe2 (go, O_CLOEXEC)) {
+        seal_drop ();
         tree_answer (0);
         tree_close ();
         release_all ();
@@ -705,6 +807,7 @@ static void coordinate (int req, pid_t from)
         close (go[1]);
         writer (s, go[0]);
     }
+    seal_drop (); /* the key and the link are the writer's alone now */
     close (go[0]);
     for (int i = 0; i < snap.n_pipes; i++)
         close (snap.pipes[i].rd);
@@ -764,6 +867,9 @@ static void coordinate (int req, pid_t from)
         }
         if (!let_go)
             syscall (SYS_kill, syscall (SYS_getpid), SIGKILL);
+        /* the move failed: its image is no one's, and a writer sealing
+           onto the move's own link may still be at it */
+        syscall (SYS_kill, ck.child, SIGKILL);
         tree_answer ('G'); /* still alive: the move failed, the members go on too */
     }
     tree_close ();
@@ -1047,11 +1153,13 @@ void ckpt_init (void (*rearm) (void))
     const char *sock = getenv (GL_CKPT_SOCK_ENV);
     const char *gpid = getenv ("GLUNIX_GPID");
     const char *pack = getenv ("GLUNIX_CKPT_COMPRESS");
+    const char *seal = getenv ("GLUNIX_CKPT_SEAL");
     if (sock)
         gl_strlcpy (ck.sock, sock, sizeof ck.sock);
     if (gpid)
         gl_strlcpy (ck.gpid, gpid, sizeof ck.gpid);
     ck.pack = !(pack && !strcmp (pack, "0"));
+    ck.seal = !(seal && !strcmp (seal, "0"));
     ck.rearm = rearm;
     ck.real_pid = ck.vpid = (pid_t) syscall (SYS_getpid);
     ck.vppid = (pid_t) syscall (SYS_getppid);

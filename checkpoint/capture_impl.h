@@ -48,6 +48,7 @@ typedef struct {
     void **curbrk;
     pid_t child; /* the last snapshot's writer, to reap */
     bool pack;   /* compress pages (GLUNIX_CKPT_COMPRESS=0: raw) */
+    bool seal;   /* seal a move's image (GLUNIX_CKPT_SEAL=0: the agent does) */
     int (*real_sigaction) (int, const struct sigaction *, struct sigaction *);
 } ck_t;
 
@@ -95,7 +96,17 @@ typedef struct {
     } usocks[USOCKS_MAX];
     uint32_t udata_len;
     char usock_why[256]; /* why one could not be read, or "" */
+    /* a move's own link (ckpt_proto.h, "A move's stream"): the
+       connection to the new host's restorer the host handed over, or
+       -1; and the page of its own that holds the host's SEAL line (the
+       move's key), which the writer reads and unmaps in the fork and
+       this process wipes and unmaps once the fork is made: the key is
+       never in memory the image carries or the job keeps */
+    int seal_fd;
+    char *seal_page; /* SEAL_PAGE bytes, or NULL */
 } snap_t;
+
+#define SEAL_PAGE 4096
 
 extern ck_t ck;                       /* the capture's settings and the process's ids */
 extern slot_t slots[IMG_MAX_THREADS]; /* the threads, parked or not */

@@ -19,9 +19,12 @@
     GLUNIX_CKPT_SOCK named in the job's environment when it started (the
     host sets it at launch), and speaks first, in lines ending in '\n':
 
-        GLCKPT 1 pid=<pid> gpid=<gpid> req=<n>
+        GLCKPT 1 pid=<pid> gpid=<gpid> req=<n> [seal=1]
 
-    then exactly one of:
+    (seal=1, to GL_CKPT_CONTINUE only: its writer can seal a move's
+    image itself, "A move's stream" below; the host then answers the
+    hello with one line before anything else, and the shim reads it,
+    its threads parked, before its snapshot) then exactly one of:
 
         REFUSE <reason>      it cannot be moved (reason: one line, what
                              and why, e.g. "fd 5: a TCP socket to
@@ -107,14 +110,35 @@
 
         PORT <port>
 
-    The old host's agent (for a restart from a file, glx --restart, the
-    glx itself) connects there and sends the image in the sealed stream
-    of imgseal.h under that key; the restorer takes the
-    first connection whose first chunk opens (an intruder's is closed
-    unheard) and reads the image from it.  Everything else is as above:
-    the settled byte and the close go on the agent's descriptor, and a
-    stream that is cut, altered or not this move's is a failure the
-    restorer reports like any other. */
+    The old host's agent (for a restart from a file, glx --restart,
+    the glx itself, which seals the whole image) connects there and
+    sends the first chunk of the sealed stream of imgseal.h under that
+    key (empty, number 0); the restorer takes the first connection whose first chunk opens (an
+    intruder's is closed unheard) and reads the image from it.  To a
+    hello with seal=1 the old host answers
+
+        SEAL <key>           the connection passed with the line
+                             (SCM_RIGHTS), the key as in GLMOVE1: the
+                             shim's writer seals the image onto it from
+                             chunk 1 on (imgsealw.h), its last chunk
+                             marked, and shuts it down; then, on the
+                             shim's socket, where the image would have
+                             been, it says one line, END (its last chunk
+                             is out) or UNSENT <reason> (the connection
+                             broke, e.g. the restorer died: the move
+                             fails), and ends it as it ends an image
+        RELAY                no link of its own (or not a move): the
+                             image follows SNAP on this socket, as
+                             without seal=1, for the agent to carry
+
+    The key never enters memory the job keeps or its image carries (the
+    line is read into a page of its own, which the writer unmaps in its
+    fork before it reads the mappings, and the shim wipes and unmaps
+    once the fork is made).  A shim that did not say seal=1 writes the
+    image on its socket and the old host's agent seals it.  Everything
+    else is as above: the settled byte and the close go on the agent's
+    descriptor, and a stream that is cut, altered or not this move's is
+    a failure the restorer reports like any other. */
 #ifndef GL_CKPT_PROTO_H
 #define GL_CKPT_PROTO_H
 

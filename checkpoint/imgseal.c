@@ -107,27 +107,9 @@ void imgseal_destroy (imgseal_t **self_p)
     *self_p = NULL;
 }
 
-static void put32 (uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) v;
-    p[1] = (uint8_t) (v >> 8);
-    p[2] = (uint8_t) (v >> 16);
-    p[3] = (uint8_t) (v >> 24);
-}
-
 static uint32_t get32 (const uint8_t *p)
 {
     return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-/* The chunk's nonce and additional data: "GLIM" and its number; its
-   head and its number again (a nonce is not authenticated data). */
-static void nonce_of (uint64_t n, uint8_t nonce[12], uint8_t ad[IS_HEAD + 8], const uint8_t *head)
-{
-    memcpy (nonce, "GLIM", 4);
-    for (int i = 0; i < 8; i++)
-        nonce[4 + i] = ad[IS_HEAD + i] = (uint8_t) (n >> (8 * i));
-    memcpy (ad, head, IS_HEAD);
 }
 
 /* Keys the context for direction enc on first use. */
@@ -148,10 +130,8 @@ size_t imgseal_seal (imgseal_t *self, const uint8_t *in, size_t n, bool last, ui
 {
     if (n > IS_CHUNK_MAX || self->ended || self->broken || !ready (self, true))
         return 0;
-    put32 (out, (uint32_t) n);
-    put32 (out + 4, last ? IS_LAST : 0);
     uint8_t nonce[12], ad[IS_HEAD + 8];
-    nonce_of (self->n, nonce, ad, out);
+    imgseal_frame (self->n, (uint32_t) n, last, out, nonce, ad);
     int k;
     if (EVP_EncryptInit_ex (self->ctx, NULL, NULL, NULL, nonce) != 1 ||
         EVP_EncryptUpdate (self->ctx, NULL, &k, ad, sizeof ad) != 1 ||
@@ -202,8 +182,10 @@ int imgseal_open (imgseal_t *self, const uint8_t head[IS_HEAD], const uint8_t *b
         *why = "libcrypto cannot open the stream";
         return -1;
     }
-    uint8_t nonce[12], ad[IS_HEAD + 8], tag[IS_TAG];
-    nonce_of (self->n, nonce, ad, head);
+    /* the head made again from what it says is the head itself: it
+       can say nothing else (imgseal_head) */
+    uint8_t h[IS_HEAD], nonce[12], ad[IS_HEAD + 8], tag[IS_TAG];
+    imgseal_frame (self->n, n, last, h, nonce, ad);
     memcpy (tag, body + n, IS_TAG); /* out may be body */
     int k;
     if (EVP_DecryptInit_ex (self->ctx, NULL, NULL, NULL, nonce) != 1 ||

@@ -69,4 +69,22 @@ int imgseal_open (imgseal_t *self, const uint8_t head[IS_HEAD], const uint8_t *b
 /* Has the last chunk been opened (or sealed)? */
 bool imgseal_ended (const imgseal_t *self);
 
+/* Chunk number n's head (len, flags), nonce and additional data: the
+   stream's framing, which both sealers (this one and the shim's writer,
+   imgsealw.h) and the opener share. */
+static inline void imgseal_frame (uint64_t n, uint32_t len, bool last, uint8_t head[IS_HEAD],
+                                  uint8_t nonce[12], uint8_t ad[IS_HEAD + 8])
+{
+    uint32_t flags = last ? IS_LAST : 0;
+    for (int i = 0; i < 4; i++) {
+        head[i] = (uint8_t) (len >> (8 * i));
+        head[4 + i] = (uint8_t) (flags >> (8 * i));
+    }
+    nonce[0] = 'G', nonce[1] = 'L', nonce[2] = 'I', nonce[3] = 'M';
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] = ad[IS_HEAD + i] = (uint8_t) (n >> (8 * i));
+    for (int i = 0; i < IS_HEAD; i++)
+        ad[i] = head[i];
+}
+
 #endif

@@ -803,7 +803,8 @@ size_t tree_put_table (img_enc_t *e, uint8_t *out, size_t cap)
 
 /* One member's image, from its connection, onto out: its records less
    header and END.  0, or -1 with why. */
-static int pass_one (int i, img_enc_t *e, int out, uint8_t *buf, size_t cap, sb_t *why)
+static int pass_one (int i, img_enc_t *e, bool (*put) (void *, const uint8_t *, size_t), void *arg,
+                     uint8_t *buf, size_t cap, sb_t *why)
 {
     img_dec_t d;
     img_dec_init (&d);
@@ -838,7 +839,7 @@ static int pass_one (int i, img_enc_t *e, int out, uint8_t *buf, size_t cap, sb_
                 return -1;
             }
             if (rec.type != IMG_HEADER && rec.type != IMG_END) {
-                if (!write_all (out, buf + at, used)) {
+                if (!put (arg, buf + at, used)) {
                     sb_s (why, "the image could not be written");
                     return -1;
                 }
@@ -864,7 +865,8 @@ static int pass_one (int i, img_enc_t *e, int out, uint8_t *buf, size_t cap, sb_
     }
 }
 
-int tree_pass (img_enc_t *e, int out, char *whyb, size_t cap)
+int tree_pass (img_enc_t *e, bool (*put) (void *, const uint8_t *, size_t), void *arg, char *whyb,
+               size_t cap)
 {
     sb_t why = { whyb, 0, cap };
     whyb[0] = '\0';
@@ -880,7 +882,7 @@ int tree_pass (img_enc_t *e, int out, char *whyb, size_t cap)
     int rc = 0;
     for (int i = 1; i < tr.n && rc == 0; i++)
         if (!tr.m[i].zombie) /* a zombie has no records */
-            rc = pass_one (i, e, out, buf, bcap, &why);
+            rc = pass_one (i, e, put, arg, buf, bcap, &why);
     munmap (buf, bcap);
     return rc;
 }

@@ -98,10 +98,12 @@ bool tree_owns_fd (int fd);
 
 /* In the root's writer: the TREE record (0 bytes when this is no
    tree's checkpoint); then, after the root's own records, every
-   member's records onto out, counted in e.  -1 with why when a member's
+   member's records through put (false: the image could not be
+   written; arg its own), counted in e.  -1 with why when a member's
    image is missing or broken (its FAIL's reason, or the decoder's). */
 size_t tree_put_table (img_enc_t *e, uint8_t *out, size_t cap);
-int tree_pass (img_enc_t *e, int out, char *why, size_t cap);
+int tree_pass (img_enc_t *e, bool (*put) (void *arg, const uint8_t *p, size_t n), void *arg,
+               char *why, size_t cap);
 
 /* The processes of the checkpoint taken (1: a single process). */
 int tree_size (void);

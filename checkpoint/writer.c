@@ -6,24 +6,35 @@
     fork does not pass on, the coordinator read for it beforehand (snap,
     capture_impl.h).
 
+    A move whose image goes the move's own link (ckpt_proto.h, "A move's
+    stream") is sealed here, onto the connection to the new host's
+    restorer that the host handed over with the key (imgsealw.h): the
+    agent stays off the image's path, and learns only the stream's end
+    (END) or why it broke (UNSENT) on the socket.  The key, its schedule
+    and every stack frame that handles them stay in the writer's arena,
+    which the image leaves out: the writer runs on a stack there.
+
     Runs in the raw fork: system calls, the stack, static memory and its
     own mmap'd arena; no malloc, no stdio (capture.c says why). */
 #include "capture_impl.h"
 
 #include "fd.h"
 #include "image.h"
+#include "imgsealw.h"
 #include "str.h"
 #include "tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <lz4.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* ---- the image's writer (in the fork) ---------------------------------------------------------- */
@@ -31,6 +42,15 @@
 #define OUT_CAP   (4u << 20)
 #define MAPS_CAP  (32u << 20)
 #define PATHS_CAP (16u << 20)
+#define STACK_CAP (256u << 10) /* the writer's own stack, in the arena */
+
+/* A move's sealed stream: image bytes a chunk carries, as the agent's
+   chunks did (sched/jobs_ckpt.c); the chunks of one flush of the
+   output; how long the restorer may take nothing before the writer
+   gives up. */
+#define SEAL_CHUNK  (256u << 10)
+#define SEAL_MAX    (OUT_CAP / SEAL_CHUNK + 1)
+#define NET_IDLE_MS 60000
 
 typedef struct {
     uint64_t start, end, offset, fsize, mtime_sec;
@@ -39,6 +59,11 @@ typedef struct {
 
 typedef struct {
     int sock;
+    int net;          /* a move's own link (the sealed stream goes there), or -1 */
+    imgsealw_t *seal; /* its sealer, in the arena */
+    uint8_t (*heads)[IS_HEAD], (*tags)[IS_TAG];
+    struct iovec *iov; /* 3 * SEAL_MAX: head, bytes, tag of each chunk */
+    int net_err;       /* why the link broke: errno, or 0 for taking nothing in time */
     uint8_t *out;
     size_t n;
     void *lz4;
@@ -59,11 +84,105 @@ typedef struct {
     int pagemap;
 } wr_t;
 
+/* All of iov onto the link, waiting (a while) while it is full. */
+static bool net_send (wr_t *w, struct iovec *iov, int cnt)
+{
+    while (cnt) {
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t) cnt };
+        ssize_t k = sendmsg (w->net, &mh, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && errno == EAGAIN) { /* the host made it non-blocking */
+            struct pollfd p = { w->net, POLLOUT, 0 };
+            int r = poll (&p, 1, NET_IDLE_MS);
+            if (r == 0) {
+                w->net_err = 0;
+                return false;
+            }
+            continue;
+        }
+        if (k < 0) {
+            w->net_err = errno;
+            return false;
+        }
+        while (cnt && (size_t) k >= iov->iov_len) {
+            k -= (ssize_t) iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt) {
+            iov->iov_base = (uint8_t *) iov->iov_base + k;
+            iov->iov_len -= (size_t) k;
+        }
+    }
+    return true;
+}
+
+/* n bytes at p (at most OUT_CAP), sealed where they are into chunks and
+   sent; last: the stream's last chunk is among them. */
+static bool net_seal (wr_t *w, uint8_t *p, size_t n, bool last)
+{
+    int k = 0;
+    size_t off = 0;
+    do {
+        size_t len = n - off < SEAL_CHUNK ? n - off : SEAL_CHUNK;
+        if (imgsealw_seal (w->seal, p + off, len, last && off + len == n, w->heads[k], w->tags[k]))
+            return false;
+        w->iov[3 * k] = (struct iovec){ w->heads[k], IS_HEAD };
+        w->iov[3 * k + 1] = (struct iovec){ p + off, len };
+        w->iov[3 * k + 2] = (struct iovec){ w->tags[k], IS_TAG };
+        k++;
+        off += len;
+    } while (off < n);
+    return net_send (w, w->iov, 3 * k);
+}
+
 static void wr_flush (wr_t *w)
 {
-    if (!w->dead && w->n && !write_all (w->sock, w->out, w->n))
+    if (!w->dead && w->n &&
+        !(w->net >= 0 ? net_seal (w, w->out, w->n, false) : write_all (w->sock, w->out, w->n)))
         w->dead = true;
     w->n = 0;
+}
+
+/* The writer's end once its output broke: on a move's link, the host
+   hears why (UNSENT); on the socket, the host has gone. */
+static void wr_died (wr_t *w) __attribute__ ((noreturn));
+static void wr_died (wr_t *w)
+{
+    if (w->net >= 0) {
+        char whyb[160];
+        sb_t b = { whyb, 0, sizeof whyb };
+        int e = w->net_err;
+        sb_s (&b, "the image's connection to the new host's restorer ");
+        if (!e)
+            sb_s (&b, "took nothing for 60 s");
+        else if (e == EPIPE || e == ECONNRESET)
+            sb_s (&b, "was closed by the restorer");
+        else if (e == ETIMEDOUT || e == EHOSTUNREACH || e == ENETUNREACH)
+            sb_s (&b, "broke: the new host cannot be reached");
+        else {
+            sb_s (&b, "broke (errno ");
+            sb_u (&b, (uint64_t) e);
+            sb_s (&b, ")");
+        }
+        say (w->sock, "UNSENT", whyb);
+        shutdown (w->sock, SHUT_WR);
+    }
+    syscall (SYS_exit_group, 1);
+    __builtin_unreachable ();
+}
+
+/* The end of a move's sealed stream: its last chunk, the connection's
+   end, and END for the host. */
+static void net_end (wr_t *w)
+{
+    if (!w->dead && !net_seal (w, w->out + w->n, 0, true))
+        w->dead = true;
+    if (w->dead)
+        wr_died (w);
+    shutdown (w->net, SHUT_WR);
+    say (w->sock, "END", NULL);
 }
 
 /* Room for a record of up to need bytes. */
@@ -79,6 +198,8 @@ static void wr_fail (wr_t *w, const char *why)
     size_t k = img_put_fail (&w->enc, why, wr_room (w, IMG_PATH_MAX + 64), IMG_PATH_MAX + 64);
     w->n += k;
     wr_flush (w);
+    if (w->net >= 0) /* the restorer reads the reason, as from the host */
+        net_end (w);
     shutdown (w->sock, SHUT_WR);
     syscall (SYS_exit_group, 1);
 }
@@ -284,7 +405,7 @@ static void wr_scan_fds (wr_t *w)
     int k = 0;
     for (int i = 0; i < n; i++) {
         bool ours = w->fds[i] == dfd || w->fds[i] == snap.sock || w->fds[i] == snap.pipe_rd ||
-                    w->fds[i] == w->pagemap || tree_owns_fd (w->fds[i]);
+                    w->fds[i] == w->pagemap || w->fds[i] == w->net || tree_owns_fd (w->fds[i]);
         for (int j = 0; j < snap.n_pipes; j++)
             ours |= w->fds[i] == snap.pipes[j].rd;
         if (!ours)
@@ -458,7 +579,7 @@ static void wr_pages_of (wr_t *w, const cvma_t *c)
                                        ck.pack ? w->lz4 : NULL, wr_room (w, cap), cap);
                 n_run = 0;
                 if (w->dead)
-                    syscall (SYS_exit_group, 1);
+                    wr_died (w);
             }
             if (take) {
                 run = a;
@@ -473,39 +594,76 @@ static void wr_pages_of (wr_t *w, const cvma_t *c)
     }
 }
 
-/* The fork's life: judge again, wait for the parent's SNAP to be out,
-   write the image, exit.  Never returns. */
-void writer (int sock, int go)
-{
-    wr_t w = { .sock = sock };
-    size_t lz4 = (size_t) LZ4_sizeofState ();
-    w.arena_len = OUT_CAP + MAPS_CAP + PATHS_CAP + lz4 + sizeof (cvma_t) * IMG_MAX_VMAS +
-                  sizeof (int) * (IMG_MAX_FDS + 1) + sizeof (img_fd_t) + sizeof (img_vma_t) +
-                  sizeof (img_proc_t) + IMG_PIPE_MAX + 4 * 4096;
-    w.arena_len = (w.arena_len + 4095) & ~(size_t) 4095;
-    w.arena = mmap (NULL, w.arena_len, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (w.arena == MAP_FAILED)
-        syscall (SYS_exit_group, 1);
-    uint8_t *a = w.arena;
-    w.out = a, a += OUT_CAP;
-    w.maps = (char *) a, a += MAPS_CAP;
-    w.paths = (char *) a, a += PATHS_CAP;
-    w.lz4 = a, a += (lz4 + 63) & ~(size_t) 63;
-    w.vmas = (cvma_t *) a, a += sizeof (cvma_t) * IMG_MAX_VMAS;
-    w.fds = (int *) a, a += sizeof (int) * (IMG_MAX_FDS + 1);
-    a = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
-    w.fds_scratch = (img_fd_t *) a, a += sizeof (img_fd_t);
-    w.v = (img_vma_t *) a, a += sizeof (img_vma_t);
-    w.proc = (img_proc_t *) a, a += sizeof (img_proc_t);
-    w.pipe_buf = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
-    w.pagemap = open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+/* Runs fn (arg) on the stack that ends at top; fn never returns. */
+void wr_on_stack (void *arg, void (*fn) (void *), void *top)
+    __attribute__ ((noreturn, visibility ("hidden")));
+__asm__(".text\n"
+        ".globl wr_on_stack\n"
+        ".hidden wr_on_stack\n"
+        ".type wr_on_stack, @function\n"
+        "wr_on_stack:\n"
+        "    mov %rdx, %rsp\n"
+        "    call *%rsi\n"
+        "    ud2\n"
+        ".size wr_on_stack, .-wr_on_stack\n");
 
+static int hexval (char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A move's own link: the key from the host's SEAL line (checked by the
+   coordinator), then the line's page wiped and gone from this fork
+   before the mappings are read. */
+static void wr_seal_start (wr_t *w)
+{
+    if (!snap.seal_page)
+        return;
+    uint8_t key[IS_KEY_BYTES];
+    const char *h = snap.seal_page + 5; /* "SEAL " */
+    bool ok = true;
+    for (int i = 0; i < IS_KEY_BYTES; i++) {
+        int hi = hexval (h[2 * i]), lo = hexval (h[2 * i + 1]);
+        ok &= hi >= 0 && lo >= 0;
+        key[i] = (uint8_t) (hi << 4 | lo);
+    }
+    imgsealw_init (w->seal, key, 1); /* chunk 0 was the host's */
+    volatile uint8_t *v = key;
+    for (int i = 0; i < IS_KEY_BYTES; i++)
+        v[i] = 0;
+    volatile char *pg = snap.seal_page;
+    for (int i = 0; i < SEAL_PAGE; i++)
+        pg[i] = 0;
+    munmap (snap.seal_page, SEAL_PAGE);
+    snap.seal_page = NULL;
+    w->net = snap.seal_fd;
+    if (!ok) /* cannot be: the coordinator read it */
+        syscall (SYS_exit_group, 1);
+}
+
+/* The members' records of a tree, after the root's own. */
+static bool wr_put (void *arg, const uint8_t *p, size_t n)
+{
+    wr_t *w = arg;
+    if (w->net < 0)
+        return write_all (w->sock, p, n);
+    memcpy (wr_room (w, n), p, n); /* sealed in place, as the root's */
+    w->n += n;
+    return !w->dead;
+}
+
+/* The writer's life, on its own stack: wait for the parent's SNAP to be
+   out, judge again, write the image, exit. */
+static void writer_main (void *arg) __attribute__ ((noreturn));
+static void writer_main (void *arg)
+{
+    wr_t *wp = arg, w = *wp;
+    int go = snap.pipe_rd;
+    wr_seal_start (&w);
     /* SNAP first: the image follows it on the socket */
     char c;
     while (read (go, &c, 1) < 0 && errno == EINTR) {
     }
-    snap.pipe_rd = go; /* the host's answer comes on it too */
     w.n += img_put_header (&w.enc, w.out, OUT_CAP);
     w.n += tree_put_table (&w.enc, w.out + w.n, OUT_CAP - w.n); /* a tree's: tree.h */
     if (w.pagemap < 0)
@@ -521,10 +679,14 @@ void writer (int sock, int go)
     /* a tree's root: the other processes' records follow its own */
     wr_flush (&w);
     char twhy[512];
-    if (!w.dead && tree_pass (&w.enc, w.sock, twhy, sizeof twhy))
+    if (!w.dead && tree_pass (&w.enc, wr_put, &w, twhy, sizeof twhy))
         wr_fail (&w, twhy);
     w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
     wr_flush (&w);
+    if (w.dead)
+        wr_died (&w);
+    if (w.net >= 0)
+        net_end (&w);
     /* the end of the image: with HOLD the parked process still holds
        the socket, so it is a shutdown (ckpt_proto.h); with GO the
        parent closed its copy, and the end is this process's exit, as
@@ -533,7 +695,48 @@ void writer (int sock, int go)
     while (read (go, &c, 1) < 0 && errno == EINTR) {
     }
     if (c == 'H')
-        shutdown (sock, SHUT_WR);
-    syscall (SYS_exit_group, w.dead ? 1 : 0);
+        shutdown (w.sock, SHUT_WR);
+    syscall (SYS_exit_group, 0);
     __builtin_unreachable ();
+}
+
+/* The fork's life: its arena, then the rest on the arena's stack.
+   Never returns. */
+void writer (int sock, int go)
+{
+    wr_t w = { .sock = sock, .net = -1 };
+    size_t lz4 = (size_t) LZ4_sizeofState ();
+    w.arena_len = OUT_CAP + MAPS_CAP + PATHS_CAP + lz4 + sizeof (cvma_t) * IMG_MAX_VMAS +
+                  sizeof (int) * (IMG_MAX_FDS + 1) + sizeof (img_fd_t) + sizeof (img_vma_t) +
+                  sizeof (img_proc_t) + IMG_PIPE_MAX + sizeof (imgsealw_t) +
+                  SEAL_MAX * (IS_HEAD + IS_TAG + 3 * sizeof (struct iovec)) + STACK_CAP + 8 * 4096;
+    w.arena_len = (w.arena_len + 4095) & ~(size_t) 4095;
+    w.arena = mmap (NULL, w.arena_len, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w.arena == MAP_FAILED)
+        syscall (SYS_exit_group, 1);
+    uint8_t *a = w.arena;
+    uint8_t *stack = a; /* its lowest page a guard */
+    mprotect (stack, 4096, PROT_NONE);
+    a += STACK_CAP;
+    w.out = a, a += OUT_CAP;
+    w.maps = (char *) a, a += MAPS_CAP;
+    w.paths = (char *) a, a += PATHS_CAP;
+    w.lz4 = a, a += (lz4 + 63) & ~(size_t) 63;
+    w.vmas = (cvma_t *) a, a += sizeof (cvma_t) * IMG_MAX_VMAS;
+    w.fds = (int *) a, a += sizeof (int) * (IMG_MAX_FDS + 1);
+    a = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.fds_scratch = (img_fd_t *) a, a += sizeof (img_fd_t);
+    w.v = (img_vma_t *) a, a += sizeof (img_vma_t);
+    w.proc = (img_proc_t *) a, a += sizeof (img_proc_t);
+    a = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.seal = (imgsealw_t *) a, a += (sizeof (imgsealw_t) + 63) & ~(size_t) 63;
+    w.heads = (uint8_t (*)[IS_HEAD]) a, a += SEAL_MAX * IS_HEAD;
+    w.tags = (uint8_t (*)[IS_TAG]) a, a += SEAL_MAX * IS_TAG;
+    a = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.iov = (struct iovec *) a, a += 3 * SEAL_MAX * sizeof (struct iovec);
+    w.pipe_buf = (uint8_t *) (((uintptr_t) a + 63) & ~(uintptr_t) 63);
+    w.pagemap = open ("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    snap.pipe_rd = go; /* the host's answer comes on it too */
+    wr_on_stack (&w, writer_main, stack + STACK_CAP);
 }

@@ -497,6 +497,8 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
         return;
     }
     if (!strcmp (req->cmd, "status")) {
+        jobs_ckpt_stats_t images;
+        jobs_ckpt_stats (a->jobs, &images);
         status_view_t v = { .conf = a->conf,
                             .generation = gl_ident_generation (a->ident),
                             .swim = a->swim,
@@ -516,7 +518,9 @@ static void ctl_handle (void *arg, const gl_ctl_req_t *req, gl_ctl_resp_t *resp)
                             .send_dropped = a->send_dropped,
                             .view_publishes = a->view ? viewpub_publishes (a->view) : 0,
                             .view_member_writes = a->view ? viewpub_node_writes (a->view) : 0,
-                            .res_reason = a->res_reason };
+                            .res_reason = a->res_reason,
+                            .images_read = images.bytes_read,
+                            .images_writer_sealed = images.writer_sealed };
         if (req->argc > 0 && !strcmp (req->argv[0], "json"))
             status_json (f, &v, gl_mono_ms ());
         else

@@ -238,12 +238,14 @@ void status_json (FILE *f, const status_view_t *v, uint64_t now)
     fprintf (f,
              "},\"gossip\":{\"probes\":%llu,\"probe_failures\":%llu,\"indirect_probes\":%llu,"
              "\"suspicions\":%llu,\"deaths\":%llu,\"refutations\":%llu,\"syncs\":%llu,"
-             "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u}},",
+             "\"bad_records\":%llu,\"old_records\":%llu,\"awareness\":%u},"
+             "\"images\":{\"bytes_read\":%llu,\"writer_sealed\":%llu}},",
              (unsigned long long) st.probes, (unsigned long long) st.probe_failures,
              (unsigned long long) st.indirect_probes, (unsigned long long) st.suspicions,
              (unsigned long long) st.deaths, (unsigned long long) st.refutations,
              (unsigned long long) st.syncs, (unsigned long long) st.bad_records,
-             (unsigned long long) st.old_records, st.awareness);
+             (unsigned long long) st.old_records, st.awareness, (unsigned long long) v->images_read,
+             (unsigned long long) v->images_writer_sealed);
     fprintf (f,
              "\"cost\":{\"connections\":%d,\"links\":%u,\"links_held\":%u,\"max_links\":%u,"
              "\"routes\":%u,\"links_opened\":%llu,\"links_opened_s\":%.2f,"

@@ -34,6 +34,9 @@ typedef struct {
     size_t gang_procs; /* gang processes here */
     uint64_t switches, switch_stops, switch_conts, unconfirmed;
     uint64_t wall_ms; /* now, for the slice */
+    /* checkpoint images at this host: bytes read from the jobs' shims,
+       moves whose image the job's own writer sealed (jobs_ckpt_stats) */
+    uint64_t images_read, images_writer_sealed;
 } status_view_t;
 
 void status_text (FILE *f, const status_view_t *v, uint64_t now_ms);

@@ -155,6 +155,17 @@ void jobs_set_restorer (jobs_t *self, const char *path);
    through the agents. */
 void jobs_set_addr (jobs_t *self, const char *endpoint);
 
+/* What checkpoint images cost this agent as their host: the bytes it
+   read from the jobs' shims (carried in IMAGEs, or sealed onto a move's
+   own link itself), and the moves whose image the job's own writer
+   sealed onto that link (checkpoint/ckpt_proto.h), none of whose bytes
+   it read.  glpeer status --json, "images". */
+typedef struct {
+    uint64_t bytes_read;
+    uint64_t writer_sealed;
+} jobs_ckpt_stats_t;
+void jobs_ckpt_stats (const jobs_t *self, jobs_ckpt_stats_t *out);
+
 /* When this machine's owner comes back (its idle state flips to busy),
    its guests leave as policy says (cluster.conf sched/owner_return):
    migrate (their homes move them to idle nodes; whoever is still here

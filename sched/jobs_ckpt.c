@@ -49,9 +49,10 @@
     A move's own link.  When the home hands a move's key and the new
     host's address in its CKPT, the old host connects there first (the
     job is signalled once the stream's first chunk is out, so a new host
-    that cannot be reached stops nothing) and, from SNAP on, reads the image
-    from the shim's socket and writes it sealed (checkpoint/imgseal.h)
-    to that connection: no IMAGE, no ZeroMQ, nothing through the new
+    that cannot be reached stops nothing) and, from SNAP on, the image
+    goes sealed (checkpoint/imgseal.h) on that connection, by the job's
+    own writer (below) or, where it cannot seal, read from the shim's
+    socket and sealed here: no IMAGE, no ZeroMQ, nothing through the new
     host's agent; TCP's own window is the flow control.  At the new host
     the home's EXPECT makes the agent hand the restorer the key and the
     address to listen on; the restorer says its port, which goes to the
@@ -61,7 +62,17 @@
     or forged the restorer's exit.  A restart from a file (glx
     --restart) takes the same way at its new host, glx being the
     sender: the home's EXPECT comes once the restorer started, and the
-    home hands the LISTEN on to glx. */
+    home hands the LISTEN on to glx.
+
+    The job's writer seals.  A shim whose hello says seal=1 (its writer
+    can seal: the CPU has the instructions) is handed the connection and
+    the key on the spot (SEAL, the descriptor passed with it): its
+    writer seals the image from chunk 1 on straight onto the
+    connection, and this agent reads none of it, only the writer's END
+    (the last chunk is out) or UNSENT with why the connection broke.
+    The agent keeps its copy of the connection until then: a move given
+    up shuts it down, which stops a writer still at it.  A move that
+    goes the agents' way answers such a hello RELAY. */
 #include "jobs_impl.h"
 #include "ckpt_proto.h"
 #include "err.h"
@@ -125,6 +136,9 @@ struct ckpt_req {
     size_t out_off;
     bool unsignalled; /* the job is asked only once the connection is made */
     host_watch_t nw;
+    uint8_t key[IS_KEY_BYTES]; /* for the shim (SEAL) */
+    bool writer_seals;         /* the job's writer seals onto net: we read no image */
+    bool writer_done;          /* its END came */
     /* told HOLD: closing the connection without a GO first kills the
        process (ckpt_proto.h), so letting it go on says GO */
     bool held;
@@ -160,6 +174,11 @@ int jobs_ckpt_listen (jobs_t *self, const char *path, bool all_users, char *err,
     gl_strlcpy (self->ckpt_path, path, sizeof self->ckpt_path);
     host_watch_set (self, &self->ckpt_watch, fd, POLLIN);
     return 0;
+}
+
+void jobs_ckpt_stats (const jobs_t *self, jobs_ckpt_stats_t *out)
+{
+    *out = self->ckpt_stats;
 }
 
 void jobs_set_restorer (jobs_t *self, const char *path)
@@ -207,8 +226,13 @@ bool ckpt_holds_streams (const host_job_t *h)
 static void net_close (jobs_t *self, ckpt_req_t *ck)
 {
     host_watch_set (self, &ck->nw, -1, 0);
+    /* a writer still sealing onto it holds its own copy: the connection
+       shut down stops it (the move was given up) */
+    if (ck->net >= 0 && ck->writer_seals && !ck->writer_done)
+        shutdown (ck->net, SHUT_RDWR);
     if (ck->net >= 0)
         close (ck->net);
+    explicit_bzero (ck->key, sizeof ck->key);
     ck->net = -1;
     imgseal_destroy (&ck->seal);
     free (ck->out);
@@ -374,6 +398,7 @@ static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
     if (!gl_addr_parse (ask->move_addr, &sa, &len))
         return "the new host's address for the image is not IP:PORT";
     ck->seal = imgseal_new (ask->move_key);
+    memcpy (ck->key, ask->move_key, sizeof ck->key);
     ck->out = malloc (IS_OVERHEAD + NET_CHUNK);
     if (!ck->seal || !ck->out)
         return "out of memory";
@@ -400,6 +425,8 @@ static void net_pump (jobs_t *self, host_job_t *h)
 {
     ckpt_req_t *ck = h->ck;
     static char why[256];
+    if (ck->writer_seals) /* the job's writer sends, not us */
+        return;
     for (int burst = 0; burst < NET_BURST;) {
         if (ck->out_len) {
             ssize_t n = send (ck->net, ck->out + ck->out_off, ck->out_len, MSG_NOSIGNAL);
@@ -448,6 +475,7 @@ static void net_pump (jobs_t *self, host_job_t *h)
             req_end (self, h, "the image's connection broke");
             return;
         }
+        self->ckpt_stats.bytes_read += (uint64_t) n;
         /* sealed where it was read: the chunk's head goes before it */
         ck->out_off = 0;
         ck->out_len = imgseal_seal (ck->seal, ck->out + IS_HEAD, (size_t) n, n == 0, ck->out);
@@ -459,6 +487,53 @@ static void net_pump (jobs_t *self, host_job_t *h)
     }
     host_watch_set (self, &ck->w, -1, 0);
     host_watch_set (self, &ck->nw, ck->net, POLLOUT);
+}
+
+/* The answer to a hello that says seal=1 (ckpt_proto.h): the move's
+   own link and its key for the job's writer (SEAL, the descriptor
+   passed with it), when this is a move with its link made; else RELAY.
+   A send that fails is a shim that hung up: its answer, or its end,
+   comes next. */
+static void seal_answer (jobs_t *self, ckpt_req_t *ck)
+{
+    ck->writer_seals = false;
+    if (ck->ask != GL_CKPT_ASK_MOVE || ck->net < 0 || ck->unsignalled || ck->out_len) {
+        (void) say (ck->fd, "RELAY\n");
+        return;
+    }
+    char line[sizeof "SEAL " + 2 * IS_KEY_BYTES + 1];
+    int n = snprintf (line, sizeof line, "SEAL ");
+    for (int i = 0; i < IS_KEY_BYTES; i++)
+        n += snprintf (line + n, sizeof line - (size_t) n, "%02x", ck->key[i]);
+    line[n++] = '\n';
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE (sizeof (int))];
+    } cm;
+    memset (&cm, 0, sizeof cm);
+    struct iovec iov = { line, (size_t) n };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b
+    };
+    struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN (sizeof (int));
+    memcpy (CMSG_DATA (c), &ck->net, sizeof ck->net);
+    (void) sendmsg (ck->fd, &mh, MSG_NOSIGNAL);
+    explicit_bzero (line, sizeof line);
+    ck->writer_seals = true;
+    host_watch_set (self, &ck->nw, -1, 0);
+}
+
+/* Does the hello's text (after "GLCKPT 1 ") hold the word w? */
+static bool hello_says (const char *text, const char *w)
+{
+    size_t n = strlen (w);
+    for (const char *p = text; (p = strstr (p, w)); p += n)
+        if ((p == text || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+            return true;
+    return false;
 }
 
 void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *asker, uint64_t now)
@@ -652,11 +727,46 @@ static void snapped (jobs_t *self, host_job_t *h, const char *pause)
     host_watch_set (self, &ck->w, ck->fd, POLLIN);
 }
 
+/* The job's writer sealed the image onto the move's own link: its END
+   (the last chunk is out) or UNSENT (why the link broke) on the shim's
+   socket; the socket's end before either is a writer that died. */
+static void writer_end (jobs_t *self, host_job_t *h)
+{
+    ckpt_req_t *ck = h->ck;
+    char line[GL_CKPT_LINE_MAX + 1], why[GL_CKPT_LINE_MAX + 64];
+    int rc = take_line (ck->fd, line, sizeof line);
+    if (rc == 0)
+        return;
+    if (rc > 0 && !strcmp (line, "END")) {
+        gl_log (GL_LOG_INFO,
+                "move of %s (sealed by the job's writer): its image went straight to %s", h->gpid,
+                ck->to);
+        self->ckpt_stats.writer_sealed++;
+        ck->writer_done = true;
+        net_close (self, ck);
+        host_watch_set (self, &ck->w, -1, 0);
+        ck->state = CK_SENT;
+        return;
+    }
+    if (rc > 0 && !strncmp (line, "UNSENT ", 7))
+        snprintf (why, sizeof why, "%s", line + 7);
+    else if (rc > 0)
+        snprintf (why, sizeof why, "the job's image writer said something unknown: %.60s", line);
+    else
+        snprintf (why, sizeof why,
+                  "the job's image writer ended before the image's last chunk was out");
+    req_end (self, h, why);
+}
+
 /* The image, to ck->to, as far as credit goes. */
 static void image_out (jobs_t *self, host_job_t *h)
 {
     ckpt_req_t *ck = h->ck;
     static uint8_t buf[JOBS_CHUNK];
+    if (ck && ck->net >= 0 && ck->writer_seals) {
+        writer_end (self, h);
+        return;
+    }
     if (ck && ck->net >= 0) {
         net_pump (self, h);
         return;
@@ -685,6 +795,7 @@ static void image_out (jobs_t *self, host_job_t *h)
             img.data = buf;
             img.len = (uint32_t) n;
             ck->credit -= (uint64_t) n;
+            self->ckpt_stats.bytes_read += (uint64_t) n;
         }
         jobs_to_node (self, ck->to, &img);
         if (n == 0) { /* the whole image went */
@@ -723,6 +834,9 @@ static void shim_says (jobs_t *self, host_job_t *h, uint64_t now)
                 return;
             }
             ck->state = CK_ANSWER;
+            /* its writer can seal a move's image itself */
+            if (hello_says (line + 9, "seal=1"))
+                seal_answer (self, ck);
             continue;
         }
         if (!strncmp (line, "REFUSE ", 7)) {

@@ -251,6 +251,7 @@ struct jobs_t {
     host_watch_t ckpt_watch;
     char addr[GL_MOVE_ADDR_MAX + 1]; /* our IP address, where a moved job's
                                         restorer listens; "": none known */
+    jobs_ckpt_stats_t ckpt_stats;    /* what the images cost us (jobs.h) */
     /* the owner's return (jobs_evict.c) */
     jobs_evict_t evict;
     uint32_t evict_grace_ms;

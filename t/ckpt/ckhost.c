@@ -3,7 +3,8 @@
     for a checkpoint when the output shows a mark, answers, and keeps
     the image.
 
-    ckhost [-r probe|go|goon|hold|letgo|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- PROGRAM [ARG...]
+    ckhost [-r probe|go|goon|hold|letgo|none] [-s whole|cut] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB]
+           -- PROGRAM [ARG...]
 
     -r    the request: probe (MOVABLE or REFUSE), go (checkpoint, then
           resume: the default), goon (checkpoint and go on at once, no
@@ -15,6 +16,14 @@
           it), letgo (hold, then GO and close once the image is saved, as
           a host whose move failed: the program goes on) or
           none (only run it)
+    -s    to a hello that says seal=1, hand the shim a move's own link
+          (ckpt_proto.h, "A move's stream"): a loopback TCP connection
+          whose first chunk ckhost sealed under a fresh key, and the
+          key; the image comes sealed on it, opened here (whole), or
+          the connection is closed after its first 64 KiB (cut), as a
+          restorer that died; then the writer's END or UNSENT line is
+          printed.  The key is printed too (KEY <hex>), for the tests to
+          look for in the image.  Without -s, such a hello is answered RELAY.
     -w    ask once the program's stdout holds MARK (default: at once)
     -i    where the image goes (default: nowhere)
     -o    the program's stdout (default: ckhost's own stderr)
@@ -30,6 +39,7 @@
     shim went on) and IMAGE <bytes>; then EXIT <status> or SIGNAL
     <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
 #include "ckpt_proto.h"
+#include "imgseal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +49,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -93,13 +105,110 @@ static bool read_line (int s, char *line, size_t cap)
     return true;
 }
 
+/* A move's own link, as an old host makes it: a loopback connection
+   (*rx the receiving end), its first chunk sealed and sent, handed to
+   the shim on s with the key.  false when it could not be made. */
+static bool hand_link (int s, uint8_t key[IS_KEY_BYTES], int *rx)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    int l = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int tx = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (l < 0 || tx < 0 || bind (l, (struct sockaddr *) &a, sizeof a) || listen (l, 1) ||
+        getsockname (l, (struct sockaddr *) &a, &len) ||
+        (connect (tx, (struct sockaddr *) &a, len) && errno != EINPROGRESS) ||
+        (*rx = accept4 (l, NULL, NULL, SOCK_CLOEXEC)) < 0 ||
+        getrandom (key, IS_KEY_BYTES, 0) != IS_KEY_BYTES)
+        return false;
+    close (l);
+    imgseal_t *h = imgseal_new (key);
+    uint8_t hello[IS_OVERHEAD];
+    if (!h || imgseal_seal (h, NULL, 0, false, hello) != IS_OVERHEAD ||
+        send (tx, hello, sizeof hello, 0) != (ssize_t) sizeof hello)
+        return false;
+    imgseal_destroy (&h);
+    char line[6 + 2 * IS_KEY_BYTES + 1];
+    int n = snprintf (line, sizeof line, "SEAL ");
+    for (int i = 0; i < IS_KEY_BYTES; i++)
+        n += snprintf (line + n, sizeof line - (size_t) n, "%02x", key[i]);
+    printf ("KEY %.*s\n", 2 * IS_KEY_BYTES, line + 5); /* for the tests to look for */
+    line[n++] = '\n';
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE (sizeof (int))];
+    } cm = { 0 };
+    struct iovec iov = { line, (size_t) n };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b
+    };
+    struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN (sizeof (int));
+    memcpy (CMSG_DATA (c), &tx, sizeof tx);
+    /* a shim that refused may have closed already: its answer says so */
+    (void) sendmsg (s, &mh, MSG_NOSIGNAL);
+    close (tx); /* the shim's writer holds it now */
+    return true;
+}
+
+static bool read_full (int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = read (fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t) k;
+    }
+    return true;
+}
+
+/* The sealed image from rx, opened, into img (or nowhere): its bytes,
+   the chunks printed with how it ended; cut: closed after 64 KiB. */
+static size_t sealed_image (int rx, const uint8_t key[IS_KEY_BYTES], int img, bool cut)
+{
+    imgseal_t *o = imgseal_new (key);
+    static uint8_t body[IS_CHUNK_MAX + IS_TAG];
+    uint8_t head[IS_HEAD];
+    size_t bytes = 0, chunks = 0;
+    const char *why = "cut before its last chunk";
+    if (!read_full (rx, head, IS_HEAD) || !read_full (rx, body, IS_TAG) ||
+        imgseal_open (o, head, body, body, &why)) /* the hello, ours */
+        why = "the hello does not open";
+    else
+        while (!imgseal_ended (o) && !(cut && bytes >= (64u << 10))) {
+            uint32_t len;
+            bool last;
+            if (!read_full (rx, head, IS_HEAD) || imgseal_head (head, &len, &last, &why) ||
+                !read_full (rx, body, len + IS_TAG) || imgseal_open (o, head, body, body, &why))
+                break;
+            if (img >= 0 && write (img, body, len) != (ssize_t) len)
+                exit (1);
+            bytes += len;
+            chunks++;
+        }
+    uint8_t extra;
+    if (imgseal_ended (o))
+        why = read (rx, &extra, 1) == 0 ? "ended" : "bytes after its last chunk";
+    printf ("SEALED %zu chunks, %s\n", chunks, cut && !imgseal_ended (o) ? "cut by ckhost" : why);
+    fflush (stdout);
+    imgseal_destroy (&o);
+    close (rx);
+    return bytes;
+}
+
 int main (int argc, char **argv)
 {
     const char *req = "go", *mark = NULL, *image = NULL, *out = NULL, *preload = NULL;
+    const char *seal = NULL;
     int c;
-    while ((c = getopt (argc, argv, "+r:w:i:o:p:")) != -1) {
+    while ((c = getopt (argc, argv, "+r:s:w:i:o:p:")) != -1) {
         switch (c) {
             case 'r': req = optarg; break;
+            case 's': seal = optarg; break;
             case 'w': mark = optarg; break;
             case 'i': image = optarg; break;
             case 'o': out = optarg; break;
@@ -110,8 +219,8 @@ int main (int argc, char **argv)
     if (optind >= argc) {
         fprintf (
             stderr,
-            "usage: ckhost [-r probe|go|goon|hold|letgo|none] [-w MARK] [-i IMAGE] [-o OUT] [-p LIB] -- "
-            "PROG...\n");
+            "usage: ckhost [-r probe|go|goon|hold|letgo|none] [-s whole|cut] [-w MARK] [-i IMAGE] "
+            "[-o OUT] [-p LIB] -- PROG...\n");
         return 2;
     }
     bool goon = !strcmp (req, "goon");
@@ -170,6 +279,16 @@ int main (int argc, char **argv)
                 break;
             }
             printf ("%s\n", line);
+            int rx = -1;
+            uint8_t key[IS_KEY_BYTES];
+            if (strstr (line, " seal=1")) {
+                if (seal && !hand_link (s, key, &rx)) {
+                    printf ("NO LINK\n");
+                    break;
+                }
+                if (!seal) /* it may have refused and closed already: no SIGPIPE */
+                    (void) send (s, "RELAY\n", 6, MSG_NOSIGNAL);
+            }
             if (!read_line (s, line, sizeof line)) {
                 printf ("NO ANSWER\n");
                 break;
@@ -199,6 +318,12 @@ int main (int argc, char **argv)
             }
             int img = image ? open (image, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
             size_t bytes = 0;
+            if (rx >= 0) { /* sealed on the link; the socket says how it ended */
+                bytes = sealed_image (rx, key, img, !strcmp (seal, "cut"));
+                explicit_bzero (key, sizeof key);
+                if (read_line (s, line, sizeof line))
+                    printf ("%s\n", line);
+            }
             for (;;) {
                 char b[1 << 16];
                 ssize_t k = read (s, b, sizeof b);

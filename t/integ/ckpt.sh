@@ -144,6 +144,35 @@ grep -q '^EXIT 0$' host4.txt || fail "HOLD, then let go: $(tail -1 host4.txt)"
 same run4.out ref.out "HOLD, then let go: the job's output differs"
 say "HOLD, then the connection closed (a move that failed): the job went on, whole"
 
+# ---- a move's own link: the image sealed by the shim's writer -----------------------------
+# ckhost hands the shim a loopback connection and a key, as an old host
+# does (ckpt_proto.h, "A move's stream"): the writer seals the image onto
+# it, which opens and restores; the image, written raw, holds neither the
+# key nor its hex; a connection closed early (a restorer that died) is
+# the writer's UNSENT, and the job, let go, ends whole
+if grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo; then
+    unpriv env GLUNIX_CKPT_COMPRESS=0 "$HOST" -s whole -p "$SHIM" -r hold -w "step 3" -i img7 \
+        -o run7.out -- "$PROG" single 64 8 > host7.txt || { cat host7.txt; fail "sealed by the writer"; }
+    grep -q '^SEALED [0-9]* chunks, ended$' host7.txt && grep -q '^END$' host7.txt ||
+        fail "sealed by the writer: $(grep -v '^START\|^KEY' host7.txt)"
+    unpriv "$GLR" img7 > rest7.out 2> rest7.err || { cat rest7.err; fail "restore of the sealed image"; }
+    cat run7.out rest7.out > whole7.out
+    same whole7.out ref.out "sealed by the writer, restored != undisturbed"
+    key=$(sed -n 's/^KEY //p' host7.txt)
+    python3 -c 'import sys; i = open(sys.argv[1], "rb").read(); k = sys.argv[2]
+sys.exit(len(k) != 64 or k.encode () in i or bytes.fromhex (k) in i)' img7 "$key" ||
+        fail "the move's key (${key:-none printed}) is in the image"
+    unpriv "$HOST" -s cut -p "$SHIM" -r letgo -w "step 3" -o run8.out -- "$PROG" single 64 8 \
+        > host8.txt || { cat host8.txt; fail "sealed, cut"; }
+    grep -q "^UNSENT the image's connection to the new host's restorer was closed by the restorer$" \
+        host8.txt || fail "sealed, cut: the writer did not say so: $(grep -v '^START\|^KEY' host8.txt)"
+    grep -q '^EXIT 0$' host8.txt || fail "sealed, cut, let go: $(tail -1 host8.txt)"
+    same run8.out ref.out "sealed, cut, let go: the job's output differs"
+    say "sealed by the writer onto a move's link: restored, no key in the image; cut: $(grep '^UNSENT' host8.txt), the job went on"
+else
+    say "sealed by the writer: not run: this CPU has no AES-NI and PCLMULQDQ (the agent seals)"
+fi
+
 # ---- threads --------------------------------------------------------------------------
 unpriv env LD_PRELOAD="$SHIM" "$PROG" threads 64 8 > tref.out || fail "the undisturbed threads"
 unpriv "$HOST" -p "$SHIM" -r go -w "step 2" -i timg1 -o trun1.out -- \

@@ -2,7 +2,10 @@
 # (glx -w b, then glpeer migrate b>c>a>b), each compared with an
 # undisturbed run: the same output byte for byte and the same status.
 # - python3: a computation with hashlib and a dict over a pool of
-#   threads fed through queues, printing its progress;
+#   threads fed through queues, printing its progress, with ssl loaded
+#   (its own libcrypto and libssl beside the shim); its images sealed
+#   by the jobs' writers, none of their bytes read by an agent
+#   (glpeer status: counters.images);
 # - a bash script: a loop of subshells, seq | awk | sort, while read,
 #   and a reader whose writer is gone with bytes still in its pipe;
 # - awk (executed by sh) whose system() starts a sh after a move: moved
@@ -45,7 +48,8 @@ export GLUNIX_RUNTIME_DIR="$T/a/run"
 
 # ---- python3: hashlib, a dict, threads and queues -----------------------------------------
 cat > "$T/pool.py" <<'PY'
-import hashlib, queue, sys, threading, time
+import hashlib, queue, ssl, sys, threading, time
+ctx = ssl.create_default_context()
 todo, done = queue.Queue(), queue.Queue()
 def work():
     seen = {}
@@ -81,6 +85,16 @@ move_at "$gpid" c 5
 move_at "$gpid" a 15
 move_at "$gpid" b 25
 moved_same pool
+# three old hosts (b, c, a): each job's writer sealed the image onto the
+# move's own link, and no agent read a byte of it
+if grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo; then
+    for n in a b c; do
+        r=$(status $n | jq -c .counters.images)
+        [ "$(jq .bytes_read <<< "$r")" = 0 ] && [ "$(jq .writer_sealed <<< "$r")" -ge 1 ] ||
+            fail "$n: the move's image passed its agent: $r"
+    done
+    say "the images went from the jobs' writers to the restorers: no agent read them ($n: $r)"
+fi
 
 # ---- bash: subshells, pipelines, while read; a reader outliving its writer ---------------
 cat > "$T/script.sh" <<'SH'

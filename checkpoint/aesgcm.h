@@ -1,0 +1,54 @@
+/*  aesgcm.h -- AES-256-GCM sealing on the CPU's AES and carry-less
+    multiply instructions (x86-64's AES-NI and PCLMULQDQ), for the
+    shim's image writer, which seals a move's image itself onto the
+    move's own connection (writer.c; imgseal.h is the stream).
+
+    Why not libcrypto, as imgseal.c uses: the writer is a raw fork of a
+    process whose threads were stopped anywhere, inside malloc or inside
+    the job's own libcrypto holding its locks; libcrypto's contexts
+    allocate, and its first use takes locks (its library context, its
+    algorithm fetch), any of which may stay held forever in that fork.
+    And libglshim.so is preloaded into every job: libcrypto would be
+    loaded into every process (4 MiB, its relocations on every exec) and
+    its symbols would come before those of a job's own libcrypto.  This
+    is pure computation on the caller's memory: no allocation, no lock,
+    no library call, no global state; its symbols are hidden in the
+    shim.  The other end opens with libcrypto (imgseal_open): the test
+    (t/unit/test_aesgcm) holds the two to each other and to the
+    standard's vectors.
+
+    Only sealing: nothing in the shim opens.  Constant time (the
+    instructions are). */
+#ifndef GL_AESGCM_H
+#define GL_AESGCM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AESGCM_KEY   32
+#define AESGCM_NONCE 12
+#define AESGCM_TAG   16
+
+/* A key's schedule: the 15 round keys and the powers H^1..H^8 of the
+   hash key (byte-reflected), 16-byte aligned.  As secret as the key. */
+typedef struct {
+    _Alignas(16) uint8_t rk[15][16];
+    _Alignas(16) uint8_t h[8][16];
+} aesgcm_t;
+
+/* Has this CPU the instructions (AES-NI, PCLMULQDQ, SSSE3, SSE4.1)?
+   Nothing else here may be called where it has not. */
+bool aesgcm_usable (void);
+
+void aesgcm_init (aesgcm_t *g, const uint8_t key[AESGCM_KEY]);
+
+/* n bytes of in sealed into out (out may be in), with ad as additional
+   data; the tag into tag. */
+void aesgcm_seal (const aesgcm_t *g, const uint8_t nonce[AESGCM_NONCE], const uint8_t *ad,
+                  size_t adlen, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[AESGCM_TAG]);
+
+/* Zeros the schedule, in a way the compiler keeps. */
+void aesgcm_wipe (aesgcm_t *g);
+
+#endif
