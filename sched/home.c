@@ -20,8 +20,11 @@
    of the job's ("...: try again": a descriptor came or went while it was
    written) is made again after this long, up to MOVE_TRIES in all; a
    refusal before the snapshot the old host asks again itself. */
-#define MOVE_AGAIN_MS 200
-#define MOVE_TRIES    3
+#define MOVE_AGAIN_MS    200
+#define MOVE_TRIES       3
+/* A stream cut, as the new host's restorer saw it, waits this long for
+   the old host's reason (a refusal found after the snapshot, say) */
+#define MOVE_CUT_WAIT_MS 1000
 
 /* A move, at the home. */
 enum {
@@ -390,6 +393,7 @@ void move_fail (jobs_t *self, home_job_t *j, const char *why, uint64_t now)
     }
     j->move = HM_NONE;
     j->move_to[0] = '\0';
+    j->move_cut_why[0] = '\0';
     move_forget_link (j);
     move_flush_signals (self, j);
 }
@@ -538,6 +542,7 @@ static void move_switch (jobs_t *self, home_job_t *j)
     j->left_len = j->hold_len = 0;
     j->move = HM_NONE;
     j->move_to[0] = '\0';
+    j->move_cut_why[0] = '\0';
     move_forget_link (j);
     move_flush_signals (self, j);
     char text[GL_JOB_TEXT_MAX + 1];
@@ -702,7 +707,15 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
             }
             else if (job->code == GL_MOVE_FAILED && j->move >= HM_STARTING && j->move < HM_DONE) {
                 j->move_to[0] = '\0'; /* it dropped its process itself */
-                move_fail (self, j, job->text ? job->text : "the restore failed", now);
+                if (j->move == HM_SENDING && job->text && strstr (job->text, "stream was cut") &&
+                    !j->move_cut_why[0]) {
+                    /* most likely the old host gave up, and says why */
+                    gl_strlcpy (j->move_cut_why, job->text, sizeof j->move_cut_why);
+                    if (now + MOVE_CUT_WAIT_MS < j->move_deadline)
+                        j->move_deadline = now + MOVE_CUT_WAIT_MS;
+                }
+                else
+                    move_fail (self, j, job->text ? job->text : "the restore failed", now);
             }
             break;
         default: break;
@@ -926,7 +939,9 @@ void home_tick (jobs_t *self, uint64_t now)
 {
     for (home_job_t *j = self->homes; j; j = j->next)
         if (j->move && j->move < HM_DONE && now >= j->move_deadline)
-            move_fail (self, j, "the move did not finish in time", now);
+            move_fail (self, j,
+                       j->move_cut_why[0] ? j->move_cut_why : "the move did not finish in time",
+                       now);
     for (home_job_t *j = self->homes; j; j = j->next)
         if (j->move_again_ms && now >= j->move_again_ms) {
             j->move_again_ms = 0;

@@ -1196,7 +1196,9 @@ bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now)
                 char c;
                 ssize_t n = recv (h->img_fd, &c, 1, MSG_DONTWAIT);
                 /* the restorer says it can no longer fail: no wait */
-                uint64_t at = n == 1 && c == GL_RESTORE_SETTLED ? now : now + RESTORE_SETTLE_MS;
+                if (n == 1 && c == GL_RESTORE_SETTLED)
+                    h->img_settled = true;
+                uint64_t at = h->img_settled ? now : now + RESTORE_SETTLE_MS;
                 if ((n >= 0 || errno != EAGAIN || (revents & (POLLHUP | POLLERR))) &&
                     (!h->restored_at || at < h->restored_at))
                     h->restored_at = at;
@@ -1259,10 +1261,21 @@ void ckpt_tick (jobs_t *self, uint64_t now)
             h->restored_at = now + RESTORE_READ_MS; /* all read: it checks it meanwhile */
         exec_status_t st;
         bool ended = exec_poll_exit (h->exec, &st);
-        if (ended && h->restart == GL_JOB_RESTART_MOVE && st.code == GL_RESTORE_FAILED &&
-            !st.signal) {
+        /* a restorer killed before it said it can no longer fail (by
+           the settled byte, or by letting go and living on a moment)
+           has not become the job: its death closed the descriptor, which
+           must not be taken for the close of a restore that got through */
+        bool killed =
+            ended && st.signal && !h->img_settled && !(h->restored_at && now >= h->restored_at);
+        if (ended && h->restart == GL_JOB_RESTART_MOVE &&
+            ((st.code == GL_RESTORE_FAILED && !st.signal) || killed)) {
             char why[512];
-            restore_why (h, why, sizeof why);
+            if (killed)
+                snprintf (why, sizeof why,
+                          "the restorer was killed by signal %d before the image was restored",
+                          st.signal);
+            else
+                restore_why (h, why, sizeof why);
             gl_job_t m;
             jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
             m.code = GL_MOVE_FAILED;

@@ -53,7 +53,7 @@ typedef struct ckpt_req ckpt_req_t;   /* a checkpoint asked of a job here: jobs_
 /* A host's refusal of a checkpoint while another of the job's is still
    being finished there (its last image sent, the host not done with it
    yet under load): the next period's asks again, and glx is not told */
-#define CKPT_BUSY_WHY "a checkpoint, a move or a restart of it is under way"
+#define CKPT_BUSY_WHY  "a checkpoint, a move or a restart of it is under way"
 
 /* A restart's image straight from a move's old host (host_job_t.img_direct). */
 enum { IMG_DIRECT_NONE = 0, IMG_DIRECT_LINE, IMG_DIRECT_TOLD };
@@ -99,7 +99,11 @@ typedef struct home_job {
     uint64_t move_deadline; /* given up then, unless the new process runs */
     uint8_t move_tries;     /* made again after its image failed for an instant */
     uint64_t move_again_ms; /* then (0: not waiting to be made again) */
-    bool move_ck_sent;      /* the old host was asked for its snapshot */
+    /* The new host's word that the image's stream was cut, held for a
+       moment (until move_deadline) for the old host's, which says why:
+       a refusal after the snapshot ends the stream too. */
+    char move_cut_why[256];
+    bool move_ck_sent; /* the old host was asked for its snapshot */
     /* The image's own link (checkpoint/imgseal.h): the key drawn for this
        move, and where the new host's restorer listens ("": in IMAGEs);
        the old host is asked once the new one said (move_listening). */
@@ -199,6 +203,7 @@ typedef struct host_job {
     size_t img_len, img_off; /* how many wait there, from where */
     uint64_t img_seq, img_owed;
     bool img_eof, img_shut, img_let_go;
+    bool img_settled; /* the restorer wrote GL_RESTORE_SETTLED: it can no longer fail */
     /* a move's image straight from the old host (ckpt_proto.h, "A move's
        stream"): the restorer told where (IMG_DIRECT_LINE), then where it
        listens (IMG_DIRECT_TOLD); the image never passes img_fd */

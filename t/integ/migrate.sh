@@ -238,6 +238,34 @@ echo "$res" | grep -qi "tcp" || fail "the TCP job's refusal does not say why: $r
 kill "$g"; wait "$g" 2>/dev/null
 say "a job with a TCP connection stays, refused: $res"
 
+# a move whose restorer is killed while the image comes: the move fails
+# saying so, and the job goes on on b, whole (the restorer's death
+# closed its descriptor, which was taken for a restore that got through:
+# the old process was killed, and the job lost)
+"$CK" single 12 256 > "$T/ref" || fail "ckjob single 12 256 alone"
+out="$T/cut"
+"$GLX" -w b "$CK" single 12 256 > "$out" 2> "$T/cut.err" & g=$!
+wait_until 20 more_lines "$out" 2 || fail "ckjob single 12 256 did not start: $(cat "$T/cut.err")"
+gpid=$(gpid_of "ckjob single 12 256")
+"$GLPEER" migrate "$gpid" a --runtime-dir "$T/a/run" > "$T/cut.mig" 2>&1 & m=$!
+r= # a's restorer (its checkpoint socket is a's), once it has read 8 MB of the image
+for i in $(seq 1000); do
+    for p in $(pgrep -x glrestore); do
+        tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "GLUNIX_CKPT_SOCK=$T/a/run/ckpt.sock" &&
+            [ "$(awk '/^rchar/ { print $2 }' "/proc/$p/io" 2> /dev/null)" -gt 8000000 ] && r=$p
+    done
+    [ -n "$r" ] && break
+    sleep 0.01
+done
+[ -n "$r" ] || fail "no restorer at a read the image: $(cat "$T/cut.mig")"
+kill -9 "$r"
+wait "$m" && fail "the move whose restorer was killed succeeded: $(cat "$T/cut.mig")"
+grep -q "killed by signal 9" "$T/cut.mig" || fail "the failed move does not say why: $(cat "$T/cut.mig")"
+[ "$(node_of "$gpid")" = b ] || fail "the job whose move failed is on $(node_of "$gpid"), not b"
+wait "$g" || fail "the job whose move failed: glx exit $?: $(cat "$T/cut.err")"
+cmp -s "$T/ref" "$out" || fail "the job whose move failed: output differs: $(diff "$T/ref" "$out" | head -5)"
+say "a move whose restorer was killed mid-image failed ($(cat "$T/cut.mig")); the job went on whole on b"
+
 # b's owner comes back: its guest moves to an idle node within the grace
 out="$T/evicted"
 "$CK" single 40 32 > "$T/ref"
