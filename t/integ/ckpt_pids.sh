@@ -13,6 +13,8 @@
 #   child got the sleeper's id, and waiting for it waited for the
 #   sleeper (make linked before a compiler had written its object).
 # sanitizers: yes
+# parallel: no (a process another test starts meanwhile would take the
+# steered id, and the case would not be tested)
 . "$(dirname "$0")/lib.sh"
 set +e
 ckpt_progs HOST TREE SHIM GLR

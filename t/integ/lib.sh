@@ -59,6 +59,9 @@ say() { echo "[$(date +%T)] $*"; }
 # A base port with 64 free ports above it, outside the kernel's ephemeral
 # range: the peers' own outgoing connections take their local ports from
 # that range, and one of them can hold a port a peer is about to bind.
+# When t/run runs tests side by side, each in its slot T_SLOT of T_SLOTS,
+# a test takes only every T_SLOTS-th block, from its slot's: two tests
+# running at once cannot pick the same block before either binds it.
 pick_base() {
     local lo=32768 hi=60999 from span used tries
     [ -r /proc/sys/net/ipv4/ip_local_port_range ] && read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
@@ -71,8 +74,11 @@ pick_base() {
         exit 1
     fi
     used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }')
+    local slot=${T_SLOT:-0} slots=${T_SLOTS:-1} k
+    [ "$slot" -lt "$slots" ] && [ "$span" -ge "$slots" ] || { slot=0; slots=1; }
     for tries in $(seq 32); do
-        BASE=$(( from + ((RANDOM * 32768 + RANDOM + $$) % span) * 64 ))
+        k=$(( (RANDOM * 32768 + RANDOM + $$) % (span / slots) ))
+        BASE=$(( from + (k * slots + slot) * 64 ))
         echo "$used" | awk -v b="$BASE" '$1 >= b && $1 < b + 64 { f = 1 } END { exit !f }' || return 0
     done
     echo "lib.sh: found no 64 free ports in $from-$((from + span * 64))" >&2

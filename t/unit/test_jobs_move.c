@@ -113,10 +113,13 @@ static int ticker (void)
     return 7;
 }
 
-/* The marker of a restorer that failed once at "r" (below). */
-static void once_path (char *out, size_t cap, const char *gpid)
+/* The marker of a restorer that failed once at "r" (below).  The gpid
+   is the same in every run, so the marker also names the test's process
+   (the restorer's parent: the agents run in it): two runs at once, such
+   as this build's and the sanitizer build's, keep apart. */
+static void once_path (char *out, size_t cap, pid_t test, const char *gpid)
 {
-    snprintf (out, cap, "/tmp/test_jobs_move.%s", gpid ? gpid : "none");
+    snprintf (out, cap, "/tmp/test_jobs_move.%d.%s", (int) test, gpid ? gpid : "none");
 }
 
 /* glrestore's place: the state back from the image, then on. */
@@ -126,7 +129,7 @@ static int restorer (int fd)
     size_t len = jh_read_all (fd, buf, sizeof buf);
     const char *node = getenv ("GLUNIX_NODE");
     char once[128];
-    once_path (once, sizeof once, getenv ("GLUNIX_GPID"));
+    once_path (once, sizeof once, getppid (), getenv ("GLUNIX_GPID"));
     int o = node && !strcmp (node, "r") ? open (once, O_WRONLY | O_CREAT | O_EXCL, 0600) : -1;
     if (o >= 0) { /* at r, the first image fails for an instant of the job's */
         close (o);
@@ -221,7 +224,7 @@ static void move_whole (const char *const names_of[3], uint64_t seq)
     snprintf (mv.user, sizeof mv.user, "%s", jh_user);
     bool fails_once = !strcmp (names_of[2], "r");
     char once[128], moved[64];
-    once_path (once, sizeof once, jh_glx.gpid);
+    once_path (once, sizeof once, getpid (), jh_glx.gpid);
     unlink (once);
     jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
     jh_pump (8000, answered);
