@@ -98,8 +98,8 @@ static const char *usage_text =
     "rank that died before MPI_Finalize.  See glx(1).\n";
 
 /* Signals we pass on to the job. */
-static const int forwarded[] = { SIGINT,   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
-                                 SIGUSR2,  SIGPIPE, SIGWINCH, SIGTSTP, SIGCONT };
+static const int forwarded[] = { SIGINT,  SIGTERM, SIGHUP,   SIGQUIT, SIGUSR1,
+                                 SIGUSR2, SIGPIPE, SIGWINCH, SIGTSTP, SIGCONT };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
 
 typedef struct glx_t glx_t;
@@ -132,7 +132,7 @@ typedef struct {
 struct glx_t {
     /* the command line */
     bool verbose;
-    bool tty; /* -t: the job has a pseudo-terminal */
+    bool tty;       /* -t: the job has a pseudo-terminal */
     uint8_t closed; /* bit k: we were started without fd k (0..2) */
     bool label;
     bool local;

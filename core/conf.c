@@ -523,7 +523,8 @@ static zconfig_t *conf_parse (zchunk_t *chunk, const char *file, char *err, size
             while (t < end && *t == ' ')
                 t++;
             if (t < end && *t == '\t')
-                snprintf (reason, sizeof reason, "a tab in the indent (indent with spaces, 4 a level)");
+                snprintf (reason, sizeof reason,
+                          "a tab in the indent (indent with spaces, 4 a level)");
             snprintf (err, errlen, "%s:%d: %s", file, line, reason);
         }
         else

@@ -50,8 +50,9 @@
 #define LAUNCH_FLAG_NO_IN  4  /* the job starts without stdin, */
 #define LAUNCH_FLAG_NO_OUT 8  /* stdout */
 #define LAUNCH_FLAG_NO_ERR 16 /* or stderr (exec.h's closed) */
-#define LAUNCH_FLAGS_ALL                                                                           \
-    (LAUNCH_FLAG_PTY | LAUNCH_FLAG_FD3 | LAUNCH_FLAG_NO_IN | LAUNCH_FLAG_NO_OUT | LAUNCH_FLAG_NO_ERR)
+#define LAUNCH_FLAGS_ALL                                                          \
+    (LAUNCH_FLAG_PTY | LAUNCH_FLAG_FD3 | LAUNCH_FLAG_NO_IN | LAUNCH_FLAG_NO_OUT | \
+     LAUNCH_FLAG_NO_ERR)
 
 typedef enum {
     LAUNCH_RUN = 1,

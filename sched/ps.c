@@ -117,10 +117,10 @@ static void ps_answer_now (jobs_t *self, const char *from, uint64_t seq)
         char line[1536], gang[400];
         gang_host_fields (self, h, gang, sizeof gang);
         /* a gang's process stops and goes on with its slices: running */
-        const char *state = h->move                                  ? "moving"
-                             : h->suspended                            ? "suspended"
-                             : !h->fz && h->exec && exec_stopped (h->exec) ? "stopped"
-                                                                        : "running";
+        const char *state = h->move                                       ? "moving"
+                            : h->suspended                                ? "suspended"
+                            : !h->fz && h->exec && exec_stopped (h->exec) ? "stopped"
+                                                                          : "running";
         int k =
             snprintf (line, sizeof line, "%s\t%s\t%s\t%s\t%llu\t%s\t%s%s\t%s\t%s\t%s\n", h->gpid,
                       h->user[0] ? h->user : "-", self->name, h->home,

@@ -446,7 +446,10 @@ static int wait_in (const char *how)
         int n = poll (&pf, 1, 1000);
         clock_gettime (CLOCK_MONOTONIC, &t1);
         double s = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
-        printf ("polltimed: %s\n", n < 0 ? strerror (errno) : n ? "the data came" : s >= 1.0 ? "whole" : "short");
+        printf ("polltimed: %s\n", n < 0      ? strerror (errno)
+                                   : n        ? "the data came"
+                                   : s >= 1.0 ? "whole"
+                                              : "short");
     }
     else {
         struct timespec t0, t1, want = { 1, 500000000 };

@@ -99,7 +99,8 @@ static void test_errors (void)
     expect_error ("cluster\n    name = \"lab\"\n    colour = \"red\"\n",
                   ":3:", "cluster/colour: unknown field");
     expect_error ("cluster\n    name = \"-bad\"\n", ":2:", "cluster/name");
-    expect_error ("cluster\n    name = \"lab\"\n\tkey_file = \"k\"\n", ":3:", "a tab in the indent");
+    expect_error ("cluster\n    name = \"lab\"\n\tkey_file = \"k\"\n",
+                  ":3:", "a tab in the indent");
     expect_error ("node\n    bind = \"udp://x:1\"\n", ":2:", "node/bind");
     expect_error ("node\n    bind = \"tcp://127.0.0.1:99999\"\n", ":2:", "node/bind");
     expect_error ("gossip\n    probe_interval = 10x\n", ":2:", "not a duration");

@@ -292,7 +292,10 @@ static void test_stdio (void)
                             "for k in 0 1 2; do [ -e /proc/self/fd/$k ] && echo $k >&2; done; "
                             "exit 0",
                             NULL },
-        .envp = env, .uid = geteuid (), .gid = getegid (), .closed = 3 });
+        .envp = env,
+        .uid = geteuid (),
+        .gid = getegid (),
+        .closed = 3 });
     CHECK (job != NULL);
     if (job) {
         exec_status_t st = { .code = -1 };
