@@ -31,10 +31,13 @@
    descriptor restore_run is given (which stays the agent's: the settled
    byte and its close go there): a move's sealed stream (glrestore.c).
    Like read(2): bytes, 0 at the image's authenticated end, -1 with *why
-   (or errno, *why NULL). */
+   (or errno, *why NULL).  authenticated: every byte it hands out was
+   authenticated first (the sealed stream's tags), so the records' own
+   sums are not computed again (img_dec_t). */
 typedef struct {
     ssize_t (*read) (void *arg, void *buf, size_t n, const char **why);
     void *arg;
+    bool authenticated;
 } restore_src_t;
 
 typedef struct {
