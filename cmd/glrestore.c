@@ -89,7 +89,10 @@ static ssize_t prefixed_read (void *arg, void *buf, size_t n, const char **why)
    cost about the same, and a new host has the cores for both.  Only
    bytes whose chunk opened are handed out; the thread is gone (joined)
    before the restorer says the stream ended, so the process it becomes
-   has no thread of ours. */
+   has no thread of ours.  When the restorer already waits for the next
+   bytes, everything opened before handed out, with room for the whole
+   chunk (a record's pages, staged), the chunk is opened straight there
+   rather than into a buffer and copied. */
 #define RING 4
 
 typedef struct {
@@ -107,6 +110,8 @@ typedef struct {
     slot_t slot[RING];
     unsigned head, tail; /* the next slot to fill (the thread's), to read (ours) */
     size_t off;          /* into slot[tail] */
+    uint8_t *want;       /* the restorer waits, slots all read, for want_n bytes there */
+    size_t want_n, got;  /* got: bytes the thread opened at want */
     int end;             /* 0 going on, 1 the authenticated end, -1 failed: why or err */
     const char *why;
     int err;
@@ -161,15 +166,26 @@ static void *sealed_thread (void *arg)
             sealed_stop (s, -1, k < 0 ? NULL : CUT, errno);
             return NULL;
         }
-        if (imgseal_open (s->o, head, sl->buf, sl->buf, &why)) {
+        /* straight where the restorer waits for it, if it does and
+           everything before was handed out */
+        pthread_mutex_lock (&s->mu);
+        uint8_t *to = len && s->want && s->tail == s->head && s->want_n >= len ? s->want : NULL;
+        if (to) /* taken: the restorer waits on until got says it is there */
+            s->want = NULL;
+        pthread_mutex_unlock (&s->mu);
+        if (imgseal_open (s->o, head, sl->buf, to ? to : sl->buf, &why)) {
             sealed_stop (s, -1, why, 0);
             return NULL;
         }
         if (!len) /* the empty last chunk: nothing to hand out */
             continue;
         pthread_mutex_lock (&s->mu);
-        sl->len = len;
-        s->head++;
+        if (to)
+            s->got = len;
+        else {
+            sl->len = len;
+            s->head++;
+        }
         pthread_cond_signal (&s->filled);
         pthread_mutex_unlock (&s->mu);
     }
@@ -201,10 +217,18 @@ static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
     sealed_t *s = arg;
     slot_t *sl = &s->slot[s->tail % RING];
     pthread_mutex_lock (&s->mu);
-    while (!sl->len && !s->end)
-        pthread_cond_wait (&s->filled, &s->mu);
-    size_t len = sl->len;
+    if (!sl->len && !s->end) { /* nothing opened yet: room for the next chunk here */
+        s->want = buf;
+        s->want_n = n;
+        while (!sl->len && !s->end && !s->got)
+            pthread_cond_wait (&s->filled, &s->mu);
+        s->want = NULL;
+    }
+    size_t len = sl->len, got = s->got;
+    s->got = 0;
     pthread_mutex_unlock (&s->mu);
+    if (got)
+        return (ssize_t) got;
     if (!len) { /* every opened byte handed out, and the thread stopped */
         if (s->running) {
             pthread_join (s->th, NULL);
@@ -221,8 +245,8 @@ static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
     s->off += k;
     if (s->off == len) {
         s->off = 0;
-        s->tail++;
         pthread_mutex_lock (&s->mu);
+        s->tail++;
         sl->len = 0;
         pthread_cond_signal (&s->freed);
         pthread_mutex_unlock (&s->mu);
