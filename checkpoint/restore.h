@@ -3,7 +3,8 @@
     contract with the agent that starts it).
 
     Two stages.  The first (restore.c) is an ordinary program: it reads
-    the whole image, checks every sum and every field, checks this
+    the whole image, checks every sum (a sealed source's records' sums
+    stand: restore_src_t) and every field, checks this
     machine against it (the files it maps and opens, with their sizes
     and modification times; the vDSO's layout; the CPU's state
     components; the streams), and stages the pages in anonymous
