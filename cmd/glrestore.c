@@ -30,8 +30,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,175 +80,53 @@ static ssize_t prefixed_read (void *arg, void *buf, size_t n, const char **why)
 
 /* ---- a move's sealed stream ----------------------------------------------------------------- */
 
-/* The stream is read and opened by a thread of its own, RING chunks
-   ahead of the restorer, which meanwhile makes its staging present and
-   copies the opened bytes there: receiving and opening a chunk
-   (the socket's copy, AES-GCM) and staging it (the pages' allocation)
-   cost about the same, and a new host has the cores for both.  Only
-   bytes whose chunk opened are handed out; the thread is gone (joined)
-   before the restorer says the stream ended, so the process it becomes
-   has no thread of ours.  When the restorer already waits for the next
-   bytes, everything opened before handed out, with room for the whole
-   chunk (a record's pages, staged), the chunk is opened straight there
-   rather than into a buffer and copied. */
-#define RING 4
-
-typedef struct {
-    uint8_t *buf; /* a chunk's ciphertext, opened in place */
-    size_t len;   /* its plaintext; 0: free */
-} slot_t;
-
 typedef struct {
     int fd;
     imgseal_t *o;
-    pthread_t th;
-    bool running;
-    pthread_mutex_t mu;
-    pthread_cond_t filled, freed;
-    slot_t slot[RING];
-    unsigned head, tail; /* the next slot to fill (the thread's), to read (ours) */
-    size_t off;          /* into slot[tail] */
-    uint8_t *want;       /* the restorer waits, slots all read, for want_n bytes there */
-    size_t want_n, got;  /* got: bytes the thread opened at want */
-    int end;             /* 0 going on, 1 the authenticated end, -1 failed: why or err */
-    const char *why;
-    int err;
+    uint8_t *buf;    /* a chunk's ciphertext, opened in place when it is not read whole */
+    size_t off, len; /* its plaintext not handed out yet */
 } sealed_t;
 
 #define CUT "the move's stream was cut before its end (the old host stopped sending)"
 
-/* The thread's stop: the end (1) or a failure (-1, why or errno). */
-static void sealed_stop (sealed_t *s, int end, const char *why, int err)
-{
-    pthread_mutex_lock (&s->mu);
-    s->end = end;
-    s->why = why;
-    s->err = err;
-    pthread_cond_signal (&s->filled);
-    pthread_mutex_unlock (&s->mu);
-}
-
-static void *sealed_thread (void *arg)
+static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
 {
     sealed_t *s = arg;
-    for (;;) {
-        slot_t *sl = &s->slot[s->head % RING];
-        pthread_mutex_lock (&s->mu);
-        while (sl->len)
-            pthread_cond_wait (&s->freed, &s->mu);
-        pthread_mutex_unlock (&s->mu);
+    while (s->len == 0) {
         uint8_t head[IS_HEAD];
         if (imgseal_ended (s->o)) { /* the end, and nothing after it */
             ssize_t k = read_full (s->fd, head, 1);
-            if (k == 0)
-                sealed_stop (s, 1, NULL, 0);
-            else
-                sealed_stop (s, -1, k > 0 ? "bytes follow the move's stream's last chunk" : NULL,
-                             errno);
-            return NULL;
+            if (k > 0)
+                *why = "bytes follow the move's stream's last chunk";
+            return k > 0 ? -1 : k;
         }
         ssize_t k = read_full (s->fd, head, IS_HEAD);
         uint32_t len;
         bool last;
-        const char *why = NULL;
         if (k != IS_HEAD) {
-            sealed_stop (s, -1, k < 0 ? NULL : CUT, errno);
-            return NULL;
+            *why = k < 0 ? NULL : CUT;
+            return -1;
         }
-        if (imgseal_head (head, &len, &last, &why)) {
-            sealed_stop (s, -1, why, 0);
-            return NULL;
-        }
-        k = read_full (s->fd, sl->buf, len + IS_TAG);
+        if (imgseal_head (head, &len, &last, why))
+            return -1;
+        k = read_full (s->fd, s->buf, len + IS_TAG);
         if (k != (ssize_t) (len + IS_TAG)) {
-            sealed_stop (s, -1, k < 0 ? NULL : CUT, errno);
-            return NULL;
+            *why = k < 0 ? NULL : CUT;
+            return -1;
         }
-        /* straight where the restorer waits for it, if it does and
-           everything before was handed out */
-        pthread_mutex_lock (&s->mu);
-        uint8_t *to = len && s->want && s->tail == s->head && s->want_n >= len ? s->want : NULL;
-        if (to) /* taken: the restorer waits on until got says it is there */
-            s->want = NULL;
-        pthread_mutex_unlock (&s->mu);
-        if (imgseal_open (s->o, head, sl->buf, to ? to : sl->buf, &why)) {
-            sealed_stop (s, -1, why, 0);
-            return NULL;
-        }
-        if (!len) /* the empty last chunk: nothing to hand out */
-            continue;
-        pthread_mutex_lock (&s->mu);
-        if (to)
-            s->got = len;
-        else {
-            sl->len = len;
-            s->head++;
-        }
-        pthread_cond_signal (&s->filled);
-        pthread_mutex_unlock (&s->mu);
-    }
-}
-
-/* The thread started on s->fd and s->o: 0, or -1 with err. */
-static int sealed_start (sealed_t *s, char *err, size_t errlen)
-{
-    for (int i = 0; i < RING; i++)
-        if (!(s->slot[i].buf = malloc (IS_CHUNK_MAX + IS_TAG)))
-            return gl_err (err, errlen, "out of memory");
-    pthread_mutex_init (&s->mu, NULL);
-    pthread_cond_init (&s->filled, NULL);
-    pthread_cond_init (&s->freed, NULL);
-    /* signals stay the restorer's */
-    sigset_t all, was;
-    sigfillset (&all);
-    pthread_sigmask (SIG_SETMASK, &all, &was);
-    int e = pthread_create (&s->th, NULL, sealed_thread, s);
-    pthread_sigmask (SIG_SETMASK, &was, NULL);
-    if (e)
-        return gl_err (err, errlen, "cannot start reading the move's stream: %s", strerror (e));
-    s->running = true;
-    return 0;
-}
-
-static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
-{
-    sealed_t *s = arg;
-    slot_t *sl = &s->slot[s->tail % RING];
-    pthread_mutex_lock (&s->mu);
-    if (!sl->len && !s->end) { /* nothing opened yet: room for the next chunk here */
-        s->want = buf;
-        s->want_n = n;
-        while (!sl->len && !s->end && !s->got)
-            pthread_cond_wait (&s->filled, &s->mu);
-        s->want = NULL;
-    }
-    size_t len = sl->len, got = s->got;
-    s->got = 0;
-    pthread_mutex_unlock (&s->mu);
-    if (got)
-        return (ssize_t) got;
-    if (!len) { /* every opened byte handed out, and the thread stopped */
-        if (s->running) {
-            pthread_join (s->th, NULL);
-            s->running = false;
-        }
-        if (s->end > 0)
-            return 0;
-        *why = s->why;
-        errno = s->err ? s->err : EIO;
-        return -1;
-    }
-    size_t k = len - s->off < n ? len - s->off : n;
-    memcpy (buf, sl->buf + s->off, k);
-    s->off += k;
-    if (s->off == len) {
+        /* a chunk that fits where it is wanted is opened there */
+        bool there = len && n >= len;
+        if (imgseal_open (s->o, head, s->buf, there ? buf : s->buf, why))
+            return -1;
+        if (there)
+            return (ssize_t) len;
         s->off = 0;
-        pthread_mutex_lock (&s->mu);
-        s->tail++;
-        sl->len = 0;
-        pthread_cond_signal (&s->freed);
-        pthread_mutex_unlock (&s->mu);
+        s->len = len;
     }
+    size_t k = s->len < n ? s->len : n;
+    memcpy (buf, s->buf + s->off, k);
+    s->off += k;
+    s->len -= k;
     return (ssize_t) k;
 }
 
@@ -406,9 +282,8 @@ static int direct_open (int ctl, sealed_t *s, char *err, size_t errlen)
                 s->fd = fd;
                 s->o = o;
                 o = NULL;
-                if (sealed_start (s, err, errlen))
-                    goto done;
-                rc = 0;
+                s->buf = malloc (IS_CHUNK_MAX + IS_TAG);
+                rc = s->buf ? 0 : gl_err (err, errlen, "out of memory");
                 break;
             }
             if (h < 0) { /* not the old host: unheard; a new opener for the next */

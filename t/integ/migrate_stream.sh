@@ -10,8 +10,7 @@
 # - restored for real (not -n), an image of ckcompute's threads held at
 #   its first step becomes the process again: before the snapshot + the
 #   restored process's output = an undisturbed run's, byte for byte, and
-#   while it runs it has its own 5 threads, none of the restorer's (the
-#   stream is read by a thread of glrestore's own, ahead of the staging);
+#   while it runs it has its own 5 threads, none of the restorer's;
 # - a stream cut in a chunk, or missing its last chunk, with a bit
 #   flipped, a chunk replayed, or bytes after its end: refused (exit
 #   120, "glrestore: <reason>" naming what).
