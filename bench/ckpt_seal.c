@@ -6,13 +6,16 @@
     file, as the old host's agent seals what the shim writes
     (checkpoint/imgseal.h).
 
-    ckpt_seal GLRESTORE IMAGE CHUNK
+    ckpt_seal GLRESTORE IMAGE CHUNK [first]
 
     The restorer runs with -n (read and check, restore nothing).  One
     line on stdout: "ms SEND_CPU_MS RESTORER_CPU_MS STATUS": from the
     restorer's start to its exit, the CPU time this sender used (reading
     the file, sealing, writing the socket) and the restorer's, and the
-    restorer's exit status. */
+    restorer's exit status.  With "first", the whole stream is sealed
+    into memory before the restorer starts and then only written: the
+    restorer's own pace, as on a new host whose cores are its own (the
+    sender's CPU is then the writing's). */
 #include "ckpt_proto.h"
 #include "imgseal.h"
 
@@ -57,8 +60,9 @@ static int write_all (int fd, const uint8_t *p, size_t n)
 
 int main (int argc, char **argv)
 {
-    if (argc != 4 || atoi (argv[3]) <= 0 || (size_t) atoi (argv[3]) > IS_CHUNK_MAX) {
-        fprintf (stderr, "usage: ckpt_seal GLRESTORE IMAGE CHUNK (1..%u)\n", IS_CHUNK_MAX);
+    if (argc < 4 || argc > 5 || atoi (argv[3]) <= 0 || (size_t) atoi (argv[3]) > IS_CHUNK_MAX ||
+        (argc == 5 && strcmp (argv[4], "first"))) {
+        fprintf (stderr, "usage: ckpt_seal GLRESTORE IMAGE CHUNK (1..%u) [first]\n", IS_CHUNK_MAX);
         return 2;
     }
     size_t chunk = (size_t) atoi (argv[3]);
@@ -68,7 +72,33 @@ int main (int argc, char **argv)
         perror ("ckpt_seal");
         return 1;
     }
-    double t0 = now_ms ();
+    uint8_t key[IS_KEY_BYTES];
+    for (int i = 0; i < IS_KEY_BYTES; i++)
+        key[i] = (uint8_t) (i * 37 + 11);
+    imgseal_t *seal = imgseal_new (key);
+    uint8_t *in = malloc (IS_CHUNK_MAX), *out = malloc (IS_CHUNK_MAX + IS_OVERHEAD);
+    if (!seal || !in || !out)
+        return 1;
+    /* "first": the stream sealed whole before the clock starts */
+    uint8_t *pre = NULL;
+    size_t pre_len = 0;
+    if (argc == 5) {
+        off_t size = lseek (img, 0, SEEK_END);
+        lseek (img, 0, SEEK_SET);
+        size_t cap = IS_OVERHEAD + ((size_t) size / chunk + 2) * (chunk + IS_OVERHEAD);
+        if (size < 0 || !(pre = malloc (cap)))
+            return 1;
+        pre_len = imgseal_seal (seal, in, 0, false, pre);
+        for (;;) {
+            ssize_t r = read (img, in, chunk);
+            if (r < 0)
+                return 1;
+            pre_len += imgseal_seal (seal, in, (size_t) r, r == 0, pre + pre_len);
+            if (r == 0)
+                break;
+        }
+    }
+    double c0 = cpu_ms (RUSAGE_SELF), t0 = now_ms ();
     pid_t pid = fork ();
     if (pid == 0) {
         dup2 (ctl[1], 3);
@@ -77,9 +107,6 @@ int main (int argc, char **argv)
         _exit (127);
     }
     close (ctl[1]);
-    uint8_t key[IS_KEY_BYTES];
-    for (int i = 0; i < IS_KEY_BYTES; i++)
-        key[i] = (uint8_t) (i * 37 + 11);
     char line[2 * IS_KEY_BYTES + 64];
     int n = snprintf (line, sizeof line, "%s", GL_MOVE_LINE);
     for (int i = 0; i < IS_KEY_BYTES; i++)
@@ -100,16 +127,14 @@ int main (int argc, char **argv)
                              .sin_port = htons ((uint16_t) atoi (said + 5)) };
     inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
     int s = socket (AF_INET, SOCK_STREAM, 0);
-    imgseal_t *seal = imgseal_new (key);
-    uint8_t *in = malloc (IS_CHUNK_MAX), *out = malloc (IS_CHUNK_MAX + IS_OVERHEAD);
-    if (s < 0 || connect (s, (struct sockaddr *) &a, sizeof a) || !seal || !in || !out) {
+    if (s < 0 || connect (s, (struct sockaddr *) &a, sizeof a)) {
         perror ("ckpt_seal: connect");
         return 1;
     }
-    size_t m = imgseal_seal (seal, in, 0, false, out); /* the empty first chunk: the key */
-    if (write_all (s, out, m))
+    size_t m = pre ? pre_len : imgseal_seal (seal, in, 0, false, out); /* the first: the key */
+    if (write_all (s, pre ? pre : out, m))
         return 1;
-    for (;;) {
+    for (; !pre;) {
         ssize_t r = read (img, in, chunk);
         if (r < 0)
             return 1;
@@ -124,8 +149,8 @@ int main (int argc, char **argv)
     close (s);
     int st = 0;
     waitpid (pid, &st, 0);
-    printf ("%.1f %.0f %.0f %d\n", now_ms () - t0, cpu_ms (RUSAGE_SELF), cpu_ms (RUSAGE_CHILDREN),
-            WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st));
+    printf ("%.1f %.0f %.0f %d\n", now_ms () - t0, cpu_ms (RUSAGE_SELF) - c0,
+            cpu_ms (RUSAGE_CHILDREN), WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st));
     imgseal_destroy (&seal);
     return 0;
 }

@@ -10,7 +10,10 @@
 #   - sealed: bench/ckpt_seal.c starts `glrestore -n` as a new host's
 #     agent does for a move and seals the image onto loopback TCP to it
 #     in CHUNK-byte pieces (the old host's agent uses 256 KiB), with the
-#     sender's and the restorer's CPU time.
+#     sender's and the restorer's CPU time;
+#   - sealed first: the same, the stream sealed whole before the
+#     restorer starts and then only written (ckpt_seal ... first): the
+#     restorer's own pace, as on a new host whose cores are its own.
 # Medians of the wall times and CPU times.  The sender is built from
 # --src's checkpoint/imgseal.c (default this tree): a build and its
 # source go together, for the stream's cipher is theirs.
@@ -70,7 +73,7 @@ copy_ms() {
     wait "$rpid"
     ms $(( $(now) - t0 ))
 }
-: > "$W/copy"; : > "$W/file"; : > "$W/sealed"
+: > "$W/copy"; : > "$W/file"; : > "$W/sealed"; : > "$W/first"
 for r in $(seq "$RUNS"); do
     cat "$W/img" > /dev/null
     echo "$(copy_ms)" >> "$W/copy"
@@ -78,10 +81,12 @@ for r in $(seq "$RUNS"); do
     "$BUILD/glrestore" -n "$W/img" 2> /dev/null || { echo "$0: glrestore -n refused the image" >&2; exit 1; }
     echo "$(ms $(( $(now) - t0 )))" >> "$W/file"
     "$W/ckpt_seal" "$BUILD/glrestore" "$W/img" "$CHUNK" >> "$W/sealed" 2>> "$W/sealed.err"
+    "$W/ckpt_seal" "$BUILD/glrestore" "$W/img" "$CHUNK" first >> "$W/first" 2>> "$W/sealed.err"
 done
-awk '$4 != 0 { bad = 1 } END { exit bad }' "$W/sealed" || { echo "$0: the restorer refused the sealed stream: $(grep -v 'is whole' "$W/sealed.err" | head -3)" >&2; exit 1; }
+awk '$4 != 0 { bad = 1 } END { exit bad }' "$W/sealed" "$W/first" || { echo "$0: the restorer refused the sealed stream: $(grep -v 'is whole' "$W/sealed.err" | head -3)" >&2; exit 1; }
 col() { awk -v n="$2" '{ print $n }' "$1" | median; }
 echo "image $(stat -c %s "$W/img") bytes ($MIB MiB touched), medians of $RUNS, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  copy (socat, loopback TCP)            $(col "$W/copy" 1) ms"
 echo "  glrestore -n IMAGE (no agents)        $(col "$W/file" 1) ms"
 echo "  sealed stream into glrestore -n       $(col "$W/sealed" 1) ms; CPU: sender $(col "$W/sealed" 2) ms, restorer $(col "$W/sealed" 3) ms"
+echo "  the same, sealed first                 $(col "$W/first" 1) ms; CPU: sender $(col "$W/first" 2) ms, restorer $(col "$W/first" 3) ms"

@@ -267,6 +267,12 @@ typedef struct {
     int stage; /* 0 header, then the type of the last record, 99 done */
     uint64_t n_records, chain, bytes;
     uint32_t procs, procs_seen; /* a tree image: its processes, the PROCs so far */
+    /* The bytes came authenticated (a move's sealed stream, whose tags
+       find whatever the records' sums would): each record's sum is
+       taken as it stands, not computed again; the header's sum, the
+       order, the lengths and END's count, chain and bytes are checked
+       all the same (glunix-image(5)).  Set after img_dec_init. */
+    bool authenticated;
 } img_dec_t;
 
 /* A checksum of n bytes (xxHash64's algorithm), continuing from seed. */

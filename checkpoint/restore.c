@@ -400,6 +400,7 @@ static int read_image (sink_t *into, const restore_src_t *src, int fd, char *err
         return gl_err (err, errlen, "out of memory");
     img_dec_t d;
     img_dec_init (&d);
+    d.authenticated = src && src->authenticated;
     int rc = -1;
     for (;;) {
         img_rec_t rec;

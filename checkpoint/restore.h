@@ -3,7 +3,8 @@
     contract with the agent that starts it).
 
     Two stages.  The first (restore.c) is an ordinary program: it reads
-    the whole image, checks every sum and every field, checks this
+    the whole image, checks every sum (a sealed source's records' sums
+    stand: restore_src_t) and every field, checks this
     machine against it (the files it maps and opens, with their sizes
     and modification times; the vDSO's layout; the CPU's state
     components; the streams), and stages the pages in anonymous
@@ -31,10 +32,13 @@
    descriptor restore_run is given (which stays the agent's: the settled
    byte and its close go there): a move's sealed stream (glrestore.c).
    Like read(2): bytes, 0 at the image's authenticated end, -1 with *why
-   (or errno, *why NULL). */
+   (or errno, *why NULL).  authenticated: every byte it hands out was
+   authenticated first (the sealed stream's tags), so the records' own
+   sums are not computed again (img_dec_t). */
 typedef struct {
     ssize_t (*read) (void *arg, void *buf, size_t n, const char **why);
     void *arg;
+    bool authenticated;
 } restore_src_t;
 
 typedef struct {

@@ -383,10 +383,10 @@ int main (int argc, char **argv)
         if (pre.n == sizeof pre.pre && !memcmp (pre.pre, GL_MOVE_LINE, pre.n)) {
             if (direct_open (fd, &sealed, err, sizeof err))
                 return fail (err);
-            src = (restore_src_t){ sealed_read, &sealed };
+            src = (restore_src_t){ sealed_read, &sealed, .authenticated = true };
         }
         else
-            src = (restore_src_t){ prefixed_read, &pre };
+            src = (restore_src_t){ prefixed_read, &pre, .authenticated = false };
         o.src = &src;
     }
     if (restore_run (fd, &o, err, sizeof err))

@@ -7,6 +7,10 @@
 #   them), one that sends no chunk, and one that sends a whole stream
 #   under another key, all made before the real one, are dropped
 #   unheard: the image that follows is read;
+# - restored for real (not -n), an image of ckcompute's threads held at
+#   its first step becomes the process again: before the snapshot + the
+#   restored process's output = an undisturbed run's, byte for byte, and
+#   while it runs it has its own 5 threads, none of the restorer's;
 # - a stream cut in a chunk, or missing its last chunk, with a bit
 #   flipped, a chunk replayed, or bytes after its end: refused (exit
 #   120, "glrestore: <reason>" naming what).
@@ -31,6 +35,22 @@ say "whole: $(cat whole.err)"
 [ $rc = 0 ] || { cat intr.err; fail "intruders first: glrestore exited $rc"; }
 grep -q 'the image is whole' intr.err || fail "intruders first: $(cat intr.err)"
 say "three intruders first (one silent), dropped: $(cat intr.err)"
+
+env LD_PRELOAD="$SHIM" "$PROG" threads 16 40 > tref.out || fail "the undisturbed threads run"
+"$HOST" -p "$SHIM" -r hold -w "step 1" -i timg -o trun.out -- "$PROG" threads 16 40 > thost.txt ||
+    { cat thost.txt; fail "checkpoint of threads"; }
+"$STREAM" whole "$GLR" timg > trest.out 2> trest.err &
+spid=$!
+wait_until 20 grep -q "^step 20 " trest.out || { cat trest.err; fail "the restored threads did not run"; }
+rpid=$(pgrep -P "$spid")
+ntask=$(ls "/proc/$rpid/task" 2> /dev/null | wc -l)
+wait "$spid"; rc=$?
+[ $rc = 0 ] || { cat trest.err; fail "threads from the stream: glrestore exited $rc"; }
+[ "$ntask" = 5 ] || fail "the process restored from the stream had $ntask threads, not its 5"
+at=$(sed -n 's/^SNAP [0-9]* at=\([0-9]*\)$/\1/p' thost.txt)
+{ head -c "$at" trun.out; cat trest.out; } > twhole.out
+cmp -s twhole.out tref.out || { diff twhole.out tref.out | head; fail "threads restored from the stream != undisturbed"; }
+say "restored from the stream: the threads' output is an undisturbed run's, $ntask threads"
 
 refused() {  # MODE WHAT PATTERN
     "$STREAM" "$1" "$GLR" img -n 2> bad.err; rc=$?

@@ -286,10 +286,15 @@ static void zombies (void)
     CHECK (tree_why (&t, &why) < 0 && strstr (why, "root"));
 }
 
+/* decode and decode_split read as from a move's sealed stream: the
+   records' sums taken as they stand (img_dec_t.authenticated) */
+static bool authed;
+
 static int decode (size_t n, size_t piece, const char **why, int *n_pages_packed)
 {
     img_dec_t d;
     img_dec_init (&d);
+    d.authenticated = authed;
     size_t have = 0, at = 0;
     int recs = 0;
     *n_pages_packed = 0;
@@ -347,6 +352,7 @@ static int decode_split (size_t n, size_t piece, bool flip, int *split)
 {
     img_dec_t d;
     img_dec_init (&d);
+    d.authenticated = authed;
     size_t have = 0, at = 0;
     int recs = 0;
     *split = 0;
@@ -701,6 +707,24 @@ int main (void)
     CHECK (decode (n - t1len, n, &why, &packed) < 0);
     CHECK (why && strstr (why, "END"));
     memcpy (buf, copy, n);
+
+    /* authenticated bytes (a sealed stream): a record's sum is not
+       computed again, so a flipped byte of pages, which the stream's tag
+       would have refused, goes through here; the header's sum, END's
+       count and chain, and a cut are still caught */
+    authed = true;
+    CHECK_EQ (decode_split (n, 40, true, &split), 11);
+    CHECK_EQ (decode (n, 7, &why, &packed), 11);
+    memmove (buf + t1, buf + t1 + t1len, n - t1 - t1len);
+    CHECK (decode (n - t1len, n, &why, &packed) < 0);
+    CHECK (why && strstr (why, "END"));
+    memcpy (buf, copy, n);
+    buf[20] ^= 1; /* the header's flags */
+    CHECK (decode (n, n, &why, &packed) < 0);
+    CHECK (why && strstr (why, "header is corrupt"));
+    buf[20] ^= 1;
+    CHECK (decode (n - 1, n, &why, &packed) < 0);
+    authed = false;
 
     /* out of order: a THREAD record moved after the VMAs */
     CHECK (decode (n, n, &why, &packed) == 11);
