@@ -153,6 +153,10 @@
 #define GL_RESTORE_SETTLED  'S'  /* written on the image's descriptor: it can no longer fail */
 #define GL_CKPT_LINE_MAX    4096 /* longest line either side sends */
 #define GL_MOVE_LINE        "GLMOVE1 " /* a move's stream: what the agent's line starts with */
+/* A restart's stream from glx's FILE: the same line and stream, but the
+   bytes are a file's, which the seal does not vouch for: the records' own
+   sums are checked as when the restorer reads a file (glrestore(8)). */
+#define GL_FILE_LINE        "GLFILE1 "
 
 typedef enum {
     GL_CKPT_PROBE = 1,    /* can it move?  MOVABLE or REFUSE; nothing stops */

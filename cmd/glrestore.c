@@ -380,10 +380,14 @@ int main (int argc, char **argv)
         }
         pre.fd = fd;
         pre.n = (size_t) k;
-        if (pre.n == sizeof pre.pre && !memcmp (pre.pre, GL_MOVE_LINE, pre.n)) {
+        bool move = pre.n == sizeof pre.pre && !memcmp (pre.pre, GL_MOVE_LINE, pre.n);
+        bool file = pre.n == sizeof pre.pre && !memcmp (pre.pre, GL_FILE_LINE, pre.n);
+        if (move || file) {
             if (direct_open (fd, &sealed, err, sizeof err))
                 return fail (err);
-            src = (restore_src_t){ sealed_read, &sealed, .authenticated = true };
+            /* a move's bytes come from the writer's memory: the seal
+               vouches for them; a file's may have rotted on its disk */
+            src = (restore_src_t){ sealed_read, &sealed, .authenticated = move };
         }
         else
             src = (restore_src_t){ prefixed_read, &pre, .authenticated = false };

@@ -557,8 +557,13 @@ static int pump_image (glx_t *g, proc_t *p)
             p->img_credit -= (uint64_t) n;
             p->img_read += (uint64_t) n;
         }
-        if (send_job (p, &img))
-            return GLX_BROKEN;
+        if (send_job (p, &img)) {
+            /* the home ended the job and hung up (its restorer refused
+               the image halfway): its exit and what it said are still
+               to be read; an agent gone is told by the connection's end */
+            p->img_done = true;
+            return -1;
+        }
     }
     return -1;
 }

@@ -983,7 +983,8 @@ void ckpt_expect (jobs_t *self, const char *from, const gl_job_t *step)
     char line[sizeof GL_MOVE_LINE + 2 * GL_MOVE_KEY_BYTES + GL_MOVE_ADDR_MAX + 4];
     int n = 0;
     if (self->addr[0] && !gl_all_zero (step->move_key, sizeof step->move_key)) {
-        n = snprintf (line, sizeof line, "%s", GL_MOVE_LINE);
+        n = snprintf (line, sizeof line, "%s",
+                      h->restart == GL_JOB_RESTART_GLX ? GL_FILE_LINE : GL_MOVE_LINE);
         for (int i = 0; i < GL_MOVE_KEY_BYTES; i++)
             n += snprintf (line + n, sizeof line - (size_t) n, "%02x", step->move_key[i]);
         n += snprintf (line + n, sizeof line - (size_t) n, " %s\n", self->addr);
