@@ -1078,6 +1078,7 @@ static int parse_options (glx_t *g, int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     int c;
+    bool n_given = false;
     while ((c = getopt_long (argc, argv, "+tw:n:vh", opts, NULL)) != -1) {
         switch (c) {
             case 't': g->tty = true; break;
@@ -1092,6 +1093,7 @@ static int parse_options (glx_t *g, int argc, char **argv)
                     return GLX_USAGE;
                 }
                 g->size = (uint32_t) n;
+                n_given = true;
                 break;
             }
             case 'L': g->label = true; break;
@@ -1130,6 +1132,14 @@ static int parse_options (glx_t *g, int argc, char **argv)
             default: fprintf (stderr, "%s", usage_text); return GLX_USAGE;
         }
     }
+    /* options of a parallel job's, which would be taken and do nothing */
+    if (!n_given && (g->label || g->keep_going || g->no_gang)) {
+        fprintf (stderr, "glx: %s goes with -n (a parallel job's processes)\n",
+                 g->label        ? "--label"
+                 : g->keep_going ? "--keep-going"
+                                 : "--no-gang");
+        return GLX_USAGE;
+    }
     if (g->ckpt_every_ms && g->ckpt_every_ms != GL_JOB_CKPT_NEVER && (g->size > 1 || g->tty)) {
         fprintf (stderr, "glx: --checkpoint-every goes with neither -n nor -t (such jobs cannot "
                          "be restarted)\n");
@@ -1148,6 +1158,13 @@ static int parse_options (glx_t *g, int argc, char **argv)
         g->img_fd = open (g->restart, O_RDONLY | O_CLOEXEC);
         if (g->img_fd < 0 || fstat (g->img_fd, &g->img_st)) {
             fprintf (stderr, "glx: --restart %s: %s\n", g->restart, strerror (errno));
+            return GLX_USAGE;
+        }
+        if (!S_ISREG (g->img_st.st_mode)) {
+            fprintf (stderr,
+                     "glx: --restart %s: not a regular file (an image glpeer checkpoint "
+                     "wrote)\n",
+                     g->restart);
             return GLX_USAGE;
         }
         static char *restart_argv[3];

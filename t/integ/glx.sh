@@ -13,6 +13,15 @@ wait_until 10 has_estimates || fail "estimates missing"
 glx() { "$GLX" --runtime-dir "$T/a/run" "$@"; }
 export GLUNIX_RUNTIME_DIR="$T/a/run"     # for "$GLX" run in the background:
                                          # $! must be glx itself, not a subshell
+# options that mean nothing here are refused, naming what is wrong (exit 2)
+for o in --label --keep-going --no-gang; do
+    out=$(glx $o true 2>&1); rc=$?
+    [ $rc = 2 ] && [ "$out" = "glx: $o goes with -n (a parallel job's processes)" ] || fail "glx $o without -n: rc $rc, '$out'"
+done
+out=$(glx --restart "$T" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$out" = "glx: --restart $T: not a regular file (an image glpeer checkpoint wrote)" ] \
+    || fail "glx --restart of a directory: rc $rc, '$out'"
+say "refused: $(glx --label true 2>&1); $out"
 
 # output, separate streams, exit codes
 out=$(glx sh -c 'echo out; echo err >&2; exit 7' 2> "$T/err"); rc=$?
