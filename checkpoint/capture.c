@@ -667,6 +667,18 @@ static int seal_hear (int s, sb_t *why)
     return -1;
 }
 
+/* Every thread parked, and it cannot be: the tree told, the threads let
+   go, the host answered why, the request over. */
+static void refuse_parked (int s, const char *why)
+{
+    tree_answer (0);
+    tree_close ();
+    release_all ();
+    say (s, "REFUSE", why);
+    close (s);
+    atomic_store (&busy, 0);
+}
+
 static void coordinate (int req, pid_t from)
 {
     if (atomic_exchange (&busy, 1))
@@ -729,24 +741,14 @@ static void coordinate (int req, pid_t from)
     }
     uint64_t t0 = tree && !member ? t_tree : now_ns ();
     if (park_all (&why)) {
-        tree_answer (0);
-        tree_close ();
-        release_all ();
-        say (s, "REFUSE", whyb);
-        close (s);
-        atomic_store (&busy, 0);
+        refuse_parked (s, whyb);
         return;
     }
     slot_t *me = slot_of ((int) gettid_ ());
     note_thread (me);
     for (int i = 0; i < n_slots; i++)
         if (slots[i].bad_layout) {
-            tree_answer (0);
-            tree_close ();
-            release_all ();
-            say (s, "REFUSE", "glibc's tid word is not where the shim found it in every thread");
-            close (s);
-            atomic_store (&busy, 0);
+            refuse_parked (s, "glibc's tid word is not where the shim found it in every thread");
             return;
         }
     /* a tree: every process parked before any snapshot (tree.h) */
@@ -771,23 +773,13 @@ static void coordinate (int req, pid_t from)
         slots[i].pending &= ~snap.shared_pending;
     why = (sb_t){ whyb, 0, sizeof whyb };
     if (sealing && seal_hear (s, &why)) {
-        tree_answer (0);
-        tree_close ();
-        release_all ();
-        say (s, "REFUSE", whyb);
-        close (s);
-        atomic_store (&busy, 0);
+        refuse_parked (s, whyb);
         return;
     }
     int go[2];
     if (pipe2 (go, O_CLOEXEC)) {
         seal_drop ();
-        tree_answer (0);
-        tree_close ();
-        release_all ();
-        say (s, "REFUSE", "no descriptor left for the snapshot");
-        close (s);
-        atomic_store (&busy, 0);
+        refuse_parked (s, "no descriptor left for the snapshot");
         return;
     }
     snap.sock = s;
@@ -813,12 +805,7 @@ static void coordinate (int req, pid_t from)
         close (snap.pipes[i].rd);
     if (child < 0) {
         close (go[1]);
-        tree_answer (0);
-        tree_close ();
-        release_all ();
-        say (s, "REFUSE", "the snapshot could not be forked (memory?)");
-        close (s);
-        atomic_store (&busy, 0);
+        refuse_parked (s, "the snapshot could not be forked (memory?)");
         return;
     }
     ck.child = (pid_t) child;

@@ -91,3 +91,32 @@ bool gl_addr_parse (const char *text, struct sockaddr_storage *sa, socklen_t *le
     }
     return false;
 }
+
+ssize_t gl_send_fds (int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+    if (n_fds > GL_SEND_FDS_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec iov = { (void *) buf, len };
+    union {
+        struct cmsghdr h;
+        char room[CMSG_SPACE (GL_SEND_FDS_MAX * sizeof (int))];
+    } c;
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (n_fds) {
+        memset (&c, 0, sizeof c);
+        mh.msg_control = c.room;
+        mh.msg_controllen = CMSG_SPACE (n_fds * sizeof (int));
+        struct cmsghdr *h = CMSG_FIRSTHDR (&mh);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN (n_fds * sizeof (int));
+        memcpy (CMSG_DATA (h), fds, n_fds * sizeof (int));
+    }
+    ssize_t n;
+    do
+        n = sendmsg (sock, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n;
+}

@@ -22,6 +22,12 @@ ssize_t gl_read_file (const char *path, char *buf, size_t cap);
    into sa and len.  false when it is not exactly that. */
 bool gl_addr_parse (const char *text, struct sockaddr_storage *sa, socklen_t *len);
 
+/* Sends len bytes of buf on unix socket sock as one message, with the
+   descriptors fds[0..n_fds) (SCM_RIGHTS, at most GL_SEND_FDS_MAX), going
+   on after EINTR, never raising SIGPIPE.  What sendmsg(2) returns. */
+#define GL_SEND_FDS_MAX 4
+ssize_t gl_send_fds (int sock, const void *buf, size_t len, const int *fds, size_t n_fds);
+
 /* Makes fd non-blocking.  0, or -1 with errno set. */
 int gl_set_nonblock (int fd);
 

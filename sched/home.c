@@ -553,6 +553,20 @@ static void move_switch (jobs_t *self, home_job_t *j)
 
 /* ---- glx --restart -------------------------------------------------------------- */
 
+/* A key for this move or restart alone, drawn here and sent in EXPECT to
+   node, whose restorer then listens for the image sealed under it. */
+static void send_expect (jobs_t *self, home_job_t *j, const char *node)
+{
+    randombytes_buf (j->move_key, sizeof j->move_key);
+    gl_job_t ex;
+    jobs_msg_init (&ex, GL_JOB_MOVE, j->gpid, self->name);
+    ex.code = GL_MOVE_EXPECT;
+    memcpy (ex.move_key, j->move_key, sizeof ex.move_key);
+    gl_strlcpy (ex.node, node, sizeof ex.node);
+    jobs_to_node (self, node, &ex);
+    sodium_memzero (ex.move_key, sizeof ex.move_key);
+}
+
 /* The restorer of glx --restart FILE started: its image takes a move's
    way (ckpt_proto.h, "A move's stream"), glx being the sender.  A key
    for this restart alone goes to the new host, whose restorer listens;
@@ -560,15 +574,8 @@ static void move_switch (jobs_t *self, home_job_t *j)
    the image before, so that where it goes is never in doubt. */
 static void restart_expect (jobs_t *self, home_job_t *j)
 {
-    randombytes_buf (j->move_key, sizeof j->move_key);
+    send_expect (self, j, j->node);
     j->restart_listening = true;
-    gl_job_t ex;
-    jobs_msg_init (&ex, GL_JOB_MOVE, j->gpid, self->name);
-    ex.code = GL_MOVE_EXPECT;
-    memcpy (ex.move_key, j->move_key, sizeof ex.move_key);
-    gl_strlcpy (ex.node, j->node, sizeof ex.node);
-    jobs_to_node (self, j->node, &ex);
-    sodium_memzero (ex.move_key, sizeof ex.move_key);
 }
 
 /* The new host's LISTEN, to glx: the restorer's address and the key,
@@ -664,16 +671,9 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
                 /* a key for this move alone: the new host's restorer
                    listens for the image, and the old host is asked once
                    it says where (LISTEN) */
-                randombytes_buf (j->move_key, sizeof j->move_key);
+                send_expect (self, j, j->move_to);
                 j->move_addr[0] = '\0';
                 j->move_listening = true;
-                gl_job_t ex;
-                jobs_msg_init (&ex, GL_JOB_MOVE, j->gpid, self->name);
-                ex.code = GL_MOVE_EXPECT;
-                memcpy (ex.move_key, j->move_key, sizeof ex.move_key);
-                gl_strlcpy (ex.node, j->move_to, sizeof ex.node);
-                jobs_to_node (self, j->move_to, &ex);
-                sodium_memzero (ex.move_key, sizeof ex.move_key);
                 gl_info ("%s: move: %s's restorer waits; asked where it takes the image", j->gpid,
                          j->move_to);
             }

@@ -506,21 +506,7 @@ static void seal_answer (jobs_t *self, ckpt_req_t *ck)
     for (int i = 0; i < IS_KEY_BYTES; i++)
         n += snprintf (line + n, sizeof line - (size_t) n, "%02x", ck->key[i]);
     line[n++] = '\n';
-    union {
-        struct cmsghdr h;
-        char b[CMSG_SPACE (sizeof (int))];
-    } cm;
-    memset (&cm, 0, sizeof cm);
-    struct iovec iov = { line, (size_t) n };
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b
-    };
-    struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN (sizeof (int));
-    memcpy (CMSG_DATA (c), &ck->net, sizeof ck->net);
-    (void) sendmsg (ck->fd, &mh, MSG_NOSIGNAL);
+    (void) gl_send_fds (ck->fd, line, (size_t) n, &ck->net, 1);
     explicit_bzero (line, sizeof line);
     ck->writer_seals = true;
     host_watch_set (self, &ck->nw, -1, 0);

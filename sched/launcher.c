@@ -2,6 +2,7 @@
     side of talking to it.  See launcher.h. */
 #include "launcher.h"
 #include "err.h"
+#include "fd.h"
 #include "grow.h"
 #include "str.h"
 #include "view.h"
@@ -22,7 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define FDS_MAX 4
+#define FDS_MAX GL_SEND_FDS_MAX
 
 /* ---- messages with descriptors ------------------------------------------------ */
 
@@ -34,26 +35,7 @@ static int send_msg (int sock, const launch_msg_t *m, const int *fds, size_t n_f
         errno = EINVAL;
         return -1;
     }
-    struct iovec iov = { buf, len };
-    union {
-        struct cmsghdr h;
-        char room[CMSG_SPACE (FDS_MAX * sizeof (int))];
-    } c;
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    if (n_fds) {
-        memset (&c, 0, sizeof c);
-        mh.msg_control = c.room;
-        mh.msg_controllen = CMSG_SPACE (n_fds * sizeof (int));
-        struct cmsghdr *h = CMSG_FIRSTHDR (&mh);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN (n_fds * sizeof (int));
-        memcpy (CMSG_DATA (h), fds, n_fds * sizeof (int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg (sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = gl_send_fds (sock, buf, len, fds, n_fds);
     free (buf);
     return n == (ssize_t) len ? 0 : -1;
 }

@@ -39,6 +39,7 @@
     shim went on) and IMAGE <bytes>; then EXIT <status> or SIGNAL
     <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
 #include "ckpt_proto.h"
+#include "fd.h"
 #include "imgseal.h"
 
 #include <errno.h>
@@ -133,21 +134,8 @@ static bool hand_link (int s, uint8_t key[IS_KEY_BYTES], int *rx)
         n += snprintf (line + n, sizeof line - (size_t) n, "%02x", key[i]);
     printf ("KEY %.*s\n", 2 * IS_KEY_BYTES, line + 5); /* for the tests to look for */
     line[n++] = '\n';
-    union {
-        struct cmsghdr h;
-        char b[CMSG_SPACE (sizeof (int))];
-    } cm = { 0 };
-    struct iovec iov = { line, (size_t) n };
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b
-    };
-    struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN (sizeof (int));
-    memcpy (CMSG_DATA (c), &tx, sizeof tx);
     /* a shim that refused may have closed already: its answer says so */
-    (void) sendmsg (s, &mh, MSG_NOSIGNAL);
+    (void) gl_send_fds (s, line, (size_t) n, &tx, 1);
     close (tx); /* the shim's writer holds it now */
     return true;
 }

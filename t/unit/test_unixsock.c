@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static uint8_t bytes[2][IMG_PIPE_MAX];
@@ -165,6 +166,42 @@ static void refused (void)
     int off = 0;
     CHECK_EQ (setsockopt (sv[0], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off), 0);
     CHECK (take (sv[0], 0, &f, why, sizeof why) < 0 && strstr (why, "SO_PEEK_OFF"));
+    close (sv[0]);
+    close (sv[1]);
+
+    /* two processes of a job peek the same stream at once (each takes
+       its snapshot): neither sees the other's peek as the program's
+       SO_PEEK_OFF, and each reads every byte queued */
+    CHECK_EQ (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK_EQ (write (sv[0], "queued bytes", 12), 12);
+    CHECK_EQ (write (sv[0], " and more", 9), 9);
+    pid_t other = fork ();
+    if (other == 0) {
+        static uint8_t mine[64];
+        uint32_t n = 0;
+        char w[256];
+        for (int i = 0; i < 20000; i++)
+            if (usock_peek (sv[1], SOCK_STREAM, mine, sizeof mine, &n, w, sizeof w) || n != 21)
+                _exit (1);
+        _exit (0);
+    }
+    int bad_judge = 0, bad_peek = 0;
+    for (int i = 0; i < 20000; i++) {
+        struct stat s1;
+        bool nu;
+        uint32_t n = 0;
+        if (fstat (sv[1], &s1) ||
+            usock_judge (sv[1], (uint64_t) s1.st_ino, &f, &nu, why, sizeof why))
+            bad_judge++;
+        if (usock_peek (sv[1], SOCK_STREAM, bytes[0], sizeof bytes[0], &n, why, sizeof why) ||
+            n != 21 || memcmp (bytes[0], "queued bytes and more", 21))
+            bad_peek++;
+    }
+    int wst;
+    CHECK_EQ (waitpid (other, &wst, 0), other);
+    CHECK (WIFEXITED (wst) && WEXITSTATUS (wst) == 0);
+    CHECK_EQ (bad_judge, 0);
+    CHECK_EQ (bad_peek, 0);
     close (sv[0]);
     close (sv[1]);
 
