@@ -607,13 +607,12 @@ static const struct {
     uint64_t need, may;
 } job_rules[GL_JOB_MOVE + 1] = {
     /* glx sends RUN without a GPID: its home gives it one */
-    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD), K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) |
-                                                 K (J_GID) | K (J_USER) | K (J_PTY) | K (J_ROWS) |
-                                                 K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
-                                                 K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) |
-                                                 K (J_GANG) | K (J_CRED_EXPIRY) | K (J_CRED_SIG) |
-                                                 K (J_RESTART) | K (J_CKPT_EVERY) | K (J_RLIMITS) |
-                                                 K (J_CLOSED) },
+    [GL_JOB_RUN] = { K (J_ARGV) | K (J_CWD),
+                     K (J_GPID) | K (J_ENVV) | K (J_UMASK) | K (J_UID) | K (J_GID) | K (J_USER) |
+                         K (J_PTY) | K (J_ROWS) | K (J_COLS) | K (J_CORES) | K (J_MEM_KB) |
+                         K (J_PIN) | K (J_ALLOW_LOCAL) | K (J_TEXT) | K (J_GANG) |
+                         K (J_CRED_EXPIRY) | K (J_CRED_SIG) | K (J_RESTART) | K (J_CKPT_EVERY) |
+                         K (J_RLIMITS) | K (J_CLOSED) },
     [GL_JOB_STARTED] = { K (J_GPID) | K (J_NODE) | K (J_PID), K (J_TEXT) | K (J_SEQ) },
     [GL_JOB_REFUSED] = { K (J_GPID) | K (J_TEXT), 0 },
     [GL_JOB_FAILED] = { K (J_GPID) | K (J_CODE) | K (J_TEXT), 0 },
