@@ -20,15 +20,19 @@ say "each agent publishes the cluster: $out"
 
 # an idle agent publishes every second (readers date the view by it) but
 # rewrites its member table only when a member, an estimate or a clock
-# offset changed: not every second
+# offset changed: not every second.  Just after the start the clocks'
+# offsets are still being measured (and on a loaded machine vary more):
+# up to three windows of 6 s, one of which must show it
 cost() { status "$1" | jq -r ".cost.$2"; }
-p0=$(cost a view_publishes); w0=$(cost a view_member_writes)
-sleep 6
-p1=$(cost a view_publishes); w1=$(cost a view_member_writes)
-echo "a published $((p1 - p0)) times in 6 s, $((w1 - w0)) with the member table" >&2
-[ $((p1 - p0)) -ge 5 ] || fail "a published $((p1 - p0)) times in 6 s"
-[ $((w1 - w0)) -le $(((p1 - p0) / 2)) ] \
-    || fail "a rewrote its member table $((w1 - w0)) times in $((p1 - p0)) publications"
+for try in 1 2 3; do
+    p0=$(cost a view_publishes); w0=$(cost a view_member_writes)
+    sleep 6
+    p1=$(cost a view_publishes); w1=$(cost a view_member_writes)
+    echo "a published $((p1 - p0)) times in 6 s, $((w1 - w0)) with the member table" >&2
+    [ $((p1 - p0)) -ge 5 ] || fail "a published $((p1 - p0)) times in 6 s"
+    [ $((w1 - w0)) -le $(((p1 - p0) / 2)) ] && break
+    [ $try = 3 ] && fail "a rewrote its member table $((w1 - w0)) times in $((p1 - p0)) publications (three windows)"
+done
 say "an idle agent publishes every second, its members $((w1 - w0)) times in $((p1 - p0))"
 
 # only the users the agent serves may read it: its user (0400), or every
