@@ -211,6 +211,20 @@ static bool answered (void)
    glx runs the ticker on a, someone asks to move it (answer number seq),
    the move ends moved, and glx gets every tick in order and the job's
    exit status.  At r, the first restorer fails (and must have). */
+/* glx ended with the job's own status (7), every tick once and in
+   order, and (want_lines >= 0) that many lines of input echoed, in order. */
+static void glx_got_it_whole (int want_lines)
+{
+    CHECK (jh_glx.exited);
+    CHECK_EQ (jh_glx.code, 7);
+    CHECK (jh_glx.seq_ok);
+    int ticks, lines;
+    CHECK (jh_glx_in_order (&ticks, &lines));
+    CHECK_EQ (ticks, TICKS);
+    if (want_lines >= 0)
+        CHECK_EQ (lines, want_lines);
+}
+
 static void move_whole (const char *const names_of[3], uint64_t seq)
 {
     if (!jh_up ("test_jobs_move", names_of, 3, true, sent))
@@ -237,12 +251,7 @@ static void move_whole (const char *const names_of[3], uint64_t seq)
         fprintf (stderr, "  %s\n", answer);
     jh_glx_eof ();
     jh_pump (10000, jh_glx_exited);
-    CHECK (jh_glx.exited);
-    CHECK_EQ (jh_glx.code, 7);
-    CHECK (jh_glx.seq_ok);
-    int ticks, lines;
-    CHECK (jh_glx_in_order (&ticks, &lines));
-    CHECK_EQ (ticks, TICKS);
+    glx_got_it_whole (-1);
     jh_stop ();
 }
 
@@ -314,13 +323,7 @@ int main (int argc, char **argv)
 
     /* every tick once, in order, every line of input once, in order, and
        the job's own exit status */
-    CHECK (jh_glx.exited);
-    CHECK_EQ (jh_glx.code, 7);
-    CHECK (jh_glx.seq_ok);
-    int ticks, lines;
-    CHECK (jh_glx_in_order (&ticks, &lines));
-    CHECK_EQ (ticks, TICKS);
-    CHECK_EQ (lines, 40);
+    glx_got_it_whole (40);
 
     jh_stop ();
 
