@@ -16,7 +16,8 @@
 #   the Value are shared memory of the tree's processes, made one again;
 # - python3 with a memfd written through its mapping and read through
 #   its descriptor: one object after each move;
-# - a socket connected to a listening unix socket outside the job:
+# - a socket connected to a listening unix socket outside the job, before
+#   and after the server accepted it:
 #   refused with the reason, the job runs on.
 # Not against the sanitizers' build (glrestore there carries their
 # runtime, as integ/migrate).
@@ -146,12 +147,15 @@ fi
 # (the server is a program of this script's, not the job's)
 if command -v python3 > /dev/null; then
     cat > "$T/server.py" <<'PY'
-import os, socket, sys
+import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen()
 open(sys.argv[1] + ".ready", "w").close()
+while not os.path.exists(sys.argv[1] + ".go"):  # the test's word to accept
+    time.sleep(0.02)
 c, _ = s.accept()
+open(sys.argv[1] + ".accepted", "w").close()
 while c.recv(100):
     pass
 PY
@@ -170,6 +174,12 @@ PY
     "$GLX" -w b python3 "$T/client.py" "$T/srv.sock" > "$out" 2>&1 & g=$!
     wait_until 10 more_lines "$out" 2 || fail "the client did not start: $(cat "$out")"
     gpid=$(gpid_of "client.py")
+    # before the server's accept(2) the client's peer is no socket yet
+    res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "the client moved: $res"
+    echo "$res" | grep -q "fd 3: a unix socket connected to a server's socket not accepted yet" ||
+        fail "the client's refusal before the accept does not say why: $res"
+    touch "$T/srv.sock.go"
+    wait_until 10 test -e "$T/srv.sock.accepted" || fail "the unix server did not accept"
     res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "the client moved: $res"
     echo "$res" | grep -q "a unix socket connected to $T/srv.sock (a named socket's server" ||
         fail "the client's refusal does not say why: $res"
