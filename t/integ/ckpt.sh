@@ -41,6 +41,7 @@ obj="$BUILD/checkpoint/libglblob_a-restore_blob.o"
 ndx=$(readelf -SW "$obj" | sed -n 's/^ *\[ *\([0-9]*\)\] glr_blob .*/\1/p')
 [ -n "$ndx" ] || fail "no section glr_blob in $obj"
 defined=$(readelf -sW "$obj" | awk -v n="$ndx" '$7 == n { print $8 }')
+[ -n "$defined" ] || fail "readelf -sW $obj shows no symbol in glr_blob (section $ndx): $(readelf -sW "$obj" 2>&1 | tail -n 5)"
 for sym in $(readelf -rW "$obj" | awk '/^Relocation section/ { in_blob = ($3 == "'"'"'.relaglr_blob'"'"'") }
                                      in_blob && /R_X86_64/ { print $5 }'); do
     echo "$defined" | grep -qx "$sym" || fail "the second stage refers to $sym, outside its section"

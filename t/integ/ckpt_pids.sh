@@ -47,6 +47,13 @@ kill -0 $r 2> /dev/null || fail "glrestore ended: $(cat rest.err)"
 steer go1
 wait_until 10 grep -q '^posix_spawn' rest.out || fail "no posix_spawn line: $(cat rest.out rest.err)"
 steer go2
+# (the restored tree ends within seconds: a hang is named, with where
+# each of its processes waits, not left to the suite's time limit)
+if ! wait_until 60 sh -c "! kill -0 $r 2> /dev/null"; then
+    ps -o pid,ppid,stat,wchan:24,args -p $r --ppid $r
+    kill -9 $r
+    fail "the restored tree did not end within 60 s: $(cat rest.out rest.err)"
+fi
 wait $r; rc=$?
 [ $rc = 0 ] || fail "the restored parent exited $rc: $(cat rest.err)"
 cat rest.out
