@@ -423,6 +423,9 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
                   gpid);
     else if (j->pmi || j->gang)
         snprintf (text, sizeof text, "refused: %s is a process of a parallel job", gpid);
+    else if (j->run.job->pty)
+        snprintf (text, sizeof text,
+                  "refused: %s runs on a terminal (glx -t), which does not move with it", gpid);
     else if (want[0] && gl_streq (want, j->node))
         snprintf (text, sizeof text, "refused: %s runs on %s already", gpid, want);
     else {

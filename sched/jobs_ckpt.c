@@ -536,6 +536,9 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
         /* a stopped process takes no signal: the request would time out */
         why = "it is stopped (SIGSTOP or SIGTSTP), and a stopped process cannot answer: "
               "continue it first (fg, or glpeer kill -CONT)";
+    else if (h->pty && (ask->code == GL_CKPT_ASK_MOVE || ask->code == GL_CKPT_ASK_PROBE))
+        /* its terminal is this node's: no restorer takes a job on one */
+        why = "it runs on a terminal (glx -t), which does not move with it";
     else if (h->suspended && ask->code == GL_CKPT_ASK_KEEP)
         why = "it is stopped (its host's owner is back): its last checkpoint stays";
     else if (h->suspended && ask->code == GL_CKPT_ASK_MOVE)

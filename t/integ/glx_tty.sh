@@ -37,6 +37,16 @@ tm send-keys -t t C-c
 tm send-keys -t t 'echo "after-$((40+2))"' Enter
 wait_until 20 shows '^after-42' || { screen; fail "Ctrl-C"; }
 say "tty, line editing, window size and Ctrl-C work"
+# its terminal is b's: the job is not moved, and says so at once
+gpid=$(gpid_of "bash --norc")
+res=$("$GLPEER" migrate "$gpid" --runtime-dir "$T/a/run" 2>&1) && fail "the terminal job moved: $res"
+[ "$res" = "glpeer migrate: refused: $gpid runs on a terminal (glx -t), which does not move with it" ] ||
+    fail "migrate of a terminal job: $res"
+wait_until 10 sh -c "'$GLPEER' ps -v --runtime-dir '$T/a/run' | grep -A2 'bash --norc' | grep -q 'can move: it runs on a terminal'" ||
+    fail "ps -v of a terminal job: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
+tm send-keys -t t 'echo "still-$((40+3))"' Enter
+wait_until 20 shows '^still-43' || { screen; fail "the shell after the refused move"; }
+say "a move of the terminal job refused: $res"
 tm send-keys -t t 'exit 3' Enter
 wait_until 20 test -s "$T/rc" || { screen; fail "glx did not end"; }
 [ "$(cat "$T/rc")" = 3 ] || fail "exit status $(cat "$T/rc"), expected 3"

@@ -57,15 +57,25 @@ out=$("$GLPEER" migrate not/a/gpid --runtime-dir "$T/c/run" 2>&1); [ $? = 2 ] ||
 # output is whole.
 "$GLX" -w b --no-shim sh -c 'i=0; while [ $i -lt 30 ]; do echo "n $i"; i=$((i+1)); sleep 0.1; done' \
     > "$T/evict.out" 2>&1 & g=$!
+# and a job on a terminal (glx -t, under script(1)'s): its terminal is b's
+# and does not move, so it is not asked to, and is stopped as well
+# (script's input stays open: at its end script would type a character
+# the job's terminal echoes)
+script -qfec "$GLX -t -w b sh -c 'i=0; while [ \$i -lt 30 ]; do echo \"t \$i\"; i=\$((i+1)); sleep 0.1; done'" \
+    "$T/tevict.out" > /dev/null 2>&1 < <(exec sleep 60) & gt=$!
 # the job's process: the sh whose command line this is (glx's holds it too)
 job_pid() { for p in $(pgrep -f "$1"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ] && echo $p; done | head -1; }
 has_job() { [ -n "$(job_pid "$1")" ]; }
 wait_until 5 has_job 'echo "n ' || fail "the guest did not start on b"
-pid=$(job_pid 'echo "n ')
+wait_until 5 has_job 'echo "t ' || fail "the terminal guest did not start on b"
+pid=$(job_pid 'echo "n ') tpid=$(job_pid 'echo "t ')
 sleep 0.5
 start=$(date +%s%N)
 touch -a "$T/tty-b"
-stopped() { [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ]; }
+stopped() {
+    [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] &&
+        [ "$(awk '{ print $3 }' "/proc/$tpid/stat" 2>/dev/null)" = T ]
+}
 typing() { touch -a "$T/tty-b"; stopped; }
 wait_until 6 typing || fail "the guest still runs on b after its owner came back"
 say "b's owner came back: its guest stopped $(elapsed_since "$start") s later (sample 1 s + grace 1 s)"
@@ -85,7 +95,10 @@ for i in 1 2 3 4; do sleep 0.25; touch -a "$T/tty-b"; done
 wait "$g"; rc=$?
 [ $rc = 0 ] && [ "$(wc -l < "$T/evict.out")" = 30 ] && [ "$(tail -1 "$T/evict.out")" = "n 29" ] \
     || fail "the guest's glx after the owner left: rc $rc, $(wc -l < "$T/evict.out") lines"
-say "the owner left: the guest went on and ended whole"
+wait "$gt"; rc=$?
+[ $rc = 0 ] && [ "$(grep -c '^t [0-9]*.$' "$T/tevict.out")" = 30 ] && grep -q '^t 29' "$T/tevict.out" ||
+    fail "the terminal guest after the owner left: rc $rc, $(grep -c '^t ' "$T/tevict.out") lines: $(cat -A "$T/tevict.out" | tr '\n' ' ')"
+say "the owner left: the guests went on and ended whole"
 
 if [ ! -x "$BUILD/glrestore" ]; then
     # a restart needs the restorer on the node that takes it
