@@ -86,8 +86,14 @@
     1 and 2.  The restorer becomes the process: same pid as the host
     started, the program's memory and threads, resumed where they were
     parked.  When it cannot, it writes "glrestore: <reason>" on its
-    stderr and exits GL_RESTORE_FAILED before it has touched anything of
-    the image's, so the host can tell that from the job's own exit.  It
+    stderr, then one byte on the image's descriptor, GL_RESTORE_CUT when
+    the image's stream ended before its last chunk (a move's or glx's
+    sender stopped: the sender's side knows why), GL_RESTORE_REFUSED for
+    anything else, and exits GL_RESTORE_FAILED before it has touched
+    anything of the image's.  The byte, not the exit status, is what
+    the host goes by: a restored job's own exit can never write it (the
+    descriptor is closed before the image runs), so a job that itself
+    exits GL_RESTORE_FAILED is not taken for a failed restore.  It
     closes the image's descriptor once it can no longer fail: the host
     takes that, the restorer living on, as the restore's success (and
     only then kills a moved job's old process).  A restorer of one
@@ -151,6 +157,8 @@
 #define GL_RESTORE_PROG     "glrestore"
 #define GL_RESTORE_FAILED   120
 #define GL_RESTORE_SETTLED  'S'  /* written on the image's descriptor: it can no longer fail */
+#define GL_RESTORE_REFUSED  'F'  /* written there before a failure's exit: the restore failed */
+#define GL_RESTORE_CUT      'C'  /* the same, the failure being the image's stream cut short */
 #define GL_CKPT_LINE_MAX    4096 /* longest line either side sends */
 #define GL_MOVE_LINE        "GLMOVE1 " /* a move's stream: what the agent's line starts with */
 /* A restart's stream from glx's FILE: the same line and stream, but the

@@ -1147,6 +1147,9 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
     for (size_t i = 0; i < s->n_fd; i++)
         if (s->fd[i].f.kind == IMG_F_EPOLL && kobj_register (&s->fd[i].f, err, errlen)) {
             fprintf (stderr, "glrestore: %s\n", err);
+            char failed = GL_RESTORE_REFUSED; /* to the agent (ckpt_proto.h) */
+            if (p->image_fd >= 0)
+                (void) !write ((int) p->image_fd, &failed, 1);
             _exit (GL_RESTORE_FAILED); /* nothing of the image has run */
         }
     set_process (s);

@@ -81,9 +81,15 @@ __asm__(".pushsection glr_blob, \"ax\", @progbits\n"
         ".size glr_jump, .-glr_jump\n"
         ".popsection\n");
 
-BLOB static void die (const rp_plan_t *p)
+/* img: the image's descriptor while it is open, -1 once it is closed */
+BLOB static void die (const rp_plan_t *p, long img)
 {
     sc (SYS_write, 2, (long) p->fail_msg, (long) p->fail_len, 0, 0, 0);
+    /* the agent goes by this byte, after the line (ckpt_proto.h) */
+    if (img >= 0) {
+        char failed = GL_RESTORE_REFUSED;
+        sc (SYS_write, img, (long) &failed, 1, 0, 0, 0);
+    }
     for (;;)
         sc (SYS_exit_group, GL_RESTORE_FAILED, 0, 0, 0, 0, 0);
 }
@@ -113,19 +119,20 @@ BLOB void glr_thread (rp_thread_t *t)
 
 BLOB void glr_stage2 (rp_plan_t *p)
 {
+    long img = p->image_fd;
     /* the new kernel's vDSO and vvar to where the program's libc knows
        them, through a reserved hole so no two of them ever overlap */
     for (uint64_t i = 0; i < p->n_special; i++) {
         rp_special_t *s = &p->special[i];
         if (sc (SYS_mremap, (long) s->cur, (long) s->len, (long) s->len,
                 MREMAP_MAYMOVE | MREMAP_FIXED, (long) s->tmp, 0) != (long) s->tmp)
-            die (p);
+            die (p, img);
     }
     for (uint64_t i = 0; i < p->n_special; i++) {
         rp_special_t *s = &p->special[i];
         if (sc (SYS_mremap, (long) s->tmp, (long) s->len, (long) s->len,
                 MREMAP_MAYMOVE | MREMAP_FIXED, (long) s->old, 0) != (long) s->old)
-            die (p);
+            die (p, img);
     }
     /* the first stage's memory, all of it */
     uint64_t lo = IMG_PAGE;
@@ -181,7 +188,7 @@ BLOB void glr_stage2 (rp_plan_t *p)
             default: r = -1;
         }
         if (r < 0)
-            die (p);
+            die (p, img);
     }
     /* best effort: where it fails (a kernel without it, a data limit
        below the heap), ps shows the restorer's command line and the
@@ -198,6 +205,7 @@ BLOB void glr_stage2 (rp_plan_t *p)
         }
         sc (SYS_close, (long) p->image_fd, 0, 0, 0, 0, 0);
     }
+    img = -1;
     /* the threads: every other one cloned as glibc does, then this one
        becomes the leader */
     rp_thread_t *leader = 0;
@@ -208,10 +216,10 @@ BLOB void glr_stage2 (rp_plan_t *p)
             continue;
         }
         if (glr_clone (CLONE_THREAD_FLAGS, t->stack, t->tid_addr, t->tid_addr, t->fs, t) < 0)
-            die (p);
+            die (p, img);
     }
     if (!leader)
-        die (p);
+        die (p, img);
     long tid = sc (SYS_set_tid_address, (long) leader->tid_addr, 0, 0, 0, 0, 0);
     *(volatile int *) (uintptr_t) leader->tid_addr = (int) tid;
     sc (SYS_arch_prctl, ARCH_SET_FS, (long) leader->fs, 0, 0, 0, 0);

@@ -8,7 +8,10 @@
     names (as the agent starts it), or from standard input.  On any
     problem with the image or with this machine it says
     "glrestore: <reason>" and exits GL_RESTORE_FAILED (120) before it
-    has changed anything of the process.
+    has changed anything of the process; to the agent it says so first
+    with a byte on the agent's descriptor (ckpt_proto.h): GL_RESTORE_CUT
+    when the image's stream ended before its last chunk, else
+    GL_RESTORE_REFUSED.
 
     A move's image comes straight from the old host instead
     (ckpt_proto.h, "A move's stream"): the agent's descriptor then
@@ -85,8 +88,10 @@ typedef struct {
     imgseal_t *o;
     uint8_t *buf;    /* a chunk's ciphertext, opened in place when it is not read whole */
     size_t off, len; /* its plaintext not handed out yet */
+    bool cut;        /* the stream ended before its last chunk: the failure is that */
 } sealed_t;
 
+/* for people; the agent learns it from the byte GL_RESTORE_CUT */
 #define CUT "the move's stream was cut before its end (the old host stopped sending)"
 
 static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
@@ -105,6 +110,7 @@ static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
         bool last;
         if (k != IS_HEAD) {
             *why = k < 0 ? NULL : CUT;
+            s->cut = k >= 0;
             return -1;
         }
         if (imgseal_head (head, &len, &last, why))
@@ -112,6 +118,7 @@ static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
         k = read_full (s->fd, s->buf, len + IS_TAG);
         if (k != (ssize_t) (len + IS_TAG)) {
             *why = k < 0 ? NULL : CUT;
+            s->cut = k >= 0;
             return -1;
         }
         /* a chunk that fits where it is wanted is opened there */
@@ -327,9 +334,22 @@ static void usage (FILE *to)
              GL_IMAGE_FD_ENV);
 }
 
+/* The agent's descriptor (GLUNIX_IMAGE_FD), or -1 when no agent started us. */
+static int agent_fd = -1;
+static sealed_t sealed;
+
+/* The reason on stderr for people, then the failure's byte for the
+   agent, which goes by it and not by the exit status (a restored job
+   may exit with the same status): written only now, after the line, so
+   the line is in the pipe when the agent reads the byte. */
 static int fail (const char *why)
 {
     fprintf (stderr, "glrestore: %s\n", why);
+    fflush (stderr);
+    if (agent_fd >= 0) {
+        char c = sealed.cut ? GL_RESTORE_CUT : GL_RESTORE_REFUSED;
+        (void) !write (agent_fd, &c, 1); /* not a socket (by hand): nobody to tell */
+    }
     return GL_RESTORE_FAILED;
 }
 
@@ -367,10 +387,11 @@ int main (int argc, char **argv)
             return fail (err);
         }
         fd = (int) v;
+        if (optind == argc)
+            agent_fd = fd;
     }
     /* from the agent: a move's line, or the image itself */
     static prefixed_t pre;
-    static sealed_t sealed;
     restore_src_t src;
     if (env && optind == argc) {
         ssize_t k = read_full (fd, pre.pre, sizeof pre.pre);

@@ -466,7 +466,8 @@ static void net_close (glx_t *g)
 /* FILE, sealed, to the restorer, as far as the connection takes it now.
    -1 to go on, or glx's exit status.  The stream cut (FILE unreadable or
    changed, the connection broken once made), the restorer refuses the
-   image and its exit says why, as it would of a cut image in IMAGEs. */
+   image and its host says why (the job could not start: GLX_START), as
+   of a cut image in IMAGEs. */
 static int net_pump (glx_t *g)
 {
     for (int burst = 0; burst < NET_BURST;) {
@@ -479,7 +480,7 @@ static int net_pump (glx_t *g)
                 net_close (g);
                 return GLX_START; /* our stream's end kills the waiting restorer */
             }
-            if (n < 0) { /* the restorer is gone, or going: its exit says why */
+            if (n < 0) { /* the restorer is gone, or going: its host says why */
                 if (g->verbose)
                     fprintf (stderr, "glx: the image's connection to %s broke: %s\n", g->net_to,
                              strerror (errno));

@@ -23,7 +23,7 @@
                    32 cred_expiry, 33 cred_sig(bin), 34 restart, 35 to,
                    36 ckpt_every, 37 at_out, 38 at_err, 39 at_in,
                    40 move_key(bin), 41 move_addr, 42 [rlimit, ...],
-                   43 closed }
+                   43 closed, 44 cause }
         gang     { 1 type, 2 gang, 3 term, 4 leader, 5 seq, 6 granted,
                    7 [peer, ...], 8 [place, ...] }
         peer     { 1 node, 2 procs, 3 cores }
@@ -452,6 +452,7 @@ enum {
     J_MOVE_ADDR,
     J_RLIMITS,
     J_CLOSED,
+    J_CAUSE,
     J_KEYS
 };
 
@@ -513,6 +514,7 @@ static const field_t job_fields[] = {
     FIELDN (J_RLIMITS, F_STRV, gl_job_t, rlimits, n_rlimits, GL_JOB_RLIMITS_MAX,
             "job rlimits: expected an array of at most 16 strings without NUL"),
     FIELD (J_CLOSED, F_U8, gl_job_t, closed, GL_JOB_CLOSED_ALL, NULL, "job closed: expected 0..7"),
+    FIELD (J_CAUSE, F_U8, gl_job_t, cause, GL_MOVE_CAUSE_CUT, NULL, "job cause: expected 0..1"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 
@@ -634,7 +636,7 @@ static const struct {
                                        K (J_AT_ERR) | K (J_AT_IN) },
     [GL_JOB_MOVE] = { K (J_GPID) | K (J_CODE), K (J_TO) | K (J_TEXT) | K (J_DATA) | K (J_EOF) |
                                                    K (J_CREDIT) | K (J_STREAM) | K (J_SIGNO) |
-                                                   K (J_MOVE_KEY) | K (J_MOVE_ADDR) },
+                                                   K (J_MOVE_KEY) | K (J_MOVE_ADDR) | K (J_CAUSE) },
 };
 
 /* The reasons, per key, for a field a job type needs and lacks, and for
@@ -685,6 +687,7 @@ static const char *const job_key_why[J_KEYS][2] = {
     JOB_KEY (J_MOVE_ADDR, "move_addr"),
     JOB_KEY (J_RLIMITS, "rlimits"),
     JOB_KEY (J_CLOSED, "closed"),
+    JOB_KEY (J_CAUSE, "cause"),
 };
 
 static bool field_present (const field_t *f, const void *base);
@@ -780,6 +783,8 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job move: code expected 1..14");
             if (job->len > GL_JOB_DATA_MAX || (job->len && !job->data))
                 return gl_why (why, "job move: expected bin of at most 256 KiB");
+            if (job->cause && job->code != GL_MOVE_FAILED)
+                return gl_why (why, "job move: a cause without a failure");
             break;
         case GL_JOB_FAILED:
             if (job->code < 0)

@@ -138,7 +138,9 @@ typedef struct {
                  was cut, why); seq numbers the chunks of one image
      MOVE        gpid, code (gl_move_t); may: to, text, data, eof, credit,
                  stream, signo, move_key (EXPECT, SEND, LISTEN to glx),
-                 move_addr (LISTEN, SEND)
+                 move_addr (LISTEN, SEND), cause (FAILED only: what
+                 failed, as a code, gl_move_cause_t; text says it to
+                 people)
 
    CREDIT's stream 3 is the image: the reader of a checkpoint's IMAGEs
    grants its sender credit as it writes them out, as for stdio.  A RUN
@@ -238,6 +240,15 @@ typedef enum {
                                  send it in IMAGEs) */
 } gl_move_t;
 
+/* A MOVE FAILED's cause, where it is known as more than a text: what
+   the home acts on (0: only its text says).  An agent that predates
+   the field skips it, as it skips any key it does not know. */
+typedef enum {
+    GL_MOVE_CAUSE_CUT = 1, /* B -> H: the image's stream ended before its
+                                  last chunk (the sender stopped: the old
+                                  host's own MOVE FAILED says why) */
+} gl_move_cause_t;
+
 /* LIST's code: probe the jobs first. */
 #define GL_LIST_PROBE 1
 
@@ -321,6 +332,8 @@ typedef struct {
        (glx ... >&-), bit k for fd k: the job starts without them too, so
        that its writes fail as they would have where glx runs */
     uint8_t closed;
+    /* MOVE FAILED: gl_move_cause_t, or 0 */
+    uint8_t cause;
 } gl_job_t;
 
 /* ---- the gang plane: coscheduling ----------------------------------------

@@ -710,10 +710,12 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
             }
             else if (job->code == GL_MOVE_FAILED && j->move >= HM_STARTING && j->move < HM_DONE) {
                 j->move_to[0] = '\0'; /* it dropped its process itself */
-                if (j->move == HM_SENDING && job->text && strstr (job->text, "stream was cut") &&
+                if (j->move == HM_SENDING && job->cause == GL_MOVE_CAUSE_CUT &&
                     !j->move_cut_why[0]) {
                     /* most likely the old host gave up, and says why */
-                    gl_strlcpy (j->move_cut_why, job->text, sizeof j->move_cut_why);
+                    gl_strlcpy (j->move_cut_why,
+                                job->text ? job->text : "the image's stream was cut before its end",
+                                sizeof j->move_cut_why);
                     if (now + MOVE_CUT_WAIT_MS < j->move_deadline)
                         j->move_deadline = now + MOVE_CUT_WAIT_MS;
                 }

@@ -41,11 +41,14 @@ void host_watch_set (jobs_t *self, host_watch_t *w, int fd, short events)
     w->events = events;
 }
 
-/* May we read output stream s now?  Credit, and during a move only what
-   came before the snapshot. */
+/* May we read output stream s now?  Credit, during a move only what
+   came before the snapshot, and nothing of a restart until the restorer
+   has become the job: what it wrote till then is its reason if it
+   failed, which goes with the failure, not as the job's output. */
 static bool host_may_read (const host_job_t *h, int s)
 {
-    return !h->out_done[s] && h->credit[s] && (!h->move || h->pre[s]) && !ckpt_holds_streams (h);
+    return !h->out_done[s] && h->credit[s] && (!h->move || h->pre[s]) && !ckpt_holds_streams (h) &&
+           !(h->restart && h->img_fd >= 0);
 }
 
 void host_watch (jobs_t *self, host_job_t *h)
@@ -606,10 +609,10 @@ void host_tick (jobs_t *self, uint64_t now)
             host_kill (h);
             host_watch (self, h);
         }
-        /* a move's old or unconfirmed new process: not the job's end,
-           unless it was killed (its home or glx went away) */
-        if (!h->killed &&
-            (h->move || h->held || (h->restart == GL_JOB_RESTART_MOVE && h->img_fd >= 0)))
+        /* a move's old or unconfirmed new process, or a restorer that
+           has not become the job yet (ckpt_tick judges its end): not
+           the job's end, unless it was killed (its home or glx went away) */
+        if (!h->killed && (h->move || h->held || (h->restart && h->img_fd >= 0)))
             continue;
         exec_status_t st;
         if (!exec_poll_exit (h->exec, &st))

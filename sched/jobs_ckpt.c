@@ -39,12 +39,17 @@
     socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
     end under credit granted to whoever sent them, and the image's end is
     a shutdown of our side.  When the restorer lets go of its end and has
-    not exited GL_RESTORE_FAILED within RESTORE_SETTLE_MS (at once when it
-    wrote GL_RESTORE_SETTLED first, as a one-process restorer does), the
-    process is the job's again; so too when it has read the whole image (nothing left
-    in the socket) and lives on RESTORE_READ_MS, for a restorer that keeps
-    the descriptor (it refuses an image before that, once read and
-    checked).
+    not said a failure (GL_RESTORE_REFUSED or GL_RESTORE_CUT on it) within
+    RESTORE_SETTLE_MS (at once when it wrote GL_RESTORE_SETTLED first, as
+    a one-process restorer does), the process is the job's again; so too
+    when it has read the whole image (nothing left in the socket) and
+    lives on RESTORE_READ_MS, for a restorer that keeps the descriptor
+    (it refuses an image before that, once read and checked).  A failure
+    is the restorer's byte, never its exit status, which a restored job
+    may give too.  Until then the job's output waits in its pipes: a
+    failed restore's reason, glrestore's line on stderr, goes to the home
+    with the failure (a move's MOVE FAILED, glx --restart's FAILED: the
+    job could not start), not to glx as the job's output.
 
     A move's own link.  When the home hands a move's key and the new
     host's address in its CKPT, the old host connects there first (the
@@ -988,12 +993,31 @@ void ckpt_expect (jobs_t *self, const char *from, const gl_job_t *step)
     host_watch (self, h);
 }
 
+/* A byte the restorer wrote on the image's descriptor: its last word. */
+static void restorer_says (host_job_t *h, char c)
+{
+    if (c == GL_RESTORE_SETTLED)
+        h->img_settled = true;
+    else if (c == GL_RESTORE_REFUSED || c == GL_RESTORE_CUT)
+        h->img_failed = c;
+}
+
 /* The restorer's PORT line: where it listens goes to the home.  From
-   here on the image's descriptor only says the restore settled. */
+   here on the image's descriptor only says the restore settled, or that
+   it failed; a failure may come instead of the line. */
 static void direct_told (jobs_t *self, host_job_t *h)
 {
     char line[64];
-    int rc = take_line (h->img_fd, line, sizeof line);
+    char c;
+    int rc;
+    if (recv (h->img_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
+        (c == GL_RESTORE_REFUSED || c == GL_RESTORE_CUT)) {
+        (void) !recv (h->img_fd, &c, 1, MSG_DONTWAIT); /* taken: it was there */
+        restorer_says (h, c);
+        rc = -1;
+    }
+    else
+        rc = take_line (h->img_fd, line, sizeof line);
     if (rc == 0)
         return;
     const char *p = line + 5;
@@ -1005,8 +1029,9 @@ static void direct_told (jobs_t *self, host_job_t *h)
                   (unsigned) port);
         say_listen (self, h, addr);
     }
-    /* else it failed (its exit says why) or spoke nonsense: no image
-       can come, and the restorer's exit or the home's deadline ends it */
+    /* else it failed (its byte and its stderr say why) or spoke
+       nonsense: no image can come, and the restorer's exit or the
+       home's deadline ends it */
     h->img_direct = IMG_DIRECT_TOLD;
     h->img_eof = true;
     if (!h->img_shut) {
@@ -1185,12 +1210,13 @@ bool ckpt_ready (jobs_t *self, int fd, short revents, uint64_t now)
             else {
                 char c;
                 ssize_t n = recv (h->img_fd, &c, 1, MSG_DONTWAIT);
-                /* the restorer says it can no longer fail: no wait */
-                if (n == 1 && c == GL_RESTORE_SETTLED)
-                    h->img_settled = true;
+                /* the restorer says it can no longer fail (no wait), or
+                   that it failed (its exit follows) */
+                if (n == 1)
+                    restorer_says (h, c);
                 uint64_t at = h->img_settled ? now : now + RESTORE_SETTLE_MS;
                 if ((n >= 0 || errno != EAGAIN || (revents & (POLLHUP | POLLERR))) &&
-                    (!h->restored_at || at < h->restored_at))
+                    !h->img_failed && (!h->restored_at || at < h->restored_at))
                     h->restored_at = at;
                 h->img_let_go = true;
             }
@@ -1221,6 +1247,43 @@ static void restore_why (host_job_t *h, char *out, size_t len)
     }
 }
 
+/* What the restorer wrote on the image's descriptor and nobody read yet
+   (its exit was seen first): the last settled or failure byte counts.
+   A PORT line still there holds neither letter. */
+static void restorer_drain (host_job_t *h)
+{
+    char buf[256];
+    ssize_t n;
+    while ((n = recv (h->img_fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            restorer_says (h, buf[i]);
+}
+
+/* The restore failed (why: glrestore's reason, or how it died): a move
+   fails, the cut said as such (the home then waits a moment for the old
+   host's reason); glx --restart's job could not start here, which is
+   not its exit (a restored job may exit with the restorer's status). */
+static void restore_failed (jobs_t *self, host_job_t *h, const char *why, bool cut)
+{
+    gl_job_t m;
+    char text[GL_NAME_MAX + 600];
+    if (h->restart == GL_JOB_RESTART_MOVE) {
+        jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
+        m.code = GL_MOVE_FAILED;
+        m.cause = cut ? GL_MOVE_CAUSE_CUT : 0;
+        m.text = (char *) why;
+    }
+    else {
+        jobs_msg_init (&m, GL_JOB_FAILED, h->gpid, h->home);
+        gl_strlcpy (m.node, self->name, sizeof m.node);
+        m.code = JOBS_ERR_START;
+        snprintf (text, sizeof text, "%s: cannot restart: %s", self->name, why);
+        m.text = text;
+    }
+    host_send (self, h, &m);
+    host_drop (self, h);
+}
+
 void ckpt_tick (jobs_t *self, uint64_t now)
 {
     host_job_t *next;
@@ -1243,22 +1306,25 @@ void ckpt_tick (jobs_t *self, uint64_t now)
             continue;
         }
         /* a restart: did the restorer become the job? */
-        if (h->img_fd < 0 || !h->img_shut)
+        if (h->img_fd < 0)
             continue;
-        int queued = 1;
-        if (!h->restored_at && !h->img_direct && ioctl (h->img_fd, SIOCOUTQ, &queued) == 0 &&
-            queued == 0)
-            h->restored_at = now + RESTORE_READ_MS; /* all read: it checks it meanwhile */
         exec_status_t st;
         bool ended = exec_poll_exit (h->exec, &st);
+        if (!ended && !h->img_shut)
+            continue;
+        if (ended) /* its last word, written before its exit, is there now */
+            restorer_drain (h);
+        int queued = 1;
+        if (!h->restored_at && h->img_shut && !h->img_direct && !h->img_failed &&
+            ioctl (h->img_fd, SIOCOUTQ, &queued) == 0 && queued == 0)
+            h->restored_at = now + RESTORE_READ_MS; /* all read: it checks it meanwhile */
         /* a restorer killed before it said it can no longer fail (by
            the settled byte, or by letting go and living on a moment)
            has not become the job: its death closed the descriptor, which
            must not be taken for the close of a restore that got through */
         bool killed =
             ended && st.signal && !h->img_settled && !(h->restored_at && now >= h->restored_at);
-        if (ended && h->restart == GL_JOB_RESTART_MOVE &&
-            ((st.code == GL_RESTORE_FAILED && !st.signal) || killed)) {
+        if (ended && (h->img_failed || killed)) {
             char why[512];
             if (killed)
                 snprintf (why, sizeof why,
@@ -1266,18 +1332,14 @@ void ckpt_tick (jobs_t *self, uint64_t now)
                           st.signal);
             else
                 restore_why (h, why, sizeof why);
-            gl_job_t m;
-            jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
-            m.code = GL_MOVE_FAILED;
-            m.text = why;
-            host_send (self, h, &m);
-            host_drop (self, h);
+            restore_failed (self, h, why, !killed && h->img_failed == GL_RESTORE_CUT);
             continue;
         }
         if (ended || (h->restored_at && now >= h->restored_at)) {
             host_watch_set (self, &h->img_watch, -1, 0);
             close (h->img_fd);
             h->img_fd = -1;
+            host_watch (self, h); /* its output, held while it was restored, flows */
             /* restored, whether it still runs or has ended already (a
                job moved near its end): its exit waits, held, for the
                switch; without the word the move never ended */

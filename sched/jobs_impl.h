@@ -99,9 +99,10 @@ typedef struct home_job {
     uint64_t move_deadline; /* given up then, unless the new process runs */
     uint8_t move_tries;     /* made again after its image failed for an instant */
     uint64_t move_again_ms; /* then (0: not waiting to be made again) */
-    /* The new host's word that the image's stream was cut, held for a
-       moment (until move_deadline) for the old host's, which says why:
-       a refusal after the snapshot ends the stream too. */
+    /* The new host's word that the image's stream was cut (MOVE FAILED
+       with cause GL_MOVE_CAUSE_CUT), its text held for a moment (until
+       move_deadline) for the old host's, which says why: a refusal
+       after the snapshot ends the stream too. */
     char move_cut_why[256];
     bool move_ck_sent; /* the old host was asked for its snapshot */
     /* The image's own link (checkpoint/imgseal.h): the key drawn for this
@@ -204,6 +205,7 @@ typedef struct host_job {
     uint64_t img_seq, img_owed;
     bool img_eof, img_shut, img_let_go;
     bool img_settled; /* the restorer wrote GL_RESTORE_SETTLED: it can no longer fail */
+    char img_failed;  /* it wrote GL_RESTORE_REFUSED or GL_RESTORE_CUT: its exit ends it */
     /* a move's image straight from the old host (ckpt_proto.h, "A move's
        stream"): the restorer told where (IMG_DIRECT_LINE), then where it
        listens (IMG_DIRECT_TOLD); the image never passes img_fd */

@@ -55,8 +55,8 @@ static inline bool job_eq (const gl_job_t *a, const gl_job_t *b)
            a->argc == b->argc && strv_eq (a->argv, b->argv, a->argc) && a->envc == b->envc &&
            strv_eq (a->envv, b->envv, a->envc) && str_eq (a->cwd, b->cwd) && a->umask == b->umask &&
            a->uid == b->uid && a->gid == b->gid && !strcmp (a->user, b->user) && a->pty == b->pty &&
-           a->closed == b->closed && a->cores == b->cores && a->mem_kb == b->mem_kb &&
-           !strcmp (a->pin, b->pin) && a->allow_local == b->allow_local &&
+           a->closed == b->closed && a->cause == b->cause && a->cores == b->cores &&
+           a->mem_kb == b->mem_kb && !strcmp (a->pin, b->pin) && a->allow_local == b->allow_local &&
            !strcmp (a->gang, b->gang) && a->cred_expiry_ms == b->cred_expiry_ms &&
            !memcmp (a->cred_sig, b->cred_sig, GL_SIG_BYTES) && a->restart == b->restart &&
            !strcmp (a->to, b->to) && a->ckpt_every_ms == b->ckpt_every_ms &&

@@ -7,7 +7,9 @@
     ckstream MODE GLRESTORE IMAGE [ARG...]
 
     runs GLRESTORE ARG... (e.g. -n) as the agent would, sends IMAGE as
-    MODE says, and exits with glrestore's status (its stderr is ours):
+    MODE says, and exits with glrestore's status (its stderr is ours;
+    what it wrote on descriptor 3 after its PORT line, its word to the
+    agent, ckpt_proto.h, follows as "ckstream: glrestore said X"):
 
       whole     the image, in chunks of 64 KiB, then an empty last chunk
       intruders first a connection that says nothing (open until
@@ -186,5 +188,11 @@ int main (int argc, char **argv)
     }
     if (silent >= 0)
         close (silent);
+    char said[16];
+    ssize_t k = recv (sv[0], said, sizeof said - 1, MSG_DONTWAIT);
+    if (k > 0) {
+        said[k] = '\0';
+        fprintf (stderr, "ckstream: glrestore said %s\n", said);
+    }
     return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }

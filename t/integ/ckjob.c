@@ -2,7 +2,8 @@
 
         ckjob single STEPS MIB     one thread over a heap of MIB MiB
         ckjob threads N STEPS MIB  N threads, each over its part of it
-        ckjob filter               stdin to stdout, a line at a time
+        ckjob filter [STATUS]      stdin to stdout, a line at a time; exits
+                                   STATUS (default 0) at stdin's end
         ckjob tcp                  holds a TCP connection (cannot move)
 
     The computations print one line per step (its number and a checksum
@@ -105,7 +106,7 @@ static int compute (unsigned threads, uint64_t steps, size_t mib)
     return 0;
 }
 
-static int filter (void)
+static int filter (int status)
 {
     char line[4096];
     unsigned long long n = 0, bytes = 0;
@@ -115,7 +116,7 @@ static int filter (void)
         fflush (stdout);
     }
     printf ("lines %llu bytes %llu\n", n, bytes);
-    return 0;
+    return status;
 }
 
 static int tcp (void)
@@ -144,10 +145,11 @@ int main (int argc, char **argv)
     if (argc == 5 && !strcmp (argv[1], "threads"))
         return compute ((unsigned) strtoul (argv[2], NULL, 10), strtoull (argv[3], NULL, 10),
                         strtoull (argv[4], NULL, 10));
-    if (argc == 2 && !strcmp (argv[1], "filter"))
-        return filter ();
+    if ((argc == 2 || argc == 3) && !strcmp (argv[1], "filter"))
+        return filter (argc == 3 ? atoi (argv[2]) : 0);
     if (argc == 2 && !strcmp (argv[1], "tcp"))
         return tcp ();
-    fprintf (stderr, "usage: ckjob single STEPS MIB | threads N STEPS MIB | filter | tcp\n");
+    fprintf (stderr,
+             "usage: ckjob single STEPS MIB | threads N STEPS MIB | filter [STATUS] | tcp\n");
     return 2;
 }

@@ -150,11 +150,14 @@ restart_on b
 grep -q "restart: its image goes straight at 127.0.0.1:[0-9]* from glx to b's restorer" "$T/a.log" \
     || fail "the home did not say the restart to b goes straight"
 say "restarted on b from its line $at, the image straight from glx ($took bytes into b's agent meanwhile, the image $size)"
-# an image cut short: the restorer says so, by the straight way as by the agents'
+# an image cut short: the restorer says so, by the straight way as by the
+# agents', and glx says the job could not start there (124) with its
+# reason, once (not 120, which is glx's "no agent")
 head -c $((size / 2)) "$T/ck.img" > "$T/cut.img"
 for n in b c; do
     "$GLX" -w $n --restart "$T/cut.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
-    [ $rc = 120 ] && grep -q "^glrestore: " "$T/rs.err" && [ ! -s "$T/rs.out" ] \
+    [ $rc = 124 ] && grep -q "^glx: $n: cannot restart: glrestore: " "$T/rs.err" \
+        && [ "$(grep -c "glrestore: " "$T/rs.err")" = 1 ] && [ ! -s "$T/rs.out" ] \
         || fail "a cut image restarted on $n: rc $rc, $(cat "$T/rs.err")"
 done
 say "a cut image is refused on b and c: $(cat "$T/rs.err")"
@@ -166,10 +169,36 @@ printf '\x5a' | dd of="$T/rot.img" bs=1 seek=$((size / 2)) conv=notrunc status=n
 cmp -s "$T/ck.img" "$T/rot.img" && printf '\xa5' | dd of="$T/rot.img" bs=1 seek=$((size / 2)) conv=notrunc status=none
 for n in b c; do
     "$GLX" -w $n --restart "$T/rot.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
-    [ $rc = 120 ] && grep -q "^glrestore: " "$T/rs.err" && [ ! -s "$T/rs.out" ] \
+    [ $rc = 124 ] && grep -q "^glx: $n: cannot restart: glrestore: " "$T/rs.err" && [ ! -s "$T/rs.out" ] \
         || fail "an image with a changed byte restarted on $n: rc $rc, $(cat "$T/rs.err"; tail -5 "$T"/*.log)"
 done
 say "an image with a changed byte is refused on b and c: $(cat "$T/rs.err")"
+# not an image at all: the same
+head -c 4096 /dev/urandom > "$T/junk.img"
+"$GLX" -w b --restart "$T/junk.img" > "$T/rs.out" 2> "$T/rs.err"; rc=$?
+[ $rc = 124 ] && grep -q "^glx: b: cannot restart: glrestore: " "$T/rs.err" \
+    || fail "a file that is no image restarted on b: rc $rc, $(cat "$T/rs.err")"
+say "a file that is no image is refused on b: $(cat "$T/rs.err")"
+# a restored job that itself exits 120 as soon as it runs (the filter,
+# its stdin at its end at once): glx gives the job's 120, not a failed
+# restore's 124; the restorer's status never stands for one
+mkfifo "$T/f120"
+"$GLX" -w b "$CK" filter 120 < "$T/f120" > "$T/f120.out" 2>&1 & g=$!
+exec 7> "$T/f120"
+echo one >&7
+wait_until 10 more_lines "$T/f120.out" 1 || fail "the filter did not start: $(cat "$T/f120.out")"
+gpid=$(gpid_of "ckjob filter 120")
+res=$("$GLPEER" checkpoint "$gpid" "$T/f120.img" --runtime-dir "$T/a/run" 2>&1) \
+    || fail "checkpoint of the filter: $res"
+exec 7>&-
+wait "$g"; rc=$?
+[ $rc = 120 ] || fail "the filter that exits 120: rc $rc, $(cat "$T/f120.out")"
+for n in b c; do
+    "$GLX" -w $n --restart "$T/f120.img" < /dev/null > "$T/rs.out" 2> "$T/rs.err"; rc=$?
+    [ $rc = 120 ] && [ "$(cat "$T/rs.out")" = "lines 1 bytes 4" ] && [ ! -s "$T/rs.err" ] \
+        || fail "a restored job that exits 120 on $n: rc $rc, '$(cat "$T/rs.out")', $(cat "$T/rs.err")"
+done
+say "a restored job that exits 120 at once gives glx 120 on b and c"
 # a restorer glx cannot reach (its connection sent to a port where
 # nothing listens, so the kernel refuses it): glx says so and exits 124,
 # and the restorer waiting for it goes with glx's stream

@@ -13,7 +13,9 @@
 #   while it runs it has its own 5 threads, none of the restorer's;
 # - a stream cut in a chunk, or missing its last chunk, with a bit
 #   flipped, a chunk replayed, or bytes after its end: refused (exit
-#   120, "glrestore: <reason>" naming what).
+#   120, "glrestore: <reason>" naming what), and said to the agent by
+#   its code on the descriptor: C (GL_RESTORE_CUT) for the two cut
+#   ones, F (GL_RESTORE_REFUSED) for the others.
 # sanitizers: no (glrestore is never built with them)
 . "$(dirname "$0")/lib.sh"
 set +e
@@ -52,15 +54,16 @@ at=$(sed -n 's/^SNAP [0-9]* at=\([0-9]*\)$/\1/p' thost.txt)
 cmp -s twhole.out tref.out || { diff twhole.out tref.out | head; fail "threads restored from the stream != undisturbed"; }
 say "restored from the stream: the threads' output is an undisturbed run's, $ntask threads"
 
-refused() {  # MODE WHAT PATTERN
+refused() {  # MODE WHAT PATTERN CODE
     "$STREAM" "$1" "$GLR" img -n 2> bad.err; rc=$?
     [ $rc = 120 ] || { cat bad.err; fail "$2: glrestore exited $rc, not 120"; }
     grep -q "^glrestore: .*$3" bad.err || fail "$2: not the reason expected ($3): $(cat bad.err)"
+    grep -qx "ckstream: glrestore said $4" bad.err || fail "$2: not said to the agent as $4: $(cat bad.err)"
     say "$2: $(cat bad.err)"
 }
-refused cut "cut in a chunk" "cut before its end"
-refused nolast "without its last chunk" "cut before its end"
-refused flip "a bit flipped" "does not open under the move's key"
-refused replay "a chunk replayed" "does not open under the move's key"
-refused extra "bytes after its end" "bytes follow the move's stream's last chunk"
+refused cut "cut in a chunk" "cut before its end" C
+refused nolast "without its last chunk" "cut before its end" C
+refused flip "a bit flipped" "does not open under the move's key" F
+refused replay "a chunk replayed" "does not open under the move's key" F
+refused extra "bytes after its end" "bytes follow the move's stream's last chunk" F
 exit 0

@@ -122,6 +122,16 @@ static void once_path (char *out, size_t cap, pid_t test, const char *gpid)
     snprintf (out, cap, "/tmp/test_jobs_move.%d.%s", (int) test, gpid ? gpid : "none");
 }
 
+/* A failed restore, as glrestore ends one (ckpt_proto.h): the reason on
+   stderr, then the failure's byte on the agent's descriptor. */
+static int restore_fails (int fd, char byte, const char *why)
+{
+    fprintf (stderr, "glrestore: %s\n", why);
+    fflush (stderr);
+    (void) !write (fd, &byte, 1);
+    return GL_RESTORE_FAILED;
+}
+
 /* glrestore's place: the state back from the image, then on. */
 static int restorer (int fd)
 {
@@ -133,20 +143,20 @@ static int restorer (int fd)
     int o = node && !strcmp (node, "r") ? open (once, O_WRONLY | O_CREAT | O_EXCL, 0600) : -1;
     if (o >= 0) { /* at r, the first image fails for an instant of the job's */
         close (o);
-        fprintf (stderr, "glrestore: the checkpoint failed while its image was written: fd 7: a "
-                         "file that was not there when the process was stopped: try again\n");
-        return GL_RESTORE_FAILED;
+        return restore_fails (fd, GL_RESTORE_REFUSED,
+                              "the checkpoint failed while its image was written: fd 7: a "
+                              "file that was not there when the process was stopped: try again");
     }
+    /* at k, the image's stream is cut (its sender stopped), said by the
+       code alone: the words are no business of the agents' */
+    if (node && !strcmp (node, "k"))
+        return restore_fails (fd, GL_RESTORE_CUT, "the image came short of its end");
     uint8_t *nl = memchr (buf, '\n', len < 400 ? len : 400);
-    if (!nl || len != (size_t) (nl + 1 - buf) + PAD_BYTES) {
-        fprintf (stderr, "glrestore: a cut image (%zu bytes)\n", len);
-        return GL_RESTORE_FAILED;
-    }
+    if (!nl || len != (size_t) (nl + 1 - buf) + PAD_BYTES)
+        return restore_fails (fd, GL_RESTORE_REFUSED, "a cut image");
     for (size_t i = 0; i < PAD_BYTES; i++)
-        if (nl[1 + i] != pattern (i)) {
-            fprintf (stderr, "glrestore: a damaged image\n");
-            return GL_RESTORE_FAILED;
-        }
+        if (nl[1 + i] != pattern (i))
+            return restore_fails (fd, GL_RESTORE_REFUSED, "a damaged image");
     *nl = '\0';
     char *bar = strchr ((char *) buf, '|');
     tick = atoi ((char *) buf);
@@ -166,6 +176,7 @@ static int restorer (int fd)
 static const char *const names[3] = { "h", "a", "b" };
 static const char *const names_quick[3] = { "h", "a", "q" };
 static const char *const names_again[3] = { "h", "a", "r" };
+static const char *const names_cut[3] = { "h", "a", "k" };
 
 /* the move's answer to its asker */
 static char answer_buf[GL_JOB_TEXT_MAX + 1];
@@ -173,6 +184,9 @@ static const char *answer;
 
 /* b's word that it restored the job, seen as it is sent */
 static bool restored_sent;
+
+/* the new host's word that the move failed (k: its stream was cut) */
+static bool new_host_failed;
 
 /* the old host's SNAPPED, held back until the new host's RESTORED is in */
 static bool hold_snapped (int from, const char *node, const gl_msg_t *m)
@@ -191,6 +205,8 @@ static void sent (int from, const char *node, const gl_msg_t *m)
     (void) from, (void) node;
     if (m->job->type == GL_JOB_MOVE && m->job->code == GL_MOVE_RESTORED)
         restored_sent = true;
+    if (m->job->type == GL_JOB_MOVE && m->job->code == GL_MOVE_FAILED && from == 2)
+        new_host_failed = true;
     if (m->job->type == GL_JOB_LIST_REPLY && m->job->text) {
         snprintf (answer_buf, sizeof answer_buf, "%s", m->job->text);
         answer = answer_buf;
@@ -247,6 +263,50 @@ static void move_whole (const char *const names_of[3], uint64_t seq)
     unlink (once);
     snprintf (moved, sizeof moved, "moved from a to %s", names_of[2]);
     CHECK (answer && strstr (answer, moved));
+    if (answer)
+        fprintf (stderr, "  %s\n", answer);
+    jh_glx_eof ();
+    jh_pump (10000, jh_glx_exited);
+    glx_got_it_whole (-1);
+    jh_stop ();
+}
+
+static bool new_host_said_failed (void)
+{
+    return new_host_failed;
+}
+
+/* The image's stream is cut at the new host k (its restorer says so by
+   its code, GL_RESTORE_CUT, in words that do not say "cut"): the home
+   waits a moment for the old host's word, which says why (a refusal
+   found after the snapshot ends the stream too), and the asker hears
+   that reason, not the restorer's.  The old host's word is played by the
+   test, a moment after the home has the new host's. */
+static void move_cut (void)
+{
+    if (!jh_up ("test_jobs_move", names_cut, 3, true, sent))
+        return;
+    CHECK (jh_glx_run ("a", 0));
+    jh_pump (3000, some_ticks);
+    answer = NULL;
+    new_host_failed = false;
+    gl_job_t mv = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE, .seq = 13 };
+    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
+    snprintf (mv.to, sizeof mv.to, "k");
+    snprintf (mv.user, sizeof mv.user, "%s", jh_user);
+    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    jh_pump (8000, new_host_said_failed);
+    CHECK (new_host_failed);
+    jh_pump (100, NULL); /* the home has it; the old host's word comes later */
+    CHECK (!answer);
+    gl_job_t old = { .type = GL_JOB_MOVE, .code = GL_MOVE_FAILED };
+    snprintf (old.gpid, sizeof old.gpid, "%s", jh_glx.gpid);
+    snprintf (old.home, sizeof old.home, "h");
+    old.text = (char *) "a process of the job's tree cannot move: a TCP socket";
+    jobs_node_msg (jh_agent[0], "a", &old, jh_now ());
+    jh_pump (3000, answered);
+    CHECK (answer && strstr (answer, "refused: ") && strstr (answer, "stays on a") &&
+           strstr (answer, "a TCP socket") && !strstr (answer, "came short"));
     if (answer)
         fprintf (stderr, "  %s\n", answer);
     jh_glx_eof ();
@@ -337,5 +397,7 @@ int main (int argc, char **argv)
        came while it wrote); the old process goes on, the home makes the
        move again, and it ends as one move, asked once */
     move_whole (names_again, 12);
+    /* A fourth: the image's stream cut at k, the old host's reason after */
+    move_cut ();
     return tap_done ("test_jobs_move");
 }

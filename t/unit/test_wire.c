@@ -2063,9 +2063,36 @@ static void test_job_closed (void)
     free (job);
 }
 
+/* A move's failure may say its cause as a code (the stream cut), on a
+   MOVE FAILED only, and only a cause the home knows. */
+static void test_move_cause (void)
+{
+    gl_job_t *job = new_job (GL_JOB_MOVE, B (K_GPID) | B (K_CODE) | B (K_TEXT), 0, 0);
+    job->code = GL_MOVE_FAILED;
+    job->cause = GL_MOVE_CAUSE_CUT;
+    CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_MOVE, B (K_GPID) | B (K_CODE), 0, 0);
+    job->code = GL_MOVE_FAILED;
+    job->cause = GL_MOVE_CAUSE_CUT + 1;
+    CHECK (!job_encodes (job));
+    job->cause = GL_MOVE_CAUSE_CUT;
+    job->code = GL_MOVE_RESTORED;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    job->type = GL_JOB_FAILED;
+    strcpy (job->gpid, "a-1-2");
+    job->code = 4;
+    job->text = dup_cstr ("no");
+    job->cause = GL_MOVE_CAUSE_CUT;
+    CHECK (!job_encodes (job));
+    gl_job_clear (job);
+    free (job);
+}
+
 int main (void)
 {
     test_job_closed ();
+    test_move_cause ();
     test_msg_round_trips ();
     test_boundaries ();
     test_envelope ();

@@ -214,6 +214,15 @@ int main (int argc, char **argv)
     job.eof = false;
     job.stream = 2;
     save ("job-move-release", gl_msg_encode (&job_msg, &buf, &len));
+    fill_job (&job, GL_JOB_MOVE); /* the new host: the image's stream was cut */
+    job.code = GL_MOVE_FAILED;
+    job.data = NULL;
+    job.len = 0;
+    job.eof = false;
+    job.credit = 0;
+    job.cause = GL_MOVE_CAUSE_CUT;
+    job.text = "the move's stream was cut before its end";
+    save ("job-move-cut", gl_msg_encode (&job_msg, &buf, &len));
     fill_job (&job, GL_JOB_RUN); /* glx --checkpoint-every */
     job.ckpt_every_ms = 5000;
     save ("job-run-ckpt-every", gl_msg_encode (&job_msg, &buf, &len));
