@@ -515,6 +515,7 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
                 h->user_stopped = true;
             if (signo == SIGCONT)
                 h->user_stopped = false;
+            h->user_signal = signo;
             if (!(signo == SIGCONT && h->suspended)) /* its owner is still back */
                 exec_signal (h->exec, signo);
             gang_host_signal (h, job->signo);

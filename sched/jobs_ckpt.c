@@ -1324,6 +1324,10 @@ void ckpt_tick (jobs_t *self, uint64_t now)
            must not be taken for the close of a restore that got through */
         bool killed =
             ended && st.signal && !h->img_settled && !(h->restored_at && now >= h->restored_at);
+        /* glx --restart interrupted by its user (Ctrl-C): the job ends
+           by that signal, as it would have a moment later */
+        if (killed && h->restart != GL_JOB_RESTART_MOVE && st.signal == h->user_signal)
+            killed = false;
         if (ended && (h->img_failed || killed)) {
             char why[512];
             if (killed)

@@ -221,6 +221,7 @@ typedef struct host_job {
        has not continued it: the owner's leaving does not continue it,
        nor does a move; the user's SIGCONT does not while suspended */
     bool user_stopped;
+    int user_signal; /* the last signal its glx sent it (0: none) */
     uint64_t evict_at;
     struct host_job *next;
 } host_job_t;

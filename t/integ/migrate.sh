@@ -323,6 +323,33 @@ wait "$g" || fail "the job whose move failed: glx exit $?: $(cat "$T/cut.err")"
 cmp -s "$T/ref" "$out" || fail "the job whose move failed: output differs: $(diff "$T/ref" "$out" | head -5)"
 say "a move whose restorer was killed mid-image failed ($(cat "$T/cut.mig")); the job went on whole on b"
 
+# glx --restart interrupted (Ctrl-C: SIGINT to glx) while the image
+# comes: the job ends by that signal (130), as it would a moment later,
+# not as a restart that failed (124)
+"$GLX" -w b "$CK" single 12 256 > "$T/int.out" 2>&1 & g=$!
+wait_until 20 more_lines "$T/int.out" 2 || fail "ckjob single 12 256 did not start: $(cat "$T/int.out")"
+gpid=$(gpid_of "ckjob single 12 256")
+res=$("$GLPEER" checkpoint "$gpid" "$T/big.img" --runtime-dir "$T/a/run" 2>&1) || fail "checkpoint: $res"
+"$GLPEER" kill "$gpid" --runtime-dir "$T/a/run" > /dev/null
+wait "$g"
+"$GLX" -w c --restart "$T/big.img" > "$T/int.out" 2> "$T/int.err" & g=$!
+r=
+for i in $(seq 1000); do
+    for p in $(pgrep -x glrestore); do
+        tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "GLUNIX_CKPT_SOCK=$T/c/run/ckpt.sock" &&
+            [ "$(awk '/^rchar/ { print $2 }' "/proc/$p/io" 2> /dev/null)" -gt 8000000 ] && r=$p
+    done
+    [ -n "$r" ] && break
+    sleep 0.01
+done
+[ -n "$r" ] || fail "no restorer at c read the image: $(cat "$T/int.err")"
+kill -INT "$g"
+wait "$g"; rc=$?
+[ $rc = 130 ] || fail "glx --restart interrupted: rc $rc, $(cat "$T/int.err")"
+wait_until 5 sh -c "! kill -0 $r 2> /dev/null" || fail "the interrupted restart's restorer still runs"
+say "glx --restart interrupted while its image came: exit 130, the restorer gone"
+rm -f "$T/big.img"
+
 # b's owner comes back: its guest moves to an idle node within the grace
 out="$T/evicted"
 "$CK" single 40 32 > "$T/ref"
