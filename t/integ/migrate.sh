@@ -294,6 +294,19 @@ echo "$res" | grep -qi "tcp" || fail "the TCP job's refusal does not say why: $r
 kill "$g"; wait "$g" 2>/dev/null
 say "a job with a TCP connection stays, refused: $res"
 
+# restorer_at NODE: the pid of NODE's restorer (its checkpoint socket is
+# NODE's) once it has read 8 MB of an image; nothing after 10 s
+restorer_at() {
+    local i p
+    for i in $(seq 1000); do
+        for p in $(pgrep -x glrestore); do
+            tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "GLUNIX_CKPT_SOCK=$T/$1/run/ckpt.sock" &&
+                [ "$(awk '/^rchar/ { print $2 }' "/proc/$p/io" 2> /dev/null)" -gt 8000000 ] && { echo "$p"; return; }
+        done
+        sleep 0.01
+    done
+}
+
 # a move whose restorer is killed while the image comes: the move fails
 # saying so, and the job goes on on b, whole (the restorer's death
 # closed its descriptor, which was taken for a restore that got through:
@@ -304,15 +317,7 @@ out="$T/cut"
 wait_until 20 more_lines "$out" 2 || fail "ckjob single 12 256 did not start: $(cat "$T/cut.err")"
 gpid=$(gpid_of "ckjob single 12 256")
 "$GLPEER" migrate "$gpid" a --runtime-dir "$T/a/run" > "$T/cut.mig" 2>&1 & m=$!
-r= # a's restorer (its checkpoint socket is a's), once it has read 8 MB of the image
-for i in $(seq 1000); do
-    for p in $(pgrep -x glrestore); do
-        tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "GLUNIX_CKPT_SOCK=$T/a/run/ckpt.sock" &&
-            [ "$(awk '/^rchar/ { print $2 }' "/proc/$p/io" 2> /dev/null)" -gt 8000000 ] && r=$p
-    done
-    [ -n "$r" ] && break
-    sleep 0.01
-done
+r=$(restorer_at a) # once it has read 8 MB of the image
 [ -n "$r" ] || fail "no restorer at a read the image: $(cat "$T/cut.mig")"
 kill -9 "$r"
 wait "$m" && fail "the move whose restorer was killed succeeded: $(cat "$T/cut.mig")"
@@ -333,15 +338,7 @@ res=$("$GLPEER" checkpoint "$gpid" "$T/big.img" --runtime-dir "$T/a/run" 2>&1) |
 "$GLPEER" kill "$gpid" --runtime-dir "$T/a/run" > /dev/null
 wait "$g"
 "$GLX" -w c --restart "$T/big.img" > "$T/int.out" 2> "$T/int.err" & g=$!
-r=
-for i in $(seq 1000); do
-    for p in $(pgrep -x glrestore); do
-        tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "GLUNIX_CKPT_SOCK=$T/c/run/ckpt.sock" &&
-            [ "$(awk '/^rchar/ { print $2 }' "/proc/$p/io" 2> /dev/null)" -gt 8000000 ] && r=$p
-    done
-    [ -n "$r" ] && break
-    sleep 0.01
-done
+r=$(restorer_at c)
 [ -n "$r" ] || fail "no restorer at c read the image: $(cat "$T/int.err")"
 kill -INT "$g"
 wait "$g"; rc=$?
