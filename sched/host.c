@@ -511,8 +511,10 @@ void host_from_home (jobs_t *self, const char *from, const gl_job_t *job, uint64
            treats it as an orphaned process group and drops SIGTSTP: stop it
            with SIGSTOP instead, which nothing can drop. */
             int signo = job->signo == SIGTSTP && !h->pty ? SIGSTOP : job->signo;
-            if (signo == SIGSTOP)
+            if (signo == SIGSTOP) {
                 h->user_stopped = true;
+                ckpt_user_stopped (self, h);
+            }
             if (signo == SIGCONT)
                 h->user_stopped = false;
             h->user_signal = signo;

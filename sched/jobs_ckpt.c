@@ -116,6 +116,10 @@ enum { CK_SIGNALLED = 1, CK_HELLO, CK_ANSWER, CK_PARKED, CK_IMAGE, CK_SENT, CK_A
    waited for it yet, a descriptor opened or closed meanwhile) is for an
    instant of the job's: the job runs on, and is asked again this often,
    this many times, before the refusal is its answer. */
+#define STOPPED_WHY                                                                  \
+    "it is stopped (SIGSTOP or SIGTSTP), and a stopped process cannot answer: continue it " \
+    "first (fg, or glpeer kill -CONT)"
+
 #define CKPT_AGAIN_MS 150
 #define CKPT_TRIES    8
 
@@ -539,8 +543,7 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
               "program, or it has not started yet)";
     else if (h->user_stopped || (!h->suspended && exec_stopped (h->exec)))
         /* a stopped process takes no signal: the request would time out */
-        why = "it is stopped (SIGSTOP or SIGTSTP), and a stopped process cannot answer: "
-              "continue it first (fg, or glpeer kill -CONT)";
+        why = STOPPED_WHY;
     else if (h->pty && (ask->code == GL_CKPT_ASK_MOVE || ask->code == GL_CKPT_ASK_PROBE))
         /* its terminal is this node's: no restorer takes a job on one */
         why = "it runs on a terminal (glx -t), which does not move with it";
@@ -1357,6 +1360,15 @@ void ckpt_tick (jobs_t *self, uint64_t now)
             }
         }
     }
+}
+
+void ckpt_user_stopped (jobs_t *self, host_job_t *h)
+{
+    ckpt_req_t *ck = h->ck;
+    if (!ck || !(ck->state <= CK_ANSWER || ck->state == CK_AGAIN))
+        return;
+    req_end (self, h, STOPPED_WHY); /* its answer would not come before the timeout */
+    host_watch (self, h);
 }
 
 uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next)

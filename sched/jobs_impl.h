@@ -394,6 +394,9 @@ void ckpt_credit (jobs_t *self, host_job_t *h, const char *from, uint64_t credit
 void ckpt_read (jobs_t *self, host_job_t *h, int stream, size_t n);
 void ckpt_watch (jobs_t *self, host_job_t *h);
 void ckpt_tick (jobs_t *self, uint64_t now);
+/* Its user stopped the job: a request still waiting for its shim's
+   answer ends now, refused, rather than at the answer's timeout. */
+void ckpt_user_stopped (jobs_t *self, host_job_t *h);
 uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next);
 void ckpt_free (jobs_t *self, host_job_t *h);
 bool ckpt_probing (const host_job_t *h); /* h->ck is a probe, unanswered */

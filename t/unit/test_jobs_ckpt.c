@@ -41,6 +41,11 @@ static int peer (const char *mode)
             pause ();
         jh_job_asked = 0;
         int req = jh_job_req;
+        if (!strcmp (mode, "mute")) { /* caught, never answered: its user stops it */
+            printf ("caught\n");
+            fflush (stdout);
+            continue;
+        }
         int s = jh_job_hello (req);
         if (s < 0)
             return 3;
@@ -189,6 +194,16 @@ static bool resumed (void)
     return said ("resumed");
 }
 
+static bool caught (void)
+{
+    return said ("caught");
+}
+
+static bool exited (void)
+{
+    return sent_of (GL_JOB_EXIT, 0) != NULL;
+}
+
 static void grant_output (const char *gpid)
 {
     gl_job_t c = { .type = GL_JOB_CREDIT, .stream = 1, .credit = 1 << 20 };
@@ -271,6 +286,28 @@ int main (int argc, char **argv)
     if (!jh_up ("test_jobs_ckpt", names, 1, false, io_sent))
         return tap_done ("test_jobs_ckpt");
     const char *path = jh_sock (0);
+
+    /* stopped by its user (SIGSTOP from its glx) while the request waits
+       for the shim's answer: refused at once, not at the 5 s timeout */
+    start_job ("h-1-9", "mute");
+    ckpt ("h-1-9", GL_CKPT_ASK_FILE, "asker");
+    jh_pump (2000, caught);
+    CHECK (caught ());
+    gl_job_t sig = { .type = GL_JOB_SIGNAL, .signo = SIGSTOP };
+    snprintf (sig.gpid, sizeof sig.gpid, "h-1-9");
+    snprintf (sig.home, sizeof sig.home, "h");
+    snprintf (sig.node, sizeof sig.node, "n");
+    uint64_t t0 = jh_now ();
+    from_home (&sig);
+    jh_pump (2000, replied);
+    CHECK (reply && reply->code == 1 && reply->text && strstr (reply->text, "it is stopped") &&
+           !strcmp (sent_to, "asker"));
+    CHECK (jh_now () - t0 < 1000);
+    sig.signo = SIGKILL; /* its slot is the next job's */
+    from_home (&sig);
+    jh_pump (2000, exited);
+    CHECK (exited ());
+    clear_sent ();
 
     /* the job finds the socket; the peer says it is ready */
     start_job ("h-1-1", "snap");
