@@ -414,6 +414,32 @@ static void test_group (void)
     }
 }
 
+/* What left the job's group goes too: a daemon's double fork (a session of
+   its own, its parent gone before the job ends), killed by exec_destroy
+   once the job has ended, and no zombie of it is left to us or the
+   keeper.  While the job runs, an orphan that ends is reaped. */
+static void test_leftovers (void)
+{
+    char *argv[] = { "sh", "-c",
+                     "(setsid sh -c 'echo $$; exec sleep 100 >/dev/null' &);"
+                     "(setsid sh -c 'exit 3' &); sleep 0.3",
+                     NULL };
+    exec_spec_t spec = spec_for (argv);
+    exec_t *job = start (&spec);
+    CHECK (job != NULL);
+    if (!job)
+        return;
+    pid_t daemon = read_pid (job);
+    CHECK (daemon > 0 && daemon != exec_pid (job));
+    exec_status_t st;
+    CHECK (wait_exit (job, &st));
+    CHECK_EQ (st.code, 0);
+    CHECK (daemon > 0 && alive (daemon)); /* the job's end alone leaves it be */
+    exec_destroy (&job);
+    CHECK (daemon > 0 && gone_soon (daemon));
+    CHECK (waitpid (-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+}
+
 static void expect_error (exec_spec_t *spec, exec_err_t want, const char *in_message)
 {
     exec_err_t code = EXEC_OK;
@@ -759,6 +785,7 @@ int main (void)
     test_stdio ();
     test_status ();
     test_group ();
+    test_leftovers ();
     test_inheritance ();
     test_pty ();
     test_users ();
