@@ -5,9 +5,11 @@
       1. prepare, in the agent: check the user and list their groups, list
          the paths to try for the program, open the pipes or the pty.
          Everything that allocates or reads a file happens here;
-      2. fork, and in the child make system calls only until execve: the
-         agent may have threads (libzmq's), and after fork only
-         async-signal-safe functions are safe to call;
+      2. fork the job's keeper (reap.h), which makes itself a subreaper
+         and forks the job, and in the job make system calls only until
+         execve: the agent may have threads (libzmq's), and after fork
+         only async-signal-safe functions are safe to call (the keeper
+         makes system calls only, its whole life);
       3. wait for the outcome on a close-on-exec pipe: it reads end of
          file when execve succeeds, or a child_report_t naming the step
          that failed and its errno.

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -111,6 +112,9 @@ _Noreturn void reap_keep (int sock, pid_t job, pid_t parent)
 #endif
         for (int fd = 4; fd < 65536; fd++)
             close (fd);
+    /* ps and pgrep tell it from the agent (its command line is the
+       agent's still) */
+    prctl (PR_SET_NAME, "glpeer-keep", 0, 0, 0);
     reap_msg_t m = { .what = REAP_STARTED, .pid = job };
     say (sock, &m);
     if (job < 0)

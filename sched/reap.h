@@ -32,7 +32,10 @@
     signal blocked (so a job's or a terminal's SIGINT, SIGTERM or SIGHUP
     does not end it; only SIGKILL does), closes every descriptor but its
     socket, and makes system calls only, as a child of a process with
-    threads must.  It runs as the caller: a machine's keepers are root (a
+    threads must.  Its name is glpeer-keep (ps -o comm, pgrep -x); its
+    command line is still its caller's.  It costs what the caller's
+    memory it keeps from copy-on-write: the anonymous memory the agent
+    had at the fork at most (about 2 MB; a launcher's, less).  It runs as the caller: a machine's keepers are root (a
     job's user cannot signal them), a user's agent's are that user (who
     could end them as they can end the agent). */
 #ifndef GL_REAP_H
