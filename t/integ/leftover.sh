@@ -65,6 +65,34 @@ wait_until 10 more_lines "$T/glx.out" 1 || fail "the job whose glx goes did not 
 wait_until 5 none_left "$m" || fail "after its glx went, $(left "$m") left: $(pgrep -af "^$m-")"
 say "glx gone: the job and everything it left are gone"
 
+# a user's own agent (nobody's, when the test runs as root): its keepers
+# are that user's; a job's end, and the agent's own end (SIGKILL: its
+# keepers see their socket close), end what the job left
+if [ "$(id -u)" = 0 ] && unpriv test -x "$GLPEER" -a -r "$BUILD/libglshim.so"; then
+    mkdir -p "$T/own"; cp "$T/cluster.key" "$T/own/"
+    sed "s|seed = .*|seed = \"tcp://127.0.0.1:$(port_of 5)\"|" "$T/cluster.conf" > "$T/own/cluster.conf"
+    chown -R nobody "$T/own"
+    unpriv "$GLPEER" join "$T/own/cluster.conf" --name own --bind "tcp://127.0.0.1:$(port_of 5)" \
+        --runtime-dir "$T/own/run" --state-dir "$T/own/state" 2>> "$T/own.log" &
+    PID[own-setpriv]=$!
+    wait_until 10 test -S "$T/own/run/glpeer.sock" || fail "nobody's own agent did not start"
+    PID[own]=$(cat "$T/own/run/glpeer.pid")      # the agent, not the shell that started it
+    [ "$(cat "/proc/${PID[own]}/comm")" = glpeer ] || fail "nobody's agent is not ${PID[own]}"
+    m="$tag-own"
+    out=$(unpriv "$GLX" --runtime-dir "$T/own/run" --local bash -c "$leave" job "$m"); rc=$?
+    [ $rc = 0 ] && [ "$out" = "running: 3" ] || fail "the job on nobody's agent: rc $rc, '$out'"
+    wait_until 3 none_left "$m" || fail "after the job's end on nobody's agent, $(left "$m") left: $(pgrep -af "^$m-")"
+    m="$tag-own-gone"
+    unpriv "$GLX" --runtime-dir "$T/own/run" --local bash -c "$leave"'exec sleep 300' job "$m" > "$T/own.out" 2>&1 & g=$!
+    wait_until 10 more_lines "$T/own.out" 1 || fail "the job on nobody's agent did not start"
+    [ "$(cat "$T/own.out")" = "running: 3" ] || fail "the job on nobody's agent: $(cat "$T/own.out")"
+    kill -9 "${PID[own]}"; { wait "${PID[own-setpriv]}"; } 2> /dev/null
+    wait_until 5 none_left "$m" || fail "after nobody's agent was killed, $(left "$m") left: $(pgrep -af "^$m-")"
+    pgrep -f "^sleep 300$" -u nobody > /dev/null && fail "the job outlived nobody's agent"
+    { wait "$g"; } 2> /dev/null
+    say "nobody's own agent: its jobs' leftovers end with the job, and with the agent"
+fi
+
 # no zombie under the agents: their launchers' keepers reaped what they took
 for n in a b; do
     z=$(ps -eo pid=,ppid=,stat= | awk -v root="${PID[$n]}" '
