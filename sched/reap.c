@@ -112,6 +112,15 @@ _Noreturn void reap_keep (int sock, pid_t job, pid_t parent)
 #endif
         for (int fd = 4; fd < 65536; fd++)
             close (fd);
+    /* nor its stdio: a keeper writes nothing, and a pipe the agent was
+       started on must not wait for its jobs' keepers to end */
+    int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        for (int k = 0; k < 3; k++)
+            dup2 (null, k);
+        if (null > 3)
+            close (null);
+    }
     /* ps and pgrep tell it from the agent (its command line is the
        agent's still) */
     prctl (PR_SET_NAME, "glpeer-keep", 0, 0, 0);
