@@ -30,6 +30,7 @@
 #include "exec.h"
 #include "err.h"
 #include "fd.h"
+#include "grow.h"
 #include "launcher.h"
 #include "reap.h"
 #include "rlimits.h"
@@ -39,6 +40,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -597,6 +599,7 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
         err[0] = '\0';
     if (exec_launched ())
         return exec_launch (spec, code, err, errlen);
+    exec_reap ();
 
     static char *const no_env[] = { NULL };
     char *argv_default[] = { (char *) spec->file, NULL };
@@ -730,6 +733,36 @@ failed:
     return NULL;
 }
 
+/* ---- keepers let go ------------------------------------------------------- */
+
+/* Keepers that exec_destroy let go and that may still be killing what
+   their job left: reaped by exec_reap once they have ended. */
+static pid_t *let_go;
+static size_t n_let_go, cap_let_go;
+
+void exec_reap (void)
+{
+    size_t i = 0;
+    while (i < n_let_go) {
+        pid_t r = waitpid (let_go[i], NULL, WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR))
+            i++;
+        else /* ended and reaped, or reaped elsewhere */
+            let_go[i] = let_go[--n_let_go];
+    }
+}
+
+static void keeper_let_go (pid_t keeper)
+{
+    if (waitpid (keeper, NULL, WNOHANG) != 0)
+        return; /* ended already */
+    if (gl_grow (&let_go, &cap_let_go, n_let_go + 1, sizeof *let_go) == 0)
+        let_go[n_let_go++] = keeper;
+    else /* no room to remember it: wait for it here */
+        while (waitpid (keeper, NULL, 0) < 0 && errno == EINTR)
+            ;
+}
+
 /* ---- the running job ------------------------------------------------------ */
 
 void exec_destroy (exec_t **self_p)
@@ -741,14 +774,26 @@ void exec_destroy (exec_t **self_p)
         exec_launch_free (self->remote); /* the launcher kills and reaps it */
     else if (self->keeper > 0) {
         /* Its keeper has not reaped the job, so the job's process group
-           can't have been reused: the keeper kills whatever is in it, then
-           every process the job left behind, and exits.  SIGKILL can't be
-           caught; the wait lasts only as long as the kernel takes to end
-           them (long only for a process stuck in an uninterruptible wait,
-           on a dead NFS server say). */
+           can't have been reused: let go, the keeper kills whatever is in
+           it, reaps the job and says so, then kills every process the job
+           left behind, and exits.  SIGKILL can't be caught; we wait for
+           the job's process alone, as long as the kernel takes to end it
+           (long only for a process stuck in an uninterruptible wait, on a
+           dead NFS server say); the keeper is reaped once it has ended
+           (exec_reap). */
+        shutdown (self->keep, SHUT_WR);
+        for (;;) {
+            reap_msg_t m;
+            int rc = reap_read (self->keep, false, &m);
+            if (rc < 0 || (rc == 1 && m.what == REAP_GONE))
+                break;
+            if (rc == 0) {
+                struct pollfd p = { .fd = self->keep, .events = POLLIN };
+                poll (&p, 1, -1);
+            }
+        }
         close_fd (&self->keep);
-        while (waitpid (self->keeper, NULL, 0) < 0 && errno == EINTR)
-            ;
+        keeper_let_go (self->keeper);
     }
     close_fd (&self->keep);
     if (self->fd_out != self->fd_in)
@@ -850,6 +895,7 @@ bool exec_poll_exit (exec_t *self, exec_status_t *status)
         if (!self->exited)
             return false;
     }
+    exec_reap ();
     if (!self->exited) {
         /* The keeper says so; the job stays its zombie until exec_destroy,
            which keeps its pid, and so its process group id, from reuse. */

@@ -38,8 +38,8 @@
     exit without reaping it (waitid WNOWAIT) and tells it on a socket, so
     its process group can't be reused by a stranger while exec_signal or
     exec_destroy may still aim at it.  The caller's own child is the
-    keeper, which ends only when exec_destroy lets it go (or the caller is
-    gone); exec_destroy reaps it. */
+    keeper, which ends only once exec_destroy has let it go (or the caller
+    is gone); exec_reap reaps it. */
 #ifndef GL_EXEC_H
 #define GL_EXEC_H
 
@@ -108,11 +108,18 @@ void exec_set_launcher (int sock);
 void exec_release_fds (exec_t *self);
 
 /* Kill whatever is left of the job with SIGKILL: its process group, then
-   every process that left it and came back to its keeper; reap them, the
-   job and its keeper, and close its descriptors.  Waits only for the
-   kernel to end them, which is quick unless a process is stuck in the
-   kernel (an unreachable NFS server, say). */
+   every process that left it and came back to its keeper; close its
+   descriptors.  Waits only for the kernel to end the job's process,
+   which is quick unless it is stuck in the kernel (an unreachable NFS
+   server, say); its keeper goes on killing and reaping what the job left,
+   and is reaped by exec_reap once it has ended. */
 void exec_destroy (exec_t **self_p);
+
+/* Reap the keepers exec_destroy let go that have ended since (they kill
+   what their jobs left behind after the job itself is gone).  Never
+   blocks; exec_start and exec_poll_exit call it too.  Call it on
+   SIGCHLD, so that no ended keeper stays a zombie while no job runs. */
+void exec_reap (void);
 
 pid_t exec_pid (exec_t *self);
 

@@ -177,6 +177,11 @@ _Noreturn void reap_keep (int sock, pid_t job, pid_t parent)
        they die, until no child is left. */
     kill (-job, SIGKILL);
     kill (job, SIGKILL);
+    while (waitpid (job, NULL, 0) < 0 && errno == EINTR)
+        ;
+    m = (reap_msg_t){ .what = REAP_GONE, .pid = job };
+    say (sock, &m); /* the caller waits for this, not for what follows */
+    close (sock);
     sweep_t end = { .job = job, .kill = true };
     for (;;) {
         int n = each_child (sweep_one, &end);

@@ -25,8 +25,12 @@
     the pid, so its group's id is never reused while the agent may aim at
     it), tells the job's end on the socket (and its parent with SIGCHLD, as
     the kernel would have), and when that socket closes (exec_destroy, or
-    the agent is gone) kills the job's group, then every process it holds,
-    and the children those leave it, until nothing is left; then it exits.
+    the agent is gone) kills the job's group, reaps the job's process and
+    says so, then kills every process it holds, and the children those
+    leave it, until nothing is left; then it exits.  The caller waits for
+    the job's process alone, as it would for its own child: a leftover
+    stuck in the kernel (a dead NFS server) holds its keeper, never the
+    agent's loop.
 
     The keeper is the caller forked, not a program: it runs with every
     signal blocked (so a job's or a terminal's SIGINT, SIGTERM or SIGHUP
@@ -48,7 +52,9 @@
 /* What a keeper says on its socket (SOCK_SEQPACKET), one message each. */
 enum {
     REAP_STARTED = 1, /* pid: the job's, or -errno when its fork failed */
-    REAP_EXITED = 2   /* the job's process ended: code, or signo (and core) */
+    REAP_EXITED = 2,  /* the job's process ended: code, or signo (and core) */
+    REAP_GONE = 3     /* let go: the job's group is killed, its process reaped;
+                         what it left is being killed */
 };
 
 typedef struct {
