@@ -302,7 +302,7 @@ if [ -z "${SKIP[users]:-}" ]; then
     LB=$T/launch_bench
     if cc -O2 -std=c11 -D_GNU_SOURCE -I"$top/core" -I"$top/gossip" -I"$top/sched" -o "$LB" \
           "$top/bench/launch_bench.c" "$BUILD/libglsched.a" "$BUILD/libglcore.a" \
-          $(pkg-config --libs libczmq libzmq libsodium msgpack) -lm 2> "$RES/lb.err"; then
+          $(pkg-config --libs libczmq libzmq libsodium msgpack libcrypto) -lm 2> "$RES/lb.err"; then
         LAUNCH_LINE=$("$LB" 400 2>&1) || LAUNCH_LINE="launch_bench failed: $LAUNCH_LINE"
     else
         LAUNCH_LINE="launch_bench does not build: $(head -c 200 "$RES/lb.err")"

@@ -457,8 +457,10 @@ static void on_packet (void *arg, const uint8_t *pkt, size_t pkt_len, uint64_t n
 static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void *arg)
 {
     agent_t *a = (agent_t *) arg;
-    if (si->ssi_signo == SIGCHLD)
+    if (si->ssi_signo == SIGCHLD) {
+        exec_reap (); /* a keeper done with what its job left */
         jobs_tick (a->jobs, gl_mono_ms ());
+    }
     else if (!a->leaving) {
         gl_info ("signal %u: leaving", si->ssi_signo);
         a->leaving = true;

@@ -5,9 +5,11 @@
       1. prepare, in the agent: check the user and list their groups, list
          the paths to try for the program, open the pipes or the pty.
          Everything that allocates or reads a file happens here;
-      2. fork, and in the child make system calls only until execve: the
-         agent may have threads (libzmq's), and after fork only
-         async-signal-safe functions are safe to call;
+      2. fork the job's keeper (reap.h), which makes itself a subreaper
+         and forks the job, and in the job make system calls only until
+         execve: the agent may have threads (libzmq's), and after fork
+         only async-signal-safe functions are safe to call (the keeper
+         makes system calls only, its whole life);
       3. wait for the outcome on a close-on-exec pipe: it reads end of
          file when execve succeeds, or a child_report_t naming the step
          that failed and its errno.
@@ -28,7 +30,9 @@
 #include "exec.h"
 #include "err.h"
 #include "fd.h"
+#include "grow.h"
 #include "launcher.h"
+#include "reap.h"
 #include "rlimits.h"
 #include "str.h"
 
@@ -36,13 +40,16 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -54,14 +61,16 @@
 #endif
 
 struct exec_t {
-    pid_t pid; /* also the job's session and process group id */
+    pid_t pid;    /* also the job's session and process group id */
+    pid_t keeper; /* its keeper (reap.h), our child; -1: none */
+    int keep;     /* our end of the keeper's socket */
     bool pty;
     int fd_in;  /* the caller's ends; with a pty all three are */
     int fd_out; /* the master (fd_err stays -1) */
     int fd_err;
     int fd_in_back; /* a copy of stdin's read end (exec_fd_stdin_back) */
     bool exited;    /* status is known (the job is a zombie) */
-    bool lost;      /* someone else reaped it: leave its pid alone */
+    bool lost;      /* its keeper is gone: leave its pid alone */
     exec_status_t status;
     uint64_t remote; /* the launcher's job (launcher.h), or 0: our child */
 };
@@ -590,6 +599,7 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
         err[0] = '\0';
     if (exec_launched ())
         return exec_launch (spec, code, err, errlen);
+    exec_reap ();
 
     static char *const no_env[] = { NULL };
     char *argv_default[] = { (char *) spec->file, NULL };
@@ -609,7 +619,8 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
         gl_err (err, errlen, "out of memory");
         return NULL;
     }
-    self->pid = -1;
+    self->pid = self->keeper = -1;
+    self->keep = -1;
     self->pty = spec->pty;
     self->fd_in = self->fd_out = self->fd_err = self->fd_in_back = -1;
 
@@ -631,21 +642,50 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     l.max_fd =
         getrlimit (RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < INT_MAX ? (int) lim.rlim_cur : 65536;
 
+    /* The job's keeper (reap.h): it makes itself the subreaper of what
+       the job leaves behind, forks the job, and stays until exec_destroy. */
+    int keep[2];
+    if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, keep) < 0) {
+        *code = EXEC_ERR_SYSTEM;
+        gl_err (err, errlen, "cannot make the job keeper's socket: %s", strerror (errno));
+        goto failed;
+    }
+    self->keep = keep[0];
+
     /* Block every signal across fork, so that none of the agent's
        handlers runs in the child before it resets them. */
     sigset_t all, old;
     sigfillset (&all);
     sigprocmask (SIG_SETMASK, &all, &old);
-    self->pid = fork ();
+    pid_t parent = getpid ();
+    self->keeper = fork ();
     int fork_errno = errno;
-    if (self->pid == 0)
-        child (&l);
+    if (self->keeper == 0) {
+        close (keep[0]);
+        prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        pid_t job = fork ();
+        if (job == 0) {
+            close (keep[1]);
+            child (&l);
+        }
+        reap_keep (keep[1], job < 0 ? -errno : job, parent);
+    }
     sigprocmask (SIG_SETMASK, &old, NULL);
-    if (self->pid < 0) {
+    close (keep[1]);
+    if (self->keeper < 0) {
         *code = EXEC_ERR_SYSTEM;
         gl_err (err, errlen, "cannot fork for %s: %s", spec->file, strerror (fork_errno));
         goto failed;
     }
+    reap_msg_t said = { 0 };
+    if (reap_read (self->keep, true, &said) != 1 || said.what != REAP_STARTED || said.pid <= 0) {
+        *code = EXEC_ERR_SYSTEM;
+        gl_err (err, errlen, "cannot fork for %s: %s", spec->file,
+                said.pid < 0 ? strerror (-said.pid) : "the job's keeper said nothing");
+        goto failed;
+    }
+    self->pid = said.pid;
+    gl_set_nonblock (self->keep);
 
     /* Close our copies of the child's ends, now: the report pipe reads end
        of file only once no process holds its write end, and later the
@@ -671,11 +711,7 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
                     n < 0 ? strerror (errno) : "short report");
         }
         /* The child has exited or is about to (_exit right after its
-           report); this wait is short. */
-        kill (self->pid, SIGKILL);
-        while (waitpid (self->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        self->pid = -1;
+           report): its keeper, let go below, kills and reaps it. */
         goto failed;
     }
     close_fd (&report_r);
@@ -697,6 +733,36 @@ failed:
     return NULL;
 }
 
+/* ---- keepers let go ------------------------------------------------------- */
+
+/* Keepers that exec_destroy let go and that may still be killing what
+   their job left: reaped by exec_reap once they have ended. */
+static pid_t *let_go;
+static size_t n_let_go, cap_let_go;
+
+void exec_reap (void)
+{
+    size_t i = 0;
+    while (i < n_let_go) {
+        pid_t r = waitpid (let_go[i], NULL, WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR))
+            i++;
+        else /* ended and reaped, or reaped elsewhere */
+            let_go[i] = let_go[--n_let_go];
+    }
+}
+
+static void keeper_let_go (pid_t keeper)
+{
+    if (waitpid (keeper, NULL, WNOHANG) != 0)
+        return; /* ended already */
+    if (gl_grow (&let_go, &cap_let_go, n_let_go + 1, sizeof *let_go) == 0)
+        let_go[n_let_go++] = keeper;
+    else /* no room to remember it: wait for it here */
+        while (waitpid (keeper, NULL, 0) < 0 && errno == EINTR)
+            ;
+}
+
 /* ---- the running job ------------------------------------------------------ */
 
 void exec_destroy (exec_t **self_p)
@@ -706,16 +772,30 @@ void exec_destroy (exec_t **self_p)
         return;
     if (self->remote)
         exec_launch_free (self->remote); /* the launcher kills and reaps it */
-    else if (self->pid > 0 && !self->lost) {
-        /* The job's pid is unreaped until here, so its process group can't
-           have been reused: whatever is in it is the job's. */
-        kill (-self->pid, SIGKILL);
-        /* SIGKILL can't be caught; the wait lasts only as long as the
-           kernel takes to end the job (long only for a process stuck in
-           an uninterruptible wait, on a dead NFS server say). */
-        while (waitpid (self->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+    else if (self->keeper > 0) {
+        /* Its keeper has not reaped the job, so the job's process group
+           can't have been reused: let go, the keeper kills whatever is in
+           it, reaps the job and says so, then kills every process the job
+           left behind, and exits.  SIGKILL can't be caught; we wait for
+           the job's process alone, as long as the kernel takes to end it
+           (long only for a process stuck in an uninterruptible wait, on a
+           dead NFS server say); the keeper is reaped once it has ended
+           (exec_reap). */
+        shutdown (self->keep, SHUT_WR);
+        for (;;) {
+            reap_msg_t m;
+            int rc = reap_read (self->keep, false, &m);
+            if (rc < 0 || (rc == 1 && m.what == REAP_GONE))
+                break;
+            if (rc == 0) {
+                struct pollfd p = { .fd = self->keep, .events = POLLIN };
+                poll (&p, 1, -1);
+            }
+        }
+        close_fd (&self->keep);
+        keeper_let_go (self->keeper);
     }
+    close_fd (&self->keep);
     if (self->fd_out != self->fd_in)
         close_fd (&self->fd_out);
     close_fd (&self->fd_in);
@@ -815,30 +895,27 @@ bool exec_poll_exit (exec_t *self, exec_status_t *status)
         if (!self->exited)
             return false;
     }
+    exec_reap ();
     if (!self->exited) {
-        /* WNOWAIT: learn the status but leave the job a zombie, which
-           keeps its pid, and so its process group id, from reuse. */
-        siginfo_t si;
-        memset (&si, 0, sizeof si);
-        if (waitid (P_PID, (id_t) self->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-            if (errno != ECHILD)
-                return false; /* EINTR: ask again later */
-            /* Reaped behind our back (waitpid(-1) elsewhere): the status
-               is lost and the pid may be someone else's already. */
+        /* The keeper says so; the job stays its zombie until exec_destroy,
+           which keeps its pid, and so its process group id, from reuse. */
+        reap_msg_t m;
+        int rc;
+        while ((rc = reap_read (self->keep, false, &m)) == 1 && m.what != REAP_EXITED)
+            ;
+        if (rc == 0)
+            return false; /* still running */
+        self->exited = true;
+        if (rc < 0) {
+            /* The keeper was killed behind our back: the status is lost,
+               and the job's pid may be someone else's already. */
             self->lost = true;
-            self->exited = true;
             self->status.code = 255;
         }
-        else if (si.si_pid == 0)
-            return false; /* still running */
         else {
-            self->exited = true;
-            if (si.si_code == CLD_EXITED)
-                self->status.code = si.si_status;
-            else {
-                self->status.signal = si.si_status;
-                self->status.core = si.si_code == CLD_DUMPED;
-            }
+            self->status.code = m.code;
+            self->status.signal = m.signo;
+            self->status.core = m.core != 0;
         }
     }
     if (status)
@@ -887,7 +964,8 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
         gl_err (err, errlen, "out of memory");
         return NULL;
     }
-    self->pid = -1;
+    self->pid = self->keeper = -1;
+    self->keep = -1;
     self->pty = spec->pty;
     self->fd_in = self->fd_out = self->fd_err = self->fd_in_back = -1;
     launch_msg_t run = { .type = LAUNCH_RUN,

@@ -14,6 +14,9 @@
         spec names (supplementary groups included);
       - a session and process group of its own, led by the job, so a signal
         reaches everything it started (exec_signal) and nothing else;
+      - a keeper (reap.h), its parent and the subreaper of all it starts:
+        what leaves its group (setsid, a daemon's double fork) comes back
+        to the keeper, not init, and exec_destroy ends that too;
       - stdin, stdout and stderr as three pipes, or one pseudo-terminal
         that is its controlling terminal;
       - the resource limits the spec names (those of the user's glx, by
@@ -31,10 +34,12 @@
     a close-on-exec pipe, so "not found" is told from "permission denied"
     and from a bad directory before the caller answers its client.
 
-    The job's pid stays reserved until exec_destroy: its exit is read
-    without reaping it (waitid WNOWAIT), so its process group can't be
-    reused by a stranger while exec_signal or exec_destroy may still aim at
-    it.  The caller must therefore not reap children with waitpid(-1). */
+    The job's pid stays reserved until exec_destroy: its keeper reads its
+    exit without reaping it (waitid WNOWAIT) and tells it on a socket, so
+    its process group can't be reused by a stranger while exec_signal or
+    exec_destroy may still aim at it.  The caller's own child is the
+    keeper, which ends only once exec_destroy has let it go (or the caller
+    is gone); exec_reap reaps it. */
 #ifndef GL_EXEC_H
 #define GL_EXEC_H
 
@@ -102,11 +107,19 @@ void exec_set_launcher (int sock);
    the launcher does, once it has handed them to the agent. */
 void exec_release_fds (exec_t *self);
 
-/* Kill whatever is left in the job's process group with SIGKILL, reap the
-   job and close its descriptors.  Waits only for the kernel to end the
-   job, which is quick unless a process of it is stuck in the kernel (an
-   unreachable NFS server, say). */
+/* Kill whatever is left of the job with SIGKILL: its process group, then
+   every process that left it and came back to its keeper; close its
+   descriptors.  Waits only for the kernel to end the job's process,
+   which is quick unless it is stuck in the kernel (an unreachable NFS
+   server, say); its keeper goes on killing and reaping what the job left,
+   and is reaped by exec_reap once it has ended. */
 void exec_destroy (exec_t **self_p);
+
+/* Reap the keepers exec_destroy let go that have ended since (they kill
+   what their jobs left behind after the job itself is gone).  Never
+   blocks; exec_start and exec_poll_exit call it too.  Call it on
+   SIGCHLD, so that no ended keeper stays a zombie while no job runs. */
+void exec_reap (void);
 
 pid_t exec_pid (exec_t *self);
 
@@ -165,9 +178,10 @@ typedef struct {
 } exec_status_t;
 
 /* Never blocks.  True once the job has ended, with status filled (status
-   may be NULL); it then stays true with the same status.  Should the job
-   have been reaped elsewhere, against the rule above, its status is lost:
-   it reads as exit code 255. */
+   may be NULL); it then stays true with the same status.  The keeper wakes
+   the caller with SIGCHLD when it ends, as the kernel would for a child.
+   Should the keeper have been killed behind our back, the job's status is
+   lost: it reads as exit code 255. */
 bool exec_poll_exit (exec_t *self, exec_status_t *status);
 
 /* The status as a shell reports it: the exit code, or 128 + the signal. */

@@ -261,7 +261,8 @@ static _Noreturn void launcher_main (launcher_t *l)
             while (read (sfd, &si, sizeof si) > 0)
                 ;
         }
-        l_exits (l); /* on SIGCHLD, and every second in case one was merged */
+        l_exits (l);  /* on SIGCHLD, and every second in case one was merged */
+        exec_reap (); /* the keepers FREE let go, once done */
         if (!p[0].revents)
             continue;
         int fds[FDS_MAX];

@@ -6,6 +6,8 @@
 #   image restarted with glx --restart prints the rest from its snapshot;
 # - a parent with forked workers moved c>a mid-run: each worker waited
 #   for by its pid, the same statuses, the same output;
+# - a script whose daemon (a double fork) is no longer its descendant
+#   moves without it, and the node it left kills it;
 # - a tree with a member that cannot move (a TCP connection) is refused
 #   with that member's reason and stays;
 # - a script run with glx --checkpoint-every outlives its host (SIGKILLed
@@ -54,6 +56,25 @@ at=$(grep -n -x -F "$first" "$T/ref" | cut -d: -f1)
 [ $rc = 0 ] && [ -n "$at" ] && tail -n +"$at" "$T/ref" | cmp -s - "$T/rs.out" \
     || fail "glx --restart of the script: rc $rc, from '$first': $(cat "$T/rs.err")"
 say "its image restarted on c (glx --restart): the rest of the output from line $at, identical"
+
+# ---- what a job orphaned stays behind, and ends with the move ---------------------------------
+# a daemon's double fork (its own session, its output elsewhere) is no
+# longer the job's descendant: the move takes the loop and not it, and
+# the keeper on the node the job left kills it once the job has moved
+mark="orphan-$$"
+orphaning='(setsid bash -c "exec -a '"$mark"' sleep 300" > /dev/null 2>&1 < /dev/null &)
+i=0; while [ $i -lt 40 ]; do i=$((i+1)); echo "line $i"; sleep 0.05; done'
+out="$T/orphan.out"
+"$GLX" -w b sh -c "$orphaning" > "$out" 2> "$T/orphan.err" & g=$!
+wait_until 10 more_lines "$out" 1 || fail "the script with an orphan did not start: $(cat "$T/orphan.err")"
+gpid=$(gpid_of 'exec -a')
+[ -n "$gpid" ] || fail "no gpid for the script with an orphan"
+wait_until 5 pgrep -f "^$mark" > /dev/null || fail "the orphan did not start"
+move_at "$gpid" c 10
+wait_until 5 bash -c "! pgrep -f '^$mark' > /dev/null" || fail "the orphan outlived its job's move from b: $(pgrep -af "^$mark")"
+wait "$g"; rc=$?
+[ $rc = 0 ] && [ "$(lines "$out")" = 40 ] || fail "the script moved without its orphan: rc $rc, $(lines "$out") lines: $(cat "$T/orphan.err")"
+say "a script moved b>c without what it orphaned, which went with the move"
 
 # ---- a parent and its workers --------------------------------------------------------------
 TREE="$BUILD/t/ckpt/cktree"

@@ -212,6 +212,21 @@ static bool gone_soon (pid_t pid)
     return false;
 }
 
+/* No child of ours is left within a second, the keepers exec_destroy let
+   go reaped by exec_reap (looked at without reaping them here). */
+static bool no_child_soon (void)
+{
+    for (int i = 0; i < 1000; i++) {
+        exec_reap ();
+        siginfo_t si;
+        memset (&si, 0, sizeof si);
+        if (waitid (P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+            return true;
+        usleep (1000);
+    }
+    return false;
+}
+
 /* Reads the job's stdout up to its first newline: the pid it printed. */
 static pid_t read_pid (exec_t *job)
 {
@@ -414,6 +429,32 @@ static void test_group (void)
     }
 }
 
+/* What left the job's group goes too: a daemon's double fork (a session of
+   its own, its parent gone before the job ends), killed by exec_destroy
+   once the job has ended, and no zombie of it is left to us or the
+   keeper.  While the job runs, an orphan that ends is reaped. */
+static void test_leftovers (void)
+{
+    char *argv[] = { "sh", "-c",
+                     "(setsid sh -c 'echo $$; exec sleep 100 >/dev/null' &);"
+                     "(setsid sh -c 'exit 3' &); sleep 0.3",
+                     NULL };
+    exec_spec_t spec = spec_for (argv);
+    exec_t *job = start (&spec);
+    CHECK (job != NULL);
+    if (!job)
+        return;
+    pid_t daemon = read_pid (job);
+    CHECK (daemon > 0 && daemon != exec_pid (job));
+    exec_status_t st;
+    CHECK (wait_exit (job, &st));
+    CHECK_EQ (st.code, 0);
+    CHECK (daemon > 0 && alive (daemon)); /* the job's end alone leaves it be */
+    exec_destroy (&job);
+    CHECK (daemon > 0 && gone_soon (daemon));
+    CHECK (no_child_soon ()); /* its keeper ended, reaped */
+}
+
 static void expect_error (exec_spec_t *spec, exec_err_t want, const char *in_message)
 {
     exec_err_t code = EXEC_OK;
@@ -471,7 +512,7 @@ static void test_errors (void)
     CHECK_EQ (run_spec (&spec, NULL, NULL), 0);
 
     /* Failed starts leave no zombie behind. */
-    CHECK (waitpid (-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    CHECK (no_child_soon ());
     unlink (true_copy);
     unlink (script);
 }
@@ -759,6 +800,7 @@ int main (void)
     test_stdio ();
     test_status ();
     test_group ();
+    test_leftovers ();
     test_inheritance ();
     test_pty ();
     test_users ();

@@ -115,8 +115,9 @@ static int ticker (void)
 
 /* The marker of a restorer that failed once at "r" (below).  The gpid
    is the same in every run, so the marker also names the test's process
-   (the restorer's parent: the agents run in it): two runs at once, such
-   as this build's and the sanitizer build's, keep apart. */
+   (the parent of the restorer's keeper, sched/reap.h: the agents run in
+   it): two runs at once, such as this build's and the sanitizer build's,
+   keep apart. */
 static void once_path (char *out, size_t cap, pid_t test, const char *gpid)
 {
     snprintf (out, cap, "/tmp/test_jobs_move.%d.%s", (int) test, gpid ? gpid : "none");
@@ -132,6 +133,20 @@ static int restore_fails (int fd, char byte, const char *why)
     return GL_RESTORE_FAILED;
 }
 
+/* The parent of pid, from /proc/<pid>/stat (after the name's last ')'). */
+static pid_t parent_of (pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *f = fopen (path, "r");
+    size_t n = f ? fread (buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose (f);
+    buf[n] = '\0';
+    const char *e = strrchr (buf, ')');
+    return e && e[1] == ' ' && e[2] && e[3] == ' ' ? (pid_t) atoi (e + 4) : 0;
+}
+
 /* glrestore's place: the state back from the image, then on. */
 static int restorer (int fd)
 {
@@ -139,7 +154,7 @@ static int restorer (int fd)
     size_t len = jh_read_all (fd, buf, sizeof buf);
     const char *node = getenv ("GLUNIX_NODE");
     char once[128];
-    once_path (once, sizeof once, getppid (), getenv ("GLUNIX_GPID"));
+    once_path (once, sizeof once, parent_of (getppid ()), getenv ("GLUNIX_GPID"));
     int o = node && !strcmp (node, "r") ? open (once, O_WRONLY | O_CREAT | O_EXCL, 0600) : -1;
     if (o >= 0) { /* at r, the first image fails for an instant of the job's */
         close (o);
