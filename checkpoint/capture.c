@@ -123,6 +123,17 @@ void sb_s (sb_t *b, const char *s)
     b->p[b->n] = '\0';
 }
 
+void sb_again (sb_t *b, const char *s)
+{
+    sb_s (b, s);
+    b->again = true;
+}
+
+const char *sb_verb (const sb_t *b)
+{
+    return b->again ? "AGAIN" : "REFUSE";
+}
+
 void sb_u (sb_t *b, uint64_t v)
 {
     char d[24];
@@ -157,7 +168,7 @@ void sb_fd (sb_t *b, int fd)
 /* A path under /proc/self with a number: "/proc/self/<a><n><z>". */
 void proc_path (char *out, size_t cap, const char *a, uint64_t n, const char *z)
 {
-    sb_t b = { out, 0, cap };
+    sb_t b = { out, 0, cap, false };
     sb_s (&b, "/proc/self/");
     sb_s (&b, a);
     sb_u (&b, n);
@@ -251,7 +262,7 @@ static int host_connect (void)
 void say (int s, const char *w, const char *rest)
 {
     char line[GL_CKPT_LINE_MAX];
-    sb_t b = { line, 0, sizeof line - 1 };
+    sb_t b = { line, 0, sizeof line - 1, false };
     sb_s (&b, w);
     if (rest) {
         sb_s (&b, " ");
@@ -668,13 +679,14 @@ static int seal_hear (int s, sb_t *why)
 }
 
 /* Every thread parked, and it cannot be: the tree told, the threads let
-   go, the host answered why, the request over. */
-static void refuse_parked (int s, const char *why)
+   go, the host answered why (verb: REFUSE, or AGAIN for a reason of an
+   instant), the request over. */
+static void refuse_parked (int s, const char *verb, const char *why)
 {
     tree_answer (0);
     tree_close ();
     release_all ();
-    say (s, "REFUSE", why);
+    say (s, verb, why);
     close (s);
     atomic_store (&busy, 0);
 }
@@ -696,7 +708,7 @@ static void coordinate (int req, pid_t from)
         return;
     }
     char line[256];
-    sb_t b = { line, 0, sizeof line };
+    sb_t b = { line, 0, sizeof line, false };
     sb_s (&b, "GLCKPT ");
     sb_u (&b, GL_CKPT_VERSION);
     sb_s (&b, " pid=");
@@ -715,7 +727,7 @@ static void coordinate (int req, pid_t from)
     snap.seal_page = NULL;
     say (s, line, NULL);
     static char whyb[GL_CKPT_LINE_MAX - 16];
-    sb_t why = { whyb, 0, sizeof whyb };
+    sb_t why = { whyb, 0, sizeof whyb, false };
     whyb[0] = '\0';
     if (req != GL_CKPT_PROBE && req != GL_CKPT_CONTINUE && req != GL_CKPT_GO_ON)
         sb_s (&why, "an unknown request");
@@ -728,12 +740,15 @@ static void coordinate (int req, pid_t from)
             tree_member_report (s, ck.vpid);
         /* members hear GO from the root, which says it at once when
            it goes on */
-        else if (tree_begin (req == GL_CKPT_GO_ON ? GL_CKPT_CONTINUE : req, (uint32_t) ck.vpid,
-                             (uint32_t) ck.vppid, whyb, sizeof whyb))
-            why.n = strlen (whyb);
+        else {
+            int rc = tree_begin (req == GL_CKPT_GO_ON ? GL_CKPT_CONTINUE : req, (uint32_t) ck.vpid,
+                                 (uint32_t) ck.vppid, whyb, sizeof whyb);
+            why.n = rc ? strlen (whyb) : 0;
+            why.again = rc > 0;
+        }
     }
     if (why.n || req == GL_CKPT_PROBE) {
-        say (s, why.n ? "REFUSE" : "MOVABLE", why.n ? whyb : NULL);
+        say (s, why.n ? sb_verb (&why) : "MOVABLE", why.n ? whyb : NULL);
         tree_close ();
         close (s);
         atomic_store (&busy, 0);
@@ -741,17 +756,19 @@ static void coordinate (int req, pid_t from)
     }
     uint64_t t0 = tree && !member ? t_tree : now_ns ();
     if (park_all (&why)) {
-        refuse_parked (s, whyb);
+        refuse_parked (s, sb_verb (&why), whyb);
         return;
     }
     slot_t *me = slot_of ((int) gettid_ ());
     note_thread (me);
     for (int i = 0; i < n_slots; i++)
         if (slots[i].bad_layout) {
-            refuse_parked (s, "glibc's tid word is not where the shim found it in every thread");
+            refuse_parked (s, "REFUSE",
+                           "glibc's tid word is not where the shim found it in every thread");
             return;
         }
     /* a tree: every process parked before any snapshot (tree.h) */
+    int snapped = 0;
     if (member) {
         say (s, "PARKED", NULL);
         if (!tree_member_wait_snap (s)) {
@@ -761,9 +778,9 @@ static void coordinate (int req, pid_t from)
             return;
         }
     }
-    else if (tree && tree_snap (whyb, sizeof whyb)) {
+    else if (tree && (snapped = tree_snap (whyb, sizeof whyb)) != 0) {
         release_all ();
-        say (s, "REFUSE", whyb);
+        say (s, snapped > 0 ? "AGAIN" : "REFUSE", whyb);
         close (s);
         atomic_store (&busy, 0);
         return;
@@ -771,15 +788,15 @@ static void coordinate (int req, pid_t from)
     note_process ();
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
-    why = (sb_t){ whyb, 0, sizeof whyb };
+    why = (sb_t){ whyb, 0, sizeof whyb, false };
     if (sealing && seal_hear (s, &why)) {
-        refuse_parked (s, whyb);
+        refuse_parked (s, sb_verb (&why), whyb);
         return;
     }
     int go[2];
     if (pipe2 (go, O_CLOEXEC)) {
         seal_drop ();
-        refuse_parked (s, "no descriptor left for the snapshot");
+        refuse_parked (s, "REFUSE", "no descriptor left for the snapshot");
         return;
     }
     snap.sock = s;
@@ -805,12 +822,12 @@ static void coordinate (int req, pid_t from)
         close (snap.pipes[i].rd);
     if (child < 0) {
         close (go[1]);
-        refuse_parked (s, "the snapshot could not be forked (memory?)");
+        refuse_parked (s, "REFUSE", "the snapshot could not be forked (memory?)");
         return;
     }
     ck.child = (pid_t) child;
     bool on = snap.go_on;
-    b = (sb_t){ line, 0, sizeof line };
+    b = (sb_t){ line, 0, sizeof line, false };
     sb_s (&b, "SNAP ");
     sb_u (&b, now_ns () - t0);
     if (on) {
@@ -1059,7 +1076,7 @@ static char streams_env[160];
 
 static void streams_var (void)
 {
-    sb_t b = { streams_env, 0, sizeof streams_env };
+    sb_t b = { streams_env, 0, sizeof streams_env, false };
     sb_s (&b, GL_CKPT_STREAMS_ENV "=");
     sb_s (&b, ck.gpid);
     sb_s (&b, "/");
@@ -1201,7 +1218,7 @@ static void pids_var (void)
     pids_env[0] = '\0';
     if (!pidmap_valid (&pids))
         return;
-    sb_t b = { pids_env, 0, sizeof pids_env };
+    sb_t b = { pids_env, 0, sizeof pids_env, false };
     sb_s (&b, GL_PIDMAP_ENV "=");
     sb_s (&b, ck.gpid);
     sb_s (&b, "/");

@@ -8,7 +8,9 @@
       process (descriptors, mappings, threads; with children, the whole
       tree, as tree.h says, which the rest of this applies to, process
       by process) and answers
-      REFUSE with the reason, or MOVABLE to a probe; for a checkpoint it
+      REFUSE with the reason (AGAIN when the reason is for an instant:
+      a child ended, a descriptor came or went meanwhile), or MOVABLE
+      to a probe; for a checkpoint it
       sends the same signal to every other thread, which saves the
       registers a call keeps (ckpt_save) and parks on a futex, still
       inside the handler.  The rest of each thread's state (all its

@@ -117,13 +117,23 @@ extern uint8_t snap_udata[IMG_PIPE_MAX]; /* the bytes queued in the sockets, all
 
 /* ---- helpers, safe in a handler (capture.c) ---- */
 
-/* A line being built in a fixed buffer; past its end, cut. */
+/* A line being built in a fixed buffer; past its end, cut.  A reason
+   why a checkpoint cannot be taken is one: again marks it as one of an
+   instant of the job's (a child ended, a descriptor came or went while
+   it was taken), which the host asks again for (AGAIN, ckpt_proto.h)
+   rather than taking it for the answer. */
 typedef struct {
     char *p;
     size_t n, cap;
+    bool again;
 } sb_t;
 
 void sb_s (sb_t *b, const char *s);
+/* s onto the reason, which is then for an instant (again) */
+void sb_again (sb_t *b, const char *s);
+/* The verb that says the reason to the host or the tree's root: AGAIN
+   or REFUSE. */
+const char *sb_verb (const sb_t *b);
 void sb_u (sb_t *b, uint64_t v);
 void sb_x (sb_t *b, uint64_t v); /* hexadecimal, no 0x */
 uint64_t now_ns (void);          /* CLOCK_MONOTONIC */

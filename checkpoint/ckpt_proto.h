@@ -30,6 +30,19 @@
                              and why, e.g. "fd 5: a TCP socket to
                              10.0.0.2:5432"); nothing was stopped; the shim
                              closes.
+        AGAIN <reason>       the same, but for an instant of the job's:
+                             a process of it ended or started, or a
+                             descriptor came or went, while the
+                             checkpoint was taken (e.g. "process 7 (cc)
+                             ended while the checkpoint was taken: try
+                             again").  The verb says it, not the reason,
+                             which is for people: the host asks again a
+                             little later, a few times, before it takes
+                             the reason for the answer (to a probe it is
+                             the answer at once).  A tree's member
+                             answers its root (tree.h) with the same two
+                             verbs, and the root passes an AGAIN on as
+                             AGAIN.
         MOVABLE              answer to GL_CKPT_PROBE: it could be moved
                              now; the shim closes.
         SNAP <ns>            every thread is parked and the snapshot is
@@ -88,12 +101,16 @@
     parked.  When it cannot, it writes "glrestore: <reason>" on its
     stderr, then one byte on the image's descriptor, GL_RESTORE_CUT when
     the image's stream ended before its last chunk (a move's or glx's
-    sender stopped: the sender's side knows why), GL_RESTORE_REFUSED for
-    anything else, and exits GL_RESTORE_FAILED before it has touched
-    anything of the image's.  The byte, not the exit status, is what
-    the host goes by: a restored job's own exit can never write it (the
-    descriptor is closed before the image runs), so a job that itself
-    exits GL_RESTORE_FAILED is not taken for a failed restore.  It
+    sender stopped: the sender's side knows why), GL_RESTORE_AGAIN when
+    the image ends in the capture's failure for an instant of the job's
+    (its writer found a descriptor that came or went after the snapshot:
+    a FAIL record flagged IMG_FAIL_AGAIN, image.h; the move may be made
+    again), GL_RESTORE_REFUSED for anything else, and exits
+    GL_RESTORE_FAILED before it has touched anything of the image's.
+    The byte, not the exit status, is what the host goes by: a restored
+    job's own exit can never write it (the descriptor is closed before
+    the image runs), so a job that itself exits GL_RESTORE_FAILED is not
+    taken for a failed restore.  It
     closes the image's descriptor once it can no longer fail: the host
     takes that, the restorer living on, as the restore's success (and
     only then kills a moved job's old process).  A restorer of one
@@ -159,6 +176,7 @@
 #define GL_RESTORE_SETTLED  'S'  /* written on the image's descriptor: it can no longer fail */
 #define GL_RESTORE_REFUSED  'F'  /* written there before a failure's exit: the restore failed */
 #define GL_RESTORE_CUT      'C'  /* the same, the failure being the image's stream cut short */
+#define GL_RESTORE_AGAIN    'A'  /* the same, the image ending in a failure of an instant */
 #define GL_CKPT_LINE_MAX    4096 /* longest line either side sends */
 #define GL_MOVE_LINE        "GLMOVE1 " /* a move's stream: what the agent's line starts with */
 /* A restart's stream from glx's FILE: the same line and stream, but the

@@ -438,10 +438,12 @@ size_t img_put_end (img_enc_t *e, uint8_t *out, size_t cap)
     return w.over ? 0 : seal (e, IMG_END, out, w.n);
 }
 
-size_t img_put_fail (img_enc_t *e, const char *reason, uint8_t *out, size_t cap)
+size_t img_put_fail (img_enc_t *e, const char *reason, uint32_t flags, uint8_t *out, size_t cap)
 {
     wcur_t w = payload (out, cap);
     w_str (&w, reason);
+    if (flags) /* none: the record as before there were flags */
+        w32 (&w, flags);
     return w.over ? 0 : seal (e, IMG_FAIL, out, w.n);
 }
 
@@ -1030,6 +1032,24 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return gl_why (why, "FD: a file without an absolute path");
     if (f->cloexec > 1 || f->mtime_nsec >= 1000000000u || f->pos > (uint64_t) INT64_MAX)
         return gl_why (why, "FD: a field out of range");
+    return 0;
+}
+
+int img_get_fail (const img_rec_t *rec, char *reason, uint32_t *flags, const char **why)
+{
+    rcur_t r = reader (rec);
+    reason[0] = '\0';
+    *flags = 0;
+    if (rec->type != IMG_FAIL)
+        return gl_why (why, "not a FAIL record");
+    if (r_str (&r, reason, why))
+        return -1;
+    if (r.at < r.n)
+        *flags = r32 (&r);
+    if (finish (&r, why))
+        return -1;
+    if (*flags & ~IMG_FAIL_AGAIN)
+        return gl_why (why, "a FAIL record with flags this reader does not know");
     return 0;
 }
 

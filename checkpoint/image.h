@@ -17,7 +17,7 @@
     raw when compression does not shrink it by an eighth, and not tried
     for a while after a long run that did not: img_put_pages).  A capture
     that fails after the host was told SNAP ends the stream with a FAIL
-    record, its reason, and no END.
+    record, its reason (and whether it was for an instant), and no END.
 
     The decoder is handed bytes and gives back whole records, each
     checked (its sum, its place in the order, its length against
@@ -324,6 +324,9 @@ void img_get_timerfd (const img_fd_t *f, img_timerfd_t *t);
 void img_put_timerfd (const img_timerfd_t *t, uint8_t *out);
 void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
                         uint64_t *data);
+/* A FAIL record: its reason into reason (IMG_PATH_MAX bytes), its flags
+   (0 when it has none: a writer that predates them). */
+int img_get_fail (const img_rec_t *r, char *reason, uint32_t *flags, const char **why);
 int img_get_pages (const img_rec_t *r, img_pages_t *pg, const char **why);
 /* The pages' bytes into dst (n_pages * IMG_PAGE bytes). */
 int img_unpack (const img_pages_t *pg, uint8_t *dst, const char **why);
@@ -358,7 +361,11 @@ size_t img_put_fd (img_enc_t *e, const img_fd_t *f, uint8_t *out, size_t cap);
 size_t img_put_pages (img_enc_t *e, uint64_t addr, const uint8_t *src, uint32_t n_pages,
                       void *state, uint8_t *out, size_t cap);
 size_t img_put_end (img_enc_t *e, uint8_t *out, size_t cap);
-size_t img_put_fail (img_enc_t *e, const char *reason, uint8_t *out, size_t cap);
+/* FAIL: the capture failed after SNAP, because reason; flags
+   IMG_FAIL_AGAIN when for an instant of the job's (a descriptor came or
+   went while the image was written): asked again, it may well succeed. */
+#define IMG_FAIL_AGAIN 1u
+size_t img_put_fail (img_enc_t *e, const char *reason, uint32_t flags, uint8_t *out, size_t cap);
 /* The room img_put_pages may need for n pages. */
 size_t img_pages_bound (uint32_t n_pages);
 

@@ -205,7 +205,7 @@ static bool shm_alias (const char *path, uint64_t ino, char *alias, size_t len)
             struct dent64 *d = (struct dent64 *) (buf + at);
             at += d->reclen;
             if (d->ino == ino && d->name[0] != '.') {
-                sb_t b = { alias, 0, len };
+                sb_t b = { alias, 0, len, false };
                 sb_s (&b, "/dev/shm/");
                 sb_s (&b, d->name);
                 found = true;
@@ -287,12 +287,14 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
     ssize_t k = readlink (p, f->path, IMG_PATH_MAX - 1);
     struct stat st;
     if (k < 0 || fstat (fd, &st)) {
+        bool gone = errno == ENOENT || errno == EBADF;
         sb_fd (why, fd);
         /* closed since the list was read: a process not parked yet (a
            tree's member being judged) goes on */
-        sb_s (why, errno == ENOENT || errno == EBADF ? "was closed while the checkpoint was taken: "
-                                                       "try again"
-                                                     : "cannot be read in /proc");
+        if (gone)
+            sb_again (why, "was closed while the checkpoint was taken: try again");
+        else
+            sb_s (why, "cannot be read in /proc");
         return -1;
     }
     f->path[k] = '\0';
@@ -595,7 +597,7 @@ int judge (sb_t *why, int skip, bool tree)
             sb_s (why, buf);
             while (why->n && why->p[why->n - 1] == ' ')
                 why->p[--why->n] = '\0';
-            sb_s (why, "): try again");
+            sb_again (why, "): try again");
             return -1;
         }
     }

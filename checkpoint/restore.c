@@ -290,16 +290,7 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
         case IMG_TREE: /* read_image's: sink() */
             return gl_err (err, errlen, "the image is corrupt: a TREE record out of place");
         case IMG_END: return 0;
-        case IMG_FAIL: {
-            char reason[IMG_PATH_MAX];
-            size_t k = r->len > 4 ? r->len - 4 : 0;
-            if (k >= sizeof reason)
-                k = sizeof reason - 1;
-            memcpy (reason, r->payload + (r->len >= 4 ? 4 : 0), k);
-            reason[k] = '\0';
-            return gl_err (err, errlen, "the checkpoint failed while its image was written: %s",
-                           reason);
-        }
+        case IMG_FAIL: /* sink()'s */ break;
     }
     return gl_err (err, errlen, "the image is corrupt: a record of an unknown type");
 }
@@ -309,10 +300,21 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
 typedef struct {
     st_t *s;
     rtree_t *tree;
+    bool again; /* it ended in a FAIL of an instant (IMG_FAIL_AGAIN) */
 } sink_t;
 
 static int sink (sink_t *k, const img_rec_t *r, char *err, size_t errlen)
 {
+    if (r->type == IMG_FAIL) { /* anywhere: a tree's, or one process's */
+        static char reason[IMG_PATH_MAX];
+        uint32_t flags;
+        const char *why = NULL;
+        if (img_get_fail (r, reason, &flags, &why))
+            return gl_err (err, errlen, "the image is corrupt: %s", why);
+        k->again = flags & IMG_FAIL_AGAIN;
+        return gl_err (err, errlen, "the checkpoint failed while its image was written: %s",
+                       reason);
+    }
     if (r->type == IMG_TREE) {
         k->tree = rtree_new (r, err, errlen);
         return k->tree ? 0 : -1;
@@ -1082,9 +1084,12 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
     prctl (59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0, 0, 0, 0);
     static st_t s;
     memset (&s, 0, sizeof s);
-    sink_t k = { &s, NULL };
-    if (read_image (&k, o->src, fd, err, errlen))
+    sink_t k = { &s, NULL, false };
+    if (read_image (&k, o->src, fd, err, errlen)) {
+        if (o->again)
+            *o->again = k.again;
         return -1;
+    }
     if (k.tree) /* a tree image: restore_tree.c */
         return rtree_run (k.tree, fd, o, err, errlen);
     if (check (&s, err, errlen))

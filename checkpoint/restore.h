@@ -47,6 +47,11 @@ typedef struct {
     const char *gpid;         /* GLUNIX_GPID, or NULL */
     bool check_only;          /* read and check, touch nothing, return 0 */
     bool verbose;             /* say on stderr what was read and how long it took */
+    /* set, when not NULL, as restore_run fails: whether the failure is
+       the image's own FAIL record of an instant (IMG_FAIL_AGAIN: the
+       capture met a descriptor that came or went, and may be made
+       again), which the agent hears as GL_RESTORE_AGAIN */
+    bool *again;
 } restore_opts_t;
 
 /* Reads the image from fd and becomes it: does not return on success

@@ -114,7 +114,7 @@ static int queue_signal (pid_t pid, int value)
 /* "/proc/<pid><tail>" */
 static void pid_path (char *out, size_t cap, pid_t pid, const char *tail)
 {
-    sb_t b = { out, 0, cap };
+    sb_t b = { out, 0, cap, false };
     out[0] = '\0';
     sb_s (&b, "/proc/");
     sb_u (&b, (uint64_t) pid);
@@ -259,7 +259,7 @@ static int children (pid_t pid, int idx, pid_t *real, int *parent, int *n)
     pid_path (dir, sizeof dir, pid, "/task");
     int k = list_numbers (dir, tids, IMG_MAX_THREADS, NULL);
     for (int t = 0; t < k && t < IMG_MAX_THREADS; t++) {
-        sb_t b = { path, 0, sizeof path };
+        sb_t b = { path, 0, sizeof path, false };
         sb_s (&b, dir);
         sb_s (&b, "/");
         sb_u (&b, (uint64_t) tids[t]);
@@ -388,7 +388,7 @@ again:
     else if (uid != (uint64_t) getuid ())
         sb_s (why, " runs as another user");
     else if (vforked)
-        sb_s (why, " was made by vfork and has not executed its program yet: try again");
+        sb_again (why, " was made by vfork and has not executed its program yet: try again");
     else if (!(cgt & (1ull << (GL_CKPT_SIGNO - 1))))
         sb_s (why, " runs without the shim (GLUNIX_SHIM=0, or a program that does not load it)");
     else {
@@ -403,7 +403,7 @@ static void rdv_addr (struct sockaddr_un *a, socklen_t *len, pid_t root, unsigne
 {
     memset (a, 0, sizeof *a);
     a->sun_family = AF_UNIX;
-    sb_t b = { a->sun_path + 1, 0, sizeof a->sun_path - 1 }; /* abstract: a NUL first */
+    sb_t b = { a->sun_path + 1, 0, sizeof a->sun_path - 1, false }; /* abstract: a NUL first */
     sb_s (&b, "glunix-tree-");
     sb_u (&b, (uint64_t) root);
     sb_s (&b, "-");
@@ -466,7 +466,11 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
         else {
             sb_member (why, m);
             sb_s (why, ": ");
-            sb_s (why, starts (line, "REFUSE ") ? line + 7 : "an answer the shim does not know");
+            if (starts (line, "AGAIN ")) /* for an instant of its own */
+                sb_again (why, line + 6);
+            else
+                sb_s (why,
+                      starts (line, "REFUSE ") ? line + 7 : "an answer the shim does not know");
             return -1;
         }
     }
@@ -606,12 +610,10 @@ static int ended_silent (void)
     return -1;
 }
 
-int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
+static int begin (int req, uint32_t vpid, uint32_t vppid, sb_t *why)
 {
     static pid_t real[IMG_MAX_PROCS];
     static int parent[IMG_MAX_PROCS];
-    sb_t why = { whyb, 0, cap };
-    whyb[0] = '\0';
     int n = 0;
     tr.owner = real_pid ();
     tr.deadline = now_ns () + BUDGET_NS;
@@ -619,26 +621,26 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
        done) makes the tree another: it is listed again */
     for (int round = 0, gone = 1; gone; round++) {
         if (round == 8) {
-            sb_s (&why, "processes of the job keep ending while the checkpoint is taken: try "
-                        "again");
+            sb_again (why, "processes of the job keep ending while the checkpoint is taken: try "
+                           "again");
             return -1;
         }
         n = enumerate (tr.owner, real, parent);
         if (n < 0) {
-            sb_s (&why, "more than 256 processes");
+            sb_s (why, "more than 256 processes");
             return -1;
         }
         tr.n = n;
         gone = 0;
         for (int i = 0; i < n && !gone; i++) {
             tr.m[i] = (member_t){ .real = real[i], .parent = parent[i], .sock = -1 };
-            gone = i ? judge_member (&tr.m[i], &why) : 0;
+            gone = i ? judge_member (&tr.m[i], why) : 0;
             if (gone < 0)
                 return -1;
         }
     }
     if (n == 1) /* its children ended meanwhile: a single process after all */
-        return judge_between (&why);
+        return judge_between (why);
     unsigned nonce = (unsigned) ((now_ns () ^ ((uint64_t) real[0] << 20)) & 0xffffff) | 1;
     struct sockaddr_un a;
     socklen_t alen;
@@ -647,7 +649,7 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     if (tr.listen < 0 || bind (tr.listen, (struct sockaddr *) &a, alen) ||
         listen (tr.listen, IMG_MAX_PROCS)) {
         tree_close ();
-        sb_s (&why, "no rendezvous for the job's processes");
+        sb_s (why, "no rendezvous for the job's processes");
         return -1;
     }
     tr.on = true;
@@ -658,8 +660,8 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
             got++;
         else if (queue_signal (tr.m[i].real, value)) {
             let_go ();
-            sb_member (&why, &tr.m[i]);
-            sb_s (&why, " ended while the checkpoint was taken: try again");
+            sb_member (why, &tr.m[i]);
+            sb_again (why, " ended while the checkpoint was taken: try again");
             return -1;
         }
     uint64_t deadline = tr.deadline;
@@ -676,8 +678,8 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
             if (i < 0)
                 continue;
             let_go ();
-            sb_member (&why, &tr.m[i]);
-            sb_s (&why, " ended while the checkpoint was taken: try again");
+            sb_member (why, &tr.m[i]);
+            sb_again (why, " ended while the checkpoint was taken: try again");
             return -1;
         }
         if (k <= 0) {
@@ -685,8 +687,8 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
             while (i < n && (tr.m[i].sock >= 0 || tr.m[i].zombie))
                 i++;
             let_go ();
-            sb_member (&why, &tr.m[i < n ? i : 1]);
-            sb_s (&why, " did not answer the checkpoint within 4 s");
+            sb_member (why, &tr.m[i < n ? i : 1]);
+            sb_s (why, " did not answer the checkpoint within 4 s");
             return -1;
         }
         int c = accept4 (tr.listen, NULL, NULL, SOCK_CLOEXEC);
@@ -706,31 +708,42 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     tr.listen = -1;
     const char *want = (req & TREE_REQ_KIND) == GL_CKPT_PROBE ? "MOVABLE" : "PARKED";
     for (int i = 1; i < n; i++)
-        if (!tr.m[i].zombie && hear_member (i, want, deadline, &why)) {
+        if (!tr.m[i].zombie && hear_member (i, want, deadline, why)) {
             let_go ();
             return -1;
         }
-    if (judge_between (&why) || build_table (vpid, vppid, &why)) {
+    if (judge_between (why) || build_table (vpid, vppid, why)) {
         let_go ();
         return -1;
     }
     return 0;
 }
 
-int tree_snap (char *whyb, size_t cap)
+/* -1 with the reason, 1 with a reason of an instant (tree.h) */
+static int said (int rc, const sb_t *why)
+{
+    return rc ? why->again ? 1 : -1 : 0;
+}
+
+int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
+{
+    sb_t why = { whyb, 0, cap, false };
+    whyb[0] = '\0';
+    return said (begin (req, vpid, vppid, &why), &why);
+}
+
+static int snap_all (sb_t *why)
 {
     static pid_t real[IMG_MAX_PROCS];
     static int parent[IMG_MAX_PROCS];
-    sb_t why = { whyb, 0, cap };
-    whyb[0] = '\0';
     int n = enumerate (real_pid (), real, parent);
     bool same = n == tr.n;
     for (int i = 0; same && i < n; i++)
         same = find_real (real[i]) >= 0;
     if (!same) {
         let_go ();
-        sb_s (&why, "a process of the job started or ended while the checkpoint was taken: "
-                    "try again");
+        sb_again (why, "a process of the job started or ended while the checkpoint was taken: "
+                       "try again");
         return -1;
     }
     for (int i = 1; i < tr.n; i++)
@@ -743,13 +756,23 @@ int tree_snap (char *whyb, size_t cap)
             continue;
         if (!read_line (tr.m[i].sock, line, sizeof line, deadline) || !starts (line, "SNAP ")) {
             let_go ();
-            sb_member (&why, &tr.m[i]);
-            sb_s (&why, ": ");
-            sb_s (&why, starts (line, "REFUSE ") ? line + 7 : "its snapshot was not taken");
+            sb_member (why, &tr.m[i]);
+            sb_s (why, ": ");
+            if (starts (line, "AGAIN "))
+                sb_again (why, line + 6);
+            else
+                sb_s (why, starts (line, "REFUSE ") ? line + 7 : "its snapshot was not taken");
             return -1;
         }
     }
     return 0;
+}
+
+int tree_snap (char *whyb, size_t cap)
+{
+    sb_t why = { whyb, 0, cap, false };
+    whyb[0] = '\0';
+    return said (snap_all (&why), &why);
 }
 
 void tree_answer (char answer)
@@ -822,15 +845,16 @@ static int pass_one (int i, img_enc_t *e, bool (*put) (void *, const uint8_t *, 
         }
         if (r == 1) {
             if (rec.type == IMG_FAIL) {
+                static char reason[IMG_PATH_MAX];
+                uint32_t flags;
                 sb_member (why, &tr.m[i]);
                 sb_s (why, ": ");
-                char reason[512];
-                size_t k = rec.len > 4 ? rec.len - 4 : 0;
-                if (k >= sizeof reason)
-                    k = sizeof reason - 1;
-                memcpy (reason, rec.payload + (rec.len >= 4 ? 4 : 0), k);
-                reason[k] = '\0';
-                sb_s (why, reason);
+                if (img_get_fail (&rec, reason, &flags, &w))
+                    sb_s (why, w);
+                else if (flags & IMG_FAIL_AGAIN) /* its writer's, for an instant */
+                    sb_again (why, reason);
+                else
+                    sb_s (why, reason);
                 return -1;
             }
             if (rec.type == IMG_TREE) {
@@ -868,7 +892,7 @@ static int pass_one (int i, img_enc_t *e, bool (*put) (void *, const uint8_t *, 
 int tree_pass (img_enc_t *e, bool (*put) (void *, const uint8_t *, size_t), void *arg, char *whyb,
                size_t cap)
 {
-    sb_t why = { whyb, 0, cap };
+    sb_t why = { whyb, 0, cap, false };
     whyb[0] = '\0';
     if (!tr.on)
         return 0;
@@ -884,7 +908,7 @@ int tree_pass (img_enc_t *e, bool (*put) (void *, const uint8_t *, size_t), void
         if (!tr.m[i].zombie) /* a zombie has no records */
             rc = pass_one (i, e, put, arg, buf, bcap, &why);
     munmap (buf, bcap);
-    return rc;
+    return said (rc, &why);
 }
 
 /* ---- a member ------------------------------------------------------------------------------ */
@@ -930,7 +954,7 @@ int tree_member_connect (pid_t root, int value)
 void tree_member_report (int s, pid_t vpid)
 {
     char line[128];
-    sb_t b = { line, 0, sizeof line };
+    sb_t b = { line, 0, sizeof line, false };
     sb_s (&b, "MEMBER ");
     sb_u (&b, (uint64_t) vpid);
     sb_s (&b, " ");
@@ -939,7 +963,7 @@ void tree_member_report (int s, pid_t vpid)
     sb_u (&b, (uint64_t) real_sid ());
     say (s, line, NULL);
     for (int i = 0; i < tr.n_pipes; i++) {
-        b = (sb_t){ line, 0, sizeof line };
+        b = (sb_t){ line, 0, sizeof line, false };
         sb_s (&b, "PIPE ");
         sb_u (&b, (uint64_t) tr.pipes[i].fd);
         sb_s (&b, " ");
@@ -948,7 +972,7 @@ void tree_member_report (int s, pid_t vpid)
         say (s, line, NULL);
     }
     for (int i = 0; i < tr.n_socks; i++) {
-        b = (sb_t){ line, 0, sizeof line };
+        b = (sb_t){ line, 0, sizeof line, false };
         sb_s (&b, "USOCK ");
         sb_u (&b, (uint64_t) tr.socks[i].fd);
         sb_s (&b, " ");
@@ -958,7 +982,7 @@ void tree_member_report (int s, pid_t vpid)
         say (s, line, NULL);
     }
     for (int i = 0; i < tr.n_shm; i++) {
-        b = (sb_t){ line, 0, sizeof line };
+        b = (sb_t){ line, 0, sizeof line, false };
         sb_s (&b, "SHM ");
         sb_u (&b, tr.shm[i].ino);
         sb_s (&b, " ");

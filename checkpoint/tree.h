@@ -77,12 +77,15 @@ bool tree_has_children (void);
    reads its answer (for a checkpoint: parked).  0: every member is
    movable, the pipes and memory between them too (probe: the members
    are done; checkpoint: they are parked); -1 with the reason in why,
-   every member let go.  vpid, vppid: the root's ids as its program
-   sees them. */
+   every member let go, or 1 the same when the reason is one of an
+   instant (a member ended meanwhile: the host asks again, AGAIN in
+   ckpt_proto.h).  vpid, vppid: the root's ids as its program sees
+   them. */
 int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *why, size_t cap);
 
 /* With the root's own threads parked: no process came or went, then
-   every member snapshots itself.  -1 with the reason, members let go. */
+   every member snapshots itself.  -1 with the reason, members let go
+   (1: a reason of an instant, as tree_begin). */
 int tree_snap (char *why, size_t cap);
 
 /* The host's answer to every member: 'G' go on, 'H' stay parked, 0 let
@@ -100,7 +103,8 @@ bool tree_owns_fd (int fd);
    tree's checkpoint); then, after the root's own records, every
    member's records through put (false: the image could not be
    written; arg its own), counted in e.  -1 with why when a member's
-   image is missing or broken (its FAIL's reason, or the decoder's). */
+   image is missing or broken (its FAIL's reason, or the decoder's); 1
+   when that FAIL was for an instant (IMG_FAIL_AGAIN). */
 size_t tree_put_table (img_enc_t *e, uint8_t *out, size_t cap);
 int tree_pass (img_enc_t *e, bool (*put) (void *arg, const uint8_t *p, size_t n), void *arg,
                char *why, size_t cap);

@@ -152,7 +152,7 @@ static void wr_died (wr_t *w)
 {
     if (w->net >= 0) {
         char whyb[160];
-        sb_t b = { whyb, 0, sizeof whyb };
+        sb_t b = { whyb, 0, sizeof whyb, false };
         int e = w->net_err;
         sb_s (&b, "the image's connection to the new host's restorer ");
         if (!e)
@@ -193,15 +193,29 @@ static uint8_t *wr_room (wr_t *w, size_t need)
     return w->out + w->n;
 }
 
-static void wr_fail (wr_t *w, const char *why)
+/* The image ends in a FAIL record (flags: IMG_FAIL_AGAIN for a reason
+   of an instant, which the move's new host passes on as such). */
+static void wr_failed (wr_t *w, const char *why, uint32_t flags)
 {
-    size_t k = img_put_fail (&w->enc, why, wr_room (w, IMG_PATH_MAX + 64), IMG_PATH_MAX + 64);
+    size_t k =
+        img_put_fail (&w->enc, why, flags, wr_room (w, IMG_PATH_MAX + 64), IMG_PATH_MAX + 64);
     w->n += k;
     wr_flush (w);
     if (w->net >= 0) /* the restorer reads the reason, as from the host */
         net_end (w);
     shutdown (w->sock, SHUT_WR);
     syscall (SYS_exit_group, 1);
+}
+
+static void wr_fail (wr_t *w, const char *why)
+{
+    wr_failed (w, why, 0);
+}
+
+/* why, as judge_fd or tree_pass left it */
+static void wr_fail_sb (wr_t *w, const sb_t *why)
+{
+    wr_failed (w, why->p, why->again ? IMG_FAIL_AGAIN : 0);
 }
 
 static uint64_t xcr0 (void)
@@ -243,7 +257,7 @@ static void wr_layout (uint64_t *mm)
 static void thread_name (pid_t tid, char *out)
 {
     char p[80], buf[IMG_NAME_MAX + 2];
-    sb_t b = { p, 0, sizeof p };
+    sb_t b = { p, 0, sizeof p, false };
     sb_s (&b, "/proc/");
     sb_u (&b, (uint64_t) ck.real_pid);
     sb_s (&b, "/task/");
@@ -366,7 +380,7 @@ static void wr_scan_vmas (wr_t *w)
             continue;
         }
         last = NULL;
-        sb_t why = { whyb, 0, sizeof whyb };
+        sb_t why = { whyb, 0, sizeof whyb, false };
         int rc = judge_vma (line, w->v, &why);
         if (rc < 0)
             wr_fail (w, whyb);
@@ -419,11 +433,11 @@ static void wr_scan_fds (wr_t *w)
 static void wr_fail_new_fd (wr_t *w, int fd, const char *what)
 {
     char whyb[160];
-    sb_t b = { whyb, 0, sizeof whyb };
+    sb_t b = { whyb, 0, sizeof whyb, false };
     sb_fd (&b, fd);
     sb_s (&b, what);
-    sb_s (&b, " that was not there when the process was stopped: try again");
-    wr_fail (w, whyb);
+    sb_again (&b, " that was not there when the process was stopped: try again");
+    wr_fail_sb (w, &b);
 }
 
 /* Where the snapshot noted regular or shared-memory descriptor fd, or
@@ -443,9 +457,9 @@ static void wr_fds (wr_t *w)
     char whyb[512];
     for (int i = 0; i < w->n_fds; i++) {
         img_fd_t *f = w->fds_scratch;
-        sb_t why = { whyb, 0, sizeof whyb };
+        sb_t why = { whyb, 0, sizeof whyb, false };
         if (judge_fd (w->fds[i], f, &why))
-            wr_fail (w, whyb);
+            wr_fail_sb (w, &why);
         if (f->kind == IMG_F_FILE) { /* as it was while the job was stopped */
             int j = snap_file (w, (int) f->fd);
             f->pos = (uint64_t) snap.files[j].pos;
@@ -679,8 +693,9 @@ static void writer_main (void *arg)
     /* a tree's root: the other processes' records follow its own */
     wr_flush (&w);
     char twhy[512];
-    if (!w.dead && tree_pass (&w.enc, wr_put, &w, twhy, sizeof twhy))
-        wr_fail (&w, twhy);
+    int passed = w.dead ? 0 : tree_pass (&w.enc, wr_put, &w, twhy, sizeof twhy);
+    if (passed)
+        wr_failed (&w, twhy, passed > 0 ? IMG_FAIL_AGAIN : 0);
     w.n += img_put_end (&w.enc, wr_room (&w, 64), 64);
     wr_flush (&w);
     if (w.dead)

@@ -10,8 +10,9 @@
     "glrestore: <reason>" and exits GL_RESTORE_FAILED (120) before it
     has changed anything of the process; to the agent it says so first
     with a byte on the agent's descriptor (ckpt_proto.h): GL_RESTORE_CUT
-    when the image's stream ended before its last chunk, else
-    GL_RESTORE_REFUSED.
+    when the image's stream ended before its last chunk, GL_RESTORE_AGAIN
+    when the image ends in the capture's failure of an instant (a FAIL
+    record flagged IMG_FAIL_AGAIN), else GL_RESTORE_REFUSED.
 
     A move's image comes straight from the old host instead
     (ckpt_proto.h, "A move's stream"): the agent's descriptor then
@@ -337,6 +338,7 @@ static void usage (FILE *to)
 /* The agent's descriptor (GLUNIX_IMAGE_FD), or -1 when no agent started us. */
 static int agent_fd = -1;
 static sealed_t sealed;
+static bool again; /* the image ends in the capture's failure of an instant */
 
 /* The reason on stderr for people, then the failure's byte for the
    agent, which goes by it and not by the exit status (a restored job
@@ -347,7 +349,7 @@ static int fail (const char *why)
     fprintf (stderr, "glrestore: %s\n", why);
     fflush (stderr);
     if (agent_fd >= 0) {
-        char c = sealed.cut ? GL_RESTORE_CUT : GL_RESTORE_REFUSED;
+        char c = sealed.cut ? GL_RESTORE_CUT : again ? GL_RESTORE_AGAIN : GL_RESTORE_REFUSED;
         (void) !write (agent_fd, &c, 1); /* not a socket (by hand): nobody to tell */
     }
     return GL_RESTORE_FAILED;
@@ -355,7 +357,9 @@ static int fail (const char *why)
 
 int main (int argc, char **argv)
 {
-    restore_opts_t o = { .sock = getenv (GL_CKPT_SOCK_ENV), .gpid = getenv ("GLUNIX_GPID") };
+    restore_opts_t o = { .sock = getenv (GL_CKPT_SOCK_ENV),
+                         .gpid = getenv ("GLUNIX_GPID"),
+                         .again = &again };
     int c;
     while ((c = getopt (argc, argv, "nvh")) != -1) {
         switch (c) {

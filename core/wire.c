@@ -514,7 +514,7 @@ static const field_t job_fields[] = {
     FIELDN (J_RLIMITS, F_STRV, gl_job_t, rlimits, n_rlimits, GL_JOB_RLIMITS_MAX,
             "job rlimits: expected an array of at most 16 strings without NUL"),
     FIELD (J_CLOSED, F_U8, gl_job_t, closed, GL_JOB_CLOSED_ALL, NULL, "job closed: expected 0..7"),
-    FIELD (J_CAUSE, F_U8, gl_job_t, cause, GL_MOVE_CAUSE_CUT, NULL, "job cause: expected 0..1"),
+    FIELD (J_CAUSE, F_U8, gl_job_t, cause, GL_MOVE_CAUSE_AGAIN, NULL, "job cause: expected 0..2"),
 };
 static const schema_t job_schema = { job_fields, NFIELDS (job_fields), "job: not a map" };
 

@@ -244,9 +244,13 @@ typedef enum {
    the home acts on (0: only its text says).  An agent that predates
    the field skips it, as it skips any key it does not know. */
 typedef enum {
-    GL_MOVE_CAUSE_CUT = 1, /* B -> H: the image's stream ended before its
-                                  last chunk (the sender stopped: the old
-                                  host's own MOVE FAILED says why) */
+    GL_MOVE_CAUSE_CUT = 1,   /* B -> H: the image's stream ended before its
+                                    last chunk (the sender stopped: the old
+                                    host's own MOVE FAILED says why) */
+    GL_MOVE_CAUSE_AGAIN = 2, /* B -> H: the image ends in the capture's
+                                    failure for an instant of the job's (a
+                                    descriptor came or went while it was
+                                    written): the move may be made again */
 } gl_move_cause_t;
 
 /* LIST's code: probe the jobs first. */

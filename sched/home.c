@@ -17,9 +17,10 @@
 #define MOVE_WAIT_MS 120000
 
 /* A move whose snapshot was taken but whose image failed for an instant
-   of the job's ("...: try again": a descriptor came or went while it was
-   written) is made again after this long, up to MOVE_TRIES in all; a
-   refusal before the snapshot the old host asks again itself. */
+   of the job's (a descriptor came or went while it was written: the new
+   host's MOVE FAILED with cause GL_MOVE_CAUSE_AGAIN) is made again after
+   this long, up to MOVE_TRIES in all; a refusal of an instant before the
+   snapshot the old host asks again itself (CK_AGAIN, jobs_ckpt.c). */
 #define MOVE_AGAIN_MS    200
 #define MOVE_TRIES       3
 /* A stream cut, as the new host's restorer saw it, waits this long for
@@ -366,14 +367,15 @@ static void move_forget_link (home_job_t *j)
 }
 
 /* The move failed: the job runs on where it was (let go if it was
-   asked for its snapshot), and what the new node started goes. */
-void move_fail (jobs_t *self, home_job_t *j, const char *why, uint64_t now)
+   asked for its snapshot), and what the new node started goes.  cause:
+   the failing node's code (gl_move_cause_t), or 0. */
+void move_fail (jobs_t *self, home_job_t *j, const char *why, int cause, uint64_t now)
 {
     char text[GL_JOB_TEXT_MAX + 1];
     snprintf (text, sizeof text, "refused: %s stays on %s: %s", j->gpid, j->node, why);
     /* failed after the snapshot for an instant of the job's: once more */
     bool again =
-        j->move >= HM_SENDING && strstr (why, "try again") && j->move_tries + 1 < MOVE_TRIES;
+        j->move >= HM_SENDING && cause == GL_MOVE_CAUSE_AGAIN && j->move_tries + 1 < MOVE_TRIES;
     if (again)
         j->move_tries++;
     gl_info ("%s: not moved (it stays on %s): %s%s", j->gpid, j->node, why,
@@ -465,7 +467,7 @@ static void move_place (jobs_t *self, home_job_t *j, uint64_t now)
         char notes[2048], why[2100];
         plan_reasons (&j->move_plan, notes, sizeof notes);
         snprintf (why, sizeof why, "no other node can take it%s%s", notes[0] ? ": " : "", notes);
-        move_fail (self, j, why, now);
+        move_fail (self, j, why, 0, now);
         return;
     }
     gl_strlcpy (j->move_to, node, sizeof j->move_to);
@@ -610,7 +612,8 @@ static void home_move_step (jobs_t *self, home_job_t *j, const gl_job_t *step, u
         case GL_MOVE_REFUSED:
         case GL_MOVE_FAILED:
             if (j->move)
-                move_fail (self, j, step->text ? step->text : "the old host gave up", now);
+                move_fail (self, j, step->text ? step->text : "the old host gave up", step->cause,
+                           now);
             break;
         case GL_MOVE_SNAPPED: /* parked; its image goes to the new host already */
             gl_info ("%s: move: parked on %s (move %s)", j->gpid, j->node, move_step (j->move));
@@ -685,7 +688,7 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
         case GL_JOB_FAILED:
             if (j->move == HM_STARTING) {
                 j->move_to[0] = '\0'; /* nothing runs there to abort */
-                move_fail (self, j, job->text ? job->text : "the new node refused it", now);
+                move_fail (self, j, job->text ? job->text : "the new node refused it", 0, now);
             }
             break;
         case GL_JOB_MOVE:
@@ -720,7 +723,8 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
                         j->move_deadline = now + MOVE_CUT_WAIT_MS;
                 }
                 else
-                    move_fail (self, j, job->text ? job->text : "the restore failed", now);
+                    move_fail (self, j, job->text ? job->text : "the restore failed", job->cause,
+                               now);
             }
             break;
         default: break;
@@ -915,7 +919,7 @@ void home_node_lost (jobs_t *self, const char *node, uint64_t now)
         jn = j->next;
         if (j->move >= HM_STARTING && j->move < HM_DONE && gl_streq (j->move_to, node)) {
             j->move_to[0] = '\0'; /* the new node is gone: the job stays */
-            move_fail (self, j, "the new node was lost", now);
+            move_fail (self, j, "the new node was lost", 0, now);
         }
         if (!gl_streq (j->node, node))
             continue;
@@ -945,7 +949,7 @@ void home_tick (jobs_t *self, uint64_t now)
     for (home_job_t *j = self->homes; j; j = j->next)
         if (j->move && j->move < HM_DONE && now >= j->move_deadline)
             move_fail (self, j,
-                       j->move_cut_why[0] ? j->move_cut_why : "the move did not finish in time",
+                       j->move_cut_why[0] ? j->move_cut_why : "the move did not finish in time", 0,
                        now);
     for (home_job_t *j = self->homes; j; j = j->next)
         if (j->move_again_ms && now >= j->move_again_ms) {

@@ -9,13 +9,15 @@
     agent's checkpoint socket; the kernel's word (SO_PEERCRED) must name
     the job's process and user, or the connection is closed unheard.
 
-    Answers.  REFUSE and MOVABLE end it.  A checkpoint to a file, or one
-    its home keeps, is asked to go on (GL_CKPT_GO_ON): the shim's SNAP
-    says what the job's pipes held and the job already runs on; from a
-    shim that cannot see its streams comes a plain SNAP, and the host
-    says GO.  Either way the image follows, in IMAGEs under the
-    receiver's credit.  For a move the host counts what
-    the job's pipes hold (FIONREAD: the output it wrote before the
+    Answers.  REFUSE and MOVABLE end it; AGAIN (a refusal for an instant
+    of the job's) ends this ask, and the job is asked again a little
+    later (CK_AGAIN), save a probe, whose answer it is.  A checkpoint to
+    a file, or one its home keeps, is asked to go on (GL_CKPT_GO_ON):
+    the shim's SNAP says what the job's pipes held and the job already
+    runs on; from a shim that cannot see its streams comes a plain SNAP,
+    and the host says GO.  Either way the image follows, in IMAGEs under
+    the receiver's credit.  For a move the host counts what the job's
+    pipes hold (FIONREAD: the output it wrote before the
     snapshot, for it writes nothing while parked) and says HOLD: the
     process stays parked while its image goes to the new host.  A move
     that fails lets it go by closing the connection; one that succeeds
@@ -39,7 +41,7 @@
     socketpair as its fd 3 (GLUNIX_IMAGE_FD=3); IMAGEs go into the other
     end under credit granted to whoever sent them, and the image's end is
     a shutdown of our side.  When the restorer lets go of its end and has
-    not said a failure (GL_RESTORE_REFUSED or GL_RESTORE_CUT on it) within
+    not said a failure (GL_RESTORE_REFUSED, _CUT or _AGAIN on it) within
     RESTORE_SETTLE_MS (at once when it wrote GL_RESTORE_SETTLED first, as
     a one-process restorer does), the process is the job's again; so too
     when it has read the whole image (nothing left in the socket) and
@@ -112,14 +114,15 @@
    for a moment, to be asked again (CK_AGAIN) */
 enum { CK_SIGNALLED = 1, CK_HELLO, CK_ANSWER, CK_PARKED, CK_IMAGE, CK_SENT, CK_AGAIN };
 
-/* A refusal that says "try again" (a child ended and its parent has not
-   waited for it yet, a descriptor opened or closed meanwhile) is for an
-   instant of the job's: the job runs on, and is asked again this often,
-   this many times, before the refusal is its answer. */
+/* A request that reaches a job its user stopped: its answer would never come. */
 #define STOPPED_WHY                                                                  \
     "it is stopped (SIGSTOP or SIGTSTP), and a stopped process cannot answer: continue it " \
     "first (fg, or glpeer kill -CONT)"
 
+/* A refusal the shim says as AGAIN (a child ended and its parent has
+   not waited for it yet, a descriptor opened or closed meanwhile) is for
+   an instant of the job's: the job runs on, and is asked again this
+   often, this many times, before the refusal is its answer. */
 #define CKPT_AGAIN_MS 150
 #define CKPT_TRIES    8
 
@@ -131,7 +134,7 @@ struct ckpt_req {
     char to[GL_NAME_MAX + 1];    /* where the image goes */
     int fd;                      /* the shim's connection, or -1 */
     uint64_t deadline_ms;        /* for the answer, until SNAP; CK_AGAIN: when to ask */
-    uint8_t tries;               /* asked again after a "try again" */
+    uint8_t tries;               /* asked again after an AGAIN */
     uint64_t credit;             /* image bytes we may still send */
     uint64_t seq;                /* the next IMAGE's number */
     uint64_t at[3];              /* a kept one's: stdin read, output written */
@@ -836,16 +839,17 @@ static void shim_says (jobs_t *self, host_job_t *h, uint64_t now)
                 seal_answer (self, ck);
             continue;
         }
-        if (!strncmp (line, "REFUSE ", 7)) {
-            if (ck->ask != GL_CKPT_ASK_PROBE && ck->tries < CKPT_TRIES &&
-                strstr (line + 7, "try again")) {
+        bool again = !strncmp (line, "AGAIN ", 6);
+        if (again || !strncmp (line, "REFUSE ", 7)) {
+            const char *why = line + (again ? 6 : 7);
+            if (again && ck->ask != GL_CKPT_ASK_PROBE && ck->tries < CKPT_TRIES) {
                 shim_close (self, ck);
                 ck->state = CK_AGAIN;
                 ck->deadline_ms = now + CKPT_AGAIN_MS;
                 ck->tries++;
                 return;
             }
-            req_end (self, h, line[7] ? line + 7 : "refused");
+            req_end (self, h, why[0] ? why : "refused");
             return;
         }
         if (!strcmp (line, "MOVABLE")) {
@@ -1001,7 +1005,7 @@ static void restorer_says (host_job_t *h, char c)
 {
     if (c == GL_RESTORE_SETTLED)
         h->img_settled = true;
-    else if (c == GL_RESTORE_REFUSED || c == GL_RESTORE_CUT)
+    else if (c == GL_RESTORE_REFUSED || c == GL_RESTORE_CUT || c == GL_RESTORE_AGAIN)
         h->img_failed = c;
 }
 
@@ -1262,18 +1266,23 @@ static void restorer_drain (host_job_t *h)
             restorer_says (h, buf[i]);
 }
 
-/* The restore failed (why: glrestore's reason, or how it died): a move
-   fails, the cut said as such (the home then waits a moment for the old
-   host's reason); glx --restart's job could not start here, which is
-   not its exit (a restored job may exit with the restorer's status). */
-static void restore_failed (jobs_t *self, host_job_t *h, const char *why, bool cut)
+/* The restore failed (why: glrestore's reason, or how it died; byte:
+   its failure's, GL_RESTORE_*, or 0): a move fails, its cause said as a
+   code where the byte tells it: a cut (the home then waits a moment for
+   the old host's reason), or the capture's failure of an instant (the
+   home makes the move again); glx --restart's job could not start here,
+   which is not its exit (a restored job may exit with the restorer's
+   status). */
+static void restore_failed (jobs_t *self, host_job_t *h, const char *why, char byte)
 {
     gl_job_t m;
     char text[GL_NAME_MAX + 600];
     if (h->restart == GL_JOB_RESTART_MOVE) {
         jobs_msg_init (&m, GL_JOB_MOVE, h->gpid, h->home);
         m.code = GL_MOVE_FAILED;
-        m.cause = cut ? GL_MOVE_CAUSE_CUT : 0;
+        m.cause = byte == GL_RESTORE_CUT     ? GL_MOVE_CAUSE_CUT
+                  : byte == GL_RESTORE_AGAIN ? GL_MOVE_CAUSE_AGAIN
+                                             : 0;
         m.text = (char *) why;
     }
     else {
@@ -1339,7 +1348,7 @@ void ckpt_tick (jobs_t *self, uint64_t now)
                           st.signal);
             else
                 restore_why (h, why, sizeof why);
-            restore_failed (self, h, why, !killed && h->img_failed == GL_RESTORE_CUT);
+            restore_failed (self, h, why, killed ? 0 : h->img_failed);
             continue;
         }
         if (ended || (h->restored_at && now >= h->restored_at)) {

@@ -205,7 +205,7 @@ typedef struct host_job {
     uint64_t img_seq, img_owed;
     bool img_eof, img_shut, img_let_go;
     bool img_settled; /* the restorer wrote GL_RESTORE_SETTLED: it can no longer fail */
-    char img_failed;  /* it wrote GL_RESTORE_REFUSED or GL_RESTORE_CUT: its exit ends it */
+    char img_failed;  /* it wrote GL_RESTORE_REFUSED, _CUT or _AGAIN: its exit ends it */
     /* a move's image straight from the old host (ckpt_proto.h, "A move's
        stream"): the restorer told where (IMG_DIRECT_LINE), then where it
        listens (IMG_DIRECT_TOLD); the image never passes img_fd */
@@ -431,7 +431,7 @@ void plan_reasons (const place_plan_t *plan, char *out, size_t len);
    a move or a restart starts from. */
 place_req_t home_place_req (const home_job_t *j);
 void move_flush_signals (jobs_t *self, home_job_t *j);
-void move_fail (jobs_t *self, home_job_t *j, const char *why, uint64_t now);
+void move_fail (jobs_t *self, home_job_t *j, const char *why, int cause, uint64_t now);
 /* A move whose new host runs: the old host is asked for its snapshot,
    unless a kept checkpoint is under way (then once it is over). */
 void move_ask_old (jobs_t *self, home_job_t *j);

@@ -464,7 +464,7 @@ bool rec_lost (jobs_t *self, home_job_t *j, uint64_t now)
     if (!j->keep || !j->keep->cur.bytes || !j->conn)
         return false;
     if (j->move) /* the move dies with the node: the restart takes over */
-        move_fail (self, j, "its node was lost", now);
+        move_fail (self, j, "its node was lost", 0, now);
     free (j->left);
     free (j->hold);
     j->left = j->hold = NULL;

@@ -34,10 +34,10 @@
 
     What happened goes to stdout, a line each: START <CLOCK_MONOTONIC ns
     just before the program started>, the shim's GLCKPT line,
-    then REFUSE <reason>, MOVABLE, or SNAP <ns> at=<bytes of stdout
-    before the snapshot> (with goon, and held=<in>,<out>,<err> when the
-    shim went on) and IMAGE <bytes>; then EXIT <status> or SIGNAL
-    <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
+    then REFUSE <reason>, AGAIN <reason>, MOVABLE, or SNAP <ns>
+    at=<bytes of stdout before the snapshot> (with goon, and
+    held=<in>,<out>,<err> when the shim went on) and IMAGE <bytes>;
+    then EXIT <status> or SIGNAL <n>.  Exit status 0 when all of that was seen, 1 otherwise. */
 #include "ckpt_proto.h"
 #include "fd.h"
 #include "imgseal.h"
@@ -284,7 +284,8 @@ int main (int argc, char **argv)
             if (strncmp (line, "SNAP ", 5)) {
                 printf ("%s\n", line);
                 fflush (stdout);
-                ok = !strcmp (line, "MOVABLE") || !strncmp (line, "REFUSE ", 7);
+                ok = !strcmp (line, "MOVABLE") || !strncmp (line, "REFUSE ", 7) ||
+                     !strncmp (line, "AGAIN ", 6);
                 close (s);
                 continue;
             }

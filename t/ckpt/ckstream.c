@@ -22,7 +22,11 @@
       flip      one bit of the middle chunk flipped
       replay    a chunk sent twice
       extra     bytes after the last chunk
-      silent    nobody connects (glrestore waits; for a -t test only) */
+      silent    nobody connects (glrestore waits; for a -t test only)
+      failed    in place of the image, its header and a FAIL record, as
+                a capture that failed after its snapshot writes them
+      failagain the same, the FAIL marked for an instant (IMG_FAIL_AGAIN) */
+#include "image.h"
 #include "imgseal.h"
 
 #include <arpa/inet.h>
@@ -112,6 +116,17 @@ int main (int argc, char **argv)
     uint8_t *img = malloc (size ? size : 1);
     if (!img || read (f, img, size) != (ssize_t) size)
         die ("reading the image");
+    bool failagain = !strcmp (mode, "failagain");
+    if (failagain || !strcmp (mode, "failed")) {
+        static uint8_t failing[IMG_HDR_SIZE + IMG_PATH_MAX + 64];
+        img_enc_t e;
+        size = img_put_header (&e, failing, sizeof failing);
+        size +=
+            img_put_fail (&e, "fd 7: a file that was not there when the process was stopped",
+                          failagain ? IMG_FAIL_AGAIN : 0, failing + size, sizeof failing - size);
+        free (img);
+        img = failing;
+    }
     uint8_t key[IS_KEY_BYTES], other[IS_KEY_BYTES];
     int r = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (r < 0 || read (r, key, sizeof key) != sizeof key ||

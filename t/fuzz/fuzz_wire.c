@@ -55,7 +55,8 @@ static void job_sane (const gl_job_t *j)
         MUST (j->code >= GL_MOVE_SNAPPED && j->code <= GL_MOVE_LISTEN);
     /* a cause is a move's failure's, and one the home knows */
     if (j->cause)
-        MUST (j->type == GL_JOB_MOVE && j->code == GL_MOVE_FAILED && j->cause == GL_MOVE_CAUSE_CUT);
+        MUST (j->type == GL_JOB_MOVE && j->code == GL_MOVE_FAILED &&
+              (j->cause == GL_MOVE_CAUSE_CUT || j->cause == GL_MOVE_CAUSE_AGAIN));
     if (j->type == GL_JOB_LIST)
         MUST (j->code == 0 || j->code == GL_LIST_PROBE);
     if (j->type == GL_JOB_SIGNAL)

@@ -80,7 +80,7 @@ grep -q '^MOVABLE$' pipeprobe.txt || fail "a probe of the pipeline: $(grep -v '^
 say "a probe of the pipeline (sh, the loop's subshell, sed): MOVABLE"
 unpriv sh -c "$pipeline" > pref.out || fail "the undisturbed pipeline"
 # snap_tries OUT CMD...: CMD (a ckhost) into OUT, again (3 runs at most)
-# while the shim said "try again": the loop's sleeps start and end
+# while the shim said AGAIN: the loop's sleeps start and end
 # processes all the time, and a snapshot that sees one come or go is
 # refused for that instant (a move is made again so by the home); then
 # the snapshot must have been taken
@@ -88,7 +88,7 @@ snap_tries() {
     local out=$1 i; shift
     for i in 1 2 3; do
         "$@" > "$out" || return 1
-        grep -q '^REFUSE .*try again' "$out" || break
+        grep -q '^AGAIN ' "$out" || break
     done
     grep -q '^SNAP ' "$out" || fail "no snapshot ($*): $(grep -v '^START' "$out")"
 }

@@ -15,7 +15,11 @@
 #   flipped, a chunk replayed, or bytes after its end: refused (exit
 #   120, "glrestore: <reason>" naming what), and said to the agent by
 #   its code on the descriptor: C (GL_RESTORE_CUT) for the two cut
-#   ones, F (GL_RESTORE_REFUSED) for the others.
+#   ones, F (GL_RESTORE_REFUSED) for the others;
+# - a stream whole but of an image that ends in its capture's FAIL
+#   record: refused with the capture's reason, said as F, or as A
+#   (GL_RESTORE_AGAIN) when the FAIL is marked for an instant
+#   (IMG_FAIL_AGAIN: the move is made again).
 # sanitizers: no (glrestore is never built with them)
 . "$(dirname "$0")/lib.sh"
 set +e
@@ -66,4 +70,6 @@ refused nolast "without its last chunk" "cut before its end" C
 refused flip "a bit flipped" "does not open under the move's key" F
 refused replay "a chunk replayed" "does not open under the move's key" F
 refused extra "bytes after its end" "bytes follow the move's stream's last chunk" F
+refused failed "an image that ends in its capture's failure" "failed while its image was written: fd 7" F
+refused failagain "the same, the failure for an instant" "failed while its image was written: fd 7" A
 exit 0

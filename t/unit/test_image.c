@@ -655,8 +655,43 @@ static void lz4_skip (void)
 #undef PUT
 }
 
+/* A FAIL record after the header: its reason and flags read back (flags
+   0 when the writer set none: the record as it was before flags); a
+   flag no reader knows is refused. */
+static int fail_back (uint32_t flags, char *reason, uint32_t *got, const char **why)
+{
+    static uint8_t fb[IMG_PATH_MAX + 256];
+    img_enc_t e;
+    size_t n = img_put_header (&e, fb, sizeof fb);
+    n += img_put_fail (&e, "fd 7: a file that came meanwhile", flags, fb + n, sizeof fb - n);
+    img_dec_t d;
+    img_dec_init (&d);
+    size_t at = 0, used;
+    img_rec_t r;
+    for (int k = 0; k < 2; k++) {
+        if (img_dec_next (&d, fb + at, n - at, &r, &used, why) != 1)
+            return -1;
+        at += used;
+    }
+    return r.type == IMG_FAIL && at == n ? img_get_fail (&r, reason, got, why) : -1;
+}
+
+static void fails (void)
+{
+    static char reason[IMG_PATH_MAX];
+    uint32_t flags = 9;
+    const char *why = NULL;
+    CHECK_EQ (fail_back (0, reason, &flags, &why), 0);
+    CHECK (!strcmp (reason, "fd 7: a file that came meanwhile") && flags == 0);
+    CHECK_EQ (fail_back (IMG_FAIL_AGAIN, reason, &flags, &why), 0);
+    CHECK (!strcmp (reason, "fd 7: a file that came meanwhile") && flags == IMG_FAIL_AGAIN);
+    CHECK_EQ (fail_back (IMG_FAIL_AGAIN << 1, reason, &flags, &why), -1);
+    CHECK (why && strstr (why, "flags"));
+}
+
 int main (void)
 {
+    fails ();
     size_t n = make ();
     const char *why = NULL;
     int packed;

@@ -54,14 +54,20 @@ static int peer (const char *mode)
             close (s);
             continue;
         }
-        /* a child that ended a moment ago: "try again", twice (again2);
-           each ask counted on stdout */
+        /* a child that ended a moment ago: AGAIN, twice (again2), in
+           words that do not say so; a REFUSE in words that say "try
+           again" (textagain), every time; each ask counted on stdout */
         static int asks;
         printf ("asked %d\n", ++asks);
         fflush (stdout);
         if (!strcmp (mode, "again2") && asks <= 2) {
-            dprintf (s, "REFUSE process 7 (cc) has ended and was not waited for (a zombie does "
-                        "not move: try again once its parent has waited for it)\n");
+            dprintf (s, "AGAIN process 7 (cc) has ended and was not waited for (a zombie does "
+                        "not move until its parent has waited for it)\n");
+            close (s);
+            continue;
+        }
+        if (!strcmp (mode, "textagain")) {
+            dprintf (s, "REFUSE fd 5: a TCP socket to 10.0.0.2:5432: try again\n");
             close (s);
             continue;
         }
@@ -400,7 +406,7 @@ int main (int argc, char **argv)
     jh_pump (100, NULL);
     CHECK (!sent_of (GL_JOB_EXIT, 0)); /* and it runs on */
 
-    /* refused for an instant ("try again"): asked again, and moved the
+    /* refused for an instant (AGAIN): asked again, and moved the
        third time */
     clear_sent ();
     start_job ("h-1-4", "again2");
@@ -408,6 +414,23 @@ int main (int argc, char **argv)
     want_code = GL_MOVE_SNAPPED;
     jh_pump (3000, move_said);
     CHECK (moved && moved->code == GL_MOVE_SNAPPED && said ("asked 3"));
+
+    /* refused for good (REFUSE), its words saying "try again": the
+       answer at once, asked once (in the slot of the sleep, killed) */
+    gl_job_t kill = { .type = GL_JOB_KILL };
+    snprintf (kill.gpid, sizeof kill.gpid, "h-1-3");
+    snprintf (kill.home, sizeof kill.home, "h");
+    from_home (&kill);
+    jh_pump (300, NULL);
+    clear_sent ();
+    start_job ("h-1-5", "textagain");
+    ckpt ("h-1-5", GL_CKPT_ASK_MOVE, "");
+    want_code = GL_MOVE_REFUSED;
+    jh_pump (3000, move_said);
+    CHECK (moved && moved->code == GL_MOVE_REFUSED && moved->text &&
+           strstr (moved->text, "try again"));
+    jh_pump (400, NULL); /* CKPT_AGAIN_MS and more: nobody asks it again */
+    CHECK (said ("asked 1") && !said ("asked 2"));
 
     clear_sent ();
     jh_stop ();

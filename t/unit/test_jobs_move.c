@@ -158,10 +158,17 @@ static int restorer (int fd)
     int o = node && !strcmp (node, "r") ? open (once, O_WRONLY | O_CREAT | O_EXCL, 0600) : -1;
     if (o >= 0) { /* at r, the first image fails for an instant of the job's */
         close (o);
-        return restore_fails (fd, GL_RESTORE_REFUSED,
+        /* said by the code alone: the words do not say so */
+        return restore_fails (fd, GL_RESTORE_AGAIN,
                               "the checkpoint failed while its image was written: fd 7: a "
-                              "file that was not there when the process was stopped: try again");
+                              "file that was not there when the process was stopped");
     }
+    /* at t, every image fails for good, in words that say "try again":
+       the words are no business of the agents' either */
+    if (node && !strcmp (node, "t"))
+        return restore_fails (fd, GL_RESTORE_REFUSED,
+                              "the checkpoint failed while its image was written: fd 7: "
+                              "stale: try again");
     /* at k, the image's stream is cut (its sender stopped), said by the
        code alone: the words are no business of the agents' */
     if (node && !strcmp (node, "k"))
@@ -192,6 +199,7 @@ static const char *const names[3] = { "h", "a", "b" };
 static const char *const names_quick[3] = { "h", "a", "q" };
 static const char *const names_again[3] = { "h", "a", "r" };
 static const char *const names_cut[3] = { "h", "a", "k" };
+static const char *const names_text[3] = { "h", "a", "t" };
 
 /* the move's answer to its asker */
 static char answer_buf[GL_JOB_TEXT_MAX + 1];
@@ -200,8 +208,11 @@ static const char *answer;
 /* b's word that it restored the job, seen as it is sent */
 static bool restored_sent;
 
-/* the new host's word that the move failed (k: its stream was cut) */
+/* the new host's word that the move failed (k: its stream was cut), how
+   many times, and its last cause */
 static bool new_host_failed;
+static int new_host_fails;
+static int new_host_cause;
 
 /* the old host's SNAPPED, held back until the new host's RESTORED is in */
 static bool hold_snapped (int from, const char *node, const gl_msg_t *m)
@@ -220,8 +231,11 @@ static void sent (int from, const char *node, const gl_msg_t *m)
     (void) from, (void) node;
     if (m->job->type == GL_JOB_MOVE && m->job->code == GL_MOVE_RESTORED)
         restored_sent = true;
-    if (m->job->type == GL_JOB_MOVE && m->job->code == GL_MOVE_FAILED && from == 2)
+    if (m->job->type == GL_JOB_MOVE && m->job->code == GL_MOVE_FAILED && from == 2) {
         new_host_failed = true;
+        new_host_fails++;
+        new_host_cause = m->job->cause;
+    }
     if (m->job->type == GL_JOB_LIST_REPLY && m->job->text) {
         snprintf (answer_buf, sizeof answer_buf, "%s", m->job->text);
         answer = answer_buf;
@@ -271,10 +285,14 @@ static void move_whole (const char *const names_of[3], uint64_t seq)
     char once[128], moved[64];
     once_path (once, sizeof once, getpid (), jh_glx.gpid);
     unlink (once);
+    new_host_fails = new_host_cause = 0;
     jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
     jh_pump (8000, answered);
-    if (fails_once)
-        CHECK (access (once, F_OK) == 0); /* the first restorer failed */
+    if (fails_once) { /* the first restorer failed, and r said why by its code */
+        CHECK (access (once, F_OK) == 0);
+        CHECK_EQ (new_host_fails, 1);
+        CHECK_EQ (new_host_cause, GL_MOVE_CAUSE_AGAIN);
+    }
     unlink (once);
     snprintf (moved, sizeof moved, "moved from a to %s", names_of[2]);
     CHECK (answer && strstr (answer, moved));
@@ -322,6 +340,35 @@ static void move_cut (void)
     jh_pump (3000, answered);
     CHECK (answer && strstr (answer, "refused: ") && strstr (answer, "stays on a") &&
            strstr (answer, "a TCP socket") && !strstr (answer, "came short"));
+    if (answer)
+        fprintf (stderr, "  %s\n", answer);
+    jh_glx_eof ();
+    jh_pump (10000, jh_glx_exited);
+    glx_got_it_whole (-1);
+    jh_stop ();
+}
+
+/* Every restore at t fails for good (GL_RESTORE_REFUSED), its words
+   ending "try again": the home answers at once, the move not made
+   again (a home that read the words made it three times). */
+static void move_text_again (void)
+{
+    if (!jh_up ("test_jobs_move", names_text, 3, true, sent))
+        return;
+    CHECK (jh_glx_run ("a", 0));
+    jh_pump (3000, some_ticks);
+    answer = NULL;
+    new_host_fails = new_host_cause = 0;
+    gl_job_t mv = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE, .seq = 14 };
+    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
+    snprintf (mv.to, sizeof mv.to, "t");
+    snprintf (mv.user, sizeof mv.user, "%s", jh_user);
+    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    jh_pump (8000, answered);
+    CHECK (answer && strstr (answer, "refused: ") && strstr (answer, "stays on a") &&
+           strstr (answer, "stale: try again"));
+    CHECK_EQ (new_host_fails, 1);
+    CHECK_EQ (new_host_cause, 0);
     if (answer)
         fprintf (stderr, "  %s\n", answer);
     jh_glx_eof ();
@@ -408,11 +455,15 @@ int main (int argc, char **argv)
        and exit status */
     move_whole (names_quick, 11);
     /* A third: the restorer at r fails the first image "for an instant"
-       ("...: try again", as the shim's writer says of a descriptor that
-       came while it wrote); the old process goes on, the home makes the
-       move again, and it ends as one move, asked once */
+       (GL_RESTORE_AGAIN, as glrestore says of an image whose writer found
+       a descriptor that came while it wrote, in words that do not say
+       so); r's MOVE FAILED says cause AGAIN, the old process goes on, the
+       home makes the move again, and it ends as one move, asked once */
     move_whole (names_again, 12);
     /* A fourth: the image's stream cut at k, the old host's reason after */
     move_cut ();
+    /* A fifth: a restore at t that fails for good says "try again" in
+       its words only: not made again */
+    move_text_again ();
     return tap_done ("test_jobs_move");
 }

@@ -2063,17 +2063,22 @@ static void test_job_closed (void)
     free (job);
 }
 
-/* A move's failure may say its cause as a code (the stream cut), on a
-   MOVE FAILED only, and only a cause the home knows. */
+/* A move's failure may say its cause as a code (the stream cut, the
+   capture failed for an instant), on a MOVE FAILED only, and only a
+   cause the home knows. */
 static void test_move_cause (void)
 {
     gl_job_t *job = new_job (GL_JOB_MOVE, B (K_GPID) | B (K_CODE) | B (K_TEXT), 0, 0);
     job->code = GL_MOVE_FAILED;
     job->cause = GL_MOVE_CAUSE_CUT;
     CHECK (job_round_trip (job, NULL));
+    job = new_job (GL_JOB_MOVE, B (K_GPID) | B (K_CODE) | B (K_TEXT), 0, 0);
+    job->code = GL_MOVE_FAILED;
+    job->cause = GL_MOVE_CAUSE_AGAIN;
+    CHECK (job_round_trip (job, NULL));
     job = new_job (GL_JOB_MOVE, B (K_GPID) | B (K_CODE), 0, 0);
     job->code = GL_MOVE_FAILED;
-    job->cause = GL_MOVE_CAUSE_CUT + 1;
+    job->cause = GL_MOVE_CAUSE_AGAIN + 1;
     CHECK (!job_encodes (job));
     job->cause = GL_MOVE_CAUSE_CUT;
     job->code = GL_MOVE_RESTORED;

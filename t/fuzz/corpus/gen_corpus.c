@@ -223,6 +223,9 @@ int main (int argc, char **argv)
     job.cause = GL_MOVE_CAUSE_CUT;
     job.text = "the move's stream was cut before its end";
     save ("job-move-cut", gl_msg_encode (&job_msg, &buf, &len));
+    job.cause = GL_MOVE_CAUSE_AGAIN; /* the capture failed for an instant */
+    job.text = "fd 7: a file that was not there when the process was stopped";
+    save ("job-move-again", gl_msg_encode (&job_msg, &buf, &len));
     fill_job (&job, GL_JOB_RUN); /* glx --checkpoint-every */
     job.ckpt_every_ms = 5000;
     save ("job-run-ckpt-every", gl_msg_encode (&job_msg, &buf, &len));
