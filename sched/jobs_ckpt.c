@@ -115,7 +115,7 @@
 enum { CK_SIGNALLED = 1, CK_HELLO, CK_ANSWER, CK_PARKED, CK_IMAGE, CK_SENT, CK_AGAIN };
 
 /* A request that reaches a job its user stopped: its answer would never come. */
-#define STOPPED_WHY                                                                  \
+#define STOPPED_WHY                                                                         \
     "it is stopped (SIGSTOP or SIGTSTP), and a stopped process cannot answer: continue it " \
     "first (fg, or glpeer kill -CONT)"
 
