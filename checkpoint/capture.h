@@ -3,8 +3,9 @@
     socket, the image) and what it does after a restore.
 
     How (the rest is in capture.c and glunix-image(5)):
-    - GL_CKPT_SIGNO is the shim's.  Its handler runs in whichever thread
-      the host's sigqueue reaches, which then coordinates: it judges the
+    - GL_CKPT_SIGNO is the shim's.  Its handler runs in the thread the
+      host queued it to (the first, unless that one blocks it: core/sig.h),
+      which then coordinates: it judges the
       process (descriptors, mappings, threads; with children, the whole
       tree, as tree.h says, which the rest of this applies to, process
       by process) and answers

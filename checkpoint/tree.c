@@ -9,6 +9,7 @@
 #include "capture.h"
 #include "capture_impl.h"
 #include "fd.h"
+#include "sig.h"
 #include "ckpt_proto.h"
 #include "str.h"
 
@@ -101,14 +102,7 @@ static pid_t real_sid (void)
 
 static int queue_signal (pid_t pid, int value)
 {
-    siginfo_t si;
-    memset (&si, 0, sizeof si);
-    si.si_signo = GL_CKPT_SIGNO;
-    si.si_code = SI_QUEUE;
-    si.si_pid = real_pid ();
-    si.si_uid = getuid ();
-    si.si_value.sival_int = value;
-    return (int) syscall (SYS_rt_sigqueueinfo, pid, GL_CKPT_SIGNO, &si);
+    return gl_sigqueue_thread (pid, GL_CKPT_SIGNO, value);
 }
 
 /* "/proc/<pid><tail>" */

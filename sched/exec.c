@@ -34,6 +34,7 @@
 #include "launcher.h"
 #include "reap.h"
 #include "rlimits.h"
+#include "sig.h"
 #include "str.h"
 
 #include <errno.h>
@@ -885,7 +886,7 @@ int exec_sigqueue (exec_t *self, int sig, int value)
         errno = ESRCH;
         return -1;
     }
-    return sigqueue (self->pid, sig, (union sigval){ .sival_int = value });
+    return gl_sigqueue_thread (self->pid, sig, value);
 }
 
 bool exec_poll_exit (exec_t *self, exec_status_t *status)

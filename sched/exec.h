@@ -165,8 +165,9 @@ int exec_winsize (exec_t *self, uint16_t rows, uint16_t cols);
    with errno (ESRCH: nobody left in the group). */
 int exec_signal (exec_t *self, int sig);
 
-/* Send sig to the job's process alone (not its group), with sigqueue(2)
-   and value as its si_value.sival_int: a checkpoint's request
+/* Send sig to the job's process alone (not its group), queued to one of
+   its threads that takes it (core/sig.h) with value as its
+   si_value.sival_int: a checkpoint's request
    (checkpoint/ckpt_proto.h), or a stop that leaves the job's other
    processes running.  Returns 0, or -1 with errno. */
 int exec_sigqueue (exec_t *self, int sig, int value);

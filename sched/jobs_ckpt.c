@@ -2,8 +2,10 @@
     checkpoint/ckpt_proto.h (see jobs.h for the whole).
 
     Asking.  A CKPT from the job's home (a probe, a checkpoint to a file,
-    a move) becomes GL_CKPT_SIGNO sent with sigqueue(2) to the job's
-    process alone, its value the request.  Only a process whose shim
+    a move) becomes GL_CKPT_SIGNO queued to one thread of the job's
+    process, its value the request (core/sig.h: sent to the process as a
+    whole, it could wake a thread waiting in epoll_wait that another
+    thread then took it from, and that wait returned EINTR unasked).  Only a process whose shim
     catches that signal is asked (/proc/PID/status, SigCgt): to any other
     the signal's default action would be death.  The shim connects to the
     agent's checkpoint socket; the kernel's word (SO_PEERCRED) must name

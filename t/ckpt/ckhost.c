@@ -41,6 +41,7 @@
 #include "ckpt_proto.h"
 #include "fd.h"
 #include "imgseal.h"
+#include "sig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,8 +250,7 @@ int main (int argc, char **argv)
     time_t start = time (NULL);
     while (!eof && time (NULL) - start < 300) {
         if (!asked && (!mark || (out_buf && strstr (out_buf, mark)))) {
-            union sigval v = { .sival_int = r };
-            if (sigqueue (pid, GL_CKPT_SIGNO, v)) {
+            if (gl_sigqueue_thread (pid, GL_CKPT_SIGNO, r)) {
                 perror ("ckhost: sigqueue");
                 break;
             }
