@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -662,7 +661,7 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     int fork_errno = errno;
     if (self->keeper == 0) {
         close (keep[0]);
-        prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        reap_become ();
         pid_t job = fork ();
         if (job == 0) {
             close (keep[1]);

@@ -65,11 +65,15 @@ typedef struct {
     int32_t core;
 } reap_msg_t;
 
-/* In the keeper, forked from the caller, once it has forked the job (job,
-   or -errno when that fork failed): its whole life.  sock is its end of
-   the socket pair; parent is the caller, which it wakes with SIGCHLD when
-   the job ends.  The caller made it a subreaper before forking the job
-   (prctl(PR_SET_CHILD_SUBREAPER)), so that no orphan is missed. */
+/* In the keeper, forked from the caller, before it forks the job: a
+   subreaper (prctl(PR_SET_CHILD_SUBREAPER)), so that no orphan is missed,
+   and SIGCHLD at its default, so that no child is reaped by the kernel
+   (the caller may ignore SIGCHLD).  System calls only. */
+void reap_become (void);
+
+/* In the keeper once it has forked the job (job, or -errno when that fork
+   failed): its whole life.  sock is its end of the socket pair; parent is
+   the caller, which it wakes with SIGCHLD when the job ends. */
 _Noreturn void reap_keep (int sock, pid_t job, pid_t parent);
 
 /* The caller's side: one message from the keeper into *m.  1 with it, 0
