@@ -455,6 +455,77 @@ static void test_leftovers (void)
     CHECK (no_child_soon ()); /* its keeper ended, reaped */
 }
 
+/* The parent of pid (its keeper, for a job's process), from /proc. */
+static pid_t parent_of (pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read (fd, stat, sizeof stat - 1);
+    close (fd);
+    if (n <= 0)
+        return 0;
+    stat[n] = '\0';
+    char *paren = strrchr (stat, ')');
+    return paren && paren[1] == ' ' ? (pid_t) atoi (paren + 4) : 0;
+}
+
+/* A keeper killed behind our back (its user, the OOM killer): the job's
+   status is lost, but the job and its group end with it, not live on
+   orphaned beyond any reach; no keeper's zombie is left to us. */
+static void test_keeper_killed (void)
+{
+    char *argv[] = { "sh", "-c", "sleep 100 & echo $!; wait", NULL };
+    exec_spec_t spec = spec_for (argv);
+    exec_t *job = start (&spec);
+    CHECK (job != NULL);
+    if (!job)
+        return;
+    pid_t member = read_pid (job), leader = exec_pid (job);
+    pid_t keeper = parent_of (leader);
+    CHECK (member > 0 && keeper > 0 && keeper != getpid ());
+    if (member <= 0 || keeper <= 0 || keeper == getpid ()) {
+        exec_destroy (&job);
+        return;
+    }
+    kill (keeper, SIGKILL);
+    exec_status_t st;
+    CHECK (wait_exit (job, &st));
+    CHECK_EQ (st.code, 255); /* lost */
+    CHECK (gone_soon (leader));
+    CHECK (gone_soon (member));
+    exec_destroy (&job);
+    CHECK (no_child_soon ());
+}
+
+/* A keeper its user stopped (SIGSTOP) does not hold exec_destroy forever. */
+static void test_keeper_stopped (void)
+{
+    char *argv[] = { "sleep", "100", NULL };
+    exec_spec_t spec = spec_for (argv);
+    exec_t *job = start (&spec);
+    CHECK (job != NULL);
+    if (!job)
+        return;
+    pid_t leader = exec_pid (job), keeper = parent_of (leader);
+    CHECK (keeper > 0 && keeper != getpid ());
+    if (keeper <= 0 || keeper == getpid ()) {
+        exec_destroy (&job);
+        return;
+    }
+    kill (keeper, SIGSTOP);
+    siginfo_t si;
+    memset (&si, 0, sizeof si);
+    CHECK (waitid (P_PID, (id_t) keeper, &si, WSTOPPED | WNOWAIT) == 0);
+    alarm (10); /* a hang here ends the test, failed */
+    exec_destroy (&job);
+    alarm (0);
+    CHECK (!alive (leader));
+    CHECK (no_child_soon ());
+}
+
 static void expect_error (exec_spec_t *spec, exec_err_t want, const char *in_message)
 {
     exec_err_t code = EXEC_OK;
@@ -801,6 +872,8 @@ int main (void)
     test_status ();
     test_group ();
     test_leftovers ();
+    test_keeper_killed ();
+    test_keeper_stopped ();
     test_inheritance ();
     test_pty ();
     test_users ();
