@@ -472,6 +472,70 @@ static pid_t parent_of (pid_t pid)
     return paren && paren[1] == ' ' ? (pid_t) atoi (paren + 4) : 0;
 }
 
+/* What a job's keeper holds: its socket (3), its signalfd (4) and
+   /dev/null as stdio, none of the job's pipes or terminal (their ends would wait for it), no other
+   descriptor of ours; it is named glpeer-keep, and stays out of the
+   job's session, so a signal to the job's group or a terminal's misses
+   it.  With a pty, the job's process, not the keeper, has it as its
+   controlling terminal. */
+static void test_keeper_holds (void)
+{
+    for (int pty = 0; pty < 2; pty++) {
+        char *argv[] = { "sleep", "100", NULL };
+        exec_spec_t spec = spec_for (argv);
+        spec.pty = pty;
+        exec_t *job = start (&spec);
+        CHECK (job != NULL);
+        if (!job)
+            continue;
+        pid_t leader = exec_pid (job), keeper = parent_of (leader);
+        CHECK (keeper > 0 && keeper != getpid ());
+        char path[64], link[256], want[] = "0 1 2 3 4 ", got[64] = "";
+        snprintf (path, sizeof path, "/proc/%d/comm", (int) keeper);
+        int fd = open (path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read (fd, link, sizeof link - 1) : -1;
+        if (fd >= 0)
+            close (fd);
+        CHECK (n == 12 && !memcmp (link, "glpeer-keep\n", 12));
+        /* its signalfd comes once it has told the job's pid: soon */
+        snprintf (path, sizeof path, "/proc/%d/fd/4", (int) keeper);
+        for (int i = 0; i < 1000 && readlink (path, link, sizeof link) < 0; i++)
+            usleep (1000);
+        for (int k = 0; k < 64 && keeper > 0; k++) {
+            snprintf (path, sizeof path, "/proc/%d/fd/%d", (int) keeper, k);
+            n = readlink (path, link, sizeof link - 1);
+            if (n < 0)
+                continue;
+            link[n] = '\0';
+            snprintf (got + strlen (got), sizeof got - strlen (got), "%d ", k);
+            if (k < 3)
+                CHECK (!strcmp (link, "/dev/null"));
+            else if (k == 3)
+                CHECK (!strncmp (link, "socket:", 7));
+            else
+                CHECK (!strcmp (link, "anon_inode:[signalfd]"));
+        }
+        CHECK (!strcmp (got, want));
+        if (strcmp (got, want))
+            fprintf (stderr, "  the keeper's fds: %s\n", got);
+        CHECK (getsid (leader) == leader && getpgid (leader) == leader);
+        CHECK (getsid (keeper) != leader && getpgid (keeper) != leader);
+        if (pty) { /* the job's stat's field 7, tty_nr: its terminal */
+            snprintf (path, sizeof path, "/proc/%d/stat", (int) leader);
+            fd = open (path, O_RDONLY | O_CLOEXEC);
+            n = fd >= 0 ? read (fd, link, sizeof link - 1) : -1;
+            if (fd >= 0)
+                close (fd);
+            link[n > 0 ? n : 0] = '\0';
+            char *e = strrchr (link, ')');
+            int tty = 0;
+            CHECK (e && sscanf (e + 2, "%*c %*d %*d %*d %d", &tty) == 1 && tty != 0);
+        }
+        exec_destroy (&job);
+    }
+    CHECK (no_child_soon ());
+}
+
 /* A keeper killed behind our back (its user, the OOM killer): the job's
    status is lost, but the job and its group end with it, not live on
    orphaned beyond any reach; no keeper's zombie is left to us. */
@@ -805,6 +869,15 @@ static void test_users (void)
         CHECK (out.data && strcmp (out.data, want) == 0);
         buf_free (&out);
 
+        /* nobody's job can't signal its keeper, which is root. */
+        spec = spec_for ((char *[]){
+            "sh", "-c", "kill -0 $PPID 2>/dev/null && echo reached || echo out of reach", NULL });
+        spec.uid = uid;
+        spec.gid = gid;
+        CHECK_EQ (run_spec (&spec, &out, NULL), 0);
+        CHECK (out.data && strcmp (out.data, "out of reach\n") == 0);
+        buf_free (&out);
+
         /* A directory only root may enter is refused to nobody. */
         spec = spec_for ((char *[]){ "true", NULL });
         spec.uid = uid;
@@ -872,6 +945,7 @@ int main (void)
     test_status ();
     test_group ();
     test_leftovers ();
+    test_keeper_holds ();
     test_keeper_killed ();
     test_keeper_stopped ();
     test_inheritance ();
