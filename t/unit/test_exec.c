@@ -536,6 +536,36 @@ static void test_keeper_holds (void)
     CHECK (no_child_soon ());
 }
 
+/* A caller that ignores SIGCHLD (a SIG_IGN inherited across exec, as the
+   launcher had it before the agent undid it): the kernel reaps a child
+   that ends while its parent ignores SIGCHLD, so a keeper must undo it
+   before it forks the job, or a job that ends at once may be reaped
+   behind it and its end never told (a few launches in a thousand on an
+   idle machine).  In a child process of ours, the count of jobs whose
+   end was not seen. */
+static void test_caller_ignores_sigchld (void)
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        signal (SIGCHLD, SIG_IGN);
+        for (int i = 0; i < 600; i++) {
+            exec_spec_t spec = spec_for ((char *[]){ "true", NULL });
+            exec_t *job = start (&spec);
+            exec_status_t st;
+            bool ended = job && wait_exit (job, &st) && st.code == 0 && st.signal == 0;
+            exec_destroy (&job);
+            if (!ended)
+                _exit (1); /* at once: each costs a deadline */
+        }
+        _exit (0);
+    }
+    int status = -1;
+    CHECK (pid > 0 && waitpid (pid, &status, 0) == pid);
+    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+        fprintf (stderr, "  a job's end went unseen (status %#x)\n", status);
+}
+
 /* A keeper killed behind our back (its user, the OOM killer): the job's
    status is lost, but the job and its group end with it, not live on
    orphaned beyond any reach; no keeper's zombie is left to us. */
@@ -946,6 +976,7 @@ int main (void)
     test_group ();
     test_leftovers ();
     test_keeper_holds ();
+    test_caller_ignores_sigchld ();
     test_keeper_killed ();
     test_keeper_stopped ();
     test_inheritance ();
