@@ -41,7 +41,9 @@
     memory it keeps from copy-on-write: the anonymous memory the agent
     had at the fork at most (about 2 MB; a launcher's, less).  It runs as the caller: a machine's keepers are root (a
     job's user cannot signal them), a user's agent's are that user (who
-    could end them as they can end the agent). */
+    could end them as they can end the agent: the caller then ends the
+    job's group and process itself, and a stopped keeper is continued by
+    exec_destroy; see exec.c's keeper_lost). */
 #ifndef GL_REAP_H
 #define GL_REAP_H
 
