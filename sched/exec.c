@@ -48,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -65,6 +64,7 @@ struct exec_t {
     pid_t pid;    /* also the job's session and process group id */
     pid_t keeper; /* its keeper (reap.h), our child; -1: none */
     int keep;     /* our end of the keeper's socket */
+    int pidfd;    /* the job's process, should its keeper be killed; -1: none */
     bool pty;
     int fd_in;  /* the caller's ends; with a pty all three are */
     int fd_out; /* the master (fd_err stays -1) */
@@ -621,7 +621,7 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
         return NULL;
     }
     self->pid = self->keeper = -1;
-    self->keep = -1;
+    self->keep = self->pidfd = -1;
     self->pty = spec->pty;
     self->fd_in = self->fd_out = self->fd_err = self->fd_in_back = -1;
 
@@ -663,7 +663,7 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     int fork_errno = errno;
     if (self->keeper == 0) {
         close (keep[0]);
-        prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        reap_become ();
         pid_t job = fork ();
         if (job == 0) {
             close (keep[1]);
@@ -687,6 +687,12 @@ exec_t *exec_start (const exec_spec_t *spec, exec_err_t *code, char *err, size_t
     }
     self->pid = said.pid;
     gl_set_nonblock (self->keep);
+    /* The job's process by a name no later process can take: its keeper
+       holds it unreaped until let go, but may be killed (keeper_lost).
+       None on a kernel without pidfds (before 5.3). */
+#ifdef SYS_pidfd_open
+    self->pidfd = (int) syscall (SYS_pidfd_open, self->pid, 0);
+#endif
 
     /* Close our copies of the child's ends, now: the report pipe reads end
        of file only once no process holds its write end, and later the
@@ -764,6 +770,26 @@ static void keeper_let_go (pid_t keeper)
             ;
 }
 
+/* The keeper was killed behind our back (by its user, by the OOM killer):
+   the job, orphaned, has gone to init with all it started, beyond a
+   keeper's reach, and its status is lost.  Its group and its process end
+   here, as exec_destroy would have ended them: the pidfd names the job's
+   process and no other, and while that process is there (a zombie
+   included) its pid, and so its group's id, can't be anyone else's. */
+static void keeper_lost (exec_t *self)
+{
+    if (self->lost)
+        return;
+    self->lost = true;
+#ifdef SYS_pidfd_send_signal
+    if (self->pidfd >= 0 && syscall (SYS_pidfd_send_signal, self->pidfd, 0, NULL, 0) == 0) {
+        kill (-self->pid, SIGKILL);
+        syscall (SYS_pidfd_send_signal, self->pidfd, SIGKILL, NULL, 0);
+    }
+#endif
+    close_fd (&self->pidfd);
+}
+
 /* ---- the running job ------------------------------------------------------ */
 
 void exec_destroy (exec_t **self_p)
@@ -783,9 +809,15 @@ void exec_destroy (exec_t **self_p)
            dead NFS server say); the keeper is reaped once it has ended
            (exec_reap). */
         shutdown (self->keep, SHUT_WR);
+        /* A keeper stopped (SIGSTOP by its user, who may be the job's)
+           would never answer: it is our child, unreaped, so its pid is
+           still its own. */
+        kill (self->keeper, SIGCONT);
         for (;;) {
             reap_msg_t m;
             int rc = reap_read (self->keep, false, &m);
+            if (rc < 0)
+                keeper_lost (self); /* no word of the job's end */
             if (rc < 0 || (rc == 1 && m.what == REAP_GONE))
                 break;
             if (rc == 0) {
@@ -797,6 +829,7 @@ void exec_destroy (exec_t **self_p)
         keeper_let_go (self->keeper);
     }
     close_fd (&self->keep);
+    close_fd (&self->pidfd);
     if (self->fd_out != self->fd_in)
         close_fd (&self->fd_out);
     close_fd (&self->fd_in);
@@ -909,8 +942,9 @@ bool exec_poll_exit (exec_t *self, exec_status_t *status)
         self->exited = true;
         if (rc < 0) {
             /* The keeper was killed behind our back: the status is lost,
-               and the job's pid may be someone else's already. */
-            self->lost = true;
+               and the job is ended here (keeper_lost); its pid may be
+               someone else's soon. */
+            keeper_lost (self);
             self->status.code = 255;
         }
         else {
@@ -966,7 +1000,7 @@ static exec_t *exec_launch (const exec_spec_t *spec, exec_err_t *code, char *err
         return NULL;
     }
     self->pid = self->keeper = -1;
-    self->keep = -1;
+    self->keep = self->pidfd = -1;
     self->pty = spec->pty;
     self->fd_in = self->fd_out = self->fd_err = self->fd_in_back = -1;
     launch_msg_t run = { .type = LAUNCH_RUN,

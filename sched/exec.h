@@ -182,7 +182,8 @@ typedef struct {
    may be NULL); it then stays true with the same status.  The keeper wakes
    the caller with SIGCHLD when it ends, as the kernel would for a child.
    Should the keeper have been killed behind our back, the job's status is
-   lost: it reads as exit code 255. */
+   lost: it reads as exit code 255, and its group and process are killed
+   here (what left the group went to init with the keeper's end). */
 bool exec_poll_exit (exec_t *self, exec_status_t *status);
 
 /* The status as a shell reports it: the exit code, or 128 + the signal. */

@@ -243,6 +243,9 @@ static _Noreturn void launcher_main (launcher_t *l)
 {
     prctl (PR_SET_NAME, "glpeer-launch", 0, 0, 0);
     signal (SIGPIPE, SIG_IGN);
+    /* forked before the agent set SIGCHLD back from an inherited SIG_IGN:
+       the keepers' SIGCHLD must wake us, not be dropped */
+    signal (SIGCHLD, SIG_DFL);
     sigset_t chld;
     sigemptyset (&chld);
     sigaddset (&chld, SIGCHLD);

@@ -98,6 +98,18 @@ static bool job_ended (pid_t job, reap_msg_t *m)
     return true;
 }
 
+void reap_become (void)
+{
+    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    /* The caller may ignore SIGCHLD (inherited SIG_IGN): the kernel would
+       then reap a child that ends behind our back, the job itself when it
+       exits before reap_keep has begun, and its status would be lost. */
+    struct sigaction dfl;
+    memset (&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction (SIGCHLD, &dfl, NULL);
+}
+
 _Noreturn void reap_keep (int sock, pid_t job, pid_t parent)
 {
     /* Nothing of the caller's but our socket: a copy of another job's
@@ -130,12 +142,7 @@ _Noreturn void reap_keep (int sock, pid_t job, pid_t parent)
         _exit (1);
 
     /* Every signal stays blocked, as the caller's fork left them: no
-       terminal's or job's signal ends us, SIGCHLD comes by signalfd.  The
-       caller may ignore SIGCHLD, which would reap the job behind us. */
-    struct sigaction dfl;
-    memset (&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction (SIGCHLD, &dfl, NULL);
+       terminal's or job's signal ends us, SIGCHLD comes by signalfd. */
     sigset_t all;
     sigfillset (&all);
     sigprocmask (SIG_SETMASK, &all, NULL);

@@ -41,7 +41,9 @@
     memory it keeps from copy-on-write: the anonymous memory the agent
     had at the fork at most (about 2 MB; a launcher's, less).  It runs as the caller: a machine's keepers are root (a
     job's user cannot signal them), a user's agent's are that user (who
-    could end them as they can end the agent). */
+    could end them as they can end the agent: the caller then ends the
+    job's group and process itself, and a stopped keeper is continued by
+    exec_destroy; see exec.c's keeper_lost). */
 #ifndef GL_REAP_H
 #define GL_REAP_H
 
@@ -65,11 +67,15 @@ typedef struct {
     int32_t core;
 } reap_msg_t;
 
-/* In the keeper, forked from the caller, once it has forked the job (job,
-   or -errno when that fork failed): its whole life.  sock is its end of
-   the socket pair; parent is the caller, which it wakes with SIGCHLD when
-   the job ends.  The caller made it a subreaper before forking the job
-   (prctl(PR_SET_CHILD_SUBREAPER)), so that no orphan is missed. */
+/* In the keeper, forked from the caller, before it forks the job: a
+   subreaper (prctl(PR_SET_CHILD_SUBREAPER)), so that no orphan is missed,
+   and SIGCHLD at its default, so that no child is reaped by the kernel
+   (the caller may ignore SIGCHLD).  System calls only. */
+void reap_become (void);
+
+/* In the keeper once it has forked the job (job, or -errno when that fork
+   failed): its whole life.  sock is its end of the socket pair; parent is
+   the caller, which it wakes with SIGCHLD when the job ends. */
 _Noreturn void reap_keep (int sock, pid_t job, pid_t parent);
 
 /* The caller's side: one message from the keeper into *m.  1 with it, 0

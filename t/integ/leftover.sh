@@ -2,7 +2,8 @@
 # left its process group (setsid), nor a daemon's double fork, when the
 # job ends by itself, when glpeer kill ends it, or when its glx is gone;
 # on another node (the job's keeper is a child of that machine's root
-# launcher here) and on the home's own node.
+# launcher here) and on the home's own node; a job whose keeper is
+# killed ends with it.
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
@@ -82,6 +83,21 @@ if [ "$(id -u)" = 0 ] && unpriv test -x "$GLPEER" -a -r "$BUILD/libglshim.so"; t
     out=$(unpriv "$GLX" --runtime-dir "$T/own/run" --local bash -c "$leave" job "$m"); rc=$?
     [ $rc = 0 ] && [ "$out" = "running: 3" ] || fail "the job on nobody's agent: rc $rc, '$out'"
     wait_until 3 none_left "$m" || fail "after the job's end on nobody's agent, $(left "$m") left: $(pgrep -af "^$m-")"
+    # its user kills a job's keeper (as the OOM killer could): the job
+    # ends with it, its status lost (255), and glx is told
+    m="$tag-own-keeper"
+    unpriv "$GLX" --runtime-dir "$T/own/run" --local bash -c 'echo $PPID; exec -a "$1-0" sleep 300' \
+        job "$m" > "$T/own-keeper.out" 2>&1 & g=$!
+    wait_until 10 more_lines "$T/own-keeper.out" 1 || fail "the job whose keeper goes did not start"
+    k=$(head -1 "$T/own-keeper.out")
+    [ "$(cat "/proc/$k/comm" 2> /dev/null)" = glpeer-keep ] || fail "the job's parent '$k' is no keeper"
+    wait_until 3 bash -c "[ \"\$(pgrep -fc '^$m-')\" = 1 ]" || fail "the job whose keeper goes is not running"
+    unpriv kill -9 "$k"
+    wait_until 5 bash -c "! kill -0 $g 2> /dev/null" || fail "glx did not end when its job's keeper was killed"
+    wait "$g"; rc=$?
+    [ $rc = 255 ] || fail "a job whose keeper was killed: glx exited $rc, expected 255 (status lost)"
+    wait_until 3 none_left "$m" || fail "after its keeper was killed, $(left "$m") left: $(pgrep -af "^$m-")"
+    say "nobody's own agent: a job whose keeper is killed ends with it"
     m="$tag-own-gone"
     unpriv "$GLX" --runtime-dir "$T/own/run" --local bash -c "$leave"'exec sleep 300' job "$m" > "$T/own.out" 2>&1 & g=$!
     wait_until 10 more_lines "$T/own.out" 1 || fail "the job on nobody's agent did not start"

@@ -455,6 +455,171 @@ static void test_leftovers (void)
     CHECK (no_child_soon ()); /* its keeper ended, reaped */
 }
 
+/* The parent of pid (its keeper, for a job's process), from /proc. */
+static pid_t parent_of (pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read (fd, stat, sizeof stat - 1);
+    close (fd);
+    if (n <= 0)
+        return 0;
+    stat[n] = '\0';
+    char *paren = strrchr (stat, ')');
+    return paren && paren[1] == ' ' ? (pid_t) atoi (paren + 4) : 0;
+}
+
+/* What a job's keeper holds: its socket (3), its signalfd (4) and
+   /dev/null as stdio, none of the job's pipes or terminal (their ends would wait for it), no other
+   descriptor of ours; it is named glpeer-keep, and stays out of the
+   job's session, so a signal to the job's group or a terminal's misses
+   it.  With a pty, the job's process, not the keeper, has it as its
+   controlling terminal. */
+static void test_keeper_holds (void)
+{
+    for (int pty = 0; pty < 2; pty++) {
+        char *argv[] = { "sleep", "100", NULL };
+        exec_spec_t spec = spec_for (argv);
+        spec.pty = pty;
+        exec_t *job = start (&spec);
+        CHECK (job != NULL);
+        if (!job)
+            continue;
+        pid_t leader = exec_pid (job), keeper = parent_of (leader);
+        CHECK (keeper > 0 && keeper != getpid ());
+        char path[64], link[256], want[] = "0 1 2 3 4 ", got[64] = "";
+        snprintf (path, sizeof path, "/proc/%d/comm", (int) keeper);
+        int fd = open (path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read (fd, link, sizeof link - 1) : -1;
+        if (fd >= 0)
+            close (fd);
+        CHECK (n == 12 && !memcmp (link, "glpeer-keep\n", 12));
+        /* its signalfd comes once it has told the job's pid: soon */
+        snprintf (path, sizeof path, "/proc/%d/fd/4", (int) keeper);
+        for (int i = 0; i < 1000 && readlink (path, link, sizeof link) < 0; i++)
+            usleep (1000);
+        for (int k = 0; k < 64 && keeper > 0; k++) {
+            snprintf (path, sizeof path, "/proc/%d/fd/%d", (int) keeper, k);
+            n = readlink (path, link, sizeof link - 1);
+            if (n < 0)
+                continue;
+            link[n] = '\0';
+            snprintf (got + strlen (got), sizeof got - strlen (got), "%d ", k);
+            if (k < 3)
+                CHECK (!strcmp (link, "/dev/null"));
+            else if (k == 3)
+                CHECK (!strncmp (link, "socket:", 7));
+            else
+                CHECK (!strcmp (link, "anon_inode:[signalfd]"));
+        }
+        CHECK (!strcmp (got, want));
+        if (strcmp (got, want))
+            fprintf (stderr, "  the keeper's fds: %s\n", got);
+        CHECK (getsid (leader) == leader && getpgid (leader) == leader);
+        CHECK (getsid (keeper) != leader && getpgid (keeper) != leader);
+        if (pty) { /* the job's stat's field 7, tty_nr: its terminal */
+            snprintf (path, sizeof path, "/proc/%d/stat", (int) leader);
+            fd = open (path, O_RDONLY | O_CLOEXEC);
+            n = fd >= 0 ? read (fd, link, sizeof link - 1) : -1;
+            if (fd >= 0)
+                close (fd);
+            link[n > 0 ? n : 0] = '\0';
+            char *e = strrchr (link, ')');
+            int tty = 0;
+            CHECK (e && sscanf (e + 2, "%*c %*d %*d %*d %d", &tty) == 1 && tty != 0);
+        }
+        exec_destroy (&job);
+    }
+    CHECK (no_child_soon ());
+}
+
+/* A caller that ignores SIGCHLD (a SIG_IGN inherited across exec, as the
+   launcher had it before the agent undid it): the kernel reaps a child
+   that ends while its parent ignores SIGCHLD, so a keeper must undo it
+   before it forks the job, or a job that ends at once may be reaped
+   behind it and its end never told (a few launches in a thousand on an
+   idle machine).  In a child process of ours, the count of jobs whose
+   end was not seen. */
+static void test_caller_ignores_sigchld (void)
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        signal (SIGCHLD, SIG_IGN);
+        for (int i = 0; i < 600; i++) {
+            exec_spec_t spec = spec_for ((char *[]){ "true", NULL });
+            exec_t *job = start (&spec);
+            exec_status_t st;
+            bool ended = job && wait_exit (job, &st) && st.code == 0 && st.signal == 0;
+            exec_destroy (&job);
+            if (!ended)
+                _exit (1); /* at once: each costs a deadline */
+        }
+        _exit (0);
+    }
+    int status = -1;
+    CHECK (pid > 0 && waitpid (pid, &status, 0) == pid);
+    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+        fprintf (stderr, "  a job's end went unseen (status %#x)\n", status);
+}
+
+/* A keeper killed behind our back (its user, the OOM killer): the job's
+   status is lost, but the job and its group end with it, not live on
+   orphaned beyond any reach; no keeper's zombie is left to us. */
+static void test_keeper_killed (void)
+{
+    char *argv[] = { "sh", "-c", "sleep 100 & echo $!; wait", NULL };
+    exec_spec_t spec = spec_for (argv);
+    exec_t *job = start (&spec);
+    CHECK (job != NULL);
+    if (!job)
+        return;
+    pid_t member = read_pid (job), leader = exec_pid (job);
+    pid_t keeper = parent_of (leader);
+    CHECK (member > 0 && keeper > 0 && keeper != getpid ());
+    if (member <= 0 || keeper <= 0 || keeper == getpid ()) {
+        exec_destroy (&job);
+        return;
+    }
+    kill (keeper, SIGKILL);
+    exec_status_t st;
+    CHECK (wait_exit (job, &st));
+    CHECK_EQ (st.code, 255); /* lost */
+    CHECK (gone_soon (leader));
+    CHECK (gone_soon (member));
+    exec_destroy (&job);
+    CHECK (no_child_soon ());
+}
+
+/* A keeper its user stopped (SIGSTOP) does not hold exec_destroy forever. */
+static void test_keeper_stopped (void)
+{
+    char *argv[] = { "sleep", "100", NULL };
+    exec_spec_t spec = spec_for (argv);
+    exec_t *job = start (&spec);
+    CHECK (job != NULL);
+    if (!job)
+        return;
+    pid_t leader = exec_pid (job), keeper = parent_of (leader);
+    CHECK (keeper > 0 && keeper != getpid ());
+    if (keeper <= 0 || keeper == getpid ()) {
+        exec_destroy (&job);
+        return;
+    }
+    kill (keeper, SIGSTOP);
+    siginfo_t si;
+    memset (&si, 0, sizeof si);
+    CHECK (waitid (P_PID, (id_t) keeper, &si, WSTOPPED | WNOWAIT) == 0);
+    alarm (10); /* a hang here ends the test, failed */
+    exec_destroy (&job);
+    alarm (0);
+    CHECK (!alive (leader));
+    CHECK (no_child_soon ());
+}
+
 static void expect_error (exec_spec_t *spec, exec_err_t want, const char *in_message)
 {
     exec_err_t code = EXEC_OK;
@@ -734,6 +899,15 @@ static void test_users (void)
         CHECK (out.data && strcmp (out.data, want) == 0);
         buf_free (&out);
 
+        /* nobody's job can't signal its keeper, which is root. */
+        spec = spec_for ((char *[]){
+            "sh", "-c", "kill -0 $PPID 2>/dev/null && echo reached || echo out of reach", NULL });
+        spec.uid = uid;
+        spec.gid = gid;
+        CHECK_EQ (run_spec (&spec, &out, NULL), 0);
+        CHECK (out.data && strcmp (out.data, "out of reach\n") == 0);
+        buf_free (&out);
+
         /* A directory only root may enter is refused to nobody. */
         spec = spec_for ((char *[]){ "true", NULL });
         spec.uid = uid;
@@ -801,6 +975,10 @@ int main (void)
     test_status ();
     test_group ();
     test_leftovers ();
+    test_keeper_holds ();
+    test_caller_ignores_sigchld ();
+    test_keeper_killed ();
+    test_keeper_stopped ();
     test_inheritance ();
     test_pty ();
     test_users ();
