@@ -265,6 +265,9 @@ refused() {  # IMAGE WHAT
 size=$(stat -c %s img1)
 cp img1 bad1
 printf '\x55' | dd of=bad1 bs=1 seek=$((size / 2)) conv=notrunc status=none
+# (a byte that was 0x55 already is changed otherwise: one image in 256)
+cmp -s img1 bad1 && printf '\xaa' | dd of=bad1 bs=1 seek=$((size / 2)) conv=notrunc status=none
+cmp -s img1 bad1 && fail "bad1 is img1"
 chmod 644 bad1
 refused bad1 "a flipped byte"
 head -c $((size / 3)) img1 > bad2

@@ -119,6 +119,7 @@ static int io_send_local (void *arg, uint64_t conn, const gl_msg_t *m)
     }
     if (j->type == GL_JOB_NOTE && j->text) {
         jh_glx.notes++;
+        jh_glx.restarts += strstr (j->text, " was restarted on ") != NULL;
         snprintf (jh_glx.note, sizeof jh_glx.note, "%s", j->text);
     }
     if (j->type == GL_JOB_EXIT || j->type == GL_JOB_FAILED) {

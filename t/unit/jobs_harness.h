@@ -40,7 +40,8 @@ typedef struct {
     bool seq_ok;      /* every stdout DATA came with the seq wanted */
     bool started, exited;
     int code;  /* the exit status; 1000 + code when the job failed */
-    int notes; /* NOTEs told, the last in note */
+    int notes;    /* NOTEs told, the last in note */
+    int restarts; /* those that said the job was restarted */
     char note[4096];
     char gpid[GL_GPID_MAX + 1];
 } jh_glx_t;
