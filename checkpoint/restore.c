@@ -12,6 +12,7 @@
 #include "str.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -48,6 +49,7 @@ typedef struct {
     uint32_t prot, kind, flags, mtime_nsec;
     char *path;
     uint8_t *stage; /* its pages, staged; NULL: none came */
+    uint64_t top;   /* the end of the highest pages staged so far */
     bool shared;    /* stage: another process's too (rst_share), moved to a hole of ours first */
     run_t *runs;    /* of a file mapping: the pages that came */
     size_t n_runs, cap_runs;
@@ -152,11 +154,155 @@ static rv_t *vma_of (st_t *s, uint64_t addr, uint64_t len)
     return v && v->start <= addr && addr + len <= v->end ? v : NULL;
 }
 
+/* ---- the next pages made present while these come -------------------------------------------- */
+
+/* Making the staging present (MADV_POPULATE_WRITE: allocation, the
+   memory cgroup's charge, clearing, page tables) took about 40 % of the
+   restorer's CPU on a 512 MiB image, one record at a time between
+   reading the records, so the image's stream waited for it (bench/
+   README.md, "A restart's staging made present ahead").  A one-process
+   image's pages come in address order, a record after the one before,
+   so while a record's bytes are read and opened a thread of ours makes
+   the same length after it present, in the same anonymous mapping: a
+   guess, claimed by the next record when it starts there, else
+   dropped again (MADV_DONTNEED) before anything is written, so the
+   restored process has present the pages the image brought, no more.
+   The guess only goes above every page staged so far in its mapping:
+   dropping it can never drop a page that came.  The thread is gone
+   when the image has been read (the second stage needs one thread). */
+typedef struct {
+    pthread_t t;
+    bool on, busy, quit;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *want;  /* asked of the thread and not begun, NULL: none */
+    size_t want_len;
+    uint8_t *guess; /* asked and not yet claimed by a record */
+    size_t guess_len;
+    void *stack;
+} ahead_t;
+
+#define AHEAD_STACK (256u << 10)
+
+static ahead_t ahead = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void *ahead_run (void *arg)
+{
+    ahead_t *a = arg;
+    /* the shim, if preloaded, must not trap these calls either */
+    prctl (59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0, 0, 0, 0);
+    pthread_mutex_lock (&a->mu);
+    for (;;) {
+        while (!a->want && !a->quit)
+            pthread_cond_wait (&a->cv, &a->mu);
+        if (a->quit)
+            break;
+        uint8_t *p = a->want;
+        size_t n = a->want_len;
+        a->want = NULL;
+        a->busy = true;
+        pthread_mutex_unlock (&a->mu);
+        madvise (p, n, MADV_POPULATE_WRITE);
+        pthread_mutex_lock (&a->mu);
+        a->busy = false;
+        pthread_cond_broadcast (&a->cv);
+    }
+    pthread_mutex_unlock (&a->mu);
+    return NULL;
+}
+
+/* The thread, at the first guess: false when it cannot be had (then
+   every record makes its own pages present, as without it). */
+static bool ahead_start (ahead_t *a)
+{
+    if (a->on)
+        return true;
+    a->stack = mmap (NULL, AHEAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a->stack == MAP_FAILED) {
+        a->stack = NULL;
+        return false;
+    }
+    /* its own stack, unmapped at its end (glibc keeps the stacks it
+       made for later threads), and no signal of the image's meant for
+       it before the restored threads exist */
+    pthread_attr_t attr;
+    sigset_t all, old;
+    sigfillset (&all);
+    bool ok = !pthread_attr_init (&attr);
+    if (ok) {
+        ok = !pthread_attr_setstack (&attr, a->stack, AHEAD_STACK);
+        pthread_sigmask (SIG_SETMASK, &all, &old);
+        ok = ok && !pthread_create (&a->t, &attr, ahead_run, a);
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy (&attr);
+    }
+    if (!ok) {
+        munmap (a->stack, AHEAD_STACK);
+        a->stack = NULL;
+        return false;
+    }
+    a->on = true;
+    return true;
+}
+
+/* Until the thread has done all it was asked. */
+static void ahead_idle (ahead_t *a)
+{
+    pthread_mutex_lock (&a->mu);
+    while (a->want || a->busy)
+        pthread_cond_wait (&a->cv, &a->mu);
+    pthread_mutex_unlock (&a->mu);
+}
+
+/* A record's pages at [dst, dst + len) are about to be written: are
+   they present already (the guess was right)?  A guess elsewhere is
+   dropped first. */
+static bool ahead_claim (ahead_t *a, uint8_t *dst, size_t len)
+{
+    if (!a->guess_len)
+        return false;
+    if (dst == a->guess) {
+        size_t k = len < a->guess_len ? len : a->guess_len;
+        a->guess += k;
+        a->guess_len -= k;
+        if (k < len)
+            madvise (dst + k, len - k, MADV_POPULATE_WRITE);
+        return true;
+    }
+    ahead_idle (a);
+    madvise (a->guess, a->guess_len, MADV_DONTNEED);
+    a->guess_len = 0;
+    return false;
+}
+
+/* The image has been read, or its reading failed: nothing guessed is
+   left present, and the thread is gone. */
+static void ahead_stop (ahead_t *a)
+{
+    if (!a->on)
+        return;
+    ahead_idle (a);
+    if (a->guess_len)
+        madvise (a->guess, a->guess_len, MADV_DONTNEED);
+    a->guess_len = 0;
+    pthread_mutex_lock (&a->mu);
+    a->quit = true;
+    pthread_cond_broadcast (&a->cv);
+    pthread_mutex_unlock (&a->mu);
+    pthread_join (a->t, NULL);
+    munmap (a->stack, AHEAD_STACK);
+    a->stack = NULL;
+    a->on = a->quit = false;
+}
+
 /* Where pg's pages are staged: the staging mapping of the image's
    mapping that holds them, made at its first pages, and populated for
-   these pages at once (one call, not a fault a page). */
-static int stage_for (st_t *s, const img_pages_t *pg, rv_t **vp, uint8_t **dst, char *err,
-                      size_t errlen)
+   these pages at once (one call, not a fault a page), or by the thread
+   above while the record before came.  guess: a one-process image read
+   straight into its staging (pages_direct), whose next pages are
+   guessed. */
+static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uint8_t **dst,
+                      char *err, size_t errlen)
 {
     uint64_t len = (uint64_t) pg->n_pages * IMG_PAGE;
     rv_t *v = vma_of (s, pg->addr, len);
@@ -183,7 +329,25 @@ static int stage_for (st_t *s, const img_pages_t *pg, rv_t **vp, uint8_t **dst, 
     *vp = v;
     *dst = v->stage + (pg->addr - v->start);
     /* best effort: a kernel without it (before 5.14) faults them in */
-    madvise (*dst, len, MADV_POPULATE_WRITE);
+    if (!ahead_claim (&ahead, *dst, len))
+        madvise (*dst, len, MADV_POPULATE_WRITE);
+    bool above = pg->addr + len >= v->top;
+    if (above)
+        v->top = pg->addr + len;
+    /* the same length next, where only the image's pages may be
+       present: a private anonymous mapping (a shared one's dropped
+       pages would stay in its memory), not advised huge pages (a
+       guess of a part of one would split it) */
+    uint64_t room = v->end - (pg->addr + len);
+    if (guess && above && room && !ahead.guess_len &&
+        (v->kind == IMG_V_ANON || v->kind == IMG_V_STACK) && v->flags != IMG_VF_HUGE &&
+        ahead_start (&ahead)) {
+        pthread_mutex_lock (&ahead.mu);
+        ahead.guess = ahead.want = *dst + len;
+        ahead.guess_len = ahead.want_len = len < room ? len : room;
+        pthread_cond_broadcast (&ahead.cv);
+        pthread_mutex_unlock (&ahead.mu);
+    }
     return 0;
 }
 
@@ -281,7 +445,7 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
             uint8_t *dst;
             if (img_get_pages (r, &pg, &why))
                 return gl_err (err, errlen, "the image is corrupt: %s", why);
-            if (stage_for (s, &pg, &v, &dst, err, errlen))
+            if (stage_for (s, &pg, false, &v, &dst, err, errlen))
                 return -1;
             if (img_unpack (&pg, dst, &why))
                 return gl_err (err, errlen, "the image is corrupt: %s", why);
@@ -346,7 +510,7 @@ static int pages_direct (st_t *s, img_dec_t *d, const restore_src_t *src, int fd
 {
     rv_t *v;
     uint8_t *dst;
-    if (stage_for (s, pg, &v, &dst, err, errlen))
+    if (stage_for (s, pg, true, &v, &dst, err, errlen))
         return -1;
     size_t got = have - IMG_PAGES_HEAD;
     memcpy (dst, head + IMG_PAGES_HEAD, got);
@@ -452,6 +616,7 @@ static int read_image (sink_t *into, const restore_src_t *src, int fd, char *err
         have += (size_t) k;
         s->bytes += (uint64_t) k;
     }
+    ahead_stop (&ahead);
     free (buf);
     return rc;
 }
