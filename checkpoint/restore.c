@@ -164,25 +164,35 @@ static rv_t *vma_of (st_t *s, uint64_t addr, uint64_t len)
    image's pages come in address order, a record after the one before,
    so while a record's bytes are read and opened a thread of ours makes
    the same length after it present, in the same anonymous mapping: a
-   guess, claimed by the next record when it starts there, else
-   dropped again (MADV_DONTNEED) before anything is written, so the
-   restored process has present the pages the image brought, no more.
-   The guess only goes above every page staged so far in its mapping:
-   dropping it can never drop a page that came.  The thread is gone
-   when the image has been read (the second stage needs one thread). */
+   guess, claimed by the next record as far as it covers it, and the
+   rest dropped again (MADV_DONTNEED), so the restored process has
+   present the pages the image brought, no more.  The guess only goes
+   above every page staged so far in its mapping, so a drop can never
+   take a page that came.  The thread takes its work in order, drops
+   too, so we never wait for it but to write where a drop is still to
+   be done (an image whose records go back down), and at the end: it is
+   gone when the image has been read (the second stage needs one
+   thread). */
+typedef struct {
+    uint8_t *p;
+    size_t len;
+    bool drop; /* MADV_DONTNEED, else MADV_POPULATE_WRITE */
+} ahead_op_t;
+
+#define AHEAD_OPS   16
+#define AHEAD_STACK (256u << 10)
+
 typedef struct {
     pthread_t t;
-    bool on, busy, quit;
+    bool on, quit;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint8_t *want;  /* asked of the thread and not begun, NULL: none */
-    size_t want_len;
-    uint8_t *guess; /* asked and not yet claimed by a record */
+    ahead_op_t op[AHEAD_OPS]; /* to do, from head on; op[head] under way */
+    size_t head, n;
+    uint8_t *guess;           /* made present, or to be, and not claimed yet */
     size_t guess_len;
     void *stack;
 } ahead_t;
-
-#define AHEAD_STACK (256u << 10)
 
 static ahead_t ahead = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
@@ -193,18 +203,16 @@ static void *ahead_run (void *arg)
     prctl (59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0, 0, 0, 0);
     pthread_mutex_lock (&a->mu);
     for (;;) {
-        while (!a->want && !a->quit)
+        while (!a->n && !a->quit)
             pthread_cond_wait (&a->cv, &a->mu);
-        if (a->quit)
+        if (!a->n)
             break;
-        uint8_t *p = a->want;
-        size_t n = a->want_len;
-        a->want = NULL;
-        a->busy = true;
+        ahead_op_t op = a->op[a->head];
         pthread_mutex_unlock (&a->mu);
-        madvise (p, n, MADV_POPULATE_WRITE);
+        madvise (op.p, op.len, op.drop ? MADV_DONTNEED : MADV_POPULATE_WRITE);
         pthread_mutex_lock (&a->mu);
-        a->busy = false;
+        a->head = (a->head + 1) % AHEAD_OPS;
+        a->n--;
         pthread_cond_broadcast (&a->cv);
     }
     pthread_mutex_unlock (&a->mu);
@@ -223,8 +231,7 @@ static bool ahead_start (ahead_t *a)
         return false;
     }
     /* its own stack, unmapped at its end (glibc keeps the stacks it
-       made for later threads), and no signal of the image's meant for
-       it before the restored threads exist */
+       made for later threads), and no signal for it */
     pthread_attr_t attr;
     sigset_t all, old;
     sigfillset (&all);
@@ -245,34 +252,56 @@ static bool ahead_start (ahead_t *a)
     return true;
 }
 
-/* Until the thread has done all it was asked. */
-static void ahead_idle (ahead_t *a)
+/* Work for the thread, in order (waits only while it has AHEAD_OPS). */
+static void ahead_push (ahead_t *a, uint8_t *p, size_t len, bool drop)
 {
     pthread_mutex_lock (&a->mu);
-    while (a->want || a->busy)
+    while (a->n == AHEAD_OPS)
         pthread_cond_wait (&a->cv, &a->mu);
+    a->op[(a->head + a->n) % AHEAD_OPS] = (ahead_op_t){ p, len, drop };
+    a->n++;
+    pthread_cond_broadcast (&a->cv);
     pthread_mutex_unlock (&a->mu);
 }
 
-/* A record's pages at [dst, dst + len) are about to be written: are
-   they present already (the guess was right)?  A guess elsewhere is
-   dropped first. */
-static bool ahead_claim (ahead_t *a, uint8_t *dst, size_t len)
+/* Until no drop still to be done touches [p, p + len). */
+static void ahead_clear (ahead_t *a, const uint8_t *p, size_t len)
+{
+    if (!a->on)
+        return;
+    pthread_mutex_lock (&a->mu);
+    for (bool hit = true; hit;) {
+        hit = false;
+        for (size_t i = 0; i < a->n && !hit; i++) {
+            const ahead_op_t *o = &a->op[(a->head + i) % AHEAD_OPS];
+            hit = o->drop && o->p < p + len && p < o->p + o->len;
+        }
+        if (hit)
+            pthread_cond_wait (&a->cv, &a->mu);
+    }
+    pthread_mutex_unlock (&a->mu);
+}
+
+/* A record's pages at [dst, dst + len) are about to be written: how
+   many of them, from dst, the guess made present (0: none).  What the
+   record leaves of the guess below it, or all of it when the record is
+   elsewhere, is dropped; what is left above it stays a guess. */
+static size_t ahead_claim (ahead_t *a, uint8_t *dst, size_t len)
 {
     if (!a->guess_len)
-        return false;
-    if (dst == a->guess) {
-        size_t k = len < a->guess_len ? len : a->guess_len;
-        a->guess += k;
-        a->guess_len -= k;
-        if (k < len)
-            madvise (dst + k, len - k, MADV_POPULATE_WRITE);
-        return true;
+        return 0;
+    uint8_t *end = a->guess + a->guess_len;
+    if (dst < a->guess || dst >= end) {
+        ahead_push (a, a->guess, a->guess_len, true);
+        a->guess_len = 0;
+        return 0;
     }
-    ahead_idle (a);
-    madvise (a->guess, a->guess_len, MADV_DONTNEED);
-    a->guess_len = 0;
-    return false;
+    if (dst > a->guess)
+        ahead_push (a, a->guess, (size_t) (dst - a->guess), true);
+    size_t k = len < (size_t) (end - dst) ? len : (size_t) (end - dst);
+    a->guess = dst + k;
+    a->guess_len = (size_t) (end - a->guess);
+    return k;
 }
 
 /* The image has been read, or its reading failed: nothing guessed is
@@ -281,12 +310,11 @@ static void ahead_stop (ahead_t *a)
 {
     if (!a->on)
         return;
-    ahead_idle (a);
     if (a->guess_len)
-        madvise (a->guess, a->guess_len, MADV_DONTNEED);
+        ahead_push (a, a->guess, a->guess_len, true);
     a->guess_len = 0;
     pthread_mutex_lock (&a->mu);
-    a->quit = true;
+    a->quit = true; /* the thread ends once it has done all it has */
     pthread_cond_broadcast (&a->cv);
     pthread_mutex_unlock (&a->mu);
     pthread_join (a->t, NULL);
@@ -328,9 +356,11 @@ static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uin
     }
     *vp = v;
     *dst = v->stage + (pg->addr - v->start);
+    size_t have = ahead_claim (&ahead, *dst, len);
+    ahead_clear (&ahead, *dst, len);
     /* best effort: a kernel without it (before 5.14) faults them in */
-    if (!ahead_claim (&ahead, *dst, len))
-        madvise (*dst, len, MADV_POPULATE_WRITE);
+    if (have < len)
+        madvise (*dst + have, len - have, MADV_POPULATE_WRITE);
     bool above = pg->addr + len >= v->top;
     if (above)
         v->top = pg->addr + len;
@@ -342,11 +372,9 @@ static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uin
     if (guess && above && room && !ahead.guess_len &&
         (v->kind == IMG_V_ANON || v->kind == IMG_V_STACK) && v->flags != IMG_VF_HUGE &&
         ahead_start (&ahead)) {
-        pthread_mutex_lock (&ahead.mu);
-        ahead.guess = ahead.want = *dst + len;
-        ahead.guess_len = ahead.want_len = len < room ? len : room;
-        pthread_cond_broadcast (&ahead.cv);
-        pthread_mutex_unlock (&ahead.mu);
+        ahead.guess = *dst + len;
+        ahead.guess_len = len < room ? len : room;
+        ahead_push (&ahead, ahead.guess, ahead.guess_len, false);
     }
     return 0;
 }
