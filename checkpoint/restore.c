@@ -162,8 +162,9 @@ static rv_t *vma_of (st_t *s, uint64_t addr, uint64_t len)
    reading the records, so the image's stream waited for it (bench/
    README.md, "A restart's staging made present ahead").  A one-process
    image's pages come in address order, a record after the one before,
-   so while a record's bytes are read and opened a thread of ours makes
-   the same length after it present, in the same anonymous mapping: a
+   so while a record's bytes are read and opened (a sealed stream's:
+   restore_src_t.ahead) a thread of ours makes the same length after it
+   present, in the same anonymous mapping: a
    guess, claimed by the next record as far as it covers it, and the
    rest dropped again (MADV_DONTNEED), so the restored process has
    present the pages the image brought, no more.  The guess only goes
@@ -327,8 +328,8 @@ static void ahead_stop (ahead_t *a)
    mapping that holds them, made at its first pages, and populated for
    these pages at once (one call, not a fault a page), or by the thread
    above while the record before came.  guess: a one-process image read
-   straight into its staging (pages_direct), whose next pages are
-   guessed. */
+   straight into its staging (pages_direct) from a source that asks for
+   it, whose next pages are guessed. */
 static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uint8_t **dst,
                       char *err, size_t errlen)
 {
@@ -538,7 +539,7 @@ static int pages_direct (st_t *s, img_dec_t *d, const restore_src_t *src, int fd
 {
     rv_t *v;
     uint8_t *dst;
-    if (stage_for (s, pg, true, &v, &dst, err, errlen))
+    if (stage_for (s, pg, src && src->ahead, &v, &dst, err, errlen))
         return -1;
     size_t got = have - IMG_PAGES_HEAD;
     memcpy (dst, head + IMG_PAGES_HEAD, got);

@@ -28,7 +28,7 @@
 # the second stage failed on an object that was whole afterwards)
 . "$(dirname "$0")/lib.sh"
 set +e
-ckpt_progs HOST PROG GLR SHIM
+ckpt_progs HOST PROG GLR SHIM STREAM
 grep -q '^\[vdso\]\|vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
 cd "$T" || fail "no $T"
 chmod 777 "$T"
@@ -114,10 +114,16 @@ say "eventfd, timerfd, signalfd, epoll restored with their state; $(grep '^REFUS
 
 # pages come only where the image has them: a mapping written in runs
 # with untouched holes has as many pages present after its restore as
-# before (the restorer makes the pages after a record present while the
-# record comes, and must drop them again where a hole follows)
+# before, from the file and from a move's sealed stream (t/ckpt/
+# ckstream), where the restorer makes the pages after a record present
+# while the record comes and must drop them again where a hole follows
 held_restored "a restored mapping with holes has other pages present, or other contents" sparse 6
-say "a mapping with holes restored: $(tail -1 restsparse.out)"
+unpriv "$STREAM" whole "$GLR" imgsparse > srestsparse.out 2> srestsparse.err ||
+    { cat srestsparse.err; fail "restore of the mapping with holes from a sealed stream"; }
+{ head -c "$(at hostsparse.txt)" runsparse.out; cat srestsparse.out; } > swholesparse.out
+same swholesparse.out refsparse.out \
+    "a mapping with holes restored from a sealed stream has other pages present, or other contents"
+say "a mapping with holes restored, from the file and a sealed stream: $(tail -1 srestsparse.out)"
 
 # a request does not cut short a call the kernel would end with EINTR
 # (poll without a limit, a sleep, epoll_wait and poll with one): the shim
