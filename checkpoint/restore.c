@@ -164,10 +164,10 @@ static rv_t *vma_of (st_t *s, uint64_t addr, uint64_t len)
    image's pages come in address order, a record after the one before,
    so while a record's bytes are read and opened (a sealed stream's:
    restore_src_t.ahead) a thread of ours makes the same length after it
-   present, in the same anonymous mapping: a
-   guess, claimed by the next record as far as it covers it, and the
-   rest dropped again (MADV_DONTNEED), so the restored process has
-   present the pages the image brought, no more.  The guess only goes
+   present, in the same anonymous mapping: a guess, claimed by the next
+   record as far as it covers it, and the rest dropped again
+   (MADV_DONTNEED), so the restored process has present the pages the
+   image brought, no more.  The guess only goes
    above every page staged so far in its mapping, so a drop can never
    take a page that came.  The thread takes its work in order, drops
    too, so we never wait for it but to write where a drop is still to
