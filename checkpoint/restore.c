@@ -12,6 +12,7 @@
 #include "str.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -48,6 +49,7 @@ typedef struct {
     uint32_t prot, kind, flags, mtime_nsec;
     char *path;
     uint8_t *stage; /* its pages, staged; NULL: none came */
+    uint64_t top;   /* the end of the highest pages staged so far */
     bool shared;    /* stage: another process's too (rst_share), moved to a hole of ours first */
     run_t *runs;    /* of a file mapping: the pages that came */
     size_t n_runs, cap_runs;
@@ -152,11 +154,184 @@ static rv_t *vma_of (st_t *s, uint64_t addr, uint64_t len)
     return v && v->start <= addr && addr + len <= v->end ? v : NULL;
 }
 
+/* ---- the next pages made present while these come -------------------------------------------- */
+
+/* Making the staging present (MADV_POPULATE_WRITE: allocation, the
+   memory cgroup's charge, clearing, page tables) took about 40 % of the
+   restorer's CPU on a 512 MiB image, one record at a time between
+   reading the records, so the image's stream waited for it (bench/
+   README.md, "A restart's staging made present ahead").  A one-process
+   image's pages come in address order, a record after the one before,
+   so while a record's bytes are read and opened (a sealed stream's:
+   restore_src_t.ahead) a thread of ours makes the same length after it
+   present, in the same anonymous mapping: a guess, claimed by the next
+   record as far as it covers it, and the rest dropped again
+   (MADV_DONTNEED), so the restored process has present the pages the
+   image brought, no more.  The guess only goes
+   above every page staged so far in its mapping, so a drop can never
+   take a page that came.  The thread takes its work in order, drops
+   too, so we never wait for it but to write where a drop is still to
+   be done (an image whose records go back down), and at the end: it is
+   gone when the image has been read (the second stage needs one
+   thread). */
+typedef struct {
+    uint8_t *p;
+    size_t len;
+    bool drop; /* MADV_DONTNEED, else MADV_POPULATE_WRITE */
+} ahead_op_t;
+
+#define AHEAD_OPS   16
+#define AHEAD_STACK (256u << 10)
+
+typedef struct {
+    pthread_t t;
+    bool on, quit;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ahead_op_t op[AHEAD_OPS]; /* to do, from head on; op[head] under way */
+    size_t head, n;
+    uint8_t *guess;           /* made present, or to be, and not claimed yet */
+    size_t guess_len;
+    void *stack;
+} ahead_t;
+
+static ahead_t ahead = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void *ahead_run (void *arg)
+{
+    ahead_t *a = arg;
+    /* the shim, if preloaded, must not trap these calls either */
+    prctl (59 /* PR_SET_SYSCALL_USER_DISPATCH */, 0, 0, 0, 0);
+    pthread_mutex_lock (&a->mu);
+    for (;;) {
+        while (!a->n && !a->quit)
+            pthread_cond_wait (&a->cv, &a->mu);
+        if (!a->n)
+            break;
+        ahead_op_t op = a->op[a->head];
+        pthread_mutex_unlock (&a->mu);
+        madvise (op.p, op.len, op.drop ? MADV_DONTNEED : MADV_POPULATE_WRITE);
+        pthread_mutex_lock (&a->mu);
+        a->head = (a->head + 1) % AHEAD_OPS;
+        a->n--;
+        pthread_cond_broadcast (&a->cv);
+    }
+    pthread_mutex_unlock (&a->mu);
+    return NULL;
+}
+
+/* The thread, at the first guess: false when it cannot be had (then
+   every record makes its own pages present, as without it). */
+static bool ahead_start (ahead_t *a)
+{
+    if (a->on)
+        return true;
+    a->stack = mmap (NULL, AHEAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a->stack == MAP_FAILED) {
+        a->stack = NULL;
+        return false;
+    }
+    /* its own stack, unmapped at its end (glibc keeps the stacks it
+       made for later threads), and no signal for it */
+    pthread_attr_t attr;
+    sigset_t all, old;
+    sigfillset (&all);
+    bool ok = !pthread_attr_init (&attr);
+    if (ok) {
+        ok = !pthread_attr_setstack (&attr, a->stack, AHEAD_STACK);
+        pthread_sigmask (SIG_SETMASK, &all, &old);
+        ok = ok && !pthread_create (&a->t, &attr, ahead_run, a);
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy (&attr);
+    }
+    if (!ok) {
+        munmap (a->stack, AHEAD_STACK);
+        a->stack = NULL;
+        return false;
+    }
+    a->on = true;
+    return true;
+}
+
+/* Work for the thread, in order (waits only while it has AHEAD_OPS). */
+static void ahead_push (ahead_t *a, uint8_t *p, size_t len, bool drop)
+{
+    pthread_mutex_lock (&a->mu);
+    while (a->n == AHEAD_OPS)
+        pthread_cond_wait (&a->cv, &a->mu);
+    a->op[(a->head + a->n) % AHEAD_OPS] = (ahead_op_t){ p, len, drop };
+    a->n++;
+    pthread_cond_broadcast (&a->cv);
+    pthread_mutex_unlock (&a->mu);
+}
+
+/* Until no drop still to be done touches [p, p + len). */
+static void ahead_clear (ahead_t *a, const uint8_t *p, size_t len)
+{
+    if (!a->on)
+        return;
+    pthread_mutex_lock (&a->mu);
+    for (bool hit = true; hit;) {
+        hit = false;
+        for (size_t i = 0; i < a->n && !hit; i++) {
+            const ahead_op_t *o = &a->op[(a->head + i) % AHEAD_OPS];
+            hit = o->drop && o->p < p + len && p < o->p + o->len;
+        }
+        if (hit)
+            pthread_cond_wait (&a->cv, &a->mu);
+    }
+    pthread_mutex_unlock (&a->mu);
+}
+
+/* A record's pages at [dst, dst + len) are about to be written: how
+   many of them, from dst, the guess made present (0: none).  What the
+   record leaves of the guess below it, or all of it when the record is
+   elsewhere, is dropped; what is left above it stays a guess. */
+static size_t ahead_claim (ahead_t *a, uint8_t *dst, size_t len)
+{
+    if (!a->guess_len)
+        return 0;
+    uint8_t *end = a->guess + a->guess_len;
+    if (dst < a->guess || dst >= end) {
+        ahead_push (a, a->guess, a->guess_len, true);
+        a->guess_len = 0;
+        return 0;
+    }
+    if (dst > a->guess)
+        ahead_push (a, a->guess, (size_t) (dst - a->guess), true);
+    size_t k = len < (size_t) (end - dst) ? len : (size_t) (end - dst);
+    a->guess = dst + k;
+    a->guess_len = (size_t) (end - a->guess);
+    return k;
+}
+
+/* The image has been read, or its reading failed: nothing guessed is
+   left present, and the thread is gone. */
+static void ahead_stop (ahead_t *a)
+{
+    if (!a->on)
+        return;
+    if (a->guess_len)
+        ahead_push (a, a->guess, a->guess_len, true);
+    a->guess_len = 0;
+    pthread_mutex_lock (&a->mu);
+    a->quit = true; /* the thread ends once it has done all it has */
+    pthread_cond_broadcast (&a->cv);
+    pthread_mutex_unlock (&a->mu);
+    pthread_join (a->t, NULL);
+    munmap (a->stack, AHEAD_STACK);
+    a->stack = NULL;
+    a->on = a->quit = false;
+}
+
 /* Where pg's pages are staged: the staging mapping of the image's
    mapping that holds them, made at its first pages, and populated for
-   these pages at once (one call, not a fault a page). */
-static int stage_for (st_t *s, const img_pages_t *pg, rv_t **vp, uint8_t **dst, char *err,
-                      size_t errlen)
+   these pages at once (one call, not a fault a page), or by the thread
+   above while the record before came.  guess: a one-process image read
+   straight into its staging (pages_direct) from a source that asks for
+   it, whose next pages are guessed. */
+static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uint8_t **dst,
+                      char *err, size_t errlen)
 {
     uint64_t len = (uint64_t) pg->n_pages * IMG_PAGE;
     rv_t *v = vma_of (s, pg->addr, len);
@@ -182,8 +357,26 @@ static int stage_for (st_t *s, const img_pages_t *pg, rv_t **vp, uint8_t **dst, 
     }
     *vp = v;
     *dst = v->stage + (pg->addr - v->start);
+    size_t have = ahead_claim (&ahead, *dst, len);
+    ahead_clear (&ahead, *dst, len);
     /* best effort: a kernel without it (before 5.14) faults them in */
-    madvise (*dst, len, MADV_POPULATE_WRITE);
+    if (have < len)
+        madvise (*dst + have, len - have, MADV_POPULATE_WRITE);
+    bool above = pg->addr + len >= v->top;
+    if (above)
+        v->top = pg->addr + len;
+    /* the same length next, where only the image's pages may be
+       present: a private anonymous mapping (a shared one's dropped
+       pages would stay in its memory), not advised huge pages (a
+       guess of a part of one would split it) */
+    uint64_t room = v->end - (pg->addr + len);
+    if (guess && above && room && !ahead.guess_len &&
+        (v->kind == IMG_V_ANON || v->kind == IMG_V_STACK) && v->flags != IMG_VF_HUGE &&
+        ahead_start (&ahead)) {
+        ahead.guess = *dst + len;
+        ahead.guess_len = len < room ? len : room;
+        ahead_push (&ahead, ahead.guess, ahead.guess_len, false);
+    }
     return 0;
 }
 
@@ -281,7 +474,7 @@ static int take (st_t *s, const img_rec_t *r, char *err, size_t errlen)
             uint8_t *dst;
             if (img_get_pages (r, &pg, &why))
                 return gl_err (err, errlen, "the image is corrupt: %s", why);
-            if (stage_for (s, &pg, &v, &dst, err, errlen))
+            if (stage_for (s, &pg, false, &v, &dst, err, errlen))
                 return -1;
             if (img_unpack (&pg, dst, &why))
                 return gl_err (err, errlen, "the image is corrupt: %s", why);
@@ -348,7 +541,7 @@ static int pages_direct (st_t *s, img_dec_t *d, const restore_src_t *src, int fd
 {
     rv_t *v;
     uint8_t *dst;
-    if (stage_for (s, pg, &v, &dst, err, errlen))
+    if (stage_for (s, pg, src && src->ahead, &v, &dst, err, errlen))
         return -1;
     size_t got = have - IMG_PAGES_HEAD;
     memcpy (dst, head + IMG_PAGES_HEAD, got);
@@ -454,6 +647,7 @@ static int read_image (sink_t *into, const restore_src_t *src, int fd, char *err
         have += (size_t) k;
         s->bytes += (uint64_t) k;
     }
+    ahead_stop (&ahead);
     free (buf);
     return rc;
 }

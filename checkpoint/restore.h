@@ -34,11 +34,17 @@
    Like read(2): bytes, 0 at the image's authenticated end, -1 with *why
    (or errno, *why NULL).  authenticated: every byte it hands out was
    authenticated first (the sealed stream's tags), so the records' own
-   sums are not computed again (img_dec_t). */
+   sums are not computed again (img_dec_t).  ahead: its bytes cost more
+   to read than their pages to make present (a sealed stream's, each
+   opened), so a thread makes the next record's pages present while a
+   record comes (restore.c); from a file, read from the page cache
+   faster than the pages can be made present, the thread only gets in
+   the way. */
 typedef struct {
     ssize_t (*read) (void *arg, void *buf, size_t n, const char **why);
     void *arg;
     bool authenticated;
+    bool ahead;
 } restore_src_t;
 
 typedef struct {

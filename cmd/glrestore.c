@@ -412,7 +412,7 @@ int main (int argc, char **argv)
                 return fail (err);
             /* a move's bytes come from the writer's memory: the seal
                vouches for them; a file's may have rotted on its disk */
-            src = (restore_src_t){ sealed_read, &sealed, .authenticated = move };
+            src = (restore_src_t){ sealed_read, &sealed, .authenticated = move, .ahead = true };
         }
         else
             src = (restore_src_t){ prefixed_read, &pre, .authenticated = false };

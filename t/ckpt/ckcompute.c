@@ -25,6 +25,14 @@
                                  in nanosleep(), in epoll_wait() with a
                                  limit of 10 s, or 1 s in poll() with a
                                  limit of 1 s: the call's result
+    ckcompute sparse STEPS       a mapping of 24 MiB whose pages were
+                                 written in runs with untouched holes
+                                 between them (small huge pages off):
+                                 each step rewrites the written pages
+                                 and prints how many pages of it are
+                                 present (mincore) and a digest, so a
+                                 restore that left a page present the
+                                 image did not bring shows
     ckcompute idle MIB random|text
                                  fills MIB MiB (random: as random data;
                                  text: as something that compresses),
@@ -51,6 +59,7 @@
 #include <mqueue.h>
 #include <semaphore.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -245,6 +254,47 @@ static int idle (size_t mib, const char *kind)
         last = now;
     }
     return 1;
+}
+
+/* Page i of sparse's mapping is written: runs of 300 written pages,
+   200 untouched, and a page written alone in each hole (the image's
+   records then end short of a hole, and one starts inside it). */
+static bool sparse_written (size_t i)
+{
+    return i % 500 < 300 || i % 500 == 417;
+}
+
+static int sparse (int steps)
+{
+    const size_t pages = (24u << 20) / 4096;
+    uint8_t *m = mmap (NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+    if (m == MAP_FAILED)
+        return 1;
+    madvise (m, pages * 4096, MADV_NOHUGEPAGE); /* present pages counted one by one */
+    static unsigned char in[(24u << 20) / 4096];
+    for (int k = 1; k <= steps; k++) {
+        uint64_t h = 0;
+        for (size_t i = 0; i < pages; i++)
+            if (sparse_written (i)) {
+                uint64_t *w = (uint64_t *) (m + i * 4096);
+                if (k == 1) /* as random data: the image carries it raw */
+                    for (size_t j = 0; j < 512; j++)
+                        w[j] = (i * 512 + j + 1) * 0x9e3779b97f4a7c15ull;
+                w[k % 8] = w[k % 8] * 6364136223846793005ull + i + (uint64_t) k;
+                for (size_t j = 0; j < 8; j++)
+                    h = ((h ^ w[j]) * 0x100000001b3ull) ^ (h >> 29);
+            }
+        size_t present = 0;
+        if (mincore (m, pages * 4096, in))
+            return 1;
+        for (size_t i = 0; i < pages; i++)
+            present += in[i] & 1;
+        printf ("step %d present %zu digest %016llx\n", k, present, (unsigned long long) h);
+        fflush (stdout);
+        nap (100);
+    }
+    return 0;
 }
 
 static int sock (void)
@@ -471,6 +521,8 @@ int main (int argc, char **argv)
         return threads ((size_t) atol (argv[2]), atoi (argv[3]));
     if (argc == 4 && !strcmp (argv[1], "idle"))
         return idle ((size_t) atol (argv[2]), argv[3]);
+    if (argc == 3 && !strcmp (argv[1], "sparse"))
+        return sparse (atoi (argv[2]));
     if (argc == 2 && !strcmp (argv[1], "semaphore"))
         return semaphore ();
     if (argc == 2 && !strcmp (argv[1], "mqueue"))
@@ -487,6 +539,7 @@ int main (int argc, char **argv)
         return puts (argv[2]) < 0;
     fprintf (
         stderr,
-        "usage: ckcompute single|threads MIB STEPS | socket | mqueue | semaphore | ident STEPS\n");
+        "usage: ckcompute single|threads MIB STEPS | socket | mqueue | semaphore | ident STEPS | "
+        "sparse STEPS\n");
     return 2;
 }

@@ -9,6 +9,7 @@
 # - with HOLD it stays parked until killed, and its image resumes it; or,
 #   when the host closes the connection instead, it goes on;
 # - a restored process is checkpointed and restored again;
+# - a mapping with untouched holes has its pages present, no more;
 # - the same with threads: joins, malloc and free, a thread blocked in
 #   read() on a pipe, one in nanosleep();
 # - the computation with its memory in huge pages (glibc's malloc told
@@ -27,7 +28,7 @@
 # the second stage failed on an object that was whole afterwards)
 . "$(dirname "$0")/lib.sh"
 set +e
-ckpt_progs HOST PROG GLR SHIM
+ckpt_progs HOST PROG GLR SHIM STREAM
 grep -q '^\[vdso\]\|vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
 cd "$T" || fail "no $T"
 chmod 777 "$T"
@@ -111,6 +112,19 @@ unpriv "$HOST" -p "$SHIM" -r probe -w ready -o /dev/null -- "$PROG" kobj-dup 2 >
 grep -q '^REFUSE fd [0-9]*: the same kernel object as fd [0-9]* (a duplicate)' hostKd.txt ||
     fail "a duplicated eventfd: $(grep -v '^START' hostKd.txt)"
 say "eventfd, timerfd, signalfd, epoll restored with their state; $(grep '^REFUSE' hostKd.txt)"
+
+# pages come only where the image has them: a mapping written in runs
+# with untouched holes has as many pages present after its restore as
+# before, from the file and from a move's sealed stream (t/ckpt/
+# ckstream), where the restorer makes the pages after a record present
+# while the record comes and must drop them again where a hole follows
+held_restored "a restored mapping with holes has other pages present, or other contents" sparse 6
+unpriv "$STREAM" whole "$GLR" imgsparse > srestsparse.out 2> srestsparse.err ||
+    { cat srestsparse.err; fail "restore of the mapping with holes from a sealed stream"; }
+{ head -c "$(at hostsparse.txt)" runsparse.out; cat srestsparse.out; } > swholesparse.out
+same swholesparse.out refsparse.out \
+    "a mapping with holes restored from a sealed stream has other pages present, or other contents"
+say "a mapping with holes restored, from the file and a sealed stream: $(tail -1 srestsparse.out)"
 
 # a request does not cut short a call the kernel would end with EINTR
 # (poll without a limit, a sleep, epoll_wait and poll with one): the shim
