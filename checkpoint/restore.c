@@ -190,7 +190,7 @@ typedef struct {
     pthread_cond_t cv;
     ahead_op_t op[AHEAD_OPS]; /* to do, from head on; op[head] under way */
     size_t head, n;
-    uint8_t *guess;           /* made present, or to be, and not claimed yet */
+    uint8_t *guess; /* made present, or to be, and not claimed yet */
     size_t guess_len;
     void *stack;
 } ahead_t;
