@@ -267,8 +267,8 @@ static bool sparse_written (size_t i)
 static int sparse (int steps)
 {
     const size_t pages = (24u << 20) / 4096;
-    uint8_t *m = mmap (NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+    uint8_t *m =
+        mmap (NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return 1;
     madvise (m, pages * 4096, MADV_NOHUGEPAGE); /* present pages counted one by one */

@@ -39,7 +39,7 @@ typedef struct {
     uint64_t out_seq; /* the next stdout DATA's seq it wants */
     bool seq_ok;      /* every stdout DATA came with the seq wanted */
     bool started, exited;
-    int code;  /* the exit status; 1000 + code when the job failed */
+    int code;     /* the exit status; 1000 + code when the job failed */
     int notes;    /* NOTEs told, the last in note */
     int restarts; /* those that said the job was restarted */
     char note[4096];
