@@ -1312,6 +1312,16 @@ void ckpt_tick (jobs_t *self, uint64_t now)
                 req_end (self, h, why);
             continue;
         }
+        /* stopped meanwhile by someone on this node (kill -STOP): its
+           answer would not come before the timeout (not a gang's
+           member, whose slices stop it, nor a guest its owner's return
+           stopped) */
+        if (ck && ck->state <= CK_ANSWER && !h->suspended && !h->gang[0] &&
+            exec_stopped (h->exec)) {
+            req_end (self, h, STOPPED_WHY);
+            host_watch (self, h);
+            continue;
+        }
         if (ck && ck->state <= CK_ANSWER && now >= ck->deadline_ms) {
             char why[GL_NAME_MAX + 64];
             snprintf (why, sizeof why, "%s's restorer could not be reached in time", ck->to);

@@ -42,7 +42,7 @@ static int peer (const char *mode)
         jh_job_asked = 0;
         int req = jh_job_req;
         if (!strcmp (mode, "mute")) { /* caught, never answered: its user stops it */
-            printf ("caught\n");
+            printf ("caught %d\n", (int) getpid ());
             fflush (stdout);
             continue;
         }
@@ -205,6 +205,19 @@ static bool caught (void)
     return said ("caught");
 }
 
+/* The mute peer's pid, from its "caught PID" (0: not said yet). */
+static pid_t caught_pid (void)
+{
+    for (size_t i = 0; i < n_sent; i++) {
+        const gl_job_t *j = sent[i].msg.job;
+        const char *c = j->type == GL_JOB_DATA && j->len ? memmem (j->data, j->len, "caught ", 7)
+                                                         : NULL;
+        if (c)
+            return (pid_t) atoi (c + 7);
+    }
+    return 0;
+}
+
 static bool exited (void)
 {
     return sent_of (GL_JOB_EXIT, 0) != NULL;
@@ -310,6 +323,22 @@ int main (int argc, char **argv)
            !strcmp (sent_to, "asker"));
     CHECK (jh_now () - t0 < 1000);
     sig.signo = SIGKILL; /* its slot is the next job's */
+    from_home (&sig);
+    jh_pump (2000, exited);
+    CHECK (exited ());
+    clear_sent ();
+    /* the same, stopped by someone on its node (kill -STOP), which its
+       host sees in /proc rather than hears */
+    start_job ("h-1-8", "mute");
+    ckpt ("h-1-8", GL_CKPT_ASK_FILE, "asker");
+    jh_pump (2000, caught);
+    pid_t mute = caught_pid ();
+    CHECK (mute > 0 && kill (mute, SIGSTOP) == 0);
+    t0 = jh_now ();
+    jh_pump (3000, replied);
+    CHECK (reply && reply->code == 1 && reply->text && strstr (reply->text, "it is stopped"));
+    CHECK (jh_now () - t0 < 1500);
+    snprintf (sig.gpid, sizeof sig.gpid, "h-1-8");
     from_home (&sig);
     jh_pump (2000, exited);
     CHECK (exited ());
