@@ -210,8 +210,8 @@ static pid_t caught_pid (void)
 {
     for (size_t i = 0; i < n_sent; i++) {
         const gl_job_t *j = sent[i].msg.job;
-        const char *c = j->type == GL_JOB_DATA && j->len ? memmem (j->data, j->len, "caught ", 7)
-                                                         : NULL;
+        const char *c =
+            j->type == GL_JOB_DATA && j->len ? memmem (j->data, j->len, "caught ", 7) : NULL;
         if (c)
             return (pid_t) atoi (c + 7);
     }
