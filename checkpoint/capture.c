@@ -813,6 +813,11 @@ static void coordinate (int req, pid_t from)
     /* a fork with no exit signal: no SIGCHLD, no atfork handlers */
     long child = syscall (SYS_clone, 0, 0, NULL, NULL, 0);
     if (child == 0) {
+        /* a group of its own: a stop of the job's (Ctrl-Z, glpeer kill
+           -STOP) must not stop the image half-way, which its home would
+           wait a minute for, taking no other checkpoint meanwhile; at
+           the job's end its keeper ends it with the rest (sched/reap.h) */
+        syscall (SYS_setpgid, 0, 0);
         close (go[1]);
         writer (s, go[0]);
     }

@@ -198,6 +198,8 @@ int main (int argc, char **argv)
         close (c);
         free (s);
     }
+    if (!failagain && strcmp (mode, "failed"))
+        free (img); /* (the sanitizers' build counts what is left) */
     int status;
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR) {
     }

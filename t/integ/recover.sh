@@ -67,7 +67,18 @@ rm -f "$T/manual.img"
 grep -q "$gpid: no checkpoint kept this time: a checkpoint, a move or a restart of it is under way" "$T/a.log" ||
     say "(no period's checkpoint met one to a file under way this time)"
 # stopped by its user, it takes no checkpoint, and glx says which one it
-# would restart from (it said the job would be lost)
+# would restart from (it said the job would be lost); stopped while a
+# period's image is under way, which its writer (a fork of the job, in a
+# group of its own) finishes: the group's stop stopped it half-way, and
+# the home waited a minute for the rest, telling glx nothing
+writing() { # the job's process has a child: its checkpoint's writer
+    local p
+    for p in $(pgrep -f "ckjob single 100 64"); do
+        [ "$(cat /proc/$(ps -o ppid= -p "$p" | tr -d ' ')/comm 2> /dev/null)" = ckjob ] && return 0
+    done
+    return 1
+}
+wait_until 10 writing || say "(no period's image was seen under way: the stop came between two)"
 "$GLPEER" kill -STOP "$gpid" > /dev/null || fail "kill -STOP $gpid"
 wait_until 12 grep -q "(it is stopped .*; were its node lost, it would restart from its checkpoint of [0-9:]* UTC$" "$T/job.err" ||
     fail "glx did not say what a stopped job would restart from: $(cat "$T/job.err")"
