@@ -13,9 +13,13 @@
     changes for the host, and the restorer restores whatever the image
     holds.
 
-    Asking.  The host sends GL_CKPT_SIGNO to the job's process with
-    sigqueue(2), the request (gl_ckpt_req_t) as the signal's value.  The
-    shim's handler connects to the unix stream socket that
+    Asking.  The host queues GL_CKPT_SIGNO to one thread of the job's
+    process (core/sig.h: its first thread, unless that one blocks the
+    signal or has ended), the request (gl_ckpt_req_t) as the signal's
+    value: sent to the process as a whole, it could wake a thread waiting
+    in epoll_wait that another thread then took it from, and that wait
+    would return EINTR with no handler run in it.  The shim's handler
+    connects to the unix stream socket that
     GLUNIX_CKPT_SOCK named in the job's environment when it started (the
     host sets it at launch), and speaks first, in lines ending in '\n':
 
@@ -39,7 +43,8 @@
                              which is for people: the host asks again a
                              little later, a few times, before it takes
                              the reason for the answer (to a probe it is
-                             the answer at once).  A tree's member
+                             the answer at once).  The host never reads
+                             the reason's words to tell the two apart.  A tree's member
                              answers its root (tree.h) with the same two
                              verbs, and the root passes an AGAIN on as
                              AGAIN.
@@ -73,6 +78,10 @@
                              SNAP <ns> (a stream is not a pipe any of its
                              descriptors reaches, e.g. it closed it, or a
                              terminal): then it waits for GO as above.
+
+    A job its user stops (SIGSTOP, or Ctrl-Z through glx) before its
+    shim has answered cannot answer: the host refuses the request at once
+    with that reason, rather than at its timeout for the answer.
 
     While the threads are parked (between SNAP and GO/HOLD) the process
     writes nothing and reads nothing: the host measures its streams then

@@ -22,7 +22,8 @@
                the resource limits (exec.h: "NAME=SOFT:HARD", at most 16)
       SIGNAL   u32 signo (1..64)
       SIGQUEUE u32 signo (1..64) | u32 value: to the job's process
-               alone, not its group, with sigqueue(2) and that value (a
+               alone, not its group, queued with that value to one of
+               its threads that takes it (exec_sigqueue, core/sig.h: a
                checkpoint's request, checkpoint/ckpt_proto.h)
       FREE     nothing: kill what is left of the job and forget it
       STARTED  u32 pid; attached: stdin, stdout, stderr and a copy of the
