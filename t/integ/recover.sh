@@ -71,14 +71,18 @@ grep -q "$gpid: no checkpoint kept this time: a checkpoint, a move or a restart 
 # period's image is under way, which its writer (a fork of the job, in a
 # group of its own) finishes: the group's stop stopped it half-way, and
 # the home waited a minute for the rest, telling glx nothing
-writing() { # the job's process has a child: its checkpoint's writer
-    local p
-    for p in $(pgrep -f "ckjob single 100 64"); do
-        [ "$(cat /proc/$(ps -o ppid= -p "$p" | tr -d ' ')/comm 2> /dev/null)" = ckjob ] && return 0
-    done
-    return 1
-}
-wait_until 10 writing || say "(no period's image was seen under way: the stop came between two)"
+# (the job's process: the ckjob whose parent is not one; a child of it
+# is its checkpoint's writer; looked for often, without a fork, for 3 s
+# at most: the job must still run when it is stopped)
+jp=
+for p in $(pgrep -f "ckjob single 100 64"); do
+    [ "$(cat "/proc/$(ps -o ppid= -p "$p" | tr -d ' ')/comm" 2> /dev/null)" = ckjob ] || jp=$p
+done
+[ -n "$jp" ] || fail "the job's process is not found"
+writing() { local c=""; read -r c < "/proc/$jp/task/$jp/children" 2> /dev/null; [ -n "$c" ]; }
+end=$((SECONDS + 3))
+until writing || [ $SECONDS -ge $end ]; do sleep 0.01; done
+writing || say "(no period's image was seen under way: the stop came between two)"
 "$GLPEER" kill -STOP "$gpid" > /dev/null || fail "kill -STOP $gpid"
 wait_until 12 grep -q "(it is stopped .*; were its node lost, it would restart from its checkpoint of [0-9:]* UTC$" "$T/job.err" ||
     fail "glx did not say what a stopped job would restart from: $(cat "$T/job.err")"
