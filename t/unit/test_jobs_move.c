@@ -270,6 +270,16 @@ static void glx_got_it_whole (int want_lines)
         CHECK_EQ (lines, want_lines);
 }
 
+/* Ask the job's home (a) through asker's agent to move glx's job to `to`. */
+static void ask_move (const char *asker, const char *to, uint64_t seq)
+{
+    gl_job_t mv = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE, .seq = seq };
+    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
+    snprintf (mv.to, sizeof mv.to, "%s", to);
+    snprintf (mv.user, sizeof mv.user, "%s", jh_user);
+    jobs_node_msg (jh_agent[0], asker, &mv, jh_now ());
+}
+
 static void move_whole (const char *const names_of[3], uint64_t seq)
 {
     if (!jh_up ("test_jobs_move", names_of, 3, true, sent))
@@ -277,16 +287,12 @@ static void move_whole (const char *const names_of[3], uint64_t seq)
     CHECK (jh_glx_run ("a", 0));
     jh_pump (3000, some_ticks);
     answer = NULL;
-    gl_job_t mv = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE, .seq = seq };
-    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
-    snprintf (mv.to, sizeof mv.to, "%s", names_of[2]);
-    snprintf (mv.user, sizeof mv.user, "%s", jh_user);
     bool fails_once = !strcmp (names_of[2], "r");
     char once[128], moved[64];
     once_path (once, sizeof once, getpid (), jh_glx.gpid);
     unlink (once);
     new_host_fails = new_host_cause = 0;
-    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    ask_move ("a", names_of[2], seq);
     jh_pump (8000, answered);
     if (fails_once) { /* the first restorer failed, and r said why by its code */
         CHECK (access (once, F_OK) == 0);
@@ -323,11 +329,7 @@ static void move_cut (void)
     jh_pump (3000, some_ticks);
     answer = NULL;
     new_host_failed = false;
-    gl_job_t mv = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE, .seq = 13 };
-    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
-    snprintf (mv.to, sizeof mv.to, "k");
-    snprintf (mv.user, sizeof mv.user, "%s", jh_user);
-    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    ask_move ("a", "k", 13);
     jh_pump (8000, new_host_said_failed);
     CHECK (new_host_failed);
     jh_pump (100, NULL); /* the home has it; the old host's word comes later */
@@ -359,11 +361,7 @@ static void move_text_again (void)
     jh_pump (3000, some_ticks);
     answer = NULL;
     new_host_fails = new_host_cause = 0;
-    gl_job_t mv = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE, .seq = 14 };
-    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
-    snprintf (mv.to, sizeof mv.to, "t");
-    snprintf (mv.user, sizeof mv.user, "%s", jh_user);
-    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    ask_move ("a", "t", 14);
     jh_pump (8000, answered);
     CHECK (answer && strstr (answer, "refused: ") && strstr (answer, "stays on a") &&
            strstr (answer, "stale: try again"));
@@ -395,11 +393,7 @@ int main (int argc, char **argv)
 
     /* a move to h, which has no restorer: refused, and the job, parked
        meanwhile, goes on at a */
-    gl_job_t mv = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_MOVE, .seq = 9 };
-    snprintf (mv.gpid, sizeof mv.gpid, "%s", jh_glx.gpid);
-    snprintf (mv.to, sizeof mv.to, "h");
-    snprintf (mv.user, sizeof mv.user, "%s", jh_user);
-    jobs_node_msg (jh_agent[0], "b", &mv, jh_now ());
+    ask_move ("b", "h", 9);
     jh_pump (5000, answered);
     CHECK (answer && strstr (answer, "refused: ") && strstr (answer, "stays on a") &&
            strstr (answer, "no restorer"));
@@ -413,9 +407,8 @@ int main (int argc, char **argv)
     /* someone asks its home to move it to b; more input comes meanwhile;
        the old host's SNAPPED reaches the home only after the new host's
        RESTORED (they come by different ways) */
-    snprintf (mv.to, sizeof mv.to, "b");
     jh_hold = hold_snapped;
-    jobs_node_msg (jh_agent[0], "b", &mv, jh_now ()); /* asked through b's agent */
+    ask_move ("b", "b", 9); /* asked through b's agent */
     for (int i = 5; i < 40; i++)
         jh_glx_line (i);
     jh_pump (8000, restored);
@@ -434,9 +427,7 @@ int main (int argc, char **argv)
        asker hears so from the home, not nothing */
     jh_pump (300, NULL);
     answer = NULL;
-    snprintf (mv.to, sizeof mv.to, "a");
-    mv.seq = 10;
-    jobs_node_msg (jh_agent[0], "a", &mv, jh_now ());
+    ask_move ("a", "a", 10);
     jh_pump (8000, answered);
     CHECK (answer && strstr (answer, "refused: ") && strstr (answer, "ended"));
     if (answer)
