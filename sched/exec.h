@@ -123,9 +123,11 @@ void exec_reap (void);
 
 pid_t exec_pid (exec_t *self);
 
-/* Is the job's process stopped: by SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU
-   (glx's user pressed Ctrl-Z, or the job stopped itself), or by a
-   tracer?  Read from /proc; false once it has ended. */
+/* Is the job's process stopped by SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU
+   (glx's user pressed Ctrl-Z, or the job stopped itself)?  Not by a
+   tracer: a tracer's stops come and go (LeakSanitizer stops the world
+   through ptrace as the process exits; strace as it attaches).  Read
+   from /proc; false once it has ended. */
 bool exec_stopped (exec_t *self);
 
 /* The caller's ends, non-blocking and close-on-exec; they belong to the
