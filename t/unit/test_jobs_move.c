@@ -280,13 +280,31 @@ static void ask_move (const char *asker, const char *to, uint64_t seq)
     jobs_node_msg (jh_agent[0], asker, &mv, jh_now ());
 }
 
-static void move_whole (const char *const names_of[3], uint64_t seq)
+/* A case of its own: nodes up, glx's ticker running on a, no answer
+   yet; false when the nodes could not be had. */
+static bool case_begin (const char *const names_of[3])
 {
     if (!jh_up ("test_jobs_move", names_of, 3, true, sent))
-        return;
+        return false;
     CHECK (jh_glx_run ("a", 0));
     jh_pump (3000, some_ticks);
     answer = NULL;
+    return true;
+}
+
+/* Its end: glx's input ends, the job with it, and glx got it whole. */
+static void case_end (void)
+{
+    jh_glx_eof ();
+    jh_pump (10000, jh_glx_exited);
+    glx_got_it_whole (-1);
+    jh_stop ();
+}
+
+static void move_whole (const char *const names_of[3], uint64_t seq)
+{
+    if (!case_begin (names_of))
+        return;
     bool fails_once = !strcmp (names_of[2], "r");
     char once[128], moved[64];
     once_path (once, sizeof once, getpid (), jh_glx.gpid);
@@ -304,10 +322,7 @@ static void move_whole (const char *const names_of[3], uint64_t seq)
     CHECK (answer && strstr (answer, moved));
     if (answer)
         fprintf (stderr, "  %s\n", answer);
-    jh_glx_eof ();
-    jh_pump (10000, jh_glx_exited);
-    glx_got_it_whole (-1);
-    jh_stop ();
+    case_end ();
 }
 
 static bool new_host_said_failed (void)
@@ -323,11 +338,8 @@ static bool new_host_said_failed (void)
    test, a moment after the home has the new host's. */
 static void move_cut (void)
 {
-    if (!jh_up ("test_jobs_move", names_cut, 3, true, sent))
+    if (!case_begin (names_cut))
         return;
-    CHECK (jh_glx_run ("a", 0));
-    jh_pump (3000, some_ticks);
-    answer = NULL;
     new_host_failed = false;
     ask_move ("a", "k", 13);
     jh_pump (8000, new_host_said_failed);
@@ -344,10 +356,7 @@ static void move_cut (void)
            strstr (answer, "a TCP socket") && !strstr (answer, "came short"));
     if (answer)
         fprintf (stderr, "  %s\n", answer);
-    jh_glx_eof ();
-    jh_pump (10000, jh_glx_exited);
-    glx_got_it_whole (-1);
-    jh_stop ();
+    case_end ();
 }
 
 /* Every restore at t fails for good (GL_RESTORE_REFUSED), its words
@@ -355,11 +364,8 @@ static void move_cut (void)
    again (a home that read the words made it three times). */
 static void move_text_again (void)
 {
-    if (!jh_up ("test_jobs_move", names_text, 3, true, sent))
+    if (!case_begin (names_text))
         return;
-    CHECK (jh_glx_run ("a", 0));
-    jh_pump (3000, some_ticks);
-    answer = NULL;
     new_host_fails = new_host_cause = 0;
     ask_move ("a", "t", 14);
     jh_pump (8000, answered);
@@ -369,10 +375,7 @@ static void move_text_again (void)
     CHECK_EQ (new_host_cause, 0);
     if (answer)
         fprintf (stderr, "  %s\n", answer);
-    jh_glx_eof ();
-    jh_pump (10000, jh_glx_exited);
-    glx_got_it_whole (-1);
-    jh_stop ();
+    case_end ();
 }
 
 int main (int argc, char **argv)
