@@ -850,7 +850,7 @@ bool exec_stopped (exec_t *self)
     snprintf (path, sizeof path, "/proc/%d/stat", (int) self->pid);
     ssize_t n = gl_read_file (path, buf, sizeof buf);
     const char *e = n > 0 ? strrchr (buf, ')') : NULL; /* the name may hold anything */
-    return e && e[1] == ' ' && e[2] == 'T'; /* not 't', a tracer's stop */
+    return e && e[1] == ' ' && e[2] == 'T';            /* not 't', a tracer's stop */
 }
 
 int exec_fd_stdin (exec_t *self)
