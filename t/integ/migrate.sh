@@ -64,7 +64,19 @@ out=$("$GLPEER" migrate not/a/gpid --runtime-dir "$T/c/run" 2>&1); [ $? = 2 ] ||
 script -qfec "$GLX -t -w b sh -c 'i=0; while [ \$i -lt 30 ]; do echo \"t \$i\"; i=\$((i+1)); sleep 0.1; done'" \
     "$T/tevict.out" > /dev/null 2>&1 < <(exec sleep 60) & gt=$!
 # the job's process: the sh whose command line this is (glx's holds it too)
-job_pid() { for p in $(pgrep -f "$1"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ] && echo $p; done | head -1; }
+# (script(1) runs its command through $SHELL -c, which, as dash, stays as a
+# parent sh with the same words in its command line: the job's is the sh
+# whose script is the loop itself, and not a child it forked for a sleep)
+job_pid() {
+    local p q
+    for p in $(pgrep -f "$1"); do
+        [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ] || continue
+        [ "$(tr '\0' '\n' < /proc/$p/cmdline 2>/dev/null | sed -n 3p | cut -c1-3)" = 'i=0' ] || continue
+        q=$(awk '{ print $4 }' /proc/$p/stat 2>/dev/null)
+        [ "$(tr '\0' '\n' < /proc/$q/cmdline 2>/dev/null | sed -n 3p | cut -c1-3)" = 'i=0' ] && continue
+        echo $p
+    done | head -1
+}
 has_job() { [ -n "$(job_pid "$1")" ]; }
 wait_until 5 has_job 'echo "n ' || fail "the guest did not start on b"
 wait_until 5 has_job 'echo "t ' || fail "the terminal guest did not start on b"
