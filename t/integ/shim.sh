@@ -15,6 +15,21 @@ start_peer b 1
 wait_until 30 all_alive 2 a b || fail "no convergence"
 run() { "$GLX" --runtime-dir "$T/a/run" -w b "$@"; }
 
+# The shim's constructors: the one that takes the checkpoint signal
+# (shim_start) runs after those its handler relies on (self_init's
+# readlink, pids_init's wait): a checkpoint of a process that has just
+# exec'd (a tree's member) must not find them unset.
+so="$BUILD/libglshim.so"
+read -r off size < <(readelf -SW "$so" | sed -n 's/^ *\[ *[0-9]*\] \.init_array  *[A-Z_]*  *[0-9a-f]*  *\([0-9a-f]*\)  *\([0-9a-f]*\) .*/\1 \2/p')
+[ -n "$off" ] || fail "readelf -SW $so shows no .init_array"
+order=$(od -An -tx8 -v -j $((16#$off)) -N $((16#$size)) "$so" | tr -s ' ' '\n' | sed '/^$/d; s/^0*//')
+at() { local a; a=$(nm "$so" | awk -v n="$1" '$3 == n { sub(/^0*/, "", $1); print $1 }')
+    [ -n "$a" ] || fail "nm $so shows no $1"; echo "$order" | grep -nx "$a" | cut -d: -f1; }
+s=$(at shim_start) r=$(at self_init) w=$(at pids_init)
+[ -n "$s" ] && [ -n "$r" ] && [ -n "$w" ] || fail "constructors not in .init_array: $order"
+[ "$r" -lt "$s" ] && [ "$w" -lt "$s" ] || fail "shim_start ($s) runs before self_init ($r) or pids_init ($w)"
+say "the constructor that takes the checkpoint signal runs after those its handler uses"
+
 out=$(run sh -c 'echo "$LD_PRELOAD"')
 [ "$out" = "$BUILD/libglshim.so" ] || fail "a job's LD_PRELOAD: '$out'"
 # (glx itself runs with that LD_PRELOAD: a sanitized glx must let it in)
