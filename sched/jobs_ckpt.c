@@ -552,6 +552,10 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     else if (h->pty && (ask->code == GL_CKPT_ASK_MOVE || ask->code == GL_CKPT_ASK_PROBE))
         /* its terminal is this node's: no restorer takes a job on one */
         why = "it runs on a terminal (glx -t), which does not move with it";
+    else if (h->pty && ask->code == GL_CKPT_ASK_FILE)
+        /* glx --restart gives a job pipes, never a terminal: the program
+           would find isatty() false, its line discipline gone */
+        why = "it runs on a terminal (glx -t), which a restart cannot give back";
     else if (h->suspended && ask->code == GL_CKPT_ASK_KEEP)
         why = "it is stopped (its host's owner is back): its last checkpoint stays";
     else if (h->suspended && ask->code == GL_CKPT_ASK_MOVE)

@@ -44,9 +44,14 @@ res=$("$GLPEER" migrate "$gpid" --runtime-dir "$T/a/run" 2>&1) && fail "the term
     fail "migrate of a terminal job: $res"
 wait_until 10 sh -c "'$GLPEER' ps -v --runtime-dir '$T/a/run' | grep -A2 'bash --norc' | grep -q 'can move: it runs on a terminal'" ||
     fail "ps -v of a terminal job: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
+# nor checkpointed to a file: a restart would give it pipes, not a terminal
+res=$("$GLPEER" checkpoint "$gpid" "$T/tty.img" --runtime-dir "$T/a/run" 2>&1) && fail "the terminal job was checkpointed: $res"
+[ "$res" = "glpeer checkpoint: refused: it runs on a terminal (glx -t), which a restart cannot give back" ] ||
+    fail "checkpoint of a terminal job: $res"
+[ ! -e "$T/tty.img" ] || fail "a refused checkpoint left $T/tty.img"
 tm send-keys -t t 'echo "still-$((40+3))"' Enter
 wait_until 20 shows '^still-43' || { screen; fail "the shell after the refused move"; }
-say "a move of the terminal job refused: $res"
+say "a move and a checkpoint to a file of the terminal job refused: $res"
 tm send-keys -t t 'exit 3' Enter
 wait_until 20 test -s "$T/rc" || { screen; fail "glx did not end"; }
 [ "$(cat "$T/rc")" = 3 ] || fail "exit status $(cat "$T/rc"), expected 3"
