@@ -15,8 +15,10 @@
     libsodium's crypto_aead_aes256gcm, which is safe there (no
     allocation, no lock once sodium_init ran) but half as fast on this
     generation of CPUs: 1.3-1.6 GB/s sealing 1 MiB chunks in place
-    against this file's 3.0-3.2 (one thread's CPU time, 512 MiB, libsodium
-    1.0.18 of Debian 12), 0.2 s more of the writer's CPU per 512 MiB
+    against this file's 3.0-3.2 on its 128-bit path, 5.7-6.1 on its
+    256-bit one (one thread's CPU time, 512 MiB, libsodium 1.0.18 of
+    Debian 12; bench/aesgcm_bench for the two paths and libcrypto), 0.2 s
+    more of the writer's CPU per 512 MiB
     moved while the job shares the machine with it.  This
     is pure computation on the caller's memory: no allocation, no lock,
     no library call, no global state; its symbols are hidden in the
