@@ -3,12 +3,12 @@
     AES-256-GCM on aesgcm.h where the CPU has AES-NI and PCLMULQDQ
     (every x86-64 of the last decade; aesgcm_init takes its 256-bit path
     where the CPU has VAES and VPCLMULQDQ): the computation the shim's
-    writer seals with (imgsealw.c), and on this CPU a third less CPU
-    than libcrypto's on each end of a 512 MiB move or restart
-    (bench/README.md, "glx and glrestore on the project's AES-GCM").
-    Elsewhere (a virtual machine that masks the flags, another
-    architecture) libcrypto's EVP interface: one context, keyed once,
-    given a new nonce per chunk.  The two make the same bytes, to which
+    writer seals with (imgsealw.c), two thirds of libcrypto's time on
+    this CPU: 0.04-0.05 s less CPU on each end of a 512 MiB move or
+    restart (bench/README.md, "glx and glrestore on the project's
+    AES-GCM").  Elsewhere (an older CPU, a virtual machine that masks
+    the flags) libcrypto's EVP interface: one context, keyed once, given
+    a new nonce per chunk.  The two make the same bytes, to which
     t/unit/test_imgseal holds them, each opening what the other sealed.
     On a CPU with the instructions, AES-GCM takes about 0.1 s less CPU
     than ChaCha20-Poly1305 on each end of a 512 MiB move here
