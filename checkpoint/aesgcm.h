@@ -2,11 +2,14 @@
     multiply instructions (x86-64's AES-NI and PCLMULQDQ, and where the
     CPU has them VAES and VPCLMULQDQ on 256-bit registers), for the
     shim's image writer, which seals a move's image itself onto the
-    move's own connection (writer.c; imgseal.h is the stream).
+    move's own connection (writer.c; imgseal.h is the stream), and for
+    the stream's other ends (imgseal.c: the agent's sealing, glx's of a
+    restart's image, glrestore's opening) where the CPU has them.
 
-    Why not libcrypto, as imgseal.c uses: the writer is a raw fork of a
-    process whose threads were stopped anywhere, inside malloc or inside
-    the job's own libcrypto holding its locks; libcrypto's contexts
+    Why not libcrypto, as imgseal.c uses on a CPU without them: the
+    writer is a raw fork of a process whose threads were stopped
+    anywhere, inside malloc or inside the job's own libcrypto holding
+    its locks; libcrypto's contexts
     allocate, and its first use takes locks (its library context, its
     algorithm fetch), any of which may stay held forever in that fork.
     And libglshim.so is preloaded into every job: libcrypto would be
@@ -22,14 +25,14 @@
     moved while the job shares the machine with it.  This
     is pure computation on the caller's memory: no allocation, no lock,
     no library call, no global state; its symbols are hidden in the
-    shim.  The other end opens with libcrypto (imgseal_open): the test
-    (t/unit/test_aesgcm) holds the two to each other and to the
-    standard's vectors.
+    shim.  The test (t/unit/test_aesgcm) holds this file to libcrypto
+    and to the standard's vectors, and t/unit/test_imgseal holds the
+    stream on each to the other.
 
     The shim only seals; aesgcm_open is the same computation run the
     other way, which the test holds to the sealing of both paths
-    (glrestore opens with libcrypto).  Constant time (the instructions
-    are). */
+    (glrestore opens with it, through imgseal.c).  Constant time (the
+    instructions are). */
 #ifndef GL_AESGCM_H
 #define GL_AESGCM_H
 

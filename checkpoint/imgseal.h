@@ -25,8 +25,9 @@
     sender.
 
     Sans-I/O: the caller reads and writes; these seal, frame and judge.
-    The bulk runs on libcrypto's AES-256-GCM (the CPU's AES and
-    carry-less multiply instructions). */
+    The bulk runs on aesgcm.h (the CPU's AES and carry-less multiply
+    instructions), or on libcrypto's AES-256-GCM where the CPU lacks
+    them; the bytes are the same. */
 #ifndef GL_IMGSEAL_H
 #define GL_IMGSEAL_H
 
@@ -44,14 +45,20 @@
 typedef struct imgseal_t imgseal_t;
 
 /* One end of one stream (a sealer or an opener: never both with one
-   key).  NULL when out of memory or libcrypto fails. */
+   key).  NULL when out of memory or, where the CPU needs it, libcrypto
+   cannot be had. */
 imgseal_t *imgseal_new (const uint8_t key[IS_KEY_BYTES]);
+
+/* The same, always on libcrypto: for t/unit/test_imgseal, which holds
+   the two to each other on one machine.  Nothing else calls it. */
+imgseal_t *imgseal_new_libcrypto (const uint8_t key[IS_KEY_BYTES]);
+
 void imgseal_destroy (imgseal_t **self_p);
 
 /* The next chunk: n (<= IS_CHUNK_MAX) bytes of in, sealed into out
    (room for n + IS_OVERHEAD).  Returns the chunk's length, or 0 when n
-   is too large, the stream has ended (a last chunk was sealed) or
-   libcrypto failed. */
+   is too large, the stream has ended (a last chunk was sealed), this
+   end opens, or libcrypto failed. */
 size_t imgseal_seal (imgseal_t *self, const uint8_t *in, size_t n, bool last, uint8_t *out);
 
 /* A chunk's head: 0 with the plaintext length that follows and whether

@@ -10,9 +10,9 @@
    byte flipped in the ciphertext, the tag or the additional data fails
    to open, on both paths and with libcrypto; and a stream whose first
    chunk the agent sealed (imgseal.c) and whose others the writer
-   sealed opens with imgseal_open to the byte, where a writer's chunk
-   numbered as the first does not.  Where the CPU has no 256-bit path
-   its part is skipped, and said. */
+   sealed opens with imgseal_open on libcrypto (imgseal_new_libcrypto)
+   to the byte, where a writer's chunk numbered as the first does not.
+   Where the CPU has no 256-bit path its part is skipped, and said. */
 #include "aesgcm.h"
 #include "imgseal.h"
 #include "imgsealw.h"
@@ -229,7 +229,7 @@ int main (void)
     aesgcm_wipe (&gn);
 
     /* a stream: the agent's hello, then the writer's chunks from 1 */
-    imgseal_t *a = imgseal_new (key), *o = imgseal_new (key);
+    imgseal_t *a = imgseal_new (key), *o = imgseal_new_libcrypto (key);
     uint8_t hello[IS_OVERHEAD];
     CHECK_EQ (imgseal_seal (a, NULL, 0, false, hello), IS_OVERHEAD);
     imgseal_destroy (&a);
@@ -258,7 +258,7 @@ int main (void)
     CHECK_EQ (imgsealw_seal (&w, out, 1, false, head, wtag), -1); /* after the last */
     imgseal_destroy (&o);
     /* numbered from 0, as if the hello were the writer's: it does not open */
-    o = imgseal_new (key);
+    o = imgseal_new_libcrypto (key);
     CHECK_EQ (imgseal_open (o, hello, hello + IS_HEAD, hello + IS_HEAD, &why), 0);
     imgsealw_init (&w, key, 0);
     memcpy (out, in, 5);

@@ -3,7 +3,10 @@
    to the byte; a chunk altered anywhere, dropped, repeated, reordered,
    from another move's key, or after the last chunk is refused, and so
    is everything after a refusal; a stream cut before its last chunk is
-   not ended. */
+   not ended.  All of it four times: sealed on aesgcm.h (imgseal_new on
+   a CPU with AES-NI) or on libcrypto (imgseal_new_libcrypto, the path
+   of a CPU without), opened on either; the two seal the same bytes. */
+#include "aesgcm.h"
 #include "imgseal.h"
 #include "tap.h"
 
@@ -33,10 +36,18 @@ static int open_one (imgseal_t *o, const uint8_t *p, size_t avail, uint8_t *out,
     return imgseal_open (o, p, p + IS_HEAD, out, why);
 }
 
+/* The two ends' paths: libcrypto's, or imgseal_new's choice. */
+static bool seal_lc, open_lc;
+
+static imgseal_t *end (const uint8_t *k, bool lc)
+{
+    return lc ? imgseal_new_libcrypto (k) : imgseal_new (k);
+}
+
 /* A fresh opener fed chunks in the order given (n of them): how many opened. */
 static int feed (const uint8_t *k, const int *order, int n)
 {
-    imgseal_t *o = imgseal_new (k);
+    imgseal_t *o = end (k, open_lc);
     uint8_t out[1000];
     const char *why = NULL;
     int ok = 0;
@@ -49,14 +60,10 @@ static int feed (const uint8_t *k, const int *order, int n)
     return ok;
 }
 
-int main (void)
+/* One stream sealed on seal_lc's path and opened on open_lc's. */
+static void stream (void)
 {
-    for (int i = 0; i < IS_KEY_BYTES; i++) {
-        key[i] = (uint8_t) (i * 7 + 1);
-        other[i] = key[i];
-    }
-    other[31] ^= 1;
-    imgseal_t *s = imgseal_new (key);
+    imgseal_t *s = end (key, seal_lc);
     CHECK (s);
     /* the hello (empty), three chunks of data, the last one (with data) */
     for (int i = 0; i < N; i++) {
@@ -70,14 +77,31 @@ int main (void)
     uint8_t spare[64];
     CHECK_EQ (imgseal_seal (s, plain[0], 1, false, spare), 0); /* after the last */
     imgseal_destroy (&s);
-    s = imgseal_new (key);
+    /* the other path seals the same bytes */
+    s = end (key, !seal_lc);
+    for (int i = 0; i < N; i++) {
+        uint8_t again[1000 + IS_OVERHEAD];
+        size_t n = clen[i] - IS_OVERHEAD;
+        CHECK_EQ (imgseal_seal (s, plain[i], n, i == N - 1, again), clen[i]);
+        CHECK (!memcmp (again, chunk[i], clen[i]));
+    }
+    imgseal_destroy (&s);
+    s = end (key, seal_lc);
     static uint8_t big[IS_CHUNK_MAX + 1 + IS_OVERHEAD];
     CHECK_EQ (imgseal_seal (s, big, IS_CHUNK_MAX + 1, false, big), 0); /* too long */
     imgseal_destroy (&s);
 
-    /* in order: every chunk opens to its plaintext, in place too */
-    imgseal_t *o = imgseal_new (key);
+    /* a sealer does not open */
+    s = end (key, seal_lc);
+    uint8_t hello[IS_OVERHEAD];
+    CHECK_EQ (imgseal_seal (s, NULL, 0, false, hello), IS_OVERHEAD);
     const char *why = NULL;
+    CHECK_EQ (imgseal_open (s, chunk[0], chunk[0] + IS_HEAD, spare, &why), -1);
+    CHECK (why && strstr (why, "a sealer cannot open"));
+    imgseal_destroy (&s);
+
+    /* in order: every chunk opens to its plaintext, in place too */
+    imgseal_t *o = end (key, open_lc);
     for (int i = 0; i < N; i++) {
         uint32_t len;
         bool last;
@@ -107,7 +131,7 @@ int main (void)
     int no_hello[] = { 1, 2, 3, 4 };
     CHECK_EQ (feed (key, no_hello, 4), 0);
     /* cut before the last chunk: all opens, but the stream has not ended */
-    o = imgseal_new (key);
+    o = end (key, open_lc);
     uint8_t out[1000];
     for (int i = 0; i < N - 1; i++)
         CHECK_EQ (open_one (o, chunk[i], clen[i], out, &why), 0);
@@ -136,11 +160,30 @@ int main (void)
     CHECK_EQ (imgseal_head (head, &len, &last, &why), -1);
     CHECK (strstr (why, "unknown flags"));
     memset (head, 0, sizeof head); /* an empty chunk with a tag of zeros */
-    o = imgseal_new (key);
+    o = end (key, open_lc);
     CHECK_EQ (open_one (o, chunk[0], clen[0], out, &why), 0);
     CHECK_EQ (open_one (o, head, sizeof head + IS_TAG, out, &why), -1);
     CHECK_EQ (open_one (o, chunk[1], clen[1], out, &why), -1); /* refused once: refused for good */
     CHECK (strstr (why, "refused already"));
     imgseal_destroy (&o);
+}
+
+int main (void)
+{
+    for (int i = 0; i < IS_KEY_BYTES; i++) {
+        key[i] = (uint8_t) (i * 7 + 1);
+        other[i] = key[i];
+    }
+    other[31] ^= 1;
+    for (int k = 0; k < 4; k++) {
+        seal_lc = k & 1, open_lc = k & 2;
+        int failed = tap_fail_;
+        stream ();
+        printf ("# sealed on %s, opened on %s: %s\n", seal_lc ? "libcrypto" : "aesgcm.h",
+                open_lc ? "libcrypto" : "aesgcm.h", tap_fail_ == failed ? "ok" : "FAILED");
+    }
+    if (!aesgcm_usable ())
+        tap_skip ("this CPU has no AES-NI and PCLMULQDQ: imgseal_new took libcrypto, and "
+                  "aesgcm.h's path was not run");
     return tap_done ("test_imgseal");
 }
