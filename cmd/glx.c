@@ -611,7 +611,8 @@ static int net_start (glx_t *g, proc_t *p, const gl_job_t *job)
     }
     else if (!(g->seal = imgseal_new (key)) || !(g->net_out = malloc (IS_OVERHEAD + NET_CHUNK)) ||
              !(g->net_len = imgseal_seal (g->seal, NULL, 0, false, g->net_out))) {
-        fprintf (stderr, "glx: cannot seal the image (out of memory, or no libcrypto here)\n");
+        fprintf (stderr, "glx: cannot seal the image (out of memory, or neither AES-NI nor "
+                         "libcrypto here)\n");
         rc = GLX_START;
     }
     else if ((g->net = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
