@@ -455,9 +455,43 @@ static uint64_t shared_pending (void)
     return s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
 }
 
+/* Which of the noted files share an open file description (one offset
+   for all: 2>&1 into a file, dup(2)), so that the restorer opens it once
+   and gives each the same (restore.c): opened apart, each would write
+   over what another wrote since.  A tree's root found them for the whole
+   tree (tree.c), across its processes too. */
+static void note_shares (bool tree)
+{
+    snap.file_why[0] = '\0';
+    uint32_t next = 0;
+    for (int j = 0; j < snap.n_files; j++) {
+        if (tree) {
+            snap.files[j].share = tree_file_share (snap.files[j].fd);
+            continue;
+        }
+        for (int k = 0; k < j && !snap.files[j].share; k++) {
+            if (snap.files[k].st.st_dev != snap.files[j].st.st_dev ||
+                snap.files[k].st.st_ino != snap.files[j].st.st_ino)
+                continue;
+            int rc = kobj_cmp (0, snap.files[k].fd, 0, snap.files[j].fd);
+            if (rc < 0) {
+                sb_t b = { snap.file_why, 0, sizeof snap.file_why, false };
+                sb_fd (&b, snap.files[j].fd);
+                sb_s (&b, "whether it shares its offset with fd ");
+                sb_u (&b, (uint64_t) snap.files[k].fd);
+                sb_s (&b, " (the same file) cannot be told: kcmp(2) fails here");
+                return;
+            }
+            if (rc == 0)
+                snap.files[j].share =
+                    snap.files[k].share ? snap.files[k].share : (snap.files[k].share = ++next);
+        }
+    }
+}
+
 /* Everything of the running process the writer needs that a fork does
    not carry or the job would change once it runs again. */
-static void note_process (void)
+static void note_process (bool tree)
 {
     for (int i = 0; i < 3; i++)
         getitimer (i, &snap.itimer[i]);
@@ -473,8 +507,10 @@ static void note_process (void)
         snap.files[snap.n_files].fd = fds[i];
         snap.files[snap.n_files].pos = lseek (fds[i], 0, SEEK_CUR);
         snap.files[snap.n_files].st = st;
+        snap.files[snap.n_files].share = 0;
         snap.n_files++;
     }
+    note_shares (tree);
     /* the job's streams: what their pipes hold now; a file or a memory
        device (/dev/null) holds nothing the host could read, a terminal
        or a socket holds what the shim cannot see */
@@ -770,6 +806,7 @@ static void coordinate (int req, pid_t from)
     /* a tree: every process parked before any snapshot (tree.h) */
     int snapped = 0;
     if (member) {
+        tree_member_files (s);
         say (s, "PARKED", NULL);
         if (!tree_member_wait_snap (s)) {
             release_all ();
@@ -785,7 +822,7 @@ static void coordinate (int req, pid_t from)
         atomic_store (&busy, 0);
         return;
     }
-    note_process ();
+    note_process (tree);
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
     why = (sb_t){ whyb, 0, sizeof whyb, false };

@@ -63,9 +63,15 @@ typedef struct {
         int fd;
         int64_t pos;
         struct stat st;
+        /* its open file description: 0 its own, else an id that every
+           descriptor sharing it has, in this process or (tree.h) any of
+           the tree's: dup(2), 2>&1, or a child's inherited copy, whose
+           one offset moves for each of them */
+        uint32_t share;
     } files[FILES_MAX];
-    int sock, pipe_rd; /* left out of the image */
-    int n_pipes;       /* pipes that held bytes: a copy of them (tee) in a pipe of ours */
+    char file_why[256]; /* why the sharing could not be told, or "" */
+    int sock, pipe_rd;  /* left out of the image */
+    int n_pipes;        /* pipes that held bytes: a copy of them (tee) in a pipe of ours */
     struct {
         uint64_t ino;
         int rd;

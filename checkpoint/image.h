@@ -187,7 +187,9 @@ typedef struct {
 /* A file descriptor. */
 typedef enum {
     IMG_F_STREAM = 1, /* one of the job's streams: the restorer's 0, 1 or 2 */
-    IMG_F_FILE = 2,   /* a regular file: path, flags, offset, checked size and mtime */
+    IMG_F_FILE = 2,   /* a regular file: path, flags, offset, checked size and mtime;
+                         stream: 0, or its open file description's id, the same in
+                         every record (of the process or the tree) sharing it */
     IMG_F_DEV = 3,    /* /dev/null and its kind: opened again by path */
     IMG_F_DIR = 4,    /* a directory, opened again by path */
     IMG_F_PIPE = 5,   /* an end of a pipe whose both ends are the process's: fsize is

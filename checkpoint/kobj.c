@@ -41,10 +41,16 @@ uint32_t kobj_kind (const char *link)
     return 0;
 }
 
-bool kobj_same (pid_t pa, int a, pid_t pb, int b)
+int kobj_cmp (pid_t pa, int a, pid_t pb, int b)
 {
     pid_t self = (pid_t) syscall (SYS_getpid);
-    return syscall (SYS_kcmp, pa ? pa : self, pb ? pb : self, 0 /* KCMP_FILE */, a, b) == 0;
+    long rc = syscall (SYS_kcmp, pa ? pa : self, pb ? pb : self, 0 /* KCMP_FILE */, a, b);
+    return rc < 0 ? -1 : rc != 0;
+}
+
+bool kobj_same (pid_t pa, int a, pid_t pb, int b)
+{
+    return kobj_cmp (pa, a, pb, b) == 0;
 }
 
 /* The number after "key" in text, in base; false when it is not there. */

@@ -952,6 +952,26 @@ static bool has_fd (const st_t *s, uint32_t fd)
     return false;
 }
 
+int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_t errlen)
+{
+    int flags = (int) f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+    if ((flags & O_TMPFILE) == O_TMPFILE)
+        flags &= ~O_TMPFILE;
+    int fd = open (path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return gl_err (err, errlen, "fd %u: %s: %s", f->fd, path, strerror (errno));
+    int at = fcntl (fd, F_DUPFD_CLOEXEC, hi);
+    close (fd);
+    if (at < 0)
+        return gl_err (err, errlen, "fd %u: no descriptor left: %s", f->fd, strerror (errno));
+    if (f->kind == IMG_F_FILE && lseek (at, (off_t) f->pos, SEEK_SET) < 0) {
+        close (at);
+        return gl_err (err, errlen, "fd %u: %s cannot be positioned at %llu", f->fd, path,
+                       (unsigned long long) f->pos);
+    }
+    return at;
+}
+
 static int open_files (st_t *s, int hi, char *err, size_t errlen)
 {
     for (size_t i = 0; i < s->n_fd; i++) /* an epoll watches descriptors the image has */
@@ -980,8 +1000,9 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
             continue;
         }
-        if ((f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK) &&
-            s->pipe_ends) { /* the tree's pipe or socket pair */
+        if ((f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK ||
+             (f->f.kind == IMG_F_FILE && f->f.stream)) &&
+            s->pipe_ends) { /* the tree's pipe, socket pair or shared open file */
             f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
             if (f->tmp < 0)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
@@ -1010,19 +1031,26 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
                                f->f.fd, f->path, strerror (errno));
             continue;
         }
-        int flags = (int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-        if ((flags & O_TMPFILE) == O_TMPFILE)
-            flags &= ~O_TMPFILE;
-        int fd = open (f->path, flags | O_CLOEXEC);
-        if (fd < 0)
-            return gl_err (err, errlen, "fd %u: %s: %s", f->f.fd, f->path, strerror (errno));
-        f->tmp = fcntl (fd, F_DUPFD_CLOEXEC, hi);
-        close (fd);
+        if (f->f.kind == IMG_F_FILE && f->f.stream) { /* one open file for its descriptors */
+            const rf_t *g = NULL;
+            for (size_t j = 0; j < i && !g; j++)
+                if (s->fd[j].f.kind == IMG_F_FILE && s->fd[j].f.stream == f->f.stream)
+                    g = &s->fd[j];
+            if (g && (strcmp (g->path, f->path) || g->f.pos != f->f.pos))
+                return gl_err (err, errlen,
+                               "the image is corrupt: fd %u and fd %u share an open file but "
+                               "not its name or offset",
+                               g->f.fd, f->f.fd);
+            if (g) {
+                f->tmp = fcntl (g->tmp, F_DUPFD_CLOEXEC, hi);
+                if (f->tmp < 0)
+                    return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
+                continue;
+            }
+        }
+        f->tmp = rst_open_file (&f->f, f->path, hi, err, errlen);
         if (f->tmp < 0)
-            return gl_err (err, errlen, "fd %u: no descriptor left: %s", f->f.fd, strerror (errno));
-        if (f->f.kind == IMG_F_FILE && lseek (f->tmp, (off_t) f->f.pos, SEEK_SET) < 0)
-            return gl_err (err, errlen, "fd %u: %s cannot be positioned at %llu", f->f.fd, f->path,
-                           (unsigned long long) f->f.pos);
+            return -1;
     }
     return 0;
 }

@@ -461,7 +461,10 @@ static void wr_fds (wr_t *w)
         if (judge_fd (w->fds[i], f, &why))
             wr_fail_sb (w, &why);
         if (f->kind == IMG_F_FILE) { /* as it was while the job was stopped */
+            if (snap.file_why[0])
+                wr_fail (w, snap.file_why);
             int j = snap_file (w, (int) f->fd);
+            f->stream = snap.files[j].share;
             f->pos = (uint64_t) snap.files[j].pos;
             f->fsize = (uint64_t) snap.files[j].st.st_size;
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;

@@ -8,6 +8,9 @@
 #   (glpeer status: counters.images);
 # - a bash script: a loop of subshells, seq | awk | sort, while read,
 #   and a reader whose writer is gone with bytes still in its pipe;
+# - a bash script writing one file through two descriptors of one open
+#   file (4>&3), and its child through its inherited copy: moved while
+#   each writes, the file as undisturbed;
 # - awk (executed by sh) whose system() starts a sh after a move: moved
 #   again while that sh runs (libc spawns it past the exec wrappers);
 # - make -j2 of a small C project, moved b>c>a with compiles in flight
@@ -118,6 +121,21 @@ sleep 0.3 # in its last pipeline, seq ended
 move_at "$gpid" b 90
 touch "$T/go"
 moved_same script
+
+# ---- one open file, two descriptors: 4>&3 in the shell, 3 inherited by its child -----------
+# Descriptors that share an open file description share its offset: each
+# opened again apart, the one writing after the other writes over it.
+cat > "$T/shared.sh" <<'SH'
+exec 3> "$1" 4>&3
+for i in $(seq 1 20); do echo "a $i" >&3; echo "b $i" >&4; echo "$i"; sleep 0.04; done
+sh -c 'for i in $(seq 21 40); do echo "child $i" >&3; echo "$i"; sleep 0.04; done'
+for i in $(seq 41 60); do echo "a $i" >&3; echo "b $i" >&4; echo "$i"; sleep 0.04; done
+cat "$1"
+SH
+moved_start shared shared.sh bash "$T/shared.sh" "$T/shared.dat"
+move_at "$gpid" c 10 # the shell alone: 3 and 4 in one process
+move_at "$gpid" a 30 # its child writing on 3, the shell waiting
+moved_same shared
 
 # ---- awk's system(): libc spawns the sh itself, past the exec wrappers --------------------
 # A sh that awk starts after a move must take the job's streams as they
