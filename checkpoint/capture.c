@@ -455,6 +455,29 @@ static uint64_t shared_pending (void)
     return s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
 }
 
+/* The directories being read: the entry at each one's position, which
+   the restorer must find there again.  The position is a cookie of the
+   file system's (a hash of a name on ext4): it names the same point only
+   in the same directory, which an entry of another name there tells
+   apart from a copy that has the same size and time. */
+static void note_dirs (void)
+{
+    snap.file_why[0] = '\0';
+    for (int j = 0; j < snap.n_files; j++) {
+        if (!S_ISDIR (snap.files[j].st.st_mode) || snap.files[j].pos <= 0)
+            continue;
+        char p[64];
+        proc_path (p, sizeof p, "fd/", (uint64_t) snap.files[j].fd, "");
+        if (gl_dir_entry_at (p, (uint64_t) snap.files[j].pos, snap.files[j].entry,
+                             sizeof snap.files[j].entry)) {
+            sb_t b = { snap.file_why, 0, sizeof snap.file_why, false };
+            sb_fd (&b, snap.files[j].fd);
+            sb_s (&b, "a directory being read at a position none of its entries has (seekdir?)");
+            return;
+        }
+    }
+}
+
 /* Which of the noted files share an open file description (one offset
    for all: 2>&1 into a file, dup(2)), so that the restorer opens it once
    and gives each the same (restore.c): opened apart, each would write
@@ -462,9 +485,10 @@ static uint64_t shared_pending (void)
    tree (tree.c), across its processes too. */
 static void note_shares (bool tree)
 {
-    snap.file_why[0] = '\0';
     uint32_t next = 0;
     for (int j = 0; j < snap.n_files; j++) {
+        if (!S_ISREG (snap.files[j].st.st_mode))
+            continue;
         if (tree) {
             snap.files[j].share = tree_file_share (snap.files[j].fd);
             continue;
@@ -476,10 +500,12 @@ static void note_shares (bool tree)
             int rc = kobj_cmp (0, snap.files[k].fd, 0, snap.files[j].fd);
             if (rc < 0) {
                 sb_t b = { snap.file_why, 0, sizeof snap.file_why, false };
-                sb_fd (&b, snap.files[j].fd);
-                sb_s (&b, "whether it shares its offset with fd ");
-                sb_u (&b, (uint64_t) snap.files[k].fd);
-                sb_s (&b, " (the same file) cannot be told: kcmp(2) fails here");
+                if (!b.p[0]) { /* the first reason stands */
+                    sb_fd (&b, snap.files[j].fd);
+                    sb_s (&b, "whether it shares its offset with fd ");
+                    sb_u (&b, (uint64_t) snap.files[k].fd);
+                    sb_s (&b, " (the same file) cannot be told: kcmp(2) fails here");
+                }
                 return;
             }
             if (rc == 0)
@@ -502,14 +528,16 @@ static void note_process (bool tree)
     int n = list_numbers ("/proc/self/fd", fds, IMG_MAX_FDS, &dfd);
     for (int i = 0; i < n && snap.n_files < FILES_MAX; i++) {
         struct stat st;
-        if (fds[i] == dfd || fstat (fds[i], &st) || !S_ISREG (st.st_mode))
+        if (fds[i] == dfd || fstat (fds[i], &st) || !(S_ISREG (st.st_mode) || S_ISDIR (st.st_mode)))
             continue;
         snap.files[snap.n_files].fd = fds[i];
         snap.files[snap.n_files].pos = lseek (fds[i], 0, SEEK_CUR);
         snap.files[snap.n_files].st = st;
         snap.files[snap.n_files].share = 0;
+        snap.files[snap.n_files].entry[0] = '\0';
         snap.n_files++;
     }
+    note_dirs ();
     note_shares (tree);
     /* the job's streams: what their pipes hold now; a file or a memory
        device (/dev/null) holds nothing the host could read, a terminal

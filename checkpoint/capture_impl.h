@@ -19,7 +19,7 @@
 #include "image.h"
 #include "resume.h"
 
-#define FILES_MAX  256       /* regular files a checkpoint carries */
+#define FILES_MAX  256       /* regular files and directories a checkpoint carries */
 #define KOBJS_MAX  256       /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
 #define USOCKS_MAX 256       /* ends of the job's unix socket pairs (unixsock.h) */
 #define SHM_MAX    1024      /* shared mappings a process may have */
@@ -68,6 +68,9 @@ typedef struct {
            the tree's: dup(2), 2>&1, or a child's inherited copy, whose
            one offset moves for each of them */
         uint32_t share;
+        /* a directory being read (pos not 0): the entry at pos, whose
+           name the restorer finds there again (gl_dir_entry_at) */
+        char entry[256];
     } files[FILES_MAX];
     char file_why[256]; /* why the sharing could not be told, or "" */
     int sock, pipe_rd;  /* left out of the image */

@@ -1014,9 +1014,14 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
     if (f->kind < IMG_F_STREAM || f->kind > IMG_F_SHMFD)
         return gl_why (why, "FD: an unknown kind of descriptor");
     if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD &&
-        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD)
+        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD &&
+        f->kind != IMG_F_DIR)
         return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, "
-                            "shared memory, a timerfd nor an epoll instance");
+                            "shared memory, a directory, a timerfd nor an epoll instance");
+    if (f->kind == IMG_F_DIR && (!f->pos != !f->data_len || f->data_len > 255 ||
+                                 (f->data_len && (memchr (f->data, '/', f->data_len) ||
+                                                  memchr (f->data, '\0', f->data_len)))))
+        return gl_why (why, "FD: a directory being read without the name of its entry there");
     if (f->kind == IMG_F_SHMFD &&
         (f->data_len != f->fsize || !f->mtime_sec || (f->flags & 3) > 2 || !f->path[0]))
         return gl_why (why, "FD: shared memory's bytes, id, direction or name out of range");

@@ -191,7 +191,9 @@ typedef enum {
                          stream: 0, or its open file description's id, the same in
                          every record (of the process or the tree) sharing it */
     IMG_F_DEV = 3,    /* /dev/null and its kind: opened again by path */
-    IMG_F_DIR = 4,    /* a directory, opened again by path */
+    IMG_F_DIR = 4,    /* a directory, opened again by path; being read (pos, the
+                         file system's cookie, not 0): its checked size and mtime,
+                         data the name of the entry at pos (1 to 255 bytes) */
     IMG_F_PIPE = 5,   /* an end of a pipe whose both ends are the process's: fsize is
                          the pipe's id, pos its capacity; a read end carries the
                          bytes that were in it */

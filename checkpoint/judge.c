@@ -379,14 +379,7 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         f->kind = IMG_F_FILE;
         return 0;
     }
-    if (S_ISDIR (st.st_mode)) {
-        if (f->pos != 0) {
-            sb_fd (why, fd);
-            sb_s (why, "the directory ");
-            sb_s (why, f->path);
-            sb_s (why, " is being read (its position does not move)");
-            return -1;
-        }
+    if (S_ISDIR (st.st_mode)) { /* being read, its position moves (the snapshot's) */
         f->kind = IMG_F_DIR;
         return 0;
     }
@@ -622,8 +615,8 @@ int judge (sb_t *why, int skip, bool tree)
             continue;
         if (judge_fd (fds[i], &f, why))
             return -1;
-        if (f.kind == IMG_F_FILE && ++files > FILES_MAX) {
-            sb_s (why, "more than 256 open regular files");
+        if ((f.kind == IMG_F_FILE || f.kind == IMG_F_DIR) && ++files > FILES_MAX) {
+            sb_s (why, "more than 256 open regular files and directories");
             return -1;
         }
         if (IMG_F_IS_KOBJ (f.kind)) { /* each made again alone: one descriptor each */

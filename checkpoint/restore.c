@@ -4,6 +4,7 @@
 
 #include "ckpt_proto.h"
 #include "err.h"
+#include "fd.h"
 #include "image.h"
 #include "kobj.h"
 #include "unixsock.h"
@@ -707,6 +708,25 @@ static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t ns
     return 0;
 }
 
+/* A directory being read: the same size and time, and at its position
+   (the file system's cookie, which names the same point in the same
+   directory only) the entry the checkpoint found there (capture.c:
+   note_dirs). */
+static int same_dir (const rf_t *f, char *err, size_t errlen)
+{
+    if (same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the directory being read",
+                   err, errlen))
+        return -1;
+    char name[256];
+    if (gl_dir_entry_at (f->path, f->f.pos, name, sizeof name) || strlen (name) != f->f.data_len ||
+        memcmp (name, f->data, f->f.data_len))
+        return gl_err (err, errlen,
+                       "fd %u: the directory being read %s is not the same here (its entry at "
+                       "the position it was read to is another, or none)",
+                       f->f.fd, f->path);
+    return 0;
+}
+
 /* A regular file the process had open only for writing: what a
    restarted job finds there past the
    checkpoint's size is what its lost copy wrote after the snapshot
@@ -847,6 +867,8 @@ static int check (st_t *s, char *err, size_t errlen)
                  same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the open file",
                             err, errlen))
             return -1;
+        else if (f->f.kind == IMG_F_DIR && f->f.pos && same_dir (f, err, errlen))
+            return -1;
     }
     int cwd = open (p->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (cwd < 0)
@@ -964,7 +986,8 @@ int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_
     close (fd);
     if (at < 0)
         return gl_err (err, errlen, "fd %u: no descriptor left: %s", f->fd, strerror (errno));
-    if (f->kind == IMG_F_FILE && lseek (at, (off_t) f->pos, SEEK_SET) < 0) {
+    if ((f->kind == IMG_F_FILE || (f->kind == IMG_F_DIR && f->pos)) &&
+        lseek (at, (off_t) f->pos, SEEK_SET) != (off_t) f->pos) {
         close (at);
         return gl_err (err, errlen, "fd %u: %s cannot be positioned at %llu", f->fd, path,
                        (unsigned long long) f->pos);

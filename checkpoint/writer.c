@@ -470,6 +470,17 @@ static void wr_fds (wr_t *w)
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
         }
+        if (f->kind == IMG_F_DIR) { /* as it was while the job was stopped */
+            if (snap.file_why[0])
+                wr_fail (w, snap.file_why);
+            int j = snap_file (w, (int) f->fd);
+            f->pos = (uint64_t) (snap.files[j].pos > 0 ? snap.files[j].pos : 0);
+            f->fsize = (uint64_t) snap.files[j].st.st_size;
+            f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
+            f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
+            f->data = (const uint8_t *) snap.files[j].entry; /* being read: the entry at pos */
+            f->data_len = f->pos ? (uint32_t) strlen (snap.files[j].entry) : 0;
+        }
         if (f->kind == IMG_F_SHMFD) { /* its bytes (the job is held during a move) */
             int j = snap_file (w, (int) f->fd);
             f->pos = (uint64_t) snap.files[j].pos;
