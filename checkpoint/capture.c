@@ -797,6 +797,7 @@ static void coordinate (int req, pid_t from)
         sb_s (&why, "an unknown request");
     else if (ck.tid_off < 0)
         sb_s (&why, "glibc's thread layout is not one the shim knows (its tid was not found)");
+    ck.moving = !member && (req == GL_CKPT_CONTINUE || req == GL_CKPT_PROBE);
     bool tree = member || tree_has_children ();
     uint64_t t_tree = now_ns (); /* a tree's members park from here */
     if (!why.n && !judge (&why, s, tree) && tree) {

@@ -47,8 +47,14 @@ typedef struct {
     void (*rearm) (void);
     void **curbrk;
     pid_t child; /* the last snapshot's writer, to reap */
-    bool pack;   /* compress pages (GLUNIX_CKPT_COMPRESS=0: raw) */
-    bool seal;   /* seal a move's image (GLUNIX_CKPT_SEAL=0: the agent does) */
+    /* the request under way ends the process here once its image is
+       safe (a move, or a probe for one), and it is no tree's member
+       (asked as the root asks, whatever the host asked): a file mapped
+       shared and writable moves, its pages the file's; a checkpoint
+       the job goes on after would let it write them past its image */
+    bool moving;
+    bool pack; /* compress pages (GLUNIX_CKPT_COMPRESS=0: raw) */
+    bool seal; /* seal a move's image (GLUNIX_CKPT_SEAL=0: the agent does) */
     int (*real_sigaction) (int, const struct sigaction *, struct sigaction *);
 } ck_t;
 

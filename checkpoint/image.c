@@ -877,11 +877,12 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
         return gl_why (why, "VMA: a range that is empty, unaligned or outside user space");
     if (v->prot > 7)
         return gl_why (why, "VMA: unknown protection bits");
-    if (v->kind < IMG_V_ANON || v->kind > IMG_V_SPECIAL)
+    if (v->kind < IMG_V_ANON || v->kind > IMG_V_FILE_SH)
         return gl_why (why, "VMA: an unknown kind of mapping");
     if (v->flags > IMG_VF_NOHUGE)
         return gl_why (why, "VMA: unknown flags, or advice for huge pages both ways");
-    if ((v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) && v->path[0] != '/')
+    if ((v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH) &&
+        v->path[0] != '/')
         return gl_why (why, "VMA: a file mapping without an absolute path");
     if (v->kind == IMG_V_FILE_RO && (v->prot & 2))
         return gl_why (why, "VMA: a shared file mapping with write access");

@@ -168,6 +168,10 @@ typedef enum {
     IMG_V_FILE = 4,    /* private file mapping: the file, and the pages written since */
     IMG_V_FILE_RO = 5, /* shared file mapping without write access: the file */
     IMG_V_SPECIAL = 6, /* [vdso], [vvar], [vvar_vclock]: the new kernel's, moved here */
+    /* Still version 3: a glrestore before it says "an unknown kind of
+       mapping".  Only a move's image has one (the process was held and
+       is gone): the file itself holds the pages. */
+    IMG_V_FILE_SH = 7, /* shared file mapping with write access: the file */
 } img_vma_kind_t;
 enum {
     IMG_VF_HUGE = 1,   /* advised MADV_HUGEPAGE: restored so, in huge pages where it may */

@@ -540,15 +540,29 @@ int judge_vma (const char *line, img_vma_t *v, sb_t *why)
         sb_s (why, S_ISCHR (st.st_mode) ? " is mapped" : " is not the one mapped any more");
         return -1;
     }
-    if (shared && (v->prot & PROT_WRITE)) {
+    if (shared && (v->prot & PROT_WRITE) && !ck.moving) {
         sb_s (why, "a shared writable mapping of ");
         sb_s (why, v->path);
-        sb_s (why, " (memory shared with other processes)");
+        sb_s (why, " (its pages are the file's, which only a move, of a job's first process, "
+                   "keeps as they were: a checkpoint the job goes on after, or of a process it "
+                   "started, does not)");
+        return -1;
+    }
+    /* written through, its pages are the file's: on the disk (a network
+       file system's server) before the image says the file's size and
+       time, and the new node maps the file again (the process is held
+       until it is gone: nothing writes them meanwhile) */
+    if (shared && (v->prot & PROT_WRITE) &&
+        (msync ((void *) (uintptr_t) v->start, v->end - v->start, MS_SYNC) ||
+         stat (v->path, &st))) {
+        sb_s (why, "a shared writable mapping of ");
+        sb_s (why, v->path);
+        sb_s (why, " cannot be written back to it (msync)");
         return -1;
     }
     why->n = mark;
     why->p[mark] = '\0';
-    v->kind = shared ? IMG_V_FILE_RO : IMG_V_FILE;
+    v->kind = !shared ? IMG_V_FILE : (v->prot & PROT_WRITE) ? IMG_V_FILE_SH : IMG_V_FILE_RO;
     v->fsize = (uint64_t) st.st_size;
     v->mtime_sec = (uint64_t) st.st_mtim.tv_sec;
     v->mtime_nsec = (uint32_t) st.st_mtim.tv_nsec;

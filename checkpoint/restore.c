@@ -336,7 +336,7 @@ static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uin
 {
     uint64_t len = (uint64_t) pg->n_pages * IMG_PAGE;
     rv_t *v = vma_of (s, pg->addr, len);
-    if (!v || v->kind == IMG_V_SPECIAL || v->kind == IMG_V_FILE_RO)
+    if (!v || v->kind == IMG_V_SPECIAL || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH)
         return gl_err (err, errlen,
                        "the image is corrupt: pages at 0x%llx are in no mapping that carries pages",
                        (unsigned long long) pg->addr);
@@ -840,7 +840,7 @@ static int check (st_t *s, char *err, size_t errlen)
             }
             n_special++;
         }
-        else if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+        else if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH) {
             if (same_file (v->path, v->fsize, v->mtime_sec, v->mtime_nsec, "the mapped file", err,
                            errlen))
                 return -1;
@@ -1113,7 +1113,7 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         const rv_t *v = &s->vma[i];
         n_ops += 4 + v->n_runs;
         n_keep += v->stage != NULL;
-        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO)
+        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH)
             paths += strlen (v->path) + 1;
     }
     size_t data = sizeof (rp_plan_t) + s->n_cur * sizeof (rp_special_t) +
@@ -1166,16 +1166,17 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
             p->keep[p->n_keep++] =
                 (rp_range_t){ (uintptr_t) v->stage, (uintptr_t) v->stage + vlen };
         uint64_t path = 0;
-        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+        bool file = v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH;
+        if (file) {
             size_t k = strlen (v->path) + 1;
             memcpy (str, v->path, k);
             path = (uintptr_t) str;
             str += k;
         }
-        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+        if (file) {
             OP (.op = RP_FILE, .prot = v->prot | (v->stage ? PROT_WRITE : 0),
-                .shared = v->kind == IMG_V_FILE_RO, .dst = v->start, .len = vlen,
-                .offset = v->offset, .path = path);
+                .shared = v->kind != IMG_V_FILE, .dst = v->start, .len = vlen, .offset = v->offset,
+                .path = path);
             for (size_t r = 0; r < v->n_runs; r++)
                 OP (.op = RP_COPY, .src = (uintptr_t) v->stage + v->runs[r].off,
                     .dst = v->start + v->runs[r].off, .len = v->runs[r].len);

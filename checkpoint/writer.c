@@ -568,7 +568,8 @@ static void wr_vma_records (wr_t *w)
    anonymous pages of zeros (a new mapping is zeros). */
 static void wr_pages_of (wr_t *w, const cvma_t *c)
 {
-    if (c->kind == IMG_V_SPECIAL || c->kind == IMG_V_FILE_RO || c->prot == 0)
+    if (c->kind == IMG_V_SPECIAL || c->kind == IMG_V_FILE_RO || c->kind == IMG_V_FILE_SH ||
+        c->prot == 0)
         return;
     if (!(c->prot & PROT_READ)) /* our copy only */
         mprotect ((void *) (uintptr_t) c->start, c->end - c->start, (int) c->prot | PROT_READ);

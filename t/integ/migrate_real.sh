@@ -15,6 +15,9 @@
 #   twice in the middle: every entry once, as undisturbed; one of 20
 #   restarted from a checkpoint (glx --restart), and refused once the
 #   directory is another of the same size and time;
+# - python3 writing a file through a shared mapping (mmap): moved three
+#   times, the file as undisturbed; a checkpoint it would go on after
+#   (glpeer checkpoint) refused with the reason;
 # - awk (executed by sh) whose system() starts a sh after a move: moved
 #   again while that sh runs (libc spawns it past the exec wrappers);
 # - make -j2 of a small C project, moved b>c>a with compiles in flight
@@ -198,6 +201,37 @@ mv "$T/few" "$T/few.was" && mv "$T/other" "$T/few" && touch -r "$T/few.was" "$T/
 grep -q "directory being read $T/few is not the same here (its entry at" "$T/fewrs.err" ||
     fail "few.py's restart in another directory does not say why: $(cat "$T/fewrs.err")"
 say "few.py restarted from line $at; in another directory refused: $(tail -1 "$T/fewrs.err")"
+
+# ---- a file mapped shared and written through: moved; a checkpoint it goes on after refused -
+# Its pages are the file's (written back before the image says its size
+# and time), mapped again on the new node: only a move, which ends the
+# old process, keeps them as they were at the snapshot.
+cat > "$T/mm.py" <<'PY'
+import hashlib, mmap, sys, time
+f = open(sys.argv[1], "w+b")
+f.truncate(1 << 20)
+m = mmap.mmap(f.fileno(), 1 << 20)
+h = b"x"
+for r in range(40):
+    for i in range(0, 1 << 20, 4096):
+        h = hashlib.md5(h).digest()
+        m[i:i + 16] = h
+    print(r, hashlib.md5(m[:]).hexdigest(), flush=True)
+    time.sleep(0.03)
+m.close()
+f.close()
+print(hashlib.md5(open(sys.argv[1], "rb").read()).hexdigest())
+PY
+moved_start mm mm.py python3 "$T/mm.py" "$T/mm.dat"
+move_at "$gpid" c 5
+move_at "$gpid" a 15
+ckres=$("$GLPEER" checkpoint "$gpid" "$T/mm.img" --runtime-dir "$T/a/run" 2>&1) &&
+    fail "mm.py checkpointed to go on after, with its file mapped shared: $ckres"
+echo "$ckres" | grep -q "a shared writable mapping of $T/mm.dat (its pages are the file's" ||
+    fail "mm.py's checkpoint does not say why it is refused: $ckres"
+move_at "$gpid" b 25
+moved_same mm
+say "a checkpoint of mm.py that it goes on after is refused: $ckres"
 
 # ---- awk's system(): libc spawns the sh itself, past the exec wrappers --------------------
 # A sh that awk starts after a move must take the job's streams as they
