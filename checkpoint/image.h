@@ -218,7 +218,8 @@ typedef enum {
                          data: the bytes queued for it to read (the first record
                          of a socket carries them), a datagram's or a record's
                          each after its length (u32) */
-    IMG_F_SHMFD = 11, /* a deleted file of /dev/shm or a memfd: fsize its size,
+    IMG_F_SHMFD = 11, /* a deleted file of /dev/shm or a memfd, or one no name reaches
+                         (a temporary file): stream as a FILE's; fsize its size,
                          mtime_sec its object's id (as a shared VMA's), data
                          all its bytes (at most IMG_PIPE_MAX) */
 } img_fd_kind_t;

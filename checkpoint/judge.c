@@ -361,8 +361,14 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, " has another name still: memory others may open, not the job's alone");
         return -1;
     }
-    if (S_ISREG (st.st_mode) && deleted_shm (f->path) && st.st_size <= (off_t) IMG_PIPE_MAX &&
-        (fcntl (fd, F_GET_SEALS) & ~F_SEAL_SEAL) == 0) { /* moves with its bytes */
+    /* a deleted file of /dev/shm or a memfd, or any other deleted file
+       no name reaches (a temporary file: python's TemporaryFile, a long
+       here-document of bash): its bytes move, made again as a memfd */
+    bool unnamed = deleted_shm (f->path) ||
+                   (f->path[0] == '/' && st.st_nlink == 0 && gl_ends_with (f->path, " (deleted)"));
+    int seals = unnamed ? fcntl (fd, F_GET_SEALS) : 0; /* -1: a file that takes none */
+    if (S_ISREG (st.st_mode) && unnamed && st.st_size <= (off_t) IMG_PIPE_MAX &&
+        (seals < 0 || (seals & ~F_SEAL_SEAL) == 0)) { /* moves with its bytes */
         f->kind = IMG_F_SHMFD;
         f->mtime_sec = shm_id (major (st.st_dev), minor (st.st_dev), (uint64_t) st.st_ino);
         f->mtime_nsec = 0;

@@ -915,8 +915,6 @@ static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
     return 0;
 }
 
-static int shmfd_of (uint64_t id); /* the memfd of shared memory (rst_shm_files) */
-
 /* An end of a unix socket pair (unixsock.h): another descriptor of a
    socket made already, the other end of a pair made already, or the
    pair made here with its peer's record (the first of that socket),
@@ -974,11 +972,19 @@ static bool has_fd (const st_t *s, uint32_t fd)
     return false;
 }
 
+static int shmfd_of (uint64_t id); /* the memfd of shared memory (rst_shm_files) */
+
 int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_t errlen)
 {
     int flags = (int) f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
     if ((flags & O_TMPFILE) == O_TMPFILE)
         flags &= ~O_TMPFILE;
+    char memfd[64];
+    if (f->kind == IMG_F_SHMFD) { /* its memfd (rst_shm_files): the link in /proc is followed */
+        snprintf (memfd, sizeof memfd, "/proc/self/fd/%d", shmfd_of (f->mtime_sec));
+        path = memfd;
+        flags &= ~O_NOFOLLOW;
+    }
     int fd = open (path, flags | O_CLOEXEC);
     if (fd < 0)
         return gl_err (err, errlen, "fd %u: %s: %s", f->fd, path, strerror (errno));
@@ -986,7 +992,7 @@ int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_
     close (fd);
     if (at < 0)
         return gl_err (err, errlen, "fd %u: no descriptor left: %s", f->fd, strerror (errno));
-    if ((f->kind == IMG_F_FILE || (f->kind == IMG_F_DIR && f->pos)) &&
+    if ((f->kind == IMG_F_FILE || f->kind == IMG_F_SHMFD || (f->kind == IMG_F_DIR && f->pos)) &&
         lseek (at, (off_t) f->pos, SEEK_SET) != (off_t) f->pos) {
         close (at);
         return gl_err (err, errlen, "fd %u: %s cannot be positioned at %llu", f->fd, path,
@@ -1024,7 +1030,7 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
             continue;
         }
         if ((f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK ||
-             (f->f.kind == IMG_F_FILE && f->f.stream)) &&
+             ((f->f.kind == IMG_F_FILE || f->f.kind == IMG_F_SHMFD) && f->f.stream)) &&
             s->pipe_ends) { /* the tree's pipe, socket pair or shared open file */
             f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
             if (f->tmp < 0)
@@ -1041,23 +1047,11 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
                 return -1;
             continue;
         }
-        if (f->f.kind == IMG_F_SHMFD) { /* its memfd (rst_shm_files), opened again */
-            char path[64];
-            snprintf (path, sizeof path, "/proc/self/fd/%d", shmfd_of (f->f.mtime_sec));
-            int fd = open (path, ((int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW)) |
-                                     O_CLOEXEC); /* the link in /proc is followed, to the memfd */
-            f->tmp = fd < 0 ? -1 : fcntl (fd, F_DUPFD_CLOEXEC, hi);
-            if (fd >= 0)
-                close (fd);
-            if (f->tmp < 0 || lseek (f->tmp, (off_t) f->f.pos, SEEK_SET) < 0)
-                return gl_err (err, errlen, "fd %u: shared memory (%s) cannot be opened again: %s",
-                               f->f.fd, f->path, strerror (errno));
-            continue;
-        }
-        if (f->f.kind == IMG_F_FILE && f->f.stream) { /* one open file for its descriptors */
+        if ((f->f.kind == IMG_F_FILE || f->f.kind == IMG_F_SHMFD) &&
+            f->f.stream) { /* one open file for its descriptors */
             const rf_t *g = NULL;
             for (size_t j = 0; j < i && !g; j++)
-                if (s->fd[j].f.kind == IMG_F_FILE && s->fd[j].f.stream == f->f.stream)
+                if (s->fd[j].f.kind == f->f.kind && s->fd[j].f.stream == f->f.stream)
                     g = &s->fd[j];
             if (g && (strcmp (g->path, f->path) || g->f.pos != f->f.pos))
                 return gl_err (err, errlen,

@@ -247,7 +247,7 @@ static int make_pipes (rtree_t *t, int hi, char *err, size_t errlen)
             }
             if (f->kind == IMG_F_USOCK && (t->ends[i][k] = sock_end (t, f, hi, err, errlen)) < 0)
                 return -1;
-            if (f->kind == IMG_F_FILE && f->stream &&
+            if ((f->kind == IMG_F_FILE || f->kind == IMG_F_SHMFD) && f->stream &&
                 (t->ends[i][k] = shared_file (t, f, hi, err, errlen)) < 0)
                 return -1;
         }

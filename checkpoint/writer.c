@@ -482,8 +482,11 @@ static void wr_fds (wr_t *w)
             f->data_len = f->pos ? (uint32_t) strlen (snap.files[j].entry) : 0;
         }
         if (f->kind == IMG_F_SHMFD) { /* its bytes (the job is held during a move) */
+            if (snap.file_why[0])
+                wr_fail (w, snap.file_why);
             int j = snap_file (w, (int) f->fd);
             f->pos = (uint64_t) snap.files[j].pos;
+            f->stream = snap.files[j].share;
             ssize_t k = f->fsize ? pread ((int) f->fd, w->pipe_buf, (size_t) f->fsize, 0) : 0;
             if (k < 0)
                 wr_fail (w, "the bytes of shared memory held by a descriptor cannot be read");

@@ -15,6 +15,8 @@
 #   twice in the middle: every entry once, as undisturbed; one of 20
 #   restarted from a checkpoint (glx --restart), and refused once the
 #   directory is another of the same size and time;
+# - bash reading a here-document longer than a pipe (a deleted file):
+#   moved twice while it reads, every line once;
 # - python3 writing a file through a shared mapping (mmap): moved three
 #   times, the file as undisturbed; a checkpoint it would go on after
 #   (glpeer checkpoint) refused with the reason;
@@ -201,6 +203,24 @@ mv "$T/few" "$T/few.was" && mv "$T/other" "$T/few" && touch -r "$T/few.was" "$T/
 grep -q "directory being read $T/few is not the same here (its entry at" "$T/fewrs.err" ||
     fail "few.py's restart in another directory does not say why: $(cat "$T/fewrs.err")"
 say "few.py restarted from line $at; in another directory refused: $(tail -1 "$T/fewrs.err")"
+
+# ---- a here-document longer than a pipe: bash reads it from a deleted file ----------------
+# No name reaches the file: its bytes move in the image, made again as
+# a memfd read from where it was.
+cat > "$T/heredoc.sh" <<'SH'
+n=0
+while read -r a b; do
+    n=$((n + 1))
+    [ $((n % 40)) = 0 ] && { echo "$n $a $b"; sleep 0.02; }
+done <<EOF
+$(seq -f "line-%g $(printf '%060d' 0)" 1 2400)
+EOF
+echo "read $n"
+SH
+moved_start heredoc heredoc.sh bash "$T/heredoc.sh"
+move_at "$gpid" c 10
+move_at "$gpid" a 30
+moved_same heredoc
 
 # ---- a file mapped shared and written through: moved; a checkpoint it goes on after refused -
 # Its pages are the file's (written back before the image says its size
