@@ -497,18 +497,8 @@ static void note_shares (bool tree)
             if (snap.files[k].st.st_dev != snap.files[j].st.st_dev ||
                 snap.files[k].st.st_ino != snap.files[j].st.st_ino)
                 continue;
-            int rc = kobj_cmp (0, snap.files[k].fd, 0, snap.files[j].fd);
-            if (rc < 0) {
-                sb_t b = { snap.file_why, 0, sizeof snap.file_why, false };
-                if (!b.p[0]) { /* the first reason stands */
-                    sb_fd (&b, snap.files[j].fd);
-                    sb_s (&b, "whether it shares its offset with fd ");
-                    sb_u (&b, (uint64_t) snap.files[k].fd);
-                    sb_s (&b, " (the same file) cannot be told: kcmp(2) fails here");
-                }
-                return;
-            }
-            if (rc == 0)
+            if (snap.files[k].pos == snap.files[j].pos && /* else two, with two offsets */
+                kobj_cmp_own (snap.files[k].fd, snap.files[j].fd) == 0)
                 snap.files[j].share =
                     snap.files[k].share ? snap.files[k].share : (snap.files[k].share = ++next);
         }

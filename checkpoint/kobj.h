@@ -44,6 +44,12 @@ uint32_t kobj_kind (const char *link);
    cannot tell (errno); kobj_same: where it cannot tell, false. */
 int kobj_cmp (pid_t pa, int a, pid_t pb, int b);
 bool kobj_same (pid_t pa, int a, pid_t pb, int b);
+/* The same for two descriptors of this process that can seek (regular
+   files), its other threads parked: where kcmp(2) cannot tell (a
+   seccomp filter that allows it only with CAP_SYS_PTRACE, as
+   containers' do), a's offset moved by one and b's read, then a's put
+   back.  0 one open file, 1 two. */
+int kobj_cmp_own (int a, int b);
 
 /* The state of fd, a kobj_kind of kind, into f (kind, pos, fsize) and,
    for a timerfd or an epoll, into data (cap bytes; f->data and

@@ -56,7 +56,7 @@ typedef struct {
    description (one offset), across the tree's processes too, is told
    with kcmp(2) once every process is parked (snap_all). */
 typedef struct {
-    uint64_t dev, ino;
+    uint64_t dev, ino, pos; /* pos: its offset, one for all that share it */
     int fd, who;
     uint32_t id; /* its description's, 0: its own */
 } tfile_t;
@@ -195,17 +195,17 @@ void tree_note_reset (void)
     tr.too_many = false;
 }
 
-static void add_file (int fd, uint64_t dev, uint64_t ino, int who)
+static void add_file (int fd, uint64_t dev, uint64_t ino, uint64_t pos, int who)
 {
     if (tr.n_files == TFILES_MAX) {
         tr.too_many = true;
         return;
     }
-    tr.files[tr.n_files++] = (tfile_t){ dev, ino, fd, who, 0 };
+    tr.files[tr.n_files++] = (tfile_t){ dev, ino, pos, fd, who, 0 };
 }
 
-/* Each regular file's descriptor of this process: fn (fd, dev, ino). */
-static void each_file (void (*fn) (int, uint64_t, uint64_t, void *), void *arg)
+/* Each regular file's descriptor of this process: fn (fd, dev, ino, pos). */
+static void each_file (void (*fn) (int, uint64_t, uint64_t, uint64_t, void *), void *arg)
 {
     static int fds[IMG_MAX_FDS + 1];
     int dfd = -1;
@@ -213,7 +213,8 @@ static void each_file (void (*fn) (int, uint64_t, uint64_t, void *), void *arg)
     for (int i = 0; i < n && i < IMG_MAX_FDS; i++) {
         struct stat st;
         if (fds[i] != dfd && !fstat (fds[i], &st) && S_ISREG (st.st_mode))
-            fn (fds[i], (uint64_t) st.st_dev, (uint64_t) st.st_ino, arg);
+            fn (fds[i], (uint64_t) st.st_dev, (uint64_t) st.st_ino,
+                (uint64_t) lseek (fds[i], 0, SEEK_CUR), arg);
     }
 }
 
@@ -496,8 +497,8 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
         }
         else if (starts (line, "FILE ")) {
             int fd = (int) parse_num (s + 5, 10, &s);
-            uint64_t dev = parse_num (s + 1, 10, &s);
-            add_file (fd, dev, parse_num (s + 1, 10, NULL), i);
+            uint64_t dev = parse_num (s + 1, 10, &s), ino = parse_num (s + 1, 10, &s);
+            add_file (fd, dev, ino, parse_num (s + 1, 10, NULL), i);
         }
         else if (starts (line, "SHM ")) {
             uint64_t ino = parse_num (s + 4, 10, &s), addr = parse_num (s + 1, 10, &s);
@@ -516,6 +517,18 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
             return -1;
         }
     }
+}
+
+/* Whether the tree's processes are the ones listed (tr.m) still. */
+static bool same_tree (void)
+{
+    static pid_t real[IMG_MAX_PROCS];
+    static int parent[IMG_MAX_PROCS];
+    int n = enumerate (real_pid (), real, parent);
+    bool same = n == tr.n;
+    for (int i = 0; same && i < n; i++)
+        same = find_real (real[i]) >= 0;
+    return same;
 }
 
 /* The whole tree's pipes and shared memory: 0, or -1 with why. */
@@ -755,6 +768,15 @@ static int begin (int req, uint32_t vpid, uint32_t vppid, sb_t *why)
             return -1;
         }
     if (judge_between (why) || build_table (vpid, vppid, why)) {
+        /* a process forked or ended since the tree was listed holds, or
+           held, the other end of what was judged: a pipe "to a process
+           outside the job" was a shell's pipeline being made */
+        if (!why->again && !same_tree ()) {
+            why->n = 0;
+            why->p[0] = '\0';
+            sb_again (why, "a process of the job started or ended while the checkpoint was "
+                           "taken: try again");
+        }
         let_go ();
         return -1;
     }
@@ -774,10 +796,10 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     return said (begin (req, vpid, vppid, &why), &why);
 }
 
-static void root_file (int fd, uint64_t dev, uint64_t ino, void *arg)
+static void root_file (int fd, uint64_t dev, uint64_t ino, uint64_t pos, void *arg)
 {
     (void) arg;
-    add_file (fd, dev, ino, 0);
+    add_file (fd, dev, ino, pos, 0);
 }
 
 /* Which regular files' descriptors of the tree share an open file
@@ -799,10 +821,11 @@ static int find_shares (sb_t *why)
         tfile_t *b = &tr.files[j];
         for (int k = 0; k < j && !b->id; k++) {
             tfile_t *a = &tr.files[k];
-            if (a->dev != b->dev || a->ino != b->ino)
+            if (a->dev != b->dev || a->ino != b->ino || a->pos != b->pos) /* else two */
                 continue;
-            int rc = kobj_cmp (a->who ? tr.m[a->who].real : 0, a->fd,
-                               b->who ? tr.m[b->who].real : 0, b->fd);
+            int rc = !a->who && !b->who ? kobj_cmp_own (a->fd, b->fd)
+                                        : kobj_cmp (a->who ? tr.m[a->who].real : 0, a->fd,
+                                                    b->who ? tr.m[b->who].real : 0, b->fd);
             if (rc < 0) {
                 sb_member (why, &tr.m[b->who]);
                 sb_s (why, ": fd ");
@@ -827,13 +850,7 @@ static int find_shares (sb_t *why)
 
 static int snap_all (sb_t *why)
 {
-    static pid_t real[IMG_MAX_PROCS];
-    static int parent[IMG_MAX_PROCS];
-    int n = enumerate (real_pid (), real, parent);
-    bool same = n == tr.n;
-    for (int i = 0; same && i < n; i++)
-        same = find_real (real[i]) >= 0;
-    if (!same) {
+    if (!same_tree ()) {
         let_go ();
         sb_again (why, "a process of the job started or ended while the checkpoint was taken: "
                        "try again");
@@ -1101,7 +1118,7 @@ void tree_member_report (int s, pid_t vpid)
         say (s, "REFUSE", "more than 4096 pipe ends or 1024 shared mappings");
 }
 
-static void member_file (int fd, uint64_t dev, uint64_t ino, void *arg)
+static void member_file (int fd, uint64_t dev, uint64_t ino, uint64_t pos, void *arg)
 {
     char line[96];
     sb_t b = { line, 0, sizeof line, false };
@@ -1110,6 +1127,8 @@ static void member_file (int fd, uint64_t dev, uint64_t ino, void *arg)
     sb_u (&b, dev);
     sb_s (&b, " ");
     sb_u (&b, ino);
+    sb_s (&b, " ");
+    sb_u (&b, pos);
     say (*(int *) arg, "FILE", line);
 }
 

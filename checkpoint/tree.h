@@ -129,7 +129,7 @@ int tree_member_connect (pid_t root, int value);
 /* MEMBER (ids) and the PIPE and SHM lines noted while judging. */
 void tree_member_report (int s, pid_t vpid);
 
-/* Parked, before PARKED: a FILE line (fd, device, inode) for each of
+/* Parked, before PARKED: a FILE line (fd, device, inode, offset) for each of
    its regular files' descriptors, so that the root finds which of the
    tree's share one open file description (kcmp(2)). */
 void tree_member_files (int s);
