@@ -455,9 +455,59 @@ static uint64_t shared_pending (void)
     return s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
 }
 
+/* The directories being read: the entry at each one's position, which
+   the restorer must find there again.  The position is a cookie of the
+   file system's (a hash of a name on ext4): it names the same point only
+   in the same directory, which an entry of another name there tells
+   apart from a copy that has the same size and time. */
+static void note_dirs (void)
+{
+    snap.file_why[0] = '\0';
+    for (int j = 0; j < snap.n_files; j++) {
+        if (!S_ISDIR (snap.files[j].st.st_mode) || snap.files[j].pos <= 0)
+            continue;
+        char p[64];
+        proc_path (p, sizeof p, "fd/", (uint64_t) snap.files[j].fd, "");
+        if (gl_dir_entry_at (p, (uint64_t) snap.files[j].pos, snap.files[j].entry,
+                             sizeof snap.files[j].entry)) {
+            sb_t b = { snap.file_why, 0, sizeof snap.file_why, false };
+            sb_fd (&b, snap.files[j].fd);
+            sb_s (&b, "a directory being read at a position none of its entries has (seekdir?)");
+            return;
+        }
+    }
+}
+
+/* Which of the noted files share an open file description (one offset
+   for all: 2>&1 into a file, dup(2)), so that the restorer opens it once
+   and gives each the same (restore.c): opened apart, each would write
+   over what another wrote since.  A tree's root found them for the whole
+   tree (tree.c), across its processes too. */
+static void note_shares (bool tree)
+{
+    uint32_t next = 0;
+    for (int j = 0; j < snap.n_files; j++) {
+        if (!S_ISREG (snap.files[j].st.st_mode))
+            continue;
+        if (tree) {
+            snap.files[j].share = tree_file_share (snap.files[j].fd);
+            continue;
+        }
+        for (int k = 0; k < j && !snap.files[j].share; k++) {
+            if (snap.files[k].st.st_dev != snap.files[j].st.st_dev ||
+                snap.files[k].st.st_ino != snap.files[j].st.st_ino)
+                continue;
+            if (snap.files[k].pos == snap.files[j].pos && /* else two, with two offsets */
+                kobj_cmp_own (snap.files[k].fd, snap.files[j].fd) == 0)
+                snap.files[j].share =
+                    snap.files[k].share ? snap.files[k].share : (snap.files[k].share = ++next);
+        }
+    }
+}
+
 /* Everything of the running process the writer needs that a fork does
    not carry or the job would change once it runs again. */
-static void note_process (void)
+static void note_process (bool tree)
 {
     for (int i = 0; i < 3; i++)
         getitimer (i, &snap.itimer[i]);
@@ -468,13 +518,17 @@ static void note_process (void)
     int n = list_numbers ("/proc/self/fd", fds, IMG_MAX_FDS, &dfd);
     for (int i = 0; i < n && snap.n_files < FILES_MAX; i++) {
         struct stat st;
-        if (fds[i] == dfd || fstat (fds[i], &st) || !S_ISREG (st.st_mode))
+        if (fds[i] == dfd || fstat (fds[i], &st) || !(S_ISREG (st.st_mode) || S_ISDIR (st.st_mode)))
             continue;
         snap.files[snap.n_files].fd = fds[i];
         snap.files[snap.n_files].pos = lseek (fds[i], 0, SEEK_CUR);
         snap.files[snap.n_files].st = st;
+        snap.files[snap.n_files].share = 0;
+        snap.files[snap.n_files].entry[0] = '\0';
         snap.n_files++;
     }
+    note_dirs ();
+    note_shares (tree);
     /* the job's streams: what their pipes hold now; a file or a memory
        device (/dev/null) holds nothing the host could read, a terminal
        or a socket holds what the shim cannot see */
@@ -733,6 +787,7 @@ static void coordinate (int req, pid_t from)
         sb_s (&why, "an unknown request");
     else if (ck.tid_off < 0)
         sb_s (&why, "glibc's thread layout is not one the shim knows (its tid was not found)");
+    ck.moving = !member && (req == GL_CKPT_CONTINUE || req == GL_CKPT_PROBE);
     bool tree = member || tree_has_children ();
     uint64_t t_tree = now_ns (); /* a tree's members park from here */
     if (!why.n && !judge (&why, s, tree) && tree) {
@@ -770,6 +825,7 @@ static void coordinate (int req, pid_t from)
     /* a tree: every process parked before any snapshot (tree.h) */
     int snapped = 0;
     if (member) {
+        tree_member_files (s);
         say (s, "PARKED", NULL);
         if (!tree_member_wait_snap (s)) {
             release_all ();
@@ -785,7 +841,7 @@ static void coordinate (int req, pid_t from)
         atomic_store (&busy, 0);
         return;
     }
-    note_process ();
+    note_process (tree);
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
     why = (sb_t){ whyb, 0, sizeof whyb, false };

@@ -19,7 +19,7 @@
 #include "image.h"
 #include "resume.h"
 
-#define FILES_MAX  256       /* regular files a checkpoint carries */
+#define FILES_MAX  256       /* regular files and directories a checkpoint carries */
 #define KOBJS_MAX  256       /* eventfds, timerfds, signalfds, epoll instances (kobj.h) */
 #define USOCKS_MAX 256       /* ends of the job's unix socket pairs (unixsock.h) */
 #define SHM_MAX    1024      /* shared mappings a process may have */
@@ -47,8 +47,14 @@ typedef struct {
     void (*rearm) (void);
     void **curbrk;
     pid_t child; /* the last snapshot's writer, to reap */
-    bool pack;   /* compress pages (GLUNIX_CKPT_COMPRESS=0: raw) */
-    bool seal;   /* seal a move's image (GLUNIX_CKPT_SEAL=0: the agent does) */
+    /* the request under way ends the process here once its image is
+       safe (a move, or a probe for one), and it is no tree's member
+       (asked as the root asks, whatever the host asked): a file mapped
+       shared and writable moves, its pages the file's; a checkpoint
+       the job goes on after would let it write them past its image */
+    bool moving;
+    bool pack; /* compress pages (GLUNIX_CKPT_COMPRESS=0: raw) */
+    bool seal; /* seal a move's image (GLUNIX_CKPT_SEAL=0: the agent does) */
     int (*real_sigaction) (int, const struct sigaction *, struct sigaction *);
 } ck_t;
 
@@ -63,9 +69,18 @@ typedef struct {
         int fd;
         int64_t pos;
         struct stat st;
+        /* its open file description: 0 its own, else an id that every
+           descriptor sharing it has, in this process or (tree.h) any of
+           the tree's: dup(2), 2>&1, or a child's inherited copy, whose
+           one offset moves for each of them */
+        uint32_t share;
+        /* a directory being read (pos not 0): the entry at pos, whose
+           name the restorer finds there again (gl_dir_entry_at) */
+        char entry[256];
     } files[FILES_MAX];
-    int sock, pipe_rd; /* left out of the image */
-    int n_pipes;       /* pipes that held bytes: a copy of them (tee) in a pipe of ours */
+    char file_why[256]; /* why the sharing could not be told, or "" */
+    int sock, pipe_rd;  /* left out of the image */
+    int n_pipes;        /* pipes that held bytes: a copy of them (tee) in a pipe of ours */
     struct {
         uint64_t ino;
         int rd;

@@ -877,11 +877,12 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
         return gl_why (why, "VMA: a range that is empty, unaligned or outside user space");
     if (v->prot > 7)
         return gl_why (why, "VMA: unknown protection bits");
-    if (v->kind < IMG_V_ANON || v->kind > IMG_V_SPECIAL)
+    if (v->kind < IMG_V_ANON || v->kind > IMG_V_FILE_SH)
         return gl_why (why, "VMA: an unknown kind of mapping");
     if (v->flags > IMG_VF_NOHUGE)
         return gl_why (why, "VMA: unknown flags, or advice for huge pages both ways");
-    if ((v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) && v->path[0] != '/')
+    if ((v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH) &&
+        v->path[0] != '/')
         return gl_why (why, "VMA: a file mapping without an absolute path");
     if (v->kind == IMG_V_FILE_RO && (v->prot & 2))
         return gl_why (why, "VMA: a shared file mapping with write access");
@@ -1014,9 +1015,14 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
     if (f->kind < IMG_F_STREAM || f->kind > IMG_F_SHMFD)
         return gl_why (why, "FD: an unknown kind of descriptor");
     if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD &&
-        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD)
+        f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD &&
+        f->kind != IMG_F_DIR)
         return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, "
-                            "shared memory, a timerfd nor an epoll instance");
+                            "shared memory, a directory, a timerfd nor an epoll instance");
+    if (f->kind == IMG_F_DIR && (!f->pos != !f->data_len || f->data_len > 255 ||
+                                 (f->data_len && (memchr (f->data, '/', f->data_len) ||
+                                                  memchr (f->data, '\0', f->data_len)))))
+        return gl_why (why, "FD: a directory being read without the name of its entry there");
     if (f->kind == IMG_F_SHMFD &&
         (f->data_len != f->fsize || !f->mtime_sec || (f->flags & 3) > 2 || !f->path[0]))
         return gl_why (why, "FD: shared memory's bytes, id, direction or name out of range");

@@ -168,6 +168,10 @@ typedef enum {
     IMG_V_FILE = 4,    /* private file mapping: the file, and the pages written since */
     IMG_V_FILE_RO = 5, /* shared file mapping without write access: the file */
     IMG_V_SPECIAL = 6, /* [vdso], [vvar], [vvar_vclock]: the new kernel's, moved here */
+    /* Still version 3: a glrestore before it says "an unknown kind of
+       mapping".  Only a move's image has one (the process was held and
+       is gone): the file itself holds the pages. */
+    IMG_V_FILE_SH = 7, /* shared file mapping with write access: the file */
 } img_vma_kind_t;
 enum {
     IMG_VF_HUGE = 1,   /* advised MADV_HUGEPAGE: restored so, in huge pages where it may */
@@ -187,9 +191,13 @@ typedef struct {
 /* A file descriptor. */
 typedef enum {
     IMG_F_STREAM = 1, /* one of the job's streams: the restorer's 0, 1 or 2 */
-    IMG_F_FILE = 2,   /* a regular file: path, flags, offset, checked size and mtime */
+    IMG_F_FILE = 2,   /* a regular file: path, flags, offset, checked size and mtime;
+                         stream: 0, or its open file description's id, the same in
+                         every record (of the process or the tree) sharing it */
     IMG_F_DEV = 3,    /* /dev/null and its kind: opened again by path */
-    IMG_F_DIR = 4,    /* a directory, opened again by path */
+    IMG_F_DIR = 4,    /* a directory, opened again by path; being read (pos, the
+                         file system's cookie, not 0): its checked size and mtime,
+                         data the name of the entry at pos (1 to 255 bytes) */
     IMG_F_PIPE = 5,   /* an end of a pipe whose both ends are the process's: fsize is
                          the pipe's id, pos its capacity; a read end carries the
                          bytes that were in it */
@@ -210,7 +218,8 @@ typedef enum {
                          data: the bytes queued for it to read (the first record
                          of a socket carries them), a datagram's or a record's
                          each after its length (u32) */
-    IMG_F_SHMFD = 11, /* a deleted file of /dev/shm or a memfd: fsize its size,
+    IMG_F_SHMFD = 11, /* a deleted file of /dev/shm or a memfd, or one no name reaches
+                         (a temporary file): stream as a FILE's; fsize its size,
                          mtime_sec its object's id (as a shared VMA's), data
                          all its bytes (at most IMG_PIPE_MAX) */
 } img_fd_kind_t;

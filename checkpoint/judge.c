@@ -361,8 +361,14 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, " has another name still: memory others may open, not the job's alone");
         return -1;
     }
-    if (S_ISREG (st.st_mode) && deleted_shm (f->path) && st.st_size <= (off_t) IMG_PIPE_MAX &&
-        (fcntl (fd, F_GET_SEALS) & ~F_SEAL_SEAL) == 0) { /* moves with its bytes */
+    /* a deleted file of /dev/shm or a memfd, or any other deleted file
+       no name reaches (a temporary file: python's TemporaryFile, a long
+       here-document of bash): its bytes move, made again as a memfd */
+    bool unnamed = deleted_shm (f->path) ||
+                   (f->path[0] == '/' && st.st_nlink == 0 && gl_ends_with (f->path, " (deleted)"));
+    int seals = unnamed ? fcntl (fd, F_GET_SEALS) : 0; /* -1: a file that takes none */
+    if (S_ISREG (st.st_mode) && unnamed && st.st_size <= (off_t) IMG_PIPE_MAX &&
+        (seals < 0 || (seals & ~F_SEAL_SEAL) == 0)) { /* moves with its bytes */
         f->kind = IMG_F_SHMFD;
         f->mtime_sec = shm_id (major (st.st_dev), minor (st.st_dev), (uint64_t) st.st_ino);
         f->mtime_nsec = 0;
@@ -379,14 +385,7 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         f->kind = IMG_F_FILE;
         return 0;
     }
-    if (S_ISDIR (st.st_mode)) {
-        if (f->pos != 0) {
-            sb_fd (why, fd);
-            sb_s (why, "the directory ");
-            sb_s (why, f->path);
-            sb_s (why, " is being read (its position does not move)");
-            return -1;
-        }
+    if (S_ISDIR (st.st_mode)) { /* being read, its position moves (the snapshot's) */
         f->kind = IMG_F_DIR;
         return 0;
     }
@@ -547,15 +546,29 @@ int judge_vma (const char *line, img_vma_t *v, sb_t *why)
         sb_s (why, S_ISCHR (st.st_mode) ? " is mapped" : " is not the one mapped any more");
         return -1;
     }
-    if (shared && (v->prot & PROT_WRITE)) {
+    if (shared && (v->prot & PROT_WRITE) && !ck.moving) {
         sb_s (why, "a shared writable mapping of ");
         sb_s (why, v->path);
-        sb_s (why, " (memory shared with other processes)");
+        sb_s (why, " (its pages are the file's, which only a move, of a job's first process, "
+                   "keeps as they were: a checkpoint the job goes on after, or of a process it "
+                   "started, does not)");
+        return -1;
+    }
+    /* written through, its pages are the file's: on the disk (a network
+       file system's server) before the image says the file's size and
+       time, and the new node maps the file again (the process is held
+       until it is gone: nothing writes them meanwhile) */
+    if (shared && (v->prot & PROT_WRITE) &&
+        (msync ((void *) (uintptr_t) v->start, v->end - v->start, MS_SYNC) ||
+         stat (v->path, &st))) {
+        sb_s (why, "a shared writable mapping of ");
+        sb_s (why, v->path);
+        sb_s (why, " cannot be written back to it (msync)");
         return -1;
     }
     why->n = mark;
     why->p[mark] = '\0';
-    v->kind = shared ? IMG_V_FILE_RO : IMG_V_FILE;
+    v->kind = !shared ? IMG_V_FILE : (v->prot & PROT_WRITE) ? IMG_V_FILE_SH : IMG_V_FILE_RO;
     v->fsize = (uint64_t) st.st_size;
     v->mtime_sec = (uint64_t) st.st_mtim.tv_sec;
     v->mtime_nsec = (uint32_t) st.st_mtim.tv_nsec;
@@ -622,8 +635,8 @@ int judge (sb_t *why, int skip, bool tree)
             continue;
         if (judge_fd (fds[i], &f, why))
             return -1;
-        if (f.kind == IMG_F_FILE && ++files > FILES_MAX) {
-            sb_s (why, "more than 256 open regular files");
+        if ((f.kind == IMG_F_FILE || f.kind == IMG_F_DIR) && ++files > FILES_MAX) {
+            sb_s (why, "more than 256 open regular files and directories");
             return -1;
         }
         if (IMG_F_IS_KOBJ (f.kind)) { /* each made again alone: one descriptor each */

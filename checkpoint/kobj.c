@@ -41,10 +41,31 @@ uint32_t kobj_kind (const char *link)
     return 0;
 }
 
-bool kobj_same (pid_t pa, int a, pid_t pb, int b)
+int kobj_cmp (pid_t pa, int a, pid_t pb, int b)
 {
     pid_t self = (pid_t) syscall (SYS_getpid);
-    return syscall (SYS_kcmp, pa ? pa : self, pb ? pb : self, 0 /* KCMP_FILE */, a, b) == 0;
+    long rc = syscall (SYS_kcmp, pa ? pa : self, pb ? pb : self, 0 /* KCMP_FILE */, a, b);
+    return rc < 0 ? -1 : rc != 0;
+}
+
+bool kobj_same (pid_t pa, int a, pid_t pb, int b)
+{
+    return kobj_cmp (pa, a, pb, b) == 0;
+}
+
+int kobj_cmp_own (int a, int b)
+{
+    int rc = kobj_cmp (0, a, 0, b);
+    if (rc >= 0)
+        return rc;
+    off_t at = lseek (a, 0, SEEK_CUR);
+    if (at < 0 || lseek (b, 0, SEEK_CUR) != at) /* one offset, or two apart */
+        return 1;
+    if (lseek (a, at + 1, SEEK_SET) != at + 1)
+        return 1;
+    rc = lseek (b, 0, SEEK_CUR) == at + 1 ? 0 : 1;
+    lseek (a, at, SEEK_SET);
+    return rc;
 }
 
 /* The number after "key" in text, in base; false when it is not there. */

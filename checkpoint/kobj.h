@@ -40,8 +40,16 @@ uint32_t kobj_kind (const char *link);
 
 /* Whether descriptor a of process pa and b of pb (0: this process) are
    one open file: kcmp(2), which a process may do on itself and on its
-   own user's processes.  Where it cannot tell, false. */
+   own user's processes.  kobj_cmp: 0 one open file, 1 two, -1 it
+   cannot tell (errno); kobj_same: where it cannot tell, false. */
+int kobj_cmp (pid_t pa, int a, pid_t pb, int b);
 bool kobj_same (pid_t pa, int a, pid_t pb, int b);
+/* The same for two descriptors of this process that can seek (regular
+   files), its other threads parked: where kcmp(2) cannot tell (a
+   seccomp filter that allows it only with CAP_SYS_PTRACE, as
+   containers' do), a's offset moved by one and b's read, then a's put
+   back.  0 one open file, 1 two. */
+int kobj_cmp_own (int a, int b);
 
 /* The state of fd, a kobj_kind of kind, into f (kind, pos, fsize) and,
    for a timerfd or an epoll, into data (cap bytes; f->data and

@@ -4,6 +4,7 @@
 
 #include "ckpt_proto.h"
 #include "err.h"
+#include "fd.h"
 #include "image.h"
 #include "kobj.h"
 #include "unixsock.h"
@@ -335,7 +336,7 @@ static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uin
 {
     uint64_t len = (uint64_t) pg->n_pages * IMG_PAGE;
     rv_t *v = vma_of (s, pg->addr, len);
-    if (!v || v->kind == IMG_V_SPECIAL || v->kind == IMG_V_FILE_RO)
+    if (!v || v->kind == IMG_V_SPECIAL || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH)
         return gl_err (err, errlen,
                        "the image is corrupt: pages at 0x%llx are in no mapping that carries pages",
                        (unsigned long long) pg->addr);
@@ -707,6 +708,25 @@ static int same_file (const char *path, uint64_t size, uint64_t sec, uint32_t ns
     return 0;
 }
 
+/* A directory being read: the same size and time, and at its position
+   (the file system's cookie, which names the same point in the same
+   directory only) the entry the checkpoint found there (capture.c:
+   note_dirs). */
+static int same_dir (const rf_t *f, char *err, size_t errlen)
+{
+    if (same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the directory being read",
+                   err, errlen))
+        return -1;
+    char name[256];
+    if (gl_dir_entry_at (f->path, f->f.pos, name, sizeof name) || strlen (name) != f->f.data_len ||
+        memcmp (name, f->data, f->f.data_len))
+        return gl_err (err, errlen,
+                       "fd %u: the directory being read %s is not the same here (its entry at "
+                       "the position it was read to is another, or none)",
+                       f->f.fd, f->path);
+    return 0;
+}
+
 /* A regular file the process had open only for writing: what a
    restarted job finds there past the
    checkpoint's size is what its lost copy wrote after the snapshot
@@ -820,7 +840,7 @@ static int check (st_t *s, char *err, size_t errlen)
             }
             n_special++;
         }
-        else if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+        else if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH) {
             if (same_file (v->path, v->fsize, v->mtime_sec, v->mtime_nsec, "the mapped file", err,
                            errlen))
                 return -1;
@@ -846,6 +866,8 @@ static int check (st_t *s, char *err, size_t errlen)
         else if (f->f.kind == IMG_F_FILE && !written_only (f) &&
                  same_file (f->path, f->f.fsize, f->f.mtime_sec, f->f.mtime_nsec, "the open file",
                             err, errlen))
+            return -1;
+        else if (f->f.kind == IMG_F_DIR && f->f.pos && same_dir (f, err, errlen))
             return -1;
     }
     int cwd = open (p->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -892,8 +914,6 @@ static int open_pipe (st_t *s, size_t i, int hi, char *err, size_t errlen)
     f->other = rd ? w : r;
     return 0;
 }
-
-static int shmfd_of (uint64_t id); /* the memfd of shared memory (rst_shm_files) */
 
 /* An end of a unix socket pair (unixsock.h): another descriptor of a
    socket made already, the other end of a pair made already, or the
@@ -952,6 +972,35 @@ static bool has_fd (const st_t *s, uint32_t fd)
     return false;
 }
 
+static int shmfd_of (uint64_t id); /* the memfd of shared memory (rst_shm_files) */
+
+int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_t errlen)
+{
+    int flags = (int) f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+    if ((flags & O_TMPFILE) == O_TMPFILE)
+        flags &= ~O_TMPFILE;
+    char memfd[64];
+    if (f->kind == IMG_F_SHMFD) { /* its memfd (rst_shm_files): the link in /proc is followed */
+        snprintf (memfd, sizeof memfd, "/proc/self/fd/%d", shmfd_of (f->mtime_sec));
+        path = memfd;
+        flags &= ~O_NOFOLLOW;
+    }
+    int fd = open (path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return gl_err (err, errlen, "fd %u: %s: %s", f->fd, path, strerror (errno));
+    int at = fcntl (fd, F_DUPFD_CLOEXEC, hi);
+    close (fd);
+    if (at < 0)
+        return gl_err (err, errlen, "fd %u: no descriptor left: %s", f->fd, strerror (errno));
+    if ((f->kind == IMG_F_FILE || f->kind == IMG_F_SHMFD || (f->kind == IMG_F_DIR && f->pos)) &&
+        lseek (at, (off_t) f->pos, SEEK_SET) != (off_t) f->pos) {
+        close (at);
+        return gl_err (err, errlen, "fd %u: %s cannot be positioned at %llu", f->fd, path,
+                       (unsigned long long) f->pos);
+    }
+    return at;
+}
+
 static int open_files (st_t *s, int hi, char *err, size_t errlen)
 {
     for (size_t i = 0; i < s->n_fd; i++) /* an epoll watches descriptors the image has */
@@ -980,8 +1029,9 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
             continue;
         }
-        if ((f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK) &&
-            s->pipe_ends) { /* the tree's pipe or socket pair */
+        if ((f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK ||
+             ((f->f.kind == IMG_F_FILE || f->f.kind == IMG_F_SHMFD) && f->f.stream)) &&
+            s->pipe_ends) { /* the tree's pipe, socket pair or shared open file */
             f->tmp = fcntl (s->pipe_ends[i], F_DUPFD_CLOEXEC, hi);
             if (f->tmp < 0)
                 return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
@@ -997,32 +1047,27 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
                 return -1;
             continue;
         }
-        if (f->f.kind == IMG_F_SHMFD) { /* its memfd (rst_shm_files), opened again */
-            char path[64];
-            snprintf (path, sizeof path, "/proc/self/fd/%d", shmfd_of (f->f.mtime_sec));
-            int fd = open (path, ((int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW)) |
-                                     O_CLOEXEC); /* the link in /proc is followed, to the memfd */
-            f->tmp = fd < 0 ? -1 : fcntl (fd, F_DUPFD_CLOEXEC, hi);
-            if (fd >= 0)
-                close (fd);
-            if (f->tmp < 0 || lseek (f->tmp, (off_t) f->f.pos, SEEK_SET) < 0)
-                return gl_err (err, errlen, "fd %u: shared memory (%s) cannot be opened again: %s",
-                               f->f.fd, f->path, strerror (errno));
-            continue;
+        if ((f->f.kind == IMG_F_FILE || f->f.kind == IMG_F_SHMFD) &&
+            f->f.stream) { /* one open file for its descriptors */
+            const rf_t *g = NULL;
+            for (size_t j = 0; j < i && !g; j++)
+                if (s->fd[j].f.kind == f->f.kind && s->fd[j].f.stream == f->f.stream)
+                    g = &s->fd[j];
+            if (g && (strcmp (g->path, f->path) || g->f.pos != f->f.pos))
+                return gl_err (err, errlen,
+                               "the image is corrupt: fd %u and fd %u share an open file but "
+                               "not its name or offset",
+                               g->f.fd, f->f.fd);
+            if (g) {
+                f->tmp = fcntl (g->tmp, F_DUPFD_CLOEXEC, hi);
+                if (f->tmp < 0)
+                    return gl_err (err, errlen, "fd %u: no descriptor left", f->f.fd);
+                continue;
+            }
         }
-        int flags = (int) f->f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-        if ((flags & O_TMPFILE) == O_TMPFILE)
-            flags &= ~O_TMPFILE;
-        int fd = open (f->path, flags | O_CLOEXEC);
-        if (fd < 0)
-            return gl_err (err, errlen, "fd %u: %s: %s", f->f.fd, f->path, strerror (errno));
-        f->tmp = fcntl (fd, F_DUPFD_CLOEXEC, hi);
-        close (fd);
+        f->tmp = rst_open_file (&f->f, f->path, hi, err, errlen);
         if (f->tmp < 0)
-            return gl_err (err, errlen, "fd %u: no descriptor left: %s", f->f.fd, strerror (errno));
-        if (f->f.kind == IMG_F_FILE && lseek (f->tmp, (off_t) f->f.pos, SEEK_SET) < 0)
-            return gl_err (err, errlen, "fd %u: %s cannot be positioned at %llu", f->f.fd, f->path,
-                           (unsigned long long) f->f.pos);
+            return -1;
     }
     return 0;
 }
@@ -1062,7 +1107,7 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         const rv_t *v = &s->vma[i];
         n_ops += 4 + v->n_runs;
         n_keep += v->stage != NULL;
-        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO)
+        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH)
             paths += strlen (v->path) + 1;
     }
     size_t data = sizeof (rp_plan_t) + s->n_cur * sizeof (rp_special_t) +
@@ -1115,16 +1160,17 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
             p->keep[p->n_keep++] =
                 (rp_range_t){ (uintptr_t) v->stage, (uintptr_t) v->stage + vlen };
         uint64_t path = 0;
-        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+        bool file = v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH;
+        if (file) {
             size_t k = strlen (v->path) + 1;
             memcpy (str, v->path, k);
             path = (uintptr_t) str;
             str += k;
         }
-        if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO) {
+        if (file) {
             OP (.op = RP_FILE, .prot = v->prot | (v->stage ? PROT_WRITE : 0),
-                .shared = v->kind == IMG_V_FILE_RO, .dst = v->start, .len = vlen,
-                .offset = v->offset, .path = path);
+                .shared = v->kind != IMG_V_FILE, .dst = v->start, .len = vlen, .offset = v->offset,
+                .path = path);
             for (size_t r = 0; r < v->n_runs; r++)
                 OP (.op = RP_COPY, .src = (uintptr_t) v->stage + v->runs[r].off,
                     .dst = v->start + v->runs[r].off, .len = v->runs[r].len);

@@ -169,7 +169,9 @@ BLOB void glr_stage2 (rp_plan_t *p)
                 break;
             }
             case RP_FILE: {
-                long fd = sc (SYS_open, (long) o->path, 0 /* O_RDONLY */, 0, 0, 0, 0);
+                /* O_RDWR (2) for a shared mapping written through, else O_RDONLY */
+                long fd = sc (SYS_open, (long) o->path, o->shared && (o->prot & PROT_WRITE) ? 2 : 0,
+                              0, 0, 0, 0);
                 if (fd < 0) {
                     r = -1;
                     break;

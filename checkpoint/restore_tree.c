@@ -44,6 +44,12 @@ struct rtree {
         int fd;
     } socks[PIPES_MAX]; /* the ends of unix socket pairs, made here */
     size_t n_socks;
+    struct {
+        uint32_t id;
+        int fd;
+        const img_fd_t *first;
+    } files[PIPES_MAX]; /* open files shared by descriptors, opened once here */
+    size_t n_files;
 };
 
 /* Shared by the tree's processes while they are made: each writes its
@@ -174,8 +180,35 @@ static int sock_end (rtree_t *t, const img_fd_t *f, int hi, char *err, size_t er
     return t->socks[t->n_socks - (end[1] >= 0 ? 2 : 1)].fd;
 }
 
+/* An open file that descriptors of the tree share (a child's inherited
+   copy, 2>&1: one offset for all), opened once at its first record, at
+   a descriptor from hi up; or -1 with the reason. */
+static int shared_file (rtree_t *t, const img_fd_t *f, int hi, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->n_files; i++) {
+        const img_fd_t *g = t->files[i].first;
+        if (t->files[i].id != f->stream)
+            continue;
+        if (strcmp (g->path, f->path) || g->pos != f->pos)
+            return gl_err (err, errlen,
+                           "the image is corrupt: two descriptors share an open file but not "
+                           "its name or offset");
+        return t->files[i].fd;
+    }
+    if (t->n_files == PIPES_MAX)
+        return gl_err (err, errlen, "more than %d shared open files", PIPES_MAX);
+    int fd = rst_open_file (f, f->path, hi, err, errlen);
+    if (fd < 0)
+        return -1;
+    t->files[t->n_files].id = f->stream;
+    t->files[t->n_files].first = f;
+    t->files[t->n_files++].fd = fd;
+    return fd;
+}
+
 /* The pipes, at descriptors from hi up, filled with their bytes; each
-   process's table of ends. */
+   process's table of ends (and of the open files its descriptors share
+   with others). */
 static int make_pipes (rtree_t *t, int hi, char *err, size_t errlen)
 {
     for (size_t i = 0; i < t->n_pipes; i++) {
@@ -213,6 +246,9 @@ static int make_pipes (rtree_t *t, int hi, char *err, size_t errlen)
                 t->ends[i][k] = (f->flags & O_ACCMODE) == O_RDONLY ? p->r : p->w;
             }
             if (f->kind == IMG_F_USOCK && (t->ends[i][k] = sock_end (t, f, hi, err, errlen)) < 0)
+                return -1;
+            if ((f->kind == IMG_F_FILE || f->kind == IMG_F_SHMFD) && f->stream &&
+                (t->ends[i][k] = shared_file (t, f, hi, err, errlen)) < 0)
                 return -1;
         }
     }

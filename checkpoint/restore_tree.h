@@ -50,8 +50,13 @@ int rst_share (rst_t *const *p, size_t n, char *err, size_t errlen);
 int rst_shm_files (rst_t *const *p, size_t n, char *err, size_t errlen);
 /* Whether the process's image has nothing in [a, a + len). */
 bool rst_free_at (const rst_t *s, uint64_t a, uint64_t len);
-/* Becomes the process; pipe_ends[i]: a descriptor of the pipe end its
-   i-th FD record names; pm: the tree's ids, handed to its shim.  Does
+/* Regular file f (its FD record; path: its name) opened again as it
+   was: its flags (less those that created or cut it) and its offset, at
+   a descriptor from hi up, close-on-exec; or -1 with the reason. */
+int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_t errlen);
+/* Becomes the process; pipe_ends[i]: a descriptor of the pipe end, the
+   socket pair's end or the shared open file (restore_tree.c opens it
+   once for the tree) its i-th FD record names; pm: the tree's ids, handed to its shim.  Does
    not return, but with -1 and the reason before it changed anything. */
 int rst_become (rst_t *s, int fd, const restore_opts_t *o, const int *pipe_ends, const pidmap_t *pm,
                 char *err, size_t errlen);

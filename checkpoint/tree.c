@@ -52,6 +52,16 @@ typedef struct {
 } tsock_t;
 #define SOCKS_MAX 1024 /* ends of unix socket pairs in the whole tree */
 
+/* A regular file's descriptor: which of them share one open file
+   description (one offset), across the tree's processes too, is told
+   with kcmp(2) once every process is parked (snap_all). */
+typedef struct {
+    uint64_t dev, ino, pos; /* pos: its offset, one for all that share it */
+    int fd, who;
+    uint32_t id; /* its description's, 0: its own */
+} tfile_t;
+#define TFILES_MAX 4096 /* regular files' descriptors in the whole tree */
+
 typedef struct {
     pid_t real; /* the kernel's id */
     int parent; /* its index; -1: the root */
@@ -75,9 +85,20 @@ static struct {
     tshm_t shm[SHMS_MAX];
     int n_socks;
     tsock_t socks[SOCKS_MAX];
+    int n_files;
+    tfile_t files[TFILES_MAX];
     bool too_many;     /* more pipes or mappings than noted */
     uint64_t deadline; /* of the members' answers (BUDGET_NS) */
 } tr = { .listen = -1 };
+
+/* This process's descriptors that share an open file description, and
+   the description's id, as the root told them (tree_file_share). */
+typedef struct {
+    int fd;
+    uint32_t id;
+} share_t;
+static share_t own[FILES_MAX];
+static int n_own;
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -170,8 +191,31 @@ static void sb_member (sb_t *b, const member_t *m)
 void tree_note_reset (void)
 {
     tr.on = false;
-    tr.n_pipes = tr.n_shm = tr.n_socks = 0;
+    tr.n_pipes = tr.n_shm = tr.n_socks = tr.n_files = 0;
     tr.too_many = false;
+}
+
+static void add_file (int fd, uint64_t dev, uint64_t ino, uint64_t pos, int who)
+{
+    if (tr.n_files == TFILES_MAX) {
+        tr.too_many = true;
+        return;
+    }
+    tr.files[tr.n_files++] = (tfile_t){ dev, ino, pos, fd, who, 0 };
+}
+
+/* Each regular file's descriptor of this process: fn (fd, dev, ino, pos). */
+static void each_file (void (*fn) (int, uint64_t, uint64_t, uint64_t, void *), void *arg)
+{
+    static int fds[IMG_MAX_FDS + 1];
+    int dfd = -1;
+    int n = list_numbers ("/proc/self/fd", fds, IMG_MAX_FDS, &dfd);
+    for (int i = 0; i < n && i < IMG_MAX_FDS; i++) {
+        struct stat st;
+        if (fds[i] != dfd && !fstat (fds[i], &st) && S_ISREG (st.st_mode))
+            fn (fds[i], (uint64_t) st.st_dev, (uint64_t) st.st_ino,
+                (uint64_t) lseek (fds[i], 0, SEEK_CUR), arg);
+    }
 }
 
 static void add_pipe (int fd, uint64_t ino, int mode, int who)
@@ -451,6 +495,11 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
             uint64_t ino = parse_num (s + 1, 10, &s);
             add_sock (fd, ino, parse_num (s + 1, 10, NULL), i);
         }
+        else if (starts (line, "FILE ")) {
+            int fd = (int) parse_num (s + 5, 10, &s);
+            uint64_t dev = parse_num (s + 1, 10, &s), ino = parse_num (s + 1, 10, &s);
+            add_file (fd, dev, ino, parse_num (s + 1, 10, NULL), i);
+        }
         else if (starts (line, "SHM ")) {
             uint64_t ino = parse_num (s + 4, 10, &s), addr = parse_num (s + 1, 10, &s);
             add_shm (ino, addr, parse_num (s + 1, 10, NULL), i);
@@ -470,12 +519,24 @@ static int hear_member (int i, const char *want, uint64_t deadline, sb_t *why)
     }
 }
 
+/* Whether the tree's processes are the ones listed (tr.m) still. */
+static bool same_tree (void)
+{
+    static pid_t real[IMG_MAX_PROCS];
+    static int parent[IMG_MAX_PROCS];
+    int n = enumerate (real_pid (), real, parent);
+    bool same = n == tr.n;
+    for (int i = 0; same && i < n; i++)
+        same = find_real (real[i]) >= 0;
+    return same;
+}
+
 /* The whole tree's pipes and shared memory: 0, or -1 with why. */
 static int judge_between (sb_t *why)
 {
     if (tr.too_many) {
-        sb_s (why, "more than 4096 pipe ends, 1024 unix sockets or 1024 shared mappings in the "
-                   "job");
+        sb_s (why, "more than 4096 pipe ends, 4096 open regular files, 1024 unix sockets or 1024 "
+                   "shared mappings in the job");
         return -1;
     }
     for (int i = 0; i < tr.n_socks; i++) {
@@ -707,6 +768,15 @@ static int begin (int req, uint32_t vpid, uint32_t vppid, sb_t *why)
             return -1;
         }
     if (judge_between (why) || build_table (vpid, vppid, why)) {
+        /* a process forked or ended since the tree was listed holds, or
+           held, the other end of what was judged: a pipe "to a process
+           outside the job" was a shell's pipeline being made */
+        if (!why->again && !same_tree ()) {
+            why->n = 0;
+            why->p[0] = '\0';
+            sb_again (why, "a process of the job started or ended while the checkpoint was "
+                           "taken: try again");
+        }
         let_go ();
         return -1;
     }
@@ -726,20 +796,79 @@ int tree_begin (int req, uint32_t vpid, uint32_t vppid, char *whyb, size_t cap)
     return said (begin (req, vpid, vppid, &why), &why);
 }
 
+static void root_file (int fd, uint64_t dev, uint64_t ino, uint64_t pos, void *arg)
+{
+    (void) arg;
+    add_file (fd, dev, ino, pos, 0);
+}
+
+/* Which regular files' descriptors of the tree share an open file
+   description, every process parked: ids for the groups, kept for the
+   root (own); 0, or -1 with why when kcmp(2) cannot tell. */
+static int find_shares (sb_t *why)
+{
+    int n = 0; /* the members' descriptors, noted before they parked; the root's now */
+    while (n < tr.n_files && tr.files[n].who != 0)
+        n++;
+    tr.n_files = n;
+    each_file (root_file, NULL);
+    if (tr.too_many) {
+        sb_s (why, "more than 4096 open regular files in the job");
+        return -1;
+    }
+    uint32_t next = 0;
+    for (int j = 0; j < tr.n_files; j++) {
+        tfile_t *b = &tr.files[j];
+        for (int k = 0; k < j && !b->id; k++) {
+            tfile_t *a = &tr.files[k];
+            if (a->dev != b->dev || a->ino != b->ino || a->pos != b->pos) /* else two */
+                continue;
+            int rc = !a->who && !b->who ? kobj_cmp_own (a->fd, b->fd)
+                                        : kobj_cmp (a->who ? tr.m[a->who].real : 0, a->fd,
+                                                    b->who ? tr.m[b->who].real : 0, b->fd);
+            if (rc < 0) {
+                sb_member (why, &tr.m[b->who]);
+                sb_s (why, ": fd ");
+                sb_u (why, (uint64_t) b->fd);
+                sb_s (why, ": whether it shares its offset with fd ");
+                sb_u (why, (uint64_t) a->fd);
+                sb_s (why, " of process ");
+                sb_u (why, (uint64_t) tr.m[a->who].real);
+                sb_s (why, " (the same file) cannot be told: kcmp(2) fails here");
+                return -1;
+            }
+            if (rc == 0)
+                b->id = a->id ? a->id : (a->id = ++next);
+        }
+    }
+    n_own = 0;
+    for (int j = 0; j < tr.n_files; j++)
+        if (tr.files[j].who == 0 && tr.files[j].id && n_own < FILES_MAX)
+            own[n_own++] = (share_t){ tr.files[j].fd, tr.files[j].id };
+    return 0;
+}
+
 static int snap_all (sb_t *why)
 {
-    static pid_t real[IMG_MAX_PROCS];
-    static int parent[IMG_MAX_PROCS];
-    int n = enumerate (real_pid (), real, parent);
-    bool same = n == tr.n;
-    for (int i = 0; same && i < n; i++)
-        same = find_real (real[i]) >= 0;
-    if (!same) {
+    if (!same_tree ()) {
         let_go ();
         sb_again (why, "a process of the job started or ended while the checkpoint was taken: "
                        "try again");
         return -1;
     }
+    if (find_shares (why)) {
+        let_go ();
+        return -1;
+    }
+    for (int j = 0; j < tr.n_files; j++) /* each member's ids before its SNAP */
+        if (tr.files[j].who && tr.files[j].id) {
+            char line[64];
+            sb_t b = { line, 0, sizeof line, false };
+            sb_u (&b, (uint64_t) tr.files[j].fd);
+            sb_s (&b, " ");
+            sb_u (&b, tr.files[j].id);
+            say (tr.m[tr.files[j].who].sock, "FILE", line);
+        }
     for (int i = 1; i < tr.n; i++)
         if (!tr.m[i].zombie)
             say (tr.m[i].sock, "SNAP", NULL);
@@ -989,10 +1118,47 @@ void tree_member_report (int s, pid_t vpid)
         say (s, "REFUSE", "more than 4096 pipe ends or 1024 shared mappings");
 }
 
+static void member_file (int fd, uint64_t dev, uint64_t ino, uint64_t pos, void *arg)
+{
+    char line[96];
+    sb_t b = { line, 0, sizeof line, false };
+    sb_u (&b, (uint64_t) fd);
+    sb_s (&b, " ");
+    sb_u (&b, dev);
+    sb_s (&b, " ");
+    sb_u (&b, ino);
+    sb_s (&b, " ");
+    sb_u (&b, pos);
+    say (*(int *) arg, "FILE", line);
+}
+
+void tree_member_files (int s)
+{
+    each_file (member_file, &s);
+}
+
 int tree_member_wait_snap (int s)
 {
     char line[64];
-    return read_line (s, line, sizeof line, 0) && !strcmp (line, "SNAP");
+    n_own = 0;
+    for (;;) {
+        if (!read_line (s, line, sizeof line, 0))
+            return 0;
+        if (!starts (line, "FILE "))
+            return !strcmp (line, "SNAP");
+        const char *p = line + 5;
+        int fd = (int) parse_num (p, 10, &p);
+        if (n_own < FILES_MAX)
+            own[n_own++] = (share_t){ fd, (uint32_t) parse_num (p + 1, 10, NULL) };
+    }
+}
+
+uint32_t tree_file_share (int fd)
+{
+    for (int i = 0; i < n_own; i++)
+        if (own[i].fd == fd)
+            return own[i].id;
+    return 0;
 }
 
 void tree_member_hold (int s)

@@ -26,8 +26,15 @@
       its pipe ends and shared anonymous mappings reported (PIPE, SHM
       lines) instead of judged: the root sees the whole tree, so a pipe
       is movable when both its ends are in the tree, and memory shared
-      between two processes is refused.  Then it parks its threads and
-      says PARKED (or REFUSE, or MOVABLE for a probe).
+      between two processes is refused.  Then it parks its threads, says
+      a FILE line for each regular file it holds open, and PARKED (or
+      REFUSE, or MOVABLE for a probe).
+    - Once all are parked, the root finds which of those descriptors
+      share one open file description (kcmp(2)), and so one offset: a
+      shell's redirection its children inherit, 2>&1.  Each group gets
+      an id, which the root's FILE lines give each member before its
+      SNAP and the image's FD records carry, so that the restorer opens
+      the file once for all of them.
     - The cut is consistent: the root parks its own threads only once
       every member is parked, checks that no process came or went, and
       only then tells each member SNAP: each notes what the kernel keeps
@@ -122,8 +129,20 @@ int tree_member_connect (pid_t root, int value);
 /* MEMBER (ids) and the PIPE and SHM lines noted while judging. */
 void tree_member_report (int s, pid_t vpid);
 
-/* After PARKED: 1 when the root says SNAP, 0 when it lets go. */
+/* Parked, before PARKED: a FILE line (fd, device, inode, offset) for each of
+   its regular files' descriptors, so that the root finds which of the
+   tree's share one open file description (kcmp(2)). */
+void tree_member_files (int s);
+
+/* After PARKED: 1 when the root says SNAP, 0 when it lets go.  The
+   root's FILE lines before it give the ids of the descriptions that
+   are shared (tree_file_share). */
 int tree_member_wait_snap (int s);
+
+/* In the root after tree_snap, in a member after its SNAP: the id of
+   fd's open file description when other descriptors of the tree share
+   it (the same id in each), else 0. */
+uint32_t tree_file_share (int fd);
 
 /* After HOLD: returns when the root lets the member go on; kills the
    process when the root's connection ends first. */

@@ -461,15 +461,32 @@ static void wr_fds (wr_t *w)
         if (judge_fd (w->fds[i], f, &why))
             wr_fail_sb (w, &why);
         if (f->kind == IMG_F_FILE) { /* as it was while the job was stopped */
+            if (snap.file_why[0])
+                wr_fail (w, snap.file_why);
             int j = snap_file (w, (int) f->fd);
+            f->stream = snap.files[j].share;
             f->pos = (uint64_t) snap.files[j].pos;
             f->fsize = (uint64_t) snap.files[j].st.st_size;
             f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
             f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
         }
+        if (f->kind == IMG_F_DIR) { /* as it was while the job was stopped */
+            if (snap.file_why[0])
+                wr_fail (w, snap.file_why);
+            int j = snap_file (w, (int) f->fd);
+            f->pos = (uint64_t) (snap.files[j].pos > 0 ? snap.files[j].pos : 0);
+            f->fsize = (uint64_t) snap.files[j].st.st_size;
+            f->mtime_sec = (uint64_t) snap.files[j].st.st_mtim.tv_sec;
+            f->mtime_nsec = (uint32_t) snap.files[j].st.st_mtim.tv_nsec;
+            f->data = (const uint8_t *) snap.files[j].entry; /* being read: the entry at pos */
+            f->data_len = f->pos ? (uint32_t) strlen (snap.files[j].entry) : 0;
+        }
         if (f->kind == IMG_F_SHMFD) { /* its bytes (the job is held during a move) */
+            if (snap.file_why[0])
+                wr_fail (w, snap.file_why);
             int j = snap_file (w, (int) f->fd);
             f->pos = (uint64_t) snap.files[j].pos;
+            f->stream = snap.files[j].share;
             ssize_t k = f->fsize ? pread ((int) f->fd, w->pipe_buf, (size_t) f->fsize, 0) : 0;
             if (k < 0)
                 wr_fail (w, "the bytes of shared memory held by a descriptor cannot be read");
@@ -554,7 +571,8 @@ static void wr_vma_records (wr_t *w)
    anonymous pages of zeros (a new mapping is zeros). */
 static void wr_pages_of (wr_t *w, const cvma_t *c)
 {
-    if (c->kind == IMG_V_SPECIAL || c->kind == IMG_V_FILE_RO || c->prot == 0)
+    if (c->kind == IMG_V_SPECIAL || c->kind == IMG_V_FILE_RO || c->kind == IMG_V_FILE_SH ||
+        c->prot == 0)
         return;
     if (!(c->prot & PROT_READ)) /* our copy only */
         mprotect ((void *) (uintptr_t) c->start, c->end - c->start, (int) c->prot | PROT_READ);

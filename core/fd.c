@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int gl_write_all (int fd, const void *p, size_t n)
@@ -57,6 +58,37 @@ ssize_t gl_read_file (const char *path, char *buf, size_t cap)
     close (fd);
     buf[n] = '\0';
     return (ssize_t) n;
+}
+
+int gl_dir_entry_at (const char *path, uint64_t pos, char *name, size_t cap)
+{
+    int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct d64 {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+    };
+    char buf[4096] __attribute__ ((aligned (8)));
+    int rc = -1;
+    for (long k; rc && (k = syscall (SYS_getdents64, fd, buf, sizeof buf)) > 0;)
+        for (long at = 0; rc && at < k;) {
+            const struct d64 *d = (const struct d64 *) (buf + at);
+            at += d->reclen;
+            if ((uint64_t) d->off != pos)
+                continue;
+            size_t n = strnlen (d->name, cap - 1);
+            memcpy (name, d->name, n);
+            name[n] = '\0';
+            rc = 0;
+        }
+    close (fd);
+    if (rc)
+        errno = ENOENT;
+    return rc;
 }
 
 bool gl_addr_parse (const char *text, struct sockaddr_storage *sa, socklen_t *len)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -27,6 +28,15 @@ bool gl_addr_parse (const char *text, struct sockaddr_storage *sa, socklen_t *le
    on after EINTR, never raising SIGPIPE.  What sendmsg(2) returns. */
 #define GL_SEND_FDS_MAX 4
 ssize_t gl_send_fds (int sock, const void *buf, size_t len, const int *fds, size_t n_fds);
+
+/* The entry of directory path whose position (getdents64's d_off: where
+   reading goes on after it) is pos, its name into name (cap bytes,
+   NUL-terminated): 0, or -1 when no entry has it or the directory
+   cannot be read (errno).  A directory being read is at such a position
+   (the last entry it gave), which names the same point in the same
+   directory only: a checkpoint carries the name to check.  By raw
+   getdents64 on a descriptor of its own: safe in a signal handler. */
+int gl_dir_entry_at (const char *path, uint64_t pos, char *name, size_t cap);
 
 /* Makes fd non-blocking.  0, or -1 with errno set. */
 int gl_set_nonblock (int fd);

@@ -8,6 +8,18 @@
 #   (glpeer status: counters.images);
 # - a bash script: a loop of subshells, seq | awk | sort, while read,
 #   and a reader whose writer is gone with bytes still in its pipe;
+# - a bash script writing one file through two descriptors of one open
+#   file (4>&3), and its child through its inherited copy: moved while
+#   each writes, the file as undisturbed;
+# - python3 reading a directory of 3000 entries (os.scandir), moved
+#   twice in the middle: every entry once, as undisturbed; one of 20
+#   restarted from a checkpoint (glx --restart), and refused once the
+#   directory is another of the same size and time;
+# - bash reading a here-document longer than a pipe (a deleted file):
+#   moved twice while it reads, every line once;
+# - python3 writing a file through a shared mapping (mmap): moved three
+#   times, the file as undisturbed; a checkpoint it would go on after
+#   (glpeer checkpoint) refused with the reason;
 # - awk (executed by sh) whose system() starts a sh after a move: moved
 #   again while that sh runs (libc spawns it past the exec wrappers);
 # - make -j2 of a small C project, moved b>c>a with compiles in flight
@@ -118,6 +130,128 @@ sleep 0.3 # in its last pipeline, seq ended
 move_at "$gpid" b 90
 touch "$T/go"
 moved_same script
+
+# ---- one open file, two descriptors: 4>&3 in the shell, 3 inherited by its child -----------
+# Descriptors that share an open file description share its offset: each
+# opened again apart, the one writing after the other writes over it.
+cat > "$T/shared.sh" <<'SH'
+exec 3> "$1" 4>&3
+for i in $(seq 1 20); do echo "a $i" >&3; echo "b $i" >&4; echo "$i"; sleep 0.04; done
+sh -c 'for i in $(seq 21 40); do echo "child $i" >&3; echo "$i"; sleep 0.04; done'
+for i in $(seq 41 60); do echo "a $i" >&3; echo "b $i" >&4; echo "$i"; sleep 0.04; done
+cat "$1"
+SH
+moved_start shared shared.sh bash "$T/shared.sh" "$T/shared.dat"
+move_at "$gpid" c 10 # the shell alone: 3 and 4 in one process
+move_at "$gpid" a 30 # its child writing on 3, the shell waiting
+moved_same shared
+
+# ---- a directory being read (tar -c, find, du): its position moves -------------------------
+# libc holds the entries one getdents64 gave; the kernel's position is
+# where the next goes on, a cookie of the file system's (a hash on ext4),
+# set again with lseek on the new node once the entry found there is
+# the one the checkpoint found.
+mkdir "$T/many"
+python3 -c 'import os, sys
+for i in range(3000):
+    open(os.path.join(sys.argv[1], "entry-%04d-%s" % (i, "x" * 40)), "w").close()' "$T/many"
+cat > "$T/dir.py" <<'PY'
+import os, sys, time
+n = 0
+with os.scandir(sys.argv[1]) as it:
+    for e in it:
+        n += 1
+        if n % 50 == 0:
+            print(n, e.name, flush=True)
+            time.sleep(0.02)
+print("entries", n)
+PY
+moved_start dir dir.py python3 "$T/dir.py" "$T/many"
+move_at "$gpid" c 10
+move_at "$gpid" a 30
+moved_same dir
+# a directory of 20 entries, all read at once (its position: the end),
+# restarted from a checkpoint: the same entries from there on; then from
+# the same image once the directory is another, of other names (its size
+# and time as they were): refused, its position names no entry there now
+for d in few other; do
+    mkdir "$T/$d"
+    python3 -c 'import os, sys
+for i in range(20):
+    open(os.path.join(sys.argv[1], sys.argv[2] % i), "w").close()' "$T/$d" "$d-%04d"
+done
+cat > "$T/few.py" <<'PY'
+import os, sys, time
+with os.scandir(sys.argv[1]) as it:
+    for e in it:
+        print(e.name, flush=True)
+        time.sleep(0.05)
+PY
+moved_start few few.py python3 "$T/few.py" "$T/few"
+wait_until 30 more_lines "$out" 5 || fail "few.py wrote $(lines "$out") lines, not 5"
+res=$("$GLPEER" checkpoint "$gpid" "$T/few.img" --runtime-dir "$T/a/run" 2>&1) || fail "checkpoint of few.py: $res"
+moved_same few
+"$GLX" -w b --restart "$T/few.img" > "$T/fewrs.out" 2> "$T/fewrs.err"; rc=$?
+first=$(head -1 "$T/fewrs.out")
+at=$(grep -n -x -F "$first" "$T/few.ref" | cut -d: -f1)
+[ $rc = 0 ] && [ -n "$at" ] && tail -n +"$at" "$T/few.ref" | cmp -s - "$T/fewrs.out" ||
+    fail "glx --restart of few.py: rc $rc, from '$first': $(cat "$T/fewrs.err")"
+[ "$(stat -c %s "$T/few")" = "$(stat -c %s "$T/other")" ] || fail "two directories of 20 entries differ in size"
+mv "$T/few" "$T/few.was" && mv "$T/other" "$T/few" && touch -r "$T/few.was" "$T/few"
+"$GLX" -w b --restart "$T/few.img" > "$T/fewrs.out" 2> "$T/fewrs.err" &&
+    fail "few.py restarted in another directory: $(cat "$T/fewrs.out")"
+grep -q "directory being read $T/few is not the same here (its entry at" "$T/fewrs.err" ||
+    fail "few.py's restart in another directory does not say why: $(cat "$T/fewrs.err")"
+say "few.py restarted from line $at; in another directory refused: $(tail -1 "$T/fewrs.err")"
+
+# ---- a here-document longer than a pipe: bash reads it from a deleted file ----------------
+# No name reaches the file: its bytes move in the image, made again as
+# a memfd read from where it was.
+cat > "$T/heredoc.sh" <<'SH'
+n=0
+while read -r a b; do
+    n=$((n + 1))
+    [ $((n % 40)) = 0 ] && { echo "$n $a $b"; sleep 0.02; }
+done <<EOF
+$(seq -f "line-%g $(printf '%060d' 0)" 1 2400)
+EOF
+echo "read $n"
+SH
+moved_start heredoc heredoc.sh bash "$T/heredoc.sh"
+move_at "$gpid" c 10
+move_at "$gpid" a 30
+moved_same heredoc
+
+# ---- a file mapped shared and written through: moved; a checkpoint it goes on after refused -
+# Its pages are the file's (written back before the image says its size
+# and time), mapped again on the new node: only a move, which ends the
+# old process, keeps them as they were at the snapshot.
+cat > "$T/mm.py" <<'PY'
+import hashlib, mmap, sys, time
+f = open(sys.argv[1], "w+b")
+f.truncate(1 << 20)
+m = mmap.mmap(f.fileno(), 1 << 20)
+h = b"x"
+for r in range(40):
+    for i in range(0, 1 << 20, 4096):
+        h = hashlib.md5(h).digest()
+        m[i:i + 16] = h
+    print(r, hashlib.md5(m[:]).hexdigest(), flush=True)
+    time.sleep(0.03)
+m.close()
+f.close()
+print(hashlib.md5(open(sys.argv[1], "rb").read()).hexdigest())
+PY
+moved_start mm mm.py python3 "$T/mm.py" "$T/mm.dat"
+move_at "$gpid" c 5
+move_at "$gpid" a 15
+ckres=$("$GLPEER" checkpoint "$gpid" "$T/mm.img" --runtime-dir "$T/a/run" 2>&1) &&
+    fail "mm.py checkpointed to go on after, with its file mapped shared: $ckres"
+echo "$ckres" | grep -q "a shared writable mapping of $T/mm.dat (its pages are the file's" ||
+    fail "mm.py's checkpoint does not say why it is refused: $ckres"
+move_at "$gpid" b 25
+moved_same mm
+say "a checkpoint of mm.py that it goes on after is refused: $ckres"
 
 # ---- awk's system(): libc spawns the sh itself, past the exec wrappers --------------------
 # A sh that awk starts after a move must take the job's streams as they
