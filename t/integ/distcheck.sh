@@ -22,6 +22,11 @@ flags="CFLAGS=-O0"
 if ! make -j"$(nproc)" distcheck DISTCHECK_CONFIGURE_FLAGS="--cache-file=$d/config.cache $flags" \
         > distcheck.log 2>&1; then
     tail -n 40 distcheck.log
+    # a unit test that failed in the tarball's build: its own output
+    # (automake's test-suite.log holds each failed test's log)
+    for f in glunix-*/_build/sub/test-suite.log; do
+        [ -f "$f" ] && { echo "--- $f"; sed -n '/^FAIL: /,$p' "$f" | head -n 150; }
+    done
     fail "make distcheck"
 fi
 grep -q "^configure: loading cache $d/config.cache" distcheck.log || fail "the tarball's configure did not use the cache"
