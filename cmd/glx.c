@@ -157,11 +157,12 @@ struct glx_t {
     char job_name[GL_GPID_MAX + 1]; /* what the processes of -n share */
     proc_t *procs;
     gl_loop_t *loop;
-    uint32_t running; /* processes not done */
-    int status;       /* the first non-zero way a process ended */
-    int killed_by;    /* the signal that ended the job (one process) */
-    bool ending;      /* the home is ending the parallel job (a NOTE with eof) */
-    int sent_signo;   /* the last signal we passed on to the job */
+    uint32_t running;  /* processes not done */
+    int status;        /* the first non-zero way a process ended */
+    int killed_by;     /* the signal that ended the job (one process) */
+    bool ending;       /* the home is ending the parallel job (a NOTE with eof) */
+    int sent_signo;    /* the last signal we passed on to the job */
+    bool stop_pending; /* a SIGTSTP came before the job started: passed on once it has */
     /* --restart: its image's way, which the home says once the restorer
        waits (a MOVE LISTEN): in IMAGEs through the agents, or straight
        to the restorer on a connection of our own, sealed under the key
@@ -635,6 +636,8 @@ static int net_start (glx_t *g, proc_t *p, const gl_job_t *job)
     return -1;
 }
 
+static void pass_on (glx_t *g, int signo);
+
 /* A message from the home about process p.  Returns -1 to go on, or how
    the process ended (its exit status). */
 static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
@@ -654,6 +657,10 @@ static int on_message (glx_t *g, proc_t *p, const gl_job_t *job)
                 fprintf (stderr, "glx: %sjob %s runs on %s as pid %u%s%s\n", who, job->gpid,
                          job->node, job->pid, job->text && job->text[0] ? "; passed over: " : "",
                          job->text ? job->text : "");
+            }
+            if (g->stop_pending) { /* Ctrl-Z came as it started */
+                g->stop_pending = false;
+                pass_on (g, SIGTSTP);
             }
             return -1; /* a restart's image waits for the home's word on its way */
         case GL_JOB_MOVE:
@@ -934,27 +941,9 @@ static uint64_t before_wait (gl_loop_t *loop, void *arg)
 
 /* ---- signals ---------------------------------------------------------------------- */
 
-static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void *arg)
+/* signo to every process of the job that runs */
+static void pass_on (glx_t *g, int signo)
 {
-    glx_t *g = (glx_t *) arg;
-    int signo = (int) si->ssi_signo;
-    /* the kernel's own SIGPIPE, for a write of ours to a pipe nobody
-       reads, names us as its sender: that write's EPIPE is the answer
-       (write_output); one sent to us (kill -PIPE) goes on to the job */
-    if (signo == SIGPIPE && si->ssi_pid == (uint32_t) getpid ())
-        return;
-    bool any_started = false;
-    for (uint32_t r = 0; r < g->size; r++)
-        any_started |= g->procs[r].started && !g->procs[r].done;
-    if (!any_started) {
-        /* nothing runs yet: give up; a job that starts later is killed by
-           its home when our stream closes */
-        if (signo != SIGWINCH && signo != SIGCONT && signo != SIGTSTP) {
-            g->status = 128 + signo;
-            gl_loop_stop (loop);
-        }
-        return;
-    }
     for (uint32_t r = 0; r < g->size; r++) {
         proc_t *p = &g->procs[r];
         if (!p->started || p->done)
@@ -978,6 +967,34 @@ static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void 
         terminal_restore ();
         raise (SIGSTOP);
     }
+}
+
+static void on_signal (gl_loop_t *loop, const struct signalfd_siginfo *si, void *arg)
+{
+    glx_t *g = (glx_t *) arg;
+    int signo = (int) si->ssi_signo;
+    /* the kernel's own SIGPIPE, for a write of ours to a pipe nobody
+       reads, names us as its sender: that write's EPIPE is the answer
+       (write_output); one sent to us (kill -PIPE) goes on to the job */
+    if (signo == SIGPIPE && si->ssi_pid == (uint32_t) getpid ())
+        return;
+    bool any_started = false;
+    for (uint32_t r = 0; r < g->size; r++)
+        any_started |= g->procs[r].started && !g->procs[r].done;
+    if (!any_started) {
+        /* nothing runs yet: give up; a job that starts later is killed by
+           its home when our stream closes.  A stop waits for the start
+           (the job may run already, its STARTED on its way to us), a
+           continue cancels it. */
+        if (signo == SIGTSTP || signo == SIGCONT)
+            g->stop_pending = signo == SIGTSTP;
+        else if (signo != SIGWINCH) {
+            g->status = 128 + signo;
+            gl_loop_stop (loop);
+        }
+        return;
+    }
+    pass_on (g, signo);
 }
 
 /* Signals arrive through the loop's signalfd, so none is lost between

@@ -136,6 +136,27 @@ kill -CONT $g
 wait $g; rc=$?
 [ "$rc" = 0 ] && grep -q woke "$T/tstp" || fail "SIGCONT: rc $rc, output '$(cat "$T/tstp")'"
 say "SIGTSTP and SIGCONT reach the job"
+# Ctrl-Z before the job started (b's agent held stopped: glx asked, and
+# has not heard that it runs): glx and the job stop once it starts, and
+# go on together
+tnap="2.$$"
+kill -STOP "${PID[b]}"
+"$GLX" -w b sh -c 'sleep "$0"; echo woke' "$tnap" > "$T/tstp" & g=$!
+sleep 0.5
+kill -TSTP $g
+sleep 0.2
+kill -CONT "${PID[b]}"
+glx_stopped() { [ "$(awk '{print $3}' /proc/$g/stat)" = T ]; }
+wait_until 5 glx_stopped || fail "SIGTSTP as the job started: glx did not stop"
+sleep 0.5
+p=$(pgrep -f "^sleep $tnap$" | head -1)
+[ -z "$p" ] || [ "$(awk '{print $3}' /proc/$p/stat)" = T ] || fail "SIGTSTP as the job started: glx stopped, the job runs on"
+sleep 2.5
+[ -s "$T/tstp" ] && fail "the job ran on while stopped (SIGTSTP as it started)"
+kill -CONT $g
+wait $g; rc=$?
+[ "$rc" = 0 ] && grep -q woke "$T/tstp" || fail "SIGCONT after a SIGTSTP as the job started: rc $rc, output '$(cat "$T/tstp")'"
+say "SIGTSTP as the job starts stops it too"
 
 # 8 jobs at once on 4 peers of 2 slots (the local one allowed): 2 each
 for i in $(seq 8); do glx -v --local sleep 3 2> "$T/place.$i" & done
