@@ -35,12 +35,9 @@
     X (EVP_CIPHER_CTX_free) \
     X (EVP_CIPHER_CTX_ctrl) \
     X (EVP_aes_256_gcm)     \
-    X (EVP_EncryptInit_ex)  \
-    X (EVP_EncryptUpdate)   \
-    X (EVP_EncryptFinal_ex) \
-    X (EVP_DecryptInit_ex)  \
-    X (EVP_DecryptUpdate)   \
-    X (EVP_DecryptFinal_ex)
+    X (EVP_CipherInit_ex)   \
+    X (EVP_CipherUpdate)    \
+    X (EVP_CipherFinal_ex)
 #define CRYPTO_PTR(f) __typeof__ (f) *f;
 static struct {
     CRYPTO_FNS (CRYPTO_PTR)
@@ -67,12 +64,9 @@ static bool crypto_load (void)
 #define EVP_CIPHER_CTX_free (*lc.EVP_CIPHER_CTX_free)
 #define EVP_CIPHER_CTX_ctrl (*lc.EVP_CIPHER_CTX_ctrl)
 #define EVP_aes_256_gcm     (*lc.EVP_aes_256_gcm)
-#define EVP_EncryptInit_ex  (*lc.EVP_EncryptInit_ex)
-#define EVP_EncryptUpdate   (*lc.EVP_EncryptUpdate)
-#define EVP_EncryptFinal_ex (*lc.EVP_EncryptFinal_ex)
-#define EVP_DecryptInit_ex  (*lc.EVP_DecryptInit_ex)
-#define EVP_DecryptUpdate   (*lc.EVP_DecryptUpdate)
-#define EVP_DecryptFinal_ex (*lc.EVP_DecryptFinal_ex)
+#define EVP_CipherInit_ex   (*lc.EVP_CipherInit_ex)
+#define EVP_CipherUpdate    (*lc.EVP_CipherUpdate)
+#define EVP_CipherFinal_ex  (*lc.EVP_CipherFinal_ex)
 #else
 static bool crypto_load (void)
 {
@@ -145,38 +139,28 @@ static bool ready (imgseal_t *self, bool enc)
     if (self->inited)
         return self->sealing == enc;
     if (self->ctx &&
-        (enc ? EVP_EncryptInit_ex (self->ctx, EVP_aes_256_gcm (), NULL, self->key, NULL)
-             : EVP_DecryptInit_ex (self->ctx, EVP_aes_256_gcm (), NULL, self->key, NULL)) != 1)
+        EVP_CipherInit_ex (self->ctx, EVP_aes_256_gcm (), NULL, self->key, NULL, enc) != 1)
         return false;
     self->inited = true;
     self->sealing = enc;
     return true;
 }
 
-/* libcrypto's sealing and opening of one chunk's body (aesgcm_seal's
-   and aesgcm_open's arguments): false when it failed or did not open. */
-static bool crypto_seal (EVP_CIPHER_CTX *ctx, const uint8_t nonce[12], const uint8_t *ad,
-                         size_t adlen, const uint8_t *in, size_t n, uint8_t *out,
-                         uint8_t tag[IS_TAG])
+/* libcrypto's sealing (enc) or opening of one chunk's body (aesgcm_seal's
+   and aesgcm_open's arguments; the context keyed for that direction):
+   false when it failed or did not open.  Opening, the tag goes in before
+   the end, which checks it; sealing, it comes out after. */
+static bool crypto_gcm (EVP_CIPHER_CTX *ctx, int enc, const uint8_t nonce[12], const uint8_t *ad,
+                        size_t adlen, const uint8_t *in, size_t n, uint8_t *out,
+                        uint8_t tag[IS_TAG])
 {
     int k;
-    return EVP_EncryptInit_ex (ctx, NULL, NULL, NULL, nonce) == 1 &&
-           EVP_EncryptUpdate (ctx, NULL, &k, ad, (int) adlen) == 1 &&
-           (!n || EVP_EncryptUpdate (ctx, out, &k, in, (int) n) == 1) &&
-           EVP_EncryptFinal_ex (ctx, out + n, &k) == 1 &&
-           EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, IS_TAG, tag) == 1;
-}
-
-static bool crypto_open (EVP_CIPHER_CTX *ctx, const uint8_t nonce[12], const uint8_t *ad,
-                         size_t adlen, const uint8_t *in, size_t n, uint8_t *out,
-                         uint8_t tag[IS_TAG])
-{
-    int k;
-    return EVP_DecryptInit_ex (ctx, NULL, NULL, NULL, nonce) == 1 &&
-           EVP_DecryptUpdate (ctx, NULL, &k, ad, (int) adlen) == 1 &&
-           (!n || EVP_DecryptUpdate (ctx, out, &k, in, (int) n) == 1) &&
-           EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, IS_TAG, tag) == 1 &&
-           EVP_DecryptFinal_ex (ctx, out + n, &k) == 1;
+    return EVP_CipherInit_ex (ctx, NULL, NULL, NULL, nonce, enc) == 1 &&
+           EVP_CipherUpdate (ctx, NULL, &k, ad, (int) adlen) == 1 &&
+           (!n || EVP_CipherUpdate (ctx, out, &k, in, (int) n) == 1) &&
+           (enc || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, IS_TAG, tag) == 1) &&
+           EVP_CipherFinal_ex (ctx, out + n, &k) == 1 &&
+           (!enc || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, IS_TAG, tag) == 1);
 }
 
 size_t imgseal_seal (imgseal_t *self, const uint8_t *in, size_t n, bool last, uint8_t *out)
@@ -188,7 +172,7 @@ size_t imgseal_seal (imgseal_t *self, const uint8_t *in, size_t n, bool last, ui
     uint8_t *body = out + IS_HEAD, *tag = body + n;
     if (!self->ctx)
         aesgcm_seal (&self->g, nonce, ad, sizeof ad, in, n, body, tag);
-    else if (!crypto_seal (self->ctx, nonce, ad, sizeof ad, in, n, body, tag)) {
+    else if (!crypto_gcm (self->ctx, 1, nonce, ad, sizeof ad, in, n, body, tag)) {
         self->broken = true;
         return 0;
     }
@@ -239,7 +223,7 @@ int imgseal_open (imgseal_t *self, const uint8_t head[IS_HEAD], const uint8_t *b
     imgseal_frame (self->n, n, last, h, nonce, ad);
     memcpy (tag, body + n, IS_TAG); /* out may be body */
     if (!self->ctx ? aesgcm_open (&self->g, nonce, ad, sizeof ad, body, n, out, tag) != 0
-                   : !crypto_open (self->ctx, nonce, ad, sizeof ad, body, n, out, tag)) {
+                   : !crypto_gcm (self->ctx, 0, nonce, ad, sizeof ad, body, n, out, tag)) {
         self->broken = true;
         *why = "a chunk does not open under the move's key (altered, out of order, or not this "
                "move's)";
