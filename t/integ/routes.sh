@@ -35,7 +35,10 @@ say "the job's messages went on a link of a's own, held"
 
 # c restarts at once (SIGKILL, same address): the others' routes and
 # links to it were reset; they reach it again, and nobody dies falsely
+# (its death waited for first: a process killed but not yet gone still
+# holds its runtime directory, and the new agent refuses to share it)
 kill -9 "${PID[c]}"
+wait_until 10 sh -c "! kill -0 ${PID[c]} 2> /dev/null" || fail "c survived its SIGKILL"
 start_peer c 2
 wait_until 30 all_alive 3 "${names[@]}" || fail "c did not come back: $(state a c) $(state b c)"
 sleep 5
