@@ -713,9 +713,12 @@ static void home_from_new_host (jobs_t *self, home_job_t *j, const gl_job_t *job
             }
             else if (job->code == GL_MOVE_FAILED && j->move >= HM_STARTING && j->move < HM_DONE) {
                 j->move_to[0] = '\0'; /* it dropped its process itself */
-                if (j->move == HM_SENDING && job->cause == GL_MOVE_CAUSE_CUT &&
-                    !j->move_cut_why[0]) {
-                    /* most likely the old host gave up, and says why */
+                if ((j->move == HM_SENDING || (j->move == HM_ASKED && j->move_ck_sent)) &&
+                    job->cause == GL_MOVE_CAUSE_CUT && !j->move_cut_why[0]) {
+                    /* most likely the old host gave up, and says why: a
+                       refusal before its snapshot closes the connection
+                       it had made, and its word may come after the
+                       restorer's */
                     gl_strlcpy (j->move_cut_why,
                                 job->text ? job->text : "the image's stream was cut before its end",
                                 sizeof j->move_cut_why);
