@@ -771,10 +771,11 @@ static void coordinate (int req, pid_t from)
     sb_s (&b, ck.gpid[0] ? ck.gpid : "0");
     sb_s (&b, " req=");
     sb_u (&b, (uint64_t) req);
-    /* a move's image sealed by our writer, onto the host's connection
-       (this CPU's instructions asked each time: a restored process may
-       run on another) */
-    bool sealing = !member && req == GL_CKPT_CONTINUE && ck.seal && aesgcm_usable ();
+    /* a move's image, or a checkpoint's to a file, sealed by our writer
+       onto the host's connection (this CPU's instructions asked each
+       time: a restored process may run on another) */
+    bool sealing =
+        !member && (req == GL_CKPT_CONTINUE || req == GL_CKPT_GO_ON) && ck.seal && aesgcm_usable ();
     if (sealing)
         sb_s (&b, " seal=1");
     snap.seal_fd = -1;

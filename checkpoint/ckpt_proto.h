@@ -25,8 +25,9 @@
 
         GLCKPT 1 pid=<pid> gpid=<gpid> req=<n> [seal=1]
 
-    (seal=1, to GL_CKPT_CONTINUE only: its writer can seal a move's
-    image itself, "A move's stream" below; the host then answers the
+    (seal=1, to GL_CKPT_CONTINUE or GL_CKPT_GO_ON: its writer can seal
+    the image itself onto a connection of the host's, "A move's stream"
+    below, for a move or a checkpoint to a file; the host then answers the
     hello with one line before anything else, and the shim reads it,
     its threads parked, before its snapshot) then exactly one of:
 
@@ -159,7 +160,8 @@
                              is out) or UNSENT <reason> (the connection
                              broke, e.g. the restorer died: the move
                              fails), and ends it as it ends an image
-        RELAY                no link of its own (or not a move): the
+        RELAY                no link of its own (a kept checkpoint, or
+                             a taker the host could not reach): the
                              image follows SNAP on this socket, as
                              without seal=1, for the agent to carry
 

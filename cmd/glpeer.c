@@ -17,9 +17,11 @@
 #include "agent.h"
 #include "top.h"
 #include "str.h"
+#include "clock.h"
 #include "conf.h"
 #include "ctl.h"
 #include "fd.h"
+#include "imgrecv.h"
 #include "jobs.h"
 #include "log.h"
 #include "seal.h"
@@ -30,6 +32,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -577,114 +581,243 @@ static int cmd_migrate (const char *runtime_dir, const char *gpid, const char *n
 }
 
 #define CKPT_SYNC_STEP (16u << 20) /* bytes of the image written back at a time */
+#define CKPT_IDLE_MS   60000       /* the longest wait for the image's next bytes */
+#define CKPT_NOTE_MS   2000        /* after a straight image: its host's word on the pause */
 
-/* glpeer checkpoint: the image comes on the stream; write it to FILE
-   (a new file, removed again when the image is cut), granting credit as
-   it goes. */
+/* One glpeer checkpoint: the image comes straight from the job's host,
+   sealed, on a connection to us (imgrecv.h), or in IMAGEs on the
+   stream through the agents (where our agent has no address for it,
+   or the host cannot reach us); either way it goes into FILE, written
+   back as it comes. */
+typedef struct {
+    const char *file, *gpid;
+    int out, ctl;
+    imgrecv_t *rx;
+    uint64_t seq, bytes, owed, synced;
+    bool done, credit_ok, ctl_open;
+    const char *failed;
+    char why[GL_JOB_TEXT_MAX + 64], note[GL_JOB_TEXT_MAX + 1];
+} ckpt_run_t;
+
+/* Listen for the image on every address of ours (the agent names its
+   own to the host): NULL when we cannot, and it comes through the agents. */
+static imgrecv_t *ckpt_listen (const uint8_t key[IS_KEY_BYTES])
+{
+    char err[128];
+    struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+    imgrecv_t *rx = imgrecv_new ((struct sockaddr *) &v6, sizeof v6, key, err, sizeof err);
+    if (!rx) { /* no IPv6 here */
+        struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_ANY) };
+        rx = imgrecv_new ((struct sockaddr *) &v4, sizeof v4, key, err, sizeof err);
+    }
+    return rx;
+}
+
+/* The image's bytes: into FILE, written back every CKPT_SYNC_STEP, so
+   that the fsync at its end waits for the last few MiB, not for all. */
+static void ckpt_write (ckpt_run_t *r, const uint8_t *p, size_t n)
+{
+    if (gl_write_all (r->out, p, n)) {
+        snprintf (r->why, sizeof r->why, "%s: %s", r->file, strerror (errno));
+        r->failed = r->why;
+        return;
+    }
+    r->bytes += n;
+    if (r->bytes - r->synced >= CKPT_SYNC_STEP) {
+        sync_file_range (r->out, (off_t) r->synced, (off_t) (r->bytes - r->synced),
+                         SYNC_FILE_RANGE_WRITE);
+        r->synced = r->bytes;
+    }
+}
+
+/* One message on the stream from our agent: a refusal or a cut image
+   (why), the host's word on the pause, or a piece of the image that
+   comes through the agents. */
+static void ckpt_msg (ckpt_run_t *r, const gl_job_t *j)
+{
+    if (j->type == GL_JOB_FAILED || (j->type == GL_JOB_LIST_REPLY && j->code)) {
+        snprintf (r->why, sizeof r->why, "%s", j->text ? j->text : "refused");
+        r->failed = r->why;
+        return;
+    }
+    if (j->type == GL_JOB_LIST_REPLY && j->text) { /* the host's word: its pause */
+        snprintf (r->note, sizeof r->note, "%s", j->text);
+        return;
+    }
+    if (j->type != GL_JOB_IMAGE)
+        return;
+    if (j->eof && j->text) {
+        snprintf (r->why, sizeof r->why, "%s", j->text);
+        r->failed = r->why;
+        return;
+    }
+    if (r->rx && imgrecv_fd (r->rx) >= 0) /* it comes straight: nothing else counts */
+        return;
+    if (j->seq != r->seq++) {
+        r->failed = "a piece of the image was lost on the way";
+        return;
+    }
+    imgrecv_destroy (&r->rx); /* it comes this way: no connection will */
+    if (j->len)
+        ckpt_write (r, j->data, j->len);
+    if (r->failed)
+        return;
+    r->done = j->eof;
+    /* Credit in batches of a quarter window, as glx grants it: one
+       message back per MiB, not per piece.  The agent closes the stream
+       once it sent the end: credit for the last pieces may find it
+       closed; only what is read decides the outcome. */
+    r->owed += j->len;
+    if (r->owed && r->credit_ok && r->owed >= JOBS_CREDIT_BATCH) {
+        gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = 3, .credit = r->owed };
+        gl_strlcpy (credit.gpid, r->gpid, sizeof credit.gpid);
+        gl_msg_t cm = { .type = GL_MSG_JOB, .job = &credit };
+        uint8_t *cb = NULL;
+        size_t cl;
+        if (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (r->ctl, cb, cl))
+            r->credit_ok = false;
+        free (cb);
+        r->owed = 0;
+    }
+}
+
+/* The next message from our agent, if one comes within ms: false when
+   none did, or the stream ended (ctl_open false then). */
+static bool ckpt_hear (ckpt_run_t *r, int ms)
+{
+    struct pollfd p = { r->ctl, POLLIN, 0 };
+    if (!r->ctl_open || poll (&p, 1, ms) <= 0)
+        return false;
+    size_t len;
+    uint8_t *frame = ctl_frame_read (r->ctl, &len);
+    if (!frame) {
+        r->ctl_open = false;
+        return false;
+    }
+    gl_msg_t m;
+    if (gl_msg_decode (frame, len, &m, NULL) == 0) {
+        if (m.type == GL_MSG_JOB)
+            ckpt_msg (r, m.job);
+        gl_msg_clear (&m);
+    }
+    free (frame);
+    return true;
+}
+
+/* The image on its own connection, to its last chunk; a failure there
+   may have its reason on the stream (the host's word), else it is the
+   connection's. */
+static void ckpt_straight (ckpt_run_t *r)
+{
+    static uint8_t buf[IS_CHUNK_MAX];
+    struct timeval idle = { .tv_sec = CKPT_IDLE_MS / 1000 };
+    setsockopt (imgrecv_fd (r->rx), SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    while (!r->failed) {
+        const char *why;
+        ssize_t k = imgrecv_read (r->rx, buf, sizeof buf, &why);
+        if (k == 0) {
+            r->done = true;
+            break;
+        }
+        if (k > 0) {
+            ckpt_write (r, buf, (size_t) k);
+            continue;
+        }
+        uint64_t until = gl_mono_ms () + CKPT_NOTE_MS;
+        while (!r->failed && r->ctl_open && gl_mono_ms () < until)
+            ckpt_hear (r, (int) (until - gl_mono_ms ()));
+        if (!r->failed) {
+            snprintf (r->why, sizeof r->why, "the image's connection from the job's host: %s",
+                      why                                       ? why
+                      : errno == EAGAIN || errno == EWOULDBLOCK ? "no byte came for a minute"
+                                                                : strerror (errno));
+            r->failed = r->why;
+        }
+    }
+    /* its host said the pause as it sent the first bytes: a word late at most */
+    uint64_t until = gl_mono_ms () + CKPT_NOTE_MS;
+    while (r->done && !r->failed && !r->note[0] && r->ctl_open && gl_mono_ms () < until)
+        ckpt_hear (r, (int) (until - gl_mono_ms ()));
+}
+
+/* glpeer checkpoint: the image to FILE (a new file, removed again when
+   the image is cut). */
 static int cmd_checkpoint (const char *runtime_dir, const char *gpid, const char *file)
 {
     if (!gl_gpid_valid (gpid)) {
         fprintf (stderr, "glpeer checkpoint: '%s' is not a GPID (see glpeer ps)\n", gpid);
         return EXIT_USAGE;
     }
-    int out = open (file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (out < 0) {
+    ckpt_run_t r = { .file = file, .gpid = gpid, .credit_ok = true, .ctl_open = true };
+    r.out = open (file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (r.out < 0) {
         fprintf (stderr, "glpeer checkpoint: %s: %s\n", file, strerror (errno));
         return 1;
     }
     char sock[GL_PATH_MAX + 16], err[GL_PATH_MAX + 256];
     snprintf (sock, sizeof sock, "%s/glpeer.sock", runtime_dir);
-    int fd = ctl_connect (sock, err, sizeof err);
-    if (fd < 0) {
+    r.ctl = ctl_connect (sock, err, sizeof err);
+    if (r.ctl < 0) {
         fprintf (stderr, "glpeer checkpoint: %s\n", err);
-        close (out);
+        close (r.out);
         unlink (file);
         return 1;
     }
+    signal (SIGPIPE, SIG_IGN); /* a write to a closed stream is an error, not a death */
     gl_job_t ask = { .type = GL_JOB_CKPT, .code = GL_CKPT_ASK_FILE };
     gl_strlcpy (ask.gpid, gpid, sizeof ask.gpid);
-    int rc = stream_send (fd, &ask);
-    const char *failed = rc ? "the agent does not answer" : NULL;
-    char why[GL_JOB_TEXT_MAX + 64] = "", note[GL_JOB_TEXT_MAX + 1] = "";
-    bool done = false, credit_ok = true;
-    signal (SIGPIPE, SIG_IGN); /* a write to a closed stream is an error, not a death */
-    uint64_t seq = 0, bytes = 0, owed = 0, synced = 0;
-    uint8_t *frame;
-    size_t len;
-    while (!failed && !done && (frame = ctl_frame_read (fd, &len))) {
-        gl_msg_t reply;
-        bool decoded = gl_msg_decode (frame, len, &reply, NULL) == 0;
-        if (decoded && reply.type == GL_MSG_JOB) {
-            gl_job_t *j = reply.job;
-            if (j->type == GL_JOB_FAILED || (j->type == GL_JOB_LIST_REPLY && j->code)) {
-                snprintf (why, sizeof why, "%s", j->text ? j->text : "refused");
-                failed = why;
-            }
-            else if (j->type == GL_JOB_LIST_REPLY && j->text) /* the host's word: its pause */
-                snprintf (note, sizeof note, "%s", j->text);
-            else if (j->type == GL_JOB_IMAGE) {
-                if (j->seq != seq++)
-                    failed = "a piece of the image was lost on the way";
-                else if (j->len && gl_write_all (out, j->data, j->len)) {
-                    snprintf (why, sizeof why, "%s: %s", file, strerror (errno));
-                    failed = why;
-                }
-                else if (j->eof && j->text) {
-                    snprintf (why, sizeof why, "%s", j->text);
-                    failed = why;
-                }
-                else {
-                    bytes += j->len;
-                    done = j->eof;
-                    /* Writeback starts as the image comes, so the fsync at
-                       its end waits for the last few MiB, not for all. */
-                    owed += j->len;
-                    if (bytes - synced >= CKPT_SYNC_STEP) {
-                        sync_file_range (out, (off_t) synced, (off_t) (bytes - synced),
-                                         SYNC_FILE_RANGE_WRITE);
-                        synced = bytes;
-                    }
-                    /* Credit in batches of a quarter window, as glx
-                       grants it: one message back per MiB, not per
-                       piece.  The agent closes the stream once it sent
-                       the end: credit for the last pieces may find it
-                       closed; only what is read decides the outcome. */
-                    if (owed && credit_ok && owed >= JOBS_CREDIT_BATCH) {
-                        gl_job_t credit = { .type = GL_JOB_CREDIT, .stream = 3, .credit = owed };
-                        gl_strlcpy (credit.gpid, gpid, sizeof credit.gpid);
-                        gl_msg_t cm = { .type = GL_MSG_JOB, .job = &credit };
-                        uint8_t *cb = NULL;
-                        size_t cl;
-                        if (gl_msg_encode (&cm, &cb, &cl) || ctl_frame_write (fd, cb, cl))
-                            credit_ok = false;
-                        free (cb);
-                        owed = 0;
-                    }
-                }
-            }
+    /* a key for this image alone: our agent passes it on to the host
+       inside the agents' sealed messages, with its own address */
+    randombytes_buf (ask.move_key, sizeof ask.move_key);
+    if ((r.rx = ckpt_listen (ask.move_key)))
+        snprintf (ask.move_addr, sizeof ask.move_addr, "*:%u", imgrecv_port (r.rx));
+    else
+        sodium_memzero (ask.move_key, sizeof ask.move_key);
+    if (stream_send (r.ctl, &ask))
+        r.failed = "the agent does not answer";
+    sodium_memzero (ask.move_key, sizeof ask.move_key);
+    /* the image's connection, or IMAGEs on the stream, or why not */
+    while (!r.failed && !r.done && r.ctl_open) {
+        struct pollfd p[IMGRECV_POLL_MAX + 1];
+        size_t n = r.rx ? imgrecv_pollfds (r.rx, p + 1, gl_mono_ms ()) : 0;
+        p[0] = (struct pollfd){ r.ctl, POLLIN, 0 };
+        if (poll (p, n + 1, 1000) < 0 && errno != EINTR) {
+            snprintf (r.why, sizeof r.why, "poll: %s", strerror (errno));
+            r.failed = r.why;
+            break;
         }
-        if (decoded)
-            gl_msg_clear (&reply);
-        free (frame);
+        if (p[0].revents)
+            ckpt_hear (&r, 0);
+        if (r.failed || !r.rx)
+            continue;
+        char serr[128];
+        int found = imgrecv_step (r.rx, p + 1, n, gl_mono_ms (), serr, sizeof serr);
+        if (found < 0) {
+            snprintf (r.why, sizeof r.why, "%s", serr);
+            r.failed = r.why;
+        }
+        else if (found > 0)
+            ckpt_straight (&r);
     }
-    close (fd);
-    if (!failed && !done)
-        failed = "the agent closed the stream before the image's end";
-    if (!failed && fsync (out)) {
-        snprintf (why, sizeof why, "%s: %s", file, strerror (errno));
-        failed = why;
+    imgrecv_destroy (&r.rx);
+    close (r.ctl);
+    if (!r.failed && !r.done)
+        r.failed = "the agent closed the stream before the image's end";
+    if (!r.failed && fsync (r.out)) {
+        snprintf (r.why, sizeof r.why, "%s: %s", file, strerror (errno));
+        r.failed = r.why;
     }
-    if (close (out) && !failed) {
-        snprintf (why, sizeof why, "%s: %s", file, strerror (errno));
-        failed = why;
+    if (close (r.out) && !r.failed) {
+        snprintf (r.why, sizeof r.why, "%s: %s", file, strerror (errno));
+        r.failed = r.why;
     }
-    if (failed) {
+    if (r.failed) {
         unlink (file);
-        fprintf (stderr, "glpeer checkpoint: %s\n", failed);
+        fprintf (stderr, "glpeer checkpoint: %s\n", r.failed);
         return 1;
     }
-    printf ("%s: %llu bytes, the image of %s%s%s\n", file, (unsigned long long) bytes, gpid,
-            note[0] ? "; " : "", note);
+    printf ("%s: %llu bytes, the image of %s%s%s\n", file, (unsigned long long) r.bytes, gpid,
+            r.note[0] ? "; " : "", r.note);
     return 0;
 }
 

@@ -774,9 +774,11 @@ static int check_job (const gl_job_t *job, const char **why)
                 return gl_why (why, "job ckpt: code expected 1..5");
             if (job->code == GL_CKPT_KEPT && !job->text)
                 return gl_why (why, "job ckpt: what is kept, without its text");
-            if (job->move_addr[0] && (job->code != GL_CKPT_ASK_MOVE ||
-                                      gl_all_zero (job->move_key, sizeof job->move_key)))
-                return gl_why (why, "job ckpt: a move's address without its key, or not a move");
+            if (job->move_addr[0] &&
+                ((job->code != GL_CKPT_ASK_MOVE && job->code != GL_CKPT_ASK_FILE) ||
+                 gl_all_zero (job->move_key, sizeof job->move_key)))
+                return gl_why (why, "job ckpt: an image's address without its key, or not a "
+                                    "move nor a checkpoint to a file");
             break;
         case GL_JOB_MOVE:
             if (job->code < GL_MOVE_SNAPPED || job->code > GL_MOVE_LISTEN)

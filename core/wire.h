@@ -131,9 +131,12 @@ typedef struct {
      NOTE        gpid, text; may: eof, code 0..255 (only with eof)
      CKPT        gpid, code (gl_ckpt_ask_t); may: user (who asks, judged by
                  the job's home), to (FILE: the asking node the image goes
-                 to; MOVE: the node asked for), text; MOVE: move_key and
-                 move_addr together (the image goes straight to B's
-                 restorer there, sealed under the key)
+                 to; MOVE: the node asked for), text; MOVE and FILE:
+                 move_key and move_addr together (the image goes
+                 straight there, sealed under the key: B's restorer for
+                 a move, the asking glpeer checkpoint for a file; from
+                 the asker's glpeer to its agent the address is
+                 "*:PORT", its agent's own address with that port)
      IMAGE       gpid, data or eof or both; may: text (with eof: the image
                  was cut, why); seq numbers the chunks of one image
      MOVE        gpid, code (gl_move_t); may: to, text, data, eof, credit,

@@ -400,17 +400,32 @@ static bool shim_listens (int pid)
     return caught;
 }
 
-/* ---- a move's own link, at the old host ------------------------------------------------ */
+bool ckpt_own_addr (const jobs_t *self, unsigned port, char *out, size_t size)
+{
+    if (!self->addr[0])
+        return false;
+    int n = snprintf (out, size, strchr (self->addr, ':') ? "[%s]:%u" : "%s:%u", self->addr, port);
+    return n > 0 && (size_t) n < size;
+}
 
-/* The connection to the new host's restorer, begun before the job is
-   asked, its first (empty) chunk waiting to go: NULL, or why not. */
+/* ---- an image's own link, at the old host ------------------------------------------------ */
+
+/* Who takes an image sent straight: a move's new host's restorer, or
+   the glpeer checkpoint that asked for it in a file. */
+static const char *net_peer (const ckpt_req_t *ck)
+{
+    return ck->ask == GL_CKPT_ASK_MOVE ? "the new host's restorer" : "glpeer checkpoint";
+}
+
+/* The connection to the image's taker, begun before the job is asked,
+   its first (empty) chunk waiting to go: NULL, or why not. */
 static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
 {
     static char why[160];
     struct sockaddr_storage sa;
     socklen_t len;
     if (!gl_addr_parse (ask->move_addr, &sa, &len))
-        return "the new host's address for the image is not IP:PORT";
+        return "the address for the image is not IP:PORT";
     ck->seal = imgseal_new (ask->move_key);
     memcpy (ck->key, ask->move_key, sizeof ck->key);
     ck->out = malloc (IS_OVERHEAD + NET_CHUNK);
@@ -421,8 +436,8 @@ static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
     ck->net = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (!ck->out_len || ck->net < 0 ||
         (connect (ck->net, (struct sockaddr *) &sa, len) && errno != EINPROGRESS)) {
-        snprintf (why, sizeof why, "cannot connect to the new host's restorer at %s: %s",
-                  ask->move_addr, strerror (errno));
+        snprintf (why, sizeof why, "cannot connect to %s at %s: %s", net_peer (ck), ask->move_addr,
+                  strerror (errno));
         return why;
     }
     host_watch_set (self, &ck->nw, ck->net, POLLOUT);
@@ -449,6 +464,19 @@ static void net_pump (jobs_t *self, host_job_t *h)
                 host_watch_set (self, &ck->nw, ck->net, POLLOUT);
                 return;
             }
+            if (n < 0 && ck->unsignalled && ck->ask == GL_CKPT_ASK_FILE) {
+                /* nothing is stopped yet: the image goes through the agents */
+                gl_log (GL_LOG_INFO,
+                        "checkpoint of %s: cannot connect to glpeer checkpoint at %s: %s; its "
+                        "image goes through the agents",
+                        h->gpid, ck->to, strerror (errno));
+                net_close (self, ck);
+                ck->unsignalled = false;
+                const char *fail = req_signal (h, ck);
+                if (fail)
+                    req_end (self, h, fail);
+                return;
+            }
             if (n < 0) {
                 snprintf (why, sizeof why,
                           ck->unsignalled ? "cannot connect to %s's restorer: %s"
@@ -473,8 +501,13 @@ static void net_pump (jobs_t *self, host_job_t *h)
             return;
         }
         if (imgseal_ended (ck->seal)) {
-            gl_log (GL_LOG_INFO, "move of %s: its image went straight to %s", h->gpid, ck->to);
+            gl_log (GL_LOG_INFO, "%s of %s: its image went straight to %s",
+                    ck->ask == GL_CKPT_ASK_MOVE ? "move" : "checkpoint", h->gpid, ck->to);
             net_close (self, ck);
+            if (ck->ask != GL_CKPT_ASK_MOVE) { /* a file's: written, the job runs on */
+                req_end (self, h, NULL);
+                return;
+            }
             host_watch_set (self, &ck->w, -1, 0);
             ck->state = CK_SENT;
             return;
@@ -511,7 +544,8 @@ static void net_pump (jobs_t *self, host_job_t *h)
 static void seal_answer (jobs_t *self, ckpt_req_t *ck)
 {
     ck->writer_seals = false;
-    if (ck->ask != GL_CKPT_ASK_MOVE || ck->net < 0 || ck->unsignalled || ck->out_len) {
+    if ((ck->ask != GL_CKPT_ASK_MOVE && ck->ask != GL_CKPT_ASK_FILE) || ck->net < 0 ||
+        ck->unsignalled || ck->out_len) {
         (void) say (ck->fd, "RELAY\n");
         return;
     }
@@ -574,11 +608,22 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     gl_strlcpy (ck->to, ask->to[0] || ck->ask == GL_CKPT_ASK_MOVE ? ask->to : asker, sizeof ck->to);
     ck->deadline_ms = now + CKPT_ANSWER_MS;
     h->ck = ck;
-    /* a move's link is made first: a new host that cannot be reached
-       stops nothing (its first chunk out, the job is asked: net_pump) */
-    if (!why && ck->ask == GL_CKPT_ASK_MOVE && ask->move_addr[0] &&
-        !(why = net_start (self, ck, ask)))
-        ck->unsignalled = true;
+    /* an image's own link is made first: a new host that cannot be
+       reached stops nothing (its first chunk out, the job is asked:
+       net_pump); a glpeer checkpoint that cannot be reached takes the
+       image through the agents instead */
+    if (!why && ask->move_addr[0] && (ck->ask == GL_CKPT_ASK_MOVE || ck->ask == GL_CKPT_ASK_FILE)) {
+        const char *no = net_start (self, ck, ask);
+        if (!no)
+            ck->unsignalled = true;
+        else if (ck->ask == GL_CKPT_ASK_MOVE)
+            why = no;
+        else {
+            gl_log (GL_LOG_INFO, "checkpoint of %s: %s; its image goes through the agents", h->gpid,
+                    no);
+            net_close (self, ck);
+        }
+    }
     if (!why && !ck->unsignalled)
         why = req_signal (h, ck);
     if (why)
@@ -744,12 +789,15 @@ static void writer_end (jobs_t *self, host_job_t *h)
     if (rc == 0)
         return;
     if (rc > 0 && !strcmp (line, "END")) {
-        gl_log (GL_LOG_INFO,
-                "move of %s (sealed by the job's writer): its image went straight to %s", h->gpid,
-                ck->to);
+        gl_log (GL_LOG_INFO, "%s of %s (sealed by the job's writer): its image went straight to %s",
+                ck->ask == GL_CKPT_ASK_MOVE ? "move" : "checkpoint", h->gpid, ck->to);
         self->ckpt_stats.writer_sealed++;
         ck->writer_done = true;
         net_close (self, ck);
+        if (ck->ask != GL_CKPT_ASK_MOVE) { /* a file's: written, the job runs on */
+            req_end (self, h, NULL);
+            return;
+        }
         host_watch_set (self, &ck->w, -1, 0);
         ck->state = CK_SENT;
         return;
@@ -1038,9 +1086,8 @@ static void direct_told (jobs_t *self, host_job_t *h)
     if (rc > 0 && !strncmp (line, "PORT ", 5) && gl_parse_u64 (&p, &port) && !*p && port &&
         port <= 65535) {
         char addr[GL_MOVE_ADDR_MAX + 1];
-        snprintf (addr, sizeof addr, strchr (self->addr, ':') ? "[%s]:%u" : "%s:%u", self->addr,
-                  (unsigned) port);
-        say_listen (self, h, addr);
+        if (ckpt_own_addr (self, (unsigned) port, addr, sizeof addr))
+            say_listen (self, h, addr);
     }
     /* else it failed (its byte and its stderr say why) or spoke
        nonsense: no image can come, and the restorer's exit or the

@@ -400,6 +400,10 @@ void ckpt_user_stopped (jobs_t *self, host_job_t *h);
 uint64_t ckpt_next_deadline (jobs_t *self, uint64_t next);
 void ckpt_free (jobs_t *self, host_job_t *h);
 bool ckpt_probing (const host_job_t *h); /* h->ck is a probe, unanswered */
+/* Our address for an image with port: "IP:PORT" or "[IP6]:PORT" into
+   out; false when this node has none (no advertised address, or
+   transport/move_direct = no: images come through the agents). */
+bool ckpt_own_addr (const jobs_t *self, unsigned port, char *out, size_t size);
 /* h's streams wait (no read, no stdin written): a kept checkpoint asked,
    its SNAP not heard yet (jobs_ckpt.c) */
 bool ckpt_holds_streams (const host_job_t *h);

@@ -10,6 +10,7 @@
 #include "jobs_impl.h"
 #include "str.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,10 +288,32 @@ void ps_kill_at_home (jobs_t *self, const char *from, const gl_job_t *job)
    back to conn. */
 void ps_ckpt (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t now)
 {
+    /* glpeer checkpoint listens for its image itself and says "*:PORT":
+       our address with that port, so the host sends the image there,
+       sealed, and not through two agents; with no address of ours
+       (transport/move_direct = no) the image comes in IMAGEs as before.
+       A local client names no other address. */
+    gl_job_t ask = *job;
+    if (ask.move_addr[0]) {
+        const char *p = ask.move_addr + 2;
+        uint64_t port = 0;
+        if (ask.code != GL_CKPT_ASK_FILE || strncmp (ask.move_addr, "*:", 2) ||
+            !gl_parse_u64 (&p, &port) || *p || !port || port > 65535) {
+            kill_failed (self, conn, job->gpid,
+                         "a checkpoint's image address must be *:PORT (this node's address)");
+            self->io.close_local (self->io.arg, conn);
+            return;
+        }
+        if (!ckpt_own_addr (self, (unsigned) port, ask.move_addr, sizeof ask.move_addr)) {
+            ask.move_addr[0] = '\0';
+            memset (ask.move_key, 0, sizeof ask.move_key);
+        }
+    }
     size_t before = 0;
     for (list_req_t *l = self->lists; l; l = l->next)
         before++;
-    ps_kill (self, conn, job, now); /* routed to the home with the asker's user */
+    ps_kill (self, conn, &ask, now); /* routed to the home with the asker's user */
+    sodium_memzero (ask.move_key, sizeof ask.move_key);
     size_t after = 0;
     for (list_req_t *l = self->lists; l; l = l->next)
         after++;

@@ -134,6 +134,9 @@ wait_until 10 more_lines "$out" 8 || fail "ckjob did not start"
 gpid=$(gpid_of "ckjob single 30 32")
 res=$("$GLPEER" checkpoint "$gpid" "$T/ck.img" --runtime-dir "$T/c/run" 2>&1) \
     || fail "checkpoint: $res"
+# asked at c, which has no address for images: they came through the agents
+! grep -q "checkpoint of $gpid.*went straight" "$T/b.log" \
+    || fail "the image of a checkpoint asked at c (move_direct = no) went straight to c"
 wait "$g"; rc=$?
 [ $rc = 0 ] && cmp -s "$T/ref" "$out" || fail "the checkpointed job: rc $rc, $(diff "$T/ref" "$out" | head -3)"
 # restart_on NODE: glx --restart of ck.img there, its output checked; how
@@ -202,6 +205,10 @@ wait_until 10 more_lines "$T/f120.out" 1 || fail "the filter did not start: $(ca
 gpid=$(gpid_of "ckjob filter 120")
 res=$("$GLPEER" checkpoint "$gpid" "$T/f120.img" --runtime-dir "$T/a/run" 2>&1) \
     || fail "checkpoint of the filter: $res"
+# asked at a, which has an address: the job's writer sealed it straight
+# to glpeer checkpoint, past both agents
+grep -q "checkpoint of $gpid (sealed by the job's writer): its image went straight to a\$" "$T/b.log" \
+    || fail "the image of a checkpoint asked at a did not go straight to it: $(grep "$gpid" "$T/b.log" | tail -3)"
 exec 7>&-
 wait "$g"; rc=$?
 [ $rc = 120 ] || fail "the filter that exits 120: rc $rc, $(cat "$T/f120.out")"

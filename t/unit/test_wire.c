@@ -1259,6 +1259,21 @@ static void test_job_round_trips (void)
     job = new_job (GL_JOB_CKPT, B (K_GPID), 0, 0);
     job->code = GL_CKPT_ASK_KEEP;
     CHECK (job_round_trip (job, NULL));
+    /* an image's own address comes with its key, for a move or a
+       checkpoint to a file only */
+    job = new_job (GL_JOB_CKPT, B (K_GPID), 0, 0);
+    job->code = GL_CKPT_ASK_FILE;
+    snprintf (job->move_addr, sizeof job->move_addr, "127.0.0.1:4000");
+    CHECK (!job_encodes (job)); /* no key */
+    memset (job->move_key, 7, sizeof job->move_key);
+    job->code = GL_CKPT_ASK_PROBE;
+    CHECK (!job_encodes (job));
+    job->code = GL_CKPT_ASK_KEEP;
+    CHECK (!job_encodes (job));
+    job->code = GL_CKPT_ASK_MOVE;
+    CHECK (job_encodes (job));
+    job->code = GL_CKPT_ASK_FILE;
+    CHECK (job_round_trip (job, NULL));
     job = new_job (GL_JOB_DATA, all_keys (GL_JOB_DATA), 0, 10);
     job->at_out = 3;
     CHECK (!job_encodes (job)); /* offsets belong to an image */
