@@ -38,7 +38,9 @@ static int dial (unsigned port)
 /* Seals n bytes of p (the chunk's number goes on in s) and writes them. */
 static void send_chunk (int fd, imgseal_t *s, const uint8_t *p, size_t n, bool last, bool flip)
 {
-    static uint8_t out[4096 + IS_OVERHEAD];
+    static uint8_t out[3 * 4096 + IS_OVERHEAD]; /* the longest chunk here and its overhead */
+    if (n + IS_OVERHEAD > sizeof out)
+        abort ();
     size_t len = imgseal_seal (s, p, n, last, out);
     if (!len)
         abort ();
