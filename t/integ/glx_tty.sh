@@ -41,6 +41,8 @@ say "tty, line editing, window size and Ctrl-C work"
 # the shell moves to a, on a new terminal there: the same shell, its
 # line editing, window size and Ctrl-C (what it runs now runs on a)
 gpid=$(gpid_of "bash --norc")
+wait_until 10 sh -c "'$GLPEER' ps -v --runtime-dir '$T/a/run' | grep -A2 'bash --norc' | grep -q 'can move: yes'" ||
+    fail "ps -v of a terminal job: $("$GLPEER" ps -v --runtime-dir "$T/a/run")"
 tm send-keys -t t 'x=kept-$((6*7))' Enter
 res=$("$GLPEER" migrate "$gpid" a --runtime-dir "$T/a/run" 2>&1) || fail "migrate of the terminal job: $res"
 [ "$(node_of "$gpid")" = a ] || fail "after '$res' ps says $gpid is on $(node_of "$gpid")"
