@@ -7,9 +7,7 @@
 # output reaches the user's terminal, a window-size change
 # arrives, ^C typed through the terminal interrupts it, and glx exits
 # with its status.  script(1) gives glx its terminal; the test types
-# into script's input, a FIFO held open, as a person would.  Not run
-# against the sanitizers' build (a restored program's memory cannot
-# carry their runtime; see migrate.sh).
+# into script's input, a FIFO held open, as a person would.
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 CKTTY="$BUILD/t/integ/cktty"
