@@ -1303,8 +1303,18 @@ static void pids_restored (const ckpt_resume_t *info)
     pids_before = pids;
     if (pidmap_valid (&info->pidmap))
         pids = info->pidmap;
-    else /* restored alone: a table the image had is another node's */
+    else { /* restored alone: a table the image had is another node's */
         memset (&pids, 0, sizeof pids);
+        /* its own old id the only entry: its children name it, and it
+           leads its process group and session by that id (a shell on a
+           terminal, glx -t, sets its jobs' groups and its terminal's
+           foreground group by it); those calls translate it too */
+        if (ck.vpid != ck.real_pid) {
+            pidmap_init (&pids);
+            if (pidmap_add (&pids, ck.vpid, ck.real_pid, NULL))
+                memset (&pids, 0, sizeof pids);
+        }
+    }
     pids_var ();
     atomic_fetch_add (&restores, 1);
 }

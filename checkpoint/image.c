@@ -919,6 +919,43 @@ void img_put_timerfd (const img_timerfd_t *t, uint8_t *out)
     w64 (&w, t->interval_nsec);
 }
 
+void img_get_tty (const img_fd_t *f, img_tty_t *t)
+{
+    const uint8_t *d = f->data;
+    t->iflag = rd32 (d);
+    t->oflag = rd32 (d + 4);
+    t->cflag = rd32 (d + 8);
+    t->lflag = rd32 (d + 12);
+    t->line = d[16];
+    memcpy (t->cc, d + 17, IMG_TTY_NCC);
+    t->ispeed = rd32 (d + 36);
+    t->ospeed = rd32 (d + 40);
+    t->rows = (uint16_t) (d[44] | d[45] << 8);
+    t->cols = (uint16_t) (d[46] | d[47] << 8);
+    t->xpixel = (uint16_t) (d[48] | d[49] << 8);
+    t->ypixel = (uint16_t) (d[50] | d[51] << 8);
+    t->flags = rd32 (d + 52);
+}
+
+void img_put_tty (const img_tty_t *t, uint8_t *out)
+{
+    wcur_t w = { .p = out, .n = 0, .cap = IMG_TTY_SIZE };
+    w32 (&w, t->iflag);
+    w32 (&w, t->oflag);
+    w32 (&w, t->cflag);
+    w32 (&w, t->lflag);
+    w_bytes (&w, &t->line, 1);
+    w_bytes (&w, t->cc, IMG_TTY_NCC);
+    w32 (&w, t->ispeed);
+    w32 (&w, t->ospeed);
+    uint8_t ws[8] = { (uint8_t) t->rows,   (uint8_t) (t->rows >> 8),
+                      (uint8_t) t->cols,   (uint8_t) (t->cols >> 8),
+                      (uint8_t) t->xpixel, (uint8_t) (t->xpixel >> 8),
+                      (uint8_t) t->ypixel, (uint8_t) (t->ypixel >> 8) };
+    w_bytes (&w, ws, sizeof ws);
+    w32 (&w, t->flags);
+}
+
 void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
                         uint64_t *data)
 {
@@ -1012,13 +1049,14 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_SHMFD)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_TTY)
         return gl_why (why, "FD: an unknown kind of descriptor");
     if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD &&
         f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD &&
-        f->kind != IMG_F_DIR)
+        f->kind != IMG_F_DIR && f->kind != IMG_F_TTY)
         return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, "
-                            "shared memory, a directory, a timerfd nor an epoll instance");
+                            "shared memory, a directory, a terminal, a timerfd nor an epoll "
+                            "instance");
     if (f->kind == IMG_F_DIR && (!f->pos != !f->data_len || f->data_len > 255 ||
                                  (f->data_len && (memchr (f->data, '/', f->data_len) ||
                                                   memchr (f->data, '\0', f->data_len)))))
@@ -1031,8 +1069,12 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
     if (f->kind == IMG_F_PIPE &&
         (f->pos < 4096 || f->pos > IMG_PIPE_MAX || f->data_len > f->pos || (f->flags & 3) > 1))
         return gl_why (why, "FD: a pipe's capacity, bytes or direction out of range");
-    if (f->kind == IMG_F_STREAM && f->stream > 2)
+    if ((f->kind == IMG_F_STREAM || f->kind == IMG_F_TTY) && f->stream > 2)
         return gl_why (why, "FD: a stream other than 0, 1 or 2");
+    if (f->kind == IMG_F_TTY &&
+        (f->data_len != IMG_TTY_SIZE || rd32 (f->data + 52) > 3 || f->data[16] >= 64))
+        return gl_why (why, "FD: a terminal's state of the wrong size, or a line discipline or "
+                            "flags out of range");
     if ((f->kind == IMG_F_FILE || f->kind == IMG_F_DEV || f->kind == IMG_F_DIR) &&
         f->path[0] != '/')
         return gl_why (why, "FD: a file without an absolute path");

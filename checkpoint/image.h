@@ -222,6 +222,10 @@ typedef enum {
                          (a temporary file): stream as a FILE's; fsize its size,
                          mtime_sec its object's id (as a shared VMA's), data
                          all its bytes (at most IMG_PIPE_MAX) */
+    IMG_F_TTY = 12,   /* the job's terminal (glx -t: its pty's slave): the restorer's
+                         stream as for IMG_F_STREAM, which must be a terminal too;
+                         data: img_tty_t (IMG_TTY_SIZE bytes), the terminal's state
+                         at the snapshot, given to the new one */
 } img_fd_kind_t;
 /* A kernel object of kobj.h: made again alone, with its state. */
 #define IMG_F_IS_KOBJ(k) ((k) >= IMG_F_EVENTFD && (k) <= IMG_F_EPOLL)
@@ -239,8 +243,25 @@ typedef struct {
     uint64_t interval_sec, interval_nsec;
 } img_timerfd_t;
 #define IMG_TIMERFD_SIZE 48
-#define IMG_EPOLL_REG    16
-#define IMG_EPOLL_MAX    (IMG_PIPE_MAX / IMG_EPOLL_REG) /* registrations of one epoll */
+/* The job's terminal, little-endian in an IMG_F_TTY record's data: its
+   modes as tcgetattr(3) gives them (the kernel's 19 control characters;
+   the speeds as cfgetispeed's B codes), its window size, and IMG_TTY_*
+   of the process that held it. */
+#define IMG_TTY_NCC      19
+typedef struct {
+    uint32_t iflag, oflag, cflag, lflag;
+    uint8_t line, cc[IMG_TTY_NCC];
+    uint32_t ispeed, ospeed;
+    uint16_t rows, cols, xpixel, ypixel;
+    uint32_t flags;
+} img_tty_t;
+enum {
+    IMG_TTY_CTTY = 1, /* it was the process's controlling terminal */
+    IMG_TTY_FG = 2,   /* and the process's group its foreground group */
+};
+#define IMG_TTY_SIZE  56
+#define IMG_EPOLL_REG 16
+#define IMG_EPOLL_MAX (IMG_PIPE_MAX / IMG_EPOLL_REG) /* registrations of one epoll */
 typedef struct {
     uint32_t fd, kind, stream, flags, cloexec;
     uint64_t pos, fsize, mtime_sec;
@@ -331,6 +352,10 @@ int img_get_fd (const img_rec_t *r, img_fd_t *f, const char **why);
    IMG_TIMERFD_SIZE bytes); an epoll's registration k. */
 void img_get_timerfd (const img_fd_t *f, img_timerfd_t *t);
 void img_put_timerfd (const img_timerfd_t *t, uint8_t *out);
+/* The terminal's state from an IMG_F_TTY record's data, and into it
+   (out: IMG_TTY_SIZE bytes). */
+void img_get_tty (const img_fd_t *f, img_tty_t *t);
+void img_put_tty (const img_tty_t *t, uint8_t *out);
 void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
                         uint64_t *data);
 /* A FAIL record: its reason into reason (IMG_PATH_MAX bytes), its flags

@@ -21,10 +21,12 @@
 #include <linux/magic.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* ---- judging a descriptor ------------------------------------------------------------------ */
@@ -176,6 +178,24 @@ static bool allowed_device (const char *path)
     return false;
 }
 
+/* Is fd, /dev/tty, the job's terminal (glx -t)?  Its session is then
+   the one of a stream that is a terminal: both name the process's
+   controlling terminal, which the restorer has too, so /dev/tty is
+   opened again by its name there. */
+static bool job_ctty (int fd)
+{
+    pid_t a = 0, b = 0;
+    if (ioctl (fd, TIOCGSID, &a))
+        return false;
+    for (int k = 0; k < 3; k++) {
+        struct stat st;
+        if (ck.stream_ok[k] && !fstat (k, &st) && ck.stream[k][0] == (uint64_t) st.st_dev &&
+            ck.stream[k][1] == (uint64_t) st.st_ino && !ioctl (k, TIOCGSID, &b) && a == b)
+            return true;
+    }
+    return false;
+}
+
 /* A deleted file of /dev/shm or a memfd, by its name in /proc: nobody
    can open it again, so it is the job's memory (a POSIX semaphore or
    shared memory that python's multiprocessing unlinked at once). */
@@ -273,6 +293,47 @@ static bool a_message_queue (int fd)
     return !fstatfs (fd, &fs) && fs.f_type == MQUEUE_SUPER_MAGIC;
 }
 
+/* The job's terminal as the descriptor fd sees it, into the record's
+   data: its modes, window size, and whether it is the process's
+   controlling terminal with the process's group in the foreground (the
+   restorer gives the new one all of it).  false: fd is no terminal. */
+static bool tty_state (int fd, img_fd_t *f)
+{
+    static uint8_t data[IMG_TTY_SIZE]; /* one record is encoded at a time */
+    struct termios tio;
+    struct winsize ws = { 0 };
+    if (tcgetattr (fd, &tio))
+        return false;
+    img_tty_t t = { .iflag = tio.c_iflag,
+                    .oflag = tio.c_oflag,
+                    .cflag = tio.c_cflag,
+                    .lflag = tio.c_lflag,
+                    .line = tio.c_line,
+                    .ispeed = (uint32_t) cfgetispeed (&tio),
+                    .ospeed = (uint32_t) cfgetospeed (&tio) };
+    memcpy (t.cc, tio.c_cc, IMG_TTY_NCC);
+    if (ioctl (fd, TIOCGWINSZ, &ws) == 0) {
+        t.rows = ws.ws_row;
+        t.cols = ws.ws_col;
+        t.xpixel = ws.ws_xpixel;
+        t.ypixel = ws.ws_ypixel;
+    }
+    pid_t sid = 0, fg = 0;
+    /* TIOCGSID answers only on the caller's controlling terminal.  The
+       kernel's ids on both sides (the shim's getsid and getpgrp give a
+       restored process's old ones), and the job's process's: the writer
+       (capture.c) is a fork in a group of its own */
+    if (ioctl (fd, TIOCGSID, &sid) == 0 && sid == (pid_t) syscall (SYS_getsid, ck.real_pid)) {
+        t.flags |= IMG_TTY_CTTY;
+        if (ioctl (fd, TIOCGPGRP, &fg) == 0 && fg == (pid_t) syscall (SYS_getpgid, ck.real_pid))
+            t.flags |= IMG_TTY_FG;
+    }
+    img_put_tty (&t, data);
+    f->data = data;
+    f->data_len = IMG_TTY_SIZE;
+    return true;
+}
+
 /* What fd is, into f (path, flags, stream), or -1 with the reason in
    why: the judgement the probe, the checkpoint and the writer share. */
 int judge_fd (int fd, img_fd_t *f, sb_t *why)
@@ -337,7 +398,9 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         int i = order[s];
         if (ck.stream_ok[i] && ck.stream[i][0] == (uint64_t) st.st_dev &&
             ck.stream[i][1] == (uint64_t) st.st_ino) {
-            f->kind = IMG_F_STREAM;
+            /* a stream that is a terminal is the job's (glx -t): the new
+               host's restorer stands on a new one, given this one's state */
+            f->kind = S_ISCHR (st.st_mode) && tty_state (fd, f) ? IMG_F_TTY : IMG_F_STREAM;
             f->stream = (uint32_t) i;
             return 0;
         }
@@ -389,7 +452,8 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         f->kind = IMG_F_DIR;
         return 0;
     }
-    if (S_ISCHR (st.st_mode) && allowed_device (f->path)) {
+    if (S_ISCHR (st.st_mode) &&
+        (allowed_device (f->path) || (!strcmp (f->path, "/dev/tty") && job_ctty (fd)))) {
         f->kind = IMG_F_DEV;
         return 0;
     }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -28,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -856,9 +858,14 @@ static int check (st_t *s, char *err, size_t errlen)
                        s->n_cur ? s->cur[0].name : "[vdso]");
     for (size_t i = 0; i < s->n_fd; i++) {
         const rf_t *f = &s->fd[i];
-        if (f->f.kind == IMG_F_STREAM) {
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_TTY) {
             if (fcntl ((int) f->f.stream, F_GETFD) < 0)
                 return gl_err (err, errlen, "fd %u is the job's stream %u, which is not open here",
+                               f->f.fd, f->f.stream);
+            if (f->f.kind == IMG_F_TTY && !isatty ((int) f->f.stream))
+                return gl_err (err, errlen,
+                               "fd %u is the job's terminal (glx -t), and the stream %u given "
+                               "here is no terminal",
                                f->f.fd, f->f.stream);
         }
         else if (written_only (f) && grown_file (f->path, f->f.fsize, err, errlen))
@@ -1017,7 +1024,7 @@ static int open_files (st_t *s, int hi, char *err, size_t errlen)
         }
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
-        if (f->f.kind == IMG_F_STREAM)
+        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_TTY)
             continue;
         if (IMG_F_IS_KOBJ (f->f.kind)) {
             int fd = kobj_make (&f->f, err, errlen);
@@ -1264,9 +1271,10 @@ static void place_fds (st_t *s, int streams[3], int keep)
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
         int fd = (int) f->f.fd;
-        int src = f->f.kind == IMG_F_STREAM ? streams[f->f.stream] : f->tmp;
+        bool stream = f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_TTY;
+        int src = stream ? streams[f->f.stream] : f->tmp;
         dup3 (src, fd, f->f.cloexec ? O_CLOEXEC : 0);
-        if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK ||
+        if (stream || f->f.kind == IMG_F_PIPE || f->f.kind == IMG_F_USOCK ||
             IMG_F_IS_KOBJ (f->f.kind)) /* the program's own flags */
             fcntl (fd, F_SETFL, (int) f->f.flags & (O_APPEND | O_NONBLOCK | O_ASYNC));
     }
@@ -1285,6 +1293,50 @@ static void place_fds (st_t *s, int streams[3], int keep)
         next = (unsigned) keep + 1;
     }
     close_range (next, ~0u, 0);
+}
+
+/* The job's terminal (glx -t): the new one, the restorer's stream
+   (a pty the new host made, its controlling terminal), takes the old
+   one's modes and window size, and the process's group is its
+   foreground group again if it was.  Called with every signal blocked:
+   a member of a tree in a background group is then let change the
+   terminal (no SIGTTOU), as its shell would.  Which input the old one
+   held unread is not here: it stayed in the old pty (glunix(7)). */
+static void set_tty (st_t *s, const int streams[3])
+{
+    for (size_t i = 0; i < s->n_fd; i++) {
+        const img_fd_t *f = &s->fd[i].f;
+        if (f->kind != IMG_F_TTY)
+            continue;
+        int fd = streams[f->stream];
+        img_tty_t t;
+        img_get_tty (f, &t);
+        struct termios tio;
+        if (tcgetattr (fd, &tio) == 0) {
+            tio.c_iflag = t.iflag;
+            tio.c_oflag = t.oflag;
+            tio.c_cflag = t.cflag;
+            tio.c_lflag = t.lflag;
+            tio.c_line = t.line;
+            memcpy (tio.c_cc, t.cc, IMG_TTY_NCC);
+            cfsetispeed (&tio, (speed_t) t.ispeed);
+            cfsetospeed (&tio, (speed_t) t.ospeed);
+            tcsetattr (fd, TCSANOW, &tio);
+        }
+        if (t.rows || t.cols) {
+            struct winsize ws = {
+                .ws_row = t.rows, .ws_col = t.cols, .ws_xpixel = t.xpixel, .ws_ypixel = t.ypixel
+            };
+            ioctl (fd, TIOCSWINSZ, &ws);
+        }
+        /* the kernel's ids: the shim, preloaded here too, would give
+           old ones */
+        pid_t sid = 0, pg = (pid_t) syscall (SYS_getpgid, 0);
+        if ((t.flags & IMG_TTY_FG) && ioctl (fd, TIOCGSID, &sid) == 0 &&
+            sid == (pid_t) syscall (SYS_getsid, 0))
+            ioctl (fd, TIOCSPGRP, &pg);
+        return; /* one terminal: the first record says it all */
+    }
 }
 
 static void set_process (st_t *s)
@@ -1386,6 +1438,7 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
     uint64_t all = ~0ull;
     syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
     kobj_timers_arm (&s->proc);
+    set_tty (s, streams);
     place_fds (s, streams, (int) p->image_fd);
     /* each epoll's registrations, now that every descriptor is at its
        number (the kernel keys them by file and number) */

@@ -272,6 +272,11 @@ void home_local_msg (jobs_t *self, uint64_t conn, const gl_job_t *job, uint64_t 
             if (!rec_stdin (self, j, job))
                 return; /* kept, for the restarted process to have in turn */
         }
+        /* the latest window size: a move's new terminal ends with it */
+        if (job->type == GL_JOB_WINSIZE && j->run.job->pty) {
+            j->run.job->rows = job->rows;
+            j->run.job->cols = job->cols;
+        }
         /* a signal during a move or a restart: for whichever process runs it then */
         if (job->type == GL_JOB_SIGNAL && (j->move || j->rec)) {
             if (j->n_sigs < sizeof j->sigs / sizeof j->sigs[0])
@@ -425,9 +430,6 @@ void home_move_start (jobs_t *self, const char *gpid, const char *asker, uint64_
                   gpid);
     else if (j->pmi || j->gang)
         snprintf (text, sizeof text, "refused: %s is a process of a parallel job", gpid);
-    else if (j->run.job->pty)
-        snprintf (text, sizeof text,
-                  "refused: %s runs on a terminal (glx -t), which does not move with it", gpid);
     else if (want[0] && gl_streq (want, j->node))
         snprintf (text, sizeof text, "refused: %s runs on %s already", gpid, want);
     else {
@@ -509,6 +511,17 @@ static void move_switch (jobs_t *self, home_job_t *j)
     gl_strlcpy (j->node, j->move_to, sizeof j->node);
     place_done (self->place, j->move_plan.ticket);
     home_release_streams (self, j);
+    if (j->run.job->pty && j->run.job->rows && j->run.job->cols) {
+        /* the image's size is the old terminal's at the snapshot; glx's
+           window may have changed since (its WINSIZE went to the old host
+           or came before the restorer set that one) */
+        gl_job_t ws;
+        jobs_msg_init (&ws, GL_JOB_WINSIZE, j->gpid, self->name);
+        ws.rows = j->run.job->rows;
+        ws.cols = j->run.job->cols;
+        gl_strlcpy (ws.node, j->node, sizeof ws.node);
+        jobs_to_node (self, j->node, &ws);
+    }
     /* the new process's streams begin where the old one's ended */
     for (int s = 1; s <= 2; s++) {
         j->base[s] = j->got[s];

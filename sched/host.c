@@ -218,11 +218,14 @@ static void host_run (jobs_t *self, const char *from, const gl_job_t *req, uint6
         jobs_to_node (self, from, &reply);
         return;
     }
-    if (req->restart && (req->size > 1 || req->pty || !self->restorer[0])) {
+    /* a move's restorer stands on a new pty (glx -t), as the job did on
+       the old host's; a restart from a file is given pipes */
+    bool no_pty = req->pty && req->restart != GL_JOB_RESTART_MOVE;
+    if (req->restart && (req->size > 1 || no_pty || !self->restorer[0])) {
         char text[GL_NAME_MAX + 120];
         snprintf (text, sizeof text, "%s: %s", self->name,
                   !self->restorer[0] ? "cannot restart: no restorer (" GL_RESTORE_PROG ") here"
-                  : req->pty         ? "cannot restart a job on a terminal"
+                  : no_pty           ? "cannot restart a job on a terminal"
                                      : "cannot restart a rank of a parallel job");
         reply.type = GL_JOB_FAILED;
         reply.code = JOBS_ERR_START;

@@ -59,6 +59,7 @@ typedef struct {
     uint64_t start; /* start time: a new process under a reused pid differs */
     uint64_t ticks; /* its session's CPU ticks when last read */
     uint64_t sum;   /* the same, being added up by the current read */
+    uint64_t tty;   /* its controlling terminal's device (glx -t), 0: none */
 } guest_t;
 
 struct idle_t {
@@ -346,7 +347,7 @@ static bool skip_fields (const char **s, int n)
    start after the last ')'.  Returns 0, 1 when the process is gone, or -1
    with a message in err when the file is not what the kernel writes. */
 static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start, long *session,
-                          char *err, size_t errlen)
+                          uint64_t *tty, char *err, size_t errlen)
 {
     char buf[1024];
     ssize_t len = read_small (path, buf, sizeof buf);
@@ -358,12 +359,13 @@ static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start, lo
         return 1; /* it exited while we opened it */
 
     const char *s = strrchr (buf, ')');
-    uint64_t utime, stime, cutime, cstime, sid;
+    uint64_t utime, stime, cutime, cstime, sid, tty_nr;
     if (s)
         s++;
     if (!s || !skip_fields (&s, 3)                                  /* fields 3..5 */
         || !parse_field (&s, &sid)                                  /* 6: session */
-        || !skip_fields (&s, 7)                                     /* 7..13 */
+        || !parse_field (&s, &tty_nr)                               /* 7: terminal */
+        || !skip_fields (&s, 6)                                     /* 8..13 */
         || !parse_field (&s, &utime) || !parse_field (&s, &stime)   /* 14, 15 */
         || !parse_field (&s, &cutime) || !parse_field (&s, &cstime) /* 16, 17 */
         || !skip_fields (&s, 4)                                     /* 18..21 */
@@ -375,6 +377,8 @@ static int read_pid_stat (const char *path, uint64_t *ticks, uint64_t *start, lo
     *ticks = utime + stime + cutime + cstime;
     if (session)
         *session = sid <= INT32_MAX ? (long) sid : -1;
+    if (tty)
+        *tty = tty_nr;
     return 0;
 }
 
@@ -419,7 +423,7 @@ static void add_session_members (idle_t *self)
         long session;
         snprintf (path, sizeof path, "%s/%ld/stat", self->config.proc_dir, pid);
         guest_t *g;
-        if (read_pid_stat (path, &ticks, &start, &session, NULL, 0) == 0 &&
+        if (read_pid_stat (path, &ticks, &start, &session, NULL, NULL, 0) == 0 &&
             (g = guest_by_pid (self, session)))
             g->sum += ticks;
     }
@@ -438,7 +442,7 @@ static uint64_t update_guests (idle_t *self, char *err, size_t errlen)
         char path[PATH_SIZE];
         uint64_t start;
         guest_path (self, g->pid, path, sizeof path);
-        int rc = read_pid_stat (path, &g->sum, &start, NULL, err, room (err, errlen));
+        int rc = read_pid_stat (path, &g->sum, &start, NULL, &g->tty, err, room (err, errlen));
         if (rc != 0 || start != g->start) {
             drop_guest (self, i);
             continue;
@@ -470,7 +474,7 @@ int idle_add_guest (idle_t *self, int pid)
     guest_t g = { .pid = pid };
     char path[PATH_SIZE];
     guest_path (self, pid, path, sizeof path);
-    if (read_pid_stat (path, &g.ticks, &g.start, NULL, NULL, 0) != 0) {
+    if (read_pid_stat (path, &g.ticks, &g.start, NULL, &g.tty, NULL, 0) != 0) {
         errno = ESRCH;
         return -1;
     }
@@ -537,13 +541,23 @@ static bool is_terminal (unsigned m)
     return m == MAJOR_TTY || (m >= MAJOR_PTS_FIRST && m <= MAJOR_PTS_LAST);
 }
 
+/* Is the terminal rdev a guest's own (glx -t: the pty its host made for
+   it)?  Its user types there, not this machine's owner. */
+static bool guest_terminal (const idle_t *self, dev_t rdev)
+{
+    for (size_t i = 0; i < self->n_guests; i++)
+        if (self->guests[i].tty && self->guests[i].tty == (uint64_t) rdev)
+            return true;
+    return false;
+}
+
 /* Folds one file's evidence of the owner into *newest (seconds since the
    epoch, -1 while nothing was seen). */
-static void note_activity (const struct stat *st, int64_t *newest)
+static void note_activity (const idle_t *self, const struct stat *st, int64_t *newest)
 {
     unsigned m = S_ISCHR (st->st_mode) ? major (st->st_rdev) : 0;
     int64_t t;
-    if (m == MAJOR_TTYAUX)
+    if (m == MAJOR_TTYAUX || (is_terminal (m) && guest_terminal (self, st->st_rdev)))
         return;
     if (is_terminal (m))
         t = st->st_atim.tv_sec;
@@ -556,13 +570,13 @@ static void note_activity (const struct stat *st, int64_t *newest)
 }
 
 /* A file counts by its own times; a directory by those of its entries. */
-static void scan_source (const char *path, int64_t *newest)
+static void scan_source (const idle_t *self, const char *path, int64_t *newest)
 {
     struct stat st;
     if (stat (path, &st) != 0)
         return;
     if (!S_ISDIR (st.st_mode)) {
-        note_activity (&st, newest);
+        note_activity (self, &st, newest);
         return;
     }
     DIR *dir = opendir (path);
@@ -576,14 +590,14 @@ static void scan_source (const char *path, int64_t *newest)
         if (snprintf (child, sizeof child, "%s/%s", path, e->d_name) >= (int) sizeof child)
             continue;
         if (stat (child, &st) == 0)
-            note_activity (&st, newest);
+            note_activity (self, &st, newest);
     }
     closedir (dir);
 }
 
 /* The newest activity on one file, -1 when none; *vt its console number
    (or -1). */
-static int64_t file_activity (const char *path, int *vt, bool *dir)
+static int64_t file_activity (const idle_t *self, const char *path, int *vt, bool *dir)
 {
     struct stat st;
     int64_t newest = -1;
@@ -598,7 +612,7 @@ static int64_t file_activity (const char *path, int *vt, bool *dir)
     if (S_ISCHR (st.st_mode) && major (st.st_rdev) == MAJOR_TTY && minor (st.st_rdev) >= 1 &&
         minor (st.st_rdev) <= VT_MAX)
         *vt = (int) minor (st.st_rdev);
-    note_activity (&st, &newest);
+    note_activity (self, &st, &newest);
     return newest;
 }
 
@@ -660,7 +674,7 @@ static void files_add (idle_t *self, const char *path)
     act_file_t *f = &self->files[self->n_files];
     if (!(f->path = strdup (path)))
         return;
-    f->t = file_activity (path, &f->vt, &f->dir);
+    f->t = file_activity (self, path, &f->vt, &f->dir);
     self->n_files++;
 }
 
@@ -704,10 +718,10 @@ static uint32_t owner_idle (idle_t *self, uint64_t now_ms, uint64_t wall_s)
     for (size_t i = 0; i < self->n_files; i++) {
         act_file_t *f = &self->files[i];
         if (f->dir)
-            scan_source (f->path, &newest); /* a directory's entries come and go */
+            scan_source (self, f->path, &newest); /* a directory's entries come and go */
         else {
             if (!full && (f->vt < 0 || f->vt == fg))
-                f->t = file_activity (f->path, &f->vt, &f->dir);
+                f->t = file_activity (self, f->path, &f->vt, &f->dir);
             if (f->t > newest)
                 newest = f->t;
         }

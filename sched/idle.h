@@ -17,7 +17,11 @@
         kernel sets it on input, but sets the modification time on output,
         which our own jobs produce.  Other files count by the newer of the
         two.  /dev/tty, /dev/console and /dev/ptmx are skipped: nobody
-        types on an alias.  With no activity file at all (a headless
+        types on an alias; so is a guest's own terminal (its
+        controlling terminal, <proc>/<pid>/stat's tty_nr: the pty of a
+        glx -t job, which its user types into from another machine, and
+        which would otherwise drive the job off every node it lands
+        on).  With no activity file at all (a headless
         server) owner_idle_s is IDLE_NEVER;
     and derives a state (wire.h gl_res_state_t):
       - unavailable when memory available is below min_mem_avail_kb;

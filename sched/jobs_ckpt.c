@@ -583,9 +583,8 @@ void ckpt_start (jobs_t *self, host_job_t *h, const gl_job_t *ask, const char *a
     else if (h->user_stopped || (!h->suspended && exec_stopped (h->exec)))
         /* a stopped process takes no signal: the request would time out */
         why = STOPPED_WHY;
-    else if (h->pty && (ask->code == GL_CKPT_ASK_MOVE || ask->code == GL_CKPT_ASK_PROBE))
-        /* its terminal is this node's: no restorer takes a job on one */
-        why = "it runs on a terminal (glx -t), which does not move with it";
+    /* a move takes a job on a terminal (glx -t) along: the new host's
+       restorer stands on a new pty, given the old one's state (IMG_F_TTY) */
     else if (h->pty && ask->code == GL_CKPT_ASK_FILE)
         /* glx --restart gives a job pipes, never a terminal: the program
            would find isatty() false, its line discipline gone */
@@ -1293,6 +1292,8 @@ static void restore_why (host_job_t *h, char *out, size_t len)
 {
     snprintf (out, len, "the restorer failed on this node");
     int fd = exec_fd_stderr (h->exec);
+    if (fd < 0) /* a pty (a move of glx -t): its stderr is the terminal */
+        fd = exec_fd_stdout (h->exec);
     uint64_t n = pipe_holds (fd);
     char buf[1024];
     if (n >= sizeof buf)
@@ -1300,9 +1301,7 @@ static void restore_why (host_job_t *h, char *out, size_t len)
     ssize_t got = n ? read (fd, buf, (size_t) n) : 0;
     if (got > 0) {
         buf[got] = '\0';
-        char *nl = strchr (buf, '\n');
-        if (nl)
-            *nl = '\0';
+        buf[strcspn (buf, "\r\n")] = '\0'; /* a terminal ends its lines with CR LF */
         gl_strlcpy (out, buf, len);
     }
 }

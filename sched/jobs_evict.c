@@ -7,7 +7,7 @@
     kill, or stay.  A stopped guest is continued when the machine is idle
     again, or, while the owner stays, moved once the gossip view shows
     another idle node, unless its own move was refused (no shim, a TCP
-    connection, a terminal): the new node is found first, and the guest continued
+    connection): the new node is found first, and the guest continued
     only for its checkpoint (a stopped process cannot answer), stopped
     again when that is refused (jobs_ckpt.c).  Stopping is SIGSTOP to the
     job's process group; a move's own stop is the move's. */
@@ -70,14 +70,7 @@ void jobs_owner (jobs_t *self, bool present, uint64_t now)
         if (!evictable (h))
             continue;
         switch (self->evict) {
-            case JOBS_EVICT_MIGRATE:
-                if (h->pty) { /* its terminal does not move: stopped after the grace */
-                    h->unmovable = true;
-                    h->evict_at = now + self->evict_grace_ms;
-                }
-                else
-                    evict_ask_home (self, h, now);
-                break;
+            case JOBS_EVICT_MIGRATE: evict_ask_home (self, h, now); break;
             case JOBS_EVICT_SUSPEND: suspend (h); break;
             case JOBS_EVICT_KILL: exec_signal (h->exec, SIGKILL); break;
             case JOBS_EVICT_STAY: break;

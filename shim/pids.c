@@ -10,6 +10,9 @@
     restored, or a single process) both are the identity, but for a
     restored single process's own id (capture.c), and each call here
     costs a comparison or two.  getpid, getppid and kill are shim.c's.
+    A terminal's foreground group (tcgetpgrp, tcsetpgrp, tcgetsid) is
+    translated too: a shell moved with its terminal (glx -t) hands it to
+    its jobs' groups by their old ids.
 
     fork: a child born after the restore may get from the kernel an id
     the table gives another process of the tree (an old id); that child
@@ -41,6 +44,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -148,6 +152,31 @@ API pid_t getsid (pid_t pid)
 API pid_t setsid (void)
 {
     return ckpt_virt_pid ((pid_t) syscall (SYS_setsid));
+}
+
+/* The terminal's foreground group and session (a job on a terminal,
+   glx -t: a shell's job control hands the terminal to each job's group
+   and back to its own, by the ids it knew before the move). */
+API pid_t tcgetpgrp (int fd)
+{
+    pid_t pg = 0;
+    if (syscall (SYS_ioctl, fd, TIOCGPGRP, &pg) < 0)
+        return -1;
+    return ckpt_virt_pid (pg);
+}
+
+API int tcsetpgrp (int fd, pid_t pg)
+{
+    pid_t real = ckpt_real_pid (pg);
+    return (int) syscall (SYS_ioctl, fd, TIOCSPGRP, &real);
+}
+
+API pid_t tcgetsid (int fd)
+{
+    pid_t sid = 0;
+    if (syscall (SYS_ioctl, fd, TIOCGSID, &sid) < 0)
+        return -1;
+    return ckpt_virt_pid (sid);
 }
 
 /* A number from a /proc/sys file, lo..hi, or 0. */

@@ -57,10 +57,9 @@ out=$("$GLPEER" migrate not/a/gpid --runtime-dir "$T/c/run" 2>&1); [ $? = 2 ] ||
 # output is whole.
 "$GLX" -w b --no-shim sh -c 'i=0; while [ $i -lt 30 ]; do echo "n $i"; i=$((i+1)); sleep 0.1; done' \
     > "$T/evict.out" 2>&1 & g=$!
-# and a job on a terminal (glx -t, under script(1)'s): its terminal is b's
-# and does not move, so it is not asked to, and is stopped as well
-# (script's input stays open: at its end script would type a character
-# the job's terminal echoes)
+# and a job on a terminal (glx -t, under script(1)'s): it moves, on a new
+# terminal on its new node (script's input stays open: at its end script
+# would type a character the job's terminal echoes)
 script -qfec "$GLX -t -w b sh -c 'i=0; while [ \$i -lt 30 ]; do echo \"t \$i\"; i=\$((i+1)); sleep 0.1; done'" \
     "$T/tevict.out" > /dev/null 2>&1 < <(exec sleep 60) & gt=$!
 # the job's process: the sh whose command line this is (glx's holds it too)
@@ -80,17 +79,17 @@ job_pid() {
 has_job() { [ -n "$(job_pid "$1")" ]; }
 wait_until 5 has_job 'echo "n ' || fail "the guest did not start on b"
 wait_until 5 has_job 'echo "t ' || fail "the terminal guest did not start on b"
-pid=$(job_pid 'echo "n ') tpid=$(job_pid 'echo "t ')
+pid=$(job_pid 'echo "n ')
+tgpid=$(gpid_of 'echo "t ')
+[ -n "$tgpid" ] || fail "no gpid for the terminal guest"
 sleep 0.5
 start=$(date +%s%N)
 touch -a "$T/tty-b"
-stopped() {
-    [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] &&
-        [ "$(awk '{ print $3 }' "/proc/$tpid/stat" 2>/dev/null)" = T ]
-}
-typing() { touch -a "$T/tty-b"; stopped; }
-wait_until 6 typing || fail "the guest still runs on b after its owner came back"
-say "b's owner came back: its guest stopped $(elapsed_since "$start") s later (sample 1 s + grace 1 s)"
+stopped() { [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ]; }
+tmoved() { local n; n=$(node_of "$tgpid"); [ -n "$n" ] && [ "$n" != b ]; }
+typing() { touch -a "$T/tty-b"; stopped && tmoved; }
+wait_until 6 typing || fail "the guest still runs on b after its owner came back, or the terminal guest was not moved: $("$GLPEER" ps --runtime-dir "$T/a/run")"
+say "b's owner came back: its guest stopped $(elapsed_since "$start") s later (sample 1 s + grace 1 s), the terminal guest moved to $(node_of "$tgpid")"
 # the owner stays (b is busy 2 s after each keystroke: on a loaded machine
 # a keystroke's effect can come late, so it keeps typing while it asks)
 suspended() {

@@ -53,7 +53,7 @@ static void drop (const char *name)
 
 /* What the fake machine has done so far, in ticks. */
 static struct {
-    unsigned long long busy, idle, guest, guest_start;
+    unsigned long long busy, idle, guest, guest_start, guest_tty;
     int running;
     uint64_t now_ms;
 } m;
@@ -86,14 +86,15 @@ static void write_stat (void)
 }
 
 /* The guest's stat, with a command name made to fool a parser that stops
-   at the first ')'.  tpgid is -1, as for any process without a terminal. */
+   at the first ')'.  tpgid is -1, as for any process without a terminal;
+   its terminal m.guest_tty (0 but in test_guest_tty: none). */
 static void write_guest (void)
 {
     unsigned long long utime = m.guest - m.guest / 3, stime = m.guest / 3;
     put ("4242/stat",
-         "4242 (a) (b) 7 7 7) R 1 4242 4242 0 -1 4194560 120 0 0 0 "
+         "4242 (a) (b) 7 7 7) R 1 4242 4242 %llu -1 4194560 120 0 0 0 "
          "%llu %llu 0 0 20 0 1 0 %llu 10000000 300 18446744073709551615\n",
-         utime, stime, m.guest_start);
+         m.guest_tty, utime, stime, m.guest_start);
 }
 
 static void write_meminfo (unsigned long long avail_kb)
@@ -741,6 +742,54 @@ static void test_session (void)
     rmdir (path);
 }
 
+/* A guest's own terminal (glx -t: the pty its host made for it, in
+   /dev/pts among the owner's) is not the owner's: its user typing there
+   leaves the machine idle, while another terminal's input still counts. */
+static void test_guest_tty (void)
+{
+    int master = posix_openpt (O_RDWR | O_NOCTTY);
+    const char *name =
+        master >= 0 && !grantpt (master) && !unlockpt (master) ? ptsname (master) : NULL;
+    struct stat st;
+    if (!name || stat (name, &st)) {
+        tap_skip ("test_guest_tty: no pseudo-terminal here");
+        if (master >= 0)
+            close (master);
+        return;
+    }
+    char slave[64];
+    gl_strlcpy (slave, name, sizeof slave);
+    gl_res_t r;
+    m.running = 1; /* no load: only the owner can make it busy */
+    step (0, 4 * hz, 0);
+    idle_config_t c;
+    idle_config_default (&c);
+    gl_strlcpy (c.proc_dir, root, sizeof c.proc_dir);
+    c.n_activity = 1;
+    gl_strlcpy (c.activity[0], slave, sizeof c.activity[0]);
+    idle_t *idle = idle_new (&c);
+    set_times (slave, WALL - 5, WALL - 3600); /* input 5 s ago */
+    CHECK_EQ (sample (idle, &r, NULL, 0), 0);
+    CHECK_EQ (r.owner_idle_s, 5); /* nobody's guest yet: the owner's */
+    CHECK_EQ (r.state, GL_RES_BUSY);
+    m.guest_tty = (unsigned long long) st.st_rdev;
+    write_guest ();
+    CHECK_EQ (idle_add_guest (idle, GUEST), 0);
+    CHECK_EQ (sample (idle, &r, NULL, 0), 0);
+    CHECK_EQ (r.owner_idle_s, IDLE_NEVER); /* the guest's terminal: no owner seen */
+    CHECK_EQ (r.state, GL_RES_IDLE);
+    m.guest_tty = (unsigned long long) st.st_rdev + 1; /* another terminal is its */
+    write_guest ();
+    step (0, 4 * hz, 0);
+    CHECK_EQ (sample (idle, &r, NULL, 0), 0);
+    CHECK_EQ (r.owner_idle_s, 5);
+    CHECK_EQ (r.state, GL_RES_BUSY);
+    idle_destroy (&idle);
+    m.guest_tty = 0;
+    write_guest ();
+    close (master);
+}
+
 int main (void)
 {
     hz = sysconf (_SC_CLK_TCK);
@@ -754,6 +803,7 @@ int main (void)
     test_errors ();
     test_real_proc ();
     test_session ();
+    test_guest_tty ();
 
     nftw (root, remove_one, 8, FTW_DEPTH | FTW_PHYS);
     return tap_done ("test_idle");

@@ -614,6 +614,62 @@ static void shm_files (void)
     CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "shared memory"));
 }
 
+/* The job's terminal: a stream with the terminal's state, which comes
+   back field for field; a state of the wrong size, flags or a line
+   discipline out of range, or a stream other than 0..2 is refused. */
+static void tty_files (void)
+{
+    const char *why;
+    img_fd_t f, got;
+    img_tty_t t = { .iflag = 0x500,
+                    .oflag = 5,
+                    .cflag = 0xbf,
+                    .lflag = 0x8a31,
+                    .line = 0,
+                    .ispeed = 15,
+                    .ospeed = 15,
+                    .rows = 33,
+                    .cols = 77,
+                    .xpixel = 640,
+                    .ypixel = 480,
+                    .flags = IMG_TTY_CTTY | IMG_TTY_FG };
+    for (int i = 0; i < IMG_TTY_NCC; i++)
+        t.cc[i] = (uint8_t) (i + 1);
+    uint8_t data[IMG_TTY_SIZE + 1];
+    img_put_tty (&t, data);
+    f = (img_fd_t){ .fd = 255,
+                    .kind = IMG_F_TTY,
+                    .stream = 2,
+                    .flags = 02,
+                    .data = data,
+                    .data_len = IMG_TTY_SIZE };
+    strcpy (f.path, "/dev/pts/7");
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    img_tty_t back;
+    CHECK (got.kind == IMG_F_TTY && got.stream == 2 && got.data_len == IMG_TTY_SIZE);
+    img_get_tty (&got, &back);
+    CHECK (back.iflag == t.iflag && back.oflag == t.oflag && back.cflag == t.cflag &&
+           back.lflag == t.lflag && back.line == t.line && !memcmp (back.cc, t.cc, IMG_TTY_NCC) &&
+           back.ispeed == 15 && back.ospeed == 15 && back.rows == 33 && back.cols == 77 &&
+           back.xpixel == 640 && back.ypixel == 480 && back.flags == 3);
+    f.data_len = IMG_TTY_SIZE + 1; /* a state of another size */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "terminal"));
+    f.data_len = 0; /* none */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "terminal"));
+    f.data_len = IMG_TTY_SIZE;
+    t.flags = 4; /* flags unknown */
+    img_put_tty (&t, data);
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "terminal"));
+    t.flags = 0;
+    t.line = 200; /* no such line discipline */
+    img_put_tty (&t, data);
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "terminal"));
+    t.line = 0;
+    img_put_tty (&t, data);
+    f.stream = 3;
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "stream"));
+}
+
 /* LZ4 is given up on a long run of pages that do not shrink (IMG_LZ4_SKIP
    pages go raw untried), tried again after it, and a hit starts the count
    of misses over. */
@@ -836,5 +892,6 @@ int main (void)
     kernel_objects ();
     unix_sockets ();
     shm_files ();
+    tty_files ();
     return tap_done ("test_image");
 }

@@ -50,7 +50,7 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
     p.vpid = vpid;
     p.n_threads = (uint32_t) threads;
     p.n_vmas = 3;
-    p.n_fds = 10;
+    p.n_fds = 11;
     const uint64_t mm[IMG_NMM] = { 0x555555554000, 0x555555556000, 0x555555558000, 0x555555559000,
                                    0x55555555a000, 0x55555557b000, 0x7ffc000ff000, 0x7ffc000ff100,
                                    0x7ffc000ff120, 0x7ffc000ff120, 0x7ffc000fffe0 };
@@ -159,6 +159,24 @@ static size_t process (img_enc_t *e_, size_t n, int n_pages, int threads, bool p
                     .data = (const uint8_t *) "\1\0\0\0\0\0\0\0",
                     .data_len = 8 };
     strcpy (f.path, "/dev/shm/pym-100-abc (deleted)");
+    n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
+    /* the job's terminal (glx -t) held by a dup of stream 0, with its state */
+    static uint8_t tty[IMG_TTY_SIZE];
+    img_put_tty (&(img_tty_t){ .iflag = 0x500,
+                               .oflag = 5,
+                               .cflag = 0xbf,
+                               .lflag = 0x8a3b,
+                               .cc = { 3, 28, 127, 21, 4 },
+                               .ispeed = 15,
+                               .ospeed = 15,
+                               .rows = 24,
+                               .cols = 80,
+                               .flags = IMG_TTY_CTTY | IMG_TTY_FG },
+                 tty);
+    f = (img_fd_t){
+        .fd = 255, .kind = IMG_F_TTY, .flags = 02, .data = tty, .data_len = sizeof tty
+    };
+    strcpy (f.path, "/dev/pts/3");
     n += img_put_fd (&e, &f, buf + n, sizeof buf - n);
     static uint8_t pages[16 * IMG_PAGE];
     for (size_t i = 0; i < sizeof pages; i++)
