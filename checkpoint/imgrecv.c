@@ -44,6 +44,9 @@ imgrecv_t *imgrecv_new (const struct sockaddr *sa, socklen_t len, const uint8_t 
     struct sockaddr_storage at;
     socklen_t at_len = sizeof at;
     self->listener = socket (sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int v6only = 0; /* IPv6's any address takes IPv4 too, whatever net.ipv6.bindv6only says */
+    if (self->listener >= 0 && sa->sa_family == AF_INET6)
+        setsockopt (self->listener, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     if (self->listener < 0 || bind (self->listener, sa, len) || listen (self->listener, 8) ||
         getsockname (self->listener, (struct sockaddr *) &at, &at_len)) {
         gl_err (err, errlen, "cannot listen for the image: %s", strerror (errno));
