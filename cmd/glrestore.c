@@ -43,7 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* 1 or 0: whether the staging's thread runs (ahead_pays) */
 #define GL_RESTORE_AHEAD_ENV "GLUNIX_RESTORE_AHEAD"
+
 #define LISTEN_MS 120000 /* the old host's connection (the home gives up sooner) */
 #define HELLO_MS  5000   /* a connection's first chunk */
 
