@@ -373,6 +373,11 @@ typedef struct {
     /* img_put_pages' LZ4: pages in a row it did not shrink, and pages
        still to go raw without trying */
     uint64_t lz4_missed, lz4_skip;
+    /* the records go only into a move's sealed stream, whose tags vouch
+       for every byte and whose reader takes each record's sum as it
+       stands (img_dec_t.authenticated): their sums are left 0, not
+       computed (glunix-image(5)).  Set after img_put_header. */
+    bool unsummed;
 } img_enc_t;
 
 size_t img_put_header (img_enc_t *e, uint8_t *out, size_t cap);

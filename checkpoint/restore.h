@@ -39,7 +39,8 @@
    opened), so a thread makes the next record's pages present while a
    record comes (restore.c); from a file, read from the page cache
    faster than the pages can be made present, the thread only gets in
-   the way. */
+   the way, as it does where it has no core of its own (glrestore.c's
+   ahead_pays: a sealed stream's sender on this machine takes one). */
 typedef struct {
     ssize_t (*read) (void *arg, void *buf, size_t n, const char **why);
     void *arg;

@@ -32,14 +32,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* 1 or 0: whether the staging's thread runs (ahead_pays) */
+#define GL_RESTORE_AHEAD_ENV "GLUNIX_RESTORE_AHEAD"
 
 #define LISTEN_MS 120000 /* the old host's connection (the home gives up sooner) */
 #define HELLO_MS  5000   /* a connection's first chunk */
@@ -325,6 +330,57 @@ done:
     return rc;
 }
 
+/* Is the stream's sender on this machine (its address one of ours)?
+   Then it takes one of our cores for its sealing while we read. */
+static bool sender_here (int fd)
+{
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (getpeername (fd, (struct sockaddr *) &peer, &len))
+        return false;
+    if (peer.ss_family == AF_INET &&
+        (ntohl (((struct sockaddr_in *) &peer)->sin_addr.s_addr) >> 24) == 127)
+        return true;
+    if (peer.ss_family == AF_INET6 &&
+        IN6_IS_ADDR_LOOPBACK (&((struct sockaddr_in6 *) &peer)->sin6_addr))
+        return true;
+    struct ifaddrs *all;
+    bool here = false;
+    if (getifaddrs (&all))
+        return false;
+    for (struct ifaddrs *i = all; i && !here; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != peer.ss_family)
+            continue;
+        if (peer.ss_family == AF_INET)
+            here = ((struct sockaddr_in *) i->ifa_addr)->sin_addr.s_addr ==
+                   ((struct sockaddr_in *) &peer)->sin_addr.s_addr;
+        else
+            here = !memcmp (&((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr,
+                            &((struct sockaddr_in6 *) &peer)->sin6_addr, sizeof (struct in6_addr));
+    }
+    freeifaddrs (all);
+    return here;
+}
+
+/* Does a thread that makes the staging present ahead of the stream
+   (restore_src_t.ahead) have a core of its own?  It needs one besides
+   ours and, when the sender is on this machine, besides the sender's:
+   where it has none it only takes turns with the reader and the sender,
+   and costs more CPU than it saves (the pages it clears on one core are
+   written on another), so the stream comes slower (bench/README.md,
+   "The staging's thread where it has a core").  GLUNIX_RESTORE_AHEAD
+   (glrestore(8)) says it instead: 1 always (the tests hold the thread's
+   work to the image on any machine), 0 never. */
+static bool ahead_pays (int fd)
+{
+    const char *say = getenv (GL_RESTORE_AHEAD_ENV);
+    if (say && (!strcmp (say, "0") || !strcmp (say, "1")))
+        return *say == '1';
+    cpu_set_t set;
+    int cores = sched_getaffinity (0, sizeof set, &set) ? 1 : CPU_COUNT (&set);
+    return cores >= (sender_here (fd) ? 3 : 2);
+}
+
 static void usage (FILE *to)
 {
     fprintf (to,
@@ -412,7 +468,8 @@ int main (int argc, char **argv)
                 return fail (err);
             /* a move's bytes come from the writer's memory: the seal
                vouches for them; a file's may have rotted on its disk */
-            src = (restore_src_t){ sealed_read, &sealed, .authenticated = move, .ahead = true };
+            src = (restore_src_t){ sealed_read, &sealed, .authenticated = move,
+                                   .ahead = ahead_pays (sealed.fd) };
         }
         else
             src = (restore_src_t){ prefixed_read, &pre, .authenticated = false };
