@@ -2,10 +2,10 @@
     listener that takes the first connection whose first chunk opens
     under the stream's key, then the image's bytes from it, opened.
 
-    Whoever listens for an image sent straight to it uses this:
-    `glpeer checkpoint GPID FILE`, whose image the job's writer (or its
-    host's agent) seals onto a connection to it rather than through
-    the agents.  The first chunk is empty and proves the key: a
+    Whoever listens for an image sent straight to it uses this: a
+    move's or a restart's restorer (glrestore), and `glpeer checkpoint
+    GPID FILE`, whose image the job's writer (or its host's agent)
+    seals onto a connection to it rather than through the agents.  The first chunk is empty and proves the key: a
     stranger that connects first is closed unheard, one that connects
     and says nothing is dropped after IMGRECV_HELLO_MS, and neither
     delays the real sender, heard at the same time.

@@ -25,6 +25,7 @@
 #include "ckpt_proto.h"
 #include "err.h"
 #include "fd.h"
+#include "imgrecv.h"
 #include "imgseal.h"
 #include "restore.h"
 #include "str.h"
@@ -47,7 +48,6 @@
 #define GL_RESTORE_AHEAD_ENV "GLUNIX_RESTORE_AHEAD"
 
 #define LISTEN_MS 120000 /* the old host's connection (the home gives up sooner) */
-#define HELLO_MS  5000   /* a connection's first chunk */
 
 /* read(2) until n bytes or the end: how many came, -1 on an error. */
 static ssize_t read_full (int fd, void *p, size_t n)
@@ -89,58 +89,15 @@ static ssize_t prefixed_read (void *arg, void *buf, size_t n, const char **why)
 
 /* ---- a move's sealed stream ----------------------------------------------------------------- */
 
-typedef struct {
-    int fd;
-    imgseal_t *o;
-    uint8_t *buf;    /* a chunk's ciphertext, opened in place when it is not read whole */
-    size_t off, len; /* its plaintext not handed out yet */
-    bool cut;        /* the stream ended before its last chunk: the failure is that */
-} sealed_t;
-
 /* for people; the agent learns it from the byte GL_RESTORE_CUT */
 #define CUT "the move's stream was cut before its end (the old host stopped sending)"
 
 static ssize_t sealed_read (void *arg, void *buf, size_t n, const char **why)
 {
-    sealed_t *s = arg;
-    while (s->len == 0) {
-        uint8_t head[IS_HEAD];
-        if (imgseal_ended (s->o)) { /* the end, and nothing after it */
-            ssize_t k = read_full (s->fd, head, 1);
-            if (k > 0)
-                *why = "bytes follow the move's stream's last chunk";
-            return k > 0 ? -1 : k;
-        }
-        ssize_t k = read_full (s->fd, head, IS_HEAD);
-        uint32_t len;
-        bool last;
-        if (k != IS_HEAD) {
-            *why = k < 0 ? NULL : CUT;
-            s->cut = k >= 0;
-            return -1;
-        }
-        if (imgseal_head (head, &len, &last, why))
-            return -1;
-        k = read_full (s->fd, s->buf, len + IS_TAG);
-        if (k != (ssize_t) (len + IS_TAG)) {
-            *why = k < 0 ? NULL : CUT;
-            s->cut = k >= 0;
-            return -1;
-        }
-        /* a chunk that fits where it is wanted is opened there */
-        bool there = len && n >= len;
-        if (imgseal_open (s->o, head, s->buf, there ? buf : s->buf, why))
-            return -1;
-        if (there)
-            return (ssize_t) len;
-        s->off = 0;
-        s->len = len;
-    }
-    size_t k = s->len < n ? s->len : n;
-    memcpy (buf, s->buf + s->off, k);
-    s->off += k;
-    s->len -= k;
-    return (ssize_t) k;
+    ssize_t k = imgrecv_read (arg, buf, n, why);
+    if (k < 0 && imgrecv_cut (arg))
+        *why = CUT;
+    return k;
 }
 
 static uint64_t mono_ms (void)
@@ -201,133 +158,37 @@ static int parse_move (int ctl, uint8_t key[IS_KEY_BYTES], struct sockaddr_stora
     return 0;
 }
 
-/* Connections heard at once, each until its first chunk or HELLO_MS:
-   a stranger that connects first and says nothing delays nobody. */
-#define PENDING_MAX 16
-
-typedef struct {
-    int fd;
-    uint64_t since;
-    size_t got;
-    uint8_t chunk[IS_OVERHEAD];
-} pending_t;
-
-/* Has p's first chunk (empty) come, opening under the move's key?  1
-   yes (o is its opener), 0 not whole yet, -1 not the old host's. */
-static int hello (pending_t *p, imgseal_t *o)
-{
-    ssize_t k = read (p->fd, p->chunk + p->got, sizeof p->chunk - p->got);
-    if (k < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-    if (k <= 0)
-        return -1;
-    p->got += (size_t) k;
-    if (p->got < sizeof p->chunk)
-        return 0;
-    uint32_t len;
-    bool last;
-    const char *why;
-    if (imgseal_head (p->chunk, &len, &last, &why) || len || last ||
-        imgseal_open (o, p->chunk, p->chunk + IS_HEAD, p->chunk + IS_HEAD, &why))
-        return -1;
-    return 1;
-}
-
 /* Listen where the agent says, tell it the port, take the old host's
-   connection: 0 with s ready, or -1. */
-static int direct_open (int ctl, sealed_t *s, char *err, size_t errlen)
+   connection (imgrecv.h: the first whose first chunk opens under the
+   key): 0 with *rx ready, or -1. */
+static int direct_open (int ctl, imgrecv_t **rx, char *err, size_t errlen)
 {
     uint8_t key[IS_KEY_BYTES];
     struct sockaddr_storage sa;
-    socklen_t sa_len;
-    pending_t pend[PENDING_MAX];
-    int n = 0, rc = -1;
-    imgseal_t *o = NULL;
+    socklen_t sa_len = 0;
     if (parse_move (ctl, key, &sa, &sa_len, err, errlen))
         return -1;
-    int l = socket (sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l < 0 || bind (l, (struct sockaddr *) &sa, sa_len) || listen (l, 8) ||
-        getsockname (l, (struct sockaddr *) &sa, &sa_len)) {
-        gl_err (err, errlen, "cannot listen for the move's image: %s", strerror (errno));
-        goto done;
-    }
-    unsigned port = ntohs (sa.ss_family == AF_INET ? ((struct sockaddr_in *) &sa)->sin_port
-                                                   : ((struct sockaddr_in6 *) &sa)->sin6_port);
-    char said[32];
-    int k = snprintf (said, sizeof said, "PORT %u\n", port);
-    if (gl_write_all (ctl, said, (size_t) k)) {
-        gl_err (err, errlen, "the agent hung up");
-        goto done;
-    }
-    uint64_t until = mono_ms () + LISTEN_MS;
-    while (rc < 0) {
-        uint64_t now = mono_ms ();
-        if (now >= until) {
-            gl_err (err, errlen, "no move's image came within %d s", LISTEN_MS / 1000);
-            goto done;
-        }
-        /* the silent ones' time is up */
-        for (int i = 0; i < n;)
-            if (now - pend[i].since >= HELLO_MS) {
-                close (pend[i].fd);
-                pend[i] = pend[--n];
-            }
-            else
-                i++;
-        struct pollfd p[PENDING_MAX + 1];
-        p[0] = (struct pollfd){ l, POLLIN, 0 };
-        for (int i = 0; i < n; i++)
-            p[i + 1] = (struct pollfd){ pend[i].fd, POLLIN, 0 };
-        if (poll (p, (nfds_t) n + 1, 100) <= 0)
-            continue;
-        for (int i = n - 1; i >= 0; i--) {
-            if (!p[i + 1].revents)
-                continue;
-            if (!o && !(o = imgseal_new (key))) {
-                gl_err (err, errlen, "out of memory");
-                goto done;
-            }
-            int h = hello (&pend[i], o);
-            if (h > 0) { /* the old host */
-                int fd = pend[i].fd;
-                pend[i] = pend[--n];
-                fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
-                s->fd = fd;
-                s->o = o;
-                o = NULL;
-                s->buf = malloc (IS_CHUNK_MAX + IS_TAG);
-                rc = s->buf ? 0 : gl_err (err, errlen, "out of memory");
-                break;
-            }
-            if (h < 0) { /* not the old host: unheard; a new opener for the next */
-                close (pend[i].fd);
-                pend[i] = pend[--n];
-                imgseal_destroy (&o);
-            }
-        }
-        if (rc == 0 || !(p[0].revents & POLLIN))
-            continue;
-        int c = accept4 (l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (c < 0)
-            continue;
-        if (n == PENDING_MAX) { /* full: the oldest goes */
-            int oldest = 0;
-            for (int i = 1; i < n; i++)
-                if (pend[i].since < pend[oldest].since)
-                    oldest = i;
-            close (pend[oldest].fd);
-            pend[oldest] = pend[--n];
-        }
-        pend[n++] = (pending_t){ .fd = c, .since = now };
-    }
-done:
-    for (int i = 0; i < n; i++)
-        close (pend[i].fd);
-    imgseal_destroy (&o);
+    *rx = imgrecv_new ((struct sockaddr *) &sa, sa_len, key, err, errlen);
     explicit_bzero (key, sizeof key);
-    if (l >= 0)
-        close (l);
-    return rc;
+    if (!*rx)
+        return -1;
+    char said[32];
+    int k = snprintf (said, sizeof said, "PORT %u\n", imgrecv_port (*rx));
+    if (gl_write_all (ctl, said, (size_t) k))
+        return gl_err (err, errlen, "the agent hung up");
+    uint64_t until = mono_ms () + LISTEN_MS;
+    for (;;) {
+        uint64_t now = mono_ms ();
+        if (now >= until)
+            return gl_err (err, errlen, "no move's image came within %d s", LISTEN_MS / 1000);
+        struct pollfd p[IMGRECV_POLL_MAX];
+        size_t n = imgrecv_pollfds (*rx, p, now);
+        if (poll (p, n, 100) <= 0)
+            continue;
+        int found = imgrecv_step (*rx, p, n, mono_ms (), err, errlen);
+        if (found)
+            return found > 0 ? 0 : -1;
+    }
 }
 
 /* Is the stream's sender on this machine (its address one of ours)?
@@ -393,8 +254,8 @@ static void usage (FILE *to)
 
 /* The agent's descriptor (GLUNIX_IMAGE_FD), or -1 when no agent started us. */
 static int agent_fd = -1;
-static sealed_t sealed;
-static bool again; /* the image ends in the capture's failure of an instant */
+static imgrecv_t *sealed; /* a move's stream, once heard */
+static bool again;        /* the image ends in the capture's failure of an instant */
 
 /* The reason on stderr for people, then the failure's byte for the
    agent, which goes by it and not by the exit status (a restored job
@@ -405,7 +266,9 @@ static int fail (const char *why)
     fprintf (stderr, "glrestore: %s\n", why);
     fflush (stderr);
     if (agent_fd >= 0) {
-        char c = sealed.cut ? GL_RESTORE_CUT : again ? GL_RESTORE_AGAIN : GL_RESTORE_REFUSED;
+        char c = sealed && imgrecv_cut (sealed) ? GL_RESTORE_CUT
+                 : again                        ? GL_RESTORE_AGAIN
+                                                : GL_RESTORE_REFUSED;
         (void) !write (agent_fd, &c, 1); /* not a socket (by hand): nobody to tell */
     }
     return GL_RESTORE_FAILED;
@@ -468,8 +331,8 @@ int main (int argc, char **argv)
                 return fail (err);
             /* a move's bytes come from the writer's memory: the seal
                vouches for them; a file's may have rotted on its disk */
-            src = (restore_src_t){ sealed_read, &sealed, .authenticated = move,
-                                   .ahead = ahead_pays (sealed.fd) };
+            src = (restore_src_t){ sealed_read, sealed, .authenticated = move,
+                                   .ahead = ahead_pays (imgrecv_fd (sealed)) };
         }
         else
             src = (restore_src_t){ prefixed_read, &pre, .authenticated = false };

@@ -69,7 +69,7 @@ refused cut "cut in a chunk" "cut before its end" C
 refused nolast "without its last chunk" "cut before its end" C
 refused flip "a bit flipped" "does not open under the move's key" F
 refused replay "a chunk replayed" "does not open under the move's key" F
-refused extra "bytes after its end" "bytes follow the move's stream's last chunk" F
+refused extra "bytes after its end" "bytes follow the image's stream's last chunk" F
 refused failed "an image that ends in its capture's failure" "failed while its image was written: fd 7" F
 refused failagain "the same, the failure for an instant" "failed while its image was written: fd 7" A
 exit 0
