@@ -1,6 +1,7 @@
 /*  imgrecv.c -- the taking end of a sealed image stream: see imgrecv.h. */
 #include "imgrecv.h"
 #include "err.h"
+#include "fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,23 +188,6 @@ int imgrecv_step (imgrecv_t *self, const struct pollfd *p, size_t n, uint64_t no
     return 0;
 }
 
-/* read(2) until n bytes or the end: how many came, -1 on an error. */
-static ssize_t read_full (int fd, void *p, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = read (fd, (uint8_t *) p + got, n - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t) k;
-    }
-    return (ssize_t) got;
-}
-
 #define CUT "the image's stream was cut before its end"
 
 ssize_t imgrecv_read (imgrecv_t *self, void *buf, size_t n, const char **why)
@@ -216,12 +200,12 @@ ssize_t imgrecv_read (imgrecv_t *self, void *buf, size_t n, const char **why)
     while (self->len == 0) {
         uint8_t head[IS_HEAD];
         if (imgseal_ended (self->o)) { /* the end, and nothing after it */
-            ssize_t k = read_full (self->fd, head, 1);
+            ssize_t k = gl_read_full (self->fd, head, 1);
             if (k > 0)
                 *why = "bytes follow the image's stream's last chunk";
             return k > 0 ? -1 : k;
         }
-        ssize_t k = read_full (self->fd, head, IS_HEAD);
+        ssize_t k = gl_read_full (self->fd, head, IS_HEAD);
         uint32_t len;
         bool last;
         if (k != IS_HEAD) {
@@ -231,7 +215,7 @@ ssize_t imgrecv_read (imgrecv_t *self, void *buf, size_t n, const char **why)
         }
         if (imgseal_head (head, &len, &last, why))
             return -1;
-        k = read_full (self->fd, self->buf, len + IS_TAG);
+        k = gl_read_full (self->fd, self->buf, len + IS_TAG);
         if (k != (ssize_t) (len + IS_TAG)) {
             *why = k < 0 ? NULL : CUT;
             self->cut = k >= 0;

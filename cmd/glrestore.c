@@ -49,23 +49,6 @@
 
 #define LISTEN_MS 120000 /* the old host's connection (the home gives up sooner) */
 
-/* read(2) until n bytes or the end: how many came, -1 on an error. */
-static ssize_t read_full (int fd, void *p, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = read (fd, (uint8_t *) p + got, n - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t) k;
-    }
-    return (ssize_t) got;
-}
-
 /* ---- the agent's descriptor, its first bytes read already -------------------------------- */
 
 typedef struct {
@@ -317,7 +300,7 @@ int main (int argc, char **argv)
     static prefixed_t pre;
     restore_src_t src;
     if (env && optind == argc) {
-        ssize_t k = read_full (fd, pre.pre, sizeof pre.pre);
+        ssize_t k = gl_read_full (fd, pre.pre, sizeof pre.pre);
         if (k < 0) {
             snprintf (err, sizeof err, "the image cannot be read: %s", strerror (errno));
             return fail (err);

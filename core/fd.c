@@ -33,6 +33,22 @@ int gl_write_all (int fd, const void *p, size_t n)
     return 0;
 }
 
+ssize_t gl_read_full (int fd, void *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read (fd, (uint8_t *) p + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t) k;
+    }
+    return (ssize_t) got;
+}
+
 int gl_set_nonblock (int fd)
 {
     int flags = fcntl (fd, F_GETFL);

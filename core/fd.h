@@ -13,6 +13,10 @@
    set. */
 int gl_write_all (int fd, const void *p, size_t n);
 
+/* Reads until n bytes of fd are in p or its end: how many came (fewer
+   than n only at the end), or -1 with errno set.  Goes on after EINTR. */
+ssize_t gl_read_full (int fd, void *p, size_t n);
+
 /* The whole of a small file (a /proc file) into buf, NUL-terminated,
    cut at cap - 1 bytes: its length, or -1 with errno set.  No
    allocation, no stdio: safe in a signal handler. */

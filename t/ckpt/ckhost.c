@@ -143,16 +143,7 @@ static bool hand_link (int s, uint8_t key[IS_KEY_BYTES], int *rx)
 
 static bool read_full (int fd, uint8_t *p, size_t n)
 {
-    while (n) {
-        ssize_t k = read (fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        p += k;
-        n -= (size_t) k;
-    }
-    return true;
+    return gl_read_full (fd, p, n) == (ssize_t) n;
 }
 
 /* The sealed image from rx, opened, into img (or nowhere): its bytes,

@@ -142,6 +142,30 @@ static void test_addr_parse (void)
         CHECK (!gl_addr_parse (bad[i], &sa, &len));
 }
 
+/* a pipe read in full: across short reads, and to its end */
+static void test_read_full (void)
+{
+    int p[2];
+    CHECK (pipe (p) == 0);
+    CHECK (write (p[1], "abc", 3) == 3);
+    pid_t child = fork ();
+    if (child == 0) { /* the rest a moment later: the reader's first read is short */
+        usleep (20000);
+        ssize_t w = write (p[1], "defg", 4);
+        _exit (w == 4 ? 0 : 1);
+    }
+    char buf[16] = "";
+    CHECK (gl_read_full (p[0], buf, 7) == 7);
+    CHECK (!memcmp (buf, "abcdefg", 7));
+    close (p[1]);
+    int st;
+    waitpid (child, &st, 0);
+    CHECK (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+    CHECK (gl_read_full (p[0], buf, 5) == 0); /* its end */
+    close (p[0]);
+    CHECK (gl_read_full (p[0], buf, 1) == -1);
+}
+
 int main (void)
 {
     test_strlcpy ();
@@ -152,5 +176,6 @@ int main (void)
     test_write_all ();
     test_rng ();
     test_addr_parse ();
+    test_read_full ();
     return tap_done ("test_str");
 }
