@@ -1407,6 +1407,11 @@ bool ckpt_pid_collides (pid_t real)
     return pidmap_collides (&pids, real);
 }
 
+unsigned ckpt_restores (void)
+{
+    return atomic_load (&restores);
+}
+
 bool ckpt_pids_translated (void)
 {
     return pidmap_valid (&pids) || single_virtual ();

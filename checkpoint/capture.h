@@ -73,6 +73,10 @@ pid_t ckpt_real_pid (pid_t pid);
    (NULL when there is no table). */
 pid_t ckpt_virt_pid (pid_t real);
 bool ckpt_pid_collides (pid_t real);
+/* How many restores this process has been through (a fork's child
+   counts its parent's): a call that sees it change was restored in
+   the middle, and what the kernel returned is the old node's. */
+unsigned ckpt_restores (void);
 /* Whether ids are translated in this process at all (a restored tree,
    or a restored single process); pidmap_ahead for this process's ids. */
 bool ckpt_pids_translated (void);

@@ -18,7 +18,10 @@
     the table gives another process of the tree (an old id); that child
     ends at once, unseen, and fork is made again, so that no id means
     two processes within the job.  (The program's atfork handlers run
-    for that child too.)
+    for that child too.)  A fork restored between its clone and its
+    return made its child on the old node: the tree carried that child,
+    and its old id is the one the table gives it; it is returned as it
+    is, never made again.
 
     vfork and posix_spawn: their child runs its program at once, and
     cannot be made again.  So before them (pids_guard) the kernel's last
@@ -262,8 +265,17 @@ API pid_t fork (void)
         return -1;
     }
     for (int tries = 0;; tries++) {
+        unsigned before = ckpt_restores ();
         pid_t p = real_fork ();
         if (p < 0 || tries == 64)
+            return p;
+        /* moved in the instant the clone had returned (the request
+           comes as the parent returns to user space, or in an atfork
+           handler): the child was born on the old node and moved with
+           the tree, p is the id its program knows, which the table
+           gives it; checked against the table it would collide, and a
+           second child would run the first one's code again */
+        if (ckpt_restores () != before)
             return p;
         if (p == 0) {
             if (ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
