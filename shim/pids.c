@@ -258,6 +258,14 @@ __asm__(".text\n"
         "    jmp *%rax\n"
         ".size vfork, .-vfork\n");
 
+/* Whether the kernel's process real is a child of this one (running or
+   ended, not reaped: it is left as it is). */
+static bool kernel_child (pid_t real)
+{
+    siginfo_t si = { 0 };
+    return syscall (SYS_waitid, P_PID, real, &si, WEXITED | WNOHANG | WNOWAIT | __WALL, NULL) == 0;
+}
+
 API pid_t fork (void)
 {
     if (!real_fork) {
@@ -274,14 +282,19 @@ API pid_t fork (void)
            handler): the child was born on the old node and moved with
            the tree, p is the id its program knows, which the table
            gives it; checked against the table it would collide, and a
-           second child would run the first one's code again */
-        if (ckpt_restores () != before)
-            return p;
+           second child would run the first one's code again.  A move
+           before the clone (its system call made again on this node)
+           made the child here: p is the kernel's id of a child of ours,
+           and the restored child's own restore is its own, not a
+           count its parent's copy handed down. */
         if (p == 0) {
-            if (ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
+            if (!ckpt_restored_since (before) &&
+                ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
                 _exit (0);
             return 0;
         }
+        if (ckpt_restored_since (before) && !kernel_child (p))
+            return p;
         if (!ckpt_pid_collides (p))
             return p;
         int st;
