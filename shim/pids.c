@@ -288,8 +288,7 @@ API pid_t fork (void)
            and the restored child's own restore is its own, not a
            count its parent's copy handed down. */
         if (p == 0) {
-            if (!ckpt_restored_since (before) &&
-                ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
+            if (!ckpt_restored_since (before) && ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
                 _exit (0);
             return 0;
         }
