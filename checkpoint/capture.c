@@ -1297,6 +1297,7 @@ static void pids_var (void)
    none), and how many restores it has been through: a thread that sees
    the count change while it was parked fixes its interrupted call. */
 static pidmap_t pids_before;
+static pid_t restored_as; /* the kernel's id of this process at its last restore */
 
 static void pids_restored (const ckpt_resume_t *info)
 {
@@ -1316,6 +1317,7 @@ static void pids_restored (const ckpt_resume_t *info)
         }
     }
     pids_var ();
+    restored_as = (pid_t) syscall (SYS_getpid);
     atomic_fetch_add (&restores, 1);
 }
 
@@ -1405,6 +1407,16 @@ bool ckpt_pid_collides (pid_t real)
     if (single_virtual ())
         return real == ck.vpid;
     return pidmap_collides (&pids, real);
+}
+
+unsigned ckpt_restores (void)
+{
+    return atomic_load (&restores);
+}
+
+bool ckpt_restored_since (unsigned before)
+{
+    return atomic_load (&restores) != before && restored_as == (pid_t) syscall (SYS_getpid);
 }
 
 bool ckpt_pids_translated (void)

@@ -73,6 +73,13 @@ pid_t ckpt_real_pid (pid_t pid);
    (NULL when there is no table). */
 pid_t ckpt_virt_pid (pid_t real);
 bool ckpt_pid_collides (pid_t real);
+/* How many restores this process has been through (a fork's child
+   counts its parent's), and whether this very process, not the parent
+   it was forked from since, was restored after the count was before: a
+   call that sees so may have been made on the old node, and what the
+   kernel returned then is the old node's. */
+unsigned ckpt_restores (void);
+bool ckpt_restored_since (unsigned before);
 /* Whether ids are translated in this process at all (a restored tree,
    or a restored single process); pidmap_ahead for this process's ids. */
 bool ckpt_pids_translated (void);

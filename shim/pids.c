@@ -18,7 +18,10 @@
     the table gives another process of the tree (an old id); that child
     ends at once, unseen, and fork is made again, so that no id means
     two processes within the job.  (The program's atfork handlers run
-    for that child too.)
+    for that child too.)  A fork restored between its clone and its
+    return made its child on the old node: the tree carried that child,
+    and its old id is the one the table gives it; it is returned as it
+    is, never made again.
 
     vfork and posix_spawn: their child runs its program at once, and
     cannot be made again.  So before them (pids_guard) the kernel's last
@@ -255,6 +258,14 @@ __asm__(".text\n"
         "    jmp *%rax\n"
         ".size vfork, .-vfork\n");
 
+/* Whether the kernel's process real is a child of this one (running or
+   ended, not reaped: it is left as it is). */
+static bool kernel_child (pid_t real)
+{
+    siginfo_t si = { 0 };
+    return syscall (SYS_waitid, P_PID, real, &si, WEXITED | WNOHANG | WNOWAIT | __WALL, NULL) == 0;
+}
+
 API pid_t fork (void)
 {
     if (!real_fork) {
@@ -262,14 +273,27 @@ API pid_t fork (void)
         return -1;
     }
     for (int tries = 0;; tries++) {
+        unsigned before = ckpt_restores ();
         pid_t p = real_fork ();
         if (p < 0 || tries == 64)
             return p;
+        /* moved in the instant the clone had returned (the request
+           comes as the parent returns to user space, or in an atfork
+           handler): the child was born on the old node and moved with
+           the tree, p is the id its program knows, which the table
+           gives it; checked against the table it would collide, and a
+           second child would run the first one's code again.  A move
+           before the clone (its system call made again on this node)
+           made the child here: p is the kernel's id of a child of ours,
+           and the restored child's own restore is its own, not a
+           count its parent's copy handed down. */
         if (p == 0) {
-            if (ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
+            if (!ckpt_restored_since (before) && ckpt_pid_collides ((pid_t) syscall (SYS_getpid)))
                 _exit (0);
             return 0;
         }
+        if (ckpt_restored_since (before) && !kernel_child (p))
+            return p;
         if (!ckpt_pid_collides (p))
             return p;
         int st;
