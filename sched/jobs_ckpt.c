@@ -444,6 +444,24 @@ static const char *net_start (jobs_t *self, ckpt_req_t *ck, const gl_job_t *ask)
     return NULL;
 }
 
+/* The image's last chunk is out on its own link (sealed by us, or by
+   the job's writer: by says which).  A move's process stays parked
+   until the home says DONE or RESUME; a file's request is done, the job
+   runs on. */
+static void net_sent (jobs_t *self, host_job_t *h, const char *by)
+{
+    ckpt_req_t *ck = h->ck;
+    gl_log (GL_LOG_INFO, "%s of %s%s: its image went straight to %s",
+            ck->ask == GL_CKPT_ASK_MOVE ? "move" : "checkpoint", h->gpid, by, ck->to);
+    net_close (self, ck);
+    if (ck->ask != GL_CKPT_ASK_MOVE) {
+        req_end (self, h, NULL);
+        return;
+    }
+    host_watch_set (self, &ck->w, -1, 0);
+    ck->state = CK_SENT;
+}
+
 /* The image, sealed, to the new host's restorer: what the shim's socket
    holds, as far as the connection takes it now (and at most NET_BURST
    chunks, so that the loop serves the rest meanwhile).  Its end sealed
@@ -501,15 +519,7 @@ static void net_pump (jobs_t *self, host_job_t *h)
             return;
         }
         if (imgseal_ended (ck->seal)) {
-            gl_log (GL_LOG_INFO, "%s of %s: its image went straight to %s",
-                    ck->ask == GL_CKPT_ASK_MOVE ? "move" : "checkpoint", h->gpid, ck->to);
-            net_close (self, ck);
-            if (ck->ask != GL_CKPT_ASK_MOVE) { /* a file's: written, the job runs on */
-                req_end (self, h, NULL);
-                return;
-            }
-            host_watch_set (self, &ck->w, -1, 0);
-            ck->state = CK_SENT;
+            net_sent (self, h, "");
             return;
         }
         ssize_t n = read (ck->fd, ck->out + IS_HEAD, NET_CHUNK);
@@ -788,17 +798,9 @@ static void writer_end (jobs_t *self, host_job_t *h)
     if (rc == 0)
         return;
     if (rc > 0 && !strcmp (line, "END")) {
-        gl_log (GL_LOG_INFO, "%s of %s (sealed by the job's writer): its image went straight to %s",
-                ck->ask == GL_CKPT_ASK_MOVE ? "move" : "checkpoint", h->gpid, ck->to);
         self->ckpt_stats.writer_sealed++;
         ck->writer_done = true;
-        net_close (self, ck);
-        if (ck->ask != GL_CKPT_ASK_MOVE) { /* a file's: written, the job runs on */
-            req_end (self, h, NULL);
-            return;
-        }
-        host_watch_set (self, &ck->w, -1, 0);
-        ck->state = CK_SENT;
+        net_sent (self, h, " (sealed by the job's writer)");
         return;
     }
     if (rc > 0 && !strncmp (line, "UNSENT ", 7))

@@ -75,6 +75,17 @@ static imgrecv_t *listener (void)
     return imgrecv_new ((struct sockaddr *) &a, sizeof a, key, err, sizeof err);
 }
 
+/* A listener, a connection to it and a sealer under k whose first
+   chunk (empty) is out: the connection. */
+static int open_stream (imgrecv_t **rx, imgseal_t **s, const uint8_t *k)
+{
+    *rx = listener ();
+    int fd = dial (imgrecv_port (*rx));
+    *s = imgseal_new (k);
+    send_chunk (fd, *s, NULL, 0, false, false);
+    return fd;
+}
+
 /* Reads the stream to its end (or an error): what came in got. */
 static ssize_t drain (imgrecv_t *rx, uint8_t *got, size_t cap, const char **why)
 {
@@ -124,10 +135,7 @@ int main (void)
     close (fd), close (silent), close (liar);
 
     /* 2. the stream cut before its last chunk */
-    rx = listener ();
-    fd = dial (imgrecv_port (rx));
-    s = imgseal_new (key);
-    send_chunk (fd, s, NULL, 0, false, false);
+    fd = open_stream (&rx, &s, key);
     send_chunk (fd, s, plain, 4096, false, false);
     close (fd);
     CHECK_EQ (find (rx), 0);
@@ -138,10 +146,7 @@ int main (void)
     imgseal_destroy (&s);
 
     /* 3. a chunk altered on the way */
-    rx = listener ();
-    fd = dial (imgrecv_port (rx));
-    s = imgseal_new (key);
-    send_chunk (fd, s, NULL, 0, false, false);
+    fd = open_stream (&rx, &s, key);
     send_chunk (fd, s, plain, 4096, true, true);
     close (fd);
     CHECK_EQ (find (rx), 0);
@@ -153,10 +158,7 @@ int main (void)
     imgseal_destroy (&s);
 
     /* 4. bytes after the last chunk */
-    rx = listener ();
-    fd = dial (imgrecv_port (rx));
-    s = imgseal_new (key);
-    send_chunk (fd, s, NULL, 0, false, false);
+    fd = open_stream (&rx, &s, key);
     send_chunk (fd, s, plain, 100, true, false);
     CHECK (write (fd, "x", 1) == 1);
     close (fd);
@@ -168,11 +170,8 @@ int main (void)
     imgseal_destroy (&s);
 
     /* 5. only a stranger with another key: no sender found */
-    rx = listener ();
-    fd = dial (imgrecv_port (rx));
     uint8_t other[IS_KEY_BYTES] = { 9 };
-    s = imgseal_new (other);
-    send_chunk (fd, s, NULL, 0, false, false);
+    fd = open_stream (&rx, &s, other);
     CHECK_EQ (find (rx), -1);
     CHECK_EQ (imgrecv_fd (rx), -1);
     imgrecv_destroy (&rx);
