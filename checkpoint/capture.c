@@ -16,6 +16,7 @@
 #include "ckpt_proto.h"
 #include "fd.h"
 #include "kobj.h"
+#include "owners.h"
 #include "pidmap.h"
 #include "resume.h"
 #include "str.h"
@@ -371,6 +372,7 @@ static void park (void)
     syscall (SYS_futex, &info->done, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
     while (atomic_load (&gen) == g)
         futex_wait (&gen, g, 0);
+    owners_former (tid);
     s = slot_of (tid); /* the restored slot (same memory) */
     if (s)
         raise_pending (s->pending, false);
@@ -982,6 +984,18 @@ static void restored (ckpt_resume_t *info, slot_t *me)
         mmap ((void *) (uintptr_t) ((k + 4095) & ~4095ull), 4096, PROT_NONE,
               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     }
+    /* glibc's locks that a thread held across the restore, by its old
+       id (owners.h): every thread has its new one in its tid word (the
+       restorer's clone wrote it) and none runs yet */
+    static int old_tids[IMG_MAX_THREADS + 1], new_tids[IMG_MAX_THREADS + 1];
+    int n = 0;
+    for (int i = 0; i < n_slots && ck.tid_off >= 0; i++)
+        if (slots[i].fs) {
+            old_tids[n] = slots[i].tid;
+            new_tids[n++] = *(int *) (uintptr_t) (slots[i].fs + (uint64_t) ck.tid_off);
+        }
+    owners_restored (old_tids, new_tids, n);
+    owners_former (me->tid);
     uint64_t sh = snap.shared_pending;
     __atomic_fetch_add (&info->done, 1, __ATOMIC_SEQ_CST);
     release_all ();
@@ -1243,6 +1257,7 @@ void ckpt_init (void (*rearm) (void))
     ck.vpid = ckpt_virt_pid (ck.real_pid);
     ck.vppid = ckpt_virt_pid (ck.vppid);
     ck.tid_off = find_tid_off ();
+    owners_init ();
     ck.curbrk = dlsym (RTLD_DEFAULT, "__curbrk");
     ck.real_sigaction = dlsym (RTLD_NEXT, "sigaction");
     if (!ck.real_sigaction)

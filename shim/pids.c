@@ -39,6 +39,7 @@
     posix_spawn child given an old id when others on the machine took
     the next 64 ids between the guard and the call. */
 #include "capture.h"
+#include "ckpt_proto.h"
 #include "fd.h"
 #include "shim_impl.h"
 #include "str.h"
@@ -46,6 +47,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -73,12 +75,69 @@ __attribute__ ((constructor (101))) static void pids_init (void)
     real_waitid = (waitid_fn) dlsym (RTLD_NEXT, "waitid");
 }
 
+/* A wait that reaps: a move in the instant the kernel has returned a
+   child's id, before it is translated, would hand the program the old
+   node's id read through this node's table (a shell's job table never
+   sees that child end, or sees another one end).  So it is made in two
+   steps.  The first waits without reaping (WNOWAIT); a move during it is
+   as during any call (made again on the new node, with the ids in its
+   registers translated: capture.c's fix_call), and a move right after it
+   only makes it again, since the child, not reaped, moved with the tree.
+   The second, with the checkpoint's signal held, reaps that child, which
+   cannot block, and translates its id before any move can come.  The
+   cost is a system call and two changes of the mask per wait. */
+static bool wait_peek (idtype_t type, id_t id, int opt, siginfo_t *si, uint64_t *held)
+{
+    for (;;) {
+        unsigned before = ckpt_restores ();
+        id_t real =
+            (type == P_PID || type == P_PGID) && id > 0 ? (id_t) ckpt_real_pid ((pid_t) id) : id;
+        memset (si, 0, sizeof *si);
+        int rc = real_waitid ? real_waitid (type, real, si, opt | WNOWAIT)
+                             : (int) syscall (SYS_waitid, type, real, si, opt | WNOWAIT, NULL);
+        if (rc < 0)
+            return false;
+        if (!si->si_pid) /* WNOHANG, and no child has anything to report */
+            return true;
+        uint64_t m = 1ull << (GL_CKPT_SIGNO - 1);
+        syscall (SYS_rt_sigprocmask, SIG_BLOCK, &m, held, 8);
+        if (ckpt_restores () == before)
+            return true;
+        syscall (SYS_rt_sigprocmask, SIG_SETMASK, held, NULL, 8);
+    }
+}
+
+static void wait_release (const uint64_t *held)
+{
+    int e = errno;
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, held, NULL, 8);
+    errno = e;
+}
+
 static pid_t wait4_ (pid_t pid, int *st, int opt, struct rusage *ru)
 {
-    pid_t real = ckpt_real_pid (pid);
-    if (!real_wait4) /* before the constructor: another library's */
-        return ckpt_virt_pid ((pid_t) syscall (SYS_wait4, real, st, opt, ru));
-    return ckpt_virt_pid (real_wait4 (real, st, opt, ru));
+    if (!ckpt_owns (GL_CKPT_SIGNO)) { /* no checkpoints here: ids are the kernel's */
+        if (!real_wait4)              /* before the constructor: another library's */
+            return (pid_t) syscall (SYS_wait4, pid, st, opt, ru);
+        return real_wait4 (pid, st, opt, ru);
+    }
+    idtype_t type = pid < -1 ? P_PGID : pid == -1 ? P_ALL : pid == 0 ? P_PGID : P_PID;
+    id_t id = pid < -1 ? (id_t) -pid : pid > 0 ? (id_t) pid : 0;
+    for (;;) {
+        siginfo_t si;
+        uint64_t held;
+        /* wait4's options are waitid's (WUNTRACED is WSTOPPED), less WEXITED */
+        if (!wait_peek (type, id, opt | WEXITED, &si, &held))
+            return -1;
+        if (!si.si_pid)
+            return 0;
+        pid_t r = (pid_t) syscall (SYS_wait4, si.si_pid, st, opt | WNOHANG, ru);
+        pid_t v = r > 0 ? ckpt_virt_pid (r) : r;
+        bool gone = r == 0 || (r < 0 && errno == ECHILD); /* another thread reaped it */
+        wait_release (&held);
+        if (!gone)
+            return v;
+    }
 }
 
 API pid_t wait4 (pid_t pid, int *st, int opt, struct rusage *ru)
@@ -103,13 +162,34 @@ API pid_t wait3 (int *st, int opt, struct rusage *ru)
 
 API int waitid (idtype_t type, id_t id, siginfo_t *info, int opt)
 {
-    if (type == P_PID || type == P_PGID)
-        id = (id_t) ckpt_real_pid ((pid_t) id);
-    int rc = real_waitid ? real_waitid (type, id, info, opt)
-                         : (int) syscall (SYS_waitid, type, id, info, opt, NULL);
-    if (rc == 0 && info && info->si_pid > 0)
-        info->si_pid = ckpt_virt_pid (info->si_pid);
-    return rc;
+    if (!ckpt_owns (GL_CKPT_SIGNO) || !info)
+        return real_waitid ? real_waitid (type, id, info, opt)
+                           : (int) syscall (SYS_waitid, type, id, info, opt, NULL);
+    for (;;) {
+        siginfo_t si;
+        uint64_t held;
+        if (!wait_peek (type, id, opt, &si, &held))
+            return -1;
+        if (!si.si_pid) {
+            *info = si;
+            return 0;
+        }
+        int rc = 0;
+        if (!(opt & WNOWAIT)) { /* reap what the peek saw */
+            pid_t c = si.si_pid;
+            memset (&si, 0, sizeof si);
+            rc = (int) syscall (SYS_waitid, P_PID, c, &si, opt | WNOHANG, NULL);
+        }
+        bool gone = (rc == 0 && !si.si_pid) || (rc < 0 && errno == ECHILD);
+        if (rc == 0 && si.si_pid > 0)
+            si.si_pid = ckpt_virt_pid (si.si_pid);
+        wait_release (&held);
+        if (!gone) {
+            if (rc == 0)
+                *info = si;
+            return rc;
+        }
+    }
 }
 
 API int killpg (pid_t pg, int sig)
