@@ -211,6 +211,7 @@ echo "| \`sigprocmask\` (interposed: through the shim's wrapper / libc's own) | 
 echo "| raw \`getppid\` (a syscall instruction: trapped with the shim) | $(ns "$(get raw.plain getppid_raw)") | $(ns "$(get raw.shim getppid_raw)") | $(ns "$(get raw.shim getppid_raw_added)") over libc's getppid |"
 echo "| the trap alone: a SIGSYS handler that only answers, no shim | | $(ns "$(get raw.plain sud_floor)") | |"
 echo "| \`getppid\` through libc (not trapped; the dispatch is on in the thread) | $(ns "$(get raw.plain getppid_libc)") | $(ns "$(get raw.shim getppid_libc)") | $(awk -v a="$(get raw.plain getppid_libc)" -v b="$(get raw.shim getppid_libc)" 'BEGIN { printf "%.1f ns", b - a }') |"
+echo "| \`pthread_mutex_lock\` + \`pthread_mutex_unlock\` (interposed: the shim's wrappers / libc's own) | $(ns "$(get calls.plain mutex_plt)") | $(ns "$(get calls.shim mutex_plt)") | $(ns "$(get calls.shim mutex_added)") over libc's own in the same process |"
 echo "| \`clock_gettime\` (vDSO), for scale | $(ns "$(get calls.plain clock_gettime)") | $(ns "$(get calls.shim clock_gettime)") | |"
 echo
 echo "3. Launch, hyperfine -N, $RUNS runs each (glx with and without the shim and srun in turn, three rounds of $third; median | p90 | min):"

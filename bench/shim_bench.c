@@ -23,6 +23,7 @@
 #include "glunix.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,17 @@ int main (int argc, char **argv)
         sigemptyset (&none);
         TIME2 ("sigprocmask_libc", sink += own (SIG_BLOCK, &none, NULL), "sigprocmask_plt",
                sink += sigprocmask (SIG_BLOCK, &none, NULL), "sigprocmask_added", 1000);
+        /* a mutex taken and given back: the shim's wrappers claim a lock
+           a restored thread held (checkpoint/owners.h) */
+        int (*own_lock) (pthread_mutex_t *) =
+            (int (*) (pthread_mutex_t *)) dlsym (libc, "pthread_mutex_lock");
+        int (*own_unlock) (pthread_mutex_t *) =
+            (int (*) (pthread_mutex_t *)) dlsym (libc, "pthread_mutex_unlock");
+        static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+        if (own_lock && own_unlock)
+            TIME2 ("mutex_libc", (sink += own_lock (&mu), sink += own_unlock (&mu)), "mutex_plt",
+                   (sink += pthread_mutex_lock (&mu), sink += pthread_mutex_unlock (&mu)),
+                   "mutex_added", 100000);
         struct timespec ts;
         TIME ("clock_gettime", 2000, sink += clock_gettime (CLOCK_MONOTONIC, &ts));
         return 0;

@@ -18,8 +18,8 @@
 #define FORMER_MAX 16 /* a thread's ids before, the latest kept */
 #define RANGES_MAX 8
 
+__thread int owners_n_former; /* former.tid's count */
 static __thread __attribute__ ((tls_model ("initial-exec"))) struct {
-    int n;
     int tid[FORMER_MAX];
 } former;
 
@@ -74,19 +74,14 @@ void owners_former (int old)
 {
     if (old <= 0 || old == (int) syscall (SYS_gettid))
         return;
-    for (int i = 0; i < former.n; i++)
+    for (int i = 0; i < owners_n_former; i++)
         if (former.tid[i] == old)
             return;
-    if (former.n == FORMER_MAX) {
+    if (owners_n_former == FORMER_MAX) {
         memmove (former.tid, former.tid + 1, sizeof former.tid - sizeof former.tid[0]);
-        former.n--;
+        owners_n_former--;
     }
-    former.tid[former.n++] = old;
-}
-
-bool owners_moved (void)
-{
-    return former.n != 0;
+    former.tid[owners_n_former++] = old;
 }
 
 void owners_claim (int *owner)
@@ -95,9 +90,9 @@ void owners_claim (int *owner)
     if (o <= 0)
         return;
     int i = 0;
-    while (i < former.n && former.tid[i] != o)
+    while (i < owners_n_former && former.tid[i] != o)
         i++;
-    if (i == former.n)
+    if (i == owners_n_former)
         return;
     int now = (int) syscall (SYS_gettid);
     /* an id this thread had may be another live thread's of this

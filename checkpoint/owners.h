@@ -36,8 +36,14 @@ void owners_init (void);
 /* In each restored thread, before it runs the program again: old is
    the id it had. */
 void owners_former (int old);
-/* Whether this thread was ever restored (the wrappers' fast path). */
-bool owners_moved (void);
+/* Whether this thread was ever restored (the wrappers' fast path: a
+   thread-local load). */
+extern __thread
+    __attribute__ ((tls_model ("initial-exec"), visibility ("hidden"))) int owners_n_former;
+static inline bool owners_moved (void)
+{
+    return owners_n_former != 0;
+}
 /* *owner is a lock's owner field: one of this thread's former ids (and
    no live thread's of this process now) becomes its id now. */
 void owners_claim (int *owner);

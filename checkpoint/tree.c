@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
@@ -531,6 +532,32 @@ static bool same_tree (void)
     return same;
 }
 
+/* Whether nothing holds the other end of the pipe that a member's fd
+   is an end of any more.  Each process judged its own pipes as it
+   answered (judge.c's pipe_widowed), the root first of all, before the
+   tree was listed: a writer that ended since (a pipeline's first stage,
+   done) leaves an end that pairs with nothing, and that moves alone.
+   The end is opened again through /proc (a reader or a writer more,
+   for an instant) and polled: no writer, or no reader, left. */
+static bool end_widowed (pid_t real, int fd, int mode)
+{
+    char path[64];
+    sb_t b = { path, 0, sizeof path, false };
+    sb_s (&b, "/proc/");
+    sb_u (&b, (uint64_t) real);
+    sb_s (&b, "/fd/");
+    sb_u (&b, (uint64_t) fd);
+    int f = open (path, (mode == O_RDONLY ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
+    if (f < 0)
+        return false;
+    struct stat st;
+    struct pollfd p = { .fd = f, .events = mode == O_RDONLY ? POLLIN : POLLOUT };
+    bool widowed = !fstat (f, &st) && S_ISFIFO (st.st_mode) && poll (&p, 1, 0) == 1 &&
+                   (p.revents & (mode == O_RDONLY ? POLLHUP : POLLERR));
+    close (f);
+    return widowed;
+}
+
 /* The whole tree's pipes and shared memory: 0, or -1 with why. */
 static int judge_between (sb_t *why)
 {
@@ -557,7 +584,7 @@ static int judge_between (sb_t *why)
         int j = 0;
         while (j < tr.n_pipes && !(tr.pipes[j].ino == p->ino && tr.pipes[j].mode != p->mode))
             j++;
-        if (j == tr.n_pipes) {
+        if (j == tr.n_pipes && !end_widowed (tr.m[p->who].real, p->fd, p->mode)) {
             sb_member (why, &tr.m[p->who]);
             sb_s (why, ": fd ");
             sb_u (why, (uint64_t) p->fd);
