@@ -12,6 +12,7 @@
 #include "sig.h"
 #include "ckpt_proto.h"
 #include "str.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -558,6 +559,21 @@ static bool end_widowed (pid_t real, int fd, int mode)
     return widowed;
 }
 
+/* Whether the root's own unix socket fd has no peer any more: the root
+   judged its descriptors before the tree was listed, and a member that
+   held the peer may have ended since.  Its image must say the peer is
+   closed (restore_tree.c pairs ends by their peers), so the checkpoint
+   is taken again rather than passed. */
+static bool root_sock_widowed (int fd)
+{
+    struct stat st;
+    img_fd_t f;
+    bool not_unix = false;
+    char why[256];
+    return !fstat (fd, &st) && S_ISSOCK (st.st_mode) &&
+           !usock_judge (fd, (uint64_t) st.st_ino, &f, &not_unix, why, sizeof why) && !f.pos;
+}
+
 /* The whole tree's pipes and shared memory: 0, or -1 with why. */
 static int judge_between (sb_t *why)
 {
@@ -575,7 +591,11 @@ static int judge_between (sb_t *why)
             sb_member (why, &tr.m[k->who]);
             sb_s (why, ": fd ");
             sb_u (why, (uint64_t) k->fd);
-            sb_s (why, ": a unix socket connected to a process outside the job");
+            if (k->who == 0 && root_sock_widowed (k->fd))
+                sb_again (why, ": a unix socket whose peer ended as the checkpoint began: try "
+                               "again");
+            else
+                sb_s (why, ": a unix socket connected to a process outside the job");
             return -1;
         }
     }
