@@ -965,8 +965,17 @@ void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *e
     *data = rd64 (d + 8);
 }
 
-/* The state of an eventfd, a timerfd, a signalfd or an epoll instance,
-   as the calls that make them again take it. */
+void img_get_inotify_watch (const img_fd_t *f, uint32_t k, uint32_t *wd, uint32_t *mask,
+                            uint32_t *fd)
+{
+    const uint8_t *d = f->data + (size_t) k * IMG_INOTIFY_REG;
+    *wd = rd32 (d);
+    *mask = rd32 (d + 4);
+    *fd = rd32 (d + 8);
+}
+
+/* The state of an eventfd, a timerfd, a signalfd, an epoll or an inotify
+   instance, as the calls that make them again take it. */
 static int kernel_object_check (const img_fd_t *f, const char **why)
 {
     if (f->kind == IMG_F_EVENTFD && (f->fsize == UINT64_MAX || f->pos > 1))
@@ -993,6 +1002,19 @@ static int kernel_object_check (const img_fd_t *f, const char **why)
             if (fd >= (1u << 20) || fd == f->fd)
                 return gl_why (why, "FD: an epoll instance watches a descriptor out of range, "
                                     "or itself");
+        }
+    }
+    if (f->kind == IMG_F_INOTIFY) {
+        if (f->data_len % IMG_INOTIFY_REG || f->data_len / IMG_INOTIFY_REG > IMG_INOTIFY_MAX)
+            return gl_why (why, "FD: an inotify instance's watches of the wrong size");
+        uint32_t last = 0;
+        for (uint32_t k = 0; k < f->data_len / IMG_INOTIFY_REG; k++) {
+            uint32_t wd, mask, fd;
+            img_get_inotify_watch (f, k, &wd, &mask, &fd);
+            if (wd <= last || wd > INT32_MAX || !mask || fd >= (1u << 20) || fd == f->fd)
+                return gl_why (why, "FD: an inotify instance's watches out of order, without "
+                                    "events, or through a descriptor out of range or itself");
+            last = wd;
         }
     }
     return 0;
@@ -1049,14 +1071,14 @@ int img_get_fd (const img_rec_t *rec, img_fd_t *f, const char **why)
         return -1;
     if (f->fd >= (1u << 20))
         return gl_why (why, "FD: a descriptor number above 2^20");
-    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_TTY)
+    if (f->kind < IMG_F_STREAM || f->kind > IMG_F_INOTIFY)
         return gl_why (why, "FD: an unknown kind of descriptor");
     if (f->data_len && f->kind != IMG_F_PIPE && f->kind != IMG_F_TIMERFD &&
         f->kind != IMG_F_EPOLL && f->kind != IMG_F_USOCK && f->kind != IMG_F_SHMFD &&
-        f->kind != IMG_F_DIR && f->kind != IMG_F_TTY)
+        f->kind != IMG_F_DIR && f->kind != IMG_F_TTY && f->kind != IMG_F_INOTIFY)
         return gl_why (why, "FD: bytes for a descriptor that is neither a pipe, a socket, "
-                            "shared memory, a directory, a terminal, a timerfd nor an epoll "
-                            "instance");
+                            "shared memory, a directory, a terminal, a timerfd, an epoll "
+                            "nor an inotify instance");
     if (f->kind == IMG_F_DIR && (!f->pos != !f->data_len || f->data_len > 255 ||
                                  (f->data_len && (memchr (f->data, '/', f->data_len) ||
                                                   memchr (f->data, '\0', f->data_len)))))

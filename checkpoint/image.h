@@ -212,23 +212,28 @@ typedef enum {
        of descriptor".  An end of a unix socket pair whose other end is
        the job's, or was closed (unixsock.h); shared memory held by a
        descriptor (restore.c makes it again as a memfd). */
-    IMG_F_USOCK = 10, /* fsize: the socket's id; pos: its peer's (0: closed);
+    IMG_F_USOCK = 10,   /* fsize: the socket's id; pos: its peer's (0: closed);
                          mtime_sec: its type (SOCK_STREAM, _DGRAM, _SEQPACKET);
                          mtime_nsec: IMG_US_*; stream: its SO_SNDBUF (0: unknown);
                          data: the bytes queued for it to read (the first record
                          of a socket carries them), a datagram's or a record's
                          each after its length (u32) */
-    IMG_F_SHMFD = 11, /* a deleted file of /dev/shm or a memfd, or one no name reaches
+    IMG_F_SHMFD = 11,   /* a deleted file of /dev/shm or a memfd, or one no name reaches
                          (a temporary file): stream as a FILE's; fsize its size,
                          mtime_sec its object's id (as a shared VMA's), data
                          all its bytes (at most IMG_PIPE_MAX) */
-    IMG_F_TTY = 12,   /* the job's terminal (glx -t: its pty's slave): the restorer's
+    IMG_F_TTY = 12,     /* the job's terminal (glx -t: its pty's slave): the restorer's
                          stream as for IMG_F_STREAM, which must be a terminal too;
                          data: img_tty_t (IMG_TTY_SIZE bytes), the terminal's state
                          at the snapshot, given to the new one */
+    IMG_F_INOTIFY = 13, /* an inotify instance (a kernel object of kobj.h); data:
+                           its watches, IMG_INOTIFY_REG bytes each, in increasing
+                           order of watch descriptor: the watch descriptor (u32),
+                           its mask (u32), and a descriptor of the process open on
+                           the watched file (u32), through which it is watched again */
 } img_fd_kind_t;
 /* A kernel object of kobj.h: made again alone, with its state. */
-#define IMG_F_IS_KOBJ(k) ((k) >= IMG_F_EVENTFD && (k) <= IMG_F_EPOLL)
+#define IMG_F_IS_KOBJ(k) (((k) >= IMG_F_EVENTFD && (k) <= IMG_F_EPOLL) || (k) == IMG_F_INOTIFY)
 enum {
     IMG_US_RDSHUT = 1,   /* its reading was shut (its peer's writing: shutdown(2)) */
     IMG_US_PASSCRED = 2, /* SO_PASSCRED set (no bytes queued then: refused) */
@@ -259,9 +264,11 @@ enum {
     IMG_TTY_CTTY = 1, /* it was the process's controlling terminal */
     IMG_TTY_FG = 2,   /* and the process's group its foreground group */
 };
-#define IMG_TTY_SIZE  56
-#define IMG_EPOLL_REG 16
-#define IMG_EPOLL_MAX (IMG_PIPE_MAX / IMG_EPOLL_REG) /* registrations of one epoll */
+#define IMG_TTY_SIZE    56
+#define IMG_EPOLL_REG   16
+#define IMG_EPOLL_MAX   (IMG_PIPE_MAX / IMG_EPOLL_REG) /* registrations of one epoll */
+#define IMG_INOTIFY_REG 12
+#define IMG_INOTIFY_MAX 1024 /* watches of one inotify instance */
 typedef struct {
     uint32_t fd, kind, stream, flags, cloexec;
     uint64_t pos, fsize, mtime_sec;
@@ -358,6 +365,8 @@ void img_get_tty (const img_fd_t *f, img_tty_t *t);
 void img_put_tty (const img_tty_t *t, uint8_t *out);
 void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *events,
                         uint64_t *data);
+void img_get_inotify_watch (const img_fd_t *f, uint32_t k, uint32_t *wd, uint32_t *mask,
+                            uint32_t *fd);
 /* A FAIL record: its reason into reason (IMG_PATH_MAX bytes), its flags
    (0 when it has none: a writer that predates them). */
 int img_get_fail (const img_rec_t *r, char *reason, uint32_t *flags, const char **why);

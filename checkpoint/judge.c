@@ -711,6 +711,15 @@ int judge (sb_t *why, int skip, bool tree)
                 sb_s (why, kwhy);
                 return -1;
             }
+            /* events queued now would be lost: the program reads them in
+               an instant (those that come while it is stopped are lost,
+               glunix(7)) */
+            int unread = 0;
+            if (f.kind == IMG_F_INOTIFY && !ioctl (fds[i], FIONREAD, &unread) && unread > 0) {
+                sb_fd (why, fds[i]);
+                sb_again (why, "an inotify instance holds events not read yet: try again");
+                return -1;
+            }
             for (int k = 0; k < n_kobjs; k++)
                 if (kobj_same (0, kobjs[k].fd, 0, fds[i])) {
                     sb_fd (why, fds[i]);

@@ -1,4 +1,4 @@
-/*  kobj.c -- eventfds, timerfds, signalfds and epoll instances, read from
+/*  kobj.c -- eventfds, timerfds, signalfds, epoll and inotify instances, read from
     /proc/self/fdinfo and made again (kobj.h says why and when). */
 #include "kobj.h"
 #include "fd.h"
@@ -13,10 +13,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -38,6 +40,8 @@ uint32_t kobj_kind (const char *link)
         return IMG_F_SIGNALFD;
     if (!strcmp (n, "[eventpoll]"))
         return IMG_F_EPOLL;
+    if (!strcmp (n, "inotify"))
+        return IMG_F_INOTIFY;
     return 0;
 }
 
@@ -98,6 +102,11 @@ static void put32 (uint8_t *p, uint32_t v)
         p[i] = (uint8_t) (v >> (8 * i));
 }
 
+static uint32_t get32 (const uint8_t *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
 static void put64 (uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
@@ -142,6 +151,68 @@ static int epoll_regs (int fd, const char *info, img_fd_t *f, uint8_t *data, siz
     return 0;
 }
 
+/* A descriptor of this process open on the file the kernel names by
+   its device (the kernel's encoding: major << 20 | minor) and inode:
+   the lowest, or -1. */
+#define WATCHED_FD_MAX 4096 /* descriptors searched */
+static int open_on (uint64_t sdev, uint64_t ino, int self)
+{
+    for (int d = 0; d < WATCHED_FD_MAX; d++) {
+        struct stat st;
+        if (d != self && !fstat (d, &st) && (uint64_t) st.st_ino == ino &&
+            major (st.st_dev) == (sdev >> 20) && minor (st.st_dev) == (sdev & 0xfffff))
+            return d;
+    }
+    return -1;
+}
+
+/* An inotify instance's lines "inotify wd:X ino:X sdev:X mask:X ...",
+   each watched file found open at a descriptor of the process, in
+   increasing order of wd. */
+static int inotify_watches (int fd, const char *info, img_fd_t *f, uint8_t *data, size_t cap,
+                            char *why, size_t whylen)
+{
+    uint32_t n = 0;
+    for (const char *s = strstr (info, "inotify wd:"); s; s = strstr (s + 11, "inotify wd:")) {
+        uint64_t wd, ino, sdev, mask;
+        if (!field (s, "wd:", 16, &wd) || !field (s, "ino:", 16, &ino) ||
+            !field (s, "sdev:", 16, &sdev) || !field (s, "mask:", 16, &mask)) {
+            snprintf (why, whylen, "fd %d: an inotify instance whose watches cannot be read", fd);
+            return -1;
+        }
+        int on = open_on (sdev, ino, fd);
+        if (on < 0) {
+            snprintf (
+                why, whylen,
+                "fd %d: an inotify instance watches a file or directory (inode %llu) that none of the "
+                "process's first %d descriptors holds open, by which it would be watched "
+                "again",
+                fd, (unsigned long long) ino, WATCHED_FD_MAX);
+            return -1;
+        }
+        if ((size_t) (n + 1) * IMG_INOTIFY_REG > cap || n == IMG_INOTIFY_MAX) {
+            snprintf (why, whylen, "fd %d: an inotify instance with more than %d watches", fd,
+                      IMG_INOTIFY_MAX);
+            return -1;
+        }
+        /* in increasing order of wd, as the image wants them */
+        uint32_t at = n;
+        while (at > 0 && get32 (data + (at - 1) * IMG_INOTIFY_REG) > wd) {
+            memcpy (data + at * IMG_INOTIFY_REG, data + (at - 1) * IMG_INOTIFY_REG,
+                    IMG_INOTIFY_REG);
+            at--;
+        }
+        uint8_t *r = data + (size_t) at * IMG_INOTIFY_REG;
+        put32 (r, (uint32_t) wd);
+        put32 (r + 4, (uint32_t) mask);
+        put32 (r + 8, (uint32_t) on);
+        n++;
+    }
+    f->data = data;
+    f->data_len = n * IMG_INOTIFY_REG;
+    return 0;
+}
+
 int kobj_read (int fd, uint32_t kind, img_fd_t *f, uint8_t *data, size_t cap, char *why,
                size_t whylen)
 {
@@ -183,6 +254,7 @@ int kobj_read (int fd, uint32_t kind, img_fd_t *f, uint8_t *data, size_t cap, ch
             return 0;
         }
         case IMG_F_EPOLL: return epoll_regs (fd, info, f, data, cap, why, whylen);
+        case IMG_F_INOTIFY: return inotify_watches (fd, info, f, data, cap, why, whylen);
     }
     snprintf (why, whylen, "fd %d: its state in /proc is not as this kernel's was known to be", fd);
     return -1;
@@ -241,6 +313,10 @@ int kobj_make (const img_fd_t *f, char *err, size_t errlen)
             what = "epoll instance";
             fd = epoll_create1 (EPOLL_CLOEXEC);
             break;
+        case IMG_F_INOTIFY: /* its watches come with the epolls' registrations */
+            what = "inotify instance";
+            fd = inotify_init1 (IN_CLOEXEC | nb);
+            break;
     }
     if (fd < 0)
         snprintf (err, errlen, "fd %u: the %s cannot be made again: %s", f->fd, what,
@@ -248,8 +324,47 @@ int kobj_make (const img_fd_t *f, char *err, size_t errlen)
     return fd;
 }
 
+/* An inotify instance's watches, each with its old watch descriptor:
+   a new instance hands them out in turn from 1, so a number skipped is
+   used up by a watch made and taken away again; the events that makes
+   (IN_IGNORED) are read out before the program runs. */
+static int inotify_register (const img_fd_t *f, char *err, size_t errlen)
+{
+    int ifd = (int) f->fd;
+    for (uint32_t k = 0; k < f->data_len / IMG_INOTIFY_REG; k++) {
+        uint32_t wd, mask, on;
+        img_get_inotify_watch (f, k, &wd, &mask, &on);
+        char path[64];
+        snprintf (path, sizeof path, "/proc/self/fd/%u", on);
+        for (int tries = 0;; tries++) {
+            int got = inotify_add_watch (ifd, path, mask);
+            if (got == (int) wd)
+                break;
+            if (got >= 0 && got < (int) wd && tries < 1 << 16) {
+                inotify_rm_watch (ifd, got);
+                continue;
+            }
+            snprintf (err, errlen,
+                      "fd %u: the inotify instance cannot watch the file at fd %u again as "
+                      "watch %u: %s",
+                      f->fd, on, wd, got < 0 ? strerror (errno) : "its number was taken");
+            return -1;
+        }
+    }
+    int fl = fcntl (ifd, F_GETFL);
+    if (fl >= 0 && !fcntl (ifd, F_SETFL, fl | O_NONBLOCK)) {
+        static char drain[4096];
+        while (read (ifd, drain, sizeof drain) > 0) {
+        }
+        fcntl (ifd, F_SETFL, fl);
+    }
+    return 0;
+}
+
 int kobj_register (const img_fd_t *f, char *err, size_t errlen)
 {
+    if (f->kind == IMG_F_INOTIFY)
+        return inotify_register (f, err, errlen);
     for (uint32_t k = 0; k < f->data_len / IMG_EPOLL_REG; k++) {
         uint32_t tfd, events;
         uint64_t data;

@@ -1,18 +1,23 @@
 /*  kobj.h -- the kernel's own objects a process holds, moved with their
-    state: eventfds, timerfds, signalfds and epoll instances (held by
-    descriptor), and POSIX timers (held by id).
+    state: eventfds, timerfds, signalfds, epoll and inotify instances
+    (held by descriptor), and POSIX timers (held by id).
 
     Their state lives in the kernel, and /proc/PID/fdinfo shows it whole:
     an eventfd's counter, a timerfd's clock, remaining time, interval and
     unread expirations, a signalfd's signals, an epoll instance's
-    registrations (each watched descriptor, its events and its data).
+    registrations (each watched descriptor, its events and its data), an
+    inotify instance's watches (each one's number, mask, and the device
+    and inode watched, which must be open at one of the process's
+    descriptors: the restorer watches it again through that one).
     The capture reads it there, once when it judges the process (may it
     move?) and again while the process is parked (what it was at the
     snapshot: the writer runs while the job goes on); the restorer makes
     each object again with eventfd(2), timerfd_create(2) and
     timerfd_settime(2) (and TFD_IOC_SET_TICKS), signalfd(2) and
-    epoll_create1(2), and, once every descriptor is at its number,
-    registers each epoll's descriptors again with epoll_ctl(2).
+    epoll_create1(2) and inotify_init1(2), and, once every descriptor is
+    at its number, registers each epoll's descriptors again with
+    epoll_ctl(2) and adds each inotify's watches again with their old
+    numbers.
 
     POSIX timers: /proc/self/timers lists each one's id, clock, signal
     and value, timer_gettime(2) its time; the restorer makes each again
@@ -63,8 +68,9 @@ int kobj_read (int fd, uint32_t kind, img_fd_t *f, uint8_t *data, size_t cap, ch
    or -1 with the reason.  Epoll registrations come later. */
 int kobj_make (const img_fd_t *f, char *err, size_t errlen);
 
-/* An epoll instance's registrations, made at fd f->fd once every
-   descriptor of the process is at its number: 0, or -1 with the reason. */
+/* An epoll instance's registrations, or an inotify instance's watches,
+   made at fd f->fd once every descriptor of the process is at its
+   number: 0, or -1 with the reason. */
 int kobj_register (const img_fd_t *f, char *err, size_t errlen);
 
 /* The process's POSIX timers, now, into out (IMG_MAX_TIMERS) and *n:

@@ -1010,6 +1010,17 @@ int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_
 
 static int open_files (st_t *s, int hi, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < s->n_fd; i++) /* an inotify watches through descriptors it has */
+        for (uint32_t k = 0;
+             s->fd[i].f.kind == IMG_F_INOTIFY && k < s->fd[i].f.data_len / IMG_INOTIFY_REG; k++) {
+            uint32_t wd, mask, on;
+            img_get_inotify_watch (&s->fd[i].f, k, &wd, &mask, &on);
+            if (!has_fd (s, on))
+                return gl_err (err, errlen,
+                               "the image is corrupt: fd %u, an inotify instance, watches "
+                               "through fd %u, which it does not have",
+                               s->fd[i].f.fd, on);
+        }
     for (size_t i = 0; i < s->n_fd; i++) /* an epoll watches descriptors the image has */
         for (uint32_t k = 0;
              s->fd[i].f.kind == IMG_F_EPOLL && k < s->fd[i].f.data_len / IMG_EPOLL_REG; k++) {
@@ -1443,7 +1454,8 @@ static int become (st_t *s, int fd, const restore_opts_t *o, uint64_t t0, char *
     /* each epoll's registrations, now that every descriptor is at its
        number (the kernel keys them by file and number) */
     for (size_t i = 0; i < s->n_fd; i++)
-        if (s->fd[i].f.kind == IMG_F_EPOLL && kobj_register (&s->fd[i].f, err, errlen)) {
+        if ((s->fd[i].f.kind == IMG_F_EPOLL || s->fd[i].f.kind == IMG_F_INOTIFY) &&
+            kobj_register (&s->fd[i].f, err, errlen)) {
             fprintf (stderr, "glrestore: %s\n", err);
             char failed = GL_RESTORE_REFUSED; /* to the agent (ckpt_proto.h) */
             if (p->image_fd >= 0)

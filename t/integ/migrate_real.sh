@@ -31,7 +31,9 @@
 #   wait, exiting 3;
 # - python3 with an eventfd, a timerfd's clock read through an epoll
 #   of its own: moved b>c>a like the others; tail -f (an inotify
-#   instance) refused with the reason, it runs on;
+#   instance, its file open) moved three times, following its file;
+#   tail -F (which watches the directory too) refused with the reason,
+#   it runs on;
 # - python3 holding a lock (lockf), and python3 reading
 #   /proc/self/status through one descriptor: refused with the reason,
 #   each runs on;
@@ -369,18 +371,32 @@ move_at "$gpid" c 5
 move_at "$gpid" a 20
 moved_same efd
 
-# ---- tail -f: an inotify instance, refused with the reason, runs on ----------------------
+# ---- tail -f: an inotify instance, moved; tail -F: refused, runs on -----------------------
 seq 1 5 > "$T/tailed"
 "$GLX" -w b tail -n 5 -f "$T/tailed" > "$T/tail.out" 2>&1 & g=$!
 wait_until 10 more_lines "$T/tail.out" 5 || fail "tail -f did not start: $(cat "$T/tail.out")"
 gpid=$(gpid_of "tail -n 5 -f")
-res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "tail -f moved: $res"
-echo "$res" | grep -q "an inotify instance" || fail "tail -f's refusal does not say why: $res"
-echo 6 >> "$T/tailed"
-wait_until 10 more_lines "$T/tail.out" 6 || fail "tail -f stopped after its refusal: $(cat "$T/tail.out")"
+for m in 1 2 3; do
+    [ "$(node_of "$gpid")" = c ] && to=b || to=c
+    res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) || fail "tail -f did not move ($m): $res"
+    echo $((5 + m)) >> "$T/tailed"
+    wait_until 10 more_lines "$T/tail.out" $((5 + m)) || fail "tail -f did not follow after move $m: $(cat "$T/tail.out")"
+done
+seq 1 8 | cmp -s - "$T/tail.out" || fail "tail -f moved: $(cat "$T/tail.out")"
 "$GLPEER" kill "$gpid" --runtime-dir "$T/a/run" > /dev/null
 wait "$g"
-say "tail -f stays, refused: $res"
+say "tail -f (an inotify instance) moved 3 times, following its file"
+# tail -F watches the file's directory too, which it holds no descriptor of
+"$GLX" -w b tail -n 5 -F "$T/tailed" > "$T/tailF.out" 2>&1 & g=$!
+wait_until 10 more_lines "$T/tailF.out" 5 || fail "tail -F did not start: $(cat "$T/tailF.out")"
+gpid=$(gpid_of "tail -n 5 -F")
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "tail -F moved: $res"
+echo "$res" | grep -q "an inotify instance watches a file or directory" || fail "tail -F's refusal does not say why: $res"
+echo 9 >> "$T/tailed"
+wait_until 10 more_lines "$T/tailF.out" 6 || fail "tail -F stopped after its refusal: $(cat "$T/tailF.out")"
+"$GLPEER" kill "$gpid" --runtime-dir "$T/a/run" > /dev/null
+wait "$g"
+say "tail -F stays, refused: $res"
 
 # ---- a lock held (lockf): refused, since the restored process would not hold it -------------
 cat > "$T/lock.py" <<'PY'

@@ -488,7 +488,7 @@ static void layout (void)
     CHECK (img_get_thread (&r, &tg, &why) < 0 && strstr (why, "after its name's end"));
 }
 
-/* The kernel's objects (eventfd, timerfd, signalfd, epoll): their state
+/* The kernel's objects (eventfd, timerfd, signalfd, epoll, inotify): their state
    travels and is checked as the calls that make them again take it. */
 static void kernel_objects (void)
 {
@@ -528,6 +528,27 @@ static void kernel_objects (void)
     regs[16] = 6; /* watching itself */
     CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "itself"));
     f.data_len = 20;
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "wrong size"));
+
+    /* an inotify instance: its watches in increasing order, each through
+       another descriptor */
+    uint8_t w[2 * IMG_INOTIFY_REG] = { 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0,
+                                       4, 0, 0, 0, 6, 0, 0, 0, 5, 0, 0, 0 };
+    f = (img_fd_t){ .fd = 7, .kind = IMG_F_INOTIFY, .data = w, .data_len = sizeof w };
+    strcpy (f.path, "anon_inode:inotify");
+    CHECK_EQ (rec_why (IMG_FD, &f, &got, &why), 0);
+    uint32_t wd, mask, on;
+    img_get_inotify_watch (&got, 1, &wd, &mask, &on);
+    CHECK (got.kind == IMG_F_INOTIFY && wd == 4 && mask == 6 && on == 5);
+    w[12] = 1; /* two watches numbered 1 */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "out of order"));
+    w[12] = 4;
+    w[20] = 7; /* through itself */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "itself"));
+    w[20] = 5;
+    w[16] = 0; /* no events */
+    CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "without events"));
+    f.data_len = 13;
     CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "wrong size"));
 }
 
