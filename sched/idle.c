@@ -86,6 +86,7 @@ struct idle_t {
     struct timespec dir_mtime[IDLE_PATHS_MAX]; /* of each pattern's directory then */
     uint64_t scanned_ms;                       /* 0: never */
     int fg_vt;                                 /* the foreground console then; -1 */
+    int64_t newest;                            /* the owner's last activity then; -1 */
 
     char reason[REASON_SIZE];
 };
@@ -726,12 +727,33 @@ static uint32_t owner_idle (idle_t *self, uint64_t now_ms, uint64_t wall_s)
                 newest = f->t;
         }
     }
+    self->newest = newest;
     if (newest < 0)
         return IDLE_NEVER;
     if ((uint64_t) newest >= wall_s)
         return 0; /* a clock set back, or a touch from the future */
     uint64_t idle = wall_s - (uint64_t) newest;
     return idle < IDLE_NEVER ? (uint32_t) idle : IDLE_NEVER - 1;
+}
+
+bool idle_touched (idle_t *self)
+{
+    if (!self->scanned_ms)
+        return false;
+    int64_t newest = -1;
+    for (size_t i = 0; i < self->n_files; i++) {
+        act_file_t *f = &self->files[i];
+        if (f->dir)
+            scan_source (self, f->path, &newest);
+        else if (f->vt < 0 || f->vt == self->fg_vt) {
+            int vt;
+            bool dir;
+            int64_t t = file_activity (self, f->path, &vt, &dir);
+            if (t > newest)
+                newest = t;
+        }
+    }
+    return newest > self->newest;
 }
 
 /* ---- the verdict ---------------------------------------------------------- */
@@ -834,6 +856,7 @@ idle_t *idle_new (const idle_config_t *config)
     for (uint32_t i = 0; i < self->config.n_activity; i++)
         self->config.activity[i][sizeof self->config.activity[i] - 1] = '\0';
     self->fg_vt = -1;
+    self->newest = -1;
     self->hz = sysconf (_SC_CLK_TCK);
     if (self->hz <= 0)
         self->hz = 100; /* USER_HZ on every Linux architecture */

@@ -73,6 +73,12 @@ void idle_remove_guest (idle_t *self, int pid);
 int idle_sample (idle_t *self, uint64_t now_ms, uint64_t wall_s, gl_res_t *out, char *err,
                  size_t errlen);
 
+/* Whether the owner touched one of the activity sources the last sample
+   found (no new scan of the patterns) since that sample: a stat or two,
+   so that a keystroke can be seen between samples.  False before the
+   first sample. */
+bool idle_touched (idle_t *self);
+
 /* Why the last sample's state is what it is, e.g. "owner active 12 s ago";
    valid until the next sample. */
 const char *idle_reason (idle_t *self);

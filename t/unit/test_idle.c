@@ -352,9 +352,13 @@ static void test_owner (void)
     idle_t *idle = new_fake ("act");
 
     touch ("act", WALL - 3600, WALL - 3600);
+    CHECK (!idle_touched (idle)); /* before the first sample: nothing known */
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.owner_idle_s, 3600);
     CHECK_EQ (r.state, GL_RES_IDLE);
+    CHECK (!idle_touched (idle));
+    touch ("act", WALL - 5, WALL - 3600); /* a keystroke between samples */
+    CHECK (idle_touched (idle));
 
     touch ("act", WALL - 12, WALL - 3600); /* input */
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
@@ -398,6 +402,12 @@ static void test_owner (void)
     touch ("pts/1", WALL - 7, WALL - 6000);
     CHECK_EQ (sample (idle, &r, NULL, 0), 0);
     CHECK_EQ (r.owner_idle_s, 7);
+    /* a touch between samples, seen without one (idle_touched) */
+    CHECK (!idle_touched (idle));
+    touch ("pts/0", WALL - 2, WALL - 5000);
+    CHECK (idle_touched (idle));
+    CHECK_EQ (sample (idle, &r, NULL, 0), 0);
+    CHECK (!idle_touched (idle));
     idle_destroy (&idle);
 
     /* A glob: the newest of the files it matches. */
