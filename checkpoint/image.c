@@ -974,6 +974,17 @@ void img_get_inotify_watch (const img_fd_t *f, uint32_t k, uint32_t *wd, uint32_
     *fd = rd32 (d + 8);
 }
 
+bool img_watched_fd (const img_fd_t *f, uint32_t k, uint32_t *fd)
+{
+    size_t reg = f->kind == IMG_F_EPOLL     ? IMG_EPOLL_REG
+                 : f->kind == IMG_F_INOTIFY ? IMG_INOTIFY_REG
+                                            : 0;
+    if (!reg || k >= f->data_len / reg)
+        return false;
+    *fd = rd32 (f->data + (size_t) k * reg + (f->kind == IMG_F_EPOLL ? 0 : 8));
+    return true;
+}
+
 /* The state of an eventfd, a timerfd, a signalfd, an epoll or an inotify
    instance, as the calls that make them again take it. */
 static int kernel_object_check (const img_fd_t *f, const char **why)

@@ -367,6 +367,9 @@ void img_get_epoll_reg (const img_fd_t *f, uint32_t k, uint32_t *fd, uint32_t *e
                         uint64_t *data);
 void img_get_inotify_watch (const img_fd_t *f, uint32_t k, uint32_t *wd, uint32_t *mask,
                             uint32_t *fd);
+/* The k-th descriptor an epoll's registrations or an inotify's watches
+   name into *fd; false past the last (or for another kind). */
+bool img_watched_fd (const img_fd_t *f, uint32_t k, uint32_t *fd);
 /* A FAIL record: its reason into reason (IMG_PATH_MAX bytes), its flags
    (0 when it has none: a writer that predates them). */
 int img_get_fail (const img_rec_t *r, char *reason, uint32_t *flags, const char **why);

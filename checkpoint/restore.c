@@ -1010,29 +1010,17 @@ int rst_open_file (const img_fd_t *f, const char *path, int hi, char *err, size_
 
 static int open_files (st_t *s, int hi, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < s->n_fd; i++) /* an inotify watches through descriptors it has */
-        for (uint32_t k = 0;
-             s->fd[i].f.kind == IMG_F_INOTIFY && k < s->fd[i].f.data_len / IMG_INOTIFY_REG; k++) {
-            uint32_t wd, mask, on;
-            img_get_inotify_watch (&s->fd[i].f, k, &wd, &mask, &on);
+    /* an epoll or an inotify instance watches through descriptors the image has */
+    for (size_t i = 0; i < s->n_fd; i++) {
+        uint32_t on;
+        for (uint32_t k = 0; img_watched_fd (&s->fd[i].f, k, &on); k++)
             if (!has_fd (s, on))
                 return gl_err (err, errlen,
-                               "the image is corrupt: fd %u, an inotify instance, watches "
-                               "through fd %u, which it does not have",
-                               s->fd[i].f.fd, on);
-        }
-    for (size_t i = 0; i < s->n_fd; i++) /* an epoll watches descriptors the image has */
-        for (uint32_t k = 0;
-             s->fd[i].f.kind == IMG_F_EPOLL && k < s->fd[i].f.data_len / IMG_EPOLL_REG; k++) {
-            uint32_t tfd, events;
-            uint64_t data;
-            img_get_epoll_reg (&s->fd[i].f, k, &tfd, &events, &data);
-            if (!has_fd (s, tfd))
-                return gl_err (err, errlen,
-                               "the image is corrupt: fd %u, an epoll instance, watches fd %u, "
-                               "which it does not have",
-                               s->fd[i].f.fd, tfd);
-        }
+                               "the image is corrupt: fd %u, an %s instance, watches through fd "
+                               "%u, which it does not have",
+                               s->fd[i].f.fd, s->fd[i].f.kind == IMG_F_EPOLL ? "epoll" : "inotify",
+                               on);
+    }
     for (size_t i = 0; i < s->n_fd; i++) {
         rf_t *f = &s->fd[i];
         if (f->f.kind == IMG_F_STREAM || f->f.kind == IMG_F_TTY)

@@ -543,10 +543,8 @@ static bool same_tree (void)
 static bool end_widowed (pid_t real, int fd, int mode)
 {
     char path[64];
-    sb_t b = { path, 0, sizeof path, false };
-    sb_s (&b, "/proc/");
-    sb_u (&b, (uint64_t) real);
-    sb_s (&b, "/fd/");
+    pid_path (path, sizeof path, real, "/fd/");
+    sb_t b = { path, strlen (path), sizeof path, false };
     sb_u (&b, (uint64_t) fd);
     int f = open (path, (mode == O_RDONLY ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
     if (f < 0)

@@ -1045,7 +1045,7 @@ static void on_touch (gl_loop_t *loop, int id, void *arg)
         return;
     uint64_t now = gl_mono_ms ();
     bool guests = jobs_hosted (a->jobs, NULL, 0) > 0;
-    if (guests && a->res.state != GL_RES_BUSY && a->next_sample_ms && idle_touched (a->idle)) {
+    if (guests && a->res.state != GL_RES_BUSY && idle_touched (a->idle)) {
         sample (a, now);
         a->view_dirty = true;
     }

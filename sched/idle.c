@@ -698,6 +698,27 @@ static bool full_scan_due (idle_t *self, uint64_t now_ms)
     return due;
 }
 
+/* The owner's newest activity on the files found (-1: none), each
+   looked at again when again (not just read by a full scan), but a
+   console in the background, whose time stands; a directory's entries
+   each time, since they come and go. */
+static int64_t newest_activity (idle_t *self, bool again)
+{
+    int64_t newest = -1;
+    for (size_t i = 0; i < self->n_files; i++) {
+        act_file_t *f = &self->files[i];
+        if (f->dir)
+            scan_source (self, f->path, &newest);
+        else {
+            if (again && (f->vt < 0 || f->vt == self->fg_vt))
+                f->t = file_activity (self, f->path, &f->vt, &f->dir);
+            if (f->t > newest)
+                newest = f->t;
+        }
+    }
+    return newest;
+}
+
 static uint32_t owner_idle (idle_t *self, uint64_t now_ms, uint64_t wall_s)
 {
     int fg = foreground_vt ();
@@ -715,18 +736,7 @@ static uint32_t owner_idle (idle_t *self, uint64_t now_ms, uint64_t wall_s)
         }
         self->scanned_ms = now_ms ? now_ms : 1;
     }
-    int64_t newest = -1;
-    for (size_t i = 0; i < self->n_files; i++) {
-        act_file_t *f = &self->files[i];
-        if (f->dir)
-            scan_source (self, f->path, &newest); /* a directory's entries come and go */
-        else {
-            if (!full && (f->vt < 0 || f->vt == fg))
-                f->t = file_activity (self, f->path, &f->vt, &f->dir);
-            if (f->t > newest)
-                newest = f->t;
-        }
-    }
+    int64_t newest = newest_activity (self, !full);
     self->newest = newest;
     if (newest < 0)
         return IDLE_NEVER;
@@ -738,22 +748,7 @@ static uint32_t owner_idle (idle_t *self, uint64_t now_ms, uint64_t wall_s)
 
 bool idle_touched (idle_t *self)
 {
-    if (!self->scanned_ms)
-        return false;
-    int64_t newest = -1;
-    for (size_t i = 0; i < self->n_files; i++) {
-        act_file_t *f = &self->files[i];
-        if (f->dir)
-            scan_source (self, f->path, &newest);
-        else if (f->vt < 0 || f->vt == self->fg_vt) {
-            int vt;
-            bool dir;
-            int64_t t = file_activity (self, f->path, &vt, &dir);
-            if (t > newest)
-                newest = t;
-        }
-    }
-    return newest > self->newest;
+    return self->scanned_ms && newest_activity (self, true) > self->newest;
 }
 
 /* ---- the verdict ---------------------------------------------------------- */

@@ -25,9 +25,6 @@ __asm__(".symver real_mutex_trylock, __pthread_mutex_trylock@GLIBC_2.2.5");
 __asm__(".symver real_mutex_unlock, __pthread_mutex_unlock@GLIBC_2.2.5");
 __asm__(".symver real_rwlock_unlock, __pthread_rwlock_unlock@GLIBC_2.2.5");
 
-typedef int (*mutex_timed_fn) (pthread_mutex_t *, const struct timespec *);
-typedef int (*mutex_clock_fn) (pthread_mutex_t *, clockid_t, const struct timespec *);
-
 static void claim_mutex (pthread_mutex_t *m)
 {
     if (owners_moved ())
@@ -59,32 +56,34 @@ API int pthread_rwlock_unlock (pthread_rwlock_t *l)
     return real_rwlock_unlock (l);
 }
 
-/* The two with a time limit have no such second name: looked up at the
-   first call. */
+/* The two with a time limit have no second name of their own (their
+   older versions share ours: bound to them, the wrapper would call
+   itself): looked up before any constructor of the program's, as
+   pids.c's, or at the first call when a library's constructor comes
+   first. */
+typedef int (*mutex_timed_fn) (pthread_mutex_t *, const struct timespec *);
+typedef int (*mutex_clock_fn) (pthread_mutex_t *, clockid_t, const struct timespec *);
+static mutex_timed_fn real_mutex_timedlock;
+static mutex_clock_fn real_mutex_clocklock;
+
+__attribute__ ((constructor (101))) static void locks_init (void)
+{
+    real_mutex_timedlock = (mutex_timed_fn) dlsym (RTLD_NEXT, "pthread_mutex_timedlock");
+    real_mutex_clocklock = (mutex_clock_fn) dlsym (RTLD_NEXT, "pthread_mutex_clocklock");
+}
+
 API int pthread_mutex_timedlock (pthread_mutex_t *m, const struct timespec *t)
 {
-    static mutex_timed_fn found;
-    mutex_timed_fn real = __atomic_load_n (&found, __ATOMIC_ACQUIRE);
-    if (!real) {
-        real = (mutex_timed_fn) dlsym (RTLD_NEXT, "pthread_mutex_timedlock");
-        __atomic_store_n (&found, real, __ATOMIC_RELEASE);
-    }
-    if (!real)
-        return ENOSYS;
+    if (!real_mutex_timedlock)
+        locks_init ();
     claim_mutex (m);
-    return real (m, t);
+    return real_mutex_timedlock ? real_mutex_timedlock (m, t) : ENOSYS;
 }
 
 API int pthread_mutex_clocklock (pthread_mutex_t *m, clockid_t c, const struct timespec *t)
 {
-    static mutex_clock_fn found;
-    mutex_clock_fn real = __atomic_load_n (&found, __ATOMIC_ACQUIRE);
-    if (!real) {
-        real = (mutex_clock_fn) dlsym (RTLD_NEXT, "pthread_mutex_clocklock");
-        __atomic_store_n (&found, real, __ATOMIC_RELEASE);
-    }
-    if (!real)
-        return ENOSYS;
+    if (!real_mutex_clocklock)
+        locks_init ();
     claim_mutex (m);
-    return real (m, c, t);
+    return real_mutex_clocklock ? real_mutex_clocklock (m, c, t) : ENOSYS;
 }

@@ -5,8 +5,9 @@
 
     glibc records who holds some locks by thread id, and a restored
     thread has a new one (checkpoint/owners.h).  Each step:
-    - the writer takes a rwlock for writing, a recursive mutex twice and
-      an error-checking mutex, adds to the counter, sleeps 20 ms holding
+    - the writer takes a rwlock for writing, a recursive mutex twice (the
+      second time with pthread_mutex_clocklock) and an error-checking
+      mutex (pthread_mutex_timedlock), adds to the counter, sleeps 20 ms holding
       them all (where a move finds it), then lets them go, checking each
       unlock (a restored thread's used to fail with EPERM);
     - the reader takes the rwlock for reading with a 10 s limit, which
@@ -50,8 +51,13 @@ static void *writer (void *arg)
     for (long i = 0; i < steps; i++) {
         check (pthread_rwlock_wrlock (&rw), "rwlock wrlock");
         check (pthread_mutex_lock (&rec), "recursive lock");
-        check (pthread_mutex_lock (&rec), "recursive lock again");
-        check (pthread_mutex_lock (&ec), "error-checking lock");
+        struct timespec limit;
+        clock_gettime (CLOCK_MONOTONIC, &limit);
+        limit.tv_sec += 10;
+        check (pthread_mutex_clocklock (&rec, CLOCK_MONOTONIC, &limit), "recursive lock again");
+        clock_gettime (CLOCK_REALTIME, &limit);
+        limit.tv_sec += 10;
+        check (pthread_mutex_timedlock (&ec, &limit), "error-checking lock");
         counter += i * i + 1;
         struct timespec nap = { 0, 20000000 };
         while (nanosleep (&nap, &nap) && errno == EINTR) {

@@ -228,6 +228,24 @@ unpriv() {
 unpriv_can() {
     unpriv test "$@" || { echo "the build tree is not readable by nobody: cannot run unprivileged"; exit 77; }
 }
+# moves_possible [PROGRAM...]: skip (77) unless glrestore is built and
+# every PROGRAM is installed
+moves_possible() {
+    [ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
+    local p
+    for p in "$@"; do
+        command -v "$p" > /dev/null || { echo "$p is not installed: the programs here need it"; exit 77; }
+    done
+}
+# start_abc: peers a, b and c, converged; jobs asked of a (their home)
+start_abc() {
+    local i names=(a b c)
+    for i in 0 1 2; do start_peer "${names[$i]}" $i; done
+    wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
+    export GLUNIX_RUNTIME_DIR="$T/a/run"
+}
+# other_node GPID: where a job moved back and forth goes next (c from b, b from c)
+other_node() { [ "$(node_of "$1")" = c ] && echo b || echo c; }
 # moved_start NAME KEY CMD...: the undisturbed run of CMD into $T/NAME.ref
 # (status in $ref_rc), then CMD as a job on b writing $out, its glx $g,
 # its gpid $gpid (found in ps by KEY)

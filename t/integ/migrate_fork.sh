@@ -12,14 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
-[ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
-for p in cc; do
-    command -v "$p" > /dev/null || { echo "$p is not installed: the programs here need it"; exit 77; }
-done
-names=(a b c)
-for i in 0 1 2; do start_peer "${names[$i]}" $i; done
-wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
-export GLUNIX_RUNTIME_DIR="$T/a/run"
+moves_possible cc
+start_abc
 
 # ---- a fork caught as its clone returns -----------------------------------------------------
 cat > "$T/forkgap.c" <<'C'

@@ -15,17 +15,14 @@
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
-[ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
-names=(a b c)
-for i in 0 1 2; do start_peer "${names[$i]}" $i; done
-wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
-export GLUNIX_RUNTIME_DIR="$T/a/run"
+moves_possible
+start_abc
 
 moved_start cklocks cklocks "$BUILD/t/integ/cklocks" 250
 moves=0
 for m in $(seq 1 10); do
     kill -0 "$g" 2> /dev/null || break
-    [ "$(node_of "$gpid")" = c ] && to=b || to=c
+    to=$(other_node "$gpid")
     res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) ||
         fail "migrate $gpid $to (move $m): $res"
     moves=$((moves + 1))

@@ -47,17 +47,11 @@
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
-[ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
-for p in python3 bash awk sort md5sum; do
-    command -v "$p" > /dev/null || { echo "$p is not installed: the programs here need it"; exit 77; }
-done
+moves_possible python3 bash awk sort md5sum
 # failure detection shortened for the host that dies (as recover.sh)
 write_conf "gossip" "    probe_interval = 500ms" "    probe_timeout = 300ms" \
     "sched" "    checkpoint_memory = 256M"
-names=(a b c)
-for i in 0 1 2; do start_peer "${names[$i]}" $i; done
-wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
-export GLUNIX_RUNTIME_DIR="$T/a/run"
+start_abc
 
 
 # ---- python3: hashlib, a dict, threads and queues -----------------------------------------
@@ -377,7 +371,7 @@ seq 1 5 > "$T/tailed"
 wait_until 10 more_lines "$T/tail.out" 5 || fail "tail -f did not start: $(cat "$T/tail.out")"
 gpid=$(gpid_of "tail -n 5 -f")
 for m in 1 2 3; do
-    [ "$(node_of "$gpid")" = c ] && to=b || to=c
+    to=$(other_node "$gpid")
     res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) || fail "tail -f did not move ($m): $res"
     echo $((5 + m)) >> "$T/tailed"
     wait_until 10 more_lines "$T/tail.out" $((5 + m)) || fail "tail -f did not follow after move $m: $(cat "$T/tail.out")"

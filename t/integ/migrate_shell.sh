@@ -17,14 +17,8 @@
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
-[ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
-for p in bash awk sort seq; do
-    command -v "$p" > /dev/null || { echo "$p is not installed: the script here needs it"; exit 77; }
-done
-names=(a b c)
-for i in 0 1 2; do start_peer "${names[$i]}" $i; done
-wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
-export GLUNIX_RUNTIME_DIR="$T/a/run"
+moves_possible bash awk sort seq
+start_abc
 
 cat > "$T/script.sh" <<'SH'
 for i in $(seq 1 "$1"); do
@@ -37,7 +31,7 @@ moved_start shell script.sh bash "$T/script.sh" 900
 moves=0
 for m in $(seq 1 12); do
     kill -0 "$g" 2> /dev/null || break
-    [ "$(node_of "$gpid")" = c ] && to=b || to=c
+    to=$(other_node "$gpid")
     if res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1); then
         moves=$((moves + 1))
     else

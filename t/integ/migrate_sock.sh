@@ -24,11 +24,8 @@
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
-[ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
-names=(a b c)
-for i in 0 1 2; do start_peer "${names[$i]}" $i; done
-wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
-export GLUNIX_RUNTIME_DIR="$T/a/run"
+moves_possible
+start_abc
 
 # same NAME: the moved job ended as the undisturbed run did
 

@@ -17,16 +17,13 @@
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
-[ -x "$BUILD/glrestore" ] || { echo "glrestore is not built: no moves"; exit 77; }
+moves_possible
 grep -q 'vdso' /proc/self/maps || { echo "no vDSO on this kernel: nothing to move"; exit 77; }
 # failure detection shortened (probe every 500 ms) for the last part, a
 # tree outliving its host
 write_conf "gossip" "    probe_interval = 500ms" "    probe_timeout = 300ms" "    suspicion_mult = 2" \
     "sched" "    checkpoint_memory = 64M"
-names=(a b c)
-for i in 0 1 2; do start_peer "${names[$i]}" $i; done
-wait_until 30 all_alive 3 "${names[@]}" || fail "no convergence"
-export GLUNIX_RUNTIME_DIR="$T/a/run"
+start_abc
 
 
 # ---- a shell script: a loop piping through a filter ----------------------------------------

@@ -525,6 +525,7 @@ static void kernel_objects (void)
     uint64_t data;
     img_get_epoll_reg (&got, 1, &fd, &events, &data);
     CHECK (fd == 4 && events == 1 && data == 0x71);
+    CHECK (img_watched_fd (&got, 1, &fd) && fd == 4 && !img_watched_fd (&got, 2, &fd));
     regs[16] = 6; /* watching itself */
     CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "itself"));
     f.data_len = 20;
@@ -540,6 +541,7 @@ static void kernel_objects (void)
     uint32_t wd, mask, on;
     img_get_inotify_watch (&got, 1, &wd, &mask, &on);
     CHECK (got.kind == IMG_F_INOTIFY && wd == 4 && mask == 6 && on == 5);
+    CHECK (img_watched_fd (&got, 0, &on) && on == 3 && !img_watched_fd (&got, 2, &on));
     w[12] = 1; /* two watches numbered 1 */
     CHECK (rec_why (IMG_FD, &f, &got, &why) < 0 && strstr (why, "out of order"));
     w[12] = 4;
