@@ -15,6 +15,7 @@
 #include "aesgcm.h"
 #include "ckpt_proto.h"
 #include "fd.h"
+#include "forkadv.h"
 #include "kobj.h"
 #include "owners.h"
 #include "pidmap.h"
@@ -847,6 +848,10 @@ static void coordinate (int req, pid_t from)
     note_process (tree);
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
+    if (forkadv_note (whyb, sizeof whyb)) {
+        refuse_parked (s, "REFUSE", whyb);
+        return;
+    }
     why = (sb_t){ whyb, 0, sizeof whyb, false };
     if (sealing && seal_hear (s, &why)) {
         refuse_parked (s, sb_verb (&why), whyb);
@@ -869,7 +874,9 @@ static void coordinate (int req, pid_t from)
         restored ((ckpt_resume_t *) r, me);
         return;
     }
-    /* a fork with no exit signal: no SIGCHLD, no atfork handlers */
+    /* a fork with no exit signal: no SIGCHLD, no atfork handlers; with
+       every mapping in it as it is (forkadv.h) */
+    forkadv_open ();
     long child = syscall (SYS_clone, 0, 0, NULL, NULL, 0);
     if (child == 0) {
         /* a group of its own: a stop of the job's (Ctrl-Z, glpeer kill
@@ -880,6 +887,7 @@ static void coordinate (int req, pid_t from)
         close (go[1]);
         writer (s, go[0]);
     }
+    forkadv_close ();
     seal_drop (); /* the key and the link are the writer's alone now */
     close (go[0]);
     for (int i = 0; i < snap.n_pipes; i++)

@@ -879,8 +879,11 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
         return gl_why (why, "VMA: unknown protection bits");
     if (v->kind < IMG_V_ANON || v->kind > IMG_V_FILE_SH)
         return gl_why (why, "VMA: an unknown kind of mapping");
-    if (v->flags > IMG_VF_NOHUGE)
+    if (v->flags > (IMG_VF_HUGE | IMG_VF_NOHUGE | IMG_VF_DONTFORK | IMG_VF_WIPEONFORK) ||
+        (v->flags & (IMG_VF_HUGE | IMG_VF_NOHUGE)) == (IMG_VF_HUGE | IMG_VF_NOHUGE))
         return gl_why (why, "VMA: unknown flags, or advice for huge pages both ways");
+    if ((v->flags & IMG_VF_WIPEONFORK) && v->kind != IMG_V_ANON && v->kind != IMG_V_STACK)
+        return gl_why (why, "VMA: wiped in a fork, but not private anonymous memory");
     if ((v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH) &&
         v->path[0] != '/')
         return gl_why (why, "VMA: a file mapping without an absolute path");

@@ -176,6 +176,9 @@ typedef enum {
 enum {
     IMG_VF_HUGE = 1,   /* advised MADV_HUGEPAGE: restored so, in huge pages where it may */
     IMG_VF_NOHUGE = 2, /* advised MADV_NOHUGEPAGE */
+    /* Still version 3: a glrestore before them says "unknown flags". */
+    IMG_VF_DONTFORK = 4,   /* advised MADV_DONTFORK: a fork of the restored process leaves it out */
+    IMG_VF_WIPEONFORK = 8, /* advised MADV_WIPEONFORK (private anonymous): zero in a fork */
 };
 typedef struct {
     uint64_t start, end;

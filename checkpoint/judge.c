@@ -380,7 +380,9 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
         sb_s (why, "a lock on ");
         sb_s (why, f->path);
         sb_s (why, !strncmp (lock, "FLOCK", 5) ? " (flock" : " (fcntl or lockf");
-        sb_s (why, "; a lock does not move: another process could take it meanwhile)");
+        /* for an instant, most often (sqlite holds one for a
+           transaction): asked again a few times before it is the answer */
+        sb_again (why, "; a lock does not move: another process could take it meanwhile)");
         return -1;
     }
     f->flags &= ~(uint32_t) O_CLOEXEC;

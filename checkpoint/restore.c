@@ -327,6 +327,12 @@ static void ahead_stop (ahead_t *a)
     a->on = a->quit = false;
 }
 
+/* The madvise() advice for huge pages a mapping's flags carry, or 0. */
+static int huge_advice (uint32_t flags)
+{
+    return (flags & IMG_VF_HUGE) ? MADV_HUGEPAGE : (flags & IMG_VF_NOHUGE) ? MADV_NOHUGEPAGE : 0;
+}
+
 /* Where pg's pages are staged: the staging mapping of the image's
    mapping that holds them, made at its first pages, and populated for
    these pages at once (one call, not a fault a page), or by the thread
@@ -354,9 +360,8 @@ static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uin
            modulo 2 MiB), so the restored process has them as the
            checkpointed one had; best effort (the kernel may have
            none to give) */
-        if (anon && v->flags)
-            madvise (v->stage, v->end - v->start,
-                     v->flags == IMG_VF_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+        if (anon && huge_advice (v->flags))
+            madvise (v->stage, v->end - v->start, huge_advice (v->flags));
     }
     *vp = v;
     *dst = v->stage + (pg->addr - v->start);
@@ -374,7 +379,7 @@ static int stage_for (st_t *s, const img_pages_t *pg, bool guess, rv_t **vp, uin
        guess of a part of one would split it) */
     uint64_t room = v->end - (pg->addr + len);
     if (guess && above && room && !ahead.guess_len &&
-        (v->kind == IMG_V_ANON || v->kind == IMG_V_STACK) && v->flags != IMG_VF_HUGE &&
+        (v->kind == IMG_V_ANON || v->kind == IMG_V_STACK) && !(v->flags & IMG_VF_HUGE) &&
         ahead_start (&ahead)) {
         ahead.guess = *dst + len;
         ahead.guess_len = len < room ? len : room;
@@ -1111,7 +1116,7 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
     size_t n_ops = 0, n_keep = 2 + s->n_cur, paths = sizeof fail_msg;
     for (size_t i = 0; i < s->n_vma; i++) {
         const rv_t *v = &s->vma[i];
-        n_ops += 4 + v->n_runs;
+        n_ops += 5 + v->n_runs;
         n_keep += v->stage != NULL;
         if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH)
             paths += strlen (v->path) + 1;
@@ -1191,9 +1196,12 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         else
             OP (.op = v->kind == IMG_V_SHANON ? RP_SHANON : RP_ANON, .prot = v->prot,
                 .dst = v->start, .len = vlen,
-                .advice = v->kind == IMG_V_SHANON || !v->flags ? 0
-                          : v->flags == IMG_VF_HUGE            ? MADV_HUGEPAGE
-                                                               : MADV_NOHUGEPAGE);
+                .advice = v->kind == IMG_V_SHANON ? 0 : huge_advice (v->flags));
+        /* what a fork of the restored process leaves out or wipes */
+        if (v->flags & IMG_VF_DONTFORK)
+            OP (.op = RP_ADVISE, .dst = v->start, .len = vlen, .advice = MADV_DONTFORK);
+        if (v->flags & IMG_VF_WIPEONFORK)
+            OP (.op = RP_ADVISE, .dst = v->start, .len = vlen, .advice = MADV_WIPEONFORK);
         if (v->kind == IMG_V_STACK) {
             /* room to grow: up to the stack limit (8 MiB at most), below
                the stack and a guard gap above whatever lies under it */
@@ -1387,7 +1395,7 @@ int restore_run (int fd, const restore_opts_t *o, char *err, size_t errlen)
         return -1;
     size_t huge = 0;
     for (size_t i = 0; i < s.n_vma; i++)
-        huge += s.vma[i].flags == IMG_VF_HUGE;
+        huge += (s.vma[i].flags & IMG_VF_HUGE) != 0;
     if (o->verbose)
         fprintf (stderr,
                  "glrestore: %llu bytes read: %llu pages of %zu mappings (%zu advised to use "

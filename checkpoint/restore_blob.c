@@ -187,6 +187,9 @@ BLOB void glr_stage2 (rp_plan_t *p)
                 r = sc (SYS_mprotect, (long) o->dst, (long) o->len, o->prot, 0, 0, 0);
                 break;
             case RP_UNMAP: sc (SYS_munmap, (long) o->src, (long) o->len, 0, 0, 0, 0); break;
+            case RP_ADVISE: /* a kernel before 4.14 has no MADV_WIPEONFORK: a fork copies it */
+                sc (SYS_madvise, (long) o->dst, (long) o->len, o->advice, 0, 0, 0);
+                break;
             default: r = -1;
         }
         if (r < 0)

@@ -27,11 +27,12 @@ enum {
     RP_PROT,     /* the final protection */
     RP_UNMAP,    /* a staging mapping no longer needed */
     RP_GROW,     /* room below the main stack, growing down */
+    RP_ADVISE,   /* madvise(): MADV_DONTFORK or MADV_WIPEONFORK, best effort */
 };
 
 typedef struct {
     uint32_t op, prot, shared;
-    uint32_t advice; /* RP_ANON: madvise()'s MADV_HUGEPAGE or MADV_NOHUGEPAGE, or 0 */
+    uint32_t advice; /* RP_ANON: madvise()'s MADV_HUGEPAGE or MADV_NOHUGEPAGE, or 0; RP_ADVISE's */
     uint64_t src, dst, len, offset, path; /* path: a string in the area */
 } rp_op_t;
 

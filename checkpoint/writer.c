@@ -19,6 +19,7 @@
 #include "capture_impl.h"
 
 #include "fd.h"
+#include "forkadv.h"
 #include "image.h"
 #include "imgsealw.h"
 #include "str.h"
@@ -342,27 +343,15 @@ static void wr_threads (wr_t *w)
     }
 }
 
-/* The advice for huge pages in a VmFlags line of smaps: "hg"
-   (MADV_HUGEPAGE) or "nh" (MADV_NOHUGEPAGE), as IMG_VF_*. */
-static uint32_t huge_advice (const char *line)
-{
-    uint32_t f = 0;
-    for (const char *t = line + 8; *t; t++)
-        if (t[-1] == ' ' && t[0] && t[1] && (t[2] == ' ' || !t[2])) {
-            if (t[0] == 'h' && t[1] == 'g')
-                f = IMG_VF_HUGE;
-            else if (t[0] == 'n' && t[1] == 'h')
-                f = IMG_VF_NOHUGE;
-        }
-    return f;
-}
-
 /* The mappings, judged again in the fork (one may have come since the
    probe), less the writer's own arena.  From smaps rather than maps:
    its VmFlags line says which were advised to use huge pages (or not
    to), which the restorer does again (the kernel keeps that advice in
    the mapping, outside memory).  Reading smaps walks the page tables:
-   here, in the fork, while the job runs. */
+   here, in the fork, while the job runs.  A mapping advised
+   MADV_DONTFORK or MADV_WIPEONFORK is one the process noted before the
+   fork, which had the advice taken off (forkadv.h): it is cut where
+   that advice starts and stops, and each part marked. */
 static void wr_scan_vmas (wr_t *w)
 {
     int fd = open ("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
@@ -372,14 +361,15 @@ static void wr_scan_vmas (wr_t *w)
     static char line[IMG_PATH_MAX + 256];
     lr_t r = { fd, rbuf, sizeof rbuf, 0, 0 };
     char whyb[512];
-    cvma_t *last = NULL; /* the mapping the lines after its own are about */
+    int last = -1; /* the first part of the mapping the lines after its own are about */
     while (lr_next (&r, line, sizeof line)) {
         if (!((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))) {
-            if (last && !strncmp (line, "VmFlags:", 8))
-                last->flags = huge_advice (line);
+            if (last >= 0 && !strncmp (line, "VmFlags:", 8))
+                for (int i = last; i < w->n_vmas; i++)
+                    w->vmas[i].flags |= forkadv_vmflags (line) & (IMG_VF_HUGE | IMG_VF_NOHUGE);
             continue;
         }
-        last = NULL;
+        last = -1;
         sb_t why = { whyb, 0, sizeof whyb, false };
         int rc = judge_vma (line, w->v, &why);
         if (rc < 0)
@@ -387,24 +377,29 @@ static void wr_scan_vmas (wr_t *w)
         if (rc > 0 || (w->v->start < (uint64_t) (uintptr_t) (w->arena + w->arena_len) &&
                        w->v->end > (uint64_t) (uintptr_t) w->arena))
             continue;
-        if (w->n_vmas == IMG_MAX_VMAS)
-            wr_fail (w, "more than 65536 mappings");
-        cvma_t *c = &w->vmas[w->n_vmas++];
-        last = c;
-        c->flags = 0;
-        c->start = w->v->start;
-        c->end = w->v->end;
-        c->prot = w->v->prot;
-        c->kind = w->v->kind;
-        c->offset = w->v->offset;
-        c->fsize = w->v->fsize;
-        c->mtime_sec = w->v->mtime_sec;
-        c->mtime_nsec = w->v->mtime_nsec;
         size_t len = strlen (w->v->path) + 1;
         if (PATHS_CAP - w->paths_n < len)
             wr_fail (w, "the paths of the mappings are too long");
         memcpy (w->paths + w->paths_n, w->v->path, len);
-        c->path_off = (uint32_t) w->paths_n;
+        last = w->n_vmas;
+        for (uint64_t at = w->v->start, cut; at < w->v->end; at = cut) {
+            uint32_t adv = forkadv_flags (at, w->v->end, &cut);
+            if (w->n_vmas == IMG_MAX_VMAS)
+                wr_fail (w, "more than 65536 mappings");
+            cvma_t *c = &w->vmas[w->n_vmas++];
+            c->flags = adv;
+            c->start = at;
+            c->end = cut;
+            c->prot = w->v->prot;
+            c->kind = w->v->kind;
+            c->offset = w->v->offset; /* a file's part: where in the file it starts */
+            if (c->kind == IMG_V_FILE || c->kind == IMG_V_FILE_RO || c->kind == IMG_V_FILE_SH)
+                c->offset += at - w->v->start;
+            c->fsize = w->v->fsize;
+            c->mtime_sec = w->v->mtime_sec;
+            c->mtime_nsec = w->v->mtime_nsec;
+            c->path_off = (uint32_t) w->paths_n;
+        }
         w->paths_n += len;
     }
     close (fd);

@@ -36,7 +36,8 @@
 #   it runs on;
 # - python3 holding a lock (lockf), and python3 reading
 #   /proc/self/status through one descriptor: refused with the reason,
-#   each runs on;
+#   each runs on; python3 taking a lock for 20 ms of every 100: moved
+#   (a lock is asked again about for a second before it is the answer);
 # - python3 writing a file and appending to another: checkpointed to a
 #   file and restarted after the job ended (glx --restart), then run
 #   with glx --checkpoint-every while its host dies (agent and job
@@ -393,11 +394,13 @@ wait "$g"
 say "tail -F stays, refused: $res"
 
 # ---- a lock held (lockf): refused, since the restored process would not hold it -------------
+# (asked again for a little over a second first: most locks are held
+# for an instant, as sqlite3's for a transaction; this one for 3 s)
 cat > "$T/lock.py" <<'PY'
 import fcntl, sys, time
 f = open(sys.argv[1], "a")
 fcntl.lockf(f, fcntl.LOCK_EX)
-for i in range(20):
+for i in range(60):
     print(i, flush=True)
     time.sleep(0.05)
 PY
@@ -406,6 +409,23 @@ res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job 
 echo "$res" | grep -q "a lock on $T/lock.dat" || fail "the locked job's refusal does not say why: $res"
 moved_same lock
 say "a job holding a lock stays, refused: $res"
+
+# ---- a lock held for an instant at a time: moved, asked again until it is let go -----------
+cat > "$T/lock2.py" <<'PY'
+import fcntl, sys, time
+f = open(sys.argv[1], "a")
+for i in range(40):
+    fcntl.lockf(f, fcntl.LOCK_EX)
+    f.write(f"{i}\n")
+    f.flush()
+    time.sleep(0.02)
+    fcntl.lockf(f, fcntl.LOCK_UN)
+    print(i, flush=True)
+    time.sleep(0.08)
+PY
+moved_start lock2 lock2.py python3 "$T/lock2.py" "$T/lock2.dat"
+move_at "$gpid" c 5
+moved_same lock2
 
 # ---- /proc/self/status held open: refused (by path it would be another process's) -------
 cat > "$T/procself.py" <<'PY'

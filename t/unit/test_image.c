@@ -877,10 +877,32 @@ int main (void)
     k = img_put_vma (&e, &v, vb, sizeof vb);
     r.len = (uint32_t) (k - IMG_REC_HDR);
     CHECK (img_get_vma (&r, &got, &why) < 0);
-    v.flags = 8;
+    v.flags = 16;
     k = img_put_vma (&e, &v, vb, sizeof vb);
     r.len = (uint32_t) (k - IMG_REC_HDR);
     CHECK (img_get_vma (&r, &got, &why) < 0);
+    /* so does the advice a fork follows (forkadv.h); wiped in a fork
+       only private anonymous memory */
+    v.flags = IMG_VF_NOHUGE | IMG_VF_DONTFORK | IMG_VF_WIPEONFORK;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) == 0);
+    CHECK_EQ (got.flags, IMG_VF_NOHUGE | IMG_VF_DONTFORK | IMG_VF_WIPEONFORK);
+    v.kind = IMG_V_FILE_RO;
+    v.prot = 1;
+    v.flags = IMG_VF_DONTFORK;
+    strcpy (v.path, "/lib/x");
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) == 0);
+    v.flags = IMG_VF_WIPEONFORK;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0);
+    v.kind = IMG_V_ANON;
+    v.prot = 3;
+    v.flags = 0;
+    v.path[0] = '\0';
 
     /* shared memory's object travels (its id in the size); a private
        mapping has none */

@@ -1,0 +1,39 @@
+/*  forkadv.h -- mappings a fork does not copy as they are.
+
+    A checkpoint's image is written by a fork of the paused process
+    (capture.c, writer.c), which sees the process's memory as the fork
+    copied it.  A mapping advised MADV_DONTFORK is not in a fork at all,
+    and one advised MADV_WIPEONFORK is there but zero: node (V8) keeps
+    its whole JavaScript heap in mappings of the first kind, some
+    libraries keep a random generator's state in the second.  So the
+    paused process notes them (VmFlags "dc" and "wf" of
+    /proc/self/smaps), takes the advice off for the instant of the
+    writer's fork and puts it back at once; the writer marks them in the
+    image, and the restorer advises them again (glunix-image(5)).
+
+    Runs in the paused process (forkadv_note, _open, _close) and in the
+    writer's fork (forkadv_flags): system calls and static memory only. */
+#ifndef GL_FORKADV_H
+#define GL_FORKADV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The advice a VmFlags line of smaps gives, as IMG_VF_* bits: huge
+   pages ("hg", "nh"), not copied by a fork ("dc"), wiped in a fork
+   ("wf"). */
+uint32_t forkadv_vmflags (const char *line);
+
+/* The process's mappings advised MADV_DONTFORK or MADV_WIPEONFORK, as
+   its smaps says now: 0, or -1 with why (smaps unreadable, too many). */
+int forkadv_note (char *why, size_t cap);
+/* The advice noted taken off (just before the writer's fork), and put
+   back (just after it, in the process). */
+void forkadv_open (void);
+void forkadv_close (void);
+/* In the fork: the advice noted for the range from start (IMG_VF_DONTFORK,
+   IMG_VF_WIPEONFORK or 0), and where within [start, end) that stops
+   being so (*cut). */
+uint32_t forkadv_flags (uint64_t start, uint64_t end, uint64_t *cut);
+
+#endif
