@@ -34,7 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -323,6 +326,13 @@ static void note_thread (slot_t *s)
     s->pending = pend & ~(1ull << (GL_CKPT_SIGNO - 1)); /* less the shared ones, later */
     s->bad_layout =
         ck.tid_off < 0 || *(int *) (uintptr_t) (s->fs + (uint64_t) ck.tid_off) != s->tid;
+    long pol = syscall (SYS_sched_getscheduler, 0);
+    struct sched_param sp = { 0 };
+    s->policy = pol < 0 ? 0 : (uint32_t) pol;
+    s->rtprio = pol > 0 && !syscall (SYS_sched_getparam, 0, &sp) ? (uint32_t) sp.sched_priority : 0;
+    long prio = syscall (SYS_getpriority, PRIO_PROCESS, 0); /* 20 - nice: this thread's */
+    s->nice = prio > 0 ? (int32_t) (20 - prio) : 0;
+    s->nnp = syscall (SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
 }
 
 /* Signals that were pending, raised again in the restored process. */

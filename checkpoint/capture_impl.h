@@ -33,6 +33,12 @@ typedef struct {
     ckpt_ctx_t ctx;
     uint64_t fs, robust, robust_len, pending;
     bool bad_layout; /* glibc's tid word is not where the shim found it */
+    /* what the kernel keeps per thread: scheduling (the policy as
+       sched_getscheduler gives it, nice, real-time priority), and
+       no_new_privs */
+    uint32_t policy, rtprio;
+    int32_t nice;
+    bool nnp;
 } slot_t;
 
 typedef struct {

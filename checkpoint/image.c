@@ -350,6 +350,11 @@ size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t
     char name[IMG_NAME_MAX] = { 0 }; /* the bytes after its NUL are zeros, as checked */
     memcpy (name, t->name, strnlen (t->name, IMG_NAME_MAX - 1));
     w_bytes (&w, name, sizeof name);
+    if (t->flags & IMG_T_SCHED) {
+        w32 (&w, t->policy);
+        w32 (&w, (uint32_t) t->nice);
+        w32 (&w, t->rtprio);
+    }
     return w.over ? 0 : seal (e, IMG_THREAD, out, w.n);
 }
 
@@ -819,6 +824,23 @@ int img_get_tree (const img_rec_t *rec, img_tree_t *t, const char **why)
     return 0;
 }
 
+/* A policy Linux has that an unprivileged process may hold or ask
+   for (SCHED_DEADLINE's parameters are not carried), with or without
+   SCHED_RESET_ON_FORK; a nice value and a real-time priority in range,
+   the latter only with a real-time policy. */
+static int sched_check (const img_thread_t *t, const char **why)
+{
+    uint32_t pol = t->policy & ~(uint32_t) IMG_SCHED_RESET_ON_FORK;
+    bool rt = pol == 1 || pol == 2; /* SCHED_FIFO, SCHED_RR */
+    if (pol != 0 && !rt && pol != 3 && pol != 5) /* SCHED_OTHER, _BATCH, _IDLE */
+        return gl_why (why, "THREAD: an unknown scheduling policy");
+    if (t->nice < -20 || t->nice > 19)
+        return gl_why (why, "THREAD: a nice value outside -20..19");
+    if (t->rtprio > 99 || (t->rtprio == 0) == rt)
+        return gl_why (why, "THREAD: a real-time priority outside 1..99, or one without its policy");
+    return 0;
+}
+
 int img_get_thread (const img_rec_t *rec, img_thread_t *t, const char **why)
 {
     rcur_t r = reader (rec);
@@ -839,12 +861,20 @@ int img_get_thread (const img_rec_t *rec, img_thread_t *t, const char **why)
     t->rseq_sig = r32 (&r);
     t->pending = r64 (&r);
     r_fixed (&r, t->name, sizeof t->name);
+    t->policy = 0, t->nice = 0, t->rtprio = 0;
+    if (t->flags & IMG_T_SCHED) {
+        t->policy = r32 (&r);
+        t->nice = (int32_t) r32 (&r);
+        t->rtprio = r32 (&r);
+    }
     if (finish (&r, why) || name_check (t->name, why))
         return -1;
     if (t->tid == 0 || t->tid > (1u << 22))
         return gl_why (why, "THREAD: a thread id out of range");
-    if (t->flags & ~(uint32_t) (IMG_T_LEADER | IMG_T_COORD))
+    if (t->flags & ~(uint32_t) (IMG_T_LEADER | IMG_T_COORD | IMG_T_SCHED | IMG_T_NNP))
         return gl_why (why, "THREAD: unknown flags");
+    if (sched_check (t, why))
+        return -1;
     if (!user_addr (t->fs) || !user_addr (t->reg[IMG_R_RSP]) || !user_addr (t->reg[IMG_R_RIP]) ||
         !user_addr (t->tid_addr) || (t->tid_addr & 3))
         return gl_why (why, "THREAD: an address outside user space");

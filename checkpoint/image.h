@@ -135,7 +135,16 @@ typedef struct {
 
 /* A thread, parked inside the shim's handler: the registers a function
    call keeps (the rest is in the kernel's signal frame on its stack). */
-enum { IMG_T_LEADER = 1, IMG_T_COORD = 2 };
+enum {
+    IMG_T_LEADER = 1,
+    IMG_T_COORD = 2,
+    /* Still version 3 (a glrestore before them says "unknown flags"):
+       the thread's scheduling, not the default's, follows its name;
+       the thread set no_new_privs (prctl(2)). */
+    IMG_T_SCHED = 4,
+    IMG_T_NNP = 8,
+};
+#define IMG_SCHED_RESET_ON_FORK 0x40000000u
 enum {
     IMG_R_RBX,
     IMG_R_RBP,
@@ -158,6 +167,11 @@ typedef struct {
     uint32_t rseq_len, rseq_sig;
     uint64_t pending;        /* signals pending for it (1 << (signo - 1)) */
     char name[IMG_NAME_MAX]; /* as ps -L shows it (the leader's: the process's); "" unknown */
+    /* IMG_T_SCHED: sched_getscheduler(2)'s policy (SCHED_RESET_ON_FORK
+       kept), the nice value, the real-time priority */
+    uint32_t policy;
+    int32_t nice;
+    uint32_t rtprio;
 } img_thread_t;
 
 /* A mapping. */

@@ -648,6 +648,28 @@ int task_list (int *tids, int max)
     return list_numbers ("/proc/self/task", tids, max, NULL);
 }
 
+/* A thread under seccomp cannot move: a filter's program can be read
+   back only with privilege (PTRACE_SECCOMP_GET_FILTER), and a restored
+   thread without it would be out of the sandbox it put itself in. */
+static int judge_seccomp (int tid, sb_t *why)
+{
+    static char st[4096];
+    char p[64];
+    proc_path (p, sizeof p, "task/", (uint64_t) tid, "/status");
+    if (gl_read_file (p, st, sizeof st) <= 0)
+        return 0; /* the thread ended meanwhile: the snapshot's list says */
+    const char *m = strstr (st, "\nSeccomp:");
+    uint64_t mode = m ? parse_num (m + 9 + strspn (m + 9, " \t"), 10, NULL) : 0;
+    if (!mode)
+        return 0;
+    sb_s (why, "thread ");
+    sb_u (why, (uint64_t) tid);
+    sb_s (why, mode == 1 ? " is in seccomp's strict mode"
+                         : " runs under a seccomp filter (the kernel gives a filter back only to "
+                           "a privileged reader, and the restored thread would run without it)");
+    return -1;
+}
+
 /* Judges every descriptor, mapping, thread and child: 0 movable, or -1
    with the first reason.  skip: a descriptor of the checkpoint's own.
    tree: a process of a tree (tree.h), whose children are the tree's and
@@ -665,6 +687,9 @@ int judge (sb_t *why, int skip, bool tree)
         return -1;
     }
     char p[64], buf[64];
+    for (int i = 0; i < n; i++)
+        if (judge_seccomp (tids[i], why))
+            return -1;
     for (int i = 0; i < n && !tree; i++) {
         proc_path (p, sizeof p, "task/", (uint64_t) tids[i], "/children");
         if (gl_read_file (p, buf, sizeof buf) > 0) {

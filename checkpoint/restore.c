@@ -1237,6 +1237,11 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         rt->info = (uintptr_t) &p->resume;
         rt->leader = !!(it->flags & IMG_T_LEADER);
         memcpy (rt->name, it->name, sizeof rt->name);
+        rt->sched = !!(it->flags & IMG_T_SCHED);
+        rt->policy = it->policy;
+        rt->rtprio = it->rtprio;
+        rt->nice = it->nice;
+        rt->nnp = !!(it->flags & IMG_T_NNP);
     }
     /* the kernel's layout, the break, the arguments and environment that
        /proc/PID/cmdline and ps show, the stack /proc/PID/maps names:

@@ -338,6 +338,17 @@ static void wr_threads (wr_t *w)
             t.rseq_sig = RSEQ_SIG;
         }
         t.pending = s->pending;
+        if ((s->policy & ~IMG_SCHED_RESET_ON_FORK) == 6) /* SCHED_DEADLINE */
+            wr_fail (w, "a thread is scheduled SCHED_DEADLINE, whose runtime, deadline and "
+                        "period a checkpoint does not carry");
+        if (s->policy || s->nice || s->rtprio) {
+            t.flags |= IMG_T_SCHED;
+            t.policy = s->policy;
+            t.nice = s->nice;
+            t.rtprio = s->rtprio;
+        }
+        if (s->nnp)
+            t.flags |= IMG_T_NNP;
         thread_name (s->tid, t.name);
         w->n += img_put_thread (&w->enc, &t, wr_room (w, 512), 512);
     }

@@ -1,0 +1,85 @@
+# What the kernel keeps per thread, moved with it, or the move refused:
+# - a job started under nice -n 7, chrt --idle and setpriv
+#   --no-new-privs (a background job, as users start them) moved b>c>b:
+#   on each node every thread has nice 7, SCHED_IDLE and no_new_privs
+#   (a restored thread used to run at the agent's nice 0, SCHED_OTHER,
+#   and free to gain privileges through a set-user-ID program), and the
+#   output is as undisturbed;
+# - a thread of the job at nice 5 and the others at 0: each its own;
+# - a process under a seccomp filter (ckseccomp, the project's own):
+#   refused with the reason, it runs on (the kernel gives a filter back
+#   only to a privileged reader; restored, it would be outside its
+#   sandbox).
+# Not against the sanitizers' build (glrestore there carries their
+# runtime, as integ/migrate).
+. "$(dirname "$0")/lib.sh"
+GLX="$BUILD/glx"
+set +e
+moves_possible python3 chrt setpriv nice
+start_abc
+
+# attrs PID: "nice policy nnp" of each of the process's threads, sorted
+attrs() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        echo "$(awk '{ print $19 }' "$t/stat") $(chrt -p "${t##*/}" | awk -F': ' 'NR == 1 { print $2 }')" \
+            "$(awk '/^NoNewPrivs:/ { print $2 }' "$t/status")"
+    done | sort | uniq -c | tr -s ' ' | tr '\n' ';'
+}
+# the job's process on the node it is on: the newest python3 running
+# KEY (the one restored last, not the one a move just ended)
+job_pid() { pgrep -n -f "(^|/)python3 $T/$1"; }
+
+cat > "$T/bg.py" <<'PY'
+import os, threading, time
+def worker():
+    while True:
+        time.sleep(0.05)
+threading.Thread(target=worker, daemon=True).start()
+for i in range(60):
+    print(i, sum(range(i * 1000)), flush=True)
+    time.sleep(0.1)
+PY
+moved_start bg bg.py nice -n 7 chrt --idle 0 setpriv --no-new-privs python3 "$T/bg.py"
+want=$(attrs "$(job_pid bg.py)")
+case $want in *" 7 SCHED_IDLE 1;"*) ;; *) fail "undisturbed, the job's threads are not nice 7, SCHED_IDLE, no_new_privs: $want" ;; esac
+for m in 1 2 3; do
+    to=$(other_node "$gpid")
+    res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $gpid $to: $res"
+    got=$(attrs "$(job_pid bg.py)")
+    [ "$got" = "$want" ] || fail "moved to $to, the threads are '$got', not '$want'"
+    say "move $m to $to: every thread as before ($got)"
+    sleep 0.3
+done
+moved_same bg
+
+# one thread at nice 5, the others at 0
+cat > "$T/mixed.py" <<'PY'
+import os, threading, time
+def worker():
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+    while True:
+        time.sleep(0.05)
+threading.Thread(target=worker, daemon=True).start()
+for i in range(40):
+    print(i, flush=True)
+    time.sleep(0.1)
+PY
+moved_start mixed mixed.py python3 "$T/mixed.py"
+sleep 0.3
+want=$(attrs "$(job_pid mixed.py)")
+case $want in *" 5 SCHED_OTHER 0;"*" 0 SCHED_OTHER 0;"*|*" 0 SCHED_OTHER 0;"*" 5 SCHED_OTHER 0;"*) ;;
+    *) fail "undisturbed, not one thread at nice 5 and one at 0: $want" ;; esac
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) || fail "migrate $gpid c: $res"
+got=$(attrs "$(job_pid mixed.py)")
+[ "$got" = "$want" ] || fail "moved, the threads are '$got', not '$want'"
+say "one thread at nice 5 and one at 0, moved: $got"
+moved_same mixed
+
+# a seccomp filter: refused, and the job runs on
+moved_start sc ckseccomp "$BUILD/t/integ/ckseccomp" 30
+res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job under a seccomp filter moved: $res"
+echo "$res" | grep -q "seccomp filter" || fail "the refusal does not say why: $res"
+moved_same sc
+say "a job under a seccomp filter stays: $res"
+echo "PASS migrate_attrs: nice, scheduling policy and no_new_privs moved with each thread; seccomp refused"
