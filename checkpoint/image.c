@@ -831,13 +831,14 @@ int img_get_tree (const img_rec_t *rec, img_tree_t *t, const char **why)
 static int sched_check (const img_thread_t *t, const char **why)
 {
     uint32_t pol = t->policy & ~(uint32_t) IMG_SCHED_RESET_ON_FORK;
-    bool rt = pol == 1 || pol == 2; /* SCHED_FIFO, SCHED_RR */
+    bool rt = pol == 1 || pol == 2;              /* SCHED_FIFO, SCHED_RR */
     if (pol != 0 && !rt && pol != 3 && pol != 5) /* SCHED_OTHER, _BATCH, _IDLE */
         return gl_why (why, "THREAD: an unknown scheduling policy");
     if (t->nice < -20 || t->nice > 19)
         return gl_why (why, "THREAD: a nice value outside -20..19");
     if (t->rtprio > 99 || (t->rtprio == 0) == rt)
-        return gl_why (why, "THREAD: a real-time priority outside 1..99, or one without its policy");
+        return gl_why (why,
+                       "THREAD: a real-time priority outside 1..99, or one without its policy");
     return 0;
 }
 

@@ -51,7 +51,7 @@ typedef struct {
     uint64_t stack; /* the top of its stack in the area */
     uint64_t info;  /* the plan's ckpt_resume_t */
     uint32_t leader, pad;
-    char name[16]; /* prctl(PR_SET_NAME), or "" */
+    char name[16];                       /* prctl(PR_SET_NAME), or "" */
     uint32_t sched, policy, rtprio, nnp; /* sched: policy, rtprio and nice to set */
     int32_t nice, pad2;
 } rp_thread_t;
