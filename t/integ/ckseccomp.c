@@ -20,7 +20,8 @@ int main (int argc, char **argv)
     int n = argc > 1 ? atoi (argv[1]) : 50;
     struct sock_filter allow[] = { BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
     struct sock_fprog prog = { 1, allow };
-    if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+    if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+        prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
         perror ("ckseccomp: seccomp");
         return 1;
     }
