@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -333,6 +334,22 @@ static void note_thread (slot_t *s)
     long prio = syscall (SYS_getpriority, PRIO_PROCESS, 0); /* 20 - nice: this thread's */
     s->nice = prio > 0 ? (int32_t) (20 - prio) : 0;
     s->nnp = syscall (SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+    int sig = 0;
+    s->pdeath = syscall (SYS_prctl, PR_GET_PDEATHSIG, &sig, 0, 0, 0) == 0 ? (uint32_t) sig : 0;
+    long pers = syscall (SYS_personality, 0xffffffffUL);
+    s->persona = pers < 0 ? 0 : (uint32_t) pers;
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2] = { 0 };
+    s->caps[0] = s->caps[1] = s->caps[2] = 0;
+    if (syscall (SYS_capget, &h, d) == 0)
+        for (int i = 0; i < 2; i++) {
+            s->caps[0] |= (uint64_t) d[i].effective << (32 * i);
+            s->caps[1] |= (uint64_t) d[i].permitted << (32 * i);
+            s->caps[2] |= (uint64_t) d[i].inheritable << (32 * i);
+        }
+    s->nodump = syscall (SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+    int reaper = 0;
+    s->subreaper = syscall (SYS_prctl, PR_GET_CHILD_SUBREAPER, &reaper, 0, 0, 0) == 0 && reaper;
 }
 
 /* Signals that were pending, raised again in the restored process. */

@@ -39,6 +39,11 @@ typedef struct {
     uint32_t policy, rtprio;
     int32_t nice;
     bool nnp;
+    /* and the parent-death signal, personality and capabilities; the
+       process's dumpable and subreaper bits (any thread reads them) */
+    uint32_t pdeath, persona;
+    uint64_t caps[3];
+    bool nodump, subreaper;
 } slot_t;
 
 typedef struct {

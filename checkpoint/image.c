@@ -350,10 +350,14 @@ size_t img_put_thread (img_enc_t *e, const img_thread_t *t, uint8_t *out, size_t
     char name[IMG_NAME_MAX] = { 0 }; /* the bytes after its NUL are zeros, as checked */
     memcpy (name, t->name, strnlen (t->name, IMG_NAME_MAX - 1));
     w_bytes (&w, name, sizeof name);
-    if (t->flags & IMG_T_SCHED) {
+    if (t->flags & IMG_T_ATTRS) {
         w32 (&w, t->policy);
         w32 (&w, (uint32_t) t->nice);
         w32 (&w, t->rtprio);
+        w32 (&w, t->pdeath);
+        w32 (&w, t->persona);
+        for (int i = 0; i < 3; i++)
+            w64 (&w, t->caps[i]);
     }
     return w.over ? 0 : seal (e, IMG_THREAD, out, w.n);
 }
@@ -862,18 +866,30 @@ int img_get_thread (const img_rec_t *rec, img_thread_t *t, const char **why)
     t->rseq_sig = r32 (&r);
     t->pending = r64 (&r);
     r_fixed (&r, t->name, sizeof t->name);
-    t->policy = 0, t->nice = 0, t->rtprio = 0;
-    if (t->flags & IMG_T_SCHED) {
+    t->policy = 0, t->nice = 0, t->rtprio = 0, t->pdeath = 0, t->persona = 0;
+    memset (t->caps, 0, sizeof t->caps);
+    if (t->flags & IMG_T_ATTRS) {
         t->policy = r32 (&r);
         t->nice = (int32_t) r32 (&r);
         t->rtprio = r32 (&r);
+        t->pdeath = r32 (&r);
+        t->persona = r32 (&r);
+        for (int i = 0; i < 3; i++)
+            t->caps[i] = r64 (&r);
     }
     if (finish (&r, why) || name_check (t->name, why))
         return -1;
     if (t->tid == 0 || t->tid > (1u << 22))
         return gl_why (why, "THREAD: a thread id out of range");
-    if (t->flags & ~(uint32_t) (IMG_T_LEADER | IMG_T_COORD | IMG_T_SCHED | IMG_T_NNP))
+    if (t->flags & ~(uint32_t) (IMG_T_LEADER | IMG_T_COORD | IMG_T_ATTRS | IMG_T_NNP |
+                                IMG_T_NODUMP | IMG_T_SUBREAPER))
         return gl_why (why, "THREAD: unknown flags");
+    if ((t->flags & (IMG_T_NODUMP | IMG_T_SUBREAPER)) && !(t->flags & IMG_T_LEADER))
+        return gl_why (why, "THREAD: the process's own flags on a thread not its leader");
+    if (t->pdeath > 64)
+        return gl_why (why, "THREAD: a parent-death signal above 64");
+    if (t->caps[0] & ~t->caps[1])
+        return gl_why (why, "THREAD: effective capabilities not all permitted");
     if (sched_check (t, why))
         return -1;
     if (!user_addr (t->fs) || !user_addr (t->reg[IMG_R_RSP]) || !user_addr (t->reg[IMG_R_RIP]) ||

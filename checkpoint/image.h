@@ -139,10 +139,13 @@ enum {
     IMG_T_LEADER = 1,
     IMG_T_COORD = 2,
     /* Still version 3 (a glrestore before them says "unknown flags"):
-       the thread's scheduling, not the default's, follows its name;
-       the thread set no_new_privs (prctl(2)). */
-    IMG_T_SCHED = 4,
+       the thread's attributes, not all defaults, follow its name; the
+       thread set no_new_privs (prctl(2)); the process (on the leader
+       only) is not dumpable, is a child subreaper. */
+    IMG_T_ATTRS = 4,
     IMG_T_NNP = 8,
+    IMG_T_NODUMP = 16,
+    IMG_T_SUBREAPER = 32,
 };
 #define IMG_SCHED_RESET_ON_FORK 0x40000000u
 enum {
@@ -167,11 +170,14 @@ typedef struct {
     uint32_t rseq_len, rseq_sig;
     uint64_t pending;        /* signals pending for it (1 << (signo - 1)) */
     char name[IMG_NAME_MAX]; /* as ps -L shows it (the leader's: the process's); "" unknown */
-    /* IMG_T_SCHED: sched_getscheduler(2)'s policy (SCHED_RESET_ON_FORK
-       kept), the nice value, the real-time priority */
+    /* IMG_T_ATTRS: sched_getscheduler(2)'s policy (SCHED_RESET_ON_FORK
+       kept), the nice value, the real-time priority; the parent-death
+       signal (0 none), the personality(2); the capability sets
+       (effective, permitted, inheritable) */
     uint32_t policy;
     int32_t nice;
-    uint32_t rtprio;
+    uint32_t rtprio, pdeath, persona;
+    uint64_t caps[3];
 } img_thread_t;
 
 /* A mapping. */

@@ -1237,11 +1237,19 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
         rt->info = (uintptr_t) &p->resume;
         rt->leader = !!(it->flags & IMG_T_LEADER);
         memcpy (rt->name, it->name, sizeof rt->name);
-        rt->sched = !!(it->flags & IMG_T_SCHED);
+        rt->attrs = !!(it->flags & IMG_T_ATTRS);
         rt->policy = it->policy;
         rt->rtprio = it->rtprio;
         rt->nice = it->nice;
+        rt->pdeath = it->pdeath;
+        rt->persona = it->persona;
+        for (int k = 0; k < 3; k++) {
+            rt->caps[0][k] = (uint32_t) it->caps[k];
+            rt->caps[1][k] = (uint32_t) (it->caps[k] >> 32);
+        }
         rt->nnp = !!(it->flags & IMG_T_NNP);
+        rt->nodump = !!(it->flags & IMG_T_NODUMP);
+        rt->subreaper = !!(it->flags & IMG_T_SUBREAPER);
     }
     /* the kernel's layout, the break, the arguments and environment that
        /proc/PID/cmdline and ps show, the stack /proc/PID/maps names:

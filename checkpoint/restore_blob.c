@@ -106,18 +106,32 @@ BLOB void glr_thread (rp_thread_t *t)
         sc (SYS_prctl, PR_SET_NAME, (long) t->name, 0, 0, 0, 0);
     if (t->robust)
         sc (SYS_set_robust_list, (long) t->robust, (long) t->robust_len, 0, 0, 0, 0);
-    /* its scheduling, best effort: a nice value below the old node's
+    /* what the kernel keeps per thread, best effort where this node
+       may refuse it: scheduling (a nice value below the old node's
        default, or a real-time policy, needs a limit or privilege this
-       node may not give; no_new_privs, which never fails */
-    if (t->sched) {
+       node may not give), the parent-death signal, the personality,
+       then the capabilities, last since they may only drop (the
+       restorer has its user's); no_new_privs, which never fails */
+    if (t->attrs) {
         struct {
             int prio;
         } sp = { (int) t->rtprio };
         sc (SYS_sched_setscheduler, 0, t->policy, (long) &sp, 0, 0, 0);
         sc (SYS_setpriority, 0 /* PRIO_PROCESS */, 0, t->nice, 0, 0, 0);
+        sc (SYS_prctl, PR_SET_PDEATHSIG, t->pdeath, 0, 0, 0, 0);
+        sc (SYS_personality, t->persona, 0, 0, 0, 0, 0);
+        struct {
+            uint32_t version;
+            int pid;
+        } h = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+        sc (SYS_capset, (long) &h, (long) t->caps, 0, 0, 0, 0);
     }
     if (t->nnp)
         sc (SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
+    if (t->nodump)
+        sc (SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+    if (t->subreaper)
+        sc (SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0);
     if (t->rseq) {
         /* the old node's cpu number is wrong here until the kernel
            writes the new one; -2 (registration failed) makes glibc ask

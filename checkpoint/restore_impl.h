@@ -52,8 +52,10 @@ typedef struct {
     uint64_t info;  /* the plan's ckpt_resume_t */
     uint32_t leader, pad;
     char name[16];                       /* prctl(PR_SET_NAME), or "" */
-    uint32_t sched, policy, rtprio, nnp; /* sched: policy, rtprio and nice to set */
-    int32_t nice, pad2;
+    uint32_t attrs, policy, rtprio, nnp; /* attrs: the ones from policy to caps to set */
+    int32_t nice;
+    uint32_t pdeath, persona, nodump, subreaper, pad2;
+    uint32_t caps[2][3]; /* capset(2)'s: effective, permitted, inheritable; low, high */
 } rp_thread_t;
 
 typedef struct {

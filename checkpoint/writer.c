@@ -341,14 +341,22 @@ static void wr_threads (wr_t *w)
         if ((s->policy & ~IMG_SCHED_RESET_ON_FORK) == 6) /* SCHED_DEADLINE */
             wr_fail (w, "a thread is scheduled SCHED_DEADLINE, whose runtime, deadline and "
                         "period a checkpoint does not carry");
-        if (s->policy || s->nice || s->rtprio) {
-            t.flags |= IMG_T_SCHED;
+        if (s->policy || s->nice || s->rtprio || s->pdeath || s->persona ||
+            (s->caps[0] | s->caps[1] | s->caps[2])) {
+            t.flags |= IMG_T_ATTRS;
             t.policy = s->policy;
             t.nice = s->nice;
             t.rtprio = s->rtprio;
+            t.pdeath = s->pdeath;
+            t.persona = s->persona;
+            memcpy (t.caps, s->caps, sizeof t.caps);
         }
         if (s->nnp)
             t.flags |= IMG_T_NNP;
+        if ((t.flags & IMG_T_LEADER) && s->nodump)
+            t.flags |= IMG_T_NODUMP;
+        if ((t.flags & IMG_T_LEADER) && s->subreaper)
+            t.flags |= IMG_T_SUBREAPER;
         thread_name (s->tid, t.name);
         w->n += img_put_thread (&w->enc, &t, wr_room (w, 512), 512);
     }

@@ -486,6 +486,40 @@ static void layout (void)
     CHECK (img_get_thread (&r, &tg, &why) < 0 && strstr (why, "more than 15 bytes"));
     memcpy (rb + k - IMG_NAME_MAX, "ab\0c", 4);
     CHECK (img_get_thread (&r, &tg, &why) < 0 && strstr (why, "after its name's end"));
+
+    /* what the kernel keeps per thread travels (flag 4), and is checked
+       as sched_setscheduler, setpriority, PR_SET_PDEATHSIG and capset
+       would take it */
+    strcpy (t.name, "worker");
+    t.flags = IMG_T_LEADER | IMG_T_ATTRS | IMG_T_NNP | IMG_T_NODUMP | IMG_T_SUBREAPER;
+    t.policy = 5 | IMG_SCHED_RESET_ON_FORK; /* SCHED_IDLE */
+    t.nice = 7;
+    t.pdeath = 15;
+    t.persona = 0x0040000; /* ADDR_NO_RANDOMIZE */
+    t.caps[0] = 0x1, t.caps[1] = 0x3, t.caps[2] = 0x4;
+    CHECK_EQ (rec_why (IMG_THREAD, &t, &tg, &why), 0);
+    CHECK (tg.flags == t.flags && tg.policy == t.policy && tg.nice == 7 && tg.rtprio == 0 &&
+           tg.pdeath == 15 && tg.persona == t.persona && memcmp (tg.caps, t.caps, sizeof t.caps) == 0);
+    t.nice = -21;
+    CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "nice"));
+    t.nice = 0;
+    t.policy = 1; /* SCHED_FIFO without a priority */
+    CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "real-time priority"));
+    t.rtprio = 10;
+    CHECK_EQ (rec_why (IMG_THREAD, &t, &tg, &why), 0);
+    t.policy = 6; /* SCHED_DEADLINE */
+    CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "policy"));
+    t.policy = 0, t.rtprio = 0;
+    t.caps[0] = 0x8; /* effective, not permitted */
+    CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "capabilities"));
+    t.caps[0] = 0x1;
+    t.pdeath = 65;
+    CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "parent-death"));
+    t.pdeath = 0;
+    t.flags &= ~(uint32_t) IMG_T_LEADER; /* the process's flags on another thread */
+    CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "leader"));
+    t.flags = IMG_T_LEADER | 64;
+    CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "unknown flags"));
 }
 
 /* The kernel's objects (eventfd, timerfd, signalfd, epoll, inotify): their state
