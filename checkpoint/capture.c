@@ -1383,6 +1383,51 @@ static long repid (long r)
     return r < 0 ? -(long) n : (long) n;
 }
 
+/* A wait4 made again with a translated id returns the child's id on
+   this node, which the caller, inside libc, compares with the one it
+   holds (system(), pclose(): "!= pid" is a failure, -1).  So fix_call
+   makes it again here instead: under the red zone of the interrupted
+   stack, a frame of the return address, the id the caller named and
+   the one the kernel knows now; the kernel's answer, if it is that
+   id, becomes the caller's.  rcx, r11 and the flags are what a
+   syscall instruction clobbers anyway.  A move during this wait finds
+   the thread at the syscall below, and only the frame's new id and
+   rdi change. */
+#define WAIT_FRAME (128 + 24)
+__asm__(".pushsection .text\n"
+        ".globl gl_wait4_again\n"
+        ".hidden gl_wait4_again\n"
+        ".type gl_wait4_again, @function\n"
+        "gl_wait4_again:\n"
+        "    syscall\n"
+        "    cmp 16(%rsp), %rax\n"
+        "    jne 1f\n"
+        "    mov 8(%rsp), %rax\n"
+        "1:  mov (%rsp), %rcx\n"
+        "    lea 152(%rsp), %rsp\n"
+        "    jmp *%rcx\n"
+        ".size gl_wait4_again, .-gl_wait4_again\n"
+        ".popsection\n");
+void gl_wait4_again (void);
+
+static void wait4_again (greg_t *g, long now)
+{
+    uint64_t *f;
+    if (g[REG_RIP] == (greg_t) (uintptr_t) gl_wait4_again) { /* moved again meanwhile */
+        f = (uint64_t *) (uintptr_t) g[REG_RSP];
+        f[2] = (uint64_t) now;
+    }
+    else {
+        g[REG_RSP] -= WAIT_FRAME;
+        f = (uint64_t *) (uintptr_t) g[REG_RSP];
+        f[0] = (uint64_t) g[REG_RIP] + 2; /* past the syscall instruction */
+        f[1] = (uint64_t) g[REG_RDI];
+        f[2] = (uint64_t) now;
+        g[REG_RIP] = (greg_t) (uintptr_t) gl_wait4_again;
+    }
+    g[REG_RDI] = now;
+}
+
 /* A thread interrupted in a system call that names a process (a shell
    or make waiting for a child: wait4, waitid; kill, sigqueue), or about
    to make one: the kernel restarts it with the registers in the signal
@@ -1396,7 +1441,14 @@ static void fix_call (void *uc_)
     if (!ip || ip[0] != 0x0f || ip[1] != 0x05) /* not at a syscall instruction */
         return;
     switch (g[REG_RAX]) {
-        case SYS_wait4:
+        case SYS_wait4: {
+            long now = repid (g[REG_RDI]);
+            if (g[REG_RDI] > 0 && now != g[REG_RDI])
+                wait4_again (g, now);
+            else
+                g[REG_RDI] = now;
+            break;
+        }
         case SYS_kill:
         case SYS_rt_sigqueueinfo: g[REG_RDI] = repid (g[REG_RDI]); break;
         case SYS_waitid:

@@ -48,7 +48,11 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -380,4 +384,92 @@ API pid_t fork (void)
         while (real_wait4 && real_wait4 (p, &st, __WALL, NULL) < 0 && errno == EINTR) {
         }
     }
+}
+
+/* ---- popen's children ------------------------------------------------------------------------- */
+
+/* glibc keeps a popen child's id in the FILE it returns, right after
+   the FILE and its table of functions (struct _IO_proc_file), as the
+   kernel gave it on the node of the popen; pclose, and fclose of that
+   FILE, wait for it with libc's own call.  After a move the child has
+   another id: pclose would wait for a process that is not its child
+   (ECHILD, and -1 for the program).  So popen notes each FILE and the
+   id its program would know, once checked to be a child of this
+   process's; pclose gives glibc's record the id the kernel knows now
+   before glibc waits.  A FILE whose record is not where glibc 2.36 and
+   the versions before it keep it is left as it is. */
+#define POPEN_MAX 64
+#define PROC_PID_OFF (sizeof (FILE) + sizeof (void *))
+static struct {
+    FILE *fp;
+    pid_t vpid;
+} popens[POPEN_MAX];
+static atomic_flag popens_busy = ATOMIC_FLAG_INIT;
+typedef FILE *(*popen_fn) (const char *, const char *);
+typedef int (*pclose_fn) (FILE *);
+
+static void popens_lock (void)
+{
+    while (atomic_flag_test_and_set_explicit (&popens_busy, memory_order_acquire))
+        sched_yield ();
+}
+
+static void popens_unlock (void)
+{
+    atomic_flag_clear_explicit (&popens_busy, memory_order_release);
+}
+
+/* Whether pid is a child of this process (its parent in /proc/PID/stat). */
+static bool our_child (pid_t pid)
+{
+    char path[64], st[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    ssize_t n = gl_read_file (path, st, sizeof st);
+    const char *e = n > 0 ? strrchr (st, ')') : NULL;
+    int ppid = 0;
+    return e && sscanf (e + 1, " %*c %d", &ppid) == 1 && ppid == (int) syscall (SYS_getpid);
+}
+
+API FILE *popen (const char *cmd, const char *mode)
+{
+    static popen_fn real;
+    if (!real)
+        real = (popen_fn) dlsym (RTLD_NEXT, "popen");
+    FILE *fp = real ? real (cmd, mode) : NULL;
+    if (!fp)
+        return fp;
+    pid_t pid;
+    memcpy (&pid, (char *) fp + PROC_PID_OFF, sizeof pid);
+    if (pid <= 0 || !our_child (pid))
+        return fp;
+    popens_lock ();
+    for (int i = 0; i < POPEN_MAX; i++)
+        if (!popens[i].fp) {
+            popens[i].fp = fp;
+            popens[i].vpid = ckpt_virt_pid (pid);
+            break;
+        }
+    popens_unlock ();
+    return fp;
+}
+
+API int pclose (FILE *fp)
+{
+    static pclose_fn real;
+    if (!real)
+        real = (pclose_fn) dlsym (RTLD_NEXT, "pclose");
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    popens_lock ();
+    for (int i = 0; i < POPEN_MAX; i++)
+        if (fp && popens[i].fp == fp) {
+            pid_t now = ckpt_real_pid (popens[i].vpid);
+            memcpy ((char *) fp + PROC_PID_OFF, &now, sizeof now);
+            popens[i].fp = NULL;
+            break;
+        }
+    popens_unlock ();
+    return real (fp);
 }

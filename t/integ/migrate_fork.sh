@@ -6,7 +6,10 @@
 # second one (the shim's fork makes a child again only when one born
 # after the restore has an old id of the tree).  A shell caught so made
 # the child of a subshell or of a pipeline's stage twice: a line, or a
-# stage's input, doubled.
+# stage's input, doubled.  And the children libc makes and waits for
+# with its own calls, system() and popen/pclose, moved ten times in a
+# loop of both: each status as undisturbed (a move during system()'s
+# wait made it -1, a pclose after a move failed with ECHILD).
 # Not against the sanitizers' build (glrestore there carries their
 # runtime, as integ/migrate).
 . "$(dirname "$0")/lib.sh"
@@ -90,3 +93,42 @@ for k in 1 2; do
     cmp -s "$T/forkgap.ref" "$out" || fail "forkgap moved as its clone returned: $(diff "$T/forkgap.ref" "$out")"
     say "a fork caught as its clone returned ($k): one child, waited for ($res)"
 done
+
+# ---- children libc makes and waits for itself: system(), popen/pclose ----------------------
+# libc holds their ids and waits with its own call: a move while
+# system() waited made it -1 (the kernel's answer, the child's new id,
+# is not the one libc holds), and pclose after a move waited for no
+# child of its (-1, ECHILD): Fortran's execute_command_line stopped the
+# program with "Termination status ... cannot be obtained"
+cat > "$T/libckids.c" <<'C'
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main (void)
+{
+    for (int i = 0; i < 60; i++) {
+        errno = 0;
+        int rs = system ("sleep 0.03; exit 3");
+        FILE *f = popen ("sleep 0.03; echo popen", "r");
+        char b[64] = "";
+        if (!f || !fgets (b, sizeof b, f))
+            strcpy (b, "nothing\n");
+        int rp = f ? pclose (f) : -2;
+        printf ("%d: system %d, %s", i, rs, b);
+        printf ("%d: pclose %d%s%s\n", i, rp, rp < 0 ? " " : "", rp < 0 ? strerror (errno) : "");
+        fflush (stdout);
+    }
+    return 0;
+}
+C
+cc -O1 -o "$T/libckids" "$T/libckids.c" || fail "libckids.c did not compile"
+moved_start libckids libckids "$T/libckids"
+for m in $(seq 1 10); do
+    kill -0 "$g" 2> /dev/null || break
+    to=$(other_node "$gpid")
+    res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $gpid $to: $res"
+    say "move $m to $to after line $(lines "$out"): $res"
+    sleep 0.2
+done
+moved_same libckids
