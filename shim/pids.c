@@ -398,7 +398,7 @@ API pid_t fork (void)
    process's; pclose gives glibc's record the id the kernel knows now
    before glibc waits.  A FILE whose record is not where glibc 2.36 and
    the versions before it keep it is left as it is. */
-#define POPEN_MAX 64
+#define POPEN_MAX    64
 #define PROC_PID_OFF (sizeof (FILE) + sizeof (void *))
 static struct {
     FILE *fp;
