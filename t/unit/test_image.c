@@ -499,7 +499,8 @@ static void layout (void)
     t.caps[0] = 0x1, t.caps[1] = 0x3, t.caps[2] = 0x4;
     CHECK_EQ (rec_why (IMG_THREAD, &t, &tg, &why), 0);
     CHECK (tg.flags == t.flags && tg.policy == t.policy && tg.nice == 7 && tg.rtprio == 0 &&
-           tg.pdeath == 15 && tg.persona == t.persona && memcmp (tg.caps, t.caps, sizeof t.caps) == 0);
+           tg.pdeath == 15 && tg.persona == t.persona &&
+           memcmp (tg.caps, t.caps, sizeof t.caps) == 0);
     t.nice = -21;
     CHECK (rec_why (IMG_THREAD, &t, &tg, &why) < 0 && strstr (why, "nice"));
     t.nice = 0;
