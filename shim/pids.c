@@ -395,8 +395,8 @@ API pid_t fork (void)
    another id: pclose would wait for a process that is not its child
    (ECHILD, and -1 for the program).  So popen notes each FILE and the
    id its program would know, once checked to be a child of this
-   process's; pclose gives glibc's record the id the kernel knows now
-   before glibc waits.  A FILE whose record is not where glibc 2.36 and
+   process's; pclose and fclose give glibc's record the id the kernel
+   knows now before glibc waits.  A FILE whose record is not where glibc 2.36 and
    the versions before it keep it is left as it is. */
 #define POPEN_MAX    64
 #define PROC_PID_OFF (sizeof (FILE) + sizeof (void *))
@@ -405,6 +405,7 @@ static struct {
     pid_t vpid;
 } popens[POPEN_MAX];
 static atomic_flag popens_busy = ATOMIC_FLAG_INIT;
+static atomic_int n_popens; /* noted: fclose looks only when there are any */
 typedef FILE *(*popen_fn) (const char *, const char *);
 typedef int (*pclose_fn) (FILE *);
 
@@ -447,10 +448,28 @@ API FILE *popen (const char *cmd, const char *mode)
         if (!popens[i].fp) {
             popens[i].fp = fp;
             popens[i].vpid = ckpt_virt_pid (pid);
+            atomic_fetch_add (&n_popens, 1);
             break;
         }
     popens_unlock ();
     return fp;
+}
+
+/* A stream popen made: glibc's record given the id its child has now. */
+static void popen_fix (FILE *fp)
+{
+    if (!atomic_load_explicit (&n_popens, memory_order_relaxed))
+        return;
+    popens_lock ();
+    for (int i = 0; i < POPEN_MAX; i++)
+        if (fp && popens[i].fp == fp) {
+            pid_t now = ckpt_real_pid (popens[i].vpid);
+            memcpy ((char *) fp + PROC_PID_OFF, &now, sizeof now);
+            popens[i].fp = NULL;
+            atomic_fetch_sub (&n_popens, 1);
+            break;
+        }
+    popens_unlock ();
 }
 
 API int pclose (FILE *fp)
@@ -462,14 +481,20 @@ API int pclose (FILE *fp)
         errno = ENOSYS;
         return -1;
     }
-    popens_lock ();
-    for (int i = 0; i < POPEN_MAX; i++)
-        if (fp && popens[i].fp == fp) {
-            pid_t now = ckpt_real_pid (popens[i].vpid);
-            memcpy ((char *) fp + PROC_PID_OFF, &now, sizeof now);
-            popens[i].fp = NULL;
-            break;
-        }
-    popens_unlock ();
+    popen_fix (fp);
+    return real (fp);
+}
+
+/* fclose of a popen stream waits for its child as pclose does. */
+API int fclose (FILE *fp)
+{
+    static pclose_fn real;
+    if (!real)
+        real = (pclose_fn) dlsym (RTLD_NEXT, "fclose");
+    if (!real) {
+        errno = ENOSYS;
+        return EOF;
+    }
+    popen_fix (fp);
     return real (fp);
 }

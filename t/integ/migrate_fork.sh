@@ -114,7 +114,7 @@ int main (void)
         char b[64] = "";
         if (!f || !fgets (b, sizeof b, f))
             strcpy (b, "nothing\n");
-        int rp = f ? pclose (f) : -2;
+        int rp = f ? (i % 2 ? pclose (f) : fclose (f)) : -2;
         printf ("%d: system %d, %s", i, rs, b);
         printf ("%d: pclose %d%s%s\n", i, rp, rp < 0 ? " " : "", rp < 0 ? strerror (errno) : "");
         fflush (stdout);
