@@ -19,7 +19,7 @@
    process had them; the fork inherits this copy. */
 static struct {
     uint64_t start, end;
-    uint32_t flags; /* IMG_VF_DONTFORK | IMG_VF_WIPEONFORK */
+    uint32_t flags; /* FORKADV_FLAGS */
 } adv[ADV_MAX];
 static int n_adv;
 
@@ -37,6 +37,10 @@ uint32_t forkadv_vmflags (const char *line)
             f |= IMG_VF_DONTFORK;
         else if (t[0] == 'w' && t[1] == 'f')
             f |= IMG_VF_WIPEONFORK;
+        else if (t[0] == 'l' && t[1] == 'o')
+            f |= IMG_VF_LOCKED;
+        else if (t[0] == 'l' && t[1] == 'f')
+            f |= IMG_VF_LOCKED | IMG_VF_ONFAULT;
     }
     return f;
 }
@@ -61,13 +65,15 @@ int forkadv_note (char *why, size_t cap)
         }
         if (strncmp (line, "VmFlags:", 8))
             continue;
-        uint32_t f = forkadv_vmflags (line) & (IMG_VF_DONTFORK | IMG_VF_WIPEONFORK);
+        uint32_t f = forkadv_vmflags (line) & FORKADV_FLAGS;
         if (!f)
             continue;
         if (n_adv == ADV_MAX) {
             close (fd);
             n_adv = 0;
-            gl_strlcpy (why, "more than 4096 mappings advised MADV_DONTFORK or MADV_WIPEONFORK",
+            gl_strlcpy (why,
+                        "more than 4096 mappings advised MADV_DONTFORK or MADV_WIPEONFORK, or "
+                        "locked",
                         cap);
             return -1;
         }

@@ -926,8 +926,10 @@ int img_get_vma (const img_rec_t *rec, img_vma_t *v, const char **why)
         return gl_why (why, "VMA: unknown protection bits");
     if (v->kind < IMG_V_ANON || v->kind > IMG_V_FILE_SH)
         return gl_why (why, "VMA: an unknown kind of mapping");
-    if (v->flags > (IMG_VF_HUGE | IMG_VF_NOHUGE | IMG_VF_DONTFORK | IMG_VF_WIPEONFORK) ||
-        (v->flags & (IMG_VF_HUGE | IMG_VF_NOHUGE)) == (IMG_VF_HUGE | IMG_VF_NOHUGE))
+    if (v->flags > (IMG_VF_HUGE | IMG_VF_NOHUGE | IMG_VF_DONTFORK | IMG_VF_WIPEONFORK |
+                    IMG_VF_LOCKED | IMG_VF_ONFAULT) ||
+        (v->flags & (IMG_VF_HUGE | IMG_VF_NOHUGE)) == (IMG_VF_HUGE | IMG_VF_NOHUGE) ||
+        (v->flags & (IMG_VF_LOCKED | IMG_VF_ONFAULT)) == IMG_VF_ONFAULT)
         return gl_why (why, "VMA: unknown flags, or advice for huge pages both ways");
     if ((v->flags & IMG_VF_WIPEONFORK) && v->kind != IMG_V_ANON && v->kind != IMG_V_STACK)
         return gl_why (why, "VMA: wiped in a fork, but not private anonymous memory");

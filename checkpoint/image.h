@@ -199,6 +199,8 @@ enum {
     /* Still version 3: a glrestore before them says "unknown flags". */
     IMG_VF_DONTFORK = 4,   /* advised MADV_DONTFORK: a fork of the restored process leaves it out */
     IMG_VF_WIPEONFORK = 8, /* advised MADV_WIPEONFORK (private anonymous): zero in a fork */
+    IMG_VF_LOCKED = 16,    /* locked in memory (mlock(2)) */
+    IMG_VF_ONFAULT = 32,   /* with IMG_VF_LOCKED: mlock2(MLOCK_ONFAULT) */
 };
 typedef struct {
     uint64_t start, end;

@@ -410,7 +410,10 @@ int judge_fd (int fd, img_fd_t *f, sb_t *why)
     if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode)) && of_a_process (fd, f->path)) {
         sb_fd (why, fd);
         sb_s (why, f->path);
-        sb_s (why, " describes a process by its id, which is not the same after a move");
+        /* most are read and closed at once (glibc's
+           pthread_getattr_np reads /proc/self/maps): asked again a few
+           times before it is the answer */
+        sb_again (why, " describes a process by its id, which is not the same after a move");
         return -1;
     }
     if (S_ISREG (st.st_mode) && a_message_queue (fd)) {

@@ -1116,7 +1116,7 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
     size_t n_ops = 0, n_keep = 2 + s->n_cur, paths = sizeof fail_msg;
     for (size_t i = 0; i < s->n_vma; i++) {
         const rv_t *v = &s->vma[i];
-        n_ops += 5 + v->n_runs;
+        n_ops += 6 + v->n_runs;
         n_keep += v->stage != NULL;
         if (v->kind == IMG_V_FILE || v->kind == IMG_V_FILE_RO || v->kind == IMG_V_FILE_SH)
             paths += strlen (v->path) + 1;
@@ -1202,6 +1202,9 @@ static rp_plan_t *build (st_t *s, const restore_opts_t *o, char *err, size_t err
             OP (.op = RP_ADVISE, .dst = v->start, .len = vlen, .advice = MADV_DONTFORK);
         if (v->flags & IMG_VF_WIPEONFORK)
             OP (.op = RP_ADVISE, .dst = v->start, .len = vlen, .advice = MADV_WIPEONFORK);
+        if (v->flags & IMG_VF_LOCKED) /* within RLIMIT_MEMLOCK, set by now */
+            OP (.op = RP_LOCK, .dst = v->start, .len = vlen,
+                .advice = (v->flags & IMG_VF_ONFAULT) ? MLOCK_ONFAULT : 0);
         if (v->kind == IMG_V_STACK) {
             /* room to grow: up to the stack limit (8 MiB at most), below
                the stack and a guard gap above whatever lies under it */

@@ -216,6 +216,9 @@ BLOB void glr_stage2 (rp_plan_t *p)
             case RP_ADVISE: /* a kernel before 4.14 has no MADV_WIPEONFORK: a fork copies it */
                 sc (SYS_madvise, (long) o->dst, (long) o->len, o->advice, 0, 0, 0);
                 break;
+            case RP_LOCK: /* beyond this node's RLIMIT_MEMLOCK: not locked */
+                sc (SYS_mlock2, (long) o->dst, (long) o->len, o->advice, 0, 0, 0);
+                break;
             default: r = -1;
         }
         if (r < 0)

@@ -28,6 +28,7 @@ enum {
     RP_UNMAP,    /* a staging mapping no longer needed */
     RP_GROW,     /* room below the main stack, growing down */
     RP_ADVISE,   /* madvise(): MADV_DONTFORK or MADV_WIPEONFORK, best effort */
+    RP_LOCK,     /* mlock2(), flags in advice, best effort */
 };
 
 typedef struct {

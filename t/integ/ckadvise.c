@@ -10,7 +10,9 @@
       state, zero in any child);
     - "half": 2 MiB of which only the upper half is advised
       MADV_DONTFORK (once the advice is off, the kernel may merge the
-      halves into one mapping: the image must still tell them apart).
+      halves into one mapping: the image must still tell them apart);
+    - "locked": 64 KiB locked in memory (mlock(2), which a fork does
+      not pass on either), which each step finds locked in smaps.
     Each step checks every pattern, adds the step to every byte, prints
     the three sums, then forks a child that looks at its copy: "kept"
     and the upper half must be absent, "wiped" zero, the lower half the
@@ -19,6 +21,7 @@
     output however often the process moved; it exits 0, or 1 with what
     failed. */
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +73,24 @@ static uint64_t check_and_add (uint8_t *p, size_t len, unsigned seed, long step,
     return sum;
 }
 
+/* Whether the mapping at p is locked: "lo" among its VmFlags. */
+static bool locked_now (void *p)
+{
+    FILE *f = fopen ("/proc/self/smaps", "r");
+    char line[512];
+    bool in = false, lo = false;
+    while (f && fgets (line, sizeof line, f)) {
+        unsigned long a, b;
+        if (sscanf (line, "%lx-%lx ", &a, &b) == 2 && strchr (line, '-') < strchr (line, ' '))
+            in = a <= (unsigned long) p && (unsigned long) p < b;
+        else if (in && !strncmp (line, "VmFlags:", 8))
+            lo = strstr (line, " lo") != NULL;
+    }
+    if (f)
+        fclose (f);
+    return lo;
+}
+
 /* Whether [p, p + len) is mapped in this process: madvise says ENOMEM
    where it is not. */
 static int mapped (void *p, size_t len)
@@ -80,7 +101,8 @@ static int mapped (void *p, size_t len)
 int main (int argc, char **argv)
 {
     long steps = argc > 1 ? atol (argv[1]) : 100;
-    uint8_t *kept = map (KEPT), *wiped = map (WIPED), *half = map (2 * HALF);
+    uint8_t *kept = map (KEPT), *wiped = map (WIPED), *half = map (2 * HALF), *lock = map (WIPED);
+    bool can_lock = mlock (lock, WIPED) == 0; /* within RLIMIT_MEMLOCK */
     for (size_t i = 0; i < KEPT; i++)
         kept[i] = expect (i, 1, 0);
     for (size_t i = 0; i < WIPED; i++)
@@ -120,8 +142,11 @@ int main (int argc, char **argv)
             printf ("step %ld: the child did not end normally\n", s);
             return 1;
         }
-        printf ("step %ld: %llu %llu %llu child %d\n", s, (unsigned long long) a,
-                (unsigned long long) b, (unsigned long long) c, WEXITSTATUS (st));
+        printf ("step %ld: %llu %llu %llu child %d locked %s\n", s, (unsigned long long) a,
+                (unsigned long long) b, (unsigned long long) c, WEXITSTATUS (st),
+                !can_lock           ? "(mlock refused)"
+                : locked_now (lock) ? "yes"
+                                    : "no");
         fflush (stdout);
         if (WEXITSTATUS (st))
             return 1;

@@ -32,6 +32,13 @@ attrs() {
 # the job's process on the node it is on: the newest python3 running
 # KEY (the one restored last, not the one a move just ended)
 job_pid() { pgrep -n -f "(^|/)python3 $T/$1"; }
+# settled KEY WANT: the job's threads are as WANT within 5 s (a move
+# ends once the restored process's memory is in place, a moment before
+# its threads are made and set: glrestore(8)); got is what they are
+settled() {
+    got=$(attrs "$(job_pid "$1")")
+    [ "$got" = "$2" ]
+}
 
 cat > "$T/bg.py" <<'PY'
 import ctypes, os, threading, time
@@ -61,12 +68,11 @@ want=$(attrs "$(job_pid bg.py)")
 case $want in *" 7 SCHED_IDLE 1 "*" 00040000;"*) ;;
     *) fail "undisturbed, the job's threads are not nice 7, SCHED_IDLE, no_new_privs, ADDR_NO_RANDOMIZE: $want" ;; esac
 cap=$(echo "$want" | awk -F'; *' '{ split($1, f, " "); print f[5] }')
-[ $(( 0x$cap & 0x2000 )) = 0 ] && [ $(( 0x$cap )) != 0 ] || fail "undisturbed, CAP_NET_RAW was not dropped: $want" 
+[ $(( 0x$cap & 0x2000 )) = 0 ] && [ $(( 0x$cap )) != 0 ] || fail "undisturbed, CAP_NET_RAW was not dropped: $want"
 for m in 1 2 3; do
     to=$(other_node "$gpid")
     res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $gpid $to: $res"
-    got=$(attrs "$(job_pid bg.py)")
-    [ "$got" = "$want" ] || fail "moved to $to, the threads are '$got', not '$want'"
+    wait_until 5 settled bg.py "$want" || fail "moved to $to, the threads are '$got', not '$want'"
     say "move $m to $to: every thread as before ($got)"
     sleep 0.3
 done
@@ -90,8 +96,7 @@ want=$(attrs "$(job_pid mixed.py)")
 case $want in *" 1 0 SCHED_OTHER 0 "*) ;; *) fail "undisturbed, no thread at nice 0: $want" ;; esac
 case $want in *" 1 5 SCHED_OTHER 0 "*) ;; *) fail "undisturbed, no thread at nice 5: $want" ;; esac
 res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) || fail "migrate $gpid c: $res"
-got=$(attrs "$(job_pid mixed.py)")
-[ "$got" = "$want" ] || fail "moved, the threads are '$got', not '$want'"
+wait_until 5 settled mixed.py "$want" || fail "moved, the threads are '$got', not '$want'"
 say "one thread at nice 5 and one at 0, moved: $got"
 moved_same mixed
 

@@ -428,10 +428,11 @@ move_at "$gpid" c 5
 moved_same lock2
 
 # ---- /proc/self/status held open: refused (by path it would be another process's) -------
+# (asked again for about a second first, as a lock is: held for 3 s)
 cat > "$T/procself.py" <<'PY'
 import time
 f = open("/proc/self/status")
-for i in range(20):
+for i in range(60):
     f.seek(0)
     print(i, [l for l in f.read().split("\n") if l.startswith("Name:")], flush=True)
     time.sleep(0.05)

@@ -912,10 +912,19 @@ int main (void)
     k = img_put_vma (&e, &v, vb, sizeof vb);
     r.len = (uint32_t) (k - IMG_REC_HDR);
     CHECK (img_get_vma (&r, &got, &why) < 0);
-    v.flags = 16;
+    v.flags = 64;
     k = img_put_vma (&e, &v, vb, sizeof vb);
     r.len = (uint32_t) (k - IMG_REC_HDR);
     CHECK (img_get_vma (&r, &got, &why) < 0);
+    v.flags = IMG_VF_ONFAULT; /* on fault, but not locked */
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) < 0);
+    v.flags = IMG_VF_LOCKED | IMG_VF_ONFAULT;
+    k = img_put_vma (&e, &v, vb, sizeof vb);
+    r.len = (uint32_t) (k - IMG_REC_HDR);
+    CHECK (img_get_vma (&r, &got, &why) == 0);
+    CHECK_EQ (got.flags, IMG_VF_LOCKED | IMG_VF_ONFAULT);
     /* so does the advice a fork follows (forkadv.h); wiped in a fork
        only private anonymous memory */
     v.flags = IMG_VF_NOHUGE | IMG_VF_DONTFORK | IMG_VF_WIPEONFORK;
