@@ -2,7 +2,12 @@
 #include "forkadv.h"
 
 #include "capture_impl.h"
+#include "fd.h"
 #include "str.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -22,6 +27,23 @@ static struct {
     uint32_t flags; /* FORKADV_FLAGS */
 } adv[ADV_MAX];
 static int n_adv;
+static atomic_bool advised; /* forkadv_seen: it may have such mappings */
+
+void forkadv_seen (int advice)
+{
+    if (advice == MADV_DONTFORK || advice == MADV_WIPEONFORK)
+        atomic_store_explicit (&advised, true, memory_order_relaxed);
+}
+
+/* Whether the process has memory locked: VmLck in /proc/self/status. */
+static bool locked_any (void)
+{
+    static char st[4096];
+    if (gl_read_file ("/proc/self/status", st, sizeof st) <= 0)
+        return true; /* not known: look */
+    const char *m = strstr (st, "\nVmLck:");
+    return !m || parse_num (m + 7 + strspn (m + 7, " \t"), 10, NULL) != 0;
+}
 
 uint32_t forkadv_vmflags (const char *line)
 {
@@ -48,6 +70,8 @@ uint32_t forkadv_vmflags (const char *line)
 int forkadv_note (char *why, size_t cap)
 {
     n_adv = 0;
+    if (!atomic_load_explicit (&advised, memory_order_relaxed) && !locked_any ())
+        return 0;
     int fd = open ("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         gl_strlcpy (why, "/proc/self/smaps cannot be read", cap);

@@ -26,6 +26,7 @@
     the library prepares everything else when it starts. */
 #include "capture.h"
 #include "ckpt_proto.h"
+#include "forkadv.h"
 #include "locate.h"
 #include "rng.h"
 #include "shim_impl.h"
@@ -320,6 +321,14 @@ long shim_exec (shim_exec_how_t how, const char *file, char *const argv[], char 
 }
 
 /* ---- the libc boundary: exec and spawn -------------------------------------------------- */
+
+/* madvise: the advice a fork does not follow tells a checkpoint to look
+   for it (checkpoint/forkadv.h); glibc's own is this one system call. */
+API int madvise (void *addr, size_t len, int advice)
+{
+    forkadv_seen (advice);
+    return (int) syscall (SYS_madvise, addr, len, advice);
+}
 
 API int execve (const char *path, char *const argv[], char *const envp[])
 {

@@ -50,6 +50,7 @@
     GLUNIX_SHIM_SUD=0 turns the dispatch off for a program. */
 #include "capture.h"
 #include "ckpt_proto.h"
+#include "forkadv.h"
 #include "shim_impl.h"
 
 #include <dlfcn.h>
@@ -372,6 +373,10 @@ static void on_sigsys (int signo, siginfo_t *si, void *ctx)
                 r = fork_like ((unsigned long) a, c, d, e);
             break;
         case SYS_clone3: r = -ENOSYS; break;
+        case SYS_madvise:
+            forkadv_seen ((int) c);
+            r = sys (nr, a, b, c, d, e, f);
+            break;
         default: r = sys (nr, a, b, c, d, e, f);
     }
     g[REG_RAX] = r;
