@@ -472,29 +472,29 @@ static void popen_fix (FILE *fp)
     popens_unlock ();
 }
 
+/* glibc's pclose or fclose (*real, found once by name), after
+   popen_fix; fail when there is none. */
+static int close_stream (FILE *fp, pclose_fn *real, const char *name, int fail)
+{
+    if (!*real)
+        *real = (pclose_fn) dlsym (RTLD_NEXT, name);
+    if (!*real) {
+        errno = ENOSYS;
+        return fail;
+    }
+    popen_fix (fp);
+    return (*real) (fp);
+}
+
 API int pclose (FILE *fp)
 {
     static pclose_fn real;
-    if (!real)
-        real = (pclose_fn) dlsym (RTLD_NEXT, "pclose");
-    if (!real) {
-        errno = ENOSYS;
-        return -1;
-    }
-    popen_fix (fp);
-    return real (fp);
+    return close_stream (fp, &real, "pclose", -1);
 }
 
 /* fclose of a popen stream waits for its child as pclose does. */
 API int fclose (FILE *fp)
 {
     static pclose_fn real;
-    if (!real)
-        real = (pclose_fn) dlsym (RTLD_NEXT, "fclose");
-    if (!real) {
-        errno = ENOSYS;
-        return EOF;
-    }
-    popen_fix (fp);
-    return real (fp);
+    return close_stream (fp, &real, "fclose", EOF);
 }

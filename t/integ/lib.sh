@@ -267,6 +267,22 @@ moved_same() {
     cmp -s "$T/$1.ref" "$out" || fail "$1 moved: output differs: $(diff "$T/$1.ref" "$out" | head -5)"
     say "$1: the same output ($(lines "$out") lines) and status ($rc) as undisturbed"
 }
+# move_n N: move the job $gpid (writing $out, its glx $g) back and
+# forth between b and c N times, 0.2 s apart, each one required, until
+# it ends; $moves says how many were made
+move_n() {
+    local m to res
+    moves=0
+    for m in $(seq 1 "$1"); do
+        kill -0 "$g" 2> /dev/null || break
+        to=$(other_node "$gpid")
+        res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) ||
+            fail "migrate $gpid $to (move $m): $res"
+        moves=$((moves + 1))
+        say "move $m to $to after line $(lines "$out"): $res"
+        sleep 0.2
+    done
+}
 # move_at GPID NODE N: move the job writing $out to NODE once it wrote N
 # lines; ps must then say it is there.  (A refusal for an instant, "try
 # again", is asked again by the host itself.)

@@ -19,22 +19,6 @@ set +e
 moves_possible
 start_abc
 
-# move_n N: move the job $gpid back and forth N times, 0.2 s apart,
-# each one required
-move_n() {
-    local m to res
-    moves=0
-    for m in $(seq 1 "$1"); do
-        kill -0 "$g" 2> /dev/null || break
-        to=$(other_node "$gpid")
-        res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) ||
-            fail "migrate $gpid $to (move $m): $res"
-        moves=$((moves + 1))
-        say "move $m to $to after line $(lines "$out"): $res"
-        sleep 0.2
-    done
-}
-
 moved_start ckadvise ckadvise "$BUILD/t/integ/ckadvise" 150
 move_n 8
 [ "$moves" -ge 6 ] || fail "ckadvise moved $moves times before it ended, not 6 or more"

@@ -124,11 +124,5 @@ int main (void)
 C
 cc -O1 -o "$T/libckids" "$T/libckids.c" || fail "libckids.c did not compile"
 moved_start libckids libckids "$T/libckids"
-for m in $(seq 1 10); do
-    kill -0 "$g" 2> /dev/null || break
-    to=$(other_node "$gpid")
-    res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $gpid $to: $res"
-    say "move $m to $to after line $(lines "$out"): $res"
-    sleep 0.2
-done
+move_n 10
 moved_same libckids

@@ -19,16 +19,7 @@ moves_possible
 start_abc
 
 moved_start cklocks cklocks "$BUILD/t/integ/cklocks" 250
-moves=0
-for m in $(seq 1 10); do
-    kill -0 "$g" 2> /dev/null || break
-    to=$(other_node "$gpid")
-    res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) ||
-        fail "migrate $gpid $to (move $m): $res"
-    moves=$((moves + 1))
-    say "move $m to $to after line $(lines "$out"): $res"
-    sleep 0.2
-done
+move_n 10
 [ "$moves" -ge 6 ] || fail "cklocks moved $moves times before it ended, not 6 or more"
 moved_same cklocks
 echo "PASS migrate_locks: locks held across $moves moves let go as undisturbed"
