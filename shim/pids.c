@@ -46,6 +46,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sched.h>
@@ -436,18 +437,23 @@ API FILE *popen (const char *cmd, const char *mode)
     static popen_fn real;
     if (!real)
         real = (popen_fn) dlsym (RTLD_NEXT, "popen");
+    unsigned before = ckpt_restores ();
     FILE *fp = real ? real (cmd, mode) : NULL;
     if (!fp)
         return fp;
     pid_t pid;
     memcpy (&pid, (char *) fp + PROC_PID_OFF, sizeof pid);
-    if (pid <= 0 || !our_child (pid))
+    /* moved since the child was made: the id is the old node's, which
+       is the one its program knows */
+    bool moved = ckpt_restored_since (before);
+    pid_t vpid = moved ? pid : ckpt_virt_pid (pid);
+    if (pid <= 0 || !our_child (moved ? ckpt_real_pid (pid) : pid))
         return fp;
     popens_lock ();
     for (int i = 0; i < POPEN_MAX; i++)
         if (!popens[i].fp) {
             popens[i].fp = fp;
-            popens[i].vpid = ckpt_virt_pid (pid);
+            popens[i].vpid = vpid;
             atomic_fetch_add (&n_popens, 1);
             break;
         }
@@ -455,25 +461,33 @@ API FILE *popen (const char *cmd, const char *mode)
     return fp;
 }
 
-/* A stream popen made: glibc's record given the id its child has now. */
-static void popen_fix (FILE *fp)
+/* The noted child of a stream popen made (its entry dropped): true
+   with *vpid, the id its program knows. */
+static bool popen_take (FILE *fp, pid_t *vpid)
 {
-    if (!atomic_load_explicit (&n_popens, memory_order_relaxed))
-        return;
+    if (!fp || !atomic_load_explicit (&n_popens, memory_order_relaxed))
+        return false;
+    bool found = false;
     popens_lock ();
-    for (int i = 0; i < POPEN_MAX; i++)
-        if (fp && popens[i].fp == fp) {
-            pid_t now = ckpt_real_pid (popens[i].vpid);
-            memcpy ((char *) fp + PROC_PID_OFF, &now, sizeof now);
+    for (int i = 0; i < POPEN_MAX && !found; i++)
+        if (popens[i].fp == fp) {
+            *vpid = popens[i].vpid;
             popens[i].fp = NULL;
             atomic_fetch_sub (&n_popens, 1);
-            break;
+            found = true;
         }
     popens_unlock ();
+    return found;
 }
 
-/* glibc's pclose or fclose (*real, found once by name), after
-   popen_fix; fail when there is none. */
+/* glibc's pclose or fclose (*real, found once by name).  For a popen
+   stream, no move may come between glibc's record of the child's id
+   and its wait for it: the stream is let go first (flushed, its pipe
+   end replaced by /dev/null, as glibc's close would), the child's end
+   awaited without reaping it (a move meanwhile is any wait's,
+   wait_peek), and then, with the checkpoint's signal held, the record
+   given the id the child has now and glibc's close made, whose wait
+   returns at once. */
 static int close_stream (FILE *fp, pclose_fn *real, const char *name, int fail)
 {
     if (!*real)
@@ -482,8 +496,27 @@ static int close_stream (FILE *fp, pclose_fn *real, const char *name, int fail)
         errno = ENOSYS;
         return fail;
     }
-    popen_fix (fp);
-    return (*real) (fp);
+    pid_t vpid;
+    if (!popen_take (fp, &vpid))
+        return (*real) (fp);
+    fflush (fp);
+    int fd = fileno (fp), null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && null >= 0)
+        dup3 (null, fd, O_CLOEXEC);
+    if (null >= 0)
+        close (null);
+    siginfo_t si;
+    uint64_t held;
+    bool ended;
+    while (!(ended = wait_peek (P_PID, (id_t) vpid, WEXITED, &si, &held)) && errno == EINTR) {
+    }
+    if (!ended) /* reaped elsewhere: glibc says so */
+        return (*real) (fp);
+    pid_t now = ckpt_real_pid (vpid);
+    memcpy ((char *) fp + PROC_PID_OFF, &now, sizeof now);
+    int rc = (*real) (fp);
+    wait_release (&held);
+    return rc;
 }
 
 API int pclose (FILE *fp)
