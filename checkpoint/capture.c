@@ -476,13 +476,19 @@ static void reap (void)
         ck.child = 0;
 }
 
-static uint64_t shared_pending (void)
+/* From /proc/self/status, read once in the pause: the signals pending
+   for the process as a whole, and whether it has memory locked (which
+   forkadv_note then looks for; not known: look). */
+static void note_status (void)
 {
-    char buf[2048];
-    if (gl_read_file ("/proc/self/status", buf, sizeof buf) <= 0)
-        return 0;
-    const char *s = strstr (buf, "ShdPnd:");
-    return s ? parse_num (s + 7 + strspn (s + 7, " \t"), 16, NULL) : 0;
+    static char buf[4096];
+    uint64_t lck = 1;
+    snap.shared_pending = 0;
+    if (gl_read_file ("/proc/self/status", buf, sizeof buf) > 0) {
+        gl_status_field (buf, "ShdPnd:", 16, &snap.shared_pending);
+        gl_status_field (buf, "VmLck:", 10, &lck);
+    }
+    snap.locked = lck != 0;
 }
 
 /* The directories being read: the entry at each one's position, which
@@ -541,7 +547,7 @@ static void note_process (bool tree)
 {
     for (int i = 0; i < 3; i++)
         getitimer (i, &snap.itimer[i]);
-    snap.shared_pending = shared_pending ();
+    note_status ();
     snap.n_files = 0;
     static int fds[IMG_MAX_FDS + 1];
     int dfd = -1;
@@ -875,7 +881,7 @@ static void coordinate (int req, pid_t from)
     note_process (tree);
     for (int i = 0; i < n_slots; i++)
         slots[i].pending &= ~snap.shared_pending;
-    if (forkadv_note (whyb, sizeof whyb)) {
+    if (forkadv_note (snap.locked, whyb, sizeof whyb)) {
         refuse_parked (s, "REFUSE", whyb);
         return;
     }

@@ -75,6 +75,7 @@ typedef struct {
 typedef struct {
     struct itimerval itimer[3];
     uint64_t shared_pending;
+    bool locked; /* memory locked (VmLck): forkadv_note looks */
     int n_files;
     struct {
         int fd;

@@ -2,7 +2,6 @@
 #include "forkadv.h"
 
 #include "capture_impl.h"
-#include "fd.h"
 #include "str.h"
 
 #include <stdatomic.h>
@@ -35,16 +34,6 @@ void forkadv_seen (int advice)
         atomic_store_explicit (&advised, true, memory_order_relaxed);
 }
 
-/* Whether the process has memory locked: VmLck in /proc/self/status. */
-static bool locked_any (void)
-{
-    static char st[4096];
-    if (gl_read_file ("/proc/self/status", st, sizeof st) <= 0)
-        return true; /* not known: look */
-    const char *m = strstr (st, "\nVmLck:");
-    return !m || parse_num (m + 7 + strspn (m + 7, " \t"), 10, NULL) != 0;
-}
-
 uint32_t forkadv_vmflags (const char *line)
 {
     uint32_t f = 0;
@@ -67,10 +56,10 @@ uint32_t forkadv_vmflags (const char *line)
     return f;
 }
 
-int forkadv_note (char *why, size_t cap)
+int forkadv_note (bool locked, char *why, size_t cap)
 {
     n_adv = 0;
-    if (!atomic_load_explicit (&advised, memory_order_relaxed) && !locked_any ())
+    if (!atomic_load_explicit (&advised, memory_order_relaxed) && !locked)
         return 0;
     int fd = open ("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -136,18 +125,21 @@ void forkadv_close (void)
 
 uint32_t forkadv_flags (uint64_t start, uint64_t end, uint64_t *cut)
 {
+    /* the writer asks in increasing order: from where it last stopped */
+    static int at;
+    if (at > n_adv || (at > 0 && adv[at - 1].end > start))
+        at = 0;
+    while (at < n_adv && adv[at].end <= start)
+        at++;
     *cut = end;
-    for (int i = 0; i < n_adv; i++) {
-        if (adv[i].end <= start)
-            continue;
-        if (adv[i].start > start) { /* none here; the next one starts there */
-            if (adv[i].start < end)
-                *cut = adv[i].start;
-            return 0;
-        }
-        if (adv[i].end < end)
-            *cut = adv[i].end;
-        return adv[i].flags;
+    if (at == n_adv)
+        return 0;
+    if (adv[at].start > start) { /* none here; the next one starts there */
+        if (adv[at].start < end)
+            *cut = adv[at].start;
+        return 0;
     }
-    return 0;
+    if (adv[at].end < end)
+        *cut = adv[at].end;
+    return adv[at].flags;
 }

@@ -21,6 +21,7 @@
 
 #include "image.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,13 +38,14 @@ uint32_t forkadv_vmflags (const char *line);
    says when the process advised MADV_DONTFORK or MADV_WIPEONFORK
    (madvise through libc, or a raw one Syscall User Dispatch traps), and
    forkadv_note reads smaps only after that, or when the process has
-   memory locked (VmLck in /proc/self/status, a few microseconds). */
+   memory locked (locked: VmLck in /proc/self/status, which the pause
+   reads anyway). */
 void forkadv_seen (int advice);
 
 /* The process's mappings advised MADV_DONTFORK or MADV_WIPEONFORK, or
    locked, as its smaps says now (none read when neither can be): 0,
    or -1 with why (smaps unreadable, too many). */
-int forkadv_note (char *why, size_t cap);
+int forkadv_note (bool locked, char *why, size_t cap);
 /* The advice noted taken off (just before the writer's fork), and put
    back (just after it, in the process). */
 void forkadv_open (void);

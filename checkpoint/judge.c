@@ -661,9 +661,8 @@ static int judge_seccomp (int tid, sb_t *why)
     proc_path (p, sizeof p, "task/", (uint64_t) tid, "/status");
     if (gl_read_file (p, st, sizeof st) <= 0)
         return 0; /* the thread ended meanwhile: the snapshot's list says */
-    const char *m = strstr (st, "\nSeccomp:");
-    uint64_t mode = m ? parse_num (m + 9 + strspn (m + 9, " \t"), 10, NULL) : 0;
-    if (!mode)
+    uint64_t mode;
+    if (!gl_status_field (st, "Seccomp:", 10, &mode) || !mode)
         return 0;
     sb_s (why, "thread ");
     sb_u (why, (uint64_t) tid);

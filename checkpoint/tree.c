@@ -1081,25 +1081,11 @@ int tree_pass (img_enc_t *e, bool (*put) (void *, const uint8_t *, size_t), void
 
 /* ---- a member ------------------------------------------------------------------------------ */
 
-/* The parent of pid, from /proc/<pid>/stat (after the name, which may
-   hold anything but ends at the last ')'). */
-static pid_t parent_of (pid_t pid)
-{
-    char path[64], buf[1024];
-    pid_path (path, sizeof path, pid, "/stat");
-    if (gl_read_file (path, buf, sizeof buf) <= 0)
-        return 0;
-    const char *s = strrchr (buf, ')');
-    if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')
-        return 0;
-    return (pid_t) parse_num (s + 4, 10, NULL);
-}
-
 int tree_member_connect (pid_t root, int value)
 {
     pid_t p = (pid_t) syscall (SYS_getppid);
     for (int depth = 0; p > 1 && p != root && depth < IMG_MAX_PROCS; depth++)
-        p = parent_of (p);
+        p = gl_parent_of (p);
     if (p != root || root <= 1)
         return -1;
     struct sockaddr_un a;

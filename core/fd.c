@@ -76,6 +76,40 @@ ssize_t gl_read_file (const char *path, char *buf, size_t cap)
     return (ssize_t) n;
 }
 
+bool gl_status_field (const char *status, const char *name, int base, uint64_t *v)
+{
+    size_t k = strlen (name);
+    const char *s = status;
+    while (s && strncmp (s, name, k))
+        if ((s = strchr (s, '\n')))
+            s++;
+    if (!s)
+        return false;
+    s += k;
+    s += strspn (s, " \t");
+    *v = strtoull (s, NULL, base);
+    return true;
+}
+
+pid_t gl_parent_of (pid_t pid)
+{
+    char path[32] = "/proc/", digits[16], buf[1024];
+    int n = 0;
+    for (unsigned v = (unsigned) pid; n == 0 || v; v /= 10) /* no stdio: a handler's */
+        digits[n++] = (char) ('0' + v % 10);
+    char *p = path + 6;
+    while (n)
+        *p++ = digits[--n];
+    memcpy (p, "/stat", 6);
+    if (gl_read_file (path, buf, sizeof buf) <= 0)
+        return 0;
+    /* after the name, which may hold anything but ends at the last ')' */
+    const char *s = strrchr (buf, ')');
+    if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')
+        return 0;
+    return (pid_t) strtol (s + 4, NULL, 10);
+}
+
 int gl_dir_entry_at (const char *path, uint64_t pos, char *name, size_t cap)
 {
     int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

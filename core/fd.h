@@ -21,6 +21,12 @@ ssize_t gl_read_full (int fd, void *p, size_t n);
    cut at cap - 1 bytes: its length, or -1 with errno set.  No
    allocation, no stdio: safe in a signal handler. */
 ssize_t gl_read_file (const char *path, char *buf, size_t cap);
+/* A field of a /proc status file read whole ("VmLck:", "Seccomp:"), its
+   number in base: true with *v, false when the file has no such line. */
+bool gl_status_field (const char *status, const char *name, int base, uint64_t *v);
+/* The parent of process pid, from /proc/<pid>/stat; 0 when it cannot
+   be read.  Signal-handler safe, as gl_read_file. */
+pid_t gl_parent_of (pid_t pid);
 
 /* "IP:PORT", or "[IP]:PORT" for IPv6 (a numeric address and a port
    1..65535, as a move's or a restart's restorer says where it listens),

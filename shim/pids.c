@@ -421,17 +421,6 @@ static void popens_unlock (void)
     atomic_flag_clear_explicit (&popens_busy, memory_order_release);
 }
 
-/* Whether pid is a child of this process (its parent in /proc/PID/stat). */
-static bool our_child (pid_t pid)
-{
-    char path[64], st[512];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-    ssize_t n = gl_read_file (path, st, sizeof st);
-    const char *e = n > 0 ? strrchr (st, ')') : NULL;
-    int ppid = 0;
-    return e && sscanf (e + 1, " %*c %d", &ppid) == 1 && ppid == (int) syscall (SYS_getpid);
-}
-
 API FILE *popen (const char *cmd, const char *mode)
 {
     static popen_fn real;
@@ -447,7 +436,8 @@ API FILE *popen (const char *cmd, const char *mode)
        is the one its program knows */
     bool moved = ckpt_restored_since (before);
     pid_t vpid = moved ? pid : ckpt_virt_pid (pid);
-    if (pid <= 0 || !our_child (moved ? ckpt_real_pid (pid) : pid))
+    if (pid <= 0 ||
+        gl_parent_of (moved ? ckpt_real_pid (pid) : pid) != (pid_t) syscall (SYS_getpid))
         return fp;
     popens_lock ();
     for (int i = 0; i < POPEN_MAX; i++)
