@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
 set +e
-moves_possible python3 chrt setpriv nice setarch
+moves_possible python3 chrt setpriv nice
 start_abc
 
 # attrs PID: "nice policy nnp caps personality" of each of the
@@ -62,13 +62,30 @@ for i in range(60):
     print(i, sum(range(i * 1000)), flush=True)
     time.sleep(0.1)
 PY
-moved_start bg bg.py setarch "$(uname -m)" -R nice -n 7 chrt --idle 0 setpriv --no-new-privs \
-    python3 "$T/bg.py"
+# a container's seccomp profile may refuse a personality or SCHED_IDLE:
+# then that part is left out, and said so
+pre=() persona=00000000
+if setarch "$(uname -m)" -R true 2> /dev/null; then
+    pre=(setarch "$(uname -m)" -R) persona=00040000
+else
+    say "setarch -R is refused here (a container's seccomp profile?): no personality to move"
+fi
+policy=SCHED_OTHER
+if chrt --idle 0 true 2> /dev/null; then
+    pre+=(chrt --idle 0) policy=SCHED_IDLE
+else
+    say "chrt --idle is refused here: no policy to move"
+fi
+moved_start bg bg.py "${pre[@]}" nice -n 7 setpriv --no-new-privs python3 "$T/bg.py"
 want=$(attrs "$(job_pid bg.py)")
-case $want in *" 7 SCHED_IDLE 1 "*" 00040000;"*) ;;
-    *) fail "undisturbed, the job's threads are not nice 7, SCHED_IDLE, no_new_privs, ADDR_NO_RANDOMIZE: $want" ;; esac
-cap=$(echo "$want" | awk -F'; *' '{ split($1, f, " "); print f[5] }')
-[ $(( 0x$cap & 0x2000 )) = 0 ] && [ $(( 0x$cap )) != 0 ] || fail "undisturbed, CAP_NET_RAW was not dropped: $want"
+case $want in *" 7 $policy 1 "*" $persona;"*) ;;
+    *) fail "undisturbed, the job's threads are not nice 7, $policy, no_new_privs, personality $persona: $want" ;; esac
+if [ "$(id -u)" = 0 ]; then
+    cap=$(echo "$want" | awk -F'; *' '{ split($1, f, " "); print f[5] }')
+    [ $(( 0x$cap & 0x2000 )) = 0 ] && [ $(( 0x$cap )) != 0 ] || fail "undisturbed, CAP_NET_RAW was not dropped: $want"
+else
+    say "not root: no capabilities to drop and move"
+fi
 for m in 1 2 3; do
     to=$(other_node "$gpid")
     res=$("$GLPEER" migrate "$gpid" "$to" --runtime-dir "$T/c/run" 2>&1) || fail "migrate $gpid $to: $res"
@@ -101,9 +118,13 @@ say "one thread at nice 5 and one at 0, moved: $got"
 moved_same mixed
 
 # a seccomp filter: refused, and the job runs on
-moved_start sc ckseccomp "$BUILD/t/integ/ckseccomp" 30
-res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job under a seccomp filter moved: $res"
-echo "$res" | grep -q "seccomp filter" || fail "the refusal does not say why: $res"
-moved_same sc
-say "a job under a seccomp filter stays: $res"
+if "$BUILD/t/integ/ckseccomp" 1 > /dev/null 2>&1; then
+    moved_start sc ckseccomp "$BUILD/t/integ/ckseccomp" 30
+    res=$("$GLPEER" migrate "$gpid" c --runtime-dir "$T/c/run" 2>&1) && fail "a job under a seccomp filter moved: $res"
+    echo "$res" | grep -q "seccomp filter" || fail "the refusal does not say why: $res"
+    moved_same sc
+    say "a job under a seccomp filter stays: $res"
+else
+    say "a seccomp filter cannot be installed here: no seccomp refusal to see"
+fi
 echo "PASS migrate_attrs: nice, scheduling, no_new_privs, capabilities and personality moved with each thread; seccomp refused"
