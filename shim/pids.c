@@ -33,6 +33,9 @@
     restored one's and linked before that one had written its object,
     or waited for an id the kernel gave no child of its.
 
+    system() is made here whole, and popen's children are met at pclose
+    and fclose (below): libc waits for both with its own calls.
+
     What a program can still notice is in glunix(7): raw system calls
     (the ids are the kernel's), /proc/<pid>, the si_pid of a SIGCHLD,
     clone children whose new id is an old one, and a vfork or
@@ -47,6 +50,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <string.h>
 #include <sched.h>
@@ -520,4 +525,114 @@ API int fclose (FILE *fp)
 {
     static pclose_fn real;
     return close_stream (fp, &real, "fclose", EOF);
+}
+
+/* ---- system() ------------------------------------------------------------------------------- */
+
+/* glibc's system spawns its shell and waits for it with its own calls,
+   past the wrappers above: a move in the few instructions between the
+   two left libc waiting for the old node's id (-1 for the program, the
+   shell never reaped).  So system is made here, as POSIX describes it,
+   with the shim's posix_spawn (the guard against old ids, and the
+   checkpoint's signal held until the shell's shim takes it) and its
+   waitpid (a move during the wait is any wait's).  SIGINT and SIGQUIT
+   are ignored while any system call of the process runs (counted, as
+   threads may run several), SIGCHLD is blocked in the caller, and the
+   shell starts with the caller's mask and those two at their default
+   unless the caller ignored them. */
+static pthread_mutex_t system_lock = PTHREAD_MUTEX_INITIALIZER;
+static int system_users;
+static struct sigaction system_int, system_quit;
+
+static void system_enter (void)
+{
+    struct sigaction ign = { .sa_handler = SIG_IGN };
+    sigemptyset (&ign.sa_mask);
+    pthread_mutex_lock (&system_lock);
+    if (system_users++ == 0) {
+        sigaction (SIGINT, &ign, &system_int);
+        sigaction (SIGQUIT, &ign, &system_quit);
+    }
+    pthread_mutex_unlock (&system_lock);
+}
+
+static void system_leave (void)
+{
+    pthread_mutex_lock (&system_lock);
+    if (--system_users == 0) {
+        sigaction (SIGINT, &system_int, NULL);
+        sigaction (SIGQUIT, &system_quit, NULL);
+    }
+    pthread_mutex_unlock (&system_lock);
+}
+
+struct system_run {
+    pid_t pid;
+    sigset_t mask;
+};
+
+/* A thread cancelled in its wait: the shell is killed and reaped, the
+   process's signals as before (glibc does the same). */
+static void system_cancelled (void *arg)
+{
+    struct system_run *run = arg;
+    int e = errno;
+    kill (run->pid, SIGKILL);
+    while (waitpid (run->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    system_leave ();
+    sigprocmask (SIG_SETMASK, &run->mask, NULL);
+    errno = e;
+}
+
+static int system_wait (struct system_run *run)
+{
+    int status = -1;
+    pthread_cleanup_push (system_cancelled, run);
+    while (waitpid (run->pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    pthread_cleanup_pop (0);
+    return status;
+}
+
+static int system_run (const char *cmd)
+{
+    int saved = errno;
+    struct system_run run = { .pid = -1 };
+    sigset_t chld, reset;
+    sigemptyset (&chld);
+    sigaddset (&chld, SIGCHLD);
+    system_enter ();
+    sigprocmask (SIG_BLOCK, &chld, &run.mask);
+    sigemptyset (&reset);
+    if (system_int.sa_handler != SIG_IGN)
+        sigaddset (&reset, SIGINT);
+    if (system_quit.sa_handler != SIG_IGN)
+        sigaddset (&reset, SIGQUIT);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init (&attr);
+    posix_spawnattr_setsigmask (&attr, &run.mask);
+    posix_spawnattr_setsigdefault (&attr, &reset);
+    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    char *argv[] = { (char *) "sh", (char *) "-c", (char *) "--", (char *) cmd, NULL };
+    int status, rc = posix_spawn (&run.pid, "/bin/sh", NULL, &attr, argv, environ);
+    posix_spawnattr_destroy (&attr);
+    if (rc == 0)
+        status = system_wait (&run);
+    else /* POSIX: as if the shell could not be executed */
+        status = W_EXITCODE (127, 0);
+    system_leave ();
+    sigprocmask (SIG_SETMASK, &run.mask, NULL);
+    errno = rc ? rc : saved;
+    return status;
+}
+
+API int system (const char *cmd)
+{
+    if (!cmd) /* whether there is a shell */
+        return system_run ("exit 0") == 0;
+    return system_run (cmd);
 }

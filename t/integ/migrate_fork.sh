@@ -8,8 +8,9 @@
 # the child of a subshell or of a pipeline's stage twice: a line, or a
 # stage's input, doubled.  And the children libc makes and waits for
 # with its own calls, system() and popen/pclose, moved ten times in a
-# loop of both: each status as undisturbed (a move during system()'s
-# wait made it -1, a pclose after a move failed with ECHILD).
+# loop of both: each status as undisturbed (a move during glibc's
+# system() made it -1, between its spawn and its wait: about one run in
+# four on a loaded machine; a pclose after a move failed with ECHILD).
 # Not against the sanitizers' build (glrestore there carries their
 # runtime, as integ/migrate).
 . "$(dirname "$0")/lib.sh"

@@ -9,10 +9,14 @@
         rawsys exec PROG..  a raw execve of PROG with an environment of
                             nothing but A=1 (the shim puts itself back)
         rawsys who          whether the shim runs here, and what it caught
+        rawsys system       system(3) as POSIX has it, and the shim's own
+                            (exit 0, or 1: a line says what failed)
 
     The shim's counters are read through glshim_trapped(), which only a
     process running the shim has (dlsym finds none otherwise). */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -226,6 +230,75 @@ static int check (void)
     return failures ? 1 : 0;
 }
 
+/* ---- system(3) ---------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupts;
+static void on_int (int sig)
+{
+    (void) sig;
+    interrupts++;
+}
+
+static int up[2], go[2]; /* a thread's shell says it runs; main lets it end */
+
+static void *system_thread (void *arg)
+{
+    char cmd[96];
+    snprintf (cmd, sizeof cmd, "echo up >&%d; read line <&%d; exit 4", up[1], go[0]);
+    *(int *) arg = system (cmd);
+    return NULL;
+}
+
+static int system_checks (void)
+{
+    Dl_info at;
+    CHECK (dladdr ((void *) (uintptr_t) system, &at) && at.dli_fname &&
+               strstr (at.dli_fname, "libglshim"),
+           "system is the shim's");
+    CHECK (system (NULL) == 1, "system(NULL): there is a shell");
+    int rs = system ("exit 3");
+    CHECK (WIFEXITED (rs) && WEXITSTATUS (rs) == 3, "system(\"exit 3\"): exit status 3");
+
+    struct sigaction sa = { .sa_handler = on_int }, now;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGQUIT, &sa, NULL);
+    rs = system ("kill -INT $PPID; kill -QUIT $PPID; exit 0");
+    CHECK (rs == 0 && interrupts == 0, "SIGINT and SIGQUIT ignored by the caller while it waits");
+    sigaction (SIGINT, NULL, &now);
+    CHECK (now.sa_handler == on_int, "the caller's SIGINT handler back after");
+    rs = system ("kill -INT $$; exit 0");
+    CHECK (WIFSIGNALED (rs) && WTERMSIG (rs) == SIGINT, "the shell's SIGINT at its default");
+
+    /* two threads in system(): ignored until the last one returns */
+    pthread_t t;
+    int trs = -1;
+    char b[8];
+    if (pipe (up) || pipe (go) || pthread_create (&t, NULL, system_thread, &trs)) {
+        CHECK (0, "pipes and a thread");
+        return failures;
+    }
+    CHECK (read (up[0], b, sizeof b) > 0, "the thread's shell runs");
+    rs = system ("exit 0");
+    kill (getpid (), SIGINT);
+    CHECK (rs == 0 && interrupts == 0, "SIGINT still ignored while another thread is in system()");
+    CHECK (write (go[1], "go\n", 3) == 3, "let the thread's shell end");
+    pthread_join (t, NULL);
+    CHECK (WIFEXITED (trs) && WEXITSTATUS (trs) == 4, "the thread's system(): exit status 4");
+    kill (getpid (), SIGINT);
+    CHECK (interrupts == 1, "SIGINT caught again once no system() runs");
+
+    sa.sa_handler = SIG_IGN;
+    sigaction (SIGINT, &sa, NULL);
+    rs = system ("kill -INT $$; exit 5");
+    CHECK (WIFEXITED (rs) && WEXITSTATUS (rs) == 5,
+           "a SIGINT the caller ignores: ignored by the shell");
+    errno = 0;
+    rs = system ("exit 0");
+    CHECK (rs == 0 && errno == 0, "errno untouched");
+    return failures ? 1 : 0;
+}
+
 int main (int argc, char **argv)
 {
     trapped = (unsigned long long (*) (void)) dlsym (RTLD_DEFAULT, "glshim_trapped");
@@ -243,6 +316,8 @@ int main (int argc, char **argv)
                 trapped ? trapped () : 0);
         return 0;
     }
-    fprintf (stderr, "usage: rawsys check | exec PROG [ARGS...] | who\n");
+    if (argc >= 2 && !strcmp (argv[1], "system"))
+        return system_checks ();
+    fprintf (stderr, "usage: rawsys check | exec PROG [ARGS...] | who | system\n");
     return 2;
 }

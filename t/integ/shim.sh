@@ -3,7 +3,8 @@
 # comes back for a child whose environment was cleared (env -i, a raw
 # execve), stays out for one that says GLUNIX_SHIM=0; raw system calls of
 # a job's program reach it in every thread, across signals, fork, vfork,
-# clone and exec (t/integ/rawsys.c), or the test says why they cannot.
+# clone and exec (t/integ/rawsys.c), or the test says why they cannot;
+# system(3) is the shim's and behaves as POSIX says.
 # sanitizers: yes
 . "$(dirname "$0")/lib.sh"
 GLX="$BUILD/glx"
@@ -48,6 +49,11 @@ echo "$out" | sed -n 2p | grep -qE "^b a-[0-9]+-[0-9]+$" || fail "the job's vari
 out=$(run sh -c 'env -i GLUNIX_SHIM=0 "$0" who' "$RAW")
 [ "$out" = "shim off, 0 raw calls trapped" ] || fail "GLUNIX_SHIM=0 for one child: '$out'"
 say "descendants keep it; a cleared environment gets it back; GLUNIX_SHIM=0 leaves it out"
+
+# system(3) is the shim's (its shell started by the shim's posix_spawn,
+# waited for by its waitpid: no move between them), as POSIX has it
+out=$(run "$RAW" system) || fail "system(3) in a job: $(echo "$out" | grep FAIL)"
+say "system(3): the shim's, with POSIX's statuses and signals ($(echo "$out" | grep -c '^ok') checks)"
 
 out=$(run "$RAW" check); rc=$?
 echo "$out"
