@@ -13,6 +13,7 @@
 #include "image.h"
 #include "kobj.h"
 #include "str.h"
+#include "sysvipc.h"
 #include "tree.h"
 #include "unixsock.h"
 
@@ -692,6 +693,11 @@ int judge (sb_t *why, int skip, bool tree)
     for (int i = 0; i < n; i++)
         if (judge_seccomp (tids[i], why))
             return -1;
+    char ipc[256];
+    if (sysvipc_judge (ipc, sizeof ipc)) {
+        sb_s (why, ipc);
+        return -1;
+    }
     for (int i = 0; i < n && !tree; i++) {
         proc_path (p, sizeof p, "task/", (uint64_t) tids[i], "/children");
         if (gl_read_file (p, buf, sizeof buf) > 0) {

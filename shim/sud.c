@@ -52,6 +52,7 @@
 #include "ckpt_proto.h"
 #include "forkadv.h"
 #include "shim_impl.h"
+#include "sysvipc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -375,6 +376,27 @@ static void on_sigsys (int signo, siginfo_t *si, void *ctx)
         case SYS_clone3: r = -ENOSYS; break;
         case SYS_madvise:
             forkadv_seen ((int) c);
+            r = sys (nr, a, b, c, d, e, f);
+            break;
+        case SYS_semget:
+        case SYS_msgget:
+            r = sys (nr, a, b, c, d, e, f);
+            sysvipc_seen (nr == SYS_semget ? SYSVIPC_SEM : SYSVIPC_MSG, r);
+            break;
+        case SYS_semop:
+        case SYS_semtimedop:
+            sysvipc_seen (SYSVIPC_SEM, a);
+            r = sys (nr, a, b, c, d, e, f);
+            break;
+        case SYS_msgsnd:
+        case SYS_msgrcv:
+            sysvipc_seen (SYSVIPC_MSG, a);
+            r = sys (nr, a, b, c, d, e, f);
+            break;
+        case SYS_semctl:
+        case SYS_msgctl:
+            sysvipc_ctl (nr == SYS_semctl ? SYSVIPC_SEM : SYSVIPC_MSG, a,
+                         (int) (nr == SYS_semctl ? c : b));
             r = sys (nr, a, b, c, d, e, f);
             break;
         default: r = sys (nr, a, b, c, d, e, f);

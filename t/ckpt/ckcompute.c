@@ -11,6 +11,12 @@
     ckcompute socket             holds a TCP connection to itself for 3 s
     ckcompute mqueue             holds a POSIX message queue for 1 s
     ckcompute semaphore          holds a named POSIX semaphore for 1 s
+    ckcompute sysv sem|msg|raw|gone
+                                 holds a System V semaphore set (raw: made
+                                 by its own syscall instruction; "no
+                                 dispatch" first where the shim's Syscall
+                                 User Dispatch is off) or message queue
+                                 for 1 s, or (gone) one removed before
     ckcompute ident STEPS        names a thread, prints a step every 100 ms,
                                  then its name, its thread's, its command
                                  line, whether the heap grows by brk, its
@@ -58,6 +64,11 @@
 #include <sys/signalfd.h>
 #include <mqueue.h>
 #include <semaphore.h>
+#include <dlfcn.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
@@ -344,6 +355,46 @@ static int semaphore (void)
     return 0;
 }
 
+static int sysv (const char *how)
+{
+    int id;
+    struct sembuf up = { 0, 1, 0 };
+    struct {
+        long type;
+        char text[4];
+    } m = { 1, "msg" };
+    if (!strcmp (how, "msg"))
+        id = msgget (IPC_PRIVATE, 0600);
+    else if (!strcmp (how, "raw")) {
+        long r;
+        __asm__ volatile("syscall"
+                         : "=a"(r)
+                         : "a"((long) SYS_semget), "D"((long) IPC_PRIVATE), "S"(1L), "d"(0600L)
+                         : "rcx", "r11", "memory");
+        id = (int) r;
+        int (*sud) (const char **) = (int (*) (const char **)) dlsym (RTLD_DEFAULT, "glshim_sud");
+        const char *why = "no shim";
+        if (!sud || !sud (&why))
+            printf ("no dispatch: %s\n", why);
+    }
+    else
+        id = semget (IPC_PRIVATE, 1, 0600);
+    if (id < 0)
+        return 1;
+    bool sem = strcmp (how, "msg") != 0;
+    if (sem ? semop (id, &up, 1) != 0 : msgsnd (id, &m, sizeof m.text, 0) != 0)
+        return 1;
+    if (!strcmp (how, "gone"))
+        semctl (id, 0, IPC_RMID);
+    printf ("ready\n");
+    fflush (stdout);
+    nap (1000);
+    printf ("done 1\n");
+    if (strcmp (how, "gone"))
+        sem ? semctl (id, 0, IPC_RMID) : msgctl (id, IPC_RMID, NULL);
+    return 0;
+}
+
 /* What the kernel says of the process, once it is done: its name and
    a thread's, its command line (/proc/self/cmdline), and whether its
    heap still grows by the break (glibc's sbrk) rather than by mmap. */
@@ -525,6 +576,8 @@ int main (int argc, char **argv)
         return sparse (atoi (argv[2]));
     if (argc == 2 && !strcmp (argv[1], "semaphore"))
         return semaphore ();
+    if (argc == 3 && !strcmp (argv[1], "sysv"))
+        return sysv (argv[2]);
     if (argc == 2 && !strcmp (argv[1], "mqueue"))
         return mqueue ();
     if (argc == 2 && !strcmp (argv[1], "socket"))

@@ -19,7 +19,9 @@
 #   its own image carries it on;
 # - a TCP socket is refused with its reason, and so is a POSIX message
 #   queue (not taken for a file of its name), and a named semaphore
-#   (others may open it); a probe answers MOVABLE;
+#   (others may open it), and a System V semaphore set or message queue
+#   (through libc or a raw call), but not one removed before; a probe
+#   answers MOVABLE;
 # - a corrupted or truncated image is refused by glrestore (exit 120,
 #   "glrestore: <reason>") and nothing runs.
 # sanitizers: yes
@@ -271,6 +273,25 @@ refuses "a message queue" mqueue 'fd [0-9]*: the POSIX message queue /ckcompute-
 # its name: its mapping reads as deleted, but others may open it
 refuses "a named semaphore" semaphore \
     'the mapping at 0x[0-9a-f]*: shared memory that /dev/shm/sem.ckcompute-[0-9]* names'
+# System V semaphores and message queues: the kernel's, by ids no other
+# node has; noted by the shim as the program uses them (through libc,
+# or its own syscall instruction through the dispatch), asked of the
+# kernel at the checkpoint: one removed before it is no reason
+refuses "a System V semaphore set" "sysv sem" 'it uses System V semaphore set [0-9]* (semget)'
+refuses "a System V message queue" "sysv msg" 'it uses System V message queue [0-9]* (msgget)'
+unpriv "$HOST" -p "$SHIM" -r go -w ready -o sysvraw.out -- "$PROG" sysv raw > sysvraw.host ||
+    { cat sysvraw.host; fail "a raw semget: no answer"; }
+if grep -q '^no dispatch' sysvraw.out; then
+    say "a raw semget: not checked: $(grep '^no dispatch' sysvraw.out)"
+else
+    grep -q '^REFUSE it uses System V semaphore set' sysvraw.host ||
+        fail "a set made by a raw semget: $(grep '^REFUSE\|^MOVED\|^EXIT' sysvraw.host)"
+    say "refused: a set made by a raw semget"
+fi
+unpriv "$HOST" -p "$SHIM" -r probe -w ready -o sysvgone.out -- "$PROG" sysv gone > sysvgone.host ||
+    { cat sysvgone.host; fail "a set removed: no answer"; }
+grep -q '^MOVABLE$' sysvgone.host || fail "a set removed before: $(grep -v '^START' sysvgone.host | sed -n 2p)"
+say "a System V set removed before the checkpoint: MOVABLE"
 unpriv "$HOST" -p "$SHIM" -r probe -w ready -o probe.out -- "$PROG" single 8 3 > phost.txt ||
     { cat phost.txt; fail "probe: no answer"; }
 grep -q '^MOVABLE$' phost.txt || fail "probe: $(grep -v '^START' phost.txt | sed -n 2p)"
