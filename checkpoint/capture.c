@@ -23,6 +23,7 @@
 #include "str.h"
 #include "tree.h"
 #include "unixsock.h"
+#include "vclock.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -902,6 +903,7 @@ static void coordinate (int req, pid_t from)
        hold now: the host pairs it with what it read and wrote before
        it asked, and then stopped (ckpt_proto.h) */
     snap.go_on = req == GL_CKPT_GO_ON && snap.held_ok;
+    vclock_pause (); /* in the image: the clocks as the process saw them */
     uintptr_t r = ckpt_save (&me->ctx);
     if (r != 0) {
         restored ((ckpt_resume_t *) r, me);
@@ -993,6 +995,7 @@ static void coordinate (int req, pid_t from)
 static void restored (ckpt_resume_t *info, slot_t *me)
 {
     handler_mask ();
+    vclock_resume (); /* before any thread reads a clock again */
     ck.real_pid = (pid_t) syscall (SYS_getpid);
     ck.restored = true;
     ck.child = 0;

@@ -4,6 +4,7 @@
     says why).  Until a thread has been restored, each call costs a
     thread-local load and a comparison more. */
 #include "owners.h"
+#include "shim_impl.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -85,5 +86,6 @@ API int pthread_mutex_clocklock (pthread_mutex_t *m, clockid_t c, const struct t
     if (!real_mutex_clocklock)
         locks_init ();
     claim_mutex (m);
-    return real_mutex_clocklock ? real_mutex_clocklock (m, c, t) : ENOSYS;
+    struct timespec k; /* the time on this kernel's clock (clock.c) */
+    return real_mutex_clocklock ? real_mutex_clocklock (m, c, shim_kernel_time (c, t, &k)) : ENOSYS;
 }

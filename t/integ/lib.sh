@@ -154,11 +154,12 @@ ckpt_progs() {
     done
 }
 
-# start_peer NAME INDEX [glpeer join options...]: a peer on 127.0.0.1:BASE+INDEX
+# start_peer NAME INDEX [glpeer join options...]: a peer on 127.0.0.1:BASE+INDEX,
+# run under the command in the array PEER_PREFIX when that is set
 start_peer() {
     local name=$1 idx=$2; shift 2
     mkdir -p "$T/$name"
-    "$GLPEER" join "$T/cluster.conf" --name "$name" \
+    ${PEER_PREFIX[@]+"${PEER_PREFIX[@]}"} "$GLPEER" join "$T/cluster.conf" --name "$name" \
         --bind "tcp://127.0.0.1:$(port_of "$idx")" \
         --runtime-dir "$T/$name/run" --state-dir "$T/$name/state" "$@" \
         2>> "$T/$name.log" &

@@ -1,0 +1,110 @@
+/*  ckclock -- a program that holds points in time on CLOCK_MONOTONIC
+    and CLOCK_BOOTTIME across moves (t/integ/migrate_clock.sh): each
+    step sleeps until an absolute deadline counted from its start
+    (clock_nanosleep TIMER_ABSTIME), waits for a deadline on a condition
+    variable of CLOCK_MONOTONIC, on a futex through syscall() (as Rust's
+    standard library waits), with sem_clockwait, and on an absolute
+    timerfd, each a short time ahead and each expected to time out.  At
+    the end it says whether the time it took, as both clocks measure
+    it, is what a clock that went on would show (seconds, not a day).
+        ckclock STEPS */
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t ns (clockid_t c)
+{
+    struct timespec t;
+    clock_gettime (c, &t);
+    return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static struct timespec at (int64_t v)
+{
+    return (struct timespec){ v / 1000000000, v % 1000000000 };
+}
+
+/* a wait that must end within 5 s: a deadline taken for a day ahead
+   does not, and the job is seen hanging */
+static const char *check (int rc, int want, int64_t t0, const char *what)
+{
+    int64_t took = ns (CLOCK_MONOTONIC) - t0;
+    if (rc != want)
+        return what;
+    if (took > 5000000000LL)
+        return what;
+    return NULL;
+}
+
+int main (int argc, char **argv)
+{
+    int steps = argc > 1 ? atoi (argv[1]) : 30;
+    pthread_condattr_t ca;
+    pthread_cond_t cv;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_condattr_init (&ca);
+    pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+    pthread_cond_init (&cv, &ca);
+    sem_t sem;
+    sem_init (&sem, 0, 0);
+    int tfd = timerfd_create (CLOCK_MONOTONIC, 0);
+    uint32_t word = 0;
+    int64_t m0 = ns (CLOCK_MONOTONIC), b0 = ns (CLOCK_BOOTTIME);
+    printf ("ready\n");
+    fflush (stdout);
+    for (int i = 0; i < steps; i++) {
+        struct timespec d = at (m0 + (int64_t) (i + 1) * 100000000);
+        while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &d, NULL) == EINTR) {
+        }
+        const char *bad = NULL;
+        int64_t t = ns (CLOCK_MONOTONIC);
+        struct timespec soon = at (t + 20000000);
+        pthread_mutex_lock (&mu);
+        int rc;
+        while ((rc = pthread_cond_timedwait (&cv, &mu, &soon)) == 0) {
+        }
+        pthread_mutex_unlock (&mu);
+        bad = check (rc, ETIMEDOUT, t, "a condition variable's wait");
+        t = ns (CLOCK_MONOTONIC);
+        soon = at (t + 20000000);
+        long r;
+        while ((r = syscall (SYS_futex, &word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, &soon,
+                             NULL, FUTEX_BITSET_MATCH_ANY)) == -1 &&
+               errno == EINTR) {
+        }
+        if (!bad)
+            bad = check (r == -1 ? errno : 0, ETIMEDOUT, t, "a futex wait");
+        t = ns (CLOCK_MONOTONIC);
+        soon = at (t + 20000000);
+        while ((rc = sem_clockwait (&sem, CLOCK_MONOTONIC, &soon)) == -1 && errno == EINTR) {
+        }
+        if (!bad)
+            bad = check (rc == -1 ? errno : 0, ETIMEDOUT, t, "sem_clockwait");
+        t = ns (CLOCK_MONOTONIC);
+        struct itimerspec it = { { 0, 0 }, at (t + 20000000) };
+        uint64_t fired = 0;
+        if (tfd >= 0 && !timerfd_settime (tfd, TFD_TIMER_ABSTIME, &it, NULL))
+            while (read (tfd, &fired, sizeof fired) < 0 && errno == EINTR) {
+            }
+        if (!bad)
+            bad = check (fired == 1 ? 0 : 1, 0, t, "an absolute timerfd");
+        printf ("step %d%s%s\n", i, bad ? ": wrong: " : "", bad ? bad : "");
+        fflush (stdout);
+    }
+    double m = (double) (ns (CLOCK_MONOTONIC) - m0) / 1e9,
+           b = (double) (ns (CLOCK_BOOTTIME) - b0) / 1e9;
+    double least = steps * 0.1;
+    printf ("CLOCK_MONOTONIC: %s\n", m >= least && m < least + 60 ? "went on" : "jumped");
+    printf ("CLOCK_BOOTTIME: %s\n", b >= least && b < least + 60 ? "went on" : "jumped");
+    if (m < least || m >= least + 60 || b < least || b >= least + 60)
+        fprintf (stderr, "ckclock: %.3f s on CLOCK_MONOTONIC, %.3f s on CLOCK_BOOTTIME\n", m, b);
+    return 0;
+}
