@@ -2,8 +2,13 @@
     machines (vclock.h). */
 #include "vclock.h"
 
+#include "capture.h"
+
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #define SAME_CLOCK_NS 1000000 /* an offset smaller: one clock, read twice */
 
@@ -39,6 +44,87 @@ int64_t vclock_off (clockid_t c)
     }
 }
 
+static bool moved_clock (clockid_t c)
+{
+    return c == CLOCK_MONOTONIC || c == CLOCK_MONOTONIC_RAW || c == CLOCK_MONOTONIC_COARSE ||
+           c == CLOCK_BOOTTIME || c == CLOCK_BOOTTIME_ALARM;
+}
+
+static bool boot_clock (clockid_t c)
+{
+    return c == CLOCK_BOOTTIME || c == CLOCK_BOOTTIME_ALARM;
+}
+
+static struct timespec plus (struct timespec t, int64_t ns)
+{
+    int64_t v = (int64_t) t.tv_sec * 1000000000 + t.tv_nsec + ns;
+    if (v < 0)
+        v = 0;
+    return (struct timespec){ v / 1000000000, v % 1000000000 };
+}
+
+int vclock_gettime (clockid_t c, struct timespec *t)
+{
+    if (!kernel_gettime)
+        vclock_init ();
+    if (!kernel_gettime) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (!moved_clock (c))
+        return kernel_gettime (c, t);
+    /* a kernel's reading and its own offset: read again if a restore
+       came between them */
+    for (;;) {
+        unsigned before = ckpt_restores ();
+        int rc = kernel_gettime (c, t);
+        int64_t off = vclock_off (c);
+        if (ckpt_restores () != before)
+            continue;
+        if (rc == 0 && off)
+            *t = plus (*t, off);
+        return rc;
+    }
+}
+
+/* The waits under way: k's address, and 1 in its low bit for a
+   CLOCK_BOOTTIME one (a timespec is 8-aligned).  Lock-free: a wait may
+   be made in any signal handler. */
+#define WAITS_MAX 1024
+static _Atomic uintptr_t waits[WAITS_MAX];
+
+const struct timespec *vclock_wait_begin (clockid_t c, const struct timespec *abs,
+                                          struct timespec *k, int *slot)
+{
+    *slot = -1;
+    if (!abs || !moved_clock (c))
+        return abs;
+    static _Thread_local char here; /* where this thread starts looking */
+    uintptr_t mine = (uintptr_t) k | (boot_clock (c) ? 1 : 0);
+    unsigned h = (unsigned) (((uintptr_t) &here >> 6) % WAITS_MAX);
+    for (unsigned n = 0; n < WAITS_MAX && *slot < 0; n++) {
+        unsigned i = (h + n) % WAITS_MAX;
+        uintptr_t none = 0;
+        if (!atomic_load_explicit (&waits[i], memory_order_relaxed) &&
+            atomic_compare_exchange_strong (&waits[i], &none, mine))
+            *slot = (int) i;
+    }
+    /* k known first, then computed: a restore in between sets it, and
+       this computes it again */
+    unsigned before;
+    do {
+        before = ckpt_restores ();
+        *k = plus (*abs, -vclock_off (c));
+    } while (ckpt_restores () != before);
+    return k;
+}
+
+void vclock_wait_end (int slot)
+{
+    if (slot >= 0)
+        atomic_store (&waits[slot], 0);
+}
+
 void vclock_pause (void)
 {
     pause_mono = kernel_ns (CLOCK_MONOTONIC) + vclock_off (CLOCK_MONOTONIC);
@@ -66,6 +152,17 @@ void vclock_resume (void)
         om = vclock_off (CLOCK_MONOTONIC);
     if (!settle (ob - vclock_off (CLOCK_BOOTTIME)))
         ob = vclock_off (CLOCK_BOOTTIME);
-    atomic_store (&off_mono, settle (om));
-    atomic_store (&off_boot, settle (ob));
+    om = settle (om);
+    ob = settle (ob);
+    /* the waits under way: their times for this kernel's clock */
+    int64_t dm = om - vclock_off (CLOCK_MONOTONIC), db = ob - vclock_off (CLOCK_BOOTTIME);
+    for (int i = 0; i < WAITS_MAX && (dm || db); i++) {
+        uintptr_t w = atomic_load (&waits[i]);
+        if (w) {
+            struct timespec *k = (struct timespec *) (w & ~(uintptr_t) 1);
+            *k = plus (*k, (w & 1) ? -db : -dm);
+        }
+    }
+    atomic_store (&off_mono, om);
+    atomic_store (&off_boot, ob);
 }

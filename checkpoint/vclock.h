@@ -23,6 +23,21 @@
    clocks that are not moved: CLOCK_REALTIME, CPU time). */
 int64_t vclock_off (clockid_t c);
 
+/* clock_gettime(2) of clock c as the program sees it: this kernel's
+   reading plus the offset, read together (no move between them). */
+int vclock_gettime (clockid_t c, struct timespec *t);
+
+/* An absolute time abs on clock c as the program sees it, for a call
+   that waits with it: *k the same time on this kernel's clock.  While
+   the call runs (until vclock_wait_end), k is known: a restore in the
+   middle, after which the call is made again with k (the kernel's
+   restart, libc's own loop), sets it for the new kernel.  Returns the
+   pointer to hand on (abs itself for a clock not moved, or none) and in
+   *slot what vclock_wait_end takes. */
+const struct timespec *vclock_wait_begin (clockid_t c, const struct timespec *abs,
+                                          struct timespec *k, int *slot);
+void vclock_wait_end (int slot);
+
 /* In the paused process, before the image's fork: the clocks noted. */
 void vclock_pause (void);
 /* In a restored process, before its threads go on: the offsets set. */

@@ -1,13 +1,14 @@
 /*  clock.c -- the monotonic clocks a restored job sees
     (checkpoint/vclock.h): the offset added where a program reads
     CLOCK_MONOTONIC or CLOCK_BOOTTIME, and taken off where it hands the
-    kernel an absolute time on them (clock_nanosleep with TIMER_ABSTIME,
-    the clock waits of condition variables, mutexes (locks.c's wrapper),
-    read-write locks,
-    semaphores and joins, an absolute timerfd, a futex
-    wait on an absolute monotonic time made through syscall(), as Rust's
-    standard library does).  Until a restore between machines the
-    offset is 0, and each wrapper costs a comparison.
+    kernel an absolute time on them: clock_nanosleep with TIMER_ABSTIME,
+    a condition variable's wait, the clock waits of read-write locks,
+    semaphores and joins (and of mutexes: locks.c's wrapper), an
+    absolute timerfd, a futex wait on an absolute monotonic time made
+    through syscall(), as Rust's standard library makes it.  A wait
+    under way when the process moves goes on to the same instant of the
+    program's clock (vclock_wait_begin).  Until a move between machines
+    the offset is 0.
 
     Not seen: a program that reads the clock from the vDSO itself (not
     through libc), or makes such a call with its own syscall instruction
@@ -15,7 +16,6 @@
     (timer_settime with TIMER_ABSTIME); a program executed after the
     move starts on the new machine's clock (glunix(7)). */
 #include "fd.h"
-#include "shim_impl.h"
 #include "vclock.h"
 
 #include <dlfcn.h>
@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -34,29 +35,8 @@
 
 #define API __attribute__ ((visibility ("default")))
 
-static struct timespec plus (struct timespec t, int64_t ns)
-{
-    int64_t v = (int64_t) t.tv_sec * 1000000000 + t.tv_nsec + ns;
-    if (v < 0)
-        v = 0;
-    return (struct timespec){ v / 1000000000, v % 1000000000 };
-}
-
-/* abs, an absolute time on clock c as the program sees it, for the
-   kernel (into *k): the pointer to hand on (shim_impl.h). */
-const struct timespec *shim_kernel_time (clockid_t c, const struct timespec *abs,
-                                         struct timespec *k)
-{
-    int64_t off = abs ? vclock_off (c) : 0;
-    if (!off)
-        return abs;
-    *k = plus (*abs, -off);
-    return k;
-}
-
 /* libc's, found when the library starts (a call may come from a
    handler, where dlsym may not) */
-static int (*real_gettime) (clockid_t, struct timespec *);
 static int (*real_nanosleep) (clockid_t, int, const struct timespec *, struct timespec *);
 static int (*real_cond_timedwait) (pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 static int (*real_cond_clockwait) (pthread_cond_t *, pthread_mutex_t *, clockid_t,
@@ -71,7 +51,6 @@ static long (*real_syscall) (long, ...);
 #define FIND(var, name) var = (__typeof__ (var)) dlsym (RTLD_NEXT, name)
 __attribute__ ((constructor (101))) static void clock_init (void)
 {
-    FIND (real_gettime, "clock_gettime");
     FIND (real_nanosleep, "clock_nanosleep");
     /* the versions a program built now links against */
     real_cond_timedwait = (__typeof__ (real_cond_timedwait)) dlvsym (
@@ -97,21 +76,28 @@ __attribute__ ((constructor (101))) static void clock_init (void)
 
 API int clock_gettime (clockid_t c, struct timespec *t)
 {
-    if (!real_gettime)
-        clock_init ();
-    int rc = real_gettime (c, t);
-    int64_t off = vclock_off (c);
-    if (rc == 0 && off)
-        *t = plus (*t, off);
-    return rc;
+    return vclock_gettime (c, t);
 }
+
+/* A call that waits until an absolute time t on clock c, with that
+   time on this kernel's clock in k while it runs (vclock_wait_begin):
+   CALL names the time it hands on as kt. */
+#define WAITING(c, t, CALL)                                                \
+    do {                                                                   \
+        struct timespec k_;                                                \
+        int slot_;                                                         \
+        const struct timespec *kt = vclock_wait_begin (c, t, &k_, &slot_); \
+        int rc_ = CALL;                                                    \
+        vclock_wait_end (slot_);                                           \
+        return rc_;                                                        \
+    } while (0)
 
 API int clock_nanosleep (clockid_t c, int flags, const struct timespec *t, struct timespec *rem)
 {
     NEED (nanosleep);
-    struct timespec k;
-    return real_nanosleep (c, flags, (flags & TIMER_ABSTIME) ? shim_kernel_time (c, t, &k) : t,
-                           rem);
+    if (!(flags & TIMER_ABSTIME))
+        return real_nanosleep (c, flags, t, rem);
+    WAITING (c, t, real_nanosleep (c, flags, kt, rem));
 }
 
 /* glibc keeps a condition variable's clock in bit 1 of __wrefs
@@ -119,74 +105,62 @@ API int clock_nanosleep (clockid_t c, int flags, const struct timespec *t, struc
 API int pthread_cond_timedwait (pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *t)
 {
     NEED (cond_timedwait);
-    struct timespec k;
     bool mono =
         (atomic_load_explicit ((_Atomic unsigned *) &cv->__data.__wrefs, memory_order_relaxed) >>
          1) &
         1;
-    return real_cond_timedwait (cv, m, mono ? shim_kernel_time (CLOCK_MONOTONIC, t, &k) : t);
+    WAITING (mono ? CLOCK_MONOTONIC : CLOCK_REALTIME, t, real_cond_timedwait (cv, m, kt));
 }
 
 API int pthread_cond_clockwait (pthread_cond_t *cv, pthread_mutex_t *m, clockid_t c,
                                 const struct timespec *t)
 {
     NEED (cond_clockwait);
-    struct timespec k;
-    return real_cond_clockwait (cv, m, c, shim_kernel_time (c, t, &k));
+    WAITING (c, t, real_cond_clockwait (cv, m, c, kt));
 }
 
 API int pthread_rwlock_clockrdlock (pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
 {
     NEED (rd_clocklock);
-    struct timespec k;
-    return real_rd_clocklock (l, c, shim_kernel_time (c, t, &k));
+    WAITING (c, t, real_rd_clocklock (l, c, kt));
 }
 
 API int pthread_rwlock_clockwrlock (pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
 {
     NEED (wr_clocklock);
-    struct timespec k;
-    return real_wr_clocklock (l, c, shim_kernel_time (c, t, &k));
+    WAITING (c, t, real_wr_clocklock (l, c, kt));
 }
 
 API int sem_clockwait (sem_t *s, clockid_t c, const struct timespec *t)
 {
     NEED (sem_clockwait);
-    struct timespec k;
-    int rc = real_sem_clockwait (s, c, shim_kernel_time (c, t, &k));
-    return rc;
+    WAITING (c, t, real_sem_clockwait (s, c, kt));
 }
 
 API int pthread_clockjoin_np (pthread_t th, void **ret, clockid_t c, const struct timespec *t)
 {
     NEED (clockjoin);
-    struct timespec k;
-    return real_clockjoin (th, ret, c, shim_kernel_time (c, t, &k));
+    WAITING (c, t, real_clockjoin (th, ret, c, kt));
 }
 
-/* An absolute setting of a timerfd on a moved clock: its value for the
-   kernel (its interval is relative). */
-static const struct itimerspec *kernel_timer (clockid_t c, const struct itimerspec *v,
-                                              struct itimerspec *k)
-{
-    if (!v || !vclock_off (c) || (!v->it_value.tv_sec && !v->it_value.tv_nsec))
-        return v; /* a zero value disarms */
-    k->it_interval = v->it_interval;
-    shim_kernel_time (c, &v->it_value, &k->it_value);
-    return k;
-}
-
+/* An absolute timerfd on a moved clock: the kernel keeps the time (and
+   a checkpoint the time left), so it is translated once. */
 API int timerfd_settime (int fd, int flags, const struct itimerspec *v, struct itimerspec *old)
 {
     NEED (timerfd_settime);
     struct itimerspec k;
-    if (flags & TFD_TIMER_ABSTIME) {
-        char path[64], info[512];
-        uint64_t c;
-        snprintf (path, sizeof path, "/proc/self/fdinfo/%d", fd);
-        if (gl_read_file (path, info, sizeof info) > 0 &&
-            gl_status_field (info, "clockid:", 10, &c))
-            v = kernel_timer ((clockid_t) c, v, &k);
+    uint64_t c;
+    char path[64], info[512];
+    if ((flags & TFD_TIMER_ABSTIME) && v && (v->it_value.tv_sec || v->it_value.tv_nsec) &&
+        snprintf (path, sizeof path, "/proc/self/fdinfo/%d", fd) > 0 &&
+        gl_read_file (path, info, sizeof info) > 0 && gl_status_field (info, "clockid:", 10, &c)) {
+        int slot;
+        k.it_interval = v->it_interval;
+        if (vclock_wait_begin ((clockid_t) c, &v->it_value, &k.it_value, &slot) != &v->it_value)
+            v = &k;
+        int rc = real_timerfd_settime (fd, flags, v, old);
+        vclock_wait_end (slot);
+        return rc;
     }
     return real_timerfd_settime (fd, flags, v, old);
 }
@@ -206,26 +180,25 @@ API long syscall (long nr, ...)
     if (!real_syscall)
         clock_init ();
     struct timespec k;
+    int slot = -1;
     switch (nr) {
-        case SYS_clock_gettime: {
-            long rc = real_syscall (nr, a, b);
-            int64_t off = vclock_off ((clockid_t) a);
-            if (rc == 0 && off && b)
-                *(struct timespec *) b = plus (*(struct timespec *) b, off);
-            return rc;
-        }
+        case SYS_clock_gettime: return vclock_gettime ((clockid_t) a, (struct timespec *) b);
         case SYS_clock_nanosleep:
             if (b & TIMER_ABSTIME)
-                c = (long) shim_kernel_time ((clockid_t) a, (const struct timespec *) c, &k);
+                c = (long) vclock_wait_begin ((clockid_t) a, (const struct timespec *) c, &k,
+                                              &slot);
             break;
         case SYS_futex: {
             int cmd = (int) b & FUTEX_CMD_MASK;
             if ((cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAIT_REQUEUE_PI || cmd == 13) &&
                 !(b & FUTEX_CLOCK_REALTIME))
-                d = (long) shim_kernel_time (CLOCK_MONOTONIC, (const struct timespec *) d, &k);
+                d = (long) vclock_wait_begin (CLOCK_MONOTONIC, (const struct timespec *) d, &k,
+                                              &slot);
             break;
         }
         default: break;
     }
-    return real_syscall (nr, a, b, c, d, e, f);
+    long r = real_syscall (nr, a, b, c, d, e, f);
+    vclock_wait_end (slot);
+    return r;
 }

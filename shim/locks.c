@@ -4,7 +4,7 @@
     says why).  Until a thread has been restored, each call costs a
     thread-local load and a comparison more. */
 #include "owners.h"
-#include "shim_impl.h"
+#include "vclock.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -86,6 +86,11 @@ API int pthread_mutex_clocklock (pthread_mutex_t *m, clockid_t c, const struct t
     if (!real_mutex_clocklock)
         locks_init ();
     claim_mutex (m);
-    struct timespec k; /* the time on this kernel's clock (clock.c) */
-    return real_mutex_clocklock ? real_mutex_clocklock (m, c, shim_kernel_time (c, t, &k)) : ENOSYS;
+    if (!real_mutex_clocklock)
+        return ENOSYS;
+    struct timespec k; /* the time on this kernel's clock (checkpoint/vclock.h) */
+    int slot;
+    int rc = real_mutex_clocklock (m, c, vclock_wait_begin (c, t, &k, &slot));
+    vclock_wait_end (slot);
+    return rc;
 }

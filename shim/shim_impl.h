@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
 /* The exec the caller asked for: execve(path) or a search of PATH. */
 typedef enum { SHIM_EXEC_PATH, SHIM_EXEC_SEARCH } shim_exec_how_t;
@@ -43,11 +42,6 @@ size_t shim_env_count (char *const envp[]);
    the program was when it started: what the link named before glrestore
    stood in for it. */
 const char *shim_self_exe (const char *path);
-
-/* clock.c: abs, an absolute time on clock c as the program sees it
-   (checkpoint/vclock.h), for the kernel: abs itself, or k filled. */
-const struct timespec *shim_kernel_time (clockid_t c, const struct timespec *abs,
-                                         struct timespec *k);
 
 /* sud.c */
 /* pids.c: before a vfork or posix_spawn in a restored job, the kernel's

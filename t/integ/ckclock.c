@@ -4,7 +4,9 @@
     (clock_nanosleep TIMER_ABSTIME), waits for a deadline on a condition
     variable of CLOCK_MONOTONIC, on a futex through syscall() (as Rust's
     standard library waits), with sem_clockwait, and on an absolute
-    timerfd, each a short time ahead and each expected to time out.  At
+    timerfd, each a short time ahead and each expected to time out, not
+    before its time and not much after (a wait a move came in the middle
+    of included).  At
     the end it says whether the time it took, as both clocks measure
     it, is what a clock that went on would show (seconds, not a day).
         ckclock STEPS */
@@ -20,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define STEP_NS 400000000 /* a step: its deadline from the start */
+#define WAIT_NS 80000000  /* each wait: a deadline this far ahead */
+
 static int64_t ns (clockid_t c)
 {
     struct timespec t;
@@ -32,14 +37,13 @@ static struct timespec at (int64_t v)
     return (struct timespec){ v / 1000000000, v % 1000000000 };
 }
 
-/* a wait that must end within 5 s: a deadline taken for a day ahead
-   does not, and the job is seen hanging */
+/* a wait for WAIT_NS from t0 that must have taken that long (a
+   deadline taken for a day past ends it at once) and end within 5 s (a
+   deadline taken for a day ahead does not, and the job hangs) */
 static const char *check (int rc, int want, int64_t t0, const char *what)
 {
     int64_t took = ns (CLOCK_MONOTONIC) - t0;
-    if (rc != want)
-        return what;
-    if (took > 5000000000LL)
+    if (rc != want || took < WAIT_NS - 1000000 || took > 5000000000LL)
         return what;
     return NULL;
 }
@@ -61,20 +65,23 @@ int main (int argc, char **argv)
     printf ("ready\n");
     fflush (stdout);
     for (int i = 0; i < steps; i++) {
-        struct timespec d = at (m0 + (int64_t) (i + 1) * 100000000);
+        struct timespec d = at (m0 + (int64_t) (i + 1) * STEP_NS);
         while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &d, NULL) == EINTR) {
         }
-        const char *bad = NULL;
+        const char *bad = ns (CLOCK_MONOTONIC) < m0 + (int64_t) (i + 1) * STEP_NS
+                              ? "clock_nanosleep woke before its deadline"
+                              : NULL;
         int64_t t = ns (CLOCK_MONOTONIC);
-        struct timespec soon = at (t + 20000000);
+        struct timespec soon = at (t + WAIT_NS);
         pthread_mutex_lock (&mu);
         int rc;
         while ((rc = pthread_cond_timedwait (&cv, &mu, &soon)) == 0) {
         }
         pthread_mutex_unlock (&mu);
-        bad = check (rc, ETIMEDOUT, t, "a condition variable's wait");
+        if (!bad)
+            bad = check (rc, ETIMEDOUT, t, "a condition variable's wait");
         t = ns (CLOCK_MONOTONIC);
-        soon = at (t + 20000000);
+        soon = at (t + WAIT_NS);
         long r;
         while ((r = syscall (SYS_futex, &word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, &soon,
                              NULL, FUTEX_BITSET_MATCH_ANY)) == -1 &&
@@ -83,13 +90,13 @@ int main (int argc, char **argv)
         if (!bad)
             bad = check (r == -1 ? errno : 0, ETIMEDOUT, t, "a futex wait");
         t = ns (CLOCK_MONOTONIC);
-        soon = at (t + 20000000);
+        soon = at (t + WAIT_NS);
         while ((rc = sem_clockwait (&sem, CLOCK_MONOTONIC, &soon)) == -1 && errno == EINTR) {
         }
         if (!bad)
             bad = check (rc == -1 ? errno : 0, ETIMEDOUT, t, "sem_clockwait");
         t = ns (CLOCK_MONOTONIC);
-        struct itimerspec it = { { 0, 0 }, at (t + 20000000) };
+        struct itimerspec it = { { 0, 0 }, at (t + WAIT_NS) };
         uint64_t fired = 0;
         if (tfd >= 0 && !timerfd_settime (tfd, TFD_TIMER_ABSTIME, &it, NULL))
             while (read (tfd, &fired, sizeof fired) < 0 && errno == EINTR) {
@@ -101,7 +108,7 @@ int main (int argc, char **argv)
     }
     double m = (double) (ns (CLOCK_MONOTONIC) - m0) / 1e9,
            b = (double) (ns (CLOCK_BOOTTIME) - b0) / 1e9;
-    double least = steps * 0.1;
+    double least = steps * (STEP_NS / 1e9);
     printf ("CLOCK_MONOTONIC: %s\n", m >= least && m < least + 60 ? "went on" : "jumped");
     printf ("CLOCK_BOOTTIME: %s\n", b >= least && b < least + 60 ? "went on" : "jumped");
     if (m < least || m >= least + 60 || b < least || b >= least + 60)

@@ -34,7 +34,7 @@ export GLUNIX_RUNTIME_DIR="$T/a/run"
 up_b=$(cut -d' ' -f1 /proc/uptime)
 say "c's clocks are $ahead s ahead of b's (b's uptime $up_b s)"
 
-moved_start ckclock ckclock "$BUILD/t/integ/ckclock" 50
+moved_start ckclock ckclock "$BUILD/t/integ/ckclock" 14
 move_n 4
 moved_same ckclock
 
