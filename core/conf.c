@@ -262,6 +262,8 @@ static bool endpoint_valid (const char *s)
             return false;
     uint64_t port;
     const char *rest = colon + 1;
+    if (strlen (rest) > 5) /* a port has at most five digits: "0017946" is no port */
+        return false;
     return gl_parse_u64 (&rest, &port) && !*rest && port >= 1 && port <= 65535;
 }
 

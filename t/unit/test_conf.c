@@ -103,6 +103,7 @@ static void test_errors (void)
                   ":3:", "a tab in the indent");
     expect_error ("node\n    bind = \"udp://x:1\"\n", ":2:", "node/bind");
     expect_error ("node\n    bind = \"tcp://127.0.0.1:99999\"\n", ":2:", "node/bind");
+    expect_error ("node\n    bind = \"tcp://127.0.0.1:0017946\"\n", ":2:", "node/bind");
     expect_error ("gossip\n    probe_interval = 10x\n", ":2:", "not a duration");
     expect_error ("gossip\n    indirect_checks = 1000\n", ":2:", "out of range");
     expect_error ("gossip\n    indirect_checks = -1\n", ":2:", "whole number");
