@@ -44,7 +44,7 @@ int64_t vclock_off (clockid_t c)
     }
 }
 
-static bool moved_clock (clockid_t c)
+bool vclock_moves (clockid_t c)
 {
     return c == CLOCK_MONOTONIC || c == CLOCK_MONOTONIC_RAW || c == CLOCK_MONOTONIC_COARSE ||
            c == CLOCK_BOOTTIME || c == CLOCK_BOOTTIME_ALARM;
@@ -71,7 +71,7 @@ int vclock_gettime (clockid_t c, struct timespec *t)
         errno = ENOSYS;
         return -1;
     }
-    if (!moved_clock (c))
+    if (!vclock_moves (c))
         return kernel_gettime (c, t);
     /* a kernel's reading and its own offset: read again if a restore
        came between them */
@@ -97,7 +97,7 @@ const struct timespec *vclock_wait_begin (clockid_t c, const struct timespec *ab
                                           struct timespec *k, int *slot)
 {
     *slot = -1;
-    if (!abs || !moved_clock (c))
+    if (!abs || !vclock_moves (c))
         return abs;
     static _Thread_local char here; /* where this thread starts looking */
     uintptr_t mine = (uintptr_t) k | (boot_clock (c) ? 1 : 0);

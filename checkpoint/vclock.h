@@ -16,12 +16,17 @@
 #ifndef GL_VCLOCK_H
 #define GL_VCLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
 /* Nanoseconds to add to this kernel's reading of clock c (0 for the
    clocks that are not moved: CLOCK_REALTIME, CPU time). */
 int64_t vclock_off (clockid_t c);
+
+/* Whether clock c is one of those moved (CLOCK_MONOTONIC and its raw
+   and coarse kinds, CLOCK_BOOTTIME and its alarm). */
+bool vclock_moves (clockid_t c);
 
 /* clock_gettime(2) of clock c as the program sees it: this kernel's
    reading plus the offset, read together (no move between them). */

@@ -4,17 +4,17 @@
     kernel an absolute time on them: clock_nanosleep with TIMER_ABSTIME,
     a condition variable's wait, the clock waits of read-write locks,
     semaphores and joins (and of mutexes: locks.c's wrapper), an
-    absolute timerfd, a futex wait on an absolute monotonic time made
-    through syscall(), as Rust's standard library makes it.  A wait
-    under way when the process moves goes on to the same instant of the
-    program's clock (vclock_wait_begin).  Until a move between machines
-    the offset is 0.
+    absolute timerfd or POSIX timer, a futex wait on an absolute
+    monotonic time made through syscall(), as Rust's standard library
+    makes it.  A wait under way when the process moves goes on to the
+    same instant of the program's clock (vclock_wait_begin).  Until a
+    move between machines the offset is 0.
 
     Not seen: a program that reads the clock from the vDSO itself (not
     through libc), or makes such a call with its own syscall instruction
-    with the dispatch off; a POSIX timer set to an absolute time
-    (timer_settime with TIMER_ABSTIME); a program executed after the
-    move starts on the new machine's clock (glunix(7)). */
+    with the dispatch off, or a POSIX timer made by a raw timer_create; a
+    program executed after the move starts on the new machine's clock
+    (glunix(7)). */
 #include "fd.h"
 #include "vclock.h"
 
@@ -46,6 +46,9 @@ static int (*real_wr_clocklock) (pthread_rwlock_t *, clockid_t, const struct tim
 static int (*real_sem_clockwait) (sem_t *, clockid_t, const struct timespec *);
 static int (*real_clockjoin) (pthread_t, void **, clockid_t, const struct timespec *);
 static int (*real_timerfd_settime) (int, int, const struct itimerspec *, struct itimerspec *);
+static int (*real_timer_create) (clockid_t, struct sigevent *, timer_t *);
+static int (*real_timer_settime) (timer_t, int, const struct itimerspec *, struct itimerspec *);
+static int (*real_timer_delete) (timer_t);
 static long (*real_syscall) (long, ...);
 
 #define FIND(var, name) var = (__typeof__ (var)) dlsym (RTLD_NEXT, name)
@@ -63,6 +66,19 @@ __attribute__ ((constructor (101))) static void clock_init (void)
     FIND (real_sem_clockwait, "sem_clockwait");
     FIND (real_clockjoin, "pthread_clockjoin_np");
     FIND (real_timerfd_settime, "timerfd_settime");
+    /* the POSIX timers of glibc 2.3.3 on, which a program built now uses */
+    real_timer_create =
+        (__typeof__ (real_timer_create)) dlvsym (RTLD_NEXT, "timer_create", "GLIBC_2.3.3");
+    real_timer_settime =
+        (__typeof__ (real_timer_settime)) dlvsym (RTLD_NEXT, "timer_settime", "GLIBC_2.3.3");
+    real_timer_delete =
+        (__typeof__ (real_timer_delete)) dlvsym (RTLD_NEXT, "timer_delete", "GLIBC_2.3.3");
+    if (!real_timer_create)
+        FIND (real_timer_create, "timer_create");
+    if (!real_timer_settime)
+        FIND (real_timer_settime, "timer_settime");
+    if (!real_timer_delete)
+        FIND (real_timer_delete, "timer_delete");
     FIND (real_syscall, "syscall");
 }
 
@@ -163,6 +179,72 @@ API int timerfd_settime (int fd, int flags, const struct itimerspec *v, struct i
         return rc;
     }
     return real_timerfd_settime (fd, flags, v, old);
+}
+
+/* POSIX timers on a moved clock, by id: an absolute timer_settime needs
+   the timer's clock, which only timer_create is told.  A slot is free
+   (0), being written (1) or noted (2); the ids move with the process
+   (the image carries its timers and this table). */
+#define TIMERS_MAX 256
+static struct {
+    _Atomic int state;
+    timer_t id;
+    clockid_t clock;
+} timers[TIMERS_MAX];
+
+/* The slot of timer id, or -1. */
+static int timer_slot (timer_t id)
+{
+    for (int i = 0; i < TIMERS_MAX; i++)
+        if (atomic_load (&timers[i].state) == 2 && timers[i].id == id)
+            return i;
+    return -1;
+}
+
+API int timer_create (clockid_t c, struct sigevent *ev, timer_t *id)
+{
+    NEED (timer_create);
+    int rc = real_timer_create (c, ev, id);
+    if (rc != 0)
+        return rc;
+    int old = timer_slot (*id); /* a parent's, which a fork does not pass on */
+    if (old >= 0)
+        atomic_store (&timers[old].state, 0);
+    for (int i = 0; i < TIMERS_MAX && vclock_moves (c); i++) {
+        int free_ = 0;
+        if (atomic_compare_exchange_strong (&timers[i].state, &free_, 1)) {
+            timers[i].id = *id;
+            timers[i].clock = c;
+            atomic_store (&timers[i].state, 2);
+            break;
+        }
+    }
+    return rc;
+}
+
+API int timer_delete (timer_t id)
+{
+    NEED (timer_delete);
+    int i = timer_slot (id);
+    if (i >= 0)
+        atomic_store (&timers[i].state, 0);
+    return real_timer_delete (id);
+}
+
+/* Translated once: the kernel keeps the time, and a checkpoint the time
+   left. */
+API int timer_settime (timer_t id, int flags, const struct itimerspec *v, struct itimerspec *old)
+{
+    NEED (timer_settime);
+    int i = (flags & TIMER_ABSTIME) && v ? timer_slot (id) : -1;
+    if (i < 0 || (!v->it_value.tv_sec && !v->it_value.tv_nsec))
+        return real_timer_settime (id, flags, v, old);
+    struct itimerspec k = { .it_interval = v->it_interval };
+    int slot;
+    vclock_wait_begin (timers[i].clock, &v->it_value, &k.it_value, &slot);
+    int rc = real_timer_settime (id, flags, &k, old);
+    vclock_wait_end (slot);
+    return rc;
 }
 
 /* syscall(): the clock calls and a futex wait on an absolute monotonic

@@ -4,16 +4,18 @@
     (clock_nanosleep TIMER_ABSTIME), waits for a deadline on a condition
     variable of CLOCK_MONOTONIC, on a futex through syscall() (as Rust's
     standard library waits), with sem_clockwait, and on an absolute
-    timerfd, each a short time ahead and each expected to time out, not
-    before its time and not much after (a wait a move came in the middle
-    of included).  At
-    the end it says whether the time it took, as both clocks measure
-    it, is what a clock that went on would show (seconds, not a day).
+    timerfd and a POSIX timer, each a short time ahead and each expected
+    to time out, not before its time and not much after (a wait a move
+    came in the middle of included).  At the end it says whether the
+    time it took, as both clocks measure it, is what a clock that went
+    on would show (seconds, not a day).
         ckclock STEPS */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 #include <unistd.h>
 
 #define STEP_NS 400000000 /* a step: its deadline from the start */
-#define WAIT_NS 80000000  /* each wait: a deadline this far ahead */
+#define WAIT_NS 60000000  /* each wait: a deadline this far ahead */
 
 static int64_t ns (clockid_t c)
 {
@@ -61,6 +63,9 @@ int main (int argc, char **argv)
     sem_init (&sem, 0, 0);
     int tfd = timerfd_create (CLOCK_MONOTONIC, 0);
     uint32_t word = 0;
+    struct sigevent none = { .sigev_notify = SIGEV_NONE };
+    timer_t ptimer; /* the first one's id is 0 */
+    bool have_ptimer = timer_create (CLOCK_MONOTONIC, &none, &ptimer) == 0;
     int64_t m0 = ns (CLOCK_MONOTONIC), b0 = ns (CLOCK_BOOTTIME);
     printf ("ready\n");
     fflush (stdout);
@@ -103,6 +108,20 @@ int main (int argc, char **argv)
             }
         if (!bad)
             bad = check (fired == 1 ? 0 : 1, 0, t, "an absolute timerfd");
+        /* a POSIX timer set to an absolute time: expired once its value
+           reads 0 (polled, for at most 6 s) */
+        t = ns (CLOCK_MONOTONIC);
+        it.it_value = at (t + WAIT_NS);
+        struct itimerspec left = { { 0, 0 }, { 1, 0 } };
+        if (have_ptimer && !timer_settime (ptimer, TIMER_ABSTIME, &it, NULL))
+            for (int n = 0; n < 6000 && (left.it_value.tv_sec || left.it_value.tv_nsec); n++) {
+                struct timespec ms = { 0, 1000000 };
+                nanosleep (&ms, NULL);
+                timer_gettime (ptimer, &left);
+            }
+        if (!bad)
+            bad = check (left.it_value.tv_sec || left.it_value.tv_nsec, 0, t,
+                         "a POSIX timer set to an absolute time");
         printf ("step %d%s%s\n", i, bad ? ": wrong: " : "", bad ? bad : "");
         fflush (stdout);
     }

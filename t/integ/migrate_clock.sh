@@ -5,8 +5,9 @@
 # - ckclock (the project's own): sleeps to absolute deadlines counted
 #   from its start, and waits for deadlines a moment ahead on a
 #   CLOCK_MONOTONIC condition variable, a futex through syscall() (as
-#   Rust's standard library does), sem_clockwait and an absolute timerfd;
-#   each wait ends in time, and the time the whole took, as both clocks
+#   Rust's standard library does), sem_clockwait, an absolute timerfd and
+#   an absolute POSIX timer; each wait ends in time (not before: a move
+#   in the middle of one included), and the time the whole took, as both clocks
 #   measure it, is seconds (it was a day: each move to c made every
 #   deadline pass at once, and each move back made the job wait a day);
 # - python's asyncio, whose loop schedules its timers on
