@@ -32,18 +32,6 @@ static int64_t kernel_ns (clockid_t c)
     return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-int64_t vclock_off (clockid_t c)
-{
-    switch (c) {
-        case CLOCK_MONOTONIC:
-        case CLOCK_MONOTONIC_RAW:
-        case CLOCK_MONOTONIC_COARSE: return atomic_load_explicit (&off_mono, memory_order_relaxed);
-        case CLOCK_BOOTTIME:
-        case CLOCK_BOOTTIME_ALARM: return atomic_load_explicit (&off_boot, memory_order_relaxed);
-        default: return 0;
-    }
-}
-
 bool vclock_moves (clockid_t c)
 {
     return c == CLOCK_MONOTONIC || c == CLOCK_MONOTONIC_RAW || c == CLOCK_MONOTONIC_COARSE ||
@@ -53,6 +41,13 @@ bool vclock_moves (clockid_t c)
 static bool boot_clock (clockid_t c)
 {
     return c == CLOCK_BOOTTIME || c == CLOCK_BOOTTIME_ALARM;
+}
+
+int64_t vclock_off (clockid_t c)
+{
+    if (!vclock_moves (c))
+        return 0;
+    return atomic_load_explicit (boot_clock (c) ? &off_boot : &off_mono, memory_order_relaxed);
 }
 
 static struct timespec plus (struct timespec t, int64_t ns)
@@ -132,9 +127,14 @@ void vclock_pause (void)
     pause_real = kernel_ns (CLOCK_REALTIME);
 }
 
-static int64_t settle (int64_t off)
+/* The offset computed at a restore, against the one the process had:
+   within the reading's jitter of it, or of none, that one (one clock,
+   read twice), or else the new one. */
+static int64_t settle (int64_t now, int64_t computed)
 {
-    return off > -SAME_CLOCK_NS && off < SAME_CLOCK_NS ? 0 : off;
+    if (computed - now > -SAME_CLOCK_NS && computed - now < SAME_CLOCK_NS)
+        return now;
+    return computed > -SAME_CLOCK_NS && computed < SAME_CLOCK_NS ? 0 : computed;
 }
 
 void vclock_resume (void)
@@ -144,16 +144,10 @@ void vclock_resume (void)
     int64_t gone = kernel_ns (CLOCK_REALTIME) - pause_real; /* the move, as both machines see it */
     if (gone < 0)
         gone = 0;
-    int64_t om = pause_mono + gone - kernel_ns (CLOCK_MONOTONIC);
-    int64_t ob = pause_boot + gone - kernel_ns (CLOCK_BOOTTIME);
-    /* on the same clock the offsets stay as they were: the computed
-       ones differ from them by the reading's jitter only */
-    if (!settle (om - vclock_off (CLOCK_MONOTONIC)))
-        om = vclock_off (CLOCK_MONOTONIC);
-    if (!settle (ob - vclock_off (CLOCK_BOOTTIME)))
-        ob = vclock_off (CLOCK_BOOTTIME);
-    om = settle (om);
-    ob = settle (ob);
+    int64_t om =
+        settle (vclock_off (CLOCK_MONOTONIC), pause_mono + gone - kernel_ns (CLOCK_MONOTONIC));
+    int64_t ob =
+        settle (vclock_off (CLOCK_BOOTTIME), pause_boot + gone - kernel_ns (CLOCK_BOOTTIME));
     /* the waits under way: their times for this kernel's clock */
     int64_t dm = om - vclock_off (CLOCK_MONOTONIC), db = ob - vclock_off (CLOCK_BOOTTIME);
     for (int i = 0; i < WAITS_MAX && (dm || db); i++) {

@@ -16,6 +16,7 @@
     program executed after the move starts on the new machine's clock
     (glunix(7)). */
 #include "fd.h"
+#include "shim_impl.h"
 #include "vclock.h"
 
 #include <dlfcn.h>
@@ -82,13 +83,9 @@ __attribute__ ((constructor (101))) static void clock_init (void)
     FIND (real_syscall, "syscall");
 }
 
-#define NEED(fn)           \
-    do {                   \
-        if (!real_##fn)    \
-            clock_init (); \
-        if (!real_##fn)    \
-            return ENOSYS; \
-    } while (0)
+/* an error code (clock_nanosleep's, pthread's), or -1 and errno */
+#define NEED(fn)       SHIM_NEED (real_##fn, clock_init, ENOSYS)
+#define NEED_ERRNO(fn) SHIM_NEED (real_##fn, clock_init, -1)
 
 API int clock_gettime (clockid_t c, struct timespec *t)
 {
@@ -149,7 +146,7 @@ API int pthread_rwlock_clockwrlock (pthread_rwlock_t *l, clockid_t c, const stru
 
 API int sem_clockwait (sem_t *s, clockid_t c, const struct timespec *t)
 {
-    NEED (sem_clockwait);
+    NEED_ERRNO (sem_clockwait);
     WAITING (c, t, real_sem_clockwait (s, c, kt));
 }
 
@@ -163,7 +160,7 @@ API int pthread_clockjoin_np (pthread_t th, void **ret, clockid_t c, const struc
    a checkpoint the time left), so it is translated once. */
 API int timerfd_settime (int fd, int flags, const struct itimerspec *v, struct itimerspec *old)
 {
-    NEED (timerfd_settime);
+    NEED_ERRNO (timerfd_settime);
     struct itimerspec k;
     uint64_t c;
     char path[64], info[512];
@@ -203,7 +200,7 @@ static int timer_slot (timer_t id)
 
 API int timer_create (clockid_t c, struct sigevent *ev, timer_t *id)
 {
-    NEED (timer_create);
+    NEED_ERRNO (timer_create);
     int rc = real_timer_create (c, ev, id);
     if (rc != 0)
         return rc;
@@ -224,7 +221,7 @@ API int timer_create (clockid_t c, struct sigevent *ev, timer_t *id)
 
 API int timer_delete (timer_t id)
 {
-    NEED (timer_delete);
+    NEED_ERRNO (timer_delete);
     int i = timer_slot (id);
     if (i >= 0)
         atomic_store (&timers[i].state, 0);
@@ -235,7 +232,7 @@ API int timer_delete (timer_t id)
    left. */
 API int timer_settime (timer_t id, int flags, const struct itimerspec *v, struct itimerspec *old)
 {
-    NEED (timer_settime);
+    NEED_ERRNO (timer_settime);
     int i = (flags & TIMER_ABSTIME) && v ? timer_slot (id) : -1;
     if (i < 0 || (!v->it_value.tv_sec && !v->it_value.tv_nsec))
         return real_timer_settime (id, flags, v, old);

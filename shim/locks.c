@@ -4,6 +4,7 @@
     says why).  Until a thread has been restored, each call costs a
     thread-local load and a comparison more. */
 #include "owners.h"
+#include "shim_impl.h"
 #include "vclock.h"
 
 #include <dlfcn.h>
@@ -75,19 +76,15 @@ __attribute__ ((constructor (101))) static void locks_init (void)
 
 API int pthread_mutex_timedlock (pthread_mutex_t *m, const struct timespec *t)
 {
-    if (!real_mutex_timedlock)
-        locks_init ();
+    SHIM_NEED (real_mutex_timedlock, locks_init, ENOSYS);
     claim_mutex (m);
-    return real_mutex_timedlock ? real_mutex_timedlock (m, t) : ENOSYS;
+    return real_mutex_timedlock (m, t);
 }
 
 API int pthread_mutex_clocklock (pthread_mutex_t *m, clockid_t c, const struct timespec *t)
 {
-    if (!real_mutex_clocklock)
-        locks_init ();
+    SHIM_NEED (real_mutex_clocklock, locks_init, ENOSYS);
     claim_mutex (m);
-    if (!real_mutex_clocklock)
-        return ENOSYS;
     struct timespec k; /* the time on this kernel's clock (checkpoint/vclock.h) */
     int slot;
     int rc = real_mutex_clocklock (m, c, vclock_wait_begin (c, t, &k, &slot));

@@ -53,4 +53,19 @@ bool sud_armed (void);              /* the dispatch is on in this process */
 const char *sud_unavailable (void); /* why it is off, or NULL */
 uint64_t sud_trapped (void);        /* raw system calls that reached the shim */
 
+/* In a wrapper of libc's function *real, found by init (the library's
+   constructor, or at the first call when another library's constructor
+   calls first): return fail, errno ENOSYS, when libc has none.  fail is
+   -1 for a call that reports in errno, ENOSYS for one that returns its
+   error (pthread's). */
+#define SHIM_NEED(real, init, fail) \
+    do {                            \
+        if (!(real))                \
+            init ();                \
+        if (!(real)) {              \
+            errno = ENOSYS;         \
+            return (fail);          \
+        }                           \
+    } while (0)
+
 #endif

@@ -2,6 +2,7 @@
     names or is given noted for a checkpoint to refuse
     (checkpoint/sysvipc.h), then libc's own call made.  A raw call is
     noted by sud.c. */
+#include "shim_impl.h"
 #include "sysvipc.h"
 
 #include <dlfcn.h>
@@ -37,18 +38,11 @@ __attribute__ ((constructor (101))) static void sysv_init (void)
     real_msgctl = dlsym (RTLD_NEXT, "msgctl");
 }
 
-/* before the constructor (another library's): not there yet */
-#define NEED(fn, fail)      \
-    do {                    \
-        if (!real_##fn) {   \
-            errno = ENOSYS; \
-            return fail;    \
-        }                   \
-    } while (0)
+#define NEED(fn) SHIM_NEED (real_##fn, sysv_init, -1)
 
 API int semget (key_t key, int n, int flags)
 {
-    NEED (semget, -1);
+    NEED (semget);
     int id = real_semget (key, n, flags);
     sysvipc_seen (SYSVIPC_SEM, id);
     return id;
@@ -56,14 +50,14 @@ API int semget (key_t key, int n, int flags)
 
 API int semop (int id, struct sembuf *ops, size_t n)
 {
-    NEED (semop, -1);
+    NEED (semop);
     sysvipc_seen (SYSVIPC_SEM, id);
     return real_semop (id, ops, n);
 }
 
 API int semtimedop (int id, struct sembuf *ops, size_t n, const struct timespec *t)
 {
-    NEED (semtimedop, -1);
+    NEED (semtimedop);
     sysvipc_seen (SYSVIPC_SEM, id);
     return real_semtimedop (id, ops, n, t);
 }
@@ -72,7 +66,7 @@ API int semtimedop (int id, struct sembuf *ops, size_t n, const struct timespec 
    commands that take one, as libc reads it. */
 API int semctl (int id, int num, int cmd, ...)
 {
-    NEED (semctl, -1);
+    NEED (semctl);
     sysvipc_ctl (SYSVIPC_SEM, id, cmd);
     switch (cmd) {
         case IPC_STAT:
@@ -96,7 +90,7 @@ API int semctl (int id, int num, int cmd, ...)
 
 API int msgget (key_t key, int flags)
 {
-    NEED (msgget, -1);
+    NEED (msgget);
     int id = real_msgget (key, flags);
     sysvipc_seen (SYSVIPC_MSG, id);
     return id;
@@ -104,21 +98,21 @@ API int msgget (key_t key, int flags)
 
 API int msgsnd (int id, const void *msg, size_t n, int flags)
 {
-    NEED (msgsnd, -1);
+    NEED (msgsnd);
     sysvipc_seen (SYSVIPC_MSG, id);
     return real_msgsnd (id, msg, n, flags);
 }
 
 API ssize_t msgrcv (int id, void *msg, size_t n, long type, int flags)
 {
-    NEED (msgrcv, -1);
+    NEED (msgrcv);
     sysvipc_seen (SYSVIPC_MSG, id);
     return real_msgrcv (id, msg, n, type, flags);
 }
 
 API int msgctl (int id, int cmd, struct msqid_ds *buf)
 {
-    NEED (msgctl, -1);
+    NEED (msgctl);
     sysvipc_ctl (SYSVIPC_MSG, id, cmd);
     return real_msgctl (id, cmd, buf);
 }
